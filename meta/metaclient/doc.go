@@ -1,0 +1,9 @@
+// Package metaclient is the client side of the meta group's gRPC services.
+// It holds connections to every known meta node and sends each call to the
+// one that last answered, moving on to the next node when a call fails in a
+// way another node might not (unreachable, no leader, not the leader), until
+// the caller's context ends. Status errors come back as the rpcerr sentinels.
+//
+// It imports only proto packages, so the gateway, data nodes and cairnctl
+// can use it without depending on the meta server.
+package metaclient

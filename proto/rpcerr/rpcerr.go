@@ -1,0 +1,153 @@
+package rpcerr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Domain is the ErrorInfo domain Cairn puts on its statuses.
+const Domain = "cairn"
+
+// Sentinels. Each has one gRPC code and one reason string on the wire.
+var (
+	// ErrBucketNotFound: the named bucket does not exist in the namespace.
+	ErrBucketNotFound = errors.New("bucket not found")
+	// ErrBucketExists: a bucket with that name already exists in the namespace.
+	ErrBucketExists = errors.New("bucket already exists")
+	// ErrBucketNotEmpty: the bucket still holds objects.
+	ErrBucketNotEmpty = errors.New("bucket not empty")
+	// ErrObjectNotFound: the key has no current version.
+	ErrObjectNotFound = errors.New("object not found")
+	// ErrShardNotFound: the data node holds no such shard.
+	ErrShardNotFound = errors.New("shard not found")
+	// ErrChecksum: stored bytes failed their checksum.
+	ErrChecksum = errors.New("checksum mismatch")
+	// ErrNodeNotFound: no data node is registered under that ID.
+	ErrNodeNotFound = errors.New("data node not found")
+	// ErrNotLeader: this meta node is not the leader and could not forward.
+	ErrNotLeader = errors.New("not the raft leader")
+	// ErrNoLeader: the meta group has no leader right now.
+	ErrNoLeader = errors.New("no raft leader")
+	// ErrInvalidArgument: the request is malformed.
+	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrNotEnoughNodes: too few healthy data nodes for the erasure scheme.
+	ErrNotEnoughNodes = errors.New("not enough data nodes")
+)
+
+type entry struct {
+	err    error
+	code   codes.Code
+	reason string
+}
+
+// table is the one mapping between sentinels and the wire. Order matters
+// only for errors that wrap two sentinels: the first match wins.
+var table = []entry{
+	{ErrBucketNotFound, codes.NotFound, "BUCKET_NOT_FOUND"},
+	{ErrBucketExists, codes.AlreadyExists, "BUCKET_EXISTS"},
+	{ErrBucketNotEmpty, codes.FailedPrecondition, "BUCKET_NOT_EMPTY"},
+	{ErrObjectNotFound, codes.NotFound, "OBJECT_NOT_FOUND"},
+	{ErrShardNotFound, codes.NotFound, "SHARD_NOT_FOUND"},
+	{ErrChecksum, codes.DataLoss, "CHECKSUM_MISMATCH"},
+	{ErrNodeNotFound, codes.NotFound, "NODE_NOT_FOUND"},
+	{ErrNotLeader, codes.Unavailable, "NOT_LEADER"},
+	{ErrNoLeader, codes.Unavailable, "NO_LEADER"},
+	{ErrInvalidArgument, codes.InvalidArgument, "INVALID_ARGUMENT"},
+	{ErrNotEnoughNodes, codes.Unavailable, "NOT_ENOUGH_NODES"},
+}
+
+// ToStatus converts err into a gRPC status error. Sentinels (matched with
+// errors.Is, so wrapped ones too) keep their reason; context errors become
+// Canceled/DeadlineExceeded; anything already a status passes through;
+// everything else is Internal.
+func ToStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	for _, e := range table {
+		if errors.Is(err, e.err) {
+			st := status.New(e.code, err.Error())
+			if withInfo, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: e.reason, Domain: Domain}); derr == nil {
+				st = withInfo
+			}
+			return st.Err()
+		}
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	}
+	return status.Error(codes.Internal, err.Error())
+}
+
+// FromStatus converts a gRPC error back into the sentinel its reason names,
+// wrapped with the server's message. Errors without a Cairn reason are
+// returned unchanged (still inspectable with status.Code).
+func FromStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	for _, d := range st.Details() {
+		info, ok := d.(*errdetails.ErrorInfo)
+		if !ok || info.Domain != Domain {
+			continue
+		}
+		for _, e := range table {
+			if e.reason == info.Reason {
+				return &wireError{sentinel: e.err, msg: st.Message(), code: st.Code()}
+			}
+		}
+	}
+	return err
+}
+
+// Reason returns the Cairn reason carried by a status error, or "".
+func Reason(err error) string {
+	st, ok := status.FromError(err)
+	if !ok {
+		return ""
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.Domain == Domain {
+			return info.Reason
+		}
+	}
+	return ""
+}
+
+// wireError is a sentinel that crossed the wire. It still answers
+// status.Code and errors.Is(sentinel).
+type wireError struct {
+	sentinel error
+	msg      string
+	code     codes.Code
+}
+
+func (e *wireError) Error() string { return fmt.Sprintf("rpc: %s", e.msg) }
+func (e *wireError) Unwrap() error { return e.sentinel }
+
+// GRPCStatus lets status.FromError and status.Code see the original code.
+func (e *wireError) GRPCStatus() *status.Status { return status.New(e.code, e.msg) }
+
+// Retryable reports whether err is worth retrying against another server:
+// no leader, not the leader, or the server is unreachable.
+func Retryable(err error) bool {
+	if errors.Is(err, ErrNoLeader) || errors.Is(err, ErrNotLeader) {
+		return true
+	}
+	return status.Code(err) == codes.Unavailable
+}
