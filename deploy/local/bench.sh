@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# make bench: start a fresh local cluster, run `cairn bench` against it and
+# report throughput plus the gateway's peak RSS, then stop the cluster.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+export CLUSTER_DIR="${CLUSTER_DIR:-$root/.cluster-bench}"
+rm -rf "$CLUSTER_DIR"
+trap '"$root/deploy/local/cluster.sh" down >/dev/null; rm -rf "$CLUSTER_DIR"' EXIT
+"$root/deploy/local/cluster.sh" up
+# shellcheck disable=SC1091
+source "$CLUSTER_DIR/env"
+b() { "$root/bin/cairn" bench --endpoint "$AWS_ENDPOINT_URL" --access-key "$AWS_ACCESS_KEY_ID" \
+        --secret-key "$AWS_SECRET_ACCESS_KEY" --region "$AWS_REGION" "$@"; }
+dur="${BENCH_DURATION:-20s}"
+echo "== $(nproc) cores; each run ${dur} =="
+b --bucket bench --op put --size 16MiB --concurrency 8 --duration "$dur"
+b --bucket bench --op get --size 16MiB --concurrency 8 --duration "$dur" --keys 32
+b --bucket bench --op put --size 4KiB --concurrency 32 --duration "$dur"
+b --bucket bench --op get --size 4KiB --concurrency 32 --duration "$dur" --keys 1000
+if [ "${BENCH_BIG:-1}" = 1 ]; then
+  echo "== 8 concurrent 1 GiB PUTs (gateway memory must stay flat) =="
+  b --bucket bench --op put --size 1GiB --concurrency 8 --count 8
+fi
+pid=$(cat "$CLUSTER_DIR/gateway-1.pid")
+echo "gateway peak RSS: $(awk '/VmHWM/ {printf "%.1f MiB", $2/1024}' /proc/"$pid"/status)"

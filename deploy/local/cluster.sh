@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Local multi-process Cairn cluster: 3 meta nodes, DATA_NODES data nodes
+# (default 6) and 1 gateway, each a separate process on 127.0.0.1, with all
+# state under .cluster/.
+#
+#   deploy/local/cluster.sh up     start (or restart) the cluster
+#   deploy/local/cluster.sh down   stop it (state is kept; rm -rf .cluster to wipe)
+#
+# .cluster/env is shell-sourceable (AWS_* for S3 tools, CAIRN_ADMIN_ADDR for
+# cairnctl) and .cluster/<name>.pid holds each process's pid.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+dir="${CLUSTER_DIR:-$root/.cluster}"
+bin="${CAIRN_BIN:-$root/bin/cairn}"
+ctl="${CAIRNCTL_BIN:-$root/bin/cairnctl}"
+data_nodes="${DATA_NODES:-6}"
+base="${BASE_PORT:-17000}"
+gw_addr="${GATEWAY_ADDR:-127.0.0.1:9100}"
+region="${CAIRN_REGION:-us-east-1}"
+access="${CAIRN_ACCESS_KEY:-cairn-dev-access}"
+secret="${CAIRN_SECRET_KEY:-cairn-dev-secret-key}"
+
+meta_raft() { echo "127.0.0.1:$((base + $1))"; }
+meta_grpc() { echo "127.0.0.1:$((base + 100 + $1))"; }
+data_addr() { echo "127.0.0.1:$((base + 200 + $1))"; }
+
+start() { # name, args...
+  local name=$1; shift
+  if [ -f "$dir/$name.pid" ] && kill -0 "$(cat "$dir/$name.pid")" 2>/dev/null; then
+    echo "$name already running (pid $(cat "$dir/$name.pid"))"; return
+  fi
+  setsid "$bin" "$@" >>"$dir/$name.log" 2>&1 < /dev/null &
+  echo $! >"$dir/$name.pid"
+}
+
+up() {
+  [ -x "$bin" ] || { echo "no $bin: run 'make build' first" >&2; exit 1; }
+  mkdir -p "$dir"
+  local peers="" metas=""
+  for i in 1 2 3; do
+    peers+="${peers:+,}meta-$i=$(meta_raft "$i")"
+    metas+="${metas:+,}$(meta_grpc "$i")"
+  done
+  for i in 1 2 3; do
+    start "meta-$i" meta --id "meta-$i" --raft-addr "$(meta_raft "$i")" --grpc-addr "$(meta_grpc "$i")" \
+      --dir "$dir/meta-$i" --peers "$peers" --bootstrap
+  done
+  for i in $(seq 1 "$data_nodes"); do
+    start "data-$i" data --id "data-$i" --listen "$(data_addr "$i")" --dir "$dir/data-$i" --meta "$metas"
+  done
+  CAIRN_ACCESS_KEY="$access" CAIRN_SECRET_KEY="$secret" \
+    start gateway-1 gateway --listen "$gw_addr" --meta "$metas" --region "$region"
+
+  cat >"$dir/env" <<ENV
+export AWS_ENDPOINT_URL=http://$gw_addr
+export AWS_ACCESS_KEY_ID=$access
+export AWS_SECRET_ACCESS_KEY=$secret
+export AWS_REGION=$region
+export CAIRN_ADMIN_ADDR=$metas
+ENV
+
+  # Wait for a leader, every data node healthy, and the gateway answering.
+  local deadline=$((SECONDS + 60))
+  until [ "$("$ctl" --addr "$metas" --timeout 2s status -o json 2>/dev/null | grep -c '"healthy": true')" -ge "$data_nodes" ] &&
+        curl -s -o /dev/null "http://$gw_addr/"; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "cluster did not become ready in 60 s; logs are in $dir" >&2; exit 1
+    fi
+    sleep 0.3
+  done
+  echo "cluster up: S3 at http://$gw_addr, admin at $metas (source $dir/env)"
+}
+
+down() {
+  [ -d "$dir" ] || { echo "no cluster at $dir"; return; }
+  for f in "$dir"/*.pid; do
+    [ -e "$f" ] || continue
+    local pid; pid=$(cat "$f")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+  echo "cluster down (state kept in $dir)"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+esac

@@ -1,0 +1,320 @@
+package erasure
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// BlockReader yields one shard's blocks in order, starting at the block it
+// was opened at. ReadBlock must return an error, never wrong bytes, when a
+// block is missing or fails its checksum. The returned slice only needs to
+// stay valid until the next ReadBlock or Close call: Decode copies it.
+type BlockReader interface {
+	ReadBlock(ctx context.Context) ([]byte, error)
+	Close() error
+}
+
+// OpenFunc opens shard (0..K+M-1) for reading from block firstBlock on. It
+// returns a non-nil BlockReader or an error.
+type OpenFunc func(ctx context.Context, shard int, firstBlock int64) (BlockReader, error)
+
+// errBlockLength marks a block whose length does not match the layout.
+var errBlockLength = errors.New("wrong block length")
+
+// Decode writes bytes [off, off+n) of the object described by l to w. l
+// must be valid and use c's scheme (else ErrInvalidLayout), and the range
+// must lie within the object (else ErrRange); n == 0 writes nothing and
+// opens nothing.
+//
+// Only the stripes the range touches are read. Data shards 0..K-1 are
+// opened at the range's first stripe and read in parallel, one block per
+// stripe each; on this happy path nothing is decoded. A shard that fails
+// (its open or a read errors, or a block has the wrong length) is closed and
+// not used again in this call; the next unused shard, parity first and in
+// index order, is opened at the current stripe, and stripes are rebuilt
+// with Reed-Solomon from whichever K shards are in use. With fewer than K
+// usable shards Decode fails with an error wrapping ErrTooManyFailures and
+// every shard error.
+//
+// Bytes reach w stripe by stripe, while the next stripe is being read; at
+// most two stripe buffers are in use. A write error aborts. Decode returns
+// only after every reader it opened is closed (Close errors are ignored:
+// the bytes were already checked by then).
+func (c *Coder) Decode(ctx context.Context, w io.Writer, l Layout, open OpenFunc, off, n int64) error {
+	if err := c.checkLayout(l); err != nil {
+		return err
+	}
+	if off < 0 || n < 0 || off > l.Size || n > l.Size-off {
+		return fmt.Errorf("%w: [%d, +%d) of a %d-byte object", ErrRange, off, n, l.Size)
+	}
+	if n == 0 {
+		return nil
+	}
+	if w == nil || open == nil {
+		return fmt.Errorf("%w: nil writer or open function", ErrInvalidArgument)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("erasure: decode: %w", err)
+	}
+
+	ss := l.StripeSize()
+	first, last := off/ss, (off+n-1)/ss
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	nbuf := int(min(2, last-first+1))
+	bufs := make([]*stripe, nbuf)
+	free := make(chan *stripe, nbuf)
+	for i := range bufs {
+		bufs[i] = c.getStripe()
+		free <- bufs[i]
+	}
+	defer func() {
+		for _, b := range bufs {
+			c.putStripe(b)
+		}
+	}()
+
+	type fetched struct {
+		stripe int64
+		buf    *stripe
+		err    error
+	}
+	ready := make(chan fetched)
+	f := c.newFetcher(l, open)
+	go func() {
+		defer close(ready)
+		defer f.closeAll()
+		for s := first; s <= last; s++ {
+			var buf *stripe
+			select {
+			case buf = <-free:
+			case <-ctx.Done():
+				return
+			}
+			err := f.fetch(ctx, s, buf)
+			select {
+			case ready <- fetched{stripe: s, buf: buf, err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	var err error
+	done := first
+	for r := range ready {
+		if r.err != nil {
+			err = r.err
+			break
+		}
+		if werr := writeRange(w, l, r.buf, r.stripe, off, off+n); werr != nil {
+			err = fmt.Errorf("erasure: decode: write: %w", werr)
+			break
+		}
+		done++
+		free <- r.buf
+	}
+	cancel()
+	for range ready { // wait for the fetcher to close its readers and exit
+	}
+	if err == nil && done <= last {
+		// The fetcher gave up without an error of its own: ctx ended.
+		err = fmt.Errorf("erasure: decode: %w", context.Cause(parent))
+	}
+	return err
+}
+
+// writeRange writes the part of stripe s (held in buf) that lies within
+// [lo, hi) of the object to w, block by block.
+func writeRange(w io.Writer, l Layout, buf *stripe, s, lo, hi int64) error {
+	start := s * l.StripeSize()
+	end := start + l.DataLen(s)
+	blockLen := int64(l.BlockLen(s))
+	for j := range l.K {
+		bStart := start + int64(j)*blockLen
+		a, b := max(bStart, lo), min(bStart+blockLen, hi, end)
+		if a >= b {
+			continue
+		}
+		p := buf.blocks[j][a-bStart : b-bStart]
+		m, err := w.Write(p)
+		if err != nil {
+			return err
+		}
+		if m != len(p) {
+			return io.ErrShortWrite
+		}
+	}
+	return nil
+}
+
+// shardState is where a shard stands in one Decode call.
+type shardState uint8
+
+const (
+	shardUnused shardState = iota // not opened yet
+	shardActive                   // one of the K shards being read
+	shardFailed                   // closed after a failure, never used again
+)
+
+// fetcher reads stripes for one Decode call. Only the fetch goroutine uses
+// it; within fetch, the per-shard goroutines touch only their own shard's
+// entries.
+type fetcher struct {
+	c       *Coder
+	l       Layout
+	open    OpenFunc
+	state   []shardState
+	readers []BlockReader
+	errs    []error // per shard: why it failed
+	order   []int   // replacement order: parity shards, then data shards
+}
+
+func (c *Coder) newFetcher(l Layout, open OpenFunc) *fetcher {
+	shards := c.k + c.m
+	f := &fetcher{
+		c:       c,
+		l:       l,
+		open:    open,
+		state:   make([]shardState, shards),
+		readers: make([]BlockReader, shards),
+		errs:    make([]error, shards),
+		order:   make([]int, 0, shards),
+	}
+	for j := c.k; j < shards; j++ {
+		f.order = append(f.order, j)
+	}
+	for j := range c.k {
+		f.order = append(f.order, j)
+		f.state[j] = shardActive // opened lazily by the first fetch
+	}
+	return f
+}
+
+// fetch fills buf with the K data blocks of stripe s, reading the active
+// shards in parallel, replacing failed ones and reconstructing as needed.
+func (f *fetcher) fetch(ctx context.Context, s int64, buf *stripe) error {
+	k := f.c.k
+	blockLen := f.l.BlockLen(s)
+	todo := make([]int, 0, k)
+	for j, st := range f.state {
+		if st == shardActive {
+			todo = append(todo, j)
+		}
+	}
+	for {
+		f.readAll(ctx, s, blockLen, buf, todo)
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("erasure: decode: %w", err)
+		}
+		active := 0
+		for _, st := range f.state {
+			if st == shardActive {
+				active++
+			}
+		}
+		if active == k {
+			break
+		}
+		todo = todo[:0]
+		for _, j := range f.order {
+			if active+len(todo) == k {
+				break
+			}
+			if f.state[j] == shardUnused {
+				f.state[j] = shardActive
+				todo = append(todo, j)
+			}
+		}
+		if len(todo) == 0 {
+			return fmt.Errorf("%w: stripe %d: %d of %d shards usable, need %d: %w",
+				ErrTooManyFailures, s, active, len(f.state), k, errors.Join(f.errs...))
+		}
+	}
+
+	view := buf.view
+	rebuild := false
+	for j, st := range f.state {
+		if st == shardActive {
+			view[j] = buf.blocks[j][:blockLen]
+		} else {
+			view[j] = buf.blocks[j][:0] // reconstructed in place
+			rebuild = rebuild || j < k
+		}
+	}
+	if rebuild {
+		if err := f.c.rs.ReconstructData(view); err != nil {
+			return fmt.Errorf("%w: stripe %d: reedsolomon: %w", ErrTooManyFailures, s, err)
+		}
+	}
+	return nil
+}
+
+// readAll reads block s of every shard in todo into buf, opening shards
+// that have no reader yet at block s, in parallel. A shard that fails is
+// closed and marked failed, unless ctx has ended (then the failure is the
+// caller's, not the shard's, and the caller stops anyway).
+func (f *fetcher) readAll(ctx context.Context, s int64, blockLen int, buf *stripe, todo []int) {
+	if len(todo) == 1 {
+		f.readOne(ctx, s, blockLen, buf, todo[0])
+		return
+	}
+	var wg sync.WaitGroup
+	for _, j := range todo {
+		wg.Go(func() { f.readOne(ctx, s, blockLen, buf, j) })
+	}
+	wg.Wait()
+}
+
+func (f *fetcher) readOne(ctx context.Context, s int64, blockLen int, buf *stripe, j int) {
+	err := f.readBlock(ctx, s, blockLen, buf.blocks[j], j)
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	f.state[j] = shardFailed
+	f.errs[j] = fmt.Errorf("shard %d block %d: %w", j, s, err)
+	if r := f.readers[j]; r != nil {
+		_ = r.Close() // the shard already failed; its Close error adds nothing
+		f.readers[j] = nil
+	}
+}
+
+func (f *fetcher) readBlock(ctx context.Context, s int64, blockLen int, dst []byte, j int) error {
+	if f.readers[j] == nil {
+		r, err := f.open(ctx, j, s)
+		if err != nil {
+			return fmt.Errorf("open: %w", err)
+		}
+		if r == nil {
+			return errors.New("open returned no reader")
+		}
+		f.readers[j] = r
+	}
+	b, err := f.readers[j].ReadBlock(ctx)
+	if err != nil {
+		return err
+	}
+	if len(b) != blockLen {
+		return fmt.Errorf("%w: %d bytes, want %d", errBlockLength, len(b), blockLen)
+	}
+	copy(dst, b)
+	return nil
+}
+
+// closeAll closes every reader still open.
+func (f *fetcher) closeAll() {
+	for j, r := range f.readers {
+		if r != nil {
+			_ = r.Close() // everything read was already checked
+			f.readers[j] = nil
+		}
+	}
+}

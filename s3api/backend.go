@@ -1,0 +1,61 @@
+package s3api
+
+import (
+	"context"
+	"time"
+
+	"github.com/cairn-store/cairn/erasure"
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/s3api/cluster"
+)
+
+// Index is what the gateway needs from the meta group.
+type Index interface {
+	CreateBucket(ctx context.Context, ns, name, compartment string) (*cairnpb.Bucket, error)
+	DeleteBucket(ctx context.Context, ns, name string) error
+	GetBucket(ctx context.Context, ns, name string) (*cairnpb.Bucket, error)
+	ListBuckets(ctx context.Context, ns string) ([]*cairnpb.Bucket, error)
+	CommitObject(ctx context.Context, ns, bucket string, v *cairnpb.ObjectVersion) error
+	GetObject(ctx context.Context, ns, bucket, key string) (*cairnpb.ObjectVersion, error)
+	DeleteObject(ctx context.Context, ns, bucket, key string) error
+	ListObjects(ctx context.Context, req *cairnpb.ListObjectsRequest) (*cairnpb.ListObjectsResponse, error)
+	ClusterMap(ctx context.Context, maxAge time.Duration) (*cairnpb.GetClusterMapResponse, error)
+}
+
+// ShardWriter is one open shard upload.
+type ShardWriter interface {
+	erasure.BlockWriter
+	Commit() error
+	Abort()
+}
+
+// Shards is what the gateway needs from data nodes, addressed by gRPC
+// address.
+type Shards interface {
+	PutShard(ctx context.Context, addr, shardID string) (ShardWriter, error)
+	GetShard(ctx context.Context, addr, shardID string, firstBlock int64) (erasure.BlockReader, error)
+	DeleteShard(ctx context.Context, addr, shardID string) error
+}
+
+// GRPCShards adapts a cluster.Data pool to Shards.
+type GRPCShards struct{ Pool *cluster.Data }
+
+func (s GRPCShards) PutShard(ctx context.Context, addr, shardID string) (ShardWriter, error) {
+	w, err := s.Pool.PutShard(ctx, addr, shardID)
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (s GRPCShards) GetShard(ctx context.Context, addr, shardID string, firstBlock int64) (erasure.BlockReader, error) {
+	r, err := s.Pool.GetShard(ctx, addr, shardID, firstBlock)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (s GRPCShards) DeleteShard(ctx context.Context, addr, shardID string) error {
+	return s.Pool.DeleteShard(ctx, addr, shardID)
+}

@@ -1,0 +1,15 @@
+// Package s3api is Cairn's S3 gateway: it parses each HTTP request into a
+// typed operation, authenticates it (SigV4 headers or presigned query,
+// aws-chunked bodies), and serves it from the meta group and data nodes.
+//
+// Invariants:
+//   - No path holds a whole object in memory: bodies stream through checksum
+//     and erasure coding to k+m data-node streams a stripe at a time, and
+//     GETs stream stripes back as they are decoded. Only objects at or below
+//     the inline threshold are read whole, and those are small by definition.
+//   - A PUT is acknowledged only after its version record is committed
+//     through Raft; shards written for a PUT that fails are never visible.
+//   - Errors are translated to S3 codes exactly once, in errors.go; deeper
+//     code returns domain errors.
+//   - The gateway keeps nothing durable; it can be killed at any moment.
+package s3api

@@ -1,0 +1,79 @@
+package s3api
+
+import (
+	"context"
+	"errors"
+
+	"github.com/cairn-store/cairn/erasure"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+	"github.com/cairn-store/cairn/s3api/checksum"
+	"github.com/cairn-store/cairn/s3api/s3err"
+	"github.com/cairn-store/cairn/s3api/sigv4"
+)
+
+// translation is the one table from domain errors to S3 codes. The first
+// entry whose sentinel matches (errors.Is) wins.
+var translation = []struct {
+	err  error
+	code s3err.Code
+}{
+	// Authentication.
+	{sigv4.ErrUnknownAccessKey, s3err.InvalidAccessKeyID},
+	{sigv4.ErrSignatureMismatch, s3err.SignatureDoesNotMatch},
+	{sigv4.ErrAuthorizationHeaderMalformed, s3err.AuthorizationHeaderMalformed},
+	{sigv4.ErrAuthorizationQueryParametersError, s3err.AuthorizationQueryParametersErr},
+	{sigv4.ErrRequestTimeTooSkewed, s3err.RequestTimeTooSkewed},
+	{sigv4.ErrExpiredPresign, s3err.ExpiredPresign},
+	{sigv4.ErrMissingAuth, s3err.AccessDenied},
+	{sigv4.ErrMissingContentSHA256, s3err.MissingContentSHA256},
+	{sigv4.ErrContentSHA256Mismatch, s3err.XAmzContentSHA256Mismatch},
+	{sigv4.ErrIncompleteBody, s3err.IncompleteBody},
+	{sigv4.ErrMalformedChunk, s3err.IncompleteBody},
+	{sigv4.ErrUnsupportedAuthorization, s3err.UnsupportedAuthorization},
+	{sigv4.ErrMultipleAuthMechanisms, s3err.MultipleAuthMechanisms},
+	{sigv4.ErrMissingDate, s3err.MissingDate},
+	{sigv4.ErrPresignNotYetValid, s3err.PresignNotYetValid},
+	{sigv4.ErrHeadersNotSigned, s3err.HeadersNotSigned},
+	{sigv4.ErrInvalidContentSHA256, s3err.InvalidContentSHA256},
+	{sigv4.ErrInvalidDecodedLength, s3err.InvalidDecodedLength},
+	{sigv4.ErrMalformedTrailer, s3err.MalformedTrailer},
+	// Integrity.
+	{checksum.ErrBadDigest, s3err.BadDigest},
+	{checksum.ErrChecksumMismatch, s3err.ChecksumMismatch},
+	{checksum.ErrInvalidDigest, s3err.InvalidDigest},
+	{checksum.ErrUnknownAlgorithm, s3err.InvalidChecksumAlgorithm},
+	{checksum.ErrInvalidChecksum, s3err.InvalidChecksum},
+	{checksum.ErrMultipleChecksums, s3err.MultipleChecksums},
+	{checksum.ErrMissingTrailer, s3err.MalformedTrailer},
+	// Bodies.
+	{ErrIncompleteBody, s3err.IncompleteBody},
+	{ErrBodyTooLong, s3err.IncompleteBody},
+	// Meta.
+	{rpcerr.ErrBucketNotFound, s3err.NoSuchBucket},
+	{rpcerr.ErrBucketExists, s3err.BucketAlreadyOwnedByYou},
+	{rpcerr.ErrBucketNotEmpty, s3err.BucketNotEmpty},
+	{rpcerr.ErrObjectNotFound, s3err.NoSuchKey},
+	{rpcerr.ErrInvalidArgument, s3err.InvalidArgument},
+	// Capacity and availability: retryable, so 503 rather than 500.
+	{rpcerr.ErrNoLeader, s3err.ServiceUnavailable},
+	{rpcerr.ErrNotLeader, s3err.ServiceUnavailable},
+	{rpcerr.ErrNotEnoughNodes, s3err.ServiceUnavailable},
+	{ErrWriteQuorum, s3err.ServiceUnavailable},
+	{erasure.ErrTooFewWriters, s3err.ServiceUnavailable},
+	{erasure.ErrTooManyFailures, s3err.ServiceUnavailable},
+	{erasure.ErrRange, s3err.InvalidRange},
+	{context.DeadlineExceeded, s3err.ServiceUnavailable},
+}
+
+// toS3Error turns any error into the S3 error to send.
+func toS3Error(err error) *s3err.Error {
+	if e, ok := s3err.As(err); ok {
+		return e
+	}
+	for _, t := range translation {
+		if errors.Is(err, t.err) {
+			return &s3err.Error{Code: t.code, Err: err}
+		}
+	}
+	return &s3err.Error{Code: s3err.InternalError, Err: err}
+}

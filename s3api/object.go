@@ -1,0 +1,302 @@
+package s3api
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cairn-store/cairn/s3api/checksum"
+	"github.com/cairn-store/cairn/s3api/s3err"
+	"github.com/cairn-store/cairn/s3api/sigv4"
+)
+
+// storedHeaders are the content headers an object keeps and returns.
+var storedHeaders = []string{"Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires"}
+
+// bodySize returns the length of the object bytes in the request: the
+// decoded length for aws-chunked bodies, else Content-Length.
+func bodySize(r *http.Request) (int64, error) {
+	if n, ok := sigv4.ExpectedDecodedLength(r); ok {
+		return n, nil
+	}
+	if r.ContentLength < 0 {
+		return 0, s3err.New(s3err.MissingContentLength, "")
+	}
+	return r.ContentLength, nil
+}
+
+// userMetadata collects x-amz-meta-* headers, bounded as S3 bounds them.
+func userMetadata(h http.Header) (map[string]string, error) {
+	md := map[string]string{}
+	total := 0
+	for name, vals := range h {
+		lower := strings.ToLower(name)
+		if !strings.HasPrefix(lower, "x-amz-meta-") {
+			continue
+		}
+		k := strings.TrimPrefix(lower, "x-amz-meta-")
+		v := strings.Join(vals, ",")
+		md[k] = v
+		total += len(k) + len(v)
+	}
+	if total > maxUserMetadata {
+		return nil, s3err.New(s3err.MetadataTooLarge, "")
+	}
+	return md, nil
+}
+
+func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
+	if len(req.key) > maxKeyLength {
+		return s3err.New(s3err.KeyTooLong, "")
+	}
+	if r.Header.Get("x-amz-copy-source") != "" {
+		return s3err.New(s3err.NotImplemented, "CopyObject is not implemented yet.")
+	}
+	size, err := bodySize(r)
+	if err != nil {
+		return err
+	}
+	if size > s.cfg.MaxObjectSize {
+		return s3err.New(s3err.EntityTooLarge, "")
+	}
+	md, err := userMetadata(r.Header)
+	if err != nil {
+		return err
+	}
+	want, err := checksum.FromHeaders(r.Header)
+	if err != nil {
+		return err
+	}
+	sums, err := checksum.NewSet(want.Algorithms()...)
+	if err != nil {
+		return err
+	}
+	// Fail fast on a missing bucket before moving any data.
+	if _, err := s.cfg.Index.GetBucket(ctx, req.ns, req.bucket); err != nil {
+		return err
+	}
+
+	verify := func() error { return want.Verify(sums, r.Body) }
+	v, cleanup, err := s.objects.writeData(ctx, r.Body, size, sums, verify)
+	if err != nil {
+		return err
+	}
+	v.Key = req.key
+	v.Etag = hex.EncodeToString(sums.MD5())
+	v.ContentType = r.Header.Get("Content-Type")
+	v.UserMetadata = md
+	v.Headers = map[string]string{}
+	for _, h := range storedHeaders {
+		val := r.Header.Get(h)
+		if h == "Content-Encoding" {
+			val = sigv4.StripAWSChunked(val) // framing, not a property of the object
+		}
+		if val != "" {
+			v.Headers[h] = val
+		}
+	}
+	v.Checksums = map[string]string{}
+	for _, alg := range want.Algorithms() {
+		v.Checksums[alg] = sums.Base64(alg)
+	}
+	if err := s.cfg.Index.CommitObject(ctx, req.ns, req.bucket, v); err != nil {
+		// Never acknowledged: the shards are garbage. Use a fresh context,
+		// the request's may be what failed.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		cleanup(cctx)
+		cancel()
+		return err
+	}
+	w.Header().Set("ETag", `"`+v.Etag+`"`)
+	for alg, val := range v.Checksums {
+		w.Header().Set(checksum.Header(alg), val)
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// byteRange is a resolved, satisfiable range of an object.
+type byteRange struct{ off, n int64 }
+
+// parseRange resolves a Range header against size. ok is false when the
+// header should be ignored (absent, malformed or multi-range: S3 then sends
+// the whole object); a syntactically valid but unsatisfiable range is
+// InvalidRange.
+func parseRange(h string, size int64) (br byteRange, ok bool, err error) {
+	spec, found := strings.CutPrefix(h, "bytes=")
+	if !found || strings.Contains(spec, ",") {
+		return br, false, nil
+	}
+	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
+	if !found {
+		return br, false, nil
+	}
+	unsat := s3err.New(s3err.InvalidRange, "")
+	if first == "" { // suffix: the last N bytes
+		n, perr := strconv.ParseInt(last, 10, 64)
+		if perr != nil || n < 0 {
+			return br, false, nil
+		}
+		if n == 0 {
+			return br, false, unsat
+		}
+		n = min(n, size)
+		return byteRange{off: size - n, n: n}, true, nil
+	}
+	start, perr := strconv.ParseInt(first, 10, 64)
+	if perr != nil || start < 0 {
+		return br, false, nil
+	}
+	end := size - 1
+	if last != "" {
+		e, perr := strconv.ParseInt(last, 10, 64)
+		if perr != nil || e < start {
+			return br, false, nil
+		}
+		end = min(e, size-1)
+	}
+	if start >= size {
+		return br, false, unsat
+	}
+	return byteRange{off: start, n: end - start + 1}, true, nil
+}
+
+// checkConditions applies If-Match, If-None-Match, If-Modified-Since and
+// If-Unmodified-Since as S3 does for GET and HEAD. done reports that a 304
+// was written.
+func checkConditions(w http.ResponseWriter, r *http.Request, etag string, modified time.Time) (done bool, err error) {
+	quoted := `"` + etag + `"`
+	match := func(list string) bool {
+		for _, t := range strings.Split(list, ",") {
+			t = strings.TrimSpace(t)
+			if t == "*" || t == quoted || t == etag {
+				return true
+			}
+		}
+		return false
+	}
+	modified = modified.Truncate(time.Second)
+	if im := r.Header.Get("If-Match"); im != "" {
+		if !match(im) {
+			return false, s3err.New(s3err.PreconditionFailed, "")
+		}
+	} else if ius := r.Header.Get("If-Unmodified-Since"); ius != "" {
+		if t, err := http.ParseTime(ius); err == nil && modified.After(t) {
+			return false, s3err.New(s3err.PreconditionFailed, "")
+		}
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		if match(inm) {
+			w.Header().Set("ETag", quoted)
+			w.WriteHeader(http.StatusNotModified)
+			return true, nil
+		}
+	} else if ims := r.Header.Get("If-Modified-Since"); ims != "" {
+		if t, err := http.ParseTime(ims); err == nil && !modified.After(t) {
+			w.Header().Set("ETag", quoted)
+			w.WriteHeader(http.StatusNotModified)
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, withBody bool) error {
+	v, err := s.cfg.Index.GetObject(ctx, req.ns, req.bucket, req.key)
+	if err != nil {
+		return err
+	}
+	modified := time.Unix(0, v.GetModifiedUnixNano()).UTC()
+	if done, err := checkConditions(w, r, v.GetEtag(), modified); done || err != nil {
+		return err
+	}
+	size := v.GetSize()
+	br, ranged, err := parseRange(r.Header.Get("Range"), size)
+	if err != nil {
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", size))
+		return err
+	}
+	if !ranged {
+		br = byteRange{0, size}
+	}
+
+	h := w.Header()
+	ct := v.GetContentType()
+	if ct == "" {
+		ct = "binary/octet-stream"
+	}
+	h.Set("Content-Type", ct)
+	h.Set("ETag", `"`+v.GetEtag()+`"`)
+	h.Set("Last-Modified", modified.Format(http.TimeFormat))
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("Content-Length", strconv.FormatInt(br.n, 10))
+	for k, val := range v.GetHeaders() {
+		h.Set(k, val)
+	}
+	for k, val := range v.GetUserMetadata() {
+		h["X-Amz-Meta-"+k] = []string{val}
+	}
+	if r.Header.Get("x-amz-checksum-mode") == "ENABLED" && !ranged {
+		for alg, val := range v.GetChecksums() {
+			h.Set(checksum.Header(alg), val)
+		}
+	}
+	status := http.StatusOK
+	if ranged {
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", br.off, br.off+br.n-1, size))
+		status = http.StatusPartialContent
+	}
+	if !withBody {
+		w.WriteHeader(status)
+		return nil
+	}
+	// Fetch the first stripe before committing to a status, so a read that
+	// cannot start still gets a proper error response.
+	lw := &lazyWriter{w: w, status: status}
+	if err := s.objects.readData(ctx, lw, v, br.off, br.n); err != nil {
+		if !lw.started {
+			for _, k := range []string{"Content-Range", "Content-Length", "ETag", "Last-Modified", "Content-Type"} {
+				h.Del(k)
+			}
+			return err
+		}
+		// Headers are gone: all that is left is to cut the connection so the
+		// client sees a short body instead of a silently truncated one.
+		s.log.Error("GET failed mid-stream", "id", req.id, "bucket", req.bucket, "key", req.key, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	if !lw.started {
+		w.WriteHeader(status)
+	}
+	return nil
+}
+
+// lazyWriter writes the status line on the first byte of the body.
+type lazyWriter struct {
+	w       http.ResponseWriter
+	status  int
+	started bool
+}
+
+func (l *lazyWriter) Write(p []byte) (int, error) {
+	if !l.started {
+		l.started = true
+		l.w.WriteHeader(l.status)
+	}
+	return l.w.Write(p)
+}
+
+var _ io.Writer = (*lazyWriter)(nil)
+
+func (s *Server) deleteObject(ctx context.Context, w http.ResponseWriter, req *request) error {
+	if err := s.cfg.Index.DeleteObject(ctx, req.ns, req.bucket, req.key); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

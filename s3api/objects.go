@@ -1,0 +1,328 @@
+package s3api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/cairn-store/cairn/erasure"
+	"github.com/cairn-store/cairn/placement"
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// Errors of the object layer, translated to S3 codes in errors.go.
+var (
+	// ErrIncompleteBody: the body ended before its declared length.
+	ErrIncompleteBody = errors.New("s3api: body shorter than its declared length")
+	// ErrBodyTooLong: the body went on past its declared length.
+	ErrBodyTooLong = errors.New("s3api: body longer than its declared length")
+	// ErrWriteQuorum: too few shards became durable to acknowledge a write.
+	ErrWriteQuorum = errors.New("s3api: write quorum not reached")
+	// ErrUnknownNode: a version names a data node the cluster map lacks.
+	ErrUnknownNode = errors.New("s3api: data node not in the cluster map")
+)
+
+// clusterMapAge is how stale a cached cluster map may be for placement.
+const clusterMapAge = 3 * time.Second
+
+// objectStore holds the write and read paths.
+type objectStore struct {
+	index  Index
+	shards Shards
+	k, m   int
+	block  int
+	inline int64
+	now    func() time.Time
+
+	mu     sync.Mutex
+	coders map[[3]int]*erasure.Coder
+}
+
+func (s *objectStore) coder(k, m, block int) (*erasure.Coder, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := [3]int{k, m, block}
+	if c, ok := s.coders[key]; ok {
+		return c, nil
+	}
+	c, err := erasure.New(k, m, block)
+	if err != nil {
+		return nil, err
+	}
+	s.coders[key] = c
+	return c, nil
+}
+
+// newVersionID returns a version ID that sorts by creation time: 8 bytes of
+// the proposer's clock then 8 random bytes, hex encoded.
+func newVersionID(now time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixNano()))
+	_, _ = rand.Read(b[8:])
+	return hex.EncodeToString(b[:])
+}
+
+func shardID(versionID string, index int) string { return fmt.Sprintf("%s.%d", versionID, index) }
+
+// exactReader passes through exactly n bytes and fails when the source
+// ends early or goes on.
+type exactReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left == 0 {
+		// Read past the end: the source must end here. Reading to EOF also
+		// lets streaming decoders check their final signatures and trailers.
+		var one [1]byte
+		for {
+			n, err := e.r.Read(one[:])
+			if n > 0 {
+				return 0, ErrBodyTooLong
+			}
+			if errors.Is(err, io.EOF) {
+				return 0, io.EOF
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if errors.Is(err, io.EOF) {
+		if e.left > 0 {
+			return n, ErrIncompleteBody
+		}
+		err = nil
+	}
+	return n, err
+}
+
+// writeData streams size bytes of body into a new version: inline when
+// small, else erasure coded onto k+m data nodes. It returns the version with
+// its data fields set; nothing is committed to meta. onData sees every byte
+// exactly once, before the shards are committed, and may veto the write
+// (checksum checks) by returning an error from verify.
+func (s *objectStore) writeData(ctx context.Context, body io.Reader, size int64, tee io.Writer, verify func() error) (*cairnpb.ObjectVersion, func(context.Context), error) {
+	now := s.now()
+	v := &cairnpb.ObjectVersion{VersionId: newVersionID(now), Size: size, ModifiedUnixNano: now.UnixNano()}
+	src := io.TeeReader(&exactReader{r: body, left: size}, tee)
+	noop := func(context.Context) {}
+
+	if size <= s.inline {
+		buf := make([]byte, size)
+		if _, err := io.ReadFull(src, buf); err != nil {
+			return nil, noop, err
+		}
+		if _, err := src.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+			if err == nil {
+				err = ErrBodyTooLong
+			}
+			return nil, noop, err
+		}
+		if err := verify(); err != nil {
+			return nil, noop, err
+		}
+		v.InlineData = buf
+		return v, noop, nil
+	}
+
+	coder, err := s.coder(s.k, s.m, s.block)
+	if err != nil {
+		return nil, noop, err
+	}
+	targets, err := s.place(ctx, v.VersionId)
+	if err != nil {
+		return nil, noop, err
+	}
+	n := s.k + s.m
+	minOK := s.k
+	if s.m > 0 {
+		minOK = s.k + 1 // survive the loss of one more node after the ack
+	}
+
+	wctx, cancelWrites := context.WithCancel(ctx)
+	defer cancelWrites()
+	writers := make([]erasure.BlockWriter, n)
+	open := make([]ShardWriter, n)
+	for i, t := range targets {
+		w, err := s.shards.PutShard(wctx, t.Addr, shardID(v.VersionId, i))
+		if err != nil {
+			writers[i] = failedWriter{err}
+			continue
+		}
+		writers[i], open[i] = w, w
+	}
+	abortAll := func() {
+		for _, w := range open {
+			if w != nil {
+				w.Abort()
+			}
+		}
+	}
+	res, err := coder.Encode(wctx, src, writers, minOK)
+	if err != nil {
+		abortAll()
+		return nil, noop, err
+	}
+	if err := verify(); err != nil {
+		abortAll()
+		return nil, noop, err
+	}
+
+	// Make the shards durable, in parallel.
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range open {
+		if open[i] == nil || res.Failed[i] != nil {
+			if open[i] != nil {
+				open[i].Abort()
+			}
+			errs[i] = errors.Join(res.Failed[i], errors.New("not written"))
+			continue
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = open[i].Commit()
+		}(i)
+	}
+	wg.Wait()
+
+	v.Scheme = &cairnpb.ErasureScheme{Data: int32(s.k), Parity: int32(s.m), BlockSize: int32(s.block)}
+	ok := 0
+	for i, t := range targets {
+		loc := &cairnpb.ShardLocation{Index: int32(i)}
+		if errs[i] == nil {
+			loc.NodeId = t.ID
+			ok++
+		} else {
+			v.Degraded = true
+		}
+		v.Shards = append(v.Shards, loc)
+	}
+	cleanup := func(ctx context.Context) { s.deleteShards(ctx, v) }
+	if ok < minOK {
+		cleanup(ctx)
+		return nil, noop, fmt.Errorf("%d of %d shards durable, need %d: %w", ok, n, minOK, ErrWriteQuorum)
+	}
+	return v, cleanup, nil
+}
+
+type failedWriter struct{ err error }
+
+func (f failedWriter) WriteBlock(context.Context, int64, []byte) error { return f.err }
+
+type target struct{ ID, Addr string }
+
+// place picks k+m healthy data nodes for a version from the cached map.
+func (s *objectStore) place(ctx context.Context, versionID string) ([]target, error) {
+	cm, err := s.index.ClusterMap(ctx, clusterMapAge)
+	if err != nil {
+		return nil, err
+	}
+	var nodes []placement.Node
+	addrs := map[string]string{}
+	for _, st := range cm.GetNodes() {
+		if !st.GetHealthy() {
+			continue
+		}
+		n := st.GetNode()
+		nodes = append(nodes, placement.Node{ID: n.GetId(), Weight: n.GetWeight(), Zone: n.GetZone(), Rack: n.GetRack(), Host: n.GetHost()})
+		addrs[n.GetId()] = n.GetAddr()
+	}
+	ids, err := placement.Place(nodes, []byte(versionID), s.k+s.m)
+	if errors.Is(err, placement.ErrNotEnoughNodes) {
+		return nil, fmt.Errorf("%d healthy data nodes for %d shards: %w", len(nodes), s.k+s.m, rpcerr.ErrNotEnoughNodes)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("placement: %w", err)
+	}
+	out := make([]target, len(ids))
+	for i, id := range ids {
+		out[i] = target{ID: id, Addr: addrs[id]}
+	}
+	return out, nil
+}
+
+// nodeAddrs maps data node IDs to addresses, and says which are healthy.
+func (s *objectStore) nodeAddrs(ctx context.Context) (map[string]string, map[string]bool, error) {
+	cm, err := s.index.ClusterMap(ctx, clusterMapAge)
+	if err != nil {
+		return nil, nil, err
+	}
+	addrs := make(map[string]string, len(cm.GetNodes()))
+	healthy := make(map[string]bool, len(cm.GetNodes()))
+	for _, st := range cm.GetNodes() {
+		addrs[st.GetNode().GetId()] = st.GetNode().GetAddr()
+		healthy[st.GetNode().GetId()] = st.GetHealthy()
+	}
+	return addrs, healthy, nil
+}
+
+// deleteShards removes a version's shards, best effort: shards it misses
+// are orphans for the data-node GC.
+func (s *objectStore) deleteShards(ctx context.Context, v *cairnpb.ObjectVersion) {
+	addrs, _, err := s.nodeAddrs(ctx)
+	if err != nil {
+		return
+	}
+	for _, loc := range v.GetShards() {
+		if a, ok := addrs[loc.GetNodeId()]; ok {
+			_ = s.shards.DeleteShard(ctx, a, shardID(v.GetVersionId(), int(loc.GetIndex())))
+		}
+	}
+}
+
+// readData writes bytes [off, off+n) of v to w.
+func (s *objectStore) readData(ctx context.Context, w io.Writer, v *cairnpb.ObjectVersion, off, n int64) error {
+	if n == 0 {
+		return nil
+	}
+	if v.GetScheme() == nil {
+		_, err := w.Write(v.GetInlineData()[off : off+n])
+		return err
+	}
+	sc := v.GetScheme()
+	coder, err := s.coder(int(sc.GetData()), int(sc.GetParity()), int(sc.GetBlockSize()))
+	if err != nil {
+		return err
+	}
+	addrs, healthy, err := s.nodeAddrs(ctx)
+	if err != nil {
+		return err
+	}
+	// Shards are looked up by index, whatever order the record keeps them in.
+	nodes := make(map[int]string, len(v.GetShards()))
+	for _, loc := range v.GetShards() {
+		nodes[int(loc.GetIndex())] = loc.GetNodeId()
+	}
+	open := func(ctx context.Context, shard int, first int64) (erasure.BlockReader, error) {
+		id := nodes[shard]
+		if id == "" {
+			return nil, fmt.Errorf("shard %d was never written", shard)
+		}
+		addr, ok := addrs[id]
+		if !ok {
+			return nil, fmt.Errorf("shard %d on %s: %w", shard, id, ErrUnknownNode)
+		}
+		if !healthy[id] {
+			return nil, fmt.Errorf("shard %d: data node %s is unhealthy", shard, id)
+		}
+		return s.shards.GetShard(ctx, addr, shardID(v.GetVersionId(), shard), first)
+	}
+	layout := erasure.Layout{K: int(sc.GetData()), M: int(sc.GetParity()), BlockSize: int(sc.GetBlockSize()), Size: v.GetSize()}
+	return coder.Decode(ctx, w, layout, open, off, n)
+}

@@ -1,0 +1,76 @@
+package s3api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/cairn-store/cairn/meta/metaclient"
+	"github.com/cairn-store/cairn/s3api/cluster"
+)
+
+// GatewayConfig is what `cairn gateway` needs: where to listen, the meta
+// group, and the S3 settings.
+type GatewayConfig struct {
+	MetaAddrs []string
+	S3        Config // Index and Shards are filled in by Run
+	// MapRefresh is how often the cluster map is refreshed (default 2s).
+	MapRefresh time.Duration
+}
+
+// Run serves S3 on lis until ctx ends, then shuts down gracefully.
+func Run(ctx context.Context, cfg GatewayConfig, lis net.Listener) error {
+	log := cfg.S3.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	mc, err := metaclient.New(cfg.MetaAddrs)
+	if err != nil {
+		return err
+	}
+	defer mc.Close()
+	pool := cluster.NewData()
+	defer pool.Close()
+	metaView := cluster.NewMeta(mc, log)
+
+	s3cfg := cfg.S3
+	s3cfg.Index = metaView
+	s3cfg.Shards = GRPCShards{Pool: pool}
+	srv, err := New(s3cfg)
+	if err != nil {
+		return err
+	}
+	refresh := cfg.MapRefresh
+	if refresh == 0 {
+		refresh = 2 * time.Second
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go metaView.RefreshLoop(ctx, refresh)
+
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(lis) }()
+	log.Info("gateway serving S3", "addr", lis.Addr().String(), "region", s3cfg.Region)
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("gateway: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer scancel()
+	return hs.Shutdown(sctx)
+}

@@ -1,0 +1,142 @@
+package s3err
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Code is one S3 error: its code string, HTTP status and default message.
+type Code struct {
+	Name    string
+	Status  int
+	Message string
+}
+
+// The codes Cairn sends. Messages follow the wording AWS uses.
+var (
+	AccessDenied                    = Code{"AccessDenied", http.StatusForbidden, "Access Denied"}
+	AuthorizationHeaderMalformed    = Code{"AuthorizationHeaderMalformed", http.StatusBadRequest, "The authorization header is malformed."}
+	AuthorizationQueryParametersErr = Code{"AuthorizationQueryParametersError", http.StatusBadRequest, "Error parsing the X-Amz-Credential parameter."}
+	BadDigest                       = Code{"BadDigest", http.StatusBadRequest, "The Content-MD5 you specified did not match what we received."}
+	BucketAlreadyExists             = Code{"BucketAlreadyExists", http.StatusConflict, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."}
+	BucketAlreadyOwnedByYou         = Code{"BucketAlreadyOwnedByYou", http.StatusConflict, "Your previous request to create the named bucket succeeded and you already own it."}
+	BucketNotEmpty                  = Code{"BucketNotEmpty", http.StatusConflict, "The bucket you tried to delete is not empty"}
+	EntityTooLarge                  = Code{"EntityTooLarge", http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed object size."}
+	ExpiredPresign                  = Code{"AccessDenied", http.StatusForbidden, "Request has expired"}
+	IncompleteBody                  = Code{"IncompleteBody", http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header."}
+	InternalError                   = Code{"InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again."}
+	InvalidAccessKeyID              = Code{"InvalidAccessKeyId", http.StatusForbidden, "The AWS Access Key Id you provided does not exist in our records."}
+	InvalidArgument                 = Code{"InvalidArgument", http.StatusBadRequest, "Invalid Argument"}
+	InvalidBucketName               = Code{"InvalidBucketName", http.StatusBadRequest, "The specified bucket is not valid."}
+	InvalidChunkSize                = Code{"InvalidChunkSizeError", http.StatusBadRequest, "Only the last chunk is allowed to have a size less than 8192 bytes"}
+	InvalidDigest                   = Code{"InvalidDigest", http.StatusBadRequest, "The Content-MD5 you specified is not valid."}
+	InvalidRange                    = Code{"InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable"}
+	InvalidRequest                  = Code{"InvalidRequest", http.StatusBadRequest, "Invalid Request"}
+	KeyTooLong                      = Code{"KeyTooLongError", http.StatusBadRequest, "Your key is too long"}
+	MalformedXML                    = Code{"MalformedXML", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema."}
+	MetadataTooLarge                = Code{"MetadataTooLarge", http.StatusBadRequest, "Your metadata headers exceed the maximum allowed metadata size."}
+	MethodNotAllowed                = Code{"MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource."}
+	MissingContentLength            = Code{"MissingContentLength", http.StatusLengthRequired, "You must provide the Content-Length HTTP header."}
+	MissingSecurityHeader           = Code{"MissingSecurityHeader", http.StatusBadRequest, "Your request is missing a required header."}
+	NoSuchBucket                    = Code{"NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist"}
+	NoSuchKey                       = Code{"NoSuchKey", http.StatusNotFound, "The specified key does not exist."}
+	NotImplemented                  = Code{"NotImplemented", http.StatusNotImplemented, "A header you provided implies functionality that is not implemented"}
+	PreconditionFailed              = Code{"PreconditionFailed", http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold"}
+	RequestTimeTooSkewed            = Code{"RequestTimeTooSkewed", http.StatusForbidden, "The difference between the request time and the server's time is too large."}
+	ServiceUnavailable              = Code{"ServiceUnavailable", http.StatusServiceUnavailable, "Please reduce your request rate."}
+	SignatureDoesNotMatch           = Code{"SignatureDoesNotMatch", http.StatusForbidden, "The request signature we calculated does not match the signature you provided. Check your key and signing method."}
+	XAmzContentSHA256Mismatch       = Code{"XAmzContentSHA256Mismatch", http.StatusBadRequest, "The provided 'x-amz-content-sha256' header does not match what was computed."}
+	InvalidContentSHA256            = Code{"InvalidArgument", http.StatusBadRequest, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-* or a valid sha256 value."}
+	MissingContentSHA256            = Code{"InvalidRequest", http.StatusBadRequest, "Missing required header for this request: x-amz-content-sha256"}
+	RequestTimeout                  = Code{"RequestTimeout", http.StatusBadRequest, "Your socket connection to the server was not read from or written to within the timeout period."}
+	ChecksumMismatch                = Code{"BadDigest", http.StatusBadRequest, "The checksum you specified did not match the calculated checksum."}
+	InvalidChecksumAlgorithm        = Code{"InvalidRequest", http.StatusBadRequest, "Checksum algorithm provided is unsupported."}
+	InvalidChecksum                 = Code{"InvalidRequest", http.StatusBadRequest, "The value of the x-amz-checksum header is invalid."}
+	MultipleChecksums               = Code{"InvalidRequest", http.StatusBadRequest, "Expecting a single x-amz-checksum- header. Multiple checksum types are not allowed."}
+	MalformedTrailer                = Code{"MalformedTrailerError", http.StatusBadRequest, "The request contained trailing data that was not well-formed or did not conform to our published schema."}
+	UnsupportedAuthorization        = Code{"InvalidRequest", http.StatusBadRequest, "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."}
+	MultipleAuthMechanisms          = Code{"InvalidArgument", http.StatusBadRequest, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified."}
+	MissingDate                     = Code{"AccessDenied", http.StatusForbidden, "AWS authentication requires a valid Date or x-amz-date header"}
+	PresignNotYetValid              = Code{"AccessDenied", http.StatusForbidden, "Request is not valid yet"}
+	HeadersNotSigned                = Code{"AccessDenied", http.StatusForbidden, "There were headers present in the request which were not signed"}
+	InvalidDecodedLength            = Code{"InvalidArgument", http.StatusBadRequest, "x-amz-decoded-content-length is not a valid length."}
+)
+
+// Error is an S3 error on its way to the client: a code, optionally a more
+// specific message, and the resource it concerns.
+type Error struct {
+	Code    Code
+	Message string // overrides Code.Message when set
+	Bucket  string
+	Key     string
+	Err     error // the cause, for logs; never sent to the client
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = e.Code.Message
+	}
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code.Name, msg, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code.Name, msg)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns an *Error for code with an optional message override.
+func New(code Code, msg string) *Error { return &Error{Code: code, Message: msg} }
+
+// Wrap returns an *Error for code that keeps err as its cause.
+func Wrap(code Code, err error) *Error { return &Error{Code: code, Err: err} }
+
+// As returns err as an *Error if it is (or wraps) one.
+func As(err error) (*Error, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e, true
+	}
+	return nil, false
+}
+
+type body struct {
+	XMLName    xml.Name `xml:"Error"`
+	Code       string   `xml:"Code"`
+	Message    string   `xml:"Message"`
+	BucketName string   `xml:"BucketName,omitempty"`
+	Key        string   `xml:"Key,omitempty"`
+	Resource   string   `xml:"Resource,omitempty"`
+	RequestID  string   `xml:"RequestId"`
+	HostID     string   `xml:"HostId"`
+}
+
+// Write sends e as an S3 error response. HEAD responses carry the status
+// and headers but no body, as S3 does.
+func Write(w http.ResponseWriter, r *http.Request, e *Error, requestID, hostID string) {
+	msg := e.Message
+	if msg == "" {
+		msg = e.Code.Message
+	}
+	h := w.Header()
+	h.Set("x-amz-request-id", requestID)
+	h.Set("x-amz-id-2", hostID)
+	if r.Method == http.MethodHead {
+		w.WriteHeader(e.Code.Status)
+		return
+	}
+	out, err := xml.Marshal(body{
+		Code: e.Code.Name, Message: msg, BucketName: e.Bucket, Key: e.Key,
+		Resource: r.URL.Path, RequestID: requestID, HostID: hostID,
+	})
+	if err != nil {
+		out = []byte("<Error><Code>InternalError</Code></Error>")
+	}
+	h.Set("Content-Type", "application/xml")
+	h.Set("Content-Length", fmt.Sprint(len(xml.Header)+len(out)))
+	w.WriteHeader(e.Code.Status)
+	_, _ = w.Write([]byte(xml.Header))
+	_, _ = w.Write(out)
+}

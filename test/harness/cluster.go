@@ -1,0 +1,246 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-store/cairn/meta/metaclient"
+	"github.com/cairn-store/cairn/proto/cairnpb"
+)
+
+// Options shape a cluster.
+type Options struct {
+	Metas    int      // meta nodes (default 3)
+	Datas    int      // data nodes (default 6)
+	Region   string   // default "us-east-1"
+	ExtraGW  []string // extra `cairn gateway` flags
+	ExtraAll []string // extra flags for every process
+}
+
+// Cluster is a running multi-process Cairn region.
+type Cluster struct {
+	Root      string
+	Metas     []*Proc
+	Datas     []*Proc
+	Gateway   *Proc
+	Endpoint  string // http://host:port of the gateway
+	Region    string
+	AccessKey string
+	SecretKey string
+	MetaAddrs []string // gRPC addresses of the meta nodes
+}
+
+// Build compiles ./cmd/cairn from the module at moduleRoot into dir and
+// returns the binary's path. Set CAIRN_E2E_RACE=0 to build without -race.
+func Build(moduleRoot, dir string) (string, error) {
+	bin := filepath.Join(dir, "cairn")
+	args := []string{"build", "-o", bin}
+	if os.Getenv("CAIRN_E2E_RACE") != "0" {
+		args = append(args, "-race")
+	}
+	args = append(args, "./cmd/cairn")
+	cmd := exec.Command("go", args...)
+	cmd.Dir = moduleRoot
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// freePorts reserves n distinct loopback ports. They are released before
+// use, so another process could take one in between; on loopback in a
+// test sandbox that is rare enough.
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// Start launches a cluster and waits until the gateway serves S3, the meta
+// group has a leader and every data node is healthy. Everything is killed
+// when the test ends; logs of a failed test are printed.
+func Start(t testing.TB, bin string, opt Options) *Cluster {
+	t.Helper()
+	if opt.Metas == 0 {
+		opt.Metas = 3
+	}
+	if opt.Datas == 0 {
+		opt.Datas = 6
+	}
+	if opt.Region == "" {
+		opt.Region = "us-east-1"
+	}
+	root := t.TempDir()
+	ports, err := freePorts(2*opt.Metas + opt.Datas + 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Cluster{Root: root, Region: opt.Region, AccessKey: "e2e-access", SecretKey: "e2e-secret-key-0123456789"}
+	addr := func(p int) string { return fmt.Sprintf("127.0.0.1:%d", p) }
+
+	var peers []string
+	for i := 0; i < opt.Metas; i++ {
+		peers = append(peers, fmt.Sprintf("meta-%d=%s", i+1, addr(ports[i])))
+		c.MetaAddrs = append(c.MetaAddrs, addr(ports[opt.Metas+i]))
+	}
+	metaList := strings.Join(c.MetaAddrs, ",")
+	for i := 0; i < opt.Metas; i++ {
+		name := fmt.Sprintf("meta-%d", i+1)
+		p := newProc(bin, root, name, c.MetaAddrs[i], true)
+		p.args = append([]string{"meta", "--id", name, "--raft-addr", addr(ports[i]), "--grpc-addr", c.MetaAddrs[i],
+			"--dir", p.Dir, "--peers", strings.Join(peers, ","), "--bootstrap"}, opt.ExtraAll...)
+		c.Metas = append(c.Metas, p)
+	}
+	for i := 0; i < opt.Datas; i++ {
+		name := fmt.Sprintf("data-%d", i+1)
+		a := addr(ports[2*opt.Metas+i])
+		p := newProc(bin, root, name, a, true)
+		p.args = append([]string{"data", "--id", name, "--listen", a, "--dir", p.Dir, "--meta", metaList}, opt.ExtraAll...)
+		c.Datas = append(c.Datas, p)
+	}
+	gw := addr(ports[len(ports)-1])
+	c.Gateway = newProc(bin, root, "gateway-1", gw, false)
+	c.Gateway.args = append(append([]string{"gateway", "--listen", gw, "--meta", metaList, "--region", opt.Region,
+		"--access-key", c.AccessKey, "--secret-key", c.SecretKey}, opt.ExtraAll...), opt.ExtraGW...)
+	c.Endpoint = "http://" + gw
+
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range c.All() {
+				t.Logf("==== %s log (tail) ====\n%s", p.Name, p.LogTail(6000))
+			}
+		}
+		for _, p := range c.All() {
+			_ = p.Kill()
+		}
+	})
+	for _, p := range c.All() {
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := c.WaitReady(ctx, opt.Datas); err != nil {
+		t.Fatalf("cluster not ready: %v", err)
+	}
+	return c
+}
+
+// All returns every process of the cluster.
+func (c *Cluster) All() []*Proc {
+	out := append(append([]*Proc(nil), c.Metas...), c.Datas...)
+	return append(out, c.Gateway)
+}
+
+// MetaClient returns a client of the meta group; closed when the test ends.
+func (c *Cluster) MetaClient(t testing.TB) *metaclient.Client {
+	mc, err := metaclient.New(c.MetaAddrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mc.Close() })
+	return mc
+}
+
+// Status asks the meta group for its status.
+func (c *Cluster) Status(ctx context.Context) (*cairnpb.StatusResponse, error) {
+	mc, err := metaclient.New(c.MetaAddrs)
+	if err != nil {
+		return nil, err
+	}
+	defer mc.Close()
+	return metaclient.Admin(ctx, mc, func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.StatusResponse, error) {
+		return a.Status(ctx, &cairnpb.StatusRequest{})
+	})
+}
+
+// WaitReady waits for a leader, wantHealthy healthy data nodes, and a
+// gateway that answers HTTP.
+func (c *Cluster) WaitReady(ctx context.Context, wantHealthy int) error {
+	var last error
+	for {
+		last = c.ready(ctx, wantHealthy)
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Cluster) ready(ctx context.Context, wantHealthy int) error {
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	st, err := c.Status(sctx)
+	if err != nil {
+		return err
+	}
+	if st.GetLeaderId() == "" {
+		return fmt.Errorf("no leader")
+	}
+	healthy := 0
+	for _, n := range st.GetNodes() {
+		if n.GetHealthy() {
+			healthy++
+		}
+	}
+	if healthy < wantHealthy {
+		return fmt.Errorf("%d of %d data nodes healthy", healthy, wantHealthy)
+	}
+	resp, err := http.Get(c.Endpoint + "/")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// Leader returns the meta process that currently leads.
+func (c *Cluster) Leader(ctx context.Context) (*Proc, error) {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range c.Metas {
+		if p.Name == st.GetLeaderId() {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("leader %q is not one of this cluster's meta nodes", st.GetLeaderId())
+}
+
+// Data returns the data node process with the given ID.
+func (c *Cluster) Data(id string) *Proc {
+	for _, p := range c.Datas {
+		if p.Name == id {
+			return p
+		}
+	}
+	return nil
+}
