@@ -1,0 +1,48 @@
+// Package node is Cairn's data node: a shard store on Pebble, the gRPC Data
+// service over it, and the registration and heartbeat loop towards meta.
+//
+// # Storage layout
+//
+// One Store owns one Pebble database per data directory (<dir>/pebble) and a
+// scratch directory for sstables being built (<dir>/ingest). Keys:
+//
+//	i/<shardID>                 index record: seq, blocks, bytes, created
+//	r/<seq BE8>                 reverse record: the shard ID that owns seq
+//	d/<seq BE8><block BE8>      crc32c(data) BE4 || data
+//	m/seq                       sequence lease: every seq below it may be in use
+//
+// seq is a per-store sequence allocated once per PutShard, so the blocks of a
+// newly written shard sort after every block already stored. That lets an
+// ingested sstable land in the bottom level without overlapping anything and
+// keeps flushed blocks out of later compactions.
+//
+// # Invariants
+//
+//   - A shard is visible (Stat, Get, List) if and only if its index record
+//     exists, and an index record is written only after every one of its
+//     blocks is durable. The index record, its reverse record and the removal
+//     of the blocks it replaces are committed in one synced batch.
+//   - Every block value carries the CRC-32C (Castagnoli) of its data. A read
+//     verifies it before handing out a single byte; a mismatch, a missing
+//     block, a malformed record or any error Pebble reports while reading
+//     (its own block checksums may fire first) is returned wrapping
+//     rpcerr.ErrChecksum. A read never returns wrong bytes.
+//   - A seq is used by at most one PutShard ever, including across restarts
+//     (the m/seq lease is persisted before a seq below it is handed out).
+//   - Blocks of a seq that has no reverse record and no PutShard in flight are
+//     orphans: a PutShard that died between ingesting its sstable and writing
+//     its index record, or a process crash in that window. SweepOrphans
+//     removes them; Node runs it once at start.
+//   - A block that failed verification is remembered (bounded, in memory)
+//     and later reads of it fail at once: Pebble spends seconds of CPU per
+//     damaged 256 KiB block hunting for a single flipped bit.
+//   - Memory per PutShard is bounded by the small-shard threshold (1 MiB by
+//     default) plus one block, whatever the shard size: small shards go into
+//     a batch, larger ones are streamed into an sstable file and ingested.
+//   - Operations on one shard ID that change its index record are serialized;
+//     reads see one consistent Pebble view (index and blocks from the same
+//     iterator), so a concurrent overwrite or delete never mixes shards.
+//
+// The package keeps no mutable package-level state; loggers and clocks come
+// from Config and StoreOptions.
+package node

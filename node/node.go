@@ -1,0 +1,328 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"google.golang.org/grpc"
+
+	"github.com/cairn-store/cairn/meta/metaclient"
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// Defaults for Config.
+const (
+	DefaultHeartbeatInterval = 2 * time.Second
+	DefaultShutdownTimeout   = 10 * time.Second
+)
+
+// Config configures a data node.
+type Config struct {
+	// ID names the node in the cluster map. Required.
+	ID string
+	// Dir is the data directory holding the store. Required.
+	Dir string
+	// Listen is the address Run listens on, e.g. "127.0.0.1:0".
+	Listen string
+	// Advertise is the address other processes dial; default: the address
+	// the listener actually got.
+	Advertise string
+	// MetaAddrs are the meta nodes' gRPC addresses. Empty: the node does
+	// not register or heartbeat (tests, tools).
+	MetaAddrs []string
+	// Zone, Rack and Host are the failure-domain labels sent to meta.
+	Zone, Rack, Host string
+	// Weight is the node's placement weight; default 1.
+	Weight float64
+	// HeartbeatInterval is the time between heartbeats; default 2s.
+	HeartbeatInterval time.Duration
+	// ShutdownTimeout bounds the graceful stop of the gRPC server; streams
+	// still running after it are cut. Default 10s.
+	ShutdownTimeout time.Duration
+	// Logger receives the node's logs; default slog.Default() with a "node"
+	// attribute (a given Logger is used as is).
+	Logger *slog.Logger
+	// Now is the node's clock; default time.Now.
+	Now func() time.Time
+	// Store holds store tuning; its FS, Logger and Now default to the
+	// node's (FS: the real filesystem).
+	Store StoreOptions
+	// DialOptions are used for the meta client; default insecure.
+	DialOptions []grpc.DialOption
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.ID == "" {
+		return c, errors.New("node: config: ID is required")
+	}
+	if c.Dir == "" {
+		return c, errors.New("node: config: Dir is required")
+	}
+	if c.Weight == 0 {
+		c.Weight = 1
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default().With("node", c.ID)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Store.Logger == nil {
+		c.Store.Logger = c.Logger
+	}
+	if c.Store.Now == nil {
+		c.Store.Now = c.Now
+	}
+	if c.Store.FS == nil {
+		c.Store.FS = vfs.Default
+	}
+	return c, nil
+}
+
+// Node is a data node: a Store, the Data gRPC service over it, and the
+// registration and heartbeat loop towards meta.
+type Node struct {
+	cfg   Config
+	store *Store
+	srv   *Server
+
+	mu      sync.Mutex
+	addr    string
+	serving bool
+}
+
+// New opens the node's store. Serve it with Serve; release it with Close.
+func New(cfg Config) (*Node, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	st, err := OpenStore(context.Background(), cfg.Dir, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	return &Node{
+		cfg:   cfg,
+		store: st,
+		srv:   NewServer(cfg.ID, st, cfg.Logger),
+		addr:  cfg.Advertise,
+	}, nil
+}
+
+// Store returns the node's store.
+func (n *Node) Store() *Store { return n.store }
+
+// Counters returns the store's counters.
+func (n *Node) Counters() Counters { return n.store.Counters() }
+
+// Addr is the address the node advertises: Config.Advertise, or else the
+// address of the listener given to Serve ("" before Serve).
+func (n *Node) Addr() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.addr
+}
+
+// Serve serves the Data service on lis until ctx ends, then stops
+// gracefully (cutting streams after Config.ShutdownTimeout). Meanwhile it
+// registers with meta (retrying until meta answers), heartbeats, and sweeps
+// orphaned blocks once. It does not close the store; Close does. Serve may
+// be called once.
+func (n *Node) Serve(ctx context.Context, lis net.Listener) error {
+	n.mu.Lock()
+	if n.serving {
+		n.mu.Unlock()
+		return errors.New("node: Serve called twice")
+	}
+	n.serving = true
+	if n.addr == "" {
+		n.addr = lis.Addr().String()
+		if tcp, ok := lis.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+			n.cfg.Logger.Warn("listening on an unspecified address; set Advertise so others can dial it", "addr", n.addr)
+		}
+	}
+	addr := n.addr
+	n.mu.Unlock()
+
+	var mc *metaclient.Client
+	if len(n.cfg.MetaAddrs) > 0 {
+		c, err := metaclient.New(n.cfg.MetaAddrs, n.cfg.DialOptions...)
+		if err != nil {
+			_ = lis.Close()
+			return fmt.Errorf("node: meta client: %w", err)
+		}
+		defer c.Close()
+		mc = c
+	}
+
+	gs := grpc.NewServer(ServerOptions()...)
+	cairnpb.RegisterDataServer(gs, n.srv)
+
+	bgCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if k, err := n.store.SweepOrphans(bgCtx); err != nil && bgCtx.Err() == nil {
+			n.cfg.Logger.Error("orphan sweep failed", "err", err)
+		} else if k > 0 {
+			n.cfg.Logger.Warn("orphan sweep removed blocks", "seqs", k)
+		}
+	})
+	if mc != nil {
+		wg.Go(func() { n.heartbeatLoop(bgCtx, mc, addr) })
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- gs.Serve(lis) }()
+	n.cfg.Logger.Info("data node serving", "addr", addr, "dir", n.cfg.Dir)
+
+	var err error
+	select {
+	case err = <-served:
+		if err != nil {
+			err = fmt.Errorf("node: serve: %w", err)
+		}
+	case <-ctx.Done():
+		stopped := make(chan struct{})
+		go func() {
+			gs.GracefulStop()
+			close(stopped)
+		}()
+		select {
+		case <-stopped:
+		case <-time.After(n.cfg.ShutdownTimeout):
+			n.cfg.Logger.Warn("graceful stop timed out; cutting streams")
+			gs.Stop()
+			<-stopped
+		}
+		<-served
+	}
+	gs.Stop()
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// Close closes the store. Call it after Serve has returned.
+func (n *Node) Close() error { return n.store.Close() }
+
+// Run opens the node, listens on cfg.Listen, serves until ctx ends and
+// closes everything.
+func Run(ctx context.Context, cfg Config) error {
+	n, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	lis, err := lc.Listen(ctx, "tcp", cfg.Listen)
+	if err != nil {
+		return errors.Join(fmt.Errorf("node: listen %s: %w", cfg.Listen, err), n.Close())
+	}
+	serr := n.Serve(ctx, lis)
+	return errors.Join(serr, n.Close())
+}
+
+// heartbeatLoop registers the node with meta, retrying until it works, and
+// then heartbeats every interval, registering again if meta forgot it.
+func (n *Node) heartbeatLoop(ctx context.Context, mc *metaclient.Client, addr string) {
+	log := n.cfg.Logger
+	registered := false
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		if !registered {
+			if err := n.register(ctx, mc, addr); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				log.Warn("register with meta failed; retrying", "err", err, "in", backoff)
+				if !sleep(ctx, backoff) {
+					return
+				}
+				backoff = min(2*backoff, n.cfg.HeartbeatInterval)
+				continue
+			}
+			registered = true
+			backoff = 100 * time.Millisecond
+			log.Info("registered with meta", "addr", addr)
+		}
+		if !sleep(ctx, n.cfg.HeartbeatInterval) {
+			return
+		}
+		err := n.heartbeat(ctx, mc)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, rpcerr.ErrNodeNotFound):
+			log.Warn("meta does not know this node; registering again")
+			registered = false
+		default:
+			log.Warn("heartbeat failed", "err", err)
+		}
+	}
+}
+
+func (n *Node) register(ctx context.Context, mc *metaclient.Client, addr string) error {
+	u, err := n.store.Usage(ctx)
+	if err != nil {
+		return err
+	}
+	req := &cairnpb.RegisterNodeRequest{Node: &cairnpb.DataNode{
+		Id:                 n.cfg.ID,
+		Addr:               addr,
+		Zone:               n.cfg.Zone,
+		Rack:               n.cfg.Rack,
+		Host:               n.cfg.Host,
+		Weight:             n.cfg.Weight,
+		CapacityBytes:      u.Capacity(),
+		UsedBytes:          u.LiveBytes,
+		RegisteredUnixNano: n.cfg.Now().UnixNano(),
+	}}
+	// Bound one registration round so a fresh usage figure goes with the
+	// next one.
+	rctx, cancel := context.WithTimeout(ctx, 5*n.cfg.HeartbeatInterval)
+	defer cancel()
+	_, err = metaclient.Meta(rctx, mc, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.RegisterNodeResponse, error) {
+		return c.RegisterNode(ctx, req)
+	})
+	return err
+}
+
+func (n *Node) heartbeat(ctx context.Context, mc *metaclient.Client) error {
+	u, err := n.store.Usage(ctx)
+	if err != nil {
+		return err
+	}
+	req := &cairnpb.HeartbeatRequest{NodeId: n.cfg.ID, CapacityBytes: u.Capacity(), UsedBytes: u.LiveBytes}
+	hctx, cancel := context.WithTimeout(ctx, 2*n.cfg.HeartbeatInterval)
+	defer cancel()
+	_, err = metaclient.Meta(hctx, mc, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.HeartbeatResponse, error) {
+		return c.Heartbeat(ctx, req)
+	})
+	return err
+}
+
+// sleep waits for d or until ctx ends; it reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

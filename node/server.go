@@ -1,0 +1,208 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// MaxMessageSize is the gRPC message size limit the Data server accepts and
+// sends: room for blocks of 4 MiB and more, plus framing.
+const MaxMessageSize = 16 << 20
+
+// listPage is how many shards one ListShards response message carries.
+const listPage = 1000
+
+// Server implements cairnpb.DataServer over a Store. Errors leave it as gRPC
+// statuses made by rpcerr.ToStatus.
+type Server struct {
+	cairnpb.UnimplementedDataServer
+
+	nodeID string
+	store  *Store
+	log    *slog.Logger
+}
+
+// NewServer returns a Data server for store, answering Health as nodeID.
+func NewServer(nodeID string, store *Store, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Server{nodeID: nodeID, store: store, log: logger}
+}
+
+// ServerOptions are the grpc.ServerOptions a Data server needs.
+func ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(MaxMessageSize),
+		grpc.MaxSendMsgSize(MaxMessageSize),
+	}
+}
+
+// toStatus converts a store error for the wire.
+func toStatus(err error) error {
+	if errors.Is(err, ErrClosed) {
+		return status.Error(codes.Unavailable, err.Error())
+	}
+	return rpcerr.ToStatus(err)
+}
+
+// PutShard receives a header and then blocks 0..n-1. A block out of order
+// is InvalidArgument; a block whose crc32c does not match its data is
+// DataLoss (rpcerr.ErrChecksum). Nothing is visible unless the whole stream
+// arrived and was committed.
+func (s *Server) PutShard(stream grpc.ClientStreamingServer[cairnpb.PutShardRequest, cairnpb.PutShardResponse]) error {
+	ctx := stream.Context()
+	first, err := stream.Recv()
+	if errors.Is(err, io.EOF) {
+		return toStatus(fmt.Errorf("put shard: empty stream: %w", rpcerr.ErrInvalidArgument))
+	}
+	if err != nil {
+		return err
+	}
+	hdr := first.GetHeader()
+	if hdr == nil {
+		return toStatus(fmt.Errorf("put shard: first message must be the header: %w", rpcerr.ErrInvalidArgument))
+	}
+	id := hdr.GetShardId()
+	var expect int64
+	blocks := func(yield func([]byte, error) bool) {
+		for {
+			req, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			b := req.GetBlock()
+			switch {
+			case b == nil:
+				yield(nil, fmt.Errorf("expected block %d, got another header: %w", expect, rpcerr.ErrInvalidArgument))
+				return
+			case b.GetIndex() != expect:
+				yield(nil, fmt.Errorf("block %d out of order, expected %d: %w", b.GetIndex(), expect, rpcerr.ErrInvalidArgument))
+				return
+			}
+			if got := checksum(b.GetData()); got != b.GetCrc32C() {
+				yield(nil, fmt.Errorf("block %d arrived with crc32c %08x, data has %08x: %w", expect, b.GetCrc32C(), got, rpcerr.ErrChecksum))
+				return
+			}
+			expect++
+			if !yield(b.GetData(), nil) {
+				return
+			}
+		}
+	}
+	info, err := s.store.PutShard(ctx, id, blocks)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("put shard failed", "shard", id, "err", err)
+		}
+		return toStatus(err)
+	}
+	return stream.SendAndClose(&cairnpb.PutShardResponse{Blocks: info.Blocks, Bytes: info.Bytes})
+}
+
+// GetShard streams the requested blocks as they are read and verified; the
+// shard is never loaded whole.
+func (s *Server) GetShard(req *cairnpb.GetShardRequest, stream grpc.ServerStreamingServer[cairnpb.GetShardResponse]) error {
+	r, err := s.store.GetShard(stream.Context(), req.GetShardId(), req.GetFirstBlock(), req.GetBlockCount())
+	if err != nil {
+		return toStatus(err)
+	}
+	defer r.Close()
+	for {
+		b, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return toStatus(err)
+		}
+		// b.Data points into Pebble's buffers and is reused by the next
+		// Next. That is safe: SendMsg marshals the message before it
+		// returns, and this server installs no stats handler that would
+		// keep the message.
+		msg := &cairnpb.GetShardResponse{Block: &cairnpb.Block{Index: b.Index, Data: b.Data, Crc32C: b.CRC}}
+		if err := stream.Send(msg); err != nil {
+			return err
+		}
+	}
+}
+
+// DeleteShard removes a shard; an unknown one is NotFound.
+func (s *Server) DeleteShard(ctx context.Context, req *cairnpb.DeleteShardRequest) (*cairnpb.DeleteShardResponse, error) {
+	if err := s.store.DeleteShard(ctx, req.GetShardId()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &cairnpb.DeleteShardResponse{}, nil
+}
+
+// StatShard describes a shard; an unknown one is NotFound.
+func (s *Server) StatShard(ctx context.Context, req *cairnpb.StatShardRequest) (*cairnpb.StatShardResponse, error) {
+	info, err := s.store.StatShard(ctx, req.GetShardId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &cairnpb.StatShardResponse{Info: shardInfoPB(info)}, nil
+}
+
+// ListShards streams shards in ID order after start_after, up to limit
+// (0: all), in messages of up to 1000 shards.
+func (s *Server) ListShards(req *cairnpb.ListShardsRequest, stream grpc.ServerStreamingServer[cairnpb.ListShardsResponse]) error {
+	if req.GetLimit() < 0 {
+		return toStatus(fmt.Errorf("list shards: negative limit: %w", rpcerr.ErrInvalidArgument))
+	}
+	page := make([]*cairnpb.ShardInfo, 0, listPage)
+	for info, err := range s.store.ListShards(stream.Context(), req.GetStartAfter(), int(req.GetLimit())) {
+		if err != nil {
+			return toStatus(err)
+		}
+		page = append(page, shardInfoPB(info))
+		if len(page) == listPage {
+			if err := stream.Send(&cairnpb.ListShardsResponse{Shards: page}); err != nil {
+				return err
+			}
+			page = make([]*cairnpb.ShardInfo, 0, listPage)
+		}
+	}
+	if len(page) > 0 {
+		return stream.Send(&cairnpb.ListShardsResponse{Shards: page})
+	}
+	return nil
+}
+
+// Health reports the node's identity and space: capacity is live bytes
+// plus the disk space still available, used is live bytes.
+func (s *Server) Health(ctx context.Context, _ *cairnpb.HealthRequest) (*cairnpb.HealthResponse, error) {
+	u, err := s.store.Usage(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &cairnpb.HealthResponse{
+		NodeId:        s.nodeID,
+		CapacityBytes: u.Capacity(),
+		UsedBytes:     u.LiveBytes,
+		Shards:        u.Shards,
+	}, nil
+}
+
+func shardInfoPB(info ShardInfo) *cairnpb.ShardInfo {
+	return &cairnpb.ShardInfo{
+		ShardId:         info.ID,
+		Blocks:          info.Blocks,
+		Bytes:           info.Bytes,
+		CreatedUnixNano: info.Created.UnixNano(),
+	}
+}
