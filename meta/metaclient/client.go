@@ -8,7 +8,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -86,6 +89,10 @@ func (c *Client) do(ctx context.Context, f func(ctx context.Context, cc *grpc.Cl
 	for round := 0; ; round++ {
 		for n := 0; n < len(c.conns); n++ {
 			i := (first + n) % len(c.conns)
+			if c.conns[i].GetState() == connectivity.TransientFailure {
+				// The node may be back: try it now rather than after backoff.
+				c.conns[i].ResetConnectBackoff()
+			}
 			actx, cancel := context.WithTimeout(ctx, attemptTimeout)
 			err := rpcerr.FromStatus(f(actx, c.conns[i]))
 			cancel()
@@ -96,7 +103,9 @@ func (c *Client) do(ctx context.Context, f func(ctx context.Context, cc *grpc.Cl
 			if ctx.Err() != nil {
 				return fmt.Errorf("metaclient: %w (last error: %v)", ctx.Err(), err)
 			}
-			if !rpcerr.Retryable(err) && !errors.Is(err, context.DeadlineExceeded) {
+			// A per-attempt timeout arrives as a DeadlineExceeded status,
+			// which errors.Is(err, context.DeadlineExceeded) does not match.
+			if !rpcerr.Retryable(err) && status.Code(err) != codes.DeadlineExceeded {
 				c.remember(i)
 				return err
 			}

@@ -7,8 +7,11 @@ import (
 	"hash/crc32"
 	"io"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -24,6 +27,12 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // ErrBadBlock: a data node sent a block whose bytes do not match the
 // checksum sent with it.
 var ErrBadBlock = errors.New("cluster: block failed its checksum in transit")
+
+// connectParams keep reconnects to a restarted node quick.
+var connectParams = grpc.ConnectParams{
+	Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+	MinConnectTimeout: 3 * time.Second,
+}
 
 // Data pools one gRPC connection per data node address.
 type Data struct {
@@ -50,10 +59,16 @@ func (d *Data) client(addr string) (cairnpb.DataClient, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if c, ok := d.conns[addr]; ok {
+		// A node that was down and is back should be usable at once, not
+		// after gRPC's reconnect backoff runs out.
+		if c.GetState() == connectivity.TransientFailure {
+			c.ResetConnectBackoff()
+		}
 		return cairnpb.NewDataClient(c), nil
 	}
 	c, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithConnectParams(connectParams),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMsgSize), grpc.MaxCallSendMsgSize(MaxMsgSize)),
 		grpc.WithInitialWindowSize(4<<20), grpc.WithInitialConnWindowSize(16<<20),
 	)

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
@@ -213,12 +216,32 @@ func (c *Cluster) ready(ctx context.Context, wantHealthy int) error {
 	if healthy < wantHealthy {
 		return fmt.Errorf("%d of %d data nodes healthy", healthy, wantHealthy)
 	}
+	// Meta's view can lag a restart by a heartbeat window: ask every running
+	// data node itself.
+	for _, p := range c.Datas {
+		if !p.Running() {
+			continue
+		}
+		if err := dataHealth(sctx, p.Addr); err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+	}
 	resp, err := http.Get(c.Endpoint + "/")
 	if err != nil {
 		return err
 	}
 	resp.Body.Close()
 	return nil
+}
+
+func dataHealth(ctx context.Context, addr string) error {
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer cc.Close()
+	_, err = cairnpb.NewDataClient(cc).Health(ctx, &cairnpb.HealthRequest{})
+	return err
 }
 
 // Leader returns the meta process that currently leads.

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cairn-store/cairn/meta"
+	"github.com/cairn-store/cairn/node"
+	"github.com/cairn-store/cairn/s3api"
+)
+
+// runDev wires a whole region into one process: a single-voter meta group,
+// N data nodes each with its own Pebble store, and a gateway. Every piece is
+// the real one, talking real gRPC over loopback.
+func runDev(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("cairn dev", flag.ContinueOnError)
+	var (
+		lf     logFlags
+		s3f    s3Flags
+		listen = fs.String("listen", "127.0.0.1:9000", "S3 HTTP listen address")
+		dir    = fs.String("dir", "./data", "where all state lives")
+		nodes  = fs.Int("data-nodes", 6, "number of data stores")
+		admin  = fs.String("admin-addr", "127.0.0.1:9001", "gRPC address of the meta node (Meta and Admin services, for cairnctl)")
+		raft   = fs.String("raft-addr", "127.0.0.1:9002", "Raft address of the meta node (kept across restarts)")
+	)
+	lf.register(fs)
+	s3f.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *nodes < s3f.dataShards+s3f.parityShards {
+		return fmt.Errorf("--data-nodes %d is fewer than the %d+%d shards of the erasure scheme", *nodes, s3f.dataShards, s3f.parityShards)
+	}
+	log, err := lf.logger("dev")
+	if err != nil {
+		return err
+	}
+	s3cfg, err := s3f.config()
+	if err != nil {
+		return err
+	}
+	s3cfg.Logger = log.With("component", "gateway")
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, *nodes+2)
+
+	// Meta: one voter, bootstrapped on first start.
+	raftAddr := *raft
+	metaLis, err := net.Listen("tcp", *admin)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", *admin, err)
+	}
+	ms, err := meta.New(ctx, meta.Config{
+		ID: "meta-1", RaftAddr: raftAddr, GRPCAddr: metaLis.Addr().String(),
+		Dir: filepath.Join(*dir, "meta-1"), Peers: []meta.Peer{{ID: "meta-1", RaftAddr: raftAddr}},
+		Bootstrap: true, Logger: log.With("component", "meta"),
+	})
+	if err != nil {
+		metaLis.Close()
+		return err
+	}
+	defer ms.Close()
+	go func() { errc <- ms.Serve(ctx, metaLis) }()
+	metaAddrs := []string{metaLis.Addr().String()}
+
+	// Data nodes.
+	for i := 1; i <= *nodes; i++ {
+		id := fmt.Sprintf("data-%d", i)
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		n, err := node.New(node.Config{
+			ID: id, Dir: filepath.Join(*dir, id), Listen: lis.Addr().String(), MetaAddrs: metaAddrs,
+			Logger: log.With("component", "data", "node", id),
+			// Six stores share one process: smaller memtables keep it modest.
+			Store: node.StoreOptions{MemTableSize: 16 << 20},
+		})
+		if err != nil {
+			lis.Close()
+			return err
+		}
+		defer n.Close()
+		go func() { errc <- n.Serve(ctx, lis) }()
+	}
+
+	// Gateway.
+	gwLis, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", *listen, err)
+	}
+	go func() {
+		errc <- s3api.Run(ctx, s3api.GatewayConfig{MetaAddrs: metaAddrs, S3: s3cfg, MapRefresh: time.Second}, gwLis)
+	}()
+
+	var ak string
+	for k := range s3cfg.Credentials {
+		ak = k
+	}
+	fmt.Fprintf(os.Stdout, `Cairn is running (all in one process, state in %s).
+
+  S3 endpoint:        http://%s
+  region:             %s
+  access key:         %s
+  secret key:         %s
+  admin (cairnctl):   %s
+
+  export AWS_ENDPOINT_URL=http://%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s CAIRN_ADMIN_ADDR=%s
+
+Ctrl-C stops it.
+`, *dir, gwLis.Addr(), s3cfg.Region, ak, s3cfg.Credentials[ak], metaLis.Addr(),
+		gwLis.Addr(), ak, s3cfg.Credentials[ak], s3cfg.Region, metaLis.Addr())
+
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-errc:
+		if err == nil || errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	}
+}

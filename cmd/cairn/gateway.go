@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+
+	"github.com/cairn-store/cairn/s3api"
+)
+
+// s3Flags are the S3 settings shared by `gateway` and `dev`.
+type s3Flags struct {
+	creds          credentialFlags
+	region         string
+	namespace      string
+	dataShards     int
+	parityShards   int
+	blockSize      int
+	inlineMaxBytes int64
+}
+
+func (f *s3Flags) register(fs *flag.FlagSet) {
+	f.creds.register(fs)
+	fs.StringVar(&f.region, "region", envOr("CAIRN_REGION", "us-east-1"), "region this deployment serves (env CAIRN_REGION)")
+	fs.StringVar(&f.namespace, "namespace", "default", "namespace S3 requests act in")
+	fs.IntVar(&f.dataShards, "data-shards", s3api.DefaultDataShards, "erasure code: data shards (k)")
+	fs.IntVar(&f.parityShards, "parity-shards", s3api.DefaultParityShards, "erasure code: parity shards (m)")
+	fs.IntVar(&f.blockSize, "block-size", s3api.DefaultBlockSize, "erasure code: bytes per shard block")
+	fs.Int64Var(&f.inlineMaxBytes, "inline-max", s3api.DefaultInlineThreshold, "objects up to this size are kept inline in meta (-1: never)")
+}
+
+func (f *s3Flags) config() (s3api.Config, error) {
+	creds, err := f.creds.creds()
+	if err != nil {
+		return s3api.Config{}, err
+	}
+	return s3api.Config{
+		Region: f.region, Namespace: f.namespace, Credentials: creds,
+		DataShards: f.dataShards, ParityShards: f.parityShards, BlockSize: f.blockSize,
+		InlineThreshold: f.inlineMaxBytes,
+	}, nil
+}
+
+func runGateway(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("cairn gateway", flag.ContinueOnError)
+	var (
+		lf     logFlags
+		s3f    s3Flags
+		listen = fs.String("listen", "127.0.0.1:9000", "S3 HTTP listen address")
+		metas  = fs.String("meta", "127.0.0.1:7101", "meta nodes' gRPC addresses, comma separated")
+	)
+	lf.register(fs)
+	s3f.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := lf.logger("gateway")
+	if err != nil {
+		return err
+	}
+	cfg, err := s3f.config()
+	if err != nil {
+		return err
+	}
+	cfg.Logger = log
+	lis, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", *listen, err)
+	}
+	return s3api.Run(ctx, s3api.GatewayConfig{MetaAddrs: splitList(*metas), S3: cfg}, lis)
+}

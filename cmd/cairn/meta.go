@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/cairn-store/cairn/meta"
+)
+
+func runMeta(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("cairn meta", flag.ContinueOnError)
+	var (
+		lf        logFlags
+		id        = fs.String("id", "", "this meta node's ID (required)")
+		raftAddr  = fs.String("raft-addr", "127.0.0.1:7001", "Raft transport address (listen and advertise)")
+		grpcAddr  = fs.String("grpc-addr", "127.0.0.1:7101", "gRPC address for the Meta and Admin services")
+		dir       = fs.String("dir", "", "data directory (required)")
+		peers     = fs.String("peers", "", "initial voters as id=raftaddr,... (include this node)")
+		bootstrap = fs.Bool("bootstrap", false, "bootstrap a new group from --peers if this node has no state")
+	)
+	lf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *id == "" || *dir == "" {
+		return fmt.Errorf("--id and --dir are required")
+	}
+	log, err := lf.logger("meta")
+	if err != nil {
+		return err
+	}
+	ps, err := parsePeers(*peers)
+	if err != nil {
+		return err
+	}
+	if len(ps) == 0 {
+		ps = []meta.Peer{{ID: *id, RaftAddr: *raftAddr}}
+	}
+	lis, err := net.Listen("tcp", *grpcAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", *grpcAddr, err)
+	}
+	srv, err := meta.New(ctx, meta.Config{
+		ID: *id, RaftAddr: *raftAddr, GRPCAddr: lis.Addr().String(), Dir: *dir,
+		Peers: ps, Bootstrap: *bootstrap, Logger: log.With("node", *id),
+	})
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	defer srv.Close()
+	return srv.Serve(ctx, lis)
+}
+
+// parsePeers reads "id=addr,id=addr".
+func parsePeers(s string) ([]meta.Peer, error) {
+	var out []meta.Peer
+	for _, item := range splitList(s) {
+		id, addr, ok := strings.Cut(item, "=")
+		if !ok || id == "" || addr == "" {
+			return nil, fmt.Errorf("--peers: %q is not id=raftaddr", item)
+		}
+		out = append(out, meta.Peer{ID: id, RaftAddr: addr})
+	}
+	return out, nil
+}

@@ -1,0 +1,132 @@
+package meta
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/hashicorp/raft"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// forwardedKey is the gRPC metadata key a follower sets, with its ID, on a
+// request it forwards to the leader. A node never forwards such a request
+// again, so a stale view of who leads cannot make requests bounce.
+const forwardedKey = "cairn-forwarded-by"
+
+// maxMsgSize bounds gRPC messages both ways; CommitObject carries inline
+// object data.
+const maxMsgSize = 16 << 20
+
+// forwarder caches one client connection per leader gRPC address.
+type forwarder struct {
+	mu     sync.Mutex
+	conns  map[string]*grpc.ClientConn
+	closed bool
+}
+
+var errForwarderClosed = errors.New("meta: forwarder closed")
+
+func newForwarder() *forwarder {
+	return &forwarder{conns: map[string]*grpc.ClientConn{}}
+}
+
+func (f *forwarder) conn(addr string) (*grpc.ClientConn, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil, errForwarderClosed
+	}
+	if cc, ok := f.conns[addr]; ok {
+		return cc, nil
+	}
+	cc, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsgSize), grpc.MaxCallSendMsgSize(maxMsgSize)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("meta: connect to leader at %s: %w", addr, err)
+	}
+	f.conns[addr] = cc
+	return cc, nil
+}
+
+func (f *forwarder) close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	var errs []error
+	for addr, cc := range f.conns {
+		errs = append(errs, cc.Close())
+		delete(f.conns, addr)
+	}
+	return errors.Join(errs...)
+}
+
+func forwardedBy(ctx context.Context) string {
+	if v := metadata.ValueFromIncomingContext(ctx, forwardedKey); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// leaderConn decides where a request runs: nil means here (this node leads),
+// otherwise the connection to the leader. With no usable leader it returns
+// rpcerr.ErrNoLeader; for a request that was already forwarded once,
+// rpcerr.ErrNotLeader.
+func (s *Server) leaderConn(ctx context.Context) (*grpc.ClientConn, error) {
+	n := s.node
+	if n.isLeader() {
+		return nil, nil
+	}
+	if by := forwardedBy(ctx); by != "" {
+		return nil, fmt.Errorf("meta: %s forwarded a request here but %s does not lead: %w", by, s.cfg.ID, rpcerr.ErrNotLeader)
+	}
+	_, id := n.raft.LeaderWithID()
+	switch id {
+	case "":
+		return nil, fmt.Errorf("meta: %w known to %s", rpcerr.ErrNoLeader, s.cfg.ID)
+	case raft.ServerID(s.cfg.ID):
+		return nil, nil // leading, a moment before raft.State says so
+	}
+	var m *cairnpb.MetaMember
+	err := n.store.view(func(r pebble.Reader) error {
+		var err error
+		m, err = getMember(r, string(id))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if m.GetGrpcAddr() == "" {
+		return nil, fmt.Errorf("meta: leader %s has not published its gRPC address yet: %w", id, rpcerr.ErrNoLeader)
+	}
+	return s.fwd.conn(m.GetGrpcAddr())
+}
+
+// route runs call here when this node leads and forwards req to the leader
+// otherwise. Errors from the leader are gRPC statuses and pass through the
+// edge conversion unchanged.
+func route[Req, Resp any](
+	ctx context.Context, s *Server, req Req,
+	local func(context.Context, Req) (Resp, error),
+	remote func(cairnpb.MetaClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
+) (Resp, error) {
+	cc, err := s.leaderConn(ctx)
+	if err != nil {
+		var zero Resp
+		return zero, err
+	}
+	if cc == nil {
+		return local(ctx, req)
+	}
+	ctx = metadata.AppendToOutgoingContext(ctx, forwardedKey, s.cfg.ID)
+	return remote(cairnpb.NewMetaClient(cc), ctx, req)
+}

@@ -1,0 +1,312 @@
+package meta
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// fsm is the replicated state machine: a raft.BatchingFSM over the Pebble
+// store. Apply and ApplyBatch are called from raft's FSM goroutine only; reads
+// go straight to the store from any goroutine.
+type fsm struct {
+	store  *store
+	logger *slog.Logger
+}
+
+var _ raft.BatchingFSM = (*fsm)(nil)
+
+func newFSM(s *store, logger *slog.Logger) *fsm {
+	return &fsm{store: s, logger: logger}
+}
+
+// commandErrors are the outcomes a command may deterministically end with.
+// Any other error inside Apply is a storage failure and panics.
+var commandErrors = []error{
+	rpcerr.ErrBucketNotFound,
+	rpcerr.ErrBucketExists,
+	rpcerr.ErrBucketNotEmpty,
+	rpcerr.ErrNodeNotFound,
+	rpcerr.ErrInvalidArgument,
+}
+
+func isCommandError(err error) bool {
+	for _, e := range commandErrors {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// Apply applies one committed entry. Its response is nil or a command error.
+func (f *fsm) Apply(l *raft.Log) any {
+	return f.ApplyBatch([]*raft.Log{l})[0]
+}
+
+// ApplyBatch applies committed entries in order through one indexed Pebble
+// batch (later commands see earlier ones), committed once without fsync.
+// Each response is nil or an error wrapping one of commandErrors.
+func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	resps := make([]any, len(logs))
+	h, err := f.store.acquire()
+	if err != nil {
+		panic(fmt.Sprintf("meta: raft applied a log entry after the FSM was closed: %v", err))
+	}
+	defer f.store.release(h)
+	b := h.db.NewIndexedBatch()
+	defer b.Close()
+	for i, l := range logs {
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		cmd := &cairnpb.Command{}
+		if err := proto.Unmarshal(l.Data, cmd); err != nil {
+			panic(fmt.Sprintf("meta: raft log entry %d is not a cairn command (%v); refusing to continue with a log this node cannot read", l.Index, err))
+		}
+		err := applyCommand(b, l.Index, cmd)
+		if err != nil && !isCommandError(err) {
+			panic(fmt.Sprintf("meta: applying raft log entry %d: %v", l.Index, err))
+		}
+		if err != nil {
+			resps[i] = err
+		}
+	}
+	if !b.Empty() {
+		if err := b.Commit(pebble.NoSync); err != nil {
+			panic(fmt.Sprintf("meta: committing FSM batch ending at raft index %d: %v", logs[len(logs)-1].Index, err))
+		}
+	}
+	return resps
+}
+
+// applyCommand dispatches one command. It must write nothing when it
+// returns an error.
+func applyCommand(b *pebble.Batch, index uint64, cmd *cairnpb.Command) error {
+	now := cmd.GetUnixNano()
+	switch op := cmd.GetOp().(type) {
+	case *cairnpb.Command_CreateBucket:
+		return applyCreateBucket(b, now, op.CreateBucket)
+	case *cairnpb.Command_DeleteBucket:
+		return applyDeleteBucket(b, op.DeleteBucket)
+	case *cairnpb.Command_PutObject:
+		return applyPutObject(b, now, op.PutObject)
+	case *cairnpb.Command_DeleteObject:
+		return applyDeleteObject(b, now, op.DeleteObject)
+	case *cairnpb.Command_RegisterNode:
+		return applyRegisterNode(b, now, op.RegisterNode)
+	case *cairnpb.Command_Heartbeat:
+		return applyHeartbeat(b, now, op.Heartbeat)
+	case *cairnpb.Command_SetMember:
+		return applySetMember(b, op.SetMember)
+	default:
+		panic(fmt.Sprintf("meta: raft log entry %d holds an unknown command (%T); "+
+			"it was proposed by a newer Cairn version: upgrade this meta node", index, op))
+	}
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("meta: %s: %w", fmt.Sprintf(format, args...), rpcerr.ErrInvalidArgument)
+}
+
+func putProto(b *pebble.Batch, key []byte, m proto.Message) error {
+	v, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("meta: encode %q: %w", key, err)
+	}
+	if err := b.Set(key, v, nil); err != nil {
+		return fmt.Errorf("meta: write %q: %w", key, err)
+	}
+	return nil
+}
+
+func del(b *pebble.Batch, key []byte) error {
+	if err := b.Delete(key, nil); err != nil {
+		return fmt.Errorf("meta: delete %q: %w", key, err)
+	}
+	return nil
+}
+
+func applyCreateBucket(b *pebble.Batch, now int64, c *cairnpb.CreateBucketCmd) error {
+	bk := c.GetBucket()
+	if bk.GetNamespace() == "" || bk.GetName() == "" || len(bk.GetId()) != bucketIDLen {
+		return invalid("create bucket: namespace, name and a %d-byte id are required", bucketIDLen)
+	}
+	key := bucketKey(bk.GetNamespace(), bk.GetName())
+	ok, err := getProto(b, key, &cairnpb.Bucket{})
+	if err != nil {
+		return err
+	}
+	if ok {
+		return fmt.Errorf("meta: bucket %q in namespace %q: %w", bk.GetName(), bk.GetNamespace(), rpcerr.ErrBucketExists)
+	}
+	if bk.GetCreatedUnixNano() == 0 {
+		bk.CreatedUnixNano = now
+	}
+	return putProto(b, key, bk)
+}
+
+func applyDeleteBucket(b *pebble.Batch, c *cairnpb.DeleteBucketCmd) error {
+	bk, err := getBucket(b, c.GetNamespace(), c.GetName())
+	if err != nil {
+		return err
+	}
+	busy, err := bucketHasObjects(b, bk.GetId())
+	if err != nil {
+		return err
+	}
+	if busy {
+		return fmt.Errorf("meta: bucket %q in namespace %q: %w", c.GetName(), c.GetNamespace(), rpcerr.ErrBucketNotEmpty)
+	}
+	return del(b, bucketKey(c.GetNamespace(), c.GetName()))
+}
+
+func applyPutObject(b *pebble.Batch, now int64, c *cairnpb.PutObjectCmd) error {
+	v := c.GetVersion()
+	if v.GetKey() == "" || v.GetVersionId() == "" {
+		return invalid("put object: key and version id are required")
+	}
+	bk, err := getBucket(b, c.GetNamespace(), c.GetBucket())
+	if err != nil {
+		return err
+	}
+	id := bk.GetId()
+	old, err := getObject(b, id, v.GetKey(), false)
+	if err != nil {
+		return err
+	}
+	v.BucketId = id
+	if v.GetModifiedUnixNano() == 0 {
+		v.ModifiedUnixNano = now
+	}
+	data := v.GetInlineData()
+	v.InlineData = nil
+	if old != nil {
+		if err := enqueueGC(b, now, old, v); err != nil {
+			return err
+		}
+	}
+	if err := putProto(b, objectKey(id, v.GetKey()), v); err != nil {
+		return err
+	}
+	switch {
+	case len(data) > 0:
+		if err := b.Set(inlineKey(id, v.GetKey()), data, nil); err != nil {
+			return fmt.Errorf("meta: write inline data: %w", err)
+		}
+	case old != nil && len(old.GetShards()) == 0:
+		return del(b, inlineKey(id, v.GetKey()))
+	}
+	return nil
+}
+
+func applyDeleteObject(b *pebble.Batch, now int64, c *cairnpb.DeleteObjectCmd) error {
+	if c.GetKey() == "" {
+		return invalid("delete object: key is required")
+	}
+	bk, err := getBucket(b, c.GetNamespace(), c.GetBucket())
+	if err != nil {
+		return err
+	}
+	old, err := getObject(b, bk.GetId(), c.GetKey(), false)
+	if err != nil || old == nil {
+		// Deleting a missing key succeeds, as in S3.
+		return err
+	}
+	if err := enqueueGC(b, now, old, nil); err != nil {
+		return err
+	}
+	if err := del(b, objectKey(bk.GetId(), c.GetKey())); err != nil {
+		return err
+	}
+	if len(old.GetShards()) == 0 {
+		return del(b, inlineKey(bk.GetId(), c.GetKey()))
+	}
+	return nil
+}
+
+// enqueueGC puts the shards of old that replacement (nil for a delete) does
+// not reference on the GC queue. A retried commit of the current version
+// references all of them, so it frees nothing.
+func enqueueGC(b *pebble.Batch, now int64, old, replacement *cairnpb.ObjectVersion) error {
+	type loc struct{ node, shard string }
+	keep := map[loc]bool{}
+	for _, s := range replacement.GetShards() {
+		keep[loc{s.GetNodeId(), shardID(replacement.GetVersionId(), s.GetIndex())}] = true
+	}
+	for _, s := range old.GetShards() {
+		if s.GetNodeId() == "" {
+			continue // never written
+		}
+		l := loc{s.GetNodeId(), shardID(old.GetVersionId(), s.GetIndex())}
+		if keep[l] {
+			continue
+		}
+		e := &cairnpb.GCEntry{NodeId: l.node, ShardId: l.shard, EnqueuedUnixNano: now}
+		if err := putProto(b, gcKey(now, l.node, l.shard), e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func applyRegisterNode(b *pebble.Batch, now int64, c *cairnpb.RegisterNodeCmd) error {
+	n := c.GetNode()
+	if n.GetId() == "" || n.GetAddr() == "" {
+		return invalid("register node: id and addr are required")
+	}
+	old := &cairnpb.DataNode{}
+	ok, err := getProto(b, nodeKey(n.GetId()), old)
+	if err != nil {
+		return err
+	}
+	if ok && old.GetRegisteredUnixNano() != 0 {
+		n.RegisteredUnixNano = old.GetRegisteredUnixNano()
+	} else {
+		n.RegisteredUnixNano = now
+	}
+	n.LastHeartbeatUnixNano = now
+	return putProto(b, nodeKey(n.GetId()), n)
+}
+
+func applyHeartbeat(b *pebble.Batch, now int64, c *cairnpb.HeartbeatCmd) error {
+	n, err := getNode(b, c.GetNodeId())
+	if err != nil {
+		return err
+	}
+	n.LastHeartbeatUnixNano = now
+	n.CapacityBytes = c.GetCapacityBytes()
+	n.UsedBytes = c.GetUsedBytes()
+	return putProto(b, nodeKey(n.GetId()), n)
+}
+
+func applySetMember(b *pebble.Batch, c *cairnpb.SetMemberCmd) error {
+	m := c.GetMember()
+	if m.GetId() == "" {
+		return invalid("set member: id is required")
+	}
+	return putProto(b, memberKey(m.GetId()), m)
+}
+
+// Snapshot pins a point-in-time view of the state; Persist streams it.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	h, err := f.store.acquire()
+	if err != nil {
+		return nil, err
+	}
+	return &fsmSnapshot{store: f.store, h: h, snap: h.db.NewSnapshot()}, nil
+}
+
+// Restore replaces the whole state with the snapshot read from rc.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	return f.store.restore(rc)
+}

@@ -1,0 +1,544 @@
+package meta
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// testLogger discards logs unless CAIRN_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("CAIRN_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func newTestFSM(t testing.TB) *fsm {
+	t.Helper()
+	st, err := openStore(filepath.Join(t.TempDir(), "fsm"), testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := st.close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return newFSM(st, testLogger())
+}
+
+// cmdLog builds a command log with increasing indexes and times.
+type cmdLog struct {
+	logs []*raft.Log
+	now  int64
+}
+
+func (c *cmdLog) add(t testing.TB, op any) *raft.Log {
+	t.Helper()
+	c.now += 1_000_000
+	cmd := &cairnpb.Command{UnixNano: c.now}
+	switch o := op.(type) {
+	case *cairnpb.CreateBucketCmd:
+		cmd.Op = &cairnpb.Command_CreateBucket{CreateBucket: o}
+	case *cairnpb.DeleteBucketCmd:
+		cmd.Op = &cairnpb.Command_DeleteBucket{DeleteBucket: o}
+	case *cairnpb.PutObjectCmd:
+		cmd.Op = &cairnpb.Command_PutObject{PutObject: o}
+	case *cairnpb.DeleteObjectCmd:
+		cmd.Op = &cairnpb.Command_DeleteObject{DeleteObject: o}
+	case *cairnpb.RegisterNodeCmd:
+		cmd.Op = &cairnpb.Command_RegisterNode{RegisterNode: o}
+	case *cairnpb.HeartbeatCmd:
+		cmd.Op = &cairnpb.Command_Heartbeat{Heartbeat: o}
+	case *cairnpb.SetMemberCmd:
+		cmd.Op = &cairnpb.Command_SetMember{SetMember: o}
+	default:
+		t.Fatalf("unknown op %T", op)
+	}
+	data, err := proto.Marshal(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &raft.Log{Index: uint64(len(c.logs) + 1), Term: 1, Type: raft.LogCommand, Data: data}
+	c.logs = append(c.logs, l)
+	return l
+}
+
+// apply appends op to the log and applies it to f on its own.
+func (c *cmdLog) apply(t testing.TB, f *fsm, op any) error {
+	t.Helper()
+	resp := f.Apply(c.add(t, op))
+	if resp == nil {
+		return nil
+	}
+	return resp.(error)
+}
+
+func testBucketID(n byte) []byte { return bytes.Repeat([]byte{n}, bucketIDLen) }
+
+func createBucketOp(ns, name string, id byte) *cairnpb.CreateBucketCmd {
+	return &cairnpb.CreateBucketCmd{Bucket: &cairnpb.Bucket{Namespace: ns, Name: name, Id: testBucketID(id)}}
+}
+
+func putOp(ns, bucket, key, version string, nodes ...string) *cairnpb.PutObjectCmd {
+	v := &cairnpb.ObjectVersion{Key: key, VersionId: version, Size: int64(len(key)), Etag: "e-" + version}
+	for i, n := range nodes {
+		v.Shards = append(v.Shards, &cairnpb.ShardLocation{Index: int32(i), NodeId: n})
+	}
+	if len(nodes) == 0 {
+		v.InlineData = []byte("inline:" + key)
+	}
+	return &cairnpb.PutObjectCmd{Namespace: ns, Bucket: bucket, Version: v}
+}
+
+type kv struct{ k, v string }
+
+func dumpStore(t testing.TB, st *store) []kv {
+	t.Helper()
+	var out []kv
+	err := st.view(func(r pebble.Reader) error {
+		return scan(r, nil, func(k, v []byte) (bool, error) {
+			out = append(out, kv{string(k), string(v)})
+			return true, nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func gcQueue(t testing.TB, st *store) []string {
+	t.Helper()
+	var out []string
+	err := st.view(func(r pebble.Reader) error {
+		es, err := listGC(r, 0)
+		for _, e := range es {
+			out = append(out, e.GetNodeId()+"/"+e.GetShardId())
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func wantErr(t *testing.T, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("got error %v, want %v", err, want)
+	}
+}
+
+func TestFSMBucketLifecycle(t *testing.T) {
+	f := newTestFSM(t)
+	var c cmdLog
+	if err := c.apply(t, f, createBucketOp("ns", "b1", 1)); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, c.apply(t, f, createBucketOp("ns", "b1", 2)), rpcerr.ErrBucketExists)
+	if err := c.apply(t, f, createBucketOp("ns2", "b1", 3)); err != nil {
+		t.Fatalf("same name in another namespace: %v", err)
+	}
+	if err := c.apply(t, f, putOp("ns", "b1", "k", "v1")); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, c.apply(t, f, &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: "b1"}), rpcerr.ErrBucketNotEmpty)
+	wantErr(t, c.apply(t, f, &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: "nope"}), rpcerr.ErrBucketNotFound)
+	wantErr(t, c.apply(t, f, putOp("ns", "nope", "k", "v1")), rpcerr.ErrBucketNotFound)
+	if err := c.apply(t, f, createBucketOp("ns", "other", 4)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.apply(t, f, &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b1", Key: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.apply(t, f, &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: "b1"}); err != nil {
+		t.Fatal(err)
+	}
+	// A recreated bucket gets a new ID and none of the old objects.
+	if err := c.apply(t, f, createBucketOp("ns", "b1", 9)); err != nil {
+		t.Fatal(err)
+	}
+	err := f.store.view(func(r pebble.Reader) error {
+		bs, err := listBuckets(r, "ns")
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, b := range bs {
+			names = append(names, b.GetName())
+		}
+		if got := strings.Join(names, ","); got != "b1,other" {
+			return fmt.Errorf("buckets %q", got)
+		}
+		if bs[0].GetCreatedUnixNano() == 0 {
+			return errors.New("created time not stamped from the command")
+		}
+		busy, err := bucketHasObjects(r, bs[0].GetId())
+		if busy {
+			return errors.New("recreated bucket sees old objects")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFSMRejectsMalformedCommands(t *testing.T) {
+	f := newTestFSM(t)
+	var c cmdLog
+	bad := &cairnpb.CreateBucketCmd{Bucket: &cairnpb.Bucket{Namespace: "ns", Name: "b", Id: []byte("short")}}
+	wantErr(t, c.apply(t, f, bad), rpcerr.ErrInvalidArgument)
+	wantErr(t, c.apply(t, f, &cairnpb.PutObjectCmd{Namespace: "ns", Bucket: "b"}), rpcerr.ErrInvalidArgument)
+	wantErr(t, c.apply(t, f, &cairnpb.RegisterNodeCmd{}), rpcerr.ErrInvalidArgument)
+	wantErr(t, c.apply(t, f, &cairnpb.SetMemberCmd{}), rpcerr.ErrInvalidArgument)
+	if got := dumpStore(t, f.store); len(got) != 0 {
+		t.Fatalf("failed commands wrote %d keys", len(got))
+	}
+}
+
+func TestFSMGCQueueOnOverwriteAndDelete(t *testing.T) {
+	f := newTestFSM(t)
+	var c cmdLog
+	steps := []any{
+		createBucketOp("ns", "b", 1),
+		putOp("ns", "b", "k", "v1", "n1", "n2", ""), // shard 2 never written
+		putOp("ns", "b", "k", "v1", "n1", "n2", ""), // retried commit: frees nothing
+		putOp("ns", "b", "k", "v2", "n3", "n4"),
+		putOp("ns", "b", "k", "v3"), // inline
+		putOp("ns", "b", "k", "v4", "n5"),
+		&cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: "k"},
+		&cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: "k"},     // missing: fine
+		&cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: "never"}, // missing: fine
+		putOp("ns", "b", "small", "v5"),                                      // inline
+		&cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: "small"}, // inline: nothing to free
+	}
+	for i, op := range steps {
+		if err := c.apply(t, f, op); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	got := strings.Join(gcQueue(t, f.store), " ")
+	want := "n1/v1.0 n2/v1.1 n3/v2.0 n4/v2.1 n5/v4.0"
+	if got != want {
+		t.Fatalf("GC queue %q, want %q", got, want)
+	}
+	wantErr(t, c.apply(t, f, &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "nope", Key: "k"}), rpcerr.ErrBucketNotFound)
+	// Only the bucket and the GC entries remain: no object or inline keys.
+	for _, e := range dumpStore(t, f.store) {
+		if !strings.HasPrefix(e.k, tagBucket) && !strings.HasPrefix(e.k, tagGC) {
+			t.Fatalf("leftover key %q", e.k)
+		}
+	}
+}
+
+func TestFSMInlineDataRoundTrip(t *testing.T) {
+	f := newTestFSM(t)
+	var c cmdLog
+	for _, op := range []any{createBucketOp("ns", "b", 1), putOp("ns", "b", "k", "v1")} {
+		if err := c.apply(t, f, op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(wantInline string) {
+		t.Helper()
+		err := f.store.view(func(r pebble.Reader) error {
+			v, err := getObject(r, testBucketID(1), "k", true)
+			if err != nil {
+				return err
+			}
+			if string(v.GetInlineData()) != wantInline || !bytes.Equal(v.GetBucketId(), testBucketID(1)) {
+				return fmt.Errorf("version %v", v)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("inline:k")
+	if err := c.apply(t, f, putOp("ns", "b", "k", "v2", "n1")); err != nil {
+		t.Fatal(err)
+	}
+	check("")
+	for _, e := range dumpStore(t, f.store) {
+		if strings.HasPrefix(e.k, tagInline) {
+			t.Fatalf("inline data of a replaced version left behind: %q", e.k)
+		}
+	}
+}
+
+func TestFSMNodesAndMembers(t *testing.T) {
+	f := newTestFSM(t)
+	var c cmdLog
+	wantErr(t, c.apply(t, f, &cairnpb.HeartbeatCmd{NodeId: "d1"}), rpcerr.ErrNodeNotFound)
+	if err := c.apply(t, f, &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: "d1", Addr: "a:1", Zone: "z"}}); err != nil {
+		t.Fatal(err)
+	}
+	registered := c.now
+	if err := c.apply(t, f, &cairnpb.HeartbeatCmd{NodeId: "d1", CapacityBytes: 100, UsedBytes: 7}); err != nil {
+		t.Fatal(err)
+	}
+	beat := c.now
+	if err := c.apply(t, f, &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: "d1", Addr: "a:2", Zone: "z"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.apply(t, f, &cairnpb.SetMemberCmd{Member: &cairnpb.MetaMember{Id: "m1", GrpcAddr: "g:1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.apply(t, f, &cairnpb.SetMemberCmd{Member: &cairnpb.MetaMember{Id: "m1", GrpcAddr: "g:2"}}); err != nil {
+		t.Fatal(err)
+	}
+	err := f.store.view(func(r pebble.Reader) error {
+		n, err := getNode(r, "d1")
+		if err != nil {
+			return err
+		}
+		if n.GetRegisteredUnixNano() != registered || n.GetAddr() != "a:2" || n.GetLastHeartbeatUnixNano() <= beat {
+			return fmt.Errorf("node %v (registered %d, beat %d)", n, registered, beat)
+		}
+		m, err := getMember(r, "m1")
+		if err != nil {
+			return err
+		}
+		if m.GetGrpcAddr() != "g:2" {
+			return fmt.Errorf("member %v", m)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFSMUnknownCommandPanics(t *testing.T) {
+	f := newTestFSM(t)
+	// Field 99 is no command this version knows: the oneof stays empty.
+	data := []byte{0x08, 0x01, 0x9a, 0x06, 0x00}
+	defer func() {
+		r := recover()
+		if r == nil || !strings.Contains(fmt.Sprint(r), "unknown command") {
+			t.Fatalf("recovered %v, want an unknown-command panic", r)
+		}
+	}()
+	f.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: data})
+}
+
+// randomLog builds a mixed command log, failing commands included.
+func randomLog(t testing.TB, seed uint64, n int) *cmdLog {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	c := &cmdLog{}
+	buckets := []string{"a", "b", "c"}
+	for i := 0; i < n; i++ {
+		b := buckets[rng.IntN(len(buckets))]
+		key := fmt.Sprintf("k%02d", rng.IntN(40))
+		switch rng.IntN(10) {
+		case 0:
+			c.add(t, createBucketOp("ns", b, byte(i)))
+		case 1:
+			c.add(t, &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: b})
+		case 2, 3, 4:
+			c.add(t, putOp("ns", b, key, fmt.Sprintf("v%d", i), "n1", "n2", "n3"))
+		case 5:
+			c.add(t, putOp("ns", b, key, fmt.Sprintf("v%d", i)))
+		case 6:
+			c.add(t, &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: b, Key: key})
+		case 7:
+			c.add(t, &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: fmt.Sprintf("n%d", rng.IntN(4)), Addr: "x"}})
+		case 8:
+			c.add(t, &cairnpb.HeartbeatCmd{NodeId: fmt.Sprintf("n%d", rng.IntN(4)), UsedBytes: int64(i)})
+		case 9:
+			c.add(t, &cairnpb.SetMemberCmd{Member: &cairnpb.MetaMember{Id: "m", GrpcAddr: fmt.Sprint(i)}})
+		}
+	}
+	return c
+}
+
+func TestFSMDeterminism(t *testing.T) {
+	c := randomLog(t, 7, 3000)
+	// One FSM applies entry by entry, the other in raft batches of varied
+	// size, with a configuration entry mixed in: the states must be equal.
+	one, batched := newTestFSM(t), newTestFSM(t)
+	var oneResps []any
+	for _, l := range c.logs {
+		oneResps = append(oneResps, one.Apply(l))
+	}
+	var batchResps []any
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < len(c.logs); {
+		j := min(len(c.logs), i+1+rng.IntN(64))
+		batch := append([]*raft.Log{{Type: raft.LogConfiguration}}, c.logs[i:j]...)
+		resps := batched.ApplyBatch(batch)
+		if resps[0] != nil {
+			t.Fatalf("configuration entry answered %v", resps[0])
+		}
+		batchResps = append(batchResps, resps[1:]...)
+		i = j
+	}
+	failures := 0
+	for i := range oneResps {
+		if fmt.Sprint(oneResps[i]) != fmt.Sprint(batchResps[i]) {
+			t.Fatalf("entry %d: %v vs %v", i, oneResps[i], batchResps[i])
+		}
+		if oneResps[i] != nil {
+			failures++
+		}
+	}
+	if failures == 0 || failures == len(oneResps) {
+		t.Fatalf("%d of %d commands failed; the log exercises too little", failures, len(oneResps))
+	}
+	a, b := dumpStore(t, one.store), dumpStore(t, batched.store)
+	if len(a) == 0 || fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Fatalf("states differ: %d keys vs %d keys", len(a), len(b))
+	}
+}
+
+// memSink is a raft.SnapshotSink in memory.
+type memSink struct {
+	bytes.Buffer
+	closed, canceled bool
+}
+
+func (s *memSink) ID() string    { return "mem" }
+func (s *memSink) Cancel() error { s.canceled = true; return nil }
+func (s *memSink) Close() error  { s.closed = true; return nil }
+
+func snapshotOf(t *testing.T, f *fsm) []byte {
+	t.Helper()
+	snap, err := f.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Release()
+	var sink memSink
+	if err := snap.Persist(&sink); err != nil {
+		t.Fatal(err)
+	}
+	if !sink.closed || sink.canceled {
+		t.Fatalf("sink closed=%v canceled=%v", sink.closed, sink.canceled)
+	}
+	return sink.Bytes()
+}
+
+func TestFSMSnapshotRestore(t *testing.T) {
+	c := randomLog(t, 11, 2000)
+	src := newTestFSM(t)
+	for _, l := range c.logs[:1500] {
+		src.Apply(l)
+	}
+	want := dumpStore(t, src.store)
+
+	// The snapshot is a point in time: applies after Snapshot() are not in it.
+	snap, err := src.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.ApplyBatch(c.logs[1500:])
+	var sink memSink
+	if err := snap.Persist(&sink); err != nil {
+		t.Fatal(err)
+	}
+	snap.Release()
+
+	dst := newTestFSM(t)
+	dst.Apply(c.logs[0]) // state that Restore must discard
+	if err := dst.Restore(io.NopCloser(bytes.NewReader(sink.Bytes()))); err != nil {
+		t.Fatal(err)
+	}
+	if got := dumpStore(t, dst.store); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("restored %d keys, want %d", len(got), len(want))
+	}
+	// Replaying the rest of the log after the snapshot converges too.
+	dst.ApplyBatch(c.logs[1500:])
+	if fmt.Sprint(dumpStore(t, dst.store)) != fmt.Sprint(dumpStore(t, src.store)) {
+		t.Fatal("restore + replay differs from the source")
+	}
+	// Only the current database generation is left on disk.
+	dirs, err := os.ReadDir(dst.store.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) != 1 {
+		t.Fatalf("%d database generations on disk, want 1", len(dirs))
+	}
+}
+
+func TestFSMRestoreRejectsDamage(t *testing.T) {
+	c := randomLog(t, 3, 300)
+	src := newTestFSM(t)
+	src.ApplyBatch(c.logs)
+	good := snapshotOf(t, src)
+
+	dst := newTestFSM(t)
+	dst.ApplyBatch(c.logs[:10])
+	before := dumpStore(t, dst.store)
+	damaged := map[string][]byte{
+		"flipped byte": func() []byte {
+			b := bytes.Clone(good)
+			b[len(b)/2] ^= 0x40
+			return b
+		}(),
+		"truncated":  good[:len(good)-3],
+		"bad magic":  append([]byte("NOTCAIRN"), good[8:]...),
+		"extra byte": append(bytes.Clone(good), 0),
+		"empty":      nil,
+	}
+	for name, b := range damaged {
+		if err := dst.Restore(io.NopCloser(bytes.NewReader(b))); err == nil {
+			t.Fatalf("%s: restore succeeded", name)
+		}
+		if fmt.Sprint(dumpStore(t, dst.store)) != fmt.Sprint(before) {
+			t.Fatalf("%s: a failed restore changed the state", name)
+		}
+	}
+	if err := dst.Restore(io.NopCloser(bytes.NewReader(good))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A reader holding the old database while Restore swaps it in keeps a
+// consistent view; the old generation is deleted when it lets go.
+func TestStoreSwapWaitsForReaders(t *testing.T) {
+	src := newTestFSM(t)
+	var c cmdLog
+	if err := c.apply(t, src, createBucketOp("ns", "b", 1)); err != nil {
+		t.Fatal(err)
+	}
+	snap := snapshotOf(t, src)
+
+	dst := newTestFSM(t)
+	h, err := dst.store.acquire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Restore(io.NopCloser(bytes.NewReader(snap))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(h.dir); err != nil {
+		t.Fatalf("old generation removed while still read: %v", err)
+	}
+	if _, err := getBucket(h.db, "ns", "b"); !errors.Is(err, rpcerr.ErrBucketNotFound) {
+		t.Fatalf("old generation changed under its reader: %v", err)
+	}
+	dst.store.release(h)
+	if _, err := os.Stat(h.dir); !os.IsNotExist(err) {
+		t.Fatalf("old generation not removed after release: %v", err)
+	}
+}

@@ -1,0 +1,95 @@
+package meta
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Key layout of the FSM's Pebble database. Every key starts with a one-byte
+// table tag and a slash, so each table is one contiguous key range:
+//
+//	b/<namespace>\x00<bucket name>          -> cairnpb.Bucket
+//	o/<bucket id, 16 bytes><object key>      -> cairnpb.ObjectVersion (current version, inline_data cleared)
+//	i/<bucket id, 16 bytes><object key>      -> inline object bytes of that version, if any
+//	n/<data node id>                         -> cairnpb.DataNode
+//	m/<meta member id>                       -> cairnpb.MetaMember
+//	g/<enqueue unix nano, 8 bytes BE><node id>\x00<shard id> -> cairnpb.GCEntry
+//
+// Namespaces and node IDs never contain \x00 (validated before proposing), so
+// the \x00 separator keeps "ns" and "ns2" apart and sorts a namespace's
+// buckets by name.
+const (
+	tagBucket = "b/"
+	tagObject = "o/"
+	tagInline = "i/"
+	tagNode   = "n/"
+	tagMember = "m/"
+	tagGC     = "g/"
+)
+
+// bucketIDLen is the length of a bucket ID chosen by the proposer.
+const bucketIDLen = 16
+
+func bucketKey(namespace, name string) []byte {
+	k := make([]byte, 0, len(tagBucket)+len(namespace)+1+len(name))
+	k = append(k, tagBucket...)
+	k = append(k, namespace...)
+	k = append(k, 0)
+	return append(k, name...)
+}
+
+// bucketNamespacePrefix is the prefix of every bucket key of one namespace.
+func bucketNamespacePrefix(namespace string) []byte {
+	k := make([]byte, 0, len(tagBucket)+len(namespace)+1)
+	k = append(k, tagBucket...)
+	k = append(k, namespace...)
+	return append(k, 0)
+}
+
+// objectPrefix is the prefix of every object key of one bucket.
+func objectPrefix(bucketID []byte) []byte {
+	k := make([]byte, 0, len(tagObject)+len(bucketID))
+	k = append(k, tagObject...)
+	return append(k, bucketID...)
+}
+
+func objectKey(bucketID []byte, key string) []byte {
+	return append(objectPrefix(bucketID), key...)
+}
+
+func inlineKey(bucketID []byte, key string) []byte {
+	k := make([]byte, 0, len(tagInline)+len(bucketID)+len(key))
+	k = append(k, tagInline...)
+	k = append(k, bucketID...)
+	return append(k, key...)
+}
+
+func nodeKey(id string) []byte   { return append([]byte(tagNode), id...) }
+func memberKey(id string) []byte { return append([]byte(tagMember), id...) }
+
+func gcKey(unixNano int64, nodeID, shardID string) []byte {
+	k := make([]byte, 0, len(tagGC)+8+len(nodeID)+1+len(shardID))
+	k = append(k, tagGC...)
+	k = binary.BigEndian.AppendUint64(k, uint64(unixNano))
+	k = append(k, nodeID...)
+	k = append(k, 0)
+	return append(k, shardID...)
+}
+
+// shardID names shard index of a version on its data node.
+func shardID(versionID string, index int32) string {
+	return fmt.Sprintf("%s.%d", versionID, index)
+}
+
+// prefixEnd returns the smallest key greater than every key that starts with
+// p, or nil when there is none (p is all 0xff).
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] != 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}

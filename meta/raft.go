@@ -1,0 +1,357 @@
+package meta
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/hashicorp/raft"
+	raftwal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// Raft tuning for meta groups on one LAN (or loopback): a follower notices a
+// dead leader after 0.5–1 s without contact and a new leader is usually
+// elected within 1–3 s.
+const (
+	heartbeatTimeout   = 500 * time.Millisecond
+	electionTimeout    = 500 * time.Millisecond
+	leaderLeaseTimeout = 250 * time.Millisecond
+	snapshotThreshold  = 16384
+	snapshotInterval   = 60 * time.Second
+	trailingLogs       = 10240
+	snapshotsRetained  = 2
+	transportPool      = 5
+	transportTimeout   = 5 * time.Second
+	enqueueTimeout     = 5 * time.Second
+	officeRetryPause   = 100 * time.Millisecond
+)
+
+// node is this process's Raft member: the FSM, the log store, the
+// transport, and the duties of leadership.
+type node struct {
+	cfg   Config
+	store *store
+	fsm   *fsm
+	wal   *raftwal.WAL
+	// walMeta is the WAL's meta store, closed by us after the WAL.
+	walMeta *metadb.BoltMetaDB
+	trans   *raft.NetworkTransport
+	raft    *raft.Raft
+
+	notifyCh chan bool
+	stop     chan struct{}
+	wg       sync.WaitGroup // leadership watcher and office holders
+
+	mu   sync.Mutex
+	lead *leadership // nil while not leading
+}
+
+// leadership is one stretch of leading. ready closes when the post-election
+// Barrier has completed: from then on the FSM holds every entry committed in
+// earlier terms and linearizable reads may be served. ctx ends with it.
+type leadership struct {
+	term   uint64
+	ready  chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// startNode opens the stores, bootstraps if asked and starts Raft.
+func startNode(cfg Config) (_ *node, err error) {
+	n := &node{cfg: cfg, notifyCh: make(chan bool, 16), stop: make(chan struct{})}
+	var closers []func() error
+	defer func() {
+		if err != nil {
+			for i := len(closers) - 1; i >= 0; i-- {
+				_ = closers[i]()
+			}
+		}
+	}()
+
+	n.store, err = openStore(filepath.Join(cfg.Dir, "fsm"), cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, n.store.close)
+	n.fsm = newFSM(n.store, cfg.Logger)
+
+	walDir := filepath.Join(cfg.Dir, "raft", "wal")
+	if err := os.MkdirAll(walDir, 0o755); err != nil {
+		return nil, fmt.Errorf("meta: create raft log directory: %w", err)
+	}
+	// raft-wal v0.4.0's Close leaves its bolt meta store open (and locked),
+	// so the node owns the meta store and closes it after the WAL.
+	n.walMeta = &metadb.BoltMetaDB{}
+	closers = append(closers, n.walMeta.Close)
+	n.wal, err = raftwal.Open(walDir, raftwal.WithLogger(newHCLog(cfg.Logger, "raft-wal")), raftwal.WithMetaStore(n.walMeta))
+	if err != nil {
+		return nil, fmt.Errorf("meta: open raft log: %w", err)
+	}
+	closers = append(closers, n.wal.Close)
+
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(cfg.Dir, "raft"), snapshotsRetained,
+		newHCLog(cfg.Logger, "raft-snapshots"))
+	if err != nil {
+		return nil, fmt.Errorf("meta: open raft snapshots: %w", err)
+	}
+
+	n.trans, err = raft.NewTCPTransportWithLogger(cfg.RaftAddr, nil, transportPool, transportTimeout,
+		newHCLog(cfg.Logger, "raft-transport"))
+	if err != nil {
+		return nil, fmt.Errorf("meta: raft transport on %s: %w", cfg.RaftAddr, err)
+	}
+	closers = append(closers, n.trans.Close)
+
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.ID)
+	rc.HeartbeatTimeout = heartbeatTimeout
+	rc.ElectionTimeout = electionTimeout
+	rc.LeaderLeaseTimeout = leaderLeaseTimeout
+	rc.SnapshotThreshold = snapshotThreshold
+	rc.SnapshotInterval = snapshotInterval
+	rc.TrailingLogs = trailingLogs
+	rc.BatchApplyCh = true
+	rc.NotifyCh = n.notifyCh
+	rc.Logger = newHCLog(cfg.Logger, "raft")
+
+	if cfg.Bootstrap {
+		has, err := raft.HasExistingState(n.wal, n.wal, snaps)
+		if err != nil {
+			return nil, fmt.Errorf("meta: inspect raft state: %w", err)
+		}
+		if !has {
+			var servers []raft.Server
+			for _, p := range cfg.Peers {
+				servers = append(servers, raft.Server{
+					Suffrage: raft.Voter,
+					ID:       raft.ServerID(p.ID),
+					Address:  raft.ServerAddress(p.RaftAddr),
+				})
+			}
+			err := raft.BootstrapCluster(rc, n.wal, n.wal, snaps, n.trans, raft.Configuration{Servers: servers})
+			if err != nil {
+				return nil, fmt.Errorf("meta: bootstrap raft group: %w", err)
+			}
+			cfg.Logger.Info("bootstrapped raft group", "peers", len(servers))
+		}
+	}
+
+	n.raft, err = raft.NewRaft(rc, n.fsm, n.wal, n.wal, snaps, n.trans)
+	if err != nil {
+		return nil, fmt.Errorf("meta: start raft: %w", err)
+	}
+	n.wg.Add(1)
+	go n.watchLeadership()
+	return n, nil
+}
+
+// close stops Raft and releases every store. Raft is shut down while the
+// leadership watcher still drains NotifyCh, which Raft writes to blockingly.
+func (n *node) close() error {
+	errs := []error{n.raft.Shutdown().Error()}
+	close(n.stop)
+	n.wg.Wait()
+	errs = append(errs, n.trans.Close(), n.wal.Close(), n.walMeta.Close(), n.store.close())
+	return errors.Join(errs...)
+}
+
+// watchLeadership follows Raft's leadership notifications.
+func (n *node) watchLeadership() {
+	defer n.wg.Done()
+	for {
+		select {
+		case leading := <-n.notifyCh:
+			n.setLeading(leading)
+		case <-n.stop:
+			n.setLeading(false)
+			return
+		}
+	}
+}
+
+func (n *node) setLeading(leading bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.lead != nil {
+		n.lead.cancel()
+		n.lead = nil
+	}
+	if !leading {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ld := &leadership{term: n.raft.CurrentTerm(), ready: make(chan struct{}), ctx: ctx, cancel: cancel}
+	n.lead = ld
+	n.cfg.Logger.Info("became raft leader", "term", ld.term)
+	n.wg.Add(1)
+	go n.holdOffice(ld)
+}
+
+// holdOffice runs the duties of a new leader: a Barrier so the FSM has
+// applied everything earlier leaders committed, then the member record that
+// tells followers where to forward.
+func (n *node) holdOffice(ld *leadership) {
+	defer n.wg.Done()
+	for {
+		err := n.raft.Barrier(enqueueTimeout).Error()
+		if err == nil {
+			break
+		}
+		if ld.ctx.Err() != nil {
+			return
+		}
+		n.cfg.Logger.Warn("post-election barrier failed; retrying", "term", ld.term, "err", err)
+		if !sleepCtx(ld.ctx, officeRetryPause) {
+			return
+		}
+	}
+	close(ld.ready)
+	n.cfg.Logger.Info("leader ready for linearizable reads", "term", ld.term)
+
+	want := &cairnpb.MetaMember{Id: n.cfg.ID, RaftAddr: n.cfg.RaftAddr, GrpcAddr: n.cfg.GRPCAddr}
+	for {
+		var have *cairnpb.MetaMember
+		err := n.store.view(func(r pebble.Reader) error {
+			var err error
+			have, err = getMember(r, n.cfg.ID)
+			return err
+		})
+		if err == nil && proto.Equal(have, want) {
+			return
+		}
+		if err == nil {
+			err = n.propose(ld.ctx, &cairnpb.Command{Op: &cairnpb.Command_SetMember{SetMember: &cairnpb.SetMemberCmd{Member: want}}})
+			if err == nil {
+				return
+			}
+		}
+		if ld.ctx.Err() != nil {
+			return
+		}
+		n.cfg.Logger.Warn("publishing member record failed; retrying", "err", err)
+		if !sleepCtx(ld.ctx, officeRetryPause) {
+			return
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// leadership returns the current stretch of leading, or nil.
+func (n *node) leadership() *leadership {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.lead
+}
+
+// isLeader reports whether Raft considers this node the leader.
+func (n *node) isLeader() bool { return n.raft.State() == raft.Leader }
+
+// raftErr maps raft-level failures that mean "ask the leader" to
+// rpcerr.ErrNotLeader, which clients retry. After ErrLeadershipLost a write's
+// outcome is unknown: it may still commit under the next leader.
+func raftErr(err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader),
+		errors.Is(err, raft.ErrLeadershipLost),
+		errors.Is(err, raft.ErrLeadershipTransferInProgress),
+		errors.Is(err, raft.ErrRaftShutdown),
+		errors.Is(err, raft.ErrEnqueueTimeout),
+		errors.Is(err, raft.ErrAbortedByRestore):
+		return fmt.Errorf("meta: %w: %w", rpcerr.ErrNotLeader, err)
+	}
+	return fmt.Errorf("meta: raft: %w", err)
+}
+
+// waitFuture waits for f or ctx. When ctx ends first the operation may still
+// complete later.
+func waitFuture(ctx context.Context, f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// propose stamps cmd with the leader's clock (unless already stamped),
+// replicates it and returns the FSM's verdict.
+func (n *node) propose(ctx context.Context, cmd *cairnpb.Command) error {
+	if cmd.UnixNano == 0 {
+		cmd.UnixNano = n.cfg.Now().UnixNano()
+	}
+	data, err := proto.Marshal(cmd)
+	if err != nil {
+		return fmt.Errorf("meta: encode command: %w", err)
+	}
+	f := n.raft.Apply(data, enqueueTimeout)
+	if err := waitFuture(ctx, f); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("meta: waiting for commit: %w", err)
+		}
+		return raftErr(err)
+	}
+	switch resp := f.Response().(type) {
+	case nil:
+		return nil
+	case error:
+		return resp
+	default:
+		return fmt.Errorf("meta: unexpected FSM response %T", resp)
+	}
+}
+
+// readBarrier returns once a linearizable read may be served from the local
+// FSM: this node leads, its post-election Barrier is done, and a quorum still
+// accepts it as leader. Otherwise it returns an rpcerr.ErrNotLeader error.
+func (n *node) readBarrier(ctx context.Context) error {
+	var ld *leadership
+	for {
+		ld = n.leadership()
+		if ld != nil {
+			break
+		}
+		// Raft may lead a moment before its notification is processed.
+		if !n.isLeader() {
+			return fmt.Errorf("meta: read: %w", rpcerr.ErrNotLeader)
+		}
+		if !sleepCtx(ctx, 5*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+	select {
+	case <-ld.ready:
+	case <-ld.ctx.Done():
+		return fmt.Errorf("meta: read: leadership ended: %w", rpcerr.ErrNotLeader)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := waitFuture(ctx, n.raft.VerifyLeader()); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return raftErr(err)
+	}
+	return nil
+}

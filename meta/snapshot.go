@@ -1,0 +1,221 @@
+package meta
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"os"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/hashicorp/raft"
+)
+
+// Snapshot stream format (all integers big-endian unless varint):
+//
+//	header   "CAIRNFSM" | version uint32
+//	record*  uvarint(len key) key uvarint(len value) value   (len key > 0)
+//	end      uvarint(0)
+//	trailer  record count uint64 | CRC-32C uint32 of every byte before it
+//
+// Restore loads the records into a fresh database and swaps it in only after
+// the count and checksum match, so a damaged snapshot leaves the old state.
+const (
+	snapshotMagic   = "CAIRNFSM"
+	snapshotVersion = 1
+
+	maxSnapshotKey   = 1 << 20  // longest key Restore accepts
+	maxSnapshotValue = 64 << 20 // longest value Restore accepts
+	restoreBatchSize = 4 << 20  // bytes per Pebble batch during Restore
+)
+
+var (
+	errSnapshotFormat   = errors.New("meta: malformed FSM snapshot")
+	errSnapshotChecksum = errors.New("meta: FSM snapshot checksum mismatch")
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// fsmSnapshot is a pinned Pebble snapshot. Persist runs concurrently with
+// Apply; the Pebble snapshot keeps its view fixed.
+type fsmSnapshot struct {
+	store *store
+	h     *dbHandle
+	snap  *pebble.Snapshot
+}
+
+// Persist streams every key of the snapshot into sink.
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if err := writeSnapshot(sink, s.snap); err != nil {
+		_ = sink.Cancel()
+		return fmt.Errorf("meta: persist FSM snapshot: %w", err)
+	}
+	if err := sink.Close(); err != nil {
+		return fmt.Errorf("meta: persist FSM snapshot: %w", err)
+	}
+	return nil
+}
+
+// Release unpins the snapshot and its database generation.
+func (s *fsmSnapshot) Release() {
+	if err := s.snap.Close(); err != nil {
+		s.store.logger.Warn("close FSM snapshot", "err", err)
+	}
+	s.store.release(s.h)
+}
+
+// writeSnapshot writes the whole of r to w in the snapshot format.
+func writeSnapshot(w io.Writer, r pebble.Reader) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	crc := crc32.New(castagnoli)
+	out := io.MultiWriter(bw, crc)
+
+	var hdr [len(snapshotMagic) + 4]byte
+	copy(hdr[:], snapshotMagic)
+	binary.BigEndian.PutUint32(hdr[len(snapshotMagic):], snapshotVersion)
+	if _, err := out.Write(hdr[:]); err != nil {
+		return err
+	}
+	var count uint64
+	var buf []byte
+	err := scan(r, nil, func(key, value []byte) (bool, error) {
+		buf = binary.AppendUvarint(buf[:0], uint64(len(key)))
+		buf = append(buf, key...)
+		buf = binary.AppendUvarint(buf, uint64(len(value)))
+		if _, err := out.Write(buf); err != nil {
+			return false, err
+		}
+		if _, err := out.Write(value); err != nil {
+			return false, err
+		}
+		count++
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	var tail [1 + 8]byte // end marker and count
+	binary.BigEndian.PutUint64(tail[1:], count)
+	if _, err := out.Write(tail[:]); err != nil {
+		return err
+	}
+	if err := binary.Write(bw, binary.BigEndian, crc.Sum32()); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// restore loads a snapshot stream into a new database generation and swaps
+// it in; the old generation is deleted once nobody reads it.
+func (s *store) restore(r io.Reader) error {
+	db, dir, err := s.newDB()
+	if err != nil {
+		return err
+	}
+	if err := readSnapshot(r, db); err != nil {
+		_ = db.Close()
+		_ = os.RemoveAll(dir)
+		return fmt.Errorf("meta: restore FSM snapshot: %w", err)
+	}
+	s.swap(db, dir)
+	return nil
+}
+
+// crcReader hashes every byte read through it.
+type crcReader struct {
+	r   *bufio.Reader
+	crc hash.Hash32
+}
+
+func (c *crcReader) ReadByte() (byte, error) {
+	b, err := c.r.ReadByte()
+	if err == nil {
+		_, _ = c.crc.Write([]byte{b})
+	}
+	return b, err
+}
+
+func (c *crcReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	_, _ = c.crc.Write(p[:n])
+	return n, err
+}
+
+// readSnapshot loads the records of a snapshot stream into db.
+func readSnapshot(r io.Reader, db *pebble.DB) error {
+	cr := &crcReader{r: bufio.NewReaderSize(r, 256<<10), crc: crc32.New(castagnoli)}
+	var hdr [len(snapshotMagic) + 4]byte
+	if _, err := io.ReadFull(cr, hdr[:]); err != nil {
+		return fmt.Errorf("%w: header: %w", errSnapshotFormat, err)
+	}
+	if string(hdr[:len(snapshotMagic)]) != snapshotMagic {
+		return fmt.Errorf("%w: bad magic", errSnapshotFormat)
+	}
+	if v := binary.BigEndian.Uint32(hdr[len(snapshotMagic):]); v != snapshotVersion {
+		return fmt.Errorf("%w: unsupported version %d", errSnapshotFormat, v)
+	}
+
+	b := db.NewBatch()
+	defer func() { b.Close() }()
+	var count uint64
+	for {
+		klen, err := binary.ReadUvarint(cr)
+		if err != nil {
+			return fmt.Errorf("%w: record %d: %w", errSnapshotFormat, count, err)
+		}
+		if klen == 0 {
+			break
+		}
+		if klen > maxSnapshotKey {
+			return fmt.Errorf("%w: record %d: key of %d bytes", errSnapshotFormat, count, klen)
+		}
+		key := make([]byte, klen)
+		if _, err := io.ReadFull(cr, key); err != nil {
+			return fmt.Errorf("%w: record %d: %w", errSnapshotFormat, count, err)
+		}
+		vlen, err := binary.ReadUvarint(cr)
+		if err != nil {
+			return fmt.Errorf("%w: record %d: %w", errSnapshotFormat, count, err)
+		}
+		if vlen > maxSnapshotValue {
+			return fmt.Errorf("%w: record %d: value of %d bytes", errSnapshotFormat, count, vlen)
+		}
+		value := make([]byte, vlen)
+		if _, err := io.ReadFull(cr, value); err != nil {
+			return fmt.Errorf("%w: record %d: %w", errSnapshotFormat, count, err)
+		}
+		if err := b.Set(key, value, nil); err != nil {
+			return err
+		}
+		count++
+		if b.Len() >= restoreBatchSize {
+			if err := b.Commit(pebble.NoSync); err != nil {
+				return err
+			}
+			b.Close()
+			b = db.NewBatch()
+		}
+	}
+	var n [8]byte
+	if _, err := io.ReadFull(cr, n[:]); err != nil {
+		return fmt.Errorf("%w: trailer: %w", errSnapshotFormat, err)
+	}
+	want := cr.crc.Sum32()
+	var sum [4]byte
+	if _, err := io.ReadFull(cr.r, sum[:]); err != nil {
+		return fmt.Errorf("%w: trailer: %w", errSnapshotFormat, err)
+	}
+	if got := binary.BigEndian.Uint64(n[:]); got != count {
+		return fmt.Errorf("%w: trailer counts %d records, stream held %d", errSnapshotFormat, got, count)
+	}
+	if got := binary.BigEndian.Uint32(sum[:]); got != want {
+		return fmt.Errorf("%w: got %08x, computed %08x", errSnapshotChecksum, got, want)
+	}
+	if _, err := cr.r.ReadByte(); err != io.EOF {
+		return fmt.Errorf("%w: trailing bytes after the checksum", errSnapshotFormat)
+	}
+	return b.Commit(pebble.NoSync)
+}
