@@ -56,7 +56,10 @@ func testRoundTrip(t *testing.T, c *harness.Cluster, cl *s3.Client) {
 	for _, key := range []string{"obj-5242887", "obj-67108864"} {
 		data := objs[key]
 		size := int64(len(data))
-		type r struct{ spec string; off, end int64 }
+		type r struct {
+			spec     string
+			off, end int64
+		}
 		var cases []r
 		for _, b := range []int64{1 << 20, 2 << 20, 256 << 10, 5 << 20} {
 			for _, d := range []int64{-1, 0, 1} {

@@ -1,0 +1,72 @@
+package arch
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/cairn-store/cairn"
+
+// deps returns the module-internal packages pkg depends on.
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", module+"/"+pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	var own []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if strings.HasPrefix(l, module+"/") {
+			own = append(own, strings.TrimPrefix(l, module+"/"))
+		}
+	}
+	return own
+}
+
+func TestDependencyDirection(t *testing.T) {
+	rules := []struct {
+		pkg     string
+		allowed []string // prefixes of module packages it may depend on
+	}{
+		{"erasure", []string{"erasure"}},
+		{"placement", []string{"placement"}},
+		{"proto/cairnpb", []string{"proto/cairnpb"}},
+		{"proto/rpcerr", []string{"proto/rpcerr"}},
+		{"meta/metaclient", []string{"meta/metaclient", "proto/"}},
+		{"meta", []string{"meta", "proto/", "placement"}},
+		{"node", []string{"node", "proto/", "erasure", "meta/metaclient"}},
+		{"s3api", []string{"s3api", "proto/", "erasure", "placement", "meta/metaclient"}},
+	}
+	for _, r := range rules {
+		for _, d := range deps(t, r.pkg) {
+			ok := false
+			for _, a := range r.allowed {
+				if d == a || strings.HasPrefix(d, a+"/") || (strings.HasSuffix(a, "/") && strings.HasPrefix(d, a)) {
+					ok = true
+				}
+			}
+			if !ok {
+				t.Errorf("%s must not depend on %s", r.pkg, d)
+			}
+		}
+	}
+}
+
+// TestEveryPackageHasDocGo keeps the habit of stating each package's
+// purpose and invariants in doc.go.
+func TestEveryPackageHasDocGo(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{.Dir}} {{.Name}}", module+"/...").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 3 || f[2] == "main" || strings.HasPrefix(f[0], module+"/proto/cairnpb") {
+			continue
+		}
+		if err := exec.Command("test", "-f", f[1]+"/doc.go").Run(); err != nil {
+			t.Errorf("%s has no doc.go", f[0])
+		}
+	}
+}
