@@ -25,9 +25,12 @@ meta_raft() { echo "127.0.0.1:$((base + $1))"; }
 meta_grpc() { echo "127.0.0.1:$((base + 100 + $1))"; }
 data_addr() { echo "127.0.0.1:$((base + 200 + $1))"; }
 
+# alive PID: the process exists and is not a zombie waiting to be reaped.
+alive() { [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" != Z ]; }
+
 start() { # name, args...
   local name=$1; shift
-  if [ -f "$dir/$name.pid" ] && kill -0 "$(cat "$dir/$name.pid")" 2>/dev/null; then
+  if [ -f "$dir/$name.pid" ] && alive "$(cat "$dir/$name.pid")"; then
     echo "$name already running (pid $(cat "$dir/$name.pid"))"; return
   fi
   setsid "$bin" "$@" >>"$dir/$name.log" 2>&1 < /dev/null &
@@ -77,9 +80,9 @@ down() {
   for f in "$dir"/*.pid; do
     [ -e "$f" ] || continue
     local pid; pid=$(cat "$f")
-    if kill -0 "$pid" 2>/dev/null; then
+    if alive "$pid"; then
       kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
       kill -9 "$pid" 2>/dev/null || true
     fi
     rm -f "$f"

@@ -28,6 +28,9 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // checksum sent with it.
 var ErrBadBlock = errors.New("cluster: block failed its checksum in transit")
 
+// recvWindow is the gRPC flow-control window of one shard stream.
+const recvWindow = 1 << 20
+
 // connectParams keep reconnects to a restarted node quick.
 var connectParams = grpc.ConnectParams{
 	Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
@@ -70,7 +73,10 @@ func (d *Data) client(addr string) (cairnpb.DataClient, error) {
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithConnectParams(connectParams),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMsgSize), grpc.MaxCallSendMsgSize(MaxMsgSize)),
-		grpc.WithInitialWindowSize(4<<20), grpc.WithInitialConnWindowSize(16<<20),
+		// Flow control bounds what a data node may send ahead of the
+		// client reading it: at most 1 MiB per shard stream and 4 MiB per
+		// node, so gateway memory stays flat however many GETs run.
+		grpc.WithInitialWindowSize(recvWindow), grpc.WithInitialConnWindowSize(4*recvWindow),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("dial data node %s: %w", addr, err)

@@ -22,8 +22,11 @@ import (
 	"github.com/cairn-store/cairn/test/harness"
 )
 
-// cairnBin is the binary under test, built once by TestMain.
-var cairnBin string
+// The binaries under test, built once by TestMain.
+var cairnBin, cairnctlBin string
+
+// moduleRoot is the repository's root directory.
+var moduleRoot string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "cairn-e2e-bin-")
@@ -31,9 +34,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	root, err := filepath.Abs("../..")
+	moduleRoot, err = filepath.Abs("../..")
 	if err == nil {
-		cairnBin, err = harness.Build(root, dir)
+		cairnBin, err = harness.Build(moduleRoot, dir, "cairn")
+	}
+	if err == nil {
+		cairnctlBin, err = harness.Build(moduleRoot, dir, "cairnctl")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

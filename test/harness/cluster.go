@@ -41,15 +41,16 @@ type Cluster struct {
 	MetaAddrs []string // gRPC addresses of the meta nodes
 }
 
-// Build compiles ./cmd/cairn from the module at moduleRoot into dir and
-// returns the binary's path. Set CAIRN_E2E_RACE=0 to build without -race.
-func Build(moduleRoot, dir string) (string, error) {
-	bin := filepath.Join(dir, "cairn")
+// Build compiles the command ./cmd/<name> of the module at moduleRoot into
+// dir and returns the binary's path. Set CAIRN_E2E_RACE=0 to build without
+// -race.
+func Build(moduleRoot, dir, name string) (string, error) {
+	bin := filepath.Join(dir, name)
 	args := []string{"build", "-o", bin}
 	if os.Getenv("CAIRN_E2E_RACE") != "0" {
 		args = append(args, "-race")
 	}
-	args = append(args, "./cmd/cairn")
+	args = append(args, "./cmd/"+name)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = moduleRoot
 	out, err := cmd.CombinedOutput()
