@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/cairn-store/cairn/cmd/internal/ops"
 	"github.com/cairn-store/cairn/node"
 )
 
@@ -21,6 +22,7 @@ func runData(ctx context.Context, args []string) error {
 		rack   = fs.String("rack", "", "failure domain: rack")
 		host   = fs.String("host", "", "failure domain: host (default: the node ID)")
 		weight = fs.Float64("weight", 1, "placement weight")
+		opsAd  = opsFlag(fs)
 	)
 	lf.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -33,6 +35,11 @@ func runData(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	go func() {
+		if err := ops.Serve(ctx, *opsAd, nil, log); err != nil {
+			log.Error("ops endpoints stopped", "err", err)
+		}
+	}()
 	return node.Run(ctx, node.Config{
 		ID: *id, Dir: *dir, Listen: *listen, Advertise: *adv, MetaAddrs: splitList(*metas),
 		Zone: *zone, Rack: *rack, Host: *host, Weight: *weight, Logger: log.With("node", *id),

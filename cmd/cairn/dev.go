@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cairn-store/cairn/cmd/internal/ops"
 	"github.com/cairn-store/cairn/meta"
 	"github.com/cairn-store/cairn/node"
 	"github.com/cairn-store/cairn/s3api"
@@ -27,6 +28,7 @@ func runDev(ctx context.Context, args []string) error {
 		dir    = fs.String("dir", "./data", "where all state lives")
 		nodes  = fs.Int("data-nodes", 6, "number of data stores")
 		admin  = fs.String("admin-addr", "127.0.0.1:9001", "gRPC address of the meta node (Meta and Admin services, for cairnctl)")
+		opsAd  = opsFlag(fs)
 		raft   = fs.String("raft-addr", "127.0.0.1:9002", "Raft address of the meta node (kept across restarts)")
 	)
 	lf.register(fs)
@@ -69,6 +71,12 @@ func runDev(ctx context.Context, args []string) error {
 	defer ms.Close()
 	go func() { errc <- ms.Serve(ctx, metaLis) }()
 	metaAddrs := []string{metaLis.Addr().String()}
+
+	go func() {
+		if err := ops.Serve(ctx, *opsAd, ms.WaitLeader, log); err != nil {
+			log.Error("ops endpoints stopped", "err", err)
+		}
+	}()
 
 	// Data nodes.
 	for i := 1; i <= *nodes; i++ {

@@ -43,6 +43,12 @@ func newLogger(level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
+// opsFlag is the address of a process's ops endpoints (/healthz, /readyz,
+// /debug/pprof); empty serves none.
+func opsFlag(fs *flag.FlagSet) *string {
+	return fs.String("ops-addr", "", "address for /healthz, /readyz and /debug/pprof (empty: off)")
+}
+
 // logFlags registers the logging flags every command shares.
 type logFlags struct{ level, format string }
 

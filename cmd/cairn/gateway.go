@@ -8,6 +8,9 @@ import (
 	"os"
 	"runtime/debug"
 
+	"github.com/cairn-store/cairn/cmd/internal/ops"
+	"github.com/cairn-store/cairn/meta/metaclient"
+	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/s3api"
 )
 
@@ -51,6 +54,7 @@ func runGateway(ctx context.Context, args []string) error {
 		s3f    s3Flags
 		listen = fs.String("listen", "127.0.0.1:9000", "S3 HTTP listen address")
 		metas  = fs.String("meta", "127.0.0.1:7101", "meta nodes' gRPC addresses, comma separated")
+		opsAd  = opsFlag(fs)
 		memLim = fs.String("memory-limit", "160MiB", "soft memory limit of the Go runtime (0: none; the GOMEMLIMIT environment variable wins)")
 	)
 	lf.register(fs)
@@ -74,6 +78,11 @@ func runGateway(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", *listen, err)
 	}
+	go func() {
+		if err := ops.Serve(ctx, *opsAd, metaReachable(splitList(*metas)), log); err != nil {
+			log.Error("ops endpoints stopped", "err", err)
+		}
+	}()
 	return s3api.Run(ctx, s3api.GatewayConfig{MetaAddrs: splitList(*metas), S3: cfg}, lis)
 }
 
@@ -92,4 +101,26 @@ func applyMemoryLimit(v string) error {
 		debug.SetMemoryLimit(n)
 	}
 	return nil
+}
+
+// metaReachable is a gateway's readiness: the meta group answers with a
+// cluster map that has a leader.
+func metaReachable(addrs []string) ops.ReadyFunc {
+	return func(ctx context.Context) error {
+		mc, err := metaclient.New(addrs)
+		if err != nil {
+			return err
+		}
+		defer mc.Close()
+		cm, err := metaclient.Meta(ctx, mc, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.GetClusterMapResponse, error) {
+			return c.GetClusterMap(ctx, &cairnpb.GetClusterMapRequest{})
+		})
+		if err != nil {
+			return err
+		}
+		if cm.GetLeaderId() == "" {
+			return fmt.Errorf("meta group has no leader")
+		}
+		return nil
+	}
 }

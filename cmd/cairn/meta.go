@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/cairn-store/cairn/cmd/internal/ops"
 	"github.com/cairn-store/cairn/meta"
 )
 
@@ -20,6 +21,7 @@ func runMeta(ctx context.Context, args []string) error {
 		dir       = fs.String("dir", "", "data directory (required)")
 		peers     = fs.String("peers", "", "initial voters as id=raftaddr,... (include this node)")
 		bootstrap = fs.Bool("bootstrap", false, "bootstrap a new group from --peers if this node has no state")
+		opsAddr   = opsFlag(fs)
 	)
 	lf.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -52,6 +54,11 @@ func runMeta(ctx context.Context, args []string) error {
 		return err
 	}
 	defer srv.Close()
+	go func() {
+		if err := ops.Serve(ctx, *opsAddr, srv.WaitLeader, log); err != nil {
+			log.Error("ops endpoints stopped", "err", err)
+		}
+	}()
 	return srv.Serve(ctx, lis)
 }
 

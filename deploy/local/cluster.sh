@@ -24,6 +24,7 @@ secret="${CAIRN_SECRET_KEY:-cairn-dev-secret-key}"
 meta_raft() { echo "127.0.0.1:$((base + $1))"; }
 meta_grpc() { echo "127.0.0.1:$((base + 100 + $1))"; }
 data_addr() { echo "127.0.0.1:$((base + 200 + $1))"; }
+ops_addr() { echo "127.0.0.1:$((base + 300 + $1))"; } # meta 1-3, gateway 10, data 11-
 
 # alive PID: the process exists and is not a zombie waiting to be reaped.
 alive() { [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" != Z ]; }
@@ -47,13 +48,13 @@ up() {
   done
   for i in 1 2 3; do
     start "meta-$i" meta --id "meta-$i" --raft-addr "$(meta_raft "$i")" --grpc-addr "$(meta_grpc "$i")" \
-      --dir "$dir/meta-$i" --peers "$peers" --bootstrap
+      --dir "$dir/meta-$i" --peers "$peers" --bootstrap --ops-addr "$(ops_addr "$i")"
   done
   for i in $(seq 1 "$data_nodes"); do
-    start "data-$i" data --id "data-$i" --listen "$(data_addr "$i")" --dir "$dir/data-$i" --meta "$metas"
+    start "data-$i" data --id "data-$i" --listen "$(data_addr "$i")" --dir "$dir/data-$i" --meta "$metas" --ops-addr "$(ops_addr $((10 + i)))"
   done
   CAIRN_ACCESS_KEY="$access" CAIRN_SECRET_KEY="$secret" \
-    start gateway-1 gateway --listen "$gw_addr" --meta "$metas" --region "$region"
+    start gateway-1 gateway --listen "$gw_addr" --meta "$metas" --region "$region" --ops-addr "$(ops_addr 10)"
 
   cat >"$dir/env" <<ENV
 export AWS_ENDPOINT_URL=http://$gw_addr

@@ -1,0 +1,5 @@
+// Package ops serves a process's operational HTTP endpoints on their own
+// listener, apart from the S3 and gRPC traffic: /healthz (the process is
+// up), /readyz (it can serve: a check supplied by the process) and
+// /debug/pprof for profiling.
+package ops
