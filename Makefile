@@ -7,11 +7,14 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 # protoc comes from Debian's protobuf-compiler package (3.21.12).
 PROTOC_VERSION := 3.21.12
+# boto3 for the boto3 acceptance tests, in a venv under bin/.
+BOTO3_VERSION := 1.44.5
+PYENV := $(BIN)/pyenv
 
 DATA_NODES ?= 6
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build run test unit e2e vet fmt-check generate verify tools cluster-up cluster-down bench clean
+.PHONY: all build run test unit e2e vet fmt-check generate verify tools pyenv cluster-up cluster-down bench clean
 
 all: build
 
@@ -25,11 +28,18 @@ run: build
 
 # Everything CI checks: formatting, vet, generated code up to date, and all
 # tests (unit and multi-process acceptance) with the race detector.
-test: deps fmt-check vet verify
+test: deps pyenv fmt-check vet verify
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
 
 deps:
 	$(GO) mod download
+
+# Python with boto3; test/e2e skips the boto3 checks when it is missing.
+pyenv: $(PYENV)/bin/python
+
+$(PYENV)/bin/python:
+	python3 -m venv $(PYENV) && $(PYENV)/bin/pip install -q boto3==$(BOTO3_VERSION) || \
+		{ rm -rf $(PYENV); echo "could not create $(PYENV) with boto3 $(BOTO3_VERSION)"; exit 1; }
 
 unit:
 	$(GO) test -race -short ./erasure/... ./placement/... ./proto/... ./node/... ./meta/... ./s3api/... ./cmd/...

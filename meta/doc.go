@@ -8,6 +8,8 @@
 //     envelopes; one Pebble batch is committed per Raft batch.
 //   - store.go, keys.go: the FSM's Pebble database, its key layout and reads.
 //   - listing.go: ListObjects as an ordered prefix scan with delimiter skips.
+//   - multipart.go, multipart_service.go: multipart uploads (upload and part
+//     records, completion into a version with a part layout, upload listing).
 //   - snapshot.go: streaming snapshots and Restore.
 //   - raft.go: hashicorp/raft wiring (raft-wal log and stable store, file
 //     snapshots, TCP transport), bootstrap and leadership duties.
@@ -31,6 +33,9 @@
 //   - An overwritten or deleted object version's shards are put on the GC
 //     queue in the same Pebble batch that removes the version. Re-committing
 //     the version that is already current (a client retry) enqueues nothing.
+//     The same holds for parts: a replaced part, the parts a completion leaves
+//     out, and every part of an aborted upload go on the GC queue in the
+//     apply that lets go of them.
 //   - Object keys live under the bucket's 16-byte ID, never its name, so a
 //     deleted and recreated bucket never sees the old bucket's objects.
 //   - Inline object data is kept under its own key so that listings never read

@@ -36,6 +36,10 @@ var commandErrors = []error{
 	rpcerr.ErrBucketNotEmpty,
 	rpcerr.ErrNodeNotFound,
 	rpcerr.ErrInvalidArgument,
+	rpcerr.ErrUploadNotFound,
+	rpcerr.ErrInvalidPart,
+	rpcerr.ErrInvalidPartOrder,
+	rpcerr.ErrEntityTooSmall,
 }
 
 func isCommandError(err error) bool {
@@ -96,7 +100,7 @@ func applyCommand(b *pebble.Batch, index uint64, cmd *cairnpb.Command) error {
 	case *cairnpb.Command_CreateBucket:
 		return applyCreateBucket(b, now, op.CreateBucket)
 	case *cairnpb.Command_DeleteBucket:
-		return applyDeleteBucket(b, op.DeleteBucket)
+		return applyDeleteBucket(b, now, op.DeleteBucket)
 	case *cairnpb.Command_PutObject:
 		return applyPutObject(b, now, op.PutObject)
 	case *cairnpb.Command_DeleteObject:
@@ -107,6 +111,14 @@ func applyCommand(b *pebble.Batch, index uint64, cmd *cairnpb.Command) error {
 		return applyHeartbeat(b, now, op.Heartbeat)
 	case *cairnpb.Command_SetMember:
 		return applySetMember(b, op.SetMember)
+	case *cairnpb.Command_CreateUpload:
+		return applyCreateUpload(b, now, op.CreateUpload)
+	case *cairnpb.Command_CommitPart:
+		return applyCommitPart(b, now, op.CommitPart)
+	case *cairnpb.Command_CompleteUpload:
+		return applyCompleteUpload(b, now, op.CompleteUpload)
+	case *cairnpb.Command_AbortUpload:
+		return applyAbortUpload(b, now, op.AbortUpload)
 	default:
 		panic(fmt.Sprintf("meta: raft log entry %d holds an unknown command (%T); "+
 			"it was proposed by a newer Cairn version: upgrade this meta node", index, op))
@@ -154,7 +166,7 @@ func applyCreateBucket(b *pebble.Batch, now int64, c *cairnpb.CreateBucketCmd) e
 	return putProto(b, key, bk)
 }
 
-func applyDeleteBucket(b *pebble.Batch, c *cairnpb.DeleteBucketCmd) error {
+func applyDeleteBucket(b *pebble.Batch, now int64, c *cairnpb.DeleteBucketCmd) error {
 	bk, err := getBucket(b, c.GetNamespace(), c.GetName())
 	if err != nil {
 		return err
@@ -165,6 +177,10 @@ func applyDeleteBucket(b *pebble.Batch, c *cairnpb.DeleteBucketCmd) error {
 	}
 	if busy {
 		return fmt.Errorf("meta: bucket %q in namespace %q: %w", c.GetName(), c.GetNamespace(), rpcerr.ErrBucketNotEmpty)
+	}
+	// Uploads in progress do not keep a bucket alive; they go with it.
+	if err := abortBucketUploads(b, now, bk.GetId()); err != nil {
+		return err
 	}
 	return del(b, bucketKey(c.GetNamespace(), c.GetName()))
 }
@@ -233,29 +249,11 @@ func applyDeleteObject(b *pebble.Batch, now int64, c *cairnpb.DeleteObjectCmd) e
 	return nil
 }
 
-// enqueueGC puts the shards of old that replacement (nil for a delete) does
-// not reference on the GC queue. A retried commit of the current version
-// references all of them, so it frees nothing.
+// enqueueGC puts the shards of old (its parts' included) that replacement
+// (nil for a delete) does not reference on the GC queue. A retried commit of
+// the current version references all of them, so it frees nothing.
 func enqueueGC(b *pebble.Batch, now int64, old, replacement *cairnpb.ObjectVersion) error {
-	type loc struct{ node, shard string }
-	keep := map[loc]bool{}
-	for _, s := range replacement.GetShards() {
-		keep[loc{s.GetNodeId(), shardID(replacement.GetVersionId(), s.GetIndex())}] = true
-	}
-	for _, s := range old.GetShards() {
-		if s.GetNodeId() == "" {
-			continue // never written
-		}
-		l := loc{s.GetNodeId(), shardID(old.GetVersionId(), s.GetIndex())}
-		if keep[l] {
-			continue
-		}
-		e := &cairnpb.GCEntry{NodeId: l.node, ShardId: l.shard, EnqueuedUnixNano: now}
-		if err := putProto(b, gcKey(now, l.node, l.shard), e); err != nil {
-			return err
-		}
-	}
-	return nil
+	return enqueueRefs(b, now, versionRefs(old), versionRefs(replacement))
 }
 
 func applyRegisterNode(b *pebble.Batch, now int64, c *cairnpb.RegisterNodeCmd) error {

@@ -14,6 +14,8 @@ import (
 //	n/<data node id>                         -> cairnpb.DataNode
 //	m/<meta member id>                       -> cairnpb.MetaMember
 //	g/<enqueue unix nano, 8 bytes BE><node id>\x00<shard id> -> cairnpb.GCEntry
+//	u/<bucket id, 16 bytes><object key>\x00<upload id> -> cairnpb.MultipartUpload
+//	p/<upload id, 32 bytes><part number, 4 bytes BE>   -> cairnpb.UploadedPart
 //
 // Namespaces and node IDs never contain \x00 (validated before proposing), so
 // the \x00 separator keeps "ns" and "ns2" apart and sorts a namespace's
@@ -25,6 +27,8 @@ const (
 	tagNode   = "n/"
 	tagMember = "m/"
 	tagGC     = "g/"
+	tagUpload = "u/"
+	tagPart   = "p/"
 )
 
 // bucketIDLen is the length of a bucket ID chosen by the proposer.

@@ -20,6 +20,7 @@ type Index interface {
 	DeleteObject(ctx context.Context, ns, bucket, key string) error
 	ListObjects(ctx context.Context, req *cairnpb.ListObjectsRequest) (*cairnpb.ListObjectsResponse, error)
 	ClusterMap(ctx context.Context, maxAge time.Duration) (*cairnpb.GetClusterMapResponse, error)
+	MultipartIndex
 }
 
 // ShardWriter is one open shard upload.
@@ -33,7 +34,8 @@ type ShardWriter interface {
 // address.
 type Shards interface {
 	PutShard(ctx context.Context, addr, shardID string) (ShardWriter, error)
-	GetShard(ctx context.Context, addr, shardID string, firstBlock int64) (erasure.BlockReader, error)
+	// GetShard waits at most patience for the node's connection.
+	GetShard(ctx context.Context, addr, shardID string, firstBlock int64, patience time.Duration) (erasure.BlockReader, error)
 	DeleteShard(ctx context.Context, addr, shardID string) error
 }
 
@@ -48,8 +50,8 @@ func (s GRPCShards) PutShard(ctx context.Context, addr, shardID string) (ShardWr
 	return w, nil
 }
 
-func (s GRPCShards) GetShard(ctx context.Context, addr, shardID string, firstBlock int64) (erasure.BlockReader, error) {
-	r, err := s.Pool.GetShard(ctx, addr, shardID, firstBlock)
+func (s GRPCShards) GetShard(ctx context.Context, addr, shardID string, firstBlock int64, patience time.Duration) (erasure.BlockReader, error) {
+	r, err := s.Pool.GetShard(ctx, addr, shardID, firstBlock, patience)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/s3err"
+	"github.com/cairn-store/cairn/s3api/sigv2"
 	"github.com/cairn-store/cairn/s3api/sigv4"
 )
 
@@ -37,6 +38,17 @@ var translation = []struct {
 	{sigv4.ErrInvalidContentSHA256, s3err.InvalidContentSHA256},
 	{sigv4.ErrInvalidDecodedLength, s3err.InvalidDecodedLength},
 	{sigv4.ErrMalformedTrailer, s3err.MalformedTrailer},
+	{sigv2.ErrInvalidArgument, s3err.InvalidSigV2Header},
+	{sigv2.ErrMultipleAuthMechanisms, s3err.MultipleAuthMechanisms},
+	{sigv2.ErrMissingQueryParameters, s3err.MissingQueryAuth},
+	{sigv2.ErrInvalidExpires, s3err.InvalidQueryExpires},
+	{sigv2.ErrRequestExpired, s3err.ExpiredPresign},
+	{sigv2.ErrMissingDate, s3err.MissingDate},
+	{sigv2.ErrRequestTimeTooSkewed, s3err.RequestTimeTooSkewed},
+	{sigv2.ErrInvalidAccessKeyID, s3err.InvalidAccessKeyID},
+	{sigv2.ErrSignatureDoesNotMatch, s3err.SignatureDoesNotMatch},
+	// A server-side fault, whatever digest error it wraps.
+	{ErrCopySourceCorrupt, s3err.InternalError},
 	// Integrity.
 	{checksum.ErrBadDigest, s3err.BadDigest},
 	{checksum.ErrChecksumMismatch, s3err.ChecksumMismatch},
@@ -53,6 +65,10 @@ var translation = []struct {
 	{rpcerr.ErrBucketExists, s3err.BucketAlreadyOwnedByYou},
 	{rpcerr.ErrBucketNotEmpty, s3err.BucketNotEmpty},
 	{rpcerr.ErrObjectNotFound, s3err.NoSuchKey},
+	{rpcerr.ErrUploadNotFound, s3err.NoSuchUpload},
+	{rpcerr.ErrInvalidPart, s3err.InvalidPart},
+	{rpcerr.ErrInvalidPartOrder, s3err.InvalidPartOrder},
+	{rpcerr.ErrEntityTooSmall, s3err.EntityTooSmall},
 	{rpcerr.ErrInvalidArgument, s3err.InvalidArgument},
 	// Capacity and availability: retryable, so 503 rather than 500.
 	{rpcerr.ErrNoLeader, s3err.ServiceUnavailable},

@@ -20,6 +20,7 @@ type fakeIndex struct {
 	buckets map[string]*cairnpb.Bucket
 	objects map[string]map[string]*cairnpb.ObjectVersion
 	nodes   int
+	mp      fakeMultipart // guarded by mu; see fakes_multipart_test.go
 }
 
 func newFakeIndex(nodes int) *fakeIndex {
@@ -208,7 +209,7 @@ func (r *fakeReader) ReadBlock(context.Context) ([]byte, error) {
 }
 func (r *fakeReader) Close() error { return nil }
 
-func (f *fakeShards) GetShard(_ context.Context, addr, id string, first int64) (erasure.BlockReader, error) {
+func (f *fakeShards) GetShard(_ context.Context, addr, id string, first int64, _ time.Duration) (erasure.BlockReader, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failOn[addr] {

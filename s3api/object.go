@@ -3,6 +3,7 @@ package s3api
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sigv4"
@@ -55,7 +57,7 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 		return s3err.New(s3err.KeyTooLong, "")
 	}
 	if r.Header.Get("x-amz-copy-source") != "" {
-		return s3err.New(s3err.NotImplemented, "CopyObject is not implemented yet.")
+		return s.copyObject(ctx, w, r, req)
 	}
 	size, err := bodySize(r)
 	if err != nil {
@@ -76,9 +78,14 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	if err != nil {
 		return err
 	}
-	// Fail fast on a missing bucket before moving any data.
-	if _, err := s.cfg.Index.GetBucket(ctx, req.ns, req.bucket); err != nil {
-		return err
+	// Fail fast on a missing bucket before moving data to data nodes. An
+	// object small enough to be inlined moves no data before its commit,
+	// which checks the bucket itself: that saves a meta round trip per
+	// small PUT.
+	if size > s.cfg.InlineThreshold {
+		if _, err := s.cfg.Index.GetBucket(ctx, req.ns, req.bucket); err != nil {
+			return err
+		}
 	}
 
 	verify := func() error { return want.Verify(sums, r.Body) }
@@ -105,11 +112,7 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 		v.Checksums[alg] = sums.Base64(alg)
 	}
 	if err := s.cfg.Index.CommitObject(ctx, req.ns, req.bucket, v); err != nil {
-		// Never acknowledged: the shards are garbage. Use a fresh context,
-		// the request's may be what failed.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		cleanup(cctx)
-		cancel()
+		discardIfRejected(ctx, err, cleanup)
 		return err
 	}
 	w.Header().Set("ETag", `"`+v.Etag+`"`)
@@ -118,6 +121,21 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// discardIfRejected deletes the shards of a version whose commit failed,
+// but only when meta definitively refused it. After an ambiguous failure
+// (leader lost, deadline, connection cut) the commit may still have
+// happened, so the shards are left for the garbage collector, which
+// reconciles against meta rather than guessing.
+func discardIfRejected(ctx context.Context, err error, cleanup func(context.Context)) {
+	if !errors.Is(err, rpcerr.ErrBucketNotFound) && !errors.Is(err, rpcerr.ErrInvalidArgument) {
+		return
+	}
+	// A fresh context: the request's may be what failed.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	cleanup(cctx)
 }
 
 // byteRange is a resolved, satisfiable range of an object.
@@ -221,6 +239,13 @@ func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.R
 		w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", size))
 		return err
 	}
+	if pn, ok := r.URL.Query()["partNumber"]; ok {
+		var whole bool
+		if br, whole, err = selectPart(w.Header(), r, v, pn[0]); err != nil {
+			return err
+		}
+		ranged = !whole
+	}
 	if !ranged {
 		br = byteRange{0, size}
 	}
@@ -241,6 +266,7 @@ func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	for k, val := range v.GetUserMetadata() {
 		h["X-Amz-Meta-"+k] = []string{val}
 	}
+	applyResponseOverrides(h, r.URL.Query())
 	if r.Header.Get("x-amz-checksum-mode") == "ENABLED" && !ranged {
 		for alg, val := range v.GetChecksums() {
 			h.Set(checksum.Header(alg), val)

@@ -15,6 +15,7 @@ import (
 	"github.com/cairn-store/cairn/placement"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
+	"github.com/cairn-store/cairn/s3api/cluster"
 )
 
 // Errors of the object layer, translated to S3 codes in errors.go.
@@ -229,7 +230,16 @@ type target struct{ ID, Addr string }
 
 // place picks k+m healthy data nodes for a version from the cached map.
 func (s *objectStore) place(ctx context.Context, versionID string) ([]target, error) {
-	cm, err := s.index.ClusterMap(ctx, clusterMapAge)
+	targets, err := s.placeWith(ctx, versionID, clusterMapAge)
+	if errors.Is(err, rpcerr.ErrNotEnoughNodes) {
+		// The cached map may predate nodes that just registered.
+		targets, err = s.placeWith(ctx, versionID, 0)
+	}
+	return targets, err
+}
+
+func (s *objectStore) placeWith(ctx context.Context, versionID string, maxAge time.Duration) ([]target, error) {
+	cm, err := s.index.ClusterMap(ctx, maxAge)
 	if err != nil {
 		return nil, err
 	}
@@ -291,6 +301,9 @@ func (s *objectStore) readData(ctx context.Context, w io.Writer, v *cairnpb.Obje
 	if n == 0 {
 		return nil
 	}
+	if len(v.GetParts()) > 0 {
+		return s.readParts(ctx, w, v, off, n)
+	}
 	if v.GetScheme() == nil {
 		_, err := w.Write(v.GetInlineData()[off : off+n])
 		return err
@@ -318,10 +331,13 @@ func (s *objectStore) readData(ctx context.Context, w io.Writer, v *cairnpb.Obje
 		if !ok {
 			return nil, fmt.Errorf("shard %d on %s: %w", shard, id, ErrUnknownNode)
 		}
+		// A node the map calls unhealthy is still tried, briefly: the map
+		// may be older than the node's recovery.
+		patience := cluster.Patient
 		if !healthy[id] {
-			return nil, fmt.Errorf("shard %d: data node %s is unhealthy", shard, id)
+			patience = cluster.Brief
 		}
-		return s.shards.GetShard(ctx, addr, shardID(v.GetVersionId(), shard), first)
+		return s.shards.GetShard(ctx, addr, shardID(v.GetVersionId(), shard), first, patience)
 	}
 	layout := erasure.Layout{K: int(sc.GetData()), M: int(sc.GetParity()), BlockSize: int(sc.GetBlockSize()), Size: v.GetSize()}
 	return coder.Decode(ctx, w, layout, open, off, n)

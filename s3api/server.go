@@ -13,6 +13,7 @@ import (
 
 	"github.com/cairn-store/cairn/erasure"
 	"github.com/cairn-store/cairn/s3api/s3err"
+	"github.com/cairn-store/cairn/s3api/sigv2"
 	"github.com/cairn-store/cairn/s3api/sigv4"
 )
 
@@ -35,8 +36,12 @@ type Config struct {
 	InlineThreshold int64
 	// MaxObjectSize bounds a single PUT (default 5 GiB, as S3).
 	MaxObjectSize int64
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// Domains enable virtual-hosted-style requests: a Host of
+	// <bucket>.<domain>[:port] names the bucket, and the whole path is the
+	// key. Path-style requests are served whatever the Host.
+	Domains []string
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Defaults for Config fields left zero.
@@ -56,6 +61,7 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	verify  *sigv4.Verifier
+	verify2 *sigv2.Verifier
 	objects *objectStore
 	hostID  string
 }
@@ -92,13 +98,19 @@ func New(cfg Config) (*Server, error) {
 	if _, err := erasure.New(cfg.DataShards, cfg.ParityShards, cfg.BlockSize); err != nil {
 		return nil, fmt.Errorf("s3api: erasure scheme: %w", err)
 	}
+	domains, err := normalizeDomains(cfg.Domains)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Domains = domains
 	var host [8]byte
 	_, _ = rand.Read(host[:])
 	return &Server{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		now:    cfg.Now,
-		verify: &sigv4.Verifier{Region: cfg.Region, Service: "s3", Now: cfg.Now, MaxSkew: 15 * time.Minute},
+		cfg:     cfg,
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		verify:  &sigv4.Verifier{Region: cfg.Region, Service: "s3", Now: cfg.Now, MaxSkew: 15 * time.Minute},
+		verify2: &sigv2.Verifier{Now: cfg.Now, MaxSkew: 15 * time.Minute},
 		objects: &objectStore{
 			index: cfg.Index, shards: cfg.Shards,
 			k: cfg.DataShards, m: cfg.ParityShards, block: cfg.BlockSize,
@@ -115,6 +127,8 @@ type request struct {
 	bucket string
 	key    string
 	ns     string
+	// virtual: the bucket came from the Host (virtual-hosted style).
+	virtual bool
 }
 
 func newRequestID() string {
@@ -131,8 +145,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amz-id-2", s.hostID)
 	w.Header().Set("Server", "Cairn")
 
-	req.bucket, req.key = splitPath(r.URL.Path)
-	err := s.authenticate(r.Context(), r)
+	req.bucket, req.key, req.virtual = s.target(r)
+	err := s.authenticate(r.Context(), r, req)
 	if err == nil {
 		err = s.route(r.Context(), w, r, req)
 	}
@@ -151,7 +165,21 @@ func splitPath(p string) (bucket, key string) {
 	return p, ""
 }
 
-func (s *Server) authenticate(ctx context.Context, r *http.Request) error {
+func (s *Server) authenticate(ctx context.Context, r *http.Request, req *request) error {
+	if sigv2.Applies(r) {
+		hostBucket := ""
+		if req.virtual {
+			hostBucket = req.bucket
+		}
+		_, err := s.verify2.Verify(ctx, r, hostBucket, func(_ context.Context, access string) (string, error) {
+			secret, ok := s.cfg.Credentials[access]
+			if !ok {
+				return "", fmt.Errorf("access key %q: %w", access, sigv2.ErrInvalidAccessKeyID)
+			}
+			return secret, nil
+		})
+		return err
+	}
 	_, err := s.verify.Verify(ctx, r, func(_ context.Context, access string) (string, error) {
 		secret, ok := s.cfg.Credentials[access]
 		if !ok {
@@ -167,8 +195,14 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) error {
 // treating it as a plain object or bucket request.
 func (s *Server) route(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
 	q := r.URL.Query()
+	if _, ok := q["delete"]; ok && (r.Method != http.MethodPost || req.bucket == "" || req.key != "") {
+		return s3err.New(s3err.MethodNotAllowed, "")
+	}
 	if sub := unsupportedSubresource(q); sub != "" {
 		return s3err.New(s3err.NotImplemented, fmt.Sprintf("The %q subresource is not implemented.", sub))
+	}
+	if handled, err := s.routeMultipart(ctx, w, r, req); handled {
+		return err
 	}
 	switch {
 	case req.bucket == "":
@@ -177,6 +211,8 @@ func (s *Server) route(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		}
 	case req.key == "":
 		switch r.Method {
+		case http.MethodPost:
+			return s.postBucket(ctx, w, r, req)
 		case http.MethodPut:
 			return s.createBucket(ctx, w, r, req)
 		case http.MethodHead:
@@ -209,12 +245,11 @@ func (s *Server) route(ctx context.Context, w http.ResponseWriter, r *http.Reque
 
 // subresources Cairn does not implement yet; each answers 501.
 var unsupported = []string{
-	"acl", "accelerate", "analytics", "cors", "delete", "encryption", "intelligent-tiering",
+	"acl", "accelerate", "analytics", "cors", "encryption", "intelligent-tiering",
 	"inventory", "legal-hold", "lifecycle", "logging", "metrics", "notification",
 	"object-lock", "ownershipControls", "policy", "policyStatus", "publicAccessBlock",
 	"replication", "requestPayment", "restore", "retention", "select", "tagging",
-	"torrent", "uploadId", "uploads", "versioning", "versions", "website", "attributes",
-	"partNumber", "versionId",
+	"torrent", "versioning", "versions", "website", "attributes", "versionId",
 }
 
 func unsupportedSubresource(q map[string][]string) string {

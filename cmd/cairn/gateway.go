@@ -23,6 +23,7 @@ type s3Flags struct {
 	parityShards   int
 	blockSize      int
 	inlineMaxBytes int64
+	domains        string
 }
 
 func (f *s3Flags) register(fs *flag.FlagSet) {
@@ -33,6 +34,7 @@ func (f *s3Flags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.parityShards, "parity-shards", s3api.DefaultParityShards, "erasure code: parity shards (m)")
 	fs.IntVar(&f.blockSize, "block-size", s3api.DefaultBlockSize, "erasure code: bytes per shard block")
 	fs.Int64Var(&f.inlineMaxBytes, "inline-max", s3api.DefaultInlineThreshold, "objects up to this size are kept inline in meta (-1: never)")
+	fs.StringVar(&f.domains, "domain", envOr("CAIRN_DOMAIN", ""), "domains for virtual-hosted-style requests (<bucket>.<domain>), comma separated (env CAIRN_DOMAIN)")
 }
 
 func (f *s3Flags) config() (s3api.Config, error) {
@@ -43,7 +45,7 @@ func (f *s3Flags) config() (s3api.Config, error) {
 	return s3api.Config{
 		Region: f.region, Namespace: f.namespace, Credentials: creds,
 		DataShards: f.dataShards, ParityShards: f.parityShards, BlockSize: f.blockSize,
-		InlineThreshold: f.inlineMaxBytes,
+		InlineThreshold: f.inlineMaxBytes, Domains: splitList(f.domains),
 	}, nil
 }
 

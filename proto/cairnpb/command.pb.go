@@ -37,6 +37,10 @@ type Command struct {
 	//	*Command_RegisterNode
 	//	*Command_Heartbeat
 	//	*Command_SetMember
+	//	*Command_CreateUpload
+	//	*Command_CommitPart
+	//	*Command_CompleteUpload
+	//	*Command_AbortUpload
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -149,6 +153,42 @@ func (x *Command) GetSetMember() *SetMemberCmd {
 	return nil
 }
 
+func (x *Command) GetCreateUpload() *CreateUploadCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreateUpload); ok {
+			return x.CreateUpload
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCommitPart() *CommitPartCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CommitPart); ok {
+			return x.CommitPart
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCompleteUpload() *CompleteUploadCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CompleteUpload); ok {
+			return x.CompleteUpload
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetAbortUpload() *AbortUploadCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_AbortUpload); ok {
+			return x.AbortUpload
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -181,6 +221,22 @@ type Command_SetMember struct {
 	SetMember *SetMemberCmd `protobuf:"bytes,16,opt,name=set_member,json=setMember,proto3,oneof"`
 }
 
+type Command_CreateUpload struct {
+	CreateUpload *CreateUploadCmd `protobuf:"bytes,17,opt,name=create_upload,json=createUpload,proto3,oneof"`
+}
+
+type Command_CommitPart struct {
+	CommitPart *CommitPartCmd `protobuf:"bytes,18,opt,name=commit_part,json=commitPart,proto3,oneof"`
+}
+
+type Command_CompleteUpload struct {
+	CompleteUpload *CompleteUploadCmd `protobuf:"bytes,19,opt,name=complete_upload,json=completeUpload,proto3,oneof"`
+}
+
+type Command_AbortUpload struct {
+	AbortUpload *AbortUploadCmd `protobuf:"bytes,20,opt,name=abort_upload,json=abortUpload,proto3,oneof"`
+}
+
 func (*Command_CreateBucket) isCommand_Op() {}
 
 func (*Command_DeleteBucket) isCommand_Op() {}
@@ -194,6 +250,14 @@ func (*Command_RegisterNode) isCommand_Op() {}
 func (*Command_Heartbeat) isCommand_Op() {}
 
 func (*Command_SetMember) isCommand_Op() {}
+
+func (*Command_CreateUpload) isCommand_Op() {}
+
+func (*Command_CommitPart) isCommand_Op() {}
+
+func (*Command_CompleteUpload) isCommand_Op() {}
+
+func (*Command_AbortUpload) isCommand_Op() {}
 
 type CreateBucketCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -565,7 +629,7 @@ var File_cairnpb_command_proto protoreflect.FileDescriptor
 
 const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x13cairnpb/types.proto\"\xde\x03\n" +
+	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x17cairnpb/multipart.proto\x1a\x13cairnpb/types.proto\"\xe3\x05\n" +
 	"\aCommand\x12\x1b\n" +
 	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12@\n" +
 	"\rcreate_bucket\x18\n" +
@@ -577,7 +641,12 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\rregister_node\x18\x0e \x01(\v2\x19.cairn.v1.RegisterNodeCmdH\x00R\fregisterNode\x126\n" +
 	"\theartbeat\x18\x0f \x01(\v2\x16.cairn.v1.HeartbeatCmdH\x00R\theartbeat\x127\n" +
 	"\n" +
-	"set_member\x18\x10 \x01(\v2\x16.cairn.v1.SetMemberCmdH\x00R\tsetMemberB\x04\n" +
+	"set_member\x18\x10 \x01(\v2\x16.cairn.v1.SetMemberCmdH\x00R\tsetMember\x12@\n" +
+	"\rcreate_upload\x18\x11 \x01(\v2\x19.cairn.v1.CreateUploadCmdH\x00R\fcreateUpload\x12:\n" +
+	"\vcommit_part\x18\x12 \x01(\v2\x17.cairn.v1.CommitPartCmdH\x00R\n" +
+	"commitPart\x12F\n" +
+	"\x0fcomplete_upload\x18\x13 \x01(\v2\x1b.cairn.v1.CompleteUploadCmdH\x00R\x0ecompleteUpload\x12=\n" +
+	"\fabort_upload\x18\x14 \x01(\v2\x18.cairn.v1.AbortUploadCmdH\x00R\vabortUploadB\x04\n" +
 	"\x02op\";\n" +
 	"\x0fCreateBucketCmd\x12(\n" +
 	"\x06bucket\x18\x01 \x01(\v2\x10.cairn.v1.BucketR\x06bucket\"C\n" +
@@ -616,18 +685,22 @@ func file_cairnpb_command_proto_rawDescGZIP() []byte {
 
 var file_cairnpb_command_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_cairnpb_command_proto_goTypes = []any{
-	(*Command)(nil),         // 0: cairn.v1.Command
-	(*CreateBucketCmd)(nil), // 1: cairn.v1.CreateBucketCmd
-	(*DeleteBucketCmd)(nil), // 2: cairn.v1.DeleteBucketCmd
-	(*PutObjectCmd)(nil),    // 3: cairn.v1.PutObjectCmd
-	(*DeleteObjectCmd)(nil), // 4: cairn.v1.DeleteObjectCmd
-	(*RegisterNodeCmd)(nil), // 5: cairn.v1.RegisterNodeCmd
-	(*HeartbeatCmd)(nil),    // 6: cairn.v1.HeartbeatCmd
-	(*SetMemberCmd)(nil),    // 7: cairn.v1.SetMemberCmd
-	(*Bucket)(nil),          // 8: cairn.v1.Bucket
-	(*ObjectVersion)(nil),   // 9: cairn.v1.ObjectVersion
-	(*DataNode)(nil),        // 10: cairn.v1.DataNode
-	(*MetaMember)(nil),      // 11: cairn.v1.MetaMember
+	(*Command)(nil),           // 0: cairn.v1.Command
+	(*CreateBucketCmd)(nil),   // 1: cairn.v1.CreateBucketCmd
+	(*DeleteBucketCmd)(nil),   // 2: cairn.v1.DeleteBucketCmd
+	(*PutObjectCmd)(nil),      // 3: cairn.v1.PutObjectCmd
+	(*DeleteObjectCmd)(nil),   // 4: cairn.v1.DeleteObjectCmd
+	(*RegisterNodeCmd)(nil),   // 5: cairn.v1.RegisterNodeCmd
+	(*HeartbeatCmd)(nil),      // 6: cairn.v1.HeartbeatCmd
+	(*SetMemberCmd)(nil),      // 7: cairn.v1.SetMemberCmd
+	(*CreateUploadCmd)(nil),   // 8: cairn.v1.CreateUploadCmd
+	(*CommitPartCmd)(nil),     // 9: cairn.v1.CommitPartCmd
+	(*CompleteUploadCmd)(nil), // 10: cairn.v1.CompleteUploadCmd
+	(*AbortUploadCmd)(nil),    // 11: cairn.v1.AbortUploadCmd
+	(*Bucket)(nil),            // 12: cairn.v1.Bucket
+	(*ObjectVersion)(nil),     // 13: cairn.v1.ObjectVersion
+	(*DataNode)(nil),          // 14: cairn.v1.DataNode
+	(*MetaMember)(nil),        // 15: cairn.v1.MetaMember
 }
 var file_cairnpb_command_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.Command.create_bucket:type_name -> cairn.v1.CreateBucketCmd
@@ -637,15 +710,19 @@ var file_cairnpb_command_proto_depIdxs = []int32{
 	5,  // 4: cairn.v1.Command.register_node:type_name -> cairn.v1.RegisterNodeCmd
 	6,  // 5: cairn.v1.Command.heartbeat:type_name -> cairn.v1.HeartbeatCmd
 	7,  // 6: cairn.v1.Command.set_member:type_name -> cairn.v1.SetMemberCmd
-	8,  // 7: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
-	9,  // 8: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
-	10, // 9: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
-	11, // 10: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	8,  // 7: cairn.v1.Command.create_upload:type_name -> cairn.v1.CreateUploadCmd
+	9,  // 8: cairn.v1.Command.commit_part:type_name -> cairn.v1.CommitPartCmd
+	10, // 9: cairn.v1.Command.complete_upload:type_name -> cairn.v1.CompleteUploadCmd
+	11, // 10: cairn.v1.Command.abort_upload:type_name -> cairn.v1.AbortUploadCmd
+	12, // 11: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
+	13, // 12: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
+	14, // 13: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
+	15, // 14: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_command_proto_init() }
@@ -653,6 +730,7 @@ func file_cairnpb_command_proto_init() {
 	if File_cairnpb_command_proto != nil {
 		return
 	}
+	file_cairnpb_multipart_proto_init()
 	file_cairnpb_types_proto_init()
 	file_cairnpb_command_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_CreateBucket)(nil),
@@ -662,6 +740,10 @@ func file_cairnpb_command_proto_init() {
 		(*Command_RegisterNode)(nil),
 		(*Command_Heartbeat)(nil),
 		(*Command_SetMember)(nil),
+		(*Command_CreateUpload)(nil),
+		(*Command_CommitPart)(nil),
+		(*Command_CompleteUpload)(nil),
+		(*Command_AbortUpload)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

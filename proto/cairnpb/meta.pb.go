@@ -1256,7 +1256,7 @@ var File_cairnpb_meta_proto protoreflect.FileDescriptor
 
 const file_cairnpb_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x13cairnpb/types.proto\"i\n" +
+	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x17cairnpb/multipart.proto\x1a\x13cairnpb/types.proto\"i\n" +
 	"\x13CreateBucketRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -1327,7 +1327,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xcd\x06\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xe5\v\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1336,7 +1336,15 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\fCommitObject\x12\x1d.cairn.v1.CommitObjectRequest\x1a\x1e.cairn.v1.CommitObjectResponse\x12D\n" +
 	"\tGetObject\x12\x1a.cairn.v1.GetObjectRequest\x1a\x1b.cairn.v1.GetObjectResponse\x12M\n" +
 	"\fDeleteObject\x12\x1d.cairn.v1.DeleteObjectRequest\x1a\x1e.cairn.v1.DeleteObjectResponse\x12J\n" +
-	"\vListObjects\x12\x1c.cairn.v1.ListObjectsRequest\x1a\x1d.cairn.v1.ListObjectsResponse\x12M\n" +
+	"\vListObjects\x12\x1c.cairn.v1.ListObjectsRequest\x1a\x1d.cairn.v1.ListObjectsResponse\x12h\n" +
+	"\x15CreateMultipartUpload\x12&.cairn.v1.CreateMultipartUploadRequest\x1a'.cairn.v1.CreateMultipartUploadResponse\x12_\n" +
+	"\x12GetMultipartUpload\x12#.cairn.v1.GetMultipartUploadRequest\x1a$.cairn.v1.GetMultipartUploadResponse\x12G\n" +
+	"\n" +
+	"CommitPart\x12\x1b.cairn.v1.CommitPartRequest\x1a\x1c.cairn.v1.CommitPartResponse\x12n\n" +
+	"\x17CompleteMultipartUpload\x12(.cairn.v1.CompleteMultipartUploadRequest\x1a).cairn.v1.CompleteMultipartUploadResponse\x12e\n" +
+	"\x14AbortMultipartUpload\x12%.cairn.v1.AbortMultipartUploadRequest\x1a&.cairn.v1.AbortMultipartUploadResponse\x12D\n" +
+	"\tListParts\x12\x1a.cairn.v1.ListPartsRequest\x1a\x1b.cairn.v1.ListPartsResponse\x12e\n" +
+	"\x14ListMultipartUploads\x12%.cairn.v1.ListMultipartUploadsRequest\x1a&.cairn.v1.ListMultipartUploadsResponse\x12M\n" +
 	"\fRegisterNode\x12\x1d.cairn.v1.RegisterNodeRequest\x1a\x1e.cairn.v1.RegisterNodeResponse\x12D\n" +
 	"\tHeartbeat\x12\x1a.cairn.v1.HeartbeatRequest\x1a\x1b.cairn.v1.HeartbeatResponse\x12P\n" +
 	"\rGetClusterMap\x12\x1e.cairn.v1.GetClusterMapRequest\x1a\x1f.cairn.v1.GetClusterMapResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
@@ -1355,34 +1363,48 @@ func file_cairnpb_meta_proto_rawDescGZIP() []byte {
 
 var file_cairnpb_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_cairnpb_meta_proto_goTypes = []any{
-	(*CreateBucketRequest)(nil),   // 0: cairn.v1.CreateBucketRequest
-	(*CreateBucketResponse)(nil),  // 1: cairn.v1.CreateBucketResponse
-	(*DeleteBucketRequest)(nil),   // 2: cairn.v1.DeleteBucketRequest
-	(*DeleteBucketResponse)(nil),  // 3: cairn.v1.DeleteBucketResponse
-	(*GetBucketRequest)(nil),      // 4: cairn.v1.GetBucketRequest
-	(*GetBucketResponse)(nil),     // 5: cairn.v1.GetBucketResponse
-	(*ListBucketsRequest)(nil),    // 6: cairn.v1.ListBucketsRequest
-	(*ListBucketsResponse)(nil),   // 7: cairn.v1.ListBucketsResponse
-	(*CommitObjectRequest)(nil),   // 8: cairn.v1.CommitObjectRequest
-	(*CommitObjectResponse)(nil),  // 9: cairn.v1.CommitObjectResponse
-	(*GetObjectRequest)(nil),      // 10: cairn.v1.GetObjectRequest
-	(*GetObjectResponse)(nil),     // 11: cairn.v1.GetObjectResponse
-	(*DeleteObjectRequest)(nil),   // 12: cairn.v1.DeleteObjectRequest
-	(*DeleteObjectResponse)(nil),  // 13: cairn.v1.DeleteObjectResponse
-	(*ListObjectsRequest)(nil),    // 14: cairn.v1.ListObjectsRequest
-	(*ObjectSummary)(nil),         // 15: cairn.v1.ObjectSummary
-	(*ListObjectsResponse)(nil),   // 16: cairn.v1.ListObjectsResponse
-	(*RegisterNodeRequest)(nil),   // 17: cairn.v1.RegisterNodeRequest
-	(*RegisterNodeResponse)(nil),  // 18: cairn.v1.RegisterNodeResponse
-	(*HeartbeatRequest)(nil),      // 19: cairn.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),     // 20: cairn.v1.HeartbeatResponse
-	(*GetClusterMapRequest)(nil),  // 21: cairn.v1.GetClusterMapRequest
-	(*DataNodeStatus)(nil),        // 22: cairn.v1.DataNodeStatus
-	(*GetClusterMapResponse)(nil), // 23: cairn.v1.GetClusterMapResponse
-	(*Bucket)(nil),                // 24: cairn.v1.Bucket
-	(*ObjectVersion)(nil),         // 25: cairn.v1.ObjectVersion
-	(*DataNode)(nil),              // 26: cairn.v1.DataNode
-	(*MetaMember)(nil),            // 27: cairn.v1.MetaMember
+	(*CreateBucketRequest)(nil),             // 0: cairn.v1.CreateBucketRequest
+	(*CreateBucketResponse)(nil),            // 1: cairn.v1.CreateBucketResponse
+	(*DeleteBucketRequest)(nil),             // 2: cairn.v1.DeleteBucketRequest
+	(*DeleteBucketResponse)(nil),            // 3: cairn.v1.DeleteBucketResponse
+	(*GetBucketRequest)(nil),                // 4: cairn.v1.GetBucketRequest
+	(*GetBucketResponse)(nil),               // 5: cairn.v1.GetBucketResponse
+	(*ListBucketsRequest)(nil),              // 6: cairn.v1.ListBucketsRequest
+	(*ListBucketsResponse)(nil),             // 7: cairn.v1.ListBucketsResponse
+	(*CommitObjectRequest)(nil),             // 8: cairn.v1.CommitObjectRequest
+	(*CommitObjectResponse)(nil),            // 9: cairn.v1.CommitObjectResponse
+	(*GetObjectRequest)(nil),                // 10: cairn.v1.GetObjectRequest
+	(*GetObjectResponse)(nil),               // 11: cairn.v1.GetObjectResponse
+	(*DeleteObjectRequest)(nil),             // 12: cairn.v1.DeleteObjectRequest
+	(*DeleteObjectResponse)(nil),            // 13: cairn.v1.DeleteObjectResponse
+	(*ListObjectsRequest)(nil),              // 14: cairn.v1.ListObjectsRequest
+	(*ObjectSummary)(nil),                   // 15: cairn.v1.ObjectSummary
+	(*ListObjectsResponse)(nil),             // 16: cairn.v1.ListObjectsResponse
+	(*RegisterNodeRequest)(nil),             // 17: cairn.v1.RegisterNodeRequest
+	(*RegisterNodeResponse)(nil),            // 18: cairn.v1.RegisterNodeResponse
+	(*HeartbeatRequest)(nil),                // 19: cairn.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),               // 20: cairn.v1.HeartbeatResponse
+	(*GetClusterMapRequest)(nil),            // 21: cairn.v1.GetClusterMapRequest
+	(*DataNodeStatus)(nil),                  // 22: cairn.v1.DataNodeStatus
+	(*GetClusterMapResponse)(nil),           // 23: cairn.v1.GetClusterMapResponse
+	(*Bucket)(nil),                          // 24: cairn.v1.Bucket
+	(*ObjectVersion)(nil),                   // 25: cairn.v1.ObjectVersion
+	(*DataNode)(nil),                        // 26: cairn.v1.DataNode
+	(*MetaMember)(nil),                      // 27: cairn.v1.MetaMember
+	(*CreateMultipartUploadRequest)(nil),    // 28: cairn.v1.CreateMultipartUploadRequest
+	(*GetMultipartUploadRequest)(nil),       // 29: cairn.v1.GetMultipartUploadRequest
+	(*CommitPartRequest)(nil),               // 30: cairn.v1.CommitPartRequest
+	(*CompleteMultipartUploadRequest)(nil),  // 31: cairn.v1.CompleteMultipartUploadRequest
+	(*AbortMultipartUploadRequest)(nil),     // 32: cairn.v1.AbortMultipartUploadRequest
+	(*ListPartsRequest)(nil),                // 33: cairn.v1.ListPartsRequest
+	(*ListMultipartUploadsRequest)(nil),     // 34: cairn.v1.ListMultipartUploadsRequest
+	(*CreateMultipartUploadResponse)(nil),   // 35: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 36: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 37: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 38: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 39: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 40: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 41: cairn.v1.ListMultipartUploadsResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
 	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
@@ -1403,22 +1425,36 @@ var file_cairnpb_meta_proto_depIdxs = []int32{
 	10, // 15: cairn.v1.Meta.GetObject:input_type -> cairn.v1.GetObjectRequest
 	12, // 16: cairn.v1.Meta.DeleteObject:input_type -> cairn.v1.DeleteObjectRequest
 	14, // 17: cairn.v1.Meta.ListObjects:input_type -> cairn.v1.ListObjectsRequest
-	17, // 18: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
-	19, // 19: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
-	21, // 20: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
-	1,  // 21: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,  // 22: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,  // 23: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,  // 24: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,  // 25: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11, // 26: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13, // 27: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16, // 28: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	18, // 29: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20, // 30: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23, // 31: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	21, // [21:32] is the sub-list for method output_type
-	10, // [10:21] is the sub-list for method input_type
+	28, // 18: cairn.v1.Meta.CreateMultipartUpload:input_type -> cairn.v1.CreateMultipartUploadRequest
+	29, // 19: cairn.v1.Meta.GetMultipartUpload:input_type -> cairn.v1.GetMultipartUploadRequest
+	30, // 20: cairn.v1.Meta.CommitPart:input_type -> cairn.v1.CommitPartRequest
+	31, // 21: cairn.v1.Meta.CompleteMultipartUpload:input_type -> cairn.v1.CompleteMultipartUploadRequest
+	32, // 22: cairn.v1.Meta.AbortMultipartUpload:input_type -> cairn.v1.AbortMultipartUploadRequest
+	33, // 23: cairn.v1.Meta.ListParts:input_type -> cairn.v1.ListPartsRequest
+	34, // 24: cairn.v1.Meta.ListMultipartUploads:input_type -> cairn.v1.ListMultipartUploadsRequest
+	17, // 25: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
+	19, // 26: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
+	21, // 27: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
+	1,  // 28: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,  // 29: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,  // 30: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,  // 31: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,  // 32: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11, // 33: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13, // 34: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16, // 35: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	35, // 36: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	36, // 37: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	37, // 38: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	38, // 39: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	39, // 40: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	40, // 41: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	41, // 42: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	18, // 43: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20, // 44: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23, // 45: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	28, // [28:46] is the sub-list for method output_type
+	10, // [10:28] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
 	10, // [10:10] is the sub-list for extension extendee
 	0,  // [0:10] is the sub-list for field type_name
@@ -1429,6 +1465,7 @@ func file_cairnpb_meta_proto_init() {
 	if File_cairnpb_meta_proto != nil {
 		return
 	}
+	file_cairnpb_multipart_proto_init()
 	file_cairnpb_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

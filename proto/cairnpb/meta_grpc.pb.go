@@ -19,17 +19,24 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Meta_CreateBucket_FullMethodName  = "/cairn.v1.Meta/CreateBucket"
-	Meta_DeleteBucket_FullMethodName  = "/cairn.v1.Meta/DeleteBucket"
-	Meta_GetBucket_FullMethodName     = "/cairn.v1.Meta/GetBucket"
-	Meta_ListBuckets_FullMethodName   = "/cairn.v1.Meta/ListBuckets"
-	Meta_CommitObject_FullMethodName  = "/cairn.v1.Meta/CommitObject"
-	Meta_GetObject_FullMethodName     = "/cairn.v1.Meta/GetObject"
-	Meta_DeleteObject_FullMethodName  = "/cairn.v1.Meta/DeleteObject"
-	Meta_ListObjects_FullMethodName   = "/cairn.v1.Meta/ListObjects"
-	Meta_RegisterNode_FullMethodName  = "/cairn.v1.Meta/RegisterNode"
-	Meta_Heartbeat_FullMethodName     = "/cairn.v1.Meta/Heartbeat"
-	Meta_GetClusterMap_FullMethodName = "/cairn.v1.Meta/GetClusterMap"
+	Meta_CreateBucket_FullMethodName            = "/cairn.v1.Meta/CreateBucket"
+	Meta_DeleteBucket_FullMethodName            = "/cairn.v1.Meta/DeleteBucket"
+	Meta_GetBucket_FullMethodName               = "/cairn.v1.Meta/GetBucket"
+	Meta_ListBuckets_FullMethodName             = "/cairn.v1.Meta/ListBuckets"
+	Meta_CommitObject_FullMethodName            = "/cairn.v1.Meta/CommitObject"
+	Meta_GetObject_FullMethodName               = "/cairn.v1.Meta/GetObject"
+	Meta_DeleteObject_FullMethodName            = "/cairn.v1.Meta/DeleteObject"
+	Meta_ListObjects_FullMethodName             = "/cairn.v1.Meta/ListObjects"
+	Meta_CreateMultipartUpload_FullMethodName   = "/cairn.v1.Meta/CreateMultipartUpload"
+	Meta_GetMultipartUpload_FullMethodName      = "/cairn.v1.Meta/GetMultipartUpload"
+	Meta_CommitPart_FullMethodName              = "/cairn.v1.Meta/CommitPart"
+	Meta_CompleteMultipartUpload_FullMethodName = "/cairn.v1.Meta/CompleteMultipartUpload"
+	Meta_AbortMultipartUpload_FullMethodName    = "/cairn.v1.Meta/AbortMultipartUpload"
+	Meta_ListParts_FullMethodName               = "/cairn.v1.Meta/ListParts"
+	Meta_ListMultipartUploads_FullMethodName    = "/cairn.v1.Meta/ListMultipartUploads"
+	Meta_RegisterNode_FullMethodName            = "/cairn.v1.Meta/RegisterNode"
+	Meta_Heartbeat_FullMethodName               = "/cairn.v1.Meta/Heartbeat"
+	Meta_GetClusterMap_FullMethodName           = "/cairn.v1.Meta/GetClusterMap"
 )
 
 // MetaClient is the client API for Meta service.
@@ -48,6 +55,14 @@ type MetaClient interface {
 	GetObject(ctx context.Context, in *GetObjectRequest, opts ...grpc.CallOption) (*GetObjectResponse, error)
 	DeleteObject(ctx context.Context, in *DeleteObjectRequest, opts ...grpc.CallOption) (*DeleteObjectResponse, error)
 	ListObjects(ctx context.Context, in *ListObjectsRequest, opts ...grpc.CallOption) (*ListObjectsResponse, error)
+	// Multipart uploads. Unknown or malformed upload IDs are UPLOAD_NOT_FOUND.
+	CreateMultipartUpload(ctx context.Context, in *CreateMultipartUploadRequest, opts ...grpc.CallOption) (*CreateMultipartUploadResponse, error)
+	GetMultipartUpload(ctx context.Context, in *GetMultipartUploadRequest, opts ...grpc.CallOption) (*GetMultipartUploadResponse, error)
+	CommitPart(ctx context.Context, in *CommitPartRequest, opts ...grpc.CallOption) (*CommitPartResponse, error)
+	CompleteMultipartUpload(ctx context.Context, in *CompleteMultipartUploadRequest, opts ...grpc.CallOption) (*CompleteMultipartUploadResponse, error)
+	AbortMultipartUpload(ctx context.Context, in *AbortMultipartUploadRequest, opts ...grpc.CallOption) (*AbortMultipartUploadResponse, error)
+	ListParts(ctx context.Context, in *ListPartsRequest, opts ...grpc.CallOption) (*ListPartsResponse, error)
+	ListMultipartUploads(ctx context.Context, in *ListMultipartUploadsRequest, opts ...grpc.CallOption) (*ListMultipartUploadsResponse, error)
 	RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error)
 	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
 	GetClusterMap(ctx context.Context, in *GetClusterMapRequest, opts ...grpc.CallOption) (*GetClusterMapResponse, error)
@@ -141,6 +156,76 @@ func (c *metaClient) ListObjects(ctx context.Context, in *ListObjectsRequest, op
 	return out, nil
 }
 
+func (c *metaClient) CreateMultipartUpload(ctx context.Context, in *CreateMultipartUploadRequest, opts ...grpc.CallOption) (*CreateMultipartUploadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateMultipartUploadResponse)
+	err := c.cc.Invoke(ctx, Meta_CreateMultipartUpload_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) GetMultipartUpload(ctx context.Context, in *GetMultipartUploadRequest, opts ...grpc.CallOption) (*GetMultipartUploadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetMultipartUploadResponse)
+	err := c.cc.Invoke(ctx, Meta_GetMultipartUpload_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) CommitPart(ctx context.Context, in *CommitPartRequest, opts ...grpc.CallOption) (*CommitPartResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CommitPartResponse)
+	err := c.cc.Invoke(ctx, Meta_CommitPart_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) CompleteMultipartUpload(ctx context.Context, in *CompleteMultipartUploadRequest, opts ...grpc.CallOption) (*CompleteMultipartUploadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompleteMultipartUploadResponse)
+	err := c.cc.Invoke(ctx, Meta_CompleteMultipartUpload_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) AbortMultipartUpload(ctx context.Context, in *AbortMultipartUploadRequest, opts ...grpc.CallOption) (*AbortMultipartUploadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AbortMultipartUploadResponse)
+	err := c.cc.Invoke(ctx, Meta_AbortMultipartUpload_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) ListParts(ctx context.Context, in *ListPartsRequest, opts ...grpc.CallOption) (*ListPartsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPartsResponse)
+	err := c.cc.Invoke(ctx, Meta_ListParts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) ListMultipartUploads(ctx context.Context, in *ListMultipartUploadsRequest, opts ...grpc.CallOption) (*ListMultipartUploadsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMultipartUploadsResponse)
+	err := c.cc.Invoke(ctx, Meta_ListMultipartUploads_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *metaClient) RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RegisterNodeResponse)
@@ -187,6 +272,14 @@ type MetaServer interface {
 	GetObject(context.Context, *GetObjectRequest) (*GetObjectResponse, error)
 	DeleteObject(context.Context, *DeleteObjectRequest) (*DeleteObjectResponse, error)
 	ListObjects(context.Context, *ListObjectsRequest) (*ListObjectsResponse, error)
+	// Multipart uploads. Unknown or malformed upload IDs are UPLOAD_NOT_FOUND.
+	CreateMultipartUpload(context.Context, *CreateMultipartUploadRequest) (*CreateMultipartUploadResponse, error)
+	GetMultipartUpload(context.Context, *GetMultipartUploadRequest) (*GetMultipartUploadResponse, error)
+	CommitPart(context.Context, *CommitPartRequest) (*CommitPartResponse, error)
+	CompleteMultipartUpload(context.Context, *CompleteMultipartUploadRequest) (*CompleteMultipartUploadResponse, error)
+	AbortMultipartUpload(context.Context, *AbortMultipartUploadRequest) (*AbortMultipartUploadResponse, error)
+	ListParts(context.Context, *ListPartsRequest) (*ListPartsResponse, error)
+	ListMultipartUploads(context.Context, *ListMultipartUploadsRequest) (*ListMultipartUploadsResponse, error)
 	RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error)
 	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
 	GetClusterMap(context.Context, *GetClusterMapRequest) (*GetClusterMapResponse, error)
@@ -223,6 +316,27 @@ func (UnimplementedMetaServer) DeleteObject(context.Context, *DeleteObjectReques
 }
 func (UnimplementedMetaServer) ListObjects(context.Context, *ListObjectsRequest) (*ListObjectsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListObjects not implemented")
+}
+func (UnimplementedMetaServer) CreateMultipartUpload(context.Context, *CreateMultipartUploadRequest) (*CreateMultipartUploadResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateMultipartUpload not implemented")
+}
+func (UnimplementedMetaServer) GetMultipartUpload(context.Context, *GetMultipartUploadRequest) (*GetMultipartUploadResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetMultipartUpload not implemented")
+}
+func (UnimplementedMetaServer) CommitPart(context.Context, *CommitPartRequest) (*CommitPartResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CommitPart not implemented")
+}
+func (UnimplementedMetaServer) CompleteMultipartUpload(context.Context, *CompleteMultipartUploadRequest) (*CompleteMultipartUploadResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CompleteMultipartUpload not implemented")
+}
+func (UnimplementedMetaServer) AbortMultipartUpload(context.Context, *AbortMultipartUploadRequest) (*AbortMultipartUploadResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AbortMultipartUpload not implemented")
+}
+func (UnimplementedMetaServer) ListParts(context.Context, *ListPartsRequest) (*ListPartsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListParts not implemented")
+}
+func (UnimplementedMetaServer) ListMultipartUploads(context.Context, *ListMultipartUploadsRequest) (*ListMultipartUploadsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListMultipartUploads not implemented")
 }
 func (UnimplementedMetaServer) RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RegisterNode not implemented")
@@ -398,6 +512,132 @@ func _Meta_ListObjects_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_CreateMultipartUpload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateMultipartUploadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).CreateMultipartUpload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_CreateMultipartUpload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).CreateMultipartUpload(ctx, req.(*CreateMultipartUploadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_GetMultipartUpload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMultipartUploadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).GetMultipartUpload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_GetMultipartUpload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).GetMultipartUpload(ctx, req.(*GetMultipartUploadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_CommitPart_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CommitPartRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).CommitPart(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_CommitPart_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).CommitPart(ctx, req.(*CommitPartRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_CompleteMultipartUpload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompleteMultipartUploadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).CompleteMultipartUpload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_CompleteMultipartUpload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).CompleteMultipartUpload(ctx, req.(*CompleteMultipartUploadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_AbortMultipartUpload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AbortMultipartUploadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).AbortMultipartUpload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_AbortMultipartUpload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).AbortMultipartUpload(ctx, req.(*AbortMultipartUploadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_ListParts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPartsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).ListParts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_ListParts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).ListParts(ctx, req.(*ListPartsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_ListMultipartUploads_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMultipartUploadsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).ListMultipartUploads(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_ListMultipartUploads_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).ListMultipartUploads(ctx, req.(*ListMultipartUploadsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Meta_RegisterNode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RegisterNodeRequest)
 	if err := dec(in); err != nil {
@@ -490,6 +730,34 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListObjects",
 			Handler:    _Meta_ListObjects_Handler,
+		},
+		{
+			MethodName: "CreateMultipartUpload",
+			Handler:    _Meta_CreateMultipartUpload_Handler,
+		},
+		{
+			MethodName: "GetMultipartUpload",
+			Handler:    _Meta_GetMultipartUpload_Handler,
+		},
+		{
+			MethodName: "CommitPart",
+			Handler:    _Meta_CommitPart_Handler,
+		},
+		{
+			MethodName: "CompleteMultipartUpload",
+			Handler:    _Meta_CompleteMultipartUpload_Handler,
+		},
+		{
+			MethodName: "AbortMultipartUpload",
+			Handler:    _Meta_AbortMultipartUpload_Handler,
+		},
+		{
+			MethodName: "ListParts",
+			Handler:    _Meta_ListParts_Handler,
+		},
+		{
+			MethodName: "ListMultipartUploads",
+			Handler:    _Meta_ListMultipartUploads_Handler,
 		},
 		{
 			MethodName: "RegisterNode",

@@ -233,9 +233,14 @@ type ObjectVersion struct {
 	InlineData []byte `protobuf:"bytes,11,opt,name=inline_data,json=inlineData,proto3" json:"inline_data,omitempty"`
 	// headers keeps the stored content headers (Content-Encoding,
 	// Content-Disposition, Cache-Control, Content-Language, Expires).
-	Headers       map[string]string `protobuf:"bytes,12,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Degraded      bool              `protobuf:"varint,13,opt,name=degraded,proto3" json:"degraded,omitempty"`
-	Checksums     map[string]string `protobuf:"bytes,14,rep,name=checksums,proto3" json:"checksums,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // algorithm -> base64 value
+	Headers   map[string]string `protobuf:"bytes,12,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Degraded  bool              `protobuf:"varint,13,opt,name=degraded,proto3" json:"degraded,omitempty"`
+	Checksums map[string]string `protobuf:"bytes,14,rep,name=checksums,proto3" json:"checksums,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // algorithm -> base64 value
+	// parts is the layout of an object made by CompleteMultipartUpload: its
+	// bytes are the parts' bytes in this order, each part stored as it was
+	// uploaded. Such versions have no scheme or shards of their own; the bytes
+	// of inline parts are concatenated, in order, in inline_data.
+	Parts         []*PartInfo `protobuf:"bytes,15,rep,name=parts,proto3" json:"parts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -368,6 +373,116 @@ func (x *ObjectVersion) GetChecksums() map[string]string {
 	return nil
 }
 
+func (x *ObjectVersion) GetParts() []*PartInfo {
+	if x != nil {
+		return x.Parts
+	}
+	return nil
+}
+
+// PartInfo is one part of a multipart object (or upload): its bytes are
+// erasure coded on their own, as shards "<shard_base>.<index>", or inline
+// when the part has no scheme.
+type PartInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Number        int32                  `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
+	Size          int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	Etag          string                 `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"` // hex md5 of the part, without quotes
+	ShardBase     string                 `protobuf:"bytes,4,opt,name=shard_base,json=shardBase,proto3" json:"shard_base,omitempty"`
+	Scheme        *ErasureScheme         `protobuf:"bytes,5,opt,name=scheme,proto3" json:"scheme,omitempty"`
+	Shards        []*ShardLocation       `protobuf:"bytes,6,rep,name=shards,proto3" json:"shards,omitempty"`
+	Checksums     map[string]string      `protobuf:"bytes,7,rep,name=checksums,proto3" json:"checksums,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // algorithm -> base64 value
+	Degraded      bool                   `protobuf:"varint,8,opt,name=degraded,proto3" json:"degraded,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartInfo) Reset() {
+	*x = PartInfo{}
+	mi := &file_cairnpb_types_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartInfo) ProtoMessage() {}
+
+func (x *PartInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_types_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartInfo.ProtoReflect.Descriptor instead.
+func (*PartInfo) Descriptor() ([]byte, []int) {
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *PartInfo) GetNumber() int32 {
+	if x != nil {
+		return x.Number
+	}
+	return 0
+}
+
+func (x *PartInfo) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *PartInfo) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *PartInfo) GetShardBase() string {
+	if x != nil {
+		return x.ShardBase
+	}
+	return ""
+}
+
+func (x *PartInfo) GetScheme() *ErasureScheme {
+	if x != nil {
+		return x.Scheme
+	}
+	return nil
+}
+
+func (x *PartInfo) GetShards() []*ShardLocation {
+	if x != nil {
+		return x.Shards
+	}
+	return nil
+}
+
+func (x *PartInfo) GetChecksums() map[string]string {
+	if x != nil {
+		return x.Checksums
+	}
+	return nil
+}
+
+func (x *PartInfo) GetDegraded() bool {
+	if x != nil {
+		return x.Degraded
+	}
+	return false
+}
+
 // DataNode is a data node as meta knows it.
 type DataNode struct {
 	state                 protoimpl.MessageState `protogen:"open.v1"`
@@ -387,7 +502,7 @@ type DataNode struct {
 
 func (x *DataNode) Reset() {
 	*x = DataNode{}
-	mi := &file_cairnpb_types_proto_msgTypes[4]
+	mi := &file_cairnpb_types_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -399,7 +514,7 @@ func (x *DataNode) String() string {
 func (*DataNode) ProtoMessage() {}
 
 func (x *DataNode) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_types_proto_msgTypes[4]
+	mi := &file_cairnpb_types_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -412,7 +527,7 @@ func (x *DataNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataNode.ProtoReflect.Descriptor instead.
 func (*DataNode) Descriptor() ([]byte, []int) {
-	return file_cairnpb_types_proto_rawDescGZIP(), []int{4}
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DataNode) GetId() string {
@@ -497,7 +612,7 @@ type MetaMember struct {
 
 func (x *MetaMember) Reset() {
 	*x = MetaMember{}
-	mi := &file_cairnpb_types_proto_msgTypes[5]
+	mi := &file_cairnpb_types_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +624,7 @@ func (x *MetaMember) String() string {
 func (*MetaMember) ProtoMessage() {}
 
 func (x *MetaMember) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_types_proto_msgTypes[5]
+	mi := &file_cairnpb_types_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +637,7 @@ func (x *MetaMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaMember.ProtoReflect.Descriptor instead.
 func (*MetaMember) Descriptor() ([]byte, []int) {
-	return file_cairnpb_types_proto_rawDescGZIP(), []int{5}
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MetaMember) GetId() string {
@@ -558,7 +673,7 @@ type GCEntry struct {
 
 func (x *GCEntry) Reset() {
 	*x = GCEntry{}
-	mi := &file_cairnpb_types_proto_msgTypes[6]
+	mi := &file_cairnpb_types_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -570,7 +685,7 @@ func (x *GCEntry) String() string {
 func (*GCEntry) ProtoMessage() {}
 
 func (x *GCEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_types_proto_msgTypes[6]
+	mi := &file_cairnpb_types_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -583,7 +698,7 @@ func (x *GCEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GCEntry.ProtoReflect.Descriptor instead.
 func (*GCEntry) Descriptor() ([]byte, []int) {
-	return file_cairnpb_types_proto_rawDescGZIP(), []int{6}
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GCEntry) GetNodeId() string {
@@ -625,7 +740,7 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"block_size\x18\x03 \x01(\x05R\tblockSize\">\n" +
 	"\rShardLocation\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x17\n" +
-	"\anode_id\x18\x02 \x01(\tR\x06nodeId\"\x86\x06\n" +
+	"\anode_id\x18\x02 \x01(\tR\x06nodeId\"\xb0\x06\n" +
 	"\rObjectVersion\x12\x1b\n" +
 	"\tbucket_id\x18\x01 \x01(\fR\bbucketId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1d\n" +
@@ -643,13 +758,27 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"inlineData\x12>\n" +
 	"\aheaders\x18\f \x03(\v2$.cairn.v1.ObjectVersion.HeadersEntryR\aheaders\x12\x1a\n" +
 	"\bdegraded\x18\r \x01(\bR\bdegraded\x12D\n" +
-	"\tchecksums\x18\x0e \x03(\v2&.cairn.v1.ObjectVersion.ChecksumsEntryR\tchecksums\x1a?\n" +
+	"\tchecksums\x18\x0e \x03(\v2&.cairn.v1.ObjectVersion.ChecksumsEntryR\tchecksums\x12(\n" +
+	"\x05parts\x18\x0f \x03(\v2\x12.cairn.v1.PartInfoR\x05parts\x1a?\n" +
 	"\x11UserMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a<\n" +
+	"\x0eChecksumsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe6\x02\n" +
+	"\bPartInfo\x12\x16\n" +
+	"\x06number\x18\x01 \x01(\x05R\x06number\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\x12\x1d\n" +
+	"\n" +
+	"shard_base\x18\x04 \x01(\tR\tshardBase\x12/\n" +
+	"\x06scheme\x18\x05 \x01(\v2\x17.cairn.v1.ErasureSchemeR\x06scheme\x12/\n" +
+	"\x06shards\x18\x06 \x03(\v2\x17.cairn.v1.ShardLocationR\x06shards\x12?\n" +
+	"\tchecksums\x18\a \x03(\v2!.cairn.v1.PartInfo.ChecksumsEntryR\tchecksums\x12\x1a\n" +
+	"\bdegraded\x18\b \x01(\bR\bdegraded\x1a<\n" +
 	"\x0eChecksumsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb3\x02\n" +
@@ -688,30 +817,36 @@ func file_cairnpb_types_proto_rawDescGZIP() []byte {
 	return file_cairnpb_types_proto_rawDescData
 }
 
-var file_cairnpb_types_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_cairnpb_types_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_cairnpb_types_proto_goTypes = []any{
 	(*Bucket)(nil),        // 0: cairn.v1.Bucket
 	(*ErasureScheme)(nil), // 1: cairn.v1.ErasureScheme
 	(*ShardLocation)(nil), // 2: cairn.v1.ShardLocation
 	(*ObjectVersion)(nil), // 3: cairn.v1.ObjectVersion
-	(*DataNode)(nil),      // 4: cairn.v1.DataNode
-	(*MetaMember)(nil),    // 5: cairn.v1.MetaMember
-	(*GCEntry)(nil),       // 6: cairn.v1.GCEntry
-	nil,                   // 7: cairn.v1.ObjectVersion.UserMetadataEntry
-	nil,                   // 8: cairn.v1.ObjectVersion.HeadersEntry
-	nil,                   // 9: cairn.v1.ObjectVersion.ChecksumsEntry
+	(*PartInfo)(nil),      // 4: cairn.v1.PartInfo
+	(*DataNode)(nil),      // 5: cairn.v1.DataNode
+	(*MetaMember)(nil),    // 6: cairn.v1.MetaMember
+	(*GCEntry)(nil),       // 7: cairn.v1.GCEntry
+	nil,                   // 8: cairn.v1.ObjectVersion.UserMetadataEntry
+	nil,                   // 9: cairn.v1.ObjectVersion.HeadersEntry
+	nil,                   // 10: cairn.v1.ObjectVersion.ChecksumsEntry
+	nil,                   // 11: cairn.v1.PartInfo.ChecksumsEntry
 }
 var file_cairnpb_types_proto_depIdxs = []int32{
-	7, // 0: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
-	1, // 1: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
-	2, // 2: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
-	8, // 3: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
-	9, // 4: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	8,  // 0: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
+	1,  // 1: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
+	2,  // 2: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
+	9,  // 3: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
+	10, // 4: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
+	4,  // 5: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
+	1,  // 6: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
+	2,  // 7: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
+	11, // 8: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_types_proto_init() }
@@ -725,7 +860,7 @@ func file_cairnpb_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_types_proto_rawDesc), len(file_cairnpb_types_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -37,6 +37,17 @@ var (
 	ErrInvalidArgument = errors.New("invalid argument")
 	// ErrNotEnoughNodes: too few healthy data nodes for the erasure scheme.
 	ErrNotEnoughNodes = errors.New("not enough data nodes")
+	// ErrUploadNotFound: no multipart upload with that ID for the key.
+	ErrUploadNotFound = errors.New("multipart upload not found")
+	// ErrInvalidPart: a part listed to complete an upload was not uploaded,
+	// or its ETag or checksum does not match.
+	ErrInvalidPart = errors.New("invalid part")
+	// ErrInvalidPartOrder: the parts to complete an upload are not in
+	// ascending order of part number.
+	ErrInvalidPartOrder = errors.New("invalid part order")
+	// ErrEntityTooSmall: a part other than the last is below the minimum
+	// part size.
+	ErrEntityTooSmall = errors.New("part too small")
 )
 
 type entry struct {
@@ -59,6 +70,10 @@ var table = []entry{
 	{ErrNoLeader, codes.Unavailable, "NO_LEADER"},
 	{ErrInvalidArgument, codes.InvalidArgument, "INVALID_ARGUMENT"},
 	{ErrNotEnoughNodes, codes.Unavailable, "NOT_ENOUGH_NODES"},
+	{ErrUploadNotFound, codes.NotFound, "UPLOAD_NOT_FOUND"},
+	{ErrInvalidPart, codes.FailedPrecondition, "INVALID_PART"},
+	{ErrInvalidPartOrder, codes.InvalidArgument, "INVALID_PART_ORDER"},
+	{ErrEntityTooSmall, codes.FailedPrecondition, "ENTITY_TOO_SMALL"},
 }
 
 // ToStatus converts err into a gRPC status error. Sentinels (matched with

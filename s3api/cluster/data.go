@@ -58,16 +58,65 @@ func (d *Data) Close() error {
 	return errors.Join(errs...)
 }
 
-func (d *Data) client(addr string) (cairnpb.DataClient, error) {
+// ErrUnreachable: a data node's connection could not be made ready.
+var ErrUnreachable = errors.New("cluster: data node unreachable")
+
+// Patience for a connection to become ready: a node the cluster map
+// calls healthy gets Patient; one it calls unhealthy (which may just be a
+// stale map) gets Brief, so a dead node costs little.
+const (
+	Patient = 2 * time.Second
+	Brief   = 300 * time.Millisecond
+)
+
+// retryWait bounds the wait after a reconnect is forced on a failed
+// connection. gRPC keeps such a connection in TRANSIENT_FAILURE until it
+// is READY, so no other state change is to be expected.
+const retryWait = 300 * time.Millisecond
+
+// client returns a client for the node at addr whose connection is ready
+// within patience. A node that was down and is back is tried at once
+// rather than after gRPC's reconnect backoff; a node that refuses a fresh
+// attempt fails fast.
+func (d *Data) client(ctx context.Context, addr string, patience time.Duration) (cairnpb.DataClient, error) {
+	c, err := d.conn(addr)
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, patience)
+	defer cancel()
+	retried := false
+	for {
+		st := c.GetState()
+		wait := wctx
+		switch st {
+		case connectivity.Ready:
+			return cairnpb.NewDataClient(c), nil
+		case connectivity.Idle:
+			c.Connect()
+		case connectivity.TransientFailure:
+			if retried {
+				return nil, fmt.Errorf("%s: %w", addr, ErrUnreachable)
+			}
+			c.ResetConnectBackoff()
+			retried = true
+			var rcancel context.CancelFunc
+			wait, rcancel = context.WithTimeout(wctx, retryWait)
+			defer rcancel()
+		case connectivity.Shutdown:
+			return nil, fmt.Errorf("%s: connection shut down: %w", addr, ErrUnreachable)
+		}
+		if !c.WaitForStateChange(wait, st) {
+			return nil, fmt.Errorf("%s: not ready within %s: %w", addr, patience, ErrUnreachable)
+		}
+	}
+}
+
+func (d *Data) conn(addr string) (*grpc.ClientConn, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if c, ok := d.conns[addr]; ok {
-		// A node that was down and is back should be usable at once, not
-		// after gRPC's reconnect backoff runs out.
-		if c.GetState() == connectivity.TransientFailure {
-			c.ResetConnectBackoff()
-		}
-		return cairnpb.NewDataClient(c), nil
+		return c, nil
 	}
 	c, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -82,7 +131,7 @@ func (d *Data) client(addr string) (cairnpb.DataClient, error) {
 		return nil, fmt.Errorf("dial data node %s: %w", addr, err)
 	}
 	d.conns[addr] = c
-	return cairnpb.NewDataClient(c), nil
+	return c, nil
 }
 
 // ShardWriter streams one shard to one data node.
@@ -95,7 +144,7 @@ type ShardWriter struct {
 // becomes durable and visible only after Commit; Abort (or ctx ending)
 // discards it.
 func (d *Data) PutShard(ctx context.Context, addr, shardID string) (*ShardWriter, error) {
-	c, err := d.client(addr)
+	c, err := d.client(ctx, addr, Patient)
 	if err != nil {
 		return nil, err
 	}
@@ -141,9 +190,10 @@ type ShardReader struct {
 	next   int64
 }
 
-// GetShard opens a read stream of shardID from firstBlock to the end.
-func (d *Data) GetShard(ctx context.Context, addr, shardID string, firstBlock int64) (*ShardReader, error) {
-	c, err := d.client(addr)
+// GetShard opens a read stream of shardID from firstBlock to the end,
+// waiting at most patience for the connection.
+func (d *Data) GetShard(ctx context.Context, addr, shardID string, firstBlock int64, patience time.Duration) (*ShardReader, error) {
+	c, err := d.client(ctx, addr, patience)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +231,7 @@ func (r *ShardReader) Close() error { r.cancel(); return nil }
 
 // DeleteShard removes a shard from a node.
 func (d *Data) DeleteShard(ctx context.Context, addr, shardID string) error {
-	c, err := d.client(addr)
+	c, err := d.client(ctx, addr, Patient)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,11 @@ var (
 	MissingSecurityHeader           = Code{"MissingSecurityHeader", http.StatusBadRequest, "Your request is missing a required header."}
 	NoSuchBucket                    = Code{"NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist"}
 	NoSuchKey                       = Code{"NoSuchKey", http.StatusNotFound, "The specified key does not exist."}
+	NoSuchUpload                    = Code{"NoSuchUpload", http.StatusNotFound, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."}
+	InvalidPart                     = Code{"InvalidPart", http.StatusBadRequest, "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."}
+	InvalidPartOrder                = Code{"InvalidPartOrder", http.StatusBadRequest, "The list of parts was not in ascending order. Parts must be ordered by part number."}
+	InvalidPartNumber               = Code{"InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable"}
+	EntityTooSmall                  = Code{"EntityTooSmall", http.StatusBadRequest, "Your proposed upload is smaller than the minimum allowed object size."}
 	NotImplemented                  = Code{"NotImplemented", http.StatusNotImplemented, "A header you provided implies functionality that is not implemented"}
 	PreconditionFailed              = Code{"PreconditionFailed", http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold"}
 	RequestTimeTooSkewed            = Code{"RequestTimeTooSkewed", http.StatusForbidden, "The difference between the request time and the server's time is too large."}
@@ -62,6 +67,10 @@ var (
 	PresignNotYetValid              = Code{"AccessDenied", http.StatusForbidden, "Request is not valid yet"}
 	HeadersNotSigned                = Code{"AccessDenied", http.StatusForbidden, "There were headers present in the request which were not signed"}
 	InvalidDecodedLength            = Code{"InvalidArgument", http.StatusBadRequest, "x-amz-decoded-content-length is not a valid length."}
+	MissingContentMD5               = Code{"InvalidRequest", http.StatusBadRequest, "Missing required header for this request: Content-MD5"}
+	InvalidSigV2Header              = Code{"InvalidArgument", http.StatusBadRequest, "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature"}
+	MissingQueryAuth                = Code{"AccessDenied", http.StatusForbidden, "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters"}
+	InvalidQueryExpires             = Code{"AccessDenied", http.StatusForbidden, "Invalid date (should be seconds since epoch)"}
 )
 
 // Error is an S3 error on its way to the client: a code, optionally a more

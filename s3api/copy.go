@@ -1,0 +1,295 @@
+package s3api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/s3api/checksum"
+	"github.com/cairn-store/cairn/s3api/s3err"
+	"github.com/cairn-store/cairn/s3api/sigv4"
+)
+
+// maxCopySize is the largest source CopyObject copies, as S3 (5 GiB);
+// larger objects must be copied part by part.
+const maxCopySize = 5 << 30
+
+var (
+	// ErrCopySourceCorrupt: the bytes read from a copy source do not match
+	// the digests recorded for it. The read path checks every block, so
+	// this is a bug or corruption between gateway buffers; nothing is
+	// written.
+	ErrCopySourceCorrupt = errors.New("s3api: copy source bytes differ from its recorded digest")
+	// errCopyAborted ends a copy's source read when the write side stopped.
+	errCopyAborted = errors.New("s3api: copy aborted")
+)
+
+type copyObjectResult struct {
+	XMLName           xml.Name `xml:"CopyObjectResult"`
+	XMLNS             string   `xml:"xmlns,attr"`
+	LastModified      string   `xml:"LastModified"`
+	ETag              string   `xml:"ETag"`
+	ChecksumCRC32     string   `xml:"ChecksumCRC32,omitempty"`
+	ChecksumCRC32C    string   `xml:"ChecksumCRC32C,omitempty"`
+	ChecksumCRC64NVME string   `xml:"ChecksumCRC64NVME,omitempty"`
+	ChecksumSHA1      string   `xml:"ChecksumSHA1,omitempty"`
+	ChecksumSHA256    string   `xml:"ChecksumSHA256,omitempty"`
+}
+
+// parseCopySource splits x-amz-copy-source ("/bucket/key" or "bucket/key",
+// URL-encoded, optionally "?versionId=...").
+func parseCopySource(v string) (bucket, key, versionID string, err error) {
+	raw, query, _ := strings.Cut(v, "?")
+	bad := s3err.New(s3err.InvalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	dec, uerr := url.PathUnescape(raw)
+	if uerr != nil {
+		return "", "", "", bad
+	}
+	bucket, key, ok := strings.Cut(strings.TrimPrefix(dec, "/"), "/")
+	if !ok || bucket == "" || key == "" {
+		return "", "", "", bad
+	}
+	if query != "" {
+		vals, qerr := url.ParseQuery(query)
+		if qerr != nil {
+			return "", "", "", bad
+		}
+		if vs, ok := vals["versionId"]; ok {
+			versionID = vs[0]
+			if versionID == "" {
+				return "", "", "", s3err.New(s3err.InvalidArgument, "Version id cannot be the empty string")
+			}
+		}
+	}
+	return bucket, key, versionID, nil
+}
+
+// copySourceConditions applies x-amz-copy-source-if-match, -if-none-match,
+// -if-modified-since and -if-unmodified-since with the precedence GET uses
+// (a match condition overrides its date condition), except that every
+// failed condition is 412 PreconditionFailed, as S3 answers for copies.
+func copySourceConditions(h http.Header, etag string, modified time.Time) error {
+	quoted := `"` + etag + `"`
+	match := func(list string) bool {
+		for t := range strings.SplitSeq(list, ",") {
+			t = strings.TrimSpace(t)
+			if t == "*" || t == quoted || t == etag {
+				return true
+			}
+		}
+		return false
+	}
+	modified = modified.Truncate(time.Second)
+	failed := s3err.New(s3err.PreconditionFailed, "")
+	if im := h.Get("x-amz-copy-source-if-match"); im != "" {
+		if !match(im) {
+			return failed
+		}
+	} else if ius := h.Get("x-amz-copy-source-if-unmodified-since"); ius != "" {
+		if t, err := http.ParseTime(ius); err == nil && modified.After(t) {
+			return failed
+		}
+	}
+	if inm := h.Get("x-amz-copy-source-if-none-match"); inm != "" {
+		if match(inm) {
+			return failed
+		}
+	} else if ims := h.Get("x-amz-copy-source-if-modified-since"); ims != "" {
+		if t, err := http.ParseTime(ims); err == nil && !modified.After(t) {
+			return failed
+		}
+	}
+	return nil
+}
+
+// copyObject serves CopyObject (PUT with x-amz-copy-source): the source is
+// streamed from its shards into a new version of the destination, never
+// held whole in memory beyond the inline threshold.
+func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
+	srcBucket, srcKey, versionID, err := parseCopySource(r.Header.Get("x-amz-copy-source"))
+	if err != nil {
+		return err
+	}
+	if versionID != "" && versionID != "null" {
+		return s3err.New(s3err.NotImplemented, "Copying a specific object version is not implemented.")
+	}
+	replace := false
+	switch d := r.Header.Get("x-amz-metadata-directive"); d {
+	case "", "COPY":
+	case "REPLACE":
+		replace = true
+	default:
+		return s3err.New(s3err.InvalidArgument, "Unknown metadata directive.")
+	}
+	var md map[string]string
+	if replace {
+		if md, err = userMetadata(r.Header); err != nil {
+			return err
+		}
+	}
+	algs, err := copyChecksumAlgorithms(r.Header)
+	if err != nil {
+		return err
+	}
+
+	src, err := s.cfg.Index.GetObject(ctx, req.ns, srcBucket, srcKey)
+	if err != nil {
+		// Name the source, not the destination, in the error.
+		e := toS3Error(err)
+		e.Bucket, e.Key = srcBucket, srcKey
+		return e
+	}
+	if err := copySourceConditions(r.Header, src.GetEtag(), time.Unix(0, src.GetModifiedUnixNano())); err != nil {
+		return err
+	}
+	if srcBucket == req.bucket && srcKey == req.key && !replace {
+		return s3err.New(s3err.InvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+	}
+	size := src.GetSize()
+	if size > maxCopySize {
+		return s3err.New(s3err.InvalidRequest, fmt.Sprintf("The specified copy source is larger than the maximum allowable size for a copy source: %d", int64(maxCopySize)))
+	}
+	if size > s.cfg.MaxObjectSize {
+		return s3err.New(s3err.EntityTooLarge, "")
+	}
+	if _, err := s.cfg.Index.GetBucket(ctx, req.ns, req.bucket); err != nil {
+		return err
+	}
+
+	if algs == nil {
+		algs = sortedKeys(src.GetChecksums())
+	}
+	sums, err := checksum.NewSet(algs...)
+	if err != nil {
+		return err
+	}
+	v, cleanup, err := s.copyData(ctx, src, sums)
+	if err != nil {
+		return err
+	}
+	v.Key = req.key
+	v.Etag = hex.EncodeToString(sums.MD5())
+	if replace {
+		v.ContentType = r.Header.Get("Content-Type")
+		v.UserMetadata = md
+		v.Headers = map[string]string{}
+		for _, h := range storedHeaders {
+			val := r.Header.Get(h)
+			if h == "Content-Encoding" {
+				val = sigv4.StripAWSChunked(val)
+			}
+			if val != "" {
+				v.Headers[h] = val
+			}
+		}
+	} else {
+		v.ContentType = src.GetContentType()
+		v.UserMetadata = maps.Clone(src.GetUserMetadata())
+		v.Headers = maps.Clone(src.GetHeaders())
+	}
+	v.Checksums = map[string]string{}
+	for _, alg := range sums.Algorithms() {
+		v.Checksums[alg] = sums.Base64(alg)
+	}
+	if err := s.cfg.Index.CommitObject(ctx, req.ns, req.bucket, v); err != nil {
+		discardIfRejected(ctx, err, cleanup)
+		return err
+	}
+	out := copyObjectResult{XMLNS: s3XMLNS, LastModified: s3Time(v.GetModifiedUnixNano()), ETag: `"` + v.Etag + `"`}
+	for alg, val := range v.Checksums {
+		switch alg {
+		case checksum.CRC32:
+			out.ChecksumCRC32 = val
+		case checksum.CRC32C:
+			out.ChecksumCRC32C = val
+		case checksum.CRC64NVME:
+			out.ChecksumCRC64NVME = val
+		case checksum.SHA1:
+			out.ChecksumSHA1 = val
+		case checksum.SHA256:
+			out.ChecksumSHA256 = val
+		}
+	}
+	return writeXML(w, out)
+}
+
+// copyChecksumAlgorithms returns the algorithm x-amz-checksum-algorithm
+// asks the copy to compute, or nil to keep the source's.
+func copyChecksumAlgorithms(h http.Header) ([]string, error) {
+	v := h.Get("x-amz-checksum-algorithm")
+	if v == "" {
+		return nil, nil
+	}
+	alg, ok := checksum.Canonical(v)
+	if !ok {
+		return nil, fmt.Errorf("x-amz-checksum-algorithm %q: %w", v, checksum.ErrUnknownAlgorithm)
+	}
+	return []string{alg}, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// copyData streams src's bytes through sums into a new version (data only,
+// nothing committed). The bytes are checked against the digests the
+// source recorded (its MD5 ETag and any checksum computed again) before
+// the shards are kept.
+func (s *Server) copyData(ctx context.Context, src *cairnpb.ObjectVersion, sums *checksum.Set) (*cairnpb.ObjectVersion, func(context.Context), error) {
+	expected := map[string]string{}
+	for _, alg := range sums.Algorithms() {
+		if val, ok := src.GetChecksums()[alg]; ok {
+			expected[alg] = val
+		}
+	}
+	if raw, err := hex.DecodeString(src.GetEtag()); err == nil && len(raw) == 16 {
+		expected[checksum.MD5] = base64.StdEncoding.EncodeToString(raw)
+	}
+	verify := func() error {
+		if err := sums.Verify(expected); err != nil {
+			return fmt.Errorf("%w: %w", ErrCopySourceCorrupt, err)
+		}
+		return nil
+	}
+
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	readErr := make(chan error, 1)
+	go func() {
+		err := s.objects.readData(rctx, pw, src, 0, src.GetSize())
+		pw.CloseWithError(err) // nil: the writer sees io.EOF
+		readErr <- err
+	}()
+	v, cleanup, werr := s.objects.writeData(ctx, pr, src.GetSize(), sums, verify)
+	pr.CloseWithError(errCopyAborted)
+	cancel()
+	rerr := <-readErr
+	if werr != nil {
+		// A failed read surfaces in writeData too; report the cause.
+		if rerr != nil && !errors.Is(rerr, errCopyAborted) && !errors.Is(rerr, context.Canceled) {
+			return nil, nil, fmt.Errorf("copy: reading the source: %w", rerr)
+		}
+		return nil, nil, werr
+	}
+	return v, cleanup, nil
+}

@@ -1,0 +1,187 @@
+package s3api
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/cairn-store/cairn/proto/rpcerr"
+	"github.com/cairn-store/cairn/s3api/checksum"
+	"github.com/cairn-store/cairn/s3api/s3err"
+)
+
+const (
+	// maxDeleteKeys is S3's limit of keys per DeleteObjects request.
+	maxDeleteKeys = 1000
+	// maxDeleteBody bounds a DeleteObjects body: room for 1000 keys of
+	// 1024 bytes even with XML escaping.
+	maxDeleteBody = 4 << 20
+	// deleteParallelism bounds the Index.DeleteObject calls one
+	// DeleteObjects request has in flight.
+	deleteParallelism = 16
+)
+
+type deleteRequest struct {
+	XMLName xml.Name         `xml:"Delete"`
+	Quiet   string           `xml:"Quiet"`
+	Objects []deleteObjectID `xml:"Object"`
+}
+
+type deleteObjectID struct {
+	Key       string `xml:"Key"`
+	VersionID string `xml:"VersionId"`
+}
+
+type deleteResult struct {
+	XMLName xml.Name       `xml:"DeleteResult"`
+	XMLNS   string         `xml:"xmlns,attr"`
+	Deleted []deletedEntry `xml:"Deleted"`
+	Errors  []deleteError  `xml:"Error"`
+}
+
+type deletedEntry struct {
+	Key       string `xml:"Key"`
+	VersionID string `xml:"VersionId,omitempty"`
+}
+
+type deleteError struct {
+	Key       string `xml:"Key"`
+	VersionID string `xml:"VersionId,omitempty"`
+	Code      string `xml:"Code"`
+	Message   string `xml:"Message"`
+}
+
+// postBucket serves POST on a bucket: DeleteObjects with ?delete.
+// Browser-form uploads (POST Object) are not implemented; any other POST
+// is not a bucket operation.
+func (s *Server) postBucket(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
+	if _, ok := r.URL.Query()["delete"]; ok {
+		return s.deleteObjects(ctx, w, r, req)
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		return s3err.New(s3err.NotImplemented, "Browser-based POST uploads are not implemented.")
+	}
+	return s3err.New(s3err.MethodNotAllowed, "")
+}
+
+// deleteObjects serves DeleteObjects: the body must carry a Content-MD5 or
+// an x-amz-checksum-* (header or trailer), verified before anything is
+// deleted; each key is deleted with its own Index call, at most
+// deleteParallelism at a time. Missing keys count as deleted, as in S3.
+func (s *Server) deleteObjects(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
+	want, err := checksum.FromHeaders(r.Header)
+	if err != nil {
+		return err
+	}
+	if want.ContentMD5 == "" && want.Value == "" && want.Trailer == "" {
+		return s3err.New(s3err.MissingContentMD5, "")
+	}
+	sums, err := checksum.NewSet(want.Algorithms()...)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(io.TeeReader(io.LimitReader(r.Body, maxDeleteBody+1), sums))
+	if err != nil {
+		return err
+	}
+	if len(body) > maxDeleteBody {
+		return s3err.New(s3err.MalformedXML, "The request body is too large.")
+	}
+	// Within the limit, the body was read to its end, trailer included.
+	if err := want.Verify(sums, r.Body); err != nil {
+		return err
+	}
+	objects, quiet, err := parseDeleteRequest(body)
+	if err != nil {
+		return err
+	}
+	if _, err := s.cfg.Index.GetBucket(ctx, req.ns, req.bucket); err != nil {
+		return err
+	}
+
+	results := make([]error, len(objects))
+	sem := make(chan struct{}, deleteParallelism)
+	var wg sync.WaitGroup
+	for i, o := range objects {
+		if results[i] = checkDeleteTarget(o); results[i] != nil {
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			results[i] = ctx.Err()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := s.cfg.Index.DeleteObject(ctx, req.ns, req.bucket, o.Key)
+			if errors.Is(err, rpcerr.ErrObjectNotFound) {
+				err = nil
+			}
+			results[i] = err
+		}()
+	}
+	wg.Wait()
+
+	out := deleteResult{XMLNS: s3XMLNS}
+	for i, o := range objects {
+		if results[i] == nil {
+			if !quiet {
+				out.Deleted = append(out.Deleted, deletedEntry{Key: o.Key, VersionID: o.VersionID})
+			}
+			continue
+		}
+		e := toS3Error(results[i])
+		msg := e.Message
+		if msg == "" {
+			msg = e.Code.Message
+		}
+		if e.Code.Status >= 500 && e.Code.Status != http.StatusNotImplemented {
+			s.log.Error("DeleteObjects: key not deleted", "id", req.id, "bucket", req.bucket, "key", o.Key, "err", results[i])
+		}
+		out.Errors = append(out.Errors, deleteError{Key: o.Key, VersionID: o.VersionID, Code: e.Code.Name, Message: msg})
+	}
+	return writeXML(w, out)
+}
+
+// parseDeleteRequest decodes and validates a DeleteObjects body.
+func parseDeleteRequest(body []byte) (objects []deleteObjectID, quiet bool, err error) {
+	var dr deleteRequest
+	if err := xml.Unmarshal(body, &dr); err != nil {
+		return nil, false, s3err.Wrap(s3err.MalformedXML, err)
+	}
+	if len(dr.Objects) == 0 || len(dr.Objects) > maxDeleteKeys {
+		return nil, false, s3err.New(s3err.MalformedXML, "")
+	}
+	switch strings.ToLower(strings.TrimSpace(dr.Quiet)) {
+	case "", "false":
+	case "true":
+		quiet = true
+	default:
+		return nil, false, s3err.New(s3err.MalformedXML, "")
+	}
+	for _, o := range dr.Objects {
+		if o.Key == "" {
+			return nil, false, s3err.New(s3err.MalformedXML, "")
+		}
+	}
+	return dr.Objects, quiet, nil
+}
+
+// checkDeleteTarget refuses, for one key, what the Index cannot do.
+func checkDeleteTarget(o deleteObjectID) error {
+	if len(o.Key) > maxKeyLength {
+		return s3err.New(s3err.KeyTooLong, "")
+	}
+	if o.VersionID != "" && o.VersionID != "null" {
+		return s3err.New(s3err.NotImplemented, "Deleting a specific object version is not implemented.")
+	}
+	return nil
+}
