@@ -42,7 +42,20 @@ type Config struct {
 	HealthWindow time.Duration
 	// Now is the clock the leader stamps commands with. Default time.Now.
 	Now func() time.Time
+	// GCGrace is how long a shard that no version references any more is
+	// kept before the leader deletes it, so reads of an overwritten or
+	// deleted version that started before the change can finish. Default
+	// 10 minutes.
+	GCGrace time.Duration
+	// GCInterval is the pause between garbage-collection rounds. Default 5s.
+	GCInterval time.Duration
 }
+
+// Garbage-collection defaults.
+const (
+	DefaultGCGrace    = 10 * time.Minute
+	DefaultGCInterval = 5 * time.Second
+)
 
 // DefaultHealthWindow is Config.HealthWindow's default.
 const DefaultHealthWindow = 10 * time.Second
@@ -73,6 +86,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.HealthWindow <= 0 {
 		cfg.HealthWindow = DefaultHealthWindow
+	}
+	if cfg.GCGrace <= 0 {
+		cfg.GCGrace = DefaultGCGrace
+	}
+	if cfg.GCInterval <= 0 {
+		cfg.GCInterval = DefaultGCInterval
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

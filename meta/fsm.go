@@ -40,6 +40,8 @@ var commandErrors = []error{
 	rpcerr.ErrInvalidPart,
 	rpcerr.ErrInvalidPartOrder,
 	rpcerr.ErrEntityTooSmall,
+	rpcerr.ErrObjectNotFound,
+	rpcerr.ErrPreconditionFailed,
 }
 
 func isCommandError(err error) bool {
@@ -119,6 +121,12 @@ func applyCommand(b *pebble.Batch, index uint64, cmd *cairnpb.Command) error {
 		return applyCompleteUpload(b, now, op.CompleteUpload)
 	case *cairnpb.Command_AbortUpload:
 		return applyAbortUpload(b, now, op.AbortUpload)
+	case *cairnpb.Command_SetObjectTags:
+		return applySetObjectTags(b, op.SetObjectTags)
+	case *cairnpb.Command_SetBucketTags:
+		return applySetBucketTags(b, op.SetBucketTags)
+	case *cairnpb.Command_DropGc:
+		return applyDropGC(b, op.DropGc)
 	default:
 		panic(fmt.Sprintf("meta: raft log entry %d holds an unknown command (%T); "+
 			"it was proposed by a newer Cairn version: upgrade this meta node", index, op))
@@ -197,6 +205,9 @@ func applyPutObject(b *pebble.Batch, now int64, c *cairnpb.PutObjectCmd) error {
 	id := bk.GetId()
 	old, err := getObject(b, id, v.GetKey(), false)
 	if err != nil {
+		return err
+	}
+	if err := checkCondition(c.GetCondition(), old, v.GetVersionId()); err != nil {
 		return err
 	}
 	v.BucketId = id

@@ -263,6 +263,7 @@ func completeVersion(c *cairnpb.CompleteUploadCmd, u *cairnpb.MultipartUpload, u
 	v := &cairnpb.ObjectVersion{
 		BucketId: u.GetBucketId(), Key: u.GetKey(), VersionId: c.GetVersionId(), ModifiedUnixNano: now,
 		ContentType: u.GetContentType(), UserMetadata: u.GetUserMetadata(), Headers: u.GetHeaders(),
+		Tags: u.GetTags(),
 	}
 	etags := make([]string, len(chosen))
 	var inline []byte
@@ -300,6 +301,16 @@ func applyCompleteUpload(b *pebble.Batch, now int64, c *cairnpb.CompleteUploadCm
 	u, err := getUpload(b, id, c.GetKey(), c.GetUploadId())
 	if err != nil {
 		return err
+	}
+	if c.GetCondition() != nil {
+		// Checked before the parts, as S3 does; a failure keeps the upload.
+		cur, err := getObject(b, id, c.GetKey(), false)
+		if err != nil {
+			return err
+		}
+		if err := checkCondition(c.GetCondition(), cur, c.GetVersionId()); err != nil {
+			return err
+		}
 	}
 	uploaded, err := uploadParts(b, c.GetUploadId())
 	if err != nil {

@@ -107,6 +107,9 @@ func (m *metaService) CreateMultipartUpload(ctx context.Context, req *cairnpb.Cr
 	if err := validKey(req.GetUpload().GetKey()); err != nil {
 		return nil, rpcerr.ToStatus(err)
 	}
+	if err := validTags(req.GetUpload().GetTags(), maxObjectTags); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
 	return reply(route(ctx, m.s, req, m.s.createMultipartUpload, cairnpb.MetaClient.CreateMultipartUpload))
 }
 
@@ -132,6 +135,9 @@ func (m *metaService) CompleteMultipartUpload(ctx context.Context, req *cairnpb.
 		return nil, rpcerr.ToStatus(err)
 	}
 	if _, err := checkCompletedParts(req.GetParts()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if err := validCondition(req.GetCondition()); err != nil {
 		return nil, rpcerr.ToStatus(err)
 	}
 	return reply(route(ctx, m.s, req, m.s.completeMultipartUpload, cairnpb.MetaClient.CompleteMultipartUpload))
@@ -226,7 +232,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, req *cairnpb.Compl
 	}
 	cmd := &cairnpb.Command{UnixNano: now.UnixNano(), Op: &cairnpb.Command_CompleteUpload{CompleteUpload: &cairnpb.CompleteUploadCmd{
 		Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Key: req.GetKey(),
-		UploadId: req.GetUploadId(), VersionId: versionID, Parts: req.GetParts(),
+		UploadId: req.GetUploadId(), VersionId: versionID, Parts: req.GetParts(), Condition: req.GetCondition(),
 	}}}
 	err = s.node.propose(ctx, cmd)
 	if errors.Is(err, rpcerr.ErrUploadNotFound) {

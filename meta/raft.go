@@ -193,8 +193,9 @@ func (n *node) setLeading(leading bool) {
 	ld := &leadership{term: n.raft.CurrentTerm(), ready: make(chan struct{}), ctx: ctx, cancel: cancel}
 	n.lead = ld
 	n.cfg.Logger.Info("became raft leader", "term", ld.term)
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.holdOffice(ld)
+	go n.collectGarbage(ld)
 }
 
 // holdOffice runs the duties of a new leader: a Barrier so the FSM has

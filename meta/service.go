@@ -82,7 +82,7 @@ func validVersion(v *cairnpb.ObjectVersion) error {
 			return invalid("shard %d on node %q is malformed", sh.GetIndex(), sh.GetNodeId())
 		}
 	}
-	return nil
+	return validTags(v.GetTags(), maxObjectTags)
 }
 
 // reply converts a handler's outcome for the wire.
@@ -130,6 +130,9 @@ func (m *metaService) CommitObject(ctx context.Context, req *cairnpb.CommitObjec
 		return nil, rpcerr.ToStatus(err)
 	}
 	if err := validVersion(req.GetVersion()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if err := validCondition(req.GetCondition()); err != nil {
 		return nil, rpcerr.ToStatus(err)
 	}
 	return reply(route(ctx, m.s, req, m.s.commitObject, cairnpb.MetaClient.CommitObject))
@@ -254,7 +257,7 @@ func (s *Server) listBuckets(ctx context.Context, req *cairnpb.ListBucketsReques
 
 func (s *Server) commitObject(ctx context.Context, req *cairnpb.CommitObjectRequest) (*cairnpb.CommitObjectResponse, error) {
 	cmd := &cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: &cairnpb.PutObjectCmd{
-		Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Version: req.GetVersion(),
+		Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Version: req.GetVersion(), Condition: req.GetCondition(),
 	}}}
 	if err := s.node.propose(ctx, cmd); err != nil {
 		return nil, err

@@ -21,6 +21,8 @@ type Index interface {
 	ListObjects(ctx context.Context, req *cairnpb.ListObjectsRequest) (*cairnpb.ListObjectsResponse, error)
 	ClusterMap(ctx context.Context, maxAge time.Duration) (*cairnpb.GetClusterMapResponse, error)
 	MultipartIndex
+	TaggingIndex
+	ConditionalIndex
 }
 
 // ShardWriter is one open shard upload.

@@ -19,6 +19,7 @@ import (
 	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sigv4"
+	"github.com/cairn-store/cairn/s3api/sse"
 )
 
 // maxCopySize is the largest source CopyObject copies, as S3 (5 GiB);
@@ -132,6 +133,10 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	default:
 		return s3err.New(s3err.InvalidArgument, "Unknown metadata directive.")
 	}
+	tagging, err := parseCopyTagging(r.Header)
+	if err != nil {
+		return err
+	}
 	var md map[string]string
 	if replace {
 		if md, err = userMetadata(r.Header); err != nil {
@@ -142,6 +147,18 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
+	// SSE-C: the source's key decrypts it, the destination's seals the copy.
+	srcCK, err := sse.SourceKeyFromCopyHeaders(r.Header)
+	if err != nil {
+		return err
+	}
+	dstCK, err := sse.CustomerKeyFromHeaders(r.Header)
+	if err != nil {
+		return err
+	}
+	if err := sse.CheckServerSide(r.Header, dstCK); err != nil {
+		return err
+	}
 
 	src, err := s.cfg.Index.GetObject(ctx, req.ns, srcBucket, srcKey)
 	if err != nil {
@@ -150,10 +167,13 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 		e.Bucket, e.Key = srcBucket, srcKey
 		return e
 	}
+	if err := checkCustomerKey(src, srcCK); err != nil {
+		return err
+	}
 	if err := copySourceConditions(r.Header, src.GetEtag(), time.Unix(0, src.GetModifiedUnixNano())); err != nil {
 		return err
 	}
-	if srcBucket == req.bucket && srcKey == req.key && !replace {
+	if srcBucket == req.bucket && srcKey == req.key && !replace && srcCK == nil && dstCK == nil {
 		return s3err.New(s3err.InvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
 	size := src.GetSize()
@@ -174,12 +194,12 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	v, cleanup, err := s.copyData(ctx, src, sums)
+	v, cleanup, err := s.copyDataSSE(ctx, src, sums, srcCK, dstCK)
 	if err != nil {
 		return err
 	}
 	v.Key = req.key
-	v.Etag = hex.EncodeToString(sums.MD5())
+	v.Etag = dataETag(v.GetEncryption(), dstCK, sums.MD5())
 	if replace {
 		v.ContentType = r.Header.Get("Content-Type")
 		v.UserMetadata = md
@@ -202,6 +222,7 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	for _, alg := range sums.Algorithms() {
 		v.Checksums[alg] = sums.Base64(alg)
 	}
+	v.Tags = tagging.tagsFor(src)
 	if err := s.cfg.Index.CommitObject(ctx, req.ns, req.bucket, v); err != nil {
 		discardIfRejected(ctx, err, cleanup)
 		return err
@@ -221,6 +242,7 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 			out.ChecksumSHA256 = val
 		}
 	}
+	setEncryptionHeaders(w.Header(), dstCK)
 	return writeXML(w, out)
 }
 
@@ -250,18 +272,26 @@ func sortedKeys(m map[string]string) []string {
 	return out
 }
 
-// copyData streams src's bytes through sums into a new version (data only,
-// nothing committed). The bytes are checked against the digests the
-// source recorded (its MD5 ETag and any checksum computed again) before
-// the shards are kept.
+// copyData is copyDataSSE for a source and a copy not sealed with customer
+// keys.
 func (s *Server) copyData(ctx context.Context, src *cairnpb.ObjectVersion, sums *checksum.Set) (*cairnpb.ObjectVersion, func(context.Context), error) {
+	return s.copyDataSSE(ctx, src, sums, nil, nil)
+}
+
+// copyDataSSE streams src's bytes through sums into a new version (data
+// only, nothing committed), decrypting src with srcKey (its SSE-C key, if
+// any; check it first with checkCustomerKey) and sealing the copy under
+// dstKey (nil: the master key). The bytes are checked against the digests
+// the source recorded (its MD5 ETag unless SSE-C, and any checksum
+// computed again) before the shards are kept.
+func (s *Server) copyDataSSE(ctx context.Context, src *cairnpb.ObjectVersion, sums *checksum.Set, srcKey, dstKey *sse.CustomerKey) (*cairnpb.ObjectVersion, func(context.Context), error) {
 	expected := map[string]string{}
 	for _, alg := range sums.Algorithms() {
 		if val, ok := src.GetChecksums()[alg]; ok {
 			expected[alg] = val
 		}
 	}
-	if raw, err := hex.DecodeString(src.GetEtag()); err == nil && len(raw) == 16 {
+	if raw, err := hex.DecodeString(src.GetEtag()); err == nil && len(raw) == 16 && !isSSEC(src) {
 		expected[checksum.MD5] = base64.StdEncoding.EncodeToString(raw)
 	}
 	verify := func() error {
@@ -276,11 +306,11 @@ func (s *Server) copyData(ctx context.Context, src *cairnpb.ObjectVersion, sums 
 	pr, pw := io.Pipe()
 	readErr := make(chan error, 1)
 	go func() {
-		err := s.objects.readData(rctx, pw, src, 0, src.GetSize())
+		err := s.objects.readDataSSE(rctx, pw, src, 0, src.GetSize(), srcKey)
 		pw.CloseWithError(err) // nil: the writer sees io.EOF
 		readErr <- err
 	}()
-	v, cleanup, werr := s.objects.writeData(ctx, pr, src.GetSize(), sums, verify)
+	v, cleanup, werr := s.objects.writeDataSSE(ctx, pr, src.GetSize(), sums, verify, dstKey)
 	pr.CloseWithError(errCopyAborted)
 	cancel()
 	rerr := <-readErr

@@ -10,6 +10,7 @@ import (
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sigv2"
 	"github.com/cairn-store/cairn/s3api/sigv4"
+	"github.com/cairn-store/cairn/s3api/sse"
 )
 
 // translation is the one table from domain errors to S3 codes. The first
@@ -57,6 +58,25 @@ var translation = []struct {
 	{checksum.ErrInvalidChecksum, s3err.InvalidChecksum},
 	{checksum.ErrMultipleChecksums, s3err.MultipleChecksums},
 	{checksum.ErrMissingTrailer, s3err.MalformedTrailer},
+	// Encryption (SSE-C requests; stored data that fails to open is a
+	// server-side fault).
+	{sse.ErrMissingAlgorithm, s3err.SSECustomerAlgorithmMissing},
+	{sse.ErrInvalidEncryptionAlgorithm, s3err.InvalidEncryptionAlgorithm},
+	{sse.ErrMissingCustomerKey, s3err.SSECustomerKeyMissing},
+	{sse.ErrInvalidCustomerKey, s3err.SSECustomerKeyInvalid},
+	{sse.ErrMissingCustomerKeyMD5, s3err.SSECustomerKeyMD5Missing},
+	{sse.ErrCustomerKeyMD5Mismatch, s3err.SSECustomerKeyMD5Mismatch},
+	{sse.ErrInsecureSSECustomerRequest, s3err.SSECustomerInsecure},
+	{sse.ErrSSEEncryptedObject, s3err.SSEEncryptedObject},
+	{sse.ErrInvalidEncryptionParameters, s3err.SSEParametersNotApplicable},
+	{sse.ErrAccessDenied, s3err.AccessDenied},
+	{sse.ErrSSEMultipartEncrypted, s3err.SSEMultipartEncrypted},
+	{sse.ErrInvalidSSECustomerParameters, s3err.SSECustomerParametersChanged},
+	{sse.ErrServerSideWithCustomerKey, s3err.SSEWithCustomerKey},
+	{sse.ErrServerSideNotImplemented, s3err.SSEKMSNotImplemented},
+	{sse.ErrTampered, s3err.InternalError},
+	{sse.ErrUnknownKey, s3err.InternalError},
+	{ErrNoEnvelope, s3err.InternalError},
 	// Bodies.
 	{ErrIncompleteBody, s3err.IncompleteBody},
 	{ErrBodyTooLong, s3err.IncompleteBody},
@@ -69,6 +89,7 @@ var translation = []struct {
 	{rpcerr.ErrInvalidPart, s3err.InvalidPart},
 	{rpcerr.ErrInvalidPartOrder, s3err.InvalidPartOrder},
 	{rpcerr.ErrEntityTooSmall, s3err.EntityTooSmall},
+	{rpcerr.ErrPreconditionFailed, s3err.PreconditionFailed},
 	{rpcerr.ErrInvalidArgument, s3err.InvalidArgument},
 	// Capacity and availability: retryable, so 503 rather than 500.
 	{rpcerr.ErrNoLeader, s3err.ServiceUnavailable},

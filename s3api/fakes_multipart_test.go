@@ -105,6 +105,9 @@ func (f *fakeIndex) CompleteMultipartUpload(_ context.Context, req *cairnpb.Comp
 	if err != nil {
 		return nil, err
 	}
+	if err := f.fakeCondition(req.GetBucket(), req.GetKey(), "", req.GetCondition()); err != nil {
+		return nil, err
+	}
 	prev := int32(0)
 	for _, lp := range req.GetParts() {
 		if lp.GetNumber() <= prev {
@@ -113,7 +116,7 @@ func (f *fakeIndex) CompleteMultipartUpload(_ context.Context, req *cairnpb.Comp
 		prev = lp.GetNumber()
 	}
 	v := &cairnpb.ObjectVersion{Key: req.GetKey(), VersionId: "mp-" + req.GetUploadId(), ModifiedUnixNano: 1,
-		ContentType: up.u.GetContentType(), UserMetadata: up.u.GetUserMetadata(), Headers: up.u.GetHeaders()}
+		ContentType: up.u.GetContentType(), UserMetadata: up.u.GetUserMetadata(), Headers: up.u.GetHeaders(), Tags: up.u.GetTags()}
 	h := md5.New()
 	listed := map[int32]bool{}
 	for i, lp := range req.GetParts() {

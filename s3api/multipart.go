@@ -2,7 +2,6 @@ package s3api
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sigv4"
+	"github.com/cairn-store/cairn/s3api/sse"
 )
 
 // MultipartIndex is what multipart uploads need from the meta group. Upload
@@ -124,10 +124,22 @@ func (s *Server) createMultipartUpload(ctx context.Context, w http.ResponseWrite
 	default:
 		return s3err.New(s3err.InvalidRequest, "Value for x-amz-checksum-type header is invalid.")
 	}
+	if u.Tags, err = parseTaggingHeader(r.Header); err != nil {
+		return err
+	}
+	ck, err := sse.CustomerKeyFromHeaders(r.Header)
+	if err != nil {
+		return err
+	}
+	if err := sse.CheckServerSide(r.Header, ck); err != nil {
+		return err
+	}
+	u.Encryption = uploadEncryption(ck) // every part must bring this key
 	created, err := s.cfg.Index.CreateMultipartUpload(ctx, req.ns, req.bucket, u)
 	if err != nil {
 		return err
 	}
+	setEncryptionHeaders(w.Header(), ck)
 	if u.ChecksumAlgorithm != "" {
 		w.Header().Set("x-amz-checksum-algorithm", u.ChecksumAlgorithm)
 	}
@@ -144,7 +156,7 @@ func (s *Server) createMultipartUpload(ctx context.Context, w http.ResponseWrite
 func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
 	q := r.URL.Query()
 	if r.Header.Get("x-amz-copy-source") != "" {
-		return s3err.New(s3err.NotImplemented, "UploadPartCopy is not implemented yet.")
+		return s.uploadPartCopy(ctx, w, r, req)
 	}
 	n, err := parsePartNumber(q.Get("partNumber"))
 	if err != nil {
@@ -166,20 +178,29 @@ func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	// Fail fast on an unknown upload before moving any data.
-	if _, err := s.cfg.Index.GetMultipartUpload(ctx, req.ns, req.bucket, req.key, uploadID); err != nil {
+	ck, err := sse.CustomerKeyFromHeaders(r.Header)
+	if err != nil {
+		return err
+	}
+	// Fail fast on an unknown upload, or the wrong SSE-C key, before moving
+	// any data.
+	u, err := s.cfg.Index.GetMultipartUpload(ctx, req.ns, req.bucket, req.key, uploadID)
+	if err != nil {
+		return err
+	}
+	if err := checkUploadKey(u, ck); err != nil {
 		return err
 	}
 
 	verify := func() error { return want.Verify(sums, r.Body) }
-	v, cleanup, err := s.objects.writeData(ctx, r.Body, size, sums, verify)
+	v, cleanup, err := s.objects.writeDataSSE(ctx, r.Body, size, sums, verify, ck)
 	if err != nil {
 		return err
 	}
 	info := &cairnpb.PartInfo{
-		Number: n, Size: size, Etag: hex.EncodeToString(sums.MD5()),
+		Number: n, Size: size, Etag: dataETag(v.GetEncryption(), ck, sums.MD5()),
 		Scheme: v.GetScheme(), Shards: v.GetShards(), Degraded: v.GetDegraded(),
-		Checksums: map[string]string{},
+		Checksums: map[string]string{}, Encryption: v.GetEncryption(),
 	}
 	if v.GetScheme() != nil {
 		info.ShardBase = v.GetVersionId()
@@ -203,6 +224,7 @@ func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.
 	for alg, val := range info.Checksums {
 		w.Header().Set(checksum.Header(alg), val)
 	}
+	setEncryptionHeaders(w.Header(), ck)
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -230,6 +252,9 @@ func (s *Server) completeMultipartUpload(ctx context.Context, w http.ResponseWri
 	creq := &cairnpb.CompleteMultipartUploadRequest{
 		Namespace: req.ns, Bucket: req.bucket, Key: req.key, UploadId: r.URL.Query().Get("uploadId"),
 	}
+	if creq.Condition, err = parseWriteCondition(r.Header); err != nil {
+		return err
+	}
 	prev := 0
 	for _, p := range in.Parts {
 		if p.PartNumber <= prev {
@@ -243,10 +268,25 @@ func (s *Server) completeMultipartUpload(ctx context.Context, w http.ResponseWri
 			Number: int32(p.PartNumber), Etag: normalizeETag(p.ETag), Checksums: p.toMap(),
 		})
 	}
+	// SSE-C headers are optional here; when sent, they must be the upload's.
+	ck, err := sse.CustomerKeyFromHeaders(r.Header)
+	if err != nil {
+		return err
+	}
+	if ck != nil {
+		u, err := s.cfg.Index.GetMultipartUpload(ctx, req.ns, req.bucket, req.key, creq.UploadId)
+		if err != nil {
+			return err
+		}
+		if err := checkUploadKey(u, ck); err != nil {
+			return err
+		}
+	}
 	resp, err := s.cfg.Index.CompleteMultipartUpload(ctx, creq)
 	if err != nil {
 		return err
 	}
+	sse.SetResponseHeaders(w.Header(), ck)
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -423,7 +463,7 @@ func selectPart(h http.Header, r *http.Request, v *cairnpb.ObjectVersion, value 
 // readParts writes bytes [off, off+n) of a multipart version to w, part by
 // part: each overlapping part is decoded on its own for the sub-range it
 // holds, so a range touches only the parts (and stripes) it needs.
-func (s *objectStore) readParts(ctx context.Context, w io.Writer, v *cairnpb.ObjectVersion, off, n int64) error {
+func (s *objectStore) readParts(ctx context.Context, w io.Writer, v *cairnpb.ObjectVersion, off, n int64, ck *sse.CustomerKey) error {
 	end := off + n
 	var pos, inlinePos int64
 	for _, p := range v.GetParts() {
@@ -434,7 +474,7 @@ func (s *objectStore) readParts(ctx context.Context, w io.Writer, v *cairnpb.Obj
 		isInline := p.GetScheme() == nil
 		if pos+size > off && size > 0 {
 			lo, hi := max(off, pos)-pos, min(end, pos+size)-pos
-			pv := &cairnpb.ObjectVersion{VersionId: p.GetShardBase(), Size: size, Scheme: p.GetScheme(), Shards: p.GetShards()}
+			pv := &cairnpb.ObjectVersion{VersionId: p.GetShardBase(), Size: size, Scheme: p.GetScheme(), Shards: p.GetShards(), Encryption: p.GetEncryption()}
 			if isInline {
 				data := v.GetInlineData()
 				if inlinePos+size > int64(len(data)) {
@@ -442,7 +482,7 @@ func (s *objectStore) readParts(ctx context.Context, w io.Writer, v *cairnpb.Obj
 				}
 				pv.InlineData = data[inlinePos : inlinePos+size]
 			}
-			if err := s.readData(ctx, w, pv, lo, hi-lo); err != nil {
+			if err := s.readDataSSE(ctx, w, pv, lo, hi-lo, ck); err != nil {
 				return fmt.Errorf("s3api: part %d: %w", p.GetNumber(), err)
 			}
 		}

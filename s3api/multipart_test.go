@@ -339,7 +339,7 @@ func (a abortingIndex) CommitPart(ctx context.Context, ns, bucket, key, id strin
 
 func TestUploadPartRacingAbortLeavesNoShards(t *testing.T) {
 	idx, sh := newFakeIndex(6), newFakeShards()
-	srv, err := New(Config{Index: abortingIndex{idx}, Shards: sh, Credentials: map[string]string{"AK": "SK"}, BlockSize: 64 << 10, InlineThreshold: 1024})
+	srv, err := New(Config{Index: abortingIndex{idx}, Shards: sh, Credentials: map[string]string{"AK": "SK"}, BlockSize: 64 << 10, InlineThreshold: 1024, MasterKey: testMasterKey(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

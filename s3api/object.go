@@ -2,7 +2,6 @@ package s3api
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sigv4"
+	"github.com/cairn-store/cairn/s3api/sse"
 )
 
 // storedHeaders are the content headers an object keeps and returns.
@@ -78,6 +78,13 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	if err != nil {
 		return err
 	}
+	ck, err := sse.CustomerKeyFromHeaders(r.Header)
+	if err != nil {
+		return err
+	}
+	if err := sse.CheckServerSide(r.Header, ck); err != nil {
+		return err
+	}
 	// Fail fast on a missing bucket before moving data to data nodes. An
 	// object small enough to be inlined moves no data before its commit,
 	// which checks the bucket itself: that saves a meta round trip per
@@ -87,14 +94,18 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 			return err
 		}
 	}
+	opts, err := s.putOptions(ctx, r, req, size)
+	if err != nil {
+		return err
+	}
 
 	verify := func() error { return want.Verify(sums, r.Body) }
-	v, cleanup, err := s.objects.writeData(ctx, r.Body, size, sums, verify)
+	v, cleanup, err := s.objects.writeDataSSE(ctx, r.Body, size, sums, verify, ck)
 	if err != nil {
 		return err
 	}
 	v.Key = req.key
-	v.Etag = hex.EncodeToString(sums.MD5())
+	v.Etag = dataETag(v.GetEncryption(), ck, sums.MD5())
 	v.ContentType = r.Header.Get("Content-Type")
 	v.UserMetadata = md
 	v.Headers = map[string]string{}
@@ -111,7 +122,7 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	for _, alg := range want.Algorithms() {
 		v.Checksums[alg] = sums.Base64(alg)
 	}
-	if err := s.cfg.Index.CommitObject(ctx, req.ns, req.bucket, v); err != nil {
+	if err := s.commitVersion(ctx, req, v, opts, cleanup); err != nil {
 		discardIfRejected(ctx, err, cleanup)
 		return err
 	}
@@ -119,6 +130,7 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	for alg, val := range v.Checksums {
 		w.Header().Set(checksum.Header(alg), val)
 	}
+	setEncryptionHeaders(w.Header(), ck)
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -229,6 +241,14 @@ func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	if err != nil {
 		return err
 	}
+	// SSE-C: nothing about the data goes out without the right key.
+	ck, err := sse.CustomerKeyFromHeaders(r.Header)
+	if err != nil {
+		return err
+	}
+	if err := checkCustomerKey(v, ck); err != nil {
+		return err
+	}
 	modified := time.Unix(0, v.GetModifiedUnixNano()).UTC()
 	if done, err := checkConditions(w, r, v.GetEtag(), modified); done || err != nil {
 		return err
@@ -260,11 +280,15 @@ func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	h.Set("Last-Modified", modified.Format(http.TimeFormat))
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("Content-Length", strconv.FormatInt(br.n, 10))
+	setEncryptionHeaders(h, ck)
 	for k, val := range v.GetHeaders() {
 		h.Set(k, val)
 	}
 	for k, val := range v.GetUserMetadata() {
 		h["X-Amz-Meta-"+k] = []string{val}
+	}
+	if n := len(v.GetTags()); n > 0 {
+		h.Set("x-amz-tagging-count", strconv.Itoa(n))
 	}
 	applyResponseOverrides(h, r.URL.Query())
 	if r.Header.Get("x-amz-checksum-mode") == "ENABLED" && !ranged {
@@ -284,7 +308,7 @@ func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	// Fetch the first stripe before committing to a status, so a read that
 	// cannot start still gets a proper error response.
 	lw := &lazyWriter{w: w, status: status}
-	if err := s.objects.readData(ctx, lw, v, br.off, br.n); err != nil {
+	if err := s.objects.readDataSSE(ctx, lw, v, br.off, br.n, ck); err != nil {
 		if !lw.started {
 			for _, k := range []string{"Content-Range", "Content-Length", "ETag", "Last-Modified", "Content-Type"} {
 				h.Del(k)

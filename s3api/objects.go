@@ -16,6 +16,7 @@ import (
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/cluster"
+	"github.com/cairn-store/cairn/s3api/sse"
 )
 
 // Errors of the object layer, translated to S3 codes in errors.go.
@@ -41,6 +42,7 @@ type objectStore struct {
 	block  int
 	inline int64
 	now    func() time.Time
+	master *sse.MasterKey // wraps the data keys of all but SSE-C data
 
 	mu     sync.Mutex
 	coders map[[3]int]*erasure.Coder
@@ -111,16 +113,28 @@ func (e *exactReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// writeData streams size bytes of body into a new version: inline when
-// small, else erasure coded onto k+m data nodes. It returns the version with
-// its data fields set; nothing is committed to meta. onData sees every byte
-// exactly once, before the shards are committed, and may veto the write
-// (checksum checks) by returning an error from verify.
+// writeData is writeDataSSE under the master key.
 func (s *objectStore) writeData(ctx context.Context, body io.Reader, size int64, tee io.Writer, verify func() error) (*cairnpb.ObjectVersion, func(context.Context), error) {
-	now := s.now()
-	v := &cairnpb.ObjectVersion{VersionId: newVersionID(now), Size: size, ModifiedUnixNano: now.UnixNano()}
-	src := io.TeeReader(&exactReader{r: body, left: size}, tee)
+	return s.writeDataSSE(ctx, body, size, tee, verify, nil)
+}
+
+// writeDataSSE streams size bytes of body into a new version: inline when
+// small, else erasure coded onto k+m data nodes. It returns the version with
+// its data fields set, the encryption envelope included (copy it into any
+// PartInfo made from it); nothing is committed to meta. tee sees every
+// plaintext byte exactly once, before the shards are committed, and verify
+// may veto the write (checksum checks) by returning an error. The bytes
+// are sealed (package sse) before they are inlined or erasure coded, under
+// a fresh data key wrapped by the master key, or by ck when not nil.
+func (s *objectStore) writeDataSSE(ctx context.Context, body io.Reader, size int64, tee io.Writer, verify func() error, ck *sse.CustomerKey) (*cairnpb.ObjectVersion, func(context.Context), error) {
 	noop := func(context.Context) {}
+	env, seal, err := sse.NewEnvelope(s.master, ck)
+	if err != nil {
+		return nil, noop, err
+	}
+	now := s.now()
+	v := &cairnpb.ObjectVersion{VersionId: newVersionID(now), Size: size, ModifiedUnixNano: now.UnixNano(), Encryption: encryptionOf(env)}
+	src := io.TeeReader(&exactReader{r: body, left: size}, tee)
 
 	if size <= s.inline {
 		buf := make([]byte, size)
@@ -136,7 +150,7 @@ func (s *objectStore) writeData(ctx context.Context, body io.Reader, size int64,
 		if err := verify(); err != nil {
 			return nil, noop, err
 		}
-		v.InlineData = buf
+		v.InlineData, v.Encryption.Tags = seal.SealDetached(buf)
 		return v, noop, nil
 	}
 
@@ -173,7 +187,7 @@ func (s *objectStore) writeData(ctx context.Context, body io.Reader, size int64,
 			}
 		}
 	}
-	res, err := coder.Encode(wctx, src, writers, minOK)
+	res, err := coder.Encode(wctx, seal.EncryptReader(src), writers, minOK)
 	if err != nil {
 		abortAll()
 		return nil, noop, err
@@ -296,17 +310,28 @@ func (s *objectStore) deleteShards(ctx context.Context, v *cairnpb.ObjectVersion
 	}
 }
 
-// readData writes bytes [off, off+n) of v to w.
+// readData is readDataSSE for data not sealed with a customer key.
 func (s *objectStore) readData(ctx context.Context, w io.Writer, v *cairnpb.ObjectVersion, off, n int64) error {
+	return s.readDataSSE(ctx, w, v, off, n, nil)
+}
+
+// readDataSSE writes plaintext bytes [off, off+n) of v to w, opening v's
+// envelope with the master key or, for SSE-C data, ck (check it with
+// checkCustomerKey first for the right S3 error). Only the packages the
+// range touches are read and decrypted.
+func (s *objectStore) readDataSSE(ctx context.Context, w io.Writer, v *cairnpb.ObjectVersion, off, n int64, ck *sse.CustomerKey) error {
 	if n == 0 {
 		return nil
 	}
 	if len(v.GetParts()) > 0 {
-		return s.readParts(ctx, w, v, off, n)
+		return s.readParts(ctx, w, v, off, n, ck)
+	}
+	c, err := s.openEnvelope(v.GetEncryption(), ck)
+	if err != nil {
+		return err
 	}
 	if v.GetScheme() == nil {
-		_, err := w.Write(v.GetInlineData()[off : off+n])
-		return err
+		return c.OpenDetached(w, v.GetInlineData(), v.GetEncryption().GetTags(), off, n)
 	}
 	sc := v.GetScheme()
 	coder, err := s.coder(int(sc.GetData()), int(sc.GetParity()), int(sc.GetBlockSize()))
@@ -339,6 +364,13 @@ func (s *objectStore) readData(ctx context.Context, w io.Writer, v *cairnpb.Obje
 		}
 		return s.shards.GetShard(ctx, addr, shardID(v.GetVersionId(), shard), first, patience)
 	}
-	layout := erasure.Layout{K: int(sc.GetData()), M: int(sc.GetParity()), BlockSize: int(sc.GetBlockSize()), Size: v.GetSize()}
-	return coder.Decode(ctx, w, layout, open, off, n)
+	// The shards hold the sealed stream: decode the packages the range
+	// touches and decrypt them on the way out.
+	layout := erasure.Layout{K: int(sc.GetData()), M: int(sc.GetParity()), BlockSize: int(sc.GetBlockSize()), Size: c.SealedSize(v.GetSize())}
+	sealedOff, sealedLen := c.SealedRange(v.GetSize(), off, n)
+	dw := c.DecryptWriter(w, v.GetSize(), off, n)
+	if err := coder.Decode(ctx, dw, layout, open, sealedOff, sealedLen); err != nil {
+		return err
+	}
+	return dw.Close()
 }

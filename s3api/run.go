@@ -20,6 +20,8 @@ type GatewayConfig struct {
 	S3        Config // Index and Shards are filled in by Run
 	// MapRefresh is how often the cluster map is refreshed (default 2s).
 	MapRefresh time.Duration
+	// TLSCertFile and TLSKeyFile, when set, serve HTTPS instead of HTTP.
+	TLSCertFile, TLSKeyFile string
 }
 
 // Run serves S3 on lis until ctx ends, then shuts down gracefully.
@@ -60,7 +62,13 @@ func Run(ctx context.Context, cfg GatewayConfig, lis net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(lis) }()
+	go func() {
+		if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
+			errc <- hs.ServeTLS(lis, cfg.TLSCertFile, cfg.TLSKeyFile)
+			return
+		}
+		errc <- hs.Serve(lis)
+	}()
 	log.Info("gateway serving S3", "addr", lis.Addr().String(), "region", s3cfg.Region)
 	select {
 	case err := <-errc:

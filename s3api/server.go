@@ -15,6 +15,7 @@ import (
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sigv2"
 	"github.com/cairn-store/cairn/s3api/sigv4"
+	"github.com/cairn-store/cairn/s3api/sse"
 )
 
 // Config configures a gateway.
@@ -40,8 +41,14 @@ type Config struct {
 	// <bucket>.<domain>[:port] names the bucket, and the whole path is the
 	// key. Path-style requests are served whatever the Host.
 	Domains []string
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// MasterKey wraps the data key of every object not sealed with a
+	// customer key (required: data is always encrypted at rest).
+	MasterKey *sse.MasterKey
+	// SSECTransport says which connections may carry SSE-C keys: TLS only,
+	// unless AllowInsecure or a trusted proxy vouches for HTTPS.
+	SSECTransport sse.Transport
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Defaults for Config fields left zero.
@@ -70,6 +77,9 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Index == nil || cfg.Shards == nil {
 		return nil, errors.New("s3api: Index and Shards are required")
+	}
+	if cfg.MasterKey == nil {
+		return nil, errors.New("s3api: a master key is required (data is always encrypted at rest)")
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
@@ -114,7 +124,7 @@ func New(cfg Config) (*Server, error) {
 		objects: &objectStore{
 			index: cfg.Index, shards: cfg.Shards,
 			k: cfg.DataShards, m: cfg.ParityShards, block: cfg.BlockSize,
-			inline: cfg.InlineThreshold, now: cfg.Now,
+			inline: cfg.InlineThreshold, now: cfg.Now, master: cfg.MasterKey,
 			coders: map[[3]int]*erasure.Coder{},
 		},
 		hostID: hex.EncodeToString(host[:]),
@@ -201,6 +211,12 @@ func (s *Server) route(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	if sub := unsupportedSubresource(q); sub != "" {
 		return s3err.New(s3err.NotImplemented, fmt.Sprintf("The %q subresource is not implemented.", sub))
 	}
+	if handled, err := s.routeTagging(ctx, w, r, req); handled {
+		return err
+	}
+	if err := s.cfg.SSECTransport.Check(r); err != nil {
+		return err
+	}
 	if handled, err := s.routeMultipart(ctx, w, r, req); handled {
 		return err
 	}
@@ -248,7 +264,7 @@ var unsupported = []string{
 	"acl", "accelerate", "analytics", "cors", "encryption", "intelligent-tiering",
 	"inventory", "legal-hold", "lifecycle", "logging", "metrics", "notification",
 	"object-lock", "ownershipControls", "policy", "policyStatus", "publicAccessBlock",
-	"replication", "requestPayment", "restore", "retention", "select", "tagging",
+	"replication", "requestPayment", "restore", "retention", "select",
 	"torrent", "versioning", "versions", "website", "attributes", "versionId",
 }
 

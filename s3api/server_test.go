@@ -20,7 +20,7 @@ import (
 func newTestGateway(t *testing.T) (*s3.Client, *fakeIndex, *fakeShards, string) {
 	t.Helper()
 	idx, sh := newFakeIndex(6), newFakeShards()
-	srv, err := New(Config{Index: idx, Shards: sh, Credentials: map[string]string{"AK": "SK"}, BlockSize: 64 << 10, InlineThreshold: 1024})
+	srv, err := New(Config{Index: idx, Shards: sh, Credentials: map[string]string{"AK": "SK"}, BlockSize: 64 << 10, InlineThreshold: 1024, MasterKey: testMasterKey(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

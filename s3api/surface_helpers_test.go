@@ -46,7 +46,7 @@ func surfDialTo(addr string) *http.Client {
 func surfGateway(t *testing.T, adjust func(*Config)) (*s3.Client, *fakeIndex, *fakeShards, string) {
 	t.Helper()
 	idx, sh := newFakeIndex(6), newFakeShards()
-	cfg := Config{Index: idx, Shards: sh, Credentials: map[string]string{"AK": "SK"}, BlockSize: 64 << 10, InlineThreshold: 1024}
+	cfg := Config{Index: idx, Shards: sh, Credentials: map[string]string{"AK": "SK"}, BlockSize: 64 << 10, InlineThreshold: 1024, MasterKey: testMasterKey(t)}
 	if adjust != nil {
 		adjust(&cfg)
 	}

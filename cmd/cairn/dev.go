@@ -29,6 +29,7 @@ func runDev(ctx context.Context, args []string) error {
 		nodes  = fs.Int("data-nodes", 6, "number of data stores")
 		admin  = fs.String("admin-addr", "127.0.0.1:9001", "gRPC address of the meta node (Meta and Admin services, for cairnctl)")
 		opsAd  = opsFlag(fs)
+		grace  = fs.Duration("gc-grace", meta.DefaultGCGrace, "how long unreferenced shards are kept before they are deleted")
 		raft   = fs.String("raft-addr", "127.0.0.1:9002", "Raft address of the meta node (kept across restarts)")
 	)
 	lf.register(fs)
@@ -41,6 +42,10 @@ func runDev(ctx context.Context, args []string) error {
 	}
 	log, err := lf.logger("dev")
 	if err != nil {
+		return err
+	}
+	// The master key lives with the rest of the state unless one is given.
+	if err := s3f.enc.defaultMasterKeyFile(filepath.Join(*dir, "master.key")); err != nil {
 		return err
 	}
 	s3cfg, err := s3f.config()
@@ -62,7 +67,7 @@ func runDev(ctx context.Context, args []string) error {
 	ms, err := meta.New(ctx, meta.Config{
 		ID: "meta-1", RaftAddr: raftAddr, GRPCAddr: metaLis.Addr().String(),
 		Dir: filepath.Join(*dir, "meta-1"), Peers: []meta.Peer{{ID: "meta-1", RaftAddr: raftAddr}},
-		Bootstrap: true, Logger: log.With("component", "meta"),
+		Bootstrap: true, Logger: log.With("component", "meta"), GCGrace: *grace,
 	})
 	if err != nil {
 		metaLis.Close()

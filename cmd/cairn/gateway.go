@@ -24,6 +24,7 @@ type s3Flags struct {
 	blockSize      int
 	inlineMaxBytes int64
 	domains        string
+	enc            encryptionFlags
 }
 
 func (f *s3Flags) register(fs *flag.FlagSet) {
@@ -35,6 +36,7 @@ func (f *s3Flags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.blockSize, "block-size", s3api.DefaultBlockSize, "erasure code: bytes per shard block")
 	fs.Int64Var(&f.inlineMaxBytes, "inline-max", s3api.DefaultInlineThreshold, "objects up to this size are kept inline in meta (-1: never)")
 	fs.StringVar(&f.domains, "domain", envOr("CAIRN_DOMAIN", ""), "domains for virtual-hosted-style requests (<bucket>.<domain>), comma separated (env CAIRN_DOMAIN)")
+	f.enc.register(fs)
 }
 
 func (f *s3Flags) config() (s3api.Config, error) {
@@ -42,11 +44,15 @@ func (f *s3Flags) config() (s3api.Config, error) {
 	if err != nil {
 		return s3api.Config{}, err
 	}
-	return s3api.Config{
+	cfg := s3api.Config{
 		Region: f.region, Namespace: f.namespace, Credentials: creds,
 		DataShards: f.dataShards, ParityShards: f.parityShards, BlockSize: f.blockSize,
 		InlineThreshold: f.inlineMaxBytes, Domains: splitList(f.domains),
-	}, nil
+	}
+	if err := f.enc.apply(&cfg); err != nil {
+		return s3api.Config{}, err
+	}
+	return cfg, nil
 }
 
 func runGateway(ctx context.Context, args []string) error {
@@ -58,6 +64,8 @@ func runGateway(ctx context.Context, args []string) error {
 		metas  = fs.String("meta", "127.0.0.1:7101", "meta nodes' gRPC addresses, comma separated")
 		opsAd  = opsFlag(fs)
 		memLim = fs.String("memory-limit", "160MiB", "soft memory limit of the Go runtime (0: none; the GOMEMLIMIT environment variable wins)")
+		tlsCrt = fs.String("tls-cert", "", "PEM certificate (chain) to serve HTTPS with, together with --tls-key")
+		tlsKey = fs.String("tls-key", "", "PEM private key of --tls-cert")
 	)
 	lf.register(fs)
 	s3f.register(fs)
@@ -85,7 +93,10 @@ func runGateway(ctx context.Context, args []string) error {
 			log.Error("ops endpoints stopped", "err", err)
 		}
 	}()
-	return s3api.Run(ctx, s3api.GatewayConfig{MetaAddrs: splitList(*metas), S3: cfg}, lis)
+	if (*tlsCrt == "") != (*tlsKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	return s3api.Run(ctx, s3api.GatewayConfig{MetaAddrs: splitList(*metas), S3: cfg, TLSCertFile: *tlsCrt, TLSKeyFile: *tlsKey}, lis)
 }
 
 // applyMemoryLimit sets the runtime's soft memory limit. A gateway's live

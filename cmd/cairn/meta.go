@@ -22,6 +22,7 @@ func runMeta(ctx context.Context, args []string) error {
 		peers     = fs.String("peers", "", "initial voters as id=raftaddr,... (include this node)")
 		bootstrap = fs.Bool("bootstrap", false, "bootstrap a new group from --peers if this node has no state")
 		opsAddr   = opsFlag(fs)
+		gcGrace   = fs.Duration("gc-grace", meta.DefaultGCGrace, "how long unreferenced shards are kept before they are deleted")
 	)
 	lf.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -47,7 +48,7 @@ func runMeta(ctx context.Context, args []string) error {
 	}
 	srv, err := meta.New(ctx, meta.Config{
 		ID: *id, RaftAddr: *raftAddr, GRPCAddr: lis.Addr().String(), Dir: *dir,
-		Peers: ps, Bootstrap: *bootstrap, Logger: log.With("node", *id),
+		Peers: ps, Bootstrap: *bootstrap, Logger: log.With("node", *id), GCGrace: *gcGrace,
 	})
 	if err != nil {
 		lis.Close()

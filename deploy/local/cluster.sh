@@ -53,8 +53,17 @@ up() {
   for i in $(seq 1 "$data_nodes"); do
     start "data-$i" data --id "data-$i" --listen "$(data_addr "$i")" --dir "$dir/data-$i" --meta "$metas" --ops-addr "$(ops_addr $((10 + i)))"
   done
+  # Data is always encrypted at rest: the gateway's master key comes from
+  # CAIRN_MASTER_KEY (hex) or, generated on first start, $dir/master.key.
+  local keyflags=()
+  if [ -z "${CAIRN_MASTER_KEY:-}" ]; then
+    if [ ! -s "$dir/master.key" ]; then
+      (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$dir/master.key")
+    fi
+    keyflags=(--master-key-file "$dir/master.key")
+  fi
   CAIRN_ACCESS_KEY="$access" CAIRN_SECRET_KEY="$secret" \
-    start gateway-1 gateway --listen "$gw_addr" --meta "$metas" --region "$region" --ops-addr "$(ops_addr 10)"
+    start gateway-1 gateway --listen "$gw_addr" --meta "$metas" --region "$region" --ops-addr "$(ops_addr 10)" ${keyflags[@]+"${keyflags[@]}"}
 
   cat >"$dir/env" <<ENV
 export AWS_ENDPOINT_URL=http://$gw_addr

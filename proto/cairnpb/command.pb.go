@@ -41,6 +41,9 @@ type Command struct {
 	//	*Command_CommitPart
 	//	*Command_CompleteUpload
 	//	*Command_AbortUpload
+	//	*Command_SetObjectTags
+	//	*Command_SetBucketTags
+	//	*Command_DropGc
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -189,6 +192,33 @@ func (x *Command) GetAbortUpload() *AbortUploadCmd {
 	return nil
 }
 
+func (x *Command) GetSetObjectTags() *SetObjectTagsCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetObjectTags); ok {
+			return x.SetObjectTags
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetBucketTags() *SetBucketTagsCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetBucketTags); ok {
+			return x.SetBucketTags
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDropGc() *DropGCCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DropGc); ok {
+			return x.DropGc
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -237,6 +267,18 @@ type Command_AbortUpload struct {
 	AbortUpload *AbortUploadCmd `protobuf:"bytes,20,opt,name=abort_upload,json=abortUpload,proto3,oneof"`
 }
 
+type Command_SetObjectTags struct {
+	SetObjectTags *SetObjectTagsCmd `protobuf:"bytes,30,opt,name=set_object_tags,json=setObjectTags,proto3,oneof"`
+}
+
+type Command_SetBucketTags struct {
+	SetBucketTags *SetBucketTagsCmd `protobuf:"bytes,31,opt,name=set_bucket_tags,json=setBucketTags,proto3,oneof"`
+}
+
+type Command_DropGc struct {
+	DropGc *DropGCCmd `protobuf:"bytes,40,opt,name=drop_gc,json=dropGc,proto3,oneof"`
+}
+
 func (*Command_CreateBucket) isCommand_Op() {}
 
 func (*Command_DeleteBucket) isCommand_Op() {}
@@ -258,6 +300,12 @@ func (*Command_CommitPart) isCommand_Op() {}
 func (*Command_CompleteUpload) isCommand_Op() {}
 
 func (*Command_AbortUpload) isCommand_Op() {}
+
+func (*Command_SetObjectTags) isCommand_Op() {}
+
+func (*Command_SetBucketTags) isCommand_Op() {}
+
+func (*Command_DropGc) isCommand_Op() {}
 
 type CreateBucketCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -362,6 +410,7 @@ type PutObjectCmd struct {
 	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	Bucket        string                 `protobuf:"bytes,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
 	Version       *ObjectVersion         `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	Condition     *WriteCondition        `protobuf:"bytes,30,opt,name=condition,proto3" json:"condition,omitempty"` // checked against the current version in the apply
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -413,6 +462,13 @@ func (x *PutObjectCmd) GetBucket() string {
 func (x *PutObjectCmd) GetVersion() *ObjectVersion {
 	if x != nil {
 		return x.Version
+	}
+	return nil
+}
+
+func (x *PutObjectCmd) GetCondition() *WriteCondition {
+	if x != nil {
+		return x.Condition
 	}
 	return nil
 }
@@ -625,11 +681,57 @@ func (x *SetMemberCmd) GetMember() *MetaMember {
 	return nil
 }
 
+// DropGCCmd removes entries from the GC queue once their shards are gone
+// from their data nodes.
+type DropGCCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*GCEntry             `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropGCCmd) Reset() {
+	*x = DropGCCmd{}
+	mi := &file_cairnpb_command_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropGCCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropGCCmd) ProtoMessage() {}
+
+func (x *DropGCCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_command_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropGCCmd.ProtoReflect.Descriptor instead.
+func (*DropGCCmd) Descriptor() ([]byte, []int) {
+	return file_cairnpb_command_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DropGCCmd) GetEntries() []*GCEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
 var File_cairnpb_command_proto protoreflect.FileDescriptor
 
 const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x17cairnpb/multipart.proto\x1a\x13cairnpb/types.proto\"\xe3\x05\n" +
+	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/multipart.proto\x1a\x15cairnpb/tagging.proto\x1a\x13cairnpb/types.proto\"\x9f\a\n" +
 	"\aCommand\x12\x1b\n" +
 	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12@\n" +
 	"\rcreate_bucket\x18\n" +
@@ -646,17 +748,21 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\vcommit_part\x18\x12 \x01(\v2\x17.cairn.v1.CommitPartCmdH\x00R\n" +
 	"commitPart\x12F\n" +
 	"\x0fcomplete_upload\x18\x13 \x01(\v2\x1b.cairn.v1.CompleteUploadCmdH\x00R\x0ecompleteUpload\x12=\n" +
-	"\fabort_upload\x18\x14 \x01(\v2\x18.cairn.v1.AbortUploadCmdH\x00R\vabortUploadB\x04\n" +
+	"\fabort_upload\x18\x14 \x01(\v2\x18.cairn.v1.AbortUploadCmdH\x00R\vabortUpload\x12D\n" +
+	"\x0fset_object_tags\x18\x1e \x01(\v2\x1a.cairn.v1.SetObjectTagsCmdH\x00R\rsetObjectTags\x12D\n" +
+	"\x0fset_bucket_tags\x18\x1f \x01(\v2\x1a.cairn.v1.SetBucketTagsCmdH\x00R\rsetBucketTags\x12.\n" +
+	"\adrop_gc\x18( \x01(\v2\x13.cairn.v1.DropGCCmdH\x00R\x06dropGcB\x04\n" +
 	"\x02op\";\n" +
 	"\x0fCreateBucketCmd\x12(\n" +
 	"\x06bucket\x18\x01 \x01(\v2\x10.cairn.v1.BucketR\x06bucket\"C\n" +
 	"\x0fDeleteBucketCmd\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\"w\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\xaf\x01\n" +
 	"\fPutObjectCmd\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x121\n" +
-	"\aversion\x18\x03 \x01(\v2\x17.cairn.v1.ObjectVersionR\aversion\"Y\n" +
+	"\aversion\x18\x03 \x01(\v2\x17.cairn.v1.ObjectVersionR\aversion\x126\n" +
+	"\tcondition\x18\x1e \x01(\v2\x18.cairn.v1.WriteConditionR\tcondition\"Y\n" +
 	"\x0fDeleteObjectCmd\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
@@ -669,7 +775,9 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
 	"used_bytes\x18\x03 \x01(\x03R\tusedBytes\"<\n" +
 	"\fSetMemberCmd\x12,\n" +
-	"\x06member\x18\x01 \x01(\v2\x14.cairn.v1.MetaMemberR\x06memberB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
+	"\x06member\x18\x01 \x01(\v2\x14.cairn.v1.MetaMemberR\x06member\"8\n" +
+	"\tDropGCCmd\x12+\n" +
+	"\aentries\x18\x01 \x03(\v2\x11.cairn.v1.GCEntryR\aentriesB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
 	file_cairnpb_command_proto_rawDescOnce sync.Once
@@ -683,7 +791,7 @@ func file_cairnpb_command_proto_rawDescGZIP() []byte {
 	return file_cairnpb_command_proto_rawDescData
 }
 
-var file_cairnpb_command_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_cairnpb_command_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_cairnpb_command_proto_goTypes = []any{
 	(*Command)(nil),           // 0: cairn.v1.Command
 	(*CreateBucketCmd)(nil),   // 1: cairn.v1.CreateBucketCmd
@@ -693,14 +801,19 @@ var file_cairnpb_command_proto_goTypes = []any{
 	(*RegisterNodeCmd)(nil),   // 5: cairn.v1.RegisterNodeCmd
 	(*HeartbeatCmd)(nil),      // 6: cairn.v1.HeartbeatCmd
 	(*SetMemberCmd)(nil),      // 7: cairn.v1.SetMemberCmd
-	(*CreateUploadCmd)(nil),   // 8: cairn.v1.CreateUploadCmd
-	(*CommitPartCmd)(nil),     // 9: cairn.v1.CommitPartCmd
-	(*CompleteUploadCmd)(nil), // 10: cairn.v1.CompleteUploadCmd
-	(*AbortUploadCmd)(nil),    // 11: cairn.v1.AbortUploadCmd
-	(*Bucket)(nil),            // 12: cairn.v1.Bucket
-	(*ObjectVersion)(nil),     // 13: cairn.v1.ObjectVersion
-	(*DataNode)(nil),          // 14: cairn.v1.DataNode
-	(*MetaMember)(nil),        // 15: cairn.v1.MetaMember
+	(*DropGCCmd)(nil),         // 8: cairn.v1.DropGCCmd
+	(*CreateUploadCmd)(nil),   // 9: cairn.v1.CreateUploadCmd
+	(*CommitPartCmd)(nil),     // 10: cairn.v1.CommitPartCmd
+	(*CompleteUploadCmd)(nil), // 11: cairn.v1.CompleteUploadCmd
+	(*AbortUploadCmd)(nil),    // 12: cairn.v1.AbortUploadCmd
+	(*SetObjectTagsCmd)(nil),  // 13: cairn.v1.SetObjectTagsCmd
+	(*SetBucketTagsCmd)(nil),  // 14: cairn.v1.SetBucketTagsCmd
+	(*Bucket)(nil),            // 15: cairn.v1.Bucket
+	(*ObjectVersion)(nil),     // 16: cairn.v1.ObjectVersion
+	(*WriteCondition)(nil),    // 17: cairn.v1.WriteCondition
+	(*DataNode)(nil),          // 18: cairn.v1.DataNode
+	(*MetaMember)(nil),        // 19: cairn.v1.MetaMember
+	(*GCEntry)(nil),           // 20: cairn.v1.GCEntry
 }
 var file_cairnpb_command_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.Command.create_bucket:type_name -> cairn.v1.CreateBucketCmd
@@ -710,19 +823,24 @@ var file_cairnpb_command_proto_depIdxs = []int32{
 	5,  // 4: cairn.v1.Command.register_node:type_name -> cairn.v1.RegisterNodeCmd
 	6,  // 5: cairn.v1.Command.heartbeat:type_name -> cairn.v1.HeartbeatCmd
 	7,  // 6: cairn.v1.Command.set_member:type_name -> cairn.v1.SetMemberCmd
-	8,  // 7: cairn.v1.Command.create_upload:type_name -> cairn.v1.CreateUploadCmd
-	9,  // 8: cairn.v1.Command.commit_part:type_name -> cairn.v1.CommitPartCmd
-	10, // 9: cairn.v1.Command.complete_upload:type_name -> cairn.v1.CompleteUploadCmd
-	11, // 10: cairn.v1.Command.abort_upload:type_name -> cairn.v1.AbortUploadCmd
-	12, // 11: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
-	13, // 12: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
-	14, // 13: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
-	15, // 14: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	9,  // 7: cairn.v1.Command.create_upload:type_name -> cairn.v1.CreateUploadCmd
+	10, // 8: cairn.v1.Command.commit_part:type_name -> cairn.v1.CommitPartCmd
+	11, // 9: cairn.v1.Command.complete_upload:type_name -> cairn.v1.CompleteUploadCmd
+	12, // 10: cairn.v1.Command.abort_upload:type_name -> cairn.v1.AbortUploadCmd
+	13, // 11: cairn.v1.Command.set_object_tags:type_name -> cairn.v1.SetObjectTagsCmd
+	14, // 12: cairn.v1.Command.set_bucket_tags:type_name -> cairn.v1.SetBucketTagsCmd
+	8,  // 13: cairn.v1.Command.drop_gc:type_name -> cairn.v1.DropGCCmd
+	15, // 14: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
+	16, // 15: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
+	17, // 16: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
+	18, // 17: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
+	19, // 18: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
+	20, // 19: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_command_proto_init() }
@@ -730,7 +848,9 @@ func file_cairnpb_command_proto_init() {
 	if File_cairnpb_command_proto != nil {
 		return
 	}
+	file_cairnpb_condition_proto_init()
 	file_cairnpb_multipart_proto_init()
+	file_cairnpb_tagging_proto_init()
 	file_cairnpb_types_proto_init()
 	file_cairnpb_command_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_CreateBucket)(nil),
@@ -744,6 +864,9 @@ func file_cairnpb_command_proto_init() {
 		(*Command_CommitPart)(nil),
 		(*Command_CompleteUpload)(nil),
 		(*Command_AbortUpload)(nil),
+		(*Command_SetObjectTags)(nil),
+		(*Command_SetBucketTags)(nil),
+		(*Command_DropGc)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -751,7 +874,7 @@ func file_cairnpb_command_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_command_proto_rawDesc), len(file_cairnpb_command_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -405,6 +405,7 @@ type CommitObjectRequest struct {
 	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	Bucket        string                 `protobuf:"bytes,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
 	Version       *ObjectVersion         `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	Condition     *WriteCondition        `protobuf:"bytes,30,opt,name=condition,proto3" json:"condition,omitempty"` // If-Match / If-None-Match, checked in the apply
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -456,6 +457,13 @@ func (x *CommitObjectRequest) GetBucket() string {
 func (x *CommitObjectRequest) GetVersion() *ObjectVersion {
 	if x != nil {
 		return x.Version
+	}
+	return nil
+}
+
+func (x *CommitObjectRequest) GetCondition() *WriteCondition {
+	if x != nil {
+		return x.Condition
 	}
 	return nil
 }
@@ -1256,7 +1264,7 @@ var File_cairnpb_meta_proto protoreflect.FileDescriptor
 
 const file_cairnpb_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x17cairnpb/multipart.proto\x1a\x13cairnpb/types.proto\"i\n" +
+	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/multipart.proto\x1a\x15cairnpb/tagging.proto\x1a\x13cairnpb/types.proto\"i\n" +
 	"\x13CreateBucketRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -1275,11 +1283,12 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x12ListBucketsRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"A\n" +
 	"\x13ListBucketsResponse\x12*\n" +
-	"\abuckets\x18\x01 \x03(\v2\x10.cairn.v1.BucketR\abuckets\"~\n" +
+	"\abuckets\x18\x01 \x03(\v2\x10.cairn.v1.BucketR\abuckets\"\xb6\x01\n" +
 	"\x13CommitObjectRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x121\n" +
-	"\aversion\x18\x03 \x01(\v2\x17.cairn.v1.ObjectVersionR\aversion\"\x16\n" +
+	"\aversion\x18\x03 \x01(\v2\x17.cairn.v1.ObjectVersionR\aversion\x126\n" +
+	"\tcondition\x18\x1e \x01(\v2\x18.cairn.v1.WriteConditionR\tcondition\"\x16\n" +
 	"\x14CommitObjectResponse\"Z\n" +
 	"\x10GetObjectRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
@@ -1327,7 +1336,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xe5\v\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\x89\r\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1344,7 +1353,9 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x17CompleteMultipartUpload\x12(.cairn.v1.CompleteMultipartUploadRequest\x1a).cairn.v1.CompleteMultipartUploadResponse\x12e\n" +
 	"\x14AbortMultipartUpload\x12%.cairn.v1.AbortMultipartUploadRequest\x1a&.cairn.v1.AbortMultipartUploadResponse\x12D\n" +
 	"\tListParts\x12\x1a.cairn.v1.ListPartsRequest\x1a\x1b.cairn.v1.ListPartsResponse\x12e\n" +
-	"\x14ListMultipartUploads\x12%.cairn.v1.ListMultipartUploadsRequest\x1a&.cairn.v1.ListMultipartUploadsResponse\x12M\n" +
+	"\x14ListMultipartUploads\x12%.cairn.v1.ListMultipartUploadsRequest\x1a&.cairn.v1.ListMultipartUploadsResponse\x12P\n" +
+	"\rSetObjectTags\x12\x1e.cairn.v1.SetObjectTagsRequest\x1a\x1f.cairn.v1.SetObjectTagsResponse\x12P\n" +
+	"\rSetBucketTags\x12\x1e.cairn.v1.SetBucketTagsRequest\x1a\x1f.cairn.v1.SetBucketTagsResponse\x12M\n" +
 	"\fRegisterNode\x12\x1d.cairn.v1.RegisterNodeRequest\x1a\x1e.cairn.v1.RegisterNodeResponse\x12D\n" +
 	"\tHeartbeat\x12\x1a.cairn.v1.HeartbeatRequest\x1a\x1b.cairn.v1.HeartbeatResponse\x12P\n" +
 	"\rGetClusterMap\x12\x1e.cairn.v1.GetClusterMapRequest\x1a\x1f.cairn.v1.GetClusterMapResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
@@ -1389,75 +1400,85 @@ var file_cairnpb_meta_proto_goTypes = []any{
 	(*GetClusterMapResponse)(nil),           // 23: cairn.v1.GetClusterMapResponse
 	(*Bucket)(nil),                          // 24: cairn.v1.Bucket
 	(*ObjectVersion)(nil),                   // 25: cairn.v1.ObjectVersion
-	(*DataNode)(nil),                        // 26: cairn.v1.DataNode
-	(*MetaMember)(nil),                      // 27: cairn.v1.MetaMember
-	(*CreateMultipartUploadRequest)(nil),    // 28: cairn.v1.CreateMultipartUploadRequest
-	(*GetMultipartUploadRequest)(nil),       // 29: cairn.v1.GetMultipartUploadRequest
-	(*CommitPartRequest)(nil),               // 30: cairn.v1.CommitPartRequest
-	(*CompleteMultipartUploadRequest)(nil),  // 31: cairn.v1.CompleteMultipartUploadRequest
-	(*AbortMultipartUploadRequest)(nil),     // 32: cairn.v1.AbortMultipartUploadRequest
-	(*ListPartsRequest)(nil),                // 33: cairn.v1.ListPartsRequest
-	(*ListMultipartUploadsRequest)(nil),     // 34: cairn.v1.ListMultipartUploadsRequest
-	(*CreateMultipartUploadResponse)(nil),   // 35: cairn.v1.CreateMultipartUploadResponse
-	(*GetMultipartUploadResponse)(nil),      // 36: cairn.v1.GetMultipartUploadResponse
-	(*CommitPartResponse)(nil),              // 37: cairn.v1.CommitPartResponse
-	(*CompleteMultipartUploadResponse)(nil), // 38: cairn.v1.CompleteMultipartUploadResponse
-	(*AbortMultipartUploadResponse)(nil),    // 39: cairn.v1.AbortMultipartUploadResponse
-	(*ListPartsResponse)(nil),               // 40: cairn.v1.ListPartsResponse
-	(*ListMultipartUploadsResponse)(nil),    // 41: cairn.v1.ListMultipartUploadsResponse
+	(*WriteCondition)(nil),                  // 26: cairn.v1.WriteCondition
+	(*DataNode)(nil),                        // 27: cairn.v1.DataNode
+	(*MetaMember)(nil),                      // 28: cairn.v1.MetaMember
+	(*CreateMultipartUploadRequest)(nil),    // 29: cairn.v1.CreateMultipartUploadRequest
+	(*GetMultipartUploadRequest)(nil),       // 30: cairn.v1.GetMultipartUploadRequest
+	(*CommitPartRequest)(nil),               // 31: cairn.v1.CommitPartRequest
+	(*CompleteMultipartUploadRequest)(nil),  // 32: cairn.v1.CompleteMultipartUploadRequest
+	(*AbortMultipartUploadRequest)(nil),     // 33: cairn.v1.AbortMultipartUploadRequest
+	(*ListPartsRequest)(nil),                // 34: cairn.v1.ListPartsRequest
+	(*ListMultipartUploadsRequest)(nil),     // 35: cairn.v1.ListMultipartUploadsRequest
+	(*SetObjectTagsRequest)(nil),            // 36: cairn.v1.SetObjectTagsRequest
+	(*SetBucketTagsRequest)(nil),            // 37: cairn.v1.SetBucketTagsRequest
+	(*CreateMultipartUploadResponse)(nil),   // 38: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 39: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 40: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 41: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 42: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 43: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 44: cairn.v1.ListMultipartUploadsResponse
+	(*SetObjectTagsResponse)(nil),           // 45: cairn.v1.SetObjectTagsResponse
+	(*SetBucketTagsResponse)(nil),           // 46: cairn.v1.SetBucketTagsResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
 	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
 	24, // 1: cairn.v1.GetBucketResponse.bucket:type_name -> cairn.v1.Bucket
 	24, // 2: cairn.v1.ListBucketsResponse.buckets:type_name -> cairn.v1.Bucket
 	25, // 3: cairn.v1.CommitObjectRequest.version:type_name -> cairn.v1.ObjectVersion
-	25, // 4: cairn.v1.GetObjectResponse.version:type_name -> cairn.v1.ObjectVersion
-	15, // 5: cairn.v1.ListObjectsResponse.objects:type_name -> cairn.v1.ObjectSummary
-	26, // 6: cairn.v1.RegisterNodeRequest.node:type_name -> cairn.v1.DataNode
-	26, // 7: cairn.v1.DataNodeStatus.node:type_name -> cairn.v1.DataNode
-	22, // 8: cairn.v1.GetClusterMapResponse.nodes:type_name -> cairn.v1.DataNodeStatus
-	27, // 9: cairn.v1.GetClusterMapResponse.members:type_name -> cairn.v1.MetaMember
-	0,  // 10: cairn.v1.Meta.CreateBucket:input_type -> cairn.v1.CreateBucketRequest
-	2,  // 11: cairn.v1.Meta.DeleteBucket:input_type -> cairn.v1.DeleteBucketRequest
-	4,  // 12: cairn.v1.Meta.GetBucket:input_type -> cairn.v1.GetBucketRequest
-	6,  // 13: cairn.v1.Meta.ListBuckets:input_type -> cairn.v1.ListBucketsRequest
-	8,  // 14: cairn.v1.Meta.CommitObject:input_type -> cairn.v1.CommitObjectRequest
-	10, // 15: cairn.v1.Meta.GetObject:input_type -> cairn.v1.GetObjectRequest
-	12, // 16: cairn.v1.Meta.DeleteObject:input_type -> cairn.v1.DeleteObjectRequest
-	14, // 17: cairn.v1.Meta.ListObjects:input_type -> cairn.v1.ListObjectsRequest
-	28, // 18: cairn.v1.Meta.CreateMultipartUpload:input_type -> cairn.v1.CreateMultipartUploadRequest
-	29, // 19: cairn.v1.Meta.GetMultipartUpload:input_type -> cairn.v1.GetMultipartUploadRequest
-	30, // 20: cairn.v1.Meta.CommitPart:input_type -> cairn.v1.CommitPartRequest
-	31, // 21: cairn.v1.Meta.CompleteMultipartUpload:input_type -> cairn.v1.CompleteMultipartUploadRequest
-	32, // 22: cairn.v1.Meta.AbortMultipartUpload:input_type -> cairn.v1.AbortMultipartUploadRequest
-	33, // 23: cairn.v1.Meta.ListParts:input_type -> cairn.v1.ListPartsRequest
-	34, // 24: cairn.v1.Meta.ListMultipartUploads:input_type -> cairn.v1.ListMultipartUploadsRequest
-	17, // 25: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
-	19, // 26: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
-	21, // 27: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
-	1,  // 28: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,  // 29: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,  // 30: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,  // 31: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,  // 32: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11, // 33: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13, // 34: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16, // 35: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	35, // 36: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
-	36, // 37: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
-	37, // 38: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
-	38, // 39: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
-	39, // 40: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
-	40, // 41: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
-	41, // 42: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
-	18, // 43: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20, // 44: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23, // 45: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	28, // [28:46] is the sub-list for method output_type
-	10, // [10:28] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	26, // 4: cairn.v1.CommitObjectRequest.condition:type_name -> cairn.v1.WriteCondition
+	25, // 5: cairn.v1.GetObjectResponse.version:type_name -> cairn.v1.ObjectVersion
+	15, // 6: cairn.v1.ListObjectsResponse.objects:type_name -> cairn.v1.ObjectSummary
+	27, // 7: cairn.v1.RegisterNodeRequest.node:type_name -> cairn.v1.DataNode
+	27, // 8: cairn.v1.DataNodeStatus.node:type_name -> cairn.v1.DataNode
+	22, // 9: cairn.v1.GetClusterMapResponse.nodes:type_name -> cairn.v1.DataNodeStatus
+	28, // 10: cairn.v1.GetClusterMapResponse.members:type_name -> cairn.v1.MetaMember
+	0,  // 11: cairn.v1.Meta.CreateBucket:input_type -> cairn.v1.CreateBucketRequest
+	2,  // 12: cairn.v1.Meta.DeleteBucket:input_type -> cairn.v1.DeleteBucketRequest
+	4,  // 13: cairn.v1.Meta.GetBucket:input_type -> cairn.v1.GetBucketRequest
+	6,  // 14: cairn.v1.Meta.ListBuckets:input_type -> cairn.v1.ListBucketsRequest
+	8,  // 15: cairn.v1.Meta.CommitObject:input_type -> cairn.v1.CommitObjectRequest
+	10, // 16: cairn.v1.Meta.GetObject:input_type -> cairn.v1.GetObjectRequest
+	12, // 17: cairn.v1.Meta.DeleteObject:input_type -> cairn.v1.DeleteObjectRequest
+	14, // 18: cairn.v1.Meta.ListObjects:input_type -> cairn.v1.ListObjectsRequest
+	29, // 19: cairn.v1.Meta.CreateMultipartUpload:input_type -> cairn.v1.CreateMultipartUploadRequest
+	30, // 20: cairn.v1.Meta.GetMultipartUpload:input_type -> cairn.v1.GetMultipartUploadRequest
+	31, // 21: cairn.v1.Meta.CommitPart:input_type -> cairn.v1.CommitPartRequest
+	32, // 22: cairn.v1.Meta.CompleteMultipartUpload:input_type -> cairn.v1.CompleteMultipartUploadRequest
+	33, // 23: cairn.v1.Meta.AbortMultipartUpload:input_type -> cairn.v1.AbortMultipartUploadRequest
+	34, // 24: cairn.v1.Meta.ListParts:input_type -> cairn.v1.ListPartsRequest
+	35, // 25: cairn.v1.Meta.ListMultipartUploads:input_type -> cairn.v1.ListMultipartUploadsRequest
+	36, // 26: cairn.v1.Meta.SetObjectTags:input_type -> cairn.v1.SetObjectTagsRequest
+	37, // 27: cairn.v1.Meta.SetBucketTags:input_type -> cairn.v1.SetBucketTagsRequest
+	17, // 28: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
+	19, // 29: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
+	21, // 30: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
+	1,  // 31: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,  // 32: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,  // 33: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,  // 34: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,  // 35: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11, // 36: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13, // 37: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16, // 38: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	38, // 39: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	39, // 40: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	40, // 41: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	41, // 42: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	42, // 43: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	43, // 44: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	44, // 45: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	45, // 46: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
+	46, // 47: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
+	18, // 48: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20, // 49: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23, // 50: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	31, // [31:51] is the sub-list for method output_type
+	11, // [11:31] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_meta_proto_init() }
@@ -1465,7 +1486,9 @@ func file_cairnpb_meta_proto_init() {
 	if File_cairnpb_meta_proto != nil {
 		return
 	}
+	file_cairnpb_condition_proto_init()
 	file_cairnpb_multipart_proto_init()
+	file_cairnpb_tagging_proto_init()
 	file_cairnpb_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -34,6 +34,8 @@ const (
 	Meta_AbortMultipartUpload_FullMethodName    = "/cairn.v1.Meta/AbortMultipartUpload"
 	Meta_ListParts_FullMethodName               = "/cairn.v1.Meta/ListParts"
 	Meta_ListMultipartUploads_FullMethodName    = "/cairn.v1.Meta/ListMultipartUploads"
+	Meta_SetObjectTags_FullMethodName           = "/cairn.v1.Meta/SetObjectTags"
+	Meta_SetBucketTags_FullMethodName           = "/cairn.v1.Meta/SetBucketTags"
 	Meta_RegisterNode_FullMethodName            = "/cairn.v1.Meta/RegisterNode"
 	Meta_Heartbeat_FullMethodName               = "/cairn.v1.Meta/Heartbeat"
 	Meta_GetClusterMap_FullMethodName           = "/cairn.v1.Meta/GetClusterMap"
@@ -63,6 +65,10 @@ type MetaClient interface {
 	AbortMultipartUpload(ctx context.Context, in *AbortMultipartUploadRequest, opts ...grpc.CallOption) (*AbortMultipartUploadResponse, error)
 	ListParts(ctx context.Context, in *ListPartsRequest, opts ...grpc.CallOption) (*ListPartsResponse, error)
 	ListMultipartUploads(ctx context.Context, in *ListMultipartUploadsRequest, opts ...grpc.CallOption) (*ListMultipartUploadsResponse, error)
+	// Tags. An empty tag set removes the tags; GetObject and GetBucket
+	// return them.
+	SetObjectTags(ctx context.Context, in *SetObjectTagsRequest, opts ...grpc.CallOption) (*SetObjectTagsResponse, error)
+	SetBucketTags(ctx context.Context, in *SetBucketTagsRequest, opts ...grpc.CallOption) (*SetBucketTagsResponse, error)
 	RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error)
 	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
 	GetClusterMap(ctx context.Context, in *GetClusterMapRequest, opts ...grpc.CallOption) (*GetClusterMapResponse, error)
@@ -226,6 +232,26 @@ func (c *metaClient) ListMultipartUploads(ctx context.Context, in *ListMultipart
 	return out, nil
 }
 
+func (c *metaClient) SetObjectTags(ctx context.Context, in *SetObjectTagsRequest, opts ...grpc.CallOption) (*SetObjectTagsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetObjectTagsResponse)
+	err := c.cc.Invoke(ctx, Meta_SetObjectTags_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) SetBucketTags(ctx context.Context, in *SetBucketTagsRequest, opts ...grpc.CallOption) (*SetBucketTagsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetBucketTagsResponse)
+	err := c.cc.Invoke(ctx, Meta_SetBucketTags_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *metaClient) RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RegisterNodeResponse)
@@ -280,6 +306,10 @@ type MetaServer interface {
 	AbortMultipartUpload(context.Context, *AbortMultipartUploadRequest) (*AbortMultipartUploadResponse, error)
 	ListParts(context.Context, *ListPartsRequest) (*ListPartsResponse, error)
 	ListMultipartUploads(context.Context, *ListMultipartUploadsRequest) (*ListMultipartUploadsResponse, error)
+	// Tags. An empty tag set removes the tags; GetObject and GetBucket
+	// return them.
+	SetObjectTags(context.Context, *SetObjectTagsRequest) (*SetObjectTagsResponse, error)
+	SetBucketTags(context.Context, *SetBucketTagsRequest) (*SetBucketTagsResponse, error)
 	RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error)
 	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
 	GetClusterMap(context.Context, *GetClusterMapRequest) (*GetClusterMapResponse, error)
@@ -337,6 +367,12 @@ func (UnimplementedMetaServer) ListParts(context.Context, *ListPartsRequest) (*L
 }
 func (UnimplementedMetaServer) ListMultipartUploads(context.Context, *ListMultipartUploadsRequest) (*ListMultipartUploadsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListMultipartUploads not implemented")
+}
+func (UnimplementedMetaServer) SetObjectTags(context.Context, *SetObjectTagsRequest) (*SetObjectTagsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetObjectTags not implemented")
+}
+func (UnimplementedMetaServer) SetBucketTags(context.Context, *SetBucketTagsRequest) (*SetBucketTagsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetBucketTags not implemented")
 }
 func (UnimplementedMetaServer) RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RegisterNode not implemented")
@@ -638,6 +674,42 @@ func _Meta_ListMultipartUploads_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_SetObjectTags_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetObjectTagsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SetObjectTags(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SetObjectTags_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SetObjectTags(ctx, req.(*SetObjectTagsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_SetBucketTags_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetBucketTagsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SetBucketTags(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SetBucketTags_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SetBucketTags(ctx, req.(*SetBucketTagsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Meta_RegisterNode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RegisterNodeRequest)
 	if err := dec(in); err != nil {
@@ -758,6 +830,14 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListMultipartUploads",
 			Handler:    _Meta_ListMultipartUploads_Handler,
+		},
+		{
+			MethodName: "SetObjectTags",
+			Handler:    _Meta_SetObjectTags_Handler,
+		},
+		{
+			MethodName: "SetBucketTags",
+			Handler:    _Meta_SetBucketTags_Handler,
 		},
 		{
 			MethodName: "RegisterNode",

@@ -36,8 +36,13 @@ type MultipartUpload struct {
 	Headers           map[string]string `protobuf:"bytes,7,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // stored content headers, as on ObjectVersion
 	ChecksumAlgorithm string            `protobuf:"bytes,8,opt,name=checksum_algorithm,json=checksumAlgorithm,proto3" json:"checksum_algorithm,omitempty"`                              // x-amz-checksum-algorithm, canonical name
 	ChecksumType      string            `protobuf:"bytes,9,opt,name=checksum_type,json=checksumType,proto3" json:"checksum_type,omitempty"`                                             // x-amz-checksum-type, kept as sent
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	Tags              map[string]string `protobuf:"bytes,30,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`      // x-amz-tagging, for the object
+	// encryption, when set, holds the customer key check of an SSE-C upload
+	// (customer_key_salt and customer_key_hmac only): every part must carry
+	// that key.
+	Encryption    *Encryption `protobuf:"bytes,20,opt,name=encryption,proto3" json:"encryption,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MultipartUpload) Reset() {
@@ -131,6 +136,20 @@ func (x *MultipartUpload) GetChecksumType() string {
 		return x.ChecksumType
 	}
 	return ""
+}
+
+func (x *MultipartUpload) GetTags() map[string]string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *MultipartUpload) GetEncryption() *Encryption {
+	if x != nil {
+		return x.Encryption
+	}
+	return nil
 }
 
 // UploadedPart is one part of an upload in progress.
@@ -406,6 +425,7 @@ type CompleteUploadCmd struct {
 	UploadId      string                 `protobuf:"bytes,4,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
 	VersionId     string                 `protobuf:"bytes,5,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"` // chosen by the proposer
 	Parts         []*CompletedPart       `protobuf:"bytes,6,rep,name=parts,proto3" json:"parts,omitempty"`
+	Condition     *WriteCondition        `protobuf:"bytes,30,opt,name=condition,proto3" json:"condition,omitempty"` // If-Match / If-None-Match, checked in the apply
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -478,6 +498,13 @@ func (x *CompleteUploadCmd) GetVersionId() string {
 func (x *CompleteUploadCmd) GetParts() []*CompletedPart {
 	if x != nil {
 		return x.Parts
+	}
+	return nil
+}
+
+func (x *CompleteUploadCmd) GetCondition() *WriteCondition {
+	if x != nil {
+		return x.Condition
 	}
 	return nil
 }
@@ -887,6 +914,7 @@ type CompleteMultipartUploadRequest struct {
 	Key           string                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
 	UploadId      string                 `protobuf:"bytes,4,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
 	Parts         []*CompletedPart       `protobuf:"bytes,5,rep,name=parts,proto3" json:"parts,omitempty"`
+	Condition     *WriteCondition        `protobuf:"bytes,30,opt,name=condition,proto3" json:"condition,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -952,6 +980,13 @@ func (x *CompleteMultipartUploadRequest) GetUploadId() string {
 func (x *CompleteMultipartUploadRequest) GetParts() []*CompletedPart {
 	if x != nil {
 		return x.Parts
+	}
+	return nil
+}
+
+func (x *CompleteMultipartUploadRequest) GetCondition() *WriteCondition {
+	if x != nil {
+		return x.Condition
 	}
 	return nil
 }
@@ -1595,7 +1630,7 @@ var File_cairnpb_multipart_proto protoreflect.FileDescriptor
 
 const file_cairnpb_multipart_proto_rawDesc = "" +
 	"\n" +
-	"\x17cairnpb/multipart.proto\x12\bcairn.v1\x1a\x13cairnpb/types.proto\"\x95\x04\n" +
+	"\x17cairnpb/multipart.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x13cairnpb/types.proto\"\xbd\x05\n" +
 	"\x0fMultipartUpload\x12\x1b\n" +
 	"\tbucket_id\x18\x01 \x01(\fR\bbucketId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1b\n" +
@@ -1605,11 +1640,18 @@ const file_cairnpb_multipart_proto_rawDesc = "" +
 	"\ruser_metadata\x18\x06 \x03(\v2+.cairn.v1.MultipartUpload.UserMetadataEntryR\fuserMetadata\x12@\n" +
 	"\aheaders\x18\a \x03(\v2&.cairn.v1.MultipartUpload.HeadersEntryR\aheaders\x12-\n" +
 	"\x12checksum_algorithm\x18\b \x01(\tR\x11checksumAlgorithm\x12#\n" +
-	"\rchecksum_type\x18\t \x01(\tR\fchecksumType\x1a?\n" +
+	"\rchecksum_type\x18\t \x01(\tR\fchecksumType\x127\n" +
+	"\x04tags\x18\x1e \x03(\v2#.cairn.v1.MultipartUpload.TagsEntryR\x04tags\x124\n" +
+	"\n" +
+	"encryption\x18\x14 \x01(\v2\x14.cairn.v1.EncryptionR\n" +
+	"encryption\x1a?\n" +
 	"\x11UserMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a7\n" +
+	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x85\x01\n" +
 	"\fUploadedPart\x12&\n" +
@@ -1633,7 +1675,7 @@ const file_cairnpb_multipart_proto_rawDesc = "" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
 	"\x03key\x18\x03 \x01(\tR\x03key\x12\x1b\n" +
 	"\tupload_id\x18\x04 \x01(\tR\buploadId\x12*\n" +
-	"\x04part\x18\x05 \x01(\v2\x16.cairn.v1.UploadedPartR\x04part\"\xc6\x01\n" +
+	"\x04part\x18\x05 \x01(\v2\x16.cairn.v1.UploadedPartR\x04part\"\xfe\x01\n" +
 	"\x11CompleteUploadCmd\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
@@ -1641,7 +1683,8 @@ const file_cairnpb_multipart_proto_rawDesc = "" +
 	"\tupload_id\x18\x04 \x01(\tR\buploadId\x12\x1d\n" +
 	"\n" +
 	"version_id\x18\x05 \x01(\tR\tversionId\x12-\n" +
-	"\x05parts\x18\x06 \x03(\v2\x17.cairn.v1.CompletedPartR\x05parts\"u\n" +
+	"\x05parts\x18\x06 \x03(\v2\x17.cairn.v1.CompletedPartR\x05parts\x126\n" +
+	"\tcondition\x18\x1e \x01(\v2\x18.cairn.v1.WriteConditionR\tcondition\"u\n" +
 	"\x0eAbortUploadCmd\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
@@ -1666,13 +1709,14 @@ const file_cairnpb_multipart_proto_rawDesc = "" +
 	"\x03key\x18\x03 \x01(\tR\x03key\x12\x1b\n" +
 	"\tupload_id\x18\x04 \x01(\tR\buploadId\x12*\n" +
 	"\x04part\x18\x05 \x01(\v2\x16.cairn.v1.UploadedPartR\x04part\"\x14\n" +
-	"\x12CommitPartResponse\"\xb4\x01\n" +
+	"\x12CommitPartResponse\"\xec\x01\n" +
 	"\x1eCompleteMultipartUploadRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
 	"\x03key\x18\x03 \x01(\tR\x03key\x12\x1b\n" +
 	"\tupload_id\x18\x04 \x01(\tR\buploadId\x12-\n" +
-	"\x05parts\x18\x05 \x03(\v2\x17.cairn.v1.CompletedPartR\x05parts\"T\n" +
+	"\x05parts\x18\x05 \x03(\v2\x17.cairn.v1.CompletedPartR\x05parts\x126\n" +
+	"\tcondition\x18\x1e \x01(\v2\x18.cairn.v1.WriteConditionR\tcondition\"T\n" +
 	"\x1fCompleteMultipartUploadResponse\x12\x12\n" +
 	"\x04etag\x18\x01 \x01(\tR\x04etag\x12\x1d\n" +
 	"\n" +
@@ -1739,7 +1783,7 @@ func file_cairnpb_multipart_proto_rawDescGZIP() []byte {
 	return file_cairnpb_multipart_proto_rawDescData
 }
 
-var file_cairnpb_multipart_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_cairnpb_multipart_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_cairnpb_multipart_proto_goTypes = []any{
 	(*MultipartUpload)(nil),                 // 0: cairn.v1.MultipartUpload
 	(*UploadedPart)(nil),                    // 1: cairn.v1.UploadedPart
@@ -1766,32 +1810,39 @@ var file_cairnpb_multipart_proto_goTypes = []any{
 	(*ListMultipartUploadsResponse)(nil),    // 22: cairn.v1.ListMultipartUploadsResponse
 	nil,                                     // 23: cairn.v1.MultipartUpload.UserMetadataEntry
 	nil,                                     // 24: cairn.v1.MultipartUpload.HeadersEntry
-	nil,                                     // 25: cairn.v1.CompletedPart.ChecksumsEntry
-	nil,                                     // 26: cairn.v1.PartSummary.ChecksumsEntry
-	(*PartInfo)(nil),                        // 27: cairn.v1.PartInfo
+	nil,                                     // 25: cairn.v1.MultipartUpload.TagsEntry
+	nil,                                     // 26: cairn.v1.CompletedPart.ChecksumsEntry
+	nil,                                     // 27: cairn.v1.PartSummary.ChecksumsEntry
+	(*Encryption)(nil),                      // 28: cairn.v1.Encryption
+	(*PartInfo)(nil),                        // 29: cairn.v1.PartInfo
+	(*WriteCondition)(nil),                  // 30: cairn.v1.WriteCondition
 }
 var file_cairnpb_multipart_proto_depIdxs = []int32{
 	23, // 0: cairn.v1.MultipartUpload.user_metadata:type_name -> cairn.v1.MultipartUpload.UserMetadataEntry
 	24, // 1: cairn.v1.MultipartUpload.headers:type_name -> cairn.v1.MultipartUpload.HeadersEntry
-	27, // 2: cairn.v1.UploadedPart.part:type_name -> cairn.v1.PartInfo
-	25, // 3: cairn.v1.CompletedPart.checksums:type_name -> cairn.v1.CompletedPart.ChecksumsEntry
-	0,  // 4: cairn.v1.CreateUploadCmd.upload:type_name -> cairn.v1.MultipartUpload
-	1,  // 5: cairn.v1.CommitPartCmd.part:type_name -> cairn.v1.UploadedPart
-	2,  // 6: cairn.v1.CompleteUploadCmd.parts:type_name -> cairn.v1.CompletedPart
-	0,  // 7: cairn.v1.CreateMultipartUploadRequest.upload:type_name -> cairn.v1.MultipartUpload
-	0,  // 8: cairn.v1.CreateMultipartUploadResponse.upload:type_name -> cairn.v1.MultipartUpload
-	0,  // 9: cairn.v1.GetMultipartUploadResponse.upload:type_name -> cairn.v1.MultipartUpload
-	1,  // 10: cairn.v1.CommitPartRequest.part:type_name -> cairn.v1.UploadedPart
-	2,  // 11: cairn.v1.CompleteMultipartUploadRequest.parts:type_name -> cairn.v1.CompletedPart
-	26, // 12: cairn.v1.PartSummary.checksums:type_name -> cairn.v1.PartSummary.ChecksumsEntry
-	0,  // 13: cairn.v1.ListPartsResponse.upload:type_name -> cairn.v1.MultipartUpload
-	18, // 14: cairn.v1.ListPartsResponse.parts:type_name -> cairn.v1.PartSummary
-	21, // 15: cairn.v1.ListMultipartUploadsResponse.uploads:type_name -> cairn.v1.UploadSummary
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	25, // 2: cairn.v1.MultipartUpload.tags:type_name -> cairn.v1.MultipartUpload.TagsEntry
+	28, // 3: cairn.v1.MultipartUpload.encryption:type_name -> cairn.v1.Encryption
+	29, // 4: cairn.v1.UploadedPart.part:type_name -> cairn.v1.PartInfo
+	26, // 5: cairn.v1.CompletedPart.checksums:type_name -> cairn.v1.CompletedPart.ChecksumsEntry
+	0,  // 6: cairn.v1.CreateUploadCmd.upload:type_name -> cairn.v1.MultipartUpload
+	1,  // 7: cairn.v1.CommitPartCmd.part:type_name -> cairn.v1.UploadedPart
+	2,  // 8: cairn.v1.CompleteUploadCmd.parts:type_name -> cairn.v1.CompletedPart
+	30, // 9: cairn.v1.CompleteUploadCmd.condition:type_name -> cairn.v1.WriteCondition
+	0,  // 10: cairn.v1.CreateMultipartUploadRequest.upload:type_name -> cairn.v1.MultipartUpload
+	0,  // 11: cairn.v1.CreateMultipartUploadResponse.upload:type_name -> cairn.v1.MultipartUpload
+	0,  // 12: cairn.v1.GetMultipartUploadResponse.upload:type_name -> cairn.v1.MultipartUpload
+	1,  // 13: cairn.v1.CommitPartRequest.part:type_name -> cairn.v1.UploadedPart
+	2,  // 14: cairn.v1.CompleteMultipartUploadRequest.parts:type_name -> cairn.v1.CompletedPart
+	30, // 15: cairn.v1.CompleteMultipartUploadRequest.condition:type_name -> cairn.v1.WriteCondition
+	27, // 16: cairn.v1.PartSummary.checksums:type_name -> cairn.v1.PartSummary.ChecksumsEntry
+	0,  // 17: cairn.v1.ListPartsResponse.upload:type_name -> cairn.v1.MultipartUpload
+	18, // 18: cairn.v1.ListPartsResponse.parts:type_name -> cairn.v1.PartSummary
+	21, // 19: cairn.v1.ListMultipartUploadsResponse.uploads:type_name -> cairn.v1.UploadSummary
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_multipart_proto_init() }
@@ -1799,6 +1850,7 @@ func file_cairnpb_multipart_proto_init() {
 	if File_cairnpb_multipart_proto != nil {
 		return
 	}
+	file_cairnpb_condition_proto_init()
 	file_cairnpb_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1806,7 +1858,7 @@ func file_cairnpb_multipart_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_multipart_proto_rawDesc), len(file_cairnpb_multipart_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -31,8 +31,10 @@ type Bucket struct {
 	Id              []byte `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
 	CreatedUnixNano int64  `protobuf:"varint,4,opt,name=created_unix_nano,json=createdUnixNano,proto3" json:"created_unix_nano,omitempty"`
 	Compartment     string `protobuf:"bytes,5,opt,name=compartment,proto3" json:"compartment,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// tags is the bucket's tag set (PutBucketTagging); empty when it has none.
+	Tags          map[string]string `protobuf:"bytes,30,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Bucket) Reset() {
@@ -98,6 +100,13 @@ func (x *Bucket) GetCompartment() string {
 		return x.Compartment
 	}
 	return ""
+}
+
+func (x *Bucket) GetTags() map[string]string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
 }
 
 // ErasureScheme says how an object's bytes are cut into shards.
@@ -240,7 +249,12 @@ type ObjectVersion struct {
 	// bytes are the parts' bytes in this order, each part stored as it was
 	// uploaded. Such versions have no scheme or shards of their own; the bytes
 	// of inline parts are concatenated, in order, in inline_data.
-	Parts         []*PartInfo `protobuf:"bytes,15,rep,name=parts,proto3" json:"parts,omitempty"`
+	Parts []*PartInfo `protobuf:"bytes,15,rep,name=parts,proto3" json:"parts,omitempty"`
+	// encryption says how the data (shards or inline_data) is sealed; set on
+	// every version the gateway writes. Multipart versions have it per part.
+	Encryption *Encryption `protobuf:"bytes,20,opt,name=encryption,proto3" json:"encryption,omitempty"`
+	// tags is the object's tag set (x-amz-tagging, PutObjectTagging).
+	Tags          map[string]string `protobuf:"bytes,30,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -380,6 +394,20 @@ func (x *ObjectVersion) GetParts() []*PartInfo {
 	return nil
 }
 
+func (x *ObjectVersion) GetEncryption() *Encryption {
+	if x != nil {
+		return x.Encryption
+	}
+	return nil
+}
+
+func (x *ObjectVersion) GetTags() map[string]string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
 // PartInfo is one part of a multipart object (or upload): its bytes are
 // erasure coded on their own, as shards "<shard_base>.<index>", or inline
 // when the part has no scheme.
@@ -393,6 +421,7 @@ type PartInfo struct {
 	Shards        []*ShardLocation       `protobuf:"bytes,6,rep,name=shards,proto3" json:"shards,omitempty"`
 	Checksums     map[string]string      `protobuf:"bytes,7,rep,name=checksums,proto3" json:"checksums,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // algorithm -> base64 value
 	Degraded      bool                   `protobuf:"varint,8,opt,name=degraded,proto3" json:"degraded,omitempty"`
+	Encryption    *Encryption            `protobuf:"bytes,20,opt,name=encryption,proto3" json:"encryption,omitempty"` // how this part's bytes are sealed
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -483,6 +512,119 @@ func (x *PartInfo) GetDegraded() bool {
 	return false
 }
 
+func (x *PartInfo) GetEncryption() *Encryption {
+	if x != nil {
+		return x.Encryption
+	}
+	return nil
+}
+
+// Encryption is the envelope of one version's (or part's) data: a random
+// data key, wrapped by the master key or (SSE-C) by a key derived from the
+// customer key, which is never stored. See s3api/sse for the format. Data
+// is sealed in packages of package_size plaintext bytes, each followed by
+// a 16-byte tag in shards; inline data keeps its tags in `tags` instead,
+// so inline bytes are exactly as long as the plaintext.
+type Encryption struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Algorithm       string                 `protobuf:"bytes,1,opt,name=algorithm,proto3" json:"algorithm,omitempty"`                                      // "cairn-aes256gcm-v1"
+	PackageSize     int32                  `protobuf:"varint,2,opt,name=package_size,json=packageSize,proto3" json:"package_size,omitempty"`              // plaintext bytes per package
+	NoncePrefix     []byte                 `protobuf:"bytes,3,opt,name=nonce_prefix,json=noncePrefix,proto3" json:"nonce_prefix,omitempty"`               // random, per version
+	WrappedKey      []byte                 `protobuf:"bytes,4,opt,name=wrapped_key,json=wrappedKey,proto3" json:"wrapped_key,omitempty"`                  // nonce || AES-256-GCM(key encryption key, data key)
+	KeyId           string                 `protobuf:"bytes,5,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`                                 // master key that wrapped it; empty for SSE-C
+	CustomerKeySalt []byte                 `protobuf:"bytes,6,opt,name=customer_key_salt,json=customerKeySalt,proto3" json:"customer_key_salt,omitempty"` // SSE-C: salt of the key check and of the key derivation
+	CustomerKeyHmac []byte                 `protobuf:"bytes,7,opt,name=customer_key_hmac,json=customerKeyHmac,proto3" json:"customer_key_hmac,omitempty"` // SSE-C: HMAC-SHA256(customer key, label || salt)
+	Tags            []byte                 `protobuf:"bytes,8,opt,name=tags,proto3" json:"tags,omitempty"`                                                // inline data only: the packages' tags
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Encryption) Reset() {
+	*x = Encryption{}
+	mi := &file_cairnpb_types_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Encryption) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Encryption) ProtoMessage() {}
+
+func (x *Encryption) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_types_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Encryption.ProtoReflect.Descriptor instead.
+func (*Encryption) Descriptor() ([]byte, []int) {
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Encryption) GetAlgorithm() string {
+	if x != nil {
+		return x.Algorithm
+	}
+	return ""
+}
+
+func (x *Encryption) GetPackageSize() int32 {
+	if x != nil {
+		return x.PackageSize
+	}
+	return 0
+}
+
+func (x *Encryption) GetNoncePrefix() []byte {
+	if x != nil {
+		return x.NoncePrefix
+	}
+	return nil
+}
+
+func (x *Encryption) GetWrappedKey() []byte {
+	if x != nil {
+		return x.WrappedKey
+	}
+	return nil
+}
+
+func (x *Encryption) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *Encryption) GetCustomerKeySalt() []byte {
+	if x != nil {
+		return x.CustomerKeySalt
+	}
+	return nil
+}
+
+func (x *Encryption) GetCustomerKeyHmac() []byte {
+	if x != nil {
+		return x.CustomerKeyHmac
+	}
+	return nil
+}
+
+func (x *Encryption) GetTags() []byte {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
 // DataNode is a data node as meta knows it.
 type DataNode struct {
 	state                 protoimpl.MessageState `protogen:"open.v1"`
@@ -502,7 +644,7 @@ type DataNode struct {
 
 func (x *DataNode) Reset() {
 	*x = DataNode{}
-	mi := &file_cairnpb_types_proto_msgTypes[5]
+	mi := &file_cairnpb_types_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -514,7 +656,7 @@ func (x *DataNode) String() string {
 func (*DataNode) ProtoMessage() {}
 
 func (x *DataNode) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_types_proto_msgTypes[5]
+	mi := &file_cairnpb_types_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -527,7 +669,7 @@ func (x *DataNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataNode.ProtoReflect.Descriptor instead.
 func (*DataNode) Descriptor() ([]byte, []int) {
-	return file_cairnpb_types_proto_rawDescGZIP(), []int{5}
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DataNode) GetId() string {
@@ -612,7 +754,7 @@ type MetaMember struct {
 
 func (x *MetaMember) Reset() {
 	*x = MetaMember{}
-	mi := &file_cairnpb_types_proto_msgTypes[6]
+	mi := &file_cairnpb_types_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -624,7 +766,7 @@ func (x *MetaMember) String() string {
 func (*MetaMember) ProtoMessage() {}
 
 func (x *MetaMember) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_types_proto_msgTypes[6]
+	mi := &file_cairnpb_types_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -637,7 +779,7 @@ func (x *MetaMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaMember.ProtoReflect.Descriptor instead.
 func (*MetaMember) Descriptor() ([]byte, []int) {
-	return file_cairnpb_types_proto_rawDescGZIP(), []int{6}
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MetaMember) GetId() string {
@@ -673,7 +815,7 @@ type GCEntry struct {
 
 func (x *GCEntry) Reset() {
 	*x = GCEntry{}
-	mi := &file_cairnpb_types_proto_msgTypes[7]
+	mi := &file_cairnpb_types_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -685,7 +827,7 @@ func (x *GCEntry) String() string {
 func (*GCEntry) ProtoMessage() {}
 
 func (x *GCEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_types_proto_msgTypes[7]
+	mi := &file_cairnpb_types_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -698,7 +840,7 @@ func (x *GCEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GCEntry.ProtoReflect.Descriptor instead.
 func (*GCEntry) Descriptor() ([]byte, []int) {
-	return file_cairnpb_types_proto_rawDescGZIP(), []int{7}
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GCEntry) GetNodeId() string {
@@ -726,13 +868,17 @@ var File_cairnpb_types_proto protoreflect.FileDescriptor
 
 const file_cairnpb_types_proto_rawDesc = "" +
 	"\n" +
-	"\x13cairnpb/types.proto\x12\bcairn.v1\"\x98\x01\n" +
+	"\x13cairnpb/types.proto\x12\bcairn.v1\"\x81\x02\n" +
 	"\x06Bucket\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\fR\x02id\x12*\n" +
 	"\x11created_unix_nano\x18\x04 \x01(\x03R\x0fcreatedUnixNano\x12 \n" +
-	"\vcompartment\x18\x05 \x01(\tR\vcompartment\"Z\n" +
+	"\vcompartment\x18\x05 \x01(\tR\vcompartment\x12.\n" +
+	"\x04tags\x18\x1e \x03(\v2\x1a.cairn.v1.Bucket.TagsEntryR\x04tags\x1a7\n" +
+	"\tTagsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"Z\n" +
 	"\rErasureScheme\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\x05R\x04data\x12\x16\n" +
 	"\x06parity\x18\x02 \x01(\x05R\x06parity\x12\x1d\n" +
@@ -740,7 +886,7 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"block_size\x18\x03 \x01(\x05R\tblockSize\">\n" +
 	"\rShardLocation\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x17\n" +
-	"\anode_id\x18\x02 \x01(\tR\x06nodeId\"\xb0\x06\n" +
+	"\anode_id\x18\x02 \x01(\tR\x06nodeId\"\xd6\a\n" +
 	"\rObjectVersion\x12\x1b\n" +
 	"\tbucket_id\x18\x01 \x01(\fR\bbucketId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1d\n" +
@@ -759,7 +905,11 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"\aheaders\x18\f \x03(\v2$.cairn.v1.ObjectVersion.HeadersEntryR\aheaders\x12\x1a\n" +
 	"\bdegraded\x18\r \x01(\bR\bdegraded\x12D\n" +
 	"\tchecksums\x18\x0e \x03(\v2&.cairn.v1.ObjectVersion.ChecksumsEntryR\tchecksums\x12(\n" +
-	"\x05parts\x18\x0f \x03(\v2\x12.cairn.v1.PartInfoR\x05parts\x1a?\n" +
+	"\x05parts\x18\x0f \x03(\v2\x12.cairn.v1.PartInfoR\x05parts\x124\n" +
+	"\n" +
+	"encryption\x18\x14 \x01(\v2\x14.cairn.v1.EncryptionR\n" +
+	"encryption\x125\n" +
+	"\x04tags\x18\x1e \x03(\v2!.cairn.v1.ObjectVersion.TagsEntryR\x04tags\x1a?\n" +
 	"\x11UserMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a:\n" +
@@ -768,7 +918,10 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a<\n" +
 	"\x0eChecksumsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe6\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a7\n" +
+	"\tTagsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9c\x03\n" +
 	"\bPartInfo\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x12\n" +
@@ -778,10 +931,24 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"\x06scheme\x18\x05 \x01(\v2\x17.cairn.v1.ErasureSchemeR\x06scheme\x12/\n" +
 	"\x06shards\x18\x06 \x03(\v2\x17.cairn.v1.ShardLocationR\x06shards\x12?\n" +
 	"\tchecksums\x18\a \x03(\v2!.cairn.v1.PartInfo.ChecksumsEntryR\tchecksums\x12\x1a\n" +
-	"\bdegraded\x18\b \x01(\bR\bdegraded\x1a<\n" +
+	"\bdegraded\x18\b \x01(\bR\bdegraded\x124\n" +
+	"\n" +
+	"encryption\x18\x14 \x01(\v2\x14.cairn.v1.EncryptionR\n" +
+	"encryption\x1a<\n" +
 	"\x0eChecksumsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb3\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x94\x02\n" +
+	"\n" +
+	"Encryption\x12\x1c\n" +
+	"\talgorithm\x18\x01 \x01(\tR\talgorithm\x12!\n" +
+	"\fpackage_size\x18\x02 \x01(\x05R\vpackageSize\x12!\n" +
+	"\fnonce_prefix\x18\x03 \x01(\fR\vnoncePrefix\x12\x1f\n" +
+	"\vwrapped_key\x18\x04 \x01(\fR\n" +
+	"wrappedKey\x12\x15\n" +
+	"\x06key_id\x18\x05 \x01(\tR\x05keyId\x12*\n" +
+	"\x11customer_key_salt\x18\x06 \x01(\fR\x0fcustomerKeySalt\x12*\n" +
+	"\x11customer_key_hmac\x18\a \x01(\fR\x0fcustomerKeyHmac\x12\x12\n" +
+	"\x04tags\x18\b \x01(\fR\x04tags\"\xb3\x02\n" +
 	"\bDataNode\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x12\n" +
@@ -817,36 +984,43 @@ func file_cairnpb_types_proto_rawDescGZIP() []byte {
 	return file_cairnpb_types_proto_rawDescData
 }
 
-var file_cairnpb_types_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_cairnpb_types_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_cairnpb_types_proto_goTypes = []any{
 	(*Bucket)(nil),        // 0: cairn.v1.Bucket
 	(*ErasureScheme)(nil), // 1: cairn.v1.ErasureScheme
 	(*ShardLocation)(nil), // 2: cairn.v1.ShardLocation
 	(*ObjectVersion)(nil), // 3: cairn.v1.ObjectVersion
 	(*PartInfo)(nil),      // 4: cairn.v1.PartInfo
-	(*DataNode)(nil),      // 5: cairn.v1.DataNode
-	(*MetaMember)(nil),    // 6: cairn.v1.MetaMember
-	(*GCEntry)(nil),       // 7: cairn.v1.GCEntry
-	nil,                   // 8: cairn.v1.ObjectVersion.UserMetadataEntry
-	nil,                   // 9: cairn.v1.ObjectVersion.HeadersEntry
-	nil,                   // 10: cairn.v1.ObjectVersion.ChecksumsEntry
-	nil,                   // 11: cairn.v1.PartInfo.ChecksumsEntry
+	(*Encryption)(nil),    // 5: cairn.v1.Encryption
+	(*DataNode)(nil),      // 6: cairn.v1.DataNode
+	(*MetaMember)(nil),    // 7: cairn.v1.MetaMember
+	(*GCEntry)(nil),       // 8: cairn.v1.GCEntry
+	nil,                   // 9: cairn.v1.Bucket.TagsEntry
+	nil,                   // 10: cairn.v1.ObjectVersion.UserMetadataEntry
+	nil,                   // 11: cairn.v1.ObjectVersion.HeadersEntry
+	nil,                   // 12: cairn.v1.ObjectVersion.ChecksumsEntry
+	nil,                   // 13: cairn.v1.ObjectVersion.TagsEntry
+	nil,                   // 14: cairn.v1.PartInfo.ChecksumsEntry
 }
 var file_cairnpb_types_proto_depIdxs = []int32{
-	8,  // 0: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
-	1,  // 1: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
-	2,  // 2: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
-	9,  // 3: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
-	10, // 4: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
-	4,  // 5: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
-	1,  // 6: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
-	2,  // 7: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
-	11, // 8: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	9,  // 0: cairn.v1.Bucket.tags:type_name -> cairn.v1.Bucket.TagsEntry
+	10, // 1: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
+	1,  // 2: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
+	2,  // 3: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
+	11, // 4: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
+	12, // 5: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
+	4,  // 6: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
+	5,  // 7: cairn.v1.ObjectVersion.encryption:type_name -> cairn.v1.Encryption
+	13, // 8: cairn.v1.ObjectVersion.tags:type_name -> cairn.v1.ObjectVersion.TagsEntry
+	1,  // 9: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
+	2,  // 10: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
+	14, // 11: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
+	5,  // 12: cairn.v1.PartInfo.encryption:type_name -> cairn.v1.Encryption
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_types_proto_init() }
@@ -860,7 +1034,7 @@ func file_cairnpb_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_types_proto_rawDesc), len(file_cairnpb_types_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

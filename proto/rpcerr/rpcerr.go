@@ -48,6 +48,9 @@ var (
 	// ErrEntityTooSmall: a part other than the last is below the minimum
 	// part size.
 	ErrEntityTooSmall = errors.New("part too small")
+	// ErrPreconditionFailed: a conditional write's condition on the key's
+	// current version did not hold.
+	ErrPreconditionFailed = errors.New("precondition failed")
 )
 
 type entry struct {
@@ -74,6 +77,7 @@ var table = []entry{
 	{ErrInvalidPart, codes.FailedPrecondition, "INVALID_PART"},
 	{ErrInvalidPartOrder, codes.InvalidArgument, "INVALID_PART_ORDER"},
 	{ErrEntityTooSmall, codes.FailedPrecondition, "ENTITY_TOO_SMALL"},
+	{ErrPreconditionFailed, codes.FailedPrecondition, "PRECONDITION_FAILED"},
 }
 
 // ToStatus converts err into a gRPC status error. Sentinels (matched with

@@ -42,6 +42,9 @@ var (
 	MissingSecurityHeader           = Code{"MissingSecurityHeader", http.StatusBadRequest, "Your request is missing a required header."}
 	NoSuchBucket                    = Code{"NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist"}
 	NoSuchKey                       = Code{"NoSuchKey", http.StatusNotFound, "The specified key does not exist."}
+	NoSuchTagSet                    = Code{"NoSuchTagSet", http.StatusNotFound, "The TagSet does not exist"}
+	InvalidTag                      = Code{"InvalidTag", http.StatusBadRequest, "The tag provided was not a valid tag. This error can occur if the tag did not pass input validation."}
+	BadRequest                      = Code{"BadRequest", http.StatusBadRequest, "Bad Request"}
 	NoSuchUpload                    = Code{"NoSuchUpload", http.StatusNotFound, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."}
 	InvalidPart                     = Code{"InvalidPart", http.StatusBadRequest, "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."}
 	InvalidPartOrder                = Code{"InvalidPartOrder", http.StatusBadRequest, "The list of parts was not in ascending order. Parts must be ordered by part number."}
@@ -71,6 +74,23 @@ var (
 	InvalidSigV2Header              = Code{"InvalidArgument", http.StatusBadRequest, "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature"}
 	MissingQueryAuth                = Code{"AccessDenied", http.StatusForbidden, "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters"}
 	InvalidQueryExpires             = Code{"AccessDenied", http.StatusForbidden, "Invalid date (should be seconds since epoch)"}
+)
+
+// SSE-C codes.
+var (
+	SSECustomerAlgorithmMissing  = Code{"InvalidArgument", http.StatusBadRequest, "Requests specifying Server Side Encryption with Customer provided keys must provide a valid encryption algorithm."}
+	InvalidEncryptionAlgorithm   = Code{"InvalidEncryptionAlgorithmError", http.StatusBadRequest, "The encryption request you specified is not valid. The valid value is AES256."}
+	SSECustomerKeyMissing        = Code{"InvalidArgument", http.StatusBadRequest, "Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key."}
+	SSECustomerKeyInvalid        = Code{"InvalidArgument", http.StatusBadRequest, "The secret key was invalid for the specified algorithm."}
+	SSECustomerKeyMD5Missing     = Code{"InvalidArgument", http.StatusBadRequest, "Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key."}
+	SSECustomerKeyMD5Mismatch    = Code{"InvalidArgument", http.StatusBadRequest, "The calculated MD5 hash of the key did not match the hash that was provided."}
+	SSECustomerInsecure          = Code{"InvalidRequest", http.StatusBadRequest, "Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection."}
+	SSEEncryptedObject           = Code{"InvalidRequest", http.StatusBadRequest, "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object."}
+	SSEParametersNotApplicable   = Code{"InvalidRequest", http.StatusBadRequest, "The encryption parameters are not applicable to this object."}
+	SSEMultipartEncrypted        = Code{"InvalidRequest", http.StatusBadRequest, "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters."}
+	SSECustomerParametersChanged = Code{"InvalidArgument", http.StatusBadRequest, "The provided encryption parameters did not match the ones used originally."}
+	SSEWithCustomerKey           = Code{"InvalidArgument", http.StatusBadRequest, "Server Side Encryption with Customer provided key is incompatible with the encryption method specified"}
+	SSEKMSNotImplemented         = Code{"NotImplemented", http.StatusNotImplemented, "Server-side encryption with AWS KMS keys is not implemented; data is always encrypted at rest (AES256)."}
 )
 
 // Error is an S3 error on its way to the client: a code, optionally a more

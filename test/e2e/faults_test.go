@@ -215,8 +215,9 @@ func TestCorruptShardBlock(t *testing.T) {
 	mustPut(t, cl, "rot", "victim", data)
 	v := objectRecord(t, c, "rot", "victim")
 
-	// Shard 0 holds, verbatim, the first block of each stripe: bytes
-	// [0, 256 KiB) of the object among them.
+	// Shard 0 holds, verbatim, the first block of each stripe of the sealed
+	// (encrypted) stream: its bytes [0, 256 KiB), the object's first
+	// package among them. Take the needle from the node itself.
 	var holder *harness.Proc
 	for _, s := range v.GetShards() {
 		if s.GetIndex() == 0 {
@@ -226,10 +227,18 @@ func TestCorruptShardBlock(t *testing.T) {
 	if holder == nil {
 		t.Fatalf("no node for shard 0: %v", v.GetShards())
 	}
+	first, err := dataClient(t, holder.Addr).GetShard(ctxT(t, 30*time.Second), &cairnpb.GetShardRequest{ShardId: v.GetVersionId() + ".0", BlockCount: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := first.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	needle := bytes.Clone(block.GetBlock().GetData()[4096 : 4096+64])
 	if err := holder.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	needle := data[4096 : 4096+64]
 	flipped := flipBytes(t, holder.Dir, needle)
 	if flipped == 0 {
 		t.Fatalf("the block's bytes were not found under %s", holder.Dir)

@@ -17,15 +17,17 @@ import (
 
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/s3api/sse"
 )
 
 // Options shape a cluster.
 type Options struct {
-	Metas    int      // meta nodes (default 3)
-	Datas    int      // data nodes (default 6)
-	Region   string   // default "us-east-1"
-	ExtraGW  []string // extra `cairn gateway` flags
-	ExtraAll []string // extra flags for every process
+	Metas     int      // meta nodes (default 3)
+	Datas     int      // data nodes (default 6)
+	Region    string   // default "us-east-1"
+	ExtraGW   []string // extra `cairn gateway` flags
+	ExtraMeta []string // extra `cairn meta` flags
+	ExtraAll  []string // extra flags for every process
 }
 
 // Cluster is a running multi-process Cairn region.
@@ -39,6 +41,8 @@ type Cluster struct {
 	AccessKey string
 	SecretKey string
 	MetaAddrs []string // gRPC addresses of the meta nodes
+	// MasterKeyFile holds the master key every gateway encrypts data with.
+	MasterKeyFile string
 }
 
 // Build compiles the command ./cmd/<name> of the module at moduleRoot into
@@ -114,7 +118,7 @@ func Start(t testing.TB, bin string, opt Options) *Cluster {
 		name := fmt.Sprintf("meta-%d", i+1)
 		p := newProc(bin, root, name, c.MetaAddrs[i], true)
 		p.args = append([]string{"meta", "--id", name, "--raft-addr", addr(ports[i]), "--grpc-addr", c.MetaAddrs[i],
-			"--dir", p.Dir, "--peers", strings.Join(peers, ","), "--bootstrap"}, opt.ExtraAll...)
+			"--dir", p.Dir, "--peers", strings.Join(peers, ","), "--bootstrap"}, append(opt.ExtraAll, opt.ExtraMeta...)...)
 		c.Metas = append(c.Metas, p)
 	}
 	for i := 0; i < opt.Datas; i++ {
@@ -125,9 +129,13 @@ func Start(t testing.TB, bin string, opt Options) *Cluster {
 		c.Datas = append(c.Datas, p)
 	}
 	gw := addr(ports[len(ports)-1])
+	c.MasterKeyFile = filepath.Join(root, "master.key")
+	if err := os.WriteFile(c.MasterKeyFile, sse.GenerateMasterKey(), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	c.Gateway = newProc(bin, root, "gateway-1", gw, false)
 	c.Gateway.args = append(append([]string{"gateway", "--listen", gw, "--meta", metaList, "--region", opt.Region,
-		"--access-key", c.AccessKey, "--secret-key", c.SecretKey}, opt.ExtraAll...), opt.ExtraGW...)
+		"--access-key", c.AccessKey, "--secret-key", c.SecretKey, "--master-key-file", c.MasterKeyFile}, opt.ExtraAll...), opt.ExtraGW...)
 	c.Endpoint = "http://" + gw
 
 	t.Cleanup(func() {

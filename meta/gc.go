@@ -1,0 +1,195 @@
+package meta
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// Garbage collection of shards.
+//
+// Overwrites, deletes, replaced multipart parts and aborted uploads put the
+// shards they orphan on the GC queue in the same apply that orphans them
+// (g/ keys, oldest first). The leader works the queue: every GCInterval it
+// takes the entries older than GCGrace, asks each entry's data node to
+// delete the shard, and drops the entries whose shards are gone (deleted
+// now, or already absent) with one DropGCCmd. An entry whose node is down
+// stays queued and is tried again next round; nothing is dropped on a
+// guess. Only the leader collects, and it stops the moment it stops
+// leading.
+
+const (
+	gcBatch       = 512             // entries looked at per round
+	gcParallel    = 8               // concurrent shard deletions
+	gcCallTimeout = 5 * time.Second // per deletion
+	gcNodeBackoff = time.Minute     // a node that failed a deletion is skipped this long
+)
+
+// collectGarbage runs GC rounds for as long as ld lasts.
+func (n *node) collectGarbage(ld *leadership) {
+	defer n.wg.Done()
+	select {
+	case <-ld.ready:
+	case <-ld.ctx.Done():
+		return
+	}
+	conns := newDataConns()
+	defer conns.close()
+	skip := map[string]time.Time{} // node -> when to try it again
+	for sleepCtx(ld.ctx, n.cfg.GCInterval) {
+		dropped, err := n.gcRound(ld.ctx, conns, skip)
+		if err != nil && ld.ctx.Err() == nil {
+			n.cfg.Logger.Warn("garbage collection round failed", "err", err)
+		}
+		if dropped > 0 {
+			n.cfg.Logger.Debug("garbage collected shards", "shards", dropped)
+		}
+	}
+}
+
+// gcRound deletes the shards of up to gcBatch due GC entries and drops
+// those entries. Entries of nodes in skip (failed recently) or unknown to
+// the map are passed over, so one dead node cannot hold up the queue; a
+// node whose deletion fails goes into skip for a while. It returns how
+// many entries it dropped.
+func (n *node) gcRound(ctx context.Context, conns *dataConns, skip map[string]time.Time) (int, error) {
+	now := n.cfg.Now()
+	cutoff := now.Add(-n.cfg.GCGrace).UnixNano()
+	var due []*cairnpb.GCEntry
+	addrs := map[string]string{}
+	err := n.store.view(func(r pebble.Reader) error {
+		return scan(r, []byte(tagGC), func(key, value []byte) (bool, error) {
+			e := &cairnpb.GCEntry{}
+			if err := proto.Unmarshal(value, e); err != nil {
+				return false, fmt.Errorf("meta: decode %q: %w", key, err)
+			}
+			if e.GetEnqueuedUnixNano() > cutoff {
+				return false, nil // the queue is in enqueue order
+			}
+			node := e.GetNodeId()
+			if until, ok := skip[node]; ok && now.Before(until) {
+				return true, nil
+			}
+			if _, seen := addrs[node]; !seen {
+				addrs[node] = ""
+				dn, err := getNode(r, node)
+				switch {
+				case err == nil:
+					addrs[node] = dn.GetAddr()
+				case !errors.Is(err, rpcerr.ErrNodeNotFound):
+					return false, err
+				}
+			}
+			if addrs[node] != "" {
+				due = append(due, e)
+			}
+			return len(due) < gcBatch, nil
+		})
+	})
+	if err != nil || len(due) == 0 {
+		return 0, err
+	}
+
+	gone := make([]bool, len(due))
+	sem := make(chan struct{}, gcParallel)
+	var wg sync.WaitGroup
+	for i, e := range due {
+		addr := addrs[e.GetNodeId()]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int, e *cairnpb.GCEntry, addr string) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			gone[i] = conns.deleteShard(ctx, addr, e.GetShardId()) == nil
+		}(i, e, addr)
+	}
+	wg.Wait()
+
+	drop := &cairnpb.DropGCCmd{}
+	for i, e := range due {
+		if gone[i] {
+			drop.Entries = append(drop.Entries, e)
+		} else {
+			skip[e.GetNodeId()] = now.Add(gcNodeBackoff)
+		}
+	}
+	if len(drop.Entries) == 0 {
+		return 0, nil
+	}
+	if err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_DropGc{DropGc: drop}}); err != nil {
+		return 0, fmt.Errorf("meta: drop %d GC entries: %w", len(drop.Entries), err)
+	}
+	return len(drop.Entries), nil
+}
+
+// applyDropGC removes GC queue entries. Entries already gone are ignored.
+func applyDropGC(b *pebble.Batch, c *cairnpb.DropGCCmd) error {
+	for _, e := range c.GetEntries() {
+		if e.GetNodeId() == "" || e.GetShardId() == "" {
+			return invalid("drop gc: node and shard are required")
+		}
+	}
+	for _, e := range c.GetEntries() {
+		if err := b.Delete(gcKey(e.GetEnqueuedUnixNano(), e.GetNodeId(), e.GetShardId()), nil); err != nil {
+			return fmt.Errorf("meta: drop gc entry: %w", err)
+		}
+	}
+	return nil
+}
+
+// dataConns pools connections from the leader to data nodes.
+type dataConns struct {
+	mu    sync.Mutex
+	conns map[string]*grpc.ClientConn
+}
+
+func newDataConns() *dataConns { return &dataConns{conns: map[string]*grpc.ClientConn{}} }
+
+func (d *dataConns) client(addr string) (cairnpb.DataClient, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if cc, ok := d.conns[addr]; ok {
+		return cairnpb.NewDataClient(cc), nil
+	}
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("meta: dial data node %s: %w", addr, err)
+	}
+	d.conns[addr] = cc
+	return cairnpb.NewDataClient(cc), nil
+}
+
+// deleteShard deletes a shard; a shard that is already absent counts as
+// deleted.
+func (d *dataConns) deleteShard(ctx context.Context, addr, shardID string) error {
+	c, err := d.client(addr)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, gcCallTimeout)
+	defer cancel()
+	_, err = c.DeleteShard(cctx, &cairnpb.DeleteShardRequest{ShardId: shardID})
+	if err = rpcerr.FromStatus(err); errors.Is(err, rpcerr.ErrShardNotFound) {
+		return nil
+	}
+	return err
+}
+
+func (d *dataConns) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for addr, cc := range d.conns {
+		_ = cc.Close()
+		delete(d.conns, addr)
+	}
+}

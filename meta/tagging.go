@@ -1,0 +1,162 @@
+package meta
+
+import (
+	"context"
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// Tag limits, as S3 sets them. Lengths count UTF-16 code units, the way S3
+// stores tags. The gateway checks the finer S3 rules (characters, reserved
+// prefixes) and answers with S3's codes; meta only keeps records sane.
+const (
+	maxObjectTags  = 10
+	maxBucketTags  = 50
+	maxTagKeyLen   = 128
+	maxTagValueLen = 256
+	// maxConditionETag bounds the ETag a conditional write may name: hex
+	// MD5, "-" and a part count fit with room to spare.
+	maxConditionETag = 64
+)
+
+// utf16Len is the length of s in UTF-16 code units.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += max(1, utf16.RuneLen(r))
+	}
+	return n
+}
+
+// validTags checks a tag set against the S3 limits.
+func validTags(tags map[string]string, limit int) error {
+	if len(tags) > limit {
+		return invalid("%d tags, at most %d allowed", len(tags), limit)
+	}
+	for k, v := range tags {
+		switch {
+		case k == "" || utf16Len(k) > maxTagKeyLen || !utf8.ValidString(k):
+			return invalid("tag key %q: 1 to %d characters of valid UTF-8 required", k, maxTagKeyLen)
+		case utf16Len(v) > maxTagValueLen || !utf8.ValidString(v):
+			return invalid("value of tag %q: at most %d characters of valid UTF-8", k, maxTagValueLen)
+		}
+	}
+	return nil
+}
+
+// validCondition checks a write condition before it is proposed.
+func validCondition(c *cairnpb.WriteCondition) error {
+	if e := c.GetIfMatchEtag(); len(e) > maxConditionETag || !utf8.ValidString(e) {
+		return invalid("if-match etag is longer than %d bytes or not UTF-8", maxConditionETag)
+	}
+	return nil
+}
+
+// checkCondition decides a conditional write against old, the key's
+// current version (nil when there is none), inside the apply that commits
+// the write. versionID is the version being written: when it is already
+// current, this is a retry of a commit that went through and it passes.
+func checkCondition(c *cairnpb.WriteCondition, old *cairnpb.ObjectVersion, versionID string) error {
+	if c == nil {
+		return nil
+	}
+	if old != nil && versionID != "" && old.GetVersionId() == versionID {
+		return nil
+	}
+	if c.GetIfNoneMatch() && old != nil {
+		return fmt.Errorf("meta: %q has a current version and the write asked for none: %w", old.GetKey(), rpcerr.ErrPreconditionFailed)
+	}
+	if want := c.GetIfMatchEtag(); want != "" {
+		if old == nil {
+			return fmt.Errorf("meta: the write asked for etag %q but the key has no current version: %w", want, rpcerr.ErrObjectNotFound)
+		}
+		if old.GetEtag() != want {
+			return fmt.Errorf("meta: %q has etag %q, the write asked for %q: %w", old.GetKey(), old.GetEtag(), want, rpcerr.ErrPreconditionFailed)
+		}
+	}
+	return nil
+}
+
+func applySetObjectTags(b *pebble.Batch, c *cairnpb.SetObjectTagsCmd) error {
+	if c.GetKey() == "" {
+		return invalid("set object tags: key is required")
+	}
+	if err := validTags(c.GetTags(), maxObjectTags); err != nil {
+		return err
+	}
+	bk, err := getBucket(b, c.GetNamespace(), c.GetBucket())
+	if err != nil {
+		return err
+	}
+	v, err := getObject(b, bk.GetId(), c.GetKey(), false)
+	if err != nil {
+		return err
+	}
+	if v == nil {
+		return fmt.Errorf("meta: %q in bucket %q: %w", c.GetKey(), c.GetBucket(), rpcerr.ErrObjectNotFound)
+	}
+	// Only the record changes: inline bytes live under their own key.
+	v.Tags = c.GetTags()
+	return putProto(b, objectKey(bk.GetId(), c.GetKey()), v)
+}
+
+func applySetBucketTags(b *pebble.Batch, c *cairnpb.SetBucketTagsCmd) error {
+	if err := validTags(c.GetTags(), maxBucketTags); err != nil {
+		return err
+	}
+	bk, err := getBucket(b, c.GetNamespace(), c.GetName())
+	if err != nil {
+		return err
+	}
+	bk.Tags = c.GetTags()
+	return putProto(b, bucketKey(c.GetNamespace(), c.GetName()), bk)
+}
+
+func (m *metaService) SetObjectTags(ctx context.Context, req *cairnpb.SetObjectTagsRequest) (*cairnpb.SetObjectTagsResponse, error) {
+	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if err := validKey(req.GetKey()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if err := validTags(req.GetTags(), maxObjectTags); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	return reply(route(ctx, m.s, req, m.s.setObjectTags, cairnpb.MetaClient.SetObjectTags))
+}
+
+func (m *metaService) SetBucketTags(ctx context.Context, req *cairnpb.SetBucketTagsRequest) (*cairnpb.SetBucketTagsResponse, error) {
+	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if err := validTags(req.GetTags(), maxBucketTags); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	return reply(route(ctx, m.s, req, m.s.setBucketTags, cairnpb.MetaClient.SetBucketTags))
+}
+
+func (s *Server) setObjectTags(ctx context.Context, req *cairnpb.SetObjectTagsRequest) (*cairnpb.SetObjectTagsResponse, error) {
+	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetObjectTags{SetObjectTags: &cairnpb.SetObjectTagsCmd{
+		Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Key: req.GetKey(), Tags: req.GetTags(),
+	}}}
+	if err := s.node.propose(ctx, cmd); err != nil {
+		return nil, err
+	}
+	return &cairnpb.SetObjectTagsResponse{}, nil
+}
+
+func (s *Server) setBucketTags(ctx context.Context, req *cairnpb.SetBucketTagsRequest) (*cairnpb.SetBucketTagsResponse, error) {
+	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetBucketTags{SetBucketTags: &cairnpb.SetBucketTagsCmd{
+		Namespace: req.GetNamespace(), Name: req.GetBucket(), Tags: req.GetTags(),
+	}}}
+	if err := s.node.propose(ctx, cmd); err != nil {
+		return nil, err
+	}
+	return &cairnpb.SetBucketTagsResponse{}, nil
+}

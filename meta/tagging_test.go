@@ -1,0 +1,437 @@
+package meta
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// addTagged appends a tagging command, or defers to addAny for the others.
+func (c *cmdLog) addTagged(t testing.TB, op any) *raft.Log {
+	t.Helper()
+	cmd := &cairnpb.Command{}
+	switch o := op.(type) {
+	case *cairnpb.SetObjectTagsCmd:
+		cmd.Op = &cairnpb.Command_SetObjectTags{SetObjectTags: o}
+	case *cairnpb.SetBucketTagsCmd:
+		cmd.Op = &cairnpb.Command_SetBucketTags{SetBucketTags: o}
+	default:
+		return c.addAny(t, op)
+	}
+	c.now += 1_000_000
+	cmd.UnixNano = c.now
+	data, err := proto.Marshal(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &raft.Log{Index: uint64(len(c.logs) + 1), Term: 1, Type: raft.LogCommand, Data: data}
+	c.logs = append(c.logs, l)
+	return l
+}
+
+func (c *cmdLog) applyTagged(t testing.TB, f *fsm, op any) error {
+	t.Helper()
+	if resp := f.Apply(c.addTagged(t, op)); resp != nil {
+		return resp.(error)
+	}
+	return nil
+}
+
+func (c *cmdLog) mustApplyTagged(t testing.TB, f *fsm, ops ...any) {
+	t.Helper()
+	for i, op := range ops {
+		if err := c.applyTagged(t, f, op); err != nil {
+			t.Fatalf("op %d (%T): %v", i, op, err)
+		}
+	}
+}
+
+func objTagsOp(bucket, key string, kv ...string) *cairnpb.SetObjectTagsCmd {
+	return &cairnpb.SetObjectTagsCmd{Namespace: "ns", Bucket: bucket, Key: key, Tags: tagMap(kv...)}
+}
+
+func tagMap(kv ...string) map[string]string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+// condPut is putOp with a write condition.
+func condPut(key, version string, cond *cairnpb.WriteCondition, nodes ...string) *cairnpb.PutObjectCmd {
+	op := putOp("ns", "b", key, version, nodes...)
+	op.Condition = cond
+	return op
+}
+
+var ifNoneMatch = &cairnpb.WriteCondition{IfNoneMatch: true}
+
+func ifMatch(etag string) *cairnpb.WriteCondition { return &cairnpb.WriteCondition{IfMatchEtag: etag} }
+
+func readObject(t *testing.T, f *fsm, key string) *cairnpb.ObjectVersion {
+	t.Helper()
+	var v *cairnpb.ObjectVersion
+	err := f.store.view(func(r pebble.Reader) (err error) {
+		v, err = getObject(r, testBucketID(1), key, true)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// wantUnchanged applies op, expects want, and checks that nothing changed.
+func wantUnchanged(t *testing.T, f *fsm, c *cmdLog, op any, want error) {
+	t.Helper()
+	before := fmt.Sprint(dumpStore(t, f.store))
+	wantErr(t, c.applyTagged(t, f, op), want)
+	if after := fmt.Sprint(dumpStore(t, f.store)); after != before {
+		t.Fatalf("%T failing with %v changed the state", op, want)
+	}
+}
+
+func TestSetObjectTagsChangesOnlyTags(t *testing.T) {
+	f := newTestFSM(t)
+	var c cmdLog
+	c.mustApplyTagged(t, f,
+		createBucketOp("ns", "b", 1),
+		putOp("ns", "b", "inline", "v1"),
+		putOp("ns", "b", "sharded", "v2", "n1", "n2"),
+	)
+	for _, key := range []string{"inline", "sharded"} {
+		before := readObject(t, f, key)
+		gcBefore := strings.Join(gcQueue(t, f.store), " ")
+		c.mustApplyTagged(t, f, objTagsOp("b", key, "color", "blue", "size", ""))
+		after := readObject(t, f, key)
+		if got := after.GetTags(); len(got) != 2 || got["color"] != "blue" || got["size"] != "" {
+			t.Fatalf("%s: tags %v", key, got)
+		}
+		after.Tags = nil
+		if !proto.Equal(before, after) {
+			t.Fatalf("%s: setting tags changed the version:\n%v\n%v", key, before, after)
+		}
+		if gc := strings.Join(gcQueue(t, f.store), " "); gc != gcBefore {
+			t.Fatalf("%s: setting tags freed shards: %q", key, gc)
+		}
+		c.mustApplyTagged(t, f, objTagsOp("b", key))
+		if cleared := readObject(t, f, key); len(cleared.GetTags()) != 0 || !proto.Equal(before, cleared) {
+			t.Fatalf("%s: after clearing: %v", key, cleared)
+		}
+	}
+	// A new version replaces the tag set with its own (here: none).
+	c.mustApplyTagged(t, f, objTagsOp("b", "inline", "a", "1"), putOp("ns", "b", "inline", "v3"))
+	if tags := readObject(t, f, "inline").GetTags(); len(tags) != 0 {
+		t.Fatalf("overwritten version kept tags %v", tags)
+	}
+
+	wantUnchanged(t, f, &c, objTagsOp("b", "missing", "a", "1"), rpcerr.ErrObjectNotFound)
+	wantUnchanged(t, f, &c, objTagsOp("nope", "inline", "a", "1"), rpcerr.ErrBucketNotFound)
+	eleven := make([]string, 0, 22)
+	for i := range 11 {
+		eleven = append(eleven, fmt.Sprint("k", i), "v")
+	}
+	wantUnchanged(t, f, &c, objTagsOp("b", "inline", eleven...), rpcerr.ErrInvalidArgument)
+	wantUnchanged(t, f, &c, objTagsOp("b", "inline", "", "v"), rpcerr.ErrInvalidArgument)
+	wantUnchanged(t, f, &c, objTagsOp("b", "inline", strings.Repeat("k", 129), "v"), rpcerr.ErrInvalidArgument)
+	wantUnchanged(t, f, &c, objTagsOp("b", "inline", "k", strings.Repeat("v", 257)), rpcerr.ErrInvalidArgument)
+	// 128 UTF-16 units of a 2-unit character is too long at 64+1 runes.
+	wantUnchanged(t, f, &c, objTagsOp("b", "inline", strings.Repeat("😀", 65), "v"), rpcerr.ErrInvalidArgument)
+	c.mustApplyTagged(t, f, objTagsOp("b", "inline", strings.Repeat("😀", 64), strings.Repeat("é", 256)))
+}
+
+func TestSetBucketTags(t *testing.T) {
+	f := newTestFSM(t)
+	var c cmdLog
+	c.mustApplyTagged(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "k", "v1"))
+	bucket := func() *cairnpb.Bucket {
+		var bk *cairnpb.Bucket
+		if err := f.store.view(func(r pebble.Reader) (err error) { bk, err = getBucket(r, "ns", "b"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return bk
+	}
+	before := bucket()
+	c.mustApplyTagged(t, f, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: tagMap("team", "storage", "env", "test")})
+	got := bucket()
+	if len(got.GetTags()) != 2 || got.GetTags()["team"] != "storage" {
+		t.Fatalf("bucket tags %v", got.GetTags())
+	}
+	got.Tags = nil
+	if !proto.Equal(before, got) {
+		t.Fatalf("setting tags changed the bucket: %v vs %v", before, got)
+	}
+	if readObject(t, f, "k") == nil {
+		t.Fatal("object lost")
+	}
+	fifty := map[string]string{}
+	for i := range 50 {
+		fifty[fmt.Sprint("k", i)] = "v"
+	}
+	c.mustApplyTagged(t, f, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: fifty})
+	fifty["one-more"] = "v"
+	wantUnchanged(t, f, &c, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: fifty}, rpcerr.ErrInvalidArgument)
+	wantUnchanged(t, f, &c, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "nope", Tags: tagMap("a", "b")}, rpcerr.ErrBucketNotFound)
+	c.mustApplyTagged(t, f, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b"})
+	if tags := bucket().GetTags(); len(tags) != 0 {
+		t.Fatalf("cleared bucket tags: %v", tags)
+	}
+}
+
+func TestConditionalPut(t *testing.T) {
+	f := newTestFSM(t)
+	var c cmdLog
+	c.mustApplyTagged(t, f, createBucketOp("ns", "b", 1))
+
+	c.mustApplyTagged(t, f, condPut("k", "v1", ifNoneMatch, "n1"))
+	// Another version under If-None-Match loses and changes nothing.
+	wantUnchanged(t, f, &c, condPut("k", "v2", ifNoneMatch, "n2"), rpcerr.ErrPreconditionFailed)
+	// The winner's retried commit (its reply was lost) still succeeds.
+	c.mustApplyTagged(t, f, condPut("k", "v1", ifNoneMatch, "n1"))
+
+	wantUnchanged(t, f, &c, condPut("k", "v3", ifMatch("e-nope")), rpcerr.ErrPreconditionFailed)
+	wantUnchanged(t, f, &c, condPut("absent", "v4", ifMatch("e-v1")), rpcerr.ErrObjectNotFound)
+	c.mustApplyTagged(t, f, condPut("k", "v5", ifMatch("e-v1")))
+	if v := readObject(t, f, "k"); v.GetVersionId() != "v5" {
+		t.Fatalf("current version %q, want v5", v.GetVersionId())
+	}
+	if gc := strings.Join(gcQueue(t, f.store), " "); gc != "n1/v1.0" {
+		t.Fatalf("GC queue %q", gc)
+	}
+	// Both conditions: each must hold.
+	wantUnchanged(t, f, &c, condPut("k", "v6", &cairnpb.WriteCondition{IfNoneMatch: true, IfMatchEtag: "e-v5"}), rpcerr.ErrPreconditionFailed)
+	// Unconditional writes are untouched by all this.
+	c.mustApplyTagged(t, f, putOp("ns", "b", "k", "v7"))
+}
+
+// Racing If-None-Match writes of one key, applied in one Raft batch or one
+// by one: the first in log order wins, every other one fails, and both
+// ways end in the same state.
+func TestConditionalPutRace(t *testing.T) {
+	var c cmdLog
+	c.addTagged(t, createBucketOp("ns", "b", 1))
+	for i := range 8 {
+		c.addTagged(t, condPut("k", fmt.Sprint("v", i), ifNoneMatch, fmt.Sprint("n", i)))
+	}
+	one, batched := newTestFSM(t), newTestFSM(t)
+	var oneResps []any
+	for _, l := range c.logs {
+		oneResps = append(oneResps, one.Apply(l))
+	}
+	batchResps := batched.ApplyBatch(c.logs)
+	for i := range oneResps {
+		if fmt.Sprint(oneResps[i]) != fmt.Sprint(batchResps[i]) {
+			t.Fatalf("entry %d: %v vs %v", i, oneResps[i], batchResps[i])
+		}
+	}
+	for i, r := range batchResps[1:] {
+		if i == 0 && r != nil {
+			t.Fatalf("first write failed: %v", r)
+		}
+		if i > 0 {
+			wantErr(t, r.(error), rpcerr.ErrPreconditionFailed)
+		}
+	}
+	if v := readObject(t, batched, "k"); v.GetVersionId() != "v0" {
+		t.Fatalf("winner %q, want v0", v.GetVersionId())
+	}
+	if len(gcQueue(t, batched.store)) != 0 {
+		t.Fatal("losing writes touched the GC queue")
+	}
+	if a, b := dumpStore(t, one.store), dumpStore(t, batched.store); fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Fatal("states differ")
+	}
+}
+
+func TestConditionalCompleteAndUploadTags(t *testing.T) {
+	f := newTestFSM(t)
+	var c cmdLog
+	up := createUploadOp("b", "k", 1)
+	up.Upload.Tags = tagMap("from", "upload")
+	c.mustApplyTagged(t, f,
+		createBucketOp("ns", "b", 1),
+		putOp("ns", "b", "k", "v0"),
+		up,
+		partOp("b", "k", 1, 1, 10, "p1"),
+	)
+	done := completeOp("b", "k", 1, "mpv", listed(1, "p1"))
+	done.Condition = ifNoneMatch
+	wantUnchanged(t, f, &c, done, rpcerr.ErrPreconditionFailed)
+	mismatch := completeOp("b", "k", 1, "mpv", listed(1, "p1"))
+	mismatch.Condition = ifMatch("e-other")
+	wantUnchanged(t, f, &c, mismatch, rpcerr.ErrPreconditionFailed)
+	// The upload survived both failures; the matching condition completes.
+	match := completeOp("b", "k", 1, "mpv", listed(1, "p1"))
+	match.Condition = ifMatch("e-v0")
+	c.mustApplyTagged(t, f, match)
+	v := readObject(t, f, "k")
+	if v.GetVersionId() != "mpv" || v.GetTags()["from"] != "upload" || len(v.GetTags()) != 1 {
+		t.Fatalf("completed version %v", v)
+	}
+	// If-None-Match on a free key completes too.
+	c.mustApplyTagged(t, f, createUploadOp("b", "fresh", 2), partOp("b", "fresh", 2, 1, 3, "q1"))
+	fresh := completeOp("b", "fresh", 2, "mpf", listed(1, "q1"))
+	fresh.Condition = ifNoneMatch
+	c.mustApplyTagged(t, f, fresh)
+}
+
+// A mixed log of conditional writes, tag changes and conditional
+// completions gives the same answers and state applied entry by entry or
+// in batches.
+func TestTaggingAndConditionsDeterminism(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 13))
+	c := &cmdLog{}
+	c.addTagged(t, createBucketOp("ns", "b", 1))
+	for i := range 2000 {
+		key := fmt.Sprint("k", rng.IntN(6))
+		version := fmt.Sprint("v", i)
+		var cond *cairnpb.WriteCondition
+		switch rng.IntN(3) {
+		case 0:
+			cond = ifNoneMatch
+		case 1:
+			cond = ifMatch(fmt.Sprint("e-v", max(0, i-rng.IntN(20))))
+		}
+		switch rng.IntN(9) {
+		case 0, 1, 2:
+			c.addTagged(t, condPut(key, version, cond, "n1", "n2"))
+		case 3:
+			c.addTagged(t, condPut(key, version, cond))
+		case 4:
+			c.addTagged(t, objTagsOp("b", key, "i", fmt.Sprint(i)))
+		case 5:
+			c.addTagged(t, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: tagMap("i", fmt.Sprint(i))})
+		case 6:
+			c.addTagged(t, &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: key})
+		case 7:
+			up := createUploadOp("b", key, i)
+			up.Upload.Tags = tagMap("u", fmt.Sprint(i))
+			c.addTagged(t, up)
+			c.addTagged(t, partOp("b", key, i, 1, 5, fmt.Sprint("p", i)))
+		case 8:
+			id := max(0, i-rng.IntN(10))
+			done := completeOp("b", key, id, version, listed(1, fmt.Sprint("p", id)))
+			done.Condition = cond
+			c.addTagged(t, done)
+		}
+	}
+	one, batched := newTestFSM(t), newTestFSM(t)
+	var oneResps, batchResps []any
+	for _, l := range c.logs {
+		oneResps = append(oneResps, one.Apply(l))
+	}
+	for i := 0; i < len(c.logs); {
+		j := min(len(c.logs), i+1+rng.IntN(40))
+		batchResps = append(batchResps, batched.ApplyBatch(c.logs[i:j])...)
+		i = j
+	}
+	counts := map[string]int{}
+	for i := range oneResps {
+		if fmt.Sprint(oneResps[i]) != fmt.Sprint(batchResps[i]) {
+			t.Fatalf("entry %d: %v vs %v", i, oneResps[i], batchResps[i])
+		}
+		err, _ := oneResps[i].(error)
+		if err == nil {
+			counts["ok"]++
+		}
+		for _, e := range commandErrors {
+			if errors.Is(err, e) {
+				counts[e.Error()]++
+				break
+			}
+		}
+	}
+	t.Logf("outcomes: %v", counts)
+	if counts["ok"] == 0 || len(counts) < 4 {
+		t.Fatalf("the log exercises too little: %v", counts)
+	}
+	if a, b := dumpStore(t, one.store), dumpStore(t, batched.store); fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Fatalf("states differ: %d keys vs %d keys", len(a), len(b))
+	}
+}
+
+// Over gRPC: conditions and tags survive the wire and forwarding, and of
+// eight racing If-None-Match commits exactly one wins.
+func TestTaggingAndConditionsOverGRPC(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	c := newTestCluster(t, 1, clock.Now)
+	ctx := testCtx(t, 30*time.Second)
+	c.waitAll(ctx)
+	cl := c.client()
+	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
+		return m.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: "ns", Name: "b"})
+	})
+
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() {
+			req := commitReq("b", "race", fmt.Sprint("v", i), []byte("body"))
+			req.Condition = &cairnpb.WriteCondition{IfNoneMatch: true}
+			_, errs[i] = call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CommitObjectResponse, error) {
+				return m.CommitObject(ctx, req)
+			})
+		})
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		if err == nil {
+			wins++
+			continue
+		}
+		wantErr(t, err, rpcerr.ErrPreconditionFailed)
+	}
+	if wins != 1 {
+		t.Fatalf("%d racing If-None-Match commits won, want 1: %v", wins, errs)
+	}
+
+	setTags := func(key string, tags map[string]string) error {
+		_, err := call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.SetObjectTagsResponse, error) {
+			return m.SetObjectTags(ctx, &cairnpb.SetObjectTagsRequest{Namespace: "ns", Bucket: "b", Key: key, Tags: tags})
+		})
+		return err
+	}
+	if err := setTags("race", tagMap("a", "1")); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, setTags("missing", tagMap("a", "1")), rpcerr.ErrObjectNotFound)
+	wantErr(t, setTags("race", tagMap("", "1")), rpcerr.ErrInvalidArgument)
+	got := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.GetObjectResponse, error) {
+		return m.GetObject(ctx, &cairnpb.GetObjectRequest{Namespace: "ns", Bucket: "b", Key: "race"})
+	})
+	if got.GetVersion().GetTags()["a"] != "1" || string(got.GetVersion().GetInlineData()) != "body" {
+		t.Fatalf("tagged object %v", got.GetVersion())
+	}
+
+	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.SetBucketTagsResponse, error) {
+		return m.SetBucketTags(ctx, &cairnpb.SetBucketTagsRequest{Namespace: "ns", Bucket: "b", Tags: tagMap("team", "x")})
+	})
+	bk := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.GetBucketResponse, error) {
+		return m.GetBucket(ctx, &cairnpb.GetBucketRequest{Namespace: "ns", Name: "b"})
+	})
+	if bk.GetBucket().GetTags()["team"] != "x" {
+		t.Fatalf("bucket %v", bk.GetBucket())
+	}
+
+	// A too-long If-Match ETag is refused before anything is proposed.
+	bad := commitReq("b", "other", "vx", []byte("x"))
+	bad.Condition = &cairnpb.WriteCondition{IfMatchEtag: strings.Repeat("e", 65)}
+	_, err := call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CommitObjectResponse, error) {
+		return m.CommitObject(ctx, bad)
+	})
+	wantErr(t, err, rpcerr.ErrInvalidArgument)
+}

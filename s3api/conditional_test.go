@@ -1,0 +1,162 @@
+package s3api
+
+import (
+	"bytes"
+	"context"
+	"math/rand"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+func TestConditionalPut(t *testing.T) {
+	cl, _, sh, base := surfGateway(t, nil)
+	ctx := context.Background()
+	if _, err := cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(key string, body []byte, ifMatch, ifNoneMatch string) (*s3.PutObjectOutput, error) {
+		in := &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String(key), Body: bytes.NewReader(body)}
+		if ifMatch != "" {
+			in.IfMatch = aws.String(ifMatch)
+		}
+		if ifNoneMatch != "" {
+			in.IfNoneMatch = aws.String(ifNoneMatch)
+		}
+		return cl.PutObject(ctx, in)
+	}
+	small := []byte("small")
+	big := make([]byte, 200<<10)
+	rand.New(rand.NewSource(3)).Read(big)
+	for _, body := range [][]byte{small, big} {
+		key := map[int]string{len(small): "small", len(big): "big"}[len(body)]
+		first, err := put(key, body, "", "*")
+		if err != nil {
+			t.Fatalf("%s: If-None-Match on a new key: %v", key, err)
+		}
+		shards := sh.count()
+		_, err = put(key, body, "", "*")
+		if code(err) != "PreconditionFailed" {
+			t.Fatalf("%s: If-None-Match on an existing key: %v", key, err)
+		}
+		_, err = put(key, body, `"0123456789abcdef0123456789abcdef"`, "")
+		if code(err) != "PreconditionFailed" {
+			t.Fatalf("%s: If-Match mismatch: %v", key, err)
+		}
+		if sh.count() != shards {
+			t.Fatalf("%s: refused writes left %d shards", key, sh.count()-shards)
+		}
+		if _, err := put(key, body, aws.ToString(first.ETag), ""); err != nil {
+			t.Fatalf("%s: If-Match of the current ETag: %v", key, err)
+		}
+		_, err = put(key+"-absent", body, aws.ToString(first.ETag), "")
+		if code(err) != "NoSuchKey" {
+			t.Fatalf("%s: If-Match on a missing key: %v", key, err)
+		}
+	}
+	for _, hdr := range []map[string]string{
+		{"If-None-Match": `"abc"`},
+		{"If-Match": "*"},
+		{"If-Match": `"abc"`, "If-None-Match": "*"},
+	} {
+		st, _, body := surfDo(t, base, "PUT", "/bkt/hdr", []byte("x"), hdr)
+		if st != http.StatusNotImplemented || !strings.Contains(body, "NotImplemented") {
+			t.Errorf("%v: %d %s", hdr, st, body)
+		}
+	}
+}
+
+// Eight PUTs of one new key with If-None-Match: * race through the
+// gateway: one wins, the others are 412 and leave no shards behind.
+func TestConditionalPutRace(t *testing.T) {
+	cl, _, sh, _ := surfGateway(t, nil)
+	ctx := context.Background()
+	if _, err := cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
+		t.Fatal(err)
+	}
+	bodies := make([][]byte, 8)
+	errs := make([]error, 8)
+	var wg sync.WaitGroup
+	for i := range bodies {
+		bodies[i] = bytes.Repeat([]byte{byte(i)}, 100<<10)
+		wg.Go(func() {
+			_, errs[i] = cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("race"),
+				Body: bytes.NewReader(bodies[i]), IfNoneMatch: aws.String("*")})
+		})
+	}
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Fatalf("writers %d and %d both won", winner, i)
+		case err == nil:
+			winner = i
+		case code(err) != "PreconditionFailed":
+			t.Fatalf("writer %d: %v", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no writer won")
+	}
+	if got, _ := surfGetObject(t, cl, "bkt", "race"); !bytes.Equal(got, bodies[winner]) {
+		t.Fatal("the object is not the winner's")
+	}
+	if sh.count() != 6 {
+		t.Fatalf("%d shards kept, want the winner's 6", sh.count())
+	}
+}
+
+func TestConditionalComplete(t *testing.T) {
+	cl, _, _, _ := surfGateway(t, nil)
+	ctx := context.Background()
+	if _, err := cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), Body: strings.NewReader("old")}); err != nil {
+		t.Fatal(err)
+	}
+	cr, err := cl.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := cl.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("bkt"), Key: aws.String("k"), UploadId: cr.UploadId,
+		PartNumber: aws.Int32(1), Body: strings.NewReader("new")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	complete := func(ifMatch, ifNoneMatch *string) error {
+		_, err := cl.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("k"), UploadId: cr.UploadId,
+			IfMatch: ifMatch, IfNoneMatch: ifNoneMatch,
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: part.ETag}}}})
+		return err
+	}
+	if err := complete(nil, aws.String("*")); code(err) != "PreconditionFailed" {
+		t.Fatalf("If-None-Match over an existing key: %v", err)
+	}
+	if err := complete(aws.String(`"deadbeefdeadbeefdeadbeefdeadbeef"`), nil); code(err) != "PreconditionFailed" {
+		t.Fatalf("If-Match mismatch: %v", err)
+	}
+	if err := complete(aws.String("*"), nil); code(err) != "NotImplemented" {
+		t.Fatalf("If-Match: *: %v", err)
+	}
+	// The upload outlived the refusals.
+	if _, err := cl.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("bkt"), Key: aws.String("k"), UploadId: cr.UploadId}); err != nil {
+		t.Fatal(err)
+	}
+	head, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := complete(head.ETag, nil); err != nil {
+		t.Fatalf("If-Match of the current ETag: %v", err)
+	}
+	if got, _ := surfGetObject(t, cl, "bkt", "k"); string(got) != "new" {
+		t.Fatalf("object %q", got)
+	}
+}
