@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -89,18 +88,12 @@ func (s *Server) putOptions(ctx context.Context, r *http.Request, req *request, 
 
 // commitVersion commits v with the request's tags, under its condition if
 // it has one. A version refused by its condition was never committed (a
-// retried commit of a version that went through passes), so its shards are
-// deleted at once.
-func (s *Server) commitVersion(ctx context.Context, req *request, v *cairnpb.ObjectVersion, opts writeOptions, cleanup func(context.Context)) error {
+// retried commit of a version that went through passes), so the caller's
+// discardIfRejected deletes its shards at once.
+func (s *Server) commitVersion(ctx context.Context, req *request, v *cairnpb.ObjectVersion, opts writeOptions) error {
 	v.Tags = opts.tags
 	if opts.cond == nil {
 		return s.cfg.Index.CommitObject(ctx, req.ns, req.bucket, v)
 	}
-	err := s.cfg.Index.CommitObjectIf(ctx, req.ns, req.bucket, v, opts.cond)
-	if errors.Is(err, rpcerr.ErrPreconditionFailed) || errors.Is(err, rpcerr.ErrObjectNotFound) {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		cleanup(cctx)
-		cancel()
-	}
-	return err
+	return s.cfg.Index.CommitObjectIf(ctx, req.ns, req.bucket, v, opts.cond)
 }

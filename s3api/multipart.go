@@ -3,17 +3,14 @@ package s3api
 import (
 	"context"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
-	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sigv4"
@@ -197,27 +194,8 @@ func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	info := &cairnpb.PartInfo{
-		Number: n, Size: size, Etag: dataETag(v.GetEncryption(), ck, sums.MD5()),
-		Scheme: v.GetScheme(), Shards: v.GetShards(), Degraded: v.GetDegraded(),
-		Checksums: map[string]string{}, Encryption: v.GetEncryption(),
-	}
-	if v.GetScheme() != nil {
-		info.ShardBase = v.GetVersionId()
-	}
-	for _, alg := range want.Algorithms() {
-		info.Checksums[alg] = sums.Base64(alg)
-	}
-	part := &cairnpb.UploadedPart{Part: info, InlineData: v.GetInlineData()}
-	if err := s.cfg.Index.CommitPart(ctx, req.ns, req.bucket, req.key, uploadID, part); err != nil {
-		// Refused for good (the upload went away meanwhile): the shards are
-		// garbage. After an ambiguous failure (leader lost, deadline) the
-		// part may be recorded, so its shards stay for the GC to reconcile.
-		if errors.Is(err, rpcerr.ErrUploadNotFound) || errors.Is(err, rpcerr.ErrBucketNotFound) || errors.Is(err, rpcerr.ErrInvalidArgument) {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			cleanup(cctx)
-			cancel()
-		}
+	info, err := s.commitPart(ctx, req, uploadID, n, size, v, cleanup, sums, ck)
+	if err != nil {
 		return err
 	}
 	w.Header().Set("ETag", `"`+info.Etag+`"`)
@@ -227,6 +205,31 @@ func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.
 	setEncryptionHeaders(w.Header(), ck)
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// commitPart records data written for part n of an upload (v, as
+// writeData or a copy left it) and returns the part as committed. The
+// part's checksums are those sums computed. Shards are deleted only when
+// meta refused the part for good.
+func (s *Server) commitPart(ctx context.Context, req *request, uploadID string, n int32, size int64,
+	v *cairnpb.ObjectVersion, cleanup func(context.Context), sums *checksum.Set, ck *sse.CustomerKey) (*cairnpb.PartInfo, error) {
+	info := &cairnpb.PartInfo{
+		Number: n, Size: size, Etag: dataETag(v.GetEncryption(), ck, sums.MD5()),
+		Scheme: v.GetScheme(), Shards: v.GetShards(), Degraded: v.GetDegraded(),
+		Checksums: map[string]string{}, Encryption: v.GetEncryption(),
+	}
+	if v.GetScheme() != nil {
+		info.ShardBase = v.GetVersionId()
+	}
+	for _, alg := range sums.Algorithms() {
+		info.Checksums[alg] = sums.Base64(alg)
+	}
+	part := &cairnpb.UploadedPart{Part: info, InlineData: v.GetInlineData()}
+	if err := s.cfg.Index.CommitPart(ctx, req.ns, req.bucket, req.key, uploadID, part); err != nil {
+		discardIfRejected(ctx, err, cleanup)
+		return nil, err
+	}
+	return info, nil
 }
 
 // normalizeETag strips the quotes clients send around ETags.

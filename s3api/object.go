@@ -122,7 +122,7 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	for _, alg := range want.Algorithms() {
 		v.Checksums[alg] = sums.Base64(alg)
 	}
-	if err := s.commitVersion(ctx, req, v, opts, cleanup); err != nil {
+	if err := s.commitVersion(ctx, req, v, opts); err != nil {
 		discardIfRejected(ctx, err, cleanup)
 		return err
 	}
@@ -135,13 +135,24 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	return nil
 }
 
-// discardIfRejected deletes the shards of a version whose commit failed,
-// but only when meta definitively refused it. After an ambiguous failure
-// (leader lost, deadline, connection cut) the commit may still have
+// definitiveRefusals are the commit errors after which meta certainly
+// did not record the write.
+var definitiveRefusals = []error{
+	rpcerr.ErrBucketNotFound, rpcerr.ErrInvalidArgument, rpcerr.ErrUploadNotFound,
+	rpcerr.ErrPreconditionFailed, rpcerr.ErrObjectNotFound,
+}
+
+// discardIfRejected deletes the shards of a version or part whose commit
+// failed, but only when meta definitively refused it. After an ambiguous
+// failure (leader lost, deadline, connection cut) the commit may still have
 // happened, so the shards are left for the garbage collector, which
 // reconciles against meta rather than guessing.
 func discardIfRejected(ctx context.Context, err error, cleanup func(context.Context)) {
-	if !errors.Is(err, rpcerr.ErrBucketNotFound) && !errors.Is(err, rpcerr.ErrInvalidArgument) {
+	definitive := false
+	for _, d := range definitiveRefusals {
+		definitive = definitive || errors.Is(err, d)
+	}
+	if !definitive {
 		return
 	}
 	// A fresh context: the request's may be what failed.

@@ -320,6 +320,32 @@ func (s *objectStore) readData(ctx context.Context, w io.Writer, v *cairnpb.Obje
 // checkCustomerKey first for the right S3 error). Only the packages the
 // range touches are read and decrypted.
 func (s *objectStore) readDataSSE(ctx context.Context, w io.Writer, v *cairnpb.ObjectVersion, off, n int64, ck *sse.CustomerKey) error {
+	cw := &countingWriter{w: w}
+	err := s.readDataOnce(ctx, cw, v, off, n, ck)
+	if err == nil || cw.n > 0 || !errors.Is(err, erasure.ErrTooManyFailures) {
+		return err
+	}
+	// Nothing went out yet: the cached map may predate nodes that moved
+	// (a restarted node with a new address). Refresh it and try once more.
+	if _, rerr := s.index.ClusterMap(ctx, 0); rerr != nil {
+		return err
+	}
+	return s.readDataOnce(ctx, cw, v, off, n, ck)
+}
+
+// countingWriter counts the bytes that passed through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (s *objectStore) readDataOnce(ctx context.Context, w io.Writer, v *cairnpb.ObjectVersion, off, n int64, ck *sse.CustomerKey) error {
 	if n == 0 {
 		return nil
 	}

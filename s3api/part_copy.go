@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
-	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sse"
@@ -146,25 +145,8 @@ func (s *Server) uploadPartCopy(ctx context.Context, w http.ResponseWriter, r *h
 	if err != nil {
 		return err
 	}
-	info := &cairnpb.PartInfo{
-		Number: n, Size: br.n, Etag: dataETag(v.GetEncryption(), ck, sums.MD5()),
-		Scheme: v.GetScheme(), Shards: v.GetShards(), Degraded: v.GetDegraded(),
-		Checksums: map[string]string{}, Encryption: v.GetEncryption(),
-	}
-	if v.GetScheme() != nil {
-		info.ShardBase = v.GetVersionId()
-	}
-	for _, alg := range sums.Algorithms() {
-		info.Checksums[alg] = sums.Base64(alg)
-	}
-	part := &cairnpb.UploadedPart{Part: info, InlineData: v.GetInlineData()}
-	if err := s.cfg.Index.CommitPart(ctx, req.ns, req.bucket, req.key, uploadID, part); err != nil {
-		// As for UploadPart: shards go only when meta refused for good.
-		if errors.Is(err, rpcerr.ErrUploadNotFound) || errors.Is(err, rpcerr.ErrBucketNotFound) || errors.Is(err, rpcerr.ErrInvalidArgument) {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			cleanup(cctx)
-			cancel()
-		}
+	info, err := s.commitPart(ctx, req, uploadID, n, br.n, v, cleanup, sums, ck)
+	if err != nil {
 		return err
 	}
 	setEncryptionHeaders(w.Header(), ck)

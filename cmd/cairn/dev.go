@@ -12,7 +12,9 @@ import (
 
 	"github.com/cairn-store/cairn/cmd/internal/ops"
 	"github.com/cairn-store/cairn/meta"
+	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/node"
+	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/s3api"
 )
 
@@ -84,6 +86,7 @@ func runDev(ctx context.Context, args []string) error {
 	}()
 
 	// Data nodes.
+	nodeAddrs := map[string]string{}
 	for i := 1; i <= *nodes; i++ {
 		id := fmt.Sprintf("data-%d", i)
 		lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -101,7 +104,13 @@ func runDev(ctx context.Context, args []string) error {
 			return err
 		}
 		defer n.Close()
+		nodeAddrs[id] = lis.Addr().String()
 		go func() { errc <- n.Serve(ctx, lis) }()
+	}
+	// Serve S3 only once every store is registered at its current address,
+	// so the first request after the banner finds them all.
+	if err := waitRegistered(ctx, metaAddrs, nodeAddrs); err != nil {
+		return err
 	}
 
 	// Gateway.
@@ -139,5 +148,38 @@ Ctrl-C stops it.
 			return nil
 		}
 		return err
+	}
+}
+
+// waitRegistered waits until meta's cluster map lists every data node in
+// want at its address, healthy.
+func waitRegistered(ctx context.Context, metaAddrs []string, want map[string]string) error {
+	mc, err := metaclient.New(metaAddrs)
+	if err != nil {
+		return err
+	}
+	defer mc.Close()
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		cm, err := metaclient.Meta(wctx, mc, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.GetClusterMapResponse, error) {
+			return c.GetClusterMap(ctx, &cairnpb.GetClusterMapRequest{})
+		})
+		if err == nil {
+			ready := 0
+			for _, st := range cm.GetNodes() {
+				if st.GetHealthy() && want[st.GetNode().GetId()] == st.GetNode().GetAddr() {
+					ready++
+				}
+			}
+			if ready == len(want) {
+				return nil
+			}
+		}
+		select {
+		case <-wctx.Done():
+			return fmt.Errorf("data stores did not register with meta: %w", wctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }

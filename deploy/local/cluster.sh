@@ -74,11 +74,11 @@ export CAIRN_ADMIN_ADDR=$metas
 ENV
 
   # Wait for a leader, every data node healthy, and the gateway answering.
-  local deadline=$((SECONDS + 60))
+  local deadline=$((SECONDS + 120))
   until [ "$("$ctl" --addr "$metas" --timeout 2s status -o json 2>/dev/null | grep -c '"healthy": true')" -ge "$data_nodes" ] &&
         curl -s -o /dev/null "http://$gw_addr/"; do
     if [ $SECONDS -ge $deadline ]; then
-      echo "cluster did not become ready in 60 s; logs are in $dir" >&2; exit 1
+      echo "cluster did not become ready in 120 s; logs are in $dir" >&2; exit 1
     fi
     sleep 0.3
   done
