@@ -42,6 +42,11 @@ var commandErrors = []error{
 	rpcerr.ErrEntityTooSmall,
 	rpcerr.ErrObjectNotFound,
 	rpcerr.ErrPreconditionFailed,
+	rpcerr.ErrNamespaceNotFound,
+	rpcerr.ErrNamespaceExists,
+	rpcerr.ErrUserNotFound,
+	rpcerr.ErrUserExists,
+	rpcerr.ErrKeyNotFound,
 }
 
 func isCommandError(err error) bool {
@@ -127,6 +132,18 @@ func applyCommand(b *pebble.Batch, index uint64, cmd *cairnpb.Command) error {
 		return applySetBucketTags(b, op.SetBucketTags)
 	case *cairnpb.Command_DropGc:
 		return applyDropGC(b, op.DropGc)
+	case *cairnpb.Command_CreateNamespace:
+		return applyCreateNamespace(b, now, op.CreateNamespace)
+	case *cairnpb.Command_CreateUser:
+		return applyCreateUser(b, now, op.CreateUser)
+	case *cairnpb.Command_DeleteUser:
+		return applyDeleteUser(b, op.DeleteUser)
+	case *cairnpb.Command_CreateAccessKey:
+		return applyCreateAccessKey(b, now, op.CreateAccessKey)
+	case *cairnpb.Command_SetAccessKeyActive:
+		return applySetAccessKeyActive(b, op.SetAccessKeyActive)
+	case *cairnpb.Command_DeleteAccessKey:
+		return applyDeleteAccessKey(b, op.DeleteAccessKey)
 	default:
 		panic(fmt.Sprintf("meta: raft log entry %d holds an unknown command (%T); "+
 			"it was proposed by a newer Cairn version: upgrade this meta node", index, op))

@@ -221,7 +221,7 @@ var File_cairnpb_admin_proto protoreflect.FileDescriptor
 
 const file_cairnpb_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x13cairnpb/admin.proto\x12\bcairn.v1\x1a\x12cairnpb/meta.proto\"\x0f\n" +
+	"\x13cairnpb/admin.proto\x12\bcairn.v1\x1a\x12cairnpb/meta.proto\x1a\x15cairnpb/tenancy.proto\"\x0f\n" +
 	"\rStatusRequest\"\x90\x01\n" +
 	"\x10MetaMemberStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
@@ -236,9 +236,21 @@ const file_cairnpb_admin_proto_rawDesc = "" +
 	"\fcommit_index\x18\x04 \x01(\x04R\vcommitIndex\x12#\n" +
 	"\rapplied_index\x18\x05 \x01(\x04R\fappliedIndex\x12\x1f\n" +
 	"\vanswered_by\x18\x06 \x01(\tR\n" +
-	"answeredBy2D\n" +
+	"answeredBy2\x81\a\n" +
 	"\x05Admin\x12;\n" +
-	"\x06Status\x12\x17.cairn.v1.StatusRequest\x1a\x18.cairn.v1.StatusResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
+	"\x06Status\x12\x17.cairn.v1.StatusRequest\x1a\x18.cairn.v1.StatusResponse\x12V\n" +
+	"\x0fCreateNamespace\x12 .cairn.v1.CreateNamespaceRequest\x1a!.cairn.v1.CreateNamespaceResponse\x12S\n" +
+	"\x0eListNamespaces\x12\x1f.cairn.v1.ListNamespacesRequest\x1a .cairn.v1.ListNamespacesResponse\x12M\n" +
+	"\fGetNamespace\x12\x1d.cairn.v1.GetNamespaceRequest\x1a\x1e.cairn.v1.GetNamespaceResponse\x12G\n" +
+	"\n" +
+	"CreateUser\x12\x1b.cairn.v1.CreateUserRequest\x1a\x1c.cairn.v1.CreateUserResponse\x12D\n" +
+	"\tListUsers\x12\x1a.cairn.v1.ListUsersRequest\x1a\x1b.cairn.v1.ListUsersResponse\x12G\n" +
+	"\n" +
+	"DeleteUser\x12\x1b.cairn.v1.DeleteUserRequest\x1a\x1c.cairn.v1.DeleteUserResponse\x12V\n" +
+	"\x0fCreateAccessKey\x12 .cairn.v1.CreateAccessKeyRequest\x1a!.cairn.v1.CreateAccessKeyResponse\x12S\n" +
+	"\x0eListAccessKeys\x12\x1f.cairn.v1.ListAccessKeysRequest\x1a .cairn.v1.ListAccessKeysResponse\x12b\n" +
+	"\x13DeactivateAccessKey\x12$.cairn.v1.DeactivateAccessKeyRequest\x1a%.cairn.v1.DeactivateAccessKeyResponse\x12V\n" +
+	"\x0fDeleteAccessKey\x12 .cairn.v1.DeleteAccessKeyRequest\x1a!.cairn.v1.DeleteAccessKeyResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
 	file_cairnpb_admin_proto_rawDescOnce sync.Once
@@ -254,21 +266,61 @@ func file_cairnpb_admin_proto_rawDescGZIP() []byte {
 
 var file_cairnpb_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_cairnpb_admin_proto_goTypes = []any{
-	(*StatusRequest)(nil),    // 0: cairn.v1.StatusRequest
-	(*MetaMemberStatus)(nil), // 1: cairn.v1.MetaMemberStatus
-	(*StatusResponse)(nil),   // 2: cairn.v1.StatusResponse
-	(*DataNodeStatus)(nil),   // 3: cairn.v1.DataNodeStatus
+	(*StatusRequest)(nil),               // 0: cairn.v1.StatusRequest
+	(*MetaMemberStatus)(nil),            // 1: cairn.v1.MetaMemberStatus
+	(*StatusResponse)(nil),              // 2: cairn.v1.StatusResponse
+	(*DataNodeStatus)(nil),              // 3: cairn.v1.DataNodeStatus
+	(*CreateNamespaceRequest)(nil),      // 4: cairn.v1.CreateNamespaceRequest
+	(*ListNamespacesRequest)(nil),       // 5: cairn.v1.ListNamespacesRequest
+	(*GetNamespaceRequest)(nil),         // 6: cairn.v1.GetNamespaceRequest
+	(*CreateUserRequest)(nil),           // 7: cairn.v1.CreateUserRequest
+	(*ListUsersRequest)(nil),            // 8: cairn.v1.ListUsersRequest
+	(*DeleteUserRequest)(nil),           // 9: cairn.v1.DeleteUserRequest
+	(*CreateAccessKeyRequest)(nil),      // 10: cairn.v1.CreateAccessKeyRequest
+	(*ListAccessKeysRequest)(nil),       // 11: cairn.v1.ListAccessKeysRequest
+	(*DeactivateAccessKeyRequest)(nil),  // 12: cairn.v1.DeactivateAccessKeyRequest
+	(*DeleteAccessKeyRequest)(nil),      // 13: cairn.v1.DeleteAccessKeyRequest
+	(*CreateNamespaceResponse)(nil),     // 14: cairn.v1.CreateNamespaceResponse
+	(*ListNamespacesResponse)(nil),      // 15: cairn.v1.ListNamespacesResponse
+	(*GetNamespaceResponse)(nil),        // 16: cairn.v1.GetNamespaceResponse
+	(*CreateUserResponse)(nil),          // 17: cairn.v1.CreateUserResponse
+	(*ListUsersResponse)(nil),           // 18: cairn.v1.ListUsersResponse
+	(*DeleteUserResponse)(nil),          // 19: cairn.v1.DeleteUserResponse
+	(*CreateAccessKeyResponse)(nil),     // 20: cairn.v1.CreateAccessKeyResponse
+	(*ListAccessKeysResponse)(nil),      // 21: cairn.v1.ListAccessKeysResponse
+	(*DeactivateAccessKeyResponse)(nil), // 22: cairn.v1.DeactivateAccessKeyResponse
+	(*DeleteAccessKeyResponse)(nil),     // 23: cairn.v1.DeleteAccessKeyResponse
 }
 var file_cairnpb_admin_proto_depIdxs = []int32{
-	1, // 0: cairn.v1.StatusResponse.members:type_name -> cairn.v1.MetaMemberStatus
-	3, // 1: cairn.v1.StatusResponse.nodes:type_name -> cairn.v1.DataNodeStatus
-	0, // 2: cairn.v1.Admin.Status:input_type -> cairn.v1.StatusRequest
-	2, // 3: cairn.v1.Admin.Status:output_type -> cairn.v1.StatusResponse
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	1,  // 0: cairn.v1.StatusResponse.members:type_name -> cairn.v1.MetaMemberStatus
+	3,  // 1: cairn.v1.StatusResponse.nodes:type_name -> cairn.v1.DataNodeStatus
+	0,  // 2: cairn.v1.Admin.Status:input_type -> cairn.v1.StatusRequest
+	4,  // 3: cairn.v1.Admin.CreateNamespace:input_type -> cairn.v1.CreateNamespaceRequest
+	5,  // 4: cairn.v1.Admin.ListNamespaces:input_type -> cairn.v1.ListNamespacesRequest
+	6,  // 5: cairn.v1.Admin.GetNamespace:input_type -> cairn.v1.GetNamespaceRequest
+	7,  // 6: cairn.v1.Admin.CreateUser:input_type -> cairn.v1.CreateUserRequest
+	8,  // 7: cairn.v1.Admin.ListUsers:input_type -> cairn.v1.ListUsersRequest
+	9,  // 8: cairn.v1.Admin.DeleteUser:input_type -> cairn.v1.DeleteUserRequest
+	10, // 9: cairn.v1.Admin.CreateAccessKey:input_type -> cairn.v1.CreateAccessKeyRequest
+	11, // 10: cairn.v1.Admin.ListAccessKeys:input_type -> cairn.v1.ListAccessKeysRequest
+	12, // 11: cairn.v1.Admin.DeactivateAccessKey:input_type -> cairn.v1.DeactivateAccessKeyRequest
+	13, // 12: cairn.v1.Admin.DeleteAccessKey:input_type -> cairn.v1.DeleteAccessKeyRequest
+	2,  // 13: cairn.v1.Admin.Status:output_type -> cairn.v1.StatusResponse
+	14, // 14: cairn.v1.Admin.CreateNamespace:output_type -> cairn.v1.CreateNamespaceResponse
+	15, // 15: cairn.v1.Admin.ListNamespaces:output_type -> cairn.v1.ListNamespacesResponse
+	16, // 16: cairn.v1.Admin.GetNamespace:output_type -> cairn.v1.GetNamespaceResponse
+	17, // 17: cairn.v1.Admin.CreateUser:output_type -> cairn.v1.CreateUserResponse
+	18, // 18: cairn.v1.Admin.ListUsers:output_type -> cairn.v1.ListUsersResponse
+	19, // 19: cairn.v1.Admin.DeleteUser:output_type -> cairn.v1.DeleteUserResponse
+	20, // 20: cairn.v1.Admin.CreateAccessKey:output_type -> cairn.v1.CreateAccessKeyResponse
+	21, // 21: cairn.v1.Admin.ListAccessKeys:output_type -> cairn.v1.ListAccessKeysResponse
+	22, // 22: cairn.v1.Admin.DeactivateAccessKey:output_type -> cairn.v1.DeactivateAccessKeyResponse
+	23, // 23: cairn.v1.Admin.DeleteAccessKey:output_type -> cairn.v1.DeleteAccessKeyResponse
+	13, // [13:24] is the sub-list for method output_type
+	2,  // [2:13] is the sub-list for method input_type
+	2,  // [2:2] is the sub-list for extension type_name
+	2,  // [2:2] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_admin_proto_init() }
@@ -277,6 +329,7 @@ func file_cairnpb_admin_proto_init() {
 		return
 	}
 	file_cairnpb_meta_proto_init()
+	file_cairnpb_tenancy_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -44,6 +44,12 @@ type Command struct {
 	//	*Command_SetObjectTags
 	//	*Command_SetBucketTags
 	//	*Command_DropGc
+	//	*Command_CreateNamespace
+	//	*Command_CreateUser
+	//	*Command_DeleteUser
+	//	*Command_CreateAccessKey
+	//	*Command_SetAccessKeyActive
+	//	*Command_DeleteAccessKey
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -219,6 +225,60 @@ func (x *Command) GetDropGc() *DropGCCmd {
 	return nil
 }
 
+func (x *Command) GetCreateNamespace() *CreateNamespaceCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreateNamespace); ok {
+			return x.CreateNamespace
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCreateUser() *CreateUserCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreateUser); ok {
+			return x.CreateUser
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteUser() *DeleteUserCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteUser); ok {
+			return x.DeleteUser
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCreateAccessKey() *CreateAccessKeyCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreateAccessKey); ok {
+			return x.CreateAccessKey
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetAccessKeyActive() *SetAccessKeyActiveCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetAccessKeyActive); ok {
+			return x.SetAccessKeyActive
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteAccessKey() *DeleteAccessKeyCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteAccessKey); ok {
+			return x.DeleteAccessKey
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -279,6 +339,30 @@ type Command_DropGc struct {
 	DropGc *DropGCCmd `protobuf:"bytes,40,opt,name=drop_gc,json=dropGc,proto3,oneof"`
 }
 
+type Command_CreateNamespace struct {
+	CreateNamespace *CreateNamespaceCmd `protobuf:"bytes,50,opt,name=create_namespace,json=createNamespace,proto3,oneof"`
+}
+
+type Command_CreateUser struct {
+	CreateUser *CreateUserCmd `protobuf:"bytes,51,opt,name=create_user,json=createUser,proto3,oneof"`
+}
+
+type Command_DeleteUser struct {
+	DeleteUser *DeleteUserCmd `protobuf:"bytes,52,opt,name=delete_user,json=deleteUser,proto3,oneof"`
+}
+
+type Command_CreateAccessKey struct {
+	CreateAccessKey *CreateAccessKeyCmd `protobuf:"bytes,53,opt,name=create_access_key,json=createAccessKey,proto3,oneof"`
+}
+
+type Command_SetAccessKeyActive struct {
+	SetAccessKeyActive *SetAccessKeyActiveCmd `protobuf:"bytes,54,opt,name=set_access_key_active,json=setAccessKeyActive,proto3,oneof"`
+}
+
+type Command_DeleteAccessKey struct {
+	DeleteAccessKey *DeleteAccessKeyCmd `protobuf:"bytes,55,opt,name=delete_access_key,json=deleteAccessKey,proto3,oneof"`
+}
+
 func (*Command_CreateBucket) isCommand_Op() {}
 
 func (*Command_DeleteBucket) isCommand_Op() {}
@@ -306,6 +390,18 @@ func (*Command_SetObjectTags) isCommand_Op() {}
 func (*Command_SetBucketTags) isCommand_Op() {}
 
 func (*Command_DropGc) isCommand_Op() {}
+
+func (*Command_CreateNamespace) isCommand_Op() {}
+
+func (*Command_CreateUser) isCommand_Op() {}
+
+func (*Command_DeleteUser) isCommand_Op() {}
+
+func (*Command_CreateAccessKey) isCommand_Op() {}
+
+func (*Command_SetAccessKeyActive) isCommand_Op() {}
+
+func (*Command_DeleteAccessKey) isCommand_Op() {}
 
 type CreateBucketCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -731,7 +827,8 @@ var File_cairnpb_command_proto protoreflect.FileDescriptor
 
 const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/multipart.proto\x1a\x15cairnpb/tagging.proto\x1a\x13cairnpb/types.proto\"\x9f\a\n" +
+	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/multipart.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\"\xd0\n" +
+	"\n" +
 	"\aCommand\x12\x1b\n" +
 	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12@\n" +
 	"\rcreate_bucket\x18\n" +
@@ -751,7 +848,15 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\fabort_upload\x18\x14 \x01(\v2\x18.cairn.v1.AbortUploadCmdH\x00R\vabortUpload\x12D\n" +
 	"\x0fset_object_tags\x18\x1e \x01(\v2\x1a.cairn.v1.SetObjectTagsCmdH\x00R\rsetObjectTags\x12D\n" +
 	"\x0fset_bucket_tags\x18\x1f \x01(\v2\x1a.cairn.v1.SetBucketTagsCmdH\x00R\rsetBucketTags\x12.\n" +
-	"\adrop_gc\x18( \x01(\v2\x13.cairn.v1.DropGCCmdH\x00R\x06dropGcB\x04\n" +
+	"\adrop_gc\x18( \x01(\v2\x13.cairn.v1.DropGCCmdH\x00R\x06dropGc\x12I\n" +
+	"\x10create_namespace\x182 \x01(\v2\x1c.cairn.v1.CreateNamespaceCmdH\x00R\x0fcreateNamespace\x12:\n" +
+	"\vcreate_user\x183 \x01(\v2\x17.cairn.v1.CreateUserCmdH\x00R\n" +
+	"createUser\x12:\n" +
+	"\vdelete_user\x184 \x01(\v2\x17.cairn.v1.DeleteUserCmdH\x00R\n" +
+	"deleteUser\x12J\n" +
+	"\x11create_access_key\x185 \x01(\v2\x1c.cairn.v1.CreateAccessKeyCmdH\x00R\x0fcreateAccessKey\x12T\n" +
+	"\x15set_access_key_active\x186 \x01(\v2\x1f.cairn.v1.SetAccessKeyActiveCmdH\x00R\x12setAccessKeyActive\x12J\n" +
+	"\x11delete_access_key\x187 \x01(\v2\x1c.cairn.v1.DeleteAccessKeyCmdH\x00R\x0fdeleteAccessKeyB\x04\n" +
 	"\x02op\";\n" +
 	"\x0fCreateBucketCmd\x12(\n" +
 	"\x06bucket\x18\x01 \x01(\v2\x10.cairn.v1.BucketR\x06bucket\"C\n" +
@@ -793,27 +898,33 @@ func file_cairnpb_command_proto_rawDescGZIP() []byte {
 
 var file_cairnpb_command_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_cairnpb_command_proto_goTypes = []any{
-	(*Command)(nil),           // 0: cairn.v1.Command
-	(*CreateBucketCmd)(nil),   // 1: cairn.v1.CreateBucketCmd
-	(*DeleteBucketCmd)(nil),   // 2: cairn.v1.DeleteBucketCmd
-	(*PutObjectCmd)(nil),      // 3: cairn.v1.PutObjectCmd
-	(*DeleteObjectCmd)(nil),   // 4: cairn.v1.DeleteObjectCmd
-	(*RegisterNodeCmd)(nil),   // 5: cairn.v1.RegisterNodeCmd
-	(*HeartbeatCmd)(nil),      // 6: cairn.v1.HeartbeatCmd
-	(*SetMemberCmd)(nil),      // 7: cairn.v1.SetMemberCmd
-	(*DropGCCmd)(nil),         // 8: cairn.v1.DropGCCmd
-	(*CreateUploadCmd)(nil),   // 9: cairn.v1.CreateUploadCmd
-	(*CommitPartCmd)(nil),     // 10: cairn.v1.CommitPartCmd
-	(*CompleteUploadCmd)(nil), // 11: cairn.v1.CompleteUploadCmd
-	(*AbortUploadCmd)(nil),    // 12: cairn.v1.AbortUploadCmd
-	(*SetObjectTagsCmd)(nil),  // 13: cairn.v1.SetObjectTagsCmd
-	(*SetBucketTagsCmd)(nil),  // 14: cairn.v1.SetBucketTagsCmd
-	(*Bucket)(nil),            // 15: cairn.v1.Bucket
-	(*ObjectVersion)(nil),     // 16: cairn.v1.ObjectVersion
-	(*WriteCondition)(nil),    // 17: cairn.v1.WriteCondition
-	(*DataNode)(nil),          // 18: cairn.v1.DataNode
-	(*MetaMember)(nil),        // 19: cairn.v1.MetaMember
-	(*GCEntry)(nil),           // 20: cairn.v1.GCEntry
+	(*Command)(nil),               // 0: cairn.v1.Command
+	(*CreateBucketCmd)(nil),       // 1: cairn.v1.CreateBucketCmd
+	(*DeleteBucketCmd)(nil),       // 2: cairn.v1.DeleteBucketCmd
+	(*PutObjectCmd)(nil),          // 3: cairn.v1.PutObjectCmd
+	(*DeleteObjectCmd)(nil),       // 4: cairn.v1.DeleteObjectCmd
+	(*RegisterNodeCmd)(nil),       // 5: cairn.v1.RegisterNodeCmd
+	(*HeartbeatCmd)(nil),          // 6: cairn.v1.HeartbeatCmd
+	(*SetMemberCmd)(nil),          // 7: cairn.v1.SetMemberCmd
+	(*DropGCCmd)(nil),             // 8: cairn.v1.DropGCCmd
+	(*CreateUploadCmd)(nil),       // 9: cairn.v1.CreateUploadCmd
+	(*CommitPartCmd)(nil),         // 10: cairn.v1.CommitPartCmd
+	(*CompleteUploadCmd)(nil),     // 11: cairn.v1.CompleteUploadCmd
+	(*AbortUploadCmd)(nil),        // 12: cairn.v1.AbortUploadCmd
+	(*SetObjectTagsCmd)(nil),      // 13: cairn.v1.SetObjectTagsCmd
+	(*SetBucketTagsCmd)(nil),      // 14: cairn.v1.SetBucketTagsCmd
+	(*CreateNamespaceCmd)(nil),    // 15: cairn.v1.CreateNamespaceCmd
+	(*CreateUserCmd)(nil),         // 16: cairn.v1.CreateUserCmd
+	(*DeleteUserCmd)(nil),         // 17: cairn.v1.DeleteUserCmd
+	(*CreateAccessKeyCmd)(nil),    // 18: cairn.v1.CreateAccessKeyCmd
+	(*SetAccessKeyActiveCmd)(nil), // 19: cairn.v1.SetAccessKeyActiveCmd
+	(*DeleteAccessKeyCmd)(nil),    // 20: cairn.v1.DeleteAccessKeyCmd
+	(*Bucket)(nil),                // 21: cairn.v1.Bucket
+	(*ObjectVersion)(nil),         // 22: cairn.v1.ObjectVersion
+	(*WriteCondition)(nil),        // 23: cairn.v1.WriteCondition
+	(*DataNode)(nil),              // 24: cairn.v1.DataNode
+	(*MetaMember)(nil),            // 25: cairn.v1.MetaMember
+	(*GCEntry)(nil),               // 26: cairn.v1.GCEntry
 }
 var file_cairnpb_command_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.Command.create_bucket:type_name -> cairn.v1.CreateBucketCmd
@@ -830,17 +941,23 @@ var file_cairnpb_command_proto_depIdxs = []int32{
 	13, // 11: cairn.v1.Command.set_object_tags:type_name -> cairn.v1.SetObjectTagsCmd
 	14, // 12: cairn.v1.Command.set_bucket_tags:type_name -> cairn.v1.SetBucketTagsCmd
 	8,  // 13: cairn.v1.Command.drop_gc:type_name -> cairn.v1.DropGCCmd
-	15, // 14: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
-	16, // 15: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
-	17, // 16: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
-	18, // 17: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
-	19, // 18: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
-	20, // 19: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	15, // 14: cairn.v1.Command.create_namespace:type_name -> cairn.v1.CreateNamespaceCmd
+	16, // 15: cairn.v1.Command.create_user:type_name -> cairn.v1.CreateUserCmd
+	17, // 16: cairn.v1.Command.delete_user:type_name -> cairn.v1.DeleteUserCmd
+	18, // 17: cairn.v1.Command.create_access_key:type_name -> cairn.v1.CreateAccessKeyCmd
+	19, // 18: cairn.v1.Command.set_access_key_active:type_name -> cairn.v1.SetAccessKeyActiveCmd
+	20, // 19: cairn.v1.Command.delete_access_key:type_name -> cairn.v1.DeleteAccessKeyCmd
+	21, // 20: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
+	22, // 21: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
+	23, // 22: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
+	24, // 23: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
+	25, // 24: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
+	26, // 25: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_command_proto_init() }
@@ -851,6 +968,7 @@ func file_cairnpb_command_proto_init() {
 	file_cairnpb_condition_proto_init()
 	file_cairnpb_multipart_proto_init()
 	file_cairnpb_tagging_proto_init()
+	file_cairnpb_tenancy_proto_init()
 	file_cairnpb_types_proto_init()
 	file_cairnpb_command_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_CreateBucket)(nil),
@@ -867,6 +985,12 @@ func file_cairnpb_command_proto_init() {
 		(*Command_SetObjectTags)(nil),
 		(*Command_SetBucketTags)(nil),
 		(*Command_DropGc)(nil),
+		(*Command_CreateNamespace)(nil),
+		(*Command_CreateUser)(nil),
+		(*Command_DeleteUser)(nil),
+		(*Command_CreateAccessKey)(nil),
+		(*Command_SetAccessKeyActive)(nil),
+		(*Command_DeleteAccessKey)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -1264,7 +1264,7 @@ var File_cairnpb_meta_proto protoreflect.FileDescriptor
 
 const file_cairnpb_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/multipart.proto\x1a\x15cairnpb/tagging.proto\x1a\x13cairnpb/types.proto\"i\n" +
+	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/multipart.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\"i\n" +
 	"\x13CreateBucketRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -1336,7 +1336,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\x89\r\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xe1\r\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1358,7 +1358,8 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\rSetBucketTags\x12\x1e.cairn.v1.SetBucketTagsRequest\x1a\x1f.cairn.v1.SetBucketTagsResponse\x12M\n" +
 	"\fRegisterNode\x12\x1d.cairn.v1.RegisterNodeRequest\x1a\x1e.cairn.v1.RegisterNodeResponse\x12D\n" +
 	"\tHeartbeat\x12\x1a.cairn.v1.HeartbeatRequest\x1a\x1b.cairn.v1.HeartbeatResponse\x12P\n" +
-	"\rGetClusterMap\x12\x1e.cairn.v1.GetClusterMapRequest\x1a\x1f.cairn.v1.GetClusterMapResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
+	"\rGetClusterMap\x12\x1e.cairn.v1.GetClusterMapRequest\x1a\x1f.cairn.v1.GetClusterMapResponse\x12V\n" +
+	"\x0fLookupAccessKey\x12 .cairn.v1.LookupAccessKeyRequest\x1a!.cairn.v1.LookupAccessKeyResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
 	file_cairnpb_meta_proto_rawDescOnce sync.Once
@@ -1412,15 +1413,17 @@ var file_cairnpb_meta_proto_goTypes = []any{
 	(*ListMultipartUploadsRequest)(nil),     // 35: cairn.v1.ListMultipartUploadsRequest
 	(*SetObjectTagsRequest)(nil),            // 36: cairn.v1.SetObjectTagsRequest
 	(*SetBucketTagsRequest)(nil),            // 37: cairn.v1.SetBucketTagsRequest
-	(*CreateMultipartUploadResponse)(nil),   // 38: cairn.v1.CreateMultipartUploadResponse
-	(*GetMultipartUploadResponse)(nil),      // 39: cairn.v1.GetMultipartUploadResponse
-	(*CommitPartResponse)(nil),              // 40: cairn.v1.CommitPartResponse
-	(*CompleteMultipartUploadResponse)(nil), // 41: cairn.v1.CompleteMultipartUploadResponse
-	(*AbortMultipartUploadResponse)(nil),    // 42: cairn.v1.AbortMultipartUploadResponse
-	(*ListPartsResponse)(nil),               // 43: cairn.v1.ListPartsResponse
-	(*ListMultipartUploadsResponse)(nil),    // 44: cairn.v1.ListMultipartUploadsResponse
-	(*SetObjectTagsResponse)(nil),           // 45: cairn.v1.SetObjectTagsResponse
-	(*SetBucketTagsResponse)(nil),           // 46: cairn.v1.SetBucketTagsResponse
+	(*LookupAccessKeyRequest)(nil),          // 38: cairn.v1.LookupAccessKeyRequest
+	(*CreateMultipartUploadResponse)(nil),   // 39: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 40: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 41: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 42: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 43: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 44: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 45: cairn.v1.ListMultipartUploadsResponse
+	(*SetObjectTagsResponse)(nil),           // 46: cairn.v1.SetObjectTagsResponse
+	(*SetBucketTagsResponse)(nil),           // 47: cairn.v1.SetBucketTagsResponse
+	(*LookupAccessKeyResponse)(nil),         // 48: cairn.v1.LookupAccessKeyResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
 	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
@@ -1454,28 +1457,30 @@ var file_cairnpb_meta_proto_depIdxs = []int32{
 	17, // 28: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
 	19, // 29: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
 	21, // 30: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
-	1,  // 31: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,  // 32: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,  // 33: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,  // 34: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,  // 35: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11, // 36: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13, // 37: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16, // 38: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	38, // 39: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
-	39, // 40: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
-	40, // 41: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
-	41, // 42: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
-	42, // 43: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
-	43, // 44: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
-	44, // 45: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
-	45, // 46: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
-	46, // 47: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
-	18, // 48: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20, // 49: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23, // 50: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	31, // [31:51] is the sub-list for method output_type
-	11, // [11:31] is the sub-list for method input_type
+	38, // 31: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
+	1,  // 32: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,  // 33: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,  // 34: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,  // 35: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,  // 36: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11, // 37: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13, // 38: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16, // 39: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	39, // 40: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	40, // 41: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	41, // 42: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	42, // 43: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	43, // 44: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	44, // 45: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	45, // 46: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	46, // 47: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
+	47, // 48: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
+	18, // 49: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20, // 50: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23, // 51: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	48, // 52: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
+	32, // [32:53] is the sub-list for method output_type
+	11, // [11:32] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -1489,6 +1494,7 @@ func file_cairnpb_meta_proto_init() {
 	file_cairnpb_condition_proto_init()
 	file_cairnpb_multipart_proto_init()
 	file_cairnpb_tagging_proto_init()
+	file_cairnpb_tenancy_proto_init()
 	file_cairnpb_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -39,6 +39,7 @@ const (
 	Meta_RegisterNode_FullMethodName            = "/cairn.v1.Meta/RegisterNode"
 	Meta_Heartbeat_FullMethodName               = "/cairn.v1.Meta/Heartbeat"
 	Meta_GetClusterMap_FullMethodName           = "/cairn.v1.Meta/GetClusterMap"
+	Meta_LookupAccessKey_FullMethodName         = "/cairn.v1.Meta/LookupAccessKey"
 )
 
 // MetaClient is the client API for Meta service.
@@ -72,6 +73,9 @@ type MetaClient interface {
 	RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error)
 	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
 	GetClusterMap(ctx context.Context, in *GetClusterMapRequest, opts ...grpc.CallOption) (*GetClusterMapResponse, error)
+	// LookupAccessKey returns a user access key with its secret, for
+	// gateways to verify signatures.
+	LookupAccessKey(ctx context.Context, in *LookupAccessKeyRequest, opts ...grpc.CallOption) (*LookupAccessKeyResponse, error)
 }
 
 type metaClient struct {
@@ -282,6 +286,16 @@ func (c *metaClient) GetClusterMap(ctx context.Context, in *GetClusterMapRequest
 	return out, nil
 }
 
+func (c *metaClient) LookupAccessKey(ctx context.Context, in *LookupAccessKeyRequest, opts ...grpc.CallOption) (*LookupAccessKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LookupAccessKeyResponse)
+	err := c.cc.Invoke(ctx, Meta_LookupAccessKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MetaServer is the server API for Meta service.
 // All implementations must embed UnimplementedMetaServer
 // for forward compatibility.
@@ -313,6 +327,9 @@ type MetaServer interface {
 	RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error)
 	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
 	GetClusterMap(context.Context, *GetClusterMapRequest) (*GetClusterMapResponse, error)
+	// LookupAccessKey returns a user access key with its secret, for
+	// gateways to verify signatures.
+	LookupAccessKey(context.Context, *LookupAccessKeyRequest) (*LookupAccessKeyResponse, error)
 	mustEmbedUnimplementedMetaServer()
 }
 
@@ -382,6 +399,9 @@ func (UnimplementedMetaServer) Heartbeat(context.Context, *HeartbeatRequest) (*H
 }
 func (UnimplementedMetaServer) GetClusterMap(context.Context, *GetClusterMapRequest) (*GetClusterMapResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetClusterMap not implemented")
+}
+func (UnimplementedMetaServer) LookupAccessKey(context.Context, *LookupAccessKeyRequest) (*LookupAccessKeyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method LookupAccessKey not implemented")
 }
 func (UnimplementedMetaServer) mustEmbedUnimplementedMetaServer() {}
 func (UnimplementedMetaServer) testEmbeddedByValue()              {}
@@ -764,6 +784,24 @@ func _Meta_GetClusterMap_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_LookupAccessKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LookupAccessKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).LookupAccessKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_LookupAccessKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).LookupAccessKey(ctx, req.(*LookupAccessKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Meta_ServiceDesc is the grpc.ServiceDesc for Meta service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -850,6 +888,10 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetClusterMap",
 			Handler:    _Meta_GetClusterMap_Handler,
+		},
+		{
+			MethodName: "LookupAccessKey",
+			Handler:    _Meta_LookupAccessKey_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

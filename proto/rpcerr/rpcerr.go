@@ -51,6 +51,16 @@ var (
 	// ErrPreconditionFailed: a conditional write's condition on the key's
 	// current version did not hold.
 	ErrPreconditionFailed = errors.New("precondition failed")
+	// ErrNamespaceNotFound: no namespace of that name.
+	ErrNamespaceNotFound = errors.New("namespace not found")
+	// ErrNamespaceExists: a namespace of that name already exists.
+	ErrNamespaceExists = errors.New("namespace already exists")
+	// ErrUserNotFound: the namespace has no user of that name.
+	ErrUserNotFound = errors.New("user not found")
+	// ErrUserExists: the namespace already has a user of that name.
+	ErrUserExists = errors.New("user already exists")
+	// ErrKeyNotFound: no access key with that ID.
+	ErrKeyNotFound = errors.New("access key not found")
 )
 
 type entry struct {
@@ -78,6 +88,11 @@ var table = []entry{
 	{ErrInvalidPartOrder, codes.InvalidArgument, "INVALID_PART_ORDER"},
 	{ErrEntityTooSmall, codes.FailedPrecondition, "ENTITY_TOO_SMALL"},
 	{ErrPreconditionFailed, codes.FailedPrecondition, "PRECONDITION_FAILED"},
+	{ErrNamespaceNotFound, codes.NotFound, "NAMESPACE_NOT_FOUND"},
+	{ErrNamespaceExists, codes.AlreadyExists, "NAMESPACE_EXISTS"},
+	{ErrUserNotFound, codes.NotFound, "USER_NOT_FOUND"},
+	{ErrUserExists, codes.AlreadyExists, "USER_EXISTS"},
+	{ErrKeyNotFound, codes.NotFound, "KEY_NOT_FOUND"},
 }
 
 // ToStatus converts err into a gRPC status error. Sentinels (matched with

@@ -9,14 +9,18 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // ReadyFunc reports whether the process can serve; a non-nil error is the
 // reason it cannot.
 type ReadyFunc func(ctx context.Context) error
 
-// Handler returns the ops endpoints.
-func Handler(ready ReadyFunc) http.Handler {
+// Handler returns the ops endpoints; /metrics serves reg (not served when
+// reg is nil).
+func Handler(ready ReadyFunc, reg *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
@@ -32,6 +36,9 @@ func Handler(ready ReadyFunc) http.Handler {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	if reg != nil {
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorHandling: promhttp.ContinueOnError}))
+	}
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -40,9 +47,9 @@ func Handler(ready ReadyFunc) http.Handler {
 	return mux
 }
 
-// Serve runs the ops endpoints on addr until ctx ends. An empty addr
-// serves nothing.
-func Serve(ctx context.Context, addr string, ready ReadyFunc, log *slog.Logger) error {
+// Serve runs the ops endpoints on addr until ctx ends, with /metrics
+// serving reg (see NewRegistry). An empty addr serves nothing.
+func Serve(ctx context.Context, addr string, ready ReadyFunc, reg *prometheus.Registry, log *slog.Logger) error {
 	if addr == "" {
 		return nil
 	}
@@ -50,7 +57,7 @@ func Serve(ctx context.Context, addr string, ready ReadyFunc, log *slog.Logger) 
 	if err != nil {
 		return fmt.Errorf("ops listener %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: Handler(ready), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: Handler(ready, reg), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
