@@ -10,11 +10,15 @@ PROTOC_VERSION := 3.21.12
 # boto3 for the boto3 acceptance tests, in a venv under bin/.
 BOTO3_VERSION := 1.44.5
 PYENV := $(BIN)/pyenv
+# The AWS CLI for its acceptance test, in its own venv (v1: the v2 CLI is
+# not published to PyPI).
+AWSCLI_VERSION := 1.45.11
+AWSENV := $(BIN)/awsenv
 
 DATA_NODES ?= 6
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build run test unit e2e vet fmt-check generate verify tools pyenv cluster-up cluster-down bench clean
+.PHONY: all build run test unit e2e vet fmt-check generate verify tools pyenv awsenv cluster-up cluster-down bench clean
 
 all: build
 
@@ -28,7 +32,7 @@ run: build
 
 # Everything CI checks: formatting, vet, generated code up to date, and all
 # tests (unit and multi-process acceptance) with the race detector.
-test: deps pyenv fmt-check vet verify
+test: deps pyenv awsenv fmt-check vet verify
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
 
 deps:
@@ -40,6 +44,13 @@ pyenv: $(PYENV)/bin/python
 $(PYENV)/bin/python:
 	python3 -m venv $(PYENV) && $(PYENV)/bin/pip install -q boto3==$(BOTO3_VERSION) || \
 		{ rm -rf $(PYENV); echo "could not create $(PYENV) with boto3 $(BOTO3_VERSION)"; exit 1; }
+
+# The AWS CLI; test/e2e uses bin/awsenv/bin/aws.
+awsenv: $(AWSENV)/bin/aws
+
+$(AWSENV)/bin/aws:
+	python3 -m venv $(AWSENV) && $(AWSENV)/bin/pip install -q awscli==$(AWSCLI_VERSION) || \
+		{ rm -rf $(AWSENV); echo "could not create $(AWSENV) with awscli $(AWSCLI_VERSION)"; exit 1; }
 
 unit:
 	$(GO) test -race -short ./erasure/... ./placement/... ./proto/... ./node/... ./meta/... ./s3api/... ./cmd/...
