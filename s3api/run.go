@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/s3api/cluster"
 )
@@ -22,6 +24,8 @@ type GatewayConfig struct {
 	MapRefresh time.Duration
 	// TLSCertFile and TLSKeyFile, when set, serve HTTPS instead of HTTP.
 	TLSCertFile, TLSKeyFile string
+	// Metrics, when set, receives the request metrics (see NewMetrics).
+	Metrics prometheus.Registerer
 }
 
 // Run serves S3 on lis until ctx ends, then shuts down gracefully.
@@ -46,6 +50,14 @@ func Run(ctx context.Context, cfg GatewayConfig, lis net.Listener) error {
 	if err != nil {
 		return err
 	}
+	var handler http.Handler = srv
+	if cfg.Metrics != nil {
+		m, err := NewMetrics(cfg.Metrics)
+		if err != nil {
+			return fmt.Errorf("s3api: metrics: %w", err)
+		}
+		handler = m.Wrap(srv)
+	}
 	refresh := cfg.MapRefresh
 	if refresh == 0 {
 		refresh = 2 * time.Second
@@ -55,7 +67,7 @@ func Run(ctx context.Context, cfg GatewayConfig, lis net.Listener) error {
 	go metaView.RefreshLoop(ctx, refresh)
 
 	hs := &http.Server{
-		Handler:           srv,
+		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

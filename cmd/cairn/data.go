@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"net"
 
 	"github.com/cairn-store/cairn/cmd/internal/ops"
 	"github.com/cairn-store/cairn/node"
@@ -35,13 +37,28 @@ func runData(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The ops endpoints come up first (healthz answers while the store
+	// opens); the node's metrics join the registry once it is open.
+	reg := ops.NewRegistry()
 	go func() {
-		if err := ops.Serve(ctx, *opsAd, nil, log); err != nil {
+		if err := ops.Serve(ctx, *opsAd, nil, reg, log); err != nil {
 			log.Error("ops endpoints stopped", "err", err)
 		}
 	}()
-	return node.Run(ctx, node.Config{
+	n, err := node.New(node.Config{
 		ID: *id, Dir: *dir, Listen: *listen, Advertise: *adv, MetaAddrs: splitList(*metas),
 		Zone: *zone, Rack: *rack, Host: *host, Weight: *weight, Logger: log.With("node", *id),
 	})
+	if err != nil {
+		return err
+	}
+	if err := registerDataMetrics(reg, *id, n); err != nil {
+		return errors.Join(err, n.Close())
+	}
+	var lc net.ListenConfig
+	lis, err := lc.Listen(ctx, "tcp", *listen)
+	if err != nil {
+		return errors.Join(fmt.Errorf("listen %s: %w", *listen, err), n.Close())
+	}
+	return errors.Join(n.Serve(ctx, lis), n.Close())
 }

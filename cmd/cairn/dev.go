@@ -79,8 +79,13 @@ func runDev(ctx context.Context, args []string) error {
 	go func() { errc <- ms.Serve(ctx, metaLis) }()
 	metaAddrs := []string{metaLis.Addr().String()}
 
+	// One registry for the whole region: data-node series carry a node label.
+	reg := ops.NewRegistry()
+	if err := registerMetaMetrics(reg, ms); err != nil {
+		return err
+	}
 	go func() {
-		if err := ops.Serve(ctx, *opsAd, ms.WaitLeader, log); err != nil {
+		if err := ops.Serve(ctx, *opsAd, ms.WaitLeader, reg, log); err != nil {
 			log.Error("ops endpoints stopped", "err", err)
 		}
 	}()
@@ -104,6 +109,10 @@ func runDev(ctx context.Context, args []string) error {
 			return err
 		}
 		defer n.Close()
+		if err := registerDataMetrics(reg, id, n); err != nil {
+			lis.Close()
+			return err
+		}
 		nodeAddrs[id] = lis.Addr().String()
 		go func() { errc <- n.Serve(ctx, lis) }()
 	}
@@ -119,7 +128,7 @@ func runDev(ctx context.Context, args []string) error {
 		return fmt.Errorf("listen %s: %w", *listen, err)
 	}
 	go func() {
-		errc <- s3api.Run(ctx, s3api.GatewayConfig{MetaAddrs: metaAddrs, S3: s3cfg, MapRefresh: time.Second}, gwLis)
+		errc <- s3api.Run(ctx, s3api.GatewayConfig{MetaAddrs: metaAddrs, S3: s3cfg, MapRefresh: time.Second, Metrics: reg}, gwLis)
 	}()
 
 	var ak string

@@ -88,15 +88,16 @@ func runGateway(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", *listen, err)
 	}
+	reg := ops.NewRegistry()
 	go func() {
-		if err := ops.Serve(ctx, *opsAd, metaReachable(splitList(*metas)), log); err != nil {
+		if err := ops.Serve(ctx, *opsAd, metaReachable(splitList(*metas)), reg, log); err != nil {
 			log.Error("ops endpoints stopped", "err", err)
 		}
 	}()
 	if (*tlsCrt == "") != (*tlsKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
 	}
-	return s3api.Run(ctx, s3api.GatewayConfig{MetaAddrs: splitList(*metas), S3: cfg, TLSCertFile: *tlsCrt, TLSKeyFile: *tlsKey}, lis)
+	return s3api.Run(ctx, s3api.GatewayConfig{MetaAddrs: splitList(*metas), S3: cfg, TLSCertFile: *tlsCrt, TLSKeyFile: *tlsKey, Metrics: reg}, lis)
 }
 
 // applyMemoryLimit sets the runtime's soft memory limit. A gateway's live

@@ -55,8 +55,13 @@ func runMeta(ctx context.Context, args []string) error {
 		return err
 	}
 	defer srv.Close()
+	reg := ops.NewRegistry()
+	if err := registerMetaMetrics(reg, srv); err != nil {
+		lis.Close()
+		return err
+	}
 	go func() {
-		if err := ops.Serve(ctx, *opsAddr, srv.WaitLeader, log); err != nil {
+		if err := ops.Serve(ctx, *opsAddr, srv.WaitLeader, reg, log); err != nil {
 			log.Error("ops endpoints stopped", "err", err)
 		}
 	}()

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cairn-store/cairn/cmd/internal/ops"
+	"github.com/cairn-store/cairn/meta"
+	"github.com/cairn-store/cairn/node"
+)
+
+// registerDataMetrics exports a data node's counters and space usage,
+// labelled node=<id> (`cairn dev` runs several in one process).
+func registerDataMetrics(reg prometheus.Registerer, id string, n *node.Node) error {
+	labels := prometheus.Labels{"node": id}
+	counter := func(name, help string, v func(node.Counters) uint64) ops.SnapshotMetric[node.Counters] {
+		return ops.SnapshotMetric[node.Counters]{Name: name, Help: help, Type: prometheus.CounterValue,
+			Value: func(c node.Counters) float64 { return float64(v(c)) }}
+	}
+	gauge := func(name, help string, v func(node.Usage) int64) ops.SnapshotMetric[node.Usage] {
+		return ops.SnapshotMetric[node.Usage]{Name: name, Help: help, Type: prometheus.GaugeValue,
+			Value: func(u node.Usage) float64 { return float64(v(u)) }}
+	}
+	counters := ops.NewSnapshotCollector(func() (node.Counters, error) { return n.Counters(), nil }, labels,
+		counter("cairn_data_shards_put_total", "Shards committed by PutShard.", func(c node.Counters) uint64 { return c.ShardsPut }),
+		counter("cairn_data_shards_ingested_total", "Shards committed as an ingested sstable.", func(c node.Counters) uint64 { return c.ShardsIngested }),
+		counter("cairn_data_shards_deleted_total", "Shards deleted.", func(c node.Counters) uint64 { return c.ShardsDeleted }),
+		counter("cairn_data_blocks_written_total", "Blocks written.", func(c node.Counters) uint64 { return c.BlocksWritten }),
+		counter("cairn_data_written_bytes_total", "Block data bytes written (without checksums).", func(c node.Counters) uint64 { return c.BytesWritten }),
+		counter("cairn_data_blocks_read_total", "Blocks read and verified.", func(c node.Counters) uint64 { return c.BlocksRead }),
+		counter("cairn_data_read_bytes_total", "Block data bytes read.", func(c node.Counters) uint64 { return c.BytesRead }),
+		counter("cairn_data_checksum_failures_total", "Block reads that failed verification (CRC, missing block, Pebble error).", func(c node.Counters) uint64 { return c.ChecksumFailures }),
+		counter("cairn_data_pebble_corruptions_total", "Corruption reported by Pebble itself.", func(c node.Counters) uint64 { return c.PebbleCorruptions }),
+		counter("cairn_data_orphans_swept_total", "Orphaned shard sequences removed by the start-up sweep.", func(c node.Counters) uint64 { return c.OrphansSwept }),
+	)
+	usage := ops.NewSnapshotCollector(func() (node.Usage, error) { return n.Store().Usage(context.Background()) }, labels,
+		gauge("cairn_data_shards", "Live shards stored.", func(u node.Usage) int64 { return u.Shards }),
+		gauge("cairn_data_live_bytes", "Bytes of live shards (block data, without checksums or Pebble overhead).", func(u node.Usage) int64 { return u.LiveBytes }),
+		gauge("cairn_data_pebble_bytes", "Disk space Pebble's files take, garbage included.", func(u node.Usage) int64 { return u.PebbleBytes }),
+		gauge("cairn_data_disk_total_bytes", "Size of the filesystem holding the store.", func(u node.Usage) int64 { return u.DiskTotal }),
+		gauge("cairn_data_disk_available_bytes", "Space available on the filesystem holding the store.", func(u node.Usage) int64 { return u.DiskAvailable }),
+	)
+	if err := reg.Register(counters); err != nil {
+		return err
+	}
+	return reg.Register(usage)
+}
+
+// registerMetaMetrics exports a meta node's Raft state, GC queue and view
+// of data-node health.
+func registerMetaMetrics(reg prometheus.Registerer, s *meta.Server) error {
+	gauge := func(name, help string, v func(meta.Stats) float64) ops.SnapshotMetric[meta.Stats] {
+		return ops.SnapshotMetric[meta.Stats]{Name: name, Help: help, Type: prometheus.GaugeValue, Value: v}
+	}
+	return reg.Register(ops.NewSnapshotCollector(s.Stats, nil,
+		gauge("cairn_meta_is_leader", "1 if this meta node leads the Raft group.", func(st meta.Stats) float64 {
+			if st.Leader {
+				return 1
+			}
+			return 0
+		}),
+		gauge("cairn_meta_raft_term", "Current Raft term.", func(st meta.Stats) float64 { return float64(st.Term) }),
+		gauge("cairn_meta_raft_commit_index", "Raft commit index.", func(st meta.Stats) float64 { return float64(st.CommitIndex) }),
+		gauge("cairn_meta_raft_applied_index", "Raft index applied to the FSM.", func(st meta.Stats) float64 { return float64(st.AppliedIndex) }),
+		gauge("cairn_meta_raft_last_contact_seconds", "Seconds since the leader was last heard from (0 on the leader, -1 never).", func(st meta.Stats) float64 {
+			if st.LastContact < 0 {
+				return -1
+			}
+			return st.LastContact.Seconds()
+		}),
+		gauge("cairn_meta_gc_queue_shards", "Shards queued for deletion (counted up to 100000).", func(st meta.Stats) float64 { return float64(st.GCQueue) }),
+		gauge("cairn_meta_data_nodes_healthy", "Registered data nodes that heartbeated within the health window.", func(st meta.Stats) float64 { return float64(st.DataNodesHealthy) }),
+		gauge("cairn_meta_data_nodes_unhealthy", "Registered data nodes that did not.", func(st meta.Stats) float64 { return float64(st.DataNodesUnhealthy) }),
+	))
+}

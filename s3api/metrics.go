@@ -1,0 +1,242 @@
+package s3api
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics counts the gateway's S3 requests by operation class. Labels are
+// low-cardinality on purpose: op is one of a fixed set of S3 operation
+// names (never a bucket or key), code the HTTP status.
+type Metrics struct {
+	requests *prometheus.CounterVec   // op, code
+	duration *prometheus.HistogramVec // op
+	received *prometheus.CounterVec   // op
+	sent     *prometheus.CounterVec   // op
+	inFlight prometheus.Gauge
+}
+
+// durationBuckets span a small inline GET (a millisecond) to a multi-GiB
+// transfer (minutes).
+var durationBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120}
+
+// NewMetrics creates the gateway's request metrics and registers them
+// with reg.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cairn_s3_requests_total",
+			Help: "S3 requests served, by operation and HTTP status (code=\"aborted\": the connection was cut mid-response).",
+		}, []string{"op", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cairn_s3_request_duration_seconds",
+			Help:    "Time from the start of an S3 request to the end of its response body, by operation.",
+			Buckets: durationBuckets,
+		}, []string{"op"}),
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cairn_s3_received_bytes_total",
+			Help: "Request body bytes read, as received (aws-chunked framing included), by operation.",
+		}, []string{"op"}),
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cairn_s3_sent_bytes_total",
+			Help: "Response body bytes written, by operation.",
+		}, []string{"op"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cairn_s3_requests_in_flight",
+			Help: "S3 requests being served.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.received, m.sent, m.inFlight} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Wrap returns s as an http.Handler that records every request in m.
+func (m *Metrics) Wrap(s *Server) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		bucket, key, _ := s.target(r)
+		op := s3Op(r, bucket, key)
+		m.inFlight.Inc()
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &meteredBody{ReadCloser: r.Body, n: m.received.WithLabelValues(op)}
+		}
+		cw := &meteredWriter{ResponseWriter: w, n: m.sent.WithLabelValues(op)}
+		completed := false
+		// Deferred so that a handler cutting the connection (it panics with
+		// http.ErrAbortHandler) is counted too; the panic goes on.
+		defer func() {
+			m.inFlight.Dec()
+			code := "aborted"
+			if completed {
+				code = strconv.Itoa(cw.status())
+			}
+			m.requests.WithLabelValues(op, code).Inc()
+			m.duration.WithLabelValues(op).Observe(time.Since(start).Seconds())
+		}()
+		s.ServeHTTP(cw, r)
+		completed = true
+	})
+}
+
+// s3Op names the S3 operation r asks for, coarsely, following the
+// gateway's routing without doing any of its work. Anything it does not
+// recognise is "Other", so the set of names stays fixed.
+func s3Op(r *http.Request, bucket, key string) string {
+	q := r.URL.Query()
+	has := func(name string) bool { _, ok := q[name]; return ok }
+	object := key != ""
+	switch {
+	case has("delete"):
+		if r.Method == http.MethodPost && bucket != "" && !object {
+			return "DeleteObjects"
+		}
+		return "Other"
+	case unsupportedSubresource(q) != "":
+		return "NotImplemented"
+	case bucket == "":
+		if r.Method == http.MethodGet {
+			return "ListBuckets"
+		}
+		return "Other"
+	case has("tagging"):
+		level := "Bucket"
+		if object {
+			level = "Object"
+		}
+		switch r.Method {
+		case http.MethodPut:
+			return "Put" + level + "Tagging"
+		case http.MethodGet:
+			return "Get" + level + "Tagging"
+		case http.MethodDelete:
+			return "Delete" + level + "Tagging"
+		}
+		return "Other"
+	case has("uploads"):
+		switch {
+		case !object && r.Method == http.MethodGet:
+			return "ListMultipartUploads"
+		case object && r.Method == http.MethodPost:
+			return "CreateMultipartUpload"
+		}
+		return "Other"
+	case has("uploadId"):
+		if !object {
+			return "Other"
+		}
+		switch r.Method {
+		case http.MethodPut:
+			if r.Header.Get("x-amz-copy-source") != "" {
+				return "UploadPartCopy"
+			}
+			return "UploadPart"
+		case http.MethodPost:
+			return "CompleteMultipartUpload"
+		case http.MethodGet:
+			return "ListParts"
+		case http.MethodDelete:
+			return "AbortMultipartUpload"
+		}
+		return "Other"
+	case !object:
+		switch r.Method {
+		case http.MethodPut:
+			return "CreateBucket"
+		case http.MethodHead:
+			return "HeadBucket"
+		case http.MethodDelete:
+			return "DeleteBucket"
+		case http.MethodPost:
+			return "PostObject"
+		case http.MethodGet:
+			switch {
+			case has("location"):
+				return "GetBucketLocation"
+			case q.Get("list-type") == "2":
+				return "ListObjectsV2"
+			}
+			return "ListObjects"
+		}
+	default:
+		switch r.Method {
+		case http.MethodPut:
+			if r.Header.Get("x-amz-copy-source") != "" {
+				return "CopyObject"
+			}
+			return "PutObject"
+		case http.MethodGet:
+			return "GetObject"
+		case http.MethodHead:
+			return "HeadObject"
+		case http.MethodDelete:
+			return "DeleteObject"
+		}
+	}
+	return "Other"
+}
+
+// meteredBody adds the bytes read from a request body to n as they
+// arrive, so long uploads show up while they run.
+type meteredBody struct {
+	io.ReadCloser
+	n prometheus.Counter
+}
+
+func (b *meteredBody) Read(p []byte) (int, error) {
+	k, err := b.ReadCloser.Read(p)
+	if k > 0 {
+		b.n.Add(float64(k))
+	}
+	return k, err
+}
+
+// meteredWriter records the status and adds the body bytes written to n.
+type meteredWriter struct {
+	http.ResponseWriter
+	n    prometheus.Counter
+	code int
+}
+
+func (w *meteredWriter) WriteHeader(code int) {
+	if w.code == 0 && code >= 200 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *meteredWriter) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	k, err := w.ResponseWriter.Write(p)
+	if k > 0 {
+		w.n.Add(float64(k))
+	}
+	return k, err
+}
+
+// Flush passes flushes through; Unwrap lets http.ResponseController reach
+// the connection's own writer.
+func (w *meteredWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *meteredWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// status is the response's status: 200 when the handler wrote nothing.
+func (w *meteredWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
