@@ -23,6 +23,7 @@ type Index interface {
 	MultipartIndex
 	TaggingIndex
 	ConditionalIndex
+	AccessKeyIndex
 }
 
 // ShardWriter is one open shard upload.

@@ -71,6 +71,7 @@ type Server struct {
 	verify2 *sigv2.Verifier
 	objects *objectStore
 	hostID  string
+	creds   *keyring
 }
 
 // New validates cfg and builds a Server.
@@ -128,6 +129,7 @@ func New(cfg Config) (*Server, error) {
 			coders: map[[3]int]*erasure.Coder{},
 		},
 		hostID: hex.EncodeToString(host[:]),
+		creds:  newKeyring(cfg.Credentials, cfg.Namespace, cfg.Index, cfg.Now),
 	}, nil
 }
 
@@ -181,23 +183,30 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, req *request
 		if req.virtual {
 			hostBucket = req.bucket
 		}
-		_, err := s.verify2.Verify(ctx, r, hostBucket, func(_ context.Context, access string) (string, error) {
-			secret, ok := s.cfg.Credentials[access]
-			if !ok {
-				return "", fmt.Errorf("access key %q: %w", access, sigv2.ErrInvalidAccessKeyID)
-			}
-			return secret, nil
+		_, err := s.verify2.Verify(ctx, r, hostBucket, func(ctx context.Context, access string) (string, error) {
+			return s.secretFor(ctx, access, req, sigv2.ErrInvalidAccessKeyID)
 		})
 		return err
 	}
-	_, err := s.verify.Verify(ctx, r, func(_ context.Context, access string) (string, error) {
-		secret, ok := s.cfg.Credentials[access]
-		if !ok {
-			return "", fmt.Errorf("access key %q: %w", access, sigv4.ErrUnknownAccessKey)
-		}
-		return secret, nil
+	_, err := s.verify.Verify(ctx, r, func(ctx context.Context, access string) (string, error) {
+		return s.secretFor(ctx, access, req, sigv4.ErrUnknownAccessKey)
 	})
 	return err
+}
+
+// secretFor looks up access (static credentials, then users' keys in meta)
+// and makes the request act in the key's namespace. An unknown or inactive
+// key wraps unknown, the signature scheme's sentinel.
+func (s *Server) secretFor(ctx context.Context, access string, req *request, unknown error) (string, error) {
+	secret, ns, err := s.creds.lookup(ctx, access)
+	if errors.Is(err, errUnknownKey) {
+		return "", fmt.Errorf("%w: %w", unknown, err)
+	}
+	if err != nil {
+		return "", err
+	}
+	req.ns = ns
+	return secret, nil
 }
 
 // route dispatches on bucket/key/method and the subresource, answering

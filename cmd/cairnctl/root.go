@@ -35,6 +35,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.PersistentFlags().DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to keep trying to reach the cluster")
 	root.AddCommand(newStatusCmd(g))
+	root.AddCommand(newNamespaceCmd(g), newUserCmd(g), newKeyCmd(g))
 	return root
 }
 

@@ -1,0 +1,301 @@
+package meta
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// Access key IDs are 20 random bytes in hex (40 characters) and secrets 32
+// random bytes in base64 (44 characters), the shapes of OCI's customer
+// secret keys.
+const (
+	accessKeyIDBytes = 20
+	secretBytes      = 32
+	maxNamespaceLen  = 63
+)
+
+// validNamespace accepts what may appear as a DNS label in a virtual-host
+// endpoint: lowercase letters, digits and inner hyphens, 1 to 63 bytes.
+func validNamespace(ns string) error {
+	if ns == "" {
+		return invalid("namespace is required")
+	}
+	if len(ns) > maxNamespaceLen {
+		return invalid("namespace is longer than %d bytes", maxNamespaceLen)
+	}
+	for i := 0; i < len(ns); i++ {
+		c := ns[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '-' && i > 0 && i < len(ns)-1:
+		default:
+			return invalid("namespace %q: use lowercase letters, digits and inner hyphens", ns)
+		}
+	}
+	return nil
+}
+
+func validUserRef(ns, user string) error {
+	if err := validName("namespace", ns); err != nil {
+		return err
+	}
+	return validName("user name", user)
+}
+
+// routeAdmin is route for the Admin service.
+func routeAdmin[Req, Resp any](
+	ctx context.Context, s *Server, req Req,
+	local func(context.Context, Req) (Resp, error),
+	remote func(cairnpb.AdminClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
+) (Resp, error) {
+	cc, err := s.leaderConn(ctx)
+	if err != nil {
+		var zero Resp
+		return zero, err
+	}
+	if cc == nil {
+		return local(ctx, req)
+	}
+	ctx = metadata.AppendToOutgoingContext(ctx, forwardedKey, s.cfg.ID)
+	return remote(cairnpb.NewAdminClient(cc), ctx, req)
+}
+
+func (a *adminService) CreateNamespace(ctx context.Context, req *cairnpb.CreateNamespaceRequest) (*cairnpb.CreateNamespaceResponse, error) {
+	if err := validNamespace(req.GetName()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	return reply(routeAdmin(ctx, a.s, req, a.s.createNamespace, cairnpb.AdminClient.CreateNamespace))
+}
+
+func (a *adminService) ListNamespaces(ctx context.Context, req *cairnpb.ListNamespacesRequest) (*cairnpb.ListNamespacesResponse, error) {
+	return reply(routeAdmin(ctx, a.s, req, a.s.listNamespaces, cairnpb.AdminClient.ListNamespaces))
+}
+
+func (a *adminService) GetNamespace(ctx context.Context, req *cairnpb.GetNamespaceRequest) (*cairnpb.GetNamespaceResponse, error) {
+	if err := validName("namespace", req.GetName()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	return reply(routeAdmin(ctx, a.s, req, a.s.getNamespace, cairnpb.AdminClient.GetNamespace))
+}
+
+func (a *adminService) CreateUser(ctx context.Context, req *cairnpb.CreateUserRequest) (*cairnpb.CreateUserResponse, error) {
+	if err := validUserRef(req.GetNamespace(), req.GetName()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	return reply(routeAdmin(ctx, a.s, req, a.s.createUser, cairnpb.AdminClient.CreateUser))
+}
+
+func (a *adminService) ListUsers(ctx context.Context, req *cairnpb.ListUsersRequest) (*cairnpb.ListUsersResponse, error) {
+	if err := validName("namespace", req.GetNamespace()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	return reply(routeAdmin(ctx, a.s, req, a.s.listUsers, cairnpb.AdminClient.ListUsers))
+}
+
+func (a *adminService) DeleteUser(ctx context.Context, req *cairnpb.DeleteUserRequest) (*cairnpb.DeleteUserResponse, error) {
+	if err := validUserRef(req.GetNamespace(), req.GetName()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	return reply(routeAdmin(ctx, a.s, req, a.s.deleteUser, cairnpb.AdminClient.DeleteUser))
+}
+
+func (a *adminService) CreateAccessKey(ctx context.Context, req *cairnpb.CreateAccessKeyRequest) (*cairnpb.CreateAccessKeyResponse, error) {
+	if err := validUserRef(req.GetNamespace(), req.GetUser()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	return reply(routeAdmin(ctx, a.s, req, a.s.createAccessKey, cairnpb.AdminClient.CreateAccessKey))
+}
+
+func (a *adminService) ListAccessKeys(ctx context.Context, req *cairnpb.ListAccessKeysRequest) (*cairnpb.ListAccessKeysResponse, error) {
+	if err := validName("namespace", req.GetNamespace()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if req.GetUser() != "" {
+		if err := validName("user name", req.GetUser()); err != nil {
+			return nil, rpcerr.ToStatus(err)
+		}
+	}
+	return reply(routeAdmin(ctx, a.s, req, a.s.listAccessKeys, cairnpb.AdminClient.ListAccessKeys))
+}
+
+func (a *adminService) DeactivateAccessKey(ctx context.Context, req *cairnpb.DeactivateAccessKeyRequest) (*cairnpb.DeactivateAccessKeyResponse, error) {
+	if err := validName("access key id", req.GetAccessKeyId()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	return reply(routeAdmin(ctx, a.s, req, a.s.deactivateAccessKey, cairnpb.AdminClient.DeactivateAccessKey))
+}
+
+func (a *adminService) DeleteAccessKey(ctx context.Context, req *cairnpb.DeleteAccessKeyRequest) (*cairnpb.DeleteAccessKeyResponse, error) {
+	if err := validName("access key id", req.GetAccessKeyId()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	return reply(routeAdmin(ctx, a.s, req, a.s.deleteAccessKey, cairnpb.AdminClient.DeleteAccessKey))
+}
+
+func (m *metaService) LookupAccessKey(ctx context.Context, req *cairnpb.LookupAccessKeyRequest) (*cairnpb.LookupAccessKeyResponse, error) {
+	if err := validName("access key id", req.GetAccessKeyId()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	return reply(route(ctx, m.s, req, m.s.lookupAccessKey, cairnpb.MetaClient.LookupAccessKey))
+}
+
+// The local operations below run on the leader.
+
+func (s *Server) createNamespace(ctx context.Context, req *cairnpb.CreateNamespaceRequest) (*cairnpb.CreateNamespaceResponse, error) {
+	now := s.cfg.Now().UnixNano()
+	n := &cairnpb.Namespace{Name: req.GetName(), CreatedUnixNano: now}
+	cmd := &cairnpb.Command{UnixNano: now, Op: &cairnpb.Command_CreateNamespace{CreateNamespace: &cairnpb.CreateNamespaceCmd{Namespace: n}}}
+	if err := s.node.propose(ctx, cmd); err != nil {
+		return nil, err
+	}
+	return &cairnpb.CreateNamespaceResponse{Namespace: n}, nil
+}
+
+func (s *Server) listNamespaces(ctx context.Context, _ *cairnpb.ListNamespacesRequest) (*cairnpb.ListNamespacesResponse, error) {
+	resp := &cairnpb.ListNamespacesResponse{}
+	err := s.read(ctx, func(r pebble.Reader) error {
+		var err error
+		resp.Namespaces, err = listNamespaces(r)
+		return err
+	})
+	return resp, err
+}
+
+func (s *Server) getNamespace(ctx context.Context, req *cairnpb.GetNamespaceRequest) (*cairnpb.GetNamespaceResponse, error) {
+	resp := &cairnpb.GetNamespaceResponse{}
+	err := s.read(ctx, func(r pebble.Reader) error {
+		var err error
+		if resp.Namespace, err = getNamespace(r, req.GetName()); err != nil {
+			return err
+		}
+		users, err := listUsers(r, req.GetName())
+		if err != nil {
+			return err
+		}
+		buckets, err := listBuckets(r, req.GetName())
+		resp.Users, resp.Buckets = int32(len(users)), int32(len(buckets))
+		return err
+	})
+	return resp, err
+}
+
+func (s *Server) createUser(ctx context.Context, req *cairnpb.CreateUserRequest) (*cairnpb.CreateUserResponse, error) {
+	now := s.cfg.Now().UnixNano()
+	u := &cairnpb.User{Namespace: req.GetNamespace(), Name: req.GetName(), CreatedUnixNano: now}
+	cmd := &cairnpb.Command{UnixNano: now, Op: &cairnpb.Command_CreateUser{CreateUser: &cairnpb.CreateUserCmd{User: u}}}
+	if err := s.node.propose(ctx, cmd); err != nil {
+		return nil, err
+	}
+	return &cairnpb.CreateUserResponse{User: u}, nil
+}
+
+func (s *Server) listUsers(ctx context.Context, req *cairnpb.ListUsersRequest) (*cairnpb.ListUsersResponse, error) {
+	resp := &cairnpb.ListUsersResponse{}
+	err := s.read(ctx, func(r pebble.Reader) error {
+		if _, err := getNamespace(r, req.GetNamespace()); err != nil {
+			return err
+		}
+		var err error
+		resp.Users, err = listUsers(r, req.GetNamespace())
+		return err
+	})
+	return resp, err
+}
+
+func (s *Server) deleteUser(ctx context.Context, req *cairnpb.DeleteUserRequest) (*cairnpb.DeleteUserResponse, error) {
+	cmd := &cairnpb.Command{Op: &cairnpb.Command_DeleteUser{DeleteUser: &cairnpb.DeleteUserCmd{
+		Namespace: req.GetNamespace(), Name: req.GetName(),
+	}}}
+	if err := s.node.propose(ctx, cmd); err != nil {
+		return nil, err
+	}
+	return &cairnpb.DeleteUserResponse{}, nil
+}
+
+func (s *Server) createAccessKey(ctx context.Context, req *cairnpb.CreateAccessKeyRequest) (*cairnpb.CreateAccessKeyResponse, error) {
+	id := make([]byte, accessKeyIDBytes)
+	secret := make([]byte, secretBytes)
+	if _, err := rand.Read(id); err != nil {
+		return nil, fmt.Errorf("meta: draw access key id: %w", err)
+	}
+	if _, err := rand.Read(secret); err != nil {
+		return nil, fmt.Errorf("meta: draw secret key: %w", err)
+	}
+	now := s.cfg.Now().UnixNano()
+	k := &cairnpb.AccessKey{
+		AccessKeyId:     hex.EncodeToString(id),
+		Namespace:       req.GetNamespace(),
+		User:            req.GetUser(),
+		Secret:          base64.StdEncoding.EncodeToString(secret),
+		Active:          true,
+		CreatedUnixNano: now,
+	}
+	cmd := &cairnpb.Command{UnixNano: now, Op: &cairnpb.Command_CreateAccessKey{CreateAccessKey: &cairnpb.CreateAccessKeyCmd{Key: k}}}
+	if err := s.node.propose(ctx, cmd); err != nil {
+		return nil, err
+	}
+	return &cairnpb.CreateAccessKeyResponse{Key: k}, nil
+}
+
+func (s *Server) listAccessKeys(ctx context.Context, req *cairnpb.ListAccessKeysRequest) (*cairnpb.ListAccessKeysResponse, error) {
+	resp := &cairnpb.ListAccessKeysResponse{}
+	err := s.read(ctx, func(r pebble.Reader) error {
+		if _, err := getNamespace(r, req.GetNamespace()); err != nil {
+			return err
+		}
+		if req.GetUser() != "" {
+			if _, err := getUser(r, req.GetNamespace(), req.GetUser()); err != nil {
+				return err
+			}
+		}
+		var err error
+		resp.Keys, err = listAccessKeys(r, req.GetNamespace(), req.GetUser())
+		return err
+	})
+	return resp, err
+}
+
+func (s *Server) deactivateAccessKey(ctx context.Context, req *cairnpb.DeactivateAccessKeyRequest) (*cairnpb.DeactivateAccessKeyResponse, error) {
+	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetAccessKeyActive{SetAccessKeyActive: &cairnpb.SetAccessKeyActiveCmd{
+		AccessKeyId: req.GetAccessKeyId(), Active: false,
+	}}}
+	if err := s.node.propose(ctx, cmd); err != nil {
+		return nil, err
+	}
+	return &cairnpb.DeactivateAccessKeyResponse{}, nil
+}
+
+func (s *Server) deleteAccessKey(ctx context.Context, req *cairnpb.DeleteAccessKeyRequest) (*cairnpb.DeleteAccessKeyResponse, error) {
+	cmd := &cairnpb.Command{Op: &cairnpb.Command_DeleteAccessKey{DeleteAccessKey: &cairnpb.DeleteAccessKeyCmd{
+		AccessKeyId: req.GetAccessKeyId(),
+	}}}
+	if err := s.node.propose(ctx, cmd); err != nil {
+		return nil, err
+	}
+	return &cairnpb.DeleteAccessKeyResponse{}, nil
+}
+
+func (s *Server) lookupAccessKey(ctx context.Context, req *cairnpb.LookupAccessKeyRequest) (*cairnpb.LookupAccessKeyResponse, error) {
+	var k *cairnpb.AccessKey
+	err := s.read(ctx, func(r pebble.Reader) error {
+		var err error
+		k, err = getAccessKey(r, req.GetAccessKeyId())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &cairnpb.LookupAccessKeyResponse{
+		Namespace: k.GetNamespace(), User: k.GetUser(), Secret: k.GetSecret(), Active: k.GetActive(),
+	}, nil
+}
