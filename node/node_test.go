@@ -169,9 +169,16 @@ func TestNodeWaitsForMeta(t *testing.T) {
 	stop := startNode(t, n)
 	time.Sleep(300 * time.Millisecond)
 
-	mlis, err = net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("could not re-listen on %s: %v", addr, err)
+	// The freed port is normally free still; give the kernel a moment if
+	// not, and fail rather than pass without checking anything.
+	for try := 0; ; try++ {
+		if mlis, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		if try == 50 {
+			t.Fatalf("could not re-listen on %s: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	meta := serveMeta(t, mlis)
 	waitFor(t, "late registration", func() bool { r, b := meta.counts(); return r >= 1 && b >= 1 })
