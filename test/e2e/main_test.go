@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
@@ -55,15 +56,23 @@ func startCluster(t *testing.T, opt harness.Options) *harness.Cluster {
 	return harness.Start(t, cairnBin, opt)
 }
 
-// s3Client returns an aws-sdk-go-v2 client with default settings (default
-// checksum behaviour included), pointed at the cluster's gateway.
+// s3Client returns an aws-sdk-go-v2 client built the way applications
+// build one — config.LoadDefaultConfig, so the SDK's default checksum
+// behaviour and retryer are in force — pointed at the cluster's gateway.
+// Shared config files on the machine are not read.
 func s3Client(c *harness.Cluster, access, secret string) *s3.Client {
-	return s3.New(s3.Options{
-		Region:       c.Region,
-		BaseEndpoint: aws.String(c.Endpoint),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(access, secret, ""),
-		Retryer:      aws.NopRetryer{},
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithRegion(c.Region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(access, secret, "")),
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+	)
+	if err != nil {
+		panic(fmt.Sprintf("aws config: %v", err))
+	}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(c.Endpoint)
+		o.UsePathStyle = true
 	})
 }
 
