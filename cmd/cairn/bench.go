@@ -18,6 +18,7 @@ func runBench(ctx context.Context, args []string) error {
 		size     = fs.String("size", "1MiB", "object size (B, KiB, MiB, GiB, or KB/MB/GB)")
 		asJSON   = fs.Bool("json", false, "print results as JSON")
 		progress = fs.Bool("progress", false, "print progress lines while running")
+		partSize = fs.String("part-size", "16MiB", "multipart part size (at least 5MiB)")
 	)
 	fs.StringVar(&cfg.Endpoint, "endpoint", envOr("AWS_ENDPOINT_URL", "http://127.0.0.1:9000"), "S3 endpoint URL (env AWS_ENDPOINT_URL)")
 	fs.StringVar(&cfg.Region, "region", envOr("AWS_REGION", "us-east-1"), "region to sign with (env AWS_REGION)")
@@ -34,6 +35,9 @@ func runBench(ctx context.Context, args []string) error {
 	fs.BoolVar(&cfg.Cleanup, "cleanup", false, "delete the objects afterwards")
 	fs.BoolVar(&cfg.Checksums, "checksums", false, "keep the SDK's default flexible checksums")
 	fs.BoolVar(&cfg.UnsignedPayload, "unsigned-payload", true, "sign PUTs with UNSIGNED-PAYLOAD rather than hashing bodies client-side")
+	fs.BoolVar(&cfg.Multipart, "multipart", false, "PUT through the SDK upload manager (multipart above --part-size)")
+	fs.IntVar(&cfg.PartConcurrency, "part-concurrency", bench.DefaultPartConcurrency, "multipart parts in flight per object")
+	fs.BoolVar(&cfg.SSEC, "sse-c", false, "send a random per-run SSE-C customer key (AES256) with every PUT and GET")
 	fs.BoolVar(&cfg.Verify, "verify", false, "compare every GET byte for byte with what was PUT")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -43,6 +47,9 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg.ObjectSize = n
+	if cfg.PartSize, err = parseSize(*partSize); err != nil {
+		return fmt.Errorf("--part-size %q: not a size", *partSize)
+	}
 	if cfg.Duration == 0 && cfg.Count == 0 {
 		cfg.Duration = 30e9
 	}

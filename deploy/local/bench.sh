@@ -5,6 +5,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 export CLUSTER_DIR="${CLUSTER_DIR:-$root/.cluster-bench}"
 rm -rf "$CLUSTER_DIR"
+if [ "${BENCH_EXTRA:-0}" = 1 ]; then
+  # SSE-C over the cluster's plain-HTTP gateway.
+  export GATEWAY_FLAGS="${GATEWAY_FLAGS:-} --allow-insecure-ssec"
+fi
 trap '"$root/deploy/local/cluster.sh" down >/dev/null; rm -rf "$CLUSTER_DIR"' EXIT
 "$root/deploy/local/cluster.sh" up
 # shellcheck disable=SC1091
@@ -20,6 +24,17 @@ b --bucket bench --op get --size 4KiB --concurrency 32 --duration "$dur" --keys 
 if [ "${BENCH_BIG:-1}" = 1 ]; then
   echo "== 8 concurrent 1 GiB PUTs (gateway memory must stay flat) =="
   b --bucket bench --op put --size 1GiB --concurrency 8 --count 8
+fi
+if [ "${BENCH_EXTRA:-0}" = 1 ]; then
+  echo "== extra: SSE-C, multipart and checksum costs, side by side =="
+  for ssec in "" --sse-c; do
+    b --bucket bench --op put --size 16MiB --concurrency 8 --duration "$dur" ${ssec:+"$ssec"}
+    b --bucket bench --op get --size 16MiB --concurrency 8 --duration "$dur" --keys 32 ${ssec:+"$ssec"}
+  done
+  b --bucket bench --op put --size 256MiB --concurrency 2 --duration "$dur" --multipart --part-size 16MiB --part-concurrency 4
+  b --bucket bench --op put --size 256MiB --concurrency 2 --duration "$dur"
+  b --bucket bench --op put --size 16MiB --concurrency 8 --duration "$dur" --checksums
+  b --bucket bench --op put --size 16MiB --concurrency 8 --duration "$dur"
 fi
 pid=$(cat "$CLUSTER_DIR/gateway-1.pid")
 echo "gateway peak RSS: $(awk '/VmHWM/ {printf "%.1f MiB", $2/1024}' /proc/"$pid"/status)"

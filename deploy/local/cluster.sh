@@ -62,8 +62,12 @@ up() {
     fi
     keyflags=(--master-key-file "$dir/master.key")
   fi
+  # GATEWAY_FLAGS: extra gateway flags, e.g. --allow-insecure-ssec.
+  local gwflags=()
+  read -ra gwflags <<<"${GATEWAY_FLAGS:-}"
   CAIRN_ACCESS_KEY="$access" CAIRN_SECRET_KEY="$secret" \
-    start gateway-1 gateway --listen "$gw_addr" --meta "$metas" --region "$region" --ops-addr "$(ops_addr 10)" ${keyflags[@]+"${keyflags[@]}"}
+    start gateway-1 gateway --listen "$gw_addr" --meta "$metas" --region "$region" --ops-addr "$(ops_addr 10)" ${keyflags[@]+"${keyflags[@]}"} \
+    ${gwflags[@]+"${gwflags[@]}"}
 
   cat >"$dir/env" <<ENV
 export AWS_ENDPOINT_URL=http://$gw_addr

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
@@ -50,6 +51,14 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if cfg.UnsignedPayload {
 		r.putOpts = []func(*s3.Options){unsignedPayload}
 	}
+	if cfg.Multipart {
+		r.uploader = newUploader(client, &r.cfg, r.putOpts)
+	}
+	if cfg.SSEC {
+		if r.sse, err = newSSECustomerKey(); err != nil {
+			return nil, err
+		}
+	}
 	results, runErr := r.run(ctx)
 	var cleanupErr error
 	if cfg.Cleanup {
@@ -64,6 +73,10 @@ type runner struct {
 	client  *s3.Client
 	pat     *pattern
 	putOpts []func(*s3.Options)
+	// uploader sends PUTs when Config.Multipart is set.
+	uploader *manager.Uploader
+	// sse is the run's SSE-C key, nil unless Config.SSEC is set.
+	sse *sseCustomerKey
 
 	issued atomic.Int64 // operations claimed, for Count-bound runs
 	putSeq atomic.Int64 // PUT sequence number in put mode
@@ -98,8 +111,8 @@ func (r *runner) run(ctx context.Context) ([]Result, error) {
 	if cfg.Count > 0 {
 		limit = fmt.Sprintf("%d ops", cfg.Count)
 	}
-	fmt.Fprintf(cfg.Out, "bench: %s of %s objects, concurrency %d, for %s against %s\n",
-		cfg.Op, formatSize(cfg.ObjectSize), cfg.Concurrency, limit, cfg.Endpoint)
+	fmt.Fprintf(cfg.Out, "bench: %s of %s objects, concurrency %d, for %s against %s (%s)\n",
+		cfg.Op, formatSize(cfg.ObjectSize), cfg.Concurrency, limit, cfg.Endpoint, cfg.modes())
 	results := r.measure(ctx)
 
 	if cfg.Op == OpPut {
@@ -184,6 +197,7 @@ func (r *runner) measure(ctx context.Context) []Result {
 			ObjectSize:  cfg.ObjectSize,
 			Concurrency: cfg.Concurrency,
 			Checksums:   cfg.Checksums,
+			SSEC:        cfg.SSEC,
 			Elapsed:     elapsed,
 		}
 		parts := make([][]time.Duration, 0, len(workers))
@@ -202,6 +216,10 @@ func (r *runner) measure(ctx context.Context) []Result {
 		}
 		if first != nil {
 			base.FirstError = first.firstErr.Error()
+		}
+		if kind == OpPut && cfg.Multipart {
+			base.Multipart = true
+			base.PartSize, base.PartConcurrency = cfg.PartSize, cfg.PartConcurrency
 		}
 		results = append(results, summarize(base, mergeSorted(parts)))
 	}
@@ -278,12 +296,21 @@ func (r *runner) work(ctx context.Context, w *worker, deadline time.Time) {
 // put writes the object of key index i and returns the bytes sent.
 func (r *runner) put(ctx context.Context, i int64) (int64, error) {
 	key := r.cfg.key(i)
-	_, err := r.client.PutObject(ctx, &s3.PutObjectInput{
+	in := &s3.PutObjectInput{
 		Bucket:        aws.String(r.cfg.Bucket),
 		Key:           aws.String(key),
 		Body:          r.pat.body(i, r.cfg.ObjectSize),
 		ContentLength: aws.Int64(r.cfg.ObjectSize),
-	}, r.putOpts...)
+	}
+	r.sse.applyPut(in)
+	var err error
+	if r.uploader != nil {
+		// The body is an io.ReaderAt, so the manager sends section
+		// readers over it rather than copying parts into buffers.
+		_, err = r.uploader.Upload(ctx, in)
+	} else {
+		_, err = r.client.PutObject(ctx, in, r.putOpts...)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("put %s: %w", key, err)
 	}
@@ -295,10 +322,12 @@ func (r *runner) put(ctx context.Context, i int64) (int64, error) {
 // Verify, the content must match what put writes for i.
 func (r *runner) get(ctx context.Context, i int64, buf []byte) (int64, error) {
 	key := r.cfg.key(i)
-	out, err := r.client.GetObject(ctx, &s3.GetObjectInput{
+	in := &s3.GetObjectInput{
 		Bucket: aws.String(r.cfg.Bucket),
 		Key:    aws.String(key),
-	})
+	}
+	r.sse.applyGet(in)
+	out, err := r.client.GetObject(ctx, in)
 	if err != nil {
 		return 0, fmt.Errorf("get %s: %w", key, err)
 	}

@@ -419,6 +419,8 @@ func TestConfigValidation(t *testing.T) {
 		"no limit":       func(c *Config) { c.Count, c.Duration = 0, 0 },
 		"negative count": func(c *Config) { c.Count = -1 },
 		"negative keys":  func(c *Config) { c.Keys = -1 },
+		"small parts":    func(c *Config) { c.Multipart, c.PartSize = true, MinPartSize-1 },
+		"negative parts": func(c *Config) { c.PartConcurrency = -1 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := testConfig("http://127.0.0.1:1") // nothing listens: must fail before dialing
@@ -462,10 +464,14 @@ func TestRunLargeObjectsDoNotAllocateObjectSize(t *testing.T) {
 		name      string
 		op        string
 		checksums bool
+		multipart bool
 	}{
-		{"put", OpPut, false},
-		{"put-checksums", OpPut, true},
-		{"get-verify", OpGet, false},
+		{"put", OpPut, false, false},
+		{"put-checksums", OpPut, true, false},
+		{"get-verify", OpGet, false, false},
+		// 16 MiB parts, 4 in flight: the manager must not buffer them.
+		{"put-multipart", OpPut, false, true},
+		{"put-multipart-checksums", OpPut, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake, srv := newFakeS3(t)
@@ -485,6 +491,8 @@ func TestRunLargeObjectsDoNotAllocateObjectSize(t *testing.T) {
 			cfg.Count = ops
 			cfg.Keys = 2
 			cfg.Checksums = tc.checksums
+			cfg.Multipart = tc.multipart
+			cfg.SSEC = tc.multipart
 			cfg.Verify = tc.op == OpGet
 			var res []Result
 			alloc := allocDuring(func() { res = mustRun(t, cfg) })
@@ -497,6 +505,9 @@ func TestRunLargeObjectsDoNotAllocateObjectSize(t *testing.T) {
 			// single object.
 			if alloc > size/4 {
 				t.Errorf("allocated %d MiB while moving %d MiB", alloc>>20, (ops+cfg.Keys)*size>>20)
+			}
+			if tc.multipart && fake.ssecCount("part") != ops*size/DefaultPartSize {
+				t.Errorf("%d SSE-C parts uploaded, want %d", fake.ssecCount("part"), ops*size/DefaultPartSize)
 			}
 			t.Logf("allocated %.1f MiB", float64(alloc)/(1<<20))
 		})

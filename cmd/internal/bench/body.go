@@ -67,8 +67,10 @@ func (p *pattern) matches(i, pos int64, b []byte) bool {
 }
 
 // bodyReader streams one object body out of a pattern. It implements
-// io.ReadSeeker (the SDK rewinds bodies after hashing them) and io.WriterTo.
-// It is not safe for concurrent use; each request gets its own.
+// io.ReadSeeker (the SDK rewinds bodies after hashing them), io.WriterTo and
+// io.ReaderAt (the upload manager cuts parts out of it with section readers
+// instead of buffering them). ReadAt is safe for concurrent use; the other
+// methods are not, and each request gets its own reader.
 type bodyReader struct {
 	p     *pattern
 	start int64 // pattern offset of body byte 0
@@ -101,6 +103,26 @@ func (r *bodyReader) Read(b []byte) (int, error) {
 		r.pos += int64(c)
 	}
 	return n, nil
+}
+
+// ReadAt implements io.ReaderAt. It does not move the read position.
+func (r *bodyReader) ReadAt(b []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("bench: body ReadAt: negative offset")
+	}
+	if off >= r.size {
+		return 0, io.EOF
+	}
+	var err error
+	if rem := r.size - off; int64(len(b)) > rem {
+		b, err = b[:rem], io.EOF
+	}
+	n := int64(len(r.p.buf))
+	at := (r.start + off) % n
+	for done := 0; done < len(b); at = 0 {
+		done += copy(b[done:], r.p.buf[at:])
+	}
+	return len(b), err
 }
 
 // WriteTo implements io.WriterTo, handing pattern slices straight to w.

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"io"
+	"sync"
 	"testing"
 	"testing/iotest"
 )
@@ -76,6 +77,40 @@ func TestBodyReader(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestBodyReaderReadAt(t *testing.T) {
+	const size = 2*patternSize + 777
+	p := newPattern(size)
+	want := naiveBody(p, 5, size)
+	r := p.body(5, size)
+	var wg sync.WaitGroup
+	for g := range 4 { // ReadAt is documented safe for concurrent use
+		wg.Go(func() {
+			b := make([]byte, patternSize/3+g)
+			for off := int64(g); off < size; off += int64(len(b)) - 1 {
+				n, err := r.ReadAt(b, off)
+				end := min(off+int64(len(b)), size)
+				if int64(n) != end-off || !bytes.Equal(b[:n], want[off:end]) {
+					t.Errorf("ReadAt(%d, off %d) = %d bytes, differing from the body", len(b), off, n)
+					return
+				}
+				if (end < off+int64(len(b))) != (err == io.EOF) || (err != nil && err != io.EOF) {
+					t.Errorf("ReadAt(%d, off %d) error = %v", len(b), off, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n, err := r.ReadAt(make([]byte, 1), size); n != 0 || err != io.EOF {
+		t.Errorf("ReadAt at the end = %d, %v; want 0, EOF", n, err)
+	}
+	if _, err := r.ReadAt(make([]byte, 1), -1); err == nil {
+		t.Error("ReadAt accepted a negative offset")
+	}
+	if r.pos != 0 {
+		t.Errorf("ReadAt moved the read position to %d", r.pos)
 	}
 }
 

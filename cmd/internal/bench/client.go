@@ -2,6 +2,9 @@ package bench
 
 import (
 	"context"
+	"crypto/md5"
+	cryptorand "crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -22,7 +26,8 @@ import (
 // big objects.
 const ioBufferSize = 256 << 10
 
-// newTransport returns an HTTP/1.1 transport sized for concurrency workers.
+// newTransport returns an HTTP/1.1 transport sized for concurrency requests
+// in flight.
 // It ignores proxy environment variables: a benchmark should talk to the
 // endpoint directly.
 func newTransport(concurrency int) *http.Transport {
@@ -46,7 +51,11 @@ func newClient(cfg *Config) (*s3.Client, func()) {
 	hc := cfg.HTTPClient
 	release := func() {}
 	if hc == nil {
-		tr := newTransport(cfg.Concurrency)
+		inflight := cfg.Concurrency
+		if cfg.Multipart {
+			inflight *= cfg.PartConcurrency // parts of one object go in parallel
+		}
+		tr := newTransport(inflight)
 		hc = &http.Client{Transport: tr}
 		release = tr.CloseIdleConnections
 	}
@@ -114,4 +123,55 @@ func ensureBucket(ctx context.Context, client *s3.Client, cfg *Config) error {
 		return fmt.Errorf("bench: creating bucket %q: %w", cfg.Bucket, err)
 	}
 	return nil
+}
+
+// sseCustomerKey is the SSE-C key of one run in the three header forms S3
+// expects: algorithm, base64 key and base64 MD5 of the raw key.
+type sseCustomerKey struct {
+	algorithm, key, keyMD5 *string
+}
+
+// newSSECustomerKey returns a fresh random 256-bit AES key.
+func newSSECustomerKey() (*sseCustomerKey, error) {
+	raw := make([]byte, 32)
+	if _, err := cryptorand.Read(raw); err != nil {
+		return nil, fmt.Errorf("bench: generating SSE-C key: %w", err)
+	}
+	sum := md5.Sum(raw)
+	return &sseCustomerKey{
+		algorithm: aws.String("AES256"),
+		key:       aws.String(base64.StdEncoding.EncodeToString(raw)),
+		keyMD5:    aws.String(base64.StdEncoding.EncodeToString(sum[:])),
+	}, nil
+}
+
+// applyPut sets the key on a PutObject input (the upload manager copies it
+// to CreateMultipartUpload, UploadPart and CompleteMultipartUpload). A nil
+// key leaves the input alone.
+func (k *sseCustomerKey) applyPut(in *s3.PutObjectInput) {
+	if k != nil {
+		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = k.algorithm, k.key, k.keyMD5
+	}
+}
+
+// applyGet sets the key on a GetObject input.
+func (k *sseCustomerKey) applyGet(in *s3.GetObjectInput) {
+	if k != nil {
+		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = k.algorithm, k.key, k.keyMD5
+	}
+}
+
+// newUploader returns the upload manager for multipart PUTs. Its checksum
+// mode follows cfg.Checksums like the client's: left alone the manager adds
+// CRC32 to every multipart upload.
+func newUploader(client *s3.Client, cfg *Config, putOpts []func(*s3.Options)) *manager.Uploader {
+	return manager.NewUploader(client, func(u *manager.Uploader) {
+		u.PartSize = cfg.PartSize
+		u.Concurrency = cfg.PartConcurrency
+		u.ClientOptions = putOpts
+		u.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		if cfg.Checksums {
+			u.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
+		}
+	})
 }

@@ -21,6 +21,12 @@ const (
 	DefaultRegion      = "us-east-1"
 	DefaultPrefix      = "cairn-bench/"
 	DefaultConcurrency = 1
+	// DefaultPartSize and DefaultPartConcurrency apply to multipart PUTs.
+	DefaultPartSize        = 16 << 20
+	DefaultPartConcurrency = 4
+	// MinPartSize is the smallest part size S3 accepts (except for the
+	// last part of an upload).
+	MinPartSize = 5 << 20
 )
 
 // Config describes one benchmark run. Zero values get the documented
@@ -72,6 +78,20 @@ type Config struct {
 	// UnsignedPayload signs PUTs with UNSIGNED-PAYLOAD instead of hashing
 	// the body with SHA-256 (which the SDK otherwise does over plain http).
 	UnsignedPayload bool
+	// Multipart sends every PUT through the SDK's upload manager: objects
+	// larger than PartSize become a multipart upload (create, parts,
+	// complete) with up to PartConcurrency parts in flight per object;
+	// smaller ones are a single PutObject. Parts are read straight from the
+	// generated body, so memory use does not depend on ObjectSize.
+	Multipart       bool
+	PartSize        int64 // default DefaultPartSize, at least MinPartSize
+	PartConcurrency int   // default DefaultPartConcurrency
+
+	// SSEC sends a customer-provided key (SSE-C, AES256) with every object
+	// PUT, multipart create and part upload, and GET. The key is random and
+	// fixed for the run, so the objects cannot be read back without it.
+	SSEC bool
+
 	// Verify makes every GET compare the body byte for byte against the
 	// deterministic content that was PUT for that key; a mismatch counts
 	// as an error.
@@ -137,6 +157,18 @@ func (cfg Config) normalize() (Config, error) {
 	if cfg.Keys == 0 && cfg.Op != OpPut {
 		cfg.Keys = cfg.Concurrency
 	}
+	if cfg.PartSize < 0 || cfg.PartConcurrency < 0 {
+		return cfg, errors.New("bench: part size and part concurrency must not be negative")
+	}
+	if cfg.PartSize == 0 {
+		cfg.PartSize = DefaultPartSize
+	}
+	if cfg.PartConcurrency == 0 {
+		cfg.PartConcurrency = DefaultPartConcurrency
+	}
+	if cfg.Multipart && cfg.PartSize < MinPartSize {
+		return cfg, fmt.Errorf("bench: part size %d below the S3 minimum of %s", cfg.PartSize, formatSize(MinPartSize))
+	}
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
 	}
@@ -146,4 +178,12 @@ func (cfg Config) normalize() (Config, error) {
 // key returns the object key for index i of the key space.
 func (cfg *Config) key(i int64) string {
 	return fmt.Sprintf("%s%08d", cfg.Prefix, i)
+}
+
+// modes summarizes the optional request modes for progress output, in the
+// words Result.String uses.
+func (cfg *Config) modes() string {
+	r := Result{Checksums: cfg.Checksums, SSEC: cfg.SSEC, Multipart: cfg.Multipart,
+		PartSize: cfg.PartSize, PartConcurrency: cfg.PartConcurrency}
+	return fmt.Sprintf("checksums=%s multipart=%s sse-c=%s", onOff(r.Checksums), r.multipartMode(), onOff(r.SSEC))
 }

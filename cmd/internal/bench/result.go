@@ -18,6 +18,13 @@ type Result struct {
 	ObjectSize  int64  `json:"object_size"`
 	Concurrency int    `json:"concurrency"`
 	Checksums   bool   `json:"checksums"`
+	// SSEC reports requests carrying an SSE-C key; Multipart reports PUTs
+	// sent through the upload manager with PartSize parts, PartConcurrency
+	// of them in flight per object.
+	SSEC            bool  `json:"sse_c"`
+	Multipart       bool  `json:"multipart"`
+	PartSize        int64 `json:"part_size,omitempty"`
+	PartConcurrency int   `json:"part_concurrency,omitempty"`
 
 	// Ops counts successful operations, Errors failed ones; Bytes is the
 	// payload moved by the successful ones.
@@ -84,12 +91,12 @@ func mergeSorted(parts [][]time.Duration) []time.Duration {
 
 // String renders r as one line, e.g.
 //
-//	put  size=4MiB conc=16 ops=1200 ops/s=240.0 MiB/s=960.0 p50=61.2ms p90=80.1ms p99=97ms max=120ms errors=0 checksums=off
+//	put  size=4MiB conc=16 ops=1200 ops/s=240.0 MiB/s=960.0 p50=61.2ms p90=80.1ms p99=97ms max=120ms errors=0 checksums=off multipart=16MiBx4 sse-c=off
 func (r Result) String() string {
-	s := fmt.Sprintf("%-4s size=%s conc=%d ops=%d ops/s=%.1f MiB/s=%.1f p50=%s p90=%s p99=%s max=%s errors=%d checksums=%s",
+	s := fmt.Sprintf("%-4s size=%s conc=%d ops=%d ops/s=%.1f MiB/s=%.1f p50=%s p90=%s p99=%s max=%s errors=%d checksums=%s multipart=%s sse-c=%s",
 		r.Op, formatSize(r.ObjectSize), r.Concurrency, r.Ops, r.OpsPerSec, r.MBps,
 		formatLatency(r.P50), formatLatency(r.P90), formatLatency(r.P99), formatLatency(r.Max),
-		r.Errors, onOff(r.Checksums))
+		r.Errors, onOff(r.Checksums), r.multipartMode(), onOff(r.SSEC))
 	if r.FirstError != "" {
 		s += fmt.Sprintf(" first_error=%q", r.FirstError)
 	}
@@ -97,15 +104,36 @@ func (r Result) String() string {
 }
 
 // Report writes results to w as an aligned table, followed by the first
-// error of every result that had one. Write errors are ignored.
+// error of every result that had one. Write errors are ignored. The
+// MULTIPART and SSE-C columns appear only when some result used that mode,
+// so plain runs keep their original layout.
 func Report(w io.Writer, results []Result) {
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "OP\tSIZE\tCONC\tOPS\tERRORS\tOPS/S\tMiB/s\tP50\tP90\tP99\tMAX\tCHECKSUMS\t")
+	var multipart, ssec bool
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.1f\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n",
+		multipart = multipart || r.Multipart
+		ssec = ssec || r.SSEC
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', tabwriter.AlignRight)
+	header := "OP\tSIZE\tCONC\tOPS\tERRORS\tOPS/S\tMiB/s\tP50\tP90\tP99\tMAX\tCHECKSUMS\t"
+	if multipart {
+		header += "MULTIPART\t"
+	}
+	if ssec {
+		header += "SSE-C\t"
+	}
+	fmt.Fprintln(tw, header)
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.1f\t%.1f\t%s\t%s\t%s\t%s\t%s\t",
 			r.Op, formatSize(r.ObjectSize), r.Concurrency, r.Ops, r.Errors, r.OpsPerSec, r.MBps,
 			formatLatency(r.P50), formatLatency(r.P90), formatLatency(r.P99), formatLatency(r.Max),
 			onOff(r.Checksums))
+		if multipart {
+			fmt.Fprintf(tw, "%s\t", r.multipartMode())
+		}
+		if ssec {
+			fmt.Fprintf(tw, "%s\t", onOff(r.SSEC))
+		}
+		fmt.Fprintln(tw)
 	}
 	_ = tw.Flush()
 	for _, r := range results {
@@ -160,6 +188,15 @@ func formatLatency(d time.Duration) string {
 		d = d.Round(time.Microsecond)
 	}
 	return d.String()
+}
+
+// multipartMode renders the multipart setting as "off" or part size x
+// parts in flight, e.g. "16MiBx4".
+func (r Result) multipartMode() string {
+	if !r.Multipart {
+		return "off"
+	}
+	return fmt.Sprintf("%sx%d", formatSize(r.PartSize), r.PartConcurrency)
 }
 
 func onOff(b bool) string {

@@ -72,7 +72,7 @@ func sampleResults() []Result {
 func TestResultString(t *testing.T) {
 	s := sampleResults()[0].String()
 	for _, want := range []string{"get", "size=4MiB", "conc=16", "ops/s=240.0", "MiB/s=960.0",
-		"p50=61.23ms", "p90=80ms", "p99=97ms", "max=120ms", "errors=0", "checksums=off"} {
+		"p50=61.23ms", "p90=80ms", "p99=97ms", "max=120ms", "errors=0", "checksums=off", "multipart=off", "sse-c=off"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("String() = %q lacks %q", s, want)
 		}
@@ -100,6 +100,35 @@ func TestReport(t *testing.T) {
 	}
 	if !strings.Contains(lines[3], "put: first error: put t/00000001: boom") {
 		t.Errorf("error line = %q", lines[3])
+	}
+}
+
+func TestReportModeColumns(t *testing.T) {
+	var plain bytes.Buffer
+	Report(&plain, sampleResults())
+	if h := strings.SplitN(plain.String(), "\n", 2)[0]; strings.Contains(h, "MULTIPART") || strings.Contains(h, "SSE-C") {
+		t.Errorf("plain report grew mode columns: %q", h)
+	}
+
+	res := sampleResults()
+	res[1].Multipart, res[1].PartSize, res[1].PartConcurrency, res[1].SSEC = true, 16<<20, 4, true
+	if s := res[1].String(); !strings.Contains(s, "checksums=on multipart=16MiBx4 sse-c=on") {
+		t.Errorf("String() = %q, want all three modes", s)
+	}
+	var buf bytes.Buffer
+	Report(&buf, res)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if !strings.HasSuffix(strings.TrimSpace(lines[0]), "CHECKSUMS  MULTIPART  SSE-C") {
+		t.Errorf("header = %q", lines[0])
+	}
+	if f := strings.Fields(lines[1]); f[len(f)-2] != "off" || f[len(f)-1] != "off" {
+		t.Errorf("get row = %q, want multipart and sse-c off", lines[1])
+	}
+	if f := strings.Fields(lines[2]); f[len(f)-3] != "on" || f[len(f)-2] != "16MiBx4" || f[len(f)-1] != "on" {
+		t.Errorf("put row = %q, want checksums on, 16MiBx4, sse-c on", lines[2])
+	}
+	if len(lines[1]) != len(lines[2]) {
+		t.Errorf("rows not aligned:\n%s", buf.String())
 	}
 }
 
