@@ -43,9 +43,10 @@ func wantMultipartETag(data []byte, size int) string {
 }
 
 func testMultipartUploader(t *testing.T, cl *s3.Client) {
-	// 20 full parts and a 12,345-byte last part (small enough to be kept
-	// inline in the record).
-	data := pattern(77, 20*partSize+12345)
+	// 200 MiB in 40 full parts, 16 uploaded in parallel, and a 12,345-byte
+	// last part (small enough to be kept inline in the record).
+	const fullParts = 40
+	data := pattern(77, fullParts*partSize+12345)
 	up := manager.NewUploader(cl, func(u *manager.Uploader) {
 		u.PartSize = partSize
 		u.Concurrency = 16
@@ -58,7 +59,7 @@ func testMultipartUploader(t *testing.T, cl *s3.Client) {
 		t.Fatalf("upload: %v", err)
 	}
 	want := wantMultipartETag(data, partSize)
-	if aws.ToString(out.ETag) != want || !strings.HasSuffix(want, `-21"`) {
+	if aws.ToString(out.ETag) != want || !strings.HasSuffix(want, fmt.Sprintf(`-%d"`, fullParts+1)) {
 		t.Fatalf("upload etag %s, want %s", aws.ToString(out.ETag), want)
 	}
 	mustGetEqual(t, cl, "multipart", "big/object.bin", data)
@@ -94,7 +95,7 @@ func testMultipartUploader(t *testing.T, cl *s3.Client) {
 	}
 
 	// One part by number.
-	part, err := cl.GetObject(ctxT(t, time.Minute), &s3.GetObjectInput{Bucket: aws.String("multipart"), Key: aws.String("big/object.bin"), PartNumber: aws.Int32(21)})
+	part, err := cl.GetObject(ctxT(t, time.Minute), &s3.GetObjectInput{Bucket: aws.String("multipart"), Key: aws.String("big/object.bin"), PartNumber: aws.Int32(fullParts + 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,8 +104,8 @@ func testMultipartUploader(t *testing.T, cl *s3.Client) {
 	if _, err := buf.ReadFrom(part.Body); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(buf.Bytes(), data[20*partSize:]) || aws.ToInt32(part.PartsCount) != 21 {
-		t.Fatalf("part 21: %d bytes, parts count %d", buf.Len(), aws.ToInt32(part.PartsCount))
+	if !bytes.Equal(buf.Bytes(), data[fullParts*partSize:]) || aws.ToInt32(part.PartsCount) != fullParts+1 {
+		t.Fatalf("last part: %d bytes, parts count %d", buf.Len(), aws.ToInt32(part.PartsCount))
 	}
 
 	// Listing shows the object with its multipart ETag; no upload is left.
