@@ -102,7 +102,7 @@ func TestSSE(t *testing.T) {
 		}
 	})
 
-	mpBody := pattern(30, 6*(5<<20)+4321)
+	mpBody := pattern(30, 20*(5<<20)+4321) // 100 MiB in 21 parts
 	t.Run("Multipart", func(t *testing.T) {
 		up := manager.NewUploader(cl, func(u *manager.Uploader) { u.PartSize = 5 << 20; u.Concurrency = 4 })
 		if _, err := up.Upload(ctxT(t, 2*time.Minute), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("mp"), Body: bytes.NewReader(mpBody),
