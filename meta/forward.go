@@ -119,6 +119,17 @@ func route[Req, Resp any](
 	local func(context.Context, Req) (Resp, error),
 	remote func(cairnpb.MetaClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 ) (Resp, error) {
+	return routeVia(ctx, s, req, local, cairnpb.NewMetaClient, remote)
+}
+
+// routeVia is route for any service: newClient builds the service's client
+// on the leader's connection.
+func routeVia[Client, Req, Resp any](
+	ctx context.Context, s *Server, req Req,
+	local func(context.Context, Req) (Resp, error),
+	newClient func(grpc.ClientConnInterface) Client,
+	remote func(Client, context.Context, Req, ...grpc.CallOption) (Resp, error),
+) (Resp, error) {
 	cc, err := s.leaderConn(ctx)
 	if err != nil {
 		var zero Resp
@@ -128,5 +139,5 @@ func route[Req, Resp any](
 		return local(ctx, req)
 	}
 	ctx = metadata.AppendToOutgoingContext(ctx, forwardedKey, s.cfg.ID)
-	return remote(cairnpb.NewMetaClient(cc), ctx, req)
+	return remote(newClient(cc), ctx, req)
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -58,16 +57,7 @@ func routeAdmin[Req, Resp any](
 	local func(context.Context, Req) (Resp, error),
 	remote func(cairnpb.AdminClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 ) (Resp, error) {
-	cc, err := s.leaderConn(ctx)
-	if err != nil {
-		var zero Resp
-		return zero, err
-	}
-	if cc == nil {
-		return local(ctx, req)
-	}
-	ctx = metadata.AppendToOutgoingContext(ctx, forwardedKey, s.cfg.ID)
-	return remote(cairnpb.NewAdminClient(cc), ctx, req)
+	return routeVia(ctx, s, req, local, cairnpb.NewAdminClient, remote)
 }
 
 func (a *adminService) CreateNamespace(ctx context.Context, req *cairnpb.CreateNamespaceRequest) (*cairnpb.CreateNamespaceResponse, error) {

@@ -148,10 +148,6 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 		return err
 	}
 	// SSE-C: the source's key decrypts it, the destination's seals the copy.
-	srcCK, err := sse.SourceKeyFromCopyHeaders(r.Header)
-	if err != nil {
-		return err
-	}
 	dstCK, err := sse.CustomerKeyFromHeaders(r.Header)
 	if err != nil {
 		return err
@@ -159,18 +155,8 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if err := sse.CheckServerSide(r.Header, dstCK); err != nil {
 		return err
 	}
-
-	src, err := s.cfg.Index.GetObject(ctx, req.ns, srcBucket, srcKey)
+	src, srcCK, err := s.copySource(ctx, r, req, srcBucket, srcKey)
 	if err != nil {
-		// Name the source, not the destination, in the error.
-		e := toS3Error(err)
-		e.Bucket, e.Key = srcBucket, srcKey
-		return e
-	}
-	if err := checkCustomerKey(src, srcCK); err != nil {
-		return err
-	}
-	if err := copySourceConditions(r.Header, src.GetEtag(), time.Unix(0, src.GetModifiedUnixNano())); err != nil {
 		return err
 	}
 	if srcBucket == req.bucket && srcKey == req.key && !replace && srcCK == nil && dstCK == nil {
@@ -322,4 +308,28 @@ func (s *Server) copyDataSSE(ctx context.Context, src *cairnpb.ObjectVersion, su
 		return nil, nil, werr
 	}
 	return v, cleanup, nil
+}
+
+// copySource resolves the source of a copy (CopyObject, UploadPartCopy):
+// its record, named in errors as the source rather than the destination,
+// the customer key from the x-amz-copy-source-server-side-encryption-*
+// headers checked against it, and the x-amz-copy-source-if-* conditions.
+func (s *Server) copySource(ctx context.Context, r *http.Request, req *request, bucket, key string) (*cairnpb.ObjectVersion, *sse.CustomerKey, error) {
+	ck, err := sse.SourceKeyFromCopyHeaders(r.Header)
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := s.cfg.Index.GetObject(ctx, req.ns, bucket, key)
+	if err != nil {
+		e := toS3Error(err)
+		e.Bucket, e.Key = bucket, key
+		return nil, nil, e
+	}
+	if err := checkCustomerKey(src, ck); err != nil {
+		return nil, nil, err
+	}
+	if err := copySourceConditions(r.Header, src.GetEtag(), time.Unix(0, src.GetModifiedUnixNano())); err != nil {
+		return nil, nil, err
+	}
+	return src, ck, nil
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/s3api/checksum"
@@ -86,10 +85,6 @@ func (s *Server) uploadPartCopy(ctx context.Context, w http.ResponseWriter, r *h
 		rng = &parsed
 	}
 	// SSE-C: the source's key decrypts it, the upload's seals the part.
-	srcCK, err := sse.SourceKeyFromCopyHeaders(r.Header)
-	if err != nil {
-		return err
-	}
 	ck, err := sse.CustomerKeyFromHeaders(r.Header)
 	if err != nil {
 		return err
@@ -101,16 +96,8 @@ func (s *Server) uploadPartCopy(ctx context.Context, w http.ResponseWriter, r *h
 	if err := checkUploadKey(u, ck); err != nil {
 		return err
 	}
-	src, err := s.cfg.Index.GetObject(ctx, req.ns, srcBucket, srcKey)
+	src, srcCK, err := s.copySource(ctx, r, req, srcBucket, srcKey)
 	if err != nil {
-		e := toS3Error(err)
-		e.Bucket, e.Key = srcBucket, srcKey
-		return e
-	}
-	if err := checkCustomerKey(src, srcCK); err != nil {
-		return err
-	}
-	if err := copySourceConditions(r.Header, src.GetEtag(), time.Unix(0, src.GetModifiedUnixNano())); err != nil {
 		return err
 	}
 	br := byteRange{0, src.GetSize()}
