@@ -31,9 +31,11 @@ run: build
 	$(BIN)/cairn dev --listen 127.0.0.1:9000 --dir ./data
 
 # Everything CI checks: formatting, vet, generated code up to date, and all
-# tests (unit and multi-process acceptance) with the race detector.
+# tests (unit and multi-process acceptance) with the race detector. -count=1:
+# the acceptance tests build `cairn` at run time, out of sight of go test's
+# result cache, so a cached pass could hide a change.
 test: deps pyenv awsenv fmt-check vet verify
-	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 deps:
 	$(GO) mod download
