@@ -78,11 +78,18 @@ export CAIRN_ADMIN_ADDR=$metas
 ENV
 
   # Wait for a leader, every data node healthy, and the gateway answering.
-  local deadline=$((SECONDS + 120))
-  until [ "$("$ctl" --addr "$metas" --timeout 2s status -o json 2>/dev/null | grep -c '"healthy": true')" -ge "$data_nodes" ] &&
-        curl -s -o /dev/null "http://$gw_addr/"; do
+  local deadline=$((SECONDS + 120)) healthy=0 gw_ok=no
+  while :; do
+    healthy=$("$ctl" --addr "$metas" --timeout 2s status -o json 2>/dev/null | grep -c '"healthy": true' || true)
+    gw_ok=no
+    curl -s -o /dev/null "http://$gw_addr/" && gw_ok=yes
+    [ "$healthy" -ge "$data_nodes" ] && [ $gw_ok = yes ] && break
     if [ $SECONDS -ge $deadline ]; then
-      echo "cluster did not become ready in 120 s; logs are in $dir" >&2; exit 1
+      echo "cluster did not become ready in 120 s ($healthy of $data_nodes data nodes healthy, gateway answering: $gw_ok); logs are in $dir" >&2
+      for f in "$dir"/*.pid; do
+        alive "$(cat "$f")" || echo "  $(basename "$f" .pid) is not running: see $dir/$(basename "$f" .pid).log" >&2
+      done
+      exit 1
     fi
     sleep 0.3
   done

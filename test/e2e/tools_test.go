@@ -216,12 +216,7 @@ func TestCairnctlStatus(t *testing.T) {
 // `cluster-down` stops them all.
 func TestLocalClusterScript(t *testing.T) {
 	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := 20000 + l.Addr().(*net.TCPAddr).Port%20000
-	l.Close()
+	base := freePortBlock(t, 320)
 	gw := freeAddr(t)
 	script := filepath.Join(moduleRoot, "deploy", "local", "cluster.sh")
 	env := append(os.Environ(), "CLUSTER_DIR="+dir, "CAIRN_BIN="+cairnBin, "CAIRNCTL_BIN="+cairnctlBin,
@@ -231,7 +226,7 @@ func TestLocalClusterScript(t *testing.T) {
 		cmd := exec.Command("bash", script, arg)
 		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("cluster.sh %s: %v\n%s", arg, err, out)
+			t.Fatalf("cluster.sh %s: %v\n%s\n%s", arg, err, out, logTails(dir))
 		}
 	}
 	t.Cleanup(func() {
@@ -287,6 +282,62 @@ func TestLocalClusterScript(t *testing.T) {
 			t.Fatalf("%s (pid %d) still running after cluster-down", n, pid)
 		}
 	}
+}
+
+// freePortBlock returns a base port below the kernel's ephemeral range such
+// that base..base+n-1 can all be bound right now. Ports in the ephemeral
+// range may be taken at any moment by the client side of some connection,
+// which would make a fixed-offset layout like cluster.sh's fail to bind.
+func freePortBlock(t *testing.T, n int) int {
+	t.Helper()
+	lo := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		var a, z int
+		if _, err := fmt.Sscan(string(b), &a, &z); err == nil && a > 11000 {
+			lo = a
+		}
+	}
+	seed := time.Now().UnixNano()
+	for try := 0; try < 50; try++ {
+		base := 10000 + int((seed+int64(try)*7919)%int64(lo-10000-n))
+		var held []net.Listener
+		ok := true
+		for p := base; p < base+n; p++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				ok = false
+				break
+			}
+			held = append(held, l)
+		}
+		for _, l := range held {
+			l.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatalf("no block of %d free ports below %d", n, lo)
+	return 0
+}
+
+// logTails returns the last lines of every *.log in dir, for a failure
+// message that explains itself.
+func logTails(dir string) string {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	var b strings.Builder
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		if len(lines) > 15 {
+			lines = lines[len(lines)-15:]
+		}
+		fmt.Fprintf(&b, "--- %s (last %d lines)\n%s\n", filepath.Base(f), len(lines), strings.Join(lines, "\n"))
+	}
+	return b.String()
 }
 
 // alive reports whether pid is a running process (a zombie waiting for a
