@@ -18,7 +18,7 @@ AWSENV := $(BIN)/awsenv
 DATA_NODES ?= 6
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build run test unit e2e vet fmt-check generate verify tools pyenv awsenv cluster-up cluster-down bench clean
+.PHONY: all build run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv cluster-up cluster-down bench clean
 
 all: build
 
@@ -59,6 +59,11 @@ unit:
 
 e2e:
 	$(GO) test -race -timeout $(TEST_TIMEOUT) -v ./test/...
+
+# A long randomized fault-injection run (docs/fault-testing.md).
+CHAOS_DURATION ?= 30m
+chaos:
+	CAIRN_CHAOS_DURATION=$(CHAOS_DURATION) $(GO) test -race -count=1 -timeout 24h -run 'TestChaosRandomized$$' -v ./test/chaos/
 
 vet:
 	$(GO) vet ./...

@@ -114,6 +114,7 @@ func (c *testCluster) start(i int) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+	n.cfg.AdminToken = testAdminToken
 	srv, err := New(context.Background(), n.cfg)
 	if err != nil {
 		c.t.Fatalf("start %s: %v", n.cfg.ID, err)
@@ -181,7 +182,7 @@ func (c *testCluster) client(idx ...int) *metaclient.Client {
 	for _, i := range idx {
 		addrs = append(addrs, c.nodes[i].cfg.GRPCAddr)
 	}
-	cl, err := metaclient.New(addrs)
+	cl, err := metaclient.New(addrs, metaclient.WithAdminToken(testAdminToken)...)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/cairn-store/cairn/meta/keyring"
 )
 
 // Peer is one voter of a meta group, as listed for bootstrap.
@@ -49,12 +51,66 @@ type Config struct {
 	GCGrace time.Duration
 	// GCInterval is the pause between garbage-collection rounds. Default 5s.
 	GCInterval time.Duration
+	// RepairGrace is how long a data node may miss heartbeats before the
+	// repair engine treats its shards as lost and rebuilds them elsewhere.
+	// Default 5 minutes.
+	RepairGrace time.Duration
+	// RepairInterval is the pause between repair scans. Default 30s.
+	RepairInterval time.Duration
+	// RepairBytesPerSecond bounds the shard bytes the repair engine has
+	// rebuilt or copied per second, cluster-wide. Default 64 MiB/s;
+	// negative: unlimited.
+	RepairBytesPerSecond int64
+	// RepairParallel is how many units are repaired at once. Default 4.
+	RepairParallel int
+	// RebalanceManual turns automatic rebalancing off: the rebalancer then
+	// moves shards only when asked (Admin.Rebalance, `cairnctl node
+	// rebalance`), not on every change of the data-node layout.
+	RebalanceManual bool
+	// Keyring holds the master keys that seal access key secrets and that
+	// the leader re-wraps data keys with after a rotation (see
+	// docs/encryption.md). Nil only in tests: secrets are then stored in
+	// plaintext and nothing is re-wrapped.
+	Keyring *keyring.Keyring
+	// RewrapRate caps how many wrapped keys per second the leader's
+	// re-wrap proposes. Default 500.
+	RewrapRate int
+	// AdminToken is the secret every Admin service call must carry (see
+	// LoadAdminToken). Empty refuses every Admin call.
+	AdminToken string
+	// RestoreFrom is a file written by SaveMetaSnapshot. When this node
+	// starts with no Raft state, bootstraps, and becomes leader, it loads
+	// the file into the FSM before it reports ready. Ignored when the node
+	// already has state.
+	RestoreFrom string
+	// OrphanGrace is how old a shard that nothing in meta references must
+	// be before the leader reclaims it as the orphan of a write that never
+	// committed; a version whose data started being written more than
+	// three quarters of it ago cannot be committed any more. Default 6h.
+	OrphanGrace time.Duration
+	// OrphanInterval is the pause between orphan reconciliation rounds.
+	// Default 10 minutes.
+	OrphanInterval time.Duration
 }
+
+// Orphan reconciliation defaults.
+const (
+	DefaultOrphanGrace    = 6 * time.Hour
+	DefaultOrphanInterval = 10 * time.Minute
+)
 
 // Garbage-collection defaults.
 const (
 	DefaultGCGrace    = 10 * time.Minute
 	DefaultGCInterval = 5 * time.Second
+)
+
+// Repair defaults.
+const (
+	DefaultRepairGrace          = 5 * time.Minute
+	DefaultRepairInterval       = 30 * time.Second
+	DefaultRepairBytesPerSecond = 64 << 20
+	DefaultRepairParallel       = 4
 )
 
 // DefaultHealthWindow is Config.HealthWindow's default.
@@ -92,6 +148,27 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.GCInterval <= 0 {
 		cfg.GCInterval = DefaultGCInterval
+	}
+	if cfg.RepairGrace <= 0 {
+		cfg.RepairGrace = DefaultRepairGrace
+	}
+	if cfg.RepairInterval <= 0 {
+		cfg.RepairInterval = DefaultRepairInterval
+	}
+	if cfg.RepairBytesPerSecond == 0 {
+		cfg.RepairBytesPerSecond = DefaultRepairBytesPerSecond
+	}
+	if cfg.RepairParallel <= 0 {
+		cfg.RepairParallel = DefaultRepairParallel
+	}
+	if cfg.RewrapRate <= 0 {
+		cfg.RewrapRate = DefaultRewrapRate
+	}
+	if cfg.OrphanGrace <= 0 {
+		cfg.OrphanGrace = DefaultOrphanGrace
+	}
+	if cfg.OrphanInterval <= 0 {
+		cfg.OrphanInterval = DefaultOrphanInterval
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

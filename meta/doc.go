@@ -17,6 +17,18 @@
 //     place where errors become gRPC statuses.
 //   - server.go, config.go: Config, New, Serve, Close, Run.
 //   - logging.go: hashicorp/raft's hclog routed to the injected slog.Logger.
+//   - auth.go: the admin token that every Admin call carries (the Meta
+//     service is open to gateways and data nodes).
+//   - membership.go, backup.go, inventory.go: Admin calls that change the
+//     Raft configuration (add, remove, transfer leadership), stream and
+//     restore FSM snapshots, and list data nodes, buckets and bucket stats.
+//   - masterkey.go, masterkey_service.go, rewrap.go: the replicated active
+//     master key, sealed access key secrets, and the leader's re-wrap of
+//     wrapped keys after a rotation (keys themselves: package keyring).
+//   - rebalance.go, rebalance_plan.go, rebalance_fsm.go,
+//     rebalance_service.go: the leader's rebalancer, which moves only the
+//     shards whose placement a layout change (node added, weight set)
+//     changed, with the repair engine's copy-then-switch machinery.
 //
 // # Invariants
 //
@@ -40,6 +52,10 @@
 //     deleted and recreated bucket never sees the old bucket's objects.
 //   - Inline object data is kept under its own key so that listings never read
 //     object bodies.
+//   - With a keyring configured, an access key secret is sealed before it is
+//     proposed: the Raft log, snapshots and the FSM never hold it in
+//     plaintext. A re-wrap replaces a wrapped key only where the record still
+//     holds the one it read, and never touches shard data.
 //
 // # Durability and restart
 //
@@ -61,4 +77,17 @@
 // is never forwarded again; a node that receives one while not leading answers
 // rpcerr.ErrNotLeader and the client retries. Admin.Status is the exception:
 // it answers from the local node's view so that it works without a leader.
+// A forwarded Admin call carries the caller's admin token, which the leader
+// checks again.
+//
+// # Membership
+//
+// Members change through Raft configuration changes on the leader, one at a
+// time. A new member starts empty without bootstrapping and waits; the
+// leader records its gRPC address through the log before adding it. A
+// leader asked to remove itself hands leadership over first and answers
+// rpcerr.ErrNotLeader, so the retried call reaches the new leader. Saved
+// FSM snapshots leave out member records; a group bootstrapped with
+// Config.RestoreFrom installs one through raft.Restore on its first leader,
+// which then publishes its own record.
 package meta

@@ -47,6 +47,12 @@ var commandErrors = []error{
 	rpcerr.ErrUserNotFound,
 	rpcerr.ErrUserExists,
 	rpcerr.ErrKeyNotFound,
+	rpcerr.ErrCompartmentNotFound,
+	rpcerr.ErrCompartmentExists,
+	rpcerr.ErrGroupNotFound,
+	rpcerr.ErrGroupExists,
+	rpcerr.ErrPolicyNotFound,
+	rpcerr.ErrPolicyExists,
 }
 
 func isCommandError(err error) bool {
@@ -109,9 +115,9 @@ func applyCommand(b *pebble.Batch, index uint64, cmd *cairnpb.Command) error {
 	case *cairnpb.Command_DeleteBucket:
 		return applyDeleteBucket(b, now, op.DeleteBucket)
 	case *cairnpb.Command_PutObject:
-		return applyPutObject(b, now, op.PutObject)
+		return applyPutObject(b, index, now, op.PutObject)
 	case *cairnpb.Command_DeleteObject:
-		return applyDeleteObject(b, now, op.DeleteObject)
+		return applyDeleteObjectCmd(b, index, now, op.DeleteObject)
 	case *cairnpb.Command_RegisterNode:
 		return applyRegisterNode(b, now, op.RegisterNode)
 	case *cairnpb.Command_Heartbeat:
@@ -123,7 +129,7 @@ func applyCommand(b *pebble.Batch, index uint64, cmd *cairnpb.Command) error {
 	case *cairnpb.Command_CommitPart:
 		return applyCommitPart(b, now, op.CommitPart)
 	case *cairnpb.Command_CompleteUpload:
-		return applyCompleteUpload(b, now, op.CompleteUpload)
+		return applyCompleteUpload(b, index, now, op.CompleteUpload)
 	case *cairnpb.Command_AbortUpload:
 		return applyAbortUpload(b, now, op.AbortUpload)
 	case *cairnpb.Command_SetObjectTags:
@@ -144,6 +150,38 @@ func applyCommand(b *pebble.Batch, index uint64, cmd *cairnpb.Command) error {
 		return applySetAccessKeyActive(b, op.SetAccessKeyActive)
 	case *cairnpb.Command_DeleteAccessKey:
 		return applyDeleteAccessKey(b, op.DeleteAccessKey)
+	case *cairnpb.Command_SetNodeState:
+		return applySetNodeState(b, now, op.SetNodeState)
+	case *cairnpb.Command_RelocateShards:
+		return applyRelocateShards(b, now, op.RelocateShards)
+	case *cairnpb.Command_ReportCorruptShard:
+		return applyReportCorruptShard(b, now, op.ReportCorruptShard)
+	case *cairnpb.Command_ClearCorruptShards:
+		return applyClearCorruptShards(b, op.ClearCorruptShards)
+	case *cairnpb.Command_SetNodeWeight:
+		return applySetNodeWeight(b, op.SetNodeWeight)
+	case *cairnpb.Command_SetMasterKey:
+		return applySetMasterKey(b, now, op.SetMasterKey)
+	case *cairnpb.Command_Rewrap:
+		return applyRewrap(b, op.Rewrap)
+	case *cairnpb.Command_SetBucketVersioning:
+		return applySetBucketVersioning(b, op.SetBucketVersioning)
+	case *cairnpb.Command_DeleteVersion:
+		return applyDeleteVersion(b, index, now, op.DeleteVersion)
+	case *cairnpb.Command_SetVersionTags:
+		return applySetVersionTags(b, op.SetVersionTags)
+	case *cairnpb.Command_CreateCompartment:
+		return applyCreateCompartment(b, now, op.CreateCompartment)
+	case *cairnpb.Command_SetS3Compartment:
+		return applySetS3Compartment(b, op.SetS3Compartment)
+	case *cairnpb.Command_CreateGroup:
+		return applyCreateGroup(b, now, op.CreateGroup)
+	case *cairnpb.Command_SetGroupMember:
+		return applySetGroupMember(b, op.SetGroupMember)
+	case *cairnpb.Command_CreatePolicy:
+		return applyCreatePolicy(b, now, op.CreatePolicy)
+	case *cairnpb.Command_DeletePolicy:
+		return applyDeletePolicy(b, op.DeletePolicy)
 	default:
 		panic(fmt.Sprintf("meta: raft log entry %d holds an unknown command (%T); "+
 			"it was proposed by a newer Cairn version: upgrade this meta node", index, op))
@@ -185,6 +223,13 @@ func applyCreateBucket(b *pebble.Batch, now int64, c *cairnpb.CreateBucketCmd) e
 	if ok {
 		return fmt.Errorf("meta: bucket %q in namespace %q: %w", bk.GetName(), bk.GetNamespace(), rpcerr.ErrBucketExists)
 	}
+	if bk.GetCompartment() == "" {
+		// Buckets made without a compartment (S3 CreateBucket) go to the
+		// namespace's designated S3 compartment.
+		if bk.Compartment, err = s3CompartmentOf(b, bk.GetNamespace()); err != nil {
+			return err
+		}
+	}
 	if bk.GetCreatedUnixNano() == 0 {
 		bk.CreatedUnixNano = now
 	}
@@ -210,7 +255,7 @@ func applyDeleteBucket(b *pebble.Batch, now int64, c *cairnpb.DeleteBucketCmd) e
 	return del(b, bucketKey(c.GetNamespace(), c.GetName()))
 }
 
-func applyPutObject(b *pebble.Batch, now int64, c *cairnpb.PutObjectCmd) error {
+func applyPutObject(b *pebble.Batch, index uint64, now int64, c *cairnpb.PutObjectCmd) error {
 	v := c.GetVersion()
 	if v.GetKey() == "" || v.GetVersionId() == "" {
 		return invalid("put object: key and version id are required")
@@ -218,6 +263,9 @@ func applyPutObject(b *pebble.Batch, now int64, c *cairnpb.PutObjectCmd) error {
 	bk, err := getBucket(b, c.GetNamespace(), c.GetBucket())
 	if err != nil {
 		return err
+	}
+	if bk.GetVersioning() != "" {
+		return applyPutVersioned(b, index, now, bk, c)
 	}
 	id := bk.GetId()
 	old, err := getObject(b, id, v.GetKey(), false)
@@ -252,7 +300,9 @@ func applyPutObject(b *pebble.Batch, now int64, c *cairnpb.PutObjectCmd) error {
 	return nil
 }
 
-func applyDeleteObject(b *pebble.Batch, now int64, c *cairnpb.DeleteObjectCmd) error {
+// applyDeleteObjectCmd is S3's simple DELETE: in a bucket with versioning
+// configured it makes a delete marker.
+func applyDeleteObjectCmd(b *pebble.Batch, index uint64, now int64, c *cairnpb.DeleteObjectCmd) error {
 	if c.GetKey() == "" {
 		return invalid("delete object: key is required")
 	}
@@ -260,6 +310,15 @@ func applyDeleteObject(b *pebble.Batch, now int64, c *cairnpb.DeleteObjectCmd) e
 	if err != nil {
 		return err
 	}
+	if bk.GetVersioning() != "" {
+		return deleteSimple(b, index, now, bk, c.GetKey(), "")
+	}
+	return applyDeleteObject(b, now, bk, c)
+}
+
+// applyDeleteObject deletes the current version of a key in a bucket that
+// has never had versioning.
+func applyDeleteObject(b *pebble.Batch, now int64, bk *cairnpb.Bucket, c *cairnpb.DeleteObjectCmd) error {
 	old, err := getObject(b, bk.GetId(), c.GetKey(), false)
 	if err != nil || old == nil {
 		// Deleting a missing key succeeds, as in S3.
@@ -292,6 +351,13 @@ func applyRegisterNode(b *pebble.Batch, now int64, c *cairnpb.RegisterNodeCmd) e
 	old := &cairnpb.DataNode{}
 	ok, err := getProto(b, nodeKey(n.GetId()), old)
 	if err != nil {
+		return err
+	}
+	if ok {
+		// Node states are the operator's: registering again keeps them.
+		n.State, n.StateChangedUnixNano = old.GetState(), old.GetStateChangedUnixNano()
+	}
+	if err := keepNodeWeight(b, n); err != nil {
 		return err
 	}
 	if ok && old.GetRegisteredUnixNano() != 0 {

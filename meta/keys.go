@@ -11,11 +11,13 @@ import (
 //	b/<namespace>\x00<bucket name>          -> cairnpb.Bucket
 //	o/<bucket id, 16 bytes><object key>      -> cairnpb.ObjectVersion (current version, inline_data cleared)
 //	i/<bucket id, 16 bytes><object key>      -> inline object bytes of that version, if any
+//	v/<bucket id, 16 bytes><object key>\x00<^seq, 8 bytes BE> -> cairnpb.ObjectVersion (noncurrent versions and delete markers, inline data included; see versions.go)
 //	n/<data node id>                         -> cairnpb.DataNode
 //	m/<meta member id>                       -> cairnpb.MetaMember
 //	g/<enqueue unix nano, 8 bytes BE><node id>\x00<shard id> -> cairnpb.GCEntry
 //	u/<bucket id, 16 bytes><object key>\x00<upload id> -> cairnpb.MultipartUpload
 //	p/<upload id, 32 bytes><part number, 4 bytes BE>   -> cairnpb.UploadedPart
+//	x/<data node id>\x00<shard id>          -> cairnpb.CorruptShard (scrubber reports; repair_fsm.go)
 //
 // Namespaces and node IDs never contain \x00 (validated before proposing), so
 // the \x00 separator keeps "ns" and "ns2" apart and sorts a namespace's

@@ -23,6 +23,28 @@ type Stats struct {
 	// DataNodesHealthy and DataNodesUnhealthy count registered data nodes
 	// by whether they heartbeated within the health window.
 	DataNodesHealthy, DataNodesUnhealthy int
+	// Repair is the repair engine's progress; all zero on followers.
+	Repair RepairStats
+	// Rebalance is the rebalancer's progress; all zero on followers.
+	Rebalance RebalanceStats
+}
+
+// RebalanceStats is the rebalancer's progress, of its current or last pass
+// (TotalShardsMoved: since this node became leader).
+type RebalanceStats struct {
+	Running                               bool
+	ShardsToMove, ShardsMoved, BytesMoved int64
+	TotalShardsMoved, Blocked, Failures   int64
+}
+
+// RepairStats is the repair engine's progress as of the leader's last scan.
+type RepairStats struct {
+	UnderReplicated, ToMove, LostUnits int64
+	UnitsLeft, BytesLeft               int64
+	UnitsRepaired, BytesRepaired       int64
+	Failures, CorruptReports           int64
+	RateBytesPerSecond                 float64
+	ETASeconds                         float64 // -1 when unknown
 }
 
 // GCQueueLimit caps how many GC queue entries Stats counts, so a long
@@ -44,6 +66,23 @@ func (s *Server) Stats() (Stats, error) {
 			st.LastContact = -1
 		} else {
 			st.LastContact = time.Since(t)
+		}
+	}
+	st.Repair.ETASeconds = -1
+	if st.Leader {
+		rs := s.node.repair.snapshot()
+		st.Repair = RepairStats{
+			UnderReplicated: rs.GetUnderReplicated(), ToMove: rs.GetToMove(), LostUnits: rs.GetLostUnits(),
+			UnitsLeft: rs.GetUnitsLeft(), BytesLeft: rs.GetBytesLeft(),
+			UnitsRepaired: rs.GetUnitsRepaired(), BytesRepaired: rs.GetBytesRepaired(),
+			Failures: rs.GetFailures(), CorruptReports: rs.GetCorruptReports(),
+			RateBytesPerSecond: rs.GetRateBytesPerSecond(), ETASeconds: rs.GetEtaSeconds(),
+		}
+		bs := s.node.rebalance.snapshot()
+		st.Rebalance = RebalanceStats{
+			Running: bs.GetRunning(), ShardsToMove: bs.GetShardsToMove(), ShardsMoved: bs.GetShardsMoved(),
+			BytesMoved: bs.GetBytesMoved(), TotalShardsMoved: bs.GetTotalShardsMoved(),
+			Blocked: bs.GetBlocked(), Failures: bs.GetFailures(),
 		}
 	}
 	err := s.node.store.view(func(rd pebble.Reader) error {

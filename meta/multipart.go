@@ -286,10 +286,18 @@ func completeVersion(c *cairnpb.CompleteUploadCmd, u *cairnpb.MultipartUpload, u
 		return nil, nil, err
 	}
 	v.Etag = etag
+	sum, ok, err := multipartChecksum(u.GetChecksumAlgorithm(), u.GetChecksumType(), v.GetParts())
+	if err != nil {
+		return nil, nil, err
+	}
+	if ok {
+		v.Checksums = map[string]string{u.GetChecksumAlgorithm(): sum}
+		v.ChecksumType = u.GetChecksumType()
+	}
 	return v, inline, nil
 }
 
-func applyCompleteUpload(b *pebble.Batch, now int64, c *cairnpb.CompleteUploadCmd) error {
+func applyCompleteUpload(b *pebble.Batch, index uint64, now int64, c *cairnpb.CompleteUploadCmd) error {
 	if c.GetKey() == "" || c.GetVersionId() == "" {
 		return invalid("complete upload: key and version id are required")
 	}
@@ -324,14 +332,20 @@ func applyCompleteUpload(b *pebble.Batch, now int64, c *cairnpb.CompleteUploadCm
 	if err != nil {
 		return err
 	}
+	keep := make(map[int32]bool, len(v.GetParts()))
+	for _, p := range v.GetParts() {
+		keep[p.GetNumber()] = true
+	}
+	if bk.GetVersioning() != "" {
+		if err := dropUpload(b, now, u, uploaded, keep); err != nil {
+			return err
+		}
+		return commitVersioned(b, index, now, bk, v, inline, old)
+	}
 	if old != nil {
 		if err := enqueueGC(b, now, old, v); err != nil {
 			return err
 		}
-	}
-	keep := make(map[int32]bool, len(v.GetParts()))
-	for _, p := range v.GetParts() {
-		keep[p.GetNumber()] = true
 	}
 	if err := dropUpload(b, now, u, uploaded, keep); err != nil {
 		return err

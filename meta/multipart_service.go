@@ -208,6 +208,11 @@ func (s *Server) getMultipartUpload(ctx context.Context, req *cairnpb.GetMultipa
 }
 
 func (s *Server) commitPart(ctx context.Context, req *cairnpb.CommitPartRequest) (*cairnpb.CommitPartResponse, error) {
+	if p := req.GetPart().GetPart(); p != nil {
+		if err := s.node.checkOrphanFence(p.GetShardBase(), len(p.GetShards())); err != nil {
+			return nil, err
+		}
+	}
 	cmd := &cairnpb.Command{Op: &cairnpb.Command_CommitPart{CommitPart: &cairnpb.CommitPartCmd{
 		Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Key: req.GetKey(),
 		UploadId: req.GetUploadId(), Part: req.GetPart(),
@@ -240,11 +245,24 @@ func (s *Server) completeMultipartUpload(ctx context.Context, req *cairnpb.Compl
 		// metaclient's after a timeout) finds the upload gone: answer as
 		// the first attempt did when the key holds exactly those parts.
 		if v, done := s.completedBefore(ctx, req, etag); done {
-			return &cairnpb.CompleteMultipartUploadResponse{Etag: etag, VersionId: v.GetVersionId()}, nil
+			id := ""
+			if v.GetVersioned() || v.GetSeq() != 0 {
+				id = s3VersionID(v)
+			}
+			return &cairnpb.CompleteMultipartUploadResponse{Etag: etag, VersionId: id}, nil
 		}
 	}
 	if err != nil {
 		return nil, err
+	}
+	// The version ID answered is S3's: none in a bucket without
+	// versioning, "null" when it is Suspended.
+	switch s.localVersioning(req.GetNamespace(), req.GetBucket()) {
+	case versioningEnabled:
+	case versioningSuspended:
+		versionID = nullVersionID
+	default:
+		versionID = ""
 	}
 	return &cairnpb.CompleteMultipartUploadResponse{Etag: etag, VersionId: versionID}, nil
 }

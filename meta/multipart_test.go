@@ -471,7 +471,7 @@ func TestMultipartOverGRPC(t *testing.T) {
 		return m.GetObject(ctx, &cairnpb.GetObjectRequest{Namespace: "ns", Bucket: "b", Key: "k"})
 	})
 	if v := got.GetVersion(); v.GetEtag() != done.GetEtag() || !strings.HasSuffix(v.GetEtag(), "-2") ||
-		v.GetVersionId() != done.GetVersionId() || v.GetSize() != 12<<20 {
+		done.GetVersionId() != "" || v.GetSize() != 12<<20 { // no S3 version ID without versioning
 		t.Fatalf("completed %v, object %v", done, v)
 	}
 	// A retried completion (the upload is gone) answers as the first did;

@@ -52,8 +52,17 @@ type node struct {
 	stop     chan struct{}
 	wg       sync.WaitGroup // leadership watcher and office holders
 
+	// bootstrapped is set when this start wrote the group's initial
+	// configuration (the directory held no Raft state).
+	bootstrapped bool
+
 	mu   sync.Mutex
 	lead *leadership // nil while not leading
+
+	rewrap rewrapProgress // the leader's re-wrap of master-key-wrapped keys
+
+	repair    repairState    // the leader's repair engine progress
+	rebalance rebalanceState // the leader's rebalancer progress
 }
 
 // leadership is one stretch of leading. ready closes when the post-election
@@ -129,6 +138,7 @@ func startNode(cfg Config) (_ *node, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("meta: inspect raft state: %w", err)
 		}
+		n.bootstrapped = !has
 		if !has {
 			var servers []raft.Server
 			for _, p := range cfg.Peers {
@@ -196,6 +206,14 @@ func (n *node) setLeading(leading bool) {
 	n.wg.Add(2)
 	go n.holdOffice(ld)
 	go n.collectGarbage(ld)
+	n.wg.Add(1)
+	go n.repairLoop(ld)
+	n.wg.Add(1)
+	go n.rebalanceLoop(ld)
+	n.wg.Add(1)
+	go n.rewrapKeys(ld)
+	n.wg.Add(1)
+	go n.reconcileOrphans(ld)
 }
 
 // holdOffice runs the duties of a new leader: a Barrier so the FSM has

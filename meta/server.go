@@ -49,14 +49,21 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, node: n, fwd: newForwarder(), servers: map[*grpc.Server]struct{}{}}, nil
+	s := &Server{cfg: cfg, node: n, fwd: newForwarder(), servers: map[*grpc.Server]struct{}{}}
+	if cfg.RestoreFrom != "" {
+		if err := s.restoreFrom(ctx, cfg.RestoreFrom); err != nil {
+			return nil, errors.Join(err, s.Close())
+		}
+	}
+	return s, nil
 }
 
 // Serve serves the Meta and Admin services on lis until ctx ends (then it
 // stops gracefully and returns nil) or Close is called (then it returns nil
 // too). Serve may be called for several listeners.
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
-	gs := grpc.NewServer(grpc.MaxRecvMsgSize(maxMsgSize), grpc.MaxSendMsgSize(maxMsgSize))
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(maxMsgSize), grpc.MaxSendMsgSize(maxMsgSize),
+		grpc.ChainUnaryInterceptor(s.authUnary), grpc.ChainStreamInterceptor(s.authStream))
 	cairnpb.RegisterMetaServer(gs, &metaService{s: s})
 	cairnpb.RegisterAdminServer(gs, &adminService{s: s})
 

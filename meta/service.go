@@ -256,6 +256,9 @@ func (s *Server) listBuckets(ctx context.Context, req *cairnpb.ListBucketsReques
 }
 
 func (s *Server) commitObject(ctx context.Context, req *cairnpb.CommitObjectRequest) (*cairnpb.CommitObjectResponse, error) {
+	if err := s.node.checkVersionFence(req.GetVersion()); err != nil {
+		return nil, err
+	}
 	cmd := &cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: &cairnpb.PutObjectCmd{
 		Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Version: req.GetVersion(), Condition: req.GetCondition(),
 	}}}

@@ -69,6 +69,12 @@ func (s *fsmSnapshot) Release() {
 
 // writeSnapshot writes the whole of r to w in the snapshot format.
 func writeSnapshot(w io.Writer, r pebble.Reader) error {
+	return writeSnapshotFiltered(w, r, nil)
+}
+
+// writeSnapshotFiltered writes every key of r for which skip (if set)
+// returns false to w in the snapshot format.
+func writeSnapshotFiltered(w io.Writer, r pebble.Reader, skip func(key []byte) bool) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	crc := crc32.New(castagnoli)
 	out := io.MultiWriter(bw, crc)
@@ -82,6 +88,9 @@ func writeSnapshot(w io.Writer, r pebble.Reader) error {
 	var count uint64
 	var buf []byte
 	err := scan(r, nil, func(key, value []byte) (bool, error) {
+		if skip != nil && skip(key) {
+			return true, nil
+		}
 		buf = binary.AppendUvarint(buf[:0], uint64(len(key)))
 		buf = append(buf, key...)
 		buf = binary.AppendUvarint(buf, uint64(len(value)))
@@ -144,7 +153,8 @@ func (c *crcReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readSnapshot loads the records of a snapshot stream into db.
+// readSnapshot loads the records of a snapshot stream into db. With a nil
+// db it only checks the stream: format, record count and checksum.
 func readSnapshot(r io.Reader, db *pebble.DB) error {
 	cr := &crcReader{r: bufio.NewReaderSize(r, 256<<10), crc: crc32.New(castagnoli)}
 	var hdr [len(snapshotMagic) + 4]byte
@@ -158,8 +168,32 @@ func readSnapshot(r io.Reader, db *pebble.DB) error {
 		return fmt.Errorf("%w: unsupported version %d", errSnapshotFormat, v)
 	}
 
+	if db == nil {
+		return decodeSnapshot(cr, nil)
+	}
 	b := db.NewBatch()
 	defer func() { b.Close() }()
+	if err := decodeSnapshot(cr, func(key, value []byte) error {
+		if err := b.Set(key, value, nil); err != nil {
+			return err
+		}
+		if b.Len() >= restoreBatchSize {
+			if err := b.Commit(pebble.NoSync); err != nil {
+				return err
+			}
+			b.Close()
+			b = db.NewBatch()
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return b.Commit(pebble.NoSync)
+}
+
+// decodeSnapshot reads the records and trailer of a snapshot stream whose
+// header cr has consumed, passing each record to set (when set is non-nil).
+func decodeSnapshot(cr *crcReader, set func(key, value []byte) error) error {
 	var count uint64
 	for {
 		klen, err := binary.ReadUvarint(cr)
@@ -187,17 +221,12 @@ func readSnapshot(r io.Reader, db *pebble.DB) error {
 		if _, err := io.ReadFull(cr, value); err != nil {
 			return fmt.Errorf("%w: record %d: %w", errSnapshotFormat, count, err)
 		}
-		if err := b.Set(key, value, nil); err != nil {
-			return err
-		}
-		count++
-		if b.Len() >= restoreBatchSize {
-			if err := b.Commit(pebble.NoSync); err != nil {
+		if set != nil {
+			if err := set(key, value); err != nil {
 				return err
 			}
-			b.Close()
-			b = db.NewBatch()
 		}
+		count++
 	}
 	var n [8]byte
 	if _, err := io.ReadFull(cr, n[:]); err != nil {
@@ -217,5 +246,5 @@ func readSnapshot(r io.Reader, db *pebble.DB) error {
 	if _, err := cr.r.ReadByte(); err != io.EOF {
 		return fmt.Errorf("%w: trailing bytes after the checksum", errSnapshotFormat)
 	}
-	return b.Commit(pebble.NoSync)
+	return nil
 }

@@ -257,14 +257,18 @@ func listBuckets(r pebble.Reader, namespace string) ([]*cairnpb.Bucket, error) {
 	return out, err
 }
 
-// bucketHasObjects reports whether any object key lives under bucketID.
+// bucketHasObjects reports whether any object key, noncurrent version or
+// delete marker lives under bucketID.
 func bucketHasObjects(r pebble.Reader, bucketID []byte) (bool, error) {
 	found := false
 	err := scan(r, objectPrefix(bucketID), func(_, _ []byte) (bool, error) {
 		found = true
 		return false, nil
 	})
-	return found, err
+	if err != nil || found {
+		return found, err
+	}
+	return bucketHasVersions(r, bucketID)
 }
 
 // getObject returns the current version of key, or nil when there is none.

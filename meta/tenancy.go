@@ -133,7 +133,7 @@ func listAccessKeys(r pebble.Reader, ns, user string) ([]*cairnpb.AccessKey, err
 		if err != nil {
 			return nil, err
 		}
-		k.Secret = ""
+		k.Secret, k.SealedSecret, k.SecretKeyId = "", nil, ""
 		out = append(out, k)
 	}
 	return out, nil
@@ -194,13 +194,17 @@ func applyDeleteUser(b *pebble.Batch, c *cairnpb.DeleteUserCmd) error {
 			return err
 		}
 	}
+	if err := removeFromGroups(b, c.GetNamespace(), c.GetName()); err != nil {
+		return err
+	}
 	return del(b, userKey(c.GetNamespace(), c.GetName()))
 }
 
 func applyCreateAccessKey(b *pebble.Batch, now int64, c *cairnpb.CreateAccessKeyCmd) error {
 	k := c.GetKey()
-	if k.GetAccessKeyId() == "" || k.GetSecret() == "" {
-		return invalid("create access key: id and secret are required")
+	sealed := len(k.GetSealedSecret()) != 0 && k.GetSecretKeyId() != ""
+	if k.GetAccessKeyId() == "" || (k.GetSecret() == "") == !sealed {
+		return invalid("create access key: id and either a secret or a sealed secret are required")
 	}
 	if _, err := getUser(b, k.GetNamespace(), k.GetUser()); err != nil {
 		return err

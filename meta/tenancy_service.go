@@ -230,7 +230,11 @@ func (s *Server) createAccessKey(ctx context.Context, req *cairnpb.CreateAccessK
 		Active:          true,
 		CreatedUnixNano: now,
 	}
-	cmd := &cairnpb.Command{UnixNano: now, Op: &cairnpb.Command_CreateAccessKey{CreateAccessKey: &cairnpb.CreateAccessKeyCmd{Key: k}}}
+	stored, err := s.sealAccessKey(k)
+	if err != nil {
+		return nil, err
+	}
+	cmd := &cairnpb.Command{UnixNano: now, Op: &cairnpb.Command_CreateAccessKey{CreateAccessKey: &cairnpb.CreateAccessKeyCmd{Key: stored}}}
 	if err := s.node.propose(ctx, cmd); err != nil {
 		return nil, err
 	}
@@ -277,15 +281,24 @@ func (s *Server) deleteAccessKey(ctx context.Context, req *cairnpb.DeleteAccessK
 
 func (s *Server) lookupAccessKey(ctx context.Context, req *cairnpb.LookupAccessKeyRequest) (*cairnpb.LookupAccessKeyResponse, error) {
 	var k *cairnpb.AccessKey
+	authz := &cairnpb.LookupAccessKeyResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
 		var err error
-		k, err = getAccessKey(r, req.GetAccessKeyId())
-		return err
+		if k, err = getAccessKey(r, req.GetAccessKeyId()); err != nil {
+			return err
+		}
+		return authorizationOf(r, k.GetNamespace(), k.GetUser(), authz)
 	})
 	if err != nil {
 		return nil, err
 	}
+	secret, err := secretOf(s.cfg.Keyring, k)
+	if err != nil {
+		return nil, err
+	}
 	return &cairnpb.LookupAccessKeyResponse{
-		Namespace: k.GetNamespace(), User: k.GetUser(), Secret: k.GetSecret(), Active: k.GetActive(),
+		Namespace: k.GetNamespace(), User: k.GetUser(), Secret: secret, Active: k.GetActive(),
+		Groups: authz.GetGroups(), Statements: authz.GetStatements(),
+		Compartments: authz.GetCompartments(), S3Compartment: authz.GetS3Compartment(),
 	}, nil
 }

@@ -19,6 +19,13 @@ type Counters struct {
 	ChecksumFailures  uint64 // reads that failed verification (CRC, missing block, Pebble error)
 	PebbleCorruptions uint64 // corruption Pebble itself reported (reads and compactions)
 	OrphansSwept      uint64 // seqs removed by SweepOrphans
+	ShardsRebuilt     uint64 // shards made by RebuildShard (copied or reconstructed)
+	ShardsScrubbed    uint64 // shards the scrubber read through
+	BlocksScrubbed    uint64 // blocks the scrubber read and verified
+	BytesScrubbed     uint64
+	CorruptFound      uint64 // shards the scrubber found failing verification
+	CorruptReported   uint64 // of those, reports meta accepted
+	ScrubPasses       uint64 // complete passes over the store
 }
 
 type counters struct {
@@ -27,6 +34,10 @@ type counters struct {
 	blocksRead, bytesRead                    atomic.Uint64
 	checksumFailures, pebbleCorruptions      atomic.Uint64
 	orphansSwept                             atomic.Uint64
+	shardsRebuilt                            atomic.Uint64
+	shardsScrubbed, blocksScrubbed           atomic.Uint64
+	bytesScrubbed, corruptFound              atomic.Uint64
+	corruptReported, scrubPasses             atomic.Uint64
 }
 
 func (c *counters) snapshot() Counters {
@@ -41,6 +52,13 @@ func (c *counters) snapshot() Counters {
 		ChecksumFailures:  c.checksumFailures.Load(),
 		PebbleCorruptions: c.pebbleCorruptions.Load(),
 		OrphansSwept:      c.orphansSwept.Load(),
+		ShardsRebuilt:     c.shardsRebuilt.Load(),
+		ShardsScrubbed:    c.shardsScrubbed.Load(),
+		BlocksScrubbed:    c.blocksScrubbed.Load(),
+		BytesScrubbed:     c.bytesScrubbed.Load(),
+		CorruptFound:      c.corruptFound.Load(),
+		CorruptReported:   c.corruptReported.Load(),
+		ScrubPasses:       c.scrubPasses.Load(),
 	}
 }
 

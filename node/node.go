@@ -56,6 +56,12 @@ type Config struct {
 	Store StoreOptions
 	// DialOptions are used for the meta client; default insecure.
 	DialOptions []grpc.DialOption
+	// ScrubInterval is the pause between scrub passes, which re-read and
+	// verify every stored block; default 24h, negative disables scrubbing.
+	ScrubInterval time.Duration
+	// ScrubBytesPerSecond bounds the scrubber's read rate; default 32 MiB/s,
+	// negative means unlimited.
+	ScrubBytesPerSecond int64
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -70,6 +76,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.HeartbeatInterval <= 0 {
 		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.ScrubInterval == 0 {
+		c.ScrubInterval = DefaultScrubInterval
+	}
+	if c.ScrubBytesPerSecond == 0 {
+		c.ScrubBytesPerSecond = DefaultScrubBytesPerSec
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
@@ -183,6 +195,9 @@ func (n *Node) Serve(ctx context.Context, lis net.Listener) error {
 	})
 	if mc != nil {
 		wg.Go(func() { n.heartbeatLoop(bgCtx, mc, addr) })
+	}
+	if n.cfg.ScrubInterval > 0 {
+		wg.Go(func() { n.scrubLoop(bgCtx, mc) })
 	}
 
 	served := make(chan error, 1)

@@ -36,6 +36,9 @@ func (s *Store) PutShard(ctx context.Context, id string, blocks iter.Seq2[[]byte
 		return ShardInfo{}, err
 	}
 	defer s.exit()
+	if err := s.checkSpace(id); err != nil {
+		return ShardInfo{}, err
+	}
 	seq, err := s.allocSeq()
 	if err != nil {
 		return ShardInfo{}, err
@@ -52,6 +55,11 @@ func (s *Store) PutShard(ctx context.Context, id string, blocks iter.Seq2[[]byte
 		}
 		if err := w.add(data); err != nil {
 			return ShardInfo{}, fmt.Errorf("node: put shard %q block %d: %w", id, w.n, err)
+		}
+		if w.n%spaceCheckBlocks == 0 {
+			if err := s.checkSpace(id); err != nil {
+				return ShardInfo{}, err
+			}
 		}
 	}
 	if err := ctx.Err(); err != nil {

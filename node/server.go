@@ -30,6 +30,7 @@ type Server struct {
 	nodeID string
 	store  *Store
 	log    *slog.Logger
+	peers  *peers // other data nodes, for RebuildShard
 }
 
 // NewServer returns a Data server for store, answering Health as nodeID.
@@ -37,7 +38,7 @@ func NewServer(nodeID string, store *Store, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Server{nodeID: nodeID, store: store, log: logger}
+	return &Server{nodeID: nodeID, store: store, log: logger, peers: newPeers()}
 }
 
 // ServerOptions are the grpc.ServerOptions a Data server needs.

@@ -55,6 +55,9 @@ type StoreOptions struct {
 	SmallShardMax int64
 	// DisableValueSeparation turns off Pebble's blob files (on by default).
 	DisableValueSeparation bool
+	// MinFreeBytes is the free disk space PutShard leaves alone (see
+	// checkSpace); default twice MemTableSize, negative: no reserve.
+	MinFreeBytes int64
 }
 
 func (o StoreOptions) withDefaults() StoreOptions {
@@ -75,6 +78,9 @@ func (o StoreOptions) withDefaults() StoreOptions {
 	}
 	if o.SmallShardMax <= 0 {
 		o.SmallShardMax = DefaultSmallShardMax
+	}
+	if o.MinFreeBytes == 0 {
+		o.MinFreeBytes = 2 * int64(o.MemTableSize)
 	}
 	return o
 }
@@ -112,6 +118,9 @@ type Store struct {
 	liveBytes atomic.Int64
 	ctr       counters
 	tmpID     atomic.Uint64
+
+	// minFree is the disk space PutShard keeps in reserve (<= 0: none).
+	minFree int64
 }
 
 // OpenStore opens (creating if needed) the store in dir.
@@ -134,6 +143,7 @@ func OpenStore(ctx context.Context, dir string, opts StoreOptions) (*Store, erro
 			return nil, fmt.Errorf("node: create %s: %w", d, err)
 		}
 	}
+	s.minFree = o.MinFreeBytes
 	if err := s.cleanTmp(); err != nil {
 		return nil, err
 	}
@@ -216,14 +226,18 @@ func (s *Store) cleanTmp() error {
 }
 
 // loadSeq sets the next seq above the persisted lease and above every block
-// present.
+// present. When the last block cannot be read because its sstable is
+// damaged, a persisted lease alone is trusted (no seq at or above it was
+// ever handed out), so one rotten block does not keep the store closed.
 func (s *Store) loadSeq() error {
 	next := uint64(1)
+	leased := false
 	v, closer, err := s.db.Get([]byte(keySeqLease))
 	switch {
 	case err == nil:
 		if len(v) == 8 {
 			next = max(next, binary.BigEndian.Uint64(v))
+			leased = true
 		}
 		_ = closer.Close()
 	case !errors.Is(err, pebble.ErrNotFound):
@@ -239,7 +253,10 @@ func (s *Store) loadSeq() error {
 		}
 	}
 	if err := errors.Join(it.Error(), it.Close()); err != nil {
-		return fmt.Errorf("node: scan blocks: %w", err)
+		if !leased || !pebble.IsCorruptionError(err) {
+			return fmt.Errorf("node: scan blocks: %w", err)
+		}
+		s.log.Error("cannot read the last block; trusting the seq lease", "next_seq", next, "err", err)
 	}
 	s.seqNext, s.seqLimit = next, next
 	return nil

@@ -45,11 +45,27 @@ type Node struct {
 // Fewer than n nodes fails with ErrNotEnoughNodes; an unusable node with
 // ErrInvalidNode; n < 0 with ErrInvalidCount.
 func Place(nodes []Node, key []byte, n int) ([]string, error) {
+	return place(nodes, key, n, nil, false)
+}
+
+// Replace picks n more nodes for key, to join the nodes listed in kept
+// (IDs of nodes that already hold shards of key; they must be among nodes
+// and are never picked). The domain use counts start from the kept nodes,
+// so the picks fill the least-used zones, racks and hosts first, by the
+// same order as Place. Unlike Place, Replace never picks a host that
+// already holds a shard (kept or picked): with too few distinct hosts left
+// it fails with ErrNotEnoughNodes. Repair uses it to rebuild lost shards
+// without ever putting two shards of one object on one host.
+func Replace(nodes []Node, kept []string, key []byte, n int) ([]string, error) {
+	return place(nodes, key, n, kept, true)
+}
+
+func place(nodes []Node, key []byte, n int, kept []string, strictHost bool) ([]string, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("%w: %d", ErrInvalidCount, n)
 	}
-	if n > len(nodes) {
-		return nil, fmt.Errorf("%w: %d nodes for %d placements", ErrNotEnoughNodes, len(nodes), n)
+	if n+len(kept) > len(nodes) {
+		return nil, fmt.Errorf("%w: %d nodes for %d placements", ErrNotEnoughNodes, len(nodes), n+len(kept))
 	}
 
 	type rackKey struct{ zone, rack string }
@@ -92,16 +108,35 @@ func Place(nodes []Node, key []byte, n int) ([]string, error) {
 	zoneUse := make([]int, len(zones))
 	rackUse := make([]int, len(racks))
 	hostUse := make([]int, nHosts)
+	for _, id := range kept {
+		found := false
+		for i := range cands {
+			if c := &cands[i]; c.id == id && !c.taken {
+				c.taken = true
+				zoneUse[c.zone]++
+				rackUse[c.rack]++
+				hostUse[c.host]++
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("%w: kept node %q is not among the nodes (or listed twice)", ErrInvalidNode, id)
+		}
+	}
 	out := make([]string, 0, n)
 	for len(out) < n {
 		best := -1
 		for i := range cands {
-			if cands[i].taken {
+			if cands[i].taken || (strictHost && hostUse[cands[i].host] > 0) {
 				continue
 			}
 			if best < 0 || cands[i].better(&cands[best], zoneUse, rackUse, hostUse) {
 				best = i
 			}
+		}
+		if best < 0 {
+			return nil, fmt.Errorf("%w: no host left without a shard of this key for %d more placements", ErrNotEnoughNodes, n-len(out))
 		}
 		c := &cands[best]
 		c.taken = true

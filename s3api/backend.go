@@ -24,6 +24,7 @@ type Index interface {
 	TaggingIndex
 	ConditionalIndex
 	AccessKeyIndex
+	VersioningIndex
 }
 
 // ShardWriter is one open shard upload.

@@ -27,6 +27,9 @@ func (s *Server) listBuckets(ctx context.Context, w http.ResponseWriter, req *re
 	}
 	out := listAllMyBucketsResult{XMLNS: s3XMLNS, Owner: owner{ID: req.ns, DisplayName: req.ns}}
 	for _, b := range bs {
+		if !s.mayListBucket(req, b) {
+			continue
+		}
 		out.Buckets = append(out.Buckets, bucketEntry{Name: b.GetName(), CreationDate: s3Time(b.GetCreatedUnixNano())})
 	}
 	return writeXML(w, out)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sigv4"
@@ -122,9 +123,6 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	if versionID != "" && versionID != "null" {
-		return s3err.New(s3err.NotImplemented, "Copying a specific object version is not implemented.")
-	}
 	replace := false
 	switch d := r.Header.Get("x-amz-metadata-directive"); d {
 	case "", "COPY":
@@ -155,11 +153,12 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if err := sse.CheckServerSide(r.Header, dstCK); err != nil {
 		return err
 	}
-	src, srcCK, err := s.copySource(ctx, r, req, srcBucket, srcKey)
+	src, srcCK, err := s.copySource(ctx, r, req, srcBucket, srcKey, versionID)
 	if err != nil {
 		return err
 	}
-	if srcBucket == req.bucket && srcKey == req.key && !replace && srcCK == nil && dstCK == nil {
+	// Copying an older version onto its own key restores it, as in S3.
+	if srcBucket == req.bucket && srcKey == req.key && versionID == "" && !replace && srcCK == nil && dstCK == nil {
 		return s3err.New(s3err.InvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
 	size := src.GetSize()
@@ -209,9 +208,16 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 		v.Checksums[alg] = sums.Base64(alg)
 	}
 	v.Tags = tagging.tagsFor(src)
-	if err := s.cfg.Index.CommitObject(ctx, req.ns, req.bucket, v); err != nil {
+	vid, err := s.cfg.Index.CommitVersion(ctx, req.ns, req.bucket, v, nil)
+	if err != nil {
 		discardIfRejected(ctx, err, cleanup)
 		return err
+	}
+	if vid != "" {
+		w.Header().Set("x-amz-version-id", vid)
+	}
+	if versionID != "" {
+		w.Header().Set("x-amz-copy-source-version-id", versionID)
 	}
 	out := copyObjectResult{XMLNS: s3XMLNS, LastModified: s3Time(v.GetModifiedUnixNano()), ETag: `"` + v.Etag + `"`}
 	for alg, val := range v.Checksums {
@@ -314,12 +320,28 @@ func (s *Server) copyDataSSE(ctx context.Context, src *cairnpb.ObjectVersion, su
 // its record, named in errors as the source rather than the destination,
 // the customer key from the x-amz-copy-source-server-side-encryption-*
 // headers checked against it, and the x-amz-copy-source-if-* conditions.
-func (s *Server) copySource(ctx context.Context, r *http.Request, req *request, bucket, key string) (*cairnpb.ObjectVersion, *sse.CustomerKey, error) {
+func (s *Server) copySource(ctx context.Context, r *http.Request, req *request, bucket, key, versionID string) (*cairnpb.ObjectVersion, *sse.CustomerKey, error) {
 	ck, err := sse.SourceKeyFromCopyHeaders(r.Header)
 	if err != nil {
 		return nil, nil, err
 	}
-	src, err := s.cfg.Index.GetObject(ctx, req.ns, bucket, key)
+	var src *cairnpb.ObjectVersion
+	if versionID == "" {
+		src, err = s.cfg.Index.GetObject(ctx, req.ns, bucket, key)
+	} else {
+		// A named version: a delete marker cannot be copied (S3 says
+		// InvalidRequest), a missing one is NoSuchVersion.
+		var got *cairnpb.GetObjectVersionResponse
+		got, err = s.cfg.Index.GetObjectVersion(ctx, req.ns, bucket, key, versionID)
+		switch {
+		case errors.Is(err, rpcerr.ErrObjectNotFound):
+			err = s3err.Wrap(s3err.NoSuchVersion, err)
+		case err == nil && got.GetVersion().GetDeleteMarker():
+			return nil, nil, s3err.New(s3err.InvalidRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
+		case err == nil:
+			src = got.GetVersion()
+		}
+	}
 	if err != nil {
 		e := toS3Error(err)
 		e.Bucket, e.Key = bucket, key

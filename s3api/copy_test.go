@@ -137,7 +137,7 @@ func TestCopyObject(t *testing.T) {
 			{&s3.CopyObjectInput{CopySource: aws.String("src/nope")}, "NoSuchKey"},
 			{&s3.CopyObjectInput{CopySource: aws.String("nobucket/k")}, "NoSuchBucket"},
 			{&s3.CopyObjectInput{CopySource: aws.String("src")}, "InvalidArgument"},
-			{&s3.CopyObjectInput{CopySource: aws.String("src/small?versionId=3HL4kqtJlcpXroDTDmJ")}, "NotImplemented"},
+			{&s3.CopyObjectInput{CopySource: aws.String("src/small?versionId=3HL4kqtJlcpXroDTDmJ")}, "NoSuchVersion"},
 			{&s3.CopyObjectInput{CopySource: aws.String("src/small"), MetadataDirective: "MERGE"}, "InvalidArgument"},
 			{&s3.CopyObjectInput{Bucket: aws.String("nobucket"), CopySource: aws.String("src/small")}, "NoSuchBucket"},
 			{&s3.CopyObjectInput{Key: aws.String(strings.Repeat("k", 1025)), CopySource: aws.String("src/small")}, "KeyTooLongError"},

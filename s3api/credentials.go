@@ -51,9 +51,10 @@ type keyring struct {
 }
 
 type cachedKey struct {
-	ns, secret string
-	usable     bool // known and active
-	expires    time.Time
+	secret  string
+	who     *principal
+	usable  bool // known and active
+	expires time.Time
 }
 
 func newKeyring(static map[string]string, staticNS string, index AccessKeyIndex, now func() time.Time) *keyring {
@@ -64,12 +65,23 @@ func newKeyring(static map[string]string, staticNS string, index AccessKeyIndex,
 // in, or an error wrapping errUnknownKey. Other errors (meta unavailable)
 // are returned as they are and not cached.
 func (c *keyring) lookup(ctx context.Context, access string) (secret, ns string, err error) {
+	secret, who, err := c.lookupPrincipal(ctx, access)
+	if err != nil {
+		return "", "", err
+	}
+	return secret, who.ns, nil
+}
+
+// lookupPrincipal is lookup returning who the key acts as: the operator
+// (static credentials) or a user with the rights its groups' policies
+// give it, both as cached (at most credentialTTL old).
+func (c *keyring) lookupPrincipal(ctx context.Context, access string) (string, *principal, error) {
 	if s, ok := c.static[access]; ok {
-		return s, c.staticNS, nil
+		return s, &principal{ns: c.staticNS, operator: true}, nil
 	}
 	if c.index == nil || access == "" || len(access) > maxAccessKeyLen ||
 		strings.IndexByte(access, 0) >= 0 || !utf8.ValidString(access) {
-		return "", "", fmt.Errorf("access key %q: %w", access, errUnknownKey)
+		return "", nil, fmt.Errorf("access key %q: %w", access, errUnknownKey)
 	}
 	now := c.now()
 	c.mu.Lock()
@@ -79,19 +91,19 @@ func (c *keyring) lookup(ctx context.Context, access string) (secret, ns string,
 		resp, err := c.index.LookupAccessKey(ctx, access)
 		switch {
 		case err == nil:
-			e = cachedKey{ns: resp.GetNamespace(), secret: resp.GetSecret(), usable: resp.GetActive() && resp.GetSecret() != ""}
+			e = cachedKey{who: userPrincipal(resp), secret: resp.GetSecret(), usable: resp.GetActive() && resp.GetSecret() != ""}
 		case errors.Is(err, rpcerr.ErrKeyNotFound), errors.Is(err, rpcerr.ErrInvalidArgument):
 			e = cachedKey{}
 		default:
-			return "", "", fmt.Errorf("s3api: look up access key %q: %w", access, err)
+			return "", nil, fmt.Errorf("s3api: look up access key %q: %w", access, err)
 		}
 		e.expires = now.Add(credentialTTL)
 		c.store(access, e, now)
 	}
 	if !e.usable {
-		return "", "", fmt.Errorf("access key %q: %w", access, errUnknownKey)
+		return "", nil, fmt.Errorf("access key %q: %w", access, errUnknownKey)
 	}
-	return e.secret, e.ns, nil
+	return e.secret, e.who, nil
 }
 
 func (c *keyring) store(access string, e cachedKey, now time.Time) {

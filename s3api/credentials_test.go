@@ -19,7 +19,8 @@ import (
 // operator key keeps working in the gateway's namespace.
 func TestUserKeysFromMeta(t *testing.T) {
 	idx := newTenantIndex()
-	idx.set("USERKEY", &cairnpb.LookupAccessKeyResponse{Namespace: "tenant-a", User: "alice", Secret: "usersecret", Active: true})
+	idx.set("USERKEY", &cairnpb.LookupAccessKeyResponse{Namespace: "tenant-a", User: "alice", Secret: "usersecret", Active: true,
+		Groups: []string{"admins"}, Statements: []string{"Allow group admins to manage all-resources in tenancy"}})
 	var skew atomic.Int64
 	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
 	srv, err := New(Config{
@@ -90,7 +91,8 @@ func TestUserKeysFromMeta(t *testing.T) {
 		t.Fatalf("deactivated key: %v", err)
 	}
 	// Deleted: likewise.
-	idx.set("USERKEY", &cairnpb.LookupAccessKeyResponse{Namespace: "tenant-a", User: "alice", Secret: "usersecret", Active: true})
+	idx.set("USERKEY", &cairnpb.LookupAccessKeyResponse{Namespace: "tenant-a", User: "alice", Secret: "usersecret", Active: true,
+		Groups: []string{"admins"}, Statements: []string{"Allow group admins to manage all-resources in tenancy"}})
 	expire()
 	if _, err := user.ListBuckets(ctx, &s3.ListBucketsInput{}); err != nil {
 		t.Fatalf("reactivated key: %v", err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/s3err"
@@ -21,7 +22,7 @@ const (
 	// maxDeleteBody bounds a DeleteObjects body: room for 1000 keys of
 	// 1024 bytes even with XML escaping.
 	maxDeleteBody = 4 << 20
-	// deleteParallelism bounds the Index.DeleteObject calls one
+	// deleteParallelism bounds the Index.DeleteVersion calls one
 	// DeleteObjects request has in flight.
 	deleteParallelism = 16
 )
@@ -45,8 +46,10 @@ type deleteResult struct {
 }
 
 type deletedEntry struct {
-	Key       string `xml:"Key"`
-	VersionID string `xml:"VersionId,omitempty"`
+	Key                   string `xml:"Key"`
+	VersionID             string `xml:"VersionId,omitempty"`
+	DeleteMarker          bool   `xml:"DeleteMarker,omitempty"`
+	DeleteMarkerVersionID string `xml:"DeleteMarkerVersionId,omitempty"`
 }
 
 type deleteError struct {
@@ -107,6 +110,7 @@ func (s *Server) deleteObjects(ctx context.Context, w http.ResponseWriter, r *ht
 	results := make([]error, len(objects))
 	sem := make(chan struct{}, deleteParallelism)
 	var wg sync.WaitGroup
+	done := make([]*cairnpb.DeleteVersionResponse, len(objects))
 	for i, o := range objects {
 		if results[i] = checkDeleteTarget(o); results[i] != nil {
 			continue
@@ -121,11 +125,11 @@ func (s *Server) deleteObjects(ctx context.Context, w http.ResponseWriter, r *ht
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			err := s.cfg.Index.DeleteObject(ctx, req.ns, req.bucket, o.Key)
+			res, err := s.cfg.Index.DeleteVersion(ctx, req.ns, req.bucket, o.Key, o.VersionID)
 			if errors.Is(err, rpcerr.ErrObjectNotFound) {
 				err = nil
 			}
-			results[i] = err
+			results[i], done[i] = err, res
 		}()
 	}
 	wg.Wait()
@@ -134,7 +138,11 @@ func (s *Server) deleteObjects(ctx context.Context, w http.ResponseWriter, r *ht
 	for i, o := range objects {
 		if results[i] == nil {
 			if !quiet {
-				out.Deleted = append(out.Deleted, deletedEntry{Key: o.Key, VersionID: o.VersionID})
+				e := deletedEntry{Key: o.Key, VersionID: o.VersionID}
+				if done[i].GetDeleteMarker() {
+					e.DeleteMarker, e.DeleteMarkerVersionID = true, done[i].GetVersionId()
+				}
+				out.Deleted = append(out.Deleted, e)
 			}
 			continue
 		}
@@ -179,9 +187,6 @@ func parseDeleteRequest(body []byte) (objects []deleteObjectID, quiet bool, err 
 func checkDeleteTarget(o deleteObjectID) error {
 	if len(o.Key) > maxKeyLength {
 		return s3err.New(s3err.KeyTooLong, "")
-	}
-	if o.VersionID != "" && o.VersionID != "null" {
-		return s3err.New(s3err.NotImplemented, "Deleting a specific object version is not implemented.")
 	}
 	return nil
 }

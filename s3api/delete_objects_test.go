@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
 func TestDeleteObjectsWithSDK(t *testing.T) {
@@ -49,7 +51,7 @@ func TestDeleteObjectsWithSDK(t *testing.T) {
 	if strings.Join(deleted, "|") != "small|big|never-existed|a <&> b" {
 		t.Fatalf("deleted %q", deleted)
 	}
-	if len(out.Errors) != 1 || aws.ToString(out.Errors[0].Key) != "v" || aws.ToString(out.Errors[0].Code) != "NotImplemented" {
+	if len(out.Errors) != 1 || aws.ToString(out.Errors[0].Key) != "v" || aws.ToString(out.Errors[0].Code) != "InvalidArgument" {
 		t.Fatalf("errors %+v", out.Errors)
 	}
 	for _, k := range []string{"small", "big"} {
@@ -170,7 +172,8 @@ func TestPostRouting(t *testing.T) {
 	}
 }
 
-// slowDeletes counts concurrent DeleteObject calls.
+// slowDeletes counts concurrent DeleteVersion calls (DeleteObjects deletes
+// through it).
 type slowDeletes struct {
 	*fakeIndex
 	mu        sync.Mutex
@@ -179,7 +182,7 @@ type slowDeletes struct {
 	calls     atomic.Int64
 }
 
-func (s *slowDeletes) DeleteObject(ctx context.Context, ns, bucket, key string) error {
+func (s *slowDeletes) DeleteVersion(ctx context.Context, ns, bucket, key, versionID string) (*cairnpb.DeleteVersionResponse, error) {
 	s.mu.Lock()
 	s.inFlight++
 	s.maxFlight = max(s.maxFlight, s.inFlight)
@@ -189,7 +192,7 @@ func (s *slowDeletes) DeleteObject(ctx context.Context, ns, bucket, key string) 
 	s.inFlight--
 	s.mu.Unlock()
 	s.calls.Add(1)
-	return s.fakeIndex.DeleteObject(ctx, ns, bucket, key)
+	return s.fakeIndex.DeleteVersion(ctx, ns, bucket, key, versionID)
 }
 
 func TestDeleteObjectsParallelismIsBounded(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -37,7 +39,7 @@ func (t *tenantIndex) LookupAccessKey(_ context.Context, id string) (*cairnpb.Lo
 	if !ok {
 		return nil, rpcerr.ErrKeyNotFound
 	}
-	return &cairnpb.LookupAccessKeyResponse{Namespace: k.GetNamespace(), User: k.GetUser(), Secret: k.GetSecret(), Active: k.GetActive()}, nil
+	return proto.Clone(k).(*cairnpb.LookupAccessKeyResponse), nil
 }
 
 func (t *tenantIndex) set(id string, k *cairnpb.LookupAccessKeyResponse) {

@@ -146,6 +146,16 @@ func s3Op(r *http.Request, bucket, key string) string {
 			return "AbortMultipartUpload"
 		}
 		return "Other"
+	case !object && (has("versioning") || has("versions")):
+		switch {
+		case has("versioning") && r.Method == http.MethodPut:
+			return "PutBucketVersioning"
+		case has("versioning") && r.Method == http.MethodGet:
+			return "GetBucketVersioning"
+		case has("versions") && r.Method == http.MethodGet:
+			return "ListObjectVersions"
+		}
+		return "Other"
 	case !object:
 		switch r.Method {
 		case http.MethodPut:

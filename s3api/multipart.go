@@ -3,6 +3,7 @@ package s3api
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sigv4"
@@ -116,10 +118,8 @@ func (s *Server) createMultipartUpload(ctx context.Context, w http.ResponseWrite
 		}
 		u.ChecksumAlgorithm = name
 	}
-	switch u.ChecksumType {
-	case "", "COMPOSITE", "FULL_OBJECT":
-	default:
-		return s3err.New(s3err.InvalidRequest, "Value for x-amz-checksum-type header is invalid.")
+	if u.ChecksumType, err = uploadChecksumType(u.ChecksumAlgorithm, u.ChecksumType); err != nil {
+		return err
 	}
 	if u.Tags, err = parseTaggingHeader(r.Header); err != nil {
 		return err
@@ -171,10 +171,6 @@ func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	sums, err := checksum.NewSet(want.Algorithms()...)
-	if err != nil {
-		return err
-	}
 	ck, err := sse.CustomerKeyFromHeaders(r.Header)
 	if err != nil {
 		return err
@@ -186,6 +182,22 @@ func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.
 		return err
 	}
 	if err := checkUploadKey(u, ck); err != nil {
+		return err
+	}
+	// Every part of an upload with a checksum algorithm gets that checksum,
+	// computed here when the client sent none; another algorithm is
+	// refused.
+	algs := want.Algorithms()
+	if alg := u.GetChecksumAlgorithm(); alg != "" {
+		for _, a := range algs {
+			if a != alg {
+				return s3err.New(s3err.InvalidRequest, fmt.Sprintf("Checksum Type mismatch occurred, expected checksum Type: %s, actual checksum Type: %s", strings.ToLower(alg), strings.ToLower(a)))
+			}
+		}
+		algs = []string{alg}
+	}
+	sums, err := checksum.NewSet(algs...)
+	if err != nil {
 		return err
 	}
 
@@ -276,11 +288,13 @@ func (s *Server) completeMultipartUpload(ctx context.Context, w http.ResponseWri
 	if err != nil {
 		return err
 	}
+	// The upload says which checksum the object gets. It may be gone
+	// already: meta answers a retried completion as the first one.
+	u, err := s.cfg.Index.GetMultipartUpload(ctx, req.ns, req.bucket, req.key, creq.UploadId)
+	if err != nil && (ck != nil || !errors.Is(err, rpcerr.ErrUploadNotFound)) {
+		return err
+	}
 	if ck != nil {
-		u, err := s.cfg.Index.GetMultipartUpload(ctx, req.ns, req.bucket, req.key, creq.UploadId)
-		if err != nil {
-			return err
-		}
 		if err := checkUploadKey(u, ck); err != nil {
 			return err
 		}
@@ -289,6 +303,17 @@ func (s *Server) completeMultipartUpload(ctx context.Context, w http.ResponseWri
 	if err != nil {
 		return err
 	}
+	var sums partChecksums
+	if u == nil || u.GetChecksumAlgorithm() != "" {
+		// The object's checksum, which meta made from the parts'.
+		if v, err := s.cfg.Index.GetObject(ctx, req.ns, req.bucket, req.key); err == nil && v.GetEtag() == resp.GetEtag() {
+			sums = checksumsXML(v.GetChecksums())
+			for alg, val := range v.GetChecksums() {
+				w.Header().Set(checksum.Header(alg), val)
+			}
+			w.Header().Set("x-amz-checksum-type", checksumTypeOf(v.GetChecksumType()))
+		}
+	}
 	sse.SetResponseHeaders(w.Header(), ck)
 	scheme := "http"
 	if r.TLS != nil {
@@ -296,8 +321,12 @@ func (s *Server) completeMultipartUpload(ctx context.Context, w http.ResponseWri
 	}
 	loc := url.URL{Scheme: scheme, Host: r.Host, Path: "/" + req.bucket + "/" + req.key}
 	w.Header().Set("ETag", `"`+resp.GetEtag()+`"`)
+	if id := resp.GetVersionId(); id != "" {
+		w.Header().Set("x-amz-version-id", id)
+	}
 	return writeXML(w, completeMultipartUploadResult{
 		XMLNS: s3XMLNS, Location: loc.String(), Bucket: req.bucket, Key: req.key, ETag: `"` + resp.GetEtag() + `"`,
+		partChecksums: sums, ChecksumType: checksumTypeIf(sums, w.Header().Get("x-amz-checksum-type")),
 	})
 }
 

@@ -66,6 +66,8 @@ type completeMultipartUploadResult struct {
 	Bucket   string   `xml:"Bucket"`
 	Key      string   `xml:"Key"`
 	ETag     string   `xml:"ETag"`
+	partChecksums
+	ChecksumType string `xml:"ChecksumType,omitempty"`
 }
 
 type partEntry struct {

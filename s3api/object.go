@@ -122,9 +122,13 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	for _, alg := range want.Algorithms() {
 		v.Checksums[alg] = sums.Base64(alg)
 	}
-	if err := s.commitVersion(ctx, req, v, opts); err != nil {
+	vid, err := s.commitVersion(ctx, req, v, opts)
+	if err != nil {
 		discardIfRejected(ctx, err, cleanup)
 		return err
+	}
+	if vid != "" {
+		w.Header().Set("x-amz-version-id", vid)
 	}
 	w.Header().Set("ETag", `"`+v.Etag+`"`)
 	for alg, val := range v.Checksums {
@@ -248,7 +252,11 @@ func checkConditions(w http.ResponseWriter, r *http.Request, etag string, modifi
 }
 
 func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, withBody bool) error {
-	v, err := s.cfg.Index.GetObject(ctx, req.ns, req.bucket, req.key)
+	versionID, named, err := versionIDParam(r)
+	if err != nil {
+		return err
+	}
+	v, err := s.objectFor(ctx, w.Header(), req, versionID, named)
 	if err != nil {
 		return err
 	}
@@ -292,6 +300,7 @@ func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("Content-Length", strconv.FormatInt(br.n, 10))
 	setEncryptionHeaders(h, ck)
+	setVersionHeader(h, v, named)
 	for k, val := range v.GetHeaders() {
 		h.Set(k, val)
 	}
@@ -305,6 +314,9 @@ func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	if r.Header.Get("x-amz-checksum-mode") == "ENABLED" && !ranged {
 		for alg, val := range v.GetChecksums() {
 			h.Set(checksum.Header(alg), val)
+		}
+		if len(v.GetChecksums()) > 0 {
+			h.Set("x-amz-checksum-type", checksumTypeOf(v.GetChecksumType()))
 		}
 	}
 	status := http.StatusOK
@@ -353,11 +365,3 @@ func (l *lazyWriter) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = (*lazyWriter)(nil)
-
-func (s *Server) deleteObject(ctx context.Context, w http.ResponseWriter, req *request) error {
-	if err := s.cfg.Index.DeleteObject(ctx, req.ns, req.bucket, req.key); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}

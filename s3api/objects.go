@@ -134,7 +134,8 @@ func (s *objectStore) writeDataSSE(ctx context.Context, body io.Reader, size int
 	}
 	now := s.now()
 	v := &cairnpb.ObjectVersion{VersionId: newVersionID(now), Size: size, ModifiedUnixNano: now.UnixNano(), Encryption: encryptionOf(env)}
-	src := io.TeeReader(&exactReader{r: body, left: size}, tee)
+	in := &bodyErrors{r: &exactReader{r: body, left: size}}
+	src := io.TeeReader(in, tee)
 
 	if size <= s.inline {
 		buf := make([]byte, size)
@@ -190,6 +191,11 @@ func (s *objectStore) writeDataSSE(ctx context.Context, body io.Reader, size int
 	res, err := coder.Encode(wctx, seal.EncryptReader(src), writers, minOK)
 	if err != nil {
 		abortAll()
+		// A client that cuts its body short also cancels the request's
+		// context: the body's own error says what happened.
+		if berr := in.first(); berr != nil {
+			err = berr
+		}
 		return nil, noop, err
 	}
 	if err := verify(); err != nil {
@@ -236,6 +242,32 @@ func (s *objectStore) writeDataSSE(ctx context.Context, body io.Reader, size int
 	return v, cleanup, nil
 }
 
+// bodyErrors remembers the first error other than io.EOF its reader
+// returned.
+type bodyErrors struct {
+	r   io.Reader
+	mu  sync.Mutex
+	err error
+}
+
+func (b *bodyErrors) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.mu.Lock()
+		if b.err == nil {
+			b.err = err
+		}
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+func (b *bodyErrors) first() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}
+
 type failedWriter struct{ err error }
 
 func (f failedWriter) WriteBlock(context.Context, int64, []byte) error { return f.err }
@@ -260,7 +292,8 @@ func (s *objectStore) placeWith(ctx context.Context, versionID string, maxAge ti
 	var nodes []placement.Node
 	addrs := map[string]string{}
 	for _, st := range cm.GetNodes() {
-		if !st.GetHealthy() {
+		// Draining and removed nodes take no new shards.
+		if !st.GetHealthy() || st.GetNode().GetState() != cairnpb.NodeState_NODE_STATE_ACTIVE {
 			continue
 		}
 		n := st.GetNode()

@@ -73,9 +73,6 @@ func (s *Server) uploadPartCopy(ctx context.Context, w http.ResponseWriter, r *h
 	if err != nil {
 		return err
 	}
-	if versionID != "" && versionID != "null" {
-		return s3err.New(s3err.NotImplemented, "Copying a specific object version is not implemented.")
-	}
 	var rng *copySourceRange
 	if v := r.Header.Get("x-amz-copy-source-range"); v != "" {
 		parsed, err := parseCopySourceRange(v)
@@ -96,7 +93,7 @@ func (s *Server) uploadPartCopy(ctx context.Context, w http.ResponseWriter, r *h
 	if err := checkUploadKey(u, ck); err != nil {
 		return err
 	}
-	src, srcCK, err := s.copySource(ctx, r, req, srcBucket, srcKey)
+	src, srcCK, err := s.copySource(ctx, r, req, srcBucket, srcKey, versionID)
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,7 @@ func Run(ctx context.Context, cfg GatewayConfig, lis net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go metaView.RefreshLoop(ctx, refresh)
+	go watchMasterKey(ctx, mc, s3cfg.MasterKey, log, refresh)
 
 	hs := &http.Server{
 		Handler:           handler,

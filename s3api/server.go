@@ -141,6 +141,11 @@ type request struct {
 	ns     string
 	// virtual: the bucket came from the Host (virtual-hosted style).
 	virtual bool
+	// hostNS is the namespace the Host names (<ns>.compat.objectstorage.
+	// <region>.<domain>), if it names one; who is the authenticated
+	// principal (see authorize.go).
+	hostNS string
+	who    *principal
 }
 
 func newRequestID() string {
@@ -158,7 +163,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Server", "Cairn")
 
 	req.bucket, req.key, req.virtual = s.target(r)
+	s.namespaceHost(r, req)
 	err := s.authenticate(r.Context(), r, req)
+	if err == nil {
+		err = s.authorize(r.Context(), r, req)
+	}
 	if err == nil {
 		err = s.route(r.Context(), w, r, req)
 	}
@@ -198,14 +207,14 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, req *request
 // and makes the request act in the key's namespace. An unknown or inactive
 // key wraps unknown, the signature scheme's sentinel.
 func (s *Server) secretFor(ctx context.Context, access string, req *request, unknown error) (string, error) {
-	secret, ns, err := s.creds.lookup(ctx, access)
+	secret, who, err := s.creds.lookupPrincipal(ctx, access)
 	if errors.Is(err, errUnknownKey) {
 		return "", fmt.Errorf("%w: %w", unknown, err)
 	}
 	if err != nil {
 		return "", err
 	}
-	req.ns = ns
+	req.ns, req.who = who.ns, who
 	return secret, nil
 }
 
@@ -221,6 +230,9 @@ func (s *Server) route(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		return s3err.New(s3err.NotImplemented, fmt.Sprintf("The %q subresource is not implemented.", sub))
 	}
 	if handled, err := s.routeTagging(ctx, w, r, req); handled {
+		return err
+	}
+	if handled, err := s.routeVersioning(ctx, w, r, req); handled {
 		return err
 	}
 	if err := s.cfg.SSECTransport.Check(r); err != nil {
@@ -262,7 +274,7 @@ func (s *Server) route(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		case http.MethodHead:
 			return s.getObject(ctx, w, r, req, false)
 		case http.MethodDelete:
-			return s.deleteObject(ctx, w, req)
+			return s.deleteObject(ctx, w, r, req)
 		}
 	}
 	return s3err.New(s3err.MethodNotAllowed, "")
@@ -274,7 +286,7 @@ var unsupported = []string{
 	"inventory", "legal-hold", "lifecycle", "logging", "metrics", "notification",
 	"object-lock", "ownershipControls", "policy", "policyStatus", "publicAccessBlock",
 	"replication", "requestPayment", "restore", "retention", "select",
-	"torrent", "versioning", "versions", "website", "attributes", "versionId",
+	"torrent", "website", "attributes",
 }
 
 func unsupportedSubresource(q map[string][]string) string {

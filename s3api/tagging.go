@@ -214,9 +214,9 @@ func (s *Server) routeTagging(ctx context.Context, w http.ResponseWriter, r *htt
 	case http.MethodPut:
 		return true, s.putObjectTagging(ctx, w, r, req)
 	case http.MethodGet:
-		return true, s.getObjectTagging(ctx, w, req)
+		return true, s.getObjectTagging(ctx, w, r, req)
 	case http.MethodDelete:
-		return true, s.deleteObjectTagging(ctx, w, req)
+		return true, s.deleteObjectTagging(ctx, w, r, req)
 	}
 	return true, s3err.New(s3err.MethodNotAllowed, "")
 }
@@ -226,23 +226,48 @@ func (s *Server) putObjectTagging(ctx context.Context, w http.ResponseWriter, r 
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Index.SetObjectTags(ctx, req.ns, req.bucket, req.key, tags); err != nil {
+	if err := s.setObjectTags(ctx, w.Header(), r, req, tags); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
 
-func (s *Server) getObjectTagging(ctx context.Context, w http.ResponseWriter, req *request) error {
-	v, err := s.cfg.Index.GetObject(ctx, req.ns, req.bucket, req.key)
+// setObjectTags sets the tags of the current version, or of the version
+// named by versionId.
+func (s *Server) setObjectTags(ctx context.Context, h http.Header, r *http.Request, req *request, tags map[string]string) error {
+	versionID, named, err := versionIDParam(r)
 	if err != nil {
 		return err
 	}
+	if !named {
+		return s.cfg.Index.SetObjectTags(ctx, req.ns, req.bucket, req.key, tags)
+	}
+	if _, err := s.objectFor(ctx, h, req, versionID, true); err != nil {
+		return err
+	}
+	if err := s.cfg.Index.SetVersionTags(ctx, req.ns, req.bucket, req.key, versionID, tags); err != nil {
+		return err
+	}
+	h.Set("x-amz-version-id", versionID)
+	return nil
+}
+
+func (s *Server) getObjectTagging(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
+	versionID, named, err := versionIDParam(r)
+	if err != nil {
+		return err
+	}
+	v, err := s.objectFor(ctx, w.Header(), req, versionID, named)
+	if err != nil {
+		return err
+	}
+	setVersionHeader(w.Header(), v, named)
 	return writeXML(w, taggingDoc(v.GetTags()))
 }
 
-func (s *Server) deleteObjectTagging(ctx context.Context, w http.ResponseWriter, req *request) error {
-	if err := s.cfg.Index.SetObjectTags(ctx, req.ns, req.bucket, req.key, nil); err != nil {
+func (s *Server) deleteObjectTagging(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
+	if err := s.setObjectTags(ctx, w.Header(), r, req, nil); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -37,6 +37,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.BoolVar(&cfg.UnsignedPayload, "unsigned-payload", true, "sign PUTs with UNSIGNED-PAYLOAD rather than hashing bodies client-side")
 	fs.BoolVar(&cfg.Multipart, "multipart", false, "PUT through the SDK upload manager (multipart above --part-size)")
 	fs.IntVar(&cfg.PartConcurrency, "part-concurrency", bench.DefaultPartConcurrency, "multipart parts in flight per object")
+	fs.BoolVar(&cfg.Chunked, "chunked", false, "PUT as signed aws-chunked streams (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)")
 	fs.BoolVar(&cfg.SSEC, "sse-c", false, "send a random per-run SSE-C customer key (AES256) with every PUT and GET")
 	fs.BoolVar(&cfg.Verify, "verify", false, "compare every GET byte for byte with what was PUT")
 	if err := fs.Parse(args); err != nil {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"os"
 
 	"github.com/cairn-store/cairn/cmd/internal/ops"
 	"github.com/cairn-store/cairn/node"
@@ -22,9 +23,12 @@ func runData(ctx context.Context, args []string) error {
 		metas  = fs.String("meta", "127.0.0.1:7101", "meta nodes' gRPC addresses, comma separated")
 		zone   = fs.String("zone", "", "failure domain: zone")
 		rack   = fs.String("rack", "", "failure domain: rack")
-		host   = fs.String("host", "", "failure domain: host (default: the node ID)")
+		host   = fs.String("host", "", "failure domain: host; no two shards of an object go to one host (default: this machine's hostname; give each node its own label when several run on one machine for testing)")
 		weight = fs.Float64("weight", 1, "placement weight")
 		opsAd  = opsFlag(fs)
+		minFre = fs.Int64("min-free", 0, "free disk space in bytes that writes never eat into: shard writes are refused below it (0: twice the memtable size, 128 MiB; negative: no reserve)")
+		scrubI = fs.Duration("scrub-interval", node.DefaultScrubInterval, "pause between scrub passes that re-read and verify every stored block (0 or negative: never scrub)")
+		scrubR = fs.Int64("scrub-rate", node.DefaultScrubBytesPerSec, "scrubber read limit in bytes per second (negative: unlimited)")
 	)
 	lf.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -32,6 +36,16 @@ func runData(ctx context.Context, args []string) error {
 	}
 	if *id == "" || *dir == "" {
 		return fmt.Errorf("--id and --dir are required")
+	}
+	if *host == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = *id
+		}
+		*host = h
+	}
+	if *scrubI <= 0 {
+		*scrubI = -1
 	}
 	log, err := lf.logger("data")
 	if err != nil {
@@ -48,6 +62,8 @@ func runData(ctx context.Context, args []string) error {
 	n, err := node.New(node.Config{
 		ID: *id, Dir: *dir, Listen: *listen, Advertise: *adv, MetaAddrs: splitList(*metas),
 		Zone: *zone, Rack: *rack, Host: *host, Weight: *weight, Logger: log.With("node", *id),
+		ScrubInterval: *scrubI, ScrubBytesPerSecond: *scrubR,
+		Store: node.StoreOptions{MinFreeBytes: *minFre},
 	})
 	if err != nil {
 		return err

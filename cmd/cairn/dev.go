@@ -34,8 +34,10 @@ func runDev(ctx context.Context, args []string) error {
 		grace  = fs.Duration("gc-grace", meta.DefaultGCGrace, "how long unreferenced shards are kept before they are deleted")
 		raft   = fs.String("raft-addr", "127.0.0.1:9002", "Raft address of the meta node (kept across restarts)")
 	)
+	var tok adminTokenFlags
 	lf.register(fs)
 	s3f.register(fs)
+	tok.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,6 +63,18 @@ func runDev(ctx context.Context, args []string) error {
 	errc := make(chan error, *nodes+2)
 
 	// Meta: one voter, bootstrapped on first start.
+	adminToken, err := tok.token(*dir, log)
+	if err != nil {
+		return err
+	}
+	tokenHint := "export CAIRN_ADMIN_TOKEN=... (the token you gave)"
+	if tok.file != "" || os.Getenv("CAIRN_ADMIN_TOKEN") == "" {
+		path := tok.file
+		if path == "" {
+			path = filepath.Join(*dir, meta.AdminTokenFile)
+		}
+		tokenHint = fmt.Sprintf("export CAIRN_ADMIN_TOKEN=$(cat %s)", path)
+	}
 	raftAddr := *raft
 	metaLis, err := net.Listen("tcp", *admin)
 	if err != nil {
@@ -69,7 +83,8 @@ func runDev(ctx context.Context, args []string) error {
 	ms, err := meta.New(ctx, meta.Config{
 		ID: "meta-1", RaftAddr: raftAddr, GRPCAddr: metaLis.Addr().String(),
 		Dir: filepath.Join(*dir, "meta-1"), Peers: []meta.Peer{{ID: "meta-1", RaftAddr: raftAddr}},
-		Bootstrap: true, Logger: log.With("component", "meta"), GCGrace: *grace,
+		Bootstrap: true, Logger: log.With("component", "meta"), GCGrace: *grace, AdminToken: adminToken,
+		Keyring: s3cfg.MasterKey.Keyring(),
 	})
 	if err != nil {
 		metaLis.Close()
@@ -144,10 +159,11 @@ func runDev(ctx context.Context, args []string) error {
   admin (cairnctl):   %s
 
   export AWS_ENDPOINT_URL=http://%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s CAIRN_ADMIN_ADDR=%s
+  %s   # cairnctl's admin token
 
 Ctrl-C stops it.
 `, *dir, gwLis.Addr(), s3cfg.Region, ak, s3cfg.Credentials[ak], metaLis.Addr(),
-		gwLis.Addr(), ak, s3cfg.Credentials[ak], s3cfg.Region, metaLis.Addr())
+		gwLis.Addr(), ak, s3cfg.Credentials[ak], s3cfg.Region, metaLis.Addr(), tokenHint)
 
 	select {
 	case <-ctx.Done():

@@ -21,17 +21,44 @@ func runMeta(ctx context.Context, args []string) error {
 		dir       = fs.String("dir", "", "data directory (required)")
 		peers     = fs.String("peers", "", "initial voters as id=raftaddr,... (include this node)")
 		bootstrap = fs.Bool("bootstrap", false, "bootstrap a new group from --peers if this node has no state")
+		join      = fs.Bool("join", false, "start with no group and wait to be added by 'cairnctl meta add' (no --bootstrap)")
+		restore   = fs.String("restore", "", "with --bootstrap on an empty --dir: load this 'cairnctl meta snapshot save' file before serving")
+		tok       adminTokenFlags
+		mkf       metaKeyFlags
 		opsAddr   = opsFlag(fs)
 		gcGrace   = fs.Duration("gc-grace", meta.DefaultGCGrace, "how long unreferenced shards are kept before they are deleted")
+		rpGrace   = fs.Duration("repair-grace", meta.DefaultRepairGrace, "how long a data node may miss heartbeats before its shards are rebuilt elsewhere")
+		rpEvery   = fs.Duration("repair-interval", meta.DefaultRepairInterval, "pause between repair scans")
+		rpRate    = fs.Int64("repair-rate", meta.DefaultRepairBytesPerSecond, "repair throughput limit in shard bytes per second, cluster-wide (negative: unlimited)")
+		rpPar     = fs.Int("repair-parallel", meta.DefaultRepairParallel, "objects (or parts) repaired at once")
+		rebalance = fs.Bool("rebalance", true, "move shards automatically when the data-node layout changes (false: only on `cairnctl node rebalance`)")
+		orphGrace = fs.Duration("orphan-grace", meta.DefaultOrphanGrace, "how old a shard no version references must be before it is reclaimed as an orphan")
+		orphEvery = fs.Duration("orphan-interval", meta.DefaultOrphanInterval, "pause between orphan reconciliation rounds")
 	)
 	lf.register(fs)
+	mkf.register(fs)
+	tok.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *id == "" || *dir == "" {
 		return fmt.Errorf("--id and --dir are required")
 	}
+	if err := checkJoin(*join, *bootstrap, *restore); err != nil {
+		return err
+	}
 	log, err := lf.logger("meta")
+	if err != nil {
+		return err
+	}
+	adminToken, err := tok.token(*dir, log)
+	if err != nil {
+		return err
+	}
+	if *join {
+		log.Info("joining: waiting to be added to a meta group", "id", *id, "raft_addr", *raftAddr)
+	}
+	ring, err := mkf.keyring()
 	if err != nil {
 		return err
 	}
@@ -49,6 +76,10 @@ func runMeta(ctx context.Context, args []string) error {
 	srv, err := meta.New(ctx, meta.Config{
 		ID: *id, RaftAddr: *raftAddr, GRPCAddr: lis.Addr().String(), Dir: *dir,
 		Peers: ps, Bootstrap: *bootstrap, Logger: log.With("node", *id), GCGrace: *gcGrace,
+		RepairGrace: *rpGrace, RepairInterval: *rpEvery, RepairBytesPerSecond: *rpRate, RepairParallel: *rpPar, RebalanceManual: !*rebalance,
+		OrphanGrace: *orphGrace, OrphanInterval: *orphEvery,
+		AdminToken: adminToken, RestoreFrom: *restore,
+		Keyring: ring, RewrapRate: mkf.rate,
 	})
 	if err != nil {
 		lis.Close()

@@ -17,6 +17,8 @@ type globals struct {
 	addr    string
 	output  string
 	timeout time.Duration
+	// token and tokenFile: the admin token (see auth.go).
+	token, tokenFile string
 }
 
 func newRootCmd() *cobra.Command {
@@ -34,23 +36,37 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.addr, "addr", def, "meta nodes' gRPC addresses, comma separated (env CAIRN_ADMIN_ADDR)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.PersistentFlags().DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to keep trying to reach the cluster")
+	g.registerTokenFlags(root)
 	root.AddCommand(newStatusCmd(g))
 	root.AddCommand(newNamespaceCmd(g), newUserCmd(g), newKeyCmd(g))
+	root.AddCommand(newCompartmentCmd(g), newGroupCmd(g), newPolicyCmd(g))
+	root.AddCommand(newMasterKeyCmd(g))
+	root.AddCommand(newMetaCmd(g), newNodeCmd(g), newBucketCmd(g))
 	return root
 }
 
-// client connects to the meta group named by --addr.
-func (g *globals) client() (*metaclient.Client, error) {
+// addrs splits --addr.
+func (g *globals) addrs() []string {
 	var addrs []string
 	for _, a := range strings.Split(g.addr, ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			addrs = append(addrs, a)
 		}
 	}
+	return addrs
+}
+
+// client connects to the meta group named by --addr.
+func (g *globals) client() (*metaclient.Client, error) {
+	addrs := g.addrs()
 	if len(addrs) == 0 {
 		return nil, fmt.Errorf("no meta address: pass --addr host:port or set CAIRN_ADMIN_ADDR")
 	}
-	return metaclient.New(addrs)
+	token, err := g.adminToken()
+	if err != nil {
+		return nil, err
+	}
+	return metaclient.New(addrs, metaclient.WithAdminToken(token)...)
 }
 
 func (g *globals) context(parent context.Context) (context.Context, context.CancelFunc) {

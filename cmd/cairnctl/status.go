@@ -40,10 +40,24 @@ func newStatusCmd(g *globals) *cobra.Command {
 				}
 				return fmt.Errorf("status: %w", err)
 			}
+			// Repair progress comes from the leader; without one, skip it.
+			rs, _ := metaclient.Admin(ctx, c, func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.RepairStatusResponse, error) {
+				return a.RepairStatus(ctx, &cairnpb.RepairStatusRequest{})
+			})
+			bs, _ := metaclient.Admin(ctx, c, func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.RebalanceStatusResponse, error) {
+				return a.RebalanceStatus(ctx, &cairnpb.RebalanceStatusRequest{})
+			})
 			if g.output == "json" {
-				return writeStatusJSON(cmd.OutOrStdout(), st)
+				return writeStatusJSON(cmd.OutOrStdout(), st, rs.GetStatus(), bs.GetStatus())
 			}
-			return writeStatusTable(cmd.OutOrStdout(), st, time.Now())
+			if err := writeStatusTable(cmd.OutOrStdout(), st, time.Now()); err != nil || rs == nil {
+				return err
+			}
+			writeRepairTable(cmd.OutOrStdout(), rs.GetStatus())
+			if bs != nil {
+				writeRebalanceTable(cmd.OutOrStdout(), bs.GetStatus())
+			}
+			return nil
 		},
 	}
 }
@@ -55,6 +69,9 @@ type statusJSON struct {
 	Commit   uint64       `json:"commit_index"`
 	Applied  uint64       `json:"applied_index"`
 	Answered string       `json:"answered_by"`
+	Repair   *repairJSON  `json:"repair,omitempty"`
+
+	Rebalance *rebalanceJSON `json:"rebalance,omitempty"`
 }
 
 type memberJSON struct {
@@ -77,8 +94,16 @@ type nodeJSON struct {
 	LastHeartbeat time.Time `json:"last_heartbeat"`
 }
 
-func writeStatusJSON(w io.Writer, st *cairnpb.StatusResponse) error {
+func writeStatusJSON(w io.Writer, st *cairnpb.StatusResponse, rs *cairnpb.RepairStatus, bs *cairnpb.RebalanceStatus) error {
 	out := statusJSON{Leader: st.GetLeaderId(), Commit: st.GetCommitIndex(), Applied: st.GetAppliedIndex(), Answered: st.GetAnsweredBy()}
+	if bs != nil {
+		b := rebalanceJSONOf(bs)
+		out.Rebalance = &b
+	}
+	if rs != nil {
+		r := repairJSONOf(rs)
+		out.Repair = &r
+	}
 	for _, m := range st.GetMembers() {
 		out.Members = append(out.Members, memberJSON{m.GetId(), m.GetRaftAddr(), m.GetGrpcAddr(), m.GetSuffrage(), m.GetLeader()})
 	}

@@ -6,8 +6,10 @@
 #   deploy/local/cluster.sh up     start (or restart) the cluster
 #   deploy/local/cluster.sh down   stop it (state is kept; rm -rf .cluster to wipe)
 #
-# .cluster/env is shell-sourceable (AWS_* for S3 tools, CAIRN_ADMIN_ADDR for
-# cairnctl) and .cluster/<name>.pid holds each process's pid.
+# .cluster/env is shell-sourceable (AWS_* for S3 tools, CAIRN_ADMIN_ADDR and
+# CAIRN_ADMIN_TOKEN for cairnctl) and .cluster/<name>.pid holds each
+# process's pid. The admin token is .cluster/admin.token (0600): taken from
+# CAIRN_ADMIN_TOKEN on first start, else generated.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -41,19 +43,21 @@ start() { # name, args...
 up() {
   [ -x "$bin" ] || { echo "no $bin: run 'make build' first" >&2; exit 1; }
   mkdir -p "$dir"
+  local token_file="$dir/admin.token"
+  if [ ! -s "$token_file" ]; then
+    if [ -n "${CAIRN_ADMIN_TOKEN:-}" ]; then
+      (umask 077; printf '%s\n' "$CAIRN_ADMIN_TOKEN" >"$token_file")
+    else
+      (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$token_file")
+    fi
+  fi
   local peers="" metas=""
   for i in 1 2 3; do
     peers+="${peers:+,}meta-$i=$(meta_raft "$i")"
     metas+="${metas:+,}$(meta_grpc "$i")"
   done
-  for i in 1 2 3; do
-    start "meta-$i" meta --id "meta-$i" --raft-addr "$(meta_raft "$i")" --grpc-addr "$(meta_grpc "$i")" \
-      --dir "$dir/meta-$i" --peers "$peers" --bootstrap --ops-addr "$(ops_addr "$i")"
-  done
-  for i in $(seq 1 "$data_nodes"); do
-    start "data-$i" data --id "data-$i" --listen "$(data_addr "$i")" --dir "$dir/data-$i" --meta "$metas" --ops-addr "$(ops_addr $((10 + i)))"
-  done
-  # Data is always encrypted at rest: the gateway's master key comes from
+  # Data is always encrypted at rest: the master keyring (gateways and
+  # metas: see docs/encryption.md) comes from
   # CAIRN_MASTER_KEY (hex) or, generated on first start, $dir/master.key.
   local keyflags=()
   if [ -z "${CAIRN_MASTER_KEY:-}" ]; then
@@ -62,6 +66,13 @@ up() {
     fi
     keyflags=(--master-key-file "$dir/master.key")
   fi
+  for i in 1 2 3; do
+    start "meta-$i" meta --id "meta-$i" --raft-addr "$(meta_raft "$i")" --grpc-addr "$(meta_grpc "$i")" \
+      --dir "$dir/meta-$i" --peers "$peers" --bootstrap --admin-token-file "$token_file" --ops-addr "$(ops_addr "$i")" ${keyflags[@]+"${keyflags[@]}"}
+  done
+  for i in $(seq 1 "$data_nodes"); do
+    start "data-$i" data --id "data-$i" --host "host-$i" --listen "$(data_addr "$i")" --dir "$dir/data-$i" --meta "$metas" --ops-addr "$(ops_addr $((10 + i)))"
+  done
   # GATEWAY_FLAGS: extra gateway flags, e.g. --allow-insecure-ssec.
   local gwflags=()
   read -ra gwflags <<<"${GATEWAY_FLAGS:-}"
@@ -75,12 +86,13 @@ export AWS_ACCESS_KEY_ID=$access
 export AWS_SECRET_ACCESS_KEY=$secret
 export AWS_REGION=$region
 export CAIRN_ADMIN_ADDR=$metas
+export CAIRN_ADMIN_TOKEN=\$(cat "$token_file")
 ENV
 
   # Wait for a leader, every data node healthy, and the gateway answering.
   local deadline=$((SECONDS + 120)) healthy=0 gw_ok=no
   while :; do
-    healthy=$("$ctl" --addr "$metas" --timeout 2s status -o json 2>/dev/null | grep -c '"healthy": true' || true)
+    healthy=$("$ctl" --addr "$metas" --token-file "$token_file" --timeout 2s status -o json 2>/dev/null | grep -c '"healthy": true' || true)
     gw_ok=no
     curl -s -o /dev/null "http://$gw_addr/" && gw_ok=yes
     [ "$healthy" -ge "$data_nodes" ] && [ $gw_ok = yes ] && break

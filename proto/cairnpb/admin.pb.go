@@ -221,7 +221,7 @@ var File_cairnpb_admin_proto protoreflect.FileDescriptor
 
 const file_cairnpb_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x13cairnpb/admin.proto\x12\bcairn.v1\x1a\x12cairnpb/meta.proto\x1a\x15cairnpb/tenancy.proto\"\x0f\n" +
+	"\x13cairnpb/admin.proto\x12\bcairn.v1\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/masterkey.proto\x1a\x18cairnpb/membership.proto\x1a\x12cairnpb/meta.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tenancy.proto\"\x0f\n" +
 	"\rStatusRequest\"\x90\x01\n" +
 	"\x10MetaMemberStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
@@ -236,7 +236,7 @@ const file_cairnpb_admin_proto_rawDesc = "" +
 	"\fcommit_index\x18\x04 \x01(\x04R\vcommitIndex\x12#\n" +
 	"\rapplied_index\x18\x05 \x01(\x04R\fappliedIndex\x12\x1f\n" +
 	"\vanswered_by\x18\x06 \x01(\tR\n" +
-	"answeredBy2\x81\a\n" +
+	"answeredBy2\xbd\x17\n" +
 	"\x05Admin\x12;\n" +
 	"\x06Status\x12\x17.cairn.v1.StatusRequest\x1a\x18.cairn.v1.StatusResponse\x12V\n" +
 	"\x0fCreateNamespace\x12 .cairn.v1.CreateNamespaceRequest\x1a!.cairn.v1.CreateNamespaceResponse\x12S\n" +
@@ -250,7 +250,33 @@ const file_cairnpb_admin_proto_rawDesc = "" +
 	"\x0fCreateAccessKey\x12 .cairn.v1.CreateAccessKeyRequest\x1a!.cairn.v1.CreateAccessKeyResponse\x12S\n" +
 	"\x0eListAccessKeys\x12\x1f.cairn.v1.ListAccessKeysRequest\x1a .cairn.v1.ListAccessKeysResponse\x12b\n" +
 	"\x13DeactivateAccessKey\x12$.cairn.v1.DeactivateAccessKeyRequest\x1a%.cairn.v1.DeactivateAccessKeyResponse\x12V\n" +
-	"\x0fDeleteAccessKey\x12 .cairn.v1.DeleteAccessKeyRequest\x1a!.cairn.v1.DeleteAccessKeyResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
+	"\x0fDeleteAccessKey\x12 .cairn.v1.DeleteAccessKeyRequest\x1a!.cairn.v1.DeleteAccessKeyResponse\x12M\n" +
+	"\fSetNodeState\x12\x1d.cairn.v1.SetNodeStateRequest\x1a\x1e.cairn.v1.SetNodeStateResponse\x12M\n" +
+	"\fRepairStatus\x12\x1d.cairn.v1.RepairStatusRequest\x1a\x1e.cairn.v1.RepairStatusResponse\x12V\n" +
+	"\x0fListMetaMembers\x12 .cairn.v1.ListMetaMembersRequest\x1a!.cairn.v1.ListMetaMembersResponse\x12P\n" +
+	"\rAddMetaMember\x12\x1e.cairn.v1.AddMetaMemberRequest\x1a\x1f.cairn.v1.AddMetaMemberResponse\x12Y\n" +
+	"\x10RemoveMetaMember\x12!.cairn.v1.RemoveMetaMemberRequest\x1a\".cairn.v1.RemoveMetaMemberResponse\x12_\n" +
+	"\x12TransferLeadership\x12#.cairn.v1.TransferLeadershipRequest\x1a$.cairn.v1.TransferLeadershipResponse\x12T\n" +
+	"\x10SaveMetaSnapshot\x12!.cairn.v1.SaveMetaSnapshotRequest\x1a\x1b.cairn.v1.MetaSnapshotChunk0\x01\x12P\n" +
+	"\rListDataNodes\x12\x1e.cairn.v1.ListDataNodesRequest\x1a\x1f.cairn.v1.ListDataNodesResponse\x12Y\n" +
+	"\x10AdminListBuckets\x12!.cairn.v1.AdminListBucketsRequest\x1a\".cairn.v1.AdminListBucketsResponse\x12J\n" +
+	"\vBucketStats\x12\x1c.cairn.v1.BucketStatsRequest\x1a\x1d.cairn.v1.BucketStatsResponse\x12\\\n" +
+	"\x11CreateCompartment\x12\".cairn.v1.CreateCompartmentRequest\x1a#.cairn.v1.CreateCompartmentResponse\x12Y\n" +
+	"\x10ListCompartments\x12!.cairn.v1.ListCompartmentsRequest\x1a\".cairn.v1.ListCompartmentsResponse\x12Y\n" +
+	"\x10SetS3Compartment\x12!.cairn.v1.SetS3CompartmentRequest\x1a\".cairn.v1.SetS3CompartmentResponse\x12J\n" +
+	"\vCreateGroup\x12\x1c.cairn.v1.CreateGroupRequest\x1a\x1d.cairn.v1.CreateGroupResponse\x12G\n" +
+	"\n" +
+	"ListGroups\x12\x1b.cairn.v1.ListGroupsRequest\x1a\x1c.cairn.v1.ListGroupsResponse\x12S\n" +
+	"\x0eAddGroupMember\x12\x1f.cairn.v1.AddGroupMemberRequest\x1a .cairn.v1.AddGroupMemberResponse\x12\\\n" +
+	"\x11RemoveGroupMember\x12\".cairn.v1.RemoveGroupMemberRequest\x1a#.cairn.v1.RemoveGroupMemberResponse\x12M\n" +
+	"\fCreatePolicy\x12\x1d.cairn.v1.CreatePolicyRequest\x1a\x1e.cairn.v1.CreatePolicyResponse\x12M\n" +
+	"\fListPolicies\x12\x1d.cairn.v1.ListPoliciesRequest\x1a\x1e.cairn.v1.ListPoliciesResponse\x12M\n" +
+	"\fDeletePolicy\x12\x1d.cairn.v1.DeletePolicyRequest\x1a\x1e.cairn.v1.DeletePolicyResponse\x12V\n" +
+	"\x0fRotateMasterKey\x12 .cairn.v1.RotateMasterKeyRequest\x1a!.cairn.v1.RotateMasterKeyResponse\x12V\n" +
+	"\x0fMasterKeyStatus\x12 .cairn.v1.MasterKeyStatusRequest\x1a!.cairn.v1.MasterKeyStatusResponse\x12P\n" +
+	"\rSetNodeWeight\x12\x1e.cairn.v1.SetNodeWeightRequest\x1a\x1f.cairn.v1.SetNodeWeightResponse\x12D\n" +
+	"\tRebalance\x12\x1a.cairn.v1.RebalanceRequest\x1a\x1b.cairn.v1.RebalanceResponse\x12V\n" +
+	"\x0fRebalanceStatus\x12 .cairn.v1.RebalanceStatusRequest\x1a!.cairn.v1.RebalanceStatusResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
 	file_cairnpb_admin_proto_rawDescOnce sync.Once
@@ -280,16 +306,66 @@ var file_cairnpb_admin_proto_goTypes = []any{
 	(*ListAccessKeysRequest)(nil),       // 11: cairn.v1.ListAccessKeysRequest
 	(*DeactivateAccessKeyRequest)(nil),  // 12: cairn.v1.DeactivateAccessKeyRequest
 	(*DeleteAccessKeyRequest)(nil),      // 13: cairn.v1.DeleteAccessKeyRequest
-	(*CreateNamespaceResponse)(nil),     // 14: cairn.v1.CreateNamespaceResponse
-	(*ListNamespacesResponse)(nil),      // 15: cairn.v1.ListNamespacesResponse
-	(*GetNamespaceResponse)(nil),        // 16: cairn.v1.GetNamespaceResponse
-	(*CreateUserResponse)(nil),          // 17: cairn.v1.CreateUserResponse
-	(*ListUsersResponse)(nil),           // 18: cairn.v1.ListUsersResponse
-	(*DeleteUserResponse)(nil),          // 19: cairn.v1.DeleteUserResponse
-	(*CreateAccessKeyResponse)(nil),     // 20: cairn.v1.CreateAccessKeyResponse
-	(*ListAccessKeysResponse)(nil),      // 21: cairn.v1.ListAccessKeysResponse
-	(*DeactivateAccessKeyResponse)(nil), // 22: cairn.v1.DeactivateAccessKeyResponse
-	(*DeleteAccessKeyResponse)(nil),     // 23: cairn.v1.DeleteAccessKeyResponse
+	(*SetNodeStateRequest)(nil),         // 14: cairn.v1.SetNodeStateRequest
+	(*RepairStatusRequest)(nil),         // 15: cairn.v1.RepairStatusRequest
+	(*ListMetaMembersRequest)(nil),      // 16: cairn.v1.ListMetaMembersRequest
+	(*AddMetaMemberRequest)(nil),        // 17: cairn.v1.AddMetaMemberRequest
+	(*RemoveMetaMemberRequest)(nil),     // 18: cairn.v1.RemoveMetaMemberRequest
+	(*TransferLeadershipRequest)(nil),   // 19: cairn.v1.TransferLeadershipRequest
+	(*SaveMetaSnapshotRequest)(nil),     // 20: cairn.v1.SaveMetaSnapshotRequest
+	(*ListDataNodesRequest)(nil),        // 21: cairn.v1.ListDataNodesRequest
+	(*AdminListBucketsRequest)(nil),     // 22: cairn.v1.AdminListBucketsRequest
+	(*BucketStatsRequest)(nil),          // 23: cairn.v1.BucketStatsRequest
+	(*CreateCompartmentRequest)(nil),    // 24: cairn.v1.CreateCompartmentRequest
+	(*ListCompartmentsRequest)(nil),     // 25: cairn.v1.ListCompartmentsRequest
+	(*SetS3CompartmentRequest)(nil),     // 26: cairn.v1.SetS3CompartmentRequest
+	(*CreateGroupRequest)(nil),          // 27: cairn.v1.CreateGroupRequest
+	(*ListGroupsRequest)(nil),           // 28: cairn.v1.ListGroupsRequest
+	(*AddGroupMemberRequest)(nil),       // 29: cairn.v1.AddGroupMemberRequest
+	(*RemoveGroupMemberRequest)(nil),    // 30: cairn.v1.RemoveGroupMemberRequest
+	(*CreatePolicyRequest)(nil),         // 31: cairn.v1.CreatePolicyRequest
+	(*ListPoliciesRequest)(nil),         // 32: cairn.v1.ListPoliciesRequest
+	(*DeletePolicyRequest)(nil),         // 33: cairn.v1.DeletePolicyRequest
+	(*RotateMasterKeyRequest)(nil),      // 34: cairn.v1.RotateMasterKeyRequest
+	(*MasterKeyStatusRequest)(nil),      // 35: cairn.v1.MasterKeyStatusRequest
+	(*SetNodeWeightRequest)(nil),        // 36: cairn.v1.SetNodeWeightRequest
+	(*RebalanceRequest)(nil),            // 37: cairn.v1.RebalanceRequest
+	(*RebalanceStatusRequest)(nil),      // 38: cairn.v1.RebalanceStatusRequest
+	(*CreateNamespaceResponse)(nil),     // 39: cairn.v1.CreateNamespaceResponse
+	(*ListNamespacesResponse)(nil),      // 40: cairn.v1.ListNamespacesResponse
+	(*GetNamespaceResponse)(nil),        // 41: cairn.v1.GetNamespaceResponse
+	(*CreateUserResponse)(nil),          // 42: cairn.v1.CreateUserResponse
+	(*ListUsersResponse)(nil),           // 43: cairn.v1.ListUsersResponse
+	(*DeleteUserResponse)(nil),          // 44: cairn.v1.DeleteUserResponse
+	(*CreateAccessKeyResponse)(nil),     // 45: cairn.v1.CreateAccessKeyResponse
+	(*ListAccessKeysResponse)(nil),      // 46: cairn.v1.ListAccessKeysResponse
+	(*DeactivateAccessKeyResponse)(nil), // 47: cairn.v1.DeactivateAccessKeyResponse
+	(*DeleteAccessKeyResponse)(nil),     // 48: cairn.v1.DeleteAccessKeyResponse
+	(*SetNodeStateResponse)(nil),        // 49: cairn.v1.SetNodeStateResponse
+	(*RepairStatusResponse)(nil),        // 50: cairn.v1.RepairStatusResponse
+	(*ListMetaMembersResponse)(nil),     // 51: cairn.v1.ListMetaMembersResponse
+	(*AddMetaMemberResponse)(nil),       // 52: cairn.v1.AddMetaMemberResponse
+	(*RemoveMetaMemberResponse)(nil),    // 53: cairn.v1.RemoveMetaMemberResponse
+	(*TransferLeadershipResponse)(nil),  // 54: cairn.v1.TransferLeadershipResponse
+	(*MetaSnapshotChunk)(nil),           // 55: cairn.v1.MetaSnapshotChunk
+	(*ListDataNodesResponse)(nil),       // 56: cairn.v1.ListDataNodesResponse
+	(*AdminListBucketsResponse)(nil),    // 57: cairn.v1.AdminListBucketsResponse
+	(*BucketStatsResponse)(nil),         // 58: cairn.v1.BucketStatsResponse
+	(*CreateCompartmentResponse)(nil),   // 59: cairn.v1.CreateCompartmentResponse
+	(*ListCompartmentsResponse)(nil),    // 60: cairn.v1.ListCompartmentsResponse
+	(*SetS3CompartmentResponse)(nil),    // 61: cairn.v1.SetS3CompartmentResponse
+	(*CreateGroupResponse)(nil),         // 62: cairn.v1.CreateGroupResponse
+	(*ListGroupsResponse)(nil),          // 63: cairn.v1.ListGroupsResponse
+	(*AddGroupMemberResponse)(nil),      // 64: cairn.v1.AddGroupMemberResponse
+	(*RemoveGroupMemberResponse)(nil),   // 65: cairn.v1.RemoveGroupMemberResponse
+	(*CreatePolicyResponse)(nil),        // 66: cairn.v1.CreatePolicyResponse
+	(*ListPoliciesResponse)(nil),        // 67: cairn.v1.ListPoliciesResponse
+	(*DeletePolicyResponse)(nil),        // 68: cairn.v1.DeletePolicyResponse
+	(*RotateMasterKeyResponse)(nil),     // 69: cairn.v1.RotateMasterKeyResponse
+	(*MasterKeyStatusResponse)(nil),     // 70: cairn.v1.MasterKeyStatusResponse
+	(*SetNodeWeightResponse)(nil),       // 71: cairn.v1.SetNodeWeightResponse
+	(*RebalanceResponse)(nil),           // 72: cairn.v1.RebalanceResponse
+	(*RebalanceStatusResponse)(nil),     // 73: cairn.v1.RebalanceStatusResponse
 }
 var file_cairnpb_admin_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.StatusResponse.members:type_name -> cairn.v1.MetaMemberStatus
@@ -305,19 +381,69 @@ var file_cairnpb_admin_proto_depIdxs = []int32{
 	11, // 10: cairn.v1.Admin.ListAccessKeys:input_type -> cairn.v1.ListAccessKeysRequest
 	12, // 11: cairn.v1.Admin.DeactivateAccessKey:input_type -> cairn.v1.DeactivateAccessKeyRequest
 	13, // 12: cairn.v1.Admin.DeleteAccessKey:input_type -> cairn.v1.DeleteAccessKeyRequest
-	2,  // 13: cairn.v1.Admin.Status:output_type -> cairn.v1.StatusResponse
-	14, // 14: cairn.v1.Admin.CreateNamespace:output_type -> cairn.v1.CreateNamespaceResponse
-	15, // 15: cairn.v1.Admin.ListNamespaces:output_type -> cairn.v1.ListNamespacesResponse
-	16, // 16: cairn.v1.Admin.GetNamespace:output_type -> cairn.v1.GetNamespaceResponse
-	17, // 17: cairn.v1.Admin.CreateUser:output_type -> cairn.v1.CreateUserResponse
-	18, // 18: cairn.v1.Admin.ListUsers:output_type -> cairn.v1.ListUsersResponse
-	19, // 19: cairn.v1.Admin.DeleteUser:output_type -> cairn.v1.DeleteUserResponse
-	20, // 20: cairn.v1.Admin.CreateAccessKey:output_type -> cairn.v1.CreateAccessKeyResponse
-	21, // 21: cairn.v1.Admin.ListAccessKeys:output_type -> cairn.v1.ListAccessKeysResponse
-	22, // 22: cairn.v1.Admin.DeactivateAccessKey:output_type -> cairn.v1.DeactivateAccessKeyResponse
-	23, // 23: cairn.v1.Admin.DeleteAccessKey:output_type -> cairn.v1.DeleteAccessKeyResponse
-	13, // [13:24] is the sub-list for method output_type
-	2,  // [2:13] is the sub-list for method input_type
+	14, // 13: cairn.v1.Admin.SetNodeState:input_type -> cairn.v1.SetNodeStateRequest
+	15, // 14: cairn.v1.Admin.RepairStatus:input_type -> cairn.v1.RepairStatusRequest
+	16, // 15: cairn.v1.Admin.ListMetaMembers:input_type -> cairn.v1.ListMetaMembersRequest
+	17, // 16: cairn.v1.Admin.AddMetaMember:input_type -> cairn.v1.AddMetaMemberRequest
+	18, // 17: cairn.v1.Admin.RemoveMetaMember:input_type -> cairn.v1.RemoveMetaMemberRequest
+	19, // 18: cairn.v1.Admin.TransferLeadership:input_type -> cairn.v1.TransferLeadershipRequest
+	20, // 19: cairn.v1.Admin.SaveMetaSnapshot:input_type -> cairn.v1.SaveMetaSnapshotRequest
+	21, // 20: cairn.v1.Admin.ListDataNodes:input_type -> cairn.v1.ListDataNodesRequest
+	22, // 21: cairn.v1.Admin.AdminListBuckets:input_type -> cairn.v1.AdminListBucketsRequest
+	23, // 22: cairn.v1.Admin.BucketStats:input_type -> cairn.v1.BucketStatsRequest
+	24, // 23: cairn.v1.Admin.CreateCompartment:input_type -> cairn.v1.CreateCompartmentRequest
+	25, // 24: cairn.v1.Admin.ListCompartments:input_type -> cairn.v1.ListCompartmentsRequest
+	26, // 25: cairn.v1.Admin.SetS3Compartment:input_type -> cairn.v1.SetS3CompartmentRequest
+	27, // 26: cairn.v1.Admin.CreateGroup:input_type -> cairn.v1.CreateGroupRequest
+	28, // 27: cairn.v1.Admin.ListGroups:input_type -> cairn.v1.ListGroupsRequest
+	29, // 28: cairn.v1.Admin.AddGroupMember:input_type -> cairn.v1.AddGroupMemberRequest
+	30, // 29: cairn.v1.Admin.RemoveGroupMember:input_type -> cairn.v1.RemoveGroupMemberRequest
+	31, // 30: cairn.v1.Admin.CreatePolicy:input_type -> cairn.v1.CreatePolicyRequest
+	32, // 31: cairn.v1.Admin.ListPolicies:input_type -> cairn.v1.ListPoliciesRequest
+	33, // 32: cairn.v1.Admin.DeletePolicy:input_type -> cairn.v1.DeletePolicyRequest
+	34, // 33: cairn.v1.Admin.RotateMasterKey:input_type -> cairn.v1.RotateMasterKeyRequest
+	35, // 34: cairn.v1.Admin.MasterKeyStatus:input_type -> cairn.v1.MasterKeyStatusRequest
+	36, // 35: cairn.v1.Admin.SetNodeWeight:input_type -> cairn.v1.SetNodeWeightRequest
+	37, // 36: cairn.v1.Admin.Rebalance:input_type -> cairn.v1.RebalanceRequest
+	38, // 37: cairn.v1.Admin.RebalanceStatus:input_type -> cairn.v1.RebalanceStatusRequest
+	2,  // 38: cairn.v1.Admin.Status:output_type -> cairn.v1.StatusResponse
+	39, // 39: cairn.v1.Admin.CreateNamespace:output_type -> cairn.v1.CreateNamespaceResponse
+	40, // 40: cairn.v1.Admin.ListNamespaces:output_type -> cairn.v1.ListNamespacesResponse
+	41, // 41: cairn.v1.Admin.GetNamespace:output_type -> cairn.v1.GetNamespaceResponse
+	42, // 42: cairn.v1.Admin.CreateUser:output_type -> cairn.v1.CreateUserResponse
+	43, // 43: cairn.v1.Admin.ListUsers:output_type -> cairn.v1.ListUsersResponse
+	44, // 44: cairn.v1.Admin.DeleteUser:output_type -> cairn.v1.DeleteUserResponse
+	45, // 45: cairn.v1.Admin.CreateAccessKey:output_type -> cairn.v1.CreateAccessKeyResponse
+	46, // 46: cairn.v1.Admin.ListAccessKeys:output_type -> cairn.v1.ListAccessKeysResponse
+	47, // 47: cairn.v1.Admin.DeactivateAccessKey:output_type -> cairn.v1.DeactivateAccessKeyResponse
+	48, // 48: cairn.v1.Admin.DeleteAccessKey:output_type -> cairn.v1.DeleteAccessKeyResponse
+	49, // 49: cairn.v1.Admin.SetNodeState:output_type -> cairn.v1.SetNodeStateResponse
+	50, // 50: cairn.v1.Admin.RepairStatus:output_type -> cairn.v1.RepairStatusResponse
+	51, // 51: cairn.v1.Admin.ListMetaMembers:output_type -> cairn.v1.ListMetaMembersResponse
+	52, // 52: cairn.v1.Admin.AddMetaMember:output_type -> cairn.v1.AddMetaMemberResponse
+	53, // 53: cairn.v1.Admin.RemoveMetaMember:output_type -> cairn.v1.RemoveMetaMemberResponse
+	54, // 54: cairn.v1.Admin.TransferLeadership:output_type -> cairn.v1.TransferLeadershipResponse
+	55, // 55: cairn.v1.Admin.SaveMetaSnapshot:output_type -> cairn.v1.MetaSnapshotChunk
+	56, // 56: cairn.v1.Admin.ListDataNodes:output_type -> cairn.v1.ListDataNodesResponse
+	57, // 57: cairn.v1.Admin.AdminListBuckets:output_type -> cairn.v1.AdminListBucketsResponse
+	58, // 58: cairn.v1.Admin.BucketStats:output_type -> cairn.v1.BucketStatsResponse
+	59, // 59: cairn.v1.Admin.CreateCompartment:output_type -> cairn.v1.CreateCompartmentResponse
+	60, // 60: cairn.v1.Admin.ListCompartments:output_type -> cairn.v1.ListCompartmentsResponse
+	61, // 61: cairn.v1.Admin.SetS3Compartment:output_type -> cairn.v1.SetS3CompartmentResponse
+	62, // 62: cairn.v1.Admin.CreateGroup:output_type -> cairn.v1.CreateGroupResponse
+	63, // 63: cairn.v1.Admin.ListGroups:output_type -> cairn.v1.ListGroupsResponse
+	64, // 64: cairn.v1.Admin.AddGroupMember:output_type -> cairn.v1.AddGroupMemberResponse
+	65, // 65: cairn.v1.Admin.RemoveGroupMember:output_type -> cairn.v1.RemoveGroupMemberResponse
+	66, // 66: cairn.v1.Admin.CreatePolicy:output_type -> cairn.v1.CreatePolicyResponse
+	67, // 67: cairn.v1.Admin.ListPolicies:output_type -> cairn.v1.ListPoliciesResponse
+	68, // 68: cairn.v1.Admin.DeletePolicy:output_type -> cairn.v1.DeletePolicyResponse
+	69, // 69: cairn.v1.Admin.RotateMasterKey:output_type -> cairn.v1.RotateMasterKeyResponse
+	70, // 70: cairn.v1.Admin.MasterKeyStatus:output_type -> cairn.v1.MasterKeyStatusResponse
+	71, // 71: cairn.v1.Admin.SetNodeWeight:output_type -> cairn.v1.SetNodeWeightResponse
+	72, // 72: cairn.v1.Admin.Rebalance:output_type -> cairn.v1.RebalanceResponse
+	73, // 73: cairn.v1.Admin.RebalanceStatus:output_type -> cairn.v1.RebalanceStatusResponse
+	38, // [38:74] is the sub-list for method output_type
+	2,  // [2:38] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
 	2,  // [2:2] is the sub-list for extension extendee
 	0,  // [0:2] is the sub-list for field type_name
@@ -328,7 +454,12 @@ func file_cairnpb_admin_proto_init() {
 	if File_cairnpb_admin_proto != nil {
 		return
 	}
+	file_cairnpb_iam_proto_init()
+	file_cairnpb_masterkey_proto_init()
+	file_cairnpb_membership_proto_init()
 	file_cairnpb_meta_proto_init()
+	file_cairnpb_rebalance_proto_init()
+	file_cairnpb_repair_proto_init()
 	file_cairnpb_tenancy_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

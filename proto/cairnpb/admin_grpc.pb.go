@@ -30,6 +30,31 @@ const (
 	Admin_ListAccessKeys_FullMethodName      = "/cairn.v1.Admin/ListAccessKeys"
 	Admin_DeactivateAccessKey_FullMethodName = "/cairn.v1.Admin/DeactivateAccessKey"
 	Admin_DeleteAccessKey_FullMethodName     = "/cairn.v1.Admin/DeleteAccessKey"
+	Admin_SetNodeState_FullMethodName        = "/cairn.v1.Admin/SetNodeState"
+	Admin_RepairStatus_FullMethodName        = "/cairn.v1.Admin/RepairStatus"
+	Admin_ListMetaMembers_FullMethodName     = "/cairn.v1.Admin/ListMetaMembers"
+	Admin_AddMetaMember_FullMethodName       = "/cairn.v1.Admin/AddMetaMember"
+	Admin_RemoveMetaMember_FullMethodName    = "/cairn.v1.Admin/RemoveMetaMember"
+	Admin_TransferLeadership_FullMethodName  = "/cairn.v1.Admin/TransferLeadership"
+	Admin_SaveMetaSnapshot_FullMethodName    = "/cairn.v1.Admin/SaveMetaSnapshot"
+	Admin_ListDataNodes_FullMethodName       = "/cairn.v1.Admin/ListDataNodes"
+	Admin_AdminListBuckets_FullMethodName    = "/cairn.v1.Admin/AdminListBuckets"
+	Admin_BucketStats_FullMethodName         = "/cairn.v1.Admin/BucketStats"
+	Admin_CreateCompartment_FullMethodName   = "/cairn.v1.Admin/CreateCompartment"
+	Admin_ListCompartments_FullMethodName    = "/cairn.v1.Admin/ListCompartments"
+	Admin_SetS3Compartment_FullMethodName    = "/cairn.v1.Admin/SetS3Compartment"
+	Admin_CreateGroup_FullMethodName         = "/cairn.v1.Admin/CreateGroup"
+	Admin_ListGroups_FullMethodName          = "/cairn.v1.Admin/ListGroups"
+	Admin_AddGroupMember_FullMethodName      = "/cairn.v1.Admin/AddGroupMember"
+	Admin_RemoveGroupMember_FullMethodName   = "/cairn.v1.Admin/RemoveGroupMember"
+	Admin_CreatePolicy_FullMethodName        = "/cairn.v1.Admin/CreatePolicy"
+	Admin_ListPolicies_FullMethodName        = "/cairn.v1.Admin/ListPolicies"
+	Admin_DeletePolicy_FullMethodName        = "/cairn.v1.Admin/DeletePolicy"
+	Admin_RotateMasterKey_FullMethodName     = "/cairn.v1.Admin/RotateMasterKey"
+	Admin_MasterKeyStatus_FullMethodName     = "/cairn.v1.Admin/MasterKeyStatus"
+	Admin_SetNodeWeight_FullMethodName       = "/cairn.v1.Admin/SetNodeWeight"
+	Admin_Rebalance_FullMethodName           = "/cairn.v1.Admin/Rebalance"
+	Admin_RebalanceStatus_FullMethodName     = "/cairn.v1.Admin/RebalanceStatus"
 )
 
 // AdminClient is the client API for Admin service.
@@ -40,7 +65,8 @@ const (
 type AdminClient interface {
 	Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*StatusResponse, error)
 	// Tenancy. Runs on the leader (followers forward); reads are
-	// linearizable. Not authenticated yet: keep the Admin port private.
+	// linearizable. Every Admin call needs the admin token (bearer token in
+	// the "authorization" metadata).
 	CreateNamespace(ctx context.Context, in *CreateNamespaceRequest, opts ...grpc.CallOption) (*CreateNamespaceResponse, error)
 	ListNamespaces(ctx context.Context, in *ListNamespacesRequest, opts ...grpc.CallOption) (*ListNamespacesResponse, error)
 	GetNamespace(ctx context.Context, in *GetNamespaceRequest, opts ...grpc.CallOption) (*GetNamespaceResponse, error)
@@ -51,6 +77,43 @@ type AdminClient interface {
 	ListAccessKeys(ctx context.Context, in *ListAccessKeysRequest, opts ...grpc.CallOption) (*ListAccessKeysResponse, error)
 	DeactivateAccessKey(ctx context.Context, in *DeactivateAccessKeyRequest, opts ...grpc.CallOption) (*DeactivateAccessKeyResponse, error)
 	DeleteAccessKey(ctx context.Context, in *DeleteAccessKeyRequest, opts ...grpc.CallOption) (*DeleteAccessKeyResponse, error)
+	// Self-healing. SetNodeState drains, removes (declares dead) or
+	// reactivates a data node; RepairStatus reports the repair engine's
+	// progress. Both run on the leader.
+	SetNodeState(ctx context.Context, in *SetNodeStateRequest, opts ...grpc.CallOption) (*SetNodeStateResponse, error)
+	RepairStatus(ctx context.Context, in *RepairStatusRequest, opts ...grpc.CallOption) (*RepairStatusResponse, error)
+	// Membership of the meta group, data nodes, bucket statistics and FSM
+	// snapshots (membership.proto). All run on the leader.
+	ListMetaMembers(ctx context.Context, in *ListMetaMembersRequest, opts ...grpc.CallOption) (*ListMetaMembersResponse, error)
+	AddMetaMember(ctx context.Context, in *AddMetaMemberRequest, opts ...grpc.CallOption) (*AddMetaMemberResponse, error)
+	RemoveMetaMember(ctx context.Context, in *RemoveMetaMemberRequest, opts ...grpc.CallOption) (*RemoveMetaMemberResponse, error)
+	TransferLeadership(ctx context.Context, in *TransferLeadershipRequest, opts ...grpc.CallOption) (*TransferLeadershipResponse, error)
+	SaveMetaSnapshot(ctx context.Context, in *SaveMetaSnapshotRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[MetaSnapshotChunk], error)
+	ListDataNodes(ctx context.Context, in *ListDataNodesRequest, opts ...grpc.CallOption) (*ListDataNodesResponse, error)
+	AdminListBuckets(ctx context.Context, in *AdminListBucketsRequest, opts ...grpc.CallOption) (*AdminListBucketsResponse, error)
+	BucketStats(ctx context.Context, in *BucketStatsRequest, opts ...grpc.CallOption) (*BucketStatsResponse, error)
+	// Authorization (iam.proto): compartments, groups and policies of a
+	// namespace. Runs on the leader (followers forward).
+	CreateCompartment(ctx context.Context, in *CreateCompartmentRequest, opts ...grpc.CallOption) (*CreateCompartmentResponse, error)
+	ListCompartments(ctx context.Context, in *ListCompartmentsRequest, opts ...grpc.CallOption) (*ListCompartmentsResponse, error)
+	SetS3Compartment(ctx context.Context, in *SetS3CompartmentRequest, opts ...grpc.CallOption) (*SetS3CompartmentResponse, error)
+	CreateGroup(ctx context.Context, in *CreateGroupRequest, opts ...grpc.CallOption) (*CreateGroupResponse, error)
+	ListGroups(ctx context.Context, in *ListGroupsRequest, opts ...grpc.CallOption) (*ListGroupsResponse, error)
+	AddGroupMember(ctx context.Context, in *AddGroupMemberRequest, opts ...grpc.CallOption) (*AddGroupMemberResponse, error)
+	RemoveGroupMember(ctx context.Context, in *RemoveGroupMemberRequest, opts ...grpc.CallOption) (*RemoveGroupMemberResponse, error)
+	CreatePolicy(ctx context.Context, in *CreatePolicyRequest, opts ...grpc.CallOption) (*CreatePolicyResponse, error)
+	ListPolicies(ctx context.Context, in *ListPoliciesRequest, opts ...grpc.CallOption) (*ListPoliciesResponse, error)
+	DeletePolicy(ctx context.Context, in *DeletePolicyRequest, opts ...grpc.CallOption) (*DeletePolicyResponse, error)
+	// Master keys (masterkey.proto): make another key of the keyring the
+	// active one, and follow the re-wrap of data keys and secrets. Run on the
+	// leader.
+	RotateMasterKey(ctx context.Context, in *RotateMasterKeyRequest, opts ...grpc.CallOption) (*RotateMasterKeyResponse, error)
+	MasterKeyStatus(ctx context.Context, in *MasterKeyStatusRequest, opts ...grpc.CallOption) (*MasterKeyStatusResponse, error)
+	// Rebalancing (rebalance.proto): set a data node's placement weight, start
+	// a rebalance pass now, and follow it. Run on the leader.
+	SetNodeWeight(ctx context.Context, in *SetNodeWeightRequest, opts ...grpc.CallOption) (*SetNodeWeightResponse, error)
+	Rebalance(ctx context.Context, in *RebalanceRequest, opts ...grpc.CallOption) (*RebalanceResponse, error)
+	RebalanceStatus(ctx context.Context, in *RebalanceStatusRequest, opts ...grpc.CallOption) (*RebalanceStatusResponse, error)
 }
 
 type adminClient struct {
@@ -171,6 +234,265 @@ func (c *adminClient) DeleteAccessKey(ctx context.Context, in *DeleteAccessKeyRe
 	return out, nil
 }
 
+func (c *adminClient) SetNodeState(ctx context.Context, in *SetNodeStateRequest, opts ...grpc.CallOption) (*SetNodeStateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetNodeStateResponse)
+	err := c.cc.Invoke(ctx, Admin_SetNodeState_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) RepairStatus(ctx context.Context, in *RepairStatusRequest, opts ...grpc.CallOption) (*RepairStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RepairStatusResponse)
+	err := c.cc.Invoke(ctx, Admin_RepairStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) ListMetaMembers(ctx context.Context, in *ListMetaMembersRequest, opts ...grpc.CallOption) (*ListMetaMembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMetaMembersResponse)
+	err := c.cc.Invoke(ctx, Admin_ListMetaMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) AddMetaMember(ctx context.Context, in *AddMetaMemberRequest, opts ...grpc.CallOption) (*AddMetaMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddMetaMemberResponse)
+	err := c.cc.Invoke(ctx, Admin_AddMetaMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) RemoveMetaMember(ctx context.Context, in *RemoveMetaMemberRequest, opts ...grpc.CallOption) (*RemoveMetaMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveMetaMemberResponse)
+	err := c.cc.Invoke(ctx, Admin_RemoveMetaMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) TransferLeadership(ctx context.Context, in *TransferLeadershipRequest, opts ...grpc.CallOption) (*TransferLeadershipResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TransferLeadershipResponse)
+	err := c.cc.Invoke(ctx, Admin_TransferLeadership_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) SaveMetaSnapshot(ctx context.Context, in *SaveMetaSnapshotRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[MetaSnapshotChunk], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Admin_ServiceDesc.Streams[0], Admin_SaveMetaSnapshot_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[SaveMetaSnapshotRequest, MetaSnapshotChunk]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Admin_SaveMetaSnapshotClient = grpc.ServerStreamingClient[MetaSnapshotChunk]
+
+func (c *adminClient) ListDataNodes(ctx context.Context, in *ListDataNodesRequest, opts ...grpc.CallOption) (*ListDataNodesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDataNodesResponse)
+	err := c.cc.Invoke(ctx, Admin_ListDataNodes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) AdminListBuckets(ctx context.Context, in *AdminListBucketsRequest, opts ...grpc.CallOption) (*AdminListBucketsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AdminListBucketsResponse)
+	err := c.cc.Invoke(ctx, Admin_AdminListBuckets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) BucketStats(ctx context.Context, in *BucketStatsRequest, opts ...grpc.CallOption) (*BucketStatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BucketStatsResponse)
+	err := c.cc.Invoke(ctx, Admin_BucketStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) CreateCompartment(ctx context.Context, in *CreateCompartmentRequest, opts ...grpc.CallOption) (*CreateCompartmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateCompartmentResponse)
+	err := c.cc.Invoke(ctx, Admin_CreateCompartment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) ListCompartments(ctx context.Context, in *ListCompartmentsRequest, opts ...grpc.CallOption) (*ListCompartmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCompartmentsResponse)
+	err := c.cc.Invoke(ctx, Admin_ListCompartments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) SetS3Compartment(ctx context.Context, in *SetS3CompartmentRequest, opts ...grpc.CallOption) (*SetS3CompartmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetS3CompartmentResponse)
+	err := c.cc.Invoke(ctx, Admin_SetS3Compartment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) CreateGroup(ctx context.Context, in *CreateGroupRequest, opts ...grpc.CallOption) (*CreateGroupResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateGroupResponse)
+	err := c.cc.Invoke(ctx, Admin_CreateGroup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) ListGroups(ctx context.Context, in *ListGroupsRequest, opts ...grpc.CallOption) (*ListGroupsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListGroupsResponse)
+	err := c.cc.Invoke(ctx, Admin_ListGroups_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) AddGroupMember(ctx context.Context, in *AddGroupMemberRequest, opts ...grpc.CallOption) (*AddGroupMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddGroupMemberResponse)
+	err := c.cc.Invoke(ctx, Admin_AddGroupMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) RemoveGroupMember(ctx context.Context, in *RemoveGroupMemberRequest, opts ...grpc.CallOption) (*RemoveGroupMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveGroupMemberResponse)
+	err := c.cc.Invoke(ctx, Admin_RemoveGroupMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) CreatePolicy(ctx context.Context, in *CreatePolicyRequest, opts ...grpc.CallOption) (*CreatePolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreatePolicyResponse)
+	err := c.cc.Invoke(ctx, Admin_CreatePolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) ListPolicies(ctx context.Context, in *ListPoliciesRequest, opts ...grpc.CallOption) (*ListPoliciesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPoliciesResponse)
+	err := c.cc.Invoke(ctx, Admin_ListPolicies_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) DeletePolicy(ctx context.Context, in *DeletePolicyRequest, opts ...grpc.CallOption) (*DeletePolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeletePolicyResponse)
+	err := c.cc.Invoke(ctx, Admin_DeletePolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) RotateMasterKey(ctx context.Context, in *RotateMasterKeyRequest, opts ...grpc.CallOption) (*RotateMasterKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RotateMasterKeyResponse)
+	err := c.cc.Invoke(ctx, Admin_RotateMasterKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) MasterKeyStatus(ctx context.Context, in *MasterKeyStatusRequest, opts ...grpc.CallOption) (*MasterKeyStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MasterKeyStatusResponse)
+	err := c.cc.Invoke(ctx, Admin_MasterKeyStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) SetNodeWeight(ctx context.Context, in *SetNodeWeightRequest, opts ...grpc.CallOption) (*SetNodeWeightResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetNodeWeightResponse)
+	err := c.cc.Invoke(ctx, Admin_SetNodeWeight_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) Rebalance(ctx context.Context, in *RebalanceRequest, opts ...grpc.CallOption) (*RebalanceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RebalanceResponse)
+	err := c.cc.Invoke(ctx, Admin_Rebalance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) RebalanceStatus(ctx context.Context, in *RebalanceStatusRequest, opts ...grpc.CallOption) (*RebalanceStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RebalanceStatusResponse)
+	err := c.cc.Invoke(ctx, Admin_RebalanceStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -179,7 +501,8 @@ func (c *adminClient) DeleteAccessKey(ctx context.Context, in *DeleteAccessKeyRe
 type AdminServer interface {
 	Status(context.Context, *StatusRequest) (*StatusResponse, error)
 	// Tenancy. Runs on the leader (followers forward); reads are
-	// linearizable. Not authenticated yet: keep the Admin port private.
+	// linearizable. Every Admin call needs the admin token (bearer token in
+	// the "authorization" metadata).
 	CreateNamespace(context.Context, *CreateNamespaceRequest) (*CreateNamespaceResponse, error)
 	ListNamespaces(context.Context, *ListNamespacesRequest) (*ListNamespacesResponse, error)
 	GetNamespace(context.Context, *GetNamespaceRequest) (*GetNamespaceResponse, error)
@@ -190,6 +513,43 @@ type AdminServer interface {
 	ListAccessKeys(context.Context, *ListAccessKeysRequest) (*ListAccessKeysResponse, error)
 	DeactivateAccessKey(context.Context, *DeactivateAccessKeyRequest) (*DeactivateAccessKeyResponse, error)
 	DeleteAccessKey(context.Context, *DeleteAccessKeyRequest) (*DeleteAccessKeyResponse, error)
+	// Self-healing. SetNodeState drains, removes (declares dead) or
+	// reactivates a data node; RepairStatus reports the repair engine's
+	// progress. Both run on the leader.
+	SetNodeState(context.Context, *SetNodeStateRequest) (*SetNodeStateResponse, error)
+	RepairStatus(context.Context, *RepairStatusRequest) (*RepairStatusResponse, error)
+	// Membership of the meta group, data nodes, bucket statistics and FSM
+	// snapshots (membership.proto). All run on the leader.
+	ListMetaMembers(context.Context, *ListMetaMembersRequest) (*ListMetaMembersResponse, error)
+	AddMetaMember(context.Context, *AddMetaMemberRequest) (*AddMetaMemberResponse, error)
+	RemoveMetaMember(context.Context, *RemoveMetaMemberRequest) (*RemoveMetaMemberResponse, error)
+	TransferLeadership(context.Context, *TransferLeadershipRequest) (*TransferLeadershipResponse, error)
+	SaveMetaSnapshot(*SaveMetaSnapshotRequest, grpc.ServerStreamingServer[MetaSnapshotChunk]) error
+	ListDataNodes(context.Context, *ListDataNodesRequest) (*ListDataNodesResponse, error)
+	AdminListBuckets(context.Context, *AdminListBucketsRequest) (*AdminListBucketsResponse, error)
+	BucketStats(context.Context, *BucketStatsRequest) (*BucketStatsResponse, error)
+	// Authorization (iam.proto): compartments, groups and policies of a
+	// namespace. Runs on the leader (followers forward).
+	CreateCompartment(context.Context, *CreateCompartmentRequest) (*CreateCompartmentResponse, error)
+	ListCompartments(context.Context, *ListCompartmentsRequest) (*ListCompartmentsResponse, error)
+	SetS3Compartment(context.Context, *SetS3CompartmentRequest) (*SetS3CompartmentResponse, error)
+	CreateGroup(context.Context, *CreateGroupRequest) (*CreateGroupResponse, error)
+	ListGroups(context.Context, *ListGroupsRequest) (*ListGroupsResponse, error)
+	AddGroupMember(context.Context, *AddGroupMemberRequest) (*AddGroupMemberResponse, error)
+	RemoveGroupMember(context.Context, *RemoveGroupMemberRequest) (*RemoveGroupMemberResponse, error)
+	CreatePolicy(context.Context, *CreatePolicyRequest) (*CreatePolicyResponse, error)
+	ListPolicies(context.Context, *ListPoliciesRequest) (*ListPoliciesResponse, error)
+	DeletePolicy(context.Context, *DeletePolicyRequest) (*DeletePolicyResponse, error)
+	// Master keys (masterkey.proto): make another key of the keyring the
+	// active one, and follow the re-wrap of data keys and secrets. Run on the
+	// leader.
+	RotateMasterKey(context.Context, *RotateMasterKeyRequest) (*RotateMasterKeyResponse, error)
+	MasterKeyStatus(context.Context, *MasterKeyStatusRequest) (*MasterKeyStatusResponse, error)
+	// Rebalancing (rebalance.proto): set a data node's placement weight, start
+	// a rebalance pass now, and follow it. Run on the leader.
+	SetNodeWeight(context.Context, *SetNodeWeightRequest) (*SetNodeWeightResponse, error)
+	Rebalance(context.Context, *RebalanceRequest) (*RebalanceResponse, error)
+	RebalanceStatus(context.Context, *RebalanceStatusRequest) (*RebalanceStatusResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -232,6 +592,81 @@ func (UnimplementedAdminServer) DeactivateAccessKey(context.Context, *Deactivate
 }
 func (UnimplementedAdminServer) DeleteAccessKey(context.Context, *DeleteAccessKeyRequest) (*DeleteAccessKeyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method DeleteAccessKey not implemented")
+}
+func (UnimplementedAdminServer) SetNodeState(context.Context, *SetNodeStateRequest) (*SetNodeStateResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetNodeState not implemented")
+}
+func (UnimplementedAdminServer) RepairStatus(context.Context, *RepairStatusRequest) (*RepairStatusResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RepairStatus not implemented")
+}
+func (UnimplementedAdminServer) ListMetaMembers(context.Context, *ListMetaMembersRequest) (*ListMetaMembersResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListMetaMembers not implemented")
+}
+func (UnimplementedAdminServer) AddMetaMember(context.Context, *AddMetaMemberRequest) (*AddMetaMemberResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AddMetaMember not implemented")
+}
+func (UnimplementedAdminServer) RemoveMetaMember(context.Context, *RemoveMetaMemberRequest) (*RemoveMetaMemberResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RemoveMetaMember not implemented")
+}
+func (UnimplementedAdminServer) TransferLeadership(context.Context, *TransferLeadershipRequest) (*TransferLeadershipResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method TransferLeadership not implemented")
+}
+func (UnimplementedAdminServer) SaveMetaSnapshot(*SaveMetaSnapshotRequest, grpc.ServerStreamingServer[MetaSnapshotChunk]) error {
+	return status.Errorf(codes.Unimplemented, "method SaveMetaSnapshot not implemented")
+}
+func (UnimplementedAdminServer) ListDataNodes(context.Context, *ListDataNodesRequest) (*ListDataNodesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListDataNodes not implemented")
+}
+func (UnimplementedAdminServer) AdminListBuckets(context.Context, *AdminListBucketsRequest) (*AdminListBucketsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AdminListBuckets not implemented")
+}
+func (UnimplementedAdminServer) BucketStats(context.Context, *BucketStatsRequest) (*BucketStatsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method BucketStats not implemented")
+}
+func (UnimplementedAdminServer) CreateCompartment(context.Context, *CreateCompartmentRequest) (*CreateCompartmentResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateCompartment not implemented")
+}
+func (UnimplementedAdminServer) ListCompartments(context.Context, *ListCompartmentsRequest) (*ListCompartmentsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListCompartments not implemented")
+}
+func (UnimplementedAdminServer) SetS3Compartment(context.Context, *SetS3CompartmentRequest) (*SetS3CompartmentResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetS3Compartment not implemented")
+}
+func (UnimplementedAdminServer) CreateGroup(context.Context, *CreateGroupRequest) (*CreateGroupResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateGroup not implemented")
+}
+func (UnimplementedAdminServer) ListGroups(context.Context, *ListGroupsRequest) (*ListGroupsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListGroups not implemented")
+}
+func (UnimplementedAdminServer) AddGroupMember(context.Context, *AddGroupMemberRequest) (*AddGroupMemberResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AddGroupMember not implemented")
+}
+func (UnimplementedAdminServer) RemoveGroupMember(context.Context, *RemoveGroupMemberRequest) (*RemoveGroupMemberResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RemoveGroupMember not implemented")
+}
+func (UnimplementedAdminServer) CreatePolicy(context.Context, *CreatePolicyRequest) (*CreatePolicyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreatePolicy not implemented")
+}
+func (UnimplementedAdminServer) ListPolicies(context.Context, *ListPoliciesRequest) (*ListPoliciesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListPolicies not implemented")
+}
+func (UnimplementedAdminServer) DeletePolicy(context.Context, *DeletePolicyRequest) (*DeletePolicyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DeletePolicy not implemented")
+}
+func (UnimplementedAdminServer) RotateMasterKey(context.Context, *RotateMasterKeyRequest) (*RotateMasterKeyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RotateMasterKey not implemented")
+}
+func (UnimplementedAdminServer) MasterKeyStatus(context.Context, *MasterKeyStatusRequest) (*MasterKeyStatusResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method MasterKeyStatus not implemented")
+}
+func (UnimplementedAdminServer) SetNodeWeight(context.Context, *SetNodeWeightRequest) (*SetNodeWeightResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetNodeWeight not implemented")
+}
+func (UnimplementedAdminServer) Rebalance(context.Context, *RebalanceRequest) (*RebalanceResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Rebalance not implemented")
+}
+func (UnimplementedAdminServer) RebalanceStatus(context.Context, *RebalanceStatusRequest) (*RebalanceStatusResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RebalanceStatus not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -452,6 +887,449 @@ func _Admin_DeleteAccessKey_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_SetNodeState_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetNodeStateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).SetNodeState(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_SetNodeState_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).SetNodeState(ctx, req.(*SetNodeStateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_RepairStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RepairStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).RepairStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_RepairStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).RepairStatus(ctx, req.(*RepairStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_ListMetaMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMetaMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).ListMetaMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_ListMetaMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).ListMetaMembers(ctx, req.(*ListMetaMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_AddMetaMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddMetaMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).AddMetaMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_AddMetaMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).AddMetaMember(ctx, req.(*AddMetaMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_RemoveMetaMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveMetaMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).RemoveMetaMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_RemoveMetaMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).RemoveMetaMember(ctx, req.(*RemoveMetaMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_TransferLeadership_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransferLeadershipRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).TransferLeadership(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_TransferLeadership_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).TransferLeadership(ctx, req.(*TransferLeadershipRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_SaveMetaSnapshot_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(SaveMetaSnapshotRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AdminServer).SaveMetaSnapshot(m, &grpc.GenericServerStream[SaveMetaSnapshotRequest, MetaSnapshotChunk]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Admin_SaveMetaSnapshotServer = grpc.ServerStreamingServer[MetaSnapshotChunk]
+
+func _Admin_ListDataNodes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDataNodesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).ListDataNodes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_ListDataNodes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).ListDataNodes(ctx, req.(*ListDataNodesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_AdminListBuckets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AdminListBucketsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).AdminListBuckets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_AdminListBuckets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).AdminListBuckets(ctx, req.(*AdminListBucketsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_BucketStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BucketStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).BucketStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_BucketStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).BucketStats(ctx, req.(*BucketStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_CreateCompartment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateCompartmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).CreateCompartment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_CreateCompartment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).CreateCompartment(ctx, req.(*CreateCompartmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_ListCompartments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCompartmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).ListCompartments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_ListCompartments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).ListCompartments(ctx, req.(*ListCompartmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_SetS3Compartment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetS3CompartmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).SetS3Compartment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_SetS3Compartment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).SetS3Compartment(ctx, req.(*SetS3CompartmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_CreateGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateGroupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).CreateGroup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_CreateGroup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).CreateGroup(ctx, req.(*CreateGroupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_ListGroups_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListGroupsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).ListGroups(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_ListGroups_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).ListGroups(ctx, req.(*ListGroupsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_AddGroupMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddGroupMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).AddGroupMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_AddGroupMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).AddGroupMember(ctx, req.(*AddGroupMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_RemoveGroupMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveGroupMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).RemoveGroupMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_RemoveGroupMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).RemoveGroupMember(ctx, req.(*RemoveGroupMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_CreatePolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreatePolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).CreatePolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_CreatePolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).CreatePolicy(ctx, req.(*CreatePolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_ListPolicies_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPoliciesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).ListPolicies(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_ListPolicies_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).ListPolicies(ctx, req.(*ListPoliciesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_DeletePolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeletePolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).DeletePolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_DeletePolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).DeletePolicy(ctx, req.(*DeletePolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_RotateMasterKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateMasterKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).RotateMasterKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_RotateMasterKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).RotateMasterKey(ctx, req.(*RotateMasterKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_MasterKeyStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MasterKeyStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).MasterKeyStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_MasterKeyStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).MasterKeyStatus(ctx, req.(*MasterKeyStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_SetNodeWeight_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetNodeWeightRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).SetNodeWeight(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_SetNodeWeight_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).SetNodeWeight(ctx, req.(*SetNodeWeightRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_Rebalance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RebalanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).Rebalance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_Rebalance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).Rebalance(ctx, req.(*RebalanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_RebalanceStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RebalanceStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).RebalanceStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_RebalanceStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).RebalanceStatus(ctx, req.(*RebalanceStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -503,7 +1381,109 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "DeleteAccessKey",
 			Handler:    _Admin_DeleteAccessKey_Handler,
 		},
+		{
+			MethodName: "SetNodeState",
+			Handler:    _Admin_SetNodeState_Handler,
+		},
+		{
+			MethodName: "RepairStatus",
+			Handler:    _Admin_RepairStatus_Handler,
+		},
+		{
+			MethodName: "ListMetaMembers",
+			Handler:    _Admin_ListMetaMembers_Handler,
+		},
+		{
+			MethodName: "AddMetaMember",
+			Handler:    _Admin_AddMetaMember_Handler,
+		},
+		{
+			MethodName: "RemoveMetaMember",
+			Handler:    _Admin_RemoveMetaMember_Handler,
+		},
+		{
+			MethodName: "TransferLeadership",
+			Handler:    _Admin_TransferLeadership_Handler,
+		},
+		{
+			MethodName: "ListDataNodes",
+			Handler:    _Admin_ListDataNodes_Handler,
+		},
+		{
+			MethodName: "AdminListBuckets",
+			Handler:    _Admin_AdminListBuckets_Handler,
+		},
+		{
+			MethodName: "BucketStats",
+			Handler:    _Admin_BucketStats_Handler,
+		},
+		{
+			MethodName: "CreateCompartment",
+			Handler:    _Admin_CreateCompartment_Handler,
+		},
+		{
+			MethodName: "ListCompartments",
+			Handler:    _Admin_ListCompartments_Handler,
+		},
+		{
+			MethodName: "SetS3Compartment",
+			Handler:    _Admin_SetS3Compartment_Handler,
+		},
+		{
+			MethodName: "CreateGroup",
+			Handler:    _Admin_CreateGroup_Handler,
+		},
+		{
+			MethodName: "ListGroups",
+			Handler:    _Admin_ListGroups_Handler,
+		},
+		{
+			MethodName: "AddGroupMember",
+			Handler:    _Admin_AddGroupMember_Handler,
+		},
+		{
+			MethodName: "RemoveGroupMember",
+			Handler:    _Admin_RemoveGroupMember_Handler,
+		},
+		{
+			MethodName: "CreatePolicy",
+			Handler:    _Admin_CreatePolicy_Handler,
+		},
+		{
+			MethodName: "ListPolicies",
+			Handler:    _Admin_ListPolicies_Handler,
+		},
+		{
+			MethodName: "DeletePolicy",
+			Handler:    _Admin_DeletePolicy_Handler,
+		},
+		{
+			MethodName: "RotateMasterKey",
+			Handler:    _Admin_RotateMasterKey_Handler,
+		},
+		{
+			MethodName: "MasterKeyStatus",
+			Handler:    _Admin_MasterKeyStatus_Handler,
+		},
+		{
+			MethodName: "SetNodeWeight",
+			Handler:    _Admin_SetNodeWeight_Handler,
+		},
+		{
+			MethodName: "Rebalance",
+			Handler:    _Admin_Rebalance_Handler,
+		},
+		{
+			MethodName: "RebalanceStatus",
+			Handler:    _Admin_RebalanceStatus_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "SaveMetaSnapshot",
+			Handler:       _Admin_SaveMetaSnapshot_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "cairnpb/admin.proto",
 }

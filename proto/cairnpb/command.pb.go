@@ -50,6 +50,22 @@ type Command struct {
 	//	*Command_CreateAccessKey
 	//	*Command_SetAccessKeyActive
 	//	*Command_DeleteAccessKey
+	//	*Command_SetMasterKey
+	//	*Command_Rewrap
+	//	*Command_SetBucketVersioning
+	//	*Command_DeleteVersion
+	//	*Command_SetVersionTags
+	//	*Command_CreateCompartment
+	//	*Command_SetS3Compartment
+	//	*Command_CreateGroup
+	//	*Command_SetGroupMember
+	//	*Command_CreatePolicy
+	//	*Command_DeletePolicy
+	//	*Command_SetNodeState
+	//	*Command_RelocateShards
+	//	*Command_ReportCorruptShard
+	//	*Command_ClearCorruptShards
+	//	*Command_SetNodeWeight
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -279,6 +295,150 @@ func (x *Command) GetDeleteAccessKey() *DeleteAccessKeyCmd {
 	return nil
 }
 
+func (x *Command) GetSetMasterKey() *SetMasterKeyCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetMasterKey); ok {
+			return x.SetMasterKey
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetRewrap() *RewrapCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_Rewrap); ok {
+			return x.Rewrap
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetBucketVersioning() *SetBucketVersioningCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetBucketVersioning); ok {
+			return x.SetBucketVersioning
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteVersion() *DeleteVersionCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteVersion); ok {
+			return x.DeleteVersion
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetVersionTags() *SetVersionTagsCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetVersionTags); ok {
+			return x.SetVersionTags
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCreateCompartment() *CreateCompartmentCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreateCompartment); ok {
+			return x.CreateCompartment
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetS3Compartment() *SetS3CompartmentCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetS3Compartment); ok {
+			return x.SetS3Compartment
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCreateGroup() *CreateGroupCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreateGroup); ok {
+			return x.CreateGroup
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetGroupMember() *SetGroupMemberCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetGroupMember); ok {
+			return x.SetGroupMember
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCreatePolicy() *CreatePolicyCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreatePolicy); ok {
+			return x.CreatePolicy
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeletePolicy() *DeletePolicyCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeletePolicy); ok {
+			return x.DeletePolicy
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetNodeState() *SetNodeStateCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetNodeState); ok {
+			return x.SetNodeState
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetRelocateShards() *RelocateShardsCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_RelocateShards); ok {
+			return x.RelocateShards
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetReportCorruptShard() *ReportCorruptShardCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_ReportCorruptShard); ok {
+			return x.ReportCorruptShard
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetClearCorruptShards() *ClearCorruptShardsCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_ClearCorruptShards); ok {
+			return x.ClearCorruptShards
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetNodeWeight() *SetNodeWeightCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetNodeWeight); ok {
+			return x.SetNodeWeight
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -363,6 +523,70 @@ type Command_DeleteAccessKey struct {
 	DeleteAccessKey *DeleteAccessKeyCmd `protobuf:"bytes,55,opt,name=delete_access_key,json=deleteAccessKey,proto3,oneof"`
 }
 
+type Command_SetMasterKey struct {
+	SetMasterKey *SetMasterKeyCmd `protobuf:"bytes,70,opt,name=set_master_key,json=setMasterKey,proto3,oneof"`
+}
+
+type Command_Rewrap struct {
+	Rewrap *RewrapCmd `protobuf:"bytes,71,opt,name=rewrap,proto3,oneof"`
+}
+
+type Command_SetBucketVersioning struct {
+	SetBucketVersioning *SetBucketVersioningCmd `protobuf:"bytes,80,opt,name=set_bucket_versioning,json=setBucketVersioning,proto3,oneof"`
+}
+
+type Command_DeleteVersion struct {
+	DeleteVersion *DeleteVersionCmd `protobuf:"bytes,81,opt,name=delete_version,json=deleteVersion,proto3,oneof"`
+}
+
+type Command_SetVersionTags struct {
+	SetVersionTags *SetVersionTagsCmd `protobuf:"bytes,82,opt,name=set_version_tags,json=setVersionTags,proto3,oneof"`
+}
+
+type Command_CreateCompartment struct {
+	CreateCompartment *CreateCompartmentCmd `protobuf:"bytes,60,opt,name=create_compartment,json=createCompartment,proto3,oneof"`
+}
+
+type Command_SetS3Compartment struct {
+	SetS3Compartment *SetS3CompartmentCmd `protobuf:"bytes,61,opt,name=set_s3_compartment,json=setS3Compartment,proto3,oneof"`
+}
+
+type Command_CreateGroup struct {
+	CreateGroup *CreateGroupCmd `protobuf:"bytes,62,opt,name=create_group,json=createGroup,proto3,oneof"`
+}
+
+type Command_SetGroupMember struct {
+	SetGroupMember *SetGroupMemberCmd `protobuf:"bytes,63,opt,name=set_group_member,json=setGroupMember,proto3,oneof"`
+}
+
+type Command_CreatePolicy struct {
+	CreatePolicy *CreatePolicyCmd `protobuf:"bytes,64,opt,name=create_policy,json=createPolicy,proto3,oneof"`
+}
+
+type Command_DeletePolicy struct {
+	DeletePolicy *DeletePolicyCmd `protobuf:"bytes,65,opt,name=delete_policy,json=deletePolicy,proto3,oneof"`
+}
+
+type Command_SetNodeState struct {
+	SetNodeState *SetNodeStateCmd `protobuf:"bytes,90,opt,name=set_node_state,json=setNodeState,proto3,oneof"`
+}
+
+type Command_RelocateShards struct {
+	RelocateShards *RelocateShardsCmd `protobuf:"bytes,91,opt,name=relocate_shards,json=relocateShards,proto3,oneof"`
+}
+
+type Command_ReportCorruptShard struct {
+	ReportCorruptShard *ReportCorruptShardCmd `protobuf:"bytes,92,opt,name=report_corrupt_shard,json=reportCorruptShard,proto3,oneof"`
+}
+
+type Command_ClearCorruptShards struct {
+	ClearCorruptShards *ClearCorruptShardsCmd `protobuf:"bytes,93,opt,name=clear_corrupt_shards,json=clearCorruptShards,proto3,oneof"`
+}
+
+type Command_SetNodeWeight struct {
+	SetNodeWeight *SetNodeWeightCmd `protobuf:"bytes,110,opt,name=set_node_weight,json=setNodeWeight,proto3,oneof"`
+}
+
 func (*Command_CreateBucket) isCommand_Op() {}
 
 func (*Command_DeleteBucket) isCommand_Op() {}
@@ -402,6 +626,38 @@ func (*Command_CreateAccessKey) isCommand_Op() {}
 func (*Command_SetAccessKeyActive) isCommand_Op() {}
 
 func (*Command_DeleteAccessKey) isCommand_Op() {}
+
+func (*Command_SetMasterKey) isCommand_Op() {}
+
+func (*Command_Rewrap) isCommand_Op() {}
+
+func (*Command_SetBucketVersioning) isCommand_Op() {}
+
+func (*Command_DeleteVersion) isCommand_Op() {}
+
+func (*Command_SetVersionTags) isCommand_Op() {}
+
+func (*Command_CreateCompartment) isCommand_Op() {}
+
+func (*Command_SetS3Compartment) isCommand_Op() {}
+
+func (*Command_CreateGroup) isCommand_Op() {}
+
+func (*Command_SetGroupMember) isCommand_Op() {}
+
+func (*Command_CreatePolicy) isCommand_Op() {}
+
+func (*Command_DeletePolicy) isCommand_Op() {}
+
+func (*Command_SetNodeState) isCommand_Op() {}
+
+func (*Command_RelocateShards) isCommand_Op() {}
+
+func (*Command_ReportCorruptShard) isCommand_Op() {}
+
+func (*Command_ClearCorruptShards) isCommand_Op() {}
+
+func (*Command_SetNodeWeight) isCommand_Op() {}
 
 type CreateBucketCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -827,8 +1083,7 @@ var File_cairnpb_command_proto protoreflect.FileDescriptor
 
 const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/multipart.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\"\xd0\n" +
-	"\n" +
+	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\xcf\x13\n" +
 	"\aCommand\x12\x1b\n" +
 	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12@\n" +
 	"\rcreate_bucket\x18\n" +
@@ -856,7 +1111,23 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"deleteUser\x12J\n" +
 	"\x11create_access_key\x185 \x01(\v2\x1c.cairn.v1.CreateAccessKeyCmdH\x00R\x0fcreateAccessKey\x12T\n" +
 	"\x15set_access_key_active\x186 \x01(\v2\x1f.cairn.v1.SetAccessKeyActiveCmdH\x00R\x12setAccessKeyActive\x12J\n" +
-	"\x11delete_access_key\x187 \x01(\v2\x1c.cairn.v1.DeleteAccessKeyCmdH\x00R\x0fdeleteAccessKeyB\x04\n" +
+	"\x11delete_access_key\x187 \x01(\v2\x1c.cairn.v1.DeleteAccessKeyCmdH\x00R\x0fdeleteAccessKey\x12A\n" +
+	"\x0eset_master_key\x18F \x01(\v2\x19.cairn.v1.SetMasterKeyCmdH\x00R\fsetMasterKey\x12-\n" +
+	"\x06rewrap\x18G \x01(\v2\x13.cairn.v1.RewrapCmdH\x00R\x06rewrap\x12V\n" +
+	"\x15set_bucket_versioning\x18P \x01(\v2 .cairn.v1.SetBucketVersioningCmdH\x00R\x13setBucketVersioning\x12C\n" +
+	"\x0edelete_version\x18Q \x01(\v2\x1a.cairn.v1.DeleteVersionCmdH\x00R\rdeleteVersion\x12G\n" +
+	"\x10set_version_tags\x18R \x01(\v2\x1b.cairn.v1.SetVersionTagsCmdH\x00R\x0esetVersionTags\x12O\n" +
+	"\x12create_compartment\x18< \x01(\v2\x1e.cairn.v1.CreateCompartmentCmdH\x00R\x11createCompartment\x12M\n" +
+	"\x12set_s3_compartment\x18= \x01(\v2\x1d.cairn.v1.SetS3CompartmentCmdH\x00R\x10setS3Compartment\x12=\n" +
+	"\fcreate_group\x18> \x01(\v2\x18.cairn.v1.CreateGroupCmdH\x00R\vcreateGroup\x12G\n" +
+	"\x10set_group_member\x18? \x01(\v2\x1b.cairn.v1.SetGroupMemberCmdH\x00R\x0esetGroupMember\x12@\n" +
+	"\rcreate_policy\x18@ \x01(\v2\x19.cairn.v1.CreatePolicyCmdH\x00R\fcreatePolicy\x12@\n" +
+	"\rdelete_policy\x18A \x01(\v2\x19.cairn.v1.DeletePolicyCmdH\x00R\fdeletePolicy\x12A\n" +
+	"\x0eset_node_state\x18Z \x01(\v2\x19.cairn.v1.SetNodeStateCmdH\x00R\fsetNodeState\x12F\n" +
+	"\x0frelocate_shards\x18[ \x01(\v2\x1b.cairn.v1.RelocateShardsCmdH\x00R\x0erelocateShards\x12S\n" +
+	"\x14report_corrupt_shard\x18\\ \x01(\v2\x1f.cairn.v1.ReportCorruptShardCmdH\x00R\x12reportCorruptShard\x12S\n" +
+	"\x14clear_corrupt_shards\x18] \x01(\v2\x1f.cairn.v1.ClearCorruptShardsCmdH\x00R\x12clearCorruptShards\x12D\n" +
+	"\x0fset_node_weight\x18n \x01(\v2\x1a.cairn.v1.SetNodeWeightCmdH\x00R\rsetNodeWeightB\x04\n" +
 	"\x02op\";\n" +
 	"\x0fCreateBucketCmd\x12(\n" +
 	"\x06bucket\x18\x01 \x01(\v2\x10.cairn.v1.BucketR\x06bucket\"C\n" +
@@ -898,33 +1169,49 @@ func file_cairnpb_command_proto_rawDescGZIP() []byte {
 
 var file_cairnpb_command_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_cairnpb_command_proto_goTypes = []any{
-	(*Command)(nil),               // 0: cairn.v1.Command
-	(*CreateBucketCmd)(nil),       // 1: cairn.v1.CreateBucketCmd
-	(*DeleteBucketCmd)(nil),       // 2: cairn.v1.DeleteBucketCmd
-	(*PutObjectCmd)(nil),          // 3: cairn.v1.PutObjectCmd
-	(*DeleteObjectCmd)(nil),       // 4: cairn.v1.DeleteObjectCmd
-	(*RegisterNodeCmd)(nil),       // 5: cairn.v1.RegisterNodeCmd
-	(*HeartbeatCmd)(nil),          // 6: cairn.v1.HeartbeatCmd
-	(*SetMemberCmd)(nil),          // 7: cairn.v1.SetMemberCmd
-	(*DropGCCmd)(nil),             // 8: cairn.v1.DropGCCmd
-	(*CreateUploadCmd)(nil),       // 9: cairn.v1.CreateUploadCmd
-	(*CommitPartCmd)(nil),         // 10: cairn.v1.CommitPartCmd
-	(*CompleteUploadCmd)(nil),     // 11: cairn.v1.CompleteUploadCmd
-	(*AbortUploadCmd)(nil),        // 12: cairn.v1.AbortUploadCmd
-	(*SetObjectTagsCmd)(nil),      // 13: cairn.v1.SetObjectTagsCmd
-	(*SetBucketTagsCmd)(nil),      // 14: cairn.v1.SetBucketTagsCmd
-	(*CreateNamespaceCmd)(nil),    // 15: cairn.v1.CreateNamespaceCmd
-	(*CreateUserCmd)(nil),         // 16: cairn.v1.CreateUserCmd
-	(*DeleteUserCmd)(nil),         // 17: cairn.v1.DeleteUserCmd
-	(*CreateAccessKeyCmd)(nil),    // 18: cairn.v1.CreateAccessKeyCmd
-	(*SetAccessKeyActiveCmd)(nil), // 19: cairn.v1.SetAccessKeyActiveCmd
-	(*DeleteAccessKeyCmd)(nil),    // 20: cairn.v1.DeleteAccessKeyCmd
-	(*Bucket)(nil),                // 21: cairn.v1.Bucket
-	(*ObjectVersion)(nil),         // 22: cairn.v1.ObjectVersion
-	(*WriteCondition)(nil),        // 23: cairn.v1.WriteCondition
-	(*DataNode)(nil),              // 24: cairn.v1.DataNode
-	(*MetaMember)(nil),            // 25: cairn.v1.MetaMember
-	(*GCEntry)(nil),               // 26: cairn.v1.GCEntry
+	(*Command)(nil),                // 0: cairn.v1.Command
+	(*CreateBucketCmd)(nil),        // 1: cairn.v1.CreateBucketCmd
+	(*DeleteBucketCmd)(nil),        // 2: cairn.v1.DeleteBucketCmd
+	(*PutObjectCmd)(nil),           // 3: cairn.v1.PutObjectCmd
+	(*DeleteObjectCmd)(nil),        // 4: cairn.v1.DeleteObjectCmd
+	(*RegisterNodeCmd)(nil),        // 5: cairn.v1.RegisterNodeCmd
+	(*HeartbeatCmd)(nil),           // 6: cairn.v1.HeartbeatCmd
+	(*SetMemberCmd)(nil),           // 7: cairn.v1.SetMemberCmd
+	(*DropGCCmd)(nil),              // 8: cairn.v1.DropGCCmd
+	(*CreateUploadCmd)(nil),        // 9: cairn.v1.CreateUploadCmd
+	(*CommitPartCmd)(nil),          // 10: cairn.v1.CommitPartCmd
+	(*CompleteUploadCmd)(nil),      // 11: cairn.v1.CompleteUploadCmd
+	(*AbortUploadCmd)(nil),         // 12: cairn.v1.AbortUploadCmd
+	(*SetObjectTagsCmd)(nil),       // 13: cairn.v1.SetObjectTagsCmd
+	(*SetBucketTagsCmd)(nil),       // 14: cairn.v1.SetBucketTagsCmd
+	(*CreateNamespaceCmd)(nil),     // 15: cairn.v1.CreateNamespaceCmd
+	(*CreateUserCmd)(nil),          // 16: cairn.v1.CreateUserCmd
+	(*DeleteUserCmd)(nil),          // 17: cairn.v1.DeleteUserCmd
+	(*CreateAccessKeyCmd)(nil),     // 18: cairn.v1.CreateAccessKeyCmd
+	(*SetAccessKeyActiveCmd)(nil),  // 19: cairn.v1.SetAccessKeyActiveCmd
+	(*DeleteAccessKeyCmd)(nil),     // 20: cairn.v1.DeleteAccessKeyCmd
+	(*SetMasterKeyCmd)(nil),        // 21: cairn.v1.SetMasterKeyCmd
+	(*RewrapCmd)(nil),              // 22: cairn.v1.RewrapCmd
+	(*SetBucketVersioningCmd)(nil), // 23: cairn.v1.SetBucketVersioningCmd
+	(*DeleteVersionCmd)(nil),       // 24: cairn.v1.DeleteVersionCmd
+	(*SetVersionTagsCmd)(nil),      // 25: cairn.v1.SetVersionTagsCmd
+	(*CreateCompartmentCmd)(nil),   // 26: cairn.v1.CreateCompartmentCmd
+	(*SetS3CompartmentCmd)(nil),    // 27: cairn.v1.SetS3CompartmentCmd
+	(*CreateGroupCmd)(nil),         // 28: cairn.v1.CreateGroupCmd
+	(*SetGroupMemberCmd)(nil),      // 29: cairn.v1.SetGroupMemberCmd
+	(*CreatePolicyCmd)(nil),        // 30: cairn.v1.CreatePolicyCmd
+	(*DeletePolicyCmd)(nil),        // 31: cairn.v1.DeletePolicyCmd
+	(*SetNodeStateCmd)(nil),        // 32: cairn.v1.SetNodeStateCmd
+	(*RelocateShardsCmd)(nil),      // 33: cairn.v1.RelocateShardsCmd
+	(*ReportCorruptShardCmd)(nil),  // 34: cairn.v1.ReportCorruptShardCmd
+	(*ClearCorruptShardsCmd)(nil),  // 35: cairn.v1.ClearCorruptShardsCmd
+	(*SetNodeWeightCmd)(nil),       // 36: cairn.v1.SetNodeWeightCmd
+	(*Bucket)(nil),                 // 37: cairn.v1.Bucket
+	(*ObjectVersion)(nil),          // 38: cairn.v1.ObjectVersion
+	(*WriteCondition)(nil),         // 39: cairn.v1.WriteCondition
+	(*DataNode)(nil),               // 40: cairn.v1.DataNode
+	(*MetaMember)(nil),             // 41: cairn.v1.MetaMember
+	(*GCEntry)(nil),                // 42: cairn.v1.GCEntry
 }
 var file_cairnpb_command_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.Command.create_bucket:type_name -> cairn.v1.CreateBucketCmd
@@ -947,17 +1234,33 @@ var file_cairnpb_command_proto_depIdxs = []int32{
 	18, // 17: cairn.v1.Command.create_access_key:type_name -> cairn.v1.CreateAccessKeyCmd
 	19, // 18: cairn.v1.Command.set_access_key_active:type_name -> cairn.v1.SetAccessKeyActiveCmd
 	20, // 19: cairn.v1.Command.delete_access_key:type_name -> cairn.v1.DeleteAccessKeyCmd
-	21, // 20: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
-	22, // 21: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
-	23, // 22: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
-	24, // 23: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
-	25, // 24: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
-	26, // 25: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	21, // 20: cairn.v1.Command.set_master_key:type_name -> cairn.v1.SetMasterKeyCmd
+	22, // 21: cairn.v1.Command.rewrap:type_name -> cairn.v1.RewrapCmd
+	23, // 22: cairn.v1.Command.set_bucket_versioning:type_name -> cairn.v1.SetBucketVersioningCmd
+	24, // 23: cairn.v1.Command.delete_version:type_name -> cairn.v1.DeleteVersionCmd
+	25, // 24: cairn.v1.Command.set_version_tags:type_name -> cairn.v1.SetVersionTagsCmd
+	26, // 25: cairn.v1.Command.create_compartment:type_name -> cairn.v1.CreateCompartmentCmd
+	27, // 26: cairn.v1.Command.set_s3_compartment:type_name -> cairn.v1.SetS3CompartmentCmd
+	28, // 27: cairn.v1.Command.create_group:type_name -> cairn.v1.CreateGroupCmd
+	29, // 28: cairn.v1.Command.set_group_member:type_name -> cairn.v1.SetGroupMemberCmd
+	30, // 29: cairn.v1.Command.create_policy:type_name -> cairn.v1.CreatePolicyCmd
+	31, // 30: cairn.v1.Command.delete_policy:type_name -> cairn.v1.DeletePolicyCmd
+	32, // 31: cairn.v1.Command.set_node_state:type_name -> cairn.v1.SetNodeStateCmd
+	33, // 32: cairn.v1.Command.relocate_shards:type_name -> cairn.v1.RelocateShardsCmd
+	34, // 33: cairn.v1.Command.report_corrupt_shard:type_name -> cairn.v1.ReportCorruptShardCmd
+	35, // 34: cairn.v1.Command.clear_corrupt_shards:type_name -> cairn.v1.ClearCorruptShardsCmd
+	36, // 35: cairn.v1.Command.set_node_weight:type_name -> cairn.v1.SetNodeWeightCmd
+	37, // 36: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
+	38, // 37: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
+	39, // 38: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
+	40, // 39: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
+	41, // 40: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
+	42, // 41: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
+	42, // [42:42] is the sub-list for method output_type
+	42, // [42:42] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_command_proto_init() }
@@ -966,10 +1269,15 @@ func file_cairnpb_command_proto_init() {
 		return
 	}
 	file_cairnpb_condition_proto_init()
+	file_cairnpb_masterkey_proto_init()
+	file_cairnpb_iam_proto_init()
 	file_cairnpb_multipart_proto_init()
+	file_cairnpb_rebalance_proto_init()
+	file_cairnpb_repair_proto_init()
 	file_cairnpb_tagging_proto_init()
 	file_cairnpb_tenancy_proto_init()
 	file_cairnpb_types_proto_init()
+	file_cairnpb_versioning_proto_init()
 	file_cairnpb_command_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_CreateBucket)(nil),
 		(*Command_DeleteBucket)(nil),
@@ -991,6 +1299,22 @@ func file_cairnpb_command_proto_init() {
 		(*Command_CreateAccessKey)(nil),
 		(*Command_SetAccessKeyActive)(nil),
 		(*Command_DeleteAccessKey)(nil),
+		(*Command_SetMasterKey)(nil),
+		(*Command_Rewrap)(nil),
+		(*Command_SetBucketVersioning)(nil),
+		(*Command_DeleteVersion)(nil),
+		(*Command_SetVersionTags)(nil),
+		(*Command_CreateCompartment)(nil),
+		(*Command_SetS3Compartment)(nil),
+		(*Command_CreateGroup)(nil),
+		(*Command_SetGroupMember)(nil),
+		(*Command_CreatePolicy)(nil),
+		(*Command_DeletePolicy)(nil),
+		(*Command_SetNodeState)(nil),
+		(*Command_RelocateShards)(nil),
+		(*Command_ReportCorruptShard)(nil),
+		(*Command_ClearCorruptShards)(nil),
+		(*Command_SetNodeWeight)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -803,7 +803,7 @@ var File_cairnpb_data_proto protoreflect.FileDescriptor
 
 const file_cairnpb_data_proto_rawDesc = "" +
 	"\n" +
-	"\x12cairnpb/data.proto\x12\bcairn.v1\"(\n" +
+	"\x12cairnpb/data.proto\x12\bcairn.v1\x1a\x14cairnpb/repair.proto\"(\n" +
 	"\vShardHeader\x12\x19\n" +
 	"\bshard_id\x18\x01 \x01(\tR\ashardId\"I\n" +
 	"\x05Block\x12\x14\n" +
@@ -849,7 +849,7 @@ const file_cairnpb_data_proto_rawDesc = "" +
 	"\x0ecapacity_bytes\x18\x02 \x01(\x03R\rcapacityBytes\x12\x1d\n" +
 	"\n" +
 	"used_bytes\x18\x03 \x01(\x03R\tusedBytes\x12\x16\n" +
-	"\x06shards\x18\x04 \x01(\x03R\x06shards2\xaa\x03\n" +
+	"\x06shards\x18\x04 \x01(\x03R\x06shards2\xf9\x03\n" +
 	"\x04Data\x12C\n" +
 	"\bPutShard\x12\x19.cairn.v1.PutShardRequest\x1a\x1a.cairn.v1.PutShardResponse(\x01\x12C\n" +
 	"\bGetShard\x12\x19.cairn.v1.GetShardRequest\x1a\x1a.cairn.v1.GetShardResponse0\x01\x12J\n" +
@@ -857,7 +857,8 @@ const file_cairnpb_data_proto_rawDesc = "" +
 	"\tStatShard\x12\x1a.cairn.v1.StatShardRequest\x1a\x1b.cairn.v1.StatShardResponse\x12I\n" +
 	"\n" +
 	"ListShards\x12\x1b.cairn.v1.ListShardsRequest\x1a\x1c.cairn.v1.ListShardsResponse0\x01\x12;\n" +
-	"\x06Health\x12\x17.cairn.v1.HealthRequest\x1a\x18.cairn.v1.HealthResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
+	"\x06Health\x12\x17.cairn.v1.HealthRequest\x1a\x18.cairn.v1.HealthResponse\x12M\n" +
+	"\fRebuildShard\x12\x1d.cairn.v1.RebuildShardRequest\x1a\x1e.cairn.v1.RebuildShardResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
 	file_cairnpb_data_proto_rawDescOnce sync.Once
@@ -873,21 +874,23 @@ func file_cairnpb_data_proto_rawDescGZIP() []byte {
 
 var file_cairnpb_data_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_cairnpb_data_proto_goTypes = []any{
-	(*ShardHeader)(nil),         // 0: cairn.v1.ShardHeader
-	(*Block)(nil),               // 1: cairn.v1.Block
-	(*PutShardRequest)(nil),     // 2: cairn.v1.PutShardRequest
-	(*PutShardResponse)(nil),    // 3: cairn.v1.PutShardResponse
-	(*GetShardRequest)(nil),     // 4: cairn.v1.GetShardRequest
-	(*GetShardResponse)(nil),    // 5: cairn.v1.GetShardResponse
-	(*DeleteShardRequest)(nil),  // 6: cairn.v1.DeleteShardRequest
-	(*DeleteShardResponse)(nil), // 7: cairn.v1.DeleteShardResponse
-	(*StatShardRequest)(nil),    // 8: cairn.v1.StatShardRequest
-	(*ShardInfo)(nil),           // 9: cairn.v1.ShardInfo
-	(*StatShardResponse)(nil),   // 10: cairn.v1.StatShardResponse
-	(*ListShardsRequest)(nil),   // 11: cairn.v1.ListShardsRequest
-	(*ListShardsResponse)(nil),  // 12: cairn.v1.ListShardsResponse
-	(*HealthRequest)(nil),       // 13: cairn.v1.HealthRequest
-	(*HealthResponse)(nil),      // 14: cairn.v1.HealthResponse
+	(*ShardHeader)(nil),          // 0: cairn.v1.ShardHeader
+	(*Block)(nil),                // 1: cairn.v1.Block
+	(*PutShardRequest)(nil),      // 2: cairn.v1.PutShardRequest
+	(*PutShardResponse)(nil),     // 3: cairn.v1.PutShardResponse
+	(*GetShardRequest)(nil),      // 4: cairn.v1.GetShardRequest
+	(*GetShardResponse)(nil),     // 5: cairn.v1.GetShardResponse
+	(*DeleteShardRequest)(nil),   // 6: cairn.v1.DeleteShardRequest
+	(*DeleteShardResponse)(nil),  // 7: cairn.v1.DeleteShardResponse
+	(*StatShardRequest)(nil),     // 8: cairn.v1.StatShardRequest
+	(*ShardInfo)(nil),            // 9: cairn.v1.ShardInfo
+	(*StatShardResponse)(nil),    // 10: cairn.v1.StatShardResponse
+	(*ListShardsRequest)(nil),    // 11: cairn.v1.ListShardsRequest
+	(*ListShardsResponse)(nil),   // 12: cairn.v1.ListShardsResponse
+	(*HealthRequest)(nil),        // 13: cairn.v1.HealthRequest
+	(*HealthResponse)(nil),       // 14: cairn.v1.HealthResponse
+	(*RebuildShardRequest)(nil),  // 15: cairn.v1.RebuildShardRequest
+	(*RebuildShardResponse)(nil), // 16: cairn.v1.RebuildShardResponse
 }
 var file_cairnpb_data_proto_depIdxs = []int32{
 	0,  // 0: cairn.v1.PutShardRequest.header:type_name -> cairn.v1.ShardHeader
@@ -901,14 +904,16 @@ var file_cairnpb_data_proto_depIdxs = []int32{
 	8,  // 8: cairn.v1.Data.StatShard:input_type -> cairn.v1.StatShardRequest
 	11, // 9: cairn.v1.Data.ListShards:input_type -> cairn.v1.ListShardsRequest
 	13, // 10: cairn.v1.Data.Health:input_type -> cairn.v1.HealthRequest
-	3,  // 11: cairn.v1.Data.PutShard:output_type -> cairn.v1.PutShardResponse
-	5,  // 12: cairn.v1.Data.GetShard:output_type -> cairn.v1.GetShardResponse
-	7,  // 13: cairn.v1.Data.DeleteShard:output_type -> cairn.v1.DeleteShardResponse
-	10, // 14: cairn.v1.Data.StatShard:output_type -> cairn.v1.StatShardResponse
-	12, // 15: cairn.v1.Data.ListShards:output_type -> cairn.v1.ListShardsResponse
-	14, // 16: cairn.v1.Data.Health:output_type -> cairn.v1.HealthResponse
-	11, // [11:17] is the sub-list for method output_type
-	5,  // [5:11] is the sub-list for method input_type
+	15, // 11: cairn.v1.Data.RebuildShard:input_type -> cairn.v1.RebuildShardRequest
+	3,  // 12: cairn.v1.Data.PutShard:output_type -> cairn.v1.PutShardResponse
+	5,  // 13: cairn.v1.Data.GetShard:output_type -> cairn.v1.GetShardResponse
+	7,  // 14: cairn.v1.Data.DeleteShard:output_type -> cairn.v1.DeleteShardResponse
+	10, // 15: cairn.v1.Data.StatShard:output_type -> cairn.v1.StatShardResponse
+	12, // 16: cairn.v1.Data.ListShards:output_type -> cairn.v1.ListShardsResponse
+	14, // 17: cairn.v1.Data.Health:output_type -> cairn.v1.HealthResponse
+	16, // 18: cairn.v1.Data.RebuildShard:output_type -> cairn.v1.RebuildShardResponse
+	12, // [12:19] is the sub-list for method output_type
+	5,  // [5:12] is the sub-list for method input_type
 	5,  // [5:5] is the sub-list for extension type_name
 	5,  // [5:5] is the sub-list for extension extendee
 	0,  // [0:5] is the sub-list for field type_name
@@ -919,6 +924,7 @@ func file_cairnpb_data_proto_init() {
 	if File_cairnpb_data_proto != nil {
 		return
 	}
+	file_cairnpb_repair_proto_init()
 	file_cairnpb_data_proto_msgTypes[2].OneofWrappers = []any{
 		(*PutShardRequest_Header)(nil),
 		(*PutShardRequest_Block)(nil),

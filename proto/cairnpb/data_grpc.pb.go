@@ -19,12 +19,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Data_PutShard_FullMethodName    = "/cairn.v1.Data/PutShard"
-	Data_GetShard_FullMethodName    = "/cairn.v1.Data/GetShard"
-	Data_DeleteShard_FullMethodName = "/cairn.v1.Data/DeleteShard"
-	Data_StatShard_FullMethodName   = "/cairn.v1.Data/StatShard"
-	Data_ListShards_FullMethodName  = "/cairn.v1.Data/ListShards"
-	Data_Health_FullMethodName      = "/cairn.v1.Data/Health"
+	Data_PutShard_FullMethodName     = "/cairn.v1.Data/PutShard"
+	Data_GetShard_FullMethodName     = "/cairn.v1.Data/GetShard"
+	Data_DeleteShard_FullMethodName  = "/cairn.v1.Data/DeleteShard"
+	Data_StatShard_FullMethodName    = "/cairn.v1.Data/StatShard"
+	Data_ListShards_FullMethodName   = "/cairn.v1.Data/ListShards"
+	Data_Health_FullMethodName       = "/cairn.v1.Data/Health"
+	Data_RebuildShard_FullMethodName = "/cairn.v1.Data/RebuildShard"
 )
 
 // DataClient is the client API for Data service.
@@ -45,6 +46,8 @@ type DataClient interface {
 	StatShard(ctx context.Context, in *StatShardRequest, opts ...grpc.CallOption) (*StatShardResponse, error)
 	ListShards(ctx context.Context, in *ListShardsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListShardsResponse], error)
 	Health(ctx context.Context, in *HealthRequest, opts ...grpc.CallOption) (*HealthResponse, error)
+	// RebuildShard makes a shard on this node from its peers (repair, drain).
+	RebuildShard(ctx context.Context, in *RebuildShardRequest, opts ...grpc.CallOption) (*RebuildShardResponse, error)
 }
 
 type dataClient struct {
@@ -136,6 +139,16 @@ func (c *dataClient) Health(ctx context.Context, in *HealthRequest, opts ...grpc
 	return out, nil
 }
 
+func (c *dataClient) RebuildShard(ctx context.Context, in *RebuildShardRequest, opts ...grpc.CallOption) (*RebuildShardResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RebuildShardResponse)
+	err := c.cc.Invoke(ctx, Data_RebuildShard_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DataServer is the server API for Data service.
 // All implementations must embed UnimplementedDataServer
 // for forward compatibility.
@@ -154,6 +167,8 @@ type DataServer interface {
 	StatShard(context.Context, *StatShardRequest) (*StatShardResponse, error)
 	ListShards(*ListShardsRequest, grpc.ServerStreamingServer[ListShardsResponse]) error
 	Health(context.Context, *HealthRequest) (*HealthResponse, error)
+	// RebuildShard makes a shard on this node from its peers (repair, drain).
+	RebuildShard(context.Context, *RebuildShardRequest) (*RebuildShardResponse, error)
 	mustEmbedUnimplementedDataServer()
 }
 
@@ -181,6 +196,9 @@ func (UnimplementedDataServer) ListShards(*ListShardsRequest, grpc.ServerStreami
 }
 func (UnimplementedDataServer) Health(context.Context, *HealthRequest) (*HealthResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Health not implemented")
+}
+func (UnimplementedDataServer) RebuildShard(context.Context, *RebuildShardRequest) (*RebuildShardResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RebuildShard not implemented")
 }
 func (UnimplementedDataServer) mustEmbedUnimplementedDataServer() {}
 func (UnimplementedDataServer) testEmbeddedByValue()              {}
@@ -286,6 +304,24 @@ func _Data_Health_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Data_RebuildShard_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RebuildShardRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataServer).RebuildShard(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Data_RebuildShard_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataServer).RebuildShard(ctx, req.(*RebuildShardRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Data_ServiceDesc is the grpc.ServiceDesc for Data service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -304,6 +340,10 @@ var Data_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Health",
 			Handler:    _Data_Health_Handler,
+		},
+		{
+			MethodName: "RebuildShard",
+			Handler:    _Data_RebuildShard_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

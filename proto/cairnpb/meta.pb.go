@@ -1264,7 +1264,7 @@ var File_cairnpb_meta_proto protoreflect.FileDescriptor
 
 const file_cairnpb_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/multipart.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\"i\n" +
+	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"i\n" +
 	"\x13CreateBucketRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -1336,7 +1336,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xe1\r\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xb3\x13\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1359,7 +1359,15 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\fRegisterNode\x12\x1d.cairn.v1.RegisterNodeRequest\x1a\x1e.cairn.v1.RegisterNodeResponse\x12D\n" +
 	"\tHeartbeat\x12\x1a.cairn.v1.HeartbeatRequest\x1a\x1b.cairn.v1.HeartbeatResponse\x12P\n" +
 	"\rGetClusterMap\x12\x1e.cairn.v1.GetClusterMapRequest\x1a\x1f.cairn.v1.GetClusterMapResponse\x12V\n" +
-	"\x0fLookupAccessKey\x12 .cairn.v1.LookupAccessKeyRequest\x1a!.cairn.v1.LookupAccessKeyResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
+	"\x0fLookupAccessKey\x12 .cairn.v1.LookupAccessKeyRequest\x1a!.cairn.v1.LookupAccessKeyResponse\x12_\n" +
+	"\x12ReportCorruptShard\x12#.cairn.v1.ReportCorruptShardRequest\x1a$.cairn.v1.ReportCorruptShardResponse\x12b\n" +
+	"\x13SetBucketVersioning\x12$.cairn.v1.SetBucketVersioningRequest\x1a%.cairn.v1.SetBucketVersioningResponse\x12P\n" +
+	"\rCommitVersion\x12\x1e.cairn.v1.CommitVersionRequest\x1a\x1f.cairn.v1.CommitVersionResponse\x12Y\n" +
+	"\x10GetObjectVersion\x12!.cairn.v1.GetObjectVersionRequest\x1a\".cairn.v1.GetObjectVersionResponse\x12P\n" +
+	"\rDeleteVersion\x12\x1e.cairn.v1.DeleteVersionRequest\x1a\x1f.cairn.v1.DeleteVersionResponse\x12S\n" +
+	"\x0eSetVersionTags\x12\x1f.cairn.v1.SetVersionTagsRequest\x1a .cairn.v1.SetVersionTagsResponse\x12_\n" +
+	"\x12ListObjectVersions\x12#.cairn.v1.ListObjectVersionsRequest\x1a$.cairn.v1.ListObjectVersionsResponse\x12V\n" +
+	"\x0fActiveMasterKey\x12 .cairn.v1.ActiveMasterKeyRequest\x1a!.cairn.v1.ActiveMasterKeyResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
 	file_cairnpb_meta_proto_rawDescOnce sync.Once
@@ -1414,16 +1422,32 @@ var file_cairnpb_meta_proto_goTypes = []any{
 	(*SetObjectTagsRequest)(nil),            // 36: cairn.v1.SetObjectTagsRequest
 	(*SetBucketTagsRequest)(nil),            // 37: cairn.v1.SetBucketTagsRequest
 	(*LookupAccessKeyRequest)(nil),          // 38: cairn.v1.LookupAccessKeyRequest
-	(*CreateMultipartUploadResponse)(nil),   // 39: cairn.v1.CreateMultipartUploadResponse
-	(*GetMultipartUploadResponse)(nil),      // 40: cairn.v1.GetMultipartUploadResponse
-	(*CommitPartResponse)(nil),              // 41: cairn.v1.CommitPartResponse
-	(*CompleteMultipartUploadResponse)(nil), // 42: cairn.v1.CompleteMultipartUploadResponse
-	(*AbortMultipartUploadResponse)(nil),    // 43: cairn.v1.AbortMultipartUploadResponse
-	(*ListPartsResponse)(nil),               // 44: cairn.v1.ListPartsResponse
-	(*ListMultipartUploadsResponse)(nil),    // 45: cairn.v1.ListMultipartUploadsResponse
-	(*SetObjectTagsResponse)(nil),           // 46: cairn.v1.SetObjectTagsResponse
-	(*SetBucketTagsResponse)(nil),           // 47: cairn.v1.SetBucketTagsResponse
-	(*LookupAccessKeyResponse)(nil),         // 48: cairn.v1.LookupAccessKeyResponse
+	(*ReportCorruptShardRequest)(nil),       // 39: cairn.v1.ReportCorruptShardRequest
+	(*SetBucketVersioningRequest)(nil),      // 40: cairn.v1.SetBucketVersioningRequest
+	(*CommitVersionRequest)(nil),            // 41: cairn.v1.CommitVersionRequest
+	(*GetObjectVersionRequest)(nil),         // 42: cairn.v1.GetObjectVersionRequest
+	(*DeleteVersionRequest)(nil),            // 43: cairn.v1.DeleteVersionRequest
+	(*SetVersionTagsRequest)(nil),           // 44: cairn.v1.SetVersionTagsRequest
+	(*ListObjectVersionsRequest)(nil),       // 45: cairn.v1.ListObjectVersionsRequest
+	(*ActiveMasterKeyRequest)(nil),          // 46: cairn.v1.ActiveMasterKeyRequest
+	(*CreateMultipartUploadResponse)(nil),   // 47: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 48: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 49: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 50: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 51: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 52: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 53: cairn.v1.ListMultipartUploadsResponse
+	(*SetObjectTagsResponse)(nil),           // 54: cairn.v1.SetObjectTagsResponse
+	(*SetBucketTagsResponse)(nil),           // 55: cairn.v1.SetBucketTagsResponse
+	(*LookupAccessKeyResponse)(nil),         // 56: cairn.v1.LookupAccessKeyResponse
+	(*ReportCorruptShardResponse)(nil),      // 57: cairn.v1.ReportCorruptShardResponse
+	(*SetBucketVersioningResponse)(nil),     // 58: cairn.v1.SetBucketVersioningResponse
+	(*CommitVersionResponse)(nil),           // 59: cairn.v1.CommitVersionResponse
+	(*GetObjectVersionResponse)(nil),        // 60: cairn.v1.GetObjectVersionResponse
+	(*DeleteVersionResponse)(nil),           // 61: cairn.v1.DeleteVersionResponse
+	(*SetVersionTagsResponse)(nil),          // 62: cairn.v1.SetVersionTagsResponse
+	(*ListObjectVersionsResponse)(nil),      // 63: cairn.v1.ListObjectVersionsResponse
+	(*ActiveMasterKeyResponse)(nil),         // 64: cairn.v1.ActiveMasterKeyResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
 	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
@@ -1458,29 +1482,45 @@ var file_cairnpb_meta_proto_depIdxs = []int32{
 	19, // 29: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
 	21, // 30: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
 	38, // 31: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
-	1,  // 32: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,  // 33: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,  // 34: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,  // 35: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,  // 36: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11, // 37: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13, // 38: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16, // 39: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	39, // 40: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
-	40, // 41: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
-	41, // 42: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
-	42, // 43: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
-	43, // 44: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
-	44, // 45: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
-	45, // 46: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
-	46, // 47: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
-	47, // 48: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
-	18, // 49: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20, // 50: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23, // 51: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	48, // 52: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
-	32, // [32:53] is the sub-list for method output_type
-	11, // [11:32] is the sub-list for method input_type
+	39, // 32: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
+	40, // 33: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
+	41, // 34: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
+	42, // 35: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
+	43, // 36: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
+	44, // 37: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
+	45, // 38: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
+	46, // 39: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
+	1,  // 40: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,  // 41: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,  // 42: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,  // 43: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,  // 44: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11, // 45: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13, // 46: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16, // 47: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	47, // 48: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	48, // 49: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	49, // 50: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	50, // 51: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	51, // 52: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	52, // 53: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	53, // 54: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	54, // 55: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
+	55, // 56: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
+	18, // 57: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20, // 58: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23, // 59: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	56, // 60: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
+	57, // 61: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
+	58, // 62: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
+	59, // 63: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
+	60, // 64: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
+	61, // 65: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
+	62, // 66: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
+	63, // 67: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
+	64, // 68: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
+	40, // [40:69] is the sub-list for method output_type
+	11, // [11:40] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -1492,10 +1532,13 @@ func file_cairnpb_meta_proto_init() {
 		return
 	}
 	file_cairnpb_condition_proto_init()
+	file_cairnpb_masterkey_proto_init()
 	file_cairnpb_multipart_proto_init()
+	file_cairnpb_repair_proto_init()
 	file_cairnpb_tagging_proto_init()
 	file_cairnpb_tenancy_proto_init()
 	file_cairnpb_types_proto_init()
+	file_cairnpb_versioning_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

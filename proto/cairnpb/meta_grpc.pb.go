@@ -40,6 +40,14 @@ const (
 	Meta_Heartbeat_FullMethodName               = "/cairn.v1.Meta/Heartbeat"
 	Meta_GetClusterMap_FullMethodName           = "/cairn.v1.Meta/GetClusterMap"
 	Meta_LookupAccessKey_FullMethodName         = "/cairn.v1.Meta/LookupAccessKey"
+	Meta_ReportCorruptShard_FullMethodName      = "/cairn.v1.Meta/ReportCorruptShard"
+	Meta_SetBucketVersioning_FullMethodName     = "/cairn.v1.Meta/SetBucketVersioning"
+	Meta_CommitVersion_FullMethodName           = "/cairn.v1.Meta/CommitVersion"
+	Meta_GetObjectVersion_FullMethodName        = "/cairn.v1.Meta/GetObjectVersion"
+	Meta_DeleteVersion_FullMethodName           = "/cairn.v1.Meta/DeleteVersion"
+	Meta_SetVersionTags_FullMethodName          = "/cairn.v1.Meta/SetVersionTags"
+	Meta_ListObjectVersions_FullMethodName      = "/cairn.v1.Meta/ListObjectVersions"
+	Meta_ActiveMasterKey_FullMethodName         = "/cairn.v1.Meta/ActiveMasterKey"
 )
 
 // MetaClient is the client API for Meta service.
@@ -76,6 +84,19 @@ type MetaClient interface {
 	// LookupAccessKey returns a user access key with its secret, for
 	// gateways to verify signatures.
 	LookupAccessKey(ctx context.Context, in *LookupAccessKeyRequest, opts ...grpc.CallOption) (*LookupAccessKeyResponse, error)
+	// ReportCorruptShard records a shard a data node's scrubber found damaged;
+	// the repair engine rebuilds it from the other shards.
+	ReportCorruptShard(ctx context.Context, in *ReportCorruptShardRequest, opts ...grpc.CallOption) (*ReportCorruptShardResponse, error)
+	// Versioning (see versioning.proto).
+	SetBucketVersioning(ctx context.Context, in *SetBucketVersioningRequest, opts ...grpc.CallOption) (*SetBucketVersioningResponse, error)
+	CommitVersion(ctx context.Context, in *CommitVersionRequest, opts ...grpc.CallOption) (*CommitVersionResponse, error)
+	GetObjectVersion(ctx context.Context, in *GetObjectVersionRequest, opts ...grpc.CallOption) (*GetObjectVersionResponse, error)
+	DeleteVersion(ctx context.Context, in *DeleteVersionRequest, opts ...grpc.CallOption) (*DeleteVersionResponse, error)
+	SetVersionTags(ctx context.Context, in *SetVersionTagsRequest, opts ...grpc.CallOption) (*SetVersionTagsResponse, error)
+	ListObjectVersions(ctx context.Context, in *ListObjectVersionsRequest, opts ...grpc.CallOption) (*ListObjectVersionsResponse, error)
+	// ActiveMasterKey names the master key gateways wrap new data keys with
+	// (masterkey.proto).
+	ActiveMasterKey(ctx context.Context, in *ActiveMasterKeyRequest, opts ...grpc.CallOption) (*ActiveMasterKeyResponse, error)
 }
 
 type metaClient struct {
@@ -296,6 +317,86 @@ func (c *metaClient) LookupAccessKey(ctx context.Context, in *LookupAccessKeyReq
 	return out, nil
 }
 
+func (c *metaClient) ReportCorruptShard(ctx context.Context, in *ReportCorruptShardRequest, opts ...grpc.CallOption) (*ReportCorruptShardResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportCorruptShardResponse)
+	err := c.cc.Invoke(ctx, Meta_ReportCorruptShard_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) SetBucketVersioning(ctx context.Context, in *SetBucketVersioningRequest, opts ...grpc.CallOption) (*SetBucketVersioningResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetBucketVersioningResponse)
+	err := c.cc.Invoke(ctx, Meta_SetBucketVersioning_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) CommitVersion(ctx context.Context, in *CommitVersionRequest, opts ...grpc.CallOption) (*CommitVersionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CommitVersionResponse)
+	err := c.cc.Invoke(ctx, Meta_CommitVersion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) GetObjectVersion(ctx context.Context, in *GetObjectVersionRequest, opts ...grpc.CallOption) (*GetObjectVersionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetObjectVersionResponse)
+	err := c.cc.Invoke(ctx, Meta_GetObjectVersion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) DeleteVersion(ctx context.Context, in *DeleteVersionRequest, opts ...grpc.CallOption) (*DeleteVersionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteVersionResponse)
+	err := c.cc.Invoke(ctx, Meta_DeleteVersion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) SetVersionTags(ctx context.Context, in *SetVersionTagsRequest, opts ...grpc.CallOption) (*SetVersionTagsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetVersionTagsResponse)
+	err := c.cc.Invoke(ctx, Meta_SetVersionTags_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) ListObjectVersions(ctx context.Context, in *ListObjectVersionsRequest, opts ...grpc.CallOption) (*ListObjectVersionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListObjectVersionsResponse)
+	err := c.cc.Invoke(ctx, Meta_ListObjectVersions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) ActiveMasterKey(ctx context.Context, in *ActiveMasterKeyRequest, opts ...grpc.CallOption) (*ActiveMasterKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ActiveMasterKeyResponse)
+	err := c.cc.Invoke(ctx, Meta_ActiveMasterKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MetaServer is the server API for Meta service.
 // All implementations must embed UnimplementedMetaServer
 // for forward compatibility.
@@ -330,6 +431,19 @@ type MetaServer interface {
 	// LookupAccessKey returns a user access key with its secret, for
 	// gateways to verify signatures.
 	LookupAccessKey(context.Context, *LookupAccessKeyRequest) (*LookupAccessKeyResponse, error)
+	// ReportCorruptShard records a shard a data node's scrubber found damaged;
+	// the repair engine rebuilds it from the other shards.
+	ReportCorruptShard(context.Context, *ReportCorruptShardRequest) (*ReportCorruptShardResponse, error)
+	// Versioning (see versioning.proto).
+	SetBucketVersioning(context.Context, *SetBucketVersioningRequest) (*SetBucketVersioningResponse, error)
+	CommitVersion(context.Context, *CommitVersionRequest) (*CommitVersionResponse, error)
+	GetObjectVersion(context.Context, *GetObjectVersionRequest) (*GetObjectVersionResponse, error)
+	DeleteVersion(context.Context, *DeleteVersionRequest) (*DeleteVersionResponse, error)
+	SetVersionTags(context.Context, *SetVersionTagsRequest) (*SetVersionTagsResponse, error)
+	ListObjectVersions(context.Context, *ListObjectVersionsRequest) (*ListObjectVersionsResponse, error)
+	// ActiveMasterKey names the master key gateways wrap new data keys with
+	// (masterkey.proto).
+	ActiveMasterKey(context.Context, *ActiveMasterKeyRequest) (*ActiveMasterKeyResponse, error)
 	mustEmbedUnimplementedMetaServer()
 }
 
@@ -402,6 +516,30 @@ func (UnimplementedMetaServer) GetClusterMap(context.Context, *GetClusterMapRequ
 }
 func (UnimplementedMetaServer) LookupAccessKey(context.Context, *LookupAccessKeyRequest) (*LookupAccessKeyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method LookupAccessKey not implemented")
+}
+func (UnimplementedMetaServer) ReportCorruptShard(context.Context, *ReportCorruptShardRequest) (*ReportCorruptShardResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReportCorruptShard not implemented")
+}
+func (UnimplementedMetaServer) SetBucketVersioning(context.Context, *SetBucketVersioningRequest) (*SetBucketVersioningResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetBucketVersioning not implemented")
+}
+func (UnimplementedMetaServer) CommitVersion(context.Context, *CommitVersionRequest) (*CommitVersionResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CommitVersion not implemented")
+}
+func (UnimplementedMetaServer) GetObjectVersion(context.Context, *GetObjectVersionRequest) (*GetObjectVersionResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetObjectVersion not implemented")
+}
+func (UnimplementedMetaServer) DeleteVersion(context.Context, *DeleteVersionRequest) (*DeleteVersionResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DeleteVersion not implemented")
+}
+func (UnimplementedMetaServer) SetVersionTags(context.Context, *SetVersionTagsRequest) (*SetVersionTagsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetVersionTags not implemented")
+}
+func (UnimplementedMetaServer) ListObjectVersions(context.Context, *ListObjectVersionsRequest) (*ListObjectVersionsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListObjectVersions not implemented")
+}
+func (UnimplementedMetaServer) ActiveMasterKey(context.Context, *ActiveMasterKeyRequest) (*ActiveMasterKeyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ActiveMasterKey not implemented")
 }
 func (UnimplementedMetaServer) mustEmbedUnimplementedMetaServer() {}
 func (UnimplementedMetaServer) testEmbeddedByValue()              {}
@@ -802,6 +940,150 @@ func _Meta_LookupAccessKey_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_ReportCorruptShard_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportCorruptShardRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).ReportCorruptShard(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_ReportCorruptShard_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).ReportCorruptShard(ctx, req.(*ReportCorruptShardRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_SetBucketVersioning_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetBucketVersioningRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SetBucketVersioning(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SetBucketVersioning_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SetBucketVersioning(ctx, req.(*SetBucketVersioningRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_CommitVersion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CommitVersionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).CommitVersion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_CommitVersion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).CommitVersion(ctx, req.(*CommitVersionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_GetObjectVersion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetObjectVersionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).GetObjectVersion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_GetObjectVersion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).GetObjectVersion(ctx, req.(*GetObjectVersionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_DeleteVersion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteVersionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).DeleteVersion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_DeleteVersion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).DeleteVersion(ctx, req.(*DeleteVersionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_SetVersionTags_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetVersionTagsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SetVersionTags(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SetVersionTags_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SetVersionTags(ctx, req.(*SetVersionTagsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_ListObjectVersions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListObjectVersionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).ListObjectVersions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_ListObjectVersions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).ListObjectVersions(ctx, req.(*ListObjectVersionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_ActiveMasterKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ActiveMasterKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).ActiveMasterKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_ActiveMasterKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).ActiveMasterKey(ctx, req.(*ActiveMasterKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Meta_ServiceDesc is the grpc.ServiceDesc for Meta service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -892,6 +1174,38 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "LookupAccessKey",
 			Handler:    _Meta_LookupAccessKey_Handler,
+		},
+		{
+			MethodName: "ReportCorruptShard",
+			Handler:    _Meta_ReportCorruptShard_Handler,
+		},
+		{
+			MethodName: "SetBucketVersioning",
+			Handler:    _Meta_SetBucketVersioning_Handler,
+		},
+		{
+			MethodName: "CommitVersion",
+			Handler:    _Meta_CommitVersion_Handler,
+		},
+		{
+			MethodName: "GetObjectVersion",
+			Handler:    _Meta_GetObjectVersion_Handler,
+		},
+		{
+			MethodName: "DeleteVersion",
+			Handler:    _Meta_DeleteVersion_Handler,
+		},
+		{
+			MethodName: "SetVersionTags",
+			Handler:    _Meta_SetVersionTags_Handler,
+		},
+		{
+			MethodName: "ListObjectVersions",
+			Handler:    _Meta_ListObjectVersions_Handler,
+		},
+		{
+			MethodName: "ActiveMasterKey",
+			Handler:    _Meta_ActiveMasterKey_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -25,8 +25,11 @@ type Namespace struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Name            string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	CreatedUnixNano int64                  `protobuf:"varint,2,opt,name=created_unix_nano,json=createdUnixNano,proto3" json:"created_unix_nano,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// s3_compartment is where S3 CreateBucket puts new buckets; empty is the
+	// root compartment.
+	S3Compartment string `protobuf:"bytes,20,opt,name=s3_compartment,json=s3Compartment,proto3" json:"s3_compartment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Namespace) Reset() {
@@ -71,6 +74,13 @@ func (x *Namespace) GetCreatedUnixNano() int64 {
 		return x.CreatedUnixNano
 	}
 	return 0
+}
+
+func (x *Namespace) GetS3Compartment() string {
+	if x != nil {
+		return x.S3Compartment
+	}
+	return ""
 }
 
 // User belongs to exactly one namespace; its name is unique within it.
@@ -145,8 +155,13 @@ type AccessKey struct {
 	Secret          string                 `protobuf:"bytes,4,opt,name=secret,proto3" json:"secret,omitempty"`
 	Active          bool                   `protobuf:"varint,5,opt,name=active,proto3" json:"active,omitempty"`
 	CreatedUnixNano int64                  `protobuf:"varint,6,opt,name=created_unix_nano,json=createdUnixNano,proto3" json:"created_unix_nano,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// sealed_secret is the secret sealed by the master key secret_key_id
+	// (see meta/keyring); meta stores it instead of secret, which is set only
+	// on records from before sealing and in CreateAccessKey's response.
+	SealedSecret  []byte `protobuf:"bytes,20,opt,name=sealed_secret,json=sealedSecret,proto3" json:"sealed_secret,omitempty"`
+	SecretKeyId   string `protobuf:"bytes,21,opt,name=secret_key_id,json=secretKeyId,proto3" json:"secret_key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AccessKey) Reset() {
@@ -219,6 +234,20 @@ func (x *AccessKey) GetCreatedUnixNano() int64 {
 		return x.CreatedUnixNano
 	}
 	return 0
+}
+
+func (x *AccessKey) GetSealedSecret() []byte {
+	if x != nil {
+		return x.SealedSecret
+	}
+	return nil
+}
+
+func (x *AccessKey) GetSecretKeyId() string {
+	if x != nil {
+		return x.SecretKeyId
+	}
+	return ""
 }
 
 // Commands (see command.proto). The proposer chooses key IDs, secrets and
@@ -1451,11 +1480,19 @@ func (x *LookupAccessKeyRequest) GetAccessKeyId() string {
 }
 
 type LookupAccessKeyResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
-	Secret        string                 `protobuf:"bytes,3,opt,name=secret,proto3" json:"secret,omitempty"`
-	Active        bool                   `protobuf:"varint,4,opt,name=active,proto3" json:"active,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	User      string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Secret    string                 `protobuf:"bytes,3,opt,name=secret,proto3" json:"secret,omitempty"`
+	Active    bool                   `protobuf:"varint,4,opt,name=active,proto3" json:"active,omitempty"`
+	// What the gateway authorizes the key's requests with: the user's
+	// groups, the statements of the namespace's policies that name one of
+	// them, the namespace's compartments (not the root) and its S3
+	// compartment (empty: root).
+	Groups        []string       `protobuf:"bytes,20,rep,name=groups,proto3" json:"groups,omitempty"`
+	Statements    []string       `protobuf:"bytes,21,rep,name=statements,proto3" json:"statements,omitempty"`
+	Compartments  []*Compartment `protobuf:"bytes,22,rep,name=compartments,proto3" json:"compartments,omitempty"`
+	S3Compartment string         `protobuf:"bytes,23,opt,name=s3_compartment,json=s3Compartment,proto3" json:"s3_compartment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1518,25 +1555,56 @@ func (x *LookupAccessKeyResponse) GetActive() bool {
 	return false
 }
 
+func (x *LookupAccessKeyResponse) GetGroups() []string {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *LookupAccessKeyResponse) GetStatements() []string {
+	if x != nil {
+		return x.Statements
+	}
+	return nil
+}
+
+func (x *LookupAccessKeyResponse) GetCompartments() []*Compartment {
+	if x != nil {
+		return x.Compartments
+	}
+	return nil
+}
+
+func (x *LookupAccessKeyResponse) GetS3Compartment() string {
+	if x != nil {
+		return x.S3Compartment
+	}
+	return ""
+}
+
 var File_cairnpb_tenancy_proto protoreflect.FileDescriptor
 
 const file_cairnpb_tenancy_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/tenancy.proto\x12\bcairn.v1\"K\n" +
+	"\x15cairnpb/tenancy.proto\x12\bcairn.v1\x1a\x11cairnpb/iam.proto\"r\n" +
 	"\tNamespace\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12*\n" +
-	"\x11created_unix_nano\x18\x02 \x01(\x03R\x0fcreatedUnixNano\"d\n" +
+	"\x11created_unix_nano\x18\x02 \x01(\x03R\x0fcreatedUnixNano\x12%\n" +
+	"\x0es3_compartment\x18\x14 \x01(\tR\rs3Compartment\"d\n" +
 	"\x04User\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12*\n" +
-	"\x11created_unix_nano\x18\x03 \x01(\x03R\x0fcreatedUnixNano\"\xbd\x01\n" +
+	"\x11created_unix_nano\x18\x03 \x01(\x03R\x0fcreatedUnixNano\"\x86\x02\n" +
 	"\tAccessKey\x12\"\n" +
 	"\raccess_key_id\x18\x01 \x01(\tR\vaccessKeyId\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04user\x18\x03 \x01(\tR\x04user\x12\x16\n" +
 	"\x06secret\x18\x04 \x01(\tR\x06secret\x12\x16\n" +
 	"\x06active\x18\x05 \x01(\bR\x06active\x12*\n" +
-	"\x11created_unix_nano\x18\x06 \x01(\x03R\x0fcreatedUnixNano\"G\n" +
+	"\x11created_unix_nano\x18\x06 \x01(\x03R\x0fcreatedUnixNano\x12#\n" +
+	"\rsealed_secret\x18\x14 \x01(\fR\fsealedSecret\x12\"\n" +
+	"\rsecret_key_id\x18\x15 \x01(\tR\vsecretKeyId\"G\n" +
 	"\x12CreateNamespaceCmd\x121\n" +
 	"\tnamespace\x18\x01 \x01(\v2\x13.cairn.v1.NamespaceR\tnamespace\"3\n" +
 	"\rCreateUserCmd\x12\"\n" +
@@ -1596,12 +1664,18 @@ const file_cairnpb_tenancy_proto_rawDesc = "" +
 	"\raccess_key_id\x18\x01 \x01(\tR\vaccessKeyId\"\x19\n" +
 	"\x17DeleteAccessKeyResponse\"<\n" +
 	"\x16LookupAccessKeyRequest\x12\"\n" +
-	"\raccess_key_id\x18\x01 \x01(\tR\vaccessKeyId\"{\n" +
+	"\raccess_key_id\x18\x01 \x01(\tR\vaccessKeyId\"\x95\x02\n" +
 	"\x17LookupAccessKeyResponse\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x16\n" +
 	"\x06secret\x18\x03 \x01(\tR\x06secret\x12\x16\n" +
-	"\x06active\x18\x04 \x01(\bR\x06activeB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
+	"\x06active\x18\x04 \x01(\bR\x06active\x12\x16\n" +
+	"\x06groups\x18\x14 \x03(\tR\x06groups\x12\x1e\n" +
+	"\n" +
+	"statements\x18\x15 \x03(\tR\n" +
+	"statements\x129\n" +
+	"\fcompartments\x18\x16 \x03(\v2\x15.cairn.v1.CompartmentR\fcompartments\x12%\n" +
+	"\x0es3_compartment\x18\x17 \x01(\tR\rs3CompartmentB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
 	file_cairnpb_tenancy_proto_rawDescOnce sync.Once
@@ -1648,6 +1722,7 @@ var file_cairnpb_tenancy_proto_goTypes = []any{
 	(*DeleteAccessKeyResponse)(nil),     // 28: cairn.v1.DeleteAccessKeyResponse
 	(*LookupAccessKeyRequest)(nil),      // 29: cairn.v1.LookupAccessKeyRequest
 	(*LookupAccessKeyResponse)(nil),     // 30: cairn.v1.LookupAccessKeyResponse
+	(*Compartment)(nil),                 // 31: cairn.v1.Compartment
 }
 var file_cairnpb_tenancy_proto_depIdxs = []int32{
 	0,  // 0: cairn.v1.CreateNamespaceCmd.namespace:type_name -> cairn.v1.Namespace
@@ -1660,11 +1735,12 @@ var file_cairnpb_tenancy_proto_depIdxs = []int32{
 	1,  // 7: cairn.v1.ListUsersResponse.users:type_name -> cairn.v1.User
 	2,  // 8: cairn.v1.CreateAccessKeyResponse.key:type_name -> cairn.v1.AccessKey
 	2,  // 9: cairn.v1.ListAccessKeysResponse.keys:type_name -> cairn.v1.AccessKey
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	31, // 10: cairn.v1.LookupAccessKeyResponse.compartments:type_name -> cairn.v1.Compartment
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_tenancy_proto_init() }
@@ -1672,6 +1748,7 @@ func file_cairnpb_tenancy_proto_init() {
 	if File_cairnpb_tenancy_proto != nil {
 		return
 	}
+	file_cairnpb_iam_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -21,6 +21,58 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// NodeState is a data node's place in the cluster's life cycle. New shards
+// go to active nodes only; the repair engine moves shards off draining
+// nodes and rebuilds the shards of removed ones.
+type NodeState int32
+
+const (
+	NodeState_NODE_STATE_ACTIVE   NodeState = 0
+	NodeState_NODE_STATE_DRAINING NodeState = 1
+	NodeState_NODE_STATE_REMOVED  NodeState = 2
+)
+
+// Enum value maps for NodeState.
+var (
+	NodeState_name = map[int32]string{
+		0: "NODE_STATE_ACTIVE",
+		1: "NODE_STATE_DRAINING",
+		2: "NODE_STATE_REMOVED",
+	}
+	NodeState_value = map[string]int32{
+		"NODE_STATE_ACTIVE":   0,
+		"NODE_STATE_DRAINING": 1,
+		"NODE_STATE_REMOVED":  2,
+	}
+)
+
+func (x NodeState) Enum() *NodeState {
+	p := new(NodeState)
+	*p = x
+	return p
+}
+
+func (x NodeState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NodeState) Descriptor() protoreflect.EnumDescriptor {
+	return file_cairnpb_types_proto_enumTypes[0].Descriptor()
+}
+
+func (NodeState) Type() protoreflect.EnumType {
+	return &file_cairnpb_types_proto_enumTypes[0]
+}
+
+func (x NodeState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use NodeState.Descriptor instead.
+func (NodeState) EnumDescriptor() ([]byte, []int) {
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{0}
+}
+
 // Bucket is one bucket of one namespace in this region.
 type Bucket struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -31,6 +83,8 @@ type Bucket struct {
 	Id              []byte `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
 	CreatedUnixNano int64  `protobuf:"varint,4,opt,name=created_unix_nano,json=createdUnixNano,proto3" json:"created_unix_nano,omitempty"`
 	Compartment     string `protobuf:"bytes,5,opt,name=compartment,proto3" json:"compartment,omitempty"`
+	// versioning is "" (never configured), "Enabled" or "Suspended".
+	Versioning string `protobuf:"bytes,20,opt,name=versioning,proto3" json:"versioning,omitempty"`
 	// tags is the bucket's tag set (PutBucketTagging); empty when it has none.
 	Tags          map[string]string `protobuf:"bytes,30,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
@@ -98,6 +152,13 @@ func (x *Bucket) GetCreatedUnixNano() int64 {
 func (x *Bucket) GetCompartment() string {
 	if x != nil {
 		return x.Compartment
+	}
+	return ""
+}
+
+func (x *Bucket) GetVersioning() string {
+	if x != nil {
+		return x.Versioning
 	}
 	return ""
 }
@@ -254,7 +315,18 @@ type ObjectVersion struct {
 	// every version the gateway writes. Multipart versions have it per part.
 	Encryption *Encryption `protobuf:"bytes,20,opt,name=encryption,proto3" json:"encryption,omitempty"`
 	// tags is the object's tag set (x-amz-tagging, PutObjectTagging).
-	Tags          map[string]string `protobuf:"bytes,30,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Tags map[string]string `protobuf:"bytes,30,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// versioned: written while versioning was Enabled, so S3 knows it by
+	// version_id; otherwise it is the key's "null" version.
+	Versioned bool `protobuf:"varint,40,opt,name=versioned,proto3" json:"versioned,omitempty"`
+	// delete_marker: a delete marker (no data) of a versioned bucket.
+	DeleteMarker bool `protobuf:"varint,41,opt,name=delete_marker,json=deleteMarker,proto3" json:"delete_marker,omitempty"`
+	// seq orders the versions of a key: the Raft index of the apply that
+	// made the version.
+	Seq uint64 `protobuf:"varint,42,opt,name=seq,proto3" json:"seq,omitempty"`
+	// checksum_type is "COMPOSITE" or "FULL_OBJECT" for the checksums of a
+	// multipart object ("" for a single PUT, which is FULL_OBJECT).
+	ChecksumType  string `protobuf:"bytes,43,opt,name=checksum_type,json=checksumType,proto3" json:"checksum_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -406,6 +478,34 @@ func (x *ObjectVersion) GetTags() map[string]string {
 		return x.Tags
 	}
 	return nil
+}
+
+func (x *ObjectVersion) GetVersioned() bool {
+	if x != nil {
+		return x.Versioned
+	}
+	return false
+}
+
+func (x *ObjectVersion) GetDeleteMarker() bool {
+	if x != nil {
+		return x.DeleteMarker
+	}
+	return false
+}
+
+func (x *ObjectVersion) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ObjectVersion) GetChecksumType() string {
+	if x != nil {
+		return x.ChecksumType
+	}
+	return ""
 }
 
 // PartInfo is one part of a multipart object (or upload): its bytes are
@@ -638,8 +738,12 @@ type DataNode struct {
 	UsedBytes             int64                  `protobuf:"varint,8,opt,name=used_bytes,json=usedBytes,proto3" json:"used_bytes,omitempty"`
 	LastHeartbeatUnixNano int64                  `protobuf:"varint,9,opt,name=last_heartbeat_unix_nano,json=lastHeartbeatUnixNano,proto3" json:"last_heartbeat_unix_nano,omitempty"`
 	RegisteredUnixNano    int64                  `protobuf:"varint,10,opt,name=registered_unix_nano,json=registeredUnixNano,proto3" json:"registered_unix_nano,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// state is set by operators (drain, remove) through Raft; registering
+	// again keeps it.
+	State                NodeState `protobuf:"varint,20,opt,name=state,proto3,enum=cairn.v1.NodeState" json:"state,omitempty"`
+	StateChangedUnixNano int64     `protobuf:"varint,21,opt,name=state_changed_unix_nano,json=stateChangedUnixNano,proto3" json:"state_changed_unix_nano,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *DataNode) Reset() {
@@ -738,6 +842,20 @@ func (x *DataNode) GetLastHeartbeatUnixNano() int64 {
 func (x *DataNode) GetRegisteredUnixNano() int64 {
 	if x != nil {
 		return x.RegisteredUnixNano
+	}
+	return 0
+}
+
+func (x *DataNode) GetState() NodeState {
+	if x != nil {
+		return x.State
+	}
+	return NodeState_NODE_STATE_ACTIVE
+}
+
+func (x *DataNode) GetStateChangedUnixNano() int64 {
+	if x != nil {
+		return x.StateChangedUnixNano
 	}
 	return 0
 }
@@ -868,13 +986,16 @@ var File_cairnpb_types_proto protoreflect.FileDescriptor
 
 const file_cairnpb_types_proto_rawDesc = "" +
 	"\n" +
-	"\x13cairnpb/types.proto\x12\bcairn.v1\"\x81\x02\n" +
+	"\x13cairnpb/types.proto\x12\bcairn.v1\"\xa1\x02\n" +
 	"\x06Bucket\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\fR\x02id\x12*\n" +
 	"\x11created_unix_nano\x18\x04 \x01(\x03R\x0fcreatedUnixNano\x12 \n" +
-	"\vcompartment\x18\x05 \x01(\tR\vcompartment\x12.\n" +
+	"\vcompartment\x18\x05 \x01(\tR\vcompartment\x12\x1e\n" +
+	"\n" +
+	"versioning\x18\x14 \x01(\tR\n" +
+	"versioning\x12.\n" +
 	"\x04tags\x18\x1e \x03(\v2\x1a.cairn.v1.Bucket.TagsEntryR\x04tags\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
@@ -886,7 +1007,7 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"block_size\x18\x03 \x01(\x05R\tblockSize\">\n" +
 	"\rShardLocation\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x17\n" +
-	"\anode_id\x18\x02 \x01(\tR\x06nodeId\"\xd6\a\n" +
+	"\anode_id\x18\x02 \x01(\tR\x06nodeId\"\xd0\b\n" +
 	"\rObjectVersion\x12\x1b\n" +
 	"\tbucket_id\x18\x01 \x01(\fR\bbucketId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1d\n" +
@@ -909,7 +1030,11 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"\n" +
 	"encryption\x18\x14 \x01(\v2\x14.cairn.v1.EncryptionR\n" +
 	"encryption\x125\n" +
-	"\x04tags\x18\x1e \x03(\v2!.cairn.v1.ObjectVersion.TagsEntryR\x04tags\x1a?\n" +
+	"\x04tags\x18\x1e \x03(\v2!.cairn.v1.ObjectVersion.TagsEntryR\x04tags\x12\x1c\n" +
+	"\tversioned\x18( \x01(\bR\tversioned\x12#\n" +
+	"\rdelete_marker\x18) \x01(\bR\fdeleteMarker\x12\x10\n" +
+	"\x03seq\x18* \x01(\x04R\x03seq\x12#\n" +
+	"\rchecksum_type\x18+ \x01(\tR\fchecksumType\x1a?\n" +
 	"\x11UserMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a:\n" +
@@ -948,7 +1073,7 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"\x06key_id\x18\x05 \x01(\tR\x05keyId\x12*\n" +
 	"\x11customer_key_salt\x18\x06 \x01(\fR\x0fcustomerKeySalt\x12*\n" +
 	"\x11customer_key_hmac\x18\a \x01(\fR\x0fcustomerKeyHmac\x12\x12\n" +
-	"\x04tags\x18\b \x01(\fR\x04tags\"\xb3\x02\n" +
+	"\x04tags\x18\b \x01(\fR\x04tags\"\x95\x03\n" +
 	"\bDataNode\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x12\n" +
@@ -961,7 +1086,9 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"used_bytes\x18\b \x01(\x03R\tusedBytes\x127\n" +
 	"\x18last_heartbeat_unix_nano\x18\t \x01(\x03R\x15lastHeartbeatUnixNano\x120\n" +
 	"\x14registered_unix_nano\x18\n" +
-	" \x01(\x03R\x12registeredUnixNano\"V\n" +
+	" \x01(\x03R\x12registeredUnixNano\x12)\n" +
+	"\x05state\x18\x14 \x01(\x0e2\x13.cairn.v1.NodeStateR\x05state\x125\n" +
+	"\x17state_changed_unix_nano\x18\x15 \x01(\x03R\x14stateChangedUnixNano\"V\n" +
 	"\n" +
 	"MetaMember\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
@@ -970,7 +1097,11 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"\aGCEntry\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x19\n" +
 	"\bshard_id\x18\x02 \x01(\tR\ashardId\x12,\n" +
-	"\x12enqueued_unix_nano\x18\x03 \x01(\x03R\x10enqueuedUnixNanoB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
+	"\x12enqueued_unix_nano\x18\x03 \x01(\x03R\x10enqueuedUnixNano*S\n" +
+	"\tNodeState\x12\x15\n" +
+	"\x11NODE_STATE_ACTIVE\x10\x00\x12\x17\n" +
+	"\x13NODE_STATE_DRAINING\x10\x01\x12\x16\n" +
+	"\x12NODE_STATE_REMOVED\x10\x02B,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
 	file_cairnpb_types_proto_rawDescOnce sync.Once
@@ -984,43 +1115,46 @@ func file_cairnpb_types_proto_rawDescGZIP() []byte {
 	return file_cairnpb_types_proto_rawDescData
 }
 
+var file_cairnpb_types_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_cairnpb_types_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_cairnpb_types_proto_goTypes = []any{
-	(*Bucket)(nil),        // 0: cairn.v1.Bucket
-	(*ErasureScheme)(nil), // 1: cairn.v1.ErasureScheme
-	(*ShardLocation)(nil), // 2: cairn.v1.ShardLocation
-	(*ObjectVersion)(nil), // 3: cairn.v1.ObjectVersion
-	(*PartInfo)(nil),      // 4: cairn.v1.PartInfo
-	(*Encryption)(nil),    // 5: cairn.v1.Encryption
-	(*DataNode)(nil),      // 6: cairn.v1.DataNode
-	(*MetaMember)(nil),    // 7: cairn.v1.MetaMember
-	(*GCEntry)(nil),       // 8: cairn.v1.GCEntry
-	nil,                   // 9: cairn.v1.Bucket.TagsEntry
-	nil,                   // 10: cairn.v1.ObjectVersion.UserMetadataEntry
-	nil,                   // 11: cairn.v1.ObjectVersion.HeadersEntry
-	nil,                   // 12: cairn.v1.ObjectVersion.ChecksumsEntry
-	nil,                   // 13: cairn.v1.ObjectVersion.TagsEntry
-	nil,                   // 14: cairn.v1.PartInfo.ChecksumsEntry
+	(NodeState)(0),        // 0: cairn.v1.NodeState
+	(*Bucket)(nil),        // 1: cairn.v1.Bucket
+	(*ErasureScheme)(nil), // 2: cairn.v1.ErasureScheme
+	(*ShardLocation)(nil), // 3: cairn.v1.ShardLocation
+	(*ObjectVersion)(nil), // 4: cairn.v1.ObjectVersion
+	(*PartInfo)(nil),      // 5: cairn.v1.PartInfo
+	(*Encryption)(nil),    // 6: cairn.v1.Encryption
+	(*DataNode)(nil),      // 7: cairn.v1.DataNode
+	(*MetaMember)(nil),    // 8: cairn.v1.MetaMember
+	(*GCEntry)(nil),       // 9: cairn.v1.GCEntry
+	nil,                   // 10: cairn.v1.Bucket.TagsEntry
+	nil,                   // 11: cairn.v1.ObjectVersion.UserMetadataEntry
+	nil,                   // 12: cairn.v1.ObjectVersion.HeadersEntry
+	nil,                   // 13: cairn.v1.ObjectVersion.ChecksumsEntry
+	nil,                   // 14: cairn.v1.ObjectVersion.TagsEntry
+	nil,                   // 15: cairn.v1.PartInfo.ChecksumsEntry
 }
 var file_cairnpb_types_proto_depIdxs = []int32{
-	9,  // 0: cairn.v1.Bucket.tags:type_name -> cairn.v1.Bucket.TagsEntry
-	10, // 1: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
-	1,  // 2: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
-	2,  // 3: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
-	11, // 4: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
-	12, // 5: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
-	4,  // 6: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
-	5,  // 7: cairn.v1.ObjectVersion.encryption:type_name -> cairn.v1.Encryption
-	13, // 8: cairn.v1.ObjectVersion.tags:type_name -> cairn.v1.ObjectVersion.TagsEntry
-	1,  // 9: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
-	2,  // 10: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
-	14, // 11: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
-	5,  // 12: cairn.v1.PartInfo.encryption:type_name -> cairn.v1.Encryption
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	10, // 0: cairn.v1.Bucket.tags:type_name -> cairn.v1.Bucket.TagsEntry
+	11, // 1: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
+	2,  // 2: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
+	3,  // 3: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
+	12, // 4: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
+	13, // 5: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
+	5,  // 6: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
+	6,  // 7: cairn.v1.ObjectVersion.encryption:type_name -> cairn.v1.Encryption
+	14, // 8: cairn.v1.ObjectVersion.tags:type_name -> cairn.v1.ObjectVersion.TagsEntry
+	2,  // 9: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
+	3,  // 10: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
+	15, // 11: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
+	6,  // 12: cairn.v1.PartInfo.encryption:type_name -> cairn.v1.Encryption
+	0,  // 13: cairn.v1.DataNode.state:type_name -> cairn.v1.NodeState
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_types_proto_init() }
@@ -1033,13 +1167,14 @@ func file_cairnpb_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_types_proto_rawDesc), len(file_cairnpb_types_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_cairnpb_types_proto_goTypes,
 		DependencyIndexes: file_cairnpb_types_proto_depIdxs,
+		EnumInfos:         file_cairnpb_types_proto_enumTypes,
 		MessageInfos:      file_cairnpb_types_proto_msgTypes,
 	}.Build()
 	File_cairnpb_types_proto = out.File

@@ -61,6 +61,26 @@ var (
 	ErrUserExists = errors.New("user already exists")
 	// ErrKeyNotFound: no access key with that ID.
 	ErrKeyNotFound = errors.New("access key not found")
+	// ErrCompartmentNotFound: the namespace has no compartment of that name.
+	ErrCompartmentNotFound = errors.New("compartment not found")
+	// ErrCompartmentExists: the namespace already has a compartment of that name.
+	ErrCompartmentExists = errors.New("compartment already exists")
+	// ErrGroupNotFound: the namespace has no group of that name.
+	ErrGroupNotFound = errors.New("group not found")
+	// ErrGroupExists: the namespace already has a group of that name.
+	ErrGroupExists = errors.New("group already exists")
+	// ErrPolicyNotFound: the namespace has no policy of that name.
+	ErrPolicyNotFound = errors.New("policy not found")
+	// ErrPolicyExists: the namespace already has a policy of that name.
+	ErrPolicyExists = errors.New("policy already exists")
+	// ErrUnauthenticated: an Admin call without the admin token, or with
+	// a token that does not match the cluster's.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrMemberNotFound: no meta group member with that ID.
+	ErrMemberNotFound = errors.New("meta member not found")
+	// ErrNoSpace: a data node keeps a reserve of free disk space and
+	// refuses writes that would eat into it.
+	ErrNoSpace = errors.New("not enough free disk space")
 )
 
 type entry struct {
@@ -93,6 +113,15 @@ var table = []entry{
 	{ErrUserNotFound, codes.NotFound, "USER_NOT_FOUND"},
 	{ErrUserExists, codes.AlreadyExists, "USER_EXISTS"},
 	{ErrKeyNotFound, codes.NotFound, "KEY_NOT_FOUND"},
+	{ErrCompartmentNotFound, codes.NotFound, "COMPARTMENT_NOT_FOUND"},
+	{ErrCompartmentExists, codes.AlreadyExists, "COMPARTMENT_EXISTS"},
+	{ErrGroupNotFound, codes.NotFound, "GROUP_NOT_FOUND"},
+	{ErrGroupExists, codes.AlreadyExists, "GROUP_EXISTS"},
+	{ErrPolicyNotFound, codes.NotFound, "POLICY_NOT_FOUND"},
+	{ErrPolicyExists, codes.AlreadyExists, "POLICY_EXISTS"},
+	{ErrUnauthenticated, codes.Unauthenticated, "UNAUTHENTICATED"},
+	{ErrMemberNotFound, codes.NotFound, "MEMBER_NOT_FOUND"},
+	{ErrNoSpace, codes.ResourceExhausted, "NO_SPACE"},
 }
 
 // ToStatus converts err into a gRPC status error. Sentinels (matched with

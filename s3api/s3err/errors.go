@@ -42,6 +42,7 @@ var (
 	MissingSecurityHeader           = Code{"MissingSecurityHeader", http.StatusBadRequest, "Your request is missing a required header."}
 	NoSuchBucket                    = Code{"NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist"}
 	NoSuchKey                       = Code{"NoSuchKey", http.StatusNotFound, "The specified key does not exist."}
+	NoSuchVersion                   = Code{"NoSuchVersion", http.StatusNotFound, "The specified version does not exist."}
 	NoSuchTagSet                    = Code{"NoSuchTagSet", http.StatusNotFound, "The TagSet does not exist"}
 	InvalidTag                      = Code{"InvalidTag", http.StatusBadRequest, "The tag provided was not a valid tag. This error can occur if the tag did not pass input validation."}
 	BadRequest                      = Code{"BadRequest", http.StatusBadRequest, "Bad Request"}

@@ -28,7 +28,9 @@
 // # Keys
 //
 // The data key is wrapped with AES-256-GCM (random 12-byte nonce) by a key
-// encryption key: the master key (an Envelope then names its ID), or for
+// encryption key: the active master key of the keyring (package
+// meta/keyring; an Envelope then names its ID, and any key of the keyring
+// opens what it wrapped), or for
 // SSE-C a key derived from the customer key with HKDF-SHA256 and a random
 // salt. The wrapping binds the envelope's parameters (algorithm, package
 // size, nonce prefix, key ID, salt) as additional data. For SSE-C the
@@ -46,5 +48,5 @@
 //     any failure is an error wrapping ErrTampered, never wrong bytes.
 //   - Every error wraps one of the exported sentinels, each documented with
 //     the S3 error it becomes. This package writes no S3 XML and imports
-//     nothing of Cairn's.
+//     nothing of Cairn's but the leaf package meta/keyring.
 package sse

@@ -1,7 +1,6 @@
 package sse
 
 import (
-	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -10,10 +9,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
+
+	"github.com/cairn-store/cairn/meta/keyring"
 )
 
 // Algorithm names the package format described in the package doc.
@@ -21,65 +22,72 @@ const Algorithm = "cairn-aes256gcm-v1"
 
 const (
 	saltSize      = 16
-	wrapLabel     = "cairn-sse-wrap-v1"
 	checkLabel    = "cairn-sse-c-check-v1"
 	customerLabel = "cairn-sse-c-wrap-v1"
-	idLabel       = "cairn-master-key-id-v1"
 	etagLabel     = "cairn-sse-c-etag-v1"
 )
 
-// MasterKey is the cluster's key encryption key, with the ID versions
-// record so a later rotation can tell keys apart.
+// MasterKey is the cluster's keyring of master keys (key encryption keys)
+// and which of them wraps new data keys: the active key. Envelopes record
+// the ID of the key that wrapped them, so data wrapped by any key of the
+// keyring opens, and a rotation only changes the active key.
 type MasterKey struct {
-	id   string
-	aead cipher.AEAD
+	ring   *keyring.Keyring
+	active atomic.Pointer[string]
 }
 
-// NewMasterKey returns the master key of raw (32 bytes). Its ID is derived
-// from the key (an HMAC, so it reveals nothing of it).
+// NewMasterKey returns the master key of raw (32 bytes) alone. Its ID is
+// derived from the key (an HMAC, so it reveals nothing of it).
 func NewMasterKey(raw []byte) (*MasterKey, error) {
-	if len(raw) != KeySize {
-		return nil, fmt.Errorf("%w: got %d bytes", ErrInvalidMasterKey, len(raw))
-	}
-	aead, err := newGCM(raw)
+	r, err := keyring.Single(raw)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMasterKey, err)
 	}
-	m := hmac.New(sha256.New, raw)
-	m.Write([]byte(idLabel))
-	return &MasterKey{id: "mk-" + hex.EncodeToString(m.Sum(nil)[:8]), aead: aead}, nil
+	return NewMasterKeyring(r), nil
 }
 
-// ParseMasterKey reads a master key as kept in a file or the environment:
-// 32 raw bytes, or 64 hex digits (surrounding white space ignored).
+// NewMasterKeyring returns the master keys of r, its default key active.
+func NewMasterKeyring(r *keyring.Keyring) *MasterKey {
+	m := &MasterKey{ring: r}
+	id := r.Default()
+	m.active.Store(&id)
+	return m
+}
+
+// ParseMasterKey reads master keys as kept in a file or the environment:
+// 32 raw bytes, 64 hex digits (surrounding white space ignored), or a
+// keyring of "ID HEX" lines (see package meta/keyring).
 func ParseMasterKey(b []byte) (*MasterKey, error) {
-	if len(b) == KeySize {
-		return NewMasterKey(b)
+	r, err := keyring.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMasterKey, err)
 	}
-	text := bytes.TrimSpace(b)
-	if len(text) != 2*KeySize {
-		return nil, fmt.Errorf("%w: got %d bytes", ErrInvalidMasterKey, len(b))
-	}
-	raw := make([]byte, KeySize)
-	if _, err := hex.Decode(raw, text); err != nil {
-		return nil, fmt.Errorf("%w: not hex", ErrInvalidMasterKey)
-	}
-	return NewMasterKey(raw)
+	return NewMasterKeyring(r), nil
 }
 
 // GenerateMasterKey returns a fresh master key as 64 hex digits and a
 // newline, the form ParseMasterKey reads.
-func GenerateMasterKey() []byte {
-	raw := make([]byte, KeySize)
-	_, _ = rand.Read(raw)
-	return append([]byte(hex.EncodeToString(raw)), '\n')
+func GenerateMasterKey() []byte { return keyring.Generate() }
+
+// ID returns the ID of the active key, which wraps new data keys.
+func (m *MasterKey) ID() string { return *m.active.Load() }
+
+// SetActive makes the key id (or the key whose derived ID it is) wrap new
+// data keys. A key not in the keyring is refused with ErrUnknownKey.
+func (m *MasterKey) SetActive(id string) error {
+	c, ok := m.ring.Canonical(id)
+	if !ok {
+		return fmt.Errorf("%w: master key %q is not in this gateway's %s", ErrUnknownKey, id, m.ring)
+	}
+	m.active.Store(&c)
+	return nil
 }
 
-// ID returns the key's ID.
-func (m *MasterKey) ID() string { return m.id }
+// Keyring returns the keys.
+func (m *MasterKey) Keyring() *keyring.Keyring { return m.ring }
 
-// String names the key without revealing it.
-func (m *MasterKey) String() string { return "master key " + m.id }
+// String names the active key without revealing it.
+func (m *MasterKey) String() string { return "master key " + m.ID() }
 
 // CustomerKey is an SSE-C key as a request carries it. It is never stored;
 // String and LogValue redact it.
@@ -192,22 +200,25 @@ func NewEnvelope(mk *MasterKey, ck *CustomerKey) (*Envelope, *Cipher, error) {
 	_, _ = rand.Read(dataKey)
 	e := &Envelope{Algorithm: Algorithm, PackageSize: PackageSize, NoncePrefix: make([]byte, PrefixSize)}
 	_, _ = rand.Read(e.NoncePrefix)
-	var kek cipher.AEAD
 	if ck != nil {
 		e.Check = NewKeyCheck(ck)
-		var err error
-		if kek, err = ck.kek(e.Check.Salt); err != nil {
+		kek, err := ck.kek(e.Check.Salt)
+		if err != nil {
 			return nil, nil, err
 		}
+		nonce := make([]byte, kek.NonceSize(), kek.NonceSize()+KeySize+kek.Overhead())
+		_, _ = rand.Read(nonce)
+		e.WrappedKey = kek.Seal(nonce, nonce, dataKey, e.wrapAAD())
 	} else {
 		if mk == nil {
 			return nil, nil, fmt.Errorf("%w: no master key", ErrUnknownKey)
 		}
-		e.KeyID, kek = mk.id, mk.aead
+		e.KeyID = mk.ID()
+		var err error
+		if e.WrappedKey, err = mk.ring.Wrap(e.KeyID, dataKey, e.wrapAAD()); err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrUnknownKey, err)
+		}
 	}
-	nonce := make([]byte, kek.NonceSize(), kek.NonceSize()+KeySize+kek.Overhead())
-	_, _ = rand.Read(nonce)
-	e.WrappedKey = kek.Seal(nonce, nonce, dataKey, e.wrapAAD())
 	c, err := newCipher(dataKey, e.NoncePrefix, e.PackageSize)
 	if err != nil {
 		return nil, nil, err
@@ -224,17 +235,19 @@ func (e *Envelope) Open(mk *MasterKey, ck *CustomerKey) (*Cipher, error) {
 	if err := e.Check.Verify(ck); err != nil {
 		return nil, err
 	}
-	var kek cipher.AEAD
-	if ck != nil {
-		var err error
-		if kek, err = ck.kek(e.Check.Salt); err != nil {
-			return nil, err
-		}
-	} else {
-		if mk == nil || e.KeyID != mk.id {
+	if ck == nil {
+		if mk == nil || !mk.ring.Has(e.KeyID) {
 			return nil, fmt.Errorf("%w: data key wrapped by %q", ErrUnknownKey, e.KeyID)
 		}
-		kek = mk.aead
+		dataKey, err := mk.ring.Unwrap(e.KeyID, e.WrappedKey, e.wrapAAD())
+		if err != nil {
+			return nil, fmt.Errorf("%w: data key does not unwrap", ErrTampered)
+		}
+		return newCipher(dataKey, e.NoncePrefix, e.PackageSize)
+	}
+	kek, err := ck.kek(e.Check.Salt)
+	if err != nil {
+		return nil, err
 	}
 	ns := kek.NonceSize()
 	if len(e.WrappedKey) != ns+KeySize+kek.Overhead() {
@@ -250,16 +263,7 @@ func (e *Envelope) Open(mk *MasterKey, ck *CustomerKey) (*Cipher, error) {
 // wrapAAD binds the envelope's parameters to the wrapped key, so none of
 // them can be altered without the unwrap failing.
 func (e *Envelope) wrapAAD() []byte {
-	b := make([]byte, 0, 128)
-	b = append(b, wrapLabel...)
-	b = append(b, 0)
-	b = append(b, e.Algorithm...)
-	b = append(b, 0)
-	b = binary.BigEndian.AppendUint32(b, uint32(e.PackageSize))
-	b = append(b, e.NoncePrefix...)
-	b = append(b, e.KeyID...)
-	b = append(b, 0)
-	return append(b, e.Check.Salt...)
+	return keyring.EnvelopeAAD(e.Algorithm, e.PackageSize, e.NoncePrefix, e.KeyID, e.Check.Salt)
 }
 
 // kek derives the key encryption key of SSE-C data from the customer key

@@ -34,9 +34,11 @@ func TestDependencyDirection(t *testing.T) {
 		{"proto/cairnpb", []string{"proto/cairnpb"}},
 		{"proto/rpcerr", []string{"proto/rpcerr"}},
 		{"meta/metaclient", []string{"meta/metaclient", "proto/"}},
+		{"meta/keyring", []string{"meta/keyring"}},
 		{"meta", []string{"meta", "proto/", "placement"}},
 		{"node", []string{"node", "proto/", "erasure", "meta/metaclient"}},
-		{"s3api", []string{"s3api", "proto/", "erasure", "placement", "meta/metaclient"}},
+		{"meta/policy", []string{"meta/policy"}},
+		{"s3api", []string{"s3api", "proto/", "erasure", "placement", "meta/metaclient", "meta/policy", "meta/keyring"}},
 	}
 	for _, r := range rules {
 		for _, d := range deps(t, r.pkg) {

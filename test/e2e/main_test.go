@@ -46,6 +46,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// Every cluster's meta nodes take this admin token (see harness.Start),
+	// and every cairnctl a test runs inherits it.
+	if os.Getenv("CAIRN_ADMIN_TOKEN") == "" {
+		os.Setenv("CAIRN_ADMIN_TOKEN", fmt.Sprintf("e2e-admin-token-%d-%d", os.Getpid(), time.Now().UnixNano()))
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

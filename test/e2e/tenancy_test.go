@@ -94,6 +94,9 @@ func TestTenancy(t *testing.T) {
 	}
 	ctl(t, c, "user", "create", "-n", "tenant-a", "alice")
 	ctl(t, c, "user", "create", "-n", "tenant-b", "bob")
+	// Users can do nothing until a policy allows it.
+	grantAll(t, c, "tenant-a", "alice")
+	grantAll(t, c, "tenant-b", "bob")
 
 	var nss []struct{ Name string }
 	if err := json.Unmarshal(ctl(t, c, "namespace", "list", "-o", "json"), &nss); err != nil || len(nss) != 2 {

@@ -27,7 +27,14 @@ type Options struct {
 	Region    string   // default "us-east-1"
 	ExtraGW   []string // extra `cairn gateway` flags
 	ExtraMeta []string // extra `cairn meta` flags
+	ExtraData []string // extra `cairn data` flags
 	ExtraAll  []string // extra flags for every process
+	// AdminToken guards the meta nodes' Admin service. Default: the
+	// environment's CAIRN_ADMIN_TOKEN, else a fixed test token.
+	AdminToken string
+	// isolate, set by StartIsolated, moves the processes into network
+	// namespaces before they start.
+	isolate func(*Cluster) error
 }
 
 // Cluster is a running multi-process Cairn region.
@@ -41,7 +48,13 @@ type Cluster struct {
 	AccessKey string
 	SecretKey string
 	MetaAddrs []string // gRPC addresses of the meta nodes
-	// MasterKeyFile holds the master key every gateway encrypts data with.
+	// AdminToken is the token of the meta nodes' Admin service, stored in
+	// AdminTokenFile (passed to every meta as --admin-token-file).
+	AdminToken     string
+	AdminTokenFile string
+	// MasterKeyFile holds the master keyring every gateway encrypts data
+	// with and every meta node seals secrets and re-wraps data keys with.
+	// It is read at start: rewrite it and restart to change the keyring.
 	MasterKeyFile string
 }
 
@@ -114,18 +127,23 @@ func Start(t testing.TB, bin string, opt Options) *Cluster {
 		c.MetaAddrs = append(c.MetaAddrs, addr(ports[opt.Metas+i]))
 	}
 	metaList := strings.Join(c.MetaAddrs, ",")
+	if err := c.writeAdminToken(opt.AdminToken); err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < opt.Metas; i++ {
 		name := fmt.Sprintf("meta-%d", i+1)
 		p := newProc(bin, root, name, c.MetaAddrs[i], true)
 		p.args = append([]string{"meta", "--id", name, "--raft-addr", addr(ports[i]), "--grpc-addr", c.MetaAddrs[i],
-			"--dir", p.Dir, "--peers", strings.Join(peers, ","), "--bootstrap"}, append(opt.ExtraAll, opt.ExtraMeta...)...)
+			"--dir", p.Dir, "--peers", strings.Join(peers, ","), "--bootstrap", "--admin-token-file", c.AdminTokenFile,
+			"--master-key-file", filepath.Join(root, "master.key")}, append(opt.ExtraAll, opt.ExtraMeta...)...)
 		c.Metas = append(c.Metas, p)
 	}
 	for i := 0; i < opt.Datas; i++ {
 		name := fmt.Sprintf("data-%d", i+1)
 		a := addr(ports[2*opt.Metas+i])
 		p := newProc(bin, root, name, a, true)
-		p.args = append([]string{"data", "--id", name, "--listen", a, "--dir", p.Dir, "--meta", metaList}, opt.ExtraAll...)
+		// Each data node is a host of its own, as on separate machines.
+		p.args = append([]string{"data", "--id", name, "--host", "host-" + name, "--listen", a, "--dir", p.Dir, "--meta", metaList}, append(opt.ExtraAll, opt.ExtraData...)...)
 		c.Datas = append(c.Datas, p)
 	}
 	gw := addr(ports[len(ports)-1])
@@ -148,6 +166,11 @@ func Start(t testing.TB, bin string, opt Options) *Cluster {
 			_ = p.Kill()
 		}
 	})
+	if opt.isolate != nil {
+		if err := opt.isolate(c); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, p := range c.All() {
 		if err := p.Start(); err != nil {
 			t.Fatal(err)
@@ -169,7 +192,7 @@ func (c *Cluster) All() []*Proc {
 
 // MetaClient returns a client of the meta group; closed when the test ends.
 func (c *Cluster) MetaClient(t testing.TB) *metaclient.Client {
-	mc, err := metaclient.New(c.MetaAddrs)
+	mc, err := metaclient.New(c.MetaAddrs, metaclient.WithAdminToken(c.AdminToken)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +202,7 @@ func (c *Cluster) MetaClient(t testing.TB) *metaclient.Client {
 
 // Status asks the meta group for its status.
 func (c *Cluster) Status(ctx context.Context) (*cairnpb.StatusResponse, error) {
-	mc, err := metaclient.New(c.MetaAddrs)
+	mc, err := metaclient.New(c.MetaAddrs, metaclient.WithAdminToken(c.AdminToken)...)
 	if err != nil {
 		return nil, err
 	}

@@ -54,6 +54,15 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if cfg.Multipart {
 		r.uploader = newUploader(client, &r.cfg, r.putOpts)
 	}
+	if cfg.Chunked {
+		hc := cfg.HTTPClient
+		if hc == nil {
+			tr := newTransport(cfg.Concurrency)
+			defer tr.CloseIdleConnections()
+			hc = &http.Client{Transport: tr}
+		}
+		r.chunked = newChunkedPutter(&r.cfg, hc)
+	}
 	if cfg.SSEC {
 		if r.sse, err = newSSECustomerKey(); err != nil {
 			return nil, err
@@ -77,6 +86,8 @@ type runner struct {
 	uploader *manager.Uploader
 	// sse is the run's SSE-C key, nil unless Config.SSEC is set.
 	sse *sseCustomerKey
+	// chunked sends PUTs when Config.Chunked is set.
+	chunked *chunkedPutter
 
 	issued atomic.Int64 // operations claimed, for Count-bound runs
 	putSeq atomic.Int64 // PUT sequence number in put mode
@@ -304,7 +315,9 @@ func (r *runner) put(ctx context.Context, i int64) (int64, error) {
 	}
 	r.sse.applyPut(in)
 	var err error
-	if r.uploader != nil {
+	if r.chunked != nil {
+		err = r.chunked.put(ctx, r.cfg.Bucket, key, in.Body, r.cfg.ObjectSize)
+	} else if r.uploader != nil {
 		// The body is an io.ReaderAt, so the manager sends section
 		// readers over it rather than copying parts into buffers.
 		_, err = r.uploader.Upload(ctx, in)

@@ -87,6 +87,11 @@ type Config struct {
 	PartSize        int64 // default DefaultPartSize, at least MinPartSize
 	PartConcurrency int   // default DefaultPartConcurrency
 
+	// Chunked sends every PUT as a signed aws-chunked stream
+	// (STREAMING-AWS4-HMAC-SHA256-PAYLOAD, 64 KiB chunks, each signed),
+	// built by the benchmark rather than the SDK. Not with Multipart.
+	Chunked bool
+
 	// SSEC sends a customer-provided key (SSE-C, AES256) with every object
 	// PUT, multipart create and part upload, and GET. The key is random and
 	// fixed for the run, so the objects cannot be read back without it.
@@ -165,6 +170,9 @@ func (cfg Config) normalize() (Config, error) {
 	}
 	if cfg.PartConcurrency == 0 {
 		cfg.PartConcurrency = DefaultPartConcurrency
+	}
+	if cfg.Chunked && (cfg.Multipart || cfg.SSEC) {
+		return cfg, errors.New("bench: chunked PUTs go without multipart and SSE-C")
 	}
 	if cfg.Multipart && cfg.PartSize < MinPartSize {
 		return cfg, fmt.Errorf("bench: part size %d below the S3 minimum of %s", cfg.PartSize, formatSize(MinPartSize))

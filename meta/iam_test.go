@@ -1,0 +1,258 @@
+package meta
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// addIAM appends an authorization command (or any tenancy command).
+func (c *cmdLog) addIAM(t testing.TB, op any) *raft.Log {
+	t.Helper()
+	cmd := &cairnpb.Command{}
+	switch o := op.(type) {
+	case *cairnpb.CreateCompartmentCmd:
+		cmd.Op = &cairnpb.Command_CreateCompartment{CreateCompartment: o}
+	case *cairnpb.SetS3CompartmentCmd:
+		cmd.Op = &cairnpb.Command_SetS3Compartment{SetS3Compartment: o}
+	case *cairnpb.CreateGroupCmd:
+		cmd.Op = &cairnpb.Command_CreateGroup{CreateGroup: o}
+	case *cairnpb.SetGroupMemberCmd:
+		cmd.Op = &cairnpb.Command_SetGroupMember{SetGroupMember: o}
+	case *cairnpb.CreatePolicyCmd:
+		cmd.Op = &cairnpb.Command_CreatePolicy{CreatePolicy: o}
+	case *cairnpb.DeletePolicyCmd:
+		cmd.Op = &cairnpb.Command_DeletePolicy{DeletePolicy: o}
+	default:
+		return c.addTenancy(t, op)
+	}
+	c.now += 1_000_000
+	cmd.UnixNano = c.now
+	data, err := proto.Marshal(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &raft.Log{Index: uint64(len(c.logs) + 1), Term: 1, Type: raft.LogCommand, Data: data}
+	c.logs = append(c.logs, l)
+	return l
+}
+
+func (c *cmdLog) applyIAM(t *testing.T, f *fsm, op any) error {
+	t.Helper()
+	if resp := f.Apply(c.addIAM(t, op)); resp != nil {
+		return resp.(error)
+	}
+	return nil
+}
+
+func compOp(ns, name, parent string) *cairnpb.CreateCompartmentCmd {
+	return &cairnpb.CreateCompartmentCmd{Compartment: &cairnpb.Compartment{Namespace: ns, Name: name, Parent: parent}}
+}
+
+func policyOp(ns, name string, statements ...string) *cairnpb.CreatePolicyCmd {
+	return &cairnpb.CreatePolicyCmd{Policy: &cairnpb.Policy{Namespace: ns, Name: name, Statements: statements}}
+}
+
+func memberOp(ns, group, user string, member bool) *cairnpb.SetGroupMemberCmd {
+	return &cairnpb.SetGroupMemberCmd{Namespace: ns, Group: group, User: user, Member: member}
+}
+
+func TestFSMIAMCommands(t *testing.T) {
+	f := newTestFSM(t)
+	c := &cmdLog{}
+	must := func(op any) {
+		t.Helper()
+		if err := c.applyIAM(t, f, op); err != nil {
+			t.Fatalf("%T: %v", op, err)
+		}
+	}
+	must(nsOp("a"))
+	must(nsOp("b"))
+	must(userOp("a", "alice"))
+	must(userOp("a", "bob"))
+
+	// Compartments: a tree under the implicit root.
+	wantErr(t, c.applyIAM(t, f, compOp("nope", "eng", "")), rpcerr.ErrNamespaceNotFound)
+	must(compOp("a", "eng", ""))
+	must(compOp("a", "ml", "eng"))
+	wantErr(t, c.applyIAM(t, f, compOp("a", "eng", "")), rpcerr.ErrCompartmentExists)
+	wantErr(t, c.applyIAM(t, f, compOp("a", "root", "")), rpcerr.ErrCompartmentExists)
+	wantErr(t, c.applyIAM(t, f, compOp("a", "x", "missing")), rpcerr.ErrCompartmentNotFound)
+	wantErr(t, c.applyIAM(t, f, compOp("a", "bad name", "")), rpcerr.ErrInvalidArgument)
+	wantErr(t, c.applyIAM(t, f, compOp("b", "x", "eng")), rpcerr.ErrCompartmentNotFound) // another namespace's
+
+	// Groups and members.
+	must(&cairnpb.CreateGroupCmd{Group: &cairnpb.Group{Namespace: "a", Name: "readers"}})
+	must(&cairnpb.CreateGroupCmd{Group: &cairnpb.Group{Namespace: "a", Name: "writers"}})
+	wantErr(t, c.applyIAM(t, f, &cairnpb.CreateGroupCmd{Group: &cairnpb.Group{Namespace: "a", Name: "readers"}}), rpcerr.ErrGroupExists)
+	must(memberOp("a", "readers", "bob", true))
+	must(memberOp("a", "readers", "alice", true))
+	must(memberOp("a", "readers", "alice", true)) // idempotent
+	must(memberOp("a", "writers", "alice", true))
+	wantErr(t, c.applyIAM(t, f, memberOp("a", "readers", "zed", true)), rpcerr.ErrUserNotFound)
+	wantErr(t, c.applyIAM(t, f, memberOp("a", "nope", "alice", true)), rpcerr.ErrGroupNotFound)
+	wantErr(t, c.applyIAM(t, f, memberOp("b", "readers", "alice", true)), rpcerr.ErrGroupNotFound)
+
+	// Policies: checked when created.
+	wantErr(t, c.applyIAM(t, f, policyOp("a", "p", "Allow group ghosts to read objects in tenancy")), rpcerr.ErrGroupNotFound)
+	wantErr(t, c.applyIAM(t, f, policyOp("a", "p", "Allow group readers to read objects in compartment nowhere")), rpcerr.ErrCompartmentNotFound)
+	err := c.applyIAM(t, f, policyOp("a", "p", "Allow group readers to read objects in tenancy", "Allow group readers to reed objects in tenancy"))
+	wantErr(t, err, rpcerr.ErrInvalidArgument)
+	if !strings.Contains(err.Error(), "line 2, column 24") {
+		t.Fatalf("parse error without its position: %v", err)
+	}
+	must(policyOp("a", "p", "Allow group readers to read objects in tenancy # comment", "allow group writers to manage objects in compartment eng; Allow group writers to read buckets in compartment ml"))
+	must(policyOp("a", "q", "Allow group writers to inspect buckets in compartment root where target.bucket.name = 'x'"))
+	wantErr(t, c.applyIAM(t, f, policyOp("a", "p", "Allow group readers to read objects in tenancy")), rpcerr.ErrPolicyExists)
+	wantErr(t, c.applyIAM(t, f, policyOp("b", "p", "Allow group readers to read objects in tenancy")), rpcerr.ErrGroupNotFound)
+
+	lookup := func(user string) *cairnpb.LookupAccessKeyResponse {
+		t.Helper()
+		resp := &cairnpb.LookupAccessKeyResponse{}
+		if err := f.store.view(func(r pebble.Reader) error { return authorizationOf(r, "a", user, resp) }); err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	alice := lookup("alice")
+	if !reflect.DeepEqual(alice.GetGroups(), []string{"readers", "writers"}) || len(alice.GetStatements()) != 4 || len(alice.GetCompartments()) != 2 {
+		t.Fatalf("alice: %v", alice)
+	}
+	if bob := lookup("bob"); !reflect.DeepEqual(bob.GetStatements(), []string{"Allow group readers to read objects in tenancy"}) {
+		t.Fatalf("bob's statements: %q", bob.GetStatements())
+	}
+
+	// Removing a member, deleting a user and deleting a policy all take
+	// rights away.
+	must(memberOp("a", "writers", "alice", false))
+	wantErr(t, c.applyIAM(t, f, memberOp("a", "writers", "alice", false)), rpcerr.ErrUserNotFound)
+	if got := lookup("alice").GetGroups(); !reflect.DeepEqual(got, []string{"readers"}) {
+		t.Fatalf("alice's groups after removal: %v", got)
+	}
+	must(&cairnpb.DeletePolicyCmd{Namespace: "a", Name: "p"})
+	wantErr(t, c.applyIAM(t, f, &cairnpb.DeletePolicyCmd{Namespace: "a", Name: "p"}), rpcerr.ErrPolicyNotFound)
+	if got := lookup("bob").GetStatements(); len(got) != 0 {
+		t.Fatalf("bob's statements after delete: %q", got)
+	}
+	must(&cairnpb.DeleteUserCmd{Namespace: "a", Name: "bob"})
+	must(userOp("a", "bob"))
+	if got := lookup("bob").GetGroups(); len(got) != 0 {
+		t.Fatalf("a new bob inherits the old one's groups: %v", got)
+	}
+
+	// The S3 compartment: root until designated; then new buckets go there.
+	must(createBucketOp("a", "before", 1))
+	wantErr(t, c.applyIAM(t, f, &cairnpb.SetS3CompartmentCmd{Namespace: "a", Compartment: "nope"}), rpcerr.ErrCompartmentNotFound)
+	must(&cairnpb.SetS3CompartmentCmd{Namespace: "a", Compartment: "ml"})
+	must(createBucketOp("a", "after", 2))
+	must(createBucketOp("b", "other", 3))
+	err = f.store.view(func(r pebble.Reader) error {
+		for _, want := range []struct{ ns, bucket, comp string }{{"a", "before", ""}, {"a", "after", "ml"}, {"b", "other", ""}} {
+			bk, err := getBucket(r, want.ns, want.bucket)
+			if err != nil {
+				return err
+			}
+			if bk.GetCompartment() != want.comp {
+				t.Errorf("bucket %s/%s in compartment %q, want %q", want.ns, want.bucket, bk.GetCompartment(), want.comp)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(&cairnpb.SetS3CompartmentCmd{Namespace: "a", Compartment: "root"})
+	if got := lookup("alice").GetS3Compartment(); got != "" {
+		t.Fatalf("S3 compartment back at root reads %q", got)
+	}
+}
+
+// A random authorization log gives the same state applied one by one and
+// in batches, and no group ever lists a user that does not exist.
+func TestFSMIAMDeterminism(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 13))
+	c := &cmdLog{}
+	verbs := []string{"inspect", "read", "use", "manage", "reed"}
+	for i := range 1500 {
+		ns := fmt.Sprint("ns", rng.IntN(2))
+		user := fmt.Sprint("u", rng.IntN(4))
+		group := fmt.Sprint("g", rng.IntN(3))
+		comp := fmt.Sprint("c", rng.IntN(4))
+		switch rng.IntN(10) {
+		case 0:
+			c.addIAM(t, nsOp(ns))
+		case 1:
+			c.addIAM(t, userOp(ns, user))
+		case 2:
+			c.addIAM(t, &cairnpb.DeleteUserCmd{Namespace: ns, Name: user})
+		case 3:
+			c.addIAM(t, compOp(ns, comp, fmt.Sprint("c", rng.IntN(4))))
+		case 4:
+			c.addIAM(t, &cairnpb.CreateGroupCmd{Group: &cairnpb.Group{Namespace: ns, Name: group}})
+		case 5:
+			c.addIAM(t, memberOp(ns, group, user, rng.IntN(3) > 0))
+		case 6:
+			st := fmt.Sprintf("Allow group %s to %s objects in compartment %s", group, verbs[rng.IntN(len(verbs))], comp)
+			c.addIAM(t, policyOp(ns, fmt.Sprint("p", rng.IntN(3)), st))
+		case 7:
+			c.addIAM(t, &cairnpb.DeletePolicyCmd{Namespace: ns, Name: fmt.Sprint("p", rng.IntN(3))})
+		case 8:
+			c.addIAM(t, &cairnpb.SetS3CompartmentCmd{Namespace: ns, Compartment: comp})
+		case 9:
+			c.addIAM(t, createBucketOp(ns, fmt.Sprint("b", i), byte(i)))
+		}
+	}
+	one, batched := newTestFSM(t), newTestFSM(t)
+	var oneResps, batchResps []any
+	for _, l := range c.logs {
+		oneResps = append(oneResps, one.Apply(l))
+	}
+	for i := 0; i < len(c.logs); {
+		j := min(len(c.logs), i+1+rng.IntN(40))
+		batchResps = append(batchResps, batched.ApplyBatch(c.logs[i:j])...)
+		i = j
+	}
+	ok := 0
+	for i := range oneResps {
+		if fmt.Sprint(oneResps[i]) != fmt.Sprint(batchResps[i]) {
+			t.Fatalf("entry %d: %v vs %v", i, oneResps[i], batchResps[i])
+		}
+		if oneResps[i] == nil {
+			ok++
+		}
+	}
+	if ok < 100 {
+		t.Fatalf("only %d commands succeeded", ok)
+	}
+	if a, b := dumpStore(t, one.store), dumpStore(t, batched.store); fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Fatalf("states differ: %d keys vs %d keys", len(a), len(b))
+	}
+	err := one.store.view(func(r pebble.Reader) error {
+		for ns := range 2 {
+			groups, err := listGroups(r, fmt.Sprint("ns", ns))
+			if err != nil {
+				return err
+			}
+			for _, g := range groups {
+				for _, m := range g.GetMembers() {
+					if _, err := getUser(r, g.GetNamespace(), m); err != nil {
+						t.Errorf("group %s/%s lists %s: %v", g.GetNamespace(), g.GetName(), m, err)
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,198 @@
+package meta
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cairn-store/cairn/meta/keyring"
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// Master keys in meta.
+//
+// The keyring (Config.Keyring) is node-local configuration; which of its
+// keys is active is replicated: k/active holds a cairnpb.MasterKeyState.
+// Until a rotation is committed the leader publishes its keyring's default
+// key there, so that gateways and meta nodes agree. The active key wraps
+// the data keys of new versions and parts (in the gateways) and seals new
+// access key secrets (here, before proposing: neither the Raft log nor the
+// FSM ever holds a new secret in plaintext). After a rotation the leader
+// re-wraps everything still wrapped by another key (rewrap.go); a RewrapCmd
+// replaces a wrapped key only where the record still holds the old one.
+//
+//	k/active -> cairnpb.MasterKeyState
+const tagMasterKey = "k/"
+
+func masterKeyStateKey() []byte { return []byte(tagMasterKey + "active") }
+
+// getMasterKeyState returns the replicated state; empty before any key was
+// published.
+func getMasterKeyState(r pebble.Reader) (*cairnpb.MasterKeyState, error) {
+	st := &cairnpb.MasterKeyState{}
+	if _, err := getProto(r, masterKeyStateKey(), st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func applySetMasterKey(b *pebble.Batch, now int64, c *cairnpb.SetMasterKeyCmd) error {
+	if c.GetKeyId() == "" {
+		return invalid("set master key: key id is required")
+	}
+	old, err := getMasterKeyState(b)
+	if err != nil {
+		return err
+	}
+	if old.GetActiveKeyId() == c.GetKeyId() {
+		return nil
+	}
+	return putProto(b, masterKeyStateKey(), &cairnpb.MasterKeyState{
+		ActiveKeyId: c.GetKeyId(), PreviousKeyId: old.GetActiveKeyId(), SetUnixNano: now,
+	})
+}
+
+// applyRewrap replaces each item's wrapped key if its record still holds
+// the old one; items whose record changed or went away are skipped.
+func applyRewrap(b *pebble.Batch, c *cairnpb.RewrapCmd) error {
+	for _, it := range c.GetItems() {
+		if len(it.GetNewWrapped()) == 0 || it.GetNewKeyId() == "" {
+			return invalid("rewrap: new wrapped key and key id are required")
+		}
+	}
+	for _, it := range c.GetItems() {
+		var err error
+		switch t := it.GetTarget().(type) {
+		case *cairnpb.RewrapItem_Version:
+			err = rewrapVersion(b, t.Version, it)
+		case *cairnpb.RewrapItem_UploadPart:
+			err = rewrapUploadPart(b, t.UploadPart, it)
+		case *cairnpb.RewrapItem_AccessKeyId:
+			err = rewrapAccessKey(b, t.AccessKeyId, it)
+		default:
+			return invalid("rewrap: item without a target")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// swapWrapped replaces e's wrapped key when it still is old.
+func swapWrapped(e *cairnpb.Encryption, it *cairnpb.RewrapItem) bool {
+	if e == nil || e.GetKeyId() == "" || !bytes.Equal(e.GetWrappedKey(), it.GetOldWrapped()) {
+		return false
+	}
+	e.WrappedKey, e.KeyId = it.GetNewWrapped(), it.GetNewKeyId()
+	return true
+}
+
+func rewrapVersion(b *pebble.Batch, ref *cairnpb.RewrapVersionRef, it *cairnpb.RewrapItem) error {
+	key, v, err := locateVersion(b, ref.GetBucketId(), ref.GetKey(), ref.GetVersionId())
+	if errors.Is(err, rpcerr.ErrObjectNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var e *cairnpb.Encryption
+	if n := ref.GetPartNumber(); n == 0 {
+		e = v.GetEncryption()
+	} else {
+		for _, p := range v.GetParts() {
+			if p.GetNumber() == n {
+				e = p.GetEncryption()
+			}
+		}
+	}
+	if !swapWrapped(e, it) {
+		return nil
+	}
+	return putProto(b, key, v)
+}
+
+func rewrapUploadPart(b *pebble.Batch, ref *cairnpb.RewrapUploadPartRef, it *cairnpb.RewrapItem) error {
+	if !validUploadID(ref.GetUploadId()) {
+		return invalid("rewrap: malformed upload id")
+	}
+	key := partKey(ref.GetUploadId(), ref.GetPartNumber())
+	p := &cairnpb.UploadedPart{}
+	ok, err := getProto(b, key, p)
+	if err != nil || !ok || !swapWrapped(p.GetPart().GetEncryption(), it) {
+		return err
+	}
+	return putProto(b, key, p)
+}
+
+func rewrapAccessKey(b *pebble.Batch, id string, it *cairnpb.RewrapItem) error {
+	k := &cairnpb.AccessKey{}
+	ok, err := getProto(b, accessKeyKey(id), k)
+	if err != nil || !ok {
+		return err
+	}
+	if len(it.GetOldWrapped()) == 0 {
+		// A plaintext record: seal it unless that already happened.
+		if len(k.GetSealedSecret()) != 0 || k.GetSecret() == "" {
+			return nil
+		}
+	} else if !bytes.Equal(k.GetSealedSecret(), it.GetOldWrapped()) {
+		return nil
+	}
+	k.Secret, k.SealedSecret, k.SecretKeyId = "", it.GetNewWrapped(), it.GetNewKeyId()
+	return putProto(b, accessKeyKey(id), k)
+}
+
+// sealSecret seals an access key's secret under the key id.
+func sealSecret(r *keyring.Keyring, keyID, accessKeyID, secret string) ([]byte, error) {
+	sealed, err := r.Wrap(keyID, []byte(secret), keyring.SecretAAD(accessKeyID, keyID))
+	if err != nil {
+		return nil, fmt.Errorf("meta: seal secret of %s: %w", accessKeyID, err)
+	}
+	return sealed, nil
+}
+
+// secretOf returns an access key record's secret: unsealed, or as stored
+// by versions of Cairn that did not seal secrets.
+func secretOf(r *keyring.Keyring, k *cairnpb.AccessKey) (string, error) {
+	if len(k.GetSealedSecret()) == 0 {
+		return k.GetSecret(), nil
+	}
+	if r == nil {
+		return "", fmt.Errorf("meta: access key %s is sealed and this node has no master key", k.GetAccessKeyId())
+	}
+	plain, err := r.Unwrap(k.GetSecretKeyId(), k.GetSealedSecret(), keyring.SecretAAD(k.GetAccessKeyId(), k.GetSecretKeyId()))
+	if err != nil {
+		return "", fmt.Errorf("meta: unseal secret of %s: %w", k.GetAccessKeyId(), err)
+	}
+	return string(plain), nil
+}
+
+// sealAccessKey returns the record to store for a new access key: k with
+// its secret sealed under the active master key and the plaintext left
+// out. Without a keyring (tests only) it is k itself.
+func (s *Server) sealAccessKey(k *cairnpb.AccessKey) (*cairnpb.AccessKey, error) {
+	ring := s.cfg.Keyring
+	if ring == nil {
+		return k, nil
+	}
+	var active string
+	if err := s.node.store.view(func(r pebble.Reader) error {
+		var err error
+		active, err = s.activeKeyID(r)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	sealed, err := sealSecret(ring, active, k.GetAccessKeyId(), k.GetSecret())
+	if err != nil {
+		return nil, err
+	}
+	out := proto.Clone(k).(*cairnpb.AccessKey)
+	out.Secret, out.SealedSecret, out.SecretKeyId = "", sealed, active
+	return out, nil
+}

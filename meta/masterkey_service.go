@@ -1,0 +1,144 @@
+package meta
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+func (a *adminService) RotateMasterKey(ctx context.Context, req *cairnpb.RotateMasterKeyRequest) (*cairnpb.RotateMasterKeyResponse, error) {
+	if err := validName("master key id", req.GetTo()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	return reply(routeAdmin(ctx, a.s, req, a.s.rotateMasterKey, cairnpb.AdminClient.RotateMasterKey))
+}
+
+func (a *adminService) MasterKeyStatus(ctx context.Context, req *cairnpb.MasterKeyStatusRequest) (*cairnpb.MasterKeyStatusResponse, error) {
+	return reply(routeAdmin(ctx, a.s, req, a.s.masterKeyStatus, cairnpb.AdminClient.MasterKeyStatus))
+}
+
+func (m *metaService) ActiveMasterKey(ctx context.Context, req *cairnpb.ActiveMasterKeyRequest) (*cairnpb.ActiveMasterKeyResponse, error) {
+	return reply(route(ctx, m.s, req, m.s.activeMasterKey, cairnpb.MetaClient.ActiveMasterKey))
+}
+
+// rotateMasterKey makes req.To the active key, once it is sure its own
+// keyring holds it, and wakes the re-wrap.
+func (s *Server) rotateMasterKey(ctx context.Context, req *cairnpb.RotateMasterKeyRequest) (*cairnpb.RotateMasterKeyResponse, error) {
+	ring := s.cfg.Keyring
+	if ring == nil {
+		return nil, invalid("rotate master key: meta node %s has no keyring (start it with --master-key-file)", s.cfg.ID)
+	}
+	to, ok := ring.Canonical(req.GetTo())
+	if !ok {
+		return nil, invalid("rotate master key: key %q is not in the keyring of meta node %s, which holds %s; add it to every meta node's and gateway's keyring first",
+			req.GetTo(), s.cfg.ID, strings.Join(ring.IDs(), ", "))
+	}
+	var prev string
+	if err := s.read(ctx, func(r pebble.Reader) error {
+		st, err := getMasterKeyState(r)
+		prev = st.GetActiveKeyId()
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if prev == "" {
+		prev = ring.Default()
+	}
+	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetMasterKey{SetMasterKey: &cairnpb.SetMasterKeyCmd{KeyId: to}}}
+	if err := s.node.propose(ctx, cmd); err != nil {
+		return nil, err
+	}
+	s.cfg.Logger.Info("master key rotated", "from", prev, "to", to)
+	s.node.rewrap.kick()
+	return &cairnpb.RotateMasterKeyResponse{ActiveKeyId: to, PreviousKeyId: prev}, nil
+}
+
+func (s *Server) activeMasterKey(ctx context.Context, _ *cairnpb.ActiveMasterKeyRequest) (*cairnpb.ActiveMasterKeyResponse, error) {
+	resp := &cairnpb.ActiveMasterKeyResponse{}
+	err := s.read(ctx, func(r pebble.Reader) error {
+		st, err := getMasterKeyState(r)
+		resp.KeyId = st.GetActiveKeyId()
+		return err
+	})
+	return resp, err
+}
+
+// activeKeyID returns the key new secrets are sealed with: the replicated
+// active key, or before one is published the keyring's default.
+func (s *Server) activeKeyID(r pebble.Reader) (string, error) {
+	st, err := getMasterKeyState(r)
+	if err != nil {
+		return "", err
+	}
+	if id := st.GetActiveKeyId(); id != "" {
+		return id, nil
+	}
+	return s.cfg.Keyring.Default(), nil
+}
+
+func (s *Server) masterKeyStatus(ctx context.Context, _ *cairnpb.MasterKeyStatusRequest) (*cairnpb.MasterKeyStatusResponse, error) {
+	resp := &cairnpb.MasterKeyStatusResponse{AnsweredBy: s.cfg.ID}
+	if s.cfg.Keyring != nil {
+		resp.KeyringIds = s.cfg.Keyring.IDs()
+	}
+	err := s.read(ctx, func(r pebble.Reader) error {
+		st, err := getMasterKeyState(r)
+		if err != nil {
+			return err
+		}
+		resp.ActiveKeyId, resp.PreviousKeyId, resp.SetUnixNano = st.GetActiveKeyId(), st.GetPreviousKeyId(), st.GetSetUnixNano()
+		counts, err := countWrapped(r)
+		if err != nil {
+			return err
+		}
+		for _, c := range counts {
+			resp.Counts = append(resp.Counts, c)
+			if c.GetKeyId() != resp.ActiveKeyId {
+				resp.Left += c.GetVersions() + c.GetUploadParts() + c.GetAccessKeys()
+			}
+		}
+		sort.Slice(resp.Counts, func(i, j int) bool { return resp.Counts[i].GetKeyId() < resp.Counts[j].GetKeyId() })
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp.Progress = s.node.rewrap.snapshot()
+	return resp, nil
+}
+
+// countWrapped counts the wrapped keys the cluster keeps by the master key
+// that wraps them; plaintext access key secrets count under "".
+func countWrapped(r pebble.Reader) (map[string]*cairnpb.MasterKeyCount, error) {
+	counts := map[string]*cairnpb.MasterKeyCount{}
+	of := func(id string) *cairnpb.MasterKeyCount {
+		c, ok := counts[id]
+		if !ok {
+			c = &cairnpb.MasterKeyCount{KeyId: id}
+			counts[id] = c
+		}
+		return c
+	}
+	count := func(c rewrapCandidate) bool {
+		switch {
+		case c.key != nil:
+			of(c.from).AccessKeys++
+		case c.item.GetUploadPart() != nil:
+			of(c.from).UploadParts++
+		default:
+			of(c.from).Versions++
+		}
+		return true
+	}
+	for _, walk := range []rewrapWalk{walkVersions, walkUploadParts, walkAccessKeys} {
+		if _, err := walk(r, nil, count); err != nil {
+			return nil, err
+		}
+	}
+	return counts, nil
+}

@@ -1,0 +1,507 @@
+package meta
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cairn-store/cairn/placement"
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// The rebalancer.
+//
+// New shards go where placement (weighted rendezvous hashing over the
+// active data nodes, see package placement) puts them. When that layout
+// changes, a node added or a weight changed, placement puts some units of
+// data elsewhere; the rebalancer, on the meta leader, moves exactly the
+// shards whose node placement no longer picks (planMoves), each onto a
+// picked node that holds no shard of the unit. Adding one node to N moves
+// about 1/(N+1) of the shards, all onto the new node.
+//
+// It reuses the repair engine's machinery: the new node copies the shard
+// from its current holder (Data.RebuildShard; it falls back to
+// reconstruction from the other shards), then one conditional
+// RelocateShardsCmd switches the record and puts the old copy on the GC
+// queue, all the unit's moves or none. So a unit never has fewer than k+m
+// readable shards, and its shards end on placement's pick, which never has
+// two on one host (units whose pick would are left where they are).
+//
+// A pass starts when the layout's fingerprint differs from the last
+// finished pass's (not with --rebalance=false), when asked (Admin.Rebalance),
+// and once on a new leader. Repair has priority: a pass does not start,
+// and stops between units (to start over later), while the repair engine
+// has work or an active node is down, and no move runs during a repair
+// round (rebalanceState.reloc). Byte work is throttled to the repair rate
+// limit. Each unit is read again just before its move, under
+// that lock, so moves always start from the record as committed.
+
+// rebalanceSettle is how long after a layout change writes placed by the
+// old layout may still commit (gateways cache the cluster map for seconds,
+// uploads take their time): a pass that starts sooner is followed by one
+// more after it.
+const rebalanceSettle = 30 * time.Second
+
+// errLayoutChanged stops a pass whose layout changed under it; the next
+// pass starts over with the new one.
+var errLayoutChanged = errors.New("meta: rebalance: data-node layout changed")
+
+// rebalanceState is the leader's rebalancer progress, its kick channel, and
+// the lock that keeps rebalance moves (readers) out of repair rounds (the
+// writer).
+type rebalanceState struct {
+	reloc sync.RWMutex
+
+	mu     sync.Mutex
+	status *cairnpb.RebalanceStatus
+	kickCh chan struct{}
+	manual bool // a pass was asked for and has not finished yet
+}
+
+func (r *rebalanceState) kick(manual bool) {
+	r.mu.Lock()
+	if manual {
+		r.manual = true
+	}
+	if r.kickCh == nil {
+		r.kickCh = make(chan struct{}, 1)
+	}
+	ch := r.kickCh
+	r.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+func (r *rebalanceState) kicked() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.kickCh == nil {
+		r.kickCh = make(chan struct{}, 1)
+	}
+	return r.kickCh
+}
+
+func (r *rebalanceState) manualPending() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.manual
+}
+
+func (r *rebalanceState) update(fn func(st *cairnpb.RebalanceStatus)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.status == nil {
+		r.status = &cairnpb.RebalanceStatus{}
+	}
+	fn(r.status)
+}
+
+func (r *rebalanceState) snapshot() *cairnpb.RebalanceStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.status == nil {
+		return &cairnpb.RebalanceStatus{}
+	}
+	return proto.Clone(r.status).(*cairnpb.RebalanceStatus)
+}
+
+// rebalanceLoop runs rebalance passes for as long as ld lasts.
+func (n *node) rebalanceLoop(ld *leadership) {
+	defer n.wg.Done()
+	select {
+	case <-ld.ready:
+	case <-ld.ctx.Done():
+		return
+	}
+	conns := newDataConns()
+	defer conns.close()
+	n.rebalance.update(func(st *cairnpb.RebalanceStatus) {
+		*st = cairnpb.RebalanceStatus{Enabled: !n.cfg.RebalanceManual, LeaderId: n.cfg.ID}
+	})
+	kick := n.rebalance.kicked()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	var (
+		done    string    // fingerprint of the layout the last finished pass placed for
+		seen    string    // the layout's fingerprint at the last check
+		since   time.Time // when seen was first seen
+		recheck time.Time // when to pass once more over a layout that was new to the last pass
+	)
+	for {
+		select {
+		case <-ld.ctx.Done():
+			return
+		case <-t.C:
+		case <-kick:
+		}
+		manual := n.rebalance.manualPending()
+		fp, err := n.layoutNow()
+		switch {
+		case err != nil:
+			n.cfg.Logger.Warn("rebalance: read layout", "err", err)
+		case fp != seen:
+			seen, since = fp, time.Now()
+		}
+		again := !recheck.IsZero() && time.Now().After(recheck)
+		switch {
+		case err != nil:
+		case manual || (!n.cfg.RebalanceManual && (fp != done || again)):
+			start := time.Now()
+			finished, err := n.rebalancePass(ld.ctx, conns, fp)
+			switch {
+			case err == nil || ld.ctx.Err() != nil:
+			case errors.Is(err, errWaitForRepair) || errors.Is(err, errWaitForNodes) || errors.Is(err, errLayoutChanged):
+				n.cfg.Logger.Info("rebalance pass stopped; it starts over later", "reason", err)
+			default:
+				n.cfg.Logger.Warn("rebalance pass failed", "err", err)
+			}
+			if finished {
+				done, recheck = fp, time.Time{}
+				if start.Sub(since) < rebalanceSettle {
+					// Writes placed by the old layout may still commit.
+					recheck = since.Add(rebalanceSettle)
+				}
+				if manual {
+					n.rebalance.mu.Lock()
+					n.rebalance.manual = false
+					n.rebalance.mu.Unlock()
+				}
+			}
+		}
+		t.Reset(n.cfg.RepairInterval)
+	}
+}
+
+// layoutNow returns the fingerprint of the current layout.
+func (n *node) layoutNow() (string, error) {
+	var fp string
+	err := n.store.view(func(r pebble.Reader) error {
+		recs, err := listNodes(r)
+		if err != nil {
+			return err
+		}
+		fp = layoutFingerprint(layoutOf(recs))
+		return nil
+	})
+	return fp, err
+}
+
+// layoutOf is what placement sees of the data nodes: the active ones.
+// Health does not count: a node that is briefly down is still part of the
+// layout (the rebalancer waits for it instead of moving shards off it).
+func layoutOf(recs []*cairnpb.DataNode) []placement.Node {
+	var out []placement.Node
+	for _, d := range recs {
+		if d.GetState() != cairnpb.NodeState_NODE_STATE_ACTIVE {
+			continue
+		}
+		out = append(out, placement.Node{ID: d.GetId(), Weight: d.GetWeight(), Zone: d.GetZone(), Rack: d.GetRack(), Host: d.GetHost()})
+	}
+	return out
+}
+
+// rebalanceView reads the nodes as a pass sees them: the layout, its
+// fingerprint, every node's view, and why the pass must wait ("" when it
+// need not).
+func (n *node) rebalanceView(r pebble.Reader, now time.Time) ([]placement.Node, string, map[string]*nodeView, string, error) {
+	recs, err := listNodes(r)
+	if err != nil {
+		return nil, "", nil, "", err
+	}
+	nodes := make(map[string]*nodeView, len(recs))
+	grace, window := n.cfg.RepairGrace.Nanoseconds(), n.cfg.HealthWindow.Nanoseconds()
+	wait := ""
+	for _, d := range recs {
+		silent := now.UnixNano() - d.GetLastHeartbeatUnixNano()
+		nv := &nodeView{
+			rec:   d,
+			lost:  d.GetState() == cairnpb.NodeState_NODE_STATE_REMOVED || silent > grace,
+			alive: silent <= window,
+		}
+		nodes[d.GetId()] = nv
+		if d.GetState() == cairnpb.NodeState_NODE_STATE_ACTIVE && (!nv.alive || nv.lost) && wait == "" {
+			wait = "data node " + d.GetId() + " is down"
+		}
+	}
+	layout := layoutOf(recs)
+	return layout, layoutFingerprint(layout), nodes, wait, nil
+}
+
+// repairBusy says why rebalancing must wait for the repair engine: it has
+// units to rebuild or move (unreadable units aside, which it cannot help),
+// or has not scanned yet under this leader.
+func (n *node) repairBusy() string {
+	st := n.repair.snapshot()
+	switch {
+	case st.GetLastScanUnixNano() == 0:
+		return "no repair scan yet"
+	case st.GetUnderReplicated()-st.GetLostUnits() > 0 || st.GetToMove() > 0 || st.GetUnitsLeft() > 0:
+		return "repair has work"
+	}
+	return ""
+}
+
+// rebalancePass scans every unit, then moves the shards placement wants
+// elsewhere. It reports whether the pass finished for layout fp (false when
+// it had to wait, the layout changed or a move failed: a later pass tries
+// again).
+func (n *node) rebalancePass(ctx context.Context, conns *dataConns, fp string) (bool, error) {
+	if why := n.repairBusy(); why != "" {
+		n.rebalance.update(func(st *cairnpb.RebalanceStatus) { st.WaitingForRepair = true })
+		return false, nil
+	}
+	var (
+		layout  []placement.Node
+		nodes   map[string]*nodeView
+		units   []*repairUnit
+		scanned int64
+		shards  int64
+		blocked int64
+	)
+	err := n.store.view(func(r pebble.Reader) error {
+		var got, wait string
+		var err error
+		layout, got, nodes, wait, err = n.rebalanceView(r, n.cfg.Now())
+		switch {
+		case err != nil:
+			return err
+		case got != fp:
+			return errLayoutChanged
+		case wait != "":
+			return errWaitForNodes
+		}
+		return forEachUnit(r, func(u *repairUnit, locs []*cairnpb.ShardLocation) {
+			scanned++
+			moves, err := n.planUnit(layout, nodes, u, locs)
+			if err != nil {
+				if errors.Is(err, errRebalanceBlocked) || errors.Is(err, placement.ErrNotEnoughNodes) {
+					blocked++
+				}
+				return
+			}
+			if len(moves) == 0 {
+				return
+			}
+			for i := range moves {
+				u.moving = append(u.moving, i)
+			}
+			slices.Sort(u.moving)
+			shards += int64(len(moves))
+			units = append(units, u)
+		})
+	})
+	if errors.Is(err, errWaitForNodes) {
+		n.rebalance.update(func(st *cairnpb.RebalanceStatus) { st.WaitingForRepair = true })
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	n.rebalance.update(func(st *cairnpb.RebalanceStatus) {
+		st.Enabled = !n.cfg.RebalanceManual
+		st.LeaderId = n.cfg.ID
+		st.Running = true
+		st.WaitingForRepair = false
+		st.UnitsScanned = scanned
+		st.UnitsToMove = int64(len(units))
+		st.ShardsToMove = shards
+		st.ShardsMoved = 0
+		st.BytesMoved = 0
+		st.Blocked = blocked
+		st.Failures = 0
+	})
+	defer n.rebalance.update(func(st *cairnpb.RebalanceStatus) { st.Running = false })
+	if len(units) > 0 {
+		n.cfg.Logger.Info("rebalance pass", "units", len(units), "shards", shards, "layout", fp)
+	}
+
+	pace := newBytePacer(n.cfg.RepairBytesPerSecond)
+	work := make(chan *repairUnit)
+	var (
+		mu       sync.Mutex
+		failures int
+		stop     error
+	)
+	var wg sync.WaitGroup
+	for range n.cfg.RepairParallel {
+		wg.Go(func() {
+			for u := range work {
+				mu.Lock()
+				stopped := stop != nil
+				mu.Unlock()
+				if stopped {
+					continue
+				}
+				var err error
+				if why := n.repairBusy(); why != "" {
+					err = fmt.Errorf("%w: %s", errWaitForRepair, why)
+				} else {
+					err = pace.wait(ctx, u.estimate())
+				}
+				var moved int
+				var bytes int64
+				if err == nil {
+					moved, bytes, err = n.rebalanceUnit(ctx, conns, fp, u)
+				}
+				mu.Lock()
+				switch {
+				case errors.Is(err, errLayoutChanged) || errors.Is(err, errWaitForRepair) || errors.Is(err, errWaitForNodes) || ctx.Err() != nil:
+					if stop == nil {
+						stop = err
+					}
+				case err != nil:
+					failures++
+					n.cfg.Logger.Warn("rebalance of a unit failed", "key", u.cmd.GetKey(), "version", u.cmd.GetVersionId(),
+						"part", u.cmd.GetPartNumber(), "upload", u.cmd.GetUploadId(), "err", err)
+				}
+				mu.Unlock()
+				n.rebalance.update(func(st *cairnpb.RebalanceStatus) {
+					switch {
+					case errors.Is(err, errWaitForRepair) || errors.Is(err, errWaitForNodes):
+						st.WaitingForRepair = true
+					case err != nil && !errors.Is(err, errLayoutChanged) && ctx.Err() == nil:
+						st.Failures++
+					}
+					st.ShardsMoved += int64(moved)
+					st.TotalShardsMoved += int64(moved)
+					st.BytesMoved += bytes
+				})
+			}
+		})
+	}
+	for _, u := range units {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- u
+	}
+	close(work)
+	wg.Wait()
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if stop != nil {
+		return false, stop
+	}
+	if failures > 0 {
+		return false, fmt.Errorf("meta: rebalance: %d units failed to move", failures)
+	}
+	n.rebalance.update(func(st *cairnpb.RebalanceStatus) {
+		st.Layout = fp
+		st.LastPassUnixNano = n.cfg.Now().UnixNano()
+		st.Passes++
+	})
+	return true, nil
+}
+
+// errWaitForNodes holds a pass back while an active data node is down.
+var errWaitForNodes = errors.New("meta: rebalance: an active data node is down")
+
+// errWaitForRepair stops a pass while the repair engine has work; the
+// pass starts over once it is done.
+var errWaitForRepair = errors.New("meta: rebalance: waiting for repair")
+
+// planUnit plans a unit's moves (planMoves), with u.locs set from locs.
+// Units with a shard that is not on a live, active node are the repair
+// engine's and get no moves.
+func (n *node) planUnit(layout []placement.Node, nodes map[string]*nodeView, u *repairUnit, locs []*cairnpb.ShardLocation) (map[int32]string, error) {
+	total := int(u.scheme.GetData() + u.scheme.GetParity())
+	if total <= 0 {
+		return nil, nil
+	}
+	u.locs = make(map[int32]string, len(locs))
+	for _, l := range locs {
+		u.locs[l.GetIndex()] = l.GetNodeId()
+	}
+	for i := range int32(total) {
+		nv := nodes[u.locs[i]]
+		if nv == nil || nv.lost || !nv.alive || nv.rec.GetState() != cairnpb.NodeState_NODE_STATE_ACTIVE {
+			return nil, nil
+		}
+	}
+	return planMoves(layout, u.locs, []byte(u.shardBase), total)
+}
+
+// rebalanceUnit moves one unit's shards to where placement wants them,
+// planned again from the record as committed now, with no repair round
+// running. It returns the shards moved and their bytes.
+func (n *node) rebalanceUnit(ctx context.Context, conns *dataConns, fp string, u *repairUnit) (int, int64, error) {
+	n.rebalance.reloc.RLock()
+	defer n.rebalance.reloc.RUnlock()
+	var (
+		layout []placement.Node
+		nodes  map[string]*nodeView
+		locs   []*cairnpb.ShardLocation
+	)
+	err := n.store.view(func(r pebble.Reader) error {
+		var got, wait string
+		var err error
+		layout, got, nodes, wait, err = n.rebalanceView(r, n.cfg.Now())
+		switch {
+		case err != nil:
+			return err
+		case got != fp:
+			return errLayoutChanged
+		case wait != "":
+			return errWaitForNodes
+		}
+		locs, err = unitLocations(r, u.cmd)
+		return err
+	})
+	if err != nil {
+		if isCommandError(err) {
+			return 0, 0, nil // the unit is gone
+		}
+		return 0, 0, err
+	}
+	moves, err := n.planUnit(layout, nodes, u, locs)
+	if err != nil || len(moves) == 0 {
+		return 0, 0, err
+	}
+	var sources []*cairnpb.RebuildSource
+	for i, id := range u.locs {
+		if nv := nodes[id]; nv != nil {
+			sources = append(sources, &cairnpb.RebuildSource{Index: i, ShardId: shardID(u.shardBase, i), Addr: nv.rec.GetAddr()})
+		}
+	}
+	slices.SortFunc(sources, func(a, b *cairnpb.RebuildSource) int { return int(a.GetIndex() - b.GetIndex()) })
+	return n.relocateShards(ctx, conns, nodes, u, moves, sources, true)
+}
+
+// unitLocations reads the current shard locations of the unit cmd names;
+// a unit that no longer exists is a command error (not found).
+func unitLocations(r pebble.Reader, c *cairnpb.RelocateShardsCmd) ([]*cairnpb.ShardLocation, error) {
+	if c.GetUploadId() != "" {
+		up := &cairnpb.UploadedPart{}
+		ok, err := getProto(r, partKey(c.GetUploadId(), c.GetPartNumber()), up)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || up.GetPart().GetShardBase() != c.GetVersionId() {
+			return nil, fmt.Errorf("meta: rebalance: part %d of upload %q: %w", c.GetPartNumber(), c.GetUploadId(), rpcerr.ErrUploadNotFound)
+		}
+		return up.GetPart().GetShards(), nil
+	}
+	_, v, err := locateVersion(r, c.GetBucketId(), c.GetKey(), c.GetVersionId())
+	if err != nil {
+		return nil, err
+	}
+	if c.GetPartNumber() == 0 {
+		return v.GetShards(), nil
+	}
+	for _, p := range v.GetParts() {
+		if p.GetNumber() == c.GetPartNumber() {
+			return p.GetShards(), nil
+		}
+	}
+	return nil, fmt.Errorf("meta: rebalance: version %q has no part %d: %w", c.GetVersionId(), c.GetPartNumber(), rpcerr.ErrPreconditionFailed)
+}

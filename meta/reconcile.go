@@ -1,0 +1,230 @@
+package meta
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// Orphan reconciliation.
+//
+// A gateway writes a version's shards first and commits the version to meta
+// second. One that dies (or is cut off, or gives up after an ambiguous
+// commit failure) between the two leaves shards on the data nodes that no
+// record references and that are on no GC queue: orphans. The leader
+// reclaims them by reconciling, never by guessing:
+//
+//  1. every OrphanInterval it lists each registered data node's shards and
+//     keeps, as candidates, those the node created more than OrphanGrace ago
+//     (younger ones may belong to a write still in flight);
+//  2. then, from one consistent view of the FSM taken after the listings, it
+//     strikes every candidate that a committed version or a part of an
+//     upload in progress places on that node;
+//  3. it deletes what is left.
+//
+// Step 2 is only sound if no commit can later reference a shard older than
+// the grace. The commit fence guarantees it: the leader refuses to commit a
+// version or part whose data started being written (the time in its version
+// ID, which the gateway takes before writing any shard) more than
+// orphanFence ago. orphanFence is shorter than OrphanGrace by a quarter, so a
+// shard the reconciler may delete belongs to a write that can no longer
+// commit, even with that much clock skew or commit latency between the
+// gateway, the data node and the leader. The refusal is definitive, so the
+// gateway deletes the shards itself.
+
+const (
+	orphanMaxCandidates = 100000 // candidates per round, over all nodes
+)
+
+// orphanFence is the oldest a version's data may be when it is committed.
+func orphanFence(grace time.Duration) time.Duration { return grace - grace/4 }
+
+// versionIDTime returns the time a gateway-made version ID (32 hex digits,
+// the first 16 the big-endian Unix nanoseconds it was made at) carries.
+func versionIDTime(id string) (time.Time, bool) {
+	if len(id) != 32 {
+		return time.Time{}, false
+	}
+	b, err := hex.DecodeString(id[:16])
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(b))), true
+}
+
+// checkOrphanFence refuses to commit data that was written too long ago to
+// be safe from the orphan reconciler. base is the version ID or part shard
+// base naming the shards; a version without shards is always accepted.
+func (n *node) checkOrphanFence(base string, shards int) error {
+	if shards == 0 {
+		return nil
+	}
+	t, ok := versionIDTime(base)
+	if !ok {
+		return nil
+	}
+	if age := n.cfg.Now().Sub(t); age > orphanFence(n.cfg.OrphanGrace) {
+		return fmt.Errorf("meta: the data of %s was written %v ago, longer than the %v a write may take: %w",
+			base, age.Round(time.Second), orphanFence(n.cfg.OrphanGrace), rpcerr.ErrInvalidArgument)
+	}
+	return nil
+}
+
+// checkVersionFence applies checkOrphanFence to a version and its parts.
+func (n *node) checkVersionFence(v *cairnpb.ObjectVersion) error {
+	if err := n.checkOrphanFence(v.GetVersionId(), len(v.GetShards())); err != nil {
+		return err
+	}
+	for _, p := range v.GetParts() {
+		if err := n.checkOrphanFence(p.GetShardBase(), len(p.GetShards())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reconcileOrphans runs reconciliation rounds for as long as ld lasts.
+func (n *node) reconcileOrphans(ld *leadership) {
+	defer n.wg.Done()
+	select {
+	case <-ld.ready:
+	case <-ld.ctx.Done():
+		return
+	}
+	conns := newDataConns()
+	defer conns.close()
+	for sleepCtx(ld.ctx, n.cfg.OrphanInterval) {
+		deleted, err := n.reconcileRound(ld.ctx, conns)
+		if err != nil && ld.ctx.Err() == nil {
+			n.cfg.Logger.Warn("orphan reconciliation round failed", "err", err)
+		}
+		if deleted > 0 {
+			n.cfg.Logger.Info("deleted orphaned shards", "shards", deleted)
+		}
+	}
+}
+
+// orphanRef names one shard on one data node.
+type orphanRef struct{ node, shard string }
+
+// reconcileRound runs one reconciliation and returns how many orphaned
+// shards it deleted. A node that cannot be listed is skipped this round.
+func (n *node) reconcileRound(ctx context.Context, conns *dataConns) (int, error) {
+	var nodes []*cairnpb.DataNode
+	if err := n.store.view(func(r pebble.Reader) error {
+		var err error
+		nodes, err = listNodes(r)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	cutoff := n.cfg.Now().Add(-n.cfg.OrphanGrace).UnixNano()
+	cands := map[orphanRef]string{} // -> node address
+	for _, dn := range nodes {
+		room := orphanMaxCandidates - len(cands)
+		if room <= 0 {
+			break
+		}
+		ids, err := conns.oldShards(ctx, dn.GetAddr(), cutoff, room)
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			n.cfg.Logger.Debug("orphan reconciliation: cannot list a data node; skipping it", "node", dn.GetId(), "err", err)
+			continue
+		}
+		for _, id := range ids {
+			cands[orphanRef{dn.GetId(), id}] = dn.GetAddr()
+		}
+	}
+	if len(cands) == 0 {
+		return 0, nil
+	}
+	// The view is taken after every listing: a candidate it does not
+	// reference can no longer become referenced (see the commit fence).
+	if err := n.store.view(func(r pebble.Reader) error { return strikeReferenced(r, cands) }); err != nil {
+		return 0, err
+	}
+	deleted := 0
+	for ref, addr := range cands {
+		if err := ctx.Err(); err != nil {
+			return deleted, err
+		}
+		if err := conns.deleteShard(ctx, addr, ref.shard); err != nil {
+			n.cfg.Logger.Debug("orphan reconciliation: delete failed", "node", ref.node, "shard", ref.shard, "err", err)
+			continue
+		}
+		n.cfg.Logger.Info("deleted orphaned shard", "node", ref.node, "shard", ref.shard)
+		deleted++
+	}
+	return deleted, nil
+}
+
+// strikeReferenced removes from cands every shard that a committed version
+// or a part of an upload in progress places on that node.
+func strikeReferenced(r pebble.Reader, cands map[orphanRef]string) error {
+	strike := func(base string, locs []*cairnpb.ShardLocation) {
+		for _, l := range locs {
+			delete(cands, orphanRef{l.GetNodeId(), shardID(base, l.GetIndex())})
+		}
+	}
+	err := forEachVersion(r, nil, func(_ []byte, v *cairnpb.ObjectVersion) error {
+		strike(v.GetVersionId(), v.GetShards())
+		for _, p := range v.GetParts() {
+			strike(p.GetShardBase(), p.GetShards())
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return scan(r, []byte(tagPart), func(key, value []byte) (bool, error) {
+		p := &cairnpb.UploadedPart{}
+		if err := proto.Unmarshal(value, p); err != nil {
+			return false, fmt.Errorf("meta: decode %q: %w", key, err)
+		}
+		strike(p.GetPart().GetShardBase(), p.GetPart().GetShards())
+		return true, nil
+	})
+}
+
+// oldShards lists up to limit shards of a data node created before cutoff
+// (Unix nanoseconds, the node's clock).
+func (d *dataConns) oldShards(ctx context.Context, addr string, cutoff int64, limit int) ([]string, error) {
+	c, err := d.client(addr)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	stream, err := c.ListShards(cctx, &cairnpb.ListShardsRequest{})
+	if err != nil {
+		return nil, rpcerr.FromStatus(err)
+	}
+	var out []string
+	for len(out) < limit {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, rpcerr.FromStatus(err)
+		}
+		for _, s := range resp.GetShards() {
+			if s.GetCreatedUnixNano() < cutoff && len(out) < limit {
+				out = append(out, s.GetShardId())
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,72 @@
+package meta
+
+import (
+	"context"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+func (a *adminService) SetNodeState(ctx context.Context, req *cairnpb.SetNodeStateRequest) (*cairnpb.SetNodeStateResponse, error) {
+	if err := validName("node id", req.GetNodeId()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if _, ok := cairnpb.NodeState_name[int32(req.GetState())]; !ok {
+		return nil, rpcerr.ToStatus(invalid("unknown node state %d", req.GetState()))
+	}
+	return reply(routeAdmin(ctx, a.s, req, a.s.setNodeState, cairnpb.AdminClient.SetNodeState))
+}
+
+func (a *adminService) RepairStatus(ctx context.Context, req *cairnpb.RepairStatusRequest) (*cairnpb.RepairStatusResponse, error) {
+	return reply(routeAdmin(ctx, a.s, req, a.s.repairStatus, cairnpb.AdminClient.RepairStatus))
+}
+
+func (m *metaService) ReportCorruptShard(ctx context.Context, req *cairnpb.ReportCorruptShardRequest) (*cairnpb.ReportCorruptShardResponse, error) {
+	if err := validName("node id", req.GetNodeId()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if err := validName("shard id", req.GetShardId()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	return reply(route(ctx, m.s, req, m.s.reportCorruptShard, cairnpb.MetaClient.ReportCorruptShard))
+}
+
+// setNodeState commits a node's new state and starts a repair round.
+func (s *Server) setNodeState(ctx context.Context, req *cairnpb.SetNodeStateRequest) (*cairnpb.SetNodeStateResponse, error) {
+	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{
+		NodeId: req.GetNodeId(), State: req.GetState(),
+	}}}
+	if err := s.node.propose(ctx, cmd); err != nil {
+		return nil, err
+	}
+	s.cfg.Logger.Info("data node state changed", "node", req.GetNodeId(), "state", req.GetState().String())
+	s.node.repair.kick()
+	resp := &cairnpb.SetNodeStateResponse{}
+	err := s.node.store.view(func(r pebble.Reader) error {
+		var err error
+		resp.Node, err = getNode(r, req.GetNodeId())
+		return err
+	})
+	return resp, err
+}
+
+func (s *Server) repairStatus(ctx context.Context, _ *cairnpb.RepairStatusRequest) (*cairnpb.RepairStatusResponse, error) {
+	if err := s.node.readBarrier(ctx); err != nil {
+		return nil, err
+	}
+	return &cairnpb.RepairStatusResponse{Status: s.node.repair.snapshot()}, nil
+}
+
+func (s *Server) reportCorruptShard(ctx context.Context, req *cairnpb.ReportCorruptShardRequest) (*cairnpb.ReportCorruptShardResponse, error) {
+	cmd := &cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: &cairnpb.ReportCorruptShardCmd{
+		Shard: &cairnpb.CorruptShard{NodeId: req.GetNodeId(), ShardId: req.GetShardId()},
+	}}}
+	if err := s.node.propose(ctx, cmd); err != nil {
+		return nil, err
+	}
+	s.cfg.Logger.Warn("corrupt shard reported", "node", req.GetNodeId(), "shard", req.GetShardId())
+	s.node.repair.kick()
+	return &cairnpb.ReportCorruptShardResponse{}, nil
+}

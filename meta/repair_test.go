@@ -1,0 +1,246 @@
+package meta
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// applyCmd applies one command with its own index and time.
+func applyCmd(t *testing.T, f *fsm, idx *uint64, cmd *cairnpb.Command) error {
+	t.Helper()
+	*idx++
+	cmd.UnixNano = int64(*idx) * 1_000_000
+	data, err := proto.Marshal(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := f.Apply(&raft.Log{Index: *idx, Term: 1, Type: raft.LogCommand, Data: data}); resp != nil {
+		return resp.(error)
+	}
+	return nil
+}
+
+func readVersion(t *testing.T, f *fsm, bucketID []byte, key string) *cairnpb.ObjectVersion {
+	t.Helper()
+	var v *cairnpb.ObjectVersion
+	if err := f.store.view(func(r pebble.Reader) error {
+		var err error
+		v, err = getObject(r, bucketID, key, false)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// A relocation applies only while the record still names the old
+// location; it queues the old shard for GC (not on a removed node), clears
+// its corrupt report and recomputes the degraded flag.
+func TestFSMRelocateShardsIsConditional(t *testing.T) {
+	f := newTestFSM(t)
+	var idx uint64
+	must := func(cmd *cairnpb.Command) {
+		t.Helper()
+		if err := applyCmd(t, f, &idx, cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: createBucketOp("ns", "b", 1)}})
+	for _, id := range []string{"n1", "n2", "n3", "n9"} {
+		must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: id, Addr: id + ":1"}}}})
+	}
+	put := putOp("ns", "b", "k", "v1", "n1", "n2", "")
+	put.Version.Scheme = &cairnpb.ErasureScheme{Data: 2, Parity: 1, BlockSize: 1024}
+	put.Version.Degraded = true
+	must(&cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: put}})
+	must(&cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: &cairnpb.ReportCorruptShardCmd{
+		Shard: &cairnpb.CorruptShard{NodeId: "n1", ShardId: "v1.0"}}}})
+	must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "n2", State: cairnpb.NodeState_NODE_STATE_REMOVED}}})
+	// Registering again keeps the state.
+	must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: "n2", Addr: "n2:2"}}}})
+
+	relocate := func(version string, moves ...*cairnpb.ShardMove) error {
+		return applyCmd(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
+			BucketId: testBucketID(1), Key: "k", VersionId: version, Moves: moves,
+		}}})
+	}
+	// Wrong old location, wrong version: nothing changes.
+	wantErr(t, relocate("v1", &cairnpb.ShardMove{Index: 0, OldNodeId: "n2", NewNodeId: "n3", ShardId: "v1.0"}), rpcerr.ErrPreconditionFailed)
+	wantErr(t, relocate("v0", &cairnpb.ShardMove{Index: 0, OldNodeId: "n1", NewNodeId: "n3", ShardId: "v1.0"}), rpcerr.ErrObjectNotFound)
+	if v := readVersion(t, f, testBucketID(1), "k"); v.GetShards()[0].GetNodeId() != "n1" || !v.GetDegraded() {
+		t.Fatalf("failed relocation changed the record: %v", v)
+	}
+
+	// The corrupt shard 0 moves n1 -> n3, the removed n2's shard 1 to n9,
+	// the never-written shard 2 to n1.
+	if err := relocate("v1",
+		&cairnpb.ShardMove{Index: 0, OldNodeId: "n1", NewNodeId: "n3", ShardId: "v1.0"},
+		&cairnpb.ShardMove{Index: 1, OldNodeId: "n2", NewNodeId: "n9", ShardId: "v1.1"},
+		&cairnpb.ShardMove{Index: 2, OldNodeId: "", NewNodeId: "n1", ShardId: "v1.2"},
+	); err != nil {
+		t.Fatal(err)
+	}
+	v := readVersion(t, f, testBucketID(1), "k")
+	var got []string
+	for _, s := range v.GetShards() {
+		got = append(got, s.GetNodeId())
+	}
+	if len(got) != 3 || got[0] != "n3" || got[1] != "n9" || got[2] != "n1" || v.GetDegraded() {
+		t.Fatalf("after relocation: shards %v degraded %v", got, v.GetDegraded())
+	}
+	if q := gcQueue(t, f.store); len(q) != 1 || q[0] != "n1/v1.0" {
+		t.Fatalf("GC queue %v, want only n1/v1.0 (n2 is removed)", q)
+	}
+	err := f.store.view(func(r pebble.Reader) error {
+		return scan(r, []byte(tagCorrupt), func(k, _ []byte) (bool, error) {
+			t.Errorf("corrupt report %q left", k)
+			return true, nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.store.view(func(r pebble.Reader) error {
+		n, err := getNode(r, "n2")
+		if err == nil && (n.GetState() != cairnpb.NodeState_NODE_STATE_REMOVED || n.GetAddr() != "n2:2") {
+			t.Errorf("n2 after registering again: %v", n)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The scan classifies shards (lost node, silent past the grace, corrupt,
+// draining, never written), orders the work riskiest first, skips
+// unreadable units and finds stale corrupt reports.
+func TestRepairScanClassifiesAndOrdersByRisk(t *testing.T) {
+	f := newTestFSM(t)
+	var idx uint64
+	must := func(cmd *cairnpb.Command) {
+		t.Helper()
+		if err := applyCmd(t, f, &idx, cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: createBucketOp("ns", "b", 1)}})
+	for _, id := range []string{"a", "b", "c", "d", "e", "f", "g"} {
+		must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: id, Addr: id + ":1"}}}})
+	}
+	// Registration stamps each node's heartbeat with the command's time.
+	must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "g", State: cairnpb.NodeState_NODE_STATE_REMOVED}}})
+	must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "f", State: cairnpb.NodeState_NODE_STATE_DRAINING}}})
+	put := func(key string, nodes ...string) {
+		p := putOp("ns", "b", key, "v-"+key, nodes...)
+		p.Version.Scheme = &cairnpb.ErasureScheme{Data: 2, Parity: 2, BlockSize: 1024}
+		must(&cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: p}})
+	}
+	put("healthy", "a", "b", "c", "d")
+	put("one-lost", "a", "b", "c", "g") // g removed
+	put("two-lost", "a", "g", "", "d")  // g removed, one never written
+	put("draining", "a", "b", "c", "f") // f draining
+	put("corrupt", "a", "b", "c", "e")  // e's shard reported below
+	put("unreadable", "g", "", "", "a") // 1 survivor < k
+	must(&cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: &cairnpb.ReportCorruptShardCmd{
+		Shard: &cairnpb.CorruptShard{NodeId: "e", ShardId: "v-corrupt.3"}}}})
+	must(&cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: &cairnpb.ReportCorruptShardCmd{
+		Shard: &cairnpb.CorruptShard{NodeId: "e", ShardId: "v-gone.0"}}}})
+
+	n := &node{cfg: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}, store: f.store}
+	now := time.Unix(0, int64(idx)*1_000_000+1)
+	n.cfg.Now = func() time.Time { return now }
+	units, nodes, stale, err := n.repairScan(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, u := range units {
+		order = append(order, fmt.Sprintf("%s:%v/%v", u.cmd.GetKey(), u.missing, u.moving))
+	}
+	// Ties keep key order.
+	want := []string{"two-lost:[1 2]/[]", "corrupt:[3]/[]", "one-lost:[3]/[]", "draining:[]/[3]"}
+	if fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Fatalf("work order %v, want %v", order, want)
+	}
+	if !nodes["g"].lost || nodes["a"].lost || nodes["f"].lost {
+		t.Fatalf("node views: g %+v a %+v f %+v", nodes["g"], nodes["a"], nodes["f"])
+	}
+	if len(stale) != 1 || stale[0].GetShardId() != "v-gone.0" {
+		t.Fatalf("stale reports %v", stale)
+	}
+	st := n.repair.snapshot()
+	if st.GetUnitsScanned() != 6 || st.GetUnderReplicated() != 4 || st.GetToMove() != 1 || st.GetLostUnits() != 1 || st.GetUnitsLeft() != 4 {
+		t.Fatalf("status %v", st)
+	}
+
+	// A node silent for longer than the grace is lost too.
+	n.cfg.RepairGrace = time.Nanosecond
+	later := now.Add(time.Second)
+	n.cfg.Now = func() time.Time { return later }
+	if _, nodes, _, err = n.repairScan(later); err != nil {
+		t.Fatal(err)
+	}
+	if !nodes["a"].lost {
+		t.Fatal("a silent past the grace is not lost")
+	}
+}
+
+// Parts of uploads in progress are found by the scan and relocated by
+// upload ID, part number and shard base.
+func TestRepairUploadPartsAreScannedAndRelocated(t *testing.T) {
+	f := newTestFSM(t)
+	var idx uint64
+	must := func(cmd *cairnpb.Command) {
+		t.Helper()
+		if err := applyCmd(t, f, &idx, cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: createBucketOp("ns", "b", 1)}})
+	for _, id := range []string{"a", "b", "c", "d"} {
+		must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: id, Addr: id + ":1"}}}})
+	}
+	const upload = "0123456789abcdef0123456789abcdef"
+	must(&cairnpb.Command{Op: &cairnpb.Command_CreateUpload{CreateUpload: &cairnpb.CreateUploadCmd{Namespace: "ns", Bucket: "b",
+		Upload: &cairnpb.MultipartUpload{Key: "big", UploadId: upload}}}})
+	must(&cairnpb.Command{Op: &cairnpb.Command_CommitPart{CommitPart: &cairnpb.CommitPartCmd{Namespace: "ns", Bucket: "b", Key: "big", UploadId: upload,
+		Part: &cairnpb.UploadedPart{Part: &cairnpb.PartInfo{Number: 7, Size: 4096, ShardBase: "sb7", Degraded: true,
+			Scheme: &cairnpb.ErasureScheme{Data: 2, Parity: 1, BlockSize: 1024},
+			Shards: []*cairnpb.ShardLocation{{Index: 0, NodeId: "a"}, {Index: 1, NodeId: "b"}, {Index: 2}}}}}}})
+
+	n := &node{cfg: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}, store: f.store}
+	now := time.Unix(0, int64(idx)*1_000_000+1)
+	n.cfg.Now = func() time.Time { return now }
+	units, _, _, err := n.repairScan(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(units) != 1 || units[0].cmd.GetUploadId() != upload || units[0].cmd.GetPartNumber() != 7 || fmt.Sprint(units[0].missing) != "[2]" {
+		t.Fatalf("units %v", units)
+	}
+	cmd := units[0].cmd
+	cmd.Moves = []*cairnpb.ShardMove{{Index: 2, NewNodeId: "c", ShardId: "sb7.2"}}
+	stale := proto.Clone(cmd).(*cairnpb.RelocateShardsCmd)
+	stale.VersionId = "sb-other"
+	wantErr(t, applyCmd(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: stale}}), rpcerr.ErrUploadNotFound)
+	must(&cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: cmd}})
+	up := &cairnpb.UploadedPart{}
+	if err := f.store.view(func(r pebble.Reader) error {
+		_, err := getProto(r, partKey(upload, 7), up)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if up.GetPart().GetDegraded() || up.GetPart().GetShards()[2].GetNodeId() != "c" {
+		t.Fatalf("part after relocation: %v", up.GetPart())
+	}
+}

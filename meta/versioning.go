@@ -1,0 +1,584 @@
+package meta
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// Bucket versioning statuses, as S3 spells them.
+const (
+	versioningEnabled   = "Enabled"
+	versioningSuspended = "Suspended"
+	nullVersionID       = "null"
+)
+
+// s3VersionID is the ID S3 clients know v by.
+func s3VersionID(v *cairnpb.ObjectVersion) string {
+	if v.GetVersioned() {
+		return v.GetVersionId()
+	}
+	return nullVersionID
+}
+
+// markerID names a delete marker made at (now, index) when the proposer
+// chose none: it sorts by time like the IDs gateways draw.
+func markerID(now int64, index uint64) string {
+	return fmt.Sprintf("%016x%016x", uint64(now), index)
+}
+
+func applySetBucketVersioning(b *pebble.Batch, c *cairnpb.SetBucketVersioningCmd) error {
+	if s := c.GetStatus(); s != versioningEnabled && s != versioningSuspended {
+		return invalid("set bucket versioning: status %q is neither %s nor %s", s, versioningEnabled, versioningSuspended)
+	}
+	bk, err := getBucket(b, c.GetNamespace(), c.GetName())
+	if err != nil {
+		return err
+	}
+	bk.Versioning = c.GetStatus()
+	return putProto(b, bucketKey(c.GetNamespace(), c.GetName()), bk)
+}
+
+// moveToNoncurrent moves cur, the current version of its key, to the
+// noncurrent table with its inline bytes. The caller writes or deletes the
+// object key.
+func moveToNoncurrent(b *pebble.Batch, bucketID []byte, cur *cairnpb.ObjectVersion) error {
+	if len(cur.GetShards()) == 0 {
+		data, err := getRaw(b, inlineKey(bucketID, cur.GetKey()))
+		if err != nil {
+			return err
+		}
+		cur.InlineData = data
+		if err := del(b, inlineKey(bucketID, cur.GetKey())); err != nil {
+			return err
+		}
+	}
+	return putProto(b, noncurrentKey(bucketID, cur.GetKey(), cur.GetSeq()), cur)
+}
+
+// dropNoncurrentNull removes the key's noncurrent null version or null
+// delete marker, if it has one, for good.
+func dropNoncurrentNull(b *pebble.Batch, now int64, bucketID []byte, key string) error {
+	var dbKey []byte
+	var old *cairnpb.ObjectVersion
+	err := scanNoncurrent(b, bucketID, key, func(k []byte, v *cairnpb.ObjectVersion) bool {
+		if !v.GetVersioned() {
+			dbKey, old = bytes.Clone(k), v
+			return false
+		}
+		return true
+	})
+	if err != nil || old == nil {
+		return err
+	}
+	if err := enqueueGC(b, now, old, nil); err != nil {
+		return err
+	}
+	return del(b, dbKey)
+}
+
+// promote makes the newest noncurrent version of key current when the key
+// has no current version and that version is not a delete marker.
+func promote(b *pebble.Batch, bucketID []byte, key string) error {
+	cur, err := getObject(b, bucketID, key, false)
+	if err != nil || cur != nil {
+		return err
+	}
+	var dbKey []byte
+	var next *cairnpb.ObjectVersion
+	err = scanNoncurrent(b, bucketID, key, func(k []byte, v *cairnpb.ObjectVersion) bool {
+		dbKey, next = bytes.Clone(k), v
+		return false
+	})
+	if err != nil || next == nil || next.GetDeleteMarker() {
+		return err
+	}
+	if err := del(b, dbKey); err != nil {
+		return err
+	}
+	data := next.GetInlineData()
+	next.InlineData = nil
+	return writeCurrent(b, bucketID, next, data)
+}
+
+// writeCurrent makes v the current version of its key, with data as its
+// inline bytes.
+func writeCurrent(b *pebble.Batch, bucketID []byte, v *cairnpb.ObjectVersion, data []byte) error {
+	if err := putProto(b, objectKey(bucketID, v.GetKey()), v); err != nil {
+		return err
+	}
+	if len(data) > 0 {
+		if err := b.Set(inlineKey(bucketID, v.GetKey()), data, nil); err != nil {
+			return fmt.Errorf("meta: write inline data: %w", err)
+		}
+		return nil
+	}
+	return del(b, inlineKey(bucketID, v.GetKey()))
+}
+
+// commitVersioned makes v (its inline bytes in data) the current version
+// of its key in a bucket with versioning configured; old is the current
+// version it replaces, nil when there is none. With versioning Enabled the
+// replaced version is kept as noncurrent; Suspended, v is the null version
+// and the null version it replaces, current or not, is gone for good.
+func commitVersioned(b *pebble.Batch, index uint64, now int64, bk *cairnpb.Bucket, v *cairnpb.ObjectVersion, data []byte, old *cairnpb.ObjectVersion) error {
+	id := bk.GetId()
+	v.BucketId = id
+	if old != nil && old.GetVersionId() == v.GetVersionId() {
+		// A retried commit of the current version: rewrite it in place.
+		v.Versioned, v.Seq = old.GetVersioned(), old.GetSeq()
+		return writeCurrent(b, id, v, data)
+	}
+	v.Versioned = bk.GetVersioning() == versioningEnabled
+	v.Seq = index
+	v.DeleteMarker = false
+	if old != nil {
+		if !v.GetVersioned() && !old.GetVersioned() {
+			if err := enqueueGC(b, now, old, v); err != nil {
+				return err
+			}
+		} else if err := moveToNoncurrent(b, id, old); err != nil {
+			return err
+		}
+	}
+	if !v.GetVersioned() {
+		if err := dropNoncurrentNull(b, now, id, v.GetKey()); err != nil {
+			return err
+		}
+	}
+	return writeCurrent(b, id, v, data)
+}
+
+// applyPutVersioned is applyPutObject in a bucket with versioning
+// configured.
+func applyPutVersioned(b *pebble.Batch, index uint64, now int64, bk *cairnpb.Bucket, c *cairnpb.PutObjectCmd) error {
+	v := c.GetVersion()
+	old, err := getObject(b, bk.GetId(), v.GetKey(), false)
+	if err != nil {
+		return err
+	}
+	if err := checkCondition(c.GetCondition(), old, v.GetVersionId()); err != nil {
+		return err
+	}
+	if v.GetModifiedUnixNano() == 0 {
+		v.ModifiedUnixNano = now
+	}
+	data := v.GetInlineData()
+	v.InlineData = nil
+	return commitVersioned(b, index, now, bk, v, data, old)
+}
+
+// deleteSimple is S3's DELETE without a version ID in a bucket with
+// versioning configured: a delete marker (named marker, or null when
+// versioning is Suspended) becomes the newest version.
+func deleteSimple(b *pebble.Batch, index uint64, now int64, bk *cairnpb.Bucket, key, marker string) error {
+	id := bk.GetId()
+	m := &cairnpb.ObjectVersion{
+		BucketId: id, Key: key, VersionId: marker, ModifiedUnixNano: now,
+		Versioned: bk.GetVersioning() == versioningEnabled, DeleteMarker: true, Seq: index,
+	}
+	if m.GetVersionId() == "" {
+		m.VersionId = markerID(now, index)
+	}
+	old, err := getObject(b, id, key, false)
+	if err != nil {
+		return err
+	}
+	if old != nil {
+		if !m.GetVersioned() && !old.GetVersioned() {
+			if err := enqueueGC(b, now, old, nil); err != nil {
+				return err
+			}
+			if len(old.GetShards()) == 0 {
+				if err := del(b, inlineKey(id, key)); err != nil {
+					return err
+				}
+			}
+		} else if err := moveToNoncurrent(b, id, old); err != nil {
+			return err
+		}
+		if err := del(b, objectKey(id, key)); err != nil {
+			return err
+		}
+	}
+	if !m.GetVersioned() {
+		if err := dropNoncurrentNull(b, now, id, key); err != nil {
+			return err
+		}
+	}
+	return putProto(b, noncurrentKey(id, key, index), m)
+}
+
+// deleteVersion removes the version S3 knows as versionID for good; a
+// version that does not exist is no error.
+func deleteVersion(b *pebble.Batch, now int64, bk *cairnpb.Bucket, key, versionID string) error {
+	id := bk.GetId()
+	cur, err := getObject(b, id, key, false)
+	if err != nil {
+		return err
+	}
+	if cur != nil && s3VersionID(cur) == versionID {
+		if err := enqueueGC(b, now, cur, nil); err != nil {
+			return err
+		}
+		if err := del(b, objectKey(id, key)); err != nil {
+			return err
+		}
+		if err := del(b, inlineKey(id, key)); err != nil {
+			return err
+		}
+		return promote(b, id, key)
+	}
+	var dbKey []byte
+	var old *cairnpb.ObjectVersion
+	err = scanNoncurrent(b, id, key, func(k []byte, v *cairnpb.ObjectVersion) bool {
+		if s3VersionID(v) == versionID {
+			dbKey, old = bytes.Clone(k), v
+			return false
+		}
+		return true
+	})
+	if err != nil || old == nil {
+		return err
+	}
+	if err := enqueueGC(b, now, old, nil); err != nil {
+		return err
+	}
+	if err := del(b, dbKey); err != nil {
+		return err
+	}
+	return promote(b, id, key)
+}
+
+func applyDeleteVersion(b *pebble.Batch, index uint64, now int64, c *cairnpb.DeleteVersionCmd) error {
+	if c.GetKey() == "" {
+		return invalid("delete version: key is required")
+	}
+	bk, err := getBucket(b, c.GetNamespace(), c.GetBucket())
+	if err != nil {
+		return err
+	}
+	switch {
+	case c.GetVersionId() != "":
+		return deleteVersion(b, now, bk, c.GetKey(), c.GetVersionId())
+	case bk.GetVersioning() == "":
+		return applyDeleteObject(b, now, bk, &cairnpb.DeleteObjectCmd{Namespace: c.GetNamespace(), Bucket: c.GetBucket(), Key: c.GetKey()})
+	}
+	return deleteSimple(b, index, now, bk, c.GetKey(), c.GetMarkerVersionId())
+}
+
+func applySetVersionTags(b *pebble.Batch, c *cairnpb.SetVersionTagsCmd) error {
+	if err := validTags(c.GetTags(), maxObjectTags); err != nil {
+		return err
+	}
+	bk, err := getBucket(b, c.GetNamespace(), c.GetBucket())
+	if err != nil {
+		return err
+	}
+	dbKey, v, err := findVersion(b, bk.GetId(), c.GetKey(), c.GetVersionId())
+	if err != nil {
+		return err
+	}
+	if v.GetDeleteMarker() {
+		return fmt.Errorf("meta: version %q of %q is a delete marker: %w", c.GetVersionId(), c.GetKey(), rpcerr.ErrInvalidArgument)
+	}
+	v.Tags = c.GetTags()
+	return putProto(b, dbKey, v)
+}
+
+// findVersion finds a version by its S3 ID (versionID "" is the newest
+// version, a delete marker included) and returns its database key and its
+// record; a noncurrent record carries its inline bytes.
+func findVersion(r pebble.Reader, bucketID []byte, key, versionID string) ([]byte, *cairnpb.ObjectVersion, error) {
+	cur, err := getObject(r, bucketID, key, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cur != nil && (versionID == "" || s3VersionID(cur) == versionID) {
+		return objectKey(bucketID, key), cur, nil
+	}
+	var dbKey []byte
+	var found *cairnpb.ObjectVersion
+	err = scanNoncurrent(r, bucketID, key, func(k []byte, v *cairnpb.ObjectVersion) bool {
+		if versionID == "" {
+			if cur == nil && v.GetDeleteMarker() {
+				dbKey, found = bytes.Clone(k), v
+			}
+			return false
+		}
+		if s3VersionID(v) == versionID {
+			dbKey, found = bytes.Clone(k), v
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if found == nil {
+		return nil, nil, fmt.Errorf("meta: version %q of %q: %w", versionID, key, rpcerr.ErrObjectNotFound)
+	}
+	return dbKey, found, nil
+}
+
+// bucketHasVersions reports whether any noncurrent version or delete
+// marker lives under bucketID.
+func bucketHasVersions(r pebble.Reader, bucketID []byte) (bool, error) {
+	found := false
+	err := scan(r, noncurrentPrefix(bucketID), func(_, _ []byte) (bool, error) {
+		found = true
+		return false, nil
+	})
+	return found, err
+}
+
+// validVersionID checks an S3 version ID from a request: "null" or the
+// form Cairn's IDs have.
+func validVersionID(id string) error {
+	if id == nullVersionID || validUploadID(id) {
+		return nil
+	}
+	return invalid("version id %q is malformed", id)
+}
+
+// Meta RPCs.
+
+func (m *metaService) SetBucketVersioning(ctx context.Context, req *cairnpb.SetBucketVersioningRequest) (*cairnpb.SetBucketVersioningResponse, error) {
+	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if s := req.GetStatus(); s != versioningEnabled && s != versioningSuspended {
+		return nil, rpcerr.ToStatus(invalid("versioning status %q is neither %s nor %s", s, versioningEnabled, versioningSuspended))
+	}
+	return reply(route(ctx, m.s, req, m.s.setBucketVersioning, cairnpb.MetaClient.SetBucketVersioning))
+}
+
+func (m *metaService) CommitVersion(ctx context.Context, req *cairnpb.CommitVersionRequest) (*cairnpb.CommitVersionResponse, error) {
+	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if err := validVersion(req.GetVersion()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if err := validCondition(req.GetCondition()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	return reply(route(ctx, m.s, req, m.s.commitVersion, cairnpb.MetaClient.CommitVersion))
+}
+
+func (m *metaService) GetObjectVersion(ctx context.Context, req *cairnpb.GetObjectVersionRequest) (*cairnpb.GetObjectVersionResponse, error) {
+	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if err := validKey(req.GetKey()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if id := req.GetVersionId(); id != "" {
+		if err := validVersionID(id); err != nil {
+			return nil, rpcerr.ToStatus(err)
+		}
+	}
+	return reply(route(ctx, m.s, req, m.s.getObjectVersion, cairnpb.MetaClient.GetObjectVersion))
+}
+
+func (m *metaService) DeleteVersion(ctx context.Context, req *cairnpb.DeleteVersionRequest) (*cairnpb.DeleteVersionResponse, error) {
+	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if err := validKey(req.GetKey()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if id := req.GetVersionId(); id != "" {
+		if err := validVersionID(id); err != nil {
+			return nil, rpcerr.ToStatus(err)
+		}
+	}
+	return reply(route(ctx, m.s, req, m.s.deleteVersion, cairnpb.MetaClient.DeleteVersion))
+}
+
+func (m *metaService) SetVersionTags(ctx context.Context, req *cairnpb.SetVersionTagsRequest) (*cairnpb.SetVersionTagsResponse, error) {
+	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if err := validKey(req.GetKey()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if err := validVersionID(req.GetVersionId()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if err := validTags(req.GetTags(), maxObjectTags); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	return reply(route(ctx, m.s, req, m.s.setVersionTags, cairnpb.MetaClient.SetVersionTags))
+}
+
+func (m *metaService) ListObjectVersions(ctx context.Context, req *cairnpb.ListObjectVersionsRequest) (*cairnpb.ListObjectVersionsResponse, error) {
+	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	if _, err := listLimit("max keys", req.GetMaxKeys()); err != nil {
+		return nil, rpcerr.ToStatus(err)
+	}
+	return reply(route(ctx, m.s, req, m.s.listObjectVersions, cairnpb.MetaClient.ListObjectVersions))
+}
+
+// The local operations below run on the leader.
+
+func (s *Server) setBucketVersioning(ctx context.Context, req *cairnpb.SetBucketVersioningRequest) (*cairnpb.SetBucketVersioningResponse, error) {
+	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetBucketVersioning{SetBucketVersioning: &cairnpb.SetBucketVersioningCmd{
+		Namespace: req.GetNamespace(), Name: req.GetBucket(), Status: req.GetStatus(),
+	}}}
+	if err := s.node.propose(ctx, cmd); err != nil {
+		return nil, err
+	}
+	return &cairnpb.SetBucketVersioningResponse{}, nil
+}
+
+// localVersioning reads a bucket's versioning status from this node's
+// state, which the apply of a command it just proposed has reached.
+func (s *Server) localVersioning(ns, bucket string) string {
+	status := ""
+	_ = s.node.store.view(func(r pebble.Reader) error {
+		bk, err := getBucket(r, ns, bucket)
+		status = bk.GetVersioning()
+		return err
+	})
+	return status
+}
+
+func (s *Server) commitVersion(ctx context.Context, req *cairnpb.CommitVersionRequest) (*cairnpb.CommitVersionResponse, error) {
+	cmd := &cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: &cairnpb.PutObjectCmd{
+		Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Version: req.GetVersion(), Condition: req.GetCondition(),
+	}}}
+	if err := s.node.propose(ctx, cmd); err != nil {
+		return nil, err
+	}
+	resp := &cairnpb.CommitVersionResponse{}
+	switch s.localVersioning(req.GetNamespace(), req.GetBucket()) {
+	case versioningEnabled:
+		resp.VersionId = req.GetVersion().GetVersionId()
+	case versioningSuspended:
+		resp.VersionId = nullVersionID
+	}
+	return resp, nil
+}
+
+func (s *Server) getObjectVersion(ctx context.Context, req *cairnpb.GetObjectVersionRequest) (*cairnpb.GetObjectVersionResponse, error) {
+	resp := &cairnpb.GetObjectVersionResponse{}
+	err := s.read(ctx, func(r pebble.Reader) error {
+		bk, err := getBucket(r, req.GetNamespace(), req.GetBucket())
+		if err != nil {
+			return err
+		}
+		if bk.GetVersioning() == "" && req.GetVersionId() == "" {
+			// Never versioned: only a current version.
+			resp.Version, err = getObject(r, bk.GetId(), req.GetKey(), true)
+			if err == nil && resp.Version == nil {
+				err = fmt.Errorf("meta: %q in bucket %q: %w", req.GetKey(), req.GetBucket(), rpcerr.ErrObjectNotFound)
+			}
+			resp.Latest = true
+			return err
+		}
+		dbKey, v, err := findVersion(r, bk.GetId(), req.GetKey(), req.GetVersionId())
+		if err != nil {
+			return err
+		}
+		if bytes.HasPrefix(dbKey, []byte(tagObject)) {
+			resp.Latest = true
+			if len(v.GetShards()) == 0 {
+				if v.InlineData, err = getRaw(r, inlineKey(bk.GetId(), req.GetKey())); err != nil {
+					return err
+				}
+			}
+		} else {
+			resp.Latest = v.GetDeleteMarker() && isNewest(r, bk.GetId(), req.GetKey(), dbKey)
+		}
+		resp.Version = v
+		return nil
+	})
+	return resp, err
+}
+
+// isNewest reports whether dbKey is the newest noncurrent record of a key
+// that has no current version.
+func isNewest(r pebble.Reader, bucketID []byte, key string, dbKey []byte) bool {
+	newest := false
+	_ = scanNoncurrent(r, bucketID, key, func(k []byte, _ *cairnpb.ObjectVersion) bool {
+		newest = bytes.Equal(k, dbKey)
+		return false
+	})
+	return newest
+}
+
+func (s *Server) deleteVersion(ctx context.Context, req *cairnpb.DeleteVersionRequest) (*cairnpb.DeleteVersionResponse, error) {
+	now := s.cfg.Now()
+	resp := &cairnpb.DeleteVersionResponse{VersionId: req.GetVersionId()}
+	c := &cairnpb.DeleteVersionCmd{Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Key: req.GetKey(), VersionId: req.GetVersionId()}
+	if req.GetVersionId() == "" {
+		id, err := newTimeID(now)
+		if err != nil {
+			return nil, err
+		}
+		c.MarkerVersionId = id
+	} else {
+		// Whether the version is a delete marker, for the answer.
+		_ = s.node.store.view(func(r pebble.Reader) error {
+			bk, err := getBucket(r, req.GetNamespace(), req.GetBucket())
+			if err != nil {
+				return err
+			}
+			_, v, err := findVersion(r, bk.GetId(), req.GetKey(), req.GetVersionId())
+			resp.DeleteMarker = v.GetDeleteMarker()
+			return err
+		})
+	}
+	cmd := &cairnpb.Command{UnixNano: now.UnixNano(), Op: &cairnpb.Command_DeleteVersion{DeleteVersion: c}}
+	if err := s.node.propose(ctx, cmd); err != nil {
+		return nil, err
+	}
+	if req.GetVersionId() == "" {
+		switch s.localVersioning(req.GetNamespace(), req.GetBucket()) {
+		case versioningEnabled:
+			resp.VersionId, resp.DeleteMarker = c.GetMarkerVersionId(), true
+		case versioningSuspended:
+			resp.VersionId, resp.DeleteMarker = nullVersionID, true
+		}
+	}
+	return resp, nil
+}
+
+func (s *Server) setVersionTags(ctx context.Context, req *cairnpb.SetVersionTagsRequest) (*cairnpb.SetVersionTagsResponse, error) {
+	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetVersionTags{SetVersionTags: &cairnpb.SetVersionTagsCmd{
+		Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Key: req.GetKey(), VersionId: req.GetVersionId(), Tags: req.GetTags(),
+	}}}
+	if err := s.node.propose(ctx, cmd); err != nil {
+		return nil, err
+	}
+	return &cairnpb.SetVersionTagsResponse{}, nil
+}
+
+func (s *Server) listObjectVersions(ctx context.Context, req *cairnpb.ListObjectVersionsRequest) (*cairnpb.ListObjectVersionsResponse, error) {
+	limit, err := listLimit("max keys", req.GetMaxKeys())
+	if err != nil {
+		return nil, err
+	}
+	p := versionListParams{
+		listParams: listParams{prefix: req.GetPrefix(), delimiter: req.GetDelimiter(), maxKeys: limit},
+		keyMarker:  req.GetKeyMarker(), idMarker: req.GetVersionIdMarker(),
+	}
+	var resp *cairnpb.ListObjectVersionsResponse
+	err = s.read(ctx, func(r pebble.Reader) error {
+		bk, err := getBucket(r, req.GetNamespace(), req.GetBucket())
+		if err != nil {
+			return err
+		}
+		resp, err = listVersions(r, bk.GetId(), p)
+		return err
+	})
+	return resp, err
+}

@@ -1,0 +1,367 @@
+package meta
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// applyV applies a versioning command, or any other through applyAny.
+func (c *cmdLog) applyV(t testing.TB, f *fsm, op any) error {
+	t.Helper()
+	cmd := &cairnpb.Command{}
+	switch o := op.(type) {
+	case *cairnpb.SetBucketVersioningCmd:
+		cmd.Op = &cairnpb.Command_SetBucketVersioning{SetBucketVersioning: o}
+	case *cairnpb.DeleteVersionCmd:
+		cmd.Op = &cairnpb.Command_DeleteVersion{DeleteVersion: o}
+	case *cairnpb.SetVersionTagsCmd:
+		cmd.Op = &cairnpb.Command_SetVersionTags{SetVersionTags: o}
+	default:
+		return c.applyAny(t, f, op)
+	}
+	c.now += 1_000_000
+	cmd.UnixNano = c.now
+	data, err := proto.Marshal(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &raft.Log{Index: uint64(len(c.logs) + 1), Term: 1, Type: raft.LogCommand, Data: data}
+	c.logs = append(c.logs, l)
+	if resp := f.Apply(l); resp != nil {
+		return resp.(error)
+	}
+	return nil
+}
+
+func (c *cmdLog) mustV(t testing.TB, f *fsm, ops ...any) {
+	t.Helper()
+	for i, op := range ops {
+		if err := c.applyV(t, f, op); err != nil {
+			t.Fatalf("op %d (%T): %v", i, op, err)
+		}
+	}
+}
+
+func versioningOp(status string) *cairnpb.SetBucketVersioningCmd {
+	return &cairnpb.SetBucketVersioningCmd{Namespace: "ns", Name: "b", Status: status}
+}
+
+func delOp(key, versionID string) *cairnpb.DeleteVersionCmd {
+	return &cairnpb.DeleteVersionCmd{Namespace: "ns", Bucket: "b", Key: key, VersionId: versionID}
+}
+
+// listing renders a version listing as "key:id[*][D]" entries (* latest,
+// D delete marker) and "cp:prefix" entries.
+func listing(t testing.TB, f *fsm, p versionListParams) ([]string, *cairnpb.ListObjectVersionsResponse) {
+	t.Helper()
+	if p.maxKeys == 0 {
+		p.maxKeys = 1000
+	}
+	var resp *cairnpb.ListObjectVersionsResponse
+	err := f.store.view(func(r pebble.Reader) error {
+		var err error
+		resp, err = listVersions(r, testBucketID(1), p)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, v := range resp.GetVersions() {
+		s := v.GetKey() + ":" + v.GetVersionId()
+		if v.GetIsLatest() {
+			s += "*"
+		}
+		if v.GetDeleteMarker() {
+			s += "D"
+		}
+		out = append(out, s)
+	}
+	for _, cp := range resp.GetCommonPrefixes() {
+		out = append(out, "cp:"+cp)
+	}
+	return out, resp
+}
+
+func wantList(t *testing.T, got []string, want ...string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Fatalf("listing\n got %q\nwant %q", got, want)
+	}
+}
+
+func find(t testing.TB, f *fsm, key, id string) (*cairnpb.ObjectVersion, error) {
+	t.Helper()
+	var v *cairnpb.ObjectVersion
+	err := f.store.view(func(r pebble.Reader) error {
+		var err error
+		_, v, err = findVersion(r, testBucketID(1), key, id)
+		return err
+	})
+	return v, err
+}
+
+func current(t testing.TB, f *fsm, key string) *cairnpb.ObjectVersion {
+	t.Helper()
+	var v *cairnpb.ObjectVersion
+	if err := f.store.view(func(r pebble.Reader) error {
+		var err error
+		v, err = getObject(r, testBucketID(1), key, true)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestVersioningLifecycle walks one key through Enabled and Suspended
+// versioning: versions kept, delete markers, permanent deletes with
+// promotion, null versions replaced, and shards freed only when their
+// version goes for good.
+func TestVersioningLifecycle(t *testing.T) {
+	f := newTestFSM(t)
+	c := &cmdLog{}
+	c.mustV(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "k", "v1"))
+	if err := c.applyV(t, f, versioningOp("Sometimes")); err == nil {
+		t.Fatal("bad status accepted")
+	}
+	c.mustV(t, f, versioningOp("Enabled"), putOp("ns", "b", "k", "v2", "n1", "n2"), putOp("ns", "b", "k", "v3"))
+	if q := gcQueue(t, f.store); len(q) != 0 {
+		t.Fatalf("versioned overwrites freed shards: %v", q)
+	}
+	got, _ := listing(t, f, versionListParams{})
+	wantList(t, got, "k:v3*", "k:v2", "k:null")
+	if v, err := find(t, f, "k", "null"); err != nil || string(v.GetInlineData()) != "inline:k" || v.GetVersionId() != "v1" {
+		t.Fatalf("null version %v %v", v, err)
+	}
+	if cur := current(t, f, "k"); cur.GetVersionId() != "v3" || !cur.GetVersioned() || string(cur.GetInlineData()) != "inline:k" {
+		t.Fatalf("current %v", cur)
+	}
+
+	// A simple delete puts a marker on top.
+	c.mustV(t, f, delOp("k", ""))
+	if cur := current(t, f, "k"); cur != nil {
+		t.Fatalf("current after delete: %v", cur)
+	}
+	got, resp := listing(t, f, versionListParams{})
+	marker := resp.GetVersions()[0].GetVersionId()
+	wantList(t, got, "k:"+marker+"*D", "k:v3", "k:v2", "k:null")
+	if v, err := find(t, f, "k", ""); err != nil || !v.GetDeleteMarker() {
+		t.Fatalf("newest is %v %v, want the marker", v, err)
+	}
+	// The bucket is not empty while versions remain.
+	if err := c.applyV(t, f, &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: "b"}); err == nil {
+		t.Fatal("bucket with versions deleted")
+	}
+
+	// Removing the marker brings v3 back.
+	c.mustV(t, f, delOp("k", marker))
+	if cur := current(t, f, "k"); cur.GetVersionId() != "v3" || string(cur.GetInlineData()) != "inline:k" {
+		t.Fatalf("current after removing the marker: %v", cur)
+	}
+	// Removing v2 for good frees its shards, and only then.
+	c.mustV(t, f, delOp("k", "v2"))
+	if q := gcQueue(t, f.store); !slices.Equal(q, []string{"n1/v2.0", "n2/v2.1"}) {
+		t.Fatalf("gc queue %v", q)
+	}
+	got, _ = listing(t, f, versionListParams{})
+	wantList(t, got, "k:v3*", "k:null")
+	// Deleting a version that does not exist is no error.
+	c.mustV(t, f, delOp("k", "0123456789abcdef0123456789abcdef"))
+
+	// Suspended: new writes are the null version, replacing the old one.
+	c.mustV(t, f, versioningOp("Suspended"), putOp("ns", "b", "k", "v4", "n3"))
+	got, _ = listing(t, f, versionListParams{})
+	wantList(t, got, "k:null*", "k:v3")
+	if cur := current(t, f, "k"); cur.GetVersionId() != "v4" || cur.GetVersioned() {
+		t.Fatalf("current %v", cur)
+	}
+	c.mustV(t, f, putOp("ns", "b", "k", "v5"))
+	if q := gcQueue(t, f.store); !slices.Contains(q, "n3/v4.0") {
+		t.Fatalf("replaced null version not freed: %v", q)
+	}
+	c.mustV(t, f, delOp("k", ""))
+	got, _ = listing(t, f, versionListParams{})
+	wantList(t, got, "k:null*D", "k:v3")
+	if err := c.applyV(t, f, &cairnpb.SetVersionTagsCmd{Namespace: "ns", Bucket: "b", Key: "k", VersionId: "v3", Tags: map[string]string{"a": "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := find(t, f, "k", "v3"); err != nil || v.GetTags()["a"] != "b" || string(v.GetInlineData()) != "inline:k" {
+		t.Fatalf("tagged noncurrent version %v %v", v, err)
+	}
+
+	c.mustV(t, f, delOp("k", "null"), delOp("k", "v3"), &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: "b"})
+	for _, e := range dumpStore(t, f.store) {
+		if strings.HasPrefix(e.k, tagObject) || strings.HasPrefix(e.k, tagNoncurrent) || strings.HasPrefix(e.k, tagInline) {
+			t.Fatalf("left behind: %q", e.k)
+		}
+	}
+}
+
+// TestUnversionedBucketWritesNoVersions: a bucket that never had
+// versioning keeps one version per key and nothing in the noncurrent
+// table.
+func TestUnversionedBucketWritesNoVersions(t *testing.T) {
+	f := newTestFSM(t)
+	c := &cmdLog{}
+	c.mustV(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "k", "v1", "n1"), putOp("ns", "b", "k", "v2"), delOp("k", ""))
+	c.mustV(t, f, putOp("ns", "b", "k", "v3"), &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: "k"})
+	for _, e := range dumpStore(t, f.store) {
+		if strings.HasPrefix(e.k, tagNoncurrent) || strings.HasPrefix(e.k, tagObject) || strings.HasPrefix(e.k, tagInline) {
+			t.Fatalf("unexpected key %q", e.k)
+		}
+	}
+	if q := gcQueue(t, f.store); !slices.Equal(q, []string{"n1/v1.0"}) {
+		t.Fatalf("gc queue %v", q)
+	}
+}
+
+// TestForEachVersionAndLocateCoverNoncurrent: background jobs see every
+// version with data and can update a noncurrent one, inline bytes
+// included, through the key locateVersion returns.
+func TestForEachVersionAndLocateCoverNoncurrent(t *testing.T) {
+	f := newTestFSM(t)
+	c := &cmdLog{}
+	c.mustV(t, f, createBucketOp("ns", "b", 1), versioningOp("Enabled"),
+		putOp("ns", "b", "k", "v1", "n1"), putOp("ns", "b", "k", "v2"), putOp("ns", "b", "k", "v3", "n2"), delOp("k", ""),
+		putOp("ns", "b", "j", "v9"))
+	var seen []string
+	err := f.store.view(func(r pebble.Reader) error {
+		return forEachVersion(r, nil, func(_ []byte, v *cairnpb.ObjectVersion) error {
+			seen = append(seen, v.GetKey()+"/"+v.GetVersionId())
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(seen)
+	if !slices.Equal(seen, []string{"j/v9", "k/v1", "k/v2", "k/v3"}) {
+		t.Fatalf("walked %v", seen)
+	}
+	// Resuming from a noncurrent key walks only what follows it.
+	var resumed []string
+	err = f.store.view(func(r pebble.Reader) error {
+		return forEachVersion(r, noncurrentKeyPrefix(testBucketID(1), "k"), func(_ []byte, v *cairnpb.ObjectVersion) error {
+			resumed = append(resumed, v.GetVersionId())
+			return nil
+		})
+	})
+	if err != nil || len(resumed) != 3 {
+		t.Fatalf("resumed walk %v %v", resumed, err)
+	}
+
+	// Update v2 (noncurrent, inline) the way a re-wrap job does.
+	h, err := f.store.acquire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := h.db.NewIndexedBatch()
+	key, v, err := locateVersion(b, testBucketID(1), "k", "v2")
+	if err != nil || !strings.HasPrefix(string(key), tagNoncurrent) || string(v.GetInlineData()) != "inline:k" {
+		t.Fatalf("locate v2: %q %v %v", key, v, err)
+	}
+	v.Encryption = &cairnpb.Encryption{KeyId: "rewrapped"}
+	if err := putProto(b, key, v); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := locateVersion(b, testBucketID(1), "k", "nope"); err == nil {
+		t.Fatal("located a missing version")
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	f.store.release(h)
+	if got, err := find(t, f, "k", "v2"); err != nil || got.GetEncryption().GetKeyId() != "rewrapped" || string(got.GetInlineData()) != "inline:k" {
+		t.Fatalf("updated v2: %v %v", got, err)
+	}
+	if _, err := find(t, f, "k", "v404"); err == nil {
+		t.Fatal("found a missing version")
+	} else {
+		wantErr(t, err, rpcerr.ErrObjectNotFound)
+	}
+}
+
+// TestListVersionsPagesAndPrefixes pages through versions of several keys
+// with key and version ID markers, and rolls keys up into common prefixes.
+func TestListVersionsPagesAndPrefixes(t *testing.T) {
+	f := newTestFSM(t)
+	c := &cmdLog{}
+	c.mustV(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "a", "null0"), versioningOp("Enabled"))
+	for i := range 3 {
+		for _, k := range []string{"a", "d/x", "d/y", "z"} {
+			c.mustV(t, f, putOp("ns", "b", k, fmt.Sprintf("%s-%d", k, i)))
+		}
+	}
+	c.mustV(t, f, delOp("z", ""))
+	all, _ := listing(t, f, versionListParams{})
+	if len(all) != 14 || all[0] != "a:a-2*" || all[3] != "a:null" || !strings.HasSuffix(all[10], "*D") || all[11] != "z:z-2" {
+		t.Fatalf("full listing %q", all)
+	}
+	// Page by two, resuming from the markers each page returns.
+	var paged []string
+	p := versionListParams{listParams: listParams{maxKeys: 2}}
+	for range 20 {
+		got, resp := listing(t, f, p)
+		paged = append(paged, got...)
+		if !resp.GetIsTruncated() {
+			break
+		}
+		p.keyMarker, p.idMarker = resp.GetNextKeyMarker(), resp.GetNextVersionIdMarker()
+	}
+	wantList(t, paged, all...)
+	// A key marker alone skips every version of that key.
+	got, _ := listing(t, f, versionListParams{keyMarker: "d/y"})
+	wantList(t, got, all[10:]...)
+	// Delimiter: d/ rolls up, and a page can end on it.
+	got, resp := listing(t, f, versionListParams{listParams: listParams{delimiter: "/", maxKeys: 5}})
+	wantList(t, got, "a:a-2*", "a:a-1", "a:a-0", "a:null", "cp:d/")
+	if !resp.GetIsTruncated() || resp.GetNextKeyMarker() != "d/" {
+		t.Fatalf("page %v", resp)
+	}
+	got, _ = listing(t, f, versionListParams{listParams: listParams{delimiter: "/"}, keyMarker: "d/"})
+	wantList(t, got, all[10:]...)
+	got, _ = listing(t, f, versionListParams{listParams: listParams{prefix: "d/"}})
+	wantList(t, got, all[4:10]...)
+}
+
+// TestVersionedMultipartComplete: completing an upload in a versioned
+// bucket keeps the version it replaces (shards and inline bytes), and the
+// completed version is the key's newest.
+func TestVersionedMultipartComplete(t *testing.T) {
+	f := newTestFSM(t)
+	c := &cmdLog{}
+	c.mustV(t, f, createBucketOp("ns", "b", 1), versioningOp("Enabled"),
+		putOp("ns", "b", "k", "v0", "n9"), putOp("ns", "b", "k", "v1"),
+		createUploadOp("b", "k", 1), partOp("b", "k", 1, 1, 6<<20, "p1", "n1"), partOp("b", "k", 1, 2, 10, "p2"),
+		completeOp("b", "k", 1, "mpv", listed(1, "p1"), listed(2, "p2")))
+	if q := gcQueue(t, f.store); len(q) != 0 {
+		t.Fatalf("completion in a versioned bucket freed %v", q)
+	}
+	got, _ := listing(t, f, versionListParams{})
+	wantList(t, got, "k:mpv*", "k:v1", "k:v0")
+	if v, err := find(t, f, "k", "v1"); err != nil || string(v.GetInlineData()) != "inline:k" {
+		t.Fatalf("replaced inline version %v %v", v, err)
+	}
+	if cur := current(t, f, "k"); cur.GetVersionId() != "mpv" || len(cur.GetParts()) != 2 || len(cur.GetInlineData()) != 10 {
+		t.Fatalf("current %v", cur)
+	}
+	// Removing the multipart version brings v1 back and frees its part.
+	c.mustV(t, f, delOp("k", "mpv"))
+	if q := gcQueue(t, f.store); !slices.Equal(q, []string{"n1/p1.0"}) {
+		t.Fatalf("gc queue %v", q)
+	}
+	if cur := current(t, f, "k"); cur.GetVersionId() != "v1" || string(cur.GetInlineData()) != "inline:k" {
+		t.Fatalf("current %v", cur)
+	}
+}

@@ -1,0 +1,318 @@
+package s3api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/cairn-store/cairn/meta/policy"
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+	"github.com/cairn-store/cairn/s3api/s3err"
+)
+
+// principal is who a request acts as: the operator (the gateway's static
+// credentials, with every right in the gateway's namespace) or a user of
+// a namespace, with the rights its groups' policies give it.
+type principal struct {
+	ns       string
+	user     string
+	operator bool
+	authz    *policy.Authorizer
+	// s3Compartment is where S3 CreateBucket puts the namespace's buckets
+	// ("" is the root compartment).
+	s3Compartment string
+
+	// compartments remembers the compartments of buckets looked up for
+	// this principal's requests, for as long as the principal itself is
+	// cached (credentialTTL), so compartment-scoped statements cost one
+	// meta read per bucket and key, not one per request.
+	mu           sync.Mutex
+	compartments map[string]string
+}
+
+// maxPrincipalBuckets bounds principal.compartments.
+const maxPrincipalBuckets = 1024
+
+func (p *principal) cachedCompartment(bucket string) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c, ok := p.compartments[bucket]
+	return c, ok
+}
+
+func (p *principal) rememberCompartment(bucket, compartment string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.compartments == nil || len(p.compartments) >= maxPrincipalBuckets {
+		p.compartments = map[string]string{}
+	}
+	p.compartments[bucket] = compartment
+}
+
+// userPrincipal builds a user's principal from meta's answer to
+// LookupAccessKey.
+func userPrincipal(resp *cairnpb.LookupAccessKeyResponse) *principal {
+	var stmts []policy.Statement
+	for _, text := range resp.GetStatements() {
+		sts, err := policy.Parse(text)
+		if err != nil {
+			continue // meta stores only statements that parse; a bad one allows nothing
+		}
+		stmts = append(stmts, sts...)
+	}
+	tree := policy.Tree{}
+	for _, c := range resp.GetCompartments() {
+		tree[c.GetName()] = c.GetParent()
+	}
+	return &principal{
+		ns:            resp.GetNamespace(),
+		user:          resp.GetUser(),
+		authz:         policy.NewAuthorizer(stmts, resp.GetGroups(), tree),
+		s3Compartment: resp.GetS3Compartment(),
+	}
+}
+
+// errAccessDenied: the request's principal lacks a permission it needs.
+var errAccessDenied = errors.New("access denied")
+
+// accessKind says how a need is checked.
+type accessKind uint8
+
+const (
+	// needPerm: perm on bucket.
+	needPerm accessKind = iota
+	// needWrite: writing key in bucket, which takes OBJECT_CREATE for a
+	// new key and OBJECT_OVERWRITE for an existing one.
+	needWrite
+	// needCreateBucket: BUCKET_CREATE in the namespace's S3 compartment.
+	needCreateBucket
+	// needListBuckets: BUCKET_INSPECT somewhere; the listing is then
+	// filtered bucket by bucket.
+	needListBuckets
+)
+
+type need struct {
+	kind   accessKind
+	perm   policy.Permission
+	bucket string
+	key    string
+}
+
+// requiredAccess classifies a request the way route dispatches it and
+// returns the permissions it needs. passThrough is true exactly for the
+// requests route refuses without touching any data (unsupported
+// subresources such as ?acl answer 501, other methods 405), so those
+// answers stay what they are. Keep in step with route.
+func requiredAccess(r *http.Request, req *request) (needs []need, passThrough bool) {
+	q := r.URL.Query()
+	has := func(k string) bool { _, ok := q[k]; return ok }
+	b, k := req.bucket, req.key
+	perm := func(p policy.Permission) []need { return []need{{kind: needPerm, perm: p, bucket: b, key: k}} }
+	write := func() []need {
+		out := []need{{kind: needWrite, bucket: b, key: k}}
+		if src := r.Header.Get("x-amz-copy-source"); src != "" {
+			if sb, _, _, err := parseCopySource(src); err == nil {
+				out = append(out, need{kind: needPerm, perm: policy.ObjectRead, bucket: sb})
+			}
+		}
+		return out
+	}
+	m := r.Method
+	switch {
+	case has("delete") && (m != http.MethodPost || b == "" || k != ""):
+		return nil, true
+	case unsupportedSubresource(q) != "":
+		return nil, true
+	case has("tagging") && b != "":
+		switch {
+		case k == "" && m == http.MethodGet:
+			return perm(policy.BucketRead), false
+		case k == "" && (m == http.MethodPut || m == http.MethodDelete):
+			return perm(policy.BucketUpdate), false
+		case m == http.MethodGet:
+			return perm(policy.ObjectRead), false
+		case m == http.MethodPut || m == http.MethodDelete:
+			return perm(policy.ObjectOverwrite), false
+		}
+		return nil, true
+	case (has("versioning") || has("versions")) && b != "" && k == "":
+		switch {
+		case has("versioning") && m == http.MethodGet:
+			return perm(policy.BucketRead), false
+		case has("versioning") && m == http.MethodPut:
+			return perm(policy.BucketUpdate), false
+		case m == http.MethodGet:
+			return perm(policy.ObjectInspect), false
+		}
+		return nil, true
+	case (has("uploads") || has("uploadId")) && b != "":
+		switch {
+		case k == "" && has("uploads") && m == http.MethodGet:
+			return perm(policy.ObjectInspect), false
+		case k == "":
+			return nil, true
+		case has("uploads") && m == http.MethodPost:
+			return write(), false
+		case has("uploads"):
+			return nil, true
+		case m == http.MethodPut || m == http.MethodPost:
+			return write(), false
+		case m == http.MethodGet:
+			return perm(policy.ObjectInspect), false
+		case m == http.MethodDelete:
+			return perm(policy.ObjectDelete), false
+		}
+		return nil, true
+	case b == "":
+		if m == http.MethodGet {
+			return []need{{kind: needListBuckets}}, false
+		}
+		return nil, true
+	case k == "":
+		switch m {
+		case http.MethodPost:
+			if has("delete") {
+				return perm(policy.ObjectDelete), false
+			}
+			return nil, true
+		case http.MethodPut:
+			return []need{{kind: needCreateBucket, perm: policy.BucketCreate, bucket: b}}, false
+		case http.MethodHead:
+			return perm(policy.BucketInspect), false
+		case http.MethodDelete:
+			return perm(policy.BucketDelete), false
+		case http.MethodGet:
+			if has("location") {
+				return perm(policy.BucketRead), false
+			}
+			return perm(policy.ObjectInspect), false
+		}
+		return nil, true
+	default:
+		switch m {
+		case http.MethodPut:
+			return write(), false
+		case http.MethodGet, http.MethodHead:
+			return perm(policy.ObjectRead), false
+		case http.MethodDelete:
+			if q.Get("versionId") != "" {
+				return perm(policy.ObjectVersionDelete), false
+			}
+			return perm(policy.ObjectDelete), false
+		}
+		return nil, true
+	}
+}
+
+// authorize checks that the authenticated request's principal may do what
+// it asks: it must act in its own namespace (a namespace named by the
+// Host must be the key's), and, unless it is the operator, some policy
+// statement of its groups must grant each permission the operation needs.
+func (s *Server) authorize(ctx context.Context, r *http.Request, req *request) error {
+	who := req.who
+	if who == nil {
+		return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: request has no principal: %w", errAccessDenied))
+	}
+	if req.hostNS != "" && req.hostNS != who.ns {
+		return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: key of namespace %q used on namespace %q: %w", who.ns, req.hostNS, errAccessDenied))
+	}
+	if who.operator {
+		return nil
+	}
+	needs, passThrough := requiredAccess(r, req)
+	if passThrough {
+		return nil
+	}
+	buckets := map[string]*cairnpb.Bucket{}
+	for _, n := range needs {
+		ok, err := s.allowed(ctx, req, n, buckets)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: user %q of namespace %q lacks %s on bucket %q: %w",
+				who.user, who.ns, describeNeed(n), n.bucket, errAccessDenied))
+		}
+	}
+	return nil
+}
+
+func describeNeed(n need) string {
+	switch n.kind {
+	case needWrite:
+		return "OBJECT_CREATE or OBJECT_OVERWRITE"
+	case needListBuckets:
+		return "BUCKET_INSPECT"
+	}
+	return n.perm.String()
+}
+
+// allowed checks one need. buckets memoizes the bucket records looked up
+// for this request (nil entry: no such bucket).
+func (s *Server) allowed(ctx context.Context, req *request, n need, buckets map[string]*cairnpb.Bucket) (bool, error) {
+	who := req.who
+	target := policy.Target{Bucket: n.bucket, CompartmentOf: func() (string, error) {
+		if c, ok := who.cachedCompartment(n.bucket); ok {
+			return c, nil
+		}
+		bk, ok := buckets[n.bucket]
+		if !ok {
+			var err error
+			bk, err = s.cfg.Index.GetBucket(ctx, req.ns, n.bucket)
+			switch {
+			case errors.Is(err, rpcerr.ErrBucketNotFound):
+				bk = nil
+			case err != nil:
+				return "", fmt.Errorf("s3api: authorize: find bucket %q: %w", n.bucket, err)
+			}
+			buckets[n.bucket] = bk
+		}
+		if bk == nil {
+			// Judged as if it were where S3 would create it: the answer
+			// is then NoSuchBucket for those who may see the bucket.
+			return who.s3Compartment, nil
+		}
+		who.rememberCompartment(n.bucket, bk.GetCompartment())
+		return bk.GetCompartment(), nil
+	}}
+	switch n.kind {
+	case needListBuckets:
+		return who.authz.AllowedSomewhere(policy.BucketInspect), nil
+	case needCreateBucket:
+		target.CompartmentOf = func() (string, error) { return who.s3Compartment, nil }
+		return who.authz.Allowed(policy.BucketCreate, target)
+	case needWrite:
+		create, err := who.authz.Allowed(policy.ObjectCreate, target)
+		if err != nil {
+			return false, err
+		}
+		overwrite, err := who.authz.Allowed(policy.ObjectOverwrite, target)
+		if err != nil || create == overwrite {
+			return create, err
+		}
+		_, err = s.cfg.Index.GetObject(ctx, req.ns, n.bucket, n.key)
+		switch {
+		case err == nil:
+			return overwrite, nil
+		case errors.Is(err, rpcerr.ErrObjectNotFound), errors.Is(err, rpcerr.ErrBucketNotFound):
+			return create, nil
+		default:
+			return false, fmt.Errorf("s3api: authorize: does %s/%s exist: %w", n.bucket, n.key, err)
+		}
+	}
+	return who.authz.Allowed(n.perm, target)
+}
+
+// mayListBucket reports whether the request's principal may see bk in
+// ListBuckets (BUCKET_INSPECT on it).
+func (s *Server) mayListBucket(req *request, bk *cairnpb.Bucket) bool {
+	if req.who == nil || req.who.operator {
+		return req.who != nil
+	}
+	ok, _ := req.who.authz.Allowed(policy.BucketInspect, policy.Target{Bucket: bk.GetName(),
+		CompartmentOf: func() (string, error) { return bk.GetCompartment(), nil }})
+	return ok
+}
