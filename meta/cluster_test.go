@@ -186,6 +186,9 @@ func (c *testCluster) client(idx ...int) *metaclient.Client {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	if now := c.nodes[0].cfg.Now; now != nil {
+		cl.SetClock(now) // request start times on the cluster's clock
+	}
 	c.t.Cleanup(func() { cl.Close() })
 	return cl
 }

@@ -11,7 +11,7 @@
 //   - multipart.go, multipart_service.go: multipart uploads (upload and part
 //     records, completion into a version with a part layout, upload listing).
 //   - snapshot.go: streaming snapshots and Restore.
-//   - raft.go: hashicorp/raft wiring (raft-wal log and stable store, file
+//   - raft.go: hashicorp/raft wiring (bbolt log and stable store via raft-boltdb, file
 //     snapshots, TCP transport), bootstrap and leadership duties.
 //   - service.go, forward.go: the gRPC adapters, leader forwarding and the one
 //     place where errors become gRPC statuses.
@@ -59,7 +59,7 @@
 //
 // # Durability and restart
 //
-// The Raft log (raft-wal under <Dir>/raft/wal) and Raft snapshots (under
+// The Raft log (bbolt, <Dir>/raft/log.bolt) and Raft snapshots (under
 // <Dir>/raft/snapshots) are the only durable record. The FSM's Pebble database
 // (under <Dir>/fsm) is written without a WAL and without fsync, and is wiped
 // and recreated every time the process starts: hashicorp/raft then restores

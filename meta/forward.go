@@ -138,6 +138,6 @@ func routeVia[Client, Req, Resp any](
 	if cc == nil {
 		return local(ctx, req)
 	}
-	ctx = metadata.AppendToOutgoingContext(withCallerAuth(ctx), forwardedKey, s.cfg.ID)
+	ctx = metadata.AppendToOutgoingContext(withRequestID(withCallerAuth(ctx)), forwardedKey, s.cfg.ID)
 	return remote(newClient(cc), ctx, req)
 }

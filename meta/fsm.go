@@ -89,7 +89,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		if err := proto.Unmarshal(l.Data, cmd); err != nil {
 			panic(fmt.Sprintf("meta: raft log entry %d is not a cairn command (%v); refusing to continue with a log this node cannot read", l.Index, err))
 		}
-		err := applyCommand(b, l.Index, cmd)
+		err := applyDeduped(b, l.Index, cmd)
 		if err != nil && !isCommandError(err) {
 			panic(fmt.Sprintf("meta: applying raft log entry %d: %v", l.Index, err))
 		}

@@ -91,6 +91,7 @@ func TestGCDeletesOrphanedShardsOnlyAfterGrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mc.SetClock(clock.Now)
 	defer mc.Close()
 	call := func(f func(context.Context, cairnpb.MetaClient) (any, error)) {
 		t.Helper()

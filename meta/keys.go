@@ -18,6 +18,8 @@ import (
 //	u/<bucket id, 16 bytes><object key>\x00<upload id> -> cairnpb.MultipartUpload
 //	p/<upload id, 32 bytes><part number, 4 bytes BE>   -> cairnpb.UploadedPart
 //	x/<data node id>\x00<shard id>          -> cairnpb.CorruptShard (scrubber reports; repair_fsm.go)
+//	r/id/<request id, 16 bytes>              -> apply unix nano, 8 bytes BE (applied client requests; dedupe.go)
+//	r/at/<apply unix nano, 8 bytes BE><request id> -> empty (expiry index of r/id/)
 //
 // Namespaces and node IDs never contain \x00 (validated before proposing), so
 // the \x00 separator keeps "ns" and "ns2" apart and sorts a namespace's

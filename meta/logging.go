@@ -11,7 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// hclogAdapter lets hashicorp/raft and raft-wal log through the injected
+// hclogAdapter lets hashicorp/raft and its stores log through the injected
 // slog.Logger. Levels are decided by the slog handler; SetLevel is ignored.
 type hclogAdapter struct {
 	l       *slog.Logger

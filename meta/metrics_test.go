@@ -35,6 +35,7 @@ func TestStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mc.SetClock(clock.Now)
 	defer mc.Close()
 	call := func(f func(context.Context, cairnpb.MetaClient) (any, error)) {
 		t.Helper()

@@ -11,8 +11,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
-	raftwal "github.com/hashicorp/raft-wal"
-	"github.com/hashicorp/raft-wal/metadb"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -29,6 +28,7 @@ const (
 	snapshotThreshold  = 16384
 	snapshotInterval   = 60 * time.Second
 	trailingLogs       = 10240
+	logCacheSize       = 512
 	snapshotsRetained  = 2
 	transportPool      = 5
 	transportTimeout   = 5 * time.Second
@@ -42,11 +42,10 @@ type node struct {
 	cfg   Config
 	store *store
 	fsm   *fsm
-	wal   *raftwal.WAL
-	// walMeta is the WAL's meta store, closed by us after the WAL.
-	walMeta *metadb.BoltMetaDB
-	trans   *raft.NetworkTransport
-	raft    *raft.Raft
+	// logDB holds the Raft log and Raft's stable state (term, vote).
+	logDB *raftboltdb.BoltStore
+	trans *raft.NetworkTransport
+	raft  *raft.Raft
 
 	notifyCh chan bool
 	stop     chan struct{}
@@ -94,19 +93,22 @@ func startNode(cfg Config) (_ *node, err error) {
 	closers = append(closers, n.store.close)
 	n.fsm = newFSM(n.store, cfg.Logger)
 
-	walDir := filepath.Join(cfg.Dir, "raft", "wal")
-	if err := os.MkdirAll(walDir, 0o755); err != nil {
+	// The Raft log and stable store live in one bbolt file; raft-wal was
+	// dropped because its v0.4.0 can leave a log it cannot reopen after a
+	// crash during suffix truncation (docs/architecture.md, decisions).
+	raftDir := filepath.Join(cfg.Dir, "raft")
+	if err := os.MkdirAll(raftDir, 0o755); err != nil {
 		return nil, fmt.Errorf("meta: create raft log directory: %w", err)
 	}
-	// raft-wal v0.4.0's Close leaves its bolt meta store open (and locked),
-	// so the node owns the meta store and closes it after the WAL.
-	n.walMeta = &metadb.BoltMetaDB{}
-	closers = append(closers, n.walMeta.Close)
-	n.wal, err = raftwal.Open(walDir, raftwal.WithLogger(newHCLog(cfg.Logger, "raft-wal")), raftwal.WithMetaStore(n.walMeta))
+	n.logDB, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "log.bolt")})
 	if err != nil {
 		return nil, fmt.Errorf("meta: open raft log: %w", err)
 	}
-	closers = append(closers, n.wal.Close)
+	closers = append(closers, n.logDB.Close)
+	logs, err := raft.NewLogCache(logCacheSize, n.logDB)
+	if err != nil {
+		return nil, fmt.Errorf("meta: raft log cache: %w", err)
+	}
 
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(cfg.Dir, "raft"), snapshotsRetained,
 		newHCLog(cfg.Logger, "raft-snapshots"))
@@ -134,7 +136,7 @@ func startNode(cfg Config) (_ *node, err error) {
 	rc.Logger = newHCLog(cfg.Logger, "raft")
 
 	if cfg.Bootstrap {
-		has, err := raft.HasExistingState(n.wal, n.wal, snaps)
+		has, err := raft.HasExistingState(logs, n.logDB, snaps)
 		if err != nil {
 			return nil, fmt.Errorf("meta: inspect raft state: %w", err)
 		}
@@ -148,7 +150,7 @@ func startNode(cfg Config) (_ *node, err error) {
 					Address:  raft.ServerAddress(p.RaftAddr),
 				})
 			}
-			err := raft.BootstrapCluster(rc, n.wal, n.wal, snaps, n.trans, raft.Configuration{Servers: servers})
+			err := raft.BootstrapCluster(rc, logs, n.logDB, snaps, n.trans, raft.Configuration{Servers: servers})
 			if err != nil {
 				return nil, fmt.Errorf("meta: bootstrap raft group: %w", err)
 			}
@@ -156,7 +158,7 @@ func startNode(cfg Config) (_ *node, err error) {
 		}
 	}
 
-	n.raft, err = raft.NewRaft(rc, n.fsm, n.wal, n.wal, snaps, n.trans)
+	n.raft, err = raft.NewRaft(rc, n.fsm, logs, n.logDB, snaps, n.trans)
 	if err != nil {
 		return nil, fmt.Errorf("meta: start raft: %w", err)
 	}
@@ -171,7 +173,7 @@ func (n *node) close() error {
 	errs := []error{n.raft.Shutdown().Error()}
 	close(n.stop)
 	n.wg.Wait()
-	errs = append(errs, n.trans.Close(), n.wal.Close(), n.walMeta.Close(), n.store.close())
+	errs = append(errs, n.trans.Close(), n.logDB.Close(), n.store.close())
 	return errors.Join(errs...)
 }
 
@@ -314,9 +316,13 @@ func waitFuture(ctx context.Context, f raft.Future) error {
 	}
 }
 
-// propose stamps cmd with the leader's clock (unless already stamped),
-// replicates it and returns the FSM's verdict.
+// propose stamps cmd with the leader's clock (unless already stamped) and
+// the caller's request ID from ctx (dedupe.go), replicates it and returns
+// the FSM's verdict.
 func (n *node) propose(ctx context.Context, cmd *cairnpb.Command) error {
+	if err := stampRequest(ctx, cmd); err != nil {
+		return err
+	}
 	if cmd.UnixNano == 0 {
 		cmd.UnixNano = n.cfg.Now().UnixNano()
 	}

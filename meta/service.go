@@ -214,6 +214,15 @@ func (s *Server) createBucket(ctx context.Context, req *cairnpb.CreateBucketRequ
 	if err := s.node.propose(ctx, cmd); err != nil {
 		return nil, err
 	}
+	// Answer with the bucket as applied: when an earlier attempt of this
+	// call created it, the command above was a duplicate (dedupe.go).
+	_ = s.node.store.view(func(r pebble.Reader) error {
+		applied, err := getBucket(r, req.GetNamespace(), req.GetName())
+		if err == nil {
+			b = applied
+		}
+		return nil
+	})
 	return &cairnpb.CreateBucketResponse{Bucket: b}, nil
 }
 

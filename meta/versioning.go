@@ -520,7 +520,7 @@ func (s *Server) deleteVersion(ctx context.Context, req *cairnpb.DeleteVersionRe
 	resp := &cairnpb.DeleteVersionResponse{VersionId: req.GetVersionId()}
 	c := &cairnpb.DeleteVersionCmd{Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Key: req.GetKey(), VersionId: req.GetVersionId()}
 	if req.GetVersionId() == "" {
-		id, err := newTimeID(now)
+		id, err := requestTimeID(ctx, now)
 		if err != nil {
 			return nil, err
 		}

@@ -24,6 +24,8 @@ type Client struct {
 
 	mu      sync.Mutex
 	current int
+
+	now func() time.Time // stamps each call's start; nil means time.Now
 }
 
 // ErrNoAddrs is returned by New when no meta address is given.
@@ -82,8 +84,13 @@ func (c *Client) remember(i int) {
 }
 
 // do runs f against node after node until it succeeds, fails with an error
-// no other node would change, or ctx ends.
+// no other node would change, or ctx ends. Every attempt carries the same
+// request ID (requestid.go).
 func (c *Client) do(ctx context.Context, f func(ctx context.Context, cc *grpc.ClientConn) error) error {
+	ctx, err := c.withRequestID(ctx)
+	if err != nil {
+		return err
+	}
 	first := c.start()
 	var last error
 	for round := 0; ; round++ {

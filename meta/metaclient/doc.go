@@ -3,6 +3,8 @@
 // one that last answered, moving on to the next node when a call fails in a
 // way another node might not (unreachable, no leader, not the leader), until
 // the caller's context ends. Status errors come back as the rpcerr sentinels.
+// Each call carries one request ID and start time on all its attempts, so
+// the meta group applies a mutating call at most once.
 //
 // It imports only proto packages, so the gateway, data nodes and cairnctl
 // can use it without depending on the meta server.

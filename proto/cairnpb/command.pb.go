@@ -28,6 +28,12 @@ type Command struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// unix_nano is the proposer's clock at proposal time.
 	UnixNano int64 `protobuf:"varint,1,opt,name=unix_nano,json=unixNano,proto3" json:"unix_nano,omitempty"`
+	// request_id, when set, names the client call that caused this command;
+	// every retry of that call carries the same ID, and the apply of a
+	// command whose ID is already recorded changes nothing (meta/dedupe.go).
+	RequestId []byte `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// request_start_unix_nano is the client's clock when that call began.
+	RequestStartUnixNano int64 `protobuf:"varint,3,opt,name=request_start_unix_nano,json=requestStartUnixNano,proto3" json:"request_start_unix_nano,omitempty"`
 	// Types that are valid to be assigned to Op:
 	//
 	//	*Command_CreateBucket
@@ -104,6 +110,20 @@ func (*Command) Descriptor() ([]byte, []int) {
 func (x *Command) GetUnixNano() int64 {
 	if x != nil {
 		return x.UnixNano
+	}
+	return 0
+}
+
+func (x *Command) GetRequestId() []byte {
+	if x != nil {
+		return x.RequestId
+	}
+	return nil
+}
+
+func (x *Command) GetRequestStartUnixNano() int64 {
+	if x != nil {
+		return x.RequestStartUnixNano
 	}
 	return 0
 }
@@ -1083,9 +1103,12 @@ var File_cairnpb_command_proto protoreflect.FileDescriptor
 
 const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\xcf\x13\n" +
+	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\xa5\x14\n" +
 	"\aCommand\x12\x1b\n" +
-	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12@\n" +
+	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\fR\trequestId\x125\n" +
+	"\x17request_start_unix_nano\x18\x03 \x01(\x03R\x14requestStartUnixNano\x12@\n" +
 	"\rcreate_bucket\x18\n" +
 	" \x01(\v2\x19.cairn.v1.CreateBucketCmdH\x00R\fcreateBucket\x12@\n" +
 	"\rdelete_bucket\x18\v \x01(\v2\x19.cairn.v1.DeleteBucketCmdH\x00R\fdeleteBucket\x127\n" +

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"strings"
 	"sync"
 	"time"
 
@@ -27,33 +26,6 @@ type Nemesis struct {
 
 	mu     sync.Mutex
 	faults []string
-	down   map[*harness.Proc]string // processes left down by a known bug -> why
-}
-
-// knownRestartBugs are log lines of bugs outside Cairn that keep a process
-// from starting again. A process that hits one is left down and out of
-// later faults, so the run goes on (with one meta node fewer) and its
-// history is still checked; Down reports it.
-var knownRestartBugs = []struct{ line, why string }{
-	{"sealed segment has no index block", "hashicorp/raft-wal#31 (raft-wal v0.4.0 seals a truncated tail segment without its index; fixed upstream by hashicorp/raft-wal#33)"},
-}
-
-// Down returns the processes a known bug left down, with the reason.
-func (n *Nemesis) Down() map[string]string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	out := map[string]string{}
-	for p, why := range n.down {
-		out[p.Name] = why
-	}
-	return out
-}
-
-func (n *Nemesis) isDown(p *harness.Proc) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	_, ok := n.down[p]
-	return ok
 }
 
 // Faults returns the faults applied so far, in order.
@@ -93,9 +65,6 @@ func (n *Nemesis) Run(ctx context.Context) error {
 		}
 		all := c.All()
 		p := n.target(ctx)
-		if n.isDown(p) {
-			continue
-		}
 		kinds := 2
 		if n.Net != nil {
 			kinds = 3
@@ -147,26 +116,9 @@ func (n *Nemesis) Run(ctx context.Context) error {
 		// WaitReady needs a meta quorum, not every meta node: a process
 		// that died (say, one that cannot restart) must not go unnoticed.
 		for _, q := range all {
-			if q.Running() || n.isDown(q) {
-				continue
+			if !q.Running() {
+				return fmt.Errorf("%s is not running after %s; its log ends:\n%s", q.Name, n.Faults()[len(n.Faults())-1], q.LogTail(3000))
 			}
-			tail := q.LogTail(3000)
-			known := ""
-			for _, b := range knownRestartBugs {
-				if strings.Contains(tail, b.line) {
-					known = b.why
-				}
-			}
-			if known == "" {
-				return fmt.Errorf("%s is not running after %s; its log ends:\n%s", q.Name, n.Faults()[len(n.Faults())-1], tail)
-			}
-			n.record("KNOWN BUG: %s cannot start again: %s; it stays down", q.Name, known)
-			n.mu.Lock()
-			if n.down == nil {
-				n.down = map[*harness.Proc]string{}
-			}
-			n.down[q] = known
-			n.mu.Unlock()
 		}
 	}
 	return nil

@@ -1,0 +1,236 @@
+package meta
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+)
+
+// Request deduplication. A client (metaclient) gives every logical mutating
+// call an ID and a start time, the same on each of its retries, and sends
+// them as gRPC metadata; a follower forwards them to the leader, and propose
+// copies them into the Command. The apply of a command whose ID is recorded
+// as applied changes nothing and answers success, so a retry that reaches a
+// second node, or a first attempt delivered late after the network heals,
+// can never apply again on top of newer acknowledged writes.
+//
+// Records are kept for dedupeRetention of proposer time and a command is
+// refused as stale when it is proposed more than staleWindow after its call
+// began. A duplicate therefore either finds the record or is refused,
+// provided the clocks involved (the client's that stamps the start, and the
+// leaders' that stamp unix_nano) differ by less than
+// dedupeRetention - staleWindow (2 minutes); with NTP they differ by
+// milliseconds. A client clock more than staleWindow behind the leader's
+// makes its writes refused as stale, which the error message names.
+//
+// A request handler proposes at most one command with the caller's ctx;
+// background work of the leader (repair, rebalance, rewrap, GC) proposes
+// with the leadership's ctx, which carries no request ID.
+const (
+	// requestIDKey and requestStartKey are the gRPC metadata keys; they
+	// equal metaclient.RequestIDKey and metaclient.RequestStartKey.
+	requestIDKey    = "cairn-request-id"
+	requestStartKey = "cairn-request-start"
+
+	requestIDLen = 16
+
+	// staleWindow is how long after its start a call's command may still
+	// be applied.
+	staleWindow = 2 * time.Minute
+	// dedupeRetention is how long an applied request ID is remembered; it
+	// must exceed staleWindow by more than any clock skew.
+	dedupeRetention = 4 * time.Minute
+	// dedupePrunePerApply bounds the expired records each recorded apply
+	// deletes, so pruning keeps pace without long applies.
+	dedupePrunePerApply = 8
+)
+
+// Dedupe tables, under the one tag "r/" (see keys.go):
+//
+//	r/id/<request id>                        -> apply unix nano, 8 bytes BE
+//	r/at/<apply unix nano, 8 bytes BE><request id> -> empty (expiry index)
+const (
+	tagRequestID = "r/id/"
+	tagRequestAt = "r/at/"
+)
+
+func requestIDKeyOf(id []byte) []byte {
+	return append([]byte(tagRequestID), id...)
+}
+
+func requestAtKey(unixNano int64, id []byte) []byte {
+	k := make([]byte, 0, len(tagRequestAt)+8+len(id))
+	k = append(k, tagRequestAt...)
+	k = binary.BigEndian.AppendUint64(k, uint64(unixNano))
+	return append(k, id...)
+}
+
+// stampRequest copies the caller's request ID and start time from ctx's
+// incoming gRPC metadata into cmd, unless cmd already carries an ID. A
+// context without them (background work, old clients) leaves cmd as is.
+func stampRequest(ctx context.Context, cmd *cairnpb.Command) error {
+	if len(cmd.GetRequestId()) > 0 {
+		return nil
+	}
+	id, start, err := requestOf(ctx)
+	if err != nil || id == nil {
+		return err
+	}
+	cmd.RequestId, cmd.RequestStartUnixNano = id, start
+	return nil
+}
+
+// requestOf returns the request ID and start time in ctx's incoming
+// metadata; a nil ID when there is none.
+func requestOf(ctx context.Context) (id []byte, start int64, err error) {
+	ids := metadata.ValueFromIncomingContext(ctx, requestIDKey)
+	if len(ids) == 0 {
+		return nil, 0, nil
+	}
+	id, err = hex.DecodeString(ids[0])
+	if err != nil || len(id) != requestIDLen {
+		return nil, 0, invalid("%s must be %d hex-encoded bytes", requestIDKey, requestIDLen)
+	}
+	starts := metadata.ValueFromIncomingContext(ctx, requestStartKey)
+	if len(starts) == 0 {
+		return nil, 0, invalid("%s comes without %s", requestIDKey, requestStartKey)
+	}
+	start, err = strconv.ParseInt(starts[0], 10, 64)
+	if err != nil || start <= 0 {
+		return nil, 0, invalid("%s must be a positive unix time in nanoseconds", requestStartKey)
+	}
+	return id, start, nil
+}
+
+// requestTimeID is newTimeID for an ID the caller is answered with: for a
+// call with a request ID it is made of the call's start time and the
+// request ID, so every attempt of the call draws the same ID and the
+// answer to an attempt found already applied names what the first one
+// created. Without a request ID it is newTimeID(now).
+func requestTimeID(ctx context.Context, now time.Time) (string, error) {
+	id, start, err := requestOf(ctx)
+	if err != nil {
+		return "", err
+	}
+	if id == nil {
+		return newTimeID(now)
+	}
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(start))
+	copy(b[8:], id)
+	return hex.EncodeToString(b[:]), nil
+}
+
+// withRequestID copies the caller's request ID metadata onto a request
+// forwarded to the leader.
+func withRequestID(ctx context.Context) context.Context {
+	for _, k := range []string{requestIDKey, requestStartKey} {
+		if v := metadata.ValueFromIncomingContext(ctx, k); len(v) > 0 {
+			ctx = metadata.AppendToOutgoingContext(ctx, k, v[0])
+		}
+	}
+	return ctx
+}
+
+// replayUnsafe reports commands whose handler answers with values the
+// proposer drew at random (upload IDs, access key IDs and secrets):
+// answering a duplicate with success would hand the caller a name that
+// does not exist, so these are applied again, as without request IDs, and
+// only the stale window applies to them. A late duplicate of one creates
+// an upload or key nobody knows; it loses no acknowledged write.
+// CompleteUpload needs no record: its first apply consumes the upload, so
+// a duplicate finds none and changes nothing.
+func replayUnsafe(cmd *cairnpb.Command) bool {
+	switch cmd.GetOp().(type) {
+	case *cairnpb.Command_CreateUpload, *cairnpb.Command_CreateAccessKey, *cairnpb.Command_CompleteUpload:
+		return true
+	}
+	return false
+}
+
+// applyDeduped applies cmd unless its request was applied before or is
+// stale, and records the request in the same batch when the apply
+// succeeds. Like applyCommand it writes nothing when it returns an error,
+// and it reads no clock: time is the proposer's cmd.unix_nano.
+func applyDeduped(b *pebble.Batch, index uint64, cmd *cairnpb.Command) error {
+	id := cmd.GetRequestId()
+	if len(id) == 0 {
+		return applyCommand(b, index, cmd)
+	}
+	now := cmd.GetUnixNano()
+	if len(id) != requestIDLen {
+		return invalid("request id is %d bytes, want %d", len(id), requestIDLen)
+	}
+	seen, err := getRaw(b, requestIDKeyOf(id))
+	if err != nil {
+		return err
+	}
+	if seen != nil {
+		return nil // the first application was the real one
+	}
+	if age := time.Duration(now - cmd.GetRequestStartUnixNano()); age > staleWindow {
+		return invalid("request %x is stale: proposed %s after it started (limit %s); "+
+			"it was retried elsewhere or the caller gave up, or the client's clock is behind",
+			id, age.Round(time.Millisecond), staleWindow)
+	}
+	if err := applyCommand(b, index, cmd); err != nil {
+		return err
+	}
+	if replayUnsafe(cmd) {
+		return nil
+	}
+	return recordRequest(b, now, id)
+}
+
+// recordRequest remembers id as applied at now and forgets up to
+// dedupePrunePerApply records older than dedupeRetention.
+func recordRequest(b *pebble.Batch, now int64, id []byte) error {
+	if err := pruneRequests(b, now); err != nil {
+		return err
+	}
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(now))
+	if err := b.Set(requestIDKeyOf(id), v[:], nil); err != nil {
+		return fmt.Errorf("meta: record request: %w", err)
+	}
+	if err := b.Set(requestAtKey(now, id), nil, nil); err != nil {
+		return fmt.Errorf("meta: record request: %w", err)
+	}
+	return nil
+}
+
+func pruneRequests(b *pebble.Batch, now int64) error {
+	cutoff := now - int64(dedupeRetention)
+	if cutoff <= 0 {
+		return nil
+	}
+	var expired [][]byte
+	err := scan(b, []byte(tagRequestAt), func(k, _ []byte) (bool, error) {
+		rest := k[len(tagRequestAt):]
+		if len(rest) < 8 || int64(binary.BigEndian.Uint64(rest[:8])) >= cutoff {
+			return false, nil
+		}
+		expired = append(expired, append([]byte(nil), k...))
+		return len(expired) < dedupePrunePerApply, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range expired {
+		if err := del(b, k); err != nil {
+			return err
+		}
+		if err := del(b, requestIDKeyOf(k[len(tagRequestAt)+8:])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
