@@ -17,12 +17,12 @@ import (
 )
 
 // docRoute is one row of the request-routing table in
-// docs/s3-compatibility.md.
+// docs/compatibility.md.
 type docRoute struct{ op, method, target, answer string }
 
 func readDocRoutes(t *testing.T) []docRoute {
 	t.Helper()
-	f, err := os.Open("../docs/s3-compatibility.md")
+	f, err := os.Open("../docs/compatibility.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,12 +50,12 @@ func readDocRoutes(t *testing.T) []docRoute {
 		out = append(out, docRoute{op: cells[0], method: method, target: target, answer: cells[2]})
 	}
 	if len(out) < 40 {
-		t.Fatalf("found only %d routing rows in docs/s3-compatibility.md", len(out))
+		t.Fatalf("found only %d routing rows in docs/compatibility.md", len(out))
 	}
 	return out
 }
 
-// TestCompatibilityDocMatchesRouting holds docs/s3-compatibility.md and the
+// TestCompatibilityDocMatchesRouting holds docs/compatibility.md and the
 // gateway to each other: every documented request gets the documented
 // answer, and every subresource the router refuses is documented as 501.
 func TestCompatibilityDocMatchesRouting(t *testing.T) {
@@ -109,7 +109,7 @@ func TestCompatibilityDocMatchesRouting(t *testing.T) {
 	}
 	for _, sub := range unsupported {
 		if !documented501[sub] {
-			t.Errorf("the router answers 501 for ?%s, but docs/s3-compatibility.md does not list it", sub)
+			t.Errorf("the router answers 501 for ?%s, but docs/compatibility.md does not list it", sub)
 		}
 	}
 }

@@ -180,6 +180,24 @@ func (c *ChunkedReader) readLine(where string) (string, error) {
 	return string(line[:len(line)-2]), nil
 }
 
+// readTrailerLine reads one trailer line and returns it without its line
+// end, which may be CRLF or, as minio-go writes trailer headers, a bare
+// LF (bareLF). Chunk framing lines stay strictly CRLF (readLine).
+func (c *ChunkedReader) readTrailerLine() (line string, bareLF bool, err error) {
+	b, err := c.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull || len(b) > maxLineLen {
+		return "", false, fmt.Errorf("%w: line too long in trailer", ErrMalformedChunk)
+	}
+	if err != nil {
+		return "", false, bodyErr(err, "in trailer")
+	}
+	b = b[:len(b)-1]
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		return string(b[:n-1]), false, nil
+	}
+	return string(b), true, nil
+}
+
 // nextChunk parses a chunk-size line. For the final (zero-size) chunk it
 // also consumes and verifies the trailer and the end of the body, returning
 // io.EOF on success.
@@ -275,17 +293,26 @@ func (c *ChunkedReader) readTrailer() error {
 		sig     string
 		sigSeen bool
 	)
+	afterBareLF := false
 	for i := 0; ; i++ {
-		line, err := c.readLine("in trailer")
+		line, bareLF, err := c.readTrailerLine()
 		if err != nil {
 			if errors.Is(err, ErrMalformedChunk) {
 				return fmt.Errorf("%w: %v", ErrMalformedTrailer, err)
 			}
 			return err
 		}
+		if line == "" && afterBareLF && !bareLF {
+			// minio-go ends each trailer header with a bare LF and the
+			// header block with one CRLF, before the signature line
+			// (signed) or the final CRLF (unsigned): skip that CRLF.
+			afterBareLF = false
+			continue
+		}
 		if line == "" {
 			break
 		}
+		afterBareLF = bareLF
 		if i >= maxTrailerLines {
 			return fmt.Errorf("%w: too many trailer lines", ErrMalformedTrailer)
 		}

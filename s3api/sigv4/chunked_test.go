@@ -179,8 +179,14 @@ func TestChunkedTrailerSignature(t *testing.T) {
 		"repeated trailer": {strings.Replace(good, "x-amz-checksum-crc32c:sOO8/Q==\r\n", "x-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-checksum-crc32c:sOO8/Q==\r\n", 1),
 			ErrMalformedTrailer},
 		"trailer without colon": {strings.Replace(good, "x-amz-checksum-crc32c:", "x-amz-checksum-crc32c ", 1), ErrMalformedTrailer},
-		"trailer LF only":       {strings.Replace(good, "sOO8/Q==\r\n", "sOO8/Q==\n", 1), ErrMalformedTrailer},
-		"missing final CRLF":    {strings.TrimSuffix(good, "\r\n"), ErrIncompleteBody},
+		"trailer LF only":       {strings.Replace(good, "sOO8/Q==\r\n", "sOO8/Q==\n", 1), nil},
+		// minio-go's framing: header lines end in LF, the header block in
+		// a CRLF of its own, then the signature line.
+		"minio-go framing":   {strings.Replace(good, "sOO8/Q==\r\n", "sOO8/Q==\n\r\n", 1), nil},
+		"two blank lines":    {strings.Replace(good, "sOO8/Q==\r\n", "sOO8/Q==\n\r\n\r\n", 1), ErrMalformedTrailer},
+		"CRLF then blank":    {strings.Replace(good, "sOO8/Q==\r\n", "sOO8/Q==\r\n\r\n", 1), ErrMalformedTrailer},
+		"bare CR in value":   {strings.Replace(good, "sOO8/Q==\r\n", "sOO8\r/Q==\r\n", 1), ErrSignatureMismatch},
+		"missing final CRLF": {strings.TrimSuffix(good, "\r\n"), ErrIncompleteBody},
 	}
 	for name, c2 := range cases {
 		_, err := verifyChunked(t, c, []byte(c2.body))
@@ -194,6 +200,12 @@ func TestChunkedTrailerSignature(t *testing.T) {
 	noTrailer := strings.Replace(string(u.body), "x-amz-checksum-crc32c:sOO8/Q==\r\n", "", 1)
 	if _, err := verifyChunked(t, u, []byte(noTrailer)); !errors.Is(err, ErrMalformedTrailer) {
 		t.Errorf("declared trailer missing: %v", err)
+	}
+	// minio-go's unsigned framing: "name:value\n", a CRLF ending the
+	// header block, the CRLF ending the body.
+	mg := strings.Replace(string(u.body), "sOO8/Q==\r\n", "sOO8/Q==\n\r\n", 1)
+	if _, err := verifyChunked(t, u, []byte(mg)); err != nil {
+		t.Errorf("minio-go unsigned framing: %v", err)
 	}
 	// A trailer signature has no place in the unsigned mode.
 	withSig := strings.Replace(string(u.body), "sOO8/Q==\r\n", "sOO8/Q==\r\nx-amz-trailer-signature:"+strings.Repeat("a", 64)+"\r\n", 1)

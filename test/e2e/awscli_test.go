@@ -16,24 +16,42 @@ import (
 	"github.com/cairn-store/cairn/test/harness"
 )
 
-// awsCLI returns the AWS CLI that `make test` installs (bin/awsenv).
-func awsCLI(t *testing.T) string {
+// awsCLIs returns the AWS CLIs that `make test` installs: v1 from PyPI
+// (bin/awsenv) and v2 from Debian's packages (/usr/bin/aws, `make awscli2`).
+func awsCLIs(t *testing.T) map[string]string {
 	t.Helper()
-	bin := filepath.Join(moduleRoot, "bin", "awsenv", "bin", "aws")
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("no AWS CLI at bin/awsenv, though `make test` installs it (make awsenv)")
-		}
-		t.Skip("no AWS CLI at bin/awsenv (outside CI): run `make awsenv`")
+	found := map[string]string{}
+	v1 := filepath.Join(moduleRoot, "bin", "awsenv", "bin", "aws")
+	if _, err := os.Stat(v1); err == nil {
+		found["v1"] = v1
 	}
-	return bin
+	if out, err := exec.Command("/usr/bin/aws", "--version").Output(); err == nil && strings.HasPrefix(string(out), "aws-cli/2") {
+		found["v2"] = "/usr/bin/aws"
+	}
+	for _, v := range []string{"v1", "v2"} {
+		if found[v] == "" && os.Getenv("CI") != "" {
+			t.Fatalf("no AWS CLI %s, though `make test` installs it (make awsenv awscli2)", v)
+		}
+	}
+	return found
 }
 
-// TestAWSCLI drives a cluster with the AWS CLI as users run it: cp both
-// ways (multipart above its 8 MiB threshold), sync, ls --recursive,
-// s3api tagging calls and presign.
+// TestAWSCLI drives a cluster with the AWS CLI, v1 and v2, as users run
+// it: cp both ways (multipart above its 8 MiB threshold), sync,
+// ls --recursive, s3api tagging calls and presign.
 func TestAWSCLI(t *testing.T) {
-	aws := awsCLI(t)
+	clis := awsCLIs(t)
+	for _, v := range []string{"v1", "v2"} {
+		t.Run(v, func(t *testing.T) {
+			if clis[v] == "" {
+				t.Skipf("no AWS CLI %s (outside CI): run `make awsenv awscli2`", v)
+			}
+			testAWSCLI(t, clis[v])
+		})
+	}
+}
+
+func testAWSCLI(t *testing.T, aws string) {
 	c := startCluster(t, harness.Options{Region: "eu-west-1"})
 	dir := t.TempDir()
 	run := func(args ...string) string {
