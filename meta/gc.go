@@ -38,9 +38,7 @@ const (
 // collectGarbage runs GC rounds for as long as ld lasts.
 func (n *node) collectGarbage(ld *leadership) {
 	defer n.wg.Done()
-	select {
-	case <-ld.ready:
-	case <-ld.ctx.Done():
+	if !leaderReady(ld) {
 		return
 	}
 	conns := newDataConns()

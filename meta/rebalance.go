@@ -59,36 +59,22 @@ var errLayoutChanged = errors.New("meta: rebalance: data-node layout changed")
 type rebalanceState struct {
 	reloc sync.RWMutex
 
+	wake   wakeup
 	mu     sync.Mutex
 	status *cairnpb.RebalanceStatus
-	kickCh chan struct{}
 	manual bool // a pass was asked for and has not finished yet
 }
 
 func (r *rebalanceState) kick(manual bool) {
-	r.mu.Lock()
 	if manual {
+		r.mu.Lock()
 		r.manual = true
+		r.mu.Unlock()
 	}
-	if r.kickCh == nil {
-		r.kickCh = make(chan struct{}, 1)
-	}
-	ch := r.kickCh
-	r.mu.Unlock()
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
+	r.wake.kick()
 }
 
-func (r *rebalanceState) kicked() <-chan struct{} {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.kickCh == nil {
-		r.kickCh = make(chan struct{}, 1)
-	}
-	return r.kickCh
-}
+func (r *rebalanceState) kicked() <-chan struct{} { return r.wake.kicked() }
 
 func (r *rebalanceState) manualPending() bool {
 	r.mu.Lock()
@@ -117,9 +103,7 @@ func (r *rebalanceState) snapshot() *cairnpb.RebalanceStatus {
 // rebalanceLoop runs rebalance passes for as long as ld lasts.
 func (n *node) rebalanceLoop(ld *leadership) {
 	defer n.wg.Done()
-	select {
-	case <-ld.ready:
-	case <-ld.ctx.Done():
+	if !leaderReady(ld) {
 		return
 	}
 	conns := newDataConns()

@@ -96,9 +96,7 @@ func (n *node) checkVersionFence(v *cairnpb.ObjectVersion) error {
 // reconcileOrphans runs reconciliation rounds for as long as ld lasts.
 func (n *node) reconcileOrphans(ld *leadership) {
 	defer n.wg.Done()
-	select {
-	case <-ld.ready:
-	case <-ld.ctx.Done():
+	if !leaderReady(ld) {
 		return
 	}
 	conns := newDataConns()

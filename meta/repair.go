@@ -46,34 +46,12 @@ import (
 // repairCallTimeout bounds one RebuildShard call.
 const repairCallTimeout = 10 * time.Minute
 
-// repairState is the leader's repair progress, and the channel that starts
+// repairState is the leader's repair progress, and the wakeup that starts
 // a round early.
 type repairState struct {
+	wakeup
 	mu     sync.Mutex
 	status *cairnpb.RepairStatus
-	kickCh chan struct{}
-}
-
-func (r *repairState) kick() {
-	r.mu.Lock()
-	if r.kickCh == nil {
-		r.kickCh = make(chan struct{}, 1)
-	}
-	ch := r.kickCh
-	r.mu.Unlock()
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
-}
-
-func (r *repairState) kicked() <-chan struct{} {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.kickCh == nil {
-		r.kickCh = make(chan struct{}, 1)
-	}
-	return r.kickCh
 }
 
 // update changes the status under the lock.
@@ -124,9 +102,7 @@ type nodeView struct {
 // repairLoop runs repair rounds for as long as ld lasts.
 func (n *node) repairLoop(ld *leadership) {
 	defer n.wg.Done()
-	select {
-	case <-ld.ready:
-	case <-ld.ctx.Done():
+	if !leaderReady(ld) {
 		return
 	}
 	conns := newDataConns()

@@ -45,8 +45,8 @@ const (
 // rewrapProgress is what the leader's re-wrap reports. Its zero value is
 // ready to use.
 type rewrapProgress struct {
+	wakeup   // a rotation starts a pass now
 	mu       sync.Mutex
-	wake     chan struct{}
 	running  bool
 	done     int64 // re-wrapped since this node started leading
 	failed   int64 // found in the last pass and not unwrappable
@@ -55,23 +55,6 @@ type rewrapProgress struct {
 	rate     float64
 	lastPass time.Time
 	lastErr  string
-}
-
-func (p *rewrapProgress) wakeCh() chan struct{} {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.wake == nil {
-		p.wake = make(chan struct{}, 1)
-	}
-	return p.wake
-}
-
-// kick starts a pass now (after a rotation).
-func (p *rewrapProgress) kick() {
-	select {
-	case p.wakeCh() <- struct{}{}:
-	default:
-	}
 }
 
 func (p *rewrapProgress) snapshot() *cairnpb.RewrapProgress {
@@ -119,16 +102,14 @@ func (n *node) rewrapKeys(ld *leadership) {
 	if ring == nil {
 		return
 	}
-	select {
-	case <-ld.ready:
-	case <-ld.ctx.Done():
+	if !leaderReady(ld) {
 		return
 	}
 	p := &n.rewrap
 	p.mu.Lock()
 	p.done, p.failed, p.pending, p.passes, p.rate, p.lastErr = 0, 0, 0, 0, 0, ""
 	p.mu.Unlock()
-	wake := p.wakeCh()
+	wake := p.kicked()
 	started := n.cfg.Now()
 	for ld.ctx.Err() == nil {
 		st, err := n.publishDefaultKey(ld.ctx)
