@@ -52,12 +52,13 @@ $(PYENV)/bin/python:
 		{ rm -rf $(PYENV); echo "could not create $(PYENV) with boto3 $(BOTO3_VERSION)"; exit 1; }
 
 # AWS CLI v2 comes from Debian's packages (PyPI has only v1); installing it
-# needs root, as on CI. test/e2e runs its AWS CLI checks with v1 and v2.
+# needs root, as on CI. test/e2e runs its AWS CLI checks with v1 and v2 (and,
+# with CI set in the environment, fails when either is missing).
 awscli2:
 	@/usr/bin/aws --version 2>/dev/null | grep -q '^aws-cli/2' || \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q awscli >/dev/null || \
-		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q awscli >/dev/null; } || \
-		{ echo "could not install AWS CLI v2 (Debian package awscli): run as root"; exit 1; }
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q awscli >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q awscli >/dev/null 2>&1; } || \
+		echo "WARNING: could not install AWS CLI v2 (Debian package awscli; needs root): its e2e checks will be skipped"
 
 # The AWS CLI v1; test/e2e uses bin/awsenv/bin/aws.
 awsenv: $(AWSENV)/bin/aws
