@@ -156,6 +156,19 @@ func replayUnsafe(cmd *cairnpb.Command) bool {
 	return false
 }
 
+// staleHarmless reports commands a data node sends about itself
+// (registering, heartbeats, corrupt-shard reports): applying one late
+// undoes no acknowledged write, while refusing them would make a node
+// whose clock runs behind look dead and start a needless repair of all
+// it holds.
+func staleHarmless(cmd *cairnpb.Command) bool {
+	switch cmd.GetOp().(type) {
+	case *cairnpb.Command_Heartbeat, *cairnpb.Command_RegisterNode, *cairnpb.Command_ReportCorruptShard:
+		return true
+	}
+	return false
+}
+
 // applyDeduped applies cmd unless its request was applied before or is
 // stale, and records the request in the same batch when the apply
 // succeeds. Like applyCommand it writes nothing when it returns an error,
@@ -176,7 +189,7 @@ func applyDeduped(b *pebble.Batch, index uint64, cmd *cairnpb.Command) error {
 	if seen != nil {
 		return nil // the first application was the real one
 	}
-	if age := time.Duration(now - cmd.GetRequestStartUnixNano()); age > staleWindow {
+	if age := time.Duration(now - cmd.GetRequestStartUnixNano()); age > staleWindow && !staleHarmless(cmd) {
 		return invalid("request %x is stale: proposed %s after it started (limit %s); "+
 			"it was retried elsewhere or the caller gave up, or the client's clock is behind",
 			id, age.Round(time.Millisecond), staleWindow)

@@ -158,6 +158,15 @@ func TestDedupeRefusesStaleRequest(t *testing.T) {
 	}
 }
 
+// A data node's own reports are applied however late: a node whose clock
+// runs behind must not look dead.
+func TestDedupeStaleNodeReportsStillApply(t *testing.T) {
+	f, c := newTestFSM(t), newDedupeLog()
+	reg := &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: "d1", Addr: "a:1"}}
+	mustApply(t, f, addReq(t, c, reg, testRequestID(1), 10*staleWindow))
+	mustApply(t, f, addReq(t, c, &cairnpb.HeartbeatCmd{NodeId: "d1", UsedBytes: 7}, testRequestID(2), 10*staleWindow))
+}
+
 func TestDedupeFailedApplyIsNotRecorded(t *testing.T) {
 	f, c := newTestFSM(t), newDedupeLog()
 	put := putOp("ns", "b", "k", "v1")

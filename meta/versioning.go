@@ -452,6 +452,11 @@ func (s *Server) localVersioning(ns, bucket string) string {
 }
 
 func (s *Server) commitVersion(ctx context.Context, req *cairnpb.CommitVersionRequest) (*cairnpb.CommitVersionResponse, error) {
+	// The same fence as commitObject: data written longer ago than the
+	// orphan reconciliation may already have been reclaimed.
+	if err := s.node.checkVersionFence(req.GetVersion()); err != nil {
+		return nil, err
+	}
 	cmd := &cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: &cairnpb.PutObjectCmd{
 		Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Version: req.GetVersion(), Condition: req.GetCondition(),
 	}}}

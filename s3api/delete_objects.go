@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
 	"sync"
 
+	"github.com/cairn-store/cairn/meta/policy"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/checksum"
@@ -107,12 +109,24 @@ func (s *Server) deleteObjects(ctx context.Context, w http.ResponseWriter, r *ht
 		return err
 	}
 
+	// The request as a whole was authorized for OBJECT_DELETE; removing a
+	// version for good takes OBJECT_VERSION_DELETE, judged here because
+	// only the body names versions.
+	versionsOK, err := s.mayDeleteVersions(ctx, req, objects)
+	if err != nil {
+		return err
+	}
+
 	results := make([]error, len(objects))
 	sem := make(chan struct{}, deleteParallelism)
 	var wg sync.WaitGroup
 	done := make([]*cairnpb.DeleteVersionResponse, len(objects))
 	for i, o := range objects {
 		if results[i] = checkDeleteTarget(o); results[i] != nil {
+			continue
+		}
+		if o.VersionID != "" && !versionsOK {
+			results[i] = s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: delete version %q of %q: %w", o.VersionID, o.Key, errAccessDenied))
 			continue
 		}
 		select {
@@ -189,4 +203,19 @@ func checkDeleteTarget(o deleteObjectID) error {
 		return s3err.New(s3err.KeyTooLong, "")
 	}
 	return nil
+}
+
+// mayDeleteVersions reports whether the request's principal may delete
+// specific versions in the request's bucket; it asks only when one of
+// objects names a version.
+func (s *Server) mayDeleteVersions(ctx context.Context, req *request, objects []deleteObjectID) (bool, error) {
+	if req.who == nil || req.who.operator {
+		return true, nil // authorize has already refused a request without a principal
+	}
+	for _, o := range objects {
+		if o.VersionID != "" {
+			return s.allowed(ctx, req, need{kind: needPerm, perm: policy.ObjectVersionDelete, bucket: req.bucket}, map[string]*cairnpb.Bucket{})
+		}
+	}
+	return true, nil
 }
