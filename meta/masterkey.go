@@ -59,9 +59,20 @@ func applySetMasterKey(b *pebble.Batch, now int64, c *cairnpb.SetMasterKeyCmd) e
 // applyRewrap replaces each item's wrapped key if its record still holds
 // the old one; items whose record changed or went away are skipped.
 func applyRewrap(b *pebble.Batch, c *cairnpb.RewrapCmd) error {
+	// Validate every item before writing any: an apply that fails must
+	// write nothing.
 	for _, it := range c.GetItems() {
 		if len(it.GetNewWrapped()) == 0 || it.GetNewKeyId() == "" {
 			return invalid("rewrap: new wrapped key and key id are required")
+		}
+		switch t := it.GetTarget().(type) {
+		case *cairnpb.RewrapItem_Version, *cairnpb.RewrapItem_AccessKeyId:
+		case *cairnpb.RewrapItem_UploadPart:
+			if !validUploadID(t.UploadPart.GetUploadId()) {
+				return invalid("rewrap: malformed upload id")
+			}
+		default:
+			return invalid("rewrap: item without a target")
 		}
 	}
 	for _, it := range c.GetItems() {
@@ -73,8 +84,6 @@ func applyRewrap(b *pebble.Batch, c *cairnpb.RewrapCmd) error {
 			err = rewrapUploadPart(b, t.UploadPart, it)
 		case *cairnpb.RewrapItem_AccessKeyId:
 			err = rewrapAccessKey(b, t.AccessKeyId, it)
-		default:
-			return invalid("rewrap: item without a target")
 		}
 		if err != nil {
 			return err
@@ -117,9 +126,6 @@ func rewrapVersion(b *pebble.Batch, ref *cairnpb.RewrapVersionRef, it *cairnpb.R
 }
 
 func rewrapUploadPart(b *pebble.Batch, ref *cairnpb.RewrapUploadPartRef, it *cairnpb.RewrapItem) error {
-	if !validUploadID(ref.GetUploadId()) {
-		return invalid("rewrap: malformed upload id")
-	}
 	key := partKey(ref.GetUploadId(), ref.GetPartNumber())
 	p := &cairnpb.UploadedPart{}
 	ok, err := getProto(b, key, p)
