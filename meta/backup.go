@@ -135,7 +135,9 @@ func (s *Server) restoreFrom(ctx context.Context, path string) error {
 		log.Info("node already has Raft state; not restoring the snapshot again")
 		return nil
 	}
-	if err := CheckSnapshotFile(path); err != nil {
+	// Checks the file too. See restore_index.go for why the seq matters.
+	seq, err := snapshotFileSeq(path)
+	if err != nil {
 		return err
 	}
 	f, err := os.Open(path)
@@ -169,7 +171,9 @@ func (s *Server) restoreFrom(ctx context.Context, path string) error {
 			return fmt.Errorf("meta: restore: this node did not become leader: %w", ctx.Err())
 		}
 	}
-	err = s.node.raft.Restore(&raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Size: fi.Size()}, f, restoreLeadTimeout)
+	// Raft installs the snapshot at max(Index, its last index)+1, so every
+	// later command applies above every seq in the file.
+	err = s.node.raft.Restore(&raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: seq, Size: fi.Size()}, f, restoreLeadTimeout)
 	if err != nil {
 		return fmt.Errorf("meta: restore %s: %w", path, err)
 	}
@@ -178,6 +182,6 @@ func (s *Server) restoreFrom(ctx context.Context, path string) error {
 	if err := s.node.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_SetMember{SetMember: &cairnpb.SetMemberCmd{Member: rec}}}); err != nil {
 		return fmt.Errorf("meta: restore: publish member record: %w", err)
 	}
-	log.Info("restored FSM state from snapshot", "bytes", fi.Size(), "index", s.node.raft.LastIndex())
+	log.Info("restored FSM state from snapshot", "bytes", fi.Size(), "highest_seq", seq, "index", s.node.raft.LastIndex())
 	return nil
 }

@@ -241,9 +241,10 @@ func TestFSMGCQueueOnOverwriteAndDelete(t *testing.T) {
 		t.Fatalf("GC queue %q, want %q", got, want)
 	}
 	wantErr(t, c.apply(t, f, &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "nope", Key: "k"}), rpcerr.ErrBucketNotFound)
-	// Only the bucket and the GC entries remain: no object or inline keys.
+	// Only the bucket and the GC entries (and their index) remain: no
+	// object or inline keys.
 	for _, e := range dumpStore(t, f.store) {
-		if !strings.HasPrefix(e.k, tagBucket) && !strings.HasPrefix(e.k, tagGC) {
+		if !strings.HasPrefix(e.k, tagBucket) && !strings.HasPrefix(e.k, tagGC) && !strings.HasPrefix(e.k, tagGCIndex) {
 			t.Fatalf("leftover key %q", e.k)
 		}
 	}

@@ -138,7 +138,7 @@ func applyDropGC(b *pebble.Batch, c *cairnpb.DropGCCmd) error {
 		}
 	}
 	for _, e := range c.GetEntries() {
-		if err := b.Delete(gcKey(e.GetEnqueuedUnixNano(), e.GetNodeId(), e.GetShardId()), nil); err != nil {
+		if err := deleteGCEntry(b, e.GetEnqueuedUnixNano(), e.GetNodeId(), e.GetShardId()); err != nil {
 			return fmt.Errorf("meta: drop gc entry: %w", err)
 		}
 	}

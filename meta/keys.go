@@ -15,6 +15,7 @@ import (
 //	n/<data node id>                         -> cairnpb.DataNode
 //	m/<meta member id>                       -> cairnpb.MetaMember
 //	g/<enqueue unix nano, 8 bytes BE><node id>\x00<shard id> -> cairnpb.GCEntry
+//	q/<node id>\x00<shard id>\x00<enqueue unix nano, 8 bytes BE> -> empty (index of g/; gc_index.go)
 //	u/<bucket id, 16 bytes><object key>\x00<upload id> -> cairnpb.MultipartUpload
 //	p/<upload id, 32 bytes><part number, 4 bytes BE>   -> cairnpb.UploadedPart
 //	x/<data node id>\x00<shard id>          -> cairnpb.CorruptShard (scrubber reports; repair_fsm.go)

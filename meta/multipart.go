@@ -129,7 +129,7 @@ func enqueueRefs(b *pebble.Batch, now int64, old, keep []shardRef) error {
 			continue
 		}
 		e := &cairnpb.GCEntry{NodeId: r.node, ShardId: r.shard, EnqueuedUnixNano: now}
-		if err := putProto(b, gcKey(now, r.node, r.shard), e); err != nil {
+		if err := putGCEntry(b, e); err != nil {
 			return err
 		}
 	}

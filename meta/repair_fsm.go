@@ -143,6 +143,13 @@ func applyRelocateShards(b *pebble.Batch, now int64, c *cairnpb.RelocateShardsCm
 	}
 	*deg = degraded
 	for _, mv := range c.GetMoves() {
+		// The shard lives on its new node again: a GC entry still queued
+		// from an earlier move off that node would delete the live copy.
+		if nn := mv.GetNewNodeId(); nn != "" {
+			if err := dropPendingGC(b, nn, mv.GetShardId()); err != nil {
+				return err
+			}
+		}
 		old := mv.GetOldNodeId()
 		if old == "" {
 			continue
@@ -161,8 +168,7 @@ func applyRelocateShards(b *pebble.Batch, now int64, c *cairnpb.RelocateShardsCm
 		if !ok || n.GetState() == cairnpb.NodeState_NODE_STATE_REMOVED {
 			continue // nothing left there to delete
 		}
-		e := &cairnpb.GCEntry{NodeId: old, ShardId: mv.GetShardId(), EnqueuedUnixNano: now}
-		if err := putProto(b, gcKey(now, old, mv.GetShardId()), e); err != nil {
+		if err := enqueueRefs(b, now, []shardRef{{node: old, shard: mv.GetShardId()}}, nil); err != nil {
 			return err
 		}
 	}

@@ -153,21 +153,30 @@ func (c *crcReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readSnapshot loads the records of a snapshot stream into db. With a nil
-// db it only checks the stream: format, record count and checksum.
-func readSnapshot(r io.Reader, db *pebble.DB) error {
+// openSnapshotStream reads and checks the header of a snapshot stream and
+// returns a reader positioned at its first record for decodeSnapshot.
+func openSnapshotStream(r io.Reader) (*crcReader, error) {
 	cr := &crcReader{r: bufio.NewReaderSize(r, 256<<10), crc: crc32.New(castagnoli)}
 	var hdr [len(snapshotMagic) + 4]byte
 	if _, err := io.ReadFull(cr, hdr[:]); err != nil {
-		return fmt.Errorf("%w: header: %w", errSnapshotFormat, err)
+		return nil, fmt.Errorf("%w: header: %w", errSnapshotFormat, err)
 	}
 	if string(hdr[:len(snapshotMagic)]) != snapshotMagic {
-		return fmt.Errorf("%w: bad magic", errSnapshotFormat)
+		return nil, fmt.Errorf("%w: bad magic", errSnapshotFormat)
 	}
 	if v := binary.BigEndian.Uint32(hdr[len(snapshotMagic):]); v != snapshotVersion {
-		return fmt.Errorf("%w: unsupported version %d", errSnapshotFormat, v)
+		return nil, fmt.Errorf("%w: unsupported version %d", errSnapshotFormat, v)
 	}
+	return cr, nil
+}
 
+// readSnapshot loads the records of a snapshot stream into db. With a nil
+// db it only checks the stream: format, record count and checksum.
+func readSnapshot(r io.Reader, db *pebble.DB) error {
+	cr, err := openSnapshotStream(r)
+	if err != nil {
+		return err
+	}
 	if db == nil {
 		return decodeSnapshot(cr, nil)
 	}
