@@ -543,3 +543,49 @@ func TestStoreSwapWaitsForReaders(t *testing.T) {
 		t.Fatalf("old generation not removed after release: %v", err)
 	}
 }
+
+// applyBothWays applies logs to one FSM entry by entry and to another in
+// random batches of 1..maxBatch entries, and fails the test unless every
+// response and the final states agree. It returns the first FSM and its
+// responses, for the caller's own checks.
+func applyBothWays(t *testing.T, logs []*raft.Log, rng *rand.Rand, maxBatch int) (*fsm, []any) {
+	t.Helper()
+	one, batched := newTestFSM(t), newTestFSM(t)
+	var oneResps, batchResps []any
+	for _, l := range logs {
+		oneResps = append(oneResps, one.Apply(l))
+	}
+	for i := 0; i < len(logs); {
+		j := min(len(logs), i+1+rng.IntN(maxBatch))
+		batchResps = append(batchResps, batched.ApplyBatch(logs[i:j])...)
+		i = j
+	}
+	for i := range oneResps {
+		if fmt.Sprint(oneResps[i]) != fmt.Sprint(batchResps[i]) {
+			t.Fatalf("entry %d: %v vs %v", i, oneResps[i], batchResps[i])
+		}
+	}
+	if a, b := dumpStore(t, one.store), dumpStore(t, batched.store); fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Fatalf("states differ: %d keys vs %d keys", len(a), len(b))
+	}
+	return one, oneResps
+}
+
+// outcomeCounts counts responses by outcome: "ok" or the commandErrors
+// sentinel each error wraps.
+func outcomeCounts(resps []any) map[string]int {
+	counts := map[string]int{}
+	for _, r := range resps {
+		err, _ := r.(error)
+		if err == nil {
+			counts["ok"]++
+		}
+		for _, e := range commandErrors {
+			if errors.Is(err, e) {
+				counts[e.Error()]++
+				break
+			}
+		}
+	}
+	return counts
+}
