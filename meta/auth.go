@@ -1,9 +1,7 @@
 package meta
 
 import (
-	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,22 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
-
-	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
-// The Admin service is guarded by one shared secret, the admin token, sent
-// by callers as "authorization: Bearer <token>" gRPC metadata. The Meta
-// service (gateways, data nodes) is not: keep the meta port on a private
-// network.
+// Who may call what is proto/rpcauth's table. The Admin service accepts,
+// besides an admin certificate, one shared secret: the admin token, sent
+// by callers as "authorization: Bearer <token>" gRPC metadata.
 const (
-	authorizationKey = "authorization"
-	bearerPrefix     = "Bearer "
-	adminServicePath = "/cairn.v1.Admin/"
-
 	// AdminTokenFile is the name, under a meta node's directory, of the
 	// token generated when none is configured.
 	AdminTokenFile = "admin.token"
@@ -93,47 +81,4 @@ func readTokenFile(path string) (string, error) {
 		return "", fmt.Errorf("%w: %s holds fewer than %d characters", ErrAdminToken, path, minAdminTokenLen)
 	}
 	return token, nil
-}
-
-// checkAdmin authorizes a call: methods outside the Admin service pass;
-// Admin methods need the configured token.
-func (s *Server) checkAdmin(ctx context.Context, method string) error {
-	if !strings.HasPrefix(method, adminServicePath) {
-		return nil
-	}
-	if s.cfg.AdminToken == "" {
-		return rpcerr.ToStatus(fmt.Errorf("meta %s has no admin token configured, admin calls are disabled: %w", s.cfg.ID, rpcerr.ErrUnauthenticated))
-	}
-	vals := metadata.ValueFromIncomingContext(ctx, authorizationKey)
-	if len(vals) == 0 {
-		return rpcerr.ToStatus(fmt.Errorf("admin token required (cairnctl: --token, --token-file or CAIRN_ADMIN_TOKEN): %w", rpcerr.ErrUnauthenticated))
-	}
-	got, ok := strings.CutPrefix(vals[0], bearerPrefix)
-	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.AdminToken)) != 1 {
-		return rpcerr.ToStatus(fmt.Errorf("admin token rejected: it does not match the cluster's token: %w", rpcerr.ErrUnauthenticated))
-	}
-	return nil
-}
-
-func (s *Server) authUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if err := s.checkAdmin(ctx, info.FullMethod); err != nil {
-		return nil, err
-	}
-	return handler(ctx, req)
-}
-
-func (s *Server) authStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	if err := s.checkAdmin(ss.Context(), info.FullMethod); err != nil {
-		return err
-	}
-	return handler(srv, ss)
-}
-
-// withCallerAuth copies the caller's authorization metadata onto a request
-// this node forwards to the leader, which checks it again.
-func withCallerAuth(ctx context.Context) context.Context {
-	if v := metadata.ValueFromIncomingContext(ctx, authorizationKey); len(v) > 0 {
-		return metadata.AppendToOutgoingContext(ctx, authorizationKey, v[0])
-	}
-	return ctx
 }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
@@ -64,7 +65,7 @@ func (a *adminService) SaveMetaSnapshot(req *cairnpb.SaveMetaSnapshotRequest, st
 		return rpcerr.ToStatus(a.s.saveSnapshot(ctx, stream.Send))
 	}
 	// Relay the leader's stream; its statuses pass through unchanged.
-	fctx := metadata.AppendToOutgoingContext(withCallerAuth(ctx), forwardedKey, a.s.cfg.ID)
+	fctx := metadata.AppendToOutgoingContext(rpcauth.Forward(ctx), forwardedKey, a.s.cfg.ID)
 	src, err := cairnpb.NewAdminClient(cc).SaveMetaSnapshot(fctx, req)
 	if err != nil {
 		return err

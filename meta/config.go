@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cairn-store/cairn/meta/keyring"
+	"github.com/cairn-store/cairn/proto/rpcauth"
 )
 
 // Peer is one voter of a meta group, as listed for bootstrap.
@@ -91,6 +92,10 @@ type Config struct {
 	// OrphanInterval is the pause between orphan reconciliation rounds.
 	// Default 10 minutes.
 	OrphanInterval time.Duration
+	// Transport secures the gRPC port, the Raft transport and this node's
+	// connections to other meta nodes and to data nodes. Nil is plaintext
+	// with no caller identities (tests; --insecure-internal).
+	Transport *rpcauth.Transport
 }
 
 // Orphan reconciliation defaults.

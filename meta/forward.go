@@ -9,10 +9,11 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/pki"
+	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
@@ -27,15 +28,16 @@ const maxMsgSize = 16 << 20
 
 // forwarder caches one client connection per leader gRPC address.
 type forwarder struct {
-	mu     sync.Mutex
-	conns  map[string]*grpc.ClientConn
-	closed bool
+	transport *rpcauth.Transport
+	mu        sync.Mutex
+	conns     map[string]*grpc.ClientConn
+	closed    bool
 }
 
 var errForwarderClosed = errors.New("meta: forwarder closed")
 
-func newForwarder() *forwarder {
-	return &forwarder{conns: map[string]*grpc.ClientConn{}}
+func newForwarder(t *rpcauth.Transport) *forwarder {
+	return &forwarder{transport: t, conns: map[string]*grpc.ClientConn{}}
 }
 
 func (f *forwarder) conn(addr string) (*grpc.ClientConn, error) {
@@ -48,7 +50,7 @@ func (f *forwarder) conn(addr string) (*grpc.ClientConn, error) {
 		return cc, nil
 	}
 	cc, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		f.transport.Dial(pki.RoleMeta),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsgSize), grpc.MaxCallSendMsgSize(maxMsgSize)),
 	)
 	if err != nil {
@@ -138,6 +140,6 @@ func routeVia[Client, Req, Resp any](
 	if cc == nil {
 		return local(ctx, req)
 	}
-	ctx = metadata.AppendToOutgoingContext(withRequestID(withCallerAuth(ctx)), forwardedKey, s.cfg.ID)
+	ctx = metadata.AppendToOutgoingContext(withRequestID(rpcauth.Forward(ctx)), forwardedKey, s.cfg.ID)
 	return remote(newClient(cc), ctx, req)
 }

@@ -9,10 +9,11 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/pki"
+	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
@@ -41,7 +42,7 @@ func (n *node) collectGarbage(ld *leadership) {
 	if !leaderReady(ld) {
 		return
 	}
-	conns := newDataConns()
+	conns := newDataConns(n.cfg.Transport)
 	defer conns.close()
 	skip := map[string]time.Time{} // node -> when to try it again
 	for sleepCtx(ld.ctx, n.cfg.GCInterval) {
@@ -147,11 +148,14 @@ func applyDropGC(b *pebble.Batch, c *cairnpb.DropGCCmd) error {
 
 // dataConns pools connections from the leader to data nodes.
 type dataConns struct {
-	mu    sync.Mutex
-	conns map[string]*grpc.ClientConn
+	transport *rpcauth.Transport
+	mu        sync.Mutex
+	conns     map[string]*grpc.ClientConn
 }
 
-func newDataConns() *dataConns { return &dataConns{conns: map[string]*grpc.ClientConn{}} }
+func newDataConns(t *rpcauth.Transport) *dataConns {
+	return &dataConns{transport: t, conns: map[string]*grpc.ClientConn{}}
+}
 
 func (d *dataConns) client(addr string) (cairnpb.DataClient, error) {
 	d.mu.Lock()
@@ -159,7 +163,7 @@ func (d *dataConns) client(addr string) (cairnpb.DataClient, error) {
 	if cc, ok := d.conns[addr]; ok {
 		return cairnpb.NewDataClient(cc), nil
 	}
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := grpc.NewClient(addr, d.transport.Dial(pki.RoleData))
 	if err != nil {
 		return nil, fmt.Errorf("meta: dial data node %s: %w", addr, err)
 	}

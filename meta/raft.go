@@ -116,8 +116,7 @@ func startNode(cfg Config) (_ *node, err error) {
 		return nil, fmt.Errorf("meta: open raft snapshots: %w", err)
 	}
 
-	n.trans, err = raft.NewTCPTransportWithLogger(cfg.RaftAddr, nil, transportPool, transportTimeout,
-		newHCLog(cfg.Logger, "raft-transport"))
+	n.trans, err = newRaftTransport(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("meta: raft transport on %s: %w", cfg.RaftAddr, err)
 	}

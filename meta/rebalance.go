@@ -106,7 +106,7 @@ func (n *node) rebalanceLoop(ld *leadership) {
 	if !leaderReady(ld) {
 		return
 	}
-	conns := newDataConns()
+	conns := newDataConns(n.cfg.Transport)
 	defer conns.close()
 	n.rebalance.update(func(st *cairnpb.RebalanceStatus) {
 		*st = cairnpb.RebalanceStatus{Enabled: !n.cfg.RebalanceManual, LeaderId: n.cfg.ID}

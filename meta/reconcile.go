@@ -99,7 +99,7 @@ func (n *node) reconcileOrphans(ld *leadership) {
 	if !leaderReady(ld) {
 		return
 	}
-	conns := newDataConns()
+	conns := newDataConns(n.cfg.Transport)
 	defer conns.close()
 	for sleepCtx(ld.ctx, n.cfg.OrphanInterval) {
 		deleted, err := n.reconcileRound(ld.ctx, conns)

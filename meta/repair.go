@@ -105,7 +105,7 @@ func (n *node) repairLoop(ld *leadership) {
 	if !leaderReady(ld) {
 		return
 	}
-	conns := newDataConns()
+	conns := newDataConns(n.cfg.Transport)
 	defer conns.close()
 	n.repair.update(func(st *cairnpb.RepairStatus) {
 		*st = cairnpb.RepairStatus{EtaSeconds: -1, LeaderId: n.cfg.ID}

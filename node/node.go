@@ -14,6 +14,8 @@ import (
 
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/pki"
+	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
@@ -54,8 +56,13 @@ type Config struct {
 	// Store holds store tuning; its FS, Logger and Now default to the
 	// node's (FS: the real filesystem).
 	Store StoreOptions
-	// DialOptions are used for the meta client; default insecure.
+	// DialOptions are added to the meta client's.
 	DialOptions []grpc.DialOption
+	// Transport secures the Data port (mutual TLS, callers authorized by
+	// proto/rpcauth's table) and the node's connections to meta and to
+	// other data nodes. Nil is plaintext with no caller identities (tests;
+	// --insecure-internal).
+	Transport *rpcauth.Transport
 	// ScrubInterval is the pause between scrub passes, which re-read and
 	// verify every stored block; default 24h, negative disables scrubbing.
 	ScrubInterval time.Duration
@@ -129,7 +136,7 @@ func New(cfg Config) (*Node, error) {
 	return &Node{
 		cfg:   cfg,
 		store: st,
-		srv:   NewServer(cfg.ID, st, cfg.Logger),
+		srv:   NewServer(cfg.ID, st, cfg.Logger, cfg.Transport),
 		addr:  cfg.Advertise,
 	}, nil
 }
@@ -171,7 +178,7 @@ func (n *Node) Serve(ctx context.Context, lis net.Listener) error {
 
 	var mc *metaclient.Client
 	if len(n.cfg.MetaAddrs) > 0 {
-		c, err := metaclient.New(n.cfg.MetaAddrs, n.cfg.DialOptions...)
+		c, err := metaclient.New(n.cfg.MetaAddrs, append([]grpc.DialOption{n.cfg.Transport.Dial(pki.RoleMeta)}, n.cfg.DialOptions...)...)
 		if err != nil {
 			_ = lis.Close()
 			return fmt.Errorf("node: meta client: %w", err)
@@ -180,7 +187,9 @@ func (n *Node) Serve(ctx context.Context, lis net.Listener) error {
 		mc = c
 	}
 
-	gs := grpc.NewServer(ServerOptions()...)
+	opts := append(ServerOptions(), n.cfg.Transport.Server(false))
+	opts = append(opts, rpcauth.NewAuthorizer(n.cfg.Transport, "", "data "+n.cfg.ID).ServerOptions()...)
+	gs := grpc.NewServer(opts...)
 	cairnpb.RegisterDataServer(gs, n.srv)
 
 	bgCtx, cancel := context.WithCancel(ctx)

@@ -9,10 +9,11 @@ import (
 	"sync"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cairn-store/cairn/erasure"
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/pki"
+	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
@@ -28,11 +29,14 @@ import (
 
 // peers pools client connections to other data nodes.
 type peers struct {
-	mu    sync.Mutex
-	conns map[string]*grpc.ClientConn
+	transport *rpcauth.Transport
+	mu        sync.Mutex
+	conns     map[string]*grpc.ClientConn
 }
 
-func newPeers() *peers { return &peers{conns: map[string]*grpc.ClientConn{}} }
+func newPeers(t *rpcauth.Transport) *peers {
+	return &peers{transport: t, conns: map[string]*grpc.ClientConn{}}
+}
 
 func (p *peers) client(addr string) (cairnpb.DataClient, error) {
 	p.mu.Lock()
@@ -40,7 +44,7 @@ func (p *peers) client(addr string) (cairnpb.DataClient, error) {
 	if cc, ok := p.conns[addr]; ok {
 		return cairnpb.NewDataClient(cc), nil
 	}
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+	cc, err := grpc.NewClient(addr, p.transport.Dial(pki.RoleData),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)))
 	if err != nil {
 		return nil, fmt.Errorf("node: dial peer %s: %w", addr, err)

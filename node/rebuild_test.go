@@ -29,7 +29,7 @@ func startPeer(t *testing.T) (string, *Store) {
 		t.Fatal(err)
 	}
 	gs := grpc.NewServer(ServerOptions()...)
-	cairnpb.RegisterDataServer(gs, NewServer("peer", s, testLogger(t)))
+	cairnpb.RegisterDataServer(gs, NewServer("peer", s, testLogger(t), nil))
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
 	return lis.Addr().String(), s

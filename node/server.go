@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
@@ -34,11 +35,13 @@ type Server struct {
 }
 
 // NewServer returns a Data server for store, answering Health as nodeID.
-func NewServer(nodeID string, store *Store, logger *slog.Logger) *Server {
+// t secures its connections to other data nodes (RebuildShard); nil is
+// plaintext.
+func NewServer(nodeID string, store *Store, logger *slog.Logger, t *rpcauth.Transport) *Server {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Server{nodeID: nodeID, store: store, log: logger, peers: newPeers()}
+	return &Server{nodeID: nodeID, store: store, log: logger, peers: newPeers(t)}
 }
 
 // ServerOptions are the grpc.ServerOptions a Data server needs.

@@ -28,7 +28,7 @@ func startServer(t *testing.T) (cairnpb.DataClient, *Store) {
 		t.Fatal(err)
 	}
 	gs := grpc.NewServer(ServerOptions()...)
-	cairnpb.RegisterDataServer(gs, NewServer("n1", s, testLogger(t)))
+	cairnpb.RegisterDataServer(gs, NewServer("n1", s, testLogger(t), nil))
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
 	cc, err := grpc.NewClient(lis.Addr().String(),

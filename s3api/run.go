@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cairn-store/cairn/meta/metaclient"
+	"github.com/cairn-store/cairn/proto/pki"
+	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/s3api/cluster"
 )
 
@@ -26,6 +28,9 @@ type GatewayConfig struct {
 	TLSCertFile, TLSKeyFile string
 	// Metrics, when set, receives the request metrics (see NewMetrics).
 	Metrics prometheus.Registerer
+	// Transport secures the connections to meta and data nodes; nil is
+	// plaintext (tests; --insecure-internal).
+	Transport *rpcauth.Transport
 }
 
 // Run serves S3 on lis until ctx ends, then shuts down gracefully.
@@ -34,12 +39,12 @@ func Run(ctx context.Context, cfg GatewayConfig, lis net.Listener) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	mc, err := metaclient.New(cfg.MetaAddrs)
+	mc, err := metaclient.New(cfg.MetaAddrs, cfg.Transport.Dial(pki.RoleMeta))
 	if err != nil {
 		return err
 	}
 	defer mc.Close()
-	pool := cluster.NewData()
+	pool := cluster.NewData(cfg.Transport)
 	defer pool.Close()
 	metaView := cluster.NewMeta(mc, log)
 

@@ -10,12 +10,14 @@ import (
 
 	"github.com/cairn-store/cairn/cmd/internal/ops"
 	"github.com/cairn-store/cairn/node"
+	"github.com/cairn-store/cairn/proto/pki"
 )
 
 func runData(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("cairn data", flag.ContinueOnError)
 	var (
 		lf     logFlags
+		itls   internalTLSFlags
 		id     = fs.String("id", "", "this data node's ID (required)")
 		listen = fs.String("listen", "127.0.0.1:7201", "gRPC listen address of the Data service")
 		adv    = fs.String("advertise", "", "address other processes dial (default: the listen address)")
@@ -31,6 +33,7 @@ func runData(ctx context.Context, args []string) error {
 		scrubR = fs.Int64("scrub-rate", node.DefaultScrubBytesPerSec, "scrubber read limit in bytes per second (negative: unlimited)")
 	)
 	lf.register(fs)
+	itls.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,6 +54,10 @@ func runData(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	transport, err := itls.transport(pki.Identity{Role: pki.RoleData, ID: *id}, log)
+	if err != nil {
+		return err
+	}
 	// The ops endpoints come up first (healthz answers while the store
 	// opens); the node's metrics join the registry once it is open.
 	reg := ops.NewRegistry()
@@ -63,7 +70,7 @@ func runData(ctx context.Context, args []string) error {
 		ID: *id, Dir: *dir, Listen: *listen, Advertise: *adv, MetaAddrs: splitList(*metas),
 		Zone: *zone, Rack: *rack, Host: *host, Weight: *weight, Logger: log.With("node", *id),
 		ScrubInterval: *scrubI, ScrubBytesPerSecond: *scrubR,
-		Store: node.StoreOptions{MinFreeBytes: *minFre},
+		Store: node.StoreOptions{MinFreeBytes: *minFre}, Transport: transport,
 	})
 	if err != nil {
 		return err

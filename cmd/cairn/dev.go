@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/node"
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/pki"
+	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/s3api"
 )
 
@@ -33,6 +36,7 @@ func runDev(ctx context.Context, args []string) error {
 		opsAd  = opsFlag(fs)
 		grace  = fs.Duration("gc-grace", meta.DefaultGCGrace, "how long unreferenced shards are kept before they are deleted")
 		raft   = fs.String("raft-addr", "127.0.0.1:9002", "Raft address of the meta node (kept across restarts)")
+		insec  = fs.Bool("insecure-internal", false, "plaintext internal ports with no caller identities (default: mutual TLS with certificates generated into <dir>/tls)")
 	)
 	var tok adminTokenFlags
 	lf.register(fs)
@@ -75,6 +79,10 @@ func runDev(ctx context.Context, args []string) error {
 		}
 		tokenHint = fmt.Sprintf("export CAIRN_ADMIN_TOKEN=$(cat %s)", path)
 	}
+	transports, tlsHint, err := devTransports(*dir, *nodes, *insec, log)
+	if err != nil {
+		return err
+	}
 	raftAddr := *raft
 	metaLis, err := net.Listen("tcp", *admin)
 	if err != nil {
@@ -84,7 +92,7 @@ func runDev(ctx context.Context, args []string) error {
 		ID: "meta-1", RaftAddr: raftAddr, GRPCAddr: metaLis.Addr().String(),
 		Dir: filepath.Join(*dir, "meta-1"), Peers: []meta.Peer{{ID: "meta-1", RaftAddr: raftAddr}},
 		Bootstrap: true, Logger: log.With("component", "meta"), GCGrace: *grace, AdminToken: adminToken,
-		Keyring: s3cfg.MasterKey.Keyring(),
+		Keyring: s3cfg.MasterKey.Keyring(), Transport: transports("meta", "meta-1"),
 	})
 	if err != nil {
 		metaLis.Close()
@@ -117,7 +125,8 @@ func runDev(ctx context.Context, args []string) error {
 			ID: id, Dir: filepath.Join(*dir, id), Listen: lis.Addr().String(), MetaAddrs: metaAddrs,
 			Logger: log.With("component", "data", "node", id),
 			// Six stores share one process: smaller memtables keep it modest.
-			Store: node.StoreOptions{MemTableSize: 16 << 20},
+			Store:     node.StoreOptions{MemTableSize: 16 << 20},
+			Transport: transports("data", id),
 		})
 		if err != nil {
 			lis.Close()
@@ -133,7 +142,8 @@ func runDev(ctx context.Context, args []string) error {
 	}
 	// Serve S3 only once every store is registered at its current address,
 	// so the first request after the banner finds them all.
-	if err := waitRegistered(ctx, metaAddrs, nodeAddrs); err != nil {
+	gwTransport := transports("gateway", "gateway-1")
+	if err := waitRegistered(ctx, metaAddrs, nodeAddrs, gwTransport); err != nil {
 		return err
 	}
 
@@ -143,7 +153,7 @@ func runDev(ctx context.Context, args []string) error {
 		return fmt.Errorf("listen %s: %w", *listen, err)
 	}
 	go func() {
-		errc <- s3api.Run(ctx, s3api.GatewayConfig{MetaAddrs: metaAddrs, S3: s3cfg, MapRefresh: time.Second, Metrics: reg}, gwLis)
+		errc <- s3api.Run(ctx, s3api.GatewayConfig{MetaAddrs: metaAddrs, S3: s3cfg, MapRefresh: time.Second, Metrics: reg, Transport: gwTransport}, gwLis)
 	}()
 
 	var ak string
@@ -160,10 +170,11 @@ func runDev(ctx context.Context, args []string) error {
 
   export AWS_ENDPOINT_URL=http://%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s CAIRN_ADMIN_ADDR=%s
   %s   # cairnctl's admin token
+  %s
 
 Ctrl-C stops it.
 `, *dir, gwLis.Addr(), s3cfg.Region, ak, s3cfg.Credentials[ak], metaLis.Addr(),
-		gwLis.Addr(), ak, s3cfg.Credentials[ak], s3cfg.Region, metaLis.Addr(), tokenHint)
+		gwLis.Addr(), ak, s3cfg.Credentials[ak], s3cfg.Region, metaLis.Addr(), tokenHint, tlsHint)
 
 	select {
 	case <-ctx.Done():
@@ -178,8 +189,8 @@ Ctrl-C stops it.
 
 // waitRegistered waits until meta's cluster map lists every data node in
 // want at its address, healthy.
-func waitRegistered(ctx context.Context, metaAddrs []string, want map[string]string) error {
-	mc, err := metaclient.New(metaAddrs)
+func waitRegistered(ctx context.Context, metaAddrs []string, want map[string]string, t *rpcauth.Transport) error {
+	mc, err := metaclient.New(metaAddrs, t.Dial(pki.RoleMeta))
 	if err != nil {
 		return err
 	}
@@ -207,4 +218,45 @@ func waitRegistered(ctx context.Context, metaAddrs []string, want map[string]str
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// devCluster is the cluster name of the certificates `cairn dev` makes.
+const devCluster = "dev"
+
+// devAdminID is the ID of the admin certificate `cairn dev` makes for
+// cairnctl.
+const devAdminID = "cairnctl"
+
+// devTransports makes (on first start) a CA and a leaf for every part of
+// the all-in-one region under <dir>/tls, and returns a function giving
+// each part its transport, plus the line telling cairnctl where its
+// certificate is. With insecure, every part is plaintext.
+func devTransports(dir string, nodes int, insecure bool, log *slog.Logger) (func(role, id string) *rpcauth.Transport, string, error) {
+	if insecure {
+		log.Warn("INSECURE: internal ports are plaintext and authorize no one (--insecure-internal); use only in tests")
+		return func(string, string) *rpcauth.Transport { return rpcauth.Insecure() }, "(internal ports are plaintext: cairnctl needs --insecure)", nil
+	}
+	certDir := filepath.Join(dir, "tls")
+	ids := []pki.Identity{{Role: pki.RoleMeta, ID: "meta-1"}, {Role: pki.RoleGateway, ID: "gateway-1"}, {Role: pki.RoleAdmin, ID: devAdminID}}
+	for i := 1; i <= nodes; i++ {
+		ids = append(ids, pki.Identity{Role: pki.RoleData, ID: fmt.Sprintf("data-%d", i)})
+	}
+	if _, err := pki.EnsureDir(certDir, devCluster, ids, []string{"127.0.0.1", "localhost"}, time.Now()); err != nil {
+		return nil, "", err
+	}
+	byID := map[string]*rpcauth.Transport{}
+	for _, id := range ids {
+		if id.Role == pki.RoleAdmin {
+			continue
+		}
+		src, err := pki.Load(pki.DirFiles(certDir, id), id, log.With("component", string(id.Role), "id", id.ID))
+		if err != nil {
+			return nil, "", err
+		}
+		byID[string(id.Role)+"/"+id.ID] = rpcauth.MTLS(src)
+	}
+	ca, _ := pki.CAFiles(certDir)
+	cert, key := pki.LeafFiles(certDir, pki.Identity{Role: pki.RoleAdmin, ID: devAdminID})
+	hint := fmt.Sprintf("export CAIRN_CA=%s CAIRN_CERT=%s CAIRN_KEY=%s   # cairnctl's certificate", ca, cert, key)
+	return func(role, id string) *rpcauth.Transport { return byID[role+"/"+id] }, hint, nil
 }

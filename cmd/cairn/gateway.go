@@ -11,6 +11,8 @@ import (
 	"github.com/cairn-store/cairn/cmd/internal/ops"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/pki"
+	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/s3api"
 )
 
@@ -60,6 +62,8 @@ func runGateway(ctx context.Context, args []string) error {
 	var (
 		lf     logFlags
 		s3f    s3Flags
+		itls   internalTLSFlags
+		id     = fs.String("id", "", "this gateway's ID, as in its certificate (default: any gateway certificate)")
 		listen = fs.String("listen", "127.0.0.1:9000", "S3 HTTP listen address")
 		metas  = fs.String("meta", "127.0.0.1:7101", "meta nodes' gRPC addresses, comma separated")
 		opsAd  = opsFlag(fs)
@@ -69,10 +73,15 @@ func runGateway(ctx context.Context, args []string) error {
 	)
 	lf.register(fs)
 	s3f.register(fs)
+	itls.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log, err := lf.logger("gateway")
+	if err != nil {
+		return err
+	}
+	transport, err := itls.transport(pki.Identity{Role: pki.RoleGateway, ID: *id}, log)
 	if err != nil {
 		return err
 	}
@@ -90,14 +99,14 @@ func runGateway(ctx context.Context, args []string) error {
 	}
 	reg := ops.NewRegistry()
 	go func() {
-		if err := ops.Serve(ctx, *opsAd, metaReachable(splitList(*metas)), reg, log); err != nil {
+		if err := ops.Serve(ctx, *opsAd, metaReachable(splitList(*metas), transport), reg, log); err != nil {
 			log.Error("ops endpoints stopped", "err", err)
 		}
 	}()
 	if (*tlsCrt == "") != (*tlsKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
 	}
-	return s3api.Run(ctx, s3api.GatewayConfig{MetaAddrs: splitList(*metas), S3: cfg, TLSCertFile: *tlsCrt, TLSKeyFile: *tlsKey, Metrics: reg}, lis)
+	return s3api.Run(ctx, s3api.GatewayConfig{MetaAddrs: splitList(*metas), S3: cfg, Transport: transport, TLSCertFile: *tlsCrt, TLSKeyFile: *tlsKey, Metrics: reg}, lis)
 }
 
 // applyMemoryLimit sets the runtime's soft memory limit. A gateway's live
@@ -119,9 +128,9 @@ func applyMemoryLimit(v string) error {
 
 // metaReachable is a gateway's readiness: the meta group answers with a
 // cluster map that has a leader.
-func metaReachable(addrs []string) ops.ReadyFunc {
+func metaReachable(addrs []string, t *rpcauth.Transport) ops.ReadyFunc {
 	return func(ctx context.Context) error {
-		mc, err := metaclient.New(addrs)
+		mc, err := metaclient.New(addrs, t.Dial(pki.RoleMeta))
 		if err != nil {
 			return err
 		}

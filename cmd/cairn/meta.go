@@ -9,6 +9,7 @@ import (
 
 	"github.com/cairn-store/cairn/cmd/internal/ops"
 	"github.com/cairn-store/cairn/meta"
+	"github.com/cairn-store/cairn/proto/pki"
 )
 
 func runMeta(ctx context.Context, args []string) error {
@@ -24,6 +25,7 @@ func runMeta(ctx context.Context, args []string) error {
 		join      = fs.Bool("join", false, "start with no group and wait to be added by 'cairnctl meta add' (no --bootstrap)")
 		restore   = fs.String("restore", "", "with --bootstrap on an empty --dir: load this 'cairnctl meta snapshot save' file before serving")
 		tok       adminTokenFlags
+		itls      internalTLSFlags
 		mkf       metaKeyFlags
 		opsAddr   = opsFlag(fs)
 		gcGrace   = fs.Duration("gc-grace", meta.DefaultGCGrace, "how long unreferenced shards are kept before they are deleted")
@@ -38,6 +40,7 @@ func runMeta(ctx context.Context, args []string) error {
 	lf.register(fs)
 	mkf.register(fs)
 	tok.register(fs)
+	itls.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,6 +60,10 @@ func runMeta(ctx context.Context, args []string) error {
 	}
 	if *join {
 		log.Info("joining: waiting to be added to a meta group", "id", *id, "raft_addr", *raftAddr)
+	}
+	transport, err := itls.transport(pki.Identity{Role: pki.RoleMeta, ID: *id}, log)
+	if err != nil {
+		return err
 	}
 	ring, err := mkf.keyring()
 	if err != nil {
@@ -79,7 +86,7 @@ func runMeta(ctx context.Context, args []string) error {
 		RepairGrace: *rpGrace, RepairInterval: *rpEvery, RepairBytesPerSecond: *rpRate, RepairParallel: *rpPar, RebalanceManual: !*rebalance,
 		OrphanGrace: *orphGrace, OrphanInterval: *orphEvery,
 		AdminToken: adminToken, RestoreFrom: *restore,
-		Keyring: ring, RewrapRate: mkf.rate,
+		Keyring: ring, RewrapRate: mkf.rate, Transport: transport,
 	})
 	if err != nil {
 		lis.Close()

@@ -16,7 +16,6 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/cairn-store/cairn/meta"
-	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -229,7 +228,7 @@ func saveSnapshot(cmd *cobra.Command, g *globals, file string) error {
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 
-	token, err := g.adminToken()
+	opts, err := g.dialOptions()
 	if err != nil {
 		return err
 	}
@@ -240,7 +239,7 @@ func saveSnapshot(cmd *cobra.Command, g *globals, file string) error {
 	var n int64
 	sum := sha256.New()
 	try := func(addr string) error {
-		cc, err := grpc.NewClient(addr, metaclient.WithAdminToken(token)...)
+		cc, err := grpc.NewClient(addr, opts...)
 		if err != nil {
 			return err
 		}

@@ -19,6 +19,9 @@ type globals struct {
 	timeout time.Duration
 	// token and tokenFile: the admin token (see auth.go).
 	token, tokenFile string
+	// ca, cert, key and insecure: how to reach the meta port (tls.go).
+	ca, cert, key string
+	insecure      bool
 }
 
 func newRootCmd() *cobra.Command {
@@ -37,11 +40,13 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.PersistentFlags().DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to keep trying to reach the cluster")
 	g.registerTokenFlags(root)
+	g.registerTLSFlags(root)
 	root.AddCommand(newStatusCmd(g))
 	root.AddCommand(newNamespaceCmd(g), newUserCmd(g), newKeyCmd(g))
 	root.AddCommand(newCompartmentCmd(g), newGroupCmd(g), newPolicyCmd(g))
 	root.AddCommand(newMasterKeyCmd(g))
 	root.AddCommand(newMetaCmd(g), newNodeCmd(g), newBucketCmd(g))
+	root.AddCommand(newCertCmd())
 	return root
 }
 
@@ -62,11 +67,11 @@ func (g *globals) client() (*metaclient.Client, error) {
 	if len(addrs) == 0 {
 		return nil, fmt.Errorf("no meta address: pass --addr host:port or set CAIRN_ADMIN_ADDR")
 	}
-	token, err := g.adminToken()
+	opts, err := g.dialOptions()
 	if err != nil {
 		return nil, err
 	}
-	return metaclient.New(addrs, metaclient.WithAdminToken(token)...)
+	return metaclient.New(addrs, opts...)
 }
 
 func (g *globals) context(parent context.Context) (context.Context, context.CancelFunc) {

@@ -6,10 +6,13 @@
 #   deploy/local/cluster.sh up     start (or restart) the cluster
 #   deploy/local/cluster.sh down   stop it (state is kept; rm -rf .cluster to wipe)
 #
-# .cluster/env is shell-sourceable (AWS_* for S3 tools, CAIRN_ADMIN_ADDR and
-# CAIRN_ADMIN_TOKEN for cairnctl) and .cluster/<name>.pid holds each
-# process's pid. The admin token is .cluster/admin.token (0600): taken from
-# CAIRN_ADMIN_TOKEN on first start, else generated.
+# .cluster/env is shell-sourceable (AWS_* for S3 tools; CAIRN_ADMIN_ADDR,
+# CAIRN_ADMIN_TOKEN, CAIRN_CA, CAIRN_CERT and CAIRN_KEY for cairnctl) and
+# .cluster/<name>.pid holds each process's pid. The admin token is
+# .cluster/admin.token (0600): taken from CAIRN_ADMIN_TOKEN on first start,
+# else generated. Every internal port speaks mutual TLS: on first start a
+# cluster CA and one certificate per process (and one for cairnctl) are
+# made in .cluster/tls with 'cairnctl cert'.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -51,6 +54,15 @@ up() {
       (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$token_file")
     fi
   fi
+  # The cluster's PKI: a CA, then a leaf per identity, each made once.
+  local tls="$dir/tls"
+  [ -s "$tls/ca.crt" ] || "$ctl" cert init --dir "$tls" --cluster local >/dev/null
+  issue() { [ -s "$tls/$1-$2.crt" ] || "$ctl" cert issue --dir "$tls" --role "$1" --id "$2" --host 127.0.0.1,localhost >/dev/null; }
+  for i in 1 2 3; do issue meta "meta-$i"; done
+  for i in $(seq 1 "$data_nodes"); do issue data "data-$i"; done
+  issue gateway gateway-1
+  issue admin operator
+
   local peers="" metas=""
   for i in 1 2 3; do
     peers+="${peers:+,}meta-$i=$(meta_raft "$i")"
@@ -68,16 +80,16 @@ up() {
   fi
   for i in 1 2 3; do
     start "meta-$i" meta --id "meta-$i" --raft-addr "$(meta_raft "$i")" --grpc-addr "$(meta_grpc "$i")" \
-      --dir "$dir/meta-$i" --peers "$peers" --bootstrap --admin-token-file "$token_file" --ops-addr "$(ops_addr "$i")" ${keyflags[@]+"${keyflags[@]}"}
+      --dir "$dir/meta-$i" --peers "$peers" --bootstrap --admin-token-file "$token_file" --ops-addr "$(ops_addr "$i")" --cert-dir "$tls" ${keyflags[@]+"${keyflags[@]}"}
   done
   for i in $(seq 1 "$data_nodes"); do
-    start "data-$i" data --id "data-$i" --host "host-$i" --listen "$(data_addr "$i")" --dir "$dir/data-$i" --meta "$metas" --ops-addr "$(ops_addr $((10 + i)))"
+    start "data-$i" data --id "data-$i" --host "host-$i" --listen "$(data_addr "$i")" --dir "$dir/data-$i" --meta "$metas" --ops-addr "$(ops_addr $((10 + i)))" --cert-dir "$tls"
   done
   # GATEWAY_FLAGS: extra gateway flags, e.g. --allow-insecure-ssec.
   local gwflags=()
   read -ra gwflags <<<"${GATEWAY_FLAGS:-}"
   CAIRN_ACCESS_KEY="$access" CAIRN_SECRET_KEY="$secret" \
-    start gateway-1 gateway --listen "$gw_addr" --meta "$metas" --region "$region" --ops-addr "$(ops_addr 10)" ${keyflags[@]+"${keyflags[@]}"} \
+    start gateway-1 gateway --id gateway-1 --cert-dir "$tls" --listen "$gw_addr" --meta "$metas" --region "$region" --ops-addr "$(ops_addr 10)" ${keyflags[@]+"${keyflags[@]}"} \
     ${gwflags[@]+"${gwflags[@]}"}
 
   cat >"$dir/env" <<ENV
@@ -87,12 +99,15 @@ export AWS_SECRET_ACCESS_KEY=$secret
 export AWS_REGION=$region
 export CAIRN_ADMIN_ADDR=$metas
 export CAIRN_ADMIN_TOKEN=\$(cat "$token_file")
+export CAIRN_CA=$tls/ca.crt
+export CAIRN_CERT=$tls/admin-operator.crt
+export CAIRN_KEY=$tls/admin-operator.key
 ENV
 
   # Wait for a leader, every data node healthy, and the gateway answering.
   local deadline=$((SECONDS + 120)) healthy=0 gw_ok=no
   while :; do
-    healthy=$("$ctl" --addr "$metas" --token-file "$token_file" --timeout 2s status -o json 2>/dev/null | grep -c '"healthy": true' || true)
+    healthy=$("$ctl" --addr "$metas" --ca "$tls/ca.crt" --cert "$tls/admin-operator.crt" --key "$tls/admin-operator.key" --timeout 2s status -o json 2>/dev/null | grep -c '"healthy": true' || true)
     gw_ok=no
     curl -s -o /dev/null "http://$gw_addr/" && gw_ok=yes
     [ "$healthy" -ge "$data_nodes" ] && [ $gw_ok = yes ] && break

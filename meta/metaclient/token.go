@@ -22,7 +22,8 @@ func (t bearerToken) GetRequestMetadata(context.Context, ...string) (map[string]
 func (bearerToken) RequireTransportSecurity() bool { return false }
 
 // WithAdminToken returns the dial options of a client whose calls carry the
-// admin token that the Admin service requires. An empty token sends none.
+// admin token that the Admin service accepts, over plaintext unless a
+// transport credential follows them. An empty token sends none.
 func WithAdminToken(token string) []grpc.DialOption {
 	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 	if token != "" {

@@ -81,6 +81,9 @@ var (
 	// ErrNoSpace: a data node keeps a reserve of free disk space and
 	// refuses writes that would eat into it.
 	ErrNoSpace = errors.New("not enough free disk space")
+	// ErrPermissionDenied: the caller is authenticated, but its role or
+	// identity may not make this call.
+	ErrPermissionDenied = errors.New("permission denied")
 )
 
 type entry struct {
@@ -122,6 +125,7 @@ var table = []entry{
 	{ErrUnauthenticated, codes.Unauthenticated, "UNAUTHENTICATED"},
 	{ErrMemberNotFound, codes.NotFound, "MEMBER_NOT_FOUND"},
 	{ErrNoSpace, codes.ResourceExhausted, "NO_SPACE"},
+	{ErrPermissionDenied, codes.PermissionDenied, "PERMISSION_DENIED"},
 }
 
 // ToStatus converts err into a gRPC status error. Sentinels (matched with

@@ -12,9 +12,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/connectivity"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/pki"
+	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
@@ -39,12 +40,16 @@ var connectParams = grpc.ConnectParams{
 
 // Data pools one gRPC connection per data node address.
 type Data struct {
-	mu    sync.Mutex
-	conns map[string]*grpc.ClientConn
+	transport *rpcauth.Transport
+	mu        sync.Mutex
+	conns     map[string]*grpc.ClientConn
 }
 
-// NewData returns an empty pool.
-func NewData() *Data { return &Data{conns: make(map[string]*grpc.ClientConn)} }
+// NewData returns an empty pool whose connections t secures (nil:
+// plaintext).
+func NewData(t *rpcauth.Transport) *Data {
+	return &Data{transport: t, conns: make(map[string]*grpc.ClientConn)}
+}
 
 // Close closes every pooled connection.
 func (d *Data) Close() error {
@@ -119,7 +124,7 @@ func (d *Data) conn(addr string) (*grpc.ClientConn, error) {
 		return c, nil
 	}
 	c, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		d.transport.Dial(pki.RoleData),
 		grpc.WithConnectParams(connectParams),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMsgSize), grpc.MaxCallSendMsgSize(MaxMsgSize)),
 		// Flow control bounds what a data node may send ahead of the

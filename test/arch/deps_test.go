@@ -33,6 +33,8 @@ func TestDependencyDirection(t *testing.T) {
 		{"placement", []string{"placement"}},
 		{"proto/cairnpb", []string{"proto/cairnpb"}},
 		{"proto/rpcerr", []string{"proto/rpcerr"}},
+		{"proto/pki", []string{"proto/pki"}},
+		{"proto/rpcauth", []string{"proto/rpcauth", "proto/pki", "proto/rpcerr", "proto/cairnpb"}},
 		{"meta/metaclient", []string{"meta/metaclient", "proto/"}},
 		{"meta/keyring", []string{"meta/keyring"}},
 		{"meta", []string{"meta", "proto/", "placement"}},

@@ -12,13 +12,13 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/pki"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/test/harness"
 )
@@ -192,8 +192,8 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 }
 
 // leaderSeenBy asks the meta nodes at addrs who leads.
-func leaderSeenBy(ctx context.Context, addrs []string, token string) (string, error) {
-	mc, err := metaclient.New(addrs, metaclient.WithAdminToken(token)...)
+func leaderSeenBy(ctx context.Context, c *harness.Cluster, addrs []string) (string, error) {
+	mc, err := c.AdminMetaClientAt(addrs)
 	if err != nil {
 		return "", err
 	}
@@ -243,7 +243,7 @@ func TestChaosMetaLeaderPartition(t *testing.T) {
 			restAddrs = append(restAddrs, p.Addr)
 		}
 	}
-	cc, err := grpc.NewClient(old.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := grpc.NewClient(old.Addr, c.Transport(t, pki.RoleGateway, "chaos-probe").Dial(pki.RoleMeta))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestChaosMetaLeaderPartition(t *testing.T) {
 	var leader string
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		leader, err = leaderSeenBy(ctx, restAddrs, c.AdminToken)
+		leader, err = leaderSeenBy(ctx, c, restAddrs)
 		cancel()
 		if err == nil && leader != "" && leader != old.Name {
 			break

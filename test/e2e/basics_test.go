@@ -226,7 +226,7 @@ func testShardPlacement(t *testing.T, c *harness.Cluster, cl *s3.Client) {
 			}
 			seen[s.GetNodeId()] = true
 			// The node really holds it.
-			info := statShard(t, addrs[s.GetNodeId()], fmt.Sprintf("%s.%d", v.GetVersion().GetVersionId(), s.GetIndex()))
+			info := statShard(t, c, addrs[s.GetNodeId()], fmt.Sprintf("%s.%d", v.GetVersion().GetVersionId(), s.GetIndex()))
 			if info.GetBytes() == 0 {
 				t.Fatalf("%s: shard %d on %s is empty", key, s.GetIndex(), s.GetNodeId())
 			}

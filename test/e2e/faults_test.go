@@ -22,17 +22,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/pki"
 	"github.com/cairn-store/cairn/test/harness"
 )
 
-func dataClient(t *testing.T, addr string) cairnpb.DataClient {
+// dataClient calls the data node at addr as a test identity of role
+// (issued from c's CA).
+func dataClient(t *testing.T, c *harness.Cluster, role pki.Role, addr string) cairnpb.DataClient {
 	t.Helper()
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+	cc, err := grpc.NewClient(addr, c.Transport(t, role, "e2e-probe").Dial(pki.RoleData),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)))
 	if err != nil {
 		t.Fatal(err)
@@ -41,9 +43,9 @@ func dataClient(t *testing.T, addr string) cairnpb.DataClient {
 	return cairnpb.NewDataClient(cc)
 }
 
-func statShard(t *testing.T, addr, shardID string) *cairnpb.ShardInfo {
+func statShard(t *testing.T, c *harness.Cluster, addr, shardID string) *cairnpb.ShardInfo {
 	t.Helper()
-	r, err := dataClient(t, addr).StatShard(ctxT(t, 10*time.Second), &cairnpb.StatShardRequest{ShardId: shardID})
+	r, err := dataClient(t, c, pki.RoleMeta, addr).StatShard(ctxT(t, 10*time.Second), &cairnpb.StatShardRequest{ShardId: shardID})
 	if err != nil {
 		t.Fatalf("stat shard %s on %s: %v", shardID, addr, err)
 	}
@@ -227,7 +229,7 @@ func TestCorruptShardBlock(t *testing.T) {
 	if holder == nil {
 		t.Fatalf("no node for shard 0: %v", v.GetShards())
 	}
-	first, err := dataClient(t, holder.Addr).GetShard(ctxT(t, 30*time.Second), &cairnpb.GetShardRequest{ShardId: v.GetVersionId() + ".0", BlockCount: 1})
+	first, err := dataClient(t, c, pki.RoleData, holder.Addr).GetShard(ctxT(t, 30*time.Second), &cairnpb.GetShardRequest{ShardId: v.GetVersionId() + ".0", BlockCount: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +254,7 @@ func TestCorruptShardBlock(t *testing.T) {
 	}
 
 	// The node itself refuses to serve the rotten block.
-	stream, err := dataClient(t, holder.Addr).GetShard(ctxT(t, 30*time.Second), &cairnpb.GetShardRequest{ShardId: v.GetVersionId() + ".0"})
+	stream, err := dataClient(t, c, pki.RoleData, holder.Addr).GetShard(ctxT(t, 30*time.Second), &cairnpb.GetShardRequest{ShardId: v.GetVersionId() + ".0"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/pki"
 	"github.com/cairn-store/cairn/test/harness"
 )
 
@@ -23,7 +24,7 @@ func shardSet(t *testing.T, c *harness.Cluster) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
 	for _, p := range c.Datas {
-		stream, err := dataClient(t, p.Addr).ListShards(ctxT(t, time.Minute), &cairnpb.ListShardsRequest{})
+		stream, err := dataClient(t, c, pki.RoleMeta, p.Addr).ListShards(ctxT(t, time.Minute), &cairnpb.ListShardsRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/pki"
 	"github.com/cairn-store/cairn/test/harness"
 )
 
@@ -18,7 +19,7 @@ func countShards(t *testing.T, c *harness.Cluster) int {
 	t.Helper()
 	total := 0
 	for _, p := range c.Datas {
-		stream, err := dataClient(t, p.Addr).ListShards(ctxT(t, 30*time.Second), &cairnpb.ListShardsRequest{})
+		stream, err := dataClient(t, c, pki.RoleMeta, p.Addr).ListShards(ctxT(t, 30*time.Second), &cairnpb.ListShardsRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,8 +18,8 @@ import (
 
 // ctlAt runs cairnctl against addrs with extra environment and returns its
 // combined output and error.
-func ctlAt(addrs []string, env []string, args ...string) ([]byte, error) {
-	cmd := exec.Command(cairnctlBin, append([]string{"--addr", strings.Join(addrs, ","), "--timeout", "20s"}, args...)...)
+func ctlAt(c *harness.Cluster, addrs []string, env []string, args ...string) ([]byte, error) {
+	cmd := exec.Command(cairnctlBin, append(append([]string{"--addr", strings.Join(addrs, ","), "--timeout", "20s"}, c.TrustArgs()...), args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -30,9 +30,9 @@ func ctlAt(addrs []string, env []string, args ...string) ([]byte, error) {
 	return stdout.Bytes(), nil
 }
 
-func mustCtlAt(t *testing.T, addrs []string, args ...string) []byte {
+func mustCtlAt(t *testing.T, c *harness.Cluster, addrs []string, args ...string) []byte {
 	t.Helper()
-	out, err := ctlAt(addrs, nil, args...)
+	out, err := ctlAt(c, addrs, nil, args...)
 	if err != nil {
 		t.Fatalf("cairnctl %v: %v\n%s", args, err, out)
 	}
@@ -58,24 +58,24 @@ func TestAdminTokenRequired(t *testing.T) {
 		{"wrong flag", nil, []string{"--token", "wrong-token-wrong-token"}, "admin token rejected"},
 	} {
 		for _, cmd := range [][]string{{"status"}, {"namespace", "list"}, {"meta", "members"}} {
-			out, err := ctlAt(addrs, tc.env, append(tc.args, cmd...)...)
+			out, err := ctlAt(c, addrs, tc.env, append(tc.args, cmd...)...)
 			if err == nil || !strings.Contains(string(out), tc.want) {
 				t.Fatalf("%s: cairnctl %v: err=%v, output:\n%s", tc.name, cmd, err, out)
 			}
 		}
 	}
 	// The snapshot stream is refused too.
-	out, err := ctlAt(addrs, noEnv, "meta", "snapshot", "save", filepath.Join(t.TempDir(), "s"))
+	out, err := ctlAt(c, addrs, noEnv, "meta", "snapshot", "save", filepath.Join(t.TempDir(), "s"))
 	if err == nil || !strings.Contains(string(out), "admin token required") {
 		t.Fatalf("snapshot save without token: err=%v, output:\n%s", err, out)
 	}
 	// The right token, by every route; a flag beats a wrong environment.
-	mustCtlAt(t, addrs, "status")
+	mustCtlAt(t, c, addrs, "status")
 	for _, args := range [][]string{
 		{"--token", c.AdminToken, "status"},
 		{"--token-file", c.AdminTokenFile, "status"},
 	} {
-		if out, err := ctlAt(addrs, []string{"CAIRN_ADMIN_TOKEN=wrong-token-wrong-token"}, args...); err != nil {
+		if out, err := ctlAt(c, addrs, []string{"CAIRN_ADMIN_TOKEN=wrong-token-wrong-token"}, args...); err != nil {
 			t.Fatalf("cairnctl %v: %v\n%s", args, err, out)
 		}
 	}
@@ -86,7 +86,7 @@ func TestAdminTokenRequired(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out, err = ctlAt(addrs, nil, "--timeout", "3s", "meta", "members")
+	out, err = ctlAt(c, addrs, nil, "--timeout", "3s", "meta", "members")
 	if err == nil || !strings.Contains(string(out), "has no leader") {
 		t.Fatalf("meta members without a majority: err=%v, output:\n%s", err, out)
 	}
@@ -99,10 +99,10 @@ type memberRow struct {
 	GRPCAddr string `json:"grpc_addr"`
 }
 
-func metaMembers(t *testing.T, addrs []string) (ids []string, leader string) {
+func metaMembers(t *testing.T, c *harness.Cluster, addrs []string) (ids []string, leader string) {
 	t.Helper()
 	var rows []memberRow
-	out := mustCtlAt(t, addrs, "meta", "members", "-o", "json")
+	out := mustCtlAt(t, c, addrs, "meta", "members", "-o", "json")
 	if err := json.Unmarshal(out, &rows); err != nil {
 		t.Fatalf("meta members -o json: %v\n%s", err, out)
 	}
@@ -202,7 +202,7 @@ func TestMetaMembershipUnderWrites(t *testing.T) {
 	add := func(name string) *harness.Proc {
 		t.Helper()
 		p := c.StartMeta(t, name)
-		mustCtlAt(t, addrs, "meta", "add", name, "--raft-addr", p.MetaRaftAddr(), "--grpc-addr", p.Addr)
+		mustCtlAt(t, c, addrs, "meta", "add", name, "--raft-addr", p.MetaRaftAddr(), "--grpc-addr", p.Addr)
 		addrs = append(addrs, p.Addr)
 		return p
 	}
@@ -222,20 +222,20 @@ func TestMetaMembershipUnderWrites(t *testing.T) {
 	w.waitMore(t, 10, "after adding meta-4")
 	m5 := add("meta-5")
 	w.waitMore(t, 10, "after adding meta-5")
-	if ids, leader := metaMembers(t, addrs); len(ids) != 5 || leader == "" {
+	if ids, leader := metaMembers(t, c, addrs); len(ids) != 5 || leader == "" {
 		t.Fatalf("after growing: members %v, leader %q", ids, leader)
 	}
 
 	// Leadership to a new member, then remove it while it leads: it hands
 	// leadership over first. Then remove the other new member.
-	out := mustCtlAt(t, addrs, "meta", "transfer-leader", "meta-4")
+	out := mustCtlAt(t, c, addrs, "meta", "transfer-leader", "meta-4")
 	if !strings.Contains(string(out), "leader: meta-4") {
 		t.Fatalf("transfer-leader meta-4: %s", out)
 	}
 	w.waitMore(t, 10, "after moving leadership to meta-4")
-	mustCtlAt(t, addrs, "meta", "remove", "meta-4")
+	mustCtlAt(t, c, addrs, "meta", "remove", "meta-4")
 	drop(m4)
-	mustCtlAt(t, addrs, "meta", "remove", "meta-5")
+	mustCtlAt(t, c, addrs, "meta", "remove", "meta-5")
 	drop(m5)
 	if err := m4.Kill(); err != nil {
 		t.Fatal(err)
@@ -243,7 +243,7 @@ func TestMetaMembershipUnderWrites(t *testing.T) {
 	if err := m5.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	ids, leader := metaMembers(t, addrs)
+	ids, leader := metaMembers(t, c, addrs)
 	if len(ids) != 3 || leader == "" || leader == "meta-4" || leader == "meta-5" {
 		t.Fatalf("after shrinking: members %v, leader %q", ids, leader)
 	}
@@ -261,16 +261,16 @@ func TestMetaMembershipUnderWrites(t *testing.T) {
 	}
 	drop(victim)
 	w.waitMore(t, 10, "after killing "+victim.Name)
-	mustCtlAt(t, addrs, "meta", "remove", victim.Name)
+	mustCtlAt(t, c, addrs, "meta", "remove", victim.Name)
 	add("meta-6")
 	w.waitMore(t, 10, "after adding meta-6")
-	ids, leader = metaMembers(t, addrs)
+	ids, leader = metaMembers(t, c, addrs)
 	if len(ids) != 3 || leader == "" || strings.Contains(strings.Join(ids, ","), victim.Name) {
 		t.Fatalf("after replacing %s: members %v, leader %q", victim.Name, ids, leader)
 	}
 	// The fresh member holds the state: leadership moves to it and writes
 	// go on.
-	mustCtlAt(t, addrs, "meta", "transfer-leader", "meta-6")
+	mustCtlAt(t, c, addrs, "meta", "transfer-leader", "meta-6")
 	w.waitMore(t, 10, "with meta-6 leading")
 
 	close(w.stop)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/cairn-store/cairn/erasure"
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/pki"
 	"github.com/cairn-store/cairn/test/harness"
 )
 
@@ -30,7 +31,7 @@ func usedBytes(t *testing.T, c *harness.Cluster) int64 {
 	t.Helper()
 	var total int64
 	for _, p := range c.Datas {
-		h, err := dataClient(t, p.Addr).Health(ctxT(t, 10*time.Second), &cairnpb.HealthRequest{})
+		h, err := dataClient(t, c, pki.RoleMeta, p.Addr).Health(ctxT(t, 10*time.Second), &cairnpb.HealthRequest{})
 		if err != nil {
 			t.Fatalf("health of %s: %v", p.Name, err)
 		}
@@ -58,9 +59,9 @@ func waitUsedBytes(t *testing.T, c *harness.Cluster, want int64, within time.Dur
 // plantShard writes a shard straight to a data node, the way a gateway
 // writes one before committing its version: what a gateway that died
 // between the two leaves behind. It returns the shard's size.
-func plantShard(t *testing.T, addr, id string, size int) int64 {
+func plantShard(t *testing.T, c *harness.Cluster, addr, id string, size int) int64 {
 	t.Helper()
-	stream, err := dataClient(t, addr).PutShard(ctxT(t, time.Minute))
+	stream, err := dataClient(t, c, pki.RoleGateway, addr).PutShard(ctxT(t, time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +185,7 @@ func TestOrphanReconciliation(t *testing.T) {
 		for i := 0; i < 3; i++ {
 			p := c.Datas[i]
 			id := fmt.Sprintf("%s.%d", base, i)
-			planted += plantShard(t, p.Addr, id, 600<<10+i)
+			planted += plantShard(t, c, p.Addr, id, 600<<10+i)
 			plantedIDs = append(plantedIDs, [2]string{p.Addr, id})
 		}
 	}
@@ -198,7 +199,7 @@ func TestOrphanReconciliation(t *testing.T) {
 	// must leave them alone.
 	time.Sleep(grace / 2)
 	for _, ps := range plantedIDs {
-		statShard(t, ps[0], ps[1])
+		statShard(t, c, ps[0], ps[1])
 	}
 
 	// Older than the grace: gone, and only they.

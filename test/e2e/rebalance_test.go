@@ -215,7 +215,7 @@ func TestRebalanceAfterAddingANodeMovesOnlyWhatPlacementChanges(t *testing.T) {
 		for _, s := range v.GetShards() {
 			if s.GetNodeId() == added.Name {
 				onNew++
-				if err := readShard(t, added.Addr, fmt.Sprintf("%s.%d", v.GetVersionId(), s.GetIndex())); err != nil {
+				if err := readShard(t, c, added.Addr, fmt.Sprintf("%s.%d", v.GetVersionId(), s.GetIndex())); err != nil {
 					t.Fatalf("%s: shard %d on %s: %v", key, s.GetIndex(), added.Name, err)
 				}
 			}
@@ -253,7 +253,7 @@ func TestRebalanceAfterAddingANodeMovesOnlyWhatPlacementChanges(t *testing.T) {
 			}
 			sid := fmt.Sprintf("%s.%d", v.GetVersionId(), s.GetIndex())
 			for {
-				err := readShard(t, nodeAddr[s.GetNodeId()], sid)
+				err := readShard(t, c, nodeAddr[s.GetNodeId()], sid)
 				if errors.Is(err, rpcerr.ErrShardNotFound) {
 					break
 				}

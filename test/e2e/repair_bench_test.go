@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/pki"
 	"github.com/cairn-store/cairn/test/harness"
 )
 
@@ -96,7 +97,7 @@ func TestRepairBenchmark(t *testing.T) {
 	t.Logf("client GET throughput, no repair: %.1f MB/s", base)
 
 	lose := func(p *harness.Proc, withLoad bool) {
-		h, err := dataClient(t, p.Addr).Health(ctxT(t, 10*time.Second), &cairnpb.HealthRequest{})
+		h, err := dataClient(t, c, pki.RoleMeta, p.Addr).Health(ctxT(t, 10*time.Second), &cairnpb.HealthRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/node"
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/pki"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/test/harness"
 )
@@ -308,7 +309,7 @@ func TestDrainEmptiesANodeWithoutLosingRedundancy(t *testing.T) {
 	objs := putObjects(t, cl, "drain", 400, 8, 12)
 	keys := keysOf(objs)
 	victim := c.Datas[1]
-	h, err := dataClient(t, victim.Addr).Health(ctxT(t, 10*time.Second), &cairnpb.HealthRequest{})
+	h, err := dataClient(t, c, pki.RoleMeta, victim.Addr).Health(ctxT(t, 10*time.Second), &cairnpb.HealthRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +360,7 @@ func TestDrainEmptiesANodeWithoutLosingRedundancy(t *testing.T) {
 	// The old copies go with the GC (1s grace, 5s rounds).
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		h, err := dataClient(t, victim.Addr).Health(ctxT(t, 10*time.Second), &cairnpb.HealthRequest{})
+		h, err := dataClient(t, c, pki.RoleMeta, victim.Addr).Health(ctxT(t, 10*time.Second), &cairnpb.HealthRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -439,7 +440,7 @@ func TestScrubFindsCorruptShardsAndRepairRebuildsThem(t *testing.T) {
 		}
 		for _, s := range v.GetShards() {
 			sid := fmt.Sprintf("%s.%d", v.GetVersionId(), s.GetIndex())
-			if err := readShard(t, addrs[s.GetNodeId()], sid); err != nil {
+			if err := readShard(t, c, addrs[s.GetNodeId()], sid); err != nil {
 				t.Fatalf("%s: shard %s on %s: %v", key, sid, s.GetNodeId(), err)
 			}
 		}
@@ -450,8 +451,8 @@ func TestScrubFindsCorruptShardsAndRepairRebuildsThem(t *testing.T) {
 	}
 }
 
-func readShard(t *testing.T, addr, sid string) error {
-	st, err := dataClient(t, addr).GetShard(ctxT(t, 30*time.Second), &cairnpb.GetShardRequest{ShardId: sid})
+func readShard(t *testing.T, c *harness.Cluster, addr, sid string) error {
+	st, err := dataClient(t, c, pki.RoleData, addr).GetShard(ctxT(t, 30*time.Second), &cairnpb.GetShardRequest{ShardId: sid})
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ import (
 // it must succeed. It returns stdout (and stderr when it fails).
 func keyCtl(t *testing.T, c *harness.Cluster, wantOK bool, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(cairnctlBin, append([]string{"--addr", strings.Join(c.MetaAddrs, ","), "--timeout", "20s"}, args...)...)
+	cmd := exec.Command(cairnctlBin, append(append([]string{"--addr", strings.Join(c.MetaAddrs, ","), "--timeout", "20s"}, c.TrustArgs()...), args...)...)
 	cmd.Env = append(os.Environ(), "CAIRN_ADMIN_TOKEN="+c.AdminToken)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

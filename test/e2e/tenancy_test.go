@@ -17,7 +17,7 @@ import (
 // the test unless the command succeeds.
 func ctl(t *testing.T, c *harness.Cluster, args ...string) []byte {
 	t.Helper()
-	out, err := exec.Command(cairnctlBin, append([]string{"--addr", strings.Join(c.MetaAddrs, ",")}, args...)...).Output()
+	out, err := exec.Command(cairnctlBin, append(c.CtlArgs(), args...)...).Output()
 	if err != nil {
 		msg := ""
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -31,7 +31,7 @@ func ctl(t *testing.T, c *harness.Cluster, args ...string) []byte {
 // ctlFails runs cairnctl expecting a non-zero exit and returns stderr.
 func ctlFails(t *testing.T, c *harness.Cluster, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(cairnctlBin, append([]string{"--addr", strings.Join(c.MetaAddrs, ","), "--timeout", "5s"}, args...)...)
+	cmd := exec.Command(cairnctlBin, append(append(c.CtlArgs(), "--timeout", "5s"), args...)...)
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		t.Fatalf("cairnctl %v succeeded:\n%s", args, out)

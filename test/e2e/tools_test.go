@@ -77,8 +77,14 @@ func TestDevMode(t *testing.T) {
 	mustPut(t, cl, "devbucket", "big", body)
 	mustGetEqual(t, cl, "devbucket", "big", body)
 
-	// cairnctl sees one voter and six healthy stores.
-	st := ctlStatus(t, admin)
+	// cairnctl sees one voter and six healthy stores, with the admin
+	// certificate dev made and printed.
+	tlsDir := filepath.Join(dir, "tls")
+	devCert := []string{"--ca", filepath.Join(tlsDir, "ca.crt"), "--cert", filepath.Join(tlsDir, "admin-cairnctl.crt"), "--key", filepath.Join(tlsDir, "admin-cairnctl.key")}
+	if !strings.Contains(banner.String(), "CAIRN_CERT="+devCert[3]) {
+		t.Fatalf("banner does not say where cairnctl's certificate is:\n%s", banner.String())
+	}
+	st := ctlStatus(t, admin, devCert...)
 	if len(st.Members) != 1 || st.Leader != "meta-1" || countHealthy(st) != 6 {
 		t.Fatalf("dev status: %+v", st)
 	}
@@ -136,11 +142,16 @@ func countHealthy(st ctlStatusJSON) int {
 	return n
 }
 
-func ctlStatus(t *testing.T, addr string) ctlStatusJSON {
+// ctlStatus runs cairnctl status against addr; conn are its TLS flags.
+func ctlStatus(t *testing.T, addr string, conn ...string) ctlStatusJSON {
 	t.Helper()
-	out, err := exec.Command(cairnctlBin, "--addr", addr, "status", "-o", "json").Output()
+	out, err := exec.Command(cairnctlBin, append(append([]string{"--addr", addr}, conn...), "status", "-o", "json")...).Output()
 	if err != nil {
-		t.Fatalf("cairnctl status: %v", err)
+		msg := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			msg = string(ee.Stderr)
+		}
+		t.Fatalf("cairnctl status: %v\n%s", err, msg)
 	}
 	var st ctlStatusJSON
 	if err := json.Unmarshal(out, &st); err != nil {
@@ -155,7 +166,7 @@ func ctlStatus(t *testing.T, addr string) ctlStatusJSON {
 func TestCairnctlStatus(t *testing.T) {
 	c := startCluster(t, harness.Options{})
 	addrs := strings.Join(c.MetaAddrs, ",")
-	st := ctlStatus(t, addrs)
+	st := ctlStatus(t, addrs, c.TrustArgs()...)
 	if len(st.Members) != 3 || st.Leader == "" || countHealthy(st) != 6 {
 		t.Fatalf("status: %+v", st)
 	}
@@ -171,7 +182,7 @@ func TestCairnctlStatus(t *testing.T) {
 	if leaders != 1 {
 		t.Fatalf("%d members marked leader", leaders)
 	}
-	table, err := exec.Command(cairnctlBin, "--addr", addrs, "status").Output()
+	table, err := exec.Command(cairnctlBin, append(c.CtlArgs(), "status")...).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +198,7 @@ func TestCairnctlStatus(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		st = ctlStatus(t, addrs)
+		st = ctlStatus(t, addrs, c.TrustArgs()...)
 		down := ""
 		for _, n := range st.Nodes {
 			if !n.Healthy {
@@ -204,7 +215,7 @@ func TestCairnctlStatus(t *testing.T) {
 	}
 
 	// Nobody listening: a clear error and a non-zero exit.
-	cmd := exec.Command(cairnctlBin, "--addr", freeAddr(t), "--timeout", "1s", "status")
+	cmd := exec.Command(cairnctlBin, append([]string{"--addr", freeAddr(t), "--timeout", "1s", "status"}, c.TrustArgs()...)...)
 	msg, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(msg), "is the cluster running?") {
 		t.Fatalf("unreachable cluster: err=%v output=%s", err, msg)
@@ -253,13 +264,13 @@ func TestLocalClusterScript(t *testing.T) {
 		pids[n] = pid
 	}
 	// The env file, sourced by a shell, gives what S3 tools and cairnctl need.
-	cmd := exec.Command("bash", "-c", `source "$1/env" && echo "$AWS_ENDPOINT_URL|$AWS_ACCESS_KEY_ID|$AWS_SECRET_ACCESS_KEY|$AWS_REGION|$CAIRN_ADMIN_ADDR"`, "_", dir)
+	cmd := exec.Command("bash", "-c", `source "$1/env" && echo "$AWS_ENDPOINT_URL|$AWS_ACCESS_KEY_ID|$AWS_SECRET_ACCESS_KEY|$AWS_REGION|$CAIRN_ADMIN_ADDR|$CAIRN_CA|$CAIRN_CERT|$CAIRN_KEY"`, "_", dir)
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := strings.Split(strings.TrimSpace(string(out)), "|")
-	if len(f) != 5 || f[0] != "http://"+gw || f[4] == "" {
+	if len(f) != 8 || f[0] != "http://"+gw || f[4] == "" || f[5] == "" || f[6] == "" {
 		t.Fatalf("env: %q", out)
 	}
 	cl := endpointClient(f[0], f[1], f[2])
@@ -271,7 +282,7 @@ func TestLocalClusterScript(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustGetEqual(t, cl, "scripted", "k", body)
-	if st := ctlStatus(t, f[4]); len(st.Members) != 3 || st.Leader == "" {
+	if st := ctlStatus(t, f[4], "--ca", f[5], "--cert", f[6], "--key", f[7]); len(st.Members) != 3 || st.Leader == "" {
 		t.Fatalf("status through the env's admin address: %+v", st)
 	}
 

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/pki"
 	"github.com/cairn-store/cairn/s3api/sse"
 )
 
@@ -32,6 +32,9 @@ type Options struct {
 	// AdminToken guards the meta nodes' Admin service. Default: the
 	// environment's CAIRN_ADMIN_TOKEN, else a fixed test token.
 	AdminToken string
+	// Insecure starts every process with --insecure-internal instead of
+	// mutual TLS from a CA the harness makes.
+	Insecure bool
 	// isolate, set by StartIsolated, moves the processes into network
 	// namespaces before they start.
 	isolate func(*Cluster) error
@@ -56,6 +59,11 @@ type Cluster struct {
 	// with and every meta node seals secrets and re-wraps data keys with.
 	// It is read at start: rewrite it and restart to change the keyring.
 	MasterKeyFile string
+	// Insecure: the processes run with --insecure-internal. Otherwise
+	// CertDir holds the cluster CA (ca.crt, ca.key) and every identity's
+	// leaf (<role>-<id>.crt/.key), and each process runs with --cert-dir.
+	Insecure bool
+	CertDir  string
 }
 
 // Build compiles the command ./cmd/<name> of the module at moduleRoot into
@@ -118,7 +126,17 @@ func Start(t testing.TB, bin string, opt Options) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Cluster{Root: root, Region: opt.Region, AccessKey: "e2e-access", SecretKey: "e2e-secret-key-0123456789"}
+	c := &Cluster{Root: root, Region: opt.Region, AccessKey: "e2e-access", SecretKey: "e2e-secret-key-0123456789", Insecure: opt.Insecure}
+	if err := c.initTLS(); err != nil {
+		t.Fatal(err)
+	}
+	tlsArgs := func(role pki.Role, id string) []string {
+		args, err := c.issue(role, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return args
+	}
 	addr := func(p int) string { return fmt.Sprintf("127.0.0.1:%d", p) }
 
 	var peers []string
@@ -135,7 +153,7 @@ func Start(t testing.TB, bin string, opt Options) *Cluster {
 		p := newProc(bin, root, name, c.MetaAddrs[i], true)
 		p.args = append([]string{"meta", "--id", name, "--raft-addr", addr(ports[i]), "--grpc-addr", c.MetaAddrs[i],
 			"--dir", p.Dir, "--peers", strings.Join(peers, ","), "--bootstrap", "--admin-token-file", c.AdminTokenFile,
-			"--master-key-file", filepath.Join(root, "master.key")}, append(opt.ExtraAll, opt.ExtraMeta...)...)
+			"--master-key-file", filepath.Join(root, "master.key")}, append(tlsArgs(pki.RoleMeta, name), append(opt.ExtraAll, opt.ExtraMeta...)...)...)
 		c.Metas = append(c.Metas, p)
 	}
 	for i := 0; i < opt.Datas; i++ {
@@ -143,7 +161,7 @@ func Start(t testing.TB, bin string, opt Options) *Cluster {
 		a := addr(ports[2*opt.Metas+i])
 		p := newProc(bin, root, name, a, true)
 		// Each data node is a host of its own, as on separate machines.
-		p.args = append([]string{"data", "--id", name, "--host", "host-" + name, "--listen", a, "--dir", p.Dir, "--meta", metaList}, append(opt.ExtraAll, opt.ExtraData...)...)
+		p.args = append([]string{"data", "--id", name, "--host", "host-" + name, "--listen", a, "--dir", p.Dir, "--meta", metaList}, append(tlsArgs(pki.RoleData, name), append(opt.ExtraAll, opt.ExtraData...)...)...)
 		c.Datas = append(c.Datas, p)
 	}
 	gw := addr(ports[len(ports)-1])
@@ -152,8 +170,8 @@ func Start(t testing.TB, bin string, opt Options) *Cluster {
 		t.Fatal(err)
 	}
 	c.Gateway = newProc(bin, root, "gateway-1", gw, false)
-	c.Gateway.args = append(append([]string{"gateway", "--listen", gw, "--meta", metaList, "--region", opt.Region,
-		"--access-key", c.AccessKey, "--secret-key", c.SecretKey, "--master-key-file", c.MasterKeyFile}, opt.ExtraAll...), opt.ExtraGW...)
+	c.Gateway.args = append(append(append([]string{"gateway", "--id", "gateway-1", "--listen", gw, "--meta", metaList, "--region", opt.Region,
+		"--access-key", c.AccessKey, "--secret-key", c.SecretKey, "--master-key-file", c.MasterKeyFile}, tlsArgs(pki.RoleGateway, "gateway-1")...), opt.ExtraAll...), opt.ExtraGW...)
 	c.Endpoint = "http://" + gw
 
 	t.Cleanup(func() {
@@ -192,7 +210,7 @@ func (c *Cluster) All() []*Proc {
 
 // MetaClient returns a client of the meta group; closed when the test ends.
 func (c *Cluster) MetaClient(t testing.TB) *metaclient.Client {
-	mc, err := metaclient.New(c.MetaAddrs, metaclient.WithAdminToken(c.AdminToken)...)
+	mc, err := c.adminMetaClient()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +220,7 @@ func (c *Cluster) MetaClient(t testing.TB) *metaclient.Client {
 
 // Status asks the meta group for its status.
 func (c *Cluster) Status(ctx context.Context) (*cairnpb.StatusResponse, error) {
-	mc, err := metaclient.New(c.MetaAddrs, metaclient.WithAdminToken(c.AdminToken)...)
+	mc, err := c.adminMetaClient()
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +272,7 @@ func (c *Cluster) ready(ctx context.Context, wantHealthy int) error {
 		if !p.Running() {
 			continue
 		}
-		if err := dataHealth(sctx, p.Addr); err != nil {
+		if err := c.dataHealth(sctx, p.Addr); err != nil {
 			return fmt.Errorf("%s: %w", p.Name, err)
 		}
 	}
@@ -266,8 +284,28 @@ func (c *Cluster) ready(ctx context.Context, wantHealthy int) error {
 	return nil
 }
 
-func dataHealth(ctx context.Context, addr string) error {
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+// adminMetaClient is a meta client with the harness's admin certificate
+// and the admin token.
+func (c *Cluster) adminMetaClient() (*metaclient.Client, error) {
+	return c.AdminMetaClientAt(c.MetaAddrs)
+}
+
+// AdminMetaClientAt is a client of the meta nodes at addrs with the
+// harness's admin certificate and the admin token; the caller closes it.
+func (c *Cluster) AdminMetaClientAt(addrs []string) (*metaclient.Client, error) {
+	dial, err := c.adminDial(pki.RoleMeta)
+	if err != nil {
+		return nil, err
+	}
+	return metaclient.New(addrs, append(metaclient.WithAdminToken(c.AdminToken), dial)...)
+}
+
+func (c *Cluster) dataHealth(ctx context.Context, addr string) error {
+	dial, err := c.adminDial(pki.RoleData)
+	if err != nil {
+		return err
+	}
+	cc, err := grpc.NewClient(addr, dial)
 	if err != nil {
 		return err
 	}

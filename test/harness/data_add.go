@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/cairn-store/cairn/proto/pki"
 )
 
 // AddData starts one more data node, named data-<n+1>, configured like
@@ -37,6 +39,9 @@ func (c *Cluster) AddData(t testing.TB) *Proc {
 		case "--dir":
 			p.args[i+1] = filepath.Join(c.Root, name)
 		}
+	}
+	if _, err := c.issue(pki.RoleData, name); err != nil {
+		t.Fatal(err)
 	}
 	c.Datas = append(c.Datas, p)
 	if err := p.Start(); err != nil {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/cairn-store/cairn/proto/pki"
 )
 
 // StartGateway starts one more gateway process for the cluster, configured
@@ -25,9 +27,15 @@ func (c *Cluster) StartGateway(t testing.TB, name string) (*Proc, string) {
 	p := newProc(c.Gateway.bin, filepath.Dir(c.Gateway.log), name, addr, false)
 	p.args = append([]string(nil), c.Gateway.args...)
 	for i := 0; i+1 < len(p.args); i++ {
-		if p.args[i] == "--listen" {
+		switch p.args[i] {
+		case "--listen":
 			p.args[i+1] = addr
+		case "--id":
+			p.args[i+1] = name
 		}
+	}
+	if _, err := c.issue(pki.RoleGateway, name); err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {

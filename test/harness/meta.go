@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cairn-store/cairn/proto/pki"
 )
 
 // DefaultAdminToken is the admin token of a cluster whose Options give none
@@ -58,6 +60,9 @@ func (c *Cluster) StartMeta(t testing.TB, name string) *Proc {
 	}
 	raftAddr, grpcAddr := fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1])
 	p := newProc(c.Metas[0].bin, c.Root, name, grpcAddr, true)
+	if _, err := c.issue(pki.RoleMeta, name); err != nil {
+		t.Fatal(err)
+	}
 	p.args = append(c.metaArgs(name, raftAddr, grpcAddr, p.Dir), "--join")
 	c.Metas = append(c.Metas, p)
 	if err := p.Start(); err != nil {
@@ -103,6 +108,9 @@ func (c *Cluster) ReplaceMetas(t testing.TB, prefix string, n int, snapshot stri
 		name := fmt.Sprintf("%s-%d", prefix, i+1)
 		raftAddr := fmt.Sprintf("127.0.0.1:%d", ports[i])
 		p := newProc(old[0].bin, c.Root, name, addrs[i], true)
+		if _, err := c.issue(pki.RoleMeta, name); err != nil {
+			t.Fatal(err)
+		}
 		p.args = append(c.metaArgs(name, raftAddr, addrs[i], p.Dir), "--peers", strings.Join(peers, ","), "--bootstrap")
 		if snapshot != "" {
 			p.args = append(p.args, "--restore", snapshot)
