@@ -284,16 +284,16 @@ func (c *Cluster) ready(ctx context.Context, wantHealthy int) error {
 	return nil
 }
 
-// adminMetaClient is a meta client with the harness's admin certificate
-// and the admin token.
+// adminMetaClient is a meta client with the harness's gateway certificate
+// (Meta calls) and the admin token (Admin calls).
 func (c *Cluster) adminMetaClient() (*metaclient.Client, error) {
 	return c.AdminMetaClientAt(c.MetaAddrs)
 }
 
 // AdminMetaClientAt is a client of the meta nodes at addrs with the
-// harness's admin certificate and the admin token; the caller closes it.
+// harness's gateway certificate and the admin token; the caller closes it.
 func (c *Cluster) AdminMetaClientAt(addrs []string) (*metaclient.Client, error) {
-	dial, err := c.adminDial(pki.RoleMeta)
+	dial, err := c.harnessDial(pki.RoleGateway, pki.RoleMeta)
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +301,7 @@ func (c *Cluster) AdminMetaClientAt(addrs []string) (*metaclient.Client, error) 
 }
 
 func (c *Cluster) dataHealth(ctx context.Context, addr string) error {
-	dial, err := c.adminDial(pki.RoleData)
+	dial, err := c.harnessDial(pki.RoleAdmin, pki.RoleData)
 	if err != nil {
 		return err
 	}

@@ -18,15 +18,17 @@ const ClusterName = "e2e"
 // (cairnctl, status checks).
 const AdminID = "harness"
 
-// initTLS makes the cluster's certificate directory with a leaf for the
-// harness's own admin identity; processes get theirs from issue before
-// they start.
+// initTLS makes the cluster's certificate directory with leaves for the
+// harness's own identities: an admin one for cairnctl, and a gateway one
+// for the meta client tests inspect the object index with (the Admin
+// calls on it authenticate with the admin token). Processes get theirs
+// from issue before they start.
 func (c *Cluster) initTLS() error {
 	if c.Insecure {
 		return nil
 	}
 	c.CertDir = filepath.Join(c.Root, "tls")
-	_, err := pki.EnsureDir(c.CertDir, ClusterName, []pki.Identity{{Role: pki.RoleAdmin, ID: AdminID}}, nil, time.Now())
+	_, err := pki.EnsureDir(c.CertDir, ClusterName, []pki.Identity{{Role: pki.RoleAdmin, ID: AdminID}, {Role: pki.RoleGateway, ID: AdminID}}, nil, time.Now())
 	return err
 }
 
@@ -61,13 +63,13 @@ func (c *Cluster) Transport(t testing.TB, role pki.Role, id string) *rpcauth.Tra
 	return rpcauth.MTLS(src)
 }
 
-// adminDial is the transport credential of the harness's admin identity
-// toward servers of roles.
-func (c *Cluster) adminDial(roles ...pki.Role) (grpc.DialOption, error) {
+// harnessDial is the transport credential of one of the harness's own
+// identities (admin or gateway) toward servers of roles.
+func (c *Cluster) harnessDial(role pki.Role, roles ...pki.Role) (grpc.DialOption, error) {
 	if c.Insecure {
 		return rpcauth.Insecure().Dial(), nil
 	}
-	ident := pki.Identity{Role: pki.RoleAdmin, ID: AdminID}
+	ident := pki.Identity{Role: role, ID: AdminID}
 	src, err := pki.Load(pki.DirFiles(c.CertDir, ident), ident, nil)
 	if err != nil {
 		return nil, err
