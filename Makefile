@@ -18,7 +18,7 @@ AWSENV := $(BIN)/awsenv
 DATA_NODES ?= 6
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 cluster-up cluster-down bench clean
+.PHONY: all build run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 cluster-up cluster-down bench bench-tls clean
 
 all: build
 
@@ -134,6 +134,11 @@ cluster-down:
 # cluster, plus the gateway's peak RSS.
 bench: build
 	deploy/local/bench.sh
+
+# What internal mutual TLS costs: the core benchmark against a cluster with
+# mTLS and one with --insecure-internal, alternating, in one run.
+bench-tls: build
+	BENCH_TLS_COMPARE=1 deploy/local/bench.sh
 
 clean:
 	rm -rf $(BIN) .cluster

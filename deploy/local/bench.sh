@@ -10,6 +10,28 @@ if [ "${BENCH_EXTRA:-0}" = 1 ]; then
   export GATEWAY_FLAGS="${GATEWAY_FLAGS:-} --allow-insecure-ssec"
 fi
 trap '"$root/deploy/local/cluster.sh" down >/dev/null; rm -rf "$CLUSTER_DIR"' EXIT
+if [ "${BENCH_TLS_COMPARE:-0}" = 1 ]; then
+  # What internal mutual TLS costs: the core runs against a cluster with
+  # mTLS and one with --insecure-internal, alternating, in one run.
+  reps="${BENCH_REPS:-2}"
+  for rep in $(seq 1 "$reps"); do
+    for mode in mtls insecure; do
+      rm -rf "$CLUSTER_DIR"
+      INSECURE_INTERNAL=$([ $mode = insecure ] && echo 1 || echo 0) "$root/deploy/local/cluster.sh" up >/dev/null
+      # shellcheck disable=SC1091
+      source "$CLUSTER_DIR/env"
+      echo "== internal $mode, rep $rep of $reps, $(nproc) cores; each run ${BENCH_DURATION:-20s} =="
+      for spec in "put 16MiB 8" "get 16MiB 8 --keys 32" "put 4KiB 32" "get 4KiB 32 --keys 1000"; do
+        set -- $spec
+        "$root/bin/cairn" bench --endpoint "$AWS_ENDPOINT_URL" --access-key "$AWS_ACCESS_KEY_ID" \
+          --secret-key "$AWS_SECRET_ACCESS_KEY" --region "$AWS_REGION" --bucket bench \
+          --op "$1" --size "$2" --concurrency "$3" --duration "${BENCH_DURATION:-20s}" "${@:4}"
+      done
+      "$root/deploy/local/cluster.sh" down >/dev/null
+    done
+  done
+  exit 0
+fi
 "$root/deploy/local/cluster.sh" up
 # shellcheck disable=SC1091
 source "$CLUSTER_DIR/env"

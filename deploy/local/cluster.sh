@@ -12,7 +12,9 @@
 # .cluster/admin.token (0600): taken from CAIRN_ADMIN_TOKEN on first start,
 # else generated. Every internal port speaks mutual TLS: on first start a
 # cluster CA and one certificate per process (and one for cairnctl) are
-# made in .cluster/tls with 'cairnctl cert'.
+# made in .cluster/tls with 'cairnctl cert'. INSECURE_INTERNAL=1 runs every
+# process with --insecure-internal instead (plaintext, for benchmarks that
+# measure what TLS costs; never for anything else).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -55,13 +57,19 @@ up() {
     fi
   fi
   # The cluster's PKI: a CA, then a leaf per identity, each made once.
-  local tls="$dir/tls"
-  [ -s "$tls/ca.crt" ] || "$ctl" cert init --dir "$tls" --cluster local >/dev/null
-  issue() { [ -s "$tls/$1-$2.crt" ] || "$ctl" cert issue --dir "$tls" --role "$1" --id "$2" --host 127.0.0.1,localhost >/dev/null; }
-  for i in 1 2 3; do issue meta "meta-$i"; done
-  for i in $(seq 1 "$data_nodes"); do issue data "data-$i"; done
-  issue gateway gateway-1
-  issue admin operator
+  local tls="$dir/tls" tlsflags=(--cert-dir "$dir/tls")
+  local ctlflags=(--ca "$tls/ca.crt" --cert "$tls/admin-operator.crt" --key "$tls/admin-operator.key")
+  if [ "${INSECURE_INTERNAL:-0}" = 1 ]; then
+    tlsflags=(--insecure-internal)
+    ctlflags=(--insecure --token-file "$token_file")
+  else
+    [ -s "$tls/ca.crt" ] || "$ctl" cert init --dir "$tls" --cluster local >/dev/null
+    issue() { [ -s "$tls/$1-$2.crt" ] || "$ctl" cert issue --dir "$tls" --role "$1" --id "$2" --host 127.0.0.1,localhost >/dev/null; }
+    for i in 1 2 3; do issue meta "meta-$i"; done
+    for i in $(seq 1 "$data_nodes"); do issue data "data-$i"; done
+    issue gateway gateway-1
+    issue admin operator
+  fi
 
   local peers="" metas=""
   for i in 1 2 3; do
@@ -80,16 +88,16 @@ up() {
   fi
   for i in 1 2 3; do
     start "meta-$i" meta --id "meta-$i" --raft-addr "$(meta_raft "$i")" --grpc-addr "$(meta_grpc "$i")" \
-      --dir "$dir/meta-$i" --peers "$peers" --bootstrap --admin-token-file "$token_file" --ops-addr "$(ops_addr "$i")" --cert-dir "$tls" ${keyflags[@]+"${keyflags[@]}"}
+      --dir "$dir/meta-$i" --peers "$peers" --bootstrap --admin-token-file "$token_file" --ops-addr "$(ops_addr "$i")" "${tlsflags[@]}" ${keyflags[@]+"${keyflags[@]}"}
   done
   for i in $(seq 1 "$data_nodes"); do
-    start "data-$i" data --id "data-$i" --host "host-$i" --listen "$(data_addr "$i")" --dir "$dir/data-$i" --meta "$metas" --ops-addr "$(ops_addr $((10 + i)))" --cert-dir "$tls"
+    start "data-$i" data --id "data-$i" --host "host-$i" --listen "$(data_addr "$i")" --dir "$dir/data-$i" --meta "$metas" --ops-addr "$(ops_addr $((10 + i)))" "${tlsflags[@]}"
   done
   # GATEWAY_FLAGS: extra gateway flags, e.g. --allow-insecure-ssec.
   local gwflags=()
   read -ra gwflags <<<"${GATEWAY_FLAGS:-}"
   CAIRN_ACCESS_KEY="$access" CAIRN_SECRET_KEY="$secret" \
-    start gateway-1 gateway --id gateway-1 --cert-dir "$tls" --listen "$gw_addr" --meta "$metas" --region "$region" --ops-addr "$(ops_addr 10)" ${keyflags[@]+"${keyflags[@]}"} \
+    start gateway-1 gateway --id gateway-1 "${tlsflags[@]}" --listen "$gw_addr" --meta "$metas" --region "$region" --ops-addr "$(ops_addr 10)" ${keyflags[@]+"${keyflags[@]}"} \
     ${gwflags[@]+"${gwflags[@]}"}
 
   cat >"$dir/env" <<ENV
@@ -99,15 +107,18 @@ export AWS_SECRET_ACCESS_KEY=$secret
 export AWS_REGION=$region
 export CAIRN_ADMIN_ADDR=$metas
 export CAIRN_ADMIN_TOKEN=\$(cat "$token_file")
-export CAIRN_CA=$tls/ca.crt
-export CAIRN_CERT=$tls/admin-operator.crt
-export CAIRN_KEY=$tls/admin-operator.key
 ENV
+  if [ "${INSECURE_INTERNAL:-0}" = 1 ]; then
+    echo "# plaintext internal ports (INSECURE_INTERNAL=1): cairnctl needs --insecure" >>"$dir/env"
+  else
+    printf 'export CAIRN_CA=%s\nexport CAIRN_CERT=%s\nexport CAIRN_KEY=%s\n' \
+      "$tls/ca.crt" "$tls/admin-operator.crt" "$tls/admin-operator.key" >>"$dir/env"
+  fi
 
   # Wait for a leader, every data node healthy, and the gateway answering.
   local deadline=$((SECONDS + 120)) healthy=0 gw_ok=no
   while :; do
-    healthy=$("$ctl" --addr "$metas" --ca "$tls/ca.crt" --cert "$tls/admin-operator.crt" --key "$tls/admin-operator.key" --timeout 2s status -o json 2>/dev/null | grep -c '"healthy": true' || true)
+    healthy=$("$ctl" --addr "$metas" "${ctlflags[@]}" --timeout 2s status -o json 2>/dev/null | grep -c '"healthy": true' || true)
     gw_ok=no
     curl -s -o /dev/null "http://$gw_addr/" && gw_ok=yes
     [ "$healthy" -ge "$data_nodes" ] && [ $gw_ok = yes ] && break

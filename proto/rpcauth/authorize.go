@@ -111,8 +111,9 @@ func (a *Authorizer) Authorize(ctx context.Context, method string, req any) (con
 	switch {
 	case c.Token:
 		// The admin token stands in for a certificate on this row.
-	case !a.secure && !rule.Token:
-		// Plaintext (--insecure-internal): no identities to check.
+	case !a.secure && !rule.adminOnly():
+		// Plaintext (--insecure-internal): no identities to check; only
+		// the Admin service still wants its token.
 	case !a.secure || c.Identity.Role == "":
 		if rule.Token {
 			return ctx, deny(rpcerr.ErrUnauthenticated, "admin token required (cairnctl: --token-file or CAIRN_ADMIN_TOKEN), or an admin certificate (--cert and --key)")

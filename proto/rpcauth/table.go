@@ -17,6 +17,16 @@ type Rule struct {
 	Self func(req any) string
 }
 
+// adminOnly reports whether only operators may make the call.
+func (r Rule) adminOnly() bool {
+	for _, role := range r.Roles {
+		if role != pki.RoleAdmin {
+			return false
+		}
+	}
+	return true
+}
+
 // admin is the row of every Admin method: an admin certificate or the
 // admin token.
 func admin() Rule { return Rule{Roles: []pki.Role{pki.RoleAdmin}, Token: true} }
