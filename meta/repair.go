@@ -52,6 +52,39 @@ type repairState struct {
 	wakeup
 	mu     sync.Mutex
 	status *cairnpb.RepairStatus
+	// unreadable holds the versions gateways reported unreadable since
+	// this node became leader, by namespace/bucket/key/version; leader
+	// memory only: after a leader change, the next failed read reports
+	// again.
+	unreadable map[string]*cairnpb.UnreadableReport
+}
+
+// Bounds of the unreadable reports a leader keeps and shows.
+const (
+	maxUnreadableKept  = 4096
+	maxUnreadableShown = 10
+)
+
+// reportUnreadable records one report; a version reported again only
+// has its report refreshed.
+func (r *repairState) reportUnreadable(rep *cairnpb.UnreadableReport) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.unreadable == nil {
+		r.unreadable = map[string]*cairnpb.UnreadableReport{}
+	}
+	k := rep.GetNamespace() + "\x00" + rep.GetBucket() + "\x00" + rep.GetKey() + "\x00" + rep.GetVersionId()
+	if _, seen := r.unreadable[k]; !seen && len(r.unreadable) >= maxUnreadableKept {
+		return // the count stays at the bound; the operator already knows
+	}
+	r.unreadable[k] = rep
+}
+
+// resetUnreadable forgets the reports (a new term of leadership).
+func (r *repairState) resetUnreadable() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unreadable = nil
 }
 
 // update changes the status under the lock.
@@ -68,10 +101,20 @@ func (r *repairState) update(fn func(st *cairnpb.RepairStatus)) {
 func (r *repairState) snapshot() *cairnpb.RepairStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.status == nil {
-		return &cairnpb.RepairStatus{EtaSeconds: -1}
+	st := &cairnpb.RepairStatus{EtaSeconds: -1}
+	if r.status != nil {
+		st = proto.Clone(r.status).(*cairnpb.RepairStatus)
 	}
-	return proto.Clone(r.status).(*cairnpb.RepairStatus)
+	st.UnreadableReported = int64(len(r.unreadable))
+	recent := make([]*cairnpb.UnreadableReport, 0, len(r.unreadable))
+	for _, rep := range r.unreadable {
+		recent = append(recent, rep)
+	}
+	sort.Slice(recent, func(i, j int) bool { return recent[i].GetUnixNano() > recent[j].GetUnixNano() })
+	for _, rep := range recent[:min(len(recent), maxUnreadableShown)] {
+		st.RecentUnreadable = append(st.RecentUnreadable, proto.Clone(rep).(*cairnpb.UnreadableReport))
+	}
+	return st
 }
 
 // repairUnit is one unit of erasure-coded data that needs work.
@@ -110,6 +153,7 @@ func (n *node) repairLoop(ld *leadership) {
 	n.repair.update(func(st *cairnpb.RepairStatus) {
 		*st = cairnpb.RepairStatus{EtaSeconds: -1, LeaderId: n.cfg.ID}
 	})
+	n.repair.resetUnreadable()
 	kick := n.repair.kicked()
 	t := time.NewTimer(0)
 	defer t.Stop()

@@ -4,8 +4,10 @@ import (
 	"context"
 
 	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
@@ -31,6 +33,35 @@ func (m *metaService) ReportCorruptShard(ctx context.Context, req *cairnpb.Repor
 		return nil, rpcerr.ToStatus(err)
 	}
 	return reply(route(ctx, m.s, req, m.s.reportCorruptShard, cairnpb.MetaClient.ReportCorruptShard))
+}
+
+func (m *metaService) ReportUnreadable(ctx context.Context, req *cairnpb.ReportUnreadableRequest) (*cairnpb.ReportUnreadableResponse, error) {
+	rep := req.GetReport()
+	if rep.GetBucket() == "" || rep.GetVersionId() == "" {
+		return nil, rpcerr.ToStatus(invalid("an unreadable report names a bucket and a version"))
+	}
+	if rep.GetReporter() == "" {
+		// Stamped by the first meta node, from the caller's certificate;
+		// a forwarded report arrives stamped.
+		rep = proto.Clone(rep).(*cairnpb.UnreadableReport)
+		rep.Reporter = "unknown"
+		if c, ok := rpcauth.CallerFrom(ctx); ok && c.Identity.ID != "" {
+			rep.Reporter = c.Identity.String()
+		}
+		req = &cairnpb.ReportUnreadableRequest{Report: rep}
+	}
+	return reply(route(ctx, m.s, req, m.s.reportUnreadable, cairnpb.MetaClient.ReportUnreadable))
+}
+
+// reportUnreadable records a gateway's failed read on the leader.
+func (s *Server) reportUnreadable(_ context.Context, req *cairnpb.ReportUnreadableRequest) (*cairnpb.ReportUnreadableResponse, error) {
+	rep := proto.Clone(req.GetReport()).(*cairnpb.UnreadableReport)
+	rep.UnixNano = s.cfg.Now().UnixNano()
+	s.node.repair.reportUnreadable(rep)
+	s.cfg.Logger.Error("object version unreadable", "namespace", rep.GetNamespace(), "bucket", rep.GetBucket(),
+		"key", rep.GetKey(), "version", rep.GetVersionId(), "shards_readable", rep.GetShardsReadable(),
+		"shards_needed", rep.GetShardsNeeded(), "reporter", rep.GetReporter(), "detail", rep.GetDetail())
+	return &cairnpb.ReportUnreadableResponse{}, nil
 }
 
 // setNodeState commits a node's new state and starts a repair round.

@@ -152,6 +152,13 @@ func writeRepairTable(w io.Writer, st *cairnpb.RepairStatus) {
 	if len(st.GetLostNodes()) > 0 {
 		fmt.Fprintf(w, "  lost nodes: %v\n", st.GetLostNodes())
 	}
+	if n := st.GetUnreadableReported(); n > 0 {
+		fmt.Fprintf(w, "  UNREADABLE objects reported by gateways: %d (fewer shards readable than decoding needs)\n", n)
+		for _, r := range st.GetRecentUnreadable() {
+			fmt.Fprintf(w, "    %s/%s/%s version %s: %d of %d shards readable, %s ago, by %s\n", r.GetNamespace(), r.GetBucket(), r.GetKey(),
+				r.GetVersionId(), r.GetShardsReadable(), r.GetShardsNeeded(), time.Since(time.Unix(0, r.GetUnixNano())).Round(time.Second), r.GetReporter())
+		}
+	}
 	if len(st.GetDrainingNodes()) > 0 {
 		fmt.Fprintf(w, "  draining nodes: %v\n", st.GetDrainingNodes())
 	}

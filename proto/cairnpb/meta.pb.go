@@ -1336,7 +1336,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xb3\x13\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\x8e\x14\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1360,7 +1360,8 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\tHeartbeat\x12\x1a.cairn.v1.HeartbeatRequest\x1a\x1b.cairn.v1.HeartbeatResponse\x12P\n" +
 	"\rGetClusterMap\x12\x1e.cairn.v1.GetClusterMapRequest\x1a\x1f.cairn.v1.GetClusterMapResponse\x12V\n" +
 	"\x0fLookupAccessKey\x12 .cairn.v1.LookupAccessKeyRequest\x1a!.cairn.v1.LookupAccessKeyResponse\x12_\n" +
-	"\x12ReportCorruptShard\x12#.cairn.v1.ReportCorruptShardRequest\x1a$.cairn.v1.ReportCorruptShardResponse\x12b\n" +
+	"\x12ReportCorruptShard\x12#.cairn.v1.ReportCorruptShardRequest\x1a$.cairn.v1.ReportCorruptShardResponse\x12Y\n" +
+	"\x10ReportUnreadable\x12!.cairn.v1.ReportUnreadableRequest\x1a\".cairn.v1.ReportUnreadableResponse\x12b\n" +
 	"\x13SetBucketVersioning\x12$.cairn.v1.SetBucketVersioningRequest\x1a%.cairn.v1.SetBucketVersioningResponse\x12P\n" +
 	"\rCommitVersion\x12\x1e.cairn.v1.CommitVersionRequest\x1a\x1f.cairn.v1.CommitVersionResponse\x12Y\n" +
 	"\x10GetObjectVersion\x12!.cairn.v1.GetObjectVersionRequest\x1a\".cairn.v1.GetObjectVersionResponse\x12P\n" +
@@ -1423,31 +1424,33 @@ var file_cairnpb_meta_proto_goTypes = []any{
 	(*SetBucketTagsRequest)(nil),            // 37: cairn.v1.SetBucketTagsRequest
 	(*LookupAccessKeyRequest)(nil),          // 38: cairn.v1.LookupAccessKeyRequest
 	(*ReportCorruptShardRequest)(nil),       // 39: cairn.v1.ReportCorruptShardRequest
-	(*SetBucketVersioningRequest)(nil),      // 40: cairn.v1.SetBucketVersioningRequest
-	(*CommitVersionRequest)(nil),            // 41: cairn.v1.CommitVersionRequest
-	(*GetObjectVersionRequest)(nil),         // 42: cairn.v1.GetObjectVersionRequest
-	(*DeleteVersionRequest)(nil),            // 43: cairn.v1.DeleteVersionRequest
-	(*SetVersionTagsRequest)(nil),           // 44: cairn.v1.SetVersionTagsRequest
-	(*ListObjectVersionsRequest)(nil),       // 45: cairn.v1.ListObjectVersionsRequest
-	(*ActiveMasterKeyRequest)(nil),          // 46: cairn.v1.ActiveMasterKeyRequest
-	(*CreateMultipartUploadResponse)(nil),   // 47: cairn.v1.CreateMultipartUploadResponse
-	(*GetMultipartUploadResponse)(nil),      // 48: cairn.v1.GetMultipartUploadResponse
-	(*CommitPartResponse)(nil),              // 49: cairn.v1.CommitPartResponse
-	(*CompleteMultipartUploadResponse)(nil), // 50: cairn.v1.CompleteMultipartUploadResponse
-	(*AbortMultipartUploadResponse)(nil),    // 51: cairn.v1.AbortMultipartUploadResponse
-	(*ListPartsResponse)(nil),               // 52: cairn.v1.ListPartsResponse
-	(*ListMultipartUploadsResponse)(nil),    // 53: cairn.v1.ListMultipartUploadsResponse
-	(*SetObjectTagsResponse)(nil),           // 54: cairn.v1.SetObjectTagsResponse
-	(*SetBucketTagsResponse)(nil),           // 55: cairn.v1.SetBucketTagsResponse
-	(*LookupAccessKeyResponse)(nil),         // 56: cairn.v1.LookupAccessKeyResponse
-	(*ReportCorruptShardResponse)(nil),      // 57: cairn.v1.ReportCorruptShardResponse
-	(*SetBucketVersioningResponse)(nil),     // 58: cairn.v1.SetBucketVersioningResponse
-	(*CommitVersionResponse)(nil),           // 59: cairn.v1.CommitVersionResponse
-	(*GetObjectVersionResponse)(nil),        // 60: cairn.v1.GetObjectVersionResponse
-	(*DeleteVersionResponse)(nil),           // 61: cairn.v1.DeleteVersionResponse
-	(*SetVersionTagsResponse)(nil),          // 62: cairn.v1.SetVersionTagsResponse
-	(*ListObjectVersionsResponse)(nil),      // 63: cairn.v1.ListObjectVersionsResponse
-	(*ActiveMasterKeyResponse)(nil),         // 64: cairn.v1.ActiveMasterKeyResponse
+	(*ReportUnreadableRequest)(nil),         // 40: cairn.v1.ReportUnreadableRequest
+	(*SetBucketVersioningRequest)(nil),      // 41: cairn.v1.SetBucketVersioningRequest
+	(*CommitVersionRequest)(nil),            // 42: cairn.v1.CommitVersionRequest
+	(*GetObjectVersionRequest)(nil),         // 43: cairn.v1.GetObjectVersionRequest
+	(*DeleteVersionRequest)(nil),            // 44: cairn.v1.DeleteVersionRequest
+	(*SetVersionTagsRequest)(nil),           // 45: cairn.v1.SetVersionTagsRequest
+	(*ListObjectVersionsRequest)(nil),       // 46: cairn.v1.ListObjectVersionsRequest
+	(*ActiveMasterKeyRequest)(nil),          // 47: cairn.v1.ActiveMasterKeyRequest
+	(*CreateMultipartUploadResponse)(nil),   // 48: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 49: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 50: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 51: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 52: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 53: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 54: cairn.v1.ListMultipartUploadsResponse
+	(*SetObjectTagsResponse)(nil),           // 55: cairn.v1.SetObjectTagsResponse
+	(*SetBucketTagsResponse)(nil),           // 56: cairn.v1.SetBucketTagsResponse
+	(*LookupAccessKeyResponse)(nil),         // 57: cairn.v1.LookupAccessKeyResponse
+	(*ReportCorruptShardResponse)(nil),      // 58: cairn.v1.ReportCorruptShardResponse
+	(*ReportUnreadableResponse)(nil),        // 59: cairn.v1.ReportUnreadableResponse
+	(*SetBucketVersioningResponse)(nil),     // 60: cairn.v1.SetBucketVersioningResponse
+	(*CommitVersionResponse)(nil),           // 61: cairn.v1.CommitVersionResponse
+	(*GetObjectVersionResponse)(nil),        // 62: cairn.v1.GetObjectVersionResponse
+	(*DeleteVersionResponse)(nil),           // 63: cairn.v1.DeleteVersionResponse
+	(*SetVersionTagsResponse)(nil),          // 64: cairn.v1.SetVersionTagsResponse
+	(*ListObjectVersionsResponse)(nil),      // 65: cairn.v1.ListObjectVersionsResponse
+	(*ActiveMasterKeyResponse)(nil),         // 66: cairn.v1.ActiveMasterKeyResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
 	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
@@ -1483,44 +1486,46 @@ var file_cairnpb_meta_proto_depIdxs = []int32{
 	21, // 30: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
 	38, // 31: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
 	39, // 32: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
-	40, // 33: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
-	41, // 34: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
-	42, // 35: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
-	43, // 36: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
-	44, // 37: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
-	45, // 38: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
-	46, // 39: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
-	1,  // 40: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,  // 41: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,  // 42: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,  // 43: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,  // 44: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11, // 45: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13, // 46: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16, // 47: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	47, // 48: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
-	48, // 49: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
-	49, // 50: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
-	50, // 51: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
-	51, // 52: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
-	52, // 53: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
-	53, // 54: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
-	54, // 55: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
-	55, // 56: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
-	18, // 57: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20, // 58: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23, // 59: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	56, // 60: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
-	57, // 61: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
-	58, // 62: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
-	59, // 63: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
-	60, // 64: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
-	61, // 65: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
-	62, // 66: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
-	63, // 67: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
-	64, // 68: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
-	40, // [40:69] is the sub-list for method output_type
-	11, // [11:40] is the sub-list for method input_type
+	40, // 33: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
+	41, // 34: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
+	42, // 35: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
+	43, // 36: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
+	44, // 37: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
+	45, // 38: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
+	46, // 39: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
+	47, // 40: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
+	1,  // 41: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,  // 42: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,  // 43: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,  // 44: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,  // 45: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11, // 46: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13, // 47: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16, // 48: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	48, // 49: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	49, // 50: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	50, // 51: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	51, // 52: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	52, // 53: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	53, // 54: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	54, // 55: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	55, // 56: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
+	56, // 57: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
+	18, // 58: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20, // 59: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23, // 60: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	57, // 61: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
+	58, // 62: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
+	59, // 63: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
+	60, // 64: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
+	61, // 65: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
+	62, // 66: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
+	63, // 67: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
+	64, // 68: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
+	65, // 69: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
+	66, // 70: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
+	41, // [41:71] is the sub-list for method output_type
+	11, // [11:41] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name

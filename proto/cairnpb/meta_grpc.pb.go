@@ -41,6 +41,7 @@ const (
 	Meta_GetClusterMap_FullMethodName           = "/cairn.v1.Meta/GetClusterMap"
 	Meta_LookupAccessKey_FullMethodName         = "/cairn.v1.Meta/LookupAccessKey"
 	Meta_ReportCorruptShard_FullMethodName      = "/cairn.v1.Meta/ReportCorruptShard"
+	Meta_ReportUnreadable_FullMethodName        = "/cairn.v1.Meta/ReportUnreadable"
 	Meta_SetBucketVersioning_FullMethodName     = "/cairn.v1.Meta/SetBucketVersioning"
 	Meta_CommitVersion_FullMethodName           = "/cairn.v1.Meta/CommitVersion"
 	Meta_GetObjectVersion_FullMethodName        = "/cairn.v1.Meta/GetObjectVersion"
@@ -87,6 +88,10 @@ type MetaClient interface {
 	// ReportCorruptShard records a shard a data node's scrubber found damaged;
 	// the repair engine rebuilds it from the other shards.
 	ReportCorruptShard(ctx context.Context, in *ReportCorruptShardRequest, opts ...grpc.CallOption) (*ReportCorruptShardResponse, error)
+	// ReportUnreadable records an object version a gateway could not read:
+	// fewer of its shards could be read than decoding needs. The leader
+	// counts such reports in its repair status (repair.proto).
+	ReportUnreadable(ctx context.Context, in *ReportUnreadableRequest, opts ...grpc.CallOption) (*ReportUnreadableResponse, error)
 	// Versioning (see versioning.proto).
 	SetBucketVersioning(ctx context.Context, in *SetBucketVersioningRequest, opts ...grpc.CallOption) (*SetBucketVersioningResponse, error)
 	CommitVersion(ctx context.Context, in *CommitVersionRequest, opts ...grpc.CallOption) (*CommitVersionResponse, error)
@@ -327,6 +332,16 @@ func (c *metaClient) ReportCorruptShard(ctx context.Context, in *ReportCorruptSh
 	return out, nil
 }
 
+func (c *metaClient) ReportUnreadable(ctx context.Context, in *ReportUnreadableRequest, opts ...grpc.CallOption) (*ReportUnreadableResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportUnreadableResponse)
+	err := c.cc.Invoke(ctx, Meta_ReportUnreadable_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *metaClient) SetBucketVersioning(ctx context.Context, in *SetBucketVersioningRequest, opts ...grpc.CallOption) (*SetBucketVersioningResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SetBucketVersioningResponse)
@@ -434,6 +449,10 @@ type MetaServer interface {
 	// ReportCorruptShard records a shard a data node's scrubber found damaged;
 	// the repair engine rebuilds it from the other shards.
 	ReportCorruptShard(context.Context, *ReportCorruptShardRequest) (*ReportCorruptShardResponse, error)
+	// ReportUnreadable records an object version a gateway could not read:
+	// fewer of its shards could be read than decoding needs. The leader
+	// counts such reports in its repair status (repair.proto).
+	ReportUnreadable(context.Context, *ReportUnreadableRequest) (*ReportUnreadableResponse, error)
 	// Versioning (see versioning.proto).
 	SetBucketVersioning(context.Context, *SetBucketVersioningRequest) (*SetBucketVersioningResponse, error)
 	CommitVersion(context.Context, *CommitVersionRequest) (*CommitVersionResponse, error)
@@ -519,6 +538,9 @@ func (UnimplementedMetaServer) LookupAccessKey(context.Context, *LookupAccessKey
 }
 func (UnimplementedMetaServer) ReportCorruptShard(context.Context, *ReportCorruptShardRequest) (*ReportCorruptShardResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ReportCorruptShard not implemented")
+}
+func (UnimplementedMetaServer) ReportUnreadable(context.Context, *ReportUnreadableRequest) (*ReportUnreadableResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReportUnreadable not implemented")
 }
 func (UnimplementedMetaServer) SetBucketVersioning(context.Context, *SetBucketVersioningRequest) (*SetBucketVersioningResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetBucketVersioning not implemented")
@@ -958,6 +980,24 @@ func _Meta_ReportCorruptShard_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_ReportUnreadable_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportUnreadableRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).ReportUnreadable(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_ReportUnreadable_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).ReportUnreadable(ctx, req.(*ReportUnreadableRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Meta_SetBucketVersioning_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SetBucketVersioningRequest)
 	if err := dec(in); err != nil {
@@ -1178,6 +1218,10 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReportCorruptShard",
 			Handler:    _Meta_ReportCorruptShard_Handler,
+		},
+		{
+			MethodName: "ReportUnreadable",
+			Handler:    _Meta_ReportUnreadable_Handler,
 		},
 		{
 			MethodName: "SetBucketVersioning",

@@ -540,6 +540,10 @@ type RepairStatus struct {
 	LeaderId           string                 `protobuf:"bytes,15,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
 	LostNodes          []string               `protobuf:"bytes,16,rep,name=lost_nodes,json=lostNodes,proto3" json:"lost_nodes,omitempty"` // removed, or silent past the repair grace
 	DrainingNodes      []string               `protobuf:"bytes,17,rep,name=draining_nodes,json=drainingNodes,proto3" json:"draining_nodes,omitempty"`
+	// Object versions gateways reported unreadable since this node became
+	// leader (ReportUnreadable), and the latest few of them.
+	UnreadableReported int64               `protobuf:"varint,18,opt,name=unreadable_reported,json=unreadableReported,proto3" json:"unreadable_reported,omitempty"`
+	RecentUnreadable   []*UnreadableReport `protobuf:"bytes,19,rep,name=recent_unreadable,json=recentUnreadable,proto3" json:"recent_unreadable,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
 }
@@ -693,6 +697,129 @@ func (x *RepairStatus) GetDrainingNodes() []string {
 	return nil
 }
 
+func (x *RepairStatus) GetUnreadableReported() int64 {
+	if x != nil {
+		return x.UnreadableReported
+	}
+	return 0
+}
+
+func (x *RepairStatus) GetRecentUnreadable() []*UnreadableReport {
+	if x != nil {
+		return x.RecentUnreadable
+	}
+	return nil
+}
+
+// UnreadableReport is one object version a gateway failed to read.
+type UnreadableReport struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Namespace      string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Bucket         string                 `protobuf:"bytes,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	Key            string                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	VersionId      string                 `protobuf:"bytes,4,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"`
+	ShardsReadable int32                  `protobuf:"varint,5,opt,name=shards_readable,json=shardsReadable,proto3" json:"shards_readable,omitempty"` // shards that could be read
+	ShardsNeeded   int32                  `protobuf:"varint,6,opt,name=shards_needed,json=shardsNeeded,proto3" json:"shards_needed,omitempty"`       // data shards needed to decode
+	Detail         string                 `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`                                        // the gateway's error
+	Reporter       string                 `protobuf:"bytes,8,opt,name=reporter,proto3" json:"reporter,omitempty"`                                    // the reporting gateway's identity, set by meta
+	UnixNano       int64                  `protobuf:"varint,9,opt,name=unix_nano,json=unixNano,proto3" json:"unix_nano,omitempty"`                   // when meta received the report
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *UnreadableReport) Reset() {
+	*x = UnreadableReport{}
+	mi := &file_cairnpb_repair_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnreadableReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnreadableReport) ProtoMessage() {}
+
+func (x *UnreadableReport) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_repair_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnreadableReport.ProtoReflect.Descriptor instead.
+func (*UnreadableReport) Descriptor() ([]byte, []int) {
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *UnreadableReport) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UnreadableReport) GetBucket() string {
+	if x != nil {
+		return x.Bucket
+	}
+	return ""
+}
+
+func (x *UnreadableReport) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *UnreadableReport) GetVersionId() string {
+	if x != nil {
+		return x.VersionId
+	}
+	return ""
+}
+
+func (x *UnreadableReport) GetShardsReadable() int32 {
+	if x != nil {
+		return x.ShardsReadable
+	}
+	return 0
+}
+
+func (x *UnreadableReport) GetShardsNeeded() int32 {
+	if x != nil {
+		return x.ShardsNeeded
+	}
+	return 0
+}
+
+func (x *UnreadableReport) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *UnreadableReport) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *UnreadableReport) GetUnixNano() int64 {
+	if x != nil {
+		return x.UnixNano
+	}
+	return 0
+}
+
 type RepairStatusResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Status        *RepairStatus          `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
@@ -702,7 +829,7 @@ type RepairStatusResponse struct {
 
 func (x *RepairStatusResponse) Reset() {
 	*x = RepairStatusResponse{}
-	mi := &file_cairnpb_repair_proto_msgTypes[10]
+	mi := &file_cairnpb_repair_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -714,7 +841,7 @@ func (x *RepairStatusResponse) String() string {
 func (*RepairStatusResponse) ProtoMessage() {}
 
 func (x *RepairStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[10]
+	mi := &file_cairnpb_repair_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -727,7 +854,7 @@ func (x *RepairStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepairStatusResponse.ProtoReflect.Descriptor instead.
 func (*RepairStatusResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{10}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RepairStatusResponse) GetStatus() *RepairStatus {
@@ -747,7 +874,7 @@ type ReportCorruptShardRequest struct {
 
 func (x *ReportCorruptShardRequest) Reset() {
 	*x = ReportCorruptShardRequest{}
-	mi := &file_cairnpb_repair_proto_msgTypes[11]
+	mi := &file_cairnpb_repair_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -759,7 +886,7 @@ func (x *ReportCorruptShardRequest) String() string {
 func (*ReportCorruptShardRequest) ProtoMessage() {}
 
 func (x *ReportCorruptShardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[11]
+	mi := &file_cairnpb_repair_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -772,7 +899,7 @@ func (x *ReportCorruptShardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportCorruptShardRequest.ProtoReflect.Descriptor instead.
 func (*ReportCorruptShardRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{11}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReportCorruptShardRequest) GetNodeId() string {
@@ -797,7 +924,7 @@ type ReportCorruptShardResponse struct {
 
 func (x *ReportCorruptShardResponse) Reset() {
 	*x = ReportCorruptShardResponse{}
-	mi := &file_cairnpb_repair_proto_msgTypes[12]
+	mi := &file_cairnpb_repair_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -809,7 +936,7 @@ func (x *ReportCorruptShardResponse) String() string {
 func (*ReportCorruptShardResponse) ProtoMessage() {}
 
 func (x *ReportCorruptShardResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[12]
+	mi := &file_cairnpb_repair_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -822,7 +949,87 @@ func (x *ReportCorruptShardResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportCorruptShardResponse.ProtoReflect.Descriptor instead.
 func (*ReportCorruptShardResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{12}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{13}
+}
+
+type ReportUnreadableRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Report        *UnreadableReport      `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportUnreadableRequest) Reset() {
+	*x = ReportUnreadableRequest{}
+	mi := &file_cairnpb_repair_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportUnreadableRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportUnreadableRequest) ProtoMessage() {}
+
+func (x *ReportUnreadableRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_repair_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportUnreadableRequest.ProtoReflect.Descriptor instead.
+func (*ReportUnreadableRequest) Descriptor() ([]byte, []int) {
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ReportUnreadableRequest) GetReport() *UnreadableReport {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+type ReportUnreadableResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportUnreadableResponse) Reset() {
+	*x = ReportUnreadableResponse{}
+	mi := &file_cairnpb_repair_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportUnreadableResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportUnreadableResponse) ProtoMessage() {}
+
+func (x *ReportUnreadableResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_repair_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportUnreadableResponse.ProtoReflect.Descriptor instead.
+func (*ReportUnreadableResponse) Descriptor() ([]byte, []int) {
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{15}
 }
 
 // RebuildShardRequest asks a data node to make shard `index` of a unit
@@ -842,7 +1049,7 @@ type RebuildShardRequest struct {
 
 func (x *RebuildShardRequest) Reset() {
 	*x = RebuildShardRequest{}
-	mi := &file_cairnpb_repair_proto_msgTypes[13]
+	mi := &file_cairnpb_repair_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -854,7 +1061,7 @@ func (x *RebuildShardRequest) String() string {
 func (*RebuildShardRequest) ProtoMessage() {}
 
 func (x *RebuildShardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[13]
+	mi := &file_cairnpb_repair_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -867,7 +1074,7 @@ func (x *RebuildShardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebuildShardRequest.ProtoReflect.Descriptor instead.
 func (*RebuildShardRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{13}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RebuildShardRequest) GetShardId() string {
@@ -909,7 +1116,7 @@ type RebuildSource struct {
 
 func (x *RebuildSource) Reset() {
 	*x = RebuildSource{}
-	mi := &file_cairnpb_repair_proto_msgTypes[14]
+	mi := &file_cairnpb_repair_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -921,7 +1128,7 @@ func (x *RebuildSource) String() string {
 func (*RebuildSource) ProtoMessage() {}
 
 func (x *RebuildSource) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[14]
+	mi := &file_cairnpb_repair_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -934,7 +1141,7 @@ func (x *RebuildSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebuildSource.ProtoReflect.Descriptor instead.
 func (*RebuildSource) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{14}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RebuildSource) GetIndex() int32 {
@@ -969,7 +1176,7 @@ type RebuildShardResponse struct {
 
 func (x *RebuildShardResponse) Reset() {
 	*x = RebuildShardResponse{}
-	mi := &file_cairnpb_repair_proto_msgTypes[15]
+	mi := &file_cairnpb_repair_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1188,7 @@ func (x *RebuildShardResponse) String() string {
 func (*RebuildShardResponse) ProtoMessage() {}
 
 func (x *RebuildShardResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[15]
+	mi := &file_cairnpb_repair_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1201,7 @@ func (x *RebuildShardResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebuildShardResponse.ProtoReflect.Descriptor instead.
 func (*RebuildShardResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{15}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RebuildShardResponse) GetBlocks() int64 {
@@ -1053,7 +1260,7 @@ const file_cairnpb_repair_proto_rawDesc = "" +
 	"\x05state\x18\x02 \x01(\x0e2\x13.cairn.v1.NodeStateR\x05state\">\n" +
 	"\x14SetNodeStateResponse\x12&\n" +
 	"\x04node\x18\x01 \x01(\v2\x12.cairn.v1.DataNodeR\x04node\"\x15\n" +
-	"\x13RepairStatusRequest\"\xe7\x04\n" +
+	"\x13RepairStatusRequest\"\xe1\x05\n" +
 	"\fRepairStatus\x12\x18\n" +
 	"\arunning\x18\x01 \x01(\bR\arunning\x12-\n" +
 	"\x13last_scan_unix_nano\x18\x02 \x01(\x03R\x10lastScanUnixNano\x12#\n" +
@@ -1077,13 +1284,29 @@ const file_cairnpb_repair_proto_rawDesc = "" +
 	"\tleader_id\x18\x0f \x01(\tR\bleaderId\x12\x1d\n" +
 	"\n" +
 	"lost_nodes\x18\x10 \x03(\tR\tlostNodes\x12%\n" +
-	"\x0edraining_nodes\x18\x11 \x03(\tR\rdrainingNodes\"F\n" +
+	"\x0edraining_nodes\x18\x11 \x03(\tR\rdrainingNodes\x12/\n" +
+	"\x13unreadable_reported\x18\x12 \x01(\x03R\x12unreadableReported\x12G\n" +
+	"\x11recent_unreadable\x18\x13 \x03(\v2\x1a.cairn.v1.UnreadableReportR\x10recentUnreadable\"\x98\x02\n" +
+	"\x10UnreadableReport\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
+	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\x12\x1d\n" +
+	"\n" +
+	"version_id\x18\x04 \x01(\tR\tversionId\x12'\n" +
+	"\x0fshards_readable\x18\x05 \x01(\x05R\x0eshardsReadable\x12#\n" +
+	"\rshards_needed\x18\x06 \x01(\x05R\fshardsNeeded\x12\x16\n" +
+	"\x06detail\x18\a \x01(\tR\x06detail\x12\x1a\n" +
+	"\breporter\x18\b \x01(\tR\breporter\x12\x1b\n" +
+	"\tunix_nano\x18\t \x01(\x03R\bunixNano\"F\n" +
 	"\x14RepairStatusResponse\x12.\n" +
 	"\x06status\x18\x01 \x01(\v2\x16.cairn.v1.RepairStatusR\x06status\"O\n" +
 	"\x19ReportCorruptShardRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x19\n" +
 	"\bshard_id\x18\x02 \x01(\tR\ashardId\"\x1c\n" +
-	"\x1aReportCorruptShardResponse\"\xaa\x01\n" +
+	"\x1aReportCorruptShardResponse\"M\n" +
+	"\x17ReportUnreadableRequest\x122\n" +
+	"\x06report\x18\x01 \x01(\v2\x1a.cairn.v1.UnreadableReportR\x06report\"\x1a\n" +
+	"\x18ReportUnreadableResponse\"\xaa\x01\n" +
 	"\x13RebuildShardRequest\x12\x19\n" +
 	"\bshard_id\x18\x01 \x01(\tR\ashardId\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x05R\x05index\x12/\n" +
@@ -1110,7 +1333,7 @@ func file_cairnpb_repair_proto_rawDescGZIP() []byte {
 	return file_cairnpb_repair_proto_rawDescData
 }
 
-var file_cairnpb_repair_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_cairnpb_repair_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_cairnpb_repair_proto_goTypes = []any{
 	(*SetNodeStateCmd)(nil),            // 0: cairn.v1.SetNodeStateCmd
 	(*ShardMove)(nil),                  // 1: cairn.v1.ShardMove
@@ -1122,31 +1345,36 @@ var file_cairnpb_repair_proto_goTypes = []any{
 	(*SetNodeStateResponse)(nil),       // 7: cairn.v1.SetNodeStateResponse
 	(*RepairStatusRequest)(nil),        // 8: cairn.v1.RepairStatusRequest
 	(*RepairStatus)(nil),               // 9: cairn.v1.RepairStatus
-	(*RepairStatusResponse)(nil),       // 10: cairn.v1.RepairStatusResponse
-	(*ReportCorruptShardRequest)(nil),  // 11: cairn.v1.ReportCorruptShardRequest
-	(*ReportCorruptShardResponse)(nil), // 12: cairn.v1.ReportCorruptShardResponse
-	(*RebuildShardRequest)(nil),        // 13: cairn.v1.RebuildShardRequest
-	(*RebuildSource)(nil),              // 14: cairn.v1.RebuildSource
-	(*RebuildShardResponse)(nil),       // 15: cairn.v1.RebuildShardResponse
-	(NodeState)(0),                     // 16: cairn.v1.NodeState
-	(*DataNode)(nil),                   // 17: cairn.v1.DataNode
-	(*ErasureScheme)(nil),              // 18: cairn.v1.ErasureScheme
+	(*UnreadableReport)(nil),           // 10: cairn.v1.UnreadableReport
+	(*RepairStatusResponse)(nil),       // 11: cairn.v1.RepairStatusResponse
+	(*ReportCorruptShardRequest)(nil),  // 12: cairn.v1.ReportCorruptShardRequest
+	(*ReportCorruptShardResponse)(nil), // 13: cairn.v1.ReportCorruptShardResponse
+	(*ReportUnreadableRequest)(nil),    // 14: cairn.v1.ReportUnreadableRequest
+	(*ReportUnreadableResponse)(nil),   // 15: cairn.v1.ReportUnreadableResponse
+	(*RebuildShardRequest)(nil),        // 16: cairn.v1.RebuildShardRequest
+	(*RebuildSource)(nil),              // 17: cairn.v1.RebuildSource
+	(*RebuildShardResponse)(nil),       // 18: cairn.v1.RebuildShardResponse
+	(NodeState)(0),                     // 19: cairn.v1.NodeState
+	(*DataNode)(nil),                   // 20: cairn.v1.DataNode
+	(*ErasureScheme)(nil),              // 21: cairn.v1.ErasureScheme
 }
 var file_cairnpb_repair_proto_depIdxs = []int32{
-	16, // 0: cairn.v1.SetNodeStateCmd.state:type_name -> cairn.v1.NodeState
+	19, // 0: cairn.v1.SetNodeStateCmd.state:type_name -> cairn.v1.NodeState
 	1,  // 1: cairn.v1.RelocateShardsCmd.moves:type_name -> cairn.v1.ShardMove
 	5,  // 2: cairn.v1.ReportCorruptShardCmd.shard:type_name -> cairn.v1.CorruptShard
 	5,  // 3: cairn.v1.ClearCorruptShardsCmd.shards:type_name -> cairn.v1.CorruptShard
-	16, // 4: cairn.v1.SetNodeStateRequest.state:type_name -> cairn.v1.NodeState
-	17, // 5: cairn.v1.SetNodeStateResponse.node:type_name -> cairn.v1.DataNode
-	9,  // 6: cairn.v1.RepairStatusResponse.status:type_name -> cairn.v1.RepairStatus
-	18, // 7: cairn.v1.RebuildShardRequest.scheme:type_name -> cairn.v1.ErasureScheme
-	14, // 8: cairn.v1.RebuildShardRequest.sources:type_name -> cairn.v1.RebuildSource
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	19, // 4: cairn.v1.SetNodeStateRequest.state:type_name -> cairn.v1.NodeState
+	20, // 5: cairn.v1.SetNodeStateResponse.node:type_name -> cairn.v1.DataNode
+	10, // 6: cairn.v1.RepairStatus.recent_unreadable:type_name -> cairn.v1.UnreadableReport
+	9,  // 7: cairn.v1.RepairStatusResponse.status:type_name -> cairn.v1.RepairStatus
+	10, // 8: cairn.v1.ReportUnreadableRequest.report:type_name -> cairn.v1.UnreadableReport
+	21, // 9: cairn.v1.RebuildShardRequest.scheme:type_name -> cairn.v1.ErasureScheme
+	17, // 10: cairn.v1.RebuildShardRequest.sources:type_name -> cairn.v1.RebuildSource
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_repair_proto_init() }
@@ -1161,7 +1389,7 @@ func file_cairnpb_repair_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_repair_proto_rawDesc), len(file_cairnpb_repair_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

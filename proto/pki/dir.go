@@ -37,8 +37,10 @@ func DirFiles(dir string, id Identity) Files {
 // existing CA: every leaf issued from it would stop being trusted.
 func InitDir(dir, cluster string, validity time.Duration, now time.Time) (*CA, error) {
 	certFile, keyFile := CAFiles(dir)
-	if _, err := os.Stat(keyFile); err == nil {
-		return nil, fmt.Errorf("pki: %s already holds a CA (%s); remove it first to start over", dir, keyFile)
+	for _, f := range []string{keyFile, certFile} {
+		if _, err := os.Stat(f); err == nil {
+			return nil, fmt.Errorf("pki: %s already holds a CA (%s); remove it first to start over", dir, f)
+		}
 	}
 	ca, keyPEM, err := NewCA(cluster, validity, now)
 	if err != nil {
@@ -72,7 +74,9 @@ func EnsureDir(dir, cluster string, ids []Identity, hosts []string, now time.Tim
 	for _, id := range ids {
 		id.Cluster = ca.Cluster
 		c, k := LeafFiles(dir, id)
-		if _, err := os.Stat(c); err == nil {
+		_, cerr := os.Stat(c)
+		_, kerr := os.Stat(k)
+		if cerr == nil && kerr == nil {
 			continue
 		}
 		leaf, err := ca.Issue(id, hosts, 0, now)

@@ -106,6 +106,9 @@ func identityFromURI(u *url.URL) (Identity, error) {
 	if err := id.Validate(); err != nil {
 		return Identity{}, err
 	}
+	if u.String() != id.String() {
+		return Identity{}, fmt.Errorf("%w: %q is not in the canonical form %q (no user, query, fragment or escapes)", ErrIdentity, u, id)
+	}
 	return id, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -100,18 +101,29 @@ func LoadCA(certFile, keyFile string) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pki: read CA key: %w", err)
 	}
-	pair, err := x509KeyPair(certPEM, keyPEM)
-	if err != nil {
+	// During a CA rotation the file is a bundle: the CA is the one
+	// certificate in it that the key belongs to.
+	var pair *tls.Certificate
+	var caCert *x509.Certificate
+	for _, c := range certs {
+		p, perr := x509KeyPair(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), keyPEM)
+		if perr == nil {
+			pair, caCert = p, c
+			break
+		}
+		err = perr
+	}
+	if pair == nil {
 		return nil, fmt.Errorf("pki: CA %s and key %s: %w", certFile, keyFile, err)
 	}
 	signer, ok := pair.PrivateKey.(crypto.Signer)
 	if !ok {
 		return nil, fmt.Errorf("%w: CA key %s cannot sign", ErrPEM, keyFile)
 	}
-	if !certs[0].IsCA {
+	if !caCert.IsCA {
 		return nil, fmt.Errorf("%w: %s is not a CA certificate", ErrPEM, certFile)
 	}
-	ca := &CA{Cert: certs[0], CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certs[0].Raw}), key: signer}
+	ca := &CA{Cert: caCert, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Raw}), key: signer}
 	for _, u := range ca.Cert.URIs {
 		if name := strings.TrimPrefix(u.Path, "/"); u.Scheme == "spiffe" && u.Host == TrustDomain && validName(name) {
 			ca.Cluster = name

@@ -3,6 +3,7 @@ package pki
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -41,7 +42,7 @@ type material struct {
 	cert    *tls.Certificate
 	self    Identity
 	revoked map[string]bool
-	stamp   string // modification times and sizes of the files
+	stamp   string // a digest of the files' contents
 }
 
 // Source serves one process's certificate and verifies its peers,
@@ -55,6 +56,7 @@ type Source struct {
 	mu        sync.Mutex
 	cur       *material
 	lastCheck time.Time
+	failed    string // the stamp of files that last failed to load
 }
 
 // Load reads files and checks the leaf carries the identity want. Empty
@@ -72,7 +74,8 @@ func Load(files Files, want Identity, log *slog.Logger) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.want.Cluster = m.self.Cluster
+	// From now on every reload must keep this very identity.
+	s.want = m.self
 	s.cur = m
 	s.lastCheck = s.now()
 	return s, nil
@@ -83,20 +86,23 @@ func (s *Source) Identity() Identity {
 	return s.current().self
 }
 
-// stamp summarizes the files' modification times and sizes.
+// stamp is a digest of the files' contents: reading a few kilobytes once
+// a second is cheap, and unlike modification times it cannot miss a
+// rewrite within one timestamp tick.
 func (s *Source) stamp() string {
-	var b strings.Builder
+	h := sha256.New()
 	for _, f := range []string{s.files.CA, s.files.Cert, s.files.Key, s.files.Revoked} {
 		if f == "" {
 			continue
 		}
-		if fi, err := os.Stat(f); err == nil {
-			fmt.Fprintf(&b, "%s:%d:%d;", f, fi.ModTime().UnixNano(), fi.Size())
-		} else {
-			fmt.Fprintf(&b, "%s:missing;", f)
+		data, err := os.ReadFile(f)
+		if err != nil {
+			data = []byte("missing:" + err.Error())
 		}
+		fmt.Fprintf(h, "%s:%d:", f, len(data))
+		h.Write(data)
 	}
-	return b.String()
+	return string(h.Sum(nil))
 }
 
 func (s *Source) load() (*material, error) {
@@ -156,11 +162,14 @@ func (s *Source) current() *material {
 		return s.cur
 	}
 	s.lastCheck = now
-	if s.stamp() == s.cur.stamp {
+	stamp := s.stamp()
+	if stamp == s.cur.stamp || stamp == s.failed {
 		return s.cur
 	}
 	m, err := s.load()
 	if err != nil {
+		// Said once per change of the files, not at every handshake.
+		s.failed = stamp
 		s.log.Warn("certificate files changed but could not be loaded; keeping the previous ones", "err", err)
 		return s.cur
 	}
@@ -323,7 +332,7 @@ func readRevoked(path string) (map[string]bool, error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		line, _, _ := strings.Cut(sc.Text(), "#")
-		line = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(line), "0x"))
+		line = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(line)), "0x")
 		line = strings.ReplaceAll(line, ":", "")
 		if line = strings.TrimLeft(line, "0"); line != "" {
 			out[line] = true

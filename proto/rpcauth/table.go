@@ -66,6 +66,8 @@ func Table() map[string]Rule {
 		// which needs it to check signatures.
 		cairnpb.Meta_LookupAccessKey_FullMethodName: {Roles: gateway},
 		cairnpb.Meta_ActiveMasterKey_FullMethodName: {Roles: gateway},
+		// A gateway that could not read an object says so, for operators.
+		cairnpb.Meta_ReportUnreadable_FullMethodName: {Roles: gateway},
 		// The cluster map: addresses and health, for whoever places or
 		// reads shards, and for operators.
 		cairnpb.Meta_GetClusterMap_FullMethodName: {Roles: []pki.Role{pki.RoleGateway, pki.RoleData, pki.RoleAdmin}, Token: true},
