@@ -10,6 +10,16 @@
 //   - A PUT is acknowledged only after its version record is committed
 //     through Raft; shards written for a PUT that fails are never visible.
 //   - Errors are translated to S3 codes exactly once, in errors.go; deeper
-//     code returns domain errors.
+//     code returns domain errors. An error response carries no header of
+//     the object the request was about (s3err.Write drops them).
+//   - What the gateway takes on is bounded (admission.go): requests and
+//     request body bytes in flight, each body by its declared length up to
+//     the two stripes it can keep in memory. A request past the bounds is
+//     refused with SlowDown without its body being read; nothing else
+//     answers SlowDown. A body that stops arriving is cut with
+//     RequestTimeout after the idle timeout (body.go).
+//   - Every name a request gives (bucket, key, query parameters, copy
+//     source, stored headers) is valid UTF-8 before any work is done
+//     (encoding.go): meta keeps them in protobuf strings.
 //   - The gateway keeps nothing durable; it can be killed at any moment.
 package s3api

@@ -80,6 +80,13 @@ var translation = []struct {
 	// Bodies.
 	{ErrIncompleteBody, s3err.IncompleteBody},
 	{ErrBodyTooLong, s3err.IncompleteBody},
+	{ErrRequestTimeout, s3err.RequestTimeout},
+	// Load shedding, and nothing else, is SlowDown.
+	{ErrSlowDown, s3err.SlowDown},
+	// Objects that cannot be read back: lost for good (500) or out of
+	// reach for now (503), each with a message that says so.
+	{ErrObjectUnreadable, s3err.ObjectUnreadable},
+	{ErrObjectUnavailable, s3err.ObjectUnavailable},
 	// Meta.
 	{rpcerr.ErrBucketNotFound, s3err.NoSuchBucket},
 	{rpcerr.ErrBucketExists, s3err.BucketAlreadyOwnedByYou},
@@ -97,10 +104,14 @@ var translation = []struct {
 	{rpcerr.ErrNotEnoughNodes, s3err.ServiceUnavailable},
 	{ErrWriteQuorum, s3err.ServiceUnavailable},
 	{erasure.ErrTooFewWriters, s3err.ServiceUnavailable},
-	{erasure.ErrTooManyFailures, s3err.ServiceUnavailable},
+	{erasure.ErrTooManyFailures, s3err.ObjectUnavailable},
 	{erasure.ErrRange, s3err.InvalidRange},
 	{context.DeadlineExceeded, s3err.ServiceUnavailable},
 }
+
+// clientMessager is a domain error that carries a message fit for the
+// client (counts, not internals), sent instead of its code's default.
+type clientMessager interface{ ClientMessage() string }
 
 // toS3Error turns any error into the S3 error to send.
 func toS3Error(err error) *s3err.Error {
@@ -109,7 +120,12 @@ func toS3Error(err error) *s3err.Error {
 	}
 	for _, t := range translation {
 		if errors.Is(err, t.err) {
-			return &s3err.Error{Code: t.code, Err: err}
+			e := &s3err.Error{Code: t.code, Err: err}
+			var cm clientMessager
+			if errors.As(err, &cm) {
+				e.Message = cm.ClientMessage()
+			}
+			return e
 		}
 	}
 	return &s3err.Error{Code: s3err.InternalError, Err: err}

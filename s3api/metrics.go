@@ -18,6 +18,11 @@ type Metrics struct {
 	received *prometheus.CounterVec   // op
 	sent     *prometheus.CounterVec   // op
 	inFlight prometheus.Gauge
+	// shed counts requests refused with 503 SlowDown, by the limit that
+	// was reached; unreadable counts reads that could not get enough
+	// shards, by cause (see unreadable.go).
+	shed       *prometheus.CounterVec // reason: requests, body_bytes
+	unreadable *prometheus.CounterVec // cause: lost, unreachable
 }
 
 // durationBuckets span a small inline GET (a millisecond) to a multi-GiB
@@ -49,13 +54,42 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "cairn_s3_requests_in_flight",
 			Help: "S3 requests being served.",
 		}),
+		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cairn_s3_shed_requests_total",
+			Help: "Requests refused with 503 SlowDown before their body was read, by the limit reached (requests: --max-requests, body_bytes: --max-body-bytes).",
+		}, []string{"reason"}),
+		unreadable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cairn_s3_unreadable_objects_total",
+			Help: "Object reads (GET, copy source) that could not get enough shards: cause=lost when more shards are missing or corrupt than parity covers, unreachable when data nodes did not answer.",
+		}, []string{"cause"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.received, m.sent, m.inFlight} {
+	for _, reason := range []string{"requests", "body_bytes"} {
+		m.shed.WithLabelValues(reason)
+	}
+	for _, cause := range []string{"lost", "unreachable"} {
+		m.unreadable.WithLabelValues(cause)
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.received, m.sent, m.inFlight, m.shed, m.unreadable} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// countShed counts one request refused at admission. m may be nil.
+func (m *Metrics) countShed(reason string) {
+	if m != nil {
+		m.shed.WithLabelValues(reason).Inc()
+	}
+}
+
+// countUnreadable counts one read that could not get enough shards. m may
+// be nil.
+func (m *Metrics) countUnreadable(cause string) {
+	if m != nil {
+		m.unreadable.WithLabelValues(cause).Inc()
+	}
 }
 
 // Wrap returns s as an http.Handler that records every request in m.

@@ -256,7 +256,7 @@ func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	if err != nil {
 		return err
 	}
-	v, err := s.objectFor(ctx, w.Header(), req, versionID, named)
+	v, err := s.objectFor(ctx, req, versionID, named)
 	if err != nil {
 		return err
 	}
@@ -275,7 +275,9 @@ func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	size := v.GetSize()
 	br, ranged, err := parseRange(r.Header.Get("Range"), size)
 	if err != nil {
-		w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", size))
+		if e, ok := s3err.As(err); ok {
+			e.Header = http.Header{"Content-Range": {fmt.Sprintf("bytes */%d", size)}}
+		}
 		return err
 	}
 	if pn, ok := r.URL.Query()["partNumber"]; ok {
@@ -333,13 +335,11 @@ func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	lw := &lazyWriter{w: w, status: status}
 	if err := s.objects.readDataSSE(ctx, lw, v, br.off, br.n, ck); err != nil {
 		if !lw.started {
-			for _, k := range []string{"Content-Range", "Content-Length", "ETag", "Last-Modified", "Content-Type"} {
-				h.Del(k)
-			}
-			return err
+			return err // the error writer drops the object's headers set above
 		}
 		// Headers are gone: all that is left is to cut the connection so the
 		// client sees a short body instead of a silently truncated one.
+		s.noteUnreadable(err)
 		s.log.Error("GET failed mid-stream", "id", req.id, "bucket", req.bucket, "key", req.key, "err", err)
 		panic(http.ErrAbortHandler)
 	}

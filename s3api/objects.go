@@ -409,7 +409,7 @@ func (s *objectStore) readDataOnce(ctx context.Context, w io.Writer, v *cairnpb.
 	open := func(ctx context.Context, shard int, first int64) (erasure.BlockReader, error) {
 		id := nodes[shard]
 		if id == "" {
-			return nil, fmt.Errorf("shard %d was never written", shard)
+			return nil, fmt.Errorf("shard %d: %w", shard, errShardNeverWritten)
 		}
 		addr, ok := addrs[id]
 		if !ok {
@@ -428,8 +428,9 @@ func (s *objectStore) readDataOnce(ctx context.Context, w io.Writer, v *cairnpb.
 	layout := erasure.Layout{K: int(sc.GetData()), M: int(sc.GetParity()), BlockSize: int(sc.GetBlockSize()), Size: c.SealedSize(v.GetSize())}
 	sealedOff, sealedLen := c.SealedRange(v.GetSize(), off, n)
 	dw := c.DecryptWriter(w, v.GetSize(), off, n)
-	if err := coder.Decode(ctx, dw, layout, open, sealedOff, sealedLen); err != nil {
-		return err
+	outcomes := newShardOutcomes()
+	if err := coder.Decode(ctx, dw, layout, outcomes.watch(open), sealedOff, sealedLen); err != nil {
+		return outcomes.classify(err, int(sc.GetData()), int(sc.GetParity()))
 	}
 	return dw.Close()
 }

@@ -51,17 +51,20 @@ func Run(ctx context.Context, cfg GatewayConfig, lis net.Listener) error {
 	s3cfg := cfg.S3
 	s3cfg.Index = metaView
 	s3cfg.Shards = GRPCShards{Pool: pool}
-	srv, err := New(s3cfg)
-	if err != nil {
-		return err
-	}
-	var handler http.Handler = srv
 	if cfg.Metrics != nil {
 		m, err := NewMetrics(cfg.Metrics)
 		if err != nil {
 			return fmt.Errorf("s3api: metrics: %w", err)
 		}
-		handler = m.Wrap(srv)
+		s3cfg.Metrics = m
+	}
+	srv, err := New(s3cfg)
+	if err != nil {
+		return err
+	}
+	var handler http.Handler = srv
+	if s3cfg.Metrics != nil {
+		handler = s3cfg.Metrics.Wrap(srv)
 	}
 	refresh := cfg.MapRefresh
 	if refresh == 0 {

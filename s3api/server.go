@@ -47,8 +47,14 @@ type Config struct {
 	// SSECTransport says which connections may carry SSE-C keys: TLS only,
 	// unless AllowInsecure or a trusted proxy vouches for HTTPS.
 	SSECTransport sse.Transport
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// Limits bound the requests and body bytes in flight and how long a
+	// body may stall; zero fields take LimitsFor(DefaultMemoryLimit).
+	Limits Limits
+	// Metrics, when set, counts shed requests and unreadable objects (the
+	// request metrics come from Metrics.Wrap).
+	Metrics *Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Defaults for Config fields left zero.
@@ -72,6 +78,7 @@ type Server struct {
 	objects *objectStore
 	hostID  string
 	creds   *keyring
+	admit   *admission
 }
 
 // New validates cfg and builds a Server.
@@ -114,6 +121,19 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cfg.Domains = domains
+	def := LimitsFor(DefaultMemoryLimit)
+	if cfg.Limits.MaxRequests <= 0 {
+		cfg.Limits.MaxRequests = def.MaxRequests
+	}
+	if cfg.Limits.MaxBodyBytes <= 0 {
+		cfg.Limits.MaxBodyBytes = def.MaxBodyBytes
+	}
+	if cfg.Limits.BodyIdleTimeout == 0 {
+		cfg.Limits.BodyIdleTimeout = def.BodyIdleTimeout
+	}
+	// What one streaming body keeps in memory while it is read: Encode's
+	// two stripe buffers.
+	streamCharge := int64(2 * (cfg.DataShards + cfg.ParityShards) * cfg.BlockSize)
 	var host [8]byte
 	_, _ = rand.Read(host[:])
 	return &Server{
@@ -130,6 +150,7 @@ func New(cfg Config) (*Server, error) {
 		},
 		hostID: hex.EncodeToString(host[:]),
 		creds:  newKeyring(cfg.Credentials, cfg.Namespace, cfg.Index, cfg.Now),
+		admit:  newAdmission(cfg.Limits, streamCharge, cfg.Metrics.countShed),
 	}, nil
 }
 
@@ -163,8 +184,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Server", "Cairn")
 
 	req.bucket, req.key, req.virtual = s.target(r)
+	// Past the gateway's limits a request is refused before any work and
+	// before its body is read; the connection is closed, as the unread body
+	// is still on it.
+	t, err := s.admit.enter(r.Context(), w, r)
+	if err != nil {
+		w.Header().Set("Connection", "close")
+		s.fail(w, r, req, err)
+		return
+	}
+	defer t.leave()
+
 	s.namespaceHost(r, req)
-	err := s.authenticate(r.Context(), r, req)
+	err = checkEncoding(r, req)
+	if err == nil {
+		err = s.authenticate(r.Context(), r, req)
+	}
 	if err == nil {
 		err = s.authorize(r.Context(), r, req)
 	}
@@ -172,6 +207,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = s.route(r.Context(), w, r, req)
 	}
 	if err != nil {
+		if t.body != nil && t.body.failed() {
+			// The body stalled or broke off: what is left of it is never
+			// read, so the connection cannot carry another request.
+			w.Header().Set("Connection", "close")
+		}
 		s.fail(w, r, req, err)
 	}
 	s.log.Debug("s3", "method", r.Method, "path", r.URL.Path, "took", s.now().Sub(start), "err", err)
@@ -299,6 +339,7 @@ func unsupportedSubresource(q map[string][]string) string {
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, req *request, err error) {
+	s.noteUnreadable(err)
 	e := toS3Error(err)
 	if e.Bucket == "" {
 		e.Bucket = req.bucket
@@ -306,10 +347,21 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, req *request, err 
 	if e.Key == "" {
 		e.Key = req.key
 	}
-	if e.Code.Status >= 500 {
+	if e.Code.Status >= 500 && !errors.Is(err, ErrSlowDown) { // shedding is the gateway working, not failing
 		s.log.Error("s3 request failed", "id", req.id, "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
 		s.log.Debug("s3 request refused", "id", req.id, "code", e.Code.Name, "err", err)
 	}
 	s3err.Write(w, r, e, req.id, s.hostID)
+}
+
+// noteUnreadable counts err if it is a read that could not get enough
+// shards.
+func (s *Server) noteUnreadable(err error) {
+	switch {
+	case errors.Is(err, ErrObjectUnreadable):
+		s.cfg.Metrics.countUnreadable("lost")
+	case errors.Is(err, erasure.ErrTooManyFailures):
+		s.cfg.Metrics.countUnreadable("unreachable")
+	}
 }

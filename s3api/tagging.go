@@ -243,7 +243,7 @@ func (s *Server) setObjectTags(ctx context.Context, h http.Header, r *http.Reque
 	if !named {
 		return s.cfg.Index.SetObjectTags(ctx, req.ns, req.bucket, req.key, tags)
 	}
-	if _, err := s.objectFor(ctx, h, req, versionID, true); err != nil {
+	if _, err := s.objectFor(ctx, req, versionID, true); err != nil {
 		return err
 	}
 	if err := s.cfg.Index.SetVersionTags(ctx, req.ns, req.bucket, req.key, versionID, tags); err != nil {
@@ -258,7 +258,7 @@ func (s *Server) getObjectTagging(ctx context.Context, w http.ResponseWriter, r 
 	if err != nil {
 		return err
 	}
-	v, err := s.objectFor(ctx, w.Header(), req, versionID, named)
+	v, err := s.objectFor(ctx, req, versionID, named)
 	if err != nil {
 		return err
 	}

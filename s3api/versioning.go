@@ -67,8 +67,8 @@ func versionIDParam(r *http.Request) (string, bool, error) {
 // objectFor returns the version a GET, HEAD or tagging request names: the
 // current one on the fast path, else by ID. A delete marker in the way is
 // S3's 404 NoSuchKey (current) or 405 MethodNotAllowed (named), with
-// x-amz-delete-marker and the marker's ID set on h.
-func (s *Server) objectFor(ctx context.Context, h http.Header, req *request, versionID string, named bool) (*cairnpb.ObjectVersion, error) {
+// x-amz-delete-marker and the marker's ID carried by the error.
+func (s *Server) objectFor(ctx context.Context, req *request, versionID string, named bool) (*cairnpb.ObjectVersion, error) {
 	if !named {
 		v, err := s.cfg.Index.GetObject(ctx, req.ns, req.bucket, req.key)
 		if !errors.Is(err, rpcerr.ErrObjectNotFound) {
@@ -77,8 +77,10 @@ func (s *Server) objectFor(ctx context.Context, h http.Header, req *request, ver
 		// Only a miss pays for the look at delete markers.
 		got, gerr := s.cfg.Index.GetObjectVersion(ctx, req.ns, req.bucket, req.key, "")
 		if gerr == nil && got.GetVersion().GetDeleteMarker() {
-			h.Set("x-amz-delete-marker", "true")
-			h.Set("x-amz-version-id", s3VersionID(got.GetVersion()))
+			return nil, &s3err.Error{Code: s3err.NoSuchKey, Err: err, Header: http.Header{
+				"X-Amz-Delete-Marker": {"true"},
+				"X-Amz-Version-Id":    {s3VersionID(got.GetVersion())},
+			}}
 		}
 		return nil, err
 	}
@@ -91,10 +93,11 @@ func (s *Server) objectFor(ctx context.Context, h http.Header, req *request, ver
 	}
 	v := got.GetVersion()
 	if v.GetDeleteMarker() {
-		h.Set("x-amz-delete-marker", "true")
-		h.Set("x-amz-version-id", s3VersionID(v))
-		h.Set("Last-Modified", time.Unix(0, v.GetModifiedUnixNano()).UTC().Format(http.TimeFormat))
-		return nil, s3err.New(s3err.MethodNotAllowed, "")
+		return nil, &s3err.Error{Code: s3err.MethodNotAllowed, Header: http.Header{
+			"X-Amz-Delete-Marker": {"true"},
+			"X-Amz-Version-Id":    {s3VersionID(v)},
+			"Last-Modified":       {time.Unix(0, v.GetModifiedUnixNano()).UTC().Format(http.TimeFormat)},
+		}}
 	}
 	return v, nil
 }

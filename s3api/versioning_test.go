@@ -5,10 +5,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
 // TestBucketVersioningConfiguration: PutBucketVersioning takes Enabled and
@@ -86,5 +90,52 @@ func TestListObjectVersionsDocument(t *testing.T) {
 	_, err = cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a"), VersionId: aws.String("0123456789abcdef0123456789abcdef")})
 	if err == nil {
 		t.Fatal("HEAD of a missing version succeeded")
+	}
+}
+
+// markerIndex is the fake index with a delete marker on top of every key.
+type markerIndex struct {
+	*fakeIndex
+	marker *cairnpb.ObjectVersion
+}
+
+func (m markerIndex) GetObject(context.Context, string, string, string) (*cairnpb.ObjectVersion, error) {
+	return nil, rpcerr.ErrObjectNotFound
+}
+
+func (m markerIndex) GetObjectVersion(_ context.Context, _, _, _, versionID string) (*cairnpb.GetObjectVersionResponse, error) {
+	if versionID != "" && versionID != m.marker.GetVersionId() {
+		return nil, rpcerr.ErrObjectNotFound
+	}
+	return &cairnpb.GetObjectVersionResponse{Version: m.marker, Latest: true}, nil
+}
+
+// TestDeleteMarkerErrorHeaders: the errors a delete marker causes carry
+// x-amz-delete-marker and the marker's version ID (and Last-Modified when
+// the marker is named), as S3 sends them.
+func TestDeleteMarkerErrorHeaders(t *testing.T) {
+	const marker = "0123456789abcdef0123456789abcdef"
+	_, _, _, base := surfGateway(t, func(c *Config) {
+		idx := c.Index.(*fakeIndex)
+		if _, err := idx.CreateBucket(context.Background(), "default", "bkt", ""); err != nil {
+			t.Fatal(err)
+		}
+		c.Index = markerIndex{fakeIndex: idx, marker: &cairnpb.ObjectVersion{
+			Key: "k", VersionId: marker, Versioned: true, DeleteMarker: true, ModifiedUnixNano: time.Now().UnixNano()}}
+	})
+	for _, c := range []struct {
+		path         string
+		status       int
+		lastModified bool
+	}{
+		{"/bkt/k", http.StatusNotFound, false},
+		{"/bkt/k?versionId=" + marker, http.StatusMethodNotAllowed, true},
+		{"/bkt/k?tagging&versionId=" + marker, http.StatusMethodNotAllowed, true},
+	} {
+		st, h, _ := surfDo(t, base, http.MethodGet, c.path, nil, nil)
+		if st != c.status || h.Get("x-amz-delete-marker") != "true" || h.Get("x-amz-version-id") != marker ||
+			(h.Get("Last-Modified") != "") != c.lastModified {
+			t.Fatalf("GET %s: %d, headers %v", c.path, st, h)
+		}
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"runtime/debug"
+	"time"
 
 	"github.com/cairn-store/cairn/cmd/internal/ops"
 	"github.com/cairn-store/cairn/meta/metaclient"
@@ -27,6 +29,11 @@ type s3Flags struct {
 	inlineMaxBytes int64
 	domains        string
 	enc            encryptionFlags
+	// Load limits; zero values are derived from the gateway's memory limit
+	// (s3api.LimitsFor).
+	maxRequests  int
+	maxBodyBytes string
+	bodyIdle     time.Duration
 }
 
 func (f *s3Flags) register(fs *flag.FlagSet) {
@@ -39,6 +46,32 @@ func (f *s3Flags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.inlineMaxBytes, "inline-max", s3api.DefaultInlineThreshold, "objects up to this size are kept inline in meta (-1: never)")
 	fs.StringVar(&f.domains, "domain", envOr("CAIRN_DOMAIN", ""), "domains for virtual-hosted-style requests (<bucket>.<domain>), comma separated (env CAIRN_DOMAIN)")
 	f.enc.register(fs)
+	fs.IntVar(&f.maxRequests, "max-requests", 0, "requests in flight; more wait up to 500ms, then get 503 SlowDown (0: the memory limit / 640KiB, 256 at 160MiB)")
+	fs.StringVar(&f.maxBodyBytes, "max-body-bytes", "0", "request body bytes in flight (each request counts its Content-Length, at most two stripes); more wait up to 500ms, then get 503 SlowDown (0: a third of the memory limit)")
+	fs.DurationVar(&f.bodyIdle, "body-idle-timeout", s3api.DefaultBodyIdleTimeout, "a request body that sends nothing for this long gets 400 RequestTimeout and its connection closed (negative: never)")
+}
+
+// limits returns the load limits for a gateway whose memory is limited to
+// memoryLimit bytes (0: s3api.DefaultMemoryLimit), flags overriding.
+func (f *s3Flags) limits(memoryLimit int64) (s3api.Limits, error) {
+	l := s3api.LimitsFor(memoryLimit)
+	if f.maxRequests < 0 {
+		return l, fmt.Errorf("--max-requests %d: want 0 or more", f.maxRequests)
+	}
+	if f.maxRequests > 0 {
+		l.MaxRequests = f.maxRequests
+	}
+	n, err := parseSize(f.maxBodyBytes)
+	if err != nil {
+		return l, fmt.Errorf("--max-body-bytes %q: not a size such as 80MiB", f.maxBodyBytes)
+	}
+	if n > 0 {
+		l.MaxBodyBytes = n
+	}
+	if f.bodyIdle != 0 {
+		l.BodyIdleTimeout = f.bodyIdle
+	}
+	return l, nil
 }
 
 func (f *s3Flags) config() (s3api.Config, error) {
@@ -54,6 +87,9 @@ func (f *s3Flags) config() (s3api.Config, error) {
 	if err := f.enc.apply(&cfg); err != nil {
 		return s3api.Config{}, err
 	}
+	if cfg.Limits, err = f.limits(0); err != nil {
+		return s3api.Config{}, err
+	}
 	return cfg, nil
 }
 
@@ -67,7 +103,7 @@ func runGateway(ctx context.Context, args []string) error {
 		listen = fs.String("listen", "127.0.0.1:9000", "S3 HTTP listen address")
 		metas  = fs.String("meta", "127.0.0.1:7101", "meta nodes' gRPC addresses, comma separated")
 		opsAd  = opsFlag(fs)
-		memLim = fs.String("memory-limit", "160MiB", "soft memory limit of the Go runtime (0: none; the GOMEMLIMIT environment variable wins)")
+		memLim = fs.String("memory-limit", fmt.Sprintf("%dMiB", s3api.DefaultMemoryLimit>>20), "soft memory limit of the Go runtime, which --max-requests and --max-body-bytes are derived from (0: none; the GOMEMLIMIT environment variable wins)")
 		tlsCrt = fs.String("tls-cert", "", "PEM certificate (chain) to serve HTTPS with, together with --tls-key")
 		tlsKey = fs.String("tls-key", "", "PEM private key of --tls-cert")
 	)
@@ -91,6 +127,11 @@ func runGateway(ctx context.Context, args []string) error {
 	}
 	cfg.Logger = log
 	if err := applyMemoryLimit(*memLim); err != nil {
+		return err
+	}
+	// The load limits follow the memory limit in force (GOMEMLIMIT's, when
+	// it is set).
+	if cfg.Limits, err = s3f.limits(effectiveMemoryLimit()); err != nil {
 		return err
 	}
 	lis, err := net.Listen("tcp", *listen)
@@ -124,6 +165,16 @@ func applyMemoryLimit(v string) error {
 		debug.SetMemoryLimit(n)
 	}
 	return nil
+}
+
+// effectiveMemoryLimit is the runtime's soft memory limit, or 0 when there
+// is none.
+func effectiveMemoryLimit() int64 {
+	n := debug.SetMemoryLimit(-1) // -1 reads the limit without changing it
+	if n == math.MaxInt64 {
+		return 0
+	}
+	return n
 }
 
 // metaReachable is a gateway's readiness: the meta group answers with a

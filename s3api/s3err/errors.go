@@ -34,6 +34,7 @@ var (
 	InvalidDigest                   = Code{"InvalidDigest", http.StatusBadRequest, "The Content-MD5 you specified is not valid."}
 	InvalidRange                    = Code{"InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable"}
 	InvalidRequest                  = Code{"InvalidRequest", http.StatusBadRequest, "Invalid Request"}
+	InvalidURI                      = Code{"InvalidURI", http.StatusBadRequest, "Couldn't parse the specified URI."}
 	KeyTooLong                      = Code{"KeyTooLongError", http.StatusBadRequest, "Your key is too long"}
 	MalformedXML                    = Code{"MalformedXML", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema."}
 	MetadataTooLarge                = Code{"MetadataTooLarge", http.StatusBadRequest, "Your metadata headers exceed the maximum allowed metadata size."}
@@ -54,7 +55,8 @@ var (
 	NotImplemented                  = Code{"NotImplemented", http.StatusNotImplemented, "A header you provided implies functionality that is not implemented"}
 	PreconditionFailed              = Code{"PreconditionFailed", http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold"}
 	RequestTimeTooSkewed            = Code{"RequestTimeTooSkewed", http.StatusForbidden, "The difference between the request time and the server's time is too large."}
-	ServiceUnavailable              = Code{"ServiceUnavailable", http.StatusServiceUnavailable, "Please reduce your request rate."}
+	ServiceUnavailable              = Code{"ServiceUnavailable", http.StatusServiceUnavailable, "Service is unable to handle request."}
+	SlowDown                        = Code{"SlowDown", http.StatusServiceUnavailable, "Please reduce your request rate."}
 	SignatureDoesNotMatch           = Code{"SignatureDoesNotMatch", http.StatusForbidden, "The request signature we calculated does not match the signature you provided. Check your key and signing method."}
 	XAmzContentSHA256Mismatch       = Code{"XAmzContentSHA256Mismatch", http.StatusBadRequest, "The provided 'x-amz-content-sha256' header does not match what was computed."}
 	InvalidContentSHA256            = Code{"InvalidArgument", http.StatusBadRequest, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-* or a valid sha256 value."}
@@ -75,6 +77,20 @@ var (
 	InvalidSigV2Header              = Code{"InvalidArgument", http.StatusBadRequest, "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature"}
 	MissingQueryAuth                = Code{"AccessDenied", http.StatusForbidden, "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters"}
 	InvalidQueryExpires             = Code{"AccessDenied", http.StatusForbidden, "Invalid date (should be seconds since epoch)"}
+	InvalidCopySourceEncoding       = Code{"InvalidArgument", http.StatusBadRequest, "Invalid copy source encoding."}
+)
+
+// Codes for an object Cairn cannot read back. AWS has no such codes (S3
+// never admits losing data), so they reuse InternalError and
+// ServiceUnavailable with messages that say what happened, instead of the
+// generic ones that invite a blind retry.
+var (
+	// ObjectUnreadable: more shards are missing or corrupt than parity can
+	// rebuild. Retrying does not help until the shards are restored.
+	ObjectUnreadable = Code{"InternalError", http.StatusInternalServerError, "The object cannot be read: more of its shards are missing or corrupt than its parity can rebuild."}
+	// ObjectUnavailable: too many shards are on data nodes that cannot be
+	// reached right now; the read may succeed once they are back.
+	ObjectUnavailable = Code{"ServiceUnavailable", http.StatusServiceUnavailable, "The object cannot be read right now: too many of its shards are on data nodes that cannot be reached."}
 )
 
 // SSE-C codes.
@@ -95,13 +111,19 @@ var (
 )
 
 // Error is an S3 error on its way to the client: a code, optionally a more
-// specific message, and the resource it concerns.
+// specific message, the resource it concerns, and the headers that belong
+// to the error itself.
 type Error struct {
 	Code    Code
 	Message string // overrides Code.Message when set
 	Bucket  string
 	Key     string
-	Err     error // the cause, for logs; never sent to the client
+	// Header holds headers S3 sends with this error, such as the
+	// Content-Range of an InvalidRange or x-amz-delete-marker on a 404.
+	// They are the only headers an error response carries besides the
+	// connection-level ones (see Write).
+	Header http.Header
+	Err    error // the cause, for logs; never sent to the client
 }
 
 func (e *Error) Error() string {
@@ -143,14 +165,35 @@ type body struct {
 	HostID     string   `xml:"HostId"`
 }
 
+// connectionHeaders are the response headers an error response keeps from
+// what was set before it: they describe the request and the connection, not
+// the object the request was about.
+var connectionHeaders = map[string]bool{
+	"X-Amz-Request-Id": true,
+	"X-Amz-Id-2":       true,
+	"Server":           true,
+	"Connection":       true,
+}
+
 // Write sends e as an S3 error response. HEAD responses carry the status
-// and headers but no body, as S3 does.
+// and headers but no body, as S3 does. Headers a handler set for the object
+// it meant to send (ETag, Content-Length, x-amz-checksum-*, x-amz-meta-*,
+// ...) are dropped: an error response carries only the connection-level
+// headers and e.Header, so no client mistakes an error for object data.
 func Write(w http.ResponseWriter, r *http.Request, e *Error, requestID, hostID string) {
 	msg := e.Message
 	if msg == "" {
 		msg = e.Code.Message
 	}
 	h := w.Header()
+	for name := range h {
+		if !connectionHeaders[http.CanonicalHeaderKey(name)] {
+			delete(h, name)
+		}
+	}
+	for name, vals := range e.Header {
+		h[http.CanonicalHeaderKey(name)] = vals
+	}
 	h.Set("x-amz-request-id", requestID)
 	h.Set("x-amz-id-2", hostID)
 	if r.Method == http.MethodHead {

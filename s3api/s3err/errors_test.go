@@ -45,3 +45,42 @@ func TestAsFindsWrapped(t *testing.T) {
 		t.Fatalf("As failed: %v %v", e, ok)
 	}
 }
+
+func TestErrorDropsObjectHeaders(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/bkt/k", nil)
+	w := httptest.NewRecorder()
+	h := w.Header()
+	h.Set("Server", "Cairn")
+	h.Set("Connection", "close")
+	h.Set("ETag", `"abc"`)
+	h.Set("Content-Length", "1048576")
+	h.Set("X-Amz-Checksum-Crc32c", "AAAAAA==")
+	h["X-Amz-Meta-color"] = []string{"blue"} // as GET sets user metadata
+	Write(w, r, &Error{Code: InvalidRange, Header: http.Header{"Content-Range": {"bytes */10"}}}, "REQ", "HOST")
+	got := w.Result().Header
+	for _, name := range []string{"ETag", "X-Amz-Checksum-Crc32c", "X-Amz-Meta-color", "X-Amz-Meta-Color"} {
+		if v := got.Values(name); len(v) > 0 {
+			t.Errorf("error response kept %s: %q", name, v)
+		}
+	}
+	if got.Get("Content-Length") == "1048576" {
+		t.Error("error response kept the object's Content-Length")
+	}
+	for name, want := range map[string]string{"Server": "Cairn", "Connection": "close", "X-Amz-Request-Id": "REQ", "Content-Range": "bytes */10", "Content-Type": "application/xml"} {
+		if v := got.Get(name); v != want {
+			t.Errorf("%s = %q, want %q", name, v, want)
+		}
+	}
+}
+
+func TestOnlySlowDownAsksToSlowDown(t *testing.T) {
+	codes := []Code{ServiceUnavailable, ObjectUnavailable, ObjectUnreadable, InternalError}
+	for _, c := range codes {
+		if c.Name == "SlowDown" || c.Message == SlowDown.Message {
+			t.Errorf("%s (%q) reads like load shedding", c.Name, c.Message)
+		}
+	}
+	if ServiceUnavailable.Message != "Service is unable to handle request." {
+		t.Errorf("ServiceUnavailable says %q", ServiceUnavailable.Message)
+	}
+}

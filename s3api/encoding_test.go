@@ -1,0 +1,52 @@
+package s3api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+func TestNamesThatAreNotUTF8AreRefused(t *testing.T) {
+	cl, _, _, addr := limitedGateway(t, Limits{})
+	ctx := context.Background()
+	if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("keep"), Body: strings.NewReader("kept")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what, method, path string
+		hdr                map[string]string
+		code, msg          string
+	}{
+		{"PutObject key", http.MethodPut, "/bkt/%AE%8A-", nil, "InvalidURI", "parse the specified URI."},
+		{"GetObject key", http.MethodGet, "/bkt/a%FFb", nil, "InvalidURI", ""},
+		{"HeadObject key", http.MethodHead, "/bkt/%C3", nil, "", ""},
+		{"CreateMultipartUpload key", http.MethodPost, "/bkt/%FF?uploads", nil, "InvalidURI", ""},
+		{"UploadPart uploadId", http.MethodPut, "/bkt/k?partNumber=1&uploadId=%FF", nil, "InvalidURI", ""},
+		{"PutObjectTagging key", http.MethodPut, "/bkt/%FE?tagging", nil, "InvalidURI", ""},
+		{"ListObjectsV2 prefix", http.MethodGet, "/bkt?list-type=2&prefix=%FF", nil, "InvalidURI", ""},
+		{"ListObjectsV2 start-after", http.MethodGet, "/bkt?list-type=2&start-after=a%80", nil, "InvalidURI", ""},
+		{"ListObjects marker", http.MethodGet, "/bkt?marker=%FF", nil, "InvalidURI", ""},
+		{"ListObjects delimiter", http.MethodGet, "/bkt?delimiter=%FF", nil, "InvalidURI", ""},
+		{"ListMultipartUploads key-marker", http.MethodGet, "/bkt?uploads&key-marker=%FF", nil, "InvalidURI", ""},
+		{"ListObjectVersions version-id-marker", http.MethodGet, "/bkt?versions&key-marker=a&version-id-marker=%FF", nil, "InvalidURI", ""},
+		{"CopyObject source", http.MethodPut, "/bkt/dst", map[string]string{"x-amz-copy-source": "/bkt/%FF"}, "InvalidArgument", "Invalid copy source encoding."},
+		{"UploadPartCopy source", http.MethodPut, "/bkt/dst?partNumber=1&uploadId=x", map[string]string{"x-amz-copy-source": "bkt/keep?versionId=%FF"}, "InvalidArgument", "Invalid copy source encoding."},
+		{"user metadata", http.MethodPut, "/bkt/meta", map[string]string{"x-amz-meta-note": "caf\xe9"}, "InvalidArgument", "x-amz-meta-note"},
+	} {
+		st, _, body := surfDo(t, "http://"+addr, c.method, c.path, nil, c.hdr)
+		if c.method == http.MethodHead { // the status only
+			body = "<Code></Code>"
+		}
+		if st != http.StatusBadRequest || !strings.Contains(body, "<Code>"+c.code+"</Code>") || !strings.Contains(strings.ToLower(body), strings.ToLower(c.msg)) {
+			t.Errorf("%s: %d %s, want 400 %s %q", c.what, st, body, c.code, c.msg)
+		}
+	}
+	out, err := cl.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt")})
+	if err != nil || len(out.Contents) != 1 || aws.ToString(out.Contents[0].Key) != "keep" {
+		t.Fatalf("the bucket changed: %v %v", out, err)
+	}
+}

@@ -1,0 +1,140 @@
+package s3api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cairn-store/cairn/erasure"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+	"github.com/cairn-store/cairn/s3api/cluster"
+)
+
+// Errors of a read that could not get enough shards, translated in
+// errors.go. Both wrap erasure.ErrTooManyFailures as well.
+var (
+	// ErrObjectUnreadable: more shards are definitively gone (the node
+	// answered that it has no such shard or that its bytes are corrupt, the
+	// shard was never written, or its node left the cluster) than parity
+	// covers. Retrying cannot help; the data is lost unless those shards
+	// come back.
+	ErrObjectUnreadable = errors.New("s3api: object unreadable: shards lost beyond parity")
+	// ErrObjectUnavailable: too few shards could be read, but some of the
+	// failures were nodes that did not answer; the read may succeed once
+	// they are back.
+	ErrObjectUnavailable = errors.New("s3api: object unavailable: too many shards unreachable")
+)
+
+// errShardNeverWritten: the version records no node for a shard (a
+// degraded write).
+var errShardNeverWritten = errors.New("shard was never written")
+
+// shardLost reports whether err says a shard is definitively gone, as
+// opposed to its node being unreachable or slow.
+func shardLost(err error) bool {
+	for _, gone := range []error{rpcerr.ErrShardNotFound, rpcerr.ErrChecksum, cluster.ErrBadBlock, errShardNeverWritten, ErrUnknownNode} {
+		if errors.Is(err, gone) {
+			return true
+		}
+	}
+	return false
+}
+
+// shardOutcomes records, for one decode, which shards failed and how, so
+// that a failed read can say whether the object is lost or only out of
+// reach. Decode calls open and ReadBlock from several goroutines.
+type shardOutcomes struct {
+	mu     sync.Mutex
+	lost   map[int]bool
+	failed map[int]bool
+}
+
+func newShardOutcomes() *shardOutcomes {
+	return &shardOutcomes{lost: map[int]bool{}, failed: map[int]bool{}}
+}
+
+// note records err (if any) for shard and returns it unchanged. A context
+// error is the request's, not the shard's, and is not recorded.
+func (o *shardOutcomes) note(ctx context.Context, shard int, err error) error {
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.failed[shard] = true
+	if shardLost(err) {
+		o.lost[shard] = true
+	}
+	return err
+}
+
+// watch wraps open so that every failure of a shard is recorded.
+func (o *shardOutcomes) watch(open erasure.OpenFunc) erasure.OpenFunc {
+	return func(ctx context.Context, shard int, first int64) (erasure.BlockReader, error) {
+		r, err := open(ctx, shard, first)
+		if err != nil {
+			return nil, o.note(ctx, shard, err)
+		}
+		return &notingReader{BlockReader: r, o: o, shard: shard}, nil
+	}
+}
+
+// classify turns a decode error that wraps erasure.ErrTooManyFailures into
+// an *unreadableError saying whether the object is lost (more than parity
+// shards definitively gone) or unavailable; other errors pass unchanged.
+func (o *shardOutcomes) classify(err error, k, m int) error {
+	if !errors.Is(err, erasure.ErrTooManyFailures) {
+		return err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return &unreadableError{shards: k + m, parity: m, lost: len(o.lost), failed: len(o.failed), err: err}
+}
+
+type notingReader struct {
+	erasure.BlockReader
+	o     *shardOutcomes
+	shard int
+}
+
+func (r *notingReader) ReadBlock(ctx context.Context) ([]byte, error) {
+	b, err := r.BlockReader.ReadBlock(ctx)
+	return b, r.o.note(ctx, r.shard, err)
+}
+
+// unreadableError is a read that could not get enough shards, with the
+// counts that explain it. It matches ErrObjectUnreadable when more than
+// parity shards are lost, else ErrObjectUnavailable, and it still wraps
+// the decode error (so erasure.ErrTooManyFailures too).
+type unreadableError struct {
+	shards, parity int
+	lost, failed   int // failed includes lost
+	err            error
+}
+
+func (e *unreadableError) lostForGood() bool { return e.lost > e.parity }
+
+func (e *unreadableError) Error() string {
+	return fmt.Sprintf("%d of %d shards failed (%d lost, parity %d): %v", e.failed, e.shards, e.lost, e.parity, e.err)
+}
+
+func (e *unreadableError) Unwrap() error { return e.err }
+
+func (e *unreadableError) Is(target error) bool {
+	if e.lostForGood() {
+		return target == ErrObjectUnreadable
+	}
+	return target == ErrObjectUnavailable
+}
+
+// ClientMessage is the message the client gets: it says the object cannot
+// be read and why, with the counts, instead of a generic retry hint.
+func (e *unreadableError) ClientMessage() string {
+	if e.lostForGood() {
+		return fmt.Sprintf("The object cannot be read: %d of its %d shards are missing or corrupt, and its %d parity shards can rebuild at most %d.",
+			e.lost, e.shards, e.parity, e.parity)
+	}
+	return fmt.Sprintf("The object cannot be read right now: %d of its %d shards are unavailable (%d on data nodes that cannot be reached), and its %d parity shards can stand in for at most %d.",
+		e.failed, e.shards, e.failed-e.lost, e.parity, e.parity)
+}
