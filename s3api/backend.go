@@ -25,6 +25,7 @@ type Index interface {
 	ConditionalIndex
 	AccessKeyIndex
 	VersioningIndex
+	UnreadableIndex
 }
 
 // ShardWriter is one open shard upload.
@@ -35,12 +36,13 @@ type ShardWriter interface {
 }
 
 // Shards is what the gateway needs from data nodes, addressed by gRPC
-// address.
+// address. A gateway writes and reads shards, never deletes them: that is
+// meta's (garbage collection, orphan reconciliation), so a gateway's
+// credentials cannot destroy stored data (docs/security.md).
 type Shards interface {
 	PutShard(ctx context.Context, addr, shardID string) (ShardWriter, error)
 	// GetShard waits at most patience for the node's connection.
 	GetShard(ctx context.Context, addr, shardID string, firstBlock int64, patience time.Duration) (erasure.BlockReader, error)
-	DeleteShard(ctx context.Context, addr, shardID string) error
 }
 
 // GRPCShards adapts a cluster.Data pool to Shards.
@@ -62,6 +64,3 @@ func (s GRPCShards) GetShard(ctx context.Context, addr, shardID string, firstBlo
 	return r, nil
 }
 
-func (s GRPCShards) DeleteShard(ctx context.Context, addr, shardID string) error {
-	return s.Pool.DeleteShard(ctx, addr, shardID)
-}

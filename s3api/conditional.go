@@ -89,8 +89,8 @@ func (s *Server) putOptions(ctx context.Context, r *http.Request, req *request, 
 // commitVersion commits v with the request's tags, under its condition if
 // it has one, and returns its S3 version ID (empty in a bucket without
 // versioning). A version refused by its condition was never committed (a
-// retried commit of a version that went through passes), so the caller's
-// discardIfRejected deletes its shards at once.
+// retried commit of a version that went through passes); its shards are
+// orphans that meta's reconciliation reclaims.
 func (s *Server) commitVersion(ctx context.Context, req *request, v *cairnpb.ObjectVersion, opts writeOptions) (string, error) {
 	v.Tags = opts.tags
 	return s.cfg.Index.CommitVersion(ctx, req.ns, req.bucket, v, opts.cond)

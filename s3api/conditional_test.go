@@ -107,8 +107,10 @@ func TestConditionalPutRace(t *testing.T) {
 	if got, _ := surfGetObject(t, cl, "bkt", "race"); !bytes.Equal(got, bodies[winner]) {
 		t.Fatal("the object is not the winner's")
 	}
-	if sh.count() != 6 {
-		t.Fatalf("%d shards kept, want the winner's 6", sh.count())
+	// The losers' shards stay for meta's orphan reconciliation: a gateway
+	// deletes none (docs/security.md).
+	if n := sh.count(); n < 6 || n%6 != 0 {
+		t.Fatalf("%d shards on the data nodes, want whole sets of 6", n)
 	}
 }
 

@@ -179,7 +179,7 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	v, cleanup, err := s.copyDataSSE(ctx, src, sums, srcCK, dstCK)
+	v, err := s.copyDataSSE(ctx, src, sums, srcCK, dstCK)
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,6 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	v.Tags = tagging.tagsFor(src)
 	vid, err := s.cfg.Index.CommitVersion(ctx, req.ns, req.bucket, v, nil)
 	if err != nil {
-		discardIfRejected(ctx, err, cleanup)
 		return err
 	}
 	if vid != "" {
@@ -266,7 +265,7 @@ func sortedKeys(m map[string]string) []string {
 
 // copyData is copyDataSSE for a source and a copy not sealed with customer
 // keys.
-func (s *Server) copyData(ctx context.Context, src *cairnpb.ObjectVersion, sums *checksum.Set) (*cairnpb.ObjectVersion, func(context.Context), error) {
+func (s *Server) copyData(ctx context.Context, src *cairnpb.ObjectVersion, sums *checksum.Set) (*cairnpb.ObjectVersion, error) {
 	return s.copyDataSSE(ctx, src, sums, nil, nil)
 }
 
@@ -276,7 +275,7 @@ func (s *Server) copyData(ctx context.Context, src *cairnpb.ObjectVersion, sums 
 // dstKey (nil: the master key). The bytes are checked against the digests
 // the source recorded (its MD5 ETag unless SSE-C, and any checksum
 // computed again) before the shards are kept.
-func (s *Server) copyDataSSE(ctx context.Context, src *cairnpb.ObjectVersion, sums *checksum.Set, srcKey, dstKey *sse.CustomerKey) (*cairnpb.ObjectVersion, func(context.Context), error) {
+func (s *Server) copyDataSSE(ctx context.Context, src *cairnpb.ObjectVersion, sums *checksum.Set, srcKey, dstKey *sse.CustomerKey) (*cairnpb.ObjectVersion, error) {
 	expected := map[string]string{}
 	for _, alg := range sums.Algorithms() {
 		if val, ok := src.GetChecksums()[alg]; ok {
@@ -302,18 +301,18 @@ func (s *Server) copyDataSSE(ctx context.Context, src *cairnpb.ObjectVersion, su
 		pw.CloseWithError(err) // nil: the writer sees io.EOF
 		readErr <- err
 	}()
-	v, cleanup, werr := s.objects.writeDataSSE(ctx, pr, src.GetSize(), sums, verify, dstKey)
+	v, werr := s.objects.writeDataSSE(ctx, pr, src.GetSize(), sums, verify, dstKey)
 	pr.CloseWithError(errCopyAborted)
 	cancel()
 	rerr := <-readErr
 	if werr != nil {
 		// A failed read surfaces in writeData too; report the cause.
 		if rerr != nil && !errors.Is(rerr, errCopyAborted) && !errors.Is(rerr, context.Canceled) {
-			return nil, nil, fmt.Errorf("copy: reading the source: %w", rerr)
+			return nil, fmt.Errorf("copy: reading the source: %w", rerr)
 		}
-		return nil, nil, werr
+		return nil, werr
 	}
-	return v, cleanup, nil
+	return v, nil
 }
 
 // copySource resolves the source of a copy (CopyObject, UploadPartCopy):

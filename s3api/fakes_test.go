@@ -21,6 +21,21 @@ type fakeIndex struct {
 	objects map[string]map[string]*cairnpb.ObjectVersion
 	nodes   int
 	mp      fakeMultipart // guarded by mu; see fakes_multipart_test.go
+	reports []*cairnpb.UnreadableReport
+}
+
+func (f *fakeIndex) ReportUnreadable(_ context.Context, r *cairnpb.UnreadableReport) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reports = append(f.reports, r)
+	return nil
+}
+
+// unreadableReports returns the reports received so far.
+func (f *fakeIndex) unreadableReports() []*cairnpb.UnreadableReport {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*cairnpb.UnreadableReport(nil), f.reports...)
 }
 
 func newFakeIndex(nodes int) *fakeIndex {
@@ -220,13 +235,6 @@ func (f *fakeShards) GetShard(_ context.Context, addr, id string, first int64, _
 		return nil, rpcerr.ErrShardNotFound
 	}
 	return &fakeReader{blocks: b, next: first}, nil
-}
-
-func (f *fakeShards) DeleteShard(_ context.Context, addr, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.shards, addr+"/"+id)
-	return nil
 }
 
 func (f *fakeShards) count() int {

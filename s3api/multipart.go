@@ -202,11 +202,11 @@ func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 
 	verify := func() error { return want.Verify(sums, r.Body) }
-	v, cleanup, err := s.objects.writeDataSSE(ctx, r.Body, size, sums, verify, ck)
+	v, err := s.objects.writeDataSSE(ctx, r.Body, size, sums, verify, ck)
 	if err != nil {
 		return err
 	}
-	info, err := s.commitPart(ctx, req, uploadID, n, size, v, cleanup, sums, ck)
+	info, err := s.commitPart(ctx, req, uploadID, n, size, v, sums, ck)
 	if err != nil {
 		return err
 	}
@@ -221,10 +221,10 @@ func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.
 
 // commitPart records data written for part n of an upload (v, as
 // writeData or a copy left it) and returns the part as committed. The
-// part's checksums are those sums computed. Shards are deleted only when
-// meta refused the part for good.
+// part's checksums are those sums computed. The shards of a refused part
+// are orphans, which meta's reconciliation reclaims.
 func (s *Server) commitPart(ctx context.Context, req *request, uploadID string, n int32, size int64,
-	v *cairnpb.ObjectVersion, cleanup func(context.Context), sums *checksum.Set, ck *sse.CustomerKey) (*cairnpb.PartInfo, error) {
+	v *cairnpb.ObjectVersion, sums *checksum.Set, ck *sse.CustomerKey) (*cairnpb.PartInfo, error) {
 	info := &cairnpb.PartInfo{
 		Number: n, Size: size, Etag: dataETag(v.GetEncryption(), ck, sums.MD5()),
 		Scheme: v.GetScheme(), Shards: v.GetShards(), Degraded: v.GetDegraded(),
@@ -238,7 +238,6 @@ func (s *Server) commitPart(ctx context.Context, req *request, uploadID string, 
 	}
 	part := &cairnpb.UploadedPart{Part: info, InlineData: v.GetInlineData()}
 	if err := s.cfg.Index.CommitPart(ctx, req.ns, req.bucket, req.key, uploadID, part); err != nil {
-		discardIfRejected(ctx, err, cleanup)
 		return nil, err
 	}
 	return info, nil

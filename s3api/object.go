@@ -2,7 +2,6 @@ package s3api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sigv4"
@@ -100,7 +98,7 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 
 	verify := func() error { return want.Verify(sums, r.Body) }
-	v, cleanup, err := s.objects.writeDataSSE(ctx, r.Body, size, sums, verify, ck)
+	v, err := s.objects.writeDataSSE(ctx, r.Body, size, sums, verify, ck)
 	if err != nil {
 		return err
 	}
@@ -124,8 +122,7 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 	vid, err := s.commitVersion(ctx, req, v, opts)
 	if err != nil {
-		discardIfRejected(ctx, err, cleanup)
-		return err
+		return err // shards of a refused write are orphans, reclaimed by meta
 	}
 	if vid != "" {
 		w.Header().Set("x-amz-version-id", vid)
@@ -137,32 +134,6 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	setEncryptionHeaders(w.Header(), ck)
 	w.WriteHeader(http.StatusOK)
 	return nil
-}
-
-// definitiveRefusals are the commit errors after which meta certainly
-// did not record the write.
-var definitiveRefusals = []error{
-	rpcerr.ErrBucketNotFound, rpcerr.ErrInvalidArgument, rpcerr.ErrUploadNotFound,
-	rpcerr.ErrPreconditionFailed, rpcerr.ErrObjectNotFound,
-}
-
-// discardIfRejected deletes the shards of a version or part whose commit
-// failed, but only when meta definitively refused it. After an ambiguous
-// failure (leader lost, deadline, connection cut) the commit may still have
-// happened, so the shards are left for the garbage collector, which
-// reconciles against meta rather than guessing.
-func discardIfRejected(ctx context.Context, err error, cleanup func(context.Context)) {
-	definitive := false
-	for _, d := range definitiveRefusals {
-		definitive = definitive || errors.Is(err, d)
-	}
-	if !definitive {
-		return
-	}
-	// A fresh context: the request's may be what failed.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	cleanup(cctx)
 }
 
 // byteRange is a resolved, satisfiable range of an object.
@@ -339,7 +310,7 @@ func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.R
 		}
 		// Headers are gone: all that is left is to cut the connection so the
 		// client sees a short body instead of a silently truncated one.
-		s.noteUnreadable(err)
+		s.noteUnreadable(req, err)
 		s.log.Error("GET failed mid-stream", "id", req.id, "bucket", req.bucket, "key", req.key, "err", err)
 		panic(http.ErrAbortHandler)
 	}

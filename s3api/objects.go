@@ -114,7 +114,7 @@ func (e *exactReader) Read(p []byte) (int, error) {
 }
 
 // writeData is writeDataSSE under the master key.
-func (s *objectStore) writeData(ctx context.Context, body io.Reader, size int64, tee io.Writer, verify func() error) (*cairnpb.ObjectVersion, func(context.Context), error) {
+func (s *objectStore) writeData(ctx context.Context, body io.Reader, size int64, tee io.Writer, verify func() error) (*cairnpb.ObjectVersion, error) {
 	return s.writeDataSSE(ctx, body, size, tee, verify, nil)
 }
 
@@ -126,11 +126,10 @@ func (s *objectStore) writeData(ctx context.Context, body io.Reader, size int64,
 // may veto the write (checksum checks) by returning an error. The bytes
 // are sealed (package sse) before they are inlined or erasure coded, under
 // a fresh data key wrapped by the master key, or by ck when not nil.
-func (s *objectStore) writeDataSSE(ctx context.Context, body io.Reader, size int64, tee io.Writer, verify func() error, ck *sse.CustomerKey) (*cairnpb.ObjectVersion, func(context.Context), error) {
-	noop := func(context.Context) {}
+func (s *objectStore) writeDataSSE(ctx context.Context, body io.Reader, size int64, tee io.Writer, verify func() error, ck *sse.CustomerKey) (*cairnpb.ObjectVersion, error) {
 	env, seal, err := sse.NewEnvelope(s.master, ck)
 	if err != nil {
-		return nil, noop, err
+		return nil, err
 	}
 	now := s.now()
 	v := &cairnpb.ObjectVersion{VersionId: newVersionID(now), Size: size, ModifiedUnixNano: now.UnixNano(), Encryption: encryptionOf(env)}
@@ -140,28 +139,28 @@ func (s *objectStore) writeDataSSE(ctx context.Context, body io.Reader, size int
 	if size <= s.inline {
 		buf := make([]byte, size)
 		if _, err := io.ReadFull(src, buf); err != nil {
-			return nil, noop, err
+			return nil, err
 		}
 		if _, err := src.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
 			if err == nil {
 				err = ErrBodyTooLong
 			}
-			return nil, noop, err
+			return nil, err
 		}
 		if err := verify(); err != nil {
-			return nil, noop, err
+			return nil, err
 		}
 		v.InlineData, v.Encryption.Tags = seal.SealDetached(buf)
-		return v, noop, nil
+		return v, nil
 	}
 
 	coder, err := s.coder(s.k, s.m, s.block)
 	if err != nil {
-		return nil, noop, err
+		return nil, err
 	}
 	targets, err := s.place(ctx, v.VersionId)
 	if err != nil {
-		return nil, noop, err
+		return nil, err
 	}
 	n := s.k + s.m
 	minOK := s.k
@@ -196,11 +195,11 @@ func (s *objectStore) writeDataSSE(ctx context.Context, body io.Reader, size int
 		if berr := in.first(); berr != nil {
 			err = berr
 		}
-		return nil, noop, err
+		return nil, err
 	}
 	if err := verify(); err != nil {
 		abortAll()
-		return nil, noop, err
+		return nil, err
 	}
 
 	// Make the shards durable, in parallel.
@@ -234,12 +233,12 @@ func (s *objectStore) writeDataSSE(ctx context.Context, body io.Reader, size int
 		}
 		v.Shards = append(v.Shards, loc)
 	}
-	cleanup := func(ctx context.Context) { s.deleteShards(ctx, v) }
 	if ok < minOK {
-		cleanup(ctx)
-		return nil, noop, fmt.Errorf("%d of %d shards durable, need %d: %w", ok, n, minOK, ErrWriteQuorum)
+		// The shards that did land are orphans: meta's reconciliation
+		// reclaims them (gateways may not delete shards: docs/security.md).
+		return nil, fmt.Errorf("%d of %d shards durable, need %d: %w", ok, n, minOK, ErrWriteQuorum)
 	}
-	return v, cleanup, nil
+	return v, nil
 }
 
 // bodyErrors remembers the first error other than io.EOF its reader
@@ -329,20 +328,6 @@ func (s *objectStore) nodeAddrs(ctx context.Context) (map[string]string, map[str
 	return addrs, healthy, nil
 }
 
-// deleteShards removes a version's shards, best effort: shards it misses
-// are orphans for the data-node GC.
-func (s *objectStore) deleteShards(ctx context.Context, v *cairnpb.ObjectVersion) {
-	addrs, _, err := s.nodeAddrs(ctx)
-	if err != nil {
-		return
-	}
-	for _, loc := range v.GetShards() {
-		if a, ok := addrs[loc.GetNodeId()]; ok {
-			_ = s.shards.DeleteShard(ctx, a, shardID(v.GetVersionId(), int(loc.GetIndex())))
-		}
-	}
-}
-
 // readData is readDataSSE for data not sealed with a customer key.
 func (s *objectStore) readData(ctx context.Context, w io.Writer, v *cairnpb.ObjectVersion, off, n int64) error {
 	return s.readDataSSE(ctx, w, v, off, n, nil)
@@ -430,7 +415,7 @@ func (s *objectStore) readDataOnce(ctx context.Context, w io.Writer, v *cairnpb.
 	dw := c.DecryptWriter(w, v.GetSize(), off, n)
 	outcomes := newShardOutcomes()
 	if err := coder.Decode(ctx, dw, layout, outcomes.watch(open), sealedOff, sealedLen); err != nil {
-		return outcomes.classify(err, int(sc.GetData()), int(sc.GetParity()))
+		return outcomes.classify(err, v, int(sc.GetData()), int(sc.GetParity()))
 	}
 	return dw.Close()
 }

@@ -119,17 +119,16 @@ func (s *Server) uploadPartCopy(ctx context.Context, w http.ResponseWriter, r *h
 		return err
 	}
 	var v *cairnpb.ObjectVersion
-	var cleanup func(context.Context)
 	if rng == nil {
 		// The whole source: checked against its recorded digests.
-		v, cleanup, err = s.copyDataSSE(ctx, src, sums, srcCK, ck)
+		v, err = s.copyDataSSE(ctx, src, sums, srcCK, ck)
 	} else {
-		v, cleanup, err = s.copyRange(ctx, src, br, sums, srcCK, ck)
+		v, err = s.copyRange(ctx, src, br, sums, srcCK, ck)
 	}
 	if err != nil {
 		return err
 	}
-	info, err := s.commitPart(ctx, req, uploadID, n, br.n, v, cleanup, sums, ck)
+	info, err := s.commitPart(ctx, req, uploadID, n, br.n, v, sums, ck)
 	if err != nil {
 		return err
 	}
@@ -144,7 +143,7 @@ func (s *Server) uploadPartCopy(ctx context.Context, w http.ResponseWriter, r *h
 // committed), decrypting with srcKey and sealing under dstKey as
 // copyDataSSE does. The read path checks every block (and package) it
 // reads; a range has no recorded digest to check as a whole.
-func (s *Server) copyRange(ctx context.Context, src *cairnpb.ObjectVersion, br byteRange, sums *checksum.Set, srcKey, dstKey *sse.CustomerKey) (*cairnpb.ObjectVersion, func(context.Context), error) {
+func (s *Server) copyRange(ctx context.Context, src *cairnpb.ObjectVersion, br byteRange, sums *checksum.Set, srcKey, dstKey *sse.CustomerKey) (*cairnpb.ObjectVersion, error) {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pr, pw := io.Pipe()
@@ -154,15 +153,15 @@ func (s *Server) copyRange(ctx context.Context, src *cairnpb.ObjectVersion, br b
 		pw.CloseWithError(err) // nil: the writer sees io.EOF
 		readErr <- err
 	}()
-	v, cleanup, werr := s.objects.writeDataSSE(ctx, pr, br.n, sums, func() error { return nil }, dstKey)
+	v, werr := s.objects.writeDataSSE(ctx, pr, br.n, sums, func() error { return nil }, dstKey)
 	pr.CloseWithError(errCopyAborted)
 	cancel()
 	rerr := <-readErr
 	if werr != nil {
 		if rerr != nil && !errors.Is(rerr, errCopyAborted) && !errors.Is(rerr, context.Canceled) {
-			return nil, nil, fmt.Errorf("part copy: reading the source: %w", rerr)
+			return nil, fmt.Errorf("part copy: reading the source: %w", rerr)
 		}
-		return nil, nil, werr
+		return nil, werr
 	}
-	return v, cleanup, nil
+	return v, nil
 }

@@ -79,6 +79,7 @@ type Server struct {
 	hostID  string
 	creds   *keyring
 	admit   *admission
+	reports *unreadableReporter
 }
 
 // New validates cfg and builds a Server.
@@ -148,9 +149,10 @@ func New(cfg Config) (*Server, error) {
 			inline: cfg.InlineThreshold, now: cfg.Now, master: cfg.MasterKey,
 			coders: map[[3]int]*erasure.Coder{},
 		},
-		hostID: hex.EncodeToString(host[:]),
-		creds:  newKeyring(cfg.Credentials, cfg.Namespace, cfg.Index, cfg.Now),
-		admit:  newAdmission(cfg.Limits, streamCharge, cfg.Metrics.countShed),
+		hostID:  hex.EncodeToString(host[:]),
+		creds:   newKeyring(cfg.Credentials, cfg.Namespace, cfg.Index, cfg.Now),
+		admit:   newAdmission(cfg.Limits, streamCharge, cfg.Metrics.countShed),
+		reports: newUnreadableReporter(cfg.Index, cfg.Logger),
 	}, nil
 }
 
@@ -339,7 +341,7 @@ func unsupportedSubresource(q map[string][]string) string {
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, req *request, err error) {
-	s.noteUnreadable(err)
+	s.noteUnreadable(req, err)
 	e := toS3Error(err)
 	if e.Bucket == "" {
 		e.Bucket = req.bucket
@@ -356,8 +358,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, req *request, err 
 }
 
 // noteUnreadable counts err if it is a read that could not get enough
-// shards.
-func (s *Server) noteUnreadable(err error) {
+// shards, and tells meta which version it was.
+func (s *Server) noteUnreadable(req *request, err error) {
+	s.reports.note(req.ns, req.bucket, err)
 	switch {
 	case errors.Is(err, ErrObjectUnreadable):
 		s.cfg.Metrics.countUnreadable("lost")

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/cairn-store/cairn/erasure"
+	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/cluster"
 )
@@ -83,13 +86,14 @@ func (o *shardOutcomes) watch(open erasure.OpenFunc) erasure.OpenFunc {
 // classify turns a decode error that wraps erasure.ErrTooManyFailures into
 // an *unreadableError saying whether the object is lost (more than parity
 // shards definitively gone) or unavailable; other errors pass unchanged.
-func (o *shardOutcomes) classify(err error, k, m int) error {
+func (o *shardOutcomes) classify(err error, v *cairnpb.ObjectVersion, k, m int) error {
 	if !errors.Is(err, erasure.ErrTooManyFailures) {
 		return err
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return &unreadableError{shards: k + m, parity: m, lost: len(o.lost), failed: len(o.failed), err: err}
+	return &unreadableError{shards: k + m, parity: m, lost: len(o.lost), failed: len(o.failed), err: err,
+		key: v.GetKey(), versionID: v.GetVersionId()}
 }
 
 type notingReader struct {
@@ -111,6 +115,87 @@ type unreadableError struct {
 	shards, parity int
 	lost, failed   int // failed includes lost
 	err            error
+	key, versionID string // the version that could not be read
+}
+
+// report is the error as meta's record of a failed read.
+func (e *unreadableError) report(ns, bucket string) *cairnpb.UnreadableReport {
+	return &cairnpb.UnreadableReport{
+		Namespace: ns, Bucket: bucket, Key: e.key, VersionId: e.versionID,
+		ShardsReadable: int32(e.shards - e.failed), ShardsNeeded: int32(e.shards - e.parity), Detail: e.Error(),
+	}
+}
+
+// UnreadableIndex is where a gateway reports the object versions it could
+// not read, so that operators see them in `cairnctl status`.
+type UnreadableIndex interface {
+	ReportUnreadable(ctx context.Context, r *cairnpb.UnreadableReport) error
+}
+
+// Reporting is best effort and bounded: one report per version per
+// reportEvery from this gateway, at most reportsInFlight at once, each
+// within reportTimeout, none holding up the reply.
+const (
+	reportEvery     = time.Minute
+	reportsInFlight = 4
+	reportTimeout   = 5 * time.Second
+	reportsKept     = 1024
+)
+
+// unreadableReporter sends reports to meta.
+type unreadableReporter struct {
+	index UnreadableIndex
+	log   *slog.Logger
+	slots chan struct{}
+
+	mu   sync.Mutex
+	sent map[string]time.Time // version ID -> when last reported
+}
+
+func newUnreadableReporter(index UnreadableIndex, log *slog.Logger) *unreadableReporter {
+	return &unreadableReporter{index: index, log: log, slots: make(chan struct{}, reportsInFlight), sent: map[string]time.Time{}}
+}
+
+// note reports err to meta when it is a failed read of a version not
+// reported lately. It returns at once.
+func (u *unreadableReporter) note(ns, bucket string, err error) {
+	var ue *unreadableError
+	if u == nil || u.index == nil || !errors.As(err, &ue) || ue.versionID == "" {
+		return
+	}
+	now := time.Now()
+	u.mu.Lock()
+	if t, ok := u.sent[ue.versionID]; ok && now.Sub(t) < reportEvery {
+		u.mu.Unlock()
+		return
+	}
+	if len(u.sent) >= reportsKept {
+		for id, t := range u.sent {
+			if now.Sub(t) >= reportEvery {
+				delete(u.sent, id)
+			}
+		}
+	}
+	if len(u.sent) >= reportsKept {
+		u.mu.Unlock()
+		return
+	}
+	u.sent[ue.versionID] = now
+	u.mu.Unlock()
+	select {
+	case u.slots <- struct{}{}:
+	default:
+		return // enough reports on their way; this one waits for the next read
+	}
+	rep := ue.report(ns, bucket)
+	go func() {
+		defer func() { <-u.slots }()
+		ctx, cancel := context.WithTimeout(context.Background(), reportTimeout)
+		defer cancel()
+		if err := u.index.ReportUnreadable(ctx, rep); err != nil {
+			u.log.Warn("could not report an unreadable object to meta", "bucket", bucket, "key", rep.GetKey(), "version", rep.GetVersionId(), "err", err)
+		}
+	}()
 }
 
 func (e *unreadableError) lostForGood() bool { return e.lost > e.parity }

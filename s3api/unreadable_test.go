@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -82,6 +83,20 @@ func TestUnreadableObjectSaysSo(t *testing.T) {
 	noObjectHeaders(h)
 	if v, _ := metricValue(t, reg, "cairn_s3_unreadable_objects_total", map[string]string{"cause": "lost"}); v != 1 {
 		t.Fatalf("lost count %v, want 1", v)
+	}
+	// Meta heard of the version once (a second failed read within the
+	// minute is not reported again).
+	get()
+	idx := srv.cfg.Index.(*fakeIndex)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(idx.unreadableReports()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	reps := idx.unreadableReports()
+	if len(reps) != 1 || reps[0].GetBucket() != "bkt" || reps[0].GetKey() != "k" || reps[0].GetVersionId() == "" ||
+		reps[0].GetShardsNeeded() != 4 || reps[0].GetShardsReadable() > 3 {
+		t.Fatalf("unreadable reports to meta: %v", reps)
 	}
 	// HEAD reads no shards: the record is intact.
 	if _, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k")}); err != nil {

@@ -147,3 +147,12 @@ func (m *Meta) RefreshLoop(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// ReportUnreadable tells meta about an object version this gateway could
+// not read.
+func (m *Meta) ReportUnreadable(ctx context.Context, r *cairnpb.UnreadableReport) error {
+	_, err := metaclient.Meta(ctx, m.client, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.ReportUnreadableResponse, error) {
+		return c.ReportUnreadable(ctx, &cairnpb.ReportUnreadableRequest{Report: r})
+	})
+	return err
+}

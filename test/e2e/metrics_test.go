@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/cairn-store/cairn/proto/pki"
 	"github.com/cairn-store/cairn/test/harness"
 )
 
@@ -99,8 +100,8 @@ func TestMetrics(t *testing.T) {
 	// A seventh data node of our own, with its ops endpoints: the harness
 	// gives every data node the same flags.
 	dataAddr := freeAddr(t)
-	cmd := exec.Command(cairnBin, "data", "--id", "data-ops", "--listen", dataAddr, "--dir", t.TempDir(),
-		"--meta", strings.Join(c.MetaAddrs, ","), "--ops-addr", dataOps, "--log-level", "warn")
+	cmd := exec.Command(cairnBin, append([]string{"data", "--id", "data-ops", "--listen", dataAddr, "--dir", t.TempDir(),
+		"--meta", strings.Join(c.MetaAddrs, ","), "--ops-addr", dataOps, "--log-level", "warn"}, c.TLSArgs(t, pki.RoleData, "data-ops")...)...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

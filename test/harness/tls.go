@@ -44,6 +44,17 @@ func (c *Cluster) issue(role pki.Role, id string) ([]string, error) {
 	return []string{"--cert-dir", c.CertDir}, nil
 }
 
+// TLSArgs issues (when missing) a certificate for role/id and returns the
+// flags a `cairn` process started by a test itself needs to use it.
+func (c *Cluster) TLSArgs(t testing.TB, role pki.Role, id string) []string {
+	t.Helper()
+	args, err := c.issue(role, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return args
+}
+
 // Transport returns a transport with the identity role/id, issued from the
 // cluster's CA on first use; tests use it to call internal ports as that
 // identity. On an insecure cluster it is plaintext.
