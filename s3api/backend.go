@@ -63,4 +63,3 @@ func (s GRPCShards) GetShard(ctx context.Context, addr, shardID string, firstBlo
 	}
 	return r, nil
 }
-
