@@ -117,6 +117,21 @@ type repairJSON struct {
 	Failures        int64    `json:"failures"`
 	LostNodes       []string `json:"lost_nodes,omitempty"`
 	DrainingNodes   []string `json:"draining_nodes,omitempty"`
+	// Versions gateways could not read (Meta.ReportUnreadable).
+	UnreadableReported int64            `json:"unreadable_reported"`
+	RecentUnreadable   []unreadableJSON `json:"recent_unreadable,omitempty"`
+}
+
+type unreadableJSON struct {
+	Namespace      string `json:"namespace"`
+	Bucket         string `json:"bucket"`
+	Key            string `json:"key"`
+	VersionID      string `json:"version_id"`
+	ShardsReadable int32  `json:"shards_readable"`
+	ShardsNeeded   int32  `json:"shards_needed"`
+	Reporter       string `json:"reporter"`
+	Reported       string `json:"reported"`
+	Detail         string `json:"detail"`
 }
 
 func repairJSONOf(st *cairnpb.RepairStatus) repairJSON {
@@ -126,6 +141,14 @@ func repairJSONOf(st *cairnpb.RepairStatus) repairJSON {
 		UnitsRepaired: st.GetUnitsRepaired(), BytesRepaired: st.GetBytesRepaired(), RateBytesPerSec: st.GetRateBytesPerSecond(),
 		ETASeconds: st.GetEtaSeconds(), CorruptReports: st.GetCorruptReports(), Failures: st.GetFailures(),
 		LostNodes: st.GetLostNodes(), DrainingNodes: st.GetDrainingNodes(),
+		UnreadableReported: st.GetUnreadableReported(),
+	}
+	for _, r := range st.GetRecentUnreadable() {
+		out.RecentUnreadable = append(out.RecentUnreadable, unreadableJSON{
+			Namespace: r.GetNamespace(), Bucket: r.GetBucket(), Key: r.GetKey(), VersionID: r.GetVersionId(),
+			ShardsReadable: r.GetShardsReadable(), ShardsNeeded: r.GetShardsNeeded(), Reporter: r.GetReporter(),
+			Reported: time.Unix(0, r.GetUnixNano()).UTC().Format(time.RFC3339), Detail: r.GetDetail(),
+		})
 	}
 	if t := st.GetLastScanUnixNano(); t > 0 {
 		out.LastScan = time.Unix(0, t).UTC().Format(time.RFC3339)

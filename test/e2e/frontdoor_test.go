@@ -583,6 +583,17 @@ func TestFrontDoorBadInput(t *testing.T) {
 		if n := unreadable("lost"); n < 1 {
 			t.Fatalf("cairn_s3_unreadable_objects_total{cause=lost} = %v", n)
 		}
+		// The gateway told meta: cairnctl status names the object.
+		deadline := time.Now().Add(20 * time.Second)
+		for num(repairStatus(t, c), "unreadable_reported") < 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("cairnctl status reports no unreadable object: %v", repairStatus(t, c))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if table := string(ctl(t, c, "status")); !strings.Contains(table, "UNREADABLE") || !strings.Contains(table, "badname/fragile") {
+			t.Fatalf("cairnctl status does not list the unreadable object:\n%s", table)
+		}
 		if o, ok := boto3Get(t, c, "badname", "fragile"); ok {
 			if o.Raised != "ClientError" || o.Status != 500 || !strings.Contains(o.Message, "cannot be read") {
 				t.Fatalf("boto3 with 3 shards gone: %+v", o)
