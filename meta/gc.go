@@ -8,12 +8,10 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
-	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
-	"github.com/cairn-store/cairn/proto/pki"
-	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
@@ -42,8 +40,8 @@ func (n *node) collectGarbage(ld *leadership) {
 	if !leaderReady(ld) {
 		return
 	}
-	conns := newDataConns(n.cfg.Transport)
-	defer conns.close()
+	conns := dataclient.New(n.cfg.Transport)
+	defer func() { _ = conns.Close() }()
 	skip := map[string]time.Time{} // node -> when to try it again
 	for sleepCtx(ld.ctx, n.cfg.GCInterval) {
 		dropped, err := n.gcRound(ld.ctx, conns, skip)
@@ -61,7 +59,7 @@ func (n *node) collectGarbage(ld *leadership) {
 // the map are passed over, so one dead node cannot hold up the queue; a
 // node whose deletion fails goes into skip for a while. It returns how
 // many entries it dropped.
-func (n *node) gcRound(ctx context.Context, conns *dataConns, skip map[string]time.Time) (int, error) {
+func (n *node) gcRound(ctx context.Context, conns *dataclient.Pool, skip map[string]time.Time) (int, error) {
 	now := n.cfg.Now()
 	cutoff := now.Add(-n.cfg.GCGrace).UnixNano()
 	var due []*cairnpb.GCEntry
@@ -109,7 +107,7 @@ func (n *node) gcRound(ctx context.Context, conns *dataConns, skip map[string]ti
 		go func(i int, e *cairnpb.GCEntry, addr string) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			gone[i] = conns.deleteShard(ctx, addr, e.GetShardId()) == nil
+			gone[i] = deleteShard(ctx, conns, addr, e.GetShardId()) == nil
 		}(i, e, addr)
 	}
 	wg.Wait()
@@ -146,52 +144,13 @@ func applyDropGC(b *pebble.Batch, c *cairnpb.DropGCCmd) error {
 	return nil
 }
 
-// dataConns pools connections from the leader to data nodes.
-type dataConns struct {
-	transport *rpcauth.Transport
-	mu        sync.Mutex
-	conns     map[string]*grpc.ClientConn
-}
-
-func newDataConns(t *rpcauth.Transport) *dataConns {
-	return &dataConns{transport: t, conns: map[string]*grpc.ClientConn{}}
-}
-
-func (d *dataConns) client(addr string) (cairnpb.DataClient, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if cc, ok := d.conns[addr]; ok {
-		return cairnpb.NewDataClient(cc), nil
-	}
-	cc, err := grpc.NewClient(addr, d.transport.Dial(pki.RoleData))
-	if err != nil {
-		return nil, fmt.Errorf("meta: dial data node %s: %w", addr, err)
-	}
-	d.conns[addr] = cc
-	return cairnpb.NewDataClient(cc), nil
-}
-
-// deleteShard deletes a shard; a shard that is already absent counts as
-// deleted.
-func (d *dataConns) deleteShard(ctx context.Context, addr, shardID string) error {
-	c, err := d.client(addr)
-	if err != nil {
-		return err
-	}
+// deleteShard deletes a shard within gcCallTimeout; a shard that is
+// already absent counts as deleted.
+func deleteShard(ctx context.Context, conns *dataclient.Pool, addr, shardID string) error {
 	cctx, cancel := context.WithTimeout(ctx, gcCallTimeout)
 	defer cancel()
-	_, err = c.DeleteShard(cctx, &cairnpb.DeleteShardRequest{ShardId: shardID})
-	if err = rpcerr.FromStatus(err); errors.Is(err, rpcerr.ErrShardNotFound) {
-		return nil
+	if err := conns.DeleteShard(cctx, addr, shardID); err != nil && !errors.Is(err, rpcerr.ErrShardNotFound) {
+		return err
 	}
-	return err
-}
-
-func (d *dataConns) close() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for addr, cc := range d.conns {
-		_ = cc.Close()
-		delete(d.conns, addr)
-	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/placement"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -106,8 +107,8 @@ func (n *node) rebalanceLoop(ld *leadership) {
 	if !leaderReady(ld) {
 		return
 	}
-	conns := newDataConns(n.cfg.Transport)
-	defer conns.close()
+	conns := dataclient.New(n.cfg.Transport)
+	defer func() { _ = conns.Close() }()
 	n.rebalance.update(func(st *cairnpb.RebalanceStatus) {
 		*st = cairnpb.RebalanceStatus{Enabled: !n.cfg.RebalanceManual, LeaderId: n.cfg.ID}
 	})
@@ -238,7 +239,7 @@ func (n *node) repairBusy() string {
 // elsewhere. It reports whether the pass finished for layout fp (false when
 // it had to wait, the layout changed or a move failed: a later pass tries
 // again).
-func (n *node) rebalancePass(ctx context.Context, conns *dataConns, fp string) (bool, error) {
+func (n *node) rebalancePass(ctx context.Context, conns *dataclient.Pool, fp string) (bool, error) {
 	if why := n.repairBusy(); why != "" {
 		n.rebalance.update(func(st *cairnpb.RebalanceStatus) { st.WaitingForRepair = true })
 		return false, nil
@@ -418,7 +419,7 @@ func (n *node) planUnit(layout []placement.Node, nodes map[string]*nodeView, u *
 // rebalanceUnit moves one unit's shards to where placement wants them,
 // planned again from the record as committed now, with no repair round
 // running. It returns the shards moved and their bytes.
-func (n *node) rebalanceUnit(ctx context.Context, conns *dataConns, fp string, u *repairUnit) (int, int64, error) {
+func (n *node) rebalanceUnit(ctx context.Context, conns *dataclient.Pool, fp string, u *repairUnit) (int, int64, error) {
 	n.rebalance.reloc.RLock()
 	defer n.rebalance.reloc.RUnlock()
 	var (

@@ -4,14 +4,13 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -99,8 +98,8 @@ func (n *node) reconcileOrphans(ld *leadership) {
 	if !leaderReady(ld) {
 		return
 	}
-	conns := newDataConns(n.cfg.Transport)
-	defer conns.close()
+	conns := dataclient.New(n.cfg.Transport)
+	defer func() { _ = conns.Close() }()
 	for sleepCtx(ld.ctx, n.cfg.OrphanInterval) {
 		deleted, err := n.reconcileRound(ld.ctx, conns)
 		if err != nil && ld.ctx.Err() == nil {
@@ -117,7 +116,7 @@ type orphanRef struct{ node, shard string }
 
 // reconcileRound runs one reconciliation and returns how many orphaned
 // shards it deleted. A node that cannot be listed is skipped this round.
-func (n *node) reconcileRound(ctx context.Context, conns *dataConns) (int, error) {
+func (n *node) reconcileRound(ctx context.Context, conns *dataclient.Pool) (int, error) {
 	var nodes []*cairnpb.DataNode
 	if err := n.store.view(func(r pebble.Reader) error {
 		var err error
@@ -133,7 +132,7 @@ func (n *node) reconcileRound(ctx context.Context, conns *dataConns) (int, error
 		if room <= 0 {
 			break
 		}
-		ids, err := conns.oldShards(ctx, dn.GetAddr(), cutoff, room)
+		ids, err := oldShards(ctx, conns, dn.GetAddr(), cutoff, room)
 		if err != nil {
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
@@ -158,7 +157,7 @@ func (n *node) reconcileRound(ctx context.Context, conns *dataConns) (int, error
 		if err := ctx.Err(); err != nil {
 			return deleted, err
 		}
-		if err := conns.deleteShard(ctx, addr, ref.shard); err != nil {
+		if err := deleteShard(ctx, conns, addr, ref.shard); err != nil {
 			n.cfg.Logger.Debug("orphan reconciliation: delete failed", "node", ref.node, "shard", ref.shard, "err", err)
 			continue
 		}
@@ -198,30 +197,19 @@ func strikeReferenced(r pebble.Reader, cands map[orphanRef]string) error {
 
 // oldShards lists up to limit shards of a data node created before cutoff
 // (Unix nanoseconds, the node's clock).
-func (d *dataConns) oldShards(ctx context.Context, addr string, cutoff int64, limit int) ([]string, error) {
-	c, err := d.client(addr)
-	if err != nil {
-		return nil, err
-	}
+func oldShards(ctx context.Context, conns *dataclient.Pool, addr string, cutoff int64, limit int) ([]string, error) {
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	stream, err := c.ListShards(cctx, &cairnpb.ListShardsRequest{})
-	if err != nil {
-		return nil, rpcerr.FromStatus(err)
-	}
 	var out []string
-	for len(out) < limit {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
+	for s, err := range conns.ListShards(cctx, addr, "") {
 		if err != nil {
-			return nil, rpcerr.FromStatus(err)
+			return nil, err
 		}
-		for _, s := range resp.GetShards() {
-			if s.GetCreatedUnixNano() < cutoff && len(out) < limit {
-				out = append(out, s.GetShardId())
-			}
+		if len(out) == limit {
+			break
+		}
+		if s.GetCreatedUnixNano() < cutoff {
+			out = append(out, s.GetShardId())
 		}
 	}
 	return out, nil

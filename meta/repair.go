@@ -11,6 +11,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/placement"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -148,8 +149,8 @@ func (n *node) repairLoop(ld *leadership) {
 	if !leaderReady(ld) {
 		return
 	}
-	conns := newDataConns(n.cfg.Transport)
-	defer conns.close()
+	conns := dataclient.New(n.cfg.Transport)
+	defer func() { _ = conns.Close() }()
 	n.repair.update(func(st *cairnpb.RepairStatus) {
 		*st = cairnpb.RepairStatus{EtaSeconds: -1, LeaderId: n.cfg.ID}
 	})
@@ -172,7 +173,7 @@ func (n *node) repairLoop(ld *leadership) {
 }
 
 // repairRound scans once and works through what it found.
-func (n *node) repairRound(ctx context.Context, conns *dataConns) error {
+func (n *node) repairRound(ctx context.Context, conns *dataclient.Pool) error {
 	// No rebalance move runs during a round (repair has priority).
 	n.rebalance.reloc.Lock()
 	defer n.rebalance.reloc.Unlock()
@@ -424,7 +425,7 @@ func forEachUnit(r pebble.Reader, fn func(u *repairUnit, locs []*cairnpb.ShardLo
 
 // repairUnit rebuilds or copies the unit's missing and draining shards onto
 // new nodes and commits the new locations. It returns the bytes written.
-func (n *node) repairUnit(ctx context.Context, conns *dataConns, nodes map[string]*nodeView, u *repairUnit) (int64, error) {
+func (n *node) repairUnit(ctx context.Context, conns *dataclient.Pool, nodes map[string]*nodeView, u *repairUnit) (int64, error) {
 	work := append(append([]int32(nil), u.missing...), u.moving...)
 	workIdx := map[int32]bool{}
 	for _, i := range work {
@@ -497,7 +498,7 @@ func (n *node) repairUnit(ctx context.Context, conns *dataConns, nodes map[strin
 // commits nothing. When the commit finds the unit changed, the new shards
 // are deleted and nothing is reported. It returns the shards committed and
 // their bytes.
-func (n *node) relocateShards(ctx context.Context, conns *dataConns, nodes map[string]*nodeView, u *repairUnit,
+func (n *node) relocateShards(ctx context.Context, conns *dataclient.Pool, nodes map[string]*nodeView, u *repairUnit,
 	targets map[int32]string, sources []*cairnpb.RebuildSource, allOrNothing bool) (int, int64, error) {
 	type result struct {
 		move  *cairnpb.ShardMove
@@ -563,26 +564,22 @@ func (n *node) relocateShards(ctx context.Context, conns *dataConns, nodes map[s
 }
 
 // dropShards deletes the shards made for moves that were not committed.
-func (n *node) dropShards(ctx context.Context, conns *dataConns, nodes map[string]*nodeView, moves []*cairnpb.ShardMove) {
+func (n *node) dropShards(ctx context.Context, conns *dataclient.Pool, nodes map[string]*nodeView, moves []*cairnpb.ShardMove) {
 	for _, mv := range moves {
 		if mv.GetNewNodeId() != mv.GetOldNodeId() {
-			_ = conns.deleteShard(ctx, nodes[mv.GetNewNodeId()].rec.GetAddr(), mv.GetShardId())
+			_ = deleteShard(ctx, conns, nodes[mv.GetNewNodeId()].rec.GetAddr(), mv.GetShardId())
 		}
 	}
 }
 
 // rebuildOn asks the data node at addr to rebuild a shard; it returns the
 // bytes written.
-func (n *node) rebuildOn(ctx context.Context, conns *dataConns, addr string, req *cairnpb.RebuildShardRequest) (int64, error) {
-	c, err := conns.client(addr)
-	if err != nil {
-		return 0, err
-	}
+func (n *node) rebuildOn(ctx context.Context, conns *dataclient.Pool, addr string, req *cairnpb.RebuildShardRequest) (int64, error) {
 	cctx, cancel := context.WithTimeout(ctx, repairCallTimeout)
 	defer cancel()
-	resp, err := c.RebuildShard(cctx, req)
+	resp, err := conns.RebuildShard(cctx, addr, req)
 	if err != nil {
-		return 0, rpcerr.FromStatus(err)
+		return 0, err
 	}
 	return resp.GetBytes(), nil
 }

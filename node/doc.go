@@ -22,7 +22,8 @@
 //     exists, and an index record is written only after every one of its
 //     blocks is durable. The index record, its reverse record and the removal
 //     of the blocks it replaces are committed in one synced batch.
-//   - Every block value carries the CRC-32C (Castagnoli) of its data. A read
+//   - Every block value carries the CRC-32C (Castagnoli, erasure.Checksum)
+//     of its data, the checksum it travelled with. A read
 //     verifies it before handing out a single byte; a mismatch, a missing
 //     block, a malformed record or any error Pebble reports while reading
 //     (its own block checksums may fire first) is returned wrapping

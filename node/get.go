@@ -10,6 +10,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/erasure"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
@@ -175,7 +176,7 @@ func (r *ShardReader) current(ok bool) (Block, error) {
 	}
 	stored := binary.BigEndian.Uint32(v)
 	data := v[crcLen:]
-	if got := checksum(data); got != stored {
+	if got := erasure.Checksum(data); got != stored {
 		return Block{}, r.s.dataLoss(id, idx, fmt.Errorf("crc32c %08x, stored %08x", got, stored))
 	}
 	return Block{Index: idx, Data: data, CRC: stored}, nil

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"time"
 
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -27,14 +26,6 @@ const crcLen = 4
 
 // MaxShardIDLen bounds the length of a shard ID.
 const MaxShardIDLen = 1024
-
-// castagnoli is the CRC-32C table. crc32.MakeTable caches Castagnoli
-// internally, so this is cheap and not state of ours.
-func castagnoli() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) }
-
-// checksum returns the CRC-32C (Castagnoli) of b, the checksum every block
-// carries (the same as erasure.Checksum).
-func checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli()) }
 
 func validShardID(id string) error {
 	if id == "" || len(id) > MaxShardIDLen {

@@ -235,7 +235,7 @@ func (n *Node) Serve(ctx context.Context, lis net.Listener) error {
 		<-served
 	}
 	gs.Stop()
-	n.srv.peers.close() // connections RebuildShard opened to other data nodes
+	_ = n.srv.peers.Close() // connections RebuildShard opened to other data nodes
 	cancel()
 	wg.Wait()
 	return err

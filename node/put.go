@@ -14,6 +14,8 @@ import (
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
 	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/cairn-store/cairn/erasure"
 )
 
 // PutShard stores shard id from blocks, which yields the data of blocks 0,
@@ -99,7 +101,7 @@ func (w *shardWriter) add(data []byte) error {
 		}
 	}
 	k := appendBlockKey(w.key[:0], w.seq, w.n)
-	crc := checksum(data)
+	crc := erasure.Checksum(data)
 	if w.sst == nil {
 		op := w.batch.SetDeferred(len(k), crcLen+len(data))
 		copy(op.Key, k)

@@ -11,14 +11,16 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/cairn-store/cairn/erasure"
+	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
 // MaxMessageSize is the gRPC message size limit the Data server accepts and
-// sends: room for blocks of 4 MiB and more, plus framing.
-const MaxMessageSize = 16 << 20
+// sends: the limit its clients use.
+const MaxMessageSize = dataclient.MaxMessageSize
 
 // listPage is how many shards one ListShards response message carries.
 const listPage = 1000
@@ -31,7 +33,7 @@ type Server struct {
 	nodeID string
 	store  *Store
 	log    *slog.Logger
-	peers  *peers // other data nodes, for RebuildShard
+	peers  *dataclient.Pool // other data nodes, for RebuildShard
 }
 
 // NewServer returns a Data server for store, answering Health as nodeID.
@@ -41,7 +43,7 @@ func NewServer(nodeID string, store *Store, logger *slog.Logger, t *rpcauth.Tran
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Server{nodeID: nodeID, store: store, log: logger, peers: newPeers(t)}
+	return &Server{nodeID: nodeID, store: store, log: logger, peers: dataclient.New(t)}
 }
 
 // ServerOptions are the grpc.ServerOptions a Data server needs.
@@ -98,7 +100,7 @@ func (s *Server) PutShard(stream grpc.ClientStreamingServer[cairnpb.PutShardRequ
 				yield(nil, fmt.Errorf("block %d out of order, expected %d: %w", b.GetIndex(), expect, rpcerr.ErrInvalidArgument))
 				return
 			}
-			if got := checksum(b.GetData()); got != b.GetCrc32C() {
+			if got := erasure.Checksum(b.GetData()); got != b.GetCrc32C() {
 				yield(nil, fmt.Errorf("block %d arrived with crc32c %08x, data has %08x: %w", expect, b.GetCrc32C(), got, rpcerr.ErrChecksum))
 				return
 			}

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/cairn-store/cairn/erasure"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -85,7 +86,7 @@ func genPut(id string, seed uint64, n, size int) []*cairnpb.PutShardRequest {
 	msgs := []*cairnpb.PutShardRequest{putReq(id)}
 	for i := range n {
 		d := blockData(seed, i, size)
-		msgs = append(msgs, blockReq(int64(i), d, checksum(d)))
+		msgs = append(msgs, blockReq(int64(i), d, erasure.Checksum(d)))
 	}
 	return msgs
 }
@@ -116,7 +117,7 @@ func TestServerPutGetStatListDelete(t *testing.T) {
 		t.Fatalf("get: %d blocks, %v", len(blocks), err)
 	}
 	for i, b := range blocks {
-		if b.GetIndex() != int64(i) || !bytes.Equal(b.GetData(), blockData(9, i, size)) || b.GetCrc32C() != checksum(b.GetData()) {
+		if b.GetIndex() != int64(i) || !bytes.Equal(b.GetData(), blockData(9, i, size)) || b.GetCrc32C() != erasure.Checksum(b.GetData()) {
 			t.Fatalf("block %d wrong", i)
 		}
 	}
@@ -196,7 +197,7 @@ func TestServerRejectsOutOfOrderBlock(t *testing.T) {
 		t.Fatalf("%d block keys left", n)
 	}
 	// Starting at 1 is out of order too.
-	_, err = rpcPut(ctx, c, putReq("ooo"), blockReq(1, []byte("x"), checksum([]byte("x"))))
+	_, err = rpcPut(ctx, c, putReq("ooo"), blockReq(1, []byte("x"), erasure.Checksum([]byte("x"))))
 	wantCode(t, "first block 1", err, codes.InvalidArgument, rpcerr.ErrInvalidArgument)
 }
 

@@ -36,11 +36,12 @@ func TestDependencyDirection(t *testing.T) {
 		{"proto/pki", []string{"proto/pki"}},
 		{"proto/rpcauth", []string{"proto/rpcauth", "proto/pki", "proto/rpcerr", "proto/cairnpb"}},
 		{"meta/metaclient", []string{"meta/metaclient", "proto/"}},
+		{"node/dataclient", []string{"node/dataclient", "proto/", "erasure"}},
 		{"meta/keyring", []string{"meta/keyring"}},
-		{"meta", []string{"meta", "proto/", "placement"}},
+		{"meta", []string{"meta", "proto/", "placement", "node/dataclient", "erasure"}},
 		{"node", []string{"node", "proto/", "erasure", "meta/metaclient"}},
 		{"meta/policy", []string{"meta/policy"}},
-		{"s3api", []string{"s3api", "proto/", "erasure", "placement", "meta/metaclient", "meta/policy", "meta/keyring"}},
+		{"s3api", []string{"s3api", "proto/", "erasure", "placement", "meta/metaclient", "meta/policy", "meta/keyring", "node/dataclient"}},
 	}
 	for _, r := range rules {
 		for _, d := range deps(t, r.pkg) {

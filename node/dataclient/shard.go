@@ -1,0 +1,148 @@
+package dataclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/cairn-store/cairn/erasure"
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// ErrBadBlock: a data node sent a block whose bytes do not match the
+// checksum sent with it, or a block out of order. It wraps
+// rpcerr.ErrChecksum, so it is DATA_LOSS when passed on over gRPC.
+var ErrBadBlock = fmt.Errorf("dataclient: block failed its checksum in transit: %w", rpcerr.ErrChecksum)
+
+// ShardWriter streams one shard to one data node. It is not safe for
+// concurrent use.
+type ShardWriter struct {
+	stream cairnpb.Data_PutShardClient
+	cancel context.CancelFunc
+	addr   string
+	id     string
+}
+
+// PutShard opens a put stream for shardID on the node at addr and sends
+// its header. The shard becomes durable and visible only after Commit;
+// Abort (or ctx ending) discards it.
+func (p *Pool) PutShard(ctx context.Context, addr, shardID string) (*ShardWriter, error) {
+	c, err := p.client(addr)
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	st, err := c.PutShard(sctx)
+	if err == nil {
+		err = st.Send(&cairnpb.PutShardRequest{Msg: &cairnpb.PutShardRequest_Header{Header: &cairnpb.ShardHeader{ShardId: shardID}}})
+	}
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("dataclient: put shard %q to %s: %w", shardID, addr, rpcerr.FromStatus(err))
+	}
+	return &ShardWriter{stream: st, cancel: cancel, addr: addr, id: shardID}, nil
+}
+
+// WriteBlock sends block index with its checksum. It does not keep block
+// after returning.
+func (w *ShardWriter) WriteBlock(_ context.Context, index int64, block []byte) error {
+	err := w.stream.Send(&cairnpb.PutShardRequest{Msg: &cairnpb.PutShardRequest_Block{Block: &cairnpb.Block{
+		Index: index, Data: block, Crc32C: erasure.Checksum(block),
+	}}})
+	if errors.Is(err, io.EOF) {
+		// The server ended the stream; its reason comes from RecvMsg.
+		_, err = w.stream.CloseAndRecv()
+	}
+	if err != nil {
+		return fmt.Errorf("dataclient: put shard %q to %s: block %d: %w", w.id, w.addr, index, rpcerr.FromStatus(err))
+	}
+	return nil
+}
+
+// Commit closes the stream and waits for the node to make the shard
+// durable.
+func (w *ShardWriter) Commit() error {
+	defer w.cancel()
+	if _, err := w.stream.CloseAndRecv(); err != nil {
+		return fmt.Errorf("dataclient: put shard %q to %s: commit: %w", w.id, w.addr, rpcerr.FromStatus(err))
+	}
+	return nil
+}
+
+// Abort drops the stream; the node discards what it received.
+func (w *ShardWriter) Abort() { w.cancel() }
+
+// ShardReader streams the blocks of one shard from one data node, each
+// checked against its CRC-32C. It implements erasure.BlockReader. It is
+// not safe for concurrent use.
+type ShardReader struct {
+	stream cairnpb.Data_GetShardClient
+	cancel context.CancelFunc
+	addr   string
+	id     string
+	next   int64
+	err    error // sticky: a reader that failed is not read again
+}
+
+// GetShard opens a read stream of shardID on the node at addr, from block
+// first to the end of the shard. Close it when done.
+func (p *Pool) GetShard(ctx context.Context, addr, shardID string, first int64) (*ShardReader, error) {
+	c, err := p.client(addr)
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	st, err := c.GetShard(sctx, &cairnpb.GetShardRequest{ShardId: shardID, FirstBlock: first})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("dataclient: get shard %q from %s: %w", shardID, addr, rpcerr.FromStatus(err))
+	}
+	return &ShardReader{stream: st, cancel: cancel, addr: addr, id: shardID, next: first}, nil
+}
+
+// Next returns the next block of the shard, or io.EOF after its last
+// block. A block that fails its checksum or arrives out of order is an
+// error wrapping ErrBadBlock; its bytes are never returned. After any
+// error, Next returns that error again.
+func (r *ShardReader) Next() ([]byte, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	m, err := r.stream.Recv()
+	if errors.Is(err, io.EOF) {
+		r.err = io.EOF
+		return nil, io.EOF
+	}
+	switch b := m.GetBlock(); {
+	case err != nil:
+		err = rpcerr.FromStatus(err)
+	case b.GetIndex() != r.next:
+		err = fmt.Errorf("got block %d: %w", b.GetIndex(), ErrBadBlock)
+	case erasure.Checksum(b.GetData()) != b.GetCrc32C():
+		err = ErrBadBlock
+	default:
+		r.next++
+		return b.GetData(), nil
+	}
+	r.err = fmt.Errorf("dataclient: get shard %q from %s: block %d: %w", r.id, r.addr, r.next, err)
+	return nil, r.err
+}
+
+// ReadBlock returns the next block, as Next does, for erasure.Decode and
+// erasure.Coder.Rebuild: they ask only for blocks that must exist, so the
+// end of the shard is io.ErrUnexpectedEOF.
+func (r *ShardReader) ReadBlock(context.Context) ([]byte, error) {
+	b, err := r.Next()
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("dataclient: get shard %q from %s: block %d: %w", r.id, r.addr, r.next, io.ErrUnexpectedEOF)
+	}
+	return b, err
+}
+
+// Close ends the stream.
+func (r *ShardReader) Close() error {
+	r.cancel()
+	return nil
+}
