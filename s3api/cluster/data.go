@@ -69,11 +69,3 @@ func (d *Data) GetShard(ctx context.Context, addr, shardID string, firstBlock in
 	}
 	return d.pool.GetShard(ctx, addr, shardID, firstBlock)
 }
-
-// DeleteShard removes a shard from a node.
-func (d *Data) DeleteShard(ctx context.Context, addr, shardID string) error {
-	if err := d.pool.WaitReady(ctx, addr, Patient); err != nil {
-		return err
-	}
-	return d.pool.DeleteShard(ctx, addr, shardID)
-}
