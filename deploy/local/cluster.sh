@@ -143,6 +143,8 @@ down() {
       kill "$pid" 2>/dev/null || true
       for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
       kill -9 "$pid" 2>/dev/null || true
+      # Wait until it is gone, so its ports are free for the next 'up'.
+      for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
     fi
     rm -f "$f"
   done
