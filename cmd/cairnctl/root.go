@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cairn-store/cairn/meta/metaclient"
 )
@@ -22,6 +23,9 @@ type globals struct {
 	// ca, cert, key and insecure: how to reach the meta port (tls.go).
 	ca, cert, key string
 	insecure      bool
+	// flags are the persistent flags, to tell a flag given on the command
+	// line from a default taken from the environment.
+	flags *pflag.FlagSet
 }
 
 func newRootCmd() *cobra.Command {

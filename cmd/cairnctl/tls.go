@@ -15,6 +15,7 @@ import (
 
 func (g *globals) registerTLSFlags(root *cobra.Command) {
 	f := root.PersistentFlags()
+	g.flags = f
 	f.StringVar(&g.ca, "ca", os.Getenv("CAIRN_CA"), "CA bundle the meta nodes' certificates chain to (env CAIRN_CA)")
 	f.StringVar(&g.cert, "cert", os.Getenv("CAIRN_CERT"), "admin certificate, from 'cairnctl cert issue --role admin' (env CAIRN_CERT); without one, the admin token authenticates")
 	f.StringVar(&g.key, "key", os.Getenv("CAIRN_KEY"), "private key of --cert (env CAIRN_KEY)")
@@ -32,8 +33,10 @@ func (g *globals) dialOptions() ([]grpc.DialOption, error) {
 	opts := metaclient.WithAdminToken(token)
 	switch {
 	case g.insecure:
-		if g.ca != "" || g.cert != "" {
-			return nil, fmt.Errorf("--insecure excludes --ca and --cert")
+		// CAIRN_CA and friends in the environment are ignored; flags
+		// given together with --insecure are a mistake.
+		if g.flags != nil && (g.flags.Changed("ca") || g.flags.Changed("cert") || g.flags.Changed("key")) {
+			return nil, fmt.Errorf("--insecure excludes --ca, --cert and --key")
 		}
 		return opts, nil
 	case g.ca == "":

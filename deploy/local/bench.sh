@@ -17,6 +17,7 @@ if [ "${BENCH_TLS_COMPARE:-0}" = 1 ]; then
   for rep in $(seq 1 "$reps"); do
     for mode in mtls insecure; do
       rm -rf "$CLUSTER_DIR"
+      unset CAIRN_CA CAIRN_CERT CAIRN_KEY
       INSECURE_INTERNAL=$([ $mode = insecure ] && echo 1 || echo 0) "$root/deploy/local/cluster.sh" up >/dev/null
       # shellcheck disable=SC1091
       source "$CLUSTER_DIR/env"
