@@ -382,45 +382,6 @@ func randomLog(t testing.TB, seed uint64, n int) *cmdLog {
 	return c
 }
 
-func TestFSMDeterminism(t *testing.T) {
-	c := randomLog(t, 7, 3000)
-	// One FSM applies entry by entry, the other in raft batches of varied
-	// size, with a configuration entry mixed in: the states must be equal.
-	one, batched := newTestFSM(t), newTestFSM(t)
-	var oneResps []any
-	for _, l := range c.logs {
-		oneResps = append(oneResps, one.Apply(l))
-	}
-	var batchResps []any
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < len(c.logs); {
-		j := min(len(c.logs), i+1+rng.IntN(64))
-		batch := append([]*raft.Log{{Type: raft.LogConfiguration}}, c.logs[i:j]...)
-		resps := batched.ApplyBatch(batch)
-		if resps[0] != nil {
-			t.Fatalf("configuration entry answered %v", resps[0])
-		}
-		batchResps = append(batchResps, resps[1:]...)
-		i = j
-	}
-	failures := 0
-	for i := range oneResps {
-		if fmt.Sprint(oneResps[i]) != fmt.Sprint(batchResps[i]) {
-			t.Fatalf("entry %d: %v vs %v", i, oneResps[i], batchResps[i])
-		}
-		if oneResps[i] != nil {
-			failures++
-		}
-	}
-	if failures == 0 || failures == len(oneResps) {
-		t.Fatalf("%d of %d commands failed; the log exercises too little", failures, len(oneResps))
-	}
-	a, b := dumpStore(t, one.store), dumpStore(t, batched.store)
-	if len(a) == 0 || fmt.Sprint(a) != fmt.Sprint(b) {
-		t.Fatalf("states differ: %d keys vs %d keys", len(a), len(b))
-	}
-}
-
 // memSink is a raft.SnapshotSink in memory.
 type memSink struct {
 	bytes.Buffer
