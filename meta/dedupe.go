@@ -10,6 +10,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
@@ -30,6 +31,10 @@ import (
 // dedupeRetention - staleWindow (2 minutes); with NTP they differ by
 // milliseconds. A client clock more than staleWindow behind the leader's
 // makes its writes refused as stale, which the error message names.
+//
+// Which commands are exempt from recording (replayUnsafe) or from the
+// stale window (staleHarmless) is a column of the command registry
+// (commands.go), where each exemption is explained.
 //
 // A request handler proposes at most one command with the caller's ctx;
 // background work of the leader (repair, rebalance, rewrap, GC) proposes
@@ -140,45 +145,17 @@ func withRequestID(ctx context.Context) context.Context {
 	return ctx
 }
 
-// replayUnsafe reports commands whose handler answers with values the
-// proposer drew at random (upload IDs, access key IDs and secrets):
-// answering a duplicate with success would hand the caller a name that
-// does not exist, so these are applied again, as without request IDs, and
-// only the stale window applies to them. A late duplicate of one creates
-// an upload or key nobody knows; it loses no acknowledged write.
-// CompleteUpload needs no record: its first apply consumes the upload, so
-// a duplicate finds none and changes nothing.
-func replayUnsafe(cmd *cairnpb.Command) bool {
-	switch cmd.GetOp().(type) {
-	case *cairnpb.Command_CreateUpload, *cairnpb.Command_CreateAccessKey, *cairnpb.Command_CompleteUpload:
-		return true
-	}
-	return false
-}
-
-// staleHarmless reports commands a data node sends about itself
-// (registering, heartbeats, corrupt-shard reports): applying one late
-// undoes no acknowledged write, while refusing them would make a node
-// whose clock runs behind look dead and start a needless repair of all
-// it holds.
-func staleHarmless(cmd *cairnpb.Command) bool {
-	switch cmd.GetOp().(type) {
-	case *cairnpb.Command_Heartbeat, *cairnpb.Command_RegisterNode, *cairnpb.Command_ReportCorruptShard:
-		return true
-	}
-	return false
-}
-
-// applyDeduped applies cmd unless its request was applied before or is
-// stale, and records the request in the same batch when the apply
-// succeeds. Like applyCommand it writes nothing when it returns an error,
-// and it reads no clock: time is the proposer's cmd.unix_nano.
-func applyDeduped(b *pebble.Batch, index uint64, cmd *cairnpb.Command) error {
+// applyDeduped applies cmd, whose row and payload the registry found,
+// unless its request was applied before or is stale, and records the
+// request in the same batch when the apply succeeds. The row's
+// replayUnsafe and staleHarmless (commands.go) say which of these rules
+// apply to it. Like the row's apply it writes nothing when it returns an
+// error, and it reads no clock: time is the proposer's cmd.unix_nano.
+func applyDeduped(b *pebble.Batch, row *commandRow, e applyEnv, cmd *cairnpb.Command, payload proto.Message) error {
 	id := cmd.GetRequestId()
 	if len(id) == 0 {
-		return applyCommand(b, index, cmd)
+		return row.apply.fn(b, e, payload)
 	}
-	now := cmd.GetUnixNano()
 	if len(id) != requestIDLen {
 		return invalid("request id is %d bytes, want %d", len(id), requestIDLen)
 	}
@@ -189,18 +166,18 @@ func applyDeduped(b *pebble.Batch, index uint64, cmd *cairnpb.Command) error {
 	if seen != nil {
 		return nil // the first application was the real one
 	}
-	if age := time.Duration(now - cmd.GetRequestStartUnixNano()); age > staleWindow && !staleHarmless(cmd) {
+	if age := time.Duration(e.now - cmd.GetRequestStartUnixNano()); age > staleWindow && !row.staleHarmless {
 		return invalid("request %x is stale: proposed %s after it started (limit %s); "+
 			"it was retried elsewhere or the caller gave up, or the client's clock is behind",
 			id, age.Round(time.Millisecond), staleWindow)
 	}
-	if err := applyCommand(b, index, cmd); err != nil {
+	if err := row.apply.fn(b, e, payload); err != nil {
 		return err
 	}
-	if replayUnsafe(cmd) {
+	if row.replayUnsafe {
 		return nil
 	}
-	return recordRequest(b, now, id)
+	return recordRequest(b, e.now, id)
 }
 
 // recordRequest remembers id as applied at now and forgets up to

@@ -6,6 +6,13 @@
 //
 //   - fsm.go: the replicated state machine. Commands are cairnpb.Command
 //     envelopes; one Pebble batch is committed per Raft batch.
+//   - commands.go: the command registry, one row per Command.op field with
+//     its apply function and dedupe properties; the apply dispatch, the
+//     dedupe checks and the tests read it. A new command is a proto field
+//     and one row.
+//   - refusal.go: which errors of an apply are refusals (any rpcerr
+//     sentinel) and which are storage failures (everything else).
+//   - dedupe.go: request IDs, so a retried call applies at most once.
 //   - store.go, keys.go: the FSM's Pebble database, its key layout and reads.
 //   - listing.go: ListObjects as an ordered prefix scan with delimiter skips.
 //   - multipart.go, multipart_service.go: multipart uploads (upload and part
@@ -38,10 +45,13 @@
 //     Applying the same log to two empty FSMs yields byte-identical Pebble
 //     contents.
 //   - A command either applies completely or changes nothing. Domain failures
-//     (bucket exists, not empty, unknown node, ...) are returned as error
-//     values through the Raft future's Response; storage failures and
-//     undecodable or unknown commands panic, because continuing would let the
-//     replicas diverge.
+//     (bucket exists, not empty, unknown node, ...) are refusals: errors
+//     wrapping an rpcerr sentinel, returned through the Raft future's
+//     Response. Storage failures and undecodable or unknown commands panic,
+//     because continuing would let the replicas diverge. Race and
+//     invariants builds panic when a refused command wrote to the batch.
+//   - Every field of Command.op has exactly one row in the command registry;
+//     an FSM is not built otherwise.
 //   - An overwritten or deleted object version's shards are put on the GC
 //     queue in the same Pebble batch that removes the version. Re-committing
 //     the version that is already current (a client retry) enqueues nothing.

@@ -1,13 +1,13 @@
 package meta
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -19,59 +19,29 @@ import (
 // go straight to the store from any goroutine.
 type fsm struct {
 	store  *store
+	cmds   *commandRegistry
 	logger *slog.Logger
 }
 
 var _ raft.BatchingFSM = (*fsm)(nil)
 
-func newFSM(s *store, logger *slog.Logger) *fsm {
-	return &fsm{store: s, logger: logger}
-}
-
-// commandErrors are the outcomes a command may deterministically end with.
-// Any other error inside Apply is a storage failure and panics.
-var commandErrors = []error{
-	rpcerr.ErrBucketNotFound,
-	rpcerr.ErrBucketExists,
-	rpcerr.ErrBucketNotEmpty,
-	rpcerr.ErrNodeNotFound,
-	rpcerr.ErrInvalidArgument,
-	rpcerr.ErrUploadNotFound,
-	rpcerr.ErrInvalidPart,
-	rpcerr.ErrInvalidPartOrder,
-	rpcerr.ErrEntityTooSmall,
-	rpcerr.ErrObjectNotFound,
-	rpcerr.ErrPreconditionFailed,
-	rpcerr.ErrNamespaceNotFound,
-	rpcerr.ErrNamespaceExists,
-	rpcerr.ErrUserNotFound,
-	rpcerr.ErrUserExists,
-	rpcerr.ErrKeyNotFound,
-	rpcerr.ErrCompartmentNotFound,
-	rpcerr.ErrCompartmentExists,
-	rpcerr.ErrGroupNotFound,
-	rpcerr.ErrGroupExists,
-	rpcerr.ErrPolicyNotFound,
-	rpcerr.ErrPolicyExists,
-}
-
-func isCommandError(err error) bool {
-	for _, e := range commandErrors {
-		if errors.Is(err, e) {
-			return true
-		}
+func newFSM(s *store, logger *slog.Logger) (*fsm, error) {
+	cmds, err := newCommandRegistry(commandRows())
+	if err != nil {
+		return nil, err
 	}
-	return false
+	return &fsm{store: s, cmds: cmds, logger: logger}, nil
 }
 
-// Apply applies one committed entry. Its response is nil or a command error.
+// Apply applies one committed entry. Its response is nil or a *refusal.
 func (f *fsm) Apply(l *raft.Log) any {
 	return f.ApplyBatch([]*raft.Log{l})[0]
 }
 
 // ApplyBatch applies committed entries in order through one indexed Pebble
 // batch (later commands see earlier ones), committed once without fsync.
-// Each response is nil or an error wrapping one of commandErrors.
+// Each response is nil or a *refusal (refusal.go); any other error of an
+// apply is a storage failure and panics.
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	resps := make([]any, len(logs))
 	h, err := f.store.acquire()
@@ -89,13 +59,18 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		if err := proto.Unmarshal(l.Data, cmd); err != nil {
 			panic(fmt.Sprintf("meta: raft log entry %d is not a cairn command (%v); refusing to continue with a log this node cannot read", l.Index, err))
 		}
-		err := applyDeduped(b, l.Index, cmd)
-		if err != nil && !isCommandError(err) {
+		before := b.Len()
+		err := f.applyEntry(b, l.Index, cmd)
+		if err == nil {
+			continue
+		}
+		if refusalReason(err) == "" {
 			panic(fmt.Sprintf("meta: applying raft log entry %d: %v", l.Index, err))
 		}
-		if err != nil {
-			resps[i] = err
+		if invariants && b.Len() != before {
+			panic(fmt.Sprintf("meta: raft log entry %d was refused (%v) after writing to the batch: an apply must check before it writes", l.Index, err))
 		}
+		resps[i] = &refusal{err: err}
 	}
 	if !b.Empty() {
 		if err := b.Commit(pebble.NoSync); err != nil {
@@ -105,87 +80,35 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	return resps
 }
 
-// applyCommand dispatches one command. It must write nothing when it
-// returns an error.
-func applyCommand(b *pebble.Batch, index uint64, cmd *cairnpb.Command) error {
-	now := cmd.GetUnixNano()
-	switch op := cmd.GetOp().(type) {
-	case *cairnpb.Command_CreateBucket:
-		return applyCreateBucket(b, now, op.CreateBucket)
-	case *cairnpb.Command_DeleteBucket:
-		return applyDeleteBucket(b, now, op.DeleteBucket)
-	case *cairnpb.Command_PutObject:
-		return applyPutObject(b, index, now, op.PutObject)
-	case *cairnpb.Command_DeleteObject:
-		return applyDeleteObjectCmd(b, index, now, op.DeleteObject)
-	case *cairnpb.Command_RegisterNode:
-		return applyRegisterNode(b, now, op.RegisterNode)
-	case *cairnpb.Command_Heartbeat:
-		return applyHeartbeat(b, now, op.Heartbeat)
-	case *cairnpb.Command_SetMember:
-		return applySetMember(b, op.SetMember)
-	case *cairnpb.Command_CreateUpload:
-		return applyCreateUpload(b, now, op.CreateUpload)
-	case *cairnpb.Command_CommitPart:
-		return applyCommitPart(b, now, op.CommitPart)
-	case *cairnpb.Command_CompleteUpload:
-		return applyCompleteUpload(b, index, now, op.CompleteUpload)
-	case *cairnpb.Command_AbortUpload:
-		return applyAbortUpload(b, now, op.AbortUpload)
-	case *cairnpb.Command_SetObjectTags:
-		return applySetObjectTags(b, op.SetObjectTags)
-	case *cairnpb.Command_SetBucketTags:
-		return applySetBucketTags(b, op.SetBucketTags)
-	case *cairnpb.Command_DropGc:
-		return applyDropGC(b, op.DropGc)
-	case *cairnpb.Command_CreateNamespace:
-		return applyCreateNamespace(b, now, op.CreateNamespace)
-	case *cairnpb.Command_CreateUser:
-		return applyCreateUser(b, now, op.CreateUser)
-	case *cairnpb.Command_DeleteUser:
-		return applyDeleteUser(b, op.DeleteUser)
-	case *cairnpb.Command_CreateAccessKey:
-		return applyCreateAccessKey(b, now, op.CreateAccessKey)
-	case *cairnpb.Command_SetAccessKeyActive:
-		return applySetAccessKeyActive(b, op.SetAccessKeyActive)
-	case *cairnpb.Command_DeleteAccessKey:
-		return applyDeleteAccessKey(b, op.DeleteAccessKey)
-	case *cairnpb.Command_SetNodeState:
-		return applySetNodeState(b, now, op.SetNodeState)
-	case *cairnpb.Command_RelocateShards:
-		return applyRelocateShards(b, now, op.RelocateShards)
-	case *cairnpb.Command_ReportCorruptShard:
-		return applyReportCorruptShard(b, now, op.ReportCorruptShard)
-	case *cairnpb.Command_ClearCorruptShards:
-		return applyClearCorruptShards(b, op.ClearCorruptShards)
-	case *cairnpb.Command_SetNodeWeight:
-		return applySetNodeWeight(b, op.SetNodeWeight)
-	case *cairnpb.Command_SetMasterKey:
-		return applySetMasterKey(b, now, op.SetMasterKey)
-	case *cairnpb.Command_Rewrap:
-		return applyRewrap(b, op.Rewrap)
-	case *cairnpb.Command_SetBucketVersioning:
-		return applySetBucketVersioning(b, op.SetBucketVersioning)
-	case *cairnpb.Command_DeleteVersion:
-		return applyDeleteVersion(b, index, now, op.DeleteVersion)
-	case *cairnpb.Command_SetVersionTags:
-		return applySetVersionTags(b, op.SetVersionTags)
-	case *cairnpb.Command_CreateCompartment:
-		return applyCreateCompartment(b, now, op.CreateCompartment)
-	case *cairnpb.Command_SetS3Compartment:
-		return applySetS3Compartment(b, op.SetS3Compartment)
-	case *cairnpb.Command_CreateGroup:
-		return applyCreateGroup(b, now, op.CreateGroup)
-	case *cairnpb.Command_SetGroupMember:
-		return applySetGroupMember(b, op.SetGroupMember)
-	case *cairnpb.Command_CreatePolicy:
-		return applyCreatePolicy(b, now, op.CreatePolicy)
-	case *cairnpb.Command_DeletePolicy:
-		return applyDeletePolicy(b, op.DeletePolicy)
-	default:
-		panic(fmt.Sprintf("meta: raft log entry %d holds an unknown command (%T); "+
-			"it was proposed by a newer Cairn version: upgrade this meta node", index, op))
+// applyEntry applies one command through its registry row and the dedupe
+// rules. It writes nothing when it returns an error.
+func (f *fsm) applyEntry(b *pebble.Batch, index uint64, cmd *cairnpb.Command) error {
+	row, payload, ok := f.cmds.find(cmd)
+	if !ok {
+		panic(fmt.Sprintf("meta: raft log entry %d holds an unknown command (fields %v); "+
+			"it was proposed by a newer Cairn version: upgrade this meta node", index, unknownFields(cmd)))
 	}
+	return applyDeduped(b, row, applyEnv{index: index, now: cmd.GetUnixNano()}, cmd, payload)
+}
+
+// unknownFields lists the numbers of the fields of m this binary does not
+// know, for the message of a node that meets a newer command.
+func unknownFields(m proto.Message) []protowire.Number {
+	var nums []protowire.Number
+	for raw := m.ProtoReflect().GetUnknown(); len(raw) > 0; {
+		num, typ, n := protowire.ConsumeTag(raw)
+		if n < 0 {
+			break
+		}
+		raw = raw[n:]
+		n = protowire.ConsumeFieldValue(num, typ, raw)
+		if n < 0 {
+			break
+		}
+		raw = raw[n:]
+		nums = append(nums, num)
+	}
+	return nums
 }
 
 func invalid(format string, args ...any) error {

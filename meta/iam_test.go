@@ -8,51 +8,10 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/hashicorp/raft"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
-
-// addIAM appends an authorization command (or any tenancy command).
-func (c *cmdLog) addIAM(t testing.TB, op any) *raft.Log {
-	t.Helper()
-	cmd := &cairnpb.Command{}
-	switch o := op.(type) {
-	case *cairnpb.CreateCompartmentCmd:
-		cmd.Op = &cairnpb.Command_CreateCompartment{CreateCompartment: o}
-	case *cairnpb.SetS3CompartmentCmd:
-		cmd.Op = &cairnpb.Command_SetS3Compartment{SetS3Compartment: o}
-	case *cairnpb.CreateGroupCmd:
-		cmd.Op = &cairnpb.Command_CreateGroup{CreateGroup: o}
-	case *cairnpb.SetGroupMemberCmd:
-		cmd.Op = &cairnpb.Command_SetGroupMember{SetGroupMember: o}
-	case *cairnpb.CreatePolicyCmd:
-		cmd.Op = &cairnpb.Command_CreatePolicy{CreatePolicy: o}
-	case *cairnpb.DeletePolicyCmd:
-		cmd.Op = &cairnpb.Command_DeletePolicy{DeletePolicy: o}
-	default:
-		return c.addTenancy(t, op)
-	}
-	c.now += 1_000_000
-	cmd.UnixNano = c.now
-	data, err := proto.Marshal(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &raft.Log{Index: uint64(len(c.logs) + 1), Term: 1, Type: raft.LogCommand, Data: data}
-	c.logs = append(c.logs, l)
-	return l
-}
-
-func (c *cmdLog) applyIAM(t *testing.T, f *fsm, op any) error {
-	t.Helper()
-	if resp := f.Apply(c.addIAM(t, op)); resp != nil {
-		return resp.(error)
-	}
-	return nil
-}
 
 func compOp(ns, name, parent string) *cairnpb.CreateCompartmentCmd {
 	return &cairnpb.CreateCompartmentCmd{Compartment: &cairnpb.Compartment{Namespace: ns, Name: name, Parent: parent}}
@@ -71,7 +30,7 @@ func TestFSMIAMCommands(t *testing.T) {
 	c := &cmdLog{}
 	must := func(op any) {
 		t.Helper()
-		if err := c.applyIAM(t, f, op); err != nil {
+		if err := c.apply(t, f, op); err != nil {
 			t.Fatalf("%T: %v", op, err)
 		}
 	}
@@ -81,39 +40,39 @@ func TestFSMIAMCommands(t *testing.T) {
 	must(userOp("a", "bob"))
 
 	// Compartments: a tree under the implicit root.
-	wantErr(t, c.applyIAM(t, f, compOp("nope", "eng", "")), rpcerr.ErrNamespaceNotFound)
+	wantErr(t, c.apply(t, f, compOp("nope", "eng", "")), rpcerr.ErrNamespaceNotFound)
 	must(compOp("a", "eng", ""))
 	must(compOp("a", "ml", "eng"))
-	wantErr(t, c.applyIAM(t, f, compOp("a", "eng", "")), rpcerr.ErrCompartmentExists)
-	wantErr(t, c.applyIAM(t, f, compOp("a", "root", "")), rpcerr.ErrCompartmentExists)
-	wantErr(t, c.applyIAM(t, f, compOp("a", "x", "missing")), rpcerr.ErrCompartmentNotFound)
-	wantErr(t, c.applyIAM(t, f, compOp("a", "bad name", "")), rpcerr.ErrInvalidArgument)
-	wantErr(t, c.applyIAM(t, f, compOp("b", "x", "eng")), rpcerr.ErrCompartmentNotFound) // another namespace's
+	wantErr(t, c.apply(t, f, compOp("a", "eng", "")), rpcerr.ErrCompartmentExists)
+	wantErr(t, c.apply(t, f, compOp("a", "root", "")), rpcerr.ErrCompartmentExists)
+	wantErr(t, c.apply(t, f, compOp("a", "x", "missing")), rpcerr.ErrCompartmentNotFound)
+	wantErr(t, c.apply(t, f, compOp("a", "bad name", "")), rpcerr.ErrInvalidArgument)
+	wantErr(t, c.apply(t, f, compOp("b", "x", "eng")), rpcerr.ErrCompartmentNotFound) // another namespace's
 
 	// Groups and members.
 	must(&cairnpb.CreateGroupCmd{Group: &cairnpb.Group{Namespace: "a", Name: "readers"}})
 	must(&cairnpb.CreateGroupCmd{Group: &cairnpb.Group{Namespace: "a", Name: "writers"}})
-	wantErr(t, c.applyIAM(t, f, &cairnpb.CreateGroupCmd{Group: &cairnpb.Group{Namespace: "a", Name: "readers"}}), rpcerr.ErrGroupExists)
+	wantErr(t, c.apply(t, f, &cairnpb.CreateGroupCmd{Group: &cairnpb.Group{Namespace: "a", Name: "readers"}}), rpcerr.ErrGroupExists)
 	must(memberOp("a", "readers", "bob", true))
 	must(memberOp("a", "readers", "alice", true))
 	must(memberOp("a", "readers", "alice", true)) // idempotent
 	must(memberOp("a", "writers", "alice", true))
-	wantErr(t, c.applyIAM(t, f, memberOp("a", "readers", "zed", true)), rpcerr.ErrUserNotFound)
-	wantErr(t, c.applyIAM(t, f, memberOp("a", "nope", "alice", true)), rpcerr.ErrGroupNotFound)
-	wantErr(t, c.applyIAM(t, f, memberOp("b", "readers", "alice", true)), rpcerr.ErrGroupNotFound)
+	wantErr(t, c.apply(t, f, memberOp("a", "readers", "zed", true)), rpcerr.ErrUserNotFound)
+	wantErr(t, c.apply(t, f, memberOp("a", "nope", "alice", true)), rpcerr.ErrGroupNotFound)
+	wantErr(t, c.apply(t, f, memberOp("b", "readers", "alice", true)), rpcerr.ErrGroupNotFound)
 
 	// Policies: checked when created.
-	wantErr(t, c.applyIAM(t, f, policyOp("a", "p", "Allow group ghosts to read objects in tenancy")), rpcerr.ErrGroupNotFound)
-	wantErr(t, c.applyIAM(t, f, policyOp("a", "p", "Allow group readers to read objects in compartment nowhere")), rpcerr.ErrCompartmentNotFound)
-	err := c.applyIAM(t, f, policyOp("a", "p", "Allow group readers to read objects in tenancy", "Allow group readers to reed objects in tenancy"))
+	wantErr(t, c.apply(t, f, policyOp("a", "p", "Allow group ghosts to read objects in tenancy")), rpcerr.ErrGroupNotFound)
+	wantErr(t, c.apply(t, f, policyOp("a", "p", "Allow group readers to read objects in compartment nowhere")), rpcerr.ErrCompartmentNotFound)
+	err := c.apply(t, f, policyOp("a", "p", "Allow group readers to read objects in tenancy", "Allow group readers to reed objects in tenancy"))
 	wantErr(t, err, rpcerr.ErrInvalidArgument)
 	if !strings.Contains(err.Error(), "line 2, column 24") {
 		t.Fatalf("parse error without its position: %v", err)
 	}
 	must(policyOp("a", "p", "Allow group readers to read objects in tenancy # comment", "allow group writers to manage objects in compartment eng; Allow group writers to read buckets in compartment ml"))
 	must(policyOp("a", "q", "Allow group writers to inspect buckets in compartment root where target.bucket.name = 'x'"))
-	wantErr(t, c.applyIAM(t, f, policyOp("a", "p", "Allow group readers to read objects in tenancy")), rpcerr.ErrPolicyExists)
-	wantErr(t, c.applyIAM(t, f, policyOp("b", "p", "Allow group readers to read objects in tenancy")), rpcerr.ErrGroupNotFound)
+	wantErr(t, c.apply(t, f, policyOp("a", "p", "Allow group readers to read objects in tenancy")), rpcerr.ErrPolicyExists)
+	wantErr(t, c.apply(t, f, policyOp("b", "p", "Allow group readers to read objects in tenancy")), rpcerr.ErrGroupNotFound)
 
 	lookup := func(user string) *cairnpb.LookupAccessKeyResponse {
 		t.Helper()
@@ -134,12 +93,12 @@ func TestFSMIAMCommands(t *testing.T) {
 	// Removing a member, deleting a user and deleting a policy all take
 	// rights away.
 	must(memberOp("a", "writers", "alice", false))
-	wantErr(t, c.applyIAM(t, f, memberOp("a", "writers", "alice", false)), rpcerr.ErrUserNotFound)
+	wantErr(t, c.apply(t, f, memberOp("a", "writers", "alice", false)), rpcerr.ErrUserNotFound)
 	if got := lookup("alice").GetGroups(); !reflect.DeepEqual(got, []string{"readers"}) {
 		t.Fatalf("alice's groups after removal: %v", got)
 	}
 	must(&cairnpb.DeletePolicyCmd{Namespace: "a", Name: "p"})
-	wantErr(t, c.applyIAM(t, f, &cairnpb.DeletePolicyCmd{Namespace: "a", Name: "p"}), rpcerr.ErrPolicyNotFound)
+	wantErr(t, c.apply(t, f, &cairnpb.DeletePolicyCmd{Namespace: "a", Name: "p"}), rpcerr.ErrPolicyNotFound)
 	if got := lookup("bob").GetStatements(); len(got) != 0 {
 		t.Fatalf("bob's statements after delete: %q", got)
 	}
@@ -151,7 +110,7 @@ func TestFSMIAMCommands(t *testing.T) {
 
 	// The S3 compartment: root until designated; then new buckets go there.
 	must(createBucketOp("a", "before", 1))
-	wantErr(t, c.applyIAM(t, f, &cairnpb.SetS3CompartmentCmd{Namespace: "a", Compartment: "nope"}), rpcerr.ErrCompartmentNotFound)
+	wantErr(t, c.apply(t, f, &cairnpb.SetS3CompartmentCmd{Namespace: "a", Compartment: "nope"}), rpcerr.ErrCompartmentNotFound)
 	must(&cairnpb.SetS3CompartmentCmd{Namespace: "a", Compartment: "ml"})
 	must(createBucketOp("a", "after", 2))
 	must(createBucketOp("b", "other", 3))
@@ -189,26 +148,26 @@ func TestFSMIAMDeterminism(t *testing.T) {
 		comp := fmt.Sprint("c", rng.IntN(4))
 		switch rng.IntN(10) {
 		case 0:
-			c.addIAM(t, nsOp(ns))
+			c.add(t, nsOp(ns))
 		case 1:
-			c.addIAM(t, userOp(ns, user))
+			c.add(t, userOp(ns, user))
 		case 2:
-			c.addIAM(t, &cairnpb.DeleteUserCmd{Namespace: ns, Name: user})
+			c.add(t, &cairnpb.DeleteUserCmd{Namespace: ns, Name: user})
 		case 3:
-			c.addIAM(t, compOp(ns, comp, fmt.Sprint("c", rng.IntN(4))))
+			c.add(t, compOp(ns, comp, fmt.Sprint("c", rng.IntN(4))))
 		case 4:
-			c.addIAM(t, &cairnpb.CreateGroupCmd{Group: &cairnpb.Group{Namespace: ns, Name: group}})
+			c.add(t, &cairnpb.CreateGroupCmd{Group: &cairnpb.Group{Namespace: ns, Name: group}})
 		case 5:
-			c.addIAM(t, memberOp(ns, group, user, rng.IntN(3) > 0))
+			c.add(t, memberOp(ns, group, user, rng.IntN(3) > 0))
 		case 6:
 			st := fmt.Sprintf("Allow group %s to %s objects in compartment %s", group, verbs[rng.IntN(len(verbs))], comp)
-			c.addIAM(t, policyOp(ns, fmt.Sprint("p", rng.IntN(3)), st))
+			c.add(t, policyOp(ns, fmt.Sprint("p", rng.IntN(3)), st))
 		case 7:
-			c.addIAM(t, &cairnpb.DeletePolicyCmd{Namespace: ns, Name: fmt.Sprint("p", rng.IntN(3))})
+			c.add(t, &cairnpb.DeletePolicyCmd{Namespace: ns, Name: fmt.Sprint("p", rng.IntN(3))})
 		case 8:
-			c.addIAM(t, &cairnpb.SetS3CompartmentCmd{Namespace: ns, Compartment: comp})
+			c.add(t, &cairnpb.SetS3CompartmentCmd{Namespace: ns, Compartment: comp})
 		case 9:
-			c.addIAM(t, createBucketOp(ns, fmt.Sprint("b", i), byte(i)))
+			c.add(t, createBucketOp(ns, fmt.Sprint("b", i), byte(i)))
 		}
 	}
 	one, resps := applyBothWays(t, c.logs, rng, 40)

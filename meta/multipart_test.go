@@ -13,52 +13,15 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/hashicorp/raft"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
-// addAny appends a multipart command, or defers to add for the others.
-func (c *cmdLog) addAny(t testing.TB, op any) *raft.Log {
-	t.Helper()
-	cmd := &cairnpb.Command{}
-	switch o := op.(type) {
-	case *cairnpb.CreateUploadCmd:
-		cmd.Op = &cairnpb.Command_CreateUpload{CreateUpload: o}
-	case *cairnpb.CommitPartCmd:
-		cmd.Op = &cairnpb.Command_CommitPart{CommitPart: o}
-	case *cairnpb.CompleteUploadCmd:
-		cmd.Op = &cairnpb.Command_CompleteUpload{CompleteUpload: o}
-	case *cairnpb.AbortUploadCmd:
-		cmd.Op = &cairnpb.Command_AbortUpload{AbortUpload: o}
-	default:
-		return c.add(t, op)
-	}
-	c.now += 1_000_000
-	cmd.UnixNano = c.now
-	data, err := proto.Marshal(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &raft.Log{Index: uint64(len(c.logs) + 1), Term: 1, Type: raft.LogCommand, Data: data}
-	c.logs = append(c.logs, l)
-	return l
-}
-
-func (c *cmdLog) applyAny(t testing.TB, f *fsm, op any) error {
-	t.Helper()
-	if resp := f.Apply(c.addAny(t, op)); resp != nil {
-		return resp.(error)
-	}
-	return nil
-}
-
 func (c *cmdLog) mustApply(t testing.TB, f *fsm, ops ...any) {
 	t.Helper()
 	for i, op := range ops {
-		if err := c.applyAny(t, f, op); err != nil {
+		if err := c.apply(t, f, op); err != nil {
 			t.Fatalf("op %d (%T): %v", i, op, err)
 		}
 	}
@@ -216,14 +179,14 @@ func TestMultipartCompleteErrorsChangeNothing(t *testing.T) {
 		{"no bucket", completeOp("nope", "k", 1, "v", listed(1, "p1")), rpcerr.ErrBucketNotFound},
 	}
 	for _, tc := range cases {
-		wantErr(t, c.applyAny(t, f, tc.op), tc.want)
+		wantErr(t, c.apply(t, f, tc.op), tc.want)
 		if fmt.Sprint(dumpStore(t, f.store)) != fmt.Sprint(before) {
 			t.Fatalf("%s: a failed complete changed the state", tc.name)
 		}
 	}
-	wantErr(t, c.applyAny(t, f, partOp("b", "k", 2, 1, 1, "x")), rpcerr.ErrUploadNotFound)
-	wantErr(t, c.applyAny(t, f, partOp("b", "k", 1, 0, 1, "x")), rpcerr.ErrInvalidArgument)
-	wantErr(t, c.applyAny(t, f, partOp("b", "k", 1, 10001, 1, "x")), rpcerr.ErrInvalidArgument)
+	wantErr(t, c.apply(t, f, partOp("b", "k", 2, 1, 1, "x")), rpcerr.ErrUploadNotFound)
+	wantErr(t, c.apply(t, f, partOp("b", "k", 1, 0, 1, "x")), rpcerr.ErrInvalidArgument)
+	wantErr(t, c.apply(t, f, partOp("b", "k", 1, 10001, 1, "x")), rpcerr.ErrInvalidArgument)
 	// A single small part is a valid object: only parts before the last
 	// have a minimum size.
 	c.mustApply(t, f, completeOp("b", "k", 1, "v", listed(2, "p2")))
@@ -245,8 +208,8 @@ func TestMultipartAbortAndBucketDelete(t *testing.T) {
 		t.Fatalf("GC queue after abort: %q", got)
 	}
 	abort := &cairnpb.AbortUploadCmd{Namespace: "ns", Bucket: "b", Key: "k", UploadId: testUploadID(1)}
-	wantErr(t, c.applyAny(t, f, abort), rpcerr.ErrUploadNotFound)
-	wantErr(t, c.applyAny(t, f, partOp("b", "k", 1, 3, 1, "late")), rpcerr.ErrUploadNotFound)
+	wantErr(t, c.apply(t, f, abort), rpcerr.ErrUploadNotFound)
+	wantErr(t, c.apply(t, f, partOp("b", "k", 1, 3, 1, "late")), rpcerr.ErrUploadNotFound)
 	if n := len(keysWithTag(t, f.store, tagPart)); n != 1 {
 		t.Fatalf("%d part keys left, want 1 (of the other upload)", n)
 	}
@@ -366,25 +329,25 @@ func TestListUploadsDelimiterAndMarkers(t *testing.T) {
 func TestMultipartDeterminism(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 9))
 	c := &cmdLog{}
-	c.addAny(t, createBucketOp("ns", "b", 1))
+	c.add(t, createBucketOp("ns", "b", 1))
 	for i := 0; i < 1500; i++ {
 		id := 1 + rng.IntN(6)
 		key := fmt.Sprintf("k%d", id%3)
 		n := int32(1 + rng.IntN(5))
 		switch rng.IntN(8) {
 		case 0:
-			c.addAny(t, createUploadOp("b", key, id))
+			c.add(t, createUploadOp("b", key, id))
 		case 1, 2, 3:
-			c.addAny(t, partOp("b", key, id, n, int64(5<<20+rng.IntN(3)), fmt.Sprint("s", i), "n1", "n2"))
+			c.add(t, partOp("b", key, id, n, int64(5<<20+rng.IntN(3)), fmt.Sprint("s", i), "n1", "n2"))
 		case 4:
-			c.addAny(t, partOp("b", key, id, n, 7, fmt.Sprint("s", i)))
+			c.add(t, partOp("b", key, id, n, 7, fmt.Sprint("s", i)))
 		case 5:
 			// Usually fails: ETags rarely match.
-			c.addAny(t, completeOp("b", key, id, fmt.Sprint("v", i), listed(1, fmt.Sprint("s", i-1))))
+			c.add(t, completeOp("b", key, id, fmt.Sprint("v", i), listed(1, fmt.Sprint("s", i-1))))
 		case 6:
-			c.addAny(t, &cairnpb.AbortUploadCmd{Namespace: "ns", Bucket: "b", Key: key, UploadId: testUploadID(id)})
+			c.add(t, &cairnpb.AbortUploadCmd{Namespace: "ns", Bucket: "b", Key: key, UploadId: testUploadID(id)})
 		case 7:
-			c.addAny(t, putOp("ns", "b", key, fmt.Sprint("v", i), "n3"))
+			c.add(t, putOp("ns", "b", key, fmt.Sprint("v", i), "n3"))
 		}
 	}
 	_, resps := applyBothWays(t, c.logs, rng, 50)

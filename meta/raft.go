@@ -91,7 +91,9 @@ func startNode(cfg Config) (_ *node, err error) {
 		return nil, err
 	}
 	closers = append(closers, n.store.close)
-	n.fsm = newFSM(n.store, cfg.Logger)
+	if n.fsm, err = newFSM(n.store, cfg.Logger); err != nil {
+		return nil, err
+	}
 
 	// The Raft log and stable store live in one bbolt file; raft-wal was
 	// dropped because its v0.4.0 can leave a log it cannot reopen after a

@@ -443,7 +443,7 @@ func (n *node) rebalanceUnit(ctx context.Context, conns *dataclient.Pool, fp str
 		return err
 	})
 	if err != nil {
-		if isCommandError(err) {
+		if refusalReason(err) != "" {
 			return 0, 0, nil // the unit is gone
 		}
 		return 0, 0, err

@@ -552,7 +552,7 @@ func (n *node) relocateShards(ctx context.Context, conns *dataclient.Pool, nodes
 		sort.Slice(cmd.Moves, func(i, j int) bool { return cmd.Moves[i].GetIndex() < cmd.Moves[j].GetIndex() })
 		err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: cmd}})
 		if err != nil {
-			if isCommandError(err) {
+			if isRefusal(err) {
 				// The unit changed meanwhile: its new shards are nobody's.
 				n.dropShards(ctx, conns, nodes, cmd.Moves)
 				return 0, 0, nil

@@ -10,52 +10,11 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
-
-// addTagged appends a tagging command, or defers to addAny for the others.
-func (c *cmdLog) addTagged(t testing.TB, op any) *raft.Log {
-	t.Helper()
-	cmd := &cairnpb.Command{}
-	switch o := op.(type) {
-	case *cairnpb.SetObjectTagsCmd:
-		cmd.Op = &cairnpb.Command_SetObjectTags{SetObjectTags: o}
-	case *cairnpb.SetBucketTagsCmd:
-		cmd.Op = &cairnpb.Command_SetBucketTags{SetBucketTags: o}
-	default:
-		return c.addAny(t, op)
-	}
-	c.now += 1_000_000
-	cmd.UnixNano = c.now
-	data, err := proto.Marshal(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &raft.Log{Index: uint64(len(c.logs) + 1), Term: 1, Type: raft.LogCommand, Data: data}
-	c.logs = append(c.logs, l)
-	return l
-}
-
-func (c *cmdLog) applyTagged(t testing.TB, f *fsm, op any) error {
-	t.Helper()
-	if resp := f.Apply(c.addTagged(t, op)); resp != nil {
-		return resp.(error)
-	}
-	return nil
-}
-
-func (c *cmdLog) mustApplyTagged(t testing.TB, f *fsm, ops ...any) {
-	t.Helper()
-	for i, op := range ops {
-		if err := c.applyTagged(t, f, op); err != nil {
-			t.Fatalf("op %d (%T): %v", i, op, err)
-		}
-	}
-}
 
 func objTagsOp(bucket, key string, kv ...string) *cairnpb.SetObjectTagsCmd {
 	return &cairnpb.SetObjectTagsCmd{Namespace: "ns", Bucket: bucket, Key: key, Tags: tagMap(kv...)}
@@ -97,7 +56,7 @@ func readObject(t *testing.T, f *fsm, key string) *cairnpb.ObjectVersion {
 func wantUnchanged(t *testing.T, f *fsm, c *cmdLog, op any, want error) {
 	t.Helper()
 	before := fmt.Sprint(dumpStore(t, f.store))
-	wantErr(t, c.applyTagged(t, f, op), want)
+	wantErr(t, c.apply(t, f, op), want)
 	if after := fmt.Sprint(dumpStore(t, f.store)); after != before {
 		t.Fatalf("%T failing with %v changed the state", op, want)
 	}
@@ -106,7 +65,7 @@ func wantUnchanged(t *testing.T, f *fsm, c *cmdLog, op any, want error) {
 func TestSetObjectTagsChangesOnlyTags(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
-	c.mustApplyTagged(t, f,
+	c.mustApply(t, f,
 		createBucketOp("ns", "b", 1),
 		putOp("ns", "b", "inline", "v1"),
 		putOp("ns", "b", "sharded", "v2", "n1", "n2"),
@@ -114,7 +73,7 @@ func TestSetObjectTagsChangesOnlyTags(t *testing.T) {
 	for _, key := range []string{"inline", "sharded"} {
 		before := readObject(t, f, key)
 		gcBefore := strings.Join(gcQueue(t, f.store), " ")
-		c.mustApplyTagged(t, f, objTagsOp("b", key, "color", "blue", "size", ""))
+		c.mustApply(t, f, objTagsOp("b", key, "color", "blue", "size", ""))
 		after := readObject(t, f, key)
 		if got := after.GetTags(); len(got) != 2 || got["color"] != "blue" || got["size"] != "" {
 			t.Fatalf("%s: tags %v", key, got)
@@ -126,13 +85,13 @@ func TestSetObjectTagsChangesOnlyTags(t *testing.T) {
 		if gc := strings.Join(gcQueue(t, f.store), " "); gc != gcBefore {
 			t.Fatalf("%s: setting tags freed shards: %q", key, gc)
 		}
-		c.mustApplyTagged(t, f, objTagsOp("b", key))
+		c.mustApply(t, f, objTagsOp("b", key))
 		if cleared := readObject(t, f, key); len(cleared.GetTags()) != 0 || !proto.Equal(before, cleared) {
 			t.Fatalf("%s: after clearing: %v", key, cleared)
 		}
 	}
 	// A new version replaces the tag set with its own (here: none).
-	c.mustApplyTagged(t, f, objTagsOp("b", "inline", "a", "1"), putOp("ns", "b", "inline", "v3"))
+	c.mustApply(t, f, objTagsOp("b", "inline", "a", "1"), putOp("ns", "b", "inline", "v3"))
 	if tags := readObject(t, f, "inline").GetTags(); len(tags) != 0 {
 		t.Fatalf("overwritten version kept tags %v", tags)
 	}
@@ -149,13 +108,13 @@ func TestSetObjectTagsChangesOnlyTags(t *testing.T) {
 	wantUnchanged(t, f, &c, objTagsOp("b", "inline", "k", strings.Repeat("v", 257)), rpcerr.ErrInvalidArgument)
 	// 128 UTF-16 units of a 2-unit character is too long at 64+1 runes.
 	wantUnchanged(t, f, &c, objTagsOp("b", "inline", strings.Repeat("😀", 65), "v"), rpcerr.ErrInvalidArgument)
-	c.mustApplyTagged(t, f, objTagsOp("b", "inline", strings.Repeat("😀", 64), strings.Repeat("é", 256)))
+	c.mustApply(t, f, objTagsOp("b", "inline", strings.Repeat("😀", 64), strings.Repeat("é", 256)))
 }
 
 func TestSetBucketTags(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
-	c.mustApplyTagged(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "k", "v1"))
+	c.mustApply(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "k", "v1"))
 	bucket := func() *cairnpb.Bucket {
 		var bk *cairnpb.Bucket
 		if err := f.store.view(func(r pebble.Reader) (err error) { bk, err = getBucket(r, "ns", "b"); return err }); err != nil {
@@ -164,7 +123,7 @@ func TestSetBucketTags(t *testing.T) {
 		return bk
 	}
 	before := bucket()
-	c.mustApplyTagged(t, f, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: tagMap("team", "storage", "env", "test")})
+	c.mustApply(t, f, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: tagMap("team", "storage", "env", "test")})
 	got := bucket()
 	if len(got.GetTags()) != 2 || got.GetTags()["team"] != "storage" {
 		t.Fatalf("bucket tags %v", got.GetTags())
@@ -180,11 +139,11 @@ func TestSetBucketTags(t *testing.T) {
 	for i := range 50 {
 		fifty[fmt.Sprint("k", i)] = "v"
 	}
-	c.mustApplyTagged(t, f, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: fifty})
+	c.mustApply(t, f, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: fifty})
 	fifty["one-more"] = "v"
 	wantUnchanged(t, f, &c, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: fifty}, rpcerr.ErrInvalidArgument)
 	wantUnchanged(t, f, &c, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "nope", Tags: tagMap("a", "b")}, rpcerr.ErrBucketNotFound)
-	c.mustApplyTagged(t, f, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b"})
+	c.mustApply(t, f, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b"})
 	if tags := bucket().GetTags(); len(tags) != 0 {
 		t.Fatalf("cleared bucket tags: %v", tags)
 	}
@@ -193,17 +152,17 @@ func TestSetBucketTags(t *testing.T) {
 func TestConditionalPut(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
-	c.mustApplyTagged(t, f, createBucketOp("ns", "b", 1))
+	c.mustApply(t, f, createBucketOp("ns", "b", 1))
 
-	c.mustApplyTagged(t, f, condPut("k", "v1", ifNoneMatch, "n1"))
+	c.mustApply(t, f, condPut("k", "v1", ifNoneMatch, "n1"))
 	// Another version under If-None-Match loses and changes nothing.
 	wantUnchanged(t, f, &c, condPut("k", "v2", ifNoneMatch, "n2"), rpcerr.ErrPreconditionFailed)
 	// The winner's retried commit (its reply was lost) still succeeds.
-	c.mustApplyTagged(t, f, condPut("k", "v1", ifNoneMatch, "n1"))
+	c.mustApply(t, f, condPut("k", "v1", ifNoneMatch, "n1"))
 
 	wantUnchanged(t, f, &c, condPut("k", "v3", ifMatch("e-nope")), rpcerr.ErrPreconditionFailed)
 	wantUnchanged(t, f, &c, condPut("absent", "v4", ifMatch("e-v1")), rpcerr.ErrObjectNotFound)
-	c.mustApplyTagged(t, f, condPut("k", "v5", ifMatch("e-v1")))
+	c.mustApply(t, f, condPut("k", "v5", ifMatch("e-v1")))
 	if v := readObject(t, f, "k"); v.GetVersionId() != "v5" {
 		t.Fatalf("current version %q, want v5", v.GetVersionId())
 	}
@@ -213,7 +172,7 @@ func TestConditionalPut(t *testing.T) {
 	// Both conditions: each must hold.
 	wantUnchanged(t, f, &c, condPut("k", "v6", &cairnpb.WriteCondition{IfNoneMatch: true, IfMatchEtag: "e-v5"}), rpcerr.ErrPreconditionFailed)
 	// Unconditional writes are untouched by all this.
-	c.mustApplyTagged(t, f, putOp("ns", "b", "k", "v7"))
+	c.mustApply(t, f, putOp("ns", "b", "k", "v7"))
 }
 
 // Racing If-None-Match writes of one key, applied in one Raft batch or one
@@ -221,9 +180,9 @@ func TestConditionalPut(t *testing.T) {
 // ways end in the same state.
 func TestConditionalPutRace(t *testing.T) {
 	var c cmdLog
-	c.addTagged(t, createBucketOp("ns", "b", 1))
+	c.add(t, createBucketOp("ns", "b", 1))
 	for i := range 8 {
-		c.addTagged(t, condPut("k", fmt.Sprint("v", i), ifNoneMatch, fmt.Sprint("n", i)))
+		c.add(t, condPut("k", fmt.Sprint("v", i), ifNoneMatch, fmt.Sprint("n", i)))
 	}
 	one, batched := newTestFSM(t), newTestFSM(t)
 	var oneResps []any
@@ -260,7 +219,7 @@ func TestConditionalCompleteAndUploadTags(t *testing.T) {
 	var c cmdLog
 	up := createUploadOp("b", "k", 1)
 	up.Upload.Tags = tagMap("from", "upload")
-	c.mustApplyTagged(t, f,
+	c.mustApply(t, f,
 		createBucketOp("ns", "b", 1),
 		putOp("ns", "b", "k", "v0"),
 		up,
@@ -275,16 +234,16 @@ func TestConditionalCompleteAndUploadTags(t *testing.T) {
 	// The upload survived both failures; the matching condition completes.
 	match := completeOp("b", "k", 1, "mpv", listed(1, "p1"))
 	match.Condition = ifMatch("e-v0")
-	c.mustApplyTagged(t, f, match)
+	c.mustApply(t, f, match)
 	v := readObject(t, f, "k")
 	if v.GetVersionId() != "mpv" || v.GetTags()["from"] != "upload" || len(v.GetTags()) != 1 {
 		t.Fatalf("completed version %v", v)
 	}
 	// If-None-Match on a free key completes too.
-	c.mustApplyTagged(t, f, createUploadOp("b", "fresh", 2), partOp("b", "fresh", 2, 1, 3, "q1"))
+	c.mustApply(t, f, createUploadOp("b", "fresh", 2), partOp("b", "fresh", 2, 1, 3, "q1"))
 	fresh := completeOp("b", "fresh", 2, "mpf", listed(1, "q1"))
 	fresh.Condition = ifNoneMatch
-	c.mustApplyTagged(t, f, fresh)
+	c.mustApply(t, f, fresh)
 }
 
 // A mixed log of conditional writes, tag changes and conditional
@@ -293,7 +252,7 @@ func TestConditionalCompleteAndUploadTags(t *testing.T) {
 func TestTaggingAndConditionsDeterminism(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 13))
 	c := &cmdLog{}
-	c.addTagged(t, createBucketOp("ns", "b", 1))
+	c.add(t, createBucketOp("ns", "b", 1))
 	for i := range 2000 {
 		key := fmt.Sprint("k", rng.IntN(6))
 		version := fmt.Sprint("v", i)
@@ -306,25 +265,25 @@ func TestTaggingAndConditionsDeterminism(t *testing.T) {
 		}
 		switch rng.IntN(9) {
 		case 0, 1, 2:
-			c.addTagged(t, condPut(key, version, cond, "n1", "n2"))
+			c.add(t, condPut(key, version, cond, "n1", "n2"))
 		case 3:
-			c.addTagged(t, condPut(key, version, cond))
+			c.add(t, condPut(key, version, cond))
 		case 4:
-			c.addTagged(t, objTagsOp("b", key, "i", fmt.Sprint(i)))
+			c.add(t, objTagsOp("b", key, "i", fmt.Sprint(i)))
 		case 5:
-			c.addTagged(t, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: tagMap("i", fmt.Sprint(i))})
+			c.add(t, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: tagMap("i", fmt.Sprint(i))})
 		case 6:
-			c.addTagged(t, &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: key})
+			c.add(t, &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: key})
 		case 7:
 			up := createUploadOp("b", key, i)
 			up.Upload.Tags = tagMap("u", fmt.Sprint(i))
-			c.addTagged(t, up)
-			c.addTagged(t, partOp("b", key, i, 1, 5, fmt.Sprint("p", i)))
+			c.add(t, up)
+			c.add(t, partOp("b", key, i, 1, 5, fmt.Sprint("p", i)))
 		case 8:
 			id := max(0, i-rng.IntN(10))
 			done := completeOp("b", key, id, version, listed(1, fmt.Sprint("p", id)))
 			done.Condition = cond
-			c.addTagged(t, done)
+			c.add(t, done)
 		}
 	}
 	_, resps := applyBothWays(t, c.logs, rng, 40)

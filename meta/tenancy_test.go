@@ -8,52 +8,11 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/hashicorp/raft"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
-
-// addTenancy appends a tenancy command, or defers to addAny for the others.
-func (c *cmdLog) addTenancy(t testing.TB, op any) *raft.Log {
-	t.Helper()
-	cmd := &cairnpb.Command{}
-	switch o := op.(type) {
-	case *cairnpb.CreateNamespaceCmd:
-		cmd.Op = &cairnpb.Command_CreateNamespace{CreateNamespace: o}
-	case *cairnpb.CreateUserCmd:
-		cmd.Op = &cairnpb.Command_CreateUser{CreateUser: o}
-	case *cairnpb.DeleteUserCmd:
-		cmd.Op = &cairnpb.Command_DeleteUser{DeleteUser: o}
-	case *cairnpb.CreateAccessKeyCmd:
-		cmd.Op = &cairnpb.Command_CreateAccessKey{CreateAccessKey: o}
-	case *cairnpb.SetAccessKeyActiveCmd:
-		cmd.Op = &cairnpb.Command_SetAccessKeyActive{SetAccessKeyActive: o}
-	case *cairnpb.DeleteAccessKeyCmd:
-		cmd.Op = &cairnpb.Command_DeleteAccessKey{DeleteAccessKey: o}
-	default:
-		return c.addAny(t, op)
-	}
-	c.now += 1_000_000
-	cmd.UnixNano = c.now
-	data, err := proto.Marshal(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &raft.Log{Index: uint64(len(c.logs) + 1), Term: 1, Type: raft.LogCommand, Data: data}
-	c.logs = append(c.logs, l)
-	return l
-}
-
-func (c *cmdLog) applyTenancy(t testing.TB, f *fsm, op any) error {
-	t.Helper()
-	if resp := f.Apply(c.addTenancy(t, op)); resp != nil {
-		return resp.(error)
-	}
-	return nil
-}
 
 func nsOp(name string) *cairnpb.CreateNamespaceCmd {
 	return &cairnpb.CreateNamespaceCmd{Namespace: &cairnpb.Namespace{Name: name}}
@@ -85,27 +44,27 @@ func TestFSMTenancyCommands(t *testing.T) {
 	c := &cmdLog{}
 	must := func(op any) {
 		t.Helper()
-		if err := c.applyTenancy(t, f, op); err != nil {
+		if err := c.apply(t, f, op); err != nil {
 			t.Fatalf("%T: %v", op, err)
 		}
 	}
 	must(nsOp("a"))
 	must(nsOp("ab")) // a prefix of another name must not mix their users
-	wantErr(t, c.applyTenancy(t, f, nsOp("a")), rpcerr.ErrNamespaceExists)
-	wantErr(t, c.applyTenancy(t, f, nsOp("")), rpcerr.ErrInvalidArgument)
+	wantErr(t, c.apply(t, f, nsOp("a")), rpcerr.ErrNamespaceExists)
+	wantErr(t, c.apply(t, f, nsOp("")), rpcerr.ErrInvalidArgument)
 
-	wantErr(t, c.applyTenancy(t, f, userOp("nope", "alice")), rpcerr.ErrNamespaceNotFound)
+	wantErr(t, c.apply(t, f, userOp("nope", "alice")), rpcerr.ErrNamespaceNotFound)
 	must(userOp("a", "alice"))
 	must(userOp("a", "bob"))
 	must(userOp("ab", "carol"))
-	wantErr(t, c.applyTenancy(t, f, userOp("a", "alice")), rpcerr.ErrUserExists)
+	wantErr(t, c.apply(t, f, userOp("a", "alice")), rpcerr.ErrUserExists)
 
-	wantErr(t, c.applyTenancy(t, f, keyOp("a", "zed", "k0")), rpcerr.ErrUserNotFound)
+	wantErr(t, c.apply(t, f, keyOp("a", "zed", "k0")), rpcerr.ErrUserNotFound)
 	must(keyOp("a", "alice", "k1"))
 	must(keyOp("a", "alice", "k2"))
 	must(keyOp("a", "bob", "k3"))
 	must(keyOp("ab", "carol", "k4"))
-	wantErr(t, c.applyTenancy(t, f, keyOp("a", "bob", "k1")), rpcerr.ErrInvalidArgument)
+	wantErr(t, c.apply(t, f, keyOp("a", "bob", "k1")), rpcerr.ErrInvalidArgument)
 
 	k, err := readKey(t, f, "k1")
 	if err != nil || k.GetSecret() != "secret-k1" || !k.GetActive() || k.GetCreatedUnixNano() == 0 {
@@ -145,12 +104,12 @@ func TestFSMTenancyCommands(t *testing.T) {
 	if k, _ := readKey(t, f, "k2"); k.GetActive() {
 		t.Fatal("k2 still active")
 	}
-	wantErr(t, c.applyTenancy(t, f, &cairnpb.SetAccessKeyActiveCmd{AccessKeyId: "nope"}), rpcerr.ErrKeyNotFound)
+	wantErr(t, c.apply(t, f, &cairnpb.SetAccessKeyActiveCmd{AccessKeyId: "nope"}), rpcerr.ErrKeyNotFound)
 
 	must(&cairnpb.DeleteAccessKeyCmd{AccessKeyId: "k3"})
 	_, err = readKey(t, f, "k3")
 	wantErr(t, err, rpcerr.ErrKeyNotFound)
-	wantErr(t, c.applyTenancy(t, f, &cairnpb.DeleteAccessKeyCmd{AccessKeyId: "k3"}), rpcerr.ErrKeyNotFound)
+	wantErr(t, c.apply(t, f, &cairnpb.DeleteAccessKeyCmd{AccessKeyId: "k3"}), rpcerr.ErrKeyNotFound)
 
 	// Deleting a user takes its keys with it, and only its keys.
 	must(&cairnpb.DeleteUserCmd{Namespace: "a", Name: "alice"})
@@ -161,7 +120,7 @@ func TestFSMTenancyCommands(t *testing.T) {
 	if _, err := readKey(t, f, "k4"); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, c.applyTenancy(t, f, &cairnpb.DeleteUserCmd{Namespace: "a", Name: "alice"}), rpcerr.ErrUserNotFound)
+	wantErr(t, c.apply(t, f, &cairnpb.DeleteUserCmd{Namespace: "a", Name: "alice"}), rpcerr.ErrUserNotFound)
 	for _, e := range dumpStore(t, f.store) {
 		if len(e.k) > len(tagUserKey) && e.k[:len(tagUserKey)] == tagUserKey && e.k[len(tagUserKey):len(tagUserKey)+2] == "a\x00" {
 			t.Fatalf("index entry %q left behind", e.k)
@@ -180,17 +139,17 @@ func TestFSMTenancyDeterminism(t *testing.T) {
 		id := fmt.Sprint("k", rng.IntN(30))
 		switch rng.IntN(7) {
 		case 0:
-			c.addTenancy(t, nsOp(ns))
+			c.add(t, nsOp(ns))
 		case 1:
-			c.addTenancy(t, userOp(ns, user))
+			c.add(t, userOp(ns, user))
 		case 2:
-			c.addTenancy(t, &cairnpb.DeleteUserCmd{Namespace: ns, Name: user})
+			c.add(t, &cairnpb.DeleteUserCmd{Namespace: ns, Name: user})
 		case 3, 4:
-			c.addTenancy(t, keyOp(ns, user, id))
+			c.add(t, keyOp(ns, user, id))
 		case 5:
-			c.addTenancy(t, &cairnpb.SetAccessKeyActiveCmd{AccessKeyId: id, Active: i%2 == 0})
+			c.add(t, &cairnpb.SetAccessKeyActiveCmd{AccessKeyId: id, Active: i%2 == 0})
 		case 6:
-			c.addTenancy(t, &cairnpb.DeleteAccessKeyCmd{AccessKeyId: id})
+			c.add(t, &cairnpb.DeleteAccessKeyCmd{AccessKeyId: id})
 		}
 	}
 	one, resps := applyBothWays(t, c.logs, rng, 40)

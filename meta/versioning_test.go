@@ -7,49 +7,10 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/hashicorp/raft"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
-
-// applyV applies a versioning command, or any other through applyAny.
-func (c *cmdLog) applyV(t testing.TB, f *fsm, op any) error {
-	t.Helper()
-	cmd := &cairnpb.Command{}
-	switch o := op.(type) {
-	case *cairnpb.SetBucketVersioningCmd:
-		cmd.Op = &cairnpb.Command_SetBucketVersioning{SetBucketVersioning: o}
-	case *cairnpb.DeleteVersionCmd:
-		cmd.Op = &cairnpb.Command_DeleteVersion{DeleteVersion: o}
-	case *cairnpb.SetVersionTagsCmd:
-		cmd.Op = &cairnpb.Command_SetVersionTags{SetVersionTags: o}
-	default:
-		return c.applyAny(t, f, op)
-	}
-	c.now += 1_000_000
-	cmd.UnixNano = c.now
-	data, err := proto.Marshal(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &raft.Log{Index: uint64(len(c.logs) + 1), Term: 1, Type: raft.LogCommand, Data: data}
-	c.logs = append(c.logs, l)
-	if resp := f.Apply(l); resp != nil {
-		return resp.(error)
-	}
-	return nil
-}
-
-func (c *cmdLog) mustV(t testing.TB, f *fsm, ops ...any) {
-	t.Helper()
-	for i, op := range ops {
-		if err := c.applyV(t, f, op); err != nil {
-			t.Fatalf("op %d (%T): %v", i, op, err)
-		}
-	}
-}
 
 func versioningOp(status string) *cairnpb.SetBucketVersioningCmd {
 	return &cairnpb.SetBucketVersioningCmd{Namespace: "ns", Name: "b", Status: status}
@@ -130,11 +91,11 @@ func current(t testing.TB, f *fsm, key string) *cairnpb.ObjectVersion {
 func TestVersioningLifecycle(t *testing.T) {
 	f := newTestFSM(t)
 	c := &cmdLog{}
-	c.mustV(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "k", "v1"))
-	if err := c.applyV(t, f, versioningOp("Sometimes")); err == nil {
+	c.mustApply(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "k", "v1"))
+	if err := c.apply(t, f, versioningOp("Sometimes")); err == nil {
 		t.Fatal("bad status accepted")
 	}
-	c.mustV(t, f, versioningOp("Enabled"), putOp("ns", "b", "k", "v2", "n1", "n2"), putOp("ns", "b", "k", "v3"))
+	c.mustApply(t, f, versioningOp("Enabled"), putOp("ns", "b", "k", "v2", "n1", "n2"), putOp("ns", "b", "k", "v3"))
 	if q := gcQueue(t, f.store); len(q) != 0 {
 		t.Fatalf("versioned overwrites freed shards: %v", q)
 	}
@@ -148,7 +109,7 @@ func TestVersioningLifecycle(t *testing.T) {
 	}
 
 	// A simple delete puts a marker on top.
-	c.mustV(t, f, delOp("k", ""))
+	c.mustApply(t, f, delOp("k", ""))
 	if cur := current(t, f, "k"); cur != nil {
 		t.Fatalf("current after delete: %v", cur)
 	}
@@ -159,47 +120,47 @@ func TestVersioningLifecycle(t *testing.T) {
 		t.Fatalf("newest is %v %v, want the marker", v, err)
 	}
 	// The bucket is not empty while versions remain.
-	if err := c.applyV(t, f, &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: "b"}); err == nil {
+	if err := c.apply(t, f, &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: "b"}); err == nil {
 		t.Fatal("bucket with versions deleted")
 	}
 
 	// Removing the marker brings v3 back.
-	c.mustV(t, f, delOp("k", marker))
+	c.mustApply(t, f, delOp("k", marker))
 	if cur := current(t, f, "k"); cur.GetVersionId() != "v3" || string(cur.GetInlineData()) != "inline:k" {
 		t.Fatalf("current after removing the marker: %v", cur)
 	}
 	// Removing v2 for good frees its shards, and only then.
-	c.mustV(t, f, delOp("k", "v2"))
+	c.mustApply(t, f, delOp("k", "v2"))
 	if q := gcQueue(t, f.store); !slices.Equal(q, []string{"n1/v2.0", "n2/v2.1"}) {
 		t.Fatalf("gc queue %v", q)
 	}
 	got, _ = listing(t, f, versionListParams{})
 	wantList(t, got, "k:v3*", "k:null")
 	// Deleting a version that does not exist is no error.
-	c.mustV(t, f, delOp("k", "0123456789abcdef0123456789abcdef"))
+	c.mustApply(t, f, delOp("k", "0123456789abcdef0123456789abcdef"))
 
 	// Suspended: new writes are the null version, replacing the old one.
-	c.mustV(t, f, versioningOp("Suspended"), putOp("ns", "b", "k", "v4", "n3"))
+	c.mustApply(t, f, versioningOp("Suspended"), putOp("ns", "b", "k", "v4", "n3"))
 	got, _ = listing(t, f, versionListParams{})
 	wantList(t, got, "k:null*", "k:v3")
 	if cur := current(t, f, "k"); cur.GetVersionId() != "v4" || cur.GetVersioned() {
 		t.Fatalf("current %v", cur)
 	}
-	c.mustV(t, f, putOp("ns", "b", "k", "v5"))
+	c.mustApply(t, f, putOp("ns", "b", "k", "v5"))
 	if q := gcQueue(t, f.store); !slices.Contains(q, "n3/v4.0") {
 		t.Fatalf("replaced null version not freed: %v", q)
 	}
-	c.mustV(t, f, delOp("k", ""))
+	c.mustApply(t, f, delOp("k", ""))
 	got, _ = listing(t, f, versionListParams{})
 	wantList(t, got, "k:null*D", "k:v3")
-	if err := c.applyV(t, f, &cairnpb.SetVersionTagsCmd{Namespace: "ns", Bucket: "b", Key: "k", VersionId: "v3", Tags: map[string]string{"a": "b"}}); err != nil {
+	if err := c.apply(t, f, &cairnpb.SetVersionTagsCmd{Namespace: "ns", Bucket: "b", Key: "k", VersionId: "v3", Tags: map[string]string{"a": "b"}}); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := find(t, f, "k", "v3"); err != nil || v.GetTags()["a"] != "b" || string(v.GetInlineData()) != "inline:k" {
 		t.Fatalf("tagged noncurrent version %v %v", v, err)
 	}
 
-	c.mustV(t, f, delOp("k", "null"), delOp("k", "v3"), &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: "b"})
+	c.mustApply(t, f, delOp("k", "null"), delOp("k", "v3"), &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: "b"})
 	for _, e := range dumpStore(t, f.store) {
 		if strings.HasPrefix(e.k, tagObject) || strings.HasPrefix(e.k, tagNoncurrent) || strings.HasPrefix(e.k, tagInline) {
 			t.Fatalf("left behind: %q", e.k)
@@ -213,8 +174,8 @@ func TestVersioningLifecycle(t *testing.T) {
 func TestUnversionedBucketWritesNoVersions(t *testing.T) {
 	f := newTestFSM(t)
 	c := &cmdLog{}
-	c.mustV(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "k", "v1", "n1"), putOp("ns", "b", "k", "v2"), delOp("k", ""))
-	c.mustV(t, f, putOp("ns", "b", "k", "v3"), &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: "k"})
+	c.mustApply(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "k", "v1", "n1"), putOp("ns", "b", "k", "v2"), delOp("k", ""))
+	c.mustApply(t, f, putOp("ns", "b", "k", "v3"), &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: "k"})
 	for _, e := range dumpStore(t, f.store) {
 		if strings.HasPrefix(e.k, tagNoncurrent) || strings.HasPrefix(e.k, tagObject) || strings.HasPrefix(e.k, tagInline) {
 			t.Fatalf("unexpected key %q", e.k)
@@ -231,7 +192,7 @@ func TestUnversionedBucketWritesNoVersions(t *testing.T) {
 func TestForEachVersionAndLocateCoverNoncurrent(t *testing.T) {
 	f := newTestFSM(t)
 	c := &cmdLog{}
-	c.mustV(t, f, createBucketOp("ns", "b", 1), versioningOp("Enabled"),
+	c.mustApply(t, f, createBucketOp("ns", "b", 1), versioningOp("Enabled"),
 		putOp("ns", "b", "k", "v1", "n1"), putOp("ns", "b", "k", "v2"), putOp("ns", "b", "k", "v3", "n2"), delOp("k", ""),
 		putOp("ns", "b", "j", "v9"))
 	var seen []string
@@ -297,13 +258,13 @@ func TestForEachVersionAndLocateCoverNoncurrent(t *testing.T) {
 func TestListVersionsPagesAndPrefixes(t *testing.T) {
 	f := newTestFSM(t)
 	c := &cmdLog{}
-	c.mustV(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "a", "null0"), versioningOp("Enabled"))
+	c.mustApply(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "a", "null0"), versioningOp("Enabled"))
 	for i := range 3 {
 		for _, k := range []string{"a", "d/x", "d/y", "z"} {
-			c.mustV(t, f, putOp("ns", "b", k, fmt.Sprintf("%s-%d", k, i)))
+			c.mustApply(t, f, putOp("ns", "b", k, fmt.Sprintf("%s-%d", k, i)))
 		}
 	}
-	c.mustV(t, f, delOp("z", ""))
+	c.mustApply(t, f, delOp("z", ""))
 	all, _ := listing(t, f, versionListParams{})
 	if len(all) != 14 || all[0] != "a:a-2*" || all[3] != "a:null" || !strings.HasSuffix(all[10], "*D") || all[11] != "z:z-2" {
 		t.Fatalf("full listing %q", all)
@@ -341,7 +302,7 @@ func TestListVersionsPagesAndPrefixes(t *testing.T) {
 func TestVersionedMultipartComplete(t *testing.T) {
 	f := newTestFSM(t)
 	c := &cmdLog{}
-	c.mustV(t, f, createBucketOp("ns", "b", 1), versioningOp("Enabled"),
+	c.mustApply(t, f, createBucketOp("ns", "b", 1), versioningOp("Enabled"),
 		putOp("ns", "b", "k", "v0", "n9"), putOp("ns", "b", "k", "v1"),
 		createUploadOp("b", "k", 1), partOp("b", "k", 1, 1, 6<<20, "p1", "n1"), partOp("b", "k", 1, 2, 10, "p2"),
 		completeOp("b", "k", 1, "mpv", listed(1, "p1"), listed(2, "p2")))
@@ -357,7 +318,7 @@ func TestVersionedMultipartComplete(t *testing.T) {
 		t.Fatalf("current %v", cur)
 	}
 	// Removing the multipart version brings v1 back and frees its part.
-	c.mustV(t, f, delOp("k", "mpv"))
+	c.mustApply(t, f, delOp("k", "mpv"))
 	if q := gcQueue(t, f.store); !slices.Equal(q, []string{"n1/p1.0"}) {
 		t.Fatalf("gc queue %v", q)
 	}
