@@ -70,8 +70,10 @@ func TestRequiredAccess(t *testing.T) {
 		{"PUT", "/b?lifecycle", nil, nil, true},
 		{"DELETE", "/b?acl", nil, nil, true},
 		{"DELETE", "/b?delete", nil, nil, true},
-		// Not DeleteBucket.
+		// Not DeleteBucket, PutObject.
 		{"DELETE", "/b?location", nil, nil, true},
+		{"DELETE", "/b?metadataTable", nil, nil, true},
+		{"PUT", "/b/k?renameObject", nil, nil, true},
 		{"POST", "/b?delete&tagging", nil, nil, true},
 		{"PATCH", "/b/k", nil, nil, true},
 		{"POST", "/b", nil, nil, true},

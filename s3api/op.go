@@ -125,6 +125,18 @@ const (
 	OpPutBucketWebsite
 	OpDeleteBucketWebsite
 	OpGetObjectAttributes
+	// Newer subresources (S3 Express sessions, S3 Metadata tables).
+	OpCreateSession
+	OpCreateBucketMetadataConfiguration
+	OpGetBucketMetadataConfiguration
+	OpDeleteBucketMetadataConfiguration
+	OpCreateBucketMetadataTableConfiguration
+	OpGetBucketMetadataTableConfiguration
+	OpDeleteBucketMetadataTableConfiguration
+	OpUpdateBucketMetadataInventoryTableConfiguration
+	OpUpdateBucketMetadataJournalTableConfiguration
+	OpRenameObject
+
 	// opCount is the number of operations; not one itself.
 	opCount
 )
@@ -256,6 +268,19 @@ func opTable() [opCount]opRow {
 		OpPutBucketWebsite:                            unimplemented("PutBucketWebsite"),
 		OpDeleteBucketWebsite:                         unimplemented("DeleteBucketWebsite"),
 		OpGetObjectAttributes:                         unimplemented("GetObjectAttributes"),
+
+		// Newer subresources, which would otherwise pass for the plain
+		// request (DELETE /b?metadataTable for DeleteBucket).
+		OpCreateSession:                                   unimplemented("CreateSession"),
+		OpCreateBucketMetadataConfiguration:               unimplemented("CreateBucketMetadataConfiguration"),
+		OpGetBucketMetadataConfiguration:                  unimplemented("GetBucketMetadataConfiguration"),
+		OpDeleteBucketMetadataConfiguration:               unimplemented("DeleteBucketMetadataConfiguration"),
+		OpCreateBucketMetadataTableConfiguration:          unimplemented("CreateBucketMetadataTableConfiguration"),
+		OpGetBucketMetadataTableConfiguration:             unimplemented("GetBucketMetadataTableConfiguration"),
+		OpDeleteBucketMetadataTableConfiguration:          unimplemented("DeleteBucketMetadataTableConfiguration"),
+		OpUpdateBucketMetadataInventoryTableConfiguration: unimplemented("UpdateBucketMetadataInventoryTableConfiguration"),
+		OpUpdateBucketMetadataJournalTableConfiguration:   unimplemented("UpdateBucketMetadataJournalTableConfiguration"),
+		OpRenameObject: unimplemented("RenameObject"),
 	}
 }
 

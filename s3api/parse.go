@@ -129,7 +129,9 @@ func unimplementedSubresource(name string) bool {
 		"intelligent-tiering", "inventory", "legal-hold", "lifecycle", "logging",
 		"metrics", "notification", "object-lock", "ownershipControls", "policy",
 		"policyStatus", "publicAccessBlock", "replication", "requestPayment",
-		"restore", "retention", "select", "torrent", "website":
+		"restore", "retention", "select", "torrent", "website",
+		"session", "metadataConfiguration", "metadataTable", "metadataInventoryTable",
+		"metadataJournalTable", "renameObject":
 		return true
 	}
 	return false
@@ -400,6 +402,26 @@ func classify(method string, o *operation, unimplemented string) (Op, string) {
 		return OpDeleteBucketWebsite, sub
 	case "GET /b/k?attributes":
 		return OpGetObjectAttributes, sub
+	case "GET /b?session":
+		return OpCreateSession, sub
+	case "POST /b?metadataConfiguration":
+		return OpCreateBucketMetadataConfiguration, sub
+	case "GET /b?metadataConfiguration":
+		return OpGetBucketMetadataConfiguration, sub
+	case "DELETE /b?metadataConfiguration":
+		return OpDeleteBucketMetadataConfiguration, sub
+	case "POST /b?metadataTable":
+		return OpCreateBucketMetadataTableConfiguration, sub
+	case "GET /b?metadataTable":
+		return OpGetBucketMetadataTableConfiguration, sub
+	case "DELETE /b?metadataTable":
+		return OpDeleteBucketMetadataTableConfiguration, sub
+	case "PUT /b?metadataInventoryTable":
+		return OpUpdateBucketMetadataInventoryTableConfiguration, sub
+	case "PUT /b?metadataJournalTable":
+		return OpUpdateBucketMetadataJournalTableConfiguration, sub
+	case "PUT /b/k?renameObject":
+		return OpRenameObject, sub
 	}
 	if unimplemented != "" {
 		return OpNotImplemented, sub

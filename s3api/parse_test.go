@@ -157,7 +157,8 @@ func TestParseAWSExamples(t *testing.T) {
 // TestParseServiceModelBindings parses the HTTP bindings of the S3
 // service model (the Smithy model the SDKs are generated from): the
 // SDKs add x-id=<operation> to requests whose path and subresource alone
-// do not name the operation. Path style, as the model writes them.
+// do not name the operation, and newer operations bring subresources of
+// their own. Path style, as the model writes them.
 func TestParseServiceModelBindings(t *testing.T) {
 	copySrc := map[string]string{"x-amz-copy-source": "/src/a"}
 	checkParse(t, parseGateway(), []parseCase{
@@ -175,6 +176,14 @@ func TestParseServiceModelBindings(t *testing.T) {
 		{method: "GET", target: "/b?intelligent-tiering&x-id=GetBucketIntelligentTieringConfiguration&id=a", op: OpGetBucketIntelligentTieringConfiguration, bucket: "b"},
 		{method: "GET", target: "/b?inventory&x-id=ListBucketInventoryConfigurations", op: OpListBucketInventoryConfigurations, bucket: "b"},
 		{method: "GET", target: "/b?metrics&x-id=GetBucketMetricsConfiguration&id=a", op: OpGetBucketMetricsConfiguration, bucket: "b"},
+		{method: "GET", target: "/b?session", header: map[string]string{"x-amz-create-session-mode": "ReadOnly"}, op: OpCreateSession, bucket: "b"},
+		{method: "POST", target: "/b?metadataConfiguration", op: OpCreateBucketMetadataConfiguration, bucket: "b"},
+		{method: "DELETE", target: "/b?metadataConfiguration", op: OpDeleteBucketMetadataConfiguration, bucket: "b"},
+		{method: "POST", target: "/b?metadataTable", op: OpCreateBucketMetadataTableConfiguration, bucket: "b"},
+		{method: "DELETE", target: "/b?metadataTable", op: OpDeleteBucketMetadataTableConfiguration, bucket: "b"},
+		{method: "PUT", target: "/b?metadataInventoryTable", op: OpUpdateBucketMetadataInventoryTableConfiguration, bucket: "b"},
+		{method: "PUT", target: "/b?metadataJournalTable", op: OpUpdateBucketMetadataJournalTableConfiguration, bucket: "b"},
+		{method: "PUT", target: "/b/k?renameObject", header: map[string]string{"x-amz-rename-source": "/b/old"}, op: OpRenameObject, bucket: "b", key: "k"},
 	})
 }
 
@@ -196,6 +205,13 @@ func TestParseRefusesAndDisagreements(t *testing.T) {
 		{method: "PUT", target: "/b?lifecycle", op: OpPutBucketLifecycleConfiguration, bucket: "b"},
 		{method: "PUT", target: "/b?tagging&lifecycle", op: OpPutBucketLifecycleConfiguration, bucket: "b"},
 		{method: "GET", target: "/b?cors&acl", op: OpGetBucketAcl, bucket: "b"},
+		// Subresources the gateway did not know passed for the plain
+		// request: DeleteBucket, PutObject (an empty body over the
+		// object), CreateBucket, ListObjects.
+		{method: "DELETE", target: "/b?metadataTable", op: OpDeleteBucketMetadataTableConfiguration, bucket: "b"},
+		{method: "PUT", target: "/b/k?renameObject", op: OpRenameObject, bucket: "b", key: "k"},
+		{method: "PUT", target: "/b?metadataInventoryTable", op: OpUpdateBucketMetadataInventoryTableConfiguration, bucket: "b"},
+		{method: "GET", target: "/b?session", op: OpCreateSession, bucket: "b"},
 		{method: "DELETE", target: "/b?acl", op: OpNotImplemented, bucket: "b"},
 		{method: "GET", target: "/?acl", op: OpNotImplemented},
 		{method: "POST", target: "/b?delete&acl", op: OpNotImplemented, bucket: "b"},
@@ -282,9 +298,9 @@ func TestParseParameters(t *testing.T) {
 	}
 }
 
-// TestUnimplementedSubresourcesChangeNothing: a request naming a
-// subresource Cairn does not implement is refused with 501 and leaves
-// everything as it was (PUT /new?lifecycle creates no bucket).
+// TestUnimplementedSubresourcesChangeNothing: requests that used to pass
+// for CreateBucket, DeleteBucket and PutObject are refused with 501 and
+// leave everything as it was.
 func TestUnimplementedSubresourcesChangeNothing(t *testing.T) {
 	cl, _, _, base := newTestGateway(t)
 	ctx := context.Background()
@@ -299,6 +315,10 @@ func TestUnimplementedSubresourcesChangeNothing(t *testing.T) {
 	}
 	for _, c := range []struct{ method, path string }{
 		{http.MethodPut, "/new?lifecycle"},
+		{http.MethodPut, "/new?metadataInventoryTable"},
+		{http.MethodDelete, "/empty?metadataTable"},
+		{http.MethodDelete, "/empty?metadataConfiguration"},
+		{http.MethodPut, "/bkt/k?renameObject"},
 	} {
 		if st, _, body := surfDo(t, base, c.method, c.path, nil, nil); st != http.StatusNotImplemented {
 			t.Errorf("%s %s: %d %s, want 501", c.method, c.path, st, body)
