@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 
 	"github.com/cairn-store/cairn/meta/policy"
@@ -78,12 +77,12 @@ func userPrincipal(resp *cairnpb.LookupAccessKeyResponse) *principal {
 // errAccessDenied: the request's principal lacks a permission it needs.
 var errAccessDenied = errors.New("access denied")
 
-// accessKind says how a need is checked.
-type accessKind uint8
+// needKind says how a need is checked.
+type needKind uint8
 
 const (
 	// needPerm: perm on bucket.
-	needPerm accessKind = iota
+	needPerm needKind = iota
 	// needWrite: writing key in bucket, which takes OBJECT_CREATE for a
 	// new key and OBJECT_OVERWRITE for an existing one.
 	needWrite
@@ -95,123 +94,86 @@ const (
 )
 
 type need struct {
-	kind   accessKind
+	kind   needKind
 	perm   policy.Permission
 	bucket string
 	key    string
 }
 
-// requiredAccess classifies a request the way route dispatches it and
-// returns the permissions it needs. passThrough is true exactly for the
-// requests route refuses without touching any data (unsupported
-// subresources such as ?acl answer 501, other methods 405), so those
-// answers stay what they are. Keep in step with route.
-func requiredAccess(r *http.Request, req *request) (needs []need, passThrough bool) {
-	q := r.URL.Query()
-	has := func(k string) bool { _, ok := q[k]; return ok }
+// accessRule is how an operation's access is checked; opTable gives
+// each operation one.
+type accessRule uint8
+
+const (
+	// accessUnset: the row says nothing. authorize refuses such an
+	// operation to everyone but the operator; TestOpTable fails on it.
+	accessUnset accessRule = iota
+	// accessRefused: the operation is refused (405, 501) before anything
+	// is looked at, so there is nothing to check and every authenticated
+	// caller gets the same answer. Only refusing handlers may have it
+	// (TestOpTable).
+	accessRefused
+	// accessPerm: perm on the request's bucket (versionPerm instead, when
+	// set and the request names a version).
+	accessPerm
+	// accessWrite: writing the request's key (OBJECT_CREATE for a new
+	// key, OBJECT_OVERWRITE for an existing one).
+	accessWrite
+	// accessCopy: accessWrite, and OBJECT_READ on the copy source's
+	// bucket.
+	accessCopy
+	// accessCreateBucket: BUCKET_CREATE in the namespace's S3 compartment.
+	accessCreateBucket
+	// accessListBuckets: BUCKET_INSPECT somewhere; the listing is then
+	// filtered bucket by bucket.
+	accessListBuckets
+)
+
+// access is what an operation needs from the caller's policies: the
+// permissions OCI documents for the S3 operation (see docs/policies.md).
+type access struct {
+	rule        accessRule
+	perm        policy.Permission
+	versionPerm policy.Permission
+}
+
+func refused() access                     { return access{rule: accessRefused} }
+func onBucket(p policy.Permission) access { return access{rule: accessPerm, perm: p} }
+
+// needs returns the checks a's rule makes for req. It is empty for
+// accessRefused and accessUnset, which authorize handles first.
+func (a access) needs(req *request) []need {
 	b, k := req.bucket, req.key
-	perm := func(p policy.Permission) []need { return []need{{kind: needPerm, perm: p, bucket: b, key: k}} }
-	write := func() []need {
+	switch a.rule {
+	case accessPerm:
+		p := a.perm
+		if a.versionPerm != 0 && req.versionID != "" {
+			p = a.versionPerm
+		}
+		return []need{{kind: needPerm, perm: p, bucket: b, key: k}}
+	case accessWrite:
+		return []need{{kind: needWrite, bucket: b, key: k}}
+	case accessCopy:
 		out := []need{{kind: needWrite, bucket: b, key: k}}
-		if src := r.Header.Get("x-amz-copy-source"); src != "" {
-			if sb, _, _, err := parseCopySource(src); err == nil {
-				out = append(out, need{kind: needPerm, perm: policy.ObjectRead, bucket: sb})
-			}
+		// A copy source that does not parse fails the operation before
+		// anything is read.
+		if src, err := req.source(); err == nil {
+			out = append(out, need{kind: needPerm, perm: policy.ObjectRead, bucket: src.bucket})
 		}
 		return out
+	case accessCreateBucket:
+		return []need{{kind: needCreateBucket, perm: policy.BucketCreate, bucket: b}}
+	case accessListBuckets:
+		return []need{{kind: needListBuckets}}
 	}
-	m := r.Method
-	switch {
-	case has("delete") && (m != http.MethodPost || b == "" || k != ""):
-		return nil, true
-	case unsupportedSubresource(q) != "":
-		return nil, true
-	case has("tagging") && b != "":
-		switch {
-		case k == "" && m == http.MethodGet:
-			return perm(policy.BucketRead), false
-		case k == "" && (m == http.MethodPut || m == http.MethodDelete):
-			return perm(policy.BucketUpdate), false
-		case m == http.MethodGet:
-			return perm(policy.ObjectRead), false
-		case m == http.MethodPut || m == http.MethodDelete:
-			return perm(policy.ObjectOverwrite), false
-		}
-		return nil, true
-	case (has("versioning") || has("versions")) && b != "" && k == "":
-		switch {
-		case has("versioning") && m == http.MethodGet:
-			return perm(policy.BucketRead), false
-		case has("versioning") && m == http.MethodPut:
-			return perm(policy.BucketUpdate), false
-		case m == http.MethodGet:
-			return perm(policy.ObjectInspect), false
-		}
-		return nil, true
-	case (has("uploads") || has("uploadId")) && b != "":
-		switch {
-		case k == "" && has("uploads") && m == http.MethodGet:
-			return perm(policy.ObjectInspect), false
-		case k == "":
-			return nil, true
-		case has("uploads") && m == http.MethodPost:
-			return write(), false
-		case has("uploads"):
-			return nil, true
-		case m == http.MethodPut || m == http.MethodPost:
-			return write(), false
-		case m == http.MethodGet:
-			return perm(policy.ObjectInspect), false
-		case m == http.MethodDelete:
-			return perm(policy.ObjectDelete), false
-		}
-		return nil, true
-	case b == "":
-		if m == http.MethodGet {
-			return []need{{kind: needListBuckets}}, false
-		}
-		return nil, true
-	case k == "":
-		switch m {
-		case http.MethodPost:
-			if has("delete") {
-				return perm(policy.ObjectDelete), false
-			}
-			return nil, true
-		case http.MethodPut:
-			return []need{{kind: needCreateBucket, perm: policy.BucketCreate, bucket: b}}, false
-		case http.MethodHead:
-			return perm(policy.BucketInspect), false
-		case http.MethodDelete:
-			return perm(policy.BucketDelete), false
-		case http.MethodGet:
-			if has("location") {
-				return perm(policy.BucketRead), false
-			}
-			return perm(policy.ObjectInspect), false
-		}
-		return nil, true
-	default:
-		switch m {
-		case http.MethodPut:
-			return write(), false
-		case http.MethodGet, http.MethodHead:
-			return perm(policy.ObjectRead), false
-		case http.MethodDelete:
-			if q.Get("versionId") != "" {
-				return perm(policy.ObjectVersionDelete), false
-			}
-			return perm(policy.ObjectDelete), false
-		}
-		return nil, true
-	}
+	return nil
 }
 
 // authorize checks that the authenticated request's principal may do what
 // it asks: it must act in its own namespace (a namespace named by the
 // Host must be the key's), and, unless it is the operator, some policy
 // statement of its groups must grant each permission the operation needs.
-func (s *Server) authorize(ctx context.Context, r *http.Request, req *request) error {
+func (s *Server) authorize(ctx context.Context, req *request) error {
 	who := req.who
 	if who == nil {
 		return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: request has no principal: %w", errAccessDenied))
@@ -219,15 +181,15 @@ func (s *Server) authorize(ctx context.Context, r *http.Request, req *request) e
 	if req.hostNS != "" && req.hostNS != who.ns {
 		return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: key of namespace %q used on namespace %q: %w", who.ns, req.hostNS, errAccessDenied))
 	}
-	if who.operator {
-		return nil
-	}
-	needs, passThrough := requiredAccess(r, req)
-	if passThrough {
+	a := s.ops[req.op].access
+	switch {
+	case a.rule == accessUnset:
+		return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: %s has no access rule: %w", s.ops[req.op].label, errAccessDenied))
+	case a.rule == accessRefused, who.operator:
 		return nil
 	}
 	buckets := map[string]*cairnpb.Bucket{}
-	for _, n := range needs {
+	for _, n := range a.needs(req) {
 		ok, err := s.allowed(ctx, req, n, buckets)
 		if err != nil {
 			return err

@@ -17,62 +17,83 @@ import (
 )
 
 // TestRequiredAccess: each S3 operation needs the permission OCI documents
-// for it; requests route refuses anyway pass through to keep their answer.
+// for it, as its row in opTable says; requests refused anyway (405, 501)
+// need nothing, so their answer stays what it is, and never borrow the
+// permission of the plain request they look like.
 func TestRequiredAccess(t *testing.T) {
+	ops := opTable()
+	s := parseGateway()
 	cases := []struct {
-		method, bucket, key, query string
-		header                     map[string]string
-		want                       []need
-		pass                       bool
+		method, target string
+		header         map[string]string
+		want           []need
+		refused        bool
 	}{
-		{"GET", "", "", "", nil, []need{{kind: needListBuckets}}, false},
-		{"PUT", "b", "", "", nil, []need{{kind: needCreateBucket, perm: policy.BucketCreate, bucket: "b"}}, false},
-		{"HEAD", "b", "", "", nil, []need{{perm: policy.BucketInspect, bucket: "b"}}, false},
-		{"DELETE", "b", "", "", nil, []need{{perm: policy.BucketDelete, bucket: "b"}}, false},
-		{"GET", "b", "", "location", nil, []need{{perm: policy.BucketRead, bucket: "b"}}, false},
-		{"GET", "b", "", "list-type=2", nil, []need{{perm: policy.ObjectInspect, bucket: "b"}}, false},
-		{"GET", "b", "", "", nil, []need{{perm: policy.ObjectInspect, bucket: "b"}}, false},
-		{"POST", "b", "", "delete", nil, []need{{perm: policy.ObjectDelete, bucket: "b"}}, false},
-		{"GET", "b", "k", "", nil, []need{{perm: policy.ObjectRead, bucket: "b", key: "k"}}, false},
-		{"HEAD", "b", "k", "", nil, []need{{perm: policy.ObjectRead, bucket: "b", key: "k"}}, false},
-		{"PUT", "b", "k", "", nil, []need{{kind: needWrite, bucket: "b", key: "k"}}, false},
-		{"PUT", "b", "k", "", map[string]string{"x-amz-copy-source": "/src/a/b"},
+		{"GET", "/", nil, []need{{kind: needListBuckets}}, false},
+		{"PUT", "/b", nil, []need{{kind: needCreateBucket, perm: policy.BucketCreate, bucket: "b"}}, false},
+		{"HEAD", "/b", nil, []need{{perm: policy.BucketInspect, bucket: "b"}}, false},
+		{"DELETE", "/b", nil, []need{{perm: policy.BucketDelete, bucket: "b"}}, false},
+		{"GET", "/b?location", nil, []need{{perm: policy.BucketRead, bucket: "b"}}, false},
+		{"GET", "/b?list-type=2", nil, []need{{perm: policy.ObjectInspect, bucket: "b"}}, false},
+		{"GET", "/b", nil, []need{{perm: policy.ObjectInspect, bucket: "b"}}, false},
+		{"POST", "/b?delete", nil, []need{{perm: policy.ObjectDelete, bucket: "b"}}, false},
+		{"GET", "/b/k", nil, []need{{perm: policy.ObjectRead, bucket: "b", key: "k"}}, false},
+		{"HEAD", "/b/k", nil, []need{{perm: policy.ObjectRead, bucket: "b", key: "k"}}, false},
+		{"PUT", "/b/k", nil, []need{{kind: needWrite, bucket: "b", key: "k"}}, false},
+		{"PUT", "/b/k", map[string]string{"x-amz-copy-source": "/src/a/b"},
 			[]need{{kind: needWrite, bucket: "b", key: "k"}, {perm: policy.ObjectRead, bucket: "src"}}, false},
-		{"DELETE", "b", "k", "", nil, []need{{perm: policy.ObjectDelete, bucket: "b", key: "k"}}, false},
-		{"DELETE", "b", "k", "versionId=v1", nil, []need{{perm: policy.ObjectVersionDelete, bucket: "b", key: "k"}}, false},
-		{"GET", "b", "", "tagging", nil, []need{{perm: policy.BucketRead, bucket: "b"}}, false},
-		{"PUT", "b", "", "tagging", nil, []need{{perm: policy.BucketUpdate, bucket: "b"}}, false},
-		{"PUT", "b", "k", "tagging", nil, []need{{perm: policy.ObjectOverwrite, bucket: "b", key: "k"}}, false},
-		{"GET", "b", "k", "tagging", nil, []need{{perm: policy.ObjectRead, bucket: "b", key: "k"}}, false},
-		{"GET", "b", "", "versioning", nil, []need{{perm: policy.BucketRead, bucket: "b"}}, false},
-		{"PUT", "b", "", "versioning", nil, []need{{perm: policy.BucketUpdate, bucket: "b"}}, false},
-		{"GET", "b", "", "versions", nil, []need{{perm: policy.ObjectInspect, bucket: "b"}}, false},
-		{"GET", "b", "", "uploads", nil, []need{{perm: policy.ObjectInspect, bucket: "b"}}, false},
-		{"POST", "b", "k", "uploads", nil, []need{{kind: needWrite, bucket: "b", key: "k"}}, false},
-		{"PUT", "b", "k", "uploadId=u&partNumber=1", nil, []need{{kind: needWrite, bucket: "b", key: "k"}}, false},
-		{"POST", "b", "k", "uploadId=u", nil, []need{{kind: needWrite, bucket: "b", key: "k"}}, false},
-		{"GET", "b", "k", "uploadId=u", nil, []need{{perm: policy.ObjectInspect, bucket: "b", key: "k"}}, false},
-		{"DELETE", "b", "k", "uploadId=u", nil, []need{{perm: policy.ObjectDelete, bucket: "b", key: "k"}}, false},
-		{"GET", "b", "", "acl", nil, nil, true},
-		{"PUT", "b", "k", "acl", nil, nil, true},
-		{"DELETE", "b", "", "delete", nil, nil, true},
-		{"PATCH", "b", "k", "", nil, nil, true},
-		{"POST", "b", "", "", nil, nil, true},
-		{"PUT", "", "", "", nil, nil, true},
+		{"PUT", "/b/k", map[string]string{"x-amz-copy-source": "nokey"}, []need{{kind: needWrite, bucket: "b", key: "k"}}, false},
+		{"DELETE", "/b/k", nil, []need{{perm: policy.ObjectDelete, bucket: "b", key: "k"}}, false},
+		{"DELETE", "/b/k?versionId=v1", nil, []need{{perm: policy.ObjectVersionDelete, bucket: "b", key: "k"}}, false},
+		{"DELETE", "/b/k?versionId=", nil, []need{{perm: policy.ObjectDelete, bucket: "b", key: "k"}}, false},
+		{"GET", "/b?tagging", nil, []need{{perm: policy.BucketRead, bucket: "b"}}, false},
+		{"PUT", "/b?tagging", nil, []need{{perm: policy.BucketUpdate, bucket: "b"}}, false},
+		{"DELETE", "/b?tagging", nil, []need{{perm: policy.BucketUpdate, bucket: "b"}}, false},
+		{"PUT", "/b/k?tagging", nil, []need{{perm: policy.ObjectOverwrite, bucket: "b", key: "k"}}, false},
+		{"GET", "/b/k?tagging", nil, []need{{perm: policy.ObjectRead, bucket: "b", key: "k"}}, false},
+		{"GET", "/b?versioning", nil, []need{{perm: policy.BucketRead, bucket: "b"}}, false},
+		{"PUT", "/b?versioning", nil, []need{{perm: policy.BucketUpdate, bucket: "b"}}, false},
+		{"GET", "/b?versions", nil, []need{{perm: policy.ObjectInspect, bucket: "b"}}, false},
+		{"GET", "/b?uploads", nil, []need{{perm: policy.ObjectInspect, bucket: "b"}}, false},
+		{"POST", "/b/k?uploads", nil, []need{{kind: needWrite, bucket: "b", key: "k"}}, false},
+		{"PUT", "/b/k?uploadId=u&partNumber=1", nil, []need{{kind: needWrite, bucket: "b", key: "k"}}, false},
+		{"PUT", "/b/k?uploadId=u&partNumber=1", map[string]string{"x-amz-copy-source": "src/a?versionId=v"},
+			[]need{{kind: needWrite, bucket: "b", key: "k"}, {perm: policy.ObjectRead, bucket: "src"}}, false},
+		{"POST", "/b/k?uploadId=u", nil, []need{{kind: needWrite, bucket: "b", key: "k"}}, false},
+		{"GET", "/b/k?uploadId=u", nil, []need{{perm: policy.ObjectInspect, bucket: "b", key: "k"}}, false},
+		{"DELETE", "/b/k?uploadId=u", nil, []need{{perm: policy.ObjectDelete, bucket: "b", key: "k"}}, false},
+		// What the request is served as decides: GetBucketVersioning.
+		{"GET", "/b?versioning&uploads", nil, []need{{perm: policy.BucketRead, bucket: "b"}}, false},
+		{"GET", "/b?acl", nil, nil, true},
+		{"PUT", "/b/k?acl", nil, nil, true},
+		// Not CreateBucket.
+		{"PUT", "/b?lifecycle", nil, nil, true},
+		{"DELETE", "/b?acl", nil, nil, true},
+		{"DELETE", "/b?delete", nil, nil, true},
+		// Not DeleteBucket, PutObject.
+		{"DELETE", "/b?location", nil, nil, true},
+		{"DELETE", "/b?metadataTable", nil, nil, true},
+		{"PUT", "/b/k?renameObject", nil, nil, true},
+		{"POST", "/b?delete&tagging", nil, nil, true},
+		{"PATCH", "/b/k", nil, nil, true},
+		{"POST", "/b", nil, nil, true},
+		{"PUT", "/", nil, nil, true},
 	}
 	for _, c := range cases {
-		r := httptest.NewRequest(c.method, "/?"+c.query, nil)
+		r := httptest.NewRequest(c.method, c.target, nil)
 		for k, v := range c.header {
 			r.Header.Set(k, v)
 		}
-		got, pass := requiredAccess(r, &request{bucket: c.bucket, key: c.key})
-		if pass != c.pass || len(got) != len(c.want) {
-			t.Errorf("%s %s/%s?%s: got %+v pass %v, want %+v pass %v", c.method, c.bucket, c.key, c.query, got, pass, c.want, c.pass)
+		req := &request{operation: s.parse(r)}
+		a := ops[req.op].access
+		got := a.needs(req)
+		if (a.rule == accessRefused) != c.refused || len(got) != len(c.want) {
+			t.Errorf("%s %s (%v): got %+v refused %v, want %+v refused %v", c.method, c.target, req.op, got, a.rule == accessRefused, c.want, c.refused)
 			continue
 		}
 		for i := range got {
 			if got[i] != c.want[i] {
-				t.Errorf("%s %s/%s?%s: need %d is %+v, want %+v", c.method, c.bucket, c.key, c.query, i, got[i], c.want[i])
+				t.Errorf("%s %s: need %d is %+v, want %+v", c.method, c.target, i, got[i], c.want[i])
 			}
 		}
 	}

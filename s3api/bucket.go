@@ -20,7 +20,7 @@ func s3Time(unixNano int64) string {
 	return time.Unix(0, unixNano).UTC().Format("2006-01-02T15:04:05.000Z")
 }
 
-func (s *Server) listBuckets(ctx context.Context, w http.ResponseWriter, req *request) error {
+func (s *Server) listBuckets(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
 	bs, err := s.cfg.Index.ListBuckets(ctx, req.ns)
 	if err != nil {
 		return err
@@ -64,7 +64,7 @@ func (s *Server) createBucket(ctx context.Context, w http.ResponseWriter, r *htt
 	return nil
 }
 
-func (s *Server) headBucket(ctx context.Context, w http.ResponseWriter, req *request) error {
+func (s *Server) headBucket(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
 	if _, err := s.cfg.Index.GetBucket(ctx, req.ns, req.bucket); err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (s *Server) headBucket(ctx context.Context, w http.ResponseWriter, req *req
 	return nil
 }
 
-func (s *Server) deleteBucket(ctx context.Context, w http.ResponseWriter, req *request) error {
+func (s *Server) deleteBucket(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
 	if err := s.cfg.Index.DeleteBucket(ctx, req.ns, req.bucket); err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (s *Server) deleteBucket(ctx context.Context, w http.ResponseWriter, req *r
 	return nil
 }
 
-func (s *Server) getBucketLocation(ctx context.Context, w http.ResponseWriter, req *request) error {
+func (s *Server) getBucketLocation(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
 	if _, err := s.cfg.Index.GetBucket(ctx, req.ns, req.bucket); err != nil {
 		return err
 	}

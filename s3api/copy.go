@@ -51,30 +51,31 @@ type copyObjectResult struct {
 
 // parseCopySource splits x-amz-copy-source ("/bucket/key" or "bucket/key",
 // URL-encoded, optionally "?versionId=...").
-func parseCopySource(v string) (bucket, key, versionID string, err error) {
+func parseCopySource(v string) (copySource, error) {
 	raw, query, _ := strings.Cut(v, "?")
 	bad := s3err.New(s3err.InvalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
 	dec, uerr := url.PathUnescape(raw)
 	if uerr != nil {
-		return "", "", "", bad
+		return copySource{}, bad
 	}
 	bucket, key, ok := strings.Cut(strings.TrimPrefix(dec, "/"), "/")
 	if !ok || bucket == "" || key == "" {
-		return "", "", "", bad
+		return copySource{}, bad
 	}
+	src := copySource{bucket: bucket, key: key}
 	if query != "" {
 		vals, qerr := url.ParseQuery(query)
 		if qerr != nil {
-			return "", "", "", bad
+			return copySource{}, bad
 		}
 		if vs, ok := vals["versionId"]; ok {
-			versionID = vs[0]
-			if versionID == "" {
-				return "", "", "", s3err.New(s3err.InvalidArgument, "Version id cannot be the empty string")
+			src.versionID = vs[0]
+			if src.versionID == "" {
+				return copySource{}, s3err.New(s3err.InvalidArgument, "Version id cannot be the empty string")
 			}
 		}
 	}
-	return bucket, key, versionID, nil
+	return src, nil
 }
 
 // copySourceConditions applies x-amz-copy-source-if-match, -if-none-match,
@@ -119,10 +120,14 @@ func copySourceConditions(h http.Header, etag string, modified time.Time) error 
 // streamed from its shards into a new version of the destination, never
 // held whole in memory beyond the inline threshold.
 func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	srcBucket, srcKey, versionID, err := parseCopySource(r.Header.Get("x-amz-copy-source"))
+	if len(req.key) > maxKeyLength {
+		return s3err.New(s3err.KeyTooLong, "")
+	}
+	cs, err := req.source()
 	if err != nil {
 		return err
 	}
+	srcBucket, srcKey, versionID := cs.bucket, cs.key, cs.versionID
 	replace := false
 	switch d := r.Header.Get("x-amz-metadata-directive"); d {
 	case "", "COPY":

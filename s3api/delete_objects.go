@@ -61,13 +61,10 @@ type deleteError struct {
 	Message   string `xml:"Message"`
 }
 
-// postBucket serves POST on a bucket: DeleteObjects with ?delete.
-// Browser-form uploads (POST Object) are not implemented; any other POST
-// is not a bucket operation.
-func (s *Server) postBucket(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	if _, ok := r.URL.Query()["delete"]; ok {
-		return s.deleteObjects(ctx, w, r, req)
-	}
+// postObject serves PostObject (POST on a bucket without ?delete):
+// browser-form uploads are not implemented; any other such POST is not an
+// S3 request at all.
+func (s *Server) postObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
 		return s3err.New(s3err.NotImplemented, "Browser-based POST uploads are not implemented.")
 	}

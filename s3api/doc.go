@@ -1,6 +1,26 @@
 // Package s3api is Cairn's S3 gateway: it parses each HTTP request into a
-// typed operation, authenticates it (SigV4 headers or presigned query,
-// aws-chunked bodies), and serves it from the meta group and data nodes.
+// typed operation, authenticates it (SigV4 or SigV2, headers or presigned
+// query, aws-chunked bodies), authorizes it against the caller's
+// policies, and serves it from the meta group and data nodes.
+//
+// What a request is, is decided once:
+//   - parse.go turns a request into an operation: an Op (a closed set of
+//     constants, op.go) with the bucket, key, versionId, uploadId,
+//     partNumber, copy source, routing subresources and the parsed query.
+//     It runs before anything else, and nothing parses the query again.
+//   - opTable (op.go) has one row per Op: its handler, the access it needs
+//     (authorize.go) and its metric label. Routing (Server.dispatch),
+//     authorization and the metrics (Metrics.Wrap) all read that row;
+//     there is no other classifier. S3 operations Cairn does not
+//     implement are Ops too, refused with 501 before any permission is
+//     checked or data looked at; a request no operation matches is OpOther
+//     (405). A subresource the parser does not know is an ordinary
+//     parameter, so a new S3 subresource needs an Op even to be refused.
+//   - To add an S3 operation: a constant, a parse rule in classify, one
+//     row in opTable, a handler, and its row in docs/compatibility.md.
+//     TestOpTable fails on a missing handler, access rule or label and on
+//     a shared label; TestRefusedOperationsTouchNothing on a served
+//     operation left with the refused rule.
 //
 // Invariants:
 //   - No path holds a whole object in memory: bodies stream through checksum

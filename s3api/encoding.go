@@ -33,8 +33,9 @@ func checkEncoding(r *http.Request, req *request) error {
 	if !utf8.ValidString(req.bucket) || !utf8.ValidString(req.key) {
 		return s3err.New(s3err.InvalidURI, "")
 	}
-	// r.URL.Query drops pairs it cannot unescape; those never reach meta.
-	for name, vals := range r.URL.Query() {
+	// The parsed query lacks the pairs that do not unescape; those never
+	// reach meta.
+	for name, vals := range req.query {
 		if !utf8.ValidString(name) {
 			return s3err.New(s3err.InvalidURI, "")
 		}

@@ -24,7 +24,7 @@ var ErrNoEnvelope = errors.New("s3api: data has no encryption envelope")
 //   - Handlers parse SSE-C headers with sse.CustomerKeyFromHeaders (and
 //     sse.SourceKeyFromCopyHeaders for copy sources), check them against
 //     the record with checkCustomerKey / checkUploadKey, and echo them with
-//     setEncryptionHeaders. Server.route refuses SSE-C on insecure
+//     setEncryptionHeaders. Server.dispatch refuses SSE-C on insecure
 //     connections before any handler runs.
 
 // envelopeOf converts a record's envelope for package sse.

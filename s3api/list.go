@@ -74,7 +74,7 @@ func (p listParams) entries(res *cairnpb.ListObjectsResponse, withOwner *owner) 
 }
 
 func (s *Server) listObjectsV2(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	q := r.URL.Query()
+	q := req.query
 	p, err := parseListParams(q)
 	if err != nil {
 		return err
@@ -98,7 +98,7 @@ func (s *Server) listObjectsV2(ctx context.Context, w http.ResponseWriter, r *ht
 }
 
 func (s *Server) listObjectsV1(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	q := r.URL.Query()
+	q := req.query
 	p, err := parseListParams(q)
 	if err != nil {
 		return err

@@ -9,9 +9,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics counts the gateway's S3 requests by operation class. Labels are
-// low-cardinality on purpose: op is one of a fixed set of S3 operation
-// names (never a bucket or key), code the HTTP status.
+// Metrics counts the gateway's S3 requests by operation. Labels are
+// low-cardinality on purpose: op is the label of the request's operation
+// in opTable (never a bucket or key), code the HTTP status.
 type Metrics struct {
 	requests *prometheus.CounterVec   // op, code
 	duration *prometheus.HistogramVec // op
@@ -96,8 +96,8 @@ func (m *Metrics) countUnreadable(cause string) {
 func (m *Metrics) Wrap(s *Server) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		bucket, key, _ := s.target(r)
-		op := s3Op(r, bucket, key)
+		o := s.parse(r)
+		op := s.ops[o.op].label
 		m.inFlight.Inc()
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = &meteredBody{ReadCloser: r.Body, n: m.received.WithLabelValues(op)}
@@ -115,116 +115,9 @@ func (m *Metrics) Wrap(s *Server) http.Handler {
 			m.requests.WithLabelValues(op, code).Inc()
 			m.duration.WithLabelValues(op).Observe(time.Since(start).Seconds())
 		}()
-		s.ServeHTTP(cw, r)
+		s.serve(cw, r, o)
 		completed = true
 	})
-}
-
-// s3Op names the S3 operation r asks for, coarsely, following the
-// gateway's routing without doing any of its work. Anything it does not
-// recognise is "Other", so the set of names stays fixed.
-func s3Op(r *http.Request, bucket, key string) string {
-	q := r.URL.Query()
-	has := func(name string) bool { _, ok := q[name]; return ok }
-	object := key != ""
-	switch {
-	case has("delete"):
-		if r.Method == http.MethodPost && bucket != "" && !object {
-			return "DeleteObjects"
-		}
-		return "Other"
-	case unsupportedSubresource(q) != "":
-		return "NotImplemented"
-	case bucket == "":
-		if r.Method == http.MethodGet {
-			return "ListBuckets"
-		}
-		return "Other"
-	case has("tagging"):
-		level := "Bucket"
-		if object {
-			level = "Object"
-		}
-		switch r.Method {
-		case http.MethodPut:
-			return "Put" + level + "Tagging"
-		case http.MethodGet:
-			return "Get" + level + "Tagging"
-		case http.MethodDelete:
-			return "Delete" + level + "Tagging"
-		}
-		return "Other"
-	case has("uploads"):
-		switch {
-		case !object && r.Method == http.MethodGet:
-			return "ListMultipartUploads"
-		case object && r.Method == http.MethodPost:
-			return "CreateMultipartUpload"
-		}
-		return "Other"
-	case has("uploadId"):
-		if !object {
-			return "Other"
-		}
-		switch r.Method {
-		case http.MethodPut:
-			if r.Header.Get("x-amz-copy-source") != "" {
-				return "UploadPartCopy"
-			}
-			return "UploadPart"
-		case http.MethodPost:
-			return "CompleteMultipartUpload"
-		case http.MethodGet:
-			return "ListParts"
-		case http.MethodDelete:
-			return "AbortMultipartUpload"
-		}
-		return "Other"
-	case !object && (has("versioning") || has("versions")):
-		switch {
-		case has("versioning") && r.Method == http.MethodPut:
-			return "PutBucketVersioning"
-		case has("versioning") && r.Method == http.MethodGet:
-			return "GetBucketVersioning"
-		case has("versions") && r.Method == http.MethodGet:
-			return "ListObjectVersions"
-		}
-		return "Other"
-	case !object:
-		switch r.Method {
-		case http.MethodPut:
-			return "CreateBucket"
-		case http.MethodHead:
-			return "HeadBucket"
-		case http.MethodDelete:
-			return "DeleteBucket"
-		case http.MethodPost:
-			return "PostObject"
-		case http.MethodGet:
-			switch {
-			case has("location"):
-				return "GetBucketLocation"
-			case q.Get("list-type") == "2":
-				return "ListObjectsV2"
-			}
-			return "ListObjects"
-		}
-	default:
-		switch r.Method {
-		case http.MethodPut:
-			if r.Header.Get("x-amz-copy-source") != "" {
-				return "CopyObject"
-			}
-			return "PutObject"
-		case http.MethodGet:
-			return "GetObject"
-		case http.MethodHead:
-			return "HeadObject"
-		case http.MethodDelete:
-			return "DeleteObject"
-		}
-	}
-	return "Other"
 }
 
 // meteredBody adds the bytes read from a request body to n as they

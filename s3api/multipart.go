@@ -40,41 +40,6 @@ const (
 	maxCompleteBody = 4 << 20 // 10,000 parts with every checksum fit
 )
 
-// routeMultipart serves the multipart operations and GET/HEAD of one part
-// of an object. handled is false for requests that are none of those.
-func (s *Server) routeMultipart(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) (handled bool, err error) {
-	q := r.URL.Query()
-	_, uploads := q["uploads"]
-	_, uploadID := q["uploadId"]
-	if req.bucket == "" || (!uploads && !uploadID) {
-		return false, nil
-	}
-	notAllowed := s3err.New(s3err.MethodNotAllowed, "")
-	switch {
-	case req.key == "":
-		if uploads && r.Method == http.MethodGet {
-			return true, s.listMultipartUploads(ctx, w, r, req)
-		}
-		return true, notAllowed
-	case uploads:
-		if r.Method == http.MethodPost {
-			return true, s.createMultipartUpload(ctx, w, r, req)
-		}
-		return true, notAllowed
-	}
-	switch r.Method {
-	case http.MethodPut:
-		return true, s.uploadPart(ctx, w, r, req)
-	case http.MethodPost:
-		return true, s.completeMultipartUpload(ctx, w, r, req)
-	case http.MethodGet:
-		return true, s.listParts(ctx, w, r, req)
-	case http.MethodDelete:
-		return true, s.abortMultipartUpload(ctx, w, r, req)
-	}
-	return true, notAllowed
-}
-
 // parsePartNumber checks a partNumber parameter: 1..10000, as S3.
 func parsePartNumber(v string) (int32, error) {
 	n, err := strconv.Atoi(v)
@@ -149,17 +114,14 @@ func (s *Server) createMultipartUpload(ctx context.Context, w http.ResponseWrite
 }
 
 // uploadPart streams one part through the same write path as PutObject,
-// under a shard base of its own, then records it.
+// under a shard base of its own, then records it. (UploadPartCopy is
+// uploadPartCopy.)
 func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	q := r.URL.Query()
-	if r.Header.Get("x-amz-copy-source") != "" {
-		return s.uploadPartCopy(ctx, w, r, req)
-	}
-	n, err := parsePartNumber(q.Get("partNumber"))
+	n, err := req.part()
 	if err != nil {
 		return err
 	}
-	uploadID := q.Get("uploadId")
+	uploadID := req.uploadID
 	size, err := bodySize(r)
 	if err != nil {
 		return err
@@ -264,7 +226,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, w http.ResponseWri
 		return s3err.New(s3err.MalformedXML, "")
 	}
 	creq := &cairnpb.CompleteMultipartUploadRequest{
-		Namespace: req.ns, Bucket: req.bucket, Key: req.key, UploadId: r.URL.Query().Get("uploadId"),
+		Namespace: req.ns, Bucket: req.bucket, Key: req.key, UploadId: req.uploadID,
 	}
 	if creq.Condition, err = parseWriteCondition(r.Header); err != nil {
 		return err
@@ -330,7 +292,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, w http.ResponseWri
 }
 
 func (s *Server) abortMultipartUpload(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	if err := s.cfg.Index.AbortMultipartUpload(ctx, req.ns, req.bucket, req.key, r.URL.Query().Get("uploadId")); err != nil {
+	if err := s.cfg.Index.AbortMultipartUpload(ctx, req.ns, req.bucket, req.key, req.uploadID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -360,7 +322,7 @@ func parseEncoding(q url.Values) (listParams, error) {
 }
 
 func (s *Server) listParts(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	q := r.URL.Query()
+	q := req.query
 	enc, err := parseEncoding(q)
 	if err != nil {
 		return err
@@ -375,7 +337,7 @@ func (s *Server) listParts(ctx context.Context, w http.ResponseWriter, r *http.R
 			return s3err.New(s3err.InvalidArgument, "Part number marker must be an integer between 0 and 10000, inclusive")
 		}
 	}
-	uploadID := q.Get("uploadId")
+	uploadID := req.uploadID
 	var res *cairnpb.ListPartsResponse
 	if limit == 0 {
 		u, err := s.cfg.Index.GetMultipartUpload(ctx, req.ns, req.bucket, req.key, uploadID)
@@ -411,7 +373,7 @@ func (s *Server) listParts(ctx context.Context, w http.ResponseWriter, r *http.R
 }
 
 func (s *Server) listMultipartUploads(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	q := r.URL.Query()
+	q := req.query
 	p, err := parseEncoding(q)
 	if err != nil {
 		return err
@@ -464,11 +426,11 @@ func (s *Server) listMultipartUploads(ctx context.Context, w http.ResponseWriter
 // object's Nth part and sets x-amz-mp-parts-count. An object that was not
 // uploaded in parts has one part: itself. whole reports that the whole
 // object is meant (a one-part object), to be sent as a plain 200.
-func selectPart(h http.Header, r *http.Request, v *cairnpb.ObjectVersion, value string) (br byteRange, whole bool, err error) {
+func selectPart(h http.Header, r *http.Request, req *request, v *cairnpb.ObjectVersion) (br byteRange, whole bool, err error) {
 	if r.Header.Get("Range") != "" {
 		return br, false, s3err.New(s3err.InvalidRequest, "Cannot specify both Range header and partNumber query parameter")
 	}
-	n, err := parsePartNumber(value)
+	n, err := req.part()
 	if err != nil {
 		return br, false, err
 	}

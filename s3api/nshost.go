@@ -16,9 +16,9 @@ const namespaceEndpoint = "compat.objectstorage."
 // path) or <bucket>.<ns>.compat.objectstorage.<region>.D (virtual-hosted;
 // the whole path is the key). When D itself starts with
 // "compat.objectstorage.", <ns>.D and <bucket>.<ns>.D are what match.
-// On a match it sets req.hostNS and the bucket and key; authorize then
+// On a match it sets o.hostNS and the bucket and key; authorize then
 // refuses keys of any other namespace.
-func (s *Server) namespaceHost(r *http.Request, req *request) {
+func (s *Server) namespaceHost(r *http.Request, o *operation) {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
@@ -35,12 +35,12 @@ func (s *Server) namespaceHost(r *http.Request, req *request) {
 		}
 		prefix := host[:len(host)-len(suffix)]
 		i := strings.LastIndexByte(prefix, '.')
-		req.hostNS = prefix[i+1:]
+		o.hostNS = prefix[i+1:]
 		if i > 0 {
-			req.bucket, req.key, req.virtual = prefix[:i], strings.TrimPrefix(r.URL.Path, "/"), true
+			o.bucket, o.key, o.virtual = prefix[:i], strings.TrimPrefix(r.URL.Path, "/"), true
 		} else {
-			req.bucket, req.key = splitPath(r.URL.Path)
-			req.virtual = false
+			o.bucket, o.key = splitPath(r.URL.Path)
+			o.virtual = false
 		}
 		return
 	}

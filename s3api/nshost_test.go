@@ -30,7 +30,7 @@ func TestNamespaceHost(t *testing.T) {
 	for _, c := range cases {
 		r := httptest.NewRequest("GET", "http://x"+c.path, nil)
 		r.Host = c.host
-		req := &request{bucket: "unchanged", key: "unchanged"}
+		req := &operation{bucket: "unchanged", key: "unchanged"}
 		s.namespaceHost(r, req)
 		if !c.matched {
 			if req.hostNS != "" || req.bucket != "unchanged" || req.key != "unchanged" {

@@ -54,9 +54,6 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	if len(req.key) > maxKeyLength {
 		return s3err.New(s3err.KeyTooLong, "")
 	}
-	if r.Header.Get("x-amz-copy-source") != "" {
-		return s.copyObject(ctx, w, r, req)
-	}
 	size, err := bodySize(r)
 	if err != nil {
 		return err
@@ -222,8 +219,17 @@ func checkConditions(w http.ResponseWriter, r *http.Request, etag string, modifi
 	return false, nil
 }
 
-func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, withBody bool) error {
-	versionID, named, err := versionIDParam(r)
+func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
+	return s.readObject(ctx, w, r, req, true)
+}
+
+func (s *Server) headObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
+	return s.readObject(ctx, w, r, req, false)
+}
+
+// readObject serves GetObject (withBody) and HeadObject.
+func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, withBody bool) error {
+	versionID, named, err := req.version()
 	if err != nil {
 		return err
 	}
@@ -251,9 +257,9 @@ func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.R
 		}
 		return err
 	}
-	if pn, ok := r.URL.Query()["partNumber"]; ok {
+	if req.hasPartNumber {
 		var whole bool
-		if br, whole, err = selectPart(w.Header(), r, v, pn[0]); err != nil {
+		if br, whole, err = selectPart(w.Header(), r, req, v); err != nil {
 			return err
 		}
 		ranged = !whole
@@ -283,7 +289,7 @@ func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	if n := len(v.GetTags()); n > 0 {
 		h.Set("x-amz-tagging-count", strconv.Itoa(n))
 	}
-	applyResponseOverrides(h, r.URL.Query())
+	applyResponseOverrides(h, req.query)
 	if r.Header.Get("x-amz-checksum-mode") == "ENABLED" && !ranged {
 		for alg, val := range v.GetChecksums() {
 			h.Set(checksum.Header(alg), val)

@@ -63,13 +63,12 @@ func (c copySourceRange) resolve(size int64) (byteRange, error) {
 // existing object (or all of it) becomes a part, streamed from the
 // source's shards into the part's, never held whole.
 func (s *Server) uploadPartCopy(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	q := r.URL.Query()
-	n, err := parsePartNumber(q.Get("partNumber"))
+	n, err := req.part()
 	if err != nil {
 		return err
 	}
-	uploadID := q.Get("uploadId")
-	srcBucket, srcKey, versionID, err := parseCopySource(r.Header.Get("x-amz-copy-source"))
+	uploadID := req.uploadID
+	cs, err := req.source()
 	if err != nil {
 		return err
 	}
@@ -93,7 +92,7 @@ func (s *Server) uploadPartCopy(ctx context.Context, w http.ResponseWriter, r *h
 	if err := checkUploadKey(u, ck); err != nil {
 		return err
 	}
-	src, srcCK, err := s.copySource(ctx, r, req, srcBucket, srcKey, versionID)
+	src, srcCK, err := s.copySource(ctx, r, req, cs.bucket, cs.key, cs.versionID)
 	if err != nil {
 		return err
 	}

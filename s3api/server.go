@@ -80,6 +80,9 @@ type Server struct {
 	creds   *keyring
 	admit   *admission
 	reports *unreadableReporter
+	// ops is opTable: every request is routed, authorized and counted by
+	// its operation's row.
+	ops [opCount]opRow
 }
 
 // New validates cfg and builds a Server.
@@ -153,22 +156,17 @@ func New(cfg Config) (*Server, error) {
 		creds:   newKeyring(cfg.Credentials, cfg.Namespace, cfg.Index, cfg.Now),
 		admit:   newAdmission(cfg.Limits, streamCharge, cfg.Metrics.countShed),
 		reports: newUnreadableReporter(cfg.Index, cfg.Logger),
+		ops:     opTable(),
 	}, nil
 }
 
-// request is one parsed S3 request.
+// request is one S3 request being served: the operation it asks for
+// (parsed before anything else) and who asks (see authorize.go).
 type request struct {
-	id     string
-	bucket string
-	key    string
-	ns     string
-	// virtual: the bucket came from the Host (virtual-hosted style).
-	virtual bool
-	// hostNS is the namespace the Host names (<ns>.compat.objectstorage.
-	// <region>.<domain>), if it names one; who is the authenticated
-	// principal (see authorize.go).
-	hostNS string
-	who    *principal
+	operation
+	id  string
+	ns  string
+	who *principal
 }
 
 func newRequestID() string {
@@ -177,15 +175,20 @@ func newRequestID() string {
 	return strings.ToUpper(hex.EncodeToString(b[:]))
 }
 
-// ServeHTTP authenticates, routes and serves one request.
+// ServeHTTP parses, authenticates, authorizes and serves one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.serve(w, r, s.parse(r))
+}
+
+// serve serves r, which asks for o (Metrics.Wrap parses it first to
+// label the request).
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, o operation) {
 	start := s.now()
-	req := &request{id: newRequestID(), ns: s.cfg.Namespace}
+	req := &request{operation: o, id: newRequestID(), ns: s.cfg.Namespace}
 	w.Header().Set("x-amz-request-id", req.id)
 	w.Header().Set("x-amz-id-2", s.hostID)
 	w.Header().Set("Server", "Cairn")
 
-	req.bucket, req.key, req.virtual = s.target(r)
 	// Past the gateway's limits a request is refused before any work and
 	// before its body is read; the connection is closed, as the unread body
 	// is still on it.
@@ -197,16 +200,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer t.leave()
 
-	s.namespaceHost(r, req)
 	err = checkEncoding(r, req)
 	if err == nil {
 		err = s.authenticate(r.Context(), r, req)
 	}
 	if err == nil {
-		err = s.authorize(r.Context(), r, req)
+		err = s.authorize(r.Context(), req)
 	}
 	if err == nil {
-		err = s.route(r.Context(), w, r, req)
+		err = s.dispatch(r.Context(), w, r, req)
 	}
 	if err != nil {
 		if t.body != nil && t.body.failed() {
@@ -216,7 +218,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.fail(w, r, req, err)
 	}
-	s.log.Debug("s3", "method", r.Method, "path", r.URL.Path, "took", s.now().Sub(start), "err", err)
+	s.log.Debug("s3", "op", s.ops[req.op].label, "method", r.Method, "path", r.URL.Path, "took", s.now().Sub(start), "err", err)
 }
 
 // splitPath splits a path-style URL path into bucket and key.
@@ -260,84 +262,30 @@ func (s *Server) secretFor(ctx context.Context, access string, req *request, unk
 	return secret, nil
 }
 
-// route dispatches on bucket/key/method and the subresource, answering
-// NotImplemented for every subresource Cairn does not serve yet rather than
-// treating it as a plain object or bucket request.
-func (s *Server) route(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	q := r.URL.Query()
-	if _, ok := q["delete"]; ok && (r.Method != http.MethodPost || req.bucket == "" || req.key != "") {
-		return s3err.New(s3err.MethodNotAllowed, "")
-	}
-	if sub := unsupportedSubresource(q); sub != "" {
-		return s3err.New(s3err.NotImplemented, fmt.Sprintf("The %q subresource is not implemented.", sub))
-	}
-	if handled, err := s.routeTagging(ctx, w, r, req); handled {
-		return err
-	}
-	if handled, err := s.routeVersioning(ctx, w, r, req); handled {
-		return err
-	}
-	if err := s.cfg.SSECTransport.Check(r); err != nil {
-		return err
-	}
-	if handled, err := s.routeMultipart(ctx, w, r, req); handled {
-		return err
-	}
-	switch {
-	case req.bucket == "":
-		if r.Method == http.MethodGet {
-			return s.listBuckets(ctx, w, req)
-		}
-	case req.key == "":
-		switch r.Method {
-		case http.MethodPost:
-			return s.postBucket(ctx, w, r, req)
-		case http.MethodPut:
-			return s.createBucket(ctx, w, r, req)
-		case http.MethodHead:
-			return s.headBucket(ctx, w, req)
-		case http.MethodDelete:
-			return s.deleteBucket(ctx, w, req)
-		case http.MethodGet:
-			if _, ok := q["location"]; ok {
-				return s.getBucketLocation(ctx, w, req)
-			}
-			if q.Get("list-type") == "2" {
-				return s.listObjectsV2(ctx, w, r, req)
-			}
-			return s.listObjectsV1(ctx, w, r, req)
-		}
-	default:
-		switch r.Method {
-		case http.MethodPut:
-			return s.putObject(ctx, w, r, req)
-		case http.MethodGet:
-			return s.getObject(ctx, w, r, req, true)
-		case http.MethodHead:
-			return s.getObject(ctx, w, r, req, false)
-		case http.MethodDelete:
-			return s.deleteObject(ctx, w, r, req)
+// dispatch runs the operation's handler. A request carrying an SSE-C key
+// over a transport that may not carry one is refused first, whatever the
+// operation, unless the operation is refused anyway (405, 501).
+func (s *Server) dispatch(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
+	row := &s.ops[req.op]
+	if row.access.rule != accessRefused {
+		if err := s.cfg.SSECTransport.Check(r); err != nil {
+			return err
 		}
 	}
+	return row.serve(s, ctx, w, r, req)
+}
+
+// methodNotAllowed serves OpOther: no S3 operation has the request's
+// method and target.
+func (s *Server) methodNotAllowed(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
 	return s3err.New(s3err.MethodNotAllowed, "")
 }
 
-// subresources Cairn does not implement yet; each answers 501.
-var unsupported = []string{
-	"acl", "accelerate", "analytics", "cors", "encryption", "intelligent-tiering",
-	"inventory", "legal-hold", "lifecycle", "logging", "metrics", "notification",
-	"object-lock", "ownershipControls", "policy", "policyStatus", "publicAccessBlock",
-	"replication", "requestPayment", "restore", "retention", "select",
-	"torrent", "website", "attributes",
-}
-
-func unsupportedSubresource(q map[string][]string) string {
-	for _, name := range unsupported {
-		if _, ok := q[name]; ok {
-			return name
-		}
-	}
-	return ""
+// notImplemented serves the operations of subresources Cairn does not
+// implement, rather than letting them pass for plain object or bucket
+// requests.
+func (s *Server) notImplemented(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
+	return s3err.New(s3err.NotImplemented, fmt.Sprintf("The %q subresource is not implemented.", req.sub))
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, req *request, err error) {
@@ -350,9 +298,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, req *request, err 
 		e.Key = req.key
 	}
 	if e.Code.Status >= 500 && !errors.Is(err, ErrSlowDown) { // shedding is the gateway working, not failing
-		s.log.Error("s3 request failed", "id", req.id, "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.Error("s3 request failed", "id", req.id, "op", s.ops[req.op].label, "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
-		s.log.Debug("s3 request refused", "id", req.id, "code", e.Code.Name, "err", err)
+		s.log.Debug("s3 request refused", "id", req.id, "op", s.ops[req.op].label, "code", e.Code.Name, "err", err)
 	}
 	s3err.Write(w, r, e, req.id, s.hostID)
 }

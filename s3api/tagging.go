@@ -193,40 +193,12 @@ func taggingDoc(tags map[string]string) tagging {
 	return out
 }
 
-// routeTagging serves ?tagging on buckets and objects. handled is false
-// for requests without it.
-func (s *Server) routeTagging(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) (handled bool, err error) {
-	if _, ok := r.URL.Query()["tagging"]; !ok || req.bucket == "" {
-		return false, nil
-	}
-	if req.key == "" {
-		switch r.Method {
-		case http.MethodPut:
-			return true, s.putBucketTagging(ctx, w, r, req)
-		case http.MethodGet:
-			return true, s.getBucketTagging(ctx, w, req)
-		case http.MethodDelete:
-			return true, s.deleteBucketTagging(ctx, w, req)
-		}
-		return true, s3err.New(s3err.MethodNotAllowed, "")
-	}
-	switch r.Method {
-	case http.MethodPut:
-		return true, s.putObjectTagging(ctx, w, r, req)
-	case http.MethodGet:
-		return true, s.getObjectTagging(ctx, w, r, req)
-	case http.MethodDelete:
-		return true, s.deleteObjectTagging(ctx, w, r, req)
-	}
-	return true, s3err.New(s3err.MethodNotAllowed, "")
-}
-
 func (s *Server) putObjectTagging(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
 	tags, err := readTagging(r, maxObjectTags, true)
 	if err != nil {
 		return err
 	}
-	if err := s.setObjectTags(ctx, w.Header(), r, req, tags); err != nil {
+	if err := s.setObjectTags(ctx, w.Header(), req, tags); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -235,8 +207,8 @@ func (s *Server) putObjectTagging(ctx context.Context, w http.ResponseWriter, r 
 
 // setObjectTags sets the tags of the current version, or of the version
 // named by versionId.
-func (s *Server) setObjectTags(ctx context.Context, h http.Header, r *http.Request, req *request, tags map[string]string) error {
-	versionID, named, err := versionIDParam(r)
+func (s *Server) setObjectTags(ctx context.Context, h http.Header, req *request, tags map[string]string) error {
+	versionID, named, err := req.version()
 	if err != nil {
 		return err
 	}
@@ -254,7 +226,7 @@ func (s *Server) setObjectTags(ctx context.Context, h http.Header, r *http.Reque
 }
 
 func (s *Server) getObjectTagging(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	versionID, named, err := versionIDParam(r)
+	versionID, named, err := req.version()
 	if err != nil {
 		return err
 	}
@@ -267,7 +239,7 @@ func (s *Server) getObjectTagging(ctx context.Context, w http.ResponseWriter, r 
 }
 
 func (s *Server) deleteObjectTagging(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	if err := s.setObjectTags(ctx, w.Header(), r, req, nil); err != nil {
+	if err := s.setObjectTags(ctx, w.Header(), req, nil); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -286,7 +258,7 @@ func (s *Server) putBucketTagging(ctx context.Context, w http.ResponseWriter, r 
 	return nil
 }
 
-func (s *Server) getBucketTagging(ctx context.Context, w http.ResponseWriter, req *request) error {
+func (s *Server) getBucketTagging(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
 	b, err := s.cfg.Index.GetBucket(ctx, req.ns, req.bucket)
 	if err != nil {
 		return err
@@ -297,7 +269,7 @@ func (s *Server) getBucketTagging(ctx context.Context, w http.ResponseWriter, re
 	return writeXML(w, taggingDoc(b.GetTags()))
 }
 
-func (s *Server) deleteBucketTagging(ctx context.Context, w http.ResponseWriter, req *request) error {
+func (s *Server) deleteBucketTagging(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
 	if err := s.cfg.Index.SetBucketTags(ctx, req.ns, req.bucket, nil); err != nil {
 		return err
 	}

@@ -51,19 +51,6 @@ func setVersionHeader(h http.Header, v *cairnpb.ObjectVersion, asked bool) {
 	}
 }
 
-// versionIDParam returns the versionId query parameter and whether it was
-// given. An empty value is InvalidArgument, as in S3.
-func versionIDParam(r *http.Request) (string, bool, error) {
-	vs, ok := r.URL.Query()["versionId"]
-	if !ok {
-		return "", false, nil
-	}
-	if vs[0] == "" {
-		return "", true, s3err.New(s3err.InvalidArgument, "Version id cannot be the empty string")
-	}
-	return vs[0], true, nil
-}
-
 // objectFor returns the version a GET, HEAD or tagging request names: the
 // current one on the fast path, else by ID. A delete marker in the way is
 // S3's 404 NoSuchKey (current) or 405 MethodNotAllowed (named), with
@@ -100,26 +87,6 @@ func (s *Server) objectFor(ctx context.Context, req *request, versionID string, 
 		}}
 	}
 	return v, nil
-}
-
-// routeVersioning serves ?versioning and ?versions on buckets. handled is
-// false for other requests.
-func (s *Server) routeVersioning(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) (handled bool, err error) {
-	q := r.URL.Query()
-	_, versioning := q["versioning"]
-	_, versions := q["versions"]
-	if req.bucket == "" || req.key != "" || (!versioning && !versions) {
-		return false, nil
-	}
-	switch {
-	case versioning && r.Method == http.MethodPut:
-		return true, s.putBucketVersioning(ctx, w, r, req)
-	case versioning && r.Method == http.MethodGet:
-		return true, s.getBucketVersioning(ctx, w, req)
-	case versions && !versioning && r.Method == http.MethodGet:
-		return true, s.listObjectVersions(ctx, w, r, req)
-	}
-	return true, s3err.New(s3err.MethodNotAllowed, "")
 }
 
 type versioningConfiguration struct {
@@ -161,7 +128,7 @@ func (s *Server) putBucketVersioning(ctx context.Context, w http.ResponseWriter,
 	return nil
 }
 
-func (s *Server) getBucketVersioning(ctx context.Context, w http.ResponseWriter, req *request) error {
+func (s *Server) getBucketVersioning(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
 	b, err := s.cfg.Index.GetBucket(ctx, req.ns, req.bucket)
 	if err != nil {
 		return err
@@ -202,7 +169,7 @@ type versionEntry struct {
 }
 
 func (s *Server) listObjectVersions(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	q := r.URL.Query()
+	q := req.query
 	p, err := parseListParams(q)
 	if err != nil {
 		return err
@@ -266,7 +233,7 @@ func checksumTypeOf(t string) string {
 
 // deleteObject serves DeleteObject, with or without versionId.
 func (s *Server) deleteObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	versionID, _, err := versionIDParam(r)
+	versionID, _, err := req.version()
 	if err != nil {
 		return err
 	}
