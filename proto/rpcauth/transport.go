@@ -38,7 +38,7 @@ func (t *Transport) Dial(roles ...pki.Role) grpc.DialOption {
 	if !t.Secure() {
 		return grpc.WithTransportCredentials(insecure.NewCredentials())
 	}
-	return grpc.WithTransportCredentials(coalesced(credentials.NewTLS(t.src.ClientConfig(roles...))))
+	return grpc.WithTransportCredentials(credentials.NewTLS(t.src.ClientConfig(roles...)))
 }
 
 // Server is the transport credential of a gRPC server. With
@@ -49,5 +49,5 @@ func (t *Transport) Server(clientCertOptional bool) grpc.ServerOption {
 	if !t.Secure() {
 		return grpc.Creds(insecure.NewCredentials())
 	}
-	return grpc.Creds(coalesced(credentials.NewTLS(t.src.ServerConfig(clientCertOptional))))
+	return grpc.Creds(credentials.NewTLS(t.src.ServerConfig(clientCertOptional)))
 }
