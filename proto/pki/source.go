@@ -107,17 +107,9 @@ func (s *Source) stamp() string {
 
 func (s *Source) load() (*material, error) {
 	stamp := s.stamp()
-	caPEM, err := os.ReadFile(s.files.CA)
+	pool, err := readBundle(s.files.CA)
 	if err != nil {
-		return nil, fmt.Errorf("pki: read CA bundle: %w", err)
-	}
-	cas, err := parseCerts(caPEM)
-	if err != nil {
-		return nil, fmt.Errorf("pki: CA bundle %s: %w", s.files.CA, err)
-	}
-	pool := x509.NewCertPool()
-	for _, c := range cas {
-		pool.AddCert(c)
+		return nil, err
 	}
 	certPEM, err := os.ReadFile(s.files.Cert)
 	if err != nil {
@@ -289,18 +281,11 @@ func (s *Source) ClientConfig(roles ...Role) *tls.Config {
 // its own (cairnctl with the admin token): it verifies servers, and
 // presents nothing.
 func TrustOnly(caFile string) (*tls.Config, error) {
-	data, err := os.ReadFile(caFile)
+	pool, err := readBundle(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("pki: read CA bundle: %w", err)
+		return nil, err
 	}
-	cas, err := parseCerts(data)
-	if err != nil {
-		return nil, fmt.Errorf("pki: CA bundle %s: %w", caFile, err)
-	}
-	m := &material{pool: x509.NewCertPool()}
-	for _, c := range cas {
-		m.pool.AddCert(c)
-	}
+	m := &material{pool: pool}
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS13,
 		InsecureSkipVerify: true,
@@ -315,6 +300,23 @@ func TrustOnly(caFile string) (*tls.Config, error) {
 			return nil
 		},
 	}, nil
+}
+
+// readBundle reads a PEM bundle of CA certificates into a pool.
+func readBundle(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("pki: read CA bundle: %w", err)
+	}
+	cas, err := parseCerts(data)
+	if err != nil {
+		return nil, fmt.Errorf("pki: CA bundle %s: %w", path, err)
+	}
+	pool := x509.NewCertPool()
+	for _, c := range cas {
+		pool.AddCert(c)
+	}
+	return pool, nil
 }
 
 func readRevoked(path string) (map[string]bool, error) {

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,22 +111,11 @@ func (c *Cluster) TrustArgs() []string {
 // CtlArgs are the connection flags of cairnctl for this cluster: the meta
 // addresses and the harness's admin certificate.
 func (c *Cluster) CtlArgs() []string {
-	args := []string{"--addr", joinComma(c.MetaAddrs)}
+	args := []string{"--addr", strings.Join(c.MetaAddrs, ",")}
 	if c.Insecure {
 		return append(args, "--insecure")
 	}
 	ca, _ := pki.CAFiles(c.CertDir)
 	cert, key := pki.LeafFiles(c.CertDir, pki.Identity{Role: pki.RoleAdmin, ID: AdminID})
 	return append(args, "--ca", ca, "--cert", cert, "--key", key)
-}
-
-func joinComma(s []string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += ","
-		}
-		out += v
-	}
-	return out
 }
