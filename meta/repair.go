@@ -544,8 +544,12 @@ func (n *node) relocateShards(ctx context.Context, conns *dataclient.Pool, nodes
 		cmd.Moves = append(cmd.Moves, r.move)
 		total += r.bytes
 	}
+	// Shards rebuilt for moves that are not committed are left to orphan
+	// reconciliation, which deletes only what no record places on that
+	// node. Deleting them here was wrong: a shard keeps its ID when it is
+	// rebuilt, so another repair or a rebalance may meanwhile have
+	// committed the same shard onto the same node.
 	if allOrNothing && len(errs) > 0 {
-		n.dropShards(ctx, conns, nodes, cmd.Moves)
 		return 0, 0, errors.Join(errs...)
 	}
 	if len(cmd.Moves) > 0 {
@@ -553,23 +557,14 @@ func (n *node) relocateShards(ctx context.Context, conns *dataclient.Pool, nodes
 		err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: cmd}})
 		if err != nil {
 			if isRefusal(err) {
-				// The unit changed meanwhile: its new shards are nobody's.
-				n.dropShards(ctx, conns, nodes, cmd.Moves)
+				// The unit changed meanwhile: the rebuilt shards are
+				// orphans unless a committed move placed them (see above).
 				return 0, 0, nil
 			}
 			return 0, 0, errors.Join(append(errs, fmt.Errorf("commit: %w", err))...)
 		}
 	}
 	return len(cmd.Moves), total, errors.Join(errs...)
-}
-
-// dropShards deletes the shards made for moves that were not committed.
-func (n *node) dropShards(ctx context.Context, conns *dataclient.Pool, nodes map[string]*nodeView, moves []*cairnpb.ShardMove) {
-	for _, mv := range moves {
-		if mv.GetNewNodeId() != mv.GetOldNodeId() {
-			_ = deleteShard(ctx, conns, nodes[mv.GetNewNodeId()].rec.GetAddr(), mv.GetShardId())
-		}
-	}
 }
 
 // rebuildOn asks the data node at addr to rebuild a shard; it returns the
