@@ -207,10 +207,15 @@ func (*PutShardRequest_Header) isPutShardRequest_Msg() {}
 
 func (*PutShardRequest_Block) isPutShardRequest_Msg() {}
 
+// PutShardResponse says what became durable: digest is the shard digest
+// (erasure.DigestBuilder over its blocks' lengths and checksums) and
+// incarnation the data directory's incarnation (disk identity) it is in.
 type PutShardResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Blocks        int64                  `protobuf:"varint,1,opt,name=blocks,proto3" json:"blocks,omitempty"`
 	Bytes         int64                  `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	Digest        uint64                 `protobuf:"fixed64,3,opt,name=digest,proto3" json:"digest,omitempty"`
+	Incarnation   uint64                 `protobuf:"fixed64,4,opt,name=incarnation,proto3" json:"incarnation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -259,11 +264,29 @@ func (x *PutShardResponse) GetBytes() int64 {
 	return 0
 }
 
+func (x *PutShardResponse) GetDigest() uint64 {
+	if x != nil {
+		return x.Digest
+	}
+	return 0
+}
+
+func (x *PutShardResponse) GetIncarnation() uint64 {
+	if x != nil {
+		return x.Incarnation
+	}
+	return 0
+}
+
+// GetShardRequest: with expect_digest set (non-zero), the node refuses with
+// DATA_LOSS, before sending a block, a shard whose recorded digest differs;
+// 0 asks for no check (records made before shard digests existed).
 type GetShardRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ShardId       string                 `protobuf:"bytes,1,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
 	FirstBlock    int64                  `protobuf:"varint,2,opt,name=first_block,json=firstBlock,proto3" json:"first_block,omitempty"`
 	BlockCount    int64                  `protobuf:"varint,3,opt,name=block_count,json=blockCount,proto3" json:"block_count,omitempty"`
+	ExpectDigest  uint64                 `protobuf:"fixed64,4,opt,name=expect_digest,json=expectDigest,proto3" json:"expect_digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -315,6 +338,13 @@ func (x *GetShardRequest) GetFirstBlock() int64 {
 func (x *GetShardRequest) GetBlockCount() int64 {
 	if x != nil {
 		return x.BlockCount
+	}
+	return 0
+}
+
+func (x *GetShardRequest) GetExpectDigest() uint64 {
+	if x != nil {
+		return x.ExpectDigest
 	}
 	return 0
 }
@@ -493,6 +523,7 @@ type ShardInfo struct {
 	Blocks          int64                  `protobuf:"varint,2,opt,name=blocks,proto3" json:"blocks,omitempty"`
 	Bytes           int64                  `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
 	CreatedUnixNano int64                  `protobuf:"varint,4,opt,name=created_unix_nano,json=createdUnixNano,proto3" json:"created_unix_nano,omitempty"`
+	Digest          uint64                 `protobuf:"fixed64,5,opt,name=digest,proto3" json:"digest,omitempty"` // 0: shard written before shard digests existed
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -555,6 +586,13 @@ func (x *ShardInfo) GetCreatedUnixNano() int64 {
 	return 0
 }
 
+func (x *ShardInfo) GetDigest() uint64 {
+	if x != nil {
+		return x.Digest
+	}
+	return 0
+}
+
 type StatShardResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Info          *ShardInfo             `protobuf:"bytes,1,opt,name=info,proto3" json:"info,omitempty"`
@@ -599,6 +637,94 @@ func (x *StatShardResponse) GetInfo() *ShardInfo {
 	return nil
 }
 
+type StatShardsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ShardIds      []string               `protobuf:"bytes,1,rep,name=shard_ids,json=shardIds,proto3" json:"shard_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatShardsRequest) Reset() {
+	*x = StatShardsRequest{}
+	mi := &file_cairnpb_data_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatShardsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatShardsRequest) ProtoMessage() {}
+
+func (x *StatShardsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_data_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatShardsRequest.ProtoReflect.Descriptor instead.
+func (*StatShardsRequest) Descriptor() ([]byte, []int) {
+	return file_cairnpb_data_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *StatShardsRequest) GetShardIds() []string {
+	if x != nil {
+		return x.ShardIds
+	}
+	return nil
+}
+
+type StatShardsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shards        []*ShardInfo           `protobuf:"bytes,1,rep,name=shards,proto3" json:"shards,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatShardsResponse) Reset() {
+	*x = StatShardsResponse{}
+	mi := &file_cairnpb_data_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatShardsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatShardsResponse) ProtoMessage() {}
+
+func (x *StatShardsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_data_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatShardsResponse.ProtoReflect.Descriptor instead.
+func (*StatShardsResponse) Descriptor() ([]byte, []int) {
+	return file_cairnpb_data_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *StatShardsResponse) GetShards() []*ShardInfo {
+	if x != nil {
+		return x.Shards
+	}
+	return nil
+}
+
 type ListShardsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	StartAfter    string                 `protobuf:"bytes,1,opt,name=start_after,json=startAfter,proto3" json:"start_after,omitempty"`
@@ -609,7 +735,7 @@ type ListShardsRequest struct {
 
 func (x *ListShardsRequest) Reset() {
 	*x = ListShardsRequest{}
-	mi := &file_cairnpb_data_proto_msgTypes[11]
+	mi := &file_cairnpb_data_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +747,7 @@ func (x *ListShardsRequest) String() string {
 func (*ListShardsRequest) ProtoMessage() {}
 
 func (x *ListShardsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_data_proto_msgTypes[11]
+	mi := &file_cairnpb_data_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +760,7 @@ func (x *ListShardsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListShardsRequest.ProtoReflect.Descriptor instead.
 func (*ListShardsRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_data_proto_rawDescGZIP(), []int{11}
+	return file_cairnpb_data_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListShardsRequest) GetStartAfter() string {
@@ -660,7 +786,7 @@ type ListShardsResponse struct {
 
 func (x *ListShardsResponse) Reset() {
 	*x = ListShardsResponse{}
-	mi := &file_cairnpb_data_proto_msgTypes[12]
+	mi := &file_cairnpb_data_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +798,7 @@ func (x *ListShardsResponse) String() string {
 func (*ListShardsResponse) ProtoMessage() {}
 
 func (x *ListShardsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_data_proto_msgTypes[12]
+	mi := &file_cairnpb_data_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +811,7 @@ func (x *ListShardsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListShardsResponse.ProtoReflect.Descriptor instead.
 func (*ListShardsResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_data_proto_rawDescGZIP(), []int{12}
+	return file_cairnpb_data_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListShardsResponse) GetShards() []*ShardInfo {
@@ -703,7 +829,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_cairnpb_data_proto_msgTypes[13]
+	mi := &file_cairnpb_data_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +841,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_data_proto_msgTypes[13]
+	mi := &file_cairnpb_data_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +854,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_data_proto_rawDescGZIP(), []int{13}
+	return file_cairnpb_data_proto_rawDescGZIP(), []int{15}
 }
 
 type HealthResponse struct {
@@ -737,13 +863,14 @@ type HealthResponse struct {
 	CapacityBytes int64                  `protobuf:"varint,2,opt,name=capacity_bytes,json=capacityBytes,proto3" json:"capacity_bytes,omitempty"`
 	UsedBytes     int64                  `protobuf:"varint,3,opt,name=used_bytes,json=usedBytes,proto3" json:"used_bytes,omitempty"`
 	Shards        int64                  `protobuf:"varint,4,opt,name=shards,proto3" json:"shards,omitempty"`
+	Incarnation   uint64                 `protobuf:"fixed64,5,opt,name=incarnation,proto3" json:"incarnation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_cairnpb_data_proto_msgTypes[14]
+	mi := &file_cairnpb_data_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -755,7 +882,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_data_proto_msgTypes[14]
+	mi := &file_cairnpb_data_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -768,7 +895,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_data_proto_rawDescGZIP(), []int{14}
+	return file_cairnpb_data_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *HealthResponse) GetNodeId() string {
@@ -799,6 +926,13 @@ func (x *HealthResponse) GetShards() int64 {
 	return 0
 }
 
+func (x *HealthResponse) GetIncarnation() uint64 {
+	if x != nil {
+		return x.Incarnation
+	}
+	return 0
+}
+
 var File_cairnpb_data_proto protoreflect.FileDescriptor
 
 const file_cairnpb_data_proto_rawDesc = "" +
@@ -813,48 +947,59 @@ const file_cairnpb_data_proto_rawDesc = "" +
 	"\x0fPutShardRequest\x12/\n" +
 	"\x06header\x18\x01 \x01(\v2\x15.cairn.v1.ShardHeaderH\x00R\x06header\x12'\n" +
 	"\x05block\x18\x02 \x01(\v2\x0f.cairn.v1.BlockH\x00R\x05blockB\x05\n" +
-	"\x03msg\"@\n" +
+	"\x03msg\"z\n" +
 	"\x10PutShardResponse\x12\x16\n" +
 	"\x06blocks\x18\x01 \x01(\x03R\x06blocks\x12\x14\n" +
-	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\"n\n" +
+	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\x12\x16\n" +
+	"\x06digest\x18\x03 \x01(\x06R\x06digest\x12 \n" +
+	"\vincarnation\x18\x04 \x01(\x06R\vincarnation\"\x93\x01\n" +
 	"\x0fGetShardRequest\x12\x19\n" +
 	"\bshard_id\x18\x01 \x01(\tR\ashardId\x12\x1f\n" +
 	"\vfirst_block\x18\x02 \x01(\x03R\n" +
 	"firstBlock\x12\x1f\n" +
 	"\vblock_count\x18\x03 \x01(\x03R\n" +
-	"blockCount\"9\n" +
+	"blockCount\x12#\n" +
+	"\rexpect_digest\x18\x04 \x01(\x06R\fexpectDigest\"9\n" +
 	"\x10GetShardResponse\x12%\n" +
 	"\x05block\x18\x01 \x01(\v2\x0f.cairn.v1.BlockR\x05block\"/\n" +
 	"\x12DeleteShardRequest\x12\x19\n" +
 	"\bshard_id\x18\x01 \x01(\tR\ashardId\"\x15\n" +
 	"\x13DeleteShardResponse\"-\n" +
 	"\x10StatShardRequest\x12\x19\n" +
-	"\bshard_id\x18\x01 \x01(\tR\ashardId\"\x80\x01\n" +
+	"\bshard_id\x18\x01 \x01(\tR\ashardId\"\x98\x01\n" +
 	"\tShardInfo\x12\x19\n" +
 	"\bshard_id\x18\x01 \x01(\tR\ashardId\x12\x16\n" +
 	"\x06blocks\x18\x02 \x01(\x03R\x06blocks\x12\x14\n" +
 	"\x05bytes\x18\x03 \x01(\x03R\x05bytes\x12*\n" +
-	"\x11created_unix_nano\x18\x04 \x01(\x03R\x0fcreatedUnixNano\"<\n" +
+	"\x11created_unix_nano\x18\x04 \x01(\x03R\x0fcreatedUnixNano\x12\x16\n" +
+	"\x06digest\x18\x05 \x01(\x06R\x06digest\"<\n" +
 	"\x11StatShardResponse\x12'\n" +
-	"\x04info\x18\x01 \x01(\v2\x13.cairn.v1.ShardInfoR\x04info\"J\n" +
+	"\x04info\x18\x01 \x01(\v2\x13.cairn.v1.ShardInfoR\x04info\"0\n" +
+	"\x11StatShardsRequest\x12\x1b\n" +
+	"\tshard_ids\x18\x01 \x03(\tR\bshardIds\"A\n" +
+	"\x12StatShardsResponse\x12+\n" +
+	"\x06shards\x18\x01 \x03(\v2\x13.cairn.v1.ShardInfoR\x06shards\"J\n" +
 	"\x11ListShardsRequest\x12\x1f\n" +
 	"\vstart_after\x18\x01 \x01(\tR\n" +
 	"startAfter\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\"A\n" +
 	"\x12ListShardsResponse\x12+\n" +
 	"\x06shards\x18\x01 \x03(\v2\x13.cairn.v1.ShardInfoR\x06shards\"\x0f\n" +
-	"\rHealthRequest\"\x87\x01\n" +
+	"\rHealthRequest\"\xa9\x01\n" +
 	"\x0eHealthResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12%\n" +
 	"\x0ecapacity_bytes\x18\x02 \x01(\x03R\rcapacityBytes\x12\x1d\n" +
 	"\n" +
 	"used_bytes\x18\x03 \x01(\x03R\tusedBytes\x12\x16\n" +
-	"\x06shards\x18\x04 \x01(\x03R\x06shards2\xf9\x03\n" +
+	"\x06shards\x18\x04 \x01(\x03R\x06shards\x12 \n" +
+	"\vincarnation\x18\x05 \x01(\x06R\vincarnation2\xc2\x04\n" +
 	"\x04Data\x12C\n" +
 	"\bPutShard\x12\x19.cairn.v1.PutShardRequest\x1a\x1a.cairn.v1.PutShardResponse(\x01\x12C\n" +
 	"\bGetShard\x12\x19.cairn.v1.GetShardRequest\x1a\x1a.cairn.v1.GetShardResponse0\x01\x12J\n" +
 	"\vDeleteShard\x12\x1c.cairn.v1.DeleteShardRequest\x1a\x1d.cairn.v1.DeleteShardResponse\x12D\n" +
-	"\tStatShard\x12\x1a.cairn.v1.StatShardRequest\x1a\x1b.cairn.v1.StatShardResponse\x12I\n" +
+	"\tStatShard\x12\x1a.cairn.v1.StatShardRequest\x1a\x1b.cairn.v1.StatShardResponse\x12G\n" +
+	"\n" +
+	"StatShards\x12\x1b.cairn.v1.StatShardsRequest\x1a\x1c.cairn.v1.StatShardsResponse\x12I\n" +
 	"\n" +
 	"ListShards\x12\x1b.cairn.v1.ListShardsRequest\x1a\x1c.cairn.v1.ListShardsResponse0\x01\x12;\n" +
 	"\x06Health\x12\x17.cairn.v1.HealthRequest\x1a\x18.cairn.v1.HealthResponse\x12M\n" +
@@ -872,7 +1017,7 @@ func file_cairnpb_data_proto_rawDescGZIP() []byte {
 	return file_cairnpb_data_proto_rawDescData
 }
 
-var file_cairnpb_data_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_cairnpb_data_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_cairnpb_data_proto_goTypes = []any{
 	(*ShardHeader)(nil),          // 0: cairn.v1.ShardHeader
 	(*Block)(nil),                // 1: cairn.v1.Block
@@ -885,38 +1030,43 @@ var file_cairnpb_data_proto_goTypes = []any{
 	(*StatShardRequest)(nil),     // 8: cairn.v1.StatShardRequest
 	(*ShardInfo)(nil),            // 9: cairn.v1.ShardInfo
 	(*StatShardResponse)(nil),    // 10: cairn.v1.StatShardResponse
-	(*ListShardsRequest)(nil),    // 11: cairn.v1.ListShardsRequest
-	(*ListShardsResponse)(nil),   // 12: cairn.v1.ListShardsResponse
-	(*HealthRequest)(nil),        // 13: cairn.v1.HealthRequest
-	(*HealthResponse)(nil),       // 14: cairn.v1.HealthResponse
-	(*RebuildShardRequest)(nil),  // 15: cairn.v1.RebuildShardRequest
-	(*RebuildShardResponse)(nil), // 16: cairn.v1.RebuildShardResponse
+	(*StatShardsRequest)(nil),    // 11: cairn.v1.StatShardsRequest
+	(*StatShardsResponse)(nil),   // 12: cairn.v1.StatShardsResponse
+	(*ListShardsRequest)(nil),    // 13: cairn.v1.ListShardsRequest
+	(*ListShardsResponse)(nil),   // 14: cairn.v1.ListShardsResponse
+	(*HealthRequest)(nil),        // 15: cairn.v1.HealthRequest
+	(*HealthResponse)(nil),       // 16: cairn.v1.HealthResponse
+	(*RebuildShardRequest)(nil),  // 17: cairn.v1.RebuildShardRequest
+	(*RebuildShardResponse)(nil), // 18: cairn.v1.RebuildShardResponse
 }
 var file_cairnpb_data_proto_depIdxs = []int32{
 	0,  // 0: cairn.v1.PutShardRequest.header:type_name -> cairn.v1.ShardHeader
 	1,  // 1: cairn.v1.PutShardRequest.block:type_name -> cairn.v1.Block
 	1,  // 2: cairn.v1.GetShardResponse.block:type_name -> cairn.v1.Block
 	9,  // 3: cairn.v1.StatShardResponse.info:type_name -> cairn.v1.ShardInfo
-	9,  // 4: cairn.v1.ListShardsResponse.shards:type_name -> cairn.v1.ShardInfo
-	2,  // 5: cairn.v1.Data.PutShard:input_type -> cairn.v1.PutShardRequest
-	4,  // 6: cairn.v1.Data.GetShard:input_type -> cairn.v1.GetShardRequest
-	6,  // 7: cairn.v1.Data.DeleteShard:input_type -> cairn.v1.DeleteShardRequest
-	8,  // 8: cairn.v1.Data.StatShard:input_type -> cairn.v1.StatShardRequest
-	11, // 9: cairn.v1.Data.ListShards:input_type -> cairn.v1.ListShardsRequest
-	13, // 10: cairn.v1.Data.Health:input_type -> cairn.v1.HealthRequest
-	15, // 11: cairn.v1.Data.RebuildShard:input_type -> cairn.v1.RebuildShardRequest
-	3,  // 12: cairn.v1.Data.PutShard:output_type -> cairn.v1.PutShardResponse
-	5,  // 13: cairn.v1.Data.GetShard:output_type -> cairn.v1.GetShardResponse
-	7,  // 14: cairn.v1.Data.DeleteShard:output_type -> cairn.v1.DeleteShardResponse
-	10, // 15: cairn.v1.Data.StatShard:output_type -> cairn.v1.StatShardResponse
-	12, // 16: cairn.v1.Data.ListShards:output_type -> cairn.v1.ListShardsResponse
-	14, // 17: cairn.v1.Data.Health:output_type -> cairn.v1.HealthResponse
-	16, // 18: cairn.v1.Data.RebuildShard:output_type -> cairn.v1.RebuildShardResponse
-	12, // [12:19] is the sub-list for method output_type
-	5,  // [5:12] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	9,  // 4: cairn.v1.StatShardsResponse.shards:type_name -> cairn.v1.ShardInfo
+	9,  // 5: cairn.v1.ListShardsResponse.shards:type_name -> cairn.v1.ShardInfo
+	2,  // 6: cairn.v1.Data.PutShard:input_type -> cairn.v1.PutShardRequest
+	4,  // 7: cairn.v1.Data.GetShard:input_type -> cairn.v1.GetShardRequest
+	6,  // 8: cairn.v1.Data.DeleteShard:input_type -> cairn.v1.DeleteShardRequest
+	8,  // 9: cairn.v1.Data.StatShard:input_type -> cairn.v1.StatShardRequest
+	11, // 10: cairn.v1.Data.StatShards:input_type -> cairn.v1.StatShardsRequest
+	13, // 11: cairn.v1.Data.ListShards:input_type -> cairn.v1.ListShardsRequest
+	15, // 12: cairn.v1.Data.Health:input_type -> cairn.v1.HealthRequest
+	17, // 13: cairn.v1.Data.RebuildShard:input_type -> cairn.v1.RebuildShardRequest
+	3,  // 14: cairn.v1.Data.PutShard:output_type -> cairn.v1.PutShardResponse
+	5,  // 15: cairn.v1.Data.GetShard:output_type -> cairn.v1.GetShardResponse
+	7,  // 16: cairn.v1.Data.DeleteShard:output_type -> cairn.v1.DeleteShardResponse
+	10, // 17: cairn.v1.Data.StatShard:output_type -> cairn.v1.StatShardResponse
+	12, // 18: cairn.v1.Data.StatShards:output_type -> cairn.v1.StatShardsResponse
+	14, // 19: cairn.v1.Data.ListShards:output_type -> cairn.v1.ListShardsResponse
+	16, // 20: cairn.v1.Data.Health:output_type -> cairn.v1.HealthResponse
+	18, // 21: cairn.v1.Data.RebuildShard:output_type -> cairn.v1.RebuildShardResponse
+	14, // [14:22] is the sub-list for method output_type
+	6,  // [6:14] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_data_proto_init() }
@@ -935,7 +1085,7 @@ func file_cairnpb_data_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_data_proto_rawDesc), len(file_cairnpb_data_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	Data_GetShard_FullMethodName     = "/cairn.v1.Data/GetShard"
 	Data_DeleteShard_FullMethodName  = "/cairn.v1.Data/DeleteShard"
 	Data_StatShard_FullMethodName    = "/cairn.v1.Data/StatShard"
+	Data_StatShards_FullMethodName   = "/cairn.v1.Data/StatShards"
 	Data_ListShards_FullMethodName   = "/cairn.v1.Data/ListShards"
 	Data_Health_FullMethodName       = "/cairn.v1.Data/Health"
 	Data_RebuildShard_FullMethodName = "/cairn.v1.Data/RebuildShard"
@@ -44,6 +45,9 @@ type DataClient interface {
 	GetShard(ctx context.Context, in *GetShardRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetShardResponse], error)
 	DeleteShard(ctx context.Context, in *DeleteShardRequest, opts ...grpc.CallOption) (*DeleteShardResponse, error)
 	StatShard(ctx context.Context, in *StatShardRequest, opts ...grpc.CallOption) (*StatShardResponse, error)
+	// StatShards answers for many shards at once (inventory reconciliation):
+	// the shards it holds come back, the ones it lacks do not.
+	StatShards(ctx context.Context, in *StatShardsRequest, opts ...grpc.CallOption) (*StatShardsResponse, error)
 	ListShards(ctx context.Context, in *ListShardsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListShardsResponse], error)
 	Health(ctx context.Context, in *HealthRequest, opts ...grpc.CallOption) (*HealthResponse, error)
 	// RebuildShard makes a shard on this node from its peers (repair, drain).
@@ -110,6 +114,16 @@ func (c *dataClient) StatShard(ctx context.Context, in *StatShardRequest, opts .
 	return out, nil
 }
 
+func (c *dataClient) StatShards(ctx context.Context, in *StatShardsRequest, opts ...grpc.CallOption) (*StatShardsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StatShardsResponse)
+	err := c.cc.Invoke(ctx, Data_StatShards_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *dataClient) ListShards(ctx context.Context, in *ListShardsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListShardsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Data_ServiceDesc.Streams[2], Data_ListShards_FullMethodName, cOpts...)
@@ -165,6 +179,9 @@ type DataServer interface {
 	GetShard(*GetShardRequest, grpc.ServerStreamingServer[GetShardResponse]) error
 	DeleteShard(context.Context, *DeleteShardRequest) (*DeleteShardResponse, error)
 	StatShard(context.Context, *StatShardRequest) (*StatShardResponse, error)
+	// StatShards answers for many shards at once (inventory reconciliation):
+	// the shards it holds come back, the ones it lacks do not.
+	StatShards(context.Context, *StatShardsRequest) (*StatShardsResponse, error)
 	ListShards(*ListShardsRequest, grpc.ServerStreamingServer[ListShardsResponse]) error
 	Health(context.Context, *HealthRequest) (*HealthResponse, error)
 	// RebuildShard makes a shard on this node from its peers (repair, drain).
@@ -190,6 +207,9 @@ func (UnimplementedDataServer) DeleteShard(context.Context, *DeleteShardRequest)
 }
 func (UnimplementedDataServer) StatShard(context.Context, *StatShardRequest) (*StatShardResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method StatShard not implemented")
+}
+func (UnimplementedDataServer) StatShards(context.Context, *StatShardsRequest) (*StatShardsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method StatShards not implemented")
 }
 func (UnimplementedDataServer) ListShards(*ListShardsRequest, grpc.ServerStreamingServer[ListShardsResponse]) error {
 	return status.Errorf(codes.Unimplemented, "method ListShards not implemented")
@@ -275,6 +295,24 @@ func _Data_StatShard_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Data_StatShards_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StatShardsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataServer).StatShards(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Data_StatShards_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataServer).StatShards(ctx, req.(*StatShardsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Data_ListShards_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(ListShardsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -336,6 +374,10 @@ var Data_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "StatShard",
 			Handler:    _Data_StatShard_Handler,
+		},
+		{
+			MethodName: "StatShards",
+			Handler:    _Data_StatShards_Handler,
 		},
 		{
 			MethodName: "Health",

@@ -936,9 +936,13 @@ func (x *ListObjectsResponse) GetNextContinuationToken() string {
 	return ""
 }
 
+// RegisterNodeRequest: cluster_id is the cluster the node's data directory
+// was formatted for ("" when not yet known); meta refuses another cluster's
+// directory with FAILED_PRECONDITION and answers with its own cluster ID.
 type RegisterNodeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Node          *DataNode              `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	ClusterId     string                 `protobuf:"bytes,2,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -980,8 +984,16 @@ func (x *RegisterNodeRequest) GetNode() *DataNode {
 	return nil
 }
 
+func (x *RegisterNodeRequest) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
 type RegisterNodeResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClusterId     string                 `protobuf:"bytes,1,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1014,6 +1026,13 @@ func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
 // Deprecated: Use RegisterNodeResponse.ProtoReflect.Descriptor instead.
 func (*RegisterNodeResponse) Descriptor() ([]byte, []int) {
 	return file_cairnpb_meta_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RegisterNodeResponse) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
 }
 
 type HeartbeatRequest struct {
@@ -1319,10 +1338,14 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\aobjects\x18\x01 \x03(\v2\x17.cairn.v1.ObjectSummaryR\aobjects\x12'\n" +
 	"\x0fcommon_prefixes\x18\x02 \x03(\tR\x0ecommonPrefixes\x12!\n" +
 	"\fis_truncated\x18\x03 \x01(\bR\visTruncated\x126\n" +
-	"\x17next_continuation_token\x18\x04 \x01(\tR\x15nextContinuationToken\"=\n" +
+	"\x17next_continuation_token\x18\x04 \x01(\tR\x15nextContinuationToken\"\\\n" +
 	"\x13RegisterNodeRequest\x12&\n" +
-	"\x04node\x18\x01 \x01(\v2\x12.cairn.v1.DataNodeR\x04node\"\x16\n" +
-	"\x14RegisterNodeResponse\"q\n" +
+	"\x04node\x18\x01 \x01(\v2\x12.cairn.v1.DataNodeR\x04node\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x02 \x01(\tR\tclusterId\"5\n" +
+	"\x14RegisterNodeResponse\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x01 \x01(\tR\tclusterId\"q\n" +
 	"\x10HeartbeatRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12%\n" +
 	"\x0ecapacity_bytes\x18\x02 \x01(\x03R\rcapacityBytes\x12\x1d\n" +
@@ -1336,7 +1359,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\x8e\x14\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xdd\x14\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1361,7 +1384,8 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\rGetClusterMap\x12\x1e.cairn.v1.GetClusterMapRequest\x1a\x1f.cairn.v1.GetClusterMapResponse\x12V\n" +
 	"\x0fLookupAccessKey\x12 .cairn.v1.LookupAccessKeyRequest\x1a!.cairn.v1.LookupAccessKeyResponse\x12_\n" +
 	"\x12ReportCorruptShard\x12#.cairn.v1.ReportCorruptShardRequest\x1a$.cairn.v1.ReportCorruptShardResponse\x12Y\n" +
-	"\x10ReportUnreadable\x12!.cairn.v1.ReportUnreadableRequest\x1a\".cairn.v1.ReportUnreadableResponse\x12b\n" +
+	"\x10ReportUnreadable\x12!.cairn.v1.ReportUnreadableRequest\x1a\".cairn.v1.ReportUnreadableResponse\x12M\n" +
+	"\fReportShards\x12\x1d.cairn.v1.ReportShardsRequest\x1a\x1e.cairn.v1.ReportShardsResponse\x12b\n" +
 	"\x13SetBucketVersioning\x12$.cairn.v1.SetBucketVersioningRequest\x1a%.cairn.v1.SetBucketVersioningResponse\x12P\n" +
 	"\rCommitVersion\x12\x1e.cairn.v1.CommitVersionRequest\x1a\x1f.cairn.v1.CommitVersionResponse\x12Y\n" +
 	"\x10GetObjectVersion\x12!.cairn.v1.GetObjectVersionRequest\x1a\".cairn.v1.GetObjectVersionResponse\x12P\n" +
@@ -1425,32 +1449,34 @@ var file_cairnpb_meta_proto_goTypes = []any{
 	(*LookupAccessKeyRequest)(nil),          // 38: cairn.v1.LookupAccessKeyRequest
 	(*ReportCorruptShardRequest)(nil),       // 39: cairn.v1.ReportCorruptShardRequest
 	(*ReportUnreadableRequest)(nil),         // 40: cairn.v1.ReportUnreadableRequest
-	(*SetBucketVersioningRequest)(nil),      // 41: cairn.v1.SetBucketVersioningRequest
-	(*CommitVersionRequest)(nil),            // 42: cairn.v1.CommitVersionRequest
-	(*GetObjectVersionRequest)(nil),         // 43: cairn.v1.GetObjectVersionRequest
-	(*DeleteVersionRequest)(nil),            // 44: cairn.v1.DeleteVersionRequest
-	(*SetVersionTagsRequest)(nil),           // 45: cairn.v1.SetVersionTagsRequest
-	(*ListObjectVersionsRequest)(nil),       // 46: cairn.v1.ListObjectVersionsRequest
-	(*ActiveMasterKeyRequest)(nil),          // 47: cairn.v1.ActiveMasterKeyRequest
-	(*CreateMultipartUploadResponse)(nil),   // 48: cairn.v1.CreateMultipartUploadResponse
-	(*GetMultipartUploadResponse)(nil),      // 49: cairn.v1.GetMultipartUploadResponse
-	(*CommitPartResponse)(nil),              // 50: cairn.v1.CommitPartResponse
-	(*CompleteMultipartUploadResponse)(nil), // 51: cairn.v1.CompleteMultipartUploadResponse
-	(*AbortMultipartUploadResponse)(nil),    // 52: cairn.v1.AbortMultipartUploadResponse
-	(*ListPartsResponse)(nil),               // 53: cairn.v1.ListPartsResponse
-	(*ListMultipartUploadsResponse)(nil),    // 54: cairn.v1.ListMultipartUploadsResponse
-	(*SetObjectTagsResponse)(nil),           // 55: cairn.v1.SetObjectTagsResponse
-	(*SetBucketTagsResponse)(nil),           // 56: cairn.v1.SetBucketTagsResponse
-	(*LookupAccessKeyResponse)(nil),         // 57: cairn.v1.LookupAccessKeyResponse
-	(*ReportCorruptShardResponse)(nil),      // 58: cairn.v1.ReportCorruptShardResponse
-	(*ReportUnreadableResponse)(nil),        // 59: cairn.v1.ReportUnreadableResponse
-	(*SetBucketVersioningResponse)(nil),     // 60: cairn.v1.SetBucketVersioningResponse
-	(*CommitVersionResponse)(nil),           // 61: cairn.v1.CommitVersionResponse
-	(*GetObjectVersionResponse)(nil),        // 62: cairn.v1.GetObjectVersionResponse
-	(*DeleteVersionResponse)(nil),           // 63: cairn.v1.DeleteVersionResponse
-	(*SetVersionTagsResponse)(nil),          // 64: cairn.v1.SetVersionTagsResponse
-	(*ListObjectVersionsResponse)(nil),      // 65: cairn.v1.ListObjectVersionsResponse
-	(*ActiveMasterKeyResponse)(nil),         // 66: cairn.v1.ActiveMasterKeyResponse
+	(*ReportShardsRequest)(nil),             // 41: cairn.v1.ReportShardsRequest
+	(*SetBucketVersioningRequest)(nil),      // 42: cairn.v1.SetBucketVersioningRequest
+	(*CommitVersionRequest)(nil),            // 43: cairn.v1.CommitVersionRequest
+	(*GetObjectVersionRequest)(nil),         // 44: cairn.v1.GetObjectVersionRequest
+	(*DeleteVersionRequest)(nil),            // 45: cairn.v1.DeleteVersionRequest
+	(*SetVersionTagsRequest)(nil),           // 46: cairn.v1.SetVersionTagsRequest
+	(*ListObjectVersionsRequest)(nil),       // 47: cairn.v1.ListObjectVersionsRequest
+	(*ActiveMasterKeyRequest)(nil),          // 48: cairn.v1.ActiveMasterKeyRequest
+	(*CreateMultipartUploadResponse)(nil),   // 49: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 50: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 51: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 52: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 53: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 54: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 55: cairn.v1.ListMultipartUploadsResponse
+	(*SetObjectTagsResponse)(nil),           // 56: cairn.v1.SetObjectTagsResponse
+	(*SetBucketTagsResponse)(nil),           // 57: cairn.v1.SetBucketTagsResponse
+	(*LookupAccessKeyResponse)(nil),         // 58: cairn.v1.LookupAccessKeyResponse
+	(*ReportCorruptShardResponse)(nil),      // 59: cairn.v1.ReportCorruptShardResponse
+	(*ReportUnreadableResponse)(nil),        // 60: cairn.v1.ReportUnreadableResponse
+	(*ReportShardsResponse)(nil),            // 61: cairn.v1.ReportShardsResponse
+	(*SetBucketVersioningResponse)(nil),     // 62: cairn.v1.SetBucketVersioningResponse
+	(*CommitVersionResponse)(nil),           // 63: cairn.v1.CommitVersionResponse
+	(*GetObjectVersionResponse)(nil),        // 64: cairn.v1.GetObjectVersionResponse
+	(*DeleteVersionResponse)(nil),           // 65: cairn.v1.DeleteVersionResponse
+	(*SetVersionTagsResponse)(nil),          // 66: cairn.v1.SetVersionTagsResponse
+	(*ListObjectVersionsResponse)(nil),      // 67: cairn.v1.ListObjectVersionsResponse
+	(*ActiveMasterKeyResponse)(nil),         // 68: cairn.v1.ActiveMasterKeyResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
 	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
@@ -1487,45 +1513,47 @@ var file_cairnpb_meta_proto_depIdxs = []int32{
 	38, // 31: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
 	39, // 32: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
 	40, // 33: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
-	41, // 34: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
-	42, // 35: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
-	43, // 36: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
-	44, // 37: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
-	45, // 38: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
-	46, // 39: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
-	47, // 40: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
-	1,  // 41: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,  // 42: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,  // 43: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,  // 44: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,  // 45: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11, // 46: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13, // 47: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16, // 48: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	48, // 49: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
-	49, // 50: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
-	50, // 51: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
-	51, // 52: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
-	52, // 53: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
-	53, // 54: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
-	54, // 55: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
-	55, // 56: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
-	56, // 57: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
-	18, // 58: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20, // 59: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23, // 60: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	57, // 61: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
-	58, // 62: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
-	59, // 63: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
-	60, // 64: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
-	61, // 65: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
-	62, // 66: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
-	63, // 67: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
-	64, // 68: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
-	65, // 69: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
-	66, // 70: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
-	41, // [41:71] is the sub-list for method output_type
-	11, // [11:41] is the sub-list for method input_type
+	41, // 34: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
+	42, // 35: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
+	43, // 36: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
+	44, // 37: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
+	45, // 38: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
+	46, // 39: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
+	47, // 40: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
+	48, // 41: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
+	1,  // 42: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,  // 43: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,  // 44: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,  // 45: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,  // 46: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11, // 47: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13, // 48: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16, // 49: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	49, // 50: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	50, // 51: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	51, // 52: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	52, // 53: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	53, // 54: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	54, // 55: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	55, // 56: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	56, // 57: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
+	57, // 58: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
+	18, // 59: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20, // 60: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23, // 61: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	58, // 62: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
+	59, // 63: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
+	60, // 64: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
+	61, // 65: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
+	62, // 66: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
+	63, // 67: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
+	64, // 68: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
+	65, // 69: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
+	66, // 70: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
+	67, // 71: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
+	68, // 72: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
+	42, // [42:73] is the sub-list for method output_type
+	11, // [11:42] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name

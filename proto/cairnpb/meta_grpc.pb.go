@@ -42,6 +42,7 @@ const (
 	Meta_LookupAccessKey_FullMethodName         = "/cairn.v1.Meta/LookupAccessKey"
 	Meta_ReportCorruptShard_FullMethodName      = "/cairn.v1.Meta/ReportCorruptShard"
 	Meta_ReportUnreadable_FullMethodName        = "/cairn.v1.Meta/ReportUnreadable"
+	Meta_ReportShards_FullMethodName            = "/cairn.v1.Meta/ReportShards"
 	Meta_SetBucketVersioning_FullMethodName     = "/cairn.v1.Meta/SetBucketVersioning"
 	Meta_CommitVersion_FullMethodName           = "/cairn.v1.Meta/CommitVersion"
 	Meta_GetObjectVersion_FullMethodName        = "/cairn.v1.Meta/GetObjectVersion"
@@ -92,6 +93,10 @@ type MetaClient interface {
 	// fewer of its shards could be read than decoding needs. The leader
 	// counts such reports in its repair status (repair.proto).
 	ReportUnreadable(ctx context.Context, in *ReportUnreadableRequest, opts ...grpc.CallOption) (*ReportUnreadableResponse, error)
+	// ReportShards passes on shards a gateway found missing or bad while
+	// reading. The leader checks each against the record and the node
+	// before it records it for repair.
+	ReportShards(ctx context.Context, in *ReportShardsRequest, opts ...grpc.CallOption) (*ReportShardsResponse, error)
 	// Versioning (see versioning.proto).
 	SetBucketVersioning(ctx context.Context, in *SetBucketVersioningRequest, opts ...grpc.CallOption) (*SetBucketVersioningResponse, error)
 	CommitVersion(ctx context.Context, in *CommitVersionRequest, opts ...grpc.CallOption) (*CommitVersionResponse, error)
@@ -342,6 +347,16 @@ func (c *metaClient) ReportUnreadable(ctx context.Context, in *ReportUnreadableR
 	return out, nil
 }
 
+func (c *metaClient) ReportShards(ctx context.Context, in *ReportShardsRequest, opts ...grpc.CallOption) (*ReportShardsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportShardsResponse)
+	err := c.cc.Invoke(ctx, Meta_ReportShards_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *metaClient) SetBucketVersioning(ctx context.Context, in *SetBucketVersioningRequest, opts ...grpc.CallOption) (*SetBucketVersioningResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SetBucketVersioningResponse)
@@ -453,6 +468,10 @@ type MetaServer interface {
 	// fewer of its shards could be read than decoding needs. The leader
 	// counts such reports in its repair status (repair.proto).
 	ReportUnreadable(context.Context, *ReportUnreadableRequest) (*ReportUnreadableResponse, error)
+	// ReportShards passes on shards a gateway found missing or bad while
+	// reading. The leader checks each against the record and the node
+	// before it records it for repair.
+	ReportShards(context.Context, *ReportShardsRequest) (*ReportShardsResponse, error)
 	// Versioning (see versioning.proto).
 	SetBucketVersioning(context.Context, *SetBucketVersioningRequest) (*SetBucketVersioningResponse, error)
 	CommitVersion(context.Context, *CommitVersionRequest) (*CommitVersionResponse, error)
@@ -541,6 +560,9 @@ func (UnimplementedMetaServer) ReportCorruptShard(context.Context, *ReportCorrup
 }
 func (UnimplementedMetaServer) ReportUnreadable(context.Context, *ReportUnreadableRequest) (*ReportUnreadableResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ReportUnreadable not implemented")
+}
+func (UnimplementedMetaServer) ReportShards(context.Context, *ReportShardsRequest) (*ReportShardsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReportShards not implemented")
 }
 func (UnimplementedMetaServer) SetBucketVersioning(context.Context, *SetBucketVersioningRequest) (*SetBucketVersioningResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetBucketVersioning not implemented")
@@ -998,6 +1020,24 @@ func _Meta_ReportUnreadable_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_ReportShards_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportShardsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).ReportShards(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_ReportShards_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).ReportShards(ctx, req.(*ReportShardsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Meta_SetBucketVersioning_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SetBucketVersioningRequest)
 	if err := dec(in); err != nil {
@@ -1222,6 +1262,10 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReportUnreadable",
 			Handler:    _Meta_ReportUnreadable_Handler,
+		},
+		{
+			MethodName: "ReportShards",
+			Handler:    _Meta_ReportShards_Handler,
 		},
 		{
 			MethodName: "SetBucketVersioning",

@@ -85,6 +85,7 @@ type ShardMove struct {
 	OldNodeId     string                 `protobuf:"bytes,2,opt,name=old_node_id,json=oldNodeId,proto3" json:"old_node_id,omitempty"`
 	NewNodeId     string                 `protobuf:"bytes,3,opt,name=new_node_id,json=newNodeId,proto3" json:"new_node_id,omitempty"`
 	ShardId       string                 `protobuf:"bytes,4,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"` // the shard's ID on both nodes
+	Incarnation   uint64                 `protobuf:"fixed64,5,opt,name=incarnation,proto3" json:"incarnation,omitempty"`      // of the new node's directory, from RebuildShard
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -145,6 +146,13 @@ func (x *ShardMove) GetShardId() string {
 		return x.ShardId
 	}
 	return ""
+}
+
+func (x *ShardMove) GetIncarnation() uint64 {
+	if x != nil {
+		return x.Incarnation
+	}
+	return 0
 }
 
 // RelocateShardsCmd commits rebuilt shards of one unit of data: the shards
@@ -333,6 +341,7 @@ type CorruptShard struct {
 	NodeId           string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
 	ShardId          string                 `protobuf:"bytes,2,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
 	ReportedUnixNano int64                  `protobuf:"varint,3,opt,name=reported_unix_nano,json=reportedUnixNano,proto3" json:"reported_unix_nano,omitempty"`
+	Reason           string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"` // "missing", "digest mismatch", "checksum", ...
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -386,6 +395,13 @@ func (x *CorruptShard) GetReportedUnixNano() int64 {
 		return x.ReportedUnixNano
 	}
 	return 0
+}
+
+func (x *CorruptShard) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
 }
 
 type SetNodeStateRequest struct {
@@ -996,6 +1012,181 @@ func (x *ReportUnreadableRequest) GetReport() *UnreadableReport {
 	return nil
 }
 
+// ShardProblem is one shard a gateway could not use: the unit it belongs
+// to (as in RelocateShardsCmd: a version, or one part of it), the shard's
+// index, the node the record places it on, and what went wrong.
+type ShardProblem struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BucketId      []byte                 `protobuf:"bytes,1,opt,name=bucket_id,json=bucketId,proto3" json:"bucket_id,omitempty"`
+	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	VersionId     string                 `protobuf:"bytes,3,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"`
+	PartNumber    int32                  `protobuf:"varint,4,opt,name=part_number,json=partNumber,proto3" json:"part_number,omitempty"`
+	Index         int32                  `protobuf:"varint,5,opt,name=index,proto3" json:"index,omitempty"`
+	NodeId        string                 `protobuf:"bytes,6,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardProblem) Reset() {
+	*x = ShardProblem{}
+	mi := &file_cairnpb_repair_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardProblem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardProblem) ProtoMessage() {}
+
+func (x *ShardProblem) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_repair_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardProblem.ProtoReflect.Descriptor instead.
+func (*ShardProblem) Descriptor() ([]byte, []int) {
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ShardProblem) GetBucketId() []byte {
+	if x != nil {
+		return x.BucketId
+	}
+	return nil
+}
+
+func (x *ShardProblem) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ShardProblem) GetVersionId() string {
+	if x != nil {
+		return x.VersionId
+	}
+	return ""
+}
+
+func (x *ShardProblem) GetPartNumber() int32 {
+	if x != nil {
+		return x.PartNumber
+	}
+	return 0
+}
+
+func (x *ShardProblem) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *ShardProblem) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *ShardProblem) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type ReportShardsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Problems      []*ShardProblem        `protobuf:"bytes,1,rep,name=problems,proto3" json:"problems,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportShardsRequest) Reset() {
+	*x = ReportShardsRequest{}
+	mi := &file_cairnpb_repair_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportShardsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportShardsRequest) ProtoMessage() {}
+
+func (x *ReportShardsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_repair_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportShardsRequest.ProtoReflect.Descriptor instead.
+func (*ReportShardsRequest) Descriptor() ([]byte, []int) {
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ReportShardsRequest) GetProblems() []*ShardProblem {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
+type ReportShardsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportShardsResponse) Reset() {
+	*x = ReportShardsResponse{}
+	mi := &file_cairnpb_repair_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportShardsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportShardsResponse) ProtoMessage() {}
+
+func (x *ReportShardsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_repair_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportShardsResponse.ProtoReflect.Descriptor instead.
+func (*ReportShardsResponse) Descriptor() ([]byte, []int) {
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{17}
+}
+
 type ReportUnreadableResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1004,7 +1195,7 @@ type ReportUnreadableResponse struct {
 
 func (x *ReportUnreadableResponse) Reset() {
 	*x = ReportUnreadableResponse{}
-	mi := &file_cairnpb_repair_proto_msgTypes[15]
+	mi := &file_cairnpb_repair_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1207,7 @@ func (x *ReportUnreadableResponse) String() string {
 func (*ReportUnreadableResponse) ProtoMessage() {}
 
 func (x *ReportUnreadableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[15]
+	mi := &file_cairnpb_repair_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1220,7 @@ func (x *ReportUnreadableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportUnreadableResponse.ProtoReflect.Descriptor instead.
 func (*ReportUnreadableResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{15}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{18}
 }
 
 // RebuildShardRequest asks a data node to make shard `index` of a unit
@@ -1038,18 +1229,21 @@ func (*ReportUnreadableResponse) Descriptor() ([]byte, []int) {
 // other shards and reconstructing it. The node verifies what it wrote
 // against the expected size before answering.
 type RebuildShardRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ShardId       string                 `protobuf:"bytes,1,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
-	Index         int32                  `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
-	Scheme        *ErasureScheme         `protobuf:"bytes,3,opt,name=scheme,proto3" json:"scheme,omitempty"`
-	Sources       []*RebuildSource       `protobuf:"bytes,4,rep,name=sources,proto3" json:"sources,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	ShardId string                 `protobuf:"bytes,1,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
+	Index   int32                  `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	Scheme  *ErasureScheme         `protobuf:"bytes,3,opt,name=scheme,proto3" json:"scheme,omitempty"`
+	Sources []*RebuildSource       `protobuf:"bytes,4,rep,name=sources,proto3" json:"sources,omitempty"`
+	// expect_digest, when non-zero, is the digest the rebuilt shard must
+	// have; the node refuses to keep a shard that does not match.
+	ExpectDigest  uint64 `protobuf:"fixed64,5,opt,name=expect_digest,json=expectDigest,proto3" json:"expect_digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RebuildShardRequest) Reset() {
 	*x = RebuildShardRequest{}
-	mi := &file_cairnpb_repair_proto_msgTypes[16]
+	mi := &file_cairnpb_repair_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1061,7 +1255,7 @@ func (x *RebuildShardRequest) String() string {
 func (*RebuildShardRequest) ProtoMessage() {}
 
 func (x *RebuildShardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[16]
+	mi := &file_cairnpb_repair_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1074,7 +1268,7 @@ func (x *RebuildShardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebuildShardRequest.ProtoReflect.Descriptor instead.
 func (*RebuildShardRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{16}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RebuildShardRequest) GetShardId() string {
@@ -1105,18 +1299,26 @@ func (x *RebuildShardRequest) GetSources() []*RebuildSource {
 	return nil
 }
 
+func (x *RebuildShardRequest) GetExpectDigest() uint64 {
+	if x != nil {
+		return x.ExpectDigest
+	}
+	return 0
+}
+
 type RebuildSource struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Index         int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
 	ShardId       string                 `protobuf:"bytes,2,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
 	Addr          string                 `protobuf:"bytes,3,opt,name=addr,proto3" json:"addr,omitempty"`
+	Digest        uint64                 `protobuf:"fixed64,4,opt,name=digest,proto3" json:"digest,omitempty"` // the source's recorded digest (0: unchecked)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RebuildSource) Reset() {
 	*x = RebuildSource{}
-	mi := &file_cairnpb_repair_proto_msgTypes[17]
+	mi := &file_cairnpb_repair_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1330,7 @@ func (x *RebuildSource) String() string {
 func (*RebuildSource) ProtoMessage() {}
 
 func (x *RebuildSource) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[17]
+	mi := &file_cairnpb_repair_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1343,7 @@ func (x *RebuildSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebuildSource.ProtoReflect.Descriptor instead.
 func (*RebuildSource) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{17}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RebuildSource) GetIndex() int32 {
@@ -1165,18 +1367,27 @@ func (x *RebuildSource) GetAddr() string {
 	return ""
 }
 
+func (x *RebuildSource) GetDigest() uint64 {
+	if x != nil {
+		return x.Digest
+	}
+	return 0
+}
+
 type RebuildShardResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Blocks        int64                  `protobuf:"varint,1,opt,name=blocks,proto3" json:"blocks,omitempty"`
 	Bytes         int64                  `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
 	Copied        bool                   `protobuf:"varint,3,opt,name=copied,proto3" json:"copied,omitempty"` // copied from a source of the same index
+	Digest        uint64                 `protobuf:"fixed64,4,opt,name=digest,proto3" json:"digest,omitempty"`
+	Incarnation   uint64                 `protobuf:"fixed64,5,opt,name=incarnation,proto3" json:"incarnation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RebuildShardResponse) Reset() {
 	*x = RebuildShardResponse{}
-	mi := &file_cairnpb_repair_proto_msgTypes[18]
+	mi := &file_cairnpb_repair_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1188,7 +1399,7 @@ func (x *RebuildShardResponse) String() string {
 func (*RebuildShardResponse) ProtoMessage() {}
 
 func (x *RebuildShardResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[18]
+	mi := &file_cairnpb_repair_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1201,7 +1412,7 @@ func (x *RebuildShardResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebuildShardResponse.ProtoReflect.Descriptor instead.
 func (*RebuildShardResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{18}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RebuildShardResponse) GetBlocks() int64 {
@@ -1225,6 +1436,20 @@ func (x *RebuildShardResponse) GetCopied() bool {
 	return false
 }
 
+func (x *RebuildShardResponse) GetDigest() uint64 {
+	if x != nil {
+		return x.Digest
+	}
+	return 0
+}
+
+func (x *RebuildShardResponse) GetIncarnation() uint64 {
+	if x != nil {
+		return x.Incarnation
+	}
+	return 0
+}
+
 var File_cairnpb_repair_proto protoreflect.FileDescriptor
 
 const file_cairnpb_repair_proto_rawDesc = "" +
@@ -1232,12 +1457,13 @@ const file_cairnpb_repair_proto_rawDesc = "" +
 	"\x14cairnpb/repair.proto\x12\bcairn.v1\x1a\x13cairnpb/types.proto\"U\n" +
 	"\x0fSetNodeStateCmd\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12)\n" +
-	"\x05state\x18\x02 \x01(\x0e2\x13.cairn.v1.NodeStateR\x05state\"|\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x13.cairn.v1.NodeStateR\x05state\"\x9e\x01\n" +
 	"\tShardMove\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x1e\n" +
 	"\vold_node_id\x18\x02 \x01(\tR\toldNodeId\x12\x1e\n" +
 	"\vnew_node_id\x18\x03 \x01(\tR\tnewNodeId\x12\x19\n" +
-	"\bshard_id\x18\x04 \x01(\tR\ashardId\"\xca\x01\n" +
+	"\bshard_id\x18\x04 \x01(\tR\ashardId\x12 \n" +
+	"\vincarnation\x18\x05 \x01(\x06R\vincarnation\"\xca\x01\n" +
 	"\x11RelocateShardsCmd\x12\x1b\n" +
 	"\tbucket_id\x18\x01 \x01(\fR\bbucketId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1d\n" +
@@ -1250,11 +1476,12 @@ const file_cairnpb_repair_proto_rawDesc = "" +
 	"\x15ReportCorruptShardCmd\x12,\n" +
 	"\x05shard\x18\x01 \x01(\v2\x16.cairn.v1.CorruptShardR\x05shard\"G\n" +
 	"\x15ClearCorruptShardsCmd\x12.\n" +
-	"\x06shards\x18\x01 \x03(\v2\x16.cairn.v1.CorruptShardR\x06shards\"p\n" +
+	"\x06shards\x18\x01 \x03(\v2\x16.cairn.v1.CorruptShardR\x06shards\"\x88\x01\n" +
 	"\fCorruptShard\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x19\n" +
 	"\bshard_id\x18\x02 \x01(\tR\ashardId\x12,\n" +
-	"\x12reported_unix_nano\x18\x03 \x01(\x03R\x10reportedUnixNano\"Y\n" +
+	"\x12reported_unix_nano\x18\x03 \x01(\x03R\x10reportedUnixNano\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"Y\n" +
 	"\x13SetNodeStateRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12)\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x13.cairn.v1.NodeStateR\x05state\">\n" +
@@ -1305,21 +1532,38 @@ const file_cairnpb_repair_proto_rawDesc = "" +
 	"\bshard_id\x18\x02 \x01(\tR\ashardId\"\x1c\n" +
 	"\x1aReportCorruptShardResponse\"M\n" +
 	"\x17ReportUnreadableRequest\x122\n" +
-	"\x06report\x18\x01 \x01(\v2\x1a.cairn.v1.UnreadableReportR\x06report\"\x1a\n" +
-	"\x18ReportUnreadableResponse\"\xaa\x01\n" +
+	"\x06report\x18\x01 \x01(\v2\x1a.cairn.v1.UnreadableReportR\x06report\"\xc4\x01\n" +
+	"\fShardProblem\x12\x1b\n" +
+	"\tbucket_id\x18\x01 \x01(\fR\bbucketId\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1d\n" +
+	"\n" +
+	"version_id\x18\x03 \x01(\tR\tversionId\x12\x1f\n" +
+	"\vpart_number\x18\x04 \x01(\x05R\n" +
+	"partNumber\x12\x14\n" +
+	"\x05index\x18\x05 \x01(\x05R\x05index\x12\x17\n" +
+	"\anode_id\x18\x06 \x01(\tR\x06nodeId\x12\x16\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\"I\n" +
+	"\x13ReportShardsRequest\x122\n" +
+	"\bproblems\x18\x01 \x03(\v2\x16.cairn.v1.ShardProblemR\bproblems\"\x16\n" +
+	"\x14ReportShardsResponse\"\x1a\n" +
+	"\x18ReportUnreadableResponse\"\xcf\x01\n" +
 	"\x13RebuildShardRequest\x12\x19\n" +
 	"\bshard_id\x18\x01 \x01(\tR\ashardId\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x05R\x05index\x12/\n" +
 	"\x06scheme\x18\x03 \x01(\v2\x17.cairn.v1.ErasureSchemeR\x06scheme\x121\n" +
-	"\asources\x18\x04 \x03(\v2\x17.cairn.v1.RebuildSourceR\asources\"T\n" +
+	"\asources\x18\x04 \x03(\v2\x17.cairn.v1.RebuildSourceR\asources\x12#\n" +
+	"\rexpect_digest\x18\x05 \x01(\x06R\fexpectDigest\"l\n" +
 	"\rRebuildSource\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x19\n" +
 	"\bshard_id\x18\x02 \x01(\tR\ashardId\x12\x12\n" +
-	"\x04addr\x18\x03 \x01(\tR\x04addr\"\\\n" +
+	"\x04addr\x18\x03 \x01(\tR\x04addr\x12\x16\n" +
+	"\x06digest\x18\x04 \x01(\x06R\x06digest\"\x96\x01\n" +
 	"\x14RebuildShardResponse\x12\x16\n" +
 	"\x06blocks\x18\x01 \x01(\x03R\x06blocks\x12\x14\n" +
 	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\x12\x16\n" +
-	"\x06copied\x18\x03 \x01(\bR\x06copiedB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
+	"\x06copied\x18\x03 \x01(\bR\x06copied\x12\x16\n" +
+	"\x06digest\x18\x04 \x01(\x06R\x06digest\x12 \n" +
+	"\vincarnation\x18\x05 \x01(\x06R\vincarnationB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
 	file_cairnpb_repair_proto_rawDescOnce sync.Once
@@ -1333,7 +1577,7 @@ func file_cairnpb_repair_proto_rawDescGZIP() []byte {
 	return file_cairnpb_repair_proto_rawDescData
 }
 
-var file_cairnpb_repair_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_cairnpb_repair_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_cairnpb_repair_proto_goTypes = []any{
 	(*SetNodeStateCmd)(nil),            // 0: cairn.v1.SetNodeStateCmd
 	(*ShardMove)(nil),                  // 1: cairn.v1.ShardMove
@@ -1350,31 +1594,35 @@ var file_cairnpb_repair_proto_goTypes = []any{
 	(*ReportCorruptShardRequest)(nil),  // 12: cairn.v1.ReportCorruptShardRequest
 	(*ReportCorruptShardResponse)(nil), // 13: cairn.v1.ReportCorruptShardResponse
 	(*ReportUnreadableRequest)(nil),    // 14: cairn.v1.ReportUnreadableRequest
-	(*ReportUnreadableResponse)(nil),   // 15: cairn.v1.ReportUnreadableResponse
-	(*RebuildShardRequest)(nil),        // 16: cairn.v1.RebuildShardRequest
-	(*RebuildSource)(nil),              // 17: cairn.v1.RebuildSource
-	(*RebuildShardResponse)(nil),       // 18: cairn.v1.RebuildShardResponse
-	(NodeState)(0),                     // 19: cairn.v1.NodeState
-	(*DataNode)(nil),                   // 20: cairn.v1.DataNode
-	(*ErasureScheme)(nil),              // 21: cairn.v1.ErasureScheme
+	(*ShardProblem)(nil),               // 15: cairn.v1.ShardProblem
+	(*ReportShardsRequest)(nil),        // 16: cairn.v1.ReportShardsRequest
+	(*ReportShardsResponse)(nil),       // 17: cairn.v1.ReportShardsResponse
+	(*ReportUnreadableResponse)(nil),   // 18: cairn.v1.ReportUnreadableResponse
+	(*RebuildShardRequest)(nil),        // 19: cairn.v1.RebuildShardRequest
+	(*RebuildSource)(nil),              // 20: cairn.v1.RebuildSource
+	(*RebuildShardResponse)(nil),       // 21: cairn.v1.RebuildShardResponse
+	(NodeState)(0),                     // 22: cairn.v1.NodeState
+	(*DataNode)(nil),                   // 23: cairn.v1.DataNode
+	(*ErasureScheme)(nil),              // 24: cairn.v1.ErasureScheme
 }
 var file_cairnpb_repair_proto_depIdxs = []int32{
-	19, // 0: cairn.v1.SetNodeStateCmd.state:type_name -> cairn.v1.NodeState
+	22, // 0: cairn.v1.SetNodeStateCmd.state:type_name -> cairn.v1.NodeState
 	1,  // 1: cairn.v1.RelocateShardsCmd.moves:type_name -> cairn.v1.ShardMove
 	5,  // 2: cairn.v1.ReportCorruptShardCmd.shard:type_name -> cairn.v1.CorruptShard
 	5,  // 3: cairn.v1.ClearCorruptShardsCmd.shards:type_name -> cairn.v1.CorruptShard
-	19, // 4: cairn.v1.SetNodeStateRequest.state:type_name -> cairn.v1.NodeState
-	20, // 5: cairn.v1.SetNodeStateResponse.node:type_name -> cairn.v1.DataNode
+	22, // 4: cairn.v1.SetNodeStateRequest.state:type_name -> cairn.v1.NodeState
+	23, // 5: cairn.v1.SetNodeStateResponse.node:type_name -> cairn.v1.DataNode
 	10, // 6: cairn.v1.RepairStatus.recent_unreadable:type_name -> cairn.v1.UnreadableReport
 	9,  // 7: cairn.v1.RepairStatusResponse.status:type_name -> cairn.v1.RepairStatus
 	10, // 8: cairn.v1.ReportUnreadableRequest.report:type_name -> cairn.v1.UnreadableReport
-	21, // 9: cairn.v1.RebuildShardRequest.scheme:type_name -> cairn.v1.ErasureScheme
-	17, // 10: cairn.v1.RebuildShardRequest.sources:type_name -> cairn.v1.RebuildSource
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	15, // 9: cairn.v1.ReportShardsRequest.problems:type_name -> cairn.v1.ShardProblem
+	24, // 10: cairn.v1.RebuildShardRequest.scheme:type_name -> cairn.v1.ErasureScheme
+	20, // 11: cairn.v1.RebuildShardRequest.sources:type_name -> cairn.v1.RebuildSource
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_repair_proto_init() }
@@ -1389,7 +1637,7 @@ func file_cairnpb_repair_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_repair_proto_rawDesc), len(file_cairnpb_repair_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -234,9 +234,16 @@ func (x *ErasureScheme) GetBlockSize() int32 {
 // ShardLocation places shard `index` of a version on a data node. An empty
 // node_id means the shard was not written (the version is degraded).
 type ShardLocation struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Index         int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	NodeId        string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Index  int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	NodeId string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"` // "" : never written (degraded write), to rebuild
+	// digest is the shard digest (erasure.DigestBuilder) recorded when the
+	// shard was written; 0 for shards written before digests existed.
+	Digest uint64 `protobuf:"fixed64,3,opt,name=digest,proto3" json:"digest,omitempty"`
+	// incarnation is the incarnation of the node's data directory the shard
+	// was written to; a node back with another incarnation no longer has it.
+	// 0: unknown (written before disk identities existed).
+	Incarnation   uint64 `protobuf:"fixed64,4,opt,name=incarnation,proto3" json:"incarnation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -283,6 +290,20 @@ func (x *ShardLocation) GetNodeId() string {
 		return x.NodeId
 	}
 	return ""
+}
+
+func (x *ShardLocation) GetDigest() uint64 {
+	if x != nil {
+		return x.Digest
+	}
+	return 0
+}
+
+func (x *ShardLocation) GetIncarnation() uint64 {
+	if x != nil {
+		return x.Incarnation
+	}
+	return 0
 }
 
 // ObjectVersion is the committed record of one version of one key.
@@ -742,8 +763,12 @@ type DataNode struct {
 	// again keeps it.
 	State                NodeState `protobuf:"varint,20,opt,name=state,proto3,enum=cairn.v1.NodeState" json:"state,omitempty"`
 	StateChangedUnixNano int64     `protobuf:"varint,21,opt,name=state_changed_unix_nano,json=stateChangedUnixNano,proto3" json:"state_changed_unix_nano,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// incarnation identifies the data directory the node runs on; it
+	// changes when the node comes back on an empty or foreign directory.
+	Incarnation              uint64 `protobuf:"fixed64,22,opt,name=incarnation,proto3" json:"incarnation,omitempty"`
+	IncarnationSinceUnixNano int64  `protobuf:"varint,23,opt,name=incarnation_since_unix_nano,json=incarnationSinceUnixNano,proto3" json:"incarnation_since_unix_nano,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *DataNode) Reset() {
@@ -856,6 +881,20 @@ func (x *DataNode) GetState() NodeState {
 func (x *DataNode) GetStateChangedUnixNano() int64 {
 	if x != nil {
 		return x.StateChangedUnixNano
+	}
+	return 0
+}
+
+func (x *DataNode) GetIncarnation() uint64 {
+	if x != nil {
+		return x.Incarnation
+	}
+	return 0
+}
+
+func (x *DataNode) GetIncarnationSinceUnixNano() int64 {
+	if x != nil {
+		return x.IncarnationSinceUnixNano
 	}
 	return 0
 }
@@ -1004,10 +1043,12 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"\x04data\x18\x01 \x01(\x05R\x04data\x12\x16\n" +
 	"\x06parity\x18\x02 \x01(\x05R\x06parity\x12\x1d\n" +
 	"\n" +
-	"block_size\x18\x03 \x01(\x05R\tblockSize\">\n" +
+	"block_size\x18\x03 \x01(\x05R\tblockSize\"x\n" +
 	"\rShardLocation\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x17\n" +
-	"\anode_id\x18\x02 \x01(\tR\x06nodeId\"\xd0\b\n" +
+	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12\x16\n" +
+	"\x06digest\x18\x03 \x01(\x06R\x06digest\x12 \n" +
+	"\vincarnation\x18\x04 \x01(\x06R\vincarnation\"\xd0\b\n" +
 	"\rObjectVersion\x12\x1b\n" +
 	"\tbucket_id\x18\x01 \x01(\fR\bbucketId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1d\n" +
@@ -1073,7 +1114,7 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"\x06key_id\x18\x05 \x01(\tR\x05keyId\x12*\n" +
 	"\x11customer_key_salt\x18\x06 \x01(\fR\x0fcustomerKeySalt\x12*\n" +
 	"\x11customer_key_hmac\x18\a \x01(\fR\x0fcustomerKeyHmac\x12\x12\n" +
-	"\x04tags\x18\b \x01(\fR\x04tags\"\x95\x03\n" +
+	"\x04tags\x18\b \x01(\fR\x04tags\"\xf6\x03\n" +
 	"\bDataNode\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x12\n" +
@@ -1088,7 +1129,9 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"\x14registered_unix_nano\x18\n" +
 	" \x01(\x03R\x12registeredUnixNano\x12)\n" +
 	"\x05state\x18\x14 \x01(\x0e2\x13.cairn.v1.NodeStateR\x05state\x125\n" +
-	"\x17state_changed_unix_nano\x18\x15 \x01(\x03R\x14stateChangedUnixNano\"V\n" +
+	"\x17state_changed_unix_nano\x18\x15 \x01(\x03R\x14stateChangedUnixNano\x12 \n" +
+	"\vincarnation\x18\x16 \x01(\x06R\vincarnation\x12=\n" +
+	"\x1bincarnation_since_unix_nano\x18\x17 \x01(\x03R\x18incarnationSinceUnixNano\"V\n" +
 	"\n" +
 	"MetaMember\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +

@@ -68,6 +68,8 @@ func Table() map[string]Rule {
 		cairnpb.Meta_ActiveMasterKey_FullMethodName: {Roles: gateway},
 		// A gateway that could not read an object says so, for operators.
 		cairnpb.Meta_ReportUnreadable_FullMethodName: {Roles: gateway},
+		// The leader checks each reported shard before acting on it.
+		cairnpb.Meta_ReportShards_FullMethodName: {Roles: gateway},
 		// The cluster map: addresses and health, for whoever places or
 		// reads shards, and for operators.
 		cairnpb.Meta_GetClusterMap_FullMethodName: {Roles: []pki.Role{pki.RoleGateway, pki.RoleData, pki.RoleAdmin}, Token: true},
@@ -88,6 +90,7 @@ func Table() map[string]Rule {
 		cairnpb.Data_PutShard_FullMethodName:     {Roles: gateway},
 		cairnpb.Data_GetShard_FullMethodName:     {Roles: []pki.Role{pki.RoleGateway, pki.RoleData}},
 		cairnpb.Data_StatShard_FullMethodName:    {Roles: []pki.Role{pki.RoleData, pki.RoleMeta}},
+		cairnpb.Data_StatShards_FullMethodName:   {Roles: []pki.Role{pki.RoleMeta}},
 		cairnpb.Data_DeleteShard_FullMethodName:  {Roles: meta},
 		cairnpb.Data_ListShards_FullMethodName:   {Roles: meta},
 		cairnpb.Data_RebuildShard_FullMethodName: {Roles: meta},
