@@ -97,7 +97,7 @@ func (s *Server) rebuild(ctx context.Context, req *cairnpb.RebuildShardRequest) 
 		if !ok || shard == target {
 			return nil, fmt.Errorf("shard %d: no source", shard)
 		}
-		r, err := s.peers.GetShard(ctx, src.GetAddr(), src.GetShardId(), first)
+		r, err := s.peers.GetShard(ctx, src.GetAddr(), src.GetShardId(), first, src.GetDigest())
 		if err != nil {
 			return nil, err // not a typed nil in the interface
 		}
@@ -126,7 +126,7 @@ func checkRebuilt(info ShardInfo, l erasure.Layout) error {
 // copyBlocks streams a peer's shard, verified block by block.
 func (s *Server) copyBlocks(ctx context.Context, src *cairnpb.RebuildSource) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
-		r, err := s.peers.GetShard(ctx, src.GetAddr(), src.GetShardId(), 0)
+		r, err := s.peers.GetShard(ctx, src.GetAddr(), src.GetShardId(), 0, src.GetDigest())
 		if err != nil {
 			yield(nil, err)
 			return

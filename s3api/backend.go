@@ -42,7 +42,8 @@ type ShardWriter interface {
 type Shards interface {
 	PutShard(ctx context.Context, addr, shardID string) (ShardWriter, error)
 	// GetShard waits at most patience for the node's connection.
-	GetShard(ctx context.Context, addr, shardID string, firstBlock int64, patience time.Duration) (erasure.BlockReader, error)
+	// A non-zero expectDigest is the shard digest the record holds.
+	GetShard(ctx context.Context, addr, shardID string, firstBlock int64, expectDigest uint64, patience time.Duration) (erasure.BlockReader, error)
 }
 
 // GRPCShards adapts a cluster.Data pool to Shards.
@@ -56,8 +57,8 @@ func (s GRPCShards) PutShard(ctx context.Context, addr, shardID string) (ShardWr
 	return w, nil
 }
 
-func (s GRPCShards) GetShard(ctx context.Context, addr, shardID string, firstBlock int64, patience time.Duration) (erasure.BlockReader, error) {
-	r, err := s.Pool.GetShard(ctx, addr, shardID, firstBlock, patience)
+func (s GRPCShards) GetShard(ctx context.Context, addr, shardID string, firstBlock int64, expectDigest uint64, patience time.Duration) (erasure.BlockReader, error) {
+	r, err := s.Pool.GetShard(ctx, addr, shardID, firstBlock, expectDigest, patience)
 	if err != nil {
 		return nil, err
 	}

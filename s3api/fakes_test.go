@@ -224,7 +224,7 @@ func (r *fakeReader) ReadBlock(context.Context) ([]byte, error) {
 }
 func (r *fakeReader) Close() error { return nil }
 
-func (f *fakeShards) GetShard(_ context.Context, addr, id string, first int64, _ time.Duration) (erasure.BlockReader, error) {
+func (f *fakeShards) GetShard(_ context.Context, addr, id string, first int64, _ uint64, _ time.Duration) (erasure.BlockReader, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failOn[addr] {

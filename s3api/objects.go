@@ -387,12 +387,12 @@ func (s *objectStore) readDataOnce(ctx context.Context, w io.Writer, v *cairnpb.
 		return err
 	}
 	// Shards are looked up by index, whatever order the record keeps them in.
-	nodes := make(map[int]string, len(v.GetShards()))
+	locs := make(map[int]*cairnpb.ShardLocation, len(v.GetShards()))
 	for _, loc := range v.GetShards() {
-		nodes[int(loc.GetIndex())] = loc.GetNodeId()
+		locs[int(loc.GetIndex())] = loc
 	}
 	open := func(ctx context.Context, shard int, first int64) (erasure.BlockReader, error) {
-		id := nodes[shard]
+		id := locs[shard].GetNodeId()
 		if id == "" {
 			return nil, fmt.Errorf("shard %d: %w", shard, errShardNeverWritten)
 		}
@@ -406,7 +406,7 @@ func (s *objectStore) readDataOnce(ctx context.Context, w io.Writer, v *cairnpb.
 		if !healthy[id] {
 			patience = cluster.Brief
 		}
-		return s.shards.GetShard(ctx, addr, shardID(v.GetVersionId(), shard), first, patience)
+		return s.shards.GetShard(ctx, addr, shardID(v.GetVersionId(), shard), first, locs[shard].GetDigest(), patience)
 	}
 	// The shards hold the sealed stream: decode the packages the range
 	// touches and decrypt them on the way out.

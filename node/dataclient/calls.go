@@ -38,6 +38,20 @@ func (p *Pool) StatShard(ctx context.Context, addr, shardID string) (*cairnpb.Sh
 	return resp.GetInfo(), nil
 }
 
+// StatShards describes those of ids the node at addr holds; the ones it
+// lacks are absent from the answer.
+func (p *Pool) StatShards(ctx context.Context, addr string, ids []string) ([]*cairnpb.ShardInfo, error) {
+	c, err := p.client(addr)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.StatShards(ctx, &cairnpb.StatShardsRequest{ShardIds: ids})
+	if err != nil {
+		return nil, fmt.Errorf("dataclient: stat %d shards on %s: %w", len(ids), addr, rpcerr.FromStatus(err))
+	}
+	return resp.GetShards(), nil
+}
+
 // ListShards yields the shards of the node at addr in ID order, after
 // startAfter ("" from the start). An error is yielded once and ends the
 // sequence; stopping early ends the stream.

@@ -64,7 +64,7 @@ func TestShardRoundTripAgainstNode(t *testing.T) {
 				t.Fatalf("stat: %d blocks, %d bytes; want %d, %d", info.GetBlocks(), info.GetBytes(), tc.n, total)
 			}
 
-			r, err := p.GetShard(ctx, addr, tc.id, 0)
+			r, err := p.GetShard(ctx, addr, tc.id, 0, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,7 +85,7 @@ func TestShardRoundTripAgainstNode(t *testing.T) {
 			// As an erasure.BlockReader from a later block: the end of the
 			// shard is unexpected.
 			var br erasure.BlockReader
-			br, err = p.GetShard(ctx, addr, tc.id, int64(tc.n-1))
+			br, err = p.GetShard(ctx, addr, tc.id, int64(tc.n-1), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +132,7 @@ func TestShardRoundTripAgainstNode(t *testing.T) {
 		t.Fatalf("second delete: %v, want ErrShardNotFound", err)
 	}
 	// A stream's error arrives with its first Recv, not with the open.
-	r, err := p.GetShard(ctx, addr, "small", 0)
+	r, err := p.GetShard(ctx, addr, "small", 0, 0)
 	if err == nil {
 		defer r.Close()
 		_, err = r.Next()
@@ -242,7 +242,7 @@ func TestShardReaderDetectsBadBlocks(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := serve(t, tc.node)
-			r, err := p.GetShard(ctx, addr, "s", 0)
+			r, err := p.GetShard(ctx, addr, "s", 0, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -23,6 +23,8 @@ type ShardWriter struct {
 	cancel context.CancelFunc
 	addr   string
 	id     string
+	digest *erasure.DigestBuilder // over the blocks sent
+	result *cairnpb.PutShardResponse
 }
 
 // PutShard opens a put stream for shardID on the node at addr and sends
@@ -42,14 +44,16 @@ func (p *Pool) PutShard(ctx context.Context, addr, shardID string) (*ShardWriter
 		cancel()
 		return nil, fmt.Errorf("dataclient: put shard %q to %s: %w", shardID, addr, rpcerr.FromStatus(err))
 	}
-	return &ShardWriter{stream: st, cancel: cancel, addr: addr, id: shardID}, nil
+	return &ShardWriter{stream: st, cancel: cancel, addr: addr, id: shardID, digest: erasure.NewDigest()}, nil
 }
 
 // WriteBlock sends block index with its checksum. It does not keep block
 // after returning.
 func (w *ShardWriter) WriteBlock(_ context.Context, index int64, block []byte) error {
+	crc := erasure.Checksum(block)
+	w.digest.Add(len(block), crc)
 	err := w.stream.Send(&cairnpb.PutShardRequest{Msg: &cairnpb.PutShardRequest_Block{Block: &cairnpb.Block{
-		Index: index, Data: block, Crc32C: erasure.Checksum(block),
+		Index: index, Data: block, Crc32C: crc,
 	}}})
 	if errors.Is(err, io.EOF) {
 		// The server ended the stream; its reason comes from RecvMsg.
@@ -62,14 +66,30 @@ func (w *ShardWriter) WriteBlock(_ context.Context, index int64, block []byte) e
 }
 
 // Commit closes the stream and waits for the node to make the shard
-// durable.
+// durable. A node that reports a digest other than the one of the blocks
+// sent is an error wrapping rpcerr.ErrChecksum (the shard is then not to
+// be recorded).
 func (w *ShardWriter) Commit() error {
 	defer w.cancel()
-	if _, err := w.stream.CloseAndRecv(); err != nil {
+	resp, err := w.stream.CloseAndRecv()
+	if err != nil {
 		return fmt.Errorf("dataclient: put shard %q to %s: commit: %w", w.id, w.addr, rpcerr.FromStatus(err))
 	}
+	if d := resp.GetDigest(); d != 0 && d != w.digest.Sum() {
+		return fmt.Errorf("dataclient: put shard %q to %s: the node stored digest %016x, the blocks sent make %016x: %w",
+			w.id, w.addr, d, w.digest.Sum(), rpcerr.ErrChecksum)
+	}
+	w.result = resp
 	return nil
 }
+
+// Digest is the shard digest of the blocks sent so far (erasure.DigestBuilder).
+func (w *ShardWriter) Digest() uint64 { return w.digest.Sum() }
+
+// Incarnation is the incarnation of the data directory the shard became
+// durable in, as the node reported it; 0 before a successful Commit or
+// from a node that does not report one.
+func (w *ShardWriter) Incarnation() uint64 { return w.result.GetIncarnation() }
 
 // Abort drops the stream; the node discards what it received.
 func (w *ShardWriter) Abort() { w.cancel() }
@@ -87,14 +107,16 @@ type ShardReader struct {
 }
 
 // GetShard opens a read stream of shardID on the node at addr, from block
-// first to the end of the shard. Close it when done.
-func (p *Pool) GetShard(ctx context.Context, addr, shardID string, first int64) (*ShardReader, error) {
+// first to the end of the shard. A non-zero expectDigest makes the node
+// refuse (rpcerr.ErrChecksum) a shard whose digest is another: one that is
+// self-consistent but not the shard that was recorded. Close it when done.
+func (p *Pool) GetShard(ctx context.Context, addr, shardID string, first int64, expectDigest uint64) (*ShardReader, error) {
 	c, err := p.client(addr)
 	if err != nil {
 		return nil, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	st, err := c.GetShard(sctx, &cairnpb.GetShardRequest{ShardId: shardID, FirstBlock: first})
+	st, err := c.GetShard(sctx, &cairnpb.GetShardRequest{ShardId: shardID, FirstBlock: first, ExpectDigest: expectDigest})
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("dataclient: get shard %q from %s: %w", shardID, addr, rpcerr.FromStatus(err))

@@ -62,10 +62,11 @@ func (d *Data) PutShard(ctx context.Context, addr, shardID string) (*ShardWriter
 }
 
 // GetShard opens a read stream of shardID from firstBlock to the end,
-// waiting at most patience for the connection.
-func (d *Data) GetShard(ctx context.Context, addr, shardID string, firstBlock int64, patience time.Duration) (*ShardReader, error) {
+// waiting at most patience for the connection; a non-zero expectDigest is
+// the digest the record holds (see dataclient.Pool.GetShard).
+func (d *Data) GetShard(ctx context.Context, addr, shardID string, firstBlock int64, expectDigest uint64, patience time.Duration) (*ShardReader, error) {
 	if err := d.pool.WaitReady(ctx, addr, patience); err != nil {
 		return nil, err
 	}
-	return d.pool.GetShard(ctx, addr, shardID, firstBlock)
+	return d.pool.GetShard(ctx, addr, shardID, firstBlock, expectDigest)
 }
