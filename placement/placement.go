@@ -45,7 +45,7 @@ type Node struct {
 // Fewer than n nodes fails with ErrNotEnoughNodes; an unusable node with
 // ErrInvalidNode; n < 0 with ErrInvalidCount.
 func Place(nodes []Node, key []byte, n int) ([]string, error) {
-	return place(nodes, key, n, nil, false)
+	return place(nodes, key, n, nil, false, false)
 }
 
 // Replace picks n more nodes for key, to join the nodes listed in kept
@@ -57,12 +57,41 @@ func Place(nodes []Node, key []byte, n int) ([]string, error) {
 // it fails with ErrNotEnoughNodes. Repair uses it to rebuild lost shards
 // without ever putting two shards of one object on one host.
 func Replace(nodes []Node, kept []string, key []byte, n int) ([]string, error) {
-	return place(nodes, key, n, kept, true)
+	return place(nodes, key, n, kept, true, false)
 }
 
-func place(nodes []Node, key []byte, n int, kept []string, strictHost bool) ([]string, error) {
+// PlaceUpTo is for a cluster short of nodes, where Place fails: it picks
+// by Place's order but never two nodes of one host, and stops when no
+// host is left, returning between 0 and n IDs. Degraded writes use it: the
+// shards it cannot place are recorded as missing rather than doubled up on
+// a host. An unusable node fails with ErrInvalidNode.
+func PlaceUpTo(nodes []Node, key []byte, n int) ([]string, error) {
+	return place(nodes, key, n, nil, true, true)
+}
+
+// Hosts is the number of distinct hosts among nodes: how many shards of
+// one key they can hold without two on one host.
+func Hosts(nodes []Node) int {
+	type hostKey struct{ zone, rack, host string }
+	named := map[hostKey]bool{}
+	n := 0
+	for _, nd := range nodes {
+		if nd.Host == "" {
+			n++
+		} else if !named[hostKey{nd.Zone, nd.Rack, nd.Host}] {
+			named[hostKey{nd.Zone, nd.Rack, nd.Host}] = true
+			n++
+		}
+	}
+	return n
+}
+
+func place(nodes []Node, key []byte, n int, kept []string, strictHost, partial bool) ([]string, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("%w: %d", ErrInvalidCount, n)
+	}
+	if partial {
+		n = min(n, len(nodes))
 	}
 	if n+len(kept) > len(nodes) {
 		return nil, fmt.Errorf("%w: %d nodes for %d placements", ErrNotEnoughNodes, len(nodes), n+len(kept))
@@ -134,6 +163,9 @@ func place(nodes []Node, key []byte, n int, kept []string, strictHost bool) ([]s
 			if best < 0 || cands[i].better(&cands[best], zoneUse, rackUse, hostUse) {
 				best = i
 			}
+		}
+		if best < 0 && partial {
+			break
 		}
 		if best < 0 {
 			return nil, fmt.Errorf("%w: no host left without a shard of this key for %d more placements", ErrNotEnoughNodes, n-len(out))

@@ -462,3 +462,44 @@ func BenchmarkPlace(b *testing.B) {
 		}
 	}
 }
+
+func TestPlaceUpToNeverDoublesAHost(t *testing.T) {
+	nodes := []Node{
+		{ID: "a1", Host: "a"}, {ID: "a2", Host: "a"},
+		{ID: "b1", Host: "b"}, {ID: "c1", Host: "c"}, {ID: "d1"},
+	}
+	if got := Hosts(nodes); got != 4 {
+		t.Fatalf("Hosts = %d, want 4", got)
+	}
+	for k := range 50 {
+		got, err := PlaceUpTo(nodes, key(k), 6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 4 {
+			t.Fatalf("key %d: %d picks %v, want 4 (one per host)", k, len(got), got)
+		}
+		if slices.Contains(got, "a1") && slices.Contains(got, "a2") {
+			t.Fatalf("key %d: two picks on host a: %v", k, got)
+		}
+	}
+	// With hosts enough, PlaceUpTo picks what Place picks.
+	wide := []Node{{ID: "n1"}, {ID: "n2"}, {ID: "n3"}, {ID: "n4"}, {ID: "n5"}, {ID: "n6"}, {ID: "n7"}}
+	for k := range 50 {
+		a, _ := Place(wide, key(k), 6)
+		b, err := PlaceUpTo(wide, key(k), 6)
+		if err != nil || !slices.Equal(a, b) {
+			t.Fatalf("key %d: Place %v, PlaceUpTo %v (%v)", k, a, b, err)
+		}
+	}
+	// The first picks of a short placement are the ones Place makes for
+	// the same nodes and fewer shards.
+	short := wide[:4]
+	for k := range 50 {
+		a, _ := Place(short, key(k), 4)
+		b, _ := PlaceUpTo(short, key(k), 6)
+		if !slices.Equal(a, b) {
+			t.Fatalf("key %d: Place(4) %v, PlaceUpTo(6) %v", k, a, b)
+		}
+	}
+}

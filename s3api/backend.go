@@ -26,6 +26,7 @@ type Index interface {
 	AccessKeyIndex
 	VersioningIndex
 	UnreadableIndex
+	ShardReportIndex
 }
 
 // ShardWriter is one open shard upload.
@@ -33,6 +34,12 @@ type ShardWriter interface {
 	erasure.BlockWriter
 	Commit() error
 	Abort()
+	// Digest is the shard digest of the blocks written
+	// (erasure.DigestBuilder), recorded with the shard's location.
+	Digest() uint64
+	// Incarnation is the node directory's incarnation the shard became
+	// durable in (after Commit; 0 if the node did not say).
+	Incarnation() uint64
 }
 
 // Shards is what the gateway needs from data nodes, addressed by gRPC

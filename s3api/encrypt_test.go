@@ -444,19 +444,42 @@ func TestTamperedDataIsNeverServed(t *testing.T) {
 	if _, err := cl.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("small"), Body: strings.NewReader("small")}); err != nil {
 		t.Fatal(err)
 	}
-	// The fakes keep no block checksums: flip a byte of data shard 0.
-	sh.mu.Lock()
-	for id, blocks := range sh.shards {
-		if strings.HasSuffix(id, ".0") {
-			blocks[0][100] ^= 1
+	// The fakes keep no block checksums or digests: a flipped byte is
+	// caught only by decryption. Up to parity (2) such shards are read
+	// around and reported; one more and the object is not served.
+	flip := func(suffix string) {
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+		for id, blocks := range sh.shards {
+			if strings.HasSuffix(id, suffix) {
+				blocks[0][100] ^= 1
+			}
 		}
 	}
-	sh.mu.Unlock()
+	flip(".0")
+	if got, _, err := getSSEC(cl, "obj", "bytes=0-10", ssecKey{}); err != nil || !bytes.Equal(got, body[:11]) {
+		t.Fatalf("one tampered shard: %v", err)
+	}
+	waitFor(t, "the shard's report", func() bool {
+		idx.mu.Lock()
+		defer idx.mu.Unlock()
+		for _, p := range idx.shardProblems {
+			if p.GetIndex() == 0 && p.GetKey() == "obj" && p.GetReason() == "content failed decryption" {
+				return true
+			}
+		}
+		return false
+	})
+	flip(".3")
+	if got, _, err := getSSEC(cl, "obj", "", ssecKey{}); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("two tampered shards: %v", err)
+	}
+	flip(".1")
 	if _, _, err := getSSEC(cl, "obj", "bytes=0-10", ssecKey{}); code(err) != "InternalError" {
-		t.Fatalf("tampered shard: %v", err)
+		t.Fatalf("three tampered shards: %v", err)
 	}
 	// The rest of the object, in other packages, still reads.
-	if got, _, err := getSSEC(cl, "obj", "bytes=200000-200100", ssecKey{}); err != nil || !bytes.Equal(got, body[200000:200101]) {
+	if got, _, err := getSSEC(cl, "obj", "bytes=140000-140100", ssecKey{}); err != nil || !bytes.Equal(got, body[140000:140101]) {
 		t.Fatalf("untouched packages: %v", err)
 	}
 	idx.mu.Lock()

@@ -16,12 +16,20 @@ import (
 
 // fakeIndex is an in-memory Index for handler unit tests.
 type fakeIndex struct {
-	mu      sync.Mutex
-	buckets map[string]*cairnpb.Bucket
-	objects map[string]map[string]*cairnpb.ObjectVersion
-	nodes   int
-	mp      fakeMultipart // guarded by mu; see fakes_multipart_test.go
-	reports []*cairnpb.UnreadableReport
+	mu            sync.Mutex
+	buckets       map[string]*cairnpb.Bucket
+	objects       map[string]map[string]*cairnpb.ObjectVersion
+	nodes         int
+	mp            fakeMultipart // guarded by mu; see fakes_multipart_test.go
+	reports       []*cairnpb.UnreadableReport
+	shardProblems []*cairnpb.ShardProblem
+}
+
+func (f *fakeIndex) ReportShards(_ context.Context, ps []*cairnpb.ShardProblem) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.shardProblems = append(f.shardProblems, ps...)
+	return nil
 }
 
 func (f *fakeIndex) ReportUnreadable(_ context.Context, r *cairnpb.UnreadableReport) error {
@@ -205,6 +213,14 @@ func (w *fakeWriter) Commit() error {
 	return nil
 }
 func (w *fakeWriter) Abort() {}
+func (w *fakeWriter) Digest() uint64 {
+	d := erasure.NewDigest()
+	for _, b := range w.blocks {
+		d.Add(len(b), erasure.Checksum(b))
+	}
+	return d.Sum()
+}
+func (w *fakeWriter) Incarnation() uint64 { return 7 }
 
 func (f *fakeShards) PutShard(_ context.Context, addr, id string) (ShardWriter, error) {
 	return &fakeWriter{f: f, key: addr + "/" + id}, nil

@@ -475,7 +475,8 @@ func (s *objectStore) readParts(ctx context.Context, w io.Writer, v *cairnpb.Obj
 				}
 				pv.InlineData = data[inlinePos : inlinePos+size]
 			}
-			if err := s.readDataSSE(ctx, w, pv, lo, hi-lo, ck); err != nil {
+			ref := unitRef{bucketID: v.GetBucketId(), key: v.GetKey(), versionID: v.GetVersionId(), part: p.GetNumber()}
+			if err := s.readUnit(ctx, w, pv, ref, lo, hi-lo, ck); err != nil {
 				return fmt.Errorf("s3api: part %d: %w", p.GetNumber(), err)
 			}
 		}

@@ -8,13 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/cairn-store/cairn/erasure"
 	"github.com/cairn-store/cairn/placement"
 	"github.com/cairn-store/cairn/proto/cairnpb"
-	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/cluster"
 	"github.com/cairn-store/cairn/s3api/sse"
 )
@@ -39,10 +39,13 @@ type objectStore struct {
 	index  Index
 	shards Shards
 	k, m   int
+	quorum int // shards durable before an ack (Config.WriteQuorum)
 	block  int
 	inline int64
 	now    func() time.Time
 	master *sse.MasterKey // wraps the data keys of all but SSE-C data
+	// shardReports passes on shards reads find missing or bad (nil: none).
+	shardReports *shardReporter
 
 	mu     sync.Mutex
 	coders map[[3]int]*erasure.Coder
@@ -163,16 +166,17 @@ func (s *objectStore) writeDataSSE(ctx context.Context, body io.Reader, size int
 		return nil, err
 	}
 	n := s.k + s.m
-	minOK := s.k
-	if s.m > 0 {
-		minOK = s.k + 1 // survive the loss of one more node after the ack
-	}
+	minOK := s.quorum
 
 	wctx, cancelWrites := context.WithCancel(ctx)
 	defer cancelWrites()
 	writers := make([]erasure.BlockWriter, n)
 	open := make([]ShardWriter, n)
 	for i, t := range targets {
+		if t.ID == "" {
+			writers[i] = failedWriter{errNotPlaced}
+			continue
+		}
 		w, err := s.shards.PutShard(wctx, t.Addr, shardID(v.VersionId, i))
 		if err != nil {
 			writers[i] = failedWriter{err}
@@ -227,6 +231,8 @@ func (s *objectStore) writeDataSSE(ctx context.Context, body io.Reader, size int
 		loc := &cairnpb.ShardLocation{Index: int32(i)}
 		if errs[i] == nil {
 			loc.NodeId = t.ID
+			loc.Digest = open[i].Digest()
+			loc.Incarnation = open[i].Incarnation()
 			ok++
 		} else {
 			v.Degraded = true
@@ -236,7 +242,7 @@ func (s *objectStore) writeDataSSE(ctx context.Context, body io.Reader, size int
 	if ok < minOK {
 		// The shards that did land are orphans: meta's reconciliation
 		// reclaims them (gateways may not delete shards: docs/security.md).
-		return nil, fmt.Errorf("%d of %d shards durable, need %d: %w", ok, n, minOK, ErrWriteQuorum)
+		return nil, &quorumError{durable: ok, shards: n, quorum: minOK, err: errors.Join(errs...)}
 	}
 	return v, nil
 }
@@ -267,6 +273,38 @@ func (b *bodyErrors) first() error {
 	return b.err
 }
 
+// errNotPlaced: no healthy host was left for a shard (a degraded write).
+var errNotPlaced = errors.New("no healthy data node on a host of its own was left for this shard")
+
+// quorumError is a write refused for want of data nodes: too few hosts to
+// place the write quorum on, or too few shards made durable. It matches
+// ErrWriteQuorum, and its client message says what is short.
+type quorumError struct {
+	hosts          int // placeable hosts, when placement was short (-1 otherwise)
+	durable        int
+	shards, quorum int
+	err            error
+}
+
+func (e *quorumError) Error() string {
+	if e.err != nil {
+		return e.ClientMessage() + ": " + e.err.Error()
+	}
+	return e.ClientMessage()
+}
+
+func (e *quorumError) Unwrap() []error { return []error{ErrWriteQuorum, e.err} }
+
+// ClientMessage says what is short, in counts.
+func (e *quorumError) ClientMessage() string {
+	if e.err == nil {
+		return fmt.Sprintf("Only %d data nodes on distinct hosts are healthy; a write needs %d of its %d shards on distinct hosts (the write quorum). Retry when data nodes are back.",
+			e.hosts, e.quorum, e.shards)
+	}
+	return fmt.Sprintf("Only %d of %d shards could be stored; a write needs %d (the write quorum). Retry when data nodes are back.",
+		e.durable, e.shards, e.quorum)
+}
+
 type failedWriter struct{ err error }
 
 func (f failedWriter) WriteBlock(context.Context, int64, []byte) error { return f.err }
@@ -274,14 +312,24 @@ func (f failedWriter) WriteBlock(context.Context, int64, []byte) error { return 
 type target struct{ ID, Addr string }
 
 // place picks k+m healthy data nodes for a version from the cached map.
+// With too few, it places as many shards as there are healthy hosts, one
+// per host, and leaves the other targets empty (ID ""): a degraded write,
+// refused with a *quorumError when the write quorum does not fit.
 func (s *objectStore) place(ctx context.Context, versionID string) ([]target, error) {
 	targets, err := s.placeWith(ctx, versionID, clusterMapAge)
-	if errors.Is(err, rpcerr.ErrNotEnoughNodes) {
+	if errors.Is(err, ErrWriteQuorum) || errors.Is(err, errShortPlacement) {
 		// The cached map may predate nodes that just registered.
 		targets, err = s.placeWith(ctx, versionID, 0)
 	}
+	if errors.Is(err, errShortPlacement) {
+		err = nil
+	}
 	return targets, err
 }
+
+// errShortPlacement: placeWith placed fewer than k+m shards (but the
+// write quorum).
+var errShortPlacement = errors.New("s3api: degraded placement")
 
 func (s *objectStore) placeWith(ctx context.Context, versionID string, maxAge time.Duration) ([]target, error) {
 	cm, err := s.index.ClusterMap(ctx, maxAge)
@@ -299,18 +347,26 @@ func (s *objectStore) placeWith(ctx context.Context, versionID string, maxAge ti
 		nodes = append(nodes, placement.Node{ID: n.GetId(), Weight: n.GetWeight(), Zone: n.GetZone(), Rack: n.GetRack(), Host: n.GetHost()})
 		addrs[n.GetId()] = n.GetAddr()
 	}
-	ids, err := placement.Place(nodes, []byte(versionID), s.k+s.m)
+	n := s.k + s.m
+	ids, err := placement.Place(nodes, []byte(versionID), n)
+	var short error
 	if errors.Is(err, placement.ErrNotEnoughNodes) {
-		return nil, fmt.Errorf("%d healthy data nodes for %d shards: %w", len(nodes), s.k+s.m, rpcerr.ErrNotEnoughNodes)
+		// Degraded: one shard per healthy host, data shards first (reads
+		// need no decoding then), the rest recorded as missing for repair.
+		ids, err = placement.PlaceUpTo(nodes, []byte(versionID), n)
+		if err == nil && len(ids) < s.quorum {
+			return nil, &quorumError{hosts: len(ids), shards: n, quorum: s.quorum}
+		}
+		short = errShortPlacement
 	}
 	if err != nil {
 		return nil, fmt.Errorf("placement: %w", err)
 	}
-	out := make([]target, len(ids))
+	out := make([]target, n)
 	for i, id := range ids {
 		out[i] = target{ID: id, Addr: addrs[id]}
 	}
-	return out, nil
+	return out, short
 }
 
 // nodeAddrs maps data node IDs to addresses, and says which are healthy.
@@ -338,17 +394,85 @@ func (s *objectStore) readData(ctx context.Context, w io.Writer, v *cairnpb.Obje
 // checkCustomerKey first for the right S3 error). Only the packages the
 // range touches are read and decrypted.
 func (s *objectStore) readDataSSE(ctx context.Context, w io.Writer, v *cairnpb.ObjectVersion, off, n int64, ck *sse.CustomerKey) error {
+	if n == 0 {
+		return nil
+	}
+	if len(v.GetParts()) > 0 {
+		return s.readParts(ctx, w, v, off, n, ck)
+	}
+	return s.readUnit(ctx, w, v, unitRef{bucketID: v.GetBucketId(), key: v.GetKey(), versionID: v.GetVersionId()}, off, n, ck)
+}
+
+// unitRef names a unit of erasure-coded data, a version or one part of a
+// multipart version, in reports to meta.
+type unitRef struct {
+	bucketID  []byte
+	key       string
+	versionID string
+	part      int32
+}
+
+// readUnit writes plaintext bytes [off, off+n) of one unit (v holds its
+// data fields) to w. A read that gets too few shards before any byte went
+// out is tried once more with a fresh cluster map; one whose bytes fail
+// decryption is read around the shards that may be bad (readAround).
+func (s *objectStore) readUnit(ctx context.Context, w io.Writer, v *cairnpb.ObjectVersion, ref unitRef, off, n int64, ck *sse.CustomerKey) error {
 	cw := &countingWriter{w: w}
-	err := s.readDataOnce(ctx, cw, v, off, n, ck)
-	if err == nil || cw.n > 0 || !errors.Is(err, erasure.ErrTooManyFailures) {
-		return err
+	err := s.decodeUnit(ctx, cw, v, ref, off, n, ck, nil)
+	if err != nil && cw.n == 0 && errors.Is(err, erasure.ErrTooManyFailures) {
+		// The cached map may predate nodes that moved (a restarted node
+		// with a new address). Refresh it and try once more.
+		if _, rerr := s.index.ClusterMap(ctx, 0); rerr == nil {
+			err = s.decodeUnit(ctx, cw, v, ref, off, n, ck, nil)
+		}
 	}
-	// Nothing went out yet: the cached map may predate nodes that moved
-	// (a restarted node with a new address). Refresh it and try once more.
-	if _, rerr := s.index.ClusterMap(ctx, 0); rerr != nil {
-		return err
+	if err != nil && errors.Is(err, sse.ErrTampered) && v.GetScheme() != nil && ctx.Err() == nil {
+		err = s.readAround(ctx, cw, v, ref, off, n, ck, err)
 	}
-	return s.readDataOnce(ctx, cw, v, off, n, ck)
+	return err
+}
+
+// readAround goes on with a read whose bytes failed decryption: some
+// shard gave wrong bytes that passed every check (data written before
+// shard digests were recorded, or a fault no checksum saw). It resumes
+// where the output stopped, leaving out each shard in turn, then each
+// pair, up to the parity count, until the rest decrypts; the shards whose
+// absence made it work are reported. Bytes that went out were
+// authenticated, so none is wrong. It returns first when nothing helps.
+func (s *objectStore) readAround(ctx context.Context, cw *countingWriter, v *cairnpb.ObjectVersion, ref unitRef, off, n int64, ck *sse.CustomerKey, first error) error {
+	sc := v.GetScheme()
+	total, parity := int(sc.GetData()+sc.GetParity()), int(sc.GetParity())
+	for size := 1; size <= parity; size++ {
+		for _, left := range subsets(total, size) {
+			if ctx.Err() != nil {
+				return first
+			}
+			done := cw.n
+			err := s.decodeUnit(ctx, cw, v, ref, off+done, n-done, ck, left)
+			if err == nil {
+				s.shardReports.note(ref, v, left, "content failed decryption")
+				return nil
+			}
+		}
+	}
+	return first
+}
+
+// subsets lists every set of size distinct indexes below n, in order.
+func subsets(n, size int) [][]int {
+	var out [][]int
+	var walk func(from int, cur []int)
+	walk = func(from int, cur []int) {
+		if len(cur) == size {
+			out = append(out, append([]int(nil), cur...))
+			return
+		}
+		for i := from; i < n; i++ {
+			walk(i+1, append(cur, i))
+		}
+	}
+	walk(0, nil)
+	return out
 }
 
 // countingWriter counts the bytes that passed through it.
@@ -363,12 +487,15 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (s *objectStore) readDataOnce(ctx context.Context, w io.Writer, v *cairnpb.ObjectVersion, off, n int64, ck *sse.CustomerKey) error {
+// errLeftOut: readAround chose not to read a shard.
+var errLeftOut = errors.New("shard left out of this read")
+
+// decodeUnit writes plaintext bytes [off, off+n) of one unit to w,
+// without reading the shards listed in leaveOut. Shards it finds missing
+// or corrupt are reported to meta.
+func (s *objectStore) decodeUnit(ctx context.Context, w io.Writer, v *cairnpb.ObjectVersion, ref unitRef, off, n int64, ck *sse.CustomerKey, leaveOut []int) error {
 	if n == 0 {
 		return nil
-	}
-	if len(v.GetParts()) > 0 {
-		return s.readParts(ctx, w, v, off, n, ck)
 	}
 	c, err := s.openEnvelope(v.GetEncryption(), ck)
 	if err != nil {
@@ -392,6 +519,9 @@ func (s *objectStore) readDataOnce(ctx context.Context, w io.Writer, v *cairnpb.
 		locs[int(loc.GetIndex())] = loc
 	}
 	open := func(ctx context.Context, shard int, first int64) (erasure.BlockReader, error) {
+		if slices.Contains(leaveOut, shard) {
+			return nil, errLeftOut
+		}
 		id := locs[shard].GetNodeId()
 		if id == "" {
 			return nil, fmt.Errorf("shard %d: %w", shard, errShardNeverWritten)
@@ -414,7 +544,11 @@ func (s *objectStore) readDataOnce(ctx context.Context, w io.Writer, v *cairnpb.
 	sealedOff, sealedLen := c.SealedRange(v.GetSize(), off, n)
 	dw := c.DecryptWriter(w, v.GetSize(), off, n)
 	outcomes := newShardOutcomes()
-	if err := coder.Decode(ctx, dw, layout, outcomes.watch(open), sealedOff, sealedLen); err != nil {
+	err = coder.Decode(ctx, dw, layout, outcomes.watch(open), sealedOff, sealedLen)
+	for reason, shards := range outcomes.bad() {
+		s.shardReports.note(ref, v, shards, reason)
+	}
+	if err != nil {
 		return outcomes.classify(err, v, int(sc.GetData()), int(sc.GetParity()))
 	}
 	return dw.Close()

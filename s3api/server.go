@@ -32,6 +32,13 @@ type Config struct {
 	// DataShards, ParityShards and BlockSize are the erasure scheme for new
 	// objects (default 4+2 with 256 KiB blocks).
 	DataShards, ParityShards, BlockSize int
+	// WriteQuorum is how many shards of an object must be durable before
+	// a write is acknowledged: DataShards+1 by default (the data survives
+	// one more loss right after the ack), at least DataShards, at most
+	// DataShards+ParityShards. With fewer healthy hosts than shards,
+	// writes go on, degraded, as long as the quorum can be placed
+	// (docs/durability.md).
+	WriteQuorum int
 	// InlineThreshold: objects up to this size live in the version record
 	// (default 32 KiB; negative disables inlining).
 	InlineThreshold int64
@@ -120,6 +127,13 @@ func New(cfg Config) (*Server, error) {
 	if _, err := erasure.New(cfg.DataShards, cfg.ParityShards, cfg.BlockSize); err != nil {
 		return nil, fmt.Errorf("s3api: erasure scheme: %w", err)
 	}
+	if cfg.WriteQuorum == 0 {
+		cfg.WriteQuorum = min(cfg.DataShards+1, cfg.DataShards+cfg.ParityShards)
+	}
+	if cfg.WriteQuorum < cfg.DataShards || cfg.WriteQuorum > cfg.DataShards+cfg.ParityShards {
+		return nil, fmt.Errorf("s3api: write quorum %d outside [%d, %d] (data shards to data+parity shards)",
+			cfg.WriteQuorum, cfg.DataShards, cfg.DataShards+cfg.ParityShards)
+	}
 	domains, err := normalizeDomains(cfg.Domains)
 	if err != nil {
 		return nil, err
@@ -148,9 +162,10 @@ func New(cfg Config) (*Server, error) {
 		verify2: &sigv2.Verifier{Now: cfg.Now, MaxSkew: 15 * time.Minute},
 		objects: &objectStore{
 			index: cfg.Index, shards: cfg.Shards,
-			k: cfg.DataShards, m: cfg.ParityShards, block: cfg.BlockSize,
+			k: cfg.DataShards, m: cfg.ParityShards, block: cfg.BlockSize, quorum: cfg.WriteQuorum,
 			inline: cfg.InlineThreshold, now: cfg.Now, master: cfg.MasterKey,
-			coders: map[[3]int]*erasure.Coder{},
+			shardReports: newShardReporter(cfg.Index, cfg.Logger, cfg.Now),
+			coders:       map[[3]int]*erasure.Coder{},
 		},
 		hostID:  hex.EncodeToString(host[:]),
 		creds:   newKeyring(cfg.Credentials, cfg.Namespace, cfg.Index, cfg.Now),

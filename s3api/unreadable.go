@@ -51,10 +51,36 @@ type shardOutcomes struct {
 	mu     sync.Mutex
 	lost   map[int]bool
 	failed map[int]bool
+	bads   map[int]string // shards the node said are missing or corrupt: why
 }
 
 func newShardOutcomes() *shardOutcomes {
-	return &shardOutcomes{lost: map[int]bool{}, failed: map[int]bool{}}
+	return &shardOutcomes{lost: map[int]bool{}, failed: map[int]bool{}, bads: map[int]string{}}
+}
+
+// badReason says why a shard's node could not serve it, when the node (or
+// the bytes it sent) say the shard itself is at fault: "missing" or
+// "corrupt"; "" for everything else (unreachable nodes, shards never
+// written, shards left out on purpose).
+func badReason(err error) string {
+	switch {
+	case errors.Is(err, rpcerr.ErrShardNotFound):
+		return "missing"
+	case errors.Is(err, rpcerr.ErrChecksum), errors.Is(err, cluster.ErrBadBlock):
+		return "corrupt"
+	}
+	return ""
+}
+
+// bad returns the shards found missing or corrupt, by reason.
+func (o *shardOutcomes) bad() map[string][]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := map[string][]int{}
+	for shard, why := range o.bads {
+		out[why] = append(out[why], shard)
+	}
+	return out
 }
 
 // note records err (if any) for shard and returns it unchanged. A context
@@ -68,6 +94,9 @@ func (o *shardOutcomes) note(ctx context.Context, shard int, err error) error {
 	o.failed[shard] = true
 	if shardLost(err) {
 		o.lost[shard] = true
+	}
+	if why := badReason(err); why != "" {
+		o.bads[shard] = why
 	}
 	return err
 }

@@ -26,6 +26,7 @@ type s3Flags struct {
 	dataShards     int
 	parityShards   int
 	blockSize      int
+	writeQuorum    int
 	inlineMaxBytes int64
 	domains        string
 	enc            encryptionFlags
@@ -43,6 +44,7 @@ func (f *s3Flags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.dataShards, "data-shards", s3api.DefaultDataShards, "erasure code: data shards (k)")
 	fs.IntVar(&f.parityShards, "parity-shards", s3api.DefaultParityShards, "erasure code: parity shards (m)")
 	fs.IntVar(&f.blockSize, "block-size", s3api.DefaultBlockSize, "erasure code: bytes per shard block")
+	fs.IntVar(&f.writeQuorum, "write-quorum", 0, "shards that must be durable before a write is acknowledged, data-shards to data+parity (0: data-shards+1); see docs/durability.md")
 	fs.Int64Var(&f.inlineMaxBytes, "inline-max", s3api.DefaultInlineThreshold, "objects up to this size are kept inline in meta (-1: never)")
 	fs.StringVar(&f.domains, "domain", envOr("CAIRN_DOMAIN", ""), "domains for virtual-hosted-style requests (<bucket>.<domain>), comma separated (env CAIRN_DOMAIN)")
 	f.enc.register(fs)
@@ -81,7 +83,7 @@ func (f *s3Flags) config() (s3api.Config, error) {
 	}
 	cfg := s3api.Config{
 		Region: f.region, Namespace: f.namespace, Credentials: creds,
-		DataShards: f.dataShards, ParityShards: f.parityShards, BlockSize: f.blockSize,
+		DataShards: f.dataShards, ParityShards: f.parityShards, BlockSize: f.blockSize, WriteQuorum: f.writeQuorum,
 		InlineThreshold: f.inlineMaxBytes, Domains: splitList(f.domains),
 	}
 	if err := f.enc.apply(&cfg); err != nil {

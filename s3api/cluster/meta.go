@@ -156,3 +156,12 @@ func (m *Meta) ReportUnreadable(ctx context.Context, r *cairnpb.UnreadableReport
 	})
 	return err
 }
+
+// ReportShards passes on shards this gateway found missing or bad; meta
+// checks each before it acts.
+func (m *Meta) ReportShards(ctx context.Context, ps []*cairnpb.ShardProblem) error {
+	_, err := metaclient.Meta(ctx, m.client, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.ReportShardsResponse, error) {
+		return c.ReportShards(ctx, &cairnpb.ReportShardsRequest{Problems: ps})
+	})
+	return err
+}
