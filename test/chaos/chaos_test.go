@@ -154,7 +154,9 @@ func TestChaosRandomized(t *testing.T) {
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d, %v of faults", seed, dur)
 	stop := w.Run(clients, seed)
-	nem := &Nemesis{Cluster: c, Net: nw, Rand: rand.New(rand.NewSource(seed)), Logf: t.Logf, Now: w.History.Now}
+	// The short run is sure to include a wiped disk and a tampered shard.
+	nem := &Nemesis{Cluster: c, Net: nw, Rand: rand.New(rand.NewSource(seed)), Logf: t.Logf, Now: w.History.Now,
+		TB: t, First: []string{"wipe", "tamper"}}
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	err := nem.Run(ctx)
 	cancel()

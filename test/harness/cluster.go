@@ -230,6 +230,19 @@ func (c *Cluster) Status(ctx context.Context) (*cairnpb.StatusResponse, error) {
 	})
 }
 
+// RepairStatus asks the meta leader for the repair engine's status.
+func (c *Cluster) RepairStatus(ctx context.Context) (*cairnpb.RepairStatus, error) {
+	mc, err := c.adminMetaClient()
+	if err != nil {
+		return nil, err
+	}
+	defer mc.Close()
+	resp, err := metaclient.Admin(ctx, mc, func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.RepairStatusResponse, error) {
+		return a.RepairStatus(ctx, &cairnpb.RepairStatusRequest{})
+	})
+	return resp.GetStatus(), err
+}
+
 // WaitReady waits for a leader, wantHealthy healthy data nodes, and a
 // gateway that answers HTTP.
 func (c *Cluster) WaitReady(ctx context.Context, wantHealthy int) error {
