@@ -17,6 +17,7 @@ type Counters struct {
 	BlocksRead        uint64 // blocks read and verified
 	BytesRead         uint64
 	ChecksumFailures  uint64 // reads that failed verification (CRC, missing block, Pebble error)
+	DigestMismatches  uint64 // shard digests that differed from the recorded one (reads refused, scrub, rebuilds refused)
 	PebbleCorruptions uint64 // corruption Pebble itself reported (reads and compactions)
 	OrphansSwept      uint64 // seqs removed by SweepOrphans
 	ShardsRebuilt     uint64 // shards made by RebuildShard (copied or reconstructed)
@@ -33,6 +34,7 @@ type counters struct {
 	blocksWritten, bytesWritten              atomic.Uint64
 	blocksRead, bytesRead                    atomic.Uint64
 	checksumFailures, pebbleCorruptions      atomic.Uint64
+	digestMismatches                         atomic.Uint64
 	orphansSwept                             atomic.Uint64
 	shardsRebuilt                            atomic.Uint64
 	shardsScrubbed, blocksScrubbed           atomic.Uint64
@@ -50,6 +52,7 @@ func (c *counters) snapshot() Counters {
 		BlocksRead:        c.blocksRead.Load(),
 		BytesRead:         c.bytesRead.Load(),
 		ChecksumFailures:  c.checksumFailures.Load(),
+		DigestMismatches:  c.digestMismatches.Load(),
 		PebbleCorruptions: c.pebbleCorruptions.Load(),
 		OrphansSwept:      c.orphansSwept.Load(),
 		ShardsRebuilt:     c.shardsRebuilt.Load(),

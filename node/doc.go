@@ -3,13 +3,21 @@
 //
 // # Storage layout
 //
-// One Store owns one Pebble database per data directory (<dir>/pebble) and a
-// scratch directory for sstables being built (<dir>/ingest). Keys:
+// One Store owns one data directory: its identity (<dir>/IDENTITY, JSON:
+// node ID, incarnation, cluster ID, creation time; see identity.go), one
+// Pebble database (<dir>/pebble) and a scratch directory for sstables being
+// built (<dir>/ingest). Keys:
 //
-//	i/<shardID>                 index record: seq, blocks, bytes, created
+//	i/<shardID>                 index record: version, seq, blocks, bytes,
+//	                            created, shard digest BE8 (version 2; a
+//	                            version 1 record has no digest: reads as 0)
 //	r/<seq BE8>                 reverse record: the shard ID that owns seq
 //	d/<seq BE8><block BE8>      crc32c(data) BE4 || data
 //	m/seq                       sequence lease: every seq below it may be in use
+//
+// The shard digest is erasure.DigestBuilder over the blocks' lengths and
+// CRC-32Cs, as the writer computed it: meta records it with the shard and
+// names it back on reads and rebuilds.
 //
 // seq is a per-store sequence allocated once per PutShard, so the blocks of a
 // newly written shard sort after every block already stored. That lets an
@@ -43,6 +51,27 @@
 //   - Operations on one shard ID that change its index record are serialized;
 //     reads see one consistent Pebble view (index and blocks from the same
 //     iterator), so a concurrent overwrite or delete never mixes shards.
+//   - A data directory has exactly one identity, replaced only atomically
+//     (temporary file, fsync, rename, fsync of the directory). Its
+//     incarnation is random and never 0, and changes only when the
+//     directory is formatted: first use (including a directory from before
+//     identities), a node of another ID taking it over, or an identity
+//     found without its database. A recorded
+//     cluster ID never changes; meta refusing it, or naming another
+//     cluster, stops the node (ErrForeignCluster) instead of serving.
+//   - Every index record PutShard writes carries the digest of exactly the
+//     blocks it committed, and PutShard/RebuildShard answer with it and the
+//     incarnation. A read naming a digest (non-zero) that differs from the
+//     record's (non-zero) is refused with rpcerr.ErrChecksum before any
+//     block is sent.
+//   - RebuildShard never commits a shard whose digest differs from the
+//     request's expect_digest (or, for a copy, its source's recorded
+//     digest) or whose geometry differs from the unit's: the check runs
+//     after the last block and before the index record is written
+//     (PutShardVerified).
+//   - The scrubber recomputes each shard's digest from its stored blocks
+//     and reports a mismatch with the index record as corruption, like a
+//     failed CRC.
 //
 // The package keeps no mutable package-level state; loggers and clocks come
 // from Config and StoreOptions.

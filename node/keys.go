@@ -84,28 +84,39 @@ type ShardInfo struct {
 	Blocks  int64
 	Bytes   int64
 	Created time.Time
+	// Digest is the shard digest (erasure.DigestBuilder) of the blocks as
+	// they were written; 0 for shards written before digests were kept.
+	Digest uint64
 
 	seq uint64
 }
 
-// indexVersion is the first byte of every index record.
-const indexVersion = 1
+// Index record versions, the first byte of every index record. Version 1
+// records (written before shard digests) read as digest 0.
+const (
+	indexV1       = 1
+	indexV2       = 2 // version 1 followed by the digest, BE8
+	indexVersion  = indexV2
+	indexDigestSz = 8
+)
 
 var errBadIndex = errors.New("malformed index record")
 
 func encodeIndex(info ShardInfo) []byte {
-	b := make([]byte, 0, 1+4*binary.MaxVarintLen64)
+	b := make([]byte, 0, 1+4*binary.MaxVarintLen64+indexDigestSz)
 	b = append(b, indexVersion)
 	b = binary.AppendUvarint(b, info.seq)
 	b = binary.AppendUvarint(b, uint64(info.Blocks))
 	b = binary.AppendUvarint(b, uint64(info.Bytes))
-	return binary.AppendVarint(b, info.Created.UnixNano())
+	b = binary.AppendVarint(b, info.Created.UnixNano())
+	return binary.BigEndian.AppendUint64(b, info.Digest)
 }
 
 func decodeIndex(id string, v []byte) (ShardInfo, error) {
-	if len(v) == 0 || v[0] != indexVersion {
+	if len(v) == 0 || (v[0] != indexV1 && v[0] != indexV2) {
 		return ShardInfo{}, errBadIndex
 	}
+	version := v[0]
 	v = v[1:]
 	var vals [3]uint64
 	for i := range vals {
@@ -116,7 +127,18 @@ func decodeIndex(id string, v []byte) (ShardInfo, error) {
 		vals[i], v = x, v[n:]
 	}
 	created, n := binary.Varint(v)
-	if n <= 0 || n != len(v) {
+	if n <= 0 {
+		return ShardInfo{}, errBadIndex
+	}
+	v = v[n:]
+	var digest uint64
+	if version == indexV2 {
+		if len(v) != indexDigestSz {
+			return ShardInfo{}, errBadIndex
+		}
+		digest, v = binary.BigEndian.Uint64(v), v[indexDigestSz:]
+	}
+	if len(v) != 0 {
 		return ShardInfo{}, errBadIndex
 	}
 	return ShardInfo{
@@ -125,5 +147,6 @@ func decodeIndex(id string, v []byte) (ShardInfo, error) {
 		Blocks:  int64(vals[1]),
 		Bytes:   int64(vals[2]),
 		Created: time.Unix(0, created),
+		Digest:  digest,
 	}, nil
 }

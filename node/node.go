@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -54,7 +57,7 @@ type Config struct {
 	// Now is the node's clock; default time.Now.
 	Now func() time.Time
 	// Store holds store tuning; its FS, Logger and Now default to the
-	// node's (FS: the real filesystem).
+	// node's (FS: the real filesystem). Its NodeID is always ID.
 	Store StoreOptions
 	// DialOptions are added to the meta client's.
 	DialOptions []grpc.DialOption
@@ -108,6 +111,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Store.FS == nil {
 		c.Store.FS = vfs.Default
 	}
+	c.Store.NodeID = c.ID
 	return c, nil
 }
 
@@ -158,8 +162,10 @@ func (n *Node) Addr() string {
 // Serve serves the Data service on lis until ctx ends, then stops
 // gracefully (cutting streams after Config.ShutdownTimeout). Meanwhile it
 // registers with meta (retrying until meta answers), heartbeats, and sweeps
-// orphaned blocks once. It does not close the store; Close does. Serve may
-// be called once.
+// orphaned blocks once. If meta refuses the data directory as another
+// cluster's, Serve stops the same way and returns an error wrapping
+// ErrForeignCluster. It does not close the store; Close does. Serve may be
+// called once.
 func (n *Node) Serve(ctx context.Context, lis net.Listener) error {
 	n.mu.Lock()
 	if n.serving {
@@ -195,6 +201,7 @@ func (n *Node) Serve(ctx context.Context, lis net.Listener) error {
 	bgCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
+	fatal := make(chan error, 1)
 	wg.Go(func() {
 		if k, err := n.store.SweepOrphans(bgCtx); err != nil && bgCtx.Err() == nil {
 			n.cfg.Logger.Error("orphan sweep failed", "err", err)
@@ -203,7 +210,11 @@ func (n *Node) Serve(ctx context.Context, lis net.Listener) error {
 		}
 	})
 	if mc != nil {
-		wg.Go(func() { n.heartbeatLoop(bgCtx, mc, addr) })
+		wg.Go(func() {
+			if err := n.heartbeatLoop(bgCtx, mc, addr); err != nil {
+				fatal <- err
+			}
+		})
 	}
 	if n.cfg.ScrubInterval > 0 {
 		wg.Go(func() { n.scrubLoop(bgCtx, mc) })
@@ -219,19 +230,12 @@ func (n *Node) Serve(ctx context.Context, lis net.Listener) error {
 		if err != nil {
 			err = fmt.Errorf("node: serve: %w", err)
 		}
+	case err = <-fatal:
+		n.cfg.Logger.Error("data node stopping", "err", err)
+		n.gracefulStop(gs)
+		<-served
 	case <-ctx.Done():
-		stopped := make(chan struct{})
-		go func() {
-			gs.GracefulStop()
-			close(stopped)
-		}()
-		select {
-		case <-stopped:
-		case <-time.After(n.cfg.ShutdownTimeout):
-			n.cfg.Logger.Warn("graceful stop timed out; cutting streams")
-			gs.Stop()
-			<-stopped
-		}
+		n.gracefulStop(gs)
 		<-served
 	}
 	gs.Stop()
@@ -239,6 +243,23 @@ func (n *Node) Serve(ctx context.Context, lis net.Listener) error {
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// gracefulStop stops gs, letting calls in flight finish for at most
+// Config.ShutdownTimeout before cutting them.
+func (n *Node) gracefulStop(gs *grpc.Server) {
+	stopped := make(chan struct{})
+	go func() {
+		gs.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(n.cfg.ShutdownTimeout):
+		n.cfg.Logger.Warn("graceful stop timed out; cutting streams")
+		gs.Stop()
+		<-stopped
+	}
 }
 
 // Close closes the store. Call it after Serve has returned.
@@ -261,8 +282,10 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 // heartbeatLoop registers the node with meta, retrying until it works, and
-// then heartbeats every interval, registering again if meta forgot it.
-func (n *Node) heartbeatLoop(ctx context.Context, mc *metaclient.Client, addr string) {
+// then heartbeats every interval, registering again if meta forgot it. It
+// returns nil when ctx ends, or the error that must stop the node (meta
+// refused the data directory: ErrForeignCluster).
+func (n *Node) heartbeatLoop(ctx context.Context, mc *metaclient.Client, addr string) error {
 	log := n.cfg.Logger
 	registered := false
 	backoff := 100 * time.Millisecond
@@ -270,27 +293,31 @@ func (n *Node) heartbeatLoop(ctx context.Context, mc *metaclient.Client, addr st
 		if !registered {
 			if err := n.register(ctx, mc, addr); err != nil {
 				if ctx.Err() != nil {
-					return
+					return nil
+				}
+				if errors.Is(err, ErrForeignCluster) {
+					return err
 				}
 				log.Warn("register with meta failed; retrying", "err", err, "in", backoff)
 				if !sleep(ctx, backoff) {
-					return
+					return nil
 				}
 				backoff = min(2*backoff, n.cfg.HeartbeatInterval)
 				continue
 			}
 			registered = true
 			backoff = 100 * time.Millisecond
-			log.Info("registered with meta", "addr", addr)
+			id := n.store.Identity()
+			log.Info("registered with meta", "addr", addr, "cluster", id.ClusterID, "incarnation", fmt.Sprintf("%016x", id.Incarnation))
 		}
 		if !sleep(ctx, n.cfg.HeartbeatInterval) {
-			return
+			return nil
 		}
 		err := n.heartbeat(ctx, mc)
 		switch {
 		case err == nil:
 		case ctx.Err() != nil:
-			return
+			return nil
 		case errors.Is(err, rpcerr.ErrNodeNotFound):
 			log.Warn("meta does not know this node; registering again")
 			registered = false
@@ -298,32 +325,70 @@ func (n *Node) heartbeatLoop(ctx context.Context, mc *metaclient.Client, addr st
 			log.Warn("heartbeat failed", "err", err)
 		}
 	}
+	return nil
 }
 
+// register registers the node with meta, with its data directory's
+// incarnation and cluster ID, and records the cluster ID meta answers if
+// the directory had none. Meta refusing the directory (FAILED_PRECONDITION)
+// or naming another cluster is ErrForeignCluster.
 func (n *Node) register(ctx context.Context, mc *metaclient.Client, addr string) error {
 	u, err := n.store.Usage(ctx)
 	if err != nil {
 		return err
 	}
-	req := &cairnpb.RegisterNodeRequest{Node: &cairnpb.DataNode{
-		Id:                 n.cfg.ID,
-		Addr:               addr,
-		Zone:               n.cfg.Zone,
-		Rack:               n.cfg.Rack,
-		Host:               n.cfg.Host,
-		Weight:             n.cfg.Weight,
-		CapacityBytes:      u.Capacity(),
-		UsedBytes:          u.LiveBytes,
-		RegisteredUnixNano: n.cfg.Now().UnixNano(),
-	}}
+	ident := n.store.Identity()
+	req := &cairnpb.RegisterNodeRequest{
+		Node: &cairnpb.DataNode{
+			Id:                 n.cfg.ID,
+			Addr:               addr,
+			Zone:               n.cfg.Zone,
+			Rack:               n.cfg.Rack,
+			Host:               n.cfg.Host,
+			Weight:             n.cfg.Weight,
+			CapacityBytes:      u.Capacity(),
+			UsedBytes:          u.LiveBytes,
+			RegisteredUnixNano: n.cfg.Now().UnixNano(),
+			Incarnation:        ident.Incarnation,
+		},
+		ClusterId: ident.ClusterID,
+	}
 	// Bound one registration round so a fresh usage figure goes with the
 	// next one.
 	rctx, cancel := context.WithTimeout(ctx, 5*n.cfg.HeartbeatInterval)
 	defer cancel()
-	_, err = metaclient.Meta(rctx, mc, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.RegisterNodeResponse, error) {
+	resp, err := metaclient.Meta(rctx, mc, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.RegisterNodeResponse, error) {
 		return c.RegisterNode(ctx, req)
 	})
-	return err
+	if status.Code(err) == codes.FailedPrecondition {
+		return fmt.Errorf("%w: meta refused data directory %s, formatted for cluster %s: %w; "+
+			"point the node (--dir) at this cluster's data directory for it, or empty the directory to join as a new disk",
+			ErrForeignCluster, n.cfg.Dir, clusterName(ident.ClusterID), err)
+	}
+	if err != nil {
+		return err
+	}
+	switch theirs := resp.GetClusterId(); {
+	case theirs == "" || theirs == ident.ClusterID:
+	case ident.ClusterID != "":
+		return fmt.Errorf("%w: data directory %s is formatted for cluster %s, but meta runs cluster %s; "+
+			"point the node (--dir) at this cluster's data directory for it, or empty the directory to join as a new disk",
+			ErrForeignCluster, n.cfg.Dir, clusterName(ident.ClusterID), clusterName(theirs))
+	default:
+		if err := n.store.SetClusterID(theirs); err != nil {
+			return fmt.Errorf("node: record cluster ID %q: %w", theirs, err)
+		}
+		n.cfg.Logger.Info("data directory joined cluster", "cluster", theirs)
+	}
+	return nil
+}
+
+// clusterName quotes a cluster ID for a message.
+func clusterName(id string) string {
+	if id == "" {
+		return "(none recorded)"
+	}
+	return strconv.Quote(id)
 }
 
 func (n *Node) heartbeat(ctx context.Context, mc *metaclient.Client) error {

@@ -23,7 +23,9 @@ import (
 // the yield. If blocks yields an error, ctx ends or anything fails, nothing
 // becomes visible and the error (wrapped) is returned. Otherwise the shard
 // is durable and visible when PutShard returns, replacing any earlier shard
-// with the same ID.
+// with the same ID; the ShardInfo returned carries its digest
+// (erasure.DigestBuilder over the blocks' lengths and checksums), which
+// the index record keeps.
 //
 // Shards up to StoreOptions.SmallShardMax bytes are committed as one synced
 // batch. Larger ones are streamed into an sstable file in the scratch
@@ -31,6 +33,15 @@ import (
 // the bottom level); the index record follows in a synced batch. A crash
 // between the two leaves orphaned blocks that SweepOrphans removes.
 func (s *Store) PutShard(ctx context.Context, id string, blocks iter.Seq2[[]byte, error]) (ShardInfo, error) {
+	return s.PutShardVerified(ctx, id, blocks, nil)
+}
+
+// PutShardVerified is PutShard with a last word: once every block has
+// arrived, verify (if not nil) is shown the shard's ShardInfo (ID, Blocks,
+// Bytes, Digest) before anything becomes visible. If it returns an error,
+// the shard is discarded, an earlier shard of the same ID stays as it was,
+// and the error is returned wrapped.
+func (s *Store) PutShardVerified(ctx context.Context, id string, blocks iter.Seq2[[]byte, error], verify func(ShardInfo) error) (ShardInfo, error) {
 	if err := validShardID(id); err != nil {
 		return ShardInfo{}, err
 	}
@@ -46,7 +57,7 @@ func (s *Store) PutShard(ctx context.Context, id string, blocks iter.Seq2[[]byte
 		return ShardInfo{}, err
 	}
 	defer s.releaseSeq(seq)
-	w := &shardWriter{s: s, seq: seq, batch: s.db.NewBatch()}
+	w := &shardWriter{s: s, seq: seq, batch: s.db.NewBatch(), digest: erasure.NewDigest()}
 	defer w.discard()
 	for data, err := range blocks {
 		if err != nil {
@@ -67,7 +78,7 @@ func (s *Store) PutShard(ctx context.Context, id string, blocks iter.Seq2[[]byte
 	if err := ctx.Err(); err != nil {
 		return ShardInfo{}, fmt.Errorf("node: put shard %q: %w", id, err)
 	}
-	info, err := w.commit(ctx, id)
+	info, err := w.commit(ctx, id, verify)
 	if err != nil {
 		return ShardInfo{}, fmt.Errorf("node: put shard %q: %w", id, err)
 	}
@@ -77,10 +88,11 @@ func (s *Store) PutShard(ctx context.Context, id string, blocks iter.Seq2[[]byte
 // shardWriter accumulates one shard: in a batch while it is small, in an
 // sstable file once it is not.
 type shardWriter struct {
-	s     *Store
-	seq   uint64
-	n     int64 // blocks added
-	bytes int64 // data bytes added
+	s      *Store
+	seq    uint64
+	n      int64 // blocks added
+	bytes  int64 // data bytes added
+	digest *erasure.DigestBuilder
 
 	batch *pebble.Batch // small mode; nil after spilling or committing
 
@@ -119,6 +131,7 @@ func (w *shardWriter) add(data []byte) error {
 	}
 	w.n++
 	w.bytes += int64(len(data))
+	w.digest.Add(len(data), crc)
 	w.s.ctr.blocksWritten.Add(1)
 	w.s.ctr.bytesWritten.Add(uint64(len(data)))
 	return nil
@@ -155,10 +168,15 @@ func (w *shardWriter) spill() error {
 }
 
 // commit makes the shard durable and visible, replacing an older shard of
-// the same ID.
-func (w *shardWriter) commit(ctx context.Context, id string) (ShardInfo, error) {
+// the same ID, unless verify refuses it.
+func (w *shardWriter) commit(ctx context.Context, id string, verify func(ShardInfo) error) (ShardInfo, error) {
 	s := w.s
-	info := ShardInfo{ID: id, Blocks: w.n, Bytes: w.bytes, Created: s.now(), seq: w.seq}
+	info := ShardInfo{ID: id, Blocks: w.n, Bytes: w.bytes, Created: s.now(), Digest: w.digest.Sum(), seq: w.seq}
+	if verify != nil {
+		if err := verify(info); err != nil {
+			return ShardInfo{}, err
+		}
+	}
 	b := w.batch
 	w.batch = nil
 	if w.sst != nil {

@@ -22,7 +22,14 @@ import (
 // is one stripe buffer plus Pebble's batch or sstable writer, whatever the
 // shard's size. Shards hold sealed bytes, so no keys are needed. Peers are
 // reached through the Server's dataclient.Pool, whose shard readers check
-// every block's checksum.
+// every block's checksum; each source read carries the source's recorded
+// digest, so a source holding another shard under that ID refuses.
+//
+// The shard digest of what is written is computed on the way in. Before
+// anything becomes visible it must match req.expect_digest (when set), and
+// a copy must also match its source's recorded digest; otherwise it is not
+// kept: a copy falls back to reconstruction, a reconstruction is refused
+// with rpcerr.ErrChecksum. The geometry is checked at the same point.
 
 // RebuildShard makes req.shard_id on this node: a copy from a source of the
 // same index if that works, else a reconstruction from the other sources.
@@ -77,19 +84,16 @@ func (s *Server) rebuild(ctx context.Context, req *cairnpb.RebuildShardRequest) 
 		return nil, fmt.Errorf("node: rebuild %q: no source answered: %w", req.GetShardId(), errors.Join(append(statErr, erasure.ErrTooManyFailures)...))
 	}
 
+	id, expect := req.GetShardId(), req.GetExpectDigest()
 	if src, ok := byIndex[target]; ok {
-		info, err := s.store.PutShard(ctx, req.GetShardId(), s.copyBlocks(ctx, src))
+		info, err := s.store.PutShardVerified(ctx, id, s.copyBlocks(ctx, src), s.acceptRebuilt(layout, "copied", src.GetDigest(), expect))
 		if err == nil {
-			if err := checkRebuilt(info, layout); err != nil {
-				return nil, err
-			}
-			s.store.ctr.shardsRebuilt.Add(1)
-			return &cairnpb.RebuildShardResponse{Blocks: info.Blocks, Bytes: info.Bytes, Copied: true}, nil
+			return s.rebuilt(info, true), nil
 		}
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		s.log.Info("copy of shard failed; reconstructing it", "shard", req.GetShardId(), "from", src.GetAddr(), "err", err)
+		s.log.Info("copy of shard failed; reconstructing it", "shard", id, "from", src.GetAddr(), "err", err)
 	}
 
 	open := func(ctx context.Context, shard int, first int64) (erasure.BlockReader, error) {
@@ -103,15 +107,39 @@ func (s *Server) rebuild(ctx context.Context, req *cairnpb.RebuildShardRequest) 
 		}
 		return r, nil
 	}
-	info, err := s.store.PutShard(ctx, req.GetShardId(), coder.Rebuild(ctx, layout, open, target))
+	info, err := s.store.PutShardVerified(ctx, id, coder.Rebuild(ctx, layout, open, target), s.acceptRebuilt(layout, "rebuilt", expect))
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRebuilt(info, layout); err != nil {
-		return nil, err
-	}
+	return s.rebuilt(info, false), nil
+}
+
+// rebuilt counts a rebuilt shard and describes it for the repair engine.
+func (s *Server) rebuilt(info ShardInfo, copied bool) *cairnpb.RebuildShardResponse {
 	s.store.ctr.shardsRebuilt.Add(1)
-	return &cairnpb.RebuildShardResponse{Blocks: info.Blocks, Bytes: info.Bytes}, nil
+	return &cairnpb.RebuildShardResponse{
+		Blocks:      info.Blocks,
+		Bytes:       info.Bytes,
+		Copied:      copied,
+		Digest:      info.Digest,
+		Incarnation: s.store.Incarnation(),
+	}
+}
+
+// acceptRebuilt is what a rebuilt shard must pass before it is kept: the
+// layout's geometry, and each digest in want (0: unchecked).
+func (s *Server) acceptRebuilt(l erasure.Layout, what string, want ...uint64) func(ShardInfo) error {
+	return func(info ShardInfo) error {
+		if err := checkRebuilt(info, l); err != nil {
+			return err
+		}
+		for _, d := range want {
+			if err := s.store.digestMismatch(info.ID, d, info.Digest, what); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // checkRebuilt verifies a rebuilt shard's geometry against the layout.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/cairn-store/cairn/erasure"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -16,9 +17,12 @@ import (
 //
 // Every ScrubInterval the node re-reads every block of every shard it
 // holds, at most ScrubBytesPerSecond, verifying each block's CRC-32C the
-// way a client read does. A shard with a block that fails verification is
-// reported to meta (ReportCorruptShard), whose repair engine rebuilds it
-// elsewhere from the other shards and garbage-collects the damaged copy.
+// way a client read does, and recomputing the shard digest from the stored
+// blocks (their lengths and CRCs) to compare it with the index record's. A
+// shard with a block that fails verification, or whose blocks do not make
+// the recorded digest, is reported to meta (ReportCorruptShard), whose
+// repair engine rebuilds it elsewhere from the other shards and
+// garbage-collects the damaged copy.
 // Reports that meta did not take are sent again after the next pass.
 
 // Scrub defaults.
@@ -35,9 +39,11 @@ type ScrubResult struct {
 	Corrupt error
 }
 
-// ScrubShard reads every block of shard id and verifies it. A block that
-// fails verification is reported in ScrubResult.Corrupt, not as an error;
-// errors are for everything else (a shard deleted meanwhile is
+// ScrubShard reads every block of shard id and verifies it, and then the
+// shard digest of the blocks read against the index record's (when that
+// has one). A block that fails verification, or a digest mismatch, is
+// reported in ScrubResult.Corrupt (wrapping rpcerr.ErrChecksum), not as an
+// error; errors are for everything else (a shard deleted meanwhile is
 // rpcerr.ErrShardNotFound). limit, if not nil, is called with each block's
 // size before the next block is read (rate limiting).
 func (s *Store) ScrubShard(ctx context.Context, id string, limit func(context.Context, int) error) (ScrubResult, error) {
@@ -51,9 +57,12 @@ func (s *Store) ScrubShard(ctx context.Context, id string, limit func(context.Co
 		return res, err
 	}
 	defer r.Close()
+	digest := erasure.NewDigest()
 	for {
 		b, err := r.Next()
 		if errors.Is(err, io.EOF) {
+			info := r.Info()
+			res.Corrupt = s.digestMismatch(info.ID, info.Digest, digest.Sum(), "scrubbed")
 			break
 		}
 		if err != nil {
@@ -63,6 +72,7 @@ func (s *Store) ScrubShard(ctx context.Context, id string, limit func(context.Co
 			}
 			return res, err
 		}
+		digest.Add(len(b.Data), b.CRC)
 		res.Blocks++
 		res.Bytes += int64(len(b.Data))
 		s.ctr.blocksScrubbed.Add(1)

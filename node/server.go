@@ -117,17 +117,26 @@ func (s *Server) PutShard(stream grpc.ClientStreamingServer[cairnpb.PutShardRequ
 		}
 		return toStatus(err)
 	}
-	return stream.SendAndClose(&cairnpb.PutShardResponse{Blocks: info.Blocks, Bytes: info.Bytes})
+	return stream.SendAndClose(&cairnpb.PutShardResponse{
+		Blocks:      info.Blocks,
+		Bytes:       info.Bytes,
+		Digest:      info.Digest,
+		Incarnation: s.store.Incarnation(),
+	})
 }
 
 // GetShard streams the requested blocks as they are read and verified; the
-// shard is never loaded whole.
+// shard is never loaded whole. With expect_digest set, a shard whose index
+// record has another digest is refused (DATA_LOSS) before any block.
 func (s *Server) GetShard(req *cairnpb.GetShardRequest, stream grpc.ServerStreamingServer[cairnpb.GetShardResponse]) error {
 	r, err := s.store.GetShard(stream.Context(), req.GetShardId(), req.GetFirstBlock(), req.GetBlockCount())
 	if err != nil {
 		return toStatus(err)
 	}
 	defer r.Close()
+	if err := s.store.digestMismatch(r.Info().ID, req.GetExpectDigest(), r.Info().Digest, "stored"); err != nil {
+		return toStatus(err)
+	}
 	for {
 		b, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -164,6 +173,20 @@ func (s *Server) StatShard(ctx context.Context, req *cairnpb.StatShardRequest) (
 	return &cairnpb.StatShardResponse{Info: shardInfoPB(info)}, nil
 }
 
+// StatShards describes those of the named shards this node holds, in ID
+// order; more than MaxStatShards IDs is InvalidArgument.
+func (s *Server) StatShards(ctx context.Context, req *cairnpb.StatShardsRequest) (*cairnpb.StatShardsResponse, error) {
+	infos, err := s.store.StatShards(ctx, req.GetShardIds())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := make([]*cairnpb.ShardInfo, len(infos))
+	for i, info := range infos {
+		out[i] = shardInfoPB(info)
+	}
+	return &cairnpb.StatShardsResponse{Shards: out}, nil
+}
+
 // ListShards streams shards in ID order after start_after, up to limit
 // (0: all), in messages of up to 1000 shards.
 func (s *Server) ListShards(req *cairnpb.ListShardsRequest, stream grpc.ServerStreamingServer[cairnpb.ListShardsResponse]) error {
@@ -189,8 +212,9 @@ func (s *Server) ListShards(req *cairnpb.ListShardsRequest, stream grpc.ServerSt
 	return nil
 }
 
-// Health reports the node's identity and space: capacity is live bytes
-// plus the disk space still available, used is live bytes.
+// Health reports the node's identity (ID and the data directory's
+// incarnation) and space: capacity is live bytes plus the disk space still
+// available, used is live bytes.
 func (s *Server) Health(ctx context.Context, _ *cairnpb.HealthRequest) (*cairnpb.HealthResponse, error) {
 	u, err := s.store.Usage(ctx)
 	if err != nil {
@@ -201,6 +225,7 @@ func (s *Server) Health(ctx context.Context, _ *cairnpb.HealthRequest) (*cairnpb
 		CapacityBytes: u.Capacity(),
 		UsedBytes:     u.LiveBytes,
 		Shards:        u.Shards,
+		Incarnation:   s.store.Incarnation(),
 	}, nil
 }
 
@@ -210,5 +235,6 @@ func shardInfoPB(info ShardInfo) *cairnpb.ShardInfo {
 		Blocks:          info.Blocks,
 		Bytes:           info.Bytes,
 		CreatedUnixNano: info.Created.UnixNano(),
+		Digest:          info.Digest,
 	}
 }

@@ -1,13 +1,16 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io/fs"
 	"iter"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +41,11 @@ const lockStripes = 256
 
 // StoreOptions configures a Store. The zero value is usable.
 type StoreOptions struct {
+	// NodeID is the node the data directory is for: it claims the
+	// directory's identity, or gives the directory a fresh incarnation if
+	// the identity names another node (see loadIdentity). "" (tools)
+	// leaves an existing identity as it is.
+	NodeID string
 	// FS is the filesystem every file goes through; default vfs.Default.
 	// Tests may use vfs.NewMem().
 	FS vfs.FS
@@ -121,9 +129,14 @@ type Store struct {
 
 	// minFree is the disk space PutShard keeps in reserve (<= 0: none).
 	minFree int64
+
+	// identMu guards ident, the data directory's identity.
+	identMu sync.Mutex
+	ident   Identity
 }
 
-// OpenStore opens (creating if needed) the store in dir.
+// OpenStore opens (creating if needed) the store in dir, and reads or
+// formats the directory's identity (Identity, loadIdentity).
 func OpenStore(ctx context.Context, dir string, opts StoreOptions) (*Store, error) {
 	o := opts.withDefaults()
 	s := &Store{
@@ -138,6 +151,8 @@ func OpenStore(ctx context.Context, dir string, opts StoreOptions) (*Store, erro
 		bad:    make(map[blockRef]struct{}),
 	}
 	dbDir := o.FS.PathJoin(dir, "pebble")
+	_, err := o.FS.Stat(dbDir)
+	newDB := errors.Is(err, fs.ErrNotExist)
 	for _, d := range []string{dbDir, s.tmpDir} {
 		if err := o.FS.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("node: create %s: %w", d, err)
@@ -161,8 +176,13 @@ func OpenStore(ctx context.Context, dir string, opts StoreOptions) (*Store, erro
 		_ = db.Close()
 		return nil, err
 	}
+	if err := s.loadIdentity(o.NodeID, newDB); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	s.log.Info("store open", "shards", s.shards.Load(), "live_bytes", s.liveBytes.Load(),
-		"next_seq", s.seqNext, "format", db.FormatMajorVersion().String())
+		"next_seq", s.seqNext, "format", db.FormatMajorVersion().String(),
+		"incarnation", fmt.Sprintf("%016x", s.ident.Incarnation), "cluster", s.ident.ClusterID)
 	return s, nil
 }
 
@@ -375,6 +395,20 @@ func (s *Store) dataLoss(id string, block int64, cause error) error {
 	return fmt.Errorf("node: shard %q block %d: %w: %w", id, block, rpcerr.ErrChecksum, cause)
 }
 
+// digestMismatch compares a shard's recorded digest with the one it
+// actually has (what), and reports a difference: it counts and logs it and
+// returns an error wrapping rpcerr.ErrChecksum. A 0 on either side (a
+// record or shard from before shard digests) is not checked.
+func (s *Store) digestMismatch(id string, recorded, actual uint64, what string) error {
+	if recorded == 0 || actual == 0 || recorded == actual {
+		return nil
+	}
+	s.ctr.digestMismatches.Add(1)
+	s.log.Warn("shard digest differs from the recorded one", "shard", id,
+		"recorded", fmt.Sprintf("%016x", recorded), what, fmt.Sprintf("%016x", actual))
+	return fmt.Errorf("node: shard %q: digest mismatch: recorded %016x, %s %016x: %w", id, recorded, what, actual, rpcerr.ErrChecksum)
+}
+
 // errString renders err without the stack traces Pebble's errors carry in
 // their %+v form, which is what slog would print.
 func errString(err error) string {
@@ -455,6 +489,80 @@ func (s *Store) StatShard(ctx context.Context, id string) (ShardInfo, error) {
 		return ShardInfo{}, fmt.Errorf("node: shard %q: %w", id, rpcerr.ErrShardNotFound)
 	}
 	return info, nil
+}
+
+// MaxStatShards bounds the shard IDs one StatShards call may name.
+const MaxStatShards = 10000
+
+// StatShards returns the index records of those of ids the store holds, in
+// shard ID order; the ones it lacks are absent. Duplicates count once. All
+// records come from one consistent view. More than MaxStatShards IDs, or
+// an invalid one, is rpcerr.ErrInvalidArgument. A malformed record is
+// logged and left out, as the store cannot serve that shard.
+func (s *Store) StatShards(ctx context.Context, ids []string) ([]ShardInfo, error) {
+	if len(ids) > MaxStatShards {
+		return nil, fmt.Errorf("node: stat shards: %d IDs, at most %d: %w", len(ids), MaxStatShards, rpcerr.ErrInvalidArgument)
+	}
+	for _, id := range ids {
+		if err := validShardID(id); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.exit()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	// Seeks in ascending order let Pebble step forward instead of
+	// searching from the top each time.
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
+		LowerBound: indexKey(sorted[0]),
+		UpperBound: indexKeyEnd(sorted[len(sorted)-1]),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("node: stat shards: %w", err)
+	}
+	defer it.Close()
+	out := make([]ShardInfo, 0, len(sorted))
+	for i, id := range sorted {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		k := indexKey(id)
+		if !it.SeekGE(k) {
+			break // nothing at or after k: no later ID either, or an error
+		}
+		if !bytes.Equal(it.Key(), k) {
+			continue
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, s.dataLoss(id, -1, fmt.Errorf("read index: %w", err))
+		}
+		info, err := decodeIndex(id, v)
+		if err != nil {
+			_ = s.dataLoss(id, -1, err)
+			continue
+		}
+		out = append(out, info)
+	}
+	if err := it.Error(); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, cerr
+		}
+		return nil, s.dataLoss("", -1, fmt.Errorf("stat shards: %w", err))
+	}
+	return out, nil
 }
 
 // DeleteShard removes a shard: its index record goes and its blocks are

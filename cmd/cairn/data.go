@@ -21,7 +21,7 @@ func runData(ctx context.Context, args []string) error {
 		id     = fs.String("id", "", "this data node's ID (required)")
 		listen = fs.String("listen", "127.0.0.1:7201", "gRPC listen address of the Data service")
 		adv    = fs.String("advertise", "", "address other processes dial (default: the listen address)")
-		dir    = fs.String("dir", "", "data directory (required)")
+		dir    = fs.String("dir", "", "data directory (required); formatted on first use with an identity file (node ID, incarnation, cluster ID), and refused if it belongs to another cluster")
 		metas  = fs.String("meta", "127.0.0.1:7101", "meta nodes' gRPC addresses, comma separated")
 		zone   = fs.String("zone", "", "failure domain: zone")
 		rack   = fs.String("rack", "", "failure domain: rack")

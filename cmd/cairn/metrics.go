@@ -31,6 +31,7 @@ func registerDataMetrics(reg prometheus.Registerer, id string, n *node.Node) err
 		counter("cairn_data_blocks_read_total", "Blocks read and verified.", func(c node.Counters) uint64 { return c.BlocksRead }),
 		counter("cairn_data_read_bytes_total", "Block data bytes read.", func(c node.Counters) uint64 { return c.BytesRead }),
 		counter("cairn_data_checksum_failures_total", "Block reads that failed verification (CRC, missing block, Pebble error).", func(c node.Counters) uint64 { return c.ChecksumFailures }),
+		counter("cairn_data_digest_mismatches_total", "Shards whose digest differed from the recorded one (reads refused, scrub, rebuilds refused).", func(c node.Counters) uint64 { return c.DigestMismatches }),
 		counter("cairn_data_pebble_corruptions_total", "Corruption reported by Pebble itself.", func(c node.Counters) uint64 { return c.PebbleCorruptions }),
 		counter("cairn_data_orphans_swept_total", "Orphaned shard sequences removed by the start-up sweep.", func(c node.Counters) uint64 { return c.OrphansSwept }),
 		counter("cairn_data_shards_rebuilt_total", "Shards made by RebuildShard for the repair engine (copied or reconstructed).", func(c node.Counters) uint64 { return c.ShardsRebuilt }),

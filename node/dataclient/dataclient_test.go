@@ -302,3 +302,115 @@ func TestWaitReadyAndClose(t *testing.T) {
 		t.Fatalf("WaitReady on a closed pool: %v, want ErrClosed", err)
 	}
 }
+
+// Against a real node, the digest a ShardWriter computes is the one the
+// node records (Commit checks it) and reports through StatShard,
+// StatShards and ListShards; the writer learns the directory's
+// incarnation. A read naming another digest is refused with
+// rpcerr.ErrChecksum before any block; naming the right one, or none, it
+// reads.
+func TestShardDigestsAgainstNode(t *testing.T) {
+	ctx := testContext(t)
+	addr, store := startNodeStore(t)
+	p := newPool(t)
+	want := blocks(7, 4, 3000)
+	w, err := p.PutShard(ctx, addr, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range want {
+		if err := w.WriteBlock(ctx, int64(i), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	digest := w.Digest()
+	if w.Incarnation() == 0 || w.Incarnation() != store.Incarnation() {
+		t.Fatalf("writer's incarnation %016x, the node's %016x", w.Incarnation(), store.Incarnation())
+	}
+	info, err := p.StatShard(ctx, addr, "d")
+	if err != nil || info.GetDigest() != digest {
+		t.Fatalf("stat: %v, %v; want digest %016x", info, err, digest)
+	}
+	infos, err := p.StatShards(ctx, addr, []string{"absent", "d"})
+	if err != nil || len(infos) != 1 || infos[0].GetShardId() != "d" || infos[0].GetDigest() != digest {
+		t.Fatalf("stat shards: %v, %v", infos, err)
+	}
+	for s, err := range p.ListShards(ctx, addr, "") {
+		if err != nil || s.GetDigest() != digest {
+			t.Fatalf("list: %v, %v", s, err)
+		}
+	}
+
+	r, err := p.GetShard(ctx, addr, "d", 0, digest^0xff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Next()
+	r.Close()
+	if got != nil || !errors.Is(err, rpcerr.ErrChecksum) || status.Code(err) != codes.DataLoss {
+		t.Fatalf("read naming another digest: %d bytes, %v (code %s); want DATA_LOSS and no bytes", len(got), err, status.Code(err))
+	}
+	for _, expect := range []uint64{digest, 0} {
+		r, err := p.GetShard(ctx, addr, "d", 0, expect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			b, err := r.Next()
+			if err != nil || !bytes.Equal(b, want[i]) {
+				t.Fatalf("read expecting %016x, block %d: %v", expect, i, err)
+			}
+		}
+		r.Close()
+	}
+}
+
+// lyingNode takes a shard and answers with the digest it is given.
+type lyingNode struct {
+	cairnpb.UnimplementedDataServer
+	digest uint64
+}
+
+func (n *lyingNode) PutShard(st grpc.ClientStreamingServer[cairnpb.PutShardRequest, cairnpb.PutShardResponse]) error {
+	for {
+		if _, err := st.Recv(); errors.Is(err, io.EOF) {
+			return st.SendAndClose(&cairnpb.PutShardResponse{Blocks: 1, Bytes: 3, Digest: n.digest, Incarnation: 42})
+		} else if err != nil {
+			return err
+		}
+	}
+}
+
+// Commit refuses a node that says it stored another digest than the one
+// of the blocks sent; a node that reports none (0) is not checked.
+func TestShardWriterChecksNodeDigest(t *testing.T) {
+	ctx := testContext(t)
+	p := newPool(t)
+	for _, tc := range []struct {
+		name   string
+		digest uint64
+		ok     bool
+	}{{"lying", 0x1234, false}, {"silent", 0, true}} {
+		addr := serve(t, &lyingNode{digest: tc.digest})
+		w, err := p.PutShard(ctx, addr, "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WriteBlock(ctx, 0, []byte("abc")); err != nil {
+			t.Fatal(err)
+		}
+		err = w.Commit()
+		if tc.ok && err != nil {
+			t.Fatalf("%s: commit: %v", tc.name, err)
+		}
+		if !tc.ok && !errors.Is(err, rpcerr.ErrChecksum) {
+			t.Fatalf("%s: commit: %v, want ErrChecksum", tc.name, err)
+		}
+		if tc.ok && w.Incarnation() != 42 {
+			t.Fatalf("%s: incarnation %d, want 42", tc.name, w.Incarnation())
+		}
+	}
+}

@@ -10,9 +10,12 @@
 //     (Pool.WaitReady);
 //   - the shard writer (Pool.PutShard, ShardWriter) and the shard reader
 //     (Pool.GetShard, ShardReader), which stamp and check every block's
-//     CRC-32C with erasure.Checksum, the one block checksum in Cairn;
-//   - the unary and listing calls (DeleteShard, StatShard, ListShards,
-//     RebuildShard);
+//     CRC-32C with erasure.Checksum, the one block checksum in Cairn; the
+//     writer also computes the shard digest (erasure.DigestBuilder) of
+//     what it sent, and the reader passes the recorded digest for the node
+//     to check;
+//   - the unary and listing calls (DeleteShard, StatShard, StatShards,
+//     ListShards, RebuildShard);
 //   - turning gRPC statuses back into the rpcerr sentinels.
 //
 // # Invariants
@@ -20,7 +23,9 @@
 //   - A ShardReader never returns bytes that fail their checksum or arrive
 //     out of order: such a block is an error wrapping ErrBadBlock (and so
 //     rpcerr.ErrChecksum), and the reader is not read again.
-//   - Every block a ShardWriter sends carries erasure.Checksum of its bytes.
+//   - Every block a ShardWriter sends carries erasure.Checksum of its bytes,
+//     and Commit fails (rpcerr.ErrChecksum) when the node reports a digest
+//     (non-zero) other than that of the blocks sent.
 //   - Memory a data node can make a client hold is bounded by flow control:
 //     at most StreamWindow bytes per stream and ConnWindow per node, sent
 //     ahead of the reader.

@@ -48,13 +48,20 @@ func serve(t *testing.T, srv cairnpb.DataServer) string {
 // its address.
 func startNode(t *testing.T) string {
 	t.Helper()
-	opts := node.StoreOptions{FS: vfs.NewMem(), Logger: testLogger(t), MemTableSize: 4 << 20, CacheSize: 4 << 20}
+	addr, _ := startNodeStore(t)
+	return addr
+}
+
+// startNodeStore is startNode that also returns the node's store.
+func startNodeStore(t *testing.T) (string, *node.Store) {
+	t.Helper()
+	opts := node.StoreOptions{FS: vfs.NewMem(), Logger: testLogger(t), MemTableSize: 4 << 20, CacheSize: 4 << 20, NodeID: "n1"}
 	s, err := node.OpenStore(context.Background(), "/data", opts)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return serve(t, node.NewServer("n1", s, testLogger(t), nil))
+	return serve(t, node.NewServer("n1", s, testLogger(t), nil)), s
 }
 
 // newPool returns a plaintext pool closed at the end of the test.
