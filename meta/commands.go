@@ -135,6 +135,8 @@ func commandRows() []commandRow {
 		{field: "relocate_shards", apply: timed(applyRelocateShards)},
 		{field: "report_corrupt_shard", apply: timed(applyReportCorruptShard), staleHarmless: true},
 		{field: "clear_corrupt_shards", apply: plain(applyClearCorruptShards)},
+		{field: "set_cluster_id", apply: plain(applySetClusterID)},
+		{field: "set_inventory_progress", apply: plain(applySetInventoryProgress)},
 		{field: "set_node_weight", apply: plain(applySetNodeWeight)},
 	}
 }

@@ -92,6 +92,18 @@ type Config struct {
 	// OrphanInterval is the pause between orphan reconciliation rounds.
 	// Default 10 minutes.
 	OrphanInterval time.Duration
+	// InventoryInterval is the pause between the end of one inventory
+	// reconciliation pass (every shard every record names is stat'ed on
+	// its node) and the start of the next. Default 24h.
+	InventoryInterval time.Duration
+	// InventoryRate bounds the shards per second the inventory
+	// reconciliation checks, over all data nodes of the region. Default
+	// 20000; negative: unlimited.
+	InventoryRate int64
+	// ShardCheckRate bounds the shards per second the leader checks on
+	// their node after gateways reported them (Meta.ReportShards).
+	// Default 100.
+	ShardCheckRate int64
 	// Transport secures the gRPC port, the Raft transport and this node's
 	// connections to other meta nodes and to data nodes. Nil is plaintext
 	// with no caller identities (tests; --insecure-internal).
@@ -102,6 +114,14 @@ type Config struct {
 const (
 	DefaultOrphanGrace    = 6 * time.Hour
 	DefaultOrphanInterval = 10 * time.Minute
+)
+
+// Inventory reconciliation and shard-report check defaults (see
+// docs/durability.md, "Shard accounting").
+const (
+	DefaultInventoryInterval = 24 * time.Hour
+	DefaultInventoryRate     = 20000
+	DefaultShardCheckRate    = 100
 )
 
 // Garbage-collection defaults.
@@ -174,6 +194,15 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.OrphanInterval <= 0 {
 		cfg.OrphanInterval = DefaultOrphanInterval
+	}
+	if cfg.InventoryInterval <= 0 {
+		cfg.InventoryInterval = DefaultInventoryInterval
+	}
+	if cfg.InventoryRate == 0 {
+		cfg.InventoryRate = DefaultInventoryRate
+	}
+	if cfg.ShardCheckRate <= 0 {
+		cfg.ShardCheckRate = DefaultShardCheckRate
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

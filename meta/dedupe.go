@@ -145,6 +145,13 @@ func withRequestID(ctx context.Context) context.Context {
 	return ctx
 }
 
+// withoutRequestID hides the caller's request ID from a proposal that is
+// not the call's own command: an ID names one command, and a second
+// command proposed with it would make the call's own a duplicate.
+func withoutRequestID(ctx context.Context) context.Context {
+	return metadata.NewIncomingContext(ctx, metadata.MD{})
+}
+
 // applyDeduped applies cmd, whose row and payload the registry found,
 // unless its request was applied before or is stale, and records the
 // request in the same batch when the apply succeeds. The row's

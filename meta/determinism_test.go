@@ -387,6 +387,22 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 			}
 			return c
 		},
+		"set_cluster_id": func(g *fuzzGen) proto.Message {
+			return &cairnpb.SetClusterIDCmd{ClusterId: pick(g, "c1", "c1", "c1", "c2", "")}
+		},
+		"set_inventory_progress": func(g *fuzzGen) proto.Message {
+			p := &cairnpb.InventoryProgress{UnitsDone: int64(g.i), ShardsChecked: int64(3 * g.i), Passes: int64(g.n(3))}
+			if !g.oneIn(3) {
+				p.PassStartedUnixNano = int64(g.i) + 1
+			}
+			if g.oneIn(2) {
+				p.Cursor = []byte(fmt.Sprint("o/", g.i))
+			}
+			if g.oneIn(10) {
+				p.FoundMissing = -1
+			}
+			return &cairnpb.SetInventoryProgressCmd{Progress: p}
+		},
 		"set_node_weight": func(g *fuzzGen) proto.Message {
 			return &cairnpb.SetNodeWeightCmd{NodeId: g.node(), Weight: pick(g, 0.5, 1, 2, 3, -1, math.NaN())}
 		},

@@ -36,6 +36,21 @@
 //     rebalance_service.go: the leader's rebalancer, which moves only the
 //     shards whose placement a layout change (node added, weight set)
 //     changed, with the repair engine's copy-then-switch machinery.
+//   - repair.go, repair_fsm.go, repair_service.go: the leader's repair
+//     engine (what is missing, where it goes, why it cannot: the blocked
+//     reasons of RepairStatus), node states and corrupt reports.
+//   - units.go: units of erasure-coded data (a version, a part) and the
+//     one walk over them in FSM key order, resumable from a key.
+//   - clusterid.go: the cluster ID, drawn once, that RegisterNode checks
+//     a data node's directory against.
+//   - reconcile.go, reconcile_inventory.go: anti-entropy between records
+//     and data nodes. Orphan reconciliation (node -> meta) deletes shards
+//     no record names; inventory reconciliation (meta -> node) stats every
+//     recorded shard on its node, paced and resumable from a replicated
+//     cursor, and records the absent and mismatched ones as corrupt.
+//   - shardreports.go: Meta.ReportShards; the leader checks each shard a
+//     gateway reports on its node before it records anything.
+//   - pacer.go: the rate limit every background job shares.
 //
 // # Invariants
 //
@@ -62,6 +77,16 @@
 //     deleted and recreated bucket never sees the old bucket's objects.
 //   - Inline object data is kept under its own key so that listings never read
 //     object bodies.
+//   - The cluster ID, once recorded, never changes: SetClusterIDCmd with
+//     another ID is refused.
+//   - A shard location records the digest and the node incarnation it was
+//     written with. A location whose incarnation differs from its node's
+//     (both known) is missing; a relocation gives the moved location the
+//     new node's incarnation and keeps its digest.
+//   - Corrupt reports name a node and a shard; repair acts on one only
+//     while the current record places that shard on that node, and a
+//     relocation clears the reports of both its old and new location. So
+//     a report made from a record that changed since is harmless.
 //   - With a keyring configured, an access key secret is sealed before it is
 //     proposed: the Raft log, snapshots and the FSM never hold it in
 //     plaintext. A re-wrap replaces a wrapped key only where the record still

@@ -288,8 +288,26 @@ func applyRegisterNode(b *pebble.Batch, now int64, c *cairnpb.RegisterNodeCmd) e
 	} else {
 		n.RegisteredUnixNano = now
 	}
+	keepIncarnation(n, old, now)
 	n.LastHeartbeatUnixNano = now
 	return putProto(b, nodeKey(n.GetId()), n)
+}
+
+// keepIncarnation settles a registering node's incarnation (its data
+// directory's identity) against its record old (empty for a new node): a
+// node that does not say (0: a node from before incarnations) keeps the
+// recorded one; a different one starts a new incarnation at now. Shards
+// recorded with another incarnation than their node's are missing
+// (repair.go).
+func keepIncarnation(n, old *cairnpb.DataNode, now int64) {
+	switch {
+	case n.GetIncarnation() == 0:
+		n.Incarnation, n.IncarnationSinceUnixNano = old.GetIncarnation(), old.GetIncarnationSinceUnixNano()
+	case n.GetIncarnation() == old.GetIncarnation():
+		n.IncarnationSinceUnixNano = old.GetIncarnationSinceUnixNano()
+	default:
+		n.IncarnationSinceUnixNano = now
+	}
 }
 
 func applyHeartbeat(b *pebble.Batch, now int64, c *cairnpb.HeartbeatCmd) error {

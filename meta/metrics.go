@@ -45,6 +45,13 @@ type RepairStats struct {
 	Failures, CorruptReports           int64
 	RateBytesPerSecond                 float64
 	ETASeconds                         float64 // -1 when unknown
+	// BlockedUnits counts units placement cannot fully repair now
+	// (RepairStatus.blocked says why).
+	BlockedUnits int64
+	// Inventory reconciliation: shards found missing and mismatched by
+	// the pass under way, and the duration of the last full pass.
+	InventoryMissing, InventoryMismatched int64
+	InventoryLastPass                     time.Duration
 }
 
 // GCQueueLimit caps how many GC queue entries Stats counts, so a long
@@ -77,6 +84,9 @@ func (s *Server) Stats() (Stats, error) {
 			UnitsRepaired: rs.GetUnitsRepaired(), BytesRepaired: rs.GetBytesRepaired(),
 			Failures: rs.GetFailures(), CorruptReports: rs.GetCorruptReports(),
 			RateBytesPerSecond: rs.GetRateBytesPerSecond(), ETASeconds: rs.GetEtaSeconds(),
+			BlockedUnits:     rs.GetBlockedUnits(),
+			InventoryMissing: rs.GetInventory().GetFoundMissing(), InventoryMismatched: rs.GetInventory().GetFoundMismatched(),
+			InventoryLastPass: time.Duration(rs.GetInventory().GetLastPassDurationNanos()),
 		}
 		bs := s.node.rebalance.snapshot()
 		st.Rebalance = RebalanceStats{

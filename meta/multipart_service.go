@@ -220,6 +220,9 @@ func (s *Server) commitPart(ctx context.Context, req *cairnpb.CommitPartRequest)
 	if err := s.node.propose(ctx, cmd); err != nil {
 		return nil, err
 	}
+	if p := req.GetPart().GetPart(); p != nil && degradedLocations(p.GetDegraded(), p.GetShards()) {
+		s.node.repair.kick()
+	}
 	return &cairnpb.CommitPartResponse{}, nil
 }
 

@@ -60,8 +60,9 @@ type node struct {
 
 	rewrap rewrapProgress // the leader's re-wrap of master-key-wrapped keys
 
-	repair    repairState    // the leader's repair engine progress
-	rebalance rebalanceState // the leader's rebalancer progress
+	repair      repairState    // the leader's repair engine progress
+	rebalance   rebalanceState // the leader's rebalancer progress
+	shardChecks shardChecks    // gateway shard reports waiting for the leader's check
 }
 
 // leadership is one stretch of leading. ready closes when the post-election
@@ -217,6 +218,10 @@ func (n *node) setLeading(leading bool) {
 	go n.rewrapKeys(ld)
 	n.wg.Add(1)
 	go n.reconcileOrphans(ld)
+	n.wg.Add(1)
+	go n.reconcileInventory(ld)
+	n.wg.Add(1)
+	go n.checkShardReports(ld)
 }
 
 // holdOffice runs the duties of a new leader: a Barrier so the FSM has
@@ -241,26 +246,32 @@ func (n *node) holdOffice(ld *leadership) {
 	n.cfg.Logger.Info("leader ready for linearizable reads", "term", ld.term)
 
 	want := &cairnpb.MetaMember{Id: n.cfg.ID, RaftAddr: n.cfg.RaftAddr, GrpcAddr: n.cfg.GRPCAddr}
-	for {
+	n.retryInOffice(ld, "publishing member record", func() error {
 		var have *cairnpb.MetaMember
 		err := n.store.view(func(r pebble.Reader) error {
 			var err error
 			have, err = getMember(r, n.cfg.ID)
 			return err
 		})
-		if err == nil && proto.Equal(have, want) {
+		if err != nil || proto.Equal(have, want) {
+			return err
+		}
+		return n.propose(ld.ctx, &cairnpb.Command{Op: &cairnpb.Command_SetMember{SetMember: &cairnpb.SetMemberCmd{Member: want}}})
+	})
+	n.retryInOffice(ld, "drawing the cluster ID", func() error {
+		_, err := n.ensureClusterID(ld.ctx)
+		return err
+	})
+}
+
+// retryInOffice runs fn until it succeeds or ld ends.
+func (n *node) retryInOffice(ld *leadership, what string, fn func() error) {
+	for {
+		err := fn()
+		if err == nil || ld.ctx.Err() != nil {
 			return
 		}
-		if err == nil {
-			err = n.propose(ld.ctx, &cairnpb.Command{Op: &cairnpb.Command_SetMember{SetMember: &cairnpb.SetMemberCmd{Member: want}}})
-			if err == nil {
-				return
-			}
-		}
-		if ld.ctx.Err() != nil {
-			return
-		}
-		n.cfg.Logger.Warn("publishing member record failed; retrying", "err", err)
+		n.cfg.Logger.Warn(what+" failed; retrying", "err", err)
 		if !sleepCtx(ld.ctx, officeRetryPause) {
 			return
 		}

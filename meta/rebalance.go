@@ -14,7 +14,6 @@ import (
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/placement"
 	"github.com/cairn-store/cairn/proto/cairnpb"
-	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
 // The rebalancer.
@@ -202,17 +201,13 @@ func (n *node) rebalanceView(r pebble.Reader, now time.Time) ([]placement.Node, 
 	if err != nil {
 		return nil, "", nil, "", err
 	}
-	nodes := make(map[string]*nodeView, len(recs))
-	grace, window := n.cfg.RepairGrace.Nanoseconds(), n.cfg.HealthWindow.Nanoseconds()
+	nodes, err := n.nodeViews(r, now)
+	if err != nil {
+		return nil, "", nil, "", err
+	}
 	wait := ""
 	for _, d := range recs {
-		silent := now.UnixNano() - d.GetLastHeartbeatUnixNano()
-		nv := &nodeView{
-			rec:   d,
-			lost:  d.GetState() == cairnpb.NodeState_NODE_STATE_REMOVED || silent > grace,
-			alive: silent <= window,
-		}
-		nodes[d.GetId()] = nv
+		nv := nodes[d.GetId()]
 		if d.GetState() == cairnpb.NodeState_NODE_STATE_ACTIVE && (!nv.alive || nv.lost) && wait == "" {
 			wait = "data node " + d.GetId() + " is down"
 		}
@@ -309,7 +304,7 @@ func (n *node) rebalancePass(ctx context.Context, conns *dataclient.Pool, fp str
 		n.cfg.Logger.Info("rebalance pass", "units", len(units), "shards", shards, "layout", fp)
 	}
 
-	pace := newBytePacer(n.cfg.RepairBytesPerSecond)
+	pace := newPacer(n.cfg.RepairBytesPerSecond)
 	work := make(chan *repairUnit)
 	var (
 		mu       sync.Mutex
@@ -396,20 +391,17 @@ var errWaitForNodes = errors.New("meta: rebalance: an active data node is down")
 var errWaitForRepair = errors.New("meta: rebalance: waiting for repair")
 
 // planUnit plans a unit's moves (planMoves), with u.locs set from locs.
-// Units with a shard that is not on a live, active node are the repair
-// engine's and get no moves.
+// Units with a shard that is not on a live, active node, or that its node
+// lost with an old incarnation, are the repair engine's and get no moves.
 func (n *node) planUnit(layout []placement.Node, nodes map[string]*nodeView, u *repairUnit, locs []*cairnpb.ShardLocation) (map[int32]string, error) {
 	total := int(u.scheme.GetData() + u.scheme.GetParity())
 	if total <= 0 {
 		return nil, nil
 	}
-	u.locs = make(map[int32]string, len(locs))
-	for _, l := range locs {
-		u.locs[l.GetIndex()] = l.GetNodeId()
-	}
+	u.setLocs(locs)
 	for i := range int32(total) {
 		nv := nodes[u.locs[i]]
-		if nv == nil || nv.lost || !nv.alive || nv.rec.GetState() != cairnpb.NodeState_NODE_STATE_ACTIVE {
+		if !nv.usable() || staleIncarnation(u.incs[i], nv.rec) {
 			return nil, nil
 		}
 	}
@@ -439,7 +431,7 @@ func (n *node) rebalanceUnit(ctx context.Context, conns *dataclient.Pool, fp str
 		case wait != "":
 			return errWaitForNodes
 		}
-		locs, err = unitLocations(r, u.cmd)
+		_, locs, err = loadUnit(r, u.cmd)
 		return err
 	})
 	if err != nil {
@@ -455,38 +447,9 @@ func (n *node) rebalanceUnit(ctx context.Context, conns *dataclient.Pool, fp str
 	var sources []*cairnpb.RebuildSource
 	for i, id := range u.locs {
 		if nv := nodes[id]; nv != nil {
-			sources = append(sources, &cairnpb.RebuildSource{Index: i, ShardId: shardID(u.shardBase, i), Addr: nv.rec.GetAddr()})
+			sources = append(sources, u.source(i, nv.rec.GetAddr()))
 		}
 	}
 	slices.SortFunc(sources, func(a, b *cairnpb.RebuildSource) int { return int(a.GetIndex() - b.GetIndex()) })
 	return n.relocateShards(ctx, conns, nodes, u, moves, sources, true)
-}
-
-// unitLocations reads the current shard locations of the unit cmd names;
-// a unit that no longer exists is a command error (not found).
-func unitLocations(r pebble.Reader, c *cairnpb.RelocateShardsCmd) ([]*cairnpb.ShardLocation, error) {
-	if c.GetUploadId() != "" {
-		up := &cairnpb.UploadedPart{}
-		ok, err := getProto(r, partKey(c.GetUploadId(), c.GetPartNumber()), up)
-		if err != nil {
-			return nil, err
-		}
-		if !ok || up.GetPart().GetShardBase() != c.GetVersionId() {
-			return nil, fmt.Errorf("meta: rebalance: part %d of upload %q: %w", c.GetPartNumber(), c.GetUploadId(), rpcerr.ErrUploadNotFound)
-		}
-		return up.GetPart().GetShards(), nil
-	}
-	_, v, err := locateVersion(r, c.GetBucketId(), c.GetKey(), c.GetVersionId())
-	if err != nil {
-		return nil, err
-	}
-	if c.GetPartNumber() == 0 {
-		return v.GetShards(), nil
-	}
-	for _, p := range v.GetParts() {
-		if p.GetNumber() == c.GetPartNumber() {
-			return p.GetShards(), nil
-		}
-	}
-	return nil, fmt.Errorf("meta: rebalance: version %q has no part %d: %w", c.GetVersionId(), c.GetPartNumber(), rpcerr.ErrPreconditionFailed)
 }

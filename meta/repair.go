@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -24,8 +25,11 @@ import (
 // progress, and classifies each shard:
 //
 //   - missing: never written (degraded write), on an unknown node, on a
-//     removed node, on a node silent for longer than RepairGrace, or
-//     reported corrupt by its node's scrubber;
+//     removed node, on a node silent for longer than RepairGrace, reported
+//     corrupt (by its node's scrubber, the inventory reconciliation or a
+//     gateway's report checked by the leader), or recorded with another
+//     incarnation than its node's (the node came back on an empty or
+//     replaced directory);
 //   - to move: on a draining node (still readable);
 //   - healthy: everything else.
 //
@@ -33,14 +37,21 @@ import (
 // the fewest surviving shards first. For each, placement.Replace picks new
 // nodes that hold no shard of the unit, spreading over zones, racks and
 // hosts; each new node is asked (Data.RebuildShard) to copy the shard from
-// its draining holder or to reconstruct it from K survivors. The new
+// its draining holder or to reconstruct it from K survivors, each source
+// and the result checked against the digests recorded at write. A shard
+// missing from a node that is up and active (corrupt, or of an old
+// incarnation) is rebuilt on that same node when placement finds no other
+// host. When placement cannot place a shard at all, the status says why
+// in words (RepairStatus.blocked). The new
 // locations are committed with one RelocateShardsCmd, which applies only
 // if the record is unchanged meanwhile; the old locations go on the GC
 // queue. A drained shard is deleted only after its replacement is
 // committed, so a drain never lowers an object's redundancy.
 //
-// Rounds run every RepairInterval, at once after a node is removed or a
-// corrupt shard is reported, and from scratch on a new leader: the scan is
+// Rounds run every RepairInterval, at once after a node is removed, a
+// corrupt shard is reported, a node comes back with a new incarnation or a
+// degraded version or part is committed, and from scratch on a new
+// leader: the scan is
 // the only state, so a leader change loses nothing but the round's
 // progress figures. The byte work is throttled to RepairBytesPerSecond.
 
@@ -58,6 +69,16 @@ type repairState struct {
 	// memory only: after a leader change, the next failed read reports
 	// again.
 	unreadable map[string]*cairnpb.UnreadableReport
+	// inventory is the inventory reconciliation's progress, kept here so
+	// that RepairStatus shows it (reconcile_inventory.go).
+	inventory *cairnpb.InventoryProgress
+}
+
+// setInventory publishes the inventory reconciliation's progress.
+func (r *repairState) setInventory(p *cairnpb.InventoryProgress) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.inventory = proto.Clone(p).(*cairnpb.InventoryProgress)
 }
 
 // Bounds of the unreadable reports a leader keeps and shows.
@@ -106,6 +127,9 @@ func (r *repairState) snapshot() *cairnpb.RepairStatus {
 	if r.status != nil {
 		st = proto.Clone(r.status).(*cairnpb.RepairStatus)
 	}
+	if r.inventory != nil {
+		st.Inventory = proto.Clone(r.inventory).(*cairnpb.InventoryProgress)
+	}
 	st.UnreadableReported = int64(len(r.unreadable))
 	recent := make([]*cairnpb.UnreadableReport, 0, len(r.unreadable))
 	for _, rep := range r.unreadable {
@@ -125,10 +149,68 @@ type repairUnit struct {
 	scheme    *cairnpb.ErasureScheme
 	size      int64
 	locs      map[int32]string // index -> node ("" never written)
+	digests   map[int32]uint64 // index -> digest recorded at write (0: none)
+	incs      map[int32]uint64 // index -> incarnation recorded at write (0: unknown)
 	missing   []int32          // to rebuild
 	moving    []int32          // on draining nodes, to copy
-	corrupt   map[int32]bool   // of missing: reported corrupt (node still up)
-	survivors int              // shards not missing
+	// damaged marks the missing shards whose node is known and not lost
+	// but lacks them: reported corrupt, or recorded with another
+	// incarnation than the node's. They serve as no source, and may be
+	// rebuilt in place.
+	damaged   map[int32]bool
+	survivors int  // shards not missing
+	blocked   bool // the scan found too few hosts for it (blockedReason)
+}
+
+// setLocs reads a unit's shard locations.
+func (u *repairUnit) setLocs(locs []*cairnpb.ShardLocation) {
+	u.locs = make(map[int32]string, len(locs))
+	u.digests = make(map[int32]uint64, len(locs))
+	u.incs = make(map[int32]uint64, len(locs))
+	for _, l := range locs {
+		u.locs[l.GetIndex()] = l.GetNodeId()
+		u.digests[l.GetIndex()] = l.GetDigest()
+		u.incs[l.GetIndex()] = l.GetIncarnation()
+	}
+}
+
+// source names shard i on the node at addr as a rebuild source, with the
+// digest it must have.
+func (u *repairUnit) source(i int32, addr string) *cairnpb.RebuildSource {
+	return &cairnpb.RebuildSource{Index: i, ShardId: shardID(u.shardBase, i), Addr: addr, Digest: u.digests[i]}
+}
+
+// staleIncarnation reports whether a shard recorded with incarnation inc
+// is gone from node d: both incarnations known and different.
+func staleIncarnation(inc uint64, d *cairnpb.DataNode) bool {
+	return inc != 0 && d.GetIncarnation() != 0 && inc != d.GetIncarnation()
+}
+
+// degradedLocations reports whether a unit's record has a shard that was
+// never written (a degraded write).
+func degradedLocations(flag bool, locs []*cairnpb.ShardLocation) bool {
+	if flag {
+		return true
+	}
+	for _, l := range locs {
+		if l.GetNodeId() == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// kickIfDegraded starts a repair round when a committed version, or one
+// of its parts, is degraded, instead of leaving it under-protected until
+// the next scheduled round. Leader's service path, after the commit.
+func (n *node) kickIfDegraded(v *cairnpb.ObjectVersion) {
+	deg := degradedLocations(v.GetDegraded(), v.GetShards())
+	for _, p := range v.GetParts() {
+		deg = deg || degradedLocations(p.GetDegraded(), p.GetShards())
+	}
+	if deg {
+		n.repair.kick()
+	}
 }
 
 func (u *repairUnit) estimate() int64 {
@@ -141,6 +223,65 @@ type nodeView struct {
 	rec   *cairnpb.DataNode
 	lost  bool // removed, or silent past the grace
 	alive bool // heartbeated within the health window
+}
+
+// usable reports whether the node may take new shards: alive, not lost,
+// active.
+func (nv *nodeView) usable() bool {
+	return nv != nil && nv.alive && !nv.lost && nv.rec.GetState() == cairnpb.NodeState_NODE_STATE_ACTIVE
+}
+
+// hostOf names the node's host as placement counts it: a node without a
+// host label is a host of its own.
+func hostOf(d *cairnpb.DataNode) string {
+	if d.GetHost() == "" {
+		return "\x01" + d.GetId()
+	}
+	return d.GetZone() + "\x00" + d.GetRack() + "\x00" + d.GetHost()
+}
+
+// unitHosts counts the distinct hosts a unit's repair can use: those of
+// the usable nodes and of the nodes keeping a shard of it (kept).
+func unitHosts(nodes map[string]*nodeView, kept []string) int {
+	hosts := map[string]bool{}
+	for _, nv := range nodes {
+		if nv.usable() {
+			hosts[hostOf(nv.rec)] = true
+		}
+	}
+	for _, id := range kept {
+		if nv := nodes[id]; nv != nil {
+			hosts[hostOf(nv.rec)] = true
+		}
+	}
+	return len(hosts)
+}
+
+// blockedReason says in words why placement cannot place shards more
+// shards of a unit of total shards, with hosts distinct hosts available.
+func blockedReason(total, shards, hosts int) string {
+	if hosts < total {
+		return fmt.Sprintf("%d shards need %d failure domains (hosts), %d are available", total, total, hosts)
+	}
+	return fmt.Sprintf("%d shards of a unit cannot be placed: each of the %d available hosts already holds one of its shards", shards, hosts)
+}
+
+// blockedError is a unit repair that placement could not complete.
+type blockedError struct{ reason string }
+
+func (e *blockedError) Error() string {
+	return "meta: repair: no node can take the shards: " + e.reason
+}
+func (e *blockedError) Unwrap() error { return rpcerr.ErrNotEnoughNodes }
+
+// addBlocked adds a reason to the status once.
+func addBlocked(st *cairnpb.RepairStatus, reason string) {
+	for _, r := range st.Blocked {
+		if r == reason {
+			return
+		}
+	}
+	st.Blocked = append(st.Blocked, reason)
 }
 
 // repairLoop runs repair rounds for as long as ld lasts.
@@ -196,7 +337,7 @@ func (n *node) repairRound(ctx context.Context, conns *dataclient.Pool) error {
 	n.cfg.Logger.Info("repair round", "units", len(units))
 	start := time.Now()
 	var done int64
-	pace := newBytePacer(n.cfg.RepairBytesPerSecond)
+	pace := newPacer(n.cfg.RepairBytesPerSecond)
 	work := make(chan *repairUnit)
 	var wg sync.WaitGroup
 	for range n.cfg.RepairParallel {
@@ -207,13 +348,26 @@ func (n *node) repairRound(ctx context.Context, conns *dataclient.Pool) error {
 					continue
 				}
 				got, err := n.repairUnit(ctx, conns, nodes, u)
-				if err != nil && ctx.Err() == nil {
+				var blocked *blockedError
+				switch {
+				case errors.As(err, &blocked):
+					n.cfg.Logger.Debug("repair of a unit is blocked", "key", u.cmd.GetKey(), "version", u.cmd.GetVersionId(),
+						"part", u.cmd.GetPartNumber(), "upload", u.cmd.GetUploadId(), "reason", blocked.reason)
+				case err != nil && ctx.Err() == nil:
 					n.cfg.Logger.Warn("repair of a unit failed", "key", u.cmd.GetKey(), "version", u.cmd.GetVersionId(),
 						"part", u.cmd.GetPartNumber(), "upload", u.cmd.GetUploadId(), "err", err)
 				}
 				n.repair.update(func(st *cairnpb.RepairStatus) {
 					st.UnitsLeft--
 					st.BytesLeft = max(0, st.BytesLeft-est)
+					if blocked != nil {
+						addBlocked(st, blocked.reason)
+						if !u.blocked {
+							st.BlockedUnits++
+						}
+						st.BytesRepaired += got
+						return
+					}
 					if err != nil {
 						st.Failures++
 						return
@@ -240,6 +394,9 @@ func (n *node) repairRound(ctx context.Context, conns *dataclient.Pool) error {
 	}
 	close(work)
 	wg.Wait()
+	if st := n.repair.snapshot(); len(st.GetBlocked()) > 0 {
+		n.cfg.Logger.Warn("repair cannot rebuild every shard", "units", st.GetBlockedUnits(), "reasons", st.GetBlocked())
+	}
 	return ctx.Err()
 }
 
@@ -247,13 +404,12 @@ func (n *node) repairRound(ctx context.Context, conns *dataclient.Pool) error {
 // (riskiest first) and the corrupt reports that no unit refers to any more.
 // It publishes the scan's figures.
 func (n *node) repairScan(now time.Time) ([]*repairUnit, map[string]*nodeView, []*cairnpb.CorruptShard, error) {
-	nodes := map[string]*nodeView{}
+	var nodes map[string]*nodeView
 	corrupt := map[shardRef]*cairnpb.CorruptShard{}
 	referenced := map[shardRef]bool{}
 	var units []*repairUnit
-	var scanned, under, toMove, lostUnits, bytesLeft int64
-	grace := n.cfg.RepairGrace.Nanoseconds()
-	window := n.cfg.HealthWindow.Nanoseconds()
+	var scanned, under, toMove, lostUnits, bytesLeft, blockedUnits int64
+	var blocked []string
 
 	consider := func(u *repairUnit, locs []*cairnpb.ShardLocation) {
 		sc := u.scheme
@@ -262,9 +418,13 @@ func (n *node) repairScan(now time.Time) ([]*repairUnit, map[string]*nodeView, [
 			return
 		}
 		scanned++
-		u.locs = map[int32]string{}
-		for _, l := range locs {
-			u.locs[l.GetIndex()] = l.GetNodeId()
+		u.setLocs(locs)
+		damaged := func(i int32) {
+			u.missing = append(u.missing, i)
+			if u.damaged == nil {
+				u.damaged = map[int32]bool{}
+			}
+			u.damaged[i] = true
 		}
 		for i := range total {
 			id := u.locs[i]
@@ -275,11 +435,9 @@ func (n *node) repairScan(now time.Time) ([]*repairUnit, map[string]*nodeView, [
 				u.missing = append(u.missing, i)
 			case corrupt[ref] != nil:
 				referenced[ref] = true
-				u.missing = append(u.missing, i)
-				if u.corrupt == nil {
-					u.corrupt = map[int32]bool{}
-				}
-				u.corrupt[i] = true
+				damaged(i)
+			case staleIncarnation(u.incs[i], nv.rec):
+				damaged(i)
 			case nv.rec.GetState() == cairnpb.NodeState_NODE_STATE_DRAINING:
 				u.moving = append(u.moving, i)
 				u.survivors++
@@ -300,22 +458,33 @@ func (n *node) repairScan(now time.Time) ([]*repairUnit, map[string]*nodeView, [
 			lostUnits++
 			return
 		}
+		// Too few hosts for the shards that need a new one (all but
+		// the damaged ones on usable nodes, which may stay in place)?
+		var kept []string
+		needNew := len(u.moving)
+		for i := range total {
+			switch {
+			case !slices.Contains(u.missing, i) && !slices.Contains(u.moving, i):
+				kept = append(kept, u.locs[i])
+			case slices.Contains(u.missing, i) && !(u.damaged[i] && nodes[u.locs[i]].usable()):
+				needNew++
+			}
+		}
+		if hosts := unitHosts(nodes, kept); needNew > 0 && hosts < int(total) {
+			u.blocked = true
+			blockedUnits++
+			if r := blockedReason(int(total), needNew, hosts); !slices.Contains(blocked, r) {
+				blocked = append(blocked, r)
+			}
+		}
 		bytesLeft += u.estimate()
 		units = append(units, u)
 	}
 
 	err := n.store.view(func(r pebble.Reader) error {
-		recs, err := listNodes(r)
-		if err != nil {
+		var err error
+		if nodes, err = n.nodeViews(r, now); err != nil {
 			return err
-		}
-		for _, d := range recs {
-			silent := now.UnixNano() - d.GetLastHeartbeatUnixNano()
-			nodes[d.GetId()] = &nodeView{
-				rec:   d,
-				lost:  d.GetState() == cairnpb.NodeState_NODE_STATE_REMOVED || silent > grace,
-				alive: silent <= window,
-			}
 		}
 		if err := scan(r, []byte(tagCorrupt), func(key, value []byte) (bool, error) {
 			c := &cairnpb.CorruptShard{}
@@ -368,6 +537,8 @@ func (n *node) repairScan(now time.Time) ([]*repairUnit, map[string]*nodeView, [
 		st.CorruptReports = int64(len(corrupt) - len(stale))
 		st.LostNodes = lostNodes
 		st.DrainingNodes = draining
+		st.Blocked = blocked
+		st.BlockedUnits = blockedUnits
 		st.EtaSeconds = -1
 		if st.RateBytesPerSecond > 0 {
 			st.EtaSeconds = float64(bytesLeft) / st.RateBytesPerSecond
@@ -376,56 +547,43 @@ func (n *node) repairScan(now time.Time) ([]*repairUnit, map[string]*nodeView, [
 	return units, nodes, stale, nil
 }
 
-// forEachUnit calls fn with every unit of erasure-coded data and its shard
-// locations: the shards of each version (current or not), of each part of
-// a multipart version and of each part of an upload in progress. u carries
-// the unit's identity, shard base, scheme and size.
-func forEachUnit(r pebble.Reader, fn func(u *repairUnit, locs []*cairnpb.ShardLocation)) error {
-	err := forEachVersion(r, nil, func(_ []byte, v *cairnpb.ObjectVersion) error {
-		if v.GetScheme() != nil && len(v.GetShards()) > 0 {
-			fn(&repairUnit{
-				cmd:       &cairnpb.RelocateShardsCmd{BucketId: v.GetBucketId(), Key: v.GetKey(), VersionId: v.GetVersionId()},
-				shardBase: v.GetVersionId(), scheme: v.GetScheme(), size: v.GetSize(),
-			}, v.GetShards())
-		}
-		for _, p := range v.GetParts() {
-			if p.GetScheme() == nil || len(p.GetShards()) == 0 {
-				continue
-			}
-			fn(&repairUnit{
-				cmd:       &cairnpb.RelocateShardsCmd{BucketId: v.GetBucketId(), Key: v.GetKey(), VersionId: v.GetVersionId(), PartNumber: p.GetNumber()},
-				shardBase: p.GetShardBase(), scheme: p.GetScheme(), size: p.GetSize(),
-			}, p.GetShards())
-		}
-		return nil
-	})
+// repairUnit rebuilds or copies the unit's missing and draining shards onto
+// the nodes planRepair picks and commits the new locations. It returns the
+// bytes written, and a *blockedError when some shards wait for capacity.
+func (n *node) repairUnit(ctx context.Context, conns *dataclient.Pool, nodes map[string]*nodeView, u *repairUnit) (int64, error) {
+	plan, err := planRepair(nodes, u)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return scan(r, []byte(tagPart), func(key, value []byte) (bool, error) {
-		up := &cairnpb.UploadedPart{}
-		if err := proto.Unmarshal(value, up); err != nil {
-			return false, fmt.Errorf("meta: decode %q: %w", key, err)
+	var b int64
+	if len(plan.targets) > 0 {
+		if _, b, err = n.relocateShards(ctx, conns, nodes, u, plan.targets, plan.sources, false); err != nil {
+			return b, err
 		}
-		p := up.GetPart()
-		if p.GetScheme() == nil || len(p.GetShards()) == 0 {
-			return true, nil
-		}
-		rest := key[len(tagPart):]
-		if len(rest) < 4 {
-			return true, nil
-		}
-		fn(&repairUnit{
-			cmd:       &cairnpb.RelocateShardsCmd{UploadId: string(rest[:len(rest)-4]), PartNumber: p.GetNumber(), VersionId: p.GetShardBase()},
-			shardBase: p.GetShardBase(), scheme: p.GetScheme(), size: p.GetSize(),
-		}, p.GetShards())
-		return true, nil
-	})
+	}
+	if len(plan.left) > 0 {
+		total := int(u.scheme.GetData() + u.scheme.GetParity())
+		return b, &blockedError{reason: blockedReason(total, len(plan.left), unitHosts(nodes, plan.kept))}
+	}
+	return b, nil
 }
 
-// repairUnit rebuilds or copies the unit's missing and draining shards onto
-// new nodes and commits the new locations. It returns the bytes written.
-func (n *node) repairUnit(ctx context.Context, conns *dataclient.Pool, nodes map[string]*nodeView, u *repairUnit) (int64, error) {
+// repairPlan is what repair does with a unit: the node each shard goes to
+// (its own node when rebuilt in place), the surviving shards to rebuild
+// from, and the shards no node can take now.
+type repairPlan struct {
+	targets map[int32]string
+	sources []*cairnpb.RebuildSource
+	left    []int32
+	kept    []string // nodes keeping a shard of the unit
+}
+
+// planRepair places the unit's missing and draining shards on nodes that
+// hold none of its shards (placement.Replace). When placement cannot find
+// a host for every shard, damaged shards on usable nodes are rebuilt in
+// place, the others go wherever placement still finds room, and the rest
+// is left.
+func planRepair(nodes map[string]*nodeView, u *repairUnit) (*repairPlan, error) {
 	work := append(append([]int32(nil), u.missing...), u.moving...)
 	workIdx := map[int32]bool{}
 	for _, i := range work {
@@ -434,60 +592,77 @@ func (n *node) repairUnit(ctx context.Context, conns *dataclient.Pool, nodes map
 	// Nodes that keep their shard, and the candidates for new ones: alive,
 	// active nodes that hold no shard of the unit.
 	holds := map[string]bool{}
-	var kept []string
+	plan := &repairPlan{targets: map[int32]string{}}
 	for i, id := range u.locs {
 		if id == "" {
 			continue
 		}
 		holds[id] = true
-		if !workIdx[i] && nodes[id] != nil && !containsString(kept, id) {
-			kept = append(kept, id)
+		if !workIdx[i] && nodes[id] != nil && !slices.Contains(plan.kept, id) {
+			plan.kept = append(plan.kept, id)
 		}
 	}
-	var cands []placement.Node
-	for id, nv := range nodes {
-		keep := containsString(kept, id)
-		free := !holds[id] && nv.alive && !nv.lost && nv.rec.GetState() == cairnpb.NodeState_NODE_STATE_ACTIVE
-		if keep || free {
-			d := nv.rec
-			cands = append(cands, placement.Node{ID: id, Weight: d.GetWeight(), Zone: d.GetZone(), Rack: d.GetRack(), Host: d.GetHost()})
-		}
-	}
-	sort.Slice(cands, func(i, j int) bool { return cands[i].ID < cands[j].ID })
-	targets := map[int32]string{}
-	picked, err := placement.Replace(cands, kept, []byte(u.shardBase), len(work))
-	if err == nil {
+	slices.Sort(plan.kept)
+	picked, err := placement.Replace(placeable(nodes, plan.kept, holds), plan.kept, []byte(u.shardBase), len(work))
+	switch {
+	case err == nil:
 		for j, i := range work {
-			targets[i] = picked[j]
+			plan.targets[i] = picked[j]
 		}
-	} else if errors.Is(err, placement.ErrNotEnoughNodes) {
-		// No free host for everything: a corrupt shard on a live node may
-		// be rewritten in place; the rest waits for capacity.
-		for _, i := range u.missing {
-			if id := u.locs[i]; u.corrupt[i] && nodes[id] != nil && nodes[id].alive {
-				targets[i] = id
+	case errors.Is(err, placement.ErrNotEnoughNodes):
+		// No free host for everything: a damaged shard on a usable node
+		// may be rebuilt in place; the others go where placement still
+		// finds room, counting the in-place nodes' hosts as taken.
+		inPlace := slices.Clone(plan.kept)
+		for _, i := range work {
+			if id := u.locs[i]; u.damaged[i] && nodes[id].usable() {
+				plan.targets[i] = id
+				if !slices.Contains(inPlace, id) {
+					inPlace = append(inPlace, id)
+				}
+			} else {
+				plan.left = append(plan.left, i)
 			}
 		}
-		if len(targets) == 0 {
-			return 0, fmt.Errorf("meta: repair: no node can take the shards: %w", rpcerr.ErrNotEnoughNodes)
+		if len(plan.left) > 0 && len(plan.targets) > 0 {
+			picked, err := placement.Replace(placeable(nodes, inPlace, holds), inPlace, []byte(u.shardBase), len(plan.left))
+			if err == nil {
+				for j, i := range plan.left {
+					plan.targets[i] = picked[j]
+				}
+				plan.left = nil
+			}
 		}
-	} else {
-		return 0, fmt.Errorf("meta: repair placement: %w", err)
+	default:
+		return nil, fmt.Errorf("meta: repair placement: %w", err)
 	}
 
 	// Sources: every surviving shard on a node that answers.
-	var sources []*cairnpb.RebuildSource
 	for i, id := range u.locs {
-		if id == "" || nodes[id] == nil || !nodes[id].alive || nodes[id].lost || u.corrupt[i] {
+		if id == "" || nodes[id] == nil || !nodes[id].alive || nodes[id].lost || u.damaged[i] {
 			continue
 		}
 		if workIdx[i] && nodes[id].rec.GetState() != cairnpb.NodeState_NODE_STATE_DRAINING {
 			continue
 		}
-		sources = append(sources, &cairnpb.RebuildSource{Index: i, ShardId: shardID(u.shardBase, i), Addr: nodes[id].rec.GetAddr()})
+		plan.sources = append(plan.sources, u.source(i, nodes[id].rec.GetAddr()))
 	}
-	_, b, err := n.relocateShards(ctx, conns, nodes, u, targets, sources, false)
-	return b, err
+	slices.SortFunc(plan.sources, func(a, b *cairnpb.RebuildSource) int { return int(a.GetIndex() - b.GetIndex()) })
+	return plan, nil
+}
+
+// placeable lists the nodes placement may use for a unit: those in kept
+// (they keep a shard), and the usable nodes that hold none of its shards.
+func placeable(nodes map[string]*nodeView, kept []string, holds map[string]bool) []placement.Node {
+	var cands []placement.Node
+	for id, nv := range nodes {
+		if slices.Contains(kept, id) || (!holds[id] && nv.usable()) {
+			d := nv.rec
+			cands = append(cands, placement.Node{ID: id, Weight: d.GetWeight(), Zone: d.GetZone(), Rack: d.GetRack(), Host: d.GetHost()})
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].ID < cands[j].ID })
+	return cands
 }
 
 // relocateShards has each shard of u named in targets (index -> new node)
@@ -511,15 +686,7 @@ func (n *node) relocateShards(ctx context.Context, conns *dataclient.Pool, nodes
 	for i, target := range targets {
 		wg.Go(func() {
 			sid := shardID(u.shardBase, i)
-			var srcs []*cairnpb.RebuildSource
-			for _, s := range sources {
-				if s.GetIndex() != i || u.locs[i] != target {
-					srcs = append(srcs, s)
-				}
-			}
-			b, err := n.rebuildOn(ctx, conns, nodes[target].rec.GetAddr(), &cairnpb.RebuildShardRequest{
-				ShardId: sid, Index: i, Scheme: u.scheme, Sources: srcs,
-			})
+			resp, err := n.rebuildOn(ctx, conns, nodes[target].rec.GetAddr(), rebuildRequest(u, i, target, sources))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -527,8 +694,9 @@ func (n *node) relocateShards(ctx context.Context, conns *dataclient.Pool, nodes
 				return
 			}
 			results = append(results, result{
-				move:  &cairnpb.ShardMove{Index: i, OldNodeId: u.locs[i], NewNodeId: target, ShardId: sid},
-				bytes: b,
+				move: &cairnpb.ShardMove{Index: i, OldNodeId: u.locs[i], NewNodeId: target, ShardId: sid,
+					Incarnation: resp.GetIncarnation()},
+				bytes: resp.GetBytes(),
 			})
 		})
 	}
@@ -567,55 +735,23 @@ func (n *node) relocateShards(ctx context.Context, conns *dataclient.Pool, nodes
 	return len(cmd.Moves), total, errors.Join(errs...)
 }
 
-// rebuildOn asks the data node at addr to rebuild a shard; it returns the
-// bytes written.
-func (n *node) rebuildOn(ctx context.Context, conns *dataclient.Pool, addr string, req *cairnpb.RebuildShardRequest) (int64, error) {
-	cctx, cancel := context.WithTimeout(ctx, repairCallTimeout)
-	defer cancel()
-	resp, err := conns.RebuildShard(cctx, addr, req)
-	if err != nil {
-		return 0, err
-	}
-	return resp.GetBytes(), nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// rebuildRequest is the Data.RebuildShard call that makes shard i of u on
+// target from sources: a source of the same index is copied (unless it is
+// target's own copy), the others serve a reconstruction. The shard made
+// must have the digest recorded for it.
+func rebuildRequest(u *repairUnit, i int32, target string, sources []*cairnpb.RebuildSource) *cairnpb.RebuildShardRequest {
+	var srcs []*cairnpb.RebuildSource
+	for _, s := range sources {
+		if s.GetIndex() != i || u.locs[i] != target {
+			srcs = append(srcs, s)
 		}
 	}
-	return false
+	return &cairnpb.RebuildShardRequest{ShardId: shardID(u.shardBase, i), Index: i, Scheme: u.scheme, Sources: srcs, ExpectDigest: u.digests[i]}
 }
 
-// bytePacer spreads byte work to a rate, across goroutines.
-type bytePacer struct {
-	mu    sync.Mutex
-	rate  float64
-	start time.Time
-	sum   float64
-}
-
-func newBytePacer(bytesPerSec int64) *bytePacer {
-	return &bytePacer{rate: float64(bytesPerSec), start: time.Now()}
-}
-
-// wait blocks until n more bytes fit under the rate.
-func (p *bytePacer) wait(ctx context.Context, n int64) error {
-	if p.rate <= 0 {
-		return ctx.Err()
-	}
-	p.mu.Lock()
-	if idle := time.Since(p.start) - time.Duration(p.sum/p.rate*float64(time.Second)); idle > time.Second {
-		// Bank at most a second of idle time as a burst.
-		p.start = time.Now()
-		p.sum = 0
-	}
-	p.sum += float64(n)
-	due := p.start.Add(time.Duration(p.sum / p.rate * float64(time.Second)))
-	p.mu.Unlock()
-	if d := time.Until(due); d > 0 && !sleepCtx(ctx, d) {
-		return ctx.Err()
-	}
-	return nil
+// rebuildOn asks the data node at addr to rebuild a shard.
+func (n *node) rebuildOn(ctx context.Context, conns *dataclient.Pool, addr string, req *cairnpb.RebuildShardRequest) (*cairnpb.RebuildShardResponse, error) {
+	cctx, cancel := context.WithTimeout(ctx, repairCallTimeout)
+	defer cancel()
+	return conns.RebuildShard(cctx, addr, req)
 }

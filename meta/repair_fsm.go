@@ -70,8 +70,10 @@ func applyClearCorruptShards(b *pebble.Batch, c *cairnpb.ClearCorruptShardsCmd) 
 // still exist as the same version (or upload part) and every moved shard
 // must still be where the repair engine found it, else the command fails
 // with rpcerr.ErrPreconditionFailed (or ErrObjectNotFound, ErrUploadNotFound)
-// and changes nothing. The old locations go on the GC queue, except those
-// on removed nodes, and their corrupt reports are cleared.
+// and changes nothing. Each moved location takes the move's incarnation
+// and keeps its digest. The old locations go on the GC queue, except those
+// on removed nodes, and the corrupt reports of old and new locations are
+// cleared.
 func applyRelocateShards(b *pebble.Batch, now int64, c *cairnpb.RelocateShardsCmd) error {
 	if len(c.GetMoves()) == 0 {
 		return invalid("relocate shards: no moves")
@@ -133,7 +135,10 @@ func applyRelocateShards(b *pebble.Batch, now int64, c *cairnpb.RelocateShardsCm
 		if loc == nil || loc.GetNodeId() != mv.GetOldNodeId() {
 			return fmt.Errorf("meta: relocate: shard %d of %q moved meanwhile: %w", mv.GetIndex(), mv.GetShardId(), rpcerr.ErrPreconditionFailed)
 		}
+		// The shard's content, and so its digest, is the same on the new
+		// node; its incarnation is the new node's directory's.
 		loc.NodeId = mv.GetNewNodeId()
+		loc.Incarnation = mv.GetIncarnation()
 	}
 	degraded := false
 	for _, l := range *locs {
@@ -145,8 +150,12 @@ func applyRelocateShards(b *pebble.Batch, now int64, c *cairnpb.RelocateShardsCm
 	for _, mv := range c.GetMoves() {
 		// The shard lives on its new node again: a GC entry still queued
 		// from an earlier move off that node would delete the live copy.
+		// A report about an earlier copy there is obsolete too.
 		if nn := mv.GetNewNodeId(); nn != "" {
 			if err := dropPendingGC(b, nn, mv.GetShardId()); err != nil {
+				return err
+			}
+			if err := del(b, corruptKey(nn, mv.GetShardId())); err != nil {
 				return err
 			}
 		}

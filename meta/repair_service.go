@@ -92,7 +92,7 @@ func (s *Server) repairStatus(ctx context.Context, _ *cairnpb.RepairStatusReques
 
 func (s *Server) reportCorruptShard(ctx context.Context, req *cairnpb.ReportCorruptShardRequest) (*cairnpb.ReportCorruptShardResponse, error) {
 	cmd := &cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: &cairnpb.ReportCorruptShardCmd{
-		Shard: &cairnpb.CorruptShard{NodeId: req.GetNodeId(), ShardId: req.GetShardId()},
+		Shard: &cairnpb.CorruptShard{NodeId: req.GetNodeId(), ShardId: req.GetShardId(), Reason: "checksum"},
 	}}}
 	if err := s.node.propose(ctx, cmd); err != nil {
 		return nil, err

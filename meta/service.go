@@ -274,6 +274,7 @@ func (s *Server) commitObject(ctx context.Context, req *cairnpb.CommitObjectRequ
 	if err := s.node.propose(ctx, cmd); err != nil {
 		return nil, err
 	}
+	s.node.kickIfDegraded(req.GetVersion())
 	return &cairnpb.CommitObjectResponse{}, nil
 }
 
@@ -320,12 +321,36 @@ func (s *Server) listObjects(ctx context.Context, req *cairnpb.ListObjectsReques
 	return resp, err
 }
 
+// registerNode admits a data node of this cluster (clusterid.go) and
+// records it. A node back with another incarnation than recorded (an
+// empty or replaced directory) no longer has the shards recorded with the
+// old one: that is logged and starts a repair round.
 func (s *Server) registerNode(ctx context.Context, req *cairnpb.RegisterNodeRequest) (*cairnpb.RegisterNodeResponse, error) {
-	cmd := &cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: req.GetNode()}}}
+	cluster, err := s.node.ensureClusterID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := req.GetNode()
+	if err := checkClusterID(cluster, req.GetClusterId(), d.GetId()); err != nil {
+		s.cfg.Logger.Error("refused a data node of another cluster", "node", d.GetId(), "addr", d.GetAddr(),
+			"its_cluster_id", req.GetClusterId(), "cluster_id", cluster)
+		return nil, err
+	}
+	var before *cairnpb.DataNode
+	_ = s.node.store.view(func(r pebble.Reader) error {
+		before, _ = getNode(r, d.GetId())
+		return nil
+	})
+	cmd := &cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: d}}}
 	if err := s.node.propose(ctx, cmd); err != nil {
 		return nil, err
 	}
-	return &cairnpb.RegisterNodeResponse{}, nil
+	if was, is := before.GetIncarnation(), d.GetIncarnation(); was != 0 && is != 0 && was != is {
+		s.cfg.Logger.Warn("data node is back with a new incarnation: its shards recorded with the old one are missing and will be rebuilt",
+			"node", d.GetId(), "old_incarnation", fmt.Sprintf("%016x", was), "incarnation", fmt.Sprintf("%016x", is))
+		s.node.repair.kick()
+	}
+	return &cairnpb.RegisterNodeResponse{ClusterId: cluster}, nil
 }
 
 func (s *Server) heartbeat(ctx context.Context, req *cairnpb.HeartbeatRequest) (*cairnpb.HeartbeatResponse, error) {
@@ -405,6 +430,9 @@ func (s *Server) status(_ context.Context) (*cairnpb.StatusResponse, error) {
 	var records map[string]*cairnpb.MetaMember
 	err := s.node.store.view(func(r pebble.Reader) error {
 		var err error
+		if resp.ClusterId, err = getClusterID(r); err != nil {
+			return err
+		}
 		if resp.Nodes, err = s.nodeStatuses(r); err != nil {
 			return err
 		}

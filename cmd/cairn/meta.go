@@ -36,6 +36,9 @@ func runMeta(ctx context.Context, args []string) error {
 		rebalance = fs.Bool("rebalance", true, "move shards automatically when the data-node layout changes (false: only on `cairnctl node rebalance`)")
 		orphGrace = fs.Duration("orphan-grace", meta.DefaultOrphanGrace, "how old a shard no version references must be before it is reclaimed as an orphan")
 		orphEvery = fs.Duration("orphan-interval", meta.DefaultOrphanInterval, "pause between orphan reconciliation rounds")
+		invEvery  = fs.Duration("inventory-interval", meta.DefaultInventoryInterval, "pause between inventory reconciliation passes (every recorded shard checked on its node)")
+		invRate   = fs.Int64("inventory-rate", meta.DefaultInventoryRate, "shards per second the inventory reconciliation checks, over all data nodes (negative: unlimited)")
+		chkRate   = fs.Int64("shard-check-rate", meta.DefaultShardCheckRate, "shards per second the leader checks after gateways reported them")
 	)
 	lf.register(fs)
 	mkf.register(fs)
@@ -85,6 +88,7 @@ func runMeta(ctx context.Context, args []string) error {
 		Peers: ps, Bootstrap: *bootstrap, Logger: log.With("node", *id), GCGrace: *gcGrace,
 		RepairGrace: *rpGrace, RepairInterval: *rpEvery, RepairBytesPerSecond: *rpRate, RepairParallel: *rpPar, RebalanceManual: !*rebalance,
 		OrphanGrace: *orphGrace, OrphanInterval: *orphEvery,
+		InventoryInterval: *invEvery, InventoryRate: *invRate, ShardCheckRate: *chkRate,
 		AdminToken: adminToken, RestoreFrom: *restore,
 		Keyring: ring, RewrapRate: mkf.rate, Transport: transport,
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -57,6 +58,10 @@ func setNodeState(cmd *cobra.Command, g *globals, id string, state cairnpb.NodeS
 		if st, err = waitRepaired(cmd.Context(), g, started, wait); err != nil {
 			return err
 		}
+	} else {
+		// The state change starts a repair round at once: its scan says
+		// whether every shard the node held can be placed elsewhere.
+		st = scanAfter(cmd.Context(), g, started, blockedCheckWait)
 	}
 	if g.output == "json" {
 		out := map[string]any{"node": id, "state": nodeStateName(resp.GetNode().GetState())}
@@ -66,10 +71,41 @@ func setNodeState(cmd *cobra.Command, g *globals, id string, state cairnpb.NodeS
 		return writeJSON(cmd.OutOrStdout(), out)
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "data node %s is now %s\n", id, nodeStateName(resp.GetNode().GetState()))
-	if st != nil {
+	switch {
+	case wait > 0 && st != nil:
 		writeRepairTable(cmd.OutOrStdout(), st)
+	case len(st.GetBlocked()) > 0:
+		fmt.Fprintf(cmd.OutOrStdout(), "WARNING: repair cannot rebuild every shard now; add data nodes (hosts) or bring nodes back:\n")
+		writeBlocked(cmd.OutOrStdout(), st)
 	}
 	return nil
+}
+
+// blockedCheckWait bounds how long `node remove` and `node drain` wait for
+// the repair scan that tells whether anything is blocked.
+const blockedCheckWait = 10 * time.Second
+
+// scanAfter returns the repair status once a scan that finished after
+// since shows in it, or nil when none does within limit (the leader is
+// busy with a long round, or cannot be reached).
+func scanAfter(ctx context.Context, g *globals, since time.Time, limit time.Duration) *cairnpb.RepairStatus {
+	deadline := time.Now().Add(limit)
+	for {
+		resp, err := adminCallCtl(ctx, g, "repair status", func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.RepairStatusResponse, error) {
+			return a.RepairStatus(ctx, &cairnpb.RepairStatusRequest{})
+		})
+		if err == nil && resp.GetStatus().GetLastScanUnixNano() > since.UnixNano() {
+			return resp.GetStatus()
+		}
+		if time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // waitRepaired polls the repair engine until a scan that started after
@@ -88,7 +124,11 @@ func waitRepaired(ctx context.Context, g *globals, since time.Time, wait time.Du
 		}
 		if time.Now().After(deadline) {
 			if err == nil {
-				err = fmt.Errorf("repair not done after %s: %d units left, %s", wait, resp.GetStatus().GetUnitsLeft(), bytesHuman(resp.GetStatus().GetBytesLeft()))
+				st := resp.GetStatus()
+				err = fmt.Errorf("repair not done after %s: %d units left, %s", wait, st.GetUnitsLeft(), bytesHuman(st.GetBytesLeft()))
+				if len(st.GetBlocked()) > 0 {
+					err = fmt.Errorf("%w; %d objects/parts cannot be repaired now: %s", err, st.GetBlockedUnits(), strings.Join(st.GetBlocked(), "; "))
+				}
 			}
 			return nil, err
 		}
@@ -120,6 +160,30 @@ type repairJSON struct {
 	// Versions gateways could not read (Meta.ReportUnreadable).
 	UnreadableReported int64            `json:"unreadable_reported"`
 	RecentUnreadable   []unreadableJSON `json:"recent_unreadable,omitempty"`
+	// Why repair cannot proceed, in words, and how many units wait.
+	Blocked      []string `json:"blocked,omitempty"`
+	BlockedUnits int64    `json:"blocked_units"`
+	// Shards gateways reported (Meta.ReportShards), checked, confirmed.
+	ShardReportsReceived  int64          `json:"shard_reports_received"`
+	ShardReportsChecked   int64          `json:"shard_reports_checked"`
+	ShardReportsConfirmed int64          `json:"shard_reports_confirmed"`
+	Inventory             *inventoryJSON `json:"inventory,omitempty"`
+}
+
+// inventoryJSON is the inventory reconciliation's progress.
+type inventoryJSON struct {
+	PassStarted      string  `json:"pass_started,omitempty"` // empty: no pass under way
+	UnitsDone        int64   `json:"units_done"`
+	ShardsChecked    int64   `json:"shards_checked"`
+	FoundMissing     int64   `json:"found_missing"`
+	FoundMismatched  int64   `json:"found_mismatched"`
+	NodesSkipped     int64   `json:"nodes_skipped"`
+	Passes           int64   `json:"passes"`
+	LastPassFinished string  `json:"last_pass_finished,omitempty"`
+	LastPassSeconds  float64 `json:"last_pass_seconds"`
+	LastPassUnits    int64   `json:"last_pass_units"`
+	LastPassMissing  int64   `json:"last_pass_missing"`
+	LastPassMismatch int64   `json:"last_pass_mismatched"`
 }
 
 type unreadableJSON struct {
@@ -142,6 +206,23 @@ func repairJSONOf(st *cairnpb.RepairStatus) repairJSON {
 		ETASeconds: st.GetEtaSeconds(), CorruptReports: st.GetCorruptReports(), Failures: st.GetFailures(),
 		LostNodes: st.GetLostNodes(), DrainingNodes: st.GetDrainingNodes(),
 		UnreadableReported: st.GetUnreadableReported(),
+		Blocked:            st.GetBlocked(), BlockedUnits: st.GetBlockedUnits(),
+		ShardReportsReceived: st.GetShardReportsReceived(), ShardReportsChecked: st.GetShardReportsChecked(),
+		ShardReportsConfirmed: st.GetShardReportsConfirmed(),
+	}
+	if inv := st.GetInventory(); inv != nil {
+		out.Inventory = &inventoryJSON{
+			UnitsDone: inv.GetUnitsDone(), ShardsChecked: inv.GetShardsChecked(), FoundMissing: inv.GetFoundMissing(),
+			FoundMismatched: inv.GetFoundMismatched(), NodesSkipped: inv.GetNodesSkipped(), Passes: inv.GetPasses(),
+			LastPassSeconds: time.Duration(inv.GetLastPassDurationNanos()).Seconds(), LastPassUnits: inv.GetLastPassUnits(),
+			LastPassMissing: inv.GetLastPassMissing(), LastPassMismatch: inv.GetLastPassMismatched(),
+		}
+		if t := inv.GetPassStartedUnixNano(); t > 0 {
+			out.Inventory.PassStarted = time.Unix(0, t).UTC().Format(time.RFC3339)
+		}
+		if t := inv.GetLastPassFinishedUnixNano(); t > 0 {
+			out.Inventory.LastPassFinished = time.Unix(0, t).UTC().Format(time.RFC3339)
+		}
 	}
 	for _, r := range st.GetRecentUnreadable() {
 		out.RecentUnreadable = append(out.RecentUnreadable, unreadableJSON{
@@ -184,5 +265,41 @@ func writeRepairTable(w io.Writer, st *cairnpb.RepairStatus) {
 	}
 	if len(st.GetDrainingNodes()) > 0 {
 		fmt.Fprintf(w, "  draining nodes: %v\n", st.GetDrainingNodes())
+	}
+	writeBlocked(w, st)
+	if n := st.GetShardReportsReceived(); n > 0 {
+		fmt.Fprintf(w, "  shards reported by gateways: %d, checked: %d, confirmed missing or mismatched: %d\n",
+			n, st.GetShardReportsChecked(), st.GetShardReportsConfirmed())
+	}
+	writeInventory(w, st.GetInventory(), time.Now())
+}
+
+// writeBlocked prints why repair cannot proceed, if it cannot.
+func writeBlocked(w io.Writer, st *cairnpb.RepairStatus) {
+	if len(st.GetBlocked()) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  BLOCKED: %d objects/parts cannot be fully repaired now:\n", st.GetBlockedUnits())
+	for _, r := range st.GetBlocked() {
+		fmt.Fprintf(w, "    %s\n", r)
+	}
+}
+
+// writeInventory prints the inventory reconciliation's progress.
+func writeInventory(w io.Writer, inv *cairnpb.InventoryProgress, now time.Time) {
+	if inv == nil {
+		return
+	}
+	pass := "idle"
+	if t := inv.GetPassStartedUnixNano(); t > 0 {
+		pass = fmt.Sprintf("pass started %s ago: %d objects/parts, %d shards checked, %d missing, %d mismatched, %d nodes skipped",
+			now.Sub(time.Unix(0, t)).Round(time.Second), inv.GetUnitsDone(), inv.GetShardsChecked(),
+			inv.GetFoundMissing(), inv.GetFoundMismatched(), inv.GetNodesSkipped())
+	}
+	fmt.Fprintf(w, "  inventory reconciliation: %s\n", pass)
+	if t := inv.GetLastPassFinishedUnixNano(); t > 0 {
+		fmt.Fprintf(w, "    last full pass: finished %s ago, took %s, %d objects/parts, %d missing, %d mismatched (%d passes)\n",
+			now.Sub(time.Unix(0, t)).Round(time.Second), time.Duration(inv.GetLastPassDurationNanos()).Round(time.Second),
+			inv.GetLastPassUnits(), inv.GetLastPassMissing(), inv.GetLastPassMismatched(), inv.GetPasses())
 	}
 }

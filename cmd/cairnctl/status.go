@@ -63,6 +63,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 }
 
 type statusJSON struct {
+	Cluster  string       `json:"cluster_id"`
 	Leader   string       `json:"leader"`
 	Members  []memberJSON `json:"members"`
 	Nodes    []nodeJSON   `json:"data_nodes"`
@@ -95,7 +96,7 @@ type nodeJSON struct {
 }
 
 func writeStatusJSON(w io.Writer, st *cairnpb.StatusResponse, rs *cairnpb.RepairStatus, bs *cairnpb.RebalanceStatus) error {
-	out := statusJSON{Leader: st.GetLeaderId(), Commit: st.GetCommitIndex(), Applied: st.GetAppliedIndex(), Answered: st.GetAnsweredBy()}
+	out := statusJSON{Cluster: st.GetClusterId(), Leader: st.GetLeaderId(), Commit: st.GetCommitIndex(), Applied: st.GetAppliedIndex(), Answered: st.GetAnsweredBy()}
 	if bs != nil {
 		b := rebalanceJSONOf(bs)
 		out.Rebalance = &b
@@ -143,7 +144,11 @@ func writeStatusTable(w io.Writer, st *cairnpb.StatusResponse, now time.Time) er
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.GetId(), d.GetAddr(), health, bytesHuman(d.GetUsedBytes()), bytesHuman(d.GetCapacityBytes()), ago)
 	}
-	fmt.Fprintf(tw, "\nleader: %s   commit index: %d   applied index: %d   answered by: %s\n", st.GetLeaderId(), st.GetCommitIndex(), st.GetAppliedIndex(), st.GetAnsweredBy())
+	cluster := st.GetClusterId()
+	if cluster == "" {
+		cluster = "(not drawn yet)"
+	}
+	fmt.Fprintf(tw, "\ncluster: %s   leader: %s   commit index: %d   applied index: %d   answered by: %s\n", cluster, st.GetLeaderId(), st.GetCommitIndex(), st.GetAppliedIndex(), st.GetAnsweredBy())
 	return tw.Flush()
 }
 

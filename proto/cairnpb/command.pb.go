@@ -71,6 +71,8 @@ type Command struct {
 	//	*Command_RelocateShards
 	//	*Command_ReportCorruptShard
 	//	*Command_ClearCorruptShards
+	//	*Command_SetClusterId
+	//	*Command_SetInventoryProgress
 	//	*Command_SetNodeWeight
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
@@ -450,6 +452,24 @@ func (x *Command) GetClearCorruptShards() *ClearCorruptShardsCmd {
 	return nil
 }
 
+func (x *Command) GetSetClusterId() *SetClusterIDCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetClusterId); ok {
+			return x.SetClusterId
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetInventoryProgress() *SetInventoryProgressCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetInventoryProgress); ok {
+			return x.SetInventoryProgress
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetSetNodeWeight() *SetNodeWeightCmd {
 	if x != nil {
 		if x, ok := x.Op.(*Command_SetNodeWeight); ok {
@@ -603,6 +623,14 @@ type Command_ClearCorruptShards struct {
 	ClearCorruptShards *ClearCorruptShardsCmd `protobuf:"bytes,93,opt,name=clear_corrupt_shards,json=clearCorruptShards,proto3,oneof"`
 }
 
+type Command_SetClusterId struct {
+	SetClusterId *SetClusterIDCmd `protobuf:"bytes,94,opt,name=set_cluster_id,json=setClusterId,proto3,oneof"`
+}
+
+type Command_SetInventoryProgress struct {
+	SetInventoryProgress *SetInventoryProgressCmd `protobuf:"bytes,95,opt,name=set_inventory_progress,json=setInventoryProgress,proto3,oneof"`
+}
+
 type Command_SetNodeWeight struct {
 	SetNodeWeight *SetNodeWeightCmd `protobuf:"bytes,110,opt,name=set_node_weight,json=setNodeWeight,proto3,oneof"`
 }
@@ -676,6 +704,10 @@ func (*Command_RelocateShards) isCommand_Op() {}
 func (*Command_ReportCorruptShard) isCommand_Op() {}
 
 func (*Command_ClearCorruptShards) isCommand_Op() {}
+
+func (*Command_SetClusterId) isCommand_Op() {}
+
+func (*Command_SetInventoryProgress) isCommand_Op() {}
 
 func (*Command_SetNodeWeight) isCommand_Op() {}
 
@@ -1053,6 +1085,53 @@ func (x *SetMemberCmd) GetMember() *MetaMember {
 	return nil
 }
 
+// SetClusterIDCmd records the cluster's ID, drawn once by a leader that
+// finds none. It is refused when another ID is recorded already: the ID
+// never changes.
+type SetClusterIDCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClusterId     string                 `protobuf:"bytes,1,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetClusterIDCmd) Reset() {
+	*x = SetClusterIDCmd{}
+	mi := &file_cairnpb_command_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetClusterIDCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetClusterIDCmd) ProtoMessage() {}
+
+func (x *SetClusterIDCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_command_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetClusterIDCmd.ProtoReflect.Descriptor instead.
+func (*SetClusterIDCmd) Descriptor() ([]byte, []int) {
+	return file_cairnpb_command_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SetClusterIDCmd) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
 // DropGCCmd removes entries from the GC queue once their shards are gone
 // from their data nodes.
 type DropGCCmd struct {
@@ -1064,7 +1143,7 @@ type DropGCCmd struct {
 
 func (x *DropGCCmd) Reset() {
 	*x = DropGCCmd{}
-	mi := &file_cairnpb_command_proto_msgTypes[8]
+	mi := &file_cairnpb_command_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1155,7 @@ func (x *DropGCCmd) String() string {
 func (*DropGCCmd) ProtoMessage() {}
 
 func (x *DropGCCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_command_proto_msgTypes[8]
+	mi := &file_cairnpb_command_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1168,7 @@ func (x *DropGCCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropGCCmd.ProtoReflect.Descriptor instead.
 func (*DropGCCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_command_proto_rawDescGZIP(), []int{8}
+	return file_cairnpb_command_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DropGCCmd) GetEntries() []*GCEntry {
@@ -1103,7 +1182,7 @@ var File_cairnpb_command_proto protoreflect.FileDescriptor
 
 const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\xa5\x14\n" +
+	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\xc3\x15\n" +
 	"\aCommand\x12\x1b\n" +
 	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12\x1d\n" +
 	"\n" +
@@ -1149,7 +1228,9 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\x0eset_node_state\x18Z \x01(\v2\x19.cairn.v1.SetNodeStateCmdH\x00R\fsetNodeState\x12F\n" +
 	"\x0frelocate_shards\x18[ \x01(\v2\x1b.cairn.v1.RelocateShardsCmdH\x00R\x0erelocateShards\x12S\n" +
 	"\x14report_corrupt_shard\x18\\ \x01(\v2\x1f.cairn.v1.ReportCorruptShardCmdH\x00R\x12reportCorruptShard\x12S\n" +
-	"\x14clear_corrupt_shards\x18] \x01(\v2\x1f.cairn.v1.ClearCorruptShardsCmdH\x00R\x12clearCorruptShards\x12D\n" +
+	"\x14clear_corrupt_shards\x18] \x01(\v2\x1f.cairn.v1.ClearCorruptShardsCmdH\x00R\x12clearCorruptShards\x12A\n" +
+	"\x0eset_cluster_id\x18^ \x01(\v2\x19.cairn.v1.SetClusterIDCmdH\x00R\fsetClusterId\x12Y\n" +
+	"\x16set_inventory_progress\x18_ \x01(\v2!.cairn.v1.SetInventoryProgressCmdH\x00R\x14setInventoryProgress\x12D\n" +
 	"\x0fset_node_weight\x18n \x01(\v2\x1a.cairn.v1.SetNodeWeightCmdH\x00R\rsetNodeWeightB\x04\n" +
 	"\x02op\";\n" +
 	"\x0fCreateBucketCmd\x12(\n" +
@@ -1174,7 +1255,10 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
 	"used_bytes\x18\x03 \x01(\x03R\tusedBytes\"<\n" +
 	"\fSetMemberCmd\x12,\n" +
-	"\x06member\x18\x01 \x01(\v2\x14.cairn.v1.MetaMemberR\x06member\"8\n" +
+	"\x06member\x18\x01 \x01(\v2\x14.cairn.v1.MetaMemberR\x06member\"0\n" +
+	"\x0fSetClusterIDCmd\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x01 \x01(\tR\tclusterId\"8\n" +
 	"\tDropGCCmd\x12+\n" +
 	"\aentries\x18\x01 \x03(\v2\x11.cairn.v1.GCEntryR\aentriesB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
@@ -1190,51 +1274,53 @@ func file_cairnpb_command_proto_rawDescGZIP() []byte {
 	return file_cairnpb_command_proto_rawDescData
 }
 
-var file_cairnpb_command_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_cairnpb_command_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_cairnpb_command_proto_goTypes = []any{
-	(*Command)(nil),                // 0: cairn.v1.Command
-	(*CreateBucketCmd)(nil),        // 1: cairn.v1.CreateBucketCmd
-	(*DeleteBucketCmd)(nil),        // 2: cairn.v1.DeleteBucketCmd
-	(*PutObjectCmd)(nil),           // 3: cairn.v1.PutObjectCmd
-	(*DeleteObjectCmd)(nil),        // 4: cairn.v1.DeleteObjectCmd
-	(*RegisterNodeCmd)(nil),        // 5: cairn.v1.RegisterNodeCmd
-	(*HeartbeatCmd)(nil),           // 6: cairn.v1.HeartbeatCmd
-	(*SetMemberCmd)(nil),           // 7: cairn.v1.SetMemberCmd
-	(*DropGCCmd)(nil),              // 8: cairn.v1.DropGCCmd
-	(*CreateUploadCmd)(nil),        // 9: cairn.v1.CreateUploadCmd
-	(*CommitPartCmd)(nil),          // 10: cairn.v1.CommitPartCmd
-	(*CompleteUploadCmd)(nil),      // 11: cairn.v1.CompleteUploadCmd
-	(*AbortUploadCmd)(nil),         // 12: cairn.v1.AbortUploadCmd
-	(*SetObjectTagsCmd)(nil),       // 13: cairn.v1.SetObjectTagsCmd
-	(*SetBucketTagsCmd)(nil),       // 14: cairn.v1.SetBucketTagsCmd
-	(*CreateNamespaceCmd)(nil),     // 15: cairn.v1.CreateNamespaceCmd
-	(*CreateUserCmd)(nil),          // 16: cairn.v1.CreateUserCmd
-	(*DeleteUserCmd)(nil),          // 17: cairn.v1.DeleteUserCmd
-	(*CreateAccessKeyCmd)(nil),     // 18: cairn.v1.CreateAccessKeyCmd
-	(*SetAccessKeyActiveCmd)(nil),  // 19: cairn.v1.SetAccessKeyActiveCmd
-	(*DeleteAccessKeyCmd)(nil),     // 20: cairn.v1.DeleteAccessKeyCmd
-	(*SetMasterKeyCmd)(nil),        // 21: cairn.v1.SetMasterKeyCmd
-	(*RewrapCmd)(nil),              // 22: cairn.v1.RewrapCmd
-	(*SetBucketVersioningCmd)(nil), // 23: cairn.v1.SetBucketVersioningCmd
-	(*DeleteVersionCmd)(nil),       // 24: cairn.v1.DeleteVersionCmd
-	(*SetVersionTagsCmd)(nil),      // 25: cairn.v1.SetVersionTagsCmd
-	(*CreateCompartmentCmd)(nil),   // 26: cairn.v1.CreateCompartmentCmd
-	(*SetS3CompartmentCmd)(nil),    // 27: cairn.v1.SetS3CompartmentCmd
-	(*CreateGroupCmd)(nil),         // 28: cairn.v1.CreateGroupCmd
-	(*SetGroupMemberCmd)(nil),      // 29: cairn.v1.SetGroupMemberCmd
-	(*CreatePolicyCmd)(nil),        // 30: cairn.v1.CreatePolicyCmd
-	(*DeletePolicyCmd)(nil),        // 31: cairn.v1.DeletePolicyCmd
-	(*SetNodeStateCmd)(nil),        // 32: cairn.v1.SetNodeStateCmd
-	(*RelocateShardsCmd)(nil),      // 33: cairn.v1.RelocateShardsCmd
-	(*ReportCorruptShardCmd)(nil),  // 34: cairn.v1.ReportCorruptShardCmd
-	(*ClearCorruptShardsCmd)(nil),  // 35: cairn.v1.ClearCorruptShardsCmd
-	(*SetNodeWeightCmd)(nil),       // 36: cairn.v1.SetNodeWeightCmd
-	(*Bucket)(nil),                 // 37: cairn.v1.Bucket
-	(*ObjectVersion)(nil),          // 38: cairn.v1.ObjectVersion
-	(*WriteCondition)(nil),         // 39: cairn.v1.WriteCondition
-	(*DataNode)(nil),               // 40: cairn.v1.DataNode
-	(*MetaMember)(nil),             // 41: cairn.v1.MetaMember
-	(*GCEntry)(nil),                // 42: cairn.v1.GCEntry
+	(*Command)(nil),                 // 0: cairn.v1.Command
+	(*CreateBucketCmd)(nil),         // 1: cairn.v1.CreateBucketCmd
+	(*DeleteBucketCmd)(nil),         // 2: cairn.v1.DeleteBucketCmd
+	(*PutObjectCmd)(nil),            // 3: cairn.v1.PutObjectCmd
+	(*DeleteObjectCmd)(nil),         // 4: cairn.v1.DeleteObjectCmd
+	(*RegisterNodeCmd)(nil),         // 5: cairn.v1.RegisterNodeCmd
+	(*HeartbeatCmd)(nil),            // 6: cairn.v1.HeartbeatCmd
+	(*SetMemberCmd)(nil),            // 7: cairn.v1.SetMemberCmd
+	(*SetClusterIDCmd)(nil),         // 8: cairn.v1.SetClusterIDCmd
+	(*DropGCCmd)(nil),               // 9: cairn.v1.DropGCCmd
+	(*CreateUploadCmd)(nil),         // 10: cairn.v1.CreateUploadCmd
+	(*CommitPartCmd)(nil),           // 11: cairn.v1.CommitPartCmd
+	(*CompleteUploadCmd)(nil),       // 12: cairn.v1.CompleteUploadCmd
+	(*AbortUploadCmd)(nil),          // 13: cairn.v1.AbortUploadCmd
+	(*SetObjectTagsCmd)(nil),        // 14: cairn.v1.SetObjectTagsCmd
+	(*SetBucketTagsCmd)(nil),        // 15: cairn.v1.SetBucketTagsCmd
+	(*CreateNamespaceCmd)(nil),      // 16: cairn.v1.CreateNamespaceCmd
+	(*CreateUserCmd)(nil),           // 17: cairn.v1.CreateUserCmd
+	(*DeleteUserCmd)(nil),           // 18: cairn.v1.DeleteUserCmd
+	(*CreateAccessKeyCmd)(nil),      // 19: cairn.v1.CreateAccessKeyCmd
+	(*SetAccessKeyActiveCmd)(nil),   // 20: cairn.v1.SetAccessKeyActiveCmd
+	(*DeleteAccessKeyCmd)(nil),      // 21: cairn.v1.DeleteAccessKeyCmd
+	(*SetMasterKeyCmd)(nil),         // 22: cairn.v1.SetMasterKeyCmd
+	(*RewrapCmd)(nil),               // 23: cairn.v1.RewrapCmd
+	(*SetBucketVersioningCmd)(nil),  // 24: cairn.v1.SetBucketVersioningCmd
+	(*DeleteVersionCmd)(nil),        // 25: cairn.v1.DeleteVersionCmd
+	(*SetVersionTagsCmd)(nil),       // 26: cairn.v1.SetVersionTagsCmd
+	(*CreateCompartmentCmd)(nil),    // 27: cairn.v1.CreateCompartmentCmd
+	(*SetS3CompartmentCmd)(nil),     // 28: cairn.v1.SetS3CompartmentCmd
+	(*CreateGroupCmd)(nil),          // 29: cairn.v1.CreateGroupCmd
+	(*SetGroupMemberCmd)(nil),       // 30: cairn.v1.SetGroupMemberCmd
+	(*CreatePolicyCmd)(nil),         // 31: cairn.v1.CreatePolicyCmd
+	(*DeletePolicyCmd)(nil),         // 32: cairn.v1.DeletePolicyCmd
+	(*SetNodeStateCmd)(nil),         // 33: cairn.v1.SetNodeStateCmd
+	(*RelocateShardsCmd)(nil),       // 34: cairn.v1.RelocateShardsCmd
+	(*ReportCorruptShardCmd)(nil),   // 35: cairn.v1.ReportCorruptShardCmd
+	(*ClearCorruptShardsCmd)(nil),   // 36: cairn.v1.ClearCorruptShardsCmd
+	(*SetInventoryProgressCmd)(nil), // 37: cairn.v1.SetInventoryProgressCmd
+	(*SetNodeWeightCmd)(nil),        // 38: cairn.v1.SetNodeWeightCmd
+	(*Bucket)(nil),                  // 39: cairn.v1.Bucket
+	(*ObjectVersion)(nil),           // 40: cairn.v1.ObjectVersion
+	(*WriteCondition)(nil),          // 41: cairn.v1.WriteCondition
+	(*DataNode)(nil),                // 42: cairn.v1.DataNode
+	(*MetaMember)(nil),              // 43: cairn.v1.MetaMember
+	(*GCEntry)(nil),                 // 44: cairn.v1.GCEntry
 }
 var file_cairnpb_command_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.Command.create_bucket:type_name -> cairn.v1.CreateBucketCmd
@@ -1244,46 +1330,48 @@ var file_cairnpb_command_proto_depIdxs = []int32{
 	5,  // 4: cairn.v1.Command.register_node:type_name -> cairn.v1.RegisterNodeCmd
 	6,  // 5: cairn.v1.Command.heartbeat:type_name -> cairn.v1.HeartbeatCmd
 	7,  // 6: cairn.v1.Command.set_member:type_name -> cairn.v1.SetMemberCmd
-	9,  // 7: cairn.v1.Command.create_upload:type_name -> cairn.v1.CreateUploadCmd
-	10, // 8: cairn.v1.Command.commit_part:type_name -> cairn.v1.CommitPartCmd
-	11, // 9: cairn.v1.Command.complete_upload:type_name -> cairn.v1.CompleteUploadCmd
-	12, // 10: cairn.v1.Command.abort_upload:type_name -> cairn.v1.AbortUploadCmd
-	13, // 11: cairn.v1.Command.set_object_tags:type_name -> cairn.v1.SetObjectTagsCmd
-	14, // 12: cairn.v1.Command.set_bucket_tags:type_name -> cairn.v1.SetBucketTagsCmd
-	8,  // 13: cairn.v1.Command.drop_gc:type_name -> cairn.v1.DropGCCmd
-	15, // 14: cairn.v1.Command.create_namespace:type_name -> cairn.v1.CreateNamespaceCmd
-	16, // 15: cairn.v1.Command.create_user:type_name -> cairn.v1.CreateUserCmd
-	17, // 16: cairn.v1.Command.delete_user:type_name -> cairn.v1.DeleteUserCmd
-	18, // 17: cairn.v1.Command.create_access_key:type_name -> cairn.v1.CreateAccessKeyCmd
-	19, // 18: cairn.v1.Command.set_access_key_active:type_name -> cairn.v1.SetAccessKeyActiveCmd
-	20, // 19: cairn.v1.Command.delete_access_key:type_name -> cairn.v1.DeleteAccessKeyCmd
-	21, // 20: cairn.v1.Command.set_master_key:type_name -> cairn.v1.SetMasterKeyCmd
-	22, // 21: cairn.v1.Command.rewrap:type_name -> cairn.v1.RewrapCmd
-	23, // 22: cairn.v1.Command.set_bucket_versioning:type_name -> cairn.v1.SetBucketVersioningCmd
-	24, // 23: cairn.v1.Command.delete_version:type_name -> cairn.v1.DeleteVersionCmd
-	25, // 24: cairn.v1.Command.set_version_tags:type_name -> cairn.v1.SetVersionTagsCmd
-	26, // 25: cairn.v1.Command.create_compartment:type_name -> cairn.v1.CreateCompartmentCmd
-	27, // 26: cairn.v1.Command.set_s3_compartment:type_name -> cairn.v1.SetS3CompartmentCmd
-	28, // 27: cairn.v1.Command.create_group:type_name -> cairn.v1.CreateGroupCmd
-	29, // 28: cairn.v1.Command.set_group_member:type_name -> cairn.v1.SetGroupMemberCmd
-	30, // 29: cairn.v1.Command.create_policy:type_name -> cairn.v1.CreatePolicyCmd
-	31, // 30: cairn.v1.Command.delete_policy:type_name -> cairn.v1.DeletePolicyCmd
-	32, // 31: cairn.v1.Command.set_node_state:type_name -> cairn.v1.SetNodeStateCmd
-	33, // 32: cairn.v1.Command.relocate_shards:type_name -> cairn.v1.RelocateShardsCmd
-	34, // 33: cairn.v1.Command.report_corrupt_shard:type_name -> cairn.v1.ReportCorruptShardCmd
-	35, // 34: cairn.v1.Command.clear_corrupt_shards:type_name -> cairn.v1.ClearCorruptShardsCmd
-	36, // 35: cairn.v1.Command.set_node_weight:type_name -> cairn.v1.SetNodeWeightCmd
-	37, // 36: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
-	38, // 37: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
-	39, // 38: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
-	40, // 39: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
-	41, // 40: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
-	42, // 41: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	10, // 7: cairn.v1.Command.create_upload:type_name -> cairn.v1.CreateUploadCmd
+	11, // 8: cairn.v1.Command.commit_part:type_name -> cairn.v1.CommitPartCmd
+	12, // 9: cairn.v1.Command.complete_upload:type_name -> cairn.v1.CompleteUploadCmd
+	13, // 10: cairn.v1.Command.abort_upload:type_name -> cairn.v1.AbortUploadCmd
+	14, // 11: cairn.v1.Command.set_object_tags:type_name -> cairn.v1.SetObjectTagsCmd
+	15, // 12: cairn.v1.Command.set_bucket_tags:type_name -> cairn.v1.SetBucketTagsCmd
+	9,  // 13: cairn.v1.Command.drop_gc:type_name -> cairn.v1.DropGCCmd
+	16, // 14: cairn.v1.Command.create_namespace:type_name -> cairn.v1.CreateNamespaceCmd
+	17, // 15: cairn.v1.Command.create_user:type_name -> cairn.v1.CreateUserCmd
+	18, // 16: cairn.v1.Command.delete_user:type_name -> cairn.v1.DeleteUserCmd
+	19, // 17: cairn.v1.Command.create_access_key:type_name -> cairn.v1.CreateAccessKeyCmd
+	20, // 18: cairn.v1.Command.set_access_key_active:type_name -> cairn.v1.SetAccessKeyActiveCmd
+	21, // 19: cairn.v1.Command.delete_access_key:type_name -> cairn.v1.DeleteAccessKeyCmd
+	22, // 20: cairn.v1.Command.set_master_key:type_name -> cairn.v1.SetMasterKeyCmd
+	23, // 21: cairn.v1.Command.rewrap:type_name -> cairn.v1.RewrapCmd
+	24, // 22: cairn.v1.Command.set_bucket_versioning:type_name -> cairn.v1.SetBucketVersioningCmd
+	25, // 23: cairn.v1.Command.delete_version:type_name -> cairn.v1.DeleteVersionCmd
+	26, // 24: cairn.v1.Command.set_version_tags:type_name -> cairn.v1.SetVersionTagsCmd
+	27, // 25: cairn.v1.Command.create_compartment:type_name -> cairn.v1.CreateCompartmentCmd
+	28, // 26: cairn.v1.Command.set_s3_compartment:type_name -> cairn.v1.SetS3CompartmentCmd
+	29, // 27: cairn.v1.Command.create_group:type_name -> cairn.v1.CreateGroupCmd
+	30, // 28: cairn.v1.Command.set_group_member:type_name -> cairn.v1.SetGroupMemberCmd
+	31, // 29: cairn.v1.Command.create_policy:type_name -> cairn.v1.CreatePolicyCmd
+	32, // 30: cairn.v1.Command.delete_policy:type_name -> cairn.v1.DeletePolicyCmd
+	33, // 31: cairn.v1.Command.set_node_state:type_name -> cairn.v1.SetNodeStateCmd
+	34, // 32: cairn.v1.Command.relocate_shards:type_name -> cairn.v1.RelocateShardsCmd
+	35, // 33: cairn.v1.Command.report_corrupt_shard:type_name -> cairn.v1.ReportCorruptShardCmd
+	36, // 34: cairn.v1.Command.clear_corrupt_shards:type_name -> cairn.v1.ClearCorruptShardsCmd
+	8,  // 35: cairn.v1.Command.set_cluster_id:type_name -> cairn.v1.SetClusterIDCmd
+	37, // 36: cairn.v1.Command.set_inventory_progress:type_name -> cairn.v1.SetInventoryProgressCmd
+	38, // 37: cairn.v1.Command.set_node_weight:type_name -> cairn.v1.SetNodeWeightCmd
+	39, // 38: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
+	40, // 39: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
+	41, // 40: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
+	42, // 41: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
+	43, // 42: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
+	44, // 43: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
+	44, // [44:44] is the sub-list for method output_type
+	44, // [44:44] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_command_proto_init() }
@@ -1337,6 +1425,8 @@ func file_cairnpb_command_proto_init() {
 		(*Command_RelocateShards)(nil),
 		(*Command_ReportCorruptShard)(nil),
 		(*Command_ClearCorruptShards)(nil),
+		(*Command_SetClusterId)(nil),
+		(*Command_SetInventoryProgress)(nil),
 		(*Command_SetNodeWeight)(nil),
 	}
 	type x struct{}
@@ -1345,7 +1435,7 @@ func file_cairnpb_command_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_command_proto_rawDesc), len(file_cairnpb_command_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

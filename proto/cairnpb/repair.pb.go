@@ -290,6 +290,195 @@ func (x *ReportCorruptShardCmd) GetShard() *CorruptShard {
 	return nil
 }
 
+// SetInventoryProgressCmd records where the leader's inventory
+// reconciliation is, so that a new leader resumes its pass.
+type SetInventoryProgressCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Progress      *InventoryProgress     `protobuf:"bytes,1,opt,name=progress,proto3" json:"progress,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetInventoryProgressCmd) Reset() {
+	*x = SetInventoryProgressCmd{}
+	mi := &file_cairnpb_repair_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetInventoryProgressCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetInventoryProgressCmd) ProtoMessage() {}
+
+func (x *SetInventoryProgressCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_repair_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetInventoryProgressCmd.ProtoReflect.Descriptor instead.
+func (*SetInventoryProgressCmd) Descriptor() ([]byte, []int) {
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SetInventoryProgressCmd) GetProgress() *InventoryProgress {
+	if x != nil {
+		return x.Progress
+	}
+	return nil
+}
+
+// InventoryProgress is the inventory reconciliation (meta -> data node
+// anti-entropy): the current pass's position and findings, and the last
+// finished pass's. See docs/durability.md, "Shard accounting".
+type InventoryProgress struct {
+	state                    protoimpl.MessageState `protogen:"open.v1"`
+	Cursor                   []byte                 `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`                                                           // FSM key the pass resumes at; empty at a pass's start
+	PassStartedUnixNano      int64                  `protobuf:"varint,2,opt,name=pass_started_unix_nano,json=passStartedUnixNano,proto3" json:"pass_started_unix_nano,omitempty"` // 0: no pass under way
+	UnitsDone                int64                  `protobuf:"varint,3,opt,name=units_done,json=unitsDone,proto3" json:"units_done,omitempty"`                                   // units (versions, parts) checked in this pass
+	ShardsChecked            int64                  `protobuf:"varint,4,opt,name=shards_checked,json=shardsChecked,proto3" json:"shards_checked,omitempty"`                       // shards stat'ed in this pass
+	FoundMissing             int64                  `protobuf:"varint,5,opt,name=found_missing,json=foundMissing,proto3" json:"found_missing,omitempty"`                          // shards absent from their node, this pass
+	FoundMismatched          int64                  `protobuf:"varint,6,opt,name=found_mismatched,json=foundMismatched,proto3" json:"found_mismatched,omitempty"`                 // shards whose digest differs from the record's, this pass
+	NodesSkipped             int64                  `protobuf:"varint,7,opt,name=nodes_skipped,json=nodesSkipped,proto3" json:"nodes_skipped,omitempty"`                          // stat calls to nodes that did not answer, this pass
+	Passes                   int64                  `protobuf:"varint,8,opt,name=passes,proto3" json:"passes,omitempty"`                                                          // passes finished
+	LastPassFinishedUnixNano int64                  `protobuf:"varint,9,opt,name=last_pass_finished_unix_nano,json=lastPassFinishedUnixNano,proto3" json:"last_pass_finished_unix_nano,omitempty"`
+	LastPassDurationNanos    int64                  `protobuf:"varint,10,opt,name=last_pass_duration_nanos,json=lastPassDurationNanos,proto3" json:"last_pass_duration_nanos,omitempty"`
+	LastPassUnits            int64                  `protobuf:"varint,11,opt,name=last_pass_units,json=lastPassUnits,proto3" json:"last_pass_units,omitempty"`
+	LastPassMissing          int64                  `protobuf:"varint,12,opt,name=last_pass_missing,json=lastPassMissing,proto3" json:"last_pass_missing,omitempty"`
+	LastPassMismatched       int64                  `protobuf:"varint,13,opt,name=last_pass_mismatched,json=lastPassMismatched,proto3" json:"last_pass_mismatched,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *InventoryProgress) Reset() {
+	*x = InventoryProgress{}
+	mi := &file_cairnpb_repair_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InventoryProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InventoryProgress) ProtoMessage() {}
+
+func (x *InventoryProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_repair_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InventoryProgress.ProtoReflect.Descriptor instead.
+func (*InventoryProgress) Descriptor() ([]byte, []int) {
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *InventoryProgress) GetCursor() []byte {
+	if x != nil {
+		return x.Cursor
+	}
+	return nil
+}
+
+func (x *InventoryProgress) GetPassStartedUnixNano() int64 {
+	if x != nil {
+		return x.PassStartedUnixNano
+	}
+	return 0
+}
+
+func (x *InventoryProgress) GetUnitsDone() int64 {
+	if x != nil {
+		return x.UnitsDone
+	}
+	return 0
+}
+
+func (x *InventoryProgress) GetShardsChecked() int64 {
+	if x != nil {
+		return x.ShardsChecked
+	}
+	return 0
+}
+
+func (x *InventoryProgress) GetFoundMissing() int64 {
+	if x != nil {
+		return x.FoundMissing
+	}
+	return 0
+}
+
+func (x *InventoryProgress) GetFoundMismatched() int64 {
+	if x != nil {
+		return x.FoundMismatched
+	}
+	return 0
+}
+
+func (x *InventoryProgress) GetNodesSkipped() int64 {
+	if x != nil {
+		return x.NodesSkipped
+	}
+	return 0
+}
+
+func (x *InventoryProgress) GetPasses() int64 {
+	if x != nil {
+		return x.Passes
+	}
+	return 0
+}
+
+func (x *InventoryProgress) GetLastPassFinishedUnixNano() int64 {
+	if x != nil {
+		return x.LastPassFinishedUnixNano
+	}
+	return 0
+}
+
+func (x *InventoryProgress) GetLastPassDurationNanos() int64 {
+	if x != nil {
+		return x.LastPassDurationNanos
+	}
+	return 0
+}
+
+func (x *InventoryProgress) GetLastPassUnits() int64 {
+	if x != nil {
+		return x.LastPassUnits
+	}
+	return 0
+}
+
+func (x *InventoryProgress) GetLastPassMissing() int64 {
+	if x != nil {
+		return x.LastPassMissing
+	}
+	return 0
+}
+
+func (x *InventoryProgress) GetLastPassMismatched() int64 {
+	if x != nil {
+		return x.LastPassMismatched
+	}
+	return 0
+}
+
 // ClearCorruptShardsCmd drops corrupt reports no record refers to any more.
 type ClearCorruptShardsCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -300,7 +489,7 @@ type ClearCorruptShardsCmd struct {
 
 func (x *ClearCorruptShardsCmd) Reset() {
 	*x = ClearCorruptShardsCmd{}
-	mi := &file_cairnpb_repair_proto_msgTypes[4]
+	mi := &file_cairnpb_repair_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -312,7 +501,7 @@ func (x *ClearCorruptShardsCmd) String() string {
 func (*ClearCorruptShardsCmd) ProtoMessage() {}
 
 func (x *ClearCorruptShardsCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[4]
+	mi := &file_cairnpb_repair_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -325,7 +514,7 @@ func (x *ClearCorruptShardsCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearCorruptShardsCmd.ProtoReflect.Descriptor instead.
 func (*ClearCorruptShardsCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{4}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ClearCorruptShardsCmd) GetShards() []*CorruptShard {
@@ -348,7 +537,7 @@ type CorruptShard struct {
 
 func (x *CorruptShard) Reset() {
 	*x = CorruptShard{}
-	mi := &file_cairnpb_repair_proto_msgTypes[5]
+	mi := &file_cairnpb_repair_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -360,7 +549,7 @@ func (x *CorruptShard) String() string {
 func (*CorruptShard) ProtoMessage() {}
 
 func (x *CorruptShard) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[5]
+	mi := &file_cairnpb_repair_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -373,7 +562,7 @@ func (x *CorruptShard) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CorruptShard.ProtoReflect.Descriptor instead.
 func (*CorruptShard) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{5}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CorruptShard) GetNodeId() string {
@@ -414,7 +603,7 @@ type SetNodeStateRequest struct {
 
 func (x *SetNodeStateRequest) Reset() {
 	*x = SetNodeStateRequest{}
-	mi := &file_cairnpb_repair_proto_msgTypes[6]
+	mi := &file_cairnpb_repair_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -426,7 +615,7 @@ func (x *SetNodeStateRequest) String() string {
 func (*SetNodeStateRequest) ProtoMessage() {}
 
 func (x *SetNodeStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[6]
+	mi := &file_cairnpb_repair_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -439,7 +628,7 @@ func (x *SetNodeStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodeStateRequest.ProtoReflect.Descriptor instead.
 func (*SetNodeStateRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{6}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SetNodeStateRequest) GetNodeId() string {
@@ -465,7 +654,7 @@ type SetNodeStateResponse struct {
 
 func (x *SetNodeStateResponse) Reset() {
 	*x = SetNodeStateResponse{}
-	mi := &file_cairnpb_repair_proto_msgTypes[7]
+	mi := &file_cairnpb_repair_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +666,7 @@ func (x *SetNodeStateResponse) String() string {
 func (*SetNodeStateResponse) ProtoMessage() {}
 
 func (x *SetNodeStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[7]
+	mi := &file_cairnpb_repair_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +679,7 @@ func (x *SetNodeStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodeStateResponse.ProtoReflect.Descriptor instead.
 func (*SetNodeStateResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{7}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SetNodeStateResponse) GetNode() *DataNode {
@@ -508,7 +697,7 @@ type RepairStatusRequest struct {
 
 func (x *RepairStatusRequest) Reset() {
 	*x = RepairStatusRequest{}
-	mi := &file_cairnpb_repair_proto_msgTypes[8]
+	mi := &file_cairnpb_repair_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -520,7 +709,7 @@ func (x *RepairStatusRequest) String() string {
 func (*RepairStatusRequest) ProtoMessage() {}
 
 func (x *RepairStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[8]
+	mi := &file_cairnpb_repair_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -533,7 +722,7 @@ func (x *RepairStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepairStatusRequest.ProtoReflect.Descriptor instead.
 func (*RepairStatusRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{8}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{10}
 }
 
 // RepairStatus is the repair engine's view, from the leader's last scan.
@@ -560,13 +749,25 @@ type RepairStatus struct {
 	// leader (ReportUnreadable), and the latest few of them.
 	UnreadableReported int64               `protobuf:"varint,18,opt,name=unreadable_reported,json=unreadableReported,proto3" json:"unreadable_reported,omitempty"`
 	RecentUnreadable   []*UnreadableReport `protobuf:"bytes,19,rep,name=recent_unreadable,json=recentUnreadable,proto3" json:"recent_unreadable,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Why repair cannot proceed, in words, one line per distinct reason
+	// (e.g. "6 shards need 6 failure domains (hosts), 5 are available"),
+	// from the last scan and the round after it; empty when nothing waits.
+	Blocked      []string           `protobuf:"bytes,20,rep,name=blocked,proto3" json:"blocked,omitempty"`
+	BlockedUnits int64              `protobuf:"varint,21,opt,name=blocked_units,json=blockedUnits,proto3" json:"blocked_units,omitempty"` // units that cannot be fully repaired now
+	Inventory    *InventoryProgress `protobuf:"bytes,22,opt,name=inventory,proto3" json:"inventory,omitempty"`
+	// Shards gateways reported (Meta.ReportShards) since this node became
+	// leader: received, checked against their node, and confirmed missing
+	// or mismatched (recorded as corrupt).
+	ShardReportsReceived  int64 `protobuf:"varint,23,opt,name=shard_reports_received,json=shardReportsReceived,proto3" json:"shard_reports_received,omitempty"`
+	ShardReportsChecked   int64 `protobuf:"varint,24,opt,name=shard_reports_checked,json=shardReportsChecked,proto3" json:"shard_reports_checked,omitempty"`
+	ShardReportsConfirmed int64 `protobuf:"varint,25,opt,name=shard_reports_confirmed,json=shardReportsConfirmed,proto3" json:"shard_reports_confirmed,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *RepairStatus) Reset() {
 	*x = RepairStatus{}
-	mi := &file_cairnpb_repair_proto_msgTypes[9]
+	mi := &file_cairnpb_repair_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -578,7 +779,7 @@ func (x *RepairStatus) String() string {
 func (*RepairStatus) ProtoMessage() {}
 
 func (x *RepairStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[9]
+	mi := &file_cairnpb_repair_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -591,7 +792,7 @@ func (x *RepairStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepairStatus.ProtoReflect.Descriptor instead.
 func (*RepairStatus) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{9}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RepairStatus) GetRunning() bool {
@@ -727,6 +928,48 @@ func (x *RepairStatus) GetRecentUnreadable() []*UnreadableReport {
 	return nil
 }
 
+func (x *RepairStatus) GetBlocked() []string {
+	if x != nil {
+		return x.Blocked
+	}
+	return nil
+}
+
+func (x *RepairStatus) GetBlockedUnits() int64 {
+	if x != nil {
+		return x.BlockedUnits
+	}
+	return 0
+}
+
+func (x *RepairStatus) GetInventory() *InventoryProgress {
+	if x != nil {
+		return x.Inventory
+	}
+	return nil
+}
+
+func (x *RepairStatus) GetShardReportsReceived() int64 {
+	if x != nil {
+		return x.ShardReportsReceived
+	}
+	return 0
+}
+
+func (x *RepairStatus) GetShardReportsChecked() int64 {
+	if x != nil {
+		return x.ShardReportsChecked
+	}
+	return 0
+}
+
+func (x *RepairStatus) GetShardReportsConfirmed() int64 {
+	if x != nil {
+		return x.ShardReportsConfirmed
+	}
+	return 0
+}
+
 // UnreadableReport is one object version a gateway failed to read.
 type UnreadableReport struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -745,7 +988,7 @@ type UnreadableReport struct {
 
 func (x *UnreadableReport) Reset() {
 	*x = UnreadableReport{}
-	mi := &file_cairnpb_repair_proto_msgTypes[10]
+	mi := &file_cairnpb_repair_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +1000,7 @@ func (x *UnreadableReport) String() string {
 func (*UnreadableReport) ProtoMessage() {}
 
 func (x *UnreadableReport) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[10]
+	mi := &file_cairnpb_repair_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -770,7 +1013,7 @@ func (x *UnreadableReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnreadableReport.ProtoReflect.Descriptor instead.
 func (*UnreadableReport) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{10}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UnreadableReport) GetNamespace() string {
@@ -845,7 +1088,7 @@ type RepairStatusResponse struct {
 
 func (x *RepairStatusResponse) Reset() {
 	*x = RepairStatusResponse{}
-	mi := &file_cairnpb_repair_proto_msgTypes[11]
+	mi := &file_cairnpb_repair_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +1100,7 @@ func (x *RepairStatusResponse) String() string {
 func (*RepairStatusResponse) ProtoMessage() {}
 
 func (x *RepairStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[11]
+	mi := &file_cairnpb_repair_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -870,7 +1113,7 @@ func (x *RepairStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepairStatusResponse.ProtoReflect.Descriptor instead.
 func (*RepairStatusResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{11}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RepairStatusResponse) GetStatus() *RepairStatus {
@@ -890,7 +1133,7 @@ type ReportCorruptShardRequest struct {
 
 func (x *ReportCorruptShardRequest) Reset() {
 	*x = ReportCorruptShardRequest{}
-	mi := &file_cairnpb_repair_proto_msgTypes[12]
+	mi := &file_cairnpb_repair_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +1145,7 @@ func (x *ReportCorruptShardRequest) String() string {
 func (*ReportCorruptShardRequest) ProtoMessage() {}
 
 func (x *ReportCorruptShardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[12]
+	mi := &file_cairnpb_repair_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1158,7 @@ func (x *ReportCorruptShardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportCorruptShardRequest.ProtoReflect.Descriptor instead.
 func (*ReportCorruptShardRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{12}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReportCorruptShardRequest) GetNodeId() string {
@@ -940,7 +1183,7 @@ type ReportCorruptShardResponse struct {
 
 func (x *ReportCorruptShardResponse) Reset() {
 	*x = ReportCorruptShardResponse{}
-	mi := &file_cairnpb_repair_proto_msgTypes[13]
+	mi := &file_cairnpb_repair_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -952,7 +1195,7 @@ func (x *ReportCorruptShardResponse) String() string {
 func (*ReportCorruptShardResponse) ProtoMessage() {}
 
 func (x *ReportCorruptShardResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[13]
+	mi := &file_cairnpb_repair_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -965,7 +1208,7 @@ func (x *ReportCorruptShardResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportCorruptShardResponse.ProtoReflect.Descriptor instead.
 func (*ReportCorruptShardResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{13}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{15}
 }
 
 type ReportUnreadableRequest struct {
@@ -977,7 +1220,7 @@ type ReportUnreadableRequest struct {
 
 func (x *ReportUnreadableRequest) Reset() {
 	*x = ReportUnreadableRequest{}
-	mi := &file_cairnpb_repair_proto_msgTypes[14]
+	mi := &file_cairnpb_repair_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1232,7 @@ func (x *ReportUnreadableRequest) String() string {
 func (*ReportUnreadableRequest) ProtoMessage() {}
 
 func (x *ReportUnreadableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[14]
+	mi := &file_cairnpb_repair_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1245,7 @@ func (x *ReportUnreadableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportUnreadableRequest.ProtoReflect.Descriptor instead.
 func (*ReportUnreadableRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{14}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReportUnreadableRequest) GetReport() *UnreadableReport {
@@ -1030,7 +1273,7 @@ type ShardProblem struct {
 
 func (x *ShardProblem) Reset() {
 	*x = ShardProblem{}
-	mi := &file_cairnpb_repair_proto_msgTypes[15]
+	mi := &file_cairnpb_repair_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1042,7 +1285,7 @@ func (x *ShardProblem) String() string {
 func (*ShardProblem) ProtoMessage() {}
 
 func (x *ShardProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[15]
+	mi := &file_cairnpb_repair_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1055,7 +1298,7 @@ func (x *ShardProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardProblem.ProtoReflect.Descriptor instead.
 func (*ShardProblem) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{15}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ShardProblem) GetBucketId() []byte {
@@ -1116,7 +1359,7 @@ type ReportShardsRequest struct {
 
 func (x *ReportShardsRequest) Reset() {
 	*x = ReportShardsRequest{}
-	mi := &file_cairnpb_repair_proto_msgTypes[16]
+	mi := &file_cairnpb_repair_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1371,7 @@ func (x *ReportShardsRequest) String() string {
 func (*ReportShardsRequest) ProtoMessage() {}
 
 func (x *ReportShardsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[16]
+	mi := &file_cairnpb_repair_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1384,7 @@ func (x *ReportShardsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportShardsRequest.ProtoReflect.Descriptor instead.
 func (*ReportShardsRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{16}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReportShardsRequest) GetProblems() []*ShardProblem {
@@ -1159,7 +1402,7 @@ type ReportShardsResponse struct {
 
 func (x *ReportShardsResponse) Reset() {
 	*x = ReportShardsResponse{}
-	mi := &file_cairnpb_repair_proto_msgTypes[17]
+	mi := &file_cairnpb_repair_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1171,7 +1414,7 @@ func (x *ReportShardsResponse) String() string {
 func (*ReportShardsResponse) ProtoMessage() {}
 
 func (x *ReportShardsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[17]
+	mi := &file_cairnpb_repair_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1184,7 +1427,7 @@ func (x *ReportShardsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportShardsResponse.ProtoReflect.Descriptor instead.
 func (*ReportShardsResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{17}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{19}
 }
 
 type ReportUnreadableResponse struct {
@@ -1195,7 +1438,7 @@ type ReportUnreadableResponse struct {
 
 func (x *ReportUnreadableResponse) Reset() {
 	*x = ReportUnreadableResponse{}
-	mi := &file_cairnpb_repair_proto_msgTypes[18]
+	mi := &file_cairnpb_repair_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1450,7 @@ func (x *ReportUnreadableResponse) String() string {
 func (*ReportUnreadableResponse) ProtoMessage() {}
 
 func (x *ReportUnreadableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[18]
+	mi := &file_cairnpb_repair_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1463,7 @@ func (x *ReportUnreadableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportUnreadableResponse.ProtoReflect.Descriptor instead.
 func (*ReportUnreadableResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{18}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{20}
 }
 
 // RebuildShardRequest asks a data node to make shard `index` of a unit
@@ -1243,7 +1486,7 @@ type RebuildShardRequest struct {
 
 func (x *RebuildShardRequest) Reset() {
 	*x = RebuildShardRequest{}
-	mi := &file_cairnpb_repair_proto_msgTypes[19]
+	mi := &file_cairnpb_repair_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1255,7 +1498,7 @@ func (x *RebuildShardRequest) String() string {
 func (*RebuildShardRequest) ProtoMessage() {}
 
 func (x *RebuildShardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[19]
+	mi := &file_cairnpb_repair_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1268,7 +1511,7 @@ func (x *RebuildShardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebuildShardRequest.ProtoReflect.Descriptor instead.
 func (*RebuildShardRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{19}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RebuildShardRequest) GetShardId() string {
@@ -1318,7 +1561,7 @@ type RebuildSource struct {
 
 func (x *RebuildSource) Reset() {
 	*x = RebuildSource{}
-	mi := &file_cairnpb_repair_proto_msgTypes[20]
+	mi := &file_cairnpb_repair_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1330,7 +1573,7 @@ func (x *RebuildSource) String() string {
 func (*RebuildSource) ProtoMessage() {}
 
 func (x *RebuildSource) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[20]
+	mi := &file_cairnpb_repair_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1343,7 +1586,7 @@ func (x *RebuildSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebuildSource.ProtoReflect.Descriptor instead.
 func (*RebuildSource) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{20}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RebuildSource) GetIndex() int32 {
@@ -1387,7 +1630,7 @@ type RebuildShardResponse struct {
 
 func (x *RebuildShardResponse) Reset() {
 	*x = RebuildShardResponse{}
-	mi := &file_cairnpb_repair_proto_msgTypes[21]
+	mi := &file_cairnpb_repair_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1399,7 +1642,7 @@ func (x *RebuildShardResponse) String() string {
 func (*RebuildShardResponse) ProtoMessage() {}
 
 func (x *RebuildShardResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_repair_proto_msgTypes[21]
+	mi := &file_cairnpb_repair_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1412,7 +1655,7 @@ func (x *RebuildShardResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebuildShardResponse.ProtoReflect.Descriptor instead.
 func (*RebuildShardResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_repair_proto_rawDescGZIP(), []int{21}
+	return file_cairnpb_repair_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RebuildShardResponse) GetBlocks() int64 {
@@ -1474,7 +1717,25 @@ const file_cairnpb_repair_proto_rawDesc = "" +
 	"\tupload_id\x18\x05 \x01(\tR\buploadId\x12)\n" +
 	"\x05moves\x18\x06 \x03(\v2\x13.cairn.v1.ShardMoveR\x05moves\"E\n" +
 	"\x15ReportCorruptShardCmd\x12,\n" +
-	"\x05shard\x18\x01 \x01(\v2\x16.cairn.v1.CorruptShardR\x05shard\"G\n" +
+	"\x05shard\x18\x01 \x01(\v2\x16.cairn.v1.CorruptShardR\x05shard\"R\n" +
+	"\x17SetInventoryProgressCmd\x127\n" +
+	"\bprogress\x18\x01 \x01(\v2\x1b.cairn.v1.InventoryProgressR\bprogress\"\xb2\x04\n" +
+	"\x11InventoryProgress\x12\x16\n" +
+	"\x06cursor\x18\x01 \x01(\fR\x06cursor\x123\n" +
+	"\x16pass_started_unix_nano\x18\x02 \x01(\x03R\x13passStartedUnixNano\x12\x1d\n" +
+	"\n" +
+	"units_done\x18\x03 \x01(\x03R\tunitsDone\x12%\n" +
+	"\x0eshards_checked\x18\x04 \x01(\x03R\rshardsChecked\x12#\n" +
+	"\rfound_missing\x18\x05 \x01(\x03R\ffoundMissing\x12)\n" +
+	"\x10found_mismatched\x18\x06 \x01(\x03R\x0ffoundMismatched\x12#\n" +
+	"\rnodes_skipped\x18\a \x01(\x03R\fnodesSkipped\x12\x16\n" +
+	"\x06passes\x18\b \x01(\x03R\x06passes\x12>\n" +
+	"\x1clast_pass_finished_unix_nano\x18\t \x01(\x03R\x18lastPassFinishedUnixNano\x127\n" +
+	"\x18last_pass_duration_nanos\x18\n" +
+	" \x01(\x03R\x15lastPassDurationNanos\x12&\n" +
+	"\x0flast_pass_units\x18\v \x01(\x03R\rlastPassUnits\x12*\n" +
+	"\x11last_pass_missing\x18\f \x01(\x03R\x0flastPassMissing\x120\n" +
+	"\x14last_pass_mismatched\x18\r \x01(\x03R\x12lastPassMismatched\"G\n" +
 	"\x15ClearCorruptShardsCmd\x12.\n" +
 	"\x06shards\x18\x01 \x03(\v2\x16.cairn.v1.CorruptShardR\x06shards\"\x88\x01\n" +
 	"\fCorruptShard\x12\x17\n" +
@@ -1487,7 +1748,7 @@ const file_cairnpb_repair_proto_rawDesc = "" +
 	"\x05state\x18\x02 \x01(\x0e2\x13.cairn.v1.NodeStateR\x05state\">\n" +
 	"\x14SetNodeStateResponse\x12&\n" +
 	"\x04node\x18\x01 \x01(\v2\x12.cairn.v1.DataNodeR\x04node\"\x15\n" +
-	"\x13RepairStatusRequest\"\xe1\x05\n" +
+	"\x13RepairStatusRequest\"\xfd\a\n" +
 	"\fRepairStatus\x12\x18\n" +
 	"\arunning\x18\x01 \x01(\bR\arunning\x12-\n" +
 	"\x13last_scan_unix_nano\x18\x02 \x01(\x03R\x10lastScanUnixNano\x12#\n" +
@@ -1513,7 +1774,13 @@ const file_cairnpb_repair_proto_rawDesc = "" +
 	"lost_nodes\x18\x10 \x03(\tR\tlostNodes\x12%\n" +
 	"\x0edraining_nodes\x18\x11 \x03(\tR\rdrainingNodes\x12/\n" +
 	"\x13unreadable_reported\x18\x12 \x01(\x03R\x12unreadableReported\x12G\n" +
-	"\x11recent_unreadable\x18\x13 \x03(\v2\x1a.cairn.v1.UnreadableReportR\x10recentUnreadable\"\x98\x02\n" +
+	"\x11recent_unreadable\x18\x13 \x03(\v2\x1a.cairn.v1.UnreadableReportR\x10recentUnreadable\x12\x18\n" +
+	"\ablocked\x18\x14 \x03(\tR\ablocked\x12#\n" +
+	"\rblocked_units\x18\x15 \x01(\x03R\fblockedUnits\x129\n" +
+	"\tinventory\x18\x16 \x01(\v2\x1b.cairn.v1.InventoryProgressR\tinventory\x124\n" +
+	"\x16shard_reports_received\x18\x17 \x01(\x03R\x14shardReportsReceived\x122\n" +
+	"\x15shard_reports_checked\x18\x18 \x01(\x03R\x13shardReportsChecked\x126\n" +
+	"\x17shard_reports_confirmed\x18\x19 \x01(\x03R\x15shardReportsConfirmed\"\x98\x02\n" +
 	"\x10UnreadableReport\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
@@ -1577,52 +1844,56 @@ func file_cairnpb_repair_proto_rawDescGZIP() []byte {
 	return file_cairnpb_repair_proto_rawDescData
 }
 
-var file_cairnpb_repair_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_cairnpb_repair_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_cairnpb_repair_proto_goTypes = []any{
 	(*SetNodeStateCmd)(nil),            // 0: cairn.v1.SetNodeStateCmd
 	(*ShardMove)(nil),                  // 1: cairn.v1.ShardMove
 	(*RelocateShardsCmd)(nil),          // 2: cairn.v1.RelocateShardsCmd
 	(*ReportCorruptShardCmd)(nil),      // 3: cairn.v1.ReportCorruptShardCmd
-	(*ClearCorruptShardsCmd)(nil),      // 4: cairn.v1.ClearCorruptShardsCmd
-	(*CorruptShard)(nil),               // 5: cairn.v1.CorruptShard
-	(*SetNodeStateRequest)(nil),        // 6: cairn.v1.SetNodeStateRequest
-	(*SetNodeStateResponse)(nil),       // 7: cairn.v1.SetNodeStateResponse
-	(*RepairStatusRequest)(nil),        // 8: cairn.v1.RepairStatusRequest
-	(*RepairStatus)(nil),               // 9: cairn.v1.RepairStatus
-	(*UnreadableReport)(nil),           // 10: cairn.v1.UnreadableReport
-	(*RepairStatusResponse)(nil),       // 11: cairn.v1.RepairStatusResponse
-	(*ReportCorruptShardRequest)(nil),  // 12: cairn.v1.ReportCorruptShardRequest
-	(*ReportCorruptShardResponse)(nil), // 13: cairn.v1.ReportCorruptShardResponse
-	(*ReportUnreadableRequest)(nil),    // 14: cairn.v1.ReportUnreadableRequest
-	(*ShardProblem)(nil),               // 15: cairn.v1.ShardProblem
-	(*ReportShardsRequest)(nil),        // 16: cairn.v1.ReportShardsRequest
-	(*ReportShardsResponse)(nil),       // 17: cairn.v1.ReportShardsResponse
-	(*ReportUnreadableResponse)(nil),   // 18: cairn.v1.ReportUnreadableResponse
-	(*RebuildShardRequest)(nil),        // 19: cairn.v1.RebuildShardRequest
-	(*RebuildSource)(nil),              // 20: cairn.v1.RebuildSource
-	(*RebuildShardResponse)(nil),       // 21: cairn.v1.RebuildShardResponse
-	(NodeState)(0),                     // 22: cairn.v1.NodeState
-	(*DataNode)(nil),                   // 23: cairn.v1.DataNode
-	(*ErasureScheme)(nil),              // 24: cairn.v1.ErasureScheme
+	(*SetInventoryProgressCmd)(nil),    // 4: cairn.v1.SetInventoryProgressCmd
+	(*InventoryProgress)(nil),          // 5: cairn.v1.InventoryProgress
+	(*ClearCorruptShardsCmd)(nil),      // 6: cairn.v1.ClearCorruptShardsCmd
+	(*CorruptShard)(nil),               // 7: cairn.v1.CorruptShard
+	(*SetNodeStateRequest)(nil),        // 8: cairn.v1.SetNodeStateRequest
+	(*SetNodeStateResponse)(nil),       // 9: cairn.v1.SetNodeStateResponse
+	(*RepairStatusRequest)(nil),        // 10: cairn.v1.RepairStatusRequest
+	(*RepairStatus)(nil),               // 11: cairn.v1.RepairStatus
+	(*UnreadableReport)(nil),           // 12: cairn.v1.UnreadableReport
+	(*RepairStatusResponse)(nil),       // 13: cairn.v1.RepairStatusResponse
+	(*ReportCorruptShardRequest)(nil),  // 14: cairn.v1.ReportCorruptShardRequest
+	(*ReportCorruptShardResponse)(nil), // 15: cairn.v1.ReportCorruptShardResponse
+	(*ReportUnreadableRequest)(nil),    // 16: cairn.v1.ReportUnreadableRequest
+	(*ShardProblem)(nil),               // 17: cairn.v1.ShardProblem
+	(*ReportShardsRequest)(nil),        // 18: cairn.v1.ReportShardsRequest
+	(*ReportShardsResponse)(nil),       // 19: cairn.v1.ReportShardsResponse
+	(*ReportUnreadableResponse)(nil),   // 20: cairn.v1.ReportUnreadableResponse
+	(*RebuildShardRequest)(nil),        // 21: cairn.v1.RebuildShardRequest
+	(*RebuildSource)(nil),              // 22: cairn.v1.RebuildSource
+	(*RebuildShardResponse)(nil),       // 23: cairn.v1.RebuildShardResponse
+	(NodeState)(0),                     // 24: cairn.v1.NodeState
+	(*DataNode)(nil),                   // 25: cairn.v1.DataNode
+	(*ErasureScheme)(nil),              // 26: cairn.v1.ErasureScheme
 }
 var file_cairnpb_repair_proto_depIdxs = []int32{
-	22, // 0: cairn.v1.SetNodeStateCmd.state:type_name -> cairn.v1.NodeState
+	24, // 0: cairn.v1.SetNodeStateCmd.state:type_name -> cairn.v1.NodeState
 	1,  // 1: cairn.v1.RelocateShardsCmd.moves:type_name -> cairn.v1.ShardMove
-	5,  // 2: cairn.v1.ReportCorruptShardCmd.shard:type_name -> cairn.v1.CorruptShard
-	5,  // 3: cairn.v1.ClearCorruptShardsCmd.shards:type_name -> cairn.v1.CorruptShard
-	22, // 4: cairn.v1.SetNodeStateRequest.state:type_name -> cairn.v1.NodeState
-	23, // 5: cairn.v1.SetNodeStateResponse.node:type_name -> cairn.v1.DataNode
-	10, // 6: cairn.v1.RepairStatus.recent_unreadable:type_name -> cairn.v1.UnreadableReport
-	9,  // 7: cairn.v1.RepairStatusResponse.status:type_name -> cairn.v1.RepairStatus
-	10, // 8: cairn.v1.ReportUnreadableRequest.report:type_name -> cairn.v1.UnreadableReport
-	15, // 9: cairn.v1.ReportShardsRequest.problems:type_name -> cairn.v1.ShardProblem
-	24, // 10: cairn.v1.RebuildShardRequest.scheme:type_name -> cairn.v1.ErasureScheme
-	20, // 11: cairn.v1.RebuildShardRequest.sources:type_name -> cairn.v1.RebuildSource
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	7,  // 2: cairn.v1.ReportCorruptShardCmd.shard:type_name -> cairn.v1.CorruptShard
+	5,  // 3: cairn.v1.SetInventoryProgressCmd.progress:type_name -> cairn.v1.InventoryProgress
+	7,  // 4: cairn.v1.ClearCorruptShardsCmd.shards:type_name -> cairn.v1.CorruptShard
+	24, // 5: cairn.v1.SetNodeStateRequest.state:type_name -> cairn.v1.NodeState
+	25, // 6: cairn.v1.SetNodeStateResponse.node:type_name -> cairn.v1.DataNode
+	12, // 7: cairn.v1.RepairStatus.recent_unreadable:type_name -> cairn.v1.UnreadableReport
+	5,  // 8: cairn.v1.RepairStatus.inventory:type_name -> cairn.v1.InventoryProgress
+	11, // 9: cairn.v1.RepairStatusResponse.status:type_name -> cairn.v1.RepairStatus
+	12, // 10: cairn.v1.ReportUnreadableRequest.report:type_name -> cairn.v1.UnreadableReport
+	17, // 11: cairn.v1.ReportShardsRequest.problems:type_name -> cairn.v1.ShardProblem
+	26, // 12: cairn.v1.RebuildShardRequest.scheme:type_name -> cairn.v1.ErasureScheme
+	22, // 13: cairn.v1.RebuildShardRequest.sources:type_name -> cairn.v1.RebuildSource
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_repair_proto_init() }
@@ -1637,7 +1908,7 @@ func file_cairnpb_repair_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_repair_proto_rawDesc), len(file_cairnpb_repair_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,415 @@
+package meta
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cairn-store/cairn/node/dataclient"
+	"github.com/cairn-store/cairn/proto/cairnpb"
+)
+
+// Anti-entropy: meta's records and the data nodes' stores, reconciled both
+// ways by the leader.
+//
+// Records and stores drift apart in two directions, and each has its own
+// reconciliation:
+//
+//   - node -> meta, orphan reconciliation (reconcile.go): a shard a node
+//     holds that no record names (a write that never committed) is
+//     deleted, once it is older than any write that could still commit.
+//   - meta -> node, inventory reconciliation (this file): a shard a record
+//     names that its node does not hold, or holds with another digest than
+//     the one recorded at write, is recorded as corrupt (reason "missing"
+//     or "digest mismatch"), so the repair engine rebuilds it. Nothing
+//     else finds a shard lost under a node that stays up: the node's
+//     scrubber checks what it holds, not what it should hold.
+//
+// The inventory reconciliation walks every unit (units.go) in FSM key
+// order, in batches of a few hundred units (more in a region of many
+// nodes, see inventoryShardsPerNode), from a cursor: the FSM key after the
+// last record checked. For each batch it groups the shard IDs
+// by node and asks each alive node once (Data.StatShards, which leaves out
+// the shards the node lacks), paced to Config.InventoryRate shards per
+// second; memory is bounded by one batch. A node that does not answer is
+// skipped: repair handles nodes that are down. Shards already reported
+// corrupt, on lost nodes or recorded with an old incarnation of their node
+// are not asked about: repair already counts them missing.
+//
+// The cursor and the pass's figures are replicated (SetInventoryProgressCmd)
+// at the start and end of a pass and every inventoryPersistEvery in
+// between, so a new leader resumes the pass within that much work instead
+// of starting over: a pass over a large region takes days, longer than a
+// leader may last through a rolling upgrade. A deposed leader's last
+// progress entry may still commit after the new leader's; the cursor then
+// moves back or forward by at most one persist interval of work, which
+// rechecks some units or leaves them to the next pass.
+//
+// A pass starts InventoryInterval after the last one finished (at once when
+// none ever did). Findings are logged per batch ("inventory reconciliation
+// found shards missing or mismatched") and start a repair round.
+
+const (
+	// A batch holds at least inventoryBatchUnits units, and more, up to
+	// inventoryMaxBatchUnits, until it has inventoryShardsPerNode shards
+	// per alive node, so that a large region's nodes are asked about
+	// dozens of shards per call, not a handful.
+	inventoryBatchUnits    = 500
+	inventoryMaxBatchUnits = 20000
+	inventoryShardsPerNode = 64
+	inventoryStatChunk     = 2000 // shard IDs per StatShards call
+	inventoryParallel      = 8    // nodes asked at once
+	inventoryStatTimeout   = 30 * time.Second
+	inventoryPersistEvery  = 30 * time.Second
+	inventoryRetry         = 30 * time.Second
+	inventoryMaxSleep      = time.Minute
+	inventoryLogged        = 5 // findings named per batch in the log
+)
+
+// Reasons of corrupt reports made by meta's own checks.
+const (
+	reasonMissing        = "missing"
+	reasonDigestMismatch = "digest mismatch"
+)
+
+// inventoryKey holds the replicated InventoryProgress:
+//
+//	c/inventory -> cairnpb.InventoryProgress
+func inventoryKey() []byte { return []byte(tagCluster + "inventory") }
+
+func applySetInventoryProgress(b *pebble.Batch, c *cairnpb.SetInventoryProgressCmd) error {
+	p := c.GetProgress()
+	switch {
+	case p == nil:
+		return invalid("set inventory progress: progress is required")
+	case p.GetUnitsDone() < 0 || p.GetShardsChecked() < 0 || p.GetFoundMissing() < 0 || p.GetFoundMismatched() < 0 ||
+		p.GetPasses() < 0 || p.GetLastPassDurationNanos() < 0:
+		return invalid("set inventory progress: negative counts")
+	case len(p.GetCursor()) > 0 && p.GetPassStartedUnixNano() == 0:
+		return invalid("set inventory progress: a cursor without a pass")
+	}
+	return putProto(b, inventoryKey(), p)
+}
+
+// getInventory returns the replicated progress (empty when none).
+func getInventory(r pebble.Reader) (*cairnpb.InventoryProgress, error) {
+	p := &cairnpb.InventoryProgress{}
+	_, err := getProto(r, inventoryKey(), p)
+	return p, err
+}
+
+// inventoryCheck is one shard to stat: its ID and recorded digest.
+type inventoryCheck struct {
+	shard  string
+	digest uint64
+}
+
+// inventoryBatch is the shards of a batch of units, by node.
+type inventoryBatch struct {
+	units  int64
+	shards int64
+	byNode map[string][]inventoryCheck
+	addrs  map[string]string
+}
+
+// inventoryFinding is one shard found missing or mismatched.
+type inventoryFinding struct {
+	node, shard, reason string
+}
+
+// reconcileInventory runs inventory passes for as long as ld lasts.
+func (n *node) reconcileInventory(ld *leadership) {
+	defer n.wg.Done()
+	if !leaderReady(ld) {
+		return
+	}
+	conns := dataclient.New(n.cfg.Transport)
+	defer func() { _ = conns.Close() }()
+	pace := newPacer(n.cfg.InventoryRate)
+	for ld.ctx.Err() == nil {
+		var p *cairnpb.InventoryProgress
+		err := n.store.view(func(r pebble.Reader) error {
+			var err error
+			p, err = getInventory(r)
+			return err
+		})
+		if err == nil {
+			n.repair.setInventory(p)
+			if p.GetPassStartedUnixNano() == 0 {
+				if last := p.GetLastPassFinishedUnixNano(); last != 0 {
+					if wait := time.Unix(0, last).Add(n.cfg.InventoryInterval).Sub(n.cfg.Now()); wait > 0 {
+						sleepCtx(ld.ctx, min(wait, inventoryMaxSleep))
+						continue
+					}
+				}
+				p = &cairnpb.InventoryProgress{
+					PassStartedUnixNano: n.cfg.Now().UnixNano(), Passes: p.GetPasses(),
+					LastPassFinishedUnixNano: p.GetLastPassFinishedUnixNano(), LastPassDurationNanos: p.GetLastPassDurationNanos(),
+					LastPassUnits: p.GetLastPassUnits(), LastPassMissing: p.GetLastPassMissing(), LastPassMismatched: p.GetLastPassMismatched(),
+				}
+				err = n.saveInventory(ld.ctx, p)
+			} else {
+				n.cfg.Logger.Info("inventory reconciliation resumes a pass", "units_done", p.GetUnitsDone(),
+					"started", time.Unix(0, p.GetPassStartedUnixNano()).UTC())
+			}
+		}
+		if err == nil {
+			err = n.inventoryPass(ld.ctx, conns, pace, p)
+		}
+		if err != nil && ld.ctx.Err() == nil {
+			n.cfg.Logger.Warn("inventory reconciliation failed; it resumes later", "err", err)
+			sleepCtx(ld.ctx, inventoryRetry)
+		}
+	}
+}
+
+// saveInventory replicates p.
+func (n *node) saveInventory(ctx context.Context, p *cairnpb.InventoryProgress) error {
+	cmd := &cairnpb.SetInventoryProgressCmd{Progress: proto.Clone(p).(*cairnpb.InventoryProgress)}
+	if err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_SetInventoryProgress{SetInventoryProgress: cmd}}); err != nil {
+		return fmt.Errorf("meta: save inventory progress: %w", err)
+	}
+	n.repair.setInventory(p)
+	return nil
+}
+
+// inventoryPass works through the pass p from its cursor to the end.
+func (n *node) inventoryPass(ctx context.Context, conns *dataclient.Pool, pace *pacer, p *cairnpb.InventoryProgress) error {
+	saved := time.Now()
+	for {
+		b, next, err := n.inventoryBatch(p.GetCursor())
+		if err != nil {
+			return err
+		}
+		if err := pace.wait(ctx, b.shards); err != nil {
+			return err
+		}
+		found, checked, skipped := n.statBatch(ctx, conns, b)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := n.reportFindings(ctx, found); err != nil {
+			return err
+		}
+		p.UnitsDone += b.units
+		p.ShardsChecked += checked
+		p.NodesSkipped += skipped
+		for _, f := range found {
+			if f.reason == reasonMissing {
+				p.FoundMissing++
+			} else {
+				p.FoundMismatched++
+			}
+		}
+		p.Cursor = next
+		if next == nil {
+			now := n.cfg.Now().UnixNano()
+			done := &cairnpb.InventoryProgress{
+				Passes: p.GetPasses() + 1, LastPassFinishedUnixNano: now, LastPassDurationNanos: max(0, now-p.GetPassStartedUnixNano()),
+				LastPassUnits: p.GetUnitsDone(), LastPassMissing: p.GetFoundMissing(), LastPassMismatched: p.GetFoundMismatched(),
+			}
+			n.cfg.Logger.Info("inventory reconciliation pass finished", "units", p.GetUnitsDone(), "shards", p.GetShardsChecked(),
+				"missing", p.GetFoundMissing(), "mismatched", p.GetFoundMismatched(), "nodes_skipped", p.GetNodesSkipped(),
+				"took", time.Duration(done.GetLastPassDurationNanos()).Round(time.Second))
+			return n.saveInventory(ctx, done)
+		}
+		n.repair.setInventory(p)
+		if time.Since(saved) >= inventoryPersistEvery {
+			if err := n.saveInventory(ctx, p); err != nil {
+				return err
+			}
+			saved = time.Now()
+		}
+	}
+}
+
+// inventoryBatch reads the shards of up to inventoryBatchUnits units from
+// the key from on, grouped by node, and the key to resume at (nil: the
+// pass is done).
+func (n *node) inventoryBatch(from []byte) (*inventoryBatch, []byte, error) {
+	b := &inventoryBatch{byNode: map[string][]inventoryCheck{}, addrs: map[string]string{}}
+	var next []byte
+	err := n.store.view(func(r pebble.Reader) error {
+		nodes, err := n.nodeViews(r, n.cfg.Now())
+		if err != nil {
+			return err
+		}
+		alive := 0
+		for _, nv := range nodes {
+			if nv.alive && !nv.lost {
+				alive++
+			}
+		}
+		var readErr error
+		next, err = walkUnits(r, from, func(u *repairUnit, locs []*cairnpb.ShardLocation) bool {
+			b.units++
+			for _, l := range locs {
+				nv := nodes[l.GetNodeId()]
+				if nv == nil || !nv.alive || nv.lost || staleIncarnation(l.GetIncarnation(), nv.rec) {
+					continue
+				}
+				sid := shardID(u.shardBase, l.GetIndex())
+				reported, err := getProto(r, corruptKey(l.GetNodeId(), sid), &cairnpb.CorruptShard{})
+				if err != nil {
+					readErr = err
+					return false
+				}
+				if reported {
+					continue
+				}
+				b.byNode[l.GetNodeId()] = append(b.byNode[l.GetNodeId()], inventoryCheck{shard: sid, digest: l.GetDigest()})
+				b.addrs[l.GetNodeId()] = nv.rec.GetAddr()
+				b.shards++
+			}
+			return b.units < inventoryBatchUnits ||
+				(b.shards < int64(inventoryShardsPerNode*alive) && b.units < inventoryMaxBatchUnits)
+		})
+		if readErr != nil {
+			return readErr
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, next, nil
+}
+
+// statBatch asks each node of b about its shards and returns the shards
+// absent or with another digest, the shards the nodes answered for, and
+// the nodes that did not answer.
+//
+// The records were read before the nodes answer, and may have changed
+// meanwhile: a shard moved by repair or the rebalancer (and its old copy
+// deleted by the GC), or a version deleted. That is harmless. A corrupt
+// report names a node and a shard; the repair scan acts on it only while
+// the current record places that shard on that node, and drops reports no
+// record refers to (repairScan's stale reports). A shard's ID names the
+// same content wherever it is (a rebuilt shard keeps ID and content), so a
+// digest recorded for it holds in every record naming it. And a commit
+// that moves a shard onto a node clears any report about it there
+// (applyRelocateShards).
+func (n *node) statBatch(ctx context.Context, conns *dataclient.Pool, b *inventoryBatch) (found []inventoryFinding, checked, skipped int64) {
+	ids := make([]string, 0, len(b.byNode))
+	for id := range b.byNode {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var mu sync.Mutex
+	sem := make(chan struct{}, inventoryParallel)
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			f, c, err := statNode(ctx, conns, b.addrs[id], id, b.byNode[id])
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if ctx.Err() == nil {
+					n.cfg.Logger.Debug("inventory reconciliation: a data node did not answer; skipping it", "node", id, "err", err)
+				}
+				skipped++
+				return
+			}
+			found = append(found, f...)
+			checked += c
+		})
+	}
+	wg.Wait()
+	sort.Slice(found, func(i, j int) bool {
+		if found[i].node != found[j].node {
+			return found[i].node < found[j].node
+		}
+		return found[i].shard < found[j].shard
+	})
+	return found, checked, skipped
+}
+
+// statNode stats checks on one node, in chunks.
+func statNode(ctx context.Context, conns *dataclient.Pool, addr, nodeID string, checks []inventoryCheck) ([]inventoryFinding, int64, error) {
+	var found []inventoryFinding
+	for start := 0; start < len(checks); start += inventoryStatChunk {
+		chunk := checks[start:min(len(checks), start+inventoryStatChunk)]
+		ids := make([]string, len(chunk))
+		for i, c := range chunk {
+			ids[i] = c.shard
+		}
+		cctx, cancel := context.WithTimeout(ctx, inventoryStatTimeout)
+		infos, err := conns.StatShards(cctx, addr, ids)
+		cancel()
+		if err != nil {
+			return nil, 0, err
+		}
+		have := make(map[string]uint64, len(infos))
+		for _, info := range infos {
+			have[info.GetShardId()] = info.GetDigest()
+		}
+		for _, c := range chunk {
+			if reason := shardVerdict(c.digest, have, c.shard); reason != "" {
+				found = append(found, inventoryFinding{node: nodeID, shard: c.shard, reason: reason})
+			}
+		}
+	}
+	return found, int64(len(checks)), nil
+}
+
+// shardVerdict compares what a node has (shard ID -> digest) with the
+// recorded digest of shard: "" when it is fine.
+func shardVerdict(recorded uint64, have map[string]uint64, shard string) string {
+	got, ok := have[shard]
+	switch {
+	case !ok:
+		return reasonMissing
+	case recorded != 0 && got != 0 && got != recorded:
+		return reasonDigestMismatch
+	}
+	return ""
+}
+
+// reportFindings records each finding as a corrupt report and starts a
+// repair round.
+func (n *node) reportFindings(ctx context.Context, found []inventoryFinding) error {
+	if len(found) == 0 {
+		return nil
+	}
+	var named []string
+	for _, f := range found {
+		cmd := &cairnpb.ReportCorruptShardCmd{Shard: &cairnpb.CorruptShard{NodeId: f.node, ShardId: f.shard, Reason: f.reason}}
+		err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: cmd}})
+		if err != nil && !isRefusal(err) { // a refusal: the node is gone from the records
+			return fmt.Errorf("meta: report shard %s on %s %s: %w", f.shard, f.node, f.reason, err)
+		}
+		n.cfg.Logger.Debug("inventory reconciliation found a shard "+f.reason, "node", f.node, "shard", f.shard)
+		if len(named) < inventoryLogged {
+			named = append(named, f.node+"/"+f.shard+" ("+f.reason+")")
+		}
+	}
+	n.cfg.Logger.Warn("inventory reconciliation found shards missing or mismatched", "shards", len(found), "first", named)
+	n.repair.kick()
+	return nil
+}
+
+// nodeViews reads every data node as the repair engine sees it at now.
+func (n *node) nodeViews(r pebble.Reader, now time.Time) (map[string]*nodeView, error) {
+	recs, err := listNodes(r)
+	if err != nil {
+		return nil, err
+	}
+	grace, window := n.cfg.RepairGrace.Nanoseconds(), n.cfg.HealthWindow.Nanoseconds()
+	nodes := make(map[string]*nodeView, len(recs))
+	for _, d := range recs {
+		silent := now.UnixNano() - d.GetLastHeartbeatUnixNano()
+		nodes[d.GetId()] = &nodeView{
+			rec:   d,
+			lost:  d.GetState() == cairnpb.NodeState_NODE_STATE_REMOVED || silent > grace,
+			alive: silent <= window,
+		}
+	}
+	return nodes, nil
+}
