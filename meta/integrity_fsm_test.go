@@ -171,6 +171,23 @@ func TestFSMRelocateSetsIncarnationAndKeepsDigest(t *testing.T) {
 	if other := v.GetShards()[1]; other.GetIncarnation() != 2 || other.GetDigest() != 0xd1 {
 		t.Fatalf("unmoved location changed: %v", other)
 	}
+	// A move's digest never replaces a recorded one, and fills one that
+	// is missing (a shard a degraded write never placed).
+	w.put("deg", "v2", 2, 1, loc(0, "a", 0xa0, 1), loc(1, "b", 0xa1, 2), loc(2, "", 0, 0))
+	w.must(&cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
+		BucketId: testBucketID(1), Key: "deg", VersionId: "v2",
+		Moves: []*cairnpb.ShardMove{
+			{Index: 1, OldNodeId: "b", NewNodeId: "b", ShardId: "v2.1", Incarnation: 5, Digest: 0xbad},
+			{Index: 2, OldNodeId: "", NewNodeId: "c", ShardId: "v2.2", Incarnation: 3, Digest: 0xa2},
+		},
+	}}})
+	dv := readVersion(t, w.f, testBucketID(1), "deg")
+	if got := dv.GetShards()[1]; got.GetDigest() != 0xa1 || got.GetIncarnation() != 5 {
+		t.Fatalf("rewritten in place: %v, want the recorded digest 0xa1 and incarnation 5", got)
+	}
+	if got := dv.GetShards()[2]; got.GetNodeId() != "c" || got.GetDigest() != 0xa2 || dv.GetDegraded() {
+		t.Fatalf("never-written shard after its rebuild: %v (degraded %v), want node c and digest 0xa2", got, dv.GetDegraded())
+	}
 	if err := w.f.store.view(func(r pebble.Reader) error {
 		return scan(r, []byte(tagCorrupt), func(k, _ []byte) (bool, error) {
 			t.Errorf("corrupt report %q left", k)

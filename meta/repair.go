@@ -695,7 +695,7 @@ func (n *node) relocateShards(ctx context.Context, conns *dataclient.Pool, nodes
 			}
 			results = append(results, result{
 				move: &cairnpb.ShardMove{Index: i, OldNodeId: u.locs[i], NewNodeId: target, ShardId: sid,
-					Incarnation: resp.GetIncarnation()},
+					Incarnation: resp.GetIncarnation(), Digest: resp.GetDigest()},
 				bytes: resp.GetBytes(),
 			})
 		})

@@ -136,9 +136,15 @@ func applyRelocateShards(b *pebble.Batch, now int64, c *cairnpb.RelocateShardsCm
 			return fmt.Errorf("meta: relocate: shard %d of %q moved meanwhile: %w", mv.GetIndex(), mv.GetShardId(), rpcerr.ErrPreconditionFailed)
 		}
 		// The shard's content, and so its digest, is the same on the new
-		// node; its incarnation is the new node's directory's.
+		// node (the rebuild was checked against the recorded digest); its
+		// incarnation is the new node's directory's. A shard that had no
+		// digest (never written, or written before digests) takes the
+		// rebuild's.
 		loc.NodeId = mv.GetNewNodeId()
 		loc.Incarnation = mv.GetIncarnation()
+		if loc.GetDigest() == 0 {
+			loc.Digest = mv.GetDigest()
+		}
 	}
 	degraded := false
 	for _, l := range *locs {

@@ -80,12 +80,17 @@ func (x *SetNodeStateCmd) GetState() NodeState {
 // version (or upload part) and shard `index` is still on old_node_id ("" for
 // a shard that was never written); otherwise it is dropped.
 type ShardMove struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Index         int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	OldNodeId     string                 `protobuf:"bytes,2,opt,name=old_node_id,json=oldNodeId,proto3" json:"old_node_id,omitempty"`
-	NewNodeId     string                 `protobuf:"bytes,3,opt,name=new_node_id,json=newNodeId,proto3" json:"new_node_id,omitempty"`
-	ShardId       string                 `protobuf:"bytes,4,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"` // the shard's ID on both nodes
-	Incarnation   uint64                 `protobuf:"fixed64,5,opt,name=incarnation,proto3" json:"incarnation,omitempty"`      // of the new node's directory, from RebuildShard
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Index       int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	OldNodeId   string                 `protobuf:"bytes,2,opt,name=old_node_id,json=oldNodeId,proto3" json:"old_node_id,omitempty"`
+	NewNodeId   string                 `protobuf:"bytes,3,opt,name=new_node_id,json=newNodeId,proto3" json:"new_node_id,omitempty"`
+	ShardId     string                 `protobuf:"bytes,4,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"` // the shard's ID on both nodes
+	Incarnation uint64                 `protobuf:"fixed64,5,opt,name=incarnation,proto3" json:"incarnation,omitempty"`      // of the new node's directory, from RebuildShard
+	// digest is the rebuilt shard's digest, from RebuildShard; it is
+	// recorded where the location has none (a shard never written, or
+	// written before digests existed). Where it has one, the rebuild was
+	// checked against it.
+	Digest        uint64 `protobuf:"fixed64,6,opt,name=digest,proto3" json:"digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -151,6 +156,13 @@ func (x *ShardMove) GetShardId() string {
 func (x *ShardMove) GetIncarnation() uint64 {
 	if x != nil {
 		return x.Incarnation
+	}
+	return 0
+}
+
+func (x *ShardMove) GetDigest() uint64 {
+	if x != nil {
+		return x.Digest
 	}
 	return 0
 }
@@ -1700,13 +1712,14 @@ const file_cairnpb_repair_proto_rawDesc = "" +
 	"\x14cairnpb/repair.proto\x12\bcairn.v1\x1a\x13cairnpb/types.proto\"U\n" +
 	"\x0fSetNodeStateCmd\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12)\n" +
-	"\x05state\x18\x02 \x01(\x0e2\x13.cairn.v1.NodeStateR\x05state\"\x9e\x01\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x13.cairn.v1.NodeStateR\x05state\"\xb6\x01\n" +
 	"\tShardMove\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x1e\n" +
 	"\vold_node_id\x18\x02 \x01(\tR\toldNodeId\x12\x1e\n" +
 	"\vnew_node_id\x18\x03 \x01(\tR\tnewNodeId\x12\x19\n" +
 	"\bshard_id\x18\x04 \x01(\tR\ashardId\x12 \n" +
-	"\vincarnation\x18\x05 \x01(\x06R\vincarnation\"\xca\x01\n" +
+	"\vincarnation\x18\x05 \x01(\x06R\vincarnation\x12\x16\n" +
+	"\x06digest\x18\x06 \x01(\x06R\x06digest\"\xca\x01\n" +
 	"\x11RelocateShardsCmd\x12\x1b\n" +
 	"\tbucket_id\x18\x01 \x01(\fR\bbucketId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1d\n" +

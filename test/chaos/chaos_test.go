@@ -46,8 +46,10 @@ func TestMain(m *testing.M) {
 }
 
 // clusterFlags make the background machinery busy during a run: garbage
-// collection and orphan reconciliation work while the faults happen.
-var clusterFlags = harness.Options{ExtraMeta: []string{"--gc-grace", "5s", "--orphan-grace", "40s", "--orphan-interval", "3s"}}
+// collection, orphan and inventory reconciliation and repair work while
+// the faults happen.
+var clusterFlags = harness.Options{ExtraMeta: []string{"--gc-grace", "5s", "--orphan-grace", "40s", "--orphan-interval", "3s",
+	"--inventory-interval", "5s", "--repair-interval", "5s"}}
 
 // chaosDuration is how long the randomized run injects faults:
 // CAIRN_CHAOS_DURATION, else def.
