@@ -98,6 +98,13 @@ func TestStoreDiskCorruption(t *testing.T) {
 		}
 	}
 	t.Logf("corrupted read failed as wanted: %v", err)
+	// The node learns which shard a read found damaged, once, to report it.
+	if got := s.TakeDamaged(); len(got) != 1 || got[0] != "victim" {
+		t.Fatalf("damaged shards after the read: %v, want [victim]", got)
+	}
+	if got := s.TakeDamaged(); len(got) != 0 {
+		t.Fatalf("damaged shards taken twice: %v", got)
+	}
 	// A second read fails fast from the memory of damaged blocks.
 	start := time.Now()
 	if _, err := readAll(s, "victim", bitrotBlock, 1); !errors.Is(err, rpcerr.ErrChecksum) {

@@ -42,8 +42,9 @@
 //     orphans: a PutShard that died between ingesting its sstable and writing
 //     its index record, or a process crash in that window. SweepOrphans
 //     removes them; Node runs it once at start.
-//   - A block that failed verification is remembered (bounded, in memory)
-//     and later reads of it fail at once: Pebble spends seconds of CPU per
+//   - A block that failed verification is remembered (bounded, in memory),
+//     its shard is reported to meta within seconds (Node's read-fault
+//     loop), and later reads of it fail at once: Pebble spends seconds of CPU per
 //     damaged 256 KiB block hunting for a single flipped bit.
 //   - Memory per PutShard is bounded by the small-shard threshold (1 MiB by
 //     default) plus one block, whatever the shard size: small shards go into

@@ -143,7 +143,7 @@ func (r *ShardReader) Next() (Block, error) {
 	b, err := r.current(ok)
 	if err != nil {
 		if errors.Is(err, rpcerr.ErrChecksum) {
-			r.s.markBad(blockRef{r.info.seq, r.next})
+			r.s.markBad(r.info.ID, blockRef{r.info.seq, r.next})
 		}
 		r.err = err
 		return Block{}, err

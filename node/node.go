@@ -215,6 +215,7 @@ func (n *Node) Serve(ctx context.Context, lis net.Listener) error {
 				fatal <- err
 			}
 		})
+		wg.Go(func() { n.readFaultLoop(bgCtx, mc) })
 	}
 	if n.cfg.ScrubInterval > 0 {
 		wg.Go(func() { n.scrubLoop(bgCtx, mc) })

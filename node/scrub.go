@@ -189,6 +189,26 @@ func (n *Node) scrubPass(ctx context.Context, mc *metaclient.Client, pending map
 	return nil
 }
 
+// readFaultEvery is how often the node reports shards its reads found
+// damaged.
+const readFaultEvery = 5 * time.Second
+
+// readFaultLoop reports to meta the shards that reads (GetShard, and the
+// sources of rebuilds) found a damaged block in, so that repair does not
+// wait for the next scrub pass to find them.
+func (n *Node) readFaultLoop(ctx context.Context, mc *metaclient.Client) {
+	pending := map[string]bool{}
+	for sleep(ctx, readFaultEvery) {
+		for _, id := range n.store.TakeDamaged() {
+			if !pending[id] {
+				n.cfg.Logger.Error("a read found a corrupt shard", "shard", id)
+			}
+			pending[id] = true
+		}
+		n.reportCorrupt(ctx, mc, pending)
+	}
+}
+
 // reportCorrupt sends meta the pending corrupt shards; those it takes
 // leave pending.
 func (n *Node) reportCorrupt(ctx context.Context, mc *metaclient.Client, pending map[string]bool) {

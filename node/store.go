@@ -121,6 +121,9 @@ type Store struct {
 
 	badMu sync.Mutex
 	bad   map[blockRef]struct{}
+	// damaged: shards a read found a bad block in, not yet taken by
+	// TakeDamaged (the node reports them to meta).
+	damaged map[string]struct{}
 
 	shards    atomic.Int64
 	liveBytes atomic.Int64
@@ -140,15 +143,16 @@ type Store struct {
 func OpenStore(ctx context.Context, dir string, opts StoreOptions) (*Store, error) {
 	o := opts.withDefaults()
 	s := &Store{
-		dir:    dir,
-		tmpDir: o.FS.PathJoin(dir, "ingest"),
-		fs:     o.FS,
-		log:    o.Logger.With("store", dir),
-		now:    o.Now,
-		small:  o.SmallShardMax,
-		stripe: maphash.MakeSeed(),
-		active: make(map[uint64]struct{}),
-		bad:    make(map[blockRef]struct{}),
+		dir:     dir,
+		tmpDir:  o.FS.PathJoin(dir, "ingest"),
+		fs:      o.FS,
+		log:     o.Logger.With("store", dir),
+		now:     o.Now,
+		small:   o.SmallShardMax,
+		stripe:  maphash.MakeSeed(),
+		active:  make(map[uint64]struct{}),
+		bad:     make(map[blockRef]struct{}),
+		damaged: make(map[string]struct{}),
 	}
 	dbDir := o.FS.PathJoin(dir, "pebble")
 	_, err := o.FS.Stat(dbDir)
@@ -432,9 +436,12 @@ const maxBadBlocks = 4096
 // seconds of CPU for a 256 KiB block), so later reads fail fast instead.
 // Seqs are never reused, so an entry can only ever match the damaged copy;
 // rewriting the shard (repair) gives it a new seq.
-func (s *Store) markBad(ref blockRef) {
+func (s *Store) markBad(shardID string, ref blockRef) {
 	s.badMu.Lock()
 	defer s.badMu.Unlock()
+	if len(s.damaged) < maxBadBlocks {
+		s.damaged[shardID] = struct{}{}
+	}
 	if len(s.bad) >= maxBadBlocks {
 		for k := range s.bad {
 			delete(s.bad, k)
@@ -442,6 +449,19 @@ func (s *Store) markBad(ref blockRef) {
 		}
 	}
 	s.bad[ref] = struct{}{}
+}
+
+// TakeDamaged returns the shards reads found a damaged block in since the
+// last call, and forgets them.
+func (s *Store) TakeDamaged() []string {
+	s.badMu.Lock()
+	defer s.badMu.Unlock()
+	out := make([]string, 0, len(s.damaged))
+	for id := range s.damaged {
+		out = append(out, id)
+	}
+	clear(s.damaged)
+	return out
 }
 
 func (s *Store) knownBad(ref blockRef) bool {
