@@ -230,6 +230,9 @@ func TestTamperedShardIsReadAroundAndRebuilt(t *testing.T) {
 	if resp.GetDigest() == loc.GetDigest() {
 		t.Fatal("the tampered shard has the recorded digest")
 	}
+	if bad := unaccounted(t, c, map[string]*cairnpb.ObjectVersion{"victim": v}); len(bad) != 1 || !strings.Contains(bad[0], "digest") {
+		t.Fatalf("after tampering, the check finds %v; want the one digest mismatch", bad)
+	}
 
 	for i := range 5 {
 		got, err := get(ctxT(t, time.Minute), cl, "tamper", "victim", "")
@@ -238,6 +241,9 @@ func TestTamperedShardIsReadAroundAndRebuilt(t *testing.T) {
 		}
 	}
 	waitAccounted(t, c, "tamper", []string{"victim"}, 2*time.Minute)
+	if st := repairStatus(t, c); num(st, "shard_reports_confirmed") < 1 {
+		t.Fatalf("no gateway shard report was confirmed: %v", st)
+	}
 	info, err := dataClient(t, c, pki.RoleMeta, holder.Addr).StatShard(ctxT(t, 10*time.Second), &cairnpb.StatShardRequest{ShardId: sid})
 	after := objectRecord(t, c, "tamper", "victim")
 	t.Logf("shard %s: stat %v (%v); record now places it on %s", sid, info.GetInfo(), err, after.GetShards()[0].GetNodeId())
