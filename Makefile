@@ -18,7 +18,7 @@ AWSENV := $(BIN)/awsenv
 DATA_NODES ?= 6
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 cluster-up cluster-down bench bench-tls clean
+.PHONY: all build run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 cluster-up cluster-down bench bench-tls bench-inventory clean
 
 all: build
 
@@ -139,6 +139,12 @@ bench: build
 # mTLS and one with --insecure-internal, alternating, in one run.
 bench-tls: build
 	BENCH_TLS_COMPARE=1 deploy/local/bench.sh
+
+# What meta's inventory reconciliation costs a data node holding
+# INVENTORY_SHARDS shards (docs/durability.md, "Sizing").
+INVENTORY_SHARDS ?= 1000000
+bench-inventory:
+	CAIRN_INVENTORY_BENCH_SHARDS=$(INVENTORY_SHARDS) $(GO) test -count=1 -timeout 2h -run 'TestInventoryCostBenchmark$$' -v ./node/
 
 clean:
 	rm -rf $(BIN) .cluster
