@@ -318,14 +318,20 @@ type target struct{ ID, Addr string }
 func (s *objectStore) place(ctx context.Context, versionID string) ([]target, error) {
 	targets, err := s.placeWith(ctx, versionID, clusterMapAge)
 	if errors.Is(err, ErrWriteQuorum) || errors.Is(err, errShortPlacement) {
-		// The cached map may predate nodes that just registered.
-		targets, err = s.placeWith(ctx, versionID, 0)
+		// The cached map may predate nodes that just registered or came
+		// back; a map at most placeRefreshAge old is asked for, so that
+		// writes during an outage do not each cost a call to meta.
+		targets, err = s.placeWith(ctx, versionID, placeRefreshAge)
 	}
 	if errors.Is(err, errShortPlacement) {
 		err = nil
 	}
 	return targets, err
 }
+
+// placeRefreshAge is how old a cluster map may be when a placement short
+// of nodes is tried again.
+const placeRefreshAge = time.Second
 
 // errShortPlacement: placeWith placed fewer than k+m shards (but the
 // write quorum).
