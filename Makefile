@@ -16,7 +16,7 @@ AWSCLI_VERSION := 1.45.11
 AWSENV := $(BIN)/awsenv
 
 DATA_NODES ?= 6
-TEST_TIMEOUT ?= 30m
+TEST_TIMEOUT ?= 40m
 
 .PHONY: all build run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 cluster-up cluster-down bench bench-tls bench-inventory clean
 
