@@ -145,7 +145,8 @@ type ticket struct {
 }
 
 // enter admits r or fails with an error wrapping ErrSlowDown. On success
-// r.Body is the idle-timed requestBody (also in the ticket), and the
+// the ticket holds r's body as an idle-timed requestBody (nil for a
+// request without one), for the caller to hand on (withBody), and the
 // caller must call leave when the handler is done.
 func (a *admission) enter(ctx context.Context, w http.ResponseWriter, r *http.Request) (*ticket, error) {
 	t := &ticket{a: a, charge: a.charge(r), admitted: make(chan struct{})}
@@ -191,13 +192,8 @@ func (a *admission) enter(ctx context.Context, w http.ResponseWriter, r *http.Re
 	return nil, gaveUp
 }
 
-// installed makes t's body r's body and returns t.
-func (t *ticket) installed(r *http.Request) *ticket {
-	if t.body != nil {
-		r.Body = t.body
-	}
-	return t
-}
+// installed returns t, admitted for r.
+func (t *ticket) installed(*http.Request) *ticket { return t }
 
 func (a *admission) fitsLocked(charge int64) bool {
 	return a.requests+1 <= a.limits.MaxRequests && a.bytes+charge <= a.limits.MaxBodyBytes

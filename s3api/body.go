@@ -138,3 +138,15 @@ func (b *requestBody) failed() bool {
 	defer b.mu.Unlock()
 	return b.done != nil && b.done != io.EOF
 }
+
+// withBody returns a shallow copy of r that reads body. The request
+// net/http gave the handler keeps its own body: the server looks at it to
+// learn whether an Expect: 100-continue body was ever asked for. A reply
+// sent before the body was read then goes out at once, and the connection
+// is closed, instead of the server first asking the client for the body
+// (and waiting for up to 256 KiB of it) to drain it.
+func withBody(r *http.Request, body io.ReadCloser) *http.Request {
+	r2 := r.WithContext(r.Context())
+	r2.Body = body
+	return r2
+}

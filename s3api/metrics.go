@@ -100,7 +100,7 @@ func (m *Metrics) Wrap(s *Server) http.Handler {
 		op := s.ops[o.op].label
 		m.inFlight.Inc()
 		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = &meteredBody{ReadCloser: r.Body, n: m.received.WithLabelValues(op)}
+			r = withBody(r, &meteredBody{ReadCloser: r.Body, n: m.received.WithLabelValues(op)})
 		}
 		cw := &meteredWriter{ResponseWriter: w, n: m.sent.WithLabelValues(op)}
 		completed := false

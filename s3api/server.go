@@ -214,6 +214,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, o operation) {
 		return
 	}
 	defer t.leave()
+	if t.body != nil {
+		r = withBody(r, t.body)
+	}
 
 	err = checkEncoding(r, req)
 	if err == nil {
