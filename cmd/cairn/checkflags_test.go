@@ -27,7 +27,9 @@ func TestCheckFlags(t *testing.T) {
 		{[]string{"gateway", "--listen", ":9000", "--data-shards", "4", "--memory-limit", "400MiB"}, ""},
 		{[]string{"gateway", "--data-shards", "four"}, "invalid value"},
 		{[]string{"gateway", "--tls-cert", "/c"}, "go together"},
-		{[]string{"bench"}, "want meta, data or gateway"},
+		{[]string{"bench", "--op", "mixed", "--count", "8", "--size", "64KiB", "--verify"}, ""},
+		{[]string{"bench", "--size", "big"}, "not a size"},
+		{[]string{"version"}, "want meta, data, gateway or bench"},
 	} {
 		err := checkFlags(context.Background(), c.args)
 		switch {

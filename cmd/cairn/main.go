@@ -18,7 +18,7 @@ commands:
   gateway   run an S3 gateway
   dev       run a whole region in one process: 1 meta, N data stores, 1 gateway
   bench     S3 load generator against any endpoint
-  check-flags <meta|data|gateway> [flags]
+  check-flags <meta|data|gateway|bench> [flags]
             parse and check a command's flags without running it (exit 0: accepted)
   version   print the version and the commit this binary was built from
 
@@ -46,7 +46,7 @@ func main() {
 	case "dev", "server":
 		err = runDev(ctx, args)
 	case "bench":
-		err = runBench(ctx, args)
+		err = runBench(ctx, args, false)
 	case "version", "--version":
 		err = printVersion(os.Stdout)
 	case "-h", "--help", "help":
@@ -67,7 +67,7 @@ func main() {
 // prove that the command lines it writes are accepted.
 func checkFlags(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("want a command: meta, data or gateway")
+		return fmt.Errorf("want a command: meta, data, gateway or bench")
 	}
 	switch args[0] {
 	case "meta":
@@ -76,6 +76,8 @@ func checkFlags(ctx context.Context, args []string) error {
 		return runData(ctx, args[1:], true)
 	case "gateway":
 		return runGateway(ctx, args[1:], true)
+	case "bench":
+		return runBench(ctx, args[1:], true)
 	}
-	return fmt.Errorf("%q: want meta, data or gateway", args[0])
+	return fmt.Errorf("%q: want meta, data, gateway or bench", args[0])
 }
