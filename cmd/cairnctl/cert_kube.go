@@ -147,14 +147,7 @@ func kubeSync(ctx context.Context, api *kubeAPI, o kubeSyncOptions, now time.Tim
 		if err != nil {
 			return err
 		}
-		if err := leaf.WriteFiles(c, k); err != nil {
-			return err
-		}
-		for name, path := range map[string]string{cn: c, kn: k} {
-			if leaves.Data[name], err = os.ReadFile(path); err != nil {
-				return err
-			}
-		}
+		leaves.Data[cn], leaves.Data[kn] = leaf.CertPEM, leaf.KeyPEM
 		issued++
 		changed = true
 	}
