@@ -18,13 +18,19 @@ AWSENV := $(BIN)/awsenv
 DATA_NODES ?= 6
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 cluster-up cluster-down bench bench-tls bench-inventory clean
+.PHONY: all build image run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 cluster-up cluster-down bench bench-tls bench-inventory clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/cairn ./cmd/cairn
 	$(GO) build -o $(BIN)/cairnctl ./cmd/cairnctl
+
+# The container image: bin/cairn-image.tar (docker-archive: docker load,
+# podman load, kind load image-archive, ctr import) and bin/cairn-image-oci
+# (OCI layout), reproducible from the commit (docs/kubernetes.md).
+image:
+	$(GO) run ./deploy/image -out $(BIN)/cairn-image.tar -oci $(BIN)/cairn-image-oci
 
 # One process, the whole region: 1 meta, 6 data stores, 1 gateway on :9000.
 run: build

@@ -6,10 +6,19 @@ import (
 	"runtime/debug"
 )
 
-// printVersion writes "cairn <version> <revision> <commit time> <go>" from
-// the build information Go stamps into the binary (a build with
-// -buildvcs=true, as `make image` does, carries the commit; others say
-// "unknown").
+// linkedVersion, linkedRevision and linkedCommitTime are set by the linker
+// (`-ldflags -X main.linkedVersion=...`; deploy/image does) and never
+// written at run time. Go's own VCS stamping cannot replace them: it skips
+// git worktrees.
+var (
+	linkedVersion    string
+	linkedRevision   string
+	linkedCommitTime string
+)
+
+// printVersion writes "cairn <version> revision <commit> (<commit time>)
+// <go version>": from the link-time values when present, else from the
+// build information Go stamped, else "unknown".
 func printVersion(w io.Writer) error {
 	version, revision, when, goVersion := "unknown", "unknown", "unknown", "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -30,6 +39,13 @@ func printVersion(w io.Writer) error {
 		}
 		if modified && revision != "unknown" {
 			revision += "-dirty"
+		}
+	}
+	for _, v := range []struct{ from, to *string }{
+		{&linkedVersion, &version}, {&linkedRevision, &revision}, {&linkedCommitTime, &when},
+	} {
+		if *v.from != "" {
+			*v.to = *v.from
 		}
 	}
 	_, err := fmt.Fprintf(w, "cairn %s revision %s (%s) %s\n", version, revision, when, goVersion)
