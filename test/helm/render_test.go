@@ -349,6 +349,7 @@ func TestRender(t *testing.T) {
 			t.Error(p)
 		}
 		checkNoSecretInValues(t, c.name, objs)
+		checkPodSecurity(t, c.name, objs)
 	}
 	t.Run("the command-line check bites", func(t *testing.T) { commandLineCheckBites(t, ch, bins) })
 }
@@ -418,6 +419,36 @@ data: {extraArgs: ["--weight=heavy"]}`))
 	for _, want := range []string{"not defined: -no-such-flag", `invalid value "heavy" for flag -weight`, "kube-synk"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the check let through what it should refuse (%q); it said:\n%s", want, got)
+		}
+	}
+}
+
+// checkPodSecurity: every pod runs as the image's non-root user with a
+// read-only root file system, and every container has a writable /tmp
+// (an emptyDir) for what Go and the PKI tools write there.
+func checkPodSecurity(t *testing.T, set string, objs []object) {
+	t.Helper()
+	for podName, spec := range podSpecs(objs) {
+		if sc := spec.SecurityContext; sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser != 65532 {
+			t.Errorf("%s: pod %s must run as uid 65532, non-root", set, podName)
+		}
+		emptyDirs := map[string]bool{}
+		for _, v := range spec.Volumes {
+			if v.EmptyDir != nil {
+				emptyDirs[v.Name] = true
+			}
+		}
+		for _, c := range append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...) {
+			if c.SecurityContext == nil || c.SecurityContext.ReadOnlyRootFilesystem == nil || !*c.SecurityContext.ReadOnlyRootFilesystem {
+				t.Errorf("%s: pod %s container %s: want a read-only root file system", set, podName, c.Name)
+			}
+			tmp := false
+			for _, m := range c.VolumeMounts {
+				tmp = tmp || (m.MountPath == "/tmp" && emptyDirs[m.Name])
+			}
+			if !tmp {
+				t.Errorf("%s: pod %s container %s has no writable /tmp", set, podName, c.Name)
+			}
 		}
 	}
 }
