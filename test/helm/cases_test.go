@@ -312,3 +312,40 @@ func TestSchemaErasureRule(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigChangeRollsPods: a change to the ConfigMap changes the
+// checksum on every pod template (so the pods roll); a change elsewhere
+// leaves it alone.
+func TestConfigChangeRollsPods(t *testing.T) {
+	ch, _ := loadChart(t)
+	checksums := func(values string) map[string]string {
+		manifests, err := render(ch, parseValues(t, values))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, o := range decodeAll(t, manifests) {
+			switch v := o.obj.(type) {
+			case *appsv1.StatefulSet:
+				out[o.name] = v.Spec.Template.Annotations["checksum/config"]
+			case *appsv1.Deployment:
+				out[o.name] = v.Spec.Template.Annotations["checksum/config"]
+			}
+		}
+		return out
+	}
+	base := checksums(``)
+	region := checksums(`region: eu-west-1`)
+	replicas := checksums(`gateway: {replicas: 4}`)
+	if len(base) != 3 {
+		t.Fatalf("want 3 workloads, got %v", base)
+	}
+	for name, sum := range base {
+		if region[name] == sum {
+			t.Errorf("%s: a new region does not change checksum/config", name)
+		}
+		if replicas[name] != sum {
+			t.Errorf("%s: gateway replicas changed checksum/config", name)
+		}
+	}
+}
