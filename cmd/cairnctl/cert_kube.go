@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,13 +31,15 @@ const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 // newCertKubeSyncCmd keeps a cluster's PKI in two Kubernetes Secrets: the
 // CA (certificate and key) in one, read only by whoever runs this, and the
 // CA certificate with every identity's certificate and key, named as in a
-// certificate directory, in another that the pods mount. It is the Helm
-// chart's pre-install and pre-upgrade hook; running it again issues only
-// what is missing, expiring within a third of its validity, or signed by
-// another CA.
+// certificate directory, in another that the pods mount. It also makes the
+// random secrets a cluster needs (master keyring, admin token, first S3
+// key) once. It is the Helm chart's pre-install and pre-upgrade hook;
+// running it again issues only what is missing, expiring within a third
+// of its validity, or signed by another CA, and never replaces a random
+// secret that exists.
 func newCertKubeSyncCmd() *cobra.Command {
 	var o kubeSyncOptions
-	var identities string
+	var identities, randoms string
 	cmd := &cobra.Command{
 		Use:   "kube-sync --ca-secret NAME --secret NAME --identities role/id,...",
 		Short: "Make or complete the cluster PKI in Kubernetes Secrets (the Helm chart's hook)",
@@ -52,8 +57,15 @@ func newCertKubeSyncCmd() *cobra.Command {
 				}
 				o.ids = append(o.ids, pki.Identity{Role: r, ID: id})
 			}
-			if len(o.ids) == 0 || o.caSecret == "" || o.secret == "" {
-				return fmt.Errorf("--ca-secret, --secret and --identities are required")
+			var err error
+			if o.randoms, err = parseRandomSpecs(randoms); err != nil {
+				return err
+			}
+			if len(o.ids) > 0 && (o.caSecret == "" || o.secret == "") {
+				return fmt.Errorf("--identities needs --ca-secret and --secret")
+			}
+			if len(o.ids) == 0 && len(o.randoms) == 0 {
+				return fmt.Errorf("nothing to do: give --identities or --random")
 			}
 			api, err := inClusterAPI(o.saDir, o.apiURL)
 			if err != nil {
@@ -67,6 +79,7 @@ func newCertKubeSyncCmd() *cobra.Command {
 	f.StringVar(&o.caSecret, "ca-secret", "", "Secret holding ca.crt and ca.key (made when missing)")
 	f.StringVar(&o.secret, "secret", "", "Secret holding ca.crt and <role>-<id>.crt/.key for the pods")
 	f.StringVar(&identities, "identities", "", "identities to hold a certificate for, as role/id, comma separated")
+	f.StringVar(&randoms, "random", "", "random values to make once, as secret/key:bytes (hex-encoded, 2*bytes digits), comma separated")
 	f.DurationVar(&o.validity, "validity", pki.DefaultLeafValidity, "validity of the certificates issued")
 	f.StringVar(&o.saDir, "service-account-dir", serviceAccountDir, "where the pod's token, namespace and API CA are")
 	f.StringVar(&o.apiURL, "api", "", "Kubernetes API URL (default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)")
@@ -76,13 +89,45 @@ func newCertKubeSyncCmd() *cobra.Command {
 type kubeSyncOptions struct {
 	cluster, caSecret, secret string
 	ids                       []pki.Identity
+	randoms                   []randomSpec
 	validity                  time.Duration
 	saDir, apiURL             string
 }
 
-// kubeSync makes the CA Secret when it is missing and issues into the
-// leaf Secret every identity that lacks a good certificate.
+// randomSpec is one random value kube-sync makes: bytes random bytes,
+// hex-encoded, under key in Secret secret.
+type randomSpec struct {
+	secret, key string
+	bytes       int
+}
+
+func parseRandomSpecs(s string) ([]randomSpec, error) {
+	var out []randomSpec
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		name, rest, ok1 := strings.Cut(item, "/")
+		key, n, ok2 := strings.Cut(rest, ":")
+		bytes, err := strconv.Atoi(n)
+		if !ok1 || !ok2 || name == "" || key == "" || err != nil || bytes < 16 || bytes > 1024 {
+			return nil, fmt.Errorf("--random: %q is not secret/key:bytes with 16 to 1024 bytes", item)
+		}
+		out = append(out, randomSpec{secret: name, key: key, bytes: bytes})
+	}
+	return out, nil
+}
+
+// kubeSync makes the random values that are missing, the CA Secret when it
+// is missing, and issues into the leaf Secret every identity that lacks a
+// good certificate.
 func kubeSync(ctx context.Context, api *kubeAPI, o kubeSyncOptions, now time.Time, out io.Writer) error {
+	if err := syncRandoms(ctx, api, o.randoms, out); err != nil {
+		return err
+	}
+	if len(o.ids) == 0 {
+		return nil
+	}
 	dir, err := os.MkdirTemp("", "cairn-pki-")
 	if err != nil {
 		return err
@@ -157,6 +202,53 @@ func kubeSync(ctx context.Context, api *kubeAPI, o kubeSyncOptions, now time.Tim
 		}
 	}
 	fmt.Fprintf(out, "Secret %s: %d certificates issued, %d kept\n", o.secret, issued, len(o.ids)-issued)
+	return nil
+}
+
+// syncRandoms adds each missing random value to its Secret; existing
+// values are never replaced (a new master keyring would make every object
+// unreadable).
+func syncRandoms(ctx context.Context, api *kubeAPI, specs []randomSpec, out io.Writer) error {
+	var names []string
+	bySecret := map[string][]randomSpec{}
+	for _, sp := range specs {
+		if _, ok := bySecret[sp.secret]; !ok {
+			names = append(names, sp.secret)
+		}
+		bySecret[sp.secret] = append(bySecret[sp.secret], sp)
+	}
+	for _, name := range names {
+		sec, err := api.getSecret(ctx, name)
+		if err != nil {
+			return err
+		}
+		if sec == nil {
+			sec = &kubeSecret{}
+			sec.Metadata.Name = name
+		}
+		if sec.Data == nil {
+			sec.Data = map[string][]byte{}
+		}
+		made := 0
+		for _, sp := range bySecret[name] {
+			if len(sec.Data[sp.key]) > 0 {
+				continue
+			}
+			raw := make([]byte, sp.bytes)
+			if _, err := rand.Read(raw); err != nil {
+				return fmt.Errorf("random %s/%s: %w", name, sp.key, err)
+			}
+			sec.Data[sp.key] = []byte(hex.EncodeToString(raw))
+			made++
+		}
+		if made == 0 {
+			continue
+		}
+		if err := api.putSecret(ctx, sec); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Secret %s: %d random values made\n", name, made)
+	}
 	return nil
 }
 

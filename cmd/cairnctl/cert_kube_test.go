@@ -118,3 +118,36 @@ func TestKubeSync(t *testing.T) {
 		t.Fatalf("certificates with a sixth of their validity left must be renewed: %q", out.String())
 	}
 }
+
+// TestKubeSyncRandoms: missing random values are made once, hex-encoded;
+// existing ones are never replaced; a bad spec is refused.
+func TestKubeSyncRandoms(t *testing.T) {
+	fake := &fakeSecrets{secrets: map[string]*kubeSecret{}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	api := &kubeAPI{base: srv.URL, namespace: "ns", token: "tok", client: srv.Client()}
+	specs, err := parseRandomSpecs("mk/keyring:32,s3/accessKey:16,s3/secretKey:20")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := kubeSync(context.Background(), api, kubeSyncOptions{randoms: specs}, time.Now(), &out); err != nil {
+		t.Fatal(err)
+	}
+	key := string(fake.secrets["mk"].Data["keyring"])
+	if len(key) != 64 || strings.Trim(key, "0123456789abcdef") != "" || len(fake.secrets["s3"].Data["secretKey"]) != 40 {
+		t.Fatalf("random values: keyring %q, s3 %v", key, secretKeys(fake.secrets["s3"]))
+	}
+	specs = append(specs, randomSpec{secret: "mk", key: "other", bytes: 16})
+	if err := kubeSync(context.Background(), api, kubeSyncOptions{randoms: specs}, time.Now(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if string(fake.secrets["mk"].Data["keyring"]) != key || len(fake.secrets["mk"].Data["other"]) != 32 {
+		t.Fatal("a rerun must keep existing values and add only the missing one")
+	}
+	for _, bad := range []string{"mk/keyring", "mk:32", "mk/keyring:8", "/k:32"} {
+		if _, err := parseRandomSpecs(bad); err == nil {
+			t.Errorf("--random %q accepted", bad)
+		}
+	}
+}

@@ -35,8 +35,14 @@ var valueSets = []valueSet{
 		wantArg(t, container(t, &meta.Spec.Template.Spec, "meta"), "--bootstrap-if-peer")
 		wantPDB(t, r, "cairn-meta", 1)
 		wantPDB(t, r, "cairn-data", 1)
-		if r.count("Job") != 1 || r["Job/cairn-tls-hook"] == nil {
-			t.Errorf("want only the TLS hook Job (no members Job with replicas = bootstrapVoters)")
+		if r.count("Job") != 1 || r["Job/cairn-secrets-hook"] == nil {
+			t.Errorf("want only the secrets hook Job (no members Job with replicas = bootstrapVoters)")
+		}
+		hook := strings.Join(r["Job/cairn-secrets-hook"].(*batchv1.Job).Spec.Template.Spec.Containers[0].Args, " ")
+		for _, want := range []string{"cairn-master-key/keyring:32", "cairn-admin-token/token:32", "--identities=meta/cairn-meta-0,", ",admin/chart"} {
+			if !strings.Contains(hook, want) {
+				t.Errorf("secrets hook args lack %q: %s", want, hook)
+			}
 		}
 		if r.count("Certificate") != 0 || r.count("Ingress") != 0 || r.count("HorizontalPodAutoscaler") != 0 {
 			t.Errorf("optional objects rendered by default")
@@ -118,7 +124,7 @@ data: {replicas: 9, spreadOverZones: true, pdb: {maxUnavailable: 2}}
 erasure: {dataShards: 6, parityShards: 3, writeQuorum: 8}`, func(t *testing.T, r rendered) {
 		wantReplicas(t, "data", sts(t, r, "cairn-data").Spec.Replicas, 9)
 		wantArg(t, r["Deployment/cairn-gateway"].(*appsv1.Deployment).Spec.Template.Spec.Containers[0], "--write-quorum=8")
-		if n := strings.Count(strings.Join(r["Job/cairn-tls-hook"].(*batchv1.Job).Spec.Template.Spec.Containers[0].Args, " "), "data/cairn-data-"); n != 9 {
+		if n := strings.Count(strings.Join(r["Job/cairn-secrets-hook"].(*batchv1.Job).Spec.Template.Spec.Containers[0].Args, " "), "data/cairn-data-"); n != 9 {
 			t.Errorf("TLS hook issues %d data certificates, want 9", n)
 		}
 	}},
@@ -126,8 +132,9 @@ erasure: {dataShards: 6, parityShards: 3, writeQuorum: 8}`, func(t *testing.T, r
 internalTLS: {certManager: {enabled: true, issuerRef: {name: cairn-ca, kind: ClusterIssuer}}}
 gateway: {tls: {enabled: true, certManager: {enabled: true, issuerRef: {name: public, kind: ClusterIssuer}}}, domains: [s3.example.com]}`,
 		func(t *testing.T, r rendered) {
-			if r.count("Job") != 0 {
-				t.Errorf("with cert-manager no hook Job is needed")
+			hook := strings.Join(r["Job/cairn-secrets-hook"].(*batchv1.Job).Spec.Template.Spec.Containers[0].Args, " ")
+			if strings.Contains(hook, "--identities") || !strings.Contains(hook, "--random=") {
+				t.Errorf("with cert-manager the hook makes the random secrets only: %s", hook)
 			}
 			// 3 meta + 6 data + gateway + admin, and the gateway's HTTPS one.
 			if n := r.count("Certificate"); n != 12 {
