@@ -15,16 +15,29 @@ PYENV := $(BIN)/pyenv
 AWSCLI_VERSION := 1.45.11
 AWSENV := $(BIN)/awsenv
 
+# The Helm chart's tests are a module of their own (test/helm/go.mod):
+# Helm's and Kubernetes' requirements would otherwise raise the versions of
+# modules the Cairn binaries link (bbolt, x/net, klauspost/compress, ...).
+# They run without -race: they render templates and start no goroutines of
+# their own, and the race build of Helm and Kubernetes costs minutes.
+HELM_TESTS := test/helm
+
 DATA_NODES ?= 6
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 cluster-up cluster-down bench bench-tls bench-inventory clean
+.PHONY: all build image run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 cluster-up cluster-down bench bench-tls bench-inventory clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/cairn ./cmd/cairn
 	$(GO) build -o $(BIN)/cairnctl ./cmd/cairnctl
+
+# The container image: bin/cairn-image.tar (docker-archive: docker load,
+# podman load, kind load image-archive, ctr import) and bin/cairn-image-oci
+# (OCI layout), reproducible from the commit (docs/kubernetes.md).
+image:
+	$(GO) run ./deploy/image -out $(BIN)/cairn-image.tar -oci $(BIN)/cairn-image-oci
 
 # One process, the whole region: 1 meta, 6 data stores, 1 gateway on :9000.
 run: build
@@ -40,9 +53,11 @@ run: build
 test: deps pyenv awsenv awscli2 fmt-check vet verify
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/')
 	$(GO) test -race -count=1 -p 1 -timeout $(TEST_TIMEOUT) ./test/...
+	cd $(HELM_TESTS) && $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 deps:
 	$(GO) mod download
+	cd $(HELM_TESTS) && $(GO) mod download
 
 # Python with boto3; test/e2e skips the boto3 checks when it is missing.
 pyenv: $(PYENV)/bin/python
@@ -80,6 +95,7 @@ chaos:
 
 vet:
 	$(GO) vet ./...
+	cd $(HELM_TESTS) && $(GO) vet ./...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -11,7 +11,9 @@ import (
 	"github.com/cairn-store/cairn/cmd/internal/bench"
 )
 
-func runBench(ctx context.Context, args []string) error {
+// runBench runs the load generator; with checkOnly it returns once the
+// flags are parsed and checked (cairn check-flags).
+func runBench(ctx context.Context, args []string, checkOnly bool) error {
 	fs := flag.NewFlagSet("cairn bench", flag.ContinueOnError)
 	var (
 		cfg      bench.Config
@@ -43,6 +45,9 @@ func runBench(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q: every setting is a flag", fs.Args())
+	}
 	n, err := parseSize(*size)
 	if err != nil {
 		return err
@@ -50,6 +55,9 @@ func runBench(ctx context.Context, args []string) error {
 	cfg.ObjectSize = n
 	if cfg.PartSize, err = parseSize(*partSize); err != nil {
 		return fmt.Errorf("--part-size %q: not a size", *partSize)
+	}
+	if checkOnly {
+		return nil
 	}
 	if cfg.Duration == 0 && cfg.Count == 0 {
 		cfg.Duration = 30e9

@@ -13,7 +13,9 @@ import (
 	"github.com/cairn-store/cairn/proto/pki"
 )
 
-func runData(ctx context.Context, args []string) error {
+// runData runs a data node; with checkOnly it returns once the flags are
+// parsed and checked (cairn check-flags).
+func runData(ctx context.Context, args []string, checkOnly bool) error {
 	fs := flag.NewFlagSet("cairn data", flag.ContinueOnError)
 	var (
 		lf     logFlags
@@ -37,8 +39,14 @@ func runData(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q: every setting is a flag", fs.Args())
+	}
 	if *id == "" || *dir == "" {
 		return fmt.Errorf("--id and --dir are required")
+	}
+	if _, err := lf.logger("data"); err != nil || checkOnly {
+		return err
 	}
 	if *host == "" {
 		h, err := os.Hostname()

@@ -95,7 +95,9 @@ func (f *s3Flags) config() (s3api.Config, error) {
 	return cfg, nil
 }
 
-func runGateway(ctx context.Context, args []string) error {
+// runGateway runs an S3 gateway; with checkOnly it returns once the flags
+// are parsed and checked (cairn check-flags).
+func runGateway(ctx context.Context, args []string, checkOnly bool) error {
 	fs := flag.NewFlagSet("cairn gateway", flag.ContinueOnError)
 	var (
 		lf     logFlags
@@ -115,9 +117,21 @@ func runGateway(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q: every setting is a flag", fs.Args())
+	}
+	if (*tlsCrt == "") != (*tlsKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if _, err := parseSize(*memLim); err != nil {
+		return fmt.Errorf("--memory-limit: %w", err)
+	}
 	log, err := lf.logger("gateway")
 	if err != nil {
 		return err
+	}
+	if checkOnly {
+		return nil
 	}
 	transport, err := itls.transport(pki.Identity{Role: pki.RoleGateway, ID: *id}, log)
 	if err != nil {
@@ -146,9 +160,6 @@ func runGateway(ctx context.Context, args []string) error {
 			log.Error("ops endpoints stopped", "err", err)
 		}
 	}()
-	if (*tlsCrt == "") != (*tlsKey == "") {
-		return fmt.Errorf("--tls-cert and --tls-key go together")
-	}
 	return s3api.Run(ctx, s3api.GatewayConfig{MetaAddrs: splitList(*metas), S3: cfg, Transport: transport, TLSCertFile: *tlsCrt, TLSKeyFile: *tlsKey, Metrics: reg}, lis)
 }
 

@@ -18,6 +18,9 @@ commands:
   gateway   run an S3 gateway
   dev       run a whole region in one process: 1 meta, N data stores, 1 gateway
   bench     S3 load generator against any endpoint
+  check-flags <meta|data|gateway|bench> [flags]
+            parse and check a command's flags without running it (exit 0: accepted)
+  version   print the version and the commit this binary was built from
 
 Run 'cairn <command> -h' for the flags of a command.
 `
@@ -33,15 +36,19 @@ func main() {
 	args := os.Args[2:]
 	switch os.Args[1] {
 	case "meta":
-		err = runMeta(ctx, args)
+		err = runMeta(ctx, args, false)
 	case "data":
-		err = runData(ctx, args)
+		err = runData(ctx, args, false)
 	case "gateway":
-		err = runGateway(ctx, args)
+		err = runGateway(ctx, args, false)
+	case "check-flags":
+		err = checkFlags(ctx, args)
 	case "dev", "server":
 		err = runDev(ctx, args)
 	case "bench":
-		err = runBench(ctx, args)
+		err = runBench(ctx, args, false)
+	case "version", "--version":
+		err = printVersion(os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -53,4 +60,24 @@ func main() {
 		fmt.Fprintf(os.Stderr, "cairn %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}
+}
+
+// checkFlags parses and checks the flags of a server command without
+// starting anything: deployment tooling (the Helm chart's tests) uses it to
+// prove that the command lines it writes are accepted.
+func checkFlags(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("want a command: meta, data, gateway or bench")
+	}
+	switch args[0] {
+	case "meta":
+		return runMeta(ctx, args[1:], true)
+	case "data":
+		return runData(ctx, args[1:], true)
+	case "gateway":
+		return runGateway(ctx, args[1:], true)
+	case "bench":
+		return runBench(ctx, args[1:], true)
+	}
+	return fmt.Errorf("%q: want meta, data, gateway or bench", args[0])
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/cairn-store/cairn/cmd/internal/ops"
@@ -12,7 +13,9 @@ import (
 	"github.com/cairn-store/cairn/proto/pki"
 )
 
-func runMeta(ctx context.Context, args []string) error {
+// runMeta runs a meta node; with checkOnly it returns once the flags are
+// parsed and checked (cairn check-flags).
+func runMeta(ctx context.Context, args []string, checkOnly bool) error {
 	fs := flag.NewFlagSet("cairn meta", flag.ContinueOnError)
 	var (
 		lf        logFlags
@@ -23,6 +26,7 @@ func runMeta(ctx context.Context, args []string) error {
 		peers     = fs.String("peers", "", "initial voters as id=raftaddr,... (include this node)")
 		bootstrap = fs.Bool("bootstrap", false, "bootstrap a new group from --peers if this node has no state")
 		join      = fs.Bool("join", false, "start with no group and wait to be added by 'cairnctl meta add' (no --bootstrap)")
+		bootPeer  = fs.Bool("bootstrap-if-peer", false, "--bootstrap when --id is one of --peers, else --join: one command line for every member of a StatefulSet, whose first pods are the initial voters")
 		restore   = fs.String("restore", "", "with --bootstrap on an empty --dir: load this 'cairnctl meta snapshot save' file before serving")
 		tok       adminTokenFlags
 		itls      internalTLSFlags
@@ -47,8 +51,22 @@ func runMeta(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q: every setting is a flag", fs.Args())
+	}
 	if *id == "" || *dir == "" {
 		return fmt.Errorf("--id and --dir are required")
+	}
+	ps, err := parsePeers(*peers)
+	if err != nil {
+		return err
+	}
+	if *bootPeer {
+		if *bootstrap || *join {
+			return fmt.Errorf("--bootstrap-if-peer decides between --bootstrap and --join itself: give neither")
+		}
+		*bootstrap = slices.ContainsFunc(ps, func(p meta.Peer) bool { return p.ID == *id })
+		*join = !*bootstrap
 	}
 	if err := checkJoin(*join, *bootstrap, *restore); err != nil {
 		return err
@@ -56,6 +74,9 @@ func runMeta(ctx context.Context, args []string) error {
 	log, err := lf.logger("meta")
 	if err != nil {
 		return err
+	}
+	if checkOnly {
+		return nil
 	}
 	adminToken, err := tok.token(*dir, log)
 	if err != nil {
@@ -69,10 +90,6 @@ func runMeta(ctx context.Context, args []string) error {
 		return err
 	}
 	ring, err := mkf.keyring()
-	if err != nil {
-		return err
-	}
-	ps, err := parsePeers(*peers)
 	if err != nil {
 		return err
 	}

@@ -126,6 +126,6 @@ chains to the bundle it is given and reads the role and ID from the URI.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(initCmd, issueCmd, showCmd)
+	cmd.AddCommand(initCmd, issueCmd, showCmd, newCertKubeSyncCmd())
 	return cmd
 }

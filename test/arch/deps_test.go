@@ -75,3 +75,22 @@ func TestEveryPackageHasDocGo(t *testing.T) {
 		}
 	}
 }
+
+// TestServersDoNotLinkDeployTooling: Helm, the Kubernetes API types and the
+// image library are there for deploy/ and its tests; the binaries Cairn
+// ships must not grow by them.
+func TestServersDoNotLinkDeployTooling(t *testing.T) {
+	for _, pkg := range []string{"cmd/cairn", "cmd/cairnctl", "meta", "node", "s3api"} {
+		out, err := exec.Command("go", "list", "-deps", module+"/"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		for _, l := range strings.Split(string(out), "\n") {
+			for _, banned := range []string{"helm.sh/", "k8s.io/", "sigs.k8s.io/", "github.com/google/go-containerregistry/"} {
+				if strings.HasPrefix(l, banned) {
+					t.Errorf("%s depends on %s", pkg, l)
+				}
+			}
+		}
+	}
+}
