@@ -113,6 +113,10 @@ var translation = []struct {
 // client (counts, not internals), sent instead of its code's default.
 type clientMessager interface{ ClientMessage() string }
 
+// regionNamer is an error that names the region a request should have
+// been signed for (sigv4.RegionError), sent as the error's <Region>.
+type regionNamer interface{ ExpectedRegion() string }
+
 // toS3Error turns any error into the S3 error to send.
 func toS3Error(err error) *s3err.Error {
 	if e, ok := s3err.As(err); ok {
@@ -124,6 +128,10 @@ func toS3Error(err error) *s3err.Error {
 			var cm clientMessager
 			if errors.As(err, &cm) {
 				e.Message = cm.ClientMessage()
+			}
+			var re regionNamer
+			if errors.As(err, &re) {
+				e.Region = re.ExpectedRegion()
 			}
 			return e
 		}

@@ -123,6 +123,9 @@ type Error struct {
 	// They are the only headers an error response carries besides the
 	// connection-level ones (see Write).
 	Header http.Header
+	// Region, when set, is sent as <Region>: the region a request signed
+	// for another one should be signed for (SDKs follow it).
+	Region string
 	Err    error // the cause, for logs; never sent to the client
 }
 
@@ -161,6 +164,7 @@ type body struct {
 	BucketName string   `xml:"BucketName,omitempty"`
 	Key        string   `xml:"Key,omitempty"`
 	Resource   string   `xml:"Resource,omitempty"`
+	Region     string   `xml:"Region,omitempty"`
 	RequestID  string   `xml:"RequestId"`
 	HostID     string   `xml:"HostId"`
 }
@@ -202,7 +206,7 @@ func Write(w http.ResponseWriter, r *http.Request, e *Error, requestID, hostID s
 	}
 	out, err := xml.Marshal(body{
 		Code: e.Code.Name, Message: msg, BucketName: e.Bucket, Key: e.Key,
-		Resource: r.URL.Path, RequestID: requestID, HostID: hostID,
+		Resource: r.URL.Path, Region: e.Region, RequestID: requestID, HostID: hostID,
 	})
 	if err != nil {
 		out = []byte("<Error><Code>InternalError</Code></Error>")

@@ -1,6 +1,9 @@
 package sigv4
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Each sentinel's comment names the S3 error the gateway must send for it
 // (code, HTTP status, and S3's message where it matters). Errors returned by
@@ -124,3 +127,31 @@ var (
 	// that was not well-formed or did not conform to our published schema."
 	ErrMalformedTrailer = errors.New("malformed aws-chunked trailer")
 )
+
+// RegionError is a credential scope naming a region this endpoint does
+// not serve. It wraps ErrAuthorizationHeaderMalformed (Authorization
+// header) or ErrAuthorizationQueryParametersError (presigned URL), and
+// names the region expected: S3 sends it as the error's <Region>, which
+// SDKs follow to sign again for the right region.
+type RegionError struct {
+	Got, Want string
+	kind      error
+}
+
+func (e *RegionError) Error() string {
+	return fmt.Sprintf("%v: the region '%s' is wrong; expecting '%s'", e.kind, e.Got, e.Want)
+}
+
+func (e *RegionError) Unwrap() error { return e.kind }
+
+// ExpectedRegion is the region the request should have been signed for.
+func (e *RegionError) ExpectedRegion() string { return e.Want }
+
+// ClientMessage is the message S3 sends for this error.
+func (e *RegionError) ClientMessage() string {
+	lead := "The authorization header is malformed"
+	if errors.Is(e.kind, ErrAuthorizationQueryParametersError) {
+		lead = "Error parsing the X-Amz-Credential parameter"
+	}
+	return fmt.Sprintf("%s; the region '%s' is wrong; expecting '%s'", lead, e.Got, e.Want)
+}

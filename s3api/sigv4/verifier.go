@@ -394,7 +394,7 @@ func (v *Verifier) parseCredential(a *authRequest, cred string) error {
 		return fmt.Errorf("%w: incorrect date format %q. This date in the credential must be in the format \"yyyyMMdd\".", a.malformed, a.date)
 	}
 	if a.region != "" && a.region != defaultRegion && a.region != v.region() {
-		return fmt.Errorf("%w: the region '%s' is wrong; expecting '%s'", a.malformed, a.region, v.region())
+		return &RegionError{Got: a.region, Want: v.region(), kind: a.malformed}
 	}
 	if a.service != v.service() {
 		return fmt.Errorf("%w: incorrect service \"%s\". This endpoint belongs to \"%s\".", a.malformed, a.service, v.service())
