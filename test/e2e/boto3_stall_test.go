@@ -74,3 +74,42 @@ func TestBoto3ConcurrentPutsNeverStall(t *testing.T) {
 		}
 	}
 }
+
+// boto3OtherRegion uses a boto3 client configured for a region the
+// gateway does not serve: the refusal names the region served, and boto3
+// signs again for it.
+const boto3OtherRegion = `
+import json, os
+import boto3
+ep, ak, sk, bucket = (os.environ[k] for k in ("EP", "AK", "SK", "BUCKET"))
+s3 = boto3.client('s3', region_name='ap-south-1', aws_access_key_id=ak, aws_secret_access_key=sk, endpoint_url=ep)
+s3.put_object(Bucket=bucket, Key='elsewhere', Body=b'signed for the wrong region first')
+body = s3.get_object(Bucket=bucket, Key='elsewhere')['Body'].read().decode()
+print(json.dumps({"body": body}))
+`
+
+// TestBoto3FollowsTheRegionNamedInTheRefusal: issue 14's region mismatch.
+func TestBoto3FollowsTheRegionNamedInTheRefusal(t *testing.T) {
+	py := boto3Python()
+	if py == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no python with boto3, though `make test` installs it (make pyenv)")
+		}
+		t.Skip("no python with boto3 (outside CI): run `make pyenv`")
+	}
+	c := startCluster(t, harness.Options{Region: "eu-central-1"})
+	mustCreateBucket(t, client(c), "elsewhere")
+	cmd := exec.Command(py, "-c", boto3OtherRegion)
+	cmd.Env = append(os.Environ(), "EP="+c.Endpoint, "AK="+c.AccessKey, "SK="+c.SecretKey, "BUCKET=elsewhere",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "PYTHONWARNINGS=ignore")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("boto3 did not follow the region: %v\n%s", err, stderr.String())
+	}
+	var res struct{ Body string }
+	if err := json.Unmarshal(out, &res); err != nil || res.Body != "signed for the wrong region first" {
+		t.Fatalf("boto3 output %q: %v", out, err)
+	}
+}
