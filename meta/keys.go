@@ -2,7 +2,8 @@ package meta
 
 import (
 	"encoding/binary"
-	"fmt"
+
+	"github.com/cairn-store/cairn/placement"
 )
 
 // Key layout of the FSM's Pebble database. Every key starts with a one-byte
@@ -85,9 +86,10 @@ func gcKey(unixNano int64, nodeID, shardID string) []byte {
 	return append(k, shardID...)
 }
 
-// shardID names shard index of a version on its data node.
+// shardID names shard index of a version on its data node
+// (placement.ShardID).
 func shardID(versionID string, index int32) string {
-	return fmt.Sprintf("%s.%d", versionID, index)
+	return placement.ShardID(versionID, int(index))
 }
 
 // prefixEnd returns the smallest key greater than every key that starts with

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 )
 
 // ErrNotEnoughNodes means fewer nodes were given than placements asked for.
@@ -267,4 +268,11 @@ func score(weight float64, h uint64) float64 {
 	}
 	u := (float64(h>>11) + 0.5) / (1 << 53)
 	return -weight / math.Log(u)
+}
+
+// ShardID names shard index of the data unit shardBase (a version ID, or
+// a part's shard base) on its data node. Gateways write shards under this
+// name and meta finds them by it, so it is decided here, once.
+func ShardID(shardBase string, index int) string {
+	return shardBase + "." + strconv.Itoa(index)
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/cairn-store/cairn/s3api/model"
 )
 
 // ErrRequestTimeout: the client stopped sending its request body for
@@ -26,7 +28,7 @@ var pastDeadline = time.Unix(1, 0)
 //
 // It also turns the ways a body can fail into the gateway's errors: a
 // deadline into ErrRequestTimeout, a connection closed early
-// (io.ErrUnexpectedEOF from net/http) into ErrIncompleteBody. After a
+// (io.ErrUnexpectedEOF from net/http) into model.ErrIncompleteBody. After a
 // failed read the connection is closed with the error response, since
 // the rest of the body was never read.
 //
@@ -93,7 +95,7 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		err = fmt.Errorf("%w: no body bytes for %s", ErrRequestTimeout, b.idle)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		err = fmt.Errorf("%w: %w", ErrIncompleteBody, err)
+		err = fmt.Errorf("%w: %w", model.ErrIncompleteBody, err)
 	}
 	b.done = err
 	return n, err

@@ -2,12 +2,9 @@ package s3api
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -18,6 +15,7 @@ import (
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/checksum"
+	"github.com/cairn-store/cairn/s3api/model"
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sigv4"
 	"github.com/cairn-store/cairn/s3api/sse"
@@ -26,16 +24,6 @@ import (
 // maxCopySize is the largest source CopyObject copies, as S3 (5 GiB);
 // larger objects must be copied part by part.
 const maxCopySize = 5 << 30
-
-var (
-	// ErrCopySourceCorrupt: the bytes read from a copy source do not match
-	// the digests recorded for it. The read path checks every block, so
-	// this is a bug or corruption between gateway buffers; nothing is
-	// written.
-	ErrCopySourceCorrupt = errors.New("s3api: copy source bytes differ from its recorded digest")
-	// errCopyAborted ends a copy's source read when the write side stopped.
-	errCopyAborted = errors.New("s3api: copy aborted")
-)
 
 type copyObjectResult struct {
 	XMLName           xml.Name `xml:"CopyObjectResult"`
@@ -184,12 +172,12 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	v, err := s.copyDataSSE(ctx, src, sums, srcCK, dstCK)
+	v, err := s.objects.Copy(ctx, src, sums, srcCK, dstCK)
 	if err != nil {
 		return err
 	}
 	v.Key = req.key
-	v.Etag = dataETag(v.GetEncryption(), dstCK, sums.MD5())
+	v.Etag = model.DataETag(v.GetEncryption(), dstCK, sums.MD5())
 	if replace {
 		v.ContentType = r.Header.Get("Content-Type")
 		v.UserMetadata = md
@@ -268,58 +256,6 @@ func sortedKeys(m map[string]string) []string {
 	return out
 }
 
-// copyData is copyDataSSE for a source and a copy not sealed with customer
-// keys.
-func (s *Server) copyData(ctx context.Context, src *cairnpb.ObjectVersion, sums *checksum.Set) (*cairnpb.ObjectVersion, error) {
-	return s.copyDataSSE(ctx, src, sums, nil, nil)
-}
-
-// copyDataSSE streams src's bytes through sums into a new version (data
-// only, nothing committed), decrypting src with srcKey (its SSE-C key, if
-// any; check it first with checkCustomerKey) and sealing the copy under
-// dstKey (nil: the master key). The bytes are checked against the digests
-// the source recorded (its MD5 ETag unless SSE-C, and any checksum
-// computed again) before the shards are kept.
-func (s *Server) copyDataSSE(ctx context.Context, src *cairnpb.ObjectVersion, sums *checksum.Set, srcKey, dstKey *sse.CustomerKey) (*cairnpb.ObjectVersion, error) {
-	expected := map[string]string{}
-	for _, alg := range sums.Algorithms() {
-		if val, ok := src.GetChecksums()[alg]; ok {
-			expected[alg] = val
-		}
-	}
-	if raw, err := hex.DecodeString(src.GetEtag()); err == nil && len(raw) == 16 && !isSSEC(src) {
-		expected[checksum.MD5] = base64.StdEncoding.EncodeToString(raw)
-	}
-	verify := func() error {
-		if err := sums.Verify(expected); err != nil {
-			return fmt.Errorf("%w: %w", ErrCopySourceCorrupt, err)
-		}
-		return nil
-	}
-
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pr, pw := io.Pipe()
-	readErr := make(chan error, 1)
-	go func() {
-		err := s.objects.readDataSSE(rctx, pw, src, 0, src.GetSize(), srcKey)
-		pw.CloseWithError(err) // nil: the writer sees io.EOF
-		readErr <- err
-	}()
-	v, werr := s.objects.writeDataSSE(ctx, pr, src.GetSize(), sums, verify, dstKey)
-	pr.CloseWithError(errCopyAborted)
-	cancel()
-	rerr := <-readErr
-	if werr != nil {
-		// A failed read surfaces in writeData too; report the cause.
-		if rerr != nil && !errors.Is(rerr, errCopyAborted) && !errors.Is(rerr, context.Canceled) {
-			return nil, fmt.Errorf("copy: reading the source: %w", rerr)
-		}
-		return nil, werr
-	}
-	return v, nil
-}
-
 // copySource resolves the source of a copy (CopyObject, UploadPartCopy):
 // its record, named in errors as the source rather than the destination,
 // the customer key from the x-amz-copy-source-server-side-encryption-*
@@ -351,7 +287,7 @@ func (s *Server) copySource(ctx context.Context, r *http.Request, req *request, 
 		e.Bucket, e.Key = bucket, key
 		return nil, nil, e
 	}
-	if err := checkCustomerKey(src, ck); err != nil {
+	if err := model.CheckCustomerKey(src, ck); err != nil {
 		return nil, nil, err
 	}
 	if err := copySourceConditions(r.Header, src.GetEtag(), time.Unix(0, src.GetModifiedUnixNano())); err != nil {

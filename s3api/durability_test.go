@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cairn-store/cairn/erasure"
+	"github.com/cairn-store/cairn/placement"
 )
 
 // gatewayWithQuorum is newTestGateway with a write quorum (0: default).
@@ -162,7 +163,7 @@ func TestRecordedDigestIsTheShardsDigest(t *testing.T) {
 	defer sh.mu.Unlock()
 	for _, l := range v.GetShards() {
 		d := erasure.NewDigest()
-		for _, b := range sh.shards[l.GetNodeId()+"/"+shardID(v.GetVersionId(), int(l.GetIndex()))] {
+		for _, b := range sh.shards[l.GetNodeId()+"/"+placement.ShardID(v.GetVersionId(), int(l.GetIndex()))] {
 			d.Add(len(b), erasure.Checksum(b))
 		}
 		if d.Sum() != l.GetDigest() {

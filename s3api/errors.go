@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 
-	"github.com/cairn-store/cairn/erasure"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/checksum"
+	"github.com/cairn-store/cairn/s3api/model"
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sigv2"
 	"github.com/cairn-store/cairn/s3api/sigv4"
@@ -49,7 +49,7 @@ var translation = []struct {
 	{sigv2.ErrInvalidAccessKeyID, s3err.InvalidAccessKeyID},
 	{sigv2.ErrSignatureDoesNotMatch, s3err.SignatureDoesNotMatch},
 	// A server-side fault, whatever digest error it wraps.
-	{ErrCopySourceCorrupt, s3err.InternalError},
+	{model.ErrCopySourceCorrupt, s3err.InternalError},
 	// Integrity.
 	{checksum.ErrBadDigest, s3err.BadDigest},
 	{checksum.ErrChecksumMismatch, s3err.ChecksumMismatch},
@@ -76,17 +76,17 @@ var translation = []struct {
 	{sse.ErrServerSideNotImplemented, s3err.SSEKMSNotImplemented},
 	{sse.ErrTampered, s3err.InternalError},
 	{sse.ErrUnknownKey, s3err.InternalError},
-	{ErrNoEnvelope, s3err.InternalError},
+	{model.ErrNoEnvelope, s3err.InternalError},
 	// Bodies.
-	{ErrIncompleteBody, s3err.IncompleteBody},
-	{ErrBodyTooLong, s3err.IncompleteBody},
+	{model.ErrIncompleteBody, s3err.IncompleteBody},
+	{model.ErrBodyTooLong, s3err.IncompleteBody},
 	{ErrRequestTimeout, s3err.RequestTimeout},
 	// Load shedding, and nothing else, is SlowDown.
 	{ErrSlowDown, s3err.SlowDown},
 	// Objects that cannot be read back: lost for good (500) or out of
 	// reach for now (503), each with a message that says so.
-	{ErrObjectUnreadable, s3err.ObjectUnreadable},
-	{ErrObjectUnavailable, s3err.ObjectUnavailable},
+	{model.ErrObjectUnreadable, s3err.ObjectUnreadable},
+	{model.ErrObjectUnavailable, s3err.ObjectUnavailable},
 	// Meta.
 	{rpcerr.ErrBucketNotFound, s3err.NoSuchBucket},
 	{rpcerr.ErrBucketExists, s3err.BucketAlreadyOwnedByYou},
@@ -102,10 +102,10 @@ var translation = []struct {
 	{rpcerr.ErrNoLeader, s3err.ServiceUnavailable},
 	{rpcerr.ErrNotLeader, s3err.ServiceUnavailable},
 	{rpcerr.ErrNotEnoughNodes, s3err.ServiceUnavailable},
-	{ErrWriteQuorum, s3err.ServiceUnavailable},
-	{erasure.ErrTooFewWriters, s3err.ServiceUnavailable},
-	{erasure.ErrTooManyFailures, s3err.ObjectUnavailable},
-	{erasure.ErrRange, s3err.InvalidRange},
+	{model.ErrWriteQuorum, s3err.ServiceUnavailable},
+	{model.ErrTooFewWriters, s3err.ServiceUnavailable},
+	{model.ErrTooManyFailures, s3err.ObjectUnavailable},
+	{model.ErrRange, s3err.InvalidRange},
 	{context.DeadlineExceeded, s3err.ServiceUnavailable},
 }
 

@@ -8,10 +8,12 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/cairn-store/cairn/erasure"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
-	"google.golang.org/protobuf/proto"
+	"github.com/cairn-store/cairn/s3api/model"
 )
 
 // fakeIndex is an in-memory Index for handler unit tests.
@@ -222,7 +224,7 @@ func (w *fakeWriter) Digest() uint64 {
 }
 func (w *fakeWriter) Incarnation() uint64 { return 7 }
 
-func (f *fakeShards) PutShard(_ context.Context, addr, id string) (ShardWriter, error) {
+func (f *fakeShards) PutShard(_ context.Context, addr, id string) (model.ShardWriter, error) {
 	return &fakeWriter{f: f, key: addr + "/" + id}, nil
 }
 

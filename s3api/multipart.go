@@ -14,6 +14,7 @@ import (
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/checksum"
+	"github.com/cairn-store/cairn/s3api/model"
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sigv4"
 	"github.com/cairn-store/cairn/s3api/sse"
@@ -96,7 +97,7 @@ func (s *Server) createMultipartUpload(ctx context.Context, w http.ResponseWrite
 	if err := sse.CheckServerSide(r.Header, ck); err != nil {
 		return err
 	}
-	u.Encryption = uploadEncryption(ck) // every part must bring this key
+	u.Encryption = model.UploadEncryption(ck) // every part must bring this key
 	created, err := s.cfg.Index.CreateMultipartUpload(ctx, req.ns, req.bucket, u)
 	if err != nil {
 		return err
@@ -143,7 +144,7 @@ func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	if err := checkUploadKey(u, ck); err != nil {
+	if err := model.CheckUploadKey(u, ck); err != nil {
 		return err
 	}
 	// Every part of an upload with a checksum algorithm gets that checksum,
@@ -164,7 +165,7 @@ func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 
 	verify := func() error { return want.Verify(sums, r.Body) }
-	v, err := s.objects.writeDataSSE(ctx, r.Body, size, sums, verify, ck)
+	v, err := s.objects.Write(ctx, r.Body, size, sums, verify, ck)
 	if err != nil {
 		return err
 	}
@@ -188,7 +189,7 @@ func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.
 func (s *Server) commitPart(ctx context.Context, req *request, uploadID string, n int32, size int64,
 	v *cairnpb.ObjectVersion, sums *checksum.Set, ck *sse.CustomerKey) (*cairnpb.PartInfo, error) {
 	info := &cairnpb.PartInfo{
-		Number: n, Size: size, Etag: dataETag(v.GetEncryption(), ck, sums.MD5()),
+		Number: n, Size: size, Etag: model.DataETag(v.GetEncryption(), ck, sums.MD5()),
 		Scheme: v.GetScheme(), Shards: v.GetShards(), Degraded: v.GetDegraded(),
 		Checksums: map[string]string{}, Encryption: v.GetEncryption(),
 	}
@@ -256,7 +257,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, w http.ResponseWri
 		return err
 	}
 	if ck != nil {
-		if err := checkUploadKey(u, ck); err != nil {
+		if err := model.CheckUploadKey(u, ck); err != nil {
 			return err
 		}
 	}
@@ -451,39 +452,4 @@ func selectPart(h http.Header, r *http.Request, req *request, v *cairnpb.ObjectV
 	}
 	size := parts[n-1].GetSize()
 	return byteRange{off, size}, size == 0, nil
-}
-
-// readParts writes bytes [off, off+n) of a multipart version to w, part by
-// part: each overlapping part is decoded on its own for the sub-range it
-// holds, so a range touches only the parts (and stripes) it needs.
-func (s *objectStore) readParts(ctx context.Context, w io.Writer, v *cairnpb.ObjectVersion, off, n int64, ck *sse.CustomerKey) error {
-	end := off + n
-	var pos, inlinePos int64
-	for _, p := range v.GetParts() {
-		if pos >= end {
-			break
-		}
-		size := p.GetSize()
-		isInline := p.GetScheme() == nil
-		if pos+size > off && size > 0 {
-			lo, hi := max(off, pos)-pos, min(end, pos+size)-pos
-			pv := &cairnpb.ObjectVersion{VersionId: p.GetShardBase(), Size: size, Scheme: p.GetScheme(), Shards: p.GetShards(), Encryption: p.GetEncryption()}
-			if isInline {
-				data := v.GetInlineData()
-				if inlinePos+size > int64(len(data)) {
-					return fmt.Errorf("s3api: part %d: %d inline bytes missing from the record", p.GetNumber(), inlinePos+size-int64(len(data)))
-				}
-				pv.InlineData = data[inlinePos : inlinePos+size]
-			}
-			ref := unitRef{bucketID: v.GetBucketId(), key: v.GetKey(), versionID: v.GetVersionId(), part: p.GetNumber()}
-			if err := s.readUnit(ctx, w, pv, ref, lo, hi-lo, ck); err != nil {
-				return fmt.Errorf("s3api: part %d: %w", p.GetNumber(), err)
-			}
-		}
-		if isInline {
-			inlinePos += size
-		}
-		pos += size
-	}
-	return nil
 }

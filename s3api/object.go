@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cairn-store/cairn/s3api/checksum"
+	"github.com/cairn-store/cairn/s3api/model"
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sigv4"
 	"github.com/cairn-store/cairn/s3api/sse"
@@ -95,12 +96,12 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 
 	verify := func() error { return want.Verify(sums, r.Body) }
-	v, err := s.objects.writeDataSSE(ctx, r.Body, size, sums, verify, ck)
+	v, err := s.objects.Write(ctx, r.Body, size, sums, verify, ck)
 	if err != nil {
 		return err
 	}
 	v.Key = req.key
-	v.Etag = dataETag(v.GetEncryption(), ck, sums.MD5())
+	v.Etag = model.DataETag(v.GetEncryption(), ck, sums.MD5())
 	v.ContentType = r.Header.Get("Content-Type")
 	v.UserMetadata = md
 	v.Headers = map[string]string{}
@@ -242,7 +243,7 @@ func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	if err := checkCustomerKey(v, ck); err != nil {
+	if err := model.CheckCustomerKey(v, ck); err != nil {
 		return err
 	}
 	modified := time.Unix(0, v.GetModifiedUnixNano()).UTC()
@@ -310,7 +311,7 @@ func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.
 	// Fetch the first stripe before committing to a status, so a read that
 	// cannot start still gets a proper error response.
 	lw := &lazyWriter{w: w, status: status}
-	if err := s.objects.readDataSSE(ctx, lw, v, br.off, br.n, ck); err != nil {
+	if err := s.objects.Read(ctx, lw, v, br.off, br.n, ck); err != nil {
 		if !lw.started {
 			return err // the error writer drops the object's headers set above
 		}

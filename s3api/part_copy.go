@@ -3,15 +3,14 @@ package s3api
 import (
 	"context"
 	"encoding/xml"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/s3api/checksum"
+	"github.com/cairn-store/cairn/s3api/model"
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sse"
 )
@@ -89,7 +88,7 @@ func (s *Server) uploadPartCopy(ctx context.Context, w http.ResponseWriter, r *h
 	if err != nil {
 		return err
 	}
-	if err := checkUploadKey(u, ck); err != nil {
+	if err := model.CheckUploadKey(u, ck); err != nil {
 		return err
 	}
 	src, srcCK, err := s.copySource(ctx, r, req, cs.bucket, cs.key, cs.versionID)
@@ -120,9 +119,9 @@ func (s *Server) uploadPartCopy(ctx context.Context, w http.ResponseWriter, r *h
 	var v *cairnpb.ObjectVersion
 	if rng == nil {
 		// The whole source: checked against its recorded digests.
-		v, err = s.copyDataSSE(ctx, src, sums, srcCK, ck)
+		v, err = s.objects.Copy(ctx, src, sums, srcCK, ck)
 	} else {
-		v, err = s.copyRange(ctx, src, br, sums, srcCK, ck)
+		v, err = s.objects.CopyRange(ctx, src, br.off, br.n, sums, srcCK, ck)
 	}
 	if err != nil {
 		return err
@@ -136,31 +135,4 @@ func (s *Server) uploadPartCopy(ctx context.Context, w http.ResponseWriter, r *h
 		XMLNS: s3XMLNS, LastModified: s3Time(v.GetModifiedUnixNano()), ETag: `"` + info.Etag + `"`,
 		partChecksums: checksumsXML(info.Checksums),
 	})
-}
-
-// copyRange streams bytes br of src through sums into new data (nothing
-// committed), decrypting with srcKey and sealing under dstKey as
-// copyDataSSE does. The read path checks every block (and package) it
-// reads; a range has no recorded digest to check as a whole.
-func (s *Server) copyRange(ctx context.Context, src *cairnpb.ObjectVersion, br byteRange, sums *checksum.Set, srcKey, dstKey *sse.CustomerKey) (*cairnpb.ObjectVersion, error) {
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pr, pw := io.Pipe()
-	readErr := make(chan error, 1)
-	go func() {
-		err := s.objects.readDataSSE(rctx, pw, src, br.off, br.n, srcKey)
-		pw.CloseWithError(err) // nil: the writer sees io.EOF
-		readErr <- err
-	}()
-	v, werr := s.objects.writeDataSSE(ctx, pr, br.n, sums, func() error { return nil }, dstKey)
-	pr.CloseWithError(errCopyAborted)
-	cancel()
-	rerr := <-readErr
-	if werr != nil {
-		if rerr != nil && !errors.Is(rerr, errCopyAborted) && !errors.Is(rerr, context.Canceled) {
-			return nil, fmt.Errorf("part copy: reading the source: %w", rerr)
-		}
-		return nil, werr
-	}
-	return v, nil
 }

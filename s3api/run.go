@@ -15,6 +15,7 @@ import (
 	"github.com/cairn-store/cairn/proto/pki"
 	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/s3api/cluster"
+	"github.com/cairn-store/cairn/s3api/model"
 )
 
 // GatewayConfig is what `cairn gateway` needs: where to listen, the meta
@@ -50,7 +51,7 @@ func Run(ctx context.Context, cfg GatewayConfig, lis net.Listener) error {
 
 	s3cfg := cfg.S3
 	s3cfg.Index = metaView
-	s3cfg.Shards = GRPCShards{Pool: pool}
+	s3cfg.Shards = model.GRPCShards{Pool: pool}
 	if cfg.Metrics != nil {
 		m, err := NewMetrics(cfg.Metrics)
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairn-store/cairn/erasure"
+	"github.com/cairn-store/cairn/s3api/model"
 	"github.com/cairn-store/cairn/s3api/s3err"
 	"github.com/cairn-store/cairn/s3api/sigv2"
 	"github.com/cairn-store/cairn/s3api/sigv4"
@@ -28,7 +28,7 @@ type Config struct {
 	Credentials map[string]string
 	// Index and Shards reach the meta group and the data nodes.
 	Index  Index
-	Shards Shards
+	Shards model.Shards
 	// DataShards, ParityShards and BlockSize are the erasure scheme for new
 	// objects (default 4+2 with 256 KiB blocks).
 	DataShards, ParityShards, BlockSize int
@@ -82,11 +82,10 @@ type Server struct {
 	now     func() time.Time
 	verify  *sigv4.Verifier
 	verify2 *sigv2.Verifier
-	objects *objectStore
+	objects *model.Store
 	hostID  string
 	creds   *keyring
 	admit   *admission
-	reports *unreadableReporter
 	// ops is opTable: every request is routed, authorized and counted by
 	// its operation's row.
 	ops [opCount]opRow
@@ -124,15 +123,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if _, err := erasure.New(cfg.DataShards, cfg.ParityShards, cfg.BlockSize); err != nil {
-		return nil, fmt.Errorf("s3api: erasure scheme: %w", err)
-	}
 	if cfg.WriteQuorum == 0 {
 		cfg.WriteQuorum = min(cfg.DataShards+1, cfg.DataShards+cfg.ParityShards)
 	}
-	if cfg.WriteQuorum < cfg.DataShards || cfg.WriteQuorum > cfg.DataShards+cfg.ParityShards {
-		return nil, fmt.Errorf("s3api: write quorum %d outside [%d, %d] (data shards to data+parity shards)",
-			cfg.WriteQuorum, cfg.DataShards, cfg.DataShards+cfg.ParityShards)
+	objects, err := model.New(model.Config{
+		Index: cfg.Index, Shards: cfg.Shards,
+		DataShards: cfg.DataShards, ParityShards: cfg.ParityShards, BlockSize: cfg.BlockSize,
+		WriteQuorum: cfg.WriteQuorum, InlineThreshold: cfg.InlineThreshold,
+		MasterKey: cfg.MasterKey, Logger: cfg.Logger, Now: cfg.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3api: %w", err)
 	}
 	domains, err := normalizeDomains(cfg.Domains)
 	if err != nil {
@@ -149,9 +150,6 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Limits.BodyIdleTimeout == 0 {
 		cfg.Limits.BodyIdleTimeout = def.BodyIdleTimeout
 	}
-	// What one streaming body keeps in memory while it is read: Encode's
-	// two stripe buffers.
-	streamCharge := int64(2 * (cfg.DataShards + cfg.ParityShards) * cfg.BlockSize)
 	var host [8]byte
 	_, _ = rand.Read(host[:])
 	return &Server{
@@ -160,17 +158,10 @@ func New(cfg Config) (*Server, error) {
 		now:     cfg.Now,
 		verify:  &sigv4.Verifier{Region: cfg.Region, Service: "s3", Now: cfg.Now, MaxSkew: 15 * time.Minute},
 		verify2: &sigv2.Verifier{Now: cfg.Now, MaxSkew: 15 * time.Minute},
-		objects: &objectStore{
-			index: cfg.Index, shards: cfg.Shards,
-			k: cfg.DataShards, m: cfg.ParityShards, block: cfg.BlockSize, quorum: cfg.WriteQuorum,
-			inline: cfg.InlineThreshold, now: cfg.Now, master: cfg.MasterKey,
-			shardReports: newShardReporter(cfg.Index, cfg.Logger, cfg.Now),
-			coders:       map[[3]int]*erasure.Coder{},
-		},
+		objects: objects,
 		hostID:  hex.EncodeToString(host[:]),
 		creds:   newKeyring(cfg.Credentials, cfg.Namespace, cfg.Index, cfg.Now),
-		admit:   newAdmission(cfg.Limits, streamCharge, cfg.Metrics.countShed),
-		reports: newUnreadableReporter(cfg.Index, cfg.Logger),
+		admit:   newAdmission(cfg.Limits, objects.StreamCharge(), cfg.Metrics.countShed),
 		ops:     opTable(),
 	}, nil
 }
@@ -326,11 +317,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, req *request, err 
 // noteUnreadable counts err if it is a read that could not get enough
 // shards, and tells meta which version it was.
 func (s *Server) noteUnreadable(req *request, err error) {
-	s.reports.note(req.ns, req.bucket, err)
+	s.objects.NoteUnreadable(req.ns, req.bucket, err)
 	switch {
-	case errors.Is(err, ErrObjectUnreadable):
+	case errors.Is(err, model.ErrObjectUnreadable):
 		s.cfg.Metrics.countUnreadable("lost")
-	case errors.Is(err, erasure.ErrTooManyFailures):
+	case errors.Is(err, model.ErrTooManyFailures):
 		s.cfg.Metrics.countUnreadable("unreachable")
 	}
 }

@@ -1,4 +1,4 @@
-package s3api
+package model
 
 import (
 	"context"
@@ -22,11 +22,11 @@ var (
 	// shard was never written, or its node left the cluster) than parity
 	// covers. Retrying cannot help; the data is lost unless those shards
 	// come back.
-	ErrObjectUnreadable = errors.New("s3api: object unreadable: shards lost beyond parity")
+	ErrObjectUnreadable = errors.New("model: object unreadable: shards lost beyond parity")
 	// ErrObjectUnavailable: too few shards could be read, but some of the
 	// failures were nodes that did not answer; the read may succeed once
 	// they are back.
-	ErrObjectUnavailable = errors.New("s3api: object unavailable: too many shards unreachable")
+	ErrObjectUnavailable = errors.New("model: object unavailable: too many shards unreachable")
 )
 
 // errShardNeverWritten: the version records no node for a shard (a

@@ -1,4 +1,4 @@
-package s3api
+package model
 
 import (
 	"context"
@@ -9,22 +9,11 @@ import (
 	"github.com/cairn-store/cairn/s3api/cluster"
 )
 
-// Index is what the gateway needs from the meta group.
+// Index is what the object model needs from the meta group: the
+// cluster map to place and find shards, and where to report the shards
+// and versions reads found wanting.
 type Index interface {
-	CreateBucket(ctx context.Context, ns, name, compartment string) (*cairnpb.Bucket, error)
-	DeleteBucket(ctx context.Context, ns, name string) error
-	GetBucket(ctx context.Context, ns, name string) (*cairnpb.Bucket, error)
-	ListBuckets(ctx context.Context, ns string) ([]*cairnpb.Bucket, error)
-	CommitObject(ctx context.Context, ns, bucket string, v *cairnpb.ObjectVersion) error
-	GetObject(ctx context.Context, ns, bucket, key string) (*cairnpb.ObjectVersion, error)
-	DeleteObject(ctx context.Context, ns, bucket, key string) error
-	ListObjects(ctx context.Context, req *cairnpb.ListObjectsRequest) (*cairnpb.ListObjectsResponse, error)
 	ClusterMap(ctx context.Context, maxAge time.Duration) (*cairnpb.GetClusterMapResponse, error)
-	MultipartIndex
-	TaggingIndex
-	ConditionalIndex
-	AccessKeyIndex
-	VersioningIndex
 	UnreadableIndex
 	ShardReportIndex
 }
@@ -42,7 +31,7 @@ type ShardWriter interface {
 	Incarnation() uint64
 }
 
-// Shards is what the gateway needs from data nodes, addressed by gRPC
+// Shards is what the object model needs from data nodes, addressed by gRPC
 // address. A gateway writes and reads shards, never deletes them: that is
 // meta's (garbage collection, orphan reconciliation), so a gateway's
 // credentials cannot destroy stored data (docs/security.md).
