@@ -1,7 +1,11 @@
 // Package s3api is Cairn's S3 gateway: it parses each HTTP request into a
 // typed operation, authenticates it (SigV4 or SigV2, headers or presigned
 // query, aws-chunked bodies), authorizes it against the caller's
-// policies, and serves it from the meta group and data nodes.
+// policies, and serves it from the meta group (Index) and the object
+// model (package s3api/model), which writes and reads object data on the
+// data nodes. This package speaks S3: headers, query parameters, XML and
+// error codes. It places, erasure codes and seals nothing itself
+// (test/arch keeps erasure and placement out of its imports).
 //
 // What a request is, is decided once:
 //   - parse.go turns a request into an operation: an Op (a closed set of
@@ -24,7 +28,7 @@
 //
 // Invariants:
 //   - No path holds a whole object in memory: bodies stream through checksum
-//     and erasure coding to k+m data-node streams a stripe at a time, and
+//     and the object model to k+m data-node streams a stripe at a time, and
 //     GETs stream stripes back as they are decoded. Only objects at or below
 //     the inline threshold are read whole, and those are small by definition.
 //   - A PUT is acknowledged only after its version record is committed

@@ -20,7 +20,7 @@ type Metrics struct {
 	inFlight prometheus.Gauge
 	// shed counts requests refused with 503 SlowDown, by the limit that
 	// was reached; unreadable counts reads that could not get enough
-	// shards, by cause (see unreadable.go).
+	// shards, by cause (see s3api/model/unreadable.go).
 	shed       *prometheus.CounterVec // reason: requests, body_bytes
 	unreadable *prometheus.CounterVec // cause: lost, unreachable
 }

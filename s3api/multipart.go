@@ -183,7 +183,7 @@ func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.
 }
 
 // commitPart records data written for part n of an upload (v, as
-// writeData or a copy left it) and returns the part as committed. The
+// model.Store.Write or a copy left it) and returns the part as committed. The
 // part's checksums are those sums computed. The shards of a refused part
 // are orphans, which meta's reconciliation reclaims.
 func (s *Server) commitPart(ctx context.Context, req *request, uploadID string, n int32, size int64,

@@ -41,6 +41,7 @@ func TestDependencyDirection(t *testing.T) {
 		{"meta", []string{"meta", "proto/", "placement", "node/dataclient", "erasure"}},
 		{"node", []string{"node", "proto/", "erasure", "meta/metaclient"}},
 		{"meta/policy", []string{"meta/policy"}},
+		{"s3api/model", []string{"s3api/model", "s3api/sse", "s3api/checksum", "s3api/cluster", "proto/", "erasure", "placement", "meta/metaclient", "meta/keyring", "node/dataclient"}},
 		{"s3api", []string{"s3api", "proto/", "erasure", "placement", "meta/metaclient", "meta/policy", "meta/keyring", "node/dataclient"}},
 	}
 	for _, r := range rules {
@@ -53,6 +54,38 @@ func TestDependencyDirection(t *testing.T) {
 			}
 			if !ok {
 				t.Errorf("%s must not depend on %s", r.pkg, d)
+			}
+		}
+	}
+}
+
+// TestDirectImports keeps each layer to its own concerns where the
+// transitive rule above cannot: the object model (s3api/model) is the only
+// part of the gateway that places, erasure codes and seals data, and it
+// speaks no wire protocol, so that every front end serves the same model.
+// Test files may import what their fakes need.
+func TestDirectImports(t *testing.T) {
+	rules := []struct {
+		pkg       string
+		forbidden []string
+	}{
+		{"s3api", []string{module + "/erasure", module + "/placement"}},
+		{"s3api/model", []string{"net/http", module + "/s3api"}},
+	}
+	for _, r := range rules {
+		out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, module+"/"+r.pkg).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", r.pkg, err)
+		}
+		imports := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(imports) < 3 {
+			t.Fatalf("%s: only %d imports listed: the scan is not looking at the package", r.pkg, len(imports))
+		}
+		for _, imp := range imports {
+			for _, f := range r.forbidden {
+				if imp == f {
+					t.Errorf("%s imports %s directly", r.pkg, f)
+				}
 			}
 		}
 	}
