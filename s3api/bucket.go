@@ -2,13 +2,19 @@ package s3api
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/s3api/s3err"
 )
 
@@ -20,17 +26,58 @@ func s3Time(unixNano int64) string {
 	return time.Unix(0, unixNano).UTC().Format("2006-01-02T15:04:05.000Z")
 }
 
+// ListBuckets pages as S3 does: max-buckets (1 to 10000) bounds a page,
+// and a request that pages (any of max-buckets, continuation-token,
+// prefix or bucket-region) gets at most maxBucketsPage buckets and a
+// continuation token when more follow. A request with none of them gets
+// every bucket, as before S3 paged this call.
+const maxBucketsPage = 10000
+
 func (s *Server) listBuckets(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
+	q := req.query
+	limit := -1
+	if q.Has("max-buckets") || q.Has("continuation-token") || q.Has("prefix") || q.Has("bucket-region") {
+		limit = maxBucketsPage
+	}
+	if q.Has("max-buckets") {
+		n, err := strconv.Atoi(q.Get("max-buckets"))
+		if err != nil || n < 1 || n > maxBucketsPage {
+			return s3err.New(s3err.InvalidArgument, fmt.Sprintf("Argument max-buckets must be an integer between 1 and %d.", maxBucketsPage))
+		}
+		limit = n
+	}
+	after := ""
+	if t := q.Get("continuation-token"); t != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(t)
+		if err != nil || !utf8.Valid(raw) {
+			return s3err.New(s3err.InvalidArgument, "The continuation token provided is incorrect.")
+		}
+		after = string(raw)
+	}
+	prefix := q.Get("prefix")
 	bs, err := s.cfg.Index.ListBuckets(ctx, req.ns)
 	if err != nil {
 		return err
 	}
 	out := listAllMyBucketsResult{XMLNS: s3XMLNS, Owner: owner{ID: req.ns, DisplayName: req.ns}}
+	if q.Has("prefix") {
+		out.Prefix = &prefix
+	}
+	if region := q.Get("bucket-region"); region != "" && region != s.cfg.Region {
+		return writeXML(w, out) // every bucket here is in this region
+	}
+	slices.SortFunc(bs, func(a, b *cairnpb.Bucket) int { return strings.Compare(a.GetName(), b.GetName()) })
 	for _, b := range bs {
-		if !s.mayListBucket(req, b) {
+		name := b.GetName()
+		if name <= after || !strings.HasPrefix(name, prefix) || !s.mayListBucket(req, b) {
 			continue
 		}
-		out.Buckets = append(out.Buckets, bucketEntry{Name: b.GetName(), CreationDate: s3Time(b.GetCreatedUnixNano())})
+		if limit >= 0 && len(out.Buckets) == limit {
+			last := out.Buckets[len(out.Buckets)-1].Name
+			out.ContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(last))
+			break
+		}
+		out.Buckets = append(out.Buckets, bucketEntry{Name: name, CreationDate: s3Time(b.GetCreatedUnixNano()), BucketRegion: s.cfg.Region})
 	}
 	return writeXML(w, out)
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/model"
 	"github.com/cairn-store/cairn/s3api/s3err"
-	"github.com/cairn-store/cairn/s3api/sigv4"
 	"github.com/cairn-store/cairn/s3api/sse"
 )
 
@@ -181,16 +180,7 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if replace {
 		v.ContentType = r.Header.Get("Content-Type")
 		v.UserMetadata = md
-		v.Headers = map[string]string{}
-		for _, h := range storedHeaders {
-			val := r.Header.Get(h)
-			if h == "Content-Encoding" {
-				val = sigv4.StripAWSChunked(val)
-			}
-			if val != "" {
-				v.Headers[h] = val
-			}
-		}
+		v.Headers = contentHeaders(r.Header)
 	} else {
 		v.ContentType = src.GetContentType()
 		v.UserMetadata = maps.Clone(src.GetUserMetadata())
@@ -205,9 +195,7 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	if vid != "" {
-		w.Header().Set("x-amz-version-id", vid)
-	}
+	setWrittenVersion(w.Header(), vid)
 	if versionID != "" {
 		w.Header().Set("x-amz-copy-source-version-id", versionID)
 	}

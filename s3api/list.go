@@ -80,6 +80,11 @@ func (s *Server) listObjectsV2(ctx context.Context, w http.ResponseWriter, r *ht
 		return err
 	}
 	token, startAfter := q.Get("continuation-token"), q.Get("start-after")
+	// A token the request gave is echoed, even an empty one, as S3 does.
+	var echo *string
+	if q.Has("continuation-token") {
+		echo = &token
+	}
 	res, err := s.list(ctx, req, p, startAfter, token)
 	if err != nil {
 		return err
@@ -92,7 +97,7 @@ func (s *Server) listObjectsV2(ctx context.Context, w http.ResponseWriter, r *ht
 	return writeXML(w, listBucketResultV2{
 		XMLNS: s3XMLNS, Name: req.bucket, Prefix: p.encode(p.prefix), Delimiter: p.encode(p.delimiter),
 		MaxKeys: p.maxKeys, KeyCount: len(objs) + len(cps), IsTruncated: res.GetIsTruncated(),
-		EncodingType: p.encoding, ContinuationToken: token, NextContinuationToken: res.GetNextContinuationToken(),
+		EncodingType: p.encoding, ContinuationToken: echo, NextContinuationToken: res.GetNextContinuationToken(),
 		StartAfter: p.encode(startAfter), Contents: objs, CommonPrefixes: cps,
 	})
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/model"
 	"github.com/cairn-store/cairn/s3api/s3err"
-	"github.com/cairn-store/cairn/s3api/sigv4"
 	"github.com/cairn-store/cairn/s3api/sse"
 )
 
@@ -48,21 +47,6 @@ func parsePartNumber(v string) (int32, error) {
 		return 0, s3err.New(s3err.InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive")
 	}
 	return int32(n), nil
-}
-
-// contentHeaders collects the content headers an object keeps.
-func contentHeaders(h http.Header) map[string]string {
-	out := map[string]string{}
-	for _, name := range storedHeaders {
-		val := h.Get(name)
-		if name == "Content-Encoding" {
-			val = sigv4.StripAWSChunked(val)
-		}
-		if val != "" {
-			out[name] = val
-		}
-	}
-	return out
 }
 
 func (s *Server) createMultipartUpload(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
@@ -283,9 +267,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, w http.ResponseWri
 	}
 	loc := url.URL{Scheme: scheme, Host: r.Host, Path: "/" + req.bucket + "/" + req.key}
 	w.Header().Set("ETag", `"`+resp.GetEtag()+`"`)
-	if id := resp.GetVersionId(); id != "" {
-		w.Header().Set("x-amz-version-id", id)
-	}
+	setWrittenVersion(w.Header(), resp.GetVersionId())
 	return writeXML(w, completeMultipartUploadResult{
 		XMLNS: s3XMLNS, Location: loc.String(), Bucket: req.bucket, Key: req.key, ETag: `"` + resp.GetEtag() + `"`,
 		partChecksums: sums, ChecksumType: checksumTypeIf(sums, w.Header().Get("x-amz-checksum-type")),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,17 +32,48 @@ func bodySize(r *http.Request) (int64, error) {
 	return r.ContentLength, nil
 }
 
+// joinValues is the value of a header given once or repeated: a repeated
+// field is one list, its values joined with ", " as HTTP combines them
+// (RFC 9110, section 5.3) and as S3 answers them.
+func joinValues(vals []string) string { return strings.Join(vals, ", ") }
+
+// contentHeaders collects the content headers an object keeps.
+func contentHeaders(h http.Header) map[string]string {
+	out := map[string]string{}
+	for _, name := range storedHeaders {
+		val := joinValues(h.Values(name))
+		if name == "Content-Encoding" {
+			val = sigv4.StripAWSChunked(val) // framing, not a property of the object
+		}
+		if val != "" {
+			out[name] = val
+		}
+	}
+	return out
+}
+
 // userMetadata collects x-amz-meta-* headers, bounded as S3 bounds them.
+// A value sent RFC 2047 encoded (=?UTF-8?B?...?=, the way to send text
+// that is not US-ASCII in a header) is kept decoded, and the bound
+// applies to the decoded bytes; metadataHeader encodes it again.
 func userMetadata(h http.Header) (map[string]string, error) {
 	md := map[string]string{}
 	total := 0
+	var words mime.WordDecoder
 	for name, vals := range h {
 		lower := strings.ToLower(name)
 		if !strings.HasPrefix(lower, "x-amz-meta-") {
 			continue
 		}
 		k := strings.TrimPrefix(lower, "x-amz-meta-")
-		v := strings.Join(vals, ",")
+		decoded := make([]string, len(vals))
+		for i, val := range vals {
+			if d, err := words.DecodeHeader(val); err == nil {
+				val = d
+			}
+			decoded[i] = val
+		}
+		v := joinValues(decoded)
 		md[k] = v
 		total += len(k) + len(v)
 	}
@@ -104,16 +136,7 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	v.Etag = model.DataETag(v.GetEncryption(), ck, sums.MD5())
 	v.ContentType = r.Header.Get("Content-Type")
 	v.UserMetadata = md
-	v.Headers = map[string]string{}
-	for _, h := range storedHeaders {
-		val := r.Header.Get(h)
-		if h == "Content-Encoding" {
-			val = sigv4.StripAWSChunked(val) // framing, not a property of the object
-		}
-		if val != "" {
-			v.Headers[h] = val
-		}
-	}
+	v.Headers = contentHeaders(r.Header)
 	v.Checksums = map[string]string{}
 	for _, alg := range want.Algorithms() {
 		v.Checksums[alg] = sums.Base64(alg)
@@ -122,9 +145,7 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	if err != nil {
 		return err // shards of a refused write are orphans, reclaimed by meta
 	}
-	if vid != "" {
-		w.Header().Set("x-amz-version-id", vid)
-	}
+	setWrittenVersion(w.Header(), vid)
 	w.Header().Set("ETag", `"`+v.Etag+`"`)
 	for alg, val := range v.Checksums {
 		w.Header().Set(checksum.Header(alg), val)
@@ -132,6 +153,19 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	setEncryptionHeaders(w.Header(), ck)
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// metadataHeader is a stored metadata value as a response header: as it
+// is when it is printable US-ASCII, else RFC 2047 encoded (UTF-8, base64),
+// as S3 sends it. Raw UTF-8 in a header is read as Latin-1 by most
+// clients, which garbles it.
+func metadataHeader(val string) string {
+	for i := 0; i < len(val); i++ {
+		if c := val[i]; c >= 0x7f || (c < 0x20 && c != '\t') {
+			return mime.BEncoding.Encode("UTF-8", val)
+		}
+	}
+	return val
 }
 
 // byteRange is a resolved, satisfiable range of an object.
@@ -285,7 +319,7 @@ func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.
 		h.Set(k, val)
 	}
 	for k, val := range v.GetUserMetadata() {
-		h["X-Amz-Meta-"+k] = []string{val}
+		h["X-Amz-Meta-"+k] = []string{metadataHeader(val)}
 	}
 	if n := len(v.GetTags()); n > 0 {
 		h.Set("x-amz-tagging-count", strconv.Itoa(n))

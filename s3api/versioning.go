@@ -42,6 +42,17 @@ func s3VersionID(v *cairnpb.ObjectVersion) string {
 	return nullVersion
 }
 
+// setWrittenVersion tells the client the version a write (PUT, copy,
+// CompleteMultipartUpload) created, as meta named it: its ID in a bucket
+// with versioning enabled. A Suspended bucket's writes make the null
+// version, and S3 then sends no x-amz-version-id; neither does an
+// unversioned bucket.
+func setWrittenVersion(h http.Header, id string) {
+	if id != "" && id != nullVersion {
+		h.Set("x-amz-version-id", id)
+	}
+}
+
 // setVersionHeader sets x-amz-version-id for v: its ID when it was written
 // in a bucket with versioning configured (versioned, or the null version
 // of a Suspended bucket), none for objects of unversioned buckets.

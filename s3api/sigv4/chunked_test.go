@@ -325,7 +325,7 @@ func TestChunkedHeaders(t *testing.T) {
 	if _, ok := ExpectedDecodedLength(r); ok {
 		t.Error("ExpectedDecodedLength without header")
 	}
-	for in, want := range map[string]string{"aws-chunked": "", "aws-chunked,gzip": "gzip", "gzip, AWS-CHUNKED , br": "gzip,br", "": ""} {
+	for in, want := range map[string]string{"aws-chunked": "", "aws-chunked,gzip": "gzip", "gzip, AWS-CHUNKED , br": "gzip, br", "gzip,br": "gzip, br", "": ""} {
 		if got := StripAWSChunked(in); got != want {
 			t.Errorf("StripAWSChunked(%q) = %q, want %q", in, got, want)
 		}

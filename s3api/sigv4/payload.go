@@ -83,7 +83,8 @@ func decodedLength(h http.Header) (int64, bool) {
 
 // StripAWSChunked removes the "aws-chunked" coding from a Content-Encoding
 // value, returning what should be stored with the object ("" if nothing is
-// left). S3 does not store aws-chunked: it describes the transfer only.
+// left), its codings joined with ", " as S3 answers them. S3 does not
+// store aws-chunked: it describes the transfer only.
 func StripAWSChunked(contentEncoding string) string {
 	var keep []string
 	for part := range strings.SplitSeq(contentEncoding, ",") {
@@ -93,7 +94,7 @@ func StripAWSChunked(contentEncoding string) string {
 		}
 		keep = append(keep, part)
 	}
-	return strings.Join(keep, ",")
+	return strings.Join(keep, ", ")
 }
 
 // sha256Body passes a body through while hashing it; at EOF it reports

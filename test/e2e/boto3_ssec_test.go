@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"testing"
 
 	"github.com/cairn-store/cairn/test/harness"
@@ -43,24 +40,10 @@ print(json.dumps(out))
 `
 
 func TestBoto3SSEC(t *testing.T) {
-	py := boto3Python()
-	if py == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("no python with boto3, though `make test` installs it (make pyenv)")
-		}
-		t.Skip("no python with boto3 (outside CI): run `make pyenv`")
-	}
+	py := requireBoto3(t)
 	c := startCluster(t, harness.Options{ExtraGW: []string{"--allow-insecure-ssec"}})
 	mustCreateBucket(t, client(c), "boto-ssec")
-	cmd := exec.Command(py, "-c", boto3SSECScript)
-	cmd.Env = append(os.Environ(), "EP="+c.Endpoint, "AK="+c.AccessKey, "SK="+c.SecretKey, "REGION="+c.Region,
-		"BUCKET=boto-ssec", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "PYTHONWARNINGS=ignore")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("boto3: %v\n%s", err, stderr.String())
-	}
+	stdout := runBoto3(t, py, c, boto3SSECScript, "BUCKET=boto-ssec")
 	var out struct {
 		OK     []int          `json:"ok"`
 		Errors map[string]int `json:"errors"`

@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"testing"
 
 	"github.com/cairn-store/cairn/test/harness"
@@ -42,24 +39,10 @@ print(json.dumps(runs))
 // stall did not reproduce, with or without the Expect: 100-continue fix,
 // so this test guards against it rather than proving its cause.
 func TestBoto3ConcurrentPutsNeverStall(t *testing.T) {
-	py := boto3Python()
-	if py == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("no python with boto3, though `make test` installs it (make pyenv)")
-		}
-		t.Skip("no python with boto3 (outside CI): run `make pyenv`")
-	}
+	py := requireBoto3(t)
 	c := startCluster(t, harness.Options{})
 	mustCreateBucket(t, client(c), "stall")
-	cmd := exec.Command(py, "-c", boto3ConcurrentPuts)
-	cmd.Env = append(os.Environ(), "EP="+c.Endpoint, "AK="+c.AccessKey, "SK="+c.SecretKey, "REGION="+c.Region,
-		"BUCKET=stall", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "PYTHONWARNINGS=ignore")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("boto3: %v\n%s", err, stderr.String())
-	}
+	out := runBoto3(t, py, c, boto3ConcurrentPuts, "BUCKET=stall")
 	var runs []struct {
 		Max    float64 `json:"max"`
 		Over5s int     `json:"over5s"`
@@ -90,24 +73,10 @@ print(json.dumps({"body": body}))
 
 // TestBoto3FollowsTheRegionNamedInTheRefusal: issue 14's region mismatch.
 func TestBoto3FollowsTheRegionNamedInTheRefusal(t *testing.T) {
-	py := boto3Python()
-	if py == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("no python with boto3, though `make test` installs it (make pyenv)")
-		}
-		t.Skip("no python with boto3 (outside CI): run `make pyenv`")
-	}
+	py := requireBoto3(t)
 	c := startCluster(t, harness.Options{Region: "eu-central-1"})
 	mustCreateBucket(t, client(c), "elsewhere")
-	cmd := exec.Command(py, "-c", boto3OtherRegion)
-	cmd.Env = append(os.Environ(), "EP="+c.Endpoint, "AK="+c.AccessKey, "SK="+c.SecretKey, "BUCKET=elsewhere",
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "PYTHONWARNINGS=ignore")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("boto3 did not follow the region: %v\n%s", err, stderr.String())
-	}
+	out := runBoto3(t, py, c, boto3OtherRegion, "BUCKET=elsewhere")
 	var res struct{ Body string }
 	if err := json.Unmarshal(out, &res); err != nil || res.Body != "signed for the wrong region first" {
 		t.Fatalf("boto3 output %q: %v", out, err)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -43,13 +42,7 @@ print(json.dumps(out))
 `
 
 func TestBoto3UserWorkflow(t *testing.T) {
-	py := boto3Python()
-	if py == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("no python with boto3, though `make test` installs it (make pyenv)")
-		}
-		t.Skip("no python with boto3 (outside CI): run `make pyenv`")
-	}
+	py := requireBoto3(t)
 	c := startCluster(t, harness.Options{Region: "eu-central-1"})
 	cl := client(c)
 	mustCreateBucket(t, cl, "boto-user")
@@ -68,16 +61,7 @@ func TestBoto3UserWorkflow(t *testing.T) {
 	if err := os.WriteFile(src, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(py, "-c", boto3UserScript)
-	cmd.Env = append(os.Environ(), "EP="+c.Endpoint, "AK="+c.AccessKey, "SK="+c.SecretKey, "REGION="+c.Region,
-		"BUCKET=boto-user", "SRC="+src, "DST="+dst,
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "PYTHONWARNINGS=ignore")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("boto3: %v\n%s", err, stderr.String())
-	}
+	stdout := runBoto3(t, py, c, boto3UserScript, "BUCKET=boto-user", "SRC="+src, "DST="+dst)
 	var out struct {
 		Presigned string   `json:"presigned"`
 		ETag      string   `json:"etag"`

@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -46,6 +45,11 @@ func TestSurface(t *testing.T) {
 	t.Run("SigV2Presign", func(t *testing.T) { testSigV2Presign(t, c, cl) })
 	t.Run("VHost", func(t *testing.T) { testVirtualHost(t, c) })
 	t.Run("Boto3", func(t *testing.T) { testBoto3(t, c, cl) })
+	t.Run("ListBucketsPages", func(t *testing.T) { testListBucketsPages(t, cl) })
+	t.Run("MetadataBeyondASCII", func(t *testing.T) { testMetadataBeyondASCII(t, c, cl) })
+	t.Run("RepeatedHeadersJoined", func(t *testing.T) { testRepeatedHeadersJoined(t, c, cl) })
+	t.Run("EmptyContinuationTokenEchoed", func(t *testing.T) { testEmptyContinuationTokenEchoed(t, cl) })
+	t.Run("SuspendedWritesHaveNoVersionID", func(t *testing.T) { testSuspendedWritesHaveNoVersionID(t, cl) })
 }
 
 // signV4 signs req for the cluster with the SDK's signer, as S3 signs
@@ -362,26 +366,12 @@ print(json.dumps(out))
 `
 
 func testBoto3(t *testing.T, c *harness.Cluster, cl *s3.Client) {
-	py := boto3Python()
-	if py == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("no python with boto3, though `make test` installs it (make pyenv)")
-		}
-		t.Skip("no python with boto3 (outside CI): run `make pyenv`")
-	}
+	py := requireBoto3(t)
 	mustCreateBucket(t, cl, "surf-boto")
 	data := pattern(51, 70<<10)
 	mustPut(t, cl, "surf-boto", "boto/src obj", data)
 
-	cmd := exec.Command(py, "-c", boto3Script)
-	cmd.Env = append(os.Environ(), "EP="+c.Endpoint, "AK="+c.AccessKey, "SK="+c.SecretKey, "BUCKET=surf-boto",
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "PYTHONWARNINGS=ignore")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("boto3: %v\n%s", err, stderr.String())
-	}
+	stdout := runBoto3(t, py, c, boto3Script, "BUCKET=surf-boto")
 	var urls struct {
 		V2Get     string   `json:"v2_get"`
 		V2Put     string   `json:"v2_put"`

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -332,23 +330,9 @@ print(json.dumps(out))
 `
 
 func testBoto3Versioning(t *testing.T, c *harness.Cluster, cl *s3.Client) {
-	py := boto3Python()
-	if py == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("no python with boto3, though `make test` installs it (make pyenv)")
-		}
-		t.Skip("no python with boto3 (outside CI): run `make pyenv`")
-	}
+	py := requireBoto3(t)
 	mustCreateBucket(t, cl, "ver-boto")
-	cmd := exec.Command(py, "-c", boto3VersioningScript)
-	cmd.Env = append(os.Environ(), "EP="+c.Endpoint, "AK="+c.AccessKey, "SK="+c.SecretKey, "BUCKET=ver-boto",
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "PYTHONWARNINGS=ignore")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("boto3: %v\n%s", err, stderr.String())
-	}
+	stdout := runBoto3(t, py, c, boto3VersioningScript, "BUCKET=ver-boto")
 	want := `{"status": "Enabled", "marker": true, "old": "first", "versions": [[true, false], [false, false]], "markers": [[true, true]]}`
 	if strings.TrimSpace(string(stdout)) != want {
 		t.Fatalf("boto3 saw %s\nwant      %s", stdout, want)

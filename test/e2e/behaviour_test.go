@@ -1,0 +1,201 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/cairn-store/cairn/test/harness"
+)
+
+// Behaviours S3 clients were seen to trip over (issue 14, "Fix every
+// behaviour listed under Why"), each checked the way AWS answers, with
+// real clients against the surface cluster.
+
+// testListBucketsPages: MaxBuckets bounds a page, the continuation token
+// resumes after it, Prefix filters and is echoed, a bad max-buckets is
+// InvalidArgument, and a request without paging parameters gets every
+// bucket and no token.
+func testListBucketsPages(t *testing.T, cl *s3.Client) {
+	ctx := ctxT(t, time.Minute)
+	want := []string{"page-a", "page-b", "page-c", "page-d", "page-e"}
+	for _, b := range want {
+		mustCreateBucket(t, cl, b)
+	}
+	var got []string
+	var token *string
+	for pages := 0; ; pages++ {
+		if pages > len(want) {
+			t.Fatalf("ListBuckets never stopped paging: %v", got)
+		}
+		out, err := cl.ListBuckets(ctx, &s3.ListBucketsInput{MaxBuckets: aws.Int32(2), Prefix: aws.String("page-"), ContinuationToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if aws.ToString(out.Prefix) != "page-" {
+			t.Fatalf("Prefix echoed as %q", aws.ToString(out.Prefix))
+		}
+		if len(out.Buckets) > 2 {
+			t.Fatalf("page of %d buckets for MaxBuckets 2", len(out.Buckets))
+		}
+		for _, b := range out.Buckets {
+			got = append(got, aws.ToString(b.Name))
+			if aws.ToString(b.BucketRegion) != "eu-west-1" {
+				t.Fatalf("bucket %s in region %q", aws.ToString(b.Name), aws.ToString(b.BucketRegion))
+			}
+		}
+		token = out.ContinuationToken
+		if aws.ToString(token) == "" {
+			break
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("paged ListBuckets: %v, want %v", got, want)
+	}
+	all, err := cl.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Buckets) < len(want) || all.ContinuationToken != nil {
+		t.Fatalf("unpaged ListBuckets: %d buckets, token %v", len(all.Buckets), all.ContinuationToken)
+	}
+	_, err = cl.ListBuckets(ctx, &s3.ListBucketsInput{MaxBuckets: aws.Int32(10001)})
+	wantAPIError(t, err, "InvalidArgument", http.StatusBadRequest)
+	_, err = cl.ListBuckets(ctx, &s3.ListBucketsInput{ContinuationToken: aws.String("***")})
+	wantAPIError(t, err, "InvalidArgument", http.StatusBadRequest)
+}
+
+// testMetadataBeyondASCII: metadata that is not US-ASCII comes back RFC
+// 2047 encoded, whether it was sent as raw UTF-8 (the Go SDK) or encoded
+// (boto3, whose headers are Latin-1), and the encoded form decodes to
+// what was sent.
+func testMetadataBeyondASCII(t *testing.T, c *harness.Cluster, cl *s3.Client) {
+	ctx := ctxT(t, time.Minute)
+	mustCreateBucket(t, cl, "meta-utf8")
+	const encoded = "=?UTF-8?B?SGVsbG8gV29ybGTDqQ==?=" // "Hello Worldé"
+	if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("meta-utf8"), Key: aws.String("raw"),
+		Body: bytes.NewReader([]byte("x")), Metadata: map[string]string{"greeting": "Hello Worldé", "plain": "ascii stays"}}); err != nil {
+		t.Fatal(err)
+	}
+	head, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("meta-utf8"), Key: aws.String("raw")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head.Metadata["greeting"] != encoded || head.Metadata["plain"] != "ascii stays" {
+		t.Fatalf("metadata came back as %q", head.Metadata)
+	}
+
+	py := requireBoto3(t)
+	out := runBoto3(t, py, c, `
+import json, os, email.header
+import boto3
+from botocore.config import Config
+s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"], aws_access_key_id=os.environ["AK"],
+                  aws_secret_access_key=os.environ["SK"], config=Config(s3={"addressing_style": "path"}))
+s3.put_object(Bucket="meta-utf8", Key="boto", Body=b"x", Metadata={"greeting": os.environ["ENCODED"]})
+got = s3.head_object(Bucket="meta-utf8", Key="boto")["Metadata"]["greeting"]
+text, charset = email.header.decode_header(got)[0]
+print(json.dumps({"sent_back": got, "decoded": text.decode(charset)}))
+`, "ENCODED="+encoded)
+	var res struct{ SentBack, Decoded string }
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("boto3 output %q: %v", out, err)
+	}
+	if res.SentBack != encoded || res.Decoded != "Hello Worldé" {
+		t.Fatalf("boto3 got %q back, decoding to %q", res.SentBack, res.Decoded)
+	}
+}
+
+// testRepeatedHeadersJoined: a header sent twice is kept as one list
+// joined with ", ", as AWS answers it.
+func testRepeatedHeadersJoined(t *testing.T, c *harness.Cluster, cl *s3.Client) {
+	mustCreateBucket(t, cl, "joined")
+	body := []byte("compressed twice, in theory")
+	req, err := http.NewRequest(http.MethodPut, c.Endpoint+"/joined/k", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Add("Content-Encoding", "gzip")
+	req.Header.Add("Content-Encoding", "br")
+	req.Header.Add("X-Amz-Meta-Tag", "one")
+	req.Header.Add("X-Amz-Meta-Tag", "two")
+	signV4(t, c, req, body)
+	if status, msg := httpStatus(t, req); status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", status, msg)
+	}
+	head, err := cl.HeadObject(ctxT(t, time.Minute), &s3.HeadObjectInput{Bucket: aws.String("joined"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(head.ContentEncoding) != "gzip, br" || head.Metadata["tag"] != "one, two" {
+		t.Fatalf("Content-Encoding %q, x-amz-meta-tag %q", aws.ToString(head.ContentEncoding), head.Metadata["tag"])
+	}
+}
+
+// testEmptyContinuationTokenEchoed: ListObjectsV2 echoes the token it was
+// given, even an empty one.
+func testEmptyContinuationTokenEchoed(t *testing.T, cl *s3.Client) {
+	mustCreateBucket(t, cl, "echo")
+	mustPut(t, cl, "echo", "a", []byte("a"))
+	out, err := cl.ListObjectsV2(ctxT(t, time.Minute), &s3.ListObjectsV2Input{Bucket: aws.String("echo"), ContinuationToken: aws.String("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.ContinuationToken == nil || *out.ContinuationToken != "" || aws.ToInt32(out.KeyCount) != 1 {
+		t.Fatalf("ContinuationToken %v, KeyCount %d", out.ContinuationToken, aws.ToInt32(out.KeyCount))
+	}
+}
+
+// testSuspendedWritesHaveNoVersionID: with versioning suspended, PUT and
+// CompleteMultipartUpload write the null version and, as AWS, name no
+// version; the object reads back as version "null".
+func testSuspendedWritesHaveNoVersionID(t *testing.T, cl *s3.Client) {
+	ctx := ctxT(t, time.Minute)
+	mustCreateBucket(t, cl, "suspended")
+	for _, status := range []types.BucketVersioningStatus{types.BucketVersioningStatusEnabled, types.BucketVersioningStatusSuspended} {
+		if _, err := cl.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String("suspended"),
+			VersioningConfiguration: &types.VersioningConfiguration{Status: status}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("suspended"), Key: aws.String("k"), Body: bytes.NewReader([]byte("null one"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if put.VersionId != nil {
+		t.Fatalf("PUT in a suspended bucket named version %q", *put.VersionId)
+	}
+	up, err := cl.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("suspended"), Key: aws.String("mp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := cl.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("suspended"), Key: aws.String("mp"), UploadId: up.UploadId,
+		PartNumber: aws.Int32(1), Body: bytes.NewReader([]byte("only part"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := cl.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("suspended"), Key: aws.String("mp"), UploadId: up.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: part.ETag}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.VersionId != nil {
+		t.Fatalf("CompleteMultipartUpload in a suspended bucket named version %q", *done.VersionId)
+	}
+	for _, key := range []string{"k", "mp"} {
+		got, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("suspended"), Key: aws.String(key), VersionId: aws.String("null")})
+		if err != nil {
+			t.Fatalf("%s as version null: %v", key, err)
+		}
+		if aws.ToString(got.VersionId) != "null" {
+			t.Fatalf("%s: version %q, want null", key, aws.ToString(got.VersionId))
+		}
+	}
+}
