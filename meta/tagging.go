@@ -52,8 +52,10 @@ func validTags(tags map[string]string, limit int) error {
 
 // validCondition checks a write condition before it is proposed.
 func validCondition(c *cairnpb.WriteCondition) error {
-	if e := c.GetIfMatchEtag(); len(e) > maxConditionETag || !utf8.ValidString(e) {
-		return invalid("if-match etag is longer than %d bytes or not UTF-8", maxConditionETag)
+	for _, e := range []string{c.GetIfMatchEtag(), c.GetIfNoneMatchEtag()} {
+		if len(e) > maxConditionETag || !utf8.ValidString(e) {
+			return invalid("condition etag is longer than %d bytes or not UTF-8", maxConditionETag)
+		}
 	}
 	return nil
 }
@@ -63,22 +65,14 @@ func validCondition(c *cairnpb.WriteCondition) error {
 // the write. versionID is the version being written: when it is already
 // current, this is a retry of a commit that went through and it passes.
 func checkCondition(c *cairnpb.WriteCondition, old *cairnpb.ObjectVersion, versionID string) error {
-	if c == nil {
-		return nil
-	}
 	if old != nil && versionID != "" && old.GetVersionId() == versionID {
 		return nil
 	}
-	if c.GetIfNoneMatch() && old != nil {
-		return fmt.Errorf("meta: %q has a current version and the write asked for none: %w", old.GetKey(), rpcerr.ErrPreconditionFailed)
-	}
-	if want := c.GetIfMatchEtag(); want != "" {
-		if old == nil {
-			return fmt.Errorf("meta: the write asked for etag %q but the key has no current version: %w", want, rpcerr.ErrObjectNotFound)
-		}
-		if old.GetEtag() != want {
-			return fmt.Errorf("meta: %q has etag %q, the write asked for %q: %w", old.GetKey(), old.GetEtag(), want, rpcerr.ErrPreconditionFailed)
-		}
+	switch c.Against(old) {
+	case cairnpb.ConditionFails:
+		return fmt.Errorf("meta: %q (etag %q) fails the write's condition %v: %w", old.GetKey(), old.GetEtag(), c, rpcerr.ErrPreconditionFailed)
+	case cairnpb.ConditionNoObject:
+		return fmt.Errorf("meta: the write's condition %v needs a current version, and the key has none: %w", c, rpcerr.ErrObjectNotFound)
 	}
 	return nil
 }

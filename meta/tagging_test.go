@@ -175,6 +175,38 @@ func TestConditionalPut(t *testing.T) {
 	c.mustApply(t, f, putOp("ns", "b", "k", "v7"))
 }
 
+// The If-Match: * and If-None-Match: <etag> forms, and conditional
+// deletes: a delete whose condition fails changes nothing, in an
+// unversioned and in a versioned bucket.
+func TestConditionalFormsAndDeletes(t *testing.T) {
+	f := newTestFSM(t)
+	var c cmdLog
+	c.mustApply(t, f, createBucketOp("ns", "b", 1))
+	wantUnchanged(t, f, &c, condPut("k", "v1", &cairnpb.WriteCondition{IfMatchAny: true}), rpcerr.ErrObjectNotFound)
+	c.mustApply(t, f, condPut("k", "v1", &cairnpb.WriteCondition{IfNoneMatchEtag: "e-v0"}))
+	wantUnchanged(t, f, &c, condPut("k", "v2", &cairnpb.WriteCondition{IfNoneMatchEtag: "e-v1"}), rpcerr.ErrPreconditionFailed)
+	c.mustApply(t, f, condPut("k", "v2", &cairnpb.WriteCondition{IfMatchAny: true, IfNoneMatchEtag: "e-v0"}))
+
+	del := func(key string, cond *cairnpb.WriteCondition) *cairnpb.DeleteVersionCmd {
+		d := delOp(key, "")
+		d.Condition = cond
+		return d
+	}
+	wantUnchanged(t, f, &c, del("k", ifMatch("e-v1")), rpcerr.ErrPreconditionFailed)
+	wantUnchanged(t, f, &c, del("absent", &cairnpb.WriteCondition{IfMatchAny: true}), rpcerr.ErrObjectNotFound)
+	c.mustApply(t, f, del("k", ifMatch("e-v2")))
+	if v := readObject(t, f, "k"); v != nil {
+		t.Fatalf("k outlived a delete whose condition held: %v", v)
+	}
+
+	// Versioned: the condition is decided on the current version, and a
+	// delete marker is no current version.
+	c.mustApply(t, f, versioningOp(versioningEnabled), putOp("ns", "b", "w", "w1"))
+	wantUnchanged(t, f, &c, del("w", ifMatch("e-nope")), rpcerr.ErrPreconditionFailed)
+	c.mustApply(t, f, del("w", &cairnpb.WriteCondition{IfMatchAny: true}))
+	wantUnchanged(t, f, &c, del("w", &cairnpb.WriteCondition{IfMatchAny: true}), rpcerr.ErrObjectNotFound)
+}
+
 // Racing If-None-Match writes of one key, applied in one Raft batch or one
 // by one: the first in log order wins, every other one fails, and both
 // ways end in the same state.

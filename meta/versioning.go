@@ -263,6 +263,17 @@ func applyDeleteVersion(b *pebble.Batch, index uint64, now int64, c *cairnpb.Del
 	if err != nil {
 		return err
 	}
+	if c.GetCondition() != nil {
+		// A conditional delete is decided on the current version, whichever
+		// version it removes (S3: conditions apply to the current version).
+		cur, err := getObject(b, bk.GetId(), c.GetKey(), false)
+		if err != nil {
+			return err
+		}
+		if err := checkCondition(c.GetCondition(), cur, ""); err != nil {
+			return err
+		}
+	}
 	switch {
 	case c.GetVersionId() != "":
 		return deleteVersion(b, now, bk, c.GetKey(), c.GetVersionId())
@@ -524,7 +535,10 @@ func isNewest(r pebble.Reader, bucketID []byte, key string, dbKey []byte) bool {
 func (s *Server) deleteVersion(ctx context.Context, req *cairnpb.DeleteVersionRequest) (*cairnpb.DeleteVersionResponse, error) {
 	now := s.cfg.Now()
 	resp := &cairnpb.DeleteVersionResponse{VersionId: req.GetVersionId()}
-	c := &cairnpb.DeleteVersionCmd{Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Key: req.GetKey(), VersionId: req.GetVersionId()}
+	if err := validCondition(req.GetCondition()); err != nil {
+		return nil, err
+	}
+	c := &cairnpb.DeleteVersionCmd{Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Key: req.GetKey(), VersionId: req.GetVersionId(), Condition: req.GetCondition()}
 	if req.GetVersionId() == "" {
 		id, err := requestTimeID(ctx, now)
 		if err != nil {

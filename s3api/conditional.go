@@ -3,6 +3,7 @@ package s3api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -19,42 +20,93 @@ type ConditionalIndex interface {
 	CommitObjectIf(ctx context.Context, ns, bucket string, v *cairnpb.ObjectVersion, cond *cairnpb.WriteCondition) error
 }
 
-// parseWriteCondition reads If-Match and If-None-Match of PutObject and
-// CompleteMultipartUpload. S3 takes "If-None-Match: *" or an If-Match
-// ETag, one of them at a time; any other use of the headers on a write is
-// NotImplemented. nil means the write is unconditional.
+// parseWriteCondition reads If-Match and If-None-Match of a write
+// (PutObject, CopyObject's destination, CompleteMultipartUpload): each
+// takes "*" or an ETag, and both may be given, every one then having to
+// hold. nil means the write is unconditional.
 func parseWriteCondition(h http.Header) (*cairnpb.WriteCondition, error) {
 	im, inm := h.Get("If-Match"), h.Get("If-None-Match")
-	switch {
-	case im == "" && inm == "":
+	if im == "" && inm == "" {
 		return nil, nil
-	case im != "" && inm != "":
-		return nil, s3err.New(s3err.NotImplemented, "")
-	case inm != "":
-		if inm != "*" {
-			return nil, s3err.New(s3err.NotImplemented, "")
-		}
-		return &cairnpb.WriteCondition{IfNoneMatch: true}, nil
 	}
-	etag := normalizeETag(im)
-	if etag == "*" || etag == "" {
-		return nil, s3err.New(s3err.NotImplemented, "")
+	c := &cairnpb.WriteCondition{}
+	if err := parseIfMatch(im, c); err != nil {
+		return nil, err
 	}
-	return &cairnpb.WriteCondition{IfMatchEtag: etag}, nil
+	switch etag := normalizeETag(inm); {
+	case inm == "":
+	case etag == "*":
+		c.IfNoneMatch = true
+	case etag == "":
+		return nil, s3err.New(s3err.InvalidArgument, "If-None-Match must be * or an ETag.")
+	default:
+		c.IfNoneMatchEtag = etag
+	}
+	return c, nil
 }
 
-// holds decides cond against v (nil: no current version) the way meta
-// will, to refuse early.
-func holds(cond *cairnpb.WriteCondition, v *cairnpb.ObjectVersion) error {
-	switch {
-	case cond.GetIfNoneMatch() && v != nil:
-		return rpcerr.ErrPreconditionFailed
-	case cond.GetIfMatchEtag() != "" && v == nil:
-		return rpcerr.ErrObjectNotFound
-	case cond.GetIfMatchEtag() != "" && v.GetEtag() != cond.GetIfMatchEtag():
-		return rpcerr.ErrPreconditionFailed
+// parseIfMatch sets c from an If-Match value: "*" (the key must have a
+// current version) or an ETag (its ETag must be this one).
+func parseIfMatch(im string, c *cairnpb.WriteCondition) error {
+	switch etag := normalizeETag(im); {
+	case im == "":
+	case etag == "*":
+		c.IfMatchAny = true
+	case etag == "":
+		return s3err.New(s3err.InvalidArgument, "If-Match must be * or an ETag.")
+	default:
+		c.IfMatchEtag = etag
 	}
 	return nil
+}
+
+// parseDeleteCondition reads DeleteObject's If-Match ("*" or an ETag),
+// decided against the key's current version. The If-Match forms on
+// modification time and size are S3's for directory buckets only.
+func parseDeleteCondition(h http.Header) (*cairnpb.WriteCondition, error) {
+	for _, name := range []string{"x-amz-if-match-last-modified-time", "x-amz-if-match-size"} {
+		if h.Get(name) != "" {
+			return nil, s3err.New(s3err.NotImplemented, fmt.Sprintf("%s is not supported: S3 takes it only for directory buckets.", name))
+		}
+	}
+	im := h.Get("If-Match")
+	if im == "" {
+		return nil, nil
+	}
+	c := &cairnpb.WriteCondition{}
+	if err := parseIfMatch(im, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// holds decides cond against v (nil: no current version) as meta will
+// (cairnpb.WriteCondition.Against), to refuse early.
+func holds(cond *cairnpb.WriteCondition, v *cairnpb.ObjectVersion) error {
+	switch cond.Against(v) {
+	case cairnpb.ConditionFails:
+		return rpcerr.ErrPreconditionFailed
+	case cairnpb.ConditionNoObject:
+		return rpcerr.ErrObjectNotFound
+	}
+	return nil
+}
+
+// checkEarly refuses a conditional write whose condition the key's
+// current version already fails, before any data moves; the commit
+// decides again, atomically.
+func (s *Server) checkEarly(ctx context.Context, req *request, cond *cairnpb.WriteCondition) error {
+	if cond == nil {
+		return nil
+	}
+	cur, err := s.cfg.Index.GetObject(ctx, req.ns, req.bucket, req.key)
+	if errors.Is(err, rpcerr.ErrObjectNotFound) {
+		cur, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	return holds(cond, cur)
 }
 
 // writeOptions are PutObject's tags and write condition.
@@ -73,17 +125,10 @@ func (s *Server) putOptions(ctx context.Context, r *http.Request, req *request, 
 	if opts.tags, err = parseTaggingHeader(r.Header); err != nil {
 		return opts, err
 	}
-	if opts.cond, err = parseWriteCondition(r.Header); err != nil || opts.cond == nil || size <= s.cfg.InlineThreshold {
+	if opts.cond, err = parseWriteCondition(r.Header); err != nil || size <= s.cfg.InlineThreshold {
 		return opts, err
 	}
-	cur, err := s.cfg.Index.GetObject(ctx, req.ns, req.bucket, req.key)
-	if errors.Is(err, rpcerr.ErrObjectNotFound) {
-		cur, err = nil, nil
-	}
-	if err != nil {
-		return opts, err
-	}
-	return opts, holds(opts.cond, cur)
+	return opts, s.checkEarly(ctx, req, opts.cond)
 }
 
 // commitVersion commits v with the request's tags, under its condition if

@@ -59,15 +59,90 @@ func TestConditionalPut(t *testing.T) {
 			t.Fatalf("%s: If-Match on a missing key: %v", key, err)
 		}
 	}
-	for _, hdr := range []map[string]string{
-		{"If-None-Match": `"abc"`},
-		{"If-Match": "*"},
-		{"If-Match": `"abc"`, "If-None-Match": "*"},
+	// The other forms, in order against one key: absent, then written.
+	const other = `"0123456789abcdef0123456789abcdef"`
+	etag := `"9dd4e461268c8034f5c8564e155c67a6"` // MD5 of "x"
+	for _, c := range []struct {
+		hdr    map[string]string
+		status int
+		code   string
+	}{
+		{map[string]string{"If-Match": "*"}, http.StatusNotFound, "NoSuchKey"},
+		{map[string]string{"If-None-Match": other}, http.StatusOK, ""}, // absent: nothing to match
+		{map[string]string{"If-None-Match": etag}, http.StatusPreconditionFailed, "PreconditionFailed"},
+		{map[string]string{"If-None-Match": other}, http.StatusOK, ""},
+		{map[string]string{"If-Match": "*"}, http.StatusOK, ""},
+		{map[string]string{"If-Match": etag, "If-None-Match": "*"}, http.StatusPreconditionFailed, "PreconditionFailed"},
+		{map[string]string{"If-Match": etag, "If-None-Match": other}, http.StatusOK, ""},
+		{map[string]string{"If-Match": `""`}, http.StatusBadRequest, "InvalidArgument"},
 	} {
-		st, _, body := surfDo(t, base, "PUT", "/bkt/hdr", []byte("x"), hdr)
-		if st != http.StatusNotImplemented || !strings.Contains(body, "NotImplemented") {
-			t.Errorf("%v: %d %s", hdr, st, body)
+		st, _, body := surfDo(t, base, "PUT", "/bkt/hdr", []byte("x"), c.hdr)
+		if st != c.status || !strings.Contains(body, c.code) {
+			t.Errorf("%v: %d %s, want %d %s", c.hdr, st, body, c.status, c.code)
 		}
+	}
+}
+
+// DeleteObject with If-Match deletes only when the current version
+// matches ("*": when there is one); DeleteObjects does the same per entry
+// with its ETag element.
+func TestConditionalDelete(t *testing.T) {
+	cl, _, _, _ := surfGateway(t, nil)
+	ctx := context.Background()
+	if _, err := cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
+		t.Fatal(err)
+	}
+	put, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), Body: strings.NewReader("keep me")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cl.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), IfMatch: aws.String(`"0123456789abcdef0123456789abcdef"`)})
+	if code(err) != "PreconditionFailed" {
+		t.Fatalf("If-Match with another ETag: %v", err)
+	}
+	if got, _ := surfGetObject(t, cl, "bkt", "k"); string(got) != "keep me" {
+		t.Fatalf("a refused delete left %q", got)
+	}
+	_, err = cl.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("bkt"), Key: aws.String("absent"), IfMatch: aws.String("*")})
+	if code(err) != "NoSuchKey" {
+		t.Fatalf("If-Match: * on a missing key: %v", err)
+	}
+	if _, err := cl.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), IfMatch: put.ETag}); err != nil {
+		t.Fatalf("If-Match with the ETag: %v", err)
+	}
+	if _, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k")}); err == nil {
+		t.Fatal("the object outlived a delete whose condition held")
+	}
+
+	a, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a"), Body: strings.NewReader("a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("b"), Body: strings.NewReader("b")}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cl.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String("bkt"), Delete: &types.Delete{Objects: []types.ObjectIdentifier{
+		{Key: aws.String("a"), ETag: a.ETag},
+		{Key: aws.String("b"), ETag: aws.String(`"0123456789abcdef0123456789abcdef"`)},
+		{Key: aws.String("gone"), ETag: aws.String("*")},
+		{Key: aws.String("also-gone")},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := map[string]bool{}
+	for _, d := range out.Deleted {
+		deleted[aws.ToString(d.Key)] = true
+	}
+	failed := map[string]string{}
+	for _, e := range out.Errors {
+		failed[aws.ToString(e.Key)] = aws.ToString(e.Code)
+	}
+	if !deleted["a"] || !deleted["also-gone"] || failed["b"] != "PreconditionFailed" || failed["gone"] != "NoSuchKey" || len(deleted)+len(failed) != 4 {
+		t.Fatalf("deleted %v, errors %v", deleted, failed)
+	}
+	if got, _ := surfGetObject(t, cl, "bkt", "b"); string(got) != "b" {
+		t.Fatalf("b after a refused delete: %q", got)
 	}
 }
 
@@ -144,19 +219,19 @@ func TestConditionalComplete(t *testing.T) {
 	if err := complete(aws.String(`"deadbeefdeadbeefdeadbeefdeadbeef"`), nil); code(err) != "PreconditionFailed" {
 		t.Fatalf("If-Match mismatch: %v", err)
 	}
-	if err := complete(aws.String("*"), nil); code(err) != "NotImplemented" {
-		t.Fatalf("If-Match: *: %v", err)
+	head, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := complete(nil, head.ETag); code(err) != "PreconditionFailed" {
+		t.Fatalf("If-None-Match of the current ETag: %v", err)
 	}
 	// The upload outlived the refusals.
 	if _, err := cl.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("bkt"), Key: aws.String("k"), UploadId: cr.UploadId}); err != nil {
 		t.Fatal(err)
 	}
-	head, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := complete(head.ETag, nil); err != nil {
-		t.Fatalf("If-Match of the current ETag: %v", err)
+	if err := complete(aws.String("*"), aws.String(`"deadbeefdeadbeefdeadbeefdeadbeef"`)); err != nil {
+		t.Fatalf("If-Match: * and If-None-Match of another ETag: %v", err)
 	}
 	if got, _ := surfGetObject(t, cl, "bkt", "k"); string(got) != "new" {
 		t.Fatalf("object %q", got)

@@ -163,6 +163,14 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if _, err := s.cfg.Index.GetBucket(ctx, req.ns, req.bucket); err != nil {
 		return err
 	}
+	// If-Match / If-None-Match on a copy are about the destination key.
+	cond, err := parseWriteCondition(r.Header)
+	if err != nil {
+		return err
+	}
+	if err := s.checkEarly(ctx, req, cond); err != nil {
+		return err
+	}
 
 	if algs == nil {
 		algs = sortedKeys(src.GetChecksums())
@@ -191,7 +199,7 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 		v.Checksums[alg] = sums.Base64(alg)
 	}
 	v.Tags = tagging.tagsFor(src)
-	vid, err := s.cfg.Index.CommitVersion(ctx, req.ns, req.bucket, v, nil)
+	vid, err := s.cfg.Index.CommitVersion(ctx, req.ns, req.bucket, v, cond)
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,27 @@ type deleteRequest struct {
 type deleteObjectID struct {
 	Key       string `xml:"Key"`
 	VersionID string `xml:"VersionId"`
+	// ETag makes the entry's delete conditional, as If-Match does
+	// DeleteObject's ("*" or an ETag). LastModifiedTime and Size are
+	// S3's conditions for directory buckets only, refused per entry.
+	ETag             string `xml:"ETag"`
+	LastModifiedTime string `xml:"LastModifiedTime"`
+	Size             string `xml:"Size"`
+}
+
+// condition is the entry's delete condition (nil: none).
+func (o deleteObjectID) condition() (*cairnpb.WriteCondition, error) {
+	if o.LastModifiedTime != "" || o.Size != "" {
+		return nil, s3err.New(s3err.NotImplemented, "LastModifiedTime and Size conditions are S3's for directory buckets only.")
+	}
+	if o.ETag == "" {
+		return nil, nil
+	}
+	c := &cairnpb.WriteCondition{}
+	if err := parseIfMatch(o.ETag, c); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 type deleteResult struct {
@@ -122,6 +143,11 @@ func (s *Server) deleteObjects(ctx context.Context, w http.ResponseWriter, r *ht
 		if results[i] = checkDeleteTarget(o); results[i] != nil {
 			continue
 		}
+		cond, err := o.condition()
+		if err != nil {
+			results[i] = err
+			continue
+		}
 		if o.VersionID != "" && !versionsOK {
 			results[i] = s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: delete version %q of %q: %w", o.VersionID, o.Key, errAccessDenied))
 			continue
@@ -136,9 +162,9 @@ func (s *Server) deleteObjects(ctx context.Context, w http.ResponseWriter, r *ht
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			res, err := s.cfg.Index.DeleteVersion(ctx, req.ns, req.bucket, o.Key, o.VersionID)
-			if errors.Is(err, rpcerr.ErrObjectNotFound) {
-				err = nil
+			res, err := s.cfg.Index.DeleteVersion(ctx, req.ns, req.bucket, o.Key, o.VersionID, cond)
+			if errors.Is(err, rpcerr.ErrObjectNotFound) && cond == nil {
+				err = nil // deleting what is not there succeeds, unless a condition asked for it
 			}
 			results[i], done[i] = err, res
 		}()

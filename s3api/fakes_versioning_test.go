@@ -45,7 +45,18 @@ func (f *fakeIndex) GetObjectVersion(ctx context.Context, ns, bucket, key, versi
 	return &cairnpb.GetObjectVersionResponse{Version: v, Latest: true}, nil
 }
 
-func (f *fakeIndex) DeleteVersion(ctx context.Context, ns, bucket, key, versionID string) (*cairnpb.DeleteVersionResponse, error) {
+func (f *fakeIndex) DeleteVersion(ctx context.Context, ns, bucket, key, versionID string, cond *cairnpb.WriteCondition) (*cairnpb.DeleteVersionResponse, error) {
+	if cond != nil {
+		cur, err := f.GetObject(ctx, ns, bucket, key)
+		if errors.Is(err, rpcerr.ErrObjectNotFound) {
+			cur = nil
+		} else if err != nil {
+			return nil, err
+		}
+		if err := holds(cond, cur); err != nil {
+			return nil, err
+		}
+	}
 	if versionID != "" && versionID != nullVersion {
 		if !validHexID(versionID) {
 			return nil, rpcerr.ErrInvalidArgument

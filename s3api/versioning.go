@@ -27,7 +27,10 @@ type VersioningIndex interface {
 	GetObjectVersion(ctx context.Context, ns, bucket, key, versionID string) (*cairnpb.GetObjectVersionResponse, error)
 	// DeleteVersion is DeleteObject: without versionID a delete marker (in
 	// a versioned bucket), with it the removal of that version.
-	DeleteVersion(ctx context.Context, ns, bucket, key, versionID string) (*cairnpb.DeleteVersionResponse, error)
+	// DeleteVersion deletes a version (versionID), or the key (a delete
+	// marker in a versioned bucket), when cond (nil: none) holds for the
+	// key's current version.
+	DeleteVersion(ctx context.Context, ns, bucket, key, versionID string, cond *cairnpb.WriteCondition) (*cairnpb.DeleteVersionResponse, error)
 	SetVersionTags(ctx context.Context, ns, bucket, key, versionID string, tags map[string]string) error
 	ListObjectVersions(ctx context.Context, req *cairnpb.ListObjectVersionsRequest) (*cairnpb.ListObjectVersionsResponse, error)
 }
@@ -251,7 +254,11 @@ func (s *Server) deleteObject(ctx context.Context, w http.ResponseWriter, r *htt
 	if r.Header.Get("x-amz-mfa") != "" {
 		return s3err.New(s3err.NotImplemented, "MFA delete is not supported.")
 	}
-	res, err := s.cfg.Index.DeleteVersion(ctx, req.ns, req.bucket, req.key, versionID)
+	cond, err := parseDeleteCondition(r.Header)
+	if err != nil {
+		return err
+	}
+	res, err := s.cfg.Index.DeleteVersion(ctx, req.ns, req.bucket, req.key, versionID, cond)
 	if err != nil {
 		return err
 	}

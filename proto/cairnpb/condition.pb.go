@@ -21,21 +21,29 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// WriteCondition makes a write conditional on the key's current version.
-// The FSM checks it in the same apply that commits the write, so of two
-// racing conditional writes at most one can win. A failed condition is
-// PRECONDITION_FAILED; if_match_etag on a key without a current version is
-// OBJECT_NOT_FOUND. A retried commit of the version that is already
-// current passes, whatever the condition.
+// WriteCondition makes a write or a delete conditional on the key's
+// current version (a delete marker is no current version). The FSM checks
+// it in the same apply that commits the write, so of two racing
+// conditional writes at most one can win. Every field set must hold
+// (WriteCondition.Against, condition.go, decides it for meta and the
+// gateways alike). A failed condition is PRECONDITION_FAILED; an If-Match
+// form on a key without a current version is OBJECT_NOT_FOUND. A retried
+// commit of the version that is already current passes, whatever the
+// condition.
 type WriteCondition struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// if_none_match: the key must have no current version (If-None-Match: *).
 	IfNoneMatch bool `protobuf:"varint,1,opt,name=if_none_match,json=ifNoneMatch,proto3" json:"if_none_match,omitempty"`
 	// if_match_etag, when set, must equal the current version's ETag (hex,
 	// without quotes; a multipart ETag keeps its "-<parts>").
-	IfMatchEtag   string `protobuf:"bytes,2,opt,name=if_match_etag,json=ifMatchEtag,proto3" json:"if_match_etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	IfMatchEtag string `protobuf:"bytes,2,opt,name=if_match_etag,json=ifMatchEtag,proto3" json:"if_match_etag,omitempty"`
+	// if_match_any: the key must have a current version (If-Match: *).
+	IfMatchAny bool `protobuf:"varint,3,opt,name=if_match_any,json=ifMatchAny,proto3" json:"if_match_any,omitempty"`
+	// if_none_match_etag, when set, must differ from the current version's
+	// ETag; a key without a current version passes (If-None-Match: "<etag>").
+	IfNoneMatchEtag string `protobuf:"bytes,4,opt,name=if_none_match_etag,json=ifNoneMatchEtag,proto3" json:"if_none_match_etag,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *WriteCondition) Reset() {
@@ -82,14 +90,31 @@ func (x *WriteCondition) GetIfMatchEtag() string {
 	return ""
 }
 
+func (x *WriteCondition) GetIfMatchAny() bool {
+	if x != nil {
+		return x.IfMatchAny
+	}
+	return false
+}
+
+func (x *WriteCondition) GetIfNoneMatchEtag() string {
+	if x != nil {
+		return x.IfNoneMatchEtag
+	}
+	return ""
+}
+
 var File_cairnpb_condition_proto protoreflect.FileDescriptor
 
 const file_cairnpb_condition_proto_rawDesc = "" +
 	"\n" +
-	"\x17cairnpb/condition.proto\x12\bcairn.v1\"X\n" +
+	"\x17cairnpb/condition.proto\x12\bcairn.v1\"\xa7\x01\n" +
 	"\x0eWriteCondition\x12\"\n" +
 	"\rif_none_match\x18\x01 \x01(\bR\vifNoneMatch\x12\"\n" +
-	"\rif_match_etag\x18\x02 \x01(\tR\vifMatchEtagB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
+	"\rif_match_etag\x18\x02 \x01(\tR\vifMatchEtag\x12 \n" +
+	"\fif_match_any\x18\x03 \x01(\bR\n" +
+	"ifMatchAny\x12+\n" +
+	"\x12if_none_match_etag\x18\x04 \x01(\tR\x0fifNoneMatchEtagB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
 	file_cairnpb_condition_proto_rawDescOnce sync.Once

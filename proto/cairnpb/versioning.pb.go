@@ -100,8 +100,11 @@ type DeleteVersionCmd struct {
 	// marker_version_id is chosen by the proposer; when empty the apply
 	// derives one from the command's time and Raft index.
 	MarkerVersionId string `protobuf:"bytes,5,opt,name=marker_version_id,json=markerVersionId,proto3" json:"marker_version_id,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// condition, when set, must hold for the key's current version
+	// (DeleteObject's If-Match, DeleteObjects' per-object ETag).
+	Condition     *WriteCondition `protobuf:"bytes,6,opt,name=condition,proto3" json:"condition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeleteVersionCmd) Reset() {
@@ -167,6 +170,13 @@ func (x *DeleteVersionCmd) GetMarkerVersionId() string {
 		return x.MarkerVersionId
 	}
 	return ""
+}
+
+func (x *DeleteVersionCmd) GetCondition() *WriteCondition {
+	if x != nil {
+		return x.Condition
+	}
+	return nil
 }
 
 // SetVersionTagsCmd replaces the tag set of one version (S3's id).
@@ -584,6 +594,7 @@ type DeleteVersionRequest struct {
 	Bucket        string                 `protobuf:"bytes,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
 	Key           string                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
 	VersionId     string                 `protobuf:"bytes,4,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"`
+	Condition     *WriteCondition        `protobuf:"bytes,5,opt,name=condition,proto3" json:"condition,omitempty"` // as DeleteVersionCmd.condition
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -644,6 +655,13 @@ func (x *DeleteVersionRequest) GetVersionId() string {
 		return x.VersionId
 	}
 	return ""
+}
+
+func (x *DeleteVersionRequest) GetCondition() *WriteCondition {
+	if x != nil {
+		return x.Condition
+	}
+	return nil
 }
 
 type DeleteVersionResponse struct {
@@ -1098,14 +1116,15 @@ const file_cairnpb_versioning_proto_rawDesc = "" +
 	"\x16SetBucketVersioningCmd\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
-	"\x06status\x18\x03 \x01(\tR\x06status\"\xa5\x01\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\"\xdd\x01\n" +
 	"\x10DeleteVersionCmd\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
 	"\x03key\x18\x03 \x01(\tR\x03key\x12\x1d\n" +
 	"\n" +
 	"version_id\x18\x04 \x01(\tR\tversionId\x12*\n" +
-	"\x11marker_version_id\x18\x05 \x01(\tR\x0fmarkerVersionId\"\xee\x01\n" +
+	"\x11marker_version_id\x18\x05 \x01(\tR\x0fmarkerVersionId\x126\n" +
+	"\tcondition\x18\x06 \x01(\v2\x18.cairn.v1.WriteConditionR\tcondition\"\xee\x01\n" +
 	"\x11SetVersionTagsCmd\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
@@ -1137,13 +1156,14 @@ const file_cairnpb_versioning_proto_rawDesc = "" +
 	"version_id\x18\x04 \x01(\tR\tversionId\"e\n" +
 	"\x18GetObjectVersionResponse\x121\n" +
 	"\aversion\x18\x01 \x01(\v2\x17.cairn.v1.ObjectVersionR\aversion\x12\x16\n" +
-	"\x06latest\x18\x02 \x01(\bR\x06latest\"}\n" +
+	"\x06latest\x18\x02 \x01(\bR\x06latest\"\xb5\x01\n" +
 	"\x14DeleteVersionRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
 	"\x03key\x18\x03 \x01(\tR\x03key\x12\x1d\n" +
 	"\n" +
-	"version_id\x18\x04 \x01(\tR\tversionId\"[\n" +
+	"version_id\x18\x04 \x01(\tR\tversionId\x126\n" +
+	"\tcondition\x18\x05 \x01(\v2\x18.cairn.v1.WriteConditionR\tcondition\"[\n" +
 	"\x15DeleteVersionResponse\x12\x1d\n" +
 	"\n" +
 	"version_id\x18\x01 \x01(\tR\tversionId\x12#\n" +
@@ -1222,22 +1242,24 @@ var file_cairnpb_versioning_proto_goTypes = []any{
 	nil,                                 // 16: cairn.v1.SetVersionTagsCmd.TagsEntry
 	nil,                                 // 17: cairn.v1.SetVersionTagsRequest.TagsEntry
 	nil,                                 // 18: cairn.v1.VersionSummary.ChecksumsEntry
-	(*ObjectVersion)(nil),               // 19: cairn.v1.ObjectVersion
-	(*WriteCondition)(nil),              // 20: cairn.v1.WriteCondition
+	(*WriteCondition)(nil),              // 19: cairn.v1.WriteCondition
+	(*ObjectVersion)(nil),               // 20: cairn.v1.ObjectVersion
 }
 var file_cairnpb_versioning_proto_depIdxs = []int32{
-	16, // 0: cairn.v1.SetVersionTagsCmd.tags:type_name -> cairn.v1.SetVersionTagsCmd.TagsEntry
-	19, // 1: cairn.v1.CommitVersionRequest.version:type_name -> cairn.v1.ObjectVersion
-	20, // 2: cairn.v1.CommitVersionRequest.condition:type_name -> cairn.v1.WriteCondition
-	19, // 3: cairn.v1.GetObjectVersionResponse.version:type_name -> cairn.v1.ObjectVersion
-	17, // 4: cairn.v1.SetVersionTagsRequest.tags:type_name -> cairn.v1.SetVersionTagsRequest.TagsEntry
-	18, // 5: cairn.v1.VersionSummary.checksums:type_name -> cairn.v1.VersionSummary.ChecksumsEntry
-	14, // 6: cairn.v1.ListObjectVersionsResponse.versions:type_name -> cairn.v1.VersionSummary
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	19, // 0: cairn.v1.DeleteVersionCmd.condition:type_name -> cairn.v1.WriteCondition
+	16, // 1: cairn.v1.SetVersionTagsCmd.tags:type_name -> cairn.v1.SetVersionTagsCmd.TagsEntry
+	20, // 2: cairn.v1.CommitVersionRequest.version:type_name -> cairn.v1.ObjectVersion
+	19, // 3: cairn.v1.CommitVersionRequest.condition:type_name -> cairn.v1.WriteCondition
+	20, // 4: cairn.v1.GetObjectVersionResponse.version:type_name -> cairn.v1.ObjectVersion
+	19, // 5: cairn.v1.DeleteVersionRequest.condition:type_name -> cairn.v1.WriteCondition
+	17, // 6: cairn.v1.SetVersionTagsRequest.tags:type_name -> cairn.v1.SetVersionTagsRequest.TagsEntry
+	18, // 7: cairn.v1.VersionSummary.checksums:type_name -> cairn.v1.VersionSummary.ChecksumsEntry
+	14, // 8: cairn.v1.ListObjectVersionsResponse.versions:type_name -> cairn.v1.VersionSummary
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_versioning_proto_init() }

@@ -32,9 +32,9 @@ func (m *Meta) GetObjectVersion(ctx context.Context, ns, bucket, key, versionID 
 	})
 }
 
-func (m *Meta) DeleteVersion(ctx context.Context, ns, bucket, key, versionID string) (*cairnpb.DeleteVersionResponse, error) {
+func (m *Meta) DeleteVersion(ctx context.Context, ns, bucket, key, versionID string, cond *cairnpb.WriteCondition) (*cairnpb.DeleteVersionResponse, error) {
 	return metaclient.Meta(ctx, m.client, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.DeleteVersionResponse, error) {
-		return c.DeleteVersion(ctx, &cairnpb.DeleteVersionRequest{Namespace: ns, Bucket: bucket, Key: key, VersionId: versionID})
+		return c.DeleteVersion(ctx, &cairnpb.DeleteVersionRequest{Namespace: ns, Bucket: bucket, Key: key, VersionId: versionID, Condition: cond})
 	})
 }
 
