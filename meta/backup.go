@@ -16,7 +16,6 @@ import (
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcauth"
-	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
 // Backups. SaveMetaSnapshot streams a point-in-time copy of the FSM (a
@@ -59,10 +58,10 @@ func (a *adminService) SaveMetaSnapshot(req *cairnpb.SaveMetaSnapshotRequest, st
 	ctx := stream.Context()
 	cc, err := a.s.leaderConn(ctx)
 	if err != nil {
-		return rpcerr.ToStatus(err)
+		return err
 	}
 	if cc == nil {
-		return rpcerr.ToStatus(a.s.saveSnapshot(ctx, stream.Send))
+		return a.s.saveSnapshot(ctx, stream.Send)
 	}
 	// Relay the leader's stream; its statuses pass through unchanged.
 	fctx := metadata.AppendToOutgoingContext(rpcauth.Forward(ctx), forwardedKey, a.s.cfg.ID)

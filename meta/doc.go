@@ -20,8 +20,10 @@
 //   - snapshot.go: streaming snapshots and Restore.
 //   - raft.go: hashicorp/raft wiring (bbolt log and stable store via raft-boltdb, file
 //     snapshots, TCP transport), bootstrap and leadership duties.
-//   - service.go, forward.go: the gRPC adapters, leader forwarding and the one
-//     place where errors become gRPC statuses.
+//   - service.go, forward.go: the gRPC adapters (validate, then route here
+//     or to the leader) and leader forwarding. Their errors are domain
+//     errors; Serve chains rpcerr's edge interceptors first, the one place
+//     where errors become gRPC statuses.
 //   - server.go, config.go: Config, New, Serve, Close, Run.
 //   - logging.go: hashicorp/raft's hclog routed to the injected slog.Logger.
 //   - auth.go: the admin token that every Admin call carries (the Meta

@@ -29,7 +29,7 @@ func (f *fakeData) DeleteShard(_ context.Context, req *cairnpb.DeleteShardReques
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail {
-		return nil, rpcerr.ToStatus(fmt.Errorf("disk unplugged"))
+		return nil, fmt.Errorf("disk unplugged")
 	}
 	f.deleted = append(f.deleted, req.GetShardId())
 	return &cairnpb.DeleteShardResponse{}, nil
@@ -56,7 +56,7 @@ func startFakeData(t *testing.T) (*fakeData, string) {
 		t.Fatal(err)
 	}
 	fd := &fakeData{}
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(rpcerr.ServerOptions()...)
 	cairnpb.RegisterDataServer(gs, fd)
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)

@@ -7,7 +7,6 @@ import (
 
 	"github.com/cairn-store/cairn/meta/policy"
 	"github.com/cairn-store/cairn/proto/cairnpb"
-	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
 // maxPolicyStatements and maxPolicyBytes bound a policy (OCI allows 50
@@ -27,105 +26,105 @@ func validIAMRef(ns, what, name string) error {
 
 func (a *adminService) CreateCompartment(ctx context.Context, req *cairnpb.CreateCompartmentRequest) (*cairnpb.CreateCompartmentResponse, error) {
 	if err := validName("namespace", req.GetNamespace()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validIAMName("compartment name", req.GetName()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if isRootCompartment(req.GetName()) {
-		return nil, rpcerr.ToStatus(invalid("compartment name %q is the root compartment's", policy.RootCompartment))
+		return nil, invalid("compartment name %q is the root compartment's", policy.RootCompartment)
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.createCompartment, cairnpb.AdminClient.CreateCompartment))
+	return routeAdmin(ctx, a.s, req, a.s.createCompartment, cairnpb.AdminClient.CreateCompartment)
 }
 
 func (a *adminService) ListCompartments(ctx context.Context, req *cairnpb.ListCompartmentsRequest) (*cairnpb.ListCompartmentsResponse, error) {
 	if err := validName("namespace", req.GetNamespace()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.listCompartments, cairnpb.AdminClient.ListCompartments))
+	return routeAdmin(ctx, a.s, req, a.s.listCompartments, cairnpb.AdminClient.ListCompartments)
 }
 
 func (a *adminService) SetS3Compartment(ctx context.Context, req *cairnpb.SetS3CompartmentRequest) (*cairnpb.SetS3CompartmentResponse, error) {
 	if err := validIAMRef(req.GetNamespace(), "compartment name", req.GetCompartment()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.setS3Compartment, cairnpb.AdminClient.SetS3Compartment))
+	return routeAdmin(ctx, a.s, req, a.s.setS3Compartment, cairnpb.AdminClient.SetS3Compartment)
 }
 
 func (a *adminService) CreateGroup(ctx context.Context, req *cairnpb.CreateGroupRequest) (*cairnpb.CreateGroupResponse, error) {
 	if err := validName("namespace", req.GetNamespace()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validIAMName("group name", req.GetName()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.createGroup, cairnpb.AdminClient.CreateGroup))
+	return routeAdmin(ctx, a.s, req, a.s.createGroup, cairnpb.AdminClient.CreateGroup)
 }
 
 func (a *adminService) ListGroups(ctx context.Context, req *cairnpb.ListGroupsRequest) (*cairnpb.ListGroupsResponse, error) {
 	if err := validName("namespace", req.GetNamespace()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.listGroups, cairnpb.AdminClient.ListGroups))
+	return routeAdmin(ctx, a.s, req, a.s.listGroups, cairnpb.AdminClient.ListGroups)
 }
 
 func (a *adminService) AddGroupMember(ctx context.Context, req *cairnpb.AddGroupMemberRequest) (*cairnpb.AddGroupMemberResponse, error) {
 	if err := validIAMRef(req.GetNamespace(), "group name", req.GetGroup()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validName("user name", req.GetUser()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.addGroupMember, cairnpb.AdminClient.AddGroupMember))
+	return routeAdmin(ctx, a.s, req, a.s.addGroupMember, cairnpb.AdminClient.AddGroupMember)
 }
 
 func (a *adminService) RemoveGroupMember(ctx context.Context, req *cairnpb.RemoveGroupMemberRequest) (*cairnpb.RemoveGroupMemberResponse, error) {
 	if err := validIAMRef(req.GetNamespace(), "group name", req.GetGroup()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validName("user name", req.GetUser()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.removeGroupMember, cairnpb.AdminClient.RemoveGroupMember))
+	return routeAdmin(ctx, a.s, req, a.s.removeGroupMember, cairnpb.AdminClient.RemoveGroupMember)
 }
 
 func (a *adminService) CreatePolicy(ctx context.Context, req *cairnpb.CreatePolicyRequest) (*cairnpb.CreatePolicyResponse, error) {
 	if err := validName("namespace", req.GetNamespace()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validIAMName("policy name", req.GetName()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	size := 0
 	for _, st := range req.GetStatements() {
 		size += len(st) + 1
 	}
 	if size > maxPolicyBytes {
-		return nil, rpcerr.ToStatus(invalid("policy %q is %d bytes; at most %d are allowed", req.GetName(), size, maxPolicyBytes))
+		return nil, invalid("policy %q is %d bytes; at most %d are allowed", req.GetName(), size, maxPolicyBytes)
 	}
 	// Parse here too, so a bad statement fails before anything is proposed.
 	sts, err := parsePolicy(req.GetName(), req.GetStatements())
 	if err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if len(sts) > maxPolicyStatements {
-		return nil, rpcerr.ToStatus(invalid("policy %q has %d statements; at most %d are allowed", req.GetName(), len(sts), maxPolicyStatements))
+		return nil, invalid("policy %q has %d statements; at most %d are allowed", req.GetName(), len(sts), maxPolicyStatements)
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.createPolicy, cairnpb.AdminClient.CreatePolicy))
+	return routeAdmin(ctx, a.s, req, a.s.createPolicy, cairnpb.AdminClient.CreatePolicy)
 }
 
 func (a *adminService) ListPolicies(ctx context.Context, req *cairnpb.ListPoliciesRequest) (*cairnpb.ListPoliciesResponse, error) {
 	if err := validName("namespace", req.GetNamespace()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.listPolicies, cairnpb.AdminClient.ListPolicies))
+	return routeAdmin(ctx, a.s, req, a.s.listPolicies, cairnpb.AdminClient.ListPolicies)
 }
 
 func (a *adminService) DeletePolicy(ctx context.Context, req *cairnpb.DeletePolicyRequest) (*cairnpb.DeletePolicyResponse, error) {
 	if err := validIAMRef(req.GetNamespace(), "policy name", req.GetName()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.deletePolicy, cairnpb.AdminClient.DeletePolicy))
+	return routeAdmin(ctx, a.s, req, a.s.deletePolicy, cairnpb.AdminClient.DeletePolicy)
 }
 
 // The local operations below run on the leader.

@@ -48,7 +48,7 @@ func (f *shardNode) StatShard(_ context.Context, req *cairnpb.StatShardRequest) 
 	defer f.mu.Unlock()
 	d, ok := f.shards[req.GetShardId()]
 	if !ok {
-		return nil, rpcerr.ToStatus(fmt.Errorf("shard %s: %w", req.GetShardId(), rpcerr.ErrShardNotFound))
+		return nil, fmt.Errorf("shard %s: %w", req.GetShardId(), rpcerr.ErrShardNotFound)
 	}
 	return &cairnpb.StatShardResponse{Info: &cairnpb.ShardInfo{ShardId: req.GetShardId(), Digest: d}}, nil
 }
@@ -58,7 +58,7 @@ func (f *shardNode) RebuildShard(_ context.Context, req *cairnpb.RebuildShardReq
 	defer f.mu.Unlock()
 	f.rebuilds = append(f.rebuilds, proto.Clone(req).(*cairnpb.RebuildShardRequest))
 	if f.failRebuild {
-		return nil, rpcerr.ToStatus(errors.New("no sources today"))
+		return nil, errors.New("no sources today")
 	}
 	f.shards[req.GetShardId()] = req.GetExpectDigest()
 	return &cairnpb.RebuildShardResponse{Bytes: 1024, Digest: req.GetExpectDigest(), Incarnation: f.incarnation}, nil
@@ -103,7 +103,7 @@ func newIntegrityCluster(t *testing.T, n int, tune func(*Config)) *integrityClus
 			t.Fatal(err)
 		}
 		fd := &shardNode{incarnation: uint64(100 + i), shards: map[string]uint64{}}
-		gs := grpc.NewServer()
+		gs := grpc.NewServer(rpcerr.ServerOptions()...)
 		cairnpb.RegisterDataServer(gs, fd)
 		go func() { _ = gs.Serve(lis) }()
 		t.Cleanup(gs.Stop)

@@ -6,7 +6,6 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
-	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
 // Operator inventory: data nodes, buckets across namespaces and per-bucket
@@ -14,23 +13,23 @@ import (
 // bucket's keys once (memory stays constant, time grows with the bucket).
 
 func (a *adminService) ListDataNodes(ctx context.Context, req *cairnpb.ListDataNodesRequest) (*cairnpb.ListDataNodesResponse, error) {
-	return reply(routeAdmin(ctx, a.s, req, a.s.listDataNodes, cairnpb.AdminClient.ListDataNodes))
+	return routeAdmin(ctx, a.s, req, a.s.listDataNodes, cairnpb.AdminClient.ListDataNodes)
 }
 
 func (a *adminService) AdminListBuckets(ctx context.Context, req *cairnpb.AdminListBucketsRequest) (*cairnpb.AdminListBucketsResponse, error) {
 	if ns := req.GetNamespace(); ns != "" {
 		if err := validName("namespace", ns); err != nil {
-			return nil, rpcerr.ToStatus(err)
+			return nil, err
 		}
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.adminListBuckets, cairnpb.AdminClient.AdminListBuckets))
+	return routeAdmin(ctx, a.s, req, a.s.adminListBuckets, cairnpb.AdminClient.AdminListBuckets)
 }
 
 func (a *adminService) BucketStats(ctx context.Context, req *cairnpb.BucketStatsRequest) (*cairnpb.BucketStatsResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetName()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.bucketStats, cairnpb.AdminClient.BucketStats))
+	return routeAdmin(ctx, a.s, req, a.s.bucketStats, cairnpb.AdminClient.BucketStats)
 }
 
 func (s *Server) listDataNodes(ctx context.Context, _ *cairnpb.ListDataNodesRequest) (*cairnpb.ListDataNodesResponse, error) {

@@ -8,22 +8,21 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
-	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
 func (a *adminService) RotateMasterKey(ctx context.Context, req *cairnpb.RotateMasterKeyRequest) (*cairnpb.RotateMasterKeyResponse, error) {
 	if err := validName("master key id", req.GetTo()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.rotateMasterKey, cairnpb.AdminClient.RotateMasterKey))
+	return routeAdmin(ctx, a.s, req, a.s.rotateMasterKey, cairnpb.AdminClient.RotateMasterKey)
 }
 
 func (a *adminService) MasterKeyStatus(ctx context.Context, req *cairnpb.MasterKeyStatusRequest) (*cairnpb.MasterKeyStatusResponse, error) {
-	return reply(routeAdmin(ctx, a.s, req, a.s.masterKeyStatus, cairnpb.AdminClient.MasterKeyStatus))
+	return routeAdmin(ctx, a.s, req, a.s.masterKeyStatus, cairnpb.AdminClient.MasterKeyStatus)
 }
 
 func (m *metaService) ActiveMasterKey(ctx context.Context, req *cairnpb.ActiveMasterKeyRequest) (*cairnpb.ActiveMasterKeyResponse, error) {
-	return reply(route(ctx, m.s, req, m.s.activeMasterKey, cairnpb.MetaClient.ActiveMasterKey))
+	return route(ctx, m.s, req, m.s.activeMasterKey, cairnpb.MetaClient.ActiveMasterKey)
 }
 
 // rotateMasterKey makes req.To the active key, once it is sure its own

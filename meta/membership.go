@@ -25,30 +25,30 @@ import (
 const membershipTimeout = 10 * time.Second
 
 func (a *adminService) ListMetaMembers(ctx context.Context, req *cairnpb.ListMetaMembersRequest) (*cairnpb.ListMetaMembersResponse, error) {
-	return reply(routeAdmin(ctx, a.s, req, a.s.listMetaMembers, cairnpb.AdminClient.ListMetaMembers))
+	return routeAdmin(ctx, a.s, req, a.s.listMetaMembers, cairnpb.AdminClient.ListMetaMembers)
 }
 
 func (a *adminService) AddMetaMember(ctx context.Context, req *cairnpb.AddMetaMemberRequest) (*cairnpb.AddMetaMemberResponse, error) {
 	if err := validName("member id", req.GetId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	for what, addr := range map[string]string{"raft address": req.GetRaftAddr(), "gRPC address": req.GetGrpcAddr()} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return nil, rpcerr.ToStatus(invalid("%s %q: want host:port", what, addr))
+			return nil, invalid("%s %q: want host:port", what, addr)
 		}
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.addMetaMember, cairnpb.AdminClient.AddMetaMember))
+	return routeAdmin(ctx, a.s, req, a.s.addMetaMember, cairnpb.AdminClient.AddMetaMember)
 }
 
 func (a *adminService) RemoveMetaMember(ctx context.Context, req *cairnpb.RemoveMetaMemberRequest) (*cairnpb.RemoveMetaMemberResponse, error) {
 	if err := validName("member id", req.GetId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.removeMetaMember, cairnpb.AdminClient.RemoveMetaMember))
+	return routeAdmin(ctx, a.s, req, a.s.removeMetaMember, cairnpb.AdminClient.RemoveMetaMember)
 }
 
 func (a *adminService) TransferLeadership(ctx context.Context, req *cairnpb.TransferLeadershipRequest) (*cairnpb.TransferLeadershipResponse, error) {
-	return reply(routeAdmin(ctx, a.s, req, a.s.transferLeadership, cairnpb.AdminClient.TransferLeadership))
+	return routeAdmin(ctx, a.s, req, a.s.transferLeadership, cairnpb.AdminClient.TransferLeadership)
 }
 
 // metaMembers describes the Raft configuration with the recorded gRPC

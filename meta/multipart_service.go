@@ -102,75 +102,75 @@ func listLimit(what string, n int32) (int, error) {
 
 func (m *metaService) CreateMultipartUpload(ctx context.Context, req *cairnpb.CreateMultipartUploadRequest) (*cairnpb.CreateMultipartUploadResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validKey(req.GetUpload().GetKey()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validTags(req.GetUpload().GetTags(), maxObjectTags); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.createMultipartUpload, cairnpb.MetaClient.CreateMultipartUpload))
+	return route(ctx, m.s, req, m.s.createMultipartUpload, cairnpb.MetaClient.CreateMultipartUpload)
 }
 
 func (m *metaService) GetMultipartUpload(ctx context.Context, req *cairnpb.GetMultipartUploadRequest) (*cairnpb.GetMultipartUploadResponse, error) {
 	if err := validUploadRef(req.GetNamespace(), req.GetBucket(), req.GetKey(), req.GetUploadId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.getMultipartUpload, cairnpb.MetaClient.GetMultipartUpload))
+	return route(ctx, m.s, req, m.s.getMultipartUpload, cairnpb.MetaClient.GetMultipartUpload)
 }
 
 func (m *metaService) CommitPart(ctx context.Context, req *cairnpb.CommitPartRequest) (*cairnpb.CommitPartResponse, error) {
 	if err := validUploadRef(req.GetNamespace(), req.GetBucket(), req.GetKey(), req.GetUploadId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validPart(req.GetPart()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.commitPart, cairnpb.MetaClient.CommitPart))
+	return route(ctx, m.s, req, m.s.commitPart, cairnpb.MetaClient.CommitPart)
 }
 
 func (m *metaService) CompleteMultipartUpload(ctx context.Context, req *cairnpb.CompleteMultipartUploadRequest) (*cairnpb.CompleteMultipartUploadResponse, error) {
 	if err := validUploadRef(req.GetNamespace(), req.GetBucket(), req.GetKey(), req.GetUploadId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if _, err := checkCompletedParts(req.GetParts()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validCondition(req.GetCondition()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.completeMultipartUpload, cairnpb.MetaClient.CompleteMultipartUpload))
+	return route(ctx, m.s, req, m.s.completeMultipartUpload, cairnpb.MetaClient.CompleteMultipartUpload)
 }
 
 func (m *metaService) AbortMultipartUpload(ctx context.Context, req *cairnpb.AbortMultipartUploadRequest) (*cairnpb.AbortMultipartUploadResponse, error) {
 	if err := validUploadRef(req.GetNamespace(), req.GetBucket(), req.GetKey(), req.GetUploadId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.abortMultipartUpload, cairnpb.MetaClient.AbortMultipartUpload))
+	return route(ctx, m.s, req, m.s.abortMultipartUpload, cairnpb.MetaClient.AbortMultipartUpload)
 }
 
 func (m *metaService) ListParts(ctx context.Context, req *cairnpb.ListPartsRequest) (*cairnpb.ListPartsResponse, error) {
 	if err := validUploadRef(req.GetNamespace(), req.GetBucket(), req.GetKey(), req.GetUploadId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if req.GetPartNumberMarker() < 0 {
-		return nil, rpcerr.ToStatus(invalid("part number marker %d is negative", req.GetPartNumberMarker()))
+		return nil, invalid("part number marker %d is negative", req.GetPartNumberMarker())
 	}
 	if _, err := listLimit("max parts", req.GetMaxParts()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.listParts, cairnpb.MetaClient.ListParts))
+	return route(ctx, m.s, req, m.s.listParts, cairnpb.MetaClient.ListParts)
 }
 
 func (m *metaService) ListMultipartUploads(ctx context.Context, req *cairnpb.ListMultipartUploadsRequest) (*cairnpb.ListMultipartUploadsResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if _, err := listLimit("max uploads", req.GetMaxUploads()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.listMultipartUploads, cairnpb.MetaClient.ListMultipartUploads))
+	return route(ctx, m.s, req, m.s.listMultipartUploads, cairnpb.MetaClient.ListMultipartUploads)
 }
 
 // The local operations below run on the leader.

@@ -7,25 +7,24 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
-	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
 func (a *adminService) SetNodeWeight(ctx context.Context, req *cairnpb.SetNodeWeightRequest) (*cairnpb.SetNodeWeightResponse, error) {
 	if err := validName("node id", req.GetNodeId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if w := req.GetWeight(); math.IsNaN(w) || math.IsInf(w, 0) || w <= 0 {
-		return nil, rpcerr.ToStatus(invalid("weight must be a positive number, not %v", w))
+		return nil, invalid("weight must be a positive number, not %v", w)
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.setNodeWeight, cairnpb.AdminClient.SetNodeWeight))
+	return routeAdmin(ctx, a.s, req, a.s.setNodeWeight, cairnpb.AdminClient.SetNodeWeight)
 }
 
 func (a *adminService) Rebalance(ctx context.Context, req *cairnpb.RebalanceRequest) (*cairnpb.RebalanceResponse, error) {
-	return reply(routeAdmin(ctx, a.s, req, a.s.startRebalance, cairnpb.AdminClient.Rebalance))
+	return routeAdmin(ctx, a.s, req, a.s.startRebalance, cairnpb.AdminClient.Rebalance)
 }
 
 func (a *adminService) RebalanceStatus(ctx context.Context, req *cairnpb.RebalanceStatusRequest) (*cairnpb.RebalanceStatusResponse, error) {
-	return reply(routeAdmin(ctx, a.s, req, a.s.rebalanceStatus, cairnpb.AdminClient.RebalanceStatus))
+	return routeAdmin(ctx, a.s, req, a.s.rebalanceStatus, cairnpb.AdminClient.RebalanceStatus)
 }
 
 // setNodeWeight commits a node's new placement weight; the rebalancer then

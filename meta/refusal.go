@@ -16,7 +16,7 @@ import (
 //
 // The rule that tells them apart is derived, not listed: an error is a
 // refusal exactly when it wraps a sentinel of proto/rpcerr's table, the
-// sentinels that rpcerr.ToStatus gives a reason. Cairn used to keep a
+// sentinels that have a reason (rpcerr.ReasonOf). Cairn used to keep a
 // list of the sentinels an apply may return; a new sentinel that an apply
 // returned but the list missed made every replica panic on the same log
 // entry, and again on every restart when the entry was replayed. Per-row
@@ -37,12 +37,7 @@ import (
 // when it wraps none: for an apply's error, "" means a storage failure. In
 // a read it tells a state of things (not found, exists, ...) from a
 // failure in the same way.
-func refusalReason(err error) string {
-	if err == nil {
-		return ""
-	}
-	return rpcerr.Reason(rpcerr.ToStatus(err))
-}
+func refusalReason(err error) string { return rpcerr.ReasonOf(err) }
 
 // refusal is the FSM's answer to an entry it refused: ApplyBatch returns
 // each refused command's error wrapped in one. It reads and matches

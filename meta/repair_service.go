@@ -8,37 +8,36 @@ import (
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcauth"
-	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
 func (a *adminService) SetNodeState(ctx context.Context, req *cairnpb.SetNodeStateRequest) (*cairnpb.SetNodeStateResponse, error) {
 	if err := validName("node id", req.GetNodeId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if _, ok := cairnpb.NodeState_name[int32(req.GetState())]; !ok {
-		return nil, rpcerr.ToStatus(invalid("unknown node state %d", req.GetState()))
+		return nil, invalid("unknown node state %d", req.GetState())
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.setNodeState, cairnpb.AdminClient.SetNodeState))
+	return routeAdmin(ctx, a.s, req, a.s.setNodeState, cairnpb.AdminClient.SetNodeState)
 }
 
 func (a *adminService) RepairStatus(ctx context.Context, req *cairnpb.RepairStatusRequest) (*cairnpb.RepairStatusResponse, error) {
-	return reply(routeAdmin(ctx, a.s, req, a.s.repairStatus, cairnpb.AdminClient.RepairStatus))
+	return routeAdmin(ctx, a.s, req, a.s.repairStatus, cairnpb.AdminClient.RepairStatus)
 }
 
 func (m *metaService) ReportCorruptShard(ctx context.Context, req *cairnpb.ReportCorruptShardRequest) (*cairnpb.ReportCorruptShardResponse, error) {
 	if err := validName("node id", req.GetNodeId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validName("shard id", req.GetShardId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.reportCorruptShard, cairnpb.MetaClient.ReportCorruptShard))
+	return route(ctx, m.s, req, m.s.reportCorruptShard, cairnpb.MetaClient.ReportCorruptShard)
 }
 
 func (m *metaService) ReportUnreadable(ctx context.Context, req *cairnpb.ReportUnreadableRequest) (*cairnpb.ReportUnreadableResponse, error) {
 	rep := req.GetReport()
 	if rep.GetBucket() == "" || rep.GetVersionId() == "" {
-		return nil, rpcerr.ToStatus(invalid("an unreadable report names a bucket and a version"))
+		return nil, invalid("an unreadable report names a bucket and a version")
 	}
 	if rep.GetReporter() == "" {
 		// Stamped by the first meta node, from the caller's certificate;
@@ -50,7 +49,7 @@ func (m *metaService) ReportUnreadable(ctx context.Context, req *cairnpb.ReportU
 		}
 		req = &cairnpb.ReportUnreadableRequest{Report: rep}
 	}
-	return reply(route(ctx, m.s, req, m.s.reportUnreadable, cairnpb.MetaClient.ReportUnreadable))
+	return route(ctx, m.s, req, m.s.reportUnreadable, cairnpb.MetaClient.ReportUnreadable)
 }
 
 // reportUnreadable records a gateway's failed read on the leader.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcauth"
+	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
 // ErrClosed is returned by Serve after Close.
@@ -66,9 +67,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	// The port admits clients without a certificate (cairnctl with the
 	// admin token); the authorizer refuses their calls except on rows
-	// that accept the token.
+	// that accept the token. The error edge comes first, so it sees the
+	// errors of every service method (domain errors, translated there
+	// once) and of the authorizer (already statuses, passed unchanged).
 	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxMsgSize), grpc.MaxSendMsgSize(maxMsgSize),
-		s.cfg.Transport.Server(true)}, s.authz.ServerOptions()...)
+		s.cfg.Transport.Server(true)}, rpcerr.ServerOptions()...)
+	opts = append(opts, s.authz.ServerOptions()...)
 	gs := grpc.NewServer(opts...)
 	cairnpb.RegisterMetaServer(gs, &metaService{s: s})
 	cairnpb.RegisterAdminServer(gs, &adminService{s: s})

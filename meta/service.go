@@ -20,9 +20,10 @@ const (
 	maxKeyLen  = 1024 // object keys, as in S3
 )
 
-// metaService adapts Server to cairnpb.MetaServer. Every method validates,
-// routes (here or to the leader) and converts the error to a gRPC status,
-// the only place in the package where that happens.
+// metaService adapts Server to cairnpb.MetaServer. Every method validates
+// and routes (here or to the leader); its errors are domain errors, which
+// the edge interceptors (rpcerr.ServerOptions, chained in Serve) turn into
+// gRPC statuses, the only place where that happens.
 type metaService struct {
 	cairnpb.UnimplementedMetaServer
 	s *Server
@@ -85,114 +86,105 @@ func validVersion(v *cairnpb.ObjectVersion) error {
 	return validTags(v.GetTags(), maxObjectTags)
 }
 
-// reply converts a handler's outcome for the wire.
-func reply[Resp any](resp Resp, err error) (Resp, error) {
-	if err != nil {
-		var zero Resp
-		return zero, rpcerr.ToStatus(err)
-	}
-	return resp, nil
-}
-
 func (m *metaService) CreateBucket(ctx context.Context, req *cairnpb.CreateBucketRequest) (*cairnpb.CreateBucketResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetName()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if len(req.GetCompartment()) > maxNameLen {
-		return nil, rpcerr.ToStatus(invalid("compartment is longer than %d bytes", maxNameLen))
+		return nil, invalid("compartment is longer than %d bytes", maxNameLen)
 	}
-	return reply(route(ctx, m.s, req, m.s.createBucket, cairnpb.MetaClient.CreateBucket))
+	return route(ctx, m.s, req, m.s.createBucket, cairnpb.MetaClient.CreateBucket)
 }
 
 func (m *metaService) DeleteBucket(ctx context.Context, req *cairnpb.DeleteBucketRequest) (*cairnpb.DeleteBucketResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetName()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.deleteBucket, cairnpb.MetaClient.DeleteBucket))
+	return route(ctx, m.s, req, m.s.deleteBucket, cairnpb.MetaClient.DeleteBucket)
 }
 
 func (m *metaService) GetBucket(ctx context.Context, req *cairnpb.GetBucketRequest) (*cairnpb.GetBucketResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetName()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.getBucket, cairnpb.MetaClient.GetBucket))
+	return route(ctx, m.s, req, m.s.getBucket, cairnpb.MetaClient.GetBucket)
 }
 
 func (m *metaService) ListBuckets(ctx context.Context, req *cairnpb.ListBucketsRequest) (*cairnpb.ListBucketsResponse, error) {
 	if err := validName("namespace", req.GetNamespace()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.listBuckets, cairnpb.MetaClient.ListBuckets))
+	return route(ctx, m.s, req, m.s.listBuckets, cairnpb.MetaClient.ListBuckets)
 }
 
 func (m *metaService) CommitObject(ctx context.Context, req *cairnpb.CommitObjectRequest) (*cairnpb.CommitObjectResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validVersion(req.GetVersion()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validCondition(req.GetCondition()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.commitObject, cairnpb.MetaClient.CommitObject))
+	return route(ctx, m.s, req, m.s.commitObject, cairnpb.MetaClient.CommitObject)
 }
 
 func (m *metaService) GetObject(ctx context.Context, req *cairnpb.GetObjectRequest) (*cairnpb.GetObjectResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validKey(req.GetKey()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.getObject, cairnpb.MetaClient.GetObject))
+	return route(ctx, m.s, req, m.s.getObject, cairnpb.MetaClient.GetObject)
 }
 
 func (m *metaService) DeleteObject(ctx context.Context, req *cairnpb.DeleteObjectRequest) (*cairnpb.DeleteObjectResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validKey(req.GetKey()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.deleteObject, cairnpb.MetaClient.DeleteObject))
+	return route(ctx, m.s, req, m.s.deleteObject, cairnpb.MetaClient.DeleteObject)
 }
 
 func (m *metaService) ListObjects(ctx context.Context, req *cairnpb.ListObjectsRequest) (*cairnpb.ListObjectsResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if _, err := parseListRequest(req); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.listObjects, cairnpb.MetaClient.ListObjects))
+	return route(ctx, m.s, req, m.s.listObjects, cairnpb.MetaClient.ListObjects)
 }
 
 func (m *metaService) RegisterNode(ctx context.Context, req *cairnpb.RegisterNodeRequest) (*cairnpb.RegisterNodeResponse, error) {
 	if err := validName("node id", req.GetNode().GetId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if req.GetNode().GetAddr() == "" {
-		return nil, rpcerr.ToStatus(invalid("node addr is required"))
+		return nil, invalid("node addr is required")
 	}
-	return reply(route(ctx, m.s, req, m.s.registerNode, cairnpb.MetaClient.RegisterNode))
+	return route(ctx, m.s, req, m.s.registerNode, cairnpb.MetaClient.RegisterNode)
 }
 
 func (m *metaService) Heartbeat(ctx context.Context, req *cairnpb.HeartbeatRequest) (*cairnpb.HeartbeatResponse, error) {
 	if err := validName("node id", req.GetNodeId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.heartbeat, cairnpb.MetaClient.Heartbeat))
+	return route(ctx, m.s, req, m.s.heartbeat, cairnpb.MetaClient.Heartbeat)
 }
 
 func (m *metaService) GetClusterMap(ctx context.Context, req *cairnpb.GetClusterMapRequest) (*cairnpb.GetClusterMapResponse, error) {
-	return reply(route(ctx, m.s, req, m.s.getClusterMap, cairnpb.MetaClient.GetClusterMap))
+	return route(ctx, m.s, req, m.s.getClusterMap, cairnpb.MetaClient.GetClusterMap)
 }
 
 // Status answers from this node's own view, without forwarding, so that it
 // works while the group has no leader.
 func (a *adminService) Status(ctx context.Context, _ *cairnpb.StatusRequest) (*cairnpb.StatusResponse, error) {
-	return reply(a.s.status(ctx))
+	return a.s.status(ctx)
 }
 
 // The local operations below run on the leader.

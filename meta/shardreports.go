@@ -105,20 +105,20 @@ func (q *shardChecks) next() (*cairnpb.ShardProblem, bool) {
 
 func (m *metaService) ReportShards(ctx context.Context, req *cairnpb.ReportShardsRequest) (*cairnpb.ReportShardsResponse, error) {
 	if len(req.GetProblems()) > maxShardProblems {
-		return nil, rpcerr.ToStatus(invalid("at most %d shard problems per report, not %d", maxShardProblems, len(req.GetProblems())))
+		return nil, invalid("at most %d shard problems per report, not %d", maxShardProblems, len(req.GetProblems()))
 	}
 	for _, p := range req.GetProblems() {
 		if err := validName("node id", p.GetNodeId()); err != nil {
-			return nil, rpcerr.ToStatus(err)
+			return nil, err
 		}
 		if err := validName("version id", p.GetVersionId()); err != nil {
-			return nil, rpcerr.ToStatus(err)
+			return nil, err
 		}
 		if p.GetIndex() < 0 || p.GetPartNumber() < 0 {
-			return nil, rpcerr.ToStatus(invalid("shard problem: negative index or part number"))
+			return nil, invalid("shard problem: negative index or part number")
 		}
 	}
-	return reply(route(ctx, m.s, req, m.s.reportShards, cairnpb.MetaClient.ReportShards))
+	return route(ctx, m.s, req, m.s.reportShards, cairnpb.MetaClient.ReportShards)
 }
 
 // reportShards queues a gateway's problems for the leader's checks.

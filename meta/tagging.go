@@ -114,25 +114,25 @@ func applySetBucketTags(b *pebble.Batch, c *cairnpb.SetBucketTagsCmd) error {
 
 func (m *metaService) SetObjectTags(ctx context.Context, req *cairnpb.SetObjectTagsRequest) (*cairnpb.SetObjectTagsResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validKey(req.GetKey()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validTags(req.GetTags(), maxObjectTags); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.setObjectTags, cairnpb.MetaClient.SetObjectTags))
+	return route(ctx, m.s, req, m.s.setObjectTags, cairnpb.MetaClient.SetObjectTags)
 }
 
 func (m *metaService) SetBucketTags(ctx context.Context, req *cairnpb.SetBucketTagsRequest) (*cairnpb.SetBucketTagsResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validTags(req.GetTags(), maxBucketTags); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.setBucketTags, cairnpb.MetaClient.SetBucketTags))
+	return route(ctx, m.s, req, m.s.setBucketTags, cairnpb.MetaClient.SetBucketTags)
 }
 
 func (s *Server) setObjectTags(ctx context.Context, req *cairnpb.SetObjectTagsRequest) (*cairnpb.SetObjectTagsResponse, error) {

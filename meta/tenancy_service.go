@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
-	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
 // Access key IDs are 20 random bytes in hex (40 characters) and secrets 32
@@ -62,81 +61,81 @@ func routeAdmin[Req, Resp any](
 
 func (a *adminService) CreateNamespace(ctx context.Context, req *cairnpb.CreateNamespaceRequest) (*cairnpb.CreateNamespaceResponse, error) {
 	if err := validNamespace(req.GetName()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.createNamespace, cairnpb.AdminClient.CreateNamespace))
+	return routeAdmin(ctx, a.s, req, a.s.createNamespace, cairnpb.AdminClient.CreateNamespace)
 }
 
 func (a *adminService) ListNamespaces(ctx context.Context, req *cairnpb.ListNamespacesRequest) (*cairnpb.ListNamespacesResponse, error) {
-	return reply(routeAdmin(ctx, a.s, req, a.s.listNamespaces, cairnpb.AdminClient.ListNamespaces))
+	return routeAdmin(ctx, a.s, req, a.s.listNamespaces, cairnpb.AdminClient.ListNamespaces)
 }
 
 func (a *adminService) GetNamespace(ctx context.Context, req *cairnpb.GetNamespaceRequest) (*cairnpb.GetNamespaceResponse, error) {
 	if err := validName("namespace", req.GetName()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.getNamespace, cairnpb.AdminClient.GetNamespace))
+	return routeAdmin(ctx, a.s, req, a.s.getNamespace, cairnpb.AdminClient.GetNamespace)
 }
 
 func (a *adminService) CreateUser(ctx context.Context, req *cairnpb.CreateUserRequest) (*cairnpb.CreateUserResponse, error) {
 	if err := validUserRef(req.GetNamespace(), req.GetName()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.createUser, cairnpb.AdminClient.CreateUser))
+	return routeAdmin(ctx, a.s, req, a.s.createUser, cairnpb.AdminClient.CreateUser)
 }
 
 func (a *adminService) ListUsers(ctx context.Context, req *cairnpb.ListUsersRequest) (*cairnpb.ListUsersResponse, error) {
 	if err := validName("namespace", req.GetNamespace()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.listUsers, cairnpb.AdminClient.ListUsers))
+	return routeAdmin(ctx, a.s, req, a.s.listUsers, cairnpb.AdminClient.ListUsers)
 }
 
 func (a *adminService) DeleteUser(ctx context.Context, req *cairnpb.DeleteUserRequest) (*cairnpb.DeleteUserResponse, error) {
 	if err := validUserRef(req.GetNamespace(), req.GetName()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.deleteUser, cairnpb.AdminClient.DeleteUser))
+	return routeAdmin(ctx, a.s, req, a.s.deleteUser, cairnpb.AdminClient.DeleteUser)
 }
 
 func (a *adminService) CreateAccessKey(ctx context.Context, req *cairnpb.CreateAccessKeyRequest) (*cairnpb.CreateAccessKeyResponse, error) {
 	if err := validUserRef(req.GetNamespace(), req.GetUser()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.createAccessKey, cairnpb.AdminClient.CreateAccessKey))
+	return routeAdmin(ctx, a.s, req, a.s.createAccessKey, cairnpb.AdminClient.CreateAccessKey)
 }
 
 func (a *adminService) ListAccessKeys(ctx context.Context, req *cairnpb.ListAccessKeysRequest) (*cairnpb.ListAccessKeysResponse, error) {
 	if err := validName("namespace", req.GetNamespace()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if req.GetUser() != "" {
 		if err := validName("user name", req.GetUser()); err != nil {
-			return nil, rpcerr.ToStatus(err)
+			return nil, err
 		}
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.listAccessKeys, cairnpb.AdminClient.ListAccessKeys))
+	return routeAdmin(ctx, a.s, req, a.s.listAccessKeys, cairnpb.AdminClient.ListAccessKeys)
 }
 
 func (a *adminService) DeactivateAccessKey(ctx context.Context, req *cairnpb.DeactivateAccessKeyRequest) (*cairnpb.DeactivateAccessKeyResponse, error) {
 	if err := validName("access key id", req.GetAccessKeyId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.deactivateAccessKey, cairnpb.AdminClient.DeactivateAccessKey))
+	return routeAdmin(ctx, a.s, req, a.s.deactivateAccessKey, cairnpb.AdminClient.DeactivateAccessKey)
 }
 
 func (a *adminService) DeleteAccessKey(ctx context.Context, req *cairnpb.DeleteAccessKeyRequest) (*cairnpb.DeleteAccessKeyResponse, error) {
 	if err := validName("access key id", req.GetAccessKeyId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(routeAdmin(ctx, a.s, req, a.s.deleteAccessKey, cairnpb.AdminClient.DeleteAccessKey))
+	return routeAdmin(ctx, a.s, req, a.s.deleteAccessKey, cairnpb.AdminClient.DeleteAccessKey)
 }
 
 func (m *metaService) LookupAccessKey(ctx context.Context, req *cairnpb.LookupAccessKeyRequest) (*cairnpb.LookupAccessKeyResponse, error) {
 	if err := validName("access key id", req.GetAccessKeyId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.lookupAccessKey, cairnpb.MetaClient.LookupAccessKey))
+	return route(ctx, m.s, req, m.s.lookupAccessKey, cairnpb.MetaClient.LookupAccessKey)
 }
 
 // The local operations below run on the leader.

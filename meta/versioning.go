@@ -361,81 +361,81 @@ func validVersionID(id string) error {
 
 func (m *metaService) SetBucketVersioning(ctx context.Context, req *cairnpb.SetBucketVersioningRequest) (*cairnpb.SetBucketVersioningResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if s := req.GetStatus(); s != versioningEnabled && s != versioningSuspended {
-		return nil, rpcerr.ToStatus(invalid("versioning status %q is neither %s nor %s", s, versioningEnabled, versioningSuspended))
+		return nil, invalid("versioning status %q is neither %s nor %s", s, versioningEnabled, versioningSuspended)
 	}
-	return reply(route(ctx, m.s, req, m.s.setBucketVersioning, cairnpb.MetaClient.SetBucketVersioning))
+	return route(ctx, m.s, req, m.s.setBucketVersioning, cairnpb.MetaClient.SetBucketVersioning)
 }
 
 func (m *metaService) CommitVersion(ctx context.Context, req *cairnpb.CommitVersionRequest) (*cairnpb.CommitVersionResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validVersion(req.GetVersion()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validCondition(req.GetCondition()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.commitVersion, cairnpb.MetaClient.CommitVersion))
+	return route(ctx, m.s, req, m.s.commitVersion, cairnpb.MetaClient.CommitVersion)
 }
 
 func (m *metaService) GetObjectVersion(ctx context.Context, req *cairnpb.GetObjectVersionRequest) (*cairnpb.GetObjectVersionResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validKey(req.GetKey()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if id := req.GetVersionId(); id != "" {
 		if err := validVersionID(id); err != nil {
-			return nil, rpcerr.ToStatus(err)
+			return nil, err
 		}
 	}
-	return reply(route(ctx, m.s, req, m.s.getObjectVersion, cairnpb.MetaClient.GetObjectVersion))
+	return route(ctx, m.s, req, m.s.getObjectVersion, cairnpb.MetaClient.GetObjectVersion)
 }
 
 func (m *metaService) DeleteVersion(ctx context.Context, req *cairnpb.DeleteVersionRequest) (*cairnpb.DeleteVersionResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validKey(req.GetKey()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if id := req.GetVersionId(); id != "" {
 		if err := validVersionID(id); err != nil {
-			return nil, rpcerr.ToStatus(err)
+			return nil, err
 		}
 	}
-	return reply(route(ctx, m.s, req, m.s.deleteVersion, cairnpb.MetaClient.DeleteVersion))
+	return route(ctx, m.s, req, m.s.deleteVersion, cairnpb.MetaClient.DeleteVersion)
 }
 
 func (m *metaService) SetVersionTags(ctx context.Context, req *cairnpb.SetVersionTagsRequest) (*cairnpb.SetVersionTagsResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validKey(req.GetKey()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validVersionID(req.GetVersionId()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if err := validTags(req.GetTags(), maxObjectTags); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.setVersionTags, cairnpb.MetaClient.SetVersionTags))
+	return route(ctx, m.s, req, m.s.setVersionTags, cairnpb.MetaClient.SetVersionTags)
 }
 
 func (m *metaService) ListObjectVersions(ctx context.Context, req *cairnpb.ListObjectVersionsRequest) (*cairnpb.ListObjectVersionsResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
 	if _, err := listLimit("max keys", req.GetMaxKeys()); err != nil {
-		return nil, rpcerr.ToStatus(err)
+		return nil, err
 	}
-	return reply(route(ctx, m.s, req, m.s.listObjectVersions, cairnpb.MetaClient.ListObjectVersions))
+	return route(ctx, m.s, req, m.s.listObjectVersions, cairnpb.MetaClient.ListObjectVersions)
 }
 
 // The local operations below run on the leader.

@@ -70,6 +70,11 @@
 //     digest) or whose geometry differs from the unit's: the check runs
 //     after the last block and before the index record is written
 //     (PutShardVerified).
+//   - The Data server's methods return domain errors; they become gRPC
+//     statuses once, in the rpcerr edge interceptors that ServerOptions
+//     chains ahead of everything else. ErrClosed is the one non-sentinel
+//     that crosses as itself: UNAVAILABLE without a reason, so clients
+//     try another node.
 //   - The scrubber recomputes each shard's digest from its stored blocks
 //     and reports a mismatch with the index record as corruption, like a
 //     failed CRC.

@@ -208,8 +208,8 @@ func (m *clusterMeta) RegisterNode(_ context.Context, req *cairnpb.RegisterNodeR
 	default:
 	}
 	if m.refuse && req.GetClusterId() != m.clusterID {
-		return nil, rpcerr.ToStatus(fmt.Errorf("data directory of cluster %q, this is cluster %q: %w",
-			req.GetClusterId(), m.clusterID, rpcerr.ErrPreconditionFailed))
+		return nil, fmt.Errorf("data directory of cluster %q, this is cluster %q: %w",
+			req.GetClusterId(), m.clusterID, rpcerr.ErrPreconditionFailed)
 	}
 	return &cairnpb.RegisterNodeResponse{ClusterId: m.clusterID}, nil
 }
@@ -221,7 +221,7 @@ func serveClusterMeta(t *testing.T, m *clusterMeta) string {
 		t.Fatal(err)
 	}
 	m.got = make(chan *cairnpb.RegisterNodeRequest, 100)
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(rpcerr.ServerOptions()...)
 	cairnpb.RegisterMetaServer(gs, m)
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)

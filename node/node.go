@@ -193,6 +193,7 @@ func (n *Node) Serve(ctx context.Context, lis net.Listener) error {
 		mc = c
 	}
 
+	// ServerOptions brings the error edge, ahead of the authorizer.
 	opts := append(ServerOptions(), n.cfg.Transport.Server(false))
 	opts = append(opts, rpcauth.NewAuthorizer(n.cfg.Transport, "", "data "+n.cfg.ID).ServerOptions()...)
 	gs := grpc.NewServer(opts...)

@@ -38,7 +38,7 @@ func (m *fakeMeta) Heartbeat(_ context.Context, req *cairnpb.HeartbeatRequest) (
 	defer m.mu.Unlock()
 	if m.forget {
 		m.forget = false
-		return nil, rpcerr.ToStatus(rpcerr.ErrNodeNotFound)
+		return nil, rpcerr.ErrNodeNotFound
 	}
 	m.beats = append(m.beats, req)
 	return &cairnpb.HeartbeatResponse{}, nil
@@ -53,7 +53,7 @@ func (m *fakeMeta) counts() (int, int) {
 func serveMeta(t *testing.T, lis net.Listener) *fakeMeta {
 	t.Helper()
 	m := &fakeMeta{}
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(rpcerr.ServerOptions()...)
 	cairnpb.RegisterMetaServer(gs, m)
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)

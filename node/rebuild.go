@@ -39,7 +39,7 @@ func (s *Server) RebuildShard(ctx context.Context, req *cairnpb.RebuildShardRequ
 		if ctx.Err() == nil {
 			s.log.Warn("rebuild shard failed", "shard", req.GetShardId(), "index", req.GetIndex(), "err", err)
 		}
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return resp, nil
 }

@@ -25,8 +25,9 @@ const MaxMessageSize = dataclient.MaxMessageSize
 // listPage is how many shards one ListShards response message carries.
 const listPage = 1000
 
-// Server implements cairnpb.DataServer over a Store. Errors leave it as gRPC
-// statuses made by rpcerr.ToStatus.
+// Server implements cairnpb.DataServer over a Store. Its methods return
+// domain errors (rpcerr sentinels, wrapped); served with ServerOptions,
+// they leave as gRPC statuses made once by the rpcerr edge interceptors.
 type Server struct {
 	cairnpb.UnimplementedDataServer
 
@@ -46,20 +47,23 @@ func NewServer(nodeID string, store *Store, logger *slog.Logger, t *rpcauth.Tran
 	return &Server{nodeID: nodeID, store: store, log: logger, peers: dataclient.New(t)}
 }
 
-// ServerOptions are the grpc.ServerOptions a Data server needs.
+// ServerOptions are the grpc.ServerOptions a Data server needs: message
+// limits and the error edge (rpcerr.ServerOptions), which turns the domain
+// errors the methods return into statuses once, on their way out. Chain
+// any other interceptors after these.
 func ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{
+	return append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.MaxSendMsgSize(MaxMessageSize),
-	}
+	}, rpcerr.ServerOptions()...)
 }
 
-// toStatus converts a store error for the wire.
-func toStatus(err error) error {
-	if errors.Is(err, ErrClosed) {
-		return status.Error(codes.Unavailable, err.Error())
-	}
-	return rpcerr.ToStatus(err)
+// GRPCStatus makes ErrClosed, wrapped or not, an UNAVAILABLE status
+// without a Cairn reason: the node is going away, so clients try another
+// (rpcerr.Retryable). It is not a sentinel of rpcerr's table because it
+// says nothing about the request; the edge passes statuses unchanged.
+func (errClosed) GRPCStatus() *status.Status {
+	return status.New(codes.Unavailable, errClosed{}.Error())
 }
 
 // PutShard receives a header and then blocks 0..n-1. A block out of order
@@ -70,14 +74,14 @@ func (s *Server) PutShard(stream grpc.ClientStreamingServer[cairnpb.PutShardRequ
 	ctx := stream.Context()
 	first, err := stream.Recv()
 	if errors.Is(err, io.EOF) {
-		return toStatus(fmt.Errorf("put shard: empty stream: %w", rpcerr.ErrInvalidArgument))
+		return fmt.Errorf("put shard: empty stream: %w", rpcerr.ErrInvalidArgument)
 	}
 	if err != nil {
 		return err
 	}
 	hdr := first.GetHeader()
 	if hdr == nil {
-		return toStatus(fmt.Errorf("put shard: first message must be the header: %w", rpcerr.ErrInvalidArgument))
+		return fmt.Errorf("put shard: first message must be the header: %w", rpcerr.ErrInvalidArgument)
 	}
 	id := hdr.GetShardId()
 	var expect int64
@@ -115,7 +119,7 @@ func (s *Server) PutShard(stream grpc.ClientStreamingServer[cairnpb.PutShardRequ
 		if ctx.Err() == nil {
 			s.log.Warn("put shard failed", "shard", id, "err", err)
 		}
-		return toStatus(err)
+		return err
 	}
 	return stream.SendAndClose(&cairnpb.PutShardResponse{
 		Blocks:      info.Blocks,
@@ -131,11 +135,11 @@ func (s *Server) PutShard(stream grpc.ClientStreamingServer[cairnpb.PutShardRequ
 func (s *Server) GetShard(req *cairnpb.GetShardRequest, stream grpc.ServerStreamingServer[cairnpb.GetShardResponse]) error {
 	r, err := s.store.GetShard(stream.Context(), req.GetShardId(), req.GetFirstBlock(), req.GetBlockCount())
 	if err != nil {
-		return toStatus(err)
+		return err
 	}
 	defer r.Close()
 	if err := s.store.digestMismatch(r.Info().ID, req.GetExpectDigest(), r.Info().Digest, "stored"); err != nil {
-		return toStatus(err)
+		return err
 	}
 	for {
 		b, err := r.Next()
@@ -143,7 +147,7 @@ func (s *Server) GetShard(req *cairnpb.GetShardRequest, stream grpc.ServerStream
 			return nil
 		}
 		if err != nil {
-			return toStatus(err)
+			return err
 		}
 		// b.Data points into Pebble's buffers and is reused by the next
 		// Next. That is safe: SendMsg marshals the message before it
@@ -159,7 +163,7 @@ func (s *Server) GetShard(req *cairnpb.GetShardRequest, stream grpc.ServerStream
 // DeleteShard removes a shard; an unknown one is NotFound.
 func (s *Server) DeleteShard(ctx context.Context, req *cairnpb.DeleteShardRequest) (*cairnpb.DeleteShardResponse, error) {
 	if err := s.store.DeleteShard(ctx, req.GetShardId()); err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return &cairnpb.DeleteShardResponse{}, nil
 }
@@ -168,7 +172,7 @@ func (s *Server) DeleteShard(ctx context.Context, req *cairnpb.DeleteShardReques
 func (s *Server) StatShard(ctx context.Context, req *cairnpb.StatShardRequest) (*cairnpb.StatShardResponse, error) {
 	info, err := s.store.StatShard(ctx, req.GetShardId())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return &cairnpb.StatShardResponse{Info: shardInfoPB(info)}, nil
 }
@@ -178,7 +182,7 @@ func (s *Server) StatShard(ctx context.Context, req *cairnpb.StatShardRequest) (
 func (s *Server) StatShards(ctx context.Context, req *cairnpb.StatShardsRequest) (*cairnpb.StatShardsResponse, error) {
 	infos, err := s.store.StatShards(ctx, req.GetShardIds())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	out := make([]*cairnpb.ShardInfo, len(infos))
 	for i, info := range infos {
@@ -191,12 +195,12 @@ func (s *Server) StatShards(ctx context.Context, req *cairnpb.StatShardsRequest)
 // (0: all), in messages of up to 1000 shards.
 func (s *Server) ListShards(req *cairnpb.ListShardsRequest, stream grpc.ServerStreamingServer[cairnpb.ListShardsResponse]) error {
 	if req.GetLimit() < 0 {
-		return toStatus(fmt.Errorf("list shards: negative limit: %w", rpcerr.ErrInvalidArgument))
+		return fmt.Errorf("list shards: negative limit: %w", rpcerr.ErrInvalidArgument)
 	}
 	page := make([]*cairnpb.ShardInfo, 0, listPage)
 	for info, err := range s.store.ListShards(stream.Context(), req.GetStartAfter(), int(req.GetLimit())) {
 		if err != nil {
-			return toStatus(err)
+			return err
 		}
 		page = append(page, shardInfoPB(info))
 		if len(page) == listPage {
@@ -218,7 +222,7 @@ func (s *Server) ListShards(req *cairnpb.ListShardsRequest, stream grpc.ServerSt
 func (s *Server) Health(ctx context.Context, _ *cairnpb.HealthRequest) (*cairnpb.HealthResponse, error) {
 	u, err := s.store.Usage(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return &cairnpb.HealthResponse{
 		NodeId:        s.nodeID,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -292,5 +293,24 @@ func TestServerClientCancelLeavesNothing(t *testing.T) {
 	}
 	if n := blockKeyCount(t, s); n != 0 {
 		t.Fatalf("%d block keys left", n)
+	}
+}
+
+// TestClosedStoreIsUnavailable: calls to a node whose store is closed
+// answer UNAVAILABLE with no Cairn reason, unary and streaming alike, so
+// clients try another node.
+func TestClosedStoreIsUnavailable(t *testing.T) {
+	c, s := startServer(t)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_, statErr := c.StatShard(ctx, &cairnpb.StatShardRequest{ShardId: "a"})
+	_, getErr := rpcGet(ctx, c, "a", 0, 0)
+	for what, err := range map[string]error{"stat": statErr, "get": getErr} {
+		wantCode(t, what, err, codes.Unavailable, nil)
+		if rpcerr.Reason(err) != "" || !rpcerr.Retryable(rpcerr.FromStatus(err)) || !strings.Contains(err.Error(), ErrClosed.Error()) {
+			t.Fatalf("%s: %v (reason %q), want a retryable status saying the store is closed", what, err, rpcerr.Reason(err))
+		}
 	}
 }

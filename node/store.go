@@ -22,8 +22,13 @@ import (
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
-// ErrClosed is returned by operations on a closed Store.
-var ErrClosed = errors.New("node: store closed")
+// ErrClosed is returned by operations on a closed Store. Over gRPC it is
+// UNAVAILABLE (see its GRPCStatus in server.go).
+var ErrClosed error = errClosed{}
+
+type errClosed struct{}
+
+func (errClosed) Error() string { return "node: store closed" }
 
 // Defaults for StoreOptions.
 const (

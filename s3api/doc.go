@@ -34,7 +34,8 @@
 //   - A PUT is acknowledged only after its version record is committed
 //     through Raft; shards written for a PUT that fails are never visible.
 //   - Errors are translated to S3 codes exactly once, in errors.go; deeper
-//     code returns domain errors. An error response carries no header of
+//     code returns domain errors. The S3 codes of proto/rpcerr's sentinels
+//     are facts of their rows there, derived, not listed again. An error response carries no header of
 //     the object the request was about (s3err.Write drops them).
 //   - What the gateway takes on is bounded (admission.go): requests and
 //     request body bytes in flight, each body by its declared length up to

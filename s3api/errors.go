@@ -3,6 +3,7 @@ package s3api
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/checksum"
@@ -13,12 +14,17 @@ import (
 	"github.com/cairn-store/cairn/s3api/sse"
 )
 
-// translation is the one table from domain errors to S3 codes. The first
-// entry whose sentinel matches (errors.Is) wins.
-var translation = []struct {
+// translationRow maps the errors that wrap err to an S3 code.
+type translationRow struct {
 	err  error
 	code s3err.Code
-}{
+}
+
+// translation is the one table from domain errors to S3 codes. The first
+// entry whose sentinel matches (errors.Is) wins. The S3 codes of
+// proto/rpcerr's sentinels are not written here: they are facts of each
+// sentinel's row there, derived by wireTranslation.
+var translation = slices.Concat([]translationRow{
 	// Authentication.
 	{sigv4.ErrUnknownAccessKey, s3err.InvalidAccessKeyID},
 	{sigv4.ErrSignatureMismatch, s3err.SignatureDoesNotMatch},
@@ -87,26 +93,51 @@ var translation = []struct {
 	// reach for now (503), each with a message that says so.
 	{model.ErrObjectUnreadable, s3err.ObjectUnreadable},
 	{model.ErrObjectUnavailable, s3err.ObjectUnavailable},
-	// Meta.
-	{rpcerr.ErrBucketNotFound, s3err.NoSuchBucket},
-	{rpcerr.ErrBucketExists, s3err.BucketAlreadyOwnedByYou},
-	{rpcerr.ErrBucketNotEmpty, s3err.BucketNotEmpty},
-	{rpcerr.ErrObjectNotFound, s3err.NoSuchKey},
-	{rpcerr.ErrUploadNotFound, s3err.NoSuchUpload},
-	{rpcerr.ErrInvalidPart, s3err.InvalidPart},
-	{rpcerr.ErrInvalidPartOrder, s3err.InvalidPartOrder},
-	{rpcerr.ErrEntityTooSmall, s3err.EntityTooSmall},
-	{rpcerr.ErrPreconditionFailed, s3err.PreconditionFailed},
-	{rpcerr.ErrInvalidArgument, s3err.InvalidArgument},
-	// Capacity and availability: retryable, so 503 rather than 500.
-	{rpcerr.ErrNoLeader, s3err.ServiceUnavailable},
-	{rpcerr.ErrNotLeader, s3err.ServiceUnavailable},
-	{rpcerr.ErrNotEnoughNodes, s3err.ServiceUnavailable},
+}, wireTranslation(), []translationRow{
+	// Capacity and availability: retryable, so 503 rather than 500 (as
+	// rpcerr's rows say of no leader and too few nodes).
 	{model.ErrWriteQuorum, s3err.ServiceUnavailable},
 	{model.ErrTooFewWriters, s3err.ServiceUnavailable},
 	{model.ErrTooManyFailures, s3err.ObjectUnavailable},
 	{model.ErrRange, s3err.InvalidRange},
 	{context.DeadlineExceeded, s3err.ServiceUnavailable},
+})
+
+// wireCodes are the S3 codes proto/rpcerr's rows may name, by name.
+var wireCodes = codesByName(
+	s3err.NoSuchBucket, s3err.BucketAlreadyOwnedByYou, s3err.BucketNotEmpty,
+	s3err.NoSuchKey, s3err.NoSuchUpload, s3err.InvalidPart, s3err.InvalidPartOrder,
+	s3err.EntityTooSmall, s3err.PreconditionFailed, s3err.InvalidArgument,
+	s3err.ServiceUnavailable, s3err.InternalError,
+)
+
+func codesByName(codes ...s3err.Code) map[string]s3err.Code {
+	m := make(map[string]s3err.Code, len(codes))
+	for _, c := range codes {
+		m[c.Name] = c
+	}
+	return m
+}
+
+// wireTranslation derives the rows for proto/rpcerr's sentinels from
+// rpcerr.Sentinels, in the order of its table (which only matters for an
+// error wrapping two of them, and errors off the wire wrap one). Rows that
+// say InternalError are left out: the fallback of toS3Error answers them
+// the same, and leaving them out keeps the rows after this block first for
+// an error that wraps one of them inside another (a shard's ErrChecksum
+// inside erasure.ErrTooManyFailures is ObjectUnavailable, not a 500). A
+// name wireCodes does not know is also left out, so it ends as
+// InternalError; TestEverySentinelTranslates fails on it.
+func wireTranslation() []translationRow {
+	var rows []translationRow
+	for _, s := range rpcerr.Sentinels() {
+		code, ok := wireCodes[s.S3]
+		if !ok || code == s3err.InternalError {
+			continue
+		}
+		rows = append(rows, translationRow{s.Err, code})
+	}
+	return rows
 }
 
 // clientMessager is a domain error that carries a message fit for the

@@ -233,7 +233,7 @@ func TestShardReaderDetectsBadBlocks(t *testing.T) {
 			[]error{dataclient.ErrBadBlock, rpcerr.ErrChecksum}},
 		{"skipped", &rogueNode{blocks: []*cairnpb.Block{block(0, "fine"), block(2, "a block too far")}},
 			[]error{dataclient.ErrBadBlock, rpcerr.ErrChecksum}},
-		{"data loss on the node", &rogueNode{blocks: []*cairnpb.Block{block(0, "fine")}, fail: rpcerr.ToStatus(rpcerr.ErrChecksum)},
+		{"data loss on the node", &rogueNode{blocks: []*cairnpb.Block{block(0, "fine")}, fail: rpcerr.ErrChecksum},
 			[]error{rpcerr.ErrChecksum}},
 		{"short", &rogueNode{blocks: []*cairnpb.Block{block(0, "fine")}},
 			[]error{io.ErrUnexpectedEOF}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -86,46 +87,85 @@ var (
 	ErrPermissionDenied = errors.New("permission denied")
 )
 
-type entry struct {
-	err    error
-	code   codes.Code
-	reason string
+// Sentinel is everything Cairn decides about one sentinel error, in one
+// row: how it crosses the wire and what it means to whoever receives it.
+// Every list of sentinels elsewhere (the retry rule, the FSM's refusal
+// rule, the gateway's S3 translation) is derived from these rows, and
+// TestEverySentinelHasARow fails when a sentinel has no row or a row leaves
+// a fact undecided.
+type Sentinel struct {
+	// Err is the sentinel; matched with errors.Is.
+	Err error
+	// Code is the gRPC code it travels with.
+	Code codes.Code
+	// Reason is its ErrorInfo reason on the wire, unique among the rows;
+	// clients turn it back into Err.
+	Reason string
+	// Retryable: another server, or the same one a moment later, may
+	// answer differently, so clients try again (metaclient, cairnctl).
+	// A row is retryable exactly when its code is Unavailable, so a client
+	// that sees only the code (an older server, a proxy) decides the same.
+	// Every other sentinel is a definitive answer: no other node would
+	// change it.
+	Retryable bool
+	// S3 is the S3 error code (as AWS spells it, e.g. "NoSuchBucket") the
+	// gateway answers a request that failed with this sentinel;
+	// "InternalError" when the sentinel reaching an S3 client unexplained
+	// is a server-side fault. The gateway resolves the name in
+	// s3api/errors.go.
+	S3 string
 }
 
-// table is the one mapping between sentinels and the wire. Order matters
-// only for errors that wrap two sentinels: the first match wins.
-var table = []entry{
-	{ErrBucketNotFound, codes.NotFound, "BUCKET_NOT_FOUND"},
-	{ErrBucketExists, codes.AlreadyExists, "BUCKET_EXISTS"},
-	{ErrBucketNotEmpty, codes.FailedPrecondition, "BUCKET_NOT_EMPTY"},
-	{ErrObjectNotFound, codes.NotFound, "OBJECT_NOT_FOUND"},
-	{ErrShardNotFound, codes.NotFound, "SHARD_NOT_FOUND"},
-	{ErrChecksum, codes.DataLoss, "CHECKSUM_MISMATCH"},
-	{ErrNodeNotFound, codes.NotFound, "NODE_NOT_FOUND"},
-	{ErrNotLeader, codes.Unavailable, "NOT_LEADER"},
-	{ErrNoLeader, codes.Unavailable, "NO_LEADER"},
-	{ErrInvalidArgument, codes.InvalidArgument, "INVALID_ARGUMENT"},
-	{ErrNotEnoughNodes, codes.Unavailable, "NOT_ENOUGH_NODES"},
-	{ErrUploadNotFound, codes.NotFound, "UPLOAD_NOT_FOUND"},
-	{ErrInvalidPart, codes.FailedPrecondition, "INVALID_PART"},
-	{ErrInvalidPartOrder, codes.InvalidArgument, "INVALID_PART_ORDER"},
-	{ErrEntityTooSmall, codes.FailedPrecondition, "ENTITY_TOO_SMALL"},
-	{ErrPreconditionFailed, codes.FailedPrecondition, "PRECONDITION_FAILED"},
-	{ErrNamespaceNotFound, codes.NotFound, "NAMESPACE_NOT_FOUND"},
-	{ErrNamespaceExists, codes.AlreadyExists, "NAMESPACE_EXISTS"},
-	{ErrUserNotFound, codes.NotFound, "USER_NOT_FOUND"},
-	{ErrUserExists, codes.AlreadyExists, "USER_EXISTS"},
-	{ErrKeyNotFound, codes.NotFound, "KEY_NOT_FOUND"},
-	{ErrCompartmentNotFound, codes.NotFound, "COMPARTMENT_NOT_FOUND"},
-	{ErrCompartmentExists, codes.AlreadyExists, "COMPARTMENT_EXISTS"},
-	{ErrGroupNotFound, codes.NotFound, "GROUP_NOT_FOUND"},
-	{ErrGroupExists, codes.AlreadyExists, "GROUP_EXISTS"},
-	{ErrPolicyNotFound, codes.NotFound, "POLICY_NOT_FOUND"},
-	{ErrPolicyExists, codes.AlreadyExists, "POLICY_EXISTS"},
-	{ErrUnauthenticated, codes.Unauthenticated, "UNAUTHENTICATED"},
-	{ErrMemberNotFound, codes.NotFound, "MEMBER_NOT_FOUND"},
-	{ErrNoSpace, codes.ResourceExhausted, "NO_SPACE"},
-	{ErrPermissionDenied, codes.PermissionDenied, "PERMISSION_DENIED"},
+// table is the one mapping between sentinels and their facts. Order
+// matters only for errors that wrap two sentinels: the first match wins.
+// Every row is also a refusal when an apply returns it (meta/refusal.go):
+// that rule is derived from the table as a whole, not a column.
+var table = []Sentinel{
+	{ErrBucketNotFound, codes.NotFound, "BUCKET_NOT_FOUND", false, "NoSuchBucket"},
+	{ErrBucketExists, codes.AlreadyExists, "BUCKET_EXISTS", false, "BucketAlreadyOwnedByYou"},
+	{ErrBucketNotEmpty, codes.FailedPrecondition, "BUCKET_NOT_EMPTY", false, "BucketNotEmpty"},
+	{ErrObjectNotFound, codes.NotFound, "OBJECT_NOT_FOUND", false, "NoSuchKey"},
+	{ErrShardNotFound, codes.NotFound, "SHARD_NOT_FOUND", false, "InternalError"},
+	{ErrChecksum, codes.DataLoss, "CHECKSUM_MISMATCH", false, "InternalError"},
+	{ErrNodeNotFound, codes.NotFound, "NODE_NOT_FOUND", false, "InternalError"},
+	{ErrNotLeader, codes.Unavailable, "NOT_LEADER", true, "ServiceUnavailable"},
+	{ErrNoLeader, codes.Unavailable, "NO_LEADER", true, "ServiceUnavailable"},
+	{ErrInvalidArgument, codes.InvalidArgument, "INVALID_ARGUMENT", false, "InvalidArgument"},
+	{ErrNotEnoughNodes, codes.Unavailable, "NOT_ENOUGH_NODES", true, "ServiceUnavailable"},
+	{ErrUploadNotFound, codes.NotFound, "UPLOAD_NOT_FOUND", false, "NoSuchUpload"},
+	{ErrInvalidPart, codes.FailedPrecondition, "INVALID_PART", false, "InvalidPart"},
+	{ErrInvalidPartOrder, codes.InvalidArgument, "INVALID_PART_ORDER", false, "InvalidPartOrder"},
+	{ErrEntityTooSmall, codes.FailedPrecondition, "ENTITY_TOO_SMALL", false, "EntityTooSmall"},
+	{ErrPreconditionFailed, codes.FailedPrecondition, "PRECONDITION_FAILED", false, "PreconditionFailed"},
+	{ErrNamespaceNotFound, codes.NotFound, "NAMESPACE_NOT_FOUND", false, "InternalError"},
+	{ErrNamespaceExists, codes.AlreadyExists, "NAMESPACE_EXISTS", false, "InternalError"},
+	{ErrUserNotFound, codes.NotFound, "USER_NOT_FOUND", false, "InternalError"},
+	{ErrUserExists, codes.AlreadyExists, "USER_EXISTS", false, "InternalError"},
+	{ErrKeyNotFound, codes.NotFound, "KEY_NOT_FOUND", false, "InternalError"},
+	{ErrCompartmentNotFound, codes.NotFound, "COMPARTMENT_NOT_FOUND", false, "InternalError"},
+	{ErrCompartmentExists, codes.AlreadyExists, "COMPARTMENT_EXISTS", false, "InternalError"},
+	{ErrGroupNotFound, codes.NotFound, "GROUP_NOT_FOUND", false, "InternalError"},
+	{ErrGroupExists, codes.AlreadyExists, "GROUP_EXISTS", false, "InternalError"},
+	{ErrPolicyNotFound, codes.NotFound, "POLICY_NOT_FOUND", false, "InternalError"},
+	{ErrPolicyExists, codes.AlreadyExists, "POLICY_EXISTS", false, "InternalError"},
+	{ErrUnauthenticated, codes.Unauthenticated, "UNAUTHENTICATED", false, "InternalError"},
+	{ErrMemberNotFound, codes.NotFound, "MEMBER_NOT_FOUND", false, "InternalError"},
+	{ErrNoSpace, codes.ResourceExhausted, "NO_SPACE", false, "InternalError"},
+	{ErrPermissionDenied, codes.PermissionDenied, "PERMISSION_DENIED", false, "InternalError"},
+}
+
+// Sentinels returns the rows of the table, in match order, for the edges
+// that derive their own lists from them (the gateway's S3 translation).
+func Sentinels() []Sentinel { return slices.Clone(table) }
+
+// match returns the row of the first sentinel err wraps.
+func match(err error) (Sentinel, bool) {
+	for _, s := range table {
+		if errors.Is(err, s.Err) {
+			return s, true
+		}
+	}
+	return Sentinel{}, false
 }
 
 // ToStatus converts err into a gRPC status error. Sentinels (matched with
@@ -139,14 +179,12 @@ func ToStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	for _, e := range table {
-		if errors.Is(err, e.err) {
-			st := status.New(e.code, err.Error())
-			if withInfo, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: e.reason, Domain: Domain}); derr == nil {
-				st = withInfo
-			}
-			return st.Err()
+	if s, ok := match(err); ok {
+		st := status.New(s.Code, err.Error())
+		if withInfo, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: s.Reason, Domain: Domain}); derr == nil {
+			st = withInfo
 		}
+		return st.Err()
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -173,13 +211,28 @@ func FromStatus(err error) error {
 		if !ok || info.Domain != Domain {
 			continue
 		}
-		for _, e := range table {
-			if e.reason == info.Reason {
-				return &wireError{sentinel: e.err, msg: st.Message(), code: st.Code()}
+		for _, s := range table {
+			if s.Reason == info.Reason {
+				return &wireError{sentinel: s.Err, msg: st.Message(), code: st.Code()}
 			}
 		}
 	}
 	return err
+}
+
+// ReasonOf returns the reason err has in Cairn's vocabulary: that of the
+// first sentinel it wraps (whether made here or turned back from the wire
+// by FromStatus), else the Cairn reason of the status it is, else "". It
+// is how code that does not answer an RPC asks whether an error is one of
+// the table's (meta's refusal rule) without making a status.
+func ReasonOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	if s, ok := match(err); ok {
+		return s.Reason
+	}
+	return Reason(err)
 }
 
 // Reason returns the Cairn reason carried by a status error, or "".
@@ -211,9 +264,11 @@ func (e *wireError) Unwrap() error { return e.sentinel }
 func (e *wireError) GRPCStatus() *status.Status { return status.New(e.code, e.msg) }
 
 // Retryable reports whether err is worth retrying against another server:
-// no leader, not the leader, or the server is unreachable.
+// it wraps a sentinel whose row says so (no leader, not the leader, too few
+// data nodes), or it is an Unavailable status (the server is unreachable
+// or shutting down).
 func Retryable(err error) bool {
-	if errors.Is(err, ErrNoLeader) || errors.Is(err, ErrNotLeader) {
+	if s, ok := match(err); ok && s.Retryable {
 		return true
 	}
 	return status.Code(err) == codes.Unavailable
