@@ -86,6 +86,9 @@ func (s *Server) createBucket(ctx context.Context, w http.ResponseWriter, r *htt
 	if !validBucketName(req.bucket) {
 		return s3err.New(s3err.InvalidBucketName, "")
 	}
+	if err := refuseObjectLock(r.Header); err != nil {
+		return err
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBody+1))
 	if err != nil {
 		return err

@@ -110,6 +110,9 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if len(req.key) > maxKeyLength {
 		return s3err.New(s3err.KeyTooLong, "")
 	}
+	if err := refuseObjectLock(r.Header); err != nil {
+		return err
+	}
 	cs, err := req.source()
 	if err != nil {
 		return err

@@ -53,6 +53,9 @@ func (s *Server) createMultipartUpload(ctx context.Context, w http.ResponseWrite
 	if len(req.key) > maxKeyLength {
 		return s3err.New(s3err.KeyTooLong, "")
 	}
+	if err := refuseObjectLock(r.Header); err != nil {
+		return err
+	}
 	md, err := userMetadata(r.Header)
 	if err != nil {
 		return err

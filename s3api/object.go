@@ -87,6 +87,9 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	if len(req.key) > maxKeyLength {
 		return s3err.New(s3err.KeyTooLong, "")
 	}
+	if err := refuseObjectLock(r.Header); err != nil {
+		return err
+	}
 	size, err := bodySize(r)
 	if err != nil {
 		return err
