@@ -89,6 +89,9 @@ func (s *Server) createBucket(ctx context.Context, w http.ResponseWriter, r *htt
 	if err := refuseObjectLock(r.Header); err != nil {
 		return err
 	}
+	if _, err := checkACLHeaders(r.Header, req, aclWithOwnership); err != nil {
+		return err
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBody+1))
 	if err != nil {
 		return err

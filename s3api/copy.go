@@ -113,6 +113,9 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if err := refuseObjectLock(r.Header); err != nil {
 		return err
 	}
+	if _, err := checkACLHeaders(r.Header, req, aclNotSupported); err != nil {
+		return err
+	}
 	cs, err := req.source()
 	if err != nil {
 		return err

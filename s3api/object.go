@@ -90,6 +90,9 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	if err := refuseObjectLock(r.Header); err != nil {
 		return err
 	}
+	if _, err := checkACLHeaders(r.Header, req, aclNotSupported); err != nil {
+		return err
+	}
 	size, err := bodySize(r)
 	if err != nil {
 		return err

@@ -41,6 +41,7 @@ var (
 	MethodNotAllowed                = Code{"MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource."}
 	MissingContentLength            = Code{"MissingContentLength", http.StatusLengthRequired, "You must provide the Content-Length HTTP header."}
 	MissingSecurityHeader           = Code{"MissingSecurityHeader", http.StatusBadRequest, "Your request is missing a required header."}
+	UnexpectedContent               = Code{"UnexpectedContent", http.StatusBadRequest, "This request does not support content."}
 	NoSuchBucket                    = Code{"NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist"}
 	NoSuchKey                       = Code{"NoSuchKey", http.StatusNotFound, "The specified key does not exist."}
 	NoSuchVersion                   = Code{"NoSuchVersion", http.StatusNotFound, "The specified version does not exist."}

@@ -199,3 +199,53 @@ func testSuspendedWritesHaveNoVersionID(t *testing.T, cl *s3.Client) {
 		}
 	}
 }
+
+// testACLsBucketOwnerEnforced: ACL calls are answered as AWS answers them
+// for a BucketOwnerEnforced bucket: reads show the owner's FULL_CONTROL,
+// private ACLs are accepted, and anything that would grant more is
+// refused with AWS's code, storing nothing.
+func testACLsBucketOwnerEnforced(t *testing.T, cl *s3.Client) {
+	ctx := ctxT(t, time.Minute)
+	mustCreateBucket(t, cl, "acl")
+	mustPut(t, cl, "acl", "k", []byte("private"))
+	acl, err := cl.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String("acl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(acl.Grants) != 1 || acl.Grants[0].Permission != types.PermissionFullControl ||
+		aws.ToString(acl.Grants[0].Grantee.ID) != aws.ToString(acl.Owner.ID) || aws.ToString(acl.Owner.ID) == "" {
+		t.Fatalf("bucket ACL: owner %v, grants %+v", aws.ToString(acl.Owner.ID), acl.Grants)
+	}
+	oacl, err := cl.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: aws.String("acl"), Key: aws.String("k")})
+	if err != nil || len(oacl.Grants) != 1 || oacl.Grants[0].Permission != types.PermissionFullControl {
+		t.Fatalf("object ACL: %+v %v", oacl, err)
+	}
+	_, err = cl.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: aws.String("acl"), Key: aws.String("absent")})
+	wantAPIError(t, err, "NoSuchKey", http.StatusNotFound)
+	if _, err := cl.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String("acl"), ACL: types.BucketCannedACLPrivate}); err != nil {
+		t.Fatalf("private bucket ACL: %v", err)
+	}
+	if _, err := cl.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String("acl"), Key: aws.String("k"), AccessControlPolicy: &types.AccessControlPolicy{
+		Owner:  acl.Owner,
+		Grants: []types.Grant{{Grantee: &types.Grantee{Type: types.TypeCanonicalUser, ID: acl.Owner.ID}, Permission: types.PermissionFullControl}},
+	}}); err != nil {
+		t.Fatalf("owner-only object ACL in XML: %v", err)
+	}
+	_, err = cl.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String("acl"), ACL: types.BucketCannedACLPublicRead})
+	wantAPIError(t, err, "AccessControlListNotSupported", http.StatusBadRequest)
+	_, err = cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("acl"), Key: aws.String("public"), Body: bytes.NewReader([]byte("x")), ACL: types.ObjectCannedACLPublicRead})
+	wantAPIError(t, err, "AccessControlListNotSupported", http.StatusBadRequest)
+	if _, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("acl"), Key: aws.String("public")}); err == nil {
+		t.Fatal("a PUT refused for its ACL stored the object")
+	}
+	if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("acl"), Key: aws.String("owned"), Body: bytes.NewReader([]byte("x")), ACL: types.ObjectCannedACLBucketOwnerFullControl}); err != nil {
+		t.Fatalf("PUT with bucket-owner-full-control: %v", err)
+	}
+	_, err = cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("acl-public"), ACL: types.BucketCannedACLPublicRead})
+	wantAPIError(t, err, "InvalidBucketAclWithObjectOwnership", http.StatusBadRequest)
+	own, err := cl.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: aws.String("acl")})
+	if err != nil || own.OwnershipControls == nil || len(own.OwnershipControls.Rules) != 1 ||
+		own.OwnershipControls.Rules[0].ObjectOwnership != types.ObjectOwnershipBucketOwnerEnforced {
+		t.Fatalf("ownership controls: %+v %v", own, err)
+	}
+}
