@@ -267,7 +267,7 @@ func opTable() [opCount]opRow {
 		OpGetBucketWebsite:                            unimplemented("GetBucketWebsite"),
 		OpPutBucketWebsite:                            unimplemented("PutBucketWebsite"),
 		OpDeleteBucketWebsite:                         unimplemented("DeleteBucketWebsite"),
-		OpGetObjectAttributes:                         unimplemented("GetObjectAttributes"),
+		OpGetObjectAttributes:                         {"GetObjectAttributes", (*Server).getObjectAttributes, onBucket(policy.ObjectRead)},
 
 		// Newer subresources, which would otherwise pass for the plain
 		// request (DELETE /b?metadataTable for DeleteBucket).

@@ -249,3 +249,67 @@ func testACLsBucketOwnerEnforced(t *testing.T, cl *s3.Client) {
 		t.Fatalf("ownership controls: %+v %v", own, err)
 	}
 }
+
+// testObjectAttributes: GetObjectAttributes of a 3-part multipart object
+// uploaded with CRC32C lists each part with its checksum, a page at a
+// time, and the object's size, ETag and composite checksum.
+func testObjectAttributes(t *testing.T, cl *s3.Client) {
+	ctx := ctxT(t, 2*time.Minute)
+	mustCreateBucket(t, cl, "attrs")
+	up, err := cl.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("attrs"), Key: aws.String("mp"),
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := []int{5 << 20, 5 << 20, 1000}
+	var done []types.CompletedPart
+	var total int64
+	for i, n := range sizes {
+		part, err := cl.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("attrs"), Key: aws.String("mp"), UploadId: up.UploadId,
+			PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(pattern(int64(70+i), n)), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = append(done, types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: part.ETag, ChecksumCRC32C: part.ChecksumCRC32C})
+		total += int64(n)
+	}
+	fin, err := cl.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("attrs"), Key: aws.String("mp"), UploadId: up.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: done}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := []types.ObjectAttributes{types.ObjectAttributesEtag, types.ObjectAttributesChecksum, types.ObjectAttributesObjectParts,
+		types.ObjectAttributesStorageClass, types.ObjectAttributesObjectSize}
+	first, err := cl.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String("attrs"), Key: aws.String("mp"),
+		ObjectAttributes: all, MaxParts: aws.Int32(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if `"`+aws.ToString(first.ETag)+`"` != aws.ToString(fin.ETag) || aws.ToInt64(first.ObjectSize) != total || first.StorageClass != types.StorageClassStandard {
+		t.Fatalf("attributes: etag %q (completed %q), size %d, class %q", aws.ToString(first.ETag), aws.ToString(fin.ETag), aws.ToInt64(first.ObjectSize), first.StorageClass)
+	}
+	if first.Checksum == nil || aws.ToString(first.Checksum.ChecksumCRC32C) != aws.ToString(fin.ChecksumCRC32C) {
+		t.Fatalf("object checksum %+v, completed with %q", first.Checksum, aws.ToString(fin.ChecksumCRC32C))
+	}
+	op := first.ObjectParts
+	if op == nil || aws.ToInt32(op.TotalPartsCount) != 3 || !aws.ToBool(op.IsTruncated) || len(op.Parts) != 2 || aws.ToString(op.NextPartNumberMarker) != "2" {
+		t.Fatalf("first page of parts: %+v", op)
+	}
+	second, err := cl.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String("attrs"), Key: aws.String("mp"),
+		ObjectAttributes: []types.ObjectAttributes{types.ObjectAttributesObjectParts}, PartNumberMarker: op.NextPartNumberMarker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := append(op.Parts, second.ObjectParts.Parts...)
+	if len(parts) != 3 || aws.ToBool(second.ObjectParts.IsTruncated) {
+		t.Fatalf("parts: %+v", second.ObjectParts)
+	}
+	for i, p := range parts {
+		if aws.ToInt32(p.PartNumber) != int32(i+1) || aws.ToInt64(p.Size) != int64(sizes[i]) || aws.ToString(p.ChecksumCRC32C) != aws.ToString(done[i].ChecksumCRC32C) {
+			t.Fatalf("part %d: number %d, size %d, crc32c %q (uploaded with %q)", i+1, aws.ToInt32(p.PartNumber), aws.ToInt64(p.Size),
+				aws.ToString(p.ChecksumCRC32C), aws.ToString(done[i].ChecksumCRC32C))
+		}
+	}
+	_, err = cl.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String("attrs"), Key: aws.String("absent"), ObjectAttributes: all})
+	wantAPIError(t, err, "NoSuchKey", http.StatusNotFound)
+}

@@ -51,6 +51,7 @@ func TestSurface(t *testing.T) {
 	t.Run("EmptyContinuationTokenEchoed", func(t *testing.T) { testEmptyContinuationTokenEchoed(t, cl) })
 	t.Run("SuspendedWritesHaveNoVersionID", func(t *testing.T) { testSuspendedWritesHaveNoVersionID(t, cl) })
 	t.Run("ACLsBucketOwnerEnforced", func(t *testing.T) { testACLsBucketOwnerEnforced(t, cl) })
+	t.Run("ObjectAttributes", func(t *testing.T) { testObjectAttributes(t, cl) })
 }
 
 // signV4 signs req for the cluster with the SDK's signer, as S3 signs
