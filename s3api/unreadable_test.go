@@ -47,7 +47,9 @@ func TestUnreadableObjectSaysSo(t *testing.T) {
 	}
 
 	// Three of six nodes down (parity 2): the object may come back.
-	sh.failOn["n0"], sh.failOn["n2"], sh.failOn["n4"] = true, true, true
+	for _, n := range []string{"n0", "n2", "n4"} {
+		sh.SetDown(n, true)
+	}
 	st, h, out := get()
 	if st != http.StatusServiceUnavailable || !strings.Contains(out, "<Code>ServiceUnavailable</Code>") ||
 		!strings.Contains(out, "cannot be read right now: 3 of its 6 shards are unavailable") {
@@ -62,16 +64,18 @@ func TestUnreadableObjectSaysSo(t *testing.T) {
 	}
 
 	// The nodes answer, but three shards are gone: the object is lost.
-	clear(sh.failOn)
-	sh.mu.Lock()
-	deleted := 0
-	for k := range sh.shards {
-		if deleted < 3 && (strings.HasPrefix(k, "n1/") || strings.HasPrefix(k, "n3/") || strings.HasPrefix(k, "n5/")) {
-			delete(sh.shards, k)
-			deleted++
-		}
+	for _, n := range []string{"n0", "n2", "n4"} {
+		sh.SetDown(n, false)
 	}
-	sh.mu.Unlock()
+	deleted := 0
+	sh.Edit(func(shards map[string][][]byte) {
+		for k := range shards {
+			if deleted < 3 && (strings.HasPrefix(k, "n1/") || strings.HasPrefix(k, "n3/") || strings.HasPrefix(k, "n5/")) {
+				delete(shards, k)
+				deleted++
+			}
+		}
+	})
 	if deleted != 3 {
 		t.Fatalf("deleted %d shards", deleted)
 	}
