@@ -3,7 +3,6 @@ package s3api
 import (
 	"context"
 	"encoding/xml"
-	"io"
 	"net/http"
 	"strings"
 
@@ -112,11 +111,7 @@ func (s *Server) getBucketACL(ctx context.Context, w http.ResponseWriter, r *htt
 }
 
 func (s *Server) getObjectACL(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	versionID, named, err := req.version()
-	if err != nil {
-		return err
-	}
-	v, err := s.objectFor(ctx, req, versionID, named)
+	v, named, err := s.requestedVersion(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -136,11 +131,7 @@ func (s *Server) putBucketACL(ctx context.Context, w http.ResponseWriter, r *htt
 }
 
 func (s *Server) putObjectACL(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	versionID, named, err := req.version()
-	if err != nil {
-		return err
-	}
-	v, err := s.objectFor(ctx, req, versionID, named)
+	v, named, err := s.requestedVersion(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -159,12 +150,9 @@ func (s *Server) checkACLWrite(r *http.Request, req *request) error {
 	if err != nil {
 		return err
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBody+1))
+	body, err := readXMLBody(r.Body)
 	if err != nil {
 		return err
-	}
-	if len(body) > maxXMLBody {
-		return s3err.New(s3err.MalformedXML, "The request body is too large.")
 	}
 	if len(body) == 0 {
 		if !given {
@@ -216,14 +204,11 @@ func (s *Server) putBucketOwnershipControls(ctx context.Context, w http.Response
 	if _, err := s.cfg.Index.GetBucket(ctx, req.ns, req.bucket); err != nil {
 		return err
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBody+1))
+	body, err := readXMLBody(r.Body)
 	if err != nil {
 		return err
 	}
 	var doc ownershipControls
-	if len(body) > maxXMLBody {
-		return s3err.New(s3err.MalformedXML, "The request body is too large.")
-	}
 	if err := xml.Unmarshal(body, &doc); err != nil || len(doc.Rules) != 1 {
 		return s3err.New(s3err.MalformedXML, "")
 	}

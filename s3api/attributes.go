@@ -8,9 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairn-store/cairn/s3api/model"
 	"github.com/cairn-store/cairn/s3api/s3err"
-	"github.com/cairn-store/cairn/s3api/sse"
 )
 
 // GetObjectAttributes answers the attributes x-amz-object-attributes
@@ -82,20 +80,8 @@ func (s *Server) getObjectAttributes(ctx context.Context, w http.ResponseWriter,
 	if err != nil {
 		return err
 	}
-	versionID, named, err := req.version()
+	v, named, _, err := s.readableVersion(ctx, r, req)
 	if err != nil {
-		return err
-	}
-	v, err := s.objectFor(ctx, req, versionID, named)
-	if err != nil {
-		return err
-	}
-	// SSE-C: nothing about the data goes out without the right key.
-	ck, err := sse.CustomerKeyFromHeaders(r.Header)
-	if err != nil {
-		return err
-	}
-	if err := model.CheckCustomerKey(v, ck); err != nil {
 		return err
 	}
 	out := objectAttributes{XMLNS: s3XMLNS}

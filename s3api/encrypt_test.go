@@ -461,9 +461,7 @@ func TestTamperedDataIsNeverServed(t *testing.T) {
 		t.Fatalf("one tampered shard: %v", err)
 	}
 	waitFor(t, "the shard's report", func() bool {
-		idx.mu.Lock()
-		defer idx.mu.Unlock()
-		for _, p := range idx.shardProblems {
+		for _, p := range idx.ShardProblems() {
 			if p.GetIndex() == 0 && p.GetKey() == "obj" && p.GetReason() == "content failed decryption" {
 				return true
 			}

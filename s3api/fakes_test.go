@@ -14,40 +14,18 @@ import (
 	"github.com/cairn-store/cairn/s3api/model/modeltest"
 )
 
-// fakeIndex is an in-memory Index for handler unit tests.
+// fakeIndex is an in-memory Index for handler unit tests; the cluster map
+// and the reports of reads are modeltest.Meta's.
 type fakeIndex struct {
-	mu            sync.Mutex
-	buckets       map[string]*cairnpb.Bucket
-	objects       map[string]map[string]*cairnpb.ObjectVersion
-	nodes         int
-	mp            fakeMultipart // guarded by mu; see fakes_multipart_test.go
-	reports       []*cairnpb.UnreadableReport
-	shardProblems []*cairnpb.ShardProblem
-}
-
-func (f *fakeIndex) ReportShards(_ context.Context, ps []*cairnpb.ShardProblem) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.shardProblems = append(f.shardProblems, ps...)
-	return nil
-}
-
-func (f *fakeIndex) ReportUnreadable(_ context.Context, r *cairnpb.UnreadableReport) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.reports = append(f.reports, r)
-	return nil
-}
-
-// unreadableReports returns the reports received so far.
-func (f *fakeIndex) unreadableReports() []*cairnpb.UnreadableReport {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]*cairnpb.UnreadableReport(nil), f.reports...)
+	*modeltest.Meta
+	mu      sync.Mutex
+	buckets map[string]*cairnpb.Bucket
+	objects map[string]map[string]*cairnpb.ObjectVersion
+	mp      fakeMultipart // guarded by mu; see fakes_multipart_test.go
 }
 
 func newFakeIndex(nodes int) *fakeIndex {
-	return &fakeIndex{buckets: map[string]*cairnpb.Bucket{}, objects: map[string]map[string]*cairnpb.ObjectVersion{}, nodes: nodes}
+	return &fakeIndex{Meta: modeltest.NewMeta(nodes), buckets: map[string]*cairnpb.Bucket{}, objects: map[string]map[string]*cairnpb.ObjectVersion{}}
 }
 
 func (f *fakeIndex) CreateBucket(_ context.Context, ns, name, _ string) (*cairnpb.Bucket, error) {
@@ -174,10 +152,6 @@ func (f *fakeIndex) ListObjects(_ context.Context, req *cairnpb.ListObjectsReque
 		out.NextContinuationToken = ""
 	}
 	return out, nil
-}
-
-func (f *fakeIndex) ClusterMap(context.Context, time.Duration) (*cairnpb.GetClusterMapResponse, error) {
-	return modeltest.ClusterMap(f.nodes), nil
 }
 
 // fakeShards are in-memory data nodes (modeltest.Shards).

@@ -270,20 +270,8 @@ func (s *Server) headObject(ctx context.Context, w http.ResponseWriter, r *http.
 
 // readObject serves GetObject (withBody) and HeadObject.
 func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, withBody bool) error {
-	versionID, named, err := req.version()
+	v, named, ck, err := s.readableVersion(ctx, r, req)
 	if err != nil {
-		return err
-	}
-	v, err := s.objectFor(ctx, req, versionID, named)
-	if err != nil {
-		return err
-	}
-	// SSE-C: nothing about the data goes out without the right key.
-	ck, err := sse.CustomerKeyFromHeaders(r.Header)
-	if err != nil {
-		return err
-	}
-	if err := model.CheckCustomerKey(v, ck); err != nil {
 		return err
 	}
 	modified := time.Unix(0, v.GetModifiedUnixNano()).UTC()

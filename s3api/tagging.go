@@ -157,12 +157,9 @@ func readTagging(r *http.Request, limit int, forObject bool) (map[string]string,
 	if err != nil {
 		return nil, err
 	}
-	body, err := io.ReadAll(io.TeeReader(io.LimitReader(r.Body, maxXMLBody+1), sums))
+	body, err := readXMLBody(io.TeeReader(r.Body, sums))
 	if err != nil {
 		return nil, err
-	}
-	if len(body) > maxXMLBody {
-		return nil, s3err.New(s3err.MalformedXML, "The request body is too large.")
 	}
 	if err := want.Verify(sums, r.Body); err != nil {
 		return nil, err
@@ -226,11 +223,7 @@ func (s *Server) setObjectTags(ctx context.Context, h http.Header, req *request,
 }
 
 func (s *Server) getObjectTagging(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	versionID, named, err := req.version()
-	if err != nil {
-		return err
-	}
-	v, err := s.objectFor(ctx, req, versionID, named)
+	v, named, err := s.requestedVersion(ctx, req)
 	if err != nil {
 		return err
 	}

@@ -93,11 +93,11 @@ func TestUnreadableObjectSaysSo(t *testing.T) {
 	get()
 	idx := srv.cfg.Index.(*fakeIndex)
 	deadline := time.Now().Add(5 * time.Second)
-	for len(idx.unreadableReports()) == 0 && time.Now().Before(deadline) {
+	for len(idx.UnreadableReports()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(100 * time.Millisecond)
-	reps := idx.unreadableReports()
+	reps := idx.UnreadableReports()
 	if len(reps) != 1 || reps[0].GetBucket() != "bkt" || reps[0].GetKey() != "k" || reps[0].GetVersionId() == "" ||
 		reps[0].GetShardsNeeded() != 4 || reps[0].GetShardsReadable() > 3 {
 		t.Fatalf("unreadable reports to meta: %v", reps)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math/rand"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,42 +18,13 @@ import (
 	"github.com/cairn-store/cairn/s3api/sse"
 )
 
-// index is the meta group as the model sees it: a cluster map of nodes
-// healthy data nodes, and the reports reads send.
-type index struct {
-	mu         sync.Mutex
-	nodes      int
-	problems   []*cairnpb.ShardProblem
-	unreadable []*cairnpb.UnreadableReport
-}
-
-func (x *index) ClusterMap(context.Context, time.Duration) (*cairnpb.GetClusterMapResponse, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return modeltest.ClusterMap(x.nodes), nil
-}
-
-func (x *index) ReportShards(_ context.Context, ps []*cairnpb.ShardProblem) error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.problems = append(x.problems, ps...)
-	return nil
-}
-
-func (x *index) ReportUnreadable(_ context.Context, r *cairnpb.UnreadableReport) error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.unreadable = append(x.unreadable, r)
-	return nil
-}
-
-func newStore(t *testing.T, nodes, quorum int) (*model.Store, *index, *modeltest.Shards) {
+func newStore(t *testing.T, nodes, quorum int) (*model.Store, *modeltest.Meta, *modeltest.Shards) {
 	t.Helper()
 	mk, err := sse.NewMasterKey(bytes.Repeat([]byte{7}, sse.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, sh := &index{nodes: nodes}, modeltest.NewShards()
+	idx, sh := modeltest.NewMeta(nodes), modeltest.NewShards()
 	s, err := model.New(model.Config{Index: idx, Shards: sh, DataShards: 4, ParityShards: 2, BlockSize: 64 << 10,
 		WriteQuorum: quorum, InlineThreshold: 1024, MasterKey: mk})
 	if err != nil {
@@ -148,14 +118,8 @@ func TestReadsAroundLostShards(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		idx.mu.Lock()
-		n := len(idx.problems)
-		var first *cairnpb.ShardProblem
-		if n > 0 {
-			first = idx.problems[0]
-		}
-		idx.mu.Unlock()
-		if n > 0 {
+		if problems := idx.ShardProblems(); len(problems) > 0 {
+			first := problems[0]
 			if first.GetIndex() != lost.GetIndex() || first.GetNodeId() != lost.GetNodeId() {
 				t.Fatalf("reported %v, lost shard %d on %s", first, lost.GetIndex(), lost.GetNodeId())
 			}
@@ -183,10 +147,7 @@ func TestReadsAroundLostShards(t *testing.T) {
 	}
 	s.NoteUnreadable("ns", "b", err)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		idx.mu.Lock()
-		n := len(idx.unreadable)
-		idx.mu.Unlock()
-		if n == 1 {
+		if len(idx.UnreadableReports()) == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -213,9 +174,7 @@ func TestDegradedWritesKeepTheQuorum(t *testing.T) {
 	if got, err := read(s, v, 0, int64(len(body))); err != nil || !bytes.Equal(got, body) {
 		t.Fatalf("read of a degraded write: %v", err)
 	}
-	idx.mu.Lock()
-	idx.nodes = 4
-	idx.mu.Unlock()
+	idx.SetNodes(4)
 	_, err := s.Write(context.Background(), bytes.NewReader(body), int64(len(body)), &bytes.Buffer{}, func() error { return nil }, nil)
 	if !errors.Is(err, model.ErrWriteQuorum) {
 		t.Fatalf("write with 4 hosts under quorum 5: %v", err)

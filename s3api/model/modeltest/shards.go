@@ -112,8 +112,9 @@ func (r *reader) ReadBlock(context.Context) ([]byte, error) {
 
 func (r *reader) Close() error { return nil }
 
-// ClusterMap is n healthy data nodes "n0".."n<n-1>", each on a host of
-// its own, at addresses equal to their IDs.
+// ClusterMap is the map Meta serves: n healthy data nodes
+// "n0".."n<n-1>", each on a host of its own, at addresses equal to their
+// IDs.
 func ClusterMap(n int) *cairnpb.GetClusterMapResponse {
 	cm := &cairnpb.GetClusterMapResponse{}
 	for i := 0; i < n; i++ {
