@@ -25,4 +25,5 @@ type Index interface {
 	ConditionalIndex
 	AccessKeyIndex
 	VersioningIndex
+	CorsIndex
 }

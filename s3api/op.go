@@ -28,6 +28,10 @@ const (
 	// Service.
 	OpListBuckets
 
+	// CORS preflight: OPTIONS on a bucket or an object, with no
+	// credentials (cors.go).
+	OpPreflight
+
 	// Buckets.
 	OpCreateBucket
 	OpHeadBucket
@@ -173,6 +177,7 @@ func opTable() [opCount]opRow {
 		OpNotImplemented: {"NotImplemented", (*Server).notImplemented, refused()},
 
 		OpListBuckets: {"ListBuckets", (*Server).listBuckets, access{rule: accessListBuckets}},
+		OpPreflight:   {"Preflight", (*Server).preflight, access{rule: accessAnonymous}},
 
 		OpCreateBucket:         {"CreateBucket", (*Server).createBucket, access{rule: accessCreateBucket}},
 		OpHeadBucket:           {"HeadBucket", (*Server).headBucket, onBucket(policy.BucketInspect)},
@@ -215,9 +220,9 @@ func opTable() [opCount]opRow {
 		OpListBucketAnalyticsConfigurations:           unimplemented("ListBucketAnalyticsConfigurations"),
 		OpPutBucketAnalyticsConfiguration:             unimplemented("PutBucketAnalyticsConfiguration"),
 		OpDeleteBucketAnalyticsConfiguration:          unimplemented("DeleteBucketAnalyticsConfiguration"),
-		OpGetBucketCors:                               unimplemented("GetBucketCors"),
-		OpPutBucketCors:                               unimplemented("PutBucketCors"),
-		OpDeleteBucketCors:                            unimplemented("DeleteBucketCors"),
+		OpGetBucketCors:                               {"GetBucketCors", (*Server).getBucketCors, onBucket(policy.BucketRead)},
+		OpPutBucketCors:                               {"PutBucketCors", (*Server).putBucketCors, onBucket(policy.BucketUpdate)},
+		OpDeleteBucketCors:                            {"DeleteBucketCors", (*Server).deleteBucketCors, onBucket(policy.BucketUpdate)},
 		OpGetBucketEncryption:                         unimplemented("GetBucketEncryption"),
 		OpPutBucketEncryption:                         unimplemented("PutBucketEncryption"),
 		OpDeleteBucketEncryption:                      unimplemented("DeleteBucketEncryption"),

@@ -199,6 +199,11 @@ func classify(method string, o *operation, unimplemented string) (Op, string) {
 	if sub == "" {
 		sub = routingSubresource(target, o.subs)
 	}
+	if method == http.MethodOptions && target != "/" {
+		// A preflight may be for any request on the resource, whatever
+		// its subresources.
+		return OpPreflight, sub
+	}
 	shape := method + " " + target
 	if sub != "" {
 		shape += "?" + sub

@@ -86,7 +86,9 @@ type Bucket struct {
 	// versioning is "" (never configured), "Enabled" or "Suspended".
 	Versioning string `protobuf:"bytes,20,opt,name=versioning,proto3" json:"versioning,omitempty"`
 	// tags is the bucket's tag set (PutBucketTagging); empty when it has none.
-	Tags          map[string]string `protobuf:"bytes,30,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Tags map[string]string `protobuf:"bytes,30,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// cors is the bucket's CORS configuration (PutBucketCors); unset: none.
+	Cors          *BucketCors `protobuf:"bytes,50,opt,name=cors,proto3" json:"cors,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -166,6 +168,13 @@ func (x *Bucket) GetVersioning() string {
 func (x *Bucket) GetTags() map[string]string {
 	if x != nil {
 		return x.Tags
+	}
+	return nil
+}
+
+func (x *Bucket) GetCors() *BucketCors {
+	if x != nil {
+		return x.Cors
 	}
 	return nil
 }
@@ -1025,7 +1034,7 @@ var File_cairnpb_types_proto protoreflect.FileDescriptor
 
 const file_cairnpb_types_proto_rawDesc = "" +
 	"\n" +
-	"\x13cairnpb/types.proto\x12\bcairn.v1\"\xa1\x02\n" +
+	"\x13cairnpb/types.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\"\xcb\x02\n" +
 	"\x06Bucket\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x0e\n" +
@@ -1035,7 +1044,8 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"\n" +
 	"versioning\x18\x14 \x01(\tR\n" +
 	"versioning\x12.\n" +
-	"\x04tags\x18\x1e \x03(\v2\x1a.cairn.v1.Bucket.TagsEntryR\x04tags\x1a7\n" +
+	"\x04tags\x18\x1e \x03(\v2\x1a.cairn.v1.Bucket.TagsEntryR\x04tags\x12(\n" +
+	"\x04cors\x182 \x01(\v2\x14.cairn.v1.BucketCorsR\x04cors\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"Z\n" +
@@ -1177,27 +1187,29 @@ var file_cairnpb_types_proto_goTypes = []any{
 	nil,                   // 13: cairn.v1.ObjectVersion.ChecksumsEntry
 	nil,                   // 14: cairn.v1.ObjectVersion.TagsEntry
 	nil,                   // 15: cairn.v1.PartInfo.ChecksumsEntry
+	(*BucketCors)(nil),    // 16: cairn.v1.BucketCors
 }
 var file_cairnpb_types_proto_depIdxs = []int32{
 	10, // 0: cairn.v1.Bucket.tags:type_name -> cairn.v1.Bucket.TagsEntry
-	11, // 1: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
-	2,  // 2: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
-	3,  // 3: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
-	12, // 4: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
-	13, // 5: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
-	5,  // 6: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
-	6,  // 7: cairn.v1.ObjectVersion.encryption:type_name -> cairn.v1.Encryption
-	14, // 8: cairn.v1.ObjectVersion.tags:type_name -> cairn.v1.ObjectVersion.TagsEntry
-	2,  // 9: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
-	3,  // 10: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
-	15, // 11: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
-	6,  // 12: cairn.v1.PartInfo.encryption:type_name -> cairn.v1.Encryption
-	0,  // 13: cairn.v1.DataNode.state:type_name -> cairn.v1.NodeState
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	16, // 1: cairn.v1.Bucket.cors:type_name -> cairn.v1.BucketCors
+	11, // 2: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
+	2,  // 3: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
+	3,  // 4: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
+	12, // 5: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
+	13, // 6: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
+	5,  // 7: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
+	6,  // 8: cairn.v1.ObjectVersion.encryption:type_name -> cairn.v1.Encryption
+	14, // 9: cairn.v1.ObjectVersion.tags:type_name -> cairn.v1.ObjectVersion.TagsEntry
+	2,  // 10: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
+	3,  // 11: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
+	15, // 12: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
+	6,  // 13: cairn.v1.PartInfo.encryption:type_name -> cairn.v1.Encryption
+	0,  // 14: cairn.v1.DataNode.state:type_name -> cairn.v1.NodeState
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_types_proto_init() }
@@ -1205,6 +1217,7 @@ func file_cairnpb_types_proto_init() {
 	if File_cairnpb_types_proto != nil {
 		return
 	}
+	file_cairnpb_cors_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -178,6 +178,13 @@ var connectionHeaders = map[string]bool{
 	"X-Amz-Id-2":       true,
 	"Server":           true,
 	"Connection":       true,
+	// CORS: a browser shows an error to the page only with these.
+	"Access-Control-Allow-Origin":      true,
+	"Access-Control-Allow-Credentials": true,
+	"Access-Control-Allow-Methods":     true,
+	"Access-Control-Expose-Headers":    true,
+	"Access-Control-Max-Age":           true,
+	"Vary":                             true,
 }
 
 // Write sends e as an S3 error response. HEAD responses carry the status

@@ -313,3 +313,70 @@ func testObjectAttributes(t *testing.T, cl *s3.Client) {
 	_, err = cl.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String("attrs"), Key: aws.String("absent"), ObjectAttributes: all})
 	wantAPIError(t, err, "NoSuchKey", http.StatusNotFound)
 }
+
+// testCors: a bucket's CORS rules answer an unauthenticated preflight,
+// and a signed request from an allowed origin gets the CORS headers, on
+// its errors too.
+func testCors(t *testing.T, c *harness.Cluster, cl *s3.Client) {
+	ctx := ctxT(t, time.Minute)
+	mustCreateBucket(t, cl, "web")
+	if _, err := cl.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String("web"), CORSConfiguration: &types.CORSConfiguration{
+		CORSRules: []types.CORSRule{{AllowedOrigins: []string{"https://app.example"}, AllowedMethods: []string{"GET", "PUT"},
+			AllowedHeaders: []string{"*"}, ExposeHeaders: []string{"ETag"}, MaxAgeSeconds: aws.Int32(60)}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	preflight := func(bucket, origin string) *http.Response {
+		req, err := http.NewRequest(http.MethodOptions, c.Endpoint+"/"+bucket+"/k", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "PUT")
+		req.Header.Set("Access-Control-Request-Headers", "authorization, x-amz-date, x-amz-content-sha256")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp := preflight("web", "https://app.example")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		resp.Header.Get("Access-Control-Allow-Headers") != "authorization, x-amz-date, x-amz-content-sha256" {
+		t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	for _, p := range [][2]string{{"web", "https://evil.example"}, {"no-such-bucket", "https://app.example"}} {
+		if resp := preflight(p[0], p[1]); resp.StatusCode != http.StatusForbidden || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Fatalf("preflight %v: %d %v", p, resp.StatusCode, resp.Header)
+		}
+	}
+	body := []byte("from the browser")
+	req, err := http.NewRequest(http.MethodPut, c.Endpoint+"/web/k", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Origin", "https://app.example")
+	signV4(t, c, req, body)
+	put, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put.Body.Close()
+	if put.StatusCode != http.StatusOK || put.Header.Get("Access-Control-Allow-Origin") != "https://app.example" || put.Header.Get("Access-Control-Expose-Headers") != "ETag" {
+		t.Fatalf("PUT from the allowed origin: %d %v", put.StatusCode, put.Header)
+	}
+	req, err = http.NewRequest(http.MethodGet, c.Endpoint+"/web/k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Origin", "https://app.example") // unsigned: refused, still with the CORS headers
+	denied, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	denied.Body.Close()
+	if denied.StatusCode != http.StatusForbidden || denied.Header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+		t.Fatalf("unsigned GET from the allowed origin: %d %v", denied.StatusCode, denied.Header)
+	}
+}
