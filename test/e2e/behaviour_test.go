@@ -104,7 +104,10 @@ got = s3.head_object(Bucket="meta-utf8", Key="boto")["Metadata"]["greeting"]
 text, charset = email.header.decode_header(got)[0]
 print(json.dumps({"sent_back": got, "decoded": text.decode(charset)}))
 `, "ENCODED="+encoded)
-	var res struct{ SentBack, Decoded string }
+	var res struct {
+		SentBack string `json:"sent_back"`
+		Decoded  string `json:"decoded"`
+	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("boto3 output %q: %v", out, err)
 	}
