@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -381,5 +382,97 @@ func testCors(t *testing.T, c *harness.Cluster, cl *s3.Client) {
 	denied.Body.Close()
 	if denied.StatusCode != http.StatusForbidden || denied.Header.Get("Access-Control-Allow-Origin") != "https://app.example" {
 		t.Fatalf("unsigned GET from the allowed origin: %d %v", denied.StatusCode, denied.Header)
+	}
+}
+
+// testConditionalForms: every conditional form AWS documents, against a
+// real cluster: each answers 412 (or NoSuchKey) or succeeds as AWS does,
+// a refused delete deletes nothing, and of 20 writers racing with the
+// same If-Match exactly one wins.
+func testConditionalForms(t *testing.T, cl *s3.Client) {
+	ctx := ctxT(t, 2*time.Minute)
+	mustCreateBucket(t, cl, "cond")
+	b := aws.String("cond")
+	const other = `"0123456789abcdef0123456789abcdef"`
+	put := func(key string, body []byte, ifMatch, ifNoneMatch *string) (*s3.PutObjectOutput, error) {
+		return cl.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String(key), Body: bytes.NewReader(body), IfMatch: ifMatch, IfNoneMatch: ifNoneMatch})
+	}
+	_, err := put("k", []byte("v0"), aws.String("*"), nil)
+	wantAPIError(t, err, "NoSuchKey", http.StatusNotFound)
+	first, err := put("k", pattern(1, 100<<10), nil, aws.String(other)) // nothing to match: written
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = put("k", []byte("v2"), nil, first.ETag)
+	wantAPIError(t, err, "PreconditionFailed", http.StatusPreconditionFailed)
+	if _, err := put("k", []byte("v2"), aws.String("*"), aws.String(other)); err != nil {
+		t.Fatalf("If-Match * with If-None-Match of another ETag: %v", err)
+	}
+
+	// CopyObject: the conditions are the destination's.
+	_, err = cl.CopyObject(ctx, &s3.CopyObjectInput{Bucket: b, Key: aws.String("k"), CopySource: aws.String("cond/k"),
+		MetadataDirective: types.MetadataDirectiveReplace, IfNoneMatch: aws.String("*")})
+	wantAPIError(t, err, "PreconditionFailed", http.StatusPreconditionFailed)
+	if _, err := cl.CopyObject(ctx, &s3.CopyObjectInput{Bucket: b, Key: aws.String("copy"), CopySource: aws.String("cond/k"),
+		IfNoneMatch: aws.String("*")}); err != nil {
+		t.Fatalf("copy onto a new key with If-None-Match *: %v", err)
+	}
+
+	// CompleteMultipartUpload with If-Match *: the key must exist.
+	up, err := cl.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: b, Key: aws.String("absent")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := cl.UploadPart(ctx, &s3.UploadPartInput{Bucket: b, Key: aws.String("absent"), UploadId: up.UploadId, PartNumber: aws.Int32(1), Body: strings.NewReader("p")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cl.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: b, Key: aws.String("absent"), UploadId: up.UploadId, IfMatch: aws.String("*"),
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: part.ETag}}}})
+	wantAPIError(t, err, "NoSuchKey", http.StatusNotFound)
+
+	// DeleteObject and DeleteObjects: a wrong ETag deletes nothing.
+	head, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: b, Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cl.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: aws.String("k"), IfMatch: aws.String(other)})
+	wantAPIError(t, err, "PreconditionFailed", http.StatusPreconditionFailed)
+	mustGetEqual(t, cl, "cond", "k", []byte("v2"))
+	out, err := cl.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: b, Delete: &types.Delete{Objects: []types.ObjectIdentifier{
+		{Key: aws.String("k"), ETag: aws.String(other)}, {Key: aws.String("copy"), ETag: aws.String("*")},
+	}}})
+	if err != nil || len(out.Errors) != 1 || aws.ToString(out.Errors[0].Key) != "k" || aws.ToString(out.Errors[0].Code) != "PreconditionFailed" ||
+		len(out.Deleted) != 1 || aws.ToString(out.Deleted[0].Key) != "copy" {
+		t.Fatalf("DeleteObjects with ETags: %+v %v", out, err)
+	}
+	mustGetEqual(t, cl, "cond", "k", []byte("v2"))
+
+	// 20 writers race with the same If-Match: one wins.
+	const writers = 20
+	errs := make([]error, writers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			<-start
+			_, errs[i] = put("k", pattern(int64(200+i), 64<<10), head.ETag, nil)
+		})
+	}
+	close(start)
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+			continue
+		}
+		wantAPIError(t, err, "PreconditionFailed", http.StatusPreconditionFailed)
+	}
+	if won != 1 {
+		t.Fatalf("%d of %d If-Match writers won", won, writers)
+	}
+	if _, err := cl.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: aws.String("k"), IfMatch: head.ETag}); err == nil {
+		t.Fatal("a delete conditioned on a replaced ETag went through")
 	}
 }
