@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // bootValues are the values the boot test installs with: the defaults
@@ -47,11 +49,10 @@ data: {replicas: 8}
 // pre-upgrade hook issues the new identities, the new pods start, the
 // post-upgrade Job adds the new meta members, and the test sees 5 voters,
 // 8 healthy data nodes and the rebalancer moving shards onto the new
-// ones.
-//
-// Pods that exist before the upgrade keep running with their old
-// rendering; Kubernetes would roll them, since their templates list the
-// new members too (see docs/kubernetes.md).
+// ones. Last, the pods whose templates the upgrade changed roll as their
+// controllers would roll them, each coming back on its volume at a new
+// address, and the cluster still has its members, its data nodes and a
+// working S3 round trip.
 func TestBootRenderedTopology(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 10-process cluster; run without -short")
@@ -83,7 +84,15 @@ func TestBootRenderedTopology(t *testing.T) {
 	checkMembers(t, k.status(scaled), 5)
 	checkDataNodes(t, k.status(scaled), 8)
 	moved := k.waitRebalanced(scaled, before, 60*time.Second)
-	t.Logf("scaled up; the rebalancer moved %d shards onto the new nodes", moved)
+	t.Logf("scaled up in %s; the rebalancer moved %d shards onto the new nodes", time.Since(start).Round(time.Millisecond), moved)
+
+	// The old pods' templates changed (their TLS volume lists the new
+	// identities, their --meta the new members): they roll, each
+	// restarting on its volume with a new address.
+	rolled := k.rollOut(objs, scaled)
+	checkMembers(t, k.status(scaled), 5)
+	checkDataNodes(t, k.status(scaled), 8)
+	t.Logf("rolled %d pods in %s", rolled, time.Since(start).Round(time.Millisecond))
 
 	k.helmTest(scaled)
 	k.checkRunning()
@@ -195,6 +204,60 @@ func (k *localKube) install(objs []object, event string, prev []object) {
 		k.waitReady(p, 90*time.Second)
 		k.publish(p, "")
 	}
+}
+
+// rollOut replaces every pod of prev whose template objs changes, as the
+// controllers do after `helm upgrade`: a StatefulSet's pods one at a time
+// from the highest ordinal, each ready before the next goes (the new one
+// keeps the old one's claims but gets a new address, as a new pod does);
+// a Deployment's with one new pod first (maxSurge 1, maxUnavailable 0).
+// It returns how many pods it replaced.
+func (k *localKube) rollOut(prev, objs []object) int {
+	k.t.Helper()
+	template := func(objs []object, kind, name string) any {
+		for _, o := range objs {
+			if o.kind == kind && o.name == name {
+				switch v := o.obj.(type) {
+				case *appsv1.StatefulSet:
+					return v.Spec.Template
+				case *appsv1.Deployment:
+					return v.Spec.Template
+				}
+			}
+		}
+		return nil
+	}
+	pod := func(name string) *localPod {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		return k.pods[name]
+	}
+	replaced := 0
+	for _, o := range objs {
+		old := template(prev, o.kind, o.name)
+		if old == nil || reflect.DeepEqual(old, template(objs, o.kind, o.name)) {
+			continue
+		}
+		switch v := o.obj.(type) {
+		case *appsv1.StatefulSet:
+			for i := replicasOf(prev, o.kind, o.name) - 1; i >= 0; i-- {
+				k.remove(pod(fmt.Sprintf("%s-%d", v.Name, i)))
+				p := k.startStatefulSetPod(v, i)
+				k.waitReady(p, 90*time.Second)
+				replaced++
+			}
+		case *appsv1.Deployment:
+			n := replicasOf(prev, o.kind, o.name)
+			for i := 0; i < n; i++ {
+				p := k.startDeploymentPod(v, n+i)
+				k.waitReady(p, 90*time.Second)
+				k.publish(p, "")
+				k.remove(pod(deploymentPodName(v, i)))
+				replaced++
+			}
+		}
+	}
+	return replaced
 }
 
 // replicasOf is the replica count of kind/name in objs (0 if absent).
@@ -350,7 +413,7 @@ func (k *localKube) checkMetricsDocumented(objs []object) {
 		documented[m[1]] = m[2]
 	}
 	served := map[string]string{}
-	for _, name := range []string{releaseName + "-meta-0", releaseName + "-data-0", releaseName + "-gateway-6c9d7f8b5-r0000"} {
+	for _, name := range []string{releaseName + "-meta-0", releaseName + "-data-0", deploymentPodName(&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: releaseName + "-gateway"}}, 0)} {
 		k.mu.Lock()
 		p := k.pods[name]
 		k.mu.Unlock()

@@ -215,9 +215,14 @@ func (k *localKube) startStatefulSetPod(s *appsv1.StatefulSet, i int) *localPod 
 
 // startDeploymentPod starts replica i of a Deployment.
 func (k *localKube) startDeploymentPod(d *appsv1.Deployment, i int) *localPod {
-	p := k.newPod(fmt.Sprintf("%s-6c9d7f8b5-r%04d", d.Name, i), d.Spec.Template.Labels, &d.Spec.Template.Spec, nil)
+	p := k.newPod(deploymentPodName(d, i), d.Spec.Template.Labels, &d.Spec.Template.Spec, nil)
 	k.startServer(p)
 	return p
+}
+
+// deploymentPodName is the name of the Deployment's i-th pod.
+func deploymentPodName(d *appsv1.Deployment, i int) string {
+	return fmt.Sprintf("%s-6c9d7f8b5-r%04d", d.Name, i)
 }
 
 // startServer runs the pod's init containers to completion and starts its
@@ -569,6 +574,38 @@ func (k *localKube) waitReady(p *localPod, timeout time.Duration) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	k.t.Fatalf("pod %s not ready after %s at %s: %s", p.name, timeout, url, last)
+}
+
+// remove stops a pod (SIGTERM, then SIGKILL after 10 s, as the kubelet
+// does within the grace period) and takes its DNS names away; Services
+// that pointed at it point at another pod they select, if any.
+func (k *localKube) remove(p *localPod) {
+	k.t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+	k.mu.Lock()
+	delete(k.pods, p.name)
+	for name, ip := range k.hosts {
+		if ip == p.ip {
+			delete(k.hosts, name)
+		}
+	}
+	var others []*localPod
+	for _, o := range k.pods {
+		if o.cmd != nil {
+			others = append(others, o)
+		}
+	}
+	k.writeHosts()
+	k.mu.Unlock()
+	for _, o := range others {
+		k.publish(o, "")
+	}
 }
 
 // checkRunning fails the test if a server pod has exited.
