@@ -150,6 +150,9 @@ func (k *localKube) runHooks(objs []object, event string) {
 		if j, ok := o.obj.(*batchv1.Job); ok {
 			out := k.runJob(j)
 			k.t.Logf("%s hook %s:\n%s", event, j.Name, strings.Join(mapValues(out), ""))
+			if r := k.api.refusals(); len(r) > 0 {
+				k.t.Errorf("%s hook %s: the API server refused: %v", event, j.Name, r)
+			}
 		}
 	}
 }
