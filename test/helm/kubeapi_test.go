@@ -193,3 +193,31 @@ func (a *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(map[string]int{"create": http.StatusCreated, "update": http.StatusOK}[verb])
 	_ = json.NewEncoder(w).Encode(&s)
 }
+
+// TestFakeAPIAuthorizesByTheRenderedRole: the stand-in API server lets the
+// secrets hook's service account do what the chart's Role grants, and
+// nothing else.
+func TestFakeAPIAuthorizesByTheRenderedRole(t *testing.T) {
+	ch, _ := loadChart(t)
+	objs := renderObjects(t, ch, "")
+	a := &fakeAPI{roles: map[string]*rbacv1.Role{}}
+	a.apply(objs)
+	sa := releaseName + "-secrets-hook"
+	for _, c := range []struct {
+		sa, verb, name string
+		want           bool
+	}{
+		{sa, "create", "", true},
+		{sa, "get", releaseName + "-master-key", true},
+		{sa, "update", releaseName + "-internal-tls", true},
+		{sa, "get", releaseName + "-internal-ca", true},
+		{sa, "get", "someone-elses-secret", false},
+		{sa, "update", "someone-elses-secret", false},
+		{sa, "delete", releaseName + "-master-key", false},
+		{"default", "get", releaseName + "-master-key", false},
+	} {
+		if got := a.allowed(c.sa, c.verb, c.name); got != c.want {
+			t.Errorf("%s may %s secret %q: %v, want %v", c.sa, c.verb, c.name, got, c.want)
+		}
+	}
+}

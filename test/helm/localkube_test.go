@@ -672,3 +672,28 @@ func (k *localKube) dumpLogs() {
 		k.t.Logf("--- %s (%s), last lines:\n%s", p.name, p.ip, strings.Join(lines, "\n"))
 	}
 }
+
+// TestLocalPath: mount paths are rewritten once, longest first, only
+// where a path starts.
+func TestLocalPath(t *testing.T) {
+	mounts := map[string]string{
+		"/tmp":                "/tmp/T/pod/tmp",
+		"/etc/cairn/tls":      "/tmp/T/pod/tls",
+		"/etc/cairn/tls-ext":  "/tmp/T/pod/ext",
+		"/var/lib/cairn/meta": "/tmp/T/pvc/meta-0",
+	}
+	for in, want := range map[string]string{
+		"--cert-dir=/etc/cairn/tls":             "--cert-dir=/tmp/T/pod/tls",
+		"--ca=/etc/cairn/tls/ca.crt":            "--ca=/tmp/T/pod/tls/ca.crt",
+		"--x=/etc/cairn/tls-ext/a":              "--x=/tmp/T/pod/ext/a",
+		"--dir=/var/lib/cairn/meta":             "--dir=/tmp/T/pvc/meta-0",
+		"--files=/tmp/a,/etc/cairn/tls/b":       "--files=/tmp/T/pod/tmp/a,/tmp/T/pod/tls/b",
+		"--dir=/var/lib/cairn/metadata":         "--dir=/var/lib/cairn/metadata",
+		"--endpoint=http://x.svc/etc/cairn/tls": "--endpoint=http://x.svc/etc/cairn/tls",
+		"/etc/cairn/tls":                        "/tmp/T/pod/tls",
+	} {
+		if got := localPath(mounts, in); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
