@@ -51,8 +51,9 @@ data: {replicas: 8}
 // 8 healthy data nodes and the rebalancer moving shards onto the new
 // ones. Last, the pods whose templates the upgrade changed roll as their
 // controllers would roll them, each coming back on its volume at a new
-// address, and the cluster still has its members, its data nodes and a
-// working S3 round trip.
+// address, and the cluster still has its members and its data nodes.
+// Then a data pod loses its volume and comes back empty under its ID, and
+// repair rebuilds what it held; `helm test` passes after it all.
 func TestBootRenderedTopology(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 10-process cluster; run without -short")
@@ -93,6 +94,14 @@ func TestBootRenderedTopology(t *testing.T) {
 	checkMembers(t, k.status(scaled), 5)
 	checkDataNodes(t, k.status(scaled), 8)
 	t.Logf("rolled %d pods in %s", rolled, time.Since(start).Round(time.Millisecond))
+
+	// A data pod whose volume is lost comes back empty under the same ID,
+	// a new incarnation, and repair rebuilds the shards it held.
+	st = k.status(scaled)
+	k.replaceWithEmptyVolumes(scaled, releaseName+"-data", 7)
+	repaired := k.waitRepaired(scaled, st.Repair.UnitsRepaired, 60*time.Second)
+	checkDataNodes(t, k.status(scaled), 8)
+	t.Logf("%s-data-7 lost its volume; repair rebuilt %d units in %s", releaseName, repaired, time.Since(start).Round(time.Millisecond))
 
 	k.helmTest(scaled)
 	k.checkRunning()
@@ -263,6 +272,50 @@ func (k *localKube) rollOut(prev, objs []object) int {
 	return replaced
 }
 
+// replaceWithEmptyVolumes replaces pod i of StatefulSet name, deleting its
+// claims first, as an operator does after losing its disk.
+func (k *localKube) replaceWithEmptyVolumes(objs []object, name string, i int) {
+	k.t.Helper()
+	var s *appsv1.StatefulSet
+	for _, o := range objs {
+		if v, ok := o.obj.(*appsv1.StatefulSet); ok && v.Name == name {
+			s = v
+		}
+	}
+	pod := fmt.Sprintf("%s-%d", name, i)
+	k.mu.Lock()
+	p := k.pods[pod]
+	k.mu.Unlock()
+	if s == nil || p == nil {
+		k.t.Fatalf("no StatefulSet %s or no pod %s", name, pod)
+	}
+	k.remove(p)
+	for _, c := range p.claims {
+		if err := os.RemoveAll(k.claimDir(c, pod)); err != nil {
+			k.t.Fatal(err)
+		}
+	}
+	k.waitReady(k.startStatefulSetPod(s, i), 90*time.Second)
+}
+
+// waitRepaired waits until repair has repaired units since the count
+// before and nothing is under-replicated; it returns how many.
+func (k *localKube) waitRepaired(objs []object, before int64, timeout time.Duration) int64 {
+	k.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var st clusterStatus
+	for time.Now().Before(deadline) {
+		st = k.status(objs)
+		if n := st.Repair.UnitsRepaired - before; n > 0 && st.Repair.UnderReplicated == 0 && st.Repair.LostUnits == 0 {
+			return n
+		}
+		k.checkRunning()
+		time.Sleep(time.Second)
+	}
+	k.t.Fatalf("no repair after %s: %+v (units repaired before: %d)", timeout, st.Repair, before)
+	return 0
+}
+
 // replicasOf is the replica count of kind/name in objs (0 if absent).
 func replicasOf(objs []object, kind, name string) int {
 	for _, o := range objs {
@@ -325,6 +378,11 @@ type clusterStatus struct {
 		Host    string `json:"host"`
 	} `json:"data_nodes"`
 	Rebalance rebalanceStatus `json:"rebalance"`
+	Repair    struct {
+		UnderReplicated int64 `json:"under_replicated"`
+		UnitsRepaired   int64 `json:"units_repaired"`
+		LostUnits       int64 `json:"lost_units"`
+	} `json:"repair"`
 }
 
 type rebalanceStatus struct {

@@ -245,6 +245,7 @@ func (k *localKube) startServer(p *localPod) {
 	}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = env, f, f
+	dieWithTest(p.cmd)
 	if err := p.cmd.Start(); err != nil {
 		k.t.Fatalf("pod %s: %v", p.name, err)
 	}
@@ -276,6 +277,7 @@ func (k *localKube) runToCompletion(p *localPod, c corev1.Container) string {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
+	dieWithTest(cmd)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		k.t.Fatalf("pod %s container %s (%s %q): %v\n%s", p.name, c.Name, filepath.Base(bin), args, err, out)
@@ -424,13 +426,19 @@ func (k *localKube) mounts(p *localPod, c corev1.Container) map[string]string {
 	return out
 }
 
+// claimDir is where the claim of a StatefulSet pod (its PVC,
+// <claim>-<pod>) lives.
+func (k *localKube) claimDir(claim, pod string) string {
+	return filepath.Join(k.root, "pvc", claim+"-"+pod)
+}
+
 // volume fills the pod's volume name on this machine and returns its
 // directory. Secret and ConfigMap contents are written afresh each time a
 // container starts, as the kubelet keeps them current.
 func (k *localKube) volume(p *localPod, podDir, name string) string {
 	k.t.Helper()
 	if slices.Contains(p.claims, name) {
-		dir := filepath.Join(k.root, "pvc", name+"-"+p.name)
+		dir := k.claimDir(name, p.name)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			k.t.Fatal(err)
 		}
