@@ -55,9 +55,6 @@ data: {replicas: 8}
 // Then a data pod loses its volume and comes back empty under its ID, and
 // repair rebuilds what it held; `helm test` passes after it all.
 func TestBootRenderedTopology(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a 10-process cluster; run without -short")
-	}
 	start := time.Now()
 	ch, _ := loadChart(t)
 	bins := buildBinaries(t)
