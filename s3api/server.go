@@ -213,7 +213,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, o operation) {
 	if err == nil {
 		s.corsHeaders(r.Context(), w, r, req)
 	}
-	anonymous := s.ops[req.op].access.rule == accessAnonymous
+	anonymous := s.ops[req.op].access.rule == accessByHandler
 	if err == nil && !anonymous {
 		err = s.authenticate(r.Context(), r, req)
 	}

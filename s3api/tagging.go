@@ -164,6 +164,11 @@ func readTagging(r *http.Request, limit int, forObject bool) (map[string]string,
 	if err := want.Verify(sums, r.Body); err != nil {
 		return nil, err
 	}
+	return parseTaggingDoc(body, limit, forObject)
+}
+
+// parseTaggingDoc parses and checks a Tagging document.
+func parseTaggingDoc(body []byte, limit int, forObject bool) (map[string]string, error) {
 	var doc tagging
 	if err := xml.Unmarshal(body, &doc); err != nil {
 		return nil, s3err.Wrap(s3err.MalformedXML, err)
