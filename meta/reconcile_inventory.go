@@ -143,16 +143,18 @@ func (j *inventoryJob) Start(context.Context) time.Duration {
 }
 
 func (j *inventoryJob) Round(ctx context.Context) error {
-	j.next = inventoryRetry
-	if err := j.n.inventoryRound(ctx, j.n.conns, j.pace, &j.next); err != nil {
+	next, err := j.n.inventoryRound(ctx, j.n.conns, j.pace)
+	if err != nil {
+		j.next = inventoryRetry
 		return fmt.Errorf("meta: inventory reconciliation (it resumes later): %w", err)
 	}
+	j.next = next
 	return nil
 }
 
-// inventoryRound starts, resumes or waits for a pass. It sets *next to the
-// wait before the next round when it returns without error.
-func (n *node) inventoryRound(ctx context.Context, conns *dataclient.Pool, pace *leaderjob.Pacer, next *time.Duration) error {
+// inventoryRound starts or resumes a pass and works it to the end, or
+// finds that none is due yet. It returns the wait before the next round.
+func (n *node) inventoryRound(ctx context.Context, conns *dataclient.Pool, pace *leaderjob.Pacer) (time.Duration, error) {
 	var p *cairnpb.InventoryProgress
 	err := n.store.view(func(r pebble.Reader) error {
 		var err error
@@ -160,14 +162,13 @@ func (n *node) inventoryRound(ctx context.Context, conns *dataclient.Pool, pace 
 		return err
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	n.repair.setInventory(p)
 	if p.GetPassStartedUnixNano() == 0 {
 		if last := p.GetLastPassFinishedUnixNano(); last != 0 {
 			if wait := time.Unix(0, last).Add(n.cfg.InventoryInterval).Sub(n.cfg.Now()); wait > 0 {
-				*next = min(wait, inventoryMaxSleep)
-				return nil
+				return min(wait, inventoryMaxSleep), nil
 			}
 		}
 		p = &cairnpb.InventoryProgress{
@@ -176,17 +177,13 @@ func (n *node) inventoryRound(ctx context.Context, conns *dataclient.Pool, pace 
 			LastPassUnits: p.GetLastPassUnits(), LastPassMissing: p.GetLastPassMissing(), LastPassMismatched: p.GetLastPassMismatched(),
 		}
 		if err := n.saveInventory(ctx, p); err != nil {
-			return err
+			return 0, err
 		}
 	} else {
 		n.cfg.Logger.Info("inventory reconciliation resumes a pass", "units_done", p.GetUnitsDone(),
 			"started", time.Unix(0, p.GetPassStartedUnixNano()).UTC())
 	}
-	if err := n.inventoryPass(ctx, conns, pace, p); err != nil {
-		return err
-	}
-	*next = 0
-	return nil
+	return 0, n.inventoryPass(ctx, conns, pace, p)
 }
 
 // saveInventory replicates p.
