@@ -28,7 +28,7 @@ JSCLIENTS := $(BIN)/jsclients
 # test/clients/java/pom.xml, resolved into a Maven repository under bin/.
 JAVACLIENTS := $(BIN)/javaclients
 JAVA_SOURCES := $(wildcard test/clients/java/src/main/java/cairn/clients/*.java)
-MVN := mvn -q -B -Dmaven.repo.local=$(abspath $(BIN))/m2 -f test/clients/java/pom.xml -Dclients.build.dir=$(abspath $(JAVACLIENTS))
+MVN := mvn -q -B -Dstyle.color=never -Dmaven.repo.local=$(abspath $(BIN))/m2 -f test/clients/java/pom.xml -Dclients.build.dir=$(abspath $(JAVACLIENTS))
 
 # The Helm chart's tests are a module of their own (test/helm/go.mod):
 # Helm's and Kubernetes' requirements would otherwise raise the versions of
@@ -137,7 +137,7 @@ javaclients: $(JAVACLIENTS)/classpath.txt
 
 $(JAVACLIENTS)/classpath.txt: test/clients/java/pom.xml $(JAVA_SOURCES)
 	@rm -f $@
-	$(MVN) -o compile dependency:build-classpath -Dmdep.outputFile=$(abspath $@) 2>/dev/null || \
+	$(MVN) -o compile dependency:build-classpath -Dmdep.outputFile=$(abspath $@) >/dev/null 2>&1 || \
 		$(MVN) compile dependency:build-classpath -Dmdep.outputFile=$(abspath $@) || \
 		{ rm -f $@; echo "could not build test/clients/java"; exit 1; }
 
