@@ -111,7 +111,7 @@ debclients:
 		inst() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades "$$@" >/dev/null 2>&1; }; \
 		inst $$want || { apt-get update -q >/dev/null 2>&1 && inst $$want; } || \
 		{ echo "WARNING: Debian no longer has $$want; installing its current rclone and s3fs"; inst rclone s3fs; } || \
-		echo "WARNING: could not install rclone and s3fs (Debian packages; needs root): their e2e checks will be skipped"; \
+		echo "WARNING: could not install rclone and s3fs (Debian packages; needs root): their e2e checks will fail in CI and be skipped elsewhere"; \
 	fi
 
 # s3cmd; test/e2e uses bin/s3cmdenv/bin/s3cmd.
