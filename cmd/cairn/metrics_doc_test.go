@@ -50,8 +50,20 @@ func TestMetricsDocumented(t *testing.T) {
 	if len(inSource) < 60 {
 		t.Fatalf("found only %d metric names in the source; is the walk right?", len(inSource))
 	}
+	// A literal may be a prefix the code appends suffixes to (a leader job
+	// runner's series): the documented names it begins count as its.
 	for name, path := range inSource {
-		if documented[name] == 0 {
+		if documented[name] > 0 {
+			continue
+		}
+		prefixed := 0
+		for doc := range documented {
+			if strings.HasPrefix(doc, name+"_") {
+				inSource[doc] = path
+				prefixed++
+			}
+		}
+		if prefixed == 0 {
 			t.Errorf("%s (%s) is not in docs/metrics.md", name, path)
 		}
 	}
