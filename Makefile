@@ -18,6 +18,8 @@ AWSENV := $(BIN)/awsenv
 # tested"). From Debian, at the versions recorded here: rclone and s3fs.
 RCLONE_DEB_VERSION := 1.60.1+dfsg-2+b5
 S3FS_DEB_VERSION   := 1.90-1
+# Chromium (Debian) for the browser tests of CORS and form uploads.
+CHROMIUM_DEB_VERSION := 156.0.8078.129-1~deb12u1
 # s3cmd from PyPI, in its own venv.
 S3CMD_VERSION := 2.4.0
 S3CMDENV := $(BIN)/s3cmdenv
@@ -41,7 +43,7 @@ HELM_TESTS := test/helm
 DATA_NODES ?= 6
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build image run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 clients debclients s3cmdenv jsclients javaclients cluster-up cluster-down bench bench-tls bench-inventory clean
+.PHONY: browser all build image run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 clients debclients s3cmdenv jsclients javaclients cluster-up cluster-down bench bench-tls bench-inventory clean
 
 all: build
 
@@ -66,7 +68,7 @@ run: build
 # test/ start whole clusters of processes; they run one package at a time
 # (-p 1) so that the acceptance and fault suites do not compete for the
 # cores and turn timing margins into flakes.
-test: deps pyenv awsenv awscli2 clients fmt-check vet verify
+test: deps pyenv awsenv awscli2 clients browser fmt-check vet verify
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/')
 	$(GO) test -race -count=1 -p 1 -timeout $(TEST_TIMEOUT) ./test/...
 	cd $(HELM_TESTS) && $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
@@ -113,6 +115,16 @@ debclients:
 		inst $$want || { apt-get update -q >/dev/null 2>&1 && inst $$want; } || \
 		{ echo "WARNING: Debian no longer has $$want; installing its current rclone and s3fs"; inst rclone s3fs; } || \
 		echo "WARNING: could not install rclone and s3fs (Debian packages; needs root): their e2e checks will fail in CI and be skipped elsewhere"; \
+	fi
+
+# Headless Chromium for test/e2e/browser_test.go (a page of another
+# origin using the gateway through CORS, and a browser form upload).
+browser:
+	@if [ "$$(dpkg-query -W -f='$${Status} $${Version}' chromium 2>/dev/null)" != "install ok installed $(CHROMIUM_DEB_VERSION)" ]; then \
+		inst() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades "$$@" >/dev/null 2>&1; }; \
+		inst chromium=$(CHROMIUM_DEB_VERSION) || { apt-get update -q >/dev/null 2>&1 && inst chromium=$(CHROMIUM_DEB_VERSION); } || \
+		{ echo "WARNING: Debian no longer has chromium $(CHROMIUM_DEB_VERSION); installing its current one"; inst chromium; } || \
+		echo "WARNING: could not install chromium (a Debian package; needs root): the browser test will fail in CI and be skipped elsewhere"; \
 	fi
 
 # s3cmd; test/e2e uses bin/s3cmdenv/bin/s3cmd.
