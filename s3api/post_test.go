@@ -135,15 +135,27 @@ func TestPostUploads(t *testing.T) {
 		status int
 		code   string
 	}{
-		"expired": {func() postForm { f := base4("uploads/e", []byte("x")); f.expires = time.Now().Add(-time.Minute); return f }, "SK", 403, "AccessDenied"},
+		"expired": {func() postForm {
+			f := base4("uploads/e", []byte("x"))
+			f.expires = time.Now().Add(-time.Minute)
+			return f
+		}, "SK", 403, "AccessDenied"},
 		"another key": {func() postForm { return base4("elsewhere/k", []byte("x")) }, "SK", 403, "AccessDenied"},
 		"extra field": {func() postForm {
 			f := base4("uploads/x", []byte("x"))
 			f.fields = append(f.fields, [2]string{"x-amz-meta-sneaky", "1"})
 			return f
 		}, "SK", 403, "AccessDenied"},
-		"too large":     {func() postForm { f := base4("uploads/big", big); f.conditions[5] = []any{"content-length-range", 1, 1000}; return f }, "SK", 400, "EntityTooLarge"},
-		"too small":     {func() postForm { f := base4("uploads/small", []byte("x")); f.conditions[5] = []any{"content-length-range", 10, 1000}; return f }, "SK", 400, "EntityTooSmall"},
+		"too large": {func() postForm {
+			f := base4("uploads/big", big)
+			f.conditions[5] = []any{"content-length-range", 1, 1000}
+			return f
+		}, "SK", 400, "EntityTooLarge"},
+		"too small": {func() postForm {
+			f := base4("uploads/small", []byte("x"))
+			f.conditions[5] = []any{"content-length-range", 10, 1000}
+			return f
+		}, "SK", 400, "EntityTooSmall"},
 		"bad signature": {func() postForm { return base4("uploads/s", []byte("x")) }, "wrong", 403, "SignatureDoesNotMatch"},
 	} {
 		body, ct := c.form().body(t, "v4", c.secret)
