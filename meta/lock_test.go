@@ -1,0 +1,149 @@
+package meta
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+const second = int64(time.Second)
+
+func lockedBucketOp(id byte) *cairnpb.CreateBucketCmd {
+	op := createBucketOp("ns", "b", id)
+	op.Bucket.ObjectLockEnabled = true
+	return op
+}
+
+func lockedPut(key, version, mode string, until int64, hold bool, nodes ...string) *cairnpb.PutObjectCmd {
+	op := putOp("ns", "b", key, version, nodes...)
+	op.Version.Lock = &cairnpb.ObjectLock{Mode: mode, RetainUntilUnixNano: until, LegalHold: hold}
+	return op
+}
+
+func retentionOp(key, version, mode string, until int64, bypass bool) *cairnpb.SetVersionLockCmd {
+	return &cairnpb.SetVersionLockCmd{Namespace: "ns", Bucket: "b", Key: key, VersionId: version,
+		Retention: &cairnpb.Retention{Mode: mode, RetainUntilUnixNano: until}, BypassGovernance: bypass}
+}
+
+func holdOp(key, version string, on bool) *cairnpb.SetVersionLockCmd {
+	return &cairnpb.SetVersionLockCmd{Namespace: "ns", Bucket: "b", Key: key, VersionId: version, LegalHold: proto.Bool(on)}
+}
+
+func bypassDel(key, version string) *cairnpb.DeleteVersionCmd {
+	op := delOp(key, version)
+	op.BypassGovernance = true
+	return op
+}
+
+// TestObjectLockCompliance: a COMPLIANCE version survives every removal
+// until its date, whatever the command says, and goes after it.
+func TestObjectLockCompliance(t *testing.T) {
+	f := newTestFSM(t)
+	c := &cmdLog{}
+	c.mustApply(t, f, lockedBucketOp(1))
+	if bk := bucketOf(t, f); bk.GetVersioning() != versioningEnabled || !bk.GetObjectLockEnabled() {
+		t.Fatalf("locked bucket %v: versioning must be Enabled", bk)
+	}
+	until := c.now + 100*second
+	c.mustApply(t, f, lockedPut("k", "v1", lockCompliance, until, false, "n1"))
+
+	wantErr(t, c.apply(t, f, delOp("k", "v1")), rpcerr.ErrObjectLocked)
+	wantErr(t, c.apply(t, f, bypassDel("k", "v1")), rpcerr.ErrObjectLocked)
+	wantErr(t, c.apply(t, f, versioningOp(versioningSuspended)), rpcerr.ErrInvalidBucketState)
+	// Shortening, removing or weakening the retention is refused, even with bypass.
+	wantErr(t, c.apply(t, f, retentionOp("k", "v1", lockCompliance, until-second, true)), rpcerr.ErrObjectLocked)
+	wantErr(t, c.apply(t, f, retentionOp("k", "v1", lockGovernance, until+second, true)), rpcerr.ErrObjectLocked)
+	wantErr(t, c.apply(t, f, retentionOp("k", "v1", "", 0, true)), rpcerr.ErrObjectLocked)
+	// Overwrites and simple deletes keep it as noncurrent.
+	c.mustApply(t, f, putOp("ns", "b", "k", "v2"), delOp("k", ""))
+	if v, err := find(t, f, "k", "v1"); err != nil || v.GetLock().GetMode() != lockCompliance {
+		t.Fatalf("v1 after overwrite and delete: %v %v", v, err)
+	}
+	wantErr(t, c.apply(t, f, &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: "b"}), rpcerr.ErrBucketNotEmpty)
+	// Extending is allowed.
+	until += 50 * second
+	c.mustApply(t, f, retentionOp("k", "v1", lockCompliance, until, false))
+	if q := gcQueue(t, f.store); len(q) != 0 {
+		t.Fatalf("locked shards queued for GC: %v", q)
+	}
+
+	// After the date, it goes.
+	c.now = until
+	c.mustApply(t, f, delOp("k", "v1"))
+	if q := gcQueue(t, f.store); !slices.Equal(q, []string{"n1/v1.0"}) {
+		t.Fatalf("gc queue %v", q)
+	}
+}
+
+// TestObjectLockGovernance: GOVERNANCE yields to bypass_governance only.
+func TestObjectLockGovernance(t *testing.T) {
+	f := newTestFSM(t)
+	c := &cmdLog{}
+	c.mustApply(t, f, lockedBucketOp(1))
+	until := c.now + 100*second
+	c.mustApply(t, f, lockedPut("k", "v1", lockGovernance, until, false), lockedPut("k", "v2", lockGovernance, until, false))
+	wantErr(t, c.apply(t, f, delOp("k", "v1")), rpcerr.ErrObjectLocked)
+	wantErr(t, c.apply(t, f, retentionOp("k", "v1", lockGovernance, until-second, false)), rpcerr.ErrObjectLocked)
+	c.mustApply(t, f, retentionOp("k", "v1", lockGovernance, until+second, false)) // extending
+	c.mustApply(t, f, retentionOp("k", "v1", lockGovernance, until-second, true))  // shortening, bypassed
+	c.mustApply(t, f, bypassDel("k", "v1"))
+	if _, err := find(t, f, "k", "v1"); err == nil {
+		t.Fatal("v1 survived a bypassed delete")
+	}
+	// Removing a GOVERNANCE retention with bypass unlocks the version.
+	c.mustApply(t, f, retentionOp("k", "v2", "", 0, true), delOp("k", "v2"))
+}
+
+// TestObjectLockLegalHold: a legal hold blocks removal, bypass or not,
+// until it is removed; it needs no retention.
+func TestObjectLockLegalHold(t *testing.T) {
+	f := newTestFSM(t)
+	c := &cmdLog{}
+	c.mustApply(t, f, lockedBucketOp(1), putOp("ns", "b", "k", "v1"), holdOp("k", "v1", true))
+	wantErr(t, c.apply(t, f, delOp("k", "v1")), rpcerr.ErrObjectLocked)
+	wantErr(t, c.apply(t, f, bypassDel("k", "v1")), rpcerr.ErrObjectLocked)
+	c.mustApply(t, f, holdOp("k", "v1", false), delOp("k", "v1"))
+}
+
+// TestObjectLockNeedsLockedBucket: locks are refused outside a bucket
+// with object lock, and object lock needs versioning Enabled.
+func TestObjectLockNeedsLockedBucket(t *testing.T) {
+	f := newTestFSM(t)
+	c := &cmdLog{}
+	c.mustApply(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "k", "v1"))
+	wantErr(t, c.apply(t, f, lockedPut("k", "v2", lockCompliance, c.now+second, false)), rpcerr.ErrNoObjectLock)
+	wantErr(t, c.apply(t, f, holdOp("k", "v1", true)), rpcerr.ErrNoObjectLock)
+	cfg := &cairnpb.SetObjectLockConfigCmd{Namespace: "ns", Name: "b",
+		DefaultRetention: &cairnpb.DefaultRetention{Mode: lockCompliance, Days: 1}}
+	wantErr(t, c.apply(t, f, cfg), rpcerr.ErrInvalidBucketState)
+	c.mustApply(t, f, versioningOp(versioningEnabled), cfg)
+	// Default retention: one day from the write.
+	c.mustApply(t, f, putOp("ns", "b", "k", "v3"))
+	v := current(t, f, "k")
+	if l := v.GetLock(); l.GetMode() != lockCompliance || l.GetRetainUntilUnixNano() != c.now+24*int64(time.Hour) {
+		t.Fatalf("default retention gave %v", l)
+	}
+	wantErr(t, c.apply(t, f, delOp("k", "v3")), rpcerr.ErrObjectLocked)
+	bad := &cairnpb.SetObjectLockConfigCmd{Namespace: "ns", Name: "b",
+		DefaultRetention: &cairnpb.DefaultRetention{Mode: lockCompliance, Days: 1, Years: 1}}
+	wantErr(t, c.apply(t, f, bad), rpcerr.ErrInvalidArgument)
+}
+
+func bucketOf(t *testing.T, f *fsm) *cairnpb.Bucket {
+	t.Helper()
+	var bk *cairnpb.Bucket
+	if err := f.store.view(func(r pebble.Reader) error {
+		var err error
+		bk, err = getBucket(r, "ns", "b")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return bk
+}
