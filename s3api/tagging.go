@@ -144,32 +144,10 @@ func parseTaggingHeader(h http.Header) (map[string]string, error) {
 }
 
 // readTagging reads and checks the Tagging body of a Put...Tagging request.
-// S3 requires a Content-MD5 or x-amz-checksum-* on these bodies.
 func readTagging(r *http.Request, limit int, forObject bool) (map[string]string, error) {
-	want, err := checksum.FromHeaders(r.Header)
-	if err != nil {
-		return nil, err
-	}
-	if want.ContentMD5 == "" && want.Value == "" && want.Trailer == "" {
-		return nil, s3err.New(s3err.MissingContentMD5, "")
-	}
-	sums, err := checksum.NewSet(want.Algorithms()...)
-	if err != nil {
-		return nil, err
-	}
-	body, err := io.ReadAll(io.TeeReader(io.LimitReader(r.Body, maxXMLBody+1), sums))
-	if err != nil {
-		return nil, err
-	}
-	if len(body) > maxXMLBody {
-		return nil, s3err.New(s3err.MalformedXML, "The request body is too large.")
-	}
-	if err := want.Verify(sums, r.Body); err != nil {
-		return nil, err
-	}
 	var doc tagging
-	if err := xml.Unmarshal(body, &doc); err != nil {
-		return nil, s3err.Wrap(s3err.MalformedXML, err)
+	if err := readDigestedXML(r, &doc); err != nil {
+		return nil, err
 	}
 	if doc.TagSet == nil {
 		return nil, s3err.New(s3err.MalformedXML, "")
@@ -301,4 +279,36 @@ func (c copyTagging) tagsFor(src *cairnpb.ObjectVersion) map[string]string {
 		return c.tags
 	}
 	return maps.Clone(src.GetTags())
+}
+
+// readDigestedXML reads the XML body of a request that S3 requires a
+// Content-MD5 or an x-amz-checksum-* (header or trailer) on
+// (Put...Tagging, the object lock Puts), verifies it, and decodes the
+// body into v.
+func readDigestedXML(r *http.Request, v any) error {
+	want, err := checksum.FromHeaders(r.Header)
+	if err != nil {
+		return err
+	}
+	if want.ContentMD5 == "" && want.Value == "" && want.Trailer == "" {
+		return s3err.New(s3err.MissingContentMD5, "")
+	}
+	sums, err := checksum.NewSet(want.Algorithms()...)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(io.TeeReader(io.LimitReader(r.Body, maxXMLBody+1), sums))
+	if err != nil {
+		return err
+	}
+	if len(body) > maxXMLBody {
+		return s3err.New(s3err.MalformedXML, "The request body is too large.")
+	}
+	if err := want.Verify(sums, r.Body); err != nil {
+		return err
+	}
+	if err := xml.Unmarshal(body, v); err != nil {
+		return s3err.Wrap(s3err.MalformedXML, err)
+	}
+	return nil
 }
