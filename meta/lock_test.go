@@ -147,3 +147,32 @@ func bucketOf(t *testing.T, f *fsm) *cairnpb.Bucket {
 	}
 	return bk
 }
+
+// TestObjectLockMultipart: an upload carries the lock its initiation
+// asked for to the object it completes into; without one, the object gets
+// the bucket's default retention, dated at completion.
+func TestObjectLockMultipart(t *testing.T) {
+	f := newTestFSM(t)
+	c := &cmdLog{}
+	c.mustApply(t, f, createBucketOp("ns", "plain", 2))
+	held := createUploadOp("plain", "k", 1)
+	held.Upload.Lock = &cairnpb.ObjectLock{LegalHold: true}
+	wantErr(t, c.apply(t, f, held), rpcerr.ErrNoObjectLock)
+
+	c.mustApply(t, f, lockedBucketOp(1))
+	held.Bucket = "b"
+	c.mustApply(t, f, held, partOp("b", "k", 1, 1, 10, "p1"), completeOp("b", "k", 1, "v1", listed(1, "p1")))
+	if l := current(t, f, "k").GetLock(); !l.GetLegalHold() || l.GetMode() != "" {
+		t.Fatalf("completed held upload has lock %v", l)
+	}
+	wantErr(t, c.apply(t, f, delOp("k", "v1")), rpcerr.ErrObjectLocked)
+
+	c.mustApply(t, f, &cairnpb.SetObjectLockConfigCmd{Namespace: "ns", Name: "b",
+		DefaultRetention: &cairnpb.DefaultRetention{Mode: lockGovernance, Years: 1}})
+	c.mustApply(t, f, createUploadOp("b", "k", 2), partOp("b", "k", 2, 1, 10, "p2"))
+	c.mustApply(t, f, completeOp("b", "k", 2, "v2", listed(1, "p2")))
+	want := time.Unix(0, c.now).UTC().AddDate(1, 0, 0).UnixNano()
+	if l := current(t, f, "k").GetLock(); l.GetMode() != lockGovernance || l.GetRetainUntilUnixNano() != want {
+		t.Fatalf("completed upload under default retention has lock %v", l)
+	}
+}

@@ -145,6 +145,12 @@ func commitVersioned(b *pebble.Batch, index uint64, now int64, bk *cairnpb.Bucke
 	v.Versioned = bk.GetVersioning() == versioningEnabled
 	v.Seq = index
 	v.DeleteMarker = false
+	if old != nil && !v.GetVersioned() && !old.GetVersioned() {
+		// Before any write: the null version is about to go for good.
+		if err := checkRemovable(old, now, false); err != nil {
+			return err
+		}
+	}
 	if !v.GetVersioned() {
 		// Before any write: it refuses a locked null version.
 		if err := dropNoncurrentNull(b, now, id, v.GetKey()); err != nil {
