@@ -96,7 +96,7 @@ func settleLock(bk *cairnpb.Bucket, v *cairnpb.ObjectVersion, now int64) error {
 // checkLockAllowed refuses lock l (nil: none) for a new version or upload
 // of bucket bk when bk has no object lock, or l is malformed.
 func checkLockAllowed(bk *cairnpb.Bucket, l *cairnpb.ObjectLock) error {
-	if l.GetMode() == "" && !l.GetLegalHold() && l.GetRetainUntilUnixNano() == 0 {
+	if l.GetMode() == "" && !l.GetLegalHold() && !l.GetLegalHoldSet() && l.GetRetainUntilUnixNano() == 0 {
 		return nil
 	}
 	if !bk.GetObjectLockEnabled() {
@@ -217,7 +217,7 @@ func applySetVersionLock(b *pebble.Batch, now int64, c *cairnpb.SetVersionLockCm
 		v.Lock.Mode, v.Lock.RetainUntilUnixNano = r.GetMode(), r.GetRetainUntilUnixNano()
 	}
 	if c.LegalHold != nil {
-		v.Lock.LegalHold = c.GetLegalHold()
+		v.Lock.LegalHold, v.Lock.LegalHoldSet = c.GetLegalHold(), true
 	}
 	// A current record comes without its inline bytes (they live apart
 	// and stay); a noncurrent one with them, and keeps them.

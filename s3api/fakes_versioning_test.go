@@ -144,7 +144,7 @@ func (f *fakeIndex) SetVersionLock(_ context.Context, req *cairnpb.SetVersionLoc
 		v.Lock.Mode, v.Lock.RetainUntilUnixNano = r.GetMode(), r.GetRetainUntilUnixNano()
 	}
 	if req.LegalHold != nil {
-		v.Lock.LegalHold = req.GetLegalHold()
+		v.Lock.LegalHold, v.Lock.LegalHoldSet = req.GetLegalHold(), true
 	}
 	return v.GetVersionId(), nil
 }

@@ -79,9 +79,11 @@ func lockFromHeaders(h http.Header, now time.Time) (*cairnpb.ObjectLock, error) 
 		l.Mode, l.RetainUntilUnixNano = mode, t.UnixNano()
 	}
 	switch hold {
-	case "", legalHoldOff:
+	case "":
+	case legalHoldOff:
+		l.LegalHoldSet = true
 	case legalHoldOn:
-		l.LegalHold = true
+		l.LegalHold, l.LegalHoldSet = true, true
 	default:
 		return nil, s3err.New(s3err.InvalidArgument, "Legal Hold must be either of 'ON' or 'OFF'")
 	}
@@ -302,8 +304,12 @@ func (s *Server) getObjectLegalHold(ctx context.Context, w http.ResponseWriter, 
 	if err != nil {
 		return err
 	}
+	l := v.GetLock()
+	if !l.GetLegalHold() && !l.GetLegalHoldSet() {
+		return s3err.New(s3err.NoSuchObjectLockConfiguration, "")
+	}
 	status := legalHoldOff
-	if v.GetLock().GetLegalHold() {
+	if l.GetLegalHold() {
 		status = legalHoldOn
 	}
 	return writeXML(w, legalHoldXML{XMLNS: s3XMLNS, Status: status})

@@ -141,6 +141,9 @@ func TestObjectLockSurface(t *testing.T) {
 	if _, err := cl.GetObjectRetention(ctx, &s3.GetObjectRetentionInput{Bucket: aws.String("locked"), Key: aws.String("free")}); code(err) != "NoSuchObjectLockConfiguration" {
 		t.Fatalf("GetObjectRetention of an object without one: %v", err)
 	}
+	if _, err := cl.GetObjectLegalHold(ctx, &s3.GetObjectLegalHoldInput{Bucket: aws.String("locked"), Key: aws.String("free")}); code(err) != "NoSuchObjectLockConfiguration" {
+		t.Fatalf("GetObjectLegalHold of an object never held: %v", err)
+	}
 	if _, err := cl.GetObjectRetention(ctx, &s3.GetObjectRetentionInput{Bucket: aws.String("plain"), Key: aws.String("free")}); code(err) != "InvalidRequest" {
 		t.Fatalf("GetObjectRetention in a plain bucket: %v", err)
 	}

@@ -261,8 +261,11 @@ type ObjectLock struct {
 	Mode                string                 `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"`                                                               // "", "GOVERNANCE" or "COMPLIANCE"
 	RetainUntilUnixNano int64                  `protobuf:"varint,2,opt,name=retain_until_unix_nano,json=retainUntilUnixNano,proto3" json:"retain_until_unix_nano,omitempty"` // 0 when mode is ""
 	LegalHold           bool                   `protobuf:"varint,3,opt,name=legal_hold,json=legalHold,proto3" json:"legal_hold,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// legal_hold_set: a legal hold status (ON or OFF) was ever given, so
+	// GetObjectLegalHold has one to answer.
+	LegalHoldSet  bool `protobuf:"varint,4,opt,name=legal_hold_set,json=legalHoldSet,proto3" json:"legal_hold_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ObjectLock) Reset() {
@@ -312,6 +315,13 @@ func (x *ObjectLock) GetRetainUntilUnixNano() int64 {
 func (x *ObjectLock) GetLegalHold() bool {
 	if x != nil {
 		return x.LegalHold
+	}
+	return false
+}
+
+func (x *ObjectLock) GetLegalHoldSet() bool {
+	if x != nil {
+		return x.LegalHoldSet
 	}
 	return false
 }
@@ -1199,13 +1209,14 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"\x10DefaultRetention\x12\x12\n" +
 	"\x04mode\x18\x01 \x01(\tR\x04mode\x12\x12\n" +
 	"\x04days\x18\x02 \x01(\x05R\x04days\x12\x14\n" +
-	"\x05years\x18\x03 \x01(\x05R\x05years\"t\n" +
+	"\x05years\x18\x03 \x01(\x05R\x05years\"\x9a\x01\n" +
 	"\n" +
 	"ObjectLock\x12\x12\n" +
 	"\x04mode\x18\x01 \x01(\tR\x04mode\x123\n" +
 	"\x16retain_until_unix_nano\x18\x02 \x01(\x03R\x13retainUntilUnixNano\x12\x1d\n" +
 	"\n" +
-	"legal_hold\x18\x03 \x01(\bR\tlegalHold\"Z\n" +
+	"legal_hold\x18\x03 \x01(\bR\tlegalHold\x12$\n" +
+	"\x0elegal_hold_set\x18\x04 \x01(\bR\flegalHoldSet\"Z\n" +
 	"\rErasureScheme\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\x05R\x04data\x12\x16\n" +
 	"\x06parity\x18\x02 \x01(\x05R\x06parity\x12\x1d\n" +
