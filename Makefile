@@ -18,8 +18,9 @@ AWSENV := $(BIN)/awsenv
 # The Helm chart's tests are a module of their own (test/helm/go.mod):
 # Helm's and Kubernetes' requirements would otherwise raise the versions of
 # modules the Cairn binaries link (bbolt, x/net, klauspost/compress, ...).
-# They run without -race: they render templates and start no goroutines of
-# their own, and the race build of Helm and Kubernetes costs minutes.
+# They run without -race: the race build of Helm and Kubernetes costs
+# minutes, and the processes the boot test starts are built from the main
+# module (without -race, like the image's).
 HELM_TESTS := test/helm
 
 DATA_NODES ?= 6

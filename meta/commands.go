@@ -112,6 +112,7 @@ func commandRows() []commandRow {
 		{field: "abort_upload", apply: timed(applyAbortUpload)},
 		{field: "set_object_tags", apply: plain(applySetObjectTags)},
 		{field: "set_bucket_tags", apply: plain(applySetBucketTags)},
+		{field: "set_bucket_cors", apply: plain(applySetBucketCors)},
 		{field: "drop_gc", apply: plain(applyDropGC)},
 		{field: "create_namespace", apply: timed(applyCreateNamespace)},
 		{field: "create_user", apply: timed(applyCreateUser)},

@@ -230,6 +230,18 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 		"set_bucket_tags": func(g *fuzzGen) proto.Message {
 			return &cairnpb.SetBucketTagsCmd{Namespace: fuzzNS, Name: g.anyBucket(), Tags: g.tags()}
 		},
+		"set_bucket_cors": func(g *fuzzGen) proto.Message {
+			c := &cairnpb.SetBucketCorsCmd{Namespace: fuzzNS, Name: g.anyBucket(), Cors: &cairnpb.BucketCors{}}
+			for range g.n(3) {
+				c.Cors.Rules = append(c.Cors.Rules, &cairnpb.CorsRule{AllowedOrigins: []string{g.name("https://o", 3)}, AllowedMethods: []string{"GET"}, MaxAgeSeconds: -1})
+			}
+			if g.oneIn(10) {
+				for range maxCorsRules + 1 { // too many: refused
+					c.Cors.Rules = append(c.Cors.Rules, &cairnpb.CorsRule{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET"}})
+				}
+			}
+			return c
+		},
 		"drop_gc": func(g *fuzzGen) proto.Message {
 			c := &cairnpb.DropGCCmd{}
 			g.read(func(r pebble.Reader) error {

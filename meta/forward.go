@@ -49,10 +49,9 @@ func (f *forwarder) conn(addr string) (*grpc.ClientConn, error) {
 	if cc, ok := f.conns[addr]; ok {
 		return cc, nil
 	}
-	cc, err := grpc.NewClient(addr,
-		f.transport.Dial(pki.RoleMeta),
+	cc, err := grpc.NewClient(addr, append(f.transport.DialOptions(pki.RoleMeta),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsgSize), grpc.MaxCallSendMsgSize(maxMsgSize)),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("meta: connect to leader at %s: %w", addr, err)
 	}

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -8,23 +9,27 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/cairn-store/cairn/proto/netseam"
 	"github.com/cairn-store/cairn/proto/rpcauth"
 )
 
-// newRaftTransport opens the Raft transport on cfg.RaftAddr: mutual TLS
-// that admits meta certificates only, both ways, or plain TCP when the
-// transport is plaintext.
+// newRaftTransport opens the Raft transport on cfg.RaftAddr, which is both
+// the address it listens on and the one it advertises: mutual TLS that
+// admits meta certificates only, both ways, or plain TCP when the
+// transport is plaintext. Names resolve on the transport's network (the
+// system's, or the test seam's).
 func newRaftTransport(cfg Config) (*raft.NetworkTransport, error) {
-	src := cfg.Transport.Source()
-	if src == nil {
-		return raft.NewTCPTransportWithLogger(cfg.RaftAddr, nil, transportPool, transportTimeout,
-			newHCLog(cfg.Logger, "raft-transport"))
-	}
-	lis, err := net.Listen("tcp", cfg.RaftAddr)
+	nw := cfg.Transport.Net()
+	lis, err := nw.Listen(context.Background(), cfg.RaftAddr)
 	if err != nil {
 		return nil, err
 	}
-	adv, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
+	resolved, err := nw.ResolveAddr(cfg.RaftAddr)
+	if err != nil {
+		lis.Close()
+		return nil, err
+	}
+	adv, err := net.ResolveTCPAddr("tcp", resolved)
 	if err != nil {
 		lis.Close()
 		return nil, err
@@ -33,10 +38,10 @@ func newRaftTransport(cfg Config) (*raft.NetworkTransport, error) {
 		lis.Close()
 		return nil, fmt.Errorf("raft address %s is not advertisable", cfg.RaftAddr)
 	}
-	layer := &tlsStreamLayer{
-		Listener:  tls.NewListener(lis, src.ServerConfig(false, rpcauth.RaftRoles()...)),
-		advertise: adv,
-		client:    src.ClientConfig(rpcauth.RaftRoles()...),
+	layer := &streamLayer{Listener: lis, advertise: adv, net: nw}
+	if src := cfg.Transport.Source(); src != nil {
+		layer.Listener = tls.NewListener(lis, src.ServerConfig(false, rpcauth.RaftRoles()...))
+		layer.client = src.ClientConfig(rpcauth.RaftRoles()...)
 	}
 	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: layer, MaxPool: transportPool, Timeout: transportTimeout,
@@ -44,22 +49,31 @@ func newRaftTransport(cfg Config) (*raft.NetworkTransport, error) {
 	}), nil
 }
 
-// tlsStreamLayer is raft.StreamLayer over mutual TLS. Accept (the
-// embedded TLS listener's) hands connections over before their handshake,
-// which runs on Raft's per-connection goroutine at the first read, so a
-// peer that stalls its handshake holds no one up; a refused peer's
-// connection fails there and is closed.
-type tlsStreamLayer struct {
+// streamLayer is raft.StreamLayer over mutual TLS, or plain TCP when
+// client is nil. With TLS, Accept (the embedded TLS listener's) hands
+// connections over before their handshake, which runs on Raft's
+// per-connection goroutine at the first read, so a peer that stalls its
+// handshake holds no one up; a refused peer's connection fails there and
+// is closed.
+type streamLayer struct {
 	net.Listener
 	advertise net.Addr
 	client    *tls.Config
+	net       *netseam.Net
 }
 
-var _ raft.StreamLayer = (*tlsStreamLayer)(nil)
+var _ raft.StreamLayer = (*streamLayer)(nil)
 
-func (l *tlsStreamLayer) Addr() net.Addr { return l.advertise }
+func (l *streamLayer) Addr() net.Addr { return l.advertise }
 
-func (l *tlsStreamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+func (l *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	addr, err := l.net.ResolveAddr(string(address))
+	if err != nil {
+		return nil, err
+	}
 	d := &net.Dialer{Timeout: timeout}
-	return tls.DialWithDialer(d, "tcp", string(address), l.client)
+	if l.client == nil {
+		return d.Dial("tcp", addr)
+	}
+	return tls.DialWithDialer(d, "tcp", addr, l.client)
 }

@@ -184,7 +184,7 @@ func (n *Node) Serve(ctx context.Context, lis net.Listener) error {
 
 	var mc *metaclient.Client
 	if len(n.cfg.MetaAddrs) > 0 {
-		c, err := metaclient.New(n.cfg.MetaAddrs, append([]grpc.DialOption{n.cfg.Transport.Dial(pki.RoleMeta)}, n.cfg.DialOptions...)...)
+		c, err := metaclient.New(n.cfg.MetaAddrs, append(n.cfg.Transport.DialOptions(pki.RoleMeta), n.cfg.DialOptions...)...)
 		if err != nil {
 			_ = lis.Close()
 			return fmt.Errorf("node: meta client: %w", err)

@@ -127,6 +127,10 @@ const (
 	// accessListBuckets: BUCKET_INSPECT somewhere; the listing is then
 	// filtered bucket by bucket.
 	accessListBuckets
+	// accessAnonymous: the request carries no credentials and is neither
+	// authenticated nor authorized; its handler answers from public
+	// configuration only (CORS preflights).
+	accessAnonymous
 )
 
 // access is what an operation needs from the caller's policies: the
@@ -191,7 +195,7 @@ func (s *Server) authorize(ctx context.Context, req *request) error {
 	switch {
 	case a.rule == accessUnset:
 		return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: %s has no access rule: %w", s.ops[req.op].label, errAccessDenied))
-	case a.rule == accessRefused:
+	case a.rule == accessRefused, a.rule == accessAnonymous:
 		return nil
 	case who.operator:
 		req.bypassGovernance = a.bypass && req.asksBypass

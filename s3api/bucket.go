@@ -21,6 +21,18 @@ import (
 // maxXMLBody bounds the XML bodies Cairn parses.
 const maxXMLBody = 1 << 20
 
+// readXMLBody reads a request's XML document, at most maxXMLBody bytes.
+func readXMLBody(r io.Reader) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, maxXMLBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxXMLBody {
+		return nil, s3err.New(s3err.MalformedXML, "The request body is too large.")
+	}
+	return body, nil
+}
+
 // s3Time formats times the way S3 XML does.
 func s3Time(unixNano int64) string {
 	return time.Unix(0, unixNano).UTC().Format("2006-01-02T15:04:05.000Z")
@@ -95,12 +107,12 @@ func (s *Server) createBucket(ctx context.Context, w http.ResponseWriter, r *htt
 	default:
 		return s3err.New(s3err.InvalidArgument, "x-amz-bucket-object-lock-enabled must be true or false")
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBody+1))
-	if err != nil {
+	if _, err := checkACLHeaders(r.Header, req, aclWithOwnership); err != nil {
 		return err
 	}
-	if len(body) > maxXMLBody {
-		return s3err.New(s3err.MalformedXML, "The request body is too large.")
+	body, err := readXMLBody(r.Body)
+	if err != nil {
+		return err
 	}
 	if len(body) > 0 {
 		var conf createBucketConfiguration

@@ -39,7 +39,7 @@ func TestConditionalPut(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: If-None-Match on a new key: %v", key, err)
 		}
-		shards := sh.count()
+		shards := sh.Count()
 		_, err = put(key, body, "", "*")
 		if code(err) != "PreconditionFailed" {
 			t.Fatalf("%s: If-None-Match on an existing key: %v", key, err)
@@ -48,8 +48,8 @@ func TestConditionalPut(t *testing.T) {
 		if code(err) != "PreconditionFailed" {
 			t.Fatalf("%s: If-Match mismatch: %v", key, err)
 		}
-		if sh.count() != shards {
-			t.Fatalf("%s: refused writes left %d shards", key, sh.count()-shards)
+		if sh.Count() != shards {
+			t.Fatalf("%s: refused writes left %d shards", key, sh.Count()-shards)
 		}
 		if _, err := put(key, body, aws.ToString(first.ETag), ""); err != nil {
 			t.Fatalf("%s: If-Match of the current ETag: %v", key, err)
@@ -184,7 +184,7 @@ func TestConditionalPutRace(t *testing.T) {
 	}
 	// The losers' shards stay for meta's orphan reconciliation: a gateway
 	// deletes none (docs/security.md).
-	if n := sh.count(); n < 6 || n%6 != 0 {
+	if n := sh.Count(); n < 6 || n%6 != 0 {
 		t.Fatalf("%d shards on the data nodes, want whole sets of 6", n)
 	}
 }

@@ -114,6 +114,9 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
+	if _, err := checkACLHeaders(r.Header, req, aclNotSupported); err != nil {
+		return err
+	}
 	cs, err := req.source()
 	if err != nil {
 		return err

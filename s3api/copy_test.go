@@ -54,7 +54,7 @@ func TestCopyObject(t *testing.T) {
 	}
 
 	t.Run("COPY across buckets", func(t *testing.T) {
-		before := sh.count()
+		before := sh.Count()
 		out, err := cl.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("dst"), Key: aws.String("copy"), CopySource: aws.String("src/dir/big%20obj"),
 			Metadata: map[string]string{"ignored": "under COPY"}})
 		if err != nil {
@@ -66,8 +66,8 @@ func TestCopyObject(t *testing.T) {
 		if aws.ToString(out.CopyObjectResult.ChecksumCRC32C) != aws.ToString(put.ChecksumCRC32C) {
 			t.Fatalf("checksum %q, want %q", aws.ToString(out.CopyObjectResult.ChecksumCRC32C), aws.ToString(put.ChecksumCRC32C))
 		}
-		if sh.count() != before+6 {
-			t.Fatalf("%d shards written, want 6", sh.count()-before)
+		if sh.Count() != before+6 {
+			t.Fatalf("%d shards written, want 6", sh.Count()-before)
 		}
 		got, g := surfGetObject(t, cl, "dst", "copy")
 		if !bytes.Equal(got, big) {
@@ -177,7 +177,7 @@ func TestCopyObject(t *testing.T) {
 		idx.mu.Lock()
 		idx.objects["src"]["liar"].Etag = "00000000000000000000000000000000"
 		idx.mu.Unlock()
-		before := sh.count()
+		before := sh.Count()
 		_, err := cl.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("dst"), Key: aws.String("liar"), CopySource: aws.String("src/liar")})
 		if code(err) != "InternalError" {
 			t.Fatalf("got %v", err)
@@ -185,8 +185,8 @@ func TestCopyObject(t *testing.T) {
 		if _, err := idx.GetObject(ctx, "default", "dst", "liar"); err == nil {
 			t.Fatal("a corrupt copy was committed")
 		}
-		if sh.count() != before {
-			t.Fatalf("%d shards kept", sh.count()-before)
+		if sh.Count() != before {
+			t.Fatalf("%d shards kept", sh.Count()-before)
 		}
 	})
 }

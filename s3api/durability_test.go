@@ -57,7 +57,7 @@ func TestDegradedWritesKeepTheQuorumAndRecordWhatIsMissing(t *testing.T) {
 
 	// Default quorum (k+1 = 5): five healthy hosts take a degraded write.
 	cl, idx, _ := gatewayWithQuorum(t, 0)
-	idx.nodes = 5
+	idx.SetNodes(5)
 	if err := put(cl, "five"); err != nil {
 		t.Fatalf("PUT with 5 of 6 hosts: %v", err)
 	}
@@ -90,7 +90,7 @@ func TestDegradedWritesKeepTheQuorumAndRecordWhatIsMissing(t *testing.T) {
 
 	// Four hosts are below the default quorum: 503 ServiceUnavailable
 	// saying why, never SlowDown.
-	idx.nodes = 4
+	idx.SetNodes(4)
 	err = put(cl, "four")
 	if code(err) != "ServiceUnavailable" || !strings.Contains(err.Error(), "Only 4 data nodes on distinct hosts are healthy; a write needs 5 of its 6 shards") {
 		t.Fatalf("PUT with 4 hosts under quorum 5: %v", err)
@@ -98,11 +98,11 @@ func TestDegradedWritesKeepTheQuorumAndRecordWhatIsMissing(t *testing.T) {
 
 	// A quorum of k takes it.
 	cl4, idx4, _ := gatewayWithQuorum(t, 4)
-	idx4.nodes = 4
+	idx4.SetNodes(4)
 	if err := put(cl4, "four"); err != nil {
 		t.Fatalf("PUT with 4 hosts under quorum 4: %v", err)
 	}
-	idx4.nodes = 3
+	idx4.SetNodes(3)
 	if err := put(cl4, "three"); code(err) != "ServiceUnavailable" {
 		t.Fatalf("PUT with 3 hosts under quorum 4: %v", err)
 	}
@@ -116,13 +116,13 @@ func TestReadsReportMissingShards(t *testing.T) {
 	if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), Body: bytes.NewReader(body)}); err != nil {
 		t.Fatal(err)
 	}
-	sh.mu.Lock()
-	for id := range sh.shards {
-		if strings.HasSuffix(id, ".1") {
-			delete(sh.shards, id)
+	sh.Edit(func(shards map[string][][]byte) {
+		for id := range shards {
+			if strings.HasSuffix(id, ".1") {
+				delete(shards, id)
+			}
 		}
-	}
-	sh.mu.Unlock()
+	})
 	for range 3 { // reported once, however often it is met
 		out, err := cl.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k")})
 		if err != nil {
@@ -132,17 +132,14 @@ func TestReadsReportMissingShards(t *testing.T) {
 			t.Fatal("read around a missing shard differs")
 		}
 	}
-	waitFor(t, "the report", func() bool {
-		idx.mu.Lock()
-		defer idx.mu.Unlock()
-		return len(idx.shardProblems) > 0
-	})
+	waitFor(t, "the report", func() bool { return len(idx.ShardProblems()) > 0 })
+	problems := idx.ShardProblems()
+	if len(problems) != 1 {
+		t.Fatalf("%d reports, want 1: %v", len(problems), problems)
+	}
+	p := problems[0]
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	if len(idx.shardProblems) != 1 {
-		t.Fatalf("%d reports, want 1: %v", len(idx.shardProblems), idx.shardProblems)
-	}
-	p := idx.shardProblems[0]
 	v := idx.objects["bkt"]["k"]
 	if p.GetIndex() != 1 || p.GetReason() != "missing" || p.GetKey() != "k" || p.GetVersionId() != v.GetVersionId() ||
 		p.GetNodeId() != v.GetShards()[1].GetNodeId() || !bytes.Equal(p.GetBucketId(), v.GetBucketId()) {
@@ -159,15 +156,15 @@ func TestRecordedDigestIsTheShardsDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := idx.objects["bkt"]["k"]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	for _, l := range v.GetShards() {
-		d := erasure.NewDigest()
-		for _, b := range sh.shards[l.GetNodeId()+"/"+placement.ShardID(v.GetVersionId(), int(l.GetIndex()))] {
-			d.Add(len(b), erasure.Checksum(b))
+	sh.Edit(func(shards map[string][][]byte) {
+		for _, l := range v.GetShards() {
+			d := erasure.NewDigest()
+			for _, b := range shards[l.GetNodeId()+"/"+placement.ShardID(v.GetVersionId(), int(l.GetIndex()))] {
+				d.Add(len(b), erasure.Checksum(b))
+			}
+			if d.Sum() != l.GetDigest() {
+				t.Errorf("shard %d: recorded digest %x, shard has %x", l.GetIndex(), l.GetDigest(), d.Sum())
+			}
 		}
-		if d.Sum() != l.GetDigest() {
-			t.Fatalf("shard %d: recorded digest %x, shard has %x", l.GetIndex(), l.GetDigest(), d.Sum())
-		}
-	}
+	})
 }

@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"context"
+	"mime"
 	"net/http"
 	"strings"
 	"testing"
@@ -48,5 +49,30 @@ func TestNamesThatAreNotUTF8AreRefused(t *testing.T) {
 	out, err := cl.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt")})
 	if err != nil || len(out.Contents) != 1 || aws.ToString(out.Contents[0].Key) != "keep" {
 		t.Fatalf("the bucket changed: %v %v", out, err)
+	}
+}
+
+// Metadata that is not printable US-ASCII goes out RFC 2047 encoded in
+// words a decoder puts back together, whatever its length; ASCII goes out
+// as it is.
+func TestMetadataHeaderEncoding(t *testing.T) {
+	var dec mime.WordDecoder
+	for _, v := range []string{"plain ascii", "Hello Worldé", strings.Repeat("ünïcødé ", 40), "tab\tok", "bell\x07"} {
+		enc := metadataHeader(v)
+		if v == "plain ascii" || v == "tab\tok" {
+			if enc != v {
+				t.Errorf("%q encoded as %q", v, enc)
+			}
+			continue
+		}
+		for _, w := range strings.Fields(enc) {
+			if len(w) > 75 || !strings.HasPrefix(w, "=?UTF-8?B?") {
+				t.Errorf("encoded word %q", w)
+			}
+		}
+		got, err := dec.DecodeHeader(enc)
+		if err != nil || got != v {
+			t.Errorf("%q: encoded %q decodes to %q (%v)", v, enc, got, err)
+		}
 	}
 }

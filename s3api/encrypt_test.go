@@ -102,11 +102,11 @@ func storedBytes(idx *fakeIndex, sh *fakeShards) [][]byte {
 		}
 	}
 	idx.mu.Unlock()
-	sh.mu.Lock()
-	for _, blocks := range sh.shards {
-		out = append(out, bytes.Join(blocks, nil))
-	}
-	sh.mu.Unlock()
+	sh.Edit(func(shards map[string][][]byte) {
+		for _, blocks := range shards {
+			out = append(out, bytes.Join(blocks, nil))
+		}
+	})
 	return out
 }
 
@@ -448,22 +448,20 @@ func TestTamperedDataIsNeverServed(t *testing.T) {
 	// caught only by decryption. Up to parity (2) such shards are read
 	// around and reported; one more and the object is not served.
 	flip := func(suffix string) {
-		sh.mu.Lock()
-		defer sh.mu.Unlock()
-		for id, blocks := range sh.shards {
-			if strings.HasSuffix(id, suffix) {
-				blocks[0][100] ^= 1
+		sh.Edit(func(shards map[string][][]byte) {
+			for id, blocks := range shards {
+				if strings.HasSuffix(id, suffix) {
+					blocks[0][100] ^= 1
+				}
 			}
-		}
+		})
 	}
 	flip(".0")
 	if got, _, err := getSSEC(cl, "obj", "bytes=0-10", ssecKey{}); err != nil || !bytes.Equal(got, body[:11]) {
 		t.Fatalf("one tampered shard: %v", err)
 	}
 	waitFor(t, "the shard's report", func() bool {
-		idx.mu.Lock()
-		defer idx.mu.Unlock()
-		for _, p := range idx.shardProblems {
+		for _, p := range idx.ShardProblems() {
 			if p.GetIndex() == 0 && p.GetKey() == "obj" && p.GetReason() == "content failed decryption" {
 				return true
 			}

@@ -2,7 +2,6 @@ package s3api
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -10,46 +9,23 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/cairn-store/cairn/erasure"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
-	"github.com/cairn-store/cairn/s3api/model"
+	"github.com/cairn-store/cairn/s3api/model/modeltest"
 )
 
-// fakeIndex is an in-memory Index for handler unit tests.
+// fakeIndex is an in-memory Index for handler unit tests; the cluster map
+// and the reports of reads are modeltest.Meta's.
 type fakeIndex struct {
-	mu            sync.Mutex
-	buckets       map[string]*cairnpb.Bucket
-	objects       map[string]map[string]*cairnpb.ObjectVersion
-	nodes         int
-	mp            fakeMultipart // guarded by mu; see fakes_multipart_test.go
-	reports       []*cairnpb.UnreadableReport
-	shardProblems []*cairnpb.ShardProblem
-}
-
-func (f *fakeIndex) ReportShards(_ context.Context, ps []*cairnpb.ShardProblem) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.shardProblems = append(f.shardProblems, ps...)
-	return nil
-}
-
-func (f *fakeIndex) ReportUnreadable(_ context.Context, r *cairnpb.UnreadableReport) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.reports = append(f.reports, r)
-	return nil
-}
-
-// unreadableReports returns the reports received so far.
-func (f *fakeIndex) unreadableReports() []*cairnpb.UnreadableReport {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]*cairnpb.UnreadableReport(nil), f.reports...)
+	*modeltest.Meta
+	mu      sync.Mutex
+	buckets map[string]*cairnpb.Bucket
+	objects map[string]map[string]*cairnpb.ObjectVersion
+	mp      fakeMultipart // guarded by mu; see fakes_multipart_test.go
 }
 
 func newFakeIndex(nodes int) *fakeIndex {
-	return &fakeIndex{buckets: map[string]*cairnpb.Bucket{}, objects: map[string]map[string]*cairnpb.ObjectVersion{}, nodes: nodes}
+	return &fakeIndex{Meta: modeltest.NewMeta(nodes), buckets: map[string]*cairnpb.Bucket{}, objects: map[string]map[string]*cairnpb.ObjectVersion{}}
 }
 
 func (f *fakeIndex) CreateBucket(_ context.Context, ns, name, _ string, objectLock bool) (*cairnpb.Bucket, error) {
@@ -181,85 +157,7 @@ func (f *fakeIndex) ListObjects(_ context.Context, req *cairnpb.ListObjectsReque
 	return out, nil
 }
 
-func (f *fakeIndex) ClusterMap(context.Context, time.Duration) (*cairnpb.GetClusterMapResponse, error) {
-	cm := &cairnpb.GetClusterMapResponse{}
-	for i := 0; i < f.nodes; i++ {
-		id := fmt.Sprintf("n%d", i)
-		cm.Nodes = append(cm.Nodes, &cairnpb.DataNodeStatus{Healthy: true, Node: &cairnpb.DataNode{Id: id, Addr: id, Weight: 1}})
-	}
-	return cm, nil
-}
+// fakeShards are in-memory data nodes (modeltest.Shards).
+type fakeShards = modeltest.Shards
 
-// fakeShards keeps shards in memory, keyed by address and shard ID.
-type fakeShards struct {
-	mu     sync.Mutex
-	shards map[string][][]byte
-	failOn map[string]bool // addresses whose reads fail
-}
-
-func newFakeShards() *fakeShards {
-	return &fakeShards{shards: map[string][][]byte{}, failOn: map[string]bool{}}
-}
-
-type fakeWriter struct {
-	f      *fakeShards
-	key    string
-	blocks [][]byte
-}
-
-func (w *fakeWriter) WriteBlock(_ context.Context, _ int64, b []byte) error {
-	w.blocks = append(w.blocks, append([]byte(nil), b...))
-	return nil
-}
-func (w *fakeWriter) Commit() error {
-	w.f.mu.Lock()
-	defer w.f.mu.Unlock()
-	w.f.shards[w.key] = w.blocks
-	return nil
-}
-func (w *fakeWriter) Abort() {}
-func (w *fakeWriter) Digest() uint64 {
-	d := erasure.NewDigest()
-	for _, b := range w.blocks {
-		d.Add(len(b), erasure.Checksum(b))
-	}
-	return d.Sum()
-}
-func (w *fakeWriter) Incarnation() uint64 { return 7 }
-
-func (f *fakeShards) PutShard(_ context.Context, addr, id string) (model.ShardWriter, error) {
-	return &fakeWriter{f: f, key: addr + "/" + id}, nil
-}
-
-type fakeReader struct {
-	blocks [][]byte
-	next   int64
-}
-
-func (r *fakeReader) ReadBlock(context.Context) ([]byte, error) {
-	if r.next >= int64(len(r.blocks)) {
-		return nil, fmt.Errorf("no block %d", r.next)
-	}
-	r.next++
-	return r.blocks[r.next-1], nil
-}
-func (r *fakeReader) Close() error { return nil }
-
-func (f *fakeShards) GetShard(_ context.Context, addr, id string, first int64, _ uint64, _ time.Duration) (erasure.BlockReader, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.failOn[addr] {
-		return nil, fmt.Errorf("node %s down", addr)
-	}
-	b, ok := f.shards[addr+"/"+id]
-	if !ok {
-		return nil, rpcerr.ErrShardNotFound
-	}
-	return &fakeReader{blocks: b, next: first}, nil
-}
-
-func (f *fakeShards) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.shards)
-}
+func newFakeShards() *fakeShards { return modeltest.NewShards() }

@@ -28,4 +28,5 @@ type Index interface {
 	AccessKeyIndex
 	VersioningIndex
 	ObjectLockIndex
+	CorsIndex
 }

@@ -57,6 +57,9 @@ func (s *Server) createMultipartUpload(ctx context.Context, w http.ResponseWrite
 	if err != nil {
 		return err
 	}
+	if _, err := checkACLHeaders(r.Header, req, aclNotSupported); err != nil {
+		return err
+	}
 	md, err := userMetadata(r.Header)
 	if err != nil {
 		return err

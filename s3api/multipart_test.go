@@ -232,7 +232,7 @@ func TestMultipartErrors(t *testing.T) {
 	c1 := u.mustPut(1, big)
 	c2 := u.mustPut(2, small)
 	c3 := u.mustPut(3, big)
-	shards := sh.count()
+	shards := sh.Count()
 
 	for _, n := range []int32{0, 10001} {
 		_, err := u.put(n, small)
@@ -251,8 +251,8 @@ func TestMultipartErrors(t *testing.T) {
 	if _, err := other.put(1, small); code(err) != "NoSuchUpload" {
 		t.Fatalf("part for another key: %v", err)
 	}
-	if sh.count() != shards {
-		t.Fatalf("refused parts stored %d shards", sh.count()-shards)
+	if sh.Count() != shards {
+		t.Fatalf("refused parts stored %d shards", sh.Count()-shards)
 	}
 	missing := types.CompletedPart{PartNumber: aws.Int32(4), ETag: c1.ETag}
 	wrongETag := types.CompletedPart{PartNumber: aws.Int32(3), ETag: c2.ETag}
@@ -360,7 +360,7 @@ func TestUploadPartRacingAbortIsRefused(t *testing.T) {
 	if _, err := u.put(1, mpBody(1, 300<<10)); code(err) != "NoSuchUpload" {
 		t.Fatalf("part of an upload aborted meanwhile: %v", err)
 	}
-	if n := sh.count(); n != 6 {
+	if n := sh.Count(); n != 6 {
 		t.Fatalf("%d shards on the data nodes, want the refused part's 6 left for reconciliation", n)
 	}
 }

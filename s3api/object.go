@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"mime"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/model"
@@ -87,6 +89,9 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	if len(req.key) > maxKeyLength {
 		return s3err.New(s3err.KeyTooLong, "")
 	}
+	if _, err := checkACLHeaders(r.Header, req, aclNotSupported); err != nil {
+		return err
+	}
 	size, err := bodySize(r)
 	if err != nil {
 		return err
@@ -160,16 +165,30 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 }
 
 // metadataHeader is a stored metadata value as a response header: as it
-// is when it is printable US-ASCII, else RFC 2047 encoded (UTF-8, base64),
-// as S3 sends it. Raw UTF-8 in a header is read as Latin-1 by most
-// clients, which garbles it.
+// is when it is printable US-ASCII, else RFC 2047 encoded as S3 sends it,
+// "=?UTF-8?B?<base64>?=", in encoded words of at most 75 characters
+// (45 bytes each, cut between runes) separated by spaces. Raw UTF-8 in a
+// header is read as Latin-1 by most clients, which garbles it.
 func metadataHeader(val string) string {
-	for i := 0; i < len(val); i++ {
-		if c := val[i]; c >= 0x7f || (c < 0x20 && c != '\t') {
-			return mime.BEncoding.Encode("UTF-8", val)
-		}
+	plain := true
+	for i := 0; i < len(val) && plain; i++ {
+		c := val[i]
+		plain = c < 0x7f && (c >= 0x20 || c == '\t')
 	}
-	return val
+	if plain {
+		return val
+	}
+	const wordBytes = 45 // base64 of 45 bytes is 60 characters: 60+12 <= 75
+	var words []string
+	for len(val) > 0 {
+		n := min(len(val), wordBytes)
+		for n < len(val) && !utf8.RuneStart(val[n]) {
+			n--
+		}
+		words = append(words, "=?UTF-8?B?"+base64.StdEncoding.EncodeToString([]byte(val[:n]))+"?=")
+		val = val[n:]
+	}
+	return strings.Join(words, " ")
 }
 
 // byteRange is a resolved, satisfiable range of an object.
@@ -268,20 +287,8 @@ func (s *Server) headObject(ctx context.Context, w http.ResponseWriter, r *http.
 
 // readObject serves GetObject (withBody) and HeadObject.
 func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, withBody bool) error {
-	versionID, named, err := req.version()
+	v, named, ck, err := s.readableVersion(ctx, r, req)
 	if err != nil {
-		return err
-	}
-	v, err := s.objectFor(ctx, req, versionID, named)
-	if err != nil {
-		return err
-	}
-	// SSE-C: nothing about the data goes out without the right key.
-	ck, err := sse.CustomerKeyFromHeaders(r.Header)
-	if err != nil {
-		return err
-	}
-	if err := model.CheckCustomerKey(v, ck); err != nil {
 		return err
 	}
 	modified := time.Unix(0, v.GetModifiedUnixNano()).UTC()

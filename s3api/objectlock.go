@@ -35,10 +35,6 @@ const (
 	legalHoldOff   = "OFF"
 )
 
-// lockDateFormat is how S3 writes retain-until dates (ISO 8601, UTC,
-// milliseconds).
-const lockDateFormat = "2006-01-02T15:04:05.000Z"
-
 func validLockMode(m string) bool { return m == lockGovernance || m == lockCompliance }
 
 // parseLockDate parses a retain-until date: ISO 8601 / RFC 3339, with or
@@ -122,7 +118,7 @@ func (s *Server) writeLock(ctx context.Context, r *http.Request, req *request, d
 func setLockHeaders(h http.Header, l *cairnpb.ObjectLock) {
 	if l.GetMode() != "" {
 		h.Set("x-amz-object-lock-mode", l.GetMode())
-		h.Set("x-amz-object-lock-retain-until-date", time.Unix(0, l.GetRetainUntilUnixNano()).UTC().Format(lockDateFormat))
+		h.Set("x-amz-object-lock-retain-until-date", s3Time(l.GetRetainUntilUnixNano()))
 	}
 	if l.GetLegalHold() {
 		h.Set("x-amz-object-lock-legal-hold", legalHoldOn)
@@ -296,7 +292,7 @@ func (s *Server) getObjectRetention(ctx context.Context, w http.ResponseWriter, 
 		return s3err.New(s3err.NoSuchObjectLockConfiguration, "")
 	}
 	return writeXML(w, retentionXML{XMLNS: s3XMLNS, Mode: l.GetMode(),
-		RetainUntilDate: time.Unix(0, l.GetRetainUntilUnixNano()).UTC().Format(lockDateFormat)})
+		RetainUntilDate: s3Time(l.GetRetainUntilUnixNano())})
 }
 
 func (s *Server) getObjectLegalHold(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {

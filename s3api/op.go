@@ -28,6 +28,10 @@ const (
 	// Service.
 	OpListBuckets
 
+	// CORS preflight: OPTIONS on a bucket or an object, with no
+	// credentials (cors.go).
+	OpPreflight
+
 	// Buckets.
 	OpCreateBucket
 	OpHeadBucket
@@ -175,6 +179,7 @@ func opTable() [opCount]opRow {
 		OpNotImplemented: {"NotImplemented", (*Server).notImplemented, refused()},
 
 		OpListBuckets: {"ListBuckets", (*Server).listBuckets, access{rule: accessListBuckets}},
+		OpPreflight:   {"Preflight", (*Server).preflight, access{rule: accessAnonymous}},
 
 		OpCreateBucket:         {"CreateBucket", (*Server).createBucket, access{rule: accessCreateBucket}},
 		OpHeadBucket:           {"HeadBucket", (*Server).headBucket, onBucket(policy.BucketInspect)},
@@ -214,19 +219,19 @@ func opTable() [opCount]opRow {
 		OpGetObjectLegalHold:         {"GetObjectLegalHold", (*Server).getObjectLegalHold, onBucket(policy.ObjectRead)},
 		OpPutObjectLegalHold:         {"PutObjectLegalHold", (*Server).putObjectLegalHold, onBucket(policy.ObjectOverwrite)},
 
-		OpGetBucketAcl:                                unimplemented("GetBucketAcl"),
-		OpPutBucketAcl:                                unimplemented("PutBucketAcl"),
-		OpGetObjectAcl:                                unimplemented("GetObjectAcl"),
-		OpPutObjectAcl:                                unimplemented("PutObjectAcl"),
+		OpGetBucketAcl:                                {"GetBucketAcl", (*Server).getBucketACL, onBucket(policy.BucketRead)},
+		OpPutBucketAcl:                                {"PutBucketAcl", (*Server).putBucketACL, onBucket(policy.BucketUpdate)},
+		OpGetObjectAcl:                                {"GetObjectAcl", (*Server).getObjectACL, onBucket(policy.ObjectRead)},
+		OpPutObjectAcl:                                {"PutObjectAcl", (*Server).putObjectACL, onBucket(policy.ObjectOverwrite)},
 		OpGetBucketAccelerateConfiguration:            unimplemented("GetBucketAccelerateConfiguration"),
 		OpPutBucketAccelerateConfiguration:            unimplemented("PutBucketAccelerateConfiguration"),
 		OpGetBucketAnalyticsConfiguration:             unimplemented("GetBucketAnalyticsConfiguration"),
 		OpListBucketAnalyticsConfigurations:           unimplemented("ListBucketAnalyticsConfigurations"),
 		OpPutBucketAnalyticsConfiguration:             unimplemented("PutBucketAnalyticsConfiguration"),
 		OpDeleteBucketAnalyticsConfiguration:          unimplemented("DeleteBucketAnalyticsConfiguration"),
-		OpGetBucketCors:                               unimplemented("GetBucketCors"),
-		OpPutBucketCors:                               unimplemented("PutBucketCors"),
-		OpDeleteBucketCors:                            unimplemented("DeleteBucketCors"),
+		OpGetBucketCors:                               {"GetBucketCors", (*Server).getBucketCors, onBucket(policy.BucketRead)},
+		OpPutBucketCors:                               {"PutBucketCors", (*Server).putBucketCors, onBucket(policy.BucketUpdate)},
+		OpDeleteBucketCors:                            {"DeleteBucketCors", (*Server).deleteBucketCors, onBucket(policy.BucketUpdate)},
 		OpGetBucketEncryption:                         unimplemented("GetBucketEncryption"),
 		OpPutBucketEncryption:                         unimplemented("PutBucketEncryption"),
 		OpDeleteBucketEncryption:                      unimplemented("DeleteBucketEncryption"),
@@ -249,8 +254,8 @@ func opTable() [opCount]opRow {
 		OpDeleteBucketMetricsConfiguration:            unimplemented("DeleteBucketMetricsConfiguration"),
 		OpGetBucketNotificationConfiguration:          unimplemented("GetBucketNotificationConfiguration"),
 		OpPutBucketNotificationConfiguration:          unimplemented("PutBucketNotificationConfiguration"),
-		OpGetBucketOwnershipControls:                  unimplemented("GetBucketOwnershipControls"),
-		OpPutBucketOwnershipControls:                  unimplemented("PutBucketOwnershipControls"),
+		OpGetBucketOwnershipControls:                  {"GetBucketOwnershipControls", (*Server).getBucketOwnershipControls, onBucket(policy.BucketRead)},
+		OpPutBucketOwnershipControls:                  {"PutBucketOwnershipControls", (*Server).putBucketOwnershipControls, onBucket(policy.BucketUpdate)},
 		OpDeleteBucketOwnershipControls:               unimplemented("DeleteBucketOwnershipControls"),
 		OpGetBucketPolicy:                             unimplemented("GetBucketPolicy"),
 		OpPutBucketPolicy:                             unimplemented("PutBucketPolicy"),
@@ -270,7 +275,7 @@ func opTable() [opCount]opRow {
 		OpGetBucketWebsite:                            unimplemented("GetBucketWebsite"),
 		OpPutBucketWebsite:                            unimplemented("PutBucketWebsite"),
 		OpDeleteBucketWebsite:                         unimplemented("DeleteBucketWebsite"),
-		OpGetObjectAttributes:                         unimplemented("GetObjectAttributes"),
+		OpGetObjectAttributes:                         {"GetObjectAttributes", (*Server).getObjectAttributes, onBucket(policy.ObjectRead)},
 
 		// Newer subresources, which would otherwise pass for the plain
 		// request (DELETE /b?metadataTable for DeleteBucket).

@@ -125,10 +125,10 @@ func subresourceOf(param string) subresources {
 }
 
 // soleSubresource reports whether name is a subresource that picks its
-// operation whatever else the query names: those of S3 operations Cairn
-// does not implement (a request naming one, with a method of none of its
-// operations, is refused with 501), and object lock's (servedSole).
-// opTable names each of their operations.
+// operation whatever else the query names (opTable names each of their
+// operations, served or not). A request naming one with a method none of
+// its operations has is refused with 501, or 405 for object lock's
+// (servedSole).
 func soleSubresource(name string) bool {
 	switch name {
 	case "acl", "accelerate", "analytics", "attributes", "cors", "encryption",
@@ -211,6 +211,11 @@ func classify(method string, o *operation, sole string) (Op, string) {
 	sub := sole
 	if sub == "" {
 		sub = routingSubresource(target, o.subs)
+	}
+	if method == http.MethodOptions && target != "/" {
+		// A preflight may be for any request on the resource, whatever
+		// its subresources.
+		return OpPreflight, sub
 	}
 	shape := method + " " + target
 	if sub != "" {

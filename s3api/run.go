@@ -40,7 +40,7 @@ func Run(ctx context.Context, cfg GatewayConfig, lis net.Listener) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	mc, err := metaclient.New(cfg.MetaAddrs, cfg.Transport.Dial(pki.RoleMeta))
+	mc, err := metaclient.New(cfg.MetaAddrs, cfg.Transport.DialOptions(pki.RoleMeta)...)
 	if err != nil {
 		return err
 	}

@@ -214,9 +214,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, o operation) {
 
 	err = checkEncoding(r, req)
 	if err == nil {
+		s.corsHeaders(r.Context(), w, r, req)
+	}
+	anonymous := s.ops[req.op].access.rule == accessAnonymous
+	if err == nil && !anonymous {
 		err = s.authenticate(r.Context(), r, req)
 	}
-	if err == nil {
+	if err == nil && !anonymous {
 		err = s.authorize(r.Context(), req)
 	}
 	if err == nil {

@@ -51,16 +51,16 @@ func TestPutGetInlineAndErasureCoded(t *testing.T) {
 		body := make([]byte, n)
 		rand.New(rand.NewSource(int64(n))).Read(body)
 		key := "k" + strings.Repeat("x", n%7)
-		before := sh.count()
+		before := sh.Count()
 		if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String(key), Body: bytes.NewReader(body),
 			ContentType: aws.String("text/plain"), Metadata: map[string]string{"color": "blue"}}); err != nil {
 			t.Fatalf("put %d: %v", n, err)
 		}
-		if n <= 1024 && sh.count() != before {
+		if n <= 1024 && sh.Count() != before {
 			t.Fatalf("%d-byte object was not inlined", n)
 		}
-		if n > 1024 && sh.count() != before+6 {
-			t.Fatalf("%d-byte object wrote %d shards, want 6", n, sh.count()-before)
+		if n > 1024 && sh.Count() != before+6 {
+			t.Fatalf("%d-byte object wrote %d shards, want 6", n, sh.Count()-before)
 		}
 		out, err := cl.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String(key)})
 		if err != nil {
@@ -87,7 +87,8 @@ func TestGetReconstructsWhenShardsAreMissing(t *testing.T) {
 	if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), Body: bytes.NewReader(body)}); err != nil {
 		t.Fatal(err)
 	}
-	sh.failOn["n0"], sh.failOn["n3"] = true, true
+	sh.SetDown("n0", true)
+	sh.SetDown("n3", true)
 	out, err := cl.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), Range: aws.String("bytes=1000-400000")})
 	if err != nil {
 		t.Fatal(err)

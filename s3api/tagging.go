@@ -204,11 +204,7 @@ func (s *Server) setObjectTags(ctx context.Context, h http.Header, req *request,
 }
 
 func (s *Server) getObjectTagging(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	versionID, named, err := req.version()
-	if err != nil {
-		return err
-	}
-	v, err := s.objectFor(ctx, req, versionID, named)
+	v, named, err := s.requestedVersion(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -281,30 +277,35 @@ func (c copyTagging) tagsFor(src *cairnpb.ObjectVersion) map[string]string {
 	return maps.Clone(src.GetTags())
 }
 
-// readDigestedXML reads the XML body of a request that S3 requires a
+// readDigestedBody reads the XML body of a request that S3 requires a
 // Content-MD5 or an x-amz-checksum-* (header or trailer) on
-// (Put...Tagging, the object lock Puts), verifies it, and decodes the
-// body into v.
-func readDigestedXML(r *http.Request, v any) error {
+// (Put...Tagging, PutBucketCors, the object lock Puts) and verifies it.
+func readDigestedBody(r *http.Request) ([]byte, error) {
 	want, err := checksum.FromHeaders(r.Header)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if want.ContentMD5 == "" && want.Value == "" && want.Trailer == "" {
-		return s3err.New(s3err.MissingContentMD5, "")
+		return nil, s3err.New(s3err.MissingContentMD5, "")
 	}
 	sums, err := checksum.NewSet(want.Algorithms()...)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	body, err := io.ReadAll(io.TeeReader(io.LimitReader(r.Body, maxXMLBody+1), sums))
+	body, err := readXMLBody(io.TeeReader(r.Body, sums))
 	if err != nil {
-		return err
-	}
-	if len(body) > maxXMLBody {
-		return s3err.New(s3err.MalformedXML, "The request body is too large.")
+		return nil, err
 	}
 	if err := want.Verify(sums, r.Body); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// readDigestedXML is readDigestedBody decoded into v.
+func readDigestedXML(r *http.Request, v any) error {
+	body, err := readDigestedBody(r)
+	if err != nil {
 		return err
 	}
 	if err := xml.Unmarshal(body, v); err != nil {

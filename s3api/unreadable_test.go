@@ -47,7 +47,9 @@ func TestUnreadableObjectSaysSo(t *testing.T) {
 	}
 
 	// Three of six nodes down (parity 2): the object may come back.
-	sh.failOn["n0"], sh.failOn["n2"], sh.failOn["n4"] = true, true, true
+	for _, n := range []string{"n0", "n2", "n4"} {
+		sh.SetDown(n, true)
+	}
 	st, h, out := get()
 	if st != http.StatusServiceUnavailable || !strings.Contains(out, "<Code>ServiceUnavailable</Code>") ||
 		!strings.Contains(out, "cannot be read right now: 3 of its 6 shards are unavailable") {
@@ -62,16 +64,18 @@ func TestUnreadableObjectSaysSo(t *testing.T) {
 	}
 
 	// The nodes answer, but three shards are gone: the object is lost.
-	clear(sh.failOn)
-	sh.mu.Lock()
-	deleted := 0
-	for k := range sh.shards {
-		if deleted < 3 && (strings.HasPrefix(k, "n1/") || strings.HasPrefix(k, "n3/") || strings.HasPrefix(k, "n5/")) {
-			delete(sh.shards, k)
-			deleted++
-		}
+	for _, n := range []string{"n0", "n2", "n4"} {
+		sh.SetDown(n, false)
 	}
-	sh.mu.Unlock()
+	deleted := 0
+	sh.Edit(func(shards map[string][][]byte) {
+		for k := range shards {
+			if deleted < 3 && (strings.HasPrefix(k, "n1/") || strings.HasPrefix(k, "n3/") || strings.HasPrefix(k, "n5/")) {
+				delete(shards, k)
+				deleted++
+			}
+		}
+	})
 	if deleted != 3 {
 		t.Fatalf("deleted %d shards", deleted)
 	}
@@ -89,11 +93,11 @@ func TestUnreadableObjectSaysSo(t *testing.T) {
 	get()
 	idx := srv.cfg.Index.(*fakeIndex)
 	deadline := time.Now().Add(5 * time.Second)
-	for len(idx.unreadableReports()) == 0 && time.Now().Before(deadline) {
+	for len(idx.UnreadableReports()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(100 * time.Millisecond)
-	reps := idx.unreadableReports()
+	reps := idx.UnreadableReports()
 	if len(reps) != 1 || reps[0].GetBucket() != "bkt" || reps[0].GetKey() != "k" || reps[0].GetVersionId() == "" ||
 		reps[0].GetShardsNeeded() != 4 || reps[0].GetShardsReadable() > 3 {
 		t.Fatalf("unreadable reports to meta: %v", reps)

@@ -4,14 +4,15 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
+	"github.com/cairn-store/cairn/s3api/model"
 	"github.com/cairn-store/cairn/s3api/s3err"
+	"github.com/cairn-store/cairn/s3api/sse"
 )
 
 // VersioningIndex is what bucket versioning needs from the meta group.
@@ -66,6 +67,35 @@ func setVersionHeader(h http.Header, v *cairnpb.ObjectVersion, asked bool) {
 	}
 }
 
+// requestedVersion returns the version a request names (versionId, or the
+// current one) and whether it named one.
+func (s *Server) requestedVersion(ctx context.Context, req *request) (*cairnpb.ObjectVersion, bool, error) {
+	versionID, named, err := req.version()
+	if err != nil {
+		return nil, false, err
+	}
+	v, err := s.objectFor(ctx, req, versionID, named)
+	return v, named, err
+}
+
+// readableVersion is requestedVersion for requests that say something
+// about the data: the request's SSE-C key (nil if none) must open it, and
+// nothing about the data goes out otherwise.
+func (s *Server) readableVersion(ctx context.Context, r *http.Request, req *request) (*cairnpb.ObjectVersion, bool, *sse.CustomerKey, error) {
+	v, named, err := s.requestedVersion(ctx, req)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	ck, err := sse.CustomerKeyFromHeaders(r.Header)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	if err := model.CheckCustomerKey(v, ck); err != nil {
+		return nil, false, nil, err
+	}
+	return v, named, ck, nil
+}
+
 // objectFor returns the version a GET, HEAD or tagging request names: the
 // current one on the fast path, else by ID. A delete marker in the way is
 // S3's 404 NoSuchKey (current) or 405 MethodNotAllowed (named), with
@@ -112,12 +142,9 @@ type versioningConfiguration struct {
 }
 
 func (s *Server) putBucketVersioning(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBody+1))
+	body, err := readXMLBody(r.Body)
 	if err != nil {
 		return err
-	}
-	if len(body) > maxXMLBody {
-		return s3err.New(s3err.MalformedXML, "The request body is too large.")
 	}
 	var in versioningConfiguration
 	if err := xml.Unmarshal(body, &in); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cairn-store/cairn/cmd/internal/bench"
+	"github.com/cairn-store/cairn/proto/netseam"
 )
 
 // runBench runs the load generator; with checkOnly it returns once the
@@ -41,7 +42,7 @@ func runBench(ctx context.Context, args []string, checkOnly bool) error {
 	fs.IntVar(&cfg.PartConcurrency, "part-concurrency", bench.DefaultPartConcurrency, "multipart parts in flight per object")
 	fs.BoolVar(&cfg.Chunked, "chunked", false, "PUT as signed aws-chunked streams (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)")
 	fs.BoolVar(&cfg.SSEC, "sse-c", false, "send a random per-run SSE-C customer key (AES256) with every PUT and GET")
-	fs.BoolVar(&cfg.Verify, "verify", false, "compare every GET byte for byte with what was PUT")
+	fs.BoolVar(&cfg.Verify, "verify", false, "compare every GET byte for byte with what was PUT, and fail the run (exit status 1) if any operation failed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,7 +66,17 @@ func runBench(ctx context.Context, args []string, checkOnly bool) error {
 	if *progress {
 		cfg.Out = os.Stderr
 	}
+	nw, err := netseam.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	if nw != nil {
+		cfg.Dial = nw.DialContext
+	}
 	results, err := bench.Run(ctx, cfg)
+	if err == nil && cfg.Verify {
+		err = failedOps(results)
+	}
 	if *asJSON {
 		if jerr := bench.ReportJSON(os.Stdout, results); jerr != nil && err == nil {
 			err = jerr
@@ -74,6 +85,20 @@ func runBench(ctx context.Context, args []string, checkOnly bool) error {
 		bench.Report(os.Stdout, results)
 	}
 	return err
+}
+
+// failedOps is an error naming the failed operations of a run, or nil.
+func failedOps(results []bench.Result) error {
+	var failed []string
+	for _, r := range results {
+		if r.Errors > 0 {
+			failed = append(failed, fmt.Sprintf("%d %s", r.Errors, r.Op))
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("bench --verify: failed operations: %s", strings.Join(failed, ", "))
+	}
+	return nil
 }
 
 // parseSize reads sizes such as 4096, 4KiB, 16MiB, 1GiB, 10MB.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 
 	"github.com/cairn-store/cairn/cmd/internal/ops"
@@ -70,7 +69,7 @@ func runData(ctx context.Context, args []string, checkOnly bool) error {
 	// opens); the node's metrics join the registry once it is open.
 	reg := ops.NewRegistry()
 	go func() {
-		if err := ops.Serve(ctx, *opsAd, nil, reg, log); err != nil {
+		if err := ops.Serve(ctx, *opsAd, transport.Net(), nil, reg, log); err != nil {
 			log.Error("ops endpoints stopped", "err", err)
 		}
 	}()
@@ -86,8 +85,7 @@ func runData(ctx context.Context, args []string, checkOnly bool) error {
 	if err := registerDataMetrics(reg, *id, n); err != nil {
 		return errors.Join(err, n.Close())
 	}
-	var lc net.ListenConfig
-	lis, err := lc.Listen(ctx, "tcp", *listen)
+	lis, err := transport.Net().Listen(ctx, *listen)
 	if err != nil {
 		return errors.Join(fmt.Errorf("listen %s: %w", *listen, err), n.Close())
 	}

@@ -108,7 +108,7 @@ func runDev(ctx context.Context, args []string) error {
 		return err
 	}
 	go func() {
-		if err := ops.Serve(ctx, *opsAd, ms.WaitLeader, reg, log); err != nil {
+		if err := ops.Serve(ctx, *opsAd, nil, ms.WaitLeader, reg, log); err != nil {
 			log.Error("ops endpoints stopped", "err", err)
 		}
 	}()
@@ -190,7 +190,7 @@ Ctrl-C stops it.
 // waitRegistered waits until meta's cluster map lists every data node in
 // want at its address, healthy.
 func waitRegistered(ctx context.Context, metaAddrs []string, want map[string]string, t *rpcauth.Transport) error {
-	mc, err := metaclient.New(metaAddrs, t.Dial(pki.RoleMeta))
+	mc, err := metaclient.New(metaAddrs, t.DialOptions(pki.RoleMeta)...)
 	if err != nil {
 		return err
 	}

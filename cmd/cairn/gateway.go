@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"net"
 	"os"
 	"runtime/debug"
 	"time"
@@ -150,13 +149,13 @@ func runGateway(ctx context.Context, args []string, checkOnly bool) error {
 	if cfg.Limits, err = s3f.limits(effectiveMemoryLimit()); err != nil {
 		return err
 	}
-	lis, err := net.Listen("tcp", *listen)
+	lis, err := transport.Net().Listen(ctx, *listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", *listen, err)
 	}
 	reg := ops.NewRegistry()
 	go func() {
-		if err := ops.Serve(ctx, *opsAd, metaReachable(splitList(*metas), transport), reg, log); err != nil {
+		if err := ops.Serve(ctx, *opsAd, transport.Net(), metaReachable(splitList(*metas), transport), reg, log); err != nil {
 			log.Error("ops endpoints stopped", "err", err)
 		}
 	}()
@@ -194,7 +193,7 @@ func effectiveMemoryLimit() int64 {
 // cluster map that has a leader.
 func metaReachable(addrs []string, t *rpcauth.Transport) ops.ReadyFunc {
 	return func(ctx context.Context) error {
-		mc, err := metaclient.New(addrs, t.Dial(pki.RoleMeta))
+		mc, err := metaclient.New(addrs, t.DialOptions(pki.RoleMeta)...)
 		if err != nil {
 			return err
 		}

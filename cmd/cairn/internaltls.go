@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 
+	"github.com/cairn-store/cairn/proto/netseam"
 	"github.com/cairn-store/cairn/proto/pki"
 	"github.com/cairn-store/cairn/proto/rpcauth"
 )
@@ -27,8 +29,26 @@ func (f *internalTLSFlags) register(fs *flag.FlagSet) {
 }
 
 // transport loads the process's identity, which must be want (an empty
-// ID matches any), and watches its files for rotation.
+// ID matches any), and watches its files for rotation. Its network is the
+// system's unless the environment switches on the test seam (package
+// netseam).
 func (f *internalTLSFlags) transport(want pki.Identity, log *slog.Logger) (*rpcauth.Transport, error) {
+	nw, err := netseam.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if nw != nil {
+		log.Warn("TEST SEAM: names and listen addresses follow the environment, not the system's network; for tests only", "network", nw.String())
+	}
+	t, err := f.identityTransport(want, log)
+	if err != nil {
+		return nil, err
+	}
+	return t.WithNet(nw), nil
+}
+
+// identityTransport is transport's credentials.
+func (f *internalTLSFlags) identityTransport(want pki.Identity, log *slog.Logger) (*rpcauth.Transport, error) {
 	if f.insecure {
 		if f.ca != "" || f.cert != "" || f.key != "" || f.dir != "" {
 			return nil, fmt.Errorf("--insecure-internal excludes --internal-ca, --internal-cert, --internal-key and --cert-dir")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 
@@ -96,7 +95,7 @@ func runMeta(ctx context.Context, args []string, checkOnly bool) error {
 	if len(ps) == 0 {
 		ps = []meta.Peer{{ID: *id, RaftAddr: *raftAddr}}
 	}
-	lis, err := net.Listen("tcp", *grpcAddr)
+	lis, err := transport.Net().Listen(ctx, *grpcAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", *grpcAddr, err)
 	}
@@ -120,7 +119,7 @@ func runMeta(ctx context.Context, args []string, checkOnly bool) error {
 		return err
 	}
 	go func() {
-		if err := ops.Serve(ctx, *opsAddr, srv.WaitLeader, reg, log); err != nil {
+		if err := ops.Serve(ctx, *opsAddr, transport.Net(), srv.WaitLeader, reg, log); err != nil {
 			log.Error("ops endpoints stopped", "err", err)
 		}
 	}()

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/cairn-store/cairn/meta/metaclient"
+	"github.com/cairn-store/cairn/proto/netseam"
 	"github.com/cairn-store/cairn/proto/pki"
 	"github.com/cairn-store/cairn/proto/rpcauth"
 )
@@ -24,13 +25,19 @@ func (g *globals) registerTLSFlags(root *cobra.Command) {
 
 // dialOptions are how cairnctl reaches the meta port: mutual TLS with an
 // admin certificate, or TLS that only checks the server with the admin
-// token as the credential, or plaintext with --insecure.
+// token as the credential, or plaintext with --insecure; names resolve
+// through the test network seam when the environment asks for it
+// (package netseam).
 func (g *globals) dialOptions() ([]grpc.DialOption, error) {
 	token, err := g.adminToken()
 	if err != nil {
 		return nil, err
 	}
-	opts := metaclient.WithAdminToken(token)
+	nw, err := netseam.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	opts := append(metaclient.WithAdminToken(token), nw.GRPC()...)
 	switch {
 	case g.insecure:
 		// CAIRN_CA and friends in the environment are ignored; flags

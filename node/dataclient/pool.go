@@ -92,12 +92,11 @@ func (p *Pool) conn(addr string) (*grpc.ClientConn, error) {
 	if cc, ok := p.conns[addr]; ok {
 		return cc, nil
 	}
-	cc, err := grpc.NewClient(addr,
-		p.transport.Dial(pki.RoleData),
+	cc, err := grpc.NewClient(addr, append(p.transport.DialOptions(pki.RoleData),
 		grpc.WithConnectParams(connectParams()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)),
 		grpc.WithInitialWindowSize(StreamWindow), grpc.WithInitialConnWindowSize(ConnWindow),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("dataclient: dial data node %s: %w", addr, err)
 	}

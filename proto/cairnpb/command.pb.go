@@ -76,6 +76,7 @@ type Command struct {
 	//	*Command_SetNodeWeight
 	//	*Command_SetObjectLockConfig
 	//	*Command_SetVersionLock
+	//	*Command_SetBucketCors
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -499,6 +500,15 @@ func (x *Command) GetSetVersionLock() *SetVersionLockCmd {
 	return nil
 }
 
+func (x *Command) GetSetBucketCors() *SetBucketCorsCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetBucketCors); ok {
+			return x.SetBucketCors
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -663,6 +673,10 @@ type Command_SetVersionLock struct {
 	SetVersionLock *SetVersionLockCmd `protobuf:"bytes,121,opt,name=set_version_lock,json=setVersionLock,proto3,oneof"`
 }
 
+type Command_SetBucketCors struct {
+	SetBucketCors *SetBucketCorsCmd `protobuf:"bytes,140,opt,name=set_bucket_cors,json=setBucketCors,proto3,oneof"`
+}
+
 func (*Command_CreateBucket) isCommand_Op() {}
 
 func (*Command_DeleteBucket) isCommand_Op() {}
@@ -742,6 +756,8 @@ func (*Command_SetNodeWeight) isCommand_Op() {}
 func (*Command_SetObjectLockConfig) isCommand_Op() {}
 
 func (*Command_SetVersionLock) isCommand_Op() {}
+
+func (*Command_SetBucketCors) isCommand_Op() {}
 
 type CreateBucketCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1214,7 +1230,7 @@ var File_cairnpb_command_proto protoreflect.FileDescriptor
 
 const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\xe5\x16\n" +
+	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\xac\x17\n" +
 	"\aCommand\x12\x1b\n" +
 	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12\x1d\n" +
 	"\n" +
@@ -1265,7 +1281,8 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\x16set_inventory_progress\x18_ \x01(\v2!.cairn.v1.SetInventoryProgressCmdH\x00R\x14setInventoryProgress\x12D\n" +
 	"\x0fset_node_weight\x18n \x01(\v2\x1a.cairn.v1.SetNodeWeightCmdH\x00R\rsetNodeWeight\x12W\n" +
 	"\x16set_object_lock_config\x18x \x01(\v2 .cairn.v1.SetObjectLockConfigCmdH\x00R\x13setObjectLockConfig\x12G\n" +
-	"\x10set_version_lock\x18y \x01(\v2\x1b.cairn.v1.SetVersionLockCmdH\x00R\x0esetVersionLockB\x04\n" +
+	"\x10set_version_lock\x18y \x01(\v2\x1b.cairn.v1.SetVersionLockCmdH\x00R\x0esetVersionLock\x12E\n" +
+	"\x0fset_bucket_cors\x18\x8c\x01 \x01(\v2\x1a.cairn.v1.SetBucketCorsCmdH\x00R\rsetBucketCorsB\x04\n" +
 	"\x02op\";\n" +
 	"\x0fCreateBucketCmd\x12(\n" +
 	"\x06bucket\x18\x01 \x01(\v2\x10.cairn.v1.BucketR\x06bucket\"C\n" +
@@ -1351,12 +1368,13 @@ var file_cairnpb_command_proto_goTypes = []any{
 	(*SetNodeWeightCmd)(nil),        // 38: cairn.v1.SetNodeWeightCmd
 	(*SetObjectLockConfigCmd)(nil),  // 39: cairn.v1.SetObjectLockConfigCmd
 	(*SetVersionLockCmd)(nil),       // 40: cairn.v1.SetVersionLockCmd
-	(*Bucket)(nil),                  // 41: cairn.v1.Bucket
-	(*ObjectVersion)(nil),           // 42: cairn.v1.ObjectVersion
-	(*WriteCondition)(nil),          // 43: cairn.v1.WriteCondition
-	(*DataNode)(nil),                // 44: cairn.v1.DataNode
-	(*MetaMember)(nil),              // 45: cairn.v1.MetaMember
-	(*GCEntry)(nil),                 // 46: cairn.v1.GCEntry
+	(*SetBucketCorsCmd)(nil),        // 41: cairn.v1.SetBucketCorsCmd
+	(*Bucket)(nil),                  // 42: cairn.v1.Bucket
+	(*ObjectVersion)(nil),           // 43: cairn.v1.ObjectVersion
+	(*WriteCondition)(nil),          // 44: cairn.v1.WriteCondition
+	(*DataNode)(nil),                // 45: cairn.v1.DataNode
+	(*MetaMember)(nil),              // 46: cairn.v1.MetaMember
+	(*GCEntry)(nil),                 // 47: cairn.v1.GCEntry
 }
 var file_cairnpb_command_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.Command.create_bucket:type_name -> cairn.v1.CreateBucketCmd
@@ -1399,17 +1417,18 @@ var file_cairnpb_command_proto_depIdxs = []int32{
 	38, // 37: cairn.v1.Command.set_node_weight:type_name -> cairn.v1.SetNodeWeightCmd
 	39, // 38: cairn.v1.Command.set_object_lock_config:type_name -> cairn.v1.SetObjectLockConfigCmd
 	40, // 39: cairn.v1.Command.set_version_lock:type_name -> cairn.v1.SetVersionLockCmd
-	41, // 40: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
-	42, // 41: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
-	43, // 42: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
-	44, // 43: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
-	45, // 44: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
-	46, // 45: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
-	46, // [46:46] is the sub-list for method output_type
-	46, // [46:46] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	41, // 40: cairn.v1.Command.set_bucket_cors:type_name -> cairn.v1.SetBucketCorsCmd
+	42, // 41: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
+	43, // 42: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
+	44, // 43: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
+	45, // 44: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
+	46, // 45: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
+	47, // 46: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
+	47, // [47:47] is the sub-list for method output_type
+	47, // [47:47] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_command_proto_init() }
@@ -1417,6 +1436,7 @@ func file_cairnpb_command_proto_init() {
 	if File_cairnpb_command_proto != nil {
 		return
 	}
+	file_cairnpb_cors_proto_init()
 	file_cairnpb_condition_proto_init()
 	file_cairnpb_masterkey_proto_init()
 	file_cairnpb_iam_proto_init()
@@ -1469,6 +1489,7 @@ func file_cairnpb_command_proto_init() {
 		(*Command_SetNodeWeight)(nil),
 		(*Command_SetObjectLockConfig)(nil),
 		(*Command_SetVersionLock)(nil),
+		(*Command_SetBucketCors)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -1291,7 +1291,7 @@ var File_cairnpb_meta_proto protoreflect.FileDescriptor
 
 const file_cairnpb_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x99\x01\n" +
+	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x99\x01\n" +
 	"\x13CreateBucketRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -1368,7 +1368,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\x96\x16\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xe8\x16\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1387,7 +1387,8 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\tListParts\x12\x1a.cairn.v1.ListPartsRequest\x1a\x1b.cairn.v1.ListPartsResponse\x12e\n" +
 	"\x14ListMultipartUploads\x12%.cairn.v1.ListMultipartUploadsRequest\x1a&.cairn.v1.ListMultipartUploadsResponse\x12P\n" +
 	"\rSetObjectTags\x12\x1e.cairn.v1.SetObjectTagsRequest\x1a\x1f.cairn.v1.SetObjectTagsResponse\x12P\n" +
-	"\rSetBucketTags\x12\x1e.cairn.v1.SetBucketTagsRequest\x1a\x1f.cairn.v1.SetBucketTagsResponse\x12M\n" +
+	"\rSetBucketTags\x12\x1e.cairn.v1.SetBucketTagsRequest\x1a\x1f.cairn.v1.SetBucketTagsResponse\x12P\n" +
+	"\rSetBucketCors\x12\x1e.cairn.v1.SetBucketCorsRequest\x1a\x1f.cairn.v1.SetBucketCorsResponse\x12M\n" +
 	"\fRegisterNode\x12\x1d.cairn.v1.RegisterNodeRequest\x1a\x1e.cairn.v1.RegisterNodeResponse\x12D\n" +
 	"\tHeartbeat\x12\x1a.cairn.v1.HeartbeatRequest\x1a\x1b.cairn.v1.HeartbeatResponse\x12P\n" +
 	"\rGetClusterMap\x12\x1e.cairn.v1.GetClusterMapRequest\x1a\x1f.cairn.v1.GetClusterMapResponse\x12V\n" +
@@ -1457,41 +1458,43 @@ var file_cairnpb_meta_proto_goTypes = []any{
 	(*ListMultipartUploadsRequest)(nil),     // 35: cairn.v1.ListMultipartUploadsRequest
 	(*SetObjectTagsRequest)(nil),            // 36: cairn.v1.SetObjectTagsRequest
 	(*SetBucketTagsRequest)(nil),            // 37: cairn.v1.SetBucketTagsRequest
-	(*LookupAccessKeyRequest)(nil),          // 38: cairn.v1.LookupAccessKeyRequest
-	(*ReportCorruptShardRequest)(nil),       // 39: cairn.v1.ReportCorruptShardRequest
-	(*ReportUnreadableRequest)(nil),         // 40: cairn.v1.ReportUnreadableRequest
-	(*ReportShardsRequest)(nil),             // 41: cairn.v1.ReportShardsRequest
-	(*SetBucketVersioningRequest)(nil),      // 42: cairn.v1.SetBucketVersioningRequest
-	(*CommitVersionRequest)(nil),            // 43: cairn.v1.CommitVersionRequest
-	(*GetObjectVersionRequest)(nil),         // 44: cairn.v1.GetObjectVersionRequest
-	(*DeleteVersionRequest)(nil),            // 45: cairn.v1.DeleteVersionRequest
-	(*SetVersionTagsRequest)(nil),           // 46: cairn.v1.SetVersionTagsRequest
-	(*ListObjectVersionsRequest)(nil),       // 47: cairn.v1.ListObjectVersionsRequest
-	(*SetObjectLockConfigRequest)(nil),      // 48: cairn.v1.SetObjectLockConfigRequest
-	(*SetVersionLockRequest)(nil),           // 49: cairn.v1.SetVersionLockRequest
-	(*ActiveMasterKeyRequest)(nil),          // 50: cairn.v1.ActiveMasterKeyRequest
-	(*CreateMultipartUploadResponse)(nil),   // 51: cairn.v1.CreateMultipartUploadResponse
-	(*GetMultipartUploadResponse)(nil),      // 52: cairn.v1.GetMultipartUploadResponse
-	(*CommitPartResponse)(nil),              // 53: cairn.v1.CommitPartResponse
-	(*CompleteMultipartUploadResponse)(nil), // 54: cairn.v1.CompleteMultipartUploadResponse
-	(*AbortMultipartUploadResponse)(nil),    // 55: cairn.v1.AbortMultipartUploadResponse
-	(*ListPartsResponse)(nil),               // 56: cairn.v1.ListPartsResponse
-	(*ListMultipartUploadsResponse)(nil),    // 57: cairn.v1.ListMultipartUploadsResponse
-	(*SetObjectTagsResponse)(nil),           // 58: cairn.v1.SetObjectTagsResponse
-	(*SetBucketTagsResponse)(nil),           // 59: cairn.v1.SetBucketTagsResponse
-	(*LookupAccessKeyResponse)(nil),         // 60: cairn.v1.LookupAccessKeyResponse
-	(*ReportCorruptShardResponse)(nil),      // 61: cairn.v1.ReportCorruptShardResponse
-	(*ReportUnreadableResponse)(nil),        // 62: cairn.v1.ReportUnreadableResponse
-	(*ReportShardsResponse)(nil),            // 63: cairn.v1.ReportShardsResponse
-	(*SetBucketVersioningResponse)(nil),     // 64: cairn.v1.SetBucketVersioningResponse
-	(*CommitVersionResponse)(nil),           // 65: cairn.v1.CommitVersionResponse
-	(*GetObjectVersionResponse)(nil),        // 66: cairn.v1.GetObjectVersionResponse
-	(*DeleteVersionResponse)(nil),           // 67: cairn.v1.DeleteVersionResponse
-	(*SetVersionTagsResponse)(nil),          // 68: cairn.v1.SetVersionTagsResponse
-	(*ListObjectVersionsResponse)(nil),      // 69: cairn.v1.ListObjectVersionsResponse
-	(*SetObjectLockConfigResponse)(nil),     // 70: cairn.v1.SetObjectLockConfigResponse
-	(*SetVersionLockResponse)(nil),          // 71: cairn.v1.SetVersionLockResponse
-	(*ActiveMasterKeyResponse)(nil),         // 72: cairn.v1.ActiveMasterKeyResponse
+	(*SetBucketCorsRequest)(nil),            // 38: cairn.v1.SetBucketCorsRequest
+	(*LookupAccessKeyRequest)(nil),          // 39: cairn.v1.LookupAccessKeyRequest
+	(*ReportCorruptShardRequest)(nil),       // 40: cairn.v1.ReportCorruptShardRequest
+	(*ReportUnreadableRequest)(nil),         // 41: cairn.v1.ReportUnreadableRequest
+	(*ReportShardsRequest)(nil),             // 42: cairn.v1.ReportShardsRequest
+	(*SetBucketVersioningRequest)(nil),      // 43: cairn.v1.SetBucketVersioningRequest
+	(*CommitVersionRequest)(nil),            // 44: cairn.v1.CommitVersionRequest
+	(*GetObjectVersionRequest)(nil),         // 45: cairn.v1.GetObjectVersionRequest
+	(*DeleteVersionRequest)(nil),            // 46: cairn.v1.DeleteVersionRequest
+	(*SetVersionTagsRequest)(nil),           // 47: cairn.v1.SetVersionTagsRequest
+	(*ListObjectVersionsRequest)(nil),       // 48: cairn.v1.ListObjectVersionsRequest
+	(*SetObjectLockConfigRequest)(nil),      // 49: cairn.v1.SetObjectLockConfigRequest
+	(*SetVersionLockRequest)(nil),           // 50: cairn.v1.SetVersionLockRequest
+	(*ActiveMasterKeyRequest)(nil),          // 51: cairn.v1.ActiveMasterKeyRequest
+	(*CreateMultipartUploadResponse)(nil),   // 52: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 53: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 54: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 55: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 56: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 57: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 58: cairn.v1.ListMultipartUploadsResponse
+	(*SetObjectTagsResponse)(nil),           // 59: cairn.v1.SetObjectTagsResponse
+	(*SetBucketTagsResponse)(nil),           // 60: cairn.v1.SetBucketTagsResponse
+	(*SetBucketCorsResponse)(nil),           // 61: cairn.v1.SetBucketCorsResponse
+	(*LookupAccessKeyResponse)(nil),         // 62: cairn.v1.LookupAccessKeyResponse
+	(*ReportCorruptShardResponse)(nil),      // 63: cairn.v1.ReportCorruptShardResponse
+	(*ReportUnreadableResponse)(nil),        // 64: cairn.v1.ReportUnreadableResponse
+	(*ReportShardsResponse)(nil),            // 65: cairn.v1.ReportShardsResponse
+	(*SetBucketVersioningResponse)(nil),     // 66: cairn.v1.SetBucketVersioningResponse
+	(*CommitVersionResponse)(nil),           // 67: cairn.v1.CommitVersionResponse
+	(*GetObjectVersionResponse)(nil),        // 68: cairn.v1.GetObjectVersionResponse
+	(*DeleteVersionResponse)(nil),           // 69: cairn.v1.DeleteVersionResponse
+	(*SetVersionTagsResponse)(nil),          // 70: cairn.v1.SetVersionTagsResponse
+	(*ListObjectVersionsResponse)(nil),      // 71: cairn.v1.ListObjectVersionsResponse
+	(*SetObjectLockConfigResponse)(nil),     // 72: cairn.v1.SetObjectLockConfigResponse
+	(*SetVersionLockResponse)(nil),          // 73: cairn.v1.SetVersionLockResponse
+	(*ActiveMasterKeyResponse)(nil),         // 74: cairn.v1.ActiveMasterKeyResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
 	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
@@ -1522,57 +1525,59 @@ var file_cairnpb_meta_proto_depIdxs = []int32{
 	35, // 25: cairn.v1.Meta.ListMultipartUploads:input_type -> cairn.v1.ListMultipartUploadsRequest
 	36, // 26: cairn.v1.Meta.SetObjectTags:input_type -> cairn.v1.SetObjectTagsRequest
 	37, // 27: cairn.v1.Meta.SetBucketTags:input_type -> cairn.v1.SetBucketTagsRequest
-	17, // 28: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
-	19, // 29: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
-	21, // 30: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
-	38, // 31: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
-	39, // 32: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
-	40, // 33: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
-	41, // 34: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
-	42, // 35: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
-	43, // 36: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
-	44, // 37: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
-	45, // 38: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
-	46, // 39: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
-	47, // 40: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
-	48, // 41: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
-	49, // 42: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
-	50, // 43: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
-	1,  // 44: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,  // 45: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,  // 46: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,  // 47: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,  // 48: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11, // 49: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13, // 50: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16, // 51: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	51, // 52: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
-	52, // 53: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
-	53, // 54: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
-	54, // 55: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
-	55, // 56: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
-	56, // 57: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
-	57, // 58: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
-	58, // 59: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
-	59, // 60: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
-	18, // 61: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20, // 62: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23, // 63: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	60, // 64: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
-	61, // 65: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
-	62, // 66: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
-	63, // 67: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
-	64, // 68: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
-	65, // 69: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
-	66, // 70: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
-	67, // 71: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
-	68, // 72: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
-	69, // 73: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
-	70, // 74: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
-	71, // 75: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
-	72, // 76: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
-	44, // [44:77] is the sub-list for method output_type
-	11, // [11:44] is the sub-list for method input_type
+	38, // 28: cairn.v1.Meta.SetBucketCors:input_type -> cairn.v1.SetBucketCorsRequest
+	17, // 29: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
+	19, // 30: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
+	21, // 31: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
+	39, // 32: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
+	40, // 33: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
+	41, // 34: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
+	42, // 35: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
+	43, // 36: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
+	44, // 37: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
+	45, // 38: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
+	46, // 39: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
+	47, // 40: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
+	48, // 41: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
+	49, // 42: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
+	50, // 43: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
+	51, // 44: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
+	1,  // 45: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,  // 46: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,  // 47: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,  // 48: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,  // 49: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11, // 50: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13, // 51: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16, // 52: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	52, // 53: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	53, // 54: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	54, // 55: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	55, // 56: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	56, // 57: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	57, // 58: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	58, // 59: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	59, // 60: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
+	60, // 61: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
+	61, // 62: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
+	18, // 63: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20, // 64: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23, // 65: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	62, // 66: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
+	63, // 67: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
+	64, // 68: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
+	65, // 69: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
+	66, // 70: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
+	67, // 71: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
+	68, // 72: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
+	69, // 73: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
+	70, // 74: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
+	71, // 75: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
+	72, // 76: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
+	73, // 77: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
+	74, // 78: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
+	45, // [45:79] is the sub-list for method output_type
+	11, // [11:45] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -1583,6 +1588,7 @@ func file_cairnpb_meta_proto_init() {
 	if File_cairnpb_meta_proto != nil {
 		return
 	}
+	file_cairnpb_cors_proto_init()
 	file_cairnpb_condition_proto_init()
 	file_cairnpb_masterkey_proto_init()
 	file_cairnpb_multipart_proto_init()

@@ -36,6 +36,7 @@ const (
 	Meta_ListMultipartUploads_FullMethodName    = "/cairn.v1.Meta/ListMultipartUploads"
 	Meta_SetObjectTags_FullMethodName           = "/cairn.v1.Meta/SetObjectTags"
 	Meta_SetBucketTags_FullMethodName           = "/cairn.v1.Meta/SetBucketTags"
+	Meta_SetBucketCors_FullMethodName           = "/cairn.v1.Meta/SetBucketCors"
 	Meta_RegisterNode_FullMethodName            = "/cairn.v1.Meta/RegisterNode"
 	Meta_Heartbeat_FullMethodName               = "/cairn.v1.Meta/Heartbeat"
 	Meta_GetClusterMap_FullMethodName           = "/cairn.v1.Meta/GetClusterMap"
@@ -82,6 +83,7 @@ type MetaClient interface {
 	// return them.
 	SetObjectTags(ctx context.Context, in *SetObjectTagsRequest, opts ...grpc.CallOption) (*SetObjectTagsResponse, error)
 	SetBucketTags(ctx context.Context, in *SetBucketTagsRequest, opts ...grpc.CallOption) (*SetBucketTagsResponse, error)
+	SetBucketCors(ctx context.Context, in *SetBucketCorsRequest, opts ...grpc.CallOption) (*SetBucketCorsResponse, error)
 	RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error)
 	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
 	GetClusterMap(ctx context.Context, in *GetClusterMapRequest, opts ...grpc.CallOption) (*GetClusterMapResponse, error)
@@ -292,6 +294,16 @@ func (c *metaClient) SetBucketTags(ctx context.Context, in *SetBucketTagsRequest
 	return out, nil
 }
 
+func (c *metaClient) SetBucketCors(ctx context.Context, in *SetBucketCorsRequest, opts ...grpc.CallOption) (*SetBucketCorsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetBucketCorsResponse)
+	err := c.cc.Invoke(ctx, Meta_SetBucketCors_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *metaClient) RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RegisterNodeResponse)
@@ -480,6 +492,7 @@ type MetaServer interface {
 	// return them.
 	SetObjectTags(context.Context, *SetObjectTagsRequest) (*SetObjectTagsResponse, error)
 	SetBucketTags(context.Context, *SetBucketTagsRequest) (*SetBucketTagsResponse, error)
+	SetBucketCors(context.Context, *SetBucketCorsRequest) (*SetBucketCorsResponse, error)
 	RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error)
 	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
 	GetClusterMap(context.Context, *GetClusterMapRequest) (*GetClusterMapResponse, error)
@@ -570,6 +583,9 @@ func (UnimplementedMetaServer) SetObjectTags(context.Context, *SetObjectTagsRequ
 }
 func (UnimplementedMetaServer) SetBucketTags(context.Context, *SetBucketTagsRequest) (*SetBucketTagsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetBucketTags not implemented")
+}
+func (UnimplementedMetaServer) SetBucketCors(context.Context, *SetBucketCorsRequest) (*SetBucketCorsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetBucketCors not implemented")
 }
 func (UnimplementedMetaServer) RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RegisterNode not implemented")
@@ -946,6 +962,24 @@ func _Meta_SetBucketTags_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_SetBucketCors_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetBucketCorsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SetBucketCors(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SetBucketCors_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SetBucketCors(ctx, req.(*SetBucketCorsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Meta_RegisterNode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RegisterNodeRequest)
 	if err := dec(in); err != nil {
@@ -1308,6 +1342,10 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetBucketTags",
 			Handler:    _Meta_SetBucketTags_Handler,
+		},
+		{
+			MethodName: "SetBucketCors",
+			Handler:    _Meta_SetBucketCors_Handler,
 		},
 		{
 			MethodName: "RegisterNode",

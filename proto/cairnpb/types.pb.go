@@ -87,6 +87,8 @@ type Bucket struct {
 	Versioning string `protobuf:"bytes,20,opt,name=versioning,proto3" json:"versioning,omitempty"`
 	// tags is the bucket's tag set (PutBucketTagging); empty when it has none.
 	Tags map[string]string `protobuf:"bytes,30,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// cors is the bucket's CORS configuration (PutBucketCors); unset: none.
+	Cors *BucketCors `protobuf:"bytes,50,opt,name=cors,proto3" json:"cors,omitempty"`
 	// object_lock_enabled: the bucket has object lock (WORM). It is set when
 	// the bucket is created with it or given a lock configuration, and never
 	// cleared; versioning then stays Enabled. See docs/object-lock.md.
@@ -173,6 +175,13 @@ func (x *Bucket) GetVersioning() string {
 func (x *Bucket) GetTags() map[string]string {
 	if x != nil {
 		return x.Tags
+	}
+	return nil
+}
+
+func (x *Bucket) GetCors() *BucketCors {
+	if x != nil {
+		return x.Cors
 	}
 	return nil
 }
@@ -1190,7 +1199,7 @@ var File_cairnpb_types_proto protoreflect.FileDescriptor
 
 const file_cairnpb_types_proto_rawDesc = "" +
 	"\n" +
-	"\x13cairnpb/types.proto\x12\bcairn.v1\"\x9a\x03\n" +
+	"\x13cairnpb/types.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\"\xc4\x03\n" +
 	"\x06Bucket\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x0e\n" +
@@ -1200,7 +1209,8 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"\n" +
 	"versioning\x18\x14 \x01(\tR\n" +
 	"versioning\x12.\n" +
-	"\x04tags\x18\x1e \x03(\v2\x1a.cairn.v1.Bucket.TagsEntryR\x04tags\x12.\n" +
+	"\x04tags\x18\x1e \x03(\v2\x1a.cairn.v1.Bucket.TagsEntryR\x04tags\x12(\n" +
+	"\x04cors\x182 \x01(\v2\x14.cairn.v1.BucketCorsR\x04cors\x12.\n" +
 	"\x13object_lock_enabled\x18( \x01(\bR\x11objectLockEnabled\x12G\n" +
 	"\x11default_retention\x18) \x01(\v2\x1a.cairn.v1.DefaultRetentionR\x10defaultRetention\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
@@ -1358,29 +1368,31 @@ var file_cairnpb_types_proto_goTypes = []any{
 	nil,                      // 15: cairn.v1.ObjectVersion.ChecksumsEntry
 	nil,                      // 16: cairn.v1.ObjectVersion.TagsEntry
 	nil,                      // 17: cairn.v1.PartInfo.ChecksumsEntry
+	(*BucketCors)(nil),       // 18: cairn.v1.BucketCors
 }
 var file_cairnpb_types_proto_depIdxs = []int32{
 	12, // 0: cairn.v1.Bucket.tags:type_name -> cairn.v1.Bucket.TagsEntry
-	2,  // 1: cairn.v1.Bucket.default_retention:type_name -> cairn.v1.DefaultRetention
-	13, // 2: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
-	4,  // 3: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
-	5,  // 4: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
-	14, // 5: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
-	15, // 6: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
-	7,  // 7: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
-	8,  // 8: cairn.v1.ObjectVersion.encryption:type_name -> cairn.v1.Encryption
-	16, // 9: cairn.v1.ObjectVersion.tags:type_name -> cairn.v1.ObjectVersion.TagsEntry
-	3,  // 10: cairn.v1.ObjectVersion.lock:type_name -> cairn.v1.ObjectLock
-	4,  // 11: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
-	5,  // 12: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
-	17, // 13: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
-	8,  // 14: cairn.v1.PartInfo.encryption:type_name -> cairn.v1.Encryption
-	0,  // 15: cairn.v1.DataNode.state:type_name -> cairn.v1.NodeState
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	18, // 1: cairn.v1.Bucket.cors:type_name -> cairn.v1.BucketCors
+	2,  // 2: cairn.v1.Bucket.default_retention:type_name -> cairn.v1.DefaultRetention
+	13, // 3: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
+	4,  // 4: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
+	5,  // 5: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
+	14, // 6: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
+	15, // 7: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
+	7,  // 8: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
+	8,  // 9: cairn.v1.ObjectVersion.encryption:type_name -> cairn.v1.Encryption
+	16, // 10: cairn.v1.ObjectVersion.tags:type_name -> cairn.v1.ObjectVersion.TagsEntry
+	3,  // 11: cairn.v1.ObjectVersion.lock:type_name -> cairn.v1.ObjectLock
+	4,  // 12: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
+	5,  // 13: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
+	17, // 14: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
+	8,  // 15: cairn.v1.PartInfo.encryption:type_name -> cairn.v1.Encryption
+	0,  // 16: cairn.v1.DataNode.state:type_name -> cairn.v1.NodeState
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_types_proto_init() }
@@ -1388,6 +1400,7 @@ func file_cairnpb_types_proto_init() {
 	if File_cairnpb_types_proto != nil {
 		return
 	}
+	file_cairnpb_cors_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

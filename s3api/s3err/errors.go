@@ -41,6 +41,7 @@ var (
 	MethodNotAllowed                = Code{"MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource."}
 	MissingContentLength            = Code{"MissingContentLength", http.StatusLengthRequired, "You must provide the Content-Length HTTP header."}
 	MissingSecurityHeader           = Code{"MissingSecurityHeader", http.StatusBadRequest, "Your request is missing a required header."}
+	UnexpectedContent               = Code{"UnexpectedContent", http.StatusBadRequest, "This request does not support content."}
 	NoSuchBucket                    = Code{"NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist"}
 	NoSuchKey                       = Code{"NoSuchKey", http.StatusNotFound, "The specified key does not exist."}
 	NoSuchVersion                   = Code{"NoSuchVersion", http.StatusNotFound, "The specified version does not exist."}
@@ -187,6 +188,13 @@ var connectionHeaders = map[string]bool{
 	"X-Amz-Id-2":       true,
 	"Server":           true,
 	"Connection":       true,
+	// CORS: a browser shows an error to the page only with these.
+	"Access-Control-Allow-Origin":      true,
+	"Access-Control-Allow-Credentials": true,
+	"Access-Control-Allow-Methods":     true,
+	"Access-Control-Expose-Headers":    true,
+	"Access-Control-Max-Age":           true,
+	"Vary":                             true,
 }
 
 // Write sends e as an S3 error response. HEAD responses carry the status

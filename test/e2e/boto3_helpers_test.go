@@ -15,7 +15,13 @@ import (
 // cluster.
 func requireBoto3(t *testing.T) string {
 	t.Helper()
-	py := requireBoto3(t)
+	py := boto3Python()
+	if py == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no python with boto3, though `make test` installs it (make pyenv)")
+		}
+		t.Skip("no python with boto3 (outside CI): run `make pyenv`")
+	}
 	return py
 }
 

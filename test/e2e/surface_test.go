@@ -50,6 +50,10 @@ func TestSurface(t *testing.T) {
 	t.Run("RepeatedHeadersJoined", func(t *testing.T) { testRepeatedHeadersJoined(t, c, cl) })
 	t.Run("EmptyContinuationTokenEchoed", func(t *testing.T) { testEmptyContinuationTokenEchoed(t, cl) })
 	t.Run("SuspendedWritesHaveNoVersionID", func(t *testing.T) { testSuspendedWritesHaveNoVersionID(t, cl) })
+	t.Run("ACLsBucketOwnerEnforced", func(t *testing.T) { testACLsBucketOwnerEnforced(t, cl) })
+	t.Run("ObjectAttributes", func(t *testing.T) { testObjectAttributes(t, cl) })
+	t.Run("Cors", func(t *testing.T) { testCors(t, c, cl) })
+	t.Run("ConditionalForms", func(t *testing.T) { testConditionalForms(t, cl) })
 }
 
 // signV4 signs req for the cluster with the SDK's signer, as S3 signs

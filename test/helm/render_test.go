@@ -230,14 +230,26 @@ func expand(s string, c corev1.Container, podName string, problems *[]string) st
 			env[e.Name] = "from-a-secret"
 		}
 	}
-	return regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`).ReplaceAllStringFunc(s, func(m string) string {
+	out, missing := expandVars(s, env)
+	for _, name := range missing {
+		*problems = append(*problems, fmt.Sprintf("container %s: %s refers to $(%s), which is not in its env", c.Name, s, name))
+	}
+	return out
+}
+
+// expandVars replaces $(VAR) in s with env's value, as the kubelet does in
+// a container's command and args, and returns the names env lacks.
+func expandVars(s string, env map[string]string) (string, []string) {
+	var missing []string
+	out := regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`).ReplaceAllStringFunc(s, func(m string) string {
 		name := m[2 : len(m)-1]
 		v, ok := env[name]
 		if !ok {
-			*problems = append(*problems, fmt.Sprintf("container %s: %s refers to $(%s), which is not in its env", c.Name, s, name))
+			missing = append(missing, name)
 		}
 		return v
 	})
+	return out, missing
 }
 
 // checkCommandLines runs every container's command line through the flag

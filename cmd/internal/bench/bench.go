@@ -57,7 +57,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if cfg.Chunked {
 		hc := cfg.HTTPClient
 		if hc == nil {
-			tr := newTransport(cfg.Concurrency)
+			tr := newTransport(cfg.Concurrency, cfg.Dial)
 			defer tr.CloseIdleConnections()
 			hc = &http.Client{Transport: tr}
 		}

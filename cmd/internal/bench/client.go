@@ -27,13 +27,15 @@ import (
 const ioBufferSize = 256 << 10
 
 // newTransport returns an HTTP/1.1 transport sized for concurrency requests
-// in flight.
+// in flight, opening connections with dial (nil: a plain net.Dialer).
 // It ignores proxy environment variables: a benchmark should talk to the
 // endpoint directly.
-func newTransport(concurrency int) *http.Transport {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+func newTransport(concurrency int, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Transport {
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
 	return &http.Transport{
-		DialContext:           dialer.DialContext,
+		DialContext:           dial,
 		MaxIdleConns:          concurrency * 2,
 		MaxIdleConnsPerHost:   concurrency * 2,
 		IdleConnTimeout:       90 * time.Second,
@@ -55,7 +57,7 @@ func newClient(cfg *Config) (*s3.Client, func()) {
 		if cfg.Multipart {
 			inflight *= cfg.PartConcurrency // parts of one object go in parallel
 		}
-		tr := newTransport(inflight)
+		tr := newTransport(inflight, cfg.Dial)
 		hc = &http.Client{Transport: tr}
 		release = tr.CloseIdleConnections
 	}

@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -106,6 +108,9 @@ type Config struct {
 	Out io.Writer
 	// HTTPClient overrides the tuned client Run builds by default.
 	HTTPClient *http.Client
+	// Dial, when set, is how the tuned client opens connections (the
+	// test network seam's dialer); nil is a plain net.Dialer.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // normalize returns cfg with defaults applied, or an error describing the

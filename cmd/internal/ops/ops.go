@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cairn-store/cairn/proto/netseam"
 )
 
 // ReadyFunc reports whether the process can serve; a non-nil error is the
@@ -47,13 +48,14 @@ func Handler(ready ReadyFunc, reg *prometheus.Registry) http.Handler {
 	return mux
 }
 
-// Serve runs the ops endpoints on addr until ctx ends, with /metrics
-// serving reg (see NewRegistry). An empty addr serves nothing.
-func Serve(ctx context.Context, addr string, ready ReadyFunc, reg *prometheus.Registry, log *slog.Logger) error {
+// Serve runs the ops endpoints on addr (on network nw: nil is the
+// system's) until ctx ends, with /metrics serving reg (see NewRegistry).
+// An empty addr serves nothing.
+func Serve(ctx context.Context, addr string, nw *netseam.Net, ready ReadyFunc, reg *prometheus.Registry, log *slog.Logger) error {
 	if addr == "" {
 		return nil
 	}
-	lis, err := net.Listen("tcp", addr)
+	lis, err := nw.Listen(ctx, addr)
 	if err != nil {
 		return fmt.Errorf("ops listener %s: %w", addr, err)
 	}

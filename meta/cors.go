@@ -1,0 +1,75 @@
+package meta
+
+import (
+	"context"
+	"unicode/utf8"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+)
+
+// Bounds of a CORS configuration meta keeps (S3 allows 100 rules; the
+// gateway checks the rules' content, meta only their size).
+const (
+	maxCorsRules     = 100
+	maxCorsRuleBytes = 64 << 10
+)
+
+// validCors bounds a CORS configuration before it is proposed and when it
+// is applied.
+func validCors(c *cairnpb.BucketCors) error {
+	if n := len(c.GetRules()); n > maxCorsRules {
+		return invalid("%d CORS rules, at most %d allowed", n, maxCorsRules)
+	}
+	for i, r := range c.GetRules() {
+		size := len(r.GetId())
+		for _, list := range [][]string{r.GetAllowedOrigins(), r.GetAllowedMethods(), r.GetAllowedHeaders(), r.GetExposeHeaders()} {
+			for _, v := range list {
+				if !utf8.ValidString(v) {
+					return invalid("CORS rule %d: not UTF-8", i)
+				}
+				size += len(v)
+			}
+		}
+		if size > maxCorsRuleBytes {
+			return invalid("CORS rule %d: %d bytes, at most %d", i, size, maxCorsRuleBytes)
+		}
+	}
+	return nil
+}
+
+func applySetBucketCors(b *pebble.Batch, c *cairnpb.SetBucketCorsCmd) error {
+	if err := validCors(c.GetCors()); err != nil {
+		return err
+	}
+	bk, err := getBucket(b, c.GetNamespace(), c.GetName())
+	if err != nil {
+		return err
+	}
+	bk.Cors = nil
+	if len(c.GetCors().GetRules()) > 0 {
+		bk.Cors = c.GetCors()
+	}
+	return putProto(b, bucketKey(c.GetNamespace(), c.GetName()), bk)
+}
+
+func (m *metaService) SetBucketCors(ctx context.Context, req *cairnpb.SetBucketCorsRequest) (*cairnpb.SetBucketCorsResponse, error) {
+	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
+		return nil, err
+	}
+	if err := validCors(req.GetCors()); err != nil {
+		return nil, err
+	}
+	return route(ctx, m.s, req, m.s.setBucketCors, cairnpb.MetaClient.SetBucketCors)
+}
+
+func (s *Server) setBucketCors(ctx context.Context, req *cairnpb.SetBucketCorsRequest) (*cairnpb.SetBucketCorsResponse, error) {
+	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetBucketCors{SetBucketCors: &cairnpb.SetBucketCorsCmd{
+		Namespace: req.GetNamespace(), Name: req.GetBucket(), Cors: req.GetCors(),
+	}}}
+	if err := s.node.propose(ctx, cmd); err != nil {
+		return nil, err
+	}
+	return &cairnpb.SetBucketCorsResponse{}, nil
+}
