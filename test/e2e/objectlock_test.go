@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -172,6 +173,33 @@ func TestObjectLock(t *testing.T) {
 		t.Fatalf("DeleteObject after the hold was removed: %v", err)
 	}
 
+	// boto3, as a Python backup tool would use it: default retention on a
+	// second bucket, GOVERNANCE bypassed by boss, COMPLIANCE and a legal
+	// hold not.
+	t.Run("boto3", func(t *testing.T) {
+		py := requireBoto3(t)
+		out := runBoto3(t, py, c, boto3LockScript, "AK="+bk.AccessKeyID, "SK="+bk.Secret)
+		var got map[string]string
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("boto3 output %q: %v", out, err)
+		}
+		want := map[string]string{
+			"config":           "Enabled GOVERNANCE 1",
+			"default_mode":     "GOVERNANCE",
+			"delete_governed":  "AccessDenied",
+			"bypass_governed":  "ok",
+			"compliance_mode":  "COMPLIANCE",
+			"legal_hold":       "ON",
+			"delete_compliant": "AccessDenied",
+			"suspend":          "InvalidBucketState",
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("boto3 %s: got %q, want %q (all: %v)", k, got[k], v, got)
+			}
+		}
+	})
+
 	// After its date the COMPLIANCE version goes, and then the bucket.
 	time.Sleep(time.Until(complianceUntil.Add(500 * time.Millisecond)))
 	if err := deleteVersion(ctx, op, bucket, "c", idC, false); err != nil {
@@ -187,3 +215,41 @@ func TestObjectLock(t *testing.T) {
 		t.Fatalf("DeleteBucket once nothing is locked: %v", err)
 	}
 }
+
+// boto3LockScript runs object lock calls with boto3 and prints what each
+// answered, as JSON.
+const boto3LockScript = `
+import datetime, json, os
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"],
+                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
+                  config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+def code(f):
+    try:
+        f()
+        return "ok"
+    except ClientError as e:
+        return e.response["Error"]["Code"]
+b = "boto-vault"
+out = {}
+s3.create_bucket(Bucket=b, ObjectLockEnabledForBucket=True)
+s3.put_object_lock_configuration(Bucket=b, ObjectLockConfiguration={
+    "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+c = s3.get_object_lock_configuration(Bucket=b)["ObjectLockConfiguration"]
+out["config"] = "%s %s %d" % (c["ObjectLockEnabled"], c["Rule"]["DefaultRetention"]["Mode"], c["Rule"]["DefaultRetention"]["Days"])
+va = s3.put_object(Bucket=b, Key="a", Body=b"governed by default")["VersionId"]
+out["default_mode"] = s3.head_object(Bucket=b, Key="a").get("ObjectLockMode", "")
+out["delete_governed"] = code(lambda: s3.delete_object(Bucket=b, Key="a", VersionId=va))
+out["bypass_governed"] = code(lambda: s3.delete_object(Bucket=b, Key="a", VersionId=va, BypassGovernanceRetention=True))
+until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+vb = s3.put_object(Bucket=b, Key="b", Body=b"kept", ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=until,
+                   ObjectLockLegalHoldStatus="ON")["VersionId"]
+out["compliance_mode"] = s3.get_object_retention(Bucket=b, Key="b", VersionId=vb)["Retention"]["Mode"]
+out["legal_hold"] = s3.get_object_legal_hold(Bucket=b, Key="b", VersionId=vb)["LegalHold"]["Status"]
+out["delete_compliant"] = code(lambda: s3.delete_object(Bucket=b, Key="b", VersionId=vb, BypassGovernanceRetention=True))
+out["suspend"] = code(lambda: s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Suspended"}))
+print(json.dumps(out))
+`
