@@ -1,7 +1,12 @@
 package meta
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,4 +180,47 @@ func TestObjectLockMultipart(t *testing.T) {
 	if l := current(t, f, "k").GetLock(); l.GetMode() != lockGovernance || l.GetRetainUntilUnixNano() != want {
 		t.Fatalf("completed upload under default retention has lock %v", l)
 	}
+}
+
+// TestVersionShardsFreedOnlyByRemoveVersion: the shards of a whole
+// version (versionRefs) reach the GC queue (enqueueRefs) only through
+// removeVersion, the gate that
+// refuses locked versions, so a new removal path cannot skip the check by
+// queueing a version's shards itself.
+func TestVersionShardsFreedOnlyByRemoveVersion(t *testing.T) {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range pkgs {
+		for _, file := range pkg.Files {
+			for _, decl := range file.Decls {
+				fn, ok := decl.(*ast.FuncDecl)
+				if !ok || fn.Name.Name == "removeVersion" {
+					continue
+				}
+				ast.Inspect(fn, func(n ast.Node) bool {
+					if isCallTo(n, "enqueueRefs") {
+						ast.Inspect(n, func(arg ast.Node) bool {
+							if isCallTo(arg, "versionRefs") {
+								t.Errorf("%s: %s queues a version's shards for GC without removeVersion", fset.Position(arg.Pos()), fn.Name.Name)
+							}
+							return true
+						})
+					}
+					return true
+				})
+			}
+		}
+	}
+}
+
+func isCallTo(n ast.Node, name string) bool {
+	call, ok := n.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	id, ok := call.Fun.(*ast.Ident)
+	return ok && id.Name == name
 }
