@@ -102,13 +102,29 @@ func (s *Server) requireLockBucket(ctx context.Context, req *request) error {
 // writeLock parses the lock a write asks for and checks its bucket has
 // object lock. digestSent says whether the request carries a Content-MD5
 // or an x-amz-checksum (nil for writes without a body, which need none):
-// S3 requires one on a PUT that sets object lock.
+// S3 requires one on a PUT that sets object lock, or that the bucket's
+// default retention will lock. Finding out the latter costs a bucket read,
+// paid only by PUTs without a digest (current SDKs send a CRC).
 func (s *Server) writeLock(ctx context.Context, r *http.Request, req *request, digestSent *bool) (*cairnpb.ObjectLock, error) {
 	l, err := lockFromHeaders(r.Header, s.now())
-	if err != nil || l == nil {
+	if err != nil {
 		return nil, err
 	}
-	if digestSent != nil && !*digestSent {
+	needDigest := digestSent != nil && !*digestSent
+	if l == nil {
+		if !needDigest {
+			return nil, nil
+		}
+		bk, err := s.cfg.Index.GetBucket(ctx, req.ns, req.bucket)
+		if err != nil {
+			return nil, err
+		}
+		if bk.GetDefaultRetention() != nil {
+			return nil, s3err.New(s3err.ObjectLockNeedsDigest, "")
+		}
+		return nil, nil
+	}
+	if needDigest {
 		return nil, s3err.New(s3err.ObjectLockNeedsDigest, "")
 	}
 	return l, s.requireLockBucket(ctx, req)

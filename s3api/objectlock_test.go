@@ -77,6 +77,14 @@ func TestObjectLockSurface(t *testing.T) {
 	if st, _, resp := surfDo(t, base, "PUT", "/locked/k", body, lockHdr); st != http.StatusBadRequest || !strings.Contains(resp, "Content-MD5 OR x-amz-checksum-") {
 		t.Errorf("locked PUT without a digest: %d %s", st, resp)
 	}
+	// The default retention locks a plain PUT too, so it needs one as well;
+	// a bucket without object lock does not.
+	if st, _, resp := surfDo(t, base, "PUT", "/locked/plainput", body, nil); st != http.StatusBadRequest || !strings.Contains(resp, "Content-MD5 OR x-amz-checksum-") {
+		t.Errorf("PUT under default retention without a digest: %d %s", st, resp)
+	}
+	if st, _, resp := surfDo(t, base, "PUT", "/plain/plainput", body, nil); st != http.StatusOK {
+		t.Errorf("PUT without a digest in a plain bucket: %d %s", st, resp)
+	}
 	withMD5 := func(h map[string]string) map[string]string {
 		out := map[string]string{"Content-MD5": contentMD5(body)}
 		for k, v := range h {
@@ -135,7 +143,7 @@ func TestObjectLockSurface(t *testing.T) {
 	if lh, err := cl.GetObjectLegalHold(ctx, &s3.GetObjectLegalHoldInput{Bucket: aws.String("locked"), Key: aws.String("k")}); err != nil || lh.LegalHold.Status != types.ObjectLockLegalHoldStatusOff {
 		t.Fatalf("GetObjectLegalHold %+v %v", lh, err)
 	}
-	if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("locked"), Key: aws.String("free"), Body: strings.NewReader("x")}); err != nil {
+	if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("locked"), Key: aws.String("free"), Body: strings.NewReader("x"), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cl.GetObjectRetention(ctx, &s3.GetObjectRetentionInput{Bucket: aws.String("locked"), Key: aws.String("free")}); code(err) != "NoSuchObjectLockConfiguration" {
