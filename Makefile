@@ -14,6 +14,23 @@ PYENV := $(BIN)/pyenv
 # not published to PyPI).
 AWSCLI_VERSION := 1.45.11
 AWSENV := $(BIN)/awsenv
+# The other S3 clients test/e2e drives (docs/compatibility.md, "Clients
+# tested"). From Debian, at the versions recorded here: rclone and s3fs.
+RCLONE_DEB_VERSION := 1.60.1+dfsg-2+b5
+S3FS_DEB_VERSION   := 1.90-1
+# Chromium (Debian) for the browser tests of CORS and form uploads.
+CHROMIUM_DEB_VERSION := 156.0.8078.129-1~deb12u1
+# s3cmd from PyPI, in its own venv.
+S3CMD_VERSION := 2.4.0
+S3CMDENV := $(BIN)/s3cmdenv
+# The AWS SDKs for JavaScript v2 and v3: versions pinned in
+# test/clients/js/package.json and its lock file, installed under bin/.
+JSCLIENTS := $(BIN)/jsclients
+# The AWS SDKs for Java v1 and v2: versions pinned in
+# test/clients/java/pom.xml, resolved into a Maven repository under bin/.
+JAVACLIENTS := $(BIN)/javaclients
+JAVA_SOURCES := $(wildcard test/clients/java/src/main/java/cairn/clients/*.java)
+MVN := mvn -q -B -Dstyle.color=never -Dmaven.repo.local=$(abspath $(BIN))/m2 -f test/clients/java/pom.xml -Dclients.build.dir=$(abspath $(JAVACLIENTS))
 
 # The Helm chart's tests are a module of their own (test/helm/go.mod):
 # Helm's and Kubernetes' requirements would otherwise raise the versions of
@@ -26,7 +43,7 @@ HELM_TESTS := test/helm
 DATA_NODES ?= 6
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build image run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 cluster-up cluster-down bench bench-tls bench-inventory clean
+.PHONY: browser all build image run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 clients debclients s3cmdenv jsclients javaclients cluster-up cluster-down bench bench-tls bench-inventory clean
 
 all: build
 
@@ -51,7 +68,7 @@ run: build
 # test/ start whole clusters of processes; they run one package at a time
 # (-p 1) so that the acceptance and fault suites do not compete for the
 # cores and turn timing margins into flakes.
-test: deps pyenv awsenv awscli2 fmt-check vet verify
+test: deps pyenv awsenv awscli2 clients browser fmt-check vet verify
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/')
 	$(GO) test -race -count=1 -p 1 -timeout $(TEST_TIMEOUT) ./test/...
 	cd $(HELM_TESTS) && $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
@@ -82,6 +99,60 @@ awsenv: $(AWSENV)/bin/aws
 $(AWSENV)/bin/aws:
 	python3 -m venv $(AWSENV) && $(AWSENV)/bin/pip install -q awscli==$(AWSCLI_VERSION) || \
 		{ rm -rf $(AWSENV); echo "could not create $(AWSENV) with awscli $(AWSCLI_VERSION)"; exit 1; }
+
+# Every S3 client test/e2e drives beyond Go's: with CI set in the
+# environment, a missing one fails its test.
+clients: debclients s3cmdenv jsclients javaclients
+
+# rclone and s3fs from Debian at the recorded versions; installing them
+# needs root, as on CI. When Debian has moved on from a recorded version,
+# its current one is installed and the difference is said.
+debclients:
+	@have() { [ "$$(dpkg-query -W -f='$${Status} $${Version}' $$1 2>/dev/null)" = "install ok installed $$2" ]; }; \
+	want="rclone=$(RCLONE_DEB_VERSION) s3fs=$(S3FS_DEB_VERSION)"; \
+	if ! have rclone $(RCLONE_DEB_VERSION) || ! have s3fs $(S3FS_DEB_VERSION); then \
+		inst() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades "$$@" >/dev/null 2>&1; }; \
+		inst $$want || { apt-get update -q >/dev/null 2>&1 && inst $$want; } || \
+		{ echo "WARNING: Debian no longer has $$want; installing its current rclone and s3fs"; inst rclone s3fs; } || \
+		echo "WARNING: could not install rclone and s3fs (Debian packages; needs root): their e2e checks will fail in CI and be skipped elsewhere"; \
+	fi
+
+# Headless Chromium for test/e2e/browser_test.go (a page of another
+# origin using the gateway through CORS, and a browser form upload).
+browser:
+	@if [ "$$(dpkg-query -W -f='$${Status} $${Version}' chromium 2>/dev/null)" != "install ok installed $(CHROMIUM_DEB_VERSION)" ]; then \
+		inst() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades "$$@" >/dev/null 2>&1; }; \
+		inst chromium=$(CHROMIUM_DEB_VERSION) || { apt-get update -q >/dev/null 2>&1 && inst chromium=$(CHROMIUM_DEB_VERSION); } || \
+		{ echo "WARNING: Debian no longer has chromium $(CHROMIUM_DEB_VERSION); installing its current one"; inst chromium; } || \
+		echo "WARNING: could not install chromium (a Debian package; needs root): the browser test will fail in CI and be skipped elsewhere"; \
+	fi
+
+# s3cmd; test/e2e uses bin/s3cmdenv/bin/s3cmd.
+s3cmdenv: $(S3CMDENV)/bin/s3cmd
+
+$(S3CMDENV)/bin/s3cmd:
+	python3 -m venv $(S3CMDENV) && $(S3CMDENV)/bin/pip install -q s3cmd==$(S3CMD_VERSION) || \
+		{ rm -rf $(S3CMDENV); echo "could not create $(S3CMDENV) with s3cmd $(S3CMD_VERSION)"; exit 1; }
+
+# The JavaScript SDKs, from the lock file; test/e2e runs
+# test/clients/js/*.js with NODE_PATH=bin/jsclients/node_modules.
+jsclients: $(JSCLIENTS)/node_modules/.package-lock.json
+
+$(JSCLIENTS)/node_modules/.package-lock.json: test/clients/js/package.json test/clients/js/package-lock.json
+	mkdir -p $(JSCLIENTS) && cp test/clients/js/package.json test/clients/js/package-lock.json $(JSCLIENTS)/ && \
+	cd $(JSCLIENTS) && npm ci -s --ignore-scripts --no-audit --no-fund || \
+		{ rm -rf $(JSCLIENTS); echo "could not install the JavaScript SDKs into $(JSCLIENTS)"; exit 1; }
+
+# The Java SDKs' check programs, compiled into bin/javaclients/classes with
+# their classpath in bin/javaclients/classpath.txt. Offline from bin/m2
+# once it holds everything; the first build fills it.
+javaclients: $(JAVACLIENTS)/classpath.txt
+
+$(JAVACLIENTS)/classpath.txt: test/clients/java/pom.xml $(JAVA_SOURCES)
+	@rm -f $@
+	$(MVN) -o compile dependency:build-classpath -Dmdep.outputFile=$(abspath $@) >/dev/null 2>&1 || \
+		$(MVN) compile dependency:build-classpath -Dmdep.outputFile=$(abspath $@) || \
+		{ rm -f $@; echo "could not build test/clients/java"; exit 1; }
 
 unit:
 	$(GO) test -race -short ./erasure/... ./placement/... ./proto/... ./node/... ./meta/... ./s3api/... ./cmd/...

@@ -55,6 +55,21 @@
 //   - pacer.go: the rate limit every background job shares.
 //   - lock.go: object lock (retention, legal hold): bucket configuration,
 //     per-version locks, and removeVersion, the gate of every removal.
+//   - jobs.go: the one list of the leader's jobs (GC, repair, rebalance,
+//     orphan and inventory reconciliation, checks of reported shards,
+//     re-wrap). Each is a leaderjob.Job kept next to the work it does
+//     (gcJob in gc.go, repairJob in repair.go, ...); the node's one
+//     leaderjob.Runner starts them when a term is ready, stops them when
+//     it ends, wakes them on kicks (a removed node, a corrupt report or a
+//     degraded commit kicks repair; a weight change or Admin.Rebalance the
+//     rebalancer; a rotation the re-wrap; a gateway's shard report the
+//     checks), and keeps their status and cairn_meta_job_* metrics. The
+//     jobs share one data-node connection pool (node.conns). A new job
+//     (lifecycle expiry) is a type with Name, Round and Interval, plus
+//     Start for per-term setup and Kicks to be woken, and one line in
+//     leaderJobs.
+//   - leaderjob/: the runner and the Pacer that spreads a job's work to a
+//     rate; it knows no particular job.
 //
 // # Invariants
 //

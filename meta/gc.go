@@ -34,24 +34,27 @@ const (
 	gcNodeBackoff = time.Minute     // a node that failed a deletion is skipped this long
 )
 
-// collectGarbage runs GC rounds for as long as ld lasts.
-func (n *node) collectGarbage(ld *leadership) {
-	defer n.wg.Done()
-	if !leaderReady(ld) {
-		return
+// gcJob is the leader's garbage collection: a round every GCInterval,
+// the first one GCInterval into the term.
+type gcJob struct {
+	n    *node
+	skip map[string]time.Time // node -> when to try it again
+}
+
+func (j *gcJob) Name() string            { return jobGC }
+func (j *gcJob) Interval() time.Duration { return j.n.cfg.GCInterval }
+
+func (j *gcJob) Start(context.Context) time.Duration {
+	j.skip = map[string]time.Time{}
+	return j.n.cfg.GCInterval
+}
+
+func (j *gcJob) Round(ctx context.Context) error {
+	dropped, err := j.n.gcRound(ctx, j.n.conns, j.skip)
+	if dropped > 0 {
+		j.n.cfg.Logger.Debug("garbage collected shards", "shards", dropped)
 	}
-	conns := dataclient.New(n.cfg.Transport)
-	defer func() { _ = conns.Close() }()
-	skip := map[string]time.Time{} // node -> when to try it again
-	for sleepCtx(ld.ctx, n.cfg.GCInterval) {
-		dropped, err := n.gcRound(ld.ctx, conns, skip)
-		if err != nil && ld.ctx.Err() == nil {
-			n.cfg.Logger.Warn("garbage collection round failed", "err", err)
-		}
-		if dropped > 0 {
-			n.cfg.Logger.Debug("garbage collected shards", "shards", dropped)
-		}
-	}
+	return err
 }
 
 // gcRound deletes the shards of up to gcBatch due GC entries and drops

@@ -14,6 +14,8 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/leaderjob"
+	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -57,6 +59,11 @@ type node struct {
 
 	mu   sync.Mutex
 	lead *leadership // nil while not leading
+
+	// jobs runs the leader's background jobs (jobs.go) while this node
+	// leads; conns is the data-node connection pool they share.
+	jobs  *leaderjob.Runner
+	conns *dataclient.Pool
 
 	rewrap rewrapProgress // the leader's re-wrap of master-key-wrapped keys
 
@@ -119,6 +126,12 @@ func startNode(cfg Config) (_ *node, err error) {
 		return nil, fmt.Errorf("meta: open raft snapshots: %w", err)
 	}
 
+	n.conns = dataclient.New(cfg.Transport)
+	closers = append(closers, n.conns.Close)
+	if n.jobs, err = leaderjob.New(leaderjob.Config{Logger: cfg.Logger}, n.leaderJobs()...); err != nil {
+		return nil, fmt.Errorf("meta: leader jobs: %w", err)
+	}
+
 	n.trans, err = newRaftTransport(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("meta: raft transport on %s: %w", cfg.RaftAddr, err)
@@ -170,12 +183,14 @@ func startNode(cfg Config) (_ *node, err error) {
 }
 
 // close stops Raft and releases every store. Raft is shut down while the
-// leadership watcher still drains NotifyCh, which Raft writes to blockingly.
+// leadership watcher still drains NotifyCh, which Raft writes to blockingly;
+// the leader's jobs end with the last term, before their connections close.
 func (n *node) close() error {
 	errs := []error{n.raft.Shutdown().Error()}
 	close(n.stop)
 	n.wg.Wait()
-	errs = append(errs, n.trans.Close(), n.logDB.Close(), n.store.close())
+	n.jobs.Wait()
+	errs = append(errs, n.conns.Close(), n.trans.Close(), n.logDB.Close(), n.store.close())
 	return errors.Join(errs...)
 }
 
@@ -207,21 +222,9 @@ func (n *node) setLeading(leading bool) {
 	ld := &leadership{term: n.raft.CurrentTerm(), ready: make(chan struct{}), ctx: ctx, cancel: cancel}
 	n.lead = ld
 	n.cfg.Logger.Info("became raft leader", "term", ld.term)
-	n.wg.Add(2)
+	n.wg.Add(1)
 	go n.holdOffice(ld)
-	go n.collectGarbage(ld)
-	n.wg.Add(1)
-	go n.repairLoop(ld)
-	n.wg.Add(1)
-	go n.rebalanceLoop(ld)
-	n.wg.Add(1)
-	go n.rewrapKeys(ld)
-	n.wg.Add(1)
-	go n.reconcileOrphans(ld)
-	n.wg.Add(1)
-	go n.reconcileInventory(ld)
-	n.wg.Add(1)
-	go n.checkShardReports(ld)
+	n.jobs.Lead(ld.ctx, ld.ready)
 }
 
 // holdOffice runs the duties of a new leader: a Barrier so the FSM has

@@ -11,6 +11,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/placement"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -59,7 +60,7 @@ var errLayoutChanged = errors.New("meta: rebalance: data-node layout changed")
 type rebalanceState struct {
 	reloc sync.RWMutex
 
-	wake   wakeup
+	wake   leaderjob.Kick
 	mu     sync.Mutex
 	status *cairnpb.RebalanceStatus
 	manual bool // a pass was asked for and has not finished yet
@@ -71,10 +72,8 @@ func (r *rebalanceState) kick(manual bool) {
 		r.manual = true
 		r.mu.Unlock()
 	}
-	r.wake.kick()
+	r.wake.Kick()
 }
-
-func (r *rebalanceState) kicked() <-chan struct{} { return r.wake.kicked() }
 
 func (r *rebalanceState) manualPending() bool {
 	r.mu.Lock()
@@ -100,69 +99,66 @@ func (r *rebalanceState) snapshot() *cairnpb.RebalanceStatus {
 	return proto.Clone(r.status).(*cairnpb.RebalanceStatus)
 }
 
-// rebalanceLoop runs rebalance passes for as long as ld lasts.
-func (n *node) rebalanceLoop(ld *leadership) {
-	defer n.wg.Done()
-	if !leaderReady(ld) {
-		return
-	}
-	conns := dataclient.New(n.cfg.Transport)
-	defer func() { _ = conns.Close() }()
+// rebalanceJob is the leader's rebalancer: a check at once in a new term,
+// then every RepairInterval and whenever kicked; a check starts a pass
+// when the layout changed since the last finished one (or is asked for).
+type rebalanceJob struct {
+	n       *node
+	done    string    // fingerprint of the layout the last finished pass placed for
+	seen    string    // the layout's fingerprint at the last check
+	since   time.Time // when seen was first seen
+	recheck time.Time // when to pass once more over a layout that was new to the last pass
+}
+
+func (j *rebalanceJob) Name() string            { return jobRebalance }
+func (j *rebalanceJob) Interval() time.Duration { return j.n.cfg.RepairInterval }
+func (j *rebalanceJob) Kicks() *leaderjob.Kick  { return &j.n.rebalance.wake }
+
+func (j *rebalanceJob) Start(context.Context) time.Duration {
+	n := j.n
 	n.rebalance.update(func(st *cairnpb.RebalanceStatus) {
 		*st = cairnpb.RebalanceStatus{Enabled: !n.cfg.RebalanceManual, LeaderId: n.cfg.ID}
 	})
-	kick := n.rebalance.kicked()
-	t := time.NewTimer(0)
-	defer t.Stop()
-	var (
-		done    string    // fingerprint of the layout the last finished pass placed for
-		seen    string    // the layout's fingerprint at the last check
-		since   time.Time // when seen was first seen
-		recheck time.Time // when to pass once more over a layout that was new to the last pass
-	)
-	for {
-		select {
-		case <-ld.ctx.Done():
-			return
-		case <-t.C:
-		case <-kick:
-		}
-		manual := n.rebalance.manualPending()
-		fp, err := n.layoutNow()
-		switch {
-		case err != nil:
-			n.cfg.Logger.Warn("rebalance: read layout", "err", err)
-		case fp != seen:
-			seen, since = fp, time.Now()
-		}
-		again := !recheck.IsZero() && time.Now().After(recheck)
-		switch {
-		case err != nil:
-		case manual || (!n.cfg.RebalanceManual && (fp != done || again)):
-			start := time.Now()
-			finished, err := n.rebalancePass(ld.ctx, conns, fp)
-			switch {
-			case err == nil || ld.ctx.Err() != nil:
-			case errors.Is(err, errWaitForRepair) || errors.Is(err, errWaitForNodes) || errors.Is(err, errLayoutChanged):
-				n.cfg.Logger.Info("rebalance pass stopped; it starts over later", "reason", err)
-			default:
-				n.cfg.Logger.Warn("rebalance pass failed", "err", err)
-			}
-			if finished {
-				done, recheck = fp, time.Time{}
-				if start.Sub(since) < rebalanceSettle {
-					// Writes placed by the old layout may still commit.
-					recheck = since.Add(rebalanceSettle)
-				}
-				if manual {
-					n.rebalance.mu.Lock()
-					n.rebalance.manual = false
-					n.rebalance.mu.Unlock()
-				}
-			}
-		}
-		t.Reset(n.cfg.RepairInterval)
+	j.done, j.seen, j.since, j.recheck = "", "", time.Time{}, time.Time{}
+	return 0
+}
+
+func (j *rebalanceJob) Round(ctx context.Context) error {
+	n := j.n
+	manual := n.rebalance.manualPending()
+	fp, err := n.layoutNow()
+	if err != nil {
+		return fmt.Errorf("meta: rebalance: read layout: %w", err)
 	}
+	if fp != j.seen {
+		j.seen, j.since = fp, time.Now()
+	}
+	again := !j.recheck.IsZero() && time.Now().After(j.recheck)
+	if !manual && (n.cfg.RebalanceManual || (fp == j.done && !again)) {
+		return nil
+	}
+	start := time.Now()
+	finished, err := n.rebalancePass(ctx, n.conns, fp)
+	if finished {
+		j.done, j.recheck = fp, time.Time{}
+		if start.Sub(j.since) < rebalanceSettle {
+			// Writes placed by the old layout may still commit.
+			j.recheck = j.since.Add(rebalanceSettle)
+		}
+		if manual {
+			n.rebalance.mu.Lock()
+			n.rebalance.manual = false
+			n.rebalance.mu.Unlock()
+		}
+	}
+	switch {
+	case err == nil || ctx.Err() != nil:
+		return nil
+	case errors.Is(err, errWaitForRepair) || errors.Is(err, errWaitForNodes) || errors.Is(err, errLayoutChanged):
+		n.cfg.Logger.Info("rebalance pass stopped; it starts over later", "reason", err)
+		return nil
+	}
+	return fmt.Errorf("meta: rebalance pass: %w", err)
 }
 
 // layoutNow returns the fingerprint of the current layout.
@@ -304,7 +300,7 @@ func (n *node) rebalancePass(ctx context.Context, conns *dataclient.Pool, fp str
 		n.cfg.Logger.Info("rebalance pass", "units", len(units), "shards", shards, "layout", fp)
 	}
 
-	pace := newPacer(n.cfg.RepairBytesPerSecond)
+	pace := leaderjob.NewPacer(n.cfg.RepairBytesPerSecond)
 	work := make(chan *repairUnit)
 	var (
 		mu       sync.Mutex
@@ -325,7 +321,7 @@ func (n *node) rebalancePass(ctx context.Context, conns *dataclient.Pool, fp str
 				if why := n.repairBusy(); why != "" {
 					err = fmt.Errorf("%w: %s", errWaitForRepair, why)
 				} else {
-					err = pace.wait(ctx, u.estimate())
+					err = pace.Wait(ctx, u.estimate())
 				}
 				var moved int
 				var bytes int64

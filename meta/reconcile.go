@@ -92,23 +92,20 @@ func (n *node) checkVersionFence(v *cairnpb.ObjectVersion) error {
 	return nil
 }
 
-// reconcileOrphans runs reconciliation rounds for as long as ld lasts.
-func (n *node) reconcileOrphans(ld *leadership) {
-	defer n.wg.Done()
-	if !leaderReady(ld) {
-		return
+// orphanJob is the leader's orphan reconciliation: a round every
+// OrphanInterval, the first one OrphanInterval into the term.
+type orphanJob struct{ n *node }
+
+func (j *orphanJob) Name() string                        { return jobOrphans }
+func (j *orphanJob) Interval() time.Duration             { return j.n.cfg.OrphanInterval }
+func (j *orphanJob) Start(context.Context) time.Duration { return j.n.cfg.OrphanInterval }
+
+func (j *orphanJob) Round(ctx context.Context) error {
+	deleted, err := j.n.reconcileRound(ctx, j.n.conns)
+	if deleted > 0 {
+		j.n.cfg.Logger.Info("deleted orphaned shards", "shards", deleted)
 	}
-	conns := dataclient.New(n.cfg.Transport)
-	defer func() { _ = conns.Close() }()
-	for sleepCtx(ld.ctx, n.cfg.OrphanInterval) {
-		deleted, err := n.reconcileRound(ld.ctx, conns)
-		if err != nil && ld.ctx.Err() == nil {
-			n.cfg.Logger.Warn("orphan reconciliation round failed", "err", err)
-		}
-		if deleted > 0 {
-			n.cfg.Logger.Info("deleted orphaned shards", "shards", deleted)
-		}
-	}
+	return err
 }
 
 // orphanRef names one shard on one data node.

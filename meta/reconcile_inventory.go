@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
@@ -122,50 +123,67 @@ type inventoryFinding struct {
 	node, shard, reason string
 }
 
-// reconcileInventory runs inventory passes for as long as ld lasts.
-func (n *node) reconcileInventory(ld *leadership) {
-	defer n.wg.Done()
-	if !leaderReady(ld) {
-		return
+// inventoryJob is the leader's inventory reconciliation. A round starts
+// or resumes a pass and works it to the end; when no pass is due it only
+// finds out how long to wait (at most inventoryMaxSleep, so a changed
+// interval or a new leader's progress is seen). After a failed round the
+// pass resumes inventoryRetry later.
+type inventoryJob struct {
+	n    *node
+	pace *leaderjob.Pacer // InventoryRate, over the term
+	next time.Duration    // the wait the last round chose
+}
+
+func (j *inventoryJob) Name() string            { return jobInventory }
+func (j *inventoryJob) Interval() time.Duration { return j.next }
+
+func (j *inventoryJob) Start(context.Context) time.Duration {
+	j.pace = leaderjob.NewPacer(j.n.cfg.InventoryRate)
+	return 0
+}
+
+func (j *inventoryJob) Round(ctx context.Context) error {
+	next, err := j.n.inventoryRound(ctx, j.n.conns, j.pace)
+	if err != nil {
+		j.next = inventoryRetry
+		return fmt.Errorf("meta: inventory reconciliation (it resumes later): %w", err)
 	}
-	conns := dataclient.New(n.cfg.Transport)
-	defer func() { _ = conns.Close() }()
-	pace := newPacer(n.cfg.InventoryRate)
-	for ld.ctx.Err() == nil {
-		var p *cairnpb.InventoryProgress
-		err := n.store.view(func(r pebble.Reader) error {
-			var err error
-			p, err = getInventory(r)
-			return err
-		})
-		if err == nil {
-			n.repair.setInventory(p)
-			if p.GetPassStartedUnixNano() == 0 {
-				if last := p.GetLastPassFinishedUnixNano(); last != 0 {
-					if wait := time.Unix(0, last).Add(n.cfg.InventoryInterval).Sub(n.cfg.Now()); wait > 0 {
-						sleepCtx(ld.ctx, min(wait, inventoryMaxSleep))
-						continue
-					}
-				}
-				p = &cairnpb.InventoryProgress{
-					PassStartedUnixNano: n.cfg.Now().UnixNano(), Passes: p.GetPasses(),
-					LastPassFinishedUnixNano: p.GetLastPassFinishedUnixNano(), LastPassDurationNanos: p.GetLastPassDurationNanos(),
-					LastPassUnits: p.GetLastPassUnits(), LastPassMissing: p.GetLastPassMissing(), LastPassMismatched: p.GetLastPassMismatched(),
-				}
-				err = n.saveInventory(ld.ctx, p)
-			} else {
-				n.cfg.Logger.Info("inventory reconciliation resumes a pass", "units_done", p.GetUnitsDone(),
-					"started", time.Unix(0, p.GetPassStartedUnixNano()).UTC())
+	j.next = next
+	return nil
+}
+
+// inventoryRound starts or resumes a pass and works it to the end, or
+// finds that none is due yet. It returns the wait before the next round.
+func (n *node) inventoryRound(ctx context.Context, conns *dataclient.Pool, pace *leaderjob.Pacer) (time.Duration, error) {
+	var p *cairnpb.InventoryProgress
+	err := n.store.view(func(r pebble.Reader) error {
+		var err error
+		p, err = getInventory(r)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	n.repair.setInventory(p)
+	if p.GetPassStartedUnixNano() == 0 {
+		if last := p.GetLastPassFinishedUnixNano(); last != 0 {
+			if wait := time.Unix(0, last).Add(n.cfg.InventoryInterval).Sub(n.cfg.Now()); wait > 0 {
+				return min(wait, inventoryMaxSleep), nil
 			}
 		}
-		if err == nil {
-			err = n.inventoryPass(ld.ctx, conns, pace, p)
+		p = &cairnpb.InventoryProgress{
+			PassStartedUnixNano: n.cfg.Now().UnixNano(), Passes: p.GetPasses(),
+			LastPassFinishedUnixNano: p.GetLastPassFinishedUnixNano(), LastPassDurationNanos: p.GetLastPassDurationNanos(),
+			LastPassUnits: p.GetLastPassUnits(), LastPassMissing: p.GetLastPassMissing(), LastPassMismatched: p.GetLastPassMismatched(),
 		}
-		if err != nil && ld.ctx.Err() == nil {
-			n.cfg.Logger.Warn("inventory reconciliation failed; it resumes later", "err", err)
-			sleepCtx(ld.ctx, inventoryRetry)
+		if err := n.saveInventory(ctx, p); err != nil {
+			return 0, err
 		}
+	} else {
+		n.cfg.Logger.Info("inventory reconciliation resumes a pass", "units_done", p.GetUnitsDone(),
+			"started", time.Unix(0, p.GetPassStartedUnixNano()).UTC())
 	}
+	return 0, n.inventoryPass(ctx, conns, pace, p)
 }
 
 // saveInventory replicates p.
@@ -179,14 +197,14 @@ func (n *node) saveInventory(ctx context.Context, p *cairnpb.InventoryProgress) 
 }
 
 // inventoryPass works through the pass p from its cursor to the end.
-func (n *node) inventoryPass(ctx context.Context, conns *dataclient.Pool, pace *pacer, p *cairnpb.InventoryProgress) error {
+func (n *node) inventoryPass(ctx context.Context, conns *dataclient.Pool, pace *leaderjob.Pacer, p *cairnpb.InventoryProgress) error {
 	saved := time.Now()
 	for {
 		b, next, err := n.inventoryBatch(p.GetCursor())
 		if err != nil {
 			return err
 		}
-		if err := pace.wait(ctx, b.shards); err != nil {
+		if err := pace.Wait(ctx, b.shards); err != nil {
 			return err
 		}
 		found, checked, skipped := n.statBatch(ctx, conns, b)

@@ -12,6 +12,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/placement"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -58,10 +59,10 @@ import (
 // repairCallTimeout bounds one RebuildShard call.
 const repairCallTimeout = 10 * time.Minute
 
-// repairState is the leader's repair progress, and the wakeup that starts
+// repairState is the leader's repair progress, and the kick that starts
 // a round early.
 type repairState struct {
-	wakeup
+	wake   leaderjob.Kick
 	mu     sync.Mutex
 	status *cairnpb.RepairStatus
 	// unreadable holds the versions gateways reported unreadable since
@@ -73,6 +74,9 @@ type repairState struct {
 	// that RepairStatus shows it (reconcile_inventory.go).
 	inventory *cairnpb.InventoryProgress
 }
+
+// kick starts a repair round now (or after the one under way).
+func (r *repairState) kick() { r.wake.Kick() }
 
 // setInventory publishes the inventory reconciliation's progress.
 func (r *repairState) setInventory(p *cairnpb.InventoryProgress) {
@@ -284,34 +288,24 @@ func addBlocked(st *cairnpb.RepairStatus, reason string) {
 	st.Blocked = append(st.Blocked, reason)
 }
 
-// repairLoop runs repair rounds for as long as ld lasts.
-func (n *node) repairLoop(ld *leadership) {
-	defer n.wg.Done()
-	if !leaderReady(ld) {
-		return
-	}
-	conns := dataclient.New(n.cfg.Transport)
-	defer func() { _ = conns.Close() }()
+// repairJob is the leader's repair engine: a round at once in a new term,
+// then every RepairInterval and whenever kicked.
+type repairJob struct{ n *node }
+
+func (j *repairJob) Name() string            { return jobRepair }
+func (j *repairJob) Interval() time.Duration { return j.n.cfg.RepairInterval }
+func (j *repairJob) Kicks() *leaderjob.Kick  { return &j.n.repair.wake }
+
+func (j *repairJob) Start(context.Context) time.Duration {
+	n := j.n
 	n.repair.update(func(st *cairnpb.RepairStatus) {
 		*st = cairnpb.RepairStatus{EtaSeconds: -1, LeaderId: n.cfg.ID}
 	})
 	n.repair.resetUnreadable()
-	kick := n.repair.kicked()
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ld.ctx.Done():
-			return
-		case <-t.C:
-		case <-kick:
-		}
-		if err := n.repairRound(ld.ctx, conns); err != nil && ld.ctx.Err() == nil {
-			n.cfg.Logger.Warn("repair round failed", "err", err)
-		}
-		t.Reset(n.cfg.RepairInterval)
-	}
+	return 0
 }
+
+func (j *repairJob) Round(ctx context.Context) error { return j.n.repairRound(ctx, j.n.conns) }
 
 // repairRound scans once and works through what it found.
 func (n *node) repairRound(ctx context.Context, conns *dataclient.Pool) error {
@@ -337,14 +331,14 @@ func (n *node) repairRound(ctx context.Context, conns *dataclient.Pool) error {
 	n.cfg.Logger.Info("repair round", "units", len(units))
 	start := time.Now()
 	var done int64
-	pace := newPacer(n.cfg.RepairBytesPerSecond)
+	pace := leaderjob.NewPacer(n.cfg.RepairBytesPerSecond)
 	work := make(chan *repairUnit)
 	var wg sync.WaitGroup
 	for range n.cfg.RepairParallel {
 		wg.Go(func() {
 			for u := range work {
 				est := u.estimate()
-				if err := pace.wait(ctx, est); err != nil {
+				if err := pace.Wait(ctx, est); err != nil {
 					continue
 				}
 				got, err := n.repairUnit(ctx, conns, nodes, u)

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/keyring"
+	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
@@ -34,18 +35,19 @@ import (
 
 const (
 	// DefaultRewrapRate is Config.RewrapRate's default.
-	DefaultRewrapRate = 500
-	rewrapBatch       = 64
-	rewrapSettle      = 3 * time.Second
-	rewrapSettleFor   = 2 * time.Minute
-	rewrapIdle        = 5 * time.Minute
-	rewrapRetry       = 30 * time.Second
+	DefaultRewrapRate  = 500
+	rewrapBatch        = 64
+	rewrapSettle       = 3 * time.Second
+	rewrapSettleFor    = 2 * time.Minute
+	rewrapIdle         = 5 * time.Minute
+	rewrapRetry        = 30 * time.Second
+	rewrapPublishRetry = time.Second
 )
 
 // rewrapProgress is what the leader's re-wrap reports. Its zero value is
 // ready to use.
 type rewrapProgress struct {
-	wakeup   // a rotation starts a pass now
+	wake     leaderjob.Kick // a rotation starts a pass now
 	mu       sync.Mutex
 	running  bool
 	done     int64 // re-wrapped since this node started leading
@@ -56,6 +58,9 @@ type rewrapProgress struct {
 	lastPass time.Time
 	lastErr  string
 }
+
+// kick starts a pass now (or after the one under way).
+func (p *rewrapProgress) kick() { p.wake.Kick() }
 
 func (p *rewrapProgress) snapshot() *cairnpb.RewrapProgress {
 	p.mu.Lock()
@@ -95,65 +100,62 @@ func (s *Server) RewrapStats() RewrapStats {
 	return RewrapStats{Running: p.running, Done: p.done, Pending: p.pending, Failed: p.failed, Rate: p.rate}
 }
 
-// rewrapKeys runs the re-wrap for as long as ld lasts.
-func (n *node) rewrapKeys(ld *leadership) {
-	defer n.wg.Done()
-	ring := n.cfg.Keyring
-	if ring == nil {
-		return
-	}
-	if !leaderReady(ld) {
-		return
-	}
-	p := &n.rewrap
+// rewrapJob is the leader's re-wrap: a pass at once in a new term, then
+// at once again after a pass that re-wrapped something, else after a
+// pause chosen by the pass (rewrapSettle, rewrapRetry, rewrapIdle) or
+// when a rotation kicks it. It runs only with a keyring.
+type rewrapJob struct {
+	n       *node
+	started time.Time     // when this term's job started
+	next    time.Duration // the pause the last pass chose
+}
+
+func (j *rewrapJob) Name() string            { return jobRewrap }
+func (j *rewrapJob) Interval() time.Duration { return j.next }
+func (j *rewrapJob) Kicks() *leaderjob.Kick  { return &j.n.rewrap.wake }
+
+func (j *rewrapJob) Start(context.Context) time.Duration {
+	p := &j.n.rewrap
 	p.mu.Lock()
 	p.done, p.failed, p.pending, p.passes, p.rate, p.lastErr = 0, 0, 0, 0, 0, ""
 	p.mu.Unlock()
-	wake := p.kicked()
-	started := n.cfg.Now()
-	for ld.ctx.Err() == nil {
-		st, err := n.publishDefaultKey(ld.ctx)
-		if err != nil {
-			if ld.ctx.Err() == nil {
-				n.cfg.Logger.Warn("publishing the default master key failed; retrying", "err", err)
-			}
-			sleepCtx(ld.ctx, time.Second)
-			continue
-		}
-		done, err := n.rewrapPass(ld.ctx, st.GetActiveKeyId())
-		if ld.ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			n.cfg.Logger.Warn("master key re-wrap pass failed", "err", err)
-			p.mu.Lock()
-			p.lastErr = err.Error()
-			p.mu.Unlock()
-		}
-		if done > 0 && err == nil {
-			continue
-		}
-		pause := rewrapIdle
-		since := time.Unix(0, st.GetSetUnixNano())
-		if started.After(since) {
-			since = started
-		}
-		switch {
-		case n.cfg.Now().Sub(since) < rewrapSettleFor:
-			pause = rewrapSettle
-		case err != nil:
-			pause = rewrapRetry
-		}
-		t := time.NewTimer(pause)
-		select {
-		case <-ld.ctx.Done():
-			t.Stop()
-			return
-		case <-wake:
-		case <-t.C:
-		}
-		t.Stop()
+	j.started = j.n.cfg.Now()
+	return 0
+}
+
+func (j *rewrapJob) Round(ctx context.Context) error {
+	n, p := j.n, &j.n.rewrap
+	st, err := n.publishDefaultKey(ctx)
+	if err != nil {
+		j.next = rewrapPublishRetry
+		return fmt.Errorf("meta: publish the default master key: %w", err)
 	}
+	done, err := n.rewrapPass(ctx, st.GetActiveKeyId())
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		p.mu.Lock()
+		p.lastErr = err.Error()
+		p.mu.Unlock()
+		err = fmt.Errorf("meta: master key re-wrap pass: %w", err)
+	}
+	if done > 0 && err == nil {
+		j.next = 0
+		return nil
+	}
+	j.next = rewrapIdle
+	since := time.Unix(0, st.GetSetUnixNano())
+	if j.started.After(since) {
+		since = j.started
+	}
+	switch {
+	case n.cfg.Now().Sub(since) < rewrapSettleFor:
+		j.next = rewrapSettle
+	case err != nil:
+		j.next = rewrapRetry
+	}
+	return err
 }
 
 // publishDefaultKey returns the replicated master key state, first

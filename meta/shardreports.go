@@ -9,6 +9,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -45,7 +46,7 @@ const (
 // shardChecks is the leader's queue of reported shards to check. The zero
 // value is ready to use.
 type shardChecks struct {
-	wakeup
+	wake   leaderjob.Kick
 	mu     sync.Mutex
 	queue  []*cairnpb.ShardProblem
 	recent map[string]time.Time // problemKey -> when queued or checked
@@ -85,7 +86,7 @@ func (q *shardChecks) enqueue(now time.Time, problems []*cairnpb.ShardProblem) i
 		queued++
 	}
 	if queued > 0 {
-		q.kick()
+		q.wake.Kick()
 	}
 	return queued
 }
@@ -129,43 +130,48 @@ func (s *Server) reportShards(_ context.Context, req *cairnpb.ReportShardsReques
 	return &cairnpb.ReportShardsResponse{}, nil
 }
 
-// checkShardReports checks queued problems for as long as ld lasts.
-func (n *node) checkShardReports(ld *leadership) {
-	defer n.wg.Done()
-	if !leaderReady(ld) {
-		return
-	}
-	conns := dataclient.New(n.cfg.Transport)
-	defer func() { _ = conns.Close() }()
-	pace := newPacer(n.cfg.ShardCheckRate)
+// shardCheckJob is the leader's check of reported shards: it runs when
+// problems are queued (the queue kicks it) and works the queue to its end,
+// paced to ShardCheckRate over the term.
+type shardCheckJob struct {
+	n    *node
+	pace *leaderjob.Pacer
+}
+
+func (j *shardCheckJob) Name() string            { return jobShardChecks }
+func (j *shardCheckJob) Interval() time.Duration { return leaderjob.Never }
+func (j *shardCheckJob) Kicks() *leaderjob.Kick  { return &j.n.shardChecks.wake }
+
+// Start waits for a kick: one left pending by an earlier term starts a
+// round at once.
+func (j *shardCheckJob) Start(context.Context) time.Duration {
+	j.pace = leaderjob.NewPacer(j.n.cfg.ShardCheckRate)
+	return leaderjob.Never
+}
+
+func (j *shardCheckJob) Round(ctx context.Context) error {
+	n := j.n
 	for {
-		select {
-		case <-ld.ctx.Done():
-			return
-		case <-n.shardChecks.kicked():
+		p, ok := n.shardChecks.next()
+		if !ok {
+			return nil
 		}
-		for {
-			p, ok := n.shardChecks.next()
-			if !ok {
-				break
-			}
-			if pace.wait(ld.ctx, 1) != nil {
-				return
-			}
-			reason, err := n.checkShardProblem(ld.ctx, conns, p)
-			if err != nil && ld.ctx.Err() == nil {
-				n.cfg.Logger.Debug("could not check a reported shard", "node", p.GetNodeId(), "version", p.GetVersionId(),
-					"part", p.GetPartNumber(), "index", p.GetIndex(), "err", err)
-			}
-			n.repair.update(func(st *cairnpb.RepairStatus) {
-				if err == nil {
-					st.ShardReportsChecked++
-				}
-				if reason != "" {
-					st.ShardReportsConfirmed++
-				}
-			})
+		if err := j.pace.Wait(ctx, 1); err != nil {
+			return err
 		}
+		reason, err := n.checkShardProblem(ctx, n.conns, p)
+		if err != nil && ctx.Err() == nil {
+			n.cfg.Logger.Debug("could not check a reported shard", "node", p.GetNodeId(), "version", p.GetVersionId(),
+				"part", p.GetPartNumber(), "index", p.GetIndex(), "err", err)
+		}
+		n.repair.update(func(st *cairnpb.RepairStatus) {
+			if err == nil {
+				st.ShardReportsChecked++
+			}
+			if reason != "" {
+				st.ShardReportsConfirmed++
+			}
+		})
 	}
 }
 

@@ -127,10 +127,13 @@ const (
 	// accessListBuckets: BUCKET_INSPECT somewhere; the listing is then
 	// filtered bucket by bucket.
 	accessListBuckets
-	// accessAnonymous: the request carries no credentials and is neither
-	// authenticated nor authorized; its handler answers from public
-	// configuration only (CORS preflights).
-	accessAnonymous
+	// accessByHandler: the request is neither authenticated nor
+	// authorized before its handler runs. The handler authenticates it
+	// from what only it reads (a browser form's signed policy, POST
+	// uploads) and authorizes it with authorizeAccess, or answers from
+	// public configuration only (CORS preflights, which carry no
+	// credentials).
+	accessByHandler
 )
 
 // access is what an operation needs from the caller's policies: the
@@ -191,11 +194,16 @@ func (s *Server) authorize(ctx context.Context, req *request) error {
 	if req.hostNS != "" && req.hostNS != who.ns {
 		return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: key of namespace %q used on namespace %q: %w", who.ns, req.hostNS, errAccessDenied))
 	}
-	a := s.ops[req.op].access
+	return s.authorizeAccess(ctx, req, s.ops[req.op].access)
+}
+
+// authorizeAccess checks that req's principal has what a grants.
+func (s *Server) authorizeAccess(ctx context.Context, req *request, a access) error {
+	who := req.who
 	switch {
 	case a.rule == accessUnset:
 		return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: %s has no access rule: %w", s.ops[req.op].label, errAccessDenied))
-	case a.rule == accessRefused, a.rule == accessAnonymous:
+	case a.rule == accessRefused, a.rule == accessByHandler:
 		return nil
 	case who.operator:
 		req.bypassGovernance = a.bypass && req.asksBypass

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"sync"
@@ -80,16 +79,6 @@ type deleteError struct {
 	VersionID string `xml:"VersionId,omitempty"`
 	Code      string `xml:"Code"`
 	Message   string `xml:"Message"`
-}
-
-// postObject serves PostObject (POST on a bucket without ?delete):
-// browser-form uploads are not implemented; any other such POST is not an
-// S3 request at all.
-func (s *Server) postObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
-		return s3err.New(s3err.NotImplemented, "Browser-based POST uploads are not implemented.")
-	}
-	return s3err.New(s3err.MethodNotAllowed, "")
 }
 
 // deleteObjects serves DeleteObjects: the body must carry a Content-MD5 or

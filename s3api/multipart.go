@@ -53,7 +53,7 @@ func (s *Server) createMultipartUpload(ctx context.Context, w http.ResponseWrite
 	if len(req.key) > maxKeyLength {
 		return s3err.New(s3err.KeyTooLong, "")
 	}
-	lock, err := s.writeLock(ctx, r, req, nil)
+	lock, err := s.writeLock(ctx, r.Header, req, nil)
 	if err != nil {
 		return err
 	}

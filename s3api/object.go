@@ -132,7 +132,7 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 		return err
 	}
 	digestSent := want.ContentMD5 != "" || want.Value != "" || want.Trailer != ""
-	if opts.lock, err = s.writeLock(ctx, r, req, &digestSent); err != nil {
+	if opts.lock, err = s.writeLock(ctx, r.Header, req, &digestSent); err != nil {
 		return err
 	}
 

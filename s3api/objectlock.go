@@ -99,14 +99,14 @@ func (s *Server) requireLockBucket(ctx context.Context, req *request) error {
 	return nil
 }
 
-// writeLock parses the lock a write asks for and checks its bucket has
-// object lock. digestSent says whether the request carries a Content-MD5
+// writeLock parses the lock a write asks for (in its headers, or a
+// browser form's fields) and checks its bucket has object lock. digestSent says whether the request carries a Content-MD5
 // or an x-amz-checksum (nil for writes without a body, which need none):
 // S3 requires one on a PUT that sets object lock, or that the bucket's
 // default retention will lock. Finding out the latter costs a bucket read,
 // paid only by PUTs without a digest (current SDKs send a CRC).
-func (s *Server) writeLock(ctx context.Context, r *http.Request, req *request, digestSent *bool) (*cairnpb.ObjectLock, error) {
-	l, err := lockFromHeaders(r.Header, s.now())
+func (s *Server) writeLock(ctx context.Context, h http.Header, req *request, digestSent *bool) (*cairnpb.ObjectLock, error) {
+	l, err := lockFromHeaders(h, s.now())
 	if err != nil {
 		return nil, err
 	}

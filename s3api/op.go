@@ -179,7 +179,7 @@ func opTable() [opCount]opRow {
 		OpNotImplemented: {"NotImplemented", (*Server).notImplemented, refused()},
 
 		OpListBuckets: {"ListBuckets", (*Server).listBuckets, access{rule: accessListBuckets}},
-		OpPreflight:   {"Preflight", (*Server).preflight, access{rule: accessAnonymous}},
+		OpPreflight:   {"Preflight", (*Server).preflight, access{rule: accessByHandler}},
 
 		OpCreateBucket:         {"CreateBucket", (*Server).createBucket, access{rule: accessCreateBucket}},
 		OpHeadBucket:           {"HeadBucket", (*Server).headBucket, onBucket(policy.BucketInspect)},
@@ -190,7 +190,7 @@ func opTable() [opCount]opRow {
 		OpListObjectVersions:   {"ListObjectVersions", (*Server).listObjectVersions, onBucket(policy.ObjectInspect)},
 		OpListMultipartUploads: {"ListMultipartUploads", (*Server).listMultipartUploads, onBucket(policy.ObjectInspect)},
 		OpDeleteObjects:        {"DeleteObjects", (*Server).deleteObjects, access{rule: accessPerm, perm: policy.ObjectDelete, bypass: true}},
-		OpPostObject:           {"PostObject", (*Server).postObject, refused()},
+		OpPostObject:           {"PostObject", (*Server).postObject, access{rule: accessByHandler}},
 		OpGetBucketTagging:     {"GetBucketTagging", (*Server).getBucketTagging, onBucket(policy.BucketRead)},
 		OpPutBucketTagging:     {"PutBucketTagging", (*Server).putBucketTagging, onBucket(policy.BucketUpdate)},
 		OpDeleteBucketTagging:  {"DeleteBucketTagging", (*Server).deleteBucketTagging, onBucket(policy.BucketUpdate)},

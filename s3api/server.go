@@ -216,7 +216,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, o operation) {
 	if err == nil {
 		s.corsHeaders(r.Context(), w, r, req)
 	}
-	anonymous := s.ops[req.op].access.rule == accessAnonymous
+	anonymous := s.ops[req.op].access.rule == accessByHandler
 	if err == nil && !anonymous {
 		err = s.authenticate(r.Context(), r, req)
 	}
@@ -313,7 +313,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, req *request, err 
 	if e.Key == "" {
 		e.Key = req.key
 	}
-	if e.Code.Status >= 500 && !errors.Is(err, ErrSlowDown) { // shedding is the gateway working, not failing
+	// Shedding (503 SlowDown) and a subresource Cairn does not implement
+	// (501, which tools such as s3cmd probe for on every `info`) are the
+	// gateway working as designed, not failing.
+	if e.Code.Status >= 500 && e.Code.Status != http.StatusNotImplemented && !errors.Is(err, ErrSlowDown) {
 		s.log.Error("s3 request failed", "id", req.id, "op", s.ops[req.op].label, "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
 		s.log.Debug("s3 request refused", "id", req.id, "op", s.ops[req.op].label, "code", e.Code.Name, "err", err)

@@ -145,9 +145,18 @@ func parseTaggingHeader(h http.Header) (map[string]string, error) {
 
 // readTagging reads and checks the Tagging body of a Put...Tagging request.
 func readTagging(r *http.Request, limit int, forObject bool) (map[string]string, error) {
-	var doc tagging
-	if err := readDigestedXML(r, &doc); err != nil {
+	body, err := readDigestedBody(r)
+	if err != nil {
 		return nil, err
+	}
+	return parseTaggingDoc(body, limit, forObject)
+}
+
+// parseTaggingDoc parses and checks a Tagging document.
+func parseTaggingDoc(body []byte, limit int, forObject bool) (map[string]string, error) {
+	var doc tagging
+	if err := xml.Unmarshal(body, &doc); err != nil {
+		return nil, s3err.Wrap(s3err.MalformedXML, err)
 	}
 	if doc.TagSet == nil {
 		return nil, s3err.New(s3err.MalformedXML, "")

@@ -85,14 +85,17 @@ type listBucketResultV1 struct {
 }
 
 // writeXML sends v as a 200 XML response.
-func writeXML(w http.ResponseWriter, v any) error {
+func writeXML(w http.ResponseWriter, v any) error { return writeXMLStatus(w, http.StatusOK, v) }
+
+// writeXMLStatus writes v as an XML document with the given status.
+func writeXMLStatus(w http.ResponseWriter, status int, v any) error {
 	out, err := xml.Marshal(v)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("Content-Length", strconv.Itoa(len(xml.Header)+len(out)))
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	_, _ = w.Write([]byte(xml.Header))
 	_, err = w.Write(out)
 	return err

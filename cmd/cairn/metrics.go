@@ -55,10 +55,13 @@ func registerDataMetrics(reg prometheus.Registerer, id string, n *node.Node) err
 	return reg.Register(usage)
 }
 
-// registerMetaMetrics exports a meta node's Raft state, GC queue and view
-// of data-node health.
+// registerMetaMetrics exports a meta node's Raft state, GC queue, view
+// of data-node health and its leader jobs' rounds (cairn_meta_job_*).
 func registerMetaMetrics(reg prometheus.Registerer, s *meta.Server) error {
 	if err := registerRewrapMetrics(reg, s); err != nil {
+		return err
+	}
+	if err := reg.Register(s.Jobs().Collector(meta.JobMetricPrefix)); err != nil {
 		return err
 	}
 	gauge := func(name, help string, v func(meta.Stats) float64) ops.SnapshotMetric[meta.Stats] {

@@ -24,6 +24,9 @@ var (
 	ErrBodyTooLong = errors.New("model: body longer than its declared length")
 	// ErrWriteQuorum: too few shards became durable to acknowledge a write.
 	ErrWriteQuorum = errors.New("model: write quorum not reached")
+	// ErrTooLarge: a body of unknown length went on past its limit
+	// (WriteUpTo).
+	ErrTooLarge = errors.New("model: body longer than its limit")
 	// ErrUnknownNode: a version names a data node the cluster map lacks.
 	ErrUnknownNode = errors.New("model: data node not in the cluster map")
 	// ErrTooFewWriters: fewer data nodes took a write's shards than the

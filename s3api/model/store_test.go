@@ -226,3 +226,34 @@ func TestCopies(t *testing.T) {
 		t.Fatalf("copy of a source whose bytes do not match its ETag: %v", err)
 	}
 }
+
+// A body whose length is known only at its end is inlined when short,
+// erasure coded as it streams when long (its length recorded), and
+// refused past its limit.
+func TestWriteUpTo(t *testing.T) {
+	s, _, sh := newStore(t, 6, 5)
+	ctx := context.Background()
+	for _, n := range []int{0, 1000, 1025, 300<<10 + 3} {
+		body := pattern(n + 1)[:n]
+		v, err := s.WriteUpTo(ctx, bytes.NewReader(body), 1<<20, &bytes.Buffer{}, func() error { return nil }, nil)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		if v.GetSize() != int64(n) || (v.GetScheme() == nil) != (n <= 1024) {
+			t.Fatalf("%d bytes: size %d, erasure coded %v", n, v.GetSize(), v.GetScheme() != nil)
+		}
+		if got, err := read(s, v, 0, int64(n)); err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("%d bytes read back: %v", n, err)
+		}
+	}
+	before := sh.Count()
+	for _, n := range []int{1000, 300 << 10} {
+		_, err := s.WriteUpTo(ctx, bytes.NewReader(pattern(n)), int64(n-1), &bytes.Buffer{}, func() error { return nil }, nil)
+		if !errors.Is(err, model.ErrTooLarge) {
+			t.Fatalf("%d bytes under a limit of %d: %v", n, n-1, err)
+		}
+	}
+	if sh.Count() != before {
+		t.Fatalf("refused writes kept %d shards", sh.Count()-before)
+	}
+}

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,16 +24,68 @@ import (
 // are sealed (package sse) before they are inlined or erasure coded, under
 // a fresh data key wrapped by the master key, or by ck when not nil.
 func (s *Store) Write(ctx context.Context, body io.Reader, size int64, tee io.Writer, verify func() error, ck *sse.CustomerKey) (*cairnpb.ObjectVersion, error) {
+	return s.write(ctx, &exactReader{r: body, left: size}, size, tee, verify, ck)
+}
+
+// WriteUpTo is Write for a body whose length is known only at its end (a
+// browser form's file), at most limit bytes: past the limit it fails with
+// ErrTooLarge. A body that ends within the inline threshold is inlined;
+// a longer one is erasure coded as it streams, and the version records
+// the length found.
+func (s *Store) WriteUpTo(ctx context.Context, body io.Reader, limit int64, tee io.Writer, verify func() error, ck *sse.CustomerKey) (*cairnpb.ObjectVersion, error) {
+	head := make([]byte, max(0, min(s.inline, limit)+1))
+	n, err := io.ReadFull(body, head)
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		if int64(n) > limit {
+			return nil, ErrTooLarge
+		}
+		return s.Write(ctx, bytes.NewReader(head[:n]), int64(n), tee, verify, ck)
+	case err != nil:
+		return nil, err
+	}
+	rest := &limitedReader{r: io.MultiReader(bytes.NewReader(head), body), left: limit}
+	return s.write(ctx, rest, -1, tee, verify, ck)
+}
+
+// limitedReader fails with ErrTooLarge when its source goes on past left
+// bytes, and counts what it passed.
+type limitedReader struct {
+	r         io.Reader
+	left, got int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		var one [1]byte
+		if n, err := l.r.Read(one[:]); n > 0 {
+			return 0, ErrTooLarge
+		} else if err != nil {
+			return 0, err
+		}
+		return 0, nil
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	l.got += int64(n)
+	return n, err
+}
+
+// write is Write of body: size bytes, or (size -1) as many as body has.
+func (s *Store) write(ctx context.Context, body io.Reader, size int64, tee io.Writer, verify func() error, ck *sse.CustomerKey) (*cairnpb.ObjectVersion, error) {
 	env, seal, err := sse.NewEnvelope(s.master, ck)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
 	v := &cairnpb.ObjectVersion{VersionId: newVersionID(now), Size: size, ModifiedUnixNano: now.UnixNano(), Encryption: encryptionOf(env)}
-	in := &bodyErrors{r: &exactReader{r: body, left: size}}
+	in := &bodyErrors{r: body}
 	src := io.TeeReader(in, tee)
 
-	if size <= s.inline {
+	if size >= 0 && size <= s.inline {
 		buf := make([]byte, size)
 		if _, err := io.ReadFull(src, buf); err != nil {
 			return nil, err
@@ -118,6 +171,9 @@ func (s *Store) Write(ctx context.Context, body io.Reader, size int64, tee io.Wr
 	}
 	wg.Wait()
 
+	if size < 0 {
+		v.Size = body.(*limitedReader).got
+	}
 	v.Scheme = &cairnpb.ErasureScheme{Data: int32(s.k), Parity: int32(s.m), BlockSize: int32(s.block)}
 	ok := 0
 	for i, t := range targets {

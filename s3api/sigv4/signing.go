@@ -108,3 +108,11 @@ func isHex64(s string) bool {
 	}
 	return true
 }
+
+// PolicySignature is the SigV4 signature of a browser form's policy (a
+// POST upload): hex(HMAC-SHA256(signing key, the base64 policy)), with
+// the key of secret for the credential scope date/region/service.
+func PolicySignature(secret, date, region, service, policy string) string {
+	k := deriveKey(secret, date, region, service)
+	return signHex(k[:], policy)
+}

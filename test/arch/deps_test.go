@@ -39,6 +39,7 @@ func TestDependencyDirection(t *testing.T) {
 		{"meta/metaclient", []string{"meta/metaclient", "proto/"}},
 		{"node/dataclient", []string{"node/dataclient", "proto/", "erasure"}},
 		{"meta/keyring", []string{"meta/keyring"}},
+		{"meta/leaderjob", []string{"meta/leaderjob"}},
 		{"meta", []string{"meta", "proto/", "placement", "node/dataclient", "erasure"}},
 		{"node", []string{"node", "proto/", "erasure", "meta/metaclient"}},
 		{"meta/policy", []string{"meta/policy"}},

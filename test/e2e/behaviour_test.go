@@ -476,3 +476,53 @@ func testConditionalForms(t *testing.T, cl *s3.Client) {
 		t.Fatal("a delete conditioned on a replaced ETag went through")
 	}
 }
+
+// boto3PostForm builds forms with boto3's generate_presigned_post and
+// posts them as a browser would (multipart/form-data, the file last):
+// one that uploads, one expired, one past its content-length-range.
+const boto3PostForm = `
+import json, os
+import boto3, urllib3
+from botocore.config import Config
+s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"], aws_access_key_id=os.environ["AK"],
+                  aws_secret_access_key=os.environ["SK"], config=Config(s3={"addressing_style": "path"}))
+http = urllib3.PoolManager()
+def form(expires, limit, body):
+    p = s3.generate_presigned_post("form", "uploads/${filename}", Fields={"Content-Type": "text/plain"},
+        Conditions=[["starts-with", "$key", "uploads/"], {"Content-Type": "text/plain"}, ["content-length-range", 1, limit]], ExpiresIn=expires)
+    fields = dict(p["fields"])
+    fields["file"] = ("hello.txt", body, "text/plain")
+    r = http.request("POST", p["url"], fields=fields)
+    return {"status": r.status, "body": r.data.decode()}
+print(json.dumps({"ok": form(300, 1 << 20, b"hello from a form"), "expired": form(-60, 1 << 20, b"late"), "large": form(300, 4, b"too long")}))
+`
+
+// testPostForm: a browser-form upload built by boto3 stores the file; an
+// expired form and one past its size limit get AWS's errors and store
+// nothing.
+func testPostForm(t *testing.T, c *harness.Cluster, cl *s3.Client) {
+	py := requireBoto3(t)
+	mustCreateBucket(t, cl, "form")
+	out := runBoto3(t, py, c, boto3PostForm)
+	var res map[string]struct {
+		Status int
+		Body   string
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("boto3 output %q: %v", out, err)
+	}
+	if res["ok"].Status != http.StatusNoContent {
+		t.Fatalf("form upload: %+v", res["ok"])
+	}
+	mustGetEqual(t, cl, "form", "uploads/hello.txt", []byte("hello from a form"))
+	if r := res["expired"]; r.Status != http.StatusForbidden || !strings.Contains(r.Body, "Policy expired") {
+		t.Fatalf("expired form: %+v", r)
+	}
+	if r := res["large"]; r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "EntityTooLarge") {
+		t.Fatalf("form past its content-length-range: %+v", r)
+	}
+	head, err := cl.HeadObject(ctxT(t, time.Minute), &s3.HeadObjectInput{Bucket: aws.String("form"), Key: aws.String("uploads/hello.txt")})
+	if err != nil || aws.ToString(head.ContentType) != "text/plain" || aws.ToInt64(head.ContentLength) != int64(len("hello from a form")) {
+		t.Fatalf("stored form upload: %+v %v", head, err)
+	}
+}

@@ -163,6 +163,9 @@ func TestMetrics(t *testing.T) {
 		{"cairn_meta_gc_queue_shards", nil, 1, many},
 		{"cairn_meta_data_nodes_healthy", nil, 7, 7},
 		{"cairn_meta_data_nodes_unhealthy", nil, 0, 0},
+		{"cairn_meta_job_active", []string{"job", "repair"}, 1, 1},
+		{"cairn_meta_job_rounds_total", []string{"job", "repair"}, 1, many},
+		{"cairn_meta_job_errors_total", []string{"job", "gc"}, 0, many},
 		{"go_goroutines", nil, 1, many},
 	})
 }

@@ -1,0 +1,52 @@
+package meta
+
+import (
+	"github.com/cairn-store/cairn/meta/leaderjob"
+)
+
+// The leader's jobs.
+//
+// Every piece of background work only the leader does is a leaderjob.Job,
+// and one leaderjob.Runner per node starts them all when a term of
+// leadership is ready and stops them when it ends (setLeading), wakes the
+// kickable ones early, and keeps their status and metrics
+// (cairn_meta_job_*{job=<name>}). The jobs share the node's one pool of
+// data-node connections (node.conns). This table is the one list of them;
+// a new job (lifecycle expiry, say) is a type with Name, Round and
+// Interval, optionally Start and Kicks, and one line here.
+
+// Names of the leader's jobs, as status and metrics label them.
+const (
+	jobGC          = "gc"
+	jobRepair      = "repair"
+	jobRebalance   = "rebalance"
+	jobRewrap      = "rewrap"
+	jobOrphans     = "orphans"
+	jobInventory   = "inventory"
+	jobShardChecks = "shard-checks"
+)
+
+// JobMetricPrefix names the runner's series: cairn_meta_job_rounds_total
+// and the others of leaderjob.Runner.Collector.
+const JobMetricPrefix = "cairn_meta_job"
+
+// leaderJobs lists the jobs n's runner runs. The re-wrap needs a keyring.
+func (n *node) leaderJobs() []leaderjob.Job {
+	jobs := []leaderjob.Job{
+		&gcJob{n: n},
+		&repairJob{n: n},
+		&rebalanceJob{n: n},
+		&orphanJob{n: n},
+		&inventoryJob{n: n},
+		&shardCheckJob{n: n},
+	}
+	if n.cfg.Keyring != nil {
+		jobs = append(jobs, &rewrapJob{n: n})
+	}
+	return jobs
+}
+
+// Jobs returns the node's leader-job runner: its Status (all jobs
+// inactive on a follower, with the counts of the terms it led) and its
+// Prometheus collector (Collector(JobMetricPrefix)).
+func (s *Server) Jobs() *leaderjob.Runner { return s.node.jobs }
