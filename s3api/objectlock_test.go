@@ -159,3 +159,40 @@ func TestObjectLockSurface(t *testing.T) {
 		t.Errorf("DELETE ?retention: %d %s", st, resp)
 	}
 }
+
+// TestPostObjectLock: a browser form's x-amz-object-lock-* fields lock
+// the object as PutObject's headers do, with the same digest rule.
+func TestPostObjectLock(t *testing.T) {
+	cl, idx, _, base := surfGateway(t, nil)
+	ctx := context.Background()
+	if _, err := cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt"), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	file := []byte("locked by form")
+	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339)
+	form := func(withMD5 bool) postForm {
+		f := postForm{
+			fields: [][2]string{{"key", "k"}, {"x-amz-object-lock-mode", "COMPLIANCE"}, {"x-amz-object-lock-retain-until-date", until}},
+			conditions: []any{map[string]string{"bucket": "bkt"}, map[string]string{"key": "k"},
+				map[string]string{"x-amz-object-lock-mode": "COMPLIANCE"}, map[string]string{"x-amz-object-lock-retain-until-date": until}},
+			fileName: "f", file: file,
+		}
+		if withMD5 {
+			f.fields = append(f.fields, [2]string{"Content-MD5", contentMD5(file)})
+			f.conditions = append(f.conditions, map[string]string{"Content-MD5": contentMD5(file)})
+		}
+		return f
+	}
+	body, ct := form(false).body(t, "v4", "SK")
+	if st, _, out := post(t, base, body, ct); st != http.StatusBadRequest || !strings.Contains(out, "Content-MD5 OR x-amz-checksum-") {
+		t.Fatalf("locked form without a digest: %d %s", st, out)
+	}
+	body, ct = form(true).body(t, "v4", "SK")
+	if st, _, out := post(t, base, body, ct); st/100 != 2 {
+		t.Fatalf("locked form: %d %s", st, out)
+	}
+	v, err := idx.GetObject(ctx, "default", "bkt", "k")
+	if err != nil || v.GetLock().GetMode() != "COMPLIANCE" {
+		t.Fatalf("object from a locked form: %v %v", v.GetLock(), err)
+	}
+}
