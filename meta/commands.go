@@ -139,6 +139,8 @@ func commandRows() []commandRow {
 		{field: "set_cluster_id", apply: plain(applySetClusterID)},
 		{field: "set_inventory_progress", apply: plain(applySetInventoryProgress)},
 		{field: "set_node_weight", apply: plain(applySetNodeWeight)},
+		{field: "set_object_lock_config", apply: plain(applySetObjectLockConfig)},
+		{field: "set_version_lock", apply: timed(applySetVersionLock)},
 	}
 }
 

@@ -355,6 +355,31 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 			}
 			return c
 		},
+		"set_object_lock_config": func(g *fuzzGen) proto.Message {
+			c := &cairnpb.SetObjectLockConfigCmd{Namespace: fuzzNS, Name: g.anyBucket()}
+			if g.oneIn(2) {
+				c.DefaultRetention = &cairnpb.DefaultRetention{Mode: pick(g, lockGovernance, lockCompliance, "Bogus"), Days: int32(g.n(3))}
+			}
+			return c
+		},
+		"set_version_lock": func(g *fuzzGen) proto.Message {
+			bucket, key := g.bucket(), g.key()
+			c := &cairnpb.SetVersionLockCmd{Namespace: fuzzNS, Bucket: bucket, Key: key, VersionId: pick(g, "", nullVersionID), BypassGovernance: g.oneIn(2)}
+			if _, cur := g.current(bucket, key); cur != nil && g.oneIn(2) {
+				c.VersionId = s3VersionID(cur)
+			}
+			if g.oneIn(2) {
+				// Retentions a few commands long (the log's clock moves 1 ms a command).
+				c.Retention = &cairnpb.Retention{Mode: pick(g, "", lockGovernance, lockCompliance), RetainUntilUnixNano: int64(g.i+g.n(20)) * int64(time.Millisecond)}
+				if c.Retention.Mode == "" {
+					c.Retention.RetainUntilUnixNano = 0
+				}
+			}
+			if c.Retention == nil || g.oneIn(2) {
+				c.LegalHold = proto.Bool(g.oneIn(2))
+			}
+			return c
+		},
 		"create_compartment": func(g *fuzzGen) proto.Message {
 			name := pick(g, "c0", "c1", "c2", "bad name")
 			return &cairnpb.CreateCompartmentCmd{Compartment: &cairnpb.Compartment{Namespace: g.ns(), Name: name, Parent: pick(g, "", "root", "c0", "c1", "c2")}}

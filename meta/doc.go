@@ -52,6 +52,9 @@
 //     cursor, and records the absent and mismatched ones as corrupt.
 //   - shardreports.go: Meta.ReportShards; the leader checks each shard a
 //     gateway reports on its node before it records anything.
+//   - pacer.go: the rate limit every background job shares.
+//   - lock.go: object lock (retention, legal hold): bucket configuration,
+//     per-version locks, and removeVersion, the gate of every removal.
 //   - jobs.go: the one list of the leader's jobs (GC, repair, rebalance,
 //     orphan and inventory reconciliation, checks of reported shards,
 //     re-wrap). Each is a leaderjob.Job kept next to the work it does
@@ -89,6 +92,12 @@
 //     The same holds for parts: a replaced part, the parts a completion leaves
 //     out, and every part of an aborted upload go on the GC queue in the
 //     apply that lets go of them.
+//   - Every apply that removes an object version does so through
+//     removeVersion, which refuses a version locked at the command's time
+//     (legal hold, or a retention not yet expired; GOVERNANCE yields to
+//     bypass_governance, COMPLIANCE never) before anything is written. A
+//     bucket with object lock keeps versioning Enabled, and only such a
+//     bucket holds locked versions.
 //   - Object keys live under the bucket's 16-byte ID, never its name, so a
 //     deleted and recreated bucket never sees the old bucket's objects.
 //   - Inline object data is kept under its own key so that listings never read

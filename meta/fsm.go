@@ -156,6 +156,12 @@ func applyCreateBucket(b *pebble.Batch, now int64, c *cairnpb.CreateBucketCmd) e
 	if bk.GetCreatedUnixNano() == 0 {
 		bk.CreatedUnixNano = now
 	}
+	if bk.GetObjectLockEnabled() {
+		bk.Versioning = versioningEnabled // as S3: object lock turns versioning on, for good
+	}
+	if err := validDefaultRetention(bk.GetDefaultRetention()); err != nil {
+		return err
+	}
 	return putProto(b, key, bk)
 }
 
@@ -187,6 +193,9 @@ func applyPutObject(b *pebble.Batch, index uint64, now int64, c *cairnpb.PutObje
 	if err != nil {
 		return err
 	}
+	if err := settleLock(bk, v, now); err != nil {
+		return err
+	}
 	if bk.GetVersioning() != "" {
 		return applyPutVersioned(b, index, now, bk, c)
 	}
@@ -205,7 +214,7 @@ func applyPutObject(b *pebble.Batch, index uint64, now int64, c *cairnpb.PutObje
 	data := v.GetInlineData()
 	v.InlineData = nil
 	if old != nil {
-		if err := enqueueGC(b, now, old, v); err != nil {
+		if err := removeVersion(b, now, old, v, false); err != nil {
 			return err
 		}
 	}
@@ -247,7 +256,7 @@ func applyDeleteObject(b *pebble.Batch, now int64, bk *cairnpb.Bucket, c *cairnp
 		// Deleting a missing key succeeds, as in S3.
 		return err
 	}
-	if err := enqueueGC(b, now, old, nil); err != nil {
+	if err := removeVersion(b, now, old, nil, false); err != nil {
 		return err
 	}
 	if err := del(b, objectKey(bk.GetId(), c.GetKey())); err != nil {
@@ -257,13 +266,6 @@ func applyDeleteObject(b *pebble.Batch, now int64, bk *cairnpb.Bucket, c *cairnp
 		return del(b, inlineKey(bk.GetId(), c.GetKey()))
 	}
 	return nil
-}
-
-// enqueueGC puts the shards of old (its parts' included) that replacement
-// (nil for a delete) does not reference on the GC queue. A retried commit of
-// the current version references all of them, so it frees nothing.
-func enqueueGC(b *pebble.Batch, now int64, old, replacement *cairnpb.ObjectVersion) error {
-	return enqueueRefs(b, now, versionRefs(old), versionRefs(replacement))
 }
 
 func applyRegisterNode(b *pebble.Batch, now int64, c *cairnpb.RegisterNodeCmd) error {

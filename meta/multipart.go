@@ -188,6 +188,11 @@ func applyCreateUpload(b *pebble.Batch, now int64, c *cairnpb.CreateUploadCmd) e
 	if u.GetInitiatedUnixNano() == 0 {
 		u.InitiatedUnixNano = now
 	}
+	// The lock asked for is checked now, so a bad one fails the initiation;
+	// it is settled (default retention) when the object is made.
+	if err := checkLockAllowed(bk, u.GetLock()); err != nil {
+		return err
+	}
 	return putProto(b, uploadKey(u.GetBucketId(), u.GetKey(), u.GetUploadId()), u)
 }
 
@@ -263,7 +268,7 @@ func completeVersion(c *cairnpb.CompleteUploadCmd, u *cairnpb.MultipartUpload, u
 	v := &cairnpb.ObjectVersion{
 		BucketId: u.GetBucketId(), Key: u.GetKey(), VersionId: c.GetVersionId(), ModifiedUnixNano: now,
 		ContentType: u.GetContentType(), UserMetadata: u.GetUserMetadata(), Headers: u.GetHeaders(),
-		Tags: u.GetTags(),
+		Tags: u.GetTags(), Lock: u.GetLock(),
 	}
 	etags := make([]string, len(chosen))
 	var inline []byte
@@ -328,6 +333,9 @@ func applyCompleteUpload(b *pebble.Batch, index uint64, now int64, c *cairnpb.Co
 	if err != nil {
 		return err
 	}
+	if err := settleLock(bk, v, now); err != nil {
+		return err
+	}
 	old, err := getObject(b, id, v.GetKey(), false)
 	if err != nil {
 		return err
@@ -343,7 +351,7 @@ func applyCompleteUpload(b *pebble.Batch, index uint64, now int64, c *cairnpb.Co
 		return commitVersioned(b, index, now, bk, v, inline, old)
 	}
 	if old != nil {
-		if err := enqueueGC(b, now, old, v); err != nil {
+		if err := removeVersion(b, now, old, v, false); err != nil {
 			return err
 		}
 	}

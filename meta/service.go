@@ -201,6 +201,8 @@ func (s *Server) createBucket(ctx context.Context, req *cairnpb.CreateBucketRequ
 		Id:              id,
 		CreatedUnixNano: now,
 		Compartment:     req.GetCompartment(),
+		// The apply turns versioning on with it.
+		ObjectLockEnabled: req.GetObjectLockEnabled(),
 	}
 	cmd := &cairnpb.Command{UnixNano: now, Op: &cairnpb.Command_CreateBucket{CreateBucket: &cairnpb.CreateBucketCmd{Bucket: b}}}
 	if err := s.node.propose(ctx, cmd); err != nil {

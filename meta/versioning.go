@@ -40,6 +40,9 @@ func applySetBucketVersioning(b *pebble.Batch, c *cairnpb.SetBucketVersioningCmd
 	if err != nil {
 		return err
 	}
+	if bk.GetObjectLockEnabled() && c.GetStatus() != versioningEnabled {
+		return fmt.Errorf("meta: bucket %q has object lock, so its versioning stays Enabled: %w", c.GetName(), rpcerr.ErrInvalidBucketState)
+	}
 	bk.Versioning = c.GetStatus()
 	return putProto(b, bucketKey(c.GetNamespace(), c.GetName()), bk)
 }
@@ -76,7 +79,7 @@ func dropNoncurrentNull(b *pebble.Batch, now int64, bucketID []byte, key string)
 	if err != nil || old == nil {
 		return err
 	}
-	if err := enqueueGC(b, now, old, nil); err != nil {
+	if err := removeVersion(b, now, old, nil, false); err != nil {
 		return err
 	}
 	return del(b, dbKey)
@@ -130,6 +133,11 @@ func commitVersioned(b *pebble.Batch, index uint64, now int64, bk *cairnpb.Bucke
 	id := bk.GetId()
 	v.BucketId = id
 	if old != nil && old.GetVersionId() == v.GetVersionId() {
+		if checkRemovable(old, now, false) != nil {
+			// A locked version is never rewritten: the retry's shards are
+			// orphans, reclaimed as such.
+			return nil
+		}
 		// A retried commit of the current version: rewrite it in place.
 		v.Versioned, v.Seq = old.GetVersioned(), old.GetSeq()
 		return writeCurrent(b, id, v, data)
@@ -137,17 +145,24 @@ func commitVersioned(b *pebble.Batch, index uint64, now int64, bk *cairnpb.Bucke
 	v.Versioned = bk.GetVersioning() == versioningEnabled
 	v.Seq = index
 	v.DeleteMarker = false
-	if old != nil {
-		if !v.GetVersioned() && !old.GetVersioned() {
-			if err := enqueueGC(b, now, old, v); err != nil {
-				return err
-			}
-		} else if err := moveToNoncurrent(b, id, old); err != nil {
+	if old != nil && !v.GetVersioned() && !old.GetVersioned() {
+		// Before any write: the null version is about to go for good.
+		if err := checkRemovable(old, now, false); err != nil {
 			return err
 		}
 	}
 	if !v.GetVersioned() {
+		// Before any write: it refuses a locked null version.
 		if err := dropNoncurrentNull(b, now, id, v.GetKey()); err != nil {
+			return err
+		}
+	}
+	if old != nil {
+		if !v.GetVersioned() && !old.GetVersioned() {
+			if err := removeVersion(b, now, old, v, false); err != nil {
+				return err
+			}
+		} else if err := moveToNoncurrent(b, id, old); err != nil {
 			return err
 		}
 	}
@@ -189,9 +204,21 @@ func deleteSimple(b *pebble.Batch, index uint64, now int64, bk *cairnpb.Bucket, 
 	if err != nil {
 		return err
 	}
+	if old != nil && !m.GetVersioned() && !old.GetVersioned() {
+		// Before any write: the null version is about to go for good.
+		if err := checkRemovable(old, now, false); err != nil {
+			return err
+		}
+	}
+	if !m.GetVersioned() {
+		// Before any write: it refuses a locked null version.
+		if err := dropNoncurrentNull(b, now, id, key); err != nil {
+			return err
+		}
+	}
 	if old != nil {
 		if !m.GetVersioned() && !old.GetVersioned() {
-			if err := enqueueGC(b, now, old, nil); err != nil {
+			if err := removeVersion(b, now, old, nil, false); err != nil {
 				return err
 			}
 			if len(old.GetShards()) == 0 {
@@ -206,24 +233,19 @@ func deleteSimple(b *pebble.Batch, index uint64, now int64, bk *cairnpb.Bucket, 
 			return err
 		}
 	}
-	if !m.GetVersioned() {
-		if err := dropNoncurrentNull(b, now, id, key); err != nil {
-			return err
-		}
-	}
 	return putProto(b, noncurrentKey(id, key, index), m)
 }
 
 // deleteVersion removes the version S3 knows as versionID for good; a
 // version that does not exist is no error.
-func deleteVersion(b *pebble.Batch, now int64, bk *cairnpb.Bucket, key, versionID string) error {
+func deleteVersion(b *pebble.Batch, now int64, bk *cairnpb.Bucket, key, versionID string, bypassGovernance bool) error {
 	id := bk.GetId()
 	cur, err := getObject(b, id, key, false)
 	if err != nil {
 		return err
 	}
 	if cur != nil && s3VersionID(cur) == versionID {
-		if err := enqueueGC(b, now, cur, nil); err != nil {
+		if err := removeVersion(b, now, cur, nil, bypassGovernance); err != nil {
 			return err
 		}
 		if err := del(b, objectKey(id, key)); err != nil {
@@ -246,7 +268,7 @@ func deleteVersion(b *pebble.Batch, now int64, bk *cairnpb.Bucket, key, versionI
 	if err != nil || old == nil {
 		return err
 	}
-	if err := enqueueGC(b, now, old, nil); err != nil {
+	if err := removeVersion(b, now, old, nil, bypassGovernance); err != nil {
 		return err
 	}
 	if err := del(b, dbKey); err != nil {
@@ -276,7 +298,7 @@ func applyDeleteVersion(b *pebble.Batch, index uint64, now int64, c *cairnpb.Del
 	}
 	switch {
 	case c.GetVersionId() != "":
-		return deleteVersion(b, now, bk, c.GetKey(), c.GetVersionId())
+		return deleteVersion(b, now, bk, c.GetKey(), c.GetVersionId(), c.GetBypassGovernance())
 	case bk.GetVersioning() == "":
 		return applyDeleteObject(b, now, bk, &cairnpb.DeleteObjectCmd{Namespace: c.GetNamespace(), Bucket: c.GetBucket(), Key: c.GetKey()})
 	}
@@ -538,7 +560,10 @@ func (s *Server) deleteVersion(ctx context.Context, req *cairnpb.DeleteVersionRe
 	if err := validCondition(req.GetCondition()); err != nil {
 		return nil, err
 	}
-	c := &cairnpb.DeleteVersionCmd{Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Key: req.GetKey(), VersionId: req.GetVersionId(), Condition: req.GetCondition()}
+	c := &cairnpb.DeleteVersionCmd{
+		Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Key: req.GetKey(), VersionId: req.GetVersionId(),
+		Condition: req.GetCondition(), BypassGovernance: req.GetBypassGovernance(),
+	}
 	if req.GetVersionId() == "" {
 		id, err := requestTimeID(ctx, now)
 		if err != nil {

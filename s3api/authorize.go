@@ -142,6 +142,12 @@ type access struct {
 	rule        accessRule
 	perm        policy.Permission
 	versionPerm policy.Permission
+	// bypass: the operation honours x-amz-bypass-governance-retention.
+	// A request that sends it true gets request.bypassGovernance when its
+	// principal also has OBJECT_BYPASS_GOVERNANCE on the bucket; without
+	// the permission the header changes nothing (a locked version stays
+	// locked, and meta refuses with AccessDenied).
+	bypass bool
 }
 
 func refused() access                     { return access{rule: accessRefused} }
@@ -197,7 +203,10 @@ func (s *Server) authorizeAccess(ctx context.Context, req *request, a access) er
 	switch {
 	case a.rule == accessUnset:
 		return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: %s has no access rule: %w", s.ops[req.op].label, errAccessDenied))
-	case a.rule == accessRefused, a.rule == accessByHandler, who.operator:
+	case a.rule == accessRefused, a.rule == accessByHandler:
+		return nil
+	case who.operator:
+		req.bypassGovernance = a.bypass && req.asksBypass
 		return nil
 	}
 	buckets := map[string]*cairnpb.Bucket{}
@@ -210,6 +219,13 @@ func (s *Server) authorizeAccess(ctx context.Context, req *request, a access) er
 			return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: user %q of namespace %q lacks %s on bucket %q: %w",
 				who.user, who.ns, describeNeed(n), n.bucket, errAccessDenied))
 		}
+	}
+	if a.bypass && req.asksBypass {
+		ok, err := s.allowed(ctx, req, need{kind: needPerm, perm: policy.ObjectBypassGovernance, bucket: req.bucket}, buckets)
+		if err != nil {
+			return err
+		}
+		req.bypassGovernance = ok
 	}
 	return nil
 }

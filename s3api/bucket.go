@@ -98,8 +98,14 @@ func (s *Server) createBucket(ctx context.Context, w http.ResponseWriter, r *htt
 	if !validBucketName(req.bucket) {
 		return s3err.New(s3err.InvalidBucketName, "")
 	}
-	if err := refuseObjectLock(r.Header); err != nil {
-		return err
+	objectLock := false
+	switch strings.ToLower(strings.TrimSpace(r.Header.Get("x-amz-bucket-object-lock-enabled"))) {
+	case "":
+	case "true":
+		objectLock = true
+	case "false":
+	default:
+		return s3err.New(s3err.InvalidArgument, "x-amz-bucket-object-lock-enabled must be true or false")
 	}
 	if _, err := checkACLHeaders(r.Header, req, aclWithOwnership); err != nil {
 		return err
@@ -118,7 +124,7 @@ func (s *Server) createBucket(ctx context.Context, w http.ResponseWriter, r *htt
 				Message: fmt.Sprintf("The specified location-constraint %q is not valid; this endpoint serves %q.", lc, s.cfg.Region)}, "")
 		}
 	}
-	if _, err := s.cfg.Index.CreateBucket(ctx, req.ns, req.bucket, ""); err != nil {
+	if _, err := s.cfg.Index.CreateBucket(ctx, req.ns, req.bucket, "", objectLock); err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/"+req.bucket)

@@ -109,10 +109,11 @@ func (s *Server) checkEarly(ctx context.Context, req *request, cond *cairnpb.Wri
 	return holds(cond, cur)
 }
 
-// writeOptions are PutObject's tags and write condition.
+// writeOptions are PutObject's tags, write condition and object lock.
 type writeOptions struct {
 	cond *cairnpb.WriteCondition
 	tags map[string]string
+	lock *cairnpb.ObjectLock
 }
 
 // putOptions parses x-amz-tagging and the write condition of a PutObject.
@@ -138,5 +139,6 @@ func (s *Server) putOptions(ctx context.Context, r *http.Request, req *request, 
 // orphans that meta's reconciliation reclaims.
 func (s *Server) commitVersion(ctx context.Context, req *request, v *cairnpb.ObjectVersion, opts writeOptions) (string, error) {
 	v.Tags = opts.tags
+	v.Lock = opts.lock
 	return s.cfg.Index.CommitVersion(ctx, req.ns, req.bucket, v, opts.cond)
 }

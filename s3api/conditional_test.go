@@ -237,34 +237,3 @@ func TestConditionalComplete(t *testing.T) {
 		t.Fatalf("object %q", got)
 	}
 }
-
-// Object lock asked for is refused, never silently ignored: a bucket
-// created with it, and writes that carry a retention or a legal hold.
-func TestObjectLockIsRefusedNotIgnored(t *testing.T) {
-	cl, idx, _, base := surfGateway(t, nil)
-	ctx := context.Background()
-	_, err := cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("locked"), ObjectLockEnabledForBucket: aws.Bool(true)})
-	if code(err) != "NotImplemented" {
-		t.Fatalf("CreateBucket with object lock: %v", err)
-	}
-	if _, err := idx.GetBucket(ctx, "default", "locked"); err == nil {
-		t.Fatal("a refused CreateBucket created the bucket")
-	}
-	if _, err := cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
-		t.Fatal(err)
-	}
-	for _, hdr := range []map[string]string{
-		{"x-amz-object-lock-mode": "COMPLIANCE", "x-amz-object-lock-retain-until-date": "2030-01-01T00:00:00Z"},
-		{"x-amz-object-lock-legal-hold": "ON"},
-	} {
-		st, _, body := surfDo(t, base, "PUT", "/bkt/k", []byte("x"), hdr)
-		if st != http.StatusNotImplemented || !strings.Contains(body, "NotImplemented") {
-			t.Errorf("PUT with %v: %d %s", hdr, st, body)
-		}
-	}
-	_, err = cl.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("k"),
-		ObjectLockLegalHoldStatus: types.ObjectLockLegalHoldStatusOn})
-	if code(err) != "NotImplemented" {
-		t.Fatalf("CreateMultipartUpload with a legal hold: %v", err)
-	}
-}

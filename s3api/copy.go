@@ -110,7 +110,8 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if len(req.key) > maxKeyLength {
 		return s3err.New(s3err.KeyTooLong, "")
 	}
-	if err := refuseObjectLock(r.Header); err != nil {
+	lock, err := s.writeLock(ctx, r.Header, req, nil)
+	if err != nil {
 		return err
 	}
 	if _, err := checkACLHeaders(r.Header, req, aclNotSupported); err != nil {
@@ -205,6 +206,7 @@ func (s *Server) copyObject(ctx context.Context, w http.ResponseWriter, r *http.
 		v.Checksums[alg] = sums.Base64(alg)
 	}
 	v.Tags = tagging.tagsFor(src)
+	v.Lock = lock // the source's lock is not copied, as in S3
 	vid, err := s.cfg.Index.CommitVersion(ctx, req.ns, req.bucket, v, cond)
 	if err != nil {
 		return err

@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
-	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/s3err"
 )
 
@@ -102,22 +100,8 @@ func parseCors(body []byte) (*cairnpb.BucketCors, error) {
 }
 
 func (s *Server) putBucketCors(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	want, err := checksum.FromHeaders(r.Header)
+	body, err := readDigestedBody(r)
 	if err != nil {
-		return err
-	}
-	if want.ContentMD5 == "" && want.Value == "" && want.Trailer == "" {
-		return s3err.New(s3err.MissingContentMD5, "")
-	}
-	sums, err := checksum.NewSet(want.Algorithms()...)
-	if err != nil {
-		return err
-	}
-	body, err := readXMLBody(io.TeeReader(r.Body, sums))
-	if err != nil {
-		return err
-	}
-	if err := want.Verify(sums, r.Body); err != nil {
 		return err
 	}
 	cors, err := parseCors(body)

@@ -151,7 +151,7 @@ func (s *Server) deleteObjects(ctx context.Context, w http.ResponseWriter, r *ht
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			res, err := s.cfg.Index.DeleteVersion(ctx, req.ns, req.bucket, o.Key, o.VersionID, cond)
+			res, err := s.cfg.Index.DeleteVersion(ctx, req.ns, req.bucket, o.Key, o.VersionID, cond, req.bypassGovernance)
 			if errors.Is(err, rpcerr.ErrObjectNotFound) && cond == nil {
 				err = nil // deleting what is not there succeeds, unless a condition asked for it
 			}

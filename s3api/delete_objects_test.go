@@ -183,7 +183,7 @@ type slowDeletes struct {
 	calls     atomic.Int64
 }
 
-func (s *slowDeletes) DeleteVersion(ctx context.Context, ns, bucket, key, versionID string, cond *cairnpb.WriteCondition) (*cairnpb.DeleteVersionResponse, error) {
+func (s *slowDeletes) DeleteVersion(ctx context.Context, ns, bucket, key, versionID string, cond *cairnpb.WriteCondition, bypass bool) (*cairnpb.DeleteVersionResponse, error) {
 	s.mu.Lock()
 	s.inFlight++
 	s.maxFlight = max(s.maxFlight, s.inFlight)
@@ -193,7 +193,7 @@ func (s *slowDeletes) DeleteVersion(ctx context.Context, ns, bucket, key, versio
 	s.inFlight--
 	s.mu.Unlock()
 	s.calls.Add(1)
-	return s.fakeIndex.DeleteVersion(ctx, ns, bucket, key, versionID, cond)
+	return s.fakeIndex.DeleteVersion(ctx, ns, bucket, key, versionID, cond, bypass)
 }
 
 func TestDeleteObjectsParallelismIsBounded(t *testing.T) {

@@ -109,6 +109,7 @@ var wireCodes = codesByName(
 	s3err.NoSuchKey, s3err.NoSuchUpload, s3err.InvalidPart, s3err.InvalidPartOrder,
 	s3err.EntityTooSmall, s3err.PreconditionFailed, s3err.InvalidArgument,
 	s3err.ServiceUnavailable, s3err.InternalError,
+	s3err.ObjectLocked, s3err.InvalidBucketState, s3err.BucketMissingObjectLock,
 )
 
 func codesByName(codes ...s3err.Code) map[string]s3err.Code {

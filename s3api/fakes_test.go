@@ -28,13 +28,16 @@ func newFakeIndex(nodes int) *fakeIndex {
 	return &fakeIndex{Meta: modeltest.NewMeta(nodes), buckets: map[string]*cairnpb.Bucket{}, objects: map[string]map[string]*cairnpb.ObjectVersion{}}
 }
 
-func (f *fakeIndex) CreateBucket(_ context.Context, ns, name, _ string) (*cairnpb.Bucket, error) {
+func (f *fakeIndex) CreateBucket(_ context.Context, ns, name, _ string, objectLock bool) (*cairnpb.Bucket, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.buckets[name]; ok {
 		return nil, rpcerr.ErrBucketExists
 	}
-	b := &cairnpb.Bucket{Namespace: ns, Name: name, CreatedUnixNano: time.Now().UnixNano()}
+	b := &cairnpb.Bucket{Namespace: ns, Name: name, CreatedUnixNano: time.Now().UnixNano(), ObjectLockEnabled: objectLock}
+	if objectLock {
+		b.Versioning = "Enabled"
+	}
 	f.buckets[name] = b
 	f.objects[name] = map[string]*cairnpb.ObjectVersion{}
 	return b, nil

@@ -45,7 +45,7 @@ func (f *fakeIndex) GetObjectVersion(ctx context.Context, ns, bucket, key, versi
 	return &cairnpb.GetObjectVersionResponse{Version: v, Latest: true}, nil
 }
 
-func (f *fakeIndex) DeleteVersion(ctx context.Context, ns, bucket, key, versionID string, cond *cairnpb.WriteCondition) (*cairnpb.DeleteVersionResponse, error) {
+func (f *fakeIndex) DeleteVersion(ctx context.Context, ns, bucket, key, versionID string, cond *cairnpb.WriteCondition, _ bool) (*cairnpb.DeleteVersionResponse, error) {
 	if cond != nil {
 		cur, err := f.GetObject(ctx, ns, bucket, key)
 		if errors.Is(err, rpcerr.ErrObjectNotFound) {
@@ -104,4 +104,47 @@ func (f *fakeIndex) ListObjectVersions(_ context.Context, req *cairnpb.ListObjec
 	}
 	sort.Slice(resp.Versions, func(i, j int) bool { return resp.Versions[i].Key < resp.Versions[j].Key })
 	return resp, nil
+}
+
+// The fake keeps object lock settings but enforces none of their rules:
+// those are meta's (meta/lock.go), tested there and end to end.
+
+func (f *fakeIndex) SetObjectLockConfig(_ context.Context, _, bucket string, def *cairnpb.DefaultRetention) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, ok := f.buckets[bucket]
+	if !ok {
+		return rpcerr.ErrBucketNotFound
+	}
+	if b.GetVersioning() != "Enabled" {
+		return rpcerr.ErrInvalidBucketState
+	}
+	b.ObjectLockEnabled, b.DefaultRetention = true, def
+	return nil
+}
+
+func (f *fakeIndex) SetVersionLock(_ context.Context, req *cairnpb.SetVersionLockRequest) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, ok := f.buckets[req.GetBucket()]
+	if !ok {
+		return "", rpcerr.ErrBucketNotFound
+	}
+	if !b.GetObjectLockEnabled() {
+		return "", rpcerr.ErrNoObjectLock
+	}
+	v, ok := f.objects[req.GetBucket()][req.GetKey()]
+	if !ok {
+		return "", rpcerr.ErrObjectNotFound
+	}
+	if v.Lock == nil {
+		v.Lock = &cairnpb.ObjectLock{}
+	}
+	if r := req.GetRetention(); r != nil {
+		v.Lock.Mode, v.Lock.RetainUntilUnixNano = r.GetMode(), r.GetRetainUntilUnixNano()
+	}
+	if req.LegalHold != nil {
+		v.Lock.LegalHold, v.Lock.LegalHoldSet = req.GetLegalHold(), true
+	}
+	return v.GetVersionId(), nil
 }

@@ -12,7 +12,9 @@ import (
 // buckets, versions, uploads, tags and keys S3 requests act on.
 type Index interface {
 	model.Index
-	CreateBucket(ctx context.Context, ns, name, compartment string) (*cairnpb.Bucket, error)
+	// CreateBucket creates a bucket; objectLock gives it object lock (and
+	// versioning Enabled with it).
+	CreateBucket(ctx context.Context, ns, name, compartment string, objectLock bool) (*cairnpb.Bucket, error)
 	DeleteBucket(ctx context.Context, ns, name string) error
 	GetBucket(ctx context.Context, ns, name string) (*cairnpb.Bucket, error)
 	ListBuckets(ctx context.Context, ns string) ([]*cairnpb.Bucket, error)
@@ -25,5 +27,6 @@ type Index interface {
 	ConditionalIndex
 	AccessKeyIndex
 	VersioningIndex
+	ObjectLockIndex
 	CorsIndex
 }

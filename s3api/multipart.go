@@ -53,7 +53,8 @@ func (s *Server) createMultipartUpload(ctx context.Context, w http.ResponseWrite
 	if len(req.key) > maxKeyLength {
 		return s3err.New(s3err.KeyTooLong, "")
 	}
-	if err := refuseObjectLock(r.Header); err != nil {
+	lock, err := s.writeLock(ctx, r.Header, req, nil)
+	if err != nil {
 		return err
 	}
 	if _, err := checkACLHeaders(r.Header, req, aclNotSupported); err != nil {
@@ -65,7 +66,7 @@ func (s *Server) createMultipartUpload(ctx context.Context, w http.ResponseWrite
 	}
 	u := &cairnpb.MultipartUpload{
 		Key: req.key, ContentType: r.Header.Get("Content-Type"), UserMetadata: md, Headers: contentHeaders(r.Header),
-		ChecksumType: r.Header.Get("x-amz-checksum-type"),
+		ChecksumType: r.Header.Get("x-amz-checksum-type"), Lock: lock,
 	}
 	if alg := r.Header.Get("x-amz-checksum-algorithm"); alg != "" {
 		name, ok := checksum.Canonical(alg)

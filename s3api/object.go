@@ -89,9 +89,6 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	if len(req.key) > maxKeyLength {
 		return s3err.New(s3err.KeyTooLong, "")
 	}
-	if err := refuseObjectLock(r.Header); err != nil {
-		return err
-	}
 	if _, err := checkACLHeaders(r.Header, req, aclNotSupported); err != nil {
 		return err
 	}
@@ -132,6 +129,10 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 	opts, err := s.putOptions(ctx, r, req, size)
 	if err != nil {
+		return err
+	}
+	digestSent := want.ContentMD5 != "" || want.Value != "" || want.Trailer != ""
+	if opts.lock, err = s.writeLock(ctx, r.Header, req, &digestSent); err != nil {
 		return err
 	}
 
@@ -334,6 +335,7 @@ func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if n := len(v.GetTags()); n > 0 {
 		h.Set("x-amz-tagging-count", strconv.Itoa(n))
 	}
+	setLockHeaders(h, v.GetLock())
 	applyResponseOverrides(h, req.query)
 	if r.Header.Get("x-amz-checksum-mode") == "ENABLED" && !ranged {
 		for alg, val := range v.GetChecksums() {

@@ -65,6 +65,14 @@ const (
 	OpAbortMultipartUpload
 	OpListParts
 
+	// Object lock.
+	OpGetObjectLockConfiguration
+	OpPutObjectLockConfiguration
+	OpGetObjectRetention
+	OpPutObjectRetention
+	OpGetObjectLegalHold
+	OpPutObjectLegalHold
+
 	// Not implemented: each answers 501 NotImplemented.
 	OpGetBucketAcl
 	OpPutBucketAcl
@@ -90,8 +98,6 @@ const (
 	OpListBucketInventoryConfigurations
 	OpPutBucketInventoryConfiguration
 	OpDeleteBucketInventoryConfiguration
-	OpGetObjectLegalHold
-	OpPutObjectLegalHold
 	OpGetBucketLifecycleConfiguration
 	OpPutBucketLifecycleConfiguration
 	OpDeleteBucketLifecycle
@@ -103,8 +109,6 @@ const (
 	OpDeleteBucketMetricsConfiguration
 	OpGetBucketNotificationConfiguration
 	OpPutBucketNotificationConfiguration
-	OpGetObjectLockConfiguration
-	OpPutObjectLockConfiguration
 	OpGetBucketOwnershipControls
 	OpPutBucketOwnershipControls
 	OpDeleteBucketOwnershipControls
@@ -121,8 +125,6 @@ const (
 	OpGetBucketRequestPayment
 	OpPutBucketRequestPayment
 	OpRestoreObject
-	OpGetObjectRetention
-	OpPutObjectRetention
 	OpSelectObjectContent
 	OpGetObjectTorrent
 	OpGetBucketWebsite
@@ -187,7 +189,7 @@ func opTable() [opCount]opRow {
 		OpListObjectsV2:        {"ListObjectsV2", (*Server).listObjectsV2, onBucket(policy.ObjectInspect)},
 		OpListObjectVersions:   {"ListObjectVersions", (*Server).listObjectVersions, onBucket(policy.ObjectInspect)},
 		OpListMultipartUploads: {"ListMultipartUploads", (*Server).listMultipartUploads, onBucket(policy.ObjectInspect)},
-		OpDeleteObjects:        {"DeleteObjects", (*Server).deleteObjects, onBucket(policy.ObjectDelete)},
+		OpDeleteObjects:        {"DeleteObjects", (*Server).deleteObjects, access{rule: accessPerm, perm: policy.ObjectDelete, bypass: true}},
 		OpPostObject:           {"PostObject", (*Server).postObject, access{rule: accessByHandler}},
 		OpGetBucketTagging:     {"GetBucketTagging", (*Server).getBucketTagging, onBucket(policy.BucketRead)},
 		OpPutBucketTagging:     {"PutBucketTagging", (*Server).putBucketTagging, onBucket(policy.BucketUpdate)},
@@ -199,7 +201,7 @@ func opTable() [opCount]opRow {
 		OpCopyObject:              {"CopyObject", (*Server).copyObject, access{rule: accessCopy}},
 		OpGetObject:               {"GetObject", (*Server).getObject, onBucket(policy.ObjectRead)},
 		OpHeadObject:              {"HeadObject", (*Server).headObject, onBucket(policy.ObjectRead)},
-		OpDeleteObject:            {"DeleteObject", (*Server).deleteObject, access{rule: accessPerm, perm: policy.ObjectDelete, versionPerm: policy.ObjectVersionDelete}},
+		OpDeleteObject:            {"DeleteObject", (*Server).deleteObject, access{rule: accessPerm, perm: policy.ObjectDelete, versionPerm: policy.ObjectVersionDelete, bypass: true}},
 		OpGetObjectTagging:        {"GetObjectTagging", (*Server).getObjectTagging, onBucket(policy.ObjectRead)},
 		OpPutObjectTagging:        {"PutObjectTagging", (*Server).putObjectTagging, onBucket(policy.ObjectOverwrite)},
 		OpDeleteObjectTagging:     {"DeleteObjectTagging", (*Server).deleteObjectTagging, onBucket(policy.ObjectOverwrite)},
@@ -209,6 +211,13 @@ func opTable() [opCount]opRow {
 		OpCompleteMultipartUpload: {"CompleteMultipartUpload", (*Server).completeMultipartUpload, access{rule: accessWrite}},
 		OpAbortMultipartUpload:    {"AbortMultipartUpload", (*Server).abortMultipartUpload, onBucket(policy.ObjectDelete)},
 		OpListParts:               {"ListParts", (*Server).listParts, onBucket(policy.ObjectInspect)},
+
+		OpGetObjectLockConfiguration: {"GetObjectLockConfiguration", (*Server).getObjectLockConfiguration, onBucket(policy.BucketRead)},
+		OpPutObjectLockConfiguration: {"PutObjectLockConfiguration", (*Server).putObjectLockConfiguration, onBucket(policy.BucketUpdate)},
+		OpGetObjectRetention:         {"GetObjectRetention", (*Server).getObjectRetention, onBucket(policy.ObjectRead)},
+		OpPutObjectRetention:         {"PutObjectRetention", (*Server).putObjectRetention, access{rule: accessPerm, perm: policy.ObjectOverwrite, bypass: true}},
+		OpGetObjectLegalHold:         {"GetObjectLegalHold", (*Server).getObjectLegalHold, onBucket(policy.ObjectRead)},
+		OpPutObjectLegalHold:         {"PutObjectLegalHold", (*Server).putObjectLegalHold, onBucket(policy.ObjectOverwrite)},
 
 		OpGetBucketAcl:                                {"GetBucketAcl", (*Server).getBucketACL, onBucket(policy.BucketRead)},
 		OpPutBucketAcl:                                {"PutBucketAcl", (*Server).putBucketACL, onBucket(policy.BucketUpdate)},
@@ -234,8 +243,6 @@ func opTable() [opCount]opRow {
 		OpListBucketInventoryConfigurations:           unimplemented("ListBucketInventoryConfigurations"),
 		OpPutBucketInventoryConfiguration:             unimplemented("PutBucketInventoryConfiguration"),
 		OpDeleteBucketInventoryConfiguration:          unimplemented("DeleteBucketInventoryConfiguration"),
-		OpGetObjectLegalHold:                          unimplemented("GetObjectLegalHold"),
-		OpPutObjectLegalHold:                          unimplemented("PutObjectLegalHold"),
 		OpGetBucketLifecycleConfiguration:             unimplemented("GetBucketLifecycleConfiguration"),
 		OpPutBucketLifecycleConfiguration:             unimplemented("PutBucketLifecycleConfiguration"),
 		OpDeleteBucketLifecycle:                       unimplemented("DeleteBucketLifecycle"),
@@ -247,8 +254,6 @@ func opTable() [opCount]opRow {
 		OpDeleteBucketMetricsConfiguration:            unimplemented("DeleteBucketMetricsConfiguration"),
 		OpGetBucketNotificationConfiguration:          unimplemented("GetBucketNotificationConfiguration"),
 		OpPutBucketNotificationConfiguration:          unimplemented("PutBucketNotificationConfiguration"),
-		OpGetObjectLockConfiguration:                  unimplemented("GetObjectLockConfiguration"),
-		OpPutObjectLockConfiguration:                  unimplemented("PutObjectLockConfiguration"),
 		OpGetBucketOwnershipControls:                  {"GetBucketOwnershipControls", (*Server).getBucketOwnershipControls, onBucket(policy.BucketRead)},
 		OpPutBucketOwnershipControls:                  {"PutBucketOwnershipControls", (*Server).putBucketOwnershipControls, onBucket(policy.BucketUpdate)},
 		OpDeleteBucketOwnershipControls:               unimplemented("DeleteBucketOwnershipControls"),
@@ -265,8 +270,6 @@ func opTable() [opCount]opRow {
 		OpGetBucketRequestPayment:                     unimplemented("GetBucketRequestPayment"),
 		OpPutBucketRequestPayment:                     unimplemented("PutBucketRequestPayment"),
 		OpRestoreObject:                               unimplemented("RestoreObject"),
-		OpGetObjectRetention:                          unimplemented("GetObjectRetention"),
-		OpPutObjectRetention:                          unimplemented("PutObjectRetention"),
 		OpSelectObjectContent:                         unimplemented("SelectObjectContent"),
 		OpGetObjectTorrent:                            unimplemented("GetObjectTorrent"),
 		OpGetBucketWebsite:                            unimplemented("GetBucketWebsite"),

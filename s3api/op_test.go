@@ -90,7 +90,7 @@ func TestRefusedOperationsTouchNothing(t *testing.T) {
 			}
 		}
 	}
-	if refusedOps < 60 {
+	if refusedOps < 50 { // a floor, so the loop cannot pass by finding none
 		t.Errorf("only %d refused operations", refusedOps)
 	}
 }

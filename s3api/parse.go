@@ -3,6 +3,7 @@ package s3api
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/cairn-store/cairn/s3api/s3err"
 )
@@ -46,6 +47,9 @@ type operation struct {
 	copySource    copySource
 	copySourceErr error
 	hasCopySource bool
+	// asksBypass: x-amz-bypass-governance-retention: true was sent
+	// (whether it counts is authorize's to say: request.bypassGovernance).
+	asksBypass bool
 }
 
 // copySource is a parsed x-amz-copy-source.
@@ -120,21 +124,29 @@ func subresourceOf(param string) subresources {
 	return 0
 }
 
-// unimplementedSubresource reports whether name is a subresource of S3
-// operations Cairn does not implement: a request naming one is refused
-// with 501 whatever else it names (opTable names each such operation).
-func unimplementedSubresource(name string) bool {
+// soleSubresource reports whether name is a subresource that picks its
+// operation whatever else the query names (opTable names each of their
+// operations, served or not). A request naming one with a method none of
+// its operations has is refused with 501, or 405 for object lock's
+// (servedSole).
+func soleSubresource(name string) bool {
 	switch name {
 	case "acl", "accelerate", "analytics", "attributes", "cors", "encryption",
-		"intelligent-tiering", "inventory", "legal-hold", "lifecycle", "logging",
-		"metrics", "notification", "object-lock", "ownershipControls", "policy",
+		"intelligent-tiering", "inventory", "lifecycle", "logging",
+		"metrics", "notification", "ownershipControls", "policy",
 		"policyStatus", "publicAccessBlock", "replication", "requestPayment",
-		"restore", "retention", "select", "torrent", "website",
+		"restore", "select", "torrent", "website",
 		"session", "metadataConfiguration", "metadataTable", "metadataInventoryTable",
 		"metadataJournalTable", "renameObject":
 		return true
 	}
-	return false
+	return servedSole(name)
+}
+
+// servedSole reports whether name is a sole subresource of operations
+// Cairn serves (object lock); another method on it is 405.
+func servedSole(name string) bool {
+	return name == "object-lock" || name == "retention" || name == "legal-hold"
 }
 
 // parse parses r into the operation it asks for.
@@ -151,13 +163,13 @@ func (s *Server) parse(r *http.Request) operation {
 func parseOperation(r *http.Request, o *operation) {
 	q := r.URL.Query()
 	o.query = q
-	unimplemented := ""
+	sole := ""
 	for name := range q {
 		o.subs |= subresourceOf(name)
-		// Several unimplemented subresources: the first in byte order
-		// names the operation, so the choice does not depend on map order.
-		if unimplementedSubresource(name) && (unimplemented == "" || name < unimplemented) {
-			unimplemented = name
+		// Several sole subresources: the first in byte order names the
+		// operation, so the choice does not depend on map order.
+		if soleSubresource(name) && (sole == "" || name < sole) {
+			sole = name
 		}
 	}
 	if vs, ok := q["versionId"]; ok {
@@ -172,7 +184,8 @@ func parseOperation(r *http.Request, o *operation) {
 		o.hasCopySource = true
 		o.copySource, o.copySourceErr = parseCopySource(v)
 	}
-	o.op, o.sub = classify(r.Method, o, unimplemented)
+	o.asksBypass = strings.EqualFold(strings.TrimSpace(r.Header.Get("x-amz-bypass-governance-retention")), "true")
+	o.op, o.sub = classify(r.Method, o, sole)
 }
 
 // classify is the parse rule of every operation. A request is first
@@ -183,7 +196,7 @@ func parseOperation(r *http.Request, o *operation) {
 // delete, location; an object: tagging, uploads, uploadId). Other
 // parameters never pick an operation; a few refine one (list-type=2, id,
 // the x-amz-copy-source header).
-func classify(method string, o *operation, unimplemented string) (Op, string) {
+func classify(method string, o *operation, sole string) (Op, string) {
 	target := "/b/k"
 	switch {
 	case o.bucket == "":
@@ -195,7 +208,7 @@ func classify(method string, o *operation, unimplemented string) (Op, string) {
 	if o.subs.has(subDelete) && (method != http.MethodPost || target != "/b") {
 		return OpOther, "delete"
 	}
-	sub := unimplemented
+	sub := sole
 	if sub == "" {
 		sub = routingSubresource(target, o.subs)
 	}
@@ -428,7 +441,7 @@ func classify(method string, o *operation, unimplemented string) (Op, string) {
 	case "PUT /b/k?renameObject":
 		return OpRenameObject, sub
 	}
-	if unimplemented != "" {
+	if sole != "" && !servedSole(sole) {
 		return OpNotImplemented, sub
 	}
 	return OpOther, sub

@@ -92,9 +92,6 @@ func (s *Server) postObject(ctx context.Context, w http.ResponseWriter, r *http.
 	maxSize = min(maxSize, s.cfg.MaxObjectSize)
 
 	// The form's fields stand for the headers of a PUT.
-	if err := refuseObjectLock(form); err != nil {
-		return err
-	}
 	if acl := form.Get("Acl"); acl != "" {
 		form.Set("X-Amz-Acl", acl)
 	}
@@ -112,6 +109,11 @@ func (s *Server) postObject(ctx context.Context, w http.ResponseWriter, r *http.
 		}
 	}
 	want, err := checksum.FromHeaders(form)
+	if err != nil {
+		return err
+	}
+	digestSent := want.ContentMD5 != "" || want.Value != ""
+	lock, err := s.writeLock(ctx, form, req, &digestSent)
 	if err != nil {
 		return err
 	}
@@ -149,7 +151,7 @@ func (s *Server) postObject(ctx context.Context, w http.ResponseWriter, r *http.
 	for _, alg := range want.Algorithms() {
 		v.Checksums[alg] = sums.Base64(alg)
 	}
-	vid, err := s.commitVersion(ctx, req, v, writeOptions{tags: tags})
+	vid, err := s.commitVersion(ctx, req, v, writeOptions{tags: tags, lock: lock})
 	if err != nil {
 		return err
 	}

@@ -173,6 +173,9 @@ type request struct {
 	id  string
 	ns  string
 	who *principal
+	// bypassGovernance: the request may bypass GOVERNANCE retention
+	// (authorize sets it; see access.bypass).
+	bypassGovernance bool
 }
 
 func newRequestID() string {

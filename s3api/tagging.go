@@ -144,24 +144,9 @@ func parseTaggingHeader(h http.Header) (map[string]string, error) {
 }
 
 // readTagging reads and checks the Tagging body of a Put...Tagging request.
-// S3 requires a Content-MD5 or x-amz-checksum-* on these bodies.
 func readTagging(r *http.Request, limit int, forObject bool) (map[string]string, error) {
-	want, err := checksum.FromHeaders(r.Header)
+	body, err := readDigestedBody(r)
 	if err != nil {
-		return nil, err
-	}
-	if want.ContentMD5 == "" && want.Value == "" && want.Trailer == "" {
-		return nil, s3err.New(s3err.MissingContentMD5, "")
-	}
-	sums, err := checksum.NewSet(want.Algorithms()...)
-	if err != nil {
-		return nil, err
-	}
-	body, err := readXMLBody(io.TeeReader(r.Body, sums))
-	if err != nil {
-		return nil, err
-	}
-	if err := want.Verify(sums, r.Body); err != nil {
 		return nil, err
 	}
 	return parseTaggingDoc(body, limit, forObject)
@@ -299,4 +284,41 @@ func (c copyTagging) tagsFor(src *cairnpb.ObjectVersion) map[string]string {
 		return c.tags
 	}
 	return maps.Clone(src.GetTags())
+}
+
+// readDigestedBody reads the XML body of a request that S3 requires a
+// Content-MD5 or an x-amz-checksum-* (header or trailer) on
+// (Put...Tagging, PutBucketCors, the object lock Puts) and verifies it.
+func readDigestedBody(r *http.Request) ([]byte, error) {
+	want, err := checksum.FromHeaders(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	if want.ContentMD5 == "" && want.Value == "" && want.Trailer == "" {
+		return nil, s3err.New(s3err.MissingContentMD5, "")
+	}
+	sums, err := checksum.NewSet(want.Algorithms()...)
+	if err != nil {
+		return nil, err
+	}
+	body, err := readXMLBody(io.TeeReader(r.Body, sums))
+	if err != nil {
+		return nil, err
+	}
+	if err := want.Verify(sums, r.Body); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// readDigestedXML is readDigestedBody decoded into v.
+func readDigestedXML(r *http.Request, v any) error {
+	body, err := readDigestedBody(r)
+	if err != nil {
+		return err
+	}
+	if err := xml.Unmarshal(body, v); err != nil {
+		return s3err.Wrap(s3err.MalformedXML, err)
+	}
+	return nil
 }

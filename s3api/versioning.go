@@ -30,8 +30,9 @@ type VersioningIndex interface {
 	// a versioned bucket), with it the removal of that version.
 	// DeleteVersion deletes a version (versionID), or the key (a delete
 	// marker in a versioned bucket), when cond (nil: none) holds for the
-	// key's current version.
-	DeleteVersion(ctx context.Context, ns, bucket, key, versionID string, cond *cairnpb.WriteCondition) (*cairnpb.DeleteVersionResponse, error)
+	// key's current version. bypassGovernance lets it remove a version
+	// under GOVERNANCE retention.
+	DeleteVersion(ctx context.Context, ns, bucket, key, versionID string, cond *cairnpb.WriteCondition, bypassGovernance bool) (*cairnpb.DeleteVersionResponse, error)
 	SetVersionTags(ctx context.Context, ns, bucket, key, versionID string, tags map[string]string) error
 	ListObjectVersions(ctx context.Context, req *cairnpb.ListObjectVersionsRequest) (*cairnpb.ListObjectVersionsResponse, error)
 }
@@ -162,6 +163,16 @@ func (s *Server) putBucketVersioning(ctx context.Context, w http.ResponseWriter,
 	if in.Status != "Enabled" && in.Status != "Suspended" {
 		return s3err.New(s3err.MalformedXML, "")
 	}
+	if in.Status != "Enabled" {
+		// Meta refuses it too, atomically; this is for AWS's message.
+		bk, err := s.cfg.Index.GetBucket(ctx, req.ns, req.bucket)
+		if err != nil {
+			return err
+		}
+		if bk.GetObjectLockEnabled() {
+			return s3err.New(s3err.InvalidBucketState, "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.")
+		}
+	}
 	if err := s.cfg.Index.SetBucketVersioning(ctx, req.ns, req.bucket, in.Status); err != nil {
 		return err
 	}
@@ -285,7 +296,7 @@ func (s *Server) deleteObject(ctx context.Context, w http.ResponseWriter, r *htt
 	if err != nil {
 		return err
 	}
-	res, err := s.cfg.Index.DeleteVersion(ctx, req.ns, req.bucket, req.key, versionID, cond)
+	res, err := s.cfg.Index.DeleteVersion(ctx, req.ns, req.bucket, req.key, versionID, cond, req.bypassGovernance)
 	if err != nil {
 		return err
 	}

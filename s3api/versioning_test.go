@@ -117,7 +117,7 @@ func TestDeleteMarkerErrorHeaders(t *testing.T) {
 	const marker = "0123456789abcdef0123456789abcdef"
 	_, _, _, base := surfGateway(t, func(c *Config) {
 		idx := c.Index.(*fakeIndex)
-		if _, err := idx.CreateBucket(context.Background(), "default", "bkt", ""); err != nil {
+		if _, err := idx.CreateBucket(context.Background(), "default", "bkt", "", false); err != nil {
 			t.Fatal(err)
 		}
 		c.Index = markerIndex{fakeIndex: idx, marker: &cairnpb.ObjectVersion{

@@ -21,22 +21,28 @@ const (
 	ObjectDelete
 	ObjectRestore
 	ObjectVersionDelete
+	// ObjectBypassGovernance lets a request that sends
+	// x-amz-bypass-governance-retention: true remove or shorten a
+	// GOVERNANCE retention (S3's s3:BypassGovernanceRetention). Nothing
+	// bypasses COMPLIANCE or a legal hold.
+	ObjectBypassGovernance
 )
 
 var permissionNames = [...]string{
-	BucketInspect:       "BUCKET_INSPECT",
-	BucketRead:          "BUCKET_READ",
-	BucketUpdate:        "BUCKET_UPDATE",
-	BucketCreate:        "BUCKET_CREATE",
-	BucketDelete:        "BUCKET_DELETE",
-	ParManage:           "PAR_MANAGE",
-	ObjectInspect:       "OBJECT_INSPECT",
-	ObjectRead:          "OBJECT_READ",
-	ObjectOverwrite:     "OBJECT_OVERWRITE",
-	ObjectCreate:        "OBJECT_CREATE",
-	ObjectDelete:        "OBJECT_DELETE",
-	ObjectRestore:       "OBJECT_RESTORE",
-	ObjectVersionDelete: "OBJECT_VERSION_DELETE",
+	BucketInspect:          "BUCKET_INSPECT",
+	BucketRead:             "BUCKET_READ",
+	BucketUpdate:           "BUCKET_UPDATE",
+	BucketCreate:           "BUCKET_CREATE",
+	BucketDelete:           "BUCKET_DELETE",
+	ParManage:              "PAR_MANAGE",
+	ObjectInspect:          "OBJECT_INSPECT",
+	ObjectRead:             "OBJECT_READ",
+	ObjectOverwrite:        "OBJECT_OVERWRITE",
+	ObjectCreate:           "OBJECT_CREATE",
+	ObjectDelete:           "OBJECT_DELETE",
+	ObjectRestore:          "OBJECT_RESTORE",
+	ObjectVersionDelete:    "OBJECT_VERSION_DELETE",
+	ObjectBypassGovernance: "OBJECT_BYPASS_GOVERNANCE",
 }
 
 func (p Permission) String() string {
@@ -99,7 +105,7 @@ var (
 		Inspect: {ObjectInspect},
 		Read:    {ObjectRead},
 		Use:     {ObjectOverwrite},
-		Manage:  {ObjectCreate, ObjectDelete, ObjectRestore, ObjectVersionDelete},
+		Manage:  {ObjectCreate, ObjectDelete, ObjectRestore, ObjectVersionDelete, ObjectBypassGovernance},
 	}
 )
 

@@ -143,7 +143,7 @@ func TestPermissionsPerVerb(t *testing.T) {
 		{Inspect, Objects, []Permission{ObjectInspect}},
 		{Read, Objects, []Permission{ObjectInspect, ObjectRead}},
 		{Use, Objects, []Permission{ObjectInspect, ObjectRead, ObjectOverwrite}},
-		{Manage, Objects, []Permission{ObjectInspect, ObjectRead, ObjectOverwrite, ObjectCreate, ObjectDelete, ObjectRestore, ObjectVersionDelete}},
+		{Manage, Objects, []Permission{ObjectInspect, ObjectRead, ObjectOverwrite, ObjectCreate, ObjectDelete, ObjectRestore, ObjectVersionDelete, ObjectBypassGovernance}},
 		{Read, ObjectFamily, []Permission{BucketInspect, BucketRead, ObjectInspect, ObjectRead}},
 	}
 	for _, c := range cases {

@@ -74,6 +74,8 @@ type Command struct {
 	//	*Command_SetClusterId
 	//	*Command_SetInventoryProgress
 	//	*Command_SetNodeWeight
+	//	*Command_SetObjectLockConfig
+	//	*Command_SetVersionLock
 	//	*Command_SetBucketCors
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
@@ -480,6 +482,24 @@ func (x *Command) GetSetNodeWeight() *SetNodeWeightCmd {
 	return nil
 }
 
+func (x *Command) GetSetObjectLockConfig() *SetObjectLockConfigCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetObjectLockConfig); ok {
+			return x.SetObjectLockConfig
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetVersionLock() *SetVersionLockCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetVersionLock); ok {
+			return x.SetVersionLock
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetSetBucketCors() *SetBucketCorsCmd {
 	if x != nil {
 		if x, ok := x.Op.(*Command_SetBucketCors); ok {
@@ -645,6 +665,14 @@ type Command_SetNodeWeight struct {
 	SetNodeWeight *SetNodeWeightCmd `protobuf:"bytes,110,opt,name=set_node_weight,json=setNodeWeight,proto3,oneof"`
 }
 
+type Command_SetObjectLockConfig struct {
+	SetObjectLockConfig *SetObjectLockConfigCmd `protobuf:"bytes,120,opt,name=set_object_lock_config,json=setObjectLockConfig,proto3,oneof"`
+}
+
+type Command_SetVersionLock struct {
+	SetVersionLock *SetVersionLockCmd `protobuf:"bytes,121,opt,name=set_version_lock,json=setVersionLock,proto3,oneof"`
+}
+
 type Command_SetBucketCors struct {
 	SetBucketCors *SetBucketCorsCmd `protobuf:"bytes,140,opt,name=set_bucket_cors,json=setBucketCors,proto3,oneof"`
 }
@@ -724,6 +752,10 @@ func (*Command_SetClusterId) isCommand_Op() {}
 func (*Command_SetInventoryProgress) isCommand_Op() {}
 
 func (*Command_SetNodeWeight) isCommand_Op() {}
+
+func (*Command_SetObjectLockConfig) isCommand_Op() {}
+
+func (*Command_SetVersionLock) isCommand_Op() {}
 
 func (*Command_SetBucketCors) isCommand_Op() {}
 
@@ -1198,7 +1230,7 @@ var File_cairnpb_command_proto protoreflect.FileDescriptor
 
 const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x8a\x16\n" +
+	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\xac\x17\n" +
 	"\aCommand\x12\x1b\n" +
 	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12\x1d\n" +
 	"\n" +
@@ -1247,7 +1279,9 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\x14clear_corrupt_shards\x18] \x01(\v2\x1f.cairn.v1.ClearCorruptShardsCmdH\x00R\x12clearCorruptShards\x12A\n" +
 	"\x0eset_cluster_id\x18^ \x01(\v2\x19.cairn.v1.SetClusterIDCmdH\x00R\fsetClusterId\x12Y\n" +
 	"\x16set_inventory_progress\x18_ \x01(\v2!.cairn.v1.SetInventoryProgressCmdH\x00R\x14setInventoryProgress\x12D\n" +
-	"\x0fset_node_weight\x18n \x01(\v2\x1a.cairn.v1.SetNodeWeightCmdH\x00R\rsetNodeWeight\x12E\n" +
+	"\x0fset_node_weight\x18n \x01(\v2\x1a.cairn.v1.SetNodeWeightCmdH\x00R\rsetNodeWeight\x12W\n" +
+	"\x16set_object_lock_config\x18x \x01(\v2 .cairn.v1.SetObjectLockConfigCmdH\x00R\x13setObjectLockConfig\x12G\n" +
+	"\x10set_version_lock\x18y \x01(\v2\x1b.cairn.v1.SetVersionLockCmdH\x00R\x0esetVersionLock\x12E\n" +
 	"\x0fset_bucket_cors\x18\x8c\x01 \x01(\v2\x1a.cairn.v1.SetBucketCorsCmdH\x00R\rsetBucketCorsB\x04\n" +
 	"\x02op\";\n" +
 	"\x0fCreateBucketCmd\x12(\n" +
@@ -1332,13 +1366,15 @@ var file_cairnpb_command_proto_goTypes = []any{
 	(*ClearCorruptShardsCmd)(nil),   // 36: cairn.v1.ClearCorruptShardsCmd
 	(*SetInventoryProgressCmd)(nil), // 37: cairn.v1.SetInventoryProgressCmd
 	(*SetNodeWeightCmd)(nil),        // 38: cairn.v1.SetNodeWeightCmd
-	(*SetBucketCorsCmd)(nil),        // 39: cairn.v1.SetBucketCorsCmd
-	(*Bucket)(nil),                  // 40: cairn.v1.Bucket
-	(*ObjectVersion)(nil),           // 41: cairn.v1.ObjectVersion
-	(*WriteCondition)(nil),          // 42: cairn.v1.WriteCondition
-	(*DataNode)(nil),                // 43: cairn.v1.DataNode
-	(*MetaMember)(nil),              // 44: cairn.v1.MetaMember
-	(*GCEntry)(nil),                 // 45: cairn.v1.GCEntry
+	(*SetObjectLockConfigCmd)(nil),  // 39: cairn.v1.SetObjectLockConfigCmd
+	(*SetVersionLockCmd)(nil),       // 40: cairn.v1.SetVersionLockCmd
+	(*SetBucketCorsCmd)(nil),        // 41: cairn.v1.SetBucketCorsCmd
+	(*Bucket)(nil),                  // 42: cairn.v1.Bucket
+	(*ObjectVersion)(nil),           // 43: cairn.v1.ObjectVersion
+	(*WriteCondition)(nil),          // 44: cairn.v1.WriteCondition
+	(*DataNode)(nil),                // 45: cairn.v1.DataNode
+	(*MetaMember)(nil),              // 46: cairn.v1.MetaMember
+	(*GCEntry)(nil),                 // 47: cairn.v1.GCEntry
 }
 var file_cairnpb_command_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.Command.create_bucket:type_name -> cairn.v1.CreateBucketCmd
@@ -1379,18 +1415,20 @@ var file_cairnpb_command_proto_depIdxs = []int32{
 	8,  // 35: cairn.v1.Command.set_cluster_id:type_name -> cairn.v1.SetClusterIDCmd
 	37, // 36: cairn.v1.Command.set_inventory_progress:type_name -> cairn.v1.SetInventoryProgressCmd
 	38, // 37: cairn.v1.Command.set_node_weight:type_name -> cairn.v1.SetNodeWeightCmd
-	39, // 38: cairn.v1.Command.set_bucket_cors:type_name -> cairn.v1.SetBucketCorsCmd
-	40, // 39: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
-	41, // 40: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
-	42, // 41: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
-	43, // 42: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
-	44, // 43: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
-	45, // 44: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
-	45, // [45:45] is the sub-list for method output_type
-	45, // [45:45] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	39, // 38: cairn.v1.Command.set_object_lock_config:type_name -> cairn.v1.SetObjectLockConfigCmd
+	40, // 39: cairn.v1.Command.set_version_lock:type_name -> cairn.v1.SetVersionLockCmd
+	41, // 40: cairn.v1.Command.set_bucket_cors:type_name -> cairn.v1.SetBucketCorsCmd
+	42, // 41: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
+	43, // 42: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
+	44, // 43: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
+	45, // 44: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
+	46, // 45: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
+	47, // 46: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
+	47, // [47:47] is the sub-list for method output_type
+	47, // [47:47] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_command_proto_init() }
@@ -1403,6 +1441,7 @@ func file_cairnpb_command_proto_init() {
 	file_cairnpb_masterkey_proto_init()
 	file_cairnpb_iam_proto_init()
 	file_cairnpb_multipart_proto_init()
+	file_cairnpb_objectlock_proto_init()
 	file_cairnpb_rebalance_proto_init()
 	file_cairnpb_repair_proto_init()
 	file_cairnpb_tagging_proto_init()
@@ -1448,6 +1487,8 @@ func file_cairnpb_command_proto_init() {
 		(*Command_SetClusterId)(nil),
 		(*Command_SetInventoryProgress)(nil),
 		(*Command_SetNodeWeight)(nil),
+		(*Command_SetObjectLockConfig)(nil),
+		(*Command_SetVersionLock)(nil),
 		(*Command_SetBucketCors)(nil),
 	}
 	type x struct{}

@@ -22,12 +22,13 @@ const (
 )
 
 type CreateBucketRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Compartment   string                 `protobuf:"bytes,3,opt,name=compartment,proto3" json:"compartment,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Namespace         string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name              string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Compartment       string                 `protobuf:"bytes,3,opt,name=compartment,proto3" json:"compartment,omitempty"`
+	ObjectLockEnabled bool                   `protobuf:"varint,4,opt,name=object_lock_enabled,json=objectLockEnabled,proto3" json:"object_lock_enabled,omitempty"` // the bucket gets object lock, and versioning Enabled with it
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *CreateBucketRequest) Reset() {
@@ -79,6 +80,13 @@ func (x *CreateBucketRequest) GetCompartment() string {
 		return x.Compartment
 	}
 	return ""
+}
+
+func (x *CreateBucketRequest) GetObjectLockEnabled() bool {
+	if x != nil {
+		return x.ObjectLockEnabled
+	}
+	return false
 }
 
 type CreateBucketResponse struct {
@@ -1283,11 +1291,12 @@ var File_cairnpb_meta_proto protoreflect.FileDescriptor
 
 const file_cairnpb_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"i\n" +
+	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x99\x01\n" +
 	"\x13CreateBucketRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
-	"\vcompartment\x18\x03 \x01(\tR\vcompartment\"@\n" +
+	"\vcompartment\x18\x03 \x01(\tR\vcompartment\x12.\n" +
+	"\x13object_lock_enabled\x18\x04 \x01(\bR\x11objectLockEnabled\"@\n" +
 	"\x14CreateBucketResponse\x12(\n" +
 	"\x06bucket\x18\x01 \x01(\v2\x10.cairn.v1.BucketR\x06bucket\"G\n" +
 	"\x13DeleteBucketRequest\x12\x1c\n" +
@@ -1359,7 +1368,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xaf\x15\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xe8\x16\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1392,7 +1401,9 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x10GetObjectVersion\x12!.cairn.v1.GetObjectVersionRequest\x1a\".cairn.v1.GetObjectVersionResponse\x12P\n" +
 	"\rDeleteVersion\x12\x1e.cairn.v1.DeleteVersionRequest\x1a\x1f.cairn.v1.DeleteVersionResponse\x12S\n" +
 	"\x0eSetVersionTags\x12\x1f.cairn.v1.SetVersionTagsRequest\x1a .cairn.v1.SetVersionTagsResponse\x12_\n" +
-	"\x12ListObjectVersions\x12#.cairn.v1.ListObjectVersionsRequest\x1a$.cairn.v1.ListObjectVersionsResponse\x12V\n" +
+	"\x12ListObjectVersions\x12#.cairn.v1.ListObjectVersionsRequest\x1a$.cairn.v1.ListObjectVersionsResponse\x12b\n" +
+	"\x13SetObjectLockConfig\x12$.cairn.v1.SetObjectLockConfigRequest\x1a%.cairn.v1.SetObjectLockConfigResponse\x12S\n" +
+	"\x0eSetVersionLock\x12\x1f.cairn.v1.SetVersionLockRequest\x1a .cairn.v1.SetVersionLockResponse\x12V\n" +
 	"\x0fActiveMasterKey\x12 .cairn.v1.ActiveMasterKeyRequest\x1a!.cairn.v1.ActiveMasterKeyResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
@@ -1458,28 +1469,32 @@ var file_cairnpb_meta_proto_goTypes = []any{
 	(*DeleteVersionRequest)(nil),            // 46: cairn.v1.DeleteVersionRequest
 	(*SetVersionTagsRequest)(nil),           // 47: cairn.v1.SetVersionTagsRequest
 	(*ListObjectVersionsRequest)(nil),       // 48: cairn.v1.ListObjectVersionsRequest
-	(*ActiveMasterKeyRequest)(nil),          // 49: cairn.v1.ActiveMasterKeyRequest
-	(*CreateMultipartUploadResponse)(nil),   // 50: cairn.v1.CreateMultipartUploadResponse
-	(*GetMultipartUploadResponse)(nil),      // 51: cairn.v1.GetMultipartUploadResponse
-	(*CommitPartResponse)(nil),              // 52: cairn.v1.CommitPartResponse
-	(*CompleteMultipartUploadResponse)(nil), // 53: cairn.v1.CompleteMultipartUploadResponse
-	(*AbortMultipartUploadResponse)(nil),    // 54: cairn.v1.AbortMultipartUploadResponse
-	(*ListPartsResponse)(nil),               // 55: cairn.v1.ListPartsResponse
-	(*ListMultipartUploadsResponse)(nil),    // 56: cairn.v1.ListMultipartUploadsResponse
-	(*SetObjectTagsResponse)(nil),           // 57: cairn.v1.SetObjectTagsResponse
-	(*SetBucketTagsResponse)(nil),           // 58: cairn.v1.SetBucketTagsResponse
-	(*SetBucketCorsResponse)(nil),           // 59: cairn.v1.SetBucketCorsResponse
-	(*LookupAccessKeyResponse)(nil),         // 60: cairn.v1.LookupAccessKeyResponse
-	(*ReportCorruptShardResponse)(nil),      // 61: cairn.v1.ReportCorruptShardResponse
-	(*ReportUnreadableResponse)(nil),        // 62: cairn.v1.ReportUnreadableResponse
-	(*ReportShardsResponse)(nil),            // 63: cairn.v1.ReportShardsResponse
-	(*SetBucketVersioningResponse)(nil),     // 64: cairn.v1.SetBucketVersioningResponse
-	(*CommitVersionResponse)(nil),           // 65: cairn.v1.CommitVersionResponse
-	(*GetObjectVersionResponse)(nil),        // 66: cairn.v1.GetObjectVersionResponse
-	(*DeleteVersionResponse)(nil),           // 67: cairn.v1.DeleteVersionResponse
-	(*SetVersionTagsResponse)(nil),          // 68: cairn.v1.SetVersionTagsResponse
-	(*ListObjectVersionsResponse)(nil),      // 69: cairn.v1.ListObjectVersionsResponse
-	(*ActiveMasterKeyResponse)(nil),         // 70: cairn.v1.ActiveMasterKeyResponse
+	(*SetObjectLockConfigRequest)(nil),      // 49: cairn.v1.SetObjectLockConfigRequest
+	(*SetVersionLockRequest)(nil),           // 50: cairn.v1.SetVersionLockRequest
+	(*ActiveMasterKeyRequest)(nil),          // 51: cairn.v1.ActiveMasterKeyRequest
+	(*CreateMultipartUploadResponse)(nil),   // 52: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 53: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 54: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 55: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 56: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 57: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 58: cairn.v1.ListMultipartUploadsResponse
+	(*SetObjectTagsResponse)(nil),           // 59: cairn.v1.SetObjectTagsResponse
+	(*SetBucketTagsResponse)(nil),           // 60: cairn.v1.SetBucketTagsResponse
+	(*SetBucketCorsResponse)(nil),           // 61: cairn.v1.SetBucketCorsResponse
+	(*LookupAccessKeyResponse)(nil),         // 62: cairn.v1.LookupAccessKeyResponse
+	(*ReportCorruptShardResponse)(nil),      // 63: cairn.v1.ReportCorruptShardResponse
+	(*ReportUnreadableResponse)(nil),        // 64: cairn.v1.ReportUnreadableResponse
+	(*ReportShardsResponse)(nil),            // 65: cairn.v1.ReportShardsResponse
+	(*SetBucketVersioningResponse)(nil),     // 66: cairn.v1.SetBucketVersioningResponse
+	(*CommitVersionResponse)(nil),           // 67: cairn.v1.CommitVersionResponse
+	(*GetObjectVersionResponse)(nil),        // 68: cairn.v1.GetObjectVersionResponse
+	(*DeleteVersionResponse)(nil),           // 69: cairn.v1.DeleteVersionResponse
+	(*SetVersionTagsResponse)(nil),          // 70: cairn.v1.SetVersionTagsResponse
+	(*ListObjectVersionsResponse)(nil),      // 71: cairn.v1.ListObjectVersionsResponse
+	(*SetObjectLockConfigResponse)(nil),     // 72: cairn.v1.SetObjectLockConfigResponse
+	(*SetVersionLockResponse)(nil),          // 73: cairn.v1.SetVersionLockResponse
+	(*ActiveMasterKeyResponse)(nil),         // 74: cairn.v1.ActiveMasterKeyResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
 	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
@@ -1524,41 +1539,45 @@ var file_cairnpb_meta_proto_depIdxs = []int32{
 	46, // 39: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
 	47, // 40: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
 	48, // 41: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
-	49, // 42: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
-	1,  // 43: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,  // 44: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,  // 45: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,  // 46: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,  // 47: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11, // 48: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13, // 49: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16, // 50: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	50, // 51: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
-	51, // 52: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
-	52, // 53: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
-	53, // 54: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
-	54, // 55: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
-	55, // 56: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
-	56, // 57: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
-	57, // 58: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
-	58, // 59: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
-	59, // 60: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
-	18, // 61: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20, // 62: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23, // 63: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	60, // 64: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
-	61, // 65: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
-	62, // 66: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
-	63, // 67: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
-	64, // 68: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
-	65, // 69: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
-	66, // 70: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
-	67, // 71: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
-	68, // 72: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
-	69, // 73: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
-	70, // 74: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
-	43, // [43:75] is the sub-list for method output_type
-	11, // [11:43] is the sub-list for method input_type
+	49, // 42: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
+	50, // 43: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
+	51, // 44: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
+	1,  // 45: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,  // 46: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,  // 47: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,  // 48: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,  // 49: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11, // 50: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13, // 51: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16, // 52: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	52, // 53: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	53, // 54: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	54, // 55: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	55, // 56: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	56, // 57: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	57, // 58: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	58, // 59: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	59, // 60: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
+	60, // 61: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
+	61, // 62: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
+	18, // 63: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20, // 64: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23, // 65: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	62, // 66: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
+	63, // 67: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
+	64, // 68: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
+	65, // 69: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
+	66, // 70: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
+	67, // 71: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
+	68, // 72: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
+	69, // 73: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
+	70, // 74: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
+	71, // 75: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
+	72, // 76: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
+	73, // 77: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
+	74, // 78: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
+	45, // [45:79] is the sub-list for method output_type
+	11, // [11:45] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -1574,6 +1593,7 @@ func file_cairnpb_meta_proto_init() {
 	file_cairnpb_masterkey_proto_init()
 	file_cairnpb_multipart_proto_init()
 	file_cairnpb_repair_proto_init()
+	file_cairnpb_objectlock_proto_init()
 	file_cairnpb_tagging_proto_init()
 	file_cairnpb_tenancy_proto_init()
 	file_cairnpb_types_proto_init()

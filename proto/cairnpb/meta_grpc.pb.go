@@ -50,6 +50,8 @@ const (
 	Meta_DeleteVersion_FullMethodName           = "/cairn.v1.Meta/DeleteVersion"
 	Meta_SetVersionTags_FullMethodName          = "/cairn.v1.Meta/SetVersionTags"
 	Meta_ListObjectVersions_FullMethodName      = "/cairn.v1.Meta/ListObjectVersions"
+	Meta_SetObjectLockConfig_FullMethodName     = "/cairn.v1.Meta/SetObjectLockConfig"
+	Meta_SetVersionLock_FullMethodName          = "/cairn.v1.Meta/SetVersionLock"
 	Meta_ActiveMasterKey_FullMethodName         = "/cairn.v1.Meta/ActiveMasterKey"
 )
 
@@ -106,6 +108,9 @@ type MetaClient interface {
 	DeleteVersion(ctx context.Context, in *DeleteVersionRequest, opts ...grpc.CallOption) (*DeleteVersionResponse, error)
 	SetVersionTags(ctx context.Context, in *SetVersionTagsRequest, opts ...grpc.CallOption) (*SetVersionTagsResponse, error)
 	ListObjectVersions(ctx context.Context, in *ListObjectVersionsRequest, opts ...grpc.CallOption) (*ListObjectVersionsResponse, error)
+	// Object lock (see objectlock.proto).
+	SetObjectLockConfig(ctx context.Context, in *SetObjectLockConfigRequest, opts ...grpc.CallOption) (*SetObjectLockConfigResponse, error)
+	SetVersionLock(ctx context.Context, in *SetVersionLockRequest, opts ...grpc.CallOption) (*SetVersionLockResponse, error)
 	// ActiveMasterKey names the master key gateways wrap new data keys with
 	// (masterkey.proto).
 	ActiveMasterKey(ctx context.Context, in *ActiveMasterKeyRequest, opts ...grpc.CallOption) (*ActiveMasterKeyResponse, error)
@@ -429,6 +434,26 @@ func (c *metaClient) ListObjectVersions(ctx context.Context, in *ListObjectVersi
 	return out, nil
 }
 
+func (c *metaClient) SetObjectLockConfig(ctx context.Context, in *SetObjectLockConfigRequest, opts ...grpc.CallOption) (*SetObjectLockConfigResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetObjectLockConfigResponse)
+	err := c.cc.Invoke(ctx, Meta_SetObjectLockConfig_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) SetVersionLock(ctx context.Context, in *SetVersionLockRequest, opts ...grpc.CallOption) (*SetVersionLockResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetVersionLockResponse)
+	err := c.cc.Invoke(ctx, Meta_SetVersionLock_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *metaClient) ActiveMasterKey(ctx context.Context, in *ActiveMasterKeyRequest, opts ...grpc.CallOption) (*ActiveMasterKeyResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ActiveMasterKeyResponse)
@@ -492,6 +517,9 @@ type MetaServer interface {
 	DeleteVersion(context.Context, *DeleteVersionRequest) (*DeleteVersionResponse, error)
 	SetVersionTags(context.Context, *SetVersionTagsRequest) (*SetVersionTagsResponse, error)
 	ListObjectVersions(context.Context, *ListObjectVersionsRequest) (*ListObjectVersionsResponse, error)
+	// Object lock (see objectlock.proto).
+	SetObjectLockConfig(context.Context, *SetObjectLockConfigRequest) (*SetObjectLockConfigResponse, error)
+	SetVersionLock(context.Context, *SetVersionLockRequest) (*SetVersionLockResponse, error)
 	// ActiveMasterKey names the master key gateways wrap new data keys with
 	// (masterkey.proto).
 	ActiveMasterKey(context.Context, *ActiveMasterKeyRequest) (*ActiveMasterKeyResponse, error)
@@ -597,6 +625,12 @@ func (UnimplementedMetaServer) SetVersionTags(context.Context, *SetVersionTagsRe
 }
 func (UnimplementedMetaServer) ListObjectVersions(context.Context, *ListObjectVersionsRequest) (*ListObjectVersionsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListObjectVersions not implemented")
+}
+func (UnimplementedMetaServer) SetObjectLockConfig(context.Context, *SetObjectLockConfigRequest) (*SetObjectLockConfigResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetObjectLockConfig not implemented")
+}
+func (UnimplementedMetaServer) SetVersionLock(context.Context, *SetVersionLockRequest) (*SetVersionLockResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetVersionLock not implemented")
 }
 func (UnimplementedMetaServer) ActiveMasterKey(context.Context, *ActiveMasterKeyRequest) (*ActiveMasterKeyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ActiveMasterKey not implemented")
@@ -1180,6 +1214,42 @@ func _Meta_ListObjectVersions_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_SetObjectLockConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetObjectLockConfigRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SetObjectLockConfig(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SetObjectLockConfig_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SetObjectLockConfig(ctx, req.(*SetObjectLockConfigRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_SetVersionLock_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetVersionLockRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SetVersionLock(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SetVersionLock_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SetVersionLock(ctx, req.(*SetVersionLockRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Meta_ActiveMasterKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ActiveMasterKeyRequest)
 	if err := dec(in); err != nil {
@@ -1328,6 +1398,14 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListObjectVersions",
 			Handler:    _Meta_ListObjectVersions_Handler,
+		},
+		{
+			MethodName: "SetObjectLockConfig",
+			Handler:    _Meta_SetObjectLockConfig_Handler,
+		},
+		{
+			MethodName: "SetVersionLock",
+			Handler:    _Meta_SetVersionLock_Handler,
 		},
 		{
 			MethodName: "ActiveMasterKey",

@@ -40,7 +40,10 @@ type MultipartUpload struct {
 	// encryption, when set, holds the customer key check of an SSE-C upload
 	// (customer_key_salt and customer_key_hmac only): every part must carry
 	// that key.
-	Encryption    *Encryption `protobuf:"bytes,20,opt,name=encryption,proto3" json:"encryption,omitempty"`
+	Encryption *Encryption `protobuf:"bytes,20,opt,name=encryption,proto3" json:"encryption,omitempty"`
+	// lock is the object lock the completed object gets (the request's
+	// x-amz-object-lock-* headers); unset: the bucket's default retention.
+	Lock          *ObjectLock `protobuf:"bytes,40,opt,name=lock,proto3" json:"lock,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -148,6 +151,13 @@ func (x *MultipartUpload) GetTags() map[string]string {
 func (x *MultipartUpload) GetEncryption() *Encryption {
 	if x != nil {
 		return x.Encryption
+	}
+	return nil
+}
+
+func (x *MultipartUpload) GetLock() *ObjectLock {
+	if x != nil {
+		return x.Lock
 	}
 	return nil
 }
@@ -1630,7 +1640,7 @@ var File_cairnpb_multipart_proto protoreflect.FileDescriptor
 
 const file_cairnpb_multipart_proto_rawDesc = "" +
 	"\n" +
-	"\x17cairnpb/multipart.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x13cairnpb/types.proto\"\xbd\x05\n" +
+	"\x17cairnpb/multipart.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x13cairnpb/types.proto\"\xe7\x05\n" +
 	"\x0fMultipartUpload\x12\x1b\n" +
 	"\tbucket_id\x18\x01 \x01(\fR\bbucketId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1b\n" +
@@ -1644,7 +1654,8 @@ const file_cairnpb_multipart_proto_rawDesc = "" +
 	"\x04tags\x18\x1e \x03(\v2#.cairn.v1.MultipartUpload.TagsEntryR\x04tags\x124\n" +
 	"\n" +
 	"encryption\x18\x14 \x01(\v2\x14.cairn.v1.EncryptionR\n" +
-	"encryption\x1a?\n" +
+	"encryption\x12(\n" +
+	"\x04lock\x18( \x01(\v2\x14.cairn.v1.ObjectLockR\x04lock\x1a?\n" +
 	"\x11UserMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a:\n" +
@@ -1814,35 +1825,37 @@ var file_cairnpb_multipart_proto_goTypes = []any{
 	nil,                                     // 26: cairn.v1.CompletedPart.ChecksumsEntry
 	nil,                                     // 27: cairn.v1.PartSummary.ChecksumsEntry
 	(*Encryption)(nil),                      // 28: cairn.v1.Encryption
-	(*PartInfo)(nil),                        // 29: cairn.v1.PartInfo
-	(*WriteCondition)(nil),                  // 30: cairn.v1.WriteCondition
+	(*ObjectLock)(nil),                      // 29: cairn.v1.ObjectLock
+	(*PartInfo)(nil),                        // 30: cairn.v1.PartInfo
+	(*WriteCondition)(nil),                  // 31: cairn.v1.WriteCondition
 }
 var file_cairnpb_multipart_proto_depIdxs = []int32{
 	23, // 0: cairn.v1.MultipartUpload.user_metadata:type_name -> cairn.v1.MultipartUpload.UserMetadataEntry
 	24, // 1: cairn.v1.MultipartUpload.headers:type_name -> cairn.v1.MultipartUpload.HeadersEntry
 	25, // 2: cairn.v1.MultipartUpload.tags:type_name -> cairn.v1.MultipartUpload.TagsEntry
 	28, // 3: cairn.v1.MultipartUpload.encryption:type_name -> cairn.v1.Encryption
-	29, // 4: cairn.v1.UploadedPart.part:type_name -> cairn.v1.PartInfo
-	26, // 5: cairn.v1.CompletedPart.checksums:type_name -> cairn.v1.CompletedPart.ChecksumsEntry
-	0,  // 6: cairn.v1.CreateUploadCmd.upload:type_name -> cairn.v1.MultipartUpload
-	1,  // 7: cairn.v1.CommitPartCmd.part:type_name -> cairn.v1.UploadedPart
-	2,  // 8: cairn.v1.CompleteUploadCmd.parts:type_name -> cairn.v1.CompletedPart
-	30, // 9: cairn.v1.CompleteUploadCmd.condition:type_name -> cairn.v1.WriteCondition
-	0,  // 10: cairn.v1.CreateMultipartUploadRequest.upload:type_name -> cairn.v1.MultipartUpload
-	0,  // 11: cairn.v1.CreateMultipartUploadResponse.upload:type_name -> cairn.v1.MultipartUpload
-	0,  // 12: cairn.v1.GetMultipartUploadResponse.upload:type_name -> cairn.v1.MultipartUpload
-	1,  // 13: cairn.v1.CommitPartRequest.part:type_name -> cairn.v1.UploadedPart
-	2,  // 14: cairn.v1.CompleteMultipartUploadRequest.parts:type_name -> cairn.v1.CompletedPart
-	30, // 15: cairn.v1.CompleteMultipartUploadRequest.condition:type_name -> cairn.v1.WriteCondition
-	27, // 16: cairn.v1.PartSummary.checksums:type_name -> cairn.v1.PartSummary.ChecksumsEntry
-	0,  // 17: cairn.v1.ListPartsResponse.upload:type_name -> cairn.v1.MultipartUpload
-	18, // 18: cairn.v1.ListPartsResponse.parts:type_name -> cairn.v1.PartSummary
-	21, // 19: cairn.v1.ListMultipartUploadsResponse.uploads:type_name -> cairn.v1.UploadSummary
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	29, // 4: cairn.v1.MultipartUpload.lock:type_name -> cairn.v1.ObjectLock
+	30, // 5: cairn.v1.UploadedPart.part:type_name -> cairn.v1.PartInfo
+	26, // 6: cairn.v1.CompletedPart.checksums:type_name -> cairn.v1.CompletedPart.ChecksumsEntry
+	0,  // 7: cairn.v1.CreateUploadCmd.upload:type_name -> cairn.v1.MultipartUpload
+	1,  // 8: cairn.v1.CommitPartCmd.part:type_name -> cairn.v1.UploadedPart
+	2,  // 9: cairn.v1.CompleteUploadCmd.parts:type_name -> cairn.v1.CompletedPart
+	31, // 10: cairn.v1.CompleteUploadCmd.condition:type_name -> cairn.v1.WriteCondition
+	0,  // 11: cairn.v1.CreateMultipartUploadRequest.upload:type_name -> cairn.v1.MultipartUpload
+	0,  // 12: cairn.v1.CreateMultipartUploadResponse.upload:type_name -> cairn.v1.MultipartUpload
+	0,  // 13: cairn.v1.GetMultipartUploadResponse.upload:type_name -> cairn.v1.MultipartUpload
+	1,  // 14: cairn.v1.CommitPartRequest.part:type_name -> cairn.v1.UploadedPart
+	2,  // 15: cairn.v1.CompleteMultipartUploadRequest.parts:type_name -> cairn.v1.CompletedPart
+	31, // 16: cairn.v1.CompleteMultipartUploadRequest.condition:type_name -> cairn.v1.WriteCondition
+	27, // 17: cairn.v1.PartSummary.checksums:type_name -> cairn.v1.PartSummary.ChecksumsEntry
+	0,  // 18: cairn.v1.ListPartsResponse.upload:type_name -> cairn.v1.MultipartUpload
+	18, // 19: cairn.v1.ListPartsResponse.parts:type_name -> cairn.v1.PartSummary
+	21, // 20: cairn.v1.ListMultipartUploadsResponse.uploads:type_name -> cairn.v1.UploadSummary
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_multipart_proto_init() }

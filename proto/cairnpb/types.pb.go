@@ -88,9 +88,16 @@ type Bucket struct {
 	// tags is the bucket's tag set (PutBucketTagging); empty when it has none.
 	Tags map[string]string `protobuf:"bytes,30,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// cors is the bucket's CORS configuration (PutBucketCors); unset: none.
-	Cors          *BucketCors `protobuf:"bytes,50,opt,name=cors,proto3" json:"cors,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Cors *BucketCors `protobuf:"bytes,50,opt,name=cors,proto3" json:"cors,omitempty"`
+	// object_lock_enabled: the bucket has object lock (WORM). It is set when
+	// the bucket is created with it or given a lock configuration, and never
+	// cleared; versioning then stays Enabled. See docs/object-lock.md.
+	ObjectLockEnabled bool `protobuf:"varint,40,opt,name=object_lock_enabled,json=objectLockEnabled,proto3" json:"object_lock_enabled,omitempty"`
+	// default_retention is given to versions written without a retention
+	// of their own; unset: none.
+	DefaultRetention *DefaultRetention `protobuf:"bytes,41,opt,name=default_retention,json=defaultRetention,proto3" json:"default_retention,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Bucket) Reset() {
@@ -179,6 +186,155 @@ func (x *Bucket) GetCors() *BucketCors {
 	return nil
 }
 
+func (x *Bucket) GetObjectLockEnabled() bool {
+	if x != nil {
+		return x.ObjectLockEnabled
+	}
+	return false
+}
+
+func (x *Bucket) GetDefaultRetention() *DefaultRetention {
+	if x != nil {
+		return x.DefaultRetention
+	}
+	return nil
+}
+
+// DefaultRetention is a bucket's default retention: a mode and a period
+// of whole days or whole years (one of the two).
+type DefaultRetention struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Mode          string                 `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"` // "GOVERNANCE" or "COMPLIANCE"
+	Days          int32                  `protobuf:"varint,2,opt,name=days,proto3" json:"days,omitempty"`
+	Years         int32                  `protobuf:"varint,3,opt,name=years,proto3" json:"years,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DefaultRetention) Reset() {
+	*x = DefaultRetention{}
+	mi := &file_cairnpb_types_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DefaultRetention) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DefaultRetention) ProtoMessage() {}
+
+func (x *DefaultRetention) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_types_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DefaultRetention.ProtoReflect.Descriptor instead.
+func (*DefaultRetention) Descriptor() ([]byte, []int) {
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DefaultRetention) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *DefaultRetention) GetDays() int32 {
+	if x != nil {
+		return x.Days
+	}
+	return 0
+}
+
+func (x *DefaultRetention) GetYears() int32 {
+	if x != nil {
+		return x.Years
+	}
+	return 0
+}
+
+// ObjectLock is the object lock of one version (or of the object an
+// upload will make): a retention, a legal hold, or both. A version with
+// an unexpired retention or a legal hold cannot be removed (meta/lock.go).
+type ObjectLock struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Mode                string                 `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"`                                                               // "", "GOVERNANCE" or "COMPLIANCE"
+	RetainUntilUnixNano int64                  `protobuf:"varint,2,opt,name=retain_until_unix_nano,json=retainUntilUnixNano,proto3" json:"retain_until_unix_nano,omitempty"` // 0 when mode is ""
+	LegalHold           bool                   `protobuf:"varint,3,opt,name=legal_hold,json=legalHold,proto3" json:"legal_hold,omitempty"`
+	// legal_hold_set: a legal hold status (ON or OFF) was ever given, so
+	// GetObjectLegalHold has one to answer.
+	LegalHoldSet  bool `protobuf:"varint,4,opt,name=legal_hold_set,json=legalHoldSet,proto3" json:"legal_hold_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObjectLock) Reset() {
+	*x = ObjectLock{}
+	mi := &file_cairnpb_types_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObjectLock) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObjectLock) ProtoMessage() {}
+
+func (x *ObjectLock) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_types_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObjectLock.ProtoReflect.Descriptor instead.
+func (*ObjectLock) Descriptor() ([]byte, []int) {
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ObjectLock) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *ObjectLock) GetRetainUntilUnixNano() int64 {
+	if x != nil {
+		return x.RetainUntilUnixNano
+	}
+	return 0
+}
+
+func (x *ObjectLock) GetLegalHold() bool {
+	if x != nil {
+		return x.LegalHold
+	}
+	return false
+}
+
+func (x *ObjectLock) GetLegalHoldSet() bool {
+	if x != nil {
+		return x.LegalHoldSet
+	}
+	return false
+}
+
 // ErasureScheme says how an object's bytes are cut into shards.
 type ErasureScheme struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -191,7 +347,7 @@ type ErasureScheme struct {
 
 func (x *ErasureScheme) Reset() {
 	*x = ErasureScheme{}
-	mi := &file_cairnpb_types_proto_msgTypes[1]
+	mi := &file_cairnpb_types_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -203,7 +359,7 @@ func (x *ErasureScheme) String() string {
 func (*ErasureScheme) ProtoMessage() {}
 
 func (x *ErasureScheme) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_types_proto_msgTypes[1]
+	mi := &file_cairnpb_types_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -216,7 +372,7 @@ func (x *ErasureScheme) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErasureScheme.ProtoReflect.Descriptor instead.
 func (*ErasureScheme) Descriptor() ([]byte, []int) {
-	return file_cairnpb_types_proto_rawDescGZIP(), []int{1}
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ErasureScheme) GetData() int32 {
@@ -259,7 +415,7 @@ type ShardLocation struct {
 
 func (x *ShardLocation) Reset() {
 	*x = ShardLocation{}
-	mi := &file_cairnpb_types_proto_msgTypes[2]
+	mi := &file_cairnpb_types_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -271,7 +427,7 @@ func (x *ShardLocation) String() string {
 func (*ShardLocation) ProtoMessage() {}
 
 func (x *ShardLocation) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_types_proto_msgTypes[2]
+	mi := &file_cairnpb_types_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -284,7 +440,7 @@ func (x *ShardLocation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardLocation.ProtoReflect.Descriptor instead.
 func (*ShardLocation) Descriptor() ([]byte, []int) {
-	return file_cairnpb_types_proto_rawDescGZIP(), []int{2}
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ShardLocation) GetIndex() int32 {
@@ -356,14 +512,16 @@ type ObjectVersion struct {
 	Seq uint64 `protobuf:"varint,42,opt,name=seq,proto3" json:"seq,omitempty"`
 	// checksum_type is "COMPOSITE" or "FULL_OBJECT" for the checksums of a
 	// multipart object ("" for a single PUT, which is FULL_OBJECT).
-	ChecksumType  string `protobuf:"bytes,43,opt,name=checksum_type,json=checksumType,proto3" json:"checksum_type,omitempty"`
+	ChecksumType string `protobuf:"bytes,43,opt,name=checksum_type,json=checksumType,proto3" json:"checksum_type,omitempty"`
+	// lock is the version's object lock; unset: none.
+	Lock          *ObjectLock `protobuf:"bytes,50,opt,name=lock,proto3" json:"lock,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ObjectVersion) Reset() {
 	*x = ObjectVersion{}
-	mi := &file_cairnpb_types_proto_msgTypes[3]
+	mi := &file_cairnpb_types_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -375,7 +533,7 @@ func (x *ObjectVersion) String() string {
 func (*ObjectVersion) ProtoMessage() {}
 
 func (x *ObjectVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_types_proto_msgTypes[3]
+	mi := &file_cairnpb_types_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -388,7 +546,7 @@ func (x *ObjectVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectVersion.ProtoReflect.Descriptor instead.
 func (*ObjectVersion) Descriptor() ([]byte, []int) {
-	return file_cairnpb_types_proto_rawDescGZIP(), []int{3}
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ObjectVersion) GetBucketId() []byte {
@@ -538,6 +696,13 @@ func (x *ObjectVersion) GetChecksumType() string {
 	return ""
 }
 
+func (x *ObjectVersion) GetLock() *ObjectLock {
+	if x != nil {
+		return x.Lock
+	}
+	return nil
+}
+
 // PartInfo is one part of a multipart object (or upload): its bytes are
 // erasure coded on their own, as shards "<shard_base>.<index>", or inline
 // when the part has no scheme.
@@ -558,7 +723,7 @@ type PartInfo struct {
 
 func (x *PartInfo) Reset() {
 	*x = PartInfo{}
-	mi := &file_cairnpb_types_proto_msgTypes[4]
+	mi := &file_cairnpb_types_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -570,7 +735,7 @@ func (x *PartInfo) String() string {
 func (*PartInfo) ProtoMessage() {}
 
 func (x *PartInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_types_proto_msgTypes[4]
+	mi := &file_cairnpb_types_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -583,7 +748,7 @@ func (x *PartInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartInfo.ProtoReflect.Descriptor instead.
 func (*PartInfo) Descriptor() ([]byte, []int) {
-	return file_cairnpb_types_proto_rawDescGZIP(), []int{4}
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PartInfo) GetNumber() int32 {
@@ -671,7 +836,7 @@ type Encryption struct {
 
 func (x *Encryption) Reset() {
 	*x = Encryption{}
-	mi := &file_cairnpb_types_proto_msgTypes[5]
+	mi := &file_cairnpb_types_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -683,7 +848,7 @@ func (x *Encryption) String() string {
 func (*Encryption) ProtoMessage() {}
 
 func (x *Encryption) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_types_proto_msgTypes[5]
+	mi := &file_cairnpb_types_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -696,7 +861,7 @@ func (x *Encryption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Encryption.ProtoReflect.Descriptor instead.
 func (*Encryption) Descriptor() ([]byte, []int) {
-	return file_cairnpb_types_proto_rawDescGZIP(), []int{5}
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Encryption) GetAlgorithm() string {
@@ -782,7 +947,7 @@ type DataNode struct {
 
 func (x *DataNode) Reset() {
 	*x = DataNode{}
-	mi := &file_cairnpb_types_proto_msgTypes[6]
+	mi := &file_cairnpb_types_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -794,7 +959,7 @@ func (x *DataNode) String() string {
 func (*DataNode) ProtoMessage() {}
 
 func (x *DataNode) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_types_proto_msgTypes[6]
+	mi := &file_cairnpb_types_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -807,7 +972,7 @@ func (x *DataNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataNode.ProtoReflect.Descriptor instead.
 func (*DataNode) Descriptor() ([]byte, []int) {
-	return file_cairnpb_types_proto_rawDescGZIP(), []int{6}
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DataNode) GetId() string {
@@ -920,7 +1085,7 @@ type MetaMember struct {
 
 func (x *MetaMember) Reset() {
 	*x = MetaMember{}
-	mi := &file_cairnpb_types_proto_msgTypes[7]
+	mi := &file_cairnpb_types_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -932,7 +1097,7 @@ func (x *MetaMember) String() string {
 func (*MetaMember) ProtoMessage() {}
 
 func (x *MetaMember) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_types_proto_msgTypes[7]
+	mi := &file_cairnpb_types_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -945,7 +1110,7 @@ func (x *MetaMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaMember.ProtoReflect.Descriptor instead.
 func (*MetaMember) Descriptor() ([]byte, []int) {
-	return file_cairnpb_types_proto_rawDescGZIP(), []int{7}
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *MetaMember) GetId() string {
@@ -981,7 +1146,7 @@ type GCEntry struct {
 
 func (x *GCEntry) Reset() {
 	*x = GCEntry{}
-	mi := &file_cairnpb_types_proto_msgTypes[8]
+	mi := &file_cairnpb_types_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -993,7 +1158,7 @@ func (x *GCEntry) String() string {
 func (*GCEntry) ProtoMessage() {}
 
 func (x *GCEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_types_proto_msgTypes[8]
+	mi := &file_cairnpb_types_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1006,7 +1171,7 @@ func (x *GCEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GCEntry.ProtoReflect.Descriptor instead.
 func (*GCEntry) Descriptor() ([]byte, []int) {
-	return file_cairnpb_types_proto_rawDescGZIP(), []int{8}
+	return file_cairnpb_types_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GCEntry) GetNodeId() string {
@@ -1034,7 +1199,7 @@ var File_cairnpb_types_proto protoreflect.FileDescriptor
 
 const file_cairnpb_types_proto_rawDesc = "" +
 	"\n" +
-	"\x13cairnpb/types.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\"\xcb\x02\n" +
+	"\x13cairnpb/types.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\"\xc4\x03\n" +
 	"\x06Bucket\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x0e\n" +
@@ -1045,10 +1210,23 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"versioning\x18\x14 \x01(\tR\n" +
 	"versioning\x12.\n" +
 	"\x04tags\x18\x1e \x03(\v2\x1a.cairn.v1.Bucket.TagsEntryR\x04tags\x12(\n" +
-	"\x04cors\x182 \x01(\v2\x14.cairn.v1.BucketCorsR\x04cors\x1a7\n" +
+	"\x04cors\x182 \x01(\v2\x14.cairn.v1.BucketCorsR\x04cors\x12.\n" +
+	"\x13object_lock_enabled\x18( \x01(\bR\x11objectLockEnabled\x12G\n" +
+	"\x11default_retention\x18) \x01(\v2\x1a.cairn.v1.DefaultRetentionR\x10defaultRetention\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"Z\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"P\n" +
+	"\x10DefaultRetention\x12\x12\n" +
+	"\x04mode\x18\x01 \x01(\tR\x04mode\x12\x12\n" +
+	"\x04days\x18\x02 \x01(\x05R\x04days\x12\x14\n" +
+	"\x05years\x18\x03 \x01(\x05R\x05years\"\x9a\x01\n" +
+	"\n" +
+	"ObjectLock\x12\x12\n" +
+	"\x04mode\x18\x01 \x01(\tR\x04mode\x123\n" +
+	"\x16retain_until_unix_nano\x18\x02 \x01(\x03R\x13retainUntilUnixNano\x12\x1d\n" +
+	"\n" +
+	"legal_hold\x18\x03 \x01(\bR\tlegalHold\x12$\n" +
+	"\x0elegal_hold_set\x18\x04 \x01(\bR\flegalHoldSet\"Z\n" +
 	"\rErasureScheme\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\x05R\x04data\x12\x16\n" +
 	"\x06parity\x18\x02 \x01(\x05R\x06parity\x12\x1d\n" +
@@ -1058,7 +1236,7 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12\x16\n" +
 	"\x06digest\x18\x03 \x01(\x06R\x06digest\x12 \n" +
-	"\vincarnation\x18\x04 \x01(\x06R\vincarnation\"\xd0\b\n" +
+	"\vincarnation\x18\x04 \x01(\x06R\vincarnation\"\xfa\b\n" +
 	"\rObjectVersion\x12\x1b\n" +
 	"\tbucket_id\x18\x01 \x01(\fR\bbucketId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1d\n" +
@@ -1085,7 +1263,8 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"\tversioned\x18( \x01(\bR\tversioned\x12#\n" +
 	"\rdelete_marker\x18) \x01(\bR\fdeleteMarker\x12\x10\n" +
 	"\x03seq\x18* \x01(\x04R\x03seq\x12#\n" +
-	"\rchecksum_type\x18+ \x01(\tR\fchecksumType\x1a?\n" +
+	"\rchecksum_type\x18+ \x01(\tR\fchecksumType\x12(\n" +
+	"\x04lock\x182 \x01(\v2\x14.cairn.v1.ObjectLockR\x04lock\x1a?\n" +
 	"\x11UserMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a:\n" +
@@ -1169,47 +1348,51 @@ func file_cairnpb_types_proto_rawDescGZIP() []byte {
 }
 
 var file_cairnpb_types_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cairnpb_types_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_cairnpb_types_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_cairnpb_types_proto_goTypes = []any{
-	(NodeState)(0),        // 0: cairn.v1.NodeState
-	(*Bucket)(nil),        // 1: cairn.v1.Bucket
-	(*ErasureScheme)(nil), // 2: cairn.v1.ErasureScheme
-	(*ShardLocation)(nil), // 3: cairn.v1.ShardLocation
-	(*ObjectVersion)(nil), // 4: cairn.v1.ObjectVersion
-	(*PartInfo)(nil),      // 5: cairn.v1.PartInfo
-	(*Encryption)(nil),    // 6: cairn.v1.Encryption
-	(*DataNode)(nil),      // 7: cairn.v1.DataNode
-	(*MetaMember)(nil),    // 8: cairn.v1.MetaMember
-	(*GCEntry)(nil),       // 9: cairn.v1.GCEntry
-	nil,                   // 10: cairn.v1.Bucket.TagsEntry
-	nil,                   // 11: cairn.v1.ObjectVersion.UserMetadataEntry
-	nil,                   // 12: cairn.v1.ObjectVersion.HeadersEntry
-	nil,                   // 13: cairn.v1.ObjectVersion.ChecksumsEntry
-	nil,                   // 14: cairn.v1.ObjectVersion.TagsEntry
-	nil,                   // 15: cairn.v1.PartInfo.ChecksumsEntry
-	(*BucketCors)(nil),    // 16: cairn.v1.BucketCors
+	(NodeState)(0),           // 0: cairn.v1.NodeState
+	(*Bucket)(nil),           // 1: cairn.v1.Bucket
+	(*DefaultRetention)(nil), // 2: cairn.v1.DefaultRetention
+	(*ObjectLock)(nil),       // 3: cairn.v1.ObjectLock
+	(*ErasureScheme)(nil),    // 4: cairn.v1.ErasureScheme
+	(*ShardLocation)(nil),    // 5: cairn.v1.ShardLocation
+	(*ObjectVersion)(nil),    // 6: cairn.v1.ObjectVersion
+	(*PartInfo)(nil),         // 7: cairn.v1.PartInfo
+	(*Encryption)(nil),       // 8: cairn.v1.Encryption
+	(*DataNode)(nil),         // 9: cairn.v1.DataNode
+	(*MetaMember)(nil),       // 10: cairn.v1.MetaMember
+	(*GCEntry)(nil),          // 11: cairn.v1.GCEntry
+	nil,                      // 12: cairn.v1.Bucket.TagsEntry
+	nil,                      // 13: cairn.v1.ObjectVersion.UserMetadataEntry
+	nil,                      // 14: cairn.v1.ObjectVersion.HeadersEntry
+	nil,                      // 15: cairn.v1.ObjectVersion.ChecksumsEntry
+	nil,                      // 16: cairn.v1.ObjectVersion.TagsEntry
+	nil,                      // 17: cairn.v1.PartInfo.ChecksumsEntry
+	(*BucketCors)(nil),       // 18: cairn.v1.BucketCors
 }
 var file_cairnpb_types_proto_depIdxs = []int32{
-	10, // 0: cairn.v1.Bucket.tags:type_name -> cairn.v1.Bucket.TagsEntry
-	16, // 1: cairn.v1.Bucket.cors:type_name -> cairn.v1.BucketCors
-	11, // 2: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
-	2,  // 3: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
-	3,  // 4: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
-	12, // 5: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
-	13, // 6: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
-	5,  // 7: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
-	6,  // 8: cairn.v1.ObjectVersion.encryption:type_name -> cairn.v1.Encryption
-	14, // 9: cairn.v1.ObjectVersion.tags:type_name -> cairn.v1.ObjectVersion.TagsEntry
-	2,  // 10: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
-	3,  // 11: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
-	15, // 12: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
-	6,  // 13: cairn.v1.PartInfo.encryption:type_name -> cairn.v1.Encryption
-	0,  // 14: cairn.v1.DataNode.state:type_name -> cairn.v1.NodeState
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	12, // 0: cairn.v1.Bucket.tags:type_name -> cairn.v1.Bucket.TagsEntry
+	18, // 1: cairn.v1.Bucket.cors:type_name -> cairn.v1.BucketCors
+	2,  // 2: cairn.v1.Bucket.default_retention:type_name -> cairn.v1.DefaultRetention
+	13, // 3: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
+	4,  // 4: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
+	5,  // 5: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
+	14, // 6: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
+	15, // 7: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
+	7,  // 8: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
+	8,  // 9: cairn.v1.ObjectVersion.encryption:type_name -> cairn.v1.Encryption
+	16, // 10: cairn.v1.ObjectVersion.tags:type_name -> cairn.v1.ObjectVersion.TagsEntry
+	3,  // 11: cairn.v1.ObjectVersion.lock:type_name -> cairn.v1.ObjectLock
+	4,  // 12: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
+	5,  // 13: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
+	17, // 14: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
+	8,  // 15: cairn.v1.PartInfo.encryption:type_name -> cairn.v1.Encryption
+	0,  // 16: cairn.v1.DataNode.state:type_name -> cairn.v1.NodeState
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_types_proto_init() }
@@ -1224,7 +1407,7 @@ func file_cairnpb_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_types_proto_rawDesc), len(file_cairnpb_types_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -102,9 +102,13 @@ type DeleteVersionCmd struct {
 	MarkerVersionId string `protobuf:"bytes,5,opt,name=marker_version_id,json=markerVersionId,proto3" json:"marker_version_id,omitempty"`
 	// condition, when set, must hold for the key's current version
 	// (DeleteObject's If-Match, DeleteObjects' per-object ETag).
-	Condition     *WriteCondition `protobuf:"bytes,6,opt,name=condition,proto3" json:"condition,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Condition *WriteCondition `protobuf:"bytes,6,opt,name=condition,proto3" json:"condition,omitempty"`
+	// bypass_governance: the caller sent x-amz-bypass-governance-retention
+	// and may bypass GOVERNANCE retention; COMPLIANCE and legal holds are
+	// never bypassed.
+	BypassGovernance bool `protobuf:"varint,7,opt,name=bypass_governance,json=bypassGovernance,proto3" json:"bypass_governance,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *DeleteVersionCmd) Reset() {
@@ -177,6 +181,13 @@ func (x *DeleteVersionCmd) GetCondition() *WriteCondition {
 		return x.Condition
 	}
 	return nil
+}
+
+func (x *DeleteVersionCmd) GetBypassGovernance() bool {
+	if x != nil {
+		return x.BypassGovernance
+	}
+	return false
 }
 
 // SetVersionTagsCmd replaces the tag set of one version (S3's id).
@@ -589,14 +600,15 @@ func (x *GetObjectVersionResponse) GetLatest() bool {
 }
 
 type DeleteVersionRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Bucket        string                 `protobuf:"bytes,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
-	Key           string                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
-	VersionId     string                 `protobuf:"bytes,4,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"`
-	Condition     *WriteCondition        `protobuf:"bytes,5,opt,name=condition,proto3" json:"condition,omitempty"` // as DeleteVersionCmd.condition
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Namespace        string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Bucket           string                 `protobuf:"bytes,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	Key              string                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	VersionId        string                 `protobuf:"bytes,4,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"`
+	Condition        *WriteCondition        `protobuf:"bytes,5,opt,name=condition,proto3" json:"condition,omitempty"`                                        // as DeleteVersionCmd.condition
+	BypassGovernance bool                   `protobuf:"varint,6,opt,name=bypass_governance,json=bypassGovernance,proto3" json:"bypass_governance,omitempty"` // as DeleteVersionCmd.bypass_governance
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *DeleteVersionRequest) Reset() {
@@ -662,6 +674,13 @@ func (x *DeleteVersionRequest) GetCondition() *WriteCondition {
 		return x.Condition
 	}
 	return nil
+}
+
+func (x *DeleteVersionRequest) GetBypassGovernance() bool {
+	if x != nil {
+		return x.BypassGovernance
+	}
+	return false
 }
 
 type DeleteVersionResponse struct {
@@ -1116,7 +1135,7 @@ const file_cairnpb_versioning_proto_rawDesc = "" +
 	"\x16SetBucketVersioningCmd\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
-	"\x06status\x18\x03 \x01(\tR\x06status\"\xdd\x01\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\"\x8a\x02\n" +
 	"\x10DeleteVersionCmd\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
@@ -1124,7 +1143,8 @@ const file_cairnpb_versioning_proto_rawDesc = "" +
 	"\n" +
 	"version_id\x18\x04 \x01(\tR\tversionId\x12*\n" +
 	"\x11marker_version_id\x18\x05 \x01(\tR\x0fmarkerVersionId\x126\n" +
-	"\tcondition\x18\x06 \x01(\v2\x18.cairn.v1.WriteConditionR\tcondition\"\xee\x01\n" +
+	"\tcondition\x18\x06 \x01(\v2\x18.cairn.v1.WriteConditionR\tcondition\x12+\n" +
+	"\x11bypass_governance\x18\a \x01(\bR\x10bypassGovernance\"\xee\x01\n" +
 	"\x11SetVersionTagsCmd\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
@@ -1156,14 +1176,15 @@ const file_cairnpb_versioning_proto_rawDesc = "" +
 	"version_id\x18\x04 \x01(\tR\tversionId\"e\n" +
 	"\x18GetObjectVersionResponse\x121\n" +
 	"\aversion\x18\x01 \x01(\v2\x17.cairn.v1.ObjectVersionR\aversion\x12\x16\n" +
-	"\x06latest\x18\x02 \x01(\bR\x06latest\"\xb5\x01\n" +
+	"\x06latest\x18\x02 \x01(\bR\x06latest\"\xe2\x01\n" +
 	"\x14DeleteVersionRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
 	"\x03key\x18\x03 \x01(\tR\x03key\x12\x1d\n" +
 	"\n" +
 	"version_id\x18\x04 \x01(\tR\tversionId\x126\n" +
-	"\tcondition\x18\x05 \x01(\v2\x18.cairn.v1.WriteConditionR\tcondition\"[\n" +
+	"\tcondition\x18\x05 \x01(\v2\x18.cairn.v1.WriteConditionR\tcondition\x12+\n" +
+	"\x11bypass_governance\x18\x06 \x01(\bR\x10bypassGovernance\"[\n" +
 	"\x15DeleteVersionResponse\x12\x1d\n" +
 	"\n" +
 	"version_id\x18\x01 \x01(\tR\tversionId\x12#\n" +

@@ -62,6 +62,8 @@ func Table() map[string]Rule {
 		cairnpb.Meta_GetObjectVersion_FullMethodName:        {Roles: gateway},
 		cairnpb.Meta_DeleteVersion_FullMethodName:           {Roles: gateway},
 		cairnpb.Meta_SetVersionTags_FullMethodName:          {Roles: gateway},
+		cairnpb.Meta_SetObjectLockConfig_FullMethodName:     {Roles: gateway},
+		cairnpb.Meta_SetVersionLock_FullMethodName:          {Roles: gateway},
 		cairnpb.Meta_ListObjectVersions_FullMethodName:      {Roles: gateway},
 		// Secrets: a user's secret key leaves meta only for a gateway,
 		// which needs it to check signatures.

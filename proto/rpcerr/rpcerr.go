@@ -85,6 +85,16 @@ var (
 	// ErrPermissionDenied: the caller is authenticated, but its role or
 	// identity may not make this call.
 	ErrPermissionDenied = errors.New("permission denied")
+	// ErrObjectLocked: the version has a retention in force or a legal
+	// hold, so it cannot be removed, or its retention cannot be weakened.
+	ErrObjectLocked = errors.New("object protected by object lock")
+	// ErrInvalidBucketState: the request does not fit the bucket's state
+	// (suspending versioning on a bucket with object lock; object lock on
+	// a bucket without versioning Enabled).
+	ErrInvalidBucketState = errors.New("invalid bucket state")
+	// ErrNoObjectLock: object lock was asked of a bucket that does not
+	// have it.
+	ErrNoObjectLock = errors.New("bucket has no object lock configuration")
 )
 
 // Sentinel is everything Cairn decides about one sentinel error, in one
@@ -152,6 +162,9 @@ var table = []Sentinel{
 	{ErrMemberNotFound, codes.NotFound, "MEMBER_NOT_FOUND", false, "InternalError"},
 	{ErrNoSpace, codes.ResourceExhausted, "NO_SPACE", false, "InternalError"},
 	{ErrPermissionDenied, codes.PermissionDenied, "PERMISSION_DENIED", false, "InternalError"},
+	{ErrObjectLocked, codes.FailedPrecondition, "OBJECT_LOCKED", false, "AccessDenied"},
+	{ErrInvalidBucketState, codes.FailedPrecondition, "INVALID_BUCKET_STATE", false, "InvalidBucketState"},
+	{ErrNoObjectLock, codes.FailedPrecondition, "NO_OBJECT_LOCK", false, "InvalidRequest"},
 }
 
 // Sentinels returns the rows of the table, in match order, for the edges

@@ -29,9 +29,9 @@ func NewMeta(client *metaclient.Client, log *slog.Logger) *Meta {
 	return &Meta{client: client, log: log}
 }
 
-func (m *Meta) CreateBucket(ctx context.Context, ns, name, compartment string) (*cairnpb.Bucket, error) {
+func (m *Meta) CreateBucket(ctx context.Context, ns, name, compartment string, objectLock bool) (*cairnpb.Bucket, error) {
 	r, err := metaclient.Meta(ctx, m.client, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
-		return c.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: ns, Name: name, Compartment: compartment})
+		return c.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: ns, Name: name, Compartment: compartment, ObjectLockEnabled: objectLock})
 	})
 	if err != nil {
 		return nil, err

@@ -32,10 +32,29 @@ func (m *Meta) GetObjectVersion(ctx context.Context, ns, bucket, key, versionID 
 	})
 }
 
-func (m *Meta) DeleteVersion(ctx context.Context, ns, bucket, key, versionID string, cond *cairnpb.WriteCondition) (*cairnpb.DeleteVersionResponse, error) {
+func (m *Meta) DeleteVersion(ctx context.Context, ns, bucket, key, versionID string, cond *cairnpb.WriteCondition, bypassGovernance bool) (*cairnpb.DeleteVersionResponse, error) {
 	return metaclient.Meta(ctx, m.client, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.DeleteVersionResponse, error) {
-		return c.DeleteVersion(ctx, &cairnpb.DeleteVersionRequest{Namespace: ns, Bucket: bucket, Key: key, VersionId: versionID, Condition: cond})
+		return c.DeleteVersion(ctx, &cairnpb.DeleteVersionRequest{
+			Namespace: ns, Bucket: bucket, Key: key, VersionId: versionID, Condition: cond, BypassGovernance: bypassGovernance,
+		})
 	})
+}
+
+func (m *Meta) SetObjectLockConfig(ctx context.Context, ns, bucket string, def *cairnpb.DefaultRetention) error {
+	_, err := metaclient.Meta(ctx, m.client, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.SetObjectLockConfigResponse, error) {
+		return c.SetObjectLockConfig(ctx, &cairnpb.SetObjectLockConfigRequest{Namespace: ns, Bucket: bucket, DefaultRetention: def})
+	})
+	return err
+}
+
+func (m *Meta) SetVersionLock(ctx context.Context, req *cairnpb.SetVersionLockRequest) (string, error) {
+	r, err := metaclient.Meta(ctx, m.client, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.SetVersionLockResponse, error) {
+		return c.SetVersionLock(ctx, req)
+	})
+	if err != nil {
+		return "", err
+	}
+	return r.GetVersionId(), nil
 }
 
 func (m *Meta) SetVersionTags(ctx context.Context, ns, bucket, key, versionID string, tags map[string]string) error {

@@ -81,6 +81,16 @@ var (
 	InvalidCopySourceEncoding       = Code{"InvalidArgument", http.StatusBadRequest, "Invalid copy source encoding."}
 )
 
+// Object lock codes.
+var (
+	ObjectLocked                   = Code{"AccessDenied", http.StatusForbidden, "Access Denied because object protected by object lock."}
+	InvalidBucketState             = Code{"InvalidBucketState", http.StatusConflict, "The request is not valid with the current state of the bucket."}
+	ObjectLockConfigurationMissing = Code{"ObjectLockConfigurationNotFoundError", http.StatusNotFound, "Object Lock configuration does not exist for this bucket"}
+	NoSuchObjectLockConfiguration  = Code{"NoSuchObjectLockConfiguration", http.StatusNotFound, "The specified object does not have a ObjectLock configuration"}
+	BucketMissingObjectLock        = Code{"InvalidRequest", http.StatusBadRequest, "Bucket is missing Object Lock Configuration"}
+	ObjectLockNeedsDigest          = Code{"InvalidRequest", http.StatusBadRequest, "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters"}
+)
+
 // Codes for an object Cairn cannot read back. AWS has no such codes (S3
 // never admits losing data), so they reuse InternalError and
 // ServiceUnavailable with messages that say what happened, instead of the
