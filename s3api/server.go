@@ -91,6 +91,10 @@ type Server struct {
 	ops [opCount]opRow
 }
 
+// Objects is the object model the server reads and writes through, for
+// the gateway's other front end (s3api/native) to share.
+func (s *Server) Objects() *model.Store { return s.objects }
+
 // New validates cfg and builds a Server.
 func New(cfg Config) (*Server, error) {
 	if cfg.Index == nil || cfg.Shards == nil {
