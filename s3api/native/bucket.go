@@ -255,4 +255,3 @@ func limitOf(v string) (int, error) {
 	}
 	return n, nil
 }
-

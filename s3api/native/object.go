@@ -327,4 +327,3 @@ func (s *Server) deleteObject(ctx context.Context, w http.ResponseWriter, r *htt
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
-

@@ -255,7 +255,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-
 func (s *Server) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
 	row, ok := s.ops[req.op]
 	if !ok {
