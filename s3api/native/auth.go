@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -109,6 +110,11 @@ func signingString(r *http.Request, names []string) (string, error) {
 			val = strings.ToLower(r.Method) + " " + r.RequestURI
 		case "host":
 			val = r.Host
+		case "content-length":
+			// Go's server may keep the length only in r.ContentLength.
+			if val = r.Header.Get(name); val == "" && r.ContentLength >= 0 {
+				val = strconv.FormatInt(r.ContentLength, 10)
+			}
 		default:
 			vals := r.Header.Values(name)
 			if len(vals) == 0 {

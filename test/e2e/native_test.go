@@ -116,6 +116,13 @@ func signedRequest(t *testing.T, req *http.Request, k *ociKey, keyID string, dat
 // ociError sends req and returns its status and OCI error code.
 func ociError(t *testing.T, req *http.Request) (int, string) {
 	t.Helper()
+	status, code, _ := ociErrorMessage(t, req)
+	return status, code
+}
+
+// ociErrorMessage is ociError with the error's message.
+func ociErrorMessage(t *testing.T, req *http.Request) (int, string, string) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +138,7 @@ func ociError(t *testing.T, req *http.Request) (int, string) {
 			t.Fatalf("%s %s: error without opc-request-id", req.Method, req.URL)
 		}
 	}
-	return resp.StatusCode, e.Code
+	return resp.StatusCode, e.Code, e.Message
 }
 
 // runOCI runs a script with the OCI SDK (and boto3) against c. The
@@ -340,8 +347,8 @@ func TestNativeAPI(t *testing.T) {
 		other := sha256.Sum256([]byte(`{"name":"other"}`))
 		req, _ = http.NewRequest(http.MethodPost, bucketURL, nil)
 		signedRequest(t, req, k, k.KeyID, time.Now(), body, other[:])
-		if status, code := ociError(t, req); status != 401 || code != "NotAuthenticated" {
-			t.Errorf("wrong x-content-sha256: %d %q", status, code)
+		if status, code, msg := ociErrorMessage(t, req); status != 401 || code != "NotAuthenticated" || !strings.Contains(msg, "x-content-sha256") {
+			t.Errorf("wrong x-content-sha256: %d %q %q", status, code, msg)
 		}
 		req, _ = http.NewRequest(http.MethodGet, bucketURL+"tampered/", nil)
 		signedRequest(t, req, k, k.KeyID, time.Now(), nil, nil)
