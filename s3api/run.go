@@ -73,12 +73,12 @@ func Run(ctx context.Context, cfg GatewayConfig, lis net.Listener) error {
 	// are the native API's (docs/native-api.md).
 	nsrv, err := native.New(native.Config{
 		Region: s3cfg.Region, Index: metaView, Objects: srv.Objects(),
-		MaxObjectSize: s3cfg.MaxObjectSize, Logger: log, Now: s3cfg.Now,
+		MaxObjectSize: s3cfg.MaxObjectSize, Logger: log, Now: s3cfg.Now, StalledBody: ErrRequestTimeout,
 	})
 	if err != nil {
 		return err
 	}
-	handler = native.Route(nsrv, handler)
+	handler = native.Route(srv.Admitted(nsrv, nsrv.Busy), handler)
 	refresh := cfg.MapRefresh
 	if refresh == 0 {
 		refresh = 2 * time.Second

@@ -109,7 +109,9 @@ func toError(err error) *Error {
 func writeError(w http.ResponseWriter, r *http.Request, requestID string, e *Error) {
 	h := w.Header()
 	for k := range h {
-		delete(h, k)
+		if k != "Connection" { // a connection to close stays closed
+			delete(h, k)
+		}
 	}
 	h.Set("opc-request-id", requestID)
 	if r.Method == http.MethodHead {

@@ -44,6 +44,10 @@ type Config struct {
 	// ClockSkew bounds a signed date's distance from the clock (default
 	// DefaultClockSkew).
 	ClockSkew time.Duration
+	// StalledBody is the error reads of a body that stopped arriving
+	// wrap (the gateway's admission times bodies out); such requests
+	// answer RequestTimeout.
+	StalledBody error
 	Logger    *slog.Logger
 	Now       func() time.Time
 }
@@ -248,11 +252,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		e := toError(err)
+		if s.cfg.StalledBody != nil && errors.Is(err, s.cfg.StalledBody) {
+			e = &Error{Code: codeRequestTimeout, Message: "The request body stopped arriving", Err: err}
+			w.Header().Set("Connection", "close")
+		}
 		if e.Code.Status >= 500 {
 			s.log.Error("native request failed", "id", id, "method", r.Method, "path", r.URL.Path, "err", err)
 		}
 		writeError(w, r, id, e)
 	}
+}
+
+// Busy answers a request the gateway has no room for (its admission
+// refused it): 503 ServiceUnavailable, which the SDKs retry.
+func (s *Server) Busy(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, newRequestID(), &Error{Code: codeServiceUnavailable, Message: "The gateway is busy; retry", Err: err})
 }
 
 func (s *Server) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {

@@ -356,6 +356,22 @@ func TestNativeAPI(t *testing.T) {
 			t.Errorf("bucket of a refused request: %d %q", status, code)
 		}
 
+		// So does object data under a signed x-content-sha256 that is not
+		// its hash (the SDKs leave object data unsigned; a client may sign it).
+		objURL := c.Endpoint + "/n/ocitenant/b/shared/o/tampered"
+		req, _ = http.NewRequest(http.MethodPut, objURL, nil)
+		signedRequest(t, req, k, k.KeyID, time.Now(), bytes.Repeat([]byte("x"), 100<<10), other[:])
+		if status, code, msg := ociErrorMessage(t, req); status != 401 || code != "NotAuthenticated" || !strings.Contains(msg, "x-content-sha256") {
+			t.Errorf("PUT with a wrong x-content-sha256: %d %q %q", status, code, msg)
+		}
+		req, _ = http.NewRequest(http.MethodHead, objURL, nil)
+		signedRequest(t, req, k, k.KeyID, time.Now(), nil, nil)
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 404 {
+			t.Errorf("object of a refused PUT: %v %v", resp, err)
+		} else {
+			resp.Body.Close()
+		}
+
 		// OCI's limit: three keys a user.
 		uploadAPIKey(t, c, "ocitenant", "alice")
 		uploadAPIKey(t, c, "ocitenant", "alice")
