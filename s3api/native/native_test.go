@@ -249,3 +249,14 @@ func TestErrorFormat(t *testing.T) {
 		t.Fatalf("%d %v %s", w.Code, w.Header(), w.Body)
 	}
 }
+
+func TestValidBucketName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"a": true, "My_Bucket-1.x": true, strings.Repeat("b", 256): true,
+		"": false, strings.Repeat("b", 257): false, "a/b": false, "a b": false, "é": false,
+	} {
+		if got := validBucketName(name); got != want {
+			t.Errorf("%q: %v, want %v", name, got, want)
+		}
+	}
+}

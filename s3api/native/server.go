@@ -48,8 +48,8 @@ type Config struct {
 	// wrap (the gateway's admission times bodies out); such requests
 	// answer RequestTimeout.
 	StalledBody error
-	Logger    *slog.Logger
-	Now       func() time.Time
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Server serves the native API.

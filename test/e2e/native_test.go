@@ -300,6 +300,62 @@ func TestNativeAPI(t *testing.T) {
 		}
 	})
 
+	// The same groups and policies as S3: a reader reads and cannot
+	// write, and loses even that when it leaves its group.
+	t.Run("policies", func(t *testing.T) {
+		ctl(t, c, "user", "create", "-n", "ocitenant", "bob")
+		ctl(t, c, "group", "create", "-n", "ocitenant", "readers")
+		ctl(t, c, "group", "add-user", "-n", "ocitenant", "readers", "bob")
+		ctl(t, c, "policy", "create", "-n", "ocitenant", "read-all", "--statement", "Allow group readers to read object-family in tenancy")
+		bob := uploadAPIKey(t, c, "ocitenant", "bob")
+		do := func(method, path string, body []byte) (int, string) {
+			req, err := http.NewRequest(method, c.Endpoint+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signedRequest(t, req, bob, bob.KeyID, time.Now(), body, nil)
+			return ociError(t, req)
+		}
+		if status, code := do(http.MethodGet, "/n/ocitenant/b/shared/o/s3%2Fobj-1000", nil); status != 200 {
+			t.Fatalf("reader GET: %d %q", status, code)
+		}
+		if status, code := do(http.MethodGet, "/n/ocitenant/b/shared/o?prefix=s3/", nil); status != 200 {
+			t.Fatalf("reader list: %d %q", status, code)
+		}
+		for _, tc := range []struct{ method, path string }{
+			{http.MethodPut, "/n/ocitenant/b/shared/o/bob-was-here"},
+			{http.MethodDelete, "/n/ocitenant/b/shared/o/s3%2Fobj-1000"},
+			{http.MethodDelete, "/n/ocitenant/b/shared/"},
+		} {
+			var body []byte
+			if tc.method == http.MethodPut {
+				body = []byte("nope")
+			}
+			if status, code := do(tc.method, tc.path, body); status != 404 || code != "NotAuthorizedOrNotFound" {
+				t.Errorf("reader %s %s: %d %q, want 404 NotAuthorizedOrNotFound", tc.method, tc.path, status, code)
+			}
+		}
+		req, _ := http.NewRequest(http.MethodHead, c.Endpoint+"/n/ocitenant/b/shared/o/bob-was-here", nil)
+		signedRequest(t, req, k, k.KeyID, time.Now(), nil, nil)
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 404 {
+			t.Fatalf("object of a refused PUT: %v %v", resp, err)
+		} else {
+			resp.Body.Close()
+		}
+		ctl(t, c, "group", "remove-user", "-n", "ocitenant", "readers", "bob")
+		start := time.Now()
+		for {
+			status, code := do(http.MethodGet, "/n/ocitenant/b/shared/o/s3%2Fobj-1000", nil)
+			if status == 404 && code == "NotAuthorizedOrNotFound" {
+				break
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Fatalf("reader still reads %s after leaving its group (%d %q)", time.Since(start), status, code)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+
 	t.Run("refusals", func(t *testing.T) {
 		nsURL := c.Endpoint + "/n/"
 		get := func(keyID string, date time.Time, tamper bool) *http.Request {
