@@ -53,25 +53,19 @@ func (s *Server) require(ctx context.Context, req *request, perm policy.Permissi
 // requireWrite checks writing the request's object: OBJECT_CREATE for a
 // new name, OBJECT_OVERWRITE for an existing one, as for S3.
 func (s *Server) requireWrite(ctx context.Context, req *request) error {
-	t := s.target(ctx, req)
-	create, err := req.who.authz.Allowed(policy.ObjectCreate, t)
-	if err != nil {
-		return err
-	}
-	overwrite, err := req.who.authz.Allowed(policy.ObjectOverwrite, t)
-	if err != nil {
-		return err
-	}
-	ok := create
-	if create != overwrite {
+	ok, err := req.who.authz.AllowedWrite(s.target(ctx, req), func() (bool, error) {
 		_, err := s.index.GetObject(ctx, req.ns, req.bucket, req.object)
 		switch {
 		case err == nil:
-			ok = overwrite
+			return true, nil
 		case errors.Is(err, rpcerr.ErrObjectNotFound), errors.Is(err, rpcerr.ErrBucketNotFound):
+			return false, nil
 		default:
-			return fmt.Errorf("native: authorize: does %s/%s exist: %w", req.bucket, req.object, err)
+			return false, fmt.Errorf("native: authorize: does %s/%s exist: %w", req.bucket, req.object, err)
 		}
+	})
+	if err != nil {
+		return err
 	}
 	if !ok {
 		return denied(req, "OBJECT_CREATE or OBJECT_OVERWRITE")
