@@ -125,3 +125,31 @@ func TestFSMAPIKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFSMCreateBucketInCompartment: the native API names a bucket's
+// compartment, which must exist; "root" is stored as the root ("").
+func TestFSMCreateBucketInCompartment(t *testing.T) {
+	f := newTestFSM(t)
+	c := &cmdLog{}
+	if err := c.apply(t, f, nsOp("a")); err != nil {
+		t.Fatal(err)
+	}
+	in := func(name, comp string, id byte) error {
+		op := createBucketOp("a", name, id)
+		op.Bucket.Compartment = comp
+		return c.apply(t, f, op)
+	}
+	wantErr(t, in("b1", "missing", 1), rpcerr.ErrCompartmentNotFound)
+	if err := in("b2", "root", 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.view(func(r pebble.Reader) error {
+		b, err := getBucket(r, "a", "b2")
+		if err == nil && b.GetCompartment() != "" {
+			err = fmt.Errorf("compartment %q, want the root stored as \"\"", b.GetCompartment())
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

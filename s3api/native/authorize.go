@@ -74,11 +74,11 @@ func (s *Server) requireWrite(ctx context.Context, req *request) error {
 }
 
 // compartmentOf maps a compartmentId of the native API to Cairn's
-// compartment: the tenancy's OCID is the root (""); any other value names
-// a compartment of the namespace. compartmentID is the inverse.
+// compartment: the tenancy's OCID is the root; any other value names a
+// compartment of the namespace. compartmentID is the inverse.
 func compartmentOf(who *principal, id string) string {
 	if id == who.tenancyOCID {
-		return ""
+		return policy.RootCompartment
 	}
 	return id
 }

@@ -219,8 +219,8 @@ func (s *Server) listBuckets(ctx context.Context, w http.ResponseWriter, _ *http
 	out := []bucketSummaryJSON{}
 	for _, b := range all {
 		bc := b.GetCompartment()
-		if bc == policy.RootCompartment {
-			bc = ""
+		if bc == "" {
+			bc = policy.RootCompartment
 		}
 		if bc != comp || (page != "" && b.GetName() <= page) {
 			continue

@@ -300,6 +300,55 @@ func TestNativeAPI(t *testing.T) {
 		}
 	})
 
+	// Buckets live in the compartment compartmentId names (the tenancy's
+	// OCID is the root), and ListBuckets lists one compartment.
+	t.Run("compartments", func(t *testing.T) {
+		ctl(t, c, "compartment", "create", "-n", "ocitenant", "eng")
+		do := func(method, path string, body []byte) *http.Response {
+			req, err := http.NewRequest(method, c.Endpoint+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signedRequest(t, req, k, k.KeyID, time.Now(), body, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { resp.Body.Close() })
+			return resp
+		}
+		resp := do(http.MethodPost, "/n/ocitenant/b/", []byte(`{"name":"eng-data","compartmentId":"eng"}`))
+		var b struct{ Name, CompartmentID string }
+		if err := json.NewDecoder(resp.Body).Decode(&b); err != nil || resp.StatusCode != 200 || b.CompartmentID != "eng" {
+			t.Fatalf("create in eng: %d %+v %v", resp.StatusCode, b, err)
+		}
+		names := func(comp string) string {
+			resp := do(http.MethodGet, "/n/ocitenant/b/?compartmentId="+comp, nil)
+			var list []struct{ Name string }
+			if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("list %s: %d %v", comp, resp.StatusCode, err)
+			}
+			var out []string
+			for _, x := range list {
+				out = append(out, x.Name)
+			}
+			return strings.Join(out, " ")
+		}
+		if got := names("eng"); got != "eng-data" {
+			t.Errorf("compartment eng lists %q", got)
+		}
+		if got := names(k.TenancyOCID); strings.Contains(got, "eng-data") {
+			t.Errorf("the root compartment lists %q", got)
+		}
+		resp = do(http.MethodPost, "/n/ocitenant/b/", []byte(`{"name":"nowhere","compartmentId":"no-such-compartment"}`))
+		if resp.StatusCode != 404 {
+			t.Errorf("create in a missing compartment: %d", resp.StatusCode)
+		}
+		if resp := do(http.MethodDelete, "/n/ocitenant/b/eng-data/", nil); resp.StatusCode != 204 {
+			t.Errorf("delete eng-data: %d", resp.StatusCode)
+		}
+	})
+
 	// The same groups and policies as S3: a reader reads and cannot
 	// write, and loses even that when it leaves its group.
 	t.Run("policies", func(t *testing.T) {
