@@ -36,8 +36,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 }
 
 // readJSON decodes a signed JSON body into v (its x-content-sha256 was
-// checked by checkBody).
-func readJSON(r *http.Request, body []byte, v any) error {
+// checked by readBody).
+func readJSON(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		return refuse(codeInvalidParameter, "The request body is not valid JSON: %v", err)
 	}
@@ -126,7 +126,7 @@ func (s *Server) createBucket(ctx context.Context, w http.ResponseWriter, r *htt
 		PublicAccess  string            `json:"publicAccessType"`
 		KMSKeyID      string            `json:"kmsKeyId"`
 	}
-	if err := readJSON(r, body, &in); err != nil {
+	if err := readJSON(body, &in); err != nil {
 		return err
 	}
 	switch {
