@@ -463,7 +463,12 @@ func TestNativeAPI(t *testing.T) {
 
 		// So does object data under a signed x-content-sha256 that is not
 		// its hash (the SDKs leave object data unsigned; a client may sign it).
-		objURL := c.Endpoint + "/n/ocitenant/b/shared/o/tampered"
+		req, _ = http.NewRequest(http.MethodPost, bucketURL, nil)
+		signedRequest(t, req, k, k.KeyID, time.Now(), []byte(`{"name":"refusals","compartmentId":"`+k.TenancyOCID+`"}`), nil)
+		if status, code := ociError(t, req); status != 200 {
+			t.Fatalf("create bucket refusals: %d %q", status, code)
+		}
+		objURL := c.Endpoint + "/n/ocitenant/b/refusals/o/tampered"
 		req, _ = http.NewRequest(http.MethodPut, objURL, nil)
 		signedRequest(t, req, k, k.KeyID, time.Now(), bytes.Repeat([]byte("x"), 100<<10), other[:])
 		if status, code, msg := ociErrorMessage(t, req); status != 401 || code != "NotAuthenticated" || !strings.Contains(msg, "x-content-sha256") {
