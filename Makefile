@@ -7,9 +7,13 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 # protoc comes from Debian's protobuf-compiler package (3.21.12).
 PROTOC_VERSION := 3.21.12
-# boto3 for the boto3 acceptance tests, in a venv under bin/.
+# boto3 and the OCI Python SDK (oci) for the boto3 and native API
+# acceptance tests, in one venv under bin/.
 BOTO3_VERSION := 1.44.5
+OCI_VERSION := 2.189.0
 PYENV := $(BIN)/pyenv
+# The venv is rebuilt when a pinned version changes.
+PYENV_STAMP := $(PYENV)/.boto3-$(BOTO3_VERSION)-oci-$(OCI_VERSION)
 # The AWS CLI for its acceptance test, in its own venv (v1: the v2 CLI is
 # not published to PyPI).
 AWSCLI_VERSION := 1.45.11
@@ -77,12 +81,14 @@ deps:
 	$(GO) mod download
 	cd $(HELM_TESTS) && $(GO) mod download
 
-# Python with boto3; test/e2e skips the boto3 checks when it is missing.
-pyenv: $(PYENV)/bin/python
+# Python with boto3 and oci; test/e2e skips their checks when they are
+# missing (and fails them in CI).
+pyenv: $(PYENV_STAMP)
 
-$(PYENV)/bin/python:
-	python3 -m venv $(PYENV) && $(PYENV)/bin/pip install -q boto3==$(BOTO3_VERSION) || \
-		{ rm -rf $(PYENV); echo "could not create $(PYENV) with boto3 $(BOTO3_VERSION)"; exit 1; }
+$(PYENV_STAMP):
+	{ test -x $(PYENV)/bin/python || python3 -m venv $(PYENV); } && \
+		$(PYENV)/bin/pip install -q boto3==$(BOTO3_VERSION) oci==$(OCI_VERSION) && touch $@ || \
+		{ rm -rf $(PYENV); echo "could not create $(PYENV) with boto3 $(BOTO3_VERSION) and oci $(OCI_VERSION)"; exit 1; }
 
 # AWS CLI v2 comes from Debian's packages (PyPI has only v1); installing it
 # needs root, as on CI. test/e2e runs its AWS CLI checks with v1 and v2 (and,

@@ -121,6 +121,9 @@ func commandRows() []commandRow {
 		{field: "create_access_key", apply: timed(applyCreateAccessKey), replayUnsafe: true},
 		{field: "set_access_key_active", apply: plain(applySetAccessKeyActive)},
 		{field: "delete_access_key", apply: plain(applyDeleteAccessKey)},
+		// Answers by reading the OCIDs back, so a duplicate is harmless.
+		{field: "upload_api_key", apply: timed(applyUploadAPIKey)},
+		{field: "delete_api_key", apply: plain(applyDeleteAPIKey)},
 		{field: "set_master_key", apply: timed(applySetMasterKey)},
 		{field: "rewrap", apply: plain(applyRewrap)},
 		{field: "set_bucket_versioning", apply: plain(applySetBucketVersioning)},

@@ -287,6 +287,17 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 		"delete_access_key": func(g *fuzzGen) proto.Message {
 			return &cairnpb.DeleteAccessKeyCmd{AccessKeyId: g.accessKey()}
 		},
+		"upload_api_key": func(g *fuzzGen) proto.Message {
+			fp := g.name("fp", 5)
+			return &cairnpb.UploadAPIKeyCmd{
+				Key:           &cairnpb.APIKey{Namespace: g.ns(), User: g.name("u", 3), Fingerprint: fp, PublicKeyPem: "pem " + fp},
+				UserOcid:      "ocid1.user.oc1.." + g.name("x", 4),
+				NamespaceOcid: pick(g, "ocid1.tenancy.oc1.."+g.name("t", 3), "bad"),
+			}
+		},
+		"delete_api_key": func(g *fuzzGen) proto.Message {
+			return &cairnpb.DeleteAPIKeyCmd{Namespace: g.ns(), User: g.name("u", 3), Fingerprint: g.name("fp", 5)}
+		},
 		"set_master_key": func(g *fuzzGen) proto.Message {
 			return &cairnpb.SetMasterKeyCmd{KeyId: pick(g, g.masterKey(), g.masterKey(), g.masterKey(), "")}
 		},

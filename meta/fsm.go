@@ -152,6 +152,14 @@ func applyCreateBucket(b *pebble.Batch, now int64, c *cairnpb.CreateBucketCmd) e
 		if bk.Compartment, err = s3CompartmentOf(b, bk.GetNamespace()); err != nil {
 			return err
 		}
+	} else if ok, err := compartmentExists(b, bk.GetNamespace(), bk.GetCompartment()); err != nil {
+		return err
+	} else if !ok {
+		// The native API names a bucket's compartment; S3's is checked
+		// when it is designated.
+		return fmt.Errorf("meta: compartment %q in namespace %q: %w", bk.GetCompartment(), bk.GetNamespace(), rpcerr.ErrCompartmentNotFound)
+	} else if isRootCompartment(bk.GetCompartment()) {
+		bk.Compartment = "" // the root, however it was named
 	}
 	if bk.GetCreatedUnixNano() == 0 {
 		bk.CreatedUnixNano = now

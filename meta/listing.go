@@ -32,13 +32,16 @@ type listParams struct {
 	prefix    string
 	delimiter string
 	after     string // exclusive lower bound; "" for none
+	startAt   string // inclusive lower bound; "" for none
+	end       string // exclusive upper bound; "" for none
 	maxKeys   int
 }
 
 // parseListRequest validates req. start_after and the continuation token are
 // both exclusive lower bounds; the later one wins.
 func parseListRequest(req *cairnpb.ListObjectsRequest) (listParams, error) {
-	p := listParams{prefix: req.GetPrefix(), delimiter: req.GetDelimiter(), after: req.GetStartAfter()}
+	p := listParams{prefix: req.GetPrefix(), delimiter: req.GetDelimiter(), after: req.GetStartAfter(),
+		startAt: req.GetStartAt(), end: req.GetEndBefore()}
 	switch n := req.GetMaxKeys(); {
 	case n < 0:
 		return p, invalid("list objects: max_keys %d is negative", n)
@@ -92,8 +95,21 @@ func (p listParams) commonPrefix(key string) string {
 
 // startKey returns where the scan begins: the first key after p.after, or
 // past the whole group when p.after is itself a common prefix (a
-// continuation token naming the last common prefix returned).
+// continuation token naming the last common prefix returned), or at
+// p.startAt when that is later.
 func (p listParams) startKey(base []byte) []byte {
+	from := p.afterKey(base)
+	if p.startAt == "" || from == nil {
+		return from
+	}
+	if at := append(append([]byte(nil), base...), p.startAt...); string(at) > string(from) {
+		return at
+	}
+	return from
+}
+
+// afterKey is startKey for p.after alone.
+func (p listParams) afterKey(base []byte) []byte {
 	lower := append(append([]byte(nil), base...), p.prefix...)
 	if p.after == "" || p.after < p.prefix {
 		return lower
@@ -132,6 +148,9 @@ func listObjectsIter(it listIter, bucketID []byte, p listParams) (resp *cairnpb.
 	last := ""
 	for valid := it.SeekGE(start); valid; {
 		key := string(it.Key()[len(base):])
+		if p.end != "" && key >= p.end {
+			break
+		}
 		if cp := p.commonPrefix(key); cp != "" {
 			if count == p.maxKeys {
 				resp.IsTruncated = true

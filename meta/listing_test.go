@@ -286,3 +286,46 @@ func TestListObjectsSkipsCommonPrefixWithOneSeek(t *testing.T) {
 		t.Fatalf("%d seeks + %d nexts to roll 100k keys into one prefix", it.seeks, it.nexts)
 	}
 }
+
+// TestListStartAtEndBefore: the native API's start (inclusive) and end
+// (exclusive) bounds.
+func TestListStartAtEndBefore(t *testing.T) {
+	f := newTestFSM(t)
+	id := testBucketID(9)
+	writeKeys(t, f.store, id, []string{"a", "b", "b/1", "b/2", "c", "d"})
+	cases := []struct {
+		start, end, after, delim string
+		want                     string
+	}{
+		{start: "b", want: "b b/1 b/2 c d"},
+		{start: "b", end: "c", want: "b b/1 b/2"},
+		{end: "b", want: "a"},
+		{start: "b", delim: "/", want: "b b/ c d"},
+		{start: "b", after: "b/1", want: "b/2 c d"},
+		{start: "c", after: "a", want: "c d"},
+	}
+	for _, tc := range cases {
+		p, err := parseListRequest(&cairnpb.ListObjectsRequest{StartAt: tc.start, EndBefore: tc.end, StartAfter: tc.after, Delimiter: tc.delim})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := f.store.acquire()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := listObjects(h.db, id, p)
+		f.store.release(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, o := range resp.GetObjects() {
+			got = append(got, o.GetKey())
+		}
+		got = append(got, resp.GetCommonPrefixes()...)
+		slices.Sort(got)
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%+v: got %q, want %q", tc, strings.Join(got, " "), tc.want)
+		}
+	}
+}

@@ -54,7 +54,19 @@ func TestSingleNodeCRUD(t *testing.T) {
 	c.waitAll(ctx)
 	cl := c.client()
 
-	// Buckets.
+	// Buckets, in a compartment that exists (meta refuses others).
+	for _, admin := range []func(ctx context.Context, a cairnpb.AdminClient) (any, error){
+		func(ctx context.Context, a cairnpb.AdminClient) (any, error) {
+			return a.CreateNamespace(ctx, &cairnpb.CreateNamespaceRequest{Name: "ns"})
+		},
+		func(ctx context.Context, a cairnpb.AdminClient) (any, error) {
+			return a.CreateCompartment(ctx, &cairnpb.CreateCompartmentRequest{Namespace: "ns", Name: "comp"})
+		},
+	} {
+		if _, err := metaclient.Admin(ctx, cl, admin); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, name := range []string{"charlie", "alpha", "bravo"} {
 		r := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
 			return m.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: "ns", Name: name, Compartment: "comp"})

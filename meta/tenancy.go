@@ -154,6 +154,9 @@ func applyCreateNamespace(b *pebble.Batch, now int64, c *cairnpb.CreateNamespace
 	if n.GetCreatedUnixNano() == 0 {
 		n.CreatedUnixNano = now
 	}
+	if err := indexOCID(b, "tenancy", n.GetOcid(), &cairnpb.OCIDRef{Namespace: n.GetName()}); err != nil {
+		return err
+	}
 	return putProto(b, namespaceKey(n.GetName()), n)
 }
 
@@ -175,11 +178,18 @@ func applyCreateUser(b *pebble.Batch, now int64, c *cairnpb.CreateUserCmd) error
 	if u.GetCreatedUnixNano() == 0 {
 		u.CreatedUnixNano = now
 	}
+	if err := indexOCID(b, "user", u.GetOcid(), &cairnpb.OCIDRef{Namespace: u.GetNamespace(), User: u.GetName()}); err != nil {
+		return err
+	}
 	return putProto(b, userKey(u.GetNamespace(), u.GetName()), u)
 }
 
 func applyDeleteUser(b *pebble.Batch, c *cairnpb.DeleteUserCmd) error {
-	if _, err := getUser(b, c.GetNamespace(), c.GetName()); err != nil {
+	u, err := getUser(b, c.GetNamespace(), c.GetName())
+	if err != nil {
+		return err
+	}
+	if err := deleteUserAPIKeys(b, u); err != nil {
 		return err
 	}
 	ids, err := accessKeyIDs(b, c.GetNamespace(), c.GetName())

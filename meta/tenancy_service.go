@@ -141,13 +141,23 @@ func (m *metaService) LookupAccessKey(ctx context.Context, req *cairnpb.LookupAc
 // The local operations below run on the leader.
 
 func (s *Server) createNamespace(ctx context.Context, req *cairnpb.CreateNamespaceRequest) (*cairnpb.CreateNamespaceResponse, error) {
+	ocid, err := newOCID("tenancy")
+	if err != nil {
+		return nil, err
+	}
 	now := s.cfg.Now().UnixNano()
-	n := &cairnpb.Namespace{Name: req.GetName(), CreatedUnixNano: now}
+	n := &cairnpb.Namespace{Name: req.GetName(), CreatedUnixNano: now, Ocid: ocid}
 	cmd := &cairnpb.Command{UnixNano: now, Op: &cairnpb.Command_CreateNamespace{CreateNamespace: &cairnpb.CreateNamespaceCmd{Namespace: n}}}
 	if err := s.node.propose(ctx, cmd); err != nil {
 		return nil, err
 	}
-	return &cairnpb.CreateNamespaceResponse{Namespace: n}, nil
+	// Read back: a deduplicated retry answers with the OCID first stored.
+	err = s.read(ctx, func(r pebble.Reader) error {
+		var err error
+		n, err = getNamespace(r, req.GetName())
+		return err
+	})
+	return &cairnpb.CreateNamespaceResponse{Namespace: n}, err
 }
 
 func (s *Server) listNamespaces(ctx context.Context, _ *cairnpb.ListNamespacesRequest) (*cairnpb.ListNamespacesResponse, error) {
@@ -179,13 +189,23 @@ func (s *Server) getNamespace(ctx context.Context, req *cairnpb.GetNamespaceRequ
 }
 
 func (s *Server) createUser(ctx context.Context, req *cairnpb.CreateUserRequest) (*cairnpb.CreateUserResponse, error) {
+	ocid, err := newOCID("user")
+	if err != nil {
+		return nil, err
+	}
 	now := s.cfg.Now().UnixNano()
-	u := &cairnpb.User{Namespace: req.GetNamespace(), Name: req.GetName(), CreatedUnixNano: now}
+	u := &cairnpb.User{Namespace: req.GetNamespace(), Name: req.GetName(), CreatedUnixNano: now, Ocid: ocid}
 	cmd := &cairnpb.Command{UnixNano: now, Op: &cairnpb.Command_CreateUser{CreateUser: &cairnpb.CreateUserCmd{User: u}}}
 	if err := s.node.propose(ctx, cmd); err != nil {
 		return nil, err
 	}
-	return &cairnpb.CreateUserResponse{User: u}, nil
+	// Read back: a deduplicated retry answers with the OCID first stored.
+	err = s.read(ctx, func(r pebble.Reader) error {
+		var err error
+		u, err = getUser(r, req.GetNamespace(), req.GetName())
+		return err
+	})
+	return &cairnpb.CreateUserResponse{User: u}, err
 }
 
 func (s *Server) listUsers(ctx context.Context, req *cairnpb.ListUsersRequest) (*cairnpb.ListUsersResponse, error) {

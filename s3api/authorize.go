@@ -275,23 +275,17 @@ func (s *Server) allowed(ctx context.Context, req *request, n need, buckets map[
 		target.CompartmentOf = func() (string, error) { return who.s3Compartment, nil }
 		return who.authz.Allowed(policy.BucketCreate, target)
 	case needWrite:
-		create, err := who.authz.Allowed(policy.ObjectCreate, target)
-		if err != nil {
-			return false, err
-		}
-		overwrite, err := who.authz.Allowed(policy.ObjectOverwrite, target)
-		if err != nil || create == overwrite {
-			return create, err
-		}
-		_, err = s.cfg.Index.GetObject(ctx, req.ns, n.bucket, n.key)
-		switch {
-		case err == nil:
-			return overwrite, nil
-		case errors.Is(err, rpcerr.ErrObjectNotFound), errors.Is(err, rpcerr.ErrBucketNotFound):
-			return create, nil
-		default:
-			return false, fmt.Errorf("s3api: authorize: does %s/%s exist: %w", n.bucket, n.key, err)
-		}
+		return who.authz.AllowedWrite(target, func() (bool, error) {
+			_, err := s.cfg.Index.GetObject(ctx, req.ns, n.bucket, n.key)
+			switch {
+			case err == nil:
+				return true, nil
+			case errors.Is(err, rpcerr.ErrObjectNotFound), errors.Is(err, rpcerr.ErrBucketNotFound):
+				return false, nil
+			default:
+				return false, fmt.Errorf("s3api: authorize: does %s/%s exist: %w", n.bucket, n.key, err)
+			}
+		})
 	}
 	return who.authz.Allowed(n.perm, target)
 }

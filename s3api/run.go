@@ -16,6 +16,7 @@ import (
 	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/s3api/cluster"
 	"github.com/cairn-store/cairn/s3api/model"
+	"github.com/cairn-store/cairn/s3api/native"
 )
 
 // GatewayConfig is what `cairn gateway` needs: where to listen, the meta
@@ -67,6 +68,17 @@ func Run(ctx context.Context, cfg GatewayConfig, lis net.Listener) error {
 	if s3cfg.Metrics != nil {
 		handler = s3cfg.Metrics.Wrap(srv)
 	}
+	// One listener, two front ends on one object model: requests signed
+	// with OCI's Signature scheme, or sent to objectstorage.<region>...,
+	// are the native API's (docs/native-api.md).
+	nsrv, err := native.New(native.Config{
+		Region: s3cfg.Region, Index: metaView, Objects: srv.Objects(),
+		MaxObjectSize: s3cfg.MaxObjectSize, Logger: log, Now: s3cfg.Now, StalledBody: ErrRequestTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	handler = native.Route(srv.Admitted(nsrv, nsrv.Busy), handler)
 	refresh := cfg.MapRefresh
 	if refresh == 0 {
 		refresh = 2 * time.Second

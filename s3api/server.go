@@ -91,6 +91,31 @@ type Server struct {
 	ops [opCount]opRow
 }
 
+// Objects is the object model the server reads and writes through, for
+// the gateway's other front end (s3api/native) to share.
+func (s *Server) Objects() *model.Store { return s.objects }
+
+// Admitted wraps h, another front end on this gateway's listener, in the
+// same admission as S3 requests: one bound on requests and body bytes in
+// flight, and the same body idle timeout (its reads then fail with
+// ErrRequestTimeout). A request past the limits is handed to refused,
+// which answers in h's own format, and the connection is closed.
+func (s *Server) Admitted(h http.Handler, refused func(http.ResponseWriter, *http.Request, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, err := s.admit.enter(r.Context(), w, r)
+		if err != nil {
+			w.Header().Set("Connection", "close")
+			refused(w, r, err)
+			return
+		}
+		defer t.leave()
+		if t.body != nil {
+			r = withBody(r, t.body)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // New validates cfg and builds a Server.
 func New(cfg Config) (*Server, error) {
 	if cfg.Index == nil || cfg.Shards == nil {

@@ -95,12 +95,12 @@ func newNamespaceCmd(g *globals) *cobra.Command {
 			n := resp.GetNamespace()
 			if g.output == "json" {
 				return writeJSON(cmd.OutOrStdout(), namespaceJSON{
-					Name: n.GetName(), Created: unixTime(n.GetCreatedUnixNano()), Users: resp.GetUsers(), Buckets: resp.GetBuckets(),
+					Name: n.GetName(), OCID: n.GetOcid(), Created: unixTime(n.GetCreatedUnixNano()), Users: resp.GetUsers(), Buckets: resp.GetBuckets(),
 				})
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "NAMESPACE\tCREATED\tUSERS\tBUCKETS\n")
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", n.GetName(), unixTime(n.GetCreatedUnixNano()).Format(time.RFC3339), resp.GetUsers(), resp.GetBuckets())
+			fmt.Fprintf(tw, "NAMESPACE\tOCID\tCREATED\tUSERS\tBUCKETS\n")
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", n.GetName(), orDash(n.GetOcid()), unixTime(n.GetCreatedUnixNano()).Format(time.RFC3339), resp.GetUsers(), resp.GetBuckets())
 			return tw.Flush()
 		},
 	})
@@ -109,6 +109,7 @@ func newNamespaceCmd(g *globals) *cobra.Command {
 
 type namespaceJSON struct {
 	Name    string    `json:"name"`
+	OCID    string    `json:"ocid,omitempty"`
 	Created time.Time `json:"created"`
 	Users   int32     `json:"users"`
 	Buckets int32     `json:"buckets"`
@@ -118,14 +119,14 @@ func writeNamespaces(w io.Writer, output string, ns []*cairnpb.Namespace) error 
 	if output == "json" {
 		out := make([]namespaceJSON, 0, len(ns))
 		for _, n := range ns {
-			out = append(out, namespaceJSON{Name: n.GetName(), Created: unixTime(n.GetCreatedUnixNano())})
+			out = append(out, namespaceJSON{Name: n.GetName(), OCID: n.GetOcid(), Created: unixTime(n.GetCreatedUnixNano())})
 		}
 		return writeJSON(w, out)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "NAMESPACE\tCREATED\n")
+	fmt.Fprintf(tw, "NAMESPACE\tOCID\tCREATED\n")
 	for _, n := range ns {
-		fmt.Fprintf(tw, "%s\t%s\n", n.GetName(), unixTime(n.GetCreatedUnixNano()).Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", n.GetName(), orDash(n.GetOcid()), unixTime(n.GetCreatedUnixNano()).Format(time.RFC3339))
 	}
 	return tw.Flush()
 }

@@ -72,6 +72,7 @@ func newUserCmd(g *globals) *cobra.Command {
 type userJSON struct {
 	Namespace string    `json:"namespace"`
 	Name      string    `json:"name"`
+	OCID      string    `json:"ocid,omitempty"`
 	Created   time.Time `json:"created"`
 }
 
@@ -79,14 +80,22 @@ func writeUsers(w io.Writer, output string, users []*cairnpb.User) error {
 	if output == "json" {
 		out := make([]userJSON, 0, len(users))
 		for _, u := range users {
-			out = append(out, userJSON{Namespace: u.GetNamespace(), Name: u.GetName(), Created: unixTime(u.GetCreatedUnixNano())})
+			out = append(out, userJSON{Namespace: u.GetNamespace(), Name: u.GetName(), OCID: u.GetOcid(), Created: unixTime(u.GetCreatedUnixNano())})
 		}
 		return writeJSON(w, out)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "NAMESPACE\tUSER\tCREATED\n")
+	fmt.Fprintf(tw, "NAMESPACE\tUSER\tOCID\tCREATED\n")
 	for _, u := range users {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", u.GetNamespace(), u.GetName(), unixTime(u.GetCreatedUnixNano()).Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.GetNamespace(), u.GetName(), orDash(u.GetOcid()), unixTime(u.GetCreatedUnixNano()).Format(time.RFC3339))
 	}
 	return tw.Flush()
+}
+
+// orDash is v, or "-" when it is empty (an OCID not assigned yet).
+func orDash(v string) string {
+	if v == "" {
+		return "-"
+	}
+	return v
 }

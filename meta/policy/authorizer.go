@@ -111,6 +111,30 @@ func (a *Authorizer) AllowedSomewhere(p Permission) bool {
 	return false
 }
 
+// AllowedWrite reports whether a may write an object into target: it
+// takes OBJECT_CREATE for a new name and OBJECT_OVERWRITE for an existing
+// one. exists is asked only when the answer depends on it (the caller
+// holds one of the two permissions but not the other). Every front end
+// judges writes with this one rule.
+func (a *Authorizer) AllowedWrite(target Target, exists func() (bool, error)) (bool, error) {
+	create, err := a.Allowed(ObjectCreate, target)
+	if err != nil {
+		return false, err
+	}
+	overwrite, err := a.Allowed(ObjectOverwrite, target)
+	if err != nil || create == overwrite {
+		return create, err
+	}
+	there, err := exists()
+	if err != nil {
+		return false, err
+	}
+	if there {
+		return overwrite, nil
+	}
+	return create, nil
+}
+
 func bucketMatches(st Statement, bucket string) bool {
 	if !st.HasBucket {
 		return true

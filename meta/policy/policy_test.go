@@ -272,3 +272,37 @@ func TestAllowedSomewhereAndReferenced(t *testing.T) {
 		t.Errorf("Referenced: %v %v", groups, comps)
 	}
 }
+
+// TestAllowedWrite: OBJECT_CREATE for a new name, OBJECT_OVERWRITE for an
+// existing one, and the object looked up only when that decides.
+func TestAllowedWrite(t *testing.T) {
+	stmts := mustParse(t, `
+Allow group users to use objects in tenancy
+Allow group admins to manage objects in tenancy
+`)
+	target := Target{Bucket: "b"}
+	for _, tc := range []struct {
+		group   string
+		exists  bool
+		want    bool
+		lookups int
+	}{
+		{"users", true, true, 1},
+		{"users", false, false, 1},
+		{"admins", false, true, 0},
+		{"nobody", true, false, 0},
+	} {
+		lookups := 0
+		got, err := NewAuthorizer(stmts, []string{tc.group}, Tree{}).AllowedWrite(target, func() (bool, error) {
+			lookups++
+			return tc.exists, nil
+		})
+		if err != nil || got != tc.want || lookups != tc.lookups {
+			t.Errorf("%s, exists %v: %v (%v) after %d lookups; want %v after %d", tc.group, tc.exists, got, err, lookups, tc.want, tc.lookups)
+		}
+	}
+	boom := errors.New("meta down")
+	if _, err := NewAuthorizer(stmts, []string{"users"}, Tree{}).AllowedWrite(target, func() (bool, error) { return false, boom }); !errors.Is(err, boom) {
+		t.Fatalf("lookup error: %v", err)
+	}
+}

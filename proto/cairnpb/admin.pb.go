@@ -246,7 +246,7 @@ const file_cairnpb_admin_proto_rawDesc = "" +
 	"\vanswered_by\x18\x06 \x01(\tR\n" +
 	"answeredBy\x12\x1d\n" +
 	"\n" +
-	"cluster_id\x18\a \x01(\tR\tclusterId2\xbd\x17\n" +
+	"cluster_id\x18\a \x01(\tR\tclusterId2\xa7\x19\n" +
 	"\x05Admin\x12;\n" +
 	"\x06Status\x12\x17.cairn.v1.StatusRequest\x1a\x18.cairn.v1.StatusResponse\x12V\n" +
 	"\x0fCreateNamespace\x12 .cairn.v1.CreateNamespaceRequest\x1a!.cairn.v1.CreateNamespaceResponse\x12S\n" +
@@ -261,6 +261,9 @@ const file_cairnpb_admin_proto_rawDesc = "" +
 	"\x0eListAccessKeys\x12\x1f.cairn.v1.ListAccessKeysRequest\x1a .cairn.v1.ListAccessKeysResponse\x12b\n" +
 	"\x13DeactivateAccessKey\x12$.cairn.v1.DeactivateAccessKeyRequest\x1a%.cairn.v1.DeactivateAccessKeyResponse\x12V\n" +
 	"\x0fDeleteAccessKey\x12 .cairn.v1.DeleteAccessKeyRequest\x1a!.cairn.v1.DeleteAccessKeyResponse\x12M\n" +
+	"\fUploadAPIKey\x12\x1d.cairn.v1.UploadAPIKeyRequest\x1a\x1e.cairn.v1.UploadAPIKeyResponse\x12J\n" +
+	"\vListAPIKeys\x12\x1c.cairn.v1.ListAPIKeysRequest\x1a\x1d.cairn.v1.ListAPIKeysResponse\x12M\n" +
+	"\fDeleteAPIKey\x12\x1d.cairn.v1.DeleteAPIKeyRequest\x1a\x1e.cairn.v1.DeleteAPIKeyResponse\x12M\n" +
 	"\fSetNodeState\x12\x1d.cairn.v1.SetNodeStateRequest\x1a\x1e.cairn.v1.SetNodeStateResponse\x12M\n" +
 	"\fRepairStatus\x12\x1d.cairn.v1.RepairStatusRequest\x1a\x1e.cairn.v1.RepairStatusResponse\x12V\n" +
 	"\x0fListMetaMembers\x12 .cairn.v1.ListMetaMembersRequest\x1a!.cairn.v1.ListMetaMembersResponse\x12P\n" +
@@ -316,66 +319,72 @@ var file_cairnpb_admin_proto_goTypes = []any{
 	(*ListAccessKeysRequest)(nil),       // 11: cairn.v1.ListAccessKeysRequest
 	(*DeactivateAccessKeyRequest)(nil),  // 12: cairn.v1.DeactivateAccessKeyRequest
 	(*DeleteAccessKeyRequest)(nil),      // 13: cairn.v1.DeleteAccessKeyRequest
-	(*SetNodeStateRequest)(nil),         // 14: cairn.v1.SetNodeStateRequest
-	(*RepairStatusRequest)(nil),         // 15: cairn.v1.RepairStatusRequest
-	(*ListMetaMembersRequest)(nil),      // 16: cairn.v1.ListMetaMembersRequest
-	(*AddMetaMemberRequest)(nil),        // 17: cairn.v1.AddMetaMemberRequest
-	(*RemoveMetaMemberRequest)(nil),     // 18: cairn.v1.RemoveMetaMemberRequest
-	(*TransferLeadershipRequest)(nil),   // 19: cairn.v1.TransferLeadershipRequest
-	(*SaveMetaSnapshotRequest)(nil),     // 20: cairn.v1.SaveMetaSnapshotRequest
-	(*ListDataNodesRequest)(nil),        // 21: cairn.v1.ListDataNodesRequest
-	(*AdminListBucketsRequest)(nil),     // 22: cairn.v1.AdminListBucketsRequest
-	(*BucketStatsRequest)(nil),          // 23: cairn.v1.BucketStatsRequest
-	(*CreateCompartmentRequest)(nil),    // 24: cairn.v1.CreateCompartmentRequest
-	(*ListCompartmentsRequest)(nil),     // 25: cairn.v1.ListCompartmentsRequest
-	(*SetS3CompartmentRequest)(nil),     // 26: cairn.v1.SetS3CompartmentRequest
-	(*CreateGroupRequest)(nil),          // 27: cairn.v1.CreateGroupRequest
-	(*ListGroupsRequest)(nil),           // 28: cairn.v1.ListGroupsRequest
-	(*AddGroupMemberRequest)(nil),       // 29: cairn.v1.AddGroupMemberRequest
-	(*RemoveGroupMemberRequest)(nil),    // 30: cairn.v1.RemoveGroupMemberRequest
-	(*CreatePolicyRequest)(nil),         // 31: cairn.v1.CreatePolicyRequest
-	(*ListPoliciesRequest)(nil),         // 32: cairn.v1.ListPoliciesRequest
-	(*DeletePolicyRequest)(nil),         // 33: cairn.v1.DeletePolicyRequest
-	(*RotateMasterKeyRequest)(nil),      // 34: cairn.v1.RotateMasterKeyRequest
-	(*MasterKeyStatusRequest)(nil),      // 35: cairn.v1.MasterKeyStatusRequest
-	(*SetNodeWeightRequest)(nil),        // 36: cairn.v1.SetNodeWeightRequest
-	(*RebalanceRequest)(nil),            // 37: cairn.v1.RebalanceRequest
-	(*RebalanceStatusRequest)(nil),      // 38: cairn.v1.RebalanceStatusRequest
-	(*CreateNamespaceResponse)(nil),     // 39: cairn.v1.CreateNamespaceResponse
-	(*ListNamespacesResponse)(nil),      // 40: cairn.v1.ListNamespacesResponse
-	(*GetNamespaceResponse)(nil),        // 41: cairn.v1.GetNamespaceResponse
-	(*CreateUserResponse)(nil),          // 42: cairn.v1.CreateUserResponse
-	(*ListUsersResponse)(nil),           // 43: cairn.v1.ListUsersResponse
-	(*DeleteUserResponse)(nil),          // 44: cairn.v1.DeleteUserResponse
-	(*CreateAccessKeyResponse)(nil),     // 45: cairn.v1.CreateAccessKeyResponse
-	(*ListAccessKeysResponse)(nil),      // 46: cairn.v1.ListAccessKeysResponse
-	(*DeactivateAccessKeyResponse)(nil), // 47: cairn.v1.DeactivateAccessKeyResponse
-	(*DeleteAccessKeyResponse)(nil),     // 48: cairn.v1.DeleteAccessKeyResponse
-	(*SetNodeStateResponse)(nil),        // 49: cairn.v1.SetNodeStateResponse
-	(*RepairStatusResponse)(nil),        // 50: cairn.v1.RepairStatusResponse
-	(*ListMetaMembersResponse)(nil),     // 51: cairn.v1.ListMetaMembersResponse
-	(*AddMetaMemberResponse)(nil),       // 52: cairn.v1.AddMetaMemberResponse
-	(*RemoveMetaMemberResponse)(nil),    // 53: cairn.v1.RemoveMetaMemberResponse
-	(*TransferLeadershipResponse)(nil),  // 54: cairn.v1.TransferLeadershipResponse
-	(*MetaSnapshotChunk)(nil),           // 55: cairn.v1.MetaSnapshotChunk
-	(*ListDataNodesResponse)(nil),       // 56: cairn.v1.ListDataNodesResponse
-	(*AdminListBucketsResponse)(nil),    // 57: cairn.v1.AdminListBucketsResponse
-	(*BucketStatsResponse)(nil),         // 58: cairn.v1.BucketStatsResponse
-	(*CreateCompartmentResponse)(nil),   // 59: cairn.v1.CreateCompartmentResponse
-	(*ListCompartmentsResponse)(nil),    // 60: cairn.v1.ListCompartmentsResponse
-	(*SetS3CompartmentResponse)(nil),    // 61: cairn.v1.SetS3CompartmentResponse
-	(*CreateGroupResponse)(nil),         // 62: cairn.v1.CreateGroupResponse
-	(*ListGroupsResponse)(nil),          // 63: cairn.v1.ListGroupsResponse
-	(*AddGroupMemberResponse)(nil),      // 64: cairn.v1.AddGroupMemberResponse
-	(*RemoveGroupMemberResponse)(nil),   // 65: cairn.v1.RemoveGroupMemberResponse
-	(*CreatePolicyResponse)(nil),        // 66: cairn.v1.CreatePolicyResponse
-	(*ListPoliciesResponse)(nil),        // 67: cairn.v1.ListPoliciesResponse
-	(*DeletePolicyResponse)(nil),        // 68: cairn.v1.DeletePolicyResponse
-	(*RotateMasterKeyResponse)(nil),     // 69: cairn.v1.RotateMasterKeyResponse
-	(*MasterKeyStatusResponse)(nil),     // 70: cairn.v1.MasterKeyStatusResponse
-	(*SetNodeWeightResponse)(nil),       // 71: cairn.v1.SetNodeWeightResponse
-	(*RebalanceResponse)(nil),           // 72: cairn.v1.RebalanceResponse
-	(*RebalanceStatusResponse)(nil),     // 73: cairn.v1.RebalanceStatusResponse
+	(*UploadAPIKeyRequest)(nil),         // 14: cairn.v1.UploadAPIKeyRequest
+	(*ListAPIKeysRequest)(nil),          // 15: cairn.v1.ListAPIKeysRequest
+	(*DeleteAPIKeyRequest)(nil),         // 16: cairn.v1.DeleteAPIKeyRequest
+	(*SetNodeStateRequest)(nil),         // 17: cairn.v1.SetNodeStateRequest
+	(*RepairStatusRequest)(nil),         // 18: cairn.v1.RepairStatusRequest
+	(*ListMetaMembersRequest)(nil),      // 19: cairn.v1.ListMetaMembersRequest
+	(*AddMetaMemberRequest)(nil),        // 20: cairn.v1.AddMetaMemberRequest
+	(*RemoveMetaMemberRequest)(nil),     // 21: cairn.v1.RemoveMetaMemberRequest
+	(*TransferLeadershipRequest)(nil),   // 22: cairn.v1.TransferLeadershipRequest
+	(*SaveMetaSnapshotRequest)(nil),     // 23: cairn.v1.SaveMetaSnapshotRequest
+	(*ListDataNodesRequest)(nil),        // 24: cairn.v1.ListDataNodesRequest
+	(*AdminListBucketsRequest)(nil),     // 25: cairn.v1.AdminListBucketsRequest
+	(*BucketStatsRequest)(nil),          // 26: cairn.v1.BucketStatsRequest
+	(*CreateCompartmentRequest)(nil),    // 27: cairn.v1.CreateCompartmentRequest
+	(*ListCompartmentsRequest)(nil),     // 28: cairn.v1.ListCompartmentsRequest
+	(*SetS3CompartmentRequest)(nil),     // 29: cairn.v1.SetS3CompartmentRequest
+	(*CreateGroupRequest)(nil),          // 30: cairn.v1.CreateGroupRequest
+	(*ListGroupsRequest)(nil),           // 31: cairn.v1.ListGroupsRequest
+	(*AddGroupMemberRequest)(nil),       // 32: cairn.v1.AddGroupMemberRequest
+	(*RemoveGroupMemberRequest)(nil),    // 33: cairn.v1.RemoveGroupMemberRequest
+	(*CreatePolicyRequest)(nil),         // 34: cairn.v1.CreatePolicyRequest
+	(*ListPoliciesRequest)(nil),         // 35: cairn.v1.ListPoliciesRequest
+	(*DeletePolicyRequest)(nil),         // 36: cairn.v1.DeletePolicyRequest
+	(*RotateMasterKeyRequest)(nil),      // 37: cairn.v1.RotateMasterKeyRequest
+	(*MasterKeyStatusRequest)(nil),      // 38: cairn.v1.MasterKeyStatusRequest
+	(*SetNodeWeightRequest)(nil),        // 39: cairn.v1.SetNodeWeightRequest
+	(*RebalanceRequest)(nil),            // 40: cairn.v1.RebalanceRequest
+	(*RebalanceStatusRequest)(nil),      // 41: cairn.v1.RebalanceStatusRequest
+	(*CreateNamespaceResponse)(nil),     // 42: cairn.v1.CreateNamespaceResponse
+	(*ListNamespacesResponse)(nil),      // 43: cairn.v1.ListNamespacesResponse
+	(*GetNamespaceResponse)(nil),        // 44: cairn.v1.GetNamespaceResponse
+	(*CreateUserResponse)(nil),          // 45: cairn.v1.CreateUserResponse
+	(*ListUsersResponse)(nil),           // 46: cairn.v1.ListUsersResponse
+	(*DeleteUserResponse)(nil),          // 47: cairn.v1.DeleteUserResponse
+	(*CreateAccessKeyResponse)(nil),     // 48: cairn.v1.CreateAccessKeyResponse
+	(*ListAccessKeysResponse)(nil),      // 49: cairn.v1.ListAccessKeysResponse
+	(*DeactivateAccessKeyResponse)(nil), // 50: cairn.v1.DeactivateAccessKeyResponse
+	(*DeleteAccessKeyResponse)(nil),     // 51: cairn.v1.DeleteAccessKeyResponse
+	(*UploadAPIKeyResponse)(nil),        // 52: cairn.v1.UploadAPIKeyResponse
+	(*ListAPIKeysResponse)(nil),         // 53: cairn.v1.ListAPIKeysResponse
+	(*DeleteAPIKeyResponse)(nil),        // 54: cairn.v1.DeleteAPIKeyResponse
+	(*SetNodeStateResponse)(nil),        // 55: cairn.v1.SetNodeStateResponse
+	(*RepairStatusResponse)(nil),        // 56: cairn.v1.RepairStatusResponse
+	(*ListMetaMembersResponse)(nil),     // 57: cairn.v1.ListMetaMembersResponse
+	(*AddMetaMemberResponse)(nil),       // 58: cairn.v1.AddMetaMemberResponse
+	(*RemoveMetaMemberResponse)(nil),    // 59: cairn.v1.RemoveMetaMemberResponse
+	(*TransferLeadershipResponse)(nil),  // 60: cairn.v1.TransferLeadershipResponse
+	(*MetaSnapshotChunk)(nil),           // 61: cairn.v1.MetaSnapshotChunk
+	(*ListDataNodesResponse)(nil),       // 62: cairn.v1.ListDataNodesResponse
+	(*AdminListBucketsResponse)(nil),    // 63: cairn.v1.AdminListBucketsResponse
+	(*BucketStatsResponse)(nil),         // 64: cairn.v1.BucketStatsResponse
+	(*CreateCompartmentResponse)(nil),   // 65: cairn.v1.CreateCompartmentResponse
+	(*ListCompartmentsResponse)(nil),    // 66: cairn.v1.ListCompartmentsResponse
+	(*SetS3CompartmentResponse)(nil),    // 67: cairn.v1.SetS3CompartmentResponse
+	(*CreateGroupResponse)(nil),         // 68: cairn.v1.CreateGroupResponse
+	(*ListGroupsResponse)(nil),          // 69: cairn.v1.ListGroupsResponse
+	(*AddGroupMemberResponse)(nil),      // 70: cairn.v1.AddGroupMemberResponse
+	(*RemoveGroupMemberResponse)(nil),   // 71: cairn.v1.RemoveGroupMemberResponse
+	(*CreatePolicyResponse)(nil),        // 72: cairn.v1.CreatePolicyResponse
+	(*ListPoliciesResponse)(nil),        // 73: cairn.v1.ListPoliciesResponse
+	(*DeletePolicyResponse)(nil),        // 74: cairn.v1.DeletePolicyResponse
+	(*RotateMasterKeyResponse)(nil),     // 75: cairn.v1.RotateMasterKeyResponse
+	(*MasterKeyStatusResponse)(nil),     // 76: cairn.v1.MasterKeyStatusResponse
+	(*SetNodeWeightResponse)(nil),       // 77: cairn.v1.SetNodeWeightResponse
+	(*RebalanceResponse)(nil),           // 78: cairn.v1.RebalanceResponse
+	(*RebalanceStatusResponse)(nil),     // 79: cairn.v1.RebalanceStatusResponse
 }
 var file_cairnpb_admin_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.StatusResponse.members:type_name -> cairn.v1.MetaMemberStatus
@@ -391,69 +400,75 @@ var file_cairnpb_admin_proto_depIdxs = []int32{
 	11, // 10: cairn.v1.Admin.ListAccessKeys:input_type -> cairn.v1.ListAccessKeysRequest
 	12, // 11: cairn.v1.Admin.DeactivateAccessKey:input_type -> cairn.v1.DeactivateAccessKeyRequest
 	13, // 12: cairn.v1.Admin.DeleteAccessKey:input_type -> cairn.v1.DeleteAccessKeyRequest
-	14, // 13: cairn.v1.Admin.SetNodeState:input_type -> cairn.v1.SetNodeStateRequest
-	15, // 14: cairn.v1.Admin.RepairStatus:input_type -> cairn.v1.RepairStatusRequest
-	16, // 15: cairn.v1.Admin.ListMetaMembers:input_type -> cairn.v1.ListMetaMembersRequest
-	17, // 16: cairn.v1.Admin.AddMetaMember:input_type -> cairn.v1.AddMetaMemberRequest
-	18, // 17: cairn.v1.Admin.RemoveMetaMember:input_type -> cairn.v1.RemoveMetaMemberRequest
-	19, // 18: cairn.v1.Admin.TransferLeadership:input_type -> cairn.v1.TransferLeadershipRequest
-	20, // 19: cairn.v1.Admin.SaveMetaSnapshot:input_type -> cairn.v1.SaveMetaSnapshotRequest
-	21, // 20: cairn.v1.Admin.ListDataNodes:input_type -> cairn.v1.ListDataNodesRequest
-	22, // 21: cairn.v1.Admin.AdminListBuckets:input_type -> cairn.v1.AdminListBucketsRequest
-	23, // 22: cairn.v1.Admin.BucketStats:input_type -> cairn.v1.BucketStatsRequest
-	24, // 23: cairn.v1.Admin.CreateCompartment:input_type -> cairn.v1.CreateCompartmentRequest
-	25, // 24: cairn.v1.Admin.ListCompartments:input_type -> cairn.v1.ListCompartmentsRequest
-	26, // 25: cairn.v1.Admin.SetS3Compartment:input_type -> cairn.v1.SetS3CompartmentRequest
-	27, // 26: cairn.v1.Admin.CreateGroup:input_type -> cairn.v1.CreateGroupRequest
-	28, // 27: cairn.v1.Admin.ListGroups:input_type -> cairn.v1.ListGroupsRequest
-	29, // 28: cairn.v1.Admin.AddGroupMember:input_type -> cairn.v1.AddGroupMemberRequest
-	30, // 29: cairn.v1.Admin.RemoveGroupMember:input_type -> cairn.v1.RemoveGroupMemberRequest
-	31, // 30: cairn.v1.Admin.CreatePolicy:input_type -> cairn.v1.CreatePolicyRequest
-	32, // 31: cairn.v1.Admin.ListPolicies:input_type -> cairn.v1.ListPoliciesRequest
-	33, // 32: cairn.v1.Admin.DeletePolicy:input_type -> cairn.v1.DeletePolicyRequest
-	34, // 33: cairn.v1.Admin.RotateMasterKey:input_type -> cairn.v1.RotateMasterKeyRequest
-	35, // 34: cairn.v1.Admin.MasterKeyStatus:input_type -> cairn.v1.MasterKeyStatusRequest
-	36, // 35: cairn.v1.Admin.SetNodeWeight:input_type -> cairn.v1.SetNodeWeightRequest
-	37, // 36: cairn.v1.Admin.Rebalance:input_type -> cairn.v1.RebalanceRequest
-	38, // 37: cairn.v1.Admin.RebalanceStatus:input_type -> cairn.v1.RebalanceStatusRequest
-	2,  // 38: cairn.v1.Admin.Status:output_type -> cairn.v1.StatusResponse
-	39, // 39: cairn.v1.Admin.CreateNamespace:output_type -> cairn.v1.CreateNamespaceResponse
-	40, // 40: cairn.v1.Admin.ListNamespaces:output_type -> cairn.v1.ListNamespacesResponse
-	41, // 41: cairn.v1.Admin.GetNamespace:output_type -> cairn.v1.GetNamespaceResponse
-	42, // 42: cairn.v1.Admin.CreateUser:output_type -> cairn.v1.CreateUserResponse
-	43, // 43: cairn.v1.Admin.ListUsers:output_type -> cairn.v1.ListUsersResponse
-	44, // 44: cairn.v1.Admin.DeleteUser:output_type -> cairn.v1.DeleteUserResponse
-	45, // 45: cairn.v1.Admin.CreateAccessKey:output_type -> cairn.v1.CreateAccessKeyResponse
-	46, // 46: cairn.v1.Admin.ListAccessKeys:output_type -> cairn.v1.ListAccessKeysResponse
-	47, // 47: cairn.v1.Admin.DeactivateAccessKey:output_type -> cairn.v1.DeactivateAccessKeyResponse
-	48, // 48: cairn.v1.Admin.DeleteAccessKey:output_type -> cairn.v1.DeleteAccessKeyResponse
-	49, // 49: cairn.v1.Admin.SetNodeState:output_type -> cairn.v1.SetNodeStateResponse
-	50, // 50: cairn.v1.Admin.RepairStatus:output_type -> cairn.v1.RepairStatusResponse
-	51, // 51: cairn.v1.Admin.ListMetaMembers:output_type -> cairn.v1.ListMetaMembersResponse
-	52, // 52: cairn.v1.Admin.AddMetaMember:output_type -> cairn.v1.AddMetaMemberResponse
-	53, // 53: cairn.v1.Admin.RemoveMetaMember:output_type -> cairn.v1.RemoveMetaMemberResponse
-	54, // 54: cairn.v1.Admin.TransferLeadership:output_type -> cairn.v1.TransferLeadershipResponse
-	55, // 55: cairn.v1.Admin.SaveMetaSnapshot:output_type -> cairn.v1.MetaSnapshotChunk
-	56, // 56: cairn.v1.Admin.ListDataNodes:output_type -> cairn.v1.ListDataNodesResponse
-	57, // 57: cairn.v1.Admin.AdminListBuckets:output_type -> cairn.v1.AdminListBucketsResponse
-	58, // 58: cairn.v1.Admin.BucketStats:output_type -> cairn.v1.BucketStatsResponse
-	59, // 59: cairn.v1.Admin.CreateCompartment:output_type -> cairn.v1.CreateCompartmentResponse
-	60, // 60: cairn.v1.Admin.ListCompartments:output_type -> cairn.v1.ListCompartmentsResponse
-	61, // 61: cairn.v1.Admin.SetS3Compartment:output_type -> cairn.v1.SetS3CompartmentResponse
-	62, // 62: cairn.v1.Admin.CreateGroup:output_type -> cairn.v1.CreateGroupResponse
-	63, // 63: cairn.v1.Admin.ListGroups:output_type -> cairn.v1.ListGroupsResponse
-	64, // 64: cairn.v1.Admin.AddGroupMember:output_type -> cairn.v1.AddGroupMemberResponse
-	65, // 65: cairn.v1.Admin.RemoveGroupMember:output_type -> cairn.v1.RemoveGroupMemberResponse
-	66, // 66: cairn.v1.Admin.CreatePolicy:output_type -> cairn.v1.CreatePolicyResponse
-	67, // 67: cairn.v1.Admin.ListPolicies:output_type -> cairn.v1.ListPoliciesResponse
-	68, // 68: cairn.v1.Admin.DeletePolicy:output_type -> cairn.v1.DeletePolicyResponse
-	69, // 69: cairn.v1.Admin.RotateMasterKey:output_type -> cairn.v1.RotateMasterKeyResponse
-	70, // 70: cairn.v1.Admin.MasterKeyStatus:output_type -> cairn.v1.MasterKeyStatusResponse
-	71, // 71: cairn.v1.Admin.SetNodeWeight:output_type -> cairn.v1.SetNodeWeightResponse
-	72, // 72: cairn.v1.Admin.Rebalance:output_type -> cairn.v1.RebalanceResponse
-	73, // 73: cairn.v1.Admin.RebalanceStatus:output_type -> cairn.v1.RebalanceStatusResponse
-	38, // [38:74] is the sub-list for method output_type
-	2,  // [2:38] is the sub-list for method input_type
+	14, // 13: cairn.v1.Admin.UploadAPIKey:input_type -> cairn.v1.UploadAPIKeyRequest
+	15, // 14: cairn.v1.Admin.ListAPIKeys:input_type -> cairn.v1.ListAPIKeysRequest
+	16, // 15: cairn.v1.Admin.DeleteAPIKey:input_type -> cairn.v1.DeleteAPIKeyRequest
+	17, // 16: cairn.v1.Admin.SetNodeState:input_type -> cairn.v1.SetNodeStateRequest
+	18, // 17: cairn.v1.Admin.RepairStatus:input_type -> cairn.v1.RepairStatusRequest
+	19, // 18: cairn.v1.Admin.ListMetaMembers:input_type -> cairn.v1.ListMetaMembersRequest
+	20, // 19: cairn.v1.Admin.AddMetaMember:input_type -> cairn.v1.AddMetaMemberRequest
+	21, // 20: cairn.v1.Admin.RemoveMetaMember:input_type -> cairn.v1.RemoveMetaMemberRequest
+	22, // 21: cairn.v1.Admin.TransferLeadership:input_type -> cairn.v1.TransferLeadershipRequest
+	23, // 22: cairn.v1.Admin.SaveMetaSnapshot:input_type -> cairn.v1.SaveMetaSnapshotRequest
+	24, // 23: cairn.v1.Admin.ListDataNodes:input_type -> cairn.v1.ListDataNodesRequest
+	25, // 24: cairn.v1.Admin.AdminListBuckets:input_type -> cairn.v1.AdminListBucketsRequest
+	26, // 25: cairn.v1.Admin.BucketStats:input_type -> cairn.v1.BucketStatsRequest
+	27, // 26: cairn.v1.Admin.CreateCompartment:input_type -> cairn.v1.CreateCompartmentRequest
+	28, // 27: cairn.v1.Admin.ListCompartments:input_type -> cairn.v1.ListCompartmentsRequest
+	29, // 28: cairn.v1.Admin.SetS3Compartment:input_type -> cairn.v1.SetS3CompartmentRequest
+	30, // 29: cairn.v1.Admin.CreateGroup:input_type -> cairn.v1.CreateGroupRequest
+	31, // 30: cairn.v1.Admin.ListGroups:input_type -> cairn.v1.ListGroupsRequest
+	32, // 31: cairn.v1.Admin.AddGroupMember:input_type -> cairn.v1.AddGroupMemberRequest
+	33, // 32: cairn.v1.Admin.RemoveGroupMember:input_type -> cairn.v1.RemoveGroupMemberRequest
+	34, // 33: cairn.v1.Admin.CreatePolicy:input_type -> cairn.v1.CreatePolicyRequest
+	35, // 34: cairn.v1.Admin.ListPolicies:input_type -> cairn.v1.ListPoliciesRequest
+	36, // 35: cairn.v1.Admin.DeletePolicy:input_type -> cairn.v1.DeletePolicyRequest
+	37, // 36: cairn.v1.Admin.RotateMasterKey:input_type -> cairn.v1.RotateMasterKeyRequest
+	38, // 37: cairn.v1.Admin.MasterKeyStatus:input_type -> cairn.v1.MasterKeyStatusRequest
+	39, // 38: cairn.v1.Admin.SetNodeWeight:input_type -> cairn.v1.SetNodeWeightRequest
+	40, // 39: cairn.v1.Admin.Rebalance:input_type -> cairn.v1.RebalanceRequest
+	41, // 40: cairn.v1.Admin.RebalanceStatus:input_type -> cairn.v1.RebalanceStatusRequest
+	2,  // 41: cairn.v1.Admin.Status:output_type -> cairn.v1.StatusResponse
+	42, // 42: cairn.v1.Admin.CreateNamespace:output_type -> cairn.v1.CreateNamespaceResponse
+	43, // 43: cairn.v1.Admin.ListNamespaces:output_type -> cairn.v1.ListNamespacesResponse
+	44, // 44: cairn.v1.Admin.GetNamespace:output_type -> cairn.v1.GetNamespaceResponse
+	45, // 45: cairn.v1.Admin.CreateUser:output_type -> cairn.v1.CreateUserResponse
+	46, // 46: cairn.v1.Admin.ListUsers:output_type -> cairn.v1.ListUsersResponse
+	47, // 47: cairn.v1.Admin.DeleteUser:output_type -> cairn.v1.DeleteUserResponse
+	48, // 48: cairn.v1.Admin.CreateAccessKey:output_type -> cairn.v1.CreateAccessKeyResponse
+	49, // 49: cairn.v1.Admin.ListAccessKeys:output_type -> cairn.v1.ListAccessKeysResponse
+	50, // 50: cairn.v1.Admin.DeactivateAccessKey:output_type -> cairn.v1.DeactivateAccessKeyResponse
+	51, // 51: cairn.v1.Admin.DeleteAccessKey:output_type -> cairn.v1.DeleteAccessKeyResponse
+	52, // 52: cairn.v1.Admin.UploadAPIKey:output_type -> cairn.v1.UploadAPIKeyResponse
+	53, // 53: cairn.v1.Admin.ListAPIKeys:output_type -> cairn.v1.ListAPIKeysResponse
+	54, // 54: cairn.v1.Admin.DeleteAPIKey:output_type -> cairn.v1.DeleteAPIKeyResponse
+	55, // 55: cairn.v1.Admin.SetNodeState:output_type -> cairn.v1.SetNodeStateResponse
+	56, // 56: cairn.v1.Admin.RepairStatus:output_type -> cairn.v1.RepairStatusResponse
+	57, // 57: cairn.v1.Admin.ListMetaMembers:output_type -> cairn.v1.ListMetaMembersResponse
+	58, // 58: cairn.v1.Admin.AddMetaMember:output_type -> cairn.v1.AddMetaMemberResponse
+	59, // 59: cairn.v1.Admin.RemoveMetaMember:output_type -> cairn.v1.RemoveMetaMemberResponse
+	60, // 60: cairn.v1.Admin.TransferLeadership:output_type -> cairn.v1.TransferLeadershipResponse
+	61, // 61: cairn.v1.Admin.SaveMetaSnapshot:output_type -> cairn.v1.MetaSnapshotChunk
+	62, // 62: cairn.v1.Admin.ListDataNodes:output_type -> cairn.v1.ListDataNodesResponse
+	63, // 63: cairn.v1.Admin.AdminListBuckets:output_type -> cairn.v1.AdminListBucketsResponse
+	64, // 64: cairn.v1.Admin.BucketStats:output_type -> cairn.v1.BucketStatsResponse
+	65, // 65: cairn.v1.Admin.CreateCompartment:output_type -> cairn.v1.CreateCompartmentResponse
+	66, // 66: cairn.v1.Admin.ListCompartments:output_type -> cairn.v1.ListCompartmentsResponse
+	67, // 67: cairn.v1.Admin.SetS3Compartment:output_type -> cairn.v1.SetS3CompartmentResponse
+	68, // 68: cairn.v1.Admin.CreateGroup:output_type -> cairn.v1.CreateGroupResponse
+	69, // 69: cairn.v1.Admin.ListGroups:output_type -> cairn.v1.ListGroupsResponse
+	70, // 70: cairn.v1.Admin.AddGroupMember:output_type -> cairn.v1.AddGroupMemberResponse
+	71, // 71: cairn.v1.Admin.RemoveGroupMember:output_type -> cairn.v1.RemoveGroupMemberResponse
+	72, // 72: cairn.v1.Admin.CreatePolicy:output_type -> cairn.v1.CreatePolicyResponse
+	73, // 73: cairn.v1.Admin.ListPolicies:output_type -> cairn.v1.ListPoliciesResponse
+	74, // 74: cairn.v1.Admin.DeletePolicy:output_type -> cairn.v1.DeletePolicyResponse
+	75, // 75: cairn.v1.Admin.RotateMasterKey:output_type -> cairn.v1.RotateMasterKeyResponse
+	76, // 76: cairn.v1.Admin.MasterKeyStatus:output_type -> cairn.v1.MasterKeyStatusResponse
+	77, // 77: cairn.v1.Admin.SetNodeWeight:output_type -> cairn.v1.SetNodeWeightResponse
+	78, // 78: cairn.v1.Admin.Rebalance:output_type -> cairn.v1.RebalanceResponse
+	79, // 79: cairn.v1.Admin.RebalanceStatus:output_type -> cairn.v1.RebalanceStatusResponse
+	41, // [41:80] is the sub-list for method output_type
+	2,  // [2:41] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
 	2,  // [2:2] is the sub-list for extension extendee
 	0,  // [0:2] is the sub-list for field type_name

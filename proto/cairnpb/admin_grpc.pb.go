@@ -30,6 +30,9 @@ const (
 	Admin_ListAccessKeys_FullMethodName      = "/cairn.v1.Admin/ListAccessKeys"
 	Admin_DeactivateAccessKey_FullMethodName = "/cairn.v1.Admin/DeactivateAccessKey"
 	Admin_DeleteAccessKey_FullMethodName     = "/cairn.v1.Admin/DeleteAccessKey"
+	Admin_UploadAPIKey_FullMethodName        = "/cairn.v1.Admin/UploadAPIKey"
+	Admin_ListAPIKeys_FullMethodName         = "/cairn.v1.Admin/ListAPIKeys"
+	Admin_DeleteAPIKey_FullMethodName        = "/cairn.v1.Admin/DeleteAPIKey"
 	Admin_SetNodeState_FullMethodName        = "/cairn.v1.Admin/SetNodeState"
 	Admin_RepairStatus_FullMethodName        = "/cairn.v1.Admin/RepairStatus"
 	Admin_ListMetaMembers_FullMethodName     = "/cairn.v1.Admin/ListMetaMembers"
@@ -77,6 +80,9 @@ type AdminClient interface {
 	ListAccessKeys(ctx context.Context, in *ListAccessKeysRequest, opts ...grpc.CallOption) (*ListAccessKeysResponse, error)
 	DeactivateAccessKey(ctx context.Context, in *DeactivateAccessKeyRequest, opts ...grpc.CallOption) (*DeactivateAccessKeyResponse, error)
 	DeleteAccessKey(ctx context.Context, in *DeleteAccessKeyRequest, opts ...grpc.CallOption) (*DeleteAccessKeyResponse, error)
+	UploadAPIKey(ctx context.Context, in *UploadAPIKeyRequest, opts ...grpc.CallOption) (*UploadAPIKeyResponse, error)
+	ListAPIKeys(ctx context.Context, in *ListAPIKeysRequest, opts ...grpc.CallOption) (*ListAPIKeysResponse, error)
+	DeleteAPIKey(ctx context.Context, in *DeleteAPIKeyRequest, opts ...grpc.CallOption) (*DeleteAPIKeyResponse, error)
 	// Self-healing. SetNodeState drains, removes (declares dead) or
 	// reactivates a data node; RepairStatus reports the repair engine's
 	// progress. Both run on the leader.
@@ -228,6 +234,36 @@ func (c *adminClient) DeleteAccessKey(ctx context.Context, in *DeleteAccessKeyRe
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(DeleteAccessKeyResponse)
 	err := c.cc.Invoke(ctx, Admin_DeleteAccessKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) UploadAPIKey(ctx context.Context, in *UploadAPIKeyRequest, opts ...grpc.CallOption) (*UploadAPIKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UploadAPIKeyResponse)
+	err := c.cc.Invoke(ctx, Admin_UploadAPIKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) ListAPIKeys(ctx context.Context, in *ListAPIKeysRequest, opts ...grpc.CallOption) (*ListAPIKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAPIKeysResponse)
+	err := c.cc.Invoke(ctx, Admin_ListAPIKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) DeleteAPIKey(ctx context.Context, in *DeleteAPIKeyRequest, opts ...grpc.CallOption) (*DeleteAPIKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAPIKeyResponse)
+	err := c.cc.Invoke(ctx, Admin_DeleteAPIKey_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -513,6 +549,9 @@ type AdminServer interface {
 	ListAccessKeys(context.Context, *ListAccessKeysRequest) (*ListAccessKeysResponse, error)
 	DeactivateAccessKey(context.Context, *DeactivateAccessKeyRequest) (*DeactivateAccessKeyResponse, error)
 	DeleteAccessKey(context.Context, *DeleteAccessKeyRequest) (*DeleteAccessKeyResponse, error)
+	UploadAPIKey(context.Context, *UploadAPIKeyRequest) (*UploadAPIKeyResponse, error)
+	ListAPIKeys(context.Context, *ListAPIKeysRequest) (*ListAPIKeysResponse, error)
+	DeleteAPIKey(context.Context, *DeleteAPIKeyRequest) (*DeleteAPIKeyResponse, error)
 	// Self-healing. SetNodeState drains, removes (declares dead) or
 	// reactivates a data node; RepairStatus reports the repair engine's
 	// progress. Both run on the leader.
@@ -592,6 +631,15 @@ func (UnimplementedAdminServer) DeactivateAccessKey(context.Context, *Deactivate
 }
 func (UnimplementedAdminServer) DeleteAccessKey(context.Context, *DeleteAccessKeyRequest) (*DeleteAccessKeyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method DeleteAccessKey not implemented")
+}
+func (UnimplementedAdminServer) UploadAPIKey(context.Context, *UploadAPIKeyRequest) (*UploadAPIKeyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UploadAPIKey not implemented")
+}
+func (UnimplementedAdminServer) ListAPIKeys(context.Context, *ListAPIKeysRequest) (*ListAPIKeysResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListAPIKeys not implemented")
+}
+func (UnimplementedAdminServer) DeleteAPIKey(context.Context, *DeleteAPIKeyRequest) (*DeleteAPIKeyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DeleteAPIKey not implemented")
 }
 func (UnimplementedAdminServer) SetNodeState(context.Context, *SetNodeStateRequest) (*SetNodeStateResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetNodeState not implemented")
@@ -883,6 +931,60 @@ func _Admin_DeleteAccessKey_Handler(srv interface{}, ctx context.Context, dec fu
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(AdminServer).DeleteAccessKey(ctx, req.(*DeleteAccessKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_UploadAPIKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UploadAPIKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).UploadAPIKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_UploadAPIKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).UploadAPIKey(ctx, req.(*UploadAPIKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_ListAPIKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAPIKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).ListAPIKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_ListAPIKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).ListAPIKeys(ctx, req.(*ListAPIKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_DeleteAPIKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAPIKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).DeleteAPIKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_DeleteAPIKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).DeleteAPIKey(ctx, req.(*DeleteAPIKeyRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1380,6 +1482,18 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteAccessKey",
 			Handler:    _Admin_DeleteAccessKey_Handler,
+		},
+		{
+			MethodName: "UploadAPIKey",
+			Handler:    _Admin_UploadAPIKey_Handler,
+		},
+		{
+			MethodName: "ListAPIKeys",
+			Handler:    _Admin_ListAPIKeys_Handler,
+		},
+		{
+			MethodName: "DeleteAPIKey",
+			Handler:    _Admin_DeleteAPIKey_Handler,
 		},
 		{
 			MethodName: "SetNodeState",

@@ -56,6 +56,8 @@ type Command struct {
 	//	*Command_CreateAccessKey
 	//	*Command_SetAccessKeyActive
 	//	*Command_DeleteAccessKey
+	//	*Command_UploadApiKey
+	//	*Command_DeleteApiKey
 	//	*Command_SetMasterKey
 	//	*Command_Rewrap
 	//	*Command_SetBucketVersioning
@@ -315,6 +317,24 @@ func (x *Command) GetDeleteAccessKey() *DeleteAccessKeyCmd {
 	if x != nil {
 		if x, ok := x.Op.(*Command_DeleteAccessKey); ok {
 			return x.DeleteAccessKey
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUploadApiKey() *UploadAPIKeyCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_UploadApiKey); ok {
+			return x.UploadApiKey
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteApiKey() *DeleteAPIKeyCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteApiKey); ok {
+			return x.DeleteApiKey
 		}
 	}
 	return nil
@@ -593,6 +613,14 @@ type Command_DeleteAccessKey struct {
 	DeleteAccessKey *DeleteAccessKeyCmd `protobuf:"bytes,55,opt,name=delete_access_key,json=deleteAccessKey,proto3,oneof"`
 }
 
+type Command_UploadApiKey struct {
+	UploadApiKey *UploadAPIKeyCmd `protobuf:"bytes,56,opt,name=upload_api_key,json=uploadApiKey,proto3,oneof"`
+}
+
+type Command_DeleteApiKey struct {
+	DeleteApiKey *DeleteAPIKeyCmd `protobuf:"bytes,57,opt,name=delete_api_key,json=deleteApiKey,proto3,oneof"`
+}
+
 type Command_SetMasterKey struct {
 	SetMasterKey *SetMasterKeyCmd `protobuf:"bytes,70,opt,name=set_master_key,json=setMasterKey,proto3,oneof"`
 }
@@ -716,6 +744,10 @@ func (*Command_CreateAccessKey) isCommand_Op() {}
 func (*Command_SetAccessKeyActive) isCommand_Op() {}
 
 func (*Command_DeleteAccessKey) isCommand_Op() {}
+
+func (*Command_UploadApiKey) isCommand_Op() {}
+
+func (*Command_DeleteApiKey) isCommand_Op() {}
 
 func (*Command_SetMasterKey) isCommand_Op() {}
 
@@ -1230,7 +1262,7 @@ var File_cairnpb_command_proto protoreflect.FileDescriptor
 
 const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\xac\x17\n" +
+	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\xb2\x18\n" +
 	"\aCommand\x12\x1b\n" +
 	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12\x1d\n" +
 	"\n" +
@@ -1262,6 +1294,8 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\x11create_access_key\x185 \x01(\v2\x1c.cairn.v1.CreateAccessKeyCmdH\x00R\x0fcreateAccessKey\x12T\n" +
 	"\x15set_access_key_active\x186 \x01(\v2\x1f.cairn.v1.SetAccessKeyActiveCmdH\x00R\x12setAccessKeyActive\x12J\n" +
 	"\x11delete_access_key\x187 \x01(\v2\x1c.cairn.v1.DeleteAccessKeyCmdH\x00R\x0fdeleteAccessKey\x12A\n" +
+	"\x0eupload_api_key\x188 \x01(\v2\x19.cairn.v1.UploadAPIKeyCmdH\x00R\fuploadApiKey\x12A\n" +
+	"\x0edelete_api_key\x189 \x01(\v2\x19.cairn.v1.DeleteAPIKeyCmdH\x00R\fdeleteApiKey\x12A\n" +
 	"\x0eset_master_key\x18F \x01(\v2\x19.cairn.v1.SetMasterKeyCmdH\x00R\fsetMasterKey\x12-\n" +
 	"\x06rewrap\x18G \x01(\v2\x13.cairn.v1.RewrapCmdH\x00R\x06rewrap\x12V\n" +
 	"\x15set_bucket_versioning\x18P \x01(\v2 .cairn.v1.SetBucketVersioningCmdH\x00R\x13setBucketVersioning\x12C\n" +
@@ -1349,32 +1383,34 @@ var file_cairnpb_command_proto_goTypes = []any{
 	(*CreateAccessKeyCmd)(nil),      // 19: cairn.v1.CreateAccessKeyCmd
 	(*SetAccessKeyActiveCmd)(nil),   // 20: cairn.v1.SetAccessKeyActiveCmd
 	(*DeleteAccessKeyCmd)(nil),      // 21: cairn.v1.DeleteAccessKeyCmd
-	(*SetMasterKeyCmd)(nil),         // 22: cairn.v1.SetMasterKeyCmd
-	(*RewrapCmd)(nil),               // 23: cairn.v1.RewrapCmd
-	(*SetBucketVersioningCmd)(nil),  // 24: cairn.v1.SetBucketVersioningCmd
-	(*DeleteVersionCmd)(nil),        // 25: cairn.v1.DeleteVersionCmd
-	(*SetVersionTagsCmd)(nil),       // 26: cairn.v1.SetVersionTagsCmd
-	(*CreateCompartmentCmd)(nil),    // 27: cairn.v1.CreateCompartmentCmd
-	(*SetS3CompartmentCmd)(nil),     // 28: cairn.v1.SetS3CompartmentCmd
-	(*CreateGroupCmd)(nil),          // 29: cairn.v1.CreateGroupCmd
-	(*SetGroupMemberCmd)(nil),       // 30: cairn.v1.SetGroupMemberCmd
-	(*CreatePolicyCmd)(nil),         // 31: cairn.v1.CreatePolicyCmd
-	(*DeletePolicyCmd)(nil),         // 32: cairn.v1.DeletePolicyCmd
-	(*SetNodeStateCmd)(nil),         // 33: cairn.v1.SetNodeStateCmd
-	(*RelocateShardsCmd)(nil),       // 34: cairn.v1.RelocateShardsCmd
-	(*ReportCorruptShardCmd)(nil),   // 35: cairn.v1.ReportCorruptShardCmd
-	(*ClearCorruptShardsCmd)(nil),   // 36: cairn.v1.ClearCorruptShardsCmd
-	(*SetInventoryProgressCmd)(nil), // 37: cairn.v1.SetInventoryProgressCmd
-	(*SetNodeWeightCmd)(nil),        // 38: cairn.v1.SetNodeWeightCmd
-	(*SetObjectLockConfigCmd)(nil),  // 39: cairn.v1.SetObjectLockConfigCmd
-	(*SetVersionLockCmd)(nil),       // 40: cairn.v1.SetVersionLockCmd
-	(*SetBucketCorsCmd)(nil),        // 41: cairn.v1.SetBucketCorsCmd
-	(*Bucket)(nil),                  // 42: cairn.v1.Bucket
-	(*ObjectVersion)(nil),           // 43: cairn.v1.ObjectVersion
-	(*WriteCondition)(nil),          // 44: cairn.v1.WriteCondition
-	(*DataNode)(nil),                // 45: cairn.v1.DataNode
-	(*MetaMember)(nil),              // 46: cairn.v1.MetaMember
-	(*GCEntry)(nil),                 // 47: cairn.v1.GCEntry
+	(*UploadAPIKeyCmd)(nil),         // 22: cairn.v1.UploadAPIKeyCmd
+	(*DeleteAPIKeyCmd)(nil),         // 23: cairn.v1.DeleteAPIKeyCmd
+	(*SetMasterKeyCmd)(nil),         // 24: cairn.v1.SetMasterKeyCmd
+	(*RewrapCmd)(nil),               // 25: cairn.v1.RewrapCmd
+	(*SetBucketVersioningCmd)(nil),  // 26: cairn.v1.SetBucketVersioningCmd
+	(*DeleteVersionCmd)(nil),        // 27: cairn.v1.DeleteVersionCmd
+	(*SetVersionTagsCmd)(nil),       // 28: cairn.v1.SetVersionTagsCmd
+	(*CreateCompartmentCmd)(nil),    // 29: cairn.v1.CreateCompartmentCmd
+	(*SetS3CompartmentCmd)(nil),     // 30: cairn.v1.SetS3CompartmentCmd
+	(*CreateGroupCmd)(nil),          // 31: cairn.v1.CreateGroupCmd
+	(*SetGroupMemberCmd)(nil),       // 32: cairn.v1.SetGroupMemberCmd
+	(*CreatePolicyCmd)(nil),         // 33: cairn.v1.CreatePolicyCmd
+	(*DeletePolicyCmd)(nil),         // 34: cairn.v1.DeletePolicyCmd
+	(*SetNodeStateCmd)(nil),         // 35: cairn.v1.SetNodeStateCmd
+	(*RelocateShardsCmd)(nil),       // 36: cairn.v1.RelocateShardsCmd
+	(*ReportCorruptShardCmd)(nil),   // 37: cairn.v1.ReportCorruptShardCmd
+	(*ClearCorruptShardsCmd)(nil),   // 38: cairn.v1.ClearCorruptShardsCmd
+	(*SetInventoryProgressCmd)(nil), // 39: cairn.v1.SetInventoryProgressCmd
+	(*SetNodeWeightCmd)(nil),        // 40: cairn.v1.SetNodeWeightCmd
+	(*SetObjectLockConfigCmd)(nil),  // 41: cairn.v1.SetObjectLockConfigCmd
+	(*SetVersionLockCmd)(nil),       // 42: cairn.v1.SetVersionLockCmd
+	(*SetBucketCorsCmd)(nil),        // 43: cairn.v1.SetBucketCorsCmd
+	(*Bucket)(nil),                  // 44: cairn.v1.Bucket
+	(*ObjectVersion)(nil),           // 45: cairn.v1.ObjectVersion
+	(*WriteCondition)(nil),          // 46: cairn.v1.WriteCondition
+	(*DataNode)(nil),                // 47: cairn.v1.DataNode
+	(*MetaMember)(nil),              // 48: cairn.v1.MetaMember
+	(*GCEntry)(nil),                 // 49: cairn.v1.GCEntry
 }
 var file_cairnpb_command_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.Command.create_bucket:type_name -> cairn.v1.CreateBucketCmd
@@ -1397,38 +1433,40 @@ var file_cairnpb_command_proto_depIdxs = []int32{
 	19, // 17: cairn.v1.Command.create_access_key:type_name -> cairn.v1.CreateAccessKeyCmd
 	20, // 18: cairn.v1.Command.set_access_key_active:type_name -> cairn.v1.SetAccessKeyActiveCmd
 	21, // 19: cairn.v1.Command.delete_access_key:type_name -> cairn.v1.DeleteAccessKeyCmd
-	22, // 20: cairn.v1.Command.set_master_key:type_name -> cairn.v1.SetMasterKeyCmd
-	23, // 21: cairn.v1.Command.rewrap:type_name -> cairn.v1.RewrapCmd
-	24, // 22: cairn.v1.Command.set_bucket_versioning:type_name -> cairn.v1.SetBucketVersioningCmd
-	25, // 23: cairn.v1.Command.delete_version:type_name -> cairn.v1.DeleteVersionCmd
-	26, // 24: cairn.v1.Command.set_version_tags:type_name -> cairn.v1.SetVersionTagsCmd
-	27, // 25: cairn.v1.Command.create_compartment:type_name -> cairn.v1.CreateCompartmentCmd
-	28, // 26: cairn.v1.Command.set_s3_compartment:type_name -> cairn.v1.SetS3CompartmentCmd
-	29, // 27: cairn.v1.Command.create_group:type_name -> cairn.v1.CreateGroupCmd
-	30, // 28: cairn.v1.Command.set_group_member:type_name -> cairn.v1.SetGroupMemberCmd
-	31, // 29: cairn.v1.Command.create_policy:type_name -> cairn.v1.CreatePolicyCmd
-	32, // 30: cairn.v1.Command.delete_policy:type_name -> cairn.v1.DeletePolicyCmd
-	33, // 31: cairn.v1.Command.set_node_state:type_name -> cairn.v1.SetNodeStateCmd
-	34, // 32: cairn.v1.Command.relocate_shards:type_name -> cairn.v1.RelocateShardsCmd
-	35, // 33: cairn.v1.Command.report_corrupt_shard:type_name -> cairn.v1.ReportCorruptShardCmd
-	36, // 34: cairn.v1.Command.clear_corrupt_shards:type_name -> cairn.v1.ClearCorruptShardsCmd
-	8,  // 35: cairn.v1.Command.set_cluster_id:type_name -> cairn.v1.SetClusterIDCmd
-	37, // 36: cairn.v1.Command.set_inventory_progress:type_name -> cairn.v1.SetInventoryProgressCmd
-	38, // 37: cairn.v1.Command.set_node_weight:type_name -> cairn.v1.SetNodeWeightCmd
-	39, // 38: cairn.v1.Command.set_object_lock_config:type_name -> cairn.v1.SetObjectLockConfigCmd
-	40, // 39: cairn.v1.Command.set_version_lock:type_name -> cairn.v1.SetVersionLockCmd
-	41, // 40: cairn.v1.Command.set_bucket_cors:type_name -> cairn.v1.SetBucketCorsCmd
-	42, // 41: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
-	43, // 42: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
-	44, // 43: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
-	45, // 44: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
-	46, // 45: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
-	47, // 46: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
-	47, // [47:47] is the sub-list for method output_type
-	47, // [47:47] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	22, // 20: cairn.v1.Command.upload_api_key:type_name -> cairn.v1.UploadAPIKeyCmd
+	23, // 21: cairn.v1.Command.delete_api_key:type_name -> cairn.v1.DeleteAPIKeyCmd
+	24, // 22: cairn.v1.Command.set_master_key:type_name -> cairn.v1.SetMasterKeyCmd
+	25, // 23: cairn.v1.Command.rewrap:type_name -> cairn.v1.RewrapCmd
+	26, // 24: cairn.v1.Command.set_bucket_versioning:type_name -> cairn.v1.SetBucketVersioningCmd
+	27, // 25: cairn.v1.Command.delete_version:type_name -> cairn.v1.DeleteVersionCmd
+	28, // 26: cairn.v1.Command.set_version_tags:type_name -> cairn.v1.SetVersionTagsCmd
+	29, // 27: cairn.v1.Command.create_compartment:type_name -> cairn.v1.CreateCompartmentCmd
+	30, // 28: cairn.v1.Command.set_s3_compartment:type_name -> cairn.v1.SetS3CompartmentCmd
+	31, // 29: cairn.v1.Command.create_group:type_name -> cairn.v1.CreateGroupCmd
+	32, // 30: cairn.v1.Command.set_group_member:type_name -> cairn.v1.SetGroupMemberCmd
+	33, // 31: cairn.v1.Command.create_policy:type_name -> cairn.v1.CreatePolicyCmd
+	34, // 32: cairn.v1.Command.delete_policy:type_name -> cairn.v1.DeletePolicyCmd
+	35, // 33: cairn.v1.Command.set_node_state:type_name -> cairn.v1.SetNodeStateCmd
+	36, // 34: cairn.v1.Command.relocate_shards:type_name -> cairn.v1.RelocateShardsCmd
+	37, // 35: cairn.v1.Command.report_corrupt_shard:type_name -> cairn.v1.ReportCorruptShardCmd
+	38, // 36: cairn.v1.Command.clear_corrupt_shards:type_name -> cairn.v1.ClearCorruptShardsCmd
+	8,  // 37: cairn.v1.Command.set_cluster_id:type_name -> cairn.v1.SetClusterIDCmd
+	39, // 38: cairn.v1.Command.set_inventory_progress:type_name -> cairn.v1.SetInventoryProgressCmd
+	40, // 39: cairn.v1.Command.set_node_weight:type_name -> cairn.v1.SetNodeWeightCmd
+	41, // 40: cairn.v1.Command.set_object_lock_config:type_name -> cairn.v1.SetObjectLockConfigCmd
+	42, // 41: cairn.v1.Command.set_version_lock:type_name -> cairn.v1.SetVersionLockCmd
+	43, // 42: cairn.v1.Command.set_bucket_cors:type_name -> cairn.v1.SetBucketCorsCmd
+	44, // 43: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
+	45, // 44: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
+	46, // 45: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
+	47, // 46: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
+	48, // 47: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
+	49, // 48: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
+	49, // [49:49] is the sub-list for method output_type
+	49, // [49:49] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_command_proto_init() }
@@ -1469,6 +1507,8 @@ func file_cairnpb_command_proto_init() {
 		(*Command_CreateAccessKey)(nil),
 		(*Command_SetAccessKeyActive)(nil),
 		(*Command_DeleteAccessKey)(nil),
+		(*Command_UploadApiKey)(nil),
+		(*Command_DeleteApiKey)(nil),
 		(*Command_SetMasterKey)(nil),
 		(*Command_Rewrap)(nil),
 		(*Command_SetBucketVersioning)(nil),

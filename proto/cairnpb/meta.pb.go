@@ -725,8 +725,13 @@ type ListObjectsRequest struct {
 	StartAfter        string                 `protobuf:"bytes,5,opt,name=start_after,json=startAfter,proto3" json:"start_after,omitempty"`
 	ContinuationToken string                 `protobuf:"bytes,6,opt,name=continuation_token,json=continuationToken,proto3" json:"continuation_token,omitempty"`
 	MaxKeys           int32                  `protobuf:"varint,7,opt,name=max_keys,json=maxKeys,proto3" json:"max_keys,omitempty"` // 0 means 1000
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// start_at is an inclusive lower bound (the native API's start; the
+	// later of it and the exclusive bounds wins); end_before an exclusive
+	// upper bound (the native API's end). Empty: none.
+	StartAt       string `protobuf:"bytes,8,opt,name=start_at,json=startAt,proto3" json:"start_at,omitempty"`
+	EndBefore     string `protobuf:"bytes,9,opt,name=end_before,json=endBefore,proto3" json:"end_before,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListObjectsRequest) Reset() {
@@ -806,6 +811,20 @@ func (x *ListObjectsRequest) GetMaxKeys() int32 {
 		return x.MaxKeys
 	}
 	return 0
+}
+
+func (x *ListObjectsRequest) GetStartAt() string {
+	if x != nil {
+		return x.StartAt
+	}
+	return ""
+}
+
+func (x *ListObjectsRequest) GetEndBefore() string {
+	if x != nil {
+		return x.EndBefore
+	}
+	return ""
 }
 
 type ObjectSummary struct {
@@ -1328,7 +1347,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
 	"\x03key\x18\x03 \x01(\tR\x03key\"\x16\n" +
-	"\x14DeleteObjectResponse\"\xeb\x01\n" +
+	"\x14DeleteObjectResponse\"\xa5\x02\n" +
 	"\x12ListObjectsRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x16\n" +
@@ -1337,7 +1356,10 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\vstart_after\x18\x05 \x01(\tR\n" +
 	"startAfter\x12-\n" +
 	"\x12continuation_token\x18\x06 \x01(\tR\x11continuationToken\x12\x19\n" +
-	"\bmax_keys\x18\a \x01(\x05R\amaxKeys\"w\n" +
+	"\bmax_keys\x18\a \x01(\x05R\amaxKeys\x12\x19\n" +
+	"\bstart_at\x18\b \x01(\tR\astartAt\x12\x1d\n" +
+	"\n" +
+	"end_before\x18\t \x01(\tR\tendBefore\"w\n" +
 	"\rObjectSummary\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x12\n" +
@@ -1368,7 +1390,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xe8\x16\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xb7\x17\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1392,7 +1414,8 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\fRegisterNode\x12\x1d.cairn.v1.RegisterNodeRequest\x1a\x1e.cairn.v1.RegisterNodeResponse\x12D\n" +
 	"\tHeartbeat\x12\x1a.cairn.v1.HeartbeatRequest\x1a\x1b.cairn.v1.HeartbeatResponse\x12P\n" +
 	"\rGetClusterMap\x12\x1e.cairn.v1.GetClusterMapRequest\x1a\x1f.cairn.v1.GetClusterMapResponse\x12V\n" +
-	"\x0fLookupAccessKey\x12 .cairn.v1.LookupAccessKeyRequest\x1a!.cairn.v1.LookupAccessKeyResponse\x12_\n" +
+	"\x0fLookupAccessKey\x12 .cairn.v1.LookupAccessKeyRequest\x1a!.cairn.v1.LookupAccessKeyResponse\x12M\n" +
+	"\fLookupAPIKey\x12\x1d.cairn.v1.LookupAPIKeyRequest\x1a\x1e.cairn.v1.LookupAPIKeyResponse\x12_\n" +
 	"\x12ReportCorruptShard\x12#.cairn.v1.ReportCorruptShardRequest\x1a$.cairn.v1.ReportCorruptShardResponse\x12Y\n" +
 	"\x10ReportUnreadable\x12!.cairn.v1.ReportUnreadableRequest\x1a\".cairn.v1.ReportUnreadableResponse\x12M\n" +
 	"\fReportShards\x12\x1d.cairn.v1.ReportShardsRequest\x1a\x1e.cairn.v1.ReportShardsResponse\x12b\n" +
@@ -1460,41 +1483,43 @@ var file_cairnpb_meta_proto_goTypes = []any{
 	(*SetBucketTagsRequest)(nil),            // 37: cairn.v1.SetBucketTagsRequest
 	(*SetBucketCorsRequest)(nil),            // 38: cairn.v1.SetBucketCorsRequest
 	(*LookupAccessKeyRequest)(nil),          // 39: cairn.v1.LookupAccessKeyRequest
-	(*ReportCorruptShardRequest)(nil),       // 40: cairn.v1.ReportCorruptShardRequest
-	(*ReportUnreadableRequest)(nil),         // 41: cairn.v1.ReportUnreadableRequest
-	(*ReportShardsRequest)(nil),             // 42: cairn.v1.ReportShardsRequest
-	(*SetBucketVersioningRequest)(nil),      // 43: cairn.v1.SetBucketVersioningRequest
-	(*CommitVersionRequest)(nil),            // 44: cairn.v1.CommitVersionRequest
-	(*GetObjectVersionRequest)(nil),         // 45: cairn.v1.GetObjectVersionRequest
-	(*DeleteVersionRequest)(nil),            // 46: cairn.v1.DeleteVersionRequest
-	(*SetVersionTagsRequest)(nil),           // 47: cairn.v1.SetVersionTagsRequest
-	(*ListObjectVersionsRequest)(nil),       // 48: cairn.v1.ListObjectVersionsRequest
-	(*SetObjectLockConfigRequest)(nil),      // 49: cairn.v1.SetObjectLockConfigRequest
-	(*SetVersionLockRequest)(nil),           // 50: cairn.v1.SetVersionLockRequest
-	(*ActiveMasterKeyRequest)(nil),          // 51: cairn.v1.ActiveMasterKeyRequest
-	(*CreateMultipartUploadResponse)(nil),   // 52: cairn.v1.CreateMultipartUploadResponse
-	(*GetMultipartUploadResponse)(nil),      // 53: cairn.v1.GetMultipartUploadResponse
-	(*CommitPartResponse)(nil),              // 54: cairn.v1.CommitPartResponse
-	(*CompleteMultipartUploadResponse)(nil), // 55: cairn.v1.CompleteMultipartUploadResponse
-	(*AbortMultipartUploadResponse)(nil),    // 56: cairn.v1.AbortMultipartUploadResponse
-	(*ListPartsResponse)(nil),               // 57: cairn.v1.ListPartsResponse
-	(*ListMultipartUploadsResponse)(nil),    // 58: cairn.v1.ListMultipartUploadsResponse
-	(*SetObjectTagsResponse)(nil),           // 59: cairn.v1.SetObjectTagsResponse
-	(*SetBucketTagsResponse)(nil),           // 60: cairn.v1.SetBucketTagsResponse
-	(*SetBucketCorsResponse)(nil),           // 61: cairn.v1.SetBucketCorsResponse
-	(*LookupAccessKeyResponse)(nil),         // 62: cairn.v1.LookupAccessKeyResponse
-	(*ReportCorruptShardResponse)(nil),      // 63: cairn.v1.ReportCorruptShardResponse
-	(*ReportUnreadableResponse)(nil),        // 64: cairn.v1.ReportUnreadableResponse
-	(*ReportShardsResponse)(nil),            // 65: cairn.v1.ReportShardsResponse
-	(*SetBucketVersioningResponse)(nil),     // 66: cairn.v1.SetBucketVersioningResponse
-	(*CommitVersionResponse)(nil),           // 67: cairn.v1.CommitVersionResponse
-	(*GetObjectVersionResponse)(nil),        // 68: cairn.v1.GetObjectVersionResponse
-	(*DeleteVersionResponse)(nil),           // 69: cairn.v1.DeleteVersionResponse
-	(*SetVersionTagsResponse)(nil),          // 70: cairn.v1.SetVersionTagsResponse
-	(*ListObjectVersionsResponse)(nil),      // 71: cairn.v1.ListObjectVersionsResponse
-	(*SetObjectLockConfigResponse)(nil),     // 72: cairn.v1.SetObjectLockConfigResponse
-	(*SetVersionLockResponse)(nil),          // 73: cairn.v1.SetVersionLockResponse
-	(*ActiveMasterKeyResponse)(nil),         // 74: cairn.v1.ActiveMasterKeyResponse
+	(*LookupAPIKeyRequest)(nil),             // 40: cairn.v1.LookupAPIKeyRequest
+	(*ReportCorruptShardRequest)(nil),       // 41: cairn.v1.ReportCorruptShardRequest
+	(*ReportUnreadableRequest)(nil),         // 42: cairn.v1.ReportUnreadableRequest
+	(*ReportShardsRequest)(nil),             // 43: cairn.v1.ReportShardsRequest
+	(*SetBucketVersioningRequest)(nil),      // 44: cairn.v1.SetBucketVersioningRequest
+	(*CommitVersionRequest)(nil),            // 45: cairn.v1.CommitVersionRequest
+	(*GetObjectVersionRequest)(nil),         // 46: cairn.v1.GetObjectVersionRequest
+	(*DeleteVersionRequest)(nil),            // 47: cairn.v1.DeleteVersionRequest
+	(*SetVersionTagsRequest)(nil),           // 48: cairn.v1.SetVersionTagsRequest
+	(*ListObjectVersionsRequest)(nil),       // 49: cairn.v1.ListObjectVersionsRequest
+	(*SetObjectLockConfigRequest)(nil),      // 50: cairn.v1.SetObjectLockConfigRequest
+	(*SetVersionLockRequest)(nil),           // 51: cairn.v1.SetVersionLockRequest
+	(*ActiveMasterKeyRequest)(nil),          // 52: cairn.v1.ActiveMasterKeyRequest
+	(*CreateMultipartUploadResponse)(nil),   // 53: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 54: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 55: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 56: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 57: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 58: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 59: cairn.v1.ListMultipartUploadsResponse
+	(*SetObjectTagsResponse)(nil),           // 60: cairn.v1.SetObjectTagsResponse
+	(*SetBucketTagsResponse)(nil),           // 61: cairn.v1.SetBucketTagsResponse
+	(*SetBucketCorsResponse)(nil),           // 62: cairn.v1.SetBucketCorsResponse
+	(*LookupAccessKeyResponse)(nil),         // 63: cairn.v1.LookupAccessKeyResponse
+	(*LookupAPIKeyResponse)(nil),            // 64: cairn.v1.LookupAPIKeyResponse
+	(*ReportCorruptShardResponse)(nil),      // 65: cairn.v1.ReportCorruptShardResponse
+	(*ReportUnreadableResponse)(nil),        // 66: cairn.v1.ReportUnreadableResponse
+	(*ReportShardsResponse)(nil),            // 67: cairn.v1.ReportShardsResponse
+	(*SetBucketVersioningResponse)(nil),     // 68: cairn.v1.SetBucketVersioningResponse
+	(*CommitVersionResponse)(nil),           // 69: cairn.v1.CommitVersionResponse
+	(*GetObjectVersionResponse)(nil),        // 70: cairn.v1.GetObjectVersionResponse
+	(*DeleteVersionResponse)(nil),           // 71: cairn.v1.DeleteVersionResponse
+	(*SetVersionTagsResponse)(nil),          // 72: cairn.v1.SetVersionTagsResponse
+	(*ListObjectVersionsResponse)(nil),      // 73: cairn.v1.ListObjectVersionsResponse
+	(*SetObjectLockConfigResponse)(nil),     // 74: cairn.v1.SetObjectLockConfigResponse
+	(*SetVersionLockResponse)(nil),          // 75: cairn.v1.SetVersionLockResponse
+	(*ActiveMasterKeyResponse)(nil),         // 76: cairn.v1.ActiveMasterKeyResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
 	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
@@ -1530,54 +1555,56 @@ var file_cairnpb_meta_proto_depIdxs = []int32{
 	19, // 30: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
 	21, // 31: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
 	39, // 32: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
-	40, // 33: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
-	41, // 34: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
-	42, // 35: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
-	43, // 36: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
-	44, // 37: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
-	45, // 38: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
-	46, // 39: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
-	47, // 40: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
-	48, // 41: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
-	49, // 42: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
-	50, // 43: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
-	51, // 44: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
-	1,  // 45: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,  // 46: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,  // 47: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,  // 48: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,  // 49: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11, // 50: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13, // 51: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16, // 52: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	52, // 53: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
-	53, // 54: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
-	54, // 55: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
-	55, // 56: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
-	56, // 57: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
-	57, // 58: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
-	58, // 59: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
-	59, // 60: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
-	60, // 61: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
-	61, // 62: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
-	18, // 63: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20, // 64: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23, // 65: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	62, // 66: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
-	63, // 67: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
-	64, // 68: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
-	65, // 69: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
-	66, // 70: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
-	67, // 71: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
-	68, // 72: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
-	69, // 73: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
-	70, // 74: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
-	71, // 75: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
-	72, // 76: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
-	73, // 77: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
-	74, // 78: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
-	45, // [45:79] is the sub-list for method output_type
-	11, // [11:45] is the sub-list for method input_type
+	40, // 33: cairn.v1.Meta.LookupAPIKey:input_type -> cairn.v1.LookupAPIKeyRequest
+	41, // 34: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
+	42, // 35: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
+	43, // 36: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
+	44, // 37: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
+	45, // 38: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
+	46, // 39: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
+	47, // 40: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
+	48, // 41: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
+	49, // 42: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
+	50, // 43: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
+	51, // 44: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
+	52, // 45: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
+	1,  // 46: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,  // 47: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,  // 48: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,  // 49: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,  // 50: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11, // 51: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13, // 52: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16, // 53: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	53, // 54: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	54, // 55: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	55, // 56: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	56, // 57: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	57, // 58: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	58, // 59: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	59, // 60: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	60, // 61: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
+	61, // 62: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
+	62, // 63: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
+	18, // 64: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20, // 65: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23, // 66: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	63, // 67: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
+	64, // 68: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
+	65, // 69: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
+	66, // 70: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
+	67, // 71: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
+	68, // 72: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
+	69, // 73: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
+	70, // 74: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
+	71, // 75: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
+	72, // 76: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
+	73, // 77: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
+	74, // 78: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
+	75, // 79: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
+	76, // 80: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
+	46, // [46:81] is the sub-list for method output_type
+	11, // [11:46] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name

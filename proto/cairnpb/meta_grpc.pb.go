@@ -41,6 +41,7 @@ const (
 	Meta_Heartbeat_FullMethodName               = "/cairn.v1.Meta/Heartbeat"
 	Meta_GetClusterMap_FullMethodName           = "/cairn.v1.Meta/GetClusterMap"
 	Meta_LookupAccessKey_FullMethodName         = "/cairn.v1.Meta/LookupAccessKey"
+	Meta_LookupAPIKey_FullMethodName            = "/cairn.v1.Meta/LookupAPIKey"
 	Meta_ReportCorruptShard_FullMethodName      = "/cairn.v1.Meta/ReportCorruptShard"
 	Meta_ReportUnreadable_FullMethodName        = "/cairn.v1.Meta/ReportUnreadable"
 	Meta_ReportShards_FullMethodName            = "/cairn.v1.Meta/ReportShards"
@@ -90,6 +91,7 @@ type MetaClient interface {
 	// LookupAccessKey returns a user access key with its secret, for
 	// gateways to verify signatures.
 	LookupAccessKey(ctx context.Context, in *LookupAccessKeyRequest, opts ...grpc.CallOption) (*LookupAccessKeyResponse, error)
+	LookupAPIKey(ctx context.Context, in *LookupAPIKeyRequest, opts ...grpc.CallOption) (*LookupAPIKeyResponse, error)
 	// ReportCorruptShard records a shard a data node's scrubber found damaged;
 	// the repair engine rebuilds it from the other shards.
 	ReportCorruptShard(ctx context.Context, in *ReportCorruptShardRequest, opts ...grpc.CallOption) (*ReportCorruptShardResponse, error)
@@ -344,6 +346,16 @@ func (c *metaClient) LookupAccessKey(ctx context.Context, in *LookupAccessKeyReq
 	return out, nil
 }
 
+func (c *metaClient) LookupAPIKey(ctx context.Context, in *LookupAPIKeyRequest, opts ...grpc.CallOption) (*LookupAPIKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LookupAPIKeyResponse)
+	err := c.cc.Invoke(ctx, Meta_LookupAPIKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *metaClient) ReportCorruptShard(ctx context.Context, in *ReportCorruptShardRequest, opts ...grpc.CallOption) (*ReportCorruptShardResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ReportCorruptShardResponse)
@@ -499,6 +511,7 @@ type MetaServer interface {
 	// LookupAccessKey returns a user access key with its secret, for
 	// gateways to verify signatures.
 	LookupAccessKey(context.Context, *LookupAccessKeyRequest) (*LookupAccessKeyResponse, error)
+	LookupAPIKey(context.Context, *LookupAPIKeyRequest) (*LookupAPIKeyResponse, error)
 	// ReportCorruptShard records a shard a data node's scrubber found damaged;
 	// the repair engine rebuilds it from the other shards.
 	ReportCorruptShard(context.Context, *ReportCorruptShardRequest) (*ReportCorruptShardResponse, error)
@@ -598,6 +611,9 @@ func (UnimplementedMetaServer) GetClusterMap(context.Context, *GetClusterMapRequ
 }
 func (UnimplementedMetaServer) LookupAccessKey(context.Context, *LookupAccessKeyRequest) (*LookupAccessKeyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method LookupAccessKey not implemented")
+}
+func (UnimplementedMetaServer) LookupAPIKey(context.Context, *LookupAPIKeyRequest) (*LookupAPIKeyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method LookupAPIKey not implemented")
 }
 func (UnimplementedMetaServer) ReportCorruptShard(context.Context, *ReportCorruptShardRequest) (*ReportCorruptShardResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ReportCorruptShard not implemented")
@@ -1052,6 +1068,24 @@ func _Meta_LookupAccessKey_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_LookupAPIKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LookupAPIKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).LookupAPIKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_LookupAPIKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).LookupAPIKey(ctx, req.(*LookupAPIKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Meta_ReportCorruptShard_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ReportCorruptShardRequest)
 	if err := dec(in); err != nil {
@@ -1362,6 +1396,10 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "LookupAccessKey",
 			Handler:    _Meta_LookupAccessKey_Handler,
+		},
+		{
+			MethodName: "LookupAPIKey",
+			Handler:    _Meta_LookupAPIKey_Handler,
 		},
 		{
 			MethodName: "ReportCorruptShard",

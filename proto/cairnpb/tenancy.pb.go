@@ -28,6 +28,10 @@ type Namespace struct {
 	// s3_compartment is where S3 CreateBucket puts new buckets; empty is the
 	// root compartment.
 	S3Compartment string `protobuf:"bytes,20,opt,name=s3_compartment,json=s3Compartment,proto3" json:"s3_compartment,omitempty"`
+	// ocid is the namespace's tenancy OCID (ocid1.tenancy.oc1..<unique>),
+	// the first part of a native API signature's keyId. Namespaces made
+	// before OCIDs get one with their first API key.
+	Ocid          string `protobuf:"bytes,21,opt,name=ocid,proto3" json:"ocid,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -83,14 +87,24 @@ func (x *Namespace) GetS3Compartment() string {
 	return ""
 }
 
+func (x *Namespace) GetOcid() string {
+	if x != nil {
+		return x.Ocid
+	}
+	return ""
+}
+
 // User belongs to exactly one namespace; its name is unique within it.
 type User struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Namespace       string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	Name            string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	CreatedUnixNano int64                  `protobuf:"varint,3,opt,name=created_unix_nano,json=createdUnixNano,proto3" json:"created_unix_nano,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// ocid is the user's OCID (ocid1.user.oc1..<unique>). Users made before
+	// OCIDs get one with their first API key.
+	Ocid          string `protobuf:"bytes,4,opt,name=ocid,proto3" json:"ocid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *User) Reset() {
@@ -144,6 +158,147 @@ func (x *User) GetCreatedUnixNano() int64 {
 	return 0
 }
 
+func (x *User) GetOcid() string {
+	if x != nil {
+		return x.Ocid
+	}
+	return ""
+}
+
+// APIKey is one of a user's API signing keys: an RSA public key that
+// checks the user's native API request signatures (OCI's HTTP Signature
+// scheme). Its fingerprint is OCI's: the MD5 of the DER public key, as
+// colon-separated hex. A user has at most 3.
+type APIKey struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Namespace   string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	User        string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Fingerprint string                 `protobuf:"bytes,3,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	// public_key_pem is the key as a PEM "PUBLIC KEY" (PKIX) block.
+	PublicKeyPem    string `protobuf:"bytes,4,opt,name=public_key_pem,json=publicKeyPem,proto3" json:"public_key_pem,omitempty"`
+	CreatedUnixNano int64  `protobuf:"varint,5,opt,name=created_unix_nano,json=createdUnixNano,proto3" json:"created_unix_nano,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *APIKey) Reset() {
+	*x = APIKey{}
+	mi := &file_cairnpb_tenancy_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *APIKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*APIKey) ProtoMessage() {}
+
+func (x *APIKey) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_tenancy_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use APIKey.ProtoReflect.Descriptor instead.
+func (*APIKey) Descriptor() ([]byte, []int) {
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *APIKey) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *APIKey) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *APIKey) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
+func (x *APIKey) GetPublicKeyPem() string {
+	if x != nil {
+		return x.PublicKeyPem
+	}
+	return ""
+}
+
+func (x *APIKey) GetCreatedUnixNano() int64 {
+	if x != nil {
+		return x.CreatedUnixNano
+	}
+	return 0
+}
+
+// OCIDRef is what an OCID names: a namespace (user empty) or a user.
+type OCIDRef struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OCIDRef) Reset() {
+	*x = OCIDRef{}
+	mi := &file_cairnpb_tenancy_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OCIDRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OCIDRef) ProtoMessage() {}
+
+func (x *OCIDRef) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_tenancy_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OCIDRef.ProtoReflect.Descriptor instead.
+func (*OCIDRef) Descriptor() ([]byte, []int) {
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *OCIDRef) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *OCIDRef) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
 // AccessKey is one access key ID and secret of a user. The secret is
 // returned once, by CreateAccessKey, and to gateways by LookupAccessKey;
 // listings leave it empty.
@@ -166,7 +321,7 @@ type AccessKey struct {
 
 func (x *AccessKey) Reset() {
 	*x = AccessKey{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[2]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -178,7 +333,7 @@ func (x *AccessKey) String() string {
 func (*AccessKey) ProtoMessage() {}
 
 func (x *AccessKey) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[2]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -191,7 +346,7 @@ func (x *AccessKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessKey.ProtoReflect.Descriptor instead.
 func (*AccessKey) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{2}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AccessKey) GetAccessKeyId() string {
@@ -261,7 +416,7 @@ type CreateNamespaceCmd struct {
 
 func (x *CreateNamespaceCmd) Reset() {
 	*x = CreateNamespaceCmd{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[3]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -273,7 +428,7 @@ func (x *CreateNamespaceCmd) String() string {
 func (*CreateNamespaceCmd) ProtoMessage() {}
 
 func (x *CreateNamespaceCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[3]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -286,7 +441,7 @@ func (x *CreateNamespaceCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateNamespaceCmd.ProtoReflect.Descriptor instead.
 func (*CreateNamespaceCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{3}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateNamespaceCmd) GetNamespace() *Namespace {
@@ -305,7 +460,7 @@ type CreateUserCmd struct {
 
 func (x *CreateUserCmd) Reset() {
 	*x = CreateUserCmd{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[4]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -317,7 +472,7 @@ func (x *CreateUserCmd) String() string {
 func (*CreateUserCmd) ProtoMessage() {}
 
 func (x *CreateUserCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[4]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -330,7 +485,7 @@ func (x *CreateUserCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserCmd.ProtoReflect.Descriptor instead.
 func (*CreateUserCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{4}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateUserCmd) GetUser() *User {
@@ -351,7 +506,7 @@ type DeleteUserCmd struct {
 
 func (x *DeleteUserCmd) Reset() {
 	*x = DeleteUserCmd{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[5]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -363,7 +518,7 @@ func (x *DeleteUserCmd) String() string {
 func (*DeleteUserCmd) ProtoMessage() {}
 
 func (x *DeleteUserCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[5]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -376,7 +531,7 @@ func (x *DeleteUserCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUserCmd.ProtoReflect.Descriptor instead.
 func (*DeleteUserCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{5}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeleteUserCmd) GetNamespace() string {
@@ -402,7 +557,7 @@ type CreateAccessKeyCmd struct {
 
 func (x *CreateAccessKeyCmd) Reset() {
 	*x = CreateAccessKeyCmd{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[6]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +569,7 @@ func (x *CreateAccessKeyCmd) String() string {
 func (*CreateAccessKeyCmd) ProtoMessage() {}
 
 func (x *CreateAccessKeyCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[6]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +582,7 @@ func (x *CreateAccessKeyCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessKeyCmd.ProtoReflect.Descriptor instead.
 func (*CreateAccessKeyCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{6}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateAccessKeyCmd) GetKey() *AccessKey {
@@ -447,7 +602,7 @@ type SetAccessKeyActiveCmd struct {
 
 func (x *SetAccessKeyActiveCmd) Reset() {
 	*x = SetAccessKeyActiveCmd{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[7]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +614,7 @@ func (x *SetAccessKeyActiveCmd) String() string {
 func (*SetAccessKeyActiveCmd) ProtoMessage() {}
 
 func (x *SetAccessKeyActiveCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[7]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +627,7 @@ func (x *SetAccessKeyActiveCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAccessKeyActiveCmd.ProtoReflect.Descriptor instead.
 func (*SetAccessKeyActiveCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{7}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SetAccessKeyActiveCmd) GetAccessKeyId() string {
@@ -498,7 +653,7 @@ type DeleteAccessKeyCmd struct {
 
 func (x *DeleteAccessKeyCmd) Reset() {
 	*x = DeleteAccessKeyCmd{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[8]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -510,7 +665,7 @@ func (x *DeleteAccessKeyCmd) String() string {
 func (*DeleteAccessKeyCmd) ProtoMessage() {}
 
 func (x *DeleteAccessKeyCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[8]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -523,12 +678,135 @@ func (x *DeleteAccessKeyCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccessKeyCmd.ProtoReflect.Descriptor instead.
 func (*DeleteAccessKeyCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{8}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteAccessKeyCmd) GetAccessKeyId() string {
 	if x != nil {
 		return x.AccessKeyId
+	}
+	return ""
+}
+
+// UploadAPIKeyCmd adds key to its user. user_ocid and namespace_ocid,
+// drawn by the proposer, are given to the user and its namespace when they
+// have none yet; an OCID already assigned is kept.
+type UploadAPIKeyCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           *APIKey                `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	UserOcid      string                 `protobuf:"bytes,2,opt,name=user_ocid,json=userOcid,proto3" json:"user_ocid,omitempty"`
+	NamespaceOcid string                 `protobuf:"bytes,3,opt,name=namespace_ocid,json=namespaceOcid,proto3" json:"namespace_ocid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadAPIKeyCmd) Reset() {
+	*x = UploadAPIKeyCmd{}
+	mi := &file_cairnpb_tenancy_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadAPIKeyCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadAPIKeyCmd) ProtoMessage() {}
+
+func (x *UploadAPIKeyCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_tenancy_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadAPIKeyCmd.ProtoReflect.Descriptor instead.
+func (*UploadAPIKeyCmd) Descriptor() ([]byte, []int) {
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *UploadAPIKeyCmd) GetKey() *APIKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *UploadAPIKeyCmd) GetUserOcid() string {
+	if x != nil {
+		return x.UserOcid
+	}
+	return ""
+}
+
+func (x *UploadAPIKeyCmd) GetNamespaceOcid() string {
+	if x != nil {
+		return x.NamespaceOcid
+	}
+	return ""
+}
+
+type DeleteAPIKeyCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Fingerprint   string                 `protobuf:"bytes,3,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAPIKeyCmd) Reset() {
+	*x = DeleteAPIKeyCmd{}
+	mi := &file_cairnpb_tenancy_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAPIKeyCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAPIKeyCmd) ProtoMessage() {}
+
+func (x *DeleteAPIKeyCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_tenancy_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAPIKeyCmd.ProtoReflect.Descriptor instead.
+func (*DeleteAPIKeyCmd) Descriptor() ([]byte, []int) {
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DeleteAPIKeyCmd) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteAPIKeyCmd) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *DeleteAPIKeyCmd) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
 	}
 	return ""
 }
@@ -543,7 +821,7 @@ type CreateNamespaceRequest struct {
 
 func (x *CreateNamespaceRequest) Reset() {
 	*x = CreateNamespaceRequest{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[9]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -555,7 +833,7 @@ func (x *CreateNamespaceRequest) String() string {
 func (*CreateNamespaceRequest) ProtoMessage() {}
 
 func (x *CreateNamespaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[9]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -568,7 +846,7 @@ func (x *CreateNamespaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateNamespaceRequest.ProtoReflect.Descriptor instead.
 func (*CreateNamespaceRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{9}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateNamespaceRequest) GetName() string {
@@ -587,7 +865,7 @@ type CreateNamespaceResponse struct {
 
 func (x *CreateNamespaceResponse) Reset() {
 	*x = CreateNamespaceResponse{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[10]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -599,7 +877,7 @@ func (x *CreateNamespaceResponse) String() string {
 func (*CreateNamespaceResponse) ProtoMessage() {}
 
 func (x *CreateNamespaceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[10]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -612,7 +890,7 @@ func (x *CreateNamespaceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateNamespaceResponse.ProtoReflect.Descriptor instead.
 func (*CreateNamespaceResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{10}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateNamespaceResponse) GetNamespace() *Namespace {
@@ -630,7 +908,7 @@ type ListNamespacesRequest struct {
 
 func (x *ListNamespacesRequest) Reset() {
 	*x = ListNamespacesRequest{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[11]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -642,7 +920,7 @@ func (x *ListNamespacesRequest) String() string {
 func (*ListNamespacesRequest) ProtoMessage() {}
 
 func (x *ListNamespacesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[11]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -655,7 +933,7 @@ func (x *ListNamespacesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNamespacesRequest.ProtoReflect.Descriptor instead.
 func (*ListNamespacesRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{11}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{15}
 }
 
 type ListNamespacesResponse struct {
@@ -667,7 +945,7 @@ type ListNamespacesResponse struct {
 
 func (x *ListNamespacesResponse) Reset() {
 	*x = ListNamespacesResponse{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[12]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +957,7 @@ func (x *ListNamespacesResponse) String() string {
 func (*ListNamespacesResponse) ProtoMessage() {}
 
 func (x *ListNamespacesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[12]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,7 +970,7 @@ func (x *ListNamespacesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNamespacesResponse.ProtoReflect.Descriptor instead.
 func (*ListNamespacesResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{12}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListNamespacesResponse) GetNamespaces() []*Namespace {
@@ -711,7 +989,7 @@ type GetNamespaceRequest struct {
 
 func (x *GetNamespaceRequest) Reset() {
 	*x = GetNamespaceRequest{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[13]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +1001,7 @@ func (x *GetNamespaceRequest) String() string {
 func (*GetNamespaceRequest) ProtoMessage() {}
 
 func (x *GetNamespaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[13]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,7 +1014,7 @@ func (x *GetNamespaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNamespaceRequest.ProtoReflect.Descriptor instead.
 func (*GetNamespaceRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{13}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetNamespaceRequest) GetName() string {
@@ -757,7 +1035,7 @@ type GetNamespaceResponse struct {
 
 func (x *GetNamespaceResponse) Reset() {
 	*x = GetNamespaceResponse{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[14]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -769,7 +1047,7 @@ func (x *GetNamespaceResponse) String() string {
 func (*GetNamespaceResponse) ProtoMessage() {}
 
 func (x *GetNamespaceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[14]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -782,7 +1060,7 @@ func (x *GetNamespaceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNamespaceResponse.ProtoReflect.Descriptor instead.
 func (*GetNamespaceResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{14}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetNamespaceResponse) GetNamespace() *Namespace {
@@ -816,7 +1094,7 @@ type CreateUserRequest struct {
 
 func (x *CreateUserRequest) Reset() {
 	*x = CreateUserRequest{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[15]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -828,7 +1106,7 @@ func (x *CreateUserRequest) String() string {
 func (*CreateUserRequest) ProtoMessage() {}
 
 func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[15]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -841,7 +1119,7 @@ func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserRequest.ProtoReflect.Descriptor instead.
 func (*CreateUserRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{15}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateUserRequest) GetNamespace() string {
@@ -867,7 +1145,7 @@ type CreateUserResponse struct {
 
 func (x *CreateUserResponse) Reset() {
 	*x = CreateUserResponse{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[16]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -879,7 +1157,7 @@ func (x *CreateUserResponse) String() string {
 func (*CreateUserResponse) ProtoMessage() {}
 
 func (x *CreateUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[16]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -892,7 +1170,7 @@ func (x *CreateUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserResponse.ProtoReflect.Descriptor instead.
 func (*CreateUserResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{16}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateUserResponse) GetUser() *User {
@@ -911,7 +1189,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[17]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -923,7 +1201,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[17]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -936,7 +1214,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{17}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListUsersRequest) GetNamespace() string {
@@ -955,7 +1233,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[18]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -967,7 +1245,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[18]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -980,7 +1258,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{18}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListUsersResponse) GetUsers() []*User {
@@ -1000,7 +1278,7 @@ type DeleteUserRequest struct {
 
 func (x *DeleteUserRequest) Reset() {
 	*x = DeleteUserRequest{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[19]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1012,7 +1290,7 @@ func (x *DeleteUserRequest) String() string {
 func (*DeleteUserRequest) ProtoMessage() {}
 
 func (x *DeleteUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[19]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1025,7 +1303,7 @@ func (x *DeleteUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUserRequest.ProtoReflect.Descriptor instead.
 func (*DeleteUserRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{19}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DeleteUserRequest) GetNamespace() string {
@@ -1050,7 +1328,7 @@ type DeleteUserResponse struct {
 
 func (x *DeleteUserResponse) Reset() {
 	*x = DeleteUserResponse{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[20]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1062,7 +1340,7 @@ func (x *DeleteUserResponse) String() string {
 func (*DeleteUserResponse) ProtoMessage() {}
 
 func (x *DeleteUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[20]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1075,7 +1353,7 @@ func (x *DeleteUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUserResponse.ProtoReflect.Descriptor instead.
 func (*DeleteUserResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{20}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{24}
 }
 
 type CreateAccessKeyRequest struct {
@@ -1088,7 +1366,7 @@ type CreateAccessKeyRequest struct {
 
 func (x *CreateAccessKeyRequest) Reset() {
 	*x = CreateAccessKeyRequest{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[21]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1100,7 +1378,7 @@ func (x *CreateAccessKeyRequest) String() string {
 func (*CreateAccessKeyRequest) ProtoMessage() {}
 
 func (x *CreateAccessKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[21]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1113,7 +1391,7 @@ func (x *CreateAccessKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccessKeyRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{21}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CreateAccessKeyRequest) GetNamespace() string {
@@ -1140,7 +1418,7 @@ type CreateAccessKeyResponse struct {
 
 func (x *CreateAccessKeyResponse) Reset() {
 	*x = CreateAccessKeyResponse{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[22]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1430,7 @@ func (x *CreateAccessKeyResponse) String() string {
 func (*CreateAccessKeyResponse) ProtoMessage() {}
 
 func (x *CreateAccessKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[22]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1443,7 @@ func (x *CreateAccessKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessKeyResponse.ProtoReflect.Descriptor instead.
 func (*CreateAccessKeyResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{22}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateAccessKeyResponse) GetKey() *AccessKey {
@@ -1187,7 +1465,7 @@ type ListAccessKeysRequest struct {
 
 func (x *ListAccessKeysRequest) Reset() {
 	*x = ListAccessKeysRequest{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[23]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1477,7 @@ func (x *ListAccessKeysRequest) String() string {
 func (*ListAccessKeysRequest) ProtoMessage() {}
 
 func (x *ListAccessKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[23]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1490,7 @@ func (x *ListAccessKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListAccessKeysRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{23}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListAccessKeysRequest) GetNamespace() string {
@@ -1238,7 +1516,7 @@ type ListAccessKeysResponse struct {
 
 func (x *ListAccessKeysResponse) Reset() {
 	*x = ListAccessKeysResponse{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[24]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1250,7 +1528,7 @@ func (x *ListAccessKeysResponse) String() string {
 func (*ListAccessKeysResponse) ProtoMessage() {}
 
 func (x *ListAccessKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[24]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1263,7 +1541,7 @@ func (x *ListAccessKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListAccessKeysResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{24}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListAccessKeysResponse) GetKeys() []*AccessKey {
@@ -1282,7 +1560,7 @@ type DeactivateAccessKeyRequest struct {
 
 func (x *DeactivateAccessKeyRequest) Reset() {
 	*x = DeactivateAccessKeyRequest{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[25]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1294,7 +1572,7 @@ func (x *DeactivateAccessKeyRequest) String() string {
 func (*DeactivateAccessKeyRequest) ProtoMessage() {}
 
 func (x *DeactivateAccessKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[25]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1307,7 +1585,7 @@ func (x *DeactivateAccessKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateAccessKeyRequest.ProtoReflect.Descriptor instead.
 func (*DeactivateAccessKeyRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{25}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DeactivateAccessKeyRequest) GetAccessKeyId() string {
@@ -1325,7 +1603,7 @@ type DeactivateAccessKeyResponse struct {
 
 func (x *DeactivateAccessKeyResponse) Reset() {
 	*x = DeactivateAccessKeyResponse{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[26]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1337,7 +1615,7 @@ func (x *DeactivateAccessKeyResponse) String() string {
 func (*DeactivateAccessKeyResponse) ProtoMessage() {}
 
 func (x *DeactivateAccessKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[26]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1350,7 +1628,7 @@ func (x *DeactivateAccessKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateAccessKeyResponse.ProtoReflect.Descriptor instead.
 func (*DeactivateAccessKeyResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{26}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{30}
 }
 
 type DeleteAccessKeyRequest struct {
@@ -1362,7 +1640,7 @@ type DeleteAccessKeyRequest struct {
 
 func (x *DeleteAccessKeyRequest) Reset() {
 	*x = DeleteAccessKeyRequest{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[27]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1374,7 +1652,7 @@ func (x *DeleteAccessKeyRequest) String() string {
 func (*DeleteAccessKeyRequest) ProtoMessage() {}
 
 func (x *DeleteAccessKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[27]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1387,7 +1665,7 @@ func (x *DeleteAccessKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccessKeyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccessKeyRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{27}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DeleteAccessKeyRequest) GetAccessKeyId() string {
@@ -1405,7 +1683,7 @@ type DeleteAccessKeyResponse struct {
 
 func (x *DeleteAccessKeyResponse) Reset() {
 	*x = DeleteAccessKeyResponse{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[28]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1417,7 +1695,7 @@ func (x *DeleteAccessKeyResponse) String() string {
 func (*DeleteAccessKeyResponse) ProtoMessage() {}
 
 func (x *DeleteAccessKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[28]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1430,7 +1708,7 @@ func (x *DeleteAccessKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccessKeyResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAccessKeyResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{28}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{32}
 }
 
 // LookupAccessKey (Meta service) is how gateways authenticate requests
@@ -1444,7 +1722,7 @@ type LookupAccessKeyRequest struct {
 
 func (x *LookupAccessKeyRequest) Reset() {
 	*x = LookupAccessKeyRequest{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[29]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1456,7 +1734,7 @@ func (x *LookupAccessKeyRequest) String() string {
 func (*LookupAccessKeyRequest) ProtoMessage() {}
 
 func (x *LookupAccessKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[29]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1469,7 +1747,7 @@ func (x *LookupAccessKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupAccessKeyRequest.ProtoReflect.Descriptor instead.
 func (*LookupAccessKeyRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{29}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *LookupAccessKeyRequest) GetAccessKeyId() string {
@@ -1499,7 +1777,7 @@ type LookupAccessKeyResponse struct {
 
 func (x *LookupAccessKeyResponse) Reset() {
 	*x = LookupAccessKeyResponse{}
-	mi := &file_cairnpb_tenancy_proto_msgTypes[30]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1511,7 +1789,7 @@ func (x *LookupAccessKeyResponse) String() string {
 func (*LookupAccessKeyResponse) ProtoMessage() {}
 
 func (x *LookupAccessKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tenancy_proto_msgTypes[30]
+	mi := &file_cairnpb_tenancy_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1524,7 +1802,7 @@ func (x *LookupAccessKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupAccessKeyResponse.ProtoReflect.Descriptor instead.
 func (*LookupAccessKeyResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{30}
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *LookupAccessKeyResponse) GetNamespace() string {
@@ -1583,19 +1861,516 @@ func (x *LookupAccessKeyResponse) GetS3Compartment() string {
 	return ""
 }
 
+// API signing keys (Admin service). UploadAPIKey answers with the key's
+// fingerprint and the OCIDs that make up a signature's keyId.
+type UploadAPIKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	PublicKeyPem  string                 `protobuf:"bytes,3,opt,name=public_key_pem,json=publicKeyPem,proto3" json:"public_key_pem,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadAPIKeyRequest) Reset() {
+	*x = UploadAPIKeyRequest{}
+	mi := &file_cairnpb_tenancy_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadAPIKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadAPIKeyRequest) ProtoMessage() {}
+
+func (x *UploadAPIKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_tenancy_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadAPIKeyRequest.ProtoReflect.Descriptor instead.
+func (*UploadAPIKeyRequest) Descriptor() ([]byte, []int) {
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *UploadAPIKeyRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *UploadAPIKeyRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *UploadAPIKeyRequest) GetPublicKeyPem() string {
+	if x != nil {
+		return x.PublicKeyPem
+	}
+	return ""
+}
+
+type UploadAPIKeyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           *APIKey                `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	NamespaceOcid string                 `protobuf:"bytes,2,opt,name=namespace_ocid,json=namespaceOcid,proto3" json:"namespace_ocid,omitempty"`
+	UserOcid      string                 `protobuf:"bytes,3,opt,name=user_ocid,json=userOcid,proto3" json:"user_ocid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadAPIKeyResponse) Reset() {
+	*x = UploadAPIKeyResponse{}
+	mi := &file_cairnpb_tenancy_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadAPIKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadAPIKeyResponse) ProtoMessage() {}
+
+func (x *UploadAPIKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_tenancy_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadAPIKeyResponse.ProtoReflect.Descriptor instead.
+func (*UploadAPIKeyResponse) Descriptor() ([]byte, []int) {
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *UploadAPIKeyResponse) GetKey() *APIKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *UploadAPIKeyResponse) GetNamespaceOcid() string {
+	if x != nil {
+		return x.NamespaceOcid
+	}
+	return ""
+}
+
+func (x *UploadAPIKeyResponse) GetUserOcid() string {
+	if x != nil {
+		return x.UserOcid
+	}
+	return ""
+}
+
+type ListAPIKeysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAPIKeysRequest) Reset() {
+	*x = ListAPIKeysRequest{}
+	mi := &file_cairnpb_tenancy_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAPIKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAPIKeysRequest) ProtoMessage() {}
+
+func (x *ListAPIKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_tenancy_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAPIKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListAPIKeysRequest) Descriptor() ([]byte, []int) {
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ListAPIKeysRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ListAPIKeysRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+type ListAPIKeysResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Keys          []*APIKey              `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	NamespaceOcid string                 `protobuf:"bytes,2,opt,name=namespace_ocid,json=namespaceOcid,proto3" json:"namespace_ocid,omitempty"`
+	UserOcid      string                 `protobuf:"bytes,3,opt,name=user_ocid,json=userOcid,proto3" json:"user_ocid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAPIKeysResponse) Reset() {
+	*x = ListAPIKeysResponse{}
+	mi := &file_cairnpb_tenancy_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAPIKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAPIKeysResponse) ProtoMessage() {}
+
+func (x *ListAPIKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_tenancy_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAPIKeysResponse.ProtoReflect.Descriptor instead.
+func (*ListAPIKeysResponse) Descriptor() ([]byte, []int) {
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ListAPIKeysResponse) GetKeys() []*APIKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *ListAPIKeysResponse) GetNamespaceOcid() string {
+	if x != nil {
+		return x.NamespaceOcid
+	}
+	return ""
+}
+
+func (x *ListAPIKeysResponse) GetUserOcid() string {
+	if x != nil {
+		return x.UserOcid
+	}
+	return ""
+}
+
+type DeleteAPIKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Fingerprint   string                 `protobuf:"bytes,3,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAPIKeyRequest) Reset() {
+	*x = DeleteAPIKeyRequest{}
+	mi := &file_cairnpb_tenancy_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAPIKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAPIKeyRequest) ProtoMessage() {}
+
+func (x *DeleteAPIKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_tenancy_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAPIKeyRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAPIKeyRequest) Descriptor() ([]byte, []int) {
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *DeleteAPIKeyRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteAPIKeyRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *DeleteAPIKeyRequest) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
+type DeleteAPIKeyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAPIKeyResponse) Reset() {
+	*x = DeleteAPIKeyResponse{}
+	mi := &file_cairnpb_tenancy_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAPIKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAPIKeyResponse) ProtoMessage() {}
+
+func (x *DeleteAPIKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_tenancy_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAPIKeyResponse.ProtoReflect.Descriptor instead.
+func (*DeleteAPIKeyResponse) Descriptor() ([]byte, []int) {
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{40}
+}
+
+// LookupAPIKey (Meta service) is how gateways authenticate native API
+// requests: the keyId of a signature, <tenancy ocid>/<user ocid>/<fingerprint>,
+// names the key. An unknown one is KEY_NOT_FOUND. The answer carries the
+// public key and what LookupAccessKey carries to authorize with.
+type LookupAPIKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenancyOcid   string                 `protobuf:"bytes,1,opt,name=tenancy_ocid,json=tenancyOcid,proto3" json:"tenancy_ocid,omitempty"`
+	UserOcid      string                 `protobuf:"bytes,2,opt,name=user_ocid,json=userOcid,proto3" json:"user_ocid,omitempty"`
+	Fingerprint   string                 `protobuf:"bytes,3,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupAPIKeyRequest) Reset() {
+	*x = LookupAPIKeyRequest{}
+	mi := &file_cairnpb_tenancy_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupAPIKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupAPIKeyRequest) ProtoMessage() {}
+
+func (x *LookupAPIKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_tenancy_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupAPIKeyRequest.ProtoReflect.Descriptor instead.
+func (*LookupAPIKeyRequest) Descriptor() ([]byte, []int) {
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *LookupAPIKeyRequest) GetTenancyOcid() string {
+	if x != nil {
+		return x.TenancyOcid
+	}
+	return ""
+}
+
+func (x *LookupAPIKeyRequest) GetUserOcid() string {
+	if x != nil {
+		return x.UserOcid
+	}
+	return ""
+}
+
+func (x *LookupAPIKeyRequest) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
+type LookupAPIKeyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	PublicKeyPem  string                 `protobuf:"bytes,3,opt,name=public_key_pem,json=publicKeyPem,proto3" json:"public_key_pem,omitempty"`
+	Groups        []string               `protobuf:"bytes,20,rep,name=groups,proto3" json:"groups,omitempty"`
+	Statements    []string               `protobuf:"bytes,21,rep,name=statements,proto3" json:"statements,omitempty"`
+	Compartments  []*Compartment         `protobuf:"bytes,22,rep,name=compartments,proto3" json:"compartments,omitempty"`
+	S3Compartment string                 `protobuf:"bytes,23,opt,name=s3_compartment,json=s3Compartment,proto3" json:"s3_compartment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupAPIKeyResponse) Reset() {
+	*x = LookupAPIKeyResponse{}
+	mi := &file_cairnpb_tenancy_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupAPIKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupAPIKeyResponse) ProtoMessage() {}
+
+func (x *LookupAPIKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_tenancy_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupAPIKeyResponse.ProtoReflect.Descriptor instead.
+func (*LookupAPIKeyResponse) Descriptor() ([]byte, []int) {
+	return file_cairnpb_tenancy_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *LookupAPIKeyResponse) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *LookupAPIKeyResponse) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *LookupAPIKeyResponse) GetPublicKeyPem() string {
+	if x != nil {
+		return x.PublicKeyPem
+	}
+	return ""
+}
+
+func (x *LookupAPIKeyResponse) GetGroups() []string {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *LookupAPIKeyResponse) GetStatements() []string {
+	if x != nil {
+		return x.Statements
+	}
+	return nil
+}
+
+func (x *LookupAPIKeyResponse) GetCompartments() []*Compartment {
+	if x != nil {
+		return x.Compartments
+	}
+	return nil
+}
+
+func (x *LookupAPIKeyResponse) GetS3Compartment() string {
+	if x != nil {
+		return x.S3Compartment
+	}
+	return ""
+}
+
 var File_cairnpb_tenancy_proto protoreflect.FileDescriptor
 
 const file_cairnpb_tenancy_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/tenancy.proto\x12\bcairn.v1\x1a\x11cairnpb/iam.proto\"r\n" +
+	"\x15cairnpb/tenancy.proto\x12\bcairn.v1\x1a\x11cairnpb/iam.proto\"\x86\x01\n" +
 	"\tNamespace\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12*\n" +
 	"\x11created_unix_nano\x18\x02 \x01(\x03R\x0fcreatedUnixNano\x12%\n" +
-	"\x0es3_compartment\x18\x14 \x01(\tR\rs3Compartment\"d\n" +
+	"\x0es3_compartment\x18\x14 \x01(\tR\rs3Compartment\x12\x12\n" +
+	"\x04ocid\x18\x15 \x01(\tR\x04ocid\"x\n" +
 	"\x04User\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12*\n" +
-	"\x11created_unix_nano\x18\x03 \x01(\x03R\x0fcreatedUnixNano\"\x86\x02\n" +
+	"\x11created_unix_nano\x18\x03 \x01(\x03R\x0fcreatedUnixNano\x12\x12\n" +
+	"\x04ocid\x18\x04 \x01(\tR\x04ocid\"\xae\x01\n" +
+	"\x06APIKey\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12 \n" +
+	"\vfingerprint\x18\x03 \x01(\tR\vfingerprint\x12$\n" +
+	"\x0epublic_key_pem\x18\x04 \x01(\tR\fpublicKeyPem\x12*\n" +
+	"\x11created_unix_nano\x18\x05 \x01(\x03R\x0fcreatedUnixNano\";\n" +
+	"\aOCIDRef\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\"\x86\x02\n" +
 	"\tAccessKey\x12\"\n" +
 	"\raccess_key_id\x18\x01 \x01(\tR\vaccessKeyId\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x12\n" +
@@ -1618,7 +2393,15 @@ const file_cairnpb_tenancy_proto_rawDesc = "" +
 	"\raccess_key_id\x18\x01 \x01(\tR\vaccessKeyId\x12\x16\n" +
 	"\x06active\x18\x02 \x01(\bR\x06active\"8\n" +
 	"\x12DeleteAccessKeyCmd\x12\"\n" +
-	"\raccess_key_id\x18\x01 \x01(\tR\vaccessKeyId\",\n" +
+	"\raccess_key_id\x18\x01 \x01(\tR\vaccessKeyId\"y\n" +
+	"\x0fUploadAPIKeyCmd\x12\"\n" +
+	"\x03key\x18\x01 \x01(\v2\x10.cairn.v1.APIKeyR\x03key\x12\x1b\n" +
+	"\tuser_ocid\x18\x02 \x01(\tR\buserOcid\x12%\n" +
+	"\x0enamespace_ocid\x18\x03 \x01(\tR\rnamespaceOcid\"e\n" +
+	"\x0fDeleteAPIKeyCmd\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12 \n" +
+	"\vfingerprint\x18\x03 \x01(\tR\vfingerprint\",\n" +
 	"\x16CreateNamespaceRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"L\n" +
 	"\x17CreateNamespaceResponse\x121\n" +
@@ -1675,6 +2458,40 @@ const file_cairnpb_tenancy_proto_rawDesc = "" +
 	"statements\x18\x15 \x03(\tR\n" +
 	"statements\x129\n" +
 	"\fcompartments\x18\x16 \x03(\v2\x15.cairn.v1.CompartmentR\fcompartments\x12%\n" +
+	"\x0es3_compartment\x18\x17 \x01(\tR\rs3Compartment\"m\n" +
+	"\x13UploadAPIKeyRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12$\n" +
+	"\x0epublic_key_pem\x18\x03 \x01(\tR\fpublicKeyPem\"~\n" +
+	"\x14UploadAPIKeyResponse\x12\"\n" +
+	"\x03key\x18\x01 \x01(\v2\x10.cairn.v1.APIKeyR\x03key\x12%\n" +
+	"\x0enamespace_ocid\x18\x02 \x01(\tR\rnamespaceOcid\x12\x1b\n" +
+	"\tuser_ocid\x18\x03 \x01(\tR\buserOcid\"F\n" +
+	"\x12ListAPIKeysRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\"\x7f\n" +
+	"\x13ListAPIKeysResponse\x12$\n" +
+	"\x04keys\x18\x01 \x03(\v2\x10.cairn.v1.APIKeyR\x04keys\x12%\n" +
+	"\x0enamespace_ocid\x18\x02 \x01(\tR\rnamespaceOcid\x12\x1b\n" +
+	"\tuser_ocid\x18\x03 \x01(\tR\buserOcid\"i\n" +
+	"\x13DeleteAPIKeyRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12 \n" +
+	"\vfingerprint\x18\x03 \x01(\tR\vfingerprint\"\x16\n" +
+	"\x14DeleteAPIKeyResponse\"w\n" +
+	"\x13LookupAPIKeyRequest\x12!\n" +
+	"\ftenancy_ocid\x18\x01 \x01(\tR\vtenancyOcid\x12\x1b\n" +
+	"\tuser_ocid\x18\x02 \x01(\tR\buserOcid\x12 \n" +
+	"\vfingerprint\x18\x03 \x01(\tR\vfingerprint\"\x88\x02\n" +
+	"\x14LookupAPIKeyResponse\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12$\n" +
+	"\x0epublic_key_pem\x18\x03 \x01(\tR\fpublicKeyPem\x12\x16\n" +
+	"\x06groups\x18\x14 \x03(\tR\x06groups\x12\x1e\n" +
+	"\n" +
+	"statements\x18\x15 \x03(\tR\n" +
+	"statements\x129\n" +
+	"\fcompartments\x18\x16 \x03(\v2\x15.cairn.v1.CompartmentR\fcompartments\x12%\n" +
 	"\x0es3_compartment\x18\x17 \x01(\tR\rs3CompartmentB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
@@ -1689,58 +2506,74 @@ func file_cairnpb_tenancy_proto_rawDescGZIP() []byte {
 	return file_cairnpb_tenancy_proto_rawDescData
 }
 
-var file_cairnpb_tenancy_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_cairnpb_tenancy_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_cairnpb_tenancy_proto_goTypes = []any{
 	(*Namespace)(nil),                   // 0: cairn.v1.Namespace
 	(*User)(nil),                        // 1: cairn.v1.User
-	(*AccessKey)(nil),                   // 2: cairn.v1.AccessKey
-	(*CreateNamespaceCmd)(nil),          // 3: cairn.v1.CreateNamespaceCmd
-	(*CreateUserCmd)(nil),               // 4: cairn.v1.CreateUserCmd
-	(*DeleteUserCmd)(nil),               // 5: cairn.v1.DeleteUserCmd
-	(*CreateAccessKeyCmd)(nil),          // 6: cairn.v1.CreateAccessKeyCmd
-	(*SetAccessKeyActiveCmd)(nil),       // 7: cairn.v1.SetAccessKeyActiveCmd
-	(*DeleteAccessKeyCmd)(nil),          // 8: cairn.v1.DeleteAccessKeyCmd
-	(*CreateNamespaceRequest)(nil),      // 9: cairn.v1.CreateNamespaceRequest
-	(*CreateNamespaceResponse)(nil),     // 10: cairn.v1.CreateNamespaceResponse
-	(*ListNamespacesRequest)(nil),       // 11: cairn.v1.ListNamespacesRequest
-	(*ListNamespacesResponse)(nil),      // 12: cairn.v1.ListNamespacesResponse
-	(*GetNamespaceRequest)(nil),         // 13: cairn.v1.GetNamespaceRequest
-	(*GetNamespaceResponse)(nil),        // 14: cairn.v1.GetNamespaceResponse
-	(*CreateUserRequest)(nil),           // 15: cairn.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),          // 16: cairn.v1.CreateUserResponse
-	(*ListUsersRequest)(nil),            // 17: cairn.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),           // 18: cairn.v1.ListUsersResponse
-	(*DeleteUserRequest)(nil),           // 19: cairn.v1.DeleteUserRequest
-	(*DeleteUserResponse)(nil),          // 20: cairn.v1.DeleteUserResponse
-	(*CreateAccessKeyRequest)(nil),      // 21: cairn.v1.CreateAccessKeyRequest
-	(*CreateAccessKeyResponse)(nil),     // 22: cairn.v1.CreateAccessKeyResponse
-	(*ListAccessKeysRequest)(nil),       // 23: cairn.v1.ListAccessKeysRequest
-	(*ListAccessKeysResponse)(nil),      // 24: cairn.v1.ListAccessKeysResponse
-	(*DeactivateAccessKeyRequest)(nil),  // 25: cairn.v1.DeactivateAccessKeyRequest
-	(*DeactivateAccessKeyResponse)(nil), // 26: cairn.v1.DeactivateAccessKeyResponse
-	(*DeleteAccessKeyRequest)(nil),      // 27: cairn.v1.DeleteAccessKeyRequest
-	(*DeleteAccessKeyResponse)(nil),     // 28: cairn.v1.DeleteAccessKeyResponse
-	(*LookupAccessKeyRequest)(nil),      // 29: cairn.v1.LookupAccessKeyRequest
-	(*LookupAccessKeyResponse)(nil),     // 30: cairn.v1.LookupAccessKeyResponse
-	(*Compartment)(nil),                 // 31: cairn.v1.Compartment
+	(*APIKey)(nil),                      // 2: cairn.v1.APIKey
+	(*OCIDRef)(nil),                     // 3: cairn.v1.OCIDRef
+	(*AccessKey)(nil),                   // 4: cairn.v1.AccessKey
+	(*CreateNamespaceCmd)(nil),          // 5: cairn.v1.CreateNamespaceCmd
+	(*CreateUserCmd)(nil),               // 6: cairn.v1.CreateUserCmd
+	(*DeleteUserCmd)(nil),               // 7: cairn.v1.DeleteUserCmd
+	(*CreateAccessKeyCmd)(nil),          // 8: cairn.v1.CreateAccessKeyCmd
+	(*SetAccessKeyActiveCmd)(nil),       // 9: cairn.v1.SetAccessKeyActiveCmd
+	(*DeleteAccessKeyCmd)(nil),          // 10: cairn.v1.DeleteAccessKeyCmd
+	(*UploadAPIKeyCmd)(nil),             // 11: cairn.v1.UploadAPIKeyCmd
+	(*DeleteAPIKeyCmd)(nil),             // 12: cairn.v1.DeleteAPIKeyCmd
+	(*CreateNamespaceRequest)(nil),      // 13: cairn.v1.CreateNamespaceRequest
+	(*CreateNamespaceResponse)(nil),     // 14: cairn.v1.CreateNamespaceResponse
+	(*ListNamespacesRequest)(nil),       // 15: cairn.v1.ListNamespacesRequest
+	(*ListNamespacesResponse)(nil),      // 16: cairn.v1.ListNamespacesResponse
+	(*GetNamespaceRequest)(nil),         // 17: cairn.v1.GetNamespaceRequest
+	(*GetNamespaceResponse)(nil),        // 18: cairn.v1.GetNamespaceResponse
+	(*CreateUserRequest)(nil),           // 19: cairn.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),          // 20: cairn.v1.CreateUserResponse
+	(*ListUsersRequest)(nil),            // 21: cairn.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),           // 22: cairn.v1.ListUsersResponse
+	(*DeleteUserRequest)(nil),           // 23: cairn.v1.DeleteUserRequest
+	(*DeleteUserResponse)(nil),          // 24: cairn.v1.DeleteUserResponse
+	(*CreateAccessKeyRequest)(nil),      // 25: cairn.v1.CreateAccessKeyRequest
+	(*CreateAccessKeyResponse)(nil),     // 26: cairn.v1.CreateAccessKeyResponse
+	(*ListAccessKeysRequest)(nil),       // 27: cairn.v1.ListAccessKeysRequest
+	(*ListAccessKeysResponse)(nil),      // 28: cairn.v1.ListAccessKeysResponse
+	(*DeactivateAccessKeyRequest)(nil),  // 29: cairn.v1.DeactivateAccessKeyRequest
+	(*DeactivateAccessKeyResponse)(nil), // 30: cairn.v1.DeactivateAccessKeyResponse
+	(*DeleteAccessKeyRequest)(nil),      // 31: cairn.v1.DeleteAccessKeyRequest
+	(*DeleteAccessKeyResponse)(nil),     // 32: cairn.v1.DeleteAccessKeyResponse
+	(*LookupAccessKeyRequest)(nil),      // 33: cairn.v1.LookupAccessKeyRequest
+	(*LookupAccessKeyResponse)(nil),     // 34: cairn.v1.LookupAccessKeyResponse
+	(*UploadAPIKeyRequest)(nil),         // 35: cairn.v1.UploadAPIKeyRequest
+	(*UploadAPIKeyResponse)(nil),        // 36: cairn.v1.UploadAPIKeyResponse
+	(*ListAPIKeysRequest)(nil),          // 37: cairn.v1.ListAPIKeysRequest
+	(*ListAPIKeysResponse)(nil),         // 38: cairn.v1.ListAPIKeysResponse
+	(*DeleteAPIKeyRequest)(nil),         // 39: cairn.v1.DeleteAPIKeyRequest
+	(*DeleteAPIKeyResponse)(nil),        // 40: cairn.v1.DeleteAPIKeyResponse
+	(*LookupAPIKeyRequest)(nil),         // 41: cairn.v1.LookupAPIKeyRequest
+	(*LookupAPIKeyResponse)(nil),        // 42: cairn.v1.LookupAPIKeyResponse
+	(*Compartment)(nil),                 // 43: cairn.v1.Compartment
 }
 var file_cairnpb_tenancy_proto_depIdxs = []int32{
 	0,  // 0: cairn.v1.CreateNamespaceCmd.namespace:type_name -> cairn.v1.Namespace
 	1,  // 1: cairn.v1.CreateUserCmd.user:type_name -> cairn.v1.User
-	2,  // 2: cairn.v1.CreateAccessKeyCmd.key:type_name -> cairn.v1.AccessKey
-	0,  // 3: cairn.v1.CreateNamespaceResponse.namespace:type_name -> cairn.v1.Namespace
-	0,  // 4: cairn.v1.ListNamespacesResponse.namespaces:type_name -> cairn.v1.Namespace
-	0,  // 5: cairn.v1.GetNamespaceResponse.namespace:type_name -> cairn.v1.Namespace
-	1,  // 6: cairn.v1.CreateUserResponse.user:type_name -> cairn.v1.User
-	1,  // 7: cairn.v1.ListUsersResponse.users:type_name -> cairn.v1.User
-	2,  // 8: cairn.v1.CreateAccessKeyResponse.key:type_name -> cairn.v1.AccessKey
-	2,  // 9: cairn.v1.ListAccessKeysResponse.keys:type_name -> cairn.v1.AccessKey
-	31, // 10: cairn.v1.LookupAccessKeyResponse.compartments:type_name -> cairn.v1.Compartment
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	4,  // 2: cairn.v1.CreateAccessKeyCmd.key:type_name -> cairn.v1.AccessKey
+	2,  // 3: cairn.v1.UploadAPIKeyCmd.key:type_name -> cairn.v1.APIKey
+	0,  // 4: cairn.v1.CreateNamespaceResponse.namespace:type_name -> cairn.v1.Namespace
+	0,  // 5: cairn.v1.ListNamespacesResponse.namespaces:type_name -> cairn.v1.Namespace
+	0,  // 6: cairn.v1.GetNamespaceResponse.namespace:type_name -> cairn.v1.Namespace
+	1,  // 7: cairn.v1.CreateUserResponse.user:type_name -> cairn.v1.User
+	1,  // 8: cairn.v1.ListUsersResponse.users:type_name -> cairn.v1.User
+	4,  // 9: cairn.v1.CreateAccessKeyResponse.key:type_name -> cairn.v1.AccessKey
+	4,  // 10: cairn.v1.ListAccessKeysResponse.keys:type_name -> cairn.v1.AccessKey
+	43, // 11: cairn.v1.LookupAccessKeyResponse.compartments:type_name -> cairn.v1.Compartment
+	2,  // 12: cairn.v1.UploadAPIKeyResponse.key:type_name -> cairn.v1.APIKey
+	2,  // 13: cairn.v1.ListAPIKeysResponse.keys:type_name -> cairn.v1.APIKey
+	43, // 14: cairn.v1.LookupAPIKeyResponse.compartments:type_name -> cairn.v1.Compartment
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_tenancy_proto_init() }
@@ -1755,7 +2588,7 @@ func file_cairnpb_tenancy_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_tenancy_proto_rawDesc), len(file_cairnpb_tenancy_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -68,6 +68,9 @@ func Table() map[string]Rule {
 		// Secrets: a user's secret key leaves meta only for a gateway,
 		// which needs it to check signatures.
 		cairnpb.Meta_LookupAccessKey_FullMethodName: {Roles: gateway},
+		// A public key is no secret, but what it authorizes is the
+		// gateway's business only.
+		cairnpb.Meta_LookupAPIKey_FullMethodName:    {Roles: gateway},
 		cairnpb.Meta_ActiveMasterKey_FullMethodName: {Roles: gateway},
 		// A gateway that could not read an object says so, for operators.
 		cairnpb.Meta_ReportUnreadable_FullMethodName: {Roles: gateway},

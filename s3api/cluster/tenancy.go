@@ -14,3 +14,11 @@ func (m *Meta) LookupAccessKey(ctx context.Context, accessKeyID string) (*cairnp
 		return c.LookupAccessKey(ctx, &cairnpb.LookupAccessKeyRequest{AccessKeyId: accessKeyID})
 	})
 }
+
+// LookupAPIKey returns the user and public key a native API signature's
+// keyId names; an unknown one is rpcerr.ErrKeyNotFound.
+func (m *Meta) LookupAPIKey(ctx context.Context, tenancyOCID, userOCID, fingerprint string) (*cairnpb.LookupAPIKeyResponse, error) {
+	return metaclient.Meta(ctx, m.client, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.LookupAPIKeyResponse, error) {
+		return c.LookupAPIKey(ctx, &cairnpb.LookupAPIKeyRequest{TenancyOcid: tenancyOCID, UserOcid: userOCID, Fingerprint: fingerprint})
+	})
+}

@@ -45,6 +45,9 @@ func TestDependencyDirection(t *testing.T) {
 		{"meta/policy", []string{"meta/policy"}},
 		{"s3api/model", []string{"s3api/model", "s3api/sse", "s3api/checksum", "s3api/cluster", "proto/", "erasure", "placement", "meta/metaclient", "meta/keyring", "node/dataclient"}},
 		{"s3api", []string{"s3api", "proto/", "erasure", "placement", "meta/metaclient", "meta/policy", "meta/keyring", "node/dataclient"}},
+		// The native API front end stands on the object model beside S3's,
+		// never on it: s3api itself is not among its dependencies.
+		{"s3api/native", []string{"s3api/native", "s3api/model", "s3api/cluster", "s3api/sse", "s3api/checksum", "proto/", "meta/policy", "meta/metaclient", "meta/keyring", "node/dataclient", "erasure", "placement"}},
 	}
 	for _, r := range rules {
 		for _, d := range deps(t, r.pkg) {
@@ -73,6 +76,7 @@ func TestDirectImports(t *testing.T) {
 	}{
 		{"s3api", []string{module + "/erasure", module + "/placement"}},
 		{"s3api/model", []string{"net/http", module + "/s3api"}},
+		{"s3api/native", []string{module + "/s3api", module + "/erasure", module + "/placement"}},
 	}
 	for _, r := range rules {
 		out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, module+"/"+r.pkg).Output()

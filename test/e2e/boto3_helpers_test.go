@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/cairn-store/cairn/test/harness"
@@ -15,14 +16,24 @@ import (
 // cluster.
 func requireBoto3(t *testing.T) string {
 	t.Helper()
-	py := boto3Python()
-	if py == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("no python with boto3, though `make test` installs it (make pyenv)")
+	return requirePython(t, "boto3")
+}
+
+// requirePython returns the python that can import module (the venv `make
+// pyenv` builds, else python3). In CI its absence fails the test;
+// elsewhere the test is skipped with the command that installs it.
+func requirePython(t *testing.T, module string) string {
+	t.Helper()
+	for _, p := range []string{filepath.Join(moduleRoot, "bin", "pyenv", "bin", "python"), "python3"} {
+		if exec.Command(p, "-c", "import "+module).Run() == nil {
+			return p
 		}
-		t.Skip("no python with boto3 (outside CI): run `make pyenv`")
 	}
-	return py
+	if os.Getenv("CI") != "" {
+		t.Fatalf("no python with %s: run make pyenv", module)
+	}
+	t.Skipf("no python with %s: run make pyenv", module)
+	return ""
 }
 
 // runBoto3 runs a boto3 script against c's gateway and returns what it

@@ -1,0 +1,155 @@
+package meta
+
+import (
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+func testPublicKey(t *testing.T) (string, string) {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := md5.Sum(der)
+	var parts []string
+	for _, b := range sum {
+		parts = append(parts, fmt.Sprintf("%02x", b))
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), strings.Join(parts, ":")
+}
+
+func TestAPIKeyFingerprint(t *testing.T) {
+	pemText, want := testPublicKey(t)
+	_, got, err := apiKeyFingerprint(pemText)
+	if err != nil || got != want {
+		t.Fatalf("fingerprint %q, %v; want %q", got, err, want)
+	}
+	for _, bad := range []string{"", "not pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"} {
+		if _, _, err := apiKeyFingerprint(bad); !errors.Is(err, rpcerr.ErrInvalidArgument) {
+			t.Errorf("%q: %v, want invalid argument", bad, err)
+		}
+	}
+}
+
+func TestFSMAPIKeys(t *testing.T) {
+	f := newTestFSM(t)
+	c := &cmdLog{}
+	must := func(op any) {
+		t.Helper()
+		if err := c.apply(t, f, op); err != nil {
+			t.Fatalf("%T: %v", op, err)
+		}
+	}
+	nsOCID, _ := newOCID("tenancy")
+	must(&cairnpb.CreateNamespaceCmd{Namespace: &cairnpb.Namespace{Name: "a", Ocid: nsOCID}})
+	must(userOp("a", "alice")) // from before OCIDs: gets one with its first key
+	upload := func(user, fp string) error {
+		uo, _ := newOCID("user")
+		other, _ := newOCID("tenancy")
+		return c.apply(t, f, &cairnpb.UploadAPIKeyCmd{
+			Key:      &cairnpb.APIKey{Namespace: "a", User: user, Fingerprint: fp, PublicKeyPem: "pem-" + fp},
+			UserOcid: uo, NamespaceOcid: other,
+		})
+	}
+	for _, fp := range []string{"f1", "f2", "f3"} {
+		if err := upload("alice", fp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantErr(t, upload("alice", "f4"), rpcerr.ErrInvalidArgument) // OCI's limit: 3
+	wantErr(t, upload("alice", "f1"), rpcerr.ErrInvalidArgument) // twice
+	wantErr(t, upload("nobody", "f1"), rpcerr.ErrUserNotFound)
+
+	var u *cairnpb.User
+	var n *cairnpb.Namespace
+	view := func() {
+		t.Helper()
+		if err := f.store.view(func(r pebble.Reader) error {
+			var err error
+			if n, err = getNamespace(r, "a"); err != nil {
+				return err
+			}
+			u, err = getUser(r, "a", "alice")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	view()
+	if n.GetOcid() != nsOCID || !validOCID("user", u.GetOcid()) {
+		t.Fatalf("OCIDs: namespace %q (want %q kept), user %q", n.GetOcid(), nsOCID, u.GetOcid())
+	}
+	firstUserOCID := u.GetOcid()
+	if err := upload("alice", "f5"); err == nil {
+		t.Fatal("fourth key accepted")
+	}
+	must(&cairnpb.DeleteAPIKeyCmd{Namespace: "a", User: "alice", Fingerprint: "f2"})
+	wantErr(t, c.apply(t, f, &cairnpb.DeleteAPIKeyCmd{Namespace: "a", User: "alice", Fingerprint: "f2"}), rpcerr.ErrKeyNotFound)
+	if err := upload("alice", "f5"); err != nil {
+		t.Fatal(err)
+	}
+	view()
+	if u.GetOcid() != firstUserOCID {
+		t.Fatalf("user OCID changed from %q to %q", firstUserOCID, u.GetOcid())
+	}
+	// Deleting the user deletes its keys and its OCID.
+	must(&cairnpb.DeleteUserCmd{Namespace: "a", Name: "alice"})
+	if err := f.store.view(func(r pebble.Reader) error {
+		keys, err := listAPIKeys(r, "a", "alice")
+		if err != nil || len(keys) != 0 {
+			return fmt.Errorf("keys left: %v %v", keys, err)
+		}
+		_, err = resolveOCID(r, firstUserOCID)
+		if !errors.Is(err, rpcerr.ErrKeyNotFound) {
+			return fmt.Errorf("user OCID still resolves: %v", err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFSMCreateBucketInCompartment: the native API names a bucket's
+// compartment, which must exist; "root" is stored as the root ("").
+func TestFSMCreateBucketInCompartment(t *testing.T) {
+	f := newTestFSM(t)
+	c := &cmdLog{}
+	if err := c.apply(t, f, nsOp("a")); err != nil {
+		t.Fatal(err)
+	}
+	in := func(name, comp string, id byte) error {
+		op := createBucketOp("a", name, id)
+		op.Bucket.Compartment = comp
+		return c.apply(t, f, op)
+	}
+	wantErr(t, in("b1", "missing", 1), rpcerr.ErrCompartmentNotFound)
+	if err := in("b2", "root", 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.view(func(r pebble.Reader) error {
+		b, err := getBucket(r, "a", "b2")
+		if err == nil && b.GetCompartment() != "" {
+			err = fmt.Errorf("compartment %q, want the root stored as \"\"", b.GetCompartment())
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,24 @@
+// Package native is the gateway's second front end: OCI Object Storage's
+// native REST API (/n/{namespace}/b/{bucket}/o/{object}), authenticated by
+// OCI's HTTP Signature scheme with users' API signing keys.
+//
+// It parses a request into an operation (one row of opTable: handler,
+// the permission it needs, whether its body is signed), authenticates
+// it, authorizes it with the same policies the S3 front end applies
+// (meta/policy), and serves it through the object model (s3api/model)
+// and the meta index: the same buckets, versions, bytes, metadata and
+// ETags S3 sees.
+//
+// Invariants:
+//   - It never imports package s3api; both front ends stand on s3api/model.
+//   - Every request but a malformed one is authenticated before anything
+//     is looked up or read: a signature over (request-target), host and
+//     date (or x-date), plus x-content-sha256, content-type and
+//     content-length for bodies other than object data; a date within
+//     the clock-skew bound; and, when signed, x-content-sha256 checked
+//     against the body before anything is stored.
+//   - Every error is OCI's JSON ({"code", "message"}) with its status and
+//     an opc-request-id, written by one writer (errors.go); handlers
+//     return errors, translated once.
+//   - Anything under /n/ that is not served answers NotImplemented.
+package native

@@ -1,0 +1,329 @@
+package native
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cairn-store/cairn/s3api/model"
+)
+
+// maxUserMetadata bounds an object's opc-meta-* names and values, as S3's
+// bound on x-amz-meta-* (one dataset, one bound).
+const maxUserMetadata = 2 << 10
+
+// maxObjectName is OCI's bound on an object name, in bytes.
+const maxObjectName = 1024
+
+// metaPrefix starts the headers of user metadata.
+const metaPrefix = "opc-meta-"
+
+// contentHeaderNames are the content headers an object keeps, stored
+// under the same names S3 stores them, so both APIs return them.
+func contentHeaderNames() []string {
+	return []string{"Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language"}
+}
+
+func sha256Of(b []byte) []byte {
+	s := sha256.Sum256(b)
+	return s[:]
+}
+
+// checkSHA256 compares a body's SHA-256 with its x-content-sha256 header,
+// when the request has one (it is signed whenever the operation signs
+// its body, see authenticate).
+func checkSHA256(r *http.Request, sum []byte) error {
+	want := r.Header.Get("x-content-sha256")
+	if want == "" {
+		return nil
+	}
+	if got := base64.StdEncoding.EncodeToString(sum); got != want {
+		return refuse(codeNotAuthenticated, "The body's SHA-256 (%s) does not match the x-content-sha256 header", got)
+	}
+	return nil
+}
+
+// userMetadata collects opc-meta-* headers (names lowercased, without the
+// prefix: S3's x-amz-meta-* land in the same map).
+func userMetadata(h http.Header) (map[string]string, error) {
+	md := map[string]string{}
+	total := 0
+	for name, vals := range h {
+		lower := strings.ToLower(name)
+		k, ok := strings.CutPrefix(lower, metaPrefix)
+		if !ok {
+			continue
+		}
+		if k == "" {
+			return nil, refuse(codeInvalidParameter, "A metadata header needs a name after opc-meta-")
+		}
+		v := strings.Join(vals, ", ")
+		md[k] = v
+		total += len(k) + len(v)
+	}
+	if total > maxUserMetadata {
+		return nil, refuse(codeInvalidParameter, "The object's metadata is larger than %d bytes", maxUserMetadata)
+	}
+	return md, nil
+}
+
+// refuseConditions refuses the conditional headers this slice does not
+// serve yet, rather than ignoring them.
+func refuseConditions(h http.Header) error {
+	for _, name := range []string{"If-Match", "If-None-Match", "opc-sse-customer-key", "opc-sse-kms-key-id"} {
+		if h.Get(name) != "" {
+			return refuse(codeNotImplemented, "The %s header is not implemented yet", name)
+		}
+	}
+	return nil
+}
+
+func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
+	if len(req.object) > maxObjectName {
+		return refuse(codeInvalidParameter, "The object name is longer than %d bytes", maxObjectName)
+	}
+	if err := refuseConditions(r.Header); err != nil {
+		return err
+	}
+	if r.Header.Get("opc-storage-tier") != "" && r.Header.Get("opc-storage-tier") != "Standard" {
+		return refuse(codeNotImplemented, "Storage tiers other than Standard are not implemented")
+	}
+	size := r.ContentLength
+	if size < 0 || len(r.TransferEncoding) > 0 {
+		return refuse(codeLengthRequired, "PutObject needs a Content-Length")
+	}
+	if size > s.cfg.MaxObjectSize {
+		return refuse(codeEntityTooLarge, "The object is larger than %d bytes", s.cfg.MaxObjectSize)
+	}
+	var wantMD5 []byte
+	if v := r.Header.Get("Content-MD5"); v != "" {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(b) != md5.Size {
+			return refuse(codeInvalidParameter, "Content-MD5 is not a base64 MD5")
+		}
+		wantMD5 = b
+	}
+	md, err := userMetadata(r.Header)
+	if err != nil {
+		return err
+	}
+	if err := s.requireWrite(ctx, req); err != nil {
+		return err
+	}
+	if size > s.store.InlineThreshold() {
+		if _, err := s.index.GetBucket(ctx, req.ns, req.bucket); err != nil {
+			return err // no data moves for a missing bucket
+		}
+	}
+	sumMD5 := md5.New()
+	tee := io.Writer(sumMD5)
+	var sumSHA hash.Hash
+	if r.Header.Get("x-content-sha256") != "" {
+		sumSHA = sha256.New()
+		tee = io.MultiWriter(sumMD5, sumSHA)
+	}
+	verify := func() error {
+		if wantMD5 != nil && !bytes.Equal(sumMD5.Sum(nil), wantMD5) {
+			return refuse(codeUnmatchedContentMD5, "The body's MD5 does not match the Content-MD5 header")
+		}
+		if sumSHA != nil {
+			return checkSHA256(r, sumSHA.Sum(nil))
+		}
+		return nil
+	}
+	v, err := s.store.Write(ctx, r.Body, size, tee, verify, nil)
+	if err != nil {
+		return err
+	}
+	sum := sumMD5.Sum(nil)
+	v.Key = req.object
+	v.Etag = model.DataETag(v.GetEncryption(), nil, sum)
+	v.ContentType = r.Header.Get("Content-Type")
+	v.UserMetadata = md
+	v.Headers = map[string]string{}
+	for _, name := range contentHeaderNames() {
+		if val := r.Header.Get(name); val != "" {
+			v.Headers[name] = val
+		}
+	}
+	vid, err := s.index.CommitVersion(ctx, req.ns, req.bucket, v, nil)
+	if err != nil {
+		return err // the shards of a refused write are orphans meta reclaims
+	}
+	h := w.Header()
+	h.Set("ETag", v.GetEtag())
+	h.Set("opc-content-md5", base64.StdEncoding.EncodeToString(sum))
+	h.Set("Last-Modified", time.Unix(0, v.GetModifiedUnixNano()).UTC().Format(http.TimeFormat))
+	if vid != "" {
+		h.Set("version-id", vid)
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) getObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
+	return s.readObject(ctx, w, r, req, true)
+}
+
+func (s *Server) headObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
+	return s.readObject(ctx, w, r, req, false)
+}
+
+// md5Headers sets OCI's MD5 headers from an S3-style ETag: Content-MD5
+// for single-part data, opc-multipart-md5 for multipart.
+func md5Headers(h http.Header, etag string) {
+	hexPart, parts, multipart := strings.Cut(etag, "-")
+	raw, err := hex.DecodeString(hexPart)
+	if err != nil || len(raw) != md5.Size {
+		return // an SSE-C ETag is no MD5
+	}
+	if multipart {
+		h.Set("opc-multipart-md5", base64.StdEncoding.EncodeToString(raw)+"-"+parts)
+		return
+	}
+	h.Set("Content-MD5", base64.StdEncoding.EncodeToString(raw))
+}
+
+func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, withBody bool) error {
+	if err := refuseConditions(r.Header); err != nil {
+		return err
+	}
+	v, err := s.index.GetObject(ctx, req.ns, req.bucket, req.object)
+	if err != nil {
+		return err
+	}
+	if v.GetEncryption().GetCustomerKeySalt() != nil || len(v.GetEncryption().GetCustomerKeyHmac()) > 0 {
+		return refuse(codeNotImplemented, "The object is encrypted with a customer key, which the native API does not take yet")
+	}
+	size := v.GetSize()
+	off, n, ranged, err := parseRange(r.Header.Get("Range"), size)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	ct := v.GetContentType()
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	h.Set("Content-Type", ct)
+	h.Set("ETag", v.GetEtag())
+	md5Headers(h, v.GetEtag())
+	h.Set("Last-Modified", time.Unix(0, v.GetModifiedUnixNano()).UTC().Format(http.TimeFormat))
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	h.Set("storage-tier", "Standard")
+	for k, val := range v.GetHeaders() {
+		h.Set(k, val)
+	}
+	for k, val := range v.GetUserMetadata() {
+		h[metaPrefix+k] = []string{val}
+	}
+	status := http.StatusOK
+	if ranged {
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, size))
+		status = http.StatusPartialContent
+	}
+	if !withBody {
+		w.WriteHeader(status)
+		return nil
+	}
+	lw := &lazyWriter{w: w, status: status}
+	if err := s.store.Read(ctx, lw, v, off, n, nil); err != nil {
+		if !lw.started {
+			return err
+		}
+		s.store.NoteUnreadable(req.ns, req.bucket, err)
+		s.log.Error("native GET failed mid-stream", "id", req.id, "bucket", req.bucket, "object", req.object, "err", err)
+		panic(http.ErrAbortHandler) // a short body, never a silently truncated one
+	}
+	if !lw.started {
+		w.WriteHeader(status)
+	}
+	return nil
+}
+
+// parseRange parses a single byte range (bytes=a-b, bytes=a-, bytes=-n)
+// against size. ranged is false when there is no Range header.
+func parseRange(v string, size int64) (off, n int64, ranged bool, err error) {
+	if v == "" {
+		return 0, size, false, nil
+	}
+	spec, ok := strings.CutPrefix(v, "bytes=")
+	first, last, dash := strings.Cut(spec, "-")
+	bad := refuse(codeInvalidRange, "The range %q is not satisfiable for an object of %d bytes", v, size)
+	if !ok || !dash || strings.Contains(spec, ",") {
+		return 0, 0, false, refuse(codeInvalidParameter, "The Range header %q is not a single byte range", v)
+	}
+	if first == "" {
+		k, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || k <= 0 {
+			return 0, 0, false, bad
+		}
+		k = min(k, size)
+		if k == 0 {
+			return 0, 0, false, bad
+		}
+		return size - k, k, true, nil
+	}
+	a, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || a < 0 || a >= size {
+		return 0, 0, false, bad
+	}
+	b := size - 1
+	if last != "" {
+		if b, err = strconv.ParseInt(last, 10, 64); err != nil || b < a {
+			return 0, 0, false, bad
+		}
+		b = min(b, size-1)
+	}
+	return a, b - a + 1, true, nil
+}
+
+// lazyWriter writes the status line with the first byte of the body, so
+// a read that cannot start still gets an error response.
+type lazyWriter struct {
+	w       http.ResponseWriter
+	status  int
+	started bool
+}
+
+func (l *lazyWriter) Write(p []byte) (int, error) {
+	if !l.started {
+		l.started = true
+		l.w.WriteHeader(l.status)
+	}
+	return l.w.Write(p)
+}
+
+func (s *Server) deleteObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
+	if err := refuseConditions(r.Header); err != nil {
+		return err
+	}
+	// OCI answers 404 for a missing object, where S3 answers 204.
+	if _, err := s.index.GetObject(ctx, req.ns, req.bucket, req.object); err != nil {
+		return err
+	}
+	res, err := s.index.DeleteVersion(ctx, req.ns, req.bucket, req.object, "", nil, false)
+	if err != nil {
+		return err
+	}
+	if res.GetVersionId() != "" {
+		w.Header().Set("version-id", res.GetVersionId())
+	}
+	if res.GetDeleteMarker() {
+		w.Header().Set("is-delete-marker", "true")
+	}
+	w.Header().Set("Last-Modified", time.Now().UTC().Format(http.TimeFormat))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,300 @@
+package native
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/cairn-store/cairn/meta/policy"
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/s3api/model"
+)
+
+// Index is what the native front end needs from the meta group: the
+// buckets and versions requests act on, and users' API keys. The S3 front
+// end's index (s3api/cluster.Meta) is one.
+type Index interface {
+	KeyIndex
+	// CreateBucket makes a bucket; objectLock gives it object lock (the
+	// native API never asks for it yet).
+	CreateBucket(ctx context.Context, ns, name, compartment string, objectLock bool) (*cairnpb.Bucket, error)
+	DeleteBucket(ctx context.Context, ns, name string) error
+	GetBucket(ctx context.Context, ns, name string) (*cairnpb.Bucket, error)
+	ListBuckets(ctx context.Context, ns string) ([]*cairnpb.Bucket, error)
+	GetObject(ctx context.Context, ns, bucket, key string) (*cairnpb.ObjectVersion, error)
+	ListObjects(ctx context.Context, req *cairnpb.ListObjectsRequest) (*cairnpb.ListObjectsResponse, error)
+	CommitVersion(ctx context.Context, ns, bucket string, v *cairnpb.ObjectVersion, cond *cairnpb.WriteCondition) (string, error)
+	// DeleteVersion deletes a key (or a version) when cond holds; the
+	// native API never bypasses governance retention.
+	DeleteVersion(ctx context.Context, ns, bucket, key, versionID string, cond *cairnpb.WriteCondition, bypassGovernance bool) (*cairnpb.DeleteVersionResponse, error)
+}
+
+// Config configures the native front end.
+type Config struct {
+	// Region is the region served (the one in objectstorage.<region>.<domain>).
+	Region string
+	Index  Index
+	// Objects is the object model the S3 front end writes and reads
+	// through too.
+	Objects *model.Store
+	// MaxObjectSize bounds a single PutObject.
+	MaxObjectSize int64
+	// ClockSkew bounds a signed date's distance from the clock (default
+	// DefaultClockSkew).
+	ClockSkew time.Duration
+	// StalledBody is the error reads of a body that stopped arriving
+	// wrap (the gateway's admission times bodies out); such requests
+	// answer RequestTimeout.
+	StalledBody error
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+// Server serves the native API.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	now   func() time.Time
+	skew  time.Duration
+	keys  *keyCache
+	ops   map[op]opRow
+	index Index
+	store *model.Store
+}
+
+// New checks cfg and returns a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Index == nil || cfg.Objects == nil {
+		return nil, errors.New("native: Index and Objects are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ClockSkew == 0 {
+		cfg.ClockSkew = DefaultClockSkew
+	}
+	if cfg.MaxObjectSize == 0 {
+		cfg.MaxObjectSize = 5 << 30
+	}
+	return &Server{
+		cfg: cfg, log: cfg.Logger, now: cfg.Now, skew: cfg.ClockSkew,
+		keys:  &keyCache{index: cfg.Index, now: cfg.Now, entries: map[string]cachedPrincipal{}},
+		ops:   opTable(),
+		index: cfg.Index, store: cfg.Objects,
+	}, nil
+}
+
+// op is one native API operation.
+type op uint8
+
+const (
+	opUnknown op = iota
+	opGetNamespace
+	opCreateBucket
+	opListBuckets
+	opGetBucket
+	opHeadBucket
+	opDeleteBucket
+	opPutObject
+	opGetObject
+	opHeadObject
+	opDeleteObject
+	opListObjects
+)
+
+// handler serves one operation for an authenticated, authorized request.
+type handler func(s *Server, ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error
+
+// opRow is everything decided per operation.
+type opRow struct {
+	name    string
+	handler handler
+	// perm is what the caller needs on the request's bucket (0: nothing
+	// beyond authentication, or a check of the handler's own: creating a
+	// bucket, listing buckets, writing an object).
+	perm policy.Permission
+	// bodySigned: the signature must cover the body (x-content-sha256,
+	// content-type, content-length). Object data is exempt, as OCI
+	// exempts it: the SDKs stream it unsigned.
+	bodySigned bool
+}
+
+func opTable() map[op]opRow {
+	return map[op]opRow{
+		opGetNamespace: {name: "GetNamespace", handler: (*Server).getNamespace},
+		opCreateBucket: {name: "CreateBucket", handler: (*Server).createBucket, bodySigned: true},
+		opListBuckets:  {name: "ListBuckets", handler: (*Server).listBuckets},
+		opGetBucket:    {name: "GetBucket", handler: (*Server).getBucket, perm: policy.BucketRead},
+		opHeadBucket:   {name: "HeadBucket", handler: (*Server).headBucket, perm: policy.BucketInspect},
+		opDeleteBucket: {name: "DeleteBucket", handler: (*Server).deleteBucket, perm: policy.BucketDelete},
+		opPutObject:    {name: "PutObject", handler: (*Server).putObject},
+		opGetObject:    {name: "GetObject", handler: (*Server).getObject, perm: policy.ObjectRead},
+		opHeadObject:   {name: "HeadObject", handler: (*Server).headObject, perm: policy.ObjectRead},
+		opDeleteObject: {name: "DeleteObject", handler: (*Server).deleteObject, perm: policy.ObjectDelete},
+		opListObjects:  {name: "ListObjects", handler: (*Server).listObjects, perm: policy.ObjectInspect},
+	}
+}
+
+// request is a parsed native request.
+type request struct {
+	id     string
+	op     op
+	ns     string
+	bucket string
+	object string
+	query  url.Values
+	who    *principal
+}
+
+// parse turns r into an operation; opUnknown for anything under /n/ not
+// served (NotImplemented), and an error for what is not the native API.
+func parse(r *http.Request) (*request, error) {
+	path := r.URL.EscapedPath()
+	rest, ok := strings.CutPrefix(path, "/n")
+	if !ok || (rest != "" && rest[0] != '/') {
+		return nil, refuse(codeNotImplemented, "Only the Object Storage API under /n/ is served here")
+	}
+	req := &request{query: r.URL.Query()}
+	rest = strings.TrimPrefix(rest, "/")
+	if rest == "" {
+		if r.Method == http.MethodGet {
+			req.op = opGetNamespace
+		}
+		return req, nil
+	}
+	segs := strings.SplitN(rest, "/", 5) // ns, "b", bucket, "o", object
+	unescape := func(s string) (string, error) {
+		v, err := url.PathUnescape(s)
+		if err != nil {
+			return "", refuse(codeInvalidParameter, "The path is not properly escaped")
+		}
+		return v, nil
+	}
+	var err error
+	if req.ns, err = unescape(segs[0]); err != nil {
+		return nil, err
+	}
+	if len(segs) < 2 || segs[1] != "b" {
+		return req, nil // GetNamespaceMetadata and others: not served yet
+	}
+	if len(segs) == 2 || segs[2] == "" {
+		switch {
+		case len(segs) > 3:
+		case r.Method == http.MethodPost:
+			req.op = opCreateBucket
+		case r.Method == http.MethodGet:
+			req.op = opListBuckets
+		}
+		return req, nil
+	}
+	if req.bucket, err = unescape(segs[2]); err != nil {
+		return nil, err
+	}
+	if len(segs) == 3 || (len(segs) == 4 && segs[3] == "") {
+		switch r.Method {
+		case http.MethodGet:
+			req.op = opGetBucket
+		case http.MethodHead:
+			req.op = opHeadBucket
+		case http.MethodDelete:
+			req.op = opDeleteBucket
+		}
+		return req, nil
+	}
+	if segs[3] != "o" {
+		return req, nil // PARs, multipart, actions: not served yet
+	}
+	if len(segs) == 4 || segs[4] == "" {
+		if r.Method == http.MethodGet {
+			req.op = opListObjects
+		}
+		return req, nil
+	}
+	if req.object, err = unescape(segs[4]); err != nil {
+		return nil, err
+	}
+	switch r.Method {
+	case http.MethodPut:
+		req.op = opPutObject
+	case http.MethodGet:
+		req.op = opGetObject
+	case http.MethodHead:
+		req.op = opHeadObject
+	case http.MethodDelete:
+		req.op = opDeleteObject
+	}
+	return req, nil
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// ServeHTTP serves one native request: parse, authenticate, authorize,
+// handle; any error is written once, in OCI's format.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := newRequestID()
+	w.Header().Set("opc-request-id", id)
+	if c := r.Header.Get("opc-client-request-id"); c != "" && len(c) <= 98 {
+		w.Header().Set("opc-client-request-id", c)
+	}
+	req, err := parse(r)
+	if err == nil {
+		req.id = id
+		err = s.serve(r.Context(), w, r, req)
+	}
+	if err != nil {
+		e := toError(err)
+		if s.cfg.StalledBody != nil && errors.Is(err, s.cfg.StalledBody) {
+			e = &Error{Code: codeRequestTimeout, Message: "The request body stopped arriving", Err: err}
+			w.Header().Set("Connection", "close")
+		}
+		if e.Code.Status >= 500 {
+			s.log.Error("native request failed", "id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		writeError(w, r, id, e)
+	}
+}
+
+// Busy answers a request the gateway has no room for (its admission
+// refused it): 503 ServiceUnavailable, which the SDKs retry.
+func (s *Server) Busy(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, newRequestID(), &Error{Code: codeServiceUnavailable, Message: "The gateway is busy; retry", Err: err})
+}
+
+func (s *Server) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
+	row, ok := s.ops[req.op]
+	if !ok {
+		// Authenticate even what is not served, so an anonymous caller
+		// learns nothing about what is.
+		if _, err := s.authenticate(ctx, r, false); err != nil {
+			return err
+		}
+		return refuse(codeNotImplemented, "%s %s is not implemented", r.Method, r.URL.Path)
+	}
+	who, err := s.authenticate(ctx, r, row.bodySigned && r.ContentLength != 0)
+	if err != nil {
+		return err
+	}
+	req.who = who
+	if req.op != opGetNamespace && req.ns != who.ns {
+		return refuse(codeNamespaceNotFound, "Either the namespace %q does not exist or you are not authorized to access it", req.ns)
+	}
+	if row.perm != 0 {
+		if err := s.require(ctx, req, row.perm); err != nil {
+			return err
+		}
+	}
+	return row.handler(s, ctx, w, r, req)
+}

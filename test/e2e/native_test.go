@@ -1,0 +1,513 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-store/cairn/test/harness"
+)
+
+// ociKey is a user's API signing key as the tests hold it: the private
+// key, and what `cairnctl apikey upload` answered.
+type ociKey struct {
+	priv        *rsa.PrivateKey
+	keyFile     string
+	Fingerprint string `json:"fingerprint"`
+	TenancyOCID string `json:"tenancy_ocid"`
+	UserOCID    string `json:"user_ocid"`
+	KeyID       string `json:"key_id"`
+}
+
+// uploadAPIKey makes an RSA key, uploads its public half for ns/user
+// with cairnctl and checks the fingerprint it prints is OCI's.
+func uploadAPIKey(t *testing.T, c *harness.Cluster, ns, user string) *ociKey {
+	t.Helper()
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pubFile, keyFile := filepath.Join(dir, "pub.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(priv)}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k := &ociKey{priv: priv, keyFile: keyFile}
+	if err := json.Unmarshal(ctl(t, c, "apikey", "upload", "-n", ns, "-u", user, "--public-key", pubFile, "-o", "json"), k); err != nil {
+		t.Fatal(err)
+	}
+	sum := md5.Sum(der)
+	var hexes []string
+	for _, b := range sum {
+		hexes = append(hexes, fmt.Sprintf("%02x", b))
+	}
+	if want := strings.Join(hexes, ":"); k.Fingerprint != want {
+		t.Fatalf("fingerprint %q, want OCI's %q", k.Fingerprint, want)
+	}
+	if !strings.HasPrefix(k.TenancyOCID, "ocid1.tenancy.oc1..") || !strings.HasPrefix(k.UserOCID, "ocid1.user.oc1..") ||
+		k.KeyID != k.TenancyOCID+"/"+k.UserOCID+"/"+k.Fingerprint {
+		t.Fatalf("upload answered %+v", k)
+	}
+	return k
+}
+
+// signedRequest signs req as the OCI SDKs do (OCI's HTTP Signature scheme)
+// with k, dated at date; body, when not nil, is covered by
+// x-content-sha256 (sha256 names the hash to claim, nil: the body's).
+func signedRequest(t *testing.T, req *http.Request, k *ociKey, keyID string, date time.Time, body []byte, claim []byte) {
+	t.Helper()
+	req.Header.Set("date", date.UTC().Format(http.TimeFormat))
+	names := []string{"date", "(request-target)", "host"}
+	if body != nil {
+		sum := sha256.Sum256(body)
+		if claim == nil {
+			claim = sum[:]
+		}
+		req.Header.Set("x-content-sha256", base64.StdEncoding.EncodeToString(claim))
+		req.Header.Set("content-type", "application/json")
+		req.Header.Set("content-length", fmt.Sprint(len(body)))
+		req.ContentLength = int64(len(body))
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		names = append(names, "content-length", "content-type", "x-content-sha256")
+	}
+	var lines []string
+	for _, n := range names {
+		switch n {
+		case "(request-target)":
+			lines = append(lines, n+": "+strings.ToLower(req.Method)+" "+req.URL.RequestURI())
+		case "host":
+			lines = append(lines, n+": "+req.URL.Host)
+		default:
+			lines = append(lines, n+": "+req.Header.Get(n))
+		}
+	}
+	digest := sha256.Sum256([]byte(strings.Join(lines, "\n")))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, k.priv, crypto.SHA256, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", fmt.Sprintf(`Signature version="1",keyId="%s",algorithm="rsa-sha256",headers="%s",signature="%s"`,
+		keyID, strings.Join(names, " "), base64.StdEncoding.EncodeToString(sig)))
+}
+
+// ociError sends req and returns its status and OCI error code.
+func ociError(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	status, code, _ := ociErrorMessage(t, req)
+	return status, code
+}
+
+// ociErrorMessage is ociError with the error's message.
+func ociErrorMessage(t *testing.T, req *http.Request) (int, string, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct{ Code, Message string }
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		if err := json.Unmarshal(body, &e); err != nil || e.Message == "" {
+			t.Fatalf("%s %s: %d with a body that is not OCI's error JSON: %q", req.Method, req.URL, resp.StatusCode, body)
+		}
+		if resp.Header.Get("opc-request-id") == "" {
+			t.Fatalf("%s %s: error without opc-request-id", req.Method, req.URL)
+		}
+	}
+	return resp.StatusCode, e.Code, e.Message
+}
+
+// runOCI runs a script with the OCI SDK (and boto3) against c. The
+// script finds the OCI identity in TENANCY, USER, FINGERPRINT and
+// KEY_FILE, the gateway in EP, and S3 credentials in AK and SK.
+func runOCI(t *testing.T, py string, c *harness.Cluster, k *ociKey, ak, sk, script string) []byte {
+	t.Helper()
+	cmd := exec.Command(py, "-c", script)
+	cmd.Env = append(os.Environ(), "EP="+c.Endpoint, "AK="+ak, "SK="+sk, "REGION="+c.Region,
+		"TENANCY="+k.TenancyOCID, "USER="+k.UserOCID, "FINGERPRINT="+k.Fingerprint, "KEY_FILE="+k.keyFile,
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "OCI_CLI_CONFIG_FILE=/dev/null",
+		"PYTHONWARNINGS=ignore")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("OCI SDK script: %v\n%s\n%s", err, out, stderr.String())
+	}
+	return out
+}
+
+// ociSDKScript drives the OCI Python SDK through the native API: the
+// namespace, a bucket's life, objects with metadata, ranges, heads and
+// listings, and OCI's error codes. It asserts as it goes.
+const ociSDKScript = `
+import os, oci
+cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
+       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
+cl = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
+                                            retry_strategy=oci.retry.NoneRetryStrategy())
+def refused(code, status, f, *a, **kw):
+    try:
+        f(*a, **kw)
+    except oci.exceptions.ServiceError as e:
+        assert (e.code, e.status) == (code, status), (e.code, e.status, e.message)
+        assert e.request_id, "no opc-request-id"
+        return
+    raise AssertionError("%s succeeded" % f.__name__)
+
+ns = cl.get_namespace().data
+assert ns == "ocitenant", ns
+comp = os.environ["TENANCY"]
+b = cl.create_bucket(ns, oci.object_storage.models.CreateBucketDetails(name="oci-bucket", compartment_id=comp)).data
+assert b.name == "oci-bucket" and b.compartment_id == comp and b.namespace == ns, b
+refused("BucketAlreadyExists", 409, cl.create_bucket, ns, oci.object_storage.models.CreateBucketDetails(name="oci-bucket", compartment_id=comp))
+names = [x.name for x in cl.list_buckets(ns, comp).data]
+assert "oci-bucket" in names, names
+assert cl.get_bucket(ns, "oci-bucket").data.name == "oci-bucket"
+assert cl.head_bucket(ns, "oci-bucket").status == 200
+refused("BucketNotFound", 404, cl.get_bucket, ns, "no-such-bucket")
+
+body = bytes(range(256)) * 400  # 100 KiB: erasure coded, not inlined
+put = cl.put_object(ns, "oci-bucket", "dir/big.bin", body, opc_meta={"color": "blue"}, content_type="application/x-test")
+cl.put_object(ns, "oci-bucket", "dir/small.txt", b"hello world")
+cl.put_object(ns, "oci-bucket", "top.txt", b"top")
+got = cl.get_object(ns, "oci-bucket", "dir/big.bin")
+assert got.data.content == body and got.headers["etag"] == put.headers["etag"], "whole get"
+assert got.headers["opc-meta-color"] == "blue" and got.headers["content-type"] == "application/x-test", dict(got.headers)
+rng = cl.get_object(ns, "oci-bucket", "dir/big.bin", range="bytes=1000-70999")
+assert rng.status == 206 and rng.data.content == body[1000:71000], rng.status
+assert cl.get_object(ns, "oci-bucket", "dir/small.txt", range="bytes=6-10").data.content == b"world"
+h = cl.head_object(ns, "oci-bucket", "dir/big.bin")
+assert h.headers["content-length"] == str(len(body)) and h.headers["etag"] == put.headers["etag"], dict(h.headers)
+assert h.headers["content-md5"] == put.headers["opc-content-md5"], dict(h.headers)
+
+top = cl.list_objects(ns, "oci-bucket", delimiter="/", fields="name,size,etag").data
+assert top.prefixes == ["dir/"], top.prefixes
+assert [(o.name, o.size) for o in top.objects] == [("top.txt", 3)], top.objects
+page = cl.list_objects(ns, "oci-bucket", prefix="dir/", limit=1).data
+assert [o.name for o in page.objects] == ["dir/big.bin"] and page.next_start_with == "dir/small.txt", page
+rest = cl.list_objects(ns, "oci-bucket", start=page.next_start_with).data
+assert [o.name for o in rest.objects] == ["dir/small.txt", "top.txt"], rest.objects
+assert [o.name for o in cl.list_objects(ns, "oci-bucket", end="dir/small.txt").data.objects] == ["dir/big.bin"]
+
+refused("BucketNotEmpty", 409, cl.delete_bucket, ns, "oci-bucket")
+for name in ("dir/big.bin", "dir/small.txt", "top.txt"):
+    assert cl.delete_object(ns, "oci-bucket", name).status == 204
+refused("ObjectNotFound", 404, cl.get_object, ns, "oci-bucket", "top.txt")
+refused("ObjectNotFound", 404, cl.delete_object, ns, "oci-bucket", "top.txt")
+refused("NotImplemented", 501, cl.get_namespace_metadata, ns)
+refused("NamespaceNotFound", 404, cl.list_objects, "other-namespace", "oci-bucket")
+assert cl.delete_bucket(ns, "oci-bucket").status == 204
+assert "oci-bucket" not in [x.name for x in cl.list_buckets(ns, comp).data]
+print("ok")
+`
+
+// congruenceScript: one dataset. boto3 writes and the OCI SDK reads the
+// same bytes, metadata and ETag; the OCI SDK writes and boto3 reads them.
+const congruenceScript = `
+import os, oci, boto3
+from botocore.config import Config
+cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
+       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
+oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
+                                            retry_strategy=oci.retry.NoneRetryStrategy())
+s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"],
+                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
+                  config=Config(s3={"addressing_style": "path"}))
+ns = oc.get_namespace().data
+s3.create_bucket(Bucket="shared")
+assert oc.get_bucket(ns, "shared").data.name == "shared"
+oc.create_bucket(ns, oci.object_storage.models.CreateBucketDetails(name="from-oci", compartment_id=os.environ["TENANCY"]))
+s3.head_bucket(Bucket="from-oci")
+
+for size in (1000, 300000):  # inline and erasure coded
+    data = os.urandom(size)
+    k = "s3/obj-%d" % size
+    put = s3.put_object(Bucket="shared", Key=k, Body=data, Metadata={"origin": "boto3", "mixed-case": "Value"},
+                        ContentType="text/x-s3", CacheControl="max-age=60")
+    g = oc.get_object(ns, "shared", k)
+    assert g.data.content == data, "bytes"
+    assert g.headers["etag"] == put["ETag"].strip('"'), (g.headers["etag"], put["ETag"])
+    assert g.headers["opc-meta-origin"] == "boto3" and g.headers["opc-meta-mixed-case"] == "Value", dict(g.headers)
+    assert g.headers["content-type"] == "text/x-s3" and g.headers["cache-control"] == "max-age=60", dict(g.headers)
+
+    k = "oci/obj-%d" % size
+    put = oc.put_object(ns, "shared", k, data, opc_meta={"origin": "oci"}, content_type="text/x-oci",
+                        content_language="fr")
+    g = s3.get_object(Bucket="shared", Key=k)
+    assert g["Body"].read() == data, "bytes"
+    assert g["ETag"].strip('"') == put.headers["etag"], (g["ETag"], put.headers["etag"])
+    assert g["Metadata"] == {"origin": "oci"}, g["Metadata"]
+    assert g["ContentType"] == "text/x-oci" and g["ContentLanguage"] == "fr", g
+    r = s3.get_object(Bucket="shared", Key=k, Range="bytes=10-19")
+    assert r["Body"].read() == data[10:20]
+
+s3_names = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="shared")["Contents"])
+oci_names = sorted(o.name for o in oc.list_objects(ns, "shared").data.objects)
+assert s3_names == oci_names and len(s3_names) == 4, (s3_names, oci_names)
+print("ok")
+`
+
+// TestNativeAPI: the native Object Storage API through the OCI Python
+// SDK, with a key uploaded by cairnctl; the same dataset through boto3;
+// and the refusals of OCI's signature scheme.
+func TestNativeAPI(t *testing.T) {
+	py := requirePython(t, "oci")
+	c := startCluster(t, harness.Options{})
+	ctl(t, c, "namespace", "create", "ocitenant")
+	ctl(t, c, "user", "create", "-n", "ocitenant", "alice")
+	grantAll(t, c, "ocitenant", "alice")
+	var s3key ctlKey
+	if err := json.Unmarshal(ctl(t, c, "key", "create", "-n", "ocitenant", "-u", "alice", "-o", "json"), &s3key); err != nil {
+		t.Fatal(err)
+	}
+	k := uploadAPIKey(t, c, "ocitenant", "alice")
+	if table := string(ctl(t, c, "user", "list", "-n", "ocitenant")); !strings.Contains(table, k.UserOCID) {
+		t.Fatalf("user list does not show the user's OCID:\n%s", table)
+	}
+
+	t.Run("sdk", func(t *testing.T) {
+		if out := runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, ociSDKScript); strings.TrimSpace(string(out)) != "ok" {
+			t.Fatalf("script printed %q", out)
+		}
+	})
+	t.Run("congruence", func(t *testing.T) {
+		if out := runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, congruenceScript); strings.TrimSpace(string(out)) != "ok" {
+			t.Fatalf("script printed %q", out)
+		}
+	})
+
+	// Buckets live in the compartment compartmentId names (the tenancy's
+	// OCID is the root), and ListBuckets lists one compartment.
+	t.Run("compartments", func(t *testing.T) {
+		ctl(t, c, "compartment", "create", "-n", "ocitenant", "eng")
+		do := func(method, path string, body []byte) *http.Response {
+			req, err := http.NewRequest(method, c.Endpoint+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signedRequest(t, req, k, k.KeyID, time.Now(), body, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { resp.Body.Close() })
+			return resp
+		}
+		resp := do(http.MethodPost, "/n/ocitenant/b/", []byte(`{"name":"eng-data","compartmentId":"eng"}`))
+		var b struct{ Name, CompartmentID string }
+		if err := json.NewDecoder(resp.Body).Decode(&b); err != nil || resp.StatusCode != 200 || b.CompartmentID != "eng" {
+			t.Fatalf("create in eng: %d %+v %v", resp.StatusCode, b, err)
+		}
+		names := func(comp string) string {
+			resp := do(http.MethodGet, "/n/ocitenant/b/?compartmentId="+comp, nil)
+			var list []struct{ Name string }
+			if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("list %s: %d %v", comp, resp.StatusCode, err)
+			}
+			var out []string
+			for _, x := range list {
+				out = append(out, x.Name)
+			}
+			return strings.Join(out, " ")
+		}
+		if got := names("eng"); got != "eng-data" {
+			t.Errorf("compartment eng lists %q", got)
+		}
+		if got := names(k.TenancyOCID); strings.Contains(got, "eng-data") {
+			t.Errorf("the root compartment lists %q", got)
+		}
+		resp = do(http.MethodPost, "/n/ocitenant/b/", []byte(`{"name":"nowhere","compartmentId":"no-such-compartment"}`))
+		if resp.StatusCode != 404 {
+			t.Errorf("create in a missing compartment: %d", resp.StatusCode)
+		}
+		if resp := do(http.MethodDelete, "/n/ocitenant/b/eng-data/", nil); resp.StatusCode != 204 {
+			t.Errorf("delete eng-data: %d", resp.StatusCode)
+		}
+	})
+
+	// The same groups and policies as S3: a reader reads and cannot
+	// write, and loses even that when it leaves its group.
+	t.Run("policies", func(t *testing.T) {
+		ctl(t, c, "user", "create", "-n", "ocitenant", "bob")
+		ctl(t, c, "group", "create", "-n", "ocitenant", "readers")
+		ctl(t, c, "group", "add-user", "-n", "ocitenant", "readers", "bob")
+		ctl(t, c, "policy", "create", "-n", "ocitenant", "read-all", "--statement", "Allow group readers to read object-family in tenancy")
+		bob := uploadAPIKey(t, c, "ocitenant", "bob")
+		do := func(method, path string, body []byte) (int, string) {
+			req, err := http.NewRequest(method, c.Endpoint+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signedRequest(t, req, bob, bob.KeyID, time.Now(), body, nil)
+			return ociError(t, req)
+		}
+		if status, code := do(http.MethodGet, "/n/ocitenant/b/shared/o/s3%2Fobj-1000", nil); status != 200 {
+			t.Fatalf("reader GET: %d %q", status, code)
+		}
+		if status, code := do(http.MethodGet, "/n/ocitenant/b/shared/o?prefix=s3/", nil); status != 200 {
+			t.Fatalf("reader list: %d %q", status, code)
+		}
+		for _, tc := range []struct{ method, path string }{
+			{http.MethodPut, "/n/ocitenant/b/shared/o/bob-was-here"},
+			{http.MethodDelete, "/n/ocitenant/b/shared/o/s3%2Fobj-1000"},
+			{http.MethodDelete, "/n/ocitenant/b/shared/"},
+		} {
+			var body []byte
+			if tc.method == http.MethodPut {
+				body = []byte("nope")
+			}
+			if status, code := do(tc.method, tc.path, body); status != 404 || code != "NotAuthorizedOrNotFound" {
+				t.Errorf("reader %s %s: %d %q, want 404 NotAuthorizedOrNotFound", tc.method, tc.path, status, code)
+			}
+		}
+		req, _ := http.NewRequest(http.MethodHead, c.Endpoint+"/n/ocitenant/b/shared/o/bob-was-here", nil)
+		signedRequest(t, req, k, k.KeyID, time.Now(), nil, nil)
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 404 {
+			t.Fatalf("object of a refused PUT: %v %v", resp, err)
+		} else {
+			resp.Body.Close()
+		}
+		ctl(t, c, "group", "remove-user", "-n", "ocitenant", "readers", "bob")
+		start := time.Now()
+		for {
+			status, code := do(http.MethodGet, "/n/ocitenant/b/shared/o/s3%2Fobj-1000", nil)
+			if status == 404 && code == "NotAuthorizedOrNotFound" {
+				break
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Fatalf("reader still reads %s after leaving its group (%d %q)", time.Since(start), status, code)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+
+	t.Run("refusals", func(t *testing.T) {
+		nsURL := c.Endpoint + "/n/"
+		get := func(keyID string, date time.Time, tamper bool) *http.Request {
+			req, err := http.NewRequest(http.MethodGet, nsURL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signedRequest(t, req, k, keyID, date, nil, nil)
+			if tamper {
+				h := req.Header.Get("Authorization")
+				i := strings.Index(h, `signature="`) + len(`signature="`)
+				flip := byte('A')
+				if h[i] == 'A' {
+					flip = 'B'
+				}
+				req.Header.Set("Authorization", h[:i]+string(flip)+h[i+1:])
+			}
+			return req
+		}
+		if status, _ := ociError(t, get(k.KeyID, time.Now(), false)); status != 200 {
+			t.Fatalf("a good signature: %d", status)
+		}
+		wrongFP := k.TenancyOCID + "/" + k.UserOCID + "/" + strings.Repeat("00:", 15) + "00"
+		for name, req := range map[string]*http.Request{
+			"bad signature":     get(k.KeyID, time.Now(), true),
+			"wrong fingerprint": get(wrongFP, time.Now(), false),
+			"wrong tenancy":     get("ocid1.tenancy.oc1..nope/"+k.UserOCID+"/"+k.Fingerprint, time.Now(), false),
+			"clock 10 min slow": get(k.KeyID, time.Now().Add(-10*time.Minute), false),
+			"clock 10 min fast": get(k.KeyID, time.Now().Add(10*time.Minute), false),
+		} {
+			if status, code := ociError(t, req); status != 401 || code != "NotAuthenticated" {
+				t.Errorf("%s: %d %q, want 401 NotAuthenticated", name, status, code)
+			}
+		}
+		// Unsigned, on the native endpoint's host: refused, not S3's.
+		req, _ := http.NewRequest(http.MethodGet, nsURL, nil)
+		req.Host = "objectstorage.us-east-1.example.com"
+		if status, code := ociError(t, req); status != 401 || code != "NotAuthenticated" {
+			t.Errorf("unsigned on the native host: %d %q", status, code)
+		}
+
+		// A body that is not the one x-content-sha256 names stores nothing.
+		bucketURL := c.Endpoint + "/n/ocitenant/b/"
+		body := []byte(`{"name":"tampered","compartmentId":"` + k.TenancyOCID + `"}`)
+		other := sha256.Sum256([]byte(`{"name":"other"}`))
+		req, _ = http.NewRequest(http.MethodPost, bucketURL, nil)
+		signedRequest(t, req, k, k.KeyID, time.Now(), body, other[:])
+		if status, code, msg := ociErrorMessage(t, req); status != 401 || code != "NotAuthenticated" || !strings.Contains(msg, "x-content-sha256") {
+			t.Errorf("wrong x-content-sha256: %d %q %q", status, code, msg)
+		}
+		req, _ = http.NewRequest(http.MethodGet, bucketURL+"tampered/", nil)
+		signedRequest(t, req, k, k.KeyID, time.Now(), nil, nil)
+		if status, code := ociError(t, req); status != 404 || code != "BucketNotFound" {
+			t.Errorf("bucket of a refused request: %d %q", status, code)
+		}
+
+		// So does object data under a signed x-content-sha256 that is not
+		// its hash (the SDKs leave object data unsigned; a client may sign it).
+		req, _ = http.NewRequest(http.MethodPost, bucketURL, nil)
+		signedRequest(t, req, k, k.KeyID, time.Now(), []byte(`{"name":"refusals","compartmentId":"`+k.TenancyOCID+`"}`), nil)
+		if status, code := ociError(t, req); status != 200 {
+			t.Fatalf("create bucket refusals: %d %q", status, code)
+		}
+		objURL := c.Endpoint + "/n/ocitenant/b/refusals/o/tampered"
+		req, _ = http.NewRequest(http.MethodPut, objURL, nil)
+		signedRequest(t, req, k, k.KeyID, time.Now(), bytes.Repeat([]byte("x"), 100<<10), other[:])
+		if status, code, msg := ociErrorMessage(t, req); status != 401 || code != "NotAuthenticated" || !strings.Contains(msg, "x-content-sha256") {
+			t.Errorf("PUT with a wrong x-content-sha256: %d %q %q", status, code, msg)
+		}
+		req, _ = http.NewRequest(http.MethodHead, objURL, nil)
+		signedRequest(t, req, k, k.KeyID, time.Now(), nil, nil)
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 404 {
+			t.Errorf("object of a refused PUT: %v %v", resp, err)
+		} else {
+			resp.Body.Close()
+		}
+
+		// OCI's limit: three keys a user.
+		uploadAPIKey(t, c, "ocitenant", "alice")
+		uploadAPIKey(t, c, "ocitenant", "alice")
+		pub := filepath.Join(t.TempDir(), "fourth.pem")
+		priv, _ := rsa.GenerateKey(rand.Reader, 2048)
+		der, _ := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+		_ = os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600)
+		if msg := ctlFails(t, c, "apikey", "upload", "-n", "ocitenant", "-u", "alice", "--public-key", pub); !strings.Contains(msg, "3 API keys") {
+			t.Errorf("fourth key: %s", msg)
+		}
+		if list := string(ctl(t, c, "apikey", "list", "-n", "ocitenant", "-u", "alice")); strings.Count(list, ":") < 3*15 || !strings.Contains(list, k.Fingerprint) {
+			t.Errorf("apikey list:\n%s", list)
+		}
+
+		// A deleted key is refused within the key cache's window.
+		ctl(t, c, "apikey", "delete", "-n", "ocitenant", "-u", "alice", k.Fingerprint)
+		start := time.Now()
+		for {
+			status, code := ociError(t, get(k.KeyID, time.Now(), false))
+			if status == 401 && code == "NotAuthenticated" {
+				break
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Fatalf("deleted key still accepted after %s (%d %q)", time.Since(start), status, code)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+}
