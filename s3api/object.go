@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -356,9 +355,9 @@ func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 	// Fetch the first stripe before committing to a status, so a read that
 	// cannot start still gets a proper error response.
-	lw := &lazyWriter{w: w, status: status}
-	if err := s.objects.Read(ctx, lw, v, br.off, br.n, ck); err != nil {
-		if !lw.started {
+	started, err := s.objects.ReadStarting(ctx, w, func() { w.WriteHeader(status) }, v, br.off, br.n, ck)
+	if err != nil {
+		if !started {
 			return err // the error writer drops the object's headers set above
 		}
 		// Headers are gone: all that is left is to cut the connection so the
@@ -367,25 +366,8 @@ func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.
 		s.log.Error("GET failed mid-stream", "id", req.id, "bucket", req.bucket, "key", req.key, "err", err)
 		panic(http.ErrAbortHandler)
 	}
-	if !lw.started {
+	if !started {
 		w.WriteHeader(status)
 	}
 	return nil
 }
-
-// lazyWriter writes the status line on the first byte of the body.
-type lazyWriter struct {
-	w       http.ResponseWriter
-	status  int
-	started bool
-}
-
-func (l *lazyWriter) Write(p []byte) (int, error) {
-	if !l.started {
-		l.started = true
-		l.w.WriteHeader(l.status)
-	}
-	return l.w.Write(p)
-}
-
-var _ io.Writer = (*lazyWriter)(nil)

@@ -213,3 +213,29 @@ func (s *Store) readParts(ctx context.Context, w io.Writer, v *cairnpb.ObjectVer
 	}
 	return nil
 }
+
+// ReadStarting is Read for a front end that commits to a response only
+// once there are bytes to send: start runs once, just before the first
+// byte goes to w (a status line is written there). started reports
+// whether it ran, so that a read that failed before any byte can still be
+// answered with an error, and one that failed after can only be cut off.
+func (s *Store) ReadStarting(ctx context.Context, w io.Writer, start func(), v *cairnpb.ObjectVersion, off, n int64, ck *sse.CustomerKey) (started bool, err error) {
+	fw := &firstWrite{w: w, start: start}
+	err = s.Read(ctx, fw, v, off, n, ck)
+	return fw.started, err
+}
+
+// firstWrite calls start before its first byte.
+type firstWrite struct {
+	w       io.Writer
+	start   func()
+	started bool
+}
+
+func (f *firstWrite) Write(p []byte) (int, error) {
+	if !f.started {
+		f.started = true
+		f.start()
+	}
+	return f.w.Write(p)
+}

@@ -257,3 +257,26 @@ func TestWriteUpTo(t *testing.T) {
 		t.Fatalf("refused writes kept %d shards", sh.Count()-before)
 	}
 }
+
+// ReadStarting starts the response only once bytes are ready: a read
+// that cannot get its shards leaves it unstarted, so the front end can
+// still answer with an error.
+func TestReadStartingStartsOnlyWithData(t *testing.T) {
+	s, _, sh := newStore(t, 6, 5)
+	body := pattern(200 << 10)
+	v := write(t, s, body)
+	starts := 0
+	var out bytes.Buffer
+	started, err := s.ReadStarting(context.Background(), &out, func() { starts++ }, v, 0, int64(len(body)), nil)
+	if err != nil || !started || starts != 1 || !bytes.Equal(out.Bytes(), body) {
+		t.Fatalf("read: started %v (%d starts), %v", started, starts, err)
+	}
+	for _, l := range v.GetShards()[:3] {
+		sh.SetDown(l.GetNodeId(), true)
+	}
+	starts = 0
+	started, err = s.ReadStarting(context.Background(), &out, func() { starts++ }, v, 0, int64(len(body)), nil)
+	if err == nil || started || starts != 0 {
+		t.Fatalf("read with 3 nodes down: started %v (%d starts), %v", started, starts, err)
+	}
+}

@@ -237,16 +237,16 @@ func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.
 		w.WriteHeader(status)
 		return nil
 	}
-	lw := &lazyWriter{w: w, status: status}
-	if err := s.store.Read(ctx, lw, v, off, n, nil); err != nil {
-		if !lw.started {
+	started, err := s.store.ReadStarting(ctx, w, func() { w.WriteHeader(status) }, v, off, n, nil)
+	if err != nil {
+		if !started {
 			return err
 		}
 		s.store.NoteUnreadable(req.ns, req.bucket, err)
 		s.log.Error("native GET failed mid-stream", "id", req.id, "bucket", req.bucket, "object", req.object, "err", err)
 		panic(http.ErrAbortHandler) // a short body, never a silently truncated one
 	}
-	if !lw.started {
+	if !started {
 		w.WriteHeader(status)
 	}
 	return nil
@@ -287,22 +287,6 @@ func parseRange(v string, size int64) (off, n int64, ranged bool, err error) {
 		b = min(b, size-1)
 	}
 	return a, b - a + 1, true, nil
-}
-
-// lazyWriter writes the status line with the first byte of the body, so
-// a read that cannot start still gets an error response.
-type lazyWriter struct {
-	w       http.ResponseWriter
-	status  int
-	started bool
-}
-
-func (l *lazyWriter) Write(p []byte) (int, error) {
-	if !l.started {
-		l.started = true
-		l.w.WriteHeader(l.status)
-	}
-	return l.w.Write(p)
 }
 
 func (s *Server) deleteObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
