@@ -1,7 +1,11 @@
 package meta
 
 import (
+	"context"
+	"time"
+
 	"github.com/cairn-store/cairn/meta/leaderjob"
+	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
 // The leader's jobs.
@@ -50,3 +54,28 @@ func (n *node) leaderJobs() []leaderjob.Job {
 // inactive on a follower, with the counts of the terms it led) and its
 // Prometheus collector (Collector(JobMetricPrefix)).
 func (s *Server) Jobs() *leaderjob.Runner { return s.node.jobs }
+
+func (a *adminService) LeaderJobs(ctx context.Context, req *cairnpb.LeaderJobsRequest) (*cairnpb.LeaderJobsResponse, error) {
+	return routeAdmin(ctx, a.s, req, a.s.leaderJobs, cairnpb.AdminClient.LeaderJobs)
+}
+
+// leaderJobs answers with the runner's record of every job, on the leader.
+func (s *Server) leaderJobs(ctx context.Context, _ *cairnpb.LeaderJobsRequest) (*cairnpb.LeaderJobsResponse, error) {
+	if err := s.node.readBarrier(ctx); err != nil {
+		return nil, err
+	}
+	resp := &cairnpb.LeaderJobsResponse{LeaderId: s.cfg.ID}
+	unix := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.UnixNano()
+	}
+	for _, st := range s.node.jobs.Status() {
+		resp.Jobs = append(resp.Jobs, &cairnpb.LeaderJob{
+			Name: st.Name, Active: st.Active, Running: st.Running, Rounds: st.Rounds, Errors: st.Errors, LastError: st.LastError,
+			LastStartUnixNano: unix(st.LastStart), LastDurationNanos: int64(st.LastDuration), LastSuccessUnixNano: unix(st.LastSuccess),
+		})
+	}
+	return resp, nil
+}

@@ -47,8 +47,11 @@ func newStatusCmd(g *globals) *cobra.Command {
 			bs, _ := metaclient.Admin(ctx, c, func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.RebalanceStatusResponse, error) {
 				return a.RebalanceStatus(ctx, &cairnpb.RebalanceStatusRequest{})
 			})
+			js, _ := metaclient.Admin(ctx, c, func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.LeaderJobsResponse, error) {
+				return a.LeaderJobs(ctx, &cairnpb.LeaderJobsRequest{})
+			})
 			if g.output == "json" {
-				return writeStatusJSON(cmd.OutOrStdout(), st, rs.GetStatus(), bs.GetStatus())
+				return writeStatusJSON(cmd.OutOrStdout(), st, rs.GetStatus(), bs.GetStatus(), js.GetJobs())
 			}
 			if err := writeStatusTable(cmd.OutOrStdout(), st, time.Now()); err != nil || rs == nil {
 				return err
@@ -56,6 +59,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 			writeRepairTable(cmd.OutOrStdout(), rs.GetStatus())
 			if bs != nil {
 				writeRebalanceTable(cmd.OutOrStdout(), bs.GetStatus())
+			}
+			if js != nil {
+				writeLeaderJobsTable(cmd.OutOrStdout(), js, time.Now())
 			}
 			return nil
 		},
@@ -72,7 +78,8 @@ type statusJSON struct {
 	Answered string       `json:"answered_by"`
 	Repair   *repairJSON  `json:"repair,omitempty"`
 
-	Rebalance *rebalanceJSON `json:"rebalance,omitempty"`
+	Rebalance *rebalanceJSON  `json:"rebalance,omitempty"`
+	Jobs      []leaderJobJSON `json:"leader_jobs,omitempty"`
 }
 
 type memberJSON struct {
@@ -95,8 +102,11 @@ type nodeJSON struct {
 	LastHeartbeat time.Time `json:"last_heartbeat"`
 }
 
-func writeStatusJSON(w io.Writer, st *cairnpb.StatusResponse, rs *cairnpb.RepairStatus, bs *cairnpb.RebalanceStatus) error {
+func writeStatusJSON(w io.Writer, st *cairnpb.StatusResponse, rs *cairnpb.RepairStatus, bs *cairnpb.RebalanceStatus, jobs []*cairnpb.LeaderJob) error {
 	out := statusJSON{Cluster: st.GetClusterId(), Leader: st.GetLeaderId(), Commit: st.GetCommitIndex(), Applied: st.GetAppliedIndex(), Answered: st.GetAnsweredBy()}
+	if len(jobs) > 0 {
+		out.Jobs = leaderJobsJSON(jobs)
+	}
 	if bs != nil {
 		b := rebalanceJSONOf(bs)
 		out.Rebalance = &b

@@ -46,7 +46,7 @@ func TestStatusShowsClusterBlockedAndInventory(t *testing.T) {
 	}
 
 	var js bytes.Buffer
-	if err := writeStatusJSON(&js, st, rs, nil); err != nil {
+	if err := writeStatusJSON(&js, st, rs, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	var got struct {
@@ -66,5 +66,36 @@ func TestStatusShowsClusterBlockedAndInventory(t *testing.T) {
 	if got.Cluster != "c0ffee" || len(got.Repair.Blocked) != 1 || got.Repair.BlockedUnits != 3 ||
 		got.Repair.Inventory.FoundMissing != 2 || got.Repair.Inventory.LastPassSeconds != 90 {
 		t.Fatalf("json: %+v\n%s", got, js.String())
+	}
+}
+
+// The leader's jobs show in the status table and its JSON: state,
+// rounds, failures, and when each last succeeded.
+func TestLeaderJobsInStatus(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	resp := &cairnpb.LeaderJobsResponse{LeaderId: "m1", Jobs: []*cairnpb.LeaderJob{
+		{Name: "repair", Active: true, Running: true, Rounds: 12, LastDurationNanos: int64(1500 * time.Millisecond), LastSuccessUnixNano: now.Add(-30 * time.Second).UnixNano()},
+		{Name: "gc", Active: true, Rounds: 3, Errors: 1, LastError: "data node n2 unreachable"},
+		{Name: "rewrap"},
+	}}
+	var out bytes.Buffer
+	writeLeaderJobsTable(&out, resp, now)
+	for _, want := range []string{"LEADER JOBS (on m1)", "repair  running  12", "1.5s", "30s ago", "gc      idle     3       1", "data node n2 unreachable", "rewrap  stopped  0", "never"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	var js bytes.Buffer
+	if err := writeStatusJSON(&js, &cairnpb.StatusResponse{}, nil, nil, resp.GetJobs()); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Jobs []struct {
+			Name   string `json:"name"`
+			Errors uint64 `json:"errors"`
+		} `json:"leader_jobs"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &got); err != nil || len(got.Jobs) != 3 || got.Jobs[1].Errors != 1 {
+		t.Fatalf("json %s: %v", js.String(), err)
 	}
 }

@@ -225,6 +225,204 @@ func (x *StatusResponse) GetClusterId() string {
 	return ""
 }
 
+type LeaderJobsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaderJobsRequest) Reset() {
+	*x = LeaderJobsRequest{}
+	mi := &file_cairnpb_admin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaderJobsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaderJobsRequest) ProtoMessage() {}
+
+func (x *LeaderJobsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_admin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaderJobsRequest.ProtoReflect.Descriptor instead.
+func (*LeaderJobsRequest) Descriptor() ([]byte, []int) {
+	return file_cairnpb_admin_proto_rawDescGZIP(), []int{3}
+}
+
+// LeaderJob is one leader job's record on the node that answered: rounds
+// and errors count every term it led since it started.
+type LeaderJob struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Name                string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Active              bool                   `protobuf:"varint,2,opt,name=active,proto3" json:"active,omitempty"`   // its loop runs (the node leads)
+	Running             bool                   `protobuf:"varint,3,opt,name=running,proto3" json:"running,omitempty"` // a round is under way
+	Rounds              uint64                 `protobuf:"varint,4,opt,name=rounds,proto3" json:"rounds,omitempty"`
+	Errors              uint64                 `protobuf:"varint,5,opt,name=errors,proto3" json:"errors,omitempty"`
+	LastError           string                 `protobuf:"bytes,6,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"` // "" after a success
+	LastStartUnixNano   int64                  `protobuf:"varint,7,opt,name=last_start_unix_nano,json=lastStartUnixNano,proto3" json:"last_start_unix_nano,omitempty"`
+	LastDurationNanos   int64                  `protobuf:"varint,8,opt,name=last_duration_nanos,json=lastDurationNanos,proto3" json:"last_duration_nanos,omitempty"`
+	LastSuccessUnixNano int64                  `protobuf:"varint,9,opt,name=last_success_unix_nano,json=lastSuccessUnixNano,proto3" json:"last_success_unix_nano,omitempty"` // 0: never
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *LeaderJob) Reset() {
+	*x = LeaderJob{}
+	mi := &file_cairnpb_admin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaderJob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaderJob) ProtoMessage() {}
+
+func (x *LeaderJob) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_admin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaderJob.ProtoReflect.Descriptor instead.
+func (*LeaderJob) Descriptor() ([]byte, []int) {
+	return file_cairnpb_admin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *LeaderJob) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *LeaderJob) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *LeaderJob) GetRunning() bool {
+	if x != nil {
+		return x.Running
+	}
+	return false
+}
+
+func (x *LeaderJob) GetRounds() uint64 {
+	if x != nil {
+		return x.Rounds
+	}
+	return 0
+}
+
+func (x *LeaderJob) GetErrors() uint64 {
+	if x != nil {
+		return x.Errors
+	}
+	return 0
+}
+
+func (x *LeaderJob) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *LeaderJob) GetLastStartUnixNano() int64 {
+	if x != nil {
+		return x.LastStartUnixNano
+	}
+	return 0
+}
+
+func (x *LeaderJob) GetLastDurationNanos() int64 {
+	if x != nil {
+		return x.LastDurationNanos
+	}
+	return 0
+}
+
+func (x *LeaderJob) GetLastSuccessUnixNano() int64 {
+	if x != nil {
+		return x.LastSuccessUnixNano
+	}
+	return 0
+}
+
+type LeaderJobsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LeaderId      string                 `protobuf:"bytes,1,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	Jobs          []*LeaderJob           `protobuf:"bytes,2,rep,name=jobs,proto3" json:"jobs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaderJobsResponse) Reset() {
+	*x = LeaderJobsResponse{}
+	mi := &file_cairnpb_admin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaderJobsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaderJobsResponse) ProtoMessage() {}
+
+func (x *LeaderJobsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_admin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaderJobsResponse.ProtoReflect.Descriptor instead.
+func (*LeaderJobsResponse) Descriptor() ([]byte, []int) {
+	return file_cairnpb_admin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *LeaderJobsResponse) GetLeaderId() string {
+	if x != nil {
+		return x.LeaderId
+	}
+	return ""
+}
+
+func (x *LeaderJobsResponse) GetJobs() []*LeaderJob {
+	if x != nil {
+		return x.Jobs
+	}
+	return nil
+}
+
 var File_cairnpb_admin_proto protoreflect.FileDescriptor
 
 const file_cairnpb_admin_proto_rawDesc = "" +
@@ -246,7 +444,22 @@ const file_cairnpb_admin_proto_rawDesc = "" +
 	"\vanswered_by\x18\x06 \x01(\tR\n" +
 	"answeredBy\x12\x1d\n" +
 	"\n" +
-	"cluster_id\x18\a \x01(\tR\tclusterId2\xa7\x19\n" +
+	"cluster_id\x18\a \x01(\tR\tclusterId\"\x13\n" +
+	"\x11LeaderJobsRequest\"\xb6\x02\n" +
+	"\tLeaderJob\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06active\x18\x02 \x01(\bR\x06active\x12\x18\n" +
+	"\arunning\x18\x03 \x01(\bR\arunning\x12\x16\n" +
+	"\x06rounds\x18\x04 \x01(\x04R\x06rounds\x12\x16\n" +
+	"\x06errors\x18\x05 \x01(\x04R\x06errors\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x06 \x01(\tR\tlastError\x12/\n" +
+	"\x14last_start_unix_nano\x18\a \x01(\x03R\x11lastStartUnixNano\x12.\n" +
+	"\x13last_duration_nanos\x18\b \x01(\x03R\x11lastDurationNanos\x123\n" +
+	"\x16last_success_unix_nano\x18\t \x01(\x03R\x13lastSuccessUnixNano\"Z\n" +
+	"\x12LeaderJobsResponse\x12\x1b\n" +
+	"\tleader_id\x18\x01 \x01(\tR\bleaderId\x12'\n" +
+	"\x04jobs\x18\x02 \x03(\v2\x13.cairn.v1.LeaderJobR\x04jobs2\xf0\x19\n" +
 	"\x05Admin\x12;\n" +
 	"\x06Status\x12\x17.cairn.v1.StatusRequest\x1a\x18.cairn.v1.StatusResponse\x12V\n" +
 	"\x0fCreateNamespace\x12 .cairn.v1.CreateNamespaceRequest\x1a!.cairn.v1.CreateNamespaceResponse\x12S\n" +
@@ -265,7 +478,9 @@ const file_cairnpb_admin_proto_rawDesc = "" +
 	"\vListAPIKeys\x12\x1c.cairn.v1.ListAPIKeysRequest\x1a\x1d.cairn.v1.ListAPIKeysResponse\x12M\n" +
 	"\fDeleteAPIKey\x12\x1d.cairn.v1.DeleteAPIKeyRequest\x1a\x1e.cairn.v1.DeleteAPIKeyResponse\x12M\n" +
 	"\fSetNodeState\x12\x1d.cairn.v1.SetNodeStateRequest\x1a\x1e.cairn.v1.SetNodeStateResponse\x12M\n" +
-	"\fRepairStatus\x12\x1d.cairn.v1.RepairStatusRequest\x1a\x1e.cairn.v1.RepairStatusResponse\x12V\n" +
+	"\fRepairStatus\x12\x1d.cairn.v1.RepairStatusRequest\x1a\x1e.cairn.v1.RepairStatusResponse\x12G\n" +
+	"\n" +
+	"LeaderJobs\x12\x1b.cairn.v1.LeaderJobsRequest\x1a\x1c.cairn.v1.LeaderJobsResponse\x12V\n" +
 	"\x0fListMetaMembers\x12 .cairn.v1.ListMetaMembersRequest\x1a!.cairn.v1.ListMetaMembersResponse\x12P\n" +
 	"\rAddMetaMember\x12\x1e.cairn.v1.AddMetaMemberRequest\x1a\x1f.cairn.v1.AddMetaMemberResponse\x12Y\n" +
 	"\x10RemoveMetaMember\x12!.cairn.v1.RemoveMetaMemberRequest\x1a\".cairn.v1.RemoveMetaMemberResponse\x12_\n" +
@@ -303,175 +518,181 @@ func file_cairnpb_admin_proto_rawDescGZIP() []byte {
 	return file_cairnpb_admin_proto_rawDescData
 }
 
-var file_cairnpb_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_cairnpb_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_cairnpb_admin_proto_goTypes = []any{
 	(*StatusRequest)(nil),               // 0: cairn.v1.StatusRequest
 	(*MetaMemberStatus)(nil),            // 1: cairn.v1.MetaMemberStatus
 	(*StatusResponse)(nil),              // 2: cairn.v1.StatusResponse
-	(*DataNodeStatus)(nil),              // 3: cairn.v1.DataNodeStatus
-	(*CreateNamespaceRequest)(nil),      // 4: cairn.v1.CreateNamespaceRequest
-	(*ListNamespacesRequest)(nil),       // 5: cairn.v1.ListNamespacesRequest
-	(*GetNamespaceRequest)(nil),         // 6: cairn.v1.GetNamespaceRequest
-	(*CreateUserRequest)(nil),           // 7: cairn.v1.CreateUserRequest
-	(*ListUsersRequest)(nil),            // 8: cairn.v1.ListUsersRequest
-	(*DeleteUserRequest)(nil),           // 9: cairn.v1.DeleteUserRequest
-	(*CreateAccessKeyRequest)(nil),      // 10: cairn.v1.CreateAccessKeyRequest
-	(*ListAccessKeysRequest)(nil),       // 11: cairn.v1.ListAccessKeysRequest
-	(*DeactivateAccessKeyRequest)(nil),  // 12: cairn.v1.DeactivateAccessKeyRequest
-	(*DeleteAccessKeyRequest)(nil),      // 13: cairn.v1.DeleteAccessKeyRequest
-	(*UploadAPIKeyRequest)(nil),         // 14: cairn.v1.UploadAPIKeyRequest
-	(*ListAPIKeysRequest)(nil),          // 15: cairn.v1.ListAPIKeysRequest
-	(*DeleteAPIKeyRequest)(nil),         // 16: cairn.v1.DeleteAPIKeyRequest
-	(*SetNodeStateRequest)(nil),         // 17: cairn.v1.SetNodeStateRequest
-	(*RepairStatusRequest)(nil),         // 18: cairn.v1.RepairStatusRequest
-	(*ListMetaMembersRequest)(nil),      // 19: cairn.v1.ListMetaMembersRequest
-	(*AddMetaMemberRequest)(nil),        // 20: cairn.v1.AddMetaMemberRequest
-	(*RemoveMetaMemberRequest)(nil),     // 21: cairn.v1.RemoveMetaMemberRequest
-	(*TransferLeadershipRequest)(nil),   // 22: cairn.v1.TransferLeadershipRequest
-	(*SaveMetaSnapshotRequest)(nil),     // 23: cairn.v1.SaveMetaSnapshotRequest
-	(*ListDataNodesRequest)(nil),        // 24: cairn.v1.ListDataNodesRequest
-	(*AdminListBucketsRequest)(nil),     // 25: cairn.v1.AdminListBucketsRequest
-	(*BucketStatsRequest)(nil),          // 26: cairn.v1.BucketStatsRequest
-	(*CreateCompartmentRequest)(nil),    // 27: cairn.v1.CreateCompartmentRequest
-	(*ListCompartmentsRequest)(nil),     // 28: cairn.v1.ListCompartmentsRequest
-	(*SetS3CompartmentRequest)(nil),     // 29: cairn.v1.SetS3CompartmentRequest
-	(*CreateGroupRequest)(nil),          // 30: cairn.v1.CreateGroupRequest
-	(*ListGroupsRequest)(nil),           // 31: cairn.v1.ListGroupsRequest
-	(*AddGroupMemberRequest)(nil),       // 32: cairn.v1.AddGroupMemberRequest
-	(*RemoveGroupMemberRequest)(nil),    // 33: cairn.v1.RemoveGroupMemberRequest
-	(*CreatePolicyRequest)(nil),         // 34: cairn.v1.CreatePolicyRequest
-	(*ListPoliciesRequest)(nil),         // 35: cairn.v1.ListPoliciesRequest
-	(*DeletePolicyRequest)(nil),         // 36: cairn.v1.DeletePolicyRequest
-	(*RotateMasterKeyRequest)(nil),      // 37: cairn.v1.RotateMasterKeyRequest
-	(*MasterKeyStatusRequest)(nil),      // 38: cairn.v1.MasterKeyStatusRequest
-	(*SetNodeWeightRequest)(nil),        // 39: cairn.v1.SetNodeWeightRequest
-	(*RebalanceRequest)(nil),            // 40: cairn.v1.RebalanceRequest
-	(*RebalanceStatusRequest)(nil),      // 41: cairn.v1.RebalanceStatusRequest
-	(*CreateNamespaceResponse)(nil),     // 42: cairn.v1.CreateNamespaceResponse
-	(*ListNamespacesResponse)(nil),      // 43: cairn.v1.ListNamespacesResponse
-	(*GetNamespaceResponse)(nil),        // 44: cairn.v1.GetNamespaceResponse
-	(*CreateUserResponse)(nil),          // 45: cairn.v1.CreateUserResponse
-	(*ListUsersResponse)(nil),           // 46: cairn.v1.ListUsersResponse
-	(*DeleteUserResponse)(nil),          // 47: cairn.v1.DeleteUserResponse
-	(*CreateAccessKeyResponse)(nil),     // 48: cairn.v1.CreateAccessKeyResponse
-	(*ListAccessKeysResponse)(nil),      // 49: cairn.v1.ListAccessKeysResponse
-	(*DeactivateAccessKeyResponse)(nil), // 50: cairn.v1.DeactivateAccessKeyResponse
-	(*DeleteAccessKeyResponse)(nil),     // 51: cairn.v1.DeleteAccessKeyResponse
-	(*UploadAPIKeyResponse)(nil),        // 52: cairn.v1.UploadAPIKeyResponse
-	(*ListAPIKeysResponse)(nil),         // 53: cairn.v1.ListAPIKeysResponse
-	(*DeleteAPIKeyResponse)(nil),        // 54: cairn.v1.DeleteAPIKeyResponse
-	(*SetNodeStateResponse)(nil),        // 55: cairn.v1.SetNodeStateResponse
-	(*RepairStatusResponse)(nil),        // 56: cairn.v1.RepairStatusResponse
-	(*ListMetaMembersResponse)(nil),     // 57: cairn.v1.ListMetaMembersResponse
-	(*AddMetaMemberResponse)(nil),       // 58: cairn.v1.AddMetaMemberResponse
-	(*RemoveMetaMemberResponse)(nil),    // 59: cairn.v1.RemoveMetaMemberResponse
-	(*TransferLeadershipResponse)(nil),  // 60: cairn.v1.TransferLeadershipResponse
-	(*MetaSnapshotChunk)(nil),           // 61: cairn.v1.MetaSnapshotChunk
-	(*ListDataNodesResponse)(nil),       // 62: cairn.v1.ListDataNodesResponse
-	(*AdminListBucketsResponse)(nil),    // 63: cairn.v1.AdminListBucketsResponse
-	(*BucketStatsResponse)(nil),         // 64: cairn.v1.BucketStatsResponse
-	(*CreateCompartmentResponse)(nil),   // 65: cairn.v1.CreateCompartmentResponse
-	(*ListCompartmentsResponse)(nil),    // 66: cairn.v1.ListCompartmentsResponse
-	(*SetS3CompartmentResponse)(nil),    // 67: cairn.v1.SetS3CompartmentResponse
-	(*CreateGroupResponse)(nil),         // 68: cairn.v1.CreateGroupResponse
-	(*ListGroupsResponse)(nil),          // 69: cairn.v1.ListGroupsResponse
-	(*AddGroupMemberResponse)(nil),      // 70: cairn.v1.AddGroupMemberResponse
-	(*RemoveGroupMemberResponse)(nil),   // 71: cairn.v1.RemoveGroupMemberResponse
-	(*CreatePolicyResponse)(nil),        // 72: cairn.v1.CreatePolicyResponse
-	(*ListPoliciesResponse)(nil),        // 73: cairn.v1.ListPoliciesResponse
-	(*DeletePolicyResponse)(nil),        // 74: cairn.v1.DeletePolicyResponse
-	(*RotateMasterKeyResponse)(nil),     // 75: cairn.v1.RotateMasterKeyResponse
-	(*MasterKeyStatusResponse)(nil),     // 76: cairn.v1.MasterKeyStatusResponse
-	(*SetNodeWeightResponse)(nil),       // 77: cairn.v1.SetNodeWeightResponse
-	(*RebalanceResponse)(nil),           // 78: cairn.v1.RebalanceResponse
-	(*RebalanceStatusResponse)(nil),     // 79: cairn.v1.RebalanceStatusResponse
+	(*LeaderJobsRequest)(nil),           // 3: cairn.v1.LeaderJobsRequest
+	(*LeaderJob)(nil),                   // 4: cairn.v1.LeaderJob
+	(*LeaderJobsResponse)(nil),          // 5: cairn.v1.LeaderJobsResponse
+	(*DataNodeStatus)(nil),              // 6: cairn.v1.DataNodeStatus
+	(*CreateNamespaceRequest)(nil),      // 7: cairn.v1.CreateNamespaceRequest
+	(*ListNamespacesRequest)(nil),       // 8: cairn.v1.ListNamespacesRequest
+	(*GetNamespaceRequest)(nil),         // 9: cairn.v1.GetNamespaceRequest
+	(*CreateUserRequest)(nil),           // 10: cairn.v1.CreateUserRequest
+	(*ListUsersRequest)(nil),            // 11: cairn.v1.ListUsersRequest
+	(*DeleteUserRequest)(nil),           // 12: cairn.v1.DeleteUserRequest
+	(*CreateAccessKeyRequest)(nil),      // 13: cairn.v1.CreateAccessKeyRequest
+	(*ListAccessKeysRequest)(nil),       // 14: cairn.v1.ListAccessKeysRequest
+	(*DeactivateAccessKeyRequest)(nil),  // 15: cairn.v1.DeactivateAccessKeyRequest
+	(*DeleteAccessKeyRequest)(nil),      // 16: cairn.v1.DeleteAccessKeyRequest
+	(*UploadAPIKeyRequest)(nil),         // 17: cairn.v1.UploadAPIKeyRequest
+	(*ListAPIKeysRequest)(nil),          // 18: cairn.v1.ListAPIKeysRequest
+	(*DeleteAPIKeyRequest)(nil),         // 19: cairn.v1.DeleteAPIKeyRequest
+	(*SetNodeStateRequest)(nil),         // 20: cairn.v1.SetNodeStateRequest
+	(*RepairStatusRequest)(nil),         // 21: cairn.v1.RepairStatusRequest
+	(*ListMetaMembersRequest)(nil),      // 22: cairn.v1.ListMetaMembersRequest
+	(*AddMetaMemberRequest)(nil),        // 23: cairn.v1.AddMetaMemberRequest
+	(*RemoveMetaMemberRequest)(nil),     // 24: cairn.v1.RemoveMetaMemberRequest
+	(*TransferLeadershipRequest)(nil),   // 25: cairn.v1.TransferLeadershipRequest
+	(*SaveMetaSnapshotRequest)(nil),     // 26: cairn.v1.SaveMetaSnapshotRequest
+	(*ListDataNodesRequest)(nil),        // 27: cairn.v1.ListDataNodesRequest
+	(*AdminListBucketsRequest)(nil),     // 28: cairn.v1.AdminListBucketsRequest
+	(*BucketStatsRequest)(nil),          // 29: cairn.v1.BucketStatsRequest
+	(*CreateCompartmentRequest)(nil),    // 30: cairn.v1.CreateCompartmentRequest
+	(*ListCompartmentsRequest)(nil),     // 31: cairn.v1.ListCompartmentsRequest
+	(*SetS3CompartmentRequest)(nil),     // 32: cairn.v1.SetS3CompartmentRequest
+	(*CreateGroupRequest)(nil),          // 33: cairn.v1.CreateGroupRequest
+	(*ListGroupsRequest)(nil),           // 34: cairn.v1.ListGroupsRequest
+	(*AddGroupMemberRequest)(nil),       // 35: cairn.v1.AddGroupMemberRequest
+	(*RemoveGroupMemberRequest)(nil),    // 36: cairn.v1.RemoveGroupMemberRequest
+	(*CreatePolicyRequest)(nil),         // 37: cairn.v1.CreatePolicyRequest
+	(*ListPoliciesRequest)(nil),         // 38: cairn.v1.ListPoliciesRequest
+	(*DeletePolicyRequest)(nil),         // 39: cairn.v1.DeletePolicyRequest
+	(*RotateMasterKeyRequest)(nil),      // 40: cairn.v1.RotateMasterKeyRequest
+	(*MasterKeyStatusRequest)(nil),      // 41: cairn.v1.MasterKeyStatusRequest
+	(*SetNodeWeightRequest)(nil),        // 42: cairn.v1.SetNodeWeightRequest
+	(*RebalanceRequest)(nil),            // 43: cairn.v1.RebalanceRequest
+	(*RebalanceStatusRequest)(nil),      // 44: cairn.v1.RebalanceStatusRequest
+	(*CreateNamespaceResponse)(nil),     // 45: cairn.v1.CreateNamespaceResponse
+	(*ListNamespacesResponse)(nil),      // 46: cairn.v1.ListNamespacesResponse
+	(*GetNamespaceResponse)(nil),        // 47: cairn.v1.GetNamespaceResponse
+	(*CreateUserResponse)(nil),          // 48: cairn.v1.CreateUserResponse
+	(*ListUsersResponse)(nil),           // 49: cairn.v1.ListUsersResponse
+	(*DeleteUserResponse)(nil),          // 50: cairn.v1.DeleteUserResponse
+	(*CreateAccessKeyResponse)(nil),     // 51: cairn.v1.CreateAccessKeyResponse
+	(*ListAccessKeysResponse)(nil),      // 52: cairn.v1.ListAccessKeysResponse
+	(*DeactivateAccessKeyResponse)(nil), // 53: cairn.v1.DeactivateAccessKeyResponse
+	(*DeleteAccessKeyResponse)(nil),     // 54: cairn.v1.DeleteAccessKeyResponse
+	(*UploadAPIKeyResponse)(nil),        // 55: cairn.v1.UploadAPIKeyResponse
+	(*ListAPIKeysResponse)(nil),         // 56: cairn.v1.ListAPIKeysResponse
+	(*DeleteAPIKeyResponse)(nil),        // 57: cairn.v1.DeleteAPIKeyResponse
+	(*SetNodeStateResponse)(nil),        // 58: cairn.v1.SetNodeStateResponse
+	(*RepairStatusResponse)(nil),        // 59: cairn.v1.RepairStatusResponse
+	(*ListMetaMembersResponse)(nil),     // 60: cairn.v1.ListMetaMembersResponse
+	(*AddMetaMemberResponse)(nil),       // 61: cairn.v1.AddMetaMemberResponse
+	(*RemoveMetaMemberResponse)(nil),    // 62: cairn.v1.RemoveMetaMemberResponse
+	(*TransferLeadershipResponse)(nil),  // 63: cairn.v1.TransferLeadershipResponse
+	(*MetaSnapshotChunk)(nil),           // 64: cairn.v1.MetaSnapshotChunk
+	(*ListDataNodesResponse)(nil),       // 65: cairn.v1.ListDataNodesResponse
+	(*AdminListBucketsResponse)(nil),    // 66: cairn.v1.AdminListBucketsResponse
+	(*BucketStatsResponse)(nil),         // 67: cairn.v1.BucketStatsResponse
+	(*CreateCompartmentResponse)(nil),   // 68: cairn.v1.CreateCompartmentResponse
+	(*ListCompartmentsResponse)(nil),    // 69: cairn.v1.ListCompartmentsResponse
+	(*SetS3CompartmentResponse)(nil),    // 70: cairn.v1.SetS3CompartmentResponse
+	(*CreateGroupResponse)(nil),         // 71: cairn.v1.CreateGroupResponse
+	(*ListGroupsResponse)(nil),          // 72: cairn.v1.ListGroupsResponse
+	(*AddGroupMemberResponse)(nil),      // 73: cairn.v1.AddGroupMemberResponse
+	(*RemoveGroupMemberResponse)(nil),   // 74: cairn.v1.RemoveGroupMemberResponse
+	(*CreatePolicyResponse)(nil),        // 75: cairn.v1.CreatePolicyResponse
+	(*ListPoliciesResponse)(nil),        // 76: cairn.v1.ListPoliciesResponse
+	(*DeletePolicyResponse)(nil),        // 77: cairn.v1.DeletePolicyResponse
+	(*RotateMasterKeyResponse)(nil),     // 78: cairn.v1.RotateMasterKeyResponse
+	(*MasterKeyStatusResponse)(nil),     // 79: cairn.v1.MasterKeyStatusResponse
+	(*SetNodeWeightResponse)(nil),       // 80: cairn.v1.SetNodeWeightResponse
+	(*RebalanceResponse)(nil),           // 81: cairn.v1.RebalanceResponse
+	(*RebalanceStatusResponse)(nil),     // 82: cairn.v1.RebalanceStatusResponse
 }
 var file_cairnpb_admin_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.StatusResponse.members:type_name -> cairn.v1.MetaMemberStatus
-	3,  // 1: cairn.v1.StatusResponse.nodes:type_name -> cairn.v1.DataNodeStatus
-	0,  // 2: cairn.v1.Admin.Status:input_type -> cairn.v1.StatusRequest
-	4,  // 3: cairn.v1.Admin.CreateNamespace:input_type -> cairn.v1.CreateNamespaceRequest
-	5,  // 4: cairn.v1.Admin.ListNamespaces:input_type -> cairn.v1.ListNamespacesRequest
-	6,  // 5: cairn.v1.Admin.GetNamespace:input_type -> cairn.v1.GetNamespaceRequest
-	7,  // 6: cairn.v1.Admin.CreateUser:input_type -> cairn.v1.CreateUserRequest
-	8,  // 7: cairn.v1.Admin.ListUsers:input_type -> cairn.v1.ListUsersRequest
-	9,  // 8: cairn.v1.Admin.DeleteUser:input_type -> cairn.v1.DeleteUserRequest
-	10, // 9: cairn.v1.Admin.CreateAccessKey:input_type -> cairn.v1.CreateAccessKeyRequest
-	11, // 10: cairn.v1.Admin.ListAccessKeys:input_type -> cairn.v1.ListAccessKeysRequest
-	12, // 11: cairn.v1.Admin.DeactivateAccessKey:input_type -> cairn.v1.DeactivateAccessKeyRequest
-	13, // 12: cairn.v1.Admin.DeleteAccessKey:input_type -> cairn.v1.DeleteAccessKeyRequest
-	14, // 13: cairn.v1.Admin.UploadAPIKey:input_type -> cairn.v1.UploadAPIKeyRequest
-	15, // 14: cairn.v1.Admin.ListAPIKeys:input_type -> cairn.v1.ListAPIKeysRequest
-	16, // 15: cairn.v1.Admin.DeleteAPIKey:input_type -> cairn.v1.DeleteAPIKeyRequest
-	17, // 16: cairn.v1.Admin.SetNodeState:input_type -> cairn.v1.SetNodeStateRequest
-	18, // 17: cairn.v1.Admin.RepairStatus:input_type -> cairn.v1.RepairStatusRequest
-	19, // 18: cairn.v1.Admin.ListMetaMembers:input_type -> cairn.v1.ListMetaMembersRequest
-	20, // 19: cairn.v1.Admin.AddMetaMember:input_type -> cairn.v1.AddMetaMemberRequest
-	21, // 20: cairn.v1.Admin.RemoveMetaMember:input_type -> cairn.v1.RemoveMetaMemberRequest
-	22, // 21: cairn.v1.Admin.TransferLeadership:input_type -> cairn.v1.TransferLeadershipRequest
-	23, // 22: cairn.v1.Admin.SaveMetaSnapshot:input_type -> cairn.v1.SaveMetaSnapshotRequest
-	24, // 23: cairn.v1.Admin.ListDataNodes:input_type -> cairn.v1.ListDataNodesRequest
-	25, // 24: cairn.v1.Admin.AdminListBuckets:input_type -> cairn.v1.AdminListBucketsRequest
-	26, // 25: cairn.v1.Admin.BucketStats:input_type -> cairn.v1.BucketStatsRequest
-	27, // 26: cairn.v1.Admin.CreateCompartment:input_type -> cairn.v1.CreateCompartmentRequest
-	28, // 27: cairn.v1.Admin.ListCompartments:input_type -> cairn.v1.ListCompartmentsRequest
-	29, // 28: cairn.v1.Admin.SetS3Compartment:input_type -> cairn.v1.SetS3CompartmentRequest
-	30, // 29: cairn.v1.Admin.CreateGroup:input_type -> cairn.v1.CreateGroupRequest
-	31, // 30: cairn.v1.Admin.ListGroups:input_type -> cairn.v1.ListGroupsRequest
-	32, // 31: cairn.v1.Admin.AddGroupMember:input_type -> cairn.v1.AddGroupMemberRequest
-	33, // 32: cairn.v1.Admin.RemoveGroupMember:input_type -> cairn.v1.RemoveGroupMemberRequest
-	34, // 33: cairn.v1.Admin.CreatePolicy:input_type -> cairn.v1.CreatePolicyRequest
-	35, // 34: cairn.v1.Admin.ListPolicies:input_type -> cairn.v1.ListPoliciesRequest
-	36, // 35: cairn.v1.Admin.DeletePolicy:input_type -> cairn.v1.DeletePolicyRequest
-	37, // 36: cairn.v1.Admin.RotateMasterKey:input_type -> cairn.v1.RotateMasterKeyRequest
-	38, // 37: cairn.v1.Admin.MasterKeyStatus:input_type -> cairn.v1.MasterKeyStatusRequest
-	39, // 38: cairn.v1.Admin.SetNodeWeight:input_type -> cairn.v1.SetNodeWeightRequest
-	40, // 39: cairn.v1.Admin.Rebalance:input_type -> cairn.v1.RebalanceRequest
-	41, // 40: cairn.v1.Admin.RebalanceStatus:input_type -> cairn.v1.RebalanceStatusRequest
-	2,  // 41: cairn.v1.Admin.Status:output_type -> cairn.v1.StatusResponse
-	42, // 42: cairn.v1.Admin.CreateNamespace:output_type -> cairn.v1.CreateNamespaceResponse
-	43, // 43: cairn.v1.Admin.ListNamespaces:output_type -> cairn.v1.ListNamespacesResponse
-	44, // 44: cairn.v1.Admin.GetNamespace:output_type -> cairn.v1.GetNamespaceResponse
-	45, // 45: cairn.v1.Admin.CreateUser:output_type -> cairn.v1.CreateUserResponse
-	46, // 46: cairn.v1.Admin.ListUsers:output_type -> cairn.v1.ListUsersResponse
-	47, // 47: cairn.v1.Admin.DeleteUser:output_type -> cairn.v1.DeleteUserResponse
-	48, // 48: cairn.v1.Admin.CreateAccessKey:output_type -> cairn.v1.CreateAccessKeyResponse
-	49, // 49: cairn.v1.Admin.ListAccessKeys:output_type -> cairn.v1.ListAccessKeysResponse
-	50, // 50: cairn.v1.Admin.DeactivateAccessKey:output_type -> cairn.v1.DeactivateAccessKeyResponse
-	51, // 51: cairn.v1.Admin.DeleteAccessKey:output_type -> cairn.v1.DeleteAccessKeyResponse
-	52, // 52: cairn.v1.Admin.UploadAPIKey:output_type -> cairn.v1.UploadAPIKeyResponse
-	53, // 53: cairn.v1.Admin.ListAPIKeys:output_type -> cairn.v1.ListAPIKeysResponse
-	54, // 54: cairn.v1.Admin.DeleteAPIKey:output_type -> cairn.v1.DeleteAPIKeyResponse
-	55, // 55: cairn.v1.Admin.SetNodeState:output_type -> cairn.v1.SetNodeStateResponse
-	56, // 56: cairn.v1.Admin.RepairStatus:output_type -> cairn.v1.RepairStatusResponse
-	57, // 57: cairn.v1.Admin.ListMetaMembers:output_type -> cairn.v1.ListMetaMembersResponse
-	58, // 58: cairn.v1.Admin.AddMetaMember:output_type -> cairn.v1.AddMetaMemberResponse
-	59, // 59: cairn.v1.Admin.RemoveMetaMember:output_type -> cairn.v1.RemoveMetaMemberResponse
-	60, // 60: cairn.v1.Admin.TransferLeadership:output_type -> cairn.v1.TransferLeadershipResponse
-	61, // 61: cairn.v1.Admin.SaveMetaSnapshot:output_type -> cairn.v1.MetaSnapshotChunk
-	62, // 62: cairn.v1.Admin.ListDataNodes:output_type -> cairn.v1.ListDataNodesResponse
-	63, // 63: cairn.v1.Admin.AdminListBuckets:output_type -> cairn.v1.AdminListBucketsResponse
-	64, // 64: cairn.v1.Admin.BucketStats:output_type -> cairn.v1.BucketStatsResponse
-	65, // 65: cairn.v1.Admin.CreateCompartment:output_type -> cairn.v1.CreateCompartmentResponse
-	66, // 66: cairn.v1.Admin.ListCompartments:output_type -> cairn.v1.ListCompartmentsResponse
-	67, // 67: cairn.v1.Admin.SetS3Compartment:output_type -> cairn.v1.SetS3CompartmentResponse
-	68, // 68: cairn.v1.Admin.CreateGroup:output_type -> cairn.v1.CreateGroupResponse
-	69, // 69: cairn.v1.Admin.ListGroups:output_type -> cairn.v1.ListGroupsResponse
-	70, // 70: cairn.v1.Admin.AddGroupMember:output_type -> cairn.v1.AddGroupMemberResponse
-	71, // 71: cairn.v1.Admin.RemoveGroupMember:output_type -> cairn.v1.RemoveGroupMemberResponse
-	72, // 72: cairn.v1.Admin.CreatePolicy:output_type -> cairn.v1.CreatePolicyResponse
-	73, // 73: cairn.v1.Admin.ListPolicies:output_type -> cairn.v1.ListPoliciesResponse
-	74, // 74: cairn.v1.Admin.DeletePolicy:output_type -> cairn.v1.DeletePolicyResponse
-	75, // 75: cairn.v1.Admin.RotateMasterKey:output_type -> cairn.v1.RotateMasterKeyResponse
-	76, // 76: cairn.v1.Admin.MasterKeyStatus:output_type -> cairn.v1.MasterKeyStatusResponse
-	77, // 77: cairn.v1.Admin.SetNodeWeight:output_type -> cairn.v1.SetNodeWeightResponse
-	78, // 78: cairn.v1.Admin.Rebalance:output_type -> cairn.v1.RebalanceResponse
-	79, // 79: cairn.v1.Admin.RebalanceStatus:output_type -> cairn.v1.RebalanceStatusResponse
-	41, // [41:80] is the sub-list for method output_type
-	2,  // [2:41] is the sub-list for method input_type
-	2,  // [2:2] is the sub-list for extension type_name
-	2,  // [2:2] is the sub-list for extension extendee
-	0,  // [0:2] is the sub-list for field type_name
+	6,  // 1: cairn.v1.StatusResponse.nodes:type_name -> cairn.v1.DataNodeStatus
+	4,  // 2: cairn.v1.LeaderJobsResponse.jobs:type_name -> cairn.v1.LeaderJob
+	0,  // 3: cairn.v1.Admin.Status:input_type -> cairn.v1.StatusRequest
+	7,  // 4: cairn.v1.Admin.CreateNamespace:input_type -> cairn.v1.CreateNamespaceRequest
+	8,  // 5: cairn.v1.Admin.ListNamespaces:input_type -> cairn.v1.ListNamespacesRequest
+	9,  // 6: cairn.v1.Admin.GetNamespace:input_type -> cairn.v1.GetNamespaceRequest
+	10, // 7: cairn.v1.Admin.CreateUser:input_type -> cairn.v1.CreateUserRequest
+	11, // 8: cairn.v1.Admin.ListUsers:input_type -> cairn.v1.ListUsersRequest
+	12, // 9: cairn.v1.Admin.DeleteUser:input_type -> cairn.v1.DeleteUserRequest
+	13, // 10: cairn.v1.Admin.CreateAccessKey:input_type -> cairn.v1.CreateAccessKeyRequest
+	14, // 11: cairn.v1.Admin.ListAccessKeys:input_type -> cairn.v1.ListAccessKeysRequest
+	15, // 12: cairn.v1.Admin.DeactivateAccessKey:input_type -> cairn.v1.DeactivateAccessKeyRequest
+	16, // 13: cairn.v1.Admin.DeleteAccessKey:input_type -> cairn.v1.DeleteAccessKeyRequest
+	17, // 14: cairn.v1.Admin.UploadAPIKey:input_type -> cairn.v1.UploadAPIKeyRequest
+	18, // 15: cairn.v1.Admin.ListAPIKeys:input_type -> cairn.v1.ListAPIKeysRequest
+	19, // 16: cairn.v1.Admin.DeleteAPIKey:input_type -> cairn.v1.DeleteAPIKeyRequest
+	20, // 17: cairn.v1.Admin.SetNodeState:input_type -> cairn.v1.SetNodeStateRequest
+	21, // 18: cairn.v1.Admin.RepairStatus:input_type -> cairn.v1.RepairStatusRequest
+	3,  // 19: cairn.v1.Admin.LeaderJobs:input_type -> cairn.v1.LeaderJobsRequest
+	22, // 20: cairn.v1.Admin.ListMetaMembers:input_type -> cairn.v1.ListMetaMembersRequest
+	23, // 21: cairn.v1.Admin.AddMetaMember:input_type -> cairn.v1.AddMetaMemberRequest
+	24, // 22: cairn.v1.Admin.RemoveMetaMember:input_type -> cairn.v1.RemoveMetaMemberRequest
+	25, // 23: cairn.v1.Admin.TransferLeadership:input_type -> cairn.v1.TransferLeadershipRequest
+	26, // 24: cairn.v1.Admin.SaveMetaSnapshot:input_type -> cairn.v1.SaveMetaSnapshotRequest
+	27, // 25: cairn.v1.Admin.ListDataNodes:input_type -> cairn.v1.ListDataNodesRequest
+	28, // 26: cairn.v1.Admin.AdminListBuckets:input_type -> cairn.v1.AdminListBucketsRequest
+	29, // 27: cairn.v1.Admin.BucketStats:input_type -> cairn.v1.BucketStatsRequest
+	30, // 28: cairn.v1.Admin.CreateCompartment:input_type -> cairn.v1.CreateCompartmentRequest
+	31, // 29: cairn.v1.Admin.ListCompartments:input_type -> cairn.v1.ListCompartmentsRequest
+	32, // 30: cairn.v1.Admin.SetS3Compartment:input_type -> cairn.v1.SetS3CompartmentRequest
+	33, // 31: cairn.v1.Admin.CreateGroup:input_type -> cairn.v1.CreateGroupRequest
+	34, // 32: cairn.v1.Admin.ListGroups:input_type -> cairn.v1.ListGroupsRequest
+	35, // 33: cairn.v1.Admin.AddGroupMember:input_type -> cairn.v1.AddGroupMemberRequest
+	36, // 34: cairn.v1.Admin.RemoveGroupMember:input_type -> cairn.v1.RemoveGroupMemberRequest
+	37, // 35: cairn.v1.Admin.CreatePolicy:input_type -> cairn.v1.CreatePolicyRequest
+	38, // 36: cairn.v1.Admin.ListPolicies:input_type -> cairn.v1.ListPoliciesRequest
+	39, // 37: cairn.v1.Admin.DeletePolicy:input_type -> cairn.v1.DeletePolicyRequest
+	40, // 38: cairn.v1.Admin.RotateMasterKey:input_type -> cairn.v1.RotateMasterKeyRequest
+	41, // 39: cairn.v1.Admin.MasterKeyStatus:input_type -> cairn.v1.MasterKeyStatusRequest
+	42, // 40: cairn.v1.Admin.SetNodeWeight:input_type -> cairn.v1.SetNodeWeightRequest
+	43, // 41: cairn.v1.Admin.Rebalance:input_type -> cairn.v1.RebalanceRequest
+	44, // 42: cairn.v1.Admin.RebalanceStatus:input_type -> cairn.v1.RebalanceStatusRequest
+	2,  // 43: cairn.v1.Admin.Status:output_type -> cairn.v1.StatusResponse
+	45, // 44: cairn.v1.Admin.CreateNamespace:output_type -> cairn.v1.CreateNamespaceResponse
+	46, // 45: cairn.v1.Admin.ListNamespaces:output_type -> cairn.v1.ListNamespacesResponse
+	47, // 46: cairn.v1.Admin.GetNamespace:output_type -> cairn.v1.GetNamespaceResponse
+	48, // 47: cairn.v1.Admin.CreateUser:output_type -> cairn.v1.CreateUserResponse
+	49, // 48: cairn.v1.Admin.ListUsers:output_type -> cairn.v1.ListUsersResponse
+	50, // 49: cairn.v1.Admin.DeleteUser:output_type -> cairn.v1.DeleteUserResponse
+	51, // 50: cairn.v1.Admin.CreateAccessKey:output_type -> cairn.v1.CreateAccessKeyResponse
+	52, // 51: cairn.v1.Admin.ListAccessKeys:output_type -> cairn.v1.ListAccessKeysResponse
+	53, // 52: cairn.v1.Admin.DeactivateAccessKey:output_type -> cairn.v1.DeactivateAccessKeyResponse
+	54, // 53: cairn.v1.Admin.DeleteAccessKey:output_type -> cairn.v1.DeleteAccessKeyResponse
+	55, // 54: cairn.v1.Admin.UploadAPIKey:output_type -> cairn.v1.UploadAPIKeyResponse
+	56, // 55: cairn.v1.Admin.ListAPIKeys:output_type -> cairn.v1.ListAPIKeysResponse
+	57, // 56: cairn.v1.Admin.DeleteAPIKey:output_type -> cairn.v1.DeleteAPIKeyResponse
+	58, // 57: cairn.v1.Admin.SetNodeState:output_type -> cairn.v1.SetNodeStateResponse
+	59, // 58: cairn.v1.Admin.RepairStatus:output_type -> cairn.v1.RepairStatusResponse
+	5,  // 59: cairn.v1.Admin.LeaderJobs:output_type -> cairn.v1.LeaderJobsResponse
+	60, // 60: cairn.v1.Admin.ListMetaMembers:output_type -> cairn.v1.ListMetaMembersResponse
+	61, // 61: cairn.v1.Admin.AddMetaMember:output_type -> cairn.v1.AddMetaMemberResponse
+	62, // 62: cairn.v1.Admin.RemoveMetaMember:output_type -> cairn.v1.RemoveMetaMemberResponse
+	63, // 63: cairn.v1.Admin.TransferLeadership:output_type -> cairn.v1.TransferLeadershipResponse
+	64, // 64: cairn.v1.Admin.SaveMetaSnapshot:output_type -> cairn.v1.MetaSnapshotChunk
+	65, // 65: cairn.v1.Admin.ListDataNodes:output_type -> cairn.v1.ListDataNodesResponse
+	66, // 66: cairn.v1.Admin.AdminListBuckets:output_type -> cairn.v1.AdminListBucketsResponse
+	67, // 67: cairn.v1.Admin.BucketStats:output_type -> cairn.v1.BucketStatsResponse
+	68, // 68: cairn.v1.Admin.CreateCompartment:output_type -> cairn.v1.CreateCompartmentResponse
+	69, // 69: cairn.v1.Admin.ListCompartments:output_type -> cairn.v1.ListCompartmentsResponse
+	70, // 70: cairn.v1.Admin.SetS3Compartment:output_type -> cairn.v1.SetS3CompartmentResponse
+	71, // 71: cairn.v1.Admin.CreateGroup:output_type -> cairn.v1.CreateGroupResponse
+	72, // 72: cairn.v1.Admin.ListGroups:output_type -> cairn.v1.ListGroupsResponse
+	73, // 73: cairn.v1.Admin.AddGroupMember:output_type -> cairn.v1.AddGroupMemberResponse
+	74, // 74: cairn.v1.Admin.RemoveGroupMember:output_type -> cairn.v1.RemoveGroupMemberResponse
+	75, // 75: cairn.v1.Admin.CreatePolicy:output_type -> cairn.v1.CreatePolicyResponse
+	76, // 76: cairn.v1.Admin.ListPolicies:output_type -> cairn.v1.ListPoliciesResponse
+	77, // 77: cairn.v1.Admin.DeletePolicy:output_type -> cairn.v1.DeletePolicyResponse
+	78, // 78: cairn.v1.Admin.RotateMasterKey:output_type -> cairn.v1.RotateMasterKeyResponse
+	79, // 79: cairn.v1.Admin.MasterKeyStatus:output_type -> cairn.v1.MasterKeyStatusResponse
+	80, // 80: cairn.v1.Admin.SetNodeWeight:output_type -> cairn.v1.SetNodeWeightResponse
+	81, // 81: cairn.v1.Admin.Rebalance:output_type -> cairn.v1.RebalanceResponse
+	82, // 82: cairn.v1.Admin.RebalanceStatus:output_type -> cairn.v1.RebalanceStatusResponse
+	43, // [43:83] is the sub-list for method output_type
+	3,  // [3:43] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_admin_proto_init() }
@@ -492,7 +713,7 @@ func file_cairnpb_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_admin_proto_rawDesc), len(file_cairnpb_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -35,6 +35,7 @@ const (
 	Admin_DeleteAPIKey_FullMethodName        = "/cairn.v1.Admin/DeleteAPIKey"
 	Admin_SetNodeState_FullMethodName        = "/cairn.v1.Admin/SetNodeState"
 	Admin_RepairStatus_FullMethodName        = "/cairn.v1.Admin/RepairStatus"
+	Admin_LeaderJobs_FullMethodName          = "/cairn.v1.Admin/LeaderJobs"
 	Admin_ListMetaMembers_FullMethodName     = "/cairn.v1.Admin/ListMetaMembers"
 	Admin_AddMetaMember_FullMethodName       = "/cairn.v1.Admin/AddMetaMember"
 	Admin_RemoveMetaMember_FullMethodName    = "/cairn.v1.Admin/RemoveMetaMember"
@@ -88,6 +89,9 @@ type AdminClient interface {
 	// progress. Both run on the leader.
 	SetNodeState(ctx context.Context, in *SetNodeStateRequest, opts ...grpc.CallOption) (*SetNodeStateResponse, error)
 	RepairStatus(ctx context.Context, in *RepairStatusRequest, opts ...grpc.CallOption) (*RepairStatusResponse, error)
+	// The leader's jobs (gc, repair, rebalance, ...) as its job runner sees
+	// them. Runs on the leader.
+	LeaderJobs(ctx context.Context, in *LeaderJobsRequest, opts ...grpc.CallOption) (*LeaderJobsResponse, error)
 	// Membership of the meta group, data nodes, bucket statistics and FSM
 	// snapshots (membership.proto). All run on the leader.
 	ListMetaMembers(ctx context.Context, in *ListMetaMembersRequest, opts ...grpc.CallOption) (*ListMetaMembersResponse, error)
@@ -284,6 +288,16 @@ func (c *adminClient) RepairStatus(ctx context.Context, in *RepairStatusRequest,
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RepairStatusResponse)
 	err := c.cc.Invoke(ctx, Admin_RepairStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) LeaderJobs(ctx context.Context, in *LeaderJobsRequest, opts ...grpc.CallOption) (*LeaderJobsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LeaderJobsResponse)
+	err := c.cc.Invoke(ctx, Admin_LeaderJobs_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -557,6 +571,9 @@ type AdminServer interface {
 	// progress. Both run on the leader.
 	SetNodeState(context.Context, *SetNodeStateRequest) (*SetNodeStateResponse, error)
 	RepairStatus(context.Context, *RepairStatusRequest) (*RepairStatusResponse, error)
+	// The leader's jobs (gc, repair, rebalance, ...) as its job runner sees
+	// them. Runs on the leader.
+	LeaderJobs(context.Context, *LeaderJobsRequest) (*LeaderJobsResponse, error)
 	// Membership of the meta group, data nodes, bucket statistics and FSM
 	// snapshots (membership.proto). All run on the leader.
 	ListMetaMembers(context.Context, *ListMetaMembersRequest) (*ListMetaMembersResponse, error)
@@ -646,6 +663,9 @@ func (UnimplementedAdminServer) SetNodeState(context.Context, *SetNodeStateReque
 }
 func (UnimplementedAdminServer) RepairStatus(context.Context, *RepairStatusRequest) (*RepairStatusResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RepairStatus not implemented")
+}
+func (UnimplementedAdminServer) LeaderJobs(context.Context, *LeaderJobsRequest) (*LeaderJobsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method LeaderJobs not implemented")
 }
 func (UnimplementedAdminServer) ListMetaMembers(context.Context, *ListMetaMembersRequest) (*ListMetaMembersResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListMetaMembers not implemented")
@@ -1021,6 +1041,24 @@ func _Admin_RepairStatus_Handler(srv interface{}, ctx context.Context, dec func(
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(AdminServer).RepairStatus(ctx, req.(*RepairStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_LeaderJobs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LeaderJobsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).LeaderJobs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_LeaderJobs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).LeaderJobs(ctx, req.(*LeaderJobsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1502,6 +1540,10 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RepairStatus",
 			Handler:    _Admin_RepairStatus_Handler,
+		},
+		{
+			MethodName: "LeaderJobs",
+			Handler:    _Admin_LeaderJobs_Handler,
 		},
 		{
 			MethodName: "ListMetaMembers",
