@@ -186,7 +186,7 @@ func TestCairnctlStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"META MEMBER", "leader", "DATA NODE", "data-6", "healthy"} {
+	for _, want := range []string{"META MEMBER", "leader", "DATA NODE", "data-6", "healthy", "LEADER JOBS (on " + st.Leader + ")", "repair", "rebalance", "gc", "inventory"} {
 		if !strings.Contains(string(table), want) {
 			t.Fatalf("table lacks %q:\n%s", want, table)
 		}
