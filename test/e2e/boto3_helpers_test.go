@@ -24,15 +24,24 @@ func requireBoto3(t *testing.T) string {
 // elsewhere the test is skipped with the command that installs it.
 func requirePython(t *testing.T, module string) string {
 	t.Helper()
-	for _, p := range []string{filepath.Join(moduleRoot, "bin", "pyenv", "bin", "python"), "python3"} {
-		if exec.Command(p, "-c", "import "+module).Run() == nil {
-			return p
-		}
+	if py := pythonWith(module); py != "" {
+		return py
 	}
 	if os.Getenv("CI") != "" {
 		t.Fatalf("no python with %s: run make pyenv", module)
 	}
 	t.Skipf("no python with %s: run make pyenv", module)
+	return ""
+}
+
+// pythonWith returns a python that can import module: the venv `make
+// pyenv` builds under bin/, else python3 if it has it, else "".
+func pythonWith(module string) string {
+	for _, p := range []string{filepath.Join(moduleRoot, "bin", "pyenv", "bin", "python"), "python3"} {
+		if exec.Command(p, "-c", "import "+module).Run() == nil {
+			return p
+		}
+	}
 	return ""
 }
 

@@ -384,7 +384,7 @@ type boto3Outcome struct {
 // installed. Any exception other than ClientError fails the test.
 func boto3Get(t *testing.T, c *harness.Cluster, bucket, key string) (boto3Outcome, bool) {
 	t.Helper()
-	py := boto3Python()
+	py := pythonWith("boto3")
 	if py == "" {
 		return boto3Outcome{}, false
 	}

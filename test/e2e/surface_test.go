@@ -15,8 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -329,17 +327,6 @@ func testVirtualHost(t *testing.T, c *harness.Cluster) {
 	if err != nil || len(out.Deleted) != 2 {
 		t.Fatalf("sdk delete: %v %+v", err, out)
 	}
-}
-
-// boto3Python returns a python with boto3: the venv `make pyenv` builds
-// under bin/, else python3 if it has boto3, else "".
-func boto3Python() string {
-	for _, p := range []string{filepath.Join(moduleRoot, "bin", "pyenv", "bin", "python"), "python3"} {
-		if exec.Command(p, "-c", "import boto3").Run() == nil {
-			return p
-		}
-	}
-	return ""
 }
 
 // boto3Script presigns with boto3 (SigV2 in us-east-1 as boto3 does by
