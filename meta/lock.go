@@ -237,16 +237,8 @@ func (m *metaService) SetObjectLockConfig(ctx context.Context, req *cairnpb.SetO
 }
 
 func (m *metaService) SetVersionLock(ctx context.Context, req *cairnpb.SetVersionLockRequest) (*cairnpb.SetVersionLockResponse, error) {
-	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
+	if err := validVersionRef(req.GetNamespace(), req.GetBucket(), req.GetKey(), req.GetVersionId()); err != nil {
 		return nil, err
-	}
-	if err := validKey(req.GetKey()); err != nil {
-		return nil, err
-	}
-	if id := req.GetVersionId(); id != "" {
-		if err := validVersionID(id); err != nil {
-			return nil, err
-		}
 	}
 	if r := req.GetRetention(); r != nil {
 		if err := validRetention(r.GetMode(), r.GetRetainUntilUnixNano()); err != nil {

@@ -370,6 +370,21 @@ func bucketHasVersions(r pebble.Reader, bucketID []byte) (bool, error) {
 	return found, err
 }
 
+// validVersionRef checks a request's bucket, key and version ID ("" for
+// the current version).
+func validVersionRef(ns, bucket, key, versionID string) error {
+	if err := validBucketRef(ns, bucket); err != nil {
+		return err
+	}
+	if err := validKey(key); err != nil {
+		return err
+	}
+	if versionID == "" {
+		return nil
+	}
+	return validVersionID(versionID)
+}
+
 // validVersionID checks an S3 version ID from a request: "null" or the
 // form Cairn's IDs have.
 func validVersionID(id string) error {
@@ -405,31 +420,15 @@ func (m *metaService) CommitVersion(ctx context.Context, req *cairnpb.CommitVers
 }
 
 func (m *metaService) GetObjectVersion(ctx context.Context, req *cairnpb.GetObjectVersionRequest) (*cairnpb.GetObjectVersionResponse, error) {
-	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
+	if err := validVersionRef(req.GetNamespace(), req.GetBucket(), req.GetKey(), req.GetVersionId()); err != nil {
 		return nil, err
-	}
-	if err := validKey(req.GetKey()); err != nil {
-		return nil, err
-	}
-	if id := req.GetVersionId(); id != "" {
-		if err := validVersionID(id); err != nil {
-			return nil, err
-		}
 	}
 	return route(ctx, m.s, req, m.s.getObjectVersion, cairnpb.MetaClient.GetObjectVersion)
 }
 
 func (m *metaService) DeleteVersion(ctx context.Context, req *cairnpb.DeleteVersionRequest) (*cairnpb.DeleteVersionResponse, error) {
-	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
+	if err := validVersionRef(req.GetNamespace(), req.GetBucket(), req.GetKey(), req.GetVersionId()); err != nil {
 		return nil, err
-	}
-	if err := validKey(req.GetKey()); err != nil {
-		return nil, err
-	}
-	if id := req.GetVersionId(); id != "" {
-		if err := validVersionID(id); err != nil {
-			return nil, err
-		}
 	}
 	return route(ctx, m.s, req, m.s.deleteVersion, cairnpb.MetaClient.DeleteVersion)
 }
