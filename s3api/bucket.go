@@ -22,12 +22,15 @@ import (
 const maxXMLBody = 1 << 20
 
 // readXMLBody reads a request's XML document, at most maxXMLBody bytes.
-func readXMLBody(r io.Reader) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r, maxXMLBody+1))
+func readXMLBody(r io.Reader) ([]byte, error) { return readBounded(r, maxXMLBody) }
+
+// readBounded reads a request's document, at most limit bytes.
+func readBounded(r io.Reader, limit int) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(body) > maxXMLBody {
+	if len(body) > limit {
 		return nil, s3err.New(s3err.MalformedXML, "The request body is too large.")
 	}
 	return body, nil

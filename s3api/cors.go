@@ -100,7 +100,7 @@ func parseCors(body []byte) (*cairnpb.BucketCors, error) {
 }
 
 func (s *Server) putBucketCors(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	body, err := readDigestedBody(r)
+	body, err := readDigestedBody(r, maxXMLBody)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,7 +12,6 @@ import (
 	"github.com/cairn-store/cairn/meta/policy"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
-	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/s3err"
 )
 
@@ -86,26 +84,8 @@ type deleteError struct {
 // deleted; each key is deleted with its own Index call, at most
 // deleteParallelism at a time. Missing keys count as deleted, as in S3.
 func (s *Server) deleteObjects(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	want, err := checksum.FromHeaders(r.Header)
+	body, err := readDigestedBody(r, maxDeleteBody)
 	if err != nil {
-		return err
-	}
-	if want.ContentMD5 == "" && want.Value == "" && want.Trailer == "" {
-		return s3err.New(s3err.MissingContentMD5, "")
-	}
-	sums, err := checksum.NewSet(want.Algorithms()...)
-	if err != nil {
-		return err
-	}
-	body, err := io.ReadAll(io.TeeReader(io.LimitReader(r.Body, maxDeleteBody+1), sums))
-	if err != nil {
-		return err
-	}
-	if len(body) > maxDeleteBody {
-		return s3err.New(s3err.MalformedXML, "The request body is too large.")
-	}
-	// Within the limit, the body was read to its end, trailer included.
-	if err := want.Verify(sums, r.Body); err != nil {
 		return err
 	}
 	objects, quiet, err := parseDeleteRequest(body)

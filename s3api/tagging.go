@@ -145,7 +145,7 @@ func parseTaggingHeader(h http.Header) (map[string]string, error) {
 
 // readTagging reads and checks the Tagging body of a Put...Tagging request.
 func readTagging(r *http.Request, limit int, forObject bool) (map[string]string, error) {
-	body, err := readDigestedBody(r)
+	body, err := readDigestedBody(r, maxXMLBody)
 	if err != nil {
 		return nil, err
 	}
@@ -288,8 +288,9 @@ func (c copyTagging) tagsFor(src *cairnpb.ObjectVersion) map[string]string {
 
 // readDigestedBody reads the XML body of a request that S3 requires a
 // Content-MD5 or an x-amz-checksum-* (header or trailer) on
-// (Put...Tagging, PutBucketCors, the object lock Puts) and verifies it.
-func readDigestedBody(r *http.Request) ([]byte, error) {
+// (Put...Tagging, PutBucketCors, the object lock Puts, DeleteObjects), at
+// most limit bytes, and verifies it.
+func readDigestedBody(r *http.Request, limit int) ([]byte, error) {
 	want, err := checksum.FromHeaders(r.Header)
 	if err != nil {
 		return nil, err
@@ -301,7 +302,7 @@ func readDigestedBody(r *http.Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := readXMLBody(io.TeeReader(r.Body, sums))
+	body, err := readBounded(io.TeeReader(r.Body, sums), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +314,7 @@ func readDigestedBody(r *http.Request) ([]byte, error) {
 
 // readDigestedXML is readDigestedBody decoded into v.
 func readDigestedXML(r *http.Request, v any) error {
-	body, err := readDigestedBody(r)
+	body, err := readDigestedBody(r, maxXMLBody)
 	if err != nil {
 		return err
 	}
