@@ -295,6 +295,8 @@ func TestSchemaRefusesNonsense(t *testing.T) {
 		{"namespace endpoints without domain", `gateway: {namespaceEndpoints: {enabled: true, namespaces: [acme]}}`, "/gateway/namespaceEndpoints"},
 		{"HTTPS without a certificate", `gateway: {tls: {enabled: true}}`, "/gateway/tls/secretName"},
 		{"bad cluster name", `clusterName: "a/b"`, "/clusterName"},
+		{"backups keeping none", `meta: {backup: {enabled: true, keep: 0}}`, "/meta/backup/keep"},
+		{"backup without a schedule", `meta: {backup: {enabled: true, schedule: ""}}`, "/meta/backup/schedule"},
 	} {
 		_, err := render(ch, parseValues(t, c.values))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
