@@ -20,6 +20,9 @@
 //   - snapshot.go: streaming snapshots and Restore.
 //   - raft.go: hashicorp/raft wiring (bbolt log and stable store via raft-boltdb, file
 //     snapshots, TCP transport), bootstrap and leadership duties.
+//   - bootstrap.go: when a node with no Raft state may bootstrap: only
+//     once every other initial voter answers and none has seen an
+//     election, so a voter that lost its disk never starts a second group.
 //   - service.go, forward.go: the gRPC adapters (validate, then route here
 //     or to the leader) and leader forwarding. Their errors are domain
 //     errors; Serve chains rpcerr's edge interceptors first, the one place
