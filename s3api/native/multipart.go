@@ -279,8 +279,7 @@ func partsToComplete(in *commitJSON) ([]*cairnpb.CompletedPart, error) {
 			return nil, refuse(codeInvalidParameter, "Part %d is in both partsToCommit and partsToExclude", p.PartNum)
 		}
 		seen[p.PartNum] = true
-		etag := strings.ToLower(strings.Trim(strings.TrimSpace(p.ETag), `"`))
-		out = append(out, &cairnpb.CompletedPart{Number: int32(p.PartNum), Etag: etag})
+		out = append(out, &cairnpb.CompletedPart{Number: int32(p.PartNum), Etag: normalizeETag(p.ETag)})
 	}
 	slices.SortFunc(out, func(a, b *cairnpb.CompletedPart) int { return int(a.GetNumber() - b.GetNumber()) })
 	return out, nil

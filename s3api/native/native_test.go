@@ -53,6 +53,9 @@ func TestParse(t *testing.T) {
 		{"DELETE", "/n/ns/b/bk/u/x?uploadId=U", opAbortMultipartUpload, "ns", "bk", "x"},
 		{"GET", "/n/ns/b/bk/u/x?uploadId=U", opListMultipartUploadParts, "ns", "bk", "x"},
 		{"HEAD", "/n/ns/b/bk/u/x?uploadId=U", opUnknown, "ns", "bk", "x"},
+		{"POST", "/n/ns/b/bk/actions/renameObject", opRenameObject, "ns", "bk", ""},
+		{"GET", "/n/ns/b/bk/actions/renameObject", opUnknown, "ns", "bk", ""},
+		{"POST", "/n/ns/b/bk/actions/renameObject/x", opUnknown, "ns", "bk", ""},
 		{"POST", "/n/ns/b/bk/actions/copyObject", opUnknown, "ns", "bk", ""}, // CopyObject: later
 	}
 	for _, tc := range cases {
@@ -86,7 +89,7 @@ func TestParse(t *testing.T) {
 // row says what it needs.
 func TestOpTable(t *testing.T) {
 	rows := opTable()
-	for o := opUnknown + 1; o <= opListMultipartUploadParts; o++ {
+	for o := opUnknown + 1; o <= opRenameObject; o++ {
 		row, ok := rows[o]
 		if !ok || row.name == "" || row.handler == nil {
 			t.Errorf("op %d has no complete row", o)
@@ -95,8 +98,8 @@ func TestOpTable(t *testing.T) {
 			t.Errorf("%s: objectInBody without write", row.name)
 		}
 	}
-	if len(rows) != int(opListMultipartUploadParts) {
-		t.Errorf("%d rows for %d operations", len(rows), opListMultipartUploadParts)
+	if len(rows) != int(opRenameObject) {
+		t.Errorf("%d rows for %d operations", len(rows), opRenameObject)
 	}
 	for _, o := range []op{opPutObject, opCreateMultipartUpload, opUploadPart, opCommitMultipartUpload} {
 		if !rows[o].write {

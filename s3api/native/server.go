@@ -34,6 +34,9 @@ type Index interface {
 	// native API never bypasses governance retention.
 	DeleteVersion(ctx context.Context, ns, bucket, key, versionID string, cond *cairnpb.WriteCondition, bypassGovernance bool) (*cairnpb.DeleteVersionResponse, error)
 	MultipartIndex
+	// RenameObject moves a key's current version to newName in one meta
+	// apply, when srcCond holds for the source and newCond for newName.
+	RenameObject(ctx context.Context, ns, bucket, source, newName string, srcCond, newCond *cairnpb.WriteCondition) error
 }
 
 // MultipartIndex is the meta group's multipart uploads, the same records
@@ -132,6 +135,7 @@ const (
 	opAbortMultipartUpload
 	opListMultipartUploads
 	opListMultipartUploadParts
+	opRenameObject
 )
 
 // handler serves one operation for an authenticated, authorized request.
@@ -180,6 +184,8 @@ func opTable() map[op]opRow {
 		opAbortMultipartUpload:     {name: "AbortMultipartUpload", handler: (*Server).abortMultipartUpload, perms: p(policy.ObjectDelete)},
 		opListMultipartUploads:     {name: "ListMultipartUploads", handler: (*Server).listMultipartUploads, perms: p(policy.ObjectInspect)},
 		opListMultipartUploadParts: {name: "ListMultipartUploadParts", handler: (*Server).listMultipartUploadParts, perms: p(policy.ObjectInspect)},
+		// OCI asks both, whether or not newName exists.
+		opRenameObject: {name: "RenameObject", handler: (*Server).renameObject, perms: p(policy.ObjectCreate, policy.ObjectOverwrite), bodySigned: true},
 	}
 }
 
@@ -249,8 +255,12 @@ func parse(r *http.Request) (*request, error) {
 		return parseObject(r, req, segs)
 	case "u":
 		return parseUpload(r, req, segs)
+	case "actions":
+		if len(segs) == 5 && segs[4] == "renameObject" && r.Method == http.MethodPost {
+			req.op = opRenameObject
+		}
 	}
-	return req, nil // PARs, actions: not served yet
+	return req, nil // PARs and other actions: not served yet
 }
 
 // parseObject parses what is under /n/{ns}/b/{bucket}/o.

@@ -350,6 +350,60 @@ refused("ObjectNotFound", 404, oc.get_object, ns, "mp", "aborted.bin")
 print("ok")
 `
 
+// renameScript: RenameObject moves an object to a new name with its
+// bytes, metadata and ETag; the old name is gone from both APIs; the
+// rename's conditions are honoured and a refused rename moves nothing.
+const renameScript = `
+import os, oci, boto3
+from botocore.config import Config
+from oci.object_storage.models import CreateBucketDetails, RenameObjectDetails
+cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
+       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
+oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
+                                            retry_strategy=oci.retry.NoneRetryStrategy())
+s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"],
+                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
+                  config=Config(s3={"addressing_style": "path"}))
+def refused(code, status, f, *a, **kw):
+    try:
+        f(*a, **kw)
+    except oci.exceptions.ServiceError as e:
+        assert (e.code, e.status) == (code, status), (e.code, e.status, e.message)
+        return
+    raise AssertionError("%s succeeded" % f.__name__)
+
+ns = oc.get_namespace().data
+oc.create_bucket(ns, CreateBucketDetails(name="ren", compartment_id=os.environ["TENANCY"]))
+for name, size in (("small", 100), ("big", 300000)):  # inline and erasure coded
+    data = os.urandom(size)
+    put = oc.put_object(ns, "ren", "old/" + name, data, opc_meta={"color": "green"}, content_type="text/x-ren",
+                        content_language="de")
+    r = oc.rename_object(ns, "ren", RenameObjectDetails(source_name="old/" + name, new_name="new/" + name))
+    assert r.status == 200 and r.headers["etag"] == put.headers["etag"], (r.status, dict(r.headers))
+    refused("ObjectNotFound", 404, oc.get_object, ns, "ren", "old/" + name)
+    g = oc.get_object(ns, "ren", "new/" + name)
+    assert g.data.content == data and g.headers["etag"] == put.headers["etag"], "bytes after rename"
+    assert g.headers["opc-meta-color"] == "green" and g.headers["content-type"] == "text/x-ren", dict(g.headers)
+    assert g.headers["content-language"] == "de", dict(g.headers)
+    b = s3.get_object(Bucket="ren", Key="new/" + name)
+    assert b["Body"].read() == data and b["Metadata"] == {"color": "green"}, b
+names = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="ren")["Contents"])
+assert names == ["new/big", "new/small"], names
+
+# Conditions: a refused rename moves nothing.
+refused("PreconditionFailed", 412, oc.rename_object, ns, "ren",
+        RenameObjectDetails(source_name="new/small", new_name="new/big", new_obj_if_none_match_e_tag="*"))
+refused("PreconditionFailed", 412, oc.rename_object, ns, "ren",
+        RenameObjectDetails(source_name="new/small", new_name="other", src_obj_if_match_e_tag="0" * 32))
+refused("ObjectNotFound", 404, oc.rename_object, ns, "ren", RenameObjectDetails(source_name="missing", new_name="x"))
+assert sorted(o.name for o in oc.list_objects(ns, "ren").data.objects) == ["new/big", "new/small"]
+etag = oc.head_object(ns, "ren", "new/small").headers["etag"]
+oc.rename_object(ns, "ren", RenameObjectDetails(source_name="new/small", new_name="new/big", src_obj_if_match_e_tag=etag))
+assert oc.get_object(ns, "ren", "new/big").headers["etag"] == etag
+assert [o.name for o in oc.list_objects(ns, "ren").data.objects] == ["new/big"]
+print("ok")
+`
+
 // TestNativeAPI: the native Object Storage API through the OCI Python
 // SDK, with a key uploaded by cairnctl; the same dataset through boto3;
 // and the refusals of OCI's signature scheme.
@@ -380,6 +434,11 @@ func TestNativeAPI(t *testing.T) {
 	})
 	t.Run("multipart", func(t *testing.T) {
 		if out := runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, multipartScript); strings.TrimSpace(string(out)) != "ok" {
+			t.Fatalf("script printed %q", out)
+		}
+	})
+	t.Run("rename", func(t *testing.T) {
+		if out := runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, renameScript); strings.TrimSpace(string(out)) != "ok" {
 			t.Fatalf("script printed %q", out)
 		}
 	})
@@ -455,16 +514,17 @@ func TestNativeAPI(t *testing.T) {
 		if status, code := do(http.MethodGet, "/n/ocitenant/b/shared/o?prefix=s3/", nil); status != 200 {
 			t.Fatalf("reader list: %d %q", status, code)
 		}
-		for _, tc := range []struct{ method, path string }{
-			{http.MethodPut, "/n/ocitenant/b/shared/o/bob-was-here"},
-			{http.MethodDelete, "/n/ocitenant/b/shared/o/s3%2Fobj-1000"},
-			{http.MethodDelete, "/n/ocitenant/b/shared/"},
+		for _, tc := range []struct {
+			method, path string
+			body         []byte
+		}{
+			{http.MethodPut, "/n/ocitenant/b/shared/o/bob-was-here", []byte("nope")},
+			{http.MethodDelete, "/n/ocitenant/b/shared/o/s3%2Fobj-1000", nil},
+			{http.MethodDelete, "/n/ocitenant/b/shared/", nil},
+			{http.MethodPost, "/n/ocitenant/b/shared/u", []byte(`{"object":"bob-was-here"}`)},
+			{http.MethodPost, "/n/ocitenant/b/shared/actions/renameObject", []byte(`{"sourceName":"s3/obj-1000","newName":"bob-was-here"}`)},
 		} {
-			var body []byte
-			if tc.method == http.MethodPut {
-				body = []byte("nope")
-			}
-			if status, code := do(tc.method, tc.path, body); status != 404 || code != "NotAuthorizedOrNotFound" {
+			if status, code := do(tc.method, tc.path, tc.body); status != 404 || code != "NotAuthorizedOrNotFound" {
 				t.Errorf("reader %s %s: %d %q, want 404 NotAuthorizedOrNotFound", tc.method, tc.path, status, code)
 			}
 		}
