@@ -144,6 +144,7 @@ func commandRows() []commandRow {
 		{field: "set_node_weight", apply: plain(applySetNodeWeight)},
 		{field: "set_object_lock_config", apply: plain(applySetObjectLockConfig)},
 		{field: "set_version_lock", apply: timed(applySetVersionLock)},
+		{field: "rename_object", apply: timed(applyRenameObject)},
 	}
 }
 

@@ -242,6 +242,13 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 			}
 			return c
 		},
+		"rename_object": func(g *fuzzGen) proto.Message {
+			c := &cairnpb.RenameObjectCmd{Namespace: fuzzNS, Bucket: g.bucket(), Source: g.key(), NewName: g.key()}
+			if g.oneIn(4) {
+				c.NewNameCondition = &cairnpb.WriteCondition{IfNoneMatch: true}
+			}
+			return c
+		},
 		"drop_gc": func(g *fuzzGen) proto.Message {
 			c := &cairnpb.DropGCCmd{}
 			g.read(func(r pebble.Reader) error {

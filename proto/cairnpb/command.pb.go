@@ -79,6 +79,7 @@ type Command struct {
 	//	*Command_SetObjectLockConfig
 	//	*Command_SetVersionLock
 	//	*Command_SetBucketCors
+	//	*Command_RenameObject
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -529,6 +530,15 @@ func (x *Command) GetSetBucketCors() *SetBucketCorsCmd {
 	return nil
 }
 
+func (x *Command) GetRenameObject() *RenameObjectCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_RenameObject); ok {
+			return x.RenameObject
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -705,6 +715,10 @@ type Command_SetBucketCors struct {
 	SetBucketCors *SetBucketCorsCmd `protobuf:"bytes,140,opt,name=set_bucket_cors,json=setBucketCors,proto3,oneof"`
 }
 
+type Command_RenameObject struct {
+	RenameObject *RenameObjectCmd `protobuf:"bytes,170,opt,name=rename_object,json=renameObject,proto3,oneof"`
+}
+
 func (*Command_CreateBucket) isCommand_Op() {}
 
 func (*Command_DeleteBucket) isCommand_Op() {}
@@ -790,6 +804,8 @@ func (*Command_SetObjectLockConfig) isCommand_Op() {}
 func (*Command_SetVersionLock) isCommand_Op() {}
 
 func (*Command_SetBucketCors) isCommand_Op() {}
+
+func (*Command_RenameObject) isCommand_Op() {}
 
 type CreateBucketCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1262,7 +1278,7 @@ var File_cairnpb_command_proto protoreflect.FileDescriptor
 
 const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\xb2\x18\n" +
+	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\xf5\x18\n" +
 	"\aCommand\x12\x1b\n" +
 	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12\x1d\n" +
 	"\n" +
@@ -1316,7 +1332,8 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\x0fset_node_weight\x18n \x01(\v2\x1a.cairn.v1.SetNodeWeightCmdH\x00R\rsetNodeWeight\x12W\n" +
 	"\x16set_object_lock_config\x18x \x01(\v2 .cairn.v1.SetObjectLockConfigCmdH\x00R\x13setObjectLockConfig\x12G\n" +
 	"\x10set_version_lock\x18y \x01(\v2\x1b.cairn.v1.SetVersionLockCmdH\x00R\x0esetVersionLock\x12E\n" +
-	"\x0fset_bucket_cors\x18\x8c\x01 \x01(\v2\x1a.cairn.v1.SetBucketCorsCmdH\x00R\rsetBucketCorsB\x04\n" +
+	"\x0fset_bucket_cors\x18\x8c\x01 \x01(\v2\x1a.cairn.v1.SetBucketCorsCmdH\x00R\rsetBucketCors\x12A\n" +
+	"\rrename_object\x18\xaa\x01 \x01(\v2\x19.cairn.v1.RenameObjectCmdH\x00R\frenameObjectB\x04\n" +
 	"\x02op\";\n" +
 	"\x0fCreateBucketCmd\x12(\n" +
 	"\x06bucket\x18\x01 \x01(\v2\x10.cairn.v1.BucketR\x06bucket\"C\n" +
@@ -1405,12 +1422,13 @@ var file_cairnpb_command_proto_goTypes = []any{
 	(*SetObjectLockConfigCmd)(nil),  // 41: cairn.v1.SetObjectLockConfigCmd
 	(*SetVersionLockCmd)(nil),       // 42: cairn.v1.SetVersionLockCmd
 	(*SetBucketCorsCmd)(nil),        // 43: cairn.v1.SetBucketCorsCmd
-	(*Bucket)(nil),                  // 44: cairn.v1.Bucket
-	(*ObjectVersion)(nil),           // 45: cairn.v1.ObjectVersion
-	(*WriteCondition)(nil),          // 46: cairn.v1.WriteCondition
-	(*DataNode)(nil),                // 47: cairn.v1.DataNode
-	(*MetaMember)(nil),              // 48: cairn.v1.MetaMember
-	(*GCEntry)(nil),                 // 49: cairn.v1.GCEntry
+	(*RenameObjectCmd)(nil),         // 44: cairn.v1.RenameObjectCmd
+	(*Bucket)(nil),                  // 45: cairn.v1.Bucket
+	(*ObjectVersion)(nil),           // 46: cairn.v1.ObjectVersion
+	(*WriteCondition)(nil),          // 47: cairn.v1.WriteCondition
+	(*DataNode)(nil),                // 48: cairn.v1.DataNode
+	(*MetaMember)(nil),              // 49: cairn.v1.MetaMember
+	(*GCEntry)(nil),                 // 50: cairn.v1.GCEntry
 }
 var file_cairnpb_command_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.Command.create_bucket:type_name -> cairn.v1.CreateBucketCmd
@@ -1456,17 +1474,18 @@ var file_cairnpb_command_proto_depIdxs = []int32{
 	41, // 40: cairn.v1.Command.set_object_lock_config:type_name -> cairn.v1.SetObjectLockConfigCmd
 	42, // 41: cairn.v1.Command.set_version_lock:type_name -> cairn.v1.SetVersionLockCmd
 	43, // 42: cairn.v1.Command.set_bucket_cors:type_name -> cairn.v1.SetBucketCorsCmd
-	44, // 43: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
-	45, // 44: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
-	46, // 45: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
-	47, // 46: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
-	48, // 47: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
-	49, // 48: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
-	49, // [49:49] is the sub-list for method output_type
-	49, // [49:49] is the sub-list for method input_type
-	49, // [49:49] is the sub-list for extension type_name
-	49, // [49:49] is the sub-list for extension extendee
-	0,  // [0:49] is the sub-list for field type_name
+	44, // 43: cairn.v1.Command.rename_object:type_name -> cairn.v1.RenameObjectCmd
+	45, // 44: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
+	46, // 45: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
+	47, // 46: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
+	48, // 47: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
+	49, // 48: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
+	50, // 49: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
+	50, // [50:50] is the sub-list for method output_type
+	50, // [50:50] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_command_proto_init() }
@@ -1481,6 +1500,7 @@ func file_cairnpb_command_proto_init() {
 	file_cairnpb_multipart_proto_init()
 	file_cairnpb_objectlock_proto_init()
 	file_cairnpb_rebalance_proto_init()
+	file_cairnpb_rename_proto_init()
 	file_cairnpb_repair_proto_init()
 	file_cairnpb_tagging_proto_init()
 	file_cairnpb_tenancy_proto_init()
@@ -1530,6 +1550,7 @@ func file_cairnpb_command_proto_init() {
 		(*Command_SetObjectLockConfig)(nil),
 		(*Command_SetVersionLock)(nil),
 		(*Command_SetBucketCors)(nil),
+		(*Command_RenameObject)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -51,6 +51,7 @@ const (
 	Meta_DeleteVersion_FullMethodName           = "/cairn.v1.Meta/DeleteVersion"
 	Meta_SetVersionTags_FullMethodName          = "/cairn.v1.Meta/SetVersionTags"
 	Meta_ListObjectVersions_FullMethodName      = "/cairn.v1.Meta/ListObjectVersions"
+	Meta_RenameObject_FullMethodName            = "/cairn.v1.Meta/RenameObject"
 	Meta_SetObjectLockConfig_FullMethodName     = "/cairn.v1.Meta/SetObjectLockConfig"
 	Meta_SetVersionLock_FullMethodName          = "/cairn.v1.Meta/SetVersionLock"
 	Meta_ActiveMasterKey_FullMethodName         = "/cairn.v1.Meta/ActiveMasterKey"
@@ -110,6 +111,8 @@ type MetaClient interface {
 	DeleteVersion(ctx context.Context, in *DeleteVersionRequest, opts ...grpc.CallOption) (*DeleteVersionResponse, error)
 	SetVersionTags(ctx context.Context, in *SetVersionTagsRequest, opts ...grpc.CallOption) (*SetVersionTagsResponse, error)
 	ListObjectVersions(ctx context.Context, in *ListObjectVersionsRequest, opts ...grpc.CallOption) (*ListObjectVersionsResponse, error)
+	// RenameObject moves a key's version to a new name (rename.proto).
+	RenameObject(ctx context.Context, in *RenameObjectRequest, opts ...grpc.CallOption) (*RenameObjectResponse, error)
 	// Object lock (see objectlock.proto).
 	SetObjectLockConfig(ctx context.Context, in *SetObjectLockConfigRequest, opts ...grpc.CallOption) (*SetObjectLockConfigResponse, error)
 	SetVersionLock(ctx context.Context, in *SetVersionLockRequest, opts ...grpc.CallOption) (*SetVersionLockResponse, error)
@@ -446,6 +449,16 @@ func (c *metaClient) ListObjectVersions(ctx context.Context, in *ListObjectVersi
 	return out, nil
 }
 
+func (c *metaClient) RenameObject(ctx context.Context, in *RenameObjectRequest, opts ...grpc.CallOption) (*RenameObjectResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RenameObjectResponse)
+	err := c.cc.Invoke(ctx, Meta_RenameObject_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *metaClient) SetObjectLockConfig(ctx context.Context, in *SetObjectLockConfigRequest, opts ...grpc.CallOption) (*SetObjectLockConfigResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SetObjectLockConfigResponse)
@@ -530,6 +543,8 @@ type MetaServer interface {
 	DeleteVersion(context.Context, *DeleteVersionRequest) (*DeleteVersionResponse, error)
 	SetVersionTags(context.Context, *SetVersionTagsRequest) (*SetVersionTagsResponse, error)
 	ListObjectVersions(context.Context, *ListObjectVersionsRequest) (*ListObjectVersionsResponse, error)
+	// RenameObject moves a key's version to a new name (rename.proto).
+	RenameObject(context.Context, *RenameObjectRequest) (*RenameObjectResponse, error)
 	// Object lock (see objectlock.proto).
 	SetObjectLockConfig(context.Context, *SetObjectLockConfigRequest) (*SetObjectLockConfigResponse, error)
 	SetVersionLock(context.Context, *SetVersionLockRequest) (*SetVersionLockResponse, error)
@@ -641,6 +656,9 @@ func (UnimplementedMetaServer) SetVersionTags(context.Context, *SetVersionTagsRe
 }
 func (UnimplementedMetaServer) ListObjectVersions(context.Context, *ListObjectVersionsRequest) (*ListObjectVersionsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListObjectVersions not implemented")
+}
+func (UnimplementedMetaServer) RenameObject(context.Context, *RenameObjectRequest) (*RenameObjectResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RenameObject not implemented")
 }
 func (UnimplementedMetaServer) SetObjectLockConfig(context.Context, *SetObjectLockConfigRequest) (*SetObjectLockConfigResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetObjectLockConfig not implemented")
@@ -1248,6 +1266,24 @@ func _Meta_ListObjectVersions_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_RenameObject_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RenameObjectRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).RenameObject(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_RenameObject_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).RenameObject(ctx, req.(*RenameObjectRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Meta_SetObjectLockConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SetObjectLockConfigRequest)
 	if err := dec(in); err != nil {
@@ -1436,6 +1472,10 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListObjectVersions",
 			Handler:    _Meta_ListObjectVersions_Handler,
+		},
+		{
+			MethodName: "RenameObject",
+			Handler:    _Meta_RenameObject_Handler,
 		},
 		{
 			MethodName: "SetObjectLockConfig",

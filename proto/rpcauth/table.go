@@ -61,6 +61,7 @@ func Table() map[string]Rule {
 		cairnpb.Meta_CommitVersion_FullMethodName:           {Roles: gateway},
 		cairnpb.Meta_GetObjectVersion_FullMethodName:        {Roles: gateway},
 		cairnpb.Meta_DeleteVersion_FullMethodName:           {Roles: gateway},
+		cairnpb.Meta_RenameObject_FullMethodName:            {Roles: gateway},
 		cairnpb.Meta_SetVersionTags_FullMethodName:          {Roles: gateway},
 		cairnpb.Meta_SetObjectLockConfig_FullMethodName:     {Roles: gateway},
 		cairnpb.Meta_SetVersionLock_FullMethodName:          {Roles: gateway},
