@@ -1,6 +1,8 @@
 package meta
 
 import (
+	"crypto/rand"
+	"encoding/base32"
 	"fmt"
 	"strings"
 
@@ -200,4 +202,18 @@ func deleteUserAPIKeys(b *pebble.Batch, u *cairnpb.User) error {
 		return del(b, ocidKey(u.GetOcid()))
 	}
 	return nil
+}
+
+// ocidUniqueBytes is the randomness in an OCID's unique part, written as
+// lowercase base32 (48 characters), the alphabet of OCI's own.
+const ocidUniqueBytes = 30
+
+// newOCID draws an OCID of kind ("tenancy", "user") in OCI's format.
+func newOCID(kind string) (string, error) {
+	b := make([]byte, ocidUniqueBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("meta: draw OCID: %w", err)
+	}
+	u := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+	return "ocid1." + kind + ".oc1.." + u, nil
 }

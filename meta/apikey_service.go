@@ -3,10 +3,8 @@ package meta
 import (
 	"context"
 	"crypto/md5"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base32"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
@@ -18,10 +16,6 @@ import (
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
-// ocidUniqueBytes is the randomness in an OCID's unique part, written as
-// lowercase base32 (48 characters), the alphabet of OCI's own.
-const ocidUniqueBytes = 30
-
 // Smallest and largest RSA keys accepted for API signing (OCI asks for
 // 2048 bits or more).
 const (
@@ -29,16 +23,6 @@ const (
 	maxAPIKeyBits = 8192
 	maxPEMBytes   = 16 << 10
 )
-
-// newOCID draws an OCID of kind ("tenancy", "user") in OCI's format.
-func newOCID(kind string) (string, error) {
-	b := make([]byte, ocidUniqueBytes)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("meta: draw OCID: %w", err)
-	}
-	u := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
-	return "ocid1." + kind + ".oc1.." + u, nil
-}
 
 // apiKeyFingerprint parses a PEM public key (PKIX "PUBLIC KEY", or PKCS #1
 // "RSA PUBLIC KEY") and returns it re-encoded as PKIX PEM with OCI's

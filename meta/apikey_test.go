@@ -1,52 +1,16 @@
 package meta
 
 import (
-	"crypto/md5"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
-
-func testPublicKey(t *testing.T) (string, string) {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := md5.Sum(der)
-	var parts []string
-	for _, b := range sum {
-		parts = append(parts, fmt.Sprintf("%02x", b))
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), strings.Join(parts, ":")
-}
-
-func TestAPIKeyFingerprint(t *testing.T) {
-	pemText, want := testPublicKey(t)
-	_, got, err := apiKeyFingerprint(pemText)
-	if err != nil || got != want {
-		t.Fatalf("fingerprint %q, %v; want %q", got, err, want)
-	}
-	for _, bad := range []string{"", "not pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"} {
-		if _, _, err := apiKeyFingerprint(bad); !errors.Is(err, rpcerr.ErrInvalidArgument) {
-			t.Errorf("%q: %v, want invalid argument", bad, err)
-		}
-	}
-}
 
 func TestFSMAPIKeys(t *testing.T) {
 	f := newTestFSM(t)
@@ -59,7 +23,7 @@ func TestFSMAPIKeys(t *testing.T) {
 	}
 	nsOCID, _ := newOCID("tenancy")
 	must(&cairnpb.CreateNamespaceCmd{Namespace: &cairnpb.Namespace{Name: "a", Ocid: nsOCID}})
-	must(userOp("a", "alice")) // from before OCIDs: gets one with its first key
+	must(fsmtest.UserOp("a", "alice")) // from before OCIDs: gets one with its first key
 	upload := func(user, fp string) error {
 		uo, _ := newOCID("user")
 		other, _ := newOCID("tenancy")
@@ -73,9 +37,9 @@ func TestFSMAPIKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wantErr(t, upload("alice", "f4"), rpcerr.ErrInvalidArgument) // OCI's limit: 3
-	wantErr(t, upload("alice", "f1"), rpcerr.ErrInvalidArgument) // twice
-	wantErr(t, upload("nobody", "f1"), rpcerr.ErrUserNotFound)
+	fsmtest.WantErr(t, upload("alice", "f4"), rpcerr.ErrInvalidArgument) // OCI's limit: 3
+	fsmtest.WantErr(t, upload("alice", "f1"), rpcerr.ErrInvalidArgument) // twice
+	fsmtest.WantErr(t, upload("nobody", "f1"), rpcerr.ErrUserNotFound)
 
 	var u *cairnpb.User
 	var n *cairnpb.Namespace
@@ -101,7 +65,7 @@ func TestFSMAPIKeys(t *testing.T) {
 		t.Fatal("fourth key accepted")
 	}
 	must(&cairnpb.DeleteAPIKeyCmd{Namespace: "a", User: "alice", Fingerprint: "f2"})
-	wantErr(t, c.apply(t, f, &cairnpb.DeleteAPIKeyCmd{Namespace: "a", User: "alice", Fingerprint: "f2"}), rpcerr.ErrKeyNotFound)
+	fsmtest.WantErr(t, c.apply(t, f, &cairnpb.DeleteAPIKeyCmd{Namespace: "a", User: "alice", Fingerprint: "f2"}), rpcerr.ErrKeyNotFound)
 	if err := upload("alice", "f5"); err != nil {
 		t.Fatal(err)
 	}
@@ -131,15 +95,15 @@ func TestFSMAPIKeys(t *testing.T) {
 func TestFSMCreateBucketInCompartment(t *testing.T) {
 	f := newTestFSM(t)
 	c := &cmdLog{}
-	if err := c.apply(t, f, nsOp("a")); err != nil {
+	if err := c.apply(t, f, fsmtest.NamespaceOp("a")); err != nil {
 		t.Fatal(err)
 	}
 	in := func(name, comp string, id byte) error {
-		op := createBucketOp("a", name, id)
+		op := fsmtest.CreateBucketOp("a", name, id)
 		op.Bucket.Compartment = comp
 		return c.apply(t, f, op)
 	}
-	wantErr(t, in("b1", "missing", 1), rpcerr.ErrCompartmentNotFound)
+	fsmtest.WantErr(t, in("b1", "missing", 1), rpcerr.ErrCompartmentNotFound)
 	if err := in("b2", "root", 2); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 )
 
@@ -80,7 +81,7 @@ func newTestCluster(t *testing.T, size int, now func() time.Time) *testCluster {
 				Dir:       t.TempDir(),
 				Peers:     peers,
 				Bootstrap: true,
-				Logger:    testLogger(),
+				Logger:    fsmtest.Logger(),
 				Now:       now,
 			},
 		})

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -230,12 +231,12 @@ func TestFSMRefusedApplyThatWritesPanics(t *testing.T) {
 		})
 	})
 	f, c := newTestFSMWith(t, rows), &cmdLog{}
-	if err := c.apply(t, f, createBucketOp("ns", "b", 1)); err != nil {
+	if err := c.apply(t, f, fsmtest.CreateBucketOp("ns", "b", 1)); err != nil {
 		t.Fatal(err)
 	}
 	// The refused entry comes after one that wrote: the batch is not empty
 	// before it, and only its own writes count.
-	logs := []*raft.Log{c.add(t, createBucketOp("ns", "b2", 2)), c.add(t, &cairnpb.HeartbeatCmd{NodeId: "d1"})}
+	logs := []*raft.Log{c.add(t, fsmtest.CreateBucketOp("ns", "b2", 2)), c.add(t, &cairnpb.HeartbeatCmd{NodeId: "d1"})}
 	p := recoverPanic(func() { f.ApplyBatch(logs) })
 	if p == nil || !strings.Contains(fmt.Sprint(p), "entry 3 was refused") || !strings.Contains(fmt.Sprint(p), "after writing") {
 		t.Fatalf("recovered %v, want a panic about entry 3 writing before it refused", p)

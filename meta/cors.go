@@ -1,7 +1,6 @@
 package meta
 
 import (
-	"context"
 	"unicode/utf8"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -52,24 +51,4 @@ func applySetBucketCors(b *pebble.Batch, c *cairnpb.SetBucketCorsCmd) error {
 		bk.Cors = c.GetCors()
 	}
 	return putProto(b, bucketKey(c.GetNamespace(), c.GetName()), bk)
-}
-
-func (m *metaService) SetBucketCors(ctx context.Context, req *cairnpb.SetBucketCorsRequest) (*cairnpb.SetBucketCorsResponse, error) {
-	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, err
-	}
-	if err := validCors(req.GetCors()); err != nil {
-		return nil, err
-	}
-	return route(ctx, m.s, req, m.s.setBucketCors, cairnpb.MetaClient.SetBucketCors)
-}
-
-func (s *Server) setBucketCors(ctx context.Context, req *cairnpb.SetBucketCorsRequest) (*cairnpb.SetBucketCorsResponse, error) {
-	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetBucketCors{SetBucketCors: &cairnpb.SetBucketCorsCmd{
-		Namespace: req.GetNamespace(), Name: req.GetBucket(), Cors: req.GetCors(),
-	}}}
-	if err := s.node.propose(ctx, cmd); err != nil {
-		return nil, err
-	}
-	return &cairnpb.SetBucketCorsResponse{}, nil
 }

@@ -2,31 +2,19 @@ package meta
 
 import (
 	"bytes"
-	"context"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/cairn-store/cairn/meta/metaclient"
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
-
-func TestRequestMetadataKeysMatchClient(t *testing.T) {
-	if requestIDKey != metaclient.RequestIDKey || requestStartKey != metaclient.RequestStartKey {
-		t.Fatalf("meta keys %q/%q, metaclient keys %q/%q",
-			requestIDKey, requestStartKey, metaclient.RequestIDKey, metaclient.RequestStartKey)
-	}
-}
 
 // dedupeEpoch is a plausible proposer clock for the FSM tests.
 const dedupeEpoch = int64(1_700_000_000) * int64(time.Second)
@@ -104,15 +92,15 @@ func countRequestRecords(t *testing.T, f *fsm) (ids, index int) {
 
 func TestDedupeLateDuplicatePutKeepsOverwrite(t *testing.T) {
 	f, c := newTestFSM(t), newDedupeLog()
-	mustApply(t, f, c.add(t, createBucketOp("ns", "b", 1)))
-	first := addReq(t, c, putOp("ns", "b", "key-3", "v1"), testRequestID(1), time.Second)
+	mustApply(t, f, c.add(t, fsmtest.CreateBucketOp("ns", "b", 1)))
+	first := addReq(t, c, fsmtest.PutOp("ns", "b", "key-3", "v1"), testRequestID(1), time.Second)
 	mustApply(t, f, first)
-	mustApply(t, f, addReq(t, c, putOp("ns", "b", "key-3", "v2"), testRequestID(2), time.Second))
-	mustApply(t, f, addReq(t, c, putOp("ns", "b", "key-3", "v3"), testRequestID(3), time.Second))
+	mustApply(t, f, addReq(t, c, fsmtest.PutOp("ns", "b", "key-3", "v2"), testRequestID(2), time.Second))
+	mustApply(t, f, addReq(t, c, fsmtest.PutOp("ns", "b", "key-3", "v3"), testRequestID(3), time.Second))
 	before := dumpStore(t, f.store)
 
 	// The first attempt, delivered late and proposed again on another leader.
-	late := addReq(t, c, putOp("ns", "b", "key-3", "v1"), testRequestID(1), 30*time.Second)
+	late := addReq(t, c, fsmtest.PutOp("ns", "b", "key-3", "v1"), testRequestID(1), 30*time.Second)
 	if err := applyOne(f, late); err != nil {
 		t.Fatalf("late duplicate: %v, want success", err)
 	}
@@ -126,11 +114,11 @@ func TestDedupeLateDuplicatePutKeepsOverwrite(t *testing.T) {
 
 func TestDedupeLateDuplicateDeleteKeepsNewerVersion(t *testing.T) {
 	f, c := newTestFSM(t), newDedupeLog()
-	mustApply(t, f, c.add(t, createBucketOp("ns", "b", 1)))
-	mustApply(t, f, addReq(t, c, putOp("ns", "b", "k", "v1", "d1", "d2"), testRequestID(1), 0))
+	mustApply(t, f, c.add(t, fsmtest.CreateBucketOp("ns", "b", 1)))
+	mustApply(t, f, addReq(t, c, fsmtest.PutOp("ns", "b", "k", "v1", "d1", "d2"), testRequestID(1), 0))
 	del := &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: "k"}
 	mustApply(t, f, addReq(t, c, del, testRequestID(2), 0))
-	mustApply(t, f, addReq(t, c, putOp("ns", "b", "k", "v2", "d1", "d2"), testRequestID(3), 0))
+	mustApply(t, f, addReq(t, c, fsmtest.PutOp("ns", "b", "k", "v2", "d1", "d2"), testRequestID(3), 0))
 	gc := gcQueue(t, f.store)
 
 	mustApply(t, f, addReq(t, c, del, testRequestID(2), time.Minute))
@@ -144,15 +132,15 @@ func TestDedupeLateDuplicateDeleteKeepsNewerVersion(t *testing.T) {
 
 func TestDedupeRefusesStaleRequest(t *testing.T) {
 	f, c := newTestFSM(t), newDedupeLog()
-	mustApply(t, f, c.add(t, createBucketOp("ns", "b", 1)))
+	mustApply(t, f, c.add(t, fsmtest.CreateBucketOp("ns", "b", 1)))
 	before := dumpStore(t, f.store)
-	err := applyOne(f, addReq(t, c, putOp("ns", "b", "k", "v1"), testRequestID(1), staleWindow+time.Millisecond))
-	wantErr(t, err, rpcerr.ErrInvalidArgument)
+	err := applyOne(f, addReq(t, c, fsmtest.PutOp("ns", "b", "k", "v1"), testRequestID(1), staleWindow+time.Millisecond))
+	fsmtest.WantErr(t, err, rpcerr.ErrInvalidArgument)
 	if after := dumpStore(t, f.store); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Fatal("a stale request wrote state")
 	}
 	// Exactly at the window it is still applied.
-	mustApply(t, f, addReq(t, c, putOp("ns", "b", "k", "v2"), testRequestID(2), staleWindow))
+	mustApply(t, f, addReq(t, c, fsmtest.PutOp("ns", "b", "k", "v2"), testRequestID(2), staleWindow))
 	if got := currentVersion(t, f, "b", "k"); got != "v2" {
 		t.Fatalf("current version = %q, want v2", got)
 	}
@@ -169,12 +157,12 @@ func TestDedupeStaleNodeReportsStillApply(t *testing.T) {
 
 func TestDedupeFailedApplyIsNotRecorded(t *testing.T) {
 	f, c := newTestFSM(t), newDedupeLog()
-	put := putOp("ns", "b", "k", "v1")
-	wantErr(t, applyOne(f, addReq(t, c, put, testRequestID(1), 0)), rpcerr.ErrBucketNotFound)
+	put := fsmtest.PutOp("ns", "b", "k", "v1")
+	fsmtest.WantErr(t, applyOne(f, addReq(t, c, put, testRequestID(1), 0)), rpcerr.ErrBucketNotFound)
 	if ids, index := countRequestRecords(t, f); ids != 0 || index != 0 {
 		t.Fatalf("failed apply left %d records, %d index entries", ids, index)
 	}
-	mustApply(t, f, c.add(t, createBucketOp("ns", "b", 1)))
+	mustApply(t, f, c.add(t, fsmtest.CreateBucketOp("ns", "b", 1)))
 	mustApply(t, f, addReq(t, c, put, testRequestID(1), time.Second))
 	if got := currentVersion(t, f, "b", "k"); got != "v1" {
 		t.Fatalf("retry after a refused apply: current version %q, want v1", got)
@@ -183,10 +171,10 @@ func TestDedupeFailedApplyIsNotRecorded(t *testing.T) {
 
 func TestDedupeRecordsExpire(t *testing.T) {
 	f, c := newTestFSM(t), newDedupeLog()
-	mustApply(t, f, c.add(t, createBucketOp("ns", "b", 1)))
+	mustApply(t, f, c.add(t, fsmtest.CreateBucketOp("ns", "b", 1)))
 	const old = 20
 	for i := 0; i < old; i++ {
-		mustApply(t, f, addReq(t, c, putOp("ns", "b", "k", fmt.Sprint("v", i)), testRequestID(i), 0))
+		mustApply(t, f, addReq(t, c, fsmtest.PutOp("ns", "b", "k", fmt.Sprint("v", i)), testRequestID(i), 0))
 	}
 	if ids, index := countRequestRecords(t, f); ids != old || index != old {
 		t.Fatalf("%d records, %d index entries, want %d each", ids, index, old)
@@ -194,15 +182,15 @@ func TestDedupeRecordsExpire(t *testing.T) {
 	c.now += int64(dedupeRetention)
 	// Each recorded apply forgets at most dedupePrunePerApply expired records.
 	for i := 0; i < 3; i++ {
-		mustApply(t, f, addReq(t, c, putOp("ns", "b", "k", fmt.Sprint("new", i)), testRequestID(100+i), 0))
+		mustApply(t, f, addReq(t, c, fsmtest.PutOp("ns", "b", "k", fmt.Sprint("new", i)), testRequestID(100+i), 0))
 		wantLeft := max(old-(i+1)*dedupePrunePerApply, 0) + i + 1
 		if ids, index := countRequestRecords(t, f); ids != wantLeft || index != wantLeft {
 			t.Fatalf("after apply %d: %d records, %d index entries, want %d", i, ids, index, wantLeft)
 		}
 	}
 	// A forgotten request is past the stale window: refused, not applied again.
-	late := addReq(t, c, putOp("ns", "b", "k", "v0"), testRequestID(0), dedupeRetention)
-	wantErr(t, applyOne(f, late), rpcerr.ErrInvalidArgument)
+	late := addReq(t, c, fsmtest.PutOp("ns", "b", "k", "v0"), testRequestID(0), dedupeRetention)
+	fsmtest.WantErr(t, applyOne(f, late), rpcerr.ErrInvalidArgument)
 	if got := currentVersion(t, f, "b", "k"); got != "new2" {
 		t.Fatalf("current version = %q, want new2", got)
 	}
@@ -210,11 +198,11 @@ func TestDedupeRecordsExpire(t *testing.T) {
 
 func TestDedupeDeterministicAcrossBatching(t *testing.T) {
 	c := newDedupeLog()
-	c.add(t, createBucketOp("ns", "b", 1))
+	c.add(t, fsmtest.CreateBucketOp("ns", "b", 1))
 	for i := 0; i < 40; i++ {
 		id := testRequestID(i % 13) // repeats: duplicates, some past expiry
 		age := time.Duration(i%5) * 40 * time.Second
-		addReq(t, c, putOp("ns", "b", fmt.Sprint("k", i%7), fmt.Sprint("v", i)), id, age)
+		addReq(t, c, fsmtest.PutOp("ns", "b", fmt.Sprint("k", i%7), fmt.Sprint("v", i)), id, age)
 		if i%9 == 0 {
 			addReq(t, c, &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: fmt.Sprint("k", i%7)}, testRequestID(500+i), 0)
 		}
@@ -247,117 +235,18 @@ func TestDedupeDeterministicAcrossBatching(t *testing.T) {
 	}
 }
 
-// TestClusterLateDuplicateCommitKeepsOverwrite sends one logical
-// CommitObject twice with the same request metadata, the first time through
-// a follower (forwarded to the leader), the second, after an acknowledged
-// overwrite, straight to the leader, as a first attempt delivered late.
-func TestClusterLateDuplicateCommitKeepsOverwrite(t *testing.T) {
-	c := newTestCluster(t, 3, nil)
-	ctx := testCtx(t, 45*time.Second)
-	c.waitAll(ctx)
-	leader := c.leader(ctx)
-	follower := (leader + 1) % len(c.nodes)
-	cl := c.client()
-	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
-		return m.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: "ns", Name: "b"})
-	})
-
-	id := bytes.Repeat([]byte{0x5a}, requestIDLen)
-	reqCtx := metadata.AppendToOutgoingContext(ctx,
-		metaclient.RequestIDKey, hex.EncodeToString(id),
-		metaclient.RequestStartKey, strconv.FormatInt(time.Now().UnixNano(), 10))
-	v1 := commitReq("b", "key-3", "v1", []byte("one"))
-	if _, err := dialMeta(t, c.nodes[follower].cfg.GRPCAddr).CommitObject(reqCtx, v1); err != nil {
-		t.Fatalf("commit v1 via follower: %v", err)
-	}
-	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CommitObjectResponse, error) {
-		return m.CommitObject(ctx, commitReq("b", "key-3", "v2", []byte("two")))
-	})
-	if _, err := dialMeta(t, c.nodes[leader].cfg.GRPCAddr).CommitObject(reqCtx, v1); err != nil {
-		t.Fatalf("late duplicate of commit v1: %v, want success", err)
-	}
-	got := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.GetObjectResponse, error) {
-		return m.GetObject(ctx, &cairnpb.GetObjectRequest{Namespace: "ns", Bucket: "b", Key: "key-3"})
-	})
-	if v := got.GetVersion().GetVersionId(); v != "v2" {
-		t.Fatalf("current version after late duplicate = %q, want v2 (the acknowledged overwrite)", v)
-	}
-	// Every member holds the record: a duplicate after failover is caught too.
-	for _, e := range c.waitConverged(ctx) {
-		if e.k == tagRequestID+string(id) {
-			return
-		}
-	}
-	t.Fatal("request record missing from the replicated state")
-}
-
-func TestRequestTimeIDStableAcrossAttempts(t *testing.T) {
-	id := bytes.Repeat([]byte{0xab}, requestIDLen)
-	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(
-		requestIDKey, hex.EncodeToString(id), requestStartKey, "1700000000000000000"))
-	a, err := requestTimeID(ctx, time.Unix(1_700_000_001, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := requestTimeID(ctx, time.Unix(1_700_000_009, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a != b || len(a) != 32 {
-		t.Fatalf("attempts drew %q and %q: want one 16-byte ID", a, b)
-	}
-	plain1, _ := requestTimeID(context.Background(), time.Unix(1_700_000_001, 0))
-	plain2, _ := requestTimeID(context.Background(), time.Unix(1_700_000_001, 0))
-	if plain1 == plain2 {
-		t.Fatalf("without a request id two calls drew the same ID %q", plain1)
-	}
-	bad := metadata.NewIncomingContext(context.Background(), metadata.Pairs(requestIDKey, "zz", requestStartKey, "1"))
-	if _, err := requestTimeID(bad, time.Now()); !errors.Is(err, rpcerr.ErrInvalidArgument) {
-		t.Fatalf("malformed request id: %v, want invalid argument", err)
-	}
-}
-
-// TestClusterDuplicateCreateBucketAnswersAppliedBucket retries one
-// CreateBucket call on another node: the retry succeeds and names the
-// bucket the first attempt created.
-func TestClusterDuplicateCreateBucketAnswersAppliedBucket(t *testing.T) {
-	c := newTestCluster(t, 3, nil)
-	ctx := testCtx(t, 45*time.Second)
-	c.waitAll(ctx)
-	reqCtx := metadata.AppendToOutgoingContext(ctx,
-		metaclient.RequestIDKey, hex.EncodeToString(bytes.Repeat([]byte{0x3c}, requestIDLen)),
-		metaclient.RequestStartKey, strconv.FormatInt(time.Now().UnixNano(), 10))
-	req := &cairnpb.CreateBucketRequest{Namespace: "ns", Name: "b"}
-	first, err := dialMeta(t, c.nodes[0].cfg.GRPCAddr).CreateBucket(reqCtx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := dialMeta(t, c.nodes[2].cfg.GRPCAddr).CreateBucket(reqCtx, req)
-	if err != nil {
-		t.Fatalf("retry of an applied CreateBucket: %v, want success", err)
-	}
-	if !bytes.Equal(first.GetBucket().GetId(), again.GetBucket().GetId()) {
-		t.Fatalf("retry answered bucket id %x, the bucket is %x", again.GetBucket().GetId(), first.GetBucket().GetId())
-	}
-	// Without the request ID it is a new call, refused as before.
-	_, err = call(ctx, c.client(), func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
-		return m.CreateBucket(ctx, req)
-	})
-	wantErr(t, err, rpcerr.ErrBucketExists)
-}
-
 // TestDedupeSurvivesSnapshot checks that request records travel in Raft
 // snapshots: a node restored from one still refuses to apply a duplicate.
 func TestDedupeSurvivesSnapshot(t *testing.T) {
 	src, c := newTestFSM(t), newDedupeLog()
-	mustApply(t, src, c.add(t, createBucketOp("ns", "b", 1)))
-	mustApply(t, src, addReq(t, c, putOp("ns", "b", "k", "v1"), testRequestID(1), 0))
-	mustApply(t, src, addReq(t, c, putOp("ns", "b", "k", "v2"), testRequestID(2), 0))
+	mustApply(t, src, c.add(t, fsmtest.CreateBucketOp("ns", "b", 1)))
+	mustApply(t, src, addReq(t, c, fsmtest.PutOp("ns", "b", "k", "v1"), testRequestID(1), 0))
+	mustApply(t, src, addReq(t, c, fsmtest.PutOp("ns", "b", "k", "v2"), testRequestID(2), 0))
 	dst := newTestFSM(t)
 	if err := dst.Restore(io.NopCloser(bytes.NewReader(snapshotOf(t, src)))); err != nil {
 		t.Fatal(err)
 	}
-	mustApply(t, dst, addReq(t, c, putOp("ns", "b", "k", "v1"), testRequestID(1), time.Second))
+	mustApply(t, dst, addReq(t, c, fsmtest.PutOp("ns", "b", "k", "v1"), testRequestID(1), time.Second))
 	if got := currentVersion(t, dst, "b", "k"); got != "v2" {
 		t.Fatalf("restored node applied a duplicate: current version %q, want v2", got)
 	}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -69,7 +70,7 @@ func (g *fuzzGen) tags() map[string]string {
 }
 
 func fuzzUpload(u int) (bucket, key, id string) {
-	return fmt.Sprint("b", u%3), fmt.Sprint("k", u), testUploadID(u)
+	return fmt.Sprint("b", u%3), fmt.Sprint("k", u), fsmtest.UploadID(u)
 }
 
 func (g *fuzzGen) read(fn func(r pebble.Reader) error) {
@@ -190,7 +191,7 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 			n := int32(1 + g.n(3))
 			p := &cairnpb.PartInfo{
 				Number: n, Size: pick(g, int64(minPartSize), int64(minPartSize), 7),
-				Etag: testETag(fmt.Sprint(u, "-", n)), Encryption: g.encryption(),
+				Etag: fsmtest.ETag(fmt.Sprint(u, "-", n)), Encryption: g.encryption(),
 			}
 			part := &cairnpb.UploadedPart{Part: p}
 			if g.oneIn(3) {
@@ -210,7 +211,7 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 			bucket, key, id := fuzzUpload(u)
 			c := &cairnpb.CompleteUploadCmd{Namespace: fuzzNS, Bucket: bucket, Key: key, UploadId: id, VersionId: g.version()}
 			for n := range int32(1 + g.n(2)) {
-				c.Parts = append(c.Parts, &cairnpb.CompletedPart{Number: n + 1, Etag: testETag(fmt.Sprint(u, "-", n+1))})
+				c.Parts = append(c.Parts, &cairnpb.CompletedPart{Number: n + 1, Etag: fsmtest.ETag(fmt.Sprint(u, "-", n+1))})
 			}
 			if g.oneIn(4) {
 				c.Condition = &cairnpb.WriteCondition{IfNoneMatch: true}

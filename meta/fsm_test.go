@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -16,17 +15,10 @@ import (
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
-
-// testLogger discards logs unless CAIRN_TEST_LOG is set.
-func testLogger() *slog.Logger {
-	if os.Getenv("CAIRN_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
 
 func newTestFSM(t testing.TB) *fsm {
 	t.Helper()
@@ -36,7 +28,7 @@ func newTestFSM(t testing.TB) *fsm {
 // newTestFSMWith makes an FSM with a command table of the test's own.
 func newTestFSMWith(t testing.TB, rows []commandRow) *fsm {
 	t.Helper()
-	st, err := openStore(filepath.Join(t.TempDir(), "fsm"), testLogger())
+	st, err := openStore(filepath.Join(t.TempDir(), "fsm"), fsmtest.Logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +41,7 @@ func newTestFSMWith(t testing.TB, rows []commandRow) *fsm {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fsm{store: st, cmds: cmds, logger: testLogger()}
+	return &fsm{store: st, cmds: cmds, logger: fsmtest.Logger()}
 }
 
 // cmdLog builds a command log with increasing indexes and times.
@@ -99,23 +91,6 @@ func (c *cmdLog) apply(t testing.TB, f *fsm, op any) error {
 	return resp.(error)
 }
 
-func testBucketID(n byte) []byte { return bytes.Repeat([]byte{n}, bucketIDLen) }
-
-func createBucketOp(ns, name string, id byte) *cairnpb.CreateBucketCmd {
-	return &cairnpb.CreateBucketCmd{Bucket: &cairnpb.Bucket{Namespace: ns, Name: name, Id: testBucketID(id)}}
-}
-
-func putOp(ns, bucket, key, version string, nodes ...string) *cairnpb.PutObjectCmd {
-	v := &cairnpb.ObjectVersion{Key: key, VersionId: version, Size: int64(len(key)), Etag: "e-" + version}
-	for i, n := range nodes {
-		v.Shards = append(v.Shards, &cairnpb.ShardLocation{Index: int32(i), NodeId: n})
-	}
-	if len(nodes) == 0 {
-		v.InlineData = []byte("inline:" + key)
-	}
-	return &cairnpb.PutObjectCmd{Namespace: ns, Bucket: bucket, Version: v}
-}
-
 type kv struct{ k, v string }
 
 func dumpStore(t testing.TB, st *store) []kv {
@@ -149,30 +124,23 @@ func gcQueue(t testing.TB, st *store) []string {
 	return out
 }
 
-func wantErr(t *testing.T, err, want error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("got error %v, want %v", err, want)
-	}
-}
-
 func TestFSMBucketLifecycle(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
-	if err := c.apply(t, f, createBucketOp("ns", "b1", 1)); err != nil {
+	if err := c.apply(t, f, fsmtest.CreateBucketOp("ns", "b1", 1)); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, c.apply(t, f, createBucketOp("ns", "b1", 2)), rpcerr.ErrBucketExists)
-	if err := c.apply(t, f, createBucketOp("ns2", "b1", 3)); err != nil {
+	fsmtest.WantErr(t, c.apply(t, f, fsmtest.CreateBucketOp("ns", "b1", 2)), rpcerr.ErrBucketExists)
+	if err := c.apply(t, f, fsmtest.CreateBucketOp("ns2", "b1", 3)); err != nil {
 		t.Fatalf("same name in another namespace: %v", err)
 	}
-	if err := c.apply(t, f, putOp("ns", "b1", "k", "v1")); err != nil {
+	if err := c.apply(t, f, fsmtest.PutOp("ns", "b1", "k", "v1")); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, c.apply(t, f, &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: "b1"}), rpcerr.ErrBucketNotEmpty)
-	wantErr(t, c.apply(t, f, &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: "nope"}), rpcerr.ErrBucketNotFound)
-	wantErr(t, c.apply(t, f, putOp("ns", "nope", "k", "v1")), rpcerr.ErrBucketNotFound)
-	if err := c.apply(t, f, createBucketOp("ns", "other", 4)); err != nil {
+	fsmtest.WantErr(t, c.apply(t, f, &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: "b1"}), rpcerr.ErrBucketNotEmpty)
+	fsmtest.WantErr(t, c.apply(t, f, &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: "nope"}), rpcerr.ErrBucketNotFound)
+	fsmtest.WantErr(t, c.apply(t, f, fsmtest.PutOp("ns", "nope", "k", "v1")), rpcerr.ErrBucketNotFound)
+	if err := c.apply(t, f, fsmtest.CreateBucketOp("ns", "other", 4)); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.apply(t, f, &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b1", Key: "k"}); err != nil {
@@ -182,7 +150,7 @@ func TestFSMBucketLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A recreated bucket gets a new ID and none of the old objects.
-	if err := c.apply(t, f, createBucketOp("ns", "b1", 9)); err != nil {
+	if err := c.apply(t, f, fsmtest.CreateBucketOp("ns", "b1", 9)); err != nil {
 		t.Fatal(err)
 	}
 	err := f.store.view(func(r pebble.Reader) error {
@@ -215,10 +183,10 @@ func TestFSMRejectsMalformedCommands(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
 	bad := &cairnpb.CreateBucketCmd{Bucket: &cairnpb.Bucket{Namespace: "ns", Name: "b", Id: []byte("short")}}
-	wantErr(t, c.apply(t, f, bad), rpcerr.ErrInvalidArgument)
-	wantErr(t, c.apply(t, f, &cairnpb.PutObjectCmd{Namespace: "ns", Bucket: "b"}), rpcerr.ErrInvalidArgument)
-	wantErr(t, c.apply(t, f, &cairnpb.RegisterNodeCmd{}), rpcerr.ErrInvalidArgument)
-	wantErr(t, c.apply(t, f, &cairnpb.SetMemberCmd{}), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, c.apply(t, f, bad), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, c.apply(t, f, &cairnpb.PutObjectCmd{Namespace: "ns", Bucket: "b"}), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, c.apply(t, f, &cairnpb.RegisterNodeCmd{}), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, c.apply(t, f, &cairnpb.SetMemberCmd{}), rpcerr.ErrInvalidArgument)
 	if got := dumpStore(t, f.store); len(got) != 0 {
 		t.Fatalf("failed commands wrote %d keys", len(got))
 	}
@@ -228,16 +196,16 @@ func TestFSMGCQueueOnOverwriteAndDelete(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
 	steps := []any{
-		createBucketOp("ns", "b", 1),
-		putOp("ns", "b", "k", "v1", "n1", "n2", ""), // shard 2 never written
-		putOp("ns", "b", "k", "v1", "n1", "n2", ""), // retried commit: frees nothing
-		putOp("ns", "b", "k", "v2", "n3", "n4"),
-		putOp("ns", "b", "k", "v3"), // inline
-		putOp("ns", "b", "k", "v4", "n5"),
+		fsmtest.CreateBucketOp("ns", "b", 1),
+		fsmtest.PutOp("ns", "b", "k", "v1", "n1", "n2", ""), // shard 2 never written
+		fsmtest.PutOp("ns", "b", "k", "v1", "n1", "n2", ""), // retried commit: frees nothing
+		fsmtest.PutOp("ns", "b", "k", "v2", "n3", "n4"),
+		fsmtest.PutOp("ns", "b", "k", "v3"), // inline
+		fsmtest.PutOp("ns", "b", "k", "v4", "n5"),
 		&cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: "k"},
 		&cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: "k"},     // missing: fine
 		&cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: "never"}, // missing: fine
-		putOp("ns", "b", "small", "v5"),                                      // inline
+		fsmtest.PutOp("ns", "b", "small", "v5"),                              // inline
 		&cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: "small"}, // inline: nothing to free
 	}
 	for i, op := range steps {
@@ -250,7 +218,7 @@ func TestFSMGCQueueOnOverwriteAndDelete(t *testing.T) {
 	if got != want {
 		t.Fatalf("GC queue %q, want %q", got, want)
 	}
-	wantErr(t, c.apply(t, f, &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "nope", Key: "k"}), rpcerr.ErrBucketNotFound)
+	fsmtest.WantErr(t, c.apply(t, f, &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "nope", Key: "k"}), rpcerr.ErrBucketNotFound)
 	// Only the bucket and the GC entries (and their index) remain: no
 	// object or inline keys.
 	for _, e := range dumpStore(t, f.store) {
@@ -263,7 +231,7 @@ func TestFSMGCQueueOnOverwriteAndDelete(t *testing.T) {
 func TestFSMInlineDataRoundTrip(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
-	for _, op := range []any{createBucketOp("ns", "b", 1), putOp("ns", "b", "k", "v1")} {
+	for _, op := range []any{fsmtest.CreateBucketOp("ns", "b", 1), fsmtest.PutOp("ns", "b", "k", "v1")} {
 		if err := c.apply(t, f, op); err != nil {
 			t.Fatal(err)
 		}
@@ -271,11 +239,11 @@ func TestFSMInlineDataRoundTrip(t *testing.T) {
 	check := func(wantInline string) {
 		t.Helper()
 		err := f.store.view(func(r pebble.Reader) error {
-			v, err := getObject(r, testBucketID(1), "k", true)
+			v, err := getObject(r, fsmtest.BucketID(1), "k", true)
 			if err != nil {
 				return err
 			}
-			if string(v.GetInlineData()) != wantInline || !bytes.Equal(v.GetBucketId(), testBucketID(1)) {
+			if string(v.GetInlineData()) != wantInline || !bytes.Equal(v.GetBucketId(), fsmtest.BucketID(1)) {
 				return fmt.Errorf("version %v", v)
 			}
 			return nil
@@ -285,7 +253,7 @@ func TestFSMInlineDataRoundTrip(t *testing.T) {
 		}
 	}
 	check("inline:k")
-	if err := c.apply(t, f, putOp("ns", "b", "k", "v2", "n1")); err != nil {
+	if err := c.apply(t, f, fsmtest.PutOp("ns", "b", "k", "v2", "n1")); err != nil {
 		t.Fatal(err)
 	}
 	check("")
@@ -299,7 +267,7 @@ func TestFSMInlineDataRoundTrip(t *testing.T) {
 func TestFSMNodesAndMembers(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
-	wantErr(t, c.apply(t, f, &cairnpb.HeartbeatCmd{NodeId: "d1"}), rpcerr.ErrNodeNotFound)
+	fsmtest.WantErr(t, c.apply(t, f, &cairnpb.HeartbeatCmd{NodeId: "d1"}), rpcerr.ErrNodeNotFound)
 	if err := c.apply(t, f, &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: "d1", Addr: "a:1", Zone: "z"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -362,13 +330,13 @@ func randomLog(t testing.TB, seed uint64, n int) *cmdLog {
 		key := fmt.Sprintf("k%02d", rng.IntN(40))
 		switch rng.IntN(10) {
 		case 0:
-			c.add(t, createBucketOp("ns", b, byte(i)))
+			c.add(t, fsmtest.CreateBucketOp("ns", b, byte(i)))
 		case 1:
 			c.add(t, &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: b})
 		case 2, 3, 4:
-			c.add(t, putOp("ns", b, key, fmt.Sprintf("v%d", i), "n1", "n2", "n3"))
+			c.add(t, fsmtest.PutOp("ns", b, key, fmt.Sprintf("v%d", i), "n1", "n2", "n3"))
 		case 5:
-			c.add(t, putOp("ns", b, key, fmt.Sprintf("v%d", i)))
+			c.add(t, fsmtest.PutOp("ns", b, key, fmt.Sprintf("v%d", i)))
 		case 6:
 			c.add(t, &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: b, Key: key})
 		case 7:
@@ -490,7 +458,7 @@ func TestFSMRestoreRejectsDamage(t *testing.T) {
 func TestStoreSwapWaitsForReaders(t *testing.T) {
 	src := newTestFSM(t)
 	var c cmdLog
-	if err := c.apply(t, src, createBucketOp("ns", "b", 1)); err != nil {
+	if err := c.apply(t, src, fsmtest.CreateBucketOp("ns", "b", 1)); err != nil {
 		t.Fatal(err)
 	}
 	snap := snapshotOf(t, src)

@@ -132,21 +132,6 @@ func (n *node) gcRound(ctx context.Context, conns *dataclient.Pool, skip map[str
 	return len(drop.Entries), nil
 }
 
-// applyDropGC removes GC queue entries. Entries already gone are ignored.
-func applyDropGC(b *pebble.Batch, c *cairnpb.DropGCCmd) error {
-	for _, e := range c.GetEntries() {
-		if e.GetNodeId() == "" || e.GetShardId() == "" {
-			return invalid("drop gc: node and shard are required")
-		}
-	}
-	for _, e := range c.GetEntries() {
-		if err := deleteGCEntry(b, e.GetEnqueuedUnixNano(), e.GetNodeId(), e.GetShardId()); err != nil {
-			return fmt.Errorf("meta: drop gc entry: %w", err)
-		}
-	}
-	return nil
-}
-
 // deleteShard deletes a shard within gcCallTimeout; a shard that is
 // already absent counts as deleted.
 func deleteShard(ctx context.Context, conns *dataclient.Pool, addr, shardID string) error {

@@ -84,3 +84,18 @@ func dropPendingGC(b *pebble.Batch, nodeID, shardID string) error {
 	}
 	return nil
 }
+
+// applyDropGC removes GC queue entries. Entries already gone are ignored.
+func applyDropGC(b *pebble.Batch, c *cairnpb.DropGCCmd) error {
+	for _, e := range c.GetEntries() {
+		if e.GetNodeId() == "" || e.GetShardId() == "" {
+			return invalid("drop gc: node and shard are required")
+		}
+	}
+	for _, e := range c.GetEntries() {
+		if err := deleteGCEntry(b, e.GetEnqueuedUnixNano(), e.GetNodeId(), e.GetShardId()); err != nil {
+			return fmt.Errorf("meta: drop gc entry: %w", err)
+		}
+	}
+	return nil
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
@@ -71,17 +72,17 @@ func TestGCRelocateBackDropsPendingEntry(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: createBucketOp("ns", "b", 1)}})
+	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}})
 	for _, id := range []string{"a", "b", "c"} {
 		must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: id, Addr: id + ":1"}}}})
 	}
-	put := putOp("ns", "b", "k", "v1", "a", "c", "c")
+	put := fsmtest.PutOp("ns", "b", "k", "v1", "a", "c", "c")
 	put.Version.Scheme = &cairnpb.ErasureScheme{Data: 2, Parity: 1, BlockSize: 1024}
 	must(&cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: put}})
 	move := func(from, to string) {
 		t.Helper()
 		must(&cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
-			BucketId: testBucketID(1), Key: "k", VersionId: "v1",
+			BucketId: fsmtest.BucketID(1), Key: "k", VersionId: "v1",
 			Moves: []*cairnpb.ShardMove{{Index: 0, OldNodeId: from, NewNodeId: to, ShardId: "v1.0"}},
 		}}})
 	}
@@ -98,13 +99,13 @@ func TestGCRelocateBackDropsPendingEntry(t *testing.T) {
 	if len(q) != 1 || hasGC(q, "b", "v1.0") == nil {
 		t.Fatalf("after b->a GC queue %v, want only b/v1.0", q)
 	}
-	if v := readVersion(t, f, testBucketID(1), "k"); v.GetShards()[0].GetNodeId() != "a" {
+	if v := readVersion(t, f, fsmtest.BucketID(1), "k"); v.GetShards()[0].GetNodeId() != "a" {
 		t.Fatalf("shard 0 on %q, want a", v.GetShards()[0].GetNodeId())
 	}
 
 	// An overwrite queues the replaced version's shards through the same
 	// path; the index follows.
-	must(&cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: putOp("ns", "b", "k", "v2", "c")}})
+	must(&cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: fsmtest.PutOp("ns", "b", "k", "v2", "c")}})
 	q = gcState(t, f)
 	if len(q) != 4 || hasGC(q, "a", "v1.0") == nil || hasGC(q, "c", "v1.1") == nil || hasGC(q, "c", "v1.2") == nil {
 		t.Fatalf("after overwrite GC queue %v", q)

@@ -12,6 +12,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/grpc"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -73,7 +74,7 @@ func TestGCDeletesOrphanedShardsOnlyAfterGrace(t *testing.T) {
 	}
 	cfg := Config{
 		ID: "m0", RaftAddr: raftAddr, GRPCAddr: lis.Addr().String(), Dir: t.TempDir(),
-		Peers: []Peer{{ID: "m0", RaftAddr: raftAddr}}, Bootstrap: true, Logger: testLogger(),
+		Peers: []Peer{{ID: "m0", RaftAddr: raftAddr}}, Bootstrap: true, Logger: fsmtest.Logger(),
 		Now: clock.Now, GCGrace: time.Minute, GCInterval: 20 * time.Millisecond,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

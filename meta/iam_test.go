@@ -9,6 +9,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -34,45 +35,45 @@ func TestFSMIAMCommands(t *testing.T) {
 			t.Fatalf("%T: %v", op, err)
 		}
 	}
-	must(nsOp("a"))
-	must(nsOp("b"))
-	must(userOp("a", "alice"))
-	must(userOp("a", "bob"))
+	must(fsmtest.NamespaceOp("a"))
+	must(fsmtest.NamespaceOp("b"))
+	must(fsmtest.UserOp("a", "alice"))
+	must(fsmtest.UserOp("a", "bob"))
 
 	// Compartments: a tree under the implicit root.
-	wantErr(t, c.apply(t, f, compOp("nope", "eng", "")), rpcerr.ErrNamespaceNotFound)
+	fsmtest.WantErr(t, c.apply(t, f, compOp("nope", "eng", "")), rpcerr.ErrNamespaceNotFound)
 	must(compOp("a", "eng", ""))
 	must(compOp("a", "ml", "eng"))
-	wantErr(t, c.apply(t, f, compOp("a", "eng", "")), rpcerr.ErrCompartmentExists)
-	wantErr(t, c.apply(t, f, compOp("a", "root", "")), rpcerr.ErrCompartmentExists)
-	wantErr(t, c.apply(t, f, compOp("a", "x", "missing")), rpcerr.ErrCompartmentNotFound)
-	wantErr(t, c.apply(t, f, compOp("a", "bad name", "")), rpcerr.ErrInvalidArgument)
-	wantErr(t, c.apply(t, f, compOp("b", "x", "eng")), rpcerr.ErrCompartmentNotFound) // another namespace's
+	fsmtest.WantErr(t, c.apply(t, f, compOp("a", "eng", "")), rpcerr.ErrCompartmentExists)
+	fsmtest.WantErr(t, c.apply(t, f, compOp("a", "root", "")), rpcerr.ErrCompartmentExists)
+	fsmtest.WantErr(t, c.apply(t, f, compOp("a", "x", "missing")), rpcerr.ErrCompartmentNotFound)
+	fsmtest.WantErr(t, c.apply(t, f, compOp("a", "bad name", "")), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, c.apply(t, f, compOp("b", "x", "eng")), rpcerr.ErrCompartmentNotFound) // another namespace's
 
 	// Groups and members.
 	must(&cairnpb.CreateGroupCmd{Group: &cairnpb.Group{Namespace: "a", Name: "readers"}})
 	must(&cairnpb.CreateGroupCmd{Group: &cairnpb.Group{Namespace: "a", Name: "writers"}})
-	wantErr(t, c.apply(t, f, &cairnpb.CreateGroupCmd{Group: &cairnpb.Group{Namespace: "a", Name: "readers"}}), rpcerr.ErrGroupExists)
+	fsmtest.WantErr(t, c.apply(t, f, &cairnpb.CreateGroupCmd{Group: &cairnpb.Group{Namespace: "a", Name: "readers"}}), rpcerr.ErrGroupExists)
 	must(memberOp("a", "readers", "bob", true))
 	must(memberOp("a", "readers", "alice", true))
 	must(memberOp("a", "readers", "alice", true)) // idempotent
 	must(memberOp("a", "writers", "alice", true))
-	wantErr(t, c.apply(t, f, memberOp("a", "readers", "zed", true)), rpcerr.ErrUserNotFound)
-	wantErr(t, c.apply(t, f, memberOp("a", "nope", "alice", true)), rpcerr.ErrGroupNotFound)
-	wantErr(t, c.apply(t, f, memberOp("b", "readers", "alice", true)), rpcerr.ErrGroupNotFound)
+	fsmtest.WantErr(t, c.apply(t, f, memberOp("a", "readers", "zed", true)), rpcerr.ErrUserNotFound)
+	fsmtest.WantErr(t, c.apply(t, f, memberOp("a", "nope", "alice", true)), rpcerr.ErrGroupNotFound)
+	fsmtest.WantErr(t, c.apply(t, f, memberOp("b", "readers", "alice", true)), rpcerr.ErrGroupNotFound)
 
 	// Policies: checked when created.
-	wantErr(t, c.apply(t, f, policyOp("a", "p", "Allow group ghosts to read objects in tenancy")), rpcerr.ErrGroupNotFound)
-	wantErr(t, c.apply(t, f, policyOp("a", "p", "Allow group readers to read objects in compartment nowhere")), rpcerr.ErrCompartmentNotFound)
+	fsmtest.WantErr(t, c.apply(t, f, policyOp("a", "p", "Allow group ghosts to read objects in tenancy")), rpcerr.ErrGroupNotFound)
+	fsmtest.WantErr(t, c.apply(t, f, policyOp("a", "p", "Allow group readers to read objects in compartment nowhere")), rpcerr.ErrCompartmentNotFound)
 	err := c.apply(t, f, policyOp("a", "p", "Allow group readers to read objects in tenancy", "Allow group readers to reed objects in tenancy"))
-	wantErr(t, err, rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, err, rpcerr.ErrInvalidArgument)
 	if !strings.Contains(err.Error(), "line 2, column 24") {
 		t.Fatalf("parse error without its position: %v", err)
 	}
 	must(policyOp("a", "p", "Allow group readers to read objects in tenancy # comment", "allow group writers to manage objects in compartment eng; Allow group writers to read buckets in compartment ml"))
 	must(policyOp("a", "q", "Allow group writers to inspect buckets in compartment root where target.bucket.name = 'x'"))
-	wantErr(t, c.apply(t, f, policyOp("a", "p", "Allow group readers to read objects in tenancy")), rpcerr.ErrPolicyExists)
-	wantErr(t, c.apply(t, f, policyOp("b", "p", "Allow group readers to read objects in tenancy")), rpcerr.ErrGroupNotFound)
+	fsmtest.WantErr(t, c.apply(t, f, policyOp("a", "p", "Allow group readers to read objects in tenancy")), rpcerr.ErrPolicyExists)
+	fsmtest.WantErr(t, c.apply(t, f, policyOp("b", "p", "Allow group readers to read objects in tenancy")), rpcerr.ErrGroupNotFound)
 
 	lookup := func(user string) *cairnpb.LookupAccessKeyResponse {
 		t.Helper()
@@ -93,27 +94,27 @@ func TestFSMIAMCommands(t *testing.T) {
 	// Removing a member, deleting a user and deleting a policy all take
 	// rights away.
 	must(memberOp("a", "writers", "alice", false))
-	wantErr(t, c.apply(t, f, memberOp("a", "writers", "alice", false)), rpcerr.ErrUserNotFound)
+	fsmtest.WantErr(t, c.apply(t, f, memberOp("a", "writers", "alice", false)), rpcerr.ErrUserNotFound)
 	if got := lookup("alice").GetGroups(); !reflect.DeepEqual(got, []string{"readers"}) {
 		t.Fatalf("alice's groups after removal: %v", got)
 	}
 	must(&cairnpb.DeletePolicyCmd{Namespace: "a", Name: "p"})
-	wantErr(t, c.apply(t, f, &cairnpb.DeletePolicyCmd{Namespace: "a", Name: "p"}), rpcerr.ErrPolicyNotFound)
+	fsmtest.WantErr(t, c.apply(t, f, &cairnpb.DeletePolicyCmd{Namespace: "a", Name: "p"}), rpcerr.ErrPolicyNotFound)
 	if got := lookup("bob").GetStatements(); len(got) != 0 {
 		t.Fatalf("bob's statements after delete: %q", got)
 	}
 	must(&cairnpb.DeleteUserCmd{Namespace: "a", Name: "bob"})
-	must(userOp("a", "bob"))
+	must(fsmtest.UserOp("a", "bob"))
 	if got := lookup("bob").GetGroups(); len(got) != 0 {
 		t.Fatalf("a new bob inherits the old one's groups: %v", got)
 	}
 
 	// The S3 compartment: root until designated; then new buckets go there.
-	must(createBucketOp("a", "before", 1))
-	wantErr(t, c.apply(t, f, &cairnpb.SetS3CompartmentCmd{Namespace: "a", Compartment: "nope"}), rpcerr.ErrCompartmentNotFound)
+	must(fsmtest.CreateBucketOp("a", "before", 1))
+	fsmtest.WantErr(t, c.apply(t, f, &cairnpb.SetS3CompartmentCmd{Namespace: "a", Compartment: "nope"}), rpcerr.ErrCompartmentNotFound)
 	must(&cairnpb.SetS3CompartmentCmd{Namespace: "a", Compartment: "ml"})
-	must(createBucketOp("a", "after", 2))
-	must(createBucketOp("b", "other", 3))
+	must(fsmtest.CreateBucketOp("a", "after", 2))
+	must(fsmtest.CreateBucketOp("b", "other", 3))
 	err = f.store.view(func(r pebble.Reader) error {
 		for _, want := range []struct{ ns, bucket, comp string }{{"a", "before", ""}, {"a", "after", "ml"}, {"b", "other", ""}} {
 			bk, err := getBucket(r, want.ns, want.bucket)
@@ -148,9 +149,9 @@ func TestFSMIAMDeterminism(t *testing.T) {
 		comp := fmt.Sprint("c", rng.IntN(4))
 		switch rng.IntN(10) {
 		case 0:
-			c.add(t, nsOp(ns))
+			c.add(t, fsmtest.NamespaceOp(ns))
 		case 1:
-			c.add(t, userOp(ns, user))
+			c.add(t, fsmtest.UserOp(ns, user))
 		case 2:
 			c.add(t, &cairnpb.DeleteUserCmd{Namespace: ns, Name: user})
 		case 3:
@@ -167,7 +168,7 @@ func TestFSMIAMDeterminism(t *testing.T) {
 		case 8:
 			c.add(t, &cairnpb.SetS3CompartmentCmd{Namespace: ns, Compartment: comp})
 		case 9:
-			c.add(t, createBucketOp(ns, fmt.Sprint("b", i), byte(i)))
+			c.add(t, fsmtest.CreateBucketOp(ns, fmt.Sprint("b", i), byte(i)))
 		}
 	}
 	one, resps := applyBothWays(t, c.logs, rng, 40)

@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -28,7 +29,7 @@ type fsmWorld struct {
 func newFSMWorld(t *testing.T, nodes ...*cairnpb.DataNode) *fsmWorld {
 	t.Helper()
 	w := &fsmWorld{t: t, f: newTestFSM(t)}
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: createBucketOp("ns", "b", 1)}})
+	w.must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}})
 	for _, d := range nodes {
 		w.register(d)
 	}
@@ -68,7 +69,7 @@ func (w *fsmWorld) node(id string) *cairnpb.DataNode {
 // put commits key as version with one shard per location.
 func (w *fsmWorld) put(key, version string, data, parity int32, locs ...*cairnpb.ShardLocation) {
 	w.t.Helper()
-	p := putOp("ns", "b", key, version)
+	p := fsmtest.PutOp("ns", "b", key, version)
 	p.Version.InlineData = nil
 	p.Version.Size = 4096
 	p.Version.Scheme = &cairnpb.ErasureScheme{Data: data, Parity: parity, BlockSize: 1024}
@@ -95,7 +96,7 @@ func TestFSMClusterIDIsSetOnce(t *testing.T) {
 	set := func(id string) error {
 		return w.apply(&cairnpb.Command{Op: &cairnpb.Command_SetClusterId{SetClusterId: &cairnpb.SetClusterIDCmd{ClusterId: id}}})
 	}
-	wantErr(t, set(""), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, set(""), rpcerr.ErrInvalidArgument)
 	if err := set("c-one"); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestFSMClusterIDIsSetOnce(t *testing.T) {
 		t.Fatalf("setting the same ID again: %v", err)
 	}
 	err := set("c-two")
-	wantErr(t, err, rpcerr.ErrPreconditionFailed)
+	fsmtest.WantErr(t, err, rpcerr.ErrPreconditionFailed)
 	if !isRefusal(err) {
 		t.Fatalf("%v is not a refusal", err)
 	}
@@ -160,10 +161,10 @@ func TestFSMRelocateSetsIncarnationAndKeepsDigest(t *testing.T) {
 			Shard: &cairnpb.CorruptShard{NodeId: n, ShardId: "v1.0", Reason: reasonMissing}}}})
 	}
 	w.must(&cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
-		BucketId: testBucketID(1), Key: "k", VersionId: "v1",
+		BucketId: fsmtest.BucketID(1), Key: "k", VersionId: "v1",
 		Moves: []*cairnpb.ShardMove{{Index: 0, OldNodeId: "a", NewNodeId: "c", ShardId: "v1.0", Incarnation: 33}},
 	}}})
-	v := readVersion(t, w.f, testBucketID(1), "k")
+	v := readVersion(t, w.f, fsmtest.BucketID(1), "k")
 	got := v.GetShards()[0]
 	if got.GetNodeId() != "c" || got.GetIncarnation() != 33 || got.GetDigest() != 0xd0 {
 		t.Fatalf("moved location %v, want node c, incarnation 33, digest 0xd0", got)
@@ -175,13 +176,13 @@ func TestFSMRelocateSetsIncarnationAndKeepsDigest(t *testing.T) {
 	// is missing (a shard a degraded write never placed).
 	w.put("deg", "v2", 2, 1, loc(0, "a", 0xa0, 1), loc(1, "b", 0xa1, 2), loc(2, "", 0, 0))
 	w.must(&cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
-		BucketId: testBucketID(1), Key: "deg", VersionId: "v2",
+		BucketId: fsmtest.BucketID(1), Key: "deg", VersionId: "v2",
 		Moves: []*cairnpb.ShardMove{
 			{Index: 1, OldNodeId: "b", NewNodeId: "b", ShardId: "v2.1", Incarnation: 5, Digest: 0xbad},
 			{Index: 2, OldNodeId: "", NewNodeId: "c", ShardId: "v2.2", Incarnation: 3, Digest: 0xa2},
 		},
 	}}})
-	dv := readVersion(t, w.f, testBucketID(1), "deg")
+	dv := readVersion(t, w.f, fsmtest.BucketID(1), "deg")
 	if got := dv.GetShards()[1]; got.GetDigest() != 0xa1 || got.GetIncarnation() != 5 {
 		t.Fatalf("rewritten in place: %v, want the recorded digest 0xa1 and incarnation 5", got)
 	}
@@ -322,7 +323,7 @@ func TestWalkUnitsResumesFromItsCursor(t *testing.T) {
 	}
 	w.must(&cairnpb.Command{Op: &cairnpb.Command_SetBucketVersioning{SetBucketVersioning: &cairnpb.SetBucketVersioningCmd{Namespace: "ns", Name: "b", Status: versioningEnabled}}})
 	w.put("k0", "v0b", 1, 0, loc(0, "a", 0, 0)) // v0 becomes noncurrent
-	upload := testUploadID(1)
+	upload := fsmtest.UploadID(1)
 	w.must(&cairnpb.Command{Op: &cairnpb.Command_CreateUpload{CreateUpload: &cairnpb.CreateUploadCmd{Namespace: "ns", Bucket: "b",
 		Upload: &cairnpb.MultipartUpload{Key: "big", UploadId: upload}}}})
 	w.must(&cairnpb.Command{Op: &cairnpb.Command_CommitPart{CommitPart: &cairnpb.CommitPartCmd{Namespace: "ns", Bucket: "b", Key: "big", UploadId: upload,
@@ -374,9 +375,9 @@ func TestFSMInventoryProgressIsValidated(t *testing.T) {
 	set := func(p *cairnpb.InventoryProgress) error {
 		return w.apply(&cairnpb.Command{Op: &cairnpb.Command_SetInventoryProgress{SetInventoryProgress: &cairnpb.SetInventoryProgressCmd{Progress: p}}})
 	}
-	wantErr(t, set(nil), rpcerr.ErrInvalidArgument)
-	wantErr(t, set(&cairnpb.InventoryProgress{Cursor: []byte("o/x")}), rpcerr.ErrInvalidArgument)
-	wantErr(t, set(&cairnpb.InventoryProgress{PassStartedUnixNano: 1, FoundMissing: -1}), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, set(nil), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, set(&cairnpb.InventoryProgress{Cursor: []byte("o/x")}), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, set(&cairnpb.InventoryProgress{PassStartedUnixNano: 1, FoundMissing: -1}), rpcerr.ErrInvalidArgument)
 	want := &cairnpb.InventoryProgress{Cursor: []byte("o/x"), PassStartedUnixNano: 5, UnitsDone: 3, FoundMissing: 1}
 	if err := set(want); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -117,7 +118,7 @@ func newIntegrityCluster(t *testing.T, n int, tune func(*Config)) *integrityClus
 	}
 	cfg := Config{
 		ID: "m0", RaftAddr: raftAddr, GRPCAddr: lis.Addr().String(), Dir: t.TempDir(),
-		Peers: []Peer{{ID: "m0", RaftAddr: raftAddr}}, Bootstrap: true, Logger: testLogger(),
+		Peers: []Peer{{ID: "m0", RaftAddr: raftAddr}}, Bootstrap: true, Logger: fsmtest.Logger(),
 		HealthWindow: time.Hour, RepairGrace: 2 * time.Hour, RepairInterval: time.Hour,
 		RepairBytesPerSecond: -1, InventoryInterval: time.Hour, InventoryRate: -1, ShardCheckRate: 1000,
 		AdminToken: testAdminToken,

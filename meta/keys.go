@@ -104,3 +104,5 @@ func prefixEnd(p []byte) []byte {
 	}
 	return nil
 }
+
+const maxNameLen = 255 // namespaces, bucket names, node and member IDs

@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
@@ -136,10 +137,10 @@ func TestListObjectsMatchesOracle(t *testing.T) {
 	if len(keys) != 2500 {
 		t.Fatalf("%d keys", len(keys))
 	}
-	id := testBucketID(5)
+	id := fsmtest.BucketID(5)
 	writeKeys(t, f.store, id, keys)
-	writeKeys(t, f.store, testBucketID(4), []string{"photos/other-bucket"})
-	writeKeys(t, f.store, testBucketID(6), []string{"a", "photos/other-bucket"})
+	writeKeys(t, f.store, fsmtest.BucketID(4), []string{"photos/other-bucket"})
+	writeKeys(t, f.store, fsmtest.BucketID(6), []string{"a", "photos/other-bucket"})
 
 	type tc struct {
 		prefix, delim, after string
@@ -222,7 +223,7 @@ func (c *countingIter) Next() bool           { c.nexts++; return c.Iterator.Next
 // number of keys under it.
 func TestListObjectsSkipsCommonPrefixWithOneSeek(t *testing.T) {
 	f := newTestFSM(t)
-	id := testBucketID(8)
+	id := fsmtest.BucketID(8)
 	keys := []string{"a", "c", "d/x", "logs/zz/last"}
 	for i := 0; i < 100_000; i++ {
 		keys = append(keys, fmt.Sprintf("big/%06d", i))
@@ -291,7 +292,7 @@ func TestListObjectsSkipsCommonPrefixWithOneSeek(t *testing.T) {
 // (exclusive) bounds.
 func TestListStartAtEndBefore(t *testing.T) {
 	f := newTestFSM(t)
-	id := testBucketID(9)
+	id := fsmtest.BucketID(9)
 	writeKeys(t, f.store, id, []string{"a", "b", "b/1", "b/2", "c", "d"})
 	cases := []struct {
 		start, end, after, delim string

@@ -1,7 +1,6 @@
 package meta
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -225,58 +224,3 @@ func applySetVersionLock(b *pebble.Batch, now int64, c *cairnpb.SetVersionLockCm
 }
 
 // Meta RPCs.
-
-func (m *metaService) SetObjectLockConfig(ctx context.Context, req *cairnpb.SetObjectLockConfigRequest) (*cairnpb.SetObjectLockConfigResponse, error) {
-	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, err
-	}
-	if err := validDefaultRetention(req.GetDefaultRetention()); err != nil {
-		return nil, err
-	}
-	return route(ctx, m.s, req, m.s.setObjectLockConfig, cairnpb.MetaClient.SetObjectLockConfig)
-}
-
-func (m *metaService) SetVersionLock(ctx context.Context, req *cairnpb.SetVersionLockRequest) (*cairnpb.SetVersionLockResponse, error) {
-	if err := validVersionRef(req.GetNamespace(), req.GetBucket(), req.GetKey(), req.GetVersionId()); err != nil {
-		return nil, err
-	}
-	if r := req.GetRetention(); r != nil {
-		if err := validRetention(r.GetMode(), r.GetRetainUntilUnixNano()); err != nil {
-			return nil, err
-		}
-	}
-	return route(ctx, m.s, req, m.s.setVersionLock, cairnpb.MetaClient.SetVersionLock)
-}
-
-func (s *Server) setObjectLockConfig(ctx context.Context, req *cairnpb.SetObjectLockConfigRequest) (*cairnpb.SetObjectLockConfigResponse, error) {
-	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetObjectLockConfig{SetObjectLockConfig: &cairnpb.SetObjectLockConfigCmd{
-		Namespace: req.GetNamespace(), Name: req.GetBucket(), DefaultRetention: req.GetDefaultRetention(),
-	}}}
-	if err := s.node.propose(ctx, cmd); err != nil {
-		return nil, err
-	}
-	return &cairnpb.SetObjectLockConfigResponse{}, nil
-}
-
-func (s *Server) setVersionLock(ctx context.Context, req *cairnpb.SetVersionLockRequest) (*cairnpb.SetVersionLockResponse, error) {
-	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetVersionLock{SetVersionLock: &cairnpb.SetVersionLockCmd{
-		Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Key: req.GetKey(), VersionId: req.GetVersionId(),
-		Retention: req.GetRetention(), LegalHold: req.LegalHold, BypassGovernance: req.GetBypassGovernance(),
-	}}}
-	if err := s.node.propose(ctx, cmd); err != nil {
-		return nil, err
-	}
-	resp := &cairnpb.SetVersionLockResponse{VersionId: req.GetVersionId()}
-	if resp.VersionId == "" {
-		_ = s.node.store.view(func(r pebble.Reader) error {
-			bk, err := getBucket(r, req.GetNamespace(), req.GetBucket())
-			if err != nil {
-				return err
-			}
-			_, v, err := findVersion(r, bk.GetId(), req.GetKey(), "")
-			resp.VersionId = s3VersionID(v)
-			return err
-		})
-	}
-	return resp, nil
-}

@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -20,13 +21,13 @@ import (
 const second = int64(time.Second)
 
 func lockedBucketOp(id byte) *cairnpb.CreateBucketCmd {
-	op := createBucketOp("ns", "b", id)
+	op := fsmtest.CreateBucketOp("ns", "b", id)
 	op.Bucket.ObjectLockEnabled = true
 	return op
 }
 
 func lockedPut(key, version, mode string, until int64, hold bool, nodes ...string) *cairnpb.PutObjectCmd {
-	op := putOp("ns", "b", key, version, nodes...)
+	op := fsmtest.PutOp("ns", "b", key, version, nodes...)
 	op.Version.Lock = &cairnpb.ObjectLock{Mode: mode, RetainUntilUnixNano: until, LegalHold: hold}
 	return op
 }
@@ -58,19 +59,19 @@ func TestObjectLockCompliance(t *testing.T) {
 	until := c.now + 100*second
 	c.mustApply(t, f, lockedPut("k", "v1", lockCompliance, until, false, "n1"))
 
-	wantErr(t, c.apply(t, f, delOp("k", "v1")), rpcerr.ErrObjectLocked)
-	wantErr(t, c.apply(t, f, bypassDel("k", "v1")), rpcerr.ErrObjectLocked)
-	wantErr(t, c.apply(t, f, versioningOp(versioningSuspended)), rpcerr.ErrInvalidBucketState)
+	fsmtest.WantErr(t, c.apply(t, f, delOp("k", "v1")), rpcerr.ErrObjectLocked)
+	fsmtest.WantErr(t, c.apply(t, f, bypassDel("k", "v1")), rpcerr.ErrObjectLocked)
+	fsmtest.WantErr(t, c.apply(t, f, versioningOp(versioningSuspended)), rpcerr.ErrInvalidBucketState)
 	// Shortening, removing or weakening the retention is refused, even with bypass.
-	wantErr(t, c.apply(t, f, retentionOp("k", "v1", lockCompliance, until-second, true)), rpcerr.ErrObjectLocked)
-	wantErr(t, c.apply(t, f, retentionOp("k", "v1", lockGovernance, until+second, true)), rpcerr.ErrObjectLocked)
-	wantErr(t, c.apply(t, f, retentionOp("k", "v1", "", 0, true)), rpcerr.ErrObjectLocked)
+	fsmtest.WantErr(t, c.apply(t, f, retentionOp("k", "v1", lockCompliance, until-second, true)), rpcerr.ErrObjectLocked)
+	fsmtest.WantErr(t, c.apply(t, f, retentionOp("k", "v1", lockGovernance, until+second, true)), rpcerr.ErrObjectLocked)
+	fsmtest.WantErr(t, c.apply(t, f, retentionOp("k", "v1", "", 0, true)), rpcerr.ErrObjectLocked)
 	// Overwrites and simple deletes keep it as noncurrent.
-	c.mustApply(t, f, putOp("ns", "b", "k", "v2"), delOp("k", ""))
+	c.mustApply(t, f, fsmtest.PutOp("ns", "b", "k", "v2"), delOp("k", ""))
 	if v, err := find(t, f, "k", "v1"); err != nil || v.GetLock().GetMode() != lockCompliance {
 		t.Fatalf("v1 after overwrite and delete: %v %v", v, err)
 	}
-	wantErr(t, c.apply(t, f, &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: "b"}), rpcerr.ErrBucketNotEmpty)
+	fsmtest.WantErr(t, c.apply(t, f, &cairnpb.DeleteBucketCmd{Namespace: "ns", Name: "b"}), rpcerr.ErrBucketNotEmpty)
 	// Extending is allowed.
 	until += 50 * second
 	c.mustApply(t, f, retentionOp("k", "v1", lockCompliance, until, false))
@@ -93,8 +94,8 @@ func TestObjectLockGovernance(t *testing.T) {
 	c.mustApply(t, f, lockedBucketOp(1))
 	until := c.now + 100*second
 	c.mustApply(t, f, lockedPut("k", "v1", lockGovernance, until, false), lockedPut("k", "v2", lockGovernance, until, false))
-	wantErr(t, c.apply(t, f, delOp("k", "v1")), rpcerr.ErrObjectLocked)
-	wantErr(t, c.apply(t, f, retentionOp("k", "v1", lockGovernance, until-second, false)), rpcerr.ErrObjectLocked)
+	fsmtest.WantErr(t, c.apply(t, f, delOp("k", "v1")), rpcerr.ErrObjectLocked)
+	fsmtest.WantErr(t, c.apply(t, f, retentionOp("k", "v1", lockGovernance, until-second, false)), rpcerr.ErrObjectLocked)
 	c.mustApply(t, f, retentionOp("k", "v1", lockGovernance, until+second, false)) // extending
 	c.mustApply(t, f, retentionOp("k", "v1", lockGovernance, until-second, true))  // shortening, bypassed
 	c.mustApply(t, f, bypassDel("k", "v1"))
@@ -110,9 +111,9 @@ func TestObjectLockGovernance(t *testing.T) {
 func TestObjectLockLegalHold(t *testing.T) {
 	f := newTestFSM(t)
 	c := &cmdLog{}
-	c.mustApply(t, f, lockedBucketOp(1), putOp("ns", "b", "k", "v1"), holdOp("k", "v1", true))
-	wantErr(t, c.apply(t, f, delOp("k", "v1")), rpcerr.ErrObjectLocked)
-	wantErr(t, c.apply(t, f, bypassDel("k", "v1")), rpcerr.ErrObjectLocked)
+	c.mustApply(t, f, lockedBucketOp(1), fsmtest.PutOp("ns", "b", "k", "v1"), holdOp("k", "v1", true))
+	fsmtest.WantErr(t, c.apply(t, f, delOp("k", "v1")), rpcerr.ErrObjectLocked)
+	fsmtest.WantErr(t, c.apply(t, f, bypassDel("k", "v1")), rpcerr.ErrObjectLocked)
 	c.mustApply(t, f, holdOp("k", "v1", false), delOp("k", "v1"))
 }
 
@@ -121,23 +122,23 @@ func TestObjectLockLegalHold(t *testing.T) {
 func TestObjectLockNeedsLockedBucket(t *testing.T) {
 	f := newTestFSM(t)
 	c := &cmdLog{}
-	c.mustApply(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "k", "v1"))
-	wantErr(t, c.apply(t, f, lockedPut("k", "v2", lockCompliance, c.now+second, false)), rpcerr.ErrNoObjectLock)
-	wantErr(t, c.apply(t, f, holdOp("k", "v1", true)), rpcerr.ErrNoObjectLock)
+	c.mustApply(t, f, fsmtest.CreateBucketOp("ns", "b", 1), fsmtest.PutOp("ns", "b", "k", "v1"))
+	fsmtest.WantErr(t, c.apply(t, f, lockedPut("k", "v2", lockCompliance, c.now+second, false)), rpcerr.ErrNoObjectLock)
+	fsmtest.WantErr(t, c.apply(t, f, holdOp("k", "v1", true)), rpcerr.ErrNoObjectLock)
 	cfg := &cairnpb.SetObjectLockConfigCmd{Namespace: "ns", Name: "b",
 		DefaultRetention: &cairnpb.DefaultRetention{Mode: lockCompliance, Days: 1}}
-	wantErr(t, c.apply(t, f, cfg), rpcerr.ErrInvalidBucketState)
+	fsmtest.WantErr(t, c.apply(t, f, cfg), rpcerr.ErrInvalidBucketState)
 	c.mustApply(t, f, versioningOp(versioningEnabled), cfg)
 	// Default retention: one day from the write.
-	c.mustApply(t, f, putOp("ns", "b", "k", "v3"))
+	c.mustApply(t, f, fsmtest.PutOp("ns", "b", "k", "v3"))
 	v := current(t, f, "k")
 	if l := v.GetLock(); l.GetMode() != lockCompliance || l.GetRetainUntilUnixNano() != c.now+24*int64(time.Hour) {
 		t.Fatalf("default retention gave %v", l)
 	}
-	wantErr(t, c.apply(t, f, delOp("k", "v3")), rpcerr.ErrObjectLocked)
+	fsmtest.WantErr(t, c.apply(t, f, delOp("k", "v3")), rpcerr.ErrObjectLocked)
 	bad := &cairnpb.SetObjectLockConfigCmd{Namespace: "ns", Name: "b",
 		DefaultRetention: &cairnpb.DefaultRetention{Mode: lockCompliance, Days: 1, Years: 1}}
-	wantErr(t, c.apply(t, f, bad), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, c.apply(t, f, bad), rpcerr.ErrInvalidArgument)
 }
 
 func bucketOf(t *testing.T, f *fsm) *cairnpb.Bucket {
@@ -159,23 +160,23 @@ func bucketOf(t *testing.T, f *fsm) *cairnpb.Bucket {
 func TestObjectLockMultipart(t *testing.T) {
 	f := newTestFSM(t)
 	c := &cmdLog{}
-	c.mustApply(t, f, createBucketOp("ns", "plain", 2))
+	c.mustApply(t, f, fsmtest.CreateBucketOp("ns", "plain", 2))
 	held := createUploadOp("plain", "k", 1)
 	held.Upload.Lock = &cairnpb.ObjectLock{LegalHold: true}
-	wantErr(t, c.apply(t, f, held), rpcerr.ErrNoObjectLock)
+	fsmtest.WantErr(t, c.apply(t, f, held), rpcerr.ErrNoObjectLock)
 
 	c.mustApply(t, f, lockedBucketOp(1))
 	held.Bucket = "b"
-	c.mustApply(t, f, held, partOp("b", "k", 1, 1, 10, "p1"), completeOp("b", "k", 1, "v1", listed(1, "p1")))
+	c.mustApply(t, f, held, fsmtest.PartOp("b", "k", 1, 1, 10, "p1"), completeOp("b", "k", 1, "v1", fsmtest.Listed(1, "p1")))
 	if l := current(t, f, "k").GetLock(); !l.GetLegalHold() || l.GetMode() != "" {
 		t.Fatalf("completed held upload has lock %v", l)
 	}
-	wantErr(t, c.apply(t, f, delOp("k", "v1")), rpcerr.ErrObjectLocked)
+	fsmtest.WantErr(t, c.apply(t, f, delOp("k", "v1")), rpcerr.ErrObjectLocked)
 
 	c.mustApply(t, f, &cairnpb.SetObjectLockConfigCmd{Namespace: "ns", Name: "b",
 		DefaultRetention: &cairnpb.DefaultRetention{Mode: lockGovernance, Years: 1}})
-	c.mustApply(t, f, createUploadOp("b", "k", 2), partOp("b", "k", 2, 1, 10, "p2"))
-	c.mustApply(t, f, completeOp("b", "k", 2, "v2", listed(1, "p2")))
+	c.mustApply(t, f, createUploadOp("b", "k", 2), fsmtest.PartOp("b", "k", 2, 1, 10, "p2"))
+	c.mustApply(t, f, completeOp("b", "k", 2, "v2", fsmtest.Listed(1, "p2")))
 	want := time.Unix(0, c.now).UTC().AddDate(1, 0, 0).UnixNano()
 	if l := current(t, f, "k").GetLock(); l.GetMode() != lockGovernance || l.GetRetainUntilUnixNano() != want {
 		t.Fatalf("completed upload under default retention has lock %v", l)

@@ -3,12 +3,9 @@ package meta
 import (
 	"bytes"
 	"errors"
-	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
-	"google.golang.org/protobuf/proto"
 
-	"github.com/cairn-store/cairn/meta/keyring"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -151,54 +148,4 @@ func rewrapAccessKey(b *pebble.Batch, id string, it *cairnpb.RewrapItem) error {
 	}
 	k.Secret, k.SealedSecret, k.SecretKeyId = "", it.GetNewWrapped(), it.GetNewKeyId()
 	return putProto(b, accessKeyKey(id), k)
-}
-
-// sealSecret seals an access key's secret under the key id.
-func sealSecret(r *keyring.Keyring, keyID, accessKeyID, secret string) ([]byte, error) {
-	sealed, err := r.Wrap(keyID, []byte(secret), keyring.SecretAAD(accessKeyID, keyID))
-	if err != nil {
-		return nil, fmt.Errorf("meta: seal secret of %s: %w", accessKeyID, err)
-	}
-	return sealed, nil
-}
-
-// secretOf returns an access key record's secret: unsealed, or as stored
-// by versions of Cairn that did not seal secrets.
-func secretOf(r *keyring.Keyring, k *cairnpb.AccessKey) (string, error) {
-	if len(k.GetSealedSecret()) == 0 {
-		return k.GetSecret(), nil
-	}
-	if r == nil {
-		return "", fmt.Errorf("meta: access key %s is sealed and this node has no master key", k.GetAccessKeyId())
-	}
-	plain, err := r.Unwrap(k.GetSecretKeyId(), k.GetSealedSecret(), keyring.SecretAAD(k.GetAccessKeyId(), k.GetSecretKeyId()))
-	if err != nil {
-		return "", fmt.Errorf("meta: unseal secret of %s: %w", k.GetAccessKeyId(), err)
-	}
-	return string(plain), nil
-}
-
-// sealAccessKey returns the record to store for a new access key: k with
-// its secret sealed under the active master key and the plaintext left
-// out. Without a keyring (tests only) it is k itself.
-func (s *Server) sealAccessKey(k *cairnpb.AccessKey) (*cairnpb.AccessKey, error) {
-	ring := s.cfg.Keyring
-	if ring == nil {
-		return k, nil
-	}
-	var active string
-	if err := s.node.store.view(func(r pebble.Reader) error {
-		var err error
-		active, err = s.activeKeyID(r)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	sealed, err := sealSecret(ring, active, k.GetAccessKeyId(), k.GetSecret())
-	if err != nil {
-		return nil, err
-	}
-	out := proto.Clone(k).(*cairnpb.AccessKey)
-	out.Secret, out.SealedSecret, out.SecretKeyId = "", sealed, active
-	return out, nil
 }

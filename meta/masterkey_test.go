@@ -12,6 +12,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/keyring"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -129,7 +130,7 @@ func TestMasterKeyRotationRewrap(t *testing.T) {
 			return m.CreateMultipartUpload(ctx, &cairnpb.CreateMultipartUploadRequest{Namespace: "ns", Bucket: "b", Upload: &cairnpb.MultipartUpload{Key: key}})
 		}).GetUpload().GetUploadId()
 		e, dk := testEnvelope(t, both, old)
-		part := &cairnpb.UploadedPart{Part: &cairnpb.PartInfo{Number: 1, Size: 4, Etag: testETag(key), Encryption: e}, InlineData: []byte("part")}
+		part := &cairnpb.UploadedPart{Part: &cairnpb.PartInfo{Number: 1, Size: 4, Etag: fsmtest.ETag(key), Encryption: e}, InlineData: []byte("part")}
 		mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CommitPartResponse, error) {
 			return m.CommitPart(ctx, &cairnpb.CommitPartRequest{Namespace: "ns", Bucket: "b", Key: key, UploadId: u, Part: part})
 		})
@@ -138,7 +139,7 @@ func TestMasterKeyRotationRewrap(t *testing.T) {
 	mpID, mpKey := upload("mp")
 	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CompleteMultipartUploadResponse, error) {
 		return m.CompleteMultipartUpload(ctx, &cairnpb.CompleteMultipartUploadRequest{Namespace: "ns", Bucket: "b", Key: "mp", UploadId: mpID,
-			Parts: []*cairnpb.CompletedPart{{Number: 1, Etag: testETag("mp")}}})
+			Parts: []*cairnpb.CompletedPart{{Number: 1, Etag: fsmtest.ETag("mp")}}})
 	})
 	openID, openKey := upload("open")
 
@@ -203,7 +204,7 @@ func TestMasterKeyRotationRewrap(t *testing.T) {
 	_, err = admin(ctx, cl, func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.RotateMasterKeyResponse, error) {
 		return a.RotateMasterKey(ctx, &cairnpb.RotateMasterKeyRequest{To: "missing"})
 	})
-	wantErr(t, err, rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, err, rpcerr.ErrInvalidArgument)
 	if !strings.Contains(err.Error(), "not in the keyring") {
 		t.Fatalf("rotation to a missing key: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -34,7 +35,7 @@ func (c *testCluster) addJoiner(id string) int {
 		c.t.Fatal(err)
 	}
 	c.nodes = append(c.nodes, &testNode{lis: lis, cfg: Config{
-		ID: id, RaftAddr: freeAddr(c.t), GRPCAddr: lis.Addr().String(), Dir: c.t.TempDir(), Logger: testLogger(),
+		ID: id, RaftAddr: freeAddr(c.t), GRPCAddr: lis.Addr().String(), Dir: c.t.TempDir(), Logger: fsmtest.Logger(),
 	}})
 	i := len(c.nodes) - 1
 	c.start(i)
@@ -263,7 +264,7 @@ func TestSnapshotSaveRestore(t *testing.T) {
 	raftAddr := freeAddr(t)
 	nc := &testCluster{t: t}
 	nc.nodes = append(nc.nodes, &testNode{lis: lis, cfg: Config{
-		ID: "r0", RaftAddr: raftAddr, GRPCAddr: lis.Addr().String(), Dir: t.TempDir(), Logger: testLogger(),
+		ID: "r0", RaftAddr: raftAddr, GRPCAddr: lis.Addr().String(), Dir: t.TempDir(), Logger: fsmtest.Logger(),
 		Peers: []Peer{{ID: "r0", RaftAddr: raftAddr}}, Bootstrap: true, RestoreFrom: file,
 	}})
 	nc.start(0)

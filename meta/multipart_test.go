@@ -2,7 +2,6 @@ package meta
 
 import (
 	"bytes"
-	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
@@ -10,10 +9,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -27,43 +26,15 @@ func (c *cmdLog) mustApply(t testing.TB, f *fsm, ops ...any) {
 	}
 }
 
-// testUploadID makes a well-formed upload ID from n.
-func testUploadID(n int) string { return fmt.Sprintf("%032x", n) }
-
-func testETag(s string) string {
-	sum := md5.Sum([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
-
 func createUploadOp(bucket, key string, id int) *cairnpb.CreateUploadCmd {
 	return &cairnpb.CreateUploadCmd{Namespace: "ns", Bucket: bucket, Upload: &cairnpb.MultipartUpload{
-		Key: key, UploadId: testUploadID(id), ContentType: "text/plain",
+		Key: key, UploadId: fsmtest.UploadID(id), ContentType: "text/plain",
 		UserMetadata: map[string]string{"color": "blue"}, ChecksumAlgorithm: "CRC32",
 	}}
 }
 
-// partOp commits part n of upload id with size bytes: inline (with body
-// bytes of that length) when no nodes are given, else on nodes under base.
-func partOp(bucket, key string, id int, n int32, size int64, base string, nodes ...string) *cairnpb.CommitPartCmd {
-	p := &cairnpb.UploadedPart{Part: &cairnpb.PartInfo{Number: n, Size: size, Etag: testETag(base), ShardBase: base,
-		Checksums: map[string]string{"CRC32": "c-" + base}}}
-	if len(nodes) == 0 {
-		p.InlineData = bytes.Repeat([]byte{byte(n)}, int(size))
-	} else {
-		p.Part.Scheme = &cairnpb.ErasureScheme{Data: 2, Parity: 1, BlockSize: 1024}
-		for i, node := range nodes {
-			p.Part.Shards = append(p.Part.Shards, &cairnpb.ShardLocation{Index: int32(i), NodeId: node})
-		}
-	}
-	return &cairnpb.CommitPartCmd{Namespace: "ns", Bucket: bucket, Key: key, UploadId: testUploadID(id), Part: p}
-}
-
 func completeOp(bucket, key string, id int, version string, parts ...*cairnpb.CompletedPart) *cairnpb.CompleteUploadCmd {
-	return &cairnpb.CompleteUploadCmd{Namespace: "ns", Bucket: bucket, Key: key, UploadId: testUploadID(id), VersionId: version, Parts: parts}
-}
-
-func listed(n int32, base string) *cairnpb.CompletedPart {
-	return &cairnpb.CompletedPart{Number: n, Etag: testETag(base)}
+	return &cairnpb.CompleteUploadCmd{Namespace: "ns", Bucket: bucket, Key: key, UploadId: fsmtest.UploadID(id), VersionId: version, Parts: parts}
 }
 
 func keysWithTag(t *testing.T, st *store, tag string) []string {
@@ -82,21 +53,21 @@ func TestMultipartCompleteBuildsLayoutAndFreesShards(t *testing.T) {
 	var c cmdLog
 	const mib = 1 << 20
 	c.mustApply(t, f,
-		createBucketOp("ns", "b", 1),
-		putOp("ns", "b", "k", "v0", "n9"), // the version the upload replaces
+		fsmtest.CreateBucketOp("ns", "b", 1),
+		fsmtest.PutOp("ns", "b", "k", "v0", "n9"), // the version the upload replaces
 		createUploadOp("b", "k", 1),
-		partOp("b", "k", 1, 1, 6*mib, "p1", "n1", "n2", ""),
-		partOp("b", "k", 1, 2, 6*mib, "p2a", "n3", "n4", "n5"),
-		partOp("b", "k", 1, 2, 6*mib, "p2b", "n3", "n6", "n5"), // replaces p2a
-		partOp("b", "k", 1, 2, 6*mib, "p2b", "n3", "n6", "n5"), // retried: frees nothing
-		partOp("b", "k", 1, 3, 5*mib, "p3", "n7"),
-		partOp("b", "k", 1, 4, 10, "p4"), // inline last part
+		fsmtest.PartOp("b", "k", 1, 1, 6*mib, "p1", "n1", "n2", ""),
+		fsmtest.PartOp("b", "k", 1, 2, 6*mib, "p2a", "n3", "n4", "n5"),
+		fsmtest.PartOp("b", "k", 1, 2, 6*mib, "p2b", "n3", "n6", "n5"), // replaces p2a
+		fsmtest.PartOp("b", "k", 1, 2, 6*mib, "p2b", "n3", "n6", "n5"), // retried: frees nothing
+		fsmtest.PartOp("b", "k", 1, 3, 5*mib, "p3", "n7"),
+		fsmtest.PartOp("b", "k", 1, 4, 10, "p4"), // inline last part
 	)
 	if got, want := strings.Join(gcQueue(t, f.store), " "), "n3/p2a.0 n4/p2a.1 n5/p2a.2"; got != want {
 		t.Fatalf("GC queue after replacing part 2: %q, want %q", got, want)
 	}
 	// Part 3 is left out.
-	c.mustApply(t, f, completeOp("b", "k", 1, "mpv", listed(1, "p1"), listed(2, "p2b"), listed(4, "p4")))
+	c.mustApply(t, f, completeOp("b", "k", 1, "mpv", fsmtest.Listed(1, "p1"), fsmtest.Listed(2, "p2b"), fsmtest.Listed(4, "p4")))
 
 	gc := gcQueue(t, f.store)
 	slices.Sort(gc)
@@ -109,7 +80,7 @@ func TestMultipartCompleteBuildsLayoutAndFreesShards(t *testing.T) {
 	}
 	var v *cairnpb.ObjectVersion
 	err := f.store.view(func(r pebble.Reader) (err error) {
-		v, err = getObject(r, testBucketID(1), "k", true)
+		v, err = getObject(r, fsmtest.BucketID(1), "k", true)
 		return err
 	})
 	if err != nil {
@@ -137,7 +108,7 @@ func TestMultipartCompleteBuildsLayoutAndFreesShards(t *testing.T) {
 	}
 
 	// Overwriting the object frees every part's shards and the inline bytes.
-	c.mustApply(t, f, putOp("ns", "b", "k", "v1", "n1"))
+	c.mustApply(t, f, fsmtest.PutOp("ns", "b", "k", "v1", "n1"))
 	gc = gcQueue(t, f.store)
 	for _, s := range []string{"n1/p1.0", "n2/p1.1", "n3/p2b.0", "n6/p2b.1", "n5/p2b.2"} {
 		if !slices.Contains(gc, s) {
@@ -154,62 +125,62 @@ func TestMultipartCompleteErrorsChangeNothing(t *testing.T) {
 	var c cmdLog
 	const mib = 1 << 20
 	c.mustApply(t, f,
-		createBucketOp("ns", "b", 1),
+		fsmtest.CreateBucketOp("ns", "b", 1),
 		createUploadOp("b", "k", 1),
-		partOp("b", "k", 1, 1, 5*mib, "p1", "n1"),
-		partOp("b", "k", 1, 2, 1, "p2"),
-		partOp("b", "k", 1, 3, 6*mib, "p3", "n2"),
+		fsmtest.PartOp("b", "k", 1, 1, 5*mib, "p1", "n1"),
+		fsmtest.PartOp("b", "k", 1, 2, 1, "p2"),
+		fsmtest.PartOp("b", "k", 1, 3, 6*mib, "p3", "n2"),
 	)
 	before := dumpStore(t, f.store)
-	bad := &cairnpb.CompletedPart{Number: 3, Etag: testETag("p3"), Checksums: map[string]string{"CRC32": "wrong"}}
+	bad := &cairnpb.CompletedPart{Number: 3, Etag: fsmtest.ETag("p3"), Checksums: map[string]string{"CRC32": "wrong"}}
 	cases := []struct {
 		name string
 		op   *cairnpb.CompleteUploadCmd
 		want error
 	}{
-		{"out of order", completeOp("b", "k", 1, "v", listed(3, "p3"), listed(1, "p1")), rpcerr.ErrInvalidPartOrder},
-		{"duplicate", completeOp("b", "k", 1, "v", listed(1, "p1"), listed(1, "p1")), rpcerr.ErrInvalidPartOrder},
-		{"missing part", completeOp("b", "k", 1, "v", listed(1, "p1"), listed(4, "p4")), rpcerr.ErrInvalidPart},
-		{"wrong etag", completeOp("b", "k", 1, "v", listed(1, "p1"), listed(3, "p1")), rpcerr.ErrInvalidPart},
-		{"checksum mismatch", completeOp("b", "k", 1, "v", listed(1, "p1"), bad), rpcerr.ErrInvalidPart},
-		{"small middle part", completeOp("b", "k", 1, "v", listed(1, "p1"), listed(2, "p2"), listed(3, "p3")), rpcerr.ErrEntityTooSmall},
-		{"unknown upload", completeOp("b", "k", 2, "v", listed(1, "p1")), rpcerr.ErrUploadNotFound},
-		{"upload of another key", completeOp("b", "other", 1, "v", listed(1, "p1")), rpcerr.ErrUploadNotFound},
+		{"out of order", completeOp("b", "k", 1, "v", fsmtest.Listed(3, "p3"), fsmtest.Listed(1, "p1")), rpcerr.ErrInvalidPartOrder},
+		{"duplicate", completeOp("b", "k", 1, "v", fsmtest.Listed(1, "p1"), fsmtest.Listed(1, "p1")), rpcerr.ErrInvalidPartOrder},
+		{"missing part", completeOp("b", "k", 1, "v", fsmtest.Listed(1, "p1"), fsmtest.Listed(4, "p4")), rpcerr.ErrInvalidPart},
+		{"wrong etag", completeOp("b", "k", 1, "v", fsmtest.Listed(1, "p1"), fsmtest.Listed(3, "p1")), rpcerr.ErrInvalidPart},
+		{"checksum mismatch", completeOp("b", "k", 1, "v", fsmtest.Listed(1, "p1"), bad), rpcerr.ErrInvalidPart},
+		{"small middle part", completeOp("b", "k", 1, "v", fsmtest.Listed(1, "p1"), fsmtest.Listed(2, "p2"), fsmtest.Listed(3, "p3")), rpcerr.ErrEntityTooSmall},
+		{"unknown upload", completeOp("b", "k", 2, "v", fsmtest.Listed(1, "p1")), rpcerr.ErrUploadNotFound},
+		{"upload of another key", completeOp("b", "other", 1, "v", fsmtest.Listed(1, "p1")), rpcerr.ErrUploadNotFound},
 		{"no parts", completeOp("b", "k", 1, "v"), rpcerr.ErrInvalidArgument},
-		{"no bucket", completeOp("nope", "k", 1, "v", listed(1, "p1")), rpcerr.ErrBucketNotFound},
+		{"no bucket", completeOp("nope", "k", 1, "v", fsmtest.Listed(1, "p1")), rpcerr.ErrBucketNotFound},
 	}
 	for _, tc := range cases {
-		wantErr(t, c.apply(t, f, tc.op), tc.want)
+		fsmtest.WantErr(t, c.apply(t, f, tc.op), tc.want)
 		if fmt.Sprint(dumpStore(t, f.store)) != fmt.Sprint(before) {
 			t.Fatalf("%s: a failed complete changed the state", tc.name)
 		}
 	}
-	wantErr(t, c.apply(t, f, partOp("b", "k", 2, 1, 1, "x")), rpcerr.ErrUploadNotFound)
-	wantErr(t, c.apply(t, f, partOp("b", "k", 1, 0, 1, "x")), rpcerr.ErrInvalidArgument)
-	wantErr(t, c.apply(t, f, partOp("b", "k", 1, 10001, 1, "x")), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, c.apply(t, f, fsmtest.PartOp("b", "k", 2, 1, 1, "x")), rpcerr.ErrUploadNotFound)
+	fsmtest.WantErr(t, c.apply(t, f, fsmtest.PartOp("b", "k", 1, 0, 1, "x")), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, c.apply(t, f, fsmtest.PartOp("b", "k", 1, 10001, 1, "x")), rpcerr.ErrInvalidArgument)
 	// A single small part is a valid object: only parts before the last
 	// have a minimum size.
-	c.mustApply(t, f, completeOp("b", "k", 1, "v", listed(2, "p2")))
+	c.mustApply(t, f, completeOp("b", "k", 1, "v", fsmtest.Listed(2, "p2")))
 }
 
 func TestMultipartAbortAndBucketDelete(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
 	c.mustApply(t, f,
-		createBucketOp("ns", "b", 1),
+		fsmtest.CreateBucketOp("ns", "b", 1),
 		createUploadOp("b", "k", 1),
-		partOp("b", "k", 1, 1, 100, "p1", "n1", "n2"),
-		partOp("b", "k", 1, 2, 3, "p2"),
+		fsmtest.PartOp("b", "k", 1, 1, 100, "p1", "n1", "n2"),
+		fsmtest.PartOp("b", "k", 1, 2, 3, "p2"),
 		createUploadOp("b", "k", 2),
-		partOp("b", "k", 2, 1, 100, "q1", "n3"),
-		&cairnpb.AbortUploadCmd{Namespace: "ns", Bucket: "b", Key: "k", UploadId: testUploadID(1)},
+		fsmtest.PartOp("b", "k", 2, 1, 100, "q1", "n3"),
+		&cairnpb.AbortUploadCmd{Namespace: "ns", Bucket: "b", Key: "k", UploadId: fsmtest.UploadID(1)},
 	)
 	if got := strings.Join(gcQueue(t, f.store), " "); got != "n1/p1.0 n2/p1.1" {
 		t.Fatalf("GC queue after abort: %q", got)
 	}
-	abort := &cairnpb.AbortUploadCmd{Namespace: "ns", Bucket: "b", Key: "k", UploadId: testUploadID(1)}
-	wantErr(t, c.apply(t, f, abort), rpcerr.ErrUploadNotFound)
-	wantErr(t, c.apply(t, f, partOp("b", "k", 1, 3, 1, "late")), rpcerr.ErrUploadNotFound)
+	abort := &cairnpb.AbortUploadCmd{Namespace: "ns", Bucket: "b", Key: "k", UploadId: fsmtest.UploadID(1)}
+	fsmtest.WantErr(t, c.apply(t, f, abort), rpcerr.ErrUploadNotFound)
+	fsmtest.WantErr(t, c.apply(t, f, fsmtest.PartOp("b", "k", 1, 3, 1, "late")), rpcerr.ErrUploadNotFound)
 	if n := len(keysWithTag(t, f.store, tagPart)); n != 1 {
 		t.Fatalf("%d part keys left, want 1 (of the other upload)", n)
 	}
@@ -227,17 +198,17 @@ func TestMultipartAbortAndBucketDelete(t *testing.T) {
 func TestListPartsPages(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
-	c.mustApply(t, f, createBucketOp("ns", "b", 1), createUploadOp("b", "k", 1), createUploadOp("b", "k", 2))
+	c.mustApply(t, f, fsmtest.CreateBucketOp("ns", "b", 1), createUploadOp("b", "k", 1), createUploadOp("b", "k", 2))
 	for _, n := range []int32{1, 2, 3, 5, 8, 13, 10000} {
-		c.mustApply(t, f, partOp("b", "k", 1, n, int64(n), fmt.Sprint("p", n)))
+		c.mustApply(t, f, fsmtest.PartOp("b", "k", 1, n, int64(n), fmt.Sprint("p", n)))
 	}
-	c.mustApply(t, f, partOp("b", "k", 2, 4, 1, "other"))
+	c.mustApply(t, f, fsmtest.PartOp("b", "k", 2, 4, 1, "other"))
 	var got []int32
 	marker := int32(0)
 	for pages := 0; ; pages++ {
 		var resp *cairnpb.ListPartsResponse
 		err := f.store.view(func(r pebble.Reader) (err error) {
-			resp, err = listParts(r, testUploadID(1), marker, 3)
+			resp, err = listParts(r, fsmtest.UploadID(1), marker, 3)
 			return err
 		})
 		if err != nil {
@@ -245,7 +216,7 @@ func TestListPartsPages(t *testing.T) {
 		}
 		for _, p := range resp.GetParts() {
 			got = append(got, p.GetNumber())
-			if p.GetEtag() != testETag(fmt.Sprint("p", p.GetNumber())) || p.GetChecksums()["CRC32"] == "" || p.GetModifiedUnixNano() == 0 {
+			if p.GetEtag() != fsmtest.ETag(fmt.Sprint("p", p.GetNumber())) || p.GetChecksums()["CRC32"] == "" || p.GetModifiedUnixNano() == 0 {
 				t.Fatalf("part %v", p)
 			}
 		}
@@ -265,7 +236,7 @@ func TestListPartsPages(t *testing.T) {
 func TestListUploadsDelimiterAndMarkers(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
-	c.mustApply(t, f, createBucketOp("ns", "b", 1), createBucketOp("ns", "other", 2),
+	c.mustApply(t, f, fsmtest.CreateBucketOp("ns", "b", 1), fsmtest.CreateBucketOp("ns", "other", 2),
 		createUploadOp("other", "a/x", 99))
 	keys := []string{"a/1", "a/2", "b", "b", "c/x/y", "c/z", "d", "e/"}
 	for i, k := range keys {
@@ -275,7 +246,7 @@ func TestListUploadsDelimiterAndMarkers(t *testing.T) {
 		t.Helper()
 		var resp *cairnpb.ListMultipartUploadsResponse
 		err := f.store.view(func(r pebble.Reader) (err error) {
-			resp, err = listUploads(r, testBucketID(1), p)
+			resp, err = listUploads(r, fsmtest.BucketID(1), p)
 			return err
 		})
 		if err != nil {
@@ -329,7 +300,7 @@ func TestListUploadsDelimiterAndMarkers(t *testing.T) {
 func TestMultipartDeterminism(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 9))
 	c := &cmdLog{}
-	c.add(t, createBucketOp("ns", "b", 1))
+	c.add(t, fsmtest.CreateBucketOp("ns", "b", 1))
 	for i := 0; i < 1500; i++ {
 		id := 1 + rng.IntN(6)
 		key := fmt.Sprintf("k%d", id%3)
@@ -338,97 +309,21 @@ func TestMultipartDeterminism(t *testing.T) {
 		case 0:
 			c.add(t, createUploadOp("b", key, id))
 		case 1, 2, 3:
-			c.add(t, partOp("b", key, id, n, int64(5<<20+rng.IntN(3)), fmt.Sprint("s", i), "n1", "n2"))
+			c.add(t, fsmtest.PartOp("b", key, id, n, int64(5<<20+rng.IntN(3)), fmt.Sprint("s", i), "n1", "n2"))
 		case 4:
-			c.add(t, partOp("b", key, id, n, 7, fmt.Sprint("s", i)))
+			c.add(t, fsmtest.PartOp("b", key, id, n, 7, fmt.Sprint("s", i)))
 		case 5:
 			// Usually fails: ETags rarely match.
-			c.add(t, completeOp("b", key, id, fmt.Sprint("v", i), listed(1, fmt.Sprint("s", i-1))))
+			c.add(t, completeOp("b", key, id, fmt.Sprint("v", i), fsmtest.Listed(1, fmt.Sprint("s", i-1))))
 		case 6:
-			c.add(t, &cairnpb.AbortUploadCmd{Namespace: "ns", Bucket: "b", Key: key, UploadId: testUploadID(id)})
+			c.add(t, &cairnpb.AbortUploadCmd{Namespace: "ns", Bucket: "b", Key: key, UploadId: fsmtest.UploadID(id)})
 		case 7:
-			c.add(t, putOp("ns", "b", key, fmt.Sprint("v", i), "n3"))
+			c.add(t, fsmtest.PutOp("ns", "b", key, fmt.Sprint("v", i), "n3"))
 		}
 	}
 	_, resps := applyBothWays(t, c.logs, rng, 50)
 	failures := len(resps) - outcomeCounts(resps)["ok"]
 	if failures == 0 || failures == len(resps) {
 		t.Fatalf("%d of %d commands failed", failures, len(resps))
-	}
-}
-
-func TestMultipartOverGRPC(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
-	c := newTestCluster(t, 1, clock.Now)
-	ctx := testCtx(t, 30*time.Second)
-	c.waitAll(ctx)
-	cl := c.client()
-	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
-		return m.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: "ns", Name: "b"})
-	})
-	cr := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateMultipartUploadResponse, error) {
-		return m.CreateMultipartUpload(ctx, &cairnpb.CreateMultipartUploadRequest{Namespace: "ns", Bucket: "b",
-			Upload: &cairnpb.MultipartUpload{Key: "k", ContentType: "a/b"}})
-	})
-	id := cr.GetUpload().GetUploadId()
-	if !validUploadID(id) || cr.GetUpload().GetInitiatedUnixNano() != clock.Now().UnixNano() {
-		t.Fatalf("created %v", cr.GetUpload())
-	}
-	part := func(n int32, base string) *cairnpb.CommitPartRequest {
-		op := partOp("b", "k", 0, n, 6<<20, base, "n1")
-		return &cairnpb.CommitPartRequest{Namespace: "ns", Bucket: "b", Key: "k", UploadId: id, Part: op.GetPart()}
-	}
-	for _, n := range []int32{1, 2} {
-		mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CommitPartResponse, error) {
-			return m.CommitPart(ctx, part(n, fmt.Sprint("p", n)))
-		})
-	}
-	_, err := call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CommitPartResponse, error) {
-		return m.CommitPart(ctx, part(0, "p0"))
-	})
-	wantErr(t, err, rpcerr.ErrInvalidArgument)
-	_, err = call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.GetMultipartUploadResponse, error) {
-		return m.GetMultipartUpload(ctx, &cairnpb.GetMultipartUploadRequest{Namespace: "ns", Bucket: "b", Key: "k", UploadId: "garbage"})
-	})
-	wantErr(t, err, rpcerr.ErrUploadNotFound)
-	complete := func(parts ...*cairnpb.CompletedPart) (*cairnpb.CompleteMultipartUploadResponse, error) {
-		return call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CompleteMultipartUploadResponse, error) {
-			return m.CompleteMultipartUpload(ctx, &cairnpb.CompleteMultipartUploadRequest{Namespace: "ns", Bucket: "b", Key: "k", UploadId: id, Parts: parts})
-		})
-	}
-	_, err = complete(listed(2, "p2"), listed(1, "p1"))
-	wantErr(t, err, rpcerr.ErrInvalidPartOrder)
-	_, err = complete(listed(1, "p2"))
-	wantErr(t, err, rpcerr.ErrInvalidPart)
-	lp := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.ListPartsResponse, error) {
-		return m.ListParts(ctx, &cairnpb.ListPartsRequest{Namespace: "ns", Bucket: "b", Key: "k", UploadId: id, MaxParts: 1})
-	})
-	if len(lp.GetParts()) != 1 || !lp.GetIsTruncated() || lp.GetNextPartNumberMarker() != 1 || lp.GetUpload().GetContentType() != "a/b" {
-		t.Fatalf("list parts %v", lp)
-	}
-	done, err := complete(listed(1, "p1"), listed(2, "p2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.GetObjectResponse, error) {
-		return m.GetObject(ctx, &cairnpb.GetObjectRequest{Namespace: "ns", Bucket: "b", Key: "k"})
-	})
-	if v := got.GetVersion(); v.GetEtag() != done.GetEtag() || !strings.HasSuffix(v.GetEtag(), "-2") ||
-		done.GetVersionId() != "" || v.GetSize() != 12<<20 { // no S3 version ID without versioning
-		t.Fatalf("completed %v, object %v", done, v)
-	}
-	// A retried completion (the upload is gone) answers as the first did;
-	// one listing other parts does not.
-	again, err := complete(listed(1, "p1"), listed(2, "p2"))
-	if err != nil || again.GetEtag() != done.GetEtag() || again.GetVersionId() != done.GetVersionId() {
-		t.Fatalf("retried complete: %v %v", again, err)
-	}
-	_, err = complete(listed(1, "p1"))
-	wantErr(t, err, rpcerr.ErrUploadNotFound)
-	lu := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.ListMultipartUploadsResponse, error) {
-		return m.ListMultipartUploads(ctx, &cairnpb.ListMultipartUploadsRequest{Namespace: "ns", Bucket: "b"})
-	})
-	if len(lu.GetUploads()) != 0 {
-		t.Fatalf("completed upload still listed: %v", lu)
 	}
 }

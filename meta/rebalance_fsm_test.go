@@ -6,6 +6,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -36,9 +37,9 @@ func TestFSMSetNodeWeightSurvivesRegistering(t *testing.T) {
 		return n.GetWeight()
 	}
 	register(1)
-	wantErr(t, setWeight("nope", 2), rpcerr.ErrNodeNotFound)
+	fsmtest.WantErr(t, setWeight("nope", 2), rpcerr.ErrNodeNotFound)
 	for _, bad := range []float64{0, -1, math.NaN(), math.Inf(1)} {
-		wantErr(t, setWeight("n1", bad), rpcerr.ErrInvalidArgument)
+		fsmtest.WantErr(t, setWeight("n1", bad), rpcerr.ErrInvalidArgument)
 	}
 	if w := weight(); w != 1 {
 		t.Fatalf("weight %v after rejected changes, want 1", w)

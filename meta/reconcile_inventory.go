@@ -78,32 +78,6 @@ const (
 	reasonDigestMismatch = "digest mismatch"
 )
 
-// inventoryKey holds the replicated InventoryProgress:
-//
-//	c/inventory -> cairnpb.InventoryProgress
-func inventoryKey() []byte { return []byte(tagCluster + "inventory") }
-
-func applySetInventoryProgress(b *pebble.Batch, c *cairnpb.SetInventoryProgressCmd) error {
-	p := c.GetProgress()
-	switch {
-	case p == nil:
-		return invalid("set inventory progress: progress is required")
-	case p.GetUnitsDone() < 0 || p.GetShardsChecked() < 0 || p.GetFoundMissing() < 0 || p.GetFoundMismatched() < 0 ||
-		p.GetPasses() < 0 || p.GetLastPassDurationNanos() < 0:
-		return invalid("set inventory progress: negative counts")
-	case len(p.GetCursor()) > 0 && p.GetPassStartedUnixNano() == 0:
-		return invalid("set inventory progress: a cursor without a pass")
-	}
-	return putProto(b, inventoryKey(), p)
-}
-
-// getInventory returns the replicated progress (empty when none).
-func getInventory(r pebble.Reader) (*cairnpb.InventoryProgress, error) {
-	p := &cairnpb.InventoryProgress{}
-	_, err := getProto(r, inventoryKey(), p)
-	return p, err
-}
-
 // inventoryCheck is one shard to stat: its ID and recorded digest.
 type inventoryCheck struct {
 	shard  string

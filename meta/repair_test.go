@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -53,11 +54,11 @@ func TestFSMRelocateShardsIsConditional(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: createBucketOp("ns", "b", 1)}})
+	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}})
 	for _, id := range []string{"n1", "n2", "n3", "n9"} {
 		must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: id, Addr: id + ":1"}}}})
 	}
-	put := putOp("ns", "b", "k", "v1", "n1", "n2", "")
+	put := fsmtest.PutOp("ns", "b", "k", "v1", "n1", "n2", "")
 	put.Version.Scheme = &cairnpb.ErasureScheme{Data: 2, Parity: 1, BlockSize: 1024}
 	put.Version.Degraded = true
 	must(&cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: put}})
@@ -69,13 +70,13 @@ func TestFSMRelocateShardsIsConditional(t *testing.T) {
 
 	relocate := func(version string, moves ...*cairnpb.ShardMove) error {
 		return applyCmd(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
-			BucketId: testBucketID(1), Key: "k", VersionId: version, Moves: moves,
+			BucketId: fsmtest.BucketID(1), Key: "k", VersionId: version, Moves: moves,
 		}}})
 	}
 	// Wrong old location, wrong version: nothing changes.
-	wantErr(t, relocate("v1", &cairnpb.ShardMove{Index: 0, OldNodeId: "n2", NewNodeId: "n3", ShardId: "v1.0"}), rpcerr.ErrPreconditionFailed)
-	wantErr(t, relocate("v0", &cairnpb.ShardMove{Index: 0, OldNodeId: "n1", NewNodeId: "n3", ShardId: "v1.0"}), rpcerr.ErrObjectNotFound)
-	if v := readVersion(t, f, testBucketID(1), "k"); v.GetShards()[0].GetNodeId() != "n1" || !v.GetDegraded() {
+	fsmtest.WantErr(t, relocate("v1", &cairnpb.ShardMove{Index: 0, OldNodeId: "n2", NewNodeId: "n3", ShardId: "v1.0"}), rpcerr.ErrPreconditionFailed)
+	fsmtest.WantErr(t, relocate("v0", &cairnpb.ShardMove{Index: 0, OldNodeId: "n1", NewNodeId: "n3", ShardId: "v1.0"}), rpcerr.ErrObjectNotFound)
+	if v := readVersion(t, f, fsmtest.BucketID(1), "k"); v.GetShards()[0].GetNodeId() != "n1" || !v.GetDegraded() {
 		t.Fatalf("failed relocation changed the record: %v", v)
 	}
 
@@ -88,7 +89,7 @@ func TestFSMRelocateShardsIsConditional(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	v := readVersion(t, f, testBucketID(1), "k")
+	v := readVersion(t, f, fsmtest.BucketID(1), "k")
 	var got []string
 	for _, s := range v.GetShards() {
 		got = append(got, s.GetNodeId())
@@ -132,7 +133,7 @@ func TestRepairScanClassifiesAndOrdersByRisk(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: createBucketOp("ns", "b", 1)}})
+	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}})
 	for _, id := range []string{"a", "b", "c", "d", "e", "f", "g"} {
 		must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: id, Addr: id + ":1"}}}})
 	}
@@ -140,7 +141,7 @@ func TestRepairScanClassifiesAndOrdersByRisk(t *testing.T) {
 	must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "g", State: cairnpb.NodeState_NODE_STATE_REMOVED}}})
 	must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "f", State: cairnpb.NodeState_NODE_STATE_DRAINING}}})
 	put := func(key string, nodes ...string) {
-		p := putOp("ns", "b", key, "v-"+key, nodes...)
+		p := fsmtest.PutOp("ns", "b", key, "v-"+key, nodes...)
 		p.Version.Scheme = &cairnpb.ErasureScheme{Data: 2, Parity: 2, BlockSize: 1024}
 		must(&cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: p}})
 	}
@@ -205,7 +206,7 @@ func TestRepairUploadPartsAreScannedAndRelocated(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: createBucketOp("ns", "b", 1)}})
+	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}})
 	for _, id := range []string{"a", "b", "c", "d"} {
 		must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: id, Addr: id + ":1"}}}})
 	}
@@ -231,7 +232,7 @@ func TestRepairUploadPartsAreScannedAndRelocated(t *testing.T) {
 	cmd.Moves = []*cairnpb.ShardMove{{Index: 2, NewNodeId: "c", ShardId: "sb7.2"}}
 	stale := proto.Clone(cmd).(*cairnpb.RelocateShardsCmd)
 	stale.VersionId = "sb-other"
-	wantErr(t, applyCmd(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: stale}}), rpcerr.ErrUploadNotFound)
+	fsmtest.WantErr(t, applyCmd(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: stale}}), rpcerr.ErrUploadNotFound)
 	must(&cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: cmd}})
 	up := &cairnpb.UploadedPart{}
 	if err := f.store.view(func(r pebble.Reader) error {

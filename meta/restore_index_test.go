@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
@@ -69,7 +70,7 @@ func TestRestoreKeepsVersionOrder(t *testing.T) {
 	raftAddr := freeAddr(t)
 	nc := &testCluster{t: t}
 	nc.nodes = append(nc.nodes, &testNode{lis: lis, cfg: Config{
-		ID: "r0", RaftAddr: raftAddr, GRPCAddr: lis.Addr().String(), Dir: t.TempDir(), Logger: testLogger(),
+		ID: "r0", RaftAddr: raftAddr, GRPCAddr: lis.Addr().String(), Dir: t.TempDir(), Logger: fsmtest.Logger(),
 		Peers: []Peer{{ID: "r0", RaftAddr: raftAddr}}, Bootstrap: true, RestoreFrom: file,
 	}})
 	nc.start(0)

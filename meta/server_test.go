@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -81,7 +82,7 @@ func TestSingleNodeCRUD(t *testing.T) {
 	_, err := call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
 		return m.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: "ns", Name: "alpha"})
 	})
-	wantErr(t, err, rpcerr.ErrBucketExists)
+	fsmtest.WantErr(t, err, rpcerr.ErrBucketExists)
 	lb := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.ListBucketsResponse, error) {
 		return m.ListBuckets(ctx, &cairnpb.ListBucketsRequest{Namespace: "ns"})
 	})
@@ -129,7 +130,7 @@ func TestSingleNodeCRUD(t *testing.T) {
 		t.Fatalf("GetObject after overwrite: %v, %v", g, err)
 	}
 	_, err = get("missing")
-	wantErr(t, err, rpcerr.ErrObjectNotFound)
+	fsmtest.WantErr(t, err, rpcerr.ErrObjectNotFound)
 	lo := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.ListObjectsResponse, error) {
 		return m.ListObjects(ctx, &cairnpb.ListObjectsRequest{Namespace: "ns", Bucket: "alpha", Delimiter: "/"})
 	})
@@ -142,7 +143,7 @@ func TestSingleNodeCRUD(t *testing.T) {
 	_, err = call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.DeleteBucketResponse, error) {
 		return m.DeleteBucket(ctx, &cairnpb.DeleteBucketRequest{Namespace: "ns", Name: "alpha"})
 	})
-	wantErr(t, err, rpcerr.ErrBucketNotEmpty)
+	fsmtest.WantErr(t, err, rpcerr.ErrBucketNotEmpty)
 	for _, key := range []string{"dir/a.txt", "dir/b.txt", "top.txt", "never-existed"} {
 		mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.DeleteObjectResponse, error) {
 			return m.DeleteObject(ctx, &cairnpb.DeleteObjectRequest{Namespace: "ns", Bucket: "alpha", Key: key})
@@ -154,7 +155,7 @@ func TestSingleNodeCRUD(t *testing.T) {
 	_, err = call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.GetBucketResponse, error) {
 		return m.GetBucket(ctx, &cairnpb.GetBucketRequest{Namespace: "ns", Name: "alpha"})
 	})
-	wantErr(t, err, rpcerr.ErrBucketNotFound)
+	fsmtest.WantErr(t, err, rpcerr.ErrBucketNotFound)
 
 	// Validation happens before anything is proposed.
 	for name, f := range map[string]func(context.Context, cairnpb.MetaClient) (any, error){
@@ -183,7 +184,7 @@ func TestSingleNodeCRUD(t *testing.T) {
 	_, err = call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.HeartbeatResponse, error) {
 		return m.Heartbeat(ctx, &cairnpb.HeartbeatRequest{NodeId: "d1"})
 	})
-	wantErr(t, err, rpcerr.ErrNodeNotFound)
+	fsmtest.WantErr(t, err, rpcerr.ErrNodeNotFound)
 	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.RegisterNodeResponse, error) {
 		return m.RegisterNode(ctx, &cairnpb.RegisterNodeRequest{Node: &cairnpb.DataNode{Id: "d1", Addr: "127.0.0.1:1", Zone: "z1"}})
 	})
@@ -297,7 +298,7 @@ func TestClusterForwardingFailoverAndRestart(t *testing.T) {
 	// A request forwarded once is not forwarded again.
 	fwdCtx := metadata.AppendToOutgoingContext(ctx, forwardedKey, "someone")
 	_, err = viaF2.GetBucket(fwdCtx, &cairnpb.GetBucketRequest{Namespace: "ns", Name: "b"})
-	wantErr(t, rpcerr.FromStatus(err), rpcerr.ErrNotLeader)
+	fsmtest.WantErr(t, rpcerr.FromStatus(err), rpcerr.ErrNotLeader)
 
 	// Kill the leader while a client keeps writing; a new one takes over and
 	// every acknowledged write survives.

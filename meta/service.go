@@ -16,8 +16,7 @@ import (
 
 // Limits checked before anything is proposed.
 const (
-	maxNameLen = 255  // namespaces, bucket names, node and member IDs
-	maxKeyLen  = 1024 // object keys, as in S3
+	maxKeyLen = 1024 // object keys, as in S3
 )
 
 // metaService adapts Server to cairnpb.MetaServer. Every method validates

@@ -1,36 +1,26 @@
 package meta
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
 func objTagsOp(bucket, key string, kv ...string) *cairnpb.SetObjectTagsCmd {
-	return &cairnpb.SetObjectTagsCmd{Namespace: "ns", Bucket: bucket, Key: key, Tags: tagMap(kv...)}
-}
-
-func tagMap(kv ...string) map[string]string {
-	m := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i]] = kv[i+1]
-	}
-	return m
+	return &cairnpb.SetObjectTagsCmd{Namespace: "ns", Bucket: bucket, Key: key, Tags: fsmtest.TagMap(kv...)}
 }
 
 // condPut is putOp with a write condition.
 func condPut(key, version string, cond *cairnpb.WriteCondition, nodes ...string) *cairnpb.PutObjectCmd {
-	op := putOp("ns", "b", key, version, nodes...)
+	op := fsmtest.PutOp("ns", "b", key, version, nodes...)
 	op.Condition = cond
 	return op
 }
@@ -43,7 +33,7 @@ func readObject(t *testing.T, f *fsm, key string) *cairnpb.ObjectVersion {
 	t.Helper()
 	var v *cairnpb.ObjectVersion
 	err := f.store.view(func(r pebble.Reader) (err error) {
-		v, err = getObject(r, testBucketID(1), key, true)
+		v, err = getObject(r, fsmtest.BucketID(1), key, true)
 		return err
 	})
 	if err != nil {
@@ -56,7 +46,7 @@ func readObject(t *testing.T, f *fsm, key string) *cairnpb.ObjectVersion {
 func wantUnchanged(t *testing.T, f *fsm, c *cmdLog, op any, want error) {
 	t.Helper()
 	before := fmt.Sprint(dumpStore(t, f.store))
-	wantErr(t, c.apply(t, f, op), want)
+	fsmtest.WantErr(t, c.apply(t, f, op), want)
 	if after := fmt.Sprint(dumpStore(t, f.store)); after != before {
 		t.Fatalf("%T failing with %v changed the state", op, want)
 	}
@@ -66,9 +56,9 @@ func TestSetObjectTagsChangesOnlyTags(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
 	c.mustApply(t, f,
-		createBucketOp("ns", "b", 1),
-		putOp("ns", "b", "inline", "v1"),
-		putOp("ns", "b", "sharded", "v2", "n1", "n2"),
+		fsmtest.CreateBucketOp("ns", "b", 1),
+		fsmtest.PutOp("ns", "b", "inline", "v1"),
+		fsmtest.PutOp("ns", "b", "sharded", "v2", "n1", "n2"),
 	)
 	for _, key := range []string{"inline", "sharded"} {
 		before := readObject(t, f, key)
@@ -91,7 +81,7 @@ func TestSetObjectTagsChangesOnlyTags(t *testing.T) {
 		}
 	}
 	// A new version replaces the tag set with its own (here: none).
-	c.mustApply(t, f, objTagsOp("b", "inline", "a", "1"), putOp("ns", "b", "inline", "v3"))
+	c.mustApply(t, f, objTagsOp("b", "inline", "a", "1"), fsmtest.PutOp("ns", "b", "inline", "v3"))
 	if tags := readObject(t, f, "inline").GetTags(); len(tags) != 0 {
 		t.Fatalf("overwritten version kept tags %v", tags)
 	}
@@ -114,7 +104,7 @@ func TestSetObjectTagsChangesOnlyTags(t *testing.T) {
 func TestSetBucketTags(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
-	c.mustApply(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "k", "v1"))
+	c.mustApply(t, f, fsmtest.CreateBucketOp("ns", "b", 1), fsmtest.PutOp("ns", "b", "k", "v1"))
 	bucket := func() *cairnpb.Bucket {
 		var bk *cairnpb.Bucket
 		if err := f.store.view(func(r pebble.Reader) (err error) { bk, err = getBucket(r, "ns", "b"); return err }); err != nil {
@@ -123,7 +113,7 @@ func TestSetBucketTags(t *testing.T) {
 		return bk
 	}
 	before := bucket()
-	c.mustApply(t, f, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: tagMap("team", "storage", "env", "test")})
+	c.mustApply(t, f, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: fsmtest.TagMap("team", "storage", "env", "test")})
 	got := bucket()
 	if len(got.GetTags()) != 2 || got.GetTags()["team"] != "storage" {
 		t.Fatalf("bucket tags %v", got.GetTags())
@@ -142,7 +132,7 @@ func TestSetBucketTags(t *testing.T) {
 	c.mustApply(t, f, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: fifty})
 	fifty["one-more"] = "v"
 	wantUnchanged(t, f, &c, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: fifty}, rpcerr.ErrInvalidArgument)
-	wantUnchanged(t, f, &c, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "nope", Tags: tagMap("a", "b")}, rpcerr.ErrBucketNotFound)
+	wantUnchanged(t, f, &c, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "nope", Tags: fsmtest.TagMap("a", "b")}, rpcerr.ErrBucketNotFound)
 	c.mustApply(t, f, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b"})
 	if tags := bucket().GetTags(); len(tags) != 0 {
 		t.Fatalf("cleared bucket tags: %v", tags)
@@ -152,7 +142,7 @@ func TestSetBucketTags(t *testing.T) {
 func TestConditionalPut(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
-	c.mustApply(t, f, createBucketOp("ns", "b", 1))
+	c.mustApply(t, f, fsmtest.CreateBucketOp("ns", "b", 1))
 
 	c.mustApply(t, f, condPut("k", "v1", ifNoneMatch, "n1"))
 	// Another version under If-None-Match loses and changes nothing.
@@ -172,7 +162,7 @@ func TestConditionalPut(t *testing.T) {
 	// Both conditions: each must hold.
 	wantUnchanged(t, f, &c, condPut("k", "v6", &cairnpb.WriteCondition{IfNoneMatch: true, IfMatchEtag: "e-v5"}), rpcerr.ErrPreconditionFailed)
 	// Unconditional writes are untouched by all this.
-	c.mustApply(t, f, putOp("ns", "b", "k", "v7"))
+	c.mustApply(t, f, fsmtest.PutOp("ns", "b", "k", "v7"))
 }
 
 // The If-Match: * and If-None-Match: <etag> forms, and conditional
@@ -181,7 +171,7 @@ func TestConditionalPut(t *testing.T) {
 func TestConditionalFormsAndDeletes(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
-	c.mustApply(t, f, createBucketOp("ns", "b", 1))
+	c.mustApply(t, f, fsmtest.CreateBucketOp("ns", "b", 1))
 	wantUnchanged(t, f, &c, condPut("k", "v1", &cairnpb.WriteCondition{IfMatchAny: true}), rpcerr.ErrObjectNotFound)
 	c.mustApply(t, f, condPut("k", "v1", &cairnpb.WriteCondition{IfNoneMatchEtag: "e-v0"}))
 	wantUnchanged(t, f, &c, condPut("k", "v2", &cairnpb.WriteCondition{IfNoneMatchEtag: "e-v1"}), rpcerr.ErrPreconditionFailed)
@@ -201,7 +191,7 @@ func TestConditionalFormsAndDeletes(t *testing.T) {
 
 	// Versioned: the condition is decided on the current version, and a
 	// delete marker is no current version.
-	c.mustApply(t, f, versioningOp(versioningEnabled), putOp("ns", "b", "w", "w1"))
+	c.mustApply(t, f, versioningOp(versioningEnabled), fsmtest.PutOp("ns", "b", "w", "w1"))
 	wantUnchanged(t, f, &c, del("w", ifMatch("e-nope")), rpcerr.ErrPreconditionFailed)
 	c.mustApply(t, f, del("w", &cairnpb.WriteCondition{IfMatchAny: true}))
 	wantUnchanged(t, f, &c, del("w", &cairnpb.WriteCondition{IfMatchAny: true}), rpcerr.ErrObjectNotFound)
@@ -212,7 +202,7 @@ func TestConditionalFormsAndDeletes(t *testing.T) {
 // ways end in the same state.
 func TestConditionalPutRace(t *testing.T) {
 	var c cmdLog
-	c.add(t, createBucketOp("ns", "b", 1))
+	c.add(t, fsmtest.CreateBucketOp("ns", "b", 1))
 	for i := range 8 {
 		c.add(t, condPut("k", fmt.Sprint("v", i), ifNoneMatch, fmt.Sprint("n", i)))
 	}
@@ -232,7 +222,7 @@ func TestConditionalPutRace(t *testing.T) {
 			t.Fatalf("first write failed: %v", r)
 		}
 		if i > 0 {
-			wantErr(t, r.(error), rpcerr.ErrPreconditionFailed)
+			fsmtest.WantErr(t, r.(error), rpcerr.ErrPreconditionFailed)
 		}
 	}
 	if v := readObject(t, batched, "k"); v.GetVersionId() != "v0" {
@@ -250,21 +240,21 @@ func TestConditionalCompleteAndUploadTags(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
 	up := createUploadOp("b", "k", 1)
-	up.Upload.Tags = tagMap("from", "upload")
+	up.Upload.Tags = fsmtest.TagMap("from", "upload")
 	c.mustApply(t, f,
-		createBucketOp("ns", "b", 1),
-		putOp("ns", "b", "k", "v0"),
+		fsmtest.CreateBucketOp("ns", "b", 1),
+		fsmtest.PutOp("ns", "b", "k", "v0"),
 		up,
-		partOp("b", "k", 1, 1, 10, "p1"),
+		fsmtest.PartOp("b", "k", 1, 1, 10, "p1"),
 	)
-	done := completeOp("b", "k", 1, "mpv", listed(1, "p1"))
+	done := completeOp("b", "k", 1, "mpv", fsmtest.Listed(1, "p1"))
 	done.Condition = ifNoneMatch
 	wantUnchanged(t, f, &c, done, rpcerr.ErrPreconditionFailed)
-	mismatch := completeOp("b", "k", 1, "mpv", listed(1, "p1"))
+	mismatch := completeOp("b", "k", 1, "mpv", fsmtest.Listed(1, "p1"))
 	mismatch.Condition = ifMatch("e-other")
 	wantUnchanged(t, f, &c, mismatch, rpcerr.ErrPreconditionFailed)
 	// The upload survived both failures; the matching condition completes.
-	match := completeOp("b", "k", 1, "mpv", listed(1, "p1"))
+	match := completeOp("b", "k", 1, "mpv", fsmtest.Listed(1, "p1"))
 	match.Condition = ifMatch("e-v0")
 	c.mustApply(t, f, match)
 	v := readObject(t, f, "k")
@@ -272,8 +262,8 @@ func TestConditionalCompleteAndUploadTags(t *testing.T) {
 		t.Fatalf("completed version %v", v)
 	}
 	// If-None-Match on a free key completes too.
-	c.mustApply(t, f, createUploadOp("b", "fresh", 2), partOp("b", "fresh", 2, 1, 3, "q1"))
-	fresh := completeOp("b", "fresh", 2, "mpf", listed(1, "q1"))
+	c.mustApply(t, f, createUploadOp("b", "fresh", 2), fsmtest.PartOp("b", "fresh", 2, 1, 3, "q1"))
+	fresh := completeOp("b", "fresh", 2, "mpf", fsmtest.Listed(1, "q1"))
 	fresh.Condition = ifNoneMatch
 	c.mustApply(t, f, fresh)
 }
@@ -284,7 +274,7 @@ func TestConditionalCompleteAndUploadTags(t *testing.T) {
 func TestTaggingAndConditionsDeterminism(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 13))
 	c := &cmdLog{}
-	c.add(t, createBucketOp("ns", "b", 1))
+	c.add(t, fsmtest.CreateBucketOp("ns", "b", 1))
 	for i := range 2000 {
 		key := fmt.Sprint("k", rng.IntN(6))
 		version := fmt.Sprint("v", i)
@@ -303,17 +293,17 @@ func TestTaggingAndConditionsDeterminism(t *testing.T) {
 		case 4:
 			c.add(t, objTagsOp("b", key, "i", fmt.Sprint(i)))
 		case 5:
-			c.add(t, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: tagMap("i", fmt.Sprint(i))})
+			c.add(t, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: fsmtest.TagMap("i", fmt.Sprint(i))})
 		case 6:
 			c.add(t, &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: key})
 		case 7:
 			up := createUploadOp("b", key, i)
-			up.Upload.Tags = tagMap("u", fmt.Sprint(i))
+			up.Upload.Tags = fsmtest.TagMap("u", fmt.Sprint(i))
 			c.add(t, up)
-			c.add(t, partOp("b", key, i, 1, 5, fmt.Sprint("p", i)))
+			c.add(t, fsmtest.PartOp("b", key, i, 1, 5, fmt.Sprint("p", i)))
 		case 8:
 			id := max(0, i-rng.IntN(10))
-			done := completeOp("b", key, id, version, listed(1, fmt.Sprint("p", id)))
+			done := completeOp("b", key, id, version, fsmtest.Listed(1, fmt.Sprint("p", id)))
 			done.Condition = cond
 			c.add(t, done)
 		}
@@ -324,77 +314,4 @@ func TestTaggingAndConditionsDeterminism(t *testing.T) {
 	if counts["ok"] == 0 || len(counts) < 4 {
 		t.Fatalf("the log exercises too little: %v", counts)
 	}
-}
-
-// Over gRPC: conditions and tags survive the wire and forwarding, and of
-// eight racing If-None-Match commits exactly one wins.
-func TestTaggingAndConditionsOverGRPC(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
-	c := newTestCluster(t, 1, clock.Now)
-	ctx := testCtx(t, 30*time.Second)
-	c.waitAll(ctx)
-	cl := c.client()
-	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
-		return m.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: "ns", Name: "b"})
-	})
-
-	var wg sync.WaitGroup
-	errs := make([]error, 8)
-	for i := range errs {
-		wg.Go(func() {
-			req := commitReq("b", "race", fmt.Sprint("v", i), []byte("body"))
-			req.Condition = &cairnpb.WriteCondition{IfNoneMatch: true}
-			_, errs[i] = call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CommitObjectResponse, error) {
-				return m.CommitObject(ctx, req)
-			})
-		})
-	}
-	wg.Wait()
-	wins := 0
-	for _, err := range errs {
-		if err == nil {
-			wins++
-			continue
-		}
-		wantErr(t, err, rpcerr.ErrPreconditionFailed)
-	}
-	if wins != 1 {
-		t.Fatalf("%d racing If-None-Match commits won, want 1: %v", wins, errs)
-	}
-
-	setTags := func(key string, tags map[string]string) error {
-		_, err := call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.SetObjectTagsResponse, error) {
-			return m.SetObjectTags(ctx, &cairnpb.SetObjectTagsRequest{Namespace: "ns", Bucket: "b", Key: key, Tags: tags})
-		})
-		return err
-	}
-	if err := setTags("race", tagMap("a", "1")); err != nil {
-		t.Fatal(err)
-	}
-	wantErr(t, setTags("missing", tagMap("a", "1")), rpcerr.ErrObjectNotFound)
-	wantErr(t, setTags("race", tagMap("", "1")), rpcerr.ErrInvalidArgument)
-	got := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.GetObjectResponse, error) {
-		return m.GetObject(ctx, &cairnpb.GetObjectRequest{Namespace: "ns", Bucket: "b", Key: "race"})
-	})
-	if got.GetVersion().GetTags()["a"] != "1" || string(got.GetVersion().GetInlineData()) != "body" {
-		t.Fatalf("tagged object %v", got.GetVersion())
-	}
-
-	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.SetBucketTagsResponse, error) {
-		return m.SetBucketTags(ctx, &cairnpb.SetBucketTagsRequest{Namespace: "ns", Bucket: "b", Tags: tagMap("team", "x")})
-	})
-	bk := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.GetBucketResponse, error) {
-		return m.GetBucket(ctx, &cairnpb.GetBucketRequest{Namespace: "ns", Name: "b"})
-	})
-	if bk.GetBucket().GetTags()["team"] != "x" {
-		t.Fatalf("bucket %v", bk.GetBucket())
-	}
-
-	// A too-long If-Match ETag is refused before anything is proposed.
-	bad := commitReq("b", "other", "vx", []byte("x"))
-	bad.Condition = &cairnpb.WriteCondition{IfMatchEtag: strings.Repeat("e", 65)}
-	_, err := call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CommitObjectResponse, error) {
-		return m.CommitObject(ctx, bad)
-	})
-	wantErr(t, err, rpcerr.ErrInvalidArgument)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -30,7 +31,7 @@ func listing(t testing.TB, f *fsm, p versionListParams) ([]string, *cairnpb.List
 	var resp *cairnpb.ListObjectVersionsResponse
 	err := f.store.view(func(r pebble.Reader) error {
 		var err error
-		resp, err = listVersions(r, testBucketID(1), p)
+		resp, err = listVersions(r, fsmtest.BucketID(1), p)
 		return err
 	})
 	if err != nil {
@@ -65,7 +66,7 @@ func find(t testing.TB, f *fsm, key, id string) (*cairnpb.ObjectVersion, error) 
 	var v *cairnpb.ObjectVersion
 	err := f.store.view(func(r pebble.Reader) error {
 		var err error
-		_, v, err = findVersion(r, testBucketID(1), key, id)
+		_, v, err = findVersion(r, fsmtest.BucketID(1), key, id)
 		return err
 	})
 	return v, err
@@ -76,7 +77,7 @@ func current(t testing.TB, f *fsm, key string) *cairnpb.ObjectVersion {
 	var v *cairnpb.ObjectVersion
 	if err := f.store.view(func(r pebble.Reader) error {
 		var err error
-		v, err = getObject(r, testBucketID(1), key, true)
+		v, err = getObject(r, fsmtest.BucketID(1), key, true)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -91,11 +92,11 @@ func current(t testing.TB, f *fsm, key string) *cairnpb.ObjectVersion {
 func TestVersioningLifecycle(t *testing.T) {
 	f := newTestFSM(t)
 	c := &cmdLog{}
-	c.mustApply(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "k", "v1"))
+	c.mustApply(t, f, fsmtest.CreateBucketOp("ns", "b", 1), fsmtest.PutOp("ns", "b", "k", "v1"))
 	if err := c.apply(t, f, versioningOp("Sometimes")); err == nil {
 		t.Fatal("bad status accepted")
 	}
-	c.mustApply(t, f, versioningOp("Enabled"), putOp("ns", "b", "k", "v2", "n1", "n2"), putOp("ns", "b", "k", "v3"))
+	c.mustApply(t, f, versioningOp("Enabled"), fsmtest.PutOp("ns", "b", "k", "v2", "n1", "n2"), fsmtest.PutOp("ns", "b", "k", "v3"))
 	if q := gcQueue(t, f.store); len(q) != 0 {
 		t.Fatalf("versioned overwrites freed shards: %v", q)
 	}
@@ -140,13 +141,13 @@ func TestVersioningLifecycle(t *testing.T) {
 	c.mustApply(t, f, delOp("k", "0123456789abcdef0123456789abcdef"))
 
 	// Suspended: new writes are the null version, replacing the old one.
-	c.mustApply(t, f, versioningOp("Suspended"), putOp("ns", "b", "k", "v4", "n3"))
+	c.mustApply(t, f, versioningOp("Suspended"), fsmtest.PutOp("ns", "b", "k", "v4", "n3"))
 	got, _ = listing(t, f, versionListParams{})
 	wantList(t, got, "k:null*", "k:v3")
 	if cur := current(t, f, "k"); cur.GetVersionId() != "v4" || cur.GetVersioned() {
 		t.Fatalf("current %v", cur)
 	}
-	c.mustApply(t, f, putOp("ns", "b", "k", "v5"))
+	c.mustApply(t, f, fsmtest.PutOp("ns", "b", "k", "v5"))
 	if q := gcQueue(t, f.store); !slices.Contains(q, "n3/v4.0") {
 		t.Fatalf("replaced null version not freed: %v", q)
 	}
@@ -174,8 +175,8 @@ func TestVersioningLifecycle(t *testing.T) {
 func TestUnversionedBucketWritesNoVersions(t *testing.T) {
 	f := newTestFSM(t)
 	c := &cmdLog{}
-	c.mustApply(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "k", "v1", "n1"), putOp("ns", "b", "k", "v2"), delOp("k", ""))
-	c.mustApply(t, f, putOp("ns", "b", "k", "v3"), &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: "k"})
+	c.mustApply(t, f, fsmtest.CreateBucketOp("ns", "b", 1), fsmtest.PutOp("ns", "b", "k", "v1", "n1"), fsmtest.PutOp("ns", "b", "k", "v2"), delOp("k", ""))
+	c.mustApply(t, f, fsmtest.PutOp("ns", "b", "k", "v3"), &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: "k"})
 	for _, e := range dumpStore(t, f.store) {
 		if strings.HasPrefix(e.k, tagNoncurrent) || strings.HasPrefix(e.k, tagObject) || strings.HasPrefix(e.k, tagInline) {
 			t.Fatalf("unexpected key %q", e.k)
@@ -192,9 +193,9 @@ func TestUnversionedBucketWritesNoVersions(t *testing.T) {
 func TestForEachVersionAndLocateCoverNoncurrent(t *testing.T) {
 	f := newTestFSM(t)
 	c := &cmdLog{}
-	c.mustApply(t, f, createBucketOp("ns", "b", 1), versioningOp("Enabled"),
-		putOp("ns", "b", "k", "v1", "n1"), putOp("ns", "b", "k", "v2"), putOp("ns", "b", "k", "v3", "n2"), delOp("k", ""),
-		putOp("ns", "b", "j", "v9"))
+	c.mustApply(t, f, fsmtest.CreateBucketOp("ns", "b", 1), versioningOp("Enabled"),
+		fsmtest.PutOp("ns", "b", "k", "v1", "n1"), fsmtest.PutOp("ns", "b", "k", "v2"), fsmtest.PutOp("ns", "b", "k", "v3", "n2"), delOp("k", ""),
+		fsmtest.PutOp("ns", "b", "j", "v9"))
 	var seen []string
 	err := f.store.view(func(r pebble.Reader) error {
 		return forEachVersion(r, nil, func(_ []byte, v *cairnpb.ObjectVersion) error {
@@ -212,7 +213,7 @@ func TestForEachVersionAndLocateCoverNoncurrent(t *testing.T) {
 	// Resuming from a noncurrent key walks only what follows it.
 	var resumed []string
 	err = f.store.view(func(r pebble.Reader) error {
-		return forEachVersion(r, noncurrentKeyPrefix(testBucketID(1), "k"), func(_ []byte, v *cairnpb.ObjectVersion) error {
+		return forEachVersion(r, noncurrentKeyPrefix(fsmtest.BucketID(1), "k"), func(_ []byte, v *cairnpb.ObjectVersion) error {
 			resumed = append(resumed, v.GetVersionId())
 			return nil
 		})
@@ -227,7 +228,7 @@ func TestForEachVersionAndLocateCoverNoncurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := h.db.NewIndexedBatch()
-	key, v, err := locateVersion(b, testBucketID(1), "k", "v2")
+	key, v, err := locateVersion(b, fsmtest.BucketID(1), "k", "v2")
 	if err != nil || !strings.HasPrefix(string(key), tagNoncurrent) || string(v.GetInlineData()) != "inline:k" {
 		t.Fatalf("locate v2: %q %v %v", key, v, err)
 	}
@@ -235,7 +236,7 @@ func TestForEachVersionAndLocateCoverNoncurrent(t *testing.T) {
 	if err := putProto(b, key, v); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := locateVersion(b, testBucketID(1), "k", "nope"); err == nil {
+	if _, _, err := locateVersion(b, fsmtest.BucketID(1), "k", "nope"); err == nil {
 		t.Fatal("located a missing version")
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
@@ -249,7 +250,7 @@ func TestForEachVersionAndLocateCoverNoncurrent(t *testing.T) {
 	if _, err := find(t, f, "k", "v404"); err == nil {
 		t.Fatal("found a missing version")
 	} else {
-		wantErr(t, err, rpcerr.ErrObjectNotFound)
+		fsmtest.WantErr(t, err, rpcerr.ErrObjectNotFound)
 	}
 }
 
@@ -258,10 +259,10 @@ func TestForEachVersionAndLocateCoverNoncurrent(t *testing.T) {
 func TestListVersionsPagesAndPrefixes(t *testing.T) {
 	f := newTestFSM(t)
 	c := &cmdLog{}
-	c.mustApply(t, f, createBucketOp("ns", "b", 1), putOp("ns", "b", "a", "null0"), versioningOp("Enabled"))
+	c.mustApply(t, f, fsmtest.CreateBucketOp("ns", "b", 1), fsmtest.PutOp("ns", "b", "a", "null0"), versioningOp("Enabled"))
 	for i := range 3 {
 		for _, k := range []string{"a", "d/x", "d/y", "z"} {
-			c.mustApply(t, f, putOp("ns", "b", k, fmt.Sprintf("%s-%d", k, i)))
+			c.mustApply(t, f, fsmtest.PutOp("ns", "b", k, fmt.Sprintf("%s-%d", k, i)))
 		}
 	}
 	c.mustApply(t, f, delOp("z", ""))
@@ -302,10 +303,10 @@ func TestListVersionsPagesAndPrefixes(t *testing.T) {
 func TestVersionedMultipartComplete(t *testing.T) {
 	f := newTestFSM(t)
 	c := &cmdLog{}
-	c.mustApply(t, f, createBucketOp("ns", "b", 1), versioningOp("Enabled"),
-		putOp("ns", "b", "k", "v0", "n9"), putOp("ns", "b", "k", "v1"),
-		createUploadOp("b", "k", 1), partOp("b", "k", 1, 1, 6<<20, "p1", "n1"), partOp("b", "k", 1, 2, 10, "p2"),
-		completeOp("b", "k", 1, "mpv", listed(1, "p1"), listed(2, "p2")))
+	c.mustApply(t, f, fsmtest.CreateBucketOp("ns", "b", 1), versioningOp("Enabled"),
+		fsmtest.PutOp("ns", "b", "k", "v0", "n9"), fsmtest.PutOp("ns", "b", "k", "v1"),
+		createUploadOp("b", "k", 1), fsmtest.PartOp("b", "k", 1, 1, 6<<20, "p1", "n1"), fsmtest.PartOp("b", "k", 1, 2, 10, "p2"),
+		completeOp("b", "k", 1, "mpv", fsmtest.Listed(1, "p1"), fsmtest.Listed(2, "p2")))
 	if q := gcQueue(t, f.store); len(q) != 0 {
 		t.Fatalf("completion in a versioned bucket freed %v", q)
 	}
