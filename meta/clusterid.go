@@ -8,6 +8,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -26,9 +27,9 @@ func newClusterID() (string, error) {
 // both propose; the second apply is refused and the first ID stays.
 func (n *node) ensureClusterID(ctx context.Context) (string, error) {
 	var id string
-	if err := n.store.view(func(r pebble.Reader) error {
+	if err := n.store.View(func(r pebble.Reader) error {
 		var err error
-		id, err = getClusterID(r)
+		id, err = fsm.GetClusterID(r)
 		return err
 	}); err != nil || id != "" {
 		return id, err
@@ -39,12 +40,12 @@ func (n *node) ensureClusterID(ctx context.Context) (string, error) {
 	}
 	// Called within RegisterNode too, whose request ID is its own command's.
 	err = n.propose(withoutRequestID(ctx), &cairnpb.Command{Op: &cairnpb.Command_SetClusterId{SetClusterId: &cairnpb.SetClusterIDCmd{ClusterId: drawn}}})
-	if err != nil && !isRefusal(err) {
+	if err != nil && !fsm.IsRefusal(err) {
 		return "", err
 	}
-	if err := n.store.view(func(r pebble.Reader) error {
+	if err := n.store.View(func(r pebble.Reader) error {
 		var err error
-		id, err = getClusterID(r)
+		id, err = fsm.GetClusterID(r)
 		return err
 	}); err != nil {
 		return "", err

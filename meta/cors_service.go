@@ -3,6 +3,7 @@ package meta
 import (
 	"context"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
@@ -10,7 +11,7 @@ func (m *metaService) SetBucketCors(ctx context.Context, req *cairnpb.SetBucketC
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
 		return nil, err
 	}
-	if err := validCors(req.GetCors()); err != nil {
+	if err := fsm.ValidCors(req.GetCors()); err != nil {
 		return nil, err
 	}
 	return route(ctx, m.s, req, m.s.setBucketCors, cairnpb.MetaClient.SetBucketCors)

@@ -9,18 +9,19 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
 // gcState returns the GC queue as "node/shard@time" and fails the test
 // unless the q/ index names exactly the same entries.
-func gcState(t *testing.T, f *fsm) []*cairnpb.GCEntry {
+func gcState(t *testing.T, f *fsm.FSM) []*cairnpb.GCEntry {
 	t.Helper()
 	var queue []*cairnpb.GCEntry
 	var fromQueue, fromIndex []string
-	err := f.store.view(func(r pebble.Reader) error {
-		es, err := listGC(r, 0)
+	err := f.Store.View(func(r pebble.Reader) error {
+		es, err := fsm.ListGC(r, 0)
 		if err != nil {
 			return err
 		}
@@ -28,8 +29,8 @@ func gcState(t *testing.T, f *fsm) []*cairnpb.GCEntry {
 		for _, e := range es {
 			fromQueue = append(fromQueue, fmt.Sprintf("%s/%s@%d", e.GetNodeId(), e.GetShardId(), e.GetEnqueuedUnixNano()))
 		}
-		return scan(r, []byte(tagGCIndex), func(k, _ []byte) (bool, error) {
-			rest := k[len(tagGCIndex):]
+		return fsm.Scan(r, []byte(fsm.TagGCIndex), func(k, _ []byte) (bool, error) {
+			rest := k[len(fsm.TagGCIndex):]
 			parts := strings.SplitN(string(rest[:len(rest)-8]), "\x00", 3)
 			if len(parts) != 3 || parts[2] != "" {
 				t.Errorf("malformed GC index key %q", k)

@@ -12,6 +12,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/grpc"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -118,8 +119,8 @@ func TestGCDeletesOrphanedShardsOnlyAfterGrace(t *testing.T) {
 	}
 	queued := func() int {
 		var n int
-		if err := srv.node.store.view(func(r pebble.Reader) error {
-			es, err := listGC(r, 0)
+		if err := srv.node.store.View(func(r pebble.Reader) error {
+			es, err := fsm.ListGC(r, 0)
 			n = len(es)
 			return err
 		}); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -22,7 +23,7 @@ import (
 // tests that apply commands directly.
 type fsmWorld struct {
 	t   *testing.T
-	f   *fsm
+	f   *fsm.FSM
 	idx uint64
 }
 
@@ -56,9 +57,9 @@ func (w *fsmWorld) register(d *cairnpb.DataNode) {
 func (w *fsmWorld) node(id string) *cairnpb.DataNode {
 	w.t.Helper()
 	var d *cairnpb.DataNode
-	if err := w.f.store.view(func(r pebble.Reader) error {
+	if err := w.f.Store.View(func(r pebble.Reader) error {
 		var err error
-		d, err = getNode(r, id)
+		d, err = fsm.GetNode(r, id)
 		return err
 	}); err != nil {
 		w.t.Fatal(err)
@@ -79,7 +80,7 @@ func (w *fsmWorld) put(key, version string, data, parity int32, locs ...*cairnpb
 
 // scanner returns a repair engine over the world's state at its clock.
 func (w *fsmWorld) scanner() (*node, time.Time) {
-	n := &node{cfg: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}, store: w.f.store}
+	n := &node{cfg: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}, store: w.f.Store}
 	now := time.Unix(0, int64(w.idx)*1_000_000+1)
 	n.cfg.Now = func() time.Time { return now }
 	return n, now
@@ -105,13 +106,13 @@ func TestFSMClusterIDIsSetOnce(t *testing.T) {
 	}
 	err := set("c-two")
 	fsmtest.WantErr(t, err, rpcerr.ErrPreconditionFailed)
-	if !isRefusal(err) {
+	if !fsm.IsRefusal(err) {
 		t.Fatalf("%v is not a refusal", err)
 	}
 	var got string
-	if err := w.f.store.view(func(r pebble.Reader) error {
+	if err := w.f.Store.View(func(r pebble.Reader) error {
 		var err error
-		got, err = getClusterID(r)
+		got, err = fsm.GetClusterID(r)
 		return err
 	}); err != nil || got != "c-one" {
 		t.Fatalf("cluster id %q (%v), want c-one", got, err)
@@ -189,8 +190,8 @@ func TestFSMRelocateSetsIncarnationAndKeepsDigest(t *testing.T) {
 	if got := dv.GetShards()[2]; got.GetNodeId() != "c" || got.GetDigest() != 0xa2 || dv.GetDegraded() {
 		t.Fatalf("never-written shard after its rebuild: %v (degraded %v), want node c and digest 0xa2", got, dv.GetDegraded())
 	}
-	if err := w.f.store.view(func(r pebble.Reader) error {
-		return scan(r, []byte(tagCorrupt), func(k, _ []byte) (bool, error) {
+	if err := w.f.Store.View(func(r pebble.Reader) error {
+		return fsm.Scan(r, []byte(fsm.TagCorrupt), func(k, _ []byte) (bool, error) {
 			t.Errorf("corrupt report %q left", k)
 			return true, nil
 		})
@@ -321,7 +322,7 @@ func TestWalkUnitsResumesFromItsCursor(t *testing.T) {
 	for i := range 7 {
 		w.put(fmt.Sprint("k", i), fmt.Sprint("v", i), 1, 0, loc(0, "a", 0, 0))
 	}
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_SetBucketVersioning{SetBucketVersioning: &cairnpb.SetBucketVersioningCmd{Namespace: "ns", Name: "b", Status: versioningEnabled}}})
+	w.must(&cairnpb.Command{Op: &cairnpb.Command_SetBucketVersioning{SetBucketVersioning: &cairnpb.SetBucketVersioningCmd{Namespace: "ns", Name: "b", Status: fsm.VersioningEnabled}}})
 	w.put("k0", "v0b", 1, 0, loc(0, "a", 0, 0)) // v0 becomes noncurrent
 	upload := fsmtest.UploadID(1)
 	w.must(&cairnpb.Command{Op: &cairnpb.Command_CreateUpload{CreateUpload: &cairnpb.CreateUploadCmd{Namespace: "ns", Bucket: "b",
@@ -331,7 +332,7 @@ func TestWalkUnitsResumesFromItsCursor(t *testing.T) {
 			Scheme: &cairnpb.ErasureScheme{Data: 1, BlockSize: 1024}, Shards: []*cairnpb.ShardLocation{loc(0, "a", 0, 0)}}}}}})
 
 	var all []string
-	if err := w.f.store.view(func(r pebble.Reader) error {
+	if err := w.f.Store.View(func(r pebble.Reader) error {
 		return forEachUnit(r, func(u *repairUnit, _ []*cairnpb.ShardLocation) { all = append(all, u.shardBase) })
 	}); err != nil {
 		t.Fatal(err)
@@ -347,7 +348,7 @@ func TestWalkUnitsResumesFromItsCursor(t *testing.T) {
 			t.Fatal("the walk does not end")
 		}
 		n := 0
-		err := w.f.store.view(func(r pebble.Reader) error {
+		err := w.f.Store.View(func(r pebble.Reader) error {
 			var err error
 			cursor, err = walkUnits(r, cursor, func(u *repairUnit, _ []*cairnpb.ShardLocation) bool {
 				walked = append(walked, u.shardBase)
@@ -383,9 +384,9 @@ func TestFSMInventoryProgressIsValidated(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got *cairnpb.InventoryProgress
-	if err := w.f.store.view(func(r pebble.Reader) error {
+	if err := w.f.Store.View(func(r pebble.Reader) error {
 		var err error
-		got, err = getInventory(r)
+		got, err = fsm.GetInventory(r)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -400,9 +401,9 @@ func TestFSMInventoryProgressIsValidated(t *testing.T) {
 // with the call's, the call's own command would be dropped as a duplicate.
 func TestWithoutRequestIDHidesTheCallersID(t *testing.T) {
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(
-		requestIDKey, hex.EncodeToString(bytes.Repeat([]byte{7}, requestIDLen)), requestStartKey, "1000"))
+		requestIDKey, hex.EncodeToString(bytes.Repeat([]byte{7}, fsm.RequestIDLen)), requestStartKey, "1000"))
 	own := &cairnpb.Command{}
-	if err := stampRequest(ctx, own); err != nil || len(own.GetRequestId()) != requestIDLen {
+	if err := stampRequest(ctx, own); err != nil || len(own.GetRequestId()) != fsm.RequestIDLen {
 		t.Fatalf("the call's own command: %v, %v", own, err)
 	}
 	other := &cairnpb.Command{}

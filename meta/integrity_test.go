@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -173,7 +174,7 @@ func (c *integrityCluster) commit(key, v string, k, m int32, nodes ...int) *cair
 		l := &cairnpb.ShardLocation{Index: int32(i)}
 		if n >= 0 {
 			l.NodeId, l.Digest, l.Incarnation = nodeName(n), uint64(0xd0+i), c.nodes[n].incarnation
-			c.nodes[n].set(shardID(v, int32(i)), l.Digest)
+			c.nodes[n].set(fsm.ShardID(v, int32(i)), l.Digest)
 		} else {
 			ver.Degraded = true
 		}
@@ -213,8 +214,8 @@ func (c *integrityCluster) repairStatus() *cairnpb.RepairStatus {
 func (c *integrityCluster) corruptReports() []string {
 	c.t.Helper()
 	var out []string
-	if err := c.srv.node.store.view(func(r pebble.Reader) error {
-		return scan(r, []byte(tagCorrupt), func(_, v []byte) (bool, error) {
+	if err := c.srv.node.store.View(func(r pebble.Reader) error {
+		return fsm.Scan(r, []byte(fsm.TagCorrupt), func(_, v []byte) (bool, error) {
 			cs := &cairnpb.CorruptShard{}
 			if err := proto.Unmarshal(v, cs); err != nil {
 				return false, err
@@ -331,9 +332,9 @@ func TestInventoryReconciliationFindsAbsentAndMismatchedShards(t *testing.T) {
 		t.Fatalf("reports %v, want %v", got, want)
 	}
 	var saved *cairnpb.InventoryProgress
-	if err := c.srv.node.store.view(func(r pebble.Reader) error {
+	if err := c.srv.node.store.View(func(r pebble.Reader) error {
 		var err error
-		saved, err = getInventory(r)
+		saved, err = fsm.GetInventory(r)
 		return err
 	}); err != nil {
 		t.Fatal(err)

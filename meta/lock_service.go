@@ -5,6 +5,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
@@ -12,7 +13,7 @@ func (m *metaService) SetObjectLockConfig(ctx context.Context, req *cairnpb.SetO
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
 		return nil, err
 	}
-	if err := validDefaultRetention(req.GetDefaultRetention()); err != nil {
+	if err := fsm.ValidDefaultRetention(req.GetDefaultRetention()); err != nil {
 		return nil, err
 	}
 	return route(ctx, m.s, req, m.s.setObjectLockConfig, cairnpb.MetaClient.SetObjectLockConfig)
@@ -23,7 +24,7 @@ func (m *metaService) SetVersionLock(ctx context.Context, req *cairnpb.SetVersio
 		return nil, err
 	}
 	if r := req.GetRetention(); r != nil {
-		if err := validRetention(r.GetMode(), r.GetRetainUntilUnixNano()); err != nil {
+		if err := fsm.ValidRetention(r.GetMode(), r.GetRetainUntilUnixNano()); err != nil {
 			return nil, err
 		}
 	}
@@ -50,13 +51,13 @@ func (s *Server) setVersionLock(ctx context.Context, req *cairnpb.SetVersionLock
 	}
 	resp := &cairnpb.SetVersionLockResponse{VersionId: req.GetVersionId()}
 	if resp.VersionId == "" {
-		_ = s.node.store.view(func(r pebble.Reader) error {
-			bk, err := getBucket(r, req.GetNamespace(), req.GetBucket())
+		_ = s.node.store.View(func(r pebble.Reader) error {
+			bk, err := fsm.GetBucket(r, req.GetNamespace(), req.GetBucket())
 			if err != nil {
 				return err
 			}
-			_, v, err := findVersion(r, bk.GetId(), req.GetKey(), "")
-			resp.VersionId = s3VersionID(v)
+			_, v, err := fsm.FindVersion(r, bk.GetId(), req.GetKey(), "")
+			resp.VersionId = fsm.S3VersionID(v)
 			return err
 		})
 	}

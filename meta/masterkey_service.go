@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/keyring"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
@@ -33,16 +34,16 @@ func (m *metaService) ActiveMasterKey(ctx context.Context, req *cairnpb.ActiveMa
 func (s *Server) rotateMasterKey(ctx context.Context, req *cairnpb.RotateMasterKeyRequest) (*cairnpb.RotateMasterKeyResponse, error) {
 	ring := s.cfg.Keyring
 	if ring == nil {
-		return nil, invalid("rotate master key: meta node %s has no keyring (start it with --master-key-file)", s.cfg.ID)
+		return nil, fsm.Invalid("rotate master key: meta node %s has no keyring (start it with --master-key-file)", s.cfg.ID)
 	}
 	to, ok := ring.Canonical(req.GetTo())
 	if !ok {
-		return nil, invalid("rotate master key: key %q is not in the keyring of meta node %s, which holds %s; add it to every meta node's and gateway's keyring first",
+		return nil, fsm.Invalid("rotate master key: key %q is not in the keyring of meta node %s, which holds %s; add it to every meta node's and gateway's keyring first",
 			req.GetTo(), s.cfg.ID, strings.Join(ring.IDs(), ", "))
 	}
 	var prev string
 	if err := s.read(ctx, func(r pebble.Reader) error {
-		st, err := getMasterKeyState(r)
+		st, err := fsm.GetMasterKeyState(r)
 		prev = st.GetActiveKeyId()
 		return err
 	}); err != nil {
@@ -63,7 +64,7 @@ func (s *Server) rotateMasterKey(ctx context.Context, req *cairnpb.RotateMasterK
 func (s *Server) activeMasterKey(ctx context.Context, _ *cairnpb.ActiveMasterKeyRequest) (*cairnpb.ActiveMasterKeyResponse, error) {
 	resp := &cairnpb.ActiveMasterKeyResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
-		st, err := getMasterKeyState(r)
+		st, err := fsm.GetMasterKeyState(r)
 		resp.KeyId = st.GetActiveKeyId()
 		return err
 	})
@@ -73,7 +74,7 @@ func (s *Server) activeMasterKey(ctx context.Context, _ *cairnpb.ActiveMasterKey
 // activeKeyID returns the key new secrets are sealed with: the replicated
 // active key, or before one is published the keyring's default.
 func (s *Server) activeKeyID(r pebble.Reader) (string, error) {
-	st, err := getMasterKeyState(r)
+	st, err := fsm.GetMasterKeyState(r)
 	if err != nil {
 		return "", err
 	}
@@ -89,7 +90,7 @@ func (s *Server) masterKeyStatus(ctx context.Context, _ *cairnpb.MasterKeyStatus
 		resp.KeyringIds = s.cfg.Keyring.IDs()
 	}
 	err := s.read(ctx, func(r pebble.Reader) error {
-		st, err := getMasterKeyState(r)
+		st, err := fsm.GetMasterKeyState(r)
 		if err != nil {
 			return err
 		}
@@ -179,7 +180,7 @@ func (s *Server) sealAccessKey(k *cairnpb.AccessKey) (*cairnpb.AccessKey, error)
 		return k, nil
 	}
 	var active string
-	if err := s.node.store.view(func(r pebble.Reader) error {
+	if err := s.node.store.View(func(r pebble.Reader) error {
 		var err error
 		active, err = s.activeKeyID(r)
 		return err

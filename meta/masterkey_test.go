@@ -12,6 +12,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/keyring"
 	"github.com/cairn-store/cairn/meta/metaclient"
@@ -170,9 +171,9 @@ func TestMasterKeyRotationRewrap(t *testing.T) {
 	}
 	stored := func(id string) *cairnpb.AccessKey {
 		var k *cairnpb.AccessKey
-		if err := leader.node.store.view(func(r pebble.Reader) error {
+		if err := leader.node.store.View(func(r pebble.Reader) error {
 			var err error
-			k, err = getAccessKey(r, id)
+			k, err = fsm.GetAccessKey(r, id)
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -268,8 +269,8 @@ func TestMasterKeyRotationRewrap(t *testing.T) {
 	}
 	leader = c.nodes[c.leader(ctx)].srv
 	part := &cairnpb.UploadedPart{}
-	if err := leader.node.store.view(func(r pebble.Reader) error {
-		_, err := getProto(r, partKey(openID, 1), part)
+	if err := leader.node.store.View(func(r pebble.Reader) error {
+		_, err := fsm.GetProto(r, fsm.PartKey(openID, 1), part)
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -26,7 +27,7 @@ func TestMultipartOverGRPC(t *testing.T) {
 			Upload: &cairnpb.MultipartUpload{Key: "k", ContentType: "a/b"}})
 	})
 	id := cr.GetUpload().GetUploadId()
-	if !validUploadID(id) || cr.GetUpload().GetInitiatedUnixNano() != clock.Now().UnixNano() {
+	if !fsm.ValidUploadID(id) || cr.GetUpload().GetInitiatedUnixNano() != clock.Now().UnixNano() {
 		t.Fatalf("created %v", cr.GetUpload())
 	}
 	part := func(n int32, base string) *cairnpb.CommitPartRequest {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -27,9 +28,9 @@ func TestFSMSetNodeWeightSurvivesRegistering(t *testing.T) {
 	weight := func() float64 {
 		t.Helper()
 		var n *cairnpb.DataNode
-		if err := f.store.view(func(r pebble.Reader) error {
+		if err := f.Store.View(func(r pebble.Reader) error {
 			var err error
-			n, err = getNode(r, "n1")
+			n, err = fsm.GetNode(r, "n1")
 			return err
 		}); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -130,9 +131,9 @@ func (j *inventoryJob) Round(ctx context.Context) error {
 // finds that none is due yet. It returns the wait before the next round.
 func (n *node) inventoryRound(ctx context.Context, conns *dataclient.Pool, pace *leaderjob.Pacer) (time.Duration, error) {
 	var p *cairnpb.InventoryProgress
-	err := n.store.view(func(r pebble.Reader) error {
+	err := n.store.View(func(r pebble.Reader) error {
 		var err error
-		p, err = getInventory(r)
+		p, err = fsm.GetInventory(r)
 		return err
 	})
 	if err != nil {
@@ -226,7 +227,7 @@ func (n *node) inventoryPass(ctx context.Context, conns *dataclient.Pool, pace *
 func (n *node) inventoryBatch(from []byte) (*inventoryBatch, []byte, error) {
 	b := &inventoryBatch{byNode: map[string][]inventoryCheck{}, addrs: map[string]string{}}
 	var next []byte
-	err := n.store.view(func(r pebble.Reader) error {
+	err := n.store.View(func(r pebble.Reader) error {
 		nodes, err := n.nodeViews(r, n.cfg.Now())
 		if err != nil {
 			return err
@@ -245,8 +246,8 @@ func (n *node) inventoryBatch(from []byte) (*inventoryBatch, []byte, error) {
 				if nv == nil || !nv.alive || nv.lost || staleIncarnation(l.GetIncarnation(), nv.rec) {
 					continue
 				}
-				sid := shardID(u.shardBase, l.GetIndex())
-				reported, err := getProto(r, corruptKey(l.GetNodeId(), sid), &cairnpb.CorruptShard{})
+				sid := fsm.ShardID(u.shardBase, l.GetIndex())
+				reported, err := fsm.GetProto(r, fsm.CorruptKey(l.GetNodeId(), sid), &cairnpb.CorruptShard{})
 				if err != nil {
 					readErr = err
 					return false
@@ -374,7 +375,7 @@ func (n *node) reportFindings(ctx context.Context, found []inventoryFinding) err
 	for _, f := range found {
 		cmd := &cairnpb.ReportCorruptShardCmd{Shard: &cairnpb.CorruptShard{NodeId: f.node, ShardId: f.shard, Reason: f.reason}}
 		err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: cmd}})
-		if err != nil && !isRefusal(err) { // a refusal: the node is gone from the records
+		if err != nil && !fsm.IsRefusal(err) { // a refusal: the node is gone from the records
 			return fmt.Errorf("meta: report shard %s on %s %s: %w", f.shard, f.node, f.reason, err)
 		}
 		n.cfg.Logger.Debug("inventory reconciliation found a shard "+f.reason, "node", f.node, "shard", f.shard)
@@ -389,7 +390,7 @@ func (n *node) reportFindings(ctx context.Context, found []inventoryFinding) err
 
 // nodeViews reads every data node as the repair engine sees it at now.
 func (n *node) nodeViews(r pebble.Reader, now time.Time) (map[string]*nodeView, error) {
-	recs, err := listNodes(r)
+	recs, err := fsm.ListNodes(r)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
@@ -46,16 +47,16 @@ func requestOf(ctx context.Context) (id []byte, start int64, err error) {
 		return nil, 0, nil
 	}
 	id, err = hex.DecodeString(ids[0])
-	if err != nil || len(id) != requestIDLen {
-		return nil, 0, invalid("%s must be %d hex-encoded bytes", requestIDKey, requestIDLen)
+	if err != nil || len(id) != fsm.RequestIDLen {
+		return nil, 0, fsm.Invalid("%s must be %d hex-encoded bytes", requestIDKey, fsm.RequestIDLen)
 	}
 	starts := metadata.ValueFromIncomingContext(ctx, requestStartKey)
 	if len(starts) == 0 {
-		return nil, 0, invalid("%s comes without %s", requestIDKey, requestStartKey)
+		return nil, 0, fsm.Invalid("%s comes without %s", requestIDKey, requestStartKey)
 	}
 	start, err = strconv.ParseInt(starts[0], 10, 64)
 	if err != nil || start <= 0 {
-		return nil, 0, invalid("%s must be a positive unix time in nanoseconds", requestStartKey)
+		return nil, 0, fsm.Invalid("%s must be a positive unix time in nanoseconds", requestStartKey)
 	}
 	return id, start, nil
 }

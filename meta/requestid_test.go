@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -39,7 +40,7 @@ func TestClusterLateDuplicateCommitKeepsOverwrite(t *testing.T) {
 		return m.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: "ns", Name: "b"})
 	})
 
-	id := bytes.Repeat([]byte{0x5a}, requestIDLen)
+	id := bytes.Repeat([]byte{0x5a}, fsm.RequestIDLen)
 	reqCtx := metadata.AppendToOutgoingContext(ctx,
 		metaclient.RequestIDKey, hex.EncodeToString(id),
 		metaclient.RequestStartKey, strconv.FormatInt(time.Now().UnixNano(), 10))
@@ -61,7 +62,7 @@ func TestClusterLateDuplicateCommitKeepsOverwrite(t *testing.T) {
 	}
 	// Every member holds the record: a duplicate after failover is caught too.
 	for _, e := range c.waitConverged(ctx) {
-		if e.k == tagRequestID+string(id) {
+		if e.k == fsm.TagRequestID+string(id) {
 			return
 		}
 	}
@@ -69,7 +70,7 @@ func TestClusterLateDuplicateCommitKeepsOverwrite(t *testing.T) {
 }
 
 func TestRequestTimeIDStableAcrossAttempts(t *testing.T) {
-	id := bytes.Repeat([]byte{0xab}, requestIDLen)
+	id := bytes.Repeat([]byte{0xab}, fsm.RequestIDLen)
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(
 		requestIDKey, hex.EncodeToString(id), requestStartKey, "1700000000000000000"))
 	a, err := requestTimeID(ctx, time.Unix(1_700_000_001, 0))
@@ -102,7 +103,7 @@ func TestClusterDuplicateCreateBucketAnswersAppliedBucket(t *testing.T) {
 	ctx := testCtx(t, 45*time.Second)
 	c.waitAll(ctx)
 	reqCtx := metadata.AppendToOutgoingContext(ctx,
-		metaclient.RequestIDKey, hex.EncodeToString(bytes.Repeat([]byte{0x3c}, requestIDLen)),
+		metaclient.RequestIDKey, hex.EncodeToString(bytes.Repeat([]byte{0x3c}, fsm.RequestIDLen)),
 		metaclient.RequestStartKey, strconv.FormatInt(time.Now().UnixNano(), 10))
 	req := &cairnpb.CreateBucketRequest{Namespace: "ns", Name: "b"}
 	first, err := dialMeta(t, c.nodes[0].cfg.GRPCAddr).CreateBucket(reqCtx, req)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -27,7 +28,7 @@ func TestRestoreKeepsVersionOrder(t *testing.T) {
 	cl := c.client()
 	commitN(t, ctx, cl, "pad", 1) // creates ns/b
 	if _, err := metaclient.Meta(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.SetBucketVersioningResponse, error) {
-		return m.SetBucketVersioning(ctx, &cairnpb.SetBucketVersioningRequest{Namespace: "ns", Bucket: "b", Status: versioningEnabled})
+		return m.SetBucketVersioning(ctx, &cairnpb.SetBucketVersioningRequest{Namespace: "ns", Bucket: "b", Status: fsm.VersioningEnabled})
 	}); err != nil {
 		t.Fatal(err)
 	}

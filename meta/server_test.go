@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -72,7 +73,7 @@ func TestSingleNodeCRUD(t *testing.T) {
 		r := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
 			return m.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: "ns", Name: name, Compartment: "comp"})
 		})
-		if len(r.GetBucket().GetId()) != bucketIDLen || r.GetBucket().GetCreatedUnixNano() != clock.Now().UnixNano() {
+		if len(r.GetBucket().GetId()) != fsm.BucketIDLen || r.GetBucket().GetCreatedUnixNano() != clock.Now().UnixNano() {
 			t.Fatalf("created %v", r.GetBucket())
 		}
 	}
@@ -119,7 +120,7 @@ func TestSingleNodeCRUD(t *testing.T) {
 		})
 	}
 	g, err := get("dir/a.txt")
-	if err != nil || string(g.GetVersion().GetInlineData()) != "hello" || len(g.GetVersion().GetBucketId()) != bucketIDLen ||
+	if err != nil || string(g.GetVersion().GetInlineData()) != "hello" || len(g.GetVersion().GetBucketId()) != fsm.BucketIDLen ||
 		g.GetVersion().GetModifiedUnixNano() != clock.Now().UnixNano() {
 		t.Fatalf("GetObject: %v, %v", g, err)
 	}
@@ -378,7 +379,7 @@ func TestClusterForwardingFailoverAndRestart(t *testing.T) {
 	state := c.waitConverged(ctx)
 	objects := 0
 	for _, e := range state {
-		if strings.HasPrefix(e.k, tagObject) {
+		if strings.HasPrefix(e.k, fsm.TagObject) {
 			objects++
 		}
 	}
@@ -440,10 +441,7 @@ func TestSnapshotThenRestart(t *testing.T) {
 	if got := srv.node.raft.Stats()["last_snapshot_index"]; got == "0" || got == "" {
 		t.Fatalf("last_snapshot_index %q after restart", got)
 	}
-	srv.node.store.mu.Lock()
-	gen := srv.node.store.gen
-	srv.node.store.mu.Unlock()
-	if gen != 2 {
+	if gen := srv.node.store.Generation(); gen != 2 {
 		t.Fatalf("FSM database generation %d after restart, want 2 (empty, then the restored snapshot)", gen)
 	}
 	after := c.waitConverged(ctx)

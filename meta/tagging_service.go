@@ -3,6 +3,7 @@ package meta
 import (
 	"context"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
@@ -13,7 +14,7 @@ func (m *metaService) SetObjectTags(ctx context.Context, req *cairnpb.SetObjectT
 	if err := validKey(req.GetKey()); err != nil {
 		return nil, err
 	}
-	if err := validTags(req.GetTags(), maxObjectTags); err != nil {
+	if err := fsm.ValidTags(req.GetTags(), fsm.MaxObjectTags); err != nil {
 		return nil, err
 	}
 	return route(ctx, m.s, req, m.s.setObjectTags, cairnpb.MetaClient.SetObjectTags)
@@ -23,7 +24,7 @@ func (m *metaService) SetBucketTags(ctx context.Context, req *cairnpb.SetBucketT
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
 		return nil, err
 	}
-	if err := validTags(req.GetTags(), maxBucketTags); err != nil {
+	if err := fsm.ValidTags(req.GetTags(), fsm.MaxBucketTags); err != nil {
 		return nil, err
 	}
 	return route(ctx, m.s, req, m.s.setBucketTags, cairnpb.MetaClient.SetBucketTags)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -15,8 +16,8 @@ func (m *metaService) SetBucketVersioning(ctx context.Context, req *cairnpb.SetB
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
 		return nil, err
 	}
-	if s := req.GetStatus(); s != versioningEnabled && s != versioningSuspended {
-		return nil, invalid("versioning status %q is neither %s nor %s", s, versioningEnabled, versioningSuspended)
+	if s := req.GetStatus(); s != fsm.VersioningEnabled && s != fsm.VersioningSuspended {
+		return nil, fsm.Invalid("versioning status %q is neither %s nor %s", s, fsm.VersioningEnabled, fsm.VersioningSuspended)
 	}
 	return route(ctx, m.s, req, m.s.setBucketVersioning, cairnpb.MetaClient.SetBucketVersioning)
 }
@@ -28,7 +29,7 @@ func (m *metaService) CommitVersion(ctx context.Context, req *cairnpb.CommitVers
 	if err := validVersion(req.GetVersion()); err != nil {
 		return nil, err
 	}
-	if err := validCondition(req.GetCondition()); err != nil {
+	if err := fsm.ValidCondition(req.GetCondition()); err != nil {
 		return nil, err
 	}
 	return route(ctx, m.s, req, m.s.commitVersion, cairnpb.MetaClient.CommitVersion)
@@ -58,7 +59,7 @@ func (m *metaService) SetVersionTags(ctx context.Context, req *cairnpb.SetVersio
 	if err := validVersionID(req.GetVersionId()); err != nil {
 		return nil, err
 	}
-	if err := validTags(req.GetTags(), maxObjectTags); err != nil {
+	if err := fsm.ValidTags(req.GetTags(), fsm.MaxObjectTags); err != nil {
 		return nil, err
 	}
 	return route(ctx, m.s, req, m.s.setVersionTags, cairnpb.MetaClient.SetVersionTags)
@@ -88,8 +89,8 @@ func (s *Server) setBucketVersioning(ctx context.Context, req *cairnpb.SetBucket
 // state, which the apply of a command it just proposed has reached.
 func (s *Server) localVersioning(ns, bucket string) string {
 	status := ""
-	_ = s.node.store.view(func(r pebble.Reader) error {
-		bk, err := getBucket(r, ns, bucket)
+	_ = s.node.store.View(func(r pebble.Reader) error {
+		bk, err := fsm.GetBucket(r, ns, bucket)
 		status = bk.GetVersioning()
 		return err
 	})
@@ -111,10 +112,10 @@ func (s *Server) commitVersion(ctx context.Context, req *cairnpb.CommitVersionRe
 	s.node.kickIfDegraded(req.GetVersion())
 	resp := &cairnpb.CommitVersionResponse{}
 	switch s.localVersioning(req.GetNamespace(), req.GetBucket()) {
-	case versioningEnabled:
+	case fsm.VersioningEnabled:
 		resp.VersionId = req.GetVersion().GetVersionId()
-	case versioningSuspended:
-		resp.VersionId = nullVersionID
+	case fsm.VersioningSuspended:
+		resp.VersionId = fsm.NullVersionID
 	}
 	return resp, nil
 }
@@ -122,32 +123,32 @@ func (s *Server) commitVersion(ctx context.Context, req *cairnpb.CommitVersionRe
 func (s *Server) getObjectVersion(ctx context.Context, req *cairnpb.GetObjectVersionRequest) (*cairnpb.GetObjectVersionResponse, error) {
 	resp := &cairnpb.GetObjectVersionResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
-		bk, err := getBucket(r, req.GetNamespace(), req.GetBucket())
+		bk, err := fsm.GetBucket(r, req.GetNamespace(), req.GetBucket())
 		if err != nil {
 			return err
 		}
 		if bk.GetVersioning() == "" && req.GetVersionId() == "" {
 			// Never versioned: only a current version.
-			resp.Version, err = getObject(r, bk.GetId(), req.GetKey(), true)
+			resp.Version, err = fsm.GetObject(r, bk.GetId(), req.GetKey(), true)
 			if err == nil && resp.Version == nil {
 				err = fmt.Errorf("meta: %q in bucket %q: %w", req.GetKey(), req.GetBucket(), rpcerr.ErrObjectNotFound)
 			}
 			resp.Latest = true
 			return err
 		}
-		dbKey, v, err := findVersion(r, bk.GetId(), req.GetKey(), req.GetVersionId())
+		dbKey, v, err := fsm.FindVersion(r, bk.GetId(), req.GetKey(), req.GetVersionId())
 		if err != nil {
 			return err
 		}
-		if bytes.HasPrefix(dbKey, []byte(tagObject)) {
+		if bytes.HasPrefix(dbKey, []byte(fsm.TagObject)) {
 			resp.Latest = true
 			if len(v.GetShards()) == 0 {
-				if v.InlineData, err = getRaw(r, inlineKey(bk.GetId(), req.GetKey())); err != nil {
+				if v.InlineData, err = fsm.GetRaw(r, fsm.InlineKey(bk.GetId(), req.GetKey())); err != nil {
 					return err
 				}
 			}
 		} else {
-			resp.Latest = v.GetDeleteMarker() && isNewest(r, bk.GetId(), req.GetKey(), dbKey)
+			resp.Latest = v.GetDeleteMarker() && fsm.IsNewest(r, bk.GetId(), req.GetKey(), dbKey)
 		}
 		resp.Version = v
 		return nil
@@ -158,7 +159,7 @@ func (s *Server) getObjectVersion(ctx context.Context, req *cairnpb.GetObjectVer
 func (s *Server) deleteVersion(ctx context.Context, req *cairnpb.DeleteVersionRequest) (*cairnpb.DeleteVersionResponse, error) {
 	now := s.cfg.Now()
 	resp := &cairnpb.DeleteVersionResponse{VersionId: req.GetVersionId()}
-	if err := validCondition(req.GetCondition()); err != nil {
+	if err := fsm.ValidCondition(req.GetCondition()); err != nil {
 		return nil, err
 	}
 	c := &cairnpb.DeleteVersionCmd{
@@ -173,12 +174,12 @@ func (s *Server) deleteVersion(ctx context.Context, req *cairnpb.DeleteVersionRe
 		c.MarkerVersionId = id
 	} else {
 		// Whether the version is a delete marker, for the answer.
-		_ = s.node.store.view(func(r pebble.Reader) error {
-			bk, err := getBucket(r, req.GetNamespace(), req.GetBucket())
+		_ = s.node.store.View(func(r pebble.Reader) error {
+			bk, err := fsm.GetBucket(r, req.GetNamespace(), req.GetBucket())
 			if err != nil {
 				return err
 			}
-			_, v, err := findVersion(r, bk.GetId(), req.GetKey(), req.GetVersionId())
+			_, v, err := fsm.FindVersion(r, bk.GetId(), req.GetKey(), req.GetVersionId())
 			resp.DeleteMarker = v.GetDeleteMarker()
 			return err
 		})
@@ -189,10 +190,10 @@ func (s *Server) deleteVersion(ctx context.Context, req *cairnpb.DeleteVersionRe
 	}
 	if req.GetVersionId() == "" {
 		switch s.localVersioning(req.GetNamespace(), req.GetBucket()) {
-		case versioningEnabled:
+		case fsm.VersioningEnabled:
 			resp.VersionId, resp.DeleteMarker = c.GetMarkerVersionId(), true
-		case versioningSuspended:
-			resp.VersionId, resp.DeleteMarker = nullVersionID, true
+		case fsm.VersioningSuspended:
+			resp.VersionId, resp.DeleteMarker = fsm.NullVersionID, true
 		}
 	}
 	return resp, nil
@@ -213,17 +214,17 @@ func (s *Server) listObjectVersions(ctx context.Context, req *cairnpb.ListObject
 	if err != nil {
 		return nil, err
 	}
-	p := versionListParams{
-		listParams: listParams{prefix: req.GetPrefix(), delimiter: req.GetDelimiter(), maxKeys: limit},
-		keyMarker:  req.GetKeyMarker(), idMarker: req.GetVersionIdMarker(),
+	p := fsm.VersionListParams{
+		ListParams: fsm.ListParams{Prefix: req.GetPrefix(), Delimiter: req.GetDelimiter(), MaxKeys: limit},
+		KeyMarker:  req.GetKeyMarker(), IDMarker: req.GetVersionIdMarker(),
 	}
 	var resp *cairnpb.ListObjectVersionsResponse
 	err = s.read(ctx, func(r pebble.Reader) error {
-		bk, err := getBucket(r, req.GetNamespace(), req.GetBucket())
+		bk, err := fsm.GetBucket(r, req.GetNamespace(), req.GetBucket())
 		if err != nil {
 			return err
 		}
-		resp, err = listVersions(r, bk.GetId(), p)
+		resp, err = fsm.ListVersions(r, bk.GetId(), p)
 		return err
 	})
 	return resp, err
@@ -247,8 +248,8 @@ func validVersionRef(ns, bucket, key, versionID string) error {
 // validVersionID checks an S3 version ID from a request: "null" or the
 // form Cairn's IDs have.
 func validVersionID(id string) error {
-	if id == nullVersionID || validUploadID(id) {
+	if id == fsm.NullVersionID || fsm.ValidUploadID(id) {
 		return nil
 	}
-	return invalid("version id %q is malformed", id)
+	return fsm.Invalid("version id %q is malformed", id)
 }
