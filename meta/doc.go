@@ -48,7 +48,7 @@
 //     cursor, and records the absent and mismatched ones as corrupt.
 //   - shardreports.go: Meta.ReportShards; the leader checks each shard a
 //     gateway reports on its node before it records anything.
-//   - pacer.go: the rate limit every background job shares.
+//   - leaderjob/pacer.go: the rate limit every background job shares.
 //   - jobs.go: the one list of the leader's jobs (GC, repair, rebalance,
 //     orphan and inventory reconciliation, checks of reported shards,
 //     re-wrap). Each is a leaderjob.Job kept next to the work it does

@@ -333,7 +333,7 @@ func waitFuture(ctx context.Context, f raft.Future) error {
 }
 
 // propose stamps cmd with the leader's clock (unless already stamped) and
-// the caller's request ID from ctx (dedupe.go), replicates it and returns
+// the caller's request ID from ctx (requestid.go), replicates it and returns
 // the FSM's verdict.
 func (n *node) propose(ctx context.Context, cmd *cairnpb.Command) error {
 	if err := stampRequest(ctx, cmd); err != nil {

@@ -209,7 +209,7 @@ func (s *Server) createBucket(ctx context.Context, req *cairnpb.CreateBucketRequ
 		return nil, err
 	}
 	// Answer with the bucket as applied: when an earlier attempt of this
-	// call created it, the command above was a duplicate (dedupe.go).
+	// call created it, the command above was a duplicate (fsm/dedupe.go).
 	_ = s.node.store.View(func(r pebble.Reader) error {
 		applied, err := fsm.GetBucket(r, req.GetNamespace(), req.GetName())
 		if err == nil {

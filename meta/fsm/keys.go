@@ -19,7 +19,7 @@ import (
 //	q/<node id>\x00<shard id>\x00<enqueue unix nano, 8 bytes BE> -> empty (index of g/; gc_index.go)
 //	u/<bucket id, 16 bytes><object key>\x00<upload id> -> cairnpb.MultipartUpload
 //	p/<upload id, 32 bytes><part number, 4 bytes BE>   -> cairnpb.UploadedPart
-//	x/<data node id>\x00<shard id>          -> cairnpb.CorruptShard (scrubber reports; repair_fsm.go)
+//	x/<data node id>\x00<shard id>          -> cairnpb.CorruptShard (scrubber reports; repair.go)
 //	r/id/<request id, 16 bytes>              -> apply unix nano, 8 bytes BE (applied client requests; dedupe.go)
 //	r/at/<apply unix nano, 8 bytes BE><request id> -> empty (expiry index of r/id/)
 //

@@ -17,9 +17,9 @@ import (
 // Until a rotation is committed the leader publishes its keyring's default
 // key there, so that gateways and meta nodes agree. The active key wraps
 // the data keys of new versions and parts (in the gateways) and seals new
-// access key secrets (here, before proposing: neither the Raft log nor the
+// access key secrets (meta, before proposing: neither the Raft log nor the
 // FSM ever holds a new secret in plaintext). After a rotation the leader
-// re-wraps everything still wrapped by another key (rewrap.go); a RewrapCmd
+// re-wraps everything still wrapped by another key (meta/rewrap.go); a RewrapCmd
 // replaces a wrapped key only where the record still holds the old one.
 //
 //	k/active -> cairnpb.MasterKeyState
