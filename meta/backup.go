@@ -105,7 +105,7 @@ func CheckSnapshotFile(path string) error {
 		return fmt.Errorf("meta: open snapshot: %w", err)
 	}
 	defer f.Close()
-	if err := fsm.ReadSnapshot(f, nil); err != nil {
+	if err := fsm.ScanSnapshot(f, nil); err != nil {
 		return fmt.Errorf("meta: snapshot %s: %w", path, err)
 	}
 	return nil

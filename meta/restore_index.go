@@ -44,12 +44,8 @@ func snapshotFileSeq(path string) (uint64, error) {
 // maxSnapshotSeq reads a whole snapshot stream, checking its format, record
 // count and checksum, and returns the highest seq of its version records.
 func maxSnapshotSeq(r io.Reader) (uint64, error) {
-	cr, err := fsm.OpenSnapshotStream(r)
-	if err != nil {
-		return 0, err
-	}
 	var top uint64
-	err = fsm.DecodeSnapshot(cr, func(key, value []byte) error {
+	err := fsm.ScanSnapshot(r, func(key, value []byte) error {
 		var seq uint64
 		switch {
 		case bytes.HasPrefix(key, []byte(fsm.TagNoncurrent)):

@@ -20,7 +20,7 @@ import (
 //
 // While it leads, a meta node walks every wrapped key the cluster keeps:
 // the envelopes of object versions and of their parts (through
-// forEachVersion), of parts of uploads in progress (p/), and the sealed
+// fsm.ForEachVersion), of parts of uploads in progress (p/), and the sealed
 // secrets of access keys (t/key/, plaintext ones included). Each one
 // wrapped by another key than the active one is unwrapped and wrapped again
 // under the active key, and up to rewrapBatch of them are proposed in one

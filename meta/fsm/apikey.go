@@ -61,7 +61,7 @@ func GetAPIKey(r pebble.Reader, ns, user, fingerprint string) (*cairnpb.APIKey, 
 	return k, nil
 }
 
-// resolveOCID returns what ocid names, or ErrKeyNotFound: an OCID that
+// ResolveOCID returns what ocid names, or ErrKeyNotFound: an OCID that
 // names nothing authenticates nothing.
 func ResolveOCID(r pebble.Reader, ocid string) (*cairnpb.OCIDRef, error) {
 	ref := &cairnpb.OCIDRef{}
@@ -208,7 +208,7 @@ func deleteUserAPIKeys(b *pebble.Batch, u *cairnpb.User) error {
 // lowercase base32 (48 characters), the alphabet of OCI's own.
 const ocidUniqueBytes = 30
 
-// newOCID draws an OCID of kind ("tenancy", "user") in OCI's format.
+// NewOCID draws an OCID of kind ("tenancy", "user") in OCI's format.
 func NewOCID(kind string) (string, error) {
 	b := make([]byte, ocidUniqueBytes)
 	if _, err := rand.Read(b); err != nil {

@@ -26,7 +26,7 @@ const tagCluster = "c/"
 
 func clusterIDKey() []byte { return []byte(tagCluster + "id") }
 
-// getClusterID returns the recorded cluster ID, "" when none is.
+// GetClusterID returns the recorded cluster ID, "" when none is.
 func GetClusterID(r pebble.Reader) (string, error) {
 	v, err := GetRaw(r, clusterIDKey())
 	return string(v), err

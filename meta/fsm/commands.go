@@ -20,7 +20,7 @@ import (
 // To add a command, add its field to Command.op in command.proto and one
 // row here. newCommandRegistry refuses a table that leaves a field of the
 // oneof without a row, names a field the oneof does not have, names one
-// twice, or gives a field an apply for another payload type; newFSM, and
+// twice, or gives a field an apply for another payload type; New, and
 // so every meta node and every FSM test, fails on such a table.
 
 // errCommandTable marks a command table that does not match Command.op.

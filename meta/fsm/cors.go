@@ -15,7 +15,7 @@ const (
 	maxCorsRuleBytes = 64 << 10
 )
 
-// validCors bounds a CORS configuration before it is proposed and when it
+// ValidCors bounds a CORS configuration before it is proposed and when it
 // is applied.
 func ValidCors(c *cairnpb.BucketCors) error {
 	if n := len(c.GetRules()); n > maxCorsRules {

@@ -39,7 +39,7 @@ func compartmentKey(ns, name string) []byte { return append(nsPrefix(tagCompartm
 func groupKey(ns, name string) []byte       { return append(nsPrefix(tagGroup, ns), name...) }
 func policyKey(ns, name string) []byte      { return append(nsPrefix(tagPolicy, ns), name...) }
 
-// validIAMName accepts names that can be written bare in a policy
+// ValidIAMName accepts names that can be written bare in a policy
 // statement: letters, digits, '.', '-' and '_', 1 to 100 bytes.
 func ValidIAMName(what, v string) error {
 	if v == "" {
@@ -111,7 +111,7 @@ func ListPolicies(r pebble.Reader, ns string) ([]*cairnpb.Policy, error) {
 	return out, err
 }
 
-// parsePolicy parses a policy's statements as one document (one entry per
+// ParsePolicy parses a policy's statements as one document (one entry per
 // line), so parse errors give the line of the entry.
 func ParsePolicy(name string, statements []string) ([]policy.Statement, error) {
 	sts, err := policy.Parse(strings.Join(statements, "\n"))
@@ -299,7 +299,7 @@ func applyDeletePolicy(b *pebble.Batch, c *cairnpb.DeletePolicyCmd) error {
 	return del(b, key)
 }
 
-// authorizationOf fills resp with what a gateway needs to authorize the
+// AuthorizationOf fills resp with what a gateway needs to authorize the
 // requests of user in ns: its groups, the statements naming one of them,
 // the compartment tree and the S3 compartment.
 func AuthorizationOf(r pebble.Reader, ns, user string, resp *cairnpb.LookupAccessKeyResponse) error {

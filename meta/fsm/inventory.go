@@ -25,7 +25,7 @@ func applySetInventoryProgress(b *pebble.Batch, c *cairnpb.SetInventoryProgressC
 	return putProto(b, inventoryKey(), p)
 }
 
-// getInventory returns the replicated progress (empty when none).
+// GetInventory returns the replicated progress (empty when none).
 func GetInventory(r pebble.Reader) (*cairnpb.InventoryProgress, error) {
 	p := &cairnpb.InventoryProgress{}
 	_, err := GetProto(r, inventoryKey(), p)

@@ -37,7 +37,7 @@ const (
 	TagPart   = "p/"
 )
 
-// bucketIDLen is the length of a bucket ID chosen by the proposer.
+// BucketIDLen is the length of a bucket ID chosen by the proposer.
 const BucketIDLen = 16
 
 func bucketKey(namespace, name string) []byte {
@@ -48,7 +48,7 @@ func bucketKey(namespace, name string) []byte {
 	return append(k, name...)
 }
 
-// bucketNamespacePrefix is the prefix of every bucket key of one namespace.
+// BucketNamespacePrefix is the prefix of every bucket key of one namespace.
 func BucketNamespacePrefix(namespace string) []byte {
 	k := make([]byte, 0, len(TagBucket)+len(namespace)+1)
 	k = append(k, TagBucket...)
@@ -56,7 +56,7 @@ func BucketNamespacePrefix(namespace string) []byte {
 	return append(k, 0)
 }
 
-// objectPrefix is the prefix of every object key of one bucket.
+// ObjectPrefix is the prefix of every object key of one bucket.
 func ObjectPrefix(bucketID []byte) []byte {
 	k := make([]byte, 0, len(TagObject)+len(bucketID))
 	k = append(k, TagObject...)
@@ -86,13 +86,13 @@ func gcKey(unixNano int64, nodeID, shardID string) []byte {
 	return append(k, shardID...)
 }
 
-// shardID names shard index of a version on its data node
+// ShardID names shard index of a version on its data node
 // (placement.ShardID).
 func ShardID(versionID string, index int32) string {
 	return placement.ShardID(versionID, int(index))
 }
 
-// prefixEnd returns the smallest key greater than every key that starts with
+// PrefixEnd returns the smallest key greater than every key that starts with
 // p, or nil when there is none (p is all 0xff).
 func PrefixEnd(p []byte) []byte {
 	end := append([]byte(nil), p...)

@@ -27,7 +27,7 @@ type listIter interface {
 	Close() error
 }
 
-// listParams is a validated ListObjects request.
+// ListParams is a validated ListObjects request.
 type ListParams struct {
 	Prefix    string
 	Delimiter string
@@ -37,7 +37,7 @@ type ListParams struct {
 	MaxKeys   int
 }
 
-// parseListRequest validates req. start_after and the continuation token are
+// ParseListRequest validates req. start_after and the continuation token are
 // both exclusive lower bounds; the later one wins.
 func ParseListRequest(req *cairnpb.ListObjectsRequest) (ListParams, error) {
 	p := ListParams{Prefix: req.GetPrefix(), Delimiter: req.GetDelimiter(), after: req.GetStartAfter(),
@@ -70,7 +70,7 @@ func encodeToken(last string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(last))
 }
 
-// listObjects lists the keys of one bucket as p describes.
+// ListObjects lists the keys of one bucket as p describes.
 func ListObjects(r pebble.Reader, bucketID []byte, p ListParams) (*cairnpb.ListObjectsResponse, error) {
 	lower := append(ObjectPrefix(bucketID), p.Prefix...)
 	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: PrefixEnd(lower)})

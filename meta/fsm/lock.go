@@ -104,7 +104,7 @@ func checkLockAllowed(bk *cairnpb.Bucket, l *cairnpb.ObjectLock) error {
 	return ValidRetention(l.GetMode(), l.GetRetainUntilUnixNano())
 }
 
-// validRetention checks a mode and date pair: both or neither.
+// ValidRetention checks a mode and date pair: both or neither.
 func ValidRetention(mode string, until int64) error {
 	switch {
 	case mode == "" && until == 0:
@@ -127,7 +127,7 @@ func defaultRetainUntil(d *cairnpb.DefaultRetention, now int64) int64 {
 	return t.AddDate(0, 0, int(d.GetDays())).UnixNano()
 }
 
-// validDefaultRetention checks a default retention: a mode and exactly
+// ValidDefaultRetention checks a default retention: a mode and exactly
 // one positive period.
 func ValidDefaultRetention(d *cairnpb.DefaultRetention) error {
 	if d == nil {

@@ -27,7 +27,7 @@ const tagMasterKey = "k/"
 
 func masterKeyStateKey() []byte { return []byte(tagMasterKey + "active") }
 
-// getMasterKeyState returns the replicated state; empty before any key was
+// GetMasterKeyState returns the replicated state; empty before any key was
 // published.
 func GetMasterKeyState(r pebble.Reader) (*cairnpb.MasterKeyState, error) {
 	st := &cairnpb.MasterKeyState{}

@@ -57,7 +57,7 @@ func PartKey(uploadID string, number int32) []byte {
 	return binary.BigEndian.AppendUint32(partPrefix(uploadID), uint32(number))
 }
 
-// validUploadID reports whether id has the form upload IDs are made with.
+// ValidUploadID reports whether id has the form upload IDs are made with.
 // Anything else cannot name an upload.
 func ValidUploadID(id string) bool {
 	if len(id) != uploadIDLen {
@@ -72,10 +72,10 @@ func ValidUploadID(id string) bool {
 	return true
 }
 
-// validETag reports whether e is a hex MD5, as part ETags are.
+// ValidETag reports whether e is a hex MD5, as part ETags are.
 func ValidETag(e string) bool { return ValidUploadID(e) }
 
-// multipartETag is S3's ETag of a completed upload: the MD5 of the parts'
+// MultipartETag is S3's ETag of a completed upload: the MD5 of the parts'
 // binary MD5s, in hex, then "-" and the number of parts.
 func MultipartETag(etags []string) (string, error) {
 	h := md5.New()
@@ -136,7 +136,7 @@ func enqueueRefs(b *pebble.Batch, now int64, old, keep []ShardRef) error {
 	return nil
 }
 
-// getUpload returns the upload uploadID of key, or ErrUploadNotFound.
+// GetUpload returns the upload uploadID of key, or ErrUploadNotFound.
 func GetUpload(r pebble.Reader, bucketID []byte, key, uploadID string) (*cairnpb.MultipartUpload, error) {
 	u := &cairnpb.MultipartUpload{}
 	ok, err := GetProto(r, uploadKey(bucketID, key, uploadID), u)
@@ -408,7 +408,7 @@ func abortBucketUploads(b *pebble.Batch, now int64, bucketID []byte) error {
 	return nil
 }
 
-// listParts returns up to limit parts of an upload after marker.
+// ListParts returns up to limit parts of an upload after marker.
 func ListParts(r pebble.Reader, uploadID string, marker int32, limit int) (*cairnpb.ListPartsResponse, error) {
 	resp := &cairnpb.ListPartsResponse{}
 	if marker >= MaxPartNumber {
@@ -445,7 +445,7 @@ func ListParts(r pebble.Reader, uploadID string, marker int32, limit int) (*cair
 	return resp, nil
 }
 
-// uploadListParams is a validated ListMultipartUploads request.
+// UploadListParams is a validated ListMultipartUploads request.
 type UploadListParams struct {
 	ListParams        // prefix, delimiter, maxKeys; after is unused
 	KeyMarker  string // resume after this key...
@@ -478,7 +478,7 @@ func (p UploadListParams) start(base []byte) []byte {
 	return from
 }
 
-// listUploads lists the uploads of one bucket. Each common prefix costs one
+// ListUploads lists the uploads of one bucket. Each common prefix costs one
 // seek past all its uploads.
 func ListUploads(r pebble.Reader, bucketID []byte, p UploadListParams) (resp *cairnpb.ListMultipartUploadsResponse, err error) {
 	base := uploadPrefix(bucketID)

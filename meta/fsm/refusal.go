@@ -25,7 +25,7 @@ import (
 // loop that shows only when that branch runs. The derived rule is sound
 // because an apply does no I/O besides the local Pebble batch, so nothing
 // it can observe differs between replicas except a storage failure, and
-// storage failures never wrap an rpcerr sentinel (getProto, putProto, del
+// storage failures never wrap an rpcerr sentinel (GetProto, putProto, del
 // and scan wrap the Pebble or proto error only). It costs nothing to
 // follow: a refusal has to cross the gRPC edge as a reason anyway, so an
 // apply that refused with an error outside rpcerr would be a bug there too.
@@ -33,7 +33,7 @@ import (
 // (determinism_test.go) runs every command type and fails on any error
 // that is neither nil nor a refusal.
 
-// refusalReason returns the rpcerr reason of the sentinel err wraps, or ""
+// RefusalReason returns the rpcerr reason of the sentinel err wraps, or ""
 // when it wraps none: for an apply's error, "" means a storage failure. In
 // a read it tells a state of things (not found, exists, ...) from a
 // failure in the same way.
@@ -47,7 +47,7 @@ type refusal struct{ err error }
 func (r *refusal) Error() string { return r.err.Error() }
 func (r *refusal) Unwrap() error { return r.err }
 
-// isRefusal reports whether err, as returned by propose, is the FSM's
+// IsRefusal reports whether err, as returned by propose, is the FSM's
 // refusal of the command: the entry committed and changed nothing. Other
 // errors of propose (rpcerr.ErrNotLeader after a lost leadership, a
 // context's end) leave open whether the entry commits.

@@ -143,7 +143,7 @@ func (s *Store) restore(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if err := ReadSnapshot(r, db); err != nil {
+	if err := readSnapshot(r, db); err != nil {
 		_ = db.Close()
 		_ = os.RemoveAll(dir)
 		return fmt.Errorf("meta: restore FSM snapshot: %w", err)
@@ -174,7 +174,7 @@ func (c *crcReader) Read(p []byte) (int, error) {
 
 // openSnapshotStream reads and checks the header of a snapshot stream and
 // returns a reader positioned at its first record for decodeSnapshot.
-func OpenSnapshotStream(r io.Reader) (*crcReader, error) {
+func openSnapshotStream(r io.Reader) (*crcReader, error) {
 	cr := &crcReader{r: bufio.NewReaderSize(r, 256<<10), crc: crc32.New(castagnoli)}
 	var hdr [len(snapshotMagic) + 4]byte
 	if _, err := io.ReadFull(cr, hdr[:]); err != nil {
@@ -189,19 +189,30 @@ func OpenSnapshotStream(r io.Reader) (*crcReader, error) {
 	return cr, nil
 }
 
+// ScanSnapshot reads a whole snapshot stream (a Raft snapshot, or a file
+// written from SaveMetaSnapshot's stream), checking its format, record
+// count and checksum, and passes each record to fn unless fn is nil.
+func ScanSnapshot(r io.Reader, fn func(key, value []byte) error) error {
+	cr, err := openSnapshotStream(r)
+	if err != nil {
+		return err
+	}
+	return decodeSnapshot(cr, fn)
+}
+
 // readSnapshot loads the records of a snapshot stream into db. With a nil
 // db it only checks the stream: format, record count and checksum.
-func ReadSnapshot(r io.Reader, db *pebble.DB) error {
-	cr, err := OpenSnapshotStream(r)
+func readSnapshot(r io.Reader, db *pebble.DB) error {
+	cr, err := openSnapshotStream(r)
 	if err != nil {
 		return err
 	}
 	if db == nil {
-		return DecodeSnapshot(cr, nil)
+		return decodeSnapshot(cr, nil)
 	}
 	b := db.NewBatch()
 	defer func() { b.Close() }()
-	if err := DecodeSnapshot(cr, func(key, value []byte) error {
+	if err := decodeSnapshot(cr, func(key, value []byte) error {
 		if err := b.Set(key, value, nil); err != nil {
 			return err
 		}
@@ -221,7 +232,7 @@ func ReadSnapshot(r io.Reader, db *pebble.DB) error {
 
 // decodeSnapshot reads the records and trailer of a snapshot stream whose
 // header cr has consumed, passing each record to set (when set is non-nil).
-func DecodeSnapshot(cr *crcReader, set func(key, value []byte) error) error {
+func decodeSnapshot(cr *crcReader, set func(key, value []byte) error) error {
 	var count uint64
 	for {
 		klen, err := binary.ReadUvarint(cr)

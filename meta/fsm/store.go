@@ -43,7 +43,7 @@ type dbHandle struct {
 	retired bool
 }
 
-// openStore wipes root and opens an empty database under it. The FSM is
+// OpenStore wipes root and opens an empty database under it. The FSM is
 // rebuilt from the Raft snapshot and log on every start (see doc.go).
 func OpenStore(root string, logger *slog.Logger) (*Store, error) {
 	if err := os.RemoveAll(root); err != nil {
@@ -175,7 +175,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// getProto reads key into m. It reports false, with no error, when the key
+// GetProto reads key into m. It reports false, with no error, when the key
 // does not exist.
 func GetProto(r pebble.Reader, key []byte, m proto.Message) (bool, error) {
 	v, closer, err := r.Get(key)
@@ -192,7 +192,7 @@ func GetProto(r pebble.Reader, key []byte, m proto.Message) (bool, error) {
 	return true, nil
 }
 
-// getRaw returns a copy of key's value, or nil when it does not exist.
+// GetRaw returns a copy of key's value, or nil when it does not exist.
 func GetRaw(r pebble.Reader, key []byte) ([]byte, error) {
 	v, closer, err := r.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -233,7 +233,7 @@ func Scan(r pebble.Reader, prefix []byte, fn func(key, value []byte) (bool, erro
 	return nil
 }
 
-// scanProtos decodes every value under prefix with newMsg and passes it on.
+// ScanProtos decodes every value under prefix with newMsg and passes it on.
 func ScanProtos[M proto.Message](r pebble.Reader, prefix []byte, newMsg func() M, fn func(M)) error {
 	return Scan(r, prefix, func(key, value []byte) (bool, error) {
 		m := newMsg()
@@ -257,7 +257,7 @@ func GetBucket(r pebble.Reader, namespace, name string) (*cairnpb.Bucket, error)
 	return b, nil
 }
 
-// listBuckets returns a namespace's buckets sorted by name.
+// ListBuckets returns a namespace's buckets sorted by name.
 func ListBuckets(r pebble.Reader, namespace string) ([]*cairnpb.Bucket, error) {
 	var out []*cairnpb.Bucket
 	err := ScanProtos(r, BucketNamespacePrefix(namespace), func() *cairnpb.Bucket { return &cairnpb.Bucket{} },
@@ -279,7 +279,7 @@ func bucketHasObjects(r pebble.Reader, bucketID []byte) (bool, error) {
 	return bucketHasVersions(r, bucketID)
 }
 
-// getObject returns the current version of key, or nil when there is none.
+// GetObject returns the current version of key, or nil when there is none.
 // With withInline the inline body is attached to the returned version.
 func GetObject(r pebble.Reader, bucketID []byte, key string, withInline bool) (*cairnpb.ObjectVersion, error) {
 	v := &cairnpb.ObjectVersion{}
@@ -316,7 +316,7 @@ func ListNodes(r pebble.Reader) ([]*cairnpb.DataNode, error) {
 	return out, err
 }
 
-// getMember returns the member record of id, or nil when there is none.
+// GetMember returns the member record of id, or nil when there is none.
 func GetMember(r pebble.Reader, id string) (*cairnpb.MetaMember, error) {
 	m := &cairnpb.MetaMember{}
 	ok, err := GetProto(r, memberKey(id), m)
@@ -333,7 +333,7 @@ func ListMembers(r pebble.Reader) (map[string]*cairnpb.MetaMember, error) {
 	return out, err
 }
 
-// listGC returns up to limit GC queue entries, oldest first (limit <= 0: all).
+// ListGC returns up to limit GC queue entries, oldest first (limit <= 0: all).
 func ListGC(r pebble.Reader, limit int) ([]*cairnpb.GCEntry, error) {
 	var out []*cairnpb.GCEntry
 	err := Scan(r, []byte(TagGC), func(key, value []byte) (bool, error) {

@@ -33,7 +33,7 @@ func utf16Len(s string) int {
 	return n
 }
 
-// validTags checks a tag set against the S3 limits.
+// ValidTags checks a tag set against the S3 limits.
 func ValidTags(tags map[string]string, limit int) error {
 	if len(tags) > limit {
 		return Invalid("%d tags, at most %d allowed", len(tags), limit)
@@ -49,7 +49,7 @@ func ValidTags(tags map[string]string, limit int) error {
 	return nil
 }
 
-// validCondition checks a write condition before it is proposed.
+// ValidCondition checks a write condition before it is proposed.
 func ValidCondition(c *cairnpb.WriteCondition) error {
 	for _, e := range []string{c.GetIfMatchEtag(), c.GetIfNoneMatchEtag()} {
 		if len(e) > maxConditionETag || !utf8.ValidString(e) {

@@ -121,7 +121,7 @@ func accessKeyIDs(r pebble.Reader, ns, user string) ([]string, error) {
 	return ids, err
 }
 
-// listAccessKeys returns a user's (or a namespace's) keys without secrets.
+// ListAccessKeys returns a user's (or a namespace's) keys without secrets.
 func ListAccessKeys(r pebble.Reader, ns, user string) ([]*cairnpb.AccessKey, error) {
 	ids, err := accessKeyIDs(r, ns, user)
 	if err != nil {

@@ -17,7 +17,7 @@ const (
 	NullVersionID       = "null"
 )
 
-// s3VersionID is the ID S3 clients know v by.
+// S3VersionID is the ID S3 clients know v by.
 func S3VersionID(v *cairnpb.ObjectVersion) string {
 	if v.GetVersioned() {
 		return v.GetVersionId()
@@ -323,7 +323,7 @@ func applySetVersionTags(b *pebble.Batch, c *cairnpb.SetVersionTagsCmd) error {
 	return putProto(b, dbKey, v)
 }
 
-// findVersion finds a version by its S3 ID (versionID "" is the newest
+// FindVersion finds a version by its S3 ID (versionID "" is the newest
 // version, a delete marker included) and returns its database key and its
 // record; a noncurrent record carries its inline bytes.
 func FindVersion(r pebble.Reader, bucketID []byte, key, versionID string) ([]byte, *cairnpb.ObjectVersion, error) {
@@ -373,7 +373,7 @@ func bucketHasVersions(r pebble.Reader, bucketID []byte) (bool, error) {
 
 // The local operations below run on the leader.
 
-// isNewest reports whether dbKey is the newest noncurrent record of a key
+// IsNewest reports whether dbKey is the newest noncurrent record of a key
 // that has no current version.
 func IsNewest(r pebble.Reader, bucketID []byte, key string, dbKey []byte) bool {
 	newest := false

@@ -189,7 +189,7 @@ func TestUnversionedBucketWritesNoVersions(t *testing.T) {
 
 // TestForEachVersionAndLocateCoverNoncurrent: background jobs see every
 // version with data and can update a noncurrent one, inline bytes
-// included, through the key locateVersion returns.
+// included, through the key LocateVersion returns.
 func TestForEachVersionAndLocateCoverNoncurrent(t *testing.T) {
 	f := newTestFSM(t)
 	c := &cmdLog{}

@@ -13,8 +13,8 @@ import (
 )
 
 // Every background job that walks object versions (re-wrapping data keys,
-// repairing shards, reconciling orphans) goes through forEachVersion and
-// locateVersion, so that a new home for version records needs teaching in
+// repairing shards, reconciling orphans) goes through ForEachVersion and
+// LocateVersion, so that a new home for version records needs teaching in
 // one place only.
 //
 // Version records live in two tables. The current version of a key is in
@@ -59,13 +59,13 @@ func splitNoncurrentKey(rest []byte) (string, bool) {
 	return string(rest[:n]), true
 }
 
-// forEachVersion calls fn with the database key and the decoded record of
+// ForEachVersion calls fn with the database key and the decoded record of
 // every object version, current ones (o/) first, then noncurrent ones
 // (v/), each in key order, starting at the first key >= from (nil: from
 // the beginning). Delete markers carry no data and are skipped. A
 // noncurrent record carries its inline bytes in inline_data: write it back
-// with them. fn may stop the walk by returning errStopWalk, which
-// forEachVersion then returns as nil. The record passed to fn is fn's to
+// with them. fn may stop the walk by returning ErrStopWalk, which
+// ForEachVersion then returns as nil. The record passed to fn is fn's to
 // keep.
 func ForEachVersion(r pebble.Reader, from []byte, fn func(key []byte, v *cairnpb.ObjectVersion) error) error {
 	for _, tag := range []string{TagObject, TagNoncurrent} {
@@ -84,7 +84,7 @@ func ForEachVersion(r pebble.Reader, from []byte, fn func(key []byte, v *cairnpb
 	return nil
 }
 
-// walkVersionTable is forEachVersion over one table's range.
+// walkVersionTable is ForEachVersion over one table's range.
 func walkVersionTable(r pebble.Reader, lower, upper []byte, fn func(key []byte, v *cairnpb.ObjectVersion) error) (stop bool, err error) {
 	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
@@ -113,10 +113,10 @@ func walkVersionTable(r pebble.Reader, lower, upper []byte, fn func(key []byte, 
 	return false, nil
 }
 
-// errStopWalk ends a forEachVersion walk early without an error.
+// ErrStopWalk ends a ForEachVersion walk early without an error.
 var ErrStopWalk = fmt.Errorf("meta: stop walk")
 
-// locateVersion finds the record of one version of one object, wherever it
+// LocateVersion finds the record of one version of one object, wherever it
 // is kept, by its version_id (the internal one, which names its shards),
 // and returns its database key: writing an updated record under that key
 // updates the version. A noncurrent record comes with its inline bytes in

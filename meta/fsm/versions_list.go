@@ -10,7 +10,7 @@ import (
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
-// versionListParams is a validated ListObjectVersions request.
+// VersionListParams is a validated ListObjectVersions request.
 type VersionListParams struct {
 	ListParams        // prefix, delimiter, maxKeys; after is unused
 	KeyMarker  string // resume after every version of this key...
@@ -81,7 +81,7 @@ func (l *versionLister) add(key string, v *cairnpb.ObjectVersion, latest bool) b
 	return true
 }
 
-// listVersions lists the versions of one bucket as p describes. Each
+// ListVersions lists the versions of one bucket as p describes. Each
 // common prefix costs one seek per table past all its versions.
 func ListVersions(r pebble.Reader, bucketID []byte, p VersionListParams) (resp *cairnpb.ListObjectVersionsResponse, err error) {
 	l := &versionLister{p: p, baseO: ObjectPrefix(bucketID), baseV: noncurrentPrefix(bucketID), resp: &cairnpb.ListObjectVersionsResponse{}}
