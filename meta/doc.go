@@ -20,6 +20,9 @@
 //     errors; Serve chains rpcerr's edge interceptors first, the one place
 //     where errors become gRPC statuses.
 //   - server.go, config.go: Config, New, Serve, Close, Run.
+//   - testing.go: MakeTestCluster, an in-process meta group on loopback
+//     (real Raft, gRPC and Pebble) for tests of meta and of the packages
+//     that call it, as hashicorp/raft's MakeCluster is for raft's users.
 //   - logging.go: hashicorp/raft's hclog routed to the injected slog.Logger.
 //   - auth.go: the admin token that every Admin call carries (the Meta
 //     service is open to gateways and data nodes).

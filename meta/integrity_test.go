@@ -122,7 +122,7 @@ func newIntegrityCluster(t *testing.T, n int, tune func(*Config)) *integrityClus
 		Peers: []Peer{{ID: "m0", RaftAddr: raftAddr}}, Bootstrap: true, Logger: fsmtest.Logger(),
 		HealthWindow: time.Hour, RepairGrace: 2 * time.Hour, RepairInterval: time.Hour,
 		RepairBytesPerSecond: -1, InventoryInterval: time.Hour, InventoryRate: -1, ShardCheckRate: 1000,
-		AdminToken: testAdminToken,
+		AdminToken: TestAdminToken,
 	}
 	if tune != nil {
 		tune(&cfg)
@@ -136,7 +136,7 @@ func newIntegrityCluster(t *testing.T, n int, tune func(*Config)) *integrityClus
 	if err := c.srv.WaitLeader(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c.mc, err = metaclient.New([]string{lis.Addr().String()}, metaclient.WithAdminToken(testAdminToken)...)
+	c.mc, err = metaclient.New([]string{lis.Addr().String()}, metaclient.WithAdminToken(TestAdminToken)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,10 +15,10 @@ import (
 
 func TestMultipartOverGRPC(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
-	c := newTestCluster(t, 1, clock.Now)
+	c := MakeTestCluster(t, 1, clock.Now)
 	ctx := testCtx(t, 30*time.Second)
-	c.waitAll(ctx)
-	cl := c.client()
+	c.WaitAll(ctx)
+	cl := c.Client()
 	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
 		return m.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: "ns", Name: "b"})
 	})

@@ -30,12 +30,12 @@ func TestRequestMetadataKeysMatchClient(t *testing.T) {
 // a follower (forwarded to the leader), the second, after an acknowledged
 // overwrite, straight to the leader, as a first attempt delivered late.
 func TestClusterLateDuplicateCommitKeepsOverwrite(t *testing.T) {
-	c := newTestCluster(t, 3, nil)
+	c := MakeTestCluster(t, 3, nil)
 	ctx := testCtx(t, 45*time.Second)
-	c.waitAll(ctx)
-	leader := c.leader(ctx)
+	c.WaitAll(ctx)
+	leader := c.Leader(ctx)
 	follower := (leader + 1) % len(c.nodes)
-	cl := c.client()
+	cl := c.Client()
 	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
 		return m.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: "ns", Name: "b"})
 	})
@@ -99,9 +99,9 @@ func TestRequestTimeIDStableAcrossAttempts(t *testing.T) {
 // CreateBucket call on another node: the retry succeeds and names the
 // bucket the first attempt created.
 func TestClusterDuplicateCreateBucketAnswersAppliedBucket(t *testing.T) {
-	c := newTestCluster(t, 3, nil)
+	c := MakeTestCluster(t, 3, nil)
 	ctx := testCtx(t, 45*time.Second)
-	c.waitAll(ctx)
+	c.WaitAll(ctx)
 	reqCtx := metadata.AppendToOutgoingContext(ctx,
 		metaclient.RequestIDKey, hex.EncodeToString(bytes.Repeat([]byte{0x3c}, fsm.RequestIDLen)),
 		metaclient.RequestStartKey, strconv.FormatInt(time.Now().UnixNano(), 10))
@@ -118,7 +118,7 @@ func TestClusterDuplicateCreateBucketAnswersAppliedBucket(t *testing.T) {
 		t.Fatalf("retry answered bucket id %x, the bucket is %x", again.GetBucket().GetId(), first.GetBucket().GetId())
 	}
 	// Without the request ID it is a new call, refused as before.
-	_, err = call(ctx, c.client(), func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
+	_, err = call(ctx, c.Client(), func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
 		return m.CreateBucket(ctx, req)
 	})
 	fsmtest.WantErr(t, err, rpcerr.ErrBucketExists)

@@ -51,10 +51,10 @@ func commitReq(bucket, key, version string, inline []byte, nodes ...string) *cai
 
 func TestSingleNodeCRUD(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
-	c := newTestCluster(t, 1, clock.Now)
+	c := MakeTestCluster(t, 1, clock.Now)
 	ctx := testCtx(t, 30*time.Second)
-	c.waitAll(ctx)
-	cl := c.client()
+	c.WaitAll(ctx)
+	cl := c.Client()
 
 	// Buckets, in a compartment that exists (meta refuses others).
 	for _, admin := range []func(ctx context.Context, a cairnpb.AdminClient) (any, error){
@@ -229,9 +229,9 @@ func TestClientFailsOverPastHungNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out one client attempt timeout")
 	}
-	c := newTestCluster(t, 1, nil)
+	c := MakeTestCluster(t, 1, nil)
 	ctx := testCtx(t, 30*time.Second)
-	c.waitAll(ctx)
+	c.WaitAll(ctx)
 	hung, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -268,10 +268,10 @@ func dialMeta(t *testing.T, addr string) cairnpb.MetaClient {
 }
 
 func TestClusterForwardingFailoverAndRestart(t *testing.T) {
-	c := newTestCluster(t, 3, nil)
+	c := MakeTestCluster(t, 3, nil)
 	ctx := testCtx(t, 45*time.Second)
-	c.waitAll(ctx)
-	lead := c.leader(ctx)
+	c.WaitAll(ctx)
+	lead := c.Leader(ctx)
 	f1, f2 := (lead+1)%3, (lead+2)%3
 
 	// Writes and reads sent to followers are forwarded to the leader.
@@ -303,7 +303,7 @@ func TestClusterForwardingFailoverAndRestart(t *testing.T) {
 
 	// Kill the leader while a client keeps writing; a new one takes over and
 	// every acknowledged write survives.
-	cl := c.client()
+	cl := c.Client()
 	stopWriter := make(chan struct{})
 	ackedCh := make(chan []string)
 	go func() {
@@ -327,8 +327,8 @@ func TestClusterForwardingFailoverAndRestart(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	killed := lead
 	start := time.Now()
-	c.stop(killed)
-	lead = c.leader(ctx)
+	c.Stop(killed)
+	lead = c.Leader(ctx)
 	elected := time.Since(start)
 	t.Logf("new leader %s ready %v after the old one was closed", c.nodes[lead].cfg.ID, elected)
 	if elected > 10*time.Second {
@@ -372,7 +372,7 @@ func TestClusterForwardingFailoverAndRestart(t *testing.T) {
 
 	// The closed node restarts from its directory: its FSM is wiped, rebuilt
 	// from its log, and it catches up on what it missed.
-	c.start(killed)
+	c.Start(killed)
 	if err := c.nodes[killed].srv.WaitLeader(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +390,7 @@ func TestClusterForwardingFailoverAndRestart(t *testing.T) {
 	if _, err := viaRestarted.GetObject(ctx, &cairnpb.GetObjectRequest{Namespace: "ns", Bucket: "b", Key: "late019"}); err != nil {
 		t.Fatalf("read via the restarted node: %v", err)
 	}
-	st, err := metaclient.Admin(ctx, c.client(killed), func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.StatusResponse, error) {
+	st, err := metaclient.Admin(ctx, c.Client(killed), func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.StatusResponse, error) {
 		return a.Status(ctx, &cairnpb.StatusRequest{})
 	})
 	if err != nil {
@@ -408,10 +408,10 @@ func TestClusterForwardingFailoverAndRestart(t *testing.T) {
 }
 
 func TestSnapshotThenRestart(t *testing.T) {
-	c := newTestCluster(t, 1, nil)
+	c := MakeTestCluster(t, 1, nil)
 	ctx := testCtx(t, 30*time.Second)
-	c.waitAll(ctx)
-	cl := c.client()
+	c.WaitAll(ctx)
+	cl := c.Client()
 	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
 		return m.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: "ns", Name: "b"})
 	})
@@ -432,8 +432,8 @@ func TestSnapshotThenRestart(t *testing.T) {
 	}
 	before := dumpStore(t, c.nodes[0].srv.node.store)
 
-	c.stop(0)
-	c.start(0)
+	c.Stop(0)
+	c.Start(0)
 	if err := c.nodes[0].srv.WaitLeader(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -19,11 +19,11 @@ func admin[T any](ctx context.Context, cl *metaclient.Client, f func(context.Con
 // secret is shown once, and LookupAccessKey sees deactivation and deletion.
 func TestTenancyOverGRPC(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
-	c := newTestCluster(t, 3, clock.Now)
+	c := MakeTestCluster(t, 3, clock.Now)
 	ctx := testCtx(t, 60*time.Second)
-	c.waitAll(ctx)
-	follower := (c.leader(ctx) + 1) % 3
-	cl := c.client(follower)
+	c.WaitAll(ctx)
+	follower := (c.Leader(ctx) + 1) % 3
+	cl := c.Client(follower)
 
 	if _, err := admin(ctx, cl, func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.CreateNamespaceResponse, error) {
 		return a.CreateNamespace(ctx, &cairnpb.CreateNamespaceRequest{Name: "tenant-a"})
