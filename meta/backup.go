@@ -122,8 +122,13 @@ func (s *Server) restoreFrom(ctx context.Context, path string) error {
 	if !s.cfg.Bootstrap {
 		return fmt.Errorf("%w: restoring a snapshot needs Bootstrap (a new group)", errConfig)
 	}
+	select {
+	case <-s.node.bootstrapDecided:
+	case <-ctx.Done():
+		return fmt.Errorf("meta: restore: %w", ctx.Err())
+	}
 	if !s.node.bootstrapped {
-		log.Info("node already has Raft state; not restoring the snapshot again")
+		log.Info("node already has Raft state, or its group exists; not restoring the snapshot")
 		return nil
 	}
 	// Checks the file too. See restore_index.go for why the seq matters.

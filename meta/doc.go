@@ -12,6 +12,9 @@
 //     to the proposer, which copies them into the Command (fsm dedupes).
 //   - raft.go: hashicorp/raft wiring (bbolt log and stable store via raft-boltdb, file
 //     snapshots, TCP transport), bootstrap and leadership duties.
+//   - bootstrap.go: when a node with no Raft state may bootstrap: only
+//     once every other initial voter answers and none has seen an
+//     election, so a voter that lost its disk never starts a second group.
 //   - service.go, the *_service.go files and forward.go: the gRPC adapters
 //     of each part of the state (multipart, versioning, lock, tagging,
 //     cors, tenancy, IAM, API keys, master key, repair, rebalance):

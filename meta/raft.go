@@ -55,8 +55,10 @@ type node struct {
 	wg       sync.WaitGroup // leadership watcher and office holders
 
 	// bootstrapped is set when this start wrote the group's initial
-	// configuration (the directory held no Raft state).
-	bootstrapped bool
+	// configuration (the directory held no Raft state, and no group
+	// existed: bootstrap.go); read it after bootstrapDecided closes.
+	bootstrapped     bool
+	bootstrapDecided chan struct{}
 
 	mu   sync.Mutex
 	lead *leadership // nil while not leading
@@ -85,7 +87,7 @@ type leadership struct {
 
 // startNode opens the stores, bootstraps if asked and starts Raft.
 func startNode(cfg Config) (_ *node, err error) {
-	n := &node{cfg: cfg, notifyCh: make(chan bool, 16), stop: make(chan struct{})}
+	n := &node{cfg: cfg, notifyCh: make(chan bool, 16), stop: make(chan struct{}), bootstrapDecided: make(chan struct{})}
 	var closers []func() error
 	defer func() {
 		if err != nil {
@@ -151,14 +153,13 @@ func startNode(cfg Config) (_ *node, err error) {
 	rc.NotifyCh = n.notifyCh
 	rc.Logger = newHCLog(cfg.Logger, "raft")
 
+	var servers []raft.Server // the configuration to bootstrap, if any
 	if cfg.Bootstrap {
 		has, err := raft.HasExistingState(logs, n.logDB, snaps)
 		if err != nil {
 			return nil, fmt.Errorf("meta: inspect raft state: %w", err)
 		}
-		n.bootstrapped = !has
 		if !has {
-			var servers []raft.Server
 			for _, p := range cfg.Peers {
 				servers = append(servers, raft.Server{
 					Suffrage: raft.Voter,
@@ -166,11 +167,6 @@ func startNode(cfg Config) (_ *node, err error) {
 					Address:  raft.ServerAddress(p.RaftAddr),
 				})
 			}
-			err := raft.BootstrapCluster(rc, logs, n.logDB, snaps, n.trans, raft.Configuration{Servers: servers})
-			if err != nil {
-				return nil, fmt.Errorf("meta: bootstrap raft group: %w", err)
-			}
-			cfg.Logger.Info("bootstrapped raft group", "peers", len(servers))
 		}
 	}
 
@@ -180,6 +176,16 @@ func startNode(cfg Config) (_ *node, err error) {
 	}
 	n.wg.Add(1)
 	go n.watchLeadership()
+	if servers == nil {
+		close(n.bootstrapDecided)
+	} else {
+		// Only when no group exists yet (bootstrap.go).
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.bootstrapWhenSafe(servers)
+		}()
+	}
 	return n, nil
 }
 

@@ -63,7 +63,9 @@ data: {replicas: 8}
 // controllers would roll them, each coming back on its volume at a new
 // address, and the cluster still has its members and its data nodes.
 // Then a data pod loses its volume and comes back empty under its ID, and
-// repair rebuilds what it held. Then meta scales back down to 3: the
+// repair rebuilds what it held, and an initial meta voter loses its
+// volume and rejoins its group without bootstrapping it again. Then meta
+// scales back down to 3: the
 // pre-upgrade hook removes the two members before their pods stop. Last,
 // the backup CronJob's pod runs twice and leaves one snapshot that
 // verifies; `helm test` passes after it all.
@@ -112,6 +114,13 @@ func TestBootRenderedTopology(t *testing.T) {
 	repaired := k.waitRepaired(scaled, st.Repair.UnitsRepaired, 60*time.Second)
 	checkDataNodes(t, k.status(scaled), 8)
 	t.Logf("%s-data-7 lost its volume; repair rebuilt %d units in %s", releaseName, repaired, time.Since(start).Round(time.Millisecond))
+
+	// An initial voter loses its volume: it finds its group alive and
+	// does not bootstrap again; the leader sends it the group's state.
+	k.replaceWithEmptyVolumes(scaled, releaseName+"-meta", 1)
+	checkMembers(t, k.status(scaled), 5)
+	k.fill(scaled, 4)
+	t.Logf("%s-meta-1 lost its volume and was caught up in %s", releaseName, time.Since(start).Round(time.Millisecond))
 
 	// Scale-down: the pre-upgrade hook removes meta-4 and meta-3 from the
 	// group before the StatefulSet stops them; their volumes go with them.
