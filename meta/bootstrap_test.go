@@ -15,23 +15,23 @@ import (
 // returns at its term, they take no part in a new group: it leads, and
 // they receive its state.
 func TestWipedVotersDoNotBootstrapASecondGroup(t *testing.T) {
-	c := newTestCluster(t, 3, nil)
+	c := MakeTestCluster(t, 3, nil)
 	ctx := testCtx(t, 60*time.Second)
-	c.waitAll(ctx)
-	cl := c.client()
+	c.WaitAll(ctx)
+	cl := c.Client()
 	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
 		return m.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: "other", Name: "kept"})
 	})
 	before := c.waitConverged(ctx)
 
 	for i := range c.nodes {
-		c.stop(i)
+		c.Stop(i)
 	}
 	for _, i := range []int{1, 2} {
 		if err := os.RemoveAll(c.nodes[i].cfg.Dir); err != nil {
 			t.Fatal(err)
 		}
-		c.start(i)
+		c.Start(i)
 	}
 	// Long enough for several elections, had they bootstrapped.
 	time.Sleep(3 * time.Second)
@@ -43,13 +43,13 @@ func TestWipedVotersDoNotBootstrapASecondGroup(t *testing.T) {
 		}
 	}
 
-	c.start(0)
-	c.waitAll(ctx)
+	c.Start(0)
+	c.WaitAll(ctx)
 	after := c.waitConverged(ctx)
 	if len(after) < len(before) {
 		t.Fatalf("the group came back with %d keys, had %d", len(after), len(before))
 	}
-	got := mustCall(t, ctx, c.client(1), func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.GetBucketResponse, error) {
+	got := mustCall(t, ctx, c.Client(1), func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.GetBucketResponse, error) {
 		return m.GetBucket(ctx, &cairnpb.GetBucketRequest{Namespace: "other", Name: "kept"})
 	})
 	if got.GetBucket().GetName() != "kept" {

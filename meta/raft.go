@@ -14,6 +14,7 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -42,8 +43,8 @@ const (
 // transport, and the duties of leadership.
 type node struct {
 	cfg   Config
-	store *store
-	fsm   *fsm
+	store *fsm.Store
+	fsm   *fsm.FSM
 	// logDB holds the Raft log and Raft's stable state (term, vote).
 	logDB *raftboltdb.BoltStore
 	trans *raft.NetworkTransport
@@ -96,12 +97,12 @@ func startNode(cfg Config) (_ *node, err error) {
 		}
 	}()
 
-	n.store, err = openStore(filepath.Join(cfg.Dir, "fsm"), cfg.Logger)
+	n.store, err = fsm.OpenStore(filepath.Join(cfg.Dir, "fsm"), cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	closers = append(closers, n.store.close)
-	if n.fsm, err = newFSM(n.store, cfg.Logger); err != nil {
+	closers = append(closers, n.store.Close)
+	if n.fsm, err = fsm.New(n.store, cfg.Logger); err != nil {
 		return nil, err
 	}
 
@@ -196,7 +197,7 @@ func (n *node) close() error {
 	close(n.stop)
 	n.wg.Wait()
 	n.jobs.Wait()
-	errs = append(errs, n.conns.Close(), n.trans.Close(), n.logDB.Close(), n.store.close())
+	errs = append(errs, n.conns.Close(), n.trans.Close(), n.logDB.Close(), n.store.Close())
 	return errors.Join(errs...)
 }
 
@@ -257,9 +258,9 @@ func (n *node) holdOffice(ld *leadership) {
 	want := &cairnpb.MetaMember{Id: n.cfg.ID, RaftAddr: n.cfg.RaftAddr, GrpcAddr: n.cfg.GRPCAddr}
 	n.retryInOffice(ld, "publishing member record", func() error {
 		var have *cairnpb.MetaMember
-		err := n.store.view(func(r pebble.Reader) error {
+		err := n.store.View(func(r pebble.Reader) error {
 			var err error
-			have, err = getMember(r, n.cfg.ID)
+			have, err = fsm.GetMember(r, n.cfg.ID)
 			return err
 		})
 		if err != nil || proto.Equal(have, want) {
@@ -338,7 +339,7 @@ func waitFuture(ctx context.Context, f raft.Future) error {
 }
 
 // propose stamps cmd with the leader's clock (unless already stamped) and
-// the caller's request ID from ctx (dedupe.go), replicates it and returns
+// the caller's request ID from ctx (requestid.go), replicates it and returns
 // the FSM's verdict.
 func (n *node) propose(ctx context.Context, cmd *cairnpb.Command) error {
 	if err := stampRequest(ctx, cmd); err != nil {
