@@ -32,7 +32,8 @@
 //     lock and removeVersion, the gate of every removal), tagging.go,
 //     cors.go, gc_index.go, tenancy.go, iam.go, apikey.go, masterkey.go,
 //     repair.go (node states, relocations, corrupt reports), nodeweight.go,
-//     clusterid.go, inventory.go.
+//     clusterid.go, inventory.go, rename.go (the native API's RenameObject:
+//     a current version moved to a new name in one apply).
 //   - fsmtest/: command builders shared by the tests of fsm and meta.
 //
 // # What meta reads

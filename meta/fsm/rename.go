@@ -1,4 +1,4 @@
-package meta
+package fsm
 
 import (
 	"fmt"
@@ -18,17 +18,17 @@ import (
 // object lock, are checked first; a refusal writes nothing.
 func applyRenameObject(b *pebble.Batch, now int64, c *cairnpb.RenameObjectCmd) error {
 	if c.GetSource() == "" || c.GetNewName() == "" {
-		return invalid("rename object: source and new name are required")
+		return Invalid("rename object: source and new name are required")
 	}
-	bk, err := getBucket(b, c.GetNamespace(), c.GetBucket())
+	bk, err := GetBucket(b, c.GetNamespace(), c.GetBucket())
 	if err != nil {
 		return err
 	}
 	if bk.GetVersioning() != "" {
-		return invalid("rename object: bucket %q has had versioning; renaming is for buckets that never had it", bk.GetName())
+		return Invalid("rename object: bucket %q has had versioning; renaming is for buckets that never had it", bk.GetName())
 	}
 	id := bk.GetId()
-	src, err := getObject(b, id, c.GetSource(), false)
+	src, err := GetObject(b, id, c.GetSource(), false)
 	if err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func applyRenameObject(b *pebble.Batch, now int64, c *cairnpb.RenameObjectCmd) e
 	if c.GetSource() == c.GetNewName() {
 		return checkCondition(c.GetNewNameCondition(), src, "")
 	}
-	dst, err := getObject(b, id, c.GetNewName(), false)
+	dst, err := GetObject(b, id, c.GetNewName(), false)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func applyRenameObject(b *pebble.Batch, now int64, c *cairnpb.RenameObjectCmd) e
 	}
 	var inline []byte
 	if len(src.GetShards()) == 0 {
-		if inline, err = getRaw(b, inlineKey(id, c.GetSource())); err != nil {
+		if inline, err = GetRaw(b, InlineKey(id, c.GetSource())); err != nil {
 			return err
 		}
 	}
@@ -72,12 +72,12 @@ func applyRenameObject(b *pebble.Batch, now int64, c *cairnpb.RenameObjectCmd) e
 	}
 	switch {
 	case inline != nil:
-		if err := b.Set(inlineKey(id, moved.GetKey()), inline, nil); err != nil {
+		if err := b.Set(InlineKey(id, moved.GetKey()), inline, nil); err != nil {
 			return fmt.Errorf("meta: write inline data: %w", err)
 		}
-		return del(b, inlineKey(id, c.GetSource()))
+		return del(b, InlineKey(id, c.GetSource()))
 	case dst != nil && len(dst.GetShards()) == 0:
-		return del(b, inlineKey(id, moved.GetKey()))
+		return del(b, InlineKey(id, moved.GetKey()))
 	}
 	return nil
 }

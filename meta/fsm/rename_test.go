@@ -1,4 +1,4 @@
-package meta
+package fsm
 
 import (
 	"strings"
@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -21,14 +22,14 @@ func TestRenameMovesWithoutFreeing(t *testing.T) {
 	f := newTestFSM(t)
 	var c cmdLog
 	c.mustApply(t, f,
-		createBucketOp("ns", "b", 1),
-		putOp("ns", "b", "inline", "v1"),
-		putOp("ns", "b", "sharded", "v2", "n1", "n2"),
-		putOp("ns", "b", "taken", "v3", "n3"),
+		fsmtest.CreateBucketOp("ns", "b", 1),
+		fsmtest.PutOp("ns", "b", "inline", "v1"),
+		fsmtest.PutOp("ns", "b", "sharded", "v2", "n1", "n2"),
+		fsmtest.PutOp("ns", "b", "taken", "v3", "n3"),
 	)
 	for _, tc := range []struct{ src, dst string }{{"inline", "inline2"}, {"sharded", "sharded2"}} {
 		before := readObject(t, f, tc.src)
-		gcBefore := strings.Join(gcQueue(t, f.store), " ")
+		gcBefore := strings.Join(gcQueue(t, f.Store), " ")
 		c.mustApply(t, f, renameOp(tc.src, tc.dst))
 		if readObject(t, f, tc.src) != nil {
 			t.Fatalf("%s is still there after its rename", tc.src)
@@ -41,7 +42,7 @@ func TestRenameMovesWithoutFreeing(t *testing.T) {
 		if !proto.Equal(before, after) {
 			t.Fatalf("%s: the rename changed the version:\n%v\n%v", tc.src, before, after)
 		}
-		if gc := strings.Join(gcQueue(t, f.store), " "); gc != gcBefore {
+		if gc := strings.Join(gcQueue(t, f.Store), " "); gc != gcBefore {
 			t.Fatalf("%s: the rename freed shards: %q", tc.src, gc)
 		}
 	}
@@ -50,7 +51,7 @@ func TestRenameMovesWithoutFreeing(t *testing.T) {
 	if v := readObject(t, f, "taken"); v.GetVersionId() != "v2" {
 		t.Fatalf("taken holds %v", v)
 	}
-	if gc := strings.Join(gcQueue(t, f.store), " "); !strings.Contains(gc, "n3") || strings.Contains(gc, "n1") {
+	if gc := strings.Join(gcQueue(t, f.Store), " "); !strings.Contains(gc, "n3") || strings.Contains(gc, "n1") {
 		t.Fatalf("gc queue after renaming onto taken: %q", gc)
 	}
 	// And an inline version onto a sharded one, and back onto nothing.
@@ -61,7 +62,7 @@ func TestRenameMovesWithoutFreeing(t *testing.T) {
 
 	wantUnchanged(t, f, &c, renameOp("missing", "x"), rpcerr.ErrObjectNotFound)
 	wantUnchanged(t, f, &c, &cairnpb.RenameObjectCmd{Namespace: "ns", Bucket: "nope", Source: "taken", NewName: "x"}, rpcerr.ErrBucketNotFound)
-	c.mustApply(t, f, putOp("ns", "b", "other", "v4"))
+	c.mustApply(t, f, fsmtest.PutOp("ns", "b", "other", "v4"))
 	cond := renameOp("taken", "other")
 	cond.NewNameCondition = ifNoneMatch
 	wantUnchanged(t, f, &c, cond, rpcerr.ErrPreconditionFailed)
