@@ -41,10 +41,12 @@ type Request struct {
 	// Resource is the ARN acted on: arn:aws:s3:::bucket or
 	// arn:aws:s3:::bucket/key.
 	Resource string
-	// Values returns the request's values of a condition key (named in
-	// lower case) and whether the request has the key. It is called
-	// only for keys a matching statement's conditions name; an error
-	// ends the evaluation.
+	// Values returns the request's values of a condition key and
+	// whether the request has the key. The key is passed as the policy
+	// writes it: the caller matches names case-insensitively, but the
+	// part after "/" (a tag key) is case-sensitive. It is called only
+	// for keys a matching statement's conditions name; an error ends
+	// the evaluation.
 	Values func(key string) ([]string, bool, error)
 }
 
@@ -93,7 +95,7 @@ func (st *Statement) applies(r Request) (bool, error) {
 		present := false
 		if r.Values != nil {
 			var err error
-			vals, present, err = r.Values(strings.ToLower(c.Key))
+			vals, present, err = r.Values(c.Key)
 			if err != nil {
 				return false, err
 			}
