@@ -159,6 +159,11 @@ type access struct {
 	// bucket policy, so no policy can lock a namespace out of its own
 	// bucket's policy (the bucket-policy operations).
 	ownerAlways bool
+	// keysInBody: the request names its keys in its body (DeleteObjects),
+	// so its need carries no action and the handler applies the bucket
+	// policy key by key (policyDeniesKey): a Deny refuses that key, and
+	// an Allow grants nothing OCI policies do not.
+	keysInBody bool
 }
 
 // s3Action is the S3 action an operation is named by in bucket policies:
@@ -191,6 +196,9 @@ func onBucket(p policy.Permission) access { return access{rule: accessPerm, perm
 // first.
 func (a access) needs(req *request, action, read s3Action) []need {
 	b, k, act := req.bucket, req.key, action.of(req)
+	if a.keysInBody {
+		act = ""
+	}
 	switch a.rule {
 	case accessPerm:
 		p := a.perm

@@ -211,6 +211,26 @@ func (s *Server) bucketPolicyDecision(ctx context.Context, req *request, n need,
 	return d, nil
 }
 
+// policyDeniesKey applies the bucket policy to one key of a request that
+// names its keys in its body (access.keysInBody): AccessDenied when the
+// policy denies the operation's action on that key (or version).
+func (s *Server) policyDeniesKey(ctx context.Context, req *request, key, versionID string, buckets map[string]*cairnpb.Bucket) error {
+	a := s.ops[req.op].action
+	name := a.name
+	if versionID != "" && a.version != "" {
+		name = a.version
+	}
+	n := need{kind: needPerm, bucket: req.bucket, key: key, action: name}
+	d, err := s.bucketPolicyDecision(ctx, req, n, s.ops[req.op].access, buckets)
+	if err != nil {
+		return err
+	}
+	if d == bucketpolicy.Denied {
+		return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: the policy of bucket %q denies %s of %q: %w", req.bucket, name, key, errAccessDenied))
+	}
+	return nil
+}
+
 // policyPrincipal names who in bucket policies' terms: anonymous, or the
 // namespace (its root ARN and bare name) and, for a user, the user's and
 // its groups' ARNs.

@@ -192,7 +192,7 @@ func opTable() [opCount]opRow {
 		OpListObjectsV2:        {"ListObjectsV2", (*Server).listObjectsV2, onBucket(policy.ObjectInspect), act("s3:ListBucket")},
 		OpListObjectVersions:   {"ListObjectVersions", (*Server).listObjectVersions, onBucket(policy.ObjectInspect), act("s3:ListBucketVersions")},
 		OpListMultipartUploads: {"ListMultipartUploads", (*Server).listMultipartUploads, onBucket(policy.ObjectInspect), act("s3:ListBucketMultipartUploads")},
-		OpDeleteObjects:        {"DeleteObjects", (*Server).deleteObjects, access{rule: accessPerm, perm: policy.ObjectDelete, bypass: true}, act("s3:DeleteObject")},
+		OpDeleteObjects:        {"DeleteObjects", (*Server).deleteObjects, access{rule: accessPerm, perm: policy.ObjectDelete, bypass: true, keysInBody: true}, act("s3:DeleteObject", "s3:DeleteObjectVersion")},
 		OpPostObject:           {"PostObject", (*Server).postObject, access{rule: accessByHandler}, act("s3:PutObject")},
 		OpGetBucketTagging:     {"GetBucketTagging", (*Server).getBucketTagging, onBucket(policy.BucketRead), act("s3:GetBucketTagging")},
 		OpPutBucketTagging:     {"PutBucketTagging", (*Server).putBucketTagging, onBucket(policy.BucketUpdate), act("s3:PutBucketTagging")},
