@@ -60,6 +60,18 @@ func TestBucketPolicyOperations(t *testing.T) {
 	if err := put(`{"Statement":"nope"}`); code(err) != "MalformedPolicy" {
 		t.Fatalf("malformed: %v", err)
 	}
+	if err := put(`{"Id":"` + strings.Repeat("x", 20<<10) + `"}`); code(err) != "InvalidArgument" {
+		t.Fatalf("a policy over 20 KiB: %v", err)
+	}
+	// Without Content-MD5 or a checksum (as minio-go sends it), and with
+	// a wrong Content-MD5.
+	plain := `{"Statement":{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::polb/never/*"}}`
+	if status, _, body := surfDo(t, base, http.MethodPut, "/polb?policy", []byte(plain), nil); status != http.StatusNoContent {
+		t.Fatalf("PutBucketPolicy without a digest: %d %s", status, body)
+	}
+	if status, _, body := surfDo(t, base, http.MethodPut, "/polb?policy", []byte(plain), map[string]string{"Content-MD5": "AAAAAAAAAAAAAAAAAAAAAA=="}); status != http.StatusBadRequest {
+		t.Fatalf("PutBucketPolicy with a wrong Content-MD5: %d %s", status, body)
+	}
 	if _, err := cl.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("missing"), Policy: aws.String(`{}`)}); code(err) != "NoSuchBucket" && code(err) != "MalformedPolicy" {
 		t.Fatalf("policy of a missing bucket: %v", err)
 	}
