@@ -183,13 +183,14 @@ func (s *Server) deletePublicAccessBlock(ctx context.Context, w http.ResponseWri
 
 // bucketPolicyDecision is what the policy of n's bucket says about n:
 // NoDecision when the bucket has no policy (or does not exist), when the
-// need is on no bucket, and for the operator on an operation it is always
+// need is on no existing bucket (CreateBucket, ListBuckets), and for the operator on an operation it is always
 // allowed (access.ownerAlways). Under RestrictPublicBuckets a public
 // policy allows nothing to unsigned requests; its Deny statements still
 // count. buckets memoizes the bucket records looked up for the request.
 func (s *Server) bucketPolicyDecision(ctx context.Context, req *request, n need, a access, buckets map[string]*cairnpb.Bucket) (bucketpolicy.Decision, error) {
 	who := req.who
-	if n.action == "" || n.bucket == "" || (who != nil && who.operator && a.ownerAlways) {
+	onBucket := n.kind == needPerm || n.kind == needWrite // not CreateBucket, ListBuckets
+	if !onBucket || n.action == "" || n.bucket == "" || (who != nil && who.operator && a.ownerAlways) {
 		return bucketpolicy.NoDecision, nil
 	}
 	bk, ok := buckets[n.bucket]

@@ -142,6 +142,19 @@ func TestBucketPolicyOperations(t *testing.T) {
 	if status, _ := anonDo(t, http.MethodDelete, base+"/polb/locked/c"); status != http.StatusForbidden {
 		t.Fatalf("anonymous DELETE under a public-read policy: %d", status)
 	}
+	// Even s3:* to everyone does not reach operations on no existing
+	// bucket: CreateBucket (of this name) and ListBuckets stay refused.
+	if err := put(`{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::polb","arn:aws:s3:::polb/*"]}}`); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ method, path string }{{http.MethodPut, "/polb"}, {http.MethodGet, "/"}, {http.MethodPost, "/polb?delete"}} {
+		if status, body := anonDo(t, c.method, base+c.path); status != http.StatusForbidden {
+			t.Fatalf("anonymous %s %s under s3:* to *: %d %s", c.method, c.path, status, body)
+		}
+	}
+	if status, _ := anonDo(t, http.MethodGet, base+"/polb?list-type=2"); status != http.StatusOK {
+		t.Fatalf("anonymous list under s3:* to *: %d", status)
+	}
 	if _, err := cl.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String("polb")}); err != nil {
 		t.Fatal(err)
 	}
