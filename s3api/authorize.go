@@ -103,7 +103,7 @@ type need struct {
 	bucket string
 	key    string
 	// action is the S3 action a bucket policy judges the need by; ""
-	// for needs on no bucket (ListBuckets, CreateBucket).
+	// when the handler judges it key by key (access.keysInBody).
 	action string
 }
 
