@@ -204,7 +204,8 @@ func setCorsHeaders(h http.Header, r *cairnpb.CorsRule, origin string) {
 }
 
 // corsNamespace is the namespace a request's bucket is looked up in for
-// CORS, before (or without) authentication.
+// CORS, before (or without) authentication, and the one an unsigned
+// request acts in (bucket policies).
 func (s *Server) corsNamespace(req *request) string {
 	if req.hostNS != "" {
 		return req.hostNS

@@ -198,6 +198,9 @@ type request struct {
 	id  string
 	ns  string
 	who *principal
+	// http is the HTTP request, for the condition keys of bucket
+	// policies (its address, transport and headers).
+	http *http.Request
 	// bypassGovernance: the request may bypass GOVERNANCE retention
 	// (authorize sets it; see access.bypass).
 	bypassGovernance bool
@@ -236,6 +239,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, o operation) {
 	if t.body != nil {
 		r = withBody(r, t.body)
 	}
+	req.http = r
 
 	err = checkEncoding(r, req)
 	if err == nil {
@@ -244,6 +248,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, o operation) {
 	anonymous := s.ops[req.op].access.rule == accessByHandler
 	if err == nil && !anonymous {
 		err = s.authenticate(r.Context(), r, req)
+		if errors.Is(err, sigv4.ErrMissingAuth) {
+			// Unsigned: served only if the bucket's policy allows it
+			// (authorize), in the namespace the host names.
+			req.ns, err = s.corsNamespace(req), nil
+		}
 	}
 	if err == nil && !anonymous {
 		err = s.authorize(r.Context(), req)

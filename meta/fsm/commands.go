@@ -113,6 +113,8 @@ func commandRows() []commandRow {
 		{field: "set_object_tags", apply: plain(applySetObjectTags)},
 		{field: "set_bucket_tags", apply: plain(applySetBucketTags)},
 		{field: "set_bucket_cors", apply: plain(applySetBucketCors)},
+		{field: "set_bucket_policy", apply: plain(applySetBucketPolicy)},
+		{field: "set_public_access_block", apply: plain(applySetPublicAccessBlock)},
 		{field: "drop_gc", apply: plain(applyDropGC)},
 		{field: "create_namespace", apply: timed(applyCreateNamespace)},
 		{field: "create_user", apply: timed(applyCreateUser)},

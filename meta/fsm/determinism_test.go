@@ -250,6 +250,12 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 			}
 			return c
 		},
+		"set_bucket_policy": func(g *fuzzGen) proto.Message {
+			return &cairnpb.SetBucketPolicyCmd{Namespace: fuzzNS, Name: g.anyBucket(), Policy: g.name(`{"Statement":[]}`, 2), Public: g.oneIn(2)}
+		},
+		"set_public_access_block": func(g *fuzzGen) proto.Message {
+			return &cairnpb.SetPublicAccessBlockCmd{Namespace: fuzzNS, Name: g.anyBucket(), Block: &cairnpb.PublicAccessBlock{BlockPublicPolicy: g.oneIn(2), RestrictPublicBuckets: g.oneIn(2)}}
+		},
 		"drop_gc": func(g *fuzzGen) proto.Message {
 			c := &cairnpb.DropGCCmd{}
 			g.read(func(r pebble.Reader) error {

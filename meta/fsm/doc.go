@@ -32,7 +32,9 @@
 //     lock and removeVersion, the gate of every removal), tagging.go,
 //     cors.go, gc_index.go, tenancy.go, iam.go, apikey.go, masterkey.go,
 //     repair.go (node states, relocations, corrupt reports), nodeweight.go,
-//     clusterid.go, inventory.go, rename.go (the native API's RenameObject:
+//     clusterid.go, inventory.go, bucketpolicy.go (bucket policies and the
+//     public access block, stored as the gateway validated them),
+//     rename.go (the native API's RenameObject:
 //     a current version moved to a new name in one apply).
 //   - fsmtest/: command builders shared by the tests of fsm and meta.
 //

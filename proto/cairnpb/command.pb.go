@@ -80,6 +80,8 @@ type Command struct {
 	//	*Command_SetVersionLock
 	//	*Command_SetBucketCors
 	//	*Command_RenameObject
+	//	*Command_SetBucketPolicy
+	//	*Command_SetPublicAccessBlock
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -539,6 +541,24 @@ func (x *Command) GetRenameObject() *RenameObjectCmd {
 	return nil
 }
 
+func (x *Command) GetSetBucketPolicy() *SetBucketPolicyCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetBucketPolicy); ok {
+			return x.SetBucketPolicy
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetPublicAccessBlock() *SetPublicAccessBlockCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetPublicAccessBlock); ok {
+			return x.SetPublicAccessBlock
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -719,6 +739,14 @@ type Command_RenameObject struct {
 	RenameObject *RenameObjectCmd `protobuf:"bytes,170,opt,name=rename_object,json=renameObject,proto3,oneof"`
 }
 
+type Command_SetBucketPolicy struct {
+	SetBucketPolicy *SetBucketPolicyCmd `protobuf:"bytes,160,opt,name=set_bucket_policy,json=setBucketPolicy,proto3,oneof"`
+}
+
+type Command_SetPublicAccessBlock struct {
+	SetPublicAccessBlock *SetPublicAccessBlockCmd `protobuf:"bytes,161,opt,name=set_public_access_block,json=setPublicAccessBlock,proto3,oneof"`
+}
+
 func (*Command_CreateBucket) isCommand_Op() {}
 
 func (*Command_DeleteBucket) isCommand_Op() {}
@@ -806,6 +834,10 @@ func (*Command_SetVersionLock) isCommand_Op() {}
 func (*Command_SetBucketCors) isCommand_Op() {}
 
 func (*Command_RenameObject) isCommand_Op() {}
+
+func (*Command_SetBucketPolicy) isCommand_Op() {}
+
+func (*Command_SetPublicAccessBlock) isCommand_Op() {}
 
 type CreateBucketCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1278,7 +1310,7 @@ var File_cairnpb_command_proto protoreflect.FileDescriptor
 
 const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\xf5\x18\n" +
+	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x9f\x1a\n" +
 	"\aCommand\x12\x1b\n" +
 	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12\x1d\n" +
 	"\n" +
@@ -1333,7 +1365,9 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\x16set_object_lock_config\x18x \x01(\v2 .cairn.v1.SetObjectLockConfigCmdH\x00R\x13setObjectLockConfig\x12G\n" +
 	"\x10set_version_lock\x18y \x01(\v2\x1b.cairn.v1.SetVersionLockCmdH\x00R\x0esetVersionLock\x12E\n" +
 	"\x0fset_bucket_cors\x18\x8c\x01 \x01(\v2\x1a.cairn.v1.SetBucketCorsCmdH\x00R\rsetBucketCors\x12A\n" +
-	"\rrename_object\x18\xaa\x01 \x01(\v2\x19.cairn.v1.RenameObjectCmdH\x00R\frenameObjectB\x04\n" +
+	"\rrename_object\x18\xaa\x01 \x01(\v2\x19.cairn.v1.RenameObjectCmdH\x00R\frenameObject\x12K\n" +
+	"\x11set_bucket_policy\x18\xa0\x01 \x01(\v2\x1c.cairn.v1.SetBucketPolicyCmdH\x00R\x0fsetBucketPolicy\x12[\n" +
+	"\x17set_public_access_block\x18\xa1\x01 \x01(\v2!.cairn.v1.SetPublicAccessBlockCmdH\x00R\x14setPublicAccessBlockB\x04\n" +
 	"\x02op\";\n" +
 	"\x0fCreateBucketCmd\x12(\n" +
 	"\x06bucket\x18\x01 \x01(\v2\x10.cairn.v1.BucketR\x06bucket\"C\n" +
@@ -1423,12 +1457,14 @@ var file_cairnpb_command_proto_goTypes = []any{
 	(*SetVersionLockCmd)(nil),       // 42: cairn.v1.SetVersionLockCmd
 	(*SetBucketCorsCmd)(nil),        // 43: cairn.v1.SetBucketCorsCmd
 	(*RenameObjectCmd)(nil),         // 44: cairn.v1.RenameObjectCmd
-	(*Bucket)(nil),                  // 45: cairn.v1.Bucket
-	(*ObjectVersion)(nil),           // 46: cairn.v1.ObjectVersion
-	(*WriteCondition)(nil),          // 47: cairn.v1.WriteCondition
-	(*DataNode)(nil),                // 48: cairn.v1.DataNode
-	(*MetaMember)(nil),              // 49: cairn.v1.MetaMember
-	(*GCEntry)(nil),                 // 50: cairn.v1.GCEntry
+	(*SetBucketPolicyCmd)(nil),      // 45: cairn.v1.SetBucketPolicyCmd
+	(*SetPublicAccessBlockCmd)(nil), // 46: cairn.v1.SetPublicAccessBlockCmd
+	(*Bucket)(nil),                  // 47: cairn.v1.Bucket
+	(*ObjectVersion)(nil),           // 48: cairn.v1.ObjectVersion
+	(*WriteCondition)(nil),          // 49: cairn.v1.WriteCondition
+	(*DataNode)(nil),                // 50: cairn.v1.DataNode
+	(*MetaMember)(nil),              // 51: cairn.v1.MetaMember
+	(*GCEntry)(nil),                 // 52: cairn.v1.GCEntry
 }
 var file_cairnpb_command_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.Command.create_bucket:type_name -> cairn.v1.CreateBucketCmd
@@ -1475,17 +1511,19 @@ var file_cairnpb_command_proto_depIdxs = []int32{
 	42, // 41: cairn.v1.Command.set_version_lock:type_name -> cairn.v1.SetVersionLockCmd
 	43, // 42: cairn.v1.Command.set_bucket_cors:type_name -> cairn.v1.SetBucketCorsCmd
 	44, // 43: cairn.v1.Command.rename_object:type_name -> cairn.v1.RenameObjectCmd
-	45, // 44: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
-	46, // 45: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
-	47, // 46: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
-	48, // 47: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
-	49, // 48: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
-	50, // 49: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
-	50, // [50:50] is the sub-list for method output_type
-	50, // [50:50] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	45, // 44: cairn.v1.Command.set_bucket_policy:type_name -> cairn.v1.SetBucketPolicyCmd
+	46, // 45: cairn.v1.Command.set_public_access_block:type_name -> cairn.v1.SetPublicAccessBlockCmd
+	47, // 46: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
+	48, // 47: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
+	49, // 48: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
+	50, // 49: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
+	51, // 50: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
+	52, // 51: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
+	52, // [52:52] is the sub-list for method output_type
+	52, // [52:52] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_command_proto_init() }
@@ -1494,6 +1532,7 @@ func file_cairnpb_command_proto_init() {
 		return
 	}
 	file_cairnpb_cors_proto_init()
+	file_cairnpb_bucketpolicy_proto_init()
 	file_cairnpb_condition_proto_init()
 	file_cairnpb_masterkey_proto_init()
 	file_cairnpb_iam_proto_init()
@@ -1551,6 +1590,8 @@ func file_cairnpb_command_proto_init() {
 		(*Command_SetVersionLock)(nil),
 		(*Command_SetBucketCors)(nil),
 		(*Command_RenameObject)(nil),
+		(*Command_SetBucketPolicy)(nil),
+		(*Command_SetPublicAccessBlock)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -37,6 +37,8 @@ const (
 	Meta_SetObjectTags_FullMethodName           = "/cairn.v1.Meta/SetObjectTags"
 	Meta_SetBucketTags_FullMethodName           = "/cairn.v1.Meta/SetBucketTags"
 	Meta_SetBucketCors_FullMethodName           = "/cairn.v1.Meta/SetBucketCors"
+	Meta_SetBucketPolicy_FullMethodName         = "/cairn.v1.Meta/SetBucketPolicy"
+	Meta_SetPublicAccessBlock_FullMethodName    = "/cairn.v1.Meta/SetPublicAccessBlock"
 	Meta_RegisterNode_FullMethodName            = "/cairn.v1.Meta/RegisterNode"
 	Meta_Heartbeat_FullMethodName               = "/cairn.v1.Meta/Heartbeat"
 	Meta_GetClusterMap_FullMethodName           = "/cairn.v1.Meta/GetClusterMap"
@@ -86,6 +88,8 @@ type MetaClient interface {
 	SetObjectTags(ctx context.Context, in *SetObjectTagsRequest, opts ...grpc.CallOption) (*SetObjectTagsResponse, error)
 	SetBucketTags(ctx context.Context, in *SetBucketTagsRequest, opts ...grpc.CallOption) (*SetBucketTagsResponse, error)
 	SetBucketCors(ctx context.Context, in *SetBucketCorsRequest, opts ...grpc.CallOption) (*SetBucketCorsResponse, error)
+	SetBucketPolicy(ctx context.Context, in *SetBucketPolicyRequest, opts ...grpc.CallOption) (*SetBucketPolicyResponse, error)
+	SetPublicAccessBlock(ctx context.Context, in *SetPublicAccessBlockRequest, opts ...grpc.CallOption) (*SetPublicAccessBlockResponse, error)
 	RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error)
 	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
 	GetClusterMap(ctx context.Context, in *GetClusterMapRequest, opts ...grpc.CallOption) (*GetClusterMapResponse, error)
@@ -309,6 +313,26 @@ func (c *metaClient) SetBucketCors(ctx context.Context, in *SetBucketCorsRequest
 	return out, nil
 }
 
+func (c *metaClient) SetBucketPolicy(ctx context.Context, in *SetBucketPolicyRequest, opts ...grpc.CallOption) (*SetBucketPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetBucketPolicyResponse)
+	err := c.cc.Invoke(ctx, Meta_SetBucketPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) SetPublicAccessBlock(ctx context.Context, in *SetPublicAccessBlockRequest, opts ...grpc.CallOption) (*SetPublicAccessBlockResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetPublicAccessBlockResponse)
+	err := c.cc.Invoke(ctx, Meta_SetPublicAccessBlock_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *metaClient) RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RegisterNodeResponse)
@@ -518,6 +542,8 @@ type MetaServer interface {
 	SetObjectTags(context.Context, *SetObjectTagsRequest) (*SetObjectTagsResponse, error)
 	SetBucketTags(context.Context, *SetBucketTagsRequest) (*SetBucketTagsResponse, error)
 	SetBucketCors(context.Context, *SetBucketCorsRequest) (*SetBucketCorsResponse, error)
+	SetBucketPolicy(context.Context, *SetBucketPolicyRequest) (*SetBucketPolicyResponse, error)
+	SetPublicAccessBlock(context.Context, *SetPublicAccessBlockRequest) (*SetPublicAccessBlockResponse, error)
 	RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error)
 	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
 	GetClusterMap(context.Context, *GetClusterMapRequest) (*GetClusterMapResponse, error)
@@ -614,6 +640,12 @@ func (UnimplementedMetaServer) SetBucketTags(context.Context, *SetBucketTagsRequ
 }
 func (UnimplementedMetaServer) SetBucketCors(context.Context, *SetBucketCorsRequest) (*SetBucketCorsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetBucketCors not implemented")
+}
+func (UnimplementedMetaServer) SetBucketPolicy(context.Context, *SetBucketPolicyRequest) (*SetBucketPolicyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetBucketPolicy not implemented")
+}
+func (UnimplementedMetaServer) SetPublicAccessBlock(context.Context, *SetPublicAccessBlockRequest) (*SetPublicAccessBlockResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetPublicAccessBlock not implemented")
 }
 func (UnimplementedMetaServer) RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RegisterNode not implemented")
@@ -1010,6 +1042,42 @@ func _Meta_SetBucketCors_Handler(srv interface{}, ctx context.Context, dec func(
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(MetaServer).SetBucketCors(ctx, req.(*SetBucketCorsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_SetBucketPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetBucketPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SetBucketPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SetBucketPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SetBucketPolicy(ctx, req.(*SetBucketPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_SetPublicAccessBlock_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetPublicAccessBlockRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SetPublicAccessBlock(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SetPublicAccessBlock_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SetPublicAccessBlock(ctx, req.(*SetPublicAccessBlockRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1416,6 +1484,14 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetBucketCors",
 			Handler:    _Meta_SetBucketCors_Handler,
+		},
+		{
+			MethodName: "SetBucketPolicy",
+			Handler:    _Meta_SetBucketPolicy_Handler,
+		},
+		{
+			MethodName: "SetPublicAccessBlock",
+			Handler:    _Meta_SetPublicAccessBlock_Handler,
 		},
 		{
 			MethodName: "RegisterNode",

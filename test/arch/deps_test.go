@@ -50,6 +50,7 @@ func TestDependencyDirection(t *testing.T) {
 		{"meta/fsm/fsmtest", []string{"meta/fsm/fsmtest", "proto/cairnpb"}},
 		{"node", []string{"node", "proto/", "erasure", "meta/metaclient"}},
 		{"meta/policy", []string{"meta/policy"}},
+		{"s3api/bucketpolicy", []string{"s3api/bucketpolicy"}},
 		{"s3api/model", []string{"s3api/model", "s3api/sse", "s3api/checksum", "s3api/cluster", "proto/", "erasure", "placement", "meta/metaclient", "meta/keyring", "node/dataclient"}},
 		{"s3api", []string{"s3api", "proto/", "erasure", "placement", "meta/metaclient", "meta/policy", "meta/keyring", "node/dataclient"}},
 		// The native API front end stands on the object model beside S3's,
@@ -84,6 +85,7 @@ func TestDirectImports(t *testing.T) {
 	}{
 		{"s3api", []string{module + "/erasure", module + "/placement"}},
 		{"s3api/model", []string{"net/http", module + "/s3api"}},
+		{"s3api/bucketpolicy", []string{"net/http"}},
 		{"s3api/native", []string{module + "/s3api", module + "/erasure", module + "/placement"}},
 		// The FSM speaks no protocol: request IDs reach it inside the
 		// Command, never as gRPC metadata.
