@@ -196,7 +196,7 @@ func (s *Server) bucketPolicyDecision(ctx context.Context, req *request, n need,
 	bk, ok := buckets[n.bucket]
 	if !ok {
 		var err error
-		bk, err = s.cfg.Index.GetBucket(ctx, req.ns, n.bucket)
+		bk, err = s.confs.get(ctx, req.ns, n.bucket)
 		switch {
 		case errors.Is(err, rpcerr.ErrBucketNotFound):
 			bk = nil

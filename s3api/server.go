@@ -89,6 +89,8 @@ type Server struct {
 	// ops is opTable: every request is routed, authorized and counted by
 	// its operation's row.
 	ops [opCount]opRow
+	// confs caches the bucket records every request's checks read.
+	confs *bucketConfs
 }
 
 // Objects is the object model the server reads and writes through, for
@@ -188,6 +190,7 @@ func New(cfg Config) (*Server, error) {
 		creds:   newKeyring(cfg.Credentials, cfg.Namespace, cfg.Index, cfg.Now),
 		admit:   newAdmission(cfg.Limits, objects.StreamCharge(), cfg.Metrics.countShed),
 		ops:     opTable(),
+		confs:   newBucketConfs(cfg.Index, cfg.Now),
 	}, nil
 }
 
@@ -321,6 +324,12 @@ func (s *Server) dispatch(ctx context.Context, w http.ResponseWriter, r *http.Re
 		if err := s.cfg.SSECTransport.Check(r); err != nil {
 			return err
 		}
+	}
+	if changesBucket(r, req) {
+		// Forgotten before and after: a request that reads the record
+		// while this one runs must not keep the old one for long.
+		s.confs.forget(req.ns, req.bucket)
+		defer s.confs.forget(req.ns, req.bucket)
 	}
 	return row.serve(s, ctx, w, r, req)
 }
