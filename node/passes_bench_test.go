@@ -1,6 +1,9 @@
 package node
 
 import (
+	"bytes"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -87,5 +90,66 @@ func BenchmarkPassFileWrite(b *testing.B) {
 			b.Fatal(err)
 		}
 		n++
+	}
+}
+
+// BenchmarkPassFileRead is one read(2) of every shard byte from the page
+// cache: a GET's floor for getting a stored byte back.
+func BenchmarkPassFileRead(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "pass")
+	block := passBlockRequest().GetBlock().GetData()
+	const perFile = 256 // 64 MiB
+	if err := os.WriteFile(path, bytes.Repeat(block, perFile), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, passBlock)
+	b.SetBytes(passBlock)
+	i := 0
+	for b.Loop() {
+		if _, err := f.ReadAt(buf, int64(i%perFile)*passBlock); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkPassLoopbackTCP is one trip of every byte over a loopback TCP
+// connection (send and receive syscalls and the kernel's copies): what
+// each hop costs, client to gateway and gateway to data node. Sender and
+// receiver run on both cores; the figure is wall time.
+func BenchmarkPassLoopbackTCP(b *testing.B) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lis.Close()
+	done := make(chan error, 1)
+	go func() {
+		c, err := lis.Accept()
+		if err == nil {
+			_, err = io.CopyBuffer(io.Discard, c, make([]byte, passBlock))
+			c.Close()
+		}
+		done <- err
+	}()
+	c, err := net.Dial("tcp", lis.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	block := passBlockRequest().GetBlock().GetData()
+	b.SetBytes(passBlock)
+	for b.Loop() {
+		if _, err := c.Write(block); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.Close()
+	if err := <-done; err != nil {
+		b.Fatal(err)
 	}
 }
