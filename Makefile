@@ -47,7 +47,7 @@ HELM_TESTS := test/helm
 DATA_NODES ?= 6
 TEST_TIMEOUT ?= 40m
 
-.PHONY: browser all build image run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 clients debclients s3cmdenv jsclients javaclients cluster-up cluster-down bench bench-tls bench-inventory clean
+.PHONY: browser all build image run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 clients debclients s3cmdenv jsclients javaclients cluster-up cluster-down bench bench-compare bench-tls bench-inventory clean
 
 all: build
 
@@ -228,6 +228,16 @@ cluster-down:
 # cluster, plus the gateway's peak RSS.
 bench: build
 	deploy/local/bench.sh
+
+# Cairn dev and the local cluster side by side with MinIO and SeaweedFS,
+# alternating, fresh stores, one client (docs/performance.md): medians with
+# min and max over BENCH_REPS (3) reps, ratios, and server CPU s/GiB per
+# process kind. The comparison servers are pinned builds from the Go module
+# proxy, cached in bin/compare (or MINIO_BIN / WEED_BIN). BENCH_DURATION
+# (20s) per timed workload; BENCH_BIG=1 adds 8 x 1 GiB PUT and GET;
+# BENCH_TARGETS (dev,cluster,minio,seaweedfs) picks and orders targets.
+bench-compare: build
+	$(GO) run ./deploy/benchcompare
 
 # What internal mutual TLS costs: the core benchmark against a cluster with
 # mTLS and one with --insecure-internal, alternating, in one run.
