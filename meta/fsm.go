@@ -229,6 +229,9 @@ func applyPutObject(b *pebble.Batch, index uint64, now int64, c *cairnpb.PutObje
 	if err := putProto(b, objectKey(id, v.GetKey()), v); err != nil {
 		return err
 	}
+	if err := indexForLifecycle(b, v); err != nil {
+		return err
+	}
 	switch {
 	case len(data) > 0:
 		if err := b.Set(inlineKey(id, v.GetKey()), data, nil); err != nil {

@@ -28,6 +28,7 @@ const (
 	jobOrphans     = "orphans"
 	jobInventory   = "inventory"
 	jobShardChecks = "shard-checks"
+	jobLifecycle   = "lifecycle"
 )
 
 // JobMetricPrefix names the runner's series: cairn_meta_job_rounds_total
@@ -43,6 +44,7 @@ func (n *node) leaderJobs() []leaderjob.Job {
 		&orphanJob{n: n},
 		&inventoryJob{n: n},
 		&shardCheckJob{n: n},
+		&lifecycleJob{n: n},
 	}
 	if n.cfg.Keyring != nil {
 		jobs = append(jobs, &rewrapJob{n: n})

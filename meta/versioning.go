@@ -115,6 +115,9 @@ func writeCurrent(b *pebble.Batch, bucketID []byte, v *cairnpb.ObjectVersion, da
 	if err := putProto(b, objectKey(bucketID, v.GetKey()), v); err != nil {
 		return err
 	}
+	if err := indexForLifecycle(b, v); err != nil {
+		return err
+	}
 	if len(data) > 0 {
 		if err := b.Set(inlineKey(bucketID, v.GetKey()), data, nil); err != nil {
 			return fmt.Errorf("meta: write inline data: %w", err)
@@ -232,6 +235,9 @@ func deleteSimple(b *pebble.Batch, index uint64, now int64, bk *cairnpb.Bucket, 
 		if err := del(b, objectKey(id, key)); err != nil {
 			return err
 		}
+	}
+	if err := indexForLifecycle(b, m); err != nil {
+		return err
 	}
 	return putProto(b, noncurrentKey(id, key, index), m)
 }

@@ -29,4 +29,5 @@ type Index interface {
 	VersioningIndex
 	ObjectLockIndex
 	CorsIndex
+	LifecycleIndex
 }

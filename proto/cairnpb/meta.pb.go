@@ -1310,7 +1310,7 @@ var File_cairnpb_meta_proto protoreflect.FileDescriptor
 
 const file_cairnpb_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x99\x01\n" +
+	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x99\x01\n" +
 	"\x13CreateBucketRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -1390,7 +1390,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xb7\x17\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\x98\x18\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1410,7 +1410,8 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x14ListMultipartUploads\x12%.cairn.v1.ListMultipartUploadsRequest\x1a&.cairn.v1.ListMultipartUploadsResponse\x12P\n" +
 	"\rSetObjectTags\x12\x1e.cairn.v1.SetObjectTagsRequest\x1a\x1f.cairn.v1.SetObjectTagsResponse\x12P\n" +
 	"\rSetBucketTags\x12\x1e.cairn.v1.SetBucketTagsRequest\x1a\x1f.cairn.v1.SetBucketTagsResponse\x12P\n" +
-	"\rSetBucketCors\x12\x1e.cairn.v1.SetBucketCorsRequest\x1a\x1f.cairn.v1.SetBucketCorsResponse\x12M\n" +
+	"\rSetBucketCors\x12\x1e.cairn.v1.SetBucketCorsRequest\x1a\x1f.cairn.v1.SetBucketCorsResponse\x12_\n" +
+	"\x12SetBucketLifecycle\x12#.cairn.v1.SetBucketLifecycleRequest\x1a$.cairn.v1.SetBucketLifecycleResponse\x12M\n" +
 	"\fRegisterNode\x12\x1d.cairn.v1.RegisterNodeRequest\x1a\x1e.cairn.v1.RegisterNodeResponse\x12D\n" +
 	"\tHeartbeat\x12\x1a.cairn.v1.HeartbeatRequest\x1a\x1b.cairn.v1.HeartbeatResponse\x12P\n" +
 	"\rGetClusterMap\x12\x1e.cairn.v1.GetClusterMapRequest\x1a\x1f.cairn.v1.GetClusterMapResponse\x12V\n" +
@@ -1482,44 +1483,46 @@ var file_cairnpb_meta_proto_goTypes = []any{
 	(*SetObjectTagsRequest)(nil),            // 36: cairn.v1.SetObjectTagsRequest
 	(*SetBucketTagsRequest)(nil),            // 37: cairn.v1.SetBucketTagsRequest
 	(*SetBucketCorsRequest)(nil),            // 38: cairn.v1.SetBucketCorsRequest
-	(*LookupAccessKeyRequest)(nil),          // 39: cairn.v1.LookupAccessKeyRequest
-	(*LookupAPIKeyRequest)(nil),             // 40: cairn.v1.LookupAPIKeyRequest
-	(*ReportCorruptShardRequest)(nil),       // 41: cairn.v1.ReportCorruptShardRequest
-	(*ReportUnreadableRequest)(nil),         // 42: cairn.v1.ReportUnreadableRequest
-	(*ReportShardsRequest)(nil),             // 43: cairn.v1.ReportShardsRequest
-	(*SetBucketVersioningRequest)(nil),      // 44: cairn.v1.SetBucketVersioningRequest
-	(*CommitVersionRequest)(nil),            // 45: cairn.v1.CommitVersionRequest
-	(*GetObjectVersionRequest)(nil),         // 46: cairn.v1.GetObjectVersionRequest
-	(*DeleteVersionRequest)(nil),            // 47: cairn.v1.DeleteVersionRequest
-	(*SetVersionTagsRequest)(nil),           // 48: cairn.v1.SetVersionTagsRequest
-	(*ListObjectVersionsRequest)(nil),       // 49: cairn.v1.ListObjectVersionsRequest
-	(*SetObjectLockConfigRequest)(nil),      // 50: cairn.v1.SetObjectLockConfigRequest
-	(*SetVersionLockRequest)(nil),           // 51: cairn.v1.SetVersionLockRequest
-	(*ActiveMasterKeyRequest)(nil),          // 52: cairn.v1.ActiveMasterKeyRequest
-	(*CreateMultipartUploadResponse)(nil),   // 53: cairn.v1.CreateMultipartUploadResponse
-	(*GetMultipartUploadResponse)(nil),      // 54: cairn.v1.GetMultipartUploadResponse
-	(*CommitPartResponse)(nil),              // 55: cairn.v1.CommitPartResponse
-	(*CompleteMultipartUploadResponse)(nil), // 56: cairn.v1.CompleteMultipartUploadResponse
-	(*AbortMultipartUploadResponse)(nil),    // 57: cairn.v1.AbortMultipartUploadResponse
-	(*ListPartsResponse)(nil),               // 58: cairn.v1.ListPartsResponse
-	(*ListMultipartUploadsResponse)(nil),    // 59: cairn.v1.ListMultipartUploadsResponse
-	(*SetObjectTagsResponse)(nil),           // 60: cairn.v1.SetObjectTagsResponse
-	(*SetBucketTagsResponse)(nil),           // 61: cairn.v1.SetBucketTagsResponse
-	(*SetBucketCorsResponse)(nil),           // 62: cairn.v1.SetBucketCorsResponse
-	(*LookupAccessKeyResponse)(nil),         // 63: cairn.v1.LookupAccessKeyResponse
-	(*LookupAPIKeyResponse)(nil),            // 64: cairn.v1.LookupAPIKeyResponse
-	(*ReportCorruptShardResponse)(nil),      // 65: cairn.v1.ReportCorruptShardResponse
-	(*ReportUnreadableResponse)(nil),        // 66: cairn.v1.ReportUnreadableResponse
-	(*ReportShardsResponse)(nil),            // 67: cairn.v1.ReportShardsResponse
-	(*SetBucketVersioningResponse)(nil),     // 68: cairn.v1.SetBucketVersioningResponse
-	(*CommitVersionResponse)(nil),           // 69: cairn.v1.CommitVersionResponse
-	(*GetObjectVersionResponse)(nil),        // 70: cairn.v1.GetObjectVersionResponse
-	(*DeleteVersionResponse)(nil),           // 71: cairn.v1.DeleteVersionResponse
-	(*SetVersionTagsResponse)(nil),          // 72: cairn.v1.SetVersionTagsResponse
-	(*ListObjectVersionsResponse)(nil),      // 73: cairn.v1.ListObjectVersionsResponse
-	(*SetObjectLockConfigResponse)(nil),     // 74: cairn.v1.SetObjectLockConfigResponse
-	(*SetVersionLockResponse)(nil),          // 75: cairn.v1.SetVersionLockResponse
-	(*ActiveMasterKeyResponse)(nil),         // 76: cairn.v1.ActiveMasterKeyResponse
+	(*SetBucketLifecycleRequest)(nil),       // 39: cairn.v1.SetBucketLifecycleRequest
+	(*LookupAccessKeyRequest)(nil),          // 40: cairn.v1.LookupAccessKeyRequest
+	(*LookupAPIKeyRequest)(nil),             // 41: cairn.v1.LookupAPIKeyRequest
+	(*ReportCorruptShardRequest)(nil),       // 42: cairn.v1.ReportCorruptShardRequest
+	(*ReportUnreadableRequest)(nil),         // 43: cairn.v1.ReportUnreadableRequest
+	(*ReportShardsRequest)(nil),             // 44: cairn.v1.ReportShardsRequest
+	(*SetBucketVersioningRequest)(nil),      // 45: cairn.v1.SetBucketVersioningRequest
+	(*CommitVersionRequest)(nil),            // 46: cairn.v1.CommitVersionRequest
+	(*GetObjectVersionRequest)(nil),         // 47: cairn.v1.GetObjectVersionRequest
+	(*DeleteVersionRequest)(nil),            // 48: cairn.v1.DeleteVersionRequest
+	(*SetVersionTagsRequest)(nil),           // 49: cairn.v1.SetVersionTagsRequest
+	(*ListObjectVersionsRequest)(nil),       // 50: cairn.v1.ListObjectVersionsRequest
+	(*SetObjectLockConfigRequest)(nil),      // 51: cairn.v1.SetObjectLockConfigRequest
+	(*SetVersionLockRequest)(nil),           // 52: cairn.v1.SetVersionLockRequest
+	(*ActiveMasterKeyRequest)(nil),          // 53: cairn.v1.ActiveMasterKeyRequest
+	(*CreateMultipartUploadResponse)(nil),   // 54: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 55: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 56: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 57: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 58: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 59: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 60: cairn.v1.ListMultipartUploadsResponse
+	(*SetObjectTagsResponse)(nil),           // 61: cairn.v1.SetObjectTagsResponse
+	(*SetBucketTagsResponse)(nil),           // 62: cairn.v1.SetBucketTagsResponse
+	(*SetBucketCorsResponse)(nil),           // 63: cairn.v1.SetBucketCorsResponse
+	(*SetBucketLifecycleResponse)(nil),      // 64: cairn.v1.SetBucketLifecycleResponse
+	(*LookupAccessKeyResponse)(nil),         // 65: cairn.v1.LookupAccessKeyResponse
+	(*LookupAPIKeyResponse)(nil),            // 66: cairn.v1.LookupAPIKeyResponse
+	(*ReportCorruptShardResponse)(nil),      // 67: cairn.v1.ReportCorruptShardResponse
+	(*ReportUnreadableResponse)(nil),        // 68: cairn.v1.ReportUnreadableResponse
+	(*ReportShardsResponse)(nil),            // 69: cairn.v1.ReportShardsResponse
+	(*SetBucketVersioningResponse)(nil),     // 70: cairn.v1.SetBucketVersioningResponse
+	(*CommitVersionResponse)(nil),           // 71: cairn.v1.CommitVersionResponse
+	(*GetObjectVersionResponse)(nil),        // 72: cairn.v1.GetObjectVersionResponse
+	(*DeleteVersionResponse)(nil),           // 73: cairn.v1.DeleteVersionResponse
+	(*SetVersionTagsResponse)(nil),          // 74: cairn.v1.SetVersionTagsResponse
+	(*ListObjectVersionsResponse)(nil),      // 75: cairn.v1.ListObjectVersionsResponse
+	(*SetObjectLockConfigResponse)(nil),     // 76: cairn.v1.SetObjectLockConfigResponse
+	(*SetVersionLockResponse)(nil),          // 77: cairn.v1.SetVersionLockResponse
+	(*ActiveMasterKeyResponse)(nil),         // 78: cairn.v1.ActiveMasterKeyResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
 	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
@@ -1551,60 +1554,62 @@ var file_cairnpb_meta_proto_depIdxs = []int32{
 	36, // 26: cairn.v1.Meta.SetObjectTags:input_type -> cairn.v1.SetObjectTagsRequest
 	37, // 27: cairn.v1.Meta.SetBucketTags:input_type -> cairn.v1.SetBucketTagsRequest
 	38, // 28: cairn.v1.Meta.SetBucketCors:input_type -> cairn.v1.SetBucketCorsRequest
-	17, // 29: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
-	19, // 30: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
-	21, // 31: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
-	39, // 32: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
-	40, // 33: cairn.v1.Meta.LookupAPIKey:input_type -> cairn.v1.LookupAPIKeyRequest
-	41, // 34: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
-	42, // 35: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
-	43, // 36: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
-	44, // 37: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
-	45, // 38: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
-	46, // 39: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
-	47, // 40: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
-	48, // 41: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
-	49, // 42: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
-	50, // 43: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
-	51, // 44: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
-	52, // 45: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
-	1,  // 46: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,  // 47: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,  // 48: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,  // 49: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,  // 50: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11, // 51: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13, // 52: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16, // 53: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	53, // 54: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
-	54, // 55: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
-	55, // 56: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
-	56, // 57: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
-	57, // 58: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
-	58, // 59: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
-	59, // 60: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
-	60, // 61: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
-	61, // 62: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
-	62, // 63: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
-	18, // 64: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20, // 65: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23, // 66: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	63, // 67: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
-	64, // 68: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
-	65, // 69: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
-	66, // 70: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
-	67, // 71: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
-	68, // 72: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
-	69, // 73: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
-	70, // 74: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
-	71, // 75: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
-	72, // 76: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
-	73, // 77: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
-	74, // 78: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
-	75, // 79: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
-	76, // 80: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
-	46, // [46:81] is the sub-list for method output_type
-	11, // [11:46] is the sub-list for method input_type
+	39, // 29: cairn.v1.Meta.SetBucketLifecycle:input_type -> cairn.v1.SetBucketLifecycleRequest
+	17, // 30: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
+	19, // 31: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
+	21, // 32: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
+	40, // 33: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
+	41, // 34: cairn.v1.Meta.LookupAPIKey:input_type -> cairn.v1.LookupAPIKeyRequest
+	42, // 35: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
+	43, // 36: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
+	44, // 37: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
+	45, // 38: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
+	46, // 39: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
+	47, // 40: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
+	48, // 41: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
+	49, // 42: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
+	50, // 43: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
+	51, // 44: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
+	52, // 45: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
+	53, // 46: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
+	1,  // 47: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,  // 48: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,  // 49: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,  // 50: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,  // 51: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11, // 52: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13, // 53: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16, // 54: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	54, // 55: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	55, // 56: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	56, // 57: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	57, // 58: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	58, // 59: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	59, // 60: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	60, // 61: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	61, // 62: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
+	62, // 63: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
+	63, // 64: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
+	64, // 65: cairn.v1.Meta.SetBucketLifecycle:output_type -> cairn.v1.SetBucketLifecycleResponse
+	18, // 66: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20, // 67: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23, // 68: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	65, // 69: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
+	66, // 70: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
+	67, // 71: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
+	68, // 72: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
+	69, // 73: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
+	70, // 74: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
+	71, // 75: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
+	72, // 76: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
+	73, // 77: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
+	74, // 78: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
+	75, // 79: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
+	76, // 80: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
+	77, // 81: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
+	78, // 82: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
+	47, // [47:83] is the sub-list for method output_type
+	11, // [11:47] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -1616,6 +1621,7 @@ func file_cairnpb_meta_proto_init() {
 		return
 	}
 	file_cairnpb_cors_proto_init()
+	file_cairnpb_lifecycle_proto_init()
 	file_cairnpb_condition_proto_init()
 	file_cairnpb_masterkey_proto_init()
 	file_cairnpb_multipart_proto_init()

@@ -37,6 +37,7 @@ const (
 	Meta_SetObjectTags_FullMethodName           = "/cairn.v1.Meta/SetObjectTags"
 	Meta_SetBucketTags_FullMethodName           = "/cairn.v1.Meta/SetBucketTags"
 	Meta_SetBucketCors_FullMethodName           = "/cairn.v1.Meta/SetBucketCors"
+	Meta_SetBucketLifecycle_FullMethodName      = "/cairn.v1.Meta/SetBucketLifecycle"
 	Meta_RegisterNode_FullMethodName            = "/cairn.v1.Meta/RegisterNode"
 	Meta_Heartbeat_FullMethodName               = "/cairn.v1.Meta/Heartbeat"
 	Meta_GetClusterMap_FullMethodName           = "/cairn.v1.Meta/GetClusterMap"
@@ -85,6 +86,7 @@ type MetaClient interface {
 	SetObjectTags(ctx context.Context, in *SetObjectTagsRequest, opts ...grpc.CallOption) (*SetObjectTagsResponse, error)
 	SetBucketTags(ctx context.Context, in *SetBucketTagsRequest, opts ...grpc.CallOption) (*SetBucketTagsResponse, error)
 	SetBucketCors(ctx context.Context, in *SetBucketCorsRequest, opts ...grpc.CallOption) (*SetBucketCorsResponse, error)
+	SetBucketLifecycle(ctx context.Context, in *SetBucketLifecycleRequest, opts ...grpc.CallOption) (*SetBucketLifecycleResponse, error)
 	RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error)
 	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
 	GetClusterMap(ctx context.Context, in *GetClusterMapRequest, opts ...grpc.CallOption) (*GetClusterMapResponse, error)
@@ -306,6 +308,16 @@ func (c *metaClient) SetBucketCors(ctx context.Context, in *SetBucketCorsRequest
 	return out, nil
 }
 
+func (c *metaClient) SetBucketLifecycle(ctx context.Context, in *SetBucketLifecycleRequest, opts ...grpc.CallOption) (*SetBucketLifecycleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetBucketLifecycleResponse)
+	err := c.cc.Invoke(ctx, Meta_SetBucketLifecycle_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *metaClient) RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RegisterNodeResponse)
@@ -505,6 +517,7 @@ type MetaServer interface {
 	SetObjectTags(context.Context, *SetObjectTagsRequest) (*SetObjectTagsResponse, error)
 	SetBucketTags(context.Context, *SetBucketTagsRequest) (*SetBucketTagsResponse, error)
 	SetBucketCors(context.Context, *SetBucketCorsRequest) (*SetBucketCorsResponse, error)
+	SetBucketLifecycle(context.Context, *SetBucketLifecycleRequest) (*SetBucketLifecycleResponse, error)
 	RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error)
 	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
 	GetClusterMap(context.Context, *GetClusterMapRequest) (*GetClusterMapResponse, error)
@@ -599,6 +612,9 @@ func (UnimplementedMetaServer) SetBucketTags(context.Context, *SetBucketTagsRequ
 }
 func (UnimplementedMetaServer) SetBucketCors(context.Context, *SetBucketCorsRequest) (*SetBucketCorsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetBucketCors not implemented")
+}
+func (UnimplementedMetaServer) SetBucketLifecycle(context.Context, *SetBucketLifecycleRequest) (*SetBucketLifecycleResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetBucketLifecycle not implemented")
 }
 func (UnimplementedMetaServer) RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RegisterNode not implemented")
@@ -996,6 +1012,24 @@ func _Meta_SetBucketCors_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_SetBucketLifecycle_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetBucketLifecycleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SetBucketLifecycle(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SetBucketLifecycle_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SetBucketLifecycle(ctx, req.(*SetBucketLifecycleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Meta_RegisterNode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RegisterNodeRequest)
 	if err := dec(in); err != nil {
@@ -1380,6 +1414,10 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetBucketCors",
 			Handler:    _Meta_SetBucketCors_Handler,
+		},
+		{
+			MethodName: "SetBucketLifecycle",
+			Handler:    _Meta_SetBucketLifecycle_Handler,
 		},
 		{
 			MethodName: "RegisterNode",
