@@ -189,6 +189,9 @@ func applyDeleteBucket(b *pebble.Batch, now int64, c *cairnpb.DeleteBucketCmd) e
 	if err := abortBucketUploads(b, now, bk.GetId()); err != nil {
 		return err
 	}
+	if err := dropLifecycleProgress(b, bk.GetId()); err != nil {
+		return err
+	}
 	return del(b, bucketKey(c.GetNamespace(), c.GetName()))
 }
 

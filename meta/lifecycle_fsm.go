@@ -123,6 +123,12 @@ func lifecycleProgressKey(bucketID []byte) []byte {
 	return append([]byte(tagLifecycleProgress), bucketID...)
 }
 
+// dropLifecycleProgress drops the job's progress on a bucket being
+// deleted.
+func dropLifecycleProgress(b *pebble.Batch, bucketID []byte) error {
+	return del(b, lifecycleProgressKey(bucketID))
+}
+
 // validLifecycle bounds a configuration before it is proposed and when it
 // is applied (the gateway checks the rules' meaning).
 func validLifecycle(l *cairnpb.BucketLifecycle) error {
@@ -157,7 +163,7 @@ func applySetBucketLifecycle(b *pebble.Batch, index uint64, _ int64, c *cairnpb.
 		bk.Lifecycle = l
 		bk.Lifecycle.Generation = index
 	}
-	if err := del(b, lifecycleProgressKey(bk.GetId())); err != nil {
+	if err := dropLifecycleProgress(b, bk.GetId()); err != nil {
 		return err
 	}
 	return putProto(b, bucketKey(c.GetNamespace(), c.GetName()), bk)

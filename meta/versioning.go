@@ -143,6 +143,9 @@ func commitVersioned(b *pebble.Batch, index uint64, now int64, bk *cairnpb.Bucke
 		}
 		// A retried commit of the current version: rewrite it in place.
 		v.Versioned, v.Seq = old.GetVersioned(), old.GetSeq()
+		if err := unindexForLifecycle(b, old); err != nil { // its time may differ
+			return err
+		}
 		return writeCurrent(b, id, v, data)
 	}
 	v.Versioned = bk.GetVersioning() == versioningEnabled
