@@ -77,6 +77,7 @@ func (s *Server) leaderJobs(ctx context.Context, _ *cairnpb.LeaderJobsRequest) (
 		resp.Jobs = append(resp.Jobs, &cairnpb.LeaderJob{
 			Name: st.Name, Active: st.Active, Running: st.Running, Rounds: st.Rounds, Errors: st.Errors, LastError: st.LastError,
 			LastStartUnixNano: unix(st.LastStart), LastDurationNanos: int64(st.LastDuration), LastSuccessUnixNano: unix(st.LastSuccess),
+			Progress: st.Progress,
 		})
 	}
 	return resp, nil

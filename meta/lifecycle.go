@@ -82,6 +82,13 @@ func (s *Server) LifecycleStats() LifecycleStats {
 	}
 }
 
+// Progress is the job's work since the node started, for cairnctl status.
+func (j *lifecycleJob) Progress() string {
+	c := &j.n.lifecycle
+	return fmt.Sprintf("%d index entries examined; %d expired, %d noncurrent removed, %d delete markers removed, %d uploads aborted; %d refused by object lock",
+		c.scanned.Load(), c.expired.Load(), c.noncurrent.Load(), c.markers.Load(), c.uploads.Load(), c.locked.Load())
+}
+
 // lifecycleJob is the leader's lifecycle job.
 type lifecycleJob struct {
 	n    *node

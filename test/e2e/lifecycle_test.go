@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,32 @@ func TestLifecycle(t *testing.T) {
 	t.Run("NoncurrentKeepsNewest", func(t *testing.T) { lifecycleNoncurrent(t, cl) })
 	t.Run("AbortUploadFreesSpace", func(t *testing.T) { lifecycleAbortUpload(t, c, cl) })
 	t.Run("ComplianceSurvives", func(t *testing.T) { lifecycleLocked(t, cl) })
+	t.Run("StatusShowsProgress", func(t *testing.T) { lifecycleStatus(t, c) })
+}
+
+// lifecycleStatus: cairnctl status shows the job and its account of the
+// work the subtests above made it do.
+func lifecycleStatus(t *testing.T, c *harness.Cluster) {
+	out, err := exec.Command(cairnctlBin, append(c.CtlArgs(), "status")...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := ""
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "lifecycle: ") {
+			line = l
+		}
+	}
+	var scanned, expired, noncurrent, markers, uploads, locked int
+	if _, err := fmt.Sscanf(strings.TrimSpace(line), "lifecycle: %d index entries examined; %d expired, %d noncurrent removed, %d delete markers removed, %d uploads aborted; %d refused by object lock",
+		&scanned, &expired, &noncurrent, &markers, &uploads, &locked); err != nil {
+		t.Fatalf("no lifecycle progress in cairnctl status (%v):\n%s", err, out)
+	}
+	// logs/ (3) and the locked bucket's two keys expired; 3 + 1 noncurrent
+	// versions removed; one upload aborted; the COMPLIANCE version refused.
+	if expired < 5 || noncurrent < 4 || uploads < 1 || locked < 1 || scanned < expired+noncurrent {
+		t.Fatalf("lifecycle progress %q", line)
+	}
 }
 
 // lcCode is the S3 error code of err.
