@@ -281,6 +281,10 @@ func (n *node) lifecycleSteps(bk *cairnpb.Bucket, rule *cairnpb.LifecycleRule, a
 			return err
 		}
 		defer objects.Close()
+		// A key met twice in a batch (several of its versions in the
+		// window) is decided from the same read: its removals are
+		// proposed once.
+		decided := map[string]bool{}
 		for ok := it.First(); ok && len(out) < lifecycleBatch; ok = it.Next() {
 			e, valid := splitLifecycleKey(bytes.Clone(it.Key()), len(base))
 			if !valid {
@@ -288,8 +292,16 @@ func (n *node) lifecycleSteps(bk *cairnpb.Bucket, rule *cairnpb.LifecycleRule, a
 			}
 			st := lifecycleStep{dbKey: e.dbKey}
 			if strings.HasPrefix(e.key, rule.GetFilter().GetPrefix()) {
-				if st.removals, err = lifecycleDecide(r, objects, bk, rule, a, e, cut); err != nil {
+				removals, err := lifecycleDecide(r, objects, bk, rule, a, e, cut)
+				if err != nil {
 					return err
+				}
+				for _, cmd := range removals {
+					id := cmd.GetKey() + "\x00" + cmd.GetVersionId() + "\x00" + cmd.GetAction().String()
+					if !decided[id] {
+						decided[id] = true
+						st.removals = append(st.removals, cmd)
+					}
 				}
 			}
 			out = append(out, st)
