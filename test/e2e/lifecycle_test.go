@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/lifecycle"
 
 	"github.com/cairn-store/cairn/test/harness"
 )
@@ -328,4 +331,42 @@ func lifecycleLocked(t *testing.T, cl *s3.Client) {
 		t.Fatalf("the COMPLIANCE version is gone: %v", err)
 	}
 	g.Body.Close()
+}
+
+// minioLifecycle: minio-go's lifecycle calls (TestMinioGoSurface's
+// cluster) set, read back and remove a configuration.
+func minioLifecycle(ctx context.Context, t *testing.T, mc *minio.Client, region string) {
+	const b = "mc-lifecycle"
+	minioMakeBucket(ctx, t, mc, region, b)
+	if _, err := mc.GetBucketLifecycle(ctx, b); minioCode(err) != "NoSuchLifecycleConfiguration" {
+		t.Fatalf("lifecycle of a bucket without one: %v", err)
+	}
+	lc := lifecycle.NewConfiguration()
+	lc.Rules = []lifecycle.Rule{
+		{ID: "expire", Status: "Enabled", Expiration: lifecycle.Expiration{Days: 1}, RuleFilter: lifecycle.Filter{Prefix: "tmp/"}},
+		{ID: "versions", Status: "Enabled", NoncurrentVersionExpiration: lifecycle.NoncurrentVersionExpiration{NoncurrentDays: 3, NewerNoncurrentVersions: 2},
+			RuleFilter: lifecycle.Filter{And: lifecycle.And{Prefix: "v/", Tags: []lifecycle.Tag{{Key: "keep", Value: "no"}}}}},
+		{ID: "uploads", Status: "Disabled", AbortIncompleteMultipartUpload: lifecycle.AbortIncompleteMultipartUpload{DaysAfterInitiation: 2},
+			RuleFilter: lifecycle.Filter{Prefix: "up/"}},
+	}
+	if err := mc.SetBucketLifecycle(ctx, b, lc); err != nil {
+		t.Fatalf("set lifecycle: %v", err)
+	}
+	got, err := mc.GetBucketLifecycle(ctx, b)
+	if err != nil || len(got.Rules) != 3 {
+		t.Fatalf("get lifecycle: %+v %v", got, err)
+	}
+	r0, r1, r2 := got.Rules[0], got.Rules[1], got.Rules[2]
+	if r0.ID != "expire" || r0.Expiration.Days != 1 || r0.RuleFilter.Prefix != "tmp/" ||
+		r1.NoncurrentVersionExpiration.NoncurrentDays != 3 || r1.NoncurrentVersionExpiration.NewerNoncurrentVersions != 2 ||
+		r1.RuleFilter.And.Prefix != "v/" || len(r1.RuleFilter.And.Tags) != 1 || r2.Status != "Disabled" ||
+		r2.AbortIncompleteMultipartUpload.DaysAfterInitiation != 2 {
+		t.Fatalf("lifecycle read back: %+v", got.Rules)
+	}
+	if err := mc.SetBucketLifecycle(ctx, b, lifecycle.NewConfiguration()); err != nil { // empty: DeleteBucketLifecycle
+		t.Fatalf("remove lifecycle: %v", err)
+	}
+	if _, err := mc.GetBucketLifecycle(ctx, b); minioCode(err) != "NoSuchLifecycleConfiguration" {
+		t.Fatalf("lifecycle after removal: %v", err)
+	}
 }

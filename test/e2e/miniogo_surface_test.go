@@ -62,6 +62,7 @@ func TestMinioGoSurface(t *testing.T) {
 	t.Run("SSEC", func(t *testing.T) { minioSSEC(ctx, t, mc, c.Region) })
 	t.Run("Presigned", func(t *testing.T) { minioPresigned(ctx, t, mc, c.Region) })
 	t.Run("NotImplemented", func(t *testing.T) { minioNotImplemented(ctx, t, mc, c.Region) })
+	t.Run("Lifecycle", func(t *testing.T) { minioLifecycle(ctx, t, mc, c.Region) })
 }
 
 func minioMakeBucket(ctx context.Context, t *testing.T, mc *minio.Client, region, name string) {
