@@ -50,7 +50,8 @@ func (f *s3Flags) register(fs *flag.FlagSet) {
 	f.enc.register(fs)
 	fs.IntVar(&f.maxRequests, "max-requests", 0, "requests in flight; more wait up to 500ms, then get 503 SlowDown (0: the memory limit / 640KiB, 256 at 160MiB)")
 	fs.StringVar(&f.maxBodyBytes, "max-body-bytes", "0", "request body bytes in flight (each request counts its Content-Length, at most two stripes); more wait up to 500ms, then get 503 SlowDown (0: a third of the memory limit)")
-	fs.DurationVar(&f.lifecycleDay, "lifecycle-day", s3api.DefaultLifecycleDay, "TESTING ONLY: the length of a lifecycle rule's day in x-amz-expiration (docs/lifecycle.md); give meta nodes the same")
+	fs.DurationVar(&f.lifecycleDay, lifecycleDayFlag, s3api.DefaultLifecycleDay, "testing only: the length of a lifecycle rule's day in x-amz-expiration (docs/lifecycle.md); give meta nodes the same")
+	hideFlags(fs, lifecycleDayFlag)
 	fs.DurationVar(&f.bodyIdle, "body-idle-timeout", s3api.DefaultBodyIdleTimeout, "a request body that sends nothing for this long gets 400 RequestTimeout and its connection closed (negative: never)")
 }
 
