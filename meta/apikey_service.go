@@ -3,10 +3,8 @@ package meta
 import (
 	"context"
 	"crypto/md5"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base32"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
@@ -14,13 +12,10 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
-
-// ocidUniqueBytes is the randomness in an OCID's unique part, written as
-// lowercase base32 (48 characters), the alphabet of OCI's own.
-const ocidUniqueBytes = 30
 
 // Smallest and largest RSA keys accepted for API signing (OCI asks for
 // 2048 bits or more).
@@ -30,26 +25,16 @@ const (
 	maxPEMBytes   = 16 << 10
 )
 
-// newOCID draws an OCID of kind ("tenancy", "user") in OCI's format.
-func newOCID(kind string) (string, error) {
-	b := make([]byte, ocidUniqueBytes)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("meta: draw OCID: %w", err)
-	}
-	u := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
-	return "ocid1." + kind + ".oc1.." + u, nil
-}
-
 // apiKeyFingerprint parses a PEM public key (PKIX "PUBLIC KEY", or PKCS #1
 // "RSA PUBLIC KEY") and returns it re-encoded as PKIX PEM with OCI's
 // fingerprint: the MD5 of its DER (PKIX) encoding, as colon-separated hex.
 func apiKeyFingerprint(pemText string) (canonical, fingerprint string, err error) {
 	if len(pemText) > maxPEMBytes {
-		return "", "", invalid("public key: longer than %d bytes", maxPEMBytes)
+		return "", "", fsm.Invalid("public key: longer than %d bytes", maxPEMBytes)
 	}
 	block, _ := pem.Decode([]byte(pemText))
 	if block == nil {
-		return "", "", invalid("public key: no PEM block found")
+		return "", "", fsm.Invalid("public key: no PEM block found")
 	}
 	var pub any
 	switch block.Type {
@@ -58,21 +43,21 @@ func apiKeyFingerprint(pemText string) (canonical, fingerprint string, err error
 	case "RSA PUBLIC KEY":
 		pub, err = x509.ParsePKCS1PublicKey(block.Bytes)
 	default:
-		return "", "", invalid("public key: PEM block is %q, want PUBLIC KEY (a private key must never be uploaded)", block.Type)
+		return "", "", fsm.Invalid("public key: PEM block is %q, want PUBLIC KEY (a private key must never be uploaded)", block.Type)
 	}
 	if err != nil {
-		return "", "", invalid("public key: %v", err)
+		return "", "", fsm.Invalid("public key: %v", err)
 	}
 	rk, ok := pub.(*rsa.PublicKey)
 	if !ok {
-		return "", "", invalid("public key: not an RSA key (OCI API keys are RSA)")
+		return "", "", fsm.Invalid("public key: not an RSA key (OCI API keys are RSA)")
 	}
 	if n := rk.N.BitLen(); n < minAPIKeyBits || n > maxAPIKeyBits {
-		return "", "", invalid("public key: %d bits, want %d to %d", n, minAPIKeyBits, maxAPIKeyBits)
+		return "", "", fsm.Invalid("public key: %d bits, want %d to %d", n, minAPIKeyBits, maxAPIKeyBits)
 	}
 	der, err := x509.MarshalPKIXPublicKey(rk)
 	if err != nil {
-		return "", "", invalid("public key: %v", err)
+		return "", "", fsm.Invalid("public key: %v", err)
 	}
 	sum := md5.Sum(der)
 	hexed := hex.EncodeToString(sum[:])
@@ -125,11 +110,11 @@ func (s *Server) uploadAPIKey(ctx context.Context, req *cairnpb.UploadAPIKeyRequ
 	if err != nil {
 		return nil, err
 	}
-	nsOCID, err := newOCID("tenancy")
+	nsOCID, err := fsm.NewOCID("tenancy")
 	if err != nil {
 		return nil, err
 	}
-	userOCID, err := newOCID("user")
+	userOCID, err := fsm.NewOCID("user")
 	if err != nil {
 		return nil, err
 	}
@@ -145,11 +130,11 @@ func (s *Server) uploadAPIKey(ctx context.Context, req *cairnpb.UploadAPIKeyRequ
 	// had them already.
 	resp := &cairnpb.UploadAPIKeyResponse{Key: k}
 	err = s.read(ctx, func(r pebble.Reader) error {
-		n, err := getNamespace(r, req.GetNamespace())
+		n, err := fsm.GetNamespace(r, req.GetNamespace())
 		if err != nil {
 			return err
 		}
-		u, err := getUser(r, req.GetNamespace(), req.GetUser())
+		u, err := fsm.GetUser(r, req.GetNamespace(), req.GetUser())
 		if err != nil {
 			return err
 		}
@@ -162,16 +147,16 @@ func (s *Server) uploadAPIKey(ctx context.Context, req *cairnpb.UploadAPIKeyRequ
 func (s *Server) listAPIKeys(ctx context.Context, req *cairnpb.ListAPIKeysRequest) (*cairnpb.ListAPIKeysResponse, error) {
 	resp := &cairnpb.ListAPIKeysResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
-		n, err := getNamespace(r, req.GetNamespace())
+		n, err := fsm.GetNamespace(r, req.GetNamespace())
 		if err != nil {
 			return err
 		}
-		u, err := getUser(r, req.GetNamespace(), req.GetUser())
+		u, err := fsm.GetUser(r, req.GetNamespace(), req.GetUser())
 		if err != nil {
 			return err
 		}
 		resp.NamespaceOcid, resp.UserOcid = n.GetOcid(), u.GetOcid()
-		resp.Keys, err = listAPIKeys(r, req.GetNamespace(), req.GetUser())
+		resp.Keys, err = fsm.ListAPIKeys(r, req.GetNamespace(), req.GetUser())
 		return err
 	})
 	return resp, err
@@ -190,11 +175,11 @@ func (s *Server) deleteAPIKey(ctx context.Context, req *cairnpb.DeleteAPIKeyRequ
 func (s *Server) lookupAPIKey(ctx context.Context, req *cairnpb.LookupAPIKeyRequest) (*cairnpb.LookupAPIKeyResponse, error) {
 	resp := &cairnpb.LookupAPIKeyResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
-		tenancy, err := resolveOCID(r, req.GetTenancyOcid())
+		tenancy, err := fsm.ResolveOCID(r, req.GetTenancyOcid())
 		if err != nil {
 			return err
 		}
-		user, err := resolveOCID(r, req.GetUserOcid())
+		user, err := fsm.ResolveOCID(r, req.GetUserOcid())
 		if err != nil {
 			return err
 		}
@@ -202,12 +187,12 @@ func (s *Server) lookupAPIKey(ctx context.Context, req *cairnpb.LookupAPIKeyRequ
 			return fmt.Errorf("meta: OCIDs %q/%q do not name a user of a tenancy: %w",
 				req.GetTenancyOcid(), req.GetUserOcid(), rpcerr.ErrKeyNotFound)
 		}
-		k, err := getAPIKey(r, user.GetNamespace(), user.GetUser(), req.GetFingerprint())
+		k, err := fsm.GetAPIKey(r, user.GetNamespace(), user.GetUser(), req.GetFingerprint())
 		if err != nil {
 			return err
 		}
 		authz := &cairnpb.LookupAccessKeyResponse{}
-		if err := authorizationOf(r, user.GetNamespace(), user.GetUser(), authz); err != nil {
+		if err := fsm.AuthorizationOf(r, user.GetNamespace(), user.GetUser(), authz); err != nil {
 			return err
 		}
 		resp.Namespace, resp.User, resp.PublicKeyPem = user.GetNamespace(), user.GetUser(), k.GetPublicKeyPem()

@@ -1,7 +1,6 @@
 package meta
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"github.com/hashicorp/raft"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcauth"
 )
@@ -31,8 +31,6 @@ const backupChunk = 256 << 10
 
 // restoreLeadTimeout bounds how long a restoring node waits to lead.
 const restoreLeadTimeout = 2 * time.Minute
-
-func isMemberKey(key []byte) bool { return bytes.HasPrefix(key, []byte(tagMember)) }
 
 // chunkSender sends what is written to it as snapshot chunks and hashes it.
 type chunkSender struct {
@@ -88,16 +86,9 @@ func (s *Server) saveSnapshot(ctx context.Context, send func(*cairnpb.MetaSnapsh
 	if err := s.node.readBarrier(ctx); err != nil {
 		return err
 	}
-	h, err := s.node.store.acquire()
-	if err != nil {
-		return err
-	}
-	defer s.node.store.release(h)
-	applied := s.node.raft.AppliedIndex()
-	snap := h.db.NewSnapshot()
-	defer snap.Close()
 	out := &chunkSender{send: send, sum: sha256.New()}
-	if err := writeSnapshotFiltered(out, snap, isMemberKey); err != nil {
+	applied, err := s.node.store.SaveWithoutMembers(out, s.node.raft.AppliedIndex)
+	if err != nil {
 		return fmt.Errorf("meta: stream FSM snapshot: %w", err)
 	}
 	s.cfg.Logger.Info("streamed FSM snapshot", "bytes", out.n, "applied_index", applied)
@@ -114,7 +105,7 @@ func CheckSnapshotFile(path string) error {
 		return fmt.Errorf("meta: open snapshot: %w", err)
 	}
 	defer f.Close()
-	if err := readSnapshot(f, nil); err != nil {
+	if err := fsm.ScanSnapshot(f, nil); err != nil {
 		return fmt.Errorf("meta: snapshot %s: %w", path, err)
 	}
 	return nil
@@ -131,8 +122,13 @@ func (s *Server) restoreFrom(ctx context.Context, path string) error {
 	if !s.cfg.Bootstrap {
 		return fmt.Errorf("%w: restoring a snapshot needs Bootstrap (a new group)", errConfig)
 	}
+	select {
+	case <-s.node.bootstrapDecided:
+	case <-ctx.Done():
+		return fmt.Errorf("meta: restore: %w", ctx.Err())
+	}
 	if !s.node.bootstrapped {
-		log.Info("node already has Raft state; not restoring the snapshot again")
+		log.Info("node already has Raft state, or its group exists; not restoring the snapshot")
 		return nil
 	}
 	// Checks the file too. See restore_index.go for why the seq matters.

@@ -33,9 +33,11 @@ type Config struct {
 	// Empty means a single-voter group of this node.
 	Peers []Peer
 	// Bootstrap writes the initial configuration when Dir holds no Raft state
-	// yet. Every voter of a new group may be started with Bootstrap and the
-	// same Peers: identical bootstrap configurations are safe in
-	// hashicorp/raft. With existing state Bootstrap is a no-op.
+	// yet and no group exists: once every other peer has answered and none
+	// has seen an election (bootstrap.go). Every voter of a new group may be
+	// started with Bootstrap and the same Peers: identical bootstrap
+	// configurations are safe in hashicorp/raft. With existing state
+	// Bootstrap is a no-op.
 	Bootstrap bool
 	// Logger receives all logs, raft's and Pebble's included. Default:
 	// slog.Default().

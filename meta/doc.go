@@ -4,47 +4,49 @@
 //
 // # Pieces
 //
-//   - fsm.go: the replicated state machine. Commands are cairnpb.Command
-//     envelopes; one Pebble batch is committed per Raft batch.
-//   - commands.go: the command registry, one row per Command.op field with
-//     its apply function and dedupe properties; the apply dispatch, the
-//     dedupe checks and the tests read it. A new command is a proto field
-//     and one row.
-//   - refusal.go: which errors of an apply are refusals (any rpcerr
-//     sentinel) and which are storage failures (everything else).
-//   - dedupe.go: request IDs, so a retried call applies at most once.
-//   - store.go, keys.go: the FSM's Pebble database, its key layout and reads.
-//   - listing.go: ListObjects as an ordered prefix scan with delimiter skips.
-//   - multipart.go, multipart_service.go: multipart uploads (upload and part
-//     records, completion into a version with a part layout, upload listing).
-//   - snapshot.go: streaming snapshots and Restore.
+//   - fsm/: the replicated state machine (package fsm): commands and their
+//     registry, applies, the Pebble store and its key layout, snapshots,
+//     dedupe records and the reads everything here goes through. It
+//     imports only proto, placement and meta/policy (test/arch checks).
+//   - requestid.go: request IDs, carried as gRPC metadata from the client
+//     to the proposer, which copies them into the Command (fsm dedupes).
 //   - raft.go: hashicorp/raft wiring (bbolt log and stable store via raft-boltdb, file
 //     snapshots, TCP transport), bootstrap and leadership duties.
-//   - service.go, forward.go: the gRPC adapters (validate, then route here
-//     or to the leader) and leader forwarding. Their errors are domain
+//   - bootstrap.go: when a node with no Raft state may bootstrap: only
+//     once every other initial voter answers and none has seen an
+//     election, so a voter that lost its disk never starts a second group.
+//   - service.go, the *_service.go files and forward.go: the gRPC adapters
+//     of each part of the state (multipart, versioning, lock, tagging,
+//     cors, tenancy, IAM, API keys, master key, repair, rebalance):
+//     validate, then read the FSM here or propose a command (route here or
+//     to the leader), and leader forwarding. Their errors are domain
 //     errors; Serve chains rpcerr's edge interceptors first, the one place
 //     where errors become gRPC statuses.
 //   - server.go, config.go: Config, New, Serve, Close, Run.
+//   - testing.go: MakeTestCluster, an in-process meta group on loopback
+//     (real Raft, gRPC and Pebble) for tests of meta and of the packages
+//     that call it, as hashicorp/raft's MakeCluster is for raft's users.
 //   - logging.go: hashicorp/raft's hclog routed to the injected slog.Logger.
 //   - auth.go: the admin token that every Admin call carries (the Meta
 //     service is open to gateways and data nodes).
 //   - membership.go, backup.go, inventory.go: Admin calls that change the
 //     Raft configuration (add, remove, transfer leadership), stream and
 //     restore FSM snapshots, and list data nodes, buckets and bucket stats.
-//   - masterkey.go, masterkey_service.go, rewrap.go: the replicated active
-//     master key, sealed access key secrets, and the leader's re-wrap of
-//     wrapped keys after a rotation (keys themselves: package keyring).
-//   - rebalance.go, rebalance_plan.go, rebalance_fsm.go,
-//     rebalance_service.go: the leader's rebalancer, which moves only the
+//   - masterkey_service.go, rewrap.go: rotating the replicated active
+//     master key, sealing access key secrets before they are proposed, and
+//     the leader's re-wrap of wrapped keys after a rotation (keys
+//     themselves: package keyring; the state: fsm/masterkey.go).
+//   - rebalance.go, rebalance_plan.go, rebalance_service.go: the leader's rebalancer, which moves only the
 //     shards whose placement a layout change (node added, weight set)
 //     changed, with the repair engine's copy-then-switch machinery.
-//   - repair.go, repair_fsm.go, repair_service.go: the leader's repair
-//     engine (what is missing, where it goes, why it cannot: the blocked
-//     reasons of RepairStatus), node states and corrupt reports.
+//   - repair.go, repair_service.go: the leader's repair engine (what is
+//     missing, where it goes, why it cannot: the blocked reasons of
+//     RepairStatus), node states and corrupt reports (their applies:
+//     fsm/repair.go).
 //   - units.go: units of erasure-coded data (a version, a part) and the
 //     one walk over them in FSM key order, resumable from a key.
-//   - clusterid.go: the cluster ID, drawn once, that RegisterNode checks
-//     a data node's directory against.
+//   - clusterid.go: the cluster ID, drawn once by the leader, that
+//     RegisterNode checks a data node's directory against.
 //   - reconcile.go, reconcile_inventory.go: anti-entropy between records
 //     and data nodes. Orphan reconciliation (node -> meta) deletes shards
 //     no record names; inventory reconciliation (meta -> node) stats every
@@ -52,9 +54,7 @@
 //     cursor, and records the absent and mismatched ones as corrupt.
 //   - shardreports.go: Meta.ReportShards; the leader checks each shard a
 //     gateway reports on its node before it records anything.
-//   - pacer.go: the rate limit every background job shares.
-//   - lock.go: object lock (retention, legal hold): bucket configuration,
-//     per-version locks, and removeVersion, the gate of every removal.
+//   - leaderjob/pacer.go: the rate limit every background job shares.
 //   - jobs.go: the one list of the leader's jobs (GC, repair, rebalance,
 //     orphan and inventory reconciliation, checks of reported shards,
 //     re-wrap). Each is a leaderjob.Job kept next to the work it does
@@ -67,66 +67,40 @@
 //     jobs share one data-node connection pool (node.conns). A new job
 //     is a type with Name, Round and Interval, plus Start for per-term
 //     setup and Kicks to be woken, and one line in leaderJobs.
-//   - lifecycle_fsm.go, lifecycle.go: bucket lifecycle. The FSM keeps
-//     an expiry index of every version by creation time (l/, written
-//     where a version is made, dropped in removeVersion), the rules on
-//     the bucket and the job's replicated cursors; the leader's lifecycle
-//     job walks the index from those cursors to each rule's cutoff and
-//     proposes removals the FSM re-checks (docs/lifecycle.md).
+//   - lifecycle.go: the leader's lifecycle job. It walks the FSM's expiry
+//     index (fsm/lifecycle.go: every version by creation time, written
+//     where a version is made, dropped in removeVersion) from replicated
+//     cursors to each rule's cutoff and proposes removals the FSM
+//     re-checks (docs/lifecycle.md).
 //   - leaderjob/: the runner and the Pacer that spreads a job's work to a
 //     rate; it knows no particular job.
 //
 // # Invariants
 //
-//   - Apply is deterministic. It never reads the clock, draws randomness or
-//     looks at anything but the command and the current state: times come from
-//     Command.unix_nano and IDs (bucket IDs, version IDs) from the proposer.
-//     Applying the same log to two empty FSMs yields byte-identical Pebble
-//     contents.
-//   - A command either applies completely or changes nothing. Domain failures
-//     (bucket exists, not empty, unknown node, ...) are refusals: errors
-//     wrapping an rpcerr sentinel, returned through the Raft future's
-//     Response. Storage failures and undecodable or unknown commands panic,
-//     because continuing would let the replicas diverge. Race and
-//     invariants builds panic when a refused command wrote to the batch.
-//   - Every field of Command.op has exactly one row in the command registry;
-//     an FSM is not built otherwise.
-//   - An overwritten or deleted object version's shards are put on the GC
-//     queue in the same Pebble batch that removes the version. Re-committing
-//     the version that is already current (a client retry) enqueues nothing.
-//     The same holds for parts: a replaced part, the parts a completion leaves
-//     out, and every part of an aborted upload go on the GC queue in the
-//     apply that lets go of them.
-//   - Every apply that removes an object version does so through
-//     removeVersion, which refuses a version locked at the command's time
-//     (legal hold, or a retention not yet expired; GOVERNANCE yields to
-//     bypass_governance, COMPLIANCE never) before anything is written. A
-//     bucket with object lock keeps versioning Enabled, and only such a
-//     bucket holds locked versions.
-//   - Object keys live under the bucket's 16-byte ID, never its name, so a
-//     deleted and recreated bucket never sees the old bucket's objects.
-//   - Inline object data is kept under its own key so that listings never read
-//     object bodies.
-//   - The cluster ID, once recorded, never changes: SetClusterIDCmd with
-//     another ID is refused.
-//   - A shard location records the digest and the node incarnation it was
-//     written with. A location whose incarnation differs from its node's
-//     (both known) is missing; a relocation gives the moved location the
-//     new node's incarnation and keeps its digest.
-//   - Corrupt reports name a node and a shard; repair acts on one only
-//     while the current record places that shard on that node, and a
-//     relocation clears the reports of both its old and new location. So
-//     a report made from a record that changed since is harmless.
+// The state machine's own invariants (deterministic applies, refusals that
+// write nothing, one registry row per command, GC in the same batch,
+// removeVersion as the gate of every removal, ...) are package fsm's and
+// stated in its doc.go. Those of the node:
+//
+//   - Only a committed Raft log entry changes the FSM: meta reads it
+//     (fsm.Store.View) and proposes commands, nothing else.
+//   - The proposer stamps a command's time and draws its IDs, so that every
+//     replica applies the same command the same way.
+//   - A shard location whose incarnation differs from its node's (both
+//     known) is missing, and repair rebuilds it.
+//   - Repair acts on a corrupt report only while the current record places
+//     that shard on that node (and a relocation clears the reports of both
+//     its locations), so a report made from a record that changed since is
+//     harmless.
 //   - With a keyring configured, an access key secret is sealed before it is
 //     proposed: the Raft log, snapshots and the FSM never hold it in
-//     plaintext. A re-wrap replaces a wrapped key only where the record still
-//     holds the one it read, and never touches shard data.
+//     plaintext. A re-wrap never touches shard data.
 //
 // # Durability and restart
 //
 // The Raft log (bbolt, <Dir>/raft/log.bolt) and Raft snapshots (under
 // <Dir>/raft/snapshots) are the only durable record. The FSM's Pebble database
-// (under <Dir>/fsm) is written without a WAL and without fsync, and is wiped
+// (fsm.Store, under <Dir>/fsm) is written without a WAL and without fsync, and is wiped
 // and recreated every time the process starts: hashicorp/raft then restores
 // the latest snapshot into it and replays the committed log after it. A crash
 // therefore never leaves the FSM ahead of or behind the log.

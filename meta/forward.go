@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/pki"
 	"github.com/cairn-store/cairn/proto/rpcauth"
@@ -98,9 +99,9 @@ func (s *Server) leaderConn(ctx context.Context) (*grpc.ClientConn, error) {
 		return nil, nil // leading, a moment before raft.State says so
 	}
 	var m *cairnpb.MetaMember
-	err := n.store.view(func(r pebble.Reader) error {
+	err := n.store.View(func(r pebble.Reader) error {
 		var err error
-		m, err = getMember(r, string(id))
+		m, err = fsm.GetMember(r, string(id))
 		return err
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -67,8 +68,8 @@ func (n *node) gcRound(ctx context.Context, conns *dataclient.Pool, skip map[str
 	cutoff := now.Add(-n.cfg.GCGrace).UnixNano()
 	var due []*cairnpb.GCEntry
 	addrs := map[string]string{}
-	err := n.store.view(func(r pebble.Reader) error {
-		return scan(r, []byte(tagGC), func(key, value []byte) (bool, error) {
+	err := n.store.View(func(r pebble.Reader) error {
+		return fsm.Scan(r, []byte(fsm.TagGC), func(key, value []byte) (bool, error) {
 			e := &cairnpb.GCEntry{}
 			if err := proto.Unmarshal(value, e); err != nil {
 				return false, fmt.Errorf("meta: decode %q: %w", key, err)
@@ -82,7 +83,7 @@ func (n *node) gcRound(ctx context.Context, conns *dataclient.Pool, skip map[str
 			}
 			if _, seen := addrs[node]; !seen {
 				addrs[node] = ""
-				dn, err := getNode(r, node)
+				dn, err := fsm.GetNode(r, node)
 				switch {
 				case err == nil:
 					addrs[node] = dn.GetAddr()
@@ -130,21 +131,6 @@ func (n *node) gcRound(ctx context.Context, conns *dataclient.Pool, skip map[str
 		return 0, fmt.Errorf("meta: drop %d GC entries: %w", len(drop.Entries), err)
 	}
 	return len(drop.Entries), nil
-}
-
-// applyDropGC removes GC queue entries. Entries already gone are ignored.
-func applyDropGC(b *pebble.Batch, c *cairnpb.DropGCCmd) error {
-	for _, e := range c.GetEntries() {
-		if e.GetNodeId() == "" || e.GetShardId() == "" {
-			return invalid("drop gc: node and shard are required")
-		}
-	}
-	for _, e := range c.GetEntries() {
-		if err := deleteGCEntry(b, e.GetEnqueuedUnixNano(), e.GetNodeId(), e.GetShardId()); err != nil {
-			return fmt.Errorf("meta: drop gc entry: %w", err)
-		}
-	}
-	return nil
 }
 
 // deleteShard deletes a shard within gcCallTimeout; a shard that is

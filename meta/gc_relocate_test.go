@@ -9,17 +9,19 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
 // gcState returns the GC queue as "node/shard@time" and fails the test
 // unless the q/ index names exactly the same entries.
-func gcState(t *testing.T, f *fsm) []*cairnpb.GCEntry {
+func gcState(t *testing.T, f *fsm.FSM) []*cairnpb.GCEntry {
 	t.Helper()
 	var queue []*cairnpb.GCEntry
 	var fromQueue, fromIndex []string
-	err := f.store.view(func(r pebble.Reader) error {
-		es, err := listGC(r, 0)
+	err := f.Store.View(func(r pebble.Reader) error {
+		es, err := fsm.ListGC(r, 0)
 		if err != nil {
 			return err
 		}
@@ -27,8 +29,8 @@ func gcState(t *testing.T, f *fsm) []*cairnpb.GCEntry {
 		for _, e := range es {
 			fromQueue = append(fromQueue, fmt.Sprintf("%s/%s@%d", e.GetNodeId(), e.GetShardId(), e.GetEnqueuedUnixNano()))
 		}
-		return scan(r, []byte(tagGCIndex), func(k, _ []byte) (bool, error) {
-			rest := k[len(tagGCIndex):]
+		return fsm.Scan(r, []byte(fsm.TagGCIndex), func(k, _ []byte) (bool, error) {
+			rest := k[len(fsm.TagGCIndex):]
 			parts := strings.SplitN(string(rest[:len(rest)-8]), "\x00", 3)
 			if len(parts) != 3 || parts[2] != "" {
 				t.Errorf("malformed GC index key %q", k)
@@ -71,17 +73,17 @@ func TestGCRelocateBackDropsPendingEntry(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: createBucketOp("ns", "b", 1)}})
+	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}})
 	for _, id := range []string{"a", "b", "c"} {
 		must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: id, Addr: id + ":1"}}}})
 	}
-	put := putOp("ns", "b", "k", "v1", "a", "c", "c")
+	put := fsmtest.PutOp("ns", "b", "k", "v1", "a", "c", "c")
 	put.Version.Scheme = &cairnpb.ErasureScheme{Data: 2, Parity: 1, BlockSize: 1024}
 	must(&cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: put}})
 	move := func(from, to string) {
 		t.Helper()
 		must(&cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
-			BucketId: testBucketID(1), Key: "k", VersionId: "v1",
+			BucketId: fsmtest.BucketID(1), Key: "k", VersionId: "v1",
 			Moves: []*cairnpb.ShardMove{{Index: 0, OldNodeId: from, NewNodeId: to, ShardId: "v1.0"}},
 		}}})
 	}
@@ -98,13 +100,13 @@ func TestGCRelocateBackDropsPendingEntry(t *testing.T) {
 	if len(q) != 1 || hasGC(q, "b", "v1.0") == nil {
 		t.Fatalf("after b->a GC queue %v, want only b/v1.0", q)
 	}
-	if v := readVersion(t, f, testBucketID(1), "k"); v.GetShards()[0].GetNodeId() != "a" {
+	if v := readVersion(t, f, fsmtest.BucketID(1), "k"); v.GetShards()[0].GetNodeId() != "a" {
 		t.Fatalf("shard 0 on %q, want a", v.GetShards()[0].GetNodeId())
 	}
 
 	// An overwrite queues the replaced version's shards through the same
 	// path; the index follows.
-	must(&cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: putOp("ns", "b", "k", "v2", "c")}})
+	must(&cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: fsmtest.PutOp("ns", "b", "k", "v2", "c")}})
 	q = gcState(t, f)
 	if len(q) != 4 || hasGC(q, "a", "v1.0") == nil || hasGC(q, "c", "v1.1") == nil || hasGC(q, "c", "v1.2") == nil {
 		t.Fatalf("after overwrite GC queue %v", q)

@@ -12,6 +12,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/grpc"
 
+	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -73,7 +75,7 @@ func TestGCDeletesOrphanedShardsOnlyAfterGrace(t *testing.T) {
 	}
 	cfg := Config{
 		ID: "m0", RaftAddr: raftAddr, GRPCAddr: lis.Addr().String(), Dir: t.TempDir(),
-		Peers: []Peer{{ID: "m0", RaftAddr: raftAddr}}, Bootstrap: true, Logger: testLogger(),
+		Peers: []Peer{{ID: "m0", RaftAddr: raftAddr}}, Bootstrap: true, Logger: fsmtest.Logger(),
 		Now: clock.Now, GCGrace: time.Minute, GCInterval: 20 * time.Millisecond,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -117,8 +119,8 @@ func TestGCDeletesOrphanedShardsOnlyAfterGrace(t *testing.T) {
 	}
 	queued := func() int {
 		var n int
-		if err := srv.node.store.view(func(r pebble.Reader) error {
-			es, err := listGC(r, 0)
+		if err := srv.node.store.View(func(r pebble.Reader) error {
+			es, err := fsm.ListGC(r, 0)
 			n = len(es)
 			return err
 		}); err != nil {

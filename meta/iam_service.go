@@ -5,6 +5,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/policy"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
@@ -28,11 +29,11 @@ func (a *adminService) CreateCompartment(ctx context.Context, req *cairnpb.Creat
 	if err := validName("namespace", req.GetNamespace()); err != nil {
 		return nil, err
 	}
-	if err := validIAMName("compartment name", req.GetName()); err != nil {
+	if err := fsm.ValidIAMName("compartment name", req.GetName()); err != nil {
 		return nil, err
 	}
-	if isRootCompartment(req.GetName()) {
-		return nil, invalid("compartment name %q is the root compartment's", policy.RootCompartment)
+	if fsm.IsRootCompartment(req.GetName()) {
+		return nil, fsm.Invalid("compartment name %q is the root compartment's", policy.RootCompartment)
 	}
 	return routeAdmin(ctx, a.s, req, a.s.createCompartment, cairnpb.AdminClient.CreateCompartment)
 }
@@ -55,7 +56,7 @@ func (a *adminService) CreateGroup(ctx context.Context, req *cairnpb.CreateGroup
 	if err := validName("namespace", req.GetNamespace()); err != nil {
 		return nil, err
 	}
-	if err := validIAMName("group name", req.GetName()); err != nil {
+	if err := fsm.ValidIAMName("group name", req.GetName()); err != nil {
 		return nil, err
 	}
 	return routeAdmin(ctx, a.s, req, a.s.createGroup, cairnpb.AdminClient.CreateGroup)
@@ -92,7 +93,7 @@ func (a *adminService) CreatePolicy(ctx context.Context, req *cairnpb.CreatePoli
 	if err := validName("namespace", req.GetNamespace()); err != nil {
 		return nil, err
 	}
-	if err := validIAMName("policy name", req.GetName()); err != nil {
+	if err := fsm.ValidIAMName("policy name", req.GetName()); err != nil {
 		return nil, err
 	}
 	size := 0
@@ -100,15 +101,15 @@ func (a *adminService) CreatePolicy(ctx context.Context, req *cairnpb.CreatePoli
 		size += len(st) + 1
 	}
 	if size > maxPolicyBytes {
-		return nil, invalid("policy %q is %d bytes; at most %d are allowed", req.GetName(), size, maxPolicyBytes)
+		return nil, fsm.Invalid("policy %q is %d bytes; at most %d are allowed", req.GetName(), size, maxPolicyBytes)
 	}
 	// Parse here too, so a bad statement fails before anything is proposed.
-	sts, err := parsePolicy(req.GetName(), req.GetStatements())
+	sts, err := fsm.ParsePolicy(req.GetName(), req.GetStatements())
 	if err != nil {
 		return nil, err
 	}
 	if len(sts) > maxPolicyStatements {
-		return nil, invalid("policy %q has %d statements; at most %d are allowed", req.GetName(), len(sts), maxPolicyStatements)
+		return nil, fsm.Invalid("policy %q has %d statements; at most %d are allowed", req.GetName(), len(sts), maxPolicyStatements)
 	}
 	return routeAdmin(ctx, a.s, req, a.s.createPolicy, cairnpb.AdminClient.CreatePolicy)
 }
@@ -132,7 +133,7 @@ func (a *adminService) DeletePolicy(ctx context.Context, req *cairnpb.DeletePoli
 func (s *Server) createCompartment(ctx context.Context, req *cairnpb.CreateCompartmentRequest) (*cairnpb.CreateCompartmentResponse, error) {
 	now := s.cfg.Now().UnixNano()
 	parent := req.GetParent()
-	if isRootCompartment(parent) {
+	if fsm.IsRootCompartment(parent) {
 		parent = policy.RootCompartment
 	}
 	c := &cairnpb.Compartment{Namespace: req.GetNamespace(), Name: req.GetName(), Parent: parent, CreatedUnixNano: now}
@@ -146,11 +147,11 @@ func (s *Server) createCompartment(ctx context.Context, req *cairnpb.CreateCompa
 func (s *Server) listCompartments(ctx context.Context, req *cairnpb.ListCompartmentsRequest) (*cairnpb.ListCompartmentsResponse, error) {
 	resp := &cairnpb.ListCompartmentsResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
-		n, err := getNamespace(r, req.GetNamespace())
+		n, err := fsm.GetNamespace(r, req.GetNamespace())
 		if err != nil {
 			return err
 		}
-		comps, err := listCompartments(r, req.GetNamespace())
+		comps, err := fsm.ListCompartments(r, req.GetNamespace())
 		if err != nil {
 			return err
 		}
@@ -188,11 +189,11 @@ func (s *Server) createGroup(ctx context.Context, req *cairnpb.CreateGroupReques
 func (s *Server) listGroups(ctx context.Context, req *cairnpb.ListGroupsRequest) (*cairnpb.ListGroupsResponse, error) {
 	resp := &cairnpb.ListGroupsResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
-		if _, err := getNamespace(r, req.GetNamespace()); err != nil {
+		if _, err := fsm.GetNamespace(r, req.GetNamespace()); err != nil {
 			return err
 		}
 		var err error
-		resp.Groups, err = listGroups(r, req.GetNamespace())
+		resp.Groups, err = fsm.ListGroups(r, req.GetNamespace())
 		return err
 	})
 	return resp, err
@@ -220,7 +221,7 @@ func (s *Server) removeGroupMember(ctx context.Context, req *cairnpb.RemoveGroup
 }
 
 func (s *Server) createPolicy(ctx context.Context, req *cairnpb.CreatePolicyRequest) (*cairnpb.CreatePolicyResponse, error) {
-	sts, err := parsePolicy(req.GetName(), req.GetStatements())
+	sts, err := fsm.ParsePolicy(req.GetName(), req.GetStatements())
 	if err != nil {
 		return nil, err
 	}
@@ -239,11 +240,11 @@ func (s *Server) createPolicy(ctx context.Context, req *cairnpb.CreatePolicyRequ
 func (s *Server) listPolicies(ctx context.Context, req *cairnpb.ListPoliciesRequest) (*cairnpb.ListPoliciesResponse, error) {
 	resp := &cairnpb.ListPoliciesResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
-		if _, err := getNamespace(r, req.GetNamespace()); err != nil {
+		if _, err := fsm.GetNamespace(r, req.GetNamespace()); err != nil {
 			return err
 		}
 		var err error
-		resp.Policies, err = listPolicies(r, req.GetNamespace())
+		resp.Policies, err = fsm.ListPolicies(r, req.GetNamespace())
 		return err
 	})
 	return resp, err

@@ -13,6 +13,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -21,14 +23,14 @@ import (
 // tests that apply commands directly.
 type fsmWorld struct {
 	t   *testing.T
-	f   *fsm
+	f   *fsm.FSM
 	idx uint64
 }
 
 func newFSMWorld(t *testing.T, nodes ...*cairnpb.DataNode) *fsmWorld {
 	t.Helper()
 	w := &fsmWorld{t: t, f: newTestFSM(t)}
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: createBucketOp("ns", "b", 1)}})
+	w.must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}})
 	for _, d := range nodes {
 		w.register(d)
 	}
@@ -55,9 +57,9 @@ func (w *fsmWorld) register(d *cairnpb.DataNode) {
 func (w *fsmWorld) node(id string) *cairnpb.DataNode {
 	w.t.Helper()
 	var d *cairnpb.DataNode
-	if err := w.f.store.view(func(r pebble.Reader) error {
+	if err := w.f.Store.View(func(r pebble.Reader) error {
 		var err error
-		d, err = getNode(r, id)
+		d, err = fsm.GetNode(r, id)
 		return err
 	}); err != nil {
 		w.t.Fatal(err)
@@ -68,7 +70,7 @@ func (w *fsmWorld) node(id string) *cairnpb.DataNode {
 // put commits key as version with one shard per location.
 func (w *fsmWorld) put(key, version string, data, parity int32, locs ...*cairnpb.ShardLocation) {
 	w.t.Helper()
-	p := putOp("ns", "b", key, version)
+	p := fsmtest.PutOp("ns", "b", key, version)
 	p.Version.InlineData = nil
 	p.Version.Size = 4096
 	p.Version.Scheme = &cairnpb.ErasureScheme{Data: data, Parity: parity, BlockSize: 1024}
@@ -78,7 +80,7 @@ func (w *fsmWorld) put(key, version string, data, parity int32, locs ...*cairnpb
 
 // scanner returns a repair engine over the world's state at its clock.
 func (w *fsmWorld) scanner() (*node, time.Time) {
-	n := &node{cfg: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}, store: w.f.store}
+	n := &node{cfg: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}, store: w.f.Store}
 	now := time.Unix(0, int64(w.idx)*1_000_000+1)
 	n.cfg.Now = func() time.Time { return now }
 	return n, now
@@ -95,7 +97,7 @@ func TestFSMClusterIDIsSetOnce(t *testing.T) {
 	set := func(id string) error {
 		return w.apply(&cairnpb.Command{Op: &cairnpb.Command_SetClusterId{SetClusterId: &cairnpb.SetClusterIDCmd{ClusterId: id}}})
 	}
-	wantErr(t, set(""), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, set(""), rpcerr.ErrInvalidArgument)
 	if err := set("c-one"); err != nil {
 		t.Fatal(err)
 	}
@@ -103,14 +105,14 @@ func TestFSMClusterIDIsSetOnce(t *testing.T) {
 		t.Fatalf("setting the same ID again: %v", err)
 	}
 	err := set("c-two")
-	wantErr(t, err, rpcerr.ErrPreconditionFailed)
-	if !isRefusal(err) {
+	fsmtest.WantErr(t, err, rpcerr.ErrPreconditionFailed)
+	if !fsm.IsRefusal(err) {
 		t.Fatalf("%v is not a refusal", err)
 	}
 	var got string
-	if err := w.f.store.view(func(r pebble.Reader) error {
+	if err := w.f.Store.View(func(r pebble.Reader) error {
 		var err error
-		got, err = getClusterID(r)
+		got, err = fsm.GetClusterID(r)
 		return err
 	}); err != nil || got != "c-one" {
 		t.Fatalf("cluster id %q (%v), want c-one", got, err)
@@ -160,10 +162,10 @@ func TestFSMRelocateSetsIncarnationAndKeepsDigest(t *testing.T) {
 			Shard: &cairnpb.CorruptShard{NodeId: n, ShardId: "v1.0", Reason: reasonMissing}}}})
 	}
 	w.must(&cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
-		BucketId: testBucketID(1), Key: "k", VersionId: "v1",
+		BucketId: fsmtest.BucketID(1), Key: "k", VersionId: "v1",
 		Moves: []*cairnpb.ShardMove{{Index: 0, OldNodeId: "a", NewNodeId: "c", ShardId: "v1.0", Incarnation: 33}},
 	}}})
-	v := readVersion(t, w.f, testBucketID(1), "k")
+	v := readVersion(t, w.f, fsmtest.BucketID(1), "k")
 	got := v.GetShards()[0]
 	if got.GetNodeId() != "c" || got.GetIncarnation() != 33 || got.GetDigest() != 0xd0 {
 		t.Fatalf("moved location %v, want node c, incarnation 33, digest 0xd0", got)
@@ -175,21 +177,21 @@ func TestFSMRelocateSetsIncarnationAndKeepsDigest(t *testing.T) {
 	// is missing (a shard a degraded write never placed).
 	w.put("deg", "v2", 2, 1, loc(0, "a", 0xa0, 1), loc(1, "b", 0xa1, 2), loc(2, "", 0, 0))
 	w.must(&cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
-		BucketId: testBucketID(1), Key: "deg", VersionId: "v2",
+		BucketId: fsmtest.BucketID(1), Key: "deg", VersionId: "v2",
 		Moves: []*cairnpb.ShardMove{
 			{Index: 1, OldNodeId: "b", NewNodeId: "b", ShardId: "v2.1", Incarnation: 5, Digest: 0xbad},
 			{Index: 2, OldNodeId: "", NewNodeId: "c", ShardId: "v2.2", Incarnation: 3, Digest: 0xa2},
 		},
 	}}})
-	dv := readVersion(t, w.f, testBucketID(1), "deg")
+	dv := readVersion(t, w.f, fsmtest.BucketID(1), "deg")
 	if got := dv.GetShards()[1]; got.GetDigest() != 0xa1 || got.GetIncarnation() != 5 {
 		t.Fatalf("rewritten in place: %v, want the recorded digest 0xa1 and incarnation 5", got)
 	}
 	if got := dv.GetShards()[2]; got.GetNodeId() != "c" || got.GetDigest() != 0xa2 || dv.GetDegraded() {
 		t.Fatalf("never-written shard after its rebuild: %v (degraded %v), want node c and digest 0xa2", got, dv.GetDegraded())
 	}
-	if err := w.f.store.view(func(r pebble.Reader) error {
-		return scan(r, []byte(tagCorrupt), func(k, _ []byte) (bool, error) {
+	if err := w.f.Store.View(func(r pebble.Reader) error {
+		return fsm.Scan(r, []byte(fsm.TagCorrupt), func(k, _ []byte) (bool, error) {
 			t.Errorf("corrupt report %q left", k)
 			return true, nil
 		})
@@ -320,9 +322,9 @@ func TestWalkUnitsResumesFromItsCursor(t *testing.T) {
 	for i := range 7 {
 		w.put(fmt.Sprint("k", i), fmt.Sprint("v", i), 1, 0, loc(0, "a", 0, 0))
 	}
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_SetBucketVersioning{SetBucketVersioning: &cairnpb.SetBucketVersioningCmd{Namespace: "ns", Name: "b", Status: versioningEnabled}}})
+	w.must(&cairnpb.Command{Op: &cairnpb.Command_SetBucketVersioning{SetBucketVersioning: &cairnpb.SetBucketVersioningCmd{Namespace: "ns", Name: "b", Status: fsm.VersioningEnabled}}})
 	w.put("k0", "v0b", 1, 0, loc(0, "a", 0, 0)) // v0 becomes noncurrent
-	upload := testUploadID(1)
+	upload := fsmtest.UploadID(1)
 	w.must(&cairnpb.Command{Op: &cairnpb.Command_CreateUpload{CreateUpload: &cairnpb.CreateUploadCmd{Namespace: "ns", Bucket: "b",
 		Upload: &cairnpb.MultipartUpload{Key: "big", UploadId: upload}}}})
 	w.must(&cairnpb.Command{Op: &cairnpb.Command_CommitPart{CommitPart: &cairnpb.CommitPartCmd{Namespace: "ns", Bucket: "b", Key: "big", UploadId: upload,
@@ -330,7 +332,7 @@ func TestWalkUnitsResumesFromItsCursor(t *testing.T) {
 			Scheme: &cairnpb.ErasureScheme{Data: 1, BlockSize: 1024}, Shards: []*cairnpb.ShardLocation{loc(0, "a", 0, 0)}}}}}})
 
 	var all []string
-	if err := w.f.store.view(func(r pebble.Reader) error {
+	if err := w.f.Store.View(func(r pebble.Reader) error {
 		return forEachUnit(r, func(u *repairUnit, _ []*cairnpb.ShardLocation) { all = append(all, u.shardBase) })
 	}); err != nil {
 		t.Fatal(err)
@@ -346,7 +348,7 @@ func TestWalkUnitsResumesFromItsCursor(t *testing.T) {
 			t.Fatal("the walk does not end")
 		}
 		n := 0
-		err := w.f.store.view(func(r pebble.Reader) error {
+		err := w.f.Store.View(func(r pebble.Reader) error {
 			var err error
 			cursor, err = walkUnits(r, cursor, func(u *repairUnit, _ []*cairnpb.ShardLocation) bool {
 				walked = append(walked, u.shardBase)
@@ -374,17 +376,17 @@ func TestFSMInventoryProgressIsValidated(t *testing.T) {
 	set := func(p *cairnpb.InventoryProgress) error {
 		return w.apply(&cairnpb.Command{Op: &cairnpb.Command_SetInventoryProgress{SetInventoryProgress: &cairnpb.SetInventoryProgressCmd{Progress: p}}})
 	}
-	wantErr(t, set(nil), rpcerr.ErrInvalidArgument)
-	wantErr(t, set(&cairnpb.InventoryProgress{Cursor: []byte("o/x")}), rpcerr.ErrInvalidArgument)
-	wantErr(t, set(&cairnpb.InventoryProgress{PassStartedUnixNano: 1, FoundMissing: -1}), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, set(nil), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, set(&cairnpb.InventoryProgress{Cursor: []byte("o/x")}), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, set(&cairnpb.InventoryProgress{PassStartedUnixNano: 1, FoundMissing: -1}), rpcerr.ErrInvalidArgument)
 	want := &cairnpb.InventoryProgress{Cursor: []byte("o/x"), PassStartedUnixNano: 5, UnitsDone: 3, FoundMissing: 1}
 	if err := set(want); err != nil {
 		t.Fatal(err)
 	}
 	var got *cairnpb.InventoryProgress
-	if err := w.f.store.view(func(r pebble.Reader) error {
+	if err := w.f.Store.View(func(r pebble.Reader) error {
 		var err error
-		got, err = getInventory(r)
+		got, err = fsm.GetInventory(r)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -399,9 +401,9 @@ func TestFSMInventoryProgressIsValidated(t *testing.T) {
 // with the call's, the call's own command would be dropped as a duplicate.
 func TestWithoutRequestIDHidesTheCallersID(t *testing.T) {
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(
-		requestIDKey, hex.EncodeToString(bytes.Repeat([]byte{7}, requestIDLen)), requestStartKey, "1000"))
+		requestIDKey, hex.EncodeToString(bytes.Repeat([]byte{7}, fsm.RequestIDLen)), requestStartKey, "1000"))
 	own := &cairnpb.Command{}
-	if err := stampRequest(ctx, own); err != nil || len(own.GetRequestId()) != requestIDLen {
+	if err := stampRequest(ctx, own); err != nil || len(own.GetRequestId()) != fsm.RequestIDLen {
 		t.Fatalf("the call's own command: %v, %v", own, err)
 	}
 	other := &cairnpb.Command{}

@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -117,10 +119,10 @@ func newIntegrityCluster(t *testing.T, n int, tune func(*Config)) *integrityClus
 	}
 	cfg := Config{
 		ID: "m0", RaftAddr: raftAddr, GRPCAddr: lis.Addr().String(), Dir: t.TempDir(),
-		Peers: []Peer{{ID: "m0", RaftAddr: raftAddr}}, Bootstrap: true, Logger: testLogger(),
+		Peers: []Peer{{ID: "m0", RaftAddr: raftAddr}}, Bootstrap: true, Logger: fsmtest.Logger(),
 		HealthWindow: time.Hour, RepairGrace: 2 * time.Hour, RepairInterval: time.Hour,
 		RepairBytesPerSecond: -1, InventoryInterval: time.Hour, InventoryRate: -1, ShardCheckRate: 1000,
-		AdminToken: testAdminToken,
+		AdminToken: TestAdminToken,
 	}
 	if tune != nil {
 		tune(&cfg)
@@ -134,7 +136,7 @@ func newIntegrityCluster(t *testing.T, n int, tune func(*Config)) *integrityClus
 	if err := c.srv.WaitLeader(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c.mc, err = metaclient.New([]string{lis.Addr().String()}, metaclient.WithAdminToken(testAdminToken)...)
+	c.mc, err = metaclient.New([]string{lis.Addr().String()}, metaclient.WithAdminToken(TestAdminToken)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +174,7 @@ func (c *integrityCluster) commit(key, v string, k, m int32, nodes ...int) *cair
 		l := &cairnpb.ShardLocation{Index: int32(i)}
 		if n >= 0 {
 			l.NodeId, l.Digest, l.Incarnation = nodeName(n), uint64(0xd0+i), c.nodes[n].incarnation
-			c.nodes[n].set(shardID(v, int32(i)), l.Digest)
+			c.nodes[n].set(fsm.ShardID(v, int32(i)), l.Digest)
 		} else {
 			ver.Degraded = true
 		}
@@ -212,8 +214,8 @@ func (c *integrityCluster) repairStatus() *cairnpb.RepairStatus {
 func (c *integrityCluster) corruptReports() []string {
 	c.t.Helper()
 	var out []string
-	if err := c.srv.node.store.view(func(r pebble.Reader) error {
-		return scan(r, []byte(tagCorrupt), func(_, v []byte) (bool, error) {
+	if err := c.srv.node.store.View(func(r pebble.Reader) error {
+		return fsm.Scan(r, []byte(fsm.TagCorrupt), func(_, v []byte) (bool, error) {
 			cs := &cairnpb.CorruptShard{}
 			if err := proto.Unmarshal(v, cs); err != nil {
 				return false, err
@@ -330,9 +332,9 @@ func TestInventoryReconciliationFindsAbsentAndMismatchedShards(t *testing.T) {
 		t.Fatalf("reports %v, want %v", got, want)
 	}
 	var saved *cairnpb.InventoryProgress
-	if err := c.srv.node.store.view(func(r pebble.Reader) error {
+	if err := c.srv.node.store.View(func(r pebble.Reader) error {
 		var err error
-		saved, err = getInventory(r)
+		saved, err = fsm.GetInventory(r)
 		return err
 	}); err != nil {
 		t.Fatal(err)

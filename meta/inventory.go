@@ -5,6 +5,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
@@ -44,12 +45,12 @@ func (s *Server) listDataNodes(ctx context.Context, _ *cairnpb.ListDataNodesRequ
 
 func (s *Server) adminListBuckets(ctx context.Context, req *cairnpb.AdminListBucketsRequest) (*cairnpb.AdminListBucketsResponse, error) {
 	resp := &cairnpb.AdminListBucketsResponse{}
-	prefix := []byte(tagBucket)
+	prefix := []byte(fsm.TagBucket)
 	if ns := req.GetNamespace(); ns != "" {
-		prefix = bucketNamespacePrefix(ns)
+		prefix = fsm.BucketNamespacePrefix(ns)
 	}
 	err := s.read(ctx, func(r pebble.Reader) error {
-		return scanProtos(r, prefix, func() *cairnpb.Bucket { return &cairnpb.Bucket{} },
+		return fsm.ScanProtos(r, prefix, func() *cairnpb.Bucket { return &cairnpb.Bucket{} },
 			func(b *cairnpb.Bucket) { resp.Buckets = append(resp.Buckets, b) })
 	})
 	return resp, err
@@ -58,12 +59,12 @@ func (s *Server) adminListBuckets(ctx context.Context, req *cairnpb.AdminListBuc
 func (s *Server) bucketStats(ctx context.Context, req *cairnpb.BucketStatsRequest) (*cairnpb.BucketStatsResponse, error) {
 	resp := &cairnpb.BucketStatsResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
-		b, err := getBucket(r, req.GetNamespace(), req.GetName())
+		b, err := fsm.GetBucket(r, req.GetNamespace(), req.GetName())
 		if err != nil {
 			return err
 		}
 		resp.Bucket = b
-		err = scanProtos(r, objectPrefix(b.GetId()), func() *cairnpb.ObjectVersion { return &cairnpb.ObjectVersion{} },
+		err = fsm.ScanProtos(r, fsm.ObjectPrefix(b.GetId()), func() *cairnpb.ObjectVersion { return &cairnpb.ObjectVersion{} },
 			func(v *cairnpb.ObjectVersion) {
 				resp.Objects++
 				resp.Bytes += v.GetSize()
@@ -79,8 +80,8 @@ func (s *Server) bucketStats(ctx context.Context, req *cairnpb.BucketStatsReques
 		if err != nil {
 			return err
 		}
-		uploads := append([]byte(tagUpload), b.GetId()...)
-		return scan(r, uploads, func(_, _ []byte) (bool, error) {
+		uploads := append([]byte(fsm.TagUpload), b.GetId()...)
+		return fsm.Scan(r, uploads, func(_, _ []byte) (bool, error) {
 			resp.Uploads++
 			return true, nil
 		})

@@ -23,8 +23,8 @@ func jobStatus(t *testing.T, s *Server, name string) leaderjob.Status {
 // the next one takes them up. A kick wakes repair before its interval.
 func TestLeaderJobsFollowLeadership(t *testing.T) {
 	ctx := testCtx(t, 60*time.Second)
-	c := newTestCluster(t, 3, nil)
-	c.waitAll(ctx)
+	c := MakeTestCluster(t, 3, nil)
+	c.WaitAll(ctx)
 	names := []string{jobGC, jobRepair, jobRebalance, jobOrphans, jobInventory, jobShardChecks, jobLifecycle}
 
 	check := func(lead int) {
@@ -56,7 +56,7 @@ func TestLeaderJobsFollowLeadership(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	lead := c.leader(ctx)
+	lead := c.Leader(ctx)
 	check(lead)
 	if got := len(c.nodes[lead].srv.Jobs().Status()); got != len(names) {
 		t.Fatalf("%d jobs without a keyring, want %d (no re-wrap)", got, len(names))
@@ -74,6 +74,6 @@ func TestLeaderJobsFollowLeadership(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 
-	c.stop(lead)
-	check(c.leader(ctx))
+	c.Stop(lead)
+	check(c.Leader(ctx))
 }

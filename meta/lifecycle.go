@@ -12,6 +12,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -22,7 +23,7 @@ import (
 // Every round visits each bucket with a configuration and, for each rule
 // and each of its index-walking actions (expiration of current versions,
 // of noncurrent versions, of lone delete markers), walks the bucket's
-// expiry index (lifecycle_fsm.go) from the action's cursor up to the
+// expiry index (fsm/lifecycle.go) from the action's cursor up to the
 // action's cutoff: the creation time before which a version is due. A
 // version made at t with "Days: d" expires at the first midnight UTC
 // after t + d days, so it is due at now when t < (⌊now/day⌋ − d)·day.
@@ -110,8 +111,8 @@ func (j *lifecycleJob) Start(context.Context) time.Duration {
 
 func (j *lifecycleJob) Round(ctx context.Context) error {
 	var buckets []*cairnpb.Bucket
-	err := j.n.store.view(func(r pebble.Reader) error {
-		return scanProtos(r, []byte(tagBucket), func() *cairnpb.Bucket { return &cairnpb.Bucket{} }, func(bk *cairnpb.Bucket) {
+	err := j.n.store.View(func(r pebble.Reader) error {
+		return fsm.ScanProtos(r, []byte(fsm.TagBucket), func() *cairnpb.Bucket { return &cairnpb.Bucket{} }, func(bk *cairnpb.Bucket) {
 			if len(bk.GetLifecycle().GetRules()) > 0 {
 				bk.Lifecycle.Xml = nil
 				bk.Cors, bk.Tags = nil, nil
@@ -135,18 +136,18 @@ func (j *lifecycleJob) Round(ctx context.Context) error {
 func actionCutoff(r *cairnpb.LifecycleRule, a int, now int64, day time.Duration) (int64, bool) {
 	var cut int64
 	switch a {
-	case actExpire:
+	case fsm.ActExpire:
 		switch {
 		case r.GetExpirationDays() > 0:
 			cut = cairnpb.LifecycleCutoff(now, r.GetExpirationDays(), day)
 		case r.GetExpirationDateUnixNano() > 0 && now >= r.GetExpirationDateUnixNano():
 			cut = now + 1
 		}
-	case actNoncurrent:
+	case fsm.ActNoncurrent:
 		if r.GetNoncurrentDays() > 0 {
 			cut = cairnpb.LifecycleCutoff(now, r.GetNoncurrentDays(), day)
 		}
-	case actMarker:
+	case fsm.ActMarker:
 		if r.GetExpiredObjectDeleteMarker() {
 			cut = now + 1
 		}
@@ -161,9 +162,9 @@ var errLifecycleChanged = errors.New("meta: lifecycle configuration changed")
 // lifecycleBucket does one round of bucket bk's rules.
 func (n *node) lifecycleBucket(ctx context.Context, pace *leaderjob.Pacer, bk *cairnpb.Bucket) error {
 	var p *cairnpb.LifecycleProgress
-	if err := n.store.view(func(r pebble.Reader) error {
+	if err := n.store.View(func(r pebble.Reader) error {
 		var err error
-		p, err = getLifecycleProgress(r, bk)
+		p, err = fsm.GetLifecycleProgress(r, bk)
 		return err
 	}); err != nil {
 		return err
@@ -211,12 +212,12 @@ func (n *node) lifecycleBucket(ctx context.Context, pace *leaderjob.Pacer, bk *c
 func (n *node) lifecycleWalk(ctx context.Context, pace *leaderjob.Pacer, bk *cairnpb.Bucket, p *cairnpb.LifecycleProgress,
 	now int64, day time.Duration, moved func() error) error {
 	for ri, rule := range bk.GetLifecycle().GetRules() {
-		for a := range lifecycleActions {
+		for a := range fsm.LifecycleActions {
 			cut, ok := actionCutoff(rule, a, now, day)
 			if !ok {
 				continue
 			}
-			slot := ri*lifecycleActions + a
+			slot := ri*fsm.LifecycleActions + a
 			for {
 				batch, err := n.lifecycleSteps(bk, rule, a, p.Cursors[slot], cut)
 				if err != nil {
@@ -258,17 +259,17 @@ type lifecycleStep struct {
 // read, the removals action a of rule calls for at each.
 func (n *node) lifecycleSteps(bk *cairnpb.Bucket, rule *cairnpb.LifecycleRule, a int, cursor []byte, cut int64) ([]lifecycleStep, error) {
 	id := bk.GetId()
-	base := lifecycleIndexPrefix(id)
+	base := fsm.LifecycleIndexPrefix(id)
 	lower := base
 	if cursor != nil {
 		lower = append(bytes.Clone(cursor), 0)
 	}
-	upper := lifecycleIndexTime(id, cut)
+	upper := fsm.LifecycleIndexTime(id, cut)
 	if bytes.Compare(lower, upper) >= 0 {
 		return nil, nil
 	}
 	var out []lifecycleStep
-	err := n.store.view(func(r pebble.Reader) error {
+	err := n.store.View(func(r pebble.Reader) error {
 		it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 		if err != nil {
 			return err
@@ -276,7 +277,7 @@ func (n *node) lifecycleSteps(bk *cairnpb.Bucket, rule *cairnpb.LifecycleRule, a
 		defer it.Close()
 		// Current versions are looked up with one iterator over the
 		// object table, reused across the batch.
-		objects, err := r.NewIter(&pebble.IterOptions{LowerBound: objectPrefix(id), UpperBound: prefixEnd(objectPrefix(id))})
+		objects, err := r.NewIter(&pebble.IterOptions{LowerBound: fsm.ObjectPrefix(id), UpperBound: fsm.PrefixEnd(fsm.ObjectPrefix(id))})
 		if err != nil {
 			return err
 		}
@@ -286,12 +287,12 @@ func (n *node) lifecycleSteps(bk *cairnpb.Bucket, rule *cairnpb.LifecycleRule, a
 		// proposed once.
 		decided := map[string]bool{}
 		for ok := it.First(); ok && len(out) < lifecycleBatch; ok = it.Next() {
-			e, valid := splitLifecycleKey(bytes.Clone(it.Key()), len(base))
+			e, valid := fsm.SplitLifecycleKey(bytes.Clone(it.Key()), len(base))
 			if !valid {
 				continue
 			}
-			st := lifecycleStep{dbKey: e.dbKey}
-			if strings.HasPrefix(e.key, rule.GetFilter().GetPrefix()) {
+			st := lifecycleStep{dbKey: e.DBKey}
+			if strings.HasPrefix(e.Key, rule.GetFilter().GetPrefix()) {
 				removals, err := lifecycleDecide(r, objects, bk, rule, a, e, cut)
 				if err != nil {
 					return err
@@ -317,27 +318,27 @@ func (n *node) lifecycleSteps(bk *cairnpb.Bucket, rule *cairnpb.LifecycleRule, a
 // lifecycleDecide returns the removals action a of rule calls for at
 // index entry e; objects iterates bk's object table.
 func lifecycleDecide(r pebble.Reader, objects *pebble.Iterator, bk *cairnpb.Bucket, rule *cairnpb.LifecycleRule, a int,
-	e lifecycleEntry, cut int64) ([]*cairnpb.LifecycleExpireCmd, error) {
+	e fsm.LifecycleEntry, cut int64) ([]*cairnpb.LifecycleExpireCmd, error) {
 	remove := func(v *cairnpb.ObjectVersion, act cairnpb.LifecycleExpireCmd_Action) *cairnpb.LifecycleExpireCmd {
-		return &cairnpb.LifecycleExpireCmd{Namespace: bk.GetNamespace(), Bucket: bk.GetName(), Key: e.key, VersionId: v.GetVersionId(), Action: act}
+		return &cairnpb.LifecycleExpireCmd{Namespace: bk.GetNamespace(), Bucket: bk.GetName(), Key: e.Key, VersionId: v.GetVersionId(), Action: act}
 	}
-	if a == actExpire {
+	if a == fsm.ActExpire {
 		// Only the current version matters; a key whose newest version
 		// is a delete marker has none in the object table.
-		k := objectKey(bk.GetId(), e.key)
+		k := fsm.CurrentVersionKey(bk.GetId(), e.Key)
 		if !objects.SeekGE(k) || !bytes.Equal(objects.Key(), k) {
 			return nil, objects.Error()
 		}
 		cur := &cairnpb.ObjectVersion{}
 		if err := proto.Unmarshal(objects.Value(), cur); err != nil {
-			return nil, fmt.Errorf("meta: decode version of %q: %w", e.key, err)
+			return nil, fmt.Errorf("meta: decode version of %q: %w", e.Key, err)
 		}
-		if cur.GetVersionId() != e.versionID || !rule.GetFilter().Matches(cur) {
+		if cur.GetVersionId() != e.VersionID || !rule.GetFilter().Matches(cur) {
 			return nil, nil
 		}
 		return []*cairnpb.LifecycleExpireCmd{remove(cur, cairnpb.LifecycleExpireCmd_EXPIRE_CURRENT)}, nil
 	}
-	versions, err := keyVersions(r, bk.GetId(), e.key)
+	versions, err := fsm.KeyVersions(r, bk.GetId(), e.Key)
 	if err != nil || len(versions) == 0 {
 		return nil, err
 	}
@@ -345,7 +346,7 @@ func lifecycleDecide(r pebble.Reader, objects *pebble.Iterator, bk *cairnpb.Buck
 	newest := versions[0]
 	var out []*cairnpb.LifecycleExpireCmd
 	switch a {
-	case actNoncurrent:
+	case fsm.ActNoncurrent:
 		all := true
 		for i := 1; i < len(versions); i++ {
 			v := versions[i]
@@ -363,8 +364,8 @@ func lifecycleDecide(r pebble.Reader, objects *pebble.Iterator, bk *cairnpb.Buck
 		if all && len(versions) > 1 && rule.GetExpiredObjectDeleteMarker() && newest.GetDeleteMarker() {
 			out = append(out, remove(newest, cairnpb.LifecycleExpireCmd_REMOVE_MARKER))
 		}
-	case actMarker:
-		if len(versions) == 1 && newest.GetDeleteMarker() && newest.GetVersionId() == e.versionID {
+	case fsm.ActMarker:
+		if len(versions) == 1 && newest.GetDeleteMarker() && newest.GetVersionId() == e.VersionID {
 			out = append(out, remove(newest, cairnpb.LifecycleExpireCmd_REMOVE_MARKER))
 		}
 	}
@@ -401,13 +402,13 @@ func (n *node) lifecycleRemove(ctx context.Context, cmd *cairnpb.LifecycleExpire
 // all, a batch at a time.
 func (n *node) lifecycleUploads(ctx context.Context, bk *cairnpb.Bucket, now int64, day time.Duration) error {
 	type abort struct{ key, id string }
-	base := uploadPrefix(bk.GetId())
+	base := fsm.UploadsPrefix(bk.GetId())
 	lower := base
 	for {
 		var batch []abort
 		var last []byte
-		err := n.store.view(func(r pebble.Reader) error {
-			it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(base)})
+		err := n.store.View(func(r pebble.Reader) error {
+			it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: fsm.PrefixEnd(base)})
 			if err != nil {
 				return err
 			}
@@ -456,7 +457,7 @@ func (m *metaService) SetBucketLifecycle(ctx context.Context, req *cairnpb.SetBu
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
 		return nil, err
 	}
-	if err := validLifecycle(req.GetLifecycle()); err != nil {
+	if err := fsm.ValidLifecycle(req.GetLifecycle()); err != nil {
 		return nil, err
 	}
 	return route(ctx, m.s, req, m.s.setBucketLifecycle, cairnpb.MetaClient.SetBucketLifecycle)

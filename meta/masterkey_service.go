@@ -2,11 +2,15 @@ package meta
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/keyring"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
@@ -30,16 +34,16 @@ func (m *metaService) ActiveMasterKey(ctx context.Context, req *cairnpb.ActiveMa
 func (s *Server) rotateMasterKey(ctx context.Context, req *cairnpb.RotateMasterKeyRequest) (*cairnpb.RotateMasterKeyResponse, error) {
 	ring := s.cfg.Keyring
 	if ring == nil {
-		return nil, invalid("rotate master key: meta node %s has no keyring (start it with --master-key-file)", s.cfg.ID)
+		return nil, fsm.Invalid("rotate master key: meta node %s has no keyring (start it with --master-key-file)", s.cfg.ID)
 	}
 	to, ok := ring.Canonical(req.GetTo())
 	if !ok {
-		return nil, invalid("rotate master key: key %q is not in the keyring of meta node %s, which holds %s; add it to every meta node's and gateway's keyring first",
+		return nil, fsm.Invalid("rotate master key: key %q is not in the keyring of meta node %s, which holds %s; add it to every meta node's and gateway's keyring first",
 			req.GetTo(), s.cfg.ID, strings.Join(ring.IDs(), ", "))
 	}
 	var prev string
 	if err := s.read(ctx, func(r pebble.Reader) error {
-		st, err := getMasterKeyState(r)
+		st, err := fsm.GetMasterKeyState(r)
 		prev = st.GetActiveKeyId()
 		return err
 	}); err != nil {
@@ -60,7 +64,7 @@ func (s *Server) rotateMasterKey(ctx context.Context, req *cairnpb.RotateMasterK
 func (s *Server) activeMasterKey(ctx context.Context, _ *cairnpb.ActiveMasterKeyRequest) (*cairnpb.ActiveMasterKeyResponse, error) {
 	resp := &cairnpb.ActiveMasterKeyResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
-		st, err := getMasterKeyState(r)
+		st, err := fsm.GetMasterKeyState(r)
 		resp.KeyId = st.GetActiveKeyId()
 		return err
 	})
@@ -70,7 +74,7 @@ func (s *Server) activeMasterKey(ctx context.Context, _ *cairnpb.ActiveMasterKey
 // activeKeyID returns the key new secrets are sealed with: the replicated
 // active key, or before one is published the keyring's default.
 func (s *Server) activeKeyID(r pebble.Reader) (string, error) {
-	st, err := getMasterKeyState(r)
+	st, err := fsm.GetMasterKeyState(r)
 	if err != nil {
 		return "", err
 	}
@@ -86,7 +90,7 @@ func (s *Server) masterKeyStatus(ctx context.Context, _ *cairnpb.MasterKeyStatus
 		resp.KeyringIds = s.cfg.Keyring.IDs()
 	}
 	err := s.read(ctx, func(r pebble.Reader) error {
-		st, err := getMasterKeyState(r)
+		st, err := fsm.GetMasterKeyState(r)
 		if err != nil {
 			return err
 		}
@@ -140,4 +144,54 @@ func countWrapped(r pebble.Reader) (map[string]*cairnpb.MasterKeyCount, error) {
 		}
 	}
 	return counts, nil
+}
+
+// sealSecret seals an access key's secret under the key id.
+func sealSecret(r *keyring.Keyring, keyID, accessKeyID, secret string) ([]byte, error) {
+	sealed, err := r.Wrap(keyID, []byte(secret), keyring.SecretAAD(accessKeyID, keyID))
+	if err != nil {
+		return nil, fmt.Errorf("meta: seal secret of %s: %w", accessKeyID, err)
+	}
+	return sealed, nil
+}
+
+// secretOf returns an access key record's secret: unsealed, or as stored
+// by versions of Cairn that did not seal secrets.
+func secretOf(r *keyring.Keyring, k *cairnpb.AccessKey) (string, error) {
+	if len(k.GetSealedSecret()) == 0 {
+		return k.GetSecret(), nil
+	}
+	if r == nil {
+		return "", fmt.Errorf("meta: access key %s is sealed and this node has no master key", k.GetAccessKeyId())
+	}
+	plain, err := r.Unwrap(k.GetSecretKeyId(), k.GetSealedSecret(), keyring.SecretAAD(k.GetAccessKeyId(), k.GetSecretKeyId()))
+	if err != nil {
+		return "", fmt.Errorf("meta: unseal secret of %s: %w", k.GetAccessKeyId(), err)
+	}
+	return string(plain), nil
+}
+
+// sealAccessKey returns the record to store for a new access key: k with
+// its secret sealed under the active master key and the plaintext left
+// out. Without a keyring (tests only) it is k itself.
+func (s *Server) sealAccessKey(k *cairnpb.AccessKey) (*cairnpb.AccessKey, error) {
+	ring := s.cfg.Keyring
+	if ring == nil {
+		return k, nil
+	}
+	var active string
+	if err := s.node.store.View(func(r pebble.Reader) error {
+		var err error
+		active, err = s.activeKeyID(r)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	sealed, err := sealSecret(ring, active, k.GetAccessKeyId(), k.GetSecret())
+	if err != nil {
+		return nil, err
+	}
+	out := proto.Clone(k).(*cairnpb.AccessKey)
+	out.Secret, out.SealedSecret, out.SecretKeyId = "", sealed, active
+	return out, nil
 }

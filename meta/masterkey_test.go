@@ -12,6 +12,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/keyring"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -50,14 +52,14 @@ func openEnvelope(r *keyring.Keyring, e *cairnpb.Encryption) ([]byte, error) {
 }
 
 // restartWithRing restarts every node of c with keyring r.
-func restartWithRing(c *testCluster, r *keyring.Keyring) {
+func restartWithRing(c *TestCluster, r *keyring.Keyring) {
 	for i := range c.nodes {
 		if c.nodes[i].running() {
-			c.stop(i)
+			c.Stop(i)
 		}
 		c.nodes[i].cfg.Keyring = r
 		c.nodes[i].cfg.RewrapRate = 200 // slow enough to interrupt
-		c.start(i)
+		c.Start(i)
 	}
 }
 
@@ -82,11 +84,11 @@ func TestMasterKeyRotationRewrap(t *testing.T) {
 	old := testRing(t, ringHex(1)).Default()
 	both := testRing(t, ringHex(1), "new "+ringHex(2))
 	onlyNew := testRing(t, "new "+ringHex(2))
-	c := newTestCluster(t, 3, time.Now)
+	c := MakeTestCluster(t, 3, time.Now)
 	restartWithRing(c, both)
 	ctx := testCtx(t, 90*time.Second)
-	c.waitAll(ctx)
-	cl := c.client((c.leader(ctx) + 1) % 3)
+	c.WaitAll(ctx)
+	cl := c.Client((c.Leader(ctx) + 1) % 3)
 
 	// The leader publishes its default key.
 	for {
@@ -129,7 +131,7 @@ func TestMasterKeyRotationRewrap(t *testing.T) {
 			return m.CreateMultipartUpload(ctx, &cairnpb.CreateMultipartUploadRequest{Namespace: "ns", Bucket: "b", Upload: &cairnpb.MultipartUpload{Key: key}})
 		}).GetUpload().GetUploadId()
 		e, dk := testEnvelope(t, both, old)
-		part := &cairnpb.UploadedPart{Part: &cairnpb.PartInfo{Number: 1, Size: 4, Etag: testETag(key), Encryption: e}, InlineData: []byte("part")}
+		part := &cairnpb.UploadedPart{Part: &cairnpb.PartInfo{Number: 1, Size: 4, Etag: fsmtest.ETag(key), Encryption: e}, InlineData: []byte("part")}
 		mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CommitPartResponse, error) {
 			return m.CommitPart(ctx, &cairnpb.CommitPartRequest{Namespace: "ns", Bucket: "b", Key: key, UploadId: u, Part: part})
 		})
@@ -138,7 +140,7 @@ func TestMasterKeyRotationRewrap(t *testing.T) {
 	mpID, mpKey := upload("mp")
 	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CompleteMultipartUploadResponse, error) {
 		return m.CompleteMultipartUpload(ctx, &cairnpb.CompleteMultipartUploadRequest{Namespace: "ns", Bucket: "b", Key: "mp", UploadId: mpID,
-			Parts: []*cairnpb.CompletedPart{{Number: 1, Etag: testETag("mp")}}})
+			Parts: []*cairnpb.CompletedPart{{Number: 1, Etag: fsmtest.ETag("mp")}}})
 	})
 	openID, openKey := upload("open")
 
@@ -162,16 +164,16 @@ func TestMasterKeyRotationRewrap(t *testing.T) {
 		t.Fatalf("create key: %v %v", created, err)
 	}
 	sealed := created.GetKey()
-	leader := c.nodes[c.leader(ctx)].srv
+	leader := c.nodes[c.Leader(ctx)].srv
 	legacy := &cairnpb.AccessKey{AccessKeyId: strings.Repeat("ab", 20), Namespace: "tenant", User: "alice", Secret: "legacy-plaintext-secret-0123456789", Active: true}
 	if err := leader.node.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_CreateAccessKey{CreateAccessKey: &cairnpb.CreateAccessKeyCmd{Key: legacy}}}); err != nil {
 		t.Fatal(err)
 	}
 	stored := func(id string) *cairnpb.AccessKey {
 		var k *cairnpb.AccessKey
-		if err := leader.node.store.view(func(r pebble.Reader) error {
+		if err := leader.node.store.View(func(r pebble.Reader) error {
 			var err error
-			k, err = getAccessKey(r, id)
+			k, err = fsm.GetAccessKey(r, id)
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -203,7 +205,7 @@ func TestMasterKeyRotationRewrap(t *testing.T) {
 	_, err = admin(ctx, cl, func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.RotateMasterKeyResponse, error) {
 		return a.RotateMasterKey(ctx, &cairnpb.RotateMasterKeyRequest{To: "missing"})
 	})
-	wantErr(t, err, rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, err, rpcerr.ErrInvalidArgument)
 	if !strings.Contains(err.Error(), "not in the keyring") {
 		t.Fatalf("rotation to a missing key: %v", err)
 	}
@@ -225,9 +227,9 @@ func TestMasterKeyRotationRewrap(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	stopped := c.leader(ctx)
-	c.stop(stopped)
-	cl = c.client((stopped + 1) % 3)
+	stopped := c.Leader(ctx)
+	c.Stop(stopped)
+	cl = c.Client((stopped + 1) % 3)
 	for {
 		st, err = admin(ctx, cl, func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.MasterKeyStatusResponse, error) {
 			return a.MasterKeyStatus(ctx, &cairnpb.MasterKeyStatusRequest{})
@@ -247,8 +249,8 @@ func TestMasterKeyRotationRewrap(t *testing.T) {
 
 	// The old key goes; everything still opens.
 	restartWithRing(c, onlyNew)
-	c.waitAll(ctx)
-	cl = c.client()
+	c.WaitAll(ctx)
+	cl = c.Client()
 	get := func(key string) *cairnpb.ObjectVersion {
 		t.Helper()
 		return mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.GetObjectResponse, error) {
@@ -265,10 +267,10 @@ func TestMasterKeyRotationRewrap(t *testing.T) {
 	if got, err := openEnvelope(onlyNew, get("mp").GetParts()[0].GetEncryption()); err != nil || !bytes.Equal(got, mpKey) {
 		t.Fatalf("multipart part: %v", err)
 	}
-	leader = c.nodes[c.leader(ctx)].srv
+	leader = c.nodes[c.Leader(ctx)].srv
 	part := &cairnpb.UploadedPart{}
-	if err := leader.node.store.view(func(r pebble.Reader) error {
-		_, err := getProto(r, partKey(openID, 1), part)
+	if err := leader.node.store.View(func(r pebble.Reader) error {
+		_, err := fsm.GetProto(r, fsm.PartKey(openID, 1), part)
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -34,7 +35,7 @@ func (a *adminService) AddMetaMember(ctx context.Context, req *cairnpb.AddMetaMe
 	}
 	for what, addr := range map[string]string{"raft address": req.GetRaftAddr(), "gRPC address": req.GetGrpcAddr()} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return nil, invalid("%s %q: want host:port", what, addr)
+			return nil, fsm.Invalid("%s %q: want host:port", what, addr)
 		}
 	}
 	return routeAdmin(ctx, a.s, req, a.s.addMetaMember, cairnpb.AdminClient.AddMetaMember)
@@ -55,9 +56,9 @@ func (a *adminService) TransferLeadership(ctx context.Context, req *cairnpb.Tran
 // addresses.
 func (s *Server) metaMembers() ([]*cairnpb.MetaMemberInfo, string, error) {
 	var records map[string]*cairnpb.MetaMember
-	err := s.node.store.view(func(r pebble.Reader) error {
+	err := s.node.store.View(func(r pebble.Reader) error {
 		var err error
-		records, err = listMembers(r)
+		records, err = fsm.ListMembers(r)
 		return err
 	})
 	if err != nil {
@@ -128,7 +129,7 @@ func (s *Server) removeMetaMember(ctx context.Context, req *cairnpb.RemoveMetaMe
 		return nil, fmt.Errorf("meta: %q is not in the meta group: %w", req.GetId(), rpcerr.ErrMemberNotFound)
 	}
 	if len(servers) == 1 {
-		return nil, invalid("cannot remove %q: it is the group's only member", req.GetId())
+		return nil, fsm.Invalid("cannot remove %q: it is the group's only member", req.GetId())
 	}
 	if req.GetId() == s.cfg.ID {
 		// A leader does not remove itself: it hands leadership over and
@@ -181,7 +182,7 @@ func (s *Server) transferLeadership(ctx context.Context, req *cairnpb.TransferLe
 			return nil, fmt.Errorf("meta: %q is not in the meta group: %w", id, rpcerr.ErrMemberNotFound)
 		}
 		if target.Suffrage != raft.Voter {
-			return nil, invalid("%q is a %s and cannot lead", id, target.Suffrage)
+			return nil, fsm.Invalid("%q is a %s and cannot lead", id, target.Suffrage)
 		}
 		f = s.node.raft.LeadershipTransferToServer(target.ID, target.Address)
 	} else {

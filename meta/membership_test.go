@@ -17,27 +17,25 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
-// testAdminToken is the admin token of every test cluster.
-const testAdminToken = "test-admin-token-0123456789abcdef"
-
 // addJoiner appends a node that starts with no state and no bootstrap, and
 // starts it: it waits to be added.
-func (c *testCluster) addJoiner(id string) int {
+func (c *TestCluster) addJoiner(id string) int {
 	c.t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	c.nodes = append(c.nodes, &testNode{lis: lis, cfg: Config{
-		ID: id, RaftAddr: freeAddr(c.t), GRPCAddr: lis.Addr().String(), Dir: c.t.TempDir(), Logger: testLogger(),
+		ID: id, RaftAddr: freeAddr(c.t), GRPCAddr: lis.Addr().String(), Dir: c.t.TempDir(), Logger: fsmtest.Logger(),
 	}})
 	i := len(c.nodes) - 1
-	c.start(i)
+	c.Start(i)
 	return i
 }
 
@@ -55,11 +53,11 @@ func adminCall[T any](t *testing.T, cl *metaclient.Client, f func(context.Contex
 // TestAdminAuth: Admin calls need the token, on the leader and through a
 // follower's forwarding; the Meta service does not.
 func TestAdminAuth(t *testing.T) {
-	c := newTestCluster(t, 3, nil)
+	c := MakeTestCluster(t, 3, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c.waitAll(ctx)
-	lead := c.leader(ctx)
+	c.WaitAll(ctx)
+	lead := c.Leader(ctx)
 	follower := (lead + 1) % 3
 
 	for _, tc := range []struct {
@@ -90,7 +88,7 @@ func TestAdminAuth(t *testing.T) {
 		}
 	}
 	// The right token works through a follower, which forwards it.
-	adminCall(t, c.client(follower), func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.CreateNamespaceResponse, error) {
+	adminCall(t, c.Client(follower), func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.CreateNamespaceResponse, error) {
 		return a.CreateNamespace(ctx, &cairnpb.CreateNamespaceRequest{Name: "viafollower"})
 	})
 }
@@ -107,11 +105,11 @@ func memberIDs(ms []*cairnpb.MetaMemberInfo) map[string]string {
 // up; leadership moves on request; removing the leader hands leadership
 // over first; a removed node's state stops changing.
 func TestMembershipChanges(t *testing.T) {
-	c := newTestCluster(t, 3, nil)
+	c := MakeTestCluster(t, 3, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c.waitAll(ctx)
-	cl := c.client(0, 1, 2)
+	c.WaitAll(ctx)
+	cl := c.Client(0, 1, 2)
 	commitN(t, ctx, cl, "before", 5)
 
 	j := c.addJoiner("m3")
@@ -135,7 +133,7 @@ func TestMembershipChanges(t *testing.T) {
 		t.Fatalf("transfer to m3: leader is %q", tr.GetLeaderId())
 	}
 	// Removing the leader itself: it hands over, the client retries.
-	rm := adminCall(t, c.client(0, 1, 2, 3), func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.RemoveMetaMemberResponse, error) {
+	rm := adminCall(t, c.Client(0, 1, 2, 3), func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.RemoveMetaMemberResponse, error) {
 		return a.RemoveMetaMember(ctx, &cairnpb.RemoveMetaMemberRequest{Id: "m3"})
 	})
 	if got := memberIDs(rm.GetMembers()); len(got) != 3 || got["m3"] != "" {
@@ -148,7 +146,7 @@ func TestMembershipChanges(t *testing.T) {
 	if !errors.Is(err, rpcerr.ErrMemberNotFound) {
 		t.Fatalf("remove unknown member: %v", err)
 	}
-	c.stop(j)
+	c.Stop(j)
 	commitN(t, ctx, cl, "removed", 3)
 	list := adminCall(t, cl, func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.ListMetaMembersResponse, error) {
 		return a.ListMetaMembers(ctx, &cairnpb.ListMetaMembersRequest{})
@@ -184,7 +182,7 @@ func commitN(t *testing.T, ctx context.Context, cl *metaclient.Client, prefix st
 // final message's size and SHA-256.
 func saveSnapshotFile(t *testing.T, ctx context.Context, addr, path string) *cairnpb.MetaSnapshotChunk {
 	t.Helper()
-	cc, err := grpc.NewClient(addr, metaclient.WithAdminToken(testAdminToken)...)
+	cc, err := grpc.NewClient(addr, metaclient.WithAdminToken(TestAdminToken)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,16 +222,16 @@ func saveSnapshotFile(t *testing.T, ctx context.Context, addr, path string) *cai
 // buckets and objects and its own member records; a damaged file is
 // refused before anything is restored.
 func TestSnapshotSaveRestore(t *testing.T) {
-	c := newTestCluster(t, 3, nil)
+	c := MakeTestCluster(t, 3, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c.waitAll(ctx)
-	cl := c.client()
+	c.WaitAll(ctx)
+	cl := c.Client()
 	commitN(t, ctx, cl, "obj", 20)
 	adminCall(t, cl, func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.CreateNamespaceResponse, error) {
 		return a.CreateNamespace(ctx, &cairnpb.CreateNamespaceRequest{Name: "tenant"})
 	})
-	lead := c.leader(ctx)
+	lead := c.Leader(ctx)
 	file := filepath.Join(t.TempDir(), "meta.snap")
 	saveSnapshotFile(t, ctx, c.nodes[(lead+1)%3].cfg.GRPCAddr, file)
 	if err := CheckSnapshotFile(file); err != nil {
@@ -261,18 +259,18 @@ func TestSnapshotSaveRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	raftAddr := freeAddr(t)
-	nc := &testCluster{t: t}
+	nc := &TestCluster{t: t}
 	nc.nodes = append(nc.nodes, &testNode{lis: lis, cfg: Config{
-		ID: "r0", RaftAddr: raftAddr, GRPCAddr: lis.Addr().String(), Dir: t.TempDir(), Logger: testLogger(),
+		ID: "r0", RaftAddr: raftAddr, GRPCAddr: lis.Addr().String(), Dir: t.TempDir(), Logger: fsmtest.Logger(),
 		Peers: []Peer{{ID: "r0", RaftAddr: raftAddr}}, Bootstrap: true, RestoreFrom: file,
 	}})
-	nc.start(0)
+	nc.Start(0)
 	t.Cleanup(func() {
 		if nc.nodes[0].running() {
-			nc.stop(0)
+			nc.Stop(0)
 		}
 	})
-	rcl := nc.client()
+	rcl := nc.Client()
 	for i := 0; i < 20; i++ {
 		key := fmt.Sprintf("obj%03d", i)
 		v, err := metaclient.Meta(ctx, rcl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.GetObjectResponse, error) {
@@ -301,8 +299,8 @@ func TestSnapshotSaveRestore(t *testing.T) {
 		t.Fatalf("bucket stats after restore: %v", stats)
 	}
 	// A restart keeps the restored state and does not restore again.
-	nc.stop(0)
-	nc.start(0)
+	nc.Stop(0)
+	nc.Start(0)
 	commitN(t, ctx, rcl, "later", 1)
 	stats = adminCall(t, rcl, func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.BucketStatsResponse, error) {
 		return a.BucketStats(ctx, &cairnpb.BucketStatsRequest{Namespace: "ns", Name: "b"})

@@ -5,6 +5,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
+
+	"github.com/cairn-store/cairn/meta/fsm"
 )
 
 // Stats is a snapshot of a meta node's state for monitoring, by this
@@ -95,7 +97,7 @@ func (s *Server) Stats() (Stats, error) {
 			Blocked: bs.GetBlocked(), Failures: bs.GetFailures(),
 		}
 	}
-	err := s.node.store.view(func(rd pebble.Reader) error {
+	err := s.node.store.View(func(rd pebble.Reader) error {
 		statuses, err := s.nodeStatuses(rd)
 		if err != nil {
 			return err
@@ -107,7 +109,7 @@ func (s *Server) Stats() (Stats, error) {
 				st.DataNodesUnhealthy++
 			}
 		}
-		return scan(rd, []byte(tagGC), func(_, _ []byte) (bool, error) {
+		return fsm.Scan(rd, []byte(fsm.TagGC), func(_, _ []byte) (bool, error) {
 			st.GCQueue++
 			return st.GCQueue < GCQueueLimit, nil
 		})

@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -37,7 +38,7 @@ func validUploadRef(namespace, bucket, key, uploadID string) error {
 	if err := validKey(key); err != nil {
 		return err
 	}
-	if !validUploadID(uploadID) {
+	if !fsm.ValidUploadID(uploadID) {
 		return fmt.Errorf("meta: upload id %q: %w", uploadID, rpcerr.ErrUploadNotFound)
 	}
 	return nil
@@ -45,15 +46,15 @@ func validUploadRef(namespace, bucket, key, uploadID string) error {
 
 func validPart(p *cairnpb.UploadedPart) error {
 	info := p.GetPart()
-	if n := info.GetNumber(); n < 1 || n > maxPartNumber {
-		return invalid("part number %d outside 1..%d", n, maxPartNumber)
+	if n := info.GetNumber(); n < 1 || n > fsm.MaxPartNumber {
+		return fsm.Invalid("part number %d outside 1..%d", n, fsm.MaxPartNumber)
 	}
-	if info.GetSize() < 0 || !validETag(info.GetEtag()) {
-		return invalid("part %d: a size and a hex md5 etag are required", info.GetNumber())
+	if info.GetSize() < 0 || !fsm.ValidETag(info.GetEtag()) {
+		return fsm.Invalid("part %d: a size and a hex md5 etag are required", info.GetNumber())
 	}
 	if info.GetScheme() == nil {
 		if len(info.GetShards()) > 0 || int64(len(p.GetInlineData())) != info.GetSize() {
-			return invalid("part %d: an inline part has no shards and exactly its bytes", info.GetNumber())
+			return fsm.Invalid("part %d: an inline part has no shards and exactly its bytes", info.GetNumber())
 		}
 		return nil
 	}
@@ -61,8 +62,8 @@ func validPart(p *cairnpb.UploadedPart) error {
 		return err
 	}
 	for _, sh := range info.GetShards() {
-		if sh.GetIndex() < 0 || strings.IndexByte(sh.GetNodeId(), 0) >= 0 || len(sh.GetNodeId()) > maxNameLen {
-			return invalid("shard %d on node %q is malformed", sh.GetIndex(), sh.GetNodeId())
+		if sh.GetIndex() < 0 || strings.IndexByte(sh.GetNodeId(), 0) >= 0 || len(sh.GetNodeId()) > fsm.MaxNameLen {
+			return fsm.Invalid("shard %d on node %q is malformed", sh.GetIndex(), sh.GetNodeId())
 		}
 	}
 	return nil
@@ -73,7 +74,7 @@ func validPart(p *cairnpb.UploadedPart) error {
 // ETag the completed object will have.
 func checkCompletedParts(parts []*cairnpb.CompletedPart) (string, error) {
 	if len(parts) == 0 {
-		return "", invalid("complete upload: no parts listed")
+		return "", fsm.Invalid("complete upload: no parts listed")
 	}
 	etags := make([]string, len(parts))
 	prev := int32(0)
@@ -82,20 +83,20 @@ func checkCompletedParts(parts []*cairnpb.CompletedPart) (string, error) {
 			return "", fmt.Errorf("meta: part %d listed after part %d: %w", p.GetNumber(), prev, rpcerr.ErrInvalidPartOrder)
 		}
 		prev = p.GetNumber()
-		if p.GetNumber() > maxPartNumber || !validETag(p.GetEtag()) {
+		if p.GetNumber() > fsm.MaxPartNumber || !fsm.ValidETag(p.GetEtag()) {
 			return "", fmt.Errorf("meta: part %d with etag %q cannot have been uploaded: %w", p.GetNumber(), p.GetEtag(), rpcerr.ErrInvalidPart)
 		}
 		etags[i] = p.GetEtag()
 	}
-	return multipartETag(etags)
+	return fsm.MultipartETag(etags)
 }
 
 func listLimit(what string, n int32) (int, error) {
 	switch {
 	case n < 0:
-		return 0, invalid("%s %d is negative", what, n)
-	case n == 0 || n > defaultMaxList:
-		return defaultMaxList, nil
+		return 0, fsm.Invalid("%s %d is negative", what, n)
+	case n == 0 || n > fsm.DefaultMaxList:
+		return fsm.DefaultMaxList, nil
 	}
 	return int(n), nil
 }
@@ -107,7 +108,7 @@ func (m *metaService) CreateMultipartUpload(ctx context.Context, req *cairnpb.Cr
 	if err := validKey(req.GetUpload().GetKey()); err != nil {
 		return nil, err
 	}
-	if err := validTags(req.GetUpload().GetTags(), maxObjectTags); err != nil {
+	if err := fsm.ValidTags(req.GetUpload().GetTags(), fsm.MaxObjectTags); err != nil {
 		return nil, err
 	}
 	return route(ctx, m.s, req, m.s.createMultipartUpload, cairnpb.MetaClient.CreateMultipartUpload)
@@ -137,7 +138,7 @@ func (m *metaService) CompleteMultipartUpload(ctx context.Context, req *cairnpb.
 	if _, err := checkCompletedParts(req.GetParts()); err != nil {
 		return nil, err
 	}
-	if err := validCondition(req.GetCondition()); err != nil {
+	if err := fsm.ValidCondition(req.GetCondition()); err != nil {
 		return nil, err
 	}
 	return route(ctx, m.s, req, m.s.completeMultipartUpload, cairnpb.MetaClient.CompleteMultipartUpload)
@@ -155,7 +156,7 @@ func (m *metaService) ListParts(ctx context.Context, req *cairnpb.ListPartsReque
 		return nil, err
 	}
 	if req.GetPartNumberMarker() < 0 {
-		return nil, invalid("part number marker %d is negative", req.GetPartNumberMarker())
+		return nil, fsm.Invalid("part number marker %d is negative", req.GetPartNumberMarker())
 	}
 	if _, err := listLimit("max parts", req.GetMaxParts()); err != nil {
 		return nil, err
@@ -197,11 +198,11 @@ func (s *Server) createMultipartUpload(ctx context.Context, req *cairnpb.CreateM
 func (s *Server) getMultipartUpload(ctx context.Context, req *cairnpb.GetMultipartUploadRequest) (*cairnpb.GetMultipartUploadResponse, error) {
 	resp := &cairnpb.GetMultipartUploadResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
-		b, err := getBucket(r, req.GetNamespace(), req.GetBucket())
+		b, err := fsm.GetBucket(r, req.GetNamespace(), req.GetBucket())
 		if err != nil {
 			return err
 		}
-		resp.Upload, err = getUpload(r, b.GetId(), req.GetKey(), req.GetUploadId())
+		resp.Upload, err = fsm.GetUpload(r, b.GetId(), req.GetKey(), req.GetUploadId())
 		return err
 	})
 	return resp, err
@@ -250,7 +251,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, req *cairnpb.Compl
 		if v, done := s.completedBefore(ctx, req, etag); done {
 			id := ""
 			if v.GetVersioned() || v.GetSeq() != 0 {
-				id = s3VersionID(v)
+				id = fsm.S3VersionID(v)
 			}
 			return &cairnpb.CompleteMultipartUploadResponse{Etag: etag, VersionId: id}, nil
 		}
@@ -261,9 +262,9 @@ func (s *Server) completeMultipartUpload(ctx context.Context, req *cairnpb.Compl
 	// The version ID answered is S3's: none in a bucket without
 	// versioning, "null" when it is Suspended.
 	switch s.localVersioning(req.GetNamespace(), req.GetBucket()) {
-	case versioningEnabled:
-	case versioningSuspended:
-		versionID = nullVersionID
+	case fsm.VersioningEnabled:
+	case fsm.VersioningSuspended:
+		versionID = fsm.NullVersionID
 	default:
 		versionID = ""
 	}
@@ -303,15 +304,15 @@ func (s *Server) listParts(ctx context.Context, req *cairnpb.ListPartsRequest) (
 	}
 	var resp *cairnpb.ListPartsResponse
 	err = s.read(ctx, func(r pebble.Reader) error {
-		b, err := getBucket(r, req.GetNamespace(), req.GetBucket())
+		b, err := fsm.GetBucket(r, req.GetNamespace(), req.GetBucket())
 		if err != nil {
 			return err
 		}
-		u, err := getUpload(r, b.GetId(), req.GetKey(), req.GetUploadId())
+		u, err := fsm.GetUpload(r, b.GetId(), req.GetKey(), req.GetUploadId())
 		if err != nil {
 			return err
 		}
-		resp, err = listParts(r, req.GetUploadId(), req.GetPartNumberMarker(), limit)
+		resp, err = fsm.ListParts(r, req.GetUploadId(), req.GetPartNumberMarker(), limit)
 		if err == nil {
 			resp.Upload = u
 		}
@@ -325,17 +326,17 @@ func (s *Server) listMultipartUploads(ctx context.Context, req *cairnpb.ListMult
 	if err != nil {
 		return nil, err
 	}
-	p := uploadListParams{
-		listParams: listParams{prefix: req.GetPrefix(), delimiter: req.GetDelimiter(), maxKeys: limit},
-		keyMarker:  req.GetKeyMarker(), idMarker: req.GetUploadIdMarker(),
+	p := fsm.UploadListParams{
+		ListParams: fsm.ListParams{Prefix: req.GetPrefix(), Delimiter: req.GetDelimiter(), MaxKeys: limit},
+		KeyMarker:  req.GetKeyMarker(), IDMarker: req.GetUploadIdMarker(),
 	}
 	var resp *cairnpb.ListMultipartUploadsResponse
 	err = s.read(ctx, func(r pebble.Reader) error {
-		b, err := getBucket(r, req.GetNamespace(), req.GetBucket())
+		b, err := fsm.GetBucket(r, req.GetNamespace(), req.GetBucket())
 		if err != nil {
 			return err
 		}
-		resp, err = listUploads(r, b.GetId(), p)
+		resp, err = fsm.ListUploads(r, b.GetId(), p)
 		return err
 	})
 	return resp, err

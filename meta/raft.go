@@ -14,6 +14,7 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -42,8 +43,8 @@ const (
 // transport, and the duties of leadership.
 type node struct {
 	cfg   Config
-	store *store
-	fsm   *fsm
+	store *fsm.Store
+	fsm   *fsm.FSM
 	// logDB holds the Raft log and Raft's stable state (term, vote).
 	logDB *raftboltdb.BoltStore
 	trans *raft.NetworkTransport
@@ -54,8 +55,10 @@ type node struct {
 	wg       sync.WaitGroup // leadership watcher and office holders
 
 	// bootstrapped is set when this start wrote the group's initial
-	// configuration (the directory held no Raft state).
-	bootstrapped bool
+	// configuration (the directory held no Raft state, and no group
+	// existed: bootstrap.go); read it after bootstrapDecided closes.
+	bootstrapped     bool
+	bootstrapDecided chan struct{}
 
 	mu   sync.Mutex
 	lead *leadership // nil while not leading
@@ -85,7 +88,7 @@ type leadership struct {
 
 // startNode opens the stores, bootstraps if asked and starts Raft.
 func startNode(cfg Config) (_ *node, err error) {
-	n := &node{cfg: cfg, notifyCh: make(chan bool, 16), stop: make(chan struct{})}
+	n := &node{cfg: cfg, notifyCh: make(chan bool, 16), stop: make(chan struct{}), bootstrapDecided: make(chan struct{})}
 	var closers []func() error
 	defer func() {
 		if err != nil {
@@ -95,12 +98,12 @@ func startNode(cfg Config) (_ *node, err error) {
 		}
 	}()
 
-	n.store, err = openStore(filepath.Join(cfg.Dir, "fsm"), cfg.Logger)
+	n.store, err = fsm.OpenStore(filepath.Join(cfg.Dir, "fsm"), cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	closers = append(closers, n.store.close)
-	if n.fsm, err = newFSM(n.store, cfg.Logger); err != nil {
+	closers = append(closers, n.store.Close)
+	if n.fsm, err = fsm.New(n.store, cfg.Logger); err != nil {
 		return nil, err
 	}
 
@@ -151,14 +154,13 @@ func startNode(cfg Config) (_ *node, err error) {
 	rc.NotifyCh = n.notifyCh
 	rc.Logger = newHCLog(cfg.Logger, "raft")
 
+	var servers []raft.Server // the configuration to bootstrap, if any
 	if cfg.Bootstrap {
 		has, err := raft.HasExistingState(logs, n.logDB, snaps)
 		if err != nil {
 			return nil, fmt.Errorf("meta: inspect raft state: %w", err)
 		}
-		n.bootstrapped = !has
 		if !has {
-			var servers []raft.Server
 			for _, p := range cfg.Peers {
 				servers = append(servers, raft.Server{
 					Suffrage: raft.Voter,
@@ -166,11 +168,6 @@ func startNode(cfg Config) (_ *node, err error) {
 					Address:  raft.ServerAddress(p.RaftAddr),
 				})
 			}
-			err := raft.BootstrapCluster(rc, logs, n.logDB, snaps, n.trans, raft.Configuration{Servers: servers})
-			if err != nil {
-				return nil, fmt.Errorf("meta: bootstrap raft group: %w", err)
-			}
-			cfg.Logger.Info("bootstrapped raft group", "peers", len(servers))
 		}
 	}
 
@@ -180,6 +177,16 @@ func startNode(cfg Config) (_ *node, err error) {
 	}
 	n.wg.Add(1)
 	go n.watchLeadership()
+	if servers == nil {
+		close(n.bootstrapDecided)
+	} else {
+		// Only when no group exists yet (bootstrap.go).
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.bootstrapWhenSafe(servers)
+		}()
+	}
 	return n, nil
 }
 
@@ -191,7 +198,7 @@ func (n *node) close() error {
 	close(n.stop)
 	n.wg.Wait()
 	n.jobs.Wait()
-	errs = append(errs, n.conns.Close(), n.trans.Close(), n.logDB.Close(), n.store.close())
+	errs = append(errs, n.conns.Close(), n.trans.Close(), n.logDB.Close(), n.store.Close())
 	return errors.Join(errs...)
 }
 
@@ -252,9 +259,9 @@ func (n *node) holdOffice(ld *leadership) {
 	want := &cairnpb.MetaMember{Id: n.cfg.ID, RaftAddr: n.cfg.RaftAddr, GrpcAddr: n.cfg.GRPCAddr}
 	n.retryInOffice(ld, "publishing member record", func() error {
 		var have *cairnpb.MetaMember
-		err := n.store.view(func(r pebble.Reader) error {
+		err := n.store.View(func(r pebble.Reader) error {
 			var err error
-			have, err = getMember(r, n.cfg.ID)
+			have, err = fsm.GetMember(r, n.cfg.ID)
 			return err
 		})
 		if err != nil || proto.Equal(have, want) {
@@ -333,7 +340,7 @@ func waitFuture(ctx context.Context, f raft.Future) error {
 }
 
 // propose stamps cmd with the leader's clock (unless already stamped) and
-// the caller's request ID from ctx (dedupe.go), replicates it and returns
+// the caller's request ID from ctx (requestid.go), replicates it and returns
 // the FSM's verdict.
 func (n *node) propose(ctx context.Context, cmd *cairnpb.Command) error {
 	if err := stampRequest(ctx, cmd); err != nil {

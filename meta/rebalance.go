@@ -11,6 +11,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/placement"
@@ -164,8 +165,8 @@ func (j *rebalanceJob) Round(ctx context.Context) error {
 // layoutNow returns the fingerprint of the current layout.
 func (n *node) layoutNow() (string, error) {
 	var fp string
-	err := n.store.view(func(r pebble.Reader) error {
-		recs, err := listNodes(r)
+	err := n.store.View(func(r pebble.Reader) error {
+		recs, err := fsm.ListNodes(r)
 		if err != nil {
 			return err
 		}
@@ -193,7 +194,7 @@ func layoutOf(recs []*cairnpb.DataNode) []placement.Node {
 // fingerprint, every node's view, and why the pass must wait ("" when it
 // need not).
 func (n *node) rebalanceView(r pebble.Reader, now time.Time) ([]placement.Node, string, map[string]*nodeView, string, error) {
-	recs, err := listNodes(r)
+	recs, err := fsm.ListNodes(r)
 	if err != nil {
 		return nil, "", nil, "", err
 	}
@@ -243,7 +244,7 @@ func (n *node) rebalancePass(ctx context.Context, conns *dataclient.Pool, fp str
 		shards  int64
 		blocked int64
 	)
-	err := n.store.view(func(r pebble.Reader) error {
+	err := n.store.View(func(r pebble.Reader) error {
 		var got, wait string
 		var err error
 		layout, got, nodes, wait, err = n.rebalanceView(r, n.cfg.Now())
@@ -415,7 +416,7 @@ func (n *node) rebalanceUnit(ctx context.Context, conns *dataclient.Pool, fp str
 		nodes  map[string]*nodeView
 		locs   []*cairnpb.ShardLocation
 	)
-	err := n.store.view(func(r pebble.Reader) error {
+	err := n.store.View(func(r pebble.Reader) error {
 		var got, wait string
 		var err error
 		layout, got, nodes, wait, err = n.rebalanceView(r, n.cfg.Now())
@@ -431,7 +432,7 @@ func (n *node) rebalanceUnit(ctx context.Context, conns *dataclient.Pool, fp str
 		return err
 	})
 	if err != nil {
-		if refusalReason(err) != "" {
+		if fsm.RefusalReason(err) != "" {
 			return 0, 0, nil // the unit is gone
 		}
 		return 0, 0, err

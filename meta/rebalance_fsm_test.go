@@ -6,6 +6,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -26,9 +28,9 @@ func TestFSMSetNodeWeightSurvivesRegistering(t *testing.T) {
 	weight := func() float64 {
 		t.Helper()
 		var n *cairnpb.DataNode
-		if err := f.store.view(func(r pebble.Reader) error {
+		if err := f.Store.View(func(r pebble.Reader) error {
 			var err error
-			n, err = getNode(r, "n1")
+			n, err = fsm.GetNode(r, "n1")
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -36,9 +38,9 @@ func TestFSMSetNodeWeightSurvivesRegistering(t *testing.T) {
 		return n.GetWeight()
 	}
 	register(1)
-	wantErr(t, setWeight("nope", 2), rpcerr.ErrNodeNotFound)
+	fsmtest.WantErr(t, setWeight("nope", 2), rpcerr.ErrNodeNotFound)
 	for _, bad := range []float64{0, -1, math.NaN(), math.Inf(1)} {
-		wantErr(t, setWeight("n1", bad), rpcerr.ErrInvalidArgument)
+		fsmtest.WantErr(t, setWeight("n1", bad), rpcerr.ErrInvalidArgument)
 	}
 	if w := weight(); w != 1 {
 		t.Fatalf("weight %v after rejected changes, want 1", w)

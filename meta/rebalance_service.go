@@ -6,6 +6,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
@@ -14,7 +15,7 @@ func (a *adminService) SetNodeWeight(ctx context.Context, req *cairnpb.SetNodeWe
 		return nil, err
 	}
 	if w := req.GetWeight(); math.IsNaN(w) || math.IsInf(w, 0) || w <= 0 {
-		return nil, invalid("weight must be a positive number, not %v", w)
+		return nil, fsm.Invalid("weight must be a positive number, not %v", w)
 	}
 	return routeAdmin(ctx, a.s, req, a.s.setNodeWeight, cairnpb.AdminClient.SetNodeWeight)
 }
@@ -39,9 +40,9 @@ func (s *Server) setNodeWeight(ctx context.Context, req *cairnpb.SetNodeWeightRe
 	s.cfg.Logger.Info("data node weight changed", "node", req.GetNodeId(), "weight", req.GetWeight())
 	s.node.rebalance.kick(false)
 	resp := &cairnpb.SetNodeWeightResponse{}
-	err := s.node.store.view(func(r pebble.Reader) error {
+	err := s.node.store.View(func(r pebble.Reader) error {
 		var err error
-		resp.Node, err = getNode(r, req.GetNodeId())
+		resp.Node, err = fsm.GetNode(r, req.GetNodeId())
 		return err
 	})
 	return resp, err

@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -115,9 +116,9 @@ type orphanRef struct{ node, shard string }
 // shards it deleted. A node that cannot be listed is skipped this round.
 func (n *node) reconcileRound(ctx context.Context, conns *dataclient.Pool) (int, error) {
 	var nodes []*cairnpb.DataNode
-	if err := n.store.view(func(r pebble.Reader) error {
+	if err := n.store.View(func(r pebble.Reader) error {
 		var err error
-		nodes, err = listNodes(r)
+		nodes, err = fsm.ListNodes(r)
 		return err
 	}); err != nil {
 		return 0, err
@@ -146,7 +147,7 @@ func (n *node) reconcileRound(ctx context.Context, conns *dataclient.Pool) (int,
 	}
 	// The view is taken after every listing: a candidate it does not
 	// reference can no longer become referenced (see the commit fence).
-	if err := n.store.view(func(r pebble.Reader) error { return strikeReferenced(r, cands) }); err != nil {
+	if err := n.store.View(func(r pebble.Reader) error { return strikeReferenced(r, cands) }); err != nil {
 		return 0, err
 	}
 	deleted := 0
@@ -169,10 +170,10 @@ func (n *node) reconcileRound(ctx context.Context, conns *dataclient.Pool) (int,
 func strikeReferenced(r pebble.Reader, cands map[orphanRef]string) error {
 	strike := func(base string, locs []*cairnpb.ShardLocation) {
 		for _, l := range locs {
-			delete(cands, orphanRef{l.GetNodeId(), shardID(base, l.GetIndex())})
+			delete(cands, orphanRef{l.GetNodeId(), fsm.ShardID(base, l.GetIndex())})
 		}
 	}
-	err := forEachVersion(r, nil, func(_ []byte, v *cairnpb.ObjectVersion) error {
+	err := fsm.ForEachVersion(r, nil, func(_ []byte, v *cairnpb.ObjectVersion) error {
 		strike(v.GetVersionId(), v.GetShards())
 		for _, p := range v.GetParts() {
 			strike(p.GetShardBase(), p.GetShards())
@@ -182,7 +183,7 @@ func strikeReferenced(r pebble.Reader, cands map[orphanRef]string) error {
 	if err != nil {
 		return err
 	}
-	return scan(r, []byte(tagPart), func(key, value []byte) (bool, error) {
+	return fsm.Scan(r, []byte(fsm.TagPart), func(key, value []byte) (bool, error) {
 		p := &cairnpb.UploadedPart{}
 		if err := proto.Unmarshal(value, p); err != nil {
 			return false, fmt.Errorf("meta: decode %q: %w", key, err)

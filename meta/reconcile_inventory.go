@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -78,32 +79,6 @@ const (
 	reasonDigestMismatch = "digest mismatch"
 )
 
-// inventoryKey holds the replicated InventoryProgress:
-//
-//	c/inventory -> cairnpb.InventoryProgress
-func inventoryKey() []byte { return []byte(tagCluster + "inventory") }
-
-func applySetInventoryProgress(b *pebble.Batch, c *cairnpb.SetInventoryProgressCmd) error {
-	p := c.GetProgress()
-	switch {
-	case p == nil:
-		return invalid("set inventory progress: progress is required")
-	case p.GetUnitsDone() < 0 || p.GetShardsChecked() < 0 || p.GetFoundMissing() < 0 || p.GetFoundMismatched() < 0 ||
-		p.GetPasses() < 0 || p.GetLastPassDurationNanos() < 0:
-		return invalid("set inventory progress: negative counts")
-	case len(p.GetCursor()) > 0 && p.GetPassStartedUnixNano() == 0:
-		return invalid("set inventory progress: a cursor without a pass")
-	}
-	return putProto(b, inventoryKey(), p)
-}
-
-// getInventory returns the replicated progress (empty when none).
-func getInventory(r pebble.Reader) (*cairnpb.InventoryProgress, error) {
-	p := &cairnpb.InventoryProgress{}
-	_, err := getProto(r, inventoryKey(), p)
-	return p, err
-}
-
 // inventoryCheck is one shard to stat: its ID and recorded digest.
 type inventoryCheck struct {
 	shard  string
@@ -156,9 +131,9 @@ func (j *inventoryJob) Round(ctx context.Context) error {
 // finds that none is due yet. It returns the wait before the next round.
 func (n *node) inventoryRound(ctx context.Context, conns *dataclient.Pool, pace *leaderjob.Pacer) (time.Duration, error) {
 	var p *cairnpb.InventoryProgress
-	err := n.store.view(func(r pebble.Reader) error {
+	err := n.store.View(func(r pebble.Reader) error {
 		var err error
-		p, err = getInventory(r)
+		p, err = fsm.GetInventory(r)
 		return err
 	})
 	if err != nil {
@@ -252,7 +227,7 @@ func (n *node) inventoryPass(ctx context.Context, conns *dataclient.Pool, pace *
 func (n *node) inventoryBatch(from []byte) (*inventoryBatch, []byte, error) {
 	b := &inventoryBatch{byNode: map[string][]inventoryCheck{}, addrs: map[string]string{}}
 	var next []byte
-	err := n.store.view(func(r pebble.Reader) error {
+	err := n.store.View(func(r pebble.Reader) error {
 		nodes, err := n.nodeViews(r, n.cfg.Now())
 		if err != nil {
 			return err
@@ -271,8 +246,8 @@ func (n *node) inventoryBatch(from []byte) (*inventoryBatch, []byte, error) {
 				if nv == nil || !nv.alive || nv.lost || staleIncarnation(l.GetIncarnation(), nv.rec) {
 					continue
 				}
-				sid := shardID(u.shardBase, l.GetIndex())
-				reported, err := getProto(r, corruptKey(l.GetNodeId(), sid), &cairnpb.CorruptShard{})
+				sid := fsm.ShardID(u.shardBase, l.GetIndex())
+				reported, err := fsm.GetProto(r, fsm.CorruptKey(l.GetNodeId(), sid), &cairnpb.CorruptShard{})
 				if err != nil {
 					readErr = err
 					return false
@@ -400,7 +375,7 @@ func (n *node) reportFindings(ctx context.Context, found []inventoryFinding) err
 	for _, f := range found {
 		cmd := &cairnpb.ReportCorruptShardCmd{Shard: &cairnpb.CorruptShard{NodeId: f.node, ShardId: f.shard, Reason: f.reason}}
 		err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: cmd}})
-		if err != nil && !isRefusal(err) { // a refusal: the node is gone from the records
+		if err != nil && !fsm.IsRefusal(err) { // a refusal: the node is gone from the records
 			return fmt.Errorf("meta: report shard %s on %s %s: %w", f.shard, f.node, f.reason, err)
 		}
 		n.cfg.Logger.Debug("inventory reconciliation found a shard "+f.reason, "node", f.node, "shard", f.shard)
@@ -415,7 +390,7 @@ func (n *node) reportFindings(ctx context.Context, found []inventoryFinding) err
 
 // nodeViews reads every data node as the repair engine sees it at now.
 func (n *node) nodeViews(r pebble.Reader, now time.Time) (map[string]*nodeView, error) {
-	recs, err := listNodes(r)
+	recs, err := fsm.ListNodes(r)
 	if err != nil {
 		return nil, err
 	}

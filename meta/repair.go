@@ -12,6 +12,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/placement"
@@ -181,7 +182,7 @@ func (u *repairUnit) setLocs(locs []*cairnpb.ShardLocation) {
 // source names shard i on the node at addr as a rebuild source, with the
 // digest it must have.
 func (u *repairUnit) source(i int32, addr string) *cairnpb.RebuildSource {
-	return &cairnpb.RebuildSource{Index: i, ShardId: shardID(u.shardBase, i), Addr: addr, Digest: u.digests[i]}
+	return &cairnpb.RebuildSource{Index: i, ShardId: fsm.ShardID(u.shardBase, i), Addr: addr, Digest: u.digests[i]}
 }
 
 // staleIncarnation reports whether a shard recorded with incarnation inc
@@ -399,8 +400,8 @@ func (n *node) repairRound(ctx context.Context, conns *dataclient.Pool) error {
 // It publishes the scan's figures.
 func (n *node) repairScan(now time.Time) ([]*repairUnit, map[string]*nodeView, []*cairnpb.CorruptShard, error) {
 	var nodes map[string]*nodeView
-	corrupt := map[shardRef]*cairnpb.CorruptShard{}
-	referenced := map[shardRef]bool{}
+	corrupt := map[fsm.ShardRef]*cairnpb.CorruptShard{}
+	referenced := map[fsm.ShardRef]bool{}
 	var units []*repairUnit
 	var scanned, under, toMove, lostUnits, bytesLeft, blockedUnits int64
 	var blocked []string
@@ -422,7 +423,7 @@ func (n *node) repairScan(now time.Time) ([]*repairUnit, map[string]*nodeView, [
 		}
 		for i := range total {
 			id := u.locs[i]
-			ref := shardRef{id, shardID(u.shardBase, i)}
+			ref := fsm.ShardRef{Node: id, Shard: fsm.ShardID(u.shardBase, i)}
 			nv := nodes[id]
 			switch {
 			case id == "" || nv == nil || nv.lost:
@@ -475,17 +476,17 @@ func (n *node) repairScan(now time.Time) ([]*repairUnit, map[string]*nodeView, [
 		units = append(units, u)
 	}
 
-	err := n.store.view(func(r pebble.Reader) error {
+	err := n.store.View(func(r pebble.Reader) error {
 		var err error
 		if nodes, err = n.nodeViews(r, now); err != nil {
 			return err
 		}
-		if err := scan(r, []byte(tagCorrupt), func(key, value []byte) (bool, error) {
+		if err := fsm.Scan(r, []byte(fsm.TagCorrupt), func(key, value []byte) (bool, error) {
 			c := &cairnpb.CorruptShard{}
 			if err := proto.Unmarshal(value, c); err != nil {
 				return false, fmt.Errorf("meta: decode %q: %w", key, err)
 			}
-			corrupt[shardRef{c.GetNodeId(), c.GetShardId()}] = c
+			corrupt[fsm.ShardRef{Node: c.GetNodeId(), Shard: c.GetShardId()}] = c
 			return true, nil
 		}); err != nil {
 			return err
@@ -679,7 +680,7 @@ func (n *node) relocateShards(ctx context.Context, conns *dataclient.Pool, nodes
 	var wg sync.WaitGroup
 	for i, target := range targets {
 		wg.Go(func() {
-			sid := shardID(u.shardBase, i)
+			sid := fsm.ShardID(u.shardBase, i)
 			resp, err := n.rebuildOn(ctx, conns, nodes[target].rec.GetAddr(), rebuildRequest(u, i, target, sources))
 			mu.Lock()
 			defer mu.Unlock()
@@ -718,7 +719,7 @@ func (n *node) relocateShards(ctx context.Context, conns *dataclient.Pool, nodes
 		sort.Slice(cmd.Moves, func(i, j int) bool { return cmd.Moves[i].GetIndex() < cmd.Moves[j].GetIndex() })
 		err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: cmd}})
 		if err != nil {
-			if isRefusal(err) {
+			if fsm.IsRefusal(err) {
 				// The unit changed meanwhile: the rebuilt shards are
 				// orphans unless a committed move placed them (see above).
 				return 0, 0, nil
@@ -740,7 +741,7 @@ func rebuildRequest(u *repairUnit, i int32, target string, sources []*cairnpb.Re
 			srcs = append(srcs, s)
 		}
 	}
-	return &cairnpb.RebuildShardRequest{ShardId: shardID(u.shardBase, i), Index: i, Scheme: u.scheme, Sources: srcs, ExpectDigest: u.digests[i]}
+	return &cairnpb.RebuildShardRequest{ShardId: fsm.ShardID(u.shardBase, i), Index: i, Scheme: u.scheme, Sources: srcs, ExpectDigest: u.digests[i]}
 }
 
 // rebuildOn asks the data node at addr to rebuild a shard.

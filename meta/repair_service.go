@@ -6,6 +6,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcauth"
 )
@@ -15,7 +16,7 @@ func (a *adminService) SetNodeState(ctx context.Context, req *cairnpb.SetNodeSta
 		return nil, err
 	}
 	if _, ok := cairnpb.NodeState_name[int32(req.GetState())]; !ok {
-		return nil, invalid("unknown node state %d", req.GetState())
+		return nil, fsm.Invalid("unknown node state %d", req.GetState())
 	}
 	return routeAdmin(ctx, a.s, req, a.s.setNodeState, cairnpb.AdminClient.SetNodeState)
 }
@@ -37,7 +38,7 @@ func (m *metaService) ReportCorruptShard(ctx context.Context, req *cairnpb.Repor
 func (m *metaService) ReportUnreadable(ctx context.Context, req *cairnpb.ReportUnreadableRequest) (*cairnpb.ReportUnreadableResponse, error) {
 	rep := req.GetReport()
 	if rep.GetBucket() == "" || rep.GetVersionId() == "" {
-		return nil, invalid("an unreadable report names a bucket and a version")
+		return nil, fsm.Invalid("an unreadable report names a bucket and a version")
 	}
 	if rep.GetReporter() == "" {
 		// Stamped by the first meta node, from the caller's certificate;
@@ -74,9 +75,9 @@ func (s *Server) setNodeState(ctx context.Context, req *cairnpb.SetNodeStateRequ
 	s.cfg.Logger.Info("data node state changed", "node", req.GetNodeId(), "state", req.GetState().String())
 	s.node.repair.kick()
 	resp := &cairnpb.SetNodeStateResponse{}
-	err := s.node.store.view(func(r pebble.Reader) error {
+	err := s.node.store.View(func(r pebble.Reader) error {
 		var err error
-		resp.Node, err = getNode(r, req.GetNodeId())
+		resp.Node, err = fsm.GetNode(r, req.GetNodeId())
 		return err
 	})
 	return resp, err

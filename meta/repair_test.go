@@ -9,12 +9,14 @@ import (
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
 // applyCmd applies one command with its own index and time.
-func applyCmd(t *testing.T, f *fsm, idx *uint64, cmd *cairnpb.Command) error {
+func applyCmd(t *testing.T, f *fsm.FSM, idx *uint64, cmd *cairnpb.Command) error {
 	t.Helper()
 	*idx++
 	cmd.UnixNano = int64(*idx) * 1_000_000
@@ -28,12 +30,12 @@ func applyCmd(t *testing.T, f *fsm, idx *uint64, cmd *cairnpb.Command) error {
 	return nil
 }
 
-func readVersion(t *testing.T, f *fsm, bucketID []byte, key string) *cairnpb.ObjectVersion {
+func readVersion(t *testing.T, f *fsm.FSM, bucketID []byte, key string) *cairnpb.ObjectVersion {
 	t.Helper()
 	var v *cairnpb.ObjectVersion
-	if err := f.store.view(func(r pebble.Reader) error {
+	if err := f.Store.View(func(r pebble.Reader) error {
 		var err error
-		v, err = getObject(r, bucketID, key, false)
+		v, err = fsm.GetObject(r, bucketID, key, false)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -53,11 +55,11 @@ func TestFSMRelocateShardsIsConditional(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: createBucketOp("ns", "b", 1)}})
+	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}})
 	for _, id := range []string{"n1", "n2", "n3", "n9"} {
 		must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: id, Addr: id + ":1"}}}})
 	}
-	put := putOp("ns", "b", "k", "v1", "n1", "n2", "")
+	put := fsmtest.PutOp("ns", "b", "k", "v1", "n1", "n2", "")
 	put.Version.Scheme = &cairnpb.ErasureScheme{Data: 2, Parity: 1, BlockSize: 1024}
 	put.Version.Degraded = true
 	must(&cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: put}})
@@ -69,13 +71,13 @@ func TestFSMRelocateShardsIsConditional(t *testing.T) {
 
 	relocate := func(version string, moves ...*cairnpb.ShardMove) error {
 		return applyCmd(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
-			BucketId: testBucketID(1), Key: "k", VersionId: version, Moves: moves,
+			BucketId: fsmtest.BucketID(1), Key: "k", VersionId: version, Moves: moves,
 		}}})
 	}
 	// Wrong old location, wrong version: nothing changes.
-	wantErr(t, relocate("v1", &cairnpb.ShardMove{Index: 0, OldNodeId: "n2", NewNodeId: "n3", ShardId: "v1.0"}), rpcerr.ErrPreconditionFailed)
-	wantErr(t, relocate("v0", &cairnpb.ShardMove{Index: 0, OldNodeId: "n1", NewNodeId: "n3", ShardId: "v1.0"}), rpcerr.ErrObjectNotFound)
-	if v := readVersion(t, f, testBucketID(1), "k"); v.GetShards()[0].GetNodeId() != "n1" || !v.GetDegraded() {
+	fsmtest.WantErr(t, relocate("v1", &cairnpb.ShardMove{Index: 0, OldNodeId: "n2", NewNodeId: "n3", ShardId: "v1.0"}), rpcerr.ErrPreconditionFailed)
+	fsmtest.WantErr(t, relocate("v0", &cairnpb.ShardMove{Index: 0, OldNodeId: "n1", NewNodeId: "n3", ShardId: "v1.0"}), rpcerr.ErrObjectNotFound)
+	if v := readVersion(t, f, fsmtest.BucketID(1), "k"); v.GetShards()[0].GetNodeId() != "n1" || !v.GetDegraded() {
 		t.Fatalf("failed relocation changed the record: %v", v)
 	}
 
@@ -88,7 +90,7 @@ func TestFSMRelocateShardsIsConditional(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	v := readVersion(t, f, testBucketID(1), "k")
+	v := readVersion(t, f, fsmtest.BucketID(1), "k")
 	var got []string
 	for _, s := range v.GetShards() {
 		got = append(got, s.GetNodeId())
@@ -96,11 +98,11 @@ func TestFSMRelocateShardsIsConditional(t *testing.T) {
 	if len(got) != 3 || got[0] != "n3" || got[1] != "n9" || got[2] != "n1" || v.GetDegraded() {
 		t.Fatalf("after relocation: shards %v degraded %v", got, v.GetDegraded())
 	}
-	if q := gcQueue(t, f.store); len(q) != 1 || q[0] != "n1/v1.0" {
+	if q := gcQueue(t, f.Store); len(q) != 1 || q[0] != "n1/v1.0" {
 		t.Fatalf("GC queue %v, want only n1/v1.0 (n2 is removed)", q)
 	}
-	err := f.store.view(func(r pebble.Reader) error {
-		return scan(r, []byte(tagCorrupt), func(k, _ []byte) (bool, error) {
+	err := f.Store.View(func(r pebble.Reader) error {
+		return fsm.Scan(r, []byte(fsm.TagCorrupt), func(k, _ []byte) (bool, error) {
 			t.Errorf("corrupt report %q left", k)
 			return true, nil
 		})
@@ -108,8 +110,8 @@ func TestFSMRelocateShardsIsConditional(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = f.store.view(func(r pebble.Reader) error {
-		n, err := getNode(r, "n2")
+	err = f.Store.View(func(r pebble.Reader) error {
+		n, err := fsm.GetNode(r, "n2")
 		if err == nil && (n.GetState() != cairnpb.NodeState_NODE_STATE_REMOVED || n.GetAddr() != "n2:2") {
 			t.Errorf("n2 after registering again: %v", n)
 		}
@@ -132,7 +134,7 @@ func TestRepairScanClassifiesAndOrdersByRisk(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: createBucketOp("ns", "b", 1)}})
+	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}})
 	for _, id := range []string{"a", "b", "c", "d", "e", "f", "g"} {
 		must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: id, Addr: id + ":1"}}}})
 	}
@@ -140,7 +142,7 @@ func TestRepairScanClassifiesAndOrdersByRisk(t *testing.T) {
 	must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "g", State: cairnpb.NodeState_NODE_STATE_REMOVED}}})
 	must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "f", State: cairnpb.NodeState_NODE_STATE_DRAINING}}})
 	put := func(key string, nodes ...string) {
-		p := putOp("ns", "b", key, "v-"+key, nodes...)
+		p := fsmtest.PutOp("ns", "b", key, "v-"+key, nodes...)
 		p.Version.Scheme = &cairnpb.ErasureScheme{Data: 2, Parity: 2, BlockSize: 1024}
 		must(&cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: p}})
 	}
@@ -155,7 +157,7 @@ func TestRepairScanClassifiesAndOrdersByRisk(t *testing.T) {
 	must(&cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: &cairnpb.ReportCorruptShardCmd{
 		Shard: &cairnpb.CorruptShard{NodeId: "e", ShardId: "v-gone.0"}}}})
 
-	n := &node{cfg: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}, store: f.store}
+	n := &node{cfg: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}, store: f.Store}
 	now := time.Unix(0, int64(idx)*1_000_000+1)
 	n.cfg.Now = func() time.Time { return now }
 	units, nodes, stale, err := n.repairScan(now)
@@ -205,7 +207,7 @@ func TestRepairUploadPartsAreScannedAndRelocated(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: createBucketOp("ns", "b", 1)}})
+	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}})
 	for _, id := range []string{"a", "b", "c", "d"} {
 		must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: id, Addr: id + ":1"}}}})
 	}
@@ -217,7 +219,7 @@ func TestRepairUploadPartsAreScannedAndRelocated(t *testing.T) {
 			Scheme: &cairnpb.ErasureScheme{Data: 2, Parity: 1, BlockSize: 1024},
 			Shards: []*cairnpb.ShardLocation{{Index: 0, NodeId: "a"}, {Index: 1, NodeId: "b"}, {Index: 2}}}}}}})
 
-	n := &node{cfg: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}, store: f.store}
+	n := &node{cfg: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}, store: f.Store}
 	now := time.Unix(0, int64(idx)*1_000_000+1)
 	n.cfg.Now = func() time.Time { return now }
 	units, _, _, err := n.repairScan(now)
@@ -231,11 +233,11 @@ func TestRepairUploadPartsAreScannedAndRelocated(t *testing.T) {
 	cmd.Moves = []*cairnpb.ShardMove{{Index: 2, NewNodeId: "c", ShardId: "sb7.2"}}
 	stale := proto.Clone(cmd).(*cairnpb.RelocateShardsCmd)
 	stale.VersionId = "sb-other"
-	wantErr(t, applyCmd(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: stale}}), rpcerr.ErrUploadNotFound)
+	fsmtest.WantErr(t, applyCmd(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: stale}}), rpcerr.ErrUploadNotFound)
 	must(&cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: cmd}})
 	up := &cairnpb.UploadedPart{}
-	if err := f.store.view(func(r pebble.Reader) error {
-		_, err := getProto(r, partKey(upload, 7), up)
+	if err := f.Store.View(func(r pebble.Reader) error {
+		_, err := fsm.GetProto(r, fsm.PartKey(upload, 7), up)
 		return err
 	}); err != nil {
 		t.Fatal(err)

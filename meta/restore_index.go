@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
@@ -43,24 +44,20 @@ func snapshotFileSeq(path string) (uint64, error) {
 // maxSnapshotSeq reads a whole snapshot stream, checking its format, record
 // count and checksum, and returns the highest seq of its version records.
 func maxSnapshotSeq(r io.Reader) (uint64, error) {
-	cr, err := openSnapshotStream(r)
-	if err != nil {
-		return 0, err
-	}
 	var top uint64
-	err = decodeSnapshot(cr, func(key, value []byte) error {
+	err := fsm.ScanSnapshot(r, func(key, value []byte) error {
 		var seq uint64
 		switch {
-		case bytes.HasPrefix(key, []byte(tagNoncurrent)):
+		case bytes.HasPrefix(key, []byte(fsm.TagNoncurrent)):
 			// Noncurrent versions and delete markers: the key ends in ^seq.
-			if len(key) < len(tagNoncurrent)+9 {
-				return fmt.Errorf("%w: short noncurrent key %q", errSnapshotFormat, key)
+			if len(key) < len(fsm.TagNoncurrent)+9 {
+				return fmt.Errorf("%w: short noncurrent key %q", fsm.ErrSnapshotFormat, key)
 			}
 			seq = ^binary.BigEndian.Uint64(key[len(key)-8:])
-		case bytes.HasPrefix(key, []byte(tagObject)):
+		case bytes.HasPrefix(key, []byte(fsm.TagObject)):
 			v := &cairnpb.ObjectVersion{}
 			if err := proto.Unmarshal(value, v); err != nil {
-				return fmt.Errorf("%w: decode version at %q: %w", errSnapshotFormat, key, err)
+				return fmt.Errorf("%w: decode version at %q: %w", fsm.ErrSnapshotFormat, key, err)
 			}
 			seq = v.GetSeq()
 		default:

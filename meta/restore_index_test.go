@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
@@ -19,14 +21,14 @@ import (
 // restore are newer than the restored ones and never take the place of a
 // restored noncurrent record.
 func TestRestoreKeepsVersionOrder(t *testing.T) {
-	c := newTestCluster(t, 1, nil)
+	c := MakeTestCluster(t, 1, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c.waitAll(ctx)
-	cl := c.client()
+	c.WaitAll(ctx)
+	cl := c.Client()
 	commitN(t, ctx, cl, "pad", 1) // creates ns/b
 	if _, err := metaclient.Meta(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.SetBucketVersioningResponse, error) {
-		return m.SetBucketVersioning(ctx, &cairnpb.SetBucketVersioningRequest{Namespace: "ns", Bucket: "b", Status: versioningEnabled})
+		return m.SetBucketVersioning(ctx, &cairnpb.SetBucketVersioningRequest{Namespace: "ns", Bucket: "b", Status: fsm.VersioningEnabled})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -67,21 +69,21 @@ func TestRestoreKeepsVersionOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	raftAddr := freeAddr(t)
-	nc := &testCluster{t: t}
+	nc := &TestCluster{t: t}
 	nc.nodes = append(nc.nodes, &testNode{lis: lis, cfg: Config{
-		ID: "r0", RaftAddr: raftAddr, GRPCAddr: lis.Addr().String(), Dir: t.TempDir(), Logger: testLogger(),
+		ID: "r0", RaftAddr: raftAddr, GRPCAddr: lis.Addr().String(), Dir: t.TempDir(), Logger: fsmtest.Logger(),
 		Peers: []Peer{{ID: "r0", RaftAddr: raftAddr}}, Bootstrap: true, RestoreFrom: file,
 	}})
-	nc.start(0)
+	nc.Start(0)
 	t.Cleanup(func() {
 		if nc.nodes[0].running() {
-			nc.stop(0)
+			nc.Stop(0)
 		}
 	})
 	if got := nc.nodes[0].srv.node.raft.LastIndex(); got <= seq {
 		t.Fatalf("restored group's last index %d, not above the backup's highest seq %d", got, seq)
 	}
-	rcl := nc.client()
+	rcl := nc.Client()
 	for size := 11; size <= 15; size++ {
 		put(rcl, size)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/keyring"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -19,7 +20,7 @@ import (
 //
 // While it leads, a meta node walks every wrapped key the cluster keeps:
 // the envelopes of object versions and of their parts (through
-// forEachVersion), of parts of uploads in progress (p/), and the sealed
+// fsm.ForEachVersion), of parts of uploads in progress (p/), and the sealed
 // secrets of access keys (t/key/, plaintext ones included). Each one
 // wrapped by another key than the active one is unwrapped and wrapped again
 // under the active key, and up to rewrapBatch of them are proposed in one
@@ -162,9 +163,9 @@ func (j *rewrapJob) Round(ctx context.Context) error {
 // committing the keyring's default key as active when none is yet.
 func (n *node) publishDefaultKey(ctx context.Context) (*cairnpb.MasterKeyState, error) {
 	var st *cairnpb.MasterKeyState
-	err := n.store.view(func(r pebble.Reader) error {
+	err := n.store.View(func(r pebble.Reader) error {
 		var err error
-		st, err = getMasterKeyState(r)
+		st, err = fsm.GetMasterKeyState(r)
 		return err
 	})
 	if err != nil || st.GetActiveKeyId() != "" {
@@ -213,7 +214,7 @@ func (n *node) rewrapPass(ctx context.Context, active string) (int64, error) {
 		return 0, fmt.Errorf("meta: the active master key %q is not in this node's %s: nothing can be re-wrapped", active, ring)
 	}
 	var pending int64
-	if err := n.store.view(func(r pebble.Reader) error {
+	if err := n.store.View(func(r pebble.Reader) error {
 		counts, err := countWrapped(r)
 		for id, c := range counts {
 			if id != active {
@@ -249,7 +250,7 @@ func (n *node) rewrapPass(ctx context.Context, active string) (int64, error) {
 		for {
 			var batch []rewrapCandidate
 			var next []byte
-			err := n.store.view(func(r pebble.Reader) error {
+			err := n.store.View(func(r pebble.Reader) error {
 				var err error
 				next, err = walk(r, from, func(c rewrapCandidate) bool {
 					if c.from == active {
@@ -334,7 +335,7 @@ func masterWrapped(e *cairnpb.Encryption) bool { return e != nil && e.GetKeyId()
 // walkVersions offers the envelopes of versions and their parts.
 func walkVersions(r pebble.Reader, from []byte, add func(c rewrapCandidate) bool) ([]byte, error) {
 	var next []byte
-	err := forEachVersion(r, from, func(key []byte, v *cairnpb.ObjectVersion) error {
+	err := fsm.ForEachVersion(r, from, func(key []byte, v *cairnpb.ObjectVersion) error {
 		more := true
 		offer := func(part int32, e *cairnpb.Encryption) {
 			if !masterWrapped(e) {
@@ -350,7 +351,7 @@ func walkVersions(r pebble.Reader, from []byte, add func(c rewrapCandidate) bool
 		}
 		if !more {
 			next = append(key, 0)
-			return errStopWalk
+			return fsm.ErrStopWalk
 		}
 		return nil
 	})
@@ -359,16 +360,16 @@ func walkVersions(r pebble.Reader, from []byte, add func(c rewrapCandidate) bool
 
 // walkUploadParts offers the envelopes of parts of uploads in progress.
 func walkUploadParts(r pebble.Reader, from []byte, add func(c rewrapCandidate) bool) ([]byte, error) {
-	return walkTable(r, []byte(tagPart), from, func(key, value []byte) (bool, error) {
+	return walkTable(r, []byte(fsm.TagPart), from, func(key, value []byte) (bool, error) {
 		up := &cairnpb.UploadedPart{}
 		if err := proto.Unmarshal(value, up); err != nil {
 			return false, fmt.Errorf("meta: decode %q: %w", key, err)
 		}
 		e := up.GetPart().GetEncryption()
-		if !masterWrapped(e) || len(key) < len(tagPart)+4 {
+		if !masterWrapped(e) || len(key) < len(fsm.TagPart)+4 {
 			return true, nil
 		}
-		rest := key[len(tagPart):]
+		rest := key[len(fsm.TagPart):]
 		ref := &cairnpb.RewrapUploadPartRef{UploadId: string(rest[:len(rest)-4]), PartNumber: up.GetPart().GetNumber()}
 		item := &cairnpb.RewrapItem{Target: &cairnpb.RewrapItem_UploadPart{UploadPart: ref}, OldWrapped: e.GetWrappedKey()}
 		return add(rewrapCandidate{item: item, from: e.GetKeyId(), env: e}), nil
@@ -377,7 +378,7 @@ func walkUploadParts(r pebble.Reader, from []byte, add func(c rewrapCandidate) b
 
 // walkAccessKeys offers the secrets of access keys, plaintext ones too.
 func walkAccessKeys(r pebble.Reader, from []byte, add func(c rewrapCandidate) bool) ([]byte, error) {
-	return walkTable(r, []byte(tagKey), from, func(key, value []byte) (bool, error) {
+	return walkTable(r, []byte(fsm.TagKey), from, func(key, value []byte) (bool, error) {
 		k := &cairnpb.AccessKey{}
 		if err := proto.Unmarshal(value, k); err != nil {
 			return false, fmt.Errorf("meta: decode %q: %w", key, err)
@@ -398,7 +399,7 @@ func walkTable(r pebble.Reader, prefix, from []byte, fn func(key, value []byte) 
 	if bytes.Compare(from, lower) > 0 {
 		lower = from
 	}
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(prefix)})
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: fsm.PrefixEnd(prefix)})
 	if err != nil {
 		return nil, fmt.Errorf("meta: walk %q: %w", prefix, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/grpc"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -181,9 +182,9 @@ func (s *Server) hasUsableLeader() bool {
 		return false
 	}
 	var m *cairnpb.MetaMember
-	_ = s.node.store.view(func(r pebble.Reader) error {
+	_ = s.node.store.View(func(r pebble.Reader) error {
 		var err error
-		m, err = getMember(r, string(id))
+		m, err = fsm.GetMember(r, string(id))
 		return err
 	})
 	return m.GetGrpcAddr() != ""

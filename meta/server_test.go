@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -49,10 +51,10 @@ func commitReq(bucket, key, version string, inline []byte, nodes ...string) *cai
 
 func TestSingleNodeCRUD(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
-	c := newTestCluster(t, 1, clock.Now)
+	c := MakeTestCluster(t, 1, clock.Now)
 	ctx := testCtx(t, 30*time.Second)
-	c.waitAll(ctx)
-	cl := c.client()
+	c.WaitAll(ctx)
+	cl := c.Client()
 
 	// Buckets, in a compartment that exists (meta refuses others).
 	for _, admin := range []func(ctx context.Context, a cairnpb.AdminClient) (any, error){
@@ -71,7 +73,7 @@ func TestSingleNodeCRUD(t *testing.T) {
 		r := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
 			return m.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: "ns", Name: name, Compartment: "comp"})
 		})
-		if len(r.GetBucket().GetId()) != bucketIDLen || r.GetBucket().GetCreatedUnixNano() != clock.Now().UnixNano() {
+		if len(r.GetBucket().GetId()) != fsm.BucketIDLen || r.GetBucket().GetCreatedUnixNano() != clock.Now().UnixNano() {
 			t.Fatalf("created %v", r.GetBucket())
 		}
 	}
@@ -81,7 +83,7 @@ func TestSingleNodeCRUD(t *testing.T) {
 	_, err := call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
 		return m.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: "ns", Name: "alpha"})
 	})
-	wantErr(t, err, rpcerr.ErrBucketExists)
+	fsmtest.WantErr(t, err, rpcerr.ErrBucketExists)
 	lb := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.ListBucketsResponse, error) {
 		return m.ListBuckets(ctx, &cairnpb.ListBucketsRequest{Namespace: "ns"})
 	})
@@ -118,7 +120,7 @@ func TestSingleNodeCRUD(t *testing.T) {
 		})
 	}
 	g, err := get("dir/a.txt")
-	if err != nil || string(g.GetVersion().GetInlineData()) != "hello" || len(g.GetVersion().GetBucketId()) != bucketIDLen ||
+	if err != nil || string(g.GetVersion().GetInlineData()) != "hello" || len(g.GetVersion().GetBucketId()) != fsm.BucketIDLen ||
 		g.GetVersion().GetModifiedUnixNano() != clock.Now().UnixNano() {
 		t.Fatalf("GetObject: %v, %v", g, err)
 	}
@@ -129,7 +131,7 @@ func TestSingleNodeCRUD(t *testing.T) {
 		t.Fatalf("GetObject after overwrite: %v, %v", g, err)
 	}
 	_, err = get("missing")
-	wantErr(t, err, rpcerr.ErrObjectNotFound)
+	fsmtest.WantErr(t, err, rpcerr.ErrObjectNotFound)
 	lo := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.ListObjectsResponse, error) {
 		return m.ListObjects(ctx, &cairnpb.ListObjectsRequest{Namespace: "ns", Bucket: "alpha", Delimiter: "/"})
 	})
@@ -142,7 +144,7 @@ func TestSingleNodeCRUD(t *testing.T) {
 	_, err = call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.DeleteBucketResponse, error) {
 		return m.DeleteBucket(ctx, &cairnpb.DeleteBucketRequest{Namespace: "ns", Name: "alpha"})
 	})
-	wantErr(t, err, rpcerr.ErrBucketNotEmpty)
+	fsmtest.WantErr(t, err, rpcerr.ErrBucketNotEmpty)
 	for _, key := range []string{"dir/a.txt", "dir/b.txt", "top.txt", "never-existed"} {
 		mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.DeleteObjectResponse, error) {
 			return m.DeleteObject(ctx, &cairnpb.DeleteObjectRequest{Namespace: "ns", Bucket: "alpha", Key: key})
@@ -154,7 +156,7 @@ func TestSingleNodeCRUD(t *testing.T) {
 	_, err = call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.GetBucketResponse, error) {
 		return m.GetBucket(ctx, &cairnpb.GetBucketRequest{Namespace: "ns", Name: "alpha"})
 	})
-	wantErr(t, err, rpcerr.ErrBucketNotFound)
+	fsmtest.WantErr(t, err, rpcerr.ErrBucketNotFound)
 
 	// Validation happens before anything is proposed.
 	for name, f := range map[string]func(context.Context, cairnpb.MetaClient) (any, error){
@@ -183,7 +185,7 @@ func TestSingleNodeCRUD(t *testing.T) {
 	_, err = call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.HeartbeatResponse, error) {
 		return m.Heartbeat(ctx, &cairnpb.HeartbeatRequest{NodeId: "d1"})
 	})
-	wantErr(t, err, rpcerr.ErrNodeNotFound)
+	fsmtest.WantErr(t, err, rpcerr.ErrNodeNotFound)
 	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.RegisterNodeResponse, error) {
 		return m.RegisterNode(ctx, &cairnpb.RegisterNodeRequest{Node: &cairnpb.DataNode{Id: "d1", Addr: "127.0.0.1:1", Zone: "z1"}})
 	})
@@ -227,9 +229,9 @@ func TestClientFailsOverPastHungNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out one client attempt timeout")
 	}
-	c := newTestCluster(t, 1, nil)
+	c := MakeTestCluster(t, 1, nil)
 	ctx := testCtx(t, 30*time.Second)
-	c.waitAll(ctx)
+	c.WaitAll(ctx)
 	hung, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -266,10 +268,10 @@ func dialMeta(t *testing.T, addr string) cairnpb.MetaClient {
 }
 
 func TestClusterForwardingFailoverAndRestart(t *testing.T) {
-	c := newTestCluster(t, 3, nil)
+	c := MakeTestCluster(t, 3, nil)
 	ctx := testCtx(t, 45*time.Second)
-	c.waitAll(ctx)
-	lead := c.leader(ctx)
+	c.WaitAll(ctx)
+	lead := c.Leader(ctx)
 	f1, f2 := (lead+1)%3, (lead+2)%3
 
 	// Writes and reads sent to followers are forwarded to the leader.
@@ -297,11 +299,11 @@ func TestClusterForwardingFailoverAndRestart(t *testing.T) {
 	// A request forwarded once is not forwarded again.
 	fwdCtx := metadata.AppendToOutgoingContext(ctx, forwardedKey, "someone")
 	_, err = viaF2.GetBucket(fwdCtx, &cairnpb.GetBucketRequest{Namespace: "ns", Name: "b"})
-	wantErr(t, rpcerr.FromStatus(err), rpcerr.ErrNotLeader)
+	fsmtest.WantErr(t, rpcerr.FromStatus(err), rpcerr.ErrNotLeader)
 
 	// Kill the leader while a client keeps writing; a new one takes over and
 	// every acknowledged write survives.
-	cl := c.client()
+	cl := c.Client()
 	stopWriter := make(chan struct{})
 	ackedCh := make(chan []string)
 	go func() {
@@ -325,8 +327,8 @@ func TestClusterForwardingFailoverAndRestart(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	killed := lead
 	start := time.Now()
-	c.stop(killed)
-	lead = c.leader(ctx)
+	c.Stop(killed)
+	lead = c.Leader(ctx)
 	elected := time.Since(start)
 	t.Logf("new leader %s ready %v after the old one was closed", c.nodes[lead].cfg.ID, elected)
 	if elected > 10*time.Second {
@@ -370,14 +372,14 @@ func TestClusterForwardingFailoverAndRestart(t *testing.T) {
 
 	// The closed node restarts from its directory: its FSM is wiped, rebuilt
 	// from its log, and it catches up on what it missed.
-	c.start(killed)
+	c.Start(killed)
 	if err := c.nodes[killed].srv.WaitLeader(ctx); err != nil {
 		t.Fatal(err)
 	}
 	state := c.waitConverged(ctx)
 	objects := 0
 	for _, e := range state {
-		if strings.HasPrefix(e.k, tagObject) {
+		if strings.HasPrefix(e.k, fsm.TagObject) {
 			objects++
 		}
 	}
@@ -388,7 +390,7 @@ func TestClusterForwardingFailoverAndRestart(t *testing.T) {
 	if _, err := viaRestarted.GetObject(ctx, &cairnpb.GetObjectRequest{Namespace: "ns", Bucket: "b", Key: "late019"}); err != nil {
 		t.Fatalf("read via the restarted node: %v", err)
 	}
-	st, err := metaclient.Admin(ctx, c.client(killed), func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.StatusResponse, error) {
+	st, err := metaclient.Admin(ctx, c.Client(killed), func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.StatusResponse, error) {
 		return a.Status(ctx, &cairnpb.StatusRequest{})
 	})
 	if err != nil {
@@ -406,10 +408,10 @@ func TestClusterForwardingFailoverAndRestart(t *testing.T) {
 }
 
 func TestSnapshotThenRestart(t *testing.T) {
-	c := newTestCluster(t, 1, nil)
+	c := MakeTestCluster(t, 1, nil)
 	ctx := testCtx(t, 30*time.Second)
-	c.waitAll(ctx)
-	cl := c.client()
+	c.WaitAll(ctx)
+	cl := c.Client()
 	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.CreateBucketResponse, error) {
 		return m.CreateBucket(ctx, &cairnpb.CreateBucketRequest{Namespace: "ns", Name: "b"})
 	})
@@ -430,8 +432,8 @@ func TestSnapshotThenRestart(t *testing.T) {
 	}
 	before := dumpStore(t, c.nodes[0].srv.node.store)
 
-	c.stop(0)
-	c.start(0)
+	c.Stop(0)
+	c.Start(0)
 	if err := c.nodes[0].srv.WaitLeader(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -439,10 +441,7 @@ func TestSnapshotThenRestart(t *testing.T) {
 	if got := srv.node.raft.Stats()["last_snapshot_index"]; got == "0" || got == "" {
 		t.Fatalf("last_snapshot_index %q after restart", got)
 	}
-	srv.node.store.mu.Lock()
-	gen := srv.node.store.gen
-	srv.node.store.mu.Unlock()
-	if gen != 2 {
+	if gen := srv.node.store.Generation(); gen != 2 {
 		t.Fatalf("FSM database generation %d after restart, want 2 (empty, then the restored snapshot)", gen)
 	}
 	after := c.waitConverged(ctx)

@@ -10,14 +10,14 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
 // Limits checked before anything is proposed.
 const (
-	maxNameLen = 255  // namespaces, bucket names, node and member IDs
-	maxKeyLen  = 1024 // object keys, as in S3
+	maxKeyLen = 1024 // object keys, as in S3
 )
 
 // metaService adapts Server to cairnpb.MetaServer. Every method validates
@@ -38,13 +38,13 @@ type adminService struct {
 func validName(what, v string) error {
 	switch {
 	case v == "":
-		return invalid("%s is required", what)
-	case len(v) > maxNameLen:
-		return invalid("%s is longer than %d bytes", what, maxNameLen)
+		return fsm.Invalid("%s is required", what)
+	case len(v) > fsm.MaxNameLen:
+		return fsm.Invalid("%s is longer than %d bytes", what, fsm.MaxNameLen)
 	case strings.IndexByte(v, 0) >= 0:
-		return invalid("%s contains a NUL byte", what)
+		return fsm.Invalid("%s contains a NUL byte", what)
 	case !utf8.ValidString(v):
-		return invalid("%s is not valid UTF-8", what)
+		return fsm.Invalid("%s is not valid UTF-8", what)
 	}
 	return nil
 }
@@ -52,11 +52,11 @@ func validName(what, v string) error {
 func validKey(k string) error {
 	switch {
 	case k == "":
-		return invalid("object key is required")
+		return fsm.Invalid("object key is required")
 	case len(k) > maxKeyLen:
-		return invalid("object key is longer than %d bytes", maxKeyLen)
+		return fsm.Invalid("object key is longer than %d bytes", maxKeyLen)
 	case !utf8.ValidString(k):
-		return invalid("object key is not valid UTF-8")
+		return fsm.Invalid("object key is not valid UTF-8")
 	}
 	return nil
 }
@@ -70,7 +70,7 @@ func validBucketRef(namespace, bucket string) error {
 
 func validVersion(v *cairnpb.ObjectVersion) error {
 	if v == nil {
-		return invalid("version is required")
+		return fsm.Invalid("version is required")
 	}
 	if err := validKey(v.GetKey()); err != nil {
 		return err
@@ -79,19 +79,19 @@ func validVersion(v *cairnpb.ObjectVersion) error {
 		return err
 	}
 	for _, sh := range v.GetShards() {
-		if sh.GetIndex() < 0 || strings.IndexByte(sh.GetNodeId(), 0) >= 0 || len(sh.GetNodeId()) > maxNameLen {
-			return invalid("shard %d on node %q is malformed", sh.GetIndex(), sh.GetNodeId())
+		if sh.GetIndex() < 0 || strings.IndexByte(sh.GetNodeId(), 0) >= 0 || len(sh.GetNodeId()) > fsm.MaxNameLen {
+			return fsm.Invalid("shard %d on node %q is malformed", sh.GetIndex(), sh.GetNodeId())
 		}
 	}
-	return validTags(v.GetTags(), maxObjectTags)
+	return fsm.ValidTags(v.GetTags(), fsm.MaxObjectTags)
 }
 
 func (m *metaService) CreateBucket(ctx context.Context, req *cairnpb.CreateBucketRequest) (*cairnpb.CreateBucketResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetName()); err != nil {
 		return nil, err
 	}
-	if len(req.GetCompartment()) > maxNameLen {
-		return nil, invalid("compartment is longer than %d bytes", maxNameLen)
+	if len(req.GetCompartment()) > fsm.MaxNameLen {
+		return nil, fsm.Invalid("compartment is longer than %d bytes", fsm.MaxNameLen)
 	}
 	return route(ctx, m.s, req, m.s.createBucket, cairnpb.MetaClient.CreateBucket)
 }
@@ -124,7 +124,7 @@ func (m *metaService) CommitObject(ctx context.Context, req *cairnpb.CommitObjec
 	if err := validVersion(req.GetVersion()); err != nil {
 		return nil, err
 	}
-	if err := validCondition(req.GetCondition()); err != nil {
+	if err := fsm.ValidCondition(req.GetCondition()); err != nil {
 		return nil, err
 	}
 	return route(ctx, m.s, req, m.s.commitObject, cairnpb.MetaClient.CommitObject)
@@ -154,7 +154,7 @@ func (m *metaService) ListObjects(ctx context.Context, req *cairnpb.ListObjectsR
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
 		return nil, err
 	}
-	if _, err := parseListRequest(req); err != nil {
+	if _, err := fsm.ParseListRequest(req); err != nil {
 		return nil, err
 	}
 	return route(ctx, m.s, req, m.s.listObjects, cairnpb.MetaClient.ListObjects)
@@ -165,7 +165,7 @@ func (m *metaService) RegisterNode(ctx context.Context, req *cairnpb.RegisterNod
 		return nil, err
 	}
 	if req.GetNode().GetAddr() == "" {
-		return nil, invalid("node addr is required")
+		return nil, fsm.Invalid("node addr is required")
 	}
 	return route(ctx, m.s, req, m.s.registerNode, cairnpb.MetaClient.RegisterNode)
 }
@@ -190,7 +190,7 @@ func (a *adminService) Status(ctx context.Context, _ *cairnpb.StatusRequest) (*c
 // The local operations below run on the leader.
 
 func (s *Server) createBucket(ctx context.Context, req *cairnpb.CreateBucketRequest) (*cairnpb.CreateBucketResponse, error) {
-	id := make([]byte, bucketIDLen)
+	id := make([]byte, fsm.BucketIDLen)
 	if _, err := rand.Read(id); err != nil {
 		return nil, fmt.Errorf("meta: draw bucket id: %w", err)
 	}
@@ -209,9 +209,9 @@ func (s *Server) createBucket(ctx context.Context, req *cairnpb.CreateBucketRequ
 		return nil, err
 	}
 	// Answer with the bucket as applied: when an earlier attempt of this
-	// call created it, the command above was a duplicate (dedupe.go).
-	_ = s.node.store.view(func(r pebble.Reader) error {
-		applied, err := getBucket(r, req.GetNamespace(), req.GetName())
+	// call created it, the command above was a duplicate (fsm/dedupe.go).
+	_ = s.node.store.View(func(r pebble.Reader) error {
+		applied, err := fsm.GetBucket(r, req.GetNamespace(), req.GetName())
 		if err == nil {
 			b = applied
 		}
@@ -235,14 +235,14 @@ func (s *Server) read(ctx context.Context, fn func(r pebble.Reader) error) error
 	if err := s.node.readBarrier(ctx); err != nil {
 		return err
 	}
-	return s.node.store.view(fn)
+	return s.node.store.View(fn)
 }
 
 func (s *Server) getBucket(ctx context.Context, req *cairnpb.GetBucketRequest) (*cairnpb.GetBucketResponse, error) {
 	resp := &cairnpb.GetBucketResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
 		var err error
-		resp.Bucket, err = getBucket(r, req.GetNamespace(), req.GetName())
+		resp.Bucket, err = fsm.GetBucket(r, req.GetNamespace(), req.GetName())
 		return err
 	})
 	return resp, err
@@ -252,7 +252,7 @@ func (s *Server) listBuckets(ctx context.Context, req *cairnpb.ListBucketsReques
 	resp := &cairnpb.ListBucketsResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
 		var err error
-		resp.Buckets, err = listBuckets(r, req.GetNamespace())
+		resp.Buckets, err = fsm.ListBuckets(r, req.GetNamespace())
 		return err
 	})
 	return resp, err
@@ -275,11 +275,11 @@ func (s *Server) commitObject(ctx context.Context, req *cairnpb.CommitObjectRequ
 func (s *Server) getObject(ctx context.Context, req *cairnpb.GetObjectRequest) (*cairnpb.GetObjectResponse, error) {
 	resp := &cairnpb.GetObjectResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
-		b, err := getBucket(r, req.GetNamespace(), req.GetBucket())
+		b, err := fsm.GetBucket(r, req.GetNamespace(), req.GetBucket())
 		if err != nil {
 			return err
 		}
-		resp.Version, err = getObject(r, b.GetId(), req.GetKey(), true)
+		resp.Version, err = fsm.GetObject(r, b.GetId(), req.GetKey(), true)
 		if err == nil && resp.Version == nil {
 			err = fmt.Errorf("meta: %q in bucket %q: %w", req.GetKey(), req.GetBucket(), rpcerr.ErrObjectNotFound)
 		}
@@ -299,17 +299,17 @@ func (s *Server) deleteObject(ctx context.Context, req *cairnpb.DeleteObjectRequ
 }
 
 func (s *Server) listObjects(ctx context.Context, req *cairnpb.ListObjectsRequest) (*cairnpb.ListObjectsResponse, error) {
-	p, err := parseListRequest(req)
+	p, err := fsm.ParseListRequest(req)
 	if err != nil {
 		return nil, err
 	}
 	var resp *cairnpb.ListObjectsResponse
 	err = s.read(ctx, func(r pebble.Reader) error {
-		b, err := getBucket(r, req.GetNamespace(), req.GetBucket())
+		b, err := fsm.GetBucket(r, req.GetNamespace(), req.GetBucket())
 		if err != nil {
 			return err
 		}
-		resp, err = listObjects(r, b.GetId(), p)
+		resp, err = fsm.ListObjects(r, b.GetId(), p)
 		return err
 	})
 	return resp, err
@@ -331,8 +331,8 @@ func (s *Server) registerNode(ctx context.Context, req *cairnpb.RegisterNodeRequ
 		return nil, err
 	}
 	var before *cairnpb.DataNode
-	_ = s.node.store.view(func(r pebble.Reader) error {
-		before, _ = getNode(r, d.GetId())
+	_ = s.node.store.View(func(r pebble.Reader) error {
+		before, _ = fsm.GetNode(r, d.GetId())
 		return nil
 	})
 	cmd := &cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: d}}}
@@ -365,7 +365,7 @@ func (s *Server) getClusterMap(ctx context.Context, _ *cairnpb.GetClusterMapRequ
 		if resp.Nodes, err = s.nodeStatuses(r); err != nil {
 			return err
 		}
-		records, err = listMembers(r)
+		records, err = fsm.ListMembers(r)
 		return err
 	})
 	if err != nil {
@@ -389,7 +389,7 @@ func (s *Server) getClusterMap(ctx context.Context, _ *cairnpb.GetClusterMapRequ
 
 // nodeStatuses lists the data nodes with their health by this node's clock.
 func (s *Server) nodeStatuses(r pebble.Reader) ([]*cairnpb.DataNodeStatus, error) {
-	nodes, err := listNodes(r)
+	nodes, err := fsm.ListNodes(r)
 	if err != nil {
 		return nil, err
 	}
@@ -422,15 +422,15 @@ func (s *Server) status(_ context.Context) (*cairnpb.StatusResponse, error) {
 		AnsweredBy:   s.cfg.ID,
 	}
 	var records map[string]*cairnpb.MetaMember
-	err := s.node.store.view(func(r pebble.Reader) error {
+	err := s.node.store.View(func(r pebble.Reader) error {
 		var err error
-		if resp.ClusterId, err = getClusterID(r); err != nil {
+		if resp.ClusterId, err = fsm.GetClusterID(r); err != nil {
 			return err
 		}
 		if resp.Nodes, err = s.nodeStatuses(r); err != nil {
 			return err
 		}
-		records, err = listMembers(r)
+		records, err = fsm.ListMembers(r)
 		return err
 	})
 	if err != nil {

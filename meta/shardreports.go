@@ -9,6 +9,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -106,7 +107,7 @@ func (q *shardChecks) next() (*cairnpb.ShardProblem, bool) {
 
 func (m *metaService) ReportShards(ctx context.Context, req *cairnpb.ReportShardsRequest) (*cairnpb.ReportShardsResponse, error) {
 	if len(req.GetProblems()) > maxShardProblems {
-		return nil, invalid("at most %d shard problems per report, not %d", maxShardProblems, len(req.GetProblems()))
+		return nil, fsm.Invalid("at most %d shard problems per report, not %d", maxShardProblems, len(req.GetProblems()))
 	}
 	for _, p := range req.GetProblems() {
 		if err := validName("node id", p.GetNodeId()); err != nil {
@@ -116,7 +117,7 @@ func (m *metaService) ReportShards(ctx context.Context, req *cairnpb.ReportShard
 			return nil, err
 		}
 		if p.GetIndex() < 0 || p.GetPartNumber() < 0 {
-			return nil, invalid("shard problem: negative index or part number")
+			return nil, fsm.Invalid("shard problem: negative index or part number")
 		}
 	}
 	return route(ctx, m.s, req, m.s.reportShards, cairnpb.MetaClient.ReportShards)
@@ -185,7 +186,7 @@ func (n *node) checkShardProblem(ctx context.Context, conns *dataclient.Pool, p 
 		addr     string
 		reported bool
 	)
-	err := n.store.view(func(r pebble.Reader) error {
+	err := n.store.View(func(r pebble.Reader) error {
 		u, locs, err := loadUnit(r, &cairnpb.RelocateShardsCmd{BucketId: p.GetBucketId(), Key: p.GetKey(),
 			VersionId: p.GetVersionId(), PartNumber: p.GetPartNumber()})
 		if err != nil {
@@ -199,7 +200,7 @@ func (n *node) checkShardProblem(ctx context.Context, conns *dataclient.Pool, p 
 		if loc == nil {
 			return nil
 		}
-		d, err := getNode(r, p.GetNodeId())
+		d, err := fsm.GetNode(r, p.GetNodeId())
 		if err != nil {
 			return err
 		}
@@ -207,11 +208,11 @@ func (n *node) checkShardProblem(ctx context.Context, conns *dataclient.Pool, p 
 			loc = nil // already missing for repair
 			return nil
 		}
-		addr, sid = d.GetAddr(), shardID(u.shardBase, loc.GetIndex())
-		reported, err = getProto(r, corruptKey(p.GetNodeId(), sid), &cairnpb.CorruptShard{})
+		addr, sid = d.GetAddr(), fsm.ShardID(u.shardBase, loc.GetIndex())
+		reported, err = fsm.GetProto(r, fsm.CorruptKey(p.GetNodeId(), sid), &cairnpb.CorruptShard{})
 		return err
 	})
-	if refusalReason(err) != "" {
+	if fsm.RefusalReason(err) != "" {
 		return "", nil // the unit or node is gone: nothing to repair
 	}
 	if err != nil || loc == nil || reported {
@@ -235,7 +236,7 @@ func (n *node) checkShardProblem(ctx context.Context, conns *dataclient.Pool, p 
 	}
 	cmd := &cairnpb.ReportCorruptShardCmd{Shard: &cairnpb.CorruptShard{NodeId: p.GetNodeId(), ShardId: sid, Reason: reason}}
 	if err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: cmd}}); err != nil {
-		if isRefusal(err) {
+		if fsm.IsRefusal(err) {
 			return "", nil
 		}
 		return "", err

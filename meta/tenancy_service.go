@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/grpc"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
@@ -26,10 +27,10 @@ const (
 // endpoint: lowercase letters, digits and inner hyphens, 1 to 63 bytes.
 func validNamespace(ns string) error {
 	if ns == "" {
-		return invalid("namespace is required")
+		return fsm.Invalid("namespace is required")
 	}
 	if len(ns) > maxNamespaceLen {
-		return invalid("namespace is longer than %d bytes", maxNamespaceLen)
+		return fsm.Invalid("namespace is longer than %d bytes", maxNamespaceLen)
 	}
 	for i := 0; i < len(ns); i++ {
 		c := ns[i]
@@ -37,7 +38,7 @@ func validNamespace(ns string) error {
 		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
 		case c == '-' && i > 0 && i < len(ns)-1:
 		default:
-			return invalid("namespace %q: use lowercase letters, digits and inner hyphens", ns)
+			return fsm.Invalid("namespace %q: use lowercase letters, digits and inner hyphens", ns)
 		}
 	}
 	return nil
@@ -141,7 +142,7 @@ func (m *metaService) LookupAccessKey(ctx context.Context, req *cairnpb.LookupAc
 // The local operations below run on the leader.
 
 func (s *Server) createNamespace(ctx context.Context, req *cairnpb.CreateNamespaceRequest) (*cairnpb.CreateNamespaceResponse, error) {
-	ocid, err := newOCID("tenancy")
+	ocid, err := fsm.NewOCID("tenancy")
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +155,7 @@ func (s *Server) createNamespace(ctx context.Context, req *cairnpb.CreateNamespa
 	// Read back: a deduplicated retry answers with the OCID first stored.
 	err = s.read(ctx, func(r pebble.Reader) error {
 		var err error
-		n, err = getNamespace(r, req.GetName())
+		n, err = fsm.GetNamespace(r, req.GetName())
 		return err
 	})
 	return &cairnpb.CreateNamespaceResponse{Namespace: n}, err
@@ -164,7 +165,7 @@ func (s *Server) listNamespaces(ctx context.Context, _ *cairnpb.ListNamespacesRe
 	resp := &cairnpb.ListNamespacesResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
 		var err error
-		resp.Namespaces, err = listNamespaces(r)
+		resp.Namespaces, err = fsm.ListNamespaces(r)
 		return err
 	})
 	return resp, err
@@ -174,14 +175,14 @@ func (s *Server) getNamespace(ctx context.Context, req *cairnpb.GetNamespaceRequ
 	resp := &cairnpb.GetNamespaceResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
 		var err error
-		if resp.Namespace, err = getNamespace(r, req.GetName()); err != nil {
+		if resp.Namespace, err = fsm.GetNamespace(r, req.GetName()); err != nil {
 			return err
 		}
-		users, err := listUsers(r, req.GetName())
+		users, err := fsm.ListUsers(r, req.GetName())
 		if err != nil {
 			return err
 		}
-		buckets, err := listBuckets(r, req.GetName())
+		buckets, err := fsm.ListBuckets(r, req.GetName())
 		resp.Users, resp.Buckets = int32(len(users)), int32(len(buckets))
 		return err
 	})
@@ -189,7 +190,7 @@ func (s *Server) getNamespace(ctx context.Context, req *cairnpb.GetNamespaceRequ
 }
 
 func (s *Server) createUser(ctx context.Context, req *cairnpb.CreateUserRequest) (*cairnpb.CreateUserResponse, error) {
-	ocid, err := newOCID("user")
+	ocid, err := fsm.NewOCID("user")
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +203,7 @@ func (s *Server) createUser(ctx context.Context, req *cairnpb.CreateUserRequest)
 	// Read back: a deduplicated retry answers with the OCID first stored.
 	err = s.read(ctx, func(r pebble.Reader) error {
 		var err error
-		u, err = getUser(r, req.GetNamespace(), req.GetName())
+		u, err = fsm.GetUser(r, req.GetNamespace(), req.GetName())
 		return err
 	})
 	return &cairnpb.CreateUserResponse{User: u}, err
@@ -211,11 +212,11 @@ func (s *Server) createUser(ctx context.Context, req *cairnpb.CreateUserRequest)
 func (s *Server) listUsers(ctx context.Context, req *cairnpb.ListUsersRequest) (*cairnpb.ListUsersResponse, error) {
 	resp := &cairnpb.ListUsersResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
-		if _, err := getNamespace(r, req.GetNamespace()); err != nil {
+		if _, err := fsm.GetNamespace(r, req.GetNamespace()); err != nil {
 			return err
 		}
 		var err error
-		resp.Users, err = listUsers(r, req.GetNamespace())
+		resp.Users, err = fsm.ListUsers(r, req.GetNamespace())
 		return err
 	})
 	return resp, err
@@ -263,16 +264,16 @@ func (s *Server) createAccessKey(ctx context.Context, req *cairnpb.CreateAccessK
 func (s *Server) listAccessKeys(ctx context.Context, req *cairnpb.ListAccessKeysRequest) (*cairnpb.ListAccessKeysResponse, error) {
 	resp := &cairnpb.ListAccessKeysResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
-		if _, err := getNamespace(r, req.GetNamespace()); err != nil {
+		if _, err := fsm.GetNamespace(r, req.GetNamespace()); err != nil {
 			return err
 		}
 		if req.GetUser() != "" {
-			if _, err := getUser(r, req.GetNamespace(), req.GetUser()); err != nil {
+			if _, err := fsm.GetUser(r, req.GetNamespace(), req.GetUser()); err != nil {
 				return err
 			}
 		}
 		var err error
-		resp.Keys, err = listAccessKeys(r, req.GetNamespace(), req.GetUser())
+		resp.Keys, err = fsm.ListAccessKeys(r, req.GetNamespace(), req.GetUser())
 		return err
 	})
 	return resp, err
@@ -303,10 +304,10 @@ func (s *Server) lookupAccessKey(ctx context.Context, req *cairnpb.LookupAccessK
 	authz := &cairnpb.LookupAccessKeyResponse{}
 	err := s.read(ctx, func(r pebble.Reader) error {
 		var err error
-		if k, err = getAccessKey(r, req.GetAccessKeyId()); err != nil {
+		if k, err = fsm.GetAccessKey(r, req.GetAccessKeyId()); err != nil {
 			return err
 		}
-		return authorizationOf(r, k.GetNamespace(), k.GetUser(), authz)
+		return fsm.AuthorizationOf(r, k.GetNamespace(), k.GetUser(), authz)
 	})
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -25,7 +26,7 @@ import (
 // resume later from that key.
 
 // unitTables are the tables holding units, in key order.
-var unitTables = [...]string{tagObject, tagPart, tagNoncurrent}
+var unitTables = [...]string{fsm.TagObject, fsm.TagPart, fsm.TagNoncurrent}
 
 // unitFunc receives one unit (identity, shard base, scheme and size set)
 // and its shard locations. It returns false to stop the walk; the units of
@@ -39,11 +40,11 @@ type unitFunc func(u *repairUnit, locs []*cairnpb.ShardLocation) bool
 func walkUnits(r pebble.Reader, from []byte, fn unitFunc) ([]byte, error) {
 	for _, tag := range unitTables {
 		prefix := []byte(tag)
-		if from != nil && bytes.Compare(from, prefixEnd(prefix)) >= 0 {
+		if from != nil && bytes.Compare(from, fsm.PrefixEnd(prefix)) >= 0 {
 			continue
 		}
 		next, err := walkTable(r, prefix, from, func(key, value []byte) (bool, error) {
-			if tag == tagPart {
+			if tag == fsm.TagPart {
 				return partUnits(key, value, fn)
 			}
 			return versionUnits(key, value, fn)
@@ -98,7 +99,7 @@ func partUnits(key, value []byte, fn unitFunc) (bool, error) {
 		return false, fmt.Errorf("meta: decode %q: %w", key, err)
 	}
 	p := up.GetPart()
-	rest := key[len(tagPart):]
+	rest := key[len(fsm.TagPart):]
 	if p.GetScheme() == nil || len(p.GetShards()) == 0 || len(rest) < 4 {
 		return true, nil
 	}
@@ -116,7 +117,7 @@ func loadUnit(r pebble.Reader, c *cairnpb.RelocateShardsCmd) (*repairUnit, []*ca
 		PartNumber: c.GetPartNumber(), UploadId: c.GetUploadId()}
 	if c.GetUploadId() != "" {
 		up := &cairnpb.UploadedPart{}
-		ok, err := getProto(r, partKey(c.GetUploadId(), c.GetPartNumber()), up)
+		ok, err := fsm.GetProto(r, fsm.PartKey(c.GetUploadId(), c.GetPartNumber()), up)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -126,7 +127,7 @@ func loadUnit(r pebble.Reader, c *cairnpb.RelocateShardsCmd) (*repairUnit, []*ca
 		}
 		return &repairUnit{cmd: id, shardBase: p.GetShardBase(), scheme: p.GetScheme(), size: p.GetSize()}, p.GetShards(), nil
 	}
-	_, v, err := locateVersion(r, c.GetBucketId(), c.GetKey(), c.GetVersionId())
+	_, v, err := fsm.LocateVersion(r, c.GetBucketId(), c.GetKey(), c.GetVersionId())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -9,7 +9,9 @@ import (
 	"github.com/cairn-store/cairn/meta/policy"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
+	"github.com/cairn-store/cairn/s3api/bucketpolicy"
 	"github.com/cairn-store/cairn/s3api/s3err"
+	"github.com/cairn-store/cairn/s3api/sigv4"
 )
 
 // principal is who a request acts as: the operator (the gateway's static
@@ -18,6 +20,7 @@ import (
 type principal struct {
 	ns       string
 	user     string
+	groups   []string
 	operator bool
 	authz    *policy.Authorizer
 	// s3Compartment is where S3 CreateBucket puts the namespace's buckets
@@ -69,6 +72,7 @@ func userPrincipal(resp *cairnpb.LookupAccessKeyResponse) *principal {
 	return &principal{
 		ns:            resp.GetNamespace(),
 		user:          resp.GetUser(),
+		groups:        resp.GetGroups(),
 		authz:         policy.NewAuthorizer(stmts, resp.GetGroups(), tree),
 		s3Compartment: resp.GetS3Compartment(),
 	}
@@ -98,6 +102,9 @@ type need struct {
 	perm   policy.Permission
 	bucket string
 	key    string
+	// action is the S3 action a bucket policy judges the need by; ""
+	// when the handler judges it key by key (access.keysInBody).
+	action string
 }
 
 // accessRule is how an operation's access is checked; opTable gives
@@ -148,30 +155,69 @@ type access struct {
 	// the permission the header changes nothing (a locked version stays
 	// locked, and meta refuses with AccessDenied).
 	bypass bool
+	// ownerAlways: the operator is never refused this operation by a
+	// bucket policy, so no policy can lock a namespace out of its own
+	// bucket's policy (the bucket-policy operations).
+	ownerAlways bool
+	// keysInBody: the request names its keys in its body (DeleteObjects),
+	// so its need carries no action and the handler applies the bucket
+	// policy key by key (policyDeniesKey): a Deny refuses that key, and
+	// an Allow grants nothing OCI policies do not.
+	keysInBody bool
+}
+
+// s3Action is the S3 action an operation is named by in bucket policies:
+// name, or version when the request names a version and the operation
+// has a version action of its own.
+type s3Action struct{ name, version string }
+
+func act(name string, version ...string) s3Action {
+	a := s3Action{name: name}
+	if len(version) > 0 {
+		a.version = version[0]
+	}
+	return a
+}
+
+// of is the action req is judged by.
+func (a s3Action) of(req *request) string {
+	if a.version != "" && req.versionID != "" {
+		return a.version
+	}
+	return a.name
 }
 
 func refused() access                     { return access{rule: accessRefused} }
 func onBucket(p policy.Permission) access { return access{rule: accessPerm, perm: p} }
 
-// needs returns the checks a's rule makes for req. It is empty for
-// accessRefused and accessUnset, which authorize handles first.
-func (a access) needs(req *request) []need {
-	b, k := req.bucket, req.key
+// needs returns the checks a's rule makes for req, which is judged by
+// action in bucket policies (a copy source by read, GetObject's action).
+// It is empty for accessRefused and accessUnset, which authorize handles
+// first.
+func (a access) needs(req *request, action, read s3Action) []need {
+	b, k, act := req.bucket, req.key, action.of(req)
+	if a.keysInBody {
+		act = ""
+	}
 	switch a.rule {
 	case accessPerm:
 		p := a.perm
 		if a.versionPerm != 0 && req.versionID != "" {
 			p = a.versionPerm
 		}
-		return []need{{kind: needPerm, perm: p, bucket: b, key: k}}
+		return []need{{kind: needPerm, perm: p, bucket: b, key: k, action: act}}
 	case accessWrite:
-		return []need{{kind: needWrite, bucket: b, key: k}}
+		return []need{{kind: needWrite, bucket: b, key: k, action: act}}
 	case accessCopy:
-		out := []need{{kind: needWrite, bucket: b, key: k}}
+		out := []need{{kind: needWrite, bucket: b, key: k, action: act}}
 		// A copy source that does not parse fails the operation before
 		// anything is read.
 		if src, err := req.source(); err == nil {
-			out = append(out, need{kind: needPerm, perm: policy.ObjectRead, bucket: src.bucket})
+			srcAct := read.name
+			if src.versionID != "" {
+				srcAct = read.version
+			}
+			out = append(out, need{kind: needPerm, perm: policy.ObjectRead, bucket: src.bucket, key: src.key, action: srcAct})
 		}
 		return out
 	case accessCreateBucket:
@@ -182,16 +228,16 @@ func (a access) needs(req *request) []need {
 	return nil
 }
 
-// authorize checks that the authenticated request's principal may do what
-// it asks: it must act in its own namespace (a namespace named by the
-// Host must be the key's), and, unless it is the operator, some policy
-// statement of its groups must grant each permission the operation needs.
+// authorize checks that the request's principal may do what it asks: it
+// must act in its own namespace (a namespace named by the Host must be
+// the key's), and each need of the operation must be granted by the
+// bucket's policy or, unless it is the operator, by some OCI policy
+// statement of its groups, with no Deny in the bucket's policy
+// (docs/policies.md). An unsigned request (no principal) is served only
+// when the bucket's policy allows it.
 func (s *Server) authorize(ctx context.Context, req *request) error {
 	who := req.who
-	if who == nil {
-		return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: request has no principal: %w", errAccessDenied))
-	}
-	if req.hostNS != "" && req.hostNS != who.ns {
+	if who != nil && req.hostNS != "" && req.hostNS != who.ns {
 		return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: key of namespace %q used on namespace %q: %w", who.ns, req.hostNS, errAccessDenied))
 	}
 	return s.authorizeAccess(ctx, req, s.ops[req.op].access)
@@ -203,14 +249,29 @@ func (s *Server) authorizeAccess(ctx context.Context, req *request, a access) er
 	switch {
 	case a.rule == accessUnset:
 		return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: %s has no access rule: %w", s.ops[req.op].label, errAccessDenied))
+	case who == nil && (a.rule == accessRefused || a.rule == accessByHandler):
+		// Unsigned requests get what they got before bucket policies:
+		// AccessDenied, whatever the operation.
+		return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: %w", sigv4.ErrMissingAuth))
 	case a.rule == accessRefused, a.rule == accessByHandler:
-		return nil
-	case who.operator:
-		req.bypassGovernance = a.bypass && req.asksBypass
 		return nil
 	}
 	buckets := map[string]*cairnpb.Bucket{}
-	for _, n := range a.needs(req) {
+	for _, n := range a.needs(req, s.ops[req.op].action, s.ops[OpGetObject].action) {
+		d, err := s.bucketPolicyDecision(ctx, req, n, a, buckets)
+		if err != nil {
+			return err
+		}
+		switch {
+		case d == bucketpolicy.Denied:
+			return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: the policy of bucket %q denies %s: %w", n.bucket, n.action, errAccessDenied))
+		case d == bucketpolicy.Allowed:
+			continue
+		case who == nil:
+			return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: no bucket policy allows an unsigned %s on %q: %w", n.action, n.bucket, sigv4.ErrMissingAuth))
+		case who.operator:
+			continue
+		}
 		ok, err := s.allowed(ctx, req, n, buckets)
 		if err != nil {
 			return err
@@ -220,7 +281,11 @@ func (s *Server) authorizeAccess(ctx context.Context, req *request, a access) er
 				who.user, who.ns, describeNeed(n), n.bucket, errAccessDenied))
 		}
 	}
-	if a.bypass && req.asksBypass {
+	switch {
+	case !a.bypass || !req.asksBypass || who == nil:
+	case who.operator:
+		req.bypassGovernance = true
+	default:
 		ok, err := s.allowed(ctx, req, need{kind: needPerm, perm: policy.ObjectBypassGovernance, bucket: req.bucket}, buckets)
 		if err != nil {
 			return err

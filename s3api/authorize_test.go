@@ -42,7 +42,7 @@ func TestRequiredAccess(t *testing.T) {
 		{"HEAD", "/b/k", nil, []need{{perm: policy.ObjectRead, bucket: "b", key: "k"}}, false},
 		{"PUT", "/b/k", nil, []need{{kind: needWrite, bucket: "b", key: "k"}}, false},
 		{"PUT", "/b/k", map[string]string{"x-amz-copy-source": "/src/a/b"},
-			[]need{{kind: needWrite, bucket: "b", key: "k"}, {perm: policy.ObjectRead, bucket: "src"}}, false},
+			[]need{{kind: needWrite, bucket: "b", key: "k"}, {perm: policy.ObjectRead, bucket: "src", key: "a/b"}}, false},
 		{"PUT", "/b/k", map[string]string{"x-amz-copy-source": "nokey"}, []need{{kind: needWrite, bucket: "b", key: "k"}}, false},
 		{"DELETE", "/b/k", nil, []need{{perm: policy.ObjectDelete, bucket: "b", key: "k"}}, false},
 		{"DELETE", "/b/k?versionId=v1", nil, []need{{perm: policy.ObjectVersionDelete, bucket: "b", key: "k"}}, false},
@@ -59,7 +59,7 @@ func TestRequiredAccess(t *testing.T) {
 		{"POST", "/b/k?uploads", nil, []need{{kind: needWrite, bucket: "b", key: "k"}}, false},
 		{"PUT", "/b/k?uploadId=u&partNumber=1", nil, []need{{kind: needWrite, bucket: "b", key: "k"}}, false},
 		{"PUT", "/b/k?uploadId=u&partNumber=1", map[string]string{"x-amz-copy-source": "src/a?versionId=v"},
-			[]need{{kind: needWrite, bucket: "b", key: "k"}, {perm: policy.ObjectRead, bucket: "src"}}, false},
+			[]need{{kind: needWrite, bucket: "b", key: "k"}, {perm: policy.ObjectRead, bucket: "src", key: "a"}}, false},
 		{"POST", "/b/k?uploadId=u", nil, []need{{kind: needWrite, bucket: "b", key: "k"}}, false},
 		{"GET", "/b/k?uploadId=u", nil, []need{{perm: policy.ObjectInspect, bucket: "b", key: "k"}}, false},
 		{"DELETE", "/b/k?uploadId=u", nil, []need{{perm: policy.ObjectDelete, bucket: "b", key: "k"}}, false},
@@ -87,12 +87,13 @@ func TestRequiredAccess(t *testing.T) {
 		}
 		req := &request{operation: s.parse(r)}
 		a := ops[req.op].access
-		got := a.needs(req)
+		got := a.needs(req, ops[req.op].action, ops[OpGetObject].action)
 		if (a.rule == accessRefused) != c.refused || len(got) != len(c.want) {
 			t.Errorf("%s %s (%v): got %+v refused %v, want %+v refused %v", c.method, c.target, req.op, got, a.rule == accessRefused, c.want, c.refused)
 			continue
 		}
 		for i := range got {
+			got[i].action = "" // TestNeedActions checks those
 			if got[i] != c.want[i] {
 				t.Errorf("%s %s: need %d is %+v, want %+v", c.method, c.target, i, got[i], c.want[i])
 			}

@@ -204,7 +204,8 @@ func setCorsHeaders(h http.Header, r *cairnpb.CorsRule, origin string) {
 }
 
 // corsNamespace is the namespace a request's bucket is looked up in for
-// CORS, before (or without) authentication.
+// CORS, before (or without) authentication, and the one an unsigned
+// request acts in (bucket policies).
 func (s *Server) corsNamespace(req *request) string {
 	if req.hostNS != "" {
 		return req.hostNS
@@ -232,7 +233,7 @@ func (s *Server) preflight(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 	// A missing bucket answers as one without rules, so that a preflight,
 	// which needs no credentials, cannot tell which buckets exist.
-	b, err := s.cfg.Index.GetBucket(ctx, s.corsNamespace(req), req.bucket)
+	b, err := s.confs.get(ctx, s.corsNamespace(req), req.bucket)
 	if err != nil || len(b.GetCors().GetRules()) == 0 {
 		e := s3err.New(corsForbidden, "CORSResponse: CORS is not enabled for this bucket.")
 		e.Err = err
@@ -260,7 +261,7 @@ func (s *Server) corsHeaders(ctx context.Context, w http.ResponseWriter, r *http
 	if origin == "" || req.bucket == "" || req.op == OpPreflight {
 		return
 	}
-	b, err := s.cfg.Index.GetBucket(ctx, s.corsNamespace(req), req.bucket)
+	b, err := s.confs.get(ctx, s.corsNamespace(req), req.bucket)
 	if err != nil || len(b.GetCors().GetRules()) == 0 {
 		return
 	}

@@ -105,6 +105,7 @@ func (s *Server) deleteObjects(ctx context.Context, w http.ResponseWriter, r *ht
 	}
 
 	results := make([]error, len(objects))
+	buckets := map[string]*cairnpb.Bucket{}
 	sem := make(chan struct{}, deleteParallelism)
 	var wg sync.WaitGroup
 	done := make([]*cairnpb.DeleteVersionResponse, len(objects))
@@ -119,6 +120,9 @@ func (s *Server) deleteObjects(ctx context.Context, w http.ResponseWriter, r *ht
 		}
 		if o.VersionID != "" && !versionsOK {
 			results[i] = s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: delete version %q of %q: %w", o.VersionID, o.Key, errAccessDenied))
+			continue
+		}
+		if results[i] = s.policyDeniesKey(ctx, req, o.Key, o.VersionID, buckets); results[i] != nil {
 			continue
 		}
 		select {

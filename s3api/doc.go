@@ -13,7 +13,8 @@
 //     partNumber, copy source, routing subresources and the parsed query.
 //     It runs before anything else, and nothing parses the query again.
 //   - opTable (op.go) has one row per Op: its handler, the access it needs
-//     (authorize.go) and its metric label. Routing (Server.dispatch),
+//     (authorize.go), its metric label and the S3 action bucket policies
+//     name it by (bucketpolicy.go). Routing (Server.dispatch),
 //     authorization and the metrics (Metrics.Wrap) all read that row;
 //     there is no other classifier. S3 operations Cairn does not
 //     implement are Ops too, refused with 501 before any permission is
@@ -46,5 +47,10 @@
 //   - Every name a request gives (bucket, key, query parameters, copy
 //     source, stored headers) is valid UTF-8 before any work is done
 //     (encoding.go): meta keeps them in protobuf strings.
+//   - A request is allowed by a bucket policy's Allow or the caller's OCI
+//     policies, and refused by a bucket policy's Deny whatever else
+//     allows it (authorize.go, docs/policies.md). An unsigned request is
+//     served only when a bucket policy allows it; the grammar, the
+//     evaluation and what "public" means are package bucketpolicy's.
 //   - The gateway keeps nothing durable; it can be killed at any moment.
 package s3api

@@ -30,4 +30,5 @@ type Index interface {
 	ObjectLockIndex
 	CorsIndex
 	LifecycleIndex
+	BucketPolicyIndex
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -18,7 +17,8 @@ import (
 // document Get answers. Transitions are NotImplemented: Cairn has one
 // storage class, so there is nowhere to move an object to. The gateway
 // also announces, in x-amz-expiration on GET, HEAD and PUT, when the
-// current version will expire (docs/lifecycle.md).
+// current version will expire, from the bucket record every request's
+// checks read (bucketconf.go; docs/lifecycle.md).
 
 // LifecycleIndex stores a bucket's lifecycle configuration; reads go
 // through GetBucket, whose record carries it.
@@ -31,10 +31,9 @@ const DefaultLifecycleDay = 24 * time.Hour
 
 // Bounds S3 sets on a configuration.
 const (
-	maxLifecycleRules       = 1000
-	maxLifecycleRuleID      = 255
-	maxNewerNoncurrent      = 100
-	lifecycleConfigCacheTTL = time.Second
+	maxLifecycleRules  = 1000
+	maxLifecycleRuleID = 255
+	maxNewerNoncurrent = 100
 )
 
 var (
@@ -290,7 +289,6 @@ func (s *Server) putBucketLifecycle(ctx context.Context, w http.ResponseWriter, 
 	if err := s.cfg.Index.SetBucketLifecycle(ctx, req.ns, req.bucket, l); err != nil {
 		return err
 	}
-	s.lifecycle.forget(req.ns, req.bucket)
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -313,53 +311,8 @@ func (s *Server) deleteBucketLifecycle(ctx context.Context, w http.ResponseWrite
 	if err := s.cfg.Index.SetBucketLifecycle(ctx, req.ns, req.bucket, nil); err != nil {
 		return err
 	}
-	s.lifecycle.forget(req.ns, req.bucket)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// lifecycleCache keeps buckets' enabled rules for a second, so that
-// x-amz-expiration costs a meta read per bucket per second, not one per
-// request. A configuration changed through another gateway shows in the
-// header within that second.
-type lifecycleCache struct {
-	mu      sync.Mutex
-	entries map[string]lifecycleCached
-}
-
-type lifecycleCached struct {
-	rules []*cairnpb.LifecycleRule
-	at    time.Time
-}
-
-func (c *lifecycleCache) forget(ns, bucket string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.entries, ns+"\x00"+bucket)
-}
-
-// rules returns the enabled rules of a bucket, read at most a second ago.
-func (s *Server) lifecycleRules(ctx context.Context, ns, bucket string) ([]*cairnpb.LifecycleRule, error) {
-	c := &s.lifecycle
-	name := ns + "\x00" + bucket
-	now := s.now()
-	c.mu.Lock()
-	e, ok := c.entries[name]
-	c.mu.Unlock()
-	if ok && now.Sub(e.at) < lifecycleConfigCacheTTL {
-		return e.rules, nil
-	}
-	b, err := s.cfg.Index.GetBucket(ctx, ns, bucket)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil || len(c.entries) > 10000 {
-		c.entries = map[string]lifecycleCached{}
-	}
-	c.entries[name] = lifecycleCached{rules: b.GetLifecycle().GetRules(), at: now}
-	return b.GetLifecycle().GetRules(), nil
 }
 
 // setExpirationHeader sets x-amz-expiration for v, the current version,
@@ -369,7 +322,8 @@ func (s *Server) setExpirationHeader(ctx context.Context, h http.Header, req *re
 	if v.GetDeleteMarker() {
 		return
 	}
-	rules, err := s.lifecycleRules(ctx, req.ns, req.bucket)
+	b, err := s.confs.get(ctx, req.ns, req.bucket)
+	rules := b.GetLifecycle().GetRules()
 	if err != nil || len(rules) == 0 {
 		return
 	}

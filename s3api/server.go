@@ -90,11 +90,11 @@ type Server struct {
 	hostID  string
 	creds   *keyring
 	admit   *admission
-	// lifecycle caches buckets' lifecycle rules for x-amz-expiration.
-	lifecycle lifecycleCache
 	// ops is opTable: every request is routed, authorized and counted by
 	// its operation's row.
 	ops [opCount]opRow
+	// confs caches the bucket records every request's checks read.
+	confs *bucketConfs
 }
 
 // Objects is the object model the server reads and writes through, for
@@ -197,6 +197,7 @@ func New(cfg Config) (*Server, error) {
 		creds:   newKeyring(cfg.Credentials, cfg.Namespace, cfg.Index, cfg.Now),
 		admit:   newAdmission(cfg.Limits, objects.StreamCharge(), cfg.Metrics.countShed),
 		ops:     opTable(),
+		confs:   newBucketConfs(cfg.Index, cfg.Now),
 	}, nil
 }
 
@@ -207,6 +208,9 @@ type request struct {
 	id  string
 	ns  string
 	who *principal
+	// http is the HTTP request, for the condition keys of bucket
+	// policies (its address, transport and headers).
+	http *http.Request
 	// bypassGovernance: the request may bypass GOVERNANCE retention
 	// (authorize sets it; see access.bypass).
 	bypassGovernance bool
@@ -245,6 +249,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, o operation) {
 	if t.body != nil {
 		r = withBody(r, t.body)
 	}
+	req.http = r
 
 	err = checkEncoding(r, req)
 	if err == nil {
@@ -253,6 +258,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, o operation) {
 	anonymous := s.ops[req.op].access.rule == accessByHandler
 	if err == nil && !anonymous {
 		err = s.authenticate(r.Context(), r, req)
+		if errors.Is(err, sigv4.ErrMissingAuth) {
+			// Unsigned: served only if the bucket's policy allows it
+			// (authorize), in the namespace the host names.
+			req.ns, err = s.corsNamespace(req), nil
+		}
 	}
 	if err == nil && !anonymous {
 		err = s.authorize(r.Context(), req)
@@ -321,6 +331,12 @@ func (s *Server) dispatch(ctx context.Context, w http.ResponseWriter, r *http.Re
 		if err := s.cfg.SSECTransport.Check(r); err != nil {
 			return err
 		}
+	}
+	if changesBucket(r, req) {
+		// Forgotten before and after: a request that reads the record
+		// while this one runs must not keep the old one for long.
+		s.confs.forget(req.ns, req.bucket)
+		defer s.confs.forget(req.ns, req.bucket)
 	}
 	return row.serve(s, ctx, w, r, req)
 }

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -25,7 +27,7 @@ func newMetaCmd(g *globals) *cobra.Command {
 		Use:   "meta",
 		Short: "Manage the meta group: members, leadership, snapshots",
 	}
-	cmd.AddCommand(newMetaMembersCmd(g), newMetaAddCmd(g), newMetaRemoveCmd(g), newMetaTransferCmd(g), newMetaSnapshotCmd(g))
+	cmd.AddCommand(newMetaMembersCmd(g), newMetaAddCmd(g), newMetaRemoveCmd(g), newMetaTransferCmd(g), newMetaRetainCmd(g), newMetaSnapshotCmd(g))
 	return cmd
 }
 
@@ -181,19 +183,43 @@ func newMetaSnapshotCmd(g *globals) *cobra.Command {
 		Use:   "snapshot",
 		Short: "Save the meta state to a file, or check a saved file",
 	}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "save FILE",
+	var keep int
+	save := &cobra.Command{
+		Use:   "save FILE|DIR",
 		Short: "Stream a consistent snapshot of the meta state from the leader into FILE",
 		Long: `Save a consistent copy of the meta state (namespaces, users, keys, buckets,
 object metadata, inline object bytes, data node records) into FILE. The file is
 written next to FILE and renamed into place only once its SHA-256 matches the
 one the leader sent. Restore it into a new group with
-'cairn meta --bootstrap --restore FILE ...' on an empty directory.`,
+'cairn meta --bootstrap --restore FILE ...' on an empty directory.
+
+Given an existing directory, the file is DIR/meta-<UTC time>.snap, and --keep N
+then deletes all but the newest N such files once the new one is in place (the
+Helm chart's backup CronJob runs it this way).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return saveSnapshot(cmd, g, args[0])
+			file, dir := args[0], ""
+			if fi, err := os.Stat(file); err == nil && fi.IsDir() {
+				dir = file
+				file = filepath.Join(dir, snapshotPrefix+time.Now().UTC().Format(snapshotStamp)+snapshotSuffix)
+			}
+			if keep != 0 && dir == "" {
+				return fmt.Errorf("--keep applies only when the argument is a directory; %s is not one", args[0])
+			}
+			if keep < 0 {
+				return fmt.Errorf("--keep %d: give a positive count (0, the default, keeps every file)", keep)
+			}
+			if err := saveSnapshot(cmd, g, file); err != nil {
+				return err
+			}
+			if keep > 0 {
+				return pruneSnapshots(cmd, dir, keep)
+			}
+			return nil
 		},
-	})
+	}
+	save.Flags().IntVar(&keep, "keep", 0, "with a directory: keep only the newest N meta-*.snap files in it")
+	cmd.AddCommand(save)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "verify FILE",
 		Short: "Check a saved snapshot's format, record count and checksum",
@@ -310,5 +336,38 @@ func saveSnapshot(cmd *cobra.Command, g *globals, file string) error {
 		return writeJSON(cmd.OutOrStdout(), out)
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "saved %s: %d bytes, sha256 %s, applied index %d, from %s\n", out.File, out.Bytes, out.SHA256, out.AppliedIndex, out.Leader)
+	return nil
+}
+
+// Snapshot files saved into a directory are named meta-<UTC time>.snap;
+// the time sorts as the name does.
+const (
+	snapshotPrefix = "meta-"
+	snapshotSuffix = ".snap"
+	snapshotStamp  = "20060102T150405.000Z"
+)
+
+// pruneSnapshots deletes all but the newest keep snapshot files in dir,
+// saying which on stderr.
+func pruneSnapshots(cmd *cobra.Command, dir string, keep int) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("snapshot save: prune %s: %w", dir, err)
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if e.Type().IsRegular() && strings.HasPrefix(n, snapshotPrefix) && strings.HasSuffix(n, snapshotSuffix) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	for len(names) > keep {
+		if err := os.Remove(filepath.Join(dir, names[0])); err != nil {
+			return fmt.Errorf("snapshot save: prune %s: %w", dir, err)
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "pruned %s\n", names[0])
+		names = names[1:]
+	}
 	return nil
 }

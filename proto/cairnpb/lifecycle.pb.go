@@ -387,7 +387,7 @@ type LifecycleProgress struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Generation uint64                 `protobuf:"varint,1,opt,name=generation,proto3" json:"generation,omitempty"`
 	// cursors holds lifecycleActions entries per rule, in rule order (see
-	// meta/lifecycle_fsm.go); empty: from the start.
+	// meta/fsm/lifecycle.go); empty: from the start.
 	Cursors       [][]byte `protobuf:"bytes,2,rep,name=cursors,proto3" json:"cursors,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

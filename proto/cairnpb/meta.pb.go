@@ -1310,7 +1310,7 @@ var File_cairnpb_meta_proto protoreflect.FileDescriptor
 
 const file_cairnpb_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x99\x01\n" +
+	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x99\x01\n" +
 	"\x13CreateBucketRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -1390,7 +1390,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\x98\x18\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xa6\x1a\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1411,7 +1411,9 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\rSetObjectTags\x12\x1e.cairn.v1.SetObjectTagsRequest\x1a\x1f.cairn.v1.SetObjectTagsResponse\x12P\n" +
 	"\rSetBucketTags\x12\x1e.cairn.v1.SetBucketTagsRequest\x1a\x1f.cairn.v1.SetBucketTagsResponse\x12P\n" +
 	"\rSetBucketCors\x12\x1e.cairn.v1.SetBucketCorsRequest\x1a\x1f.cairn.v1.SetBucketCorsResponse\x12_\n" +
-	"\x12SetBucketLifecycle\x12#.cairn.v1.SetBucketLifecycleRequest\x1a$.cairn.v1.SetBucketLifecycleResponse\x12M\n" +
+	"\x12SetBucketLifecycle\x12#.cairn.v1.SetBucketLifecycleRequest\x1a$.cairn.v1.SetBucketLifecycleResponse\x12V\n" +
+	"\x0fSetBucketPolicy\x12 .cairn.v1.SetBucketPolicyRequest\x1a!.cairn.v1.SetBucketPolicyResponse\x12e\n" +
+	"\x14SetPublicAccessBlock\x12%.cairn.v1.SetPublicAccessBlockRequest\x1a&.cairn.v1.SetPublicAccessBlockResponse\x12M\n" +
 	"\fRegisterNode\x12\x1d.cairn.v1.RegisterNodeRequest\x1a\x1e.cairn.v1.RegisterNodeResponse\x12D\n" +
 	"\tHeartbeat\x12\x1a.cairn.v1.HeartbeatRequest\x1a\x1b.cairn.v1.HeartbeatResponse\x12P\n" +
 	"\rGetClusterMap\x12\x1e.cairn.v1.GetClusterMapRequest\x1a\x1f.cairn.v1.GetClusterMapResponse\x12V\n" +
@@ -1425,7 +1427,8 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x10GetObjectVersion\x12!.cairn.v1.GetObjectVersionRequest\x1a\".cairn.v1.GetObjectVersionResponse\x12P\n" +
 	"\rDeleteVersion\x12\x1e.cairn.v1.DeleteVersionRequest\x1a\x1f.cairn.v1.DeleteVersionResponse\x12S\n" +
 	"\x0eSetVersionTags\x12\x1f.cairn.v1.SetVersionTagsRequest\x1a .cairn.v1.SetVersionTagsResponse\x12_\n" +
-	"\x12ListObjectVersions\x12#.cairn.v1.ListObjectVersionsRequest\x1a$.cairn.v1.ListObjectVersionsResponse\x12b\n" +
+	"\x12ListObjectVersions\x12#.cairn.v1.ListObjectVersionsRequest\x1a$.cairn.v1.ListObjectVersionsResponse\x12M\n" +
+	"\fRenameObject\x12\x1d.cairn.v1.RenameObjectRequest\x1a\x1e.cairn.v1.RenameObjectResponse\x12b\n" +
 	"\x13SetObjectLockConfig\x12$.cairn.v1.SetObjectLockConfigRequest\x1a%.cairn.v1.SetObjectLockConfigResponse\x12S\n" +
 	"\x0eSetVersionLock\x12\x1f.cairn.v1.SetVersionLockRequest\x1a .cairn.v1.SetVersionLockResponse\x12V\n" +
 	"\x0fActiveMasterKey\x12 .cairn.v1.ActiveMasterKeyRequest\x1a!.cairn.v1.ActiveMasterKeyResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
@@ -1484,45 +1487,51 @@ var file_cairnpb_meta_proto_goTypes = []any{
 	(*SetBucketTagsRequest)(nil),            // 37: cairn.v1.SetBucketTagsRequest
 	(*SetBucketCorsRequest)(nil),            // 38: cairn.v1.SetBucketCorsRequest
 	(*SetBucketLifecycleRequest)(nil),       // 39: cairn.v1.SetBucketLifecycleRequest
-	(*LookupAccessKeyRequest)(nil),          // 40: cairn.v1.LookupAccessKeyRequest
-	(*LookupAPIKeyRequest)(nil),             // 41: cairn.v1.LookupAPIKeyRequest
-	(*ReportCorruptShardRequest)(nil),       // 42: cairn.v1.ReportCorruptShardRequest
-	(*ReportUnreadableRequest)(nil),         // 43: cairn.v1.ReportUnreadableRequest
-	(*ReportShardsRequest)(nil),             // 44: cairn.v1.ReportShardsRequest
-	(*SetBucketVersioningRequest)(nil),      // 45: cairn.v1.SetBucketVersioningRequest
-	(*CommitVersionRequest)(nil),            // 46: cairn.v1.CommitVersionRequest
-	(*GetObjectVersionRequest)(nil),         // 47: cairn.v1.GetObjectVersionRequest
-	(*DeleteVersionRequest)(nil),            // 48: cairn.v1.DeleteVersionRequest
-	(*SetVersionTagsRequest)(nil),           // 49: cairn.v1.SetVersionTagsRequest
-	(*ListObjectVersionsRequest)(nil),       // 50: cairn.v1.ListObjectVersionsRequest
-	(*SetObjectLockConfigRequest)(nil),      // 51: cairn.v1.SetObjectLockConfigRequest
-	(*SetVersionLockRequest)(nil),           // 52: cairn.v1.SetVersionLockRequest
-	(*ActiveMasterKeyRequest)(nil),          // 53: cairn.v1.ActiveMasterKeyRequest
-	(*CreateMultipartUploadResponse)(nil),   // 54: cairn.v1.CreateMultipartUploadResponse
-	(*GetMultipartUploadResponse)(nil),      // 55: cairn.v1.GetMultipartUploadResponse
-	(*CommitPartResponse)(nil),              // 56: cairn.v1.CommitPartResponse
-	(*CompleteMultipartUploadResponse)(nil), // 57: cairn.v1.CompleteMultipartUploadResponse
-	(*AbortMultipartUploadResponse)(nil),    // 58: cairn.v1.AbortMultipartUploadResponse
-	(*ListPartsResponse)(nil),               // 59: cairn.v1.ListPartsResponse
-	(*ListMultipartUploadsResponse)(nil),    // 60: cairn.v1.ListMultipartUploadsResponse
-	(*SetObjectTagsResponse)(nil),           // 61: cairn.v1.SetObjectTagsResponse
-	(*SetBucketTagsResponse)(nil),           // 62: cairn.v1.SetBucketTagsResponse
-	(*SetBucketCorsResponse)(nil),           // 63: cairn.v1.SetBucketCorsResponse
-	(*SetBucketLifecycleResponse)(nil),      // 64: cairn.v1.SetBucketLifecycleResponse
-	(*LookupAccessKeyResponse)(nil),         // 65: cairn.v1.LookupAccessKeyResponse
-	(*LookupAPIKeyResponse)(nil),            // 66: cairn.v1.LookupAPIKeyResponse
-	(*ReportCorruptShardResponse)(nil),      // 67: cairn.v1.ReportCorruptShardResponse
-	(*ReportUnreadableResponse)(nil),        // 68: cairn.v1.ReportUnreadableResponse
-	(*ReportShardsResponse)(nil),            // 69: cairn.v1.ReportShardsResponse
-	(*SetBucketVersioningResponse)(nil),     // 70: cairn.v1.SetBucketVersioningResponse
-	(*CommitVersionResponse)(nil),           // 71: cairn.v1.CommitVersionResponse
-	(*GetObjectVersionResponse)(nil),        // 72: cairn.v1.GetObjectVersionResponse
-	(*DeleteVersionResponse)(nil),           // 73: cairn.v1.DeleteVersionResponse
-	(*SetVersionTagsResponse)(nil),          // 74: cairn.v1.SetVersionTagsResponse
-	(*ListObjectVersionsResponse)(nil),      // 75: cairn.v1.ListObjectVersionsResponse
-	(*SetObjectLockConfigResponse)(nil),     // 76: cairn.v1.SetObjectLockConfigResponse
-	(*SetVersionLockResponse)(nil),          // 77: cairn.v1.SetVersionLockResponse
-	(*ActiveMasterKeyResponse)(nil),         // 78: cairn.v1.ActiveMasterKeyResponse
+	(*SetBucketPolicyRequest)(nil),          // 40: cairn.v1.SetBucketPolicyRequest
+	(*SetPublicAccessBlockRequest)(nil),     // 41: cairn.v1.SetPublicAccessBlockRequest
+	(*LookupAccessKeyRequest)(nil),          // 42: cairn.v1.LookupAccessKeyRequest
+	(*LookupAPIKeyRequest)(nil),             // 43: cairn.v1.LookupAPIKeyRequest
+	(*ReportCorruptShardRequest)(nil),       // 44: cairn.v1.ReportCorruptShardRequest
+	(*ReportUnreadableRequest)(nil),         // 45: cairn.v1.ReportUnreadableRequest
+	(*ReportShardsRequest)(nil),             // 46: cairn.v1.ReportShardsRequest
+	(*SetBucketVersioningRequest)(nil),      // 47: cairn.v1.SetBucketVersioningRequest
+	(*CommitVersionRequest)(nil),            // 48: cairn.v1.CommitVersionRequest
+	(*GetObjectVersionRequest)(nil),         // 49: cairn.v1.GetObjectVersionRequest
+	(*DeleteVersionRequest)(nil),            // 50: cairn.v1.DeleteVersionRequest
+	(*SetVersionTagsRequest)(nil),           // 51: cairn.v1.SetVersionTagsRequest
+	(*ListObjectVersionsRequest)(nil),       // 52: cairn.v1.ListObjectVersionsRequest
+	(*RenameObjectRequest)(nil),             // 53: cairn.v1.RenameObjectRequest
+	(*SetObjectLockConfigRequest)(nil),      // 54: cairn.v1.SetObjectLockConfigRequest
+	(*SetVersionLockRequest)(nil),           // 55: cairn.v1.SetVersionLockRequest
+	(*ActiveMasterKeyRequest)(nil),          // 56: cairn.v1.ActiveMasterKeyRequest
+	(*CreateMultipartUploadResponse)(nil),   // 57: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 58: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 59: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 60: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 61: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 62: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 63: cairn.v1.ListMultipartUploadsResponse
+	(*SetObjectTagsResponse)(nil),           // 64: cairn.v1.SetObjectTagsResponse
+	(*SetBucketTagsResponse)(nil),           // 65: cairn.v1.SetBucketTagsResponse
+	(*SetBucketCorsResponse)(nil),           // 66: cairn.v1.SetBucketCorsResponse
+	(*SetBucketLifecycleResponse)(nil),      // 67: cairn.v1.SetBucketLifecycleResponse
+	(*SetBucketPolicyResponse)(nil),         // 68: cairn.v1.SetBucketPolicyResponse
+	(*SetPublicAccessBlockResponse)(nil),    // 69: cairn.v1.SetPublicAccessBlockResponse
+	(*LookupAccessKeyResponse)(nil),         // 70: cairn.v1.LookupAccessKeyResponse
+	(*LookupAPIKeyResponse)(nil),            // 71: cairn.v1.LookupAPIKeyResponse
+	(*ReportCorruptShardResponse)(nil),      // 72: cairn.v1.ReportCorruptShardResponse
+	(*ReportUnreadableResponse)(nil),        // 73: cairn.v1.ReportUnreadableResponse
+	(*ReportShardsResponse)(nil),            // 74: cairn.v1.ReportShardsResponse
+	(*SetBucketVersioningResponse)(nil),     // 75: cairn.v1.SetBucketVersioningResponse
+	(*CommitVersionResponse)(nil),           // 76: cairn.v1.CommitVersionResponse
+	(*GetObjectVersionResponse)(nil),        // 77: cairn.v1.GetObjectVersionResponse
+	(*DeleteVersionResponse)(nil),           // 78: cairn.v1.DeleteVersionResponse
+	(*SetVersionTagsResponse)(nil),          // 79: cairn.v1.SetVersionTagsResponse
+	(*ListObjectVersionsResponse)(nil),      // 80: cairn.v1.ListObjectVersionsResponse
+	(*RenameObjectResponse)(nil),            // 81: cairn.v1.RenameObjectResponse
+	(*SetObjectLockConfigResponse)(nil),     // 82: cairn.v1.SetObjectLockConfigResponse
+	(*SetVersionLockResponse)(nil),          // 83: cairn.v1.SetVersionLockResponse
+	(*ActiveMasterKeyResponse)(nil),         // 84: cairn.v1.ActiveMasterKeyResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
 	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
@@ -1555,61 +1564,67 @@ var file_cairnpb_meta_proto_depIdxs = []int32{
 	37, // 27: cairn.v1.Meta.SetBucketTags:input_type -> cairn.v1.SetBucketTagsRequest
 	38, // 28: cairn.v1.Meta.SetBucketCors:input_type -> cairn.v1.SetBucketCorsRequest
 	39, // 29: cairn.v1.Meta.SetBucketLifecycle:input_type -> cairn.v1.SetBucketLifecycleRequest
-	17, // 30: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
-	19, // 31: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
-	21, // 32: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
-	40, // 33: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
-	41, // 34: cairn.v1.Meta.LookupAPIKey:input_type -> cairn.v1.LookupAPIKeyRequest
-	42, // 35: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
-	43, // 36: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
-	44, // 37: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
-	45, // 38: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
-	46, // 39: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
-	47, // 40: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
-	48, // 41: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
-	49, // 42: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
-	50, // 43: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
-	51, // 44: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
-	52, // 45: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
-	53, // 46: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
-	1,  // 47: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,  // 48: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,  // 49: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,  // 50: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,  // 51: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11, // 52: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13, // 53: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16, // 54: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	54, // 55: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
-	55, // 56: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
-	56, // 57: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
-	57, // 58: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
-	58, // 59: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
-	59, // 60: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
-	60, // 61: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
-	61, // 62: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
-	62, // 63: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
-	63, // 64: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
-	64, // 65: cairn.v1.Meta.SetBucketLifecycle:output_type -> cairn.v1.SetBucketLifecycleResponse
-	18, // 66: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20, // 67: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23, // 68: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	65, // 69: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
-	66, // 70: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
-	67, // 71: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
-	68, // 72: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
-	69, // 73: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
-	70, // 74: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
-	71, // 75: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
-	72, // 76: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
-	73, // 77: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
-	74, // 78: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
-	75, // 79: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
-	76, // 80: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
-	77, // 81: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
-	78, // 82: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
-	47, // [47:83] is the sub-list for method output_type
-	11, // [11:47] is the sub-list for method input_type
+	40, // 30: cairn.v1.Meta.SetBucketPolicy:input_type -> cairn.v1.SetBucketPolicyRequest
+	41, // 31: cairn.v1.Meta.SetPublicAccessBlock:input_type -> cairn.v1.SetPublicAccessBlockRequest
+	17, // 32: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
+	19, // 33: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
+	21, // 34: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
+	42, // 35: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
+	43, // 36: cairn.v1.Meta.LookupAPIKey:input_type -> cairn.v1.LookupAPIKeyRequest
+	44, // 37: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
+	45, // 38: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
+	46, // 39: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
+	47, // 40: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
+	48, // 41: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
+	49, // 42: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
+	50, // 43: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
+	51, // 44: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
+	52, // 45: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
+	53, // 46: cairn.v1.Meta.RenameObject:input_type -> cairn.v1.RenameObjectRequest
+	54, // 47: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
+	55, // 48: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
+	56, // 49: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
+	1,  // 50: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,  // 51: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,  // 52: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,  // 53: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,  // 54: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11, // 55: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13, // 56: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16, // 57: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	57, // 58: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	58, // 59: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	59, // 60: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	60, // 61: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	61, // 62: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	62, // 63: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	63, // 64: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	64, // 65: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
+	65, // 66: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
+	66, // 67: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
+	67, // 68: cairn.v1.Meta.SetBucketLifecycle:output_type -> cairn.v1.SetBucketLifecycleResponse
+	68, // 69: cairn.v1.Meta.SetBucketPolicy:output_type -> cairn.v1.SetBucketPolicyResponse
+	69, // 70: cairn.v1.Meta.SetPublicAccessBlock:output_type -> cairn.v1.SetPublicAccessBlockResponse
+	18, // 71: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20, // 72: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23, // 73: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	70, // 74: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
+	71, // 75: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
+	72, // 76: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
+	73, // 77: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
+	74, // 78: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
+	75, // 79: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
+	76, // 80: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
+	77, // 81: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
+	78, // 82: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
+	79, // 83: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
+	80, // 84: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
+	81, // 85: cairn.v1.Meta.RenameObject:output_type -> cairn.v1.RenameObjectResponse
+	82, // 86: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
+	83, // 87: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
+	84, // 88: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
+	50, // [50:89] is the sub-list for method output_type
+	11, // [11:50] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -1622,9 +1637,11 @@ func file_cairnpb_meta_proto_init() {
 	}
 	file_cairnpb_cors_proto_init()
 	file_cairnpb_lifecycle_proto_init()
+	file_cairnpb_bucketpolicy_proto_init()
 	file_cairnpb_condition_proto_init()
 	file_cairnpb_masterkey_proto_init()
 	file_cairnpb_multipart_proto_init()
+	file_cairnpb_rename_proto_init()
 	file_cairnpb_repair_proto_init()
 	file_cairnpb_objectlock_proto_init()
 	file_cairnpb_tagging_proto_init()

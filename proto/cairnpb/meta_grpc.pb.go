@@ -38,6 +38,8 @@ const (
 	Meta_SetBucketTags_FullMethodName           = "/cairn.v1.Meta/SetBucketTags"
 	Meta_SetBucketCors_FullMethodName           = "/cairn.v1.Meta/SetBucketCors"
 	Meta_SetBucketLifecycle_FullMethodName      = "/cairn.v1.Meta/SetBucketLifecycle"
+	Meta_SetBucketPolicy_FullMethodName         = "/cairn.v1.Meta/SetBucketPolicy"
+	Meta_SetPublicAccessBlock_FullMethodName    = "/cairn.v1.Meta/SetPublicAccessBlock"
 	Meta_RegisterNode_FullMethodName            = "/cairn.v1.Meta/RegisterNode"
 	Meta_Heartbeat_FullMethodName               = "/cairn.v1.Meta/Heartbeat"
 	Meta_GetClusterMap_FullMethodName           = "/cairn.v1.Meta/GetClusterMap"
@@ -52,6 +54,7 @@ const (
 	Meta_DeleteVersion_FullMethodName           = "/cairn.v1.Meta/DeleteVersion"
 	Meta_SetVersionTags_FullMethodName          = "/cairn.v1.Meta/SetVersionTags"
 	Meta_ListObjectVersions_FullMethodName      = "/cairn.v1.Meta/ListObjectVersions"
+	Meta_RenameObject_FullMethodName            = "/cairn.v1.Meta/RenameObject"
 	Meta_SetObjectLockConfig_FullMethodName     = "/cairn.v1.Meta/SetObjectLockConfig"
 	Meta_SetVersionLock_FullMethodName          = "/cairn.v1.Meta/SetVersionLock"
 	Meta_ActiveMasterKey_FullMethodName         = "/cairn.v1.Meta/ActiveMasterKey"
@@ -87,6 +90,8 @@ type MetaClient interface {
 	SetBucketTags(ctx context.Context, in *SetBucketTagsRequest, opts ...grpc.CallOption) (*SetBucketTagsResponse, error)
 	SetBucketCors(ctx context.Context, in *SetBucketCorsRequest, opts ...grpc.CallOption) (*SetBucketCorsResponse, error)
 	SetBucketLifecycle(ctx context.Context, in *SetBucketLifecycleRequest, opts ...grpc.CallOption) (*SetBucketLifecycleResponse, error)
+	SetBucketPolicy(ctx context.Context, in *SetBucketPolicyRequest, opts ...grpc.CallOption) (*SetBucketPolicyResponse, error)
+	SetPublicAccessBlock(ctx context.Context, in *SetPublicAccessBlockRequest, opts ...grpc.CallOption) (*SetPublicAccessBlockResponse, error)
 	RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error)
 	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
 	GetClusterMap(ctx context.Context, in *GetClusterMapRequest, opts ...grpc.CallOption) (*GetClusterMapResponse, error)
@@ -112,6 +117,8 @@ type MetaClient interface {
 	DeleteVersion(ctx context.Context, in *DeleteVersionRequest, opts ...grpc.CallOption) (*DeleteVersionResponse, error)
 	SetVersionTags(ctx context.Context, in *SetVersionTagsRequest, opts ...grpc.CallOption) (*SetVersionTagsResponse, error)
 	ListObjectVersions(ctx context.Context, in *ListObjectVersionsRequest, opts ...grpc.CallOption) (*ListObjectVersionsResponse, error)
+	// RenameObject moves a key's version to a new name (rename.proto).
+	RenameObject(ctx context.Context, in *RenameObjectRequest, opts ...grpc.CallOption) (*RenameObjectResponse, error)
 	// Object lock (see objectlock.proto).
 	SetObjectLockConfig(ctx context.Context, in *SetObjectLockConfigRequest, opts ...grpc.CallOption) (*SetObjectLockConfigResponse, error)
 	SetVersionLock(ctx context.Context, in *SetVersionLockRequest, opts ...grpc.CallOption) (*SetVersionLockResponse, error)
@@ -318,6 +325,26 @@ func (c *metaClient) SetBucketLifecycle(ctx context.Context, in *SetBucketLifecy
 	return out, nil
 }
 
+func (c *metaClient) SetBucketPolicy(ctx context.Context, in *SetBucketPolicyRequest, opts ...grpc.CallOption) (*SetBucketPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetBucketPolicyResponse)
+	err := c.cc.Invoke(ctx, Meta_SetBucketPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) SetPublicAccessBlock(ctx context.Context, in *SetPublicAccessBlockRequest, opts ...grpc.CallOption) (*SetPublicAccessBlockResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetPublicAccessBlockResponse)
+	err := c.cc.Invoke(ctx, Meta_SetPublicAccessBlock_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *metaClient) RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RegisterNodeResponse)
@@ -458,6 +485,16 @@ func (c *metaClient) ListObjectVersions(ctx context.Context, in *ListObjectVersi
 	return out, nil
 }
 
+func (c *metaClient) RenameObject(ctx context.Context, in *RenameObjectRequest, opts ...grpc.CallOption) (*RenameObjectResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RenameObjectResponse)
+	err := c.cc.Invoke(ctx, Meta_RenameObject_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *metaClient) SetObjectLockConfig(ctx context.Context, in *SetObjectLockConfigRequest, opts ...grpc.CallOption) (*SetObjectLockConfigResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SetObjectLockConfigResponse)
@@ -518,6 +555,8 @@ type MetaServer interface {
 	SetBucketTags(context.Context, *SetBucketTagsRequest) (*SetBucketTagsResponse, error)
 	SetBucketCors(context.Context, *SetBucketCorsRequest) (*SetBucketCorsResponse, error)
 	SetBucketLifecycle(context.Context, *SetBucketLifecycleRequest) (*SetBucketLifecycleResponse, error)
+	SetBucketPolicy(context.Context, *SetBucketPolicyRequest) (*SetBucketPolicyResponse, error)
+	SetPublicAccessBlock(context.Context, *SetPublicAccessBlockRequest) (*SetPublicAccessBlockResponse, error)
 	RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error)
 	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
 	GetClusterMap(context.Context, *GetClusterMapRequest) (*GetClusterMapResponse, error)
@@ -543,6 +582,8 @@ type MetaServer interface {
 	DeleteVersion(context.Context, *DeleteVersionRequest) (*DeleteVersionResponse, error)
 	SetVersionTags(context.Context, *SetVersionTagsRequest) (*SetVersionTagsResponse, error)
 	ListObjectVersions(context.Context, *ListObjectVersionsRequest) (*ListObjectVersionsResponse, error)
+	// RenameObject moves a key's version to a new name (rename.proto).
+	RenameObject(context.Context, *RenameObjectRequest) (*RenameObjectResponse, error)
 	// Object lock (see objectlock.proto).
 	SetObjectLockConfig(context.Context, *SetObjectLockConfigRequest) (*SetObjectLockConfigResponse, error)
 	SetVersionLock(context.Context, *SetVersionLockRequest) (*SetVersionLockResponse, error)
@@ -616,6 +657,12 @@ func (UnimplementedMetaServer) SetBucketCors(context.Context, *SetBucketCorsRequ
 func (UnimplementedMetaServer) SetBucketLifecycle(context.Context, *SetBucketLifecycleRequest) (*SetBucketLifecycleResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetBucketLifecycle not implemented")
 }
+func (UnimplementedMetaServer) SetBucketPolicy(context.Context, *SetBucketPolicyRequest) (*SetBucketPolicyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetBucketPolicy not implemented")
+}
+func (UnimplementedMetaServer) SetPublicAccessBlock(context.Context, *SetPublicAccessBlockRequest) (*SetPublicAccessBlockResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetPublicAccessBlock not implemented")
+}
 func (UnimplementedMetaServer) RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RegisterNode not implemented")
 }
@@ -657,6 +704,9 @@ func (UnimplementedMetaServer) SetVersionTags(context.Context, *SetVersionTagsRe
 }
 func (UnimplementedMetaServer) ListObjectVersions(context.Context, *ListObjectVersionsRequest) (*ListObjectVersionsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListObjectVersions not implemented")
+}
+func (UnimplementedMetaServer) RenameObject(context.Context, *RenameObjectRequest) (*RenameObjectResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RenameObject not implemented")
 }
 func (UnimplementedMetaServer) SetObjectLockConfig(context.Context, *SetObjectLockConfigRequest) (*SetObjectLockConfigResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetObjectLockConfig not implemented")
@@ -1030,6 +1080,42 @@ func _Meta_SetBucketLifecycle_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_SetBucketPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetBucketPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SetBucketPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SetBucketPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SetBucketPolicy(ctx, req.(*SetBucketPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_SetPublicAccessBlock_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetPublicAccessBlockRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SetPublicAccessBlock(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SetPublicAccessBlock_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SetPublicAccessBlock(ctx, req.(*SetPublicAccessBlockRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Meta_RegisterNode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RegisterNodeRequest)
 	if err := dec(in); err != nil {
@@ -1282,6 +1368,24 @@ func _Meta_ListObjectVersions_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_RenameObject_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RenameObjectRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).RenameObject(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_RenameObject_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).RenameObject(ctx, req.(*RenameObjectRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Meta_SetObjectLockConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SetObjectLockConfigRequest)
 	if err := dec(in); err != nil {
@@ -1420,6 +1524,14 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Meta_SetBucketLifecycle_Handler,
 		},
 		{
+			MethodName: "SetBucketPolicy",
+			Handler:    _Meta_SetBucketPolicy_Handler,
+		},
+		{
+			MethodName: "SetPublicAccessBlock",
+			Handler:    _Meta_SetPublicAccessBlock_Handler,
+		},
+		{
 			MethodName: "RegisterNode",
 			Handler:    _Meta_RegisterNode_Handler,
 		},
@@ -1474,6 +1586,10 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListObjectVersions",
 			Handler:    _Meta_ListObjectVersions_Handler,
+		},
+		{
+			MethodName: "RenameObject",
+			Handler:    _Meta_RenameObject_Handler,
 		},
 		{
 			MethodName: "SetObjectLockConfig",

@@ -99,8 +99,13 @@ type Bucket struct {
 	// default_retention is given to versions written without a retention
 	// of their own; unset: none.
 	DefaultRetention *DefaultRetention `protobuf:"bytes,41,opt,name=default_retention,json=defaultRetention,proto3" json:"default_retention,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// policy is the bucket's policy document (PutBucketPolicy), as the
+	// gateway validated it; "": none.
+	Policy string `protobuf:"bytes,70,opt,name=policy,proto3" json:"policy,omitempty"`
+	// public_access_block is the bucket's public access block; unset: none.
+	PublicAccessBlock *PublicAccessBlock `protobuf:"bytes,71,opt,name=public_access_block,json=publicAccessBlock,proto3" json:"public_access_block,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Bucket) Reset() {
@@ -206,6 +211,20 @@ func (x *Bucket) GetObjectLockEnabled() bool {
 func (x *Bucket) GetDefaultRetention() *DefaultRetention {
 	if x != nil {
 		return x.DefaultRetention
+	}
+	return nil
+}
+
+func (x *Bucket) GetPolicy() string {
+	if x != nil {
+		return x.Policy
+	}
+	return ""
+}
+
+func (x *Bucket) GetPublicAccessBlock() *PublicAccessBlock {
+	if x != nil {
+		return x.PublicAccessBlock
 	}
 	return nil
 }
@@ -1209,7 +1228,7 @@ var File_cairnpb_types_proto protoreflect.FileDescriptor
 
 const file_cairnpb_types_proto_rawDesc = "" +
 	"\n" +
-	"\x13cairnpb/types.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\"\xfd\x03\n" +
+	"\x13cairnpb/types.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\"\xe2\x04\n" +
 	"\x06Bucket\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x0e\n" +
@@ -1223,7 +1242,9 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"\x04cors\x182 \x01(\v2\x14.cairn.v1.BucketCorsR\x04cors\x127\n" +
 	"\tlifecycle\x18< \x01(\v2\x19.cairn.v1.BucketLifecycleR\tlifecycle\x12.\n" +
 	"\x13object_lock_enabled\x18( \x01(\bR\x11objectLockEnabled\x12G\n" +
-	"\x11default_retention\x18) \x01(\v2\x1a.cairn.v1.DefaultRetentionR\x10defaultRetention\x1a7\n" +
+	"\x11default_retention\x18) \x01(\v2\x1a.cairn.v1.DefaultRetentionR\x10defaultRetention\x12\x16\n" +
+	"\x06policy\x18F \x01(\tR\x06policy\x12K\n" +
+	"\x13public_access_block\x18G \x01(\v2\x1b.cairn.v1.PublicAccessBlockR\x11publicAccessBlock\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"P\n" +
@@ -1361,51 +1382,53 @@ func file_cairnpb_types_proto_rawDescGZIP() []byte {
 var file_cairnpb_types_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_cairnpb_types_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_cairnpb_types_proto_goTypes = []any{
-	(NodeState)(0),           // 0: cairn.v1.NodeState
-	(*Bucket)(nil),           // 1: cairn.v1.Bucket
-	(*DefaultRetention)(nil), // 2: cairn.v1.DefaultRetention
-	(*ObjectLock)(nil),       // 3: cairn.v1.ObjectLock
-	(*ErasureScheme)(nil),    // 4: cairn.v1.ErasureScheme
-	(*ShardLocation)(nil),    // 5: cairn.v1.ShardLocation
-	(*ObjectVersion)(nil),    // 6: cairn.v1.ObjectVersion
-	(*PartInfo)(nil),         // 7: cairn.v1.PartInfo
-	(*Encryption)(nil),       // 8: cairn.v1.Encryption
-	(*DataNode)(nil),         // 9: cairn.v1.DataNode
-	(*MetaMember)(nil),       // 10: cairn.v1.MetaMember
-	(*GCEntry)(nil),          // 11: cairn.v1.GCEntry
-	nil,                      // 12: cairn.v1.Bucket.TagsEntry
-	nil,                      // 13: cairn.v1.ObjectVersion.UserMetadataEntry
-	nil,                      // 14: cairn.v1.ObjectVersion.HeadersEntry
-	nil,                      // 15: cairn.v1.ObjectVersion.ChecksumsEntry
-	nil,                      // 16: cairn.v1.ObjectVersion.TagsEntry
-	nil,                      // 17: cairn.v1.PartInfo.ChecksumsEntry
-	(*BucketCors)(nil),       // 18: cairn.v1.BucketCors
-	(*BucketLifecycle)(nil),  // 19: cairn.v1.BucketLifecycle
+	(NodeState)(0),            // 0: cairn.v1.NodeState
+	(*Bucket)(nil),            // 1: cairn.v1.Bucket
+	(*DefaultRetention)(nil),  // 2: cairn.v1.DefaultRetention
+	(*ObjectLock)(nil),        // 3: cairn.v1.ObjectLock
+	(*ErasureScheme)(nil),     // 4: cairn.v1.ErasureScheme
+	(*ShardLocation)(nil),     // 5: cairn.v1.ShardLocation
+	(*ObjectVersion)(nil),     // 6: cairn.v1.ObjectVersion
+	(*PartInfo)(nil),          // 7: cairn.v1.PartInfo
+	(*Encryption)(nil),        // 8: cairn.v1.Encryption
+	(*DataNode)(nil),          // 9: cairn.v1.DataNode
+	(*MetaMember)(nil),        // 10: cairn.v1.MetaMember
+	(*GCEntry)(nil),           // 11: cairn.v1.GCEntry
+	nil,                       // 12: cairn.v1.Bucket.TagsEntry
+	nil,                       // 13: cairn.v1.ObjectVersion.UserMetadataEntry
+	nil,                       // 14: cairn.v1.ObjectVersion.HeadersEntry
+	nil,                       // 15: cairn.v1.ObjectVersion.ChecksumsEntry
+	nil,                       // 16: cairn.v1.ObjectVersion.TagsEntry
+	nil,                       // 17: cairn.v1.PartInfo.ChecksumsEntry
+	(*BucketCors)(nil),        // 18: cairn.v1.BucketCors
+	(*BucketLifecycle)(nil),   // 19: cairn.v1.BucketLifecycle
+	(*PublicAccessBlock)(nil), // 20: cairn.v1.PublicAccessBlock
 }
 var file_cairnpb_types_proto_depIdxs = []int32{
 	12, // 0: cairn.v1.Bucket.tags:type_name -> cairn.v1.Bucket.TagsEntry
 	18, // 1: cairn.v1.Bucket.cors:type_name -> cairn.v1.BucketCors
 	19, // 2: cairn.v1.Bucket.lifecycle:type_name -> cairn.v1.BucketLifecycle
 	2,  // 3: cairn.v1.Bucket.default_retention:type_name -> cairn.v1.DefaultRetention
-	13, // 4: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
-	4,  // 5: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
-	5,  // 6: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
-	14, // 7: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
-	15, // 8: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
-	7,  // 9: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
-	8,  // 10: cairn.v1.ObjectVersion.encryption:type_name -> cairn.v1.Encryption
-	16, // 11: cairn.v1.ObjectVersion.tags:type_name -> cairn.v1.ObjectVersion.TagsEntry
-	3,  // 12: cairn.v1.ObjectVersion.lock:type_name -> cairn.v1.ObjectLock
-	4,  // 13: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
-	5,  // 14: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
-	17, // 15: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
-	8,  // 16: cairn.v1.PartInfo.encryption:type_name -> cairn.v1.Encryption
-	0,  // 17: cairn.v1.DataNode.state:type_name -> cairn.v1.NodeState
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	20, // 4: cairn.v1.Bucket.public_access_block:type_name -> cairn.v1.PublicAccessBlock
+	13, // 5: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
+	4,  // 6: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
+	5,  // 7: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
+	14, // 8: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
+	15, // 9: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
+	7,  // 10: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
+	8,  // 11: cairn.v1.ObjectVersion.encryption:type_name -> cairn.v1.Encryption
+	16, // 12: cairn.v1.ObjectVersion.tags:type_name -> cairn.v1.ObjectVersion.TagsEntry
+	3,  // 13: cairn.v1.ObjectVersion.lock:type_name -> cairn.v1.ObjectLock
+	4,  // 14: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
+	5,  // 15: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
+	17, // 16: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
+	8,  // 17: cairn.v1.PartInfo.encryption:type_name -> cairn.v1.Encryption
+	0,  // 18: cairn.v1.DataNode.state:type_name -> cairn.v1.NodeState
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_types_proto_init() }
@@ -1415,6 +1438,7 @@ func file_cairnpb_types_proto_init() {
 	}
 	file_cairnpb_cors_proto_init()
 	file_cairnpb_lifecycle_proto_init()
+	file_cairnpb_bucketpolicy_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -95,6 +95,9 @@ var (
 	// ErrNoObjectLock: object lock was asked of a bucket that does not
 	// have it.
 	ErrNoObjectLock = errors.New("bucket has no object lock configuration")
+	// ErrPublicPolicyBlocked: a public bucket policy was given to a bucket
+	// whose public access block has BlockPublicPolicy on.
+	ErrPublicPolicyBlocked = errors.New("public bucket policy blocked by the public access block")
 )
 
 // Sentinel is everything Cairn decides about one sentinel error, in one
@@ -165,6 +168,7 @@ var table = []Sentinel{
 	{ErrObjectLocked, codes.FailedPrecondition, "OBJECT_LOCKED", false, "AccessDenied"},
 	{ErrInvalidBucketState, codes.FailedPrecondition, "INVALID_BUCKET_STATE", false, "InvalidBucketState"},
 	{ErrNoObjectLock, codes.FailedPrecondition, "NO_OBJECT_LOCK", false, "InvalidRequest"},
+	{ErrPublicPolicyBlocked, codes.FailedPrecondition, "PUBLIC_POLICY_BLOCKED", false, "AccessDenied"},
 }
 
 // Sentinels returns the rows of the table, in match order, for the edges

@@ -38,6 +38,21 @@ func (s *Server) target(ctx context.Context, req *request) policy.Target {
 	}}
 }
 
+// authorize checks what row says the caller needs: each of its perms on
+// the request's bucket, and the right to write req.object when the
+// operation writes one.
+func (s *Server) authorize(ctx context.Context, req *request, row opRow) error {
+	for _, perm := range row.perms {
+		if err := s.require(ctx, req, perm); err != nil {
+			return err
+		}
+	}
+	if row.write {
+		return s.requireWrite(ctx, req)
+	}
+	return nil
+}
+
 // require checks perm on the request's bucket.
 func (s *Server) require(ctx context.Context, req *request, perm policy.Permission) error {
 	ok, err := req.who.authz.Allowed(perm, s.target(ctx, req))

@@ -44,18 +44,18 @@ func readJSON(body []byte, v any) error {
 	return nil
 }
 
-// readBody reads a bounded request body and, when x-content-sha256 is
-// signed, checks it.
-func readBody(r *http.Request) ([]byte, error) {
-	if r.ContentLength > maxJSONBody {
-		return nil, refuse(codeEntityTooLarge, "The request body is larger than %d bytes", maxJSONBody)
+// readBody reads a request body of at most limit bytes and, when
+// x-content-sha256 is signed, checks it.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, refuse(codeEntityTooLarge, "The request body is larger than %d bytes", limit)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, refuse(codeInvalidParameter, "Could not read the request body")
 	}
-	if len(body) > maxJSONBody {
-		return nil, refuse(codeEntityTooLarge, "The request body is larger than %d bytes", maxJSONBody)
+	if int64(len(body)) > limit {
+		return nil, refuse(codeEntityTooLarge, "The request body is larger than %d bytes", limit)
 	}
 	if err := checkSHA256(r, sha256Of(body)); err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func (s *Server) bucketJSON(who *principal, b *cairnpb.Bucket) bucketJSON {
 }
 
 func (s *Server) createBucket(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	body, err := readBody(r)
+	body, err := readBody(r, maxJSONBody)
 	if err != nil {
 		return err
 	}

@@ -3,11 +3,12 @@
 // OCI's HTTP Signature scheme with users' API signing keys.
 //
 // It parses a request into an operation (one row of opTable: handler,
-// the permission it needs, whether its body is signed), authenticates
-// it, authorizes it with the same policies the S3 front end applies
-// (meta/policy), and serves it through the object model (s3api/model)
-// and the meta index: the same buckets, versions, bytes, metadata and
-// ETags S3 sees.
+// the permissions it needs, whether it writes an object, whether its
+// body is signed), authenticates it, authorizes it from that row with
+// the same policies the S3 front end applies (meta/policy), and serves
+// it through the object model (s3api/model) and the meta index: the same
+// buckets, versions, multipart uploads, bytes, metadata and ETags S3
+// sees.
 //
 // Invariants:
 //   - It never imports package s3api; both front ends stand on s3api/model.

@@ -22,6 +22,8 @@ var (
 	codeBucketNotFound      = Code{"BucketNotFound", http.StatusNotFound}
 	codeObjectNotFound      = Code{"ObjectNotFound", http.StatusNotFound}
 	codeNamespaceNotFound   = Code{"NamespaceNotFound", http.StatusNotFound}
+	codeNoSuchUpload        = Code{"NoSuchUpload", http.StatusNotFound}
+	codeInvalidUploadPart   = Code{"InvalidUploadPart", http.StatusBadRequest}
 	codeNotAuthorized       = Code{"NotAuthorizedOrNotFound", http.StatusNotFound}
 	codeBucketExists        = Code{"BucketAlreadyExists", http.StatusConflict}
 	codeBucketNotEmpty      = Code{"BucketNotEmpty", http.StatusConflict}
@@ -76,6 +78,10 @@ func domainErrors() []domainError {
 		{rpcerr.ErrObjectNotFound, codeObjectNotFound, "The object does not exist"},
 		{rpcerr.ErrBucketExists, codeBucketExists, "A bucket with that name already exists in the namespace"},
 		{rpcerr.ErrBucketNotEmpty, codeBucketNotEmpty, "The bucket is not empty"},
+		{rpcerr.ErrUploadNotFound, codeNoSuchUpload, "The upload does not exist: it was never begun, or was committed or aborted"},
+		{rpcerr.ErrInvalidPart, codeInvalidUploadPart, "A part to commit was not uploaded, or its etag is not the part's"},
+		{rpcerr.ErrInvalidPartOrder, codeInvalidUploadPart, "The parts to commit are not in ascending order"},
+		{rpcerr.ErrEntityTooSmall, codeInvalidParameter, "Every part but the last must be at least 5 MiB"},
 		{rpcerr.ErrPreconditionFailed, codePreconditionFailed, "A precondition of the request failed"},
 		{rpcerr.ErrInvalidArgument, codeInvalidParameter, "The request is invalid"},
 		{rpcerr.ErrCompartmentNotFound, codeNotAuthorized, "The compartment does not exist or you are not authorized to use it"},

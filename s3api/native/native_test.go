@@ -45,8 +45,18 @@ func TestParse(t *testing.T) {
 		{"HEAD", "/n/ns/b/bk/o/x", opHeadObject, "ns", "bk", "x"},
 		{"DELETE", "/n/ns/b/bk/o/x", opDeleteObject, "ns", "bk", "x"},
 		{"POST", "/n/ns/b/bk/o/x", opUnknown, "ns", "bk", "x"},
-		{"POST", "/n/ns/b/bk/p/", opUnknown, "ns", "bk", ""},  // PARs: later
-		{"POST", "/n/ns/b/bk/u/x", opUnknown, "ns", "bk", ""}, // multipart: later
+		{"POST", "/n/ns/b/bk/p/", opUnknown, "ns", "bk", ""}, // PARs: later
+		{"POST", "/n/ns/b/bk/u", opCreateMultipartUpload, "ns", "bk", ""},
+		{"GET", "/n/ns/b/bk/u/", opListMultipartUploads, "ns", "bk", ""},
+		{"PUT", "/n/ns/b/bk/u/a%2Fb?uploadId=U&uploadPartNum=3", opUploadPart, "ns", "bk", "a/b"},
+		{"POST", "/n/ns/b/bk/u/a/b?uploadId=U", opCommitMultipartUpload, "ns", "bk", "a/b"},
+		{"DELETE", "/n/ns/b/bk/u/x?uploadId=U", opAbortMultipartUpload, "ns", "bk", "x"},
+		{"GET", "/n/ns/b/bk/u/x?uploadId=U", opListMultipartUploadParts, "ns", "bk", "x"},
+		{"HEAD", "/n/ns/b/bk/u/x?uploadId=U", opUnknown, "ns", "bk", "x"},
+		{"POST", "/n/ns/b/bk/actions/renameObject", opRenameObject, "ns", "bk", ""},
+		{"GET", "/n/ns/b/bk/actions/renameObject", opUnknown, "ns", "bk", ""},
+		{"POST", "/n/ns/b/bk/actions/renameObject/x", opUnknown, "ns", "bk", ""},
+		{"POST", "/n/ns/b/bk/actions/copyObject", opUnknown, "ns", "bk", ""}, // CopyObject: later
 	}
 	for _, tc := range cases {
 		r := httptest.NewRequest(tc.method, "http://gw"+strings.ReplaceAll(tc.path, " ", "%20"), nil)
@@ -62,6 +72,39 @@ func TestParse(t *testing.T) {
 	}
 	if _, err := parse(httptest.NewRequest("GET", "http://gw/notn/x", nil)); err == nil {
 		t.Error("a path outside /n/ parsed")
+	}
+	for _, path := range []string{"/n/ns/b/bk/u/x", "/n/ns/b/bk/u/x?uploadId="} {
+		_, err := parse(httptest.NewRequest("PUT", "http://gw"+path, nil))
+		if e := toError(err); err == nil || e.Code != codeMissingParameter {
+			t.Errorf("PUT %s: %v, want MissingParameter", path, err)
+		}
+	}
+	req, err := parse(httptest.NewRequest("PUT", "http://gw/n/ns/b/bk/u/x?uploadId=U1&uploadPartNum=2", nil))
+	if err != nil || req.uploadID != "U1" {
+		t.Errorf("uploadId: %+v %v", req, err)
+	}
+}
+
+// TestOpTable: every operation parse can return has one row, and every
+// row says what it needs.
+func TestOpTable(t *testing.T) {
+	rows := opTable()
+	for o := opUnknown + 1; o <= opRenameObject; o++ {
+		row, ok := rows[o]
+		if !ok || row.name == "" || row.handler == nil {
+			t.Errorf("op %d has no complete row", o)
+		}
+		if row.objectInBody && !row.write {
+			t.Errorf("%s: objectInBody without write", row.name)
+		}
+	}
+	if len(rows) != int(opRenameObject) {
+		t.Errorf("%d rows for %d operations", len(rows), opRenameObject)
+	}
+	for _, o := range []op{opPutObject, opCreateMultipartUpload, opUploadPart, opCommitMultipartUpload} {
+		if !rows[o].write {
+			t.Errorf("%s does not need OBJECT_CREATE or OBJECT_OVERWRITE", rows[o].name)
+		}
 	}
 }
 

@@ -117,9 +117,6 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	if err != nil {
 		return err
 	}
-	if err := s.requireWrite(ctx, req); err != nil {
-		return err
-	}
 	if size > s.store.InlineThreshold() {
 		if _, err := s.index.GetBucket(ctx, req.ns, req.bucket); err != nil {
 			return err // no data moves for a missing bucket

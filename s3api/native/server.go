@@ -33,6 +33,26 @@ type Index interface {
 	// DeleteVersion deletes a key (or a version) when cond holds; the
 	// native API never bypasses governance retention.
 	DeleteVersion(ctx context.Context, ns, bucket, key, versionID string, cond *cairnpb.WriteCondition, bypassGovernance bool) (*cairnpb.DeleteVersionResponse, error)
+	MultipartIndex
+	// RenameObject moves a key's current version to newName in one meta
+	// apply, when srcCond holds for the source and newCond for newName.
+	RenameObject(ctx context.Context, ns, bucket, source, newName string, srcCond, newCond *cairnpb.WriteCondition) error
+}
+
+// MultipartIndex is the meta group's multipart uploads, the same records
+// the S3 front end keeps: an upload begun through either API is finished,
+// listed or aborted through the other. An upload ID that names no upload
+// of the key is rpcerr.ErrUploadNotFound.
+type MultipartIndex interface {
+	CreateMultipartUpload(ctx context.Context, ns, bucket string, u *cairnpb.MultipartUpload) (*cairnpb.MultipartUpload, error)
+	GetMultipartUpload(ctx context.Context, ns, bucket, key, uploadID string) (*cairnpb.MultipartUpload, error)
+	// CommitPart records a part whose bytes are stored; a part it
+	// replaces is freed.
+	CommitPart(ctx context.Context, ns, bucket, key, uploadID string, p *cairnpb.UploadedPart) error
+	CompleteMultipartUpload(ctx context.Context, req *cairnpb.CompleteMultipartUploadRequest) (*cairnpb.CompleteMultipartUploadResponse, error)
+	AbortMultipartUpload(ctx context.Context, ns, bucket, key, uploadID string) error
+	ListParts(ctx context.Context, req *cairnpb.ListPartsRequest) (*cairnpb.ListPartsResponse, error)
+	ListMultipartUploads(ctx context.Context, req *cairnpb.ListMultipartUploadsRequest) (*cairnpb.ListMultipartUploadsResponse, error)
 }
 
 // Config configures the native front end.
@@ -109,6 +129,13 @@ const (
 	opHeadObject
 	opDeleteObject
 	opListObjects
+	opCreateMultipartUpload
+	opUploadPart
+	opCommitMultipartUpload
+	opAbortMultipartUpload
+	opListMultipartUploads
+	opListMultipartUploadParts
+	opRenameObject
 )
 
 // handler serves one operation for an authenticated, authorized request.
@@ -118,10 +145,18 @@ type handler func(s *Server, ctx context.Context, w http.ResponseWriter, r *http
 type opRow struct {
 	name    string
 	handler handler
-	// perm is what the caller needs on the request's bucket (0: nothing
-	// beyond authentication, or a check of the handler's own: creating a
-	// bucket, listing buckets, writing an object).
-	perm policy.Permission
+	// perms is what the caller needs on the request's bucket, every one
+	// of them (none: nothing beyond authentication, or a check of the
+	// handler's own: creating a bucket, listing buckets).
+	perms []policy.Permission
+	// write: the operation writes req.object, which needs OBJECT_CREATE
+	// for a new name or OBJECT_OVERWRITE for an existing one, as OCI
+	// and S3 decide it (requireWrite).
+	write bool
+	// objectInBody: the object is named in the JSON body, not the path;
+	// the handler calls authorize once it has read it. Every other
+	// operation is authorized before its handler runs.
+	objectInBody bool
 	// bodySigned: the signature must cover the body (x-content-sha256,
 	// content-type, content-length). Object data is exempt, as OCI
 	// exempts it: the SDKs stream it unsigned.
@@ -129,18 +164,28 @@ type opRow struct {
 }
 
 func opTable() map[op]opRow {
+	p := func(perms ...policy.Permission) []policy.Permission { return perms }
 	return map[op]opRow{
 		opGetNamespace: {name: "GetNamespace", handler: (*Server).getNamespace},
 		opCreateBucket: {name: "CreateBucket", handler: (*Server).createBucket, bodySigned: true},
 		opListBuckets:  {name: "ListBuckets", handler: (*Server).listBuckets},
-		opGetBucket:    {name: "GetBucket", handler: (*Server).getBucket, perm: policy.BucketRead},
-		opHeadBucket:   {name: "HeadBucket", handler: (*Server).headBucket, perm: policy.BucketInspect},
-		opDeleteBucket: {name: "DeleteBucket", handler: (*Server).deleteBucket, perm: policy.BucketDelete},
-		opPutObject:    {name: "PutObject", handler: (*Server).putObject},
-		opGetObject:    {name: "GetObject", handler: (*Server).getObject, perm: policy.ObjectRead},
-		opHeadObject:   {name: "HeadObject", handler: (*Server).headObject, perm: policy.ObjectRead},
-		opDeleteObject: {name: "DeleteObject", handler: (*Server).deleteObject, perm: policy.ObjectDelete},
-		opListObjects:  {name: "ListObjects", handler: (*Server).listObjects, perm: policy.ObjectInspect},
+		opGetBucket:    {name: "GetBucket", handler: (*Server).getBucket, perms: p(policy.BucketRead)},
+		opHeadBucket:   {name: "HeadBucket", handler: (*Server).headBucket, perms: p(policy.BucketInspect)},
+		opDeleteBucket: {name: "DeleteBucket", handler: (*Server).deleteBucket, perms: p(policy.BucketDelete)},
+		opPutObject:    {name: "PutObject", handler: (*Server).putObject, write: true},
+		opGetObject:    {name: "GetObject", handler: (*Server).getObject, perms: p(policy.ObjectRead)},
+		opHeadObject:   {name: "HeadObject", handler: (*Server).headObject, perms: p(policy.ObjectRead)},
+		opDeleteObject: {name: "DeleteObject", handler: (*Server).deleteObject, perms: p(policy.ObjectDelete)},
+		opListObjects:  {name: "ListObjects", handler: (*Server).listObjects, perms: p(policy.ObjectInspect)},
+
+		opCreateMultipartUpload:    {name: "CreateMultipartUpload", handler: (*Server).createMultipartUpload, write: true, objectInBody: true, bodySigned: true},
+		opUploadPart:               {name: "UploadPart", handler: (*Server).uploadPart, write: true},
+		opCommitMultipartUpload:    {name: "CommitMultipartUpload", handler: (*Server).commitMultipartUpload, write: true, bodySigned: true},
+		opAbortMultipartUpload:     {name: "AbortMultipartUpload", handler: (*Server).abortMultipartUpload, perms: p(policy.ObjectDelete)},
+		opListMultipartUploads:     {name: "ListMultipartUploads", handler: (*Server).listMultipartUploads, perms: p(policy.ObjectInspect)},
+		opListMultipartUploadParts: {name: "ListMultipartUploadParts", handler: (*Server).listMultipartUploadParts, perms: p(policy.ObjectInspect)},
+		// OCI asks both, whether or not newName exists.
+		opRenameObject: {name: "RenameObject", handler: (*Server).renameObject, perms: p(policy.ObjectCreate, policy.ObjectOverwrite), bodySigned: true},
 	}
 }
 
@@ -151,8 +196,10 @@ type request struct {
 	ns     string
 	bucket string
 	object string
-	query  url.Values
-	who    *principal
+	// uploadID is the uploadId parameter of the multipart operations.
+	uploadID string
+	query    url.Values
+	who      *principal
 }
 
 // parse turns r into an operation; opUnknown for anything under /n/ not
@@ -171,16 +218,9 @@ func parse(r *http.Request) (*request, error) {
 		}
 		return req, nil
 	}
-	segs := strings.SplitN(rest, "/", 5) // ns, "b", bucket, "o", object
-	unescape := func(s string) (string, error) {
-		v, err := url.PathUnescape(s)
-		if err != nil {
-			return "", refuse(codeInvalidParameter, "The path is not properly escaped")
-		}
-		return v, nil
-	}
+	segs := strings.SplitN(rest, "/", 5) // ns, "b", bucket, "o" or "u", object
 	var err error
-	if req.ns, err = unescape(segs[0]); err != nil {
+	if req.ns, err = unescapePath(segs[0]); err != nil {
 		return nil, err
 	}
 	if len(segs) < 2 || segs[1] != "b" {
@@ -196,7 +236,7 @@ func parse(r *http.Request) (*request, error) {
 		}
 		return req, nil
 	}
-	if req.bucket, err = unescape(segs[2]); err != nil {
+	if req.bucket, err = unescapePath(segs[2]); err != nil {
 		return nil, err
 	}
 	if len(segs) == 3 || (len(segs) == 4 && segs[3] == "") {
@@ -210,16 +250,29 @@ func parse(r *http.Request) (*request, error) {
 		}
 		return req, nil
 	}
-	if segs[3] != "o" {
-		return req, nil // PARs, multipart, actions: not served yet
+	switch segs[3] {
+	case "o":
+		return parseObject(r, req, segs)
+	case "u":
+		return parseUpload(r, req, segs)
+	case "actions":
+		if len(segs) == 5 && segs[4] == "renameObject" && r.Method == http.MethodPost {
+			req.op = opRenameObject
+		}
 	}
+	return req, nil // PARs and other actions: not served yet
+}
+
+// parseObject parses what is under /n/{ns}/b/{bucket}/o.
+func parseObject(r *http.Request, req *request, segs []string) (*request, error) {
 	if len(segs) == 4 || segs[4] == "" {
 		if r.Method == http.MethodGet {
 			req.op = opListObjects
 		}
 		return req, nil
 	}
-	if req.object, err = unescape(segs[4]); err != nil {
+	var err error
+	if req.object, err = unescapePath(segs[4]); err != nil {
 		return nil, err
 	}
 	switch r.Method {
@@ -233,6 +286,49 @@ func parse(r *http.Request) (*request, error) {
 		req.op = opDeleteObject
 	}
 	return req, nil
+}
+
+// parseUpload parses what is under /n/{ns}/b/{bucket}/u: the multipart
+// uploads.
+func parseUpload(r *http.Request, req *request, segs []string) (*request, error) {
+	if len(segs) == 4 || segs[4] == "" {
+		switch r.Method {
+		case http.MethodPost:
+			req.op = opCreateMultipartUpload
+		case http.MethodGet:
+			req.op = opListMultipartUploads
+		}
+		return req, nil
+	}
+	var err error
+	if req.object, err = unescapePath(segs[4]); err != nil {
+		return nil, err
+	}
+	switch r.Method {
+	case http.MethodPut:
+		req.op = opUploadPart
+	case http.MethodPost:
+		req.op = opCommitMultipartUpload
+	case http.MethodDelete:
+		req.op = opAbortMultipartUpload
+	case http.MethodGet:
+		req.op = opListMultipartUploadParts
+	}
+	if req.op != opUnknown {
+		if req.uploadID = req.query.Get("uploadId"); req.uploadID == "" {
+			return nil, refuse(codeMissingParameter, "The uploadId parameter is required")
+		}
+	}
+	return req, nil
+}
+
+// unescapePath decodes one escaped segment of a path.
+func unescapePath(s string) (string, error) {
+	v, err := url.PathUnescape(s)
+	if err != nil {
+		return "", refuse(codeInvalidParameter, "The path is not properly escaped")
+	}
+	return v, nil
 }
 
 func newRequestID() string {
@@ -291,8 +387,8 @@ func (s *Server) serve(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	if req.op != opGetNamespace && req.ns != who.ns {
 		return refuse(codeNamespaceNotFound, "Either the namespace %q does not exist or you are not authorized to access it", req.ns)
 	}
-	if row.perm != 0 {
-		if err := s.require(ctx, req, row.perm); err != nil {
+	if !row.objectInBody {
+		if err := s.authorize(ctx, req, row); err != nil {
 			return err
 		}
 	}

@@ -41,8 +41,16 @@ func TestDependencyDirection(t *testing.T) {
 		{"meta/keyring", []string{"meta/keyring"}},
 		{"meta/leaderjob", []string{"meta/leaderjob"}},
 		{"meta", []string{"meta", "proto/", "placement", "node/dataclient", "erasure"}},
+		// The replicated state machine stands on the wire types, the
+		// error vocabulary and placement (shard names) alone: no Raft
+		// wiring, services, jobs or clients of meta. meta/policy is the
+		// policy language (standard library only), which CreatePolicy's
+		// apply parses to check the groups and compartments it names.
+		{"meta/fsm", []string{"meta/fsm", "proto/cairnpb", "proto/rpcerr", "placement", "meta/policy"}},
+		{"meta/fsm/fsmtest", []string{"meta/fsm/fsmtest", "proto/cairnpb"}},
 		{"node", []string{"node", "proto/", "erasure", "meta/metaclient"}},
 		{"meta/policy", []string{"meta/policy"}},
+		{"s3api/bucketpolicy", []string{"s3api/bucketpolicy"}},
 		{"s3api/model", []string{"s3api/model", "s3api/sse", "s3api/checksum", "s3api/cluster", "proto/", "erasure", "placement", "meta/metaclient", "meta/keyring", "node/dataclient"}},
 		{"s3api", []string{"s3api", "proto/", "erasure", "placement", "meta/metaclient", "meta/policy", "meta/keyring", "node/dataclient"}},
 		// The native API front end stands on the object model beside S3's,
@@ -67,7 +75,8 @@ func TestDependencyDirection(t *testing.T) {
 // TestDirectImports keeps each layer to its own concerns where the
 // transitive rule above cannot: the object model (s3api/model) is the only
 // part of the gateway that places, erasure codes and seals data, and it
-// speaks no wire protocol, so that every front end serves the same model.
+// speaks no wire protocol, so that every front end serves the same model;
+// nor does meta's FSM (meta/fsm).
 // Test files may import what their fakes need.
 func TestDirectImports(t *testing.T) {
 	rules := []struct {
@@ -76,7 +85,11 @@ func TestDirectImports(t *testing.T) {
 	}{
 		{"s3api", []string{module + "/erasure", module + "/placement"}},
 		{"s3api/model", []string{"net/http", module + "/s3api"}},
+		{"s3api/bucketpolicy", []string{"net/http"}},
 		{"s3api/native", []string{module + "/s3api", module + "/erasure", module + "/placement"}},
+		// The FSM speaks no protocol: request IDs reach it inside the
+		// Command, never as gRPC metadata.
+		{"meta/fsm", []string{"google.golang.org/grpc", "google.golang.org/grpc/metadata", "net", "net/http"}},
 	}
 	for _, r := range rules {
 		out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, module+"/"+r.pkg).Output()

@@ -153,7 +153,6 @@ func lifecycleExpirePrefix(t *testing.T, cl *s3.Client) {
 	mustCreateBucket(t, cl, b)
 	putLifecycle(t, cl, b, types.LifecycleRule{ID: aws.String("logs-1d"), Status: types.ExpirationStatusEnabled,
 		Filter: &types.LifecycleRuleFilter{Prefix: aws.String("logs/")}, Expiration: &types.LifecycleExpiration{Days: aws.Int32(1)}})
-	time.Sleep(1100 * time.Millisecond) // the gateway's cache of the rules
 	doomed := []string{"logs/a", "logs/b/c", "logs/d"}
 	kept := []string{"data/x", "log", "logsx/y"}
 	for i, k := range append(append([]string{}, doomed...), kept...) {

@@ -271,6 +271,139 @@ assert s3_names == oci_names and len(s3_names) == 4, (s3_names, oci_names)
 print("ok")
 `
 
+// multipartScript: the OCI SDK's UploadManager uploads 50 MiB in 10 MiB
+// parts; the SDK reads it back and boto3 reads it with ranges, both
+// byte-identical, with S3's multipart ETag and OCI's opc-multipart-md5
+// agreeing. An upload begun through S3 is finished natively; an aborted
+// upload is gone from both APIs' listings.
+const multipartScript = `
+import os, oci, boto3, base64, hashlib, tempfile
+from botocore.config import Config
+from oci.object_storage import UploadManager
+from oci.object_storage.models import CreateBucketDetails, CreateMultipartUploadDetails, CommitMultipartUploadDetails, CommitMultipartUploadPartDetails
+cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
+       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
+oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
+                                            retry_strategy=oci.retry.NoneRetryStrategy())
+s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"],
+                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
+                  config=Config(s3={"addressing_style": "path"}))
+def refused(code, status, f, *a, **kw):
+    try:
+        f(*a, **kw)
+    except oci.exceptions.ServiceError as e:
+        assert (e.code, e.status) == (code, status), (e.code, e.status, e.message)
+        return
+    raise AssertionError("%s succeeded" % f.__name__)
+
+ns = oc.get_namespace().data
+oc.create_bucket(ns, CreateBucketDetails(name="mp", compartment_id=os.environ["TENANCY"]))
+part = 10 << 20
+data = os.urandom(50 << 20)
+with tempfile.NamedTemporaryFile() as f:
+    f.write(data)
+    f.flush()
+    um = UploadManager(oc, allow_parallel_uploads=True, parallel_process_count=3)
+    up = um.upload_file(ns, "mp", "big/file.bin", f.name, part_size=part, metadata={"origin": "oci-mp"},
+                        content_type="application/x-mp")
+whole = hashlib.md5(b"".join(hashlib.md5(data[i:i + part]).digest() for i in range(0, len(data), part)))
+assert up.headers["etag"] == whole.hexdigest() + "-5", up.headers["etag"]
+assert up.headers["opc-multipart-md5"] == base64.b64encode(whole.digest()).decode() + "-5", dict(up.headers)
+
+got = oc.get_object(ns, "mp", "big/file.bin")
+assert got.data.content == data, "the SDK read other bytes"
+assert got.headers["opc-multipart-md5"] == up.headers["opc-multipart-md5"] and got.headers["etag"] == up.headers["etag"]
+assert got.headers["opc-meta-origin"] == "oci-mp" and got.headers["content-type"] == "application/x-mp", dict(got.headers)
+head = s3.head_object(Bucket="mp", Key="big/file.bin")
+assert head["ETag"] == '"%s"' % up.headers["etag"] and head["ContentLength"] == len(data), head
+assert head["Metadata"] == {"origin": "oci-mp"}, head["Metadata"]
+for a, b in ((part - 1000, part + 999), (len(data) - 3 * part - 7, len(data) - 1)):
+    r = s3.get_object(Bucket="mp", Key="big/file.bin", Range="bytes=%d-%d" % (a, b))
+    assert r["Body"].read() == data[a:b + 1], "boto3 ranged read %d-%d" % (a, b)
+
+# Begun through S3, finished natively; S3 reads it.
+s3up = s3.create_multipart_upload(Bucket="mp", Key="from-s3", ContentType="text/x-s3")["UploadId"]
+p1 = oc.upload_part(ns, "mp", "from-s3", s3up, 1, data[:1000])
+assert p1.headers["etag"] == hashlib.md5(data[:1000]).hexdigest(), dict(p1.headers)
+assert p1.headers["opc-content-md5"] == base64.b64encode(hashlib.md5(data[:1000]).digest()).decode()
+listed = oc.list_multipart_upload_parts(ns, "mp", "from-s3", s3up).data
+assert [(x.part_number, x.size, x.etag, x.md5) for x in listed] == [(1, 1000, p1.headers["etag"], p1.headers["opc-content-md5"])], listed
+refused("InvalidUploadPart", 400, oc.commit_multipart_upload, ns, "mp", "from-s3", s3up,
+        CommitMultipartUploadDetails(parts_to_commit=[CommitMultipartUploadPartDetails(part_num=1, etag="0" * 32)]))
+oc.commit_multipart_upload(ns, "mp", "from-s3", s3up,
+                           CommitMultipartUploadDetails(parts_to_commit=[CommitMultipartUploadPartDetails(part_num=1, etag=p1.headers["etag"])]))
+g = s3.get_object(Bucket="mp", Key="from-s3")
+assert g["Body"].read() == data[:1000] and g["ContentType"] == "text/x-s3", g
+
+# Aborted: gone from both APIs' listings, and its ID is refused.
+ab = oc.create_multipart_upload(ns, "mp", CreateMultipartUploadDetails(object="aborted.bin")).data
+assert ab.object == "aborted.bin" and ab.bucket == "mp" and ab.namespace == ns and ab.upload_id, ab
+oc.upload_part(ns, "mp", "aborted.bin", ab.upload_id, 2, b"x" * 1000)
+assert ab.upload_id in [u.upload_id for u in oc.list_multipart_uploads(ns, "mp").data]
+assert ab.upload_id in [u["UploadId"] for u in s3.list_multipart_uploads(Bucket="mp").get("Uploads", [])]
+assert oc.abort_multipart_upload(ns, "mp", "aborted.bin", ab.upload_id).status == 204
+assert oc.list_multipart_uploads(ns, "mp").data == []
+assert s3.list_multipart_uploads(Bucket="mp").get("Uploads", []) == []
+refused("NoSuchUpload", 404, oc.upload_part, ns, "mp", "aborted.bin", ab.upload_id, 1, b"y")
+refused("NoSuchUpload", 404, oc.abort_multipart_upload, ns, "mp", "aborted.bin", ab.upload_id)
+refused("ObjectNotFound", 404, oc.get_object, ns, "mp", "aborted.bin")
+print("ok")
+`
+
+// renameScript: RenameObject moves an object to a new name with its
+// bytes, metadata and ETag; the old name is gone from both APIs; the
+// rename's conditions are honoured and a refused rename moves nothing.
+const renameScript = `
+import os, oci, boto3
+from botocore.config import Config
+from oci.object_storage.models import CreateBucketDetails, RenameObjectDetails
+cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
+       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
+oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
+                                            retry_strategy=oci.retry.NoneRetryStrategy())
+s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"],
+                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
+                  config=Config(s3={"addressing_style": "path"}))
+def refused(code, status, f, *a, **kw):
+    try:
+        f(*a, **kw)
+    except oci.exceptions.ServiceError as e:
+        assert (e.code, e.status) == (code, status), (e.code, e.status, e.message)
+        return
+    raise AssertionError("%s succeeded" % f.__name__)
+
+ns = oc.get_namespace().data
+oc.create_bucket(ns, CreateBucketDetails(name="ren", compartment_id=os.environ["TENANCY"]))
+for name, size in (("small", 100), ("big", 300000)):  # inline and erasure coded
+    data = os.urandom(size)
+    put = oc.put_object(ns, "ren", "old/" + name, data, opc_meta={"color": "green"}, content_type="text/x-ren",
+                        content_language="de")
+    r = oc.rename_object(ns, "ren", RenameObjectDetails(source_name="old/" + name, new_name="new/" + name))
+    assert r.status == 200 and r.headers["etag"] == put.headers["etag"], (r.status, dict(r.headers))
+    refused("ObjectNotFound", 404, oc.get_object, ns, "ren", "old/" + name)
+    g = oc.get_object(ns, "ren", "new/" + name)
+    assert g.data.content == data and g.headers["etag"] == put.headers["etag"], "bytes after rename"
+    assert g.headers["opc-meta-color"] == "green" and g.headers["content-type"] == "text/x-ren", dict(g.headers)
+    assert g.headers["content-language"] == "de", dict(g.headers)
+    b = s3.get_object(Bucket="ren", Key="new/" + name)
+    assert b["Body"].read() == data and b["Metadata"] == {"color": "green"}, b
+names = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="ren")["Contents"])
+assert names == ["new/big", "new/small"], names
+
+# Conditions: a refused rename moves nothing.
+refused("PreconditionFailed", 412, oc.rename_object, ns, "ren",
+        RenameObjectDetails(source_name="new/small", new_name="new/big", new_obj_if_none_match_e_tag="*"))
+refused("PreconditionFailed", 412, oc.rename_object, ns, "ren",
+        RenameObjectDetails(source_name="new/small", new_name="other", src_obj_if_match_e_tag="0" * 32))
+refused("ObjectNotFound", 404, oc.rename_object, ns, "ren", RenameObjectDetails(source_name="missing", new_name="x"))
+assert sorted(o.name for o in oc.list_objects(ns, "ren").data.objects) == ["new/big", "new/small"]
+etag = oc.head_object(ns, "ren", "new/small").headers["etag"]
+oc.rename_object(ns, "ren", RenameObjectDetails(source_name="new/small", new_name="new/big", src_obj_if_match_e_tag=etag))
+assert oc.get_object(ns, "ren", "new/big").headers["etag"] == etag
+assert [o.name for o in oc.list_objects(ns, "ren").data.objects] == ["new/big"]
+print("ok")
+`
+
 // TestNativeAPI: the native Object Storage API through the OCI Python
 // SDK, with a key uploaded by cairnctl; the same dataset through boto3;
 // and the refusals of OCI's signature scheme.
@@ -296,6 +429,16 @@ func TestNativeAPI(t *testing.T) {
 	})
 	t.Run("congruence", func(t *testing.T) {
 		if out := runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, congruenceScript); strings.TrimSpace(string(out)) != "ok" {
+			t.Fatalf("script printed %q", out)
+		}
+	})
+	t.Run("multipart", func(t *testing.T) {
+		if out := runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, multipartScript); strings.TrimSpace(string(out)) != "ok" {
+			t.Fatalf("script printed %q", out)
+		}
+	})
+	t.Run("rename", func(t *testing.T) {
+		if out := runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, renameScript); strings.TrimSpace(string(out)) != "ok" {
 			t.Fatalf("script printed %q", out)
 		}
 	})
@@ -371,16 +514,17 @@ func TestNativeAPI(t *testing.T) {
 		if status, code := do(http.MethodGet, "/n/ocitenant/b/shared/o?prefix=s3/", nil); status != 200 {
 			t.Fatalf("reader list: %d %q", status, code)
 		}
-		for _, tc := range []struct{ method, path string }{
-			{http.MethodPut, "/n/ocitenant/b/shared/o/bob-was-here"},
-			{http.MethodDelete, "/n/ocitenant/b/shared/o/s3%2Fobj-1000"},
-			{http.MethodDelete, "/n/ocitenant/b/shared/"},
+		for _, tc := range []struct {
+			method, path string
+			body         []byte
+		}{
+			{http.MethodPut, "/n/ocitenant/b/shared/o/bob-was-here", []byte("nope")},
+			{http.MethodDelete, "/n/ocitenant/b/shared/o/s3%2Fobj-1000", nil},
+			{http.MethodDelete, "/n/ocitenant/b/shared/", nil},
+			{http.MethodPost, "/n/ocitenant/b/shared/u", []byte(`{"object":"bob-was-here"}`)},
+			{http.MethodPost, "/n/ocitenant/b/shared/actions/renameObject", []byte(`{"sourceName":"s3/obj-1000","newName":"bob-was-here"}`)},
 		} {
-			var body []byte
-			if tc.method == http.MethodPut {
-				body = []byte("nope")
-			}
-			if status, code := do(tc.method, tc.path, body); status != 404 || code != "NotAuthorizedOrNotFound" {
+			if status, code := do(tc.method, tc.path, tc.body); status != 404 || code != "NotAuthorizedOrNotFound" {
 				t.Errorf("reader %s %s: %d %q, want 404 NotAuthorizedOrNotFound", tc.method, tc.path, status, code)
 			}
 		}

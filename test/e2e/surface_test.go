@@ -53,6 +53,7 @@ func TestSurface(t *testing.T) {
 	t.Run("Cors", func(t *testing.T) { testCors(t, c, cl) })
 	t.Run("ConditionalForms", func(t *testing.T) { testConditionalForms(t, cl) })
 	t.Run("PostForm", func(t *testing.T) { testPostForm(t, c, cl) })
+	t.Run("BucketPolicy", func(t *testing.T) { testBucketPolicy(t, c, cl) })
 }
 
 // signV4 signs req for the cluster with the SDK's signer, as S3 signs

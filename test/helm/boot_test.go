@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -36,6 +37,15 @@ meta: {replicas: 5, extraArgs: ["--repair-interval=2s"]}
 data: {replicas: 8}
 `
 
+// scaledDownValues take meta back to 3 (the pre-upgrade hook removes the
+// two members first) and turn on the meta backup CronJob, keeping one
+// snapshot.
+const scaledDownValues = `
+gateway: {replicas: 1}
+meta: {replicas: 3, extraArgs: ["--repair-interval=2s"], backup: {enabled: true, keep: 1}}
+data: {replicas: 8}
+`
+
 // TestBootRenderedTopology runs the chart for real: it renders it, runs
 // the pre-install hook (`cairnctl cert kube-sync` against a stand-in API
 // server that holds the Secrets and enforces the rendered RBAC), starts
@@ -53,7 +63,12 @@ data: {replicas: 8}
 // controllers would roll them, each coming back on its volume at a new
 // address, and the cluster still has its members and its data nodes.
 // Then a data pod loses its volume and comes back empty under its ID, and
-// repair rebuilds what it held; `helm test` passes after it all.
+// repair rebuilds what it held, and an initial meta voter loses its
+// volume and rejoins its group without bootstrapping it again. Then meta
+// scales back down to 3: the
+// pre-upgrade hook removes the two members before their pods stop. Last,
+// the backup CronJob's pod runs twice and leaves one snapshot that
+// verifies; `helm test` passes after it all.
 func TestBootRenderedTopology(t *testing.T) {
 	start := time.Now()
 	ch, _ := loadChart(t)
@@ -100,9 +115,98 @@ func TestBootRenderedTopology(t *testing.T) {
 	checkDataNodes(t, k.status(scaled), 8)
 	t.Logf("%s-data-7 lost its volume; repair rebuilt %d units in %s", releaseName, repaired, time.Since(start).Round(time.Millisecond))
 
-	k.helmTest(scaled)
+	// An initial voter loses its volume: it finds its group alive and
+	// does not bootstrap again; the leader sends it the group's state.
+	k.replaceWithEmptyVolumes(scaled, releaseName+"-meta", 1)
+	checkMembers(t, k.status(scaled), 5)
+	k.fill(scaled, 4)
+	t.Logf("%s-meta-1 lost its volume and was caught up in %s", releaseName, time.Since(start).Round(time.Millisecond))
+
+	// Scale-down: the pre-upgrade hook removes meta-4 and meta-3 from the
+	// group before the StatefulSet stops them; their volumes go with them.
+	down := renderObjects(t, ch, scaledDownValues)
+	k.install(down, "upgrade", scaled)
+	checkMembers(t, k.status(down), 3)
+	k.shrink(scaled, down)
+	rolled = k.rollOut(scaled, down)
+	checkMembers(t, k.status(down), 3)
+	checkDataNodes(t, k.status(down), 8)
+	t.Logf("scaled meta down to 3 and rolled %d pods in %s", rolled, time.Since(start).Round(time.Millisecond))
+
+	// The backup CronJob's pod, run once as the schedule would, twice:
+	// each run adds a snapshot file that `cairnctl meta snapshot verify`
+	// accepts, and --keep=1 leaves only the newest.
+	for range 2 {
+		k.runCronJob(down, releaseName+"-meta-backup")
+	}
+	k.checkBackups(down, releaseName+"-meta-backup", 1)
+
+	k.helmTest(down)
 	k.checkRunning()
 	t.Logf("total %s", time.Since(start).Round(time.Millisecond))
+}
+
+// shrink stops the StatefulSet pods that objs no longer has, highest
+// ordinal first, and deletes their claims where the StatefulSet's
+// retention policy says so (whenScaled: Delete).
+func (k *localKube) shrink(prev, objs []object) {
+	k.t.Helper()
+	for _, o := range objs {
+		s, ok := o.obj.(*appsv1.StatefulSet)
+		if !ok {
+			continue
+		}
+		for i := replicasOf(prev, o.kind, o.name) - 1; i >= int(*s.Spec.Replicas); i-- {
+			name := fmt.Sprintf("%s-%d", s.Name, i)
+			k.mu.Lock()
+			p := k.pods[name]
+			k.mu.Unlock()
+			if p == nil {
+				k.t.Fatalf("no pod %s to stop", name)
+			}
+			k.remove(p)
+			if pol := s.Spec.PersistentVolumeClaimRetentionPolicy; pol != nil && pol.WhenScaled == appsv1.DeletePersistentVolumeClaimRetentionPolicyType {
+				for _, c := range p.claims {
+					if err := os.RemoveAll(k.claimDir(c, name)); err != nil {
+						k.t.Fatal(err)
+					}
+				}
+			}
+		}
+	}
+}
+
+// runCronJob runs one pod of the named CronJob's job template.
+func (k *localKube) runCronJob(objs []object, name string) {
+	k.t.Helper()
+	for _, o := range objs {
+		if c, ok := o.obj.(*batchv1.CronJob); ok && c.Name == name {
+			spec := c.Spec.JobTemplate.Spec.Template
+			out := k.runPod(k.oneOff(name), &spec.Spec, spec.Labels)
+			k.t.Logf("cron job %s:\n%s", name, strings.Join(mapValues(out), ""))
+			return
+		}
+	}
+	k.t.Fatalf("no CronJob %s", name)
+}
+
+// checkBackups checks that the claim holds exactly want snapshot files,
+// each accepted by `cairnctl meta snapshot verify`.
+func (k *localKube) checkBackups(objs []object, claim string, want int) {
+	k.t.Helper()
+	files, err := filepath.Glob(filepath.Join(k.root, "pvc", claim, "meta-*.snap"))
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	if len(files) != want {
+		k.t.Fatalf("backup volume holds %d snapshots (%q), want %d", len(files), files, want)
+	}
+	for _, f := range files {
+		out, err := exec.Command(k.bins.cairnctl, "meta", "snapshot", "verify", f).CombinedOutput()
+		if err != nil {
+			k.t.Fatalf("cairnctl meta snapshot verify %s: %v\n%s", f, err, out)
+		}
+	}
 }
 
 func renderObjects(t *testing.T, ch *chart.Chart, values string) []object {
@@ -249,16 +353,26 @@ func (k *localKube) rollOut(prev, objs []object) int {
 		}
 		switch v := o.obj.(type) {
 		case *appsv1.StatefulSet:
-			for i := replicasOf(prev, o.kind, o.name) - 1; i >= 0; i-- {
+			for i := min(replicasOf(prev, o.kind, o.name), int(*v.Spec.Replicas)) - 1; i >= 0; i-- {
 				k.remove(pod(fmt.Sprintf("%s-%d", v.Name, i)))
 				p := k.startStatefulSetPod(v, i)
 				k.waitReady(p, 90*time.Second)
 				replaced++
 			}
 		case *appsv1.Deployment:
-			n := replicasOf(prev, o.kind, o.name)
-			for i := 0; i < n; i++ {
-				p := k.startDeploymentPod(v, n+i)
+			// The pods running now, by their index in the names, and
+			// the next index free (an earlier roll-out moved them on).
+			var running []int
+			k.mu.Lock()
+			for i := 0; i < k.ips; i++ {
+				if k.pods[deploymentPodName(v, i)] != nil {
+					running = append(running, i)
+				}
+			}
+			k.mu.Unlock()
+			next := slices.Max(running) + 1
+			for j, i := range running {
+				p := k.startDeploymentPod(v, next+j)
 				k.waitReady(p, 90*time.Second)
 				k.publish(p, "")
 				k.remove(pod(deploymentPodName(v, i)))
@@ -349,7 +463,7 @@ func (k *localKube) helmTest(objs []object) map[string]string {
 	n := 0
 	for _, o := range hooks(objs, "test") {
 		p := o.obj.(*corev1.Pod)
-		for c, s := range k.runPod(fmt.Sprintf("%s-%d", p.Name, len(k.pods)), &p.Spec, p.Labels) {
+		for c, s := range k.runPod(k.oneOff(p.Name), &p.Spec, p.Labels) {
 			out[c] = s
 		}
 		n++
@@ -395,7 +509,7 @@ func (k *localKube) status(objs []object) clusterStatus {
 	p := testPod(k.t, objs, "-test-status").DeepCopy()
 	c := &p.Spec.Containers[0]
 	c.Args = append(c.Args, "--output=json")
-	out := k.runPod(fmt.Sprintf("%s-json-%d", p.Name, len(k.pods)), &p.Spec, p.Labels)[c.Name]
+	out := k.runPod(k.oneOff(p.Name+"-json"), &p.Spec, p.Labels)[c.Name]
 	var st clusterStatus
 	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &st); err != nil {
 		k.t.Fatalf("cairnctl status -o json: %v\n%s", err, out)
@@ -418,7 +532,7 @@ func (k *localKube) fill(objs []object, n int) {
 		args = append(args, a)
 	}
 	c.Args = append(args, "--op=put", "--bucket=boot-fill", fmt.Sprintf("--count=%d", n))
-	k.runPod(fmt.Sprintf("fill-%d", len(k.pods)), &p.Spec, p.Labels)
+	k.runPod(k.oneOff("fill"), &p.Spec, p.Labels)
 }
 
 func checkMembers(t *testing.T, st clusterStatus, want int) {

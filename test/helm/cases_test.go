@@ -35,8 +35,8 @@ var valueSets = []valueSet{
 		wantArg(t, container(t, &meta.Spec.Template.Spec, "meta"), "--bootstrap-if-peer")
 		wantPDB(t, r, "cairn-meta", 1)
 		wantPDB(t, r, "cairn-data", 1)
-		if r.count("Job") != 1 || r["Job/cairn-secrets-hook"] == nil {
-			t.Errorf("want only the secrets hook Job (no members Job with replicas = bootstrapVoters)")
+		if r.count("Job") != 2 || r["Job/cairn-secrets-hook"] == nil || r["Job/cairn-meta-retain"] == nil {
+			t.Errorf("want only the secrets hook and meta-retain Jobs (no members Job with replicas = bootstrapVoters)")
 		}
 		hook := strings.Join(r["Job/cairn-secrets-hook"].(*batchv1.Job).Spec.Template.Spec.Containers[0].Args, " ")
 		for _, want := range []string{"cairn-master-key/keyring:32", "cairn-admin-token/token:32", "--identities=meta/cairn-meta-0,", ",admin/chart"} {
@@ -44,7 +44,7 @@ var valueSets = []valueSet{
 				t.Errorf("secrets hook args lack %q: %s", want, hook)
 			}
 		}
-		if r.count("Certificate") != 0 || r.count("Ingress") != 0 || r.count("HorizontalPodAutoscaler") != 0 {
+		if r.count("Certificate") != 0 || r.count("Ingress") != 0 || r.count("HorizontalPodAutoscaler") != 0 || r.count("CronJob") != 0 {
 			t.Errorf("optional objects rendered by default")
 		}
 		svc := r["Service/cairn-meta"].(*corev1.Service)
@@ -82,6 +82,35 @@ var valueSets = []valueSet{
 		gw := r["Deployment/cairn-gateway"].(*appsv1.Deployment).Spec.Template.Spec.Containers[0]
 		if !strings.Contains(strings.Join(gw.Args, " "), "cairn-meta-4.cairn-meta.storage.svc.cluster.local:7101 ") {
 			t.Errorf("gateway --meta must list all 5 meta nodes: %q", gw.Args)
+		}
+	}},
+	{"meta-5-scaled-to-3-with-backups", `meta: {replicas: 3, bootstrapVoters: 3, backup: {enabled: true, schedule: "15 2 * * *", keep: 4}}`, func(t *testing.T, r rendered) {
+		retain, ok := r["Job/cairn-meta-retain"].(*batchv1.Job)
+		if !ok {
+			t.Fatal("no meta-retain Job")
+		}
+		if retain.Annotations["helm.sh/hook"] != "pre-upgrade" {
+			t.Errorf("meta-retain hook %q, want pre-upgrade (before the StatefulSet shrinks)", retain.Annotations["helm.sh/hook"])
+		}
+		if args := strings.Join(retain.Spec.Template.Spec.Containers[0].Args, " "); !strings.HasSuffix(args, " meta retain cairn-meta-0 cairn-meta-1 cairn-meta-2") {
+			t.Errorf("meta-retain args %q, want it to retain meta-0 to meta-2", args)
+		}
+		if p := sts(t, r, "cairn-meta").Spec.PersistentVolumeClaimRetentionPolicy; p == nil || p.WhenScaled != appsv1.DeletePersistentVolumeClaimRetentionPolicyType {
+			t.Errorf("a meta pod scaled away must lose its volume: %+v", p)
+		}
+		cron, ok := r["CronJob/cairn-meta-backup"].(*batchv1.CronJob)
+		if !ok {
+			t.Fatal("backup enabled, but no CronJob")
+		}
+		if cron.Spec.Schedule != "15 2 * * *" || cron.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+			t.Errorf("backup CronJob schedule %q, concurrency %q", cron.Spec.Schedule, cron.Spec.ConcurrencyPolicy)
+		}
+		if args := strings.Join(cron.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args, " "); !strings.HasSuffix(args, " meta snapshot save /backup --keep=4") {
+			t.Errorf("backup args %q", args)
+		}
+		pvc, ok := r["PersistentVolumeClaim/cairn-meta-backup"].(*corev1.PersistentVolumeClaim)
+		if !ok || pvc.Annotations["helm.sh/resource-policy"] != "keep" {
+			t.Errorf("the backup volume must exist and outlive an uninstall: %+v", pvc)
 		}
 	}},
 	{"meta-3-scaled-to-5", `meta: {replicas: 5, bootstrapVoters: 3}`, func(t *testing.T, r rendered) {
@@ -266,6 +295,8 @@ func TestSchemaRefusesNonsense(t *testing.T) {
 		{"namespace endpoints without domain", `gateway: {namespaceEndpoints: {enabled: true, namespaces: [acme]}}`, "/gateway/namespaceEndpoints"},
 		{"HTTPS without a certificate", `gateway: {tls: {enabled: true}}`, "/gateway/tls/secretName"},
 		{"bad cluster name", `clusterName: "a/b"`, "/clusterName"},
+		{"backups keeping none", `meta: {backup: {enabled: true, keep: 0}}`, "/meta/backup/keep"},
+		{"backup without a schedule", `meta: {backup: {enabled: true, schedule: ""}}`, "/meta/backup/schedule"},
 	} {
 		_, err := render(ch, parseValues(t, c.values))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

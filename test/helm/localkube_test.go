@@ -80,7 +80,17 @@ type localKube struct {
 	services   map[string]*corev1.Service
 	hosts      map[string]string // DNS name -> pod IP
 	pods       map[string]*localPod
-	ips        int
+	ips        int // pods ever created, each with its own address
+	runs       int // one-off pods (Jobs, tests) ever named
+}
+
+// oneOff names a one-off pod (a Job's, a test's): prefix and a number no
+// earlier one-off pod had.
+func (k *localKube) oneOff(prefix string) string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.runs++
+	return fmt.Sprintf("%s-%d", prefix, k.runs)
 }
 
 // localPod is one running (or finished) pod.
@@ -288,7 +298,7 @@ func (k *localKube) runToCompletion(p *localPod, c corev1.Container) string {
 // runJob runs a Job's pod to completion.
 func (k *localKube) runJob(j *batchv1.Job) map[string]string {
 	k.t.Helper()
-	return k.runPod(j.Name+"-"+strconv.Itoa(len(k.pods)), &j.Spec.Template.Spec, j.Spec.Template.Labels)
+	return k.runPod(k.oneOff(j.Name), &j.Spec.Template.Spec, j.Spec.Template.Labels)
 }
 
 // prepare turns a container of p into a local command line and
@@ -455,6 +465,14 @@ func (k *localKube) volume(p *localPod, podDir, name string) string {
 	}
 	files := map[string][]byte{}
 	switch {
+	case v.PersistentVolumeClaim != nil:
+		// A claim of the release's own (not a StatefulSet's): one
+		// directory, kept across the pods that mount it.
+		dir := filepath.Join(k.root, "pvc", v.PersistentVolumeClaim.ClaimName)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			k.t.Fatal(err)
+		}
+		return dir
 	case v.EmptyDir != nil:
 	case v.Secret != nil:
 		k.secretFiles(p, v.Secret.SecretName, v.Secret.Items, files)

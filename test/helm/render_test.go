@@ -118,6 +118,8 @@ var decoders = map[string]struct {
 	"StatefulSet":             {"apps/v1", func() any { return &appsv1.StatefulSet{} }},
 	"Deployment":              {"apps/v1", func() any { return &appsv1.Deployment{} }},
 	"Job":                     {"batch/v1", func() any { return &batchv1.Job{} }},
+	"CronJob":                 {"batch/v1", func() any { return &batchv1.CronJob{} }},
+	"PersistentVolumeClaim":   {"v1", func() any { return &corev1.PersistentVolumeClaim{} }},
 	"PodDisruptionBudget":     {"policy/v1", func() any { return &policyv1.PodDisruptionBudget{} }},
 	"HorizontalPodAutoscaler": {"autoscaling/v2", func() any { return &autoscalingv2.HorizontalPodAutoscaler{} }},
 	"Ingress":                 {"networking.k8s.io/v1", func() any { return &networkingv1.Ingress{} }},
@@ -188,6 +190,8 @@ func podSpecs(objs []object) map[string]*corev1.PodSpec {
 			out[v.Name+"-7d9f8-x2x4q"] = &v.Spec.Template.Spec
 		case *batchv1.Job:
 			out[v.Name+"-q8r2z"] = &v.Spec.Template.Spec
+		case *batchv1.CronJob:
+			out[v.Name+"-29412345-q8r2z"] = &v.Spec.JobTemplate.Spec.Template.Spec
 		case *corev1.Pod:
 			out[v.Name] = &v.Spec
 		}
