@@ -1310,7 +1310,7 @@ var File_cairnpb_meta_proto protoreflect.FileDescriptor
 
 const file_cairnpb_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x99\x01\n" +
+	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x99\x01\n" +
 	"\x13CreateBucketRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -1390,7 +1390,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xc5\x19\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xa6\x1a\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1410,7 +1410,8 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x14ListMultipartUploads\x12%.cairn.v1.ListMultipartUploadsRequest\x1a&.cairn.v1.ListMultipartUploadsResponse\x12P\n" +
 	"\rSetObjectTags\x12\x1e.cairn.v1.SetObjectTagsRequest\x1a\x1f.cairn.v1.SetObjectTagsResponse\x12P\n" +
 	"\rSetBucketTags\x12\x1e.cairn.v1.SetBucketTagsRequest\x1a\x1f.cairn.v1.SetBucketTagsResponse\x12P\n" +
-	"\rSetBucketCors\x12\x1e.cairn.v1.SetBucketCorsRequest\x1a\x1f.cairn.v1.SetBucketCorsResponse\x12V\n" +
+	"\rSetBucketCors\x12\x1e.cairn.v1.SetBucketCorsRequest\x1a\x1f.cairn.v1.SetBucketCorsResponse\x12_\n" +
+	"\x12SetBucketLifecycle\x12#.cairn.v1.SetBucketLifecycleRequest\x1a$.cairn.v1.SetBucketLifecycleResponse\x12V\n" +
 	"\x0fSetBucketPolicy\x12 .cairn.v1.SetBucketPolicyRequest\x1a!.cairn.v1.SetBucketPolicyResponse\x12e\n" +
 	"\x14SetPublicAccessBlock\x12%.cairn.v1.SetPublicAccessBlockRequest\x1a&.cairn.v1.SetPublicAccessBlockResponse\x12M\n" +
 	"\fRegisterNode\x12\x1d.cairn.v1.RegisterNodeRequest\x1a\x1e.cairn.v1.RegisterNodeResponse\x12D\n" +
@@ -1485,50 +1486,52 @@ var file_cairnpb_meta_proto_goTypes = []any{
 	(*SetObjectTagsRequest)(nil),            // 36: cairn.v1.SetObjectTagsRequest
 	(*SetBucketTagsRequest)(nil),            // 37: cairn.v1.SetBucketTagsRequest
 	(*SetBucketCorsRequest)(nil),            // 38: cairn.v1.SetBucketCorsRequest
-	(*SetBucketPolicyRequest)(nil),          // 39: cairn.v1.SetBucketPolicyRequest
-	(*SetPublicAccessBlockRequest)(nil),     // 40: cairn.v1.SetPublicAccessBlockRequest
-	(*LookupAccessKeyRequest)(nil),          // 41: cairn.v1.LookupAccessKeyRequest
-	(*LookupAPIKeyRequest)(nil),             // 42: cairn.v1.LookupAPIKeyRequest
-	(*ReportCorruptShardRequest)(nil),       // 43: cairn.v1.ReportCorruptShardRequest
-	(*ReportUnreadableRequest)(nil),         // 44: cairn.v1.ReportUnreadableRequest
-	(*ReportShardsRequest)(nil),             // 45: cairn.v1.ReportShardsRequest
-	(*SetBucketVersioningRequest)(nil),      // 46: cairn.v1.SetBucketVersioningRequest
-	(*CommitVersionRequest)(nil),            // 47: cairn.v1.CommitVersionRequest
-	(*GetObjectVersionRequest)(nil),         // 48: cairn.v1.GetObjectVersionRequest
-	(*DeleteVersionRequest)(nil),            // 49: cairn.v1.DeleteVersionRequest
-	(*SetVersionTagsRequest)(nil),           // 50: cairn.v1.SetVersionTagsRequest
-	(*ListObjectVersionsRequest)(nil),       // 51: cairn.v1.ListObjectVersionsRequest
-	(*RenameObjectRequest)(nil),             // 52: cairn.v1.RenameObjectRequest
-	(*SetObjectLockConfigRequest)(nil),      // 53: cairn.v1.SetObjectLockConfigRequest
-	(*SetVersionLockRequest)(nil),           // 54: cairn.v1.SetVersionLockRequest
-	(*ActiveMasterKeyRequest)(nil),          // 55: cairn.v1.ActiveMasterKeyRequest
-	(*CreateMultipartUploadResponse)(nil),   // 56: cairn.v1.CreateMultipartUploadResponse
-	(*GetMultipartUploadResponse)(nil),      // 57: cairn.v1.GetMultipartUploadResponse
-	(*CommitPartResponse)(nil),              // 58: cairn.v1.CommitPartResponse
-	(*CompleteMultipartUploadResponse)(nil), // 59: cairn.v1.CompleteMultipartUploadResponse
-	(*AbortMultipartUploadResponse)(nil),    // 60: cairn.v1.AbortMultipartUploadResponse
-	(*ListPartsResponse)(nil),               // 61: cairn.v1.ListPartsResponse
-	(*ListMultipartUploadsResponse)(nil),    // 62: cairn.v1.ListMultipartUploadsResponse
-	(*SetObjectTagsResponse)(nil),           // 63: cairn.v1.SetObjectTagsResponse
-	(*SetBucketTagsResponse)(nil),           // 64: cairn.v1.SetBucketTagsResponse
-	(*SetBucketCorsResponse)(nil),           // 65: cairn.v1.SetBucketCorsResponse
-	(*SetBucketPolicyResponse)(nil),         // 66: cairn.v1.SetBucketPolicyResponse
-	(*SetPublicAccessBlockResponse)(nil),    // 67: cairn.v1.SetPublicAccessBlockResponse
-	(*LookupAccessKeyResponse)(nil),         // 68: cairn.v1.LookupAccessKeyResponse
-	(*LookupAPIKeyResponse)(nil),            // 69: cairn.v1.LookupAPIKeyResponse
-	(*ReportCorruptShardResponse)(nil),      // 70: cairn.v1.ReportCorruptShardResponse
-	(*ReportUnreadableResponse)(nil),        // 71: cairn.v1.ReportUnreadableResponse
-	(*ReportShardsResponse)(nil),            // 72: cairn.v1.ReportShardsResponse
-	(*SetBucketVersioningResponse)(nil),     // 73: cairn.v1.SetBucketVersioningResponse
-	(*CommitVersionResponse)(nil),           // 74: cairn.v1.CommitVersionResponse
-	(*GetObjectVersionResponse)(nil),        // 75: cairn.v1.GetObjectVersionResponse
-	(*DeleteVersionResponse)(nil),           // 76: cairn.v1.DeleteVersionResponse
-	(*SetVersionTagsResponse)(nil),          // 77: cairn.v1.SetVersionTagsResponse
-	(*ListObjectVersionsResponse)(nil),      // 78: cairn.v1.ListObjectVersionsResponse
-	(*RenameObjectResponse)(nil),            // 79: cairn.v1.RenameObjectResponse
-	(*SetObjectLockConfigResponse)(nil),     // 80: cairn.v1.SetObjectLockConfigResponse
-	(*SetVersionLockResponse)(nil),          // 81: cairn.v1.SetVersionLockResponse
-	(*ActiveMasterKeyResponse)(nil),         // 82: cairn.v1.ActiveMasterKeyResponse
+	(*SetBucketLifecycleRequest)(nil),       // 39: cairn.v1.SetBucketLifecycleRequest
+	(*SetBucketPolicyRequest)(nil),          // 40: cairn.v1.SetBucketPolicyRequest
+	(*SetPublicAccessBlockRequest)(nil),     // 41: cairn.v1.SetPublicAccessBlockRequest
+	(*LookupAccessKeyRequest)(nil),          // 42: cairn.v1.LookupAccessKeyRequest
+	(*LookupAPIKeyRequest)(nil),             // 43: cairn.v1.LookupAPIKeyRequest
+	(*ReportCorruptShardRequest)(nil),       // 44: cairn.v1.ReportCorruptShardRequest
+	(*ReportUnreadableRequest)(nil),         // 45: cairn.v1.ReportUnreadableRequest
+	(*ReportShardsRequest)(nil),             // 46: cairn.v1.ReportShardsRequest
+	(*SetBucketVersioningRequest)(nil),      // 47: cairn.v1.SetBucketVersioningRequest
+	(*CommitVersionRequest)(nil),            // 48: cairn.v1.CommitVersionRequest
+	(*GetObjectVersionRequest)(nil),         // 49: cairn.v1.GetObjectVersionRequest
+	(*DeleteVersionRequest)(nil),            // 50: cairn.v1.DeleteVersionRequest
+	(*SetVersionTagsRequest)(nil),           // 51: cairn.v1.SetVersionTagsRequest
+	(*ListObjectVersionsRequest)(nil),       // 52: cairn.v1.ListObjectVersionsRequest
+	(*RenameObjectRequest)(nil),             // 53: cairn.v1.RenameObjectRequest
+	(*SetObjectLockConfigRequest)(nil),      // 54: cairn.v1.SetObjectLockConfigRequest
+	(*SetVersionLockRequest)(nil),           // 55: cairn.v1.SetVersionLockRequest
+	(*ActiveMasterKeyRequest)(nil),          // 56: cairn.v1.ActiveMasterKeyRequest
+	(*CreateMultipartUploadResponse)(nil),   // 57: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 58: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 59: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 60: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 61: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 62: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 63: cairn.v1.ListMultipartUploadsResponse
+	(*SetObjectTagsResponse)(nil),           // 64: cairn.v1.SetObjectTagsResponse
+	(*SetBucketTagsResponse)(nil),           // 65: cairn.v1.SetBucketTagsResponse
+	(*SetBucketCorsResponse)(nil),           // 66: cairn.v1.SetBucketCorsResponse
+	(*SetBucketLifecycleResponse)(nil),      // 67: cairn.v1.SetBucketLifecycleResponse
+	(*SetBucketPolicyResponse)(nil),         // 68: cairn.v1.SetBucketPolicyResponse
+	(*SetPublicAccessBlockResponse)(nil),    // 69: cairn.v1.SetPublicAccessBlockResponse
+	(*LookupAccessKeyResponse)(nil),         // 70: cairn.v1.LookupAccessKeyResponse
+	(*LookupAPIKeyResponse)(nil),            // 71: cairn.v1.LookupAPIKeyResponse
+	(*ReportCorruptShardResponse)(nil),      // 72: cairn.v1.ReportCorruptShardResponse
+	(*ReportUnreadableResponse)(nil),        // 73: cairn.v1.ReportUnreadableResponse
+	(*ReportShardsResponse)(nil),            // 74: cairn.v1.ReportShardsResponse
+	(*SetBucketVersioningResponse)(nil),     // 75: cairn.v1.SetBucketVersioningResponse
+	(*CommitVersionResponse)(nil),           // 76: cairn.v1.CommitVersionResponse
+	(*GetObjectVersionResponse)(nil),        // 77: cairn.v1.GetObjectVersionResponse
+	(*DeleteVersionResponse)(nil),           // 78: cairn.v1.DeleteVersionResponse
+	(*SetVersionTagsResponse)(nil),          // 79: cairn.v1.SetVersionTagsResponse
+	(*ListObjectVersionsResponse)(nil),      // 80: cairn.v1.ListObjectVersionsResponse
+	(*RenameObjectResponse)(nil),            // 81: cairn.v1.RenameObjectResponse
+	(*SetObjectLockConfigResponse)(nil),     // 82: cairn.v1.SetObjectLockConfigResponse
+	(*SetVersionLockResponse)(nil),          // 83: cairn.v1.SetVersionLockResponse
+	(*ActiveMasterKeyResponse)(nil),         // 84: cairn.v1.ActiveMasterKeyResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
 	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
@@ -1560,66 +1563,68 @@ var file_cairnpb_meta_proto_depIdxs = []int32{
 	36, // 26: cairn.v1.Meta.SetObjectTags:input_type -> cairn.v1.SetObjectTagsRequest
 	37, // 27: cairn.v1.Meta.SetBucketTags:input_type -> cairn.v1.SetBucketTagsRequest
 	38, // 28: cairn.v1.Meta.SetBucketCors:input_type -> cairn.v1.SetBucketCorsRequest
-	39, // 29: cairn.v1.Meta.SetBucketPolicy:input_type -> cairn.v1.SetBucketPolicyRequest
-	40, // 30: cairn.v1.Meta.SetPublicAccessBlock:input_type -> cairn.v1.SetPublicAccessBlockRequest
-	17, // 31: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
-	19, // 32: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
-	21, // 33: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
-	41, // 34: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
-	42, // 35: cairn.v1.Meta.LookupAPIKey:input_type -> cairn.v1.LookupAPIKeyRequest
-	43, // 36: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
-	44, // 37: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
-	45, // 38: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
-	46, // 39: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
-	47, // 40: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
-	48, // 41: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
-	49, // 42: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
-	50, // 43: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
-	51, // 44: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
-	52, // 45: cairn.v1.Meta.RenameObject:input_type -> cairn.v1.RenameObjectRequest
-	53, // 46: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
-	54, // 47: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
-	55, // 48: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
-	1,  // 49: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,  // 50: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,  // 51: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,  // 52: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,  // 53: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11, // 54: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13, // 55: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16, // 56: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	56, // 57: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
-	57, // 58: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
-	58, // 59: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
-	59, // 60: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
-	60, // 61: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
-	61, // 62: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
-	62, // 63: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
-	63, // 64: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
-	64, // 65: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
-	65, // 66: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
-	66, // 67: cairn.v1.Meta.SetBucketPolicy:output_type -> cairn.v1.SetBucketPolicyResponse
-	67, // 68: cairn.v1.Meta.SetPublicAccessBlock:output_type -> cairn.v1.SetPublicAccessBlockResponse
-	18, // 69: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20, // 70: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23, // 71: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	68, // 72: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
-	69, // 73: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
-	70, // 74: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
-	71, // 75: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
-	72, // 76: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
-	73, // 77: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
-	74, // 78: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
-	75, // 79: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
-	76, // 80: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
-	77, // 81: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
-	78, // 82: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
-	79, // 83: cairn.v1.Meta.RenameObject:output_type -> cairn.v1.RenameObjectResponse
-	80, // 84: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
-	81, // 85: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
-	82, // 86: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
-	49, // [49:87] is the sub-list for method output_type
-	11, // [11:49] is the sub-list for method input_type
+	39, // 29: cairn.v1.Meta.SetBucketLifecycle:input_type -> cairn.v1.SetBucketLifecycleRequest
+	40, // 30: cairn.v1.Meta.SetBucketPolicy:input_type -> cairn.v1.SetBucketPolicyRequest
+	41, // 31: cairn.v1.Meta.SetPublicAccessBlock:input_type -> cairn.v1.SetPublicAccessBlockRequest
+	17, // 32: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
+	19, // 33: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
+	21, // 34: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
+	42, // 35: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
+	43, // 36: cairn.v1.Meta.LookupAPIKey:input_type -> cairn.v1.LookupAPIKeyRequest
+	44, // 37: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
+	45, // 38: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
+	46, // 39: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
+	47, // 40: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
+	48, // 41: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
+	49, // 42: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
+	50, // 43: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
+	51, // 44: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
+	52, // 45: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
+	53, // 46: cairn.v1.Meta.RenameObject:input_type -> cairn.v1.RenameObjectRequest
+	54, // 47: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
+	55, // 48: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
+	56, // 49: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
+	1,  // 50: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,  // 51: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,  // 52: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,  // 53: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,  // 54: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11, // 55: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13, // 56: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16, // 57: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	57, // 58: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	58, // 59: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	59, // 60: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	60, // 61: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	61, // 62: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	62, // 63: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	63, // 64: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	64, // 65: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
+	65, // 66: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
+	66, // 67: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
+	67, // 68: cairn.v1.Meta.SetBucketLifecycle:output_type -> cairn.v1.SetBucketLifecycleResponse
+	68, // 69: cairn.v1.Meta.SetBucketPolicy:output_type -> cairn.v1.SetBucketPolicyResponse
+	69, // 70: cairn.v1.Meta.SetPublicAccessBlock:output_type -> cairn.v1.SetPublicAccessBlockResponse
+	18, // 71: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20, // 72: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23, // 73: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	70, // 74: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
+	71, // 75: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
+	72, // 76: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
+	73, // 77: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
+	74, // 78: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
+	75, // 79: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
+	76, // 80: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
+	77, // 81: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
+	78, // 82: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
+	79, // 83: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
+	80, // 84: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
+	81, // 85: cairn.v1.Meta.RenameObject:output_type -> cairn.v1.RenameObjectResponse
+	82, // 86: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
+	83, // 87: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
+	84, // 88: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
+	50, // [50:89] is the sub-list for method output_type
+	11, // [11:50] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -1631,6 +1636,7 @@ func file_cairnpb_meta_proto_init() {
 		return
 	}
 	file_cairnpb_cors_proto_init()
+	file_cairnpb_lifecycle_proto_init()
 	file_cairnpb_bucketpolicy_proto_init()
 	file_cairnpb_condition_proto_init()
 	file_cairnpb_masterkey_proto_init()
