@@ -118,6 +118,12 @@ type Config struct {
 	Transport *rpcauth.Transport
 }
 
+// Lifecycle defaults.
+const (
+	DefaultLifecycleDay  = 24 * time.Hour
+	DefaultLifecycleRate = 5000
+)
+
 // Orphan reconciliation defaults.
 const (
 	DefaultOrphanGrace    = 6 * time.Hour

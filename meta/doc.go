@@ -47,31 +47,32 @@
 //     one walk over them in FSM key order, resumable from a key.
 //   - clusterid.go: the cluster ID, drawn once by the leader, that
 //     RegisterNode checks a data node's directory against.
-//   - reconcile.go, reconcile_inventory.go: anti-entropy between records
-//     and data nodes. Orphan reconciliation (node -> meta) deletes shards
-//     no record names; inventory reconciliation (meta -> node) stats every
-//     recorded shard on its node, paced and resumable from a replicated
-//     cursor, and records the absent and mismatched ones as corrupt.
+//   - reconcile_inventory.go: inventory reconciliation (meta -> node):
+//     stats every recorded shard on its node, paced and resumable from a
+//     replicated cursor, and records the absent and mismatched ones as
+//     corrupt. (Orphan reconciliation, node -> meta, is in jobs/.)
 //   - shardreports.go: Meta.ReportShards; the leader checks each shard a
 //     gateway reports on its node before it records anything.
 //   - leaderjob/pacer.go: the rate limit every background job shares.
 //   - jobs.go: the one list of the leader's jobs (GC, repair, rebalance,
 //     orphan and inventory reconciliation, checks of reported shards,
 //     re-wrap). Each is a leaderjob.Job kept next to the work it does
-//     (gcJob in gc.go, repairJob in repair.go, ...); the node's one
+//     (jobs.NewGC in jobs/gc.go, repairJob in repair.go, ...); the node's one
 //     leaderjob.Runner starts them when a term is ready, stops them when
 //     it ends, wakes them on kicks (a removed node, a corrupt report or a
 //     degraded commit kicks repair; a weight change or Admin.Rebalance the
 //     rebalancer; a rotation the re-wrap; a gateway's shard report the
 //     checks), and keeps their status and cairn_meta_job_* metrics. The
 //     jobs share one data-node connection pool (node.conns). A new job
-//     is a type with Name, Round and Interval, plus Start for per-term
-//     setup and Kicks to be woken, and one line in leaderJobs.
-//   - lifecycle.go: the leader's lifecycle job. It walks the FSM's expiry
-//     index (fsm/lifecycle.go: every version by creation time, written
-//     where a version is made, dropped in removeVersion) from replicated
-//     cursors to each rule's cutoff and proposes removals the FSM
-//     re-checks (docs/lifecycle.md).
+//     is a type in jobs/ with Name, Round and Interval, plus Start for
+//     per-term setup and Kicks to be woken, built from the node's
+//     jobs.Env, and one line in leaderJobs.
+//   - lifecycle_service.go: SetBucketLifecycle (the job is in jobs/).
+//   - jobs/: the leader's jobs that stand on their own (package jobs): GC,
+//     orphan reconciliation and lifecycle, with the Env the node gives
+//     them (propose, the FSM store, the connection pool, the clock, the
+//     logger, their settings) and the orphan commit fence that commits
+//     check. It never imports meta (test/arch checks).
 //   - leaderjob/: the runner and the Pacer that spreads a job's work to a
 //     rate; it knows no particular job.
 //

@@ -165,7 +165,7 @@ func TestGCDeletesOrphanedShardsOnlyAfterGrace(t *testing.T) {
 	}
 	// Once it works again (after the back-off), they go.
 	fd.setFail(false)
-	clock.Advance(2 * gcNodeBackoff)
+	clock.Advance(time.Hour) // past the GC's back-off of a failing node
 	waitFor("the queue to drain after the node recovered", func() bool { return queued() == 0 })
 	if got := fmt.Sprint(fd.snapshot()); got != "[v1.0 v1.1 v2.0 v2.1]" {
 		t.Fatalf("deleted %s", got)

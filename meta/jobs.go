@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/cairn-store/cairn/meta/jobs"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
@@ -16,41 +17,61 @@ import (
 // kickable ones early, and keeps their status and metrics
 // (cairn_meta_job_*{job=<name>}). The jobs share the node's one pool of
 // data-node connections (node.conns). This table is the one list of them;
-// a new job (lifecycle expiry, say) is a type with Name, Round and
-// Interval, optionally Start and Kicks, and one line here.
-
-// Names of the leader's jobs, as status and metrics label them.
-const (
-	jobGC          = "gc"
-	jobRepair      = "repair"
-	jobRebalance   = "rebalance"
-	jobRewrap      = "rewrap"
-	jobOrphans     = "orphans"
-	jobInventory   = "inventory"
-	jobShardChecks = "shard-checks"
-	jobLifecycle   = "lifecycle"
-)
+// a new job is a type in package jobs with Name, Round and Interval,
+// optionally Start and Kicks, built from the node's jobs.Env, and one
+// line here. Its name is among jobs.Name*.
 
 // JobMetricPrefix names the runner's series: cairn_meta_job_rounds_total
 // and the others of leaderjob.Runner.Collector.
 const JobMetricPrefix = "cairn_meta_job"
 
+// jobsEnv is what n gives the jobs of package jobs.
+func (n *node) jobsEnv() *jobs.Env {
+	return &jobs.Env{
+		Propose: n.propose,
+		Store:   n.store,
+		Conns:   n.conns,
+		Now:     n.cfg.Now,
+		Logger:  n.cfg.Logger,
+		Config: jobs.Config{
+			GCInterval: n.cfg.GCInterval, GCGrace: n.cfg.GCGrace,
+			OrphanInterval: n.cfg.OrphanInterval, OrphanGrace: n.cfg.OrphanGrace,
+			LifecycleDay: n.cfg.LifecycleDay, LifecycleRate: n.cfg.LifecycleRate,
+		},
+	}
+}
+
 // leaderJobs lists the jobs n's runner runs. The re-wrap needs a keyring.
-func (n *node) leaderJobs() []leaderjob.Job {
-	jobs := []leaderjob.Job{
-		&gcJob{n: n},
+// The lifecycle job is n.lifecycle, whose counts the node reports.
+func (n *node) leaderJobs(env *jobs.Env) []leaderjob.Job {
+	list := []leaderjob.Job{
+		jobs.NewGC(env),
 		&repairJob{n: n},
 		&rebalanceJob{n: n},
-		&orphanJob{n: n},
+		jobs.NewOrphans(env),
 		&inventoryJob{n: n},
 		&shardCheckJob{n: n},
-		&lifecycleJob{n: n},
+		n.lifecycle,
 	}
 	if n.cfg.Keyring != nil {
-		jobs = append(jobs, &rewrapJob{n: n})
+		list = append(list, &rewrapJob{n: n})
 	}
-	return jobs
+	return list
 }
+
+// checkOrphanFence refuses to commit data written too long ago to be safe
+// from the orphan reconciler (jobs.CheckOrphanFence).
+func (n *node) checkOrphanFence(base string, shards int) error {
+	return jobs.CheckOrphanFence(n.cfg.Now(), n.cfg.OrphanGrace, base, shards)
+}
+
+// checkVersionFence applies checkOrphanFence to a version and its parts.
+func (n *node) checkVersionFence(v *cairnpb.ObjectVersion) error {
+	return jobs.CheckVersionFence(n.cfg.Now(), n.cfg.OrphanGrace, v)
+}
+
+// LifecycleStats returns the lifecycle job's counts on this node.
+func (s *Server) LifecycleStats() jobs.LifecycleStats { return s.node.lifecycle.Stats() }
 
 // Jobs returns the node's leader-job runner: its Status (all jobs
 // inactive on a follower, with the counts of the terms it led) and its

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-store/cairn/meta/jobs"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 )
 
@@ -25,7 +26,7 @@ func TestLeaderJobsFollowLeadership(t *testing.T) {
 	ctx := testCtx(t, 60*time.Second)
 	c := MakeTestCluster(t, 3, nil)
 	c.WaitAll(ctx)
-	names := []string{jobGC, jobRepair, jobRebalance, jobOrphans, jobInventory, jobShardChecks, jobLifecycle}
+	names := []string{jobs.NameGC, jobs.NameRepair, jobs.NameRebalance, jobs.NameOrphans, jobs.NameInventory, jobs.NameShardChecks, jobs.NameLifecycle}
 
 	check := func(lead int) {
 		t.Helper()
@@ -42,7 +43,7 @@ func TestLeaderJobsFollowLeadership(t *testing.T) {
 					}
 				}
 			}
-			if ok && jobStatus(t, c.nodes[lead].srv, jobRepair).Rounds > 0 {
+			if ok && jobStatus(t, c.nodes[lead].srv, jobs.NameRepair).Rounds > 0 {
 				return
 			}
 			if time.Now().After(deadline) {
@@ -64,10 +65,10 @@ func TestLeaderJobsFollowLeadership(t *testing.T) {
 
 	// RepairInterval is 30 s: only the kick explains a second round now.
 	srv := c.nodes[lead].srv
-	before := jobStatus(t, srv, jobRepair).Rounds
+	before := jobStatus(t, srv, jobs.NameRepair).Rounds
 	srv.node.repair.kick()
 	deadline := time.Now().Add(10 * time.Second)
-	for jobStatus(t, srv, jobRepair).Rounds <= before {
+	for jobStatus(t, srv, jobs.NameRepair).Rounds <= before {
 		if time.Now().After(deadline) {
 			t.Fatal("a kick did not start a repair round")
 		}

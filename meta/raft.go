@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/jobs"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -68,8 +69,8 @@ type node struct {
 	jobs  *leaderjob.Runner
 	conns *dataclient.Pool
 
-	rewrap    rewrapProgress    // the leader's re-wrap of master-key-wrapped keys
-	lifecycle lifecycleCounters // the lifecycle job's work (lifecycle.go)
+	rewrap    rewrapProgress  // the leader's re-wrap of master-key-wrapped keys
+	lifecycle *jobs.Lifecycle // the lifecycle job, whose counts the node reports
 
 	repair      repairState    // the leader's repair engine progress
 	rebalance   rebalanceState // the leader's rebalancer progress
@@ -132,7 +133,9 @@ func startNode(cfg Config) (_ *node, err error) {
 
 	n.conns = dataclient.New(cfg.Transport)
 	closers = append(closers, n.conns.Close)
-	if n.jobs, err = leaderjob.New(leaderjob.Config{Logger: cfg.Logger}, n.leaderJobs()...); err != nil {
+	env := n.jobsEnv()
+	n.lifecycle = jobs.NewLifecycle(env)
+	if n.jobs, err = leaderjob.New(leaderjob.Config{Logger: cfg.Logger}, n.leaderJobs(env)...); err != nil {
 		return nil, fmt.Errorf("meta: leader jobs: %w", err)
 	}
 

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/jobs"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/placement"
@@ -111,7 +112,7 @@ type rebalanceJob struct {
 	recheck time.Time // when to pass once more over a layout that was new to the last pass
 }
 
-func (j *rebalanceJob) Name() string            { return jobRebalance }
+func (j *rebalanceJob) Name() string            { return jobs.NameRebalance }
 func (j *rebalanceJob) Interval() time.Duration { return j.n.cfg.RepairInterval }
 func (j *rebalanceJob) Kicks() *leaderjob.Kick  { return &j.n.rebalance.wake }
 

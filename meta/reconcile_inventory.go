@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/jobs"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -109,7 +110,7 @@ type inventoryJob struct {
 	next time.Duration    // the wait the last round chose
 }
 
-func (j *inventoryJob) Name() string            { return jobInventory }
+func (j *inventoryJob) Name() string            { return jobs.NameInventory }
 func (j *inventoryJob) Interval() time.Duration { return j.next }
 
 func (j *inventoryJob) Start(context.Context) time.Duration {

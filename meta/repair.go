@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/jobs"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/placement"
@@ -293,7 +294,7 @@ func addBlocked(st *cairnpb.RepairStatus, reason string) {
 // then every RepairInterval and whenever kicked.
 type repairJob struct{ n *node }
 
-func (j *repairJob) Name() string            { return jobRepair }
+func (j *repairJob) Name() string            { return jobs.NameRepair }
 func (j *repairJob) Interval() time.Duration { return j.n.cfg.RepairInterval }
 func (j *repairJob) Kicks() *leaderjob.Kick  { return &j.n.repair.wake }
 

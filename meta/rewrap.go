@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/jobs"
 	"github.com/cairn-store/cairn/meta/keyring"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -111,7 +112,7 @@ type rewrapJob struct {
 	next    time.Duration // the pause the last pass chose
 }
 
-func (j *rewrapJob) Name() string            { return jobRewrap }
+func (j *rewrapJob) Name() string            { return jobs.NameRewrap }
 func (j *rewrapJob) Interval() time.Duration { return j.next }
 func (j *rewrapJob) Kicks() *leaderjob.Kick  { return &j.n.rewrap.wake }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/jobs"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -139,7 +140,7 @@ type shardCheckJob struct {
 	pace *leaderjob.Pacer
 }
 
-func (j *shardCheckJob) Name() string            { return jobShardChecks }
+func (j *shardCheckJob) Name() string            { return jobs.NameShardChecks }
 func (j *shardCheckJob) Interval() time.Duration { return leaderjob.Never }
 func (j *shardCheckJob) Kicks() *leaderjob.Kick  { return &j.n.shardChecks.wake }
 

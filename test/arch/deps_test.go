@@ -24,11 +24,17 @@ func deps(t *testing.T, pkg string) []string {
 	return own
 }
 
-func TestDependencyDirection(t *testing.T) {
-	rules := []struct {
-		pkg     string
-		allowed []string // prefixes of module packages it may depend on
-	}{
+// depRule is one package's allowed dependencies: prefixes of module
+// packages.
+type depRule struct {
+	pkg     string
+	allowed []string
+}
+
+// dependencyRules is the one table of which module packages each package
+// may depend on.
+func dependencyRules() []depRule {
+	return []depRule{
 		{"erasure", []string{"erasure"}},
 		{"placement", []string{"placement"}},
 		{"proto/cairnpb", []string{"proto/cairnpb"}},
@@ -48,6 +54,10 @@ func TestDependencyDirection(t *testing.T) {
 		// apply parses to check the groups and compartments it names.
 		{"meta/fsm", []string{"meta/fsm", "proto/cairnpb", "proto/rpcerr", "placement", "meta/policy"}},
 		{"meta/fsm/fsmtest", []string{"meta/fsm/fsmtest", "proto/cairnpb"}},
+		// The leader's jobs read the FSM, propose through the Env meta
+		// gives them and call data nodes; meta depends on them, never the
+		// other way round.
+		{"meta/jobs", []string{"meta/jobs", "meta/fsm", "meta/leaderjob", "meta/policy", "node/dataclient", "proto/", "placement", "erasure"}},
 		{"node", []string{"node", "proto/", "erasure", "meta/metaclient"}},
 		{"meta/policy", []string{"meta/policy"}},
 		{"s3api/bucketpolicy", []string{"s3api/bucketpolicy"}},
@@ -57,18 +67,58 @@ func TestDependencyDirection(t *testing.T) {
 		// never on it: s3api itself is not among its dependencies.
 		{"s3api/native", []string{"s3api/native", "s3api/model", "s3api/cluster", "s3api/sse", "s3api/checksum", "proto/", "meta/policy", "meta/metaclient", "meta/keyring", "node/dataclient", "erasure", "placement"}},
 	}
-	for _, r := range rules {
+}
+
+// allowedDep reports whether a package may depend on d under allowed.
+func allowedDep(d string, allowed []string) bool {
+	for _, a := range allowed {
+		if d == a || strings.HasPrefix(d, a+"/") || (strings.HasSuffix(a, "/") && strings.HasPrefix(d, a)) {
+			return true
+		}
+	}
+	return false
+}
+
+// ruleOf returns pkg's rule.
+func ruleOf(t *testing.T, pkg string) depRule {
+	t.Helper()
+	for _, r := range dependencyRules() {
+		if r.pkg == pkg {
+			return r
+		}
+	}
+	t.Fatalf("no dependency rule for %s", pkg)
+	return depRule{}
+}
+
+func TestDependencyDirection(t *testing.T) {
+	for _, r := range dependencyRules() {
 		for _, d := range deps(t, r.pkg) {
-			ok := false
-			for _, a := range r.allowed {
-				if d == a || strings.HasPrefix(d, a+"/") || (strings.HasSuffix(a, "/") && strings.HasPrefix(d, a)) {
-					ok = true
-				}
-			}
-			if !ok {
+			if !allowedDep(d, r.allowed) {
 				t.Errorf("%s must not depend on %s", r.pkg, d)
 			}
 		}
+	}
+}
+
+// TestJobsMayNotImportMeta: the rule of meta/jobs refuses meta itself
+// (and meta's other parts: its services, Raft wiring, metaclient), which
+// the go tool would report only as an import cycle, and only once meta
+// imports the package that imports it.
+func TestJobsMayNotImportMeta(t *testing.T) {
+	r := ruleOf(t, "meta/jobs")
+	for _, d := range []string{"meta", "meta/metaclient", "meta/keyring", "s3api"} {
+		if allowedDep(d, r.allowed) {
+			t.Errorf("the rule of meta/jobs lets it depend on %s", d)
+		}
+	}
+	for _, d := range []string{"meta/jobs", "meta/fsm", "meta/leaderjob", "node/dataclient", "proto/cairnpb", "placement"} {
+		if !allowedDep(d, r.allowed) {
+			t.Errorf("the rule of meta/jobs refuses %s, which the jobs use", d)
+		}
+	}
+	if !allowedDep("meta/jobs", ruleOf(t, "meta").allowed) {
+		t.Error("the rule of meta refuses meta/jobs")
 	}
 }
 

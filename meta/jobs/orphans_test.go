@@ -1,4 +1,4 @@
-package meta
+package jobs
 
 import (
 	"encoding/binary"
@@ -24,7 +24,6 @@ func testVersionID(t time.Time) string {
 // pass.
 func TestOrphanFence(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	n := &node{cfg: Config{Now: func() time.Time { return now }, OrphanGrace: time.Hour}}
 	fresh, stale := testVersionID(now.Add(-44*time.Minute)), testVersionID(now.Add(-46*time.Minute))
 	if got, ok := versionIDTime(fresh); !ok || !got.Equal(now.Add(-44*time.Minute)) {
 		t.Fatalf("versionIDTime(%s) = %v, %v", fresh, got, ok)
@@ -42,7 +41,7 @@ func TestOrphanFence(t *testing.T) {
 		{"stale part", &cairnpb.ObjectVersion{VersionId: fresh, Parts: []*cairnpb.PartInfo{{ShardBase: stale, Shards: loc}}}, false},
 	}
 	for _, tc := range cases {
-		err := n.checkVersionFence(tc.v)
+		err := CheckVersionFence(now, time.Hour, tc.v)
 		if tc.ok != (err == nil) {
 			t.Errorf("%s: %v", tc.name, err)
 		}

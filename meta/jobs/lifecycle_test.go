@@ -1,4 +1,4 @@
-package meta
+package jobs
 
 import (
 	"context"
@@ -36,7 +36,8 @@ func TestLifecycleScanMemory(t *testing.T) {
 	}
 	f := newTestFSM(t)
 	var idx uint64
-	if err := applyCmd(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}}); err != nil {
+	idx++
+	if err := applyCmd(t, f, idx, &cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}}); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -61,7 +62,7 @@ func TestLifecycleScanMemory(t *testing.T) {
 	}
 	t.Logf("wrote %d keys in %v", keys, time.Since(start))
 
-	n := &node{store: f.Store, cfg: Config{LifecycleDay: time.Second}}
+	j := NewLifecycle(&Env{Store: f.Store, Config: Config{LifecycleDay: time.Second}})
 	var bk *cairnpb.Bucket
 	if err := f.Store.View(func(r pebble.Reader) error {
 		var err error
@@ -82,7 +83,7 @@ func TestLifecycleScanMemory(t *testing.T) {
 	walked := 0
 	start = time.Now()
 	now := time.Now().UnixNano() // every key is older than a day of 1 s
-	err := n.lifecycleWalk(context.Background(), leaderjob.NewPacer(-1), bk, p, now, time.Second, func() error {
+	err := j.lifecycleWalk(context.Background(), leaderjob.NewPacer(-1), bk, p, now, time.Second, func() error {
 		walked++
 		if walked%10_000 == 0 {
 			runtime.ReadMemStats(&ms)
@@ -102,7 +103,7 @@ func TestLifecycleScanMemory(t *testing.T) {
 	if walked != keys {
 		t.Fatalf("walked %d keys, want %d", walked, keys)
 	}
-	if got := n.lifecycle.scanned.Load(); got != int64(keys) {
+	if got := j.scanned.Load(); got != int64(keys) {
 		t.Fatalf("scanned %d, want %d", got, keys)
 	}
 	// One batch of entries and one key's versions at a time, plus what

@@ -1,4 +1,4 @@
-package meta
+package jobs
 
 import (
 	"bytes"
@@ -51,17 +51,6 @@ const (
 	lifecycleMaxVersions = 10000
 )
 
-// Lifecycle defaults.
-const (
-	DefaultLifecycleDay  = 24 * time.Hour
-	DefaultLifecycleRate = 5000
-)
-
-// lifecycleCounters is the lifecycle job's work since the node started.
-type lifecycleCounters struct {
-	scanned, expired, noncurrent, markers, uploads, locked atomic.Int64
-}
-
 // LifecycleStats is the lifecycle job's work since this node started.
 type LifecycleStats struct {
 	// Scanned counts expiry index entries examined.
@@ -74,44 +63,48 @@ type LifecycleStats struct {
 	Locked int64
 }
 
-// LifecycleStats returns the lifecycle job's counts on this node.
-func (s *Server) LifecycleStats() LifecycleStats {
-	c := &s.node.lifecycle
+// Stats returns the job's counts since the node started.
+func (j *Lifecycle) Stats() LifecycleStats {
 	return LifecycleStats{
-		Scanned: c.scanned.Load(), Expired: c.expired.Load(), NoncurrentRemoved: c.noncurrent.Load(),
-		MarkersRemoved: c.markers.Load(), UploadsAborted: c.uploads.Load(), Locked: c.locked.Load(),
+		Scanned: j.scanned.Load(), Expired: j.expired.Load(), NoncurrentRemoved: j.noncurrent.Load(),
+		MarkersRemoved: j.markers.Load(), UploadsAborted: j.uploads.Load(), Locked: j.locked.Load(),
 	}
 }
 
 // Progress is the job's work since the node started, for cairnctl status.
-func (j *lifecycleJob) Progress() string {
-	c := &j.n.lifecycle
+func (j *Lifecycle) Progress() string {
 	return fmt.Sprintf("%d index entries examined; %d expired, %d noncurrent removed, %d delete markers removed, %d uploads aborted; %d refused by object lock",
-		c.scanned.Load(), c.expired.Load(), c.noncurrent.Load(), c.markers.Load(), c.uploads.Load(), c.locked.Load())
+		j.scanned.Load(), j.expired.Load(), j.noncurrent.Load(), j.markers.Load(), j.uploads.Load(), j.locked.Load())
 }
 
-// lifecycleJob is the leader's lifecycle job.
-type lifecycleJob struct {
-	n    *node
+// Lifecycle is the leader's lifecycle job. Its counts are the node's,
+// kept across terms.
+type Lifecycle struct {
+	env  *Env
 	pace *leaderjob.Pacer
+
+	scanned, expired, noncurrent, markers, uploads, locked atomic.Int64
 }
 
-func (j *lifecycleJob) Name() string { return jobLifecycle }
+// NewLifecycle returns the leader's lifecycle job.
+func NewLifecycle(env *Env) *Lifecycle { return &Lifecycle{env: env} }
+
+func (j *Lifecycle) Name() string { return NameLifecycle }
 
 // Interval is an eighth of a lifecycle day, within bounds: due dates are
 // midnights, so a removal is at most that late.
-func (j *lifecycleJob) Interval() time.Duration {
-	return min(max(j.n.cfg.LifecycleDay/8, lifecycleMinInterval), lifecycleMaxInterval)
+func (j *Lifecycle) Interval() time.Duration {
+	return min(max(j.env.Config.LifecycleDay/8, lifecycleMinInterval), lifecycleMaxInterval)
 }
 
-func (j *lifecycleJob) Start(context.Context) time.Duration {
-	j.pace = leaderjob.NewPacer(j.n.cfg.LifecycleRate)
+func (j *Lifecycle) Start(context.Context) time.Duration {
+	j.pace = leaderjob.NewPacer(j.env.Config.LifecycleRate)
 	return 0
 }
 
-func (j *lifecycleJob) Round(ctx context.Context) error {
+func (j *Lifecycle) Round(ctx context.Context) error {
 	var buckets []*cairnpb.Bucket
-	err := j.n.store.View(func(r pebble.Reader) error {
+	err := j.env.Store.View(func(r pebble.Reader) error {
 		return fsm.ScanProtos(r, []byte(fsm.TagBucket), func() *cairnpb.Bucket { return &cairnpb.Bucket{} }, func(bk *cairnpb.Bucket) {
 			if len(bk.GetLifecycle().GetRules()) > 0 {
 				bk.Lifecycle.Xml = nil
@@ -124,7 +117,7 @@ func (j *lifecycleJob) Round(ctx context.Context) error {
 		return fmt.Errorf("meta: lifecycle: list buckets: %w", err)
 	}
 	for _, bk := range buckets {
-		if err := j.n.lifecycleBucket(ctx, j.pace, bk); err != nil {
+		if err := j.lifecycleBucket(ctx, j.pace, bk); err != nil {
 			return fmt.Errorf("meta: lifecycle of bucket %q: %w", bk.GetName(), err)
 		}
 	}
@@ -160,22 +153,22 @@ func actionCutoff(r *cairnpb.LifecycleRule, a int, now int64, day time.Duration)
 var errLifecycleChanged = errors.New("meta: lifecycle configuration changed")
 
 // lifecycleBucket does one round of bucket bk's rules.
-func (n *node) lifecycleBucket(ctx context.Context, pace *leaderjob.Pacer, bk *cairnpb.Bucket) error {
+func (j *Lifecycle) lifecycleBucket(ctx context.Context, pace *leaderjob.Pacer, bk *cairnpb.Bucket) error {
 	var p *cairnpb.LifecycleProgress
-	if err := n.store.View(func(r pebble.Reader) error {
+	if err := j.env.Store.View(func(r pebble.Reader) error {
 		var err error
 		p, err = fsm.GetLifecycleProgress(r, bk)
 		return err
 	}); err != nil {
 		return err
 	}
-	now := n.cfg.Now().UnixNano()
-	day := n.cfg.LifecycleDay
+	now := j.env.Now().UnixNano()
+	day := j.env.Config.LifecycleDay
 	dirty, saved := false, time.Now()
 	save := func() error {
 		cmd := &cairnpb.SetLifecycleProgressCmd{BucketId: bk.GetId(), Namespace: bk.GetNamespace(), Bucket: bk.GetName(),
 			Progress: proto.Clone(p).(*cairnpb.LifecycleProgress)}
-		err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_SetLifecycleProgress{SetLifecycleProgress: cmd}})
+		err := j.env.Propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_SetLifecycleProgress{SetLifecycleProgress: cmd}})
 		switch {
 		case errors.Is(err, rpcerr.ErrInvalidArgument), errors.Is(err, rpcerr.ErrBucketNotFound):
 			return errLifecycleChanged
@@ -185,7 +178,7 @@ func (n *node) lifecycleBucket(ctx context.Context, pace *leaderjob.Pacer, bk *c
 		dirty, saved = false, time.Now()
 		return nil
 	}
-	err := n.lifecycleWalk(ctx, pace, bk, p, now, day, func() error {
+	err := j.lifecycleWalk(ctx, pace, bk, p, now, day, func() error {
 		dirty = true
 		if time.Since(saved) >= lifecyclePersistEvery {
 			return save()
@@ -193,7 +186,7 @@ func (n *node) lifecycleBucket(ctx context.Context, pace *leaderjob.Pacer, bk *c
 		return nil
 	})
 	if err == nil {
-		err = n.lifecycleUploads(ctx, bk, now, day)
+		err = j.lifecycleUploads(ctx, bk, now, day)
 	}
 	if dirty && (err == nil || ctx.Err() == nil) {
 		if serr := save(); err == nil {
@@ -209,7 +202,7 @@ func (n *node) lifecycleBucket(ctx context.Context, pace *leaderjob.Pacer, bk *c
 // lifecycleWalk walks the expiry index for every rule and action of bk
 // from its cursor in p to its cutoff, proposing the removals each entry
 // calls for and calling moved after each entry.
-func (n *node) lifecycleWalk(ctx context.Context, pace *leaderjob.Pacer, bk *cairnpb.Bucket, p *cairnpb.LifecycleProgress,
+func (j *Lifecycle) lifecycleWalk(ctx context.Context, pace *leaderjob.Pacer, bk *cairnpb.Bucket, p *cairnpb.LifecycleProgress,
 	now int64, day time.Duration, moved func() error) error {
 	for ri, rule := range bk.GetLifecycle().GetRules() {
 		for a := range fsm.LifecycleActions {
@@ -219,7 +212,7 @@ func (n *node) lifecycleWalk(ctx context.Context, pace *leaderjob.Pacer, bk *cai
 			}
 			slot := ri*fsm.LifecycleActions + a
 			for {
-				batch, err := n.lifecycleSteps(bk, rule, a, p.Cursors[slot], cut)
+				batch, err := j.lifecycleSteps(bk, rule, a, p.Cursors[slot], cut)
 				if err != nil {
 					return err
 				}
@@ -227,9 +220,9 @@ func (n *node) lifecycleWalk(ctx context.Context, pace *leaderjob.Pacer, bk *cai
 					if err := pace.Wait(ctx, 1); err != nil {
 						return err
 					}
-					n.lifecycle.scanned.Add(1)
+					j.scanned.Add(1)
 					for _, cmd := range st.removals {
-						if err := n.lifecycleRemove(ctx, cmd); err != nil {
+						if err := j.lifecycleRemove(ctx, cmd); err != nil {
 							return err
 						}
 					}
@@ -257,7 +250,7 @@ type lifecycleStep struct {
 // lifecycleSteps reads up to lifecycleBatch index entries of bk after
 // cursor (nil: from the start) made before cut, and decides, in the same
 // read, the removals action a of rule calls for at each.
-func (n *node) lifecycleSteps(bk *cairnpb.Bucket, rule *cairnpb.LifecycleRule, a int, cursor []byte, cut int64) ([]lifecycleStep, error) {
+func (j *Lifecycle) lifecycleSteps(bk *cairnpb.Bucket, rule *cairnpb.LifecycleRule, a int, cursor []byte, cut int64) ([]lifecycleStep, error) {
 	id := bk.GetId()
 	base := fsm.LifecycleIndexPrefix(id)
 	lower := base
@@ -269,7 +262,7 @@ func (n *node) lifecycleSteps(bk *cairnpb.Bucket, rule *cairnpb.LifecycleRule, a
 		return nil, nil
 	}
 	var out []lifecycleStep
-	err := n.store.View(func(r pebble.Reader) error {
+	err := j.env.Store.View(func(r pebble.Reader) error {
 		it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 		if err != nil {
 			return err
@@ -374,11 +367,11 @@ func lifecycleDecide(r pebble.Reader, objects *pebble.Iterator, bk *cairnpb.Buck
 
 // lifecycleRemove proposes one removal; object lock's refusal is counted
 // and passed over.
-func (n *node) lifecycleRemove(ctx context.Context, cmd *cairnpb.LifecycleExpireCmd) error {
-	err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_LifecycleExpire{LifecycleExpire: cmd}})
+func (j *Lifecycle) lifecycleRemove(ctx context.Context, cmd *cairnpb.LifecycleExpireCmd) error {
+	err := j.env.Propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_LifecycleExpire{LifecycleExpire: cmd}})
 	switch {
 	case errors.Is(err, rpcerr.ErrObjectLocked):
-		n.lifecycle.locked.Add(1)
+		j.locked.Add(1)
 		return nil
 	case errors.Is(err, rpcerr.ErrBucketNotFound):
 		return errLifecycleChanged
@@ -387,11 +380,11 @@ func (n *node) lifecycleRemove(ctx context.Context, cmd *cairnpb.LifecycleExpire
 	}
 	switch cmd.GetAction() {
 	case cairnpb.LifecycleExpireCmd_EXPIRE_CURRENT:
-		n.lifecycle.expired.Add(1)
+		j.expired.Add(1)
 	case cairnpb.LifecycleExpireCmd_REMOVE_NONCURRENT:
-		n.lifecycle.noncurrent.Add(1)
+		j.noncurrent.Add(1)
 	case cairnpb.LifecycleExpireCmd_REMOVE_MARKER:
-		n.lifecycle.markers.Add(1)
+		j.markers.Add(1)
 	}
 	return nil
 }
@@ -400,14 +393,14 @@ func (n *node) lifecycleRemove(ctx context.Context, cmd *cairnpb.LifecycleExpire
 // AbortIncompleteMultipartUpload says are abandoned. Uploads in progress
 // are few (they are the writes under way), so every round reads them
 // all, a batch at a time.
-func (n *node) lifecycleUploads(ctx context.Context, bk *cairnpb.Bucket, now int64, day time.Duration) error {
+func (j *Lifecycle) lifecycleUploads(ctx context.Context, bk *cairnpb.Bucket, now int64, day time.Duration) error {
 	type abort struct{ key, id string }
 	base := fsm.UploadsPrefix(bk.GetId())
 	lower := base
 	for {
 		var batch []abort
 		var last []byte
-		err := n.store.View(func(r pebble.Reader) error {
+		err := j.env.Store.View(func(r pebble.Reader) error {
 			it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: fsm.PrefixEnd(base)})
 			if err != nil {
 				return err
@@ -437,13 +430,13 @@ func (n *node) lifecycleUploads(ctx context.Context, bk *cairnpb.Bucket, now int
 		}
 		for _, a := range batch {
 			cmd := &cairnpb.AbortUploadCmd{Namespace: bk.GetNamespace(), Bucket: bk.GetName(), Key: a.key, UploadId: a.id}
-			err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_AbortUpload{AbortUpload: cmd}})
+			err := j.env.Propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_AbortUpload{AbortUpload: cmd}})
 			switch {
 			case errors.Is(err, rpcerr.ErrUploadNotFound):
 			case err != nil:
 				return fmt.Errorf("abort upload %q of %q: %w", a.id, a.key, err)
 			default:
-				n.lifecycle.uploads.Add(1)
+				j.uploads.Add(1)
 			}
 		}
 		if last == nil {
@@ -451,24 +444,4 @@ func (n *node) lifecycleUploads(ctx context.Context, bk *cairnpb.Bucket, now int
 		}
 		lower = append(last, 0)
 	}
-}
-
-func (m *metaService) SetBucketLifecycle(ctx context.Context, req *cairnpb.SetBucketLifecycleRequest) (*cairnpb.SetBucketLifecycleResponse, error) {
-	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, err
-	}
-	if err := fsm.ValidLifecycle(req.GetLifecycle()); err != nil {
-		return nil, err
-	}
-	return route(ctx, m.s, req, m.s.setBucketLifecycle, cairnpb.MetaClient.SetBucketLifecycle)
-}
-
-func (s *Server) setBucketLifecycle(ctx context.Context, req *cairnpb.SetBucketLifecycleRequest) (*cairnpb.SetBucketLifecycleResponse, error) {
-	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetBucketLifecycle{SetBucketLifecycle: &cairnpb.SetBucketLifecycleCmd{
-		Namespace: req.GetNamespace(), Name: req.GetBucket(), Lifecycle: req.GetLifecycle(),
-	}}}
-	if err := s.node.propose(ctx, cmd); err != nil {
-		return nil, err
-	}
-	return &cairnpb.SetBucketLifecycleResponse{}, nil
 }

@@ -1,4 +1,4 @@
-package meta
+package jobs
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -62,10 +63,11 @@ func versionIDTime(id string) (time.Time, bool) {
 	return time.Unix(0, int64(binary.BigEndian.Uint64(b))), true
 }
 
-// checkOrphanFence refuses to commit data that was written too long ago to
-// be safe from the orphan reconciler. base is the version ID or part shard
-// base naming the shards; a version without shards is always accepted.
-func (n *node) checkOrphanFence(base string, shards int) error {
+// CheckOrphanFence refuses to commit, at now, data that was written too
+// long ago to be safe from an orphan reconciler working with grace. base
+// is the version ID or part shard base naming the shards; a version
+// without shards is always accepted.
+func CheckOrphanFence(now time.Time, grace time.Duration, base string, shards int) error {
 	if shards == 0 {
 		return nil
 	}
@@ -73,38 +75,41 @@ func (n *node) checkOrphanFence(base string, shards int) error {
 	if !ok {
 		return nil
 	}
-	if age := n.cfg.Now().Sub(t); age > orphanFence(n.cfg.OrphanGrace) {
+	if age := now.Sub(t); age > orphanFence(grace) {
 		return fmt.Errorf("meta: the data of %s was written %v ago, longer than the %v a write may take: %w",
-			base, age.Round(time.Second), orphanFence(n.cfg.OrphanGrace), rpcerr.ErrInvalidArgument)
+			base, age.Round(time.Second), orphanFence(grace), rpcerr.ErrInvalidArgument)
 	}
 	return nil
 }
 
-// checkVersionFence applies checkOrphanFence to a version and its parts.
-func (n *node) checkVersionFence(v *cairnpb.ObjectVersion) error {
-	if err := n.checkOrphanFence(v.GetVersionId(), len(v.GetShards())); err != nil {
+// CheckVersionFence applies CheckOrphanFence to a version and its parts.
+func CheckVersionFence(now time.Time, grace time.Duration, v *cairnpb.ObjectVersion) error {
+	if err := CheckOrphanFence(now, grace, v.GetVersionId(), len(v.GetShards())); err != nil {
 		return err
 	}
 	for _, p := range v.GetParts() {
-		if err := n.checkOrphanFence(p.GetShardBase(), len(p.GetShards())); err != nil {
+		if err := CheckOrphanFence(now, grace, p.GetShardBase(), len(p.GetShards())); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// NewOrphans returns the leader's orphan reconciliation.
+func NewOrphans(env *Env) leaderjob.Job { return &orphanJob{env: env} }
+
 // orphanJob is the leader's orphan reconciliation: a round every
 // OrphanInterval, the first one OrphanInterval into the term.
-type orphanJob struct{ n *node }
+type orphanJob struct{ env *Env }
 
-func (j *orphanJob) Name() string                        { return jobOrphans }
-func (j *orphanJob) Interval() time.Duration             { return j.n.cfg.OrphanInterval }
-func (j *orphanJob) Start(context.Context) time.Duration { return j.n.cfg.OrphanInterval }
+func (j *orphanJob) Name() string                        { return NameOrphans }
+func (j *orphanJob) Interval() time.Duration             { return j.env.Config.OrphanInterval }
+func (j *orphanJob) Start(context.Context) time.Duration { return j.env.Config.OrphanInterval }
 
 func (j *orphanJob) Round(ctx context.Context) error {
-	deleted, err := j.n.reconcileRound(ctx, j.n.conns)
+	deleted, err := reconcileRound(ctx, j.env)
 	if deleted > 0 {
-		j.n.cfg.Logger.Info("deleted orphaned shards", "shards", deleted)
+		j.env.Logger.Info("deleted orphaned shards", "shards", deleted)
 	}
 	return err
 }
@@ -114,28 +119,28 @@ type orphanRef struct{ node, shard string }
 
 // reconcileRound runs one reconciliation and returns how many orphaned
 // shards it deleted. A node that cannot be listed is skipped this round.
-func (n *node) reconcileRound(ctx context.Context, conns *dataclient.Pool) (int, error) {
+func reconcileRound(ctx context.Context, env *Env) (int, error) {
 	var nodes []*cairnpb.DataNode
-	if err := n.store.View(func(r pebble.Reader) error {
+	if err := env.Store.View(func(r pebble.Reader) error {
 		var err error
 		nodes, err = fsm.ListNodes(r)
 		return err
 	}); err != nil {
 		return 0, err
 	}
-	cutoff := n.cfg.Now().Add(-n.cfg.OrphanGrace).UnixNano()
+	cutoff := env.Now().Add(-env.Config.OrphanGrace).UnixNano()
 	cands := map[orphanRef]string{} // -> node address
 	for _, dn := range nodes {
 		room := orphanMaxCandidates - len(cands)
 		if room <= 0 {
 			break
 		}
-		ids, err := oldShards(ctx, conns, dn.GetAddr(), cutoff, room)
+		ids, err := oldShards(ctx, env.Conns, dn.GetAddr(), cutoff, room)
 		if err != nil {
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
 			}
-			n.cfg.Logger.Debug("orphan reconciliation: cannot list a data node; skipping it", "node", dn.GetId(), "err", err)
+			env.Logger.Debug("orphan reconciliation: cannot list a data node; skipping it", "node", dn.GetId(), "err", err)
 			continue
 		}
 		for _, id := range ids {
@@ -147,7 +152,7 @@ func (n *node) reconcileRound(ctx context.Context, conns *dataclient.Pool) (int,
 	}
 	// The view is taken after every listing: a candidate it does not
 	// reference can no longer become referenced (see the commit fence).
-	if err := n.store.View(func(r pebble.Reader) error { return strikeReferenced(r, cands) }); err != nil {
+	if err := env.Store.View(func(r pebble.Reader) error { return strikeReferenced(r, cands) }); err != nil {
 		return 0, err
 	}
 	deleted := 0
@@ -155,11 +160,11 @@ func (n *node) reconcileRound(ctx context.Context, conns *dataclient.Pool) (int,
 		if err := ctx.Err(); err != nil {
 			return deleted, err
 		}
-		if err := deleteShard(ctx, conns, addr, ref.shard); err != nil {
-			n.cfg.Logger.Debug("orphan reconciliation: delete failed", "node", ref.node, "shard", ref.shard, "err", err)
+		if err := deleteShard(ctx, env.Conns, addr, ref.shard); err != nil {
+			env.Logger.Debug("orphan reconciliation: delete failed", "node", ref.node, "shard", ref.shard, "err", err)
 			continue
 		}
-		n.cfg.Logger.Info("deleted orphaned shard", "node", ref.node, "shard", ref.shard)
+		env.Logger.Info("deleted orphaned shard", "node", ref.node, "shard", ref.shard)
 		deleted++
 	}
 	return deleted, nil

@@ -1,4 +1,4 @@
-package meta
+package jobs
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -35,25 +36,28 @@ const (
 	gcNodeBackoff = time.Minute     // a node that failed a deletion is skipped this long
 )
 
+// NewGC returns the leader's garbage collection of the GC queue.
+func NewGC(env *Env) leaderjob.Job { return &gcJob{env: env} }
+
 // gcJob is the leader's garbage collection: a round every GCInterval,
 // the first one GCInterval into the term.
 type gcJob struct {
-	n    *node
+	env  *Env
 	skip map[string]time.Time // node -> when to try it again
 }
 
-func (j *gcJob) Name() string            { return jobGC }
-func (j *gcJob) Interval() time.Duration { return j.n.cfg.GCInterval }
+func (j *gcJob) Name() string            { return NameGC }
+func (j *gcJob) Interval() time.Duration { return j.env.Config.GCInterval }
 
 func (j *gcJob) Start(context.Context) time.Duration {
 	j.skip = map[string]time.Time{}
-	return j.n.cfg.GCInterval
+	return j.env.Config.GCInterval
 }
 
 func (j *gcJob) Round(ctx context.Context) error {
-	dropped, err := j.n.gcRound(ctx, j.n.conns, j.skip)
+	dropped, err := gcRound(ctx, j.env, j.skip)
 	if dropped > 0 {
-		j.n.cfg.Logger.Debug("garbage collected shards", "shards", dropped)
+		j.env.Logger.Debug("garbage collected shards", "shards", dropped)
 	}
 	return err
 }
@@ -63,12 +67,12 @@ func (j *gcJob) Round(ctx context.Context) error {
 // the map are passed over, so one dead node cannot hold up the queue; a
 // node whose deletion fails goes into skip for a while. It returns how
 // many entries it dropped.
-func (n *node) gcRound(ctx context.Context, conns *dataclient.Pool, skip map[string]time.Time) (int, error) {
-	now := n.cfg.Now()
-	cutoff := now.Add(-n.cfg.GCGrace).UnixNano()
+func gcRound(ctx context.Context, env *Env, skip map[string]time.Time) (int, error) {
+	now := env.Now()
+	cutoff := now.Add(-env.Config.GCGrace).UnixNano()
 	var due []*cairnpb.GCEntry
 	addrs := map[string]string{}
-	err := n.store.View(func(r pebble.Reader) error {
+	err := env.Store.View(func(r pebble.Reader) error {
 		return fsm.Scan(r, []byte(fsm.TagGC), func(key, value []byte) (bool, error) {
 			e := &cairnpb.GCEntry{}
 			if err := proto.Unmarshal(value, e); err != nil {
@@ -111,7 +115,7 @@ func (n *node) gcRound(ctx context.Context, conns *dataclient.Pool, skip map[str
 		go func(i int, e *cairnpb.GCEntry, addr string) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			gone[i] = deleteShard(ctx, conns, addr, e.GetShardId()) == nil
+			gone[i] = deleteShard(ctx, env.Conns, addr, e.GetShardId()) == nil
 		}(i, e, addr)
 	}
 	wg.Wait()
@@ -127,7 +131,7 @@ func (n *node) gcRound(ctx context.Context, conns *dataclient.Pool, skip map[str
 	if len(drop.Entries) == 0 {
 		return 0, nil
 	}
-	if err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_DropGc{DropGc: drop}}); err != nil {
+	if err := env.Propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_DropGc{DropGc: drop}}); err != nil {
 		return 0, fmt.Errorf("meta: drop %d GC entries: %w", len(drop.Entries), err)
 	}
 	return len(drop.Entries), nil
