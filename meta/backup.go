@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcauth"
 )
@@ -163,7 +164,7 @@ func (s *Server) restoreFrom(ctx context.Context, path string) error {
 			log.Info("another member leads the new group and restores the snapshot", "leader", id)
 			return nil
 		}
-		if !sleepCtx(ctx, 20*time.Millisecond) {
+		if !leaderjob.Sleep(ctx, 20*time.Millisecond) {
 			return fmt.Errorf("meta: restore: this node did not become leader: %w", ctx.Err())
 		}
 	}

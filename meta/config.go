@@ -118,6 +118,9 @@ type Config struct {
 	Transport *rpcauth.Transport
 }
 
+// DefaultRewrapRate is Config.RewrapRate's default.
+const DefaultRewrapRate = 500
+
 // Lifecycle defaults.
 const (
 	DefaultLifecycleDay  = 24 * time.Hour

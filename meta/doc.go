@@ -32,47 +32,35 @@
 //   - membership.go, backup.go, inventory.go: Admin calls that change the
 //     Raft configuration (add, remove, transfer leadership), stream and
 //     restore FSM snapshots, and list data nodes, buckets and bucket stats.
-//   - masterkey_service.go, rewrap.go: rotating the replicated active
-//     master key, sealing access key secrets before they are proposed, and
-//     the leader's re-wrap of wrapped keys after a rotation (keys
-//     themselves: package keyring; the state: fsm/masterkey.go).
-//   - rebalance.go, rebalance_plan.go, rebalance_service.go: the leader's rebalancer, which moves only the
-//     shards whose placement a layout change (node added, weight set)
-//     changed, with the repair engine's copy-then-switch machinery.
-//   - repair.go, repair_service.go: the leader's repair engine (what is
-//     missing, where it goes, why it cannot: the blocked reasons of
-//     RepairStatus), node states and corrupt reports (their applies:
-//     fsm/repair.go).
-//   - units.go: units of erasure-coded data (a version, a part) and the
-//     one walk over them in FSM key order, resumable from a key.
+//   - masterkey_service.go: rotating the replicated active master key and
+//     sealing access key secrets before they are proposed (keys
+//     themselves: package keyring; the state: fsm/masterkey.go; the
+//     re-wrap after a rotation and the sealed-secret format:
+//     jobs/rewrap.go).
+//   - rebalance_service.go, repair_service.go, shardreports_service.go:
+//     the Admin and Meta calls around the leader's rebalancer and repair
+//     engine (weights, node states, corrupt, unreadable and shard
+//     reports, RepairStatus, RebalanceStatus); the jobs themselves are in
+//     jobs/, and these read and kick them through jobs.Set (the applies:
+//     fsm/repair.go, fsm/nodeweight.go).
 //   - clusterid.go: the cluster ID, drawn once by the leader, that
 //     RegisterNode checks a data node's directory against.
-//   - reconcile_inventory.go: inventory reconciliation (meta -> node):
-//     stats every recorded shard on its node, paced and resumable from a
-//     replicated cursor, and records the absent and mismatched ones as
-//     corrupt. (Orphan reconciliation, node -> meta, is in jobs/.)
-//   - shardreports.go: Meta.ReportShards; the leader checks each shard a
-//     gateway reports on its node before it records anything.
-//   - leaderjob/pacer.go: the rate limit every background job shares.
-//   - jobs.go: the one list of the leader's jobs (GC, repair, rebalance,
+//   - jobs.go: the node's side of the leader's jobs: the jobs.Env it
+//     gives them (propose, the FSM store, the data-node connection pool
+//     node.conns, the clock, the logger, the keyring, their settings),
+//     the one leaderjob.Runner that runs jobs.Set.Jobs (started when a
+//     term is ready, stopped when it ends, status and cairn_meta_job_*
+//     metrics, Admin.LeaderJobs), the orphan commit fence commits check,
+//     and the jobs' counts for monitoring.
+//   - lifecycle_service.go: SetBucketLifecycle.
+//   - jobs/: the leader's jobs (package jobs): GC, repair, rebalancing,
 //     orphan and inventory reconciliation, checks of reported shards,
-//     re-wrap). Each is a leaderjob.Job kept next to the work it does
-//     (jobs.NewGC in jobs/gc.go, repairJob in repair.go, ...); the node's one
-//     leaderjob.Runner starts them when a term is ready, stops them when
-//     it ends, wakes them on kicks (a removed node, a corrupt report or a
-//     degraded commit kicks repair; a weight change or Admin.Rebalance the
+//     lifecycle and the master key re-wrap, and the state they share.
+//     Services kick them (a removed node, a corrupt report or a degraded
+//     commit kicks repair; a weight change or Admin.Rebalance the
 //     rebalancer; a rotation the re-wrap; a gateway's shard report the
-//     checks), and keeps their status and cairn_meta_job_* metrics. The
-//     jobs share one data-node connection pool (node.conns). A new job
-//     is a type in jobs/ with Name, Round and Interval, plus Start for
-//     per-term setup and Kicks to be woken, built from the node's
-//     jobs.Env, and one line in leaderJobs.
-//   - lifecycle_service.go: SetBucketLifecycle (the job is in jobs/).
-//   - jobs/: the leader's jobs that stand on their own (package jobs): GC,
-//     orphan reconciliation and lifecycle, with the Env the node gives
-//     them (propose, the FSM store, the connection pool, the clock, the
-//     logger, their settings) and the orphan commit fence that commits
-//     check. It never imports meta (test/arch checks).
+//     checks) and read their status through jobs.Set's methods. It never
+//     imports meta (test/arch checks).
 //   - leaderjob/: the runner and the Pacer that spreads a job's work to a
 //     rate; it knows no particular job.
 //
@@ -87,15 +75,11 @@
 //     (fsm.Store.View) and proposes commands, nothing else.
 //   - The proposer stamps a command's time and draws its IDs, so that every
 //     replica applies the same command the same way.
-//   - A shard location whose incarnation differs from its node's (both
-//     known) is missing, and repair rebuilds it.
-//   - Repair acts on a corrupt report only while the current record places
-//     that shard on that node (and a relocation clears the reports of both
-//     its locations), so a report made from a record that changed since is
-//     harmless.
 //   - With a keyring configured, an access key secret is sealed before it is
 //     proposed: the Raft log, snapshots and the FSM never hold it in
-//     plaintext. A re-wrap never touches shard data.
+//     plaintext.
+//   - The jobs' own invariants (repair, GC, orphans, re-wrap) are package
+//     jobs', stated in its doc.go.
 //
 // # Durability and restart
 //

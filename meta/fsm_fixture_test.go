@@ -5,9 +5,12 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
+	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
 // The FSM as a fixture for meta's tests (repair planning, GC, convergence
@@ -68,3 +71,35 @@ func gcQueue(t testing.TB, st *fsm.Store) []string {
 	}
 	return out
 }
+
+// applyCmd applies one command with its own index and time.
+func applyCmd(t *testing.T, f *fsm.FSM, idx *uint64, cmd *cairnpb.Command) error {
+	t.Helper()
+	*idx++
+	cmd.UnixNano = int64(*idx) * 1_000_000
+	data, err := proto.Marshal(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := f.Apply(&raft.Log{Index: *idx, Term: 1, Type: raft.LogCommand, Data: data}); resp != nil {
+		return resp.(error)
+	}
+	return nil
+}
+
+func readVersion(t *testing.T, f *fsm.FSM, bucketID []byte, key string) *cairnpb.ObjectVersion {
+	t.Helper()
+	var v *cairnpb.ObjectVersion
+	if err := f.Store.View(func(r pebble.Reader) error {
+		var err error
+		v, err = fsm.GetObject(r, bucketID, key, false)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// A relocation applies only while the record still names the old
+// location; it queues the old shard for GC (not on a removed node), clears
+// its corrupt report and recomputes the degraded flag.

@@ -16,10 +16,10 @@ import (
 // leadership is ready and stops them when it ends (setLeading), wakes the
 // kickable ones early, and keeps their status and metrics
 // (cairn_meta_job_*{job=<name>}). The jobs share the node's one pool of
-// data-node connections (node.conns). This table is the one list of them;
-// a new job is a type in package jobs with Name, Round and Interval,
-// optionally Start and Kicks, built from the node's jobs.Env, and one
-// line here. Its name is among jobs.Name*.
+// data-node connections (node.conns). They live in package jobs, whose
+// Set.Jobs is the one list of them; the node builds the Set from a
+// jobs.Env and its services read the jobs' state and kick them through
+// the Set's methods.
 
 // JobMetricPrefix names the runner's series: cairn_meta_job_rounds_total
 // and the others of leaderjob.Runner.Collector.
@@ -33,30 +33,19 @@ func (n *node) jobsEnv() *jobs.Env {
 		Conns:   n.conns,
 		Now:     n.cfg.Now,
 		Logger:  n.cfg.Logger,
+		Keyring: n.cfg.Keyring,
 		Config: jobs.Config{
+			ID:         n.cfg.ID,
 			GCInterval: n.cfg.GCInterval, GCGrace: n.cfg.GCGrace,
 			OrphanInterval: n.cfg.OrphanInterval, OrphanGrace: n.cfg.OrphanGrace,
 			LifecycleDay: n.cfg.LifecycleDay, LifecycleRate: n.cfg.LifecycleRate,
+			RepairInterval: n.cfg.RepairInterval, RepairGrace: n.cfg.RepairGrace, HealthWindow: n.cfg.HealthWindow,
+			RepairParallel: n.cfg.RepairParallel, RepairBytesPerSecond: n.cfg.RepairBytesPerSecond,
+			RebalanceManual:   n.cfg.RebalanceManual,
+			InventoryInterval: n.cfg.InventoryInterval, InventoryRate: n.cfg.InventoryRate, ShardCheckRate: n.cfg.ShardCheckRate,
+			RewrapRate: n.cfg.RewrapRate,
 		},
 	}
-}
-
-// leaderJobs lists the jobs n's runner runs. The re-wrap needs a keyring.
-// The lifecycle job is n.lifecycle, whose counts the node reports.
-func (n *node) leaderJobs(env *jobs.Env) []leaderjob.Job {
-	list := []leaderjob.Job{
-		jobs.NewGC(env),
-		&repairJob{n: n},
-		&rebalanceJob{n: n},
-		jobs.NewOrphans(env),
-		&inventoryJob{n: n},
-		&shardCheckJob{n: n},
-		n.lifecycle,
-	}
-	if n.cfg.Keyring != nil {
-		list = append(list, &rewrapJob{n: n})
-	}
-	return list
 }
 
 // checkOrphanFence refuses to commit data written too long ago to be safe
@@ -71,7 +60,15 @@ func (n *node) checkVersionFence(v *cairnpb.ObjectVersion) error {
 }
 
 // LifecycleStats returns the lifecycle job's counts on this node.
-func (s *Server) LifecycleStats() jobs.LifecycleStats { return s.node.lifecycle.Stats() }
+func (s *Server) LifecycleStats() jobs.LifecycleStats { return s.node.jobSet.LifecycleStats() }
+
+// RewrapStats returns the re-wrap's progress; zero on followers.
+func (s *Server) RewrapStats() jobs.RewrapStats {
+	if !s.node.isLeader() {
+		return jobs.RewrapStats{}
+	}
+	return s.node.jobSet.RewrapStats()
+}
 
 // Jobs returns the node's leader-job runner: its Status (all jobs
 // inactive on a follower, with the counts of the terms it led) and its

@@ -66,7 +66,7 @@ func TestLeaderJobsFollowLeadership(t *testing.T) {
 	// RepairInterval is 30 s: only the kick explains a second round now.
 	srv := c.nodes[lead].srv
 	before := jobStatus(t, srv, jobs.NameRepair).Rounds
-	srv.node.repair.kick()
+	srv.node.jobSet.KickRepair()
 	deadline := time.Now().Add(10 * time.Second)
 	for jobStatus(t, srv, jobs.NameRepair).Rounds <= before {
 		if time.Now().After(deadline) {

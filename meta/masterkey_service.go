@@ -2,7 +2,6 @@ package meta
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 
@@ -10,7 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/fsm"
-	"github.com/cairn-store/cairn/meta/keyring"
+	"github.com/cairn-store/cairn/meta/jobs"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
@@ -57,7 +56,7 @@ func (s *Server) rotateMasterKey(ctx context.Context, req *cairnpb.RotateMasterK
 		return nil, err
 	}
 	s.cfg.Logger.Info("master key rotated", "from", prev, "to", to)
-	s.node.rewrap.kick()
+	s.node.jobSet.KickRewrap()
 	return &cairnpb.RotateMasterKeyResponse{ActiveKeyId: to, PreviousKeyId: prev}, nil
 }
 
@@ -95,7 +94,7 @@ func (s *Server) masterKeyStatus(ctx context.Context, _ *cairnpb.MasterKeyStatus
 			return err
 		}
 		resp.ActiveKeyId, resp.PreviousKeyId, resp.SetUnixNano = st.GetActiveKeyId(), st.GetPreviousKeyId(), st.GetSetUnixNano()
-		counts, err := countWrapped(r)
+		counts, err := jobs.CountWrapped(r)
 		if err != nil {
 			return err
 		}
@@ -111,64 +110,8 @@ func (s *Server) masterKeyStatus(ctx context.Context, _ *cairnpb.MasterKeyStatus
 	if err != nil {
 		return nil, err
 	}
-	resp.Progress = s.node.rewrap.snapshot()
+	resp.Progress = s.node.jobSet.RewrapProgress()
 	return resp, nil
-}
-
-// countWrapped counts the wrapped keys the cluster keeps by the master key
-// that wraps them; plaintext access key secrets count under "".
-func countWrapped(r pebble.Reader) (map[string]*cairnpb.MasterKeyCount, error) {
-	counts := map[string]*cairnpb.MasterKeyCount{}
-	of := func(id string) *cairnpb.MasterKeyCount {
-		c, ok := counts[id]
-		if !ok {
-			c = &cairnpb.MasterKeyCount{KeyId: id}
-			counts[id] = c
-		}
-		return c
-	}
-	count := func(c rewrapCandidate) bool {
-		switch {
-		case c.key != nil:
-			of(c.from).AccessKeys++
-		case c.item.GetUploadPart() != nil:
-			of(c.from).UploadParts++
-		default:
-			of(c.from).Versions++
-		}
-		return true
-	}
-	for _, walk := range []rewrapWalk{walkVersions, walkUploadParts, walkAccessKeys} {
-		if _, err := walk(r, nil, count); err != nil {
-			return nil, err
-		}
-	}
-	return counts, nil
-}
-
-// sealSecret seals an access key's secret under the key id.
-func sealSecret(r *keyring.Keyring, keyID, accessKeyID, secret string) ([]byte, error) {
-	sealed, err := r.Wrap(keyID, []byte(secret), keyring.SecretAAD(accessKeyID, keyID))
-	if err != nil {
-		return nil, fmt.Errorf("meta: seal secret of %s: %w", accessKeyID, err)
-	}
-	return sealed, nil
-}
-
-// secretOf returns an access key record's secret: unsealed, or as stored
-// by versions of Cairn that did not seal secrets.
-func secretOf(r *keyring.Keyring, k *cairnpb.AccessKey) (string, error) {
-	if len(k.GetSealedSecret()) == 0 {
-		return k.GetSecret(), nil
-	}
-	if r == nil {
-		return "", fmt.Errorf("meta: access key %s is sealed and this node has no master key", k.GetAccessKeyId())
-	}
-	plain, err := r.Unwrap(k.GetSecretKeyId(), k.GetSealedSecret(), keyring.SecretAAD(k.GetAccessKeyId(), k.GetSecretKeyId()))
-	if err != nil {
-		return "", fmt.Errorf("meta: unseal secret of %s: %w", k.GetAccessKeyId(), err)
-	}
-	return string(plain), nil
 }
 
 // sealAccessKey returns the record to store for a new access key: k with
@@ -187,7 +130,7 @@ func (s *Server) sealAccessKey(k *cairnpb.AccessKey) (*cairnpb.AccessKey, error)
 	}); err != nil {
 		return nil, err
 	}
-	sealed, err := sealSecret(ring, active, k.GetAccessKeyId(), k.GetSecret())
+	sealed, err := jobs.SealSecret(ring, active, k.GetAccessKeyId(), k.GetSecret())
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -201,7 +202,7 @@ func (s *Server) transferLeadership(ctx context.Context, req *cairnpb.TransferLe
 			s.cfg.Logger.Info("transferred leadership", "to", id)
 			return &cairnpb.TransferLeadershipResponse{PreviousLeaderId: s.cfg.ID, LeaderId: string(id)}, nil
 		}
-		if !sleepCtx(ctx, 20*time.Millisecond) {
+		if !leaderjob.Sleep(ctx, 20*time.Millisecond) {
 			return nil, fmt.Errorf("meta: transfer leadership: waiting for the new leader: %w", ctx.Err())
 		}
 	}

@@ -79,7 +79,7 @@ func (s *Server) Stats() (Stats, error) {
 	}
 	st.Repair.ETASeconds = -1
 	if st.Leader {
-		rs := s.node.repair.snapshot()
+		rs := s.node.jobSet.RepairStatus()
 		st.Repair = RepairStats{
 			UnderReplicated: rs.GetUnderReplicated(), ToMove: rs.GetToMove(), LostUnits: rs.GetLostUnits(),
 			UnitsLeft: rs.GetUnitsLeft(), BytesLeft: rs.GetBytesLeft(),
@@ -90,7 +90,7 @@ func (s *Server) Stats() (Stats, error) {
 			InventoryMissing: rs.GetInventory().GetFoundMissing(), InventoryMismatched: rs.GetInventory().GetFoundMismatched(),
 			InventoryLastPass: time.Duration(rs.GetInventory().GetLastPassDurationNanos()),
 		}
-		bs := s.node.rebalance.snapshot()
+		bs := s.node.jobSet.RebalanceStatus()
 		st.Rebalance = RebalanceStats{
 			Running: bs.GetRunning(), ShardsToMove: bs.GetShardsToMove(), ShardsMoved: bs.GetShardsMoved(),
 			BytesMoved: bs.GetBytesMoved(), TotalShardsMoved: bs.GetTotalShardsMoved(),

@@ -221,8 +221,8 @@ func (s *Server) commitPart(ctx context.Context, req *cairnpb.CommitPartRequest)
 	if err := s.node.propose(ctx, cmd); err != nil {
 		return nil, err
 	}
-	if p := req.GetPart().GetPart(); p != nil && degradedLocations(p.GetDegraded(), p.GetShards()) {
-		s.node.repair.kick()
+	if p := req.GetPart().GetPart(); p != nil {
+		s.node.jobSet.KickIfPartDegraded(p)
 	}
 	return &cairnpb.CommitPartResponse{}, nil
 }

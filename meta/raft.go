@@ -69,12 +69,9 @@ type node struct {
 	jobs  *leaderjob.Runner
 	conns *dataclient.Pool
 
-	rewrap    rewrapProgress  // the leader's re-wrap of master-key-wrapped keys
-	lifecycle *jobs.Lifecycle // the lifecycle job, whose counts the node reports
-
-	repair      repairState    // the leader's repair engine progress
-	rebalance   rebalanceState // the leader's rebalancer progress
-	shardChecks shardChecks    // gateway shard reports waiting for the leader's check
+	// jobSet is the leader's jobs and the state they share, which the
+	// services read and kick through its methods.
+	jobSet *jobs.Set
 }
 
 // leadership is one stretch of leading. ready closes when the post-election
@@ -133,9 +130,8 @@ func startNode(cfg Config) (_ *node, err error) {
 
 	n.conns = dataclient.New(cfg.Transport)
 	closers = append(closers, n.conns.Close)
-	env := n.jobsEnv()
-	n.lifecycle = jobs.NewLifecycle(env)
-	if n.jobs, err = leaderjob.New(leaderjob.Config{Logger: cfg.Logger}, n.leaderJobs(env)...); err != nil {
+	n.jobSet = jobs.New(n.jobsEnv())
+	if n.jobs, err = leaderjob.New(leaderjob.Config{Logger: cfg.Logger}, n.jobSet.Jobs()...); err != nil {
 		return nil, fmt.Errorf("meta: leader jobs: %w", err)
 	}
 
@@ -252,7 +248,7 @@ func (n *node) holdOffice(ld *leadership) {
 			return
 		}
 		n.cfg.Logger.Warn("post-election barrier failed; retrying", "term", ld.term, "err", err)
-		if !sleepCtx(ld.ctx, officeRetryPause) {
+		if !leaderjob.Sleep(ld.ctx, officeRetryPause) {
 			return
 		}
 	}
@@ -286,20 +282,9 @@ func (n *node) retryInOffice(ld *leadership, what string, fn func() error) {
 			return
 		}
 		n.cfg.Logger.Warn(what+" failed; retrying", "err", err)
-		if !sleepCtx(ld.ctx, officeRetryPause) {
+		if !leaderjob.Sleep(ld.ctx, officeRetryPause) {
 			return
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 
@@ -387,7 +372,7 @@ func (n *node) readBarrier(ctx context.Context) error {
 		if !n.isLeader() {
 			return fmt.Errorf("meta: read: %w", rpcerr.ErrNotLeader)
 		}
-		if !sleepCtx(ctx, 5*time.Millisecond) {
+		if !leaderjob.Sleep(ctx, 5*time.Millisecond) {
 			return ctx.Err()
 		}
 	}

@@ -38,7 +38,7 @@ func (s *Server) setNodeWeight(ctx context.Context, req *cairnpb.SetNodeWeightRe
 		return nil, err
 	}
 	s.cfg.Logger.Info("data node weight changed", "node", req.GetNodeId(), "weight", req.GetWeight())
-	s.node.rebalance.kick(false)
+	s.node.jobSet.KickRebalance(false)
 	resp := &cairnpb.SetNodeWeightResponse{}
 	err := s.node.store.View(func(r pebble.Reader) error {
 		var err error
@@ -53,13 +53,13 @@ func (s *Server) startRebalance(ctx context.Context, _ *cairnpb.RebalanceRequest
 	if err := s.node.readBarrier(ctx); err != nil {
 		return nil, err
 	}
-	s.node.rebalance.kick(true)
-	return &cairnpb.RebalanceResponse{Status: s.node.rebalance.snapshot()}, nil
+	s.node.jobSet.KickRebalance(true)
+	return &cairnpb.RebalanceResponse{Status: s.node.jobSet.RebalanceStatus()}, nil
 }
 
 func (s *Server) rebalanceStatus(ctx context.Context, _ *cairnpb.RebalanceStatusRequest) (*cairnpb.RebalanceStatusResponse, error) {
 	if err := s.node.readBarrier(ctx); err != nil {
 		return nil, err
 	}
-	return &cairnpb.RebalanceStatusResponse{Status: s.node.rebalance.snapshot()}, nil
+	return &cairnpb.RebalanceStatusResponse{Status: s.node.jobSet.RebalanceStatus()}, nil
 }

@@ -57,7 +57,7 @@ func (m *metaService) ReportUnreadable(ctx context.Context, req *cairnpb.ReportU
 func (s *Server) reportUnreadable(_ context.Context, req *cairnpb.ReportUnreadableRequest) (*cairnpb.ReportUnreadableResponse, error) {
 	rep := proto.Clone(req.GetReport()).(*cairnpb.UnreadableReport)
 	rep.UnixNano = s.cfg.Now().UnixNano()
-	s.node.repair.reportUnreadable(rep)
+	s.node.jobSet.ReportUnreadable(rep)
 	s.cfg.Logger.Error("object version unreadable", "namespace", rep.GetNamespace(), "bucket", rep.GetBucket(),
 		"key", rep.GetKey(), "version", rep.GetVersionId(), "shards_readable", rep.GetShardsReadable(),
 		"shards_needed", rep.GetShardsNeeded(), "reporter", rep.GetReporter(), "detail", rep.GetDetail())
@@ -73,7 +73,7 @@ func (s *Server) setNodeState(ctx context.Context, req *cairnpb.SetNodeStateRequ
 		return nil, err
 	}
 	s.cfg.Logger.Info("data node state changed", "node", req.GetNodeId(), "state", req.GetState().String())
-	s.node.repair.kick()
+	s.node.jobSet.KickRepair()
 	resp := &cairnpb.SetNodeStateResponse{}
 	err := s.node.store.View(func(r pebble.Reader) error {
 		var err error
@@ -87,7 +87,7 @@ func (s *Server) repairStatus(ctx context.Context, _ *cairnpb.RepairStatusReques
 	if err := s.node.readBarrier(ctx); err != nil {
 		return nil, err
 	}
-	return &cairnpb.RepairStatusResponse{Status: s.node.repair.snapshot()}, nil
+	return &cairnpb.RepairStatusResponse{Status: s.node.jobSet.RepairStatus()}, nil
 }
 
 func (s *Server) reportCorruptShard(ctx context.Context, req *cairnpb.ReportCorruptShardRequest) (*cairnpb.ReportCorruptShardResponse, error) {
@@ -98,6 +98,6 @@ func (s *Server) reportCorruptShard(ctx context.Context, req *cairnpb.ReportCorr
 		return nil, err
 	}
 	s.cfg.Logger.Warn("corrupt shard reported", "node", req.GetNodeId(), "shard", req.GetShardId())
-	s.node.repair.kick()
+	s.node.jobSet.KickRepair()
 	return &cairnpb.ReportCorruptShardResponse{}, nil
 }

@@ -123,3 +123,19 @@ func TestClusterDuplicateCreateBucketAnswersAppliedBucket(t *testing.T) {
 	})
 	fsmtest.WantErr(t, err, rpcerr.ErrBucketExists)
 }
+
+// A proposal made on behalf of a call but not its own command (the
+// cluster ID drawn within the first RegisterNode) carries no request ID:
+// with the call's, the call's own command would be dropped as a duplicate.
+func TestWithoutRequestIDHidesTheCallersID(t *testing.T) {
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(
+		requestIDKey, hex.EncodeToString(bytes.Repeat([]byte{7}, fsm.RequestIDLen)), requestStartKey, "1000"))
+	own := &cairnpb.Command{}
+	if err := stampRequest(ctx, own); err != nil || len(own.GetRequestId()) != fsm.RequestIDLen {
+		t.Fatalf("the call's own command: %v, %v", own, err)
+	}
+	other := &cairnpb.Command{}
+	if err := stampRequest(withoutRequestID(ctx), other); err != nil || len(other.GetRequestId()) != 0 {
+		t.Fatalf("another command: %v, %v", other, err)
+	}
+}

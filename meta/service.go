@@ -268,7 +268,7 @@ func (s *Server) commitObject(ctx context.Context, req *cairnpb.CommitObjectRequ
 	if err := s.node.propose(ctx, cmd); err != nil {
 		return nil, err
 	}
-	s.node.kickIfDegraded(req.GetVersion())
+	s.node.jobSet.KickIfDegraded(req.GetVersion())
 	return &cairnpb.CommitObjectResponse{}, nil
 }
 
@@ -342,7 +342,7 @@ func (s *Server) registerNode(ctx context.Context, req *cairnpb.RegisterNodeRequ
 	if was, is := before.GetIncarnation(), d.GetIncarnation(); was != 0 && is != 0 && was != is {
 		s.cfg.Logger.Warn("data node is back with a new incarnation: its shards recorded with the old one are missing and will be rebuilt",
 			"node", d.GetId(), "old_incarnation", fmt.Sprintf("%016x", was), "incarnation", fmt.Sprintf("%016x", is))
-		s.node.repair.kick()
+		s.node.jobSet.KickRepair()
 	}
 	return &cairnpb.RegisterNodeResponse{ClusterId: cluster}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/jobs"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
@@ -312,7 +313,7 @@ func (s *Server) lookupAccessKey(ctx context.Context, req *cairnpb.LookupAccessK
 	if err != nil {
 		return nil, err
 	}
-	secret, err := secretOf(s.cfg.Keyring, k)
+	secret, err := jobs.SecretOf(s.cfg.Keyring, k)
 	if err != nil {
 		return nil, err
 	}

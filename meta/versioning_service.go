@@ -109,7 +109,7 @@ func (s *Server) commitVersion(ctx context.Context, req *cairnpb.CommitVersionRe
 	if err := s.node.propose(ctx, cmd); err != nil {
 		return nil, err
 	}
-	s.node.kickIfDegraded(req.GetVersion())
+	s.node.jobSet.KickIfDegraded(req.GetVersion())
 	resp := &cairnpb.CommitVersionResponse{}
 	switch s.localVersioning(req.GetNamespace(), req.GetBucket()) {
 	case fsm.VersioningEnabled:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cairn-store/cairn/cmd/internal/ops"
 	"github.com/cairn-store/cairn/meta"
+	"github.com/cairn-store/cairn/meta/jobs"
 	"github.com/cairn-store/cairn/meta/keyring"
 )
 
@@ -50,20 +51,20 @@ func (m *metaKeyFlags) keyring() (*keyring.Keyring, error) {
 
 // registerRewrapMetrics exports the leader's master key re-wrap progress.
 func registerRewrapMetrics(reg prometheus.Registerer, s *meta.Server) error {
-	metric := func(name, help string, t prometheus.ValueType, v func(meta.RewrapStats) float64) ops.SnapshotMetric[meta.RewrapStats] {
-		return ops.SnapshotMetric[meta.RewrapStats]{Name: name, Help: help, Type: t, Value: v}
+	metric := func(name, help string, t prometheus.ValueType, v func(jobs.RewrapStats) float64) ops.SnapshotMetric[jobs.RewrapStats] {
+		return ops.SnapshotMetric[jobs.RewrapStats]{Name: name, Help: help, Type: t, Value: v}
 	}
-	return reg.Register(ops.NewSnapshotCollector(func() (meta.RewrapStats, error) { return s.RewrapStats(), nil }, nil,
+	return reg.Register(ops.NewSnapshotCollector(func() (jobs.RewrapStats, error) { return s.RewrapStats(), nil }, nil,
 		metric("cairn_meta_masterkey_rewrapped_total", "Wrapped keys re-wrapped under the active master key since this node started leading.", prometheus.CounterValue,
-			func(st meta.RewrapStats) float64 { return float64(st.Done) }),
+			func(st jobs.RewrapStats) float64 { return float64(st.Done) }),
 		metric("cairn_meta_masterkey_rewrap_pending", "Wrapped keys under old master keys still to re-wrap in the current pass (leader only).", prometheus.GaugeValue,
-			func(st meta.RewrapStats) float64 { return float64(max(st.Pending, 0)) }),
+			func(st jobs.RewrapStats) float64 { return float64(max(st.Pending, 0)) }),
 		metric("cairn_meta_masterkey_rewrap_failed", "Wrapped keys the last pass could not unwrap (master key missing from the keyring, or tampered).", prometheus.GaugeValue,
-			func(st meta.RewrapStats) float64 { return float64(st.Failed) }),
+			func(st jobs.RewrapStats) float64 { return float64(st.Failed) }),
 		metric("cairn_meta_masterkey_rewrap_rate", "Wrapped keys re-wrapped per second over the current or last pass.", prometheus.GaugeValue,
-			func(st meta.RewrapStats) float64 { return st.Rate }),
+			func(st jobs.RewrapStats) float64 { return st.Rate }),
 		metric("cairn_meta_masterkey_rewrap_running", "1 while a re-wrap pass is under way.", prometheus.GaugeValue,
-			func(st meta.RewrapStats) float64 {
+			func(st jobs.RewrapStats) float64 {
 				if st.Running {
 					return 1
 				}

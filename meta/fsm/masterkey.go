@@ -19,7 +19,7 @@ import (
 // the data keys of new versions and parts (in the gateways) and seals new
 // access key secrets (meta, before proposing: neither the Raft log nor the
 // FSM ever holds a new secret in plaintext). After a rotation the leader
-// re-wraps everything still wrapped by another key (meta/rewrap.go); a RewrapCmd
+// re-wraps everything still wrapped by another key (meta/jobs/rewrap.go); a RewrapCmd
 // replaces a wrapped key only where the record still holds the old one.
 //
 //	k/active -> cairnpb.MasterKeyState

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/keyring"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
@@ -39,13 +40,18 @@ type Env struct {
 	Now func() time.Time
 	// Logger receives the jobs' logs.
 	Logger *slog.Logger
+	// Keyring holds the master keys; nil: no re-wrap job.
+	Keyring *keyring.Keyring
 	// Config holds the settings of the jobs, with the node's defaults
 	// applied.
 	Config Config
 }
 
-// Config is the jobs' part of the meta node's configuration.
+// Config is the jobs' part of the meta node's configuration (meta.Config
+// says what each setting means).
 type Config struct {
+	// ID is the meta node's ID, which the statuses name as the leader's.
+	ID string
 	// GCInterval is the wait between GC rounds; GCGrace how old a GC
 	// queue entry must be before its shard is deleted.
 	GCInterval, GCGrace time.Duration
@@ -57,4 +63,21 @@ type Config struct {
 	// the expiry index entries examined per second (negative: unlimited).
 	LifecycleDay  time.Duration
 	LifecycleRate int64
+	// RepairInterval is the wait between repair rounds and between
+	// rebalance checks; RepairGrace how long a silent data node is
+	// waited for before its shards are rebuilt elsewhere; HealthWindow
+	// how recent a heartbeat makes a node alive.
+	RepairInterval, RepairGrace, HealthWindow time.Duration
+	// RepairParallel bounds concurrent rebuilds; RepairBytesPerSecond
+	// paces repair and rebalancing.
+	RepairParallel       int
+	RepairBytesPerSecond int64
+	// RebalanceManual: the rebalancer moves shards only when asked.
+	RebalanceManual bool
+	// InventoryInterval is the wait between inventory passes;
+	// InventoryRate and ShardCheckRate pace them (shards per second).
+	InventoryInterval             time.Duration
+	InventoryRate, ShardCheckRate int64
+	// RewrapRate bounds the keys re-wrapped per second.
+	RewrapRate int
 }

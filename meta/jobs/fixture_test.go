@@ -4,12 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/hashicorp/raft"
-	"google.golang.org/protobuf/proto"
-
 	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
-	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
 // newTestFSM returns an FSM on a fresh store, closed when t ends.
@@ -29,19 +25,4 @@ func newTestFSM(t testing.TB) *fsm.FSM {
 		t.Fatal(err)
 	}
 	return f
-}
-
-// applyCmd applies cmd to f as log entry idx, stamped idx milliseconds
-// after the epoch, and returns the apply's refusal.
-func applyCmd(t testing.TB, f *fsm.FSM, idx uint64, cmd *cairnpb.Command) error {
-	t.Helper()
-	cmd.UnixNano = int64(idx) * 1_000_000
-	data, err := proto.Marshal(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp := f.Apply(&raft.Log{Index: idx, Term: 1, Type: raft.LogCommand, Data: data}); resp != nil {
-		return resp.(error)
-	}
-	return nil
 }

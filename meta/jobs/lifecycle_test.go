@@ -36,8 +36,7 @@ func TestLifecycleScanMemory(t *testing.T) {
 	}
 	f := newTestFSM(t)
 	var idx uint64
-	idx++
-	if err := applyCmd(t, f, idx, &cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}}); err != nil {
+	if err := applyCmd(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}}); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()

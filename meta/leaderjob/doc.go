@@ -13,7 +13,8 @@
 //   - kicks: a job that returns a Kick from Kicks is woken early by
 //     Kick.Kick. Kicks coalesce: any number of them while one is pending,
 //     or before a round starts, cause one round.
-//   - pacing: Pacer spreads a job's work (bytes, shards) to a rate.
+//   - pacing: Pacer spreads a job's work (bytes, shards) to a rate;
+//     Sleep waits out a pause unless the context ends first.
 //   - status and metrics: rounds, failed rounds, the last error, the last
 //     round's duration and the last success of every job, as Status and as
 //     Prometheus series labelled job=<name> (Collector).

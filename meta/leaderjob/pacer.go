@@ -48,3 +48,15 @@ func (p *Pacer) Wait(ctx context.Context, n int64) error {
 		return nil
 	}
 }
+
+// Sleep waits d or until ctx ends, and reports whether it waited d.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,4 +1,4 @@
-package meta
+package jobs
 
 import (
 	"bytes"
@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/fsm"
-	"github.com/cairn-store/cairn/meta/jobs"
 	"github.com/cairn-store/cairn/meta/keyring"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -36,8 +35,6 @@ import (
 // wakes it.
 
 const (
-	// DefaultRewrapRate is Config.RewrapRate's default.
-	DefaultRewrapRate  = 500
 	rewrapBatch        = 64
 	rewrapSettle       = 3 * time.Second
 	rewrapSettleFor    = 2 * time.Minute
@@ -91,48 +88,37 @@ type RewrapStats struct {
 	Rate float64
 }
 
-// RewrapStats returns the re-wrap's progress.
-func (s *Server) RewrapStats() RewrapStats {
-	p := &s.node.rewrap
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !s.node.isLeader() {
-		return RewrapStats{}
-	}
-	return RewrapStats{Running: p.running, Done: p.done, Pending: p.pending, Failed: p.failed, Rate: p.rate}
-}
-
 // rewrapJob is the leader's re-wrap: a pass at once in a new term, then
 // at once again after a pass that re-wrapped something, else after a
 // pause chosen by the pass (rewrapSettle, rewrapRetry, rewrapIdle) or
 // when a rotation kicks it. It runs only with a keyring.
 type rewrapJob struct {
-	n       *node
+	s       *Set
 	started time.Time     // when this term's job started
 	next    time.Duration // the pause the last pass chose
 }
 
-func (j *rewrapJob) Name() string            { return jobs.NameRewrap }
+func (j *rewrapJob) Name() string            { return NameRewrap }
 func (j *rewrapJob) Interval() time.Duration { return j.next }
-func (j *rewrapJob) Kicks() *leaderjob.Kick  { return &j.n.rewrap.wake }
+func (j *rewrapJob) Kicks() *leaderjob.Kick  { return &j.s.rewrap.wake }
 
 func (j *rewrapJob) Start(context.Context) time.Duration {
-	p := &j.n.rewrap
+	p := &j.s.rewrap
 	p.mu.Lock()
 	p.done, p.failed, p.pending, p.passes, p.rate, p.lastErr = 0, 0, 0, 0, 0, ""
 	p.mu.Unlock()
-	j.started = j.n.cfg.Now()
+	j.started = j.s.env.Now()
 	return 0
 }
 
 func (j *rewrapJob) Round(ctx context.Context) error {
-	n, p := j.n, &j.n.rewrap
-	st, err := n.publishDefaultKey(ctx)
+	s, p := j.s, &j.s.rewrap
+	st, err := s.publishDefaultKey(ctx)
 	if err != nil {
 		j.next = rewrapPublishRetry
 		return fmt.Errorf("meta: publish the default master key: %w", err)
 	}
-	done, err := n.rewrapPass(ctx, st.GetActiveKeyId())
+	done, err := s.rewrapPass(ctx, st.GetActiveKeyId())
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -152,7 +138,7 @@ func (j *rewrapJob) Round(ctx context.Context) error {
 		since = j.started
 	}
 	switch {
-	case n.cfg.Now().Sub(since) < rewrapSettleFor:
+	case s.env.Now().Sub(since) < rewrapSettleFor:
 		j.next = rewrapSettle
 	case err != nil:
 		j.next = rewrapRetry
@@ -162,9 +148,9 @@ func (j *rewrapJob) Round(ctx context.Context) error {
 
 // publishDefaultKey returns the replicated master key state, first
 // committing the keyring's default key as active when none is yet.
-func (n *node) publishDefaultKey(ctx context.Context) (*cairnpb.MasterKeyState, error) {
+func (s *Set) publishDefaultKey(ctx context.Context) (*cairnpb.MasterKeyState, error) {
 	var st *cairnpb.MasterKeyState
-	err := n.store.View(func(r pebble.Reader) error {
+	err := s.env.Store.View(func(r pebble.Reader) error {
 		var err error
 		st, err = fsm.GetMasterKeyState(r)
 		return err
@@ -172,13 +158,13 @@ func (n *node) publishDefaultKey(ctx context.Context) (*cairnpb.MasterKeyState, 
 	if err != nil || st.GetActiveKeyId() != "" {
 		return st, err
 	}
-	id := n.cfg.Keyring.Default()
+	id := s.env.Keyring.Default()
 	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetMasterKey{SetMasterKey: &cairnpb.SetMasterKeyCmd{KeyId: id}}}
-	if err := n.propose(ctx, cmd); err != nil {
+	if err := s.env.Propose(ctx, cmd); err != nil {
 		return nil, err
 	}
-	n.cfg.Logger.Info("published the default master key as active", "key_id", id)
-	return &cairnpb.MasterKeyState{ActiveKeyId: id, SetUnixNano: n.cfg.Now().UnixNano()}, nil
+	s.env.Logger.Info("published the default master key as active", "key_id", id)
+	return &cairnpb.MasterKeyState{ActiveKeyId: id, SetUnixNano: s.env.Now().UnixNano()}, nil
 }
 
 // rewrapCandidate is one wrapped key found by a pass: a data key envelope
@@ -195,11 +181,11 @@ func (c rewrapCandidate) wrap(r *keyring.Keyring, to string) ([]byte, error) {
 	if c.env != nil {
 		return rewrapEnvelope(r, c.env, to)
 	}
-	secret, err := secretOf(r, c.key)
+	secret, err := SecretOf(r, c.key)
 	if err != nil {
 		return nil, err
 	}
-	return sealSecret(r, to, c.key.GetAccessKeyId(), secret)
+	return SealSecret(r, to, c.key.GetAccessKeyId(), secret)
 }
 
 // rewrapWalk offers the wrapped keys of one table from the key from on (nil:
@@ -209,14 +195,14 @@ type rewrapWalk func(r pebble.Reader, from []byte, add func(c rewrapCandidate) b
 
 // rewrapPass walks everything once and re-wraps what is under another key
 // than active. It returns how many keys it re-wrapped.
-func (n *node) rewrapPass(ctx context.Context, active string) (int64, error) {
-	ring := n.cfg.Keyring
+func (s *Set) rewrapPass(ctx context.Context, active string) (int64, error) {
+	ring := s.env.Keyring
 	if !ring.Has(active) {
 		return 0, fmt.Errorf("meta: the active master key %q is not in this node's %s: nothing can be re-wrapped", active, ring)
 	}
 	var pending int64
-	if err := n.store.View(func(r pebble.Reader) error {
-		counts, err := countWrapped(r)
+	if err := s.env.Store.View(func(r pebble.Reader) error {
+		counts, err := CountWrapped(r)
 		for id, c := range counts {
 			if id != active {
 				pending += c.GetVersions() + c.GetUploadParts() + c.GetAccessKeys()
@@ -226,8 +212,8 @@ func (n *node) rewrapPass(ctx context.Context, active string) (int64, error) {
 	}); err != nil {
 		return 0, err
 	}
-	p := &n.rewrap
-	start := n.cfg.Now()
+	p := &s.rewrap
+	start := s.env.Now()
 	p.mu.Lock()
 	p.running, p.pending, p.failed, p.rate = true, pending, 0, 0
 	p.mu.Unlock()
@@ -236,7 +222,7 @@ func (n *node) rewrapPass(ctx context.Context, active string) (int64, error) {
 		p.mu.Lock()
 		p.running = false
 		p.passes++
-		p.lastPass = n.cfg.Now()
+		p.lastPass = s.env.Now()
 		p.mu.Unlock()
 	}()
 	if pending == 0 {
@@ -251,7 +237,7 @@ func (n *node) rewrapPass(ctx context.Context, active string) (int64, error) {
 		for {
 			var batch []rewrapCandidate
 			var next []byte
-			err := n.store.View(func(r pebble.Reader) error {
+			err := s.env.Store.View(func(r pebble.Reader) error {
 				var err error
 				next, err = walk(r, from, func(c rewrapCandidate) bool {
 					if c.from == active {
@@ -265,20 +251,20 @@ func (n *node) rewrapPass(ctx context.Context, active string) (int64, error) {
 			if err != nil {
 				return done, err
 			}
-			k, err := n.proposeRewrap(ctx, active, batch)
+			k, err := s.proposeRewrap(ctx, active, batch)
 			done += k
 			p.mu.Lock()
 			p.done += k
 			p.pending -= k
 			p.failed += int64(len(batch)) - k
-			if secs := n.cfg.Now().Sub(start).Seconds(); secs > 0 {
+			if secs := s.env.Now().Sub(start).Seconds(); secs > 0 {
 				p.rate = float64(done) / secs
 			}
 			p.mu.Unlock()
 			if err != nil {
 				return done, err
 			}
-			if k > 0 && !sleepCtx(ctx, time.Duration(float64(k)/float64(n.cfg.RewrapRate)*float64(time.Second))) {
+			if k > 0 && !leaderjob.Sleep(ctx, time.Duration(float64(k)/float64(s.env.Config.RewrapRate)*float64(time.Second))) {
 				return done, ctx.Err()
 			}
 			if next == nil {
@@ -288,7 +274,7 @@ func (n *node) rewrapPass(ctx context.Context, active string) (int64, error) {
 		}
 	}
 	if done > 0 {
-		n.cfg.Logger.Info("re-wrapped keys under the active master key", "key_id", active, "keys", done)
+		s.env.Logger.Info("re-wrapped keys under the active master key", "key_id", active, "keys", done)
 	}
 	return done, nil
 }
@@ -296,12 +282,12 @@ func (n *node) rewrapPass(ctx context.Context, active string) (int64, error) {
 // proposeRewrap wraps the candidates under active and proposes them. It
 // returns how many it proposed; candidates that do not unwrap are logged
 // and left.
-func (n *node) proposeRewrap(ctx context.Context, active string, batch []rewrapCandidate) (int64, error) {
+func (s *Set) proposeRewrap(ctx context.Context, active string, batch []rewrapCandidate) (int64, error) {
 	cmd := &cairnpb.RewrapCmd{}
 	for _, c := range batch {
-		wrapped, err := c.wrap(n.cfg.Keyring, active)
+		wrapped, err := c.wrap(s.env.Keyring, active)
 		if err != nil {
-			n.cfg.Logger.Warn("cannot re-wrap a key", "from", c.from, "to", active, "err", err)
+			s.env.Logger.Warn("cannot re-wrap a key", "from", c.from, "to", active, "err", err)
 			continue
 		}
 		c.item.NewWrapped, c.item.NewKeyId = wrapped, active
@@ -310,7 +296,7 @@ func (n *node) proposeRewrap(ctx context.Context, active string, batch []rewrapC
 	if len(cmd.Items) == 0 {
 		return 0, nil
 	}
-	if err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_Rewrap{Rewrap: cmd}}); err != nil {
+	if err := s.env.Propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_Rewrap{Rewrap: cmd}}); err != nil {
 		return 0, fmt.Errorf("meta: propose %d re-wrapped keys: %w", len(cmd.Items), err)
 	}
 	return int64(len(cmd.Items)), nil
@@ -422,4 +408,60 @@ func walkTable(r pebble.Reader, prefix, from []byte, fn func(key, value []byte) 
 		return nil, fmt.Errorf("meta: walk %q: %w", prefix, err)
 	}
 	return nil, nil
+}
+
+// CountWrapped counts the wrapped keys the cluster keeps by the master key
+// that wraps them; plaintext access key secrets count under "".
+func CountWrapped(r pebble.Reader) (map[string]*cairnpb.MasterKeyCount, error) {
+	counts := map[string]*cairnpb.MasterKeyCount{}
+	of := func(id string) *cairnpb.MasterKeyCount {
+		c, ok := counts[id]
+		if !ok {
+			c = &cairnpb.MasterKeyCount{KeyId: id}
+			counts[id] = c
+		}
+		return c
+	}
+	count := func(c rewrapCandidate) bool {
+		switch {
+		case c.key != nil:
+			of(c.from).AccessKeys++
+		case c.item.GetUploadPart() != nil:
+			of(c.from).UploadParts++
+		default:
+			of(c.from).Versions++
+		}
+		return true
+	}
+	for _, walk := range []rewrapWalk{walkVersions, walkUploadParts, walkAccessKeys} {
+		if _, err := walk(r, nil, count); err != nil {
+			return nil, err
+		}
+	}
+	return counts, nil
+}
+
+// SealSecret seals an access key's secret under the key id.
+func SealSecret(r *keyring.Keyring, keyID, accessKeyID, secret string) ([]byte, error) {
+	sealed, err := r.Wrap(keyID, []byte(secret), keyring.SecretAAD(accessKeyID, keyID))
+	if err != nil {
+		return nil, fmt.Errorf("meta: seal secret of %s: %w", accessKeyID, err)
+	}
+	return sealed, nil
+}
+
+// SecretOf returns an access key record's secret: unsealed, or as stored
+// by versions of Cairn that did not seal secrets.
+func SecretOf(r *keyring.Keyring, k *cairnpb.AccessKey) (string, error) {
+	if len(k.GetSealedSecret()) == 0 {
+		return k.GetSecret(), nil
+	}
+	if r == nil {
+		return "", fmt.Errorf("meta: access key %s is sealed and this node has no master key", k.GetAccessKeyId())
+	}
+	plain, err := r.Unwrap(k.GetSecretKeyId(), k.GetSealedSecret(), keyring.SecretAAD(k.GetAccessKeyId(), k.GetSecretKeyId()))
+	if err != nil {
+		return "", fmt.Errorf("meta: unseal secret of %s: %w", k.GetAccessKeyId(), err)
+	}
+	return string(plain), nil
 }

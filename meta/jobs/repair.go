@@ -1,4 +1,4 @@
-package meta
+package jobs
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/fsm"
-	"github.com/cairn-store/cairn/meta/jobs"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/placement"
@@ -73,7 +72,7 @@ type repairState struct {
 	// again.
 	unreadable map[string]*cairnpb.UnreadableReport
 	// inventory is the inventory reconciliation's progress, kept here so
-	// that RepairStatus shows it (reconcile_inventory.go).
+	// that RepairStatus shows it (inventory.go).
 	inventory *cairnpb.InventoryProgress
 }
 
@@ -206,16 +205,16 @@ func degradedLocations(flag bool, locs []*cairnpb.ShardLocation) bool {
 	return false
 }
 
-// kickIfDegraded starts a repair round when a committed version, or one
+// KickIfDegraded starts a repair round when a committed version, or one
 // of its parts, is degraded, instead of leaving it under-protected until
 // the next scheduled round. Leader's service path, after the commit.
-func (n *node) kickIfDegraded(v *cairnpb.ObjectVersion) {
+func (s *Set) KickIfDegraded(v *cairnpb.ObjectVersion) {
 	deg := degradedLocations(v.GetDegraded(), v.GetShards())
 	for _, p := range v.GetParts() {
 		deg = deg || degradedLocations(p.GetDegraded(), p.GetShards())
 	}
 	if deg {
-		n.repair.kick()
+		s.repair.kick()
 	}
 }
 
@@ -292,68 +291,68 @@ func addBlocked(st *cairnpb.RepairStatus, reason string) {
 
 // repairJob is the leader's repair engine: a round at once in a new term,
 // then every RepairInterval and whenever kicked.
-type repairJob struct{ n *node }
+type repairJob struct{ s *Set }
 
-func (j *repairJob) Name() string            { return jobs.NameRepair }
-func (j *repairJob) Interval() time.Duration { return j.n.cfg.RepairInterval }
-func (j *repairJob) Kicks() *leaderjob.Kick  { return &j.n.repair.wake }
+func (j *repairJob) Name() string            { return NameRepair }
+func (j *repairJob) Interval() time.Duration { return j.s.env.Config.RepairInterval }
+func (j *repairJob) Kicks() *leaderjob.Kick  { return &j.s.repair.wake }
 
 func (j *repairJob) Start(context.Context) time.Duration {
-	n := j.n
-	n.repair.update(func(st *cairnpb.RepairStatus) {
-		*st = cairnpb.RepairStatus{EtaSeconds: -1, LeaderId: n.cfg.ID}
+	s := j.s
+	s.repair.update(func(st *cairnpb.RepairStatus) {
+		*st = cairnpb.RepairStatus{EtaSeconds: -1, LeaderId: s.env.Config.ID}
 	})
-	n.repair.resetUnreadable()
+	s.repair.resetUnreadable()
 	return 0
 }
 
-func (j *repairJob) Round(ctx context.Context) error { return j.n.repairRound(ctx, j.n.conns) }
+func (j *repairJob) Round(ctx context.Context) error { return j.s.repairRound(ctx, j.s.env.Conns) }
 
 // repairRound scans once and works through what it found.
-func (n *node) repairRound(ctx context.Context, conns *dataclient.Pool) error {
+func (s *Set) repairRound(ctx context.Context, conns *dataclient.Pool) error {
 	// No rebalance move runs during a round (repair has priority).
-	n.rebalance.reloc.Lock()
-	defer n.rebalance.reloc.Unlock()
-	n.repair.update(func(st *cairnpb.RepairStatus) { st.Running = true })
-	defer n.repair.update(func(st *cairnpb.RepairStatus) { st.Running = false })
-	scanStart := n.cfg.Now()
-	units, nodes, stale, err := n.repairScan(scanStart)
+	s.rebalance.reloc.Lock()
+	defer s.rebalance.reloc.Unlock()
+	s.repair.update(func(st *cairnpb.RepairStatus) { st.Running = true })
+	defer s.repair.update(func(st *cairnpb.RepairStatus) { st.Running = false })
+	scanStart := s.env.Now()
+	units, nodes, stale, err := s.repairScan(scanStart)
 	if err != nil {
 		return err
 	}
 	if len(stale) > 0 {
 		cmd := &cairnpb.Command{Op: &cairnpb.Command_ClearCorruptShards{ClearCorruptShards: &cairnpb.ClearCorruptShardsCmd{Shards: stale}}}
-		if err := n.propose(ctx, cmd); err != nil {
+		if err := s.env.Propose(ctx, cmd); err != nil {
 			return fmt.Errorf("meta: clear %d stale corrupt reports: %w", len(stale), err)
 		}
 	}
 	if len(units) == 0 {
 		return nil
 	}
-	n.cfg.Logger.Info("repair round", "units", len(units))
+	s.env.Logger.Info("repair round", "units", len(units))
 	start := time.Now()
 	var done int64
-	pace := leaderjob.NewPacer(n.cfg.RepairBytesPerSecond)
+	pace := leaderjob.NewPacer(s.env.Config.RepairBytesPerSecond)
 	work := make(chan *repairUnit)
 	var wg sync.WaitGroup
-	for range n.cfg.RepairParallel {
+	for range s.env.Config.RepairParallel {
 		wg.Go(func() {
 			for u := range work {
 				est := u.estimate()
 				if err := pace.Wait(ctx, est); err != nil {
 					continue
 				}
-				got, err := n.repairUnit(ctx, conns, nodes, u)
+				got, err := s.repairUnit(ctx, conns, nodes, u)
 				var blocked *blockedError
 				switch {
 				case errors.As(err, &blocked):
-					n.cfg.Logger.Debug("repair of a unit is blocked", "key", u.cmd.GetKey(), "version", u.cmd.GetVersionId(),
+					s.env.Logger.Debug("repair of a unit is blocked", "key", u.cmd.GetKey(), "version", u.cmd.GetVersionId(),
 						"part", u.cmd.GetPartNumber(), "upload", u.cmd.GetUploadId(), "reason", blocked.reason)
 				case err != nil && ctx.Err() == nil:
-					n.cfg.Logger.Warn("repair of a unit failed", "key", u.cmd.GetKey(), "version", u.cmd.GetVersionId(),
+					s.env.Logger.Warn("repair of a unit failed", "key", u.cmd.GetKey(), "version", u.cmd.GetVersionId(),
 						"part", u.cmd.GetPartNumber(), "upload", u.cmd.GetUploadId(), "err", err)
 				}
-				n.repair.update(func(st *cairnpb.RepairStatus) {
+				s.repair.update(func(st *cairnpb.RepairStatus) {
 					st.UnitsLeft--
 					st.BytesLeft = max(0, st.BytesLeft-est)
 					if blocked != nil {
@@ -390,8 +389,8 @@ func (n *node) repairRound(ctx context.Context, conns *dataclient.Pool) error {
 	}
 	close(work)
 	wg.Wait()
-	if st := n.repair.snapshot(); len(st.GetBlocked()) > 0 {
-		n.cfg.Logger.Warn("repair cannot rebuild every shard", "units", st.GetBlockedUnits(), "reasons", st.GetBlocked())
+	if st := s.repair.snapshot(); len(st.GetBlocked()) > 0 {
+		s.env.Logger.Warn("repair cannot rebuild every shard", "units", st.GetBlockedUnits(), "reasons", st.GetBlocked())
 	}
 	return ctx.Err()
 }
@@ -399,7 +398,7 @@ func (n *node) repairRound(ctx context.Context, conns *dataclient.Pool) error {
 // repairScan reads the state once: the nodes, the units that need work
 // (riskiest first) and the corrupt reports that no unit refers to any more.
 // It publishes the scan's figures.
-func (n *node) repairScan(now time.Time) ([]*repairUnit, map[string]*nodeView, []*cairnpb.CorruptShard, error) {
+func (s *Set) repairScan(now time.Time) ([]*repairUnit, map[string]*nodeView, []*cairnpb.CorruptShard, error) {
 	var nodes map[string]*nodeView
 	corrupt := map[fsm.ShardRef]*cairnpb.CorruptShard{}
 	referenced := map[fsm.ShardRef]bool{}
@@ -477,9 +476,9 @@ func (n *node) repairScan(now time.Time) ([]*repairUnit, map[string]*nodeView, [
 		units = append(units, u)
 	}
 
-	err := n.store.View(func(r pebble.Reader) error {
+	err := s.env.Store.View(func(r pebble.Reader) error {
 		var err error
-		if nodes, err = n.nodeViews(r, now); err != nil {
+		if nodes, err = s.nodeViews(r, now); err != nil {
 			return err
 		}
 		if err := fsm.Scan(r, []byte(fsm.TagCorrupt), func(key, value []byte) (bool, error) {
@@ -521,9 +520,9 @@ func (n *node) repairScan(now time.Time) ([]*repairUnit, map[string]*nodeView, [
 	}
 	sort.Strings(lostNodes)
 	sort.Strings(draining)
-	n.repair.update(func(st *cairnpb.RepairStatus) {
-		st.LeaderId = n.cfg.ID
-		st.LastScanUnixNano = n.cfg.Now().UnixNano()
+	s.repair.update(func(st *cairnpb.RepairStatus) {
+		st.LeaderId = s.env.Config.ID
+		st.LastScanUnixNano = s.env.Now().UnixNano()
 		st.UnitsScanned = scanned
 		st.UnderReplicated = under
 		st.ToMove = toMove
@@ -546,14 +545,14 @@ func (n *node) repairScan(now time.Time) ([]*repairUnit, map[string]*nodeView, [
 // repairUnit rebuilds or copies the unit's missing and draining shards onto
 // the nodes planRepair picks and commits the new locations. It returns the
 // bytes written, and a *blockedError when some shards wait for capacity.
-func (n *node) repairUnit(ctx context.Context, conns *dataclient.Pool, nodes map[string]*nodeView, u *repairUnit) (int64, error) {
+func (s *Set) repairUnit(ctx context.Context, conns *dataclient.Pool, nodes map[string]*nodeView, u *repairUnit) (int64, error) {
 	plan, err := planRepair(nodes, u)
 	if err != nil {
 		return 0, err
 	}
 	var b int64
 	if len(plan.targets) > 0 {
-		if _, b, err = n.relocateShards(ctx, conns, nodes, u, plan.targets, plan.sources, false); err != nil {
+		if _, b, err = s.relocateShards(ctx, conns, nodes, u, plan.targets, plan.sources, false); err != nil {
 			return b, err
 		}
 	}
@@ -669,7 +668,7 @@ func placeable(nodes map[string]*nodeView, kept []string, holds map[string]bool)
 // commits nothing. When the commit finds the unit changed, the new shards
 // are deleted and nothing is reported. It returns the shards committed and
 // their bytes.
-func (n *node) relocateShards(ctx context.Context, conns *dataclient.Pool, nodes map[string]*nodeView, u *repairUnit,
+func (s *Set) relocateShards(ctx context.Context, conns *dataclient.Pool, nodes map[string]*nodeView, u *repairUnit,
 	targets map[int32]string, sources []*cairnpb.RebuildSource, allOrNothing bool) (int, int64, error) {
 	type result struct {
 		move  *cairnpb.ShardMove
@@ -682,7 +681,7 @@ func (n *node) relocateShards(ctx context.Context, conns *dataclient.Pool, nodes
 	for i, target := range targets {
 		wg.Go(func() {
 			sid := fsm.ShardID(u.shardBase, i)
-			resp, err := n.rebuildOn(ctx, conns, nodes[target].rec.GetAddr(), rebuildRequest(u, i, target, sources))
+			resp, err := s.rebuildOn(ctx, conns, nodes[target].rec.GetAddr(), rebuildRequest(u, i, target, sources))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -718,7 +717,7 @@ func (n *node) relocateShards(ctx context.Context, conns *dataclient.Pool, nodes
 	}
 	if len(cmd.Moves) > 0 {
 		sort.Slice(cmd.Moves, func(i, j int) bool { return cmd.Moves[i].GetIndex() < cmd.Moves[j].GetIndex() })
-		err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: cmd}})
+		err := s.env.Propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: cmd}})
 		if err != nil {
 			if fsm.IsRefusal(err) {
 				// The unit changed meanwhile: the rebuilt shards are
@@ -746,7 +745,7 @@ func rebuildRequest(u *repairUnit, i int32, target string, sources []*cairnpb.Re
 }
 
 // rebuildOn asks the data node at addr to rebuild a shard.
-func (n *node) rebuildOn(ctx context.Context, conns *dataclient.Pool, addr string, req *cairnpb.RebuildShardRequest) (*cairnpb.RebuildShardResponse, error) {
+func (s *Set) rebuildOn(ctx context.Context, conns *dataclient.Pool, addr string, req *cairnpb.RebuildShardRequest) (*cairnpb.RebuildShardResponse, error) {
 	cctx, cancel := context.WithTimeout(ctx, repairCallTimeout)
 	defer cancel()
 	return conns.RebuildShard(cctx, addr, req)

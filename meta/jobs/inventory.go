@@ -1,4 +1,4 @@
-package meta
+package jobs
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/fsm"
-	"github.com/cairn-store/cairn/meta/jobs"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -105,21 +104,21 @@ type inventoryFinding struct {
 // interval or a new leader's progress is seen). After a failed round the
 // pass resumes inventoryRetry later.
 type inventoryJob struct {
-	n    *node
+	s    *Set
 	pace *leaderjob.Pacer // InventoryRate, over the term
 	next time.Duration    // the wait the last round chose
 }
 
-func (j *inventoryJob) Name() string            { return jobs.NameInventory }
+func (j *inventoryJob) Name() string            { return NameInventory }
 func (j *inventoryJob) Interval() time.Duration { return j.next }
 
 func (j *inventoryJob) Start(context.Context) time.Duration {
-	j.pace = leaderjob.NewPacer(j.n.cfg.InventoryRate)
+	j.pace = leaderjob.NewPacer(j.s.env.Config.InventoryRate)
 	return 0
 }
 
 func (j *inventoryJob) Round(ctx context.Context) error {
-	next, err := j.n.inventoryRound(ctx, j.n.conns, j.pace)
+	next, err := j.s.inventoryRound(ctx, j.s.env.Conns, j.pace)
 	if err != nil {
 		j.next = inventoryRetry
 		return fmt.Errorf("meta: inventory reconciliation (it resumes later): %w", err)
@@ -130,9 +129,9 @@ func (j *inventoryJob) Round(ctx context.Context) error {
 
 // inventoryRound starts or resumes a pass and works it to the end, or
 // finds that none is due yet. It returns the wait before the next round.
-func (n *node) inventoryRound(ctx context.Context, conns *dataclient.Pool, pace *leaderjob.Pacer) (time.Duration, error) {
+func (s *Set) inventoryRound(ctx context.Context, conns *dataclient.Pool, pace *leaderjob.Pacer) (time.Duration, error) {
 	var p *cairnpb.InventoryProgress
-	err := n.store.View(func(r pebble.Reader) error {
+	err := s.env.Store.View(func(r pebble.Reader) error {
 		var err error
 		p, err = fsm.GetInventory(r)
 		return err
@@ -140,54 +139,54 @@ func (n *node) inventoryRound(ctx context.Context, conns *dataclient.Pool, pace 
 	if err != nil {
 		return 0, err
 	}
-	n.repair.setInventory(p)
+	s.repair.setInventory(p)
 	if p.GetPassStartedUnixNano() == 0 {
 		if last := p.GetLastPassFinishedUnixNano(); last != 0 {
-			if wait := time.Unix(0, last).Add(n.cfg.InventoryInterval).Sub(n.cfg.Now()); wait > 0 {
+			if wait := time.Unix(0, last).Add(s.env.Config.InventoryInterval).Sub(s.env.Now()); wait > 0 {
 				return min(wait, inventoryMaxSleep), nil
 			}
 		}
 		p = &cairnpb.InventoryProgress{
-			PassStartedUnixNano: n.cfg.Now().UnixNano(), Passes: p.GetPasses(),
+			PassStartedUnixNano: s.env.Now().UnixNano(), Passes: p.GetPasses(),
 			LastPassFinishedUnixNano: p.GetLastPassFinishedUnixNano(), LastPassDurationNanos: p.GetLastPassDurationNanos(),
 			LastPassUnits: p.GetLastPassUnits(), LastPassMissing: p.GetLastPassMissing(), LastPassMismatched: p.GetLastPassMismatched(),
 		}
-		if err := n.saveInventory(ctx, p); err != nil {
+		if err := s.saveInventory(ctx, p); err != nil {
 			return 0, err
 		}
 	} else {
-		n.cfg.Logger.Info("inventory reconciliation resumes a pass", "units_done", p.GetUnitsDone(),
+		s.env.Logger.Info("inventory reconciliation resumes a pass", "units_done", p.GetUnitsDone(),
 			"started", time.Unix(0, p.GetPassStartedUnixNano()).UTC())
 	}
-	return 0, n.inventoryPass(ctx, conns, pace, p)
+	return 0, s.inventoryPass(ctx, conns, pace, p)
 }
 
 // saveInventory replicates p.
-func (n *node) saveInventory(ctx context.Context, p *cairnpb.InventoryProgress) error {
+func (s *Set) saveInventory(ctx context.Context, p *cairnpb.InventoryProgress) error {
 	cmd := &cairnpb.SetInventoryProgressCmd{Progress: proto.Clone(p).(*cairnpb.InventoryProgress)}
-	if err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_SetInventoryProgress{SetInventoryProgress: cmd}}); err != nil {
+	if err := s.env.Propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_SetInventoryProgress{SetInventoryProgress: cmd}}); err != nil {
 		return fmt.Errorf("meta: save inventory progress: %w", err)
 	}
-	n.repair.setInventory(p)
+	s.repair.setInventory(p)
 	return nil
 }
 
 // inventoryPass works through the pass p from its cursor to the end.
-func (n *node) inventoryPass(ctx context.Context, conns *dataclient.Pool, pace *leaderjob.Pacer, p *cairnpb.InventoryProgress) error {
+func (s *Set) inventoryPass(ctx context.Context, conns *dataclient.Pool, pace *leaderjob.Pacer, p *cairnpb.InventoryProgress) error {
 	saved := time.Now()
 	for {
-		b, next, err := n.inventoryBatch(p.GetCursor())
+		b, next, err := s.inventoryBatch(p.GetCursor())
 		if err != nil {
 			return err
 		}
 		if err := pace.Wait(ctx, b.shards); err != nil {
 			return err
 		}
-		found, checked, skipped := n.statBatch(ctx, conns, b)
+		found, checked, skipped := s.statBatch(ctx, conns, b)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := n.reportFindings(ctx, found); err != nil {
+		if err := s.reportFindings(ctx, found); err != nil {
 			return err
 		}
 		p.UnitsDone += b.units
@@ -202,19 +201,19 @@ func (n *node) inventoryPass(ctx context.Context, conns *dataclient.Pool, pace *
 		}
 		p.Cursor = next
 		if next == nil {
-			now := n.cfg.Now().UnixNano()
+			now := s.env.Now().UnixNano()
 			done := &cairnpb.InventoryProgress{
 				Passes: p.GetPasses() + 1, LastPassFinishedUnixNano: now, LastPassDurationNanos: max(0, now-p.GetPassStartedUnixNano()),
 				LastPassUnits: p.GetUnitsDone(), LastPassMissing: p.GetFoundMissing(), LastPassMismatched: p.GetFoundMismatched(),
 			}
-			n.cfg.Logger.Info("inventory reconciliation pass finished", "units", p.GetUnitsDone(), "shards", p.GetShardsChecked(),
+			s.env.Logger.Info("inventory reconciliation pass finished", "units", p.GetUnitsDone(), "shards", p.GetShardsChecked(),
 				"missing", p.GetFoundMissing(), "mismatched", p.GetFoundMismatched(), "nodes_skipped", p.GetNodesSkipped(),
 				"took", time.Duration(done.GetLastPassDurationNanos()).Round(time.Second))
-			return n.saveInventory(ctx, done)
+			return s.saveInventory(ctx, done)
 		}
-		n.repair.setInventory(p)
+		s.repair.setInventory(p)
 		if time.Since(saved) >= inventoryPersistEvery {
-			if err := n.saveInventory(ctx, p); err != nil {
+			if err := s.saveInventory(ctx, p); err != nil {
 				return err
 			}
 			saved = time.Now()
@@ -225,11 +224,11 @@ func (n *node) inventoryPass(ctx context.Context, conns *dataclient.Pool, pace *
 // inventoryBatch reads the shards of up to inventoryBatchUnits units from
 // the key from on, grouped by node, and the key to resume at (nil: the
 // pass is done).
-func (n *node) inventoryBatch(from []byte) (*inventoryBatch, []byte, error) {
+func (s *Set) inventoryBatch(from []byte) (*inventoryBatch, []byte, error) {
 	b := &inventoryBatch{byNode: map[string][]inventoryCheck{}, addrs: map[string]string{}}
 	var next []byte
-	err := n.store.View(func(r pebble.Reader) error {
-		nodes, err := n.nodeViews(r, n.cfg.Now())
+	err := s.env.Store.View(func(r pebble.Reader) error {
+		nodes, err := s.nodeViews(r, s.env.Now())
 		if err != nil {
 			return err
 		}
@@ -288,7 +287,7 @@ func (n *node) inventoryBatch(from []byte) (*inventoryBatch, []byte, error) {
 // digest recorded for it holds in every record naming it. And a commit
 // that moves a shard onto a node clears any report about it there
 // (applyRelocateShards).
-func (n *node) statBatch(ctx context.Context, conns *dataclient.Pool, b *inventoryBatch) (found []inventoryFinding, checked, skipped int64) {
+func (s *Set) statBatch(ctx context.Context, conns *dataclient.Pool, b *inventoryBatch) (found []inventoryFinding, checked, skipped int64) {
 	ids := make([]string, 0, len(b.byNode))
 	for id := range b.byNode {
 		ids = append(ids, id)
@@ -306,7 +305,7 @@ func (n *node) statBatch(ctx context.Context, conns *dataclient.Pool, b *invento
 			defer mu.Unlock()
 			if err != nil {
 				if ctx.Err() == nil {
-					n.cfg.Logger.Debug("inventory reconciliation: a data node did not answer; skipping it", "node", id, "err", err)
+					s.env.Logger.Debug("inventory reconciliation: a data node did not answer; skipping it", "node", id, "err", err)
 				}
 				skipped++
 				return
@@ -368,34 +367,34 @@ func shardVerdict(recorded uint64, have map[string]uint64, shard string) string 
 
 // reportFindings records each finding as a corrupt report and starts a
 // repair round.
-func (n *node) reportFindings(ctx context.Context, found []inventoryFinding) error {
+func (s *Set) reportFindings(ctx context.Context, found []inventoryFinding) error {
 	if len(found) == 0 {
 		return nil
 	}
 	var named []string
 	for _, f := range found {
 		cmd := &cairnpb.ReportCorruptShardCmd{Shard: &cairnpb.CorruptShard{NodeId: f.node, ShardId: f.shard, Reason: f.reason}}
-		err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: cmd}})
+		err := s.env.Propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: cmd}})
 		if err != nil && !fsm.IsRefusal(err) { // a refusal: the node is gone from the records
 			return fmt.Errorf("meta: report shard %s on %s %s: %w", f.shard, f.node, f.reason, err)
 		}
-		n.cfg.Logger.Debug("inventory reconciliation found a shard "+f.reason, "node", f.node, "shard", f.shard)
+		s.env.Logger.Debug("inventory reconciliation found a shard "+f.reason, "node", f.node, "shard", f.shard)
 		if len(named) < inventoryLogged {
 			named = append(named, f.node+"/"+f.shard+" ("+f.reason+")")
 		}
 	}
-	n.cfg.Logger.Warn("inventory reconciliation found shards missing or mismatched", "shards", len(found), "first", named)
-	n.repair.kick()
+	s.env.Logger.Warn("inventory reconciliation found shards missing or mismatched", "shards", len(found), "first", named)
+	s.repair.kick()
 	return nil
 }
 
 // nodeViews reads every data node as the repair engine sees it at now.
-func (n *node) nodeViews(r pebble.Reader, now time.Time) (map[string]*nodeView, error) {
+func (s *Set) nodeViews(r pebble.Reader, now time.Time) (map[string]*nodeView, error) {
 	recs, err := fsm.ListNodes(r)
 	if err != nil {
 		return nil, err
 	}
-	grace, window := n.cfg.RepairGrace.Nanoseconds(), n.cfg.HealthWindow.Nanoseconds()
+	grace, window := s.env.Config.RepairGrace.Nanoseconds(), s.env.Config.HealthWindow.Nanoseconds()
 	nodes := make(map[string]*nodeView, len(recs))
 	for _, d := range recs {
 		silent := now.UnixNano() - d.GetLastHeartbeatUnixNano()

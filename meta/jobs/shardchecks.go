@@ -1,4 +1,4 @@
-package meta
+package jobs
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/cairn-store/cairn/meta/fsm"
-	"github.com/cairn-store/cairn/meta/jobs"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -42,7 +41,7 @@ const (
 	shardCheckQueue   = 4096
 	shardCheckTTL     = time.Minute
 	shardCheckTimeout = 10 * time.Second
-	maxShardProblems  = 1000 // per ReportShards call
+	MaxShardProblems  = 1000 // per ReportShards call (meta refuses more)
 )
 
 // shardChecks is the leader's queue of reported shards to check. The zero
@@ -106,67 +105,41 @@ func (q *shardChecks) next() (*cairnpb.ShardProblem, bool) {
 	return p, true
 }
 
-func (m *metaService) ReportShards(ctx context.Context, req *cairnpb.ReportShardsRequest) (*cairnpb.ReportShardsResponse, error) {
-	if len(req.GetProblems()) > maxShardProblems {
-		return nil, fsm.Invalid("at most %d shard problems per report, not %d", maxShardProblems, len(req.GetProblems()))
-	}
-	for _, p := range req.GetProblems() {
-		if err := validName("node id", p.GetNodeId()); err != nil {
-			return nil, err
-		}
-		if err := validName("version id", p.GetVersionId()); err != nil {
-			return nil, err
-		}
-		if p.GetIndex() < 0 || p.GetPartNumber() < 0 {
-			return nil, fsm.Invalid("shard problem: negative index or part number")
-		}
-	}
-	return route(ctx, m.s, req, m.s.reportShards, cairnpb.MetaClient.ReportShards)
-}
-
-// reportShards queues a gateway's problems for the leader's checks.
-func (s *Server) reportShards(_ context.Context, req *cairnpb.ReportShardsRequest) (*cairnpb.ReportShardsResponse, error) {
-	queued := s.node.shardChecks.enqueue(s.cfg.Now(), req.GetProblems())
-	s.node.repair.update(func(st *cairnpb.RepairStatus) { st.ShardReportsReceived += int64(len(req.GetProblems())) })
-	s.cfg.Logger.Debug("gateway reported shards", "problems", len(req.GetProblems()), "queued", queued)
-	return &cairnpb.ReportShardsResponse{}, nil
-}
-
 // shardCheckJob is the leader's check of reported shards: it runs when
 // problems are queued (the queue kicks it) and works the queue to its end,
 // paced to ShardCheckRate over the term.
 type shardCheckJob struct {
-	n    *node
+	s    *Set
 	pace *leaderjob.Pacer
 }
 
-func (j *shardCheckJob) Name() string            { return jobs.NameShardChecks }
+func (j *shardCheckJob) Name() string            { return NameShardChecks }
 func (j *shardCheckJob) Interval() time.Duration { return leaderjob.Never }
-func (j *shardCheckJob) Kicks() *leaderjob.Kick  { return &j.n.shardChecks.wake }
+func (j *shardCheckJob) Kicks() *leaderjob.Kick  { return &j.s.shardChecks.wake }
 
 // Start waits for a kick: one left pending by an earlier term starts a
 // round at once.
 func (j *shardCheckJob) Start(context.Context) time.Duration {
-	j.pace = leaderjob.NewPacer(j.n.cfg.ShardCheckRate)
+	j.pace = leaderjob.NewPacer(j.s.env.Config.ShardCheckRate)
 	return leaderjob.Never
 }
 
 func (j *shardCheckJob) Round(ctx context.Context) error {
-	n := j.n
+	s := j.s
 	for {
-		p, ok := n.shardChecks.next()
+		p, ok := s.shardChecks.next()
 		if !ok {
 			return nil
 		}
 		if err := j.pace.Wait(ctx, 1); err != nil {
 			return err
 		}
-		reason, err := n.checkShardProblem(ctx, n.conns, p)
+		reason, err := s.checkShardProblem(ctx, s.env.Conns, p)
 		if err != nil && ctx.Err() == nil {
-			n.cfg.Logger.Debug("could not check a reported shard", "node", p.GetNodeId(), "version", p.GetVersionId(),
+			s.env.Logger.Debug("could not check a reported shard", "node", p.GetNodeId(), "version", p.GetVersionId(),
 				"part", p.GetPartNumber(), "index", p.GetIndex(), "err", err)
 		}
-		n.repair.update(func(st *cairnpb.RepairStatus) {
+		s.repair.update(func(st *cairnpb.RepairStatus) {
 			if err == nil {
 				st.ShardReportsChecked++
 			}
@@ -180,14 +153,14 @@ func (j *shardCheckJob) Round(ctx context.Context) error {
 // checkShardProblem checks one reported shard and records it as corrupt
 // when its node lacks it or holds another digest. It returns the reason
 // recorded, "" when the shard is fine or no longer where it was reported.
-func (n *node) checkShardProblem(ctx context.Context, conns *dataclient.Pool, p *cairnpb.ShardProblem) (string, error) {
+func (s *Set) checkShardProblem(ctx context.Context, conns *dataclient.Pool, p *cairnpb.ShardProblem) (string, error) {
 	var (
 		loc      *cairnpb.ShardLocation
 		sid      string
 		addr     string
 		reported bool
 	)
-	err := n.store.View(func(r pebble.Reader) error {
+	err := s.env.Store.View(func(r pebble.Reader) error {
 		u, locs, err := loadUnit(r, &cairnpb.RelocateShardsCmd{BucketId: p.GetBucketId(), Key: p.GetKey(),
 			VersionId: p.GetVersionId(), PartNumber: p.GetPartNumber()})
 		if err != nil {
@@ -232,18 +205,18 @@ func (n *node) checkShardProblem(ctx context.Context, conns *dataclient.Pool, p 
 		reason = shardVerdict(loc.GetDigest(), map[string]uint64{sid: info.GetDigest()}, sid)
 	}
 	if reason == "" {
-		n.cfg.Logger.Debug("a shard a gateway reported is fine", "node", p.GetNodeId(), "shard", sid, "gateway_reason", p.GetReason())
+		s.env.Logger.Debug("a shard a gateway reported is fine", "node", p.GetNodeId(), "shard", sid, "gateway_reason", p.GetReason())
 		return "", nil
 	}
 	cmd := &cairnpb.ReportCorruptShardCmd{Shard: &cairnpb.CorruptShard{NodeId: p.GetNodeId(), ShardId: sid, Reason: reason}}
-	if err := n.propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: cmd}}); err != nil {
+	if err := s.env.Propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: cmd}}); err != nil {
 		if fsm.IsRefusal(err) {
 			return "", nil
 		}
 		return "", err
 	}
-	n.cfg.Logger.Warn("a shard a gateway reported is "+reason+"; it will be rebuilt", "node", p.GetNodeId(), "shard", sid,
+	s.env.Logger.Warn("a shard a gateway reported is "+reason+"; it will be rebuilt", "node", p.GetNodeId(), "shard", sid,
 		"gateway_reason", p.GetReason())
-	n.repair.kick()
+	s.repair.kick()
 	return reason, nil
 }

@@ -1,4 +1,4 @@
-package meta
+package jobs
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/fsm"
-	"github.com/cairn-store/cairn/meta/jobs"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/node/dataclient"
 	"github.com/cairn-store/cairn/placement"
@@ -105,30 +104,30 @@ func (r *rebalanceState) snapshot() *cairnpb.RebalanceStatus {
 // then every RepairInterval and whenever kicked; a check starts a pass
 // when the layout changed since the last finished one (or is asked for).
 type rebalanceJob struct {
-	n       *node
+	s       *Set
 	done    string    // fingerprint of the layout the last finished pass placed for
 	seen    string    // the layout's fingerprint at the last check
 	since   time.Time // when seen was first seen
 	recheck time.Time // when to pass once more over a layout that was new to the last pass
 }
 
-func (j *rebalanceJob) Name() string            { return jobs.NameRebalance }
-func (j *rebalanceJob) Interval() time.Duration { return j.n.cfg.RepairInterval }
-func (j *rebalanceJob) Kicks() *leaderjob.Kick  { return &j.n.rebalance.wake }
+func (j *rebalanceJob) Name() string            { return NameRebalance }
+func (j *rebalanceJob) Interval() time.Duration { return j.s.env.Config.RepairInterval }
+func (j *rebalanceJob) Kicks() *leaderjob.Kick  { return &j.s.rebalance.wake }
 
 func (j *rebalanceJob) Start(context.Context) time.Duration {
-	n := j.n
-	n.rebalance.update(func(st *cairnpb.RebalanceStatus) {
-		*st = cairnpb.RebalanceStatus{Enabled: !n.cfg.RebalanceManual, LeaderId: n.cfg.ID}
+	s := j.s
+	s.rebalance.update(func(st *cairnpb.RebalanceStatus) {
+		*st = cairnpb.RebalanceStatus{Enabled: !s.env.Config.RebalanceManual, LeaderId: s.env.Config.ID}
 	})
 	j.done, j.seen, j.since, j.recheck = "", "", time.Time{}, time.Time{}
 	return 0
 }
 
 func (j *rebalanceJob) Round(ctx context.Context) error {
-	n := j.n
-	manual := n.rebalance.manualPending()
-	fp, err := n.layoutNow()
+	s := j.s
+	manual := s.rebalance.manualPending()
+	fp, err := s.layoutNow()
 	if err != nil {
 		return fmt.Errorf("meta: rebalance: read layout: %w", err)
 	}
@@ -136,11 +135,11 @@ func (j *rebalanceJob) Round(ctx context.Context) error {
 		j.seen, j.since = fp, time.Now()
 	}
 	again := !j.recheck.IsZero() && time.Now().After(j.recheck)
-	if !manual && (n.cfg.RebalanceManual || (fp == j.done && !again)) {
+	if !manual && (s.env.Config.RebalanceManual || (fp == j.done && !again)) {
 		return nil
 	}
 	start := time.Now()
-	finished, err := n.rebalancePass(ctx, n.conns, fp)
+	finished, err := s.rebalancePass(ctx, s.env.Conns, fp)
 	if finished {
 		j.done, j.recheck = fp, time.Time{}
 		if start.Sub(j.since) < rebalanceSettle {
@@ -148,25 +147,25 @@ func (j *rebalanceJob) Round(ctx context.Context) error {
 			j.recheck = j.since.Add(rebalanceSettle)
 		}
 		if manual {
-			n.rebalance.mu.Lock()
-			n.rebalance.manual = false
-			n.rebalance.mu.Unlock()
+			s.rebalance.mu.Lock()
+			s.rebalance.manual = false
+			s.rebalance.mu.Unlock()
 		}
 	}
 	switch {
 	case err == nil || ctx.Err() != nil:
 		return nil
 	case errors.Is(err, errWaitForRepair) || errors.Is(err, errWaitForNodes) || errors.Is(err, errLayoutChanged):
-		n.cfg.Logger.Info("rebalance pass stopped; it starts over later", "reason", err)
+		s.env.Logger.Info("rebalance pass stopped; it starts over later", "reason", err)
 		return nil
 	}
 	return fmt.Errorf("meta: rebalance pass: %w", err)
 }
 
 // layoutNow returns the fingerprint of the current layout.
-func (n *node) layoutNow() (string, error) {
+func (s *Set) layoutNow() (string, error) {
 	var fp string
-	err := n.store.View(func(r pebble.Reader) error {
+	err := s.env.Store.View(func(r pebble.Reader) error {
 		recs, err := fsm.ListNodes(r)
 		if err != nil {
 			return err
@@ -194,12 +193,12 @@ func layoutOf(recs []*cairnpb.DataNode) []placement.Node {
 // rebalanceView reads the nodes as a pass sees them: the layout, its
 // fingerprint, every node's view, and why the pass must wait ("" when it
 // need not).
-func (n *node) rebalanceView(r pebble.Reader, now time.Time) ([]placement.Node, string, map[string]*nodeView, string, error) {
+func (s *Set) rebalanceView(r pebble.Reader, now time.Time) ([]placement.Node, string, map[string]*nodeView, string, error) {
 	recs, err := fsm.ListNodes(r)
 	if err != nil {
 		return nil, "", nil, "", err
 	}
-	nodes, err := n.nodeViews(r, now)
+	nodes, err := s.nodeViews(r, now)
 	if err != nil {
 		return nil, "", nil, "", err
 	}
@@ -217,8 +216,8 @@ func (n *node) rebalanceView(r pebble.Reader, now time.Time) ([]placement.Node, 
 // repairBusy says why rebalancing must wait for the repair engine: it has
 // units to rebuild or move (unreadable units aside, which it cannot help),
 // or has not scanned yet under this leader.
-func (n *node) repairBusy() string {
-	st := n.repair.snapshot()
+func (s *Set) repairBusy() string {
+	st := s.repair.snapshot()
 	switch {
 	case st.GetLastScanUnixNano() == 0:
 		return "no repair scan yet"
@@ -232,9 +231,9 @@ func (n *node) repairBusy() string {
 // elsewhere. It reports whether the pass finished for layout fp (false when
 // it had to wait, the layout changed or a move failed: a later pass tries
 // again).
-func (n *node) rebalancePass(ctx context.Context, conns *dataclient.Pool, fp string) (bool, error) {
-	if why := n.repairBusy(); why != "" {
-		n.rebalance.update(func(st *cairnpb.RebalanceStatus) { st.WaitingForRepair = true })
+func (s *Set) rebalancePass(ctx context.Context, conns *dataclient.Pool, fp string) (bool, error) {
+	if why := s.repairBusy(); why != "" {
+		s.rebalance.update(func(st *cairnpb.RebalanceStatus) { st.WaitingForRepair = true })
 		return false, nil
 	}
 	var (
@@ -245,10 +244,10 @@ func (n *node) rebalancePass(ctx context.Context, conns *dataclient.Pool, fp str
 		shards  int64
 		blocked int64
 	)
-	err := n.store.View(func(r pebble.Reader) error {
+	err := s.env.Store.View(func(r pebble.Reader) error {
 		var got, wait string
 		var err error
-		layout, got, nodes, wait, err = n.rebalanceView(r, n.cfg.Now())
+		layout, got, nodes, wait, err = s.rebalanceView(r, s.env.Now())
 		switch {
 		case err != nil:
 			return err
@@ -259,7 +258,7 @@ func (n *node) rebalancePass(ctx context.Context, conns *dataclient.Pool, fp str
 		}
 		return forEachUnit(r, func(u *repairUnit, locs []*cairnpb.ShardLocation) {
 			scanned++
-			moves, err := n.planUnit(layout, nodes, u, locs)
+			moves, err := s.planUnit(layout, nodes, u, locs)
 			if err != nil {
 				if errors.Is(err, errRebalanceBlocked) || errors.Is(err, placement.ErrNotEnoughNodes) {
 					blocked++
@@ -278,15 +277,15 @@ func (n *node) rebalancePass(ctx context.Context, conns *dataclient.Pool, fp str
 		})
 	})
 	if errors.Is(err, errWaitForNodes) {
-		n.rebalance.update(func(st *cairnpb.RebalanceStatus) { st.WaitingForRepair = true })
+		s.rebalance.update(func(st *cairnpb.RebalanceStatus) { st.WaitingForRepair = true })
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	n.rebalance.update(func(st *cairnpb.RebalanceStatus) {
-		st.Enabled = !n.cfg.RebalanceManual
-		st.LeaderId = n.cfg.ID
+	s.rebalance.update(func(st *cairnpb.RebalanceStatus) {
+		st.Enabled = !s.env.Config.RebalanceManual
+		st.LeaderId = s.env.Config.ID
 		st.Running = true
 		st.WaitingForRepair = false
 		st.UnitsScanned = scanned
@@ -297,12 +296,12 @@ func (n *node) rebalancePass(ctx context.Context, conns *dataclient.Pool, fp str
 		st.Blocked = blocked
 		st.Failures = 0
 	})
-	defer n.rebalance.update(func(st *cairnpb.RebalanceStatus) { st.Running = false })
+	defer s.rebalance.update(func(st *cairnpb.RebalanceStatus) { st.Running = false })
 	if len(units) > 0 {
-		n.cfg.Logger.Info("rebalance pass", "units", len(units), "shards", shards, "layout", fp)
+		s.env.Logger.Info("rebalance pass", "units", len(units), "shards", shards, "layout", fp)
 	}
 
-	pace := leaderjob.NewPacer(n.cfg.RepairBytesPerSecond)
+	pace := leaderjob.NewPacer(s.env.Config.RepairBytesPerSecond)
 	work := make(chan *repairUnit)
 	var (
 		mu       sync.Mutex
@@ -310,7 +309,7 @@ func (n *node) rebalancePass(ctx context.Context, conns *dataclient.Pool, fp str
 		stop     error
 	)
 	var wg sync.WaitGroup
-	for range n.cfg.RepairParallel {
+	for range s.env.Config.RepairParallel {
 		wg.Go(func() {
 			for u := range work {
 				mu.Lock()
@@ -320,7 +319,7 @@ func (n *node) rebalancePass(ctx context.Context, conns *dataclient.Pool, fp str
 					continue
 				}
 				var err error
-				if why := n.repairBusy(); why != "" {
+				if why := s.repairBusy(); why != "" {
 					err = fmt.Errorf("%w: %s", errWaitForRepair, why)
 				} else {
 					err = pace.Wait(ctx, u.estimate())
@@ -328,7 +327,7 @@ func (n *node) rebalancePass(ctx context.Context, conns *dataclient.Pool, fp str
 				var moved int
 				var bytes int64
 				if err == nil {
-					moved, bytes, err = n.rebalanceUnit(ctx, conns, fp, u)
+					moved, bytes, err = s.rebalanceUnit(ctx, conns, fp, u)
 				}
 				mu.Lock()
 				switch {
@@ -338,11 +337,11 @@ func (n *node) rebalancePass(ctx context.Context, conns *dataclient.Pool, fp str
 					}
 				case err != nil:
 					failures++
-					n.cfg.Logger.Warn("rebalance of a unit failed", "key", u.cmd.GetKey(), "version", u.cmd.GetVersionId(),
+					s.env.Logger.Warn("rebalance of a unit failed", "key", u.cmd.GetKey(), "version", u.cmd.GetVersionId(),
 						"part", u.cmd.GetPartNumber(), "upload", u.cmd.GetUploadId(), "err", err)
 				}
 				mu.Unlock()
-				n.rebalance.update(func(st *cairnpb.RebalanceStatus) {
+				s.rebalance.update(func(st *cairnpb.RebalanceStatus) {
 					switch {
 					case errors.Is(err, errWaitForRepair) || errors.Is(err, errWaitForNodes):
 						st.WaitingForRepair = true
@@ -373,9 +372,9 @@ func (n *node) rebalancePass(ctx context.Context, conns *dataclient.Pool, fp str
 	if failures > 0 {
 		return false, fmt.Errorf("meta: rebalance: %d units failed to move", failures)
 	}
-	n.rebalance.update(func(st *cairnpb.RebalanceStatus) {
+	s.rebalance.update(func(st *cairnpb.RebalanceStatus) {
 		st.Layout = fp
-		st.LastPassUnixNano = n.cfg.Now().UnixNano()
+		st.LastPassUnixNano = s.env.Now().UnixNano()
 		st.Passes++
 	})
 	return true, nil
@@ -391,7 +390,7 @@ var errWaitForRepair = errors.New("meta: rebalance: waiting for repair")
 // planUnit plans a unit's moves (planMoves), with u.locs set from locs.
 // Units with a shard that is not on a live, active node, or that its node
 // lost with an old incarnation, are the repair engine's and get no moves.
-func (n *node) planUnit(layout []placement.Node, nodes map[string]*nodeView, u *repairUnit, locs []*cairnpb.ShardLocation) (map[int32]string, error) {
+func (s *Set) planUnit(layout []placement.Node, nodes map[string]*nodeView, u *repairUnit, locs []*cairnpb.ShardLocation) (map[int32]string, error) {
 	total := int(u.scheme.GetData() + u.scheme.GetParity())
 	if total <= 0 {
 		return nil, nil
@@ -409,18 +408,18 @@ func (n *node) planUnit(layout []placement.Node, nodes map[string]*nodeView, u *
 // rebalanceUnit moves one unit's shards to where placement wants them,
 // planned again from the record as committed now, with no repair round
 // running. It returns the shards moved and their bytes.
-func (n *node) rebalanceUnit(ctx context.Context, conns *dataclient.Pool, fp string, u *repairUnit) (int, int64, error) {
-	n.rebalance.reloc.RLock()
-	defer n.rebalance.reloc.RUnlock()
+func (s *Set) rebalanceUnit(ctx context.Context, conns *dataclient.Pool, fp string, u *repairUnit) (int, int64, error) {
+	s.rebalance.reloc.RLock()
+	defer s.rebalance.reloc.RUnlock()
 	var (
 		layout []placement.Node
 		nodes  map[string]*nodeView
 		locs   []*cairnpb.ShardLocation
 	)
-	err := n.store.View(func(r pebble.Reader) error {
+	err := s.env.Store.View(func(r pebble.Reader) error {
 		var got, wait string
 		var err error
-		layout, got, nodes, wait, err = n.rebalanceView(r, n.cfg.Now())
+		layout, got, nodes, wait, err = s.rebalanceView(r, s.env.Now())
 		switch {
 		case err != nil:
 			return err
@@ -438,7 +437,7 @@ func (n *node) rebalanceUnit(ctx context.Context, conns *dataclient.Pool, fp str
 		}
 		return 0, 0, err
 	}
-	moves, err := n.planUnit(layout, nodes, u, locs)
+	moves, err := s.planUnit(layout, nodes, u, locs)
 	if err != nil || len(moves) == 0 {
 		return 0, 0, err
 	}
@@ -449,5 +448,5 @@ func (n *node) rebalanceUnit(ctx context.Context, conns *dataclient.Pool, fp str
 		}
 	}
 	slices.SortFunc(sources, func(a, b *cairnpb.RebuildSource) int { return int(a.GetIndex() - b.GetIndex()) })
-	return n.relocateShards(ctx, conns, nodes, u, moves, sources, true)
+	return s.relocateShards(ctx, conns, nodes, u, moves, sources, true)
 }

@@ -1,4 +1,4 @@
-package meta
+package jobs
 
 import (
 	"fmt"
@@ -43,85 +43,6 @@ func readVersion(t *testing.T, f *fsm.FSM, bucketID []byte, key string) *cairnpb
 	return v
 }
 
-// A relocation applies only while the record still names the old
-// location; it queues the old shard for GC (not on a removed node), clears
-// its corrupt report and recomputes the degraded flag.
-func TestFSMRelocateShardsIsConditional(t *testing.T) {
-	f := newTestFSM(t)
-	var idx uint64
-	must := func(cmd *cairnpb.Command) {
-		t.Helper()
-		if err := applyCmd(t, f, &idx, cmd); err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}})
-	for _, id := range []string{"n1", "n2", "n3", "n9"} {
-		must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: id, Addr: id + ":1"}}}})
-	}
-	put := fsmtest.PutOp("ns", "b", "k", "v1", "n1", "n2", "")
-	put.Version.Scheme = &cairnpb.ErasureScheme{Data: 2, Parity: 1, BlockSize: 1024}
-	put.Version.Degraded = true
-	must(&cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: put}})
-	must(&cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: &cairnpb.ReportCorruptShardCmd{
-		Shard: &cairnpb.CorruptShard{NodeId: "n1", ShardId: "v1.0"}}}})
-	must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "n2", State: cairnpb.NodeState_NODE_STATE_REMOVED}}})
-	// Registering again keeps the state.
-	must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: "n2", Addr: "n2:2"}}}})
-
-	relocate := func(version string, moves ...*cairnpb.ShardMove) error {
-		return applyCmd(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
-			BucketId: fsmtest.BucketID(1), Key: "k", VersionId: version, Moves: moves,
-		}}})
-	}
-	// Wrong old location, wrong version: nothing changes.
-	fsmtest.WantErr(t, relocate("v1", &cairnpb.ShardMove{Index: 0, OldNodeId: "n2", NewNodeId: "n3", ShardId: "v1.0"}), rpcerr.ErrPreconditionFailed)
-	fsmtest.WantErr(t, relocate("v0", &cairnpb.ShardMove{Index: 0, OldNodeId: "n1", NewNodeId: "n3", ShardId: "v1.0"}), rpcerr.ErrObjectNotFound)
-	if v := readVersion(t, f, fsmtest.BucketID(1), "k"); v.GetShards()[0].GetNodeId() != "n1" || !v.GetDegraded() {
-		t.Fatalf("failed relocation changed the record: %v", v)
-	}
-
-	// The corrupt shard 0 moves n1 -> n3, the removed n2's shard 1 to n9,
-	// the never-written shard 2 to n1.
-	if err := relocate("v1",
-		&cairnpb.ShardMove{Index: 0, OldNodeId: "n1", NewNodeId: "n3", ShardId: "v1.0"},
-		&cairnpb.ShardMove{Index: 1, OldNodeId: "n2", NewNodeId: "n9", ShardId: "v1.1"},
-		&cairnpb.ShardMove{Index: 2, OldNodeId: "", NewNodeId: "n1", ShardId: "v1.2"},
-	); err != nil {
-		t.Fatal(err)
-	}
-	v := readVersion(t, f, fsmtest.BucketID(1), "k")
-	var got []string
-	for _, s := range v.GetShards() {
-		got = append(got, s.GetNodeId())
-	}
-	if len(got) != 3 || got[0] != "n3" || got[1] != "n9" || got[2] != "n1" || v.GetDegraded() {
-		t.Fatalf("after relocation: shards %v degraded %v", got, v.GetDegraded())
-	}
-	if q := gcQueue(t, f.Store); len(q) != 1 || q[0] != "n1/v1.0" {
-		t.Fatalf("GC queue %v, want only n1/v1.0 (n2 is removed)", q)
-	}
-	err := f.Store.View(func(r pebble.Reader) error {
-		return fsm.Scan(r, []byte(fsm.TagCorrupt), func(k, _ []byte) (bool, error) {
-			t.Errorf("corrupt report %q left", k)
-			return true, nil
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = f.Store.View(func(r pebble.Reader) error {
-		n, err := fsm.GetNode(r, "n2")
-		if err == nil && (n.GetState() != cairnpb.NodeState_NODE_STATE_REMOVED || n.GetAddr() != "n2:2") {
-			t.Errorf("n2 after registering again: %v", n)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // The scan classifies shards (lost node, silent past the grace, corrupt,
 // draining, never written), orders the work riskiest first, skips
 // unreadable units and finds stale corrupt reports.
@@ -157,9 +78,9 @@ func TestRepairScanClassifiesAndOrdersByRisk(t *testing.T) {
 	must(&cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: &cairnpb.ReportCorruptShardCmd{
 		Shard: &cairnpb.CorruptShard{NodeId: "e", ShardId: "v-gone.0"}}}})
 
-	n := &node{cfg: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}, store: f.Store}
+	n := New(&Env{Store: f.Store, Config: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}})
 	now := time.Unix(0, int64(idx)*1_000_000+1)
-	n.cfg.Now = func() time.Time { return now }
+	n.env.Now = func() time.Time { return now }
 	units, nodes, stale, err := n.repairScan(now)
 	if err != nil {
 		t.Fatal(err)
@@ -185,9 +106,9 @@ func TestRepairScanClassifiesAndOrdersByRisk(t *testing.T) {
 	}
 
 	// A node silent for longer than the grace is lost too.
-	n.cfg.RepairGrace = time.Nanosecond
+	n.env.Config.RepairGrace = time.Nanosecond
 	later := now.Add(time.Second)
-	n.cfg.Now = func() time.Time { return later }
+	n.env.Now = func() time.Time { return later }
 	if _, nodes, _, err = n.repairScan(later); err != nil {
 		t.Fatal(err)
 	}
@@ -219,9 +140,9 @@ func TestRepairUploadPartsAreScannedAndRelocated(t *testing.T) {
 			Scheme: &cairnpb.ErasureScheme{Data: 2, Parity: 1, BlockSize: 1024},
 			Shards: []*cairnpb.ShardLocation{{Index: 0, NodeId: "a"}, {Index: 1, NodeId: "b"}, {Index: 2}}}}}}})
 
-	n := &node{cfg: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}, store: f.Store}
+	n := New(&Env{Store: f.Store, Config: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}})
 	now := time.Unix(0, int64(idx)*1_000_000+1)
-	n.cfg.Now = func() time.Time { return now }
+	n.env.Now = func() time.Time { return now }
 	units, _, _, err := n.repairScan(now)
 	if err != nil {
 		t.Fatal(err)

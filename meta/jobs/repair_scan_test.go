@@ -1,0 +1,257 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
+	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
+)
+
+// fsmWorld is an FSM with a bucket ("ns"/"b", ID 1) and data nodes, for
+// tests that apply commands directly.
+type fsmWorld struct {
+	t   *testing.T
+	f   *fsm.FSM
+	idx uint64
+}
+
+func newFSMWorld(t *testing.T, nodes ...*cairnpb.DataNode) *fsmWorld {
+	t.Helper()
+	w := &fsmWorld{t: t, f: newTestFSM(t)}
+	w.must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}})
+	for _, d := range nodes {
+		w.register(d)
+	}
+	return w
+}
+
+func (w *fsmWorld) apply(cmd *cairnpb.Command) error {
+	w.t.Helper()
+	return applyCmd(w.t, w.f, &w.idx, cmd)
+}
+
+func (w *fsmWorld) must(cmd *cairnpb.Command) {
+	w.t.Helper()
+	if err := w.apply(cmd); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *fsmWorld) register(d *cairnpb.DataNode) {
+	w.t.Helper()
+	w.must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: d}}})
+}
+
+func (w *fsmWorld) node(id string) *cairnpb.DataNode {
+	w.t.Helper()
+	var d *cairnpb.DataNode
+	if err := w.f.Store.View(func(r pebble.Reader) error {
+		var err error
+		d, err = fsm.GetNode(r, id)
+		return err
+	}); err != nil {
+		w.t.Fatal(err)
+	}
+	return d
+}
+
+// put commits key as version with one shard per location.
+func (w *fsmWorld) put(key, version string, data, parity int32, locs ...*cairnpb.ShardLocation) {
+	w.t.Helper()
+	p := fsmtest.PutOp("ns", "b", key, version)
+	p.Version.InlineData = nil
+	p.Version.Size = 4096
+	p.Version.Scheme = &cairnpb.ErasureScheme{Data: data, Parity: parity, BlockSize: 1024}
+	p.Version.Shards = locs
+	w.must(&cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: p}})
+}
+
+// scanner returns a repair engine over the world's state at its clock.
+func (w *fsmWorld) scanner() (*Set, time.Time) {
+	n := New(&Env{Store: w.f.Store, Config: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}})
+	now := time.Unix(0, int64(w.idx)*1_000_000+1)
+	n.env.Now = func() time.Time { return now }
+	return n, now
+}
+
+func loc(i int32, node string, digest, inc uint64) *cairnpb.ShardLocation {
+	return &cairnpb.ShardLocation{Index: i, NodeId: node, Digest: digest, Incarnation: inc}
+}
+
+// A shard recorded with another incarnation than its node's is missing;
+// with no other host free it is rebuilt in place, and the rebuild asks for
+// the recorded digest and names each source's.
+func TestRepairStaleIncarnationIsMissingAndRebuiltInPlace(t *testing.T) {
+	w := newFSMWorld(t)
+	for i, id := range []string{"a", "b", "c"} {
+		w.register(&cairnpb.DataNode{Id: id, Addr: id + ":1", Host: id, Incarnation: uint64(10 + i)})
+	}
+	w.put("k", "v1", 2, 1, loc(0, "a", 0xd0, 10), loc(1, "b", 0xd1, 11), loc(2, "c", 0xd2, 12))
+	w.put("old", "v0", 2, 1, loc(0, "a", 0xe0, 0), loc(1, "b", 0xe1, 11), loc(2, "c", 0xe2, 12)) // incarnation unknown: fine
+	n, now := w.scanner()
+	if units, _, _, err := n.repairScan(now); err != nil || len(units) != 0 {
+		t.Fatalf("before the node's new incarnation: units %v, %v", units, err)
+	}
+	w.register(&cairnpb.DataNode{Id: "a", Addr: "a:1", Host: "a", Incarnation: 99})
+	n, now = w.scanner()
+	units, nodes, _, err := n.repairScan(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(units) != 1 || units[0].cmd.GetKey() != "k" || fmt.Sprint(units[0].missing) != "[0]" || !units[0].damaged[0] {
+		t.Fatalf("units %v, want k's shard 0 missing and damaged", units)
+	}
+	if st := n.repair.snapshot(); st.GetUnderReplicated() != 1 || len(st.GetBlocked()) != 0 {
+		t.Fatalf("status %v", st)
+	}
+
+	// Placement finds no free host (3 nodes, 3 shards): in place on a.
+	u := units[0]
+	plan, err := planRepair(nodes, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(plan.targets) != "map[0:a]" || len(plan.left) != 0 {
+		t.Fatalf("plan %v (left %v), want shard 0 in place on a", plan.targets, plan.left)
+	}
+	req := rebuildRequest(u, 0, "a", plan.sources)
+	if req.GetExpectDigest() != 0xd0 || req.GetShardId() != "v1.0" {
+		t.Fatalf("rebuild %v, want v1.0 with digest d0", req)
+	}
+	var srcs []string
+	for _, s := range req.GetSources() {
+		srcs = append(srcs, fmt.Sprintf("%d@%s=%x", s.GetIndex(), s.GetAddr(), s.GetDigest()))
+	}
+	if fmt.Sprint(srcs) != "[1@b:1=d1 2@c:1=d2]" {
+		t.Fatalf("sources %v", srcs)
+	}
+
+	// With a fourth host free, the shard goes there instead.
+	w.register(&cairnpb.DataNode{Id: "d", Addr: "d:1", Host: "d", Incarnation: 13})
+	n, now = w.scanner()
+	units, nodes, _, err = n.repairScan(now)
+	if err != nil || len(units) != 1 {
+		t.Fatalf("units %v, %v", units, err)
+	}
+	if plan, err := planRepair(nodes, units[0]); err != nil || fmt.Sprint(plan.targets) != "map[0:d]" {
+		t.Fatalf("plan with a free host: %v, %v", plan, err)
+	}
+}
+
+// Too few hosts for a unit's shards: the scan says so in words, and the
+// unit's repair ends blocked without a rebuild; a shard that can be
+// rebuilt in place is not blocked.
+func TestRepairBlockedReasonNamesTheMissingFailureDomains(t *testing.T) {
+	w := newFSMWorld(t)
+	var ids []string
+	for i := range 6 {
+		id := fmt.Sprint("d", i)
+		ids = append(ids, id)
+		w.register(&cairnpb.DataNode{Id: id, Addr: id + ":1", Host: "h" + id, Incarnation: 1})
+	}
+	var locs, inPlace []*cairnpb.ShardLocation
+	for i, id := range ids {
+		locs = append(locs, loc(int32(i), id, 0, 1))
+		inPlace = append(inPlace, loc(int32(i), id, 0, 1))
+	}
+	inPlace[2].Incarnation = 5 // stale: in place on d2 is allowed
+	w.put("k", "v1", 4, 2, locs...)
+	w.put("k2", "v2", 4, 2, inPlace...)
+	w.must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "d5", State: cairnpb.NodeState_NODE_STATE_REMOVED}}})
+
+	n, now := w.scanner()
+	units, nodes, _, err := n.repairScan(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := n.repair.snapshot()
+	want := []string{"6 shards need 6 failure domains (hosts), 5 are available"}
+	if !slices.Equal(st.GetBlocked(), want) || st.GetBlockedUnits() != 2 {
+		// k (d5 removed) and k2 (d5 removed too; its stale shard alone would not be blocked)
+		t.Fatalf("blocked %q (%d units), want %q for 2 units", st.GetBlocked(), st.GetBlockedUnits(), want)
+	}
+	for _, u := range units {
+		if u.cmd.GetKey() != "k" {
+			continue
+		}
+		_, err := n.repairUnit(context.Background(), nil, nodes, u)
+		var be *blockedError
+		if !errors.As(err, &be) || be.reason != want[0] || !errors.Is(err, rpcerr.ErrNotEnoughNodes) {
+			t.Fatalf("repair of a blocked unit: %v", err)
+		}
+	}
+
+	// With d5 back, only k2's stale shard is missing, and it may stay on
+	// d2: nothing is blocked.
+	w.must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "d5", State: cairnpb.NodeState_NODE_STATE_ACTIVE}}})
+	n, now = w.scanner()
+	if _, _, _, err := n.repairScan(now); err != nil {
+		t.Fatal(err)
+	}
+	if st := n.repair.snapshot(); len(st.GetBlocked()) != 0 || st.GetUnderReplicated() != 1 {
+		t.Fatalf("after d5 came back: %v", st)
+	}
+}
+
+// A walk in batches from a cursor visits every unit once, in key order
+// over versions, upload parts and noncurrent versions.
+func TestWalkUnitsResumesFromItsCursor(t *testing.T) {
+	w := newFSMWorld(t, &cairnpb.DataNode{Id: "a", Addr: "a:1"})
+	for i := range 7 {
+		w.put(fmt.Sprint("k", i), fmt.Sprint("v", i), 1, 0, loc(0, "a", 0, 0))
+	}
+	w.must(&cairnpb.Command{Op: &cairnpb.Command_SetBucketVersioning{SetBucketVersioning: &cairnpb.SetBucketVersioningCmd{Namespace: "ns", Name: "b", Status: fsm.VersioningEnabled}}})
+	w.put("k0", "v0b", 1, 0, loc(0, "a", 0, 0)) // v0 becomes noncurrent
+	upload := fsmtest.UploadID(1)
+	w.must(&cairnpb.Command{Op: &cairnpb.Command_CreateUpload{CreateUpload: &cairnpb.CreateUploadCmd{Namespace: "ns", Bucket: "b",
+		Upload: &cairnpb.MultipartUpload{Key: "big", UploadId: upload}}}})
+	w.must(&cairnpb.Command{Op: &cairnpb.Command_CommitPart{CommitPart: &cairnpb.CommitPartCmd{Namespace: "ns", Bucket: "b", Key: "big", UploadId: upload,
+		Part: &cairnpb.UploadedPart{Part: &cairnpb.PartInfo{Number: 1, Size: 4096, ShardBase: "sb1",
+			Scheme: &cairnpb.ErasureScheme{Data: 1, BlockSize: 1024}, Shards: []*cairnpb.ShardLocation{loc(0, "a", 0, 0)}}}}}})
+
+	var all []string
+	if err := w.f.Store.View(func(r pebble.Reader) error {
+		return forEachUnit(r, func(u *repairUnit, _ []*cairnpb.ShardLocation) { all = append(all, u.shardBase) })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := "[v0b v1 v2 v3 v4 v5 v6 sb1 v0]" // o/ (current), p/ (upload parts), v/ (noncurrent)
+	if fmt.Sprint(all) != want {
+		t.Fatalf("units in order %v, want %s", all, want)
+	}
+	var walked []string
+	var cursor []byte
+	for batches := 0; ; batches++ {
+		if batches > 10 {
+			t.Fatal("the walk does not end")
+		}
+		n := 0
+		err := w.f.Store.View(func(r pebble.Reader) error {
+			var err error
+			cursor, err = walkUnits(r, cursor, func(u *repairUnit, _ []*cairnpb.ShardLocation) bool {
+				walked = append(walked, u.shardBase)
+				n++
+				return n < 2
+			})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cursor == nil {
+			break
+		}
+	}
+	if fmt.Sprint(walked) != want {
+		t.Fatalf("walked in batches of 2: %v, want %s", walked, want)
+	}
+}
