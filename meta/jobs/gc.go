@@ -36,8 +36,8 @@ const (
 	gcNodeBackoff = time.Minute     // a node that failed a deletion is skipped this long
 )
 
-// NewGC returns the leader's garbage collection of the GC queue.
-func NewGC(env *Env) leaderjob.Job { return &gcJob{env: env} }
+// newGCJob returns the leader's garbage collection of the GC queue.
+func newGCJob(env *Env) leaderjob.Job { return &gcJob{env: env} }
 
 // gcJob is the leader's garbage collection: a round every GCInterval,
 // the first one GCInterval into the term.

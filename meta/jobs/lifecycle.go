@@ -64,7 +64,7 @@ type LifecycleStats struct {
 }
 
 // Stats returns the job's counts since the node started.
-func (j *Lifecycle) Stats() LifecycleStats {
+func (j *lifecycleJob) Stats() LifecycleStats {
 	return LifecycleStats{
 		Scanned: j.scanned.Load(), Expired: j.expired.Load(), NoncurrentRemoved: j.noncurrent.Load(),
 		MarkersRemoved: j.markers.Load(), UploadsAborted: j.uploads.Load(), Locked: j.locked.Load(),
@@ -72,37 +72,37 @@ func (j *Lifecycle) Stats() LifecycleStats {
 }
 
 // Progress is the job's work since the node started, for cairnctl status.
-func (j *Lifecycle) Progress() string {
+func (j *lifecycleJob) Progress() string {
 	return fmt.Sprintf("%d index entries examined; %d expired, %d noncurrent removed, %d delete markers removed, %d uploads aborted; %d refused by object lock",
 		j.scanned.Load(), j.expired.Load(), j.noncurrent.Load(), j.markers.Load(), j.uploads.Load(), j.locked.Load())
 }
 
-// Lifecycle is the leader's lifecycle job. Its counts are the node's,
+// lifecycleJob is the leader's lifecycle job. Its counts are the node's,
 // kept across terms.
-type Lifecycle struct {
+type lifecycleJob struct {
 	env  *Env
 	pace *leaderjob.Pacer
 
 	scanned, expired, noncurrent, markers, uploads, locked atomic.Int64
 }
 
-// NewLifecycle returns the leader's lifecycle job.
-func NewLifecycle(env *Env) *Lifecycle { return &Lifecycle{env: env} }
+// newLifecycleJob returns the leader's lifecycle job.
+func newLifecycleJob(env *Env) *lifecycleJob { return &lifecycleJob{env: env} }
 
-func (j *Lifecycle) Name() string { return NameLifecycle }
+func (j *lifecycleJob) Name() string { return NameLifecycle }
 
 // Interval is an eighth of a lifecycle day, within bounds: due dates are
 // midnights, so a removal is at most that late.
-func (j *Lifecycle) Interval() time.Duration {
+func (j *lifecycleJob) Interval() time.Duration {
 	return min(max(j.env.Config.LifecycleDay/8, lifecycleMinInterval), lifecycleMaxInterval)
 }
 
-func (j *Lifecycle) Start(context.Context) time.Duration {
+func (j *lifecycleJob) Start(context.Context) time.Duration {
 	j.pace = leaderjob.NewPacer(j.env.Config.LifecycleRate)
 	return 0
 }
 
-func (j *Lifecycle) Round(ctx context.Context) error {
+func (j *lifecycleJob) Round(ctx context.Context) error {
 	var buckets []*cairnpb.Bucket
 	err := j.env.Store.View(func(r pebble.Reader) error {
 		return fsm.ScanProtos(r, []byte(fsm.TagBucket), func() *cairnpb.Bucket { return &cairnpb.Bucket{} }, func(bk *cairnpb.Bucket) {
@@ -153,7 +153,7 @@ func actionCutoff(r *cairnpb.LifecycleRule, a int, now int64, day time.Duration)
 var errLifecycleChanged = errors.New("meta: lifecycle configuration changed")
 
 // lifecycleBucket does one round of bucket bk's rules.
-func (j *Lifecycle) lifecycleBucket(ctx context.Context, pace *leaderjob.Pacer, bk *cairnpb.Bucket) error {
+func (j *lifecycleJob) lifecycleBucket(ctx context.Context, pace *leaderjob.Pacer, bk *cairnpb.Bucket) error {
 	var p *cairnpb.LifecycleProgress
 	if err := j.env.Store.View(func(r pebble.Reader) error {
 		var err error
@@ -202,7 +202,7 @@ func (j *Lifecycle) lifecycleBucket(ctx context.Context, pace *leaderjob.Pacer, 
 // lifecycleWalk walks the expiry index for every rule and action of bk
 // from its cursor in p to its cutoff, proposing the removals each entry
 // calls for and calling moved after each entry.
-func (j *Lifecycle) lifecycleWalk(ctx context.Context, pace *leaderjob.Pacer, bk *cairnpb.Bucket, p *cairnpb.LifecycleProgress,
+func (j *lifecycleJob) lifecycleWalk(ctx context.Context, pace *leaderjob.Pacer, bk *cairnpb.Bucket, p *cairnpb.LifecycleProgress,
 	now int64, day time.Duration, moved func() error) error {
 	for ri, rule := range bk.GetLifecycle().GetRules() {
 		for a := range fsm.LifecycleActions {
@@ -250,7 +250,7 @@ type lifecycleStep struct {
 // lifecycleSteps reads up to lifecycleBatch index entries of bk after
 // cursor (nil: from the start) made before cut, and decides, in the same
 // read, the removals action a of rule calls for at each.
-func (j *Lifecycle) lifecycleSteps(bk *cairnpb.Bucket, rule *cairnpb.LifecycleRule, a int, cursor []byte, cut int64) ([]lifecycleStep, error) {
+func (j *lifecycleJob) lifecycleSteps(bk *cairnpb.Bucket, rule *cairnpb.LifecycleRule, a int, cursor []byte, cut int64) ([]lifecycleStep, error) {
 	id := bk.GetId()
 	base := fsm.LifecycleIndexPrefix(id)
 	lower := base
@@ -367,7 +367,7 @@ func lifecycleDecide(r pebble.Reader, objects *pebble.Iterator, bk *cairnpb.Buck
 
 // lifecycleRemove proposes one removal; object lock's refusal is counted
 // and passed over.
-func (j *Lifecycle) lifecycleRemove(ctx context.Context, cmd *cairnpb.LifecycleExpireCmd) error {
+func (j *lifecycleJob) lifecycleRemove(ctx context.Context, cmd *cairnpb.LifecycleExpireCmd) error {
 	err := j.env.Propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_LifecycleExpire{LifecycleExpire: cmd}})
 	switch {
 	case errors.Is(err, rpcerr.ErrObjectLocked):
@@ -393,7 +393,7 @@ func (j *Lifecycle) lifecycleRemove(ctx context.Context, cmd *cairnpb.LifecycleE
 // AbortIncompleteMultipartUpload says are abandoned. Uploads in progress
 // are few (they are the writes under way), so every round reads them
 // all, a batch at a time.
-func (j *Lifecycle) lifecycleUploads(ctx context.Context, bk *cairnpb.Bucket, now int64, day time.Duration) error {
+func (j *lifecycleJob) lifecycleUploads(ctx context.Context, bk *cairnpb.Bucket, now int64, day time.Duration) error {
 	type abort struct{ key, id string }
 	base := fsm.UploadsPrefix(bk.GetId())
 	lower := base

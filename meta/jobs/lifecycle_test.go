@@ -61,7 +61,7 @@ func TestLifecycleScanMemory(t *testing.T) {
 	}
 	t.Logf("wrote %d keys in %v", keys, time.Since(start))
 
-	j := NewLifecycle(&Env{Store: f.Store, Config: Config{LifecycleDay: time.Second}})
+	j := newLifecycleJob(&Env{Store: f.Store, Config: Config{LifecycleDay: time.Second}})
 	var bk *cairnpb.Bucket
 	if err := f.Store.View(func(r pebble.Reader) error {
 		var err error

@@ -95,8 +95,8 @@ func CheckVersionFence(now time.Time, grace time.Duration, v *cairnpb.ObjectVers
 	return nil
 }
 
-// NewOrphans returns the leader's orphan reconciliation.
-func NewOrphans(env *Env) leaderjob.Job { return &orphanJob{env: env} }
+// newOrphanJob returns the leader's orphan reconciliation.
+func newOrphanJob(env *Env) leaderjob.Job { return &orphanJob{env: env} }
 
 // orphanJob is the leader's orphan reconciliation: a round every
 // OrphanInterval, the first one OrphanInterval into the term.

@@ -20,22 +20,22 @@ type Set struct {
 	rebalance   rebalanceState // the rebalancer's progress
 	shardChecks shardChecks    // gateway shard reports waiting for a check
 	rewrap      rewrapProgress // the re-wrap of master-key-wrapped keys
-	lifecycle   *Lifecycle
+	lifecycle   *lifecycleJob
 }
 
 // New returns the jobs of a node, working through env.
 func New(env *Env) *Set {
-	return &Set{env: env, lifecycle: NewLifecycle(env)}
+	return &Set{env: env, lifecycle: newLifecycleJob(env)}
 }
 
 // Jobs is the one list of the leader's jobs, for the node's
 // leaderjob.Runner. The re-wrap needs a keyring.
 func (s *Set) Jobs() []leaderjob.Job {
 	list := []leaderjob.Job{
-		NewGC(s.env),
+		newGCJob(s.env),
 		&repairJob{s: s},
 		&rebalanceJob{s: s},
-		NewOrphans(s.env),
+		newOrphanJob(s.env),
 		&inventoryJob{s: s},
 		&shardCheckJob{s: s},
 		s.lifecycle,
