@@ -76,3 +76,39 @@ func TestMetadataHeaderEncoding(t *testing.T) {
 		}
 	}
 }
+
+// ListObjects and ListObjectsV2 with encoding-type=url encode every name
+// they echo or list (Prefix, Delimiter, StartAfter or Marker, Key,
+// CommonPrefixes) as S3 does: %20 for a space, UTF-8 percent-encoded,
+// '/' kept; without it, names go out as they are.
+func TestListEncodingTypeURL(t *testing.T) {
+	cl, _, _, addr := limitedGateway(t, Limits{})
+	ctx := context.Background()
+	for _, k := range []string{"a b/ü+1.txt", "a b/sub dir/x", "a b/zz"} {
+		if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String(k), Body: strings.NewReader("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		path string
+		want []string
+	}{
+		{"/bkt?list-type=2&encoding-type=url&prefix=a%20b%2F&delimiter=%2F&start-after=a%20b%2Fa%20",
+			[]string{"<Prefix>a%20b/</Prefix>", "<Delimiter>/</Delimiter>", "<StartAfter>a%20b/a%20</StartAfter>",
+				"<Key>a%20b/%C3%BC%2B1.txt</Key>", "<Prefix>a%20b/sub%20dir/</Prefix>", "<Key>a%20b/zz</Key>", "<EncodingType>url</EncodingType>"}},
+		{"/bkt?encoding-type=url&prefix=a%20b%2F&marker=a%20b%2F%20",
+			[]string{"<Prefix>a%20b/</Prefix>", "<Marker>a%20b/%20</Marker>", "<Key>a%20b/%C3%BC%2B1.txt</Key>", "<Key>a%20b/sub%20dir/x</Key>"}},
+		{"/bkt?list-type=2&prefix=a%20b%2F",
+			[]string{"<Prefix>a b/</Prefix>", "<Key>a b/ü+1.txt</Key>"}},
+	} {
+		st, _, body := surfDo(t, "http://"+addr, http.MethodGet, c.path, nil, nil)
+		if st != http.StatusOK {
+			t.Fatalf("%s: %d %s", c.path, st, body)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: no %s in\n%s", c.path, w, body)
+			}
+		}
+	}
+}
