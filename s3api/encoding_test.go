@@ -112,3 +112,29 @@ func TestListEncodingTypeURL(t *testing.T) {
 		}
 	}
 }
+
+// A bucket created path-style may have any name OCI allows (mixed case,
+// underscores, as the seeds' own PresignedBlog), and is used like any
+// other; names outside OCI's rule are refused with InvalidBucketName.
+func TestPathStyleBucketsFollowOCINames(t *testing.T) {
+	cl, _, _, addr := limitedGateway(t, Limits{})
+	ctx := context.Background()
+	for _, name := range []string{"PresignedBlog", "my_bucket", "ab", "x", "192.168.1.1", strings.Repeat("b", 256)} {
+		if _, err := cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+			t.Fatalf("create %q: %v", name, err)
+		}
+		if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(name), Key: aws.String("k"), Body: strings.NewReader("v")}); err != nil {
+			t.Fatalf("put into %q: %v", name, err)
+		}
+	}
+	out, err := cl.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("PresignedBlog")})
+	if err != nil || len(out.Contents) != 1 {
+		t.Fatalf("list PresignedBlog: %v %v", out, err)
+	}
+	for _, path := range []string{"/Bad%20Bucket", "/star*", "/%C3%BCber", "/" + strings.Repeat("b", 257)} {
+		st, _, body := surfDo(t, "http://"+addr, http.MethodPut, path, nil, nil)
+		if st != http.StatusBadRequest || !strings.Contains(body, "<Code>InvalidBucketName</Code>") {
+			t.Errorf("create %s: %d %s, want 400 InvalidBucketName", path, st, body)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
+	"github.com/cairn-store/cairn/s3api/model"
 )
 
 func TestParse(t *testing.T) {
@@ -298,7 +299,7 @@ func TestValidBucketName(t *testing.T) {
 		"a": true, "My_Bucket-1.x": true, strings.Repeat("b", 256): true,
 		"": false, strings.Repeat("b", 257): false, "a/b": false, "a b": false, "é": false,
 	} {
-		if got := validBucketName(name); got != want {
+		if got := model.ValidBucketName(name); got != want {
 			t.Errorf("%q: %v, want %v", name, got, want)
 		}
 	}
