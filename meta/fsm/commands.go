@@ -147,6 +147,9 @@ func commandRows() []commandRow {
 		{field: "set_object_lock_config", apply: plain(applySetObjectLockConfig)},
 		{field: "set_version_lock", apply: timed(applySetVersionLock)},
 		{field: "rename_object", apply: timed(applyRenameObject)},
+		// The ID and token hash come from the proposer: a retry is a no-op.
+		{field: "create_par", apply: timed(applyCreatePAR)},
+		{field: "delete_par", apply: plain(applyDeletePAR)},
 	}
 }
 

@@ -80,6 +80,8 @@ type Command struct {
 	//	*Command_SetVersionLock
 	//	*Command_SetBucketCors
 	//	*Command_RenameObject
+	//	*Command_CreatePar
+	//	*Command_DeletePar
 	//	*Command_SetBucketPolicy
 	//	*Command_SetPublicAccessBlock
 	Op            isCommand_Op `protobuf_oneof:"op"`
@@ -541,6 +543,24 @@ func (x *Command) GetRenameObject() *RenameObjectCmd {
 	return nil
 }
 
+func (x *Command) GetCreatePar() *CreatePARCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreatePar); ok {
+			return x.CreatePar
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeletePar() *DeletePARCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeletePar); ok {
+			return x.DeletePar
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetSetBucketPolicy() *SetBucketPolicyCmd {
 	if x != nil {
 		if x, ok := x.Op.(*Command_SetBucketPolicy); ok {
@@ -739,6 +759,14 @@ type Command_RenameObject struct {
 	RenameObject *RenameObjectCmd `protobuf:"bytes,170,opt,name=rename_object,json=renameObject,proto3,oneof"`
 }
 
+type Command_CreatePar struct {
+	CreatePar *CreatePARCmd `protobuf:"bytes,180,opt,name=create_par,json=createPar,proto3,oneof"`
+}
+
+type Command_DeletePar struct {
+	DeletePar *DeletePARCmd `protobuf:"bytes,181,opt,name=delete_par,json=deletePar,proto3,oneof"`
+}
+
 type Command_SetBucketPolicy struct {
 	SetBucketPolicy *SetBucketPolicyCmd `protobuf:"bytes,160,opt,name=set_bucket_policy,json=setBucketPolicy,proto3,oneof"`
 }
@@ -834,6 +862,10 @@ func (*Command_SetVersionLock) isCommand_Op() {}
 func (*Command_SetBucketCors) isCommand_Op() {}
 
 func (*Command_RenameObject) isCommand_Op() {}
+
+func (*Command_CreatePar) isCommand_Op() {}
+
+func (*Command_DeletePar) isCommand_Op() {}
 
 func (*Command_SetBucketPolicy) isCommand_Op() {}
 
@@ -1310,7 +1342,7 @@ var File_cairnpb_command_proto protoreflect.FileDescriptor
 
 const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x9f\x1a\n" +
+	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x93\x1b\n" +
 	"\aCommand\x12\x1b\n" +
 	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12\x1d\n" +
 	"\n" +
@@ -1365,7 +1397,11 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\x16set_object_lock_config\x18x \x01(\v2 .cairn.v1.SetObjectLockConfigCmdH\x00R\x13setObjectLockConfig\x12G\n" +
 	"\x10set_version_lock\x18y \x01(\v2\x1b.cairn.v1.SetVersionLockCmdH\x00R\x0esetVersionLock\x12E\n" +
 	"\x0fset_bucket_cors\x18\x8c\x01 \x01(\v2\x1a.cairn.v1.SetBucketCorsCmdH\x00R\rsetBucketCors\x12A\n" +
-	"\rrename_object\x18\xaa\x01 \x01(\v2\x19.cairn.v1.RenameObjectCmdH\x00R\frenameObject\x12K\n" +
+	"\rrename_object\x18\xaa\x01 \x01(\v2\x19.cairn.v1.RenameObjectCmdH\x00R\frenameObject\x128\n" +
+	"\n" +
+	"create_par\x18\xb4\x01 \x01(\v2\x16.cairn.v1.CreatePARCmdH\x00R\tcreatePar\x128\n" +
+	"\n" +
+	"delete_par\x18\xb5\x01 \x01(\v2\x16.cairn.v1.DeletePARCmdH\x00R\tdeletePar\x12K\n" +
 	"\x11set_bucket_policy\x18\xa0\x01 \x01(\v2\x1c.cairn.v1.SetBucketPolicyCmdH\x00R\x0fsetBucketPolicy\x12[\n" +
 	"\x17set_public_access_block\x18\xa1\x01 \x01(\v2!.cairn.v1.SetPublicAccessBlockCmdH\x00R\x14setPublicAccessBlockB\x04\n" +
 	"\x02op\";\n" +
@@ -1457,14 +1493,16 @@ var file_cairnpb_command_proto_goTypes = []any{
 	(*SetVersionLockCmd)(nil),       // 42: cairn.v1.SetVersionLockCmd
 	(*SetBucketCorsCmd)(nil),        // 43: cairn.v1.SetBucketCorsCmd
 	(*RenameObjectCmd)(nil),         // 44: cairn.v1.RenameObjectCmd
-	(*SetBucketPolicyCmd)(nil),      // 45: cairn.v1.SetBucketPolicyCmd
-	(*SetPublicAccessBlockCmd)(nil), // 46: cairn.v1.SetPublicAccessBlockCmd
-	(*Bucket)(nil),                  // 47: cairn.v1.Bucket
-	(*ObjectVersion)(nil),           // 48: cairn.v1.ObjectVersion
-	(*WriteCondition)(nil),          // 49: cairn.v1.WriteCondition
-	(*DataNode)(nil),                // 50: cairn.v1.DataNode
-	(*MetaMember)(nil),              // 51: cairn.v1.MetaMember
-	(*GCEntry)(nil),                 // 52: cairn.v1.GCEntry
+	(*CreatePARCmd)(nil),            // 45: cairn.v1.CreatePARCmd
+	(*DeletePARCmd)(nil),            // 46: cairn.v1.DeletePARCmd
+	(*SetBucketPolicyCmd)(nil),      // 47: cairn.v1.SetBucketPolicyCmd
+	(*SetPublicAccessBlockCmd)(nil), // 48: cairn.v1.SetPublicAccessBlockCmd
+	(*Bucket)(nil),                  // 49: cairn.v1.Bucket
+	(*ObjectVersion)(nil),           // 50: cairn.v1.ObjectVersion
+	(*WriteCondition)(nil),          // 51: cairn.v1.WriteCondition
+	(*DataNode)(nil),                // 52: cairn.v1.DataNode
+	(*MetaMember)(nil),              // 53: cairn.v1.MetaMember
+	(*GCEntry)(nil),                 // 54: cairn.v1.GCEntry
 }
 var file_cairnpb_command_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.Command.create_bucket:type_name -> cairn.v1.CreateBucketCmd
@@ -1511,19 +1549,21 @@ var file_cairnpb_command_proto_depIdxs = []int32{
 	42, // 41: cairn.v1.Command.set_version_lock:type_name -> cairn.v1.SetVersionLockCmd
 	43, // 42: cairn.v1.Command.set_bucket_cors:type_name -> cairn.v1.SetBucketCorsCmd
 	44, // 43: cairn.v1.Command.rename_object:type_name -> cairn.v1.RenameObjectCmd
-	45, // 44: cairn.v1.Command.set_bucket_policy:type_name -> cairn.v1.SetBucketPolicyCmd
-	46, // 45: cairn.v1.Command.set_public_access_block:type_name -> cairn.v1.SetPublicAccessBlockCmd
-	47, // 46: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
-	48, // 47: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
-	49, // 48: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
-	50, // 49: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
-	51, // 50: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
-	52, // 51: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
-	52, // [52:52] is the sub-list for method output_type
-	52, // [52:52] is the sub-list for method input_type
-	52, // [52:52] is the sub-list for extension type_name
-	52, // [52:52] is the sub-list for extension extendee
-	0,  // [0:52] is the sub-list for field type_name
+	45, // 44: cairn.v1.Command.create_par:type_name -> cairn.v1.CreatePARCmd
+	46, // 45: cairn.v1.Command.delete_par:type_name -> cairn.v1.DeletePARCmd
+	47, // 46: cairn.v1.Command.set_bucket_policy:type_name -> cairn.v1.SetBucketPolicyCmd
+	48, // 47: cairn.v1.Command.set_public_access_block:type_name -> cairn.v1.SetPublicAccessBlockCmd
+	49, // 48: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
+	50, // 49: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
+	51, // 50: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
+	52, // 51: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
+	53, // 52: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
+	54, // 53: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
+	54, // [54:54] is the sub-list for method output_type
+	54, // [54:54] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_command_proto_init() }
@@ -1537,6 +1577,7 @@ func file_cairnpb_command_proto_init() {
 	file_cairnpb_masterkey_proto_init()
 	file_cairnpb_iam_proto_init()
 	file_cairnpb_multipart_proto_init()
+	file_cairnpb_par_proto_init()
 	file_cairnpb_objectlock_proto_init()
 	file_cairnpb_rebalance_proto_init()
 	file_cairnpb_rename_proto_init()
@@ -1590,6 +1631,8 @@ func file_cairnpb_command_proto_init() {
 		(*Command_SetVersionLock)(nil),
 		(*Command_SetBucketCors)(nil),
 		(*Command_RenameObject)(nil),
+		(*Command_CreatePar)(nil),
+		(*Command_DeletePar)(nil),
 		(*Command_SetBucketPolicy)(nil),
 		(*Command_SetPublicAccessBlock)(nil),
 	}

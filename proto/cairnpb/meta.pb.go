@@ -1310,7 +1310,7 @@ var File_cairnpb_meta_proto protoreflect.FileDescriptor
 
 const file_cairnpb_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x99\x01\n" +
+	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x99\x01\n" +
 	"\x13CreateBucketRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -1390,7 +1390,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xc5\x19\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\x97\x1c\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1430,7 +1430,12 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\fRenameObject\x12\x1d.cairn.v1.RenameObjectRequest\x1a\x1e.cairn.v1.RenameObjectResponse\x12b\n" +
 	"\x13SetObjectLockConfig\x12$.cairn.v1.SetObjectLockConfigRequest\x1a%.cairn.v1.SetObjectLockConfigResponse\x12S\n" +
 	"\x0eSetVersionLock\x12\x1f.cairn.v1.SetVersionLockRequest\x1a .cairn.v1.SetVersionLockResponse\x12V\n" +
-	"\x0fActiveMasterKey\x12 .cairn.v1.ActiveMasterKeyRequest\x1a!.cairn.v1.ActiveMasterKeyResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
+	"\x0fActiveMasterKey\x12 .cairn.v1.ActiveMasterKeyRequest\x1a!.cairn.v1.ActiveMasterKeyResponse\x12D\n" +
+	"\tCreatePAR\x12\x1a.cairn.v1.CreatePARRequest\x1a\x1b.cairn.v1.CreatePARResponse\x12;\n" +
+	"\x06GetPAR\x12\x17.cairn.v1.GetPARRequest\x1a\x18.cairn.v1.GetPARResponse\x12A\n" +
+	"\bListPARs\x12\x19.cairn.v1.ListPARsRequest\x1a\x1a.cairn.v1.ListPARsResponse\x12D\n" +
+	"\tDeletePAR\x12\x1a.cairn.v1.DeletePARRequest\x1a\x1b.cairn.v1.DeletePARResponse\x12D\n" +
+	"\tLookupPAR\x12\x1a.cairn.v1.LookupPARRequest\x1a\x1b.cairn.v1.LookupPARResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
 	file_cairnpb_meta_proto_rawDescOnce sync.Once
@@ -1502,33 +1507,43 @@ var file_cairnpb_meta_proto_goTypes = []any{
 	(*SetObjectLockConfigRequest)(nil),      // 53: cairn.v1.SetObjectLockConfigRequest
 	(*SetVersionLockRequest)(nil),           // 54: cairn.v1.SetVersionLockRequest
 	(*ActiveMasterKeyRequest)(nil),          // 55: cairn.v1.ActiveMasterKeyRequest
-	(*CreateMultipartUploadResponse)(nil),   // 56: cairn.v1.CreateMultipartUploadResponse
-	(*GetMultipartUploadResponse)(nil),      // 57: cairn.v1.GetMultipartUploadResponse
-	(*CommitPartResponse)(nil),              // 58: cairn.v1.CommitPartResponse
-	(*CompleteMultipartUploadResponse)(nil), // 59: cairn.v1.CompleteMultipartUploadResponse
-	(*AbortMultipartUploadResponse)(nil),    // 60: cairn.v1.AbortMultipartUploadResponse
-	(*ListPartsResponse)(nil),               // 61: cairn.v1.ListPartsResponse
-	(*ListMultipartUploadsResponse)(nil),    // 62: cairn.v1.ListMultipartUploadsResponse
-	(*SetObjectTagsResponse)(nil),           // 63: cairn.v1.SetObjectTagsResponse
-	(*SetBucketTagsResponse)(nil),           // 64: cairn.v1.SetBucketTagsResponse
-	(*SetBucketCorsResponse)(nil),           // 65: cairn.v1.SetBucketCorsResponse
-	(*SetBucketPolicyResponse)(nil),         // 66: cairn.v1.SetBucketPolicyResponse
-	(*SetPublicAccessBlockResponse)(nil),    // 67: cairn.v1.SetPublicAccessBlockResponse
-	(*LookupAccessKeyResponse)(nil),         // 68: cairn.v1.LookupAccessKeyResponse
-	(*LookupAPIKeyResponse)(nil),            // 69: cairn.v1.LookupAPIKeyResponse
-	(*ReportCorruptShardResponse)(nil),      // 70: cairn.v1.ReportCorruptShardResponse
-	(*ReportUnreadableResponse)(nil),        // 71: cairn.v1.ReportUnreadableResponse
-	(*ReportShardsResponse)(nil),            // 72: cairn.v1.ReportShardsResponse
-	(*SetBucketVersioningResponse)(nil),     // 73: cairn.v1.SetBucketVersioningResponse
-	(*CommitVersionResponse)(nil),           // 74: cairn.v1.CommitVersionResponse
-	(*GetObjectVersionResponse)(nil),        // 75: cairn.v1.GetObjectVersionResponse
-	(*DeleteVersionResponse)(nil),           // 76: cairn.v1.DeleteVersionResponse
-	(*SetVersionTagsResponse)(nil),          // 77: cairn.v1.SetVersionTagsResponse
-	(*ListObjectVersionsResponse)(nil),      // 78: cairn.v1.ListObjectVersionsResponse
-	(*RenameObjectResponse)(nil),            // 79: cairn.v1.RenameObjectResponse
-	(*SetObjectLockConfigResponse)(nil),     // 80: cairn.v1.SetObjectLockConfigResponse
-	(*SetVersionLockResponse)(nil),          // 81: cairn.v1.SetVersionLockResponse
-	(*ActiveMasterKeyResponse)(nil),         // 82: cairn.v1.ActiveMasterKeyResponse
+	(*CreatePARRequest)(nil),                // 56: cairn.v1.CreatePARRequest
+	(*GetPARRequest)(nil),                   // 57: cairn.v1.GetPARRequest
+	(*ListPARsRequest)(nil),                 // 58: cairn.v1.ListPARsRequest
+	(*DeletePARRequest)(nil),                // 59: cairn.v1.DeletePARRequest
+	(*LookupPARRequest)(nil),                // 60: cairn.v1.LookupPARRequest
+	(*CreateMultipartUploadResponse)(nil),   // 61: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 62: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 63: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 64: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 65: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 66: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 67: cairn.v1.ListMultipartUploadsResponse
+	(*SetObjectTagsResponse)(nil),           // 68: cairn.v1.SetObjectTagsResponse
+	(*SetBucketTagsResponse)(nil),           // 69: cairn.v1.SetBucketTagsResponse
+	(*SetBucketCorsResponse)(nil),           // 70: cairn.v1.SetBucketCorsResponse
+	(*SetBucketPolicyResponse)(nil),         // 71: cairn.v1.SetBucketPolicyResponse
+	(*SetPublicAccessBlockResponse)(nil),    // 72: cairn.v1.SetPublicAccessBlockResponse
+	(*LookupAccessKeyResponse)(nil),         // 73: cairn.v1.LookupAccessKeyResponse
+	(*LookupAPIKeyResponse)(nil),            // 74: cairn.v1.LookupAPIKeyResponse
+	(*ReportCorruptShardResponse)(nil),      // 75: cairn.v1.ReportCorruptShardResponse
+	(*ReportUnreadableResponse)(nil),        // 76: cairn.v1.ReportUnreadableResponse
+	(*ReportShardsResponse)(nil),            // 77: cairn.v1.ReportShardsResponse
+	(*SetBucketVersioningResponse)(nil),     // 78: cairn.v1.SetBucketVersioningResponse
+	(*CommitVersionResponse)(nil),           // 79: cairn.v1.CommitVersionResponse
+	(*GetObjectVersionResponse)(nil),        // 80: cairn.v1.GetObjectVersionResponse
+	(*DeleteVersionResponse)(nil),           // 81: cairn.v1.DeleteVersionResponse
+	(*SetVersionTagsResponse)(nil),          // 82: cairn.v1.SetVersionTagsResponse
+	(*ListObjectVersionsResponse)(nil),      // 83: cairn.v1.ListObjectVersionsResponse
+	(*RenameObjectResponse)(nil),            // 84: cairn.v1.RenameObjectResponse
+	(*SetObjectLockConfigResponse)(nil),     // 85: cairn.v1.SetObjectLockConfigResponse
+	(*SetVersionLockResponse)(nil),          // 86: cairn.v1.SetVersionLockResponse
+	(*ActiveMasterKeyResponse)(nil),         // 87: cairn.v1.ActiveMasterKeyResponse
+	(*CreatePARResponse)(nil),               // 88: cairn.v1.CreatePARResponse
+	(*GetPARResponse)(nil),                  // 89: cairn.v1.GetPARResponse
+	(*ListPARsResponse)(nil),                // 90: cairn.v1.ListPARsResponse
+	(*DeletePARResponse)(nil),               // 91: cairn.v1.DeletePARResponse
+	(*LookupPARResponse)(nil),               // 92: cairn.v1.LookupPARResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
 	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
@@ -1580,46 +1595,56 @@ var file_cairnpb_meta_proto_depIdxs = []int32{
 	53, // 46: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
 	54, // 47: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
 	55, // 48: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
-	1,  // 49: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,  // 50: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,  // 51: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,  // 52: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,  // 53: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11, // 54: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13, // 55: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16, // 56: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	56, // 57: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
-	57, // 58: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
-	58, // 59: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
-	59, // 60: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
-	60, // 61: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
-	61, // 62: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
-	62, // 63: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
-	63, // 64: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
-	64, // 65: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
-	65, // 66: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
-	66, // 67: cairn.v1.Meta.SetBucketPolicy:output_type -> cairn.v1.SetBucketPolicyResponse
-	67, // 68: cairn.v1.Meta.SetPublicAccessBlock:output_type -> cairn.v1.SetPublicAccessBlockResponse
-	18, // 69: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20, // 70: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23, // 71: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	68, // 72: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
-	69, // 73: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
-	70, // 74: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
-	71, // 75: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
-	72, // 76: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
-	73, // 77: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
-	74, // 78: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
-	75, // 79: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
-	76, // 80: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
-	77, // 81: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
-	78, // 82: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
-	79, // 83: cairn.v1.Meta.RenameObject:output_type -> cairn.v1.RenameObjectResponse
-	80, // 84: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
-	81, // 85: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
-	82, // 86: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
-	49, // [49:87] is the sub-list for method output_type
-	11, // [11:49] is the sub-list for method input_type
+	56, // 49: cairn.v1.Meta.CreatePAR:input_type -> cairn.v1.CreatePARRequest
+	57, // 50: cairn.v1.Meta.GetPAR:input_type -> cairn.v1.GetPARRequest
+	58, // 51: cairn.v1.Meta.ListPARs:input_type -> cairn.v1.ListPARsRequest
+	59, // 52: cairn.v1.Meta.DeletePAR:input_type -> cairn.v1.DeletePARRequest
+	60, // 53: cairn.v1.Meta.LookupPAR:input_type -> cairn.v1.LookupPARRequest
+	1,  // 54: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,  // 55: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,  // 56: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,  // 57: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,  // 58: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11, // 59: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13, // 60: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16, // 61: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	61, // 62: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	62, // 63: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	63, // 64: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	64, // 65: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	65, // 66: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	66, // 67: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	67, // 68: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	68, // 69: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
+	69, // 70: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
+	70, // 71: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
+	71, // 72: cairn.v1.Meta.SetBucketPolicy:output_type -> cairn.v1.SetBucketPolicyResponse
+	72, // 73: cairn.v1.Meta.SetPublicAccessBlock:output_type -> cairn.v1.SetPublicAccessBlockResponse
+	18, // 74: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20, // 75: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23, // 76: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	73, // 77: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
+	74, // 78: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
+	75, // 79: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
+	76, // 80: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
+	77, // 81: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
+	78, // 82: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
+	79, // 83: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
+	80, // 84: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
+	81, // 85: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
+	82, // 86: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
+	83, // 87: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
+	84, // 88: cairn.v1.Meta.RenameObject:output_type -> cairn.v1.RenameObjectResponse
+	85, // 89: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
+	86, // 90: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
+	87, // 91: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
+	88, // 92: cairn.v1.Meta.CreatePAR:output_type -> cairn.v1.CreatePARResponse
+	89, // 93: cairn.v1.Meta.GetPAR:output_type -> cairn.v1.GetPARResponse
+	90, // 94: cairn.v1.Meta.ListPARs:output_type -> cairn.v1.ListPARsResponse
+	91, // 95: cairn.v1.Meta.DeletePAR:output_type -> cairn.v1.DeletePARResponse
+	92, // 96: cairn.v1.Meta.LookupPAR:output_type -> cairn.v1.LookupPARResponse
+	54, // [54:97] is the sub-list for method output_type
+	11, // [11:54] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -1635,6 +1660,7 @@ func file_cairnpb_meta_proto_init() {
 	file_cairnpb_condition_proto_init()
 	file_cairnpb_masterkey_proto_init()
 	file_cairnpb_multipart_proto_init()
+	file_cairnpb_par_proto_init()
 	file_cairnpb_rename_proto_init()
 	file_cairnpb_repair_proto_init()
 	file_cairnpb_objectlock_proto_init()
