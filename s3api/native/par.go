@@ -108,6 +108,19 @@ func isPARShape(escapedPath string) bool {
 		segs[3] == "n" && segs[4] != "" && segs[5] == "b" && segs[6] != "" && segs[7] == "o"
 }
 
+// redactToken hides a PAR's token in a path that is logged: the token is
+// a secret shown only in the create response.
+func redactToken(path string) string {
+	rest, ok := strings.CutPrefix(path, "/p/")
+	if !ok {
+		return path
+	}
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return "/p/<token>" + rest[i:]
+	}
+	return "/p/<token>"
+}
+
 // parsePAR parses a PAR use: the token, then the rest as a native object
 // request. What is not a PAR shape, or an operation no PAR serves, is
 // refused as not found.

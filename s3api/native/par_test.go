@@ -31,6 +31,18 @@ func TestPARSecret(t *testing.T) {
 	}
 }
 
+func TestRedactToken(t *testing.T) {
+	for in, want := range map[string]string{
+		"/p/SeCrEt/n/ns/b/bk/o/x": "/p/<token>/n/ns/b/bk/o/x",
+		"/p/SeCrEt":               "/p/<token>",
+		"/n/ns/b/bk/o/p/x":        "/n/ns/b/bk/o/p/x",
+	} {
+		if got := redactToken(in); got != want {
+			t.Errorf("redactToken(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // TestParsePAR: what a PAR path names, and the shapes that are not one.
 func TestParsePAR(t *testing.T) {
 	for _, tc := range []struct {

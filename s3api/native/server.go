@@ -386,7 +386,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Connection", "close")
 		}
 		if e.Code.Status >= 500 {
-			s.log.Error("native request failed", "id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+			s.log.Error("native request failed", "id", id, "method", r.Method, "path", redactToken(r.URL.Path), "err", err)
 		}
 		writeError(w, r, id, e)
 	}
