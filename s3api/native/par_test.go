@@ -2,12 +2,20 @@ package native
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/cairn-store/cairn/meta/policy"
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
 // TestPARSecret: tokens are 256 random bits, URL-safe, and kept only as
@@ -158,6 +166,69 @@ func TestIsPAR(t *testing.T) {
 		}
 		if got := Is(r); got != tc.want {
 			t.Errorf("%s (%q): native %v, want %v", tc.target, tc.auth, got, tc.want)
+		}
+	}
+}
+
+// parIndex is an Index with one PAR, found by its token's hash.
+type parIndex struct {
+	Index // anything else the test calls panics
+	token string
+	found *cairnpb.LookupPARResponse
+}
+
+func (x *parIndex) LookupPAR(_ context.Context, hash []byte) (*cairnpb.LookupPARResponse, error) {
+	if x.found == nil || !bytes.Equal(hash, hashToken(x.token)) {
+		return nil, fmt.Errorf("lookup: %w", rpcerr.ErrPARNotFound)
+	}
+	return x.found, nil
+}
+
+// TestServePAR: a use is served only with a live PAR, in scope, of the
+// right access type, while its creator holds the right.
+func TestServePAR(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	readAll := []string{"Allow group g to read objects in tenancy"}
+	par := func(access, object string, expires time.Time, statements []string) *cairnpb.LookupPARResponse {
+		return &cairnpb.LookupPARResponse{Par: &cairnpb.PAR{Namespace: "ns", Bucket: "bk", ObjectName: object,
+			AccessType: access, ExpiresUnixNano: expires.UnixNano(), Creator: "carol"},
+			Groups: []string{"g"}, Statements: statements}
+	}
+	for _, tc := range []struct {
+		name         string
+		found        *cairnpb.LookupPARResponse
+		method, path string
+		served       bool
+	}{
+		{"a live read PAR", par("ObjectRead", "a", now.Add(time.Hour), readAll), "GET", "/p/tok/n/ns/b/bk/o/a", true},
+		{"an expired one", par("ObjectRead", "a", now, readAll), "GET", "/p/tok/n/ns/b/bk/o/a", false},
+		{"a deleted one", nil, "GET", "/p/tok/n/ns/b/bk/o/a", false},
+		{"another token", par("ObjectRead", "a", now.Add(time.Hour), readAll), "GET", "/p/other/n/ns/b/bk/o/a", false},
+		{"another object", par("ObjectRead", "a", now.Add(time.Hour), readAll), "GET", "/p/tok/n/ns/b/bk/o/b", false},
+		{"a write through a read PAR", par("ObjectRead", "a", now.Add(time.Hour), readAll), "PUT", "/p/tok/n/ns/b/bk/o/a", false},
+		{"a creator without the right", par("ObjectRead", "a", now.Add(time.Hour), nil), "GET", "/p/tok/n/ns/b/bk/o/a", false},
+		{"a creator with another right", par("ObjectRead", "a", now.Add(time.Hour), []string{"Allow group g to inspect objects in tenancy"}), "GET", "/p/tok/n/ns/b/bk/o/a", false},
+	} {
+		served := false
+		s := &Server{now: func() time.Time { return now }, log: slog.New(slog.DiscardHandler),
+			index: &parIndex{token: "tok", found: tc.found},
+			ops: map[op]opRow{
+				opGetObject: {name: "GetObject", perms: []policy.Permission{policy.ObjectRead}, handler: func(*Server, context.Context, http.ResponseWriter, *http.Request, *request) error {
+					served = true
+					return nil
+				}},
+				opPutObject: {name: "PutObject", write: true, handler: func(*Server, context.Context, http.ResponseWriter, *http.Request, *request) error {
+					served = true
+					return nil
+				}},
+			}}
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest(tc.method, "http://gw"+tc.path, nil))
+		if served != tc.served {
+			t.Errorf("%s: served %v, want %v (%d %s)", tc.name, served, tc.served, w.Code, w.Body)
+		}
+		if !tc.served && (w.Code != 404 || !strings.Contains(w.Body.String(), "NotAuthorizedOrNotFound")) {
+			t.Errorf("%s: %d %s, want 404 NotAuthorizedOrNotFound", tc.name, w.Code, w.Body)
 		}
 	}
 }
