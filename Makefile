@@ -26,6 +26,11 @@ S3FS_DEB_VERSION   := 1.90-1
 CHROMIUM_DEB_VERSION := 156.0.8078.129-1~deb12u1
 # s3cmd from PyPI, in its own venv.
 S3CMD_VERSION := 2.4.0
+# Kopia, the backup tool whose object-lock workflow test/e2e runs; built
+# from its module source (its list of versions is not served, so `go
+# install` refuses it), into bin/.
+KOPIA_VERSION := v0.22.3
+KOPIA := $(BIN)/kopia-$(KOPIA_VERSION)
 S3CMDENV := $(BIN)/s3cmdenv
 # The AWS SDKs for JavaScript v2 and v3: versions pinned in
 # test/clients/js/package.json and its lock file, installed under bin/.
@@ -47,7 +52,7 @@ HELM_TESTS := test/helm
 DATA_NODES ?= 6
 TEST_TIMEOUT ?= 40m
 
-.PHONY: browser all build image run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 clients debclients s3cmdenv jsclients javaclients cluster-up cluster-down bench bench-tls bench-inventory clean
+.PHONY: kopia browser all build image run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 clients debclients s3cmdenv jsclients javaclients cluster-up cluster-down bench bench-compare bench-tls bench-inventory clean
 
 all: build
 
@@ -108,7 +113,7 @@ $(AWSENV)/bin/aws:
 
 # Every S3 client test/e2e drives beyond Go's: with CI set in the
 # environment, a missing one fails its test.
-clients: debclients s3cmdenv jsclients javaclients
+clients: debclients s3cmdenv jsclients javaclients kopia
 
 # rclone and s3fs from Debian at the recorded versions; installing them
 # needs root, as on CI. When Debian has moved on from a recorded version,
@@ -122,6 +127,17 @@ debclients:
 		{ echo "WARNING: Debian no longer has $$want; installing its current rclone and s3fs"; inst rclone s3fs; } || \
 		echo "WARNING: could not install rclone and s3fs (Debian packages; needs root): their e2e checks will fail in CI and be skipped elsewhere"; \
 	fi
+
+# Kopia at KOPIA_VERSION: the module's source from the proxy, built in a
+# copy (the module cache is read-only).
+kopia: $(KOPIA)
+
+$(KOPIA):
+	@dir=$$($(GO) mod download -json github.com/kopia/kopia@$(KOPIA_VERSION) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p'); \
+	test -n "$$dir" || { echo "could not download kopia $(KOPIA_VERSION) from the module proxy"; exit 1; }; \
+	src=$$(mktemp -d) && cp -r "$$dir/." "$$src" && chmod -R u+w "$$src" && \
+	(cd "$$src" && $(GO) build -trimpath -o $(abspath $@) .); rc=$$?; rm -rf "$$src"; \
+	[ $$rc = 0 ] || echo "could not build kopia $(KOPIA_VERSION)"; exit $$rc
 
 # Headless Chromium for test/e2e/browser_test.go (a page of another
 # origin using the gateway through CORS, and a browser form upload).
@@ -228,6 +244,16 @@ cluster-down:
 # cluster, plus the gateway's peak RSS.
 bench: build
 	deploy/local/bench.sh
+
+# Cairn dev and the local cluster side by side with MinIO and SeaweedFS,
+# alternating, fresh stores, one client (docs/performance.md): medians with
+# min and max over BENCH_REPS (3) reps, ratios, and server CPU s/GiB per
+# process kind. The comparison servers are pinned builds from the Go module
+# proxy, cached in bin/compare (or MINIO_BIN / WEED_BIN). BENCH_DURATION
+# (20s) per timed workload; BENCH_BIG=1 adds 8 x 1 GiB PUT and GET;
+# BENCH_TARGETS (dev,cluster,minio,seaweedfs) picks and orders targets.
+bench-compare: build
+	$(GO) run ./deploy/benchcompare
 
 # What internal mutual TLS costs: the core benchmark against a cluster with
 # mTLS and one with --insecure-internal, alternating, in one run.

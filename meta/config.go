@@ -106,6 +106,12 @@ type Config struct {
 	// their node after gateways reported them (Meta.ReportShards).
 	// Default 100.
 	ShardCheckRate int64
+	// LifecycleDay is the length of a lifecycle rule's day (tests shorten
+	// it so "Days: 1" passes in seconds; docs/lifecycle.md). Default 24h.
+	LifecycleDay time.Duration
+	// LifecycleRate bounds the expiry index entries per second the
+	// lifecycle job examines. Default 5000; negative: unlimited.
+	LifecycleRate int64
 	// Transport secures the gRPC port, the Raft transport and this node's
 	// connections to other meta nodes and to data nodes. Nil is plaintext
 	// with no caller identities (tests; --insecure-internal).
@@ -205,6 +211,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.ShardCheckRate <= 0 {
 		cfg.ShardCheckRate = DefaultShardCheckRate
+	}
+	if cfg.LifecycleDay <= 0 {
+		cfg.LifecycleDay = DefaultLifecycleDay
+	}
+	if cfg.LifecycleRate == 0 {
+		cfg.LifecycleRate = DefaultLifecycleRate
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -65,9 +65,13 @@
 //     rebalancer; a rotation the re-wrap; a gateway's shard report the
 //     checks), and keeps their status and cairn_meta_job_* metrics. The
 //     jobs share one data-node connection pool (node.conns). A new job
-//     (lifecycle expiry) is a type with Name, Round and Interval, plus
-//     Start for per-term setup and Kicks to be woken, and one line in
-//     leaderJobs.
+//     is a type with Name, Round and Interval, plus Start for per-term
+//     setup and Kicks to be woken, and one line in leaderJobs.
+//   - lifecycle.go: the leader's lifecycle job. It walks the FSM's expiry
+//     index (fsm/lifecycle.go: every version by creation time, written
+//     where a version is made, dropped in removeVersion) from replicated
+//     cursors to each rule's cutoff and proposes removals the FSM
+//     re-checks (docs/lifecycle.md).
 //   - leaderjob/: the runner and the Pacer that spreads a job's work to a
 //     rate; it knows no particular job.
 //

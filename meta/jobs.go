@@ -28,6 +28,7 @@ const (
 	jobOrphans     = "orphans"
 	jobInventory   = "inventory"
 	jobShardChecks = "shard-checks"
+	jobLifecycle   = "lifecycle"
 )
 
 // JobMetricPrefix names the runner's series: cairn_meta_job_rounds_total
@@ -43,6 +44,7 @@ func (n *node) leaderJobs() []leaderjob.Job {
 		&orphanJob{n: n},
 		&inventoryJob{n: n},
 		&shardCheckJob{n: n},
+		&lifecycleJob{n: n},
 	}
 	if n.cfg.Keyring != nil {
 		jobs = append(jobs, &rewrapJob{n: n})
@@ -75,6 +77,7 @@ func (s *Server) leaderJobs(ctx context.Context, _ *cairnpb.LeaderJobsRequest) (
 		resp.Jobs = append(resp.Jobs, &cairnpb.LeaderJob{
 			Name: st.Name, Active: st.Active, Running: st.Running, Rounds: st.Rounds, Errors: st.Errors, LastError: st.LastError,
 			LastStartUnixNano: unix(st.LastStart), LastDurationNanos: int64(st.LastDuration), LastSuccessUnixNano: unix(st.LastSuccess),
+			Progress: st.Progress,
 		})
 	}
 	return resp, nil

@@ -25,7 +25,7 @@ func TestLeaderJobsFollowLeadership(t *testing.T) {
 	ctx := testCtx(t, 60*time.Second)
 	c := MakeTestCluster(t, 3, nil)
 	c.WaitAll(ctx)
-	names := []string{jobGC, jobRepair, jobRebalance, jobOrphans, jobInventory, jobShardChecks}
+	names := []string{jobGC, jobRepair, jobRebalance, jobOrphans, jobInventory, jobShardChecks, jobLifecycle}
 
 	check := func(lead int) {
 		t.Helper()

@@ -68,7 +68,8 @@ type node struct {
 	jobs  *leaderjob.Runner
 	conns *dataclient.Pool
 
-	rewrap rewrapProgress // the leader's re-wrap of master-key-wrapped keys
+	rewrap    rewrapProgress    // the leader's re-wrap of master-key-wrapped keys
+	lifecycle lifecycleCounters // the lifecycle job's work (lifecycle.go)
 
 	repair      repairState    // the leader's repair engine progress
 	rebalance   rebalanceState // the leader's rebalancer progress

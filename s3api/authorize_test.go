@@ -68,7 +68,7 @@ func TestRequiredAccess(t *testing.T) {
 		{"GET", "/b?acl", nil, []need{{perm: policy.BucketRead, bucket: "b"}}, false},
 		{"PUT", "/b/k?acl", nil, []need{{perm: policy.ObjectOverwrite, bucket: "b", key: "k"}}, false},
 		// Not CreateBucket.
-		{"PUT", "/b?lifecycle", nil, nil, true},
+		{"PUT", "/b?website", nil, nil, true},
 		{"DELETE", "/b?acl", nil, nil, true},
 		{"DELETE", "/b?delete", nil, nil, true},
 		// Not DeleteBucket, PutObject.

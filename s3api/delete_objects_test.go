@@ -164,7 +164,7 @@ func TestPostRouting(t *testing.T) {
 		// A form without a file part (post_test.go has the real forms).
 		{"POST", "/bkt", map[string]string{"Content-Type": "multipart/form-data; boundary=x"}, 400, "InvalidArgument"},
 		{"POST", "/", nil, 405, "MethodNotAllowed"},
-		{"GET", "/bkt?lifecycle", nil, 501, "NotImplemented"},
+		{"GET", "/bkt?website", nil, 501, "NotImplemented"},
 	} {
 		st, _, got := surfDo(t, url, c.method, c.path, body, c.hdr)
 		if st != c.status || !strings.Contains(got, "<Code>"+c.code+"</Code>") {

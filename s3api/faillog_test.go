@@ -50,7 +50,7 @@ func TestNotImplementedIsNotLoggedAsAFailure(t *testing.T) {
 	if _, err := cl.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
 		t.Fatal(err)
 	}
-	for _, sub := range []string{"requestPayment", "lifecycle"} {
+	for _, sub := range []string{"requestPayment", "website"} {
 		st, _, body := surfDo(t, hs.URL, http.MethodGet, "/bkt?"+sub, nil, nil)
 		if st != http.StatusNotImplemented || !strings.Contains(body, "<Code>NotImplemented</Code>") {
 			t.Fatalf("GET ?%s: %d %s, want 501 NotImplemented", sub, st, body)

@@ -29,5 +29,6 @@ type Index interface {
 	VersioningIndex
 	ObjectLockIndex
 	CorsIndex
+	LifecycleIndex
 	BucketPolicyIndex
 }

@@ -131,7 +131,7 @@ func TestMetricsCountTheServedOperation(t *testing.T) {
 		{http.MethodGet, "/bkt?versioning&uploads", http.StatusOK, "<VersioningConfiguration", "GetBucketVersioning"},
 		{http.MethodGet, "/bkt?versions&uploads", http.StatusOK, "<ListVersionsResult", "ListObjectVersions"},
 		{http.MethodPost, "/bkt?delete&uploads", http.StatusMethodNotAllowed, "MethodNotAllowed", "Other"},
-		{http.MethodPut, "/bkt?lifecycle", http.StatusNotImplemented, "NotImplemented", "PutBucketLifecycleConfiguration"},
+		{http.MethodPut, "/bkt?replication", http.StatusNotImplemented, "NotImplemented", "PutBucketReplication"},
 		{http.MethodDelete, "/bkt?acl", http.StatusNotImplemented, "NotImplemented", "NotImplemented"},
 	}
 	for _, c := range cases {

@@ -155,6 +155,7 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 	setWrittenVersion(w.Header(), vid)
 	w.Header().Set("ETag", `"`+v.Etag+`"`)
+	s.setExpirationHeader(ctx, w.Header(), req, v)
 	for alg, val := range v.Checksums {
 		w.Header().Set(checksum.Header(alg), val)
 	}
@@ -335,6 +336,9 @@ func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.
 		h.Set("x-amz-tagging-count", strconv.Itoa(n))
 	}
 	setLockHeaders(h, v.GetLock())
+	if !named {
+		s.setExpirationHeader(ctx, h, req, v)
+	}
 	applyResponseOverrides(h, req.query)
 	if r.Header.Get("x-amz-checksum-mode") == "ENABLED" && !ranged {
 		for alg, val := range v.GetChecksums() {

@@ -314,7 +314,7 @@ func TestUnimplementedSubresourcesChangeNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct{ method, path string }{
-		{http.MethodPut, "/new?lifecycle"},
+		{http.MethodPut, "/new?website"},
 		{http.MethodPut, "/new?metadataInventoryTable"},
 		{http.MethodDelete, "/empty?metadataTable"},
 		{http.MethodDelete, "/empty?metadataConfiguration"},

@@ -48,6 +48,10 @@ type Config struct {
 	// <bucket>.<domain>[:port] names the bucket, and the whole path is the
 	// key. Path-style requests are served whatever the Host.
 	Domains []string
+	// LifecycleDay is the length of a lifecycle rule's day in
+	// x-amz-expiration; tests shorten it, as they do meta's (default
+	// DefaultLifecycleDay).
+	LifecycleDay time.Duration
 	// MasterKey wraps the data key of every object not sealed with a
 	// customer key (required: data is always encrypted at rest).
 	MasterKey *sse.MasterKey
@@ -149,6 +153,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.LifecycleDay <= 0 {
+		cfg.LifecycleDay = DefaultLifecycleDay
 	}
 	if cfg.WriteQuorum == 0 {
 		cfg.WriteQuorum = min(cfg.DataShards+1, cfg.DataShards+cfg.ParityShards)

@@ -35,6 +35,7 @@ func runBench(ctx context.Context, args []string, checkOnly bool) error {
 	fs.DurationVar(&cfg.Duration, "duration", 0, "run this long (default 30s unless --count is set)")
 	fs.IntVar(&cfg.Count, "count", 0, "run this many operations")
 	fs.IntVar(&cfg.Keys, "keys", 0, "key space (get/mixed: pre-populated first; put: 0 writes fresh keys)")
+	fs.BoolVar(&cfg.Populated, "populated", false, "get/mixed: the key space was written by an earlier run (same bucket, prefix, size, --keys); skip populating it")
 	fs.BoolVar(&cfg.Cleanup, "cleanup", false, "delete the objects afterwards")
 	fs.BoolVar(&cfg.Checksums, "checksums", false, "keep the SDK's default flexible checksums")
 	fs.BoolVar(&cfg.UnsignedPayload, "unsigned-payload", true, "sign PUTs with UNSIGNED-PAYLOAD rather than hashing bodies client-side")

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCheckFlags: check-flags accepts what the server commands accept and
@@ -26,6 +28,8 @@ func TestCheckFlags(t *testing.T) {
 		{[]string{"data", "--dir", "/d"}, "--id and --dir are required"},
 		{[]string{"gateway", "--listen", ":9000", "--data-shards", "4", "--memory-limit", "400MiB"}, ""},
 		{[]string{"gateway", "--data-shards", "four"}, "invalid value"},
+		{[]string{"meta", "--id", "m-1", "--dir", "/d", "--lifecycle-day", "2s"}, ""},
+		{[]string{"gateway", "--lifecycle-day", "2s"}, ""},
 		{[]string{"gateway", "--tls-cert", "/c"}, "go together"},
 		{[]string{"bench", "--op", "mixed", "--count", "8", "--size", "64KiB", "--verify"}, ""},
 		{[]string{"bench", "--size", "big"}, "not a size"},
@@ -38,5 +42,24 @@ func TestCheckFlags(t *testing.T) {
 		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
 			t.Errorf("%q: got %v, want an error saying %q", c.args, err, c.err)
 		}
+	}
+}
+
+// TestHiddenFlags: a hidden flag parses, and --help does not show it.
+func TestHiddenFlags(t *testing.T) {
+	fs := flag.NewFlagSet("cairn meta", flag.ContinueOnError)
+	var out strings.Builder
+	fs.SetOutput(&out)
+	day := fs.Duration(lifecycleDayFlag, time.Hour, "testing only")
+	fs.Int("shown", 1, "an ordinary flag")
+	hideFlags(fs, lifecycleDayFlag)
+	if err := fs.Parse([]string{"--" + lifecycleDayFlag, "2s"}); err != nil || *day != 2*time.Second {
+		t.Fatalf("parse: %v, day %v", err, *day)
+	}
+	if err := fs.Parse([]string{"-h"}); err != flag.ErrHelp {
+		t.Fatalf("-h: %v", err)
+	}
+	if !strings.Contains(out.String(), "-shown") || strings.Contains(out.String(), lifecycleDayFlag) {
+		t.Fatalf("usage:\n%s", out.String())
 	}
 }

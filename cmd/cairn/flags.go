@@ -43,6 +43,30 @@ func newLogger(level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
+// hideFlags leaves the named flags out of fs's usage message: settings
+// for tests (a shortened lifecycle day) that operators should not meet
+// in --help. They are parsed like any other.
+func hideFlags(fs *flag.FlagSet, names ...string) {
+	hidden := map[string]bool{}
+	for _, n := range names {
+		hidden[n] = true
+	}
+	fs.Usage = func() {
+		shown := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+		shown.SetOutput(fs.Output())
+		fs.VisitAll(func(f *flag.Flag) {
+			if !hidden[f.Name] {
+				shown.Var(f.Value, f.Name, f.Usage)
+			}
+		})
+		fmt.Fprintf(fs.Output(), "Usage of %s:\n", fs.Name())
+		shown.PrintDefaults()
+	}
+}
+
+// lifecycleDayFlag is the hidden flag that shortens a lifecycle day.
+const lifecycleDayFlag = "lifecycle-day"
+
 // opsFlag is the address of a process's ops endpoints (/healthz, /readyz,
 // /debug/pprof); empty serves none.
 func opsFlag(fs *flag.FlagSet) *string {

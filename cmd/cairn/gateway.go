@@ -34,6 +34,7 @@ type s3Flags struct {
 	maxRequests  int
 	maxBodyBytes string
 	bodyIdle     time.Duration
+	lifecycleDay time.Duration
 }
 
 func (f *s3Flags) register(fs *flag.FlagSet) {
@@ -49,6 +50,8 @@ func (f *s3Flags) register(fs *flag.FlagSet) {
 	f.enc.register(fs)
 	fs.IntVar(&f.maxRequests, "max-requests", 0, "requests in flight; more wait up to 500ms, then get 503 SlowDown (0: the memory limit / 640KiB, 256 at 160MiB)")
 	fs.StringVar(&f.maxBodyBytes, "max-body-bytes", "0", "request body bytes in flight (each request counts its Content-Length, at most two stripes); more wait up to 500ms, then get 503 SlowDown (0: a third of the memory limit)")
+	fs.DurationVar(&f.lifecycleDay, lifecycleDayFlag, s3api.DefaultLifecycleDay, "testing only: the length of a lifecycle rule's day in x-amz-expiration (docs/lifecycle.md); give meta nodes the same")
+	hideFlags(fs, lifecycleDayFlag)
 	fs.DurationVar(&f.bodyIdle, "body-idle-timeout", s3api.DefaultBodyIdleTimeout, "a request body that sends nothing for this long gets 400 RequestTimeout and its connection closed (negative: never)")
 }
 
@@ -83,7 +86,7 @@ func (f *s3Flags) config() (s3api.Config, error) {
 	cfg := s3api.Config{
 		Region: f.region, Namespace: f.namespace, Credentials: creds,
 		DataShards: f.dataShards, ParityShards: f.parityShards, BlockSize: f.blockSize, WriteQuorum: f.writeQuorum,
-		InlineThreshold: f.inlineMaxBytes, Domains: splitList(f.domains),
+		InlineThreshold: f.inlineMaxBytes, Domains: splitList(f.domains), LifecycleDay: f.lifecycleDay,
 	}
 	if err := f.enc.apply(&cfg); err != nil {
 		return s3api.Config{}, err

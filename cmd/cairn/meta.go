@@ -42,7 +42,10 @@ func runMeta(ctx context.Context, args []string, checkOnly bool) error {
 		invEvery  = fs.Duration("inventory-interval", meta.DefaultInventoryInterval, "pause between inventory reconciliation passes (every recorded shard checked on its node)")
 		invRate   = fs.Int64("inventory-rate", meta.DefaultInventoryRate, "shards per second the inventory reconciliation checks, over all data nodes (negative: unlimited)")
 		chkRate   = fs.Int64("shard-check-rate", meta.DefaultShardCheckRate, "shards per second the leader checks after gateways reported them")
+		lcDay     = fs.Duration(lifecycleDayFlag, meta.DefaultLifecycleDay, "testing only: the length of a lifecycle rule's day (docs/lifecycle.md); give gateways the same")
+		lcRate    = fs.Int64("lifecycle-rate", meta.DefaultLifecycleRate, "expiry index entries per second the lifecycle job examines (negative: unlimited)")
 	)
+	hideFlags(fs, lifecycleDayFlag)
 	lf.register(fs)
 	mkf.register(fs)
 	tok.register(fs)
@@ -105,6 +108,7 @@ func runMeta(ctx context.Context, args []string, checkOnly bool) error {
 		RepairGrace: *rpGrace, RepairInterval: *rpEvery, RepairBytesPerSecond: *rpRate, RepairParallel: *rpPar, RebalanceManual: !*rebalance,
 		OrphanGrace: *orphGrace, OrphanInterval: *orphEvery,
 		InventoryInterval: *invEvery, InventoryRate: *invRate, ShardCheckRate: *chkRate,
+		LifecycleDay: *lcDay, LifecycleRate: *lcRate,
 		AdminToken: adminToken, RestoreFrom: *restore,
 		Keyring: ring, RewrapRate: mkf.rate, Transport: transport,
 	})

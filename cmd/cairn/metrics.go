@@ -61,6 +61,9 @@ func registerMetaMetrics(reg prometheus.Registerer, s *meta.Server) error {
 	if err := registerRewrapMetrics(reg, s); err != nil {
 		return err
 	}
+	if err := registerLifecycleMetrics(reg, s); err != nil {
+		return err
+	}
 	if err := reg.Register(s.Jobs().Collector(meta.JobMetricPrefix)); err != nil {
 		return err
 	}

@@ -18,13 +18,14 @@ type leaderJobJSON struct {
 	LastError    string    `json:"last_error,omitempty"`
 	LastDuration string    `json:"last_round,omitempty"`
 	LastSuccess  time.Time `json:"last_success,omitzero"`
+	Progress     string    `json:"progress,omitempty"`
 }
 
 func leaderJobsJSON(jobs []*cairnpb.LeaderJob) []leaderJobJSON {
 	out := make([]leaderJobJSON, 0, len(jobs))
 	for _, j := range jobs {
 		e := leaderJobJSON{Name: j.GetName(), Active: j.GetActive(), Running: j.GetRunning(), Rounds: j.GetRounds(),
-			Errors: j.GetErrors(), LastError: j.GetLastError()}
+			Errors: j.GetErrors(), LastError: j.GetLastError(), Progress: j.GetProgress()}
 		if j.GetRounds() > 0 {
 			e.LastDuration = time.Duration(j.GetLastDurationNanos()).String()
 		}
@@ -64,4 +65,9 @@ func writeLeaderJobsTable(w io.Writer, resp *cairnpb.LeaderJobsResponse, now tim
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", j.GetName(), state, j.GetRounds(), j.GetErrors(), last, ok, errText)
 	}
 	tw.Flush()
+	for _, j := range resp.GetJobs() {
+		if p := j.GetProgress(); p != "" {
+			fmt.Fprintf(w, "  %s: %s\n", j.GetName(), p)
+		}
+	}
 }

@@ -146,6 +146,9 @@ func commandRows() []commandRow {
 		{field: "set_node_weight", apply: plain(applySetNodeWeight)},
 		{field: "set_object_lock_config", apply: plain(applySetObjectLockConfig)},
 		{field: "set_version_lock", apply: timed(applySetVersionLock)},
+		{field: "set_bucket_lifecycle", apply: indexed(applySetBucketLifecycle)},
+		{field: "set_lifecycle_progress", apply: plain(applySetLifecycleProgress)},
+		{field: "lifecycle_expire", apply: indexed(applyLifecycleExpire)},
 		{field: "rename_object", apply: timed(applyRenameObject)},
 		// The ID and token hash come from the proposer: a retry is a no-op.
 		{field: "create_par", apply: timed(applyCreatePAR)},

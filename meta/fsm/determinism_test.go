@@ -414,6 +414,67 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 			}
 			return c
 		},
+		"set_bucket_lifecycle": func(g *fuzzGen) proto.Message {
+			c := &cairnpb.SetBucketLifecycleCmd{Namespace: fuzzNS, Name: g.anyBucket()}
+			if g.oneIn(4) {
+				return c // removes it
+			}
+			c.Lifecycle = &cairnpb.BucketLifecycle{Xml: []byte("<LifecycleConfiguration/>")}
+			for i := range 1 + g.n(2) {
+				c.Lifecycle.Rules = append(c.Lifecycle.Rules, &cairnpb.LifecycleRule{
+					Id: fmt.Sprint("r", i), Filter: &cairnpb.LifecycleFilter{Prefix: pick(g, "", "k1")},
+					ExpirationDays: int32(g.n(2)), NoncurrentDays: int32(g.n(2)), NewerNoncurrentVersions: int32(g.n(2)),
+					ExpiredObjectDeleteMarker: g.oneIn(2), AbortUploadDays: int32(g.n(2)),
+				})
+			}
+			if g.oneIn(10) {
+				c.Lifecycle.Rules[0].ExpirationDays = -1 // refused
+			}
+			return c
+		},
+		"set_lifecycle_progress": func(g *fuzzGen) proto.Message {
+			bucket := g.bucket()
+			c := &cairnpb.SetLifecycleProgressCmd{Namespace: fuzzNS, Bucket: bucket, Progress: &cairnpb.LifecycleProgress{}}
+			g.read(func(r pebble.Reader) error {
+				bk, err := GetBucket(r, fuzzNS, bucket)
+				if errors.Is(err, rpcerr.ErrBucketNotFound) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				c.BucketId = bk.GetId()
+				c.Progress.Generation = bk.GetLifecycle().GetGeneration()
+				for range LifecycleActions * len(bk.GetLifecycle().GetRules()) {
+					c.Progress.Cursors = append(c.Progress.Cursors, []byte(g.name("cursor", 3)))
+				}
+				return nil
+			})
+			if g.oneIn(5) {
+				c.Progress.Generation++ // another configuration's: refused
+			}
+			return c
+		},
+		"lifecycle_expire": func(g *fuzzGen) proto.Message {
+			bucket, key := g.bucket(), g.key()
+			c := &cairnpb.LifecycleExpireCmd{Namespace: fuzzNS, Bucket: bucket, Key: key, VersionId: g.version(),
+				Action: cairnpb.LifecycleExpireCmd_Action(g.n(4))}
+			g.read(func(r pebble.Reader) error {
+				bk, err := GetBucket(r, fuzzNS, bucket)
+				if errors.Is(err, rpcerr.ErrBucketNotFound) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				vs, err := KeyVersions(r, bk.GetId(), key)
+				if len(vs) > 0 {
+					c.VersionId = vs[g.n(len(vs))].GetVersionId()
+				}
+				return err
+			})
+			return c
+		},
 		"create_compartment": func(g *fuzzGen) proto.Message {
 			name := pick(g, "c0", "c1", "c2", "bad name")
 			return &cairnpb.CreateCompartmentCmd{Compartment: &cairnpb.Compartment{Namespace: g.ns(), Name: name, Parent: pick(g, "", "root", "c0", "c1", "c2")}}

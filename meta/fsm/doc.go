@@ -30,7 +30,9 @@
 //     versions), listing.go (ListObjects as an ordered prefix scan with
 //     delimiter skips), multipart.go and mpchecksum.go, lock.go (object
 //     lock and removeVersion, the gate of every removal), tagging.go,
-//     cors.go, gc_index.go, tenancy.go, iam.go, apikey.go, masterkey.go,
+//     cors.go, lifecycle.go (lifecycle rules, the expiry index of
+//     versions by creation time, the job's cursors and its removals),
+//     gc_index.go, tenancy.go, iam.go, apikey.go, masterkey.go,
 //     repair.go (node states, relocations, corrupt reports), nodeweight.go,
 //     clusterid.go, inventory.go, bucketpolicy.go (bucket policies and the
 //     public access block, stored as the gateway validated them),

@@ -189,6 +189,9 @@ func applyDeleteBucket(b *pebble.Batch, now int64, c *cairnpb.DeleteBucketCmd) e
 	if err := abortBucketUploads(b, now, bk.GetId()); err != nil {
 		return err
 	}
+	if err := dropLifecycleProgress(b, bk.GetId()); err != nil {
+		return err
+	}
 	return del(b, bucketKey(c.GetNamespace(), c.GetName()))
 }
 
@@ -227,6 +230,9 @@ func applyPutObject(b *pebble.Batch, index uint64, now int64, c *cairnpb.PutObje
 		}
 	}
 	if err := putProto(b, objectKey(id, v.GetKey()), v); err != nil {
+		return err
+	}
+	if err := indexForLifecycle(b, v); err != nil {
 		return err
 	}
 	switch {

@@ -70,6 +70,9 @@ func removeVersion(b *pebble.Batch, now int64, old, replacement *cairnpb.ObjectV
 			return err
 		}
 	}
+	if err := unindexForLifecycle(b, old); err != nil {
+		return err
+	}
 	return enqueueRefs(b, now, versionRefs(old), versionRefs(replacement))
 }
 

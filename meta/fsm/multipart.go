@@ -361,6 +361,9 @@ func applyCompleteUpload(b *pebble.Batch, index uint64, now int64, c *cairnpb.Co
 	if err := putProto(b, objectKey(id, v.GetKey()), v); err != nil {
 		return err
 	}
+	if err := indexForLifecycle(b, v); err != nil {
+		return err
+	}
 	switch {
 	case len(inline) > 0:
 		if err := b.Set(InlineKey(id, v.GetKey()), inline, nil); err != nil {

@@ -114,6 +114,9 @@ func writeCurrent(b *pebble.Batch, bucketID []byte, v *cairnpb.ObjectVersion, da
 	if err := putProto(b, objectKey(bucketID, v.GetKey()), v); err != nil {
 		return err
 	}
+	if err := indexForLifecycle(b, v); err != nil {
+		return err
+	}
 	if len(data) > 0 {
 		if err := b.Set(InlineKey(bucketID, v.GetKey()), data, nil); err != nil {
 			return fmt.Errorf("meta: write inline data: %w", err)
@@ -139,6 +142,9 @@ func commitVersioned(b *pebble.Batch, index uint64, now int64, bk *cairnpb.Bucke
 		}
 		// A retried commit of the current version: rewrite it in place.
 		v.Versioned, v.Seq = old.GetVersioned(), old.GetSeq()
+		if err := unindexForLifecycle(b, old); err != nil { // its time may differ
+			return err
+		}
 		return writeCurrent(b, id, v, data)
 	}
 	v.Versioned = bk.GetVersioning() == VersioningEnabled
@@ -231,6 +237,9 @@ func deleteSimple(b *pebble.Batch, index uint64, now int64, bk *cairnpb.Bucket, 
 		if err := del(b, objectKey(id, key)); err != nil {
 			return err
 		}
+	}
+	if err := indexForLifecycle(b, m); err != nil {
+		return err
 	}
 	return putProto(b, noncurrentKey(id, key, index), m)
 }

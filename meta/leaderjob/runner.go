@@ -36,6 +36,14 @@ type Starter interface {
 	Start(ctx context.Context) time.Duration
 }
 
+// Reporter is a Job with progress of its own to show beside the runner's
+// record (what its rounds did, in a line). Progress may be called at any
+// time, from any goroutine.
+type Reporter interface {
+	Job
+	Progress() string
+}
+
 // Kickable is a Job that can be woken early through its Kick.
 type Kickable interface {
 	Job
@@ -100,6 +108,9 @@ type Status struct {
 	LastStart    time.Time
 	LastDuration time.Duration
 	LastSuccess  time.Time
+	// Progress is a Reporter's own account of its work ("" for other
+	// jobs).
+	Progress string
 }
 
 // Runner runs a fixed set of jobs on behalf of the leader.
@@ -165,8 +176,12 @@ func (r *Runner) Status() []Status {
 	out := make([]Status, 0, len(r.jobs))
 	for _, e := range r.jobs {
 		e.mu.Lock()
-		out = append(out, e.st)
+		st := e.st
 		e.mu.Unlock()
+		if p, ok := e.job.(Reporter); ok {
+			st.Progress = p.Progress()
+		}
+		out = append(out, st)
 	}
 	return out
 }

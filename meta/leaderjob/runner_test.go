@@ -99,6 +99,23 @@ func status(t *testing.T, r *leaderjob.Runner, name string) leaderjob.Status {
 	return leaderjob.Status{}
 }
 
+// reportingJob keeps an account of its own.
+type reportingJob struct{ fakeJob }
+
+func (j *reportingJob) Progress() string { return "7 things done" }
+
+// A Reporter's progress shows in its status; other jobs have none.
+func TestReporterProgressInStatus(t *testing.T) {
+	r, err := leaderjob.New(leaderjob.Config{}, &reportingJob{fakeJob{name: "r"}}, &fakeJob{name: "plain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := r.Status()
+	if len(st) != 2 || st[0].Progress != "7 things done" || st[1].Progress != "" {
+		t.Fatalf("status %+v", st)
+	}
+}
+
 func TestDuplicateNamesRefused(t *testing.T) {
 	_, err := leaderjob.New(leaderjob.Config{}, &fakeJob{name: "a"}, &fakeJob{name: "a"})
 	if !errors.Is(err, leaderjob.ErrDuplicateJob) {

@@ -274,6 +274,7 @@ type LeaderJob struct {
 	LastStartUnixNano   int64                  `protobuf:"varint,7,opt,name=last_start_unix_nano,json=lastStartUnixNano,proto3" json:"last_start_unix_nano,omitempty"`
 	LastDurationNanos   int64                  `protobuf:"varint,8,opt,name=last_duration_nanos,json=lastDurationNanos,proto3" json:"last_duration_nanos,omitempty"`
 	LastSuccessUnixNano int64                  `protobuf:"varint,9,opt,name=last_success_unix_nano,json=lastSuccessUnixNano,proto3" json:"last_success_unix_nano,omitempty"` // 0: never
+	Progress            string                 `protobuf:"bytes,10,opt,name=progress,proto3" json:"progress,omitempty"`                                                      // the job's own account of its work, if it keeps one
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
 }
@@ -371,6 +372,13 @@ func (x *LeaderJob) GetLastSuccessUnixNano() int64 {
 	return 0
 }
 
+func (x *LeaderJob) GetProgress() string {
+	if x != nil {
+		return x.Progress
+	}
+	return ""
+}
+
 type LeaderJobsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	LeaderId      string                 `protobuf:"bytes,1,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
@@ -445,7 +453,7 @@ const file_cairnpb_admin_proto_rawDesc = "" +
 	"answeredBy\x12\x1d\n" +
 	"\n" +
 	"cluster_id\x18\a \x01(\tR\tclusterId\"\x13\n" +
-	"\x11LeaderJobsRequest\"\xb6\x02\n" +
+	"\x11LeaderJobsRequest\"\xd2\x02\n" +
 	"\tLeaderJob\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06active\x18\x02 \x01(\bR\x06active\x12\x18\n" +
@@ -456,7 +464,9 @@ const file_cairnpb_admin_proto_rawDesc = "" +
 	"last_error\x18\x06 \x01(\tR\tlastError\x12/\n" +
 	"\x14last_start_unix_nano\x18\a \x01(\x03R\x11lastStartUnixNano\x12.\n" +
 	"\x13last_duration_nanos\x18\b \x01(\x03R\x11lastDurationNanos\x123\n" +
-	"\x16last_success_unix_nano\x18\t \x01(\x03R\x13lastSuccessUnixNano\"Z\n" +
+	"\x16last_success_unix_nano\x18\t \x01(\x03R\x13lastSuccessUnixNano\x12\x1a\n" +
+	"\bprogress\x18\n" +
+	" \x01(\tR\bprogress\"Z\n" +
 	"\x12LeaderJobsResponse\x12\x1b\n" +
 	"\tleader_id\x18\x01 \x01(\tR\bleaderId\x12'\n" +
 	"\x04jobs\x18\x02 \x03(\v2\x13.cairn.v1.LeaderJobR\x04jobs2\xf0\x19\n" +

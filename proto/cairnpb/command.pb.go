@@ -79,6 +79,9 @@ type Command struct {
 	//	*Command_SetObjectLockConfig
 	//	*Command_SetVersionLock
 	//	*Command_SetBucketCors
+	//	*Command_SetBucketLifecycle
+	//	*Command_SetLifecycleProgress
+	//	*Command_LifecycleExpire
 	//	*Command_RenameObject
 	//	*Command_CreatePar
 	//	*Command_DeletePar
@@ -534,6 +537,33 @@ func (x *Command) GetSetBucketCors() *SetBucketCorsCmd {
 	return nil
 }
 
+func (x *Command) GetSetBucketLifecycle() *SetBucketLifecycleCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetBucketLifecycle); ok {
+			return x.SetBucketLifecycle
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetLifecycleProgress() *SetLifecycleProgressCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetLifecycleProgress); ok {
+			return x.SetLifecycleProgress
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetLifecycleExpire() *LifecycleExpireCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_LifecycleExpire); ok {
+			return x.LifecycleExpire
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetRenameObject() *RenameObjectCmd {
 	if x != nil {
 		if x, ok := x.Op.(*Command_RenameObject); ok {
@@ -755,6 +785,18 @@ type Command_SetBucketCors struct {
 	SetBucketCors *SetBucketCorsCmd `protobuf:"bytes,140,opt,name=set_bucket_cors,json=setBucketCors,proto3,oneof"`
 }
 
+type Command_SetBucketLifecycle struct {
+	SetBucketLifecycle *SetBucketLifecycleCmd `protobuf:"bytes,150,opt,name=set_bucket_lifecycle,json=setBucketLifecycle,proto3,oneof"`
+}
+
+type Command_SetLifecycleProgress struct {
+	SetLifecycleProgress *SetLifecycleProgressCmd `protobuf:"bytes,151,opt,name=set_lifecycle_progress,json=setLifecycleProgress,proto3,oneof"`
+}
+
+type Command_LifecycleExpire struct {
+	LifecycleExpire *LifecycleExpireCmd `protobuf:"bytes,152,opt,name=lifecycle_expire,json=lifecycleExpire,proto3,oneof"`
+}
+
 type Command_RenameObject struct {
 	RenameObject *RenameObjectCmd `protobuf:"bytes,170,opt,name=rename_object,json=renameObject,proto3,oneof"`
 }
@@ -860,6 +902,12 @@ func (*Command_SetObjectLockConfig) isCommand_Op() {}
 func (*Command_SetVersionLock) isCommand_Op() {}
 
 func (*Command_SetBucketCors) isCommand_Op() {}
+
+func (*Command_SetBucketLifecycle) isCommand_Op() {}
+
+func (*Command_SetLifecycleProgress) isCommand_Op() {}
+
+func (*Command_LifecycleExpire) isCommand_Op() {}
 
 func (*Command_RenameObject) isCommand_Op() {}
 
@@ -1342,7 +1390,7 @@ var File_cairnpb_command_proto protoreflect.FileDescriptor
 
 const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x93\x1b\n" +
+	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x91\x1d\n" +
 	"\aCommand\x12\x1b\n" +
 	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12\x1d\n" +
 	"\n" +
@@ -1396,7 +1444,10 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\x0fset_node_weight\x18n \x01(\v2\x1a.cairn.v1.SetNodeWeightCmdH\x00R\rsetNodeWeight\x12W\n" +
 	"\x16set_object_lock_config\x18x \x01(\v2 .cairn.v1.SetObjectLockConfigCmdH\x00R\x13setObjectLockConfig\x12G\n" +
 	"\x10set_version_lock\x18y \x01(\v2\x1b.cairn.v1.SetVersionLockCmdH\x00R\x0esetVersionLock\x12E\n" +
-	"\x0fset_bucket_cors\x18\x8c\x01 \x01(\v2\x1a.cairn.v1.SetBucketCorsCmdH\x00R\rsetBucketCors\x12A\n" +
+	"\x0fset_bucket_cors\x18\x8c\x01 \x01(\v2\x1a.cairn.v1.SetBucketCorsCmdH\x00R\rsetBucketCors\x12T\n" +
+	"\x14set_bucket_lifecycle\x18\x96\x01 \x01(\v2\x1f.cairn.v1.SetBucketLifecycleCmdH\x00R\x12setBucketLifecycle\x12Z\n" +
+	"\x16set_lifecycle_progress\x18\x97\x01 \x01(\v2!.cairn.v1.SetLifecycleProgressCmdH\x00R\x14setLifecycleProgress\x12J\n" +
+	"\x10lifecycle_expire\x18\x98\x01 \x01(\v2\x1c.cairn.v1.LifecycleExpireCmdH\x00R\x0flifecycleExpire\x12A\n" +
 	"\rrename_object\x18\xaa\x01 \x01(\v2\x19.cairn.v1.RenameObjectCmdH\x00R\frenameObject\x128\n" +
 	"\n" +
 	"create_par\x18\xb4\x01 \x01(\v2\x16.cairn.v1.CreatePARCmdH\x00R\tcreatePar\x128\n" +
@@ -1492,17 +1543,20 @@ var file_cairnpb_command_proto_goTypes = []any{
 	(*SetObjectLockConfigCmd)(nil),  // 41: cairn.v1.SetObjectLockConfigCmd
 	(*SetVersionLockCmd)(nil),       // 42: cairn.v1.SetVersionLockCmd
 	(*SetBucketCorsCmd)(nil),        // 43: cairn.v1.SetBucketCorsCmd
-	(*RenameObjectCmd)(nil),         // 44: cairn.v1.RenameObjectCmd
-	(*CreatePARCmd)(nil),            // 45: cairn.v1.CreatePARCmd
-	(*DeletePARCmd)(nil),            // 46: cairn.v1.DeletePARCmd
-	(*SetBucketPolicyCmd)(nil),      // 47: cairn.v1.SetBucketPolicyCmd
-	(*SetPublicAccessBlockCmd)(nil), // 48: cairn.v1.SetPublicAccessBlockCmd
-	(*Bucket)(nil),                  // 49: cairn.v1.Bucket
-	(*ObjectVersion)(nil),           // 50: cairn.v1.ObjectVersion
-	(*WriteCondition)(nil),          // 51: cairn.v1.WriteCondition
-	(*DataNode)(nil),                // 52: cairn.v1.DataNode
-	(*MetaMember)(nil),              // 53: cairn.v1.MetaMember
-	(*GCEntry)(nil),                 // 54: cairn.v1.GCEntry
+	(*SetBucketLifecycleCmd)(nil),   // 44: cairn.v1.SetBucketLifecycleCmd
+	(*SetLifecycleProgressCmd)(nil), // 45: cairn.v1.SetLifecycleProgressCmd
+	(*LifecycleExpireCmd)(nil),      // 46: cairn.v1.LifecycleExpireCmd
+	(*RenameObjectCmd)(nil),         // 47: cairn.v1.RenameObjectCmd
+	(*CreatePARCmd)(nil),            // 48: cairn.v1.CreatePARCmd
+	(*DeletePARCmd)(nil),            // 49: cairn.v1.DeletePARCmd
+	(*SetBucketPolicyCmd)(nil),      // 50: cairn.v1.SetBucketPolicyCmd
+	(*SetPublicAccessBlockCmd)(nil), // 51: cairn.v1.SetPublicAccessBlockCmd
+	(*Bucket)(nil),                  // 52: cairn.v1.Bucket
+	(*ObjectVersion)(nil),           // 53: cairn.v1.ObjectVersion
+	(*WriteCondition)(nil),          // 54: cairn.v1.WriteCondition
+	(*DataNode)(nil),                // 55: cairn.v1.DataNode
+	(*MetaMember)(nil),              // 56: cairn.v1.MetaMember
+	(*GCEntry)(nil),                 // 57: cairn.v1.GCEntry
 }
 var file_cairnpb_command_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.Command.create_bucket:type_name -> cairn.v1.CreateBucketCmd
@@ -1548,22 +1602,25 @@ var file_cairnpb_command_proto_depIdxs = []int32{
 	41, // 40: cairn.v1.Command.set_object_lock_config:type_name -> cairn.v1.SetObjectLockConfigCmd
 	42, // 41: cairn.v1.Command.set_version_lock:type_name -> cairn.v1.SetVersionLockCmd
 	43, // 42: cairn.v1.Command.set_bucket_cors:type_name -> cairn.v1.SetBucketCorsCmd
-	44, // 43: cairn.v1.Command.rename_object:type_name -> cairn.v1.RenameObjectCmd
-	45, // 44: cairn.v1.Command.create_par:type_name -> cairn.v1.CreatePARCmd
-	46, // 45: cairn.v1.Command.delete_par:type_name -> cairn.v1.DeletePARCmd
-	47, // 46: cairn.v1.Command.set_bucket_policy:type_name -> cairn.v1.SetBucketPolicyCmd
-	48, // 47: cairn.v1.Command.set_public_access_block:type_name -> cairn.v1.SetPublicAccessBlockCmd
-	49, // 48: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
-	50, // 49: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
-	51, // 50: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
-	52, // 51: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
-	53, // 52: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
-	54, // 53: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
-	54, // [54:54] is the sub-list for method output_type
-	54, // [54:54] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	44, // 43: cairn.v1.Command.set_bucket_lifecycle:type_name -> cairn.v1.SetBucketLifecycleCmd
+	45, // 44: cairn.v1.Command.set_lifecycle_progress:type_name -> cairn.v1.SetLifecycleProgressCmd
+	46, // 45: cairn.v1.Command.lifecycle_expire:type_name -> cairn.v1.LifecycleExpireCmd
+	47, // 46: cairn.v1.Command.rename_object:type_name -> cairn.v1.RenameObjectCmd
+	48, // 47: cairn.v1.Command.create_par:type_name -> cairn.v1.CreatePARCmd
+	49, // 48: cairn.v1.Command.delete_par:type_name -> cairn.v1.DeletePARCmd
+	50, // 49: cairn.v1.Command.set_bucket_policy:type_name -> cairn.v1.SetBucketPolicyCmd
+	51, // 50: cairn.v1.Command.set_public_access_block:type_name -> cairn.v1.SetPublicAccessBlockCmd
+	52, // 51: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
+	53, // 52: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
+	54, // 53: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
+	55, // 54: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
+	56, // 55: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
+	57, // 56: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
+	57, // [57:57] is the sub-list for method output_type
+	57, // [57:57] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_command_proto_init() }
@@ -1572,6 +1629,7 @@ func file_cairnpb_command_proto_init() {
 		return
 	}
 	file_cairnpb_cors_proto_init()
+	file_cairnpb_lifecycle_proto_init()
 	file_cairnpb_bucketpolicy_proto_init()
 	file_cairnpb_condition_proto_init()
 	file_cairnpb_masterkey_proto_init()
@@ -1630,6 +1688,9 @@ func file_cairnpb_command_proto_init() {
 		(*Command_SetObjectLockConfig)(nil),
 		(*Command_SetVersionLock)(nil),
 		(*Command_SetBucketCors)(nil),
+		(*Command_SetBucketLifecycle)(nil),
+		(*Command_SetLifecycleProgress)(nil),
+		(*Command_LifecycleExpire)(nil),
 		(*Command_RenameObject)(nil),
 		(*Command_CreatePar)(nil),
 		(*Command_DeletePar)(nil),

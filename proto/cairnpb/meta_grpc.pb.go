@@ -37,6 +37,7 @@ const (
 	Meta_SetObjectTags_FullMethodName           = "/cairn.v1.Meta/SetObjectTags"
 	Meta_SetBucketTags_FullMethodName           = "/cairn.v1.Meta/SetBucketTags"
 	Meta_SetBucketCors_FullMethodName           = "/cairn.v1.Meta/SetBucketCors"
+	Meta_SetBucketLifecycle_FullMethodName      = "/cairn.v1.Meta/SetBucketLifecycle"
 	Meta_SetBucketPolicy_FullMethodName         = "/cairn.v1.Meta/SetBucketPolicy"
 	Meta_SetPublicAccessBlock_FullMethodName    = "/cairn.v1.Meta/SetPublicAccessBlock"
 	Meta_RegisterNode_FullMethodName            = "/cairn.v1.Meta/RegisterNode"
@@ -93,6 +94,7 @@ type MetaClient interface {
 	SetObjectTags(ctx context.Context, in *SetObjectTagsRequest, opts ...grpc.CallOption) (*SetObjectTagsResponse, error)
 	SetBucketTags(ctx context.Context, in *SetBucketTagsRequest, opts ...grpc.CallOption) (*SetBucketTagsResponse, error)
 	SetBucketCors(ctx context.Context, in *SetBucketCorsRequest, opts ...grpc.CallOption) (*SetBucketCorsResponse, error)
+	SetBucketLifecycle(ctx context.Context, in *SetBucketLifecycleRequest, opts ...grpc.CallOption) (*SetBucketLifecycleResponse, error)
 	SetBucketPolicy(ctx context.Context, in *SetBucketPolicyRequest, opts ...grpc.CallOption) (*SetBucketPolicyResponse, error)
 	SetPublicAccessBlock(ctx context.Context, in *SetPublicAccessBlockRequest, opts ...grpc.CallOption) (*SetPublicAccessBlockResponse, error)
 	RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error)
@@ -318,6 +320,16 @@ func (c *metaClient) SetBucketCors(ctx context.Context, in *SetBucketCorsRequest
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SetBucketCorsResponse)
 	err := c.cc.Invoke(ctx, Meta_SetBucketCors_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) SetBucketLifecycle(ctx context.Context, in *SetBucketLifecycleRequest, opts ...grpc.CallOption) (*SetBucketLifecycleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetBucketLifecycleResponse)
+	err := c.cc.Invoke(ctx, Meta_SetBucketLifecycle_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -603,6 +615,7 @@ type MetaServer interface {
 	SetObjectTags(context.Context, *SetObjectTagsRequest) (*SetObjectTagsResponse, error)
 	SetBucketTags(context.Context, *SetBucketTagsRequest) (*SetBucketTagsResponse, error)
 	SetBucketCors(context.Context, *SetBucketCorsRequest) (*SetBucketCorsResponse, error)
+	SetBucketLifecycle(context.Context, *SetBucketLifecycleRequest) (*SetBucketLifecycleResponse, error)
 	SetBucketPolicy(context.Context, *SetBucketPolicyRequest) (*SetBucketPolicyResponse, error)
 	SetPublicAccessBlock(context.Context, *SetPublicAccessBlockRequest) (*SetPublicAccessBlockResponse, error)
 	RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error)
@@ -707,6 +720,9 @@ func (UnimplementedMetaServer) SetBucketTags(context.Context, *SetBucketTagsRequ
 }
 func (UnimplementedMetaServer) SetBucketCors(context.Context, *SetBucketCorsRequest) (*SetBucketCorsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetBucketCors not implemented")
+}
+func (UnimplementedMetaServer) SetBucketLifecycle(context.Context, *SetBucketLifecycleRequest) (*SetBucketLifecycleResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetBucketLifecycle not implemented")
 }
 func (UnimplementedMetaServer) SetBucketPolicy(context.Context, *SetBucketPolicyRequest) (*SetBucketPolicyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetBucketPolicy not implemented")
@@ -1124,6 +1140,24 @@ func _Meta_SetBucketCors_Handler(srv interface{}, ctx context.Context, dec func(
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(MetaServer).SetBucketCors(ctx, req.(*SetBucketCorsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_SetBucketLifecycle_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetBucketLifecycleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SetBucketLifecycle(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SetBucketLifecycle_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SetBucketLifecycle(ctx, req.(*SetBucketLifecycleRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1656,6 +1690,10 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetBucketCors",
 			Handler:    _Meta_SetBucketCors_Handler,
+		},
+		{
+			MethodName: "SetBucketLifecycle",
+			Handler:    _Meta_SetBucketLifecycle_Handler,
 		},
 		{
 			MethodName: "SetBucketPolicy",

@@ -89,6 +89,9 @@ type Bucket struct {
 	Tags map[string]string `protobuf:"bytes,30,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// cors is the bucket's CORS configuration (PutBucketCors); unset: none.
 	Cors *BucketCors `protobuf:"bytes,50,opt,name=cors,proto3" json:"cors,omitempty"`
+	// lifecycle is the bucket's lifecycle configuration
+	// (PutBucketLifecycleConfiguration); unset: none.
+	Lifecycle *BucketLifecycle `protobuf:"bytes,60,opt,name=lifecycle,proto3" json:"lifecycle,omitempty"`
 	// object_lock_enabled: the bucket has object lock (WORM). It is set when
 	// the bucket is created with it or given a lock configuration, and never
 	// cleared; versioning then stays Enabled. See docs/object-lock.md.
@@ -187,6 +190,13 @@ func (x *Bucket) GetTags() map[string]string {
 func (x *Bucket) GetCors() *BucketCors {
 	if x != nil {
 		return x.Cors
+	}
+	return nil
+}
+
+func (x *Bucket) GetLifecycle() *BucketLifecycle {
+	if x != nil {
+		return x.Lifecycle
 	}
 	return nil
 }
@@ -1218,7 +1228,7 @@ var File_cairnpb_types_proto protoreflect.FileDescriptor
 
 const file_cairnpb_types_proto_rawDesc = "" +
 	"\n" +
-	"\x13cairnpb/types.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x1acairnpb/bucketpolicy.proto\"\xa9\x04\n" +
+	"\x13cairnpb/types.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\"\xe2\x04\n" +
 	"\x06Bucket\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x0e\n" +
@@ -1229,7 +1239,8 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"versioning\x18\x14 \x01(\tR\n" +
 	"versioning\x12.\n" +
 	"\x04tags\x18\x1e \x03(\v2\x1a.cairn.v1.Bucket.TagsEntryR\x04tags\x12(\n" +
-	"\x04cors\x182 \x01(\v2\x14.cairn.v1.BucketCorsR\x04cors\x12.\n" +
+	"\x04cors\x182 \x01(\v2\x14.cairn.v1.BucketCorsR\x04cors\x127\n" +
+	"\tlifecycle\x18< \x01(\v2\x19.cairn.v1.BucketLifecycleR\tlifecycle\x12.\n" +
 	"\x13object_lock_enabled\x18( \x01(\bR\x11objectLockEnabled\x12G\n" +
 	"\x11default_retention\x18) \x01(\v2\x1a.cairn.v1.DefaultRetentionR\x10defaultRetention\x12\x16\n" +
 	"\x06policy\x18F \x01(\tR\x06policy\x12K\n" +
@@ -1390,32 +1401,34 @@ var file_cairnpb_types_proto_goTypes = []any{
 	nil,                       // 16: cairn.v1.ObjectVersion.TagsEntry
 	nil,                       // 17: cairn.v1.PartInfo.ChecksumsEntry
 	(*BucketCors)(nil),        // 18: cairn.v1.BucketCors
-	(*PublicAccessBlock)(nil), // 19: cairn.v1.PublicAccessBlock
+	(*BucketLifecycle)(nil),   // 19: cairn.v1.BucketLifecycle
+	(*PublicAccessBlock)(nil), // 20: cairn.v1.PublicAccessBlock
 }
 var file_cairnpb_types_proto_depIdxs = []int32{
 	12, // 0: cairn.v1.Bucket.tags:type_name -> cairn.v1.Bucket.TagsEntry
 	18, // 1: cairn.v1.Bucket.cors:type_name -> cairn.v1.BucketCors
-	2,  // 2: cairn.v1.Bucket.default_retention:type_name -> cairn.v1.DefaultRetention
-	19, // 3: cairn.v1.Bucket.public_access_block:type_name -> cairn.v1.PublicAccessBlock
-	13, // 4: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
-	4,  // 5: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
-	5,  // 6: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
-	14, // 7: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
-	15, // 8: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
-	7,  // 9: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
-	8,  // 10: cairn.v1.ObjectVersion.encryption:type_name -> cairn.v1.Encryption
-	16, // 11: cairn.v1.ObjectVersion.tags:type_name -> cairn.v1.ObjectVersion.TagsEntry
-	3,  // 12: cairn.v1.ObjectVersion.lock:type_name -> cairn.v1.ObjectLock
-	4,  // 13: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
-	5,  // 14: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
-	17, // 15: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
-	8,  // 16: cairn.v1.PartInfo.encryption:type_name -> cairn.v1.Encryption
-	0,  // 17: cairn.v1.DataNode.state:type_name -> cairn.v1.NodeState
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	19, // 2: cairn.v1.Bucket.lifecycle:type_name -> cairn.v1.BucketLifecycle
+	2,  // 3: cairn.v1.Bucket.default_retention:type_name -> cairn.v1.DefaultRetention
+	20, // 4: cairn.v1.Bucket.public_access_block:type_name -> cairn.v1.PublicAccessBlock
+	13, // 5: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
+	4,  // 6: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
+	5,  // 7: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
+	14, // 8: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
+	15, // 9: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
+	7,  // 10: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
+	8,  // 11: cairn.v1.ObjectVersion.encryption:type_name -> cairn.v1.Encryption
+	16, // 12: cairn.v1.ObjectVersion.tags:type_name -> cairn.v1.ObjectVersion.TagsEntry
+	3,  // 13: cairn.v1.ObjectVersion.lock:type_name -> cairn.v1.ObjectLock
+	4,  // 14: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
+	5,  // 15: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
+	17, // 16: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
+	8,  // 17: cairn.v1.PartInfo.encryption:type_name -> cairn.v1.Encryption
+	0,  // 18: cairn.v1.DataNode.state:type_name -> cairn.v1.NodeState
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_types_proto_init() }
@@ -1424,6 +1437,7 @@ func file_cairnpb_types_proto_init() {
 		return
 	}
 	file_cairnpb_cors_proto_init()
+	file_cairnpb_lifecycle_proto_init()
 	file_cairnpb_bucketpolicy_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

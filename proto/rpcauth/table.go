@@ -57,6 +57,7 @@ func Table() map[string]Rule {
 		cairnpb.Meta_SetObjectTags_FullMethodName:           {Roles: gateway},
 		cairnpb.Meta_SetBucketTags_FullMethodName:           {Roles: gateway},
 		cairnpb.Meta_SetBucketCors_FullMethodName:           {Roles: gateway},
+		cairnpb.Meta_SetBucketLifecycle_FullMethodName:      {Roles: gateway},
 		cairnpb.Meta_SetBucketPolicy_FullMethodName:         {Roles: gateway},
 		cairnpb.Meta_SetPublicAccessBlock_FullMethodName:    {Roles: gateway},
 		cairnpb.Meta_SetBucketVersioning_FullMethodName:     {Roles: gateway},

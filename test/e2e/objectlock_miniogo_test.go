@@ -16,7 +16,7 @@ import (
 // TestObjectLockMinioGo runs the object lock workflow of a backup tool
 // whose repository is kept immutable by per-object retention, with
 // github.com/minio/minio-go/v7 (the S3 library Kopia's S3 storage is built
-// on; Kopia itself cannot be installed here): a bucket made with object
+// on; TestObjectLockKopia runs Kopia itself): a bucket made with object
 // lock, blobs written with a COMPLIANCE retention (single PUT, multipart
 // and server-side copy), the retention read back and extended as a
 // maintenance run does, blobs "deleted" as the tool deletes them (delete

@@ -107,6 +107,8 @@ func (r *runner) run(ctx context.Context) ([]Result, error) {
 	}
 	if cfg.Op != OpPut {
 		r.touched = int64(cfg.Keys)
+	}
+	if cfg.Op != OpPut && !cfg.Populated {
 		fmt.Fprintf(cfg.Out, "bench: populating %d objects of %s under s3://%s/%s\n",
 			cfg.Keys, formatSize(cfg.ObjectSize), cfg.Bucket, cfg.Prefix)
 		_, err := forEachKey(ctx, int64(cfg.Keys), cfg.Concurrency, true, func(ctx context.Context, i int64) error {

@@ -150,6 +150,32 @@ func TestRunGetVerify(t *testing.T) {
 	}
 }
 
+// A put run with Keys and Count equal writes each key once; a Populated
+// get run over the same key space then reads it without writing anything,
+// and what it reads is what the earlier run wrote.
+func TestRunGetPopulatedByEarlierRun(t *testing.T) {
+	fake, srv := newFakeS3(t)
+	cfg := testConfig(srv.URL)
+	cfg.Keys = 5
+	cfg.Count = 5
+	cfg.ObjectSize = 70<<10 + 3
+	mustRun(t, cfg)
+	if n := fake.objectCount(testBucket, "t/"); n != 5 {
+		t.Fatalf("the put run left %d objects, want 5", n)
+	}
+	cfg.Op = OpGet
+	cfg.Populated = true
+	cfg.Verify = true
+	cfg.Count = 20
+	r := mustRun(t, cfg)[0]
+	if r.Ops != 20 || r.Errors != 0 {
+		t.Errorf("ops=%d errors=%d (%s), want 20, 0", r.Ops, r.Errors, r.FirstError)
+	}
+	if got := fake.callCount("PUT object"); got != 5 {
+		t.Errorf("%d PUTs in all, want only the put run's 5", got)
+	}
+}
+
 func TestRunMixed(t *testing.T) {
 	_, srv := newFakeS3(t)
 	cfg := testConfig(srv.URL)

@@ -68,6 +68,12 @@ type Config struct {
 	// measured phase. For put, 0 means every PUT writes a fresh key;
 	// otherwise PUTs cycle over the key space.
 	Keys int
+	// Populated skips the pre-population of get and mixed runs: the key
+	// space was written by an earlier run with the same bucket, prefix,
+	// object size and Keys (a put run with Keys and Count both equal to
+	// it writes each key once). It lets a caller measure the GETs alone,
+	// for instance the server's CPU time, without the PUTs that fill it.
+	Populated bool
 
 	// Cleanup deletes the objects written by the run afterwards.
 	Cleanup bool
