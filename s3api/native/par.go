@@ -64,7 +64,8 @@ const (
 	listingList = "ListObjects"
 )
 
-// parOps are the operations a PAR serves, and what each needs of it.
+// parAllows reports whether a PAR of access type t and listing action
+// serves operation o: the one list of what a PAR serves.
 func parAllows(t accessType, listing string, o op) bool {
 	switch o {
 	case opGetObject, opHeadObject:
@@ -72,7 +73,7 @@ func parAllows(t accessType, listing string, o op) bool {
 	case opPutObject:
 		return t.write
 	case opListObjects:
-		return t.any && listing == listingList
+		return t.any && t.read && listing == listingList
 	}
 	return false
 }
@@ -191,8 +192,9 @@ func (s *Server) servePAR(ctx context.Context, w http.ResponseWriter, r *http.Re
 		return parRefused("unknown access type")
 	case !s.now().Before(time.Unix(0, p.GetExpiresUnixNano())):
 		return parRefused("expired")
-	case req.op == opListObjects && req.query.Get("prefix") == "":
-		req.query.Set("prefix", p.GetObjectName())
+	}
+	if req.op == opListObjects && req.query.Get("prefix") == "" {
+		req.query.Set("prefix", p.GetObjectName()) // a listing defaults to the PAR's prefix
 	}
 	if !parAllows(t, p.GetBucketListingAction(), req.op) {
 		return parRefused("the access type does not allow " + row.name)
