@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/s3api/model"
 	"github.com/cairn-store/cairn/s3api/s3err"
 )
 
@@ -98,7 +99,11 @@ func (s *Server) listBuckets(ctx context.Context, w http.ResponseWriter, r *http
 }
 
 func (s *Server) createBucket(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	if !validBucketName(req.bucket) {
+	valid := model.ValidBucketName
+	if req.virtual {
+		valid = dnsBucketName
+	}
+	if !valid(req.bucket) {
 		return s3err.New(s3err.InvalidBucketName, "")
 	}
 	objectLock := false

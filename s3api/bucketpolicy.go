@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairn-store/cairn/meta/policy"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/bucketpolicy"
@@ -334,4 +335,21 @@ func (s *Server) conditionValues(ctx context.Context, req *request, n need) func
 		}
 		return nil, false, nil
 	}
+}
+
+// hideMissingKey answers an unsigned request's NoSuchKey with AccessDenied
+// unless the bucket's policy lets the public list the bucket, as S3 does:
+// without s3:ListBucket, a caller cannot tell a missing key from one it
+// may not read, so a public bucket cannot be probed for names.
+func (s *Server) hideMissingKey(ctx context.Context, req *request, err error) error {
+	if req.who != nil || req.bucket == "" || !errors.Is(err, rpcerr.ErrObjectNotFound) {
+		return err
+	}
+	list := need{kind: needPerm, perm: policy.ObjectInspect, bucket: req.bucket, action: s.ops[OpListObjectsV2].action.name}
+	d, derr := s.bucketPolicyDecision(ctx, req, list, access{}, map[string]*cairnpb.Bucket{})
+	if derr == nil && d == bucketpolicy.Allowed {
+		return err
+	}
+	return s3err.Wrap(s3err.AccessDenied, fmt.Errorf("s3api: no bucket policy lets the public list %q, so its missing keys are not told apart (%w): %w",
+		req.bucket, err, errAccessDenied))
 }

@@ -142,6 +142,13 @@ func TestBucketPolicyOperations(t *testing.T) {
 	if status, _ := anonDo(t, http.MethodDelete, base+"/polb/locked/c"); status != http.StatusForbidden {
 		t.Fatalf("anonymous DELETE under a public-read policy: %d", status)
 	}
+	// Without s3:ListBucket the public cannot tell a missing key from a
+	// forbidden one: 403, as S3 answers.
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		if status, body := anonDo(t, m, base+"/polb/locked/none"); status != http.StatusForbidden {
+			t.Fatalf("anonymous %s of a missing key without s3:ListBucket: %d %s", m, status, body)
+		}
+	}
 	// Even s3:* to everyone does not reach operations on no existing
 	// bucket: CreateBucket (of this name) and ListBuckets stay refused.
 	if err := put(`{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::polb","arn:aws:s3:::polb/*"]}}`); err != nil {
@@ -154,6 +161,10 @@ func TestBucketPolicyOperations(t *testing.T) {
 	}
 	if status, _ := anonDo(t, http.MethodGet, base+"/polb?list-type=2"); status != http.StatusOK {
 		t.Fatalf("anonymous list under s3:* to *: %d", status)
+	}
+	// With s3:ListBucket, a missing key is told apart: 404.
+	if status, body := anonDo(t, http.MethodGet, base+"/polb/locked/none"); status != http.StatusNotFound || !strings.Contains(body, "NoSuchKey") {
+		t.Fatalf("anonymous GET of a missing key with s3:ListBucket: %d %s", status, body)
 	}
 	if _, err := cl.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String("polb")}); err != nil {
 		t.Fatal(err)

@@ -76,3 +76,65 @@ func TestMetadataHeaderEncoding(t *testing.T) {
 		}
 	}
 }
+
+// ListObjects and ListObjectsV2 with encoding-type=url encode every name
+// they echo or list (Prefix, Delimiter, StartAfter or Marker, Key,
+// CommonPrefixes) as S3 does: %20 for a space, UTF-8 percent-encoded,
+// '/' kept; without it, names go out as they are.
+func TestListEncodingTypeURL(t *testing.T) {
+	cl, _, _, addr := limitedGateway(t, Limits{})
+	ctx := context.Background()
+	for _, k := range []string{"a b/ü+1.txt", "a b/sub dir/x", "a b/zz"} {
+		if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String(k), Body: strings.NewReader("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		path string
+		want []string
+	}{
+		{"/bkt?list-type=2&encoding-type=url&prefix=a%20b%2F&delimiter=%2F&start-after=a%20b%2Fa%20",
+			[]string{"<Prefix>a%20b/</Prefix>", "<Delimiter>/</Delimiter>", "<StartAfter>a%20b/a%20</StartAfter>",
+				"<Key>a%20b/%C3%BC%2B1.txt</Key>", "<Prefix>a%20b/sub%20dir/</Prefix>", "<Key>a%20b/zz</Key>", "<EncodingType>url</EncodingType>"}},
+		{"/bkt?encoding-type=url&prefix=a%20b%2F&marker=a%20b%2F%20",
+			[]string{"<Prefix>a%20b/</Prefix>", "<Marker>a%20b/%20</Marker>", "<Key>a%20b/%C3%BC%2B1.txt</Key>", "<Key>a%20b/sub%20dir/x</Key>"}},
+		{"/bkt?list-type=2&prefix=a%20b%2F",
+			[]string{"<Prefix>a b/</Prefix>", "<Key>a b/ü+1.txt</Key>"}},
+	} {
+		st, _, body := surfDo(t, "http://"+addr, http.MethodGet, c.path, nil, nil)
+		if st != http.StatusOK {
+			t.Fatalf("%s: %d %s", c.path, st, body)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: no %s in\n%s", c.path, w, body)
+			}
+		}
+	}
+}
+
+// A bucket created path-style may have any name OCI allows (mixed case,
+// underscores, as the seeds' own PresignedBlog), and is used like any
+// other; names outside OCI's rule are refused with InvalidBucketName.
+func TestPathStyleBucketsFollowOCINames(t *testing.T) {
+	cl, _, _, addr := limitedGateway(t, Limits{})
+	ctx := context.Background()
+	for _, name := range []string{"PresignedBlog", "my_bucket", "ab", "x", "192.168.1.1", strings.Repeat("b", 256)} {
+		if _, err := cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+			t.Fatalf("create %q: %v", name, err)
+		}
+		if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(name), Key: aws.String("k"), Body: strings.NewReader("v")}); err != nil {
+			t.Fatalf("put into %q: %v", name, err)
+		}
+	}
+	out, err := cl.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("PresignedBlog")})
+	if err != nil || len(out.Contents) != 1 {
+		t.Fatalf("list PresignedBlog: %v %v", out, err)
+	}
+	for _, path := range []string{"/Bad%20Bucket", "/star*", "/%C3%BCber", "/" + strings.Repeat("b", 257)} {
+		st, _, body := surfDo(t, "http://"+addr, http.MethodPut, path, nil, nil)
+		if st != http.StatusBadRequest || !strings.Contains(body, "<Code>InvalidBucketName</Code>") {
+			t.Errorf("create %s: %d %s, want 400 InvalidBucketName", path, st, body)
+		}
+	}
+}

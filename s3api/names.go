@@ -5,11 +5,13 @@ import (
 	"strings"
 )
 
-// validBucketName applies S3's naming rules for new buckets: 3-63
-// characters of lowercase letters, digits, dots and hyphens, starting and
-// ending with a letter or digit, no two adjacent dots, not an IP address,
-// and none of the reserved prefixes and suffixes.
-func validBucketName(name string) bool {
+// dnsBucketName applies S3's naming rules for new buckets, which make a
+// name a DNS label: 3-63 characters of lowercase letters, digits, dots
+// and hyphens, starting and ending with a letter or digit, no two
+// adjacent dots, not an IP address, and none of the reserved prefixes and
+// suffixes. A bucket created virtual-hosted style must follow it; one
+// created path-style follows OCI's wider rule (model.ValidBucketName).
+func dnsBucketName(name string) bool {
 	if len(name) < 3 || len(name) > 63 {
 		return false
 	}

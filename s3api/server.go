@@ -269,6 +269,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, o operation) {
 	}
 	if err == nil {
 		err = s.dispatch(r.Context(), w, r, req)
+		if err != nil {
+			err = s.hideMissingKey(r.Context(), req, err)
+		}
 	}
 	if err != nil {
 		if t.body != nil && t.body.failed() {

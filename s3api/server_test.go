@@ -192,12 +192,12 @@ func TestParseRange(t *testing.T) {
 
 func TestValidBucketName(t *testing.T) {
 	for _, good := range []string{"abc", "my-bucket.2026", strings.Repeat("a", 63), "a.b-c"} {
-		if !validBucketName(good) {
+		if !dnsBucketName(good) {
 			t.Fatalf("%q rejected", good)
 		}
 	}
 	for _, bad := range []string{"ab", strings.Repeat("a", 64), "Abc", "a_b", "-ab", "ab-", "a..b", "192.168.1.1", "xn--abc", "abc-s3alias", "a.-b"} {
-		if validBucketName(bad) {
+		if dnsBucketName(bad) {
 			t.Fatalf("%q accepted", bad)
 		}
 	}

@@ -150,6 +150,9 @@ func commandRows() []commandRow {
 		{field: "set_lifecycle_progress", apply: plain(applySetLifecycleProgress)},
 		{field: "lifecycle_expire", apply: indexed(applyLifecycleExpire)},
 		{field: "rename_object", apply: timed(applyRenameObject)},
+		// The ID and token hash come from the proposer: a retry is a no-op.
+		{field: "create_par", apply: timed(applyCreatePAR)},
+		{field: "delete_par", apply: plain(applyDeletePAR)},
 	}
 }
 

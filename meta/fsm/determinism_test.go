@@ -250,6 +250,15 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 			}
 			return c
 		},
+		"create_par": func(g *fuzzGen) proto.Message {
+			id := g.name("par", 4)
+			hash := sha256.Sum256([]byte(id + g.name("t", 2)))
+			return &cairnpb.CreatePARCmd{Par: &cairnpb.PAR{Id: id, Namespace: fuzzNS, Bucket: g.anyBucket(), Name: "n",
+				ObjectName: g.key(), AccessType: "ObjectRead", ExpiresUnixNano: 1, Creator: "u", TokenHash: hash[:]}}
+		},
+		"delete_par": func(g *fuzzGen) proto.Message {
+			return &cairnpb.DeletePARCmd{Namespace: fuzzNS, Bucket: g.anyBucket(), Id: g.name("par", 4)}
+		},
 		"set_bucket_policy": func(g *fuzzGen) proto.Message {
 			return &cairnpb.SetBucketPolicyCmd{Namespace: fuzzNS, Name: g.anyBucket(), Policy: g.name(`{"Statement":[]}`, 2), Public: g.oneIn(2)}
 		},

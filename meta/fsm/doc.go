@@ -37,7 +37,9 @@
 //     clusterid.go, inventory.go, bucketpolicy.go (bucket policies and the
 //     public access block, stored as the gateway validated them),
 //     rename.go (the native API's RenameObject:
-//     a current version moved to a new name in one apply).
+//     a current version moved to a new name in one apply), par.go (the
+//     native API's pre-authenticated requests, found by their token's
+//     SHA-256; the token itself is never stored).
 //   - fsmtest/: command builders shared by the tests of fsm and meta.
 //
 // # What meta reads

@@ -83,6 +83,8 @@ type Command struct {
 	//	*Command_SetLifecycleProgress
 	//	*Command_LifecycleExpire
 	//	*Command_RenameObject
+	//	*Command_CreatePar
+	//	*Command_DeletePar
 	//	*Command_SetBucketPolicy
 	//	*Command_SetPublicAccessBlock
 	Op            isCommand_Op `protobuf_oneof:"op"`
@@ -571,6 +573,24 @@ func (x *Command) GetRenameObject() *RenameObjectCmd {
 	return nil
 }
 
+func (x *Command) GetCreatePar() *CreatePARCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreatePar); ok {
+			return x.CreatePar
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeletePar() *DeletePARCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeletePar); ok {
+			return x.DeletePar
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetSetBucketPolicy() *SetBucketPolicyCmd {
 	if x != nil {
 		if x, ok := x.Op.(*Command_SetBucketPolicy); ok {
@@ -781,6 +801,14 @@ type Command_RenameObject struct {
 	RenameObject *RenameObjectCmd `protobuf:"bytes,170,opt,name=rename_object,json=renameObject,proto3,oneof"`
 }
 
+type Command_CreatePar struct {
+	CreatePar *CreatePARCmd `protobuf:"bytes,180,opt,name=create_par,json=createPar,proto3,oneof"`
+}
+
+type Command_DeletePar struct {
+	DeletePar *DeletePARCmd `protobuf:"bytes,181,opt,name=delete_par,json=deletePar,proto3,oneof"`
+}
+
 type Command_SetBucketPolicy struct {
 	SetBucketPolicy *SetBucketPolicyCmd `protobuf:"bytes,160,opt,name=set_bucket_policy,json=setBucketPolicy,proto3,oneof"`
 }
@@ -882,6 +910,10 @@ func (*Command_SetLifecycleProgress) isCommand_Op() {}
 func (*Command_LifecycleExpire) isCommand_Op() {}
 
 func (*Command_RenameObject) isCommand_Op() {}
+
+func (*Command_CreatePar) isCommand_Op() {}
+
+func (*Command_DeletePar) isCommand_Op() {}
 
 func (*Command_SetBucketPolicy) isCommand_Op() {}
 
@@ -1358,7 +1390,7 @@ var File_cairnpb_command_proto protoreflect.FileDescriptor
 
 const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x9d\x1c\n" +
+	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x91\x1d\n" +
 	"\aCommand\x12\x1b\n" +
 	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12\x1d\n" +
 	"\n" +
@@ -1416,7 +1448,11 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\x14set_bucket_lifecycle\x18\x96\x01 \x01(\v2\x1f.cairn.v1.SetBucketLifecycleCmdH\x00R\x12setBucketLifecycle\x12Z\n" +
 	"\x16set_lifecycle_progress\x18\x97\x01 \x01(\v2!.cairn.v1.SetLifecycleProgressCmdH\x00R\x14setLifecycleProgress\x12J\n" +
 	"\x10lifecycle_expire\x18\x98\x01 \x01(\v2\x1c.cairn.v1.LifecycleExpireCmdH\x00R\x0flifecycleExpire\x12A\n" +
-	"\rrename_object\x18\xaa\x01 \x01(\v2\x19.cairn.v1.RenameObjectCmdH\x00R\frenameObject\x12K\n" +
+	"\rrename_object\x18\xaa\x01 \x01(\v2\x19.cairn.v1.RenameObjectCmdH\x00R\frenameObject\x128\n" +
+	"\n" +
+	"create_par\x18\xb4\x01 \x01(\v2\x16.cairn.v1.CreatePARCmdH\x00R\tcreatePar\x128\n" +
+	"\n" +
+	"delete_par\x18\xb5\x01 \x01(\v2\x16.cairn.v1.DeletePARCmdH\x00R\tdeletePar\x12K\n" +
 	"\x11set_bucket_policy\x18\xa0\x01 \x01(\v2\x1c.cairn.v1.SetBucketPolicyCmdH\x00R\x0fsetBucketPolicy\x12[\n" +
 	"\x17set_public_access_block\x18\xa1\x01 \x01(\v2!.cairn.v1.SetPublicAccessBlockCmdH\x00R\x14setPublicAccessBlockB\x04\n" +
 	"\x02op\";\n" +
@@ -1511,14 +1547,16 @@ var file_cairnpb_command_proto_goTypes = []any{
 	(*SetLifecycleProgressCmd)(nil), // 45: cairn.v1.SetLifecycleProgressCmd
 	(*LifecycleExpireCmd)(nil),      // 46: cairn.v1.LifecycleExpireCmd
 	(*RenameObjectCmd)(nil),         // 47: cairn.v1.RenameObjectCmd
-	(*SetBucketPolicyCmd)(nil),      // 48: cairn.v1.SetBucketPolicyCmd
-	(*SetPublicAccessBlockCmd)(nil), // 49: cairn.v1.SetPublicAccessBlockCmd
-	(*Bucket)(nil),                  // 50: cairn.v1.Bucket
-	(*ObjectVersion)(nil),           // 51: cairn.v1.ObjectVersion
-	(*WriteCondition)(nil),          // 52: cairn.v1.WriteCondition
-	(*DataNode)(nil),                // 53: cairn.v1.DataNode
-	(*MetaMember)(nil),              // 54: cairn.v1.MetaMember
-	(*GCEntry)(nil),                 // 55: cairn.v1.GCEntry
+	(*CreatePARCmd)(nil),            // 48: cairn.v1.CreatePARCmd
+	(*DeletePARCmd)(nil),            // 49: cairn.v1.DeletePARCmd
+	(*SetBucketPolicyCmd)(nil),      // 50: cairn.v1.SetBucketPolicyCmd
+	(*SetPublicAccessBlockCmd)(nil), // 51: cairn.v1.SetPublicAccessBlockCmd
+	(*Bucket)(nil),                  // 52: cairn.v1.Bucket
+	(*ObjectVersion)(nil),           // 53: cairn.v1.ObjectVersion
+	(*WriteCondition)(nil),          // 54: cairn.v1.WriteCondition
+	(*DataNode)(nil),                // 55: cairn.v1.DataNode
+	(*MetaMember)(nil),              // 56: cairn.v1.MetaMember
+	(*GCEntry)(nil),                 // 57: cairn.v1.GCEntry
 }
 var file_cairnpb_command_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.Command.create_bucket:type_name -> cairn.v1.CreateBucketCmd
@@ -1568,19 +1606,21 @@ var file_cairnpb_command_proto_depIdxs = []int32{
 	45, // 44: cairn.v1.Command.set_lifecycle_progress:type_name -> cairn.v1.SetLifecycleProgressCmd
 	46, // 45: cairn.v1.Command.lifecycle_expire:type_name -> cairn.v1.LifecycleExpireCmd
 	47, // 46: cairn.v1.Command.rename_object:type_name -> cairn.v1.RenameObjectCmd
-	48, // 47: cairn.v1.Command.set_bucket_policy:type_name -> cairn.v1.SetBucketPolicyCmd
-	49, // 48: cairn.v1.Command.set_public_access_block:type_name -> cairn.v1.SetPublicAccessBlockCmd
-	50, // 49: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
-	51, // 50: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
-	52, // 51: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
-	53, // 52: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
-	54, // 53: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
-	55, // 54: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
-	55, // [55:55] is the sub-list for method output_type
-	55, // [55:55] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	48, // 47: cairn.v1.Command.create_par:type_name -> cairn.v1.CreatePARCmd
+	49, // 48: cairn.v1.Command.delete_par:type_name -> cairn.v1.DeletePARCmd
+	50, // 49: cairn.v1.Command.set_bucket_policy:type_name -> cairn.v1.SetBucketPolicyCmd
+	51, // 50: cairn.v1.Command.set_public_access_block:type_name -> cairn.v1.SetPublicAccessBlockCmd
+	52, // 51: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
+	53, // 52: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
+	54, // 53: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
+	55, // 54: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
+	56, // 55: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
+	57, // 56: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
+	57, // [57:57] is the sub-list for method output_type
+	57, // [57:57] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_command_proto_init() }
@@ -1595,6 +1635,7 @@ func file_cairnpb_command_proto_init() {
 	file_cairnpb_masterkey_proto_init()
 	file_cairnpb_iam_proto_init()
 	file_cairnpb_multipart_proto_init()
+	file_cairnpb_par_proto_init()
 	file_cairnpb_objectlock_proto_init()
 	file_cairnpb_rebalance_proto_init()
 	file_cairnpb_rename_proto_init()
@@ -1651,6 +1692,8 @@ func file_cairnpb_command_proto_init() {
 		(*Command_SetLifecycleProgress)(nil),
 		(*Command_LifecycleExpire)(nil),
 		(*Command_RenameObject)(nil),
+		(*Command_CreatePar)(nil),
+		(*Command_DeletePar)(nil),
 		(*Command_SetBucketPolicy)(nil),
 		(*Command_SetPublicAccessBlock)(nil),
 	}

@@ -58,6 +58,11 @@ const (
 	Meta_SetObjectLockConfig_FullMethodName     = "/cairn.v1.Meta/SetObjectLockConfig"
 	Meta_SetVersionLock_FullMethodName          = "/cairn.v1.Meta/SetVersionLock"
 	Meta_ActiveMasterKey_FullMethodName         = "/cairn.v1.Meta/ActiveMasterKey"
+	Meta_CreatePAR_FullMethodName               = "/cairn.v1.Meta/CreatePAR"
+	Meta_GetPAR_FullMethodName                  = "/cairn.v1.Meta/GetPAR"
+	Meta_ListPARs_FullMethodName                = "/cairn.v1.Meta/ListPARs"
+	Meta_DeletePAR_FullMethodName               = "/cairn.v1.Meta/DeletePAR"
+	Meta_LookupPAR_FullMethodName               = "/cairn.v1.Meta/LookupPAR"
 )
 
 // MetaClient is the client API for Meta service.
@@ -125,6 +130,12 @@ type MetaClient interface {
 	// ActiveMasterKey names the master key gateways wrap new data keys with
 	// (masterkey.proto).
 	ActiveMasterKey(ctx context.Context, in *ActiveMasterKeyRequest, opts ...grpc.CallOption) (*ActiveMasterKeyResponse, error)
+	// Pre-authenticated requests of the native API (par.proto).
+	CreatePAR(ctx context.Context, in *CreatePARRequest, opts ...grpc.CallOption) (*CreatePARResponse, error)
+	GetPAR(ctx context.Context, in *GetPARRequest, opts ...grpc.CallOption) (*GetPARResponse, error)
+	ListPARs(ctx context.Context, in *ListPARsRequest, opts ...grpc.CallOption) (*ListPARsResponse, error)
+	DeletePAR(ctx context.Context, in *DeletePARRequest, opts ...grpc.CallOption) (*DeletePARResponse, error)
+	LookupPAR(ctx context.Context, in *LookupPARRequest, opts ...grpc.CallOption) (*LookupPARResponse, error)
 }
 
 type metaClient struct {
@@ -525,6 +536,56 @@ func (c *metaClient) ActiveMasterKey(ctx context.Context, in *ActiveMasterKeyReq
 	return out, nil
 }
 
+func (c *metaClient) CreatePAR(ctx context.Context, in *CreatePARRequest, opts ...grpc.CallOption) (*CreatePARResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreatePARResponse)
+	err := c.cc.Invoke(ctx, Meta_CreatePAR_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) GetPAR(ctx context.Context, in *GetPARRequest, opts ...grpc.CallOption) (*GetPARResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPARResponse)
+	err := c.cc.Invoke(ctx, Meta_GetPAR_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) ListPARs(ctx context.Context, in *ListPARsRequest, opts ...grpc.CallOption) (*ListPARsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPARsResponse)
+	err := c.cc.Invoke(ctx, Meta_ListPARs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) DeletePAR(ctx context.Context, in *DeletePARRequest, opts ...grpc.CallOption) (*DeletePARResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeletePARResponse)
+	err := c.cc.Invoke(ctx, Meta_DeletePAR_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) LookupPAR(ctx context.Context, in *LookupPARRequest, opts ...grpc.CallOption) (*LookupPARResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LookupPARResponse)
+	err := c.cc.Invoke(ctx, Meta_LookupPAR_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MetaServer is the server API for Meta service.
 // All implementations must embed UnimplementedMetaServer
 // for forward compatibility.
@@ -590,6 +651,12 @@ type MetaServer interface {
 	// ActiveMasterKey names the master key gateways wrap new data keys with
 	// (masterkey.proto).
 	ActiveMasterKey(context.Context, *ActiveMasterKeyRequest) (*ActiveMasterKeyResponse, error)
+	// Pre-authenticated requests of the native API (par.proto).
+	CreatePAR(context.Context, *CreatePARRequest) (*CreatePARResponse, error)
+	GetPAR(context.Context, *GetPARRequest) (*GetPARResponse, error)
+	ListPARs(context.Context, *ListPARsRequest) (*ListPARsResponse, error)
+	DeletePAR(context.Context, *DeletePARRequest) (*DeletePARResponse, error)
+	LookupPAR(context.Context, *LookupPARRequest) (*LookupPARResponse, error)
 	mustEmbedUnimplementedMetaServer()
 }
 
@@ -716,6 +783,21 @@ func (UnimplementedMetaServer) SetVersionLock(context.Context, *SetVersionLockRe
 }
 func (UnimplementedMetaServer) ActiveMasterKey(context.Context, *ActiveMasterKeyRequest) (*ActiveMasterKeyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ActiveMasterKey not implemented")
+}
+func (UnimplementedMetaServer) CreatePAR(context.Context, *CreatePARRequest) (*CreatePARResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreatePAR not implemented")
+}
+func (UnimplementedMetaServer) GetPAR(context.Context, *GetPARRequest) (*GetPARResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetPAR not implemented")
+}
+func (UnimplementedMetaServer) ListPARs(context.Context, *ListPARsRequest) (*ListPARsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListPARs not implemented")
+}
+func (UnimplementedMetaServer) DeletePAR(context.Context, *DeletePARRequest) (*DeletePARResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DeletePAR not implemented")
+}
+func (UnimplementedMetaServer) LookupPAR(context.Context, *LookupPARRequest) (*LookupPARResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method LookupPAR not implemented")
 }
 func (UnimplementedMetaServer) mustEmbedUnimplementedMetaServer() {}
 func (UnimplementedMetaServer) testEmbeddedByValue()              {}
@@ -1440,6 +1522,96 @@ func _Meta_ActiveMasterKey_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_CreatePAR_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreatePARRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).CreatePAR(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_CreatePAR_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).CreatePAR(ctx, req.(*CreatePARRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_GetPAR_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPARRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).GetPAR(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_GetPAR_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).GetPAR(ctx, req.(*GetPARRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_ListPARs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPARsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).ListPARs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_ListPARs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).ListPARs(ctx, req.(*ListPARsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_DeletePAR_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeletePARRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).DeletePAR(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_DeletePAR_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).DeletePAR(ctx, req.(*DeletePARRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_LookupPAR_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LookupPARRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).LookupPAR(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_LookupPAR_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).LookupPAR(ctx, req.(*LookupPARRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Meta_ServiceDesc is the grpc.ServiceDesc for Meta service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1602,6 +1774,26 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ActiveMasterKey",
 			Handler:    _Meta_ActiveMasterKey_Handler,
+		},
+		{
+			MethodName: "CreatePAR",
+			Handler:    _Meta_CreatePAR_Handler,
+		},
+		{
+			MethodName: "GetPAR",
+			Handler:    _Meta_GetPAR_Handler,
+		},
+		{
+			MethodName: "ListPARs",
+			Handler:    _Meta_ListPARs_Handler,
+		},
+		{
+			MethodName: "DeletePAR",
+			Handler:    _Meta_DeletePAR_Handler,
+		},
+		{
+			MethodName: "LookupPAR",
+			Handler:    _Meta_LookupPAR_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -76,6 +76,13 @@ func Table() map[string]Rule {
 		// gateway's business only.
 		cairnpb.Meta_LookupAPIKey_FullMethodName:    {Roles: gateway},
 		cairnpb.Meta_ActiveMasterKey_FullMethodName: {Roles: gateway},
+		// Pre-authenticated requests: the gateway authorizes who manages
+		// them and who uses them; LookupPAR carries a creator's rights.
+		cairnpb.Meta_CreatePAR_FullMethodName: {Roles: gateway},
+		cairnpb.Meta_GetPAR_FullMethodName:    {Roles: gateway},
+		cairnpb.Meta_ListPARs_FullMethodName:  {Roles: gateway},
+		cairnpb.Meta_DeletePAR_FullMethodName: {Roles: gateway},
+		cairnpb.Meta_LookupPAR_FullMethodName: {Roles: gateway},
 		// A gateway that could not read an object says so, for operators.
 		cairnpb.Meta_ReportUnreadable_FullMethodName: {Roles: gateway},
 		// The leader checks each reported shard before acting on it.

@@ -62,6 +62,8 @@ var (
 	ErrUserExists = errors.New("user already exists")
 	// ErrKeyNotFound: no access key with that ID.
 	ErrKeyNotFound = errors.New("access key not found")
+	// ErrPARNotFound: no pre-authenticated request of that ID or token.
+	ErrPARNotFound = errors.New("pre-authenticated request not found")
 	// ErrCompartmentNotFound: the namespace has no compartment of that name.
 	ErrCompartmentNotFound = errors.New("compartment not found")
 	// ErrCompartmentExists: the namespace already has a compartment of that name.
@@ -155,6 +157,7 @@ var table = []Sentinel{
 	{ErrUserNotFound, codes.NotFound, "USER_NOT_FOUND", false, "InternalError"},
 	{ErrUserExists, codes.AlreadyExists, "USER_EXISTS", false, "InternalError"},
 	{ErrKeyNotFound, codes.NotFound, "KEY_NOT_FOUND", false, "InternalError"},
+	{ErrPARNotFound, codes.NotFound, "PAR_NOT_FOUND", false, "InternalError"},
 	{ErrCompartmentNotFound, codes.NotFound, "COMPARTMENT_NOT_FOUND", false, "InternalError"},
 	{ErrCompartmentExists, codes.AlreadyExists, "COMPARTMENT_EXISTS", false, "InternalError"},
 	{ErrGroupNotFound, codes.NotFound, "GROUP_NOT_FOUND", false, "InternalError"},

@@ -191,21 +191,9 @@ func (c *keyCache) lookup(ctx context.Context, keyID string) (*principal, error)
 // principalOf builds a principal from meta's answer, compiling its
 // policies exactly as the S3 front end does (meta/policy).
 func principalOf(tenancy, user string, resp *cairnpb.LookupAPIKeyResponse) *principal {
-	var stmts []policy.Statement
-	for _, text := range resp.GetStatements() {
-		sts, err := policy.Parse(text)
-		if err != nil {
-			continue // meta stores only statements that parse
-		}
-		stmts = append(stmts, sts...)
-	}
-	tree := policy.Tree{}
-	for _, c := range resp.GetCompartments() {
-		tree[c.GetName()] = c.GetParent()
-	}
 	p := &principal{
 		ns: resp.GetNamespace(), user: resp.GetUser(), tenancyOCID: tenancy, userOCID: user,
-		authz:         policy.NewAuthorizer(stmts, resp.GetGroups(), tree),
+		authz:         authorizerOf(resp.GetStatements(), resp.GetGroups(), resp.GetCompartments()),
 		s3Compartment: resp.GetS3Compartment(),
 	}
 	if block, _ := pem.Decode([]byte(resp.GetPublicKeyPem())); block != nil {
@@ -214,6 +202,24 @@ func principalOf(tenancy, user string, resp *cairnpb.LookupAPIKeyResponse) *prin
 		}
 	}
 	return p
+}
+
+// authorizerOf compiles a user's policies as meta sends them, exactly as
+// the S3 front end does (meta/policy).
+func authorizerOf(statements, groups []string, compartments []*cairnpb.Compartment) *policy.Authorizer {
+	var stmts []policy.Statement
+	for _, text := range statements {
+		sts, err := policy.Parse(text)
+		if err != nil {
+			continue // meta stores only statements that parse
+		}
+		stmts = append(stmts, sts...)
+	}
+	tree := policy.Tree{}
+	for _, c := range compartments {
+		tree[c.GetName()] = c.GetParent()
+	}
+	return policy.NewAuthorizer(stmts, groups, tree)
 }
 
 // authenticate checks r's signature and date and returns its principal.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/cairn-store/cairn/meta/policy"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -63,6 +64,20 @@ func (s *Server) require(ctx context.Context, req *request, perm policy.Permissi
 		return denied(req, perm.String())
 	}
 	return nil
+}
+
+// requireAny checks that the caller holds at least one of perms on the
+// request's bucket.
+func (s *Server) requireAny(ctx context.Context, req *request, perms ...policy.Permission) error {
+	names := make([]string, 0, len(perms))
+	for _, perm := range perms {
+		ok, err := req.who.authz.Allowed(perm, s.target(ctx, req))
+		if err != nil || ok {
+			return err
+		}
+		names = append(names, perm.String())
+	}
+	return denied(req, strings.Join(names, " or "))
 }
 
 // requireWrite checks writing the request's object: OBJECT_CREATE for a

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cairn-store/cairn/meta/policy"
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/s3api/model"
 )
 
 // maxJSONBody bounds the JSON bodies of bucket requests.
@@ -132,7 +133,7 @@ func (s *Server) createBucket(ctx context.Context, w http.ResponseWriter, r *htt
 	switch {
 	case in.Name == "":
 		return refuse(codeMissingParameter, "The bucket name (name) is required")
-	case !validBucketName(in.Name):
+	case !model.ValidBucketName(in.Name):
 		return refuse(codeInvalidParameter, "Bucket names are 1 to 256 letters, digits, dashes, underscores and periods")
 	case in.CompartmentID == "":
 		return refuse(codeMissingParameter, "The compartment (compartmentId) is required")
@@ -256,21 +257,4 @@ func limitOf(v string) (int, error) {
 		return 0, refuse(codeInvalidParameter, "limit must be a number from 1 to 1000")
 	}
 	return n, nil
-}
-
-// validBucketName is OCI's rule for bucket names: 1 to 256 letters,
-// digits, dashes, underscores and periods. (S3's CreateBucket applies
-// S3's stricter rule; either API reaches buckets made by the other.)
-func validBucketName(name string) bool {
-	if name == "" || len(name) > 256 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		switch c := name[i]; {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
-		default:
-			return false
-		}
-	}
-	return true
 }

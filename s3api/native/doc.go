@@ -18,6 +18,12 @@
 //     content-length for bodies other than object data; a date within
 //     the clock-skew bound; and, when signed, x-content-sha256 checked
 //     against the body before anything is stored.
+//   - A pre-authenticated request (/p/{token}/n/...) carries no
+//     credentials: its token, kept in meta only as its SHA-256, finds the
+//     PAR, and the request is served only within the PAR's namespace,
+//     bucket, object or prefix and access type, before its expiry, and
+//     as its creator with the creator's policies at the time of use
+//     (par.go). Every refusal of one is the same NotAuthorizedOrNotFound.
 //   - Every error is OCI's JSON ({"code", "message"}) with its status and
 //     an opc-request-id, written by one writer (errors.go); handlers
 //     return errors, translated once.

@@ -84,6 +84,7 @@ func domainErrors() []domainError {
 		{rpcerr.ErrEntityTooSmall, codeInvalidParameter, "Every part but the last must be at least 5 MiB"},
 		{rpcerr.ErrPreconditionFailed, codePreconditionFailed, "A precondition of the request failed"},
 		{rpcerr.ErrInvalidArgument, codeInvalidParameter, "The request is invalid"},
+		{rpcerr.ErrPARNotFound, codeNotAuthorized, "The pre-authenticated request does not exist or you are not authorized to access it"},
 		{rpcerr.ErrCompartmentNotFound, codeNotAuthorized, "The compartment does not exist or you are not authorized to use it"},
 		{rpcerr.ErrNoLeader, codeServiceUnavailable, "The service is unavailable; retry"},
 		{rpcerr.ErrNotLeader, codeServiceUnavailable, "The service is unavailable; retry"},

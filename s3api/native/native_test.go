@@ -19,6 +19,7 @@ import (
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
+	"github.com/cairn-store/cairn/s3api/model"
 )
 
 func TestParse(t *testing.T) {
@@ -45,7 +46,10 @@ func TestParse(t *testing.T) {
 		{"HEAD", "/n/ns/b/bk/o/x", opHeadObject, "ns", "bk", "x"},
 		{"DELETE", "/n/ns/b/bk/o/x", opDeleteObject, "ns", "bk", "x"},
 		{"POST", "/n/ns/b/bk/o/x", opUnknown, "ns", "bk", "x"},
-		{"POST", "/n/ns/b/bk/p/", opUnknown, "ns", "bk", ""}, // PARs: later
+		{"POST", "/n/ns/b/bk/p/", opCreatePAR, "ns", "bk", ""},
+		{"GET", "/n/ns/b/bk/p/", opListPARs, "ns", "bk", ""},
+		{"GET", "/n/ns/b/bk/p/ID1", opGetPAR, "ns", "bk", ""},
+		{"DELETE", "/n/ns/b/bk/p/ID1", opDeletePAR, "ns", "bk", ""},
 		{"POST", "/n/ns/b/bk/u", opCreateMultipartUpload, "ns", "bk", ""},
 		{"GET", "/n/ns/b/bk/u/", opListMultipartUploads, "ns", "bk", ""},
 		{"PUT", "/n/ns/b/bk/u/a%2Fb?uploadId=U&uploadPartNum=3", opUploadPart, "ns", "bk", "a/b"},
@@ -89,7 +93,7 @@ func TestParse(t *testing.T) {
 // row says what it needs.
 func TestOpTable(t *testing.T) {
 	rows := opTable()
-	for o := opUnknown + 1; o <= opRenameObject; o++ {
+	for o := opUnknown + 1; o <= opDeletePAR; o++ {
 		row, ok := rows[o]
 		if !ok || row.name == "" || row.handler == nil {
 			t.Errorf("op %d has no complete row", o)
@@ -98,8 +102,8 @@ func TestOpTable(t *testing.T) {
 			t.Errorf("%s: objectInBody without write", row.name)
 		}
 	}
-	if len(rows) != int(opRenameObject) {
-		t.Errorf("%d rows for %d operations", len(rows), opRenameObject)
+	if len(rows) != int(opDeletePAR) {
+		t.Errorf("%d rows for %d operations", len(rows), opDeletePAR)
 	}
 	for _, o := range []op{opPutObject, opCreateMultipartUpload, opUploadPart, opCommitMultipartUpload} {
 		if !rows[o].write {
@@ -298,7 +302,7 @@ func TestValidBucketName(t *testing.T) {
 		"a": true, "My_Bucket-1.x": true, strings.Repeat("b", 256): true,
 		"": false, strings.Repeat("b", 257): false, "a/b": false, "a b": false, "é": false,
 	} {
-		if got := validBucketName(name); got != want {
+		if got := model.ValidBucketName(name); got != want {
 			t.Errorf("%q: %v, want %v", name, got, want)
 		}
 	}

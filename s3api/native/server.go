@@ -37,6 +37,7 @@ type Index interface {
 	// RenameObject moves a key's current version to newName in one meta
 	// apply, when srcCond holds for the source and newCond for newName.
 	RenameObject(ctx context.Context, ns, bucket, source, newName string, srcCond, newCond *cairnpb.WriteCondition) error
+	PARIndex
 }
 
 // MultipartIndex is the meta group's multipart uploads, the same records
@@ -136,6 +137,10 @@ const (
 	opListMultipartUploads
 	opListMultipartUploadParts
 	opRenameObject
+	opCreatePAR
+	opGetPAR
+	opListPARs
+	opDeletePAR
 )
 
 // handler serves one operation for an authenticated, authorized request.
@@ -186,6 +191,13 @@ func opTable() map[op]opRow {
 		opListMultipartUploadParts: {name: "ListMultipartUploadParts", handler: (*Server).listMultipartUploadParts, perms: p(policy.ObjectInspect)},
 		// OCI asks both, whether or not newName exists.
 		opRenameObject: {name: "RenameObject", handler: (*Server).renameObject, perms: p(policy.ObjectCreate, policy.ObjectOverwrite), bodySigned: true},
+
+		// Pre-authenticated requests (par.go). Making one also needs what
+		// it grants, which the handler checks.
+		opCreatePAR: {name: "CreatePreauthenticatedRequest", handler: (*Server).createPAR, perms: p(policy.ParManage), bodySigned: true},
+		opGetPAR:    {name: "GetPreauthenticatedRequest", handler: (*Server).getPAR, perms: p(policy.ParManage)},
+		opListPARs:  {name: "ListPreauthenticatedRequests", handler: (*Server).listPARs, perms: p(policy.ParManage)},
+		opDeletePAR: {name: "DeletePreauthenticatedRequest", handler: (*Server).deletePAR, perms: p(policy.ParManage)},
 	}
 }
 
@@ -198,14 +210,20 @@ type request struct {
 	object string
 	// uploadID is the uploadId parameter of the multipart operations.
 	uploadID string
-	query    url.Values
-	who      *principal
+	// parID names a PAR of the bucket (/p/{parId}).
+	parID string
+	query url.Values
+	who   *principal
 }
 
 // parse turns r into an operation; opUnknown for anything under /n/ not
 // served (NotImplemented), and an error for what is not the native API.
 func parse(r *http.Request) (*request, error) {
-	path := r.URL.EscapedPath()
+	return parsePath(r, r.URL.EscapedPath())
+}
+
+// parsePath parses path (escaped), r's or what follows a PAR's token.
+func parsePath(r *http.Request, path string) (*request, error) {
 	rest, ok := strings.CutPrefix(path, "/n")
 	if !ok || (rest != "" && rest[0] != '/') {
 		return nil, refuse(codeNotImplemented, "Only the Object Storage API under /n/ is served here")
@@ -255,12 +273,14 @@ func parse(r *http.Request) (*request, error) {
 		return parseObject(r, req, segs)
 	case "u":
 		return parseUpload(r, req, segs)
+	case "p":
+		return parsePARs(r, req, segs)
 	case "actions":
 		if len(segs) == 5 && segs[4] == "renameObject" && r.Method == http.MethodPost {
 			req.op = opRenameObject
 		}
 	}
-	return req, nil // PARs and other actions: not served yet
+	return req, nil // other actions: not served yet
 }
 
 // parseObject parses what is under /n/{ns}/b/{bucket}/o.
@@ -345,10 +365,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c := r.Header.Get("opc-client-request-id"); c != "" && len(c) <= 98 {
 		w.Header().Set("opc-client-request-id", c)
 	}
-	req, err := parse(r)
-	if err == nil {
-		req.id = id
-		err = s.serve(r.Context(), w, r, req)
+	var err error
+	if strings.HasPrefix(r.URL.EscapedPath(), "/p/") {
+		var pp *parPath
+		if pp, err = parsePAR(r); err == nil {
+			pp.req.id = id
+			err = s.servePAR(r.Context(), w, r, pp)
+		}
+	} else {
+		var req *request
+		if req, err = parse(r); err == nil {
+			req.id = id
+			err = s.serve(r.Context(), w, r, req)
+		}
 	}
 	if err != nil {
 		e := toError(err)
@@ -357,7 +386,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Connection", "close")
 		}
 		if e.Code.Status >= 500 {
-			s.log.Error("native request failed", "id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+			s.log.Error("native request failed", "id", id, "method", r.Method, "path", redactToken(r.URL.Path), "err", err)
 		}
 		writeError(w, r, id, e)
 	}

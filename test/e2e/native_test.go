@@ -549,6 +549,8 @@ func TestNativeAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("pars", func(t *testing.T) { testPARs(t, py, c) })
+
 	t.Run("refusals", func(t *testing.T) {
 		nsURL := c.Endpoint + "/n/"
 		get := func(keyID string, date time.Time, tamper bool) *http.Request {
