@@ -28,8 +28,9 @@ func New(env *Env) *Set {
 	return &Set{env: env, lifecycle: newLifecycleJob(env)}
 }
 
-// Jobs is the one list of the leader's jobs, for the node's
-// leaderjob.Runner. The re-wrap needs a keyring.
+// Jobs is the one list of the leader's jobs, for the node's one
+// leaderjob.Runner (call it once: each call makes new jobs over the same
+// state). The re-wrap needs a keyring.
 func (s *Set) Jobs() []leaderjob.Job {
 	list := []leaderjob.Job{
 		newGCJob(s.env),
