@@ -260,6 +260,7 @@ func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
 	h.Set("storage-tier", "Standard")
+	h.Set("version-id", model.VersionID(v)) // OCI always sends one (ocifs reads it)
 	for k, val := range v.GetHeaders() {
 		h.Set(k, val)
 	}

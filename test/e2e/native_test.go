@@ -552,6 +552,17 @@ func TestNativeAPI(t *testing.T) {
 
 	t.Run("pars", func(t *testing.T) { testPARs(t, py, c) })
 	t.Run("cli", func(t *testing.T) { testOCICLI(t, c, k) })
+	t.Run("ssec", func(t *testing.T) {
+		if out := runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, ssecScript); strings.TrimSpace(string(out)) != "ok" {
+			t.Fatalf("script printed %q", out)
+		}
+	})
+	t.Run("ocifs", func(t *testing.T) {
+		py := requirePython(t, "ocifs")
+		if out := runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, ocifsScript); strings.TrimSpace(string(out)) != "ok" {
+			t.Fatalf("script printed %q", out)
+		}
+	})
 
 	t.Run("refusals", func(t *testing.T) {
 		nsURL := c.Endpoint + "/n/"
