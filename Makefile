@@ -7,13 +7,18 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 # protoc comes from Debian's protobuf-compiler package (3.21.12).
 PROTOC_VERSION := 3.21.12
-# boto3 and the OCI Python SDK (oci) for the boto3 and native API
-# acceptance tests, in one venv under bin/.
+# boto3, the OCI Python SDK (oci) and ocifs (fsspec over the native API)
+# for the boto3 and native API acceptance tests, in one venv under bin/.
 BOTO3_VERSION := 1.44.5
 OCI_VERSION := 2.189.0
+OCIFS_VERSION := 1.3.4
 PYENV := $(BIN)/pyenv
 # The venv is rebuilt when a pinned version changes.
-PYENV_STAMP := $(PYENV)/.boto3-$(BOTO3_VERSION)-oci-$(OCI_VERSION)
+PYENV_STAMP := $(PYENV)/.boto3-$(BOTO3_VERSION)-oci-$(OCI_VERSION)-ocifs-$(OCIFS_VERSION)
+# The OCI CLI for the native API's acceptance test, in its own venv: each
+# oci-cli release pins one oci SDK exactly (3.95.1 pins oci 2.189.0).
+OCICLI_VERSION := 3.95.1
+OCIENV := $(BIN)/ocienv
 # The AWS CLI for its acceptance test, in its own venv (v1: the v2 CLI is
 # not published to PyPI).
 AWSCLI_VERSION := 1.45.11
@@ -52,7 +57,7 @@ HELM_TESTS := test/helm
 DATA_NODES ?= 6
 TEST_TIMEOUT ?= 40m
 
-.PHONY: kopia browser all build image run test unit e2e chaos vet fmt-check generate verify tools pyenv awsenv awscli2 clients debclients s3cmdenv jsclients javaclients cluster-up cluster-down bench bench-compare bench-tls bench-inventory clean
+.PHONY: kopia browser all build image run test unit e2e chaos vet fmt-check generate verify tools pyenv ocienv awsenv awscli2 clients debclients s3cmdenv jsclients javaclients cluster-up cluster-down bench bench-compare bench-tls bench-inventory clean
 
 all: build
 
@@ -77,7 +82,7 @@ run: build
 # test/ start whole clusters of processes; they run one package at a time
 # (-p 1) so that the acceptance and fault suites do not compete for the
 # cores and turn timing margins into flakes.
-test: deps pyenv awsenv awscli2 clients browser fmt-check vet verify
+test: deps pyenv ocienv awsenv awscli2 clients browser fmt-check vet verify
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/')
 	$(GO) test -race -count=1 -p 1 -timeout $(TEST_TIMEOUT) ./test/...
 	cd $(HELM_TESTS) && $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
@@ -92,8 +97,15 @@ pyenv: $(PYENV_STAMP)
 
 $(PYENV_STAMP):
 	{ test -x $(PYENV)/bin/python || python3 -m venv $(PYENV); } && \
-		$(PYENV)/bin/pip install -q boto3==$(BOTO3_VERSION) oci==$(OCI_VERSION) && touch $@ || \
-		{ rm -rf $(PYENV); echo "could not create $(PYENV) with boto3 $(BOTO3_VERSION) and oci $(OCI_VERSION)"; exit 1; }
+		$(PYENV)/bin/pip install -q boto3==$(BOTO3_VERSION) oci==$(OCI_VERSION) ocifs==$(OCIFS_VERSION) && touch $@ || \
+		{ rm -rf $(PYENV); echo "could not create $(PYENV) with boto3 $(BOTO3_VERSION), oci $(OCI_VERSION) and ocifs $(OCIFS_VERSION)"; exit 1; }
+
+# The OCI CLI; test/e2e uses bin/ocienv/bin/oci.
+ocienv: $(OCIENV)/bin/oci
+
+$(OCIENV)/bin/oci:
+	python3 -m venv $(OCIENV) && $(OCIENV)/bin/pip install -q oci-cli==$(OCICLI_VERSION) || \
+		{ rm -rf $(OCIENV); echo "could not create $(OCIENV) with oci-cli $(OCICLI_VERSION)"; exit 1; }
 
 # AWS CLI v2 comes from Debian's packages (PyPI has only v1); installing it
 # needs root, as on CI. test/e2e runs its AWS CLI checks with v1 and v2 (and,

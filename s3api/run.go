@@ -73,7 +73,8 @@ func Run(ctx context.Context, cfg GatewayConfig, lis net.Listener) error {
 	// are the native API's (docs/native-api.md).
 	nsrv, err := native.New(native.Config{
 		Region: s3cfg.Region, Index: metaView, Objects: srv.Objects(),
-		MaxObjectSize: s3cfg.MaxObjectSize, Logger: log, Now: s3cfg.Now, StalledBody: ErrRequestTimeout,
+		MaxObjectSize: s3cfg.MaxObjectSize, SSECTransport: s3cfg.SSECTransport,
+		Logger: log, Now: s3cfg.Now, StalledBody: ErrRequestTimeout,
 	})
 	if err != nil {
 		return err

@@ -37,14 +37,11 @@ type VersioningIndex interface {
 	ListObjectVersions(ctx context.Context, req *cairnpb.ListObjectVersionsRequest) (*cairnpb.ListObjectVersionsResponse, error)
 }
 
-const nullVersion = "null"
+const nullVersion = model.NullVersionID
 
-// s3VersionID is the ID S3 clients know v by.
+// s3VersionID is the ID S3 clients know v by (model.VersionID).
 func s3VersionID(v *cairnpb.ObjectVersion) string {
-	if v.GetVersioned() {
-		return v.GetVersionId()
-	}
-	return nullVersion
+	return model.VersionID(v)
 }
 
 // setWrittenVersion tells the client the version a write (PUT, copy,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/model"
+	"github.com/cairn-store/cairn/s3api/sse"
 )
 
 // Code is one of OCI's error codes, with its HTTP status.
@@ -93,6 +94,16 @@ func domainErrors() []domainError {
 		{model.ErrTooFewWriters, codeServiceUnavailable, "Too few storage nodes took the data; retry"},
 		{model.ErrIncompleteBody, codeInvalidParameter, "The body is shorter than its Content-Length"},
 		{model.ErrBodyTooLong, codeInvalidParameter, "The body is longer than its Content-Length"},
+		{sse.ErrInsecureSSECustomerRequest, codeInvalidParameter, "A customer-provided encryption key must be sent over a secure connection"},
+		{sse.ErrMissingAlgorithm, codeInvalidParameter, "opc-sse-customer-algorithm is required with a customer-provided key"},
+		{sse.ErrInvalidEncryptionAlgorithm, codeInvalidParameter, "opc-sse-customer-algorithm must be AES256"},
+		{sse.ErrMissingCustomerKey, codeInvalidParameter, "opc-sse-customer-key is required with opc-sse-customer-algorithm"},
+		{sse.ErrInvalidCustomerKey, codeInvalidParameter, "opc-sse-customer-key is not a base64 256-bit key"},
+		{sse.ErrMissingCustomerKeyMD5, codeInvalidParameter, "opc-sse-customer-key-sha256 is required with opc-sse-customer-key"},
+		{sse.ErrCustomerKeyMD5Mismatch, codeInvalidParameter, "opc-sse-customer-key-sha256 is not the SHA-256 of opc-sse-customer-key"},
+		{sse.ErrSSEEncryptedObject, codeInvalidParameter, "The object is encrypted with a customer-provided key: send it in opc-sse-customer-*"},
+		{sse.ErrInvalidEncryptionParameters, codeInvalidParameter, "The object is not encrypted with a customer-provided key"},
+		{sse.ErrAccessDenied, codeInvalidParameter, "The customer-provided key is not the object's key"},
 		{context.DeadlineExceeded, codeRequestTimeout, "The request timed out"},
 	}
 }

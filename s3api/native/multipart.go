@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"hash"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/model"
 )
@@ -120,7 +122,11 @@ func (s *Server) uploadJSON(req *request, u *cairnpb.MultipartUpload) uploadJSON
 }
 
 func (s *Server) createMultipartUpload(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	if err := refuseConditions(r.Header); err != nil {
+	if err := refuseHeaders(r.Header, "opc-sse-kms-key-id"); err != nil {
+		return err
+	}
+	cond, err := putCondition(r.Header)
+	if err != nil {
 		return err
 	}
 	body, err := readBody(r, maxJSONBody)
@@ -139,12 +145,52 @@ func (s *Server) createMultipartUpload(ctx context.Context, w http.ResponseWrite
 	if err := s.authorize(ctx, req, s.ops[req.op]); err != nil {
 		return err
 	}
+	if err := s.checkNow(ctx, req, cond); err != nil {
+		return err
+	}
 	created, err := s.index.CreateMultipartUpload(ctx, req.ns, req.bucket, u)
 	if err != nil {
 		return err
 	}
 	created.Key = u.GetKey()
 	return writeJSON(w, http.StatusOK, s.uploadJSON(req, created))
+}
+
+// checkNow checks a CreateMultipartUpload's if-match / if-none-match
+// against the object as it is now (the OCI CLI sends if-none-match: *
+// there). The upload does not keep the condition: a commit is
+// conditional on the headers the commit itself sends.
+func (s *Server) checkNow(ctx context.Context, req *request, cond *cairnpb.WriteCondition) error {
+	if cond == nil {
+		return nil
+	}
+	v, err := s.index.GetObject(ctx, req.ns, req.bucket, req.object)
+	switch {
+	case errors.Is(err, rpcerr.ErrObjectNotFound):
+		v = nil
+	case err != nil:
+		return err
+	}
+	if !conditionHolds(cond, v) {
+		return refuse(codePreconditionFailed, "The object's current version does not meet if-match / if-none-match")
+	}
+	return nil
+}
+
+// conditionHolds judges cond against v, the current version (nil: none),
+// as meta judges a WriteCondition at commit.
+func conditionHolds(cond *cairnpb.WriteCondition, v *cairnpb.ObjectVersion) bool {
+	switch {
+	case cond.GetIfNoneMatch():
+		return v == nil
+	case cond.GetIfMatchAny():
+		return v != nil
+	case cond.GetIfMatchEtag() != "":
+		return v != nil && v.GetEtag() == cond.GetIfMatchEtag()
+	case cond.GetIfNoneMatchEtag() != "":
+		return v == nil || v.GetEtag() != cond.GetIfNoneMatchEtag()
+	}
+	return true
 }
 
 // partNumber parses uploadPartNum: 1 to 10,000.
@@ -290,7 +336,11 @@ func partsToComplete(in *commitJSON) ([]*cairnpb.CompletedPart, error) {
 // of the parts' MD5s, base64, then "-<parts>"). meta answers a retried
 // commit of an upload already committed as the first one.
 func (s *Server) commitMultipartUpload(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	if err := refuseConditions(r.Header); err != nil {
+	if err := refuseHeaders(r.Header, "opc-sse-kms-key-id"); err != nil {
+		return err
+	}
+	cond, err := putCondition(r.Header)
+	if err != nil {
 		return err
 	}
 	body, err := readBody(r, maxCommitBody)
@@ -307,6 +357,7 @@ func (s *Server) commitMultipartUpload(ctx context.Context, w http.ResponseWrite
 	}
 	resp, err := s.index.CompleteMultipartUpload(ctx, &cairnpb.CompleteMultipartUploadRequest{
 		Namespace: req.ns, Bucket: req.bucket, Key: req.object, UploadId: req.uploadID, Parts: parts,
+		Condition: cond,
 	})
 	if err != nil {
 		return err

@@ -15,7 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/s3api/model"
+	"github.com/cairn-store/cairn/s3api/sse"
 )
 
 // maxUserMetadata bounds an object's opc-meta-* names and values, as S3's
@@ -78,9 +80,15 @@ func userMetadata(h http.Header) (map[string]string, error) {
 }
 
 // refuseConditions refuses the conditional headers this slice does not
-// serve yet, rather than ignoring them.
+// serve yet, rather than ignoring them (SSE-C headers are the op table's:
+// customerKeyAllowed).
 func refuseConditions(h http.Header) error {
-	for _, name := range []string{"If-Match", "If-None-Match", "opc-sse-customer-key", "opc-sse-kms-key-id"} {
+	return refuseHeaders(h, "If-Match", "If-None-Match", "opc-sse-kms-key-id")
+}
+
+// refuseHeaders answers NotImplemented when h has any of names.
+func refuseHeaders(h http.Header, names ...string) error {
+	for _, name := range names {
 		if h.Get(name) != "" {
 			return refuse(codeNotImplemented, "The %s header is not implemented yet", name)
 		}
@@ -88,11 +96,32 @@ func refuseConditions(h http.Header) error {
 	return nil
 }
 
+// putCondition is PutObject's if-match (an ETag, or "*") and
+// if-none-match ("*" only, as OCI takes it) as a write condition; nil
+// when neither is sent. The OCI CLI sends if-none-match: * unless told
+// to overwrite.
+func putCondition(h http.Header) (*cairnpb.WriteCondition, error) {
+	match, noneMatch := h.Get("If-Match"), h.Get("If-None-Match")
+	switch {
+	case match != "" && noneMatch != "":
+		return nil, refuse(codeInvalidParameter, "if-match and if-none-match cannot both be set")
+	case noneMatch != "" && normalizeETag(noneMatch) != "*":
+		return nil, refuse(codeInvalidParameter, "if-none-match takes only *")
+	case noneMatch != "":
+		return noneMatchCondition(noneMatch), nil
+	}
+	return matchCondition(match), nil
+}
+
 func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
 	if len(req.object) > maxObjectName {
 		return refuse(codeInvalidParameter, "The object name is longer than %d bytes", maxObjectName)
 	}
-	if err := refuseConditions(r.Header); err != nil {
+	if err := refuseHeaders(r.Header, "opc-sse-kms-key-id"); err != nil {
+		return err
+	}
+	cond, err := putCondition(r.Header)
+	if err != nil {
 		return err
 	}
 	if r.Header.Get("opc-storage-tier") != "" && r.Header.Get("opc-storage-tier") != "Standard" {
@@ -117,6 +146,10 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	if err != nil {
 		return err
 	}
+	ck, err := sse.CustomerKeyFromOCIHeaders(r.Header)
+	if err != nil {
+		return err
+	}
 	if size > s.store.InlineThreshold() {
 		if _, err := s.index.GetBucket(ctx, req.ns, req.bucket); err != nil {
 			return err // no data moves for a missing bucket
@@ -138,13 +171,13 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 		}
 		return nil
 	}
-	v, err := s.store.Write(ctx, r.Body, size, tee, verify, nil)
+	v, err := s.store.Write(ctx, r.Body, size, tee, verify, ck)
 	if err != nil {
 		return err
 	}
 	sum := sumMD5.Sum(nil)
 	v.Key = req.object
-	v.Etag = model.DataETag(v.GetEncryption(), nil, sum)
+	v.Etag = model.DataETag(v.GetEncryption(), ck, sum)
 	v.ContentType = r.Header.Get("Content-Type")
 	v.UserMetadata = md
 	v.Headers = map[string]string{}
@@ -153,7 +186,7 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 			v.Headers[name] = val
 		}
 	}
-	vid, err := s.index.CommitVersion(ctx, req.ns, req.bucket, v, nil)
+	vid, err := s.index.CommitVersion(ctx, req.ns, req.bucket, v, cond)
 	if err != nil {
 		return err // the shards of a refused write are orphans meta reclaims
 	}
@@ -164,6 +197,7 @@ func (s *Server) putObject(ctx context.Context, w http.ResponseWriter, r *http.R
 	if vid != "" {
 		h.Set("version-id", vid)
 	}
+	sse.SetOCIResponseHeaders(h, ck)
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -177,12 +211,13 @@ func (s *Server) headObject(ctx context.Context, w http.ResponseWriter, r *http.
 }
 
 // md5Headers sets OCI's MD5 headers from an S3-style ETag: Content-MD5
-// for single-part data, opc-multipart-md5 for multipart.
+// for single-part data, opc-multipart-md5 for multipart. An SSE-C ETag is
+// no MD5: callers leave it out.
 func md5Headers(h http.Header, etag string) {
 	hexPart, parts, multipart := strings.Cut(etag, "-")
 	raw, err := hex.DecodeString(hexPart)
 	if err != nil || len(raw) != md5.Size {
-		return // an SSE-C ETag is no MD5
+		return
 	}
 	if multipart {
 		h.Set("opc-multipart-md5", base64.StdEncoding.EncodeToString(raw)+"-"+parts)
@@ -199,8 +234,12 @@ func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	if v.GetEncryption().GetCustomerKeySalt() != nil || len(v.GetEncryption().GetCustomerKeyHmac()) > 0 {
-		return refuse(codeNotImplemented, "The object is encrypted with a customer key, which the native API does not take yet")
+	ck, err := sse.CustomerKeyFromOCIHeaders(r.Header)
+	if err != nil {
+		return err
+	}
+	if err := model.CheckCustomerKey(v, ck); err != nil {
+		return err
 	}
 	size := v.GetSize()
 	off, n, ranged, err := parseRange(r.Header.Get("Range"), size)
@@ -214,17 +253,21 @@ func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 	h.Set("Content-Type", ct)
 	h.Set("ETag", v.GetEtag())
-	md5Headers(h, v.GetEtag())
+	if !model.IsSSEC(v) {
+		md5Headers(h, v.GetEtag())
+	}
 	h.Set("Last-Modified", time.Unix(0, v.GetModifiedUnixNano()).UTC().Format(http.TimeFormat))
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
 	h.Set("storage-tier", "Standard")
+	h.Set("version-id", model.VersionID(v)) // OCI always sends one (ocifs reads it)
 	for k, val := range v.GetHeaders() {
 		h.Set(k, val)
 	}
 	for k, val := range v.GetUserMetadata() {
 		h[metaPrefix+k] = []string{val}
 	}
+	sse.SetOCIResponseHeaders(h, ck)
 	status := http.StatusOK
 	if ranged {
 		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, size))
@@ -234,7 +277,7 @@ func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.
 		w.WriteHeader(status)
 		return nil
 	}
-	started, err := s.store.ReadStarting(ctx, w, func() { w.WriteHeader(status) }, v, off, n, nil)
+	started, err := s.store.ReadStarting(ctx, w, func() { w.WriteHeader(status) }, v, off, n, ck)
 	if err != nil {
 		if !started {
 			return err

@@ -209,6 +209,9 @@ func (s *Server) servePAR(ctx context.Context, w http.ResponseWriter, r *http.Re
 	if err := s.authorize(ctx, req, row); err != nil {
 		return parRefused("the creator may no longer: " + err.Error())
 	}
+	if err := s.customerKeyAllowed(r, row); err != nil {
+		return err
+	}
 	return row.handler(s, ctx, w, r, req)
 }
 

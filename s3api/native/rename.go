@@ -54,14 +54,23 @@ func renameConditions(in *renameJSON) (src, dst *cairnpb.WriteCondition, err err
 	}
 	src = matchCondition(in.SrcObjIfMatchETag)
 	dst = matchCondition(in.NewObjIfMatchETag)
-	switch e := normalizeETag(in.NewObjIfNoneMatchETag); e {
-	case "":
-	case "*":
-		dst = &cairnpb.WriteCondition{IfNoneMatch: true}
-	default:
-		dst = &cairnpb.WriteCondition{IfNoneMatchEtag: e}
+	if c := noneMatchCondition(in.NewObjIfNoneMatchETag); c != nil {
+		dst = c
 	}
 	return src, dst, nil
+}
+
+// noneMatchCondition is an if-none-match ETag as a write condition: "*"
+// asks for no current version. Nil when etag is empty.
+func noneMatchCondition(etag string) *cairnpb.WriteCondition {
+	switch e := normalizeETag(etag); e {
+	case "":
+		return nil
+	case "*":
+		return &cairnpb.WriteCondition{IfNoneMatch: true}
+	default:
+		return &cairnpb.WriteCondition{IfNoneMatchEtag: e}
+	}
 }
 
 func (s *Server) renameObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {

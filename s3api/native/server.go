@@ -14,6 +14,7 @@ import (
 	"github.com/cairn-store/cairn/meta/policy"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/s3api/model"
+	"github.com/cairn-store/cairn/s3api/sse"
 )
 
 // Index is what the native front end needs from the meta group: the
@@ -66,6 +67,9 @@ type Config struct {
 	Objects *model.Store
 	// MaxObjectSize bounds a single PutObject.
 	MaxObjectSize int64
+	// SSECTransport says which connections may carry SSE-C keys, the S3
+	// front end's rule (TLS, a trusted proxy, or allowed insecure).
+	SSECTransport sse.Transport
 	// ClockSkew bounds a signed date's distance from the clock (default
 	// DefaultClockSkew).
 	ClockSkew time.Duration
@@ -166,6 +170,10 @@ type opRow struct {
 	// content-type, content-length). Object data is exempt, as OCI
 	// exempts it: the SDKs stream it unsigned.
 	bodySigned bool
+	// customerKey: the operation takes an SSE-C key (opc-sse-customer-*
+	// headers, customer_key.go); every other one refuses the headers
+	// with NotImplemented rather than ignoring them.
+	customerKey bool
 }
 
 func opTable() map[op]opRow {
@@ -177,9 +185,9 @@ func opTable() map[op]opRow {
 		opGetBucket:    {name: "GetBucket", handler: (*Server).getBucket, perms: p(policy.BucketRead)},
 		opHeadBucket:   {name: "HeadBucket", handler: (*Server).headBucket, perms: p(policy.BucketInspect)},
 		opDeleteBucket: {name: "DeleteBucket", handler: (*Server).deleteBucket, perms: p(policy.BucketDelete)},
-		opPutObject:    {name: "PutObject", handler: (*Server).putObject, write: true},
-		opGetObject:    {name: "GetObject", handler: (*Server).getObject, perms: p(policy.ObjectRead)},
-		opHeadObject:   {name: "HeadObject", handler: (*Server).headObject, perms: p(policy.ObjectRead)},
+		opPutObject:    {name: "PutObject", handler: (*Server).putObject, write: true, customerKey: true},
+		opGetObject:    {name: "GetObject", handler: (*Server).getObject, perms: p(policy.ObjectRead), customerKey: true},
+		opHeadObject:   {name: "HeadObject", handler: (*Server).headObject, perms: p(policy.ObjectRead), customerKey: true},
 		opDeleteObject: {name: "DeleteObject", handler: (*Server).deleteObject, perms: p(policy.ObjectDelete)},
 		opListObjects:  {name: "ListObjects", handler: (*Server).listObjects, perms: p(policy.ObjectInspect)},
 
@@ -420,6 +428,9 @@ func (s *Server) serve(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		if err := s.authorize(ctx, req, row); err != nil {
 			return err
 		}
+	}
+	if err := s.customerKeyAllowed(r, row); err != nil {
+		return err
 	}
 	return row.handler(s, ctx, w, r, req)
 }

@@ -25,6 +25,14 @@ const (
 	CustomerAlgorithm = "AES256"
 )
 
+// The SSE-C headers of OCI's native Object Storage API: the same key and
+// algorithm, checked by the key's SHA-256 where S3 sends its MD5.
+const (
+	OCIHeaderAlgorithm = "Opc-Sse-Customer-Algorithm"
+	OCIHeaderKey       = "Opc-Sse-Customer-Key"
+	OCIHeaderKeySHA256 = "Opc-Sse-Customer-Key-Sha256"
+)
+
 var (
 	// ErrServerSideNotImplemented: x-amz-server-side-encryption asks for
 	// something other than AES256 (SSE-KMS).
@@ -40,7 +48,16 @@ var (
 // CustomerKeyFromHeaders parses and checks the three SSE-C headers. It
 // returns nil, nil when none is present.
 func CustomerKeyFromHeaders(h http.Header) (*CustomerKey, error) {
-	return parseCustomerKey(h.Get(HeaderAlgorithm), h.Get(HeaderKey), h.Get(HeaderKeyMD5))
+	return parseCustomerKey(h.Get(HeaderAlgorithm), h.Get(HeaderKey), h.Get(HeaderKeyMD5), (*CustomerKey).KeyMD5)
+}
+
+// CustomerKeyFromOCIHeaders parses and checks the three opc-sse-customer-*
+// headers of the native API. It returns nil, nil when none is present.
+// A missing or wrong key SHA-256 is ErrMissingCustomerKeyMD5 or
+// ErrCustomerKeyMD5Mismatch: the same refusal as S3's missing or wrong
+// key digest.
+func CustomerKeyFromOCIHeaders(h http.Header) (*CustomerKey, error) {
+	return parseCustomerKey(h.Get(OCIHeaderAlgorithm), h.Get(OCIHeaderKey), h.Get(OCIHeaderKeySHA256), (*CustomerKey).KeySHA256)
 }
 
 // SourceKeyFromCopyHeaders parses and checks the three
@@ -48,12 +65,14 @@ func CustomerKeyFromHeaders(h http.Header) (*CustomerKey, error) {
 // the source of CopyObject and UploadPartCopy. It returns nil, nil when
 // none is present.
 func SourceKeyFromCopyHeaders(h http.Header) (*CustomerKey, error) {
-	return parseCustomerKey(h.Get(HeaderCopySourceAlgorithm), h.Get(HeaderCopySourceKey), h.Get(HeaderCopySourceKeyMD5))
+	return parseCustomerKey(h.Get(HeaderCopySourceAlgorithm), h.Get(HeaderCopySourceKey), h.Get(HeaderCopySourceKeyMD5), (*CustomerKey).KeyMD5)
 }
 
-func parseCustomerKey(alg, key, keyMD5 string) (*CustomerKey, error) {
+// parseCustomerKey checks an algorithm, a base64 key and the digest of the
+// key the client sent, which digestOf computes (base64) from the key.
+func parseCustomerKey(alg, key, digest string, digestOf func(*CustomerKey) string) (*CustomerKey, error) {
 	switch {
-	case alg == "" && key == "" && keyMD5 == "":
+	case alg == "" && key == "" && digest == "":
 		return nil, nil
 	case alg == "":
 		return nil, ErrMissingAlgorithm
@@ -71,10 +90,10 @@ func parseCustomerKey(alg, key, keyMD5 string) (*CustomerKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	if keyMD5 == "" {
+	if digest == "" {
 		return nil, ErrMissingCustomerKeyMD5
 	}
-	if subtle.ConstantTimeCompare([]byte(keyMD5), []byte(k.md5)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(digest), []byte(digestOf(k))) != 1 {
 		return nil, ErrCustomerKeyMD5Mismatch
 	}
 	return k, nil
@@ -88,6 +107,16 @@ func SetResponseHeaders(h http.Header, k *CustomerKey) {
 	}
 	h.Set(HeaderAlgorithm, CustomerAlgorithm)
 	h.Set(HeaderKeyMD5, k.md5)
+}
+
+// SetOCIResponseHeaders echoes an SSE-C key's algorithm and SHA-256 in the
+// native API's headers. It does nothing for a nil key.
+func SetOCIResponseHeaders(h http.Header, k *CustomerKey) {
+	if k == nil {
+		return
+	}
+	h.Set(OCIHeaderAlgorithm, CustomerAlgorithm)
+	h.Set(OCIHeaderKeySHA256, k.KeySHA256())
 }
 
 // CheckServerSide checks x-amz-server-side-encryption on a write: absent or
@@ -105,9 +134,10 @@ func CheckServerSide(h http.Header, customer *CustomerKey) error {
 }
 
 // hasCustomerHeaders reports any SSE-C header, for the object or the copy
-// source.
+// source, in S3's names or the native API's.
 func hasCustomerHeaders(h http.Header) bool {
-	for _, name := range []string{HeaderAlgorithm, HeaderKey, HeaderKeyMD5, HeaderCopySourceAlgorithm, HeaderCopySourceKey, HeaderCopySourceKeyMD5} {
+	for _, name := range []string{HeaderAlgorithm, HeaderKey, HeaderKeyMD5, HeaderCopySourceAlgorithm, HeaderCopySourceKey, HeaderCopySourceKeyMD5,
+		OCIHeaderAlgorithm, OCIHeaderKey, OCIHeaderKeySHA256} {
 		if h.Get(name) != "" {
 			return true
 		}

@@ -108,8 +108,15 @@ func NewCustomerKey(raw []byte) (*CustomerKey, error) {
 	return k, nil
 }
 
-// KeyMD5 returns the base64 MD5 of the key, which responses echo.
+// KeyMD5 returns the base64 MD5 of the key, which S3 responses echo.
 func (k *CustomerKey) KeyMD5() string { return k.md5 }
+
+// KeySHA256 returns the base64 SHA-256 of the key, which the native API's
+// requests send and its responses echo.
+func (k *CustomerKey) KeySHA256() string {
+	sum := sha256.Sum256(k.key[:])
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
 
 // String redacts the key.
 func (k *CustomerKey) String() string { return "SSE-C key (redacted)" }

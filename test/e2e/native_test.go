@@ -409,7 +409,8 @@ print("ok")
 // and the refusals of OCI's signature scheme.
 func TestNativeAPI(t *testing.T) {
 	py := requirePython(t, "oci")
-	c := startCluster(t, harness.Options{})
+	// SSE-C over the test's plain HTTP, as the S3 SSE-C tests allow it.
+	c := startCluster(t, harness.Options{ExtraGW: []string{"--allow-insecure-ssec"}})
 	ctl(t, c, "namespace", "create", "ocitenant")
 	ctl(t, c, "user", "create", "-n", "ocitenant", "alice")
 	grantAll(t, c, "ocitenant", "alice")
@@ -550,6 +551,18 @@ func TestNativeAPI(t *testing.T) {
 	})
 
 	t.Run("pars", func(t *testing.T) { testPARs(t, py, c) })
+	t.Run("cli", func(t *testing.T) { testOCICLI(t, c, k) })
+	t.Run("ssec", func(t *testing.T) {
+		if out := runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, ssecScript); strings.TrimSpace(string(out)) != "ok" {
+			t.Fatalf("script printed %q", out)
+		}
+	})
+	t.Run("ocifs", func(t *testing.T) {
+		py := requirePython(t, "ocifs")
+		if out := runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, ocifsScript); strings.TrimSpace(string(out)) != "ok" {
+			t.Fatalf("script printed %q", out)
+		}
+	})
 
 	t.Run("refusals", func(t *testing.T) {
 		nsURL := c.Endpoint + "/n/"
