@@ -370,27 +370,3 @@ func (s *Server) deletePAR(ctx context.Context, w http.ResponseWriter, _ *http.R
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
-
-// parsePARs parses what is under /n/{ns}/b/{bucket}/p: managing PARs.
-func parsePARs(r *http.Request, req *request, segs []string) (*request, error) {
-	if len(segs) == 4 || segs[4] == "" {
-		switch r.Method {
-		case http.MethodPost:
-			req.op = opCreatePAR
-		case http.MethodGet:
-			req.op = opListPARs
-		}
-		return req, nil
-	}
-	var err error
-	if req.parID, err = unescapePath(segs[4]); err != nil {
-		return nil, err
-	}
-	switch r.Method {
-	case http.MethodGet:
-		req.op = opGetPAR
-	case http.MethodDelete:
-		req.op = opDeletePAR
-	}
-	return req, nil
-}

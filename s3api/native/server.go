@@ -276,73 +276,65 @@ func parsePath(r *http.Request, path string) (*request, error) {
 		}
 		return req, nil
 	}
-	switch segs[3] {
-	case "o":
-		return parseObject(r, req, segs)
-	case "u":
-		return parseUpload(r, req, segs)
-	case "p":
-		return parsePARs(r, req, segs)
-	case "actions":
-		if len(segs) == 5 && segs[4] == "renameObject" && r.Method == http.MethodPost {
-			req.op = opRenameObject
-		}
+	if sr, ok := subresources()[segs[3]]; ok {
+		return parseSubresource(r, req, segs, sr)
+	}
+	if segs[3] == "actions" && len(segs) == 5 && segs[4] == "renameObject" && r.Method == http.MethodPost {
+		req.op = opRenameObject
 	}
 	return req, nil // other actions: not served yet
 }
 
-// parseObject parses what is under /n/{ns}/b/{bucket}/o.
-func parseObject(r *http.Request, req *request, segs []string) (*request, error) {
-	if len(segs) == 4 || segs[4] == "" {
-		if r.Method == http.MethodGet {
-			req.op = opListObjects
-		}
-		return req, nil
-	}
-	var err error
-	if req.object, err = unescapePath(segs[4]); err != nil {
-		return nil, err
-	}
-	switch r.Method {
-	case http.MethodPut:
-		req.op = opPutObject
-	case http.MethodGet:
-		req.op = opGetObject
-	case http.MethodHead:
-		req.op = opHeadObject
-	case http.MethodDelete:
-		req.op = opDeleteObject
-	}
-	return req, nil
+// subresource is what is under /n/{ns}/b/{bucket}/<segment>: the
+// operation of each method on the collection (nothing, or a trailing
+// slash, after the segment) and on one named item of it, where the item's
+// name goes, and whether an item operation needs the uploadId parameter.
+type subresource struct {
+	collection map[string]op
+	item       map[string]op
+	name       func(*request) *string
+	uploadID   bool
 }
 
-// parseUpload parses what is under /n/{ns}/b/{bucket}/u: the multipart
-// uploads.
-func parseUpload(r *http.Request, req *request, segs []string) (*request, error) {
+// subresources is the one table of the bucket's sub-resources: objects
+// (o), multipart uploads (u) and pre-authenticated requests (p).
+func subresources() map[string]subresource {
+	object := func(req *request) *string { return &req.object }
+	return map[string]subresource{
+		"o": {
+			collection: map[string]op{http.MethodGet: opListObjects},
+			item: map[string]op{http.MethodPut: opPutObject, http.MethodGet: opGetObject,
+				http.MethodHead: opHeadObject, http.MethodDelete: opDeleteObject},
+			name: object,
+		},
+		"u": {
+			collection: map[string]op{http.MethodPost: opCreateMultipartUpload, http.MethodGet: opListMultipartUploads},
+			item: map[string]op{http.MethodPut: opUploadPart, http.MethodPost: opCommitMultipartUpload,
+				http.MethodDelete: opAbortMultipartUpload, http.MethodGet: opListMultipartUploadParts},
+			name:     object,
+			uploadID: true,
+		},
+		"p": {
+			collection: map[string]op{http.MethodPost: opCreatePAR, http.MethodGet: opListPARs},
+			item:       map[string]op{http.MethodGet: opGetPAR, http.MethodDelete: opDeletePAR},
+			name:       func(req *request) *string { return &req.parID },
+		},
+	}
+}
+
+// parseSubresource parses what is under /n/{ns}/b/{bucket}/<segs[3]> by
+// its row of subresources.
+func parseSubresource(r *http.Request, req *request, segs []string, sr subresource) (*request, error) {
 	if len(segs) == 4 || segs[4] == "" {
-		switch r.Method {
-		case http.MethodPost:
-			req.op = opCreateMultipartUpload
-		case http.MethodGet:
-			req.op = opListMultipartUploads
-		}
+		req.op = sr.collection[r.Method]
 		return req, nil
 	}
 	var err error
-	if req.object, err = unescapePath(segs[4]); err != nil {
+	if *sr.name(req), err = unescapePath(segs[4]); err != nil {
 		return nil, err
 	}
-	switch r.Method {
-	case http.MethodPut:
-		req.op = opUploadPart
-	case http.MethodPost:
-		req.op = opCommitMultipartUpload
-	case http.MethodDelete:
-		req.op = opAbortMultipartUpload
-	case http.MethodGet:
-		req.op = opListMultipartUploadParts
-	}
-	if req.op != opUnknown {
+	req.op = sr.item[r.Method]
+	if sr.uploadID && req.op != opUnknown {
 		if req.uploadID = req.query.Get("uploadId"); req.uploadID == "" {
 			return nil, refuse(codeMissingParameter, "The uploadId parameter is required")
 		}
