@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/cairn-store/cairn/meta/fsm/fsmfixture"
 )
 
 // fakeClock is an adjustable clock for Config.Now.
@@ -26,16 +28,16 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 // waitConverged waits until every running node holds the same FSM state.
-func (c *TestCluster) waitConverged(ctx context.Context) []kv {
+func (c *TestCluster) waitConverged(ctx context.Context) []fsmfixture.KV {
 	c.t.Helper()
 	for {
-		var first []kv
+		var first []fsmfixture.KV
 		same := true
 		for _, n := range c.nodes {
 			if !n.running() {
 				continue
 			}
-			d := dumpStore(c.t, n.srv.node.store)
+			d := fsmfixture.Dump(c.t, n.srv.node.store)
 			if first == nil {
 				first = d
 			} else if fmt.Sprint(d) != fmt.Sprint(first) {

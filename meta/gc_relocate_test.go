@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmfixture"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
@@ -65,11 +66,11 @@ func hasGC(es []*cairnpb.GCEntry, node, shard string) *cairnpb.GCEntry {
 // first move queued there, so GC cannot delete the live copy; DropGC keeps
 // the index in step with the queue.
 func TestGCRelocateBackDropsPendingEntry(t *testing.T) {
-	f := newTestFSM(t)
+	f := fsmfixture.New(t)
 	var idx uint64
 	must := func(cmd *cairnpb.Command) {
 		t.Helper()
-		if err := applyCmd(t, f, &idx, cmd); err != nil {
+		if err := fsmfixture.Apply(t, f, &idx, cmd); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -100,7 +101,7 @@ func TestGCRelocateBackDropsPendingEntry(t *testing.T) {
 	if len(q) != 1 || hasGC(q, "b", "v1.0") == nil {
 		t.Fatalf("after b->a GC queue %v, want only b/v1.0", q)
 	}
-	if v := readVersion(t, f, fsmtest.BucketID(1), "k"); v.GetShards()[0].GetNodeId() != "a" {
+	if v := fsmfixture.ReadVersion(t, f, fsmtest.BucketID(1), "k"); v.GetShards()[0].GetNodeId() != "a" {
 		t.Fatalf("shard 0 on %q, want a", v.GetShards()[0].GetNodeId())
 	}
 

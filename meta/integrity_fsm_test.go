@@ -7,69 +7,11 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmfixture"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
-
-// fsmWorld is an FSM with a bucket ("ns"/"b", ID 1) and data nodes, for
-// tests that apply commands directly.
-type fsmWorld struct {
-	t   *testing.T
-	f   *fsm.FSM
-	idx uint64
-}
-
-func newFSMWorld(t *testing.T, nodes ...*cairnpb.DataNode) *fsmWorld {
-	t.Helper()
-	w := &fsmWorld{t: t, f: newTestFSM(t)}
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}})
-	for _, d := range nodes {
-		w.register(d)
-	}
-	return w
-}
-
-func (w *fsmWorld) apply(cmd *cairnpb.Command) error {
-	w.t.Helper()
-	return applyCmd(w.t, w.f, &w.idx, cmd)
-}
-
-func (w *fsmWorld) must(cmd *cairnpb.Command) {
-	w.t.Helper()
-	if err := w.apply(cmd); err != nil {
-		w.t.Fatal(err)
-	}
-}
-
-func (w *fsmWorld) register(d *cairnpb.DataNode) {
-	w.t.Helper()
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: d}}})
-}
-
-func (w *fsmWorld) node(id string) *cairnpb.DataNode {
-	w.t.Helper()
-	var d *cairnpb.DataNode
-	if err := w.f.Store.View(func(r pebble.Reader) error {
-		var err error
-		d, err = fsm.GetNode(r, id)
-		return err
-	}); err != nil {
-		w.t.Fatal(err)
-	}
-	return d
-}
-
-// put commits key as version with one shard per location.
-func (w *fsmWorld) put(key, version string, data, parity int32, locs ...*cairnpb.ShardLocation) {
-	w.t.Helper()
-	p := fsmtest.PutOp("ns", "b", key, version)
-	p.Version.InlineData = nil
-	p.Version.Size = 4096
-	p.Version.Scheme = &cairnpb.ErasureScheme{Data: data, Parity: parity, BlockSize: 1024}
-	p.Version.Shards = locs
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: p}})
-}
 
 func loc(i int32, node string, digest, inc uint64) *cairnpb.ShardLocation {
 	return &cairnpb.ShardLocation{Index: i, NodeId: node, Digest: digest, Incarnation: inc}
@@ -78,9 +20,9 @@ func loc(i int32, node string, digest, inc uint64) *cairnpb.ShardLocation {
 // The cluster ID is set once: the same ID again changes nothing, another
 // one is refused, an empty one is invalid.
 func TestFSMClusterIDIsSetOnce(t *testing.T) {
-	w := newFSMWorld(t)
+	w := fsmfixture.NewWorld(t)
 	set := func(id string) error {
-		return w.apply(&cairnpb.Command{Op: &cairnpb.Command_SetClusterId{SetClusterId: &cairnpb.SetClusterIDCmd{ClusterId: id}}})
+		return w.Apply(&cairnpb.Command{Op: &cairnpb.Command_SetClusterId{SetClusterId: &cairnpb.SetClusterIDCmd{ClusterId: id}}})
 	}
 	fsmtest.WantErr(t, set(""), rpcerr.ErrInvalidArgument)
 	if err := set("c-one"); err != nil {
@@ -95,7 +37,7 @@ func TestFSMClusterIDIsSetOnce(t *testing.T) {
 		t.Fatalf("%v is not a refusal", err)
 	}
 	var got string
-	if err := w.f.Store.View(func(r pebble.Reader) error {
+	if err := w.F.Store.View(func(r pebble.Reader) error {
 		var err error
 		got, err = fsm.GetClusterID(r)
 		return err
@@ -115,22 +57,22 @@ func TestFSMClusterIDIsSetOnce(t *testing.T) {
 // Registering keeps the incarnation when the node does not say, starts a
 // new incarnation_since when it changes, and keeps the node's state.
 func TestFSMRegisterNodeTracksIncarnation(t *testing.T) {
-	w := newFSMWorld(t, &cairnpb.DataNode{Id: "d1", Addr: "d1:1", Incarnation: 7})
-	first := w.node("d1")
+	w := fsmfixture.NewWorld(t, &cairnpb.DataNode{Id: "d1", Addr: "d1:1", Incarnation: 7})
+	first := w.Node("d1")
 	if first.GetIncarnation() != 7 || first.GetIncarnationSinceUnixNano() == 0 {
 		t.Fatalf("new node: %v", first)
 	}
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "d1", State: cairnpb.NodeState_NODE_STATE_DRAINING}}})
+	w.Must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "d1", State: cairnpb.NodeState_NODE_STATE_DRAINING}}})
 
-	w.register(&cairnpb.DataNode{Id: "d1", Addr: "d1:1", Incarnation: 7})
-	w.register(&cairnpb.DataNode{Id: "d1", Addr: "d1:1"}) // a node that does not say
-	if d := w.node("d1"); d.GetIncarnation() != 7 || d.GetIncarnationSinceUnixNano() != first.GetIncarnationSinceUnixNano() {
+	w.Register(&cairnpb.DataNode{Id: "d1", Addr: "d1:1", Incarnation: 7})
+	w.Register(&cairnpb.DataNode{Id: "d1", Addr: "d1:1"}) // a node that does not say
+	if d := w.Node("d1"); d.GetIncarnation() != 7 || d.GetIncarnationSinceUnixNano() != first.GetIncarnationSinceUnixNano() {
 		t.Fatalf("same incarnation again: %v", d)
 	}
-	w.register(&cairnpb.DataNode{Id: "d1", Addr: "d1:1", Incarnation: 8})
-	d := w.node("d1")
-	if d.GetIncarnation() != 8 || d.GetIncarnationSinceUnixNano() != int64(w.idx)*1_000_000 {
-		t.Fatalf("new incarnation: %v (applied at %d)", d, int64(w.idx)*1_000_000)
+	w.Register(&cairnpb.DataNode{Id: "d1", Addr: "d1:1", Incarnation: 8})
+	d := w.Node("d1")
+	if d.GetIncarnation() != 8 || d.GetIncarnationSinceUnixNano() != int64(w.Index())*1_000_000 {
+		t.Fatalf("new incarnation: %v (applied at %d)", d, int64(w.Index())*1_000_000)
 	}
 	if d.GetState() != cairnpb.NodeState_NODE_STATE_DRAINING {
 		t.Fatalf("registering with a new incarnation changed the state: %v", d.GetState())
@@ -140,17 +82,17 @@ func TestFSMRegisterNodeTracksIncarnation(t *testing.T) {
 // A relocation gives the moved location the move's incarnation and keeps
 // its digest; it clears corrupt reports of the old and the new location.
 func TestFSMRelocateSetsIncarnationAndKeepsDigest(t *testing.T) {
-	w := newFSMWorld(t, &cairnpb.DataNode{Id: "a", Addr: "a:1"}, &cairnpb.DataNode{Id: "b", Addr: "b:1"}, &cairnpb.DataNode{Id: "c", Addr: "c:1"})
-	w.put("k", "v1", 2, 1, loc(0, "a", 0xd0, 1), loc(1, "b", 0xd1, 2), loc(2, "c", 0xd2, 3))
+	w := fsmfixture.NewWorld(t, &cairnpb.DataNode{Id: "a", Addr: "a:1"}, &cairnpb.DataNode{Id: "b", Addr: "b:1"}, &cairnpb.DataNode{Id: "c", Addr: "c:1"})
+	w.Put("k", "v1", 2, 1, loc(0, "a", 0xd0, 1), loc(1, "b", 0xd1, 2), loc(2, "c", 0xd2, 3))
 	for _, n := range []string{"a", "c"} {
-		w.must(&cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: &cairnpb.ReportCorruptShardCmd{
+		w.Must(&cairnpb.Command{Op: &cairnpb.Command_ReportCorruptShard{ReportCorruptShard: &cairnpb.ReportCorruptShardCmd{
 			Shard: &cairnpb.CorruptShard{NodeId: n, ShardId: "v1.0", Reason: "missing"}}}})
 	}
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
+	w.Must(&cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
 		BucketId: fsmtest.BucketID(1), Key: "k", VersionId: "v1",
 		Moves: []*cairnpb.ShardMove{{Index: 0, OldNodeId: "a", NewNodeId: "c", ShardId: "v1.0", Incarnation: 33}},
 	}}})
-	v := readVersion(t, w.f, fsmtest.BucketID(1), "k")
+	v := fsmfixture.ReadVersion(t, w.F, fsmtest.BucketID(1), "k")
 	got := v.GetShards()[0]
 	if got.GetNodeId() != "c" || got.GetIncarnation() != 33 || got.GetDigest() != 0xd0 {
 		t.Fatalf("moved location %v, want node c, incarnation 33, digest 0xd0", got)
@@ -160,22 +102,22 @@ func TestFSMRelocateSetsIncarnationAndKeepsDigest(t *testing.T) {
 	}
 	// A move's digest never replaces a recorded one, and fills one that
 	// is missing (a shard a degraded write never placed).
-	w.put("deg", "v2", 2, 1, loc(0, "a", 0xa0, 1), loc(1, "b", 0xa1, 2), loc(2, "", 0, 0))
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
+	w.Put("deg", "v2", 2, 1, loc(0, "a", 0xa0, 1), loc(1, "b", 0xa1, 2), loc(2, "", 0, 0))
+	w.Must(&cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
 		BucketId: fsmtest.BucketID(1), Key: "deg", VersionId: "v2",
 		Moves: []*cairnpb.ShardMove{
 			{Index: 1, OldNodeId: "b", NewNodeId: "b", ShardId: "v2.1", Incarnation: 5, Digest: 0xbad},
 			{Index: 2, OldNodeId: "", NewNodeId: "c", ShardId: "v2.2", Incarnation: 3, Digest: 0xa2},
 		},
 	}}})
-	dv := readVersion(t, w.f, fsmtest.BucketID(1), "deg")
+	dv := fsmfixture.ReadVersion(t, w.F, fsmtest.BucketID(1), "deg")
 	if got := dv.GetShards()[1]; got.GetDigest() != 0xa1 || got.GetIncarnation() != 5 {
 		t.Fatalf("rewritten in place: %v, want the recorded digest 0xa1 and incarnation 5", got)
 	}
 	if got := dv.GetShards()[2]; got.GetNodeId() != "c" || got.GetDigest() != 0xa2 || dv.GetDegraded() {
 		t.Fatalf("never-written shard after its rebuild: %v (degraded %v), want node c and digest 0xa2", got, dv.GetDegraded())
 	}
-	if err := w.f.Store.View(func(r pebble.Reader) error {
+	if err := w.F.Store.View(func(r pebble.Reader) error {
 		return fsm.Scan(r, []byte(fsm.TagCorrupt), func(k, _ []byte) (bool, error) {
 			t.Errorf("corrupt report %q left", k)
 			return true, nil
@@ -188,9 +130,9 @@ func TestFSMRelocateSetsIncarnationAndKeepsDigest(t *testing.T) {
 // Progress of the inventory reconciliation is checked before it is
 // replicated.
 func TestFSMInventoryProgressIsValidated(t *testing.T) {
-	w := newFSMWorld(t)
+	w := fsmfixture.NewWorld(t)
 	set := func(p *cairnpb.InventoryProgress) error {
-		return w.apply(&cairnpb.Command{Op: &cairnpb.Command_SetInventoryProgress{SetInventoryProgress: &cairnpb.SetInventoryProgressCmd{Progress: p}}})
+		return w.Apply(&cairnpb.Command{Op: &cairnpb.Command_SetInventoryProgress{SetInventoryProgress: &cairnpb.SetInventoryProgressCmd{Progress: p}}})
 	}
 	fsmtest.WantErr(t, set(nil), rpcerr.ErrInvalidArgument)
 	fsmtest.WantErr(t, set(&cairnpb.InventoryProgress{Cursor: []byte("o/x")}), rpcerr.ErrInvalidArgument)
@@ -200,7 +142,7 @@ func TestFSMInventoryProgressIsValidated(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got *cairnpb.InventoryProgress
-	if err := w.f.Store.View(func(r pebble.Reader) error {
+	if err := w.F.Store.View(func(r pebble.Reader) error {
 		var err error
 		got, err = fsm.GetInventory(r)
 		return err
@@ -216,11 +158,11 @@ func TestFSMInventoryProgressIsValidated(t *testing.T) {
 // location; it queues the old shard for GC (not on a removed node), clears
 // its corrupt report and recomputes the degraded flag.
 func TestFSMRelocateShardsIsConditional(t *testing.T) {
-	f := newTestFSM(t)
+	f := fsmfixture.New(t)
 	var idx uint64
 	must := func(cmd *cairnpb.Command) {
 		t.Helper()
-		if err := applyCmd(t, f, &idx, cmd); err != nil {
+		if err := fsmfixture.Apply(t, f, &idx, cmd); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -239,14 +181,14 @@ func TestFSMRelocateShardsIsConditional(t *testing.T) {
 	must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: &cairnpb.DataNode{Id: "n2", Addr: "n2:2"}}}})
 
 	relocate := func(version string, moves ...*cairnpb.ShardMove) error {
-		return applyCmd(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
+		return fsmfixture.Apply(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: &cairnpb.RelocateShardsCmd{
 			BucketId: fsmtest.BucketID(1), Key: "k", VersionId: version, Moves: moves,
 		}}})
 	}
 	// Wrong old location, wrong version: nothing changes.
 	fsmtest.WantErr(t, relocate("v1", &cairnpb.ShardMove{Index: 0, OldNodeId: "n2", NewNodeId: "n3", ShardId: "v1.0"}), rpcerr.ErrPreconditionFailed)
 	fsmtest.WantErr(t, relocate("v0", &cairnpb.ShardMove{Index: 0, OldNodeId: "n1", NewNodeId: "n3", ShardId: "v1.0"}), rpcerr.ErrObjectNotFound)
-	if v := readVersion(t, f, fsmtest.BucketID(1), "k"); v.GetShards()[0].GetNodeId() != "n1" || !v.GetDegraded() {
+	if v := fsmfixture.ReadVersion(t, f, fsmtest.BucketID(1), "k"); v.GetShards()[0].GetNodeId() != "n1" || !v.GetDegraded() {
 		t.Fatalf("failed relocation changed the record: %v", v)
 	}
 
@@ -259,7 +201,7 @@ func TestFSMRelocateShardsIsConditional(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	v := readVersion(t, f, fsmtest.BucketID(1), "k")
+	v := fsmfixture.ReadVersion(t, f, fsmtest.BucketID(1), "k")
 	var got []string
 	for _, s := range v.GetShards() {
 		got = append(got, s.GetNodeId())
@@ -267,7 +209,7 @@ func TestFSMRelocateShardsIsConditional(t *testing.T) {
 	if len(got) != 3 || got[0] != "n3" || got[1] != "n9" || got[2] != "n1" || v.GetDegraded() {
 		t.Fatalf("after relocation: shards %v degraded %v", got, v.GetDegraded())
 	}
-	if q := gcQueue(t, f.Store); len(q) != 1 || q[0] != "n1/v1.0" {
+	if q := fsmfixture.GCQueue(t, f.Store); len(q) != 1 || q[0] != "n1/v1.0" {
 		t.Fatalf("GC queue %v, want only n1/v1.0 (n2 is removed)", q)
 	}
 	err := f.Store.View(func(r pebble.Reader) error {

@@ -7,23 +7,24 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmfixture"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
 func TestFSMSetNodeWeightSurvivesRegistering(t *testing.T) {
-	f := newTestFSM(t)
+	f := fsmfixture.New(t)
 	var idx uint64
 	register := func(w float64) {
 		t.Helper()
-		if err := applyCmd(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{
+		if err := fsmfixture.Apply(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{
 			Node: &cairnpb.DataNode{Id: "n1", Addr: "n1:1", Weight: w}}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	setWeight := func(id string, w float64) error {
-		return applyCmd(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_SetNodeWeight{SetNodeWeight: &cairnpb.SetNodeWeightCmd{NodeId: id, Weight: w}}})
+		return fsmfixture.Apply(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_SetNodeWeight{SetNodeWeight: &cairnpb.SetNodeWeightCmd{NodeId: id, Weight: w}}})
 	}
 	weight := func() float64 {
 		t.Helper()

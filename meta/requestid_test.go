@@ -62,7 +62,7 @@ func TestClusterLateDuplicateCommitKeepsOverwrite(t *testing.T) {
 	}
 	// Every member holds the record: a duplicate after failover is caught too.
 	for _, e := range c.waitConverged(ctx) {
-		if e.k == fsm.TagRequestID+string(id) {
+		if e.K == fsm.TagRequestID+string(id) {
 			return
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmfixture"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -138,7 +139,7 @@ func TestSingleNodeCRUD(t *testing.T) {
 	if fmt.Sprint(lo.GetCommonPrefixes()) != "[dir/]" || len(lo.GetObjects()) != 1 || lo.GetObjects()[0].GetSize() != int64(len(big)) {
 		t.Fatalf("ListObjects %v", lo)
 	}
-	if got := strings.Join(gcQueue(t, c.nodes[0].srv.node.store), " "); got != "d1/v2.0 d2/v2.1 d3/v2.2" {
+	if got := strings.Join(fsmfixture.GCQueue(t, c.nodes[0].srv.node.store), " "); got != "d1/v2.0 d2/v2.1 d3/v2.2" {
 		t.Fatalf("GC queue after overwrite %q", got)
 	}
 	_, err = call(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.DeleteBucketResponse, error) {
@@ -379,7 +380,7 @@ func TestClusterForwardingFailoverAndRestart(t *testing.T) {
 	state := c.waitConverged(ctx)
 	objects := 0
 	for _, e := range state {
-		if strings.HasPrefix(e.k, fsm.TagObject) {
+		if strings.HasPrefix(e.K, fsm.TagObject) {
 			objects++
 		}
 	}
@@ -430,7 +431,7 @@ func TestSnapshotThenRestart(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		commit(fmt.Sprintf("k%03d", i), fmt.Sprintf("v%d-b", i), "d3")
 	}
-	before := dumpStore(t, c.nodes[0].srv.node.store)
+	before := fsmfixture.Dump(t, c.nodes[0].srv.node.store)
 
 	c.Stop(0)
 	c.Start(0)
@@ -454,7 +455,7 @@ func TestSnapshotThenRestart(t *testing.T) {
 	if g.GetVersion().GetVersionId() != "v29-b" {
 		t.Fatalf("version %v", g.GetVersion())
 	}
-	if n := len(gcQueue(t, srv.node.store)); n != 60 {
+	if n := len(fsmfixture.GCQueue(t, srv.node.store)); n != 60 {
 		t.Fatalf("GC queue holds %d entries, want 60", n)
 	}
 }

@@ -41,6 +41,9 @@
 //     native API's pre-authenticated requests, found by their token's
 //     SHA-256; the token itself is never stored).
 //   - fsmtest/: command builders shared by the tests of fsm and meta.
+//   - fsmfixture/: the FSM as a fixture (a fresh store, commands applied
+//     as Raft applies them, reads of what they left) for the tests of
+//     meta and meta/jobs.
 //
 // # What meta reads
 //

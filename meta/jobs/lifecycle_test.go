@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmfixture"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/meta/leaderjob"
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -34,9 +35,9 @@ func TestLifecycleScanMemory(t *testing.T) {
 		}
 		keys = n
 	}
-	f := newTestFSM(t)
+	f := fsmfixture.New(t)
 	var idx uint64
-	if err := applyCmd(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}}); err != nil {
+	if err := fsmfixture.Apply(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}}); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()

@@ -11,74 +11,16 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmfixture"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
-// fsmWorld is an FSM with a bucket ("ns"/"b", ID 1) and data nodes, for
-// tests that apply commands directly.
-type fsmWorld struct {
-	t   *testing.T
-	f   *fsm.FSM
-	idx uint64
-}
-
-func newFSMWorld(t *testing.T, nodes ...*cairnpb.DataNode) *fsmWorld {
-	t.Helper()
-	w := &fsmWorld{t: t, f: newTestFSM(t)}
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_CreateBucket{CreateBucket: fsmtest.CreateBucketOp("ns", "b", 1)}})
-	for _, d := range nodes {
-		w.register(d)
-	}
-	return w
-}
-
-func (w *fsmWorld) apply(cmd *cairnpb.Command) error {
-	w.t.Helper()
-	return applyCmd(w.t, w.f, &w.idx, cmd)
-}
-
-func (w *fsmWorld) must(cmd *cairnpb.Command) {
-	w.t.Helper()
-	if err := w.apply(cmd); err != nil {
-		w.t.Fatal(err)
-	}
-}
-
-func (w *fsmWorld) register(d *cairnpb.DataNode) {
-	w.t.Helper()
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_RegisterNode{RegisterNode: &cairnpb.RegisterNodeCmd{Node: d}}})
-}
-
-func (w *fsmWorld) node(id string) *cairnpb.DataNode {
-	w.t.Helper()
-	var d *cairnpb.DataNode
-	if err := w.f.Store.View(func(r pebble.Reader) error {
-		var err error
-		d, err = fsm.GetNode(r, id)
-		return err
-	}); err != nil {
-		w.t.Fatal(err)
-	}
-	return d
-}
-
-// put commits key as version with one shard per location.
-func (w *fsmWorld) put(key, version string, data, parity int32, locs ...*cairnpb.ShardLocation) {
-	w.t.Helper()
-	p := fsmtest.PutOp("ns", "b", key, version)
-	p.Version.InlineData = nil
-	p.Version.Size = 4096
-	p.Version.Scheme = &cairnpb.ErasureScheme{Data: data, Parity: parity, BlockSize: 1024}
-	p.Version.Shards = locs
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_PutObject{PutObject: p}})
-}
-
 // scanner returns a repair engine over the world's state at its clock.
-func (w *fsmWorld) scanner() (*Set, time.Time) {
-	n := New(&Env{Store: w.f.Store, Config: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}})
-	now := time.Unix(0, int64(w.idx)*1_000_000+1)
+func scanner(w *fsmfixture.World) (*Set, time.Time) {
+	n := New(&Env{Store: w.F.Store, Config: Config{ID: "m1", RepairGrace: time.Hour, HealthWindow: time.Hour}})
+	now := time.Unix(0, int64(w.Index())*1_000_000+1)
 	n.env.Now = func() time.Time { return now }
 	return n, now
 }
@@ -91,18 +33,18 @@ func loc(i int32, node string, digest, inc uint64) *cairnpb.ShardLocation {
 // with no other host free it is rebuilt in place, and the rebuild asks for
 // the recorded digest and names each source's.
 func TestRepairStaleIncarnationIsMissingAndRebuiltInPlace(t *testing.T) {
-	w := newFSMWorld(t)
+	w := fsmfixture.NewWorld(t)
 	for i, id := range []string{"a", "b", "c"} {
-		w.register(&cairnpb.DataNode{Id: id, Addr: id + ":1", Host: id, Incarnation: uint64(10 + i)})
+		w.Register(&cairnpb.DataNode{Id: id, Addr: id + ":1", Host: id, Incarnation: uint64(10 + i)})
 	}
-	w.put("k", "v1", 2, 1, loc(0, "a", 0xd0, 10), loc(1, "b", 0xd1, 11), loc(2, "c", 0xd2, 12))
-	w.put("old", "v0", 2, 1, loc(0, "a", 0xe0, 0), loc(1, "b", 0xe1, 11), loc(2, "c", 0xe2, 12)) // incarnation unknown: fine
-	n, now := w.scanner()
+	w.Put("k", "v1", 2, 1, loc(0, "a", 0xd0, 10), loc(1, "b", 0xd1, 11), loc(2, "c", 0xd2, 12))
+	w.Put("old", "v0", 2, 1, loc(0, "a", 0xe0, 0), loc(1, "b", 0xe1, 11), loc(2, "c", 0xe2, 12)) // incarnation unknown: fine
+	n, now := scanner(w)
 	if units, _, _, err := n.repairScan(now); err != nil || len(units) != 0 {
 		t.Fatalf("before the node's new incarnation: units %v, %v", units, err)
 	}
-	w.register(&cairnpb.DataNode{Id: "a", Addr: "a:1", Host: "a", Incarnation: 99})
-	n, now = w.scanner()
+	w.Register(&cairnpb.DataNode{Id: "a", Addr: "a:1", Host: "a", Incarnation: 99})
+	n, now = scanner(w)
 	units, nodes, _, err := n.repairScan(now)
 	if err != nil {
 		t.Fatal(err)
@@ -136,8 +78,8 @@ func TestRepairStaleIncarnationIsMissingAndRebuiltInPlace(t *testing.T) {
 	}
 
 	// With a fourth host free, the shard goes there instead.
-	w.register(&cairnpb.DataNode{Id: "d", Addr: "d:1", Host: "d", Incarnation: 13})
-	n, now = w.scanner()
+	w.Register(&cairnpb.DataNode{Id: "d", Addr: "d:1", Host: "d", Incarnation: 13})
+	n, now = scanner(w)
 	units, nodes, _, err = n.repairScan(now)
 	if err != nil || len(units) != 1 {
 		t.Fatalf("units %v, %v", units, err)
@@ -151,12 +93,12 @@ func TestRepairStaleIncarnationIsMissingAndRebuiltInPlace(t *testing.T) {
 // unit's repair ends blocked without a rebuild; a shard that can be
 // rebuilt in place is not blocked.
 func TestRepairBlockedReasonNamesTheMissingFailureDomains(t *testing.T) {
-	w := newFSMWorld(t)
+	w := fsmfixture.NewWorld(t)
 	var ids []string
 	for i := range 6 {
 		id := fmt.Sprint("d", i)
 		ids = append(ids, id)
-		w.register(&cairnpb.DataNode{Id: id, Addr: id + ":1", Host: "h" + id, Incarnation: 1})
+		w.Register(&cairnpb.DataNode{Id: id, Addr: id + ":1", Host: "h" + id, Incarnation: 1})
 	}
 	var locs, inPlace []*cairnpb.ShardLocation
 	for i, id := range ids {
@@ -164,11 +106,11 @@ func TestRepairBlockedReasonNamesTheMissingFailureDomains(t *testing.T) {
 		inPlace = append(inPlace, loc(int32(i), id, 0, 1))
 	}
 	inPlace[2].Incarnation = 5 // stale: in place on d2 is allowed
-	w.put("k", "v1", 4, 2, locs...)
-	w.put("k2", "v2", 4, 2, inPlace...)
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "d5", State: cairnpb.NodeState_NODE_STATE_REMOVED}}})
+	w.Put("k", "v1", 4, 2, locs...)
+	w.Put("k2", "v2", 4, 2, inPlace...)
+	w.Must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "d5", State: cairnpb.NodeState_NODE_STATE_REMOVED}}})
 
-	n, now := w.scanner()
+	n, now := scanner(w)
 	units, nodes, _, err := n.repairScan(now)
 	if err != nil {
 		t.Fatal(err)
@@ -192,8 +134,8 @@ func TestRepairBlockedReasonNamesTheMissingFailureDomains(t *testing.T) {
 
 	// With d5 back, only k2's stale shard is missing, and it may stay on
 	// d2: nothing is blocked.
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "d5", State: cairnpb.NodeState_NODE_STATE_ACTIVE}}})
-	n, now = w.scanner()
+	w.Must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "d5", State: cairnpb.NodeState_NODE_STATE_ACTIVE}}})
+	n, now = scanner(w)
 	if _, _, _, err := n.repairScan(now); err != nil {
 		t.Fatal(err)
 	}
@@ -205,21 +147,21 @@ func TestRepairBlockedReasonNamesTheMissingFailureDomains(t *testing.T) {
 // A walk in batches from a cursor visits every unit once, in key order
 // over versions, upload parts and noncurrent versions.
 func TestWalkUnitsResumesFromItsCursor(t *testing.T) {
-	w := newFSMWorld(t, &cairnpb.DataNode{Id: "a", Addr: "a:1"})
+	w := fsmfixture.NewWorld(t, &cairnpb.DataNode{Id: "a", Addr: "a:1"})
 	for i := range 7 {
-		w.put(fmt.Sprint("k", i), fmt.Sprint("v", i), 1, 0, loc(0, "a", 0, 0))
+		w.Put(fmt.Sprint("k", i), fmt.Sprint("v", i), 1, 0, loc(0, "a", 0, 0))
 	}
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_SetBucketVersioning{SetBucketVersioning: &cairnpb.SetBucketVersioningCmd{Namespace: "ns", Name: "b", Status: fsm.VersioningEnabled}}})
-	w.put("k0", "v0b", 1, 0, loc(0, "a", 0, 0)) // v0 becomes noncurrent
+	w.Must(&cairnpb.Command{Op: &cairnpb.Command_SetBucketVersioning{SetBucketVersioning: &cairnpb.SetBucketVersioningCmd{Namespace: "ns", Name: "b", Status: fsm.VersioningEnabled}}})
+	w.Put("k0", "v0b", 1, 0, loc(0, "a", 0, 0)) // v0 becomes noncurrent
 	upload := fsmtest.UploadID(1)
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_CreateUpload{CreateUpload: &cairnpb.CreateUploadCmd{Namespace: "ns", Bucket: "b",
+	w.Must(&cairnpb.Command{Op: &cairnpb.Command_CreateUpload{CreateUpload: &cairnpb.CreateUploadCmd{Namespace: "ns", Bucket: "b",
 		Upload: &cairnpb.MultipartUpload{Key: "big", UploadId: upload}}}})
-	w.must(&cairnpb.Command{Op: &cairnpb.Command_CommitPart{CommitPart: &cairnpb.CommitPartCmd{Namespace: "ns", Bucket: "b", Key: "big", UploadId: upload,
+	w.Must(&cairnpb.Command{Op: &cairnpb.Command_CommitPart{CommitPart: &cairnpb.CommitPartCmd{Namespace: "ns", Bucket: "b", Key: "big", UploadId: upload,
 		Part: &cairnpb.UploadedPart{Part: &cairnpb.PartInfo{Number: 1, Size: 4096, ShardBase: "sb1",
 			Scheme: &cairnpb.ErasureScheme{Data: 1, BlockSize: 1024}, Shards: []*cairnpb.ShardLocation{loc(0, "a", 0, 0)}}}}}})
 
 	var all []string
-	if err := w.f.Store.View(func(r pebble.Reader) error {
+	if err := w.F.Store.View(func(r pebble.Reader) error {
 		return forEachUnit(r, func(u *repairUnit, _ []*cairnpb.ShardLocation) { all = append(all, u.shardBase) })
 	}); err != nil {
 		t.Fatal(err)
@@ -235,7 +177,7 @@ func TestWalkUnitsResumesFromItsCursor(t *testing.T) {
 			t.Fatal("the walk does not end")
 		}
 		n := 0
-		err := w.f.Store.View(func(r pebble.Reader) error {
+		err := w.F.Store.View(func(r pebble.Reader) error {
 			var err error
 			cursor, err = walkUnits(r, cursor, func(u *repairUnit, _ []*cairnpb.ShardLocation) bool {
 				walked = append(walked, u.shardBase)

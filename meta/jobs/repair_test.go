@@ -6,52 +6,24 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/fsm/fsmfixture"
 	"github.com/cairn-store/cairn/meta/fsm/fsmtest"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
-// applyCmd applies one command with its own index and time.
-func applyCmd(t *testing.T, f *fsm.FSM, idx *uint64, cmd *cairnpb.Command) error {
-	t.Helper()
-	*idx++
-	cmd.UnixNano = int64(*idx) * 1_000_000
-	data, err := proto.Marshal(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp := f.Apply(&raft.Log{Index: *idx, Term: 1, Type: raft.LogCommand, Data: data}); resp != nil {
-		return resp.(error)
-	}
-	return nil
-}
-
-func readVersion(t *testing.T, f *fsm.FSM, bucketID []byte, key string) *cairnpb.ObjectVersion {
-	t.Helper()
-	var v *cairnpb.ObjectVersion
-	if err := f.Store.View(func(r pebble.Reader) error {
-		var err error
-		v, err = fsm.GetObject(r, bucketID, key, false)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 // The scan classifies shards (lost node, silent past the grace, corrupt,
 // draining, never written), orders the work riskiest first, skips
 // unreadable units and finds stale corrupt reports.
 func TestRepairScanClassifiesAndOrdersByRisk(t *testing.T) {
-	f := newTestFSM(t)
+	f := fsmfixture.New(t)
 	var idx uint64
 	must := func(cmd *cairnpb.Command) {
 		t.Helper()
-		if err := applyCmd(t, f, &idx, cmd); err != nil {
+		if err := fsmfixture.Apply(t, f, &idx, cmd); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -120,11 +92,11 @@ func TestRepairScanClassifiesAndOrdersByRisk(t *testing.T) {
 // Parts of uploads in progress are found by the scan and relocated by
 // upload ID, part number and shard base.
 func TestRepairUploadPartsAreScannedAndRelocated(t *testing.T) {
-	f := newTestFSM(t)
+	f := fsmfixture.New(t)
 	var idx uint64
 	must := func(cmd *cairnpb.Command) {
 		t.Helper()
-		if err := applyCmd(t, f, &idx, cmd); err != nil {
+		if err := fsmfixture.Apply(t, f, &idx, cmd); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -154,7 +126,7 @@ func TestRepairUploadPartsAreScannedAndRelocated(t *testing.T) {
 	cmd.Moves = []*cairnpb.ShardMove{{Index: 2, NewNodeId: "c", ShardId: "sb7.2"}}
 	stale := proto.Clone(cmd).(*cairnpb.RelocateShardsCmd)
 	stale.VersionId = "sb-other"
-	fsmtest.WantErr(t, applyCmd(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: stale}}), rpcerr.ErrUploadNotFound)
+	fsmtest.WantErr(t, fsmfixture.Apply(t, f, &idx, &cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: stale}}), rpcerr.ErrUploadNotFound)
 	must(&cairnpb.Command{Op: &cairnpb.Command_RelocateShards{RelocateShards: cmd}})
 	up := &cairnpb.UploadedPart{}
 	if err := f.Store.View(func(r pebble.Reader) error {

@@ -54,6 +54,8 @@ func dependencyRules() []depRule {
 		// apply parses to check the groups and compartments it names.
 		{"meta/fsm", []string{"meta/fsm", "proto/cairnpb", "proto/rpcerr", "placement", "meta/policy"}},
 		{"meta/fsm/fsmtest", []string{"meta/fsm/fsmtest", "proto/cairnpb"}},
+		// The FSM as a fixture for the tests of meta and meta/jobs.
+		{"meta/fsm/fsmfixture", []string{"meta/fsm", "proto/cairnpb", "proto/rpcerr", "placement", "meta/policy"}},
 		// The leader's jobs read the FSM, propose through the Env meta
 		// gives them and call data nodes; meta depends on them, never the
 		// other way round.
