@@ -9,10 +9,12 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/status"
 
 	"github.com/cairn-store/cairn/erasure"
 	"github.com/cairn-store/cairn/node/dataclient"
+	"github.com/cairn-store/cairn/proto/bufpool"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -48,13 +50,17 @@ func NewServer(nodeID string, store *Store, logger *slog.Logger, t *rpcauth.Tran
 }
 
 // ServerOptions are the grpc.ServerOptions a Data server needs: message
-// limits and the error edge (rpcerr.ServerOptions), which turns the domain
-// errors the methods return into statuses once, on their way out. Chain
-// any other interceptors after these.
+// limits, a buffer pool and codec that never zero what they hand out
+// (proto/bufpool), and the error edge (rpcerr.ServerOptions), which turns
+// the domain errors the methods return into statuses once, on their way
+// out. Chain any other interceptors after these.
 func ServerOptions() []grpc.ServerOption {
+	bufs := bufpool.New()
 	return append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.MaxSendMsgSize(MaxMessageSize),
+		experimental.BufferPool(bufs),
+		grpc.ForceServerCodecV2(bufpool.NewCodec(bufs)),
 	}, rpcerr.ServerOptions()...)
 }
 

@@ -10,7 +10,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/experimental"
 
+	"github.com/cairn-store/cairn/proto/bufpool"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/pki"
 	"github.com/cairn-store/cairn/proto/rpcauth"
@@ -56,6 +58,9 @@ var (
 // made on first use and kept until Close. It is safe for concurrent use.
 type Pool struct {
 	transport *rpcauth.Transport
+	// bufs backs every connection's gRPC buffers without zeroing them
+	// (proto/bufpool): shard blocks are most of the bytes they carry.
+	bufs *bufpool.Pool
 
 	mu     sync.Mutex
 	conns  map[string]*grpc.ClientConn
@@ -64,7 +69,7 @@ type Pool struct {
 
 // New returns an empty pool whose connections t secures (nil: plaintext).
 func New(t *rpcauth.Transport) *Pool {
-	return &Pool{transport: t, conns: make(map[string]*grpc.ClientConn)}
+	return &Pool{transport: t, bufs: bufpool.New(), conns: make(map[string]*grpc.ClientConn)}
 }
 
 // Close closes every connection. Calls made after Close fail with
@@ -94,8 +99,10 @@ func (p *Pool) conn(addr string) (*grpc.ClientConn, error) {
 	}
 	cc, err := grpc.NewClient(addr, append(p.transport.DialOptions(pki.RoleData),
 		grpc.WithConnectParams(connectParams()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize),
+			grpc.ForceCodecV2(bufpool.NewCodec(p.bufs))),
 		grpc.WithInitialWindowSize(StreamWindow), grpc.WithInitialConnWindowSize(ConnWindow),
+		experimental.WithBufferPool(p.bufs),
 	)...)
 	if err != nil {
 		return nil, fmt.Errorf("dataclient: dial data node %s: %w", addr, err)

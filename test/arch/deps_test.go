@@ -41,6 +41,7 @@ func dependencyRules() []depRule {
 		{"proto/rpcerr", []string{"proto/rpcerr"}},
 		{"proto/pki", []string{"proto/pki"}},
 		{"proto/netseam", []string{"proto/netseam"}},
+		{"proto/bufpool", []string{"proto/bufpool"}},
 		{"proto/rpcauth", []string{"proto/rpcauth", "proto/pki", "proto/rpcerr", "proto/cairnpb", "proto/netseam"}},
 		{"meta/metaclient", []string{"meta/metaclient", "proto/"}},
 		{"node/dataclient", []string{"node/dataclient", "proto/", "erasure"}},
