@@ -61,6 +61,23 @@ func (s *Store) GetShard(ctx context.Context, id string, first, count int64) (*S
 	return r, nil
 }
 
+// GetShardExpecting is GetShard that also refuses, before any block, a
+// shard whose recorded digest is not expectDigest (rpcerr.ErrChecksum; 0
+// checks nothing): a self-consistent shard that is not the one the
+// caller's record names. The Data service and in-process callers (cairn
+// dev's gateway) read through it.
+func (s *Store) GetShardExpecting(ctx context.Context, id string, first, count int64, expectDigest uint64) (*ShardReader, error) {
+	r, err := s.GetShard(ctx, id, first, count)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.digestMismatch(r.Info().ID, expectDigest, r.Info().Digest, "stored"); err != nil {
+		_ = r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
 func (s *Store) openReader(ctx context.Context, id string, first, count int64) (*ShardReader, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

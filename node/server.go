@@ -139,14 +139,11 @@ func (s *Server) PutShard(stream grpc.ClientStreamingServer[cairnpb.PutShardRequ
 // shard is never loaded whole. With expect_digest set, a shard whose index
 // record has another digest is refused (DATA_LOSS) before any block.
 func (s *Server) GetShard(req *cairnpb.GetShardRequest, stream grpc.ServerStreamingServer[cairnpb.GetShardResponse]) error {
-	r, err := s.store.GetShard(stream.Context(), req.GetShardId(), req.GetFirstBlock(), req.GetBlockCount())
+	r, err := s.store.GetShardExpecting(stream.Context(), req.GetShardId(), req.GetFirstBlock(), req.GetBlockCount(), req.GetExpectDigest())
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	if err := s.store.digestMismatch(r.Info().ID, req.GetExpectDigest(), r.Info().Digest, "stored"); err != nil {
-		return err
-	}
 	for {
 		b, err := r.Next()
 		if errors.Is(err, io.EOF) {

@@ -33,6 +33,10 @@ type GatewayConfig struct {
 	// Transport secures the connections to meta and data nodes; nil is
 	// plaintext (tests; --insecure-internal).
 	Transport *rpcauth.Transport
+	// LocalShards, when set, is handed the gRPC way to the data nodes and
+	// returns the way the object model reaches them: `cairn dev` reaches
+	// the stores in its own process directly, and the rest through remote.
+	LocalShards func(remote model.Shards) model.Shards
 }
 
 // Run serves S3 on lis until ctx ends, then shuts down gracefully.
@@ -53,6 +57,9 @@ func Run(ctx context.Context, cfg GatewayConfig, lis net.Listener) error {
 	s3cfg := cfg.S3
 	s3cfg.Index = metaView
 	s3cfg.Shards = model.GRPCShards{Pool: pool}
+	if cfg.LocalShards != nil {
+		s3cfg.Shards = cfg.LocalShards(s3cfg.Shards)
+	}
 	if cfg.Metrics != nil {
 		m, err := NewMetrics(cfg.Metrics)
 		if err != nil {

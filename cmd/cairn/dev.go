@@ -19,6 +19,7 @@ import (
 	"github.com/cairn-store/cairn/proto/pki"
 	"github.com/cairn-store/cairn/proto/rpcauth"
 	"github.com/cairn-store/cairn/s3api"
+	"github.com/cairn-store/cairn/s3api/model"
 )
 
 // runDev wires a whole region into one process: a single-voter meta group,
@@ -115,6 +116,7 @@ func runDev(ctx context.Context, args []string) error {
 
 	// Data nodes.
 	nodeAddrs := map[string]string{}
+	stores := map[string]*node.Store{} // by address: the gateway calls them directly
 	for i := 1; i <= *nodes; i++ {
 		id := fmt.Sprintf("data-%d", i)
 		lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -138,6 +140,7 @@ func runDev(ctx context.Context, args []string) error {
 			return err
 		}
 		nodeAddrs[id] = lis.Addr().String()
+		stores[lis.Addr().String()] = n.Store()
 		go func() { errc <- n.Serve(ctx, lis) }()
 	}
 	// Serve S3 only once every store is registered at its current address,
@@ -153,7 +156,8 @@ func runDev(ctx context.Context, args []string) error {
 		return fmt.Errorf("listen %s: %w", *listen, err)
 	}
 	go func() {
-		errc <- s3api.Run(ctx, s3api.GatewayConfig{MetaAddrs: metaAddrs, S3: s3cfg, MapRefresh: time.Second, Metrics: reg, Transport: gwTransport}, gwLis)
+		errc <- s3api.Run(ctx, s3api.GatewayConfig{MetaAddrs: metaAddrs, S3: s3cfg, MapRefresh: time.Second, Metrics: reg, Transport: gwTransport,
+			LocalShards: func(remote model.Shards) model.Shards { return localShards{stores: stores, remote: remote} }}, gwLis)
 	}()
 
 	var ak string
