@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"google.golang.org/grpc"
+
 	"github.com/cairn-store/cairn/erasure"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -94,11 +96,23 @@ func (w *ShardWriter) Incarnation() uint64 { return w.result.GetIncarnation() }
 // Abort drops the stream; the node discards what it received.
 func (w *ShardWriter) Abort() { w.cancel() }
 
+// getShardDesc is GetShard's stream in the generated service description
+// (TestGetShardDesc checks it is found).
+func getShardDesc() *grpc.StreamDesc {
+	for i, d := range cairnpb.Data_ServiceDesc.Streams {
+		if d.StreamName == "GetShard" {
+			return &cairnpb.Data_ServiceDesc.Streams[i]
+		}
+	}
+	return &grpc.StreamDesc{StreamName: "GetShard", ServerStreams: true}
+}
+
 // ShardReader streams the blocks of one shard from one data node, each
 // checked against its CRC-32C. It implements erasure.BlockReader. It is
 // not safe for concurrent use.
 type ShardReader struct {
-	stream cairnpb.Data_GetShardClient
+	stream grpc.ClientStream
+	frame  blockFrame // the last block returned, until the next Next or Close
 	cancel context.CancelFunc
 	addr   string
 	id     string
@@ -111,12 +125,20 @@ type ShardReader struct {
 // refuse (rpcerr.ErrChecksum) a shard whose digest is another: one that is
 // self-consistent but not the shard that was recorded. Close it when done.
 func (p *Pool) GetShard(ctx context.Context, addr, shardID string, first int64, expectDigest uint64) (*ShardReader, error) {
-	c, err := p.client(addr)
+	cc, err := p.conn(addr)
 	if err != nil {
 		return nil, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	st, err := c.GetShard(sctx, &cairnpb.GetShardRequest{ShardId: shardID, FirstBlock: first, ExpectDigest: expectDigest})
+	// The generated client would decode each block into a new message;
+	// the stream is opened by hand so that blocks arrive as blockFrames.
+	st, err := cc.NewStream(sctx, getShardDesc(), cairnpb.Data_GetShard_FullMethodName, grpc.StaticMethod())
+	if err == nil {
+		err = st.SendMsg(&cairnpb.GetShardRequest{ShardId: shardID, FirstBlock: first, ExpectDigest: expectDigest})
+	}
+	if err == nil {
+		err = st.CloseSend()
+	}
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("dataclient: get shard %q from %s: %w", shardID, addr, rpcerr.FromStatus(err))
@@ -125,29 +147,32 @@ func (p *Pool) GetShard(ctx context.Context, addr, shardID string, first int64, 
 }
 
 // Next returns the next block of the shard, or io.EOF after its last
-// block. A block that fails its checksum or arrives out of order is an
+// block. The block's bytes are valid until the next call to Next or Close
+// (they are the buffer the block was received in). A block that fails its checksum or arrives out of order is an
 // error wrapping ErrBadBlock; its bytes are never returned. After any
 // error, Next returns that error again.
 func (r *ShardReader) Next() ([]byte, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	m, err := r.stream.Recv()
+	err := r.stream.RecvMsg(&r.frame)
 	if errors.Is(err, io.EOF) {
+		r.frame.release()
 		r.err = io.EOF
 		return nil, io.EOF
 	}
-	switch b := m.GetBlock(); {
+	switch b := &r.frame; {
 	case err != nil:
 		err = rpcerr.FromStatus(err)
-	case b.GetIndex() != r.next:
-		err = fmt.Errorf("got block %d: %w", b.GetIndex(), ErrBadBlock)
-	case erasure.Checksum(b.GetData()) != b.GetCrc32C():
+	case b.index != r.next:
+		err = fmt.Errorf("got block %d: %w", b.index, ErrBadBlock)
+	case erasure.Checksum(b.data) != b.crc:
 		err = ErrBadBlock
 	default:
 		r.next++
-		return b.GetData(), nil
+		return b.data, nil
 	}
+	r.frame.release()
 	r.err = fmt.Errorf("dataclient: get shard %q from %s: block %d: %w", r.id, r.addr, r.next, err)
 	return nil, r.err
 }
@@ -163,8 +188,9 @@ func (r *ShardReader) ReadBlock(context.Context) ([]byte, error) {
 	return b, err
 }
 
-// Close ends the stream.
+// Close ends the stream and releases the last block.
 func (r *ShardReader) Close() error {
 	r.cancel()
+	r.frame.release()
 	return nil
 }
