@@ -53,9 +53,16 @@ const (
 //
 //	r/id/<request id>                        -> apply unix nano, 8 bytes BE
 //	r/at/<apply unix nano, 8 bytes BE><request id> -> empty (expiry index)
+//	r/pruned                                 -> apply unix nano, 8 bytes BE: every
+//	                                            r/at/ record before it is pruned
+//
+// r/pruned is where the next prune starts: the expiry index is deleted
+// from its front, and a scan from r/at/ itself would step over every
+// deletion not yet compacted away, on every apply.
 const (
 	TagRequestID = "r/id/"
 	tagRequestAt = "r/at/"
+	keyPrunedTo  = "r/pruned"
 )
 
 func requestIDKeyOf(id []byte) []byte {
@@ -126,17 +133,27 @@ func pruneRequests(b *pebble.Batch, now int64) error {
 	if cutoff <= 0 {
 		return nil
 	}
+	lower := []byte(tagRequestAt)
+	prunedTo, err := GetRaw(b, []byte(keyPrunedTo))
+	if err != nil {
+		return err
+	}
+	if len(prunedTo) == 8 {
+		lower = requestAtKey(int64(binary.BigEndian.Uint64(prunedTo)), nil)
+	}
 	var expired [][]byte
-	err := Scan(b, []byte(tagRequestAt), func(k, _ []byte) (bool, error) {
-		rest := k[len(tagRequestAt):]
-		if len(rest) < 8 || int64(binary.BigEndian.Uint64(rest[:8])) >= cutoff {
-			return false, nil
+	err = ScanRange(b, lower, requestAtKey(cutoff, nil), func(k, _ []byte) (bool, error) {
+		if len(k) < len(tagRequestAt)+8 {
+			return true, nil // not a record of this index; leave it
 		}
 		expired = append(expired, append([]byte(nil), k...))
 		return len(expired) < dedupePrunePerApply, nil
 	})
 	if err != nil {
 		return err
+	}
+	if len(expired) == 0 {
+		return nil
 	}
 	for _, k := range expired {
 		if err := del(b, k); err != nil {
@@ -145,6 +162,12 @@ func pruneRequests(b *pebble.Batch, now int64) error {
 		if err := del(b, requestIDKeyOf(k[len(tagRequestAt)+8:])); err != nil {
 			return err
 		}
+	}
+	// Records of the last one's instant may remain (other request IDs):
+	// the next scan starts at that instant, not after it.
+	last := expired[len(expired)-1]
+	if err := b.Set([]byte(keyPrunedTo), last[len(tagRequestAt):len(tagRequestAt)+8], nil); err != nil {
+		return fmt.Errorf("meta: record pruning: %w", err)
 	}
 	return nil
 }

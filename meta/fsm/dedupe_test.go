@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"testing"
@@ -249,5 +250,45 @@ func TestDedupeSurvivesSnapshot(t *testing.T) {
 	mustApply(t, dst, addReq(t, c, fsmtest.PutOp("ns", "b", "k", "v1"), testRequestID(1), time.Second))
 	if got := currentVersion(t, dst, "b", "k"); got != "v2" {
 		t.Fatalf("restored node applied a duplicate: current version %q, want v2", got)
+	}
+}
+
+// Records of one instant are all pruned, though each apply forgets only
+// dedupePrunePerApply of them: the next prune starts at the instant of
+// the last one pruned (r/pruned), not after it.
+func TestDedupePruneSameInstant(t *testing.T) {
+	f, c := newTestFSM(t), newDedupeLog()
+	mustApply(t, f, c.add(t, fsmtest.CreateBucketOp("ns", "b", 1)))
+	const old = 20
+	instant := c.now + 1_000_000
+	for i := 0; i < old; i++ {
+		l := addReq(t, c, fsmtest.PutOp("ns", "b", "k", fmt.Sprint("v", i)), testRequestID(i), 0)
+		cmd := &cairnpb.Command{}
+		if err := proto.Unmarshal(l.Data, cmd); err != nil {
+			t.Fatal(err)
+		}
+		cmd.UnixNano, cmd.RequestStartUnixNano = instant, instant
+		data, err := proto.Marshal(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Data = data
+		mustApply(t, f, l)
+	}
+	c.now += int64(dedupeRetention)
+	for i := 0; i < 3; i++ {
+		mustApply(t, f, addReq(t, c, fsmtest.PutOp("ns", "b", "k", fmt.Sprint("new", i)), testRequestID(100+i), 0))
+	}
+	if ids, index := countRequestRecords(t, f); ids != 3 || index != 3 {
+		t.Fatalf("%d records, %d index entries left, want the 3 new ones", ids, index)
+	}
+	var v string
+	for _, e := range dumpStore(t, f.Store) {
+		if e.k == keyPrunedTo {
+			v = e.v
+		}
+	}
+	if len(v) != 8 || int64(binary.BigEndian.Uint64([]byte(v))) != instant {
+		t.Fatalf("r/pruned = %x, want the old records' instant", v)
 	}
 }

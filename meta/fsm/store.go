@@ -220,7 +220,13 @@ func GetRaw(r pebble.Reader, key []byte) ([]byte, error) {
 // scan calls fn for every key with the given prefix, in key order, until fn
 // returns false. key and value are only valid during the call.
 func Scan(r pebble.Reader, prefix []byte, fn func(key, value []byte) (bool, error)) error {
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: PrefixEnd(prefix)})
+	return ScanRange(r, prefix, PrefixEnd(prefix), fn)
+}
+
+// ScanRange is Scan over the keys in [lower, upper).
+func ScanRange(r pebble.Reader, lower, upper []byte, fn func(key, value []byte) (bool, error)) error {
+	prefix := lower
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return fmt.Errorf("meta: scan %q: %w", prefix, err)
 	}
