@@ -22,6 +22,7 @@ import (
 //	x/<data node id>\x00<shard id>          -> cairnpb.CorruptShard (scrubber reports; repair.go)
 //	r/id/<request id, 16 bytes>              -> apply unix nano, 8 bytes BE (applied client requests; dedupe.go)
 //	r/at/<apply unix nano, 8 bytes BE><request id> -> empty (expiry index of r/id/)
+//	r/pruned                                 -> apply unix nano, 8 bytes BE (where the next prune of r/at/ starts)
 //	l/<bucket id, 16 bytes><modified unix nano, 8 bytes BE><object key>\x00<version id> -> empty (lifecycle expiry index; lifecycle.go)
 //
 // Namespaces and node IDs never contain \x00 (validated before proposing), so
