@@ -1,10 +1,7 @@
 package fsm
 
 import (
-	"crypto/rand"
-	"encoding/base32"
 	"fmt"
-	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -73,22 +70,6 @@ func ResolveOCID(r pebble.Reader, ocid string) (*cairnpb.OCIDRef, error) {
 		return nil, fmt.Errorf("meta: OCID %q: %w", ocid, rpcerr.ErrKeyNotFound)
 	}
 	return ref, nil
-}
-
-// validOCID accepts OCI's shape, ocid1.<type>.oc1..<unique>, for the types
-// Cairn assigns.
-func validOCID(kind, ocid string) bool {
-	prefix := "ocid1." + kind + ".oc1.."
-	rest, ok := strings.CutPrefix(ocid, prefix)
-	if !ok || rest == "" || len(ocid) > 255 {
-		return false
-	}
-	for i := 0; i < len(rest); i++ {
-		if c := rest[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // assignOCID gives a namespace or user record its OCID when it has none,
@@ -202,18 +183,4 @@ func deleteUserAPIKeys(b *pebble.Batch, u *cairnpb.User) error {
 		return del(b, ocidKey(u.GetOcid()))
 	}
 	return nil
-}
-
-// ocidUniqueBytes is the randomness in an OCID's unique part, written as
-// lowercase base32 (48 characters), the alphabet of OCI's own.
-const ocidUniqueBytes = 30
-
-// NewOCID draws an OCID of kind ("tenancy", "user") in OCI's format.
-func NewOCID(kind string) (string, error) {
-	b := make([]byte, ocidUniqueBytes)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("meta: draw OCID: %w", err)
-	}
-	u := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
-	return "ocid1." + kind + ".oc1.." + u, nil
 }
