@@ -107,12 +107,12 @@ func testNamespaceMetadata(t *testing.T, py string, c *harness.Cluster, k *ociKe
 	}
 
 	// Managing everything in a compartment is not managing the namespace:
-	// carol may neither read nor move the S3 compartment.
-	ctl(t, c, "user", "create", "-n", "ocitenant", "carol")
+	// dave may neither read nor move the S3 compartment.
+	ctl(t, c, "user", "create", "-n", "ocitenant", "dave")
 	ctl(t, c, "group", "create", "-n", "ocitenant", "s3home-admins")
-	ctl(t, c, "group", "add-user", "-n", "ocitenant", "s3home-admins", "carol")
+	ctl(t, c, "group", "add-user", "-n", "ocitenant", "s3home-admins", "dave")
 	ctl(t, c, "policy", "create", "-n", "ocitenant", "s3home-admins", "--statement", "Allow group s3home-admins to manage all-resources in compartment s3home")
-	carol := uploadAPIKey(t, c, "ocitenant", "carol")
+	dave := uploadAPIKey(t, c, "ocitenant", "dave")
 	metadata := func(who *ociKey, method string, body []byte) (int, string, string) {
 		t.Helper()
 		req, err := http.NewRequest(method, c.Endpoint+"/n/ocitenant", nil)
@@ -133,14 +133,14 @@ func testNamespaceMetadata(t *testing.T, py string, c *harness.Cluster, k *ociKe
 		return resp.StatusCode, out.Code, out.DefaultS3CompartmentID
 	}
 	move := []byte(`{"defaultS3CompartmentId":"` + ocids["eng"] + `"}`)
-	if status, code, _ := metadata(carol, http.MethodPut, move); status != 404 || code != "NotAuthorizedOrNotFound" {
-		t.Errorf("carol's UpdateNamespaceMetadata: %d %q, want 404 NotAuthorizedOrNotFound", status, code)
+	if status, code, _ := metadata(dave, http.MethodPut, move); status != 404 || code != "NotAuthorizedOrNotFound" {
+		t.Errorf("dave's UpdateNamespaceMetadata: %d %q, want 404 NotAuthorizedOrNotFound", status, code)
 	}
-	if status, code, _ := metadata(carol, http.MethodGet, nil); status != 404 || code != "NotAuthorizedOrNotFound" {
-		t.Errorf("carol's GetNamespaceMetadata: %d %q, want 404 NotAuthorizedOrNotFound", status, code)
+	if status, code, _ := metadata(dave, http.MethodGet, nil); status != 404 || code != "NotAuthorizedOrNotFound" {
+		t.Errorf("dave's GetNamespaceMetadata: %d %q, want 404 NotAuthorizedOrNotFound", status, code)
 	}
 	if status, _, got := metadata(k, http.MethodGet, nil); status != 200 || got != ocids["s3home"] {
-		t.Errorf("after carol's refused update: %d, S3 compartment %q, want %q", status, got, ocids["s3home"])
+		t.Errorf("after dave's refused update: %d, S3 compartment %q, want %q", status, got, ocids["s3home"])
 	}
 	// Back to the root, for the subtests that follow.
 	if status, _, got := metadata(k, http.MethodPut, []byte(`{"defaultS3CompartmentId":"`+k.TenancyOCID+`"}`)); status != 200 || got != k.TenancyOCID {

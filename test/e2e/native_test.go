@@ -218,7 +218,7 @@ for name in ("dir/big.bin", "dir/small.txt", "top.txt"):
     assert cl.delete_object(ns, "oci-bucket", name).status == 204
 refused("ObjectNotFound", 404, cl.get_object, ns, "oci-bucket", "top.txt")
 refused("ObjectNotFound", 404, cl.delete_object, ns, "oci-bucket", "top.txt")
-refused("NotImplemented", 501, cl.get_namespace_metadata, ns)
+refused("NotImplemented", 501, cl.list_retention_rules, ns, "oci-bucket")
 refused("NamespaceNotFound", 404, cl.list_objects, "other-namespace", "oci-bucket")
 assert cl.delete_bucket(ns, "oci-bucket").status == 204
 assert "oci-bucket" not in [x.name for x in cl.list_buckets(ns, comp).data]
