@@ -72,26 +72,37 @@ func ResolveOCID(r pebble.Reader, ocid string) (*cairnpb.OCIDRef, error) {
 	return ref, nil
 }
 
+// checkOCID reports whether a namespace or user record whose OCID is
+// current needs drawn, and refuses drawn when it would (not OCI's shape
+// of kind, or taken). It writes nothing.
+func checkOCID(r pebble.Reader, current, drawn, kind string) (bool, error) {
+	if current != "" {
+		return false, nil
+	}
+	if !validOCID(kind, drawn) {
+		return false, Invalid("assign OCID: %q is not a %s OCID", drawn, kind)
+	}
+	ok, err := GetProto(r, ocidKey(drawn), &cairnpb.OCIDRef{})
+	if err != nil {
+		return false, err
+	}
+	if ok {
+		return false, Invalid("assign OCID: %q is taken", drawn) // random: a clash is a bug
+	}
+	return true, nil
+}
+
 // assignOCID gives a namespace or user record its OCID when it has none,
 // indexing it; an OCID already assigned is kept. It returns the record's
 // OCID.
 func assignOCID(b *pebble.Batch, current, drawn string, ref *cairnpb.OCIDRef) (string, bool, error) {
-	if current != "" {
-		return current, false, nil
-	}
-	kind := "user"
+	kind := OCIDUser
 	if ref.GetUser() == "" {
-		kind = "tenancy"
+		kind = OCIDTenancy
 	}
-	if !validOCID(kind, drawn) {
-		return "", false, Invalid("assign OCID: %q is not a %s OCID", drawn, kind)
-	}
-	ok, err := GetProto(b, ocidKey(drawn), &cairnpb.OCIDRef{})
-	if err != nil {
-		return "", false, err
-	}
-	if ok {
-		return "", false, Invalid("assign OCID: %q is taken", drawn) // random: a clash is a bug
+	needed, err := checkOCID(b, current, drawn, kind)
+	if err != nil || !needed {
+		return current, false, err
 	}
 	return drawn, true, putProto(b, ocidKey(drawn), ref)
 }
@@ -134,6 +145,11 @@ func applyUploadAPIKey(b *pebble.Batch, now int64, c *cairnpb.UploadAPIKeyCmd) e
 	if len(keys) >= maxAPIKeysPerUser {
 		return Invalid("upload API key: user %q already has %d API keys, the most a user may have; delete one first",
 			k.GetUser(), maxAPIKeysPerUser)
+	}
+	// Both OCIDs are checked before either is written: a refusal writes
+	// nothing.
+	if _, err := checkOCID(b, u.GetOcid(), c.GetUserOcid(), OCIDUser); err != nil {
+		return err
 	}
 	nsOCID, changed, err := assignOCID(b, n.GetOcid(), c.GetNamespaceOcid(), &cairnpb.OCIDRef{Namespace: n.GetName()})
 	if err != nil {
