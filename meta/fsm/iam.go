@@ -18,7 +18,8 @@ import (
 //	t/grp/<namespace>\x00<group>       -> cairnpb.Group (with its members)
 //	t/pol/<namespace>\x00<policy>      -> cairnpb.Policy
 //
-// The root compartment ("root") has no record: every namespace has it,
+// Compartment and group records carry their OCIDs (ocid.go). The root
+// compartment ("root") has no record: every namespace has it,
 // including namespaces made before compartments existed. A namespace's S3
 // compartment is Namespace.s3_compartment ("" for the root).
 const (
