@@ -52,6 +52,16 @@ func (a *adminService) SetS3Compartment(ctx context.Context, req *cairnpb.SetS3C
 	return routeAdmin(ctx, a.s, req, a.s.setS3Compartment, cairnpb.AdminClient.SetS3Compartment)
 }
 
+// SetS3Compartment (Meta service) is the gateway's: the native API's
+// UpdateNamespaceMetadata, which the gateway authorizes
+// (OBJECTSTORAGE_NAMESPACE_UPDATE) before it calls.
+func (m *metaService) SetS3Compartment(ctx context.Context, req *cairnpb.SetS3CompartmentRequest) (*cairnpb.SetS3CompartmentResponse, error) {
+	if err := validIAMRef(req.GetNamespace(), "compartment name", req.GetCompartment()); err != nil {
+		return nil, err
+	}
+	return route(ctx, m.s, req, m.s.setS3Compartment, cairnpb.MetaClient.SetS3Compartment)
+}
+
 func (a *adminService) CreateGroup(ctx context.Context, req *cairnpb.CreateGroupRequest) (*cairnpb.CreateGroupResponse, error) {
 	if err := validName("namespace", req.GetNamespace()); err != nil {
 		return nil, err
@@ -131,17 +141,27 @@ func (a *adminService) DeletePolicy(ctx context.Context, req *cairnpb.DeletePoli
 // The local operations below run on the leader.
 
 func (s *Server) createCompartment(ctx context.Context, req *cairnpb.CreateCompartmentRequest) (*cairnpb.CreateCompartmentResponse, error) {
+	ocid, err := fsm.NewOCID(fsm.OCIDCompartment)
+	if err != nil {
+		return nil, err
+	}
 	now := s.cfg.Now().UnixNano()
 	parent := req.GetParent()
 	if fsm.IsRootCompartment(parent) {
 		parent = policy.RootCompartment
 	}
-	c := &cairnpb.Compartment{Namespace: req.GetNamespace(), Name: req.GetName(), Parent: parent, CreatedUnixNano: now}
+	c := &cairnpb.Compartment{Namespace: req.GetNamespace(), Name: req.GetName(), Parent: parent, CreatedUnixNano: now, Ocid: ocid}
 	cmd := &cairnpb.Command{UnixNano: now, Op: &cairnpb.Command_CreateCompartment{CreateCompartment: &cairnpb.CreateCompartmentCmd{Compartment: c}}}
 	if err := s.node.propose(ctx, cmd); err != nil {
 		return nil, err
 	}
-	return &cairnpb.CreateCompartmentResponse{Compartment: c}, nil
+	// Read back: a deduplicated retry answers with the OCID first stored.
+	err = s.read(ctx, func(r pebble.Reader) error {
+		var err error
+		c, err = fsm.GetCompartment(r, req.GetNamespace(), req.GetName())
+		return err
+	})
+	return &cairnpb.CreateCompartmentResponse{Compartment: c}, err
 }
 
 func (s *Server) listCompartments(ctx context.Context, req *cairnpb.ListCompartmentsRequest) (*cairnpb.ListCompartmentsResponse, error) {
@@ -155,7 +175,9 @@ func (s *Server) listCompartments(ctx context.Context, req *cairnpb.ListCompartm
 		if err != nil {
 			return err
 		}
-		root := &cairnpb.Compartment{Namespace: n.GetName(), Name: policy.RootCompartment, CreatedUnixNano: n.GetCreatedUnixNano()}
+		// The root's OCID is the tenancy's ("" for a namespace from
+		// before OCIDs until its first API key).
+		root := &cairnpb.Compartment{Namespace: n.GetName(), Name: policy.RootCompartment, CreatedUnixNano: n.GetCreatedUnixNano(), Ocid: n.GetOcid()}
 		resp.Compartments = append([]*cairnpb.Compartment{root}, comps...)
 		resp.S3Compartment = n.GetS3Compartment()
 		if resp.S3Compartment == "" {
@@ -177,13 +199,23 @@ func (s *Server) setS3Compartment(ctx context.Context, req *cairnpb.SetS3Compart
 }
 
 func (s *Server) createGroup(ctx context.Context, req *cairnpb.CreateGroupRequest) (*cairnpb.CreateGroupResponse, error) {
+	ocid, err := fsm.NewOCID(fsm.OCIDGroup)
+	if err != nil {
+		return nil, err
+	}
 	now := s.cfg.Now().UnixNano()
-	g := &cairnpb.Group{Namespace: req.GetNamespace(), Name: req.GetName(), CreatedUnixNano: now}
+	g := &cairnpb.Group{Namespace: req.GetNamespace(), Name: req.GetName(), CreatedUnixNano: now, Ocid: ocid}
 	cmd := &cairnpb.Command{UnixNano: now, Op: &cairnpb.Command_CreateGroup{CreateGroup: &cairnpb.CreateGroupCmd{Group: g}}}
 	if err := s.node.propose(ctx, cmd); err != nil {
 		return nil, err
 	}
-	return &cairnpb.CreateGroupResponse{Group: g}, nil
+	// Read back: a deduplicated retry answers with the OCID first stored.
+	err = s.read(ctx, func(r pebble.Reader) error {
+		var err error
+		g, err = fsm.GetGroup(r, req.GetNamespace(), req.GetName())
+		return err
+	})
+	return &cairnpb.CreateGroupResponse{Group: g}, err
 }
 
 func (s *Server) listGroups(ctx context.Context, req *cairnpb.ListGroupsRequest) (*cairnpb.ListGroupsResponse, error) {

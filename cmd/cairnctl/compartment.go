@@ -75,6 +75,7 @@ func newCompartmentCmd(g *globals) *cobra.Command {
 type compartmentJSON struct {
 	Namespace string    `json:"namespace"`
 	Name      string    `json:"name"`
+	OCID      string    `json:"ocid,omitempty"`
 	Parent    string    `json:"parent,omitempty"`
 	S3Default bool      `json:"s3_default"`
 	Created   time.Time `json:"created"`
@@ -86,13 +87,13 @@ func writeCompartments(w io.Writer, output string, comps []*cairnpb.Compartment,
 	if output == "json" {
 		out := make([]compartmentJSON, 0, len(comps))
 		for _, c := range comps {
-			out = append(out, compartmentJSON{Namespace: c.GetNamespace(), Name: c.GetName(), Parent: c.GetParent(),
+			out = append(out, compartmentJSON{Namespace: c.GetNamespace(), Name: c.GetName(), OCID: c.GetOcid(), Parent: c.GetParent(),
 				S3Default: s3 != "" && c.GetName() == s3, Created: unixTime(c.GetCreatedUnixNano())})
 		}
 		return writeJSON(w, out)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "NAMESPACE\tCOMPARTMENT\tPARENT\tS3 DEFAULT\tCREATED\n")
+	fmt.Fprintf(tw, "NAMESPACE\tCOMPARTMENT\tOCID\tPARENT\tS3 DEFAULT\tCREATED\n")
 	for _, c := range comps {
 		parent, def := c.GetParent(), ""
 		if parent == "" {
@@ -101,7 +102,7 @@ func writeCompartments(w io.Writer, output string, comps []*cairnpb.Compartment,
 		if s3 != "" && c.GetName() == s3 {
 			def = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.GetNamespace(), c.GetName(), parent, def, unixTime(c.GetCreatedUnixNano()).Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.GetNamespace(), c.GetName(), orDash(c.GetOcid()), parent, def, unixTime(c.GetCreatedUnixNano()).Format(time.RFC3339))
 	}
 	return tw.Flush()
 }

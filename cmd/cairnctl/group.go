@@ -95,6 +95,7 @@ func writeMembership(w io.Writer, output, ns, group, user string, member bool) e
 type groupJSON struct {
 	Namespace string    `json:"namespace"`
 	Name      string    `json:"name"`
+	OCID      string    `json:"ocid,omitempty"`
 	Members   []string  `json:"members"`
 	Created   time.Time `json:"created"`
 }
@@ -107,18 +108,18 @@ func writeGroups(w io.Writer, output string, groups []*cairnpb.Group) error {
 			if members == nil {
 				members = []string{}
 			}
-			out = append(out, groupJSON{Namespace: gr.GetNamespace(), Name: gr.GetName(), Members: members, Created: unixTime(gr.GetCreatedUnixNano())})
+			out = append(out, groupJSON{Namespace: gr.GetNamespace(), Name: gr.GetName(), OCID: gr.GetOcid(), Members: members, Created: unixTime(gr.GetCreatedUnixNano())})
 		}
 		return writeJSON(w, out)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "NAMESPACE\tGROUP\tMEMBERS\tCREATED\n")
+	fmt.Fprintf(tw, "NAMESPACE\tGROUP\tOCID\tMEMBERS\tCREATED\n")
 	for _, gr := range groups {
 		members := strings.Join(gr.GetMembers(), ",")
 		if members == "" {
 			members = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", gr.GetNamespace(), gr.GetName(), members, unixTime(gr.GetCreatedUnixNano()).Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", gr.GetNamespace(), gr.GetName(), orDash(gr.GetOcid()), members, unixTime(gr.GetCreatedUnixNano()).Format(time.RFC3339))
 	}
 	return tw.Flush()
 }

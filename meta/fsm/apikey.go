@@ -1,10 +1,7 @@
 package fsm
 
 import (
-	"crypto/rand"
-	"encoding/base32"
 	"fmt"
-	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -75,42 +72,37 @@ func ResolveOCID(r pebble.Reader, ocid string) (*cairnpb.OCIDRef, error) {
 	return ref, nil
 }
 
-// validOCID accepts OCI's shape, ocid1.<type>.oc1..<unique>, for the types
-// Cairn assigns.
-func validOCID(kind, ocid string) bool {
-	prefix := "ocid1." + kind + ".oc1.."
-	rest, ok := strings.CutPrefix(ocid, prefix)
-	if !ok || rest == "" || len(ocid) > 255 {
-		return false
+// checkOCID reports whether a namespace or user record whose OCID is
+// current needs drawn, and refuses drawn when it would (not OCI's shape
+// of kind, or taken). It writes nothing.
+func checkOCID(r pebble.Reader, current, drawn, kind string) (bool, error) {
+	if current != "" {
+		return false, nil
 	}
-	for i := 0; i < len(rest); i++ {
-		if c := rest[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
-			return false
-		}
+	if !validOCID(kind, drawn) {
+		return false, Invalid("assign OCID: %q is not a %s OCID", drawn, kind)
 	}
-	return true
+	ok, err := GetProto(r, ocidKey(drawn), &cairnpb.OCIDRef{})
+	if err != nil {
+		return false, err
+	}
+	if ok {
+		return false, Invalid("assign OCID: %q is taken", drawn) // random: a clash is a bug
+	}
+	return true, nil
 }
 
 // assignOCID gives a namespace or user record its OCID when it has none,
 // indexing it; an OCID already assigned is kept. It returns the record's
 // OCID.
 func assignOCID(b *pebble.Batch, current, drawn string, ref *cairnpb.OCIDRef) (string, bool, error) {
-	if current != "" {
-		return current, false, nil
-	}
-	kind := "user"
+	kind := OCIDUser
 	if ref.GetUser() == "" {
-		kind = "tenancy"
+		kind = OCIDTenancy
 	}
-	if !validOCID(kind, drawn) {
-		return "", false, Invalid("assign OCID: %q is not a %s OCID", drawn, kind)
-	}
-	ok, err := GetProto(b, ocidKey(drawn), &cairnpb.OCIDRef{})
-	if err != nil {
-		return "", false, err
-	}
-	if ok {
-		return "", false, Invalid("assign OCID: %q is taken", drawn) // random: a clash is a bug
+	needed, err := checkOCID(b, current, drawn, kind)
+	if err != nil || !needed {
+		return current, false, err
 	}
 	return drawn, true, putProto(b, ocidKey(drawn), ref)
 }
@@ -153,6 +145,11 @@ func applyUploadAPIKey(b *pebble.Batch, now int64, c *cairnpb.UploadAPIKeyCmd) e
 	if len(keys) >= maxAPIKeysPerUser {
 		return Invalid("upload API key: user %q already has %d API keys, the most a user may have; delete one first",
 			k.GetUser(), maxAPIKeysPerUser)
+	}
+	// Both OCIDs are checked before either is written: a refusal writes
+	// nothing.
+	if _, err := checkOCID(b, u.GetOcid(), c.GetUserOcid(), OCIDUser); err != nil {
+		return err
 	}
 	nsOCID, changed, err := assignOCID(b, n.GetOcid(), c.GetNamespaceOcid(), &cairnpb.OCIDRef{Namespace: n.GetName()})
 	if err != nil {
@@ -202,18 +199,4 @@ func deleteUserAPIKeys(b *pebble.Batch, u *cairnpb.User) error {
 		return del(b, ocidKey(u.GetOcid()))
 	}
 	return nil
-}
-
-// ocidUniqueBytes is the randomness in an OCID's unique part, written as
-// lowercase base32 (48 characters), the alphabet of OCI's own.
-const ocidUniqueBytes = 30
-
-// NewOCID draws an OCID of kind ("tenancy", "user") in OCI's format.
-func NewOCID(kind string) (string, error) {
-	b := make([]byte, ocidUniqueBytes)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("meta: draw OCID: %w", err)
-	}
-	u := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
-	return "ocid1." + kind + ".oc1.." + u, nil
 }

@@ -69,6 +69,13 @@ func (g *fuzzGen) tags() map[string]string {
 	return map[string]string{"t": fmt.Sprint(g.i)}
 }
 
+// iamOCID is the OCID a proposer drew for a new compartment or group:
+// mostly a fresh one, sometimes one that may be taken, none (a proposer
+// from before OCIDs) or one of the wrong shape.
+func (g *fuzzGen) iamOCID(kind string) string {
+	return pick(g, fmt.Sprintf("ocid1.%s.oc1..f%d", kind, g.i), fmt.Sprintf("ocid1.%s.oc1..%s", kind, g.name("x", 2)), "", "ocid1."+kind+".oc1..Bad")
+}
+
 func fuzzUpload(u int) (bucket, key, id string) {
 	return fmt.Sprint("b", u%3), fmt.Sprint("k", u), fsmtest.UploadID(u)
 }
@@ -477,13 +484,14 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 		},
 		"create_compartment": func(g *fuzzGen) proto.Message {
 			name := pick(g, "c0", "c1", "c2", "bad name")
-			return &cairnpb.CreateCompartmentCmd{Compartment: &cairnpb.Compartment{Namespace: g.ns(), Name: name, Parent: pick(g, "", "root", "c0", "c1", "c2")}}
+			return &cairnpb.CreateCompartmentCmd{Compartment: &cairnpb.Compartment{Namespace: g.ns(), Name: name, Parent: pick(g, "", "root", "c0", "c1", "c2"),
+				Ocid: g.iamOCID(OCIDCompartment)}}
 		},
 		"set_s3_compartment": func(g *fuzzGen) proto.Message {
 			return &cairnpb.SetS3CompartmentCmd{Namespace: g.ns(), Compartment: pick(g, "root", "c0", "c1", "c2")}
 		},
 		"create_group": func(g *fuzzGen) proto.Message {
-			return &cairnpb.CreateGroupCmd{Group: &cairnpb.Group{Namespace: g.ns(), Name: pick(g, "g0", "g1", "g1", "")}}
+			return &cairnpb.CreateGroupCmd{Group: &cairnpb.Group{Namespace: g.ns(), Name: pick(g, "g0", "g1", "g1", ""), Ocid: g.iamOCID(OCIDGroup)}}
 		},
 		"set_group_member": func(g *fuzzGen) proto.Message {
 			return &cairnpb.SetGroupMemberCmd{Namespace: g.ns(), Group: g.name("g", 2), User: g.name("u", 3), Member: !g.oneIn(3)}

@@ -32,7 +32,9 @@
 //     lock and removeVersion, the gate of every removal), tagging.go,
 //     cors.go, lifecycle.go (lifecycle rules, the expiry index of
 //     versions by creation time, the job's cursors and its removals),
-//     gc_index.go, tenancy.go, iam.go, apikey.go, masterkey.go,
+//     gc_index.go, tenancy.go, iam.go, apikey.go, ocid.go (how every
+//     identity's OCID is drawn, checked, and derived for records from
+//     before OCIDs), masterkey.go,
 //     repair.go (node states, relocations, corrupt reports), nodeweight.go,
 //     clusterid.go, inventory.go, bucketpolicy.go (bucket policies and the
 //     public access block, stored as the gateway validated them),

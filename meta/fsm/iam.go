@@ -18,7 +18,8 @@ import (
 //	t/grp/<namespace>\x00<group>       -> cairnpb.Group (with its members)
 //	t/pol/<namespace>\x00<policy>      -> cairnpb.Policy
 //
-// The root compartment ("root") has no record: every namespace has it,
+// Compartment and group records carry their OCIDs (ocid.go). The root
+// compartment ("root") has no record: every namespace has it,
 // including namespaces made before compartments existed. A namespace's S3
 // compartment is Namespace.s3_compartment ("" for the root).
 const (
@@ -78,14 +79,31 @@ func compartmentExists(r pebble.Reader, ns, name string) (bool, error) {
 	return GetProto(r, compartmentKey(ns, name), &cairnpb.Compartment{})
 }
 
+// GetCompartment returns a compartment record of ns (never the root's),
+// with its OCID.
+func GetCompartment(r pebble.Reader, ns, name string) (*cairnpb.Compartment, error) {
+	c := &cairnpb.Compartment{}
+	ok, err := GetProto(r, compartmentKey(ns, name), c)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("meta: compartment %q in namespace %q: %w", name, ns, rpcerr.ErrCompartmentNotFound)
+	}
+	return withCompartmentOCID(c), nil
+}
+
+// ListCompartments returns ns's compartment records (not the root's),
+// each with its OCID.
 func ListCompartments(r pebble.Reader, ns string) ([]*cairnpb.Compartment, error) {
 	var out []*cairnpb.Compartment
 	err := ScanProtos(r, nsPrefix(tagCompartment, ns), func() *cairnpb.Compartment { return &cairnpb.Compartment{} },
-		func(c *cairnpb.Compartment) { out = append(out, c) })
+		func(c *cairnpb.Compartment) { out = append(out, withCompartmentOCID(c)) })
 	return out, err
 }
 
-func getGroup(r pebble.Reader, ns, name string) (*cairnpb.Group, error) {
+// GetGroup returns a group of ns with its OCID.
+func GetGroup(r pebble.Reader, ns, name string) (*cairnpb.Group, error) {
 	g := &cairnpb.Group{}
 	ok, err := GetProto(r, groupKey(ns, name), g)
 	if err != nil {
@@ -94,13 +112,14 @@ func getGroup(r pebble.Reader, ns, name string) (*cairnpb.Group, error) {
 	if !ok {
 		return nil, fmt.Errorf("meta: group %q in namespace %q: %w", name, ns, rpcerr.ErrGroupNotFound)
 	}
-	return g, nil
+	return withGroupOCID(g), nil
 }
 
+// ListGroups returns ns's groups, each with its OCID.
 func ListGroups(r pebble.Reader, ns string) ([]*cairnpb.Group, error) {
 	var out []*cairnpb.Group
 	err := ScanProtos(r, nsPrefix(tagGroup, ns), func() *cairnpb.Group { return &cairnpb.Group{} },
-		func(g *cairnpb.Group) { out = append(out, g) })
+		func(g *cairnpb.Group) { out = append(out, withGroupOCID(g)) })
 	return out, err
 }
 
@@ -168,6 +187,17 @@ func applyCreateCompartment(b *pebble.Batch, now int64, c *cairnpb.CreateCompart
 	} else if !ok {
 		return fmt.Errorf("meta: parent compartment %q in namespace %q: %w", cm.GetParent(), cm.GetNamespace(), rpcerr.ErrCompartmentNotFound)
 	}
+	comps, err := ListCompartments(b, cm.GetNamespace())
+	if err != nil {
+		return err
+	}
+	taken := make([]string, len(comps))
+	for i, o := range comps {
+		taken[i] = o.GetOcid()
+	}
+	if err := checkNewOCID(OCIDCompartment, cm.GetOcid(), taken); err != nil {
+		return fmt.Errorf("meta: create compartment: %w", err)
+	}
 	if cm.GetCreatedUnixNano() == 0 {
 		cm.CreatedUnixNano = now
 	}
@@ -208,6 +238,17 @@ func applyCreateGroup(b *pebble.Batch, now int64, c *cairnpb.CreateGroupCmd) err
 	if ok {
 		return fmt.Errorf("meta: group %q in namespace %q: %w", g.GetName(), g.GetNamespace(), rpcerr.ErrGroupExists)
 	}
+	groups, err := ListGroups(b, g.GetNamespace())
+	if err != nil {
+		return err
+	}
+	taken := make([]string, len(groups))
+	for i, o := range groups {
+		taken[i] = o.GetOcid()
+	}
+	if err := checkNewOCID(OCIDGroup, g.GetOcid(), taken); err != nil {
+		return fmt.Errorf("meta: create group: %w", err)
+	}
 	g.Members = nil
 	if g.GetCreatedUnixNano() == 0 {
 		g.CreatedUnixNano = now
@@ -216,7 +257,7 @@ func applyCreateGroup(b *pebble.Batch, now int64, c *cairnpb.CreateGroupCmd) err
 }
 
 func applySetGroupMember(b *pebble.Batch, c *cairnpb.SetGroupMemberCmd) error {
-	g, err := getGroup(b, c.GetNamespace(), c.GetGroup())
+	g, err := GetGroup(b, c.GetNamespace(), c.GetGroup())
 	if err != nil {
 		return err
 	}

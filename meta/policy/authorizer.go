@@ -57,9 +57,18 @@ func NewAuthorizer(stmts []Statement, groups []string, tree Tree) *Authorizer {
 // Target is what a request acts on: a bucket and the compartment it is
 // in. CompartmentOf is called (at most once, and only when a statement's
 // answer depends on it) to find the bucket's compartment; "" is the root.
+// A target without a bucket is the namespace itself (NamespaceTarget):
+// a statement with a target.bucket.name condition never applies to it, as
+// in OCI a condition on a variable the request does not have is false.
 type Target struct {
 	Bucket        string
 	CompartmentOf func() (string, error)
+}
+
+// NamespaceTarget is the namespace itself, which is in the root
+// compartment: the target of NamespaceRead and NamespaceUpdate.
+func NamespaceTarget() Target {
+	return Target{CompartmentOf: func() (string, error) { return RootCompartment, nil }}
 }
 
 // Allowed reports whether some statement grants p on target. The only
@@ -138,6 +147,9 @@ func (a *Authorizer) AllowedWrite(target Target, exists func() (bool, error)) (b
 func bucketMatches(st Statement, bucket string) bool {
 	if !st.HasBucket {
 		return true
+	}
+	if bucket == "" {
+		return false // the namespace: the condition's variable is absent
 	}
 	return (bucket == st.Bucket) != st.BucketNot
 }

@@ -6,7 +6,8 @@
 //	    [where target.bucket.name <= | !=> '<bucket>']
 //
 // verb is inspect, read, use or manage; resource-type is buckets, objects,
-// object-family (both) or all-resources. Keywords are case-insensitive;
+// objectstorage-namespaces, object-family (all three) or all-resources.
+// Keywords are case-insensitive;
 // names may be quoted with ' or ". A policy document holds statements one
 // per line (or separated by ';'); blank lines and lines starting with '#'
 // are ignored.

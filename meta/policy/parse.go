@@ -290,7 +290,7 @@ func (p *parser) statement() (Statement, error) {
 	p.take()
 	t = p.peek()
 	if t.kind != tWord {
-		return st, errAt(t, "expected a resource type (buckets, objects, object-family or all-resources), found %s", t.describe())
+		return st, errAt(t, "expected a resource type (buckets, objects, objectstorage-namespaces, object-family or all-resources), found %s", t.describe())
 	}
 	switch strings.ToLower(t.text) {
 	case "buckets":
@@ -301,8 +301,10 @@ func (p *parser) statement() (Statement, error) {
 		st.Resource = ObjectFamily
 	case "all-resources":
 		st.Resource = AllResources
+	case "objectstorage-namespaces":
+		st.Resource = Namespaces
 	default:
-		return st, errAt(t, "expected a resource type (buckets, objects, object-family or all-resources), found %s", t.describe())
+		return st, errAt(t, "expected a resource type (buckets, objects, objectstorage-namespaces, object-family or all-resources), found %s", t.describe())
 	}
 	p.take()
 	if err := p.keyword("in", `"in"`); err != nil {

@@ -26,6 +26,11 @@ const (
 	// GOVERNANCE retention (S3's s3:BypassGovernanceRetention). Nothing
 	// bypasses COMPLIANCE or a legal hold.
 	ObjectBypassGovernance
+	// NamespaceRead and NamespaceUpdate are on the namespace itself (its
+	// metadata: the designated S3 compartment), which is in the root
+	// compartment: only statements "in tenancy" grant them.
+	NamespaceRead
+	NamespaceUpdate
 )
 
 var permissionNames = [...]string{
@@ -43,6 +48,8 @@ var permissionNames = [...]string{
 	ObjectRestore:          "OBJECT_RESTORE",
 	ObjectVersionDelete:    "OBJECT_VERSION_DELETE",
 	ObjectBypassGovernance: "OBJECT_BYPASS_GOVERNANCE",
+	NamespaceRead:          "OBJECTSTORAGE_NAMESPACE_READ",
+	NamespaceUpdate:        "OBJECTSTORAGE_NAMESPACE_UPDATE",
 }
 
 func (p Permission) String() string {
@@ -79,11 +86,13 @@ type Resource uint8
 const (
 	Buckets Resource = iota + 1
 	Objects
-	ObjectFamily // buckets and objects
+	ObjectFamily // namespaces, buckets and objects
 	AllResources // every resource type
+	Namespaces   // objectstorage-namespaces
 )
 
-var resourceNames = [...]string{Buckets: "buckets", Objects: "objects", ObjectFamily: "object-family", AllResources: "all-resources"}
+var resourceNames = [...]string{Buckets: "buckets", Objects: "objects", ObjectFamily: "object-family", AllResources: "all-resources",
+	Namespaces: "objectstorage-namespaces"}
 
 func (r Resource) String() string {
 	if int(r) < len(resourceNames) && resourceNames[r] != "" {
@@ -107,6 +116,10 @@ var (
 		Use:     {ObjectOverwrite},
 		Manage:  {ObjectCreate, ObjectDelete, ObjectRestore, ObjectVersionDelete, ObjectBypassGovernance},
 	}
+	namespaceGrants = [...][]Permission{
+		Read:   {NamespaceRead},
+		Manage: {NamespaceUpdate},
+	}
 )
 
 // Permissions returns the permissions verb grants on resource, in a fixed
@@ -123,6 +136,9 @@ func Permissions(verb Verb, resource Resource) []Permission {
 	}
 	if resource == Objects || resource == ObjectFamily || resource == AllResources {
 		add(objectGrants)
+	}
+	if resource == Namespaces || resource == ObjectFamily || resource == AllResources {
+		add(namespaceGrants)
 	}
 	return out
 }

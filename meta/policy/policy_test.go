@@ -144,7 +144,11 @@ func TestPermissionsPerVerb(t *testing.T) {
 		{Read, Objects, []Permission{ObjectInspect, ObjectRead}},
 		{Use, Objects, []Permission{ObjectInspect, ObjectRead, ObjectOverwrite}},
 		{Manage, Objects, []Permission{ObjectInspect, ObjectRead, ObjectOverwrite, ObjectCreate, ObjectDelete, ObjectRestore, ObjectVersionDelete, ObjectBypassGovernance}},
-		{Read, ObjectFamily, []Permission{BucketInspect, BucketRead, ObjectInspect, ObjectRead}},
+		{Read, ObjectFamily, []Permission{BucketInspect, BucketRead, ObjectInspect, ObjectRead, NamespaceRead}},
+		{Inspect, Namespaces, nil},
+		{Read, Namespaces, []Permission{NamespaceRead}},
+		{Use, Namespaces, []Permission{NamespaceRead}},
+		{Manage, Namespaces, []Permission{NamespaceRead, NamespaceUpdate}},
 	}
 	for _, c := range cases {
 		if got := Permissions(c.verb, c.resource); !reflect.DeepEqual(got, c.want) {
@@ -153,6 +157,9 @@ func TestPermissionsPerVerb(t *testing.T) {
 	}
 	if reflect.DeepEqual(Permissions(Manage, AllResources), Permissions(Manage, ObjectFamily)) == false {
 		t.Errorf("all-resources and object-family differ for Object Storage: %v", Permissions(Manage, AllResources))
+	}
+	if NamespaceUpdate.String() != "OBJECTSTORAGE_NAMESPACE_UPDATE" || Namespaces.String() != "objectstorage-namespaces" {
+		t.Error("namespace names")
 	}
 	if ObjectCreate.String() != "OBJECT_CREATE" || Permission(99).String() == "" || Use.String() != "use" || ObjectFamily.String() != "object-family" {
 		t.Error("names")
@@ -228,6 +235,35 @@ Allow group notlogs to read objects in tenancy where target.bucket.name != 'logs
 		got, err := a.Allowed(c.p, c.target)
 		if err != nil || got != c.want {
 			t.Errorf("groups %v %s on %s: got %v %v, want %v", c.groups, c.p, c.target.Bucket, got, err, c.want)
+		}
+	}
+	// The namespace itself is in the root compartment, and a bucket
+	// condition never applies to it.
+	nsStmts := mustParse(t, `
+Allow group admins to manage objectstorage-namespaces in tenancy
+Allow group family to manage object-family in compartment root
+Allow group readers to read object-family in tenancy
+Allow group eng to manage all-resources in compartment eng
+Allow group onebucket to manage object-family in tenancy where target.bucket.name != 'x'
+`)
+	for _, c := range []struct {
+		group string
+		p     Permission
+		want  bool
+	}{
+		{"admins", NamespaceUpdate, true},
+		{"admins", NamespaceRead, true},
+		{"admins", BucketInspect, false},
+		{"family", NamespaceUpdate, true},
+		{"readers", NamespaceRead, true},
+		{"readers", NamespaceUpdate, false},
+		{"eng", NamespaceRead, false},
+		{"eng", NamespaceUpdate, false},
+		{"onebucket", NamespaceUpdate, false},
+	} {
+		got, err := NewAuthorizer(nsStmts, []string{c.group}, tree).Allowed(c.p, NamespaceTarget())
+		if err != nil || got != c.want {
+			t.Errorf("group %s %s on the namespace: got %v %v, want %v", c.group, c.p, got, err, c.want)
 		}
 	}
 	var zero *Authorizer

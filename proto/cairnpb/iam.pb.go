@@ -30,8 +30,13 @@ type Compartment struct {
 	// parent is the parent compartment's name; "root" for top-level ones.
 	Parent          string `protobuf:"bytes,3,opt,name=parent,proto3" json:"parent,omitempty"`
 	CreatedUnixNano int64  `protobuf:"varint,4,opt,name=created_unix_nano,json=createdUnixNano,proto3" json:"created_unix_nano,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// ocid is the compartment's OCID (ocid1.compartment.oc1..<unique>),
+	// drawn by the proposer. A record from before OCIDs has none stored and
+	// reads with one derived from its namespace and name (meta/fsm/ocid.go).
+	// The root compartment's OCID is its namespace's tenancy OCID.
+	Ocid          string `protobuf:"bytes,5,opt,name=ocid,proto3" json:"ocid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Compartment) Reset() {
@@ -92,6 +97,13 @@ func (x *Compartment) GetCreatedUnixNano() int64 {
 	return 0
 }
 
+func (x *Compartment) GetOcid() string {
+	if x != nil {
+		return x.Ocid
+	}
+	return ""
+}
+
 // Group is a named set of users of one namespace.
 type Group struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -99,8 +111,12 @@ type Group struct {
 	Name            string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	Members         []string               `protobuf:"bytes,3,rep,name=members,proto3" json:"members,omitempty"` // user names, sorted
 	CreatedUnixNano int64                  `protobuf:"varint,4,opt,name=created_unix_nano,json=createdUnixNano,proto3" json:"created_unix_nano,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// ocid is the group's OCID (ocid1.group.oc1..<unique>), as a
+	// compartment's: drawn by the proposer, derived on read for records
+	// from before OCIDs.
+	Ocid          string `protobuf:"bytes,5,opt,name=ocid,proto3" json:"ocid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Group) Reset() {
@@ -159,6 +175,13 @@ func (x *Group) GetCreatedUnixNano() int64 {
 		return x.CreatedUnixNano
 	}
 	return 0
+}
+
+func (x *Group) GetOcid() string {
+	if x != nil {
+		return x.Ocid
+	}
+	return ""
 }
 
 // Policy is a named list of statements of one namespace. Statements are
@@ -742,6 +765,11 @@ func (x *ListCompartmentsResponse) GetS3Compartment() string {
 	return ""
 }
 
+// SetS3CompartmentRequest designates compartment (a name; "root" for the
+// root) as where S3 CreateBucket puts ns's new buckets. Operators send it
+// to the Admin service (cairnctl compartment set-s3-default); gateways to
+// the Meta service, for the native API's UpdateNamespaceMetadata, once
+// they have checked the caller's OBJECTSTORAGE_NAMESPACE_UPDATE.
 type SetS3CompartmentRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
@@ -1490,17 +1518,19 @@ var File_cairnpb_iam_proto protoreflect.FileDescriptor
 
 const file_cairnpb_iam_proto_rawDesc = "" +
 	"\n" +
-	"\x11cairnpb/iam.proto\x12\bcairn.v1\"\x83\x01\n" +
+	"\x11cairnpb/iam.proto\x12\bcairn.v1\"\x97\x01\n" +
 	"\vCompartment\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
 	"\x06parent\x18\x03 \x01(\tR\x06parent\x12*\n" +
-	"\x11created_unix_nano\x18\x04 \x01(\x03R\x0fcreatedUnixNano\"\x7f\n" +
+	"\x11created_unix_nano\x18\x04 \x01(\x03R\x0fcreatedUnixNano\x12\x12\n" +
+	"\x04ocid\x18\x05 \x01(\tR\x04ocid\"\x93\x01\n" +
 	"\x05Group\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
 	"\amembers\x18\x03 \x03(\tR\amembers\x12*\n" +
-	"\x11created_unix_nano\x18\x04 \x01(\x03R\x0fcreatedUnixNano\"\x86\x01\n" +
+	"\x11created_unix_nano\x18\x04 \x01(\x03R\x0fcreatedUnixNano\x12\x12\n" +
+	"\x04ocid\x18\x05 \x01(\tR\x04ocid\"\x86\x01\n" +
 	"\x06Policy\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1e\n" +

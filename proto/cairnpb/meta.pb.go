@@ -1310,7 +1310,7 @@ var File_cairnpb_meta_proto protoreflect.FileDescriptor
 
 const file_cairnpb_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x99\x01\n" +
+	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x99\x01\n" +
 	"\x13CreateBucketRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -1390,7 +1390,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xf8\x1c\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xd3\x1d\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1418,7 +1418,8 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\tHeartbeat\x12\x1a.cairn.v1.HeartbeatRequest\x1a\x1b.cairn.v1.HeartbeatResponse\x12P\n" +
 	"\rGetClusterMap\x12\x1e.cairn.v1.GetClusterMapRequest\x1a\x1f.cairn.v1.GetClusterMapResponse\x12V\n" +
 	"\x0fLookupAccessKey\x12 .cairn.v1.LookupAccessKeyRequest\x1a!.cairn.v1.LookupAccessKeyResponse\x12M\n" +
-	"\fLookupAPIKey\x12\x1d.cairn.v1.LookupAPIKeyRequest\x1a\x1e.cairn.v1.LookupAPIKeyResponse\x12_\n" +
+	"\fLookupAPIKey\x12\x1d.cairn.v1.LookupAPIKeyRequest\x1a\x1e.cairn.v1.LookupAPIKeyResponse\x12Y\n" +
+	"\x10SetS3Compartment\x12!.cairn.v1.SetS3CompartmentRequest\x1a\".cairn.v1.SetS3CompartmentResponse\x12_\n" +
 	"\x12ReportCorruptShard\x12#.cairn.v1.ReportCorruptShardRequest\x1a$.cairn.v1.ReportCorruptShardResponse\x12Y\n" +
 	"\x10ReportUnreadable\x12!.cairn.v1.ReportUnreadableRequest\x1a\".cairn.v1.ReportUnreadableResponse\x12M\n" +
 	"\fReportShards\x12\x1d.cairn.v1.ReportShardsRequest\x1a\x1e.cairn.v1.ReportShardsResponse\x12b\n" +
@@ -1496,57 +1497,59 @@ var file_cairnpb_meta_proto_goTypes = []any{
 	(*SetPublicAccessBlockRequest)(nil),     // 41: cairn.v1.SetPublicAccessBlockRequest
 	(*LookupAccessKeyRequest)(nil),          // 42: cairn.v1.LookupAccessKeyRequest
 	(*LookupAPIKeyRequest)(nil),             // 43: cairn.v1.LookupAPIKeyRequest
-	(*ReportCorruptShardRequest)(nil),       // 44: cairn.v1.ReportCorruptShardRequest
-	(*ReportUnreadableRequest)(nil),         // 45: cairn.v1.ReportUnreadableRequest
-	(*ReportShardsRequest)(nil),             // 46: cairn.v1.ReportShardsRequest
-	(*SetBucketVersioningRequest)(nil),      // 47: cairn.v1.SetBucketVersioningRequest
-	(*CommitVersionRequest)(nil),            // 48: cairn.v1.CommitVersionRequest
-	(*GetObjectVersionRequest)(nil),         // 49: cairn.v1.GetObjectVersionRequest
-	(*DeleteVersionRequest)(nil),            // 50: cairn.v1.DeleteVersionRequest
-	(*SetVersionTagsRequest)(nil),           // 51: cairn.v1.SetVersionTagsRequest
-	(*ListObjectVersionsRequest)(nil),       // 52: cairn.v1.ListObjectVersionsRequest
-	(*RenameObjectRequest)(nil),             // 53: cairn.v1.RenameObjectRequest
-	(*SetObjectLockConfigRequest)(nil),      // 54: cairn.v1.SetObjectLockConfigRequest
-	(*SetVersionLockRequest)(nil),           // 55: cairn.v1.SetVersionLockRequest
-	(*ActiveMasterKeyRequest)(nil),          // 56: cairn.v1.ActiveMasterKeyRequest
-	(*CreatePARRequest)(nil),                // 57: cairn.v1.CreatePARRequest
-	(*GetPARRequest)(nil),                   // 58: cairn.v1.GetPARRequest
-	(*ListPARsRequest)(nil),                 // 59: cairn.v1.ListPARsRequest
-	(*DeletePARRequest)(nil),                // 60: cairn.v1.DeletePARRequest
-	(*LookupPARRequest)(nil),                // 61: cairn.v1.LookupPARRequest
-	(*CreateMultipartUploadResponse)(nil),   // 62: cairn.v1.CreateMultipartUploadResponse
-	(*GetMultipartUploadResponse)(nil),      // 63: cairn.v1.GetMultipartUploadResponse
-	(*CommitPartResponse)(nil),              // 64: cairn.v1.CommitPartResponse
-	(*CompleteMultipartUploadResponse)(nil), // 65: cairn.v1.CompleteMultipartUploadResponse
-	(*AbortMultipartUploadResponse)(nil),    // 66: cairn.v1.AbortMultipartUploadResponse
-	(*ListPartsResponse)(nil),               // 67: cairn.v1.ListPartsResponse
-	(*ListMultipartUploadsResponse)(nil),    // 68: cairn.v1.ListMultipartUploadsResponse
-	(*SetObjectTagsResponse)(nil),           // 69: cairn.v1.SetObjectTagsResponse
-	(*SetBucketTagsResponse)(nil),           // 70: cairn.v1.SetBucketTagsResponse
-	(*SetBucketCorsResponse)(nil),           // 71: cairn.v1.SetBucketCorsResponse
-	(*SetBucketLifecycleResponse)(nil),      // 72: cairn.v1.SetBucketLifecycleResponse
-	(*SetBucketPolicyResponse)(nil),         // 73: cairn.v1.SetBucketPolicyResponse
-	(*SetPublicAccessBlockResponse)(nil),    // 74: cairn.v1.SetPublicAccessBlockResponse
-	(*LookupAccessKeyResponse)(nil),         // 75: cairn.v1.LookupAccessKeyResponse
-	(*LookupAPIKeyResponse)(nil),            // 76: cairn.v1.LookupAPIKeyResponse
-	(*ReportCorruptShardResponse)(nil),      // 77: cairn.v1.ReportCorruptShardResponse
-	(*ReportUnreadableResponse)(nil),        // 78: cairn.v1.ReportUnreadableResponse
-	(*ReportShardsResponse)(nil),            // 79: cairn.v1.ReportShardsResponse
-	(*SetBucketVersioningResponse)(nil),     // 80: cairn.v1.SetBucketVersioningResponse
-	(*CommitVersionResponse)(nil),           // 81: cairn.v1.CommitVersionResponse
-	(*GetObjectVersionResponse)(nil),        // 82: cairn.v1.GetObjectVersionResponse
-	(*DeleteVersionResponse)(nil),           // 83: cairn.v1.DeleteVersionResponse
-	(*SetVersionTagsResponse)(nil),          // 84: cairn.v1.SetVersionTagsResponse
-	(*ListObjectVersionsResponse)(nil),      // 85: cairn.v1.ListObjectVersionsResponse
-	(*RenameObjectResponse)(nil),            // 86: cairn.v1.RenameObjectResponse
-	(*SetObjectLockConfigResponse)(nil),     // 87: cairn.v1.SetObjectLockConfigResponse
-	(*SetVersionLockResponse)(nil),          // 88: cairn.v1.SetVersionLockResponse
-	(*ActiveMasterKeyResponse)(nil),         // 89: cairn.v1.ActiveMasterKeyResponse
-	(*CreatePARResponse)(nil),               // 90: cairn.v1.CreatePARResponse
-	(*GetPARResponse)(nil),                  // 91: cairn.v1.GetPARResponse
-	(*ListPARsResponse)(nil),                // 92: cairn.v1.ListPARsResponse
-	(*DeletePARResponse)(nil),               // 93: cairn.v1.DeletePARResponse
-	(*LookupPARResponse)(nil),               // 94: cairn.v1.LookupPARResponse
+	(*SetS3CompartmentRequest)(nil),         // 44: cairn.v1.SetS3CompartmentRequest
+	(*ReportCorruptShardRequest)(nil),       // 45: cairn.v1.ReportCorruptShardRequest
+	(*ReportUnreadableRequest)(nil),         // 46: cairn.v1.ReportUnreadableRequest
+	(*ReportShardsRequest)(nil),             // 47: cairn.v1.ReportShardsRequest
+	(*SetBucketVersioningRequest)(nil),      // 48: cairn.v1.SetBucketVersioningRequest
+	(*CommitVersionRequest)(nil),            // 49: cairn.v1.CommitVersionRequest
+	(*GetObjectVersionRequest)(nil),         // 50: cairn.v1.GetObjectVersionRequest
+	(*DeleteVersionRequest)(nil),            // 51: cairn.v1.DeleteVersionRequest
+	(*SetVersionTagsRequest)(nil),           // 52: cairn.v1.SetVersionTagsRequest
+	(*ListObjectVersionsRequest)(nil),       // 53: cairn.v1.ListObjectVersionsRequest
+	(*RenameObjectRequest)(nil),             // 54: cairn.v1.RenameObjectRequest
+	(*SetObjectLockConfigRequest)(nil),      // 55: cairn.v1.SetObjectLockConfigRequest
+	(*SetVersionLockRequest)(nil),           // 56: cairn.v1.SetVersionLockRequest
+	(*ActiveMasterKeyRequest)(nil),          // 57: cairn.v1.ActiveMasterKeyRequest
+	(*CreatePARRequest)(nil),                // 58: cairn.v1.CreatePARRequest
+	(*GetPARRequest)(nil),                   // 59: cairn.v1.GetPARRequest
+	(*ListPARsRequest)(nil),                 // 60: cairn.v1.ListPARsRequest
+	(*DeletePARRequest)(nil),                // 61: cairn.v1.DeletePARRequest
+	(*LookupPARRequest)(nil),                // 62: cairn.v1.LookupPARRequest
+	(*CreateMultipartUploadResponse)(nil),   // 63: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 64: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 65: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 66: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 67: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 68: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 69: cairn.v1.ListMultipartUploadsResponse
+	(*SetObjectTagsResponse)(nil),           // 70: cairn.v1.SetObjectTagsResponse
+	(*SetBucketTagsResponse)(nil),           // 71: cairn.v1.SetBucketTagsResponse
+	(*SetBucketCorsResponse)(nil),           // 72: cairn.v1.SetBucketCorsResponse
+	(*SetBucketLifecycleResponse)(nil),      // 73: cairn.v1.SetBucketLifecycleResponse
+	(*SetBucketPolicyResponse)(nil),         // 74: cairn.v1.SetBucketPolicyResponse
+	(*SetPublicAccessBlockResponse)(nil),    // 75: cairn.v1.SetPublicAccessBlockResponse
+	(*LookupAccessKeyResponse)(nil),         // 76: cairn.v1.LookupAccessKeyResponse
+	(*LookupAPIKeyResponse)(nil),            // 77: cairn.v1.LookupAPIKeyResponse
+	(*SetS3CompartmentResponse)(nil),        // 78: cairn.v1.SetS3CompartmentResponse
+	(*ReportCorruptShardResponse)(nil),      // 79: cairn.v1.ReportCorruptShardResponse
+	(*ReportUnreadableResponse)(nil),        // 80: cairn.v1.ReportUnreadableResponse
+	(*ReportShardsResponse)(nil),            // 81: cairn.v1.ReportShardsResponse
+	(*SetBucketVersioningResponse)(nil),     // 82: cairn.v1.SetBucketVersioningResponse
+	(*CommitVersionResponse)(nil),           // 83: cairn.v1.CommitVersionResponse
+	(*GetObjectVersionResponse)(nil),        // 84: cairn.v1.GetObjectVersionResponse
+	(*DeleteVersionResponse)(nil),           // 85: cairn.v1.DeleteVersionResponse
+	(*SetVersionTagsResponse)(nil),          // 86: cairn.v1.SetVersionTagsResponse
+	(*ListObjectVersionsResponse)(nil),      // 87: cairn.v1.ListObjectVersionsResponse
+	(*RenameObjectResponse)(nil),            // 88: cairn.v1.RenameObjectResponse
+	(*SetObjectLockConfigResponse)(nil),     // 89: cairn.v1.SetObjectLockConfigResponse
+	(*SetVersionLockResponse)(nil),          // 90: cairn.v1.SetVersionLockResponse
+	(*ActiveMasterKeyResponse)(nil),         // 91: cairn.v1.ActiveMasterKeyResponse
+	(*CreatePARResponse)(nil),               // 92: cairn.v1.CreatePARResponse
+	(*GetPARResponse)(nil),                  // 93: cairn.v1.GetPARResponse
+	(*ListPARsResponse)(nil),                // 94: cairn.v1.ListPARsResponse
+	(*DeletePARResponse)(nil),               // 95: cairn.v1.DeletePARResponse
+	(*LookupPARResponse)(nil),               // 96: cairn.v1.LookupPARResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
 	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
@@ -1586,70 +1589,72 @@ var file_cairnpb_meta_proto_depIdxs = []int32{
 	21, // 34: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
 	42, // 35: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
 	43, // 36: cairn.v1.Meta.LookupAPIKey:input_type -> cairn.v1.LookupAPIKeyRequest
-	44, // 37: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
-	45, // 38: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
-	46, // 39: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
-	47, // 40: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
-	48, // 41: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
-	49, // 42: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
-	50, // 43: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
-	51, // 44: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
-	52, // 45: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
-	53, // 46: cairn.v1.Meta.RenameObject:input_type -> cairn.v1.RenameObjectRequest
-	54, // 47: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
-	55, // 48: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
-	56, // 49: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
-	57, // 50: cairn.v1.Meta.CreatePAR:input_type -> cairn.v1.CreatePARRequest
-	58, // 51: cairn.v1.Meta.GetPAR:input_type -> cairn.v1.GetPARRequest
-	59, // 52: cairn.v1.Meta.ListPARs:input_type -> cairn.v1.ListPARsRequest
-	60, // 53: cairn.v1.Meta.DeletePAR:input_type -> cairn.v1.DeletePARRequest
-	61, // 54: cairn.v1.Meta.LookupPAR:input_type -> cairn.v1.LookupPARRequest
-	1,  // 55: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,  // 56: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,  // 57: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,  // 58: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,  // 59: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11, // 60: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13, // 61: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16, // 62: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	62, // 63: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
-	63, // 64: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
-	64, // 65: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
-	65, // 66: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
-	66, // 67: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
-	67, // 68: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
-	68, // 69: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
-	69, // 70: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
-	70, // 71: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
-	71, // 72: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
-	72, // 73: cairn.v1.Meta.SetBucketLifecycle:output_type -> cairn.v1.SetBucketLifecycleResponse
-	73, // 74: cairn.v1.Meta.SetBucketPolicy:output_type -> cairn.v1.SetBucketPolicyResponse
-	74, // 75: cairn.v1.Meta.SetPublicAccessBlock:output_type -> cairn.v1.SetPublicAccessBlockResponse
-	18, // 76: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20, // 77: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23, // 78: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	75, // 79: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
-	76, // 80: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
-	77, // 81: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
-	78, // 82: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
-	79, // 83: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
-	80, // 84: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
-	81, // 85: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
-	82, // 86: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
-	83, // 87: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
-	84, // 88: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
-	85, // 89: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
-	86, // 90: cairn.v1.Meta.RenameObject:output_type -> cairn.v1.RenameObjectResponse
-	87, // 91: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
-	88, // 92: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
-	89, // 93: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
-	90, // 94: cairn.v1.Meta.CreatePAR:output_type -> cairn.v1.CreatePARResponse
-	91, // 95: cairn.v1.Meta.GetPAR:output_type -> cairn.v1.GetPARResponse
-	92, // 96: cairn.v1.Meta.ListPARs:output_type -> cairn.v1.ListPARsResponse
-	93, // 97: cairn.v1.Meta.DeletePAR:output_type -> cairn.v1.DeletePARResponse
-	94, // 98: cairn.v1.Meta.LookupPAR:output_type -> cairn.v1.LookupPARResponse
-	55, // [55:99] is the sub-list for method output_type
-	11, // [11:55] is the sub-list for method input_type
+	44, // 37: cairn.v1.Meta.SetS3Compartment:input_type -> cairn.v1.SetS3CompartmentRequest
+	45, // 38: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
+	46, // 39: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
+	47, // 40: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
+	48, // 41: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
+	49, // 42: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
+	50, // 43: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
+	51, // 44: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
+	52, // 45: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
+	53, // 46: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
+	54, // 47: cairn.v1.Meta.RenameObject:input_type -> cairn.v1.RenameObjectRequest
+	55, // 48: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
+	56, // 49: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
+	57, // 50: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
+	58, // 51: cairn.v1.Meta.CreatePAR:input_type -> cairn.v1.CreatePARRequest
+	59, // 52: cairn.v1.Meta.GetPAR:input_type -> cairn.v1.GetPARRequest
+	60, // 53: cairn.v1.Meta.ListPARs:input_type -> cairn.v1.ListPARsRequest
+	61, // 54: cairn.v1.Meta.DeletePAR:input_type -> cairn.v1.DeletePARRequest
+	62, // 55: cairn.v1.Meta.LookupPAR:input_type -> cairn.v1.LookupPARRequest
+	1,  // 56: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,  // 57: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,  // 58: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,  // 59: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,  // 60: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11, // 61: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13, // 62: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16, // 63: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	63, // 64: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	64, // 65: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	65, // 66: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	66, // 67: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	67, // 68: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	68, // 69: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	69, // 70: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	70, // 71: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
+	71, // 72: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
+	72, // 73: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
+	73, // 74: cairn.v1.Meta.SetBucketLifecycle:output_type -> cairn.v1.SetBucketLifecycleResponse
+	74, // 75: cairn.v1.Meta.SetBucketPolicy:output_type -> cairn.v1.SetBucketPolicyResponse
+	75, // 76: cairn.v1.Meta.SetPublicAccessBlock:output_type -> cairn.v1.SetPublicAccessBlockResponse
+	18, // 77: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20, // 78: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23, // 79: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	76, // 80: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
+	77, // 81: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
+	78, // 82: cairn.v1.Meta.SetS3Compartment:output_type -> cairn.v1.SetS3CompartmentResponse
+	79, // 83: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
+	80, // 84: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
+	81, // 85: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
+	82, // 86: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
+	83, // 87: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
+	84, // 88: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
+	85, // 89: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
+	86, // 90: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
+	87, // 91: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
+	88, // 92: cairn.v1.Meta.RenameObject:output_type -> cairn.v1.RenameObjectResponse
+	89, // 93: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
+	90, // 94: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
+	91, // 95: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
+	92, // 96: cairn.v1.Meta.CreatePAR:output_type -> cairn.v1.CreatePARResponse
+	93, // 97: cairn.v1.Meta.GetPAR:output_type -> cairn.v1.GetPARResponse
+	94, // 98: cairn.v1.Meta.ListPARs:output_type -> cairn.v1.ListPARsResponse
+	95, // 99: cairn.v1.Meta.DeletePAR:output_type -> cairn.v1.DeletePARResponse
+	96, // 100: cairn.v1.Meta.LookupPAR:output_type -> cairn.v1.LookupPARResponse
+	56, // [56:101] is the sub-list for method output_type
+	11, // [11:56] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -1664,6 +1669,7 @@ func file_cairnpb_meta_proto_init() {
 	file_cairnpb_lifecycle_proto_init()
 	file_cairnpb_bucketpolicy_proto_init()
 	file_cairnpb_condition_proto_init()
+	file_cairnpb_iam_proto_init()
 	file_cairnpb_masterkey_proto_init()
 	file_cairnpb_multipart_proto_init()
 	file_cairnpb_par_proto_init()

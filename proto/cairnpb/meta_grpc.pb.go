@@ -45,6 +45,7 @@ const (
 	Meta_GetClusterMap_FullMethodName           = "/cairn.v1.Meta/GetClusterMap"
 	Meta_LookupAccessKey_FullMethodName         = "/cairn.v1.Meta/LookupAccessKey"
 	Meta_LookupAPIKey_FullMethodName            = "/cairn.v1.Meta/LookupAPIKey"
+	Meta_SetS3Compartment_FullMethodName        = "/cairn.v1.Meta/SetS3Compartment"
 	Meta_ReportCorruptShard_FullMethodName      = "/cairn.v1.Meta/ReportCorruptShard"
 	Meta_ReportUnreadable_FullMethodName        = "/cairn.v1.Meta/ReportUnreadable"
 	Meta_ReportShards_FullMethodName            = "/cairn.v1.Meta/ReportShards"
@@ -104,6 +105,9 @@ type MetaClient interface {
 	// gateways to verify signatures.
 	LookupAccessKey(ctx context.Context, in *LookupAccessKeyRequest, opts ...grpc.CallOption) (*LookupAccessKeyResponse, error)
 	LookupAPIKey(ctx context.Context, in *LookupAPIKeyRequest, opts ...grpc.CallOption) (*LookupAPIKeyResponse, error)
+	// SetS3Compartment moves a namespace's designated S3 compartment, for
+	// the native API's UpdateNamespaceMetadata (iam.proto).
+	SetS3Compartment(ctx context.Context, in *SetS3CompartmentRequest, opts ...grpc.CallOption) (*SetS3CompartmentResponse, error)
 	// ReportCorruptShard records a shard a data node's scrubber found damaged;
 	// the repair engine rebuilds it from the other shards.
 	ReportCorruptShard(ctx context.Context, in *ReportCorruptShardRequest, opts ...grpc.CallOption) (*ReportCorruptShardResponse, error)
@@ -406,6 +410,16 @@ func (c *metaClient) LookupAPIKey(ctx context.Context, in *LookupAPIKeyRequest, 
 	return out, nil
 }
 
+func (c *metaClient) SetS3Compartment(ctx context.Context, in *SetS3CompartmentRequest, opts ...grpc.CallOption) (*SetS3CompartmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetS3CompartmentResponse)
+	err := c.cc.Invoke(ctx, Meta_SetS3Compartment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *metaClient) ReportCorruptShard(ctx context.Context, in *ReportCorruptShardRequest, opts ...grpc.CallOption) (*ReportCorruptShardResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ReportCorruptShardResponse)
@@ -625,6 +639,9 @@ type MetaServer interface {
 	// gateways to verify signatures.
 	LookupAccessKey(context.Context, *LookupAccessKeyRequest) (*LookupAccessKeyResponse, error)
 	LookupAPIKey(context.Context, *LookupAPIKeyRequest) (*LookupAPIKeyResponse, error)
+	// SetS3Compartment moves a namespace's designated S3 compartment, for
+	// the native API's UpdateNamespaceMetadata (iam.proto).
+	SetS3Compartment(context.Context, *SetS3CompartmentRequest) (*SetS3CompartmentResponse, error)
 	// ReportCorruptShard records a shard a data node's scrubber found damaged;
 	// the repair engine rebuilds it from the other shards.
 	ReportCorruptShard(context.Context, *ReportCorruptShardRequest) (*ReportCorruptShardResponse, error)
@@ -744,6 +761,9 @@ func (UnimplementedMetaServer) LookupAccessKey(context.Context, *LookupAccessKey
 }
 func (UnimplementedMetaServer) LookupAPIKey(context.Context, *LookupAPIKeyRequest) (*LookupAPIKeyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method LookupAPIKey not implemented")
+}
+func (UnimplementedMetaServer) SetS3Compartment(context.Context, *SetS3CompartmentRequest) (*SetS3CompartmentResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetS3Compartment not implemented")
 }
 func (UnimplementedMetaServer) ReportCorruptShard(context.Context, *ReportCorruptShardRequest) (*ReportCorruptShardResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ReportCorruptShard not implemented")
@@ -1288,6 +1308,24 @@ func _Meta_LookupAPIKey_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_SetS3Compartment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetS3CompartmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SetS3Compartment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SetS3Compartment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SetS3Compartment(ctx, req.(*SetS3CompartmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Meta_ReportCorruptShard_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ReportCorruptShardRequest)
 	if err := dec(in); err != nil {
@@ -1722,6 +1760,10 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "LookupAPIKey",
 			Handler:    _Meta_LookupAPIKey_Handler,
+		},
+		{
+			MethodName: "SetS3Compartment",
+			Handler:    _Meta_SetS3Compartment_Handler,
 		},
 		{
 			MethodName: "ReportCorruptShard",

@@ -74,8 +74,11 @@ func Table() map[string]Rule {
 		cairnpb.Meta_LookupAccessKey_FullMethodName: {Roles: gateway},
 		// A public key is no secret, but what it authorizes is the
 		// gateway's business only.
-		cairnpb.Meta_LookupAPIKey_FullMethodName:    {Roles: gateway},
-		cairnpb.Meta_ActiveMasterKey_FullMethodName: {Roles: gateway},
+		cairnpb.Meta_LookupAPIKey_FullMethodName: {Roles: gateway},
+		// The native API's UpdateNamespaceMetadata, authorized by the
+		// gateway like every bucket change.
+		cairnpb.Meta_SetS3Compartment_FullMethodName: {Roles: gateway},
+		cairnpb.Meta_ActiveMasterKey_FullMethodName:  {Roles: gateway},
 		// Pre-authenticated requests: the gateway authorizes who manages
 		// them and who uses them; LookupPAR carries a creator's rights.
 		cairnpb.Meta_CreatePAR_FullMethodName: {Roles: gateway},

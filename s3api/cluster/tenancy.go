@@ -22,3 +22,12 @@ func (m *Meta) LookupAPIKey(ctx context.Context, tenancyOCID, userOCID, fingerpr
 		return c.LookupAPIKey(ctx, &cairnpb.LookupAPIKeyRequest{TenancyOcid: tenancyOCID, UserOcid: userOCID, Fingerprint: fingerprint})
 	})
 }
+
+// SetS3Compartment designates compartment (a name) as where S3
+// CreateBucket puts ns's new buckets; the caller has authorized it.
+func (m *Meta) SetS3Compartment(ctx context.Context, ns, compartment string) error {
+	_, err := metaclient.Meta(ctx, m.client, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.SetS3CompartmentResponse, error) {
+		return c.SetS3Compartment(ctx, &cairnpb.SetS3CompartmentRequest{Namespace: ns, Compartment: compartment})
+	})
+	return err
+}

@@ -42,6 +42,12 @@ type principal struct {
 	pub         *rsa.PublicKey
 	// s3Compartment is the namespace's designated S3 compartment.
 	s3Compartment string
+	// compartments are the namespace's compartments (not the root), with
+	// their OCIDs; meta sends them only to users with a group.
+	compartments []*cairnpb.Compartment
+	// keyID is the signature's keyId the principal was looked up by
+	// ("" for a PAR's creator).
+	keyID string
 }
 
 // signature is a parsed Authorization: Signature header.
@@ -169,7 +175,7 @@ func (c *keyCache) lookup(ctx context.Context, keyID string) (*principal, error)
 	resp, err := c.index.LookupAPIKey(ctx, parts[0], parts[1], parts[2])
 	switch {
 	case err == nil:
-		e = cachedPrincipal{who: principalOf(parts[0], parts[1], resp)}
+		e = cachedPrincipal{who: principalOf(keyID, parts[0], parts[1], resp)}
 	case errors.Is(err, rpcerr.ErrKeyNotFound), errors.Is(err, rpcerr.ErrInvalidArgument):
 		e = cachedPrincipal{}
 	default:
@@ -188,13 +194,21 @@ func (c *keyCache) lookup(ctx context.Context, keyID string) (*principal, error)
 	return e.who, nil
 }
 
+// forget drops keyID's cached principal, so that the next request
+// signed with it sees meta's state as it is now.
+func (c *keyCache) forget(keyID string) {
+	c.mu.Lock()
+	delete(c.entries, keyID)
+	c.mu.Unlock()
+}
+
 // principalOf builds a principal from meta's answer, compiling its
 // policies exactly as the S3 front end does (meta/policy).
-func principalOf(tenancy, user string, resp *cairnpb.LookupAPIKeyResponse) *principal {
+func principalOf(keyID, tenancy, user string, resp *cairnpb.LookupAPIKeyResponse) *principal {
 	p := &principal{
 		ns: resp.GetNamespace(), user: resp.GetUser(), tenancyOCID: tenancy, userOCID: user,
 		authz:         authorizerOf(resp.GetStatements(), resp.GetGroups(), resp.GetCompartments()),
-		s3Compartment: resp.GetS3Compartment(),
+		s3Compartment: resp.GetS3Compartment(), compartments: resp.GetCompartments(), keyID: keyID,
 	}
 	if block, _ := pem.Decode([]byte(resp.GetPublicKeyPem())); block != nil {
 		if k, err := x509.ParsePKIXPublicKey(block.Bytes); err == nil {

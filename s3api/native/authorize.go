@@ -20,13 +20,21 @@ var errDenied = errors.New("not authorized")
 // denied is the answer to a request the caller's policies do not allow:
 // OCI says not-authorized-or-not-found, so as not to tell the two apart.
 func denied(req *request, p string) error {
+	on := fmt.Sprintf("bucket %q", req.bucket)
+	if req.bucket == "" {
+		on = "the namespace"
+	}
 	return &Error{Code: codeNotAuthorized, Message: "Authorization failed or requested resource not found",
-		Err: fmt.Errorf("native: user %q of namespace %q lacks %s on bucket %q: %w", req.who.user, req.who.ns, p, req.bucket, errDenied)}
+		Err: fmt.Errorf("native: user %q of namespace %q lacks %s on %s: %w", req.who.user, req.who.ns, p, on, errDenied)}
 }
 
 // target is the request's bucket as the policy engine sees it: its
 // compartment is looked up when a compartment-scoped statement needs it.
+// A request that names no bucket acts on the namespace itself.
 func (s *Server) target(ctx context.Context, req *request) policy.Target {
+	if req.bucket == "" {
+		return policy.NamespaceTarget()
+	}
 	return policy.Target{Bucket: req.bucket, CompartmentOf: func() (string, error) {
 		b, err := s.index.GetBucket(ctx, req.ns, req.bucket)
 		switch {
@@ -103,19 +111,66 @@ func (s *Server) requireWrite(ctx context.Context, req *request) error {
 	return nil
 }
 
-// compartmentOf maps a compartmentId of the native API to Cairn's
-// compartment: the tenancy's OCID is the root; any other value names a
-// compartment of the namespace. compartmentID is the inverse.
-func compartmentOf(who *principal, id string) string {
-	if id == who.tenancyOCID {
-		return policy.RootCompartment
+// Compartments. The native API names a compartment by its OCID
+// (compartmentId), as OCI's clients do: the tenancy's OCID is the root
+// compartment, and every other compartment has its own (meta/fsm/ocid.go).
+// A compartment's name is still accepted where an OCID is, as it was
+// before compartments had OCIDs. Buckets and meta keep names; these two
+// functions are the one place that translates.
+
+// compartmentOf resolves a compartmentId to the name of a compartment of
+// the caller's namespace: its OCID or its name, or the tenancy's OCID (or
+// "root") for the root. One that names none is ErrCompartmentNotFound,
+// after one fresh look-up of the caller, whose cached view may predate
+// the compartment.
+func (s *Server) compartmentOf(ctx context.Context, req *request, id string) (string, error) {
+	if id == req.who.tenancyOCID || id == policy.RootCompartment {
+		return policy.RootCompartment, nil
 	}
-	return id
+	for {
+		for _, c := range req.who.compartments {
+			if c.GetOcid() == id || c.GetName() == id {
+				return c.GetName(), nil
+			}
+		}
+		if !s.refresh(ctx, req) {
+			return "", fmt.Errorf("native: compartment %q of namespace %q: %w", id, req.ns, rpcerr.ErrCompartmentNotFound)
+		}
+	}
 }
 
-func compartmentID(who *principal, c string) string {
+// compartmentID is the OCID of compartment c (a name; "" is the root) of
+// the caller's namespace, looked up as compartmentOf looks up; c itself
+// if even a fresh look-up does not know it.
+func (s *Server) compartmentID(ctx context.Context, req *request, c string) string {
 	if c == "" || c == policy.RootCompartment {
-		return who.tenancyOCID
+		return req.who.tenancyOCID
 	}
-	return c
+	for {
+		for _, comp := range req.who.compartments {
+			if comp.GetName() == c {
+				return comp.GetOcid()
+			}
+		}
+		if !s.refresh(ctx, req) {
+			return c
+		}
+	}
+}
+
+// refresh looks the caller up again, bypassing the key cache, once per
+// request; false when it has been done (or cannot be: a PAR's creator has
+// no key).
+func (s *Server) refresh(ctx context.Context, req *request) bool {
+	if req.refreshed || req.who.keyID == "" {
+		return false
+	}
+	req.refreshed = true
+	s.keys.forget(req.who.keyID)
+	who, err := s.keys.lookup(ctx, req.who.keyID)
+	if err != nil || who.ns != req.who.ns {
+		return false
+	}
+	req.who = who
+	return true
 }

@@ -96,7 +96,7 @@ type bucketSummaryJSON struct {
 
 func bucketETag(b *cairnpb.Bucket) string { return hex.EncodeToString(b.GetId()) }
 
-func (s *Server) bucketJSON(who *principal, b *cairnpb.Bucket) bucketJSON {
+func (s *Server) bucketJSON(ctx context.Context, req *request, b *cairnpb.Bucket) bucketJSON {
 	versioning := b.GetVersioning()
 	if versioning == "" {
 		versioning = "Disabled"
@@ -106,7 +106,7 @@ func (s *Server) bucketJSON(who *principal, b *cairnpb.Bucket) bucketJSON {
 		tags = map[string]string{}
 	}
 	return bucketJSON{
-		Namespace: b.GetNamespace(), Name: b.GetName(), CompartmentID: compartmentID(who, b.GetCompartment()),
+		Namespace: b.GetNamespace(), Name: b.GetName(), CompartmentID: s.compartmentID(ctx, req, b.GetCompartment()),
 		Metadata: map[string]string{}, TimeCreated: jsonTime(b.GetCreatedUnixNano()), ETag: bucketETag(b),
 		PublicAccessType: "NoPublicAccess", StorageTier: "Standard", Versioning: versioning,
 		ID: "ocid1.bucket.oc1." + s.cfg.Region + ".." + hex.EncodeToString(b.GetId()), FreeformTags: tags,
@@ -149,7 +149,10 @@ func (s *Server) createBucket(ctx context.Context, w http.ResponseWriter, r *htt
 		return refuse(codeNotImplemented, "Bucket metadata is not implemented")
 	}
 	req.bucket = in.Name
-	comp := compartmentOf(req.who, in.CompartmentID)
+	comp, err := s.compartmentOf(ctx, req, in.CompartmentID)
+	if err != nil {
+		return err
+	}
 	ok, err := req.who.authz.Allowed(policy.BucketCreate, policy.Target{Bucket: in.Name,
 		CompartmentOf: func() (string, error) { return comp, nil }})
 	if err != nil {
@@ -164,7 +167,7 @@ func (s *Server) createBucket(ctx context.Context, w http.ResponseWriter, r *htt
 	}
 	w.Header().Set("ETag", bucketETag(b))
 	w.Header().Set("Location", "/n/"+req.ns+"/b/"+b.GetName()+"/")
-	return writeJSON(w, http.StatusOK, s.bucketJSON(req.who, b))
+	return writeJSON(w, http.StatusOK, s.bucketJSON(ctx, req, b))
 }
 
 func (s *Server) getBucket(ctx context.Context, w http.ResponseWriter, _ *http.Request, req *request) error {
@@ -173,7 +176,7 @@ func (s *Server) getBucket(ctx context.Context, w http.ResponseWriter, _ *http.R
 		return err
 	}
 	w.Header().Set("ETag", bucketETag(b))
-	return writeJSON(w, http.StatusOK, s.bucketJSON(req.who, b))
+	return writeJSON(w, http.StatusOK, s.bucketJSON(ctx, req, b))
 }
 
 func (s *Server) headBucket(ctx context.Context, w http.ResponseWriter, _ *http.Request, req *request) error {
@@ -210,7 +213,10 @@ func (s *Server) listBuckets(ctx context.Context, w http.ResponseWriter, _ *http
 	if f := q.Get("fields"); f != "" && f != "tags" {
 		return refuse(codeInvalidParameter, "fields may only be tags")
 	}
-	comp := compartmentOf(req.who, cid)
+	comp, err := s.compartmentOf(ctx, req, cid)
+	if err != nil {
+		return err
+	}
 	all, err := s.index.ListBuckets(ctx, req.ns)
 	if err != nil {
 		return err
@@ -239,7 +245,7 @@ func (s *Server) listBuckets(ctx context.Context, w http.ResponseWriter, _ *http
 			break
 		}
 		out = append(out, bucketSummaryJSON{Namespace: b.GetNamespace(), Name: b.GetName(),
-			CompartmentID: compartmentID(req.who, b.GetCompartment()), TimeCreated: jsonTime(b.GetCreatedUnixNano()), ETag: bucketETag(b)})
+			CompartmentID: s.compartmentID(ctx, req, b.GetCompartment()), TimeCreated: jsonTime(b.GetCreatedUnixNano()), ETag: bucketETag(b)})
 	}
 	if len(out) == 0 && !req.who.authz.AllowedSomewhere(policy.BucketInspect) {
 		return denied(req, "BUCKET_INSPECT")

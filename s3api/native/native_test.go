@@ -31,7 +31,11 @@ func TestParse(t *testing.T) {
 	}{
 		{"GET", "/n/", opGetNamespace, "", "", ""},
 		{"GET", "/n", opGetNamespace, "", "", ""},
-		{"GET", "/n/ns", opUnknown, "ns", "", ""}, // GetNamespaceMetadata: later
+		{"GET", "/n/ns", opGetNamespaceMetadata, "ns", "", ""},
+		{"GET", "/n/ns/", opGetNamespaceMetadata, "ns", "", ""},
+		{"PUT", "/n/ns", opUpdateNamespaceMetadata, "ns", "", ""},
+		{"POST", "/n/ns", opUnknown, "ns", "", ""},
+		{"GET", "/n/ns/x", opUnknown, "ns", "", ""},
 		{"POST", "/n/ns/b/", opCreateBucket, "ns", "", ""},
 		{"GET", "/n/ns/b/", opListBuckets, "ns", "", ""},
 		{"GET", "/n/ns/b/bk/", opGetBucket, "ns", "bk", ""},

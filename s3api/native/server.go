@@ -38,6 +38,9 @@ type Index interface {
 	// RenameObject moves a key's current version to newName in one meta
 	// apply, when srcCond holds for the source and newCond for newName.
 	RenameObject(ctx context.Context, ns, bucket, source, newName string, srcCond, newCond *cairnpb.WriteCondition) error
+	// SetS3Compartment designates compartment (a name) as where S3
+	// CreateBucket puts ns's new buckets.
+	SetS3Compartment(ctx context.Context, ns, compartment string) error
 	PARIndex
 }
 
@@ -124,6 +127,8 @@ type op uint8
 const (
 	opUnknown op = iota
 	opGetNamespace
+	opGetNamespaceMetadata
+	opUpdateNamespaceMetadata
 	opCreateBucket
 	opListBuckets
 	opGetBucket
@@ -180,16 +185,20 @@ func opTable() map[op]opRow {
 	p := func(perms ...policy.Permission) []policy.Permission { return perms }
 	return map[op]opRow{
 		opGetNamespace: {name: "GetNamespace", handler: (*Server).getNamespace},
-		opCreateBucket: {name: "CreateBucket", handler: (*Server).createBucket, bodySigned: true},
-		opListBuckets:  {name: "ListBuckets", handler: (*Server).listBuckets},
-		opGetBucket:    {name: "GetBucket", handler: (*Server).getBucket, perms: p(policy.BucketRead)},
-		opHeadBucket:   {name: "HeadBucket", handler: (*Server).headBucket, perms: p(policy.BucketInspect)},
-		opDeleteBucket: {name: "DeleteBucket", handler: (*Server).deleteBucket, perms: p(policy.BucketDelete)},
-		opPutObject:    {name: "PutObject", handler: (*Server).putObject, write: true, customerKey: true},
-		opGetObject:    {name: "GetObject", handler: (*Server).getObject, perms: p(policy.ObjectRead), customerKey: true},
-		opHeadObject:   {name: "HeadObject", handler: (*Server).headObject, perms: p(policy.ObjectRead), customerKey: true},
-		opDeleteObject: {name: "DeleteObject", handler: (*Server).deleteObject, perms: p(policy.ObjectDelete)},
-		opListObjects:  {name: "ListObjects", handler: (*Server).listObjects, perms: p(policy.ObjectInspect)},
+		// The namespace's metadata (namespace.go): permissions on the
+		// namespace itself, which only statements "in tenancy" grant.
+		opGetNamespaceMetadata:    {name: "GetNamespaceMetadata", handler: (*Server).getNamespaceMetadata, perms: p(policy.NamespaceRead)},
+		opUpdateNamespaceMetadata: {name: "UpdateNamespaceMetadata", handler: (*Server).updateNamespaceMetadata, perms: p(policy.NamespaceUpdate), bodySigned: true},
+		opCreateBucket:            {name: "CreateBucket", handler: (*Server).createBucket, bodySigned: true},
+		opListBuckets:             {name: "ListBuckets", handler: (*Server).listBuckets},
+		opGetBucket:               {name: "GetBucket", handler: (*Server).getBucket, perms: p(policy.BucketRead)},
+		opHeadBucket:              {name: "HeadBucket", handler: (*Server).headBucket, perms: p(policy.BucketInspect)},
+		opDeleteBucket:            {name: "DeleteBucket", handler: (*Server).deleteBucket, perms: p(policy.BucketDelete)},
+		opPutObject:               {name: "PutObject", handler: (*Server).putObject, write: true, customerKey: true},
+		opGetObject:               {name: "GetObject", handler: (*Server).getObject, perms: p(policy.ObjectRead), customerKey: true},
+		opHeadObject:              {name: "HeadObject", handler: (*Server).headObject, perms: p(policy.ObjectRead), customerKey: true},
+		opDeleteObject:            {name: "DeleteObject", handler: (*Server).deleteObject, perms: p(policy.ObjectDelete)},
+		opListObjects:             {name: "ListObjects", handler: (*Server).listObjects, perms: p(policy.ObjectInspect)},
 
 		opCreateMultipartUpload:    {name: "CreateMultipartUpload", handler: (*Server).createMultipartUpload, write: true, objectInBody: true, bodySigned: true},
 		opUploadPart:               {name: "UploadPart", handler: (*Server).uploadPart, write: true},
@@ -222,6 +231,8 @@ type request struct {
 	parID string
 	query url.Values
 	who   *principal
+	// refreshed: who was looked up again during this request (refresh).
+	refreshed bool
 }
 
 // parse turns r into an operation; opUnknown for anything under /n/ not
@@ -249,8 +260,17 @@ func parsePath(r *http.Request, path string) (*request, error) {
 	if req.ns, err = unescapePath(segs[0]); err != nil {
 		return nil, err
 	}
-	if len(segs) < 2 || segs[1] != "b" {
-		return req, nil // GetNamespaceMetadata and others: not served yet
+	if len(segs) == 1 || (len(segs) == 2 && segs[1] == "") {
+		switch r.Method {
+		case http.MethodGet:
+			req.op = opGetNamespaceMetadata
+		case http.MethodPut:
+			req.op = opUpdateNamespaceMetadata
+		}
+		return req, nil
+	}
+	if segs[1] != "b" {
+		return req, nil // not served
 	}
 	if len(segs) == 2 || segs[2] == "" {
 		switch {

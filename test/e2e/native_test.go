@@ -218,7 +218,7 @@ for name in ("dir/big.bin", "dir/small.txt", "top.txt"):
     assert cl.delete_object(ns, "oci-bucket", name).status == 204
 refused("ObjectNotFound", 404, cl.get_object, ns, "oci-bucket", "top.txt")
 refused("ObjectNotFound", 404, cl.delete_object, ns, "oci-bucket", "top.txt")
-refused("NotImplemented", 501, cl.get_namespace_metadata, ns)
+refused("NotImplemented", 501, cl.list_retention_rules, ns, "oci-bucket")
 refused("NamespaceNotFound", 404, cl.list_objects, "other-namespace", "oci-bucket")
 assert cl.delete_bucket(ns, "oci-bucket").status == 204
 assert "oci-bucket" not in [x.name for x in cl.list_buckets(ns, comp).data]
@@ -445,9 +445,11 @@ func TestNativeAPI(t *testing.T) {
 	})
 
 	// Buckets live in the compartment compartmentId names (the tenancy's
-	// OCID is the root), and ListBuckets lists one compartment.
+	// OCID is the root), and ListBuckets lists one compartment. A
+	// compartment's name is taken where its OCID is; answers name OCIDs.
 	t.Run("compartments", func(t *testing.T) {
 		ctl(t, c, "compartment", "create", "-n", "ocitenant", "eng")
+		eng := compartmentOCIDs(t, c, "ocitenant")["eng"]
 		do := func(method, path string, body []byte) *http.Response {
 			req, err := http.NewRequest(method, c.Endpoint+path, nil)
 			if err != nil {
@@ -463,8 +465,8 @@ func TestNativeAPI(t *testing.T) {
 		}
 		resp := do(http.MethodPost, "/n/ocitenant/b/", []byte(`{"name":"eng-data","compartmentId":"eng"}`))
 		var b struct{ Name, CompartmentID string }
-		if err := json.NewDecoder(resp.Body).Decode(&b); err != nil || resp.StatusCode != 200 || b.CompartmentID != "eng" {
-			t.Fatalf("create in eng: %d %+v %v", resp.StatusCode, b, err)
+		if err := json.NewDecoder(resp.Body).Decode(&b); err != nil || resp.StatusCode != 200 || b.CompartmentID != eng {
+			t.Fatalf("create in eng: %d %+v %v, want compartmentId %s", resp.StatusCode, b, err, eng)
 		}
 		names := func(comp string) string {
 			resp := do(http.MethodGet, "/n/ocitenant/b/?compartmentId="+comp, nil)
@@ -480,6 +482,9 @@ func TestNativeAPI(t *testing.T) {
 		}
 		if got := names("eng"); got != "eng-data" {
 			t.Errorf("compartment eng lists %q", got)
+		}
+		if got := names(eng); got != "eng-data" {
+			t.Errorf("compartment %s lists %q", eng, got)
 		}
 		if got := names(k.TenancyOCID); strings.Contains(got, "eng-data") {
 			t.Errorf("the root compartment lists %q", got)
@@ -550,6 +555,7 @@ func TestNativeAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("namespace-metadata", func(t *testing.T) { testNamespaceMetadata(t, py, c, k, s3key) })
 	t.Run("pars", func(t *testing.T) { testPARs(t, py, c) })
 	t.Run("cli", func(t *testing.T) { testOCICLI(t, c, k) })
 	t.Run("ssec", func(t *testing.T) {
