@@ -108,6 +108,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1" // the S3 front end's default
+	}
 	if cfg.ClockSkew == 0 {
 		cfg.ClockSkew = DefaultClockSkew
 	}
@@ -247,8 +250,8 @@ type request struct {
 	parID string
 	// workRequestID names a work request (/workRequests/{id}).
 	workRequestID string
-	query url.Values
-	who   *principal
+	query         url.Values
+	who           *principal
 }
 
 // parse turns r into an operation; opUnknown for anything under /n/ not
