@@ -131,9 +131,6 @@ func (s *Server) getWorkRequest(ctx context.Context, w http.ResponseWriter, _ *h
 	if err != nil {
 		return err
 	}
-	if wr.GetStatus() != "COMPLETED" && wr.GetStatus() != "FAILED" && wr.GetStatus() != "CANCELED" {
-		w.Header().Set("retry-after", "1")
-	}
 	return writeJSON(w, http.StatusOK, workRequestOf(req.who, wr))
 }
 
