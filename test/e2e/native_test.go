@@ -564,12 +564,12 @@ func TestNativeAPI(t *testing.T) {
 			t.Fatalf("script printed %q", out)
 		}
 		wrID := out[1]
-		ctl(t, c, "user", "create", "-n", "ocitenant", "carol")
+		ctl(t, c, "user", "create", "-n", "ocitenant", "copier")
 		ctl(t, c, "group", "create", "-n", "ocitenant", "cpwriters")
-		ctl(t, c, "group", "add-user", "-n", "ocitenant", "cpwriters", "carol")
+		ctl(t, c, "group", "add-user", "-n", "ocitenant", "cpwriters", "copier")
 		ctl(t, c, "policy", "create", "-n", "ocitenant", "cpdst-only", "--statement",
 			"Allow group cpwriters to manage objects in tenancy where target.bucket.name = 'cpdst'")
-		carol := uploadAPIKey(t, c, "ocitenant", "carol")
+		copier := uploadAPIKey(t, c, "ocitenant", "copier")
 		do := func(who *ociKey, method, path string, body []byte) (int, string) {
 			req, err := http.NewRequest(method, c.Endpoint+path, nil)
 			if err != nil {
@@ -582,23 +582,23 @@ func TestNativeAPI(t *testing.T) {
 			return []byte(`{"sourceObjectName":"` + srcName + `","destinationRegion":"` + c.Region +
 				`","destinationNamespace":"ocitenant","destinationBucket":"cpdst","destinationObjectName":"` + dstName + `"}`)
 		}
-		if status, code := do(carol, http.MethodPost, "/n/ocitenant/b/cpsrc/actions/copyObject", copyBody("small", "carol-copy")); status != 404 || code != "NotAuthorizedOrNotFound" {
+		if status, code := do(copier, http.MethodPost, "/n/ocitenant/b/cpsrc/actions/copyObject", copyBody("small", "copier-copy")); status != 404 || code != "NotAuthorizedOrNotFound" {
 			t.Errorf("copy without read on the source: %d %q, want 404 NotAuthorizedOrNotFound", status, code)
 		}
-		if status, code := do(k, http.MethodGet, "/n/ocitenant/b/cpdst/o/carol-copy", nil); status != 404 || code != "ObjectNotFound" {
+		if status, code := do(k, http.MethodGet, "/n/ocitenant/b/cpdst/o/copier-copy", nil); status != 404 || code != "ObjectNotFound" {
 			t.Errorf("a refused copy wrote its destination: GET answers %d %q", status, code)
 		}
-		// Within cpdst, where carol may read and write, she copies.
-		if status, code := do(carol, http.MethodPost, "/n/ocitenant/b/cpdst/actions/copyObject", copyBody("existing", "carol-copy")); status != 202 {
-			t.Errorf("carol's copy within cpdst: %d %q, want 202", status, code)
+		// Within cpdst, where the copier may read and write, it copies.
+		if status, code := do(copier, http.MethodPost, "/n/ocitenant/b/cpdst/actions/copyObject", copyBody("existing", "copier-copy")); status != 202 {
+			t.Errorf("the copier's copy within cpdst: %d %q, want 202", status, code)
 		}
-		if status, _ := do(k, http.MethodGet, "/n/ocitenant/b/cpdst/o/carol-copy", nil); status != 200 {
-			t.Errorf("carol's copy: GET answers %d", status)
+		if status, _ := do(k, http.MethodGet, "/n/ocitenant/b/cpdst/o/copier-copy", nil); status != 200 {
+			t.Errorf("the copier's copy: GET answers %d", status)
 		}
-		// alice's work request reads cpsrc, which carol may not inspect.
+		// alice's work request reads cpsrc, which the copier may not inspect.
 		for _, path := range []string{"/workRequests/" + wrID, "/workRequests/" + wrID + "/errors", "/workRequests/" + wrID + "/logs"} {
-			if status, code := do(carol, http.MethodGet, path, nil); status != 404 || code != "NotAuthorizedOrNotFound" {
-				t.Errorf("carol GET %s: %d %q, want 404 NotAuthorizedOrNotFound", path, status, code)
+			if status, code := do(copier, http.MethodGet, path, nil); status != 404 || code != "NotAuthorizedOrNotFound" {
+				t.Errorf("the copier GET %s: %d %q, want 404 NotAuthorizedOrNotFound", path, status, code)
 			}
 		}
 		if status, _ := do(k, http.MethodGet, "/workRequests/"+wrID, nil); status != 200 {
