@@ -153,6 +153,8 @@ func commandRows() []commandRow {
 		// The ID and token hash come from the proposer: a retry is a no-op.
 		{field: "create_par", apply: timed(applyCreatePAR)},
 		{field: "delete_par", apply: plain(applyDeletePAR)},
+		// A retry of the same record changes nothing.
+		{field: "record_work_request", apply: timed(applyRecordWorkRequest)},
 	}
 }
 

@@ -266,6 +266,23 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 		"delete_par": func(g *fuzzGen) proto.Message {
 			return &cairnpb.DeletePARCmd{Namespace: fuzzNS, Bucket: g.anyBucket(), Id: g.name("par", 4)}
 		},
+		"record_work_request": func(g *fuzzGen) proto.Message {
+			// A few IDs, so retries and clashes of one ID both happen; old
+			// finish times, so the retention prunes.
+			finished := int64(1 + g.n(4))
+			if g.oneIn(2) {
+				finished = int64(g.i+1) * int64(time.Hour)
+			}
+			w := &cairnpb.WorkRequest{Id: g.name("wr", 6), Namespace: g.ns(), OperationType: "COPY_OBJECT",
+				Status: pick(g, "COMPLETED", "FAILED", "IN_PROGRESS"), Compartment: pick(g, "", "c0"), Bucket: g.bucket(),
+				AcceptedUnixNano: finished, StartedUnixNano: finished, FinishedUnixNano: finished, PercentComplete: 100,
+				Resources: []*cairnpb.WorkRequestResource{{ActionType: "READ", EntityType: "object", EntityUri: "/n/ns0/b/b0/o/k0",
+					Metadata: map[string]string{"NAMESPACE": "ns0", "BUCKET": "b0", "OBJECT": "k0"}}}}
+			if w.Status == "FAILED" {
+				w.Errors = []*cairnpb.WorkRequestError{{Code: "PreconditionFailed", Message: "m", UnixNano: finished}}
+			}
+			return &cairnpb.WorkRequestRecordCmd{WorkRequest: w}
+		},
 		"set_bucket_policy": func(g *fuzzGen) proto.Message {
 			return &cairnpb.SetBucketPolicyCmd{Namespace: fuzzNS, Name: g.anyBucket(), Policy: g.name(`{"Statement":[]}`, 2), Public: g.oneIn(2)}
 		},

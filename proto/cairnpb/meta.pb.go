@@ -1310,7 +1310,7 @@ var File_cairnpb_meta_proto protoreflect.FileDescriptor
 
 const file_cairnpb_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x99\x01\n" +
+	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\x1a\x19cairnpb/workrequest.proto\"\x99\x01\n" +
 	"\x13CreateBucketRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -1390,7 +1390,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xd3\x1d\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xdf\x1f\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1437,7 +1437,10 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x06GetPAR\x12\x17.cairn.v1.GetPARRequest\x1a\x18.cairn.v1.GetPARResponse\x12A\n" +
 	"\bListPARs\x12\x19.cairn.v1.ListPARsRequest\x1a\x1a.cairn.v1.ListPARsResponse\x12D\n" +
 	"\tDeletePAR\x12\x1a.cairn.v1.DeletePARRequest\x1a\x1b.cairn.v1.DeletePARResponse\x12D\n" +
-	"\tLookupPAR\x12\x1a.cairn.v1.LookupPARRequest\x1a\x1b.cairn.v1.LookupPARResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
+	"\tLookupPAR\x12\x1a.cairn.v1.LookupPARRequest\x1a\x1b.cairn.v1.LookupPARResponse\x12\\\n" +
+	"\x11RecordWorkRequest\x12\".cairn.v1.WorkRequestRecordRequest\x1a#.cairn.v1.WorkRequestRecordResponse\x12S\n" +
+	"\x0eGetWorkRequest\x12\x1f.cairn.v1.WorkRequestGetRequest\x1a .cairn.v1.WorkRequestGetResponse\x12W\n" +
+	"\x10ListWorkRequests\x12 .cairn.v1.WorkRequestListRequest\x1a!.cairn.v1.WorkRequestListResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
 	file_cairnpb_meta_proto_rawDescOnce sync.Once
@@ -1516,148 +1519,160 @@ var file_cairnpb_meta_proto_goTypes = []any{
 	(*ListPARsRequest)(nil),                 // 60: cairn.v1.ListPARsRequest
 	(*DeletePARRequest)(nil),                // 61: cairn.v1.DeletePARRequest
 	(*LookupPARRequest)(nil),                // 62: cairn.v1.LookupPARRequest
-	(*CreateMultipartUploadResponse)(nil),   // 63: cairn.v1.CreateMultipartUploadResponse
-	(*GetMultipartUploadResponse)(nil),      // 64: cairn.v1.GetMultipartUploadResponse
-	(*CommitPartResponse)(nil),              // 65: cairn.v1.CommitPartResponse
-	(*CompleteMultipartUploadResponse)(nil), // 66: cairn.v1.CompleteMultipartUploadResponse
-	(*AbortMultipartUploadResponse)(nil),    // 67: cairn.v1.AbortMultipartUploadResponse
-	(*ListPartsResponse)(nil),               // 68: cairn.v1.ListPartsResponse
-	(*ListMultipartUploadsResponse)(nil),    // 69: cairn.v1.ListMultipartUploadsResponse
-	(*SetObjectTagsResponse)(nil),           // 70: cairn.v1.SetObjectTagsResponse
-	(*SetBucketTagsResponse)(nil),           // 71: cairn.v1.SetBucketTagsResponse
-	(*SetBucketCorsResponse)(nil),           // 72: cairn.v1.SetBucketCorsResponse
-	(*SetBucketLifecycleResponse)(nil),      // 73: cairn.v1.SetBucketLifecycleResponse
-	(*SetBucketPolicyResponse)(nil),         // 74: cairn.v1.SetBucketPolicyResponse
-	(*SetPublicAccessBlockResponse)(nil),    // 75: cairn.v1.SetPublicAccessBlockResponse
-	(*LookupAccessKeyResponse)(nil),         // 76: cairn.v1.LookupAccessKeyResponse
-	(*LookupAPIKeyResponse)(nil),            // 77: cairn.v1.LookupAPIKeyResponse
-	(*SetS3CompartmentResponse)(nil),        // 78: cairn.v1.SetS3CompartmentResponse
-	(*ReportCorruptShardResponse)(nil),      // 79: cairn.v1.ReportCorruptShardResponse
-	(*ReportUnreadableResponse)(nil),        // 80: cairn.v1.ReportUnreadableResponse
-	(*ReportShardsResponse)(nil),            // 81: cairn.v1.ReportShardsResponse
-	(*SetBucketVersioningResponse)(nil),     // 82: cairn.v1.SetBucketVersioningResponse
-	(*CommitVersionResponse)(nil),           // 83: cairn.v1.CommitVersionResponse
-	(*GetObjectVersionResponse)(nil),        // 84: cairn.v1.GetObjectVersionResponse
-	(*DeleteVersionResponse)(nil),           // 85: cairn.v1.DeleteVersionResponse
-	(*SetVersionTagsResponse)(nil),          // 86: cairn.v1.SetVersionTagsResponse
-	(*ListObjectVersionsResponse)(nil),      // 87: cairn.v1.ListObjectVersionsResponse
-	(*RenameObjectResponse)(nil),            // 88: cairn.v1.RenameObjectResponse
-	(*SetObjectLockConfigResponse)(nil),     // 89: cairn.v1.SetObjectLockConfigResponse
-	(*SetVersionLockResponse)(nil),          // 90: cairn.v1.SetVersionLockResponse
-	(*ActiveMasterKeyResponse)(nil),         // 91: cairn.v1.ActiveMasterKeyResponse
-	(*CreatePARResponse)(nil),               // 92: cairn.v1.CreatePARResponse
-	(*GetPARResponse)(nil),                  // 93: cairn.v1.GetPARResponse
-	(*ListPARsResponse)(nil),                // 94: cairn.v1.ListPARsResponse
-	(*DeletePARResponse)(nil),               // 95: cairn.v1.DeletePARResponse
-	(*LookupPARResponse)(nil),               // 96: cairn.v1.LookupPARResponse
+	(*WorkRequestRecordRequest)(nil),        // 63: cairn.v1.WorkRequestRecordRequest
+	(*WorkRequestGetRequest)(nil),           // 64: cairn.v1.WorkRequestGetRequest
+	(*WorkRequestListRequest)(nil),          // 65: cairn.v1.WorkRequestListRequest
+	(*CreateMultipartUploadResponse)(nil),   // 66: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 67: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 68: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 69: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 70: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 71: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 72: cairn.v1.ListMultipartUploadsResponse
+	(*SetObjectTagsResponse)(nil),           // 73: cairn.v1.SetObjectTagsResponse
+	(*SetBucketTagsResponse)(nil),           // 74: cairn.v1.SetBucketTagsResponse
+	(*SetBucketCorsResponse)(nil),           // 75: cairn.v1.SetBucketCorsResponse
+	(*SetBucketLifecycleResponse)(nil),      // 76: cairn.v1.SetBucketLifecycleResponse
+	(*SetBucketPolicyResponse)(nil),         // 77: cairn.v1.SetBucketPolicyResponse
+	(*SetPublicAccessBlockResponse)(nil),    // 78: cairn.v1.SetPublicAccessBlockResponse
+	(*LookupAccessKeyResponse)(nil),         // 79: cairn.v1.LookupAccessKeyResponse
+	(*LookupAPIKeyResponse)(nil),            // 80: cairn.v1.LookupAPIKeyResponse
+	(*SetS3CompartmentResponse)(nil),        // 81: cairn.v1.SetS3CompartmentResponse
+	(*ReportCorruptShardResponse)(nil),      // 82: cairn.v1.ReportCorruptShardResponse
+	(*ReportUnreadableResponse)(nil),        // 83: cairn.v1.ReportUnreadableResponse
+	(*ReportShardsResponse)(nil),            // 84: cairn.v1.ReportShardsResponse
+	(*SetBucketVersioningResponse)(nil),     // 85: cairn.v1.SetBucketVersioningResponse
+	(*CommitVersionResponse)(nil),           // 86: cairn.v1.CommitVersionResponse
+	(*GetObjectVersionResponse)(nil),        // 87: cairn.v1.GetObjectVersionResponse
+	(*DeleteVersionResponse)(nil),           // 88: cairn.v1.DeleteVersionResponse
+	(*SetVersionTagsResponse)(nil),          // 89: cairn.v1.SetVersionTagsResponse
+	(*ListObjectVersionsResponse)(nil),      // 90: cairn.v1.ListObjectVersionsResponse
+	(*RenameObjectResponse)(nil),            // 91: cairn.v1.RenameObjectResponse
+	(*SetObjectLockConfigResponse)(nil),     // 92: cairn.v1.SetObjectLockConfigResponse
+	(*SetVersionLockResponse)(nil),          // 93: cairn.v1.SetVersionLockResponse
+	(*ActiveMasterKeyResponse)(nil),         // 94: cairn.v1.ActiveMasterKeyResponse
+	(*CreatePARResponse)(nil),               // 95: cairn.v1.CreatePARResponse
+	(*GetPARResponse)(nil),                  // 96: cairn.v1.GetPARResponse
+	(*ListPARsResponse)(nil),                // 97: cairn.v1.ListPARsResponse
+	(*DeletePARResponse)(nil),               // 98: cairn.v1.DeletePARResponse
+	(*LookupPARResponse)(nil),               // 99: cairn.v1.LookupPARResponse
+	(*WorkRequestRecordResponse)(nil),       // 100: cairn.v1.WorkRequestRecordResponse
+	(*WorkRequestGetResponse)(nil),          // 101: cairn.v1.WorkRequestGetResponse
+	(*WorkRequestListResponse)(nil),         // 102: cairn.v1.WorkRequestListResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
-	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
-	24, // 1: cairn.v1.GetBucketResponse.bucket:type_name -> cairn.v1.Bucket
-	24, // 2: cairn.v1.ListBucketsResponse.buckets:type_name -> cairn.v1.Bucket
-	25, // 3: cairn.v1.CommitObjectRequest.version:type_name -> cairn.v1.ObjectVersion
-	26, // 4: cairn.v1.CommitObjectRequest.condition:type_name -> cairn.v1.WriteCondition
-	25, // 5: cairn.v1.GetObjectResponse.version:type_name -> cairn.v1.ObjectVersion
-	15, // 6: cairn.v1.ListObjectsResponse.objects:type_name -> cairn.v1.ObjectSummary
-	27, // 7: cairn.v1.RegisterNodeRequest.node:type_name -> cairn.v1.DataNode
-	27, // 8: cairn.v1.DataNodeStatus.node:type_name -> cairn.v1.DataNode
-	22, // 9: cairn.v1.GetClusterMapResponse.nodes:type_name -> cairn.v1.DataNodeStatus
-	28, // 10: cairn.v1.GetClusterMapResponse.members:type_name -> cairn.v1.MetaMember
-	0,  // 11: cairn.v1.Meta.CreateBucket:input_type -> cairn.v1.CreateBucketRequest
-	2,  // 12: cairn.v1.Meta.DeleteBucket:input_type -> cairn.v1.DeleteBucketRequest
-	4,  // 13: cairn.v1.Meta.GetBucket:input_type -> cairn.v1.GetBucketRequest
-	6,  // 14: cairn.v1.Meta.ListBuckets:input_type -> cairn.v1.ListBucketsRequest
-	8,  // 15: cairn.v1.Meta.CommitObject:input_type -> cairn.v1.CommitObjectRequest
-	10, // 16: cairn.v1.Meta.GetObject:input_type -> cairn.v1.GetObjectRequest
-	12, // 17: cairn.v1.Meta.DeleteObject:input_type -> cairn.v1.DeleteObjectRequest
-	14, // 18: cairn.v1.Meta.ListObjects:input_type -> cairn.v1.ListObjectsRequest
-	29, // 19: cairn.v1.Meta.CreateMultipartUpload:input_type -> cairn.v1.CreateMultipartUploadRequest
-	30, // 20: cairn.v1.Meta.GetMultipartUpload:input_type -> cairn.v1.GetMultipartUploadRequest
-	31, // 21: cairn.v1.Meta.CommitPart:input_type -> cairn.v1.CommitPartRequest
-	32, // 22: cairn.v1.Meta.CompleteMultipartUpload:input_type -> cairn.v1.CompleteMultipartUploadRequest
-	33, // 23: cairn.v1.Meta.AbortMultipartUpload:input_type -> cairn.v1.AbortMultipartUploadRequest
-	34, // 24: cairn.v1.Meta.ListParts:input_type -> cairn.v1.ListPartsRequest
-	35, // 25: cairn.v1.Meta.ListMultipartUploads:input_type -> cairn.v1.ListMultipartUploadsRequest
-	36, // 26: cairn.v1.Meta.SetObjectTags:input_type -> cairn.v1.SetObjectTagsRequest
-	37, // 27: cairn.v1.Meta.SetBucketTags:input_type -> cairn.v1.SetBucketTagsRequest
-	38, // 28: cairn.v1.Meta.SetBucketCors:input_type -> cairn.v1.SetBucketCorsRequest
-	39, // 29: cairn.v1.Meta.SetBucketLifecycle:input_type -> cairn.v1.SetBucketLifecycleRequest
-	40, // 30: cairn.v1.Meta.SetBucketPolicy:input_type -> cairn.v1.SetBucketPolicyRequest
-	41, // 31: cairn.v1.Meta.SetPublicAccessBlock:input_type -> cairn.v1.SetPublicAccessBlockRequest
-	17, // 32: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
-	19, // 33: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
-	21, // 34: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
-	42, // 35: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
-	43, // 36: cairn.v1.Meta.LookupAPIKey:input_type -> cairn.v1.LookupAPIKeyRequest
-	44, // 37: cairn.v1.Meta.SetS3Compartment:input_type -> cairn.v1.SetS3CompartmentRequest
-	45, // 38: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
-	46, // 39: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
-	47, // 40: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
-	48, // 41: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
-	49, // 42: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
-	50, // 43: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
-	51, // 44: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
-	52, // 45: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
-	53, // 46: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
-	54, // 47: cairn.v1.Meta.RenameObject:input_type -> cairn.v1.RenameObjectRequest
-	55, // 48: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
-	56, // 49: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
-	57, // 50: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
-	58, // 51: cairn.v1.Meta.CreatePAR:input_type -> cairn.v1.CreatePARRequest
-	59, // 52: cairn.v1.Meta.GetPAR:input_type -> cairn.v1.GetPARRequest
-	60, // 53: cairn.v1.Meta.ListPARs:input_type -> cairn.v1.ListPARsRequest
-	61, // 54: cairn.v1.Meta.DeletePAR:input_type -> cairn.v1.DeletePARRequest
-	62, // 55: cairn.v1.Meta.LookupPAR:input_type -> cairn.v1.LookupPARRequest
-	1,  // 56: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,  // 57: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,  // 58: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,  // 59: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,  // 60: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11, // 61: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13, // 62: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16, // 63: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	63, // 64: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
-	64, // 65: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
-	65, // 66: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
-	66, // 67: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
-	67, // 68: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
-	68, // 69: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
-	69, // 70: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
-	70, // 71: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
-	71, // 72: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
-	72, // 73: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
-	73, // 74: cairn.v1.Meta.SetBucketLifecycle:output_type -> cairn.v1.SetBucketLifecycleResponse
-	74, // 75: cairn.v1.Meta.SetBucketPolicy:output_type -> cairn.v1.SetBucketPolicyResponse
-	75, // 76: cairn.v1.Meta.SetPublicAccessBlock:output_type -> cairn.v1.SetPublicAccessBlockResponse
-	18, // 77: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20, // 78: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23, // 79: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	76, // 80: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
-	77, // 81: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
-	78, // 82: cairn.v1.Meta.SetS3Compartment:output_type -> cairn.v1.SetS3CompartmentResponse
-	79, // 83: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
-	80, // 84: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
-	81, // 85: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
-	82, // 86: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
-	83, // 87: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
-	84, // 88: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
-	85, // 89: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
-	86, // 90: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
-	87, // 91: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
-	88, // 92: cairn.v1.Meta.RenameObject:output_type -> cairn.v1.RenameObjectResponse
-	89, // 93: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
-	90, // 94: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
-	91, // 95: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
-	92, // 96: cairn.v1.Meta.CreatePAR:output_type -> cairn.v1.CreatePARResponse
-	93, // 97: cairn.v1.Meta.GetPAR:output_type -> cairn.v1.GetPARResponse
-	94, // 98: cairn.v1.Meta.ListPARs:output_type -> cairn.v1.ListPARsResponse
-	95, // 99: cairn.v1.Meta.DeletePAR:output_type -> cairn.v1.DeletePARResponse
-	96, // 100: cairn.v1.Meta.LookupPAR:output_type -> cairn.v1.LookupPARResponse
-	56, // [56:101] is the sub-list for method output_type
-	11, // [11:56] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	24,  // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
+	24,  // 1: cairn.v1.GetBucketResponse.bucket:type_name -> cairn.v1.Bucket
+	24,  // 2: cairn.v1.ListBucketsResponse.buckets:type_name -> cairn.v1.Bucket
+	25,  // 3: cairn.v1.CommitObjectRequest.version:type_name -> cairn.v1.ObjectVersion
+	26,  // 4: cairn.v1.CommitObjectRequest.condition:type_name -> cairn.v1.WriteCondition
+	25,  // 5: cairn.v1.GetObjectResponse.version:type_name -> cairn.v1.ObjectVersion
+	15,  // 6: cairn.v1.ListObjectsResponse.objects:type_name -> cairn.v1.ObjectSummary
+	27,  // 7: cairn.v1.RegisterNodeRequest.node:type_name -> cairn.v1.DataNode
+	27,  // 8: cairn.v1.DataNodeStatus.node:type_name -> cairn.v1.DataNode
+	22,  // 9: cairn.v1.GetClusterMapResponse.nodes:type_name -> cairn.v1.DataNodeStatus
+	28,  // 10: cairn.v1.GetClusterMapResponse.members:type_name -> cairn.v1.MetaMember
+	0,   // 11: cairn.v1.Meta.CreateBucket:input_type -> cairn.v1.CreateBucketRequest
+	2,   // 12: cairn.v1.Meta.DeleteBucket:input_type -> cairn.v1.DeleteBucketRequest
+	4,   // 13: cairn.v1.Meta.GetBucket:input_type -> cairn.v1.GetBucketRequest
+	6,   // 14: cairn.v1.Meta.ListBuckets:input_type -> cairn.v1.ListBucketsRequest
+	8,   // 15: cairn.v1.Meta.CommitObject:input_type -> cairn.v1.CommitObjectRequest
+	10,  // 16: cairn.v1.Meta.GetObject:input_type -> cairn.v1.GetObjectRequest
+	12,  // 17: cairn.v1.Meta.DeleteObject:input_type -> cairn.v1.DeleteObjectRequest
+	14,  // 18: cairn.v1.Meta.ListObjects:input_type -> cairn.v1.ListObjectsRequest
+	29,  // 19: cairn.v1.Meta.CreateMultipartUpload:input_type -> cairn.v1.CreateMultipartUploadRequest
+	30,  // 20: cairn.v1.Meta.GetMultipartUpload:input_type -> cairn.v1.GetMultipartUploadRequest
+	31,  // 21: cairn.v1.Meta.CommitPart:input_type -> cairn.v1.CommitPartRequest
+	32,  // 22: cairn.v1.Meta.CompleteMultipartUpload:input_type -> cairn.v1.CompleteMultipartUploadRequest
+	33,  // 23: cairn.v1.Meta.AbortMultipartUpload:input_type -> cairn.v1.AbortMultipartUploadRequest
+	34,  // 24: cairn.v1.Meta.ListParts:input_type -> cairn.v1.ListPartsRequest
+	35,  // 25: cairn.v1.Meta.ListMultipartUploads:input_type -> cairn.v1.ListMultipartUploadsRequest
+	36,  // 26: cairn.v1.Meta.SetObjectTags:input_type -> cairn.v1.SetObjectTagsRequest
+	37,  // 27: cairn.v1.Meta.SetBucketTags:input_type -> cairn.v1.SetBucketTagsRequest
+	38,  // 28: cairn.v1.Meta.SetBucketCors:input_type -> cairn.v1.SetBucketCorsRequest
+	39,  // 29: cairn.v1.Meta.SetBucketLifecycle:input_type -> cairn.v1.SetBucketLifecycleRequest
+	40,  // 30: cairn.v1.Meta.SetBucketPolicy:input_type -> cairn.v1.SetBucketPolicyRequest
+	41,  // 31: cairn.v1.Meta.SetPublicAccessBlock:input_type -> cairn.v1.SetPublicAccessBlockRequest
+	17,  // 32: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
+	19,  // 33: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
+	21,  // 34: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
+	42,  // 35: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
+	43,  // 36: cairn.v1.Meta.LookupAPIKey:input_type -> cairn.v1.LookupAPIKeyRequest
+	44,  // 37: cairn.v1.Meta.SetS3Compartment:input_type -> cairn.v1.SetS3CompartmentRequest
+	45,  // 38: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
+	46,  // 39: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
+	47,  // 40: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
+	48,  // 41: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
+	49,  // 42: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
+	50,  // 43: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
+	51,  // 44: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
+	52,  // 45: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
+	53,  // 46: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
+	54,  // 47: cairn.v1.Meta.RenameObject:input_type -> cairn.v1.RenameObjectRequest
+	55,  // 48: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
+	56,  // 49: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
+	57,  // 50: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
+	58,  // 51: cairn.v1.Meta.CreatePAR:input_type -> cairn.v1.CreatePARRequest
+	59,  // 52: cairn.v1.Meta.GetPAR:input_type -> cairn.v1.GetPARRequest
+	60,  // 53: cairn.v1.Meta.ListPARs:input_type -> cairn.v1.ListPARsRequest
+	61,  // 54: cairn.v1.Meta.DeletePAR:input_type -> cairn.v1.DeletePARRequest
+	62,  // 55: cairn.v1.Meta.LookupPAR:input_type -> cairn.v1.LookupPARRequest
+	63,  // 56: cairn.v1.Meta.RecordWorkRequest:input_type -> cairn.v1.WorkRequestRecordRequest
+	64,  // 57: cairn.v1.Meta.GetWorkRequest:input_type -> cairn.v1.WorkRequestGetRequest
+	65,  // 58: cairn.v1.Meta.ListWorkRequests:input_type -> cairn.v1.WorkRequestListRequest
+	1,   // 59: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,   // 60: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,   // 61: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,   // 62: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,   // 63: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11,  // 64: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13,  // 65: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16,  // 66: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	66,  // 67: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	67,  // 68: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	68,  // 69: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	69,  // 70: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	70,  // 71: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	71,  // 72: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	72,  // 73: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	73,  // 74: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
+	74,  // 75: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
+	75,  // 76: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
+	76,  // 77: cairn.v1.Meta.SetBucketLifecycle:output_type -> cairn.v1.SetBucketLifecycleResponse
+	77,  // 78: cairn.v1.Meta.SetBucketPolicy:output_type -> cairn.v1.SetBucketPolicyResponse
+	78,  // 79: cairn.v1.Meta.SetPublicAccessBlock:output_type -> cairn.v1.SetPublicAccessBlockResponse
+	18,  // 80: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20,  // 81: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23,  // 82: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	79,  // 83: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
+	80,  // 84: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
+	81,  // 85: cairn.v1.Meta.SetS3Compartment:output_type -> cairn.v1.SetS3CompartmentResponse
+	82,  // 86: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
+	83,  // 87: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
+	84,  // 88: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
+	85,  // 89: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
+	86,  // 90: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
+	87,  // 91: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
+	88,  // 92: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
+	89,  // 93: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
+	90,  // 94: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
+	91,  // 95: cairn.v1.Meta.RenameObject:output_type -> cairn.v1.RenameObjectResponse
+	92,  // 96: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
+	93,  // 97: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
+	94,  // 98: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
+	95,  // 99: cairn.v1.Meta.CreatePAR:output_type -> cairn.v1.CreatePARResponse
+	96,  // 100: cairn.v1.Meta.GetPAR:output_type -> cairn.v1.GetPARResponse
+	97,  // 101: cairn.v1.Meta.ListPARs:output_type -> cairn.v1.ListPARsResponse
+	98,  // 102: cairn.v1.Meta.DeletePAR:output_type -> cairn.v1.DeletePARResponse
+	99,  // 103: cairn.v1.Meta.LookupPAR:output_type -> cairn.v1.LookupPARResponse
+	100, // 104: cairn.v1.Meta.RecordWorkRequest:output_type -> cairn.v1.WorkRequestRecordResponse
+	101, // 105: cairn.v1.Meta.GetWorkRequest:output_type -> cairn.v1.WorkRequestGetResponse
+	102, // 106: cairn.v1.Meta.ListWorkRequests:output_type -> cairn.v1.WorkRequestListResponse
+	59,  // [59:107] is the sub-list for method output_type
+	11,  // [11:59] is the sub-list for method input_type
+	11,  // [11:11] is the sub-list for extension type_name
+	11,  // [11:11] is the sub-list for extension extendee
+	0,   // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_meta_proto_init() }
@@ -1680,6 +1695,7 @@ func file_cairnpb_meta_proto_init() {
 	file_cairnpb_tenancy_proto_init()
 	file_cairnpb_types_proto_init()
 	file_cairnpb_versioning_proto_init()
+	file_cairnpb_workrequest_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

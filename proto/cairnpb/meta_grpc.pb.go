@@ -64,6 +64,9 @@ const (
 	Meta_ListPARs_FullMethodName                = "/cairn.v1.Meta/ListPARs"
 	Meta_DeletePAR_FullMethodName               = "/cairn.v1.Meta/DeletePAR"
 	Meta_LookupPAR_FullMethodName               = "/cairn.v1.Meta/LookupPAR"
+	Meta_RecordWorkRequest_FullMethodName       = "/cairn.v1.Meta/RecordWorkRequest"
+	Meta_GetWorkRequest_FullMethodName          = "/cairn.v1.Meta/GetWorkRequest"
+	Meta_ListWorkRequests_FullMethodName        = "/cairn.v1.Meta/ListWorkRequests"
 )
 
 // MetaClient is the client API for Meta service.
@@ -140,6 +143,10 @@ type MetaClient interface {
 	ListPARs(ctx context.Context, in *ListPARsRequest, opts ...grpc.CallOption) (*ListPARsResponse, error)
 	DeletePAR(ctx context.Context, in *DeletePARRequest, opts ...grpc.CallOption) (*DeletePARResponse, error)
 	LookupPAR(ctx context.Context, in *LookupPARRequest, opts ...grpc.CallOption) (*LookupPARResponse, error)
+	// Work requests of the native API (workrequest.proto).
+	RecordWorkRequest(ctx context.Context, in *WorkRequestRecordRequest, opts ...grpc.CallOption) (*WorkRequestRecordResponse, error)
+	GetWorkRequest(ctx context.Context, in *WorkRequestGetRequest, opts ...grpc.CallOption) (*WorkRequestGetResponse, error)
+	ListWorkRequests(ctx context.Context, in *WorkRequestListRequest, opts ...grpc.CallOption) (*WorkRequestListResponse, error)
 }
 
 type metaClient struct {
@@ -600,6 +607,36 @@ func (c *metaClient) LookupPAR(ctx context.Context, in *LookupPARRequest, opts .
 	return out, nil
 }
 
+func (c *metaClient) RecordWorkRequest(ctx context.Context, in *WorkRequestRecordRequest, opts ...grpc.CallOption) (*WorkRequestRecordResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WorkRequestRecordResponse)
+	err := c.cc.Invoke(ctx, Meta_RecordWorkRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) GetWorkRequest(ctx context.Context, in *WorkRequestGetRequest, opts ...grpc.CallOption) (*WorkRequestGetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WorkRequestGetResponse)
+	err := c.cc.Invoke(ctx, Meta_GetWorkRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) ListWorkRequests(ctx context.Context, in *WorkRequestListRequest, opts ...grpc.CallOption) (*WorkRequestListResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WorkRequestListResponse)
+	err := c.cc.Invoke(ctx, Meta_ListWorkRequests_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MetaServer is the server API for Meta service.
 // All implementations must embed UnimplementedMetaServer
 // for forward compatibility.
@@ -674,6 +711,10 @@ type MetaServer interface {
 	ListPARs(context.Context, *ListPARsRequest) (*ListPARsResponse, error)
 	DeletePAR(context.Context, *DeletePARRequest) (*DeletePARResponse, error)
 	LookupPAR(context.Context, *LookupPARRequest) (*LookupPARResponse, error)
+	// Work requests of the native API (workrequest.proto).
+	RecordWorkRequest(context.Context, *WorkRequestRecordRequest) (*WorkRequestRecordResponse, error)
+	GetWorkRequest(context.Context, *WorkRequestGetRequest) (*WorkRequestGetResponse, error)
+	ListWorkRequests(context.Context, *WorkRequestListRequest) (*WorkRequestListResponse, error)
 	mustEmbedUnimplementedMetaServer()
 }
 
@@ -818,6 +859,15 @@ func (UnimplementedMetaServer) DeletePAR(context.Context, *DeletePARRequest) (*D
 }
 func (UnimplementedMetaServer) LookupPAR(context.Context, *LookupPARRequest) (*LookupPARResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method LookupPAR not implemented")
+}
+func (UnimplementedMetaServer) RecordWorkRequest(context.Context, *WorkRequestRecordRequest) (*WorkRequestRecordResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RecordWorkRequest not implemented")
+}
+func (UnimplementedMetaServer) GetWorkRequest(context.Context, *WorkRequestGetRequest) (*WorkRequestGetResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetWorkRequest not implemented")
+}
+func (UnimplementedMetaServer) ListWorkRequests(context.Context, *WorkRequestListRequest) (*WorkRequestListResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListWorkRequests not implemented")
 }
 func (UnimplementedMetaServer) mustEmbedUnimplementedMetaServer() {}
 func (UnimplementedMetaServer) testEmbeddedByValue()              {}
@@ -1650,6 +1700,60 @@ func _Meta_LookupPAR_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_RecordWorkRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WorkRequestRecordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).RecordWorkRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_RecordWorkRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).RecordWorkRequest(ctx, req.(*WorkRequestRecordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_GetWorkRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WorkRequestGetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).GetWorkRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_GetWorkRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).GetWorkRequest(ctx, req.(*WorkRequestGetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_ListWorkRequests_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WorkRequestListRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).ListWorkRequests(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_ListWorkRequests_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).ListWorkRequests(ctx, req.(*WorkRequestListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Meta_ServiceDesc is the grpc.ServiceDesc for Meta service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1836,6 +1940,18 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "LookupPAR",
 			Handler:    _Meta_LookupPAR_Handler,
+		},
+		{
+			MethodName: "RecordWorkRequest",
+			Handler:    _Meta_RecordWorkRequest_Handler,
+		},
+		{
+			MethodName: "GetWorkRequest",
+			Handler:    _Meta_GetWorkRequest_Handler,
+		},
+		{
+			MethodName: "ListWorkRequests",
+			Handler:    _Meta_ListWorkRequests_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -86,6 +86,11 @@ func Table() map[string]Rule {
 		cairnpb.Meta_ListPARs_FullMethodName:  {Roles: gateway},
 		cairnpb.Meta_DeletePAR_FullMethodName: {Roles: gateway},
 		cairnpb.Meta_LookupPAR_FullMethodName: {Roles: gateway},
+		// Work requests: the gateway records them and authorizes who sees
+		// them.
+		cairnpb.Meta_RecordWorkRequest_FullMethodName: {Roles: gateway},
+		cairnpb.Meta_GetWorkRequest_FullMethodName:    {Roles: gateway},
+		cairnpb.Meta_ListWorkRequests_FullMethodName:  {Roles: gateway},
 		// A gateway that could not read an object says so, for operators.
 		cairnpb.Meta_ReportUnreadable_FullMethodName: {Roles: gateway},
 		// The leader checks each reported shard before acting on it.

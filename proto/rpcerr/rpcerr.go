@@ -64,6 +64,9 @@ var (
 	ErrKeyNotFound = errors.New("access key not found")
 	// ErrPARNotFound: no pre-authenticated request of that ID or token.
 	ErrPARNotFound = errors.New("pre-authenticated request not found")
+	// ErrWorkRequestNotFound: the namespace has no work request of that ID
+	// (never made, or pruned).
+	ErrWorkRequestNotFound = errors.New("work request not found")
 	// ErrCompartmentNotFound: the namespace has no compartment of that name.
 	ErrCompartmentNotFound = errors.New("compartment not found")
 	// ErrCompartmentExists: the namespace already has a compartment of that name.
@@ -158,6 +161,7 @@ var table = []Sentinel{
 	{ErrUserExists, codes.AlreadyExists, "USER_EXISTS", false, "InternalError"},
 	{ErrKeyNotFound, codes.NotFound, "KEY_NOT_FOUND", false, "InternalError"},
 	{ErrPARNotFound, codes.NotFound, "PAR_NOT_FOUND", false, "InternalError"},
+	{ErrWorkRequestNotFound, codes.NotFound, "WORK_REQUEST_NOT_FOUND", false, "InternalError"},
 	{ErrCompartmentNotFound, codes.NotFound, "COMPARTMENT_NOT_FOUND", false, "InternalError"},
 	{ErrCompartmentExists, codes.AlreadyExists, "COMPARTMENT_EXISTS", false, "InternalError"},
 	{ErrGroupNotFound, codes.NotFound, "GROUP_NOT_FOUND", false, "InternalError"},

@@ -20,7 +20,8 @@ func (s *Server) customerKeyAllowed(r *http.Request, row opRow) error {
 	if row.customerKey {
 		return s.cfg.SSECTransport.Check(r)
 	}
-	for _, name := range []string{sse.OCIHeaderAlgorithm, sse.OCIHeaderKey, sse.OCIHeaderKeySHA256} {
+	for _, name := range []string{sse.OCIHeaderAlgorithm, sse.OCIHeaderKey, sse.OCIHeaderKeySHA256,
+		sse.OCIHeaderSourceAlgorithm, sse.OCIHeaderSourceKey, sse.OCIHeaderSourceKeySHA256} {
 		if r.Header.Get(name) != "" {
 			return refuse(codeNotImplemented, "%s does not take a customer-provided key (%s) yet", row.name, name)
 		}

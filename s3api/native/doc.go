@@ -27,5 +27,9 @@
 //   - Every error is OCI's JSON ({"code", "message"}) with its status and
 //     an opc-request-id, written by one writer (errors.go); handlers
 //     return errors, translated once.
+//   - CopyObject copies data through the object model, never buffered
+//     whole, and answers 202 only once the copy is over, with its work
+//     request recorded finished in meta (copy.go, workrequest.go): no
+//     work request is ever left IN_PROGRESS.
 //   - Anything under /n/ that is not served answers NotImplemented.
 package native

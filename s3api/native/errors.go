@@ -36,6 +36,7 @@ var (
 	codeEntityTooLarge      = Code{"RequestEntityTooLarge", http.StatusRequestEntityTooLarge}
 	codeInvalidRange        = Code{"InvalidRange", http.StatusRequestedRangeNotSatisfiable}
 	codePreconditionFailed  = Code{"PreconditionFailed", http.StatusPreconditionFailed}
+	codeIncorrectState      = Code{"IncorrectState", http.StatusConflict}
 	codeNotImplemented      = Code{"NotImplemented", http.StatusNotImplemented}
 	codeMethodNotAllowed    = Code{"MethodNotAllowed", http.StatusMethodNotAllowed}
 	codeServiceUnavailable  = Code{"ServiceUnavailable", http.StatusServiceUnavailable}
@@ -85,6 +86,7 @@ func domainErrors() []domainError {
 		{rpcerr.ErrEntityTooSmall, codeInvalidParameter, "Every part but the last must be at least 5 MiB"},
 		{rpcerr.ErrPreconditionFailed, codePreconditionFailed, "A precondition of the request failed"},
 		{rpcerr.ErrInvalidArgument, codeInvalidParameter, "The request is invalid"},
+		{rpcerr.ErrWorkRequestNotFound, codeNotAuthorized, workRequestNotFound},
 		{rpcerr.ErrPARNotFound, codeNotAuthorized, "The pre-authenticated request does not exist or you are not authorized to access it"},
 		{rpcerr.ErrCompartmentNotFound, codeNotAuthorized, "The compartment does not exist or you are not authorized to use it"},
 		{rpcerr.ErrNoLeader, codeServiceUnavailable, "The service is unavailable; retry"},

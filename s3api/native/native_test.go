@@ -64,7 +64,10 @@ func TestParse(t *testing.T) {
 		{"POST", "/n/ns/b/bk/actions/renameObject", opRenameObject, "ns", "bk", ""},
 		{"GET", "/n/ns/b/bk/actions/renameObject", opUnknown, "ns", "bk", ""},
 		{"POST", "/n/ns/b/bk/actions/renameObject/x", opUnknown, "ns", "bk", ""},
-		{"POST", "/n/ns/b/bk/actions/copyObject", opUnknown, "ns", "bk", ""}, // CopyObject: later
+		{"POST", "/n/ns/b/bk/actions/copyObject", opCopyObject, "ns", "bk", ""},
+		{"GET", "/n/ns/b/bk/actions/copyObject", opUnknown, "ns", "bk", ""},
+		{"POST", "/n/ns/b/bk/actions/copyObject/x", opUnknown, "ns", "bk", ""},
+		{"POST", "/n/ns/b/bk/actions/moveObject", opUnknown, "ns", "bk", ""},
 	}
 	for _, tc := range cases {
 		r := httptest.NewRequest(tc.method, "http://gw"+strings.ReplaceAll(tc.path, " ", "%20"), nil)
@@ -97,7 +100,7 @@ func TestParse(t *testing.T) {
 // row says what it needs.
 func TestOpTable(t *testing.T) {
 	rows := opTable()
-	for o := opUnknown + 1; o <= opDeletePAR; o++ {
+	for o := opUnknown + 1; o <= opCancelWorkRequest; o++ {
 		row, ok := rows[o]
 		if !ok || row.name == "" || row.handler == nil {
 			t.Errorf("op %d has no complete row", o)
@@ -105,9 +108,12 @@ func TestOpTable(t *testing.T) {
 		if row.objectInBody && !row.write {
 			t.Errorf("%s: objectInBody without write", row.name)
 		}
+		if row.global && (len(row.perms) > 0 || row.write || row.objectInBody) {
+			t.Errorf("%s: a global operation's handler authorizes; its row names no permission", row.name)
+		}
 	}
-	if len(rows) != int(opDeletePAR) {
-		t.Errorf("%d rows for %d operations", len(rows), opDeletePAR)
+	if len(rows) != int(opCancelWorkRequest) {
+		t.Errorf("%d rows for %d operations", len(rows), opCancelWorkRequest)
 	}
 	for _, o := range []op{opPutObject, opCreateMultipartUpload, opUploadPart, opCommitMultipartUpload} {
 		if !rows[o].write {

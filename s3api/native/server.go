@@ -41,7 +41,11 @@ type Index interface {
 	// SetS3Compartment designates compartment (a name) as where S3
 	// CreateBucket puts ns's new buckets.
 	SetS3Compartment(ctx context.Context, ns, compartment string) error
+	// GetObjectVersion returns one version of a key (CopyObject's
+	// sourceVersionId); a missing one is rpcerr.ErrObjectNotFound.
+	GetObjectVersion(ctx context.Context, ns, bucket, key, versionID string) (*cairnpb.GetObjectVersionResponse, error)
 	PARIndex
+	WorkRequestIndex
 }
 
 // MultipartIndex is the meta group's multipart uploads, the same records
@@ -107,6 +111,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1" // the S3 front end's default
+	}
 	if cfg.ClockSkew == 0 {
 		cfg.ClockSkew = DefaultClockSkew
 	}
@@ -150,6 +157,12 @@ const (
 	opGetPAR
 	opListPARs
 	opDeletePAR
+	opCopyObject
+	opGetWorkRequest
+	opListWorkRequests
+	opListWorkRequestErrors
+	opListWorkRequestLogs
+	opCancelWorkRequest
 )
 
 // handler serves one operation for an authenticated, authorized request.
@@ -171,6 +184,10 @@ type opRow struct {
 	// the handler calls authorize once it has read it. Every other
 	// operation is authorized before its handler runs.
 	objectInBody bool
+	// global: the operation is not under /n/{namespace}/ (the work
+	// requests): it acts in the caller's namespace, on the bucket of the
+	// record it names, so its handler authorizes once it has read it.
+	global bool
 	// bodySigned: the signature must cover the body (x-content-sha256,
 	// content-type, content-length). Object data is exempt, as OCI
 	// exempts it: the SDKs stream it unsigned.
@@ -215,6 +232,17 @@ func opTable() map[op]opRow {
 		opGetPAR:    {name: "GetPreauthenticatedRequest", handler: (*Server).getPAR, perms: p(policy.ParManage)},
 		opListPARs:  {name: "ListPreauthenticatedRequests", handler: (*Server).listPARs, perms: p(policy.ParManage)},
 		opDeletePAR: {name: "DeletePreauthenticatedRequest", handler: (*Server).deletePAR, perms: p(policy.ParManage)},
+
+		// CopyObject (copy.go): reading the source is this row's; writing
+		// the destination, named in the body, the handler checks.
+		opCopyObject: {name: "CopyObject", handler: (*Server).copyObject, perms: p(policy.ObjectRead), bodySigned: true, customerKey: true},
+		// Work requests (workrequest.go): OBJECT_INSPECT on the record's
+		// source bucket, which the handlers check.
+		opGetWorkRequest:        {name: "GetWorkRequest", handler: (*Server).getWorkRequest, global: true},
+		opListWorkRequests:      {name: "ListWorkRequests", handler: (*Server).listWorkRequests, global: true},
+		opListWorkRequestErrors: {name: "ListWorkRequestErrors", handler: (*Server).listWorkRequestErrors, global: true},
+		opListWorkRequestLogs:   {name: "ListWorkRequestLogs", handler: (*Server).listWorkRequestLogs, global: true},
+		opCancelWorkRequest:     {name: "CancelWorkRequest", handler: (*Server).cancelWorkRequest, global: true},
 	}
 }
 
@@ -229,8 +257,10 @@ type request struct {
 	uploadID string
 	// parID names a PAR of the bucket (/p/{parId}).
 	parID string
-	query url.Values
-	who   *principal
+	// workRequestID names a work request (/workRequests/{id}).
+	workRequestID string
+	query         url.Values
+	who           *principal
 	// refreshed: who was looked up again during this request (refresh).
 	refreshed bool
 }
@@ -238,7 +268,45 @@ type request struct {
 // parse turns r into an operation; opUnknown for anything under /n/ not
 // served (NotImplemented), and an error for what is not the native API.
 func parse(r *http.Request) (*request, error) {
-	return parsePath(r, r.URL.EscapedPath())
+	path := r.URL.EscapedPath()
+	if rest, ok := strings.CutPrefix(path, "/workRequests"); ok && (rest == "" || rest[0] == '/') {
+		return parseWorkRequest(r, rest)
+	}
+	return parsePath(r, path)
+}
+
+// workRequestItem is what is served under /workRequests/{id}: the
+// operation of each method on the work request itself (no suffix) and on
+// its errors and logs.
+func workRequestItem() map[string]map[string]op {
+	return map[string]map[string]op{
+		"":        {http.MethodGet: opGetWorkRequest, http.MethodDelete: opCancelWorkRequest},
+		"/errors": {http.MethodGet: opListWorkRequestErrors},
+		"/logs":   {http.MethodGet: opListWorkRequestLogs},
+	}
+}
+
+// parseWorkRequest parses what follows /workRequests: nothing (the list)
+// or /{id} and a suffix of workRequestItem.
+func parseWorkRequest(r *http.Request, rest string) (*request, error) {
+	req := &request{query: r.URL.Query()}
+	rest = strings.TrimPrefix(rest, "/")
+	if rest == "" {
+		if r.Method == http.MethodGet {
+			req.op = opListWorkRequests
+		}
+		return req, nil
+	}
+	id, suffix, _ := strings.Cut(rest, "/")
+	if suffix != "" {
+		suffix = "/" + suffix
+	}
+	var err error
+	if req.workRequestID, err = unescapePath(id); err != nil {
+		return nil, err
+	}
+	req.op = workRequestItem()[suffix][r.Method]
+	return req, nil
 }
 
 // parsePath parses path (escaped), r's or what follows a PAR's token.
@@ -299,10 +367,15 @@ func parsePath(r *http.Request, path string) (*request, error) {
 	if sr, ok := subresources()[segs[3]]; ok {
 		return parseSubresource(r, req, segs, sr)
 	}
-	if segs[3] == "actions" && len(segs) == 5 && segs[4] == "renameObject" && r.Method == http.MethodPost {
-		req.op = opRenameObject
+	if segs[3] == "actions" && len(segs) == 5 && r.Method == http.MethodPost {
+		req.op = actions()[segs[4]]
 	}
 	return req, nil // other actions: not served yet
+}
+
+// actions are the operations POSTed to /n/{ns}/b/{bucket}/actions/<name>.
+func actions() map[string]op {
+	return map[string]op{"renameObject": opRenameObject, "copyObject": opCopyObject}
 }
 
 // subresource is what is under /n/{ns}/b/{bucket}/<segment>: the
@@ -433,10 +506,13 @@ func (s *Server) serve(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		return err
 	}
 	req.who = who
-	if req.op != opGetNamespace && req.ns != who.ns {
+	switch {
+	case row.global:
+		req.ns = who.ns
+	case req.op != opGetNamespace && req.ns != who.ns:
 		return refuse(codeNamespaceNotFound, "Either the namespace %q does not exist or you are not authorized to access it", req.ns)
 	}
-	if !row.objectInBody {
+	if !row.objectInBody && !row.global {
 		if err := s.authorize(ctx, req, row); err != nil {
 			return err
 		}

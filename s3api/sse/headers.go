@@ -31,6 +31,10 @@ const (
 	OCIHeaderAlgorithm = "Opc-Sse-Customer-Algorithm"
 	OCIHeaderKey       = "Opc-Sse-Customer-Key"
 	OCIHeaderKeySHA256 = "Opc-Sse-Customer-Key-Sha256"
+	// The key that decrypts the source of the native CopyObject.
+	OCIHeaderSourceAlgorithm = "Opc-Source-Sse-Customer-Algorithm"
+	OCIHeaderSourceKey       = "Opc-Source-Sse-Customer-Key"
+	OCIHeaderSourceKeySHA256 = "Opc-Source-Sse-Customer-Key-Sha256"
 )
 
 var (
@@ -58,6 +62,13 @@ func CustomerKeyFromHeaders(h http.Header) (*CustomerKey, error) {
 // key digest.
 func CustomerKeyFromOCIHeaders(h http.Header) (*CustomerKey, error) {
 	return parseCustomerKey(h.Get(OCIHeaderAlgorithm), h.Get(OCIHeaderKey), h.Get(OCIHeaderKeySHA256), (*CustomerKey).KeySHA256)
+}
+
+// SourceKeyFromOCICopyHeaders parses and checks the three
+// opc-source-sse-customer-* headers, which decrypt the source of the
+// native API's CopyObject. It returns nil, nil when none is present.
+func SourceKeyFromOCICopyHeaders(h http.Header) (*CustomerKey, error) {
+	return parseCustomerKey(h.Get(OCIHeaderSourceAlgorithm), h.Get(OCIHeaderSourceKey), h.Get(OCIHeaderSourceKeySHA256), (*CustomerKey).KeySHA256)
 }
 
 // SourceKeyFromCopyHeaders parses and checks the three
@@ -137,7 +148,7 @@ func CheckServerSide(h http.Header, customer *CustomerKey) error {
 // source, in S3's names or the native API's.
 func hasCustomerHeaders(h http.Header) bool {
 	for _, name := range []string{HeaderAlgorithm, HeaderKey, HeaderKeyMD5, HeaderCopySourceAlgorithm, HeaderCopySourceKey, HeaderCopySourceKeyMD5,
-		OCIHeaderAlgorithm, OCIHeaderKey, OCIHeaderKeySHA256} {
+		OCIHeaderAlgorithm, OCIHeaderKey, OCIHeaderKeySHA256, OCIHeaderSourceAlgorithm, OCIHeaderSourceKey, OCIHeaderSourceKeySHA256} {
 		if h.Get(name) != "" {
 			return true
 		}

@@ -58,8 +58,8 @@ func (o *ociCLI) run(t *testing.T, args ...string) string {
 	return runClient(t, 60*time.Second, "", o.env, o.bin, all...)
 }
 
-// testOCICLI drives the OCI CLI through the native API: put, get and
-// list one object, bulk-upload a tree whose largest file goes in parts,
+// testOCICLI drives the OCI CLI through the native API: put, get, copy
+// and list one object, bulk-upload a tree whose largest file goes in parts,
 // bulk-download it again, and a PAR the CLI creates, used with curl.
 func testOCICLI(t *testing.T, c *harness.Cluster, k *ociKey) {
 	cli := newOCICLI(t, c, k)
@@ -83,6 +83,22 @@ func testOCICLI(t *testing.T, c *harness.Cluster, k *ociKey) {
 	if head["opc-meta-origin"] != "cli" || head["content-type"] != "text/plain" {
 		t.Errorf("head after put: %v", head)
 	}
+
+	// CopyObject: the CLI waits on the work request until it is over.
+	var copied struct {
+		Data struct {
+			Status        string `json:"status"`
+			OperationType string `json:"operation-type"`
+		} `json:"data"`
+	}
+	out := cli.run(t, "os", "object", "copy", "-bn", bucket, "--source-object-name", "one/small.txt",
+		"--destination-bucket", bucket, "--destination-object-name", "one/copy.txt", "--destination-region", c.Region,
+		"--wait-for-state", "COMPLETED", "--wait-for-state", "FAILED", "--wait-interval-seconds", "1")
+	if err := json.Unmarshal([]byte(out), &copied); err != nil || copied.Data.Status != "COMPLETED" || copied.Data.OperationType != "COPY_OBJECT" {
+		t.Fatalf("object copy printed %q (%v)", out, err)
+	}
+	cli.run(t, "os", "object", "get", "-bn", bucket, "--name", "one/copy.txt", "--file", got)
+	sameFile(t, small, got)
 
 	// A tree: a file the CLI sends in 5 MiB parts (it goes multipart for a
 	// file larger than --part-size; bulk-upload has no threshold flag) and
@@ -108,7 +124,7 @@ func testOCICLI(t *testing.T, c *harness.Cluster, k *ociKey) {
 		SkippedObjects  []any          `json:"skipped-objects"`
 		UploadFailures  map[string]any `json:"upload-failures"`
 	}
-	out := cli.run(t, "os", "object", "bulk-upload", "-bn", bucket, "--src-dir", src, "--prefix", "tree/",
+	out = cli.run(t, "os", "object", "bulk-upload", "-bn", bucket, "--src-dir", src, "--prefix", "tree/",
 		"--part-size", "5", "--parallel-upload-count", "2")
 	if err := json.Unmarshal([]byte(out), &up); err != nil {
 		t.Fatalf("bulk-upload printed %q: %v", out, err)

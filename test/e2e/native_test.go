@@ -404,6 +404,117 @@ assert [o.name for o in oc.list_objects(ns, "ren").data.objects] == ["new/big"]
 print("ok")
 `
 
+// copyScript: CopyObject copies an object within a bucket and to another
+// bucket, answering 202 with a work request the SDK waits on until it is
+// COMPLETED; the copy has the source's bytes, metadata and content
+// headers (boto3 reads them too), or the metadata the copy names. A copy
+// onto an existing object with destinationObjectIfNoneMatchETag '*' fails
+// its work request and writes nothing; a copy to another region, of a
+// missing source or into another namespace is refused at once. It prints
+// "ok" and a completed work request's ID.
+const copyScript = `
+import os, time, oci, boto3
+from botocore.config import Config
+from oci.object_storage.models import CreateBucketDetails, CopyObjectDetails
+cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
+       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
+oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
+                                            retry_strategy=oci.retry.NoneRetryStrategy())
+s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"],
+                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
+                  config=Config(s3={"addressing_style": "path"}))
+def refused(code, status, f, *a, **kw):
+    try:
+        f(*a, **kw)
+    except oci.exceptions.ServiceError as e:
+        assert (e.code, e.status) == (code, status), (e.code, e.status, e.message)
+        return
+    raise AssertionError("%s succeeded" % f.__name__)
+
+ns = oc.get_namespace().data
+region = os.environ["REGION"]
+for b in ("cpsrc", "cpdst"):
+    oc.create_bucket(ns, CreateBucketDetails(name=b, compartment_id=os.environ["TENANCY"]))
+
+def details(src, bucket, name, **kw):
+    return CopyObjectDetails(source_object_name=src, destination_region=region, destination_namespace=ns,
+                             destination_bucket=bucket, destination_object_name=name, **kw)
+
+def copied(resp):
+    assert resp.status == 202, resp.status
+    wid = resp.headers["opc-work-request-id"]
+    for _ in range(100):
+        wr = oc.get_work_request(wid).data
+        if wr.status in ("COMPLETED", "FAILED", "CANCELED"):
+            return wr
+        time.sleep(0.1)
+    raise AssertionError("work request %s did not finish" % wid)
+
+done = []
+for name, size in (("small", 100), ("big", 300000)):  # inline and erasure coded
+    data = os.urandom(size)
+    put = oc.put_object(ns, "cpsrc", name, data, opc_meta={"color": "green"}, content_type="text/x-cp",
+                        content_language="de")
+    for bucket, dst in (("cpsrc", name + ".copy"), ("cpdst", "in/" + name)):
+        wr = copied(oc.copy_object(ns, "cpsrc", details(name, bucket, dst)))
+        assert wr.status == "COMPLETED" and wr.operation_type == "COPY_OBJECT" and wr.percent_complete == 100, wr
+        assert wr.compartment_id == os.environ["TENANCY"] and wr.time_accepted and wr.time_finished, wr
+        written = [r.metadata for r in wr.resources if r.action_type == "WRITTEN"]
+        assert written == [{"NAMESPACE": ns, "BUCKET": bucket, "OBJECT": dst, "REGION": region}], wr.resources
+        assert oc.list_work_request_errors(wr.id).data == [], wr.id
+        assert "Copied %d bytes" % size in oc.list_work_request_logs(wr.id).data[0].message
+        done.append(wr.id)
+        g = oc.get_object(ns, bucket, dst)
+        assert g.data.content == data and g.headers["etag"] == put.headers["etag"], "bytes of the copy"
+        assert g.headers["opc-meta-color"] == "green" and g.headers["content-type"] == "text/x-cp", dict(g.headers)
+        assert g.headers["content-language"] == "de", dict(g.headers)
+        b = s3.get_object(Bucket=bucket, Key=dst)
+        assert b["Body"].read() == data and b["Metadata"] == {"color": "green"}, b
+    assert oc.get_object(ns, "cpsrc", name).data.content == data, "the source changed"
+
+# destinationObjectMetadata replaces the source's.
+wr = copied(oc.copy_object(ns, "cpsrc", details("small", "cpdst", "relabelled",
+                                                destination_object_metadata={"opc-meta-shade": "blue"})))
+assert wr.status == "COMPLETED", wr
+h = oc.head_object(ns, "cpdst", "relabelled").headers
+assert h.get("opc-meta-shade") == "blue" and "opc-meta-color" not in h, dict(h)
+assert h["content-type"] == "text/x-cp", dict(h)
+
+listed = [w.id for w in oc.list_work_requests(os.environ["TENANCY"]).data]
+assert set(done + [wr.id]) <= set(listed), (done, listed)
+refused("IncorrectState", 409, oc.cancel_work_request, wr.id)
+refused("NotAuthorizedOrNotFound", 404, oc.get_work_request, "ocid1.objectstorageworkrequest.oc1..nosuch")
+
+# destinationObjectIfNoneMatchETag '*' onto an existing object: the work
+# request fails with PreconditionFailed and the object stays as it was.
+oc.put_object(ns, "cpdst", "existing", b"keep me")
+wr = copied(oc.copy_object(ns, "cpsrc", details("big", "cpdst", "existing", destination_object_if_none_match_e_tag="*")))
+assert wr.status == "FAILED", wr
+errs = oc.list_work_request_errors(wr.id).data
+assert [e.code for e in errs] == ["PreconditionFailed"], errs
+assert oc.get_object(ns, "cpdst", "existing").data.content == b"keep me"
+wr = copied(oc.copy_object(ns, "cpsrc", details("big", "cpdst", "existing", destination_object_if_match_e_tag="0" * 32)))
+assert wr.status == "FAILED", wr
+wr = copied(oc.copy_object(ns, "cpsrc", details("big", "cpdst", "fresh", destination_object_if_none_match_e_tag="*")))
+assert wr.status == "COMPLETED", wr
+wr = copied(oc.copy_object(ns, "cpsrc", details("big", "cpdst", "fresh2", source_object_if_match_e_tag="0" * 32)))
+assert wr.status == "FAILED", wr
+refused("ObjectNotFound", 404, oc.get_object, ns, "cpdst", "fresh2")
+
+# Refused at once: another region, a missing source, another namespace,
+# a missing destination bucket. Nothing is written.
+refused("InvalidParameter", 400, oc.copy_object, ns, "cpsrc",
+        CopyObjectDetails(source_object_name="small", destination_region="eu-frankfurt-1", destination_namespace=ns,
+                          destination_bucket="cpdst", destination_object_name="elsewhere"))
+refused("ObjectNotFound", 404, oc.copy_object, ns, "cpsrc", details("missing", "cpdst", "elsewhere"))
+refused("BucketNotFound", 404, oc.copy_object, ns, "cpsrc", details("small", "nosuchbucket", "elsewhere"))
+refused("NamespaceNotFound", 404, oc.copy_object, ns, "cpsrc",
+        CopyObjectDetails(source_object_name="small", destination_region=region, destination_namespace="someoneelse",
+                          destination_bucket="cpdst", destination_object_name="elsewhere"))
+refused("ObjectNotFound", 404, oc.get_object, ns, "cpdst", "elsewhere")
+print("ok", done[0])
+`
+
 // TestNativeAPI: the native Object Storage API through the OCI Python
 // SDK, with a key uploaded by cairnctl; the same dataset through boto3;
 // and the refusals of OCI's signature scheme.
@@ -441,6 +552,57 @@ func TestNativeAPI(t *testing.T) {
 	t.Run("rename", func(t *testing.T) {
 		if out := runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, renameScript); strings.TrimSpace(string(out)) != "ok" {
 			t.Fatalf("script printed %q", out)
+		}
+	})
+
+	// CopyObject and its work requests; a caller who may write the
+	// destination but not read the source is refused and nothing is
+	// written, and does not see the others' work requests.
+	t.Run("copy", func(t *testing.T) {
+		out := strings.Fields(string(runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, copyScript)))
+		if len(out) != 2 || out[0] != "ok" {
+			t.Fatalf("script printed %q", out)
+		}
+		wrID := out[1]
+		ctl(t, c, "user", "create", "-n", "ocitenant", "copier")
+		ctl(t, c, "group", "create", "-n", "ocitenant", "cpwriters")
+		ctl(t, c, "group", "add-user", "-n", "ocitenant", "cpwriters", "copier")
+		ctl(t, c, "policy", "create", "-n", "ocitenant", "cpdst-only", "--statement",
+			"Allow group cpwriters to manage objects in tenancy where target.bucket.name = 'cpdst'")
+		copier := uploadAPIKey(t, c, "ocitenant", "copier")
+		do := func(who *ociKey, method, path string, body []byte) (int, string) {
+			req, err := http.NewRequest(method, c.Endpoint+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signedRequest(t, req, who, who.KeyID, time.Now(), body, nil)
+			return ociError(t, req)
+		}
+		copyBody := func(srcName, dstName string) []byte {
+			return []byte(`{"sourceObjectName":"` + srcName + `","destinationRegion":"` + c.Region +
+				`","destinationNamespace":"ocitenant","destinationBucket":"cpdst","destinationObjectName":"` + dstName + `"}`)
+		}
+		if status, code := do(copier, http.MethodPost, "/n/ocitenant/b/cpsrc/actions/copyObject", copyBody("small", "copier-copy")); status != 404 || code != "NotAuthorizedOrNotFound" {
+			t.Errorf("copy without read on the source: %d %q, want 404 NotAuthorizedOrNotFound", status, code)
+		}
+		if status, code := do(k, http.MethodGet, "/n/ocitenant/b/cpdst/o/copier-copy", nil); status != 404 || code != "ObjectNotFound" {
+			t.Errorf("a refused copy wrote its destination: GET answers %d %q", status, code)
+		}
+		// Within cpdst, where the copier may read and write, it copies.
+		if status, code := do(copier, http.MethodPost, "/n/ocitenant/b/cpdst/actions/copyObject", copyBody("existing", "copier-copy")); status != 202 {
+			t.Errorf("the copier's copy within cpdst: %d %q, want 202", status, code)
+		}
+		if status, _ := do(k, http.MethodGet, "/n/ocitenant/b/cpdst/o/copier-copy", nil); status != 200 {
+			t.Errorf("the copier's copy: GET answers %d", status)
+		}
+		// alice's work request reads cpsrc, which the copier may not inspect.
+		for _, path := range []string{"/workRequests/" + wrID, "/workRequests/" + wrID + "/errors", "/workRequests/" + wrID + "/logs"} {
+			if status, code := do(copier, http.MethodGet, path, nil); status != 404 || code != "NotAuthorizedOrNotFound" {
+				t.Errorf("the copier GET %s: %d %q, want 404 NotAuthorizedOrNotFound", path, status, code)
+			}
+		}
+		if status, _ := do(k, http.MethodGet, "/workRequests/"+wrID, nil); status != 200 {
+			t.Errorf("alice GET her work request: %d", status)
 		}
 	})
 
