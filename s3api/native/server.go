@@ -145,6 +145,10 @@ const (
 	opGetPAR
 	opListPARs
 	opDeletePAR
+	// Multipart uploads through a PAR (par_multipart.go): made by a PUT
+	// with opc-multipart: true, committed with every part uploaded.
+	opPARCreateUpload
+	opPARCommitUpload
 )
 
 // handler serves one operation for an authenticated, authorized request.
@@ -206,6 +210,9 @@ func opTable() map[op]opRow {
 		opGetPAR:    {name: "GetPreauthenticatedRequest", handler: (*Server).getPAR, perms: p(policy.ParManage)},
 		opListPARs:  {name: "ListPreauthenticatedRequests", handler: (*Server).listPARs, perms: p(policy.ParManage)},
 		opDeletePAR: {name: "DeletePreauthenticatedRequest", handler: (*Server).deletePAR, perms: p(policy.ParManage)},
+		// Only through a PAR: parse never returns them.
+		opPARCreateUpload: {name: "CreateMultipartUpload (PAR)", handler: (*Server).createUploadThroughPAR, write: true},
+		opPARCommitUpload: {name: "CommitMultipartUpload (PAR)", handler: (*Server).commitUploadThroughPAR, write: true},
 	}
 }
 
@@ -220,6 +227,9 @@ type request struct {
 	uploadID string
 	// parID names a PAR of the bucket (/p/{parId}).
 	parID string
+	// parToken is the token of the PAR the request came through; empty
+	// for an authenticated request.
+	parToken string
 	query url.Values
 	who   *principal
 }
