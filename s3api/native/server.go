@@ -230,8 +230,8 @@ type request struct {
 	// parToken is the token of the PAR the request came through; empty
 	// for an authenticated request.
 	parToken string
-	query url.Values
-	who   *principal
+	query    url.Values
+	who      *principal
 }
 
 // parse turns r into an operation; opUnknown for anything under /n/ not
