@@ -153,6 +153,7 @@ func commandRows() []commandRow {
 		// The ID and token hash come from the proposer: a retry is a no-op.
 		{field: "create_par", apply: timed(applyCreatePAR)},
 		{field: "delete_par", apply: plain(applyDeletePAR)},
+		{field: "prune_pars", apply: timed(applyPrunePARs)},
 	}
 }
 
