@@ -39,7 +39,8 @@
 //     rename.go (the native API's RenameObject:
 //     a current version moved to a new name in one apply), par.go (the
 //     native API's pre-authenticated requests, found by their token's
-//     SHA-256; the token itself is never stored).
+//     SHA-256; the token itself is never stored; the records of dead
+//     ones pruned by the leader's par-expiry job).
 //   - fsmtest/: command builders shared by the tests of fsm and meta.
 //   - fsmfixture/: the FSM as a fixture (a fresh store, commands applied
 //     as Raft applies them, reads of what they left) for the tests of
