@@ -98,21 +98,31 @@ func assignOCID(b *pebble.Batch, current, drawn string, ref *cairnpb.OCIDRef) (s
 	if current != "" {
 		return current, false, nil
 	}
+	if err := ocidFree(b, drawn, ref); err != nil {
+		return "", false, err
+	}
+	return drawn, true, putProto(b, ocidKey(drawn), ref)
+}
+
+// ocidFree checks that drawn is an OCID of ref's kind that no record
+// holds, so that an apply assigning several checks them all before it
+// writes any.
+func ocidFree(r pebble.Reader, drawn string, ref *cairnpb.OCIDRef) error {
 	kind := "user"
 	if ref.GetUser() == "" {
 		kind = "tenancy"
 	}
 	if !validOCID(kind, drawn) {
-		return "", false, Invalid("assign OCID: %q is not a %s OCID", drawn, kind)
+		return Invalid("assign OCID: %q is not a %s OCID", drawn, kind)
 	}
-	ok, err := GetProto(b, ocidKey(drawn), &cairnpb.OCIDRef{})
+	ok, err := GetProto(r, ocidKey(drawn), &cairnpb.OCIDRef{})
 	if err != nil {
-		return "", false, err
+		return err
 	}
 	if ok {
-		return "", false, Invalid("assign OCID: %q is taken", drawn) // random: a clash is a bug
+		return Invalid("assign OCID: %q is taken", drawn) // random: a clash is a bug
 	}
-	return drawn, true, putProto(b, ocidKey(drawn), ref)
+	return nil
 }
 
 // indexOCID writes the OCIDs a CreateNamespace or CreateUser carries
@@ -154,6 +164,13 @@ func applyUploadAPIKey(b *pebble.Batch, now int64, c *cairnpb.UploadAPIKeyCmd) e
 		return Invalid("upload API key: user %q already has %d API keys, the most a user may have; delete one first",
 			k.GetUser(), maxAPIKeysPerUser)
 	}
+	userRef := &cairnpb.OCIDRef{Namespace: u.GetNamespace(), User: u.GetName()}
+	if u.GetOcid() == "" {
+		// Checked before the namespace's OCID is written: a refusal writes nothing.
+		if err := ocidFree(b, c.GetUserOcid(), userRef); err != nil {
+			return err
+		}
+	}
 	nsOCID, changed, err := assignOCID(b, n.GetOcid(), c.GetNamespaceOcid(), &cairnpb.OCIDRef{Namespace: n.GetName()})
 	if err != nil {
 		return err
@@ -164,7 +181,7 @@ func applyUploadAPIKey(b *pebble.Batch, now int64, c *cairnpb.UploadAPIKeyCmd) e
 			return err
 		}
 	}
-	userOCID, changed, err := assignOCID(b, u.GetOcid(), c.GetUserOcid(), &cairnpb.OCIDRef{Namespace: u.GetNamespace(), User: u.GetName()})
+	userOCID, changed, err := assignOCID(b, u.GetOcid(), c.GetUserOcid(), userRef)
 	if err != nil {
 		return err
 	}
