@@ -26,7 +26,7 @@ func TestLeaderJobsFollowLeadership(t *testing.T) {
 	ctx := testCtx(t, 60*time.Second)
 	c := MakeTestCluster(t, 3, nil)
 	c.WaitAll(ctx)
-	names := []string{jobs.NameGC, jobs.NameRepair, jobs.NameRebalance, jobs.NameOrphans, jobs.NameInventory, jobs.NameShardChecks, jobs.NameLifecycle}
+	names := []string{jobs.NameGC, jobs.NameRepair, jobs.NameRebalance, jobs.NameOrphans, jobs.NameInventory, jobs.NameShardChecks, jobs.NameLifecycle, jobs.NamePARExpiry}
 
 	check := func(lead int) {
 		t.Helper()

@@ -117,3 +117,44 @@ func (s *Server) lookupPAR(ctx context.Context, req *cairnpb.LookupPARRequest) (
 	}
 	return resp, nil
 }
+
+// Admin: operators audit a namespace's PARs and revoke them
+// (cairnctl par list|delete). Records go out without their token hashes.
+
+func (a *adminService) AdminListPARs(ctx context.Context, req *cairnpb.AdminListPARsRequest) (*cairnpb.AdminListPARsResponse, error) {
+	if err := validName("namespace", req.GetNamespace()); err != nil {
+		return nil, err
+	}
+	if b := req.GetBucket(); b != "" {
+		if err := validName("bucket name", b); err != nil {
+			return nil, err
+		}
+	}
+	return routeAdmin(ctx, a.s, req, a.s.adminListPARs, cairnpb.AdminClient.AdminListPARs)
+}
+
+func (a *adminService) AdminDeletePAR(ctx context.Context, req *cairnpb.DeletePARRequest) (*cairnpb.DeletePARResponse, error) {
+	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
+		return nil, err
+	}
+	if err := validName("PAR ID", req.GetId()); err != nil {
+		return nil, err
+	}
+	return routeAdmin(ctx, a.s, req, a.s.deletePAR, cairnpb.AdminClient.AdminDeletePAR)
+}
+
+func (s *Server) adminListPARs(ctx context.Context, req *cairnpb.AdminListPARsRequest) (*cairnpb.AdminListPARsResponse, error) {
+	resp := &cairnpb.AdminListPARsResponse{}
+	err := s.read(ctx, func(r pebble.Reader) error {
+		if _, err := fsm.GetNamespace(r, req.GetNamespace()); err != nil {
+			return err
+		}
+		var err error
+		resp.Pars, err = fsm.ListNamespacePARs(r, req.GetNamespace(), req.GetBucket())
+		return err
+	})
+	for _, p := range resp.GetPars() {
+		p.TokenHash = nil
+	}
+	return resp, err
+}

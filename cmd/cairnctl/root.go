@@ -46,7 +46,7 @@ func newRootCmd() *cobra.Command {
 	g.registerTokenFlags(root)
 	g.registerTLSFlags(root)
 	root.AddCommand(newStatusCmd(g))
-	root.AddCommand(newNamespaceCmd(g), newUserCmd(g), newKeyCmd(g), newAPIKeyCmd(g))
+	root.AddCommand(newNamespaceCmd(g), newUserCmd(g), newKeyCmd(g), newAPIKeyCmd(g), newPARCmd(g))
 	root.AddCommand(newCompartmentCmd(g), newGroupCmd(g), newPolicyCmd(g))
 	root.AddCommand(newMasterKeyCmd(g))
 	root.AddCommand(newMetaCmd(g), newNodeCmd(g), newBucketCmd(g))

@@ -155,6 +155,7 @@ func commandRows() []commandRow {
 		{field: "delete_par", apply: plain(applyDeletePAR)},
 		// A retry of the same record changes nothing.
 		{field: "record_work_request", apply: timed(applyRecordWorkRequest)},
+		{field: "prune_pars", apply: timed(applyPrunePARs)},
 	}
 }
 

@@ -261,7 +261,7 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 			id := g.name("par", 4)
 			hash := sha256.Sum256([]byte(id + g.name("t", 2)))
 			return &cairnpb.CreatePARCmd{Par: &cairnpb.PAR{Id: id, Namespace: fuzzNS, Bucket: g.anyBucket(), Name: "n",
-				ObjectName: g.key(), AccessType: "ObjectRead", ExpiresUnixNano: 1, Creator: "u", TokenHash: hash[:]}}
+				ObjectName: g.key(), AccessType: "ObjectRead", ExpiresUnixNano: pick(g, int64(1), 1<<61), Creator: "u", TokenHash: hash[:]}}
 		},
 		"delete_par": func(g *fuzzGen) proto.Message {
 			return &cairnpb.DeletePARCmd{Namespace: fuzzNS, Bucket: g.anyBucket(), Id: g.name("par", 4)}
@@ -282,6 +282,19 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 				w.Errors = []*cairnpb.WorkRequestError{{Code: "PreconditionFailed", Message: "m", UnixNano: finished}}
 			}
 			return &cairnpb.WorkRequestRecordCmd{WorkRequest: w}
+		},
+		"prune_pars": func(g *fuzzGen) proto.Message {
+			c := &cairnpb.PrunePARsCmd{}
+			switch {
+			case g.oneIn(8):
+				c.ExpiredBeforeUnixNano = 1 << 62 // after the command's time: refused
+			case g.oneIn(2):
+				c.ExpiredBeforeUnixNano = 1
+			}
+			for range 3 {
+				c.Pars = append(c.Pars, &cairnpb.DeletePARCmd{Namespace: fuzzNS, Bucket: g.anyBucket(), Id: g.name("par", 4)})
+			}
+			return c
 		},
 		"set_bucket_policy": func(g *fuzzGen) proto.Message {
 			return &cairnpb.SetBucketPolicyCmd{Namespace: fuzzNS, Name: g.anyBucket(), Policy: g.name(`{"Statement":[]}`, 2), Public: g.oneIn(2)}

@@ -41,7 +41,8 @@
 //     rename.go (the native API's RenameObject:
 //     a current version moved to a new name in one apply), par.go (the
 //     native API's pre-authenticated requests, found by their token's
-//     SHA-256; the token itself is never stored), workrequest.go (the
+//     SHA-256; the token itself is never stored; the records of dead
+//     ones pruned by the leader's par-expiry job), workrequest.go (the
 //     native API's work requests, recorded finished and pruned by age and
 //     count per namespace in the apply that records one).
 //   - fsmtest/: command builders shared by the tests of fsm and meta.

@@ -3,6 +3,7 @@ package fsm
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -116,6 +117,100 @@ func ListPARs(r pebble.Reader, ns, bucket, prefix string) ([]*cairnpb.PAR, error
 	return out, err
 }
 
+// ListNamespacePARs returns the PARs of every bucket of namespace ns, or
+// of bucket alone when it is not empty, by bucket then ID: the records
+// Admin shows operators. PARs whose bucket is gone or was made again are
+// left out, as ListPARs leaves them out.
+func ListNamespacePARs(r pebble.Reader, ns, bucket string) ([]*cairnpb.PAR, error) {
+	if bucket != "" {
+		return ListPARs(r, ns, bucket, "")
+	}
+	prefix := append([]byte(tagPAR), ns...)
+	prefix = append(prefix, 0)
+	var out []*cairnpb.PAR
+	var scanErr error
+	err := ScanProtos(r, prefix, func() *cairnpb.PAR { return &cairnpb.PAR{} }, func(p *cairnpb.PAR) {
+		if scanErr != nil {
+			return
+		}
+		dead, err := parBucketGone(r, p)
+		switch {
+		case err != nil:
+			scanErr = err
+		case !dead:
+			out = append(out, p)
+		}
+	})
+	if err == nil {
+		err = scanErr
+	}
+	return out, err
+}
+
+// parBucketGone reports whether p's bucket is gone or was made again:
+// then p can never be used.
+func parBucketGone(r pebble.Reader, p *cairnpb.PAR) (bool, error) {
+	_, err := liveBucket(r, p)
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.Is(err, rpcerr.ErrBucketNotFound), errors.Is(err, rpcerr.ErrPARNotFound):
+		return true, nil
+	}
+	return false, err
+}
+
+// PrunablePARs examines up to limit PAR records in key order, from key
+// from (nil: the first), and returns those that can never be used again:
+// expired at or before expiredBefore, or of a bucket that is gone or was
+// made again. next is the key to go on from, nil when the scan reached
+// the end.
+func PrunablePARs(r pebble.Reader, expiredBefore int64, from []byte, limit int) (found []*cairnpb.DeletePARCmd, next []byte, err error) {
+	lower := []byte(tagPAR)
+	if from != nil {
+		lower = from
+	}
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: PrefixEnd([]byte(tagPAR))})
+	if err != nil {
+		return nil, nil, fmt.Errorf("meta: scan PARs: %w", err)
+	}
+	defer it.Close()
+	n := 0
+	for valid := it.First(); valid; valid = it.Next() {
+		if n == limit {
+			return found, bytes.Clone(it.Key()), nil
+		}
+		n++
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, nil, fmt.Errorf("meta: scan PARs: %w", err)
+		}
+		p := &cairnpb.PAR{}
+		if err := proto.Unmarshal(v, p); err != nil {
+			return nil, nil, fmt.Errorf("meta: decode %q: %w", it.Key(), err)
+		}
+		prunable, err := parPrunable(r, p, expiredBefore)
+		if err != nil {
+			return nil, nil, err
+		}
+		if prunable {
+			found = append(found, &cairnpb.DeletePARCmd{Namespace: p.GetNamespace(), Bucket: p.GetBucket(), Id: p.GetId()})
+		}
+	}
+	if err := it.Error(); err != nil {
+		return nil, nil, fmt.Errorf("meta: scan PARs: %w", err)
+	}
+	return found, nil, nil
+}
+
+// parPrunable reports whether p can never be used again.
+func parPrunable(r pebble.Reader, p *cairnpb.PAR, expiredBefore int64) (bool, error) {
+	if p.GetExpiresUnixNano() <= expiredBefore {
+		return true, nil
+	}
+	return parBucketGone(r, p)
+}
+
 // LookupPAR returns the PAR whose token hashes to hash, when its bucket
 // is still the one it was made for. Expiry is the caller's to check,
 // against its clock.
@@ -184,4 +279,37 @@ func applyDeletePAR(b *pebble.Batch, c *cairnpb.DeletePARCmd) error {
 		return err
 	}
 	return del(b, parHashKey(p.GetTokenHash()))
+}
+
+// applyPrunePARs removes the named PARs that can never be used again,
+// judged again here: a PAR that changed since the job read it is left.
+func applyPrunePARs(b *pebble.Batch, now int64, c *cairnpb.PrunePARsCmd) error {
+	if c.GetExpiredBeforeUnixNano() > now {
+		return Invalid("prune PARs: the expiry cutoff is after the command's time")
+	}
+	for _, ref := range c.GetPars() {
+		key := parKey(ref.GetNamespace(), ref.GetBucket(), ref.GetId())
+		p := &cairnpb.PAR{}
+		ok, err := GetProto(b, key, p)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		prunable, err := parPrunable(b, p, c.GetExpiredBeforeUnixNano())
+		if err != nil {
+			return err
+		}
+		if !prunable {
+			continue
+		}
+		if err := del(b, key); err != nil {
+			return err
+		}
+		if err := del(b, parHashKey(p.GetTokenHash())); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -41,6 +41,8 @@
 //     records anything.
 //   - lifecycle.go: bucket lifecycle rules ("lifecycle"): walks of the
 //     FSM's expiry index from replicated cursors (docs/lifecycle.md).
+//   - par_expiry.go: the removal of dead PAR records ("par-expiry"):
+//     expired a day ago, or of a bucket that is gone.
 //   - rewrap.go: the master key re-wrap ("rewrap", with a keyring only),
 //     and the sealed form of access key secrets (SealSecret, SecretOf)
 //     that meta's services share.

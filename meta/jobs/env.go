@@ -22,6 +22,7 @@ const (
 	NameInventory   = "inventory"
 	NameShardChecks = "shard-checks"
 	NameLifecycle   = "lifecycle"
+	NamePARExpiry   = "par-expiry"
 )
 
 // Env is what the jobs use of the meta node that runs them. The node

@@ -40,6 +40,7 @@ func (s *Set) Jobs() []leaderjob.Job {
 		&inventoryJob{s: s},
 		&shardCheckJob{s: s},
 		s.lifecycle,
+		newPARExpiryJob(s.env),
 	}
 	if s.env.Keyring != nil {
 		list = append(list, &rewrapJob{s: s})

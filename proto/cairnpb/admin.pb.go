@@ -435,7 +435,7 @@ var File_cairnpb_admin_proto protoreflect.FileDescriptor
 
 const file_cairnpb_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x13cairnpb/admin.proto\x12\bcairn.v1\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/masterkey.proto\x1a\x18cairnpb/membership.proto\x1a\x12cairnpb/meta.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tenancy.proto\"\x0f\n" +
+	"\x13cairnpb/admin.proto\x12\bcairn.v1\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/masterkey.proto\x1a\x18cairnpb/membership.proto\x1a\x12cairnpb/meta.proto\x1a\x11cairnpb/par.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tenancy.proto\"\x0f\n" +
 	"\rStatusRequest\"\x90\x01\n" +
 	"\x10MetaMemberStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
@@ -469,7 +469,7 @@ const file_cairnpb_admin_proto_rawDesc = "" +
 	" \x01(\tR\bprogress\"Z\n" +
 	"\x12LeaderJobsResponse\x12\x1b\n" +
 	"\tleader_id\x18\x01 \x01(\tR\bleaderId\x12'\n" +
-	"\x04jobs\x18\x02 \x03(\v2\x13.cairn.v1.LeaderJobR\x04jobs2\xf0\x19\n" +
+	"\x04jobs\x18\x02 \x03(\v2\x13.cairn.v1.LeaderJobR\x04jobs2\x8d\x1b\n" +
 	"\x05Admin\x12;\n" +
 	"\x06Status\x12\x17.cairn.v1.StatusRequest\x1a\x18.cairn.v1.StatusResponse\x12V\n" +
 	"\x0fCreateNamespace\x12 .cairn.v1.CreateNamespaceRequest\x1a!.cairn.v1.CreateNamespaceResponse\x12S\n" +
@@ -514,7 +514,9 @@ const file_cairnpb_admin_proto_rawDesc = "" +
 	"\x0fMasterKeyStatus\x12 .cairn.v1.MasterKeyStatusRequest\x1a!.cairn.v1.MasterKeyStatusResponse\x12P\n" +
 	"\rSetNodeWeight\x12\x1e.cairn.v1.SetNodeWeightRequest\x1a\x1f.cairn.v1.SetNodeWeightResponse\x12D\n" +
 	"\tRebalance\x12\x1a.cairn.v1.RebalanceRequest\x1a\x1b.cairn.v1.RebalanceResponse\x12V\n" +
-	"\x0fRebalanceStatus\x12 .cairn.v1.RebalanceStatusRequest\x1a!.cairn.v1.RebalanceStatusResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
+	"\x0fRebalanceStatus\x12 .cairn.v1.RebalanceStatusRequest\x1a!.cairn.v1.RebalanceStatusResponse\x12P\n" +
+	"\rAdminListPARs\x12\x1e.cairn.v1.AdminListPARsRequest\x1a\x1f.cairn.v1.AdminListPARsResponse\x12I\n" +
+	"\x0eAdminDeletePAR\x12\x1a.cairn.v1.DeletePARRequest\x1a\x1b.cairn.v1.DeletePARResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
 	file_cairnpb_admin_proto_rawDescOnce sync.Once
@@ -575,44 +577,48 @@ var file_cairnpb_admin_proto_goTypes = []any{
 	(*SetNodeWeightRequest)(nil),        // 42: cairn.v1.SetNodeWeightRequest
 	(*RebalanceRequest)(nil),            // 43: cairn.v1.RebalanceRequest
 	(*RebalanceStatusRequest)(nil),      // 44: cairn.v1.RebalanceStatusRequest
-	(*CreateNamespaceResponse)(nil),     // 45: cairn.v1.CreateNamespaceResponse
-	(*ListNamespacesResponse)(nil),      // 46: cairn.v1.ListNamespacesResponse
-	(*GetNamespaceResponse)(nil),        // 47: cairn.v1.GetNamespaceResponse
-	(*CreateUserResponse)(nil),          // 48: cairn.v1.CreateUserResponse
-	(*ListUsersResponse)(nil),           // 49: cairn.v1.ListUsersResponse
-	(*DeleteUserResponse)(nil),          // 50: cairn.v1.DeleteUserResponse
-	(*CreateAccessKeyResponse)(nil),     // 51: cairn.v1.CreateAccessKeyResponse
-	(*ListAccessKeysResponse)(nil),      // 52: cairn.v1.ListAccessKeysResponse
-	(*DeactivateAccessKeyResponse)(nil), // 53: cairn.v1.DeactivateAccessKeyResponse
-	(*DeleteAccessKeyResponse)(nil),     // 54: cairn.v1.DeleteAccessKeyResponse
-	(*UploadAPIKeyResponse)(nil),        // 55: cairn.v1.UploadAPIKeyResponse
-	(*ListAPIKeysResponse)(nil),         // 56: cairn.v1.ListAPIKeysResponse
-	(*DeleteAPIKeyResponse)(nil),        // 57: cairn.v1.DeleteAPIKeyResponse
-	(*SetNodeStateResponse)(nil),        // 58: cairn.v1.SetNodeStateResponse
-	(*RepairStatusResponse)(nil),        // 59: cairn.v1.RepairStatusResponse
-	(*ListMetaMembersResponse)(nil),     // 60: cairn.v1.ListMetaMembersResponse
-	(*AddMetaMemberResponse)(nil),       // 61: cairn.v1.AddMetaMemberResponse
-	(*RemoveMetaMemberResponse)(nil),    // 62: cairn.v1.RemoveMetaMemberResponse
-	(*TransferLeadershipResponse)(nil),  // 63: cairn.v1.TransferLeadershipResponse
-	(*MetaSnapshotChunk)(nil),           // 64: cairn.v1.MetaSnapshotChunk
-	(*ListDataNodesResponse)(nil),       // 65: cairn.v1.ListDataNodesResponse
-	(*AdminListBucketsResponse)(nil),    // 66: cairn.v1.AdminListBucketsResponse
-	(*BucketStatsResponse)(nil),         // 67: cairn.v1.BucketStatsResponse
-	(*CreateCompartmentResponse)(nil),   // 68: cairn.v1.CreateCompartmentResponse
-	(*ListCompartmentsResponse)(nil),    // 69: cairn.v1.ListCompartmentsResponse
-	(*SetS3CompartmentResponse)(nil),    // 70: cairn.v1.SetS3CompartmentResponse
-	(*CreateGroupResponse)(nil),         // 71: cairn.v1.CreateGroupResponse
-	(*ListGroupsResponse)(nil),          // 72: cairn.v1.ListGroupsResponse
-	(*AddGroupMemberResponse)(nil),      // 73: cairn.v1.AddGroupMemberResponse
-	(*RemoveGroupMemberResponse)(nil),   // 74: cairn.v1.RemoveGroupMemberResponse
-	(*CreatePolicyResponse)(nil),        // 75: cairn.v1.CreatePolicyResponse
-	(*ListPoliciesResponse)(nil),        // 76: cairn.v1.ListPoliciesResponse
-	(*DeletePolicyResponse)(nil),        // 77: cairn.v1.DeletePolicyResponse
-	(*RotateMasterKeyResponse)(nil),     // 78: cairn.v1.RotateMasterKeyResponse
-	(*MasterKeyStatusResponse)(nil),     // 79: cairn.v1.MasterKeyStatusResponse
-	(*SetNodeWeightResponse)(nil),       // 80: cairn.v1.SetNodeWeightResponse
-	(*RebalanceResponse)(nil),           // 81: cairn.v1.RebalanceResponse
-	(*RebalanceStatusResponse)(nil),     // 82: cairn.v1.RebalanceStatusResponse
+	(*AdminListPARsRequest)(nil),        // 45: cairn.v1.AdminListPARsRequest
+	(*DeletePARRequest)(nil),            // 46: cairn.v1.DeletePARRequest
+	(*CreateNamespaceResponse)(nil),     // 47: cairn.v1.CreateNamespaceResponse
+	(*ListNamespacesResponse)(nil),      // 48: cairn.v1.ListNamespacesResponse
+	(*GetNamespaceResponse)(nil),        // 49: cairn.v1.GetNamespaceResponse
+	(*CreateUserResponse)(nil),          // 50: cairn.v1.CreateUserResponse
+	(*ListUsersResponse)(nil),           // 51: cairn.v1.ListUsersResponse
+	(*DeleteUserResponse)(nil),          // 52: cairn.v1.DeleteUserResponse
+	(*CreateAccessKeyResponse)(nil),     // 53: cairn.v1.CreateAccessKeyResponse
+	(*ListAccessKeysResponse)(nil),      // 54: cairn.v1.ListAccessKeysResponse
+	(*DeactivateAccessKeyResponse)(nil), // 55: cairn.v1.DeactivateAccessKeyResponse
+	(*DeleteAccessKeyResponse)(nil),     // 56: cairn.v1.DeleteAccessKeyResponse
+	(*UploadAPIKeyResponse)(nil),        // 57: cairn.v1.UploadAPIKeyResponse
+	(*ListAPIKeysResponse)(nil),         // 58: cairn.v1.ListAPIKeysResponse
+	(*DeleteAPIKeyResponse)(nil),        // 59: cairn.v1.DeleteAPIKeyResponse
+	(*SetNodeStateResponse)(nil),        // 60: cairn.v1.SetNodeStateResponse
+	(*RepairStatusResponse)(nil),        // 61: cairn.v1.RepairStatusResponse
+	(*ListMetaMembersResponse)(nil),     // 62: cairn.v1.ListMetaMembersResponse
+	(*AddMetaMemberResponse)(nil),       // 63: cairn.v1.AddMetaMemberResponse
+	(*RemoveMetaMemberResponse)(nil),    // 64: cairn.v1.RemoveMetaMemberResponse
+	(*TransferLeadershipResponse)(nil),  // 65: cairn.v1.TransferLeadershipResponse
+	(*MetaSnapshotChunk)(nil),           // 66: cairn.v1.MetaSnapshotChunk
+	(*ListDataNodesResponse)(nil),       // 67: cairn.v1.ListDataNodesResponse
+	(*AdminListBucketsResponse)(nil),    // 68: cairn.v1.AdminListBucketsResponse
+	(*BucketStatsResponse)(nil),         // 69: cairn.v1.BucketStatsResponse
+	(*CreateCompartmentResponse)(nil),   // 70: cairn.v1.CreateCompartmentResponse
+	(*ListCompartmentsResponse)(nil),    // 71: cairn.v1.ListCompartmentsResponse
+	(*SetS3CompartmentResponse)(nil),    // 72: cairn.v1.SetS3CompartmentResponse
+	(*CreateGroupResponse)(nil),         // 73: cairn.v1.CreateGroupResponse
+	(*ListGroupsResponse)(nil),          // 74: cairn.v1.ListGroupsResponse
+	(*AddGroupMemberResponse)(nil),      // 75: cairn.v1.AddGroupMemberResponse
+	(*RemoveGroupMemberResponse)(nil),   // 76: cairn.v1.RemoveGroupMemberResponse
+	(*CreatePolicyResponse)(nil),        // 77: cairn.v1.CreatePolicyResponse
+	(*ListPoliciesResponse)(nil),        // 78: cairn.v1.ListPoliciesResponse
+	(*DeletePolicyResponse)(nil),        // 79: cairn.v1.DeletePolicyResponse
+	(*RotateMasterKeyResponse)(nil),     // 80: cairn.v1.RotateMasterKeyResponse
+	(*MasterKeyStatusResponse)(nil),     // 81: cairn.v1.MasterKeyStatusResponse
+	(*SetNodeWeightResponse)(nil),       // 82: cairn.v1.SetNodeWeightResponse
+	(*RebalanceResponse)(nil),           // 83: cairn.v1.RebalanceResponse
+	(*RebalanceStatusResponse)(nil),     // 84: cairn.v1.RebalanceStatusResponse
+	(*AdminListPARsResponse)(nil),       // 85: cairn.v1.AdminListPARsResponse
+	(*DeletePARResponse)(nil),           // 86: cairn.v1.DeletePARResponse
 }
 var file_cairnpb_admin_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.StatusResponse.members:type_name -> cairn.v1.MetaMemberStatus
@@ -658,48 +664,52 @@ var file_cairnpb_admin_proto_depIdxs = []int32{
 	42, // 40: cairn.v1.Admin.SetNodeWeight:input_type -> cairn.v1.SetNodeWeightRequest
 	43, // 41: cairn.v1.Admin.Rebalance:input_type -> cairn.v1.RebalanceRequest
 	44, // 42: cairn.v1.Admin.RebalanceStatus:input_type -> cairn.v1.RebalanceStatusRequest
-	2,  // 43: cairn.v1.Admin.Status:output_type -> cairn.v1.StatusResponse
-	45, // 44: cairn.v1.Admin.CreateNamespace:output_type -> cairn.v1.CreateNamespaceResponse
-	46, // 45: cairn.v1.Admin.ListNamespaces:output_type -> cairn.v1.ListNamespacesResponse
-	47, // 46: cairn.v1.Admin.GetNamespace:output_type -> cairn.v1.GetNamespaceResponse
-	48, // 47: cairn.v1.Admin.CreateUser:output_type -> cairn.v1.CreateUserResponse
-	49, // 48: cairn.v1.Admin.ListUsers:output_type -> cairn.v1.ListUsersResponse
-	50, // 49: cairn.v1.Admin.DeleteUser:output_type -> cairn.v1.DeleteUserResponse
-	51, // 50: cairn.v1.Admin.CreateAccessKey:output_type -> cairn.v1.CreateAccessKeyResponse
-	52, // 51: cairn.v1.Admin.ListAccessKeys:output_type -> cairn.v1.ListAccessKeysResponse
-	53, // 52: cairn.v1.Admin.DeactivateAccessKey:output_type -> cairn.v1.DeactivateAccessKeyResponse
-	54, // 53: cairn.v1.Admin.DeleteAccessKey:output_type -> cairn.v1.DeleteAccessKeyResponse
-	55, // 54: cairn.v1.Admin.UploadAPIKey:output_type -> cairn.v1.UploadAPIKeyResponse
-	56, // 55: cairn.v1.Admin.ListAPIKeys:output_type -> cairn.v1.ListAPIKeysResponse
-	57, // 56: cairn.v1.Admin.DeleteAPIKey:output_type -> cairn.v1.DeleteAPIKeyResponse
-	58, // 57: cairn.v1.Admin.SetNodeState:output_type -> cairn.v1.SetNodeStateResponse
-	59, // 58: cairn.v1.Admin.RepairStatus:output_type -> cairn.v1.RepairStatusResponse
-	5,  // 59: cairn.v1.Admin.LeaderJobs:output_type -> cairn.v1.LeaderJobsResponse
-	60, // 60: cairn.v1.Admin.ListMetaMembers:output_type -> cairn.v1.ListMetaMembersResponse
-	61, // 61: cairn.v1.Admin.AddMetaMember:output_type -> cairn.v1.AddMetaMemberResponse
-	62, // 62: cairn.v1.Admin.RemoveMetaMember:output_type -> cairn.v1.RemoveMetaMemberResponse
-	63, // 63: cairn.v1.Admin.TransferLeadership:output_type -> cairn.v1.TransferLeadershipResponse
-	64, // 64: cairn.v1.Admin.SaveMetaSnapshot:output_type -> cairn.v1.MetaSnapshotChunk
-	65, // 65: cairn.v1.Admin.ListDataNodes:output_type -> cairn.v1.ListDataNodesResponse
-	66, // 66: cairn.v1.Admin.AdminListBuckets:output_type -> cairn.v1.AdminListBucketsResponse
-	67, // 67: cairn.v1.Admin.BucketStats:output_type -> cairn.v1.BucketStatsResponse
-	68, // 68: cairn.v1.Admin.CreateCompartment:output_type -> cairn.v1.CreateCompartmentResponse
-	69, // 69: cairn.v1.Admin.ListCompartments:output_type -> cairn.v1.ListCompartmentsResponse
-	70, // 70: cairn.v1.Admin.SetS3Compartment:output_type -> cairn.v1.SetS3CompartmentResponse
-	71, // 71: cairn.v1.Admin.CreateGroup:output_type -> cairn.v1.CreateGroupResponse
-	72, // 72: cairn.v1.Admin.ListGroups:output_type -> cairn.v1.ListGroupsResponse
-	73, // 73: cairn.v1.Admin.AddGroupMember:output_type -> cairn.v1.AddGroupMemberResponse
-	74, // 74: cairn.v1.Admin.RemoveGroupMember:output_type -> cairn.v1.RemoveGroupMemberResponse
-	75, // 75: cairn.v1.Admin.CreatePolicy:output_type -> cairn.v1.CreatePolicyResponse
-	76, // 76: cairn.v1.Admin.ListPolicies:output_type -> cairn.v1.ListPoliciesResponse
-	77, // 77: cairn.v1.Admin.DeletePolicy:output_type -> cairn.v1.DeletePolicyResponse
-	78, // 78: cairn.v1.Admin.RotateMasterKey:output_type -> cairn.v1.RotateMasterKeyResponse
-	79, // 79: cairn.v1.Admin.MasterKeyStatus:output_type -> cairn.v1.MasterKeyStatusResponse
-	80, // 80: cairn.v1.Admin.SetNodeWeight:output_type -> cairn.v1.SetNodeWeightResponse
-	81, // 81: cairn.v1.Admin.Rebalance:output_type -> cairn.v1.RebalanceResponse
-	82, // 82: cairn.v1.Admin.RebalanceStatus:output_type -> cairn.v1.RebalanceStatusResponse
-	43, // [43:83] is the sub-list for method output_type
-	3,  // [3:43] is the sub-list for method input_type
+	45, // 43: cairn.v1.Admin.AdminListPARs:input_type -> cairn.v1.AdminListPARsRequest
+	46, // 44: cairn.v1.Admin.AdminDeletePAR:input_type -> cairn.v1.DeletePARRequest
+	2,  // 45: cairn.v1.Admin.Status:output_type -> cairn.v1.StatusResponse
+	47, // 46: cairn.v1.Admin.CreateNamespace:output_type -> cairn.v1.CreateNamespaceResponse
+	48, // 47: cairn.v1.Admin.ListNamespaces:output_type -> cairn.v1.ListNamespacesResponse
+	49, // 48: cairn.v1.Admin.GetNamespace:output_type -> cairn.v1.GetNamespaceResponse
+	50, // 49: cairn.v1.Admin.CreateUser:output_type -> cairn.v1.CreateUserResponse
+	51, // 50: cairn.v1.Admin.ListUsers:output_type -> cairn.v1.ListUsersResponse
+	52, // 51: cairn.v1.Admin.DeleteUser:output_type -> cairn.v1.DeleteUserResponse
+	53, // 52: cairn.v1.Admin.CreateAccessKey:output_type -> cairn.v1.CreateAccessKeyResponse
+	54, // 53: cairn.v1.Admin.ListAccessKeys:output_type -> cairn.v1.ListAccessKeysResponse
+	55, // 54: cairn.v1.Admin.DeactivateAccessKey:output_type -> cairn.v1.DeactivateAccessKeyResponse
+	56, // 55: cairn.v1.Admin.DeleteAccessKey:output_type -> cairn.v1.DeleteAccessKeyResponse
+	57, // 56: cairn.v1.Admin.UploadAPIKey:output_type -> cairn.v1.UploadAPIKeyResponse
+	58, // 57: cairn.v1.Admin.ListAPIKeys:output_type -> cairn.v1.ListAPIKeysResponse
+	59, // 58: cairn.v1.Admin.DeleteAPIKey:output_type -> cairn.v1.DeleteAPIKeyResponse
+	60, // 59: cairn.v1.Admin.SetNodeState:output_type -> cairn.v1.SetNodeStateResponse
+	61, // 60: cairn.v1.Admin.RepairStatus:output_type -> cairn.v1.RepairStatusResponse
+	5,  // 61: cairn.v1.Admin.LeaderJobs:output_type -> cairn.v1.LeaderJobsResponse
+	62, // 62: cairn.v1.Admin.ListMetaMembers:output_type -> cairn.v1.ListMetaMembersResponse
+	63, // 63: cairn.v1.Admin.AddMetaMember:output_type -> cairn.v1.AddMetaMemberResponse
+	64, // 64: cairn.v1.Admin.RemoveMetaMember:output_type -> cairn.v1.RemoveMetaMemberResponse
+	65, // 65: cairn.v1.Admin.TransferLeadership:output_type -> cairn.v1.TransferLeadershipResponse
+	66, // 66: cairn.v1.Admin.SaveMetaSnapshot:output_type -> cairn.v1.MetaSnapshotChunk
+	67, // 67: cairn.v1.Admin.ListDataNodes:output_type -> cairn.v1.ListDataNodesResponse
+	68, // 68: cairn.v1.Admin.AdminListBuckets:output_type -> cairn.v1.AdminListBucketsResponse
+	69, // 69: cairn.v1.Admin.BucketStats:output_type -> cairn.v1.BucketStatsResponse
+	70, // 70: cairn.v1.Admin.CreateCompartment:output_type -> cairn.v1.CreateCompartmentResponse
+	71, // 71: cairn.v1.Admin.ListCompartments:output_type -> cairn.v1.ListCompartmentsResponse
+	72, // 72: cairn.v1.Admin.SetS3Compartment:output_type -> cairn.v1.SetS3CompartmentResponse
+	73, // 73: cairn.v1.Admin.CreateGroup:output_type -> cairn.v1.CreateGroupResponse
+	74, // 74: cairn.v1.Admin.ListGroups:output_type -> cairn.v1.ListGroupsResponse
+	75, // 75: cairn.v1.Admin.AddGroupMember:output_type -> cairn.v1.AddGroupMemberResponse
+	76, // 76: cairn.v1.Admin.RemoveGroupMember:output_type -> cairn.v1.RemoveGroupMemberResponse
+	77, // 77: cairn.v1.Admin.CreatePolicy:output_type -> cairn.v1.CreatePolicyResponse
+	78, // 78: cairn.v1.Admin.ListPolicies:output_type -> cairn.v1.ListPoliciesResponse
+	79, // 79: cairn.v1.Admin.DeletePolicy:output_type -> cairn.v1.DeletePolicyResponse
+	80, // 80: cairn.v1.Admin.RotateMasterKey:output_type -> cairn.v1.RotateMasterKeyResponse
+	81, // 81: cairn.v1.Admin.MasterKeyStatus:output_type -> cairn.v1.MasterKeyStatusResponse
+	82, // 82: cairn.v1.Admin.SetNodeWeight:output_type -> cairn.v1.SetNodeWeightResponse
+	83, // 83: cairn.v1.Admin.Rebalance:output_type -> cairn.v1.RebalanceResponse
+	84, // 84: cairn.v1.Admin.RebalanceStatus:output_type -> cairn.v1.RebalanceStatusResponse
+	85, // 85: cairn.v1.Admin.AdminListPARs:output_type -> cairn.v1.AdminListPARsResponse
+	86, // 86: cairn.v1.Admin.AdminDeletePAR:output_type -> cairn.v1.DeletePARResponse
+	45, // [45:87] is the sub-list for method output_type
+	3,  // [3:45] is the sub-list for method input_type
 	3,  // [3:3] is the sub-list for extension type_name
 	3,  // [3:3] is the sub-list for extension extendee
 	0,  // [0:3] is the sub-list for field type_name
@@ -714,6 +724,7 @@ func file_cairnpb_admin_proto_init() {
 	file_cairnpb_masterkey_proto_init()
 	file_cairnpb_membership_proto_init()
 	file_cairnpb_meta_proto_init()
+	file_cairnpb_par_proto_init()
 	file_cairnpb_rebalance_proto_init()
 	file_cairnpb_repair_proto_init()
 	file_cairnpb_tenancy_proto_init()

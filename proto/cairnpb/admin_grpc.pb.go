@@ -59,6 +59,8 @@ const (
 	Admin_SetNodeWeight_FullMethodName       = "/cairn.v1.Admin/SetNodeWeight"
 	Admin_Rebalance_FullMethodName           = "/cairn.v1.Admin/Rebalance"
 	Admin_RebalanceStatus_FullMethodName     = "/cairn.v1.Admin/RebalanceStatus"
+	Admin_AdminListPARs_FullMethodName       = "/cairn.v1.Admin/AdminListPARs"
+	Admin_AdminDeletePAR_FullMethodName      = "/cairn.v1.Admin/AdminDeletePAR"
 )
 
 // AdminClient is the client API for Admin service.
@@ -124,6 +126,10 @@ type AdminClient interface {
 	SetNodeWeight(ctx context.Context, in *SetNodeWeightRequest, opts ...grpc.CallOption) (*SetNodeWeightResponse, error)
 	Rebalance(ctx context.Context, in *RebalanceRequest, opts ...grpc.CallOption) (*RebalanceResponse, error)
 	RebalanceStatus(ctx context.Context, in *RebalanceStatusRequest, opts ...grpc.CallOption) (*RebalanceStatusResponse, error)
+	// Pre-authenticated requests of the native API (par.proto): audit a
+	// namespace's PARs and revoke one. Run on the leader.
+	AdminListPARs(ctx context.Context, in *AdminListPARsRequest, opts ...grpc.CallOption) (*AdminListPARsResponse, error)
+	AdminDeletePAR(ctx context.Context, in *DeletePARRequest, opts ...grpc.CallOption) (*DeletePARResponse, error)
 }
 
 type adminClient struct {
@@ -543,6 +549,26 @@ func (c *adminClient) RebalanceStatus(ctx context.Context, in *RebalanceStatusRe
 	return out, nil
 }
 
+func (c *adminClient) AdminListPARs(ctx context.Context, in *AdminListPARsRequest, opts ...grpc.CallOption) (*AdminListPARsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AdminListPARsResponse)
+	err := c.cc.Invoke(ctx, Admin_AdminListPARs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) AdminDeletePAR(ctx context.Context, in *DeletePARRequest, opts ...grpc.CallOption) (*DeletePARResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeletePARResponse)
+	err := c.cc.Invoke(ctx, Admin_AdminDeletePAR_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -606,6 +632,10 @@ type AdminServer interface {
 	SetNodeWeight(context.Context, *SetNodeWeightRequest) (*SetNodeWeightResponse, error)
 	Rebalance(context.Context, *RebalanceRequest) (*RebalanceResponse, error)
 	RebalanceStatus(context.Context, *RebalanceStatusRequest) (*RebalanceStatusResponse, error)
+	// Pre-authenticated requests of the native API (par.proto): audit a
+	// namespace's PARs and revoke one. Run on the leader.
+	AdminListPARs(context.Context, *AdminListPARsRequest) (*AdminListPARsResponse, error)
+	AdminDeletePAR(context.Context, *DeletePARRequest) (*DeletePARResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -735,6 +765,12 @@ func (UnimplementedAdminServer) Rebalance(context.Context, *RebalanceRequest) (*
 }
 func (UnimplementedAdminServer) RebalanceStatus(context.Context, *RebalanceStatusRequest) (*RebalanceStatusResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RebalanceStatus not implemented")
+}
+func (UnimplementedAdminServer) AdminListPARs(context.Context, *AdminListPARsRequest) (*AdminListPARsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AdminListPARs not implemented")
+}
+func (UnimplementedAdminServer) AdminDeletePAR(context.Context, *DeletePARRequest) (*DeletePARResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AdminDeletePAR not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -1470,6 +1506,42 @@ func _Admin_RebalanceStatus_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_AdminListPARs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AdminListPARsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).AdminListPARs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_AdminListPARs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).AdminListPARs(ctx, req.(*AdminListPARsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_AdminDeletePAR_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeletePARRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).AdminDeletePAR(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_AdminDeletePAR_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).AdminDeletePAR(ctx, req.(*DeletePARRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1632,6 +1704,14 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RebalanceStatus",
 			Handler:    _Admin_RebalanceStatus_Handler,
+		},
+		{
+			MethodName: "AdminListPARs",
+			Handler:    _Admin_AdminListPARs_Handler,
+		},
+		{
+			MethodName: "AdminDeletePAR",
+			Handler:    _Admin_AdminDeletePAR_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -86,6 +86,7 @@ type Command struct {
 	//	*Command_CreatePar
 	//	*Command_DeletePar
 	//	*Command_RecordWorkRequest
+	//	*Command_PrunePars
 	//	*Command_SetBucketPolicy
 	//	*Command_SetPublicAccessBlock
 	Op            isCommand_Op `protobuf_oneof:"op"`
@@ -601,6 +602,15 @@ func (x *Command) GetRecordWorkRequest() *WorkRequestRecordCmd {
 	return nil
 }
 
+func (x *Command) GetPrunePars() *PrunePARsCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PrunePars); ok {
+			return x.PrunePars
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetSetBucketPolicy() *SetBucketPolicyCmd {
 	if x != nil {
 		if x, ok := x.Op.(*Command_SetBucketPolicy); ok {
@@ -823,6 +833,10 @@ type Command_RecordWorkRequest struct {
 	RecordWorkRequest *WorkRequestRecordCmd `protobuf:"bytes,190,opt,name=record_work_request,json=recordWorkRequest,proto3,oneof"`
 }
 
+type Command_PrunePars struct {
+	PrunePars *PrunePARsCmd `protobuf:"bytes,195,opt,name=prune_pars,json=prunePars,proto3,oneof"`
+}
+
 type Command_SetBucketPolicy struct {
 	SetBucketPolicy *SetBucketPolicyCmd `protobuf:"bytes,160,opt,name=set_bucket_policy,json=setBucketPolicy,proto3,oneof"`
 }
@@ -930,6 +944,8 @@ func (*Command_CreatePar) isCommand_Op() {}
 func (*Command_DeletePar) isCommand_Op() {}
 
 func (*Command_RecordWorkRequest) isCommand_Op() {}
+
+func (*Command_PrunePars) isCommand_Op() {}
 
 func (*Command_SetBucketPolicy) isCommand_Op() {}
 
@@ -1406,7 +1422,7 @@ var File_cairnpb_command_proto protoreflect.FileDescriptor
 
 const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\x1a\x19cairnpb/workrequest.proto\"\xe4\x1d\n" +
+	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\x1a\x19cairnpb/workrequest.proto\"\x9e\x1e\n" +
 	"\aCommand\x12\x1b\n" +
 	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12\x1d\n" +
 	"\n" +
@@ -1469,7 +1485,9 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"create_par\x18\xb4\x01 \x01(\v2\x16.cairn.v1.CreatePARCmdH\x00R\tcreatePar\x128\n" +
 	"\n" +
 	"delete_par\x18\xb5\x01 \x01(\v2\x16.cairn.v1.DeletePARCmdH\x00R\tdeletePar\x12Q\n" +
-	"\x13record_work_request\x18\xbe\x01 \x01(\v2\x1e.cairn.v1.WorkRequestRecordCmdH\x00R\x11recordWorkRequest\x12K\n" +
+	"\x13record_work_request\x18\xbe\x01 \x01(\v2\x1e.cairn.v1.WorkRequestRecordCmdH\x00R\x11recordWorkRequest\x128\n" +
+	"\n" +
+	"prune_pars\x18\xc3\x01 \x01(\v2\x16.cairn.v1.PrunePARsCmdH\x00R\tprunePars\x12K\n" +
 	"\x11set_bucket_policy\x18\xa0\x01 \x01(\v2\x1c.cairn.v1.SetBucketPolicyCmdH\x00R\x0fsetBucketPolicy\x12[\n" +
 	"\x17set_public_access_block\x18\xa1\x01 \x01(\v2!.cairn.v1.SetPublicAccessBlockCmdH\x00R\x14setPublicAccessBlockB\x04\n" +
 	"\x02op\";\n" +
@@ -1567,14 +1585,15 @@ var file_cairnpb_command_proto_goTypes = []any{
 	(*CreatePARCmd)(nil),            // 48: cairn.v1.CreatePARCmd
 	(*DeletePARCmd)(nil),            // 49: cairn.v1.DeletePARCmd
 	(*WorkRequestRecordCmd)(nil),    // 50: cairn.v1.WorkRequestRecordCmd
-	(*SetBucketPolicyCmd)(nil),      // 51: cairn.v1.SetBucketPolicyCmd
-	(*SetPublicAccessBlockCmd)(nil), // 52: cairn.v1.SetPublicAccessBlockCmd
-	(*Bucket)(nil),                  // 53: cairn.v1.Bucket
-	(*ObjectVersion)(nil),           // 54: cairn.v1.ObjectVersion
-	(*WriteCondition)(nil),          // 55: cairn.v1.WriteCondition
-	(*DataNode)(nil),                // 56: cairn.v1.DataNode
-	(*MetaMember)(nil),              // 57: cairn.v1.MetaMember
-	(*GCEntry)(nil),                 // 58: cairn.v1.GCEntry
+	(*PrunePARsCmd)(nil),            // 51: cairn.v1.PrunePARsCmd
+	(*SetBucketPolicyCmd)(nil),      // 52: cairn.v1.SetBucketPolicyCmd
+	(*SetPublicAccessBlockCmd)(nil), // 53: cairn.v1.SetPublicAccessBlockCmd
+	(*Bucket)(nil),                  // 54: cairn.v1.Bucket
+	(*ObjectVersion)(nil),           // 55: cairn.v1.ObjectVersion
+	(*WriteCondition)(nil),          // 56: cairn.v1.WriteCondition
+	(*DataNode)(nil),                // 57: cairn.v1.DataNode
+	(*MetaMember)(nil),              // 58: cairn.v1.MetaMember
+	(*GCEntry)(nil),                 // 59: cairn.v1.GCEntry
 }
 var file_cairnpb_command_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.Command.create_bucket:type_name -> cairn.v1.CreateBucketCmd
@@ -1627,19 +1646,20 @@ var file_cairnpb_command_proto_depIdxs = []int32{
 	48, // 47: cairn.v1.Command.create_par:type_name -> cairn.v1.CreatePARCmd
 	49, // 48: cairn.v1.Command.delete_par:type_name -> cairn.v1.DeletePARCmd
 	50, // 49: cairn.v1.Command.record_work_request:type_name -> cairn.v1.WorkRequestRecordCmd
-	51, // 50: cairn.v1.Command.set_bucket_policy:type_name -> cairn.v1.SetBucketPolicyCmd
-	52, // 51: cairn.v1.Command.set_public_access_block:type_name -> cairn.v1.SetPublicAccessBlockCmd
-	53, // 52: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
-	54, // 53: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
-	55, // 54: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
-	56, // 55: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
-	57, // 56: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
-	58, // 57: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
-	58, // [58:58] is the sub-list for method output_type
-	58, // [58:58] is the sub-list for method input_type
-	58, // [58:58] is the sub-list for extension type_name
-	58, // [58:58] is the sub-list for extension extendee
-	0,  // [0:58] is the sub-list for field type_name
+	51, // 50: cairn.v1.Command.prune_pars:type_name -> cairn.v1.PrunePARsCmd
+	52, // 51: cairn.v1.Command.set_bucket_policy:type_name -> cairn.v1.SetBucketPolicyCmd
+	53, // 52: cairn.v1.Command.set_public_access_block:type_name -> cairn.v1.SetPublicAccessBlockCmd
+	54, // 53: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
+	55, // 54: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
+	56, // 55: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
+	57, // 56: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
+	58, // 57: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
+	59, // 58: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
+	59, // [59:59] is the sub-list for method output_type
+	59, // [59:59] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_command_proto_init() }
@@ -1715,6 +1735,7 @@ func file_cairnpb_command_proto_init() {
 		(*Command_CreatePar)(nil),
 		(*Command_DeletePar)(nil),
 		(*Command_RecordWorkRequest)(nil),
+		(*Command_PrunePars)(nil),
 		(*Command_SetBucketPolicy)(nil),
 		(*Command_SetPublicAccessBlock)(nil),
 	}

@@ -273,6 +273,64 @@ func (x *DeletePARCmd) GetId() string {
 	return ""
 }
 
+// PrunePARsCmd removes the records of PARs that can never be used again,
+// which the leader's par-expiry job found: each named PAR is removed (with
+// its hash index) only if, as the apply reads it, it expired at or before
+// expired_before_unix_nano (which may not be after the command's time), or
+// its bucket is gone or was made again. Any other, or one already gone,
+// is left as it is.
+type PrunePARsCmd struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Pars                  []*DeletePARCmd        `protobuf:"bytes,1,rep,name=pars,proto3" json:"pars,omitempty"`
+	ExpiredBeforeUnixNano int64                  `protobuf:"varint,2,opt,name=expired_before_unix_nano,json=expiredBeforeUnixNano,proto3" json:"expired_before_unix_nano,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *PrunePARsCmd) Reset() {
+	*x = PrunePARsCmd{}
+	mi := &file_cairnpb_par_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrunePARsCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrunePARsCmd) ProtoMessage() {}
+
+func (x *PrunePARsCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_par_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrunePARsCmd.ProtoReflect.Descriptor instead.
+func (*PrunePARsCmd) Descriptor() ([]byte, []int) {
+	return file_cairnpb_par_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *PrunePARsCmd) GetPars() []*DeletePARCmd {
+	if x != nil {
+		return x.Pars
+	}
+	return nil
+}
+
+func (x *PrunePARsCmd) GetExpiredBeforeUnixNano() int64 {
+	if x != nil {
+		return x.ExpiredBeforeUnixNano
+	}
+	return 0
+}
+
 type CreatePARRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Par           *PAR                   `protobuf:"bytes,1,opt,name=par,proto3" json:"par,omitempty"`
@@ -282,7 +340,7 @@ type CreatePARRequest struct {
 
 func (x *CreatePARRequest) Reset() {
 	*x = CreatePARRequest{}
-	mi := &file_cairnpb_par_proto_msgTypes[3]
+	mi := &file_cairnpb_par_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -294,7 +352,7 @@ func (x *CreatePARRequest) String() string {
 func (*CreatePARRequest) ProtoMessage() {}
 
 func (x *CreatePARRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_par_proto_msgTypes[3]
+	mi := &file_cairnpb_par_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -307,7 +365,7 @@ func (x *CreatePARRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePARRequest.ProtoReflect.Descriptor instead.
 func (*CreatePARRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_par_proto_rawDescGZIP(), []int{3}
+	return file_cairnpb_par_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreatePARRequest) GetPar() *PAR {
@@ -326,7 +384,7 @@ type CreatePARResponse struct {
 
 func (x *CreatePARResponse) Reset() {
 	*x = CreatePARResponse{}
-	mi := &file_cairnpb_par_proto_msgTypes[4]
+	mi := &file_cairnpb_par_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -338,7 +396,7 @@ func (x *CreatePARResponse) String() string {
 func (*CreatePARResponse) ProtoMessage() {}
 
 func (x *CreatePARResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_par_proto_msgTypes[4]
+	mi := &file_cairnpb_par_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -351,7 +409,7 @@ func (x *CreatePARResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePARResponse.ProtoReflect.Descriptor instead.
 func (*CreatePARResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_par_proto_rawDescGZIP(), []int{4}
+	return file_cairnpb_par_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreatePARResponse) GetPar() *PAR {
@@ -372,7 +430,7 @@ type GetPARRequest struct {
 
 func (x *GetPARRequest) Reset() {
 	*x = GetPARRequest{}
-	mi := &file_cairnpb_par_proto_msgTypes[5]
+	mi := &file_cairnpb_par_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -384,7 +442,7 @@ func (x *GetPARRequest) String() string {
 func (*GetPARRequest) ProtoMessage() {}
 
 func (x *GetPARRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_par_proto_msgTypes[5]
+	mi := &file_cairnpb_par_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -397,7 +455,7 @@ func (x *GetPARRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPARRequest.ProtoReflect.Descriptor instead.
 func (*GetPARRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_par_proto_rawDescGZIP(), []int{5}
+	return file_cairnpb_par_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetPARRequest) GetNamespace() string {
@@ -430,7 +488,7 @@ type GetPARResponse struct {
 
 func (x *GetPARResponse) Reset() {
 	*x = GetPARResponse{}
-	mi := &file_cairnpb_par_proto_msgTypes[6]
+	mi := &file_cairnpb_par_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +500,7 @@ func (x *GetPARResponse) String() string {
 func (*GetPARResponse) ProtoMessage() {}
 
 func (x *GetPARResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_par_proto_msgTypes[6]
+	mi := &file_cairnpb_par_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +513,7 @@ func (x *GetPARResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPARResponse.ProtoReflect.Descriptor instead.
 func (*GetPARResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_par_proto_rawDescGZIP(), []int{6}
+	return file_cairnpb_par_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetPARResponse) GetPar() *PAR {
@@ -478,7 +536,7 @@ type ListPARsRequest struct {
 
 func (x *ListPARsRequest) Reset() {
 	*x = ListPARsRequest{}
-	mi := &file_cairnpb_par_proto_msgTypes[7]
+	mi := &file_cairnpb_par_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -490,7 +548,7 @@ func (x *ListPARsRequest) String() string {
 func (*ListPARsRequest) ProtoMessage() {}
 
 func (x *ListPARsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_par_proto_msgTypes[7]
+	mi := &file_cairnpb_par_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -503,7 +561,7 @@ func (x *ListPARsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPARsRequest.ProtoReflect.Descriptor instead.
 func (*ListPARsRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_par_proto_rawDescGZIP(), []int{7}
+	return file_cairnpb_par_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListPARsRequest) GetNamespace() string {
@@ -536,7 +594,7 @@ type ListPARsResponse struct {
 
 func (x *ListPARsResponse) Reset() {
 	*x = ListPARsResponse{}
-	mi := &file_cairnpb_par_proto_msgTypes[8]
+	mi := &file_cairnpb_par_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -548,7 +606,7 @@ func (x *ListPARsResponse) String() string {
 func (*ListPARsResponse) ProtoMessage() {}
 
 func (x *ListPARsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_par_proto_msgTypes[8]
+	mi := &file_cairnpb_par_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -561,10 +619,109 @@ func (x *ListPARsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPARsResponse.ProtoReflect.Descriptor instead.
 func (*ListPARsResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_par_proto_rawDescGZIP(), []int{8}
+	return file_cairnpb_par_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListPARsResponse) GetPars() []*PAR {
+	if x != nil {
+		return x.Pars
+	}
+	return nil
+}
+
+// AdminListPARsRequest lists the PARs of every bucket of a namespace, or
+// of one bucket, by bucket then ID; the records come without their token
+// hashes.
+type AdminListPARsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Bucket        string                 `protobuf:"bytes,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdminListPARsRequest) Reset() {
+	*x = AdminListPARsRequest{}
+	mi := &file_cairnpb_par_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminListPARsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminListPARsRequest) ProtoMessage() {}
+
+func (x *AdminListPARsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_par_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminListPARsRequest.ProtoReflect.Descriptor instead.
+func (*AdminListPARsRequest) Descriptor() ([]byte, []int) {
+	return file_cairnpb_par_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AdminListPARsRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *AdminListPARsRequest) GetBucket() string {
+	if x != nil {
+		return x.Bucket
+	}
+	return ""
+}
+
+type AdminListPARsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pars          []*PAR                 `protobuf:"bytes,1,rep,name=pars,proto3" json:"pars,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdminListPARsResponse) Reset() {
+	*x = AdminListPARsResponse{}
+	mi := &file_cairnpb_par_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminListPARsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminListPARsResponse) ProtoMessage() {}
+
+func (x *AdminListPARsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairnpb_par_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminListPARsResponse.ProtoReflect.Descriptor instead.
+func (*AdminListPARsResponse) Descriptor() ([]byte, []int) {
+	return file_cairnpb_par_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *AdminListPARsResponse) GetPars() []*PAR {
 	if x != nil {
 		return x.Pars
 	}
@@ -582,7 +739,7 @@ type DeletePARRequest struct {
 
 func (x *DeletePARRequest) Reset() {
 	*x = DeletePARRequest{}
-	mi := &file_cairnpb_par_proto_msgTypes[9]
+	mi := &file_cairnpb_par_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -594,7 +751,7 @@ func (x *DeletePARRequest) String() string {
 func (*DeletePARRequest) ProtoMessage() {}
 
 func (x *DeletePARRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_par_proto_msgTypes[9]
+	mi := &file_cairnpb_par_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -607,7 +764,7 @@ func (x *DeletePARRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePARRequest.ProtoReflect.Descriptor instead.
 func (*DeletePARRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_par_proto_rawDescGZIP(), []int{9}
+	return file_cairnpb_par_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeletePARRequest) GetNamespace() string {
@@ -639,7 +796,7 @@ type DeletePARResponse struct {
 
 func (x *DeletePARResponse) Reset() {
 	*x = DeletePARResponse{}
-	mi := &file_cairnpb_par_proto_msgTypes[10]
+	mi := &file_cairnpb_par_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -651,7 +808,7 @@ func (x *DeletePARResponse) String() string {
 func (*DeletePARResponse) ProtoMessage() {}
 
 func (x *DeletePARResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_par_proto_msgTypes[10]
+	mi := &file_cairnpb_par_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -664,7 +821,7 @@ func (x *DeletePARResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePARResponse.ProtoReflect.Descriptor instead.
 func (*DeletePARResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_par_proto_rawDescGZIP(), []int{10}
+	return file_cairnpb_par_proto_rawDescGZIP(), []int{13}
 }
 
 // LookupPARRequest finds the PAR whose token hashes to token_hash, with
@@ -681,7 +838,7 @@ type LookupPARRequest struct {
 
 func (x *LookupPARRequest) Reset() {
 	*x = LookupPARRequest{}
-	mi := &file_cairnpb_par_proto_msgTypes[11]
+	mi := &file_cairnpb_par_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +850,7 @@ func (x *LookupPARRequest) String() string {
 func (*LookupPARRequest) ProtoMessage() {}
 
 func (x *LookupPARRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_par_proto_msgTypes[11]
+	mi := &file_cairnpb_par_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +863,7 @@ func (x *LookupPARRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupPARRequest.ProtoReflect.Descriptor instead.
 func (*LookupPARRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_par_proto_rawDescGZIP(), []int{11}
+	return file_cairnpb_par_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LookupPARRequest) GetTokenHash() []byte {
@@ -729,7 +886,7 @@ type LookupPARResponse struct {
 
 func (x *LookupPARResponse) Reset() {
 	*x = LookupPARResponse{}
-	mi := &file_cairnpb_par_proto_msgTypes[12]
+	mi := &file_cairnpb_par_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +898,7 @@ func (x *LookupPARResponse) String() string {
 func (*LookupPARResponse) ProtoMessage() {}
 
 func (x *LookupPARResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_par_proto_msgTypes[12]
+	mi := &file_cairnpb_par_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +911,7 @@ func (x *LookupPARResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupPARResponse.ProtoReflect.Descriptor instead.
 func (*LookupPARResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_par_proto_rawDescGZIP(), []int{12}
+	return file_cairnpb_par_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *LookupPARResponse) GetPar() *PAR {
@@ -819,7 +976,10 @@ const file_cairnpb_par_proto_rawDesc = "" +
 	"\fDeletePARCmd\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x0e\n" +
-	"\x02id\x18\x03 \x01(\tR\x02id\"3\n" +
+	"\x02id\x18\x03 \x01(\tR\x02id\"s\n" +
+	"\fPrunePARsCmd\x12*\n" +
+	"\x04pars\x18\x01 \x03(\v2\x16.cairn.v1.DeletePARCmdR\x04pars\x127\n" +
+	"\x18expired_before_unix_nano\x18\x02 \x01(\x03R\x15expiredBeforeUnixNano\"3\n" +
 	"\x10CreatePARRequest\x12\x1f\n" +
 	"\x03par\x18\x01 \x01(\v2\r.cairn.v1.PARR\x03par\"4\n" +
 	"\x11CreatePARResponse\x12\x1f\n" +
@@ -835,6 +995,11 @@ const file_cairnpb_par_proto_rawDesc = "" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12,\n" +
 	"\x12object_name_prefix\x18\x03 \x01(\tR\x10objectNamePrefix\"5\n" +
 	"\x10ListPARsResponse\x12!\n" +
+	"\x04pars\x18\x01 \x03(\v2\r.cairn.v1.PARR\x04pars\"L\n" +
+	"\x14AdminListPARsRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
+	"\x06bucket\x18\x02 \x01(\tR\x06bucket\":\n" +
+	"\x15AdminListPARsResponse\x12!\n" +
 	"\x04pars\x18\x01 \x03(\v2\r.cairn.v1.PARR\x04pars\"X\n" +
 	"\x10DeletePARRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
@@ -865,36 +1030,41 @@ func file_cairnpb_par_proto_rawDescGZIP() []byte {
 	return file_cairnpb_par_proto_rawDescData
 }
 
-var file_cairnpb_par_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_cairnpb_par_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_cairnpb_par_proto_goTypes = []any{
-	(*PAR)(nil),               // 0: cairn.v1.PAR
-	(*CreatePARCmd)(nil),      // 1: cairn.v1.CreatePARCmd
-	(*DeletePARCmd)(nil),      // 2: cairn.v1.DeletePARCmd
-	(*CreatePARRequest)(nil),  // 3: cairn.v1.CreatePARRequest
-	(*CreatePARResponse)(nil), // 4: cairn.v1.CreatePARResponse
-	(*GetPARRequest)(nil),     // 5: cairn.v1.GetPARRequest
-	(*GetPARResponse)(nil),    // 6: cairn.v1.GetPARResponse
-	(*ListPARsRequest)(nil),   // 7: cairn.v1.ListPARsRequest
-	(*ListPARsResponse)(nil),  // 8: cairn.v1.ListPARsResponse
-	(*DeletePARRequest)(nil),  // 9: cairn.v1.DeletePARRequest
-	(*DeletePARResponse)(nil), // 10: cairn.v1.DeletePARResponse
-	(*LookupPARRequest)(nil),  // 11: cairn.v1.LookupPARRequest
-	(*LookupPARResponse)(nil), // 12: cairn.v1.LookupPARResponse
-	(*Compartment)(nil),       // 13: cairn.v1.Compartment
+	(*PAR)(nil),                   // 0: cairn.v1.PAR
+	(*CreatePARCmd)(nil),          // 1: cairn.v1.CreatePARCmd
+	(*DeletePARCmd)(nil),          // 2: cairn.v1.DeletePARCmd
+	(*PrunePARsCmd)(nil),          // 3: cairn.v1.PrunePARsCmd
+	(*CreatePARRequest)(nil),      // 4: cairn.v1.CreatePARRequest
+	(*CreatePARResponse)(nil),     // 5: cairn.v1.CreatePARResponse
+	(*GetPARRequest)(nil),         // 6: cairn.v1.GetPARRequest
+	(*GetPARResponse)(nil),        // 7: cairn.v1.GetPARResponse
+	(*ListPARsRequest)(nil),       // 8: cairn.v1.ListPARsRequest
+	(*ListPARsResponse)(nil),      // 9: cairn.v1.ListPARsResponse
+	(*AdminListPARsRequest)(nil),  // 10: cairn.v1.AdminListPARsRequest
+	(*AdminListPARsResponse)(nil), // 11: cairn.v1.AdminListPARsResponse
+	(*DeletePARRequest)(nil),      // 12: cairn.v1.DeletePARRequest
+	(*DeletePARResponse)(nil),     // 13: cairn.v1.DeletePARResponse
+	(*LookupPARRequest)(nil),      // 14: cairn.v1.LookupPARRequest
+	(*LookupPARResponse)(nil),     // 15: cairn.v1.LookupPARResponse
+	(*Compartment)(nil),           // 16: cairn.v1.Compartment
 }
 var file_cairnpb_par_proto_depIdxs = []int32{
 	0,  // 0: cairn.v1.CreatePARCmd.par:type_name -> cairn.v1.PAR
-	0,  // 1: cairn.v1.CreatePARRequest.par:type_name -> cairn.v1.PAR
-	0,  // 2: cairn.v1.CreatePARResponse.par:type_name -> cairn.v1.PAR
-	0,  // 3: cairn.v1.GetPARResponse.par:type_name -> cairn.v1.PAR
-	0,  // 4: cairn.v1.ListPARsResponse.pars:type_name -> cairn.v1.PAR
-	0,  // 5: cairn.v1.LookupPARResponse.par:type_name -> cairn.v1.PAR
-	13, // 6: cairn.v1.LookupPARResponse.compartments:type_name -> cairn.v1.Compartment
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	2,  // 1: cairn.v1.PrunePARsCmd.pars:type_name -> cairn.v1.DeletePARCmd
+	0,  // 2: cairn.v1.CreatePARRequest.par:type_name -> cairn.v1.PAR
+	0,  // 3: cairn.v1.CreatePARResponse.par:type_name -> cairn.v1.PAR
+	0,  // 4: cairn.v1.GetPARResponse.par:type_name -> cairn.v1.PAR
+	0,  // 5: cairn.v1.ListPARsResponse.pars:type_name -> cairn.v1.PAR
+	0,  // 6: cairn.v1.AdminListPARsResponse.pars:type_name -> cairn.v1.PAR
+	0,  // 7: cairn.v1.LookupPARResponse.par:type_name -> cairn.v1.PAR
+	16, // 8: cairn.v1.LookupPARResponse.compartments:type_name -> cairn.v1.Compartment
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_par_proto_init() }
@@ -909,7 +1079,7 @@ func file_cairnpb_par_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_par_proto_rawDesc), len(file_cairnpb_par_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

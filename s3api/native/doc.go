@@ -23,7 +23,9 @@
 //     PAR, and the request is served only within the PAR's namespace,
 //     bucket, object or prefix and access type, before its expiry, and
 //     as its creator with the creator's policies at the time of use
-//     (par.go). Every refusal of one is the same NotAuthorizedOrNotFound.
+//     (par.go); so is every use of a multipart upload made through it
+//     (/p/{token}/.../u/{object}/id/{uploadId}/, par_multipart.go). Every
+//     refusal of one is the same NotAuthorizedOrNotFound.
 //   - Every error is OCI's JSON ({"code", "message"}) with its status and
 //     an opc-request-id, written by one writer (errors.go); handlers
 //     return errors, translated once.

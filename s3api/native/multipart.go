@@ -355,6 +355,11 @@ func (s *Server) commitMultipartUpload(ctx context.Context, w http.ResponseWrite
 	if err != nil {
 		return err
 	}
+	return s.completeUpload(ctx, w, req, parts, cond)
+}
+
+// completeUpload turns parts into the object and answers the commit.
+func (s *Server) completeUpload(ctx context.Context, w http.ResponseWriter, req *request, parts []*cairnpb.CompletedPart, cond *cairnpb.WriteCondition) error {
 	resp, err := s.index.CompleteMultipartUpload(ctx, &cairnpb.CompleteMultipartUploadRequest{
 		Namespace: req.ns, Bucket: req.bucket, Key: req.object, UploadId: req.uploadID, Parts: parts,
 		Condition: cond,

@@ -100,7 +100,7 @@ func TestParse(t *testing.T) {
 // row says what it needs.
 func TestOpTable(t *testing.T) {
 	rows := opTable()
-	for o := opUnknown + 1; o <= opCancelWorkRequest; o++ {
+	for o := opUnknown + 1; o <= opPARCommitUpload; o++ {
 		row, ok := rows[o]
 		if !ok || row.name == "" || row.handler == nil {
 			t.Errorf("op %d has no complete row", o)
@@ -112,10 +112,10 @@ func TestOpTable(t *testing.T) {
 			t.Errorf("%s: a global operation's handler authorizes; its row names no permission", row.name)
 		}
 	}
-	if len(rows) != int(opCancelWorkRequest) {
-		t.Errorf("%d rows for %d operations", len(rows), opCancelWorkRequest)
+	if len(rows) != int(opPARCommitUpload) {
+		t.Errorf("%d rows for %d operations", len(rows), opPARCommitUpload)
 	}
-	for _, o := range []op{opPutObject, opCreateMultipartUpload, opUploadPart, opCommitMultipartUpload} {
+	for _, o := range []op{opPutObject, opCreateMultipartUpload, opUploadPart, opCommitMultipartUpload, opPARCreateUpload, opPARCommitUpload} {
 		if !rows[o].write {
 			t.Errorf("%s does not need OBJECT_CREATE or OBJECT_OVERWRITE", rows[o].name)
 		}

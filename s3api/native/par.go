@@ -70,7 +70,7 @@ func parAllows(t accessType, listing string, o op) bool {
 	switch o {
 	case opGetObject, opHeadObject:
 		return t.read
-	case opPutObject:
+	case opPutObject, opPARCreateUpload, opUploadPart, opPARCommitUpload, opAbortMultipartUpload:
 		return t.write
 	case opListObjects:
 		return t.any && t.read && listing == listingList
@@ -94,19 +94,65 @@ func newPARSecret() (id, token string, err error) {
 	return enc.EncodeToString(b[parTokenBytes:]), enc.EncodeToString(b[:parTokenBytes]), nil
 }
 
-// parPath is a parsed /p/{token}/n/{ns}/b/{bucket}/o/{object} request.
+// parPath is a parsed PAR use: /p/{token}/n/{ns}/b/{bucket}/o/{object},
+// or one of a multipart upload made through it,
+// /p/{token}/n/{ns}/b/{bucket}/u/{object}/id/{uploadId}/[{partNum}].
 type parPath struct {
 	token string
 	req   *request
 }
 
 // isPARShape reports whether path has the shape of a PAR use:
-// /p/{token}/n/{ns}/b/{bucket}/o, with or without an object. The one
-// rule routing and parsing share.
+// /p/{token}/n/{ns}/b/{bucket}/o, with or without an object, or an
+// upload's /p/{token}/n/{ns}/b/{bucket}/u/{object}/id/{uploadId}/ with
+// or without a part number after it. The one rule routing and parsing
+// share.
 func isPARShape(escapedPath string) bool {
-	segs := strings.SplitN(escapedPath, "/", 9) // "", p, token, n, ns, b, bucket, o, object
-	return len(segs) >= 8 && segs[0] == "" && segs[1] == "p" && segs[2] != "" &&
-		segs[3] == "n" && segs[4] != "" && segs[5] == "b" && segs[6] != "" && segs[7] == "o"
+	segs := strings.SplitN(escapedPath, "/", 9) // "", p, token, n, ns, b, bucket, o or u, rest
+	if len(segs) < 8 || segs[0] != "" || segs[1] != "p" || segs[2] == "" ||
+		segs[3] != "n" || segs[4] == "" || segs[5] != "b" || segs[6] == "" {
+		return false
+	}
+	switch segs[7] {
+	case "o":
+		return true
+	case "u":
+		if len(segs) < 9 {
+			return false
+		}
+		_, _, _, ok := splitUploadPath(segs[8])
+		return ok
+	}
+	return false
+}
+
+// maxPartDigits bounds a part number in an upload's path (10000).
+const maxPartDigits = 5
+
+// splitUploadPath splits what follows /u/ in a PAR's upload path,
+// {object}/id/{uploadId}/[{partNum}] (escaped), from the end: the object
+// may hold slashes and even "/id/", the upload ID and the part number do
+// not. part is "" for the upload itself (commit, abort). Every piece
+// stays escaped.
+func splitUploadPath(rest string) (object, uploadID, part string, ok bool) {
+	i := strings.LastIndexByte(rest, '/')
+	if i < 0 {
+		return "", "", "", false
+	}
+	rest, part = rest[:i], rest[i+1:]
+	if len(part) > maxPartDigits || strings.Trim(part, "0123456789") != "" {
+		return "", "", "", false
+	}
+	i = strings.LastIndexByte(rest, '/')
+	if i < 0 {
+		return "", "", "", false
+	}
+	rest, uploadID = rest[:i], rest[i+1:]
+	object, found := strings.CutSuffix(rest, "/id")
+	if !found || object == "" || uploadID == "" {
+		return "", "", "", false
+	}
+	return object, uploadID, part, true
 }
 
 // redactToken hides a PAR's token in a path that is logged: the token is
@@ -123,8 +169,8 @@ func redactToken(path string) string {
 }
 
 // parsePAR parses a PAR use: the token, then the rest as a native object
-// request. What is not a PAR shape, or an operation no PAR serves, is
-// refused as not found.
+// request, or as one of an upload made through the PAR. What is not a
+// PAR shape, or an operation no PAR serves, is refused as not found.
 func parsePAR(r *http.Request) (*parPath, error) {
 	path := r.URL.EscapedPath()
 	if !isPARShape(path) {
@@ -136,11 +182,51 @@ func parsePAR(r *http.Request) (*parPath, error) {
 	if err != nil {
 		return nil, err
 	}
-	req, err := parsePath(r, rest[i:])
+	var req *request
+	if segs := strings.SplitN(rest[i:], "/", 7); segs[5] == "u" { // "", n, ns, b, bucket, u, rest
+		req, err = parsePARUpload(r, segs)
+	} else {
+		req, err = parsePath(r, rest[i:])
+	}
 	if err != nil {
 		return nil, err
 	}
+	if req.op == opPutObject && strings.EqualFold(r.Header.Get(multipartHeader), "true") {
+		req.op = opPARCreateUpload
+	}
 	return &parPath{token: token, req: req}, nil
+}
+
+// multipartHeader on a PUT through a PAR asks for a multipart upload of
+// the object instead of writing it.
+const multipartHeader = "opc-multipart"
+
+// parsePARUpload parses an upload's PAR path (segs: "", n, ns, b, bucket,
+// u, the rest): PUT of a part, POST to commit every part uploaded,
+// DELETE to abort.
+func parsePARUpload(r *http.Request, segs []string) (*request, error) {
+	object, uploadID, part, _ := splitUploadPath(segs[6]) // isPARShape checked it
+	req := &request{query: r.URL.Query()}
+	for _, f := range []struct {
+		to   *string
+		from string
+	}{{&req.ns, segs[2]}, {&req.bucket, segs[4]}, {&req.object, object}, {&req.uploadID, uploadID}} {
+		v, err := unescapePath(f.from)
+		if err != nil {
+			return nil, err
+		}
+		*f.to = v
+	}
+	switch {
+	case r.Method == http.MethodPut && part != "":
+		req.op = opUploadPart
+		req.query.Set("uploadPartNum", part) // the path's, whatever the query says
+	case r.Method == http.MethodPost && part == "":
+		req.op = opPARCommitUpload
+	case r.Method == http.MethodDelete && part == "":
+		req.op = opAbortMultipartUpload
+	}
+	return req, nil
 }
 
 // inScope reports whether a PAR reaches the request's namespace, bucket
@@ -212,7 +298,13 @@ func (s *Server) servePAR(ctx context.Context, w http.ResponseWriter, r *http.Re
 	if err := s.customerKeyAllowed(r, row); err != nil {
 		return err
 	}
-	return row.handler(s, ctx, w, r, req)
+	req.parToken = pp.token
+	err = row.handler(s, ctx, w, r, req)
+	if errors.Is(err, rpcerr.ErrUploadNotFound) {
+		// An upload ID of another object or bucket, or none at all.
+		return parRefused("no such upload of the object")
+	}
+	return err
 }
 
 // parJSON is OCI's PreauthenticatedRequest (accessUri and fullPath only

@@ -72,8 +72,30 @@ func TestParsePAR(t *testing.T) {
 		{"GET", "/p/T0k/n/ns/b/bk/u/x", false, "", "", "", "", "", 0},
 		{"GET", "/p/T0k/n/ns/b/bk", false, "", "", "", "", "", 0},
 		{"GET", "/p/T0k/n//b/bk/o/x", false, "", "", "", "", "", 0},
+		// Multipart uploads through the PAR.
+		{"PUT+mp", "/p/T0k/n/ns/b/bk/o/big.bin", true, "T0k", "ns", "bk", "big.bin", "", opPARCreateUpload},
+		{"PUT+mp", "/p/T0k/n/ns/b/bk/o/", true, "T0k", "ns", "bk", "", "", opUnknown},
+		{"PUT", "/p/T0k/n/ns/b/bk/u/big.bin/id/UP1/3", true, "T0k", "ns", "bk", "big.bin", "", opUploadPart},
+		{"PUT", "/p/T0k/n/ns/b/bk/u/a%2Fb.bin/id/UP1/10000", true, "T0k", "ns", "bk", "a/b.bin", "", opUploadPart},
+		{"PUT", "/p/T0k/n/ns/b/bk/u/a/id/b.bin/id/UP1/1", true, "T0k", "ns", "bk", "a/id/b.bin", "", opUploadPart},
+		{"POST", "/p/T0k/n/ns/b/bk/u/big.bin/id/UP1/", true, "T0k", "ns", "bk", "big.bin", "", opPARCommitUpload},
+		{"DELETE", "/p/T0k/n/ns/b/bk/u/big.bin/id/UP1/", true, "T0k", "ns", "bk", "big.bin", "", opAbortMultipartUpload},
+		{"PUT", "/p/T0k/n/ns/b/bk/u/big.bin/id/UP1/", true, "T0k", "ns", "bk", "big.bin", "", opUnknown},
+		{"POST", "/p/T0k/n/ns/b/bk/u/big.bin/id/UP1/2", true, "T0k", "ns", "bk", "big.bin", "", opUnknown},
+		{"GET", "/p/T0k/n/ns/b/bk/u/big.bin/id/UP1/", true, "T0k", "ns", "bk", "big.bin", "", opUnknown},
+		{"PUT", "/p/T0k/n/ns/b/bk/u/big.bin/id/UP1/x", false, "", "", "", "", "", 0},
+		{"PUT", "/p/T0k/n/ns/b/bk/u/big.bin/id/UP1/123456", false, "", "", "", "", "", 0},
+		{"PUT", "/p/T0k/n/ns/b/bk/u/big.bin/id/UP1", false, "", "", "", "", "", 0},
+		{"PUT", "/p/T0k/n/ns/b/bk/u/big.bin/id//1", false, "", "", "", "", "", 0},
+		{"PUT", "/p/T0k/n/ns/b/bk/u/id/UP1/1", false, "", "", "", "", "", 0},
+		{"PUT", "/p/T0k/n/ns/b/bk/u/big.bin/UP1/1", false, "", "", "", "", "", 0},
 	} {
-		pp, err := parsePAR(httptest.NewRequest(tc.method, "http://gw"+tc.path, nil))
+		method, multipart := strings.CutSuffix(tc.method, "+mp")
+		hr := httptest.NewRequest(method, "http://gw"+tc.path, nil)
+		if multipart {
+			hr.Header.Set("opc-multipart", "true")
+		}
+		pp, err := parsePAR(hr)
 		if !tc.ok {
 			if err == nil {
 				t.Errorf("%s %s: parsed as %+v", tc.method, tc.path, pp.req)
@@ -87,6 +109,43 @@ func TestParsePAR(t *testing.T) {
 		r := pp.req
 		if pp.token != tc.token || r.ns != tc.ns || r.bucket != tc.bucket || r.object != tc.object || r.op != tc.op || r.query.Get("prefix") != tc.prefix {
 			t.Errorf("%s %s: token %q ns %q bucket %q object %q op %d prefix %q", tc.method, tc.path, pp.token, r.ns, r.bucket, r.object, r.op, r.query.Get("prefix"))
+		}
+		if strings.Contains(tc.path, "/u/") && r.uploadID != "UP1" {
+			t.Errorf("%s %s: upload ID %q", tc.method, tc.path, r.uploadID)
+		}
+	}
+	// The part number is the path's, whatever the query says.
+	pp, err := parsePAR(httptest.NewRequest("PUT", "http://gw/p/T0k/n/ns/b/bk/u/o/id/UP1/7?uploadPartNum=9", nil))
+	if err != nil || pp.req.query.Get("uploadPartNum") != "7" {
+		t.Errorf("part number: %v %v", err, pp)
+	}
+}
+
+// TestUploadAccessURI: an upload's accessUri parses back to its upload.
+func TestUploadAccessURI(t *testing.T) {
+	for _, object := range []string{"big.bin", "a/b/c.bin", "a/id/x/id/y", "sp ace%", "ü/ 1"} {
+		uri := uploadAccessURI("T0k", &request{ns: "ns", bucket: "b.k", object: object}, "UP1")
+		if !strings.HasSuffix(uri, "/") {
+			t.Errorf("%s: %s has no trailing slash", object, uri)
+		}
+		for _, tc := range []struct {
+			method, suffix string
+			op             op
+		}{{"PUT", "42", opUploadPart}, {"POST", "", opPARCommitUpload}, {"DELETE", "", opAbortMultipartUpload}} {
+			r := httptest.NewRequest(tc.method, "http://gw"+uri+tc.suffix, nil)
+			if !Is(r) {
+				t.Errorf("%s %s is not routed to the native API", tc.method, uri+tc.suffix)
+				continue
+			}
+			pp, err := parsePAR(r)
+			if err != nil {
+				t.Errorf("%s %s: %v", tc.method, uri+tc.suffix, err)
+				continue
+			}
+			q := pp.req
+			if pp.token != "T0k" || q.ns != "ns" || q.bucket != "b.k" || q.object != object || q.uploadID != "UP1" || q.op != tc.op {
+				t.Errorf("%s %s: %+v", tc.method, uri+tc.suffix, q)
+			}
 		}
 	}
 }
@@ -135,6 +194,18 @@ func TestPARScope(t *testing.T) {
 		{"AnyObjectRead", listingList, opListObjects, true},
 		{"AnyObjectWrite", listingDeny, opPutObject, true},
 		{"AnyObjectReadWrite", listingDeny, opDeleteObject, false},
+		{"ObjectWrite", listingDeny, opPARCreateUpload, true},
+		{"ObjectWrite", listingDeny, opUploadPart, true},
+		{"ObjectWrite", listingDeny, opPARCommitUpload, true},
+		{"ObjectWrite", listingDeny, opAbortMultipartUpload, true},
+		{"AnyObjectWrite", listingDeny, opPARCreateUpload, true},
+		{"ObjectRead", listingDeny, opPARCreateUpload, false},
+		{"ObjectRead", listingDeny, opUploadPart, false},
+		{"AnyObjectReadWrite", listingList, opPARCommitUpload, true},
+		{"AnyObjectRead", listingList, opAbortMultipartUpload, false},
+		{"ObjectWrite", listingDeny, opCreateMultipartUpload, false},
+		{"ObjectWrite", listingDeny, opCommitMultipartUpload, false},
+		{"ObjectWrite", listingDeny, opListMultipartUploadParts, false},
 		{"AnyObjectReadWrite", listingDeny, opRenameObject, false},
 	} {
 		if got := parAllows(types[tc.access], tc.listing, tc.op); got != tc.want {
@@ -159,6 +230,19 @@ func TestIsPAR(t *testing.T) {
 		{"/p/", "", false},
 		{"/p", "", false},
 		{"/p/T0k/n/ns/b/bk/u/x", "", false},
+		// An upload made through a PAR: its accessUri, and a part of it.
+		{"/p/T0k/n/ns/b/bk/u/x/id/UP1/", "", true},
+		{"/p/T0k/n/ns/b/bk/u/x%2Fy/id/UP1/12", "", true},
+		{"/p/T0k/n/ns/b/bk/u/x/y/id/UP1/12", "", true},
+		{"/p/T0k/n/ns/b/bk/u/x/id/UP1/12", "AWS4-HMAC-SHA256 Credential=AK/20260101/r/s3/aws4_request", false},
+		{"/p/T0k/n/ns/b/bk/u/x/id/UP1/12?X-Amz-Signature=ab&X-Amz-Credential=c", "", false},
+		// Keys of an S3 bucket "p" that are no upload's shape stay S3's.
+		{"/p/T0k/n/ns/b/bk/u/x/id/UP1", "", false},
+		{"/p/T0k/n/ns/b/bk/u/x/id/UP1/part1", "", false},
+		{"/p/T0k/n/ns/b/bk/u/x/UP1/1", "", false},
+		{"/p/T0k/n/ns/b/bk/u/id/UP1/1", "", false},
+		{"/p/T0k/n/ns/b/bk/u/", "", false},
+		{"/p/T0k/n/ns/b/bk/x/key", "", false},
 	} {
 		r := httptest.NewRequest("GET", "http://gw:9000"+tc.target, nil)
 		if tc.auth != "" {
@@ -228,6 +312,69 @@ func TestServePAR(t *testing.T) {
 			t.Errorf("%s: served %v, want %v (%d %s)", tc.name, served, tc.served, w.Code, w.Body)
 		}
 		if !tc.served && (w.Code != 404 || !strings.Contains(w.Body.String(), "NotAuthorizedOrNotFound")) {
+			t.Errorf("%s: %d %s, want 404 NotAuthorizedOrNotFound", tc.name, w.Code, w.Body)
+		}
+	}
+}
+
+func (x *parIndex) GetObject(context.Context, string, string, string) (*cairnpb.ObjectVersion, error) {
+	return nil, fmt.Errorf("get: %w", rpcerr.ErrObjectNotFound)
+}
+
+// TestServePARUpload: an upload through an object PAR reaches only the
+// PAR's object, with its write access type, and an upload ID that is not
+// one of the object's is refused as every other PAR refusal is.
+func TestServePARUpload(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	found := func(access string) *cairnpb.LookupPARResponse {
+		return &cairnpb.LookupPARResponse{Par: &cairnpb.PAR{Namespace: "ns", Bucket: "bk", ObjectName: "big",
+			AccessType: access, ExpiresUnixNano: now.Add(time.Hour).UnixNano(), Creator: "carol"},
+			Groups: []string{"g"}, Statements: []string{"Allow group g to manage objects in tenancy"}}
+	}
+	for _, tc := range []struct {
+		name, access, method, path string
+		multipart                  bool
+		err                        error // the handler's
+		served                     bool
+	}{
+		{"start", "ObjectWrite", "PUT", "/p/tok/n/ns/b/bk/o/big", true, nil, true},
+		{"a part", "ObjectWrite", "PUT", "/p/tok/n/ns/b/bk/u/big/id/UP/1", false, nil, true},
+		{"commit", "ObjectWrite", "POST", "/p/tok/n/ns/b/bk/u/big/id/UP/", false, nil, true},
+		{"abort", "ObjectReadWrite", "DELETE", "/p/tok/n/ns/b/bk/u/big/id/UP/", false, nil, true},
+		{"start another object", "ObjectWrite", "PUT", "/p/tok/n/ns/b/bk/o/other", true, nil, false},
+		{"a part of another object", "ObjectWrite", "PUT", "/p/tok/n/ns/b/bk/u/other/id/UP/1", false, nil, false},
+		{"a part in another bucket", "ObjectWrite", "PUT", "/p/tok/n/ns/b/bk2/u/big/id/UP/1", false, nil, false},
+		{"start through a read PAR", "ObjectRead", "PUT", "/p/tok/n/ns/b/bk/o/big", true, nil, false},
+		{"a part through a read PAR", "ObjectRead", "PUT", "/p/tok/n/ns/b/bk/u/big/id/UP/1", false, nil, false},
+		{"another object's upload ID", "ObjectWrite", "PUT", "/p/tok/n/ns/b/bk/u/big/id/THEIRS/1", false, fmt.Errorf("x: %w", rpcerr.ErrUploadNotFound), true},
+	} {
+		var served bool
+		var token string
+		h := func(_ *Server, _ context.Context, _ http.ResponseWriter, _ *http.Request, req *request) error {
+			served, token = true, req.parToken
+			return tc.err
+		}
+		s := &Server{now: func() time.Time { return now }, log: slog.New(slog.DiscardHandler),
+			index: &parIndex{token: "tok", found: found(tc.access)},
+			ops: map[op]opRow{
+				opPARCreateUpload:      {name: "create", write: true, handler: h},
+				opUploadPart:           {name: "part", write: true, handler: h},
+				opPARCommitUpload:      {name: "commit", write: true, handler: h},
+				opAbortMultipartUpload: {name: "abort", perms: []policy.Permission{policy.ObjectDelete}, handler: h},
+			}}
+		r := httptest.NewRequest(tc.method, "http://gw"+tc.path, nil)
+		if tc.multipart {
+			r.Header.Set("opc-multipart", "true")
+		}
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if served != tc.served {
+			t.Errorf("%s: served %v, want %v (%d %s)", tc.name, served, tc.served, w.Code, w.Body)
+		}
+		if served && token != "tok" {
+			t.Errorf("%s: the handler sees token %q", tc.name, token)
+		}
+		if (!tc.served || tc.err != nil) && (w.Code != 404 || !strings.Contains(w.Body.String(), "NotAuthorizedOrNotFound")) {
 			t.Errorf("%s: %d %s, want 404 NotAuthorizedOrNotFound", tc.name, w.Code, w.Body)
 		}
 	}

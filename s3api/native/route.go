@@ -12,7 +12,9 @@ import (
 //   - or its Host is objectstorage.<region>.<domain>, the native endpoint
 //     (S3's is <namespace>.compat.objectstorage...);
 //   - or it is a PAR use: no signature of S3's (header or presigned
-//     query) and a path of the shape /p/{token}/n/{ns}/b/{bucket}/o[/...]
+//     query) and a path of the shape /p/{token}/n/{ns}/b/{bucket}/o[/...],
+//     or of an upload made through a PAR,
+//     /p/{token}/n/{ns}/b/{bucket}/u/{object}/id/{uploadId}/[{partNum}],
 //     on any host, as OCI's access URIs are relative to the endpoint.
 //
 // A request that is none of these is S3's, whatever its path: an S3

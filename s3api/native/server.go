@@ -163,6 +163,10 @@ const (
 	opListWorkRequestErrors
 	opListWorkRequestLogs
 	opCancelWorkRequest
+	// Multipart uploads through a PAR (par_multipart.go): made by a PUT
+	// with opc-multipart: true, committed with every part uploaded.
+	opPARCreateUpload
+	opPARCommitUpload
 )
 
 // handler serves one operation for an authenticated, authorized request.
@@ -243,6 +247,9 @@ func opTable() map[op]opRow {
 		opListWorkRequestErrors: {name: "ListWorkRequestErrors", handler: (*Server).listWorkRequestErrors, global: true},
 		opListWorkRequestLogs:   {name: "ListWorkRequestLogs", handler: (*Server).listWorkRequestLogs, global: true},
 		opCancelWorkRequest:     {name: "CancelWorkRequest", handler: (*Server).cancelWorkRequest, global: true},
+		// Only through a PAR: parse never returns them.
+		opPARCreateUpload: {name: "CreateMultipartUpload (PAR)", handler: (*Server).createUploadThroughPAR, write: true},
+		opPARCommitUpload: {name: "CommitMultipartUpload (PAR)", handler: (*Server).commitUploadThroughPAR, write: true},
 	}
 }
 
@@ -259,8 +266,11 @@ type request struct {
 	parID string
 	// workRequestID names a work request (/workRequests/{id}).
 	workRequestID string
-	query         url.Values
-	who           *principal
+	// parToken is the token of the PAR the request came through; empty
+	// for an authenticated request.
+	parToken string
+	query    url.Values
+	who      *principal
 	// refreshed: who was looked up again during this request (refresh).
 	refreshed bool
 }
