@@ -1310,7 +1310,7 @@ var File_cairnpb_meta_proto protoreflect.FileDescriptor
 
 const file_cairnpb_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x99\x01\n" +
+	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x1acairnpb/bucketconfig.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\"\x99\x01\n" +
 	"\x13CreateBucketRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -1390,7 +1390,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xf8\x1c\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xc4\x18\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1408,12 +1408,8 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x14AbortMultipartUpload\x12%.cairn.v1.AbortMultipartUploadRequest\x1a&.cairn.v1.AbortMultipartUploadResponse\x12D\n" +
 	"\tListParts\x12\x1a.cairn.v1.ListPartsRequest\x1a\x1b.cairn.v1.ListPartsResponse\x12e\n" +
 	"\x14ListMultipartUploads\x12%.cairn.v1.ListMultipartUploadsRequest\x1a&.cairn.v1.ListMultipartUploadsResponse\x12P\n" +
-	"\rSetObjectTags\x12\x1e.cairn.v1.SetObjectTagsRequest\x1a\x1f.cairn.v1.SetObjectTagsResponse\x12P\n" +
-	"\rSetBucketTags\x12\x1e.cairn.v1.SetBucketTagsRequest\x1a\x1f.cairn.v1.SetBucketTagsResponse\x12P\n" +
-	"\rSetBucketCors\x12\x1e.cairn.v1.SetBucketCorsRequest\x1a\x1f.cairn.v1.SetBucketCorsResponse\x12_\n" +
-	"\x12SetBucketLifecycle\x12#.cairn.v1.SetBucketLifecycleRequest\x1a$.cairn.v1.SetBucketLifecycleResponse\x12V\n" +
-	"\x0fSetBucketPolicy\x12 .cairn.v1.SetBucketPolicyRequest\x1a!.cairn.v1.SetBucketPolicyResponse\x12e\n" +
-	"\x14SetPublicAccessBlock\x12%.cairn.v1.SetPublicAccessBlockRequest\x1a&.cairn.v1.SetPublicAccessBlockResponse\x12M\n" +
+	"\rSetObjectTags\x12\x1e.cairn.v1.SetObjectTagsRequest\x1a\x1f.cairn.v1.SetObjectTagsResponse\x12V\n" +
+	"\x0fSetBucketConfig\x12 .cairn.v1.SetBucketConfigRequest\x1a!.cairn.v1.SetBucketConfigResponse\x12M\n" +
 	"\fRegisterNode\x12\x1d.cairn.v1.RegisterNodeRequest\x1a\x1e.cairn.v1.RegisterNodeResponse\x12D\n" +
 	"\tHeartbeat\x12\x1a.cairn.v1.HeartbeatRequest\x1a\x1b.cairn.v1.HeartbeatResponse\x12P\n" +
 	"\rGetClusterMap\x12\x1e.cairn.v1.GetClusterMapRequest\x1a\x1f.cairn.v1.GetClusterMapResponse\x12V\n" +
@@ -1421,15 +1417,13 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\fLookupAPIKey\x12\x1d.cairn.v1.LookupAPIKeyRequest\x1a\x1e.cairn.v1.LookupAPIKeyResponse\x12_\n" +
 	"\x12ReportCorruptShard\x12#.cairn.v1.ReportCorruptShardRequest\x1a$.cairn.v1.ReportCorruptShardResponse\x12Y\n" +
 	"\x10ReportUnreadable\x12!.cairn.v1.ReportUnreadableRequest\x1a\".cairn.v1.ReportUnreadableResponse\x12M\n" +
-	"\fReportShards\x12\x1d.cairn.v1.ReportShardsRequest\x1a\x1e.cairn.v1.ReportShardsResponse\x12b\n" +
-	"\x13SetBucketVersioning\x12$.cairn.v1.SetBucketVersioningRequest\x1a%.cairn.v1.SetBucketVersioningResponse\x12P\n" +
+	"\fReportShards\x12\x1d.cairn.v1.ReportShardsRequest\x1a\x1e.cairn.v1.ReportShardsResponse\x12P\n" +
 	"\rCommitVersion\x12\x1e.cairn.v1.CommitVersionRequest\x1a\x1f.cairn.v1.CommitVersionResponse\x12Y\n" +
 	"\x10GetObjectVersion\x12!.cairn.v1.GetObjectVersionRequest\x1a\".cairn.v1.GetObjectVersionResponse\x12P\n" +
 	"\rDeleteVersion\x12\x1e.cairn.v1.DeleteVersionRequest\x1a\x1f.cairn.v1.DeleteVersionResponse\x12S\n" +
 	"\x0eSetVersionTags\x12\x1f.cairn.v1.SetVersionTagsRequest\x1a .cairn.v1.SetVersionTagsResponse\x12_\n" +
 	"\x12ListObjectVersions\x12#.cairn.v1.ListObjectVersionsRequest\x1a$.cairn.v1.ListObjectVersionsResponse\x12M\n" +
-	"\fRenameObject\x12\x1d.cairn.v1.RenameObjectRequest\x1a\x1e.cairn.v1.RenameObjectResponse\x12b\n" +
-	"\x13SetObjectLockConfig\x12$.cairn.v1.SetObjectLockConfigRequest\x1a%.cairn.v1.SetObjectLockConfigResponse\x12S\n" +
+	"\fRenameObject\x12\x1d.cairn.v1.RenameObjectRequest\x1a\x1e.cairn.v1.RenameObjectResponse\x12S\n" +
 	"\x0eSetVersionLock\x12\x1f.cairn.v1.SetVersionLockRequest\x1a .cairn.v1.SetVersionLockResponse\x12V\n" +
 	"\x0fActiveMasterKey\x12 .cairn.v1.ActiveMasterKeyRequest\x1a!.cairn.v1.ActiveMasterKeyResponse\x12D\n" +
 	"\tCreatePAR\x12\x1a.cairn.v1.CreatePARRequest\x1a\x1b.cairn.v1.CreatePARResponse\x12;\n" +
@@ -1489,64 +1483,52 @@ var file_cairnpb_meta_proto_goTypes = []any{
 	(*ListPartsRequest)(nil),                // 34: cairn.v1.ListPartsRequest
 	(*ListMultipartUploadsRequest)(nil),     // 35: cairn.v1.ListMultipartUploadsRequest
 	(*SetObjectTagsRequest)(nil),            // 36: cairn.v1.SetObjectTagsRequest
-	(*SetBucketTagsRequest)(nil),            // 37: cairn.v1.SetBucketTagsRequest
-	(*SetBucketCorsRequest)(nil),            // 38: cairn.v1.SetBucketCorsRequest
-	(*SetBucketLifecycleRequest)(nil),       // 39: cairn.v1.SetBucketLifecycleRequest
-	(*SetBucketPolicyRequest)(nil),          // 40: cairn.v1.SetBucketPolicyRequest
-	(*SetPublicAccessBlockRequest)(nil),     // 41: cairn.v1.SetPublicAccessBlockRequest
-	(*LookupAccessKeyRequest)(nil),          // 42: cairn.v1.LookupAccessKeyRequest
-	(*LookupAPIKeyRequest)(nil),             // 43: cairn.v1.LookupAPIKeyRequest
-	(*ReportCorruptShardRequest)(nil),       // 44: cairn.v1.ReportCorruptShardRequest
-	(*ReportUnreadableRequest)(nil),         // 45: cairn.v1.ReportUnreadableRequest
-	(*ReportShardsRequest)(nil),             // 46: cairn.v1.ReportShardsRequest
-	(*SetBucketVersioningRequest)(nil),      // 47: cairn.v1.SetBucketVersioningRequest
-	(*CommitVersionRequest)(nil),            // 48: cairn.v1.CommitVersionRequest
-	(*GetObjectVersionRequest)(nil),         // 49: cairn.v1.GetObjectVersionRequest
-	(*DeleteVersionRequest)(nil),            // 50: cairn.v1.DeleteVersionRequest
-	(*SetVersionTagsRequest)(nil),           // 51: cairn.v1.SetVersionTagsRequest
-	(*ListObjectVersionsRequest)(nil),       // 52: cairn.v1.ListObjectVersionsRequest
-	(*RenameObjectRequest)(nil),             // 53: cairn.v1.RenameObjectRequest
-	(*SetObjectLockConfigRequest)(nil),      // 54: cairn.v1.SetObjectLockConfigRequest
-	(*SetVersionLockRequest)(nil),           // 55: cairn.v1.SetVersionLockRequest
-	(*ActiveMasterKeyRequest)(nil),          // 56: cairn.v1.ActiveMasterKeyRequest
-	(*CreatePARRequest)(nil),                // 57: cairn.v1.CreatePARRequest
-	(*GetPARRequest)(nil),                   // 58: cairn.v1.GetPARRequest
-	(*ListPARsRequest)(nil),                 // 59: cairn.v1.ListPARsRequest
-	(*DeletePARRequest)(nil),                // 60: cairn.v1.DeletePARRequest
-	(*LookupPARRequest)(nil),                // 61: cairn.v1.LookupPARRequest
-	(*CreateMultipartUploadResponse)(nil),   // 62: cairn.v1.CreateMultipartUploadResponse
-	(*GetMultipartUploadResponse)(nil),      // 63: cairn.v1.GetMultipartUploadResponse
-	(*CommitPartResponse)(nil),              // 64: cairn.v1.CommitPartResponse
-	(*CompleteMultipartUploadResponse)(nil), // 65: cairn.v1.CompleteMultipartUploadResponse
-	(*AbortMultipartUploadResponse)(nil),    // 66: cairn.v1.AbortMultipartUploadResponse
-	(*ListPartsResponse)(nil),               // 67: cairn.v1.ListPartsResponse
-	(*ListMultipartUploadsResponse)(nil),    // 68: cairn.v1.ListMultipartUploadsResponse
-	(*SetObjectTagsResponse)(nil),           // 69: cairn.v1.SetObjectTagsResponse
-	(*SetBucketTagsResponse)(nil),           // 70: cairn.v1.SetBucketTagsResponse
-	(*SetBucketCorsResponse)(nil),           // 71: cairn.v1.SetBucketCorsResponse
-	(*SetBucketLifecycleResponse)(nil),      // 72: cairn.v1.SetBucketLifecycleResponse
-	(*SetBucketPolicyResponse)(nil),         // 73: cairn.v1.SetBucketPolicyResponse
-	(*SetPublicAccessBlockResponse)(nil),    // 74: cairn.v1.SetPublicAccessBlockResponse
-	(*LookupAccessKeyResponse)(nil),         // 75: cairn.v1.LookupAccessKeyResponse
-	(*LookupAPIKeyResponse)(nil),            // 76: cairn.v1.LookupAPIKeyResponse
-	(*ReportCorruptShardResponse)(nil),      // 77: cairn.v1.ReportCorruptShardResponse
-	(*ReportUnreadableResponse)(nil),        // 78: cairn.v1.ReportUnreadableResponse
-	(*ReportShardsResponse)(nil),            // 79: cairn.v1.ReportShardsResponse
-	(*SetBucketVersioningResponse)(nil),     // 80: cairn.v1.SetBucketVersioningResponse
-	(*CommitVersionResponse)(nil),           // 81: cairn.v1.CommitVersionResponse
-	(*GetObjectVersionResponse)(nil),        // 82: cairn.v1.GetObjectVersionResponse
-	(*DeleteVersionResponse)(nil),           // 83: cairn.v1.DeleteVersionResponse
-	(*SetVersionTagsResponse)(nil),          // 84: cairn.v1.SetVersionTagsResponse
-	(*ListObjectVersionsResponse)(nil),      // 85: cairn.v1.ListObjectVersionsResponse
-	(*RenameObjectResponse)(nil),            // 86: cairn.v1.RenameObjectResponse
-	(*SetObjectLockConfigResponse)(nil),     // 87: cairn.v1.SetObjectLockConfigResponse
-	(*SetVersionLockResponse)(nil),          // 88: cairn.v1.SetVersionLockResponse
-	(*ActiveMasterKeyResponse)(nil),         // 89: cairn.v1.ActiveMasterKeyResponse
-	(*CreatePARResponse)(nil),               // 90: cairn.v1.CreatePARResponse
-	(*GetPARResponse)(nil),                  // 91: cairn.v1.GetPARResponse
-	(*ListPARsResponse)(nil),                // 92: cairn.v1.ListPARsResponse
-	(*DeletePARResponse)(nil),               // 93: cairn.v1.DeletePARResponse
-	(*LookupPARResponse)(nil),               // 94: cairn.v1.LookupPARResponse
+	(*SetBucketConfigRequest)(nil),          // 37: cairn.v1.SetBucketConfigRequest
+	(*LookupAccessKeyRequest)(nil),          // 38: cairn.v1.LookupAccessKeyRequest
+	(*LookupAPIKeyRequest)(nil),             // 39: cairn.v1.LookupAPIKeyRequest
+	(*ReportCorruptShardRequest)(nil),       // 40: cairn.v1.ReportCorruptShardRequest
+	(*ReportUnreadableRequest)(nil),         // 41: cairn.v1.ReportUnreadableRequest
+	(*ReportShardsRequest)(nil),             // 42: cairn.v1.ReportShardsRequest
+	(*CommitVersionRequest)(nil),            // 43: cairn.v1.CommitVersionRequest
+	(*GetObjectVersionRequest)(nil),         // 44: cairn.v1.GetObjectVersionRequest
+	(*DeleteVersionRequest)(nil),            // 45: cairn.v1.DeleteVersionRequest
+	(*SetVersionTagsRequest)(nil),           // 46: cairn.v1.SetVersionTagsRequest
+	(*ListObjectVersionsRequest)(nil),       // 47: cairn.v1.ListObjectVersionsRequest
+	(*RenameObjectRequest)(nil),             // 48: cairn.v1.RenameObjectRequest
+	(*SetVersionLockRequest)(nil),           // 49: cairn.v1.SetVersionLockRequest
+	(*ActiveMasterKeyRequest)(nil),          // 50: cairn.v1.ActiveMasterKeyRequest
+	(*CreatePARRequest)(nil),                // 51: cairn.v1.CreatePARRequest
+	(*GetPARRequest)(nil),                   // 52: cairn.v1.GetPARRequest
+	(*ListPARsRequest)(nil),                 // 53: cairn.v1.ListPARsRequest
+	(*DeletePARRequest)(nil),                // 54: cairn.v1.DeletePARRequest
+	(*LookupPARRequest)(nil),                // 55: cairn.v1.LookupPARRequest
+	(*CreateMultipartUploadResponse)(nil),   // 56: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 57: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 58: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 59: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 60: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 61: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 62: cairn.v1.ListMultipartUploadsResponse
+	(*SetObjectTagsResponse)(nil),           // 63: cairn.v1.SetObjectTagsResponse
+	(*SetBucketConfigResponse)(nil),         // 64: cairn.v1.SetBucketConfigResponse
+	(*LookupAccessKeyResponse)(nil),         // 65: cairn.v1.LookupAccessKeyResponse
+	(*LookupAPIKeyResponse)(nil),            // 66: cairn.v1.LookupAPIKeyResponse
+	(*ReportCorruptShardResponse)(nil),      // 67: cairn.v1.ReportCorruptShardResponse
+	(*ReportUnreadableResponse)(nil),        // 68: cairn.v1.ReportUnreadableResponse
+	(*ReportShardsResponse)(nil),            // 69: cairn.v1.ReportShardsResponse
+	(*CommitVersionResponse)(nil),           // 70: cairn.v1.CommitVersionResponse
+	(*GetObjectVersionResponse)(nil),        // 71: cairn.v1.GetObjectVersionResponse
+	(*DeleteVersionResponse)(nil),           // 72: cairn.v1.DeleteVersionResponse
+	(*SetVersionTagsResponse)(nil),          // 73: cairn.v1.SetVersionTagsResponse
+	(*ListObjectVersionsResponse)(nil),      // 74: cairn.v1.ListObjectVersionsResponse
+	(*RenameObjectResponse)(nil),            // 75: cairn.v1.RenameObjectResponse
+	(*SetVersionLockResponse)(nil),          // 76: cairn.v1.SetVersionLockResponse
+	(*ActiveMasterKeyResponse)(nil),         // 77: cairn.v1.ActiveMasterKeyResponse
+	(*CreatePARResponse)(nil),               // 78: cairn.v1.CreatePARResponse
+	(*GetPARResponse)(nil),                  // 79: cairn.v1.GetPARResponse
+	(*ListPARsResponse)(nil),                // 80: cairn.v1.ListPARsResponse
+	(*DeletePARResponse)(nil),               // 81: cairn.v1.DeletePARResponse
+	(*LookupPARResponse)(nil),               // 82: cairn.v1.LookupPARResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
 	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
@@ -1576,80 +1558,68 @@ var file_cairnpb_meta_proto_depIdxs = []int32{
 	34, // 24: cairn.v1.Meta.ListParts:input_type -> cairn.v1.ListPartsRequest
 	35, // 25: cairn.v1.Meta.ListMultipartUploads:input_type -> cairn.v1.ListMultipartUploadsRequest
 	36, // 26: cairn.v1.Meta.SetObjectTags:input_type -> cairn.v1.SetObjectTagsRequest
-	37, // 27: cairn.v1.Meta.SetBucketTags:input_type -> cairn.v1.SetBucketTagsRequest
-	38, // 28: cairn.v1.Meta.SetBucketCors:input_type -> cairn.v1.SetBucketCorsRequest
-	39, // 29: cairn.v1.Meta.SetBucketLifecycle:input_type -> cairn.v1.SetBucketLifecycleRequest
-	40, // 30: cairn.v1.Meta.SetBucketPolicy:input_type -> cairn.v1.SetBucketPolicyRequest
-	41, // 31: cairn.v1.Meta.SetPublicAccessBlock:input_type -> cairn.v1.SetPublicAccessBlockRequest
-	17, // 32: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
-	19, // 33: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
-	21, // 34: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
-	42, // 35: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
-	43, // 36: cairn.v1.Meta.LookupAPIKey:input_type -> cairn.v1.LookupAPIKeyRequest
-	44, // 37: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
-	45, // 38: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
-	46, // 39: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
-	47, // 40: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
-	48, // 41: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
-	49, // 42: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
-	50, // 43: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
-	51, // 44: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
-	52, // 45: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
-	53, // 46: cairn.v1.Meta.RenameObject:input_type -> cairn.v1.RenameObjectRequest
-	54, // 47: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
-	55, // 48: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
-	56, // 49: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
-	57, // 50: cairn.v1.Meta.CreatePAR:input_type -> cairn.v1.CreatePARRequest
-	58, // 51: cairn.v1.Meta.GetPAR:input_type -> cairn.v1.GetPARRequest
-	59, // 52: cairn.v1.Meta.ListPARs:input_type -> cairn.v1.ListPARsRequest
-	60, // 53: cairn.v1.Meta.DeletePAR:input_type -> cairn.v1.DeletePARRequest
-	61, // 54: cairn.v1.Meta.LookupPAR:input_type -> cairn.v1.LookupPARRequest
-	1,  // 55: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,  // 56: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,  // 57: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,  // 58: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,  // 59: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11, // 60: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13, // 61: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16, // 62: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	62, // 63: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
-	63, // 64: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
-	64, // 65: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
-	65, // 66: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
-	66, // 67: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
-	67, // 68: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
-	68, // 69: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
-	69, // 70: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
-	70, // 71: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
-	71, // 72: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
-	72, // 73: cairn.v1.Meta.SetBucketLifecycle:output_type -> cairn.v1.SetBucketLifecycleResponse
-	73, // 74: cairn.v1.Meta.SetBucketPolicy:output_type -> cairn.v1.SetBucketPolicyResponse
-	74, // 75: cairn.v1.Meta.SetPublicAccessBlock:output_type -> cairn.v1.SetPublicAccessBlockResponse
-	18, // 76: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20, // 77: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23, // 78: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	75, // 79: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
-	76, // 80: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
-	77, // 81: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
-	78, // 82: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
-	79, // 83: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
-	80, // 84: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
-	81, // 85: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
-	82, // 86: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
-	83, // 87: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
-	84, // 88: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
-	85, // 89: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
-	86, // 90: cairn.v1.Meta.RenameObject:output_type -> cairn.v1.RenameObjectResponse
-	87, // 91: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
-	88, // 92: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
-	89, // 93: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
-	90, // 94: cairn.v1.Meta.CreatePAR:output_type -> cairn.v1.CreatePARResponse
-	91, // 95: cairn.v1.Meta.GetPAR:output_type -> cairn.v1.GetPARResponse
-	92, // 96: cairn.v1.Meta.ListPARs:output_type -> cairn.v1.ListPARsResponse
-	93, // 97: cairn.v1.Meta.DeletePAR:output_type -> cairn.v1.DeletePARResponse
-	94, // 98: cairn.v1.Meta.LookupPAR:output_type -> cairn.v1.LookupPARResponse
-	55, // [55:99] is the sub-list for method output_type
-	11, // [11:55] is the sub-list for method input_type
+	37, // 27: cairn.v1.Meta.SetBucketConfig:input_type -> cairn.v1.SetBucketConfigRequest
+	17, // 28: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
+	19, // 29: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
+	21, // 30: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
+	38, // 31: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
+	39, // 32: cairn.v1.Meta.LookupAPIKey:input_type -> cairn.v1.LookupAPIKeyRequest
+	40, // 33: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
+	41, // 34: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
+	42, // 35: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
+	43, // 36: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
+	44, // 37: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
+	45, // 38: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
+	46, // 39: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
+	47, // 40: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
+	48, // 41: cairn.v1.Meta.RenameObject:input_type -> cairn.v1.RenameObjectRequest
+	49, // 42: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
+	50, // 43: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
+	51, // 44: cairn.v1.Meta.CreatePAR:input_type -> cairn.v1.CreatePARRequest
+	52, // 45: cairn.v1.Meta.GetPAR:input_type -> cairn.v1.GetPARRequest
+	53, // 46: cairn.v1.Meta.ListPARs:input_type -> cairn.v1.ListPARsRequest
+	54, // 47: cairn.v1.Meta.DeletePAR:input_type -> cairn.v1.DeletePARRequest
+	55, // 48: cairn.v1.Meta.LookupPAR:input_type -> cairn.v1.LookupPARRequest
+	1,  // 49: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,  // 50: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,  // 51: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,  // 52: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,  // 53: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11, // 54: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13, // 55: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16, // 56: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	56, // 57: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	57, // 58: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	58, // 59: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	59, // 60: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	60, // 61: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	61, // 62: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	62, // 63: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	63, // 64: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
+	64, // 65: cairn.v1.Meta.SetBucketConfig:output_type -> cairn.v1.SetBucketConfigResponse
+	18, // 66: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20, // 67: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23, // 68: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	65, // 69: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
+	66, // 70: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
+	67, // 71: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
+	68, // 72: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
+	69, // 73: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
+	70, // 74: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
+	71, // 75: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
+	72, // 76: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
+	73, // 77: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
+	74, // 78: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
+	75, // 79: cairn.v1.Meta.RenameObject:output_type -> cairn.v1.RenameObjectResponse
+	76, // 80: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
+	77, // 81: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
+	78, // 82: cairn.v1.Meta.CreatePAR:output_type -> cairn.v1.CreatePARResponse
+	79, // 83: cairn.v1.Meta.GetPAR:output_type -> cairn.v1.GetPARResponse
+	80, // 84: cairn.v1.Meta.ListPARs:output_type -> cairn.v1.ListPARsResponse
+	81, // 85: cairn.v1.Meta.DeletePAR:output_type -> cairn.v1.DeletePARResponse
+	82, // 86: cairn.v1.Meta.LookupPAR:output_type -> cairn.v1.LookupPARResponse
+	49, // [49:87] is the sub-list for method output_type
+	11, // [11:49] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -1660,9 +1630,7 @@ func file_cairnpb_meta_proto_init() {
 	if File_cairnpb_meta_proto != nil {
 		return
 	}
-	file_cairnpb_cors_proto_init()
-	file_cairnpb_lifecycle_proto_init()
-	file_cairnpb_bucketpolicy_proto_init()
+	file_cairnpb_bucketconfig_proto_init()
 	file_cairnpb_condition_proto_init()
 	file_cairnpb_masterkey_proto_init()
 	file_cairnpb_multipart_proto_init()
