@@ -28,7 +28,10 @@ import (
 // row's set, inside the apply, where no concurrent change can slip past
 // it (a public policy under BlockPublicPolicy, versioning of a bucket
 // with object lock). A refusal is an error wrapping an rpcerr sentinel,
-// as for every apply (refusal.go).
+// as for every apply; the rows list no sentinels, since what refuses is
+// derived from rpcerr's table (refusal.go) and what each sentinel means
+// at the edges (gRPC code, S3 and OCI codes) is that table's and the
+// front ends'.
 //
 // To add a kind, add its field to BucketConfig.kind in bucketconfig.proto
 // (and, when it needs one, its field to Bucket) and one row here.
@@ -199,7 +202,7 @@ func applySetBucketConfig(b *pebble.Batch, e applyEnv, c *cairnpb.SetBucketConfi
 	}
 	written, err := applyBucketConfigs(e, bk, c.GetConfigs())
 	if err != nil {
-		return fmt.Errorf("meta: bucket %q: %w", c.GetName(), err)
+		return err
 	}
 	for _, row := range written {
 		if err := row.written(b, bk); err != nil {
@@ -222,7 +225,7 @@ func applyBucketConfigs(e applyEnv, bk *cairnpb.Bucket, cs []*cairnpb.BucketConf
 		if cfg.GetRemove() {
 			row.remove(bk)
 		} else if err := row.kind.set(e, bk, proto.Clone(payload)); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("meta: bucket %q: %s: %w", bk.GetName(), row.field, err)
 		}
 		if row.written != nil {
 			written = append(written, row)
