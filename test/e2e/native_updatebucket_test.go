@@ -89,17 +89,17 @@ func testUpdateBucket(t *testing.T, py string, c *harness.Cluster, k *ociKey, s3
 	if status, code := ociError(t, req); status != 400 || code != "InvalidParameter" {
 		t.Fatalf("versioning Disabled after Suspended: %d %q", status, code)
 	}
-	ctl(t, c, "user", "create", "-n", "ocitenant", "carol")
+	ctl(t, c, "user", "create", "-n", "ocitenant", "vera")
 	ctl(t, c, "group", "create", "-n", "ocitenant", "bucket-readers")
-	ctl(t, c, "group", "add-user", "-n", "ocitenant", "bucket-readers", "carol")
+	ctl(t, c, "group", "add-user", "-n", "ocitenant", "bucket-readers", "vera")
 	ctl(t, c, "policy", "create", "-n", "ocitenant", "read-buckets", "--statement", "Allow group bucket-readers to read buckets in tenancy")
-	carol := uploadAPIKey(t, c, "ocitenant", "carol")
+	vera := uploadAPIKey(t, c, "ocitenant", "vera")
 	do := func(method string, body []byte) *http.Response {
 		req, err := http.NewRequest(method, c.Endpoint+"/n/ocitenant/b/upd/", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		signedRequest(t, req, carol, carol.KeyID, time.Now(), body, nil)
+		signedRequest(t, req, vera, vera.KeyID, time.Now(), body, nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -108,7 +108,7 @@ func testUpdateBucket(t *testing.T, py string, c *harness.Cluster, k *ociKey, s3
 		return resp
 	}
 	var e struct{ Code string }
-	resp := do(http.MethodPost, []byte(`{"versioning":"Enabled","metadata":{"by":"carol"}}`))
+	resp := do(http.MethodPost, []byte(`{"versioning":"Enabled","metadata":{"by":"vera"}}`))
 	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || resp.StatusCode != 404 || e.Code != "NotAuthorizedOrNotFound" {
 		t.Fatalf("UpdateBucket without BUCKET_UPDATE: %d %q %v", resp.StatusCode, e.Code, err)
 	}
