@@ -52,7 +52,8 @@
 //     term is ready, stopped when it ends, status and cairn_meta_job_*
 //     metrics, Admin.LeaderJobs), the orphan commit fence commits check,
 //     and the jobs' counts for monitoring.
-//   - lifecycle_service.go: SetBucketLifecycle.
+//   - bucketconfig_service.go: SetBucketConfig, the one RPC of every bucket
+//     configuration (its kinds: fsm/bucketconfig.go).
 //   - jobs/: the leader's jobs (package jobs): GC, repair, rebalancing,
 //     orphan and inventory reconciliation, checks of reported shards,
 //     lifecycle and the master key re-wrap, and the state they share.

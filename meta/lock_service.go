@@ -9,16 +9,6 @@ import (
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
-func (m *metaService) SetObjectLockConfig(ctx context.Context, req *cairnpb.SetObjectLockConfigRequest) (*cairnpb.SetObjectLockConfigResponse, error) {
-	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, err
-	}
-	if err := fsm.ValidDefaultRetention(req.GetDefaultRetention()); err != nil {
-		return nil, err
-	}
-	return route(ctx, m.s, req, m.s.setObjectLockConfig, cairnpb.MetaClient.SetObjectLockConfig)
-}
-
 func (m *metaService) SetVersionLock(ctx context.Context, req *cairnpb.SetVersionLockRequest) (*cairnpb.SetVersionLockResponse, error) {
 	if err := validVersionRef(req.GetNamespace(), req.GetBucket(), req.GetKey(), req.GetVersionId()); err != nil {
 		return nil, err
@@ -29,16 +19,6 @@ func (m *metaService) SetVersionLock(ctx context.Context, req *cairnpb.SetVersio
 		}
 	}
 	return route(ctx, m.s, req, m.s.setVersionLock, cairnpb.MetaClient.SetVersionLock)
-}
-
-func (s *Server) setObjectLockConfig(ctx context.Context, req *cairnpb.SetObjectLockConfigRequest) (*cairnpb.SetObjectLockConfigResponse, error) {
-	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetObjectLockConfig{SetObjectLockConfig: &cairnpb.SetObjectLockConfigCmd{
-		Namespace: req.GetNamespace(), Name: req.GetBucket(), DefaultRetention: req.GetDefaultRetention(),
-	}}}
-	if err := s.node.propose(ctx, cmd); err != nil {
-		return nil, err
-	}
-	return &cairnpb.SetObjectLockConfigResponse{}, nil
 }
 
 func (s *Server) setVersionLock(ctx context.Context, req *cairnpb.SetVersionLockRequest) (*cairnpb.SetVersionLockResponse, error) {

@@ -27,8 +27,9 @@ func TestRestoreKeepsVersionOrder(t *testing.T) {
 	c.WaitAll(ctx)
 	cl := c.Client()
 	commitN(t, ctx, cl, "pad", 1) // creates ns/b
-	if _, err := metaclient.Meta(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.SetBucketVersioningResponse, error) {
-		return m.SetBucketVersioning(ctx, &cairnpb.SetBucketVersioningRequest{Namespace: "ns", Bucket: "b", Status: fsm.VersioningEnabled})
+	if _, err := metaclient.Meta(ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.SetBucketConfigResponse, error) {
+		cmd := fsmtest.VersioningOp("ns", "b", fsm.VersioningEnabled)
+		return m.SetBucketConfig(ctx, &cairnpb.SetBucketConfigRequest{Namespace: "ns", Bucket: "b", Configs: cmd.GetConfigs()})
 	}); err != nil {
 		t.Fatal(err)
 	}

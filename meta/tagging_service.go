@@ -20,16 +20,6 @@ func (m *metaService) SetObjectTags(ctx context.Context, req *cairnpb.SetObjectT
 	return route(ctx, m.s, req, m.s.setObjectTags, cairnpb.MetaClient.SetObjectTags)
 }
 
-func (m *metaService) SetBucketTags(ctx context.Context, req *cairnpb.SetBucketTagsRequest) (*cairnpb.SetBucketTagsResponse, error) {
-	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, err
-	}
-	if err := fsm.ValidTags(req.GetTags(), fsm.MaxBucketTags); err != nil {
-		return nil, err
-	}
-	return route(ctx, m.s, req, m.s.setBucketTags, cairnpb.MetaClient.SetBucketTags)
-}
-
 func (s *Server) setObjectTags(ctx context.Context, req *cairnpb.SetObjectTagsRequest) (*cairnpb.SetObjectTagsResponse, error) {
 	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetObjectTags{SetObjectTags: &cairnpb.SetObjectTagsCmd{
 		Namespace: req.GetNamespace(), Bucket: req.GetBucket(), Key: req.GetKey(), Tags: req.GetTags(),
@@ -38,14 +28,4 @@ func (s *Server) setObjectTags(ctx context.Context, req *cairnpb.SetObjectTagsRe
 		return nil, err
 	}
 	return &cairnpb.SetObjectTagsResponse{}, nil
-}
-
-func (s *Server) setBucketTags(ctx context.Context, req *cairnpb.SetBucketTagsRequest) (*cairnpb.SetBucketTagsResponse, error) {
-	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetBucketTags{SetBucketTags: &cairnpb.SetBucketTagsCmd{
-		Namespace: req.GetNamespace(), Name: req.GetBucket(), Tags: req.GetTags(),
-	}}}
-	if err := s.node.propose(ctx, cmd); err != nil {
-		return nil, err
-	}
-	return &cairnpb.SetBucketTagsResponse{}, nil
 }

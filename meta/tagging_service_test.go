@@ -67,8 +67,9 @@ func TestTaggingAndConditionsOverGRPC(t *testing.T) {
 		t.Fatalf("tagged object %v", got.GetVersion())
 	}
 
-	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.SetBucketTagsResponse, error) {
-		return m.SetBucketTags(ctx, &cairnpb.SetBucketTagsRequest{Namespace: "ns", Bucket: "b", Tags: fsmtest.TagMap("team", "x")})
+	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.SetBucketConfigResponse, error) {
+		return m.SetBucketConfig(ctx, &cairnpb.SetBucketConfigRequest{Namespace: "ns", Bucket: "b", Configs: []*cairnpb.BucketConfig{
+			{Kind: &cairnpb.BucketConfig_Tags{Tags: &cairnpb.BucketTagsConfig{Tags: fsmtest.TagMap("team", "x")}}}}})
 	})
 	bk := mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.GetBucketResponse, error) {
 		return m.GetBucket(ctx, &cairnpb.GetBucketRequest{Namespace: "ns", Name: "b"})

@@ -12,16 +12,6 @@ import (
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
-func (m *metaService) SetBucketVersioning(ctx context.Context, req *cairnpb.SetBucketVersioningRequest) (*cairnpb.SetBucketVersioningResponse, error) {
-	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
-		return nil, err
-	}
-	if s := req.GetStatus(); s != fsm.VersioningEnabled && s != fsm.VersioningSuspended {
-		return nil, fsm.Invalid("versioning status %q is neither %s nor %s", s, fsm.VersioningEnabled, fsm.VersioningSuspended)
-	}
-	return route(ctx, m.s, req, m.s.setBucketVersioning, cairnpb.MetaClient.SetBucketVersioning)
-}
-
 func (m *metaService) CommitVersion(ctx context.Context, req *cairnpb.CommitVersionRequest) (*cairnpb.CommitVersionResponse, error) {
 	if err := validBucketRef(req.GetNamespace(), req.GetBucket()); err != nil {
 		return nil, err
@@ -73,16 +63,6 @@ func (m *metaService) ListObjectVersions(ctx context.Context, req *cairnpb.ListO
 		return nil, err
 	}
 	return route(ctx, m.s, req, m.s.listObjectVersions, cairnpb.MetaClient.ListObjectVersions)
-}
-
-func (s *Server) setBucketVersioning(ctx context.Context, req *cairnpb.SetBucketVersioningRequest) (*cairnpb.SetBucketVersioningResponse, error) {
-	cmd := &cairnpb.Command{Op: &cairnpb.Command_SetBucketVersioning{SetBucketVersioning: &cairnpb.SetBucketVersioningCmd{
-		Namespace: req.GetNamespace(), Name: req.GetBucket(), Status: req.GetStatus(),
-	}}}
-	if err := s.node.propose(ctx, cmd); err != nil {
-		return nil, err
-	}
-	return &cairnpb.SetBucketVersioningResponse{}, nil
 }
 
 // localVersioning reads a bucket's versioning status from this node's

@@ -98,3 +98,26 @@ func changesBucket(r *http.Request, req *request) bool {
 	}
 	return true
 }
+
+// BucketConfigIndex is how the gateway changes a bucket's configurations
+// (CORS, lifecycle, policy, public access block, tags, versioning, object
+// lock): one call for every kind, which meta applies as one command
+// (meta/fsm/bucketconfig.go holds the kinds and their rules). They are
+// read back with the bucket record (GetBucket, and bucketConfs above).
+type BucketConfigIndex interface {
+	// SetBucketConfig sets or removes cs on one bucket, in order, all or
+	// none. A refusal wraps an rpcerr sentinel (a public policy under
+	// BlockPublicPolicy: ErrPublicPolicyBlocked; versioning of a bucket
+	// with object lock: ErrInvalidBucketState; ...).
+	SetBucketConfig(ctx context.Context, ns, bucket string, cs ...*cairnpb.BucketConfig) error
+}
+
+// setBucketConfig sets c on the request's bucket and answers status with
+// no body, as S3 answers a configuration's PUT or DELETE.
+func (s *Server) setBucketConfig(ctx context.Context, w http.ResponseWriter, req *request, status int, c *cairnpb.BucketConfig) error {
+	if err := s.cfg.Index.SetBucketConfig(ctx, req.ns, req.bucket, c); err != nil {
+		return err
+	}
+	w.WriteHeader(status)
+	return nil
+}

@@ -25,16 +25,6 @@ import (
 // request's principal and condition values, and how a policy's decision
 // joins the OCI policies' (authorize.go, docs/policies.md).
 
-// BucketPolicyIndex stores a bucket's policy and public access block;
-// reads go through GetBucket, whose record carries both.
-type BucketPolicyIndex interface {
-	// SetBucketPolicy replaces the policy ("" removes it). public is
-	// Policy.Public of the document: meta refuses a public one while the
-	// bucket's BlockPublicPolicy is on (rpcerr.ErrPublicPolicyBlocked).
-	SetBucketPolicy(ctx context.Context, ns, bucket, policy string, public bool) error
-	SetPublicAccessBlock(ctx context.Context, ns, bucket string, block *cairnpb.PublicAccessBlock) error
-}
-
 // Errors of bucket policies with S3's codes.
 var (
 	malformedPolicy = s3err.Code{Name: "MalformedPolicy", Status: http.StatusBadRequest,
@@ -76,11 +66,10 @@ func (s *Server) putBucketPolicy(ctx context.Context, w http.ResponseWriter, r *
 	if err != nil {
 		return s3err.New(malformedPolicy, err.Error())
 	}
-	if err := s.cfg.Index.SetBucketPolicy(ctx, req.ns, req.bucket, string(body), p.Public()); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	// Meta refuses a public policy while the bucket's BlockPublicPolicy is
+	// on (rpcerr.ErrPublicPolicyBlocked), in the apply.
+	return s.setBucketConfig(ctx, w, req, http.StatusNoContent, &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Policy{
+		Policy: &cairnpb.BucketPolicyConfig{Document: string(body), Public: p.Public()}}})
 }
 
 func (s *Server) getBucketPolicy(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
@@ -99,11 +88,7 @@ func (s *Server) getBucketPolicy(ctx context.Context, w http.ResponseWriter, r *
 }
 
 func (s *Server) deleteBucketPolicy(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	if err := s.cfg.Index.SetBucketPolicy(ctx, req.ns, req.bucket, "", false); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.setBucketConfig(ctx, w, req, http.StatusNoContent, &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Policy{Policy: &cairnpb.BucketPolicyConfig{}}, Remove: true})
 }
 
 type policyStatusXML struct {
@@ -152,11 +137,7 @@ func (s *Server) putPublicAccessBlock(ctx context.Context, w http.ResponseWriter
 		BlockPublicPolicy:     flag(doc.BlockPublicPolicy),
 		RestrictPublicBuckets: flag(doc.RestrictPublicBuckets),
 	}
-	if err := s.cfg.Index.SetPublicAccessBlock(ctx, req.ns, req.bucket, block); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return s.setBucketConfig(ctx, w, req, http.StatusOK, &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_PublicAccessBlock{PublicAccessBlock: block}})
 }
 
 func (s *Server) getPublicAccessBlock(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
@@ -175,11 +156,7 @@ func (s *Server) getPublicAccessBlock(ctx context.Context, w http.ResponseWriter
 }
 
 func (s *Server) deletePublicAccessBlock(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	if err := s.cfg.Index.SetPublicAccessBlock(ctx, req.ns, req.bucket, nil); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.setBucketConfig(ctx, w, req, http.StatusNoContent, &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_PublicAccessBlock{PublicAccessBlock: &cairnpb.PublicAccessBlock{}}, Remove: true})
 }
 
 // bucketPolicyDecision is what the policy of n's bucket says about n:

@@ -20,12 +20,6 @@ import (
 // request's host names (or the gateway's default) before the request is
 // authenticated, since errors of authentication need the headers too.
 
-// CorsIndex stores a bucket's CORS configuration; reads go through
-// GetBucket, whose record carries it.
-type CorsIndex interface {
-	SetBucketCors(ctx context.Context, ns, bucket string, cors *cairnpb.BucketCors) error
-}
-
 // Errors of CORS with S3's codes.
 var (
 	noSuchCORS = s3err.Code{Name: "NoSuchCORSConfiguration", Status: http.StatusNotFound,
@@ -108,11 +102,7 @@ func (s *Server) putBucketCors(ctx context.Context, w http.ResponseWriter, r *ht
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Index.SetBucketCors(ctx, req.ns, req.bucket, cors); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return s.setBucketConfig(ctx, w, req, http.StatusOK, &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Cors{Cors: cors}})
 }
 
 func (s *Server) getBucketCors(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
@@ -136,11 +126,7 @@ func (s *Server) getBucketCors(ctx context.Context, w http.ResponseWriter, r *ht
 }
 
 func (s *Server) deleteBucketCors(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	if err := s.cfg.Index.SetBucketCors(ctx, req.ns, req.bucket, nil); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.setBucketConfig(ctx, w, req, http.StatusNoContent, &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Cors{Cors: &cairnpb.BucketCors{}}, Remove: true})
 }
 
 // wildcardMatch matches s against a pattern with at most one "*" (any

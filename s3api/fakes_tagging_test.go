@@ -56,32 +56,3 @@ func (f *fakeIndex) SetObjectTags(_ context.Context, _, bucket, key string, tags
 	objs[key] = c
 	return nil
 }
-
-func (f *fakeIndex) SetBucketTags(_ context.Context, _, bucket string, tags map[string]string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	b, ok := f.buckets[bucket]
-	if !ok {
-		return rpcerr.ErrBucketNotFound
-	}
-	c := proto.Clone(b).(*cairnpb.Bucket)
-	c.Tags = maps.Clone(tags)
-	f.buckets[bucket] = c
-	return nil
-}
-
-func (f *fakeIndex) SetBucketCors(_ context.Context, _, bucket string, cors *cairnpb.BucketCors) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	b, ok := f.buckets[bucket]
-	if !ok {
-		return rpcerr.ErrBucketNotFound
-	}
-	c := proto.Clone(b).(*cairnpb.Bucket)
-	c.Cors = nil
-	if len(cors.GetRules()) > 0 {
-		c.Cors = proto.Clone(cors).(*cairnpb.BucketCors)
-	}
-	f.buckets[bucket] = c
-	return nil
-}

@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cairn-store/cairn/meta/fsm"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/model/modeltest"
@@ -22,6 +23,7 @@ type fakeIndex struct {
 	buckets map[string]*cairnpb.Bucket
 	objects map[string]map[string]*cairnpb.ObjectVersion
 	mp      fakeMultipart // guarded by mu; see fakes_multipart_test.go
+	applied uint64        // configuration changes so far: the fake's Raft index
 }
 
 func newFakeIndex(nodes int) *fakeIndex {
@@ -63,6 +65,25 @@ func (f *fakeIndex) GetBucket(_ context.Context, _, name string) (*cairnpb.Bucke
 		return b, nil
 	}
 	return nil, rpcerr.ErrBucketNotFound
+}
+
+// SetBucketConfig changes a bucket's configurations by meta's own rules
+// (fsm.ApplyBucketConfigs), on a copy of the record, so that a reader
+// holding the old record sees it unchanged, as with meta.
+func (f *fakeIndex) SetBucketConfig(_ context.Context, _, bucket string, cs ...*cairnpb.BucketConfig) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, ok := f.buckets[bucket]
+	if !ok {
+		return rpcerr.ErrBucketNotFound
+	}
+	c := proto.Clone(b).(*cairnpb.Bucket)
+	f.applied++
+	if err := fsm.ApplyBucketConfigs(c, f.applied, cs); err != nil {
+		return err
+	}
+	f.buckets[bucket] = c
+	return nil
 }
 
 func (f *fakeIndex) ListBuckets(context.Context, string) ([]*cairnpb.Bucket, error) {

@@ -13,17 +13,6 @@ import (
 // versioning status, but its versions are all null versions. Versioning
 // itself is tested against meta (meta/versioning_test.go) and end to end.
 
-func (f *fakeIndex) SetBucketVersioning(_ context.Context, _, bucket, status string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	b, ok := f.buckets[bucket]
-	if !ok {
-		return rpcerr.ErrBucketNotFound
-	}
-	b.Versioning = status
-	return nil
-}
-
 func (f *fakeIndex) CommitVersion(ctx context.Context, ns, bucket string, v *cairnpb.ObjectVersion, cond *cairnpb.WriteCondition) (string, error) {
 	if cond == nil {
 		return "", f.CommitObject(ctx, ns, bucket, v)
@@ -106,22 +95,8 @@ func (f *fakeIndex) ListObjectVersions(_ context.Context, req *cairnpb.ListObjec
 	return resp, nil
 }
 
-// The fake keeps object lock settings but enforces none of their rules:
-// those are meta's (meta/lock.go), tested there and end to end.
-
-func (f *fakeIndex) SetObjectLockConfig(_ context.Context, _, bucket string, def *cairnpb.DefaultRetention) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	b, ok := f.buckets[bucket]
-	if !ok {
-		return rpcerr.ErrBucketNotFound
-	}
-	if b.GetVersioning() != "Enabled" {
-		return rpcerr.ErrInvalidBucketState
-	}
-	b.ObjectLockEnabled, b.DefaultRetention = true, def
-	return nil
-}
+// The fake keeps versions' locks but enforces none of their rules: those
+// are meta's (meta/fsm/lock.go), tested there and end to end.
 
 func (f *fakeIndex) SetVersionLock(_ context.Context, req *cairnpb.SetVersionLockRequest) (string, error) {
 	f.mu.Lock()

@@ -28,7 +28,5 @@ type Index interface {
 	AccessKeyIndex
 	VersioningIndex
 	ObjectLockIndex
-	CorsIndex
-	LifecycleIndex
-	BucketPolicyIndex
+	BucketConfigIndex
 }

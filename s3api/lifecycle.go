@@ -20,12 +20,6 @@ import (
 // current version will expire, from the bucket record every request's
 // checks read (bucketconf.go; docs/lifecycle.md).
 
-// LifecycleIndex stores a bucket's lifecycle configuration; reads go
-// through GetBucket, whose record carries it.
-type LifecycleIndex interface {
-	SetBucketLifecycle(ctx context.Context, ns, bucket string, l *cairnpb.BucketLifecycle) error
-}
-
 // DefaultLifecycleDay is the length of a lifecycle rule's day.
 const DefaultLifecycleDay = 24 * time.Hour
 
@@ -286,11 +280,7 @@ func (s *Server) putBucketLifecycle(ctx context.Context, w http.ResponseWriter, 
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Index.SetBucketLifecycle(ctx, req.ns, req.bucket, l); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return s.setBucketConfig(ctx, w, req, http.StatusOK, &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Lifecycle{Lifecycle: l}})
 }
 
 func (s *Server) getBucketLifecycle(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
@@ -308,11 +298,7 @@ func (s *Server) getBucketLifecycle(ctx context.Context, w http.ResponseWriter, 
 }
 
 func (s *Server) deleteBucketLifecycle(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	if err := s.cfg.Index.SetBucketLifecycle(ctx, req.ns, req.bucket, nil); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.setBucketConfig(ctx, w, req, http.StatusNoContent, &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Lifecycle{Lifecycle: &cairnpb.BucketLifecycle{}}, Remove: true})
 }
 
 // setExpirationHeader sets x-amz-expiration for v, the current version,

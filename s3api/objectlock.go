@@ -19,9 +19,6 @@ import (
 
 // ObjectLockIndex is what object lock needs from the meta group.
 type ObjectLockIndex interface {
-	// SetObjectLockConfig gives a bucket object lock and sets its default
-	// retention (nil: none).
-	SetObjectLockConfig(ctx context.Context, ns, bucket string, def *cairnpb.DefaultRetention) error
 	// SetVersionLock changes one version's retention and/or legal hold and
 	// returns the S3 ID of the version changed.
 	SetVersionLock(ctx context.Context, req *cairnpb.SetVersionLockRequest) (string, error)
@@ -182,11 +179,8 @@ func (s *Server) putObjectLockConfiguration(ctx context.Context, w http.Response
 			return s3err.New(s3err.InvalidArgument, "Default retention period must be a positive integer value")
 		}
 	}
-	if err := s.cfg.Index.SetObjectLockConfig(ctx, req.ns, req.bucket, def); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return s.setBucketConfig(ctx, w, req, http.StatusOK, &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_ObjectLock{
+		ObjectLock: &cairnpb.ObjectLockConfig{DefaultRetention: def}}})
 }
 
 func (s *Server) getObjectLockConfiguration(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {

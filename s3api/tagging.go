@@ -27,7 +27,6 @@ type TaggingIndex interface {
 	// changes nothing else about it; a missing key is
 	// rpcerr.ErrObjectNotFound.
 	SetObjectTags(ctx context.Context, ns, bucket, key string, tags map[string]string) error
-	SetBucketTags(ctx context.Context, ns, bucket string, tags map[string]string) error
 }
 
 // Tag limits, as S3 sets them. Lengths count UTF-16 code units: S3 keeps
@@ -234,11 +233,7 @@ func (s *Server) putBucketTagging(ctx context.Context, w http.ResponseWriter, r 
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Index.SetBucketTags(ctx, req.ns, req.bucket, tags); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.setBucketConfig(ctx, w, req, http.StatusNoContent, &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Tags{Tags: &cairnpb.BucketTagsConfig{Tags: tags}}})
 }
 
 func (s *Server) getBucketTagging(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
@@ -253,11 +248,7 @@ func (s *Server) getBucketTagging(ctx context.Context, w http.ResponseWriter, r 
 }
 
 func (s *Server) deleteBucketTagging(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	if err := s.cfg.Index.SetBucketTags(ctx, req.ns, req.bucket, nil); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.setBucketConfig(ctx, w, req, http.StatusNoContent, &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Tags{Tags: &cairnpb.BucketTagsConfig{}}, Remove: true})
 }
 
 // copyTagging is what CopyObject's x-amz-tagging-directive asks for.

@@ -18,8 +18,6 @@ import (
 // VersioningIndex is what bucket versioning needs from the meta group.
 // Version IDs are S3's: a versioned version's version_id, or "null".
 type VersioningIndex interface {
-	// SetBucketVersioning sets "Enabled" or "Suspended".
-	SetBucketVersioning(ctx context.Context, ns, bucket, status string) error
 	// CommitVersion commits v (under cond when not nil) and returns its S3
 	// version ID, empty in a bucket that never had versioning.
 	CommitVersion(ctx context.Context, ns, bucket string, v *cairnpb.ObjectVersion, cond *cairnpb.WriteCondition) (string, error)
@@ -170,11 +168,8 @@ func (s *Server) putBucketVersioning(ctx context.Context, w http.ResponseWriter,
 			return s3err.New(s3err.InvalidBucketState, "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.")
 		}
 	}
-	if err := s.cfg.Index.SetBucketVersioning(ctx, req.ns, req.bucket, in.Status); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return s.setBucketConfig(ctx, w, req, http.StatusOK, &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Versioning{
+		Versioning: &cairnpb.BucketVersioningConfig{Status: in.Status}}})
 }
 
 func (s *Server) getBucketVersioning(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"unicode/utf8"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
@@ -34,26 +32,23 @@ func ValidBucketPolicy(doc string) error {
 	return nil
 }
 
-func applySetBucketPolicy(b *pebble.Batch, c *cairnpb.SetBucketPolicyCmd) error {
-	if err := ValidBucketPolicy(c.GetPolicy()); err != nil {
-		return err
-	}
-	bk, err := GetBucket(b, c.GetNamespace(), c.GetName())
-	if err != nil {
-		return err
-	}
-	if c.GetPolicy() != "" && c.GetPublic() && bk.GetPublicAccessBlock().GetBlockPublicPolicy() {
-		return fmt.Errorf("meta: bucket %q: %w", c.GetName(), rpcerr.ErrPublicPolicyBlocked)
-	}
-	bk.Policy = c.GetPolicy()
-	return putProto(b, bucketKey(c.GetNamespace(), c.GetName()), bk)
+func validPolicyConfig(c *cairnpb.BucketPolicyConfig) error {
+	return ValidBucketPolicy(c.GetDocument())
 }
 
-func applySetPublicAccessBlock(b *pebble.Batch, c *cairnpb.SetPublicAccessBlockCmd) error {
-	bk, err := GetBucket(b, c.GetNamespace(), c.GetName())
-	if err != nil {
-		return err
+// setPolicy is the policy row's set (bucketconfig.go). It refuses a
+// public policy while the bucket's BlockPublicPolicy is on, against the
+// record as this very apply sees it.
+func setPolicy(_ applyEnv, bk *cairnpb.Bucket, c *cairnpb.BucketPolicyConfig) error {
+	if c.GetDocument() != "" && c.GetPublic() && bk.GetPublicAccessBlock().GetBlockPublicPolicy() {
+		return fmt.Errorf("a public policy while BlockPublicPolicy is on: %w", rpcerr.ErrPublicPolicyBlocked)
 	}
-	bk.PublicAccessBlock = c.GetBlock()
-	return putProto(b, bucketKey(c.GetNamespace(), c.GetName()), bk)
+	bk.Policy = c.GetDocument()
+	return nil
+}
+
+// setPublicAccessBlock is the public_access_block row's set.
+func setPublicAccessBlock(_ applyEnv, bk *cairnpb.Bucket, c *cairnpb.PublicAccessBlock) error {
+	bk.PublicAccessBlock = c
+	return nil
 }

@@ -27,24 +27,28 @@ func TestSetBucketPolicyAndBlock(t *testing.T) {
 		return bk
 	}
 	const public, private = `{"public":1}`, `{"private":1}`
-	c.mustApply(t, f, &cairnpb.SetBucketPolicyCmd{Namespace: "ns", Name: "b", Policy: public, Public: true})
+	c.mustApply(t, f, bucketPolicyOp("b", &cairnpb.BucketPolicyConfig{Document: public, Public: true}))
 	if got := bucket().GetPolicy(); got != public {
 		t.Fatalf("policy %q", got)
 	}
-	c.mustApply(t, f, &cairnpb.SetPublicAccessBlockCmd{Namespace: "ns", Name: "b", Block: &cairnpb.PublicAccessBlock{BlockPublicPolicy: true}})
+	c.mustApply(t, f, fsmtest.ConfigOp("ns", "b", &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_PublicAccessBlock{PublicAccessBlock: &cairnpb.PublicAccessBlock{BlockPublicPolicy: true}}}))
 	if !bucket().GetPublicAccessBlock().GetBlockPublicPolicy() || bucket().GetPolicy() != public {
 		t.Fatalf("block: %v", bucket())
 	}
-	wantUnchanged(t, f, &c, &cairnpb.SetBucketPolicyCmd{Namespace: "ns", Name: "b", Policy: public, Public: true}, rpcerr.ErrPublicPolicyBlocked)
-	c.mustApply(t, f, &cairnpb.SetBucketPolicyCmd{Namespace: "ns", Name: "b", Policy: private})
+	wantUnchanged(t, f, &c, bucketPolicyOp("b", &cairnpb.BucketPolicyConfig{Document: public, Public: true}), rpcerr.ErrPublicPolicyBlocked)
+	c.mustApply(t, f, bucketPolicyOp("b", &cairnpb.BucketPolicyConfig{Document: private}))
 	if got := bucket().GetPolicy(); got != private {
 		t.Fatalf("policy %q", got)
 	}
-	wantUnchanged(t, f, &c, &cairnpb.SetBucketPolicyCmd{Namespace: "ns", Name: "b", Policy: strings.Repeat("x", maxBucketPolicyBytes+1)}, rpcerr.ErrInvalidArgument)
-	wantUnchanged(t, f, &c, &cairnpb.SetBucketPolicyCmd{Namespace: "ns", Name: "nope", Policy: private}, rpcerr.ErrBucketNotFound)
-	c.mustApply(t, f, &cairnpb.SetBucketPolicyCmd{Namespace: "ns", Name: "b"})
-	c.mustApply(t, f, &cairnpb.SetPublicAccessBlockCmd{Namespace: "ns", Name: "b"})
+	wantUnchanged(t, f, &c, bucketPolicyOp("b", &cairnpb.BucketPolicyConfig{Document: strings.Repeat("x", maxBucketPolicyBytes+1)}), rpcerr.ErrInvalidArgument)
+	wantUnchanged(t, f, &c, bucketPolicyOp("nope", &cairnpb.BucketPolicyConfig{Document: private}), rpcerr.ErrBucketNotFound)
+	c.mustApply(t, f, fsmtest.ConfigOp("ns", "b", &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Policy{Policy: &cairnpb.BucketPolicyConfig{}}, Remove: true}))
+	c.mustApply(t, f, fsmtest.ConfigOp("ns", "b", &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_PublicAccessBlock{PublicAccessBlock: &cairnpb.PublicAccessBlock{}}, Remove: true}))
 	if bk := bucket(); bk.GetPolicy() != "" || bk.GetPublicAccessBlock() != nil {
 		t.Fatalf("removed: %v", bk)
 	}
+}
+
+func bucketPolicyOp(bucket string, p *cairnpb.BucketPolicyConfig) *cairnpb.SetBucketConfigCmd {
+	return fsmtest.ConfigOp("ns", bucket, &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Policy{Policy: p}})
 }

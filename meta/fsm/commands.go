@@ -32,6 +32,9 @@ var errCommandTable = errors.New("meta: command table does not match cairnpb.Com
 type applyEnv struct {
 	index uint64 // the entry's Raft index
 	now   int64  // the proposer's clock, Command.unix_nano
+	// configs is the FSM's table of bucket configuration kinds
+	// (bucketconfig.go).
+	configs *bucketConfigRegistry
 }
 
 // applier is a row's apply function and the payload type it takes. An
@@ -111,10 +114,6 @@ func commandRows() []commandRow {
 		{field: "complete_upload", apply: indexed(applyCompleteUpload), replayUnsafe: true},
 		{field: "abort_upload", apply: timed(applyAbortUpload)},
 		{field: "set_object_tags", apply: plain(applySetObjectTags)},
-		{field: "set_bucket_tags", apply: plain(applySetBucketTags)},
-		{field: "set_bucket_cors", apply: plain(applySetBucketCors)},
-		{field: "set_bucket_policy", apply: plain(applySetBucketPolicy)},
-		{field: "set_public_access_block", apply: plain(applySetPublicAccessBlock)},
 		{field: "drop_gc", apply: plain(applyDropGC)},
 		{field: "create_namespace", apply: timed(applyCreateNamespace)},
 		{field: "create_user", apply: timed(applyCreateUser)},
@@ -128,7 +127,6 @@ func commandRows() []commandRow {
 		{field: "delete_api_key", apply: plain(applyDeleteAPIKey)},
 		{field: "set_master_key", apply: timed(applySetMasterKey)},
 		{field: "rewrap", apply: plain(applyRewrap)},
-		{field: "set_bucket_versioning", apply: plain(applySetBucketVersioning)},
 		{field: "delete_version", apply: indexed(applyDeleteVersion)},
 		{field: "set_version_tags", apply: plain(applySetVersionTags)},
 		{field: "create_compartment", apply: timed(applyCreateCompartment)},
@@ -144,9 +142,7 @@ func commandRows() []commandRow {
 		{field: "set_cluster_id", apply: plain(applySetClusterID)},
 		{field: "set_inventory_progress", apply: plain(applySetInventoryProgress)},
 		{field: "set_node_weight", apply: plain(applySetNodeWeight)},
-		{field: "set_object_lock_config", apply: plain(applySetObjectLockConfig)},
 		{field: "set_version_lock", apply: timed(applySetVersionLock)},
-		{field: "set_bucket_lifecycle", apply: indexed(applySetBucketLifecycle)},
 		{field: "set_lifecycle_progress", apply: plain(applySetLifecycleProgress)},
 		{field: "lifecycle_expire", apply: indexed(applyLifecycleExpire)},
 		{field: "rename_object", apply: timed(applyRenameObject)},
@@ -156,6 +152,9 @@ func commandRows() []commandRow {
 		// A retry of the same record changes nothing.
 		{field: "record_work_request", apply: timed(applyRecordWorkRequest)},
 		{field: "prune_pars", apply: timed(applyPrunePARs)},
+		// Every kind of bucket configuration, by its own table
+		// (bucketconfig.go).
+		{field: "set_bucket_config", apply: applierOf(applySetBucketConfig)},
 	}
 }
 

@@ -3,8 +3,6 @@ package fsm
 import (
 	"unicode/utf8"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
@@ -38,17 +36,12 @@ func ValidCors(c *cairnpb.BucketCors) error {
 	return nil
 }
 
-func applySetBucketCors(b *pebble.Batch, c *cairnpb.SetBucketCorsCmd) error {
-	if err := ValidCors(c.GetCors()); err != nil {
-		return err
-	}
-	bk, err := GetBucket(b, c.GetNamespace(), c.GetName())
-	if err != nil {
-		return err
-	}
+// setCors is the cors row's set (bucketconfig.go): no rules removes the
+// configuration.
+func setCors(_ applyEnv, bk *cairnpb.Bucket, c *cairnpb.BucketCors) error {
 	bk.Cors = nil
-	if len(c.GetCors().GetRules()) > 0 {
-		bk.Cors = c.GetCors()
+	if len(c.GetRules()) > 0 {
+		bk.Cors = c
 	}
-	return putProto(b, bucketKey(c.GetNamespace(), c.GetName()), bk)
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -235,18 +236,25 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 		"set_object_tags": func(g *fuzzGen) proto.Message {
 			return &cairnpb.SetObjectTagsCmd{Namespace: fuzzNS, Bucket: g.bucket(), Key: g.key(), Tags: g.tags()}
 		},
-		"set_bucket_tags": func(g *fuzzGen) proto.Message {
-			return &cairnpb.SetBucketTagsCmd{Namespace: fuzzNS, Name: g.anyBucket(), Tags: g.tags()}
-		},
-		"set_bucket_cors": func(g *fuzzGen) proto.Message {
-			c := &cairnpb.SetBucketCorsCmd{Namespace: fuzzNS, Name: g.anyBucket(), Cors: &cairnpb.BucketCors{}}
-			for range g.n(3) {
-				c.Cors.Rules = append(c.Cors.Rules, &cairnpb.CorsRule{AllowedOrigins: []string{g.name("https://o", 3)}, AllowedMethods: []string{"GET"}, MaxAgeSeconds: -1})
-			}
-			if g.oneIn(10) {
-				for range maxCorsRules + 1 { // too many: refused
-					c.Cors.Rules = append(c.Cors.Rules, &cairnpb.CorsRule{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET"}})
+		"set_bucket_config": func(g *fuzzGen) proto.Message {
+			c := &cairnpb.SetBucketConfigCmd{Namespace: fuzzNS, Name: g.anyBucket()}
+			gens := bucketConfigGens()
+			kinds := slices.Sorted(maps.Keys(gens))
+			for range 1 + g.n(2) {
+				kind := pick(g, kinds...)
+				cfg := gens[kind](g)
+				if g.oneIn(5) {
+					// Removed: only the kind is named (versioning and object
+					// lock refuse it).
+					m := cfg.ProtoReflect()
+					fd := m.WhichOneof(m.Descriptor().Oneofs().ByName("kind"))
+					m.Set(fd, protoreflect.ValueOfMessage(m.Get(fd).Message().Type().New()))
+					cfg.Remove = true
 				}
+				c.Configs = append(c.Configs, cfg)
+			}
+			if g.oneIn(20) {
+				c.Configs = nil // refused
 			}
 			return c
 		},
@@ -295,12 +303,6 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 				c.Pars = append(c.Pars, &cairnpb.DeletePARCmd{Namespace: fuzzNS, Bucket: g.anyBucket(), Id: g.name("par", 4)})
 			}
 			return c
-		},
-		"set_bucket_policy": func(g *fuzzGen) proto.Message {
-			return &cairnpb.SetBucketPolicyCmd{Namespace: fuzzNS, Name: g.anyBucket(), Policy: g.name(`{"Statement":[]}`, 2), Public: g.oneIn(2)}
-		},
-		"set_public_access_block": func(g *fuzzGen) proto.Message {
-			return &cairnpb.SetPublicAccessBlockCmd{Namespace: fuzzNS, Name: g.anyBucket(), Block: &cairnpb.PublicAccessBlock{BlockPublicPolicy: g.oneIn(2), RestrictPublicBuckets: g.oneIn(2)}}
 		},
 		"drop_gc": func(g *fuzzGen) proto.Message {
 			c := &cairnpb.DropGCCmd{}
@@ -400,10 +402,6 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 			}
 			return c
 		},
-		"set_bucket_versioning": func(g *fuzzGen) proto.Message {
-			return &cairnpb.SetBucketVersioningCmd{Namespace: fuzzNS, Name: g.anyBucket(),
-				Status: pick(g, VersioningEnabled, VersioningEnabled, VersioningSuspended, "Bogus")}
-		},
 		"delete_version": func(g *fuzzGen) proto.Message {
 			bucket, key := g.bucket(), g.key()
 			c := &cairnpb.DeleteVersionCmd{Namespace: fuzzNS, Bucket: bucket, Key: key, VersionId: pick(g, "", "", NullVersionID, "v-none")}
@@ -426,13 +424,6 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 			}
 			return c
 		},
-		"set_object_lock_config": func(g *fuzzGen) proto.Message {
-			c := &cairnpb.SetObjectLockConfigCmd{Namespace: fuzzNS, Name: g.anyBucket()}
-			if g.oneIn(2) {
-				c.DefaultRetention = &cairnpb.DefaultRetention{Mode: pick(g, lockGovernance, lockCompliance, "Bogus"), Days: int32(g.n(3))}
-			}
-			return c
-		},
 		"set_version_lock": func(g *fuzzGen) proto.Message {
 			bucket, key := g.bucket(), g.key()
 			c := &cairnpb.SetVersionLockCmd{Namespace: fuzzNS, Bucket: bucket, Key: key, VersionId: pick(g, "", NullVersionID), BypassGovernance: g.oneIn(2)}
@@ -448,24 +439,6 @@ func fuzzGenerators() map[protoreflect.Name]func(*fuzzGen) proto.Message {
 			}
 			if c.Retention == nil || g.oneIn(2) {
 				c.LegalHold = proto.Bool(g.oneIn(2))
-			}
-			return c
-		},
-		"set_bucket_lifecycle": func(g *fuzzGen) proto.Message {
-			c := &cairnpb.SetBucketLifecycleCmd{Namespace: fuzzNS, Name: g.anyBucket()}
-			if g.oneIn(4) {
-				return c // removes it
-			}
-			c.Lifecycle = &cairnpb.BucketLifecycle{Xml: []byte("<LifecycleConfiguration/>")}
-			for i := range 1 + g.n(2) {
-				c.Lifecycle.Rules = append(c.Lifecycle.Rules, &cairnpb.LifecycleRule{
-					Id: fmt.Sprint("r", i), Filter: &cairnpb.LifecycleFilter{Prefix: pick(g, "", "k1")},
-					ExpirationDays: int32(g.n(2)), NoncurrentDays: int32(g.n(2)), NewerNoncurrentVersions: int32(g.n(2)),
-					ExpiredObjectDeleteMarker: g.oneIn(2), AbortUploadDays: int32(g.n(2)),
-				})
-			}
-			if g.oneIn(10) {
-				c.Lifecycle.Rules[0].ExpirationDays = -1 // refused
 			}
 			return c
 		},
@@ -809,4 +782,69 @@ func FuzzFSMDeterminism(f *testing.F) {
 		run := generateFuzzLog(t, seed, 400)
 		run.checkBatched(t, rand.New(rand.NewPCG(seed, 1)), 32)
 	})
+}
+
+// bucketConfigGens makes bucket configurations of every kind, one
+// generator per BucketConfig.kind field (TestFuzzCoversBucketConfigKinds).
+func bucketConfigGens() map[protoreflect.Name]func(g *fuzzGen) *cairnpb.BucketConfig {
+	return map[protoreflect.Name]func(g *fuzzGen) *cairnpb.BucketConfig{
+		"tags": func(g *fuzzGen) *cairnpb.BucketConfig {
+			return &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Tags{Tags: &cairnpb.BucketTagsConfig{Tags: g.tags()}}}
+		},
+		"cors": func(g *fuzzGen) *cairnpb.BucketConfig {
+			c := &cairnpb.BucketCors{}
+			for range g.n(3) {
+				c.Rules = append(c.Rules, &cairnpb.CorsRule{AllowedOrigins: []string{g.name("https://o", 3)}, AllowedMethods: []string{"GET"}, MaxAgeSeconds: -1})
+			}
+			if g.oneIn(10) {
+				for range maxCorsRules + 1 { // too many: refused
+					c.Rules = append(c.Rules, &cairnpb.CorsRule{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET"}})
+				}
+			}
+			return &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Cors{Cors: c}}
+		},
+		"policy": func(g *fuzzGen) *cairnpb.BucketConfig {
+			return &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Policy{Policy: &cairnpb.BucketPolicyConfig{
+				Document: g.name(`{"Statement":[]}`, 2), Public: g.oneIn(2)}}}
+		},
+		"public_access_block": func(g *fuzzGen) *cairnpb.BucketConfig {
+			return &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_PublicAccessBlock{PublicAccessBlock: &cairnpb.PublicAccessBlock{
+				BlockPublicPolicy: g.oneIn(2), RestrictPublicBuckets: g.oneIn(2)}}}
+		},
+		"versioning": func(g *fuzzGen) *cairnpb.BucketConfig {
+			return &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Versioning{Versioning: &cairnpb.BucketVersioningConfig{
+				Status: pick(g, VersioningEnabled, VersioningEnabled, VersioningSuspended, "Bogus")}}}
+		},
+		"object_lock": func(g *fuzzGen) *cairnpb.BucketConfig {
+			c := &cairnpb.ObjectLockConfig{}
+			if g.oneIn(2) {
+				c.DefaultRetention = &cairnpb.DefaultRetention{Mode: pick(g, lockGovernance, lockCompliance, "Bogus"), Days: int32(g.n(3))}
+			}
+			return &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_ObjectLock{ObjectLock: c}}
+		},
+		"lifecycle": func(g *fuzzGen) *cairnpb.BucketConfig {
+			l := &cairnpb.BucketLifecycle{Xml: []byte("<LifecycleConfiguration/>")}
+			for i := range 1 + g.n(2) {
+				l.Rules = append(l.Rules, &cairnpb.LifecycleRule{
+					Id: fmt.Sprint("r", i), Filter: &cairnpb.LifecycleFilter{Prefix: pick(g, "", "k1")},
+					ExpirationDays: int32(g.n(2)), NoncurrentDays: int32(g.n(2)), NewerNoncurrentVersions: int32(g.n(2)),
+					ExpiredObjectDeleteMarker: g.oneIn(2), AbortUploadDays: int32(g.n(2)),
+				})
+			}
+			if g.oneIn(10) {
+				l.Rules[0].ExpirationDays = -1 // refused
+			}
+			return &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Lifecycle{Lifecycle: l}}
+		},
+		"metadata": func(g *fuzzGen) *cairnpb.BucketConfig {
+			md := map[string]string{}
+			for range g.n(3) {
+				md[g.name("m", 4)] = g.name("v", 3)
+			}
+			if g.oneIn(10) {
+				md[""] = "x" // refused
+			}
+			return &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Metadata{Metadata: &cairnpb.BucketMetadataConfig{Metadata: md}}}
+		},
+	}
 }

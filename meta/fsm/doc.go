@@ -14,6 +14,12 @@
 //     its apply function and dedupe properties; the apply dispatch, the
 //     dedupe checks and the tests read it. A new command is a proto field
 //     and one row.
+//   - bucketconfig.go: the registry of bucket configuration kinds (CORS,
+//     lifecycle, policy, public access block, tags, versioning, object
+//     lock, metadata), one row per BucketConfig.kind field with its
+//     bounds, its change to the bucket record and its removal; the one
+//     command SetBucketConfigCmd applies them. A new kind is a proto field
+//     and one row; the kinds' rules live in their features' files.
 //   - refusal.go: which errors of an apply are refusals (any rpcerr
 //     sentinel) and which are storage failures (everything else).
 //   - dedupe.go: request ID records, so a retried call applies at most

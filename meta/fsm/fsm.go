@@ -20,6 +20,7 @@ import (
 type FSM struct {
 	Store  *Store
 	cmds   *commandRegistry
+	confs  *bucketConfigRegistry
 	logger *slog.Logger
 }
 
@@ -30,7 +31,11 @@ func New(s *Store, logger *slog.Logger) (*FSM, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &FSM{Store: s, cmds: cmds, logger: logger}, nil
+	confs, err := newBucketConfigRegistry(bucketConfigRows())
+	if err != nil {
+		return nil, err
+	}
+	return &FSM{Store: s, cmds: cmds, confs: confs, logger: logger}, nil
 }
 
 // Apply applies one committed entry. Its response is nil or a *refusal.
@@ -88,7 +93,7 @@ func (f *FSM) applyEntry(b *pebble.Batch, index uint64, cmd *cairnpb.Command) er
 		panic(fmt.Sprintf("meta: raft log entry %d holds an unknown command (fields %v); "+
 			"it was proposed by a newer Cairn version: upgrade this meta node", index, unknownFields(cmd)))
 	}
-	return applyDeduped(b, row, applyEnv{index: index, now: cmd.GetUnixNano()}, cmd, payload)
+	return applyDeduped(b, row, applyEnv{index: index, now: cmd.GetUnixNano(), configs: f.confs}, cmd, payload)
 }
 
 // unknownFields lists the numbers of the fields of m this binary does not

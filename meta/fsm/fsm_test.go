@@ -41,7 +41,11 @@ func newTestFSMWith(t testing.TB, rows []commandRow) *FSM {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &FSM{Store: st, cmds: cmds, logger: fsmtest.Logger()}
+	confs, err := newBucketConfigRegistry(bucketConfigRows())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &FSM{Store: st, cmds: cmds, confs: confs, logger: fsmtest.Logger()}
 }
 
 // cmdLog builds a command log with increasing indexes and times.

@@ -147,26 +147,14 @@ func ValidLifecycle(l *cairnpb.BucketLifecycle) error {
 	return nil
 }
 
-// applySetBucketLifecycle replaces the bucket's configuration, stamps it
-// with the entry's index as its generation and drops the job's progress,
-// so the next round walks the bucket's index from the start.
-func applySetBucketLifecycle(b *pebble.Batch, index uint64, _ int64, c *cairnpb.SetBucketLifecycleCmd) error {
-	if err := ValidLifecycle(c.GetLifecycle()); err != nil {
-		return err
-	}
-	bk, err := GetBucket(b, c.GetNamespace(), c.GetName())
-	if err != nil {
-		return err
-	}
-	bk.Lifecycle = nil
-	if l := c.GetLifecycle(); l != nil {
-		bk.Lifecycle = l
-		bk.Lifecycle.Generation = index
-	}
-	if err := dropLifecycleProgress(b, bk.GetId()); err != nil {
-		return err
-	}
-	return putProto(b, bucketKey(c.GetNamespace(), c.GetName()), bk)
+// setLifecycle is the lifecycle row's set (bucketconfig.go): it replaces
+// the bucket's configuration and stamps it with the entry's index as its
+// generation; the row then drops the job's progress, so the next round
+// walks the bucket's index from the start.
+func setLifecycle(e applyEnv, bk *cairnpb.Bucket, l *cairnpb.BucketLifecycle) error {
+	bk.Lifecycle = l
+	bk.Lifecycle.Generation = e.index
+	return nil
 }
 
 // applySetLifecycleProgress records the job's progress on a bucket whose

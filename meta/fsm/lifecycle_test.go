@@ -117,7 +117,7 @@ func TestLifecycleProgressGeneration(t *testing.T) {
 	c := &cmdLog{}
 	c.mustApply(t, f, fsmtest.CreateBucketOp("ns", "b", 1))
 	rules := []*cairnpb.LifecycleRule{{Id: "r", ExpirationDays: 1}}
-	c.mustApply(t, f, &cairnpb.SetBucketLifecycleCmd{Namespace: "ns", Name: "b", Lifecycle: &cairnpb.BucketLifecycle{Rules: rules}})
+	c.mustApply(t, f, lifecycleOp(&cairnpb.BucketLifecycle{Rules: rules}))
 	gen := bucketOf(t, f).GetLifecycle().GetGeneration()
 	if gen == 0 {
 		t.Fatal("no generation")
@@ -127,7 +127,7 @@ func TestLifecycleProgressGeneration(t *testing.T) {
 			Progress: &cairnpb.LifecycleProgress{Generation: g, Cursors: [][]byte{[]byte("x"), nil, nil}}}
 	}
 	c.mustApply(t, f, progress(gen))
-	c.mustApply(t, f, &cairnpb.SetBucketLifecycleCmd{Namespace: "ns", Name: "b", Lifecycle: &cairnpb.BucketLifecycle{Rules: rules}})
+	c.mustApply(t, f, lifecycleOp(&cairnpb.BucketLifecycle{Rules: rules}))
 	fsmtest.WantErr(t, c.apply(t, f, progress(gen)), rpcerr.ErrInvalidArgument)
 	var p *cairnpb.LifecycleProgress
 	if err := f.Store.View(func(r pebble.Reader) error {
@@ -140,8 +140,7 @@ func TestLifecycleProgressGeneration(t *testing.T) {
 	if len(p.GetCursors()) != LifecycleActions || p.GetCursors()[0] != nil {
 		t.Fatalf("progress after a new configuration: %v", p)
 	}
-	fsmtest.WantErr(t, c.apply(t, f, &cairnpb.SetBucketLifecycleCmd{Namespace: "ns", Name: "b",
-		Lifecycle: &cairnpb.BucketLifecycle{Rules: []*cairnpb.LifecycleRule{{ExpirationDays: -1}}}}), rpcerr.ErrInvalidArgument)
+	fsmtest.WantErr(t, c.apply(t, f, lifecycleOp(&cairnpb.BucketLifecycle{Rules: []*cairnpb.LifecycleRule{{ExpirationDays: -1}}})), rpcerr.ErrInvalidArgument)
 }
 
 // TestLifecycleDates: S3's example (made 2014-01-15 10:30 UTC, Days: 3,
@@ -173,4 +172,8 @@ func versionsOf(t *testing.T, f *FSM, id []byte, key string) []*cairnpb.ObjectVe
 		t.Fatal(err)
 	}
 	return vs
+}
+
+func lifecycleOp(l *cairnpb.BucketLifecycle) *cairnpb.SetBucketConfigCmd {
+	return fsmtest.ConfigOp("ns", "b", &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Lifecycle{Lifecycle: l}})
 }

@@ -168,20 +168,20 @@ func checkRetentionChange(v *cairnpb.ObjectVersion, next *cairnpb.Retention, now
 		time.Unix(0, old.GetRetainUntilUnixNano()).UTC().Format(time.RFC3339), rpcerr.ErrObjectLocked)
 }
 
-func applySetObjectLockConfig(b *pebble.Batch, c *cairnpb.SetObjectLockConfigCmd) error {
-	if err := ValidDefaultRetention(c.GetDefaultRetention()); err != nil {
-		return err
-	}
-	bk, err := GetBucket(b, c.GetNamespace(), c.GetName())
-	if err != nil {
-		return err
-	}
+func validObjectLock(c *cairnpb.ObjectLockConfig) error {
+	return ValidDefaultRetention(c.GetDefaultRetention())
+}
+
+// setObjectLock is the object_lock row's set (bucketconfig.go): it gives
+// the bucket object lock, which needs versioning Enabled, and replaces its
+// default retention.
+func setObjectLock(_ applyEnv, bk *cairnpb.Bucket, c *cairnpb.ObjectLockConfig) error {
 	if bk.GetVersioning() != VersioningEnabled {
-		return fmt.Errorf("meta: bucket %q: versioning must be Enabled to give it object lock: %w", c.GetName(), rpcerr.ErrInvalidBucketState)
+		return fmt.Errorf("versioning must be Enabled to give it object lock: %w", rpcerr.ErrInvalidBucketState)
 	}
 	bk.ObjectLockEnabled = true
 	bk.DefaultRetention = c.GetDefaultRetention()
-	return putProto(b, bucketKey(c.GetNamespace(), c.GetName()), bk)
+	return nil
 }
 
 func applySetVersionLock(b *pebble.Batch, now int64, c *cairnpb.SetVersionLockCmd) error {

@@ -125,8 +125,8 @@ func TestObjectLockNeedsLockedBucket(t *testing.T) {
 	c.mustApply(t, f, fsmtest.CreateBucketOp("ns", "b", 1), fsmtest.PutOp("ns", "b", "k", "v1"))
 	fsmtest.WantErr(t, c.apply(t, f, lockedPut("k", "v2", lockCompliance, c.now+second, false)), rpcerr.ErrNoObjectLock)
 	fsmtest.WantErr(t, c.apply(t, f, holdOp("k", "v1", true)), rpcerr.ErrNoObjectLock)
-	cfg := &cairnpb.SetObjectLockConfigCmd{Namespace: "ns", Name: "b",
-		DefaultRetention: &cairnpb.DefaultRetention{Mode: lockCompliance, Days: 1}}
+	cfg := lockConfigOp(
+		&cairnpb.DefaultRetention{Mode: lockCompliance, Days: 1})
 	fsmtest.WantErr(t, c.apply(t, f, cfg), rpcerr.ErrInvalidBucketState)
 	c.mustApply(t, f, versioningOp(VersioningEnabled), cfg)
 	// Default retention: one day from the write.
@@ -136,8 +136,8 @@ func TestObjectLockNeedsLockedBucket(t *testing.T) {
 		t.Fatalf("default retention gave %v", l)
 	}
 	fsmtest.WantErr(t, c.apply(t, f, delOp("k", "v3")), rpcerr.ErrObjectLocked)
-	bad := &cairnpb.SetObjectLockConfigCmd{Namespace: "ns", Name: "b",
-		DefaultRetention: &cairnpb.DefaultRetention{Mode: lockCompliance, Days: 1, Years: 1}}
+	bad := lockConfigOp(
+		&cairnpb.DefaultRetention{Mode: lockCompliance, Days: 1, Years: 1})
 	fsmtest.WantErr(t, c.apply(t, f, bad), rpcerr.ErrInvalidArgument)
 }
 
@@ -173,8 +173,8 @@ func TestObjectLockMultipart(t *testing.T) {
 	}
 	fsmtest.WantErr(t, c.apply(t, f, delOp("k", "v1")), rpcerr.ErrObjectLocked)
 
-	c.mustApply(t, f, &cairnpb.SetObjectLockConfigCmd{Namespace: "ns", Name: "b",
-		DefaultRetention: &cairnpb.DefaultRetention{Mode: lockGovernance, Years: 1}})
+	c.mustApply(t, f, lockConfigOp(
+		&cairnpb.DefaultRetention{Mode: lockGovernance, Years: 1}))
 	c.mustApply(t, f, createUploadOp("b", "k", 2), fsmtest.PartOp("b", "k", 2, 1, 10, "p2"))
 	c.mustApply(t, f, completeOp("b", "k", 2, "v2", fsmtest.Listed(1, "p2")))
 	want := time.Unix(0, c.now).UTC().AddDate(1, 0, 0).UnixNano()
@@ -224,4 +224,8 @@ func isCallTo(n ast.Node, name string) bool {
 	}
 	id, ok := call.Fun.(*ast.Ident)
 	return ok && id.Name == name
+}
+
+func lockConfigOp(def *cairnpb.DefaultRetention) *cairnpb.SetBucketConfigCmd {
+	return fsmtest.ConfigOp("ns", "b", &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_ObjectLock{ObjectLock: &cairnpb.ObjectLockConfig{DefaultRetention: def}}})
 }

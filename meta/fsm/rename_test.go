@@ -74,6 +74,6 @@ func TestRenameMovesWithoutFreeing(t *testing.T) {
 	if readObject(t, f, "fresh") == nil || readObject(t, f, "taken") != nil {
 		t.Fatal("a conditional rename whose conditions hold did not happen")
 	}
-	c.mustApply(t, f, &cairnpb.SetBucketVersioningCmd{Namespace: "ns", Name: "b", Status: "Enabled"})
+	c.mustApply(t, f, versioningOp(VersioningEnabled))
 	wantUnchanged(t, f, &c, renameOp("fresh", "again"), rpcerr.ErrInvalidArgument)
 }

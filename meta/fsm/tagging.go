@@ -99,14 +99,14 @@ func applySetObjectTags(b *pebble.Batch, c *cairnpb.SetObjectTagsCmd) error {
 	return putProto(b, objectKey(bk.GetId(), c.GetKey()), v)
 }
 
-func applySetBucketTags(b *pebble.Batch, c *cairnpb.SetBucketTagsCmd) error {
-	if err := ValidTags(c.GetTags(), MaxBucketTags); err != nil {
-		return err
+func validBucketTags(c *cairnpb.BucketTagsConfig) error { return ValidTags(c.GetTags(), MaxBucketTags) }
+
+// setBucketTags is the tags row's set (bucketconfig.go): empty tags
+// remove the tag set.
+func setBucketTags(_ applyEnv, bk *cairnpb.Bucket, c *cairnpb.BucketTagsConfig) error {
+	bk.Tags = nil
+	if len(c.GetTags()) > 0 {
+		bk.Tags = c.GetTags()
 	}
-	bk, err := GetBucket(b, c.GetNamespace(), c.GetName())
-	if err != nil {
-		return err
-	}
-	bk.Tags = c.GetTags()
-	return putProto(b, bucketKey(c.GetNamespace(), c.GetName()), bk)
+	return nil
 }

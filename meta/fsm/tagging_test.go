@@ -113,7 +113,7 @@ func TestSetBucketTags(t *testing.T) {
 		return bk
 	}
 	before := bucket()
-	c.mustApply(t, f, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: fsmtest.TagMap("team", "storage", "env", "test")})
+	c.mustApply(t, f, bucketTagsOp("b", fsmtest.TagMap("team", "storage", "env", "test")))
 	got := bucket()
 	if len(got.GetTags()) != 2 || got.GetTags()["team"] != "storage" {
 		t.Fatalf("bucket tags %v", got.GetTags())
@@ -129,11 +129,11 @@ func TestSetBucketTags(t *testing.T) {
 	for i := range 50 {
 		fifty[fmt.Sprint("k", i)] = "v"
 	}
-	c.mustApply(t, f, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: fifty})
+	c.mustApply(t, f, bucketTagsOp("b", fifty))
 	fifty["one-more"] = "v"
-	wantUnchanged(t, f, &c, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: fifty}, rpcerr.ErrInvalidArgument)
-	wantUnchanged(t, f, &c, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "nope", Tags: fsmtest.TagMap("a", "b")}, rpcerr.ErrBucketNotFound)
-	c.mustApply(t, f, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b"})
+	wantUnchanged(t, f, &c, bucketTagsOp("b", fifty), rpcerr.ErrInvalidArgument)
+	wantUnchanged(t, f, &c, bucketTagsOp("nope", fsmtest.TagMap("a", "b")), rpcerr.ErrBucketNotFound)
+	c.mustApply(t, f, bucketTagsOp("b", nil))
 	if tags := bucket().GetTags(); len(tags) != 0 {
 		t.Fatalf("cleared bucket tags: %v", tags)
 	}
@@ -293,7 +293,7 @@ func TestTaggingAndConditionsDeterminism(t *testing.T) {
 		case 4:
 			c.add(t, objTagsOp("b", key, "i", fmt.Sprint(i)))
 		case 5:
-			c.add(t, &cairnpb.SetBucketTagsCmd{Namespace: "ns", Name: "b", Tags: fsmtest.TagMap("i", fmt.Sprint(i))})
+			c.add(t, bucketTagsOp("b", fsmtest.TagMap("i", fmt.Sprint(i))))
 		case 6:
 			c.add(t, &cairnpb.DeleteObjectCmd{Namespace: "ns", Bucket: "b", Key: key})
 		case 7:
@@ -314,4 +314,8 @@ func TestTaggingAndConditionsDeterminism(t *testing.T) {
 	if counts["ok"] == 0 || len(counts) < 4 {
 		t.Fatalf("the log exercises too little: %v", counts)
 	}
+}
+
+func bucketTagsOp(bucket string, tags map[string]string) *cairnpb.SetBucketConfigCmd {
+	return fsmtest.ConfigOp("ns", bucket, &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Tags{Tags: &cairnpb.BucketTagsConfig{Tags: tags}}})
 }

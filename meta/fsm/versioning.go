@@ -31,19 +31,21 @@ func markerID(now int64, index uint64) string {
 	return fmt.Sprintf("%016x%016x", uint64(now), index)
 }
 
-func applySetBucketVersioning(b *pebble.Batch, c *cairnpb.SetBucketVersioningCmd) error {
+func validVersioning(c *cairnpb.BucketVersioningConfig) error {
 	if s := c.GetStatus(); s != VersioningEnabled && s != VersioningSuspended {
-		return Invalid("set bucket versioning: status %q is neither %s nor %s", s, VersioningEnabled, VersioningSuspended)
+		return Invalid("versioning status %q is neither %s nor %s", s, VersioningEnabled, VersioningSuspended)
 	}
-	bk, err := GetBucket(b, c.GetNamespace(), c.GetName())
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+// setVersioning is the versioning row's set (bucketconfig.go): a bucket
+// with object lock keeps versioning Enabled.
+func setVersioning(_ applyEnv, bk *cairnpb.Bucket, c *cairnpb.BucketVersioningConfig) error {
 	if bk.GetObjectLockEnabled() && c.GetStatus() != VersioningEnabled {
-		return fmt.Errorf("meta: bucket %q has object lock, so its versioning stays Enabled: %w", c.GetName(), rpcerr.ErrInvalidBucketState)
+		return fmt.Errorf("it has object lock, so its versioning stays Enabled: %w", rpcerr.ErrInvalidBucketState)
 	}
 	bk.Versioning = c.GetStatus()
-	return putProto(b, bucketKey(c.GetNamespace(), c.GetName()), bk)
+	return nil
 }
 
 // moveToNoncurrent moves cur, the current version of its key, to the

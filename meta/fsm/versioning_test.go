@@ -13,8 +13,8 @@ import (
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
-func versioningOp(status string) *cairnpb.SetBucketVersioningCmd {
-	return &cairnpb.SetBucketVersioningCmd{Namespace: "ns", Name: "b", Status: status}
+func versioningOp(status string) *cairnpb.SetBucketConfigCmd {
+	return fsmtest.VersioningOp("ns", "b", status)
 }
 
 func delOp(key, versionID string) *cairnpb.DeleteVersionCmd {

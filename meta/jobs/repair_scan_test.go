@@ -151,7 +151,7 @@ func TestWalkUnitsResumesFromItsCursor(t *testing.T) {
 	for i := range 7 {
 		w.Put(fmt.Sprint("k", i), fmt.Sprint("v", i), 1, 0, loc(0, "a", 0, 0))
 	}
-	w.Must(&cairnpb.Command{Op: &cairnpb.Command_SetBucketVersioning{SetBucketVersioning: &cairnpb.SetBucketVersioningCmd{Namespace: "ns", Name: "b", Status: fsm.VersioningEnabled}}})
+	w.Must(&cairnpb.Command{Op: &cairnpb.Command_SetBucketConfig{SetBucketConfig: fsmtest.VersioningOp("ns", "b", fsm.VersioningEnabled)}})
 	w.Put("k0", "v0b", 1, 0, loc(0, "a", 0, 0)) // v0 becomes noncurrent
 	upload := fsmtest.UploadID(1)
 	w.Must(&cairnpb.Command{Op: &cairnpb.Command_CreateUpload{CreateUpload: &cairnpb.CreateUploadCmd{Namespace: "ns", Bucket: "b",

@@ -48,7 +48,6 @@ type Command struct {
 	//	*Command_CompleteUpload
 	//	*Command_AbortUpload
 	//	*Command_SetObjectTags
-	//	*Command_SetBucketTags
 	//	*Command_DropGc
 	//	*Command_CreateNamespace
 	//	*Command_CreateUser
@@ -60,7 +59,6 @@ type Command struct {
 	//	*Command_DeleteApiKey
 	//	*Command_SetMasterKey
 	//	*Command_Rewrap
-	//	*Command_SetBucketVersioning
 	//	*Command_DeleteVersion
 	//	*Command_SetVersionTags
 	//	*Command_CreateCompartment
@@ -76,10 +74,7 @@ type Command struct {
 	//	*Command_SetClusterId
 	//	*Command_SetInventoryProgress
 	//	*Command_SetNodeWeight
-	//	*Command_SetObjectLockConfig
 	//	*Command_SetVersionLock
-	//	*Command_SetBucketCors
-	//	*Command_SetBucketLifecycle
 	//	*Command_SetLifecycleProgress
 	//	*Command_LifecycleExpire
 	//	*Command_RenameObject
@@ -87,8 +82,7 @@ type Command struct {
 	//	*Command_DeletePar
 	//	*Command_RecordWorkRequest
 	//	*Command_PrunePars
-	//	*Command_SetBucketPolicy
-	//	*Command_SetPublicAccessBlock
+	//	*Command_SetBucketConfig
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -260,15 +254,6 @@ func (x *Command) GetSetObjectTags() *SetObjectTagsCmd {
 	return nil
 }
 
-func (x *Command) GetSetBucketTags() *SetBucketTagsCmd {
-	if x != nil {
-		if x, ok := x.Op.(*Command_SetBucketTags); ok {
-			return x.SetBucketTags
-		}
-	}
-	return nil
-}
-
 func (x *Command) GetDropGc() *DropGCCmd {
 	if x != nil {
 		if x, ok := x.Op.(*Command_DropGc); ok {
@@ -363,15 +348,6 @@ func (x *Command) GetRewrap() *RewrapCmd {
 	if x != nil {
 		if x, ok := x.Op.(*Command_Rewrap); ok {
 			return x.Rewrap
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetSetBucketVersioning() *SetBucketVersioningCmd {
-	if x != nil {
-		if x, ok := x.Op.(*Command_SetBucketVersioning); ok {
-			return x.SetBucketVersioning
 		}
 	}
 	return nil
@@ -512,37 +488,10 @@ func (x *Command) GetSetNodeWeight() *SetNodeWeightCmd {
 	return nil
 }
 
-func (x *Command) GetSetObjectLockConfig() *SetObjectLockConfigCmd {
-	if x != nil {
-		if x, ok := x.Op.(*Command_SetObjectLockConfig); ok {
-			return x.SetObjectLockConfig
-		}
-	}
-	return nil
-}
-
 func (x *Command) GetSetVersionLock() *SetVersionLockCmd {
 	if x != nil {
 		if x, ok := x.Op.(*Command_SetVersionLock); ok {
 			return x.SetVersionLock
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetSetBucketCors() *SetBucketCorsCmd {
-	if x != nil {
-		if x, ok := x.Op.(*Command_SetBucketCors); ok {
-			return x.SetBucketCors
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetSetBucketLifecycle() *SetBucketLifecycleCmd {
-	if x != nil {
-		if x, ok := x.Op.(*Command_SetBucketLifecycle); ok {
-			return x.SetBucketLifecycle
 		}
 	}
 	return nil
@@ -611,19 +560,10 @@ func (x *Command) GetPrunePars() *PrunePARsCmd {
 	return nil
 }
 
-func (x *Command) GetSetBucketPolicy() *SetBucketPolicyCmd {
+func (x *Command) GetSetBucketConfig() *SetBucketConfigCmd {
 	if x != nil {
-		if x, ok := x.Op.(*Command_SetBucketPolicy); ok {
-			return x.SetBucketPolicy
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetSetPublicAccessBlock() *SetPublicAccessBlockCmd {
-	if x != nil {
-		if x, ok := x.Op.(*Command_SetPublicAccessBlock); ok {
-			return x.SetPublicAccessBlock
+		if x, ok := x.Op.(*Command_SetBucketConfig); ok {
+			return x.SetBucketConfig
 		}
 	}
 	return nil
@@ -681,10 +621,6 @@ type Command_SetObjectTags struct {
 	SetObjectTags *SetObjectTagsCmd `protobuf:"bytes,30,opt,name=set_object_tags,json=setObjectTags,proto3,oneof"`
 }
 
-type Command_SetBucketTags struct {
-	SetBucketTags *SetBucketTagsCmd `protobuf:"bytes,31,opt,name=set_bucket_tags,json=setBucketTags,proto3,oneof"`
-}
-
 type Command_DropGc struct {
 	DropGc *DropGCCmd `protobuf:"bytes,40,opt,name=drop_gc,json=dropGc,proto3,oneof"`
 }
@@ -727,10 +663,6 @@ type Command_SetMasterKey struct {
 
 type Command_Rewrap struct {
 	Rewrap *RewrapCmd `protobuf:"bytes,71,opt,name=rewrap,proto3,oneof"`
-}
-
-type Command_SetBucketVersioning struct {
-	SetBucketVersioning *SetBucketVersioningCmd `protobuf:"bytes,80,opt,name=set_bucket_versioning,json=setBucketVersioning,proto3,oneof"`
 }
 
 type Command_DeleteVersion struct {
@@ -793,20 +725,8 @@ type Command_SetNodeWeight struct {
 	SetNodeWeight *SetNodeWeightCmd `protobuf:"bytes,110,opt,name=set_node_weight,json=setNodeWeight,proto3,oneof"`
 }
 
-type Command_SetObjectLockConfig struct {
-	SetObjectLockConfig *SetObjectLockConfigCmd `protobuf:"bytes,120,opt,name=set_object_lock_config,json=setObjectLockConfig,proto3,oneof"`
-}
-
 type Command_SetVersionLock struct {
 	SetVersionLock *SetVersionLockCmd `protobuf:"bytes,121,opt,name=set_version_lock,json=setVersionLock,proto3,oneof"`
-}
-
-type Command_SetBucketCors struct {
-	SetBucketCors *SetBucketCorsCmd `protobuf:"bytes,140,opt,name=set_bucket_cors,json=setBucketCors,proto3,oneof"`
-}
-
-type Command_SetBucketLifecycle struct {
-	SetBucketLifecycle *SetBucketLifecycleCmd `protobuf:"bytes,150,opt,name=set_bucket_lifecycle,json=setBucketLifecycle,proto3,oneof"`
 }
 
 type Command_SetLifecycleProgress struct {
@@ -837,12 +757,9 @@ type Command_PrunePars struct {
 	PrunePars *PrunePARsCmd `protobuf:"bytes,195,opt,name=prune_pars,json=prunePars,proto3,oneof"`
 }
 
-type Command_SetBucketPolicy struct {
-	SetBucketPolicy *SetBucketPolicyCmd `protobuf:"bytes,160,opt,name=set_bucket_policy,json=setBucketPolicy,proto3,oneof"`
-}
-
-type Command_SetPublicAccessBlock struct {
-	SetPublicAccessBlock *SetPublicAccessBlockCmd `protobuf:"bytes,161,opt,name=set_public_access_block,json=setPublicAccessBlock,proto3,oneof"`
+type Command_SetBucketConfig struct {
+	// Every bucket configuration (bucketconfig.proto).
+	SetBucketConfig *SetBucketConfigCmd `protobuf:"bytes,210,opt,name=set_bucket_config,json=setBucketConfig,proto3,oneof"`
 }
 
 func (*Command_CreateBucket) isCommand_Op() {}
@@ -869,8 +786,6 @@ func (*Command_AbortUpload) isCommand_Op() {}
 
 func (*Command_SetObjectTags) isCommand_Op() {}
 
-func (*Command_SetBucketTags) isCommand_Op() {}
-
 func (*Command_DropGc) isCommand_Op() {}
 
 func (*Command_CreateNamespace) isCommand_Op() {}
@@ -892,8 +807,6 @@ func (*Command_DeleteApiKey) isCommand_Op() {}
 func (*Command_SetMasterKey) isCommand_Op() {}
 
 func (*Command_Rewrap) isCommand_Op() {}
-
-func (*Command_SetBucketVersioning) isCommand_Op() {}
 
 func (*Command_DeleteVersion) isCommand_Op() {}
 
@@ -925,13 +838,7 @@ func (*Command_SetInventoryProgress) isCommand_Op() {}
 
 func (*Command_SetNodeWeight) isCommand_Op() {}
 
-func (*Command_SetObjectLockConfig) isCommand_Op() {}
-
 func (*Command_SetVersionLock) isCommand_Op() {}
-
-func (*Command_SetBucketCors) isCommand_Op() {}
-
-func (*Command_SetBucketLifecycle) isCommand_Op() {}
 
 func (*Command_SetLifecycleProgress) isCommand_Op() {}
 
@@ -947,9 +854,7 @@ func (*Command_RecordWorkRequest) isCommand_Op() {}
 
 func (*Command_PrunePars) isCommand_Op() {}
 
-func (*Command_SetBucketPolicy) isCommand_Op() {}
-
-func (*Command_SetPublicAccessBlock) isCommand_Op() {}
+func (*Command_SetBucketConfig) isCommand_Op() {}
 
 type CreateBucketCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1422,7 +1327,7 @@ var File_cairnpb_command_proto protoreflect.FileDescriptor
 
 const file_cairnpb_command_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\x1a\x19cairnpb/workrequest.proto\"\x9e\x1e\n" +
+	"\x15cairnpb/command.proto\x12\bcairn.v1\x1a\x1acairnpb/bucketconfig.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x17cairnpb/condition.proto\x1a\x17cairnpb/masterkey.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x18cairnpb/objectlock.proto\x1a\x17cairnpb/rebalance.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\x1a\x19cairnpb/workrequest.proto\"\xf2\x1b\n" +
 	"\aCommand\x12\x1b\n" +
 	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12\x1d\n" +
 	"\n" +
@@ -1443,8 +1348,7 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"commitPart\x12F\n" +
 	"\x0fcomplete_upload\x18\x13 \x01(\v2\x1b.cairn.v1.CompleteUploadCmdH\x00R\x0ecompleteUpload\x12=\n" +
 	"\fabort_upload\x18\x14 \x01(\v2\x18.cairn.v1.AbortUploadCmdH\x00R\vabortUpload\x12D\n" +
-	"\x0fset_object_tags\x18\x1e \x01(\v2\x1a.cairn.v1.SetObjectTagsCmdH\x00R\rsetObjectTags\x12D\n" +
-	"\x0fset_bucket_tags\x18\x1f \x01(\v2\x1a.cairn.v1.SetBucketTagsCmdH\x00R\rsetBucketTags\x12.\n" +
+	"\x0fset_object_tags\x18\x1e \x01(\v2\x1a.cairn.v1.SetObjectTagsCmdH\x00R\rsetObjectTags\x12.\n" +
 	"\adrop_gc\x18( \x01(\v2\x13.cairn.v1.DropGCCmdH\x00R\x06dropGc\x12I\n" +
 	"\x10create_namespace\x182 \x01(\v2\x1c.cairn.v1.CreateNamespaceCmdH\x00R\x0fcreateNamespace\x12:\n" +
 	"\vcreate_user\x183 \x01(\v2\x17.cairn.v1.CreateUserCmdH\x00R\n" +
@@ -1457,8 +1361,7 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\x0eupload_api_key\x188 \x01(\v2\x19.cairn.v1.UploadAPIKeyCmdH\x00R\fuploadApiKey\x12A\n" +
 	"\x0edelete_api_key\x189 \x01(\v2\x19.cairn.v1.DeleteAPIKeyCmdH\x00R\fdeleteApiKey\x12A\n" +
 	"\x0eset_master_key\x18F \x01(\v2\x19.cairn.v1.SetMasterKeyCmdH\x00R\fsetMasterKey\x12-\n" +
-	"\x06rewrap\x18G \x01(\v2\x13.cairn.v1.RewrapCmdH\x00R\x06rewrap\x12V\n" +
-	"\x15set_bucket_versioning\x18P \x01(\v2 .cairn.v1.SetBucketVersioningCmdH\x00R\x13setBucketVersioning\x12C\n" +
+	"\x06rewrap\x18G \x01(\v2\x13.cairn.v1.RewrapCmdH\x00R\x06rewrap\x12C\n" +
 	"\x0edelete_version\x18Q \x01(\v2\x1a.cairn.v1.DeleteVersionCmdH\x00R\rdeleteVersion\x12G\n" +
 	"\x10set_version_tags\x18R \x01(\v2\x1b.cairn.v1.SetVersionTagsCmdH\x00R\x0esetVersionTags\x12O\n" +
 	"\x12create_compartment\x18< \x01(\v2\x1e.cairn.v1.CreateCompartmentCmdH\x00R\x11createCompartment\x12M\n" +
@@ -1473,11 +1376,8 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\x14clear_corrupt_shards\x18] \x01(\v2\x1f.cairn.v1.ClearCorruptShardsCmdH\x00R\x12clearCorruptShards\x12A\n" +
 	"\x0eset_cluster_id\x18^ \x01(\v2\x19.cairn.v1.SetClusterIDCmdH\x00R\fsetClusterId\x12Y\n" +
 	"\x16set_inventory_progress\x18_ \x01(\v2!.cairn.v1.SetInventoryProgressCmdH\x00R\x14setInventoryProgress\x12D\n" +
-	"\x0fset_node_weight\x18n \x01(\v2\x1a.cairn.v1.SetNodeWeightCmdH\x00R\rsetNodeWeight\x12W\n" +
-	"\x16set_object_lock_config\x18x \x01(\v2 .cairn.v1.SetObjectLockConfigCmdH\x00R\x13setObjectLockConfig\x12G\n" +
-	"\x10set_version_lock\x18y \x01(\v2\x1b.cairn.v1.SetVersionLockCmdH\x00R\x0esetVersionLock\x12E\n" +
-	"\x0fset_bucket_cors\x18\x8c\x01 \x01(\v2\x1a.cairn.v1.SetBucketCorsCmdH\x00R\rsetBucketCors\x12T\n" +
-	"\x14set_bucket_lifecycle\x18\x96\x01 \x01(\v2\x1f.cairn.v1.SetBucketLifecycleCmdH\x00R\x12setBucketLifecycle\x12Z\n" +
+	"\x0fset_node_weight\x18n \x01(\v2\x1a.cairn.v1.SetNodeWeightCmdH\x00R\rsetNodeWeight\x12G\n" +
+	"\x10set_version_lock\x18y \x01(\v2\x1b.cairn.v1.SetVersionLockCmdH\x00R\x0esetVersionLock\x12Z\n" +
 	"\x16set_lifecycle_progress\x18\x97\x01 \x01(\v2!.cairn.v1.SetLifecycleProgressCmdH\x00R\x14setLifecycleProgress\x12J\n" +
 	"\x10lifecycle_expire\x18\x98\x01 \x01(\v2\x1c.cairn.v1.LifecycleExpireCmdH\x00R\x0flifecycleExpire\x12A\n" +
 	"\rrename_object\x18\xaa\x01 \x01(\v2\x19.cairn.v1.RenameObjectCmdH\x00R\frenameObject\x128\n" +
@@ -1488,9 +1388,8 @@ const file_cairnpb_command_proto_rawDesc = "" +
 	"\x13record_work_request\x18\xbe\x01 \x01(\v2\x1e.cairn.v1.WorkRequestRecordCmdH\x00R\x11recordWorkRequest\x128\n" +
 	"\n" +
 	"prune_pars\x18\xc3\x01 \x01(\v2\x16.cairn.v1.PrunePARsCmdH\x00R\tprunePars\x12K\n" +
-	"\x11set_bucket_policy\x18\xa0\x01 \x01(\v2\x1c.cairn.v1.SetBucketPolicyCmdH\x00R\x0fsetBucketPolicy\x12[\n" +
-	"\x17set_public_access_block\x18\xa1\x01 \x01(\v2!.cairn.v1.SetPublicAccessBlockCmdH\x00R\x14setPublicAccessBlockB\x04\n" +
-	"\x02op\";\n" +
+	"\x11set_bucket_config\x18\xd2\x01 \x01(\v2\x1c.cairn.v1.SetBucketConfigCmdH\x00R\x0fsetBucketConfigB\x04\n" +
+	"\x02opJ\x04\b\x1f\x10 J\x04\bP\x10QJ\x04\bx\x10yJ\x06\b\x8c\x01\x10\x8d\x01J\x06\b\x96\x01\x10\x97\x01J\x06\b\xa0\x01\x10\xa1\x01J\x06\b\xa1\x01\x10\xa2\x01R\x0fset_bucket_tagsR\x15set_bucket_versioningR\x16set_object_lock_configR\x0fset_bucket_corsR\x14set_bucket_lifecycleR\x11set_bucket_policyR\x17set_public_access_block\";\n" +
 	"\x0fCreateBucketCmd\x12(\n" +
 	"\x06bucket\x18\x01 \x01(\v2\x10.cairn.v1.BucketR\x06bucket\"C\n" +
 	"\x0fDeleteBucketCmd\x12\x1c\n" +
@@ -1549,51 +1448,45 @@ var file_cairnpb_command_proto_goTypes = []any{
 	(*CompleteUploadCmd)(nil),       // 12: cairn.v1.CompleteUploadCmd
 	(*AbortUploadCmd)(nil),          // 13: cairn.v1.AbortUploadCmd
 	(*SetObjectTagsCmd)(nil),        // 14: cairn.v1.SetObjectTagsCmd
-	(*SetBucketTagsCmd)(nil),        // 15: cairn.v1.SetBucketTagsCmd
-	(*CreateNamespaceCmd)(nil),      // 16: cairn.v1.CreateNamespaceCmd
-	(*CreateUserCmd)(nil),           // 17: cairn.v1.CreateUserCmd
-	(*DeleteUserCmd)(nil),           // 18: cairn.v1.DeleteUserCmd
-	(*CreateAccessKeyCmd)(nil),      // 19: cairn.v1.CreateAccessKeyCmd
-	(*SetAccessKeyActiveCmd)(nil),   // 20: cairn.v1.SetAccessKeyActiveCmd
-	(*DeleteAccessKeyCmd)(nil),      // 21: cairn.v1.DeleteAccessKeyCmd
-	(*UploadAPIKeyCmd)(nil),         // 22: cairn.v1.UploadAPIKeyCmd
-	(*DeleteAPIKeyCmd)(nil),         // 23: cairn.v1.DeleteAPIKeyCmd
-	(*SetMasterKeyCmd)(nil),         // 24: cairn.v1.SetMasterKeyCmd
-	(*RewrapCmd)(nil),               // 25: cairn.v1.RewrapCmd
-	(*SetBucketVersioningCmd)(nil),  // 26: cairn.v1.SetBucketVersioningCmd
-	(*DeleteVersionCmd)(nil),        // 27: cairn.v1.DeleteVersionCmd
-	(*SetVersionTagsCmd)(nil),       // 28: cairn.v1.SetVersionTagsCmd
-	(*CreateCompartmentCmd)(nil),    // 29: cairn.v1.CreateCompartmentCmd
-	(*SetS3CompartmentCmd)(nil),     // 30: cairn.v1.SetS3CompartmentCmd
-	(*CreateGroupCmd)(nil),          // 31: cairn.v1.CreateGroupCmd
-	(*SetGroupMemberCmd)(nil),       // 32: cairn.v1.SetGroupMemberCmd
-	(*CreatePolicyCmd)(nil),         // 33: cairn.v1.CreatePolicyCmd
-	(*DeletePolicyCmd)(nil),         // 34: cairn.v1.DeletePolicyCmd
-	(*SetNodeStateCmd)(nil),         // 35: cairn.v1.SetNodeStateCmd
-	(*RelocateShardsCmd)(nil),       // 36: cairn.v1.RelocateShardsCmd
-	(*ReportCorruptShardCmd)(nil),   // 37: cairn.v1.ReportCorruptShardCmd
-	(*ClearCorruptShardsCmd)(nil),   // 38: cairn.v1.ClearCorruptShardsCmd
-	(*SetInventoryProgressCmd)(nil), // 39: cairn.v1.SetInventoryProgressCmd
-	(*SetNodeWeightCmd)(nil),        // 40: cairn.v1.SetNodeWeightCmd
-	(*SetObjectLockConfigCmd)(nil),  // 41: cairn.v1.SetObjectLockConfigCmd
-	(*SetVersionLockCmd)(nil),       // 42: cairn.v1.SetVersionLockCmd
-	(*SetBucketCorsCmd)(nil),        // 43: cairn.v1.SetBucketCorsCmd
-	(*SetBucketLifecycleCmd)(nil),   // 44: cairn.v1.SetBucketLifecycleCmd
-	(*SetLifecycleProgressCmd)(nil), // 45: cairn.v1.SetLifecycleProgressCmd
-	(*LifecycleExpireCmd)(nil),      // 46: cairn.v1.LifecycleExpireCmd
-	(*RenameObjectCmd)(nil),         // 47: cairn.v1.RenameObjectCmd
-	(*CreatePARCmd)(nil),            // 48: cairn.v1.CreatePARCmd
-	(*DeletePARCmd)(nil),            // 49: cairn.v1.DeletePARCmd
-	(*WorkRequestRecordCmd)(nil),    // 50: cairn.v1.WorkRequestRecordCmd
-	(*PrunePARsCmd)(nil),            // 51: cairn.v1.PrunePARsCmd
-	(*SetBucketPolicyCmd)(nil),      // 52: cairn.v1.SetBucketPolicyCmd
-	(*SetPublicAccessBlockCmd)(nil), // 53: cairn.v1.SetPublicAccessBlockCmd
-	(*Bucket)(nil),                  // 54: cairn.v1.Bucket
-	(*ObjectVersion)(nil),           // 55: cairn.v1.ObjectVersion
-	(*WriteCondition)(nil),          // 56: cairn.v1.WriteCondition
-	(*DataNode)(nil),                // 57: cairn.v1.DataNode
-	(*MetaMember)(nil),              // 58: cairn.v1.MetaMember
-	(*GCEntry)(nil),                 // 59: cairn.v1.GCEntry
+	(*CreateNamespaceCmd)(nil),      // 15: cairn.v1.CreateNamespaceCmd
+	(*CreateUserCmd)(nil),           // 16: cairn.v1.CreateUserCmd
+	(*DeleteUserCmd)(nil),           // 17: cairn.v1.DeleteUserCmd
+	(*CreateAccessKeyCmd)(nil),      // 18: cairn.v1.CreateAccessKeyCmd
+	(*SetAccessKeyActiveCmd)(nil),   // 19: cairn.v1.SetAccessKeyActiveCmd
+	(*DeleteAccessKeyCmd)(nil),      // 20: cairn.v1.DeleteAccessKeyCmd
+	(*UploadAPIKeyCmd)(nil),         // 21: cairn.v1.UploadAPIKeyCmd
+	(*DeleteAPIKeyCmd)(nil),         // 22: cairn.v1.DeleteAPIKeyCmd
+	(*SetMasterKeyCmd)(nil),         // 23: cairn.v1.SetMasterKeyCmd
+	(*RewrapCmd)(nil),               // 24: cairn.v1.RewrapCmd
+	(*DeleteVersionCmd)(nil),        // 25: cairn.v1.DeleteVersionCmd
+	(*SetVersionTagsCmd)(nil),       // 26: cairn.v1.SetVersionTagsCmd
+	(*CreateCompartmentCmd)(nil),    // 27: cairn.v1.CreateCompartmentCmd
+	(*SetS3CompartmentCmd)(nil),     // 28: cairn.v1.SetS3CompartmentCmd
+	(*CreateGroupCmd)(nil),          // 29: cairn.v1.CreateGroupCmd
+	(*SetGroupMemberCmd)(nil),       // 30: cairn.v1.SetGroupMemberCmd
+	(*CreatePolicyCmd)(nil),         // 31: cairn.v1.CreatePolicyCmd
+	(*DeletePolicyCmd)(nil),         // 32: cairn.v1.DeletePolicyCmd
+	(*SetNodeStateCmd)(nil),         // 33: cairn.v1.SetNodeStateCmd
+	(*RelocateShardsCmd)(nil),       // 34: cairn.v1.RelocateShardsCmd
+	(*ReportCorruptShardCmd)(nil),   // 35: cairn.v1.ReportCorruptShardCmd
+	(*ClearCorruptShardsCmd)(nil),   // 36: cairn.v1.ClearCorruptShardsCmd
+	(*SetInventoryProgressCmd)(nil), // 37: cairn.v1.SetInventoryProgressCmd
+	(*SetNodeWeightCmd)(nil),        // 38: cairn.v1.SetNodeWeightCmd
+	(*SetVersionLockCmd)(nil),       // 39: cairn.v1.SetVersionLockCmd
+	(*SetLifecycleProgressCmd)(nil), // 40: cairn.v1.SetLifecycleProgressCmd
+	(*LifecycleExpireCmd)(nil),      // 41: cairn.v1.LifecycleExpireCmd
+	(*RenameObjectCmd)(nil),         // 42: cairn.v1.RenameObjectCmd
+	(*CreatePARCmd)(nil),            // 43: cairn.v1.CreatePARCmd
+	(*DeletePARCmd)(nil),            // 44: cairn.v1.DeletePARCmd
+	(*WorkRequestRecordCmd)(nil),    // 45: cairn.v1.WorkRequestRecordCmd
+	(*PrunePARsCmd)(nil),            // 46: cairn.v1.PrunePARsCmd
+	(*SetBucketConfigCmd)(nil),      // 47: cairn.v1.SetBucketConfigCmd
+	(*Bucket)(nil),                  // 48: cairn.v1.Bucket
+	(*ObjectVersion)(nil),           // 49: cairn.v1.ObjectVersion
+	(*WriteCondition)(nil),          // 50: cairn.v1.WriteCondition
+	(*DataNode)(nil),                // 51: cairn.v1.DataNode
+	(*MetaMember)(nil),              // 52: cairn.v1.MetaMember
+	(*GCEntry)(nil),                 // 53: cairn.v1.GCEntry
 }
 var file_cairnpb_command_proto_depIdxs = []int32{
 	1,  // 0: cairn.v1.Command.create_bucket:type_name -> cairn.v1.CreateBucketCmd
@@ -1608,58 +1501,52 @@ var file_cairnpb_command_proto_depIdxs = []int32{
 	12, // 9: cairn.v1.Command.complete_upload:type_name -> cairn.v1.CompleteUploadCmd
 	13, // 10: cairn.v1.Command.abort_upload:type_name -> cairn.v1.AbortUploadCmd
 	14, // 11: cairn.v1.Command.set_object_tags:type_name -> cairn.v1.SetObjectTagsCmd
-	15, // 12: cairn.v1.Command.set_bucket_tags:type_name -> cairn.v1.SetBucketTagsCmd
-	9,  // 13: cairn.v1.Command.drop_gc:type_name -> cairn.v1.DropGCCmd
-	16, // 14: cairn.v1.Command.create_namespace:type_name -> cairn.v1.CreateNamespaceCmd
-	17, // 15: cairn.v1.Command.create_user:type_name -> cairn.v1.CreateUserCmd
-	18, // 16: cairn.v1.Command.delete_user:type_name -> cairn.v1.DeleteUserCmd
-	19, // 17: cairn.v1.Command.create_access_key:type_name -> cairn.v1.CreateAccessKeyCmd
-	20, // 18: cairn.v1.Command.set_access_key_active:type_name -> cairn.v1.SetAccessKeyActiveCmd
-	21, // 19: cairn.v1.Command.delete_access_key:type_name -> cairn.v1.DeleteAccessKeyCmd
-	22, // 20: cairn.v1.Command.upload_api_key:type_name -> cairn.v1.UploadAPIKeyCmd
-	23, // 21: cairn.v1.Command.delete_api_key:type_name -> cairn.v1.DeleteAPIKeyCmd
-	24, // 22: cairn.v1.Command.set_master_key:type_name -> cairn.v1.SetMasterKeyCmd
-	25, // 23: cairn.v1.Command.rewrap:type_name -> cairn.v1.RewrapCmd
-	26, // 24: cairn.v1.Command.set_bucket_versioning:type_name -> cairn.v1.SetBucketVersioningCmd
-	27, // 25: cairn.v1.Command.delete_version:type_name -> cairn.v1.DeleteVersionCmd
-	28, // 26: cairn.v1.Command.set_version_tags:type_name -> cairn.v1.SetVersionTagsCmd
-	29, // 27: cairn.v1.Command.create_compartment:type_name -> cairn.v1.CreateCompartmentCmd
-	30, // 28: cairn.v1.Command.set_s3_compartment:type_name -> cairn.v1.SetS3CompartmentCmd
-	31, // 29: cairn.v1.Command.create_group:type_name -> cairn.v1.CreateGroupCmd
-	32, // 30: cairn.v1.Command.set_group_member:type_name -> cairn.v1.SetGroupMemberCmd
-	33, // 31: cairn.v1.Command.create_policy:type_name -> cairn.v1.CreatePolicyCmd
-	34, // 32: cairn.v1.Command.delete_policy:type_name -> cairn.v1.DeletePolicyCmd
-	35, // 33: cairn.v1.Command.set_node_state:type_name -> cairn.v1.SetNodeStateCmd
-	36, // 34: cairn.v1.Command.relocate_shards:type_name -> cairn.v1.RelocateShardsCmd
-	37, // 35: cairn.v1.Command.report_corrupt_shard:type_name -> cairn.v1.ReportCorruptShardCmd
-	38, // 36: cairn.v1.Command.clear_corrupt_shards:type_name -> cairn.v1.ClearCorruptShardsCmd
-	8,  // 37: cairn.v1.Command.set_cluster_id:type_name -> cairn.v1.SetClusterIDCmd
-	39, // 38: cairn.v1.Command.set_inventory_progress:type_name -> cairn.v1.SetInventoryProgressCmd
-	40, // 39: cairn.v1.Command.set_node_weight:type_name -> cairn.v1.SetNodeWeightCmd
-	41, // 40: cairn.v1.Command.set_object_lock_config:type_name -> cairn.v1.SetObjectLockConfigCmd
-	42, // 41: cairn.v1.Command.set_version_lock:type_name -> cairn.v1.SetVersionLockCmd
-	43, // 42: cairn.v1.Command.set_bucket_cors:type_name -> cairn.v1.SetBucketCorsCmd
-	44, // 43: cairn.v1.Command.set_bucket_lifecycle:type_name -> cairn.v1.SetBucketLifecycleCmd
-	45, // 44: cairn.v1.Command.set_lifecycle_progress:type_name -> cairn.v1.SetLifecycleProgressCmd
-	46, // 45: cairn.v1.Command.lifecycle_expire:type_name -> cairn.v1.LifecycleExpireCmd
-	47, // 46: cairn.v1.Command.rename_object:type_name -> cairn.v1.RenameObjectCmd
-	48, // 47: cairn.v1.Command.create_par:type_name -> cairn.v1.CreatePARCmd
-	49, // 48: cairn.v1.Command.delete_par:type_name -> cairn.v1.DeletePARCmd
-	50, // 49: cairn.v1.Command.record_work_request:type_name -> cairn.v1.WorkRequestRecordCmd
-	51, // 50: cairn.v1.Command.prune_pars:type_name -> cairn.v1.PrunePARsCmd
-	52, // 51: cairn.v1.Command.set_bucket_policy:type_name -> cairn.v1.SetBucketPolicyCmd
-	53, // 52: cairn.v1.Command.set_public_access_block:type_name -> cairn.v1.SetPublicAccessBlockCmd
-	54, // 53: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
-	55, // 54: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
-	56, // 55: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
-	57, // 56: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
-	58, // 57: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
-	59, // 58: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
-	59, // [59:59] is the sub-list for method output_type
-	59, // [59:59] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	9,  // 12: cairn.v1.Command.drop_gc:type_name -> cairn.v1.DropGCCmd
+	15, // 13: cairn.v1.Command.create_namespace:type_name -> cairn.v1.CreateNamespaceCmd
+	16, // 14: cairn.v1.Command.create_user:type_name -> cairn.v1.CreateUserCmd
+	17, // 15: cairn.v1.Command.delete_user:type_name -> cairn.v1.DeleteUserCmd
+	18, // 16: cairn.v1.Command.create_access_key:type_name -> cairn.v1.CreateAccessKeyCmd
+	19, // 17: cairn.v1.Command.set_access_key_active:type_name -> cairn.v1.SetAccessKeyActiveCmd
+	20, // 18: cairn.v1.Command.delete_access_key:type_name -> cairn.v1.DeleteAccessKeyCmd
+	21, // 19: cairn.v1.Command.upload_api_key:type_name -> cairn.v1.UploadAPIKeyCmd
+	22, // 20: cairn.v1.Command.delete_api_key:type_name -> cairn.v1.DeleteAPIKeyCmd
+	23, // 21: cairn.v1.Command.set_master_key:type_name -> cairn.v1.SetMasterKeyCmd
+	24, // 22: cairn.v1.Command.rewrap:type_name -> cairn.v1.RewrapCmd
+	25, // 23: cairn.v1.Command.delete_version:type_name -> cairn.v1.DeleteVersionCmd
+	26, // 24: cairn.v1.Command.set_version_tags:type_name -> cairn.v1.SetVersionTagsCmd
+	27, // 25: cairn.v1.Command.create_compartment:type_name -> cairn.v1.CreateCompartmentCmd
+	28, // 26: cairn.v1.Command.set_s3_compartment:type_name -> cairn.v1.SetS3CompartmentCmd
+	29, // 27: cairn.v1.Command.create_group:type_name -> cairn.v1.CreateGroupCmd
+	30, // 28: cairn.v1.Command.set_group_member:type_name -> cairn.v1.SetGroupMemberCmd
+	31, // 29: cairn.v1.Command.create_policy:type_name -> cairn.v1.CreatePolicyCmd
+	32, // 30: cairn.v1.Command.delete_policy:type_name -> cairn.v1.DeletePolicyCmd
+	33, // 31: cairn.v1.Command.set_node_state:type_name -> cairn.v1.SetNodeStateCmd
+	34, // 32: cairn.v1.Command.relocate_shards:type_name -> cairn.v1.RelocateShardsCmd
+	35, // 33: cairn.v1.Command.report_corrupt_shard:type_name -> cairn.v1.ReportCorruptShardCmd
+	36, // 34: cairn.v1.Command.clear_corrupt_shards:type_name -> cairn.v1.ClearCorruptShardsCmd
+	8,  // 35: cairn.v1.Command.set_cluster_id:type_name -> cairn.v1.SetClusterIDCmd
+	37, // 36: cairn.v1.Command.set_inventory_progress:type_name -> cairn.v1.SetInventoryProgressCmd
+	38, // 37: cairn.v1.Command.set_node_weight:type_name -> cairn.v1.SetNodeWeightCmd
+	39, // 38: cairn.v1.Command.set_version_lock:type_name -> cairn.v1.SetVersionLockCmd
+	40, // 39: cairn.v1.Command.set_lifecycle_progress:type_name -> cairn.v1.SetLifecycleProgressCmd
+	41, // 40: cairn.v1.Command.lifecycle_expire:type_name -> cairn.v1.LifecycleExpireCmd
+	42, // 41: cairn.v1.Command.rename_object:type_name -> cairn.v1.RenameObjectCmd
+	43, // 42: cairn.v1.Command.create_par:type_name -> cairn.v1.CreatePARCmd
+	44, // 43: cairn.v1.Command.delete_par:type_name -> cairn.v1.DeletePARCmd
+	45, // 44: cairn.v1.Command.record_work_request:type_name -> cairn.v1.WorkRequestRecordCmd
+	46, // 45: cairn.v1.Command.prune_pars:type_name -> cairn.v1.PrunePARsCmd
+	47, // 46: cairn.v1.Command.set_bucket_config:type_name -> cairn.v1.SetBucketConfigCmd
+	48, // 47: cairn.v1.CreateBucketCmd.bucket:type_name -> cairn.v1.Bucket
+	49, // 48: cairn.v1.PutObjectCmd.version:type_name -> cairn.v1.ObjectVersion
+	50, // 49: cairn.v1.PutObjectCmd.condition:type_name -> cairn.v1.WriteCondition
+	51, // 50: cairn.v1.RegisterNodeCmd.node:type_name -> cairn.v1.DataNode
+	52, // 51: cairn.v1.SetMemberCmd.member:type_name -> cairn.v1.MetaMember
+	53, // 52: cairn.v1.DropGCCmd.entries:type_name -> cairn.v1.GCEntry
+	53, // [53:53] is the sub-list for method output_type
+	53, // [53:53] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_command_proto_init() }
@@ -1667,9 +1554,8 @@ func file_cairnpb_command_proto_init() {
 	if File_cairnpb_command_proto != nil {
 		return
 	}
-	file_cairnpb_cors_proto_init()
+	file_cairnpb_bucketconfig_proto_init()
 	file_cairnpb_lifecycle_proto_init()
-	file_cairnpb_bucketpolicy_proto_init()
 	file_cairnpb_condition_proto_init()
 	file_cairnpb_masterkey_proto_init()
 	file_cairnpb_iam_proto_init()
@@ -1697,7 +1583,6 @@ func file_cairnpb_command_proto_init() {
 		(*Command_CompleteUpload)(nil),
 		(*Command_AbortUpload)(nil),
 		(*Command_SetObjectTags)(nil),
-		(*Command_SetBucketTags)(nil),
 		(*Command_DropGc)(nil),
 		(*Command_CreateNamespace)(nil),
 		(*Command_CreateUser)(nil),
@@ -1709,7 +1594,6 @@ func file_cairnpb_command_proto_init() {
 		(*Command_DeleteApiKey)(nil),
 		(*Command_SetMasterKey)(nil),
 		(*Command_Rewrap)(nil),
-		(*Command_SetBucketVersioning)(nil),
 		(*Command_DeleteVersion)(nil),
 		(*Command_SetVersionTags)(nil),
 		(*Command_CreateCompartment)(nil),
@@ -1725,10 +1609,7 @@ func file_cairnpb_command_proto_init() {
 		(*Command_SetClusterId)(nil),
 		(*Command_SetInventoryProgress)(nil),
 		(*Command_SetNodeWeight)(nil),
-		(*Command_SetObjectLockConfig)(nil),
 		(*Command_SetVersionLock)(nil),
-		(*Command_SetBucketCors)(nil),
-		(*Command_SetBucketLifecycle)(nil),
 		(*Command_SetLifecycleProgress)(nil),
 		(*Command_LifecycleExpire)(nil),
 		(*Command_RenameObject)(nil),
@@ -1736,8 +1617,7 @@ func file_cairnpb_command_proto_init() {
 		(*Command_DeletePar)(nil),
 		(*Command_RecordWorkRequest)(nil),
 		(*Command_PrunePars)(nil),
-		(*Command_SetBucketPolicy)(nil),
-		(*Command_SetPublicAccessBlock)(nil),
+		(*Command_SetBucketConfig)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

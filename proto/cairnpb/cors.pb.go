@@ -153,164 +153,6 @@ func (x *BucketCors) GetRules() []*CorsRule {
 	return nil
 }
 
-// SetBucketCorsCmd replaces a bucket's CORS configuration; no rules
-// removes it.
-type SetBucketCorsCmd struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Cors          *BucketCors            `protobuf:"bytes,3,opt,name=cors,proto3" json:"cors,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetBucketCorsCmd) Reset() {
-	*x = SetBucketCorsCmd{}
-	mi := &file_cairnpb_cors_proto_msgTypes[2]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetBucketCorsCmd) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetBucketCorsCmd) ProtoMessage() {}
-
-func (x *SetBucketCorsCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_cors_proto_msgTypes[2]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetBucketCorsCmd.ProtoReflect.Descriptor instead.
-func (*SetBucketCorsCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_cors_proto_rawDescGZIP(), []int{2}
-}
-
-func (x *SetBucketCorsCmd) GetNamespace() string {
-	if x != nil {
-		return x.Namespace
-	}
-	return ""
-}
-
-func (x *SetBucketCorsCmd) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *SetBucketCorsCmd) GetCors() *BucketCors {
-	if x != nil {
-		return x.Cors
-	}
-	return nil
-}
-
-type SetBucketCorsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Bucket        string                 `protobuf:"bytes,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
-	Cors          *BucketCors            `protobuf:"bytes,3,opt,name=cors,proto3" json:"cors,omitempty"` // no rules: delete the configuration
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetBucketCorsRequest) Reset() {
-	*x = SetBucketCorsRequest{}
-	mi := &file_cairnpb_cors_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetBucketCorsRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetBucketCorsRequest) ProtoMessage() {}
-
-func (x *SetBucketCorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_cors_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetBucketCorsRequest.ProtoReflect.Descriptor instead.
-func (*SetBucketCorsRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_cors_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *SetBucketCorsRequest) GetNamespace() string {
-	if x != nil {
-		return x.Namespace
-	}
-	return ""
-}
-
-func (x *SetBucketCorsRequest) GetBucket() string {
-	if x != nil {
-		return x.Bucket
-	}
-	return ""
-}
-
-func (x *SetBucketCorsRequest) GetCors() *BucketCors {
-	if x != nil {
-		return x.Cors
-	}
-	return nil
-}
-
-type SetBucketCorsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetBucketCorsResponse) Reset() {
-	*x = SetBucketCorsResponse{}
-	mi := &file_cairnpb_cors_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetBucketCorsResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetBucketCorsResponse) ProtoMessage() {}
-
-func (x *SetBucketCorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_cors_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetBucketCorsResponse.ProtoReflect.Descriptor instead.
-func (*SetBucketCorsResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_cors_proto_rawDescGZIP(), []int{4}
-}
-
 var File_cairnpb_cors_proto protoreflect.FileDescriptor
 
 const file_cairnpb_cors_proto_rawDesc = "" +
@@ -325,16 +167,7 @@ const file_cairnpb_cors_proto_rawDesc = "" +
 	"\x0fmax_age_seconds\x18\x06 \x01(\x05R\rmaxAgeSeconds\"6\n" +
 	"\n" +
 	"BucketCors\x12(\n" +
-	"\x05rules\x18\x01 \x03(\v2\x12.cairn.v1.CorsRuleR\x05rules\"n\n" +
-	"\x10SetBucketCorsCmd\x12\x1c\n" +
-	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x12(\n" +
-	"\x04cors\x18\x03 \x01(\v2\x14.cairn.v1.BucketCorsR\x04cors\"v\n" +
-	"\x14SetBucketCorsRequest\x12\x1c\n" +
-	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
-	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12(\n" +
-	"\x04cors\x18\x03 \x01(\v2\x14.cairn.v1.BucketCorsR\x04cors\"\x17\n" +
-	"\x15SetBucketCorsResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
+	"\x05rules\x18\x01 \x03(\v2\x12.cairn.v1.CorsRuleR\x05rulesB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
 	file_cairnpb_cors_proto_rawDescOnce sync.Once
@@ -348,23 +181,18 @@ func file_cairnpb_cors_proto_rawDescGZIP() []byte {
 	return file_cairnpb_cors_proto_rawDescData
 }
 
-var file_cairnpb_cors_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_cairnpb_cors_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_cairnpb_cors_proto_goTypes = []any{
-	(*CorsRule)(nil),              // 0: cairn.v1.CorsRule
-	(*BucketCors)(nil),            // 1: cairn.v1.BucketCors
-	(*SetBucketCorsCmd)(nil),      // 2: cairn.v1.SetBucketCorsCmd
-	(*SetBucketCorsRequest)(nil),  // 3: cairn.v1.SetBucketCorsRequest
-	(*SetBucketCorsResponse)(nil), // 4: cairn.v1.SetBucketCorsResponse
+	(*CorsRule)(nil),   // 0: cairn.v1.CorsRule
+	(*BucketCors)(nil), // 1: cairn.v1.BucketCors
 }
 var file_cairnpb_cors_proto_depIdxs = []int32{
 	0, // 0: cairn.v1.BucketCors.rules:type_name -> cairn.v1.CorsRule
-	1, // 1: cairn.v1.SetBucketCorsCmd.cors:type_name -> cairn.v1.BucketCors
-	1, // 2: cairn.v1.SetBucketCorsRequest.cors:type_name -> cairn.v1.BucketCors
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	1, // [1:1] is the sub-list for method output_type
+	1, // [1:1] is the sub-list for method input_type
+	1, // [1:1] is the sub-list for extension type_name
+	1, // [1:1] is the sub-list for extension extendee
+	0, // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_cors_proto_init() }
@@ -378,7 +206,7 @@ func file_cairnpb_cors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_cors_proto_rawDesc), len(file_cairnpb_cors_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

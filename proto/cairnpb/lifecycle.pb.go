@@ -75,7 +75,7 @@ func (x LifecycleExpireCmd_Action) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LifecycleExpireCmd_Action.Descriptor instead.
 func (LifecycleExpireCmd_Action) EnumDescriptor() ([]byte, []int) {
-	return file_cairnpb_lifecycle_proto_rawDescGZIP(), []int{6, 0}
+	return file_cairnpb_lifecycle_proto_rawDescGZIP(), []int{5, 0}
 }
 
 // LifecycleFilter selects the objects a rule applies to; every field set
@@ -317,69 +317,6 @@ func (x *BucketLifecycle) GetGeneration() uint64 {
 	return 0
 }
 
-// SetBucketLifecycleCmd replaces a bucket's lifecycle configuration; an
-// unset lifecycle removes it. Either way the job's progress on the bucket
-// starts over.
-type SetBucketLifecycleCmd struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Lifecycle     *BucketLifecycle       `protobuf:"bytes,3,opt,name=lifecycle,proto3" json:"lifecycle,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetBucketLifecycleCmd) Reset() {
-	*x = SetBucketLifecycleCmd{}
-	mi := &file_cairnpb_lifecycle_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetBucketLifecycleCmd) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetBucketLifecycleCmd) ProtoMessage() {}
-
-func (x *SetBucketLifecycleCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_lifecycle_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetBucketLifecycleCmd.ProtoReflect.Descriptor instead.
-func (*SetBucketLifecycleCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_lifecycle_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *SetBucketLifecycleCmd) GetNamespace() string {
-	if x != nil {
-		return x.Namespace
-	}
-	return ""
-}
-
-func (x *SetBucketLifecycleCmd) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *SetBucketLifecycleCmd) GetLifecycle() *BucketLifecycle {
-	if x != nil {
-		return x.Lifecycle
-	}
-	return nil
-}
-
 // LifecycleProgress is the lifecycle job's replicated progress on one
 // bucket, for one generation of its configuration: per rule, the last
 // key of the expiry index each of the rule's actions has handled.
@@ -395,7 +332,7 @@ type LifecycleProgress struct {
 
 func (x *LifecycleProgress) Reset() {
 	*x = LifecycleProgress{}
-	mi := &file_cairnpb_lifecycle_proto_msgTypes[4]
+	mi := &file_cairnpb_lifecycle_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -407,7 +344,7 @@ func (x *LifecycleProgress) String() string {
 func (*LifecycleProgress) ProtoMessage() {}
 
 func (x *LifecycleProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_lifecycle_proto_msgTypes[4]
+	mi := &file_cairnpb_lifecycle_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -420,7 +357,7 @@ func (x *LifecycleProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LifecycleProgress.ProtoReflect.Descriptor instead.
 func (*LifecycleProgress) Descriptor() ([]byte, []int) {
-	return file_cairnpb_lifecycle_proto_rawDescGZIP(), []int{4}
+	return file_cairnpb_lifecycle_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *LifecycleProgress) GetGeneration() uint64 {
@@ -451,7 +388,7 @@ type SetLifecycleProgressCmd struct {
 
 func (x *SetLifecycleProgressCmd) Reset() {
 	*x = SetLifecycleProgressCmd{}
-	mi := &file_cairnpb_lifecycle_proto_msgTypes[5]
+	mi := &file_cairnpb_lifecycle_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -463,7 +400,7 @@ func (x *SetLifecycleProgressCmd) String() string {
 func (*SetLifecycleProgressCmd) ProtoMessage() {}
 
 func (x *SetLifecycleProgressCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_lifecycle_proto_msgTypes[5]
+	mi := &file_cairnpb_lifecycle_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -476,7 +413,7 @@ func (x *SetLifecycleProgressCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetLifecycleProgressCmd.ProtoReflect.Descriptor instead.
 func (*SetLifecycleProgressCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_lifecycle_proto_rawDescGZIP(), []int{5}
+	return file_cairnpb_lifecycle_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SetLifecycleProgressCmd) GetBucketId() []byte {
@@ -525,7 +462,7 @@ type LifecycleExpireCmd struct {
 
 func (x *LifecycleExpireCmd) Reset() {
 	*x = LifecycleExpireCmd{}
-	mi := &file_cairnpb_lifecycle_proto_msgTypes[6]
+	mi := &file_cairnpb_lifecycle_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -537,7 +474,7 @@ func (x *LifecycleExpireCmd) String() string {
 func (*LifecycleExpireCmd) ProtoMessage() {}
 
 func (x *LifecycleExpireCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_lifecycle_proto_msgTypes[6]
+	mi := &file_cairnpb_lifecycle_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -550,7 +487,7 @@ func (x *LifecycleExpireCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LifecycleExpireCmd.ProtoReflect.Descriptor instead.
 func (*LifecycleExpireCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_lifecycle_proto_rawDescGZIP(), []int{6}
+	return file_cairnpb_lifecycle_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *LifecycleExpireCmd) GetNamespace() string {
@@ -588,102 +525,6 @@ func (x *LifecycleExpireCmd) GetAction() LifecycleExpireCmd_Action {
 	return LifecycleExpireCmd_ACTION_UNSPECIFIED
 }
 
-type SetBucketLifecycleRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Bucket        string                 `protobuf:"bytes,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
-	Lifecycle     *BucketLifecycle       `protobuf:"bytes,3,opt,name=lifecycle,proto3" json:"lifecycle,omitempty"` // unset: delete the configuration
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetBucketLifecycleRequest) Reset() {
-	*x = SetBucketLifecycleRequest{}
-	mi := &file_cairnpb_lifecycle_proto_msgTypes[7]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetBucketLifecycleRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetBucketLifecycleRequest) ProtoMessage() {}
-
-func (x *SetBucketLifecycleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_lifecycle_proto_msgTypes[7]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetBucketLifecycleRequest.ProtoReflect.Descriptor instead.
-func (*SetBucketLifecycleRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_lifecycle_proto_rawDescGZIP(), []int{7}
-}
-
-func (x *SetBucketLifecycleRequest) GetNamespace() string {
-	if x != nil {
-		return x.Namespace
-	}
-	return ""
-}
-
-func (x *SetBucketLifecycleRequest) GetBucket() string {
-	if x != nil {
-		return x.Bucket
-	}
-	return ""
-}
-
-func (x *SetBucketLifecycleRequest) GetLifecycle() *BucketLifecycle {
-	if x != nil {
-		return x.Lifecycle
-	}
-	return nil
-}
-
-type SetBucketLifecycleResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetBucketLifecycleResponse) Reset() {
-	*x = SetBucketLifecycleResponse{}
-	mi := &file_cairnpb_lifecycle_proto_msgTypes[8]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetBucketLifecycleResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetBucketLifecycleResponse) ProtoMessage() {}
-
-func (x *SetBucketLifecycleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_lifecycle_proto_msgTypes[8]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetBucketLifecycleResponse.ProtoReflect.Descriptor instead.
-func (*SetBucketLifecycleResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_lifecycle_proto_rawDescGZIP(), []int{8}
-}
-
 var File_cairnpb_lifecycle_proto protoreflect.FileDescriptor
 
 const file_cairnpb_lifecycle_proto_rawDesc = "" +
@@ -711,11 +552,7 @@ const file_cairnpb_lifecycle_proto_rawDesc = "" +
 	"\x03xml\x18\x02 \x01(\fR\x03xml\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x03 \x01(\x04R\n" +
-	"generation\"\x82\x01\n" +
-	"\x15SetBucketLifecycleCmd\x12\x1c\n" +
-	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x127\n" +
-	"\tlifecycle\x18\x03 \x01(\v2\x19.cairn.v1.BucketLifecycleR\tlifecycle\"M\n" +
+	"generation\"M\n" +
 	"\x11LifecycleProgress\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\x04R\n" +
@@ -737,12 +574,7 @@ const file_cairnpb_lifecycle_proto_rawDesc = "" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eEXPIRE_CURRENT\x10\x01\x12\x15\n" +
 	"\x11REMOVE_NONCURRENT\x10\x02\x12\x11\n" +
-	"\rREMOVE_MARKER\x10\x03\"\x8a\x01\n" +
-	"\x19SetBucketLifecycleRequest\x12\x1c\n" +
-	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
-	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x127\n" +
-	"\tlifecycle\x18\x03 \x01(\v2\x19.cairn.v1.BucketLifecycleR\tlifecycle\"\x1c\n" +
-	"\x1aSetBucketLifecycleResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
+	"\rREMOVE_MARKER\x10\x03B,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
 	file_cairnpb_lifecycle_proto_rawDescOnce sync.Once
@@ -757,33 +589,28 @@ func file_cairnpb_lifecycle_proto_rawDescGZIP() []byte {
 }
 
 var file_cairnpb_lifecycle_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cairnpb_lifecycle_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_cairnpb_lifecycle_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_cairnpb_lifecycle_proto_goTypes = []any{
-	(LifecycleExpireCmd_Action)(0),     // 0: cairn.v1.LifecycleExpireCmd.Action
-	(*LifecycleFilter)(nil),            // 1: cairn.v1.LifecycleFilter
-	(*LifecycleRule)(nil),              // 2: cairn.v1.LifecycleRule
-	(*BucketLifecycle)(nil),            // 3: cairn.v1.BucketLifecycle
-	(*SetBucketLifecycleCmd)(nil),      // 4: cairn.v1.SetBucketLifecycleCmd
-	(*LifecycleProgress)(nil),          // 5: cairn.v1.LifecycleProgress
-	(*SetLifecycleProgressCmd)(nil),    // 6: cairn.v1.SetLifecycleProgressCmd
-	(*LifecycleExpireCmd)(nil),         // 7: cairn.v1.LifecycleExpireCmd
-	(*SetBucketLifecycleRequest)(nil),  // 8: cairn.v1.SetBucketLifecycleRequest
-	(*SetBucketLifecycleResponse)(nil), // 9: cairn.v1.SetBucketLifecycleResponse
-	nil,                                // 10: cairn.v1.LifecycleFilter.TagsEntry
+	(LifecycleExpireCmd_Action)(0),  // 0: cairn.v1.LifecycleExpireCmd.Action
+	(*LifecycleFilter)(nil),         // 1: cairn.v1.LifecycleFilter
+	(*LifecycleRule)(nil),           // 2: cairn.v1.LifecycleRule
+	(*BucketLifecycle)(nil),         // 3: cairn.v1.BucketLifecycle
+	(*LifecycleProgress)(nil),       // 4: cairn.v1.LifecycleProgress
+	(*SetLifecycleProgressCmd)(nil), // 5: cairn.v1.SetLifecycleProgressCmd
+	(*LifecycleExpireCmd)(nil),      // 6: cairn.v1.LifecycleExpireCmd
+	nil,                             // 7: cairn.v1.LifecycleFilter.TagsEntry
 }
 var file_cairnpb_lifecycle_proto_depIdxs = []int32{
-	10, // 0: cairn.v1.LifecycleFilter.tags:type_name -> cairn.v1.LifecycleFilter.TagsEntry
-	1,  // 1: cairn.v1.LifecycleRule.filter:type_name -> cairn.v1.LifecycleFilter
-	2,  // 2: cairn.v1.BucketLifecycle.rules:type_name -> cairn.v1.LifecycleRule
-	3,  // 3: cairn.v1.SetBucketLifecycleCmd.lifecycle:type_name -> cairn.v1.BucketLifecycle
-	5,  // 4: cairn.v1.SetLifecycleProgressCmd.progress:type_name -> cairn.v1.LifecycleProgress
-	0,  // 5: cairn.v1.LifecycleExpireCmd.action:type_name -> cairn.v1.LifecycleExpireCmd.Action
-	3,  // 6: cairn.v1.SetBucketLifecycleRequest.lifecycle:type_name -> cairn.v1.BucketLifecycle
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	7, // 0: cairn.v1.LifecycleFilter.tags:type_name -> cairn.v1.LifecycleFilter.TagsEntry
+	1, // 1: cairn.v1.LifecycleRule.filter:type_name -> cairn.v1.LifecycleFilter
+	2, // 2: cairn.v1.BucketLifecycle.rules:type_name -> cairn.v1.LifecycleRule
+	4, // 3: cairn.v1.SetLifecycleProgressCmd.progress:type_name -> cairn.v1.LifecycleProgress
+	0, // 4: cairn.v1.LifecycleExpireCmd.action:type_name -> cairn.v1.LifecycleExpireCmd.Action
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_lifecycle_proto_init() }
@@ -797,7 +624,7 @@ func file_cairnpb_lifecycle_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_lifecycle_proto_rawDesc), len(file_cairnpb_lifecycle_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1310,7 +1310,7 @@ var File_cairnpb_meta_proto protoreflect.FileDescriptor
 
 const file_cairnpb_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\x1a\x17cairnpb/condition.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\x1a\x19cairnpb/workrequest.proto\"\x99\x01\n" +
+	"\x12cairnpb/meta.proto\x12\bcairn.v1\x1a\x1acairnpb/bucketconfig.proto\x1a\x17cairnpb/condition.proto\x1a\x11cairnpb/iam.proto\x1a\x17cairnpb/masterkey.proto\x1a\x17cairnpb/multipart.proto\x1a\x11cairnpb/par.proto\x1a\x14cairnpb/rename.proto\x1a\x14cairnpb/repair.proto\x1a\x18cairnpb/objectlock.proto\x1a\x15cairnpb/tagging.proto\x1a\x15cairnpb/tenancy.proto\x1a\x13cairnpb/types.proto\x1a\x18cairnpb/versioning.proto\x1a\x19cairnpb/workrequest.proto\"\x99\x01\n" +
 	"\x13CreateBucketRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -1390,7 +1390,7 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x15GetClusterMapResponse\x12.\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x18.cairn.v1.DataNodeStatusR\x05nodes\x12.\n" +
 	"\amembers\x18\x02 \x03(\v2\x14.cairn.v1.MetaMemberR\amembers\x12\x1b\n" +
-	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xdf\x1f\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId2\xab\x1b\n" +
 	"\x04Meta\x12M\n" +
 	"\fCreateBucket\x12\x1d.cairn.v1.CreateBucketRequest\x1a\x1e.cairn.v1.CreateBucketResponse\x12M\n" +
 	"\fDeleteBucket\x12\x1d.cairn.v1.DeleteBucketRequest\x1a\x1e.cairn.v1.DeleteBucketResponse\x12D\n" +
@@ -1408,12 +1408,8 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x14AbortMultipartUpload\x12%.cairn.v1.AbortMultipartUploadRequest\x1a&.cairn.v1.AbortMultipartUploadResponse\x12D\n" +
 	"\tListParts\x12\x1a.cairn.v1.ListPartsRequest\x1a\x1b.cairn.v1.ListPartsResponse\x12e\n" +
 	"\x14ListMultipartUploads\x12%.cairn.v1.ListMultipartUploadsRequest\x1a&.cairn.v1.ListMultipartUploadsResponse\x12P\n" +
-	"\rSetObjectTags\x12\x1e.cairn.v1.SetObjectTagsRequest\x1a\x1f.cairn.v1.SetObjectTagsResponse\x12P\n" +
-	"\rSetBucketTags\x12\x1e.cairn.v1.SetBucketTagsRequest\x1a\x1f.cairn.v1.SetBucketTagsResponse\x12P\n" +
-	"\rSetBucketCors\x12\x1e.cairn.v1.SetBucketCorsRequest\x1a\x1f.cairn.v1.SetBucketCorsResponse\x12_\n" +
-	"\x12SetBucketLifecycle\x12#.cairn.v1.SetBucketLifecycleRequest\x1a$.cairn.v1.SetBucketLifecycleResponse\x12V\n" +
-	"\x0fSetBucketPolicy\x12 .cairn.v1.SetBucketPolicyRequest\x1a!.cairn.v1.SetBucketPolicyResponse\x12e\n" +
-	"\x14SetPublicAccessBlock\x12%.cairn.v1.SetPublicAccessBlockRequest\x1a&.cairn.v1.SetPublicAccessBlockResponse\x12M\n" +
+	"\rSetObjectTags\x12\x1e.cairn.v1.SetObjectTagsRequest\x1a\x1f.cairn.v1.SetObjectTagsResponse\x12V\n" +
+	"\x0fSetBucketConfig\x12 .cairn.v1.SetBucketConfigRequest\x1a!.cairn.v1.SetBucketConfigResponse\x12M\n" +
 	"\fRegisterNode\x12\x1d.cairn.v1.RegisterNodeRequest\x1a\x1e.cairn.v1.RegisterNodeResponse\x12D\n" +
 	"\tHeartbeat\x12\x1a.cairn.v1.HeartbeatRequest\x1a\x1b.cairn.v1.HeartbeatResponse\x12P\n" +
 	"\rGetClusterMap\x12\x1e.cairn.v1.GetClusterMapRequest\x1a\x1f.cairn.v1.GetClusterMapResponse\x12V\n" +
@@ -1422,15 +1418,13 @@ const file_cairnpb_meta_proto_rawDesc = "" +
 	"\x10SetS3Compartment\x12!.cairn.v1.SetS3CompartmentRequest\x1a\".cairn.v1.SetS3CompartmentResponse\x12_\n" +
 	"\x12ReportCorruptShard\x12#.cairn.v1.ReportCorruptShardRequest\x1a$.cairn.v1.ReportCorruptShardResponse\x12Y\n" +
 	"\x10ReportUnreadable\x12!.cairn.v1.ReportUnreadableRequest\x1a\".cairn.v1.ReportUnreadableResponse\x12M\n" +
-	"\fReportShards\x12\x1d.cairn.v1.ReportShardsRequest\x1a\x1e.cairn.v1.ReportShardsResponse\x12b\n" +
-	"\x13SetBucketVersioning\x12$.cairn.v1.SetBucketVersioningRequest\x1a%.cairn.v1.SetBucketVersioningResponse\x12P\n" +
+	"\fReportShards\x12\x1d.cairn.v1.ReportShardsRequest\x1a\x1e.cairn.v1.ReportShardsResponse\x12P\n" +
 	"\rCommitVersion\x12\x1e.cairn.v1.CommitVersionRequest\x1a\x1f.cairn.v1.CommitVersionResponse\x12Y\n" +
 	"\x10GetObjectVersion\x12!.cairn.v1.GetObjectVersionRequest\x1a\".cairn.v1.GetObjectVersionResponse\x12P\n" +
 	"\rDeleteVersion\x12\x1e.cairn.v1.DeleteVersionRequest\x1a\x1f.cairn.v1.DeleteVersionResponse\x12S\n" +
 	"\x0eSetVersionTags\x12\x1f.cairn.v1.SetVersionTagsRequest\x1a .cairn.v1.SetVersionTagsResponse\x12_\n" +
 	"\x12ListObjectVersions\x12#.cairn.v1.ListObjectVersionsRequest\x1a$.cairn.v1.ListObjectVersionsResponse\x12M\n" +
-	"\fRenameObject\x12\x1d.cairn.v1.RenameObjectRequest\x1a\x1e.cairn.v1.RenameObjectResponse\x12b\n" +
-	"\x13SetObjectLockConfig\x12$.cairn.v1.SetObjectLockConfigRequest\x1a%.cairn.v1.SetObjectLockConfigResponse\x12S\n" +
+	"\fRenameObject\x12\x1d.cairn.v1.RenameObjectRequest\x1a\x1e.cairn.v1.RenameObjectResponse\x12S\n" +
 	"\x0eSetVersionLock\x12\x1f.cairn.v1.SetVersionLockRequest\x1a .cairn.v1.SetVersionLockResponse\x12V\n" +
 	"\x0fActiveMasterKey\x12 .cairn.v1.ActiveMasterKeyRequest\x1a!.cairn.v1.ActiveMasterKeyResponse\x12D\n" +
 	"\tCreatePAR\x12\x1a.cairn.v1.CreatePARRequest\x1a\x1b.cairn.v1.CreatePARResponse\x12;\n" +
@@ -1493,186 +1487,162 @@ var file_cairnpb_meta_proto_goTypes = []any{
 	(*ListPartsRequest)(nil),                // 34: cairn.v1.ListPartsRequest
 	(*ListMultipartUploadsRequest)(nil),     // 35: cairn.v1.ListMultipartUploadsRequest
 	(*SetObjectTagsRequest)(nil),            // 36: cairn.v1.SetObjectTagsRequest
-	(*SetBucketTagsRequest)(nil),            // 37: cairn.v1.SetBucketTagsRequest
-	(*SetBucketCorsRequest)(nil),            // 38: cairn.v1.SetBucketCorsRequest
-	(*SetBucketLifecycleRequest)(nil),       // 39: cairn.v1.SetBucketLifecycleRequest
-	(*SetBucketPolicyRequest)(nil),          // 40: cairn.v1.SetBucketPolicyRequest
-	(*SetPublicAccessBlockRequest)(nil),     // 41: cairn.v1.SetPublicAccessBlockRequest
-	(*LookupAccessKeyRequest)(nil),          // 42: cairn.v1.LookupAccessKeyRequest
-	(*LookupAPIKeyRequest)(nil),             // 43: cairn.v1.LookupAPIKeyRequest
-	(*SetS3CompartmentRequest)(nil),         // 44: cairn.v1.SetS3CompartmentRequest
-	(*ReportCorruptShardRequest)(nil),       // 45: cairn.v1.ReportCorruptShardRequest
-	(*ReportUnreadableRequest)(nil),         // 46: cairn.v1.ReportUnreadableRequest
-	(*ReportShardsRequest)(nil),             // 47: cairn.v1.ReportShardsRequest
-	(*SetBucketVersioningRequest)(nil),      // 48: cairn.v1.SetBucketVersioningRequest
-	(*CommitVersionRequest)(nil),            // 49: cairn.v1.CommitVersionRequest
-	(*GetObjectVersionRequest)(nil),         // 50: cairn.v1.GetObjectVersionRequest
-	(*DeleteVersionRequest)(nil),            // 51: cairn.v1.DeleteVersionRequest
-	(*SetVersionTagsRequest)(nil),           // 52: cairn.v1.SetVersionTagsRequest
-	(*ListObjectVersionsRequest)(nil),       // 53: cairn.v1.ListObjectVersionsRequest
-	(*RenameObjectRequest)(nil),             // 54: cairn.v1.RenameObjectRequest
-	(*SetObjectLockConfigRequest)(nil),      // 55: cairn.v1.SetObjectLockConfigRequest
-	(*SetVersionLockRequest)(nil),           // 56: cairn.v1.SetVersionLockRequest
-	(*ActiveMasterKeyRequest)(nil),          // 57: cairn.v1.ActiveMasterKeyRequest
-	(*CreatePARRequest)(nil),                // 58: cairn.v1.CreatePARRequest
-	(*GetPARRequest)(nil),                   // 59: cairn.v1.GetPARRequest
-	(*ListPARsRequest)(nil),                 // 60: cairn.v1.ListPARsRequest
-	(*DeletePARRequest)(nil),                // 61: cairn.v1.DeletePARRequest
-	(*LookupPARRequest)(nil),                // 62: cairn.v1.LookupPARRequest
-	(*WorkRequestRecordRequest)(nil),        // 63: cairn.v1.WorkRequestRecordRequest
-	(*WorkRequestGetRequest)(nil),           // 64: cairn.v1.WorkRequestGetRequest
-	(*WorkRequestListRequest)(nil),          // 65: cairn.v1.WorkRequestListRequest
-	(*CreateMultipartUploadResponse)(nil),   // 66: cairn.v1.CreateMultipartUploadResponse
-	(*GetMultipartUploadResponse)(nil),      // 67: cairn.v1.GetMultipartUploadResponse
-	(*CommitPartResponse)(nil),              // 68: cairn.v1.CommitPartResponse
-	(*CompleteMultipartUploadResponse)(nil), // 69: cairn.v1.CompleteMultipartUploadResponse
-	(*AbortMultipartUploadResponse)(nil),    // 70: cairn.v1.AbortMultipartUploadResponse
-	(*ListPartsResponse)(nil),               // 71: cairn.v1.ListPartsResponse
-	(*ListMultipartUploadsResponse)(nil),    // 72: cairn.v1.ListMultipartUploadsResponse
-	(*SetObjectTagsResponse)(nil),           // 73: cairn.v1.SetObjectTagsResponse
-	(*SetBucketTagsResponse)(nil),           // 74: cairn.v1.SetBucketTagsResponse
-	(*SetBucketCorsResponse)(nil),           // 75: cairn.v1.SetBucketCorsResponse
-	(*SetBucketLifecycleResponse)(nil),      // 76: cairn.v1.SetBucketLifecycleResponse
-	(*SetBucketPolicyResponse)(nil),         // 77: cairn.v1.SetBucketPolicyResponse
-	(*SetPublicAccessBlockResponse)(nil),    // 78: cairn.v1.SetPublicAccessBlockResponse
-	(*LookupAccessKeyResponse)(nil),         // 79: cairn.v1.LookupAccessKeyResponse
-	(*LookupAPIKeyResponse)(nil),            // 80: cairn.v1.LookupAPIKeyResponse
-	(*SetS3CompartmentResponse)(nil),        // 81: cairn.v1.SetS3CompartmentResponse
-	(*ReportCorruptShardResponse)(nil),      // 82: cairn.v1.ReportCorruptShardResponse
-	(*ReportUnreadableResponse)(nil),        // 83: cairn.v1.ReportUnreadableResponse
-	(*ReportShardsResponse)(nil),            // 84: cairn.v1.ReportShardsResponse
-	(*SetBucketVersioningResponse)(nil),     // 85: cairn.v1.SetBucketVersioningResponse
-	(*CommitVersionResponse)(nil),           // 86: cairn.v1.CommitVersionResponse
-	(*GetObjectVersionResponse)(nil),        // 87: cairn.v1.GetObjectVersionResponse
-	(*DeleteVersionResponse)(nil),           // 88: cairn.v1.DeleteVersionResponse
-	(*SetVersionTagsResponse)(nil),          // 89: cairn.v1.SetVersionTagsResponse
-	(*ListObjectVersionsResponse)(nil),      // 90: cairn.v1.ListObjectVersionsResponse
-	(*RenameObjectResponse)(nil),            // 91: cairn.v1.RenameObjectResponse
-	(*SetObjectLockConfigResponse)(nil),     // 92: cairn.v1.SetObjectLockConfigResponse
-	(*SetVersionLockResponse)(nil),          // 93: cairn.v1.SetVersionLockResponse
-	(*ActiveMasterKeyResponse)(nil),         // 94: cairn.v1.ActiveMasterKeyResponse
-	(*CreatePARResponse)(nil),               // 95: cairn.v1.CreatePARResponse
-	(*GetPARResponse)(nil),                  // 96: cairn.v1.GetPARResponse
-	(*ListPARsResponse)(nil),                // 97: cairn.v1.ListPARsResponse
-	(*DeletePARResponse)(nil),               // 98: cairn.v1.DeletePARResponse
-	(*LookupPARResponse)(nil),               // 99: cairn.v1.LookupPARResponse
-	(*WorkRequestRecordResponse)(nil),       // 100: cairn.v1.WorkRequestRecordResponse
-	(*WorkRequestGetResponse)(nil),          // 101: cairn.v1.WorkRequestGetResponse
-	(*WorkRequestListResponse)(nil),         // 102: cairn.v1.WorkRequestListResponse
+	(*SetBucketConfigRequest)(nil),          // 37: cairn.v1.SetBucketConfigRequest
+	(*LookupAccessKeyRequest)(nil),          // 38: cairn.v1.LookupAccessKeyRequest
+	(*LookupAPIKeyRequest)(nil),             // 39: cairn.v1.LookupAPIKeyRequest
+	(*SetS3CompartmentRequest)(nil),         // 40: cairn.v1.SetS3CompartmentRequest
+	(*ReportCorruptShardRequest)(nil),       // 41: cairn.v1.ReportCorruptShardRequest
+	(*ReportUnreadableRequest)(nil),         // 42: cairn.v1.ReportUnreadableRequest
+	(*ReportShardsRequest)(nil),             // 43: cairn.v1.ReportShardsRequest
+	(*CommitVersionRequest)(nil),            // 44: cairn.v1.CommitVersionRequest
+	(*GetObjectVersionRequest)(nil),         // 45: cairn.v1.GetObjectVersionRequest
+	(*DeleteVersionRequest)(nil),            // 46: cairn.v1.DeleteVersionRequest
+	(*SetVersionTagsRequest)(nil),           // 47: cairn.v1.SetVersionTagsRequest
+	(*ListObjectVersionsRequest)(nil),       // 48: cairn.v1.ListObjectVersionsRequest
+	(*RenameObjectRequest)(nil),             // 49: cairn.v1.RenameObjectRequest
+	(*SetVersionLockRequest)(nil),           // 50: cairn.v1.SetVersionLockRequest
+	(*ActiveMasterKeyRequest)(nil),          // 51: cairn.v1.ActiveMasterKeyRequest
+	(*CreatePARRequest)(nil),                // 52: cairn.v1.CreatePARRequest
+	(*GetPARRequest)(nil),                   // 53: cairn.v1.GetPARRequest
+	(*ListPARsRequest)(nil),                 // 54: cairn.v1.ListPARsRequest
+	(*DeletePARRequest)(nil),                // 55: cairn.v1.DeletePARRequest
+	(*LookupPARRequest)(nil),                // 56: cairn.v1.LookupPARRequest
+	(*WorkRequestRecordRequest)(nil),        // 57: cairn.v1.WorkRequestRecordRequest
+	(*WorkRequestGetRequest)(nil),           // 58: cairn.v1.WorkRequestGetRequest
+	(*WorkRequestListRequest)(nil),          // 59: cairn.v1.WorkRequestListRequest
+	(*CreateMultipartUploadResponse)(nil),   // 60: cairn.v1.CreateMultipartUploadResponse
+	(*GetMultipartUploadResponse)(nil),      // 61: cairn.v1.GetMultipartUploadResponse
+	(*CommitPartResponse)(nil),              // 62: cairn.v1.CommitPartResponse
+	(*CompleteMultipartUploadResponse)(nil), // 63: cairn.v1.CompleteMultipartUploadResponse
+	(*AbortMultipartUploadResponse)(nil),    // 64: cairn.v1.AbortMultipartUploadResponse
+	(*ListPartsResponse)(nil),               // 65: cairn.v1.ListPartsResponse
+	(*ListMultipartUploadsResponse)(nil),    // 66: cairn.v1.ListMultipartUploadsResponse
+	(*SetObjectTagsResponse)(nil),           // 67: cairn.v1.SetObjectTagsResponse
+	(*SetBucketConfigResponse)(nil),         // 68: cairn.v1.SetBucketConfigResponse
+	(*LookupAccessKeyResponse)(nil),         // 69: cairn.v1.LookupAccessKeyResponse
+	(*LookupAPIKeyResponse)(nil),            // 70: cairn.v1.LookupAPIKeyResponse
+	(*SetS3CompartmentResponse)(nil),        // 71: cairn.v1.SetS3CompartmentResponse
+	(*ReportCorruptShardResponse)(nil),      // 72: cairn.v1.ReportCorruptShardResponse
+	(*ReportUnreadableResponse)(nil),        // 73: cairn.v1.ReportUnreadableResponse
+	(*ReportShardsResponse)(nil),            // 74: cairn.v1.ReportShardsResponse
+	(*CommitVersionResponse)(nil),           // 75: cairn.v1.CommitVersionResponse
+	(*GetObjectVersionResponse)(nil),        // 76: cairn.v1.GetObjectVersionResponse
+	(*DeleteVersionResponse)(nil),           // 77: cairn.v1.DeleteVersionResponse
+	(*SetVersionTagsResponse)(nil),          // 78: cairn.v1.SetVersionTagsResponse
+	(*ListObjectVersionsResponse)(nil),      // 79: cairn.v1.ListObjectVersionsResponse
+	(*RenameObjectResponse)(nil),            // 80: cairn.v1.RenameObjectResponse
+	(*SetVersionLockResponse)(nil),          // 81: cairn.v1.SetVersionLockResponse
+	(*ActiveMasterKeyResponse)(nil),         // 82: cairn.v1.ActiveMasterKeyResponse
+	(*CreatePARResponse)(nil),               // 83: cairn.v1.CreatePARResponse
+	(*GetPARResponse)(nil),                  // 84: cairn.v1.GetPARResponse
+	(*ListPARsResponse)(nil),                // 85: cairn.v1.ListPARsResponse
+	(*DeletePARResponse)(nil),               // 86: cairn.v1.DeletePARResponse
+	(*LookupPARResponse)(nil),               // 87: cairn.v1.LookupPARResponse
+	(*WorkRequestRecordResponse)(nil),       // 88: cairn.v1.WorkRequestRecordResponse
+	(*WorkRequestGetResponse)(nil),          // 89: cairn.v1.WorkRequestGetResponse
+	(*WorkRequestListResponse)(nil),         // 90: cairn.v1.WorkRequestListResponse
 }
 var file_cairnpb_meta_proto_depIdxs = []int32{
-	24,  // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
-	24,  // 1: cairn.v1.GetBucketResponse.bucket:type_name -> cairn.v1.Bucket
-	24,  // 2: cairn.v1.ListBucketsResponse.buckets:type_name -> cairn.v1.Bucket
-	25,  // 3: cairn.v1.CommitObjectRequest.version:type_name -> cairn.v1.ObjectVersion
-	26,  // 4: cairn.v1.CommitObjectRequest.condition:type_name -> cairn.v1.WriteCondition
-	25,  // 5: cairn.v1.GetObjectResponse.version:type_name -> cairn.v1.ObjectVersion
-	15,  // 6: cairn.v1.ListObjectsResponse.objects:type_name -> cairn.v1.ObjectSummary
-	27,  // 7: cairn.v1.RegisterNodeRequest.node:type_name -> cairn.v1.DataNode
-	27,  // 8: cairn.v1.DataNodeStatus.node:type_name -> cairn.v1.DataNode
-	22,  // 9: cairn.v1.GetClusterMapResponse.nodes:type_name -> cairn.v1.DataNodeStatus
-	28,  // 10: cairn.v1.GetClusterMapResponse.members:type_name -> cairn.v1.MetaMember
-	0,   // 11: cairn.v1.Meta.CreateBucket:input_type -> cairn.v1.CreateBucketRequest
-	2,   // 12: cairn.v1.Meta.DeleteBucket:input_type -> cairn.v1.DeleteBucketRequest
-	4,   // 13: cairn.v1.Meta.GetBucket:input_type -> cairn.v1.GetBucketRequest
-	6,   // 14: cairn.v1.Meta.ListBuckets:input_type -> cairn.v1.ListBucketsRequest
-	8,   // 15: cairn.v1.Meta.CommitObject:input_type -> cairn.v1.CommitObjectRequest
-	10,  // 16: cairn.v1.Meta.GetObject:input_type -> cairn.v1.GetObjectRequest
-	12,  // 17: cairn.v1.Meta.DeleteObject:input_type -> cairn.v1.DeleteObjectRequest
-	14,  // 18: cairn.v1.Meta.ListObjects:input_type -> cairn.v1.ListObjectsRequest
-	29,  // 19: cairn.v1.Meta.CreateMultipartUpload:input_type -> cairn.v1.CreateMultipartUploadRequest
-	30,  // 20: cairn.v1.Meta.GetMultipartUpload:input_type -> cairn.v1.GetMultipartUploadRequest
-	31,  // 21: cairn.v1.Meta.CommitPart:input_type -> cairn.v1.CommitPartRequest
-	32,  // 22: cairn.v1.Meta.CompleteMultipartUpload:input_type -> cairn.v1.CompleteMultipartUploadRequest
-	33,  // 23: cairn.v1.Meta.AbortMultipartUpload:input_type -> cairn.v1.AbortMultipartUploadRequest
-	34,  // 24: cairn.v1.Meta.ListParts:input_type -> cairn.v1.ListPartsRequest
-	35,  // 25: cairn.v1.Meta.ListMultipartUploads:input_type -> cairn.v1.ListMultipartUploadsRequest
-	36,  // 26: cairn.v1.Meta.SetObjectTags:input_type -> cairn.v1.SetObjectTagsRequest
-	37,  // 27: cairn.v1.Meta.SetBucketTags:input_type -> cairn.v1.SetBucketTagsRequest
-	38,  // 28: cairn.v1.Meta.SetBucketCors:input_type -> cairn.v1.SetBucketCorsRequest
-	39,  // 29: cairn.v1.Meta.SetBucketLifecycle:input_type -> cairn.v1.SetBucketLifecycleRequest
-	40,  // 30: cairn.v1.Meta.SetBucketPolicy:input_type -> cairn.v1.SetBucketPolicyRequest
-	41,  // 31: cairn.v1.Meta.SetPublicAccessBlock:input_type -> cairn.v1.SetPublicAccessBlockRequest
-	17,  // 32: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
-	19,  // 33: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
-	21,  // 34: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
-	42,  // 35: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
-	43,  // 36: cairn.v1.Meta.LookupAPIKey:input_type -> cairn.v1.LookupAPIKeyRequest
-	44,  // 37: cairn.v1.Meta.SetS3Compartment:input_type -> cairn.v1.SetS3CompartmentRequest
-	45,  // 38: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
-	46,  // 39: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
-	47,  // 40: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
-	48,  // 41: cairn.v1.Meta.SetBucketVersioning:input_type -> cairn.v1.SetBucketVersioningRequest
-	49,  // 42: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
-	50,  // 43: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
-	51,  // 44: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
-	52,  // 45: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
-	53,  // 46: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
-	54,  // 47: cairn.v1.Meta.RenameObject:input_type -> cairn.v1.RenameObjectRequest
-	55,  // 48: cairn.v1.Meta.SetObjectLockConfig:input_type -> cairn.v1.SetObjectLockConfigRequest
-	56,  // 49: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
-	57,  // 50: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
-	58,  // 51: cairn.v1.Meta.CreatePAR:input_type -> cairn.v1.CreatePARRequest
-	59,  // 52: cairn.v1.Meta.GetPAR:input_type -> cairn.v1.GetPARRequest
-	60,  // 53: cairn.v1.Meta.ListPARs:input_type -> cairn.v1.ListPARsRequest
-	61,  // 54: cairn.v1.Meta.DeletePAR:input_type -> cairn.v1.DeletePARRequest
-	62,  // 55: cairn.v1.Meta.LookupPAR:input_type -> cairn.v1.LookupPARRequest
-	63,  // 56: cairn.v1.Meta.RecordWorkRequest:input_type -> cairn.v1.WorkRequestRecordRequest
-	64,  // 57: cairn.v1.Meta.GetWorkRequest:input_type -> cairn.v1.WorkRequestGetRequest
-	65,  // 58: cairn.v1.Meta.ListWorkRequests:input_type -> cairn.v1.WorkRequestListRequest
-	1,   // 59: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
-	3,   // 60: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
-	5,   // 61: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
-	7,   // 62: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
-	9,   // 63: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
-	11,  // 64: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
-	13,  // 65: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
-	16,  // 66: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
-	66,  // 67: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
-	67,  // 68: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
-	68,  // 69: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
-	69,  // 70: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
-	70,  // 71: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
-	71,  // 72: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
-	72,  // 73: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
-	73,  // 74: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
-	74,  // 75: cairn.v1.Meta.SetBucketTags:output_type -> cairn.v1.SetBucketTagsResponse
-	75,  // 76: cairn.v1.Meta.SetBucketCors:output_type -> cairn.v1.SetBucketCorsResponse
-	76,  // 77: cairn.v1.Meta.SetBucketLifecycle:output_type -> cairn.v1.SetBucketLifecycleResponse
-	77,  // 78: cairn.v1.Meta.SetBucketPolicy:output_type -> cairn.v1.SetBucketPolicyResponse
-	78,  // 79: cairn.v1.Meta.SetPublicAccessBlock:output_type -> cairn.v1.SetPublicAccessBlockResponse
-	18,  // 80: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
-	20,  // 81: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
-	23,  // 82: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
-	79,  // 83: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
-	80,  // 84: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
-	81,  // 85: cairn.v1.Meta.SetS3Compartment:output_type -> cairn.v1.SetS3CompartmentResponse
-	82,  // 86: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
-	83,  // 87: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
-	84,  // 88: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
-	85,  // 89: cairn.v1.Meta.SetBucketVersioning:output_type -> cairn.v1.SetBucketVersioningResponse
-	86,  // 90: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
-	87,  // 91: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
-	88,  // 92: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
-	89,  // 93: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
-	90,  // 94: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
-	91,  // 95: cairn.v1.Meta.RenameObject:output_type -> cairn.v1.RenameObjectResponse
-	92,  // 96: cairn.v1.Meta.SetObjectLockConfig:output_type -> cairn.v1.SetObjectLockConfigResponse
-	93,  // 97: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
-	94,  // 98: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
-	95,  // 99: cairn.v1.Meta.CreatePAR:output_type -> cairn.v1.CreatePARResponse
-	96,  // 100: cairn.v1.Meta.GetPAR:output_type -> cairn.v1.GetPARResponse
-	97,  // 101: cairn.v1.Meta.ListPARs:output_type -> cairn.v1.ListPARsResponse
-	98,  // 102: cairn.v1.Meta.DeletePAR:output_type -> cairn.v1.DeletePARResponse
-	99,  // 103: cairn.v1.Meta.LookupPAR:output_type -> cairn.v1.LookupPARResponse
-	100, // 104: cairn.v1.Meta.RecordWorkRequest:output_type -> cairn.v1.WorkRequestRecordResponse
-	101, // 105: cairn.v1.Meta.GetWorkRequest:output_type -> cairn.v1.WorkRequestGetResponse
-	102, // 106: cairn.v1.Meta.ListWorkRequests:output_type -> cairn.v1.WorkRequestListResponse
-	59,  // [59:107] is the sub-list for method output_type
-	11,  // [11:59] is the sub-list for method input_type
-	11,  // [11:11] is the sub-list for extension type_name
-	11,  // [11:11] is the sub-list for extension extendee
-	0,   // [0:11] is the sub-list for field type_name
+	24, // 0: cairn.v1.CreateBucketResponse.bucket:type_name -> cairn.v1.Bucket
+	24, // 1: cairn.v1.GetBucketResponse.bucket:type_name -> cairn.v1.Bucket
+	24, // 2: cairn.v1.ListBucketsResponse.buckets:type_name -> cairn.v1.Bucket
+	25, // 3: cairn.v1.CommitObjectRequest.version:type_name -> cairn.v1.ObjectVersion
+	26, // 4: cairn.v1.CommitObjectRequest.condition:type_name -> cairn.v1.WriteCondition
+	25, // 5: cairn.v1.GetObjectResponse.version:type_name -> cairn.v1.ObjectVersion
+	15, // 6: cairn.v1.ListObjectsResponse.objects:type_name -> cairn.v1.ObjectSummary
+	27, // 7: cairn.v1.RegisterNodeRequest.node:type_name -> cairn.v1.DataNode
+	27, // 8: cairn.v1.DataNodeStatus.node:type_name -> cairn.v1.DataNode
+	22, // 9: cairn.v1.GetClusterMapResponse.nodes:type_name -> cairn.v1.DataNodeStatus
+	28, // 10: cairn.v1.GetClusterMapResponse.members:type_name -> cairn.v1.MetaMember
+	0,  // 11: cairn.v1.Meta.CreateBucket:input_type -> cairn.v1.CreateBucketRequest
+	2,  // 12: cairn.v1.Meta.DeleteBucket:input_type -> cairn.v1.DeleteBucketRequest
+	4,  // 13: cairn.v1.Meta.GetBucket:input_type -> cairn.v1.GetBucketRequest
+	6,  // 14: cairn.v1.Meta.ListBuckets:input_type -> cairn.v1.ListBucketsRequest
+	8,  // 15: cairn.v1.Meta.CommitObject:input_type -> cairn.v1.CommitObjectRequest
+	10, // 16: cairn.v1.Meta.GetObject:input_type -> cairn.v1.GetObjectRequest
+	12, // 17: cairn.v1.Meta.DeleteObject:input_type -> cairn.v1.DeleteObjectRequest
+	14, // 18: cairn.v1.Meta.ListObjects:input_type -> cairn.v1.ListObjectsRequest
+	29, // 19: cairn.v1.Meta.CreateMultipartUpload:input_type -> cairn.v1.CreateMultipartUploadRequest
+	30, // 20: cairn.v1.Meta.GetMultipartUpload:input_type -> cairn.v1.GetMultipartUploadRequest
+	31, // 21: cairn.v1.Meta.CommitPart:input_type -> cairn.v1.CommitPartRequest
+	32, // 22: cairn.v1.Meta.CompleteMultipartUpload:input_type -> cairn.v1.CompleteMultipartUploadRequest
+	33, // 23: cairn.v1.Meta.AbortMultipartUpload:input_type -> cairn.v1.AbortMultipartUploadRequest
+	34, // 24: cairn.v1.Meta.ListParts:input_type -> cairn.v1.ListPartsRequest
+	35, // 25: cairn.v1.Meta.ListMultipartUploads:input_type -> cairn.v1.ListMultipartUploadsRequest
+	36, // 26: cairn.v1.Meta.SetObjectTags:input_type -> cairn.v1.SetObjectTagsRequest
+	37, // 27: cairn.v1.Meta.SetBucketConfig:input_type -> cairn.v1.SetBucketConfigRequest
+	17, // 28: cairn.v1.Meta.RegisterNode:input_type -> cairn.v1.RegisterNodeRequest
+	19, // 29: cairn.v1.Meta.Heartbeat:input_type -> cairn.v1.HeartbeatRequest
+	21, // 30: cairn.v1.Meta.GetClusterMap:input_type -> cairn.v1.GetClusterMapRequest
+	38, // 31: cairn.v1.Meta.LookupAccessKey:input_type -> cairn.v1.LookupAccessKeyRequest
+	39, // 32: cairn.v1.Meta.LookupAPIKey:input_type -> cairn.v1.LookupAPIKeyRequest
+	40, // 33: cairn.v1.Meta.SetS3Compartment:input_type -> cairn.v1.SetS3CompartmentRequest
+	41, // 34: cairn.v1.Meta.ReportCorruptShard:input_type -> cairn.v1.ReportCorruptShardRequest
+	42, // 35: cairn.v1.Meta.ReportUnreadable:input_type -> cairn.v1.ReportUnreadableRequest
+	43, // 36: cairn.v1.Meta.ReportShards:input_type -> cairn.v1.ReportShardsRequest
+	44, // 37: cairn.v1.Meta.CommitVersion:input_type -> cairn.v1.CommitVersionRequest
+	45, // 38: cairn.v1.Meta.GetObjectVersion:input_type -> cairn.v1.GetObjectVersionRequest
+	46, // 39: cairn.v1.Meta.DeleteVersion:input_type -> cairn.v1.DeleteVersionRequest
+	47, // 40: cairn.v1.Meta.SetVersionTags:input_type -> cairn.v1.SetVersionTagsRequest
+	48, // 41: cairn.v1.Meta.ListObjectVersions:input_type -> cairn.v1.ListObjectVersionsRequest
+	49, // 42: cairn.v1.Meta.RenameObject:input_type -> cairn.v1.RenameObjectRequest
+	50, // 43: cairn.v1.Meta.SetVersionLock:input_type -> cairn.v1.SetVersionLockRequest
+	51, // 44: cairn.v1.Meta.ActiveMasterKey:input_type -> cairn.v1.ActiveMasterKeyRequest
+	52, // 45: cairn.v1.Meta.CreatePAR:input_type -> cairn.v1.CreatePARRequest
+	53, // 46: cairn.v1.Meta.GetPAR:input_type -> cairn.v1.GetPARRequest
+	54, // 47: cairn.v1.Meta.ListPARs:input_type -> cairn.v1.ListPARsRequest
+	55, // 48: cairn.v1.Meta.DeletePAR:input_type -> cairn.v1.DeletePARRequest
+	56, // 49: cairn.v1.Meta.LookupPAR:input_type -> cairn.v1.LookupPARRequest
+	57, // 50: cairn.v1.Meta.RecordWorkRequest:input_type -> cairn.v1.WorkRequestRecordRequest
+	58, // 51: cairn.v1.Meta.GetWorkRequest:input_type -> cairn.v1.WorkRequestGetRequest
+	59, // 52: cairn.v1.Meta.ListWorkRequests:input_type -> cairn.v1.WorkRequestListRequest
+	1,  // 53: cairn.v1.Meta.CreateBucket:output_type -> cairn.v1.CreateBucketResponse
+	3,  // 54: cairn.v1.Meta.DeleteBucket:output_type -> cairn.v1.DeleteBucketResponse
+	5,  // 55: cairn.v1.Meta.GetBucket:output_type -> cairn.v1.GetBucketResponse
+	7,  // 56: cairn.v1.Meta.ListBuckets:output_type -> cairn.v1.ListBucketsResponse
+	9,  // 57: cairn.v1.Meta.CommitObject:output_type -> cairn.v1.CommitObjectResponse
+	11, // 58: cairn.v1.Meta.GetObject:output_type -> cairn.v1.GetObjectResponse
+	13, // 59: cairn.v1.Meta.DeleteObject:output_type -> cairn.v1.DeleteObjectResponse
+	16, // 60: cairn.v1.Meta.ListObjects:output_type -> cairn.v1.ListObjectsResponse
+	60, // 61: cairn.v1.Meta.CreateMultipartUpload:output_type -> cairn.v1.CreateMultipartUploadResponse
+	61, // 62: cairn.v1.Meta.GetMultipartUpload:output_type -> cairn.v1.GetMultipartUploadResponse
+	62, // 63: cairn.v1.Meta.CommitPart:output_type -> cairn.v1.CommitPartResponse
+	63, // 64: cairn.v1.Meta.CompleteMultipartUpload:output_type -> cairn.v1.CompleteMultipartUploadResponse
+	64, // 65: cairn.v1.Meta.AbortMultipartUpload:output_type -> cairn.v1.AbortMultipartUploadResponse
+	65, // 66: cairn.v1.Meta.ListParts:output_type -> cairn.v1.ListPartsResponse
+	66, // 67: cairn.v1.Meta.ListMultipartUploads:output_type -> cairn.v1.ListMultipartUploadsResponse
+	67, // 68: cairn.v1.Meta.SetObjectTags:output_type -> cairn.v1.SetObjectTagsResponse
+	68, // 69: cairn.v1.Meta.SetBucketConfig:output_type -> cairn.v1.SetBucketConfigResponse
+	18, // 70: cairn.v1.Meta.RegisterNode:output_type -> cairn.v1.RegisterNodeResponse
+	20, // 71: cairn.v1.Meta.Heartbeat:output_type -> cairn.v1.HeartbeatResponse
+	23, // 72: cairn.v1.Meta.GetClusterMap:output_type -> cairn.v1.GetClusterMapResponse
+	69, // 73: cairn.v1.Meta.LookupAccessKey:output_type -> cairn.v1.LookupAccessKeyResponse
+	70, // 74: cairn.v1.Meta.LookupAPIKey:output_type -> cairn.v1.LookupAPIKeyResponse
+	71, // 75: cairn.v1.Meta.SetS3Compartment:output_type -> cairn.v1.SetS3CompartmentResponse
+	72, // 76: cairn.v1.Meta.ReportCorruptShard:output_type -> cairn.v1.ReportCorruptShardResponse
+	73, // 77: cairn.v1.Meta.ReportUnreadable:output_type -> cairn.v1.ReportUnreadableResponse
+	74, // 78: cairn.v1.Meta.ReportShards:output_type -> cairn.v1.ReportShardsResponse
+	75, // 79: cairn.v1.Meta.CommitVersion:output_type -> cairn.v1.CommitVersionResponse
+	76, // 80: cairn.v1.Meta.GetObjectVersion:output_type -> cairn.v1.GetObjectVersionResponse
+	77, // 81: cairn.v1.Meta.DeleteVersion:output_type -> cairn.v1.DeleteVersionResponse
+	78, // 82: cairn.v1.Meta.SetVersionTags:output_type -> cairn.v1.SetVersionTagsResponse
+	79, // 83: cairn.v1.Meta.ListObjectVersions:output_type -> cairn.v1.ListObjectVersionsResponse
+	80, // 84: cairn.v1.Meta.RenameObject:output_type -> cairn.v1.RenameObjectResponse
+	81, // 85: cairn.v1.Meta.SetVersionLock:output_type -> cairn.v1.SetVersionLockResponse
+	82, // 86: cairn.v1.Meta.ActiveMasterKey:output_type -> cairn.v1.ActiveMasterKeyResponse
+	83, // 87: cairn.v1.Meta.CreatePAR:output_type -> cairn.v1.CreatePARResponse
+	84, // 88: cairn.v1.Meta.GetPAR:output_type -> cairn.v1.GetPARResponse
+	85, // 89: cairn.v1.Meta.ListPARs:output_type -> cairn.v1.ListPARsResponse
+	86, // 90: cairn.v1.Meta.DeletePAR:output_type -> cairn.v1.DeletePARResponse
+	87, // 91: cairn.v1.Meta.LookupPAR:output_type -> cairn.v1.LookupPARResponse
+	88, // 92: cairn.v1.Meta.RecordWorkRequest:output_type -> cairn.v1.WorkRequestRecordResponse
+	89, // 93: cairn.v1.Meta.GetWorkRequest:output_type -> cairn.v1.WorkRequestGetResponse
+	90, // 94: cairn.v1.Meta.ListWorkRequests:output_type -> cairn.v1.WorkRequestListResponse
+	53, // [53:95] is the sub-list for method output_type
+	11, // [11:53] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_meta_proto_init() }
@@ -1680,9 +1650,7 @@ func file_cairnpb_meta_proto_init() {
 	if File_cairnpb_meta_proto != nil {
 		return
 	}
-	file_cairnpb_cors_proto_init()
-	file_cairnpb_lifecycle_proto_init()
-	file_cairnpb_bucketpolicy_proto_init()
+	file_cairnpb_bucketconfig_proto_init()
 	file_cairnpb_condition_proto_init()
 	file_cairnpb_iam_proto_init()
 	file_cairnpb_masterkey_proto_init()

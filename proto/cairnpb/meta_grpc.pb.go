@@ -35,11 +35,7 @@ const (
 	Meta_ListParts_FullMethodName               = "/cairn.v1.Meta/ListParts"
 	Meta_ListMultipartUploads_FullMethodName    = "/cairn.v1.Meta/ListMultipartUploads"
 	Meta_SetObjectTags_FullMethodName           = "/cairn.v1.Meta/SetObjectTags"
-	Meta_SetBucketTags_FullMethodName           = "/cairn.v1.Meta/SetBucketTags"
-	Meta_SetBucketCors_FullMethodName           = "/cairn.v1.Meta/SetBucketCors"
-	Meta_SetBucketLifecycle_FullMethodName      = "/cairn.v1.Meta/SetBucketLifecycle"
-	Meta_SetBucketPolicy_FullMethodName         = "/cairn.v1.Meta/SetBucketPolicy"
-	Meta_SetPublicAccessBlock_FullMethodName    = "/cairn.v1.Meta/SetPublicAccessBlock"
+	Meta_SetBucketConfig_FullMethodName         = "/cairn.v1.Meta/SetBucketConfig"
 	Meta_RegisterNode_FullMethodName            = "/cairn.v1.Meta/RegisterNode"
 	Meta_Heartbeat_FullMethodName               = "/cairn.v1.Meta/Heartbeat"
 	Meta_GetClusterMap_FullMethodName           = "/cairn.v1.Meta/GetClusterMap"
@@ -49,14 +45,12 @@ const (
 	Meta_ReportCorruptShard_FullMethodName      = "/cairn.v1.Meta/ReportCorruptShard"
 	Meta_ReportUnreadable_FullMethodName        = "/cairn.v1.Meta/ReportUnreadable"
 	Meta_ReportShards_FullMethodName            = "/cairn.v1.Meta/ReportShards"
-	Meta_SetBucketVersioning_FullMethodName     = "/cairn.v1.Meta/SetBucketVersioning"
 	Meta_CommitVersion_FullMethodName           = "/cairn.v1.Meta/CommitVersion"
 	Meta_GetObjectVersion_FullMethodName        = "/cairn.v1.Meta/GetObjectVersion"
 	Meta_DeleteVersion_FullMethodName           = "/cairn.v1.Meta/DeleteVersion"
 	Meta_SetVersionTags_FullMethodName          = "/cairn.v1.Meta/SetVersionTags"
 	Meta_ListObjectVersions_FullMethodName      = "/cairn.v1.Meta/ListObjectVersions"
 	Meta_RenameObject_FullMethodName            = "/cairn.v1.Meta/RenameObject"
-	Meta_SetObjectLockConfig_FullMethodName     = "/cairn.v1.Meta/SetObjectLockConfig"
 	Meta_SetVersionLock_FullMethodName          = "/cairn.v1.Meta/SetVersionLock"
 	Meta_ActiveMasterKey_FullMethodName         = "/cairn.v1.Meta/ActiveMasterKey"
 	Meta_CreatePAR_FullMethodName               = "/cairn.v1.Meta/CreatePAR"
@@ -93,14 +87,14 @@ type MetaClient interface {
 	AbortMultipartUpload(ctx context.Context, in *AbortMultipartUploadRequest, opts ...grpc.CallOption) (*AbortMultipartUploadResponse, error)
 	ListParts(ctx context.Context, in *ListPartsRequest, opts ...grpc.CallOption) (*ListPartsResponse, error)
 	ListMultipartUploads(ctx context.Context, in *ListMultipartUploadsRequest, opts ...grpc.CallOption) (*ListMultipartUploadsResponse, error)
-	// Tags. An empty tag set removes the tags; GetObject and GetBucket
-	// return them.
+	// SetObjectTags replaces a key's tags; an empty tag set removes them.
+	// GetObject returns them.
 	SetObjectTags(ctx context.Context, in *SetObjectTagsRequest, opts ...grpc.CallOption) (*SetObjectTagsResponse, error)
-	SetBucketTags(ctx context.Context, in *SetBucketTagsRequest, opts ...grpc.CallOption) (*SetBucketTagsResponse, error)
-	SetBucketCors(ctx context.Context, in *SetBucketCorsRequest, opts ...grpc.CallOption) (*SetBucketCorsResponse, error)
-	SetBucketLifecycle(ctx context.Context, in *SetBucketLifecycleRequest, opts ...grpc.CallOption) (*SetBucketLifecycleResponse, error)
-	SetBucketPolicy(ctx context.Context, in *SetBucketPolicyRequest, opts ...grpc.CallOption) (*SetBucketPolicyResponse, error)
-	SetPublicAccessBlock(ctx context.Context, in *SetPublicAccessBlockRequest, opts ...grpc.CallOption) (*SetPublicAccessBlockResponse, error)
+	// SetBucketConfig sets or removes bucket configurations (CORS,
+	// lifecycle, policy, public access block, tags, versioning, object
+	// lock, metadata: bucketconfig.proto), all or none; GetBucket returns
+	// them with the bucket.
+	SetBucketConfig(ctx context.Context, in *SetBucketConfigRequest, opts ...grpc.CallOption) (*SetBucketConfigResponse, error)
 	RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error)
 	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
 	GetClusterMap(ctx context.Context, in *GetClusterMapRequest, opts ...grpc.CallOption) (*GetClusterMapResponse, error)
@@ -123,7 +117,6 @@ type MetaClient interface {
 	// before it records it for repair.
 	ReportShards(ctx context.Context, in *ReportShardsRequest, opts ...grpc.CallOption) (*ReportShardsResponse, error)
 	// Versioning (see versioning.proto).
-	SetBucketVersioning(ctx context.Context, in *SetBucketVersioningRequest, opts ...grpc.CallOption) (*SetBucketVersioningResponse, error)
 	CommitVersion(ctx context.Context, in *CommitVersionRequest, opts ...grpc.CallOption) (*CommitVersionResponse, error)
 	GetObjectVersion(ctx context.Context, in *GetObjectVersionRequest, opts ...grpc.CallOption) (*GetObjectVersionResponse, error)
 	DeleteVersion(ctx context.Context, in *DeleteVersionRequest, opts ...grpc.CallOption) (*DeleteVersionResponse, error)
@@ -132,7 +125,6 @@ type MetaClient interface {
 	// RenameObject moves a key's version to a new name (rename.proto).
 	RenameObject(ctx context.Context, in *RenameObjectRequest, opts ...grpc.CallOption) (*RenameObjectResponse, error)
 	// Object lock (see objectlock.proto).
-	SetObjectLockConfig(ctx context.Context, in *SetObjectLockConfigRequest, opts ...grpc.CallOption) (*SetObjectLockConfigResponse, error)
 	SetVersionLock(ctx context.Context, in *SetVersionLockRequest, opts ...grpc.CallOption) (*SetVersionLockResponse, error)
 	// ActiveMasterKey names the master key gateways wrap new data keys with
 	// (masterkey.proto).
@@ -317,50 +309,10 @@ func (c *metaClient) SetObjectTags(ctx context.Context, in *SetObjectTagsRequest
 	return out, nil
 }
 
-func (c *metaClient) SetBucketTags(ctx context.Context, in *SetBucketTagsRequest, opts ...grpc.CallOption) (*SetBucketTagsResponse, error) {
+func (c *metaClient) SetBucketConfig(ctx context.Context, in *SetBucketConfigRequest, opts ...grpc.CallOption) (*SetBucketConfigResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(SetBucketTagsResponse)
-	err := c.cc.Invoke(ctx, Meta_SetBucketTags_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (c *metaClient) SetBucketCors(ctx context.Context, in *SetBucketCorsRequest, opts ...grpc.CallOption) (*SetBucketCorsResponse, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(SetBucketCorsResponse)
-	err := c.cc.Invoke(ctx, Meta_SetBucketCors_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (c *metaClient) SetBucketLifecycle(ctx context.Context, in *SetBucketLifecycleRequest, opts ...grpc.CallOption) (*SetBucketLifecycleResponse, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(SetBucketLifecycleResponse)
-	err := c.cc.Invoke(ctx, Meta_SetBucketLifecycle_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (c *metaClient) SetBucketPolicy(ctx context.Context, in *SetBucketPolicyRequest, opts ...grpc.CallOption) (*SetBucketPolicyResponse, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(SetBucketPolicyResponse)
-	err := c.cc.Invoke(ctx, Meta_SetBucketPolicy_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (c *metaClient) SetPublicAccessBlock(ctx context.Context, in *SetPublicAccessBlockRequest, opts ...grpc.CallOption) (*SetPublicAccessBlockResponse, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(SetPublicAccessBlockResponse)
-	err := c.cc.Invoke(ctx, Meta_SetPublicAccessBlock_FullMethodName, in, out, cOpts...)
+	out := new(SetBucketConfigResponse)
+	err := c.cc.Invoke(ctx, Meta_SetBucketConfig_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -457,16 +409,6 @@ func (c *metaClient) ReportShards(ctx context.Context, in *ReportShardsRequest, 
 	return out, nil
 }
 
-func (c *metaClient) SetBucketVersioning(ctx context.Context, in *SetBucketVersioningRequest, opts ...grpc.CallOption) (*SetBucketVersioningResponse, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(SetBucketVersioningResponse)
-	err := c.cc.Invoke(ctx, Meta_SetBucketVersioning_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 func (c *metaClient) CommitVersion(ctx context.Context, in *CommitVersionRequest, opts ...grpc.CallOption) (*CommitVersionResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CommitVersionResponse)
@@ -521,16 +463,6 @@ func (c *metaClient) RenameObject(ctx context.Context, in *RenameObjectRequest, 
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RenameObjectResponse)
 	err := c.cc.Invoke(ctx, Meta_RenameObject_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (c *metaClient) SetObjectLockConfig(ctx context.Context, in *SetObjectLockConfigRequest, opts ...grpc.CallOption) (*SetObjectLockConfigResponse, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(SetObjectLockConfigResponse)
-	err := c.cc.Invoke(ctx, Meta_SetObjectLockConfig_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -661,14 +593,14 @@ type MetaServer interface {
 	AbortMultipartUpload(context.Context, *AbortMultipartUploadRequest) (*AbortMultipartUploadResponse, error)
 	ListParts(context.Context, *ListPartsRequest) (*ListPartsResponse, error)
 	ListMultipartUploads(context.Context, *ListMultipartUploadsRequest) (*ListMultipartUploadsResponse, error)
-	// Tags. An empty tag set removes the tags; GetObject and GetBucket
-	// return them.
+	// SetObjectTags replaces a key's tags; an empty tag set removes them.
+	// GetObject returns them.
 	SetObjectTags(context.Context, *SetObjectTagsRequest) (*SetObjectTagsResponse, error)
-	SetBucketTags(context.Context, *SetBucketTagsRequest) (*SetBucketTagsResponse, error)
-	SetBucketCors(context.Context, *SetBucketCorsRequest) (*SetBucketCorsResponse, error)
-	SetBucketLifecycle(context.Context, *SetBucketLifecycleRequest) (*SetBucketLifecycleResponse, error)
-	SetBucketPolicy(context.Context, *SetBucketPolicyRequest) (*SetBucketPolicyResponse, error)
-	SetPublicAccessBlock(context.Context, *SetPublicAccessBlockRequest) (*SetPublicAccessBlockResponse, error)
+	// SetBucketConfig sets or removes bucket configurations (CORS,
+	// lifecycle, policy, public access block, tags, versioning, object
+	// lock, metadata: bucketconfig.proto), all or none; GetBucket returns
+	// them with the bucket.
+	SetBucketConfig(context.Context, *SetBucketConfigRequest) (*SetBucketConfigResponse, error)
 	RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error)
 	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
 	GetClusterMap(context.Context, *GetClusterMapRequest) (*GetClusterMapResponse, error)
@@ -691,7 +623,6 @@ type MetaServer interface {
 	// before it records it for repair.
 	ReportShards(context.Context, *ReportShardsRequest) (*ReportShardsResponse, error)
 	// Versioning (see versioning.proto).
-	SetBucketVersioning(context.Context, *SetBucketVersioningRequest) (*SetBucketVersioningResponse, error)
 	CommitVersion(context.Context, *CommitVersionRequest) (*CommitVersionResponse, error)
 	GetObjectVersion(context.Context, *GetObjectVersionRequest) (*GetObjectVersionResponse, error)
 	DeleteVersion(context.Context, *DeleteVersionRequest) (*DeleteVersionResponse, error)
@@ -700,7 +631,6 @@ type MetaServer interface {
 	// RenameObject moves a key's version to a new name (rename.proto).
 	RenameObject(context.Context, *RenameObjectRequest) (*RenameObjectResponse, error)
 	// Object lock (see objectlock.proto).
-	SetObjectLockConfig(context.Context, *SetObjectLockConfigRequest) (*SetObjectLockConfigResponse, error)
 	SetVersionLock(context.Context, *SetVersionLockRequest) (*SetVersionLockResponse, error)
 	// ActiveMasterKey names the master key gateways wrap new data keys with
 	// (masterkey.proto).
@@ -773,20 +703,8 @@ func (UnimplementedMetaServer) ListMultipartUploads(context.Context, *ListMultip
 func (UnimplementedMetaServer) SetObjectTags(context.Context, *SetObjectTagsRequest) (*SetObjectTagsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetObjectTags not implemented")
 }
-func (UnimplementedMetaServer) SetBucketTags(context.Context, *SetBucketTagsRequest) (*SetBucketTagsResponse, error) {
-	return nil, status.Errorf(codes.Unimplemented, "method SetBucketTags not implemented")
-}
-func (UnimplementedMetaServer) SetBucketCors(context.Context, *SetBucketCorsRequest) (*SetBucketCorsResponse, error) {
-	return nil, status.Errorf(codes.Unimplemented, "method SetBucketCors not implemented")
-}
-func (UnimplementedMetaServer) SetBucketLifecycle(context.Context, *SetBucketLifecycleRequest) (*SetBucketLifecycleResponse, error) {
-	return nil, status.Errorf(codes.Unimplemented, "method SetBucketLifecycle not implemented")
-}
-func (UnimplementedMetaServer) SetBucketPolicy(context.Context, *SetBucketPolicyRequest) (*SetBucketPolicyResponse, error) {
-	return nil, status.Errorf(codes.Unimplemented, "method SetBucketPolicy not implemented")
-}
-func (UnimplementedMetaServer) SetPublicAccessBlock(context.Context, *SetPublicAccessBlockRequest) (*SetPublicAccessBlockResponse, error) {
-	return nil, status.Errorf(codes.Unimplemented, "method SetPublicAccessBlock not implemented")
+func (UnimplementedMetaServer) SetBucketConfig(context.Context, *SetBucketConfigRequest) (*SetBucketConfigResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetBucketConfig not implemented")
 }
 func (UnimplementedMetaServer) RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RegisterNode not implemented")
@@ -815,9 +733,6 @@ func (UnimplementedMetaServer) ReportUnreadable(context.Context, *ReportUnreadab
 func (UnimplementedMetaServer) ReportShards(context.Context, *ReportShardsRequest) (*ReportShardsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ReportShards not implemented")
 }
-func (UnimplementedMetaServer) SetBucketVersioning(context.Context, *SetBucketVersioningRequest) (*SetBucketVersioningResponse, error) {
-	return nil, status.Errorf(codes.Unimplemented, "method SetBucketVersioning not implemented")
-}
 func (UnimplementedMetaServer) CommitVersion(context.Context, *CommitVersionRequest) (*CommitVersionResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method CommitVersion not implemented")
 }
@@ -835,9 +750,6 @@ func (UnimplementedMetaServer) ListObjectVersions(context.Context, *ListObjectVe
 }
 func (UnimplementedMetaServer) RenameObject(context.Context, *RenameObjectRequest) (*RenameObjectResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RenameObject not implemented")
-}
-func (UnimplementedMetaServer) SetObjectLockConfig(context.Context, *SetObjectLockConfigRequest) (*SetObjectLockConfigResponse, error) {
-	return nil, status.Errorf(codes.Unimplemented, "method SetObjectLockConfig not implemented")
 }
 func (UnimplementedMetaServer) SetVersionLock(context.Context, *SetVersionLockRequest) (*SetVersionLockResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetVersionLock not implemented")
@@ -1178,92 +1090,20 @@ func _Meta_SetObjectTags_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Meta_SetBucketTags_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(SetBucketTagsRequest)
+func _Meta_SetBucketConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetBucketConfigRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(MetaServer).SetBucketTags(ctx, in)
+		return srv.(MetaServer).SetBucketConfig(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Meta_SetBucketTags_FullMethodName,
+		FullMethod: Meta_SetBucketConfig_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(MetaServer).SetBucketTags(ctx, req.(*SetBucketTagsRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
-func _Meta_SetBucketCors_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(SetBucketCorsRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(MetaServer).SetBucketCors(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Meta_SetBucketCors_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(MetaServer).SetBucketCors(ctx, req.(*SetBucketCorsRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
-func _Meta_SetBucketLifecycle_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(SetBucketLifecycleRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(MetaServer).SetBucketLifecycle(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Meta_SetBucketLifecycle_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(MetaServer).SetBucketLifecycle(ctx, req.(*SetBucketLifecycleRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
-func _Meta_SetBucketPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(SetBucketPolicyRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(MetaServer).SetBucketPolicy(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Meta_SetBucketPolicy_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(MetaServer).SetBucketPolicy(ctx, req.(*SetBucketPolicyRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
-func _Meta_SetPublicAccessBlock_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(SetPublicAccessBlockRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(MetaServer).SetPublicAccessBlock(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Meta_SetPublicAccessBlock_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(MetaServer).SetPublicAccessBlock(ctx, req.(*SetPublicAccessBlockRequest))
+		return srv.(MetaServer).SetBucketConfig(ctx, req.(*SetBucketConfigRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1430,24 +1270,6 @@ func _Meta_ReportShards_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Meta_SetBucketVersioning_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(SetBucketVersioningRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(MetaServer).SetBucketVersioning(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Meta_SetBucketVersioning_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(MetaServer).SetBucketVersioning(ctx, req.(*SetBucketVersioningRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
 func _Meta_CommitVersion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CommitVersionRequest)
 	if err := dec(in); err != nil {
@@ -1552,24 +1374,6 @@ func _Meta_RenameObject_Handler(srv interface{}, ctx context.Context, dec func(i
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(MetaServer).RenameObject(ctx, req.(*RenameObjectRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
-func _Meta_SetObjectLockConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(SetObjectLockConfigRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(MetaServer).SetObjectLockConfig(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Meta_SetObjectLockConfig_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(MetaServer).SetObjectLockConfig(ctx, req.(*SetObjectLockConfigRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1826,24 +1630,8 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Meta_SetObjectTags_Handler,
 		},
 		{
-			MethodName: "SetBucketTags",
-			Handler:    _Meta_SetBucketTags_Handler,
-		},
-		{
-			MethodName: "SetBucketCors",
-			Handler:    _Meta_SetBucketCors_Handler,
-		},
-		{
-			MethodName: "SetBucketLifecycle",
-			Handler:    _Meta_SetBucketLifecycle_Handler,
-		},
-		{
-			MethodName: "SetBucketPolicy",
-			Handler:    _Meta_SetBucketPolicy_Handler,
-		},
-		{
-			MethodName: "SetPublicAccessBlock",
-			Handler:    _Meta_SetPublicAccessBlock_Handler,
+			MethodName: "SetBucketConfig",
+			Handler:    _Meta_SetBucketConfig_Handler,
 		},
 		{
 			MethodName: "RegisterNode",
@@ -1882,10 +1670,6 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Meta_ReportShards_Handler,
 		},
 		{
-			MethodName: "SetBucketVersioning",
-			Handler:    _Meta_SetBucketVersioning_Handler,
-		},
-		{
 			MethodName: "CommitVersion",
 			Handler:    _Meta_CommitVersion_Handler,
 		},
@@ -1908,10 +1692,6 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RenameObject",
 			Handler:    _Meta_RenameObject_Handler,
-		},
-		{
-			MethodName: "SetObjectLockConfig",
-			Handler:    _Meta_SetObjectLockConfig_Handler,
 		},
 		{
 			MethodName: "SetVersionLock",

@@ -21,69 +21,6 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// SetObjectLockConfigCmd gives a bucket object lock (a bucket must have
-// versioning Enabled to get it; it never loses it) and replaces its
-// default retention (unset: none).
-type SetObjectLockConfigCmd struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	Namespace        string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name             string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	DefaultRetention *DefaultRetention      `protobuf:"bytes,3,opt,name=default_retention,json=defaultRetention,proto3" json:"default_retention,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
-}
-
-func (x *SetObjectLockConfigCmd) Reset() {
-	*x = SetObjectLockConfigCmd{}
-	mi := &file_cairnpb_objectlock_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetObjectLockConfigCmd) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetObjectLockConfigCmd) ProtoMessage() {}
-
-func (x *SetObjectLockConfigCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_objectlock_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetObjectLockConfigCmd.ProtoReflect.Descriptor instead.
-func (*SetObjectLockConfigCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_objectlock_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *SetObjectLockConfigCmd) GetNamespace() string {
-	if x != nil {
-		return x.Namespace
-	}
-	return ""
-}
-
-func (x *SetObjectLockConfigCmd) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *SetObjectLockConfigCmd) GetDefaultRetention() *DefaultRetention {
-	if x != nil {
-		return x.DefaultRetention
-	}
-	return nil
-}
-
 // SetVersionLockCmd changes the object lock of one version (S3's id; ""
 // is the newest version). retention, when set, replaces the retention
 // (mode "" removes it); legal_hold, when set, turns the legal hold on or
@@ -105,7 +42,7 @@ type SetVersionLockCmd struct {
 
 func (x *SetVersionLockCmd) Reset() {
 	*x = SetVersionLockCmd{}
-	mi := &file_cairnpb_objectlock_proto_msgTypes[1]
+	mi := &file_cairnpb_objectlock_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -117,7 +54,7 @@ func (x *SetVersionLockCmd) String() string {
 func (*SetVersionLockCmd) ProtoMessage() {}
 
 func (x *SetVersionLockCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_objectlock_proto_msgTypes[1]
+	mi := &file_cairnpb_objectlock_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -130,7 +67,7 @@ func (x *SetVersionLockCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetVersionLockCmd.ProtoReflect.Descriptor instead.
 func (*SetVersionLockCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_objectlock_proto_rawDescGZIP(), []int{1}
+	return file_cairnpb_objectlock_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *SetVersionLockCmd) GetNamespace() string {
@@ -193,7 +130,7 @@ type Retention struct {
 
 func (x *Retention) Reset() {
 	*x = Retention{}
-	mi := &file_cairnpb_objectlock_proto_msgTypes[2]
+	mi := &file_cairnpb_objectlock_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -205,7 +142,7 @@ func (x *Retention) String() string {
 func (*Retention) ProtoMessage() {}
 
 func (x *Retention) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_objectlock_proto_msgTypes[2]
+	mi := &file_cairnpb_objectlock_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -218,7 +155,7 @@ func (x *Retention) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Retention.ProtoReflect.Descriptor instead.
 func (*Retention) Descriptor() ([]byte, []int) {
-	return file_cairnpb_objectlock_proto_rawDescGZIP(), []int{2}
+	return file_cairnpb_objectlock_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Retention) GetMode() string {
@@ -233,102 +170,6 @@ func (x *Retention) GetRetainUntilUnixNano() int64 {
 		return x.RetainUntilUnixNano
 	}
 	return 0
-}
-
-type SetObjectLockConfigRequest struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	Namespace        string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Bucket           string                 `protobuf:"bytes,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
-	DefaultRetention *DefaultRetention      `protobuf:"bytes,3,opt,name=default_retention,json=defaultRetention,proto3" json:"default_retention,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
-}
-
-func (x *SetObjectLockConfigRequest) Reset() {
-	*x = SetObjectLockConfigRequest{}
-	mi := &file_cairnpb_objectlock_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetObjectLockConfigRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetObjectLockConfigRequest) ProtoMessage() {}
-
-func (x *SetObjectLockConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_objectlock_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetObjectLockConfigRequest.ProtoReflect.Descriptor instead.
-func (*SetObjectLockConfigRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_objectlock_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *SetObjectLockConfigRequest) GetNamespace() string {
-	if x != nil {
-		return x.Namespace
-	}
-	return ""
-}
-
-func (x *SetObjectLockConfigRequest) GetBucket() string {
-	if x != nil {
-		return x.Bucket
-	}
-	return ""
-}
-
-func (x *SetObjectLockConfigRequest) GetDefaultRetention() *DefaultRetention {
-	if x != nil {
-		return x.DefaultRetention
-	}
-	return nil
-}
-
-type SetObjectLockConfigResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetObjectLockConfigResponse) Reset() {
-	*x = SetObjectLockConfigResponse{}
-	mi := &file_cairnpb_objectlock_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetObjectLockConfigResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetObjectLockConfigResponse) ProtoMessage() {}
-
-func (x *SetObjectLockConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_objectlock_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetObjectLockConfigResponse.ProtoReflect.Descriptor instead.
-func (*SetObjectLockConfigResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_objectlock_proto_rawDescGZIP(), []int{4}
 }
 
 type SetVersionLockRequest struct {
@@ -346,7 +187,7 @@ type SetVersionLockRequest struct {
 
 func (x *SetVersionLockRequest) Reset() {
 	*x = SetVersionLockRequest{}
-	mi := &file_cairnpb_objectlock_proto_msgTypes[5]
+	mi := &file_cairnpb_objectlock_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -358,7 +199,7 @@ func (x *SetVersionLockRequest) String() string {
 func (*SetVersionLockRequest) ProtoMessage() {}
 
 func (x *SetVersionLockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_objectlock_proto_msgTypes[5]
+	mi := &file_cairnpb_objectlock_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -371,7 +212,7 @@ func (x *SetVersionLockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetVersionLockRequest.ProtoReflect.Descriptor instead.
 func (*SetVersionLockRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_objectlock_proto_rawDescGZIP(), []int{5}
+	return file_cairnpb_objectlock_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *SetVersionLockRequest) GetNamespace() string {
@@ -432,7 +273,7 @@ type SetVersionLockResponse struct {
 
 func (x *SetVersionLockResponse) Reset() {
 	*x = SetVersionLockResponse{}
-	mi := &file_cairnpb_objectlock_proto_msgTypes[6]
+	mi := &file_cairnpb_objectlock_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -444,7 +285,7 @@ func (x *SetVersionLockResponse) String() string {
 func (*SetVersionLockResponse) ProtoMessage() {}
 
 func (x *SetVersionLockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_objectlock_proto_msgTypes[6]
+	mi := &file_cairnpb_objectlock_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -457,7 +298,7 @@ func (x *SetVersionLockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetVersionLockResponse.ProtoReflect.Descriptor instead.
 func (*SetVersionLockResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_objectlock_proto_rawDescGZIP(), []int{6}
+	return file_cairnpb_objectlock_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SetVersionLockResponse) GetVersionId() string {
@@ -471,11 +312,7 @@ var File_cairnpb_objectlock_proto protoreflect.FileDescriptor
 
 const file_cairnpb_objectlock_proto_rawDesc = "" +
 	"\n" +
-	"\x18cairnpb/objectlock.proto\x12\bcairn.v1\x1a\x13cairnpb/types.proto\"\x93\x01\n" +
-	"\x16SetObjectLockConfigCmd\x12\x1c\n" +
-	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x12G\n" +
-	"\x11default_retention\x18\x03 \x01(\v2\x1a.cairn.v1.DefaultRetentionR\x10defaultRetention\"\x8d\x02\n" +
+	"\x18cairnpb/objectlock.proto\x12\bcairn.v1\"\x8d\x02\n" +
 	"\x11SetVersionLockCmd\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
@@ -489,12 +326,7 @@ const file_cairnpb_objectlock_proto_rawDesc = "" +
 	"\v_legal_hold\"T\n" +
 	"\tRetention\x12\x12\n" +
 	"\x04mode\x18\x01 \x01(\tR\x04mode\x123\n" +
-	"\x16retain_until_unix_nano\x18\x02 \x01(\x03R\x13retainUntilUnixNano\"\x9b\x01\n" +
-	"\x1aSetObjectLockConfigRequest\x12\x1c\n" +
-	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
-	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12G\n" +
-	"\x11default_retention\x18\x03 \x01(\v2\x1a.cairn.v1.DefaultRetentionR\x10defaultRetention\"\x1d\n" +
-	"\x1bSetObjectLockConfigResponse\"\x91\x02\n" +
+	"\x16retain_until_unix_nano\x18\x02 \x01(\x03R\x13retainUntilUnixNano\"\x91\x02\n" +
 	"\x15SetVersionLockRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
@@ -522,27 +354,21 @@ func file_cairnpb_objectlock_proto_rawDescGZIP() []byte {
 	return file_cairnpb_objectlock_proto_rawDescData
 }
 
-var file_cairnpb_objectlock_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_cairnpb_objectlock_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_cairnpb_objectlock_proto_goTypes = []any{
-	(*SetObjectLockConfigCmd)(nil),      // 0: cairn.v1.SetObjectLockConfigCmd
-	(*SetVersionLockCmd)(nil),           // 1: cairn.v1.SetVersionLockCmd
-	(*Retention)(nil),                   // 2: cairn.v1.Retention
-	(*SetObjectLockConfigRequest)(nil),  // 3: cairn.v1.SetObjectLockConfigRequest
-	(*SetObjectLockConfigResponse)(nil), // 4: cairn.v1.SetObjectLockConfigResponse
-	(*SetVersionLockRequest)(nil),       // 5: cairn.v1.SetVersionLockRequest
-	(*SetVersionLockResponse)(nil),      // 6: cairn.v1.SetVersionLockResponse
-	(*DefaultRetention)(nil),            // 7: cairn.v1.DefaultRetention
+	(*SetVersionLockCmd)(nil),      // 0: cairn.v1.SetVersionLockCmd
+	(*Retention)(nil),              // 1: cairn.v1.Retention
+	(*SetVersionLockRequest)(nil),  // 2: cairn.v1.SetVersionLockRequest
+	(*SetVersionLockResponse)(nil), // 3: cairn.v1.SetVersionLockResponse
 }
 var file_cairnpb_objectlock_proto_depIdxs = []int32{
-	7, // 0: cairn.v1.SetObjectLockConfigCmd.default_retention:type_name -> cairn.v1.DefaultRetention
-	2, // 1: cairn.v1.SetVersionLockCmd.retention:type_name -> cairn.v1.Retention
-	7, // 2: cairn.v1.SetObjectLockConfigRequest.default_retention:type_name -> cairn.v1.DefaultRetention
-	2, // 3: cairn.v1.SetVersionLockRequest.retention:type_name -> cairn.v1.Retention
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	1, // 0: cairn.v1.SetVersionLockCmd.retention:type_name -> cairn.v1.Retention
+	1, // 1: cairn.v1.SetVersionLockRequest.retention:type_name -> cairn.v1.Retention
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_objectlock_proto_init() }
@@ -550,16 +376,15 @@ func file_cairnpb_objectlock_proto_init() {
 	if File_cairnpb_objectlock_proto != nil {
 		return
 	}
-	file_cairnpb_types_proto_init()
-	file_cairnpb_objectlock_proto_msgTypes[1].OneofWrappers = []any{}
-	file_cairnpb_objectlock_proto_msgTypes[5].OneofWrappers = []any{}
+	file_cairnpb_objectlock_proto_msgTypes[0].OneofWrappers = []any{}
+	file_cairnpb_objectlock_proto_msgTypes[2].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_objectlock_proto_rawDesc), len(file_cairnpb_objectlock_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -93,67 +93,6 @@ func (x *SetObjectTagsCmd) GetTags() map[string]string {
 	return nil
 }
 
-// SetBucketTagsCmd replaces a bucket's tag set; empty tags remove it.
-type SetBucketTagsCmd struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Tags          map[string]string      `protobuf:"bytes,3,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetBucketTagsCmd) Reset() {
-	*x = SetBucketTagsCmd{}
-	mi := &file_cairnpb_tagging_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetBucketTagsCmd) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetBucketTagsCmd) ProtoMessage() {}
-
-func (x *SetBucketTagsCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tagging_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetBucketTagsCmd.ProtoReflect.Descriptor instead.
-func (*SetBucketTagsCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tagging_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *SetBucketTagsCmd) GetNamespace() string {
-	if x != nil {
-		return x.Namespace
-	}
-	return ""
-}
-
-func (x *SetBucketTagsCmd) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *SetBucketTagsCmd) GetTags() map[string]string {
-	if x != nil {
-		return x.Tags
-	}
-	return nil
-}
-
 type SetObjectTagsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
@@ -166,7 +105,7 @@ type SetObjectTagsRequest struct {
 
 func (x *SetObjectTagsRequest) Reset() {
 	*x = SetObjectTagsRequest{}
-	mi := &file_cairnpb_tagging_proto_msgTypes[2]
+	mi := &file_cairnpb_tagging_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -178,7 +117,7 @@ func (x *SetObjectTagsRequest) String() string {
 func (*SetObjectTagsRequest) ProtoMessage() {}
 
 func (x *SetObjectTagsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tagging_proto_msgTypes[2]
+	mi := &file_cairnpb_tagging_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -191,7 +130,7 @@ func (x *SetObjectTagsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetObjectTagsRequest.ProtoReflect.Descriptor instead.
 func (*SetObjectTagsRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tagging_proto_rawDescGZIP(), []int{2}
+	return file_cairnpb_tagging_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *SetObjectTagsRequest) GetNamespace() string {
@@ -230,7 +169,7 @@ type SetObjectTagsResponse struct {
 
 func (x *SetObjectTagsResponse) Reset() {
 	*x = SetObjectTagsResponse{}
-	mi := &file_cairnpb_tagging_proto_msgTypes[3]
+	mi := &file_cairnpb_tagging_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -242,7 +181,7 @@ func (x *SetObjectTagsResponse) String() string {
 func (*SetObjectTagsResponse) ProtoMessage() {}
 
 func (x *SetObjectTagsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tagging_proto_msgTypes[3]
+	mi := &file_cairnpb_tagging_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -255,103 +194,7 @@ func (x *SetObjectTagsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetObjectTagsResponse.ProtoReflect.Descriptor instead.
 func (*SetObjectTagsResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tagging_proto_rawDescGZIP(), []int{3}
-}
-
-type SetBucketTagsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Bucket        string                 `protobuf:"bytes,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
-	Tags          map[string]string      `protobuf:"bytes,3,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetBucketTagsRequest) Reset() {
-	*x = SetBucketTagsRequest{}
-	mi := &file_cairnpb_tagging_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetBucketTagsRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetBucketTagsRequest) ProtoMessage() {}
-
-func (x *SetBucketTagsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tagging_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetBucketTagsRequest.ProtoReflect.Descriptor instead.
-func (*SetBucketTagsRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tagging_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *SetBucketTagsRequest) GetNamespace() string {
-	if x != nil {
-		return x.Namespace
-	}
-	return ""
-}
-
-func (x *SetBucketTagsRequest) GetBucket() string {
-	if x != nil {
-		return x.Bucket
-	}
-	return ""
-}
-
-func (x *SetBucketTagsRequest) GetTags() map[string]string {
-	if x != nil {
-		return x.Tags
-	}
-	return nil
-}
-
-type SetBucketTagsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetBucketTagsResponse) Reset() {
-	*x = SetBucketTagsResponse{}
-	mi := &file_cairnpb_tagging_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetBucketTagsResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetBucketTagsResponse) ProtoMessage() {}
-
-func (x *SetBucketTagsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_tagging_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetBucketTagsResponse.ProtoReflect.Descriptor instead.
-func (*SetBucketTagsResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_tagging_proto_rawDescGZIP(), []int{5}
+	return file_cairnpb_tagging_proto_rawDescGZIP(), []int{2}
 }
 
 var File_cairnpb_tagging_proto protoreflect.FileDescriptor
@@ -366,13 +209,6 @@ const file_cairnpb_tagging_proto_rawDesc = "" +
 	"\x04tags\x18\x04 \x03(\v2$.cairn.v1.SetObjectTagsCmd.TagsEntryR\x04tags\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb7\x01\n" +
-	"\x10SetBucketTagsCmd\x12\x1c\n" +
-	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
-	"\x04tags\x18\x03 \x03(\v2$.cairn.v1.SetBucketTagsCmd.TagsEntryR\x04tags\x1a7\n" +
-	"\tTagsEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd5\x01\n" +
 	"\x14SetObjectTagsRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
@@ -382,15 +218,7 @@ const file_cairnpb_tagging_proto_rawDesc = "" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x17\n" +
-	"\x15SetObjectTagsResponse\"\xc3\x01\n" +
-	"\x14SetBucketTagsRequest\x12\x1c\n" +
-	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
-	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12<\n" +
-	"\x04tags\x18\x03 \x03(\v2(.cairn.v1.SetBucketTagsRequest.TagsEntryR\x04tags\x1a7\n" +
-	"\tTagsEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x17\n" +
-	"\x15SetBucketTagsResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
+	"\x15SetObjectTagsResponseB,Z*github.com/cairn-store/cairn/proto/cairnpbb\x06proto3"
 
 var (
 	file_cairnpb_tagging_proto_rawDescOnce sync.Once
@@ -404,29 +232,22 @@ func file_cairnpb_tagging_proto_rawDescGZIP() []byte {
 	return file_cairnpb_tagging_proto_rawDescData
 }
 
-var file_cairnpb_tagging_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_cairnpb_tagging_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_cairnpb_tagging_proto_goTypes = []any{
 	(*SetObjectTagsCmd)(nil),      // 0: cairn.v1.SetObjectTagsCmd
-	(*SetBucketTagsCmd)(nil),      // 1: cairn.v1.SetBucketTagsCmd
-	(*SetObjectTagsRequest)(nil),  // 2: cairn.v1.SetObjectTagsRequest
-	(*SetObjectTagsResponse)(nil), // 3: cairn.v1.SetObjectTagsResponse
-	(*SetBucketTagsRequest)(nil),  // 4: cairn.v1.SetBucketTagsRequest
-	(*SetBucketTagsResponse)(nil), // 5: cairn.v1.SetBucketTagsResponse
-	nil,                           // 6: cairn.v1.SetObjectTagsCmd.TagsEntry
-	nil,                           // 7: cairn.v1.SetBucketTagsCmd.TagsEntry
-	nil,                           // 8: cairn.v1.SetObjectTagsRequest.TagsEntry
-	nil,                           // 9: cairn.v1.SetBucketTagsRequest.TagsEntry
+	(*SetObjectTagsRequest)(nil),  // 1: cairn.v1.SetObjectTagsRequest
+	(*SetObjectTagsResponse)(nil), // 2: cairn.v1.SetObjectTagsResponse
+	nil,                           // 3: cairn.v1.SetObjectTagsCmd.TagsEntry
+	nil,                           // 4: cairn.v1.SetObjectTagsRequest.TagsEntry
 }
 var file_cairnpb_tagging_proto_depIdxs = []int32{
-	6, // 0: cairn.v1.SetObjectTagsCmd.tags:type_name -> cairn.v1.SetObjectTagsCmd.TagsEntry
-	7, // 1: cairn.v1.SetBucketTagsCmd.tags:type_name -> cairn.v1.SetBucketTagsCmd.TagsEntry
-	8, // 2: cairn.v1.SetObjectTagsRequest.tags:type_name -> cairn.v1.SetObjectTagsRequest.TagsEntry
-	9, // 3: cairn.v1.SetBucketTagsRequest.tags:type_name -> cairn.v1.SetBucketTagsRequest.TagsEntry
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	3, // 0: cairn.v1.SetObjectTagsCmd.tags:type_name -> cairn.v1.SetObjectTagsCmd.TagsEntry
+	4, // 1: cairn.v1.SetObjectTagsRequest.tags:type_name -> cairn.v1.SetObjectTagsRequest.TagsEntry
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_tagging_proto_init() }
@@ -440,7 +261,7 @@ func file_cairnpb_tagging_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_tagging_proto_rawDesc), len(file_cairnpb_tagging_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

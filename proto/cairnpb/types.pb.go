@@ -104,8 +104,11 @@ type Bucket struct {
 	Policy string `protobuf:"bytes,70,opt,name=policy,proto3" json:"policy,omitempty"`
 	// public_access_block is the bucket's public access block; unset: none.
 	PublicAccessBlock *PublicAccessBlock `protobuf:"bytes,71,opt,name=public_access_block,json=publicAccessBlock,proto3" json:"public_access_block,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// metadata is the bucket's user metadata (the native API's bucket
+	// metadata, UpdateBucket); empty when it has none.
+	Metadata      map[string]string `protobuf:"bytes,85,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Bucket) Reset() {
@@ -225,6 +228,13 @@ func (x *Bucket) GetPolicy() string {
 func (x *Bucket) GetPublicAccessBlock() *PublicAccessBlock {
 	if x != nil {
 		return x.PublicAccessBlock
+	}
+	return nil
+}
+
+func (x *Bucket) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
 	}
 	return nil
 }
@@ -1228,7 +1238,7 @@ var File_cairnpb_types_proto protoreflect.FileDescriptor
 
 const file_cairnpb_types_proto_rawDesc = "" +
 	"\n" +
-	"\x13cairnpb/types.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\"\xe2\x04\n" +
+	"\x13cairnpb/types.proto\x12\bcairn.v1\x1a\x12cairnpb/cors.proto\x1a\x17cairnpb/lifecycle.proto\x1a\x1acairnpb/bucketpolicy.proto\"\xdb\x05\n" +
 	"\x06Bucket\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x0e\n" +
@@ -1244,8 +1254,12 @@ const file_cairnpb_types_proto_rawDesc = "" +
 	"\x13object_lock_enabled\x18( \x01(\bR\x11objectLockEnabled\x12G\n" +
 	"\x11default_retention\x18) \x01(\v2\x1a.cairn.v1.DefaultRetentionR\x10defaultRetention\x12\x16\n" +
 	"\x06policy\x18F \x01(\tR\x06policy\x12K\n" +
-	"\x13public_access_block\x18G \x01(\v2\x1b.cairn.v1.PublicAccessBlockR\x11publicAccessBlock\x1a7\n" +
+	"\x13public_access_block\x18G \x01(\v2\x1b.cairn.v1.PublicAccessBlockR\x11publicAccessBlock\x12:\n" +
+	"\bmetadata\x18U \x03(\v2\x1e.cairn.v1.Bucket.MetadataEntryR\bmetadata\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"P\n" +
 	"\x10DefaultRetention\x12\x12\n" +
@@ -1380,7 +1394,7 @@ func file_cairnpb_types_proto_rawDescGZIP() []byte {
 }
 
 var file_cairnpb_types_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cairnpb_types_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_cairnpb_types_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_cairnpb_types_proto_goTypes = []any{
 	(NodeState)(0),            // 0: cairn.v1.NodeState
 	(*Bucket)(nil),            // 1: cairn.v1.Bucket
@@ -1395,40 +1409,42 @@ var file_cairnpb_types_proto_goTypes = []any{
 	(*MetaMember)(nil),        // 10: cairn.v1.MetaMember
 	(*GCEntry)(nil),           // 11: cairn.v1.GCEntry
 	nil,                       // 12: cairn.v1.Bucket.TagsEntry
-	nil,                       // 13: cairn.v1.ObjectVersion.UserMetadataEntry
-	nil,                       // 14: cairn.v1.ObjectVersion.HeadersEntry
-	nil,                       // 15: cairn.v1.ObjectVersion.ChecksumsEntry
-	nil,                       // 16: cairn.v1.ObjectVersion.TagsEntry
-	nil,                       // 17: cairn.v1.PartInfo.ChecksumsEntry
-	(*BucketCors)(nil),        // 18: cairn.v1.BucketCors
-	(*BucketLifecycle)(nil),   // 19: cairn.v1.BucketLifecycle
-	(*PublicAccessBlock)(nil), // 20: cairn.v1.PublicAccessBlock
+	nil,                       // 13: cairn.v1.Bucket.MetadataEntry
+	nil,                       // 14: cairn.v1.ObjectVersion.UserMetadataEntry
+	nil,                       // 15: cairn.v1.ObjectVersion.HeadersEntry
+	nil,                       // 16: cairn.v1.ObjectVersion.ChecksumsEntry
+	nil,                       // 17: cairn.v1.ObjectVersion.TagsEntry
+	nil,                       // 18: cairn.v1.PartInfo.ChecksumsEntry
+	(*BucketCors)(nil),        // 19: cairn.v1.BucketCors
+	(*BucketLifecycle)(nil),   // 20: cairn.v1.BucketLifecycle
+	(*PublicAccessBlock)(nil), // 21: cairn.v1.PublicAccessBlock
 }
 var file_cairnpb_types_proto_depIdxs = []int32{
 	12, // 0: cairn.v1.Bucket.tags:type_name -> cairn.v1.Bucket.TagsEntry
-	18, // 1: cairn.v1.Bucket.cors:type_name -> cairn.v1.BucketCors
-	19, // 2: cairn.v1.Bucket.lifecycle:type_name -> cairn.v1.BucketLifecycle
+	19, // 1: cairn.v1.Bucket.cors:type_name -> cairn.v1.BucketCors
+	20, // 2: cairn.v1.Bucket.lifecycle:type_name -> cairn.v1.BucketLifecycle
 	2,  // 3: cairn.v1.Bucket.default_retention:type_name -> cairn.v1.DefaultRetention
-	20, // 4: cairn.v1.Bucket.public_access_block:type_name -> cairn.v1.PublicAccessBlock
-	13, // 5: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
-	4,  // 6: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
-	5,  // 7: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
-	14, // 8: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
-	15, // 9: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
-	7,  // 10: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
-	8,  // 11: cairn.v1.ObjectVersion.encryption:type_name -> cairn.v1.Encryption
-	16, // 12: cairn.v1.ObjectVersion.tags:type_name -> cairn.v1.ObjectVersion.TagsEntry
-	3,  // 13: cairn.v1.ObjectVersion.lock:type_name -> cairn.v1.ObjectLock
-	4,  // 14: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
-	5,  // 15: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
-	17, // 16: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
-	8,  // 17: cairn.v1.PartInfo.encryption:type_name -> cairn.v1.Encryption
-	0,  // 18: cairn.v1.DataNode.state:type_name -> cairn.v1.NodeState
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	21, // 4: cairn.v1.Bucket.public_access_block:type_name -> cairn.v1.PublicAccessBlock
+	13, // 5: cairn.v1.Bucket.metadata:type_name -> cairn.v1.Bucket.MetadataEntry
+	14, // 6: cairn.v1.ObjectVersion.user_metadata:type_name -> cairn.v1.ObjectVersion.UserMetadataEntry
+	4,  // 7: cairn.v1.ObjectVersion.scheme:type_name -> cairn.v1.ErasureScheme
+	5,  // 8: cairn.v1.ObjectVersion.shards:type_name -> cairn.v1.ShardLocation
+	15, // 9: cairn.v1.ObjectVersion.headers:type_name -> cairn.v1.ObjectVersion.HeadersEntry
+	16, // 10: cairn.v1.ObjectVersion.checksums:type_name -> cairn.v1.ObjectVersion.ChecksumsEntry
+	7,  // 11: cairn.v1.ObjectVersion.parts:type_name -> cairn.v1.PartInfo
+	8,  // 12: cairn.v1.ObjectVersion.encryption:type_name -> cairn.v1.Encryption
+	17, // 13: cairn.v1.ObjectVersion.tags:type_name -> cairn.v1.ObjectVersion.TagsEntry
+	3,  // 14: cairn.v1.ObjectVersion.lock:type_name -> cairn.v1.ObjectLock
+	4,  // 15: cairn.v1.PartInfo.scheme:type_name -> cairn.v1.ErasureScheme
+	5,  // 16: cairn.v1.PartInfo.shards:type_name -> cairn.v1.ShardLocation
+	18, // 17: cairn.v1.PartInfo.checksums:type_name -> cairn.v1.PartInfo.ChecksumsEntry
+	8,  // 18: cairn.v1.PartInfo.encryption:type_name -> cairn.v1.Encryption
+	0,  // 19: cairn.v1.DataNode.state:type_name -> cairn.v1.NodeState
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_cairnpb_types_proto_init() }
@@ -1445,7 +1461,7 @@ func file_cairnpb_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_types_proto_rawDesc), len(file_cairnpb_types_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -21,68 +21,6 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// SetBucketVersioningCmd sets a bucket's versioning status: "Enabled" or
-// "Suspended". A bucket never goes back to unversioned.
-type SetBucketVersioningCmd struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Status        string                 `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetBucketVersioningCmd) Reset() {
-	*x = SetBucketVersioningCmd{}
-	mi := &file_cairnpb_versioning_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetBucketVersioningCmd) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetBucketVersioningCmd) ProtoMessage() {}
-
-func (x *SetBucketVersioningCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_versioning_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetBucketVersioningCmd.ProtoReflect.Descriptor instead.
-func (*SetBucketVersioningCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *SetBucketVersioningCmd) GetNamespace() string {
-	if x != nil {
-		return x.Namespace
-	}
-	return ""
-}
-
-func (x *SetBucketVersioningCmd) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *SetBucketVersioningCmd) GetStatus() string {
-	if x != nil {
-		return x.Status
-	}
-	return ""
-}
-
 // DeleteVersionCmd deletes in a bucket that has versioning configured.
 // Without version_id it is S3's simple DELETE: the current version becomes
 // noncurrent under a new delete marker, named marker_version_id when
@@ -113,7 +51,7 @@ type DeleteVersionCmd struct {
 
 func (x *DeleteVersionCmd) Reset() {
 	*x = DeleteVersionCmd{}
-	mi := &file_cairnpb_versioning_proto_msgTypes[1]
+	mi := &file_cairnpb_versioning_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -125,7 +63,7 @@ func (x *DeleteVersionCmd) String() string {
 func (*DeleteVersionCmd) ProtoMessage() {}
 
 func (x *DeleteVersionCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_versioning_proto_msgTypes[1]
+	mi := &file_cairnpb_versioning_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -138,7 +76,7 @@ func (x *DeleteVersionCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVersionCmd.ProtoReflect.Descriptor instead.
 func (*DeleteVersionCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{1}
+	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *DeleteVersionCmd) GetNamespace() string {
@@ -204,7 +142,7 @@ type SetVersionTagsCmd struct {
 
 func (x *SetVersionTagsCmd) Reset() {
 	*x = SetVersionTagsCmd{}
-	mi := &file_cairnpb_versioning_proto_msgTypes[2]
+	mi := &file_cairnpb_versioning_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -216,7 +154,7 @@ func (x *SetVersionTagsCmd) String() string {
 func (*SetVersionTagsCmd) ProtoMessage() {}
 
 func (x *SetVersionTagsCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_versioning_proto_msgTypes[2]
+	mi := &file_cairnpb_versioning_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -229,7 +167,7 @@ func (x *SetVersionTagsCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetVersionTagsCmd.ProtoReflect.Descriptor instead.
 func (*SetVersionTagsCmd) Descriptor() ([]byte, []int) {
-	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{2}
+	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *SetVersionTagsCmd) GetNamespace() string {
@@ -267,102 +205,6 @@ func (x *SetVersionTagsCmd) GetTags() map[string]string {
 	return nil
 }
 
-type SetBucketVersioningRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Bucket        string                 `protobuf:"bytes,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
-	Status        string                 `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetBucketVersioningRequest) Reset() {
-	*x = SetBucketVersioningRequest{}
-	mi := &file_cairnpb_versioning_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetBucketVersioningRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetBucketVersioningRequest) ProtoMessage() {}
-
-func (x *SetBucketVersioningRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_versioning_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetBucketVersioningRequest.ProtoReflect.Descriptor instead.
-func (*SetBucketVersioningRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *SetBucketVersioningRequest) GetNamespace() string {
-	if x != nil {
-		return x.Namespace
-	}
-	return ""
-}
-
-func (x *SetBucketVersioningRequest) GetBucket() string {
-	if x != nil {
-		return x.Bucket
-	}
-	return ""
-}
-
-func (x *SetBucketVersioningRequest) GetStatus() string {
-	if x != nil {
-		return x.Status
-	}
-	return ""
-}
-
-type SetBucketVersioningResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetBucketVersioningResponse) Reset() {
-	*x = SetBucketVersioningResponse{}
-	mi := &file_cairnpb_versioning_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetBucketVersioningResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetBucketVersioningResponse) ProtoMessage() {}
-
-func (x *SetBucketVersioningResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_versioning_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetBucketVersioningResponse.ProtoReflect.Descriptor instead.
-func (*SetBucketVersioningResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{4}
-}
-
 // CommitVersionRequest is CommitObjectRequest whose answer carries the
 // version's S3 id.
 type CommitVersionRequest struct {
@@ -377,7 +219,7 @@ type CommitVersionRequest struct {
 
 func (x *CommitVersionRequest) Reset() {
 	*x = CommitVersionRequest{}
-	mi := &file_cairnpb_versioning_proto_msgTypes[5]
+	mi := &file_cairnpb_versioning_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -389,7 +231,7 @@ func (x *CommitVersionRequest) String() string {
 func (*CommitVersionRequest) ProtoMessage() {}
 
 func (x *CommitVersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_versioning_proto_msgTypes[5]
+	mi := &file_cairnpb_versioning_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -402,7 +244,7 @@ func (x *CommitVersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitVersionRequest.ProtoReflect.Descriptor instead.
 func (*CommitVersionRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{5}
+	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CommitVersionRequest) GetNamespace() string {
@@ -442,7 +284,7 @@ type CommitVersionResponse struct {
 
 func (x *CommitVersionResponse) Reset() {
 	*x = CommitVersionResponse{}
-	mi := &file_cairnpb_versioning_proto_msgTypes[6]
+	mi := &file_cairnpb_versioning_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -454,7 +296,7 @@ func (x *CommitVersionResponse) String() string {
 func (*CommitVersionResponse) ProtoMessage() {}
 
 func (x *CommitVersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_versioning_proto_msgTypes[6]
+	mi := &file_cairnpb_versioning_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -467,7 +309,7 @@ func (x *CommitVersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitVersionResponse.ProtoReflect.Descriptor instead.
 func (*CommitVersionResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{6}
+	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CommitVersionResponse) GetVersionId() string {
@@ -491,7 +333,7 @@ type GetObjectVersionRequest struct {
 
 func (x *GetObjectVersionRequest) Reset() {
 	*x = GetObjectVersionRequest{}
-	mi := &file_cairnpb_versioning_proto_msgTypes[7]
+	mi := &file_cairnpb_versioning_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -503,7 +345,7 @@ func (x *GetObjectVersionRequest) String() string {
 func (*GetObjectVersionRequest) ProtoMessage() {}
 
 func (x *GetObjectVersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_versioning_proto_msgTypes[7]
+	mi := &file_cairnpb_versioning_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -516,7 +358,7 @@ func (x *GetObjectVersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetObjectVersionRequest.ProtoReflect.Descriptor instead.
 func (*GetObjectVersionRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{7}
+	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetObjectVersionRequest) GetNamespace() string {
@@ -557,7 +399,7 @@ type GetObjectVersionResponse struct {
 
 func (x *GetObjectVersionResponse) Reset() {
 	*x = GetObjectVersionResponse{}
-	mi := &file_cairnpb_versioning_proto_msgTypes[8]
+	mi := &file_cairnpb_versioning_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -569,7 +411,7 @@ func (x *GetObjectVersionResponse) String() string {
 func (*GetObjectVersionResponse) ProtoMessage() {}
 
 func (x *GetObjectVersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_versioning_proto_msgTypes[8]
+	mi := &file_cairnpb_versioning_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -582,7 +424,7 @@ func (x *GetObjectVersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetObjectVersionResponse.ProtoReflect.Descriptor instead.
 func (*GetObjectVersionResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{8}
+	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetObjectVersionResponse) GetVersion() *ObjectVersion {
@@ -613,7 +455,7 @@ type DeleteVersionRequest struct {
 
 func (x *DeleteVersionRequest) Reset() {
 	*x = DeleteVersionRequest{}
-	mi := &file_cairnpb_versioning_proto_msgTypes[9]
+	mi := &file_cairnpb_versioning_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -625,7 +467,7 @@ func (x *DeleteVersionRequest) String() string {
 func (*DeleteVersionRequest) ProtoMessage() {}
 
 func (x *DeleteVersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_versioning_proto_msgTypes[9]
+	mi := &file_cairnpb_versioning_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -638,7 +480,7 @@ func (x *DeleteVersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVersionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteVersionRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{9}
+	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DeleteVersionRequest) GetNamespace() string {
@@ -693,7 +535,7 @@ type DeleteVersionResponse struct {
 
 func (x *DeleteVersionResponse) Reset() {
 	*x = DeleteVersionResponse{}
-	mi := &file_cairnpb_versioning_proto_msgTypes[10]
+	mi := &file_cairnpb_versioning_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -705,7 +547,7 @@ func (x *DeleteVersionResponse) String() string {
 func (*DeleteVersionResponse) ProtoMessage() {}
 
 func (x *DeleteVersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_versioning_proto_msgTypes[10]
+	mi := &file_cairnpb_versioning_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -718,7 +560,7 @@ func (x *DeleteVersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVersionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteVersionResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{10}
+	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeleteVersionResponse) GetVersionId() string {
@@ -748,7 +590,7 @@ type SetVersionTagsRequest struct {
 
 func (x *SetVersionTagsRequest) Reset() {
 	*x = SetVersionTagsRequest{}
-	mi := &file_cairnpb_versioning_proto_msgTypes[11]
+	mi := &file_cairnpb_versioning_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -760,7 +602,7 @@ func (x *SetVersionTagsRequest) String() string {
 func (*SetVersionTagsRequest) ProtoMessage() {}
 
 func (x *SetVersionTagsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_versioning_proto_msgTypes[11]
+	mi := &file_cairnpb_versioning_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -773,7 +615,7 @@ func (x *SetVersionTagsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetVersionTagsRequest.ProtoReflect.Descriptor instead.
 func (*SetVersionTagsRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{11}
+	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SetVersionTagsRequest) GetNamespace() string {
@@ -819,7 +661,7 @@ type SetVersionTagsResponse struct {
 
 func (x *SetVersionTagsResponse) Reset() {
 	*x = SetVersionTagsResponse{}
-	mi := &file_cairnpb_versioning_proto_msgTypes[12]
+	mi := &file_cairnpb_versioning_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -831,7 +673,7 @@ func (x *SetVersionTagsResponse) String() string {
 func (*SetVersionTagsResponse) ProtoMessage() {}
 
 func (x *SetVersionTagsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_versioning_proto_msgTypes[12]
+	mi := &file_cairnpb_versioning_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -844,7 +686,7 @@ func (x *SetVersionTagsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetVersionTagsResponse.ProtoReflect.Descriptor instead.
 func (*SetVersionTagsResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{12}
+	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{9}
 }
 
 // ListObjectVersionsRequest lists every version and delete marker of a
@@ -866,7 +708,7 @@ type ListObjectVersionsRequest struct {
 
 func (x *ListObjectVersionsRequest) Reset() {
 	*x = ListObjectVersionsRequest{}
-	mi := &file_cairnpb_versioning_proto_msgTypes[13]
+	mi := &file_cairnpb_versioning_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -878,7 +720,7 @@ func (x *ListObjectVersionsRequest) String() string {
 func (*ListObjectVersionsRequest) ProtoMessage() {}
 
 func (x *ListObjectVersionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_versioning_proto_msgTypes[13]
+	mi := &file_cairnpb_versioning_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -891,7 +733,7 @@ func (x *ListObjectVersionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListObjectVersionsRequest.ProtoReflect.Descriptor instead.
 func (*ListObjectVersionsRequest) Descriptor() ([]byte, []int) {
-	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{13}
+	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListObjectVersionsRequest) GetNamespace() string {
@@ -960,7 +802,7 @@ type VersionSummary struct {
 
 func (x *VersionSummary) Reset() {
 	*x = VersionSummary{}
-	mi := &file_cairnpb_versioning_proto_msgTypes[14]
+	mi := &file_cairnpb_versioning_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +814,7 @@ func (x *VersionSummary) String() string {
 func (*VersionSummary) ProtoMessage() {}
 
 func (x *VersionSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_versioning_proto_msgTypes[14]
+	mi := &file_cairnpb_versioning_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +827,7 @@ func (x *VersionSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionSummary.ProtoReflect.Descriptor instead.
 func (*VersionSummary) Descriptor() ([]byte, []int) {
-	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{14}
+	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *VersionSummary) GetKey() string {
@@ -1064,7 +906,7 @@ type ListObjectVersionsResponse struct {
 
 func (x *ListObjectVersionsResponse) Reset() {
 	*x = ListObjectVersionsResponse{}
-	mi := &file_cairnpb_versioning_proto_msgTypes[15]
+	mi := &file_cairnpb_versioning_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +918,7 @@ func (x *ListObjectVersionsResponse) String() string {
 func (*ListObjectVersionsResponse) ProtoMessage() {}
 
 func (x *ListObjectVersionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairnpb_versioning_proto_msgTypes[15]
+	mi := &file_cairnpb_versioning_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +931,7 @@ func (x *ListObjectVersionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListObjectVersionsResponse.ProtoReflect.Descriptor instead.
 func (*ListObjectVersionsResponse) Descriptor() ([]byte, []int) {
-	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{15}
+	return file_cairnpb_versioning_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListObjectVersionsResponse) GetVersions() []*VersionSummary {
@@ -1131,11 +973,7 @@ var File_cairnpb_versioning_proto protoreflect.FileDescriptor
 
 const file_cairnpb_versioning_proto_rawDesc = "" +
 	"\n" +
-	"\x18cairnpb/versioning.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x13cairnpb/types.proto\"b\n" +
-	"\x16SetBucketVersioningCmd\x12\x1c\n" +
-	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
-	"\x06status\x18\x03 \x01(\tR\x06status\"\x8a\x02\n" +
+	"\x18cairnpb/versioning.proto\x12\bcairn.v1\x1a\x17cairnpb/condition.proto\x1a\x13cairnpb/types.proto\"\x8a\x02\n" +
 	"\x10DeleteVersionCmd\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
@@ -1154,12 +992,7 @@ const file_cairnpb_versioning_proto_rawDesc = "" +
 	"\x04tags\x18\x05 \x03(\v2%.cairn.v1.SetVersionTagsCmd.TagsEntryR\x04tags\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"j\n" +
-	"\x1aSetBucketVersioningRequest\x12\x1c\n" +
-	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
-	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x16\n" +
-	"\x06status\x18\x03 \x01(\tR\x06status\"\x1d\n" +
-	"\x1bSetBucketVersioningResponse\"\xb7\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb7\x01\n" +
 	"\x14CommitVersionRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x121\n" +
@@ -1242,40 +1075,37 @@ func file_cairnpb_versioning_proto_rawDescGZIP() []byte {
 	return file_cairnpb_versioning_proto_rawDescData
 }
 
-var file_cairnpb_versioning_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_cairnpb_versioning_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_cairnpb_versioning_proto_goTypes = []any{
-	(*SetBucketVersioningCmd)(nil),      // 0: cairn.v1.SetBucketVersioningCmd
-	(*DeleteVersionCmd)(nil),            // 1: cairn.v1.DeleteVersionCmd
-	(*SetVersionTagsCmd)(nil),           // 2: cairn.v1.SetVersionTagsCmd
-	(*SetBucketVersioningRequest)(nil),  // 3: cairn.v1.SetBucketVersioningRequest
-	(*SetBucketVersioningResponse)(nil), // 4: cairn.v1.SetBucketVersioningResponse
-	(*CommitVersionRequest)(nil),        // 5: cairn.v1.CommitVersionRequest
-	(*CommitVersionResponse)(nil),       // 6: cairn.v1.CommitVersionResponse
-	(*GetObjectVersionRequest)(nil),     // 7: cairn.v1.GetObjectVersionRequest
-	(*GetObjectVersionResponse)(nil),    // 8: cairn.v1.GetObjectVersionResponse
-	(*DeleteVersionRequest)(nil),        // 9: cairn.v1.DeleteVersionRequest
-	(*DeleteVersionResponse)(nil),       // 10: cairn.v1.DeleteVersionResponse
-	(*SetVersionTagsRequest)(nil),       // 11: cairn.v1.SetVersionTagsRequest
-	(*SetVersionTagsResponse)(nil),      // 12: cairn.v1.SetVersionTagsResponse
-	(*ListObjectVersionsRequest)(nil),   // 13: cairn.v1.ListObjectVersionsRequest
-	(*VersionSummary)(nil),              // 14: cairn.v1.VersionSummary
-	(*ListObjectVersionsResponse)(nil),  // 15: cairn.v1.ListObjectVersionsResponse
-	nil,                                 // 16: cairn.v1.SetVersionTagsCmd.TagsEntry
-	nil,                                 // 17: cairn.v1.SetVersionTagsRequest.TagsEntry
-	nil,                                 // 18: cairn.v1.VersionSummary.ChecksumsEntry
-	(*WriteCondition)(nil),              // 19: cairn.v1.WriteCondition
-	(*ObjectVersion)(nil),               // 20: cairn.v1.ObjectVersion
+	(*DeleteVersionCmd)(nil),           // 0: cairn.v1.DeleteVersionCmd
+	(*SetVersionTagsCmd)(nil),          // 1: cairn.v1.SetVersionTagsCmd
+	(*CommitVersionRequest)(nil),       // 2: cairn.v1.CommitVersionRequest
+	(*CommitVersionResponse)(nil),      // 3: cairn.v1.CommitVersionResponse
+	(*GetObjectVersionRequest)(nil),    // 4: cairn.v1.GetObjectVersionRequest
+	(*GetObjectVersionResponse)(nil),   // 5: cairn.v1.GetObjectVersionResponse
+	(*DeleteVersionRequest)(nil),       // 6: cairn.v1.DeleteVersionRequest
+	(*DeleteVersionResponse)(nil),      // 7: cairn.v1.DeleteVersionResponse
+	(*SetVersionTagsRequest)(nil),      // 8: cairn.v1.SetVersionTagsRequest
+	(*SetVersionTagsResponse)(nil),     // 9: cairn.v1.SetVersionTagsResponse
+	(*ListObjectVersionsRequest)(nil),  // 10: cairn.v1.ListObjectVersionsRequest
+	(*VersionSummary)(nil),             // 11: cairn.v1.VersionSummary
+	(*ListObjectVersionsResponse)(nil), // 12: cairn.v1.ListObjectVersionsResponse
+	nil,                                // 13: cairn.v1.SetVersionTagsCmd.TagsEntry
+	nil,                                // 14: cairn.v1.SetVersionTagsRequest.TagsEntry
+	nil,                                // 15: cairn.v1.VersionSummary.ChecksumsEntry
+	(*WriteCondition)(nil),             // 16: cairn.v1.WriteCondition
+	(*ObjectVersion)(nil),              // 17: cairn.v1.ObjectVersion
 }
 var file_cairnpb_versioning_proto_depIdxs = []int32{
-	19, // 0: cairn.v1.DeleteVersionCmd.condition:type_name -> cairn.v1.WriteCondition
-	16, // 1: cairn.v1.SetVersionTagsCmd.tags:type_name -> cairn.v1.SetVersionTagsCmd.TagsEntry
-	20, // 2: cairn.v1.CommitVersionRequest.version:type_name -> cairn.v1.ObjectVersion
-	19, // 3: cairn.v1.CommitVersionRequest.condition:type_name -> cairn.v1.WriteCondition
-	20, // 4: cairn.v1.GetObjectVersionResponse.version:type_name -> cairn.v1.ObjectVersion
-	19, // 5: cairn.v1.DeleteVersionRequest.condition:type_name -> cairn.v1.WriteCondition
-	17, // 6: cairn.v1.SetVersionTagsRequest.tags:type_name -> cairn.v1.SetVersionTagsRequest.TagsEntry
-	18, // 7: cairn.v1.VersionSummary.checksums:type_name -> cairn.v1.VersionSummary.ChecksumsEntry
-	14, // 8: cairn.v1.ListObjectVersionsResponse.versions:type_name -> cairn.v1.VersionSummary
+	16, // 0: cairn.v1.DeleteVersionCmd.condition:type_name -> cairn.v1.WriteCondition
+	13, // 1: cairn.v1.SetVersionTagsCmd.tags:type_name -> cairn.v1.SetVersionTagsCmd.TagsEntry
+	17, // 2: cairn.v1.CommitVersionRequest.version:type_name -> cairn.v1.ObjectVersion
+	16, // 3: cairn.v1.CommitVersionRequest.condition:type_name -> cairn.v1.WriteCondition
+	17, // 4: cairn.v1.GetObjectVersionResponse.version:type_name -> cairn.v1.ObjectVersion
+	16, // 5: cairn.v1.DeleteVersionRequest.condition:type_name -> cairn.v1.WriteCondition
+	14, // 6: cairn.v1.SetVersionTagsRequest.tags:type_name -> cairn.v1.SetVersionTagsRequest.TagsEntry
+	15, // 7: cairn.v1.VersionSummary.checksums:type_name -> cairn.v1.VersionSummary.ChecksumsEntry
+	11, // 8: cairn.v1.ListObjectVersionsResponse.versions:type_name -> cairn.v1.VersionSummary
 	9,  // [9:9] is the sub-list for method output_type
 	9,  // [9:9] is the sub-list for method input_type
 	9,  // [9:9] is the sub-list for extension type_name
@@ -1296,7 +1126,7 @@ func file_cairnpb_versioning_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairnpb_versioning_proto_rawDesc), len(file_cairnpb_versioning_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

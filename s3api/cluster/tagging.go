@@ -22,19 +22,3 @@ func (m *Meta) SetObjectTags(ctx context.Context, ns, bucket, key string, tags m
 	})
 	return err
 }
-
-func (m *Meta) SetBucketTags(ctx context.Context, ns, bucket string, tags map[string]string) error {
-	_, err := metaclient.Meta(ctx, m.client, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.SetBucketTagsResponse, error) {
-		return c.SetBucketTags(ctx, &cairnpb.SetBucketTagsRequest{Namespace: ns, Bucket: bucket, Tags: tags})
-	})
-	return err
-}
-
-// SetBucketCors replaces a bucket's CORS configuration (nil or no rules:
-// removes it).
-func (m *Meta) SetBucketCors(ctx context.Context, ns, bucket string, cors *cairnpb.BucketCors) error {
-	_, err := metaclient.Meta(ctx, m.client, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.SetBucketCorsResponse, error) {
-		return c.SetBucketCors(ctx, &cairnpb.SetBucketCorsRequest{Namespace: ns, Bucket: bucket, Cors: cors})
-	})
-	return err
-}

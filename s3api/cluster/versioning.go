@@ -7,13 +7,6 @@ import (
 	"github.com/cairn-store/cairn/proto/cairnpb"
 )
 
-func (m *Meta) SetBucketVersioning(ctx context.Context, ns, bucket, status string) error {
-	_, err := metaclient.Meta(ctx, m.client, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.SetBucketVersioningResponse, error) {
-		return c.SetBucketVersioning(ctx, &cairnpb.SetBucketVersioningRequest{Namespace: ns, Bucket: bucket, Status: status})
-	})
-	return err
-}
-
 // CommitVersion commits v (under cond when not nil) and returns its S3
 // version ID, empty in a bucket that never had versioning.
 func (m *Meta) CommitVersion(ctx context.Context, ns, bucket string, v *cairnpb.ObjectVersion, cond *cairnpb.WriteCondition) (string, error) {
@@ -38,13 +31,6 @@ func (m *Meta) DeleteVersion(ctx context.Context, ns, bucket, key, versionID str
 			Namespace: ns, Bucket: bucket, Key: key, VersionId: versionID, Condition: cond, BypassGovernance: bypassGovernance,
 		})
 	})
-}
-
-func (m *Meta) SetObjectLockConfig(ctx context.Context, ns, bucket string, def *cairnpb.DefaultRetention) error {
-	_, err := metaclient.Meta(ctx, m.client, func(ctx context.Context, c cairnpb.MetaClient) (*cairnpb.SetObjectLockConfigResponse, error) {
-		return c.SetObjectLockConfig(ctx, &cairnpb.SetObjectLockConfigRequest{Namespace: ns, Bucket: bucket, DefaultRetention: def})
-	})
-	return err
 }
 
 func (m *Meta) SetVersionLock(ctx context.Context, req *cairnpb.SetVersionLockRequest) (string, error) {

@@ -101,13 +101,16 @@ func (s *Server) bucketJSON(ctx context.Context, req *request, b *cairnpb.Bucket
 	if versioning == "" {
 		versioning = "Disabled"
 	}
-	tags := b.GetTags()
+	tags, md := b.GetTags(), b.GetMetadata()
 	if tags == nil {
 		tags = map[string]string{}
 	}
+	if md == nil {
+		md = map[string]string{}
+	}
 	return bucketJSON{
 		Namespace: b.GetNamespace(), Name: b.GetName(), CompartmentID: s.compartmentID(ctx, req, b.GetCompartment()),
-		Metadata: map[string]string{}, TimeCreated: jsonTime(b.GetCreatedUnixNano()), ETag: bucketETag(b),
+		Metadata: md, TimeCreated: jsonTime(b.GetCreatedUnixNano()), ETag: bucketETag(b),
 		PublicAccessType: "NoPublicAccess", StorageTier: "Standard", Versioning: versioning,
 		ID: "ocid1.bucket.oc1." + s.cfg.Region + ".." + hex.EncodeToString(b.GetId()), FreeformTags: tags,
 	}

@@ -28,6 +28,7 @@ var (
 	codeNotAuthorized       = Code{"NotAuthorizedOrNotFound", http.StatusNotFound}
 	codeBucketExists        = Code{"BucketAlreadyExists", http.StatusConflict}
 	codeBucketNotEmpty      = Code{"BucketNotEmpty", http.StatusConflict}
+	codeConflict            = Code{"Conflict", http.StatusConflict}
 	codeNotAuthenticated    = Code{"NotAuthenticated", http.StatusUnauthorized}
 	codeInvalidParameter    = Code{"InvalidParameter", http.StatusBadRequest}
 	codeMissingParameter    = Code{"MissingParameter", http.StatusBadRequest}
@@ -87,6 +88,7 @@ func domainErrors() []domainError {
 		{rpcerr.ErrPreconditionFailed, codePreconditionFailed, "A precondition of the request failed"},
 		{rpcerr.ErrInvalidArgument, codeInvalidParameter, "The request is invalid"},
 		{rpcerr.ErrWorkRequestNotFound, codeNotAuthorized, workRequestNotFound},
+		{rpcerr.ErrInvalidBucketState, codeConflict, "The bucket's state does not allow the change (a bucket with object lock keeps versioning Enabled)"},
 		{rpcerr.ErrPARNotFound, codeNotAuthorized, "The pre-authenticated request does not exist or you are not authorized to access it"},
 		{rpcerr.ErrCompartmentNotFound, codeNotAuthorized, "The compartment does not exist or you are not authorized to use it"},
 		{rpcerr.ErrNoLeader, codeServiceUnavailable, "The service is unavailable; retry"},

@@ -42,7 +42,7 @@ func TestParse(t *testing.T) {
 		{"GET", "/n/ns/b/bk", opGetBucket, "ns", "bk", ""},
 		{"HEAD", "/n/ns/b/bk/", opHeadBucket, "ns", "bk", ""},
 		{"DELETE", "/n/ns/b/bk/", opDeleteBucket, "ns", "bk", ""},
-		{"POST", "/n/ns/b/bk/", opUnknown, "ns", "bk", ""}, // UpdateBucket: later
+		{"POST", "/n/ns/b/bk/", opUpdateBucket, "ns", "bk", ""},
 		{"GET", "/n/ns/b/bk/o", opListObjects, "ns", "bk", ""},
 		{"GET", "/n/ns/b/bk/o/", opListObjects, "ns", "bk", ""},
 		{"PUT", "/n/ns/b/bk/o/a/b c", opPutObject, "ns", "bk", "a/b c"},

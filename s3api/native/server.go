@@ -28,6 +28,9 @@ type Index interface {
 	DeleteBucket(ctx context.Context, ns, name string) error
 	GetBucket(ctx context.Context, ns, name string) (*cairnpb.Bucket, error)
 	ListBuckets(ctx context.Context, ns string) ([]*cairnpb.Bucket, error)
+	// SetBucketConfig sets or removes bucket configurations (metadata,
+	// tags, versioning: UpdateBucket), all or none.
+	SetBucketConfig(ctx context.Context, ns, bucket string, cs ...*cairnpb.BucketConfig) error
 	GetObject(ctx context.Context, ns, bucket, key string) (*cairnpb.ObjectVersion, error)
 	ListObjects(ctx context.Context, req *cairnpb.ListObjectsRequest) (*cairnpb.ListObjectsResponse, error)
 	CommitVersion(ctx context.Context, ns, bucket string, v *cairnpb.ObjectVersion, cond *cairnpb.WriteCondition) (string, error)
@@ -139,6 +142,7 @@ const (
 	opCreateBucket
 	opListBuckets
 	opGetBucket
+	opUpdateBucket
 	opHeadBucket
 	opDeleteBucket
 	opPutObject
@@ -213,6 +217,7 @@ func opTable() map[op]opRow {
 		opCreateBucket:            {name: "CreateBucket", handler: (*Server).createBucket, bodySigned: true},
 		opListBuckets:             {name: "ListBuckets", handler: (*Server).listBuckets},
 		opGetBucket:               {name: "GetBucket", handler: (*Server).getBucket, perms: p(policy.BucketRead)},
+		opUpdateBucket:            {name: "UpdateBucket", handler: (*Server).updateBucket, perms: p(policy.BucketUpdate), bodySigned: true},
 		opHeadBucket:              {name: "HeadBucket", handler: (*Server).headBucket, perms: p(policy.BucketInspect)},
 		opDeleteBucket:            {name: "DeleteBucket", handler: (*Server).deleteBucket, perms: p(policy.BucketDelete)},
 		opPutObject:               {name: "PutObject", handler: (*Server).putObject, write: true, customerKey: true},
@@ -367,6 +372,8 @@ func parsePath(r *http.Request, path string) (*request, error) {
 		switch r.Method {
 		case http.MethodGet:
 			req.op = opGetBucket
+		case http.MethodPost:
+			req.op = opUpdateBucket
 		case http.MethodHead:
 			req.op = opHeadBucket
 		case http.MethodDelete:

@@ -719,6 +719,7 @@ func TestNativeAPI(t *testing.T) {
 
 	t.Run("namespace-metadata", func(t *testing.T) { testNamespaceMetadata(t, py, c, k, s3key) })
 	t.Run("pars", func(t *testing.T) { testPARs(t, py, c) })
+	t.Run("updatebucket", func(t *testing.T) { testUpdateBucket(t, py, c, k, s3key) })
 	t.Run("cli", func(t *testing.T) { testOCICLI(t, c, k) })
 	t.Run("ssec", func(t *testing.T) {
 		if out := runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, ssecScript); strings.TrimSpace(string(out)) != "ok" {

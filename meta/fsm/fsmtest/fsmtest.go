@@ -98,3 +98,14 @@ func TagMap(kv ...string) map[string]string {
 	}
 	return m
 }
+
+// ConfigOp sets (or removes) configurations of bucket ns/name.
+func ConfigOp(ns, name string, cs ...*cairnpb.BucketConfig) *cairnpb.SetBucketConfigCmd {
+	return &cairnpb.SetBucketConfigCmd{Namespace: ns, Name: name, Configs: cs}
+}
+
+// VersioningOp sets bucket ns/name's versioning status.
+func VersioningOp(ns, name, status string) *cairnpb.SetBucketConfigCmd {
+	return ConfigOp(ns, name, &cairnpb.BucketConfig{Kind: &cairnpb.BucketConfig_Versioning{
+		Versioning: &cairnpb.BucketVersioningConfig{Status: status}}})
+}
