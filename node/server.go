@@ -60,7 +60,7 @@ func ServerOptions() []grpc.ServerOption {
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.MaxSendMsgSize(MaxMessageSize),
 		experimental.BufferPool(bufs),
-		grpc.ForceServerCodecV2(bufpool.NewCodec(bufs)),
+		grpc.ForceServerCodecV2(dataclient.NewCodec(bufs)),
 	}, rpcerr.ServerOptions()...)
 }
 
@@ -91,31 +91,35 @@ func (s *Server) PutShard(stream grpc.ClientStreamingServer[cairnpb.PutShardRequ
 	}
 	id := hdr.GetShardId()
 	var expect int64
+	// Blocks are received into a frame that leaves each where gRPC put it
+	// (node/dataclient.BlockFrame): the store copies a block before it
+	// asks for the next, which is when the frame's buffer is reused.
+	frame := dataclient.NewPutFrame()
+	defer frame.Release()
 	blocks := func(yield func([]byte, error) bool) {
 		for {
-			req, err := stream.Recv()
+			err := stream.RecvMsg(frame)
 			if errors.Is(err, io.EOF) {
 				return
 			}
 			if err != nil {
-				yield(nil, err)
+				yield(nil, fmt.Errorf("expected block %d: %w", expect, err))
 				return
 			}
-			b := req.GetBlock()
-			switch {
-			case b == nil:
+			if !frame.HasBlock() {
 				yield(nil, fmt.Errorf("expected block %d, got another header: %w", expect, rpcerr.ErrInvalidArgument))
 				return
-			case b.GetIndex() != expect:
-				yield(nil, fmt.Errorf("block %d out of order, expected %d: %w", b.GetIndex(), expect, rpcerr.ErrInvalidArgument))
+			}
+			if frame.Index() != expect {
+				yield(nil, fmt.Errorf("block %d out of order, expected %d: %w", frame.Index(), expect, rpcerr.ErrInvalidArgument))
 				return
 			}
-			if got := erasure.Checksum(b.GetData()); got != b.GetCrc32C() {
-				yield(nil, fmt.Errorf("block %d arrived with crc32c %08x, data has %08x: %w", expect, b.GetCrc32C(), got, rpcerr.ErrChecksum))
+			if got := erasure.Checksum(frame.Data()); got != frame.CRC() {
+				yield(nil, fmt.Errorf("block %d arrived with crc32c %08x, data has %08x: %w", expect, frame.CRC(), got, rpcerr.ErrChecksum))
 				return
 			}
 			expect++
-			if !yield(b.GetData(), nil) {
+			if !yield(frame.Data(), nil) {
 				return
 			}
 		}

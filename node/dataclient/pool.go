@@ -100,7 +100,7 @@ func (p *Pool) conn(addr string) (*grpc.ClientConn, error) {
 	cc, err := grpc.NewClient(addr, append(p.transport.DialOptions(pki.RoleData),
 		grpc.WithConnectParams(connectParams()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize),
-			grpc.ForceCodecV2(newCodec(p.bufs))),
+			grpc.ForceCodecV2(NewCodec(p.bufs))),
 		grpc.WithInitialWindowSize(StreamWindow), grpc.WithInitialConnWindowSize(ConnWindow),
 		experimental.WithBufferPool(p.bufs),
 	)...)

@@ -112,7 +112,7 @@ func getShardDesc() *grpc.StreamDesc {
 // not safe for concurrent use.
 type ShardReader struct {
 	stream grpc.ClientStream
-	frame  blockFrame // the last block returned, until the next Next or Close
+	frame  BlockFrame // the last block returned, until the next Next or Close
 	cancel context.CancelFunc
 	addr   string
 	id     string
@@ -143,7 +143,7 @@ func (p *Pool) GetShard(ctx context.Context, addr, shardID string, first int64, 
 		cancel()
 		return nil, fmt.Errorf("dataclient: get shard %q from %s: %w", shardID, addr, rpcerr.FromStatus(err))
 	}
-	return &ShardReader{stream: st, cancel: cancel, addr: addr, id: shardID, next: first}, nil
+	return &ShardReader{stream: st, frame: newGetFrame(), cancel: cancel, addr: addr, id: shardID, next: first}, nil
 }
 
 // Next returns the next block of the shard, or io.EOF after its last
@@ -157,22 +157,22 @@ func (r *ShardReader) Next() ([]byte, error) {
 	}
 	err := r.stream.RecvMsg(&r.frame)
 	if errors.Is(err, io.EOF) {
-		r.frame.release()
+		r.frame.Release()
 		r.err = io.EOF
 		return nil, io.EOF
 	}
 	switch b := &r.frame; {
 	case err != nil:
 		err = rpcerr.FromStatus(err)
-	case b.index != r.next:
-		err = fmt.Errorf("got block %d: %w", b.index, ErrBadBlock)
-	case erasure.Checksum(b.data) != b.crc:
+	case b.Index() != r.next:
+		err = fmt.Errorf("got block %d: %w", b.Index(), ErrBadBlock)
+	case erasure.Checksum(b.Data()) != b.CRC():
 		err = ErrBadBlock
 	default:
 		r.next++
-		return b.data, nil
+		return b.Data(), nil
 	}
-	r.frame.release()
+	r.frame.Release()
 	r.err = fmt.Errorf("dataclient: get shard %q from %s: block %d: %w", r.id, r.addr, r.next, err)
 	return nil, r.err
 }
@@ -191,6 +191,6 @@ func (r *ShardReader) ReadBlock(context.Context) ([]byte, error) {
 // Close ends the stream and releases the last block.
 func (r *ShardReader) Close() error {
 	r.cancel()
-	r.frame.release()
+	r.frame.Release()
 	return nil
 }
