@@ -95,11 +95,9 @@ func (s *Server) unsupportedUpdate(ctx context.Context, req *request, in *update
 		comp = policy.RootCompartment
 	}
 	if in.CompartmentID != nil {
-		to, err := s.compartmentOf(ctx, req, *in.CompartmentID)
-		if err != nil {
-			return err
-		}
-		if to != comp {
+		// Any compartment but the bucket's own, known or not, asks for a
+		// move, which is not served.
+		if to, err := s.compartmentOf(ctx, req, *in.CompartmentID); err != nil || to != comp {
 			return refuse(codeNotImplemented, "Moving a bucket to another compartment is not implemented")
 		}
 	}
