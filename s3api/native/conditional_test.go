@@ -201,3 +201,31 @@ func TestUploadPartKey(t *testing.T) {
 		}
 	}
 }
+
+func (f *condIndex) CreateMultipartUpload(_ context.Context, _, _ string, u *cairnpb.MultipartUpload) (*cairnpb.MultipartUpload, error) {
+	f.upload = proto.Clone(u).(*cairnpb.MultipartUpload)
+	f.upload.UploadId = "U"
+	return f.upload, nil
+}
+
+// An upload begun through a PAR with a key keeps the key's check, as
+// CreateMultipartUpload's does, and echoes the key's hash.
+func TestPARUploadKeepsKey(t *testing.T) {
+	kh := ociKeyHeaders(make([]byte, 32))
+	ck, err := sse.CustomerKeyFromOCIHeaders(kh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := &condIndex{}
+	s := &Server{ops: opTable(), index: idx}
+	w, err := serveOp(t, s, opPARCreateUpload, http.MethodPut, kh)
+	if err != nil || w.Code != http.StatusOK {
+		t.Fatalf("%d %v", w.Code, err)
+	}
+	if w.Header().Get("opc-sse-customer-key-sha256") != kh.Get("opc-sse-customer-key-sha256") {
+		t.Errorf("no echo of the key's hash: %v", w.Header())
+	}
+	if model.CheckUploadKey(idx.upload, ck) != nil || model.CheckUploadKey(idx.upload, nil) == nil {
+		t.Errorf("the upload does not keep the key's check: %v", idx.upload.GetEncryption())
+	}
+}
