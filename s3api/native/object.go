@@ -88,8 +88,11 @@ func refuseConditions(h http.Header) error {
 
 // readConditions checks GetObject's and HeadObject's if-match (ETags or
 // *) and if-none-match (ETags; OCI allows no wildcard there) before the
-// object is looked up.
+// object is looked up, and refuses opc-sse-kms-key-id as before.
 func readConditions(h http.Header) error {
+	if err := refuseHeaders(h, "opc-sse-kms-key-id"); err != nil {
+		return err
+	}
 	if inm := h.Get("If-None-Match"); inm != "" && model.ETagMatches(inm, "") { // only a * matches no ETag
 		return refuse(codeInvalidParameter, "if-none-match takes an ETag; OCI allows no wildcard (*) there")
 	}
