@@ -88,7 +88,7 @@ func refuseConditions(h http.Header) error {
 
 // readConditions checks GetObject's and HeadObject's if-match (ETags or
 // *) and if-none-match (ETags; OCI allows no wildcard there) before the
-// object is looked up, and refuses opc-sse-kms-key-id as before.
+// object is looked up; opc-sse-kms-key-id is not served.
 func readConditions(h http.Header) error {
 	if err := refuseHeaders(h, "opc-sse-kms-key-id"); err != nil {
 		return err
