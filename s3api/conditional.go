@@ -8,6 +8,7 @@ import (
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
+	"github.com/cairn-store/cairn/s3api/model"
 	"github.com/cairn-store/cairn/s3api/s3err"
 )
 
@@ -33,7 +34,7 @@ func parseWriteCondition(h http.Header) (*cairnpb.WriteCondition, error) {
 	if err := parseIfMatch(im, c); err != nil {
 		return nil, err
 	}
-	switch etag := normalizeETag(inm); {
+	switch etag := model.NormalizeETag(inm); {
 	case inm == "":
 	case etag == "*":
 		c.IfNoneMatch = true
@@ -48,7 +49,7 @@ func parseWriteCondition(h http.Header) (*cairnpb.WriteCondition, error) {
 // parseIfMatch sets c from an If-Match value: "*" (the key must have a
 // current version) or an ETag (its ETag must be this one).
 func parseIfMatch(im string, c *cairnpb.WriteCondition) error {
-	switch etag := normalizeETag(im); {
+	switch etag := model.NormalizeETag(im); {
 	case im == "":
 	case etag == "*":
 		c.IfMatchAny = true

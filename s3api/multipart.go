@@ -197,11 +197,6 @@ func (s *Server) commitPart(ctx context.Context, req *request, uploadID string, 
 	return info, nil
 }
 
-// normalizeETag strips the quotes clients send around ETags.
-func normalizeETag(e string) string {
-	return strings.ToLower(strings.Trim(strings.TrimSpace(e), `"`))
-}
-
 func (s *Server) completeMultipartUpload(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxCompleteBody+1))
 	if err != nil {
@@ -233,7 +228,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, w http.ResponseWri
 			return s3err.New(s3err.InvalidPart, "")
 		}
 		creq.Parts = append(creq.Parts, &cairnpb.CompletedPart{
-			Number: int32(p.PartNumber), Etag: normalizeETag(p.ETag), Checksums: p.toMap(),
+			Number: int32(p.PartNumber), Etag: model.NormalizeETag(p.ETag), Checksums: p.toMap(),
 		})
 	}
 	// SSE-C headers are optional here; when sent, they must be the upload's.

@@ -242,15 +242,7 @@ func parseRange(h string, size int64) (br byteRange, ok bool, err error) {
 // was written.
 func checkConditions(w http.ResponseWriter, r *http.Request, etag string, modified time.Time) (done bool, err error) {
 	quoted := `"` + etag + `"`
-	match := func(list string) bool {
-		for _, t := range strings.Split(list, ",") {
-			t = strings.TrimSpace(t)
-			if t == "*" || t == quoted || t == etag {
-				return true
-			}
-		}
-		return false
-	}
+	match := func(list string) bool { return model.ETagMatches(list, etag) }
 	modified = modified.Truncate(time.Second)
 	if im := r.Header.Get("If-Match"); im != "" {
 		if !match(im) {

@@ -84,7 +84,7 @@ func parseCopy(in *copyJSON, region, ns string) (*copyPlan, error) {
 		return nil, refuse(codeNotImplemented, "Storage tiers other than Standard are not implemented")
 	case in.DestinationObjectIfMatchETag != "" && in.DestinationObjectIfNoneMatchETag != "":
 		return nil, refuse(codeInvalidParameter, "destinationObjectIfMatchETag and destinationObjectIfNoneMatchETag cannot both be set")
-	case in.DestinationObjectIfNoneMatchETag != "" && normalizeETag(in.DestinationObjectIfNoneMatchETag) != "*":
+	case in.DestinationObjectIfNoneMatchETag != "" && model.NormalizeETag(in.DestinationObjectIfNoneMatchETag) != "*":
 		return nil, refuse(codeInvalidParameter, "destinationObjectIfNoneMatchETag takes only *")
 	}
 	p := &copyPlan{

@@ -6,7 +6,8 @@ import (
 	"github.com/cairn-store/cairn/s3api/sse"
 )
 
-// SSE-C in the native API: PutObject, GetObject and HeadObject take OCI's
+// SSE-C in the native API: PutObject, GetObject, HeadObject, CopyObject,
+// CreateMultipartUpload and UploadPart (multipart.go) take OCI's
 // opc-sse-customer-algorithm, opc-sse-customer-key and
 // opc-sse-customer-key-sha256 (sse.CustomerKeyFromOCIHeaders), and the
 // object model seals and opens the data as it does for S3's SSE-C

@@ -106,7 +106,9 @@ func domainErrors() []domainError {
 		{sse.ErrMissingCustomerKeyMD5, codeInvalidParameter, "opc-sse-customer-key-sha256 is required with opc-sse-customer-key"},
 		{sse.ErrCustomerKeyMD5Mismatch, codeInvalidParameter, "opc-sse-customer-key-sha256 is not the SHA-256 of opc-sse-customer-key"},
 		{sse.ErrSSEEncryptedObject, codeInvalidParameter, "The object is encrypted with a customer-provided key: send it in opc-sse-customer-*"},
-		{sse.ErrInvalidEncryptionParameters, codeInvalidParameter, "The object is not encrypted with a customer-provided key"},
+		{sse.ErrInvalidEncryptionParameters, codeInvalidParameter, "The object (or upload) is not encrypted with a customer-provided key"},
+		{sse.ErrSSEMultipartEncrypted, codeInvalidParameter, "The upload is encrypted with a customer-provided key: send it in opc-sse-customer-* with every part"},
+		{sse.ErrInvalidSSECustomerParameters, codeInvalidParameter, "The customer-provided key is not the one the upload was begun with"},
 		{sse.ErrAccessDenied, codeInvalidParameter, "The customer-provided key is not the object's key"},
 		{context.DeadlineExceeded, codeRequestTimeout, "The request timed out"},
 	}

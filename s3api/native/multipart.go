@@ -19,6 +19,7 @@ import (
 	"github.com/cairn-store/cairn/proto/rpcerr"
 	"github.com/cairn-store/cairn/s3api/checksum"
 	"github.com/cairn-store/cairn/s3api/model"
+	"github.com/cairn-store/cairn/s3api/sse"
 )
 
 // Multipart uploads are the meta group's upload records, the ones S3's
@@ -26,6 +27,11 @@ import (
 // as PutObject's data is, each erasure coded (or inlined) on its own, and
 // recorded with CommitPart; CommitMultipartUpload turns the listed parts
 // into the key's version in one apply, with S3's multipart ETag.
+//
+// SSE-C: an upload begun with a customer key (opc-sse-customer-*) records
+// the key's check (model.UploadEncryption), as S3's does; every part must
+// bring the same key (model.CheckUploadKey), through either API, and is
+// sealed under it. The commit takes no key (OCI's takes none).
 
 const (
 	// maxPartNumber is OCI's (and S3's) highest part number.
@@ -129,6 +135,10 @@ func (s *Server) createMultipartUpload(ctx context.Context, w http.ResponseWrite
 	if err != nil {
 		return err
 	}
+	ck, err := sse.CustomerKeyFromOCIHeaders(r.Header)
+	if err != nil {
+		return err
+	}
 	body, err := readBody(r, maxJSONBody)
 	if err != nil {
 		return err
@@ -141,6 +151,7 @@ func (s *Server) createMultipartUpload(ctx context.Context, w http.ResponseWrite
 	if err != nil {
 		return err
 	}
+	u.Encryption = model.UploadEncryption(ck) // every part must bring this key
 	req.object = u.GetKey()
 	if err := s.authorize(ctx, req, s.ops[req.op]); err != nil {
 		return err
@@ -153,6 +164,7 @@ func (s *Server) createMultipartUpload(ctx context.Context, w http.ResponseWrite
 		return err
 	}
 	created.Key = u.GetKey()
+	sse.SetOCIResponseHeaders(w.Header(), ck)
 	return writeJSON(w, http.StatusOK, s.uploadJSON(req, created))
 }
 
@@ -178,19 +190,9 @@ func (s *Server) checkNow(ctx context.Context, req *request, cond *cairnpb.Write
 }
 
 // conditionHolds judges cond against v, the current version (nil: none),
-// as meta judges a WriteCondition at commit.
+// with the rule meta judges a WriteCondition by at commit.
 func conditionHolds(cond *cairnpb.WriteCondition, v *cairnpb.ObjectVersion) bool {
-	switch {
-	case cond.GetIfNoneMatch():
-		return v == nil
-	case cond.GetIfMatchAny():
-		return v != nil
-	case cond.GetIfMatchEtag() != "":
-		return v != nil && v.GetEtag() == cond.GetIfMatchEtag()
-	case cond.GetIfNoneMatchEtag() != "":
-		return v == nil || v.GetEtag() != cond.GetIfNoneMatchEtag()
-	}
-	return true
+	return cond.Against(v) == cairnpb.ConditionHolds
 }
 
 // partNumber parses uploadPartNum: 1 to 10,000.
@@ -237,13 +239,18 @@ func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return err
 	}
-	// An unknown upload fails before any data moves.
+	ck, err := sse.CustomerKeyFromOCIHeaders(r.Header)
+	if err != nil {
+		return err
+	}
+	// An unknown upload, or a key that is not the upload's, fails before
+	// any data moves.
 	u, err := s.index.GetMultipartUpload(ctx, req.ns, req.bucket, req.object, req.uploadID)
 	if err != nil {
 		return err
 	}
-	if model.CheckUploadKey(u, nil) != nil {
-		return refuse(codeNotImplemented, "The upload is encrypted with a customer key, which the native API does not take yet")
+	if err := model.CheckUploadKey(u, ck); err != nil {
+		return err
 	}
 	// An upload begun through S3 with a checksum algorithm gets that
 	// checksum on every part, as S3's UploadPart gives it.
@@ -270,12 +277,12 @@ func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.
 		}
 		return nil
 	}
-	v, err := s.store.Write(ctx, r.Body, size, tee, verify, nil)
+	v, err := s.store.Write(ctx, r.Body, size, tee, verify, ck)
 	if err != nil {
 		return err
 	}
 	info := &cairnpb.PartInfo{
-		Number: n, Size: size, Etag: model.DataETag(v.GetEncryption(), nil, sums.MD5()),
+		Number: n, Size: size, Etag: model.DataETag(v.GetEncryption(), ck, sums.MD5()),
 		Scheme: v.GetScheme(), Shards: v.GetShards(), Degraded: v.GetDegraded(),
 		Checksums: map[string]string{}, Encryption: v.GetEncryption(),
 	}
@@ -293,6 +300,7 @@ func (s *Server) uploadPart(ctx context.Context, w http.ResponseWriter, r *http.
 	h.Set("ETag", info.GetEtag())
 	h.Set("opc-content-md5", base64.StdEncoding.EncodeToString(sums.MD5()))
 	h.Set("Last-Modified", s.now().UTC().Format(http.TimeFormat))
+	sse.SetOCIResponseHeaders(h, ck)
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -325,7 +333,7 @@ func partsToComplete(in *commitJSON) ([]*cairnpb.CompletedPart, error) {
 			return nil, refuse(codeInvalidParameter, "Part %d is in both partsToCommit and partsToExclude", p.PartNum)
 		}
 		seen[p.PartNum] = true
-		out = append(out, &cairnpb.CompletedPart{Number: int32(p.PartNum), Etag: normalizeETag(p.ETag)})
+		out = append(out, &cairnpb.CompletedPart{Number: int32(p.PartNum), Etag: model.NormalizeETag(p.ETag)})
 	}
 	slices.SortFunc(out, func(a, b *cairnpb.CompletedPart) int { return int(a.GetNumber() - b.GetNumber()) })
 	return out, nil
@@ -359,7 +367,17 @@ func (s *Server) commitMultipartUpload(ctx context.Context, w http.ResponseWrite
 }
 
 // completeUpload turns parts into the object and answers the commit.
+// opc-multipart-md5 is sent only for an upload known to have no customer
+// key: an SSE-C object's ETag is no MD5. (A retried commit, whose upload
+// is gone, answers without it.)
 func (s *Server) completeUpload(ctx context.Context, w http.ResponseWriter, req *request, parts []*cairnpb.CompletedPart, cond *cairnpb.WriteCondition) error {
+	u, err := s.index.GetMultipartUpload(ctx, req.ns, req.bucket, req.object, req.uploadID)
+	switch {
+	case errors.Is(err, rpcerr.ErrUploadNotFound):
+		u = nil // perhaps committed already: the commit decides
+	case err != nil:
+		return err
+	}
 	resp, err := s.index.CompleteMultipartUpload(ctx, &cairnpb.CompleteMultipartUploadRequest{
 		Namespace: req.ns, Bucket: req.bucket, Key: req.object, UploadId: req.uploadID, Parts: parts,
 		Condition: cond,
@@ -369,7 +387,9 @@ func (s *Server) completeUpload(ctx context.Context, w http.ResponseWriter, req 
 	}
 	h := w.Header()
 	h.Set("ETag", resp.GetEtag())
-	md5Headers(h, resp.GetEtag())
+	if u != nil && model.CheckUploadKey(u, nil) == nil {
+		md5Headers(h, resp.GetEtag())
+	}
 	h.Set("Last-Modified", s.now().UTC().Format(http.TimeFormat))
 	if vid := resp.GetVersionId(); vid != "" {
 		h.Set("version-id", vid)
@@ -461,9 +481,15 @@ func (s *Server) listMultipartUploadParts(ctx context.Context, w http.ResponseWr
 	if err != nil {
 		return err
 	}
+	// An SSE-C part's ETag is no MD5: its md5 is left empty.
+	plain := model.CheckUploadKey(res.GetUpload(), nil) == nil
 	out := []partJSON{}
 	for _, p := range res.GetParts() {
-		out = append(out, partJSON{PartNumber: p.GetNumber(), ETag: p.GetEtag(), MD5: partMD5(p.GetEtag()), Size: p.GetSize()})
+		pj := partJSON{PartNumber: p.GetNumber(), ETag: p.GetEtag(), Size: p.GetSize()}
+		if plain {
+			pj.MD5 = partMD5(p.GetEtag())
+		}
+		out = append(out, pj)
 	}
 	if res.GetIsTruncated() {
 		w.Header().Set("opc-next-page", strconv.Itoa(int(res.GetNextPartNumberMarker())))

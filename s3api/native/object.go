@@ -79,11 +79,48 @@ func userMetadata(h http.Header) (map[string]string, error) {
 	return md, nil
 }
 
-// refuseConditions refuses the conditional headers this slice does not
+// refuseConditions refuses the conditional headers UploadPart does not
 // serve yet, rather than ignoring them (SSE-C headers are the op table's:
 // customerKeyAllowed).
 func refuseConditions(h http.Header) error {
 	return refuseHeaders(h, "If-Match", "If-None-Match", "opc-sse-kms-key-id")
+}
+
+// readConditions checks GetObject's and HeadObject's if-match (ETags or
+// *) and if-none-match (ETags; OCI allows no wildcard there) before the
+// object is looked up; opc-sse-kms-key-id is not served.
+func readConditions(h http.Header) error {
+	if err := refuseHeaders(h, "opc-sse-kms-key-id"); err != nil {
+		return err
+	}
+	if inm := h.Get("If-None-Match"); inm != "" && model.ETagMatches(inm, "") { // only a * matches no ETag
+		return refuse(codeInvalidParameter, "if-none-match takes an ETag; OCI allows no wildcard (*) there")
+	}
+	return nil
+}
+
+// notModified judges a read's conditions against etag, the version's, as
+// OCI does (and S3, with the shared model.ETagMatches): an if-match that
+// does not name it is PreconditionFailed; an if-none-match that names it
+// means 304 Not Modified, with no body (true).
+func notModified(h http.Header, etag string) (bool, error) {
+	if im := h.Get("If-Match"); im != "" && !model.ETagMatches(im, etag) {
+		return false, refuse(codePreconditionFailed, "The object's ETag does not match if-match")
+	}
+	if inm := h.Get("If-None-Match"); inm != "" && model.ETagMatches(inm, etag) {
+		return true, nil
+	}
+	return false, nil
+}
+
+// deleteCondition is DeleteObject's if-match (an ETag, or "*") as the
+// condition meta judges in the apply that deletes; nil without one.
+// if-none-match, which OCI does not take on a delete, is refused.
+func deleteCondition(h http.Header) (*cairnpb.WriteCondition, error) {
+	if err := refuseHeaders(h, "If-None-Match", "opc-sse-kms-key-id"); err != nil {
+		return nil, err
+	}
+	return matchCondition(h.Get("If-Match")), nil
 }
 
 // refuseHeaders answers NotImplemented when h has any of names.
@@ -105,7 +142,7 @@ func putCondition(h http.Header) (*cairnpb.WriteCondition, error) {
 	switch {
 	case match != "" && noneMatch != "":
 		return nil, refuse(codeInvalidParameter, "if-match and if-none-match cannot both be set")
-	case noneMatch != "" && normalizeETag(noneMatch) != "*":
+	case noneMatch != "" && model.NormalizeETag(noneMatch) != "*":
 		return nil, refuse(codeInvalidParameter, "if-none-match takes only *")
 	case noneMatch != "":
 		return noneMatchCondition(noneMatch), nil
@@ -227,7 +264,7 @@ func md5Headers(h http.Header, etag string) {
 }
 
 func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, withBody bool) error {
-	if err := refuseConditions(r.Header); err != nil {
+	if err := readConditions(r.Header); err != nil {
 		return err
 	}
 	v, err := s.index.GetObject(ctx, req.ns, req.bucket, req.object)
@@ -239,6 +276,15 @@ func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.
 		return err
 	}
 	if err := model.CheckCustomerKey(v, ck); err != nil {
+		return err
+	}
+	modified := time.Unix(0, v.GetModifiedUnixNano()).UTC().Format(http.TimeFormat)
+	if same, err := notModified(r.Header, v.GetEtag()); same || err != nil {
+		if same {
+			w.Header().Set("ETag", v.GetEtag())
+			w.Header().Set("Last-Modified", modified)
+			w.WriteHeader(http.StatusNotModified)
+		}
 		return err
 	}
 	size := v.GetSize()
@@ -256,7 +302,7 @@ func (s *Server) readObject(ctx context.Context, w http.ResponseWriter, r *http.
 	if !model.IsSSEC(v) {
 		md5Headers(h, v.GetEtag())
 	}
-	h.Set("Last-Modified", time.Unix(0, v.GetModifiedUnixNano()).UTC().Format(http.TimeFormat))
+	h.Set("Last-Modified", modified)
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
 	h.Set("storage-tier", "Standard")
@@ -329,15 +375,20 @@ func parseRange(v string, size int64) (off, n int64, ranged bool, err error) {
 	return a, b - a + 1, true, nil
 }
 
+// deleteObject deletes the object's current version (or, in a bucket
+// with versioning, puts a delete marker over it). An if-match is judged
+// by meta in the apply that deletes, so a version written meanwhile is
+// never deleted in its place.
 func (s *Server) deleteObject(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) error {
-	if err := refuseConditions(r.Header); err != nil {
+	cond, err := deleteCondition(r.Header)
+	if err != nil {
 		return err
 	}
 	// OCI answers 404 for a missing object, where S3 answers 204.
 	if _, err := s.index.GetObject(ctx, req.ns, req.bucket, req.object); err != nil {
 		return err
 	}
-	res, err := s.index.DeleteVersion(ctx, req.ns, req.bucket, req.object, "", nil, false)
+	res, err := s.index.DeleteVersion(ctx, req.ns, req.bucket, req.object, "", cond, false)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/s3api/model"
+	"github.com/cairn-store/cairn/s3api/sse"
 )
 
 // Multipart uploads through a PAR, for clients with no credentials and
@@ -50,6 +52,10 @@ func (s *Server) createUploadThroughPAR(ctx context.Context, w http.ResponseWrit
 	if err != nil {
 		return err
 	}
+	ck, err := sse.CustomerKeyFromOCIHeaders(r.Header)
+	if err != nil {
+		return err
+	}
 	h := r.Header
 	in := createUploadJSON{
 		Object: req.object, ContentType: h.Get("Content-Type"), ContentLanguage: h.Get("Content-Language"),
@@ -65,6 +71,7 @@ func (s *Server) createUploadThroughPAR(ctx context.Context, w http.ResponseWrit
 	if err != nil {
 		return err
 	}
+	u.Encryption = model.UploadEncryption(ck) // as CreateMultipartUpload's
 	if err := s.checkNow(ctx, req, cond); err != nil {
 		return err
 	}
@@ -73,6 +80,7 @@ func (s *Server) createUploadThroughPAR(ctx context.Context, w http.ResponseWrit
 		return err
 	}
 	created.Key = u.GetKey()
+	sse.SetOCIResponseHeaders(w.Header(), ck)
 	return writeJSON(w, http.StatusOK, parUploadJSON{
 		uploadJSON: s.uploadJSON(req, created),
 		AccessURI:  uploadAccessURI(req.parToken, req, created.GetUploadId()),

@@ -3,10 +3,10 @@ package native
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
+	"github.com/cairn-store/cairn/s3api/model"
 )
 
 // RenameObject is one meta command (RenameObjectCmd): the version record
@@ -23,15 +23,10 @@ type renameJSON struct {
 	NewObjIfNoneMatchETag string `json:"newObjIfNoneMatchETag"`
 }
 
-// normalizeETag strips the quotes some clients send around ETags.
-func normalizeETag(e string) string {
-	return strings.ToLower(strings.Trim(strings.TrimSpace(e), `"`))
-}
-
 // matchCondition is an if-match ETag as a write condition: "*" asks for
 // any current version. Nil when etag is empty.
 func matchCondition(etag string) *cairnpb.WriteCondition {
-	switch e := normalizeETag(etag); e {
+	switch e := model.NormalizeETag(etag); e {
 	case "":
 		return nil
 	case "*":
@@ -63,7 +58,7 @@ func renameConditions(in *renameJSON) (src, dst *cairnpb.WriteCondition, err err
 // noneMatchCondition is an if-none-match ETag as a write condition: "*"
 // asks for no current version. Nil when etag is empty.
 func noneMatchCondition(etag string) *cairnpb.WriteCondition {
-	switch e := normalizeETag(etag); e {
+	switch e := model.NormalizeETag(etag); e {
 	case "":
 		return nil
 	case "*":

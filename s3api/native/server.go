@@ -226,8 +226,8 @@ func opTable() map[op]opRow {
 		opDeleteObject:            {name: "DeleteObject", handler: (*Server).deleteObject, perms: p(policy.ObjectDelete)},
 		opListObjects:             {name: "ListObjects", handler: (*Server).listObjects, perms: p(policy.ObjectInspect)},
 
-		opCreateMultipartUpload:    {name: "CreateMultipartUpload", handler: (*Server).createMultipartUpload, write: true, objectInBody: true, bodySigned: true},
-		opUploadPart:               {name: "UploadPart", handler: (*Server).uploadPart, write: true},
+		opCreateMultipartUpload:    {name: "CreateMultipartUpload", handler: (*Server).createMultipartUpload, write: true, objectInBody: true, bodySigned: true, customerKey: true},
+		opUploadPart:               {name: "UploadPart", handler: (*Server).uploadPart, write: true, customerKey: true},
 		opCommitMultipartUpload:    {name: "CommitMultipartUpload", handler: (*Server).commitMultipartUpload, write: true, bodySigned: true},
 		opAbortMultipartUpload:     {name: "AbortMultipartUpload", handler: (*Server).abortMultipartUpload, perms: p(policy.ObjectDelete)},
 		opListMultipartUploads:     {name: "ListMultipartUploads", handler: (*Server).listMultipartUploads, perms: p(policy.ObjectInspect)},
@@ -253,7 +253,7 @@ func opTable() map[op]opRow {
 		opListWorkRequestLogs:   {name: "ListWorkRequestLogs", handler: (*Server).listWorkRequestLogs, global: true},
 		opCancelWorkRequest:     {name: "CancelWorkRequest", handler: (*Server).cancelWorkRequest, global: true},
 		// Only through a PAR: parse never returns them.
-		opPARCreateUpload: {name: "CreateMultipartUpload (PAR)", handler: (*Server).createUploadThroughPAR, write: true},
+		opPARCreateUpload: {name: "CreateMultipartUpload (PAR)", handler: (*Server).createUploadThroughPAR, write: true, customerKey: true},
 		opPARCommitUpload: {name: "CommitMultipartUpload (PAR)", handler: (*Server).commitUploadThroughPAR, write: true},
 	}
 }

@@ -62,9 +62,6 @@ for size in (1000, 300000):  # inline and erasure coded
         except ClientError as e:
             assert e.response["ResponseMetadata"]["HTTPStatusCode"] in (400, 403), e.response
     assert oc.get_object(ns, "ssec", k, **oci_key(key)).data.content == data
-# Operations that do not take a key yet say so.
-refused("NotImplemented", 501, oc.create_multipart_upload, ns, "ssec",
-        oci.object_storage.models.CreateMultipartUploadDetails(object="mp"), **oci_key(key))
 print("ok")
 `
 

@@ -726,6 +726,16 @@ func TestNativeAPI(t *testing.T) {
 			t.Fatalf("script printed %q", out)
 		}
 	})
+	t.Run("conditional", func(t *testing.T) {
+		if out := runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, condScript); strings.TrimSpace(string(out)) != "ok" {
+			t.Fatalf("script printed %q", out)
+		}
+	})
+	t.Run("ssec-multipart", func(t *testing.T) {
+		if out := runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, ssecMultipartScript); strings.TrimSpace(string(out)) != "ok" {
+			t.Fatalf("script printed %q", out)
+		}
+	})
 	t.Run("ocifs", func(t *testing.T) {
 		py := requirePython(t, "ocifs")
 		if out := runOCI(t, py, c, k, s3key.AccessKeyID, s3key.Secret, ocifsScript); strings.TrimSpace(string(out)) != "ok" {
