@@ -1,36 +1,5 @@
 package e2e
 
-// ociScriptPrelude is what the conditional and SSE-C multipart scripts
-// share: the OCI SDK and boto3 clients on the cluster, refused (an OCI
-// error with its status, and its code but for a HEAD's) and oci_key (the
-// opc-sse-customer-* arguments for a key).
-const ociScriptPrelude = `
-import os, oci, boto3, base64, hashlib, tempfile
-from botocore.config import Config
-from botocore.exceptions import ClientError
-from oci.object_storage.models import CreateBucketDetails, CreateMultipartUploadDetails
-from oci.object_storage.models import CommitMultipartUploadDetails, CommitMultipartUploadPartDetails
-cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
-       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
-oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
-                                            retry_strategy=oci.retry.NoneRetryStrategy())
-s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"],
-                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
-                  config=Config(s3={"addressing_style": "path"}))
-def refused(code, status, f, *a, **kw):  # a HEAD's error has no body, so no code
-    try:
-        f(*a, **kw)
-    except oci.exceptions.ServiceError as e:
-        want = (None if f.__name__ == "head_object" else code, status)
-        assert (e.code, e.status) == want, (e.code, e.status, e.message)
-        return e
-    raise AssertionError("%s succeeded" % f.__name__)
-def oci_key(k):
-    return {"opc_sse_customer_algorithm": "AES256", "opc_sse_customer_key": base64.b64encode(k).decode(),
-            "opc_sse_customer_key_sha256": base64.b64encode(hashlib.sha256(k).digest()).decode()}
-ns = oc.get_namespace().data
-`
-
 // condScript: if-match / if-none-match on GetObject, HeadObject and
 // DeleteObject through the OCI SDK: 412 for an if-match that fails, 304
 // for an if-none-match that names the ETag, a conditional delete that

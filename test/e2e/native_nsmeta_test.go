@@ -28,17 +28,10 @@ func compartmentOCIDs(t *testing.T, c *harness.Cluster, ns string) map[string]st
 // namespaceMetadataScript: the OCI SDK reads the namespace's metadata,
 // moves its S3 compartment by OCID, and finds a bucket boto3 then makes
 // there; it makes and lists buckets by compartment OCID.
-const namespaceMetadataScript = `
+const namespaceMetadataScript = ociScriptPrelude + `
 import os, oci, boto3
 from botocore.config import Config
 from oci.object_storage.models import CreateBucketDetails, UpdateNamespaceMetadataDetails
-cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
-       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
-oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
-                                            retry_strategy=oci.retry.NoneRetryStrategy())
-s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"],
-                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
-                  config=Config(s3={"addressing_style": "path"}))
 ns = oc.get_namespace().data
 tenancy, s3home, eng = os.environ["TENANCY"], os.environ["S3HOME"], os.environ["ENG"]
 def names(comp):

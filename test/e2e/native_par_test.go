@@ -24,20 +24,9 @@ import (
 // AnyObjectRead with listing, one that expires in a few seconds, and one
 // it deletes at once. It checks Get and List, which never show a token,
 // and prints the access URIs as JSON.
-const parScript = `
+const parScript = ociScriptPrelude + `
 import os, json, datetime, oci
 from oci.object_storage.models import CreateBucketDetails, CreatePreauthenticatedRequestDetails as PAR
-cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
-       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
-oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
-                                            retry_strategy=oci.retry.NoneRetryStrategy())
-def refused(code, status, f, *a, **kw):
-    try:
-        f(*a, **kw)
-    except oci.exceptions.ServiceError as e:
-        assert (e.code, e.status) == (code, status), (e.code, e.status, e.message)
-        return
-    raise AssertionError("%s succeeded" % f.__name__)
 
 ns = oc.get_namespace().data
 for b in ("par-bucket", "par-other"):
@@ -81,23 +70,15 @@ print(json.dumps(out))
 `
 
 // readUploadScript: the SDK reads what a PAR put.
-const readUploadScript = `
+const readUploadScript = ociScriptPrelude + `
 import os, oci
-cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
-       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
-oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
-                                            retry_strategy=oci.retry.NoneRetryStrategy())
 print(oc.get_object(oc.get_namespace().data, "par-bucket", "upload.bin").data.content.decode())
 `
 
 // readBigScript: the SDK reads what a multipart upload through a PAR
 // made: its SHA-256, size, metadata and the ETag's part count.
-const readBigScript = `
+const readBigScript = ociScriptPrelude + `
 import os, oci, hashlib
-cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
-       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
-oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
-                                            retry_strategy=oci.retry.NoneRetryStrategy())
 r = oc.get_object(oc.get_namespace().data, "par-bucket", "big.bin")
 h, n = hashlib.sha256(), 0
 for chunk in r.data.raw.stream(1 << 20, decode_content=False):

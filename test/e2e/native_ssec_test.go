@@ -4,25 +4,11 @@ package e2e
 // OCI SDK reads the bytes with the same key in opc-sse-customer-*
 // headers; the OCI SDK writes with the key and boto3 reads it. Without
 // the key, or with another, each API refuses in its own vocabulary.
-const ssecScript = `
+const ssecScript = ociScriptPrelude + `
 import os, oci, boto3, base64, hashlib
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from oci.object_storage.models import CreateBucketDetails
-cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
-       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
-oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
-                                            retry_strategy=oci.retry.NoneRetryStrategy())
-s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"],
-                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
-                  config=Config(s3={"addressing_style": "path"}))
-def refused(code, status, f, *a, **kw):
-    try:
-        f(*a, **kw)
-    except oci.exceptions.ServiceError as e:
-        assert (e.code, e.status) == (code, status), (e.code, e.status, e.message)
-        return
-    raise AssertionError("%s succeeded" % f.__name__)
 def oci_key(k):
     return {"opc_sse_customer_algorithm": "AES256", "opc_sse_customer_key": base64.b64encode(k).decode(),
             "opc_sse_customer_key_sha256": base64.b64encode(hashlib.sha256(k).digest()).decode()}
@@ -67,14 +53,9 @@ print("ok")
 
 // ocifsScript: boto3 writes a file and ocifs (fsspec) reads it through
 // the native API, pointed at the gateway with config_kwargs.
-const ocifsScript = `
+const ocifsScript = ociScriptPrelude + `
 import os, boto3, ocifs
 from botocore.config import Config
-s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"],
-                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
-                  config=Config(s3={"addressing_style": "path"}))
-cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
-       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
 s3.create_bucket(Bucket="fsspec")
 data = os.urandom(300000)
 s3.put_object(Bucket="fsspec", Key="dir/file.bin", Body=data)

@@ -141,6 +141,39 @@ func ociErrorMessage(t *testing.T, req *http.Request) (int, string, string) {
 	return resp.StatusCode, e.Code, e.Message
 }
 
+// ociScriptPrelude opens every OCI SDK script runOCI runs: the imports
+// they share, the OCI client (oc) for the identity in TENANCY, USER,
+// FINGERPRINT and KEY_FILE, boto3 (s3) with AK and SK, both at EP, the
+// namespace (ns), refused (a call that must fail with an OCI code and
+// status; a HEAD's error has no body, so it carries no code) and oci_key
+// (SSE-C keyword arguments for a key).
+const ociScriptPrelude = `
+import os, oci, boto3, base64, hashlib, tempfile
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from oci.object_storage.models import CreateBucketDetails, CreateMultipartUploadDetails
+from oci.object_storage.models import CommitMultipartUploadDetails, CommitMultipartUploadPartDetails
+cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
+       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
+oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
+                                            retry_strategy=oci.retry.NoneRetryStrategy())
+s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"],
+                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
+                  config=Config(s3={"addressing_style": "path"}))
+def refused(code, status, f, *a, **kw):
+    try:
+        f(*a, **kw)
+    except oci.exceptions.ServiceError as e:
+        want = (None if f.__name__ == "head_object" and e.code is None else code, status)
+        assert (e.code, e.status) == want, (e.code, e.status, e.message)
+        return e
+    raise AssertionError("%s succeeded" % f.__name__)
+def oci_key(k):
+    return {"opc_sse_customer_algorithm": "AES256", "opc_sse_customer_key": base64.b64encode(k).decode(),
+            "opc_sse_customer_key_sha256": base64.b64encode(hashlib.sha256(k).digest()).decode()}
+ns = oc.get_namespace().data
+`
+
 // runOCI runs a script with the OCI SDK (and boto3) against c. The
 // script finds the OCI identity in TENANCY, USER, FINGERPRINT and
 // KEY_FILE, the gateway in EP, and S3 credentials in AK and SK.
@@ -163,80 +196,61 @@ func runOCI(t *testing.T, py string, c *harness.Cluster, k *ociKey, ak, sk, scri
 // ociSDKScript drives the OCI Python SDK through the native API: the
 // namespace, a bucket's life, objects with metadata, ranges, heads and
 // listings, and OCI's error codes. It asserts as it goes.
-const ociSDKScript = `
+const ociSDKScript = ociScriptPrelude + `
 import os, oci
-cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
-       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
-cl = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
-                                            retry_strategy=oci.retry.NoneRetryStrategy())
-def refused(code, status, f, *a, **kw):
-    try:
-        f(*a, **kw)
-    except oci.exceptions.ServiceError as e:
-        assert (e.code, e.status) == (code, status), (e.code, e.status, e.message)
-        assert e.request_id, "no opc-request-id"
-        return
-    raise AssertionError("%s succeeded" % f.__name__)
 
-ns = cl.get_namespace().data
+ns = oc.get_namespace().data
 assert ns == "ocitenant", ns
 comp = os.environ["TENANCY"]
-b = cl.create_bucket(ns, oci.object_storage.models.CreateBucketDetails(name="oci-bucket", compartment_id=comp)).data
+b = oc.create_bucket(ns, oci.object_storage.models.CreateBucketDetails(name="oci-bucket", compartment_id=comp)).data
 assert b.name == "oci-bucket" and b.compartment_id == comp and b.namespace == ns, b
-refused("BucketAlreadyExists", 409, cl.create_bucket, ns, oci.object_storage.models.CreateBucketDetails(name="oci-bucket", compartment_id=comp))
-names = [x.name for x in cl.list_buckets(ns, comp).data]
+refused("BucketAlreadyExists", 409, oc.create_bucket, ns, oci.object_storage.models.CreateBucketDetails(name="oci-bucket", compartment_id=comp))
+names = [x.name for x in oc.list_buckets(ns, comp).data]
 assert "oci-bucket" in names, names
-assert cl.get_bucket(ns, "oci-bucket").data.name == "oci-bucket"
-assert cl.head_bucket(ns, "oci-bucket").status == 200
-refused("BucketNotFound", 404, cl.get_bucket, ns, "no-such-bucket")
+assert oc.get_bucket(ns, "oci-bucket").data.name == "oci-bucket"
+assert oc.head_bucket(ns, "oci-bucket").status == 200
+refused("BucketNotFound", 404, oc.get_bucket, ns, "no-such-bucket")
 
 body = bytes(range(256)) * 400  # 100 KiB: erasure coded, not inlined
-put = cl.put_object(ns, "oci-bucket", "dir/big.bin", body, opc_meta={"color": "blue"}, content_type="application/x-test")
-cl.put_object(ns, "oci-bucket", "dir/small.txt", b"hello world")
-cl.put_object(ns, "oci-bucket", "top.txt", b"top")
-got = cl.get_object(ns, "oci-bucket", "dir/big.bin")
+put = oc.put_object(ns, "oci-bucket", "dir/big.bin", body, opc_meta={"color": "blue"}, content_type="application/x-test")
+oc.put_object(ns, "oci-bucket", "dir/small.txt", b"hello world")
+oc.put_object(ns, "oci-bucket", "top.txt", b"top")
+got = oc.get_object(ns, "oci-bucket", "dir/big.bin")
 assert got.data.content == body and got.headers["etag"] == put.headers["etag"], "whole get"
 assert got.headers["opc-meta-color"] == "blue" and got.headers["content-type"] == "application/x-test", dict(got.headers)
-rng = cl.get_object(ns, "oci-bucket", "dir/big.bin", range="bytes=1000-70999")
+rng = oc.get_object(ns, "oci-bucket", "dir/big.bin", range="bytes=1000-70999")
 assert rng.status == 206 and rng.data.content == body[1000:71000], rng.status
-assert cl.get_object(ns, "oci-bucket", "dir/small.txt", range="bytes=6-10").data.content == b"world"
-h = cl.head_object(ns, "oci-bucket", "dir/big.bin")
+assert oc.get_object(ns, "oci-bucket", "dir/small.txt", range="bytes=6-10").data.content == b"world"
+h = oc.head_object(ns, "oci-bucket", "dir/big.bin")
 assert h.headers["content-length"] == str(len(body)) and h.headers["etag"] == put.headers["etag"], dict(h.headers)
 assert h.headers["content-md5"] == put.headers["opc-content-md5"], dict(h.headers)
 
-top = cl.list_objects(ns, "oci-bucket", delimiter="/", fields="name,size,etag").data
+top = oc.list_objects(ns, "oci-bucket", delimiter="/", fields="name,size,etag").data
 assert top.prefixes == ["dir/"], top.prefixes
 assert [(o.name, o.size) for o in top.objects] == [("top.txt", 3)], top.objects
-page = cl.list_objects(ns, "oci-bucket", prefix="dir/", limit=1).data
+page = oc.list_objects(ns, "oci-bucket", prefix="dir/", limit=1).data
 assert [o.name for o in page.objects] == ["dir/big.bin"] and page.next_start_with == "dir/small.txt", page
-rest = cl.list_objects(ns, "oci-bucket", start=page.next_start_with).data
+rest = oc.list_objects(ns, "oci-bucket", start=page.next_start_with).data
 assert [o.name for o in rest.objects] == ["dir/small.txt", "top.txt"], rest.objects
-assert [o.name for o in cl.list_objects(ns, "oci-bucket", end="dir/small.txt").data.objects] == ["dir/big.bin"]
+assert [o.name for o in oc.list_objects(ns, "oci-bucket", end="dir/small.txt").data.objects] == ["dir/big.bin"]
 
-refused("BucketNotEmpty", 409, cl.delete_bucket, ns, "oci-bucket")
+refused("BucketNotEmpty", 409, oc.delete_bucket, ns, "oci-bucket")
 for name in ("dir/big.bin", "dir/small.txt", "top.txt"):
-    assert cl.delete_object(ns, "oci-bucket", name).status == 204
-refused("ObjectNotFound", 404, cl.get_object, ns, "oci-bucket", "top.txt")
-refused("ObjectNotFound", 404, cl.delete_object, ns, "oci-bucket", "top.txt")
-refused("NotImplemented", 501, cl.list_retention_rules, ns, "oci-bucket")
-refused("NamespaceNotFound", 404, cl.list_objects, "other-namespace", "oci-bucket")
-assert cl.delete_bucket(ns, "oci-bucket").status == 204
-assert "oci-bucket" not in [x.name for x in cl.list_buckets(ns, comp).data]
+    assert oc.delete_object(ns, "oci-bucket", name).status == 204
+refused("ObjectNotFound", 404, oc.get_object, ns, "oci-bucket", "top.txt")
+refused("ObjectNotFound", 404, oc.delete_object, ns, "oci-bucket", "top.txt")
+refused("NotImplemented", 501, oc.list_retention_rules, ns, "oci-bucket")
+refused("NamespaceNotFound", 404, oc.list_objects, "other-namespace", "oci-bucket")
+assert oc.delete_bucket(ns, "oci-bucket").status == 204
+assert "oci-bucket" not in [x.name for x in oc.list_buckets(ns, comp).data]
 print("ok")
 `
 
 // congruenceScript: one dataset. boto3 writes and the OCI SDK reads the
 // same bytes, metadata and ETag; the OCI SDK writes and boto3 reads them.
-const congruenceScript = `
+const congruenceScript = ociScriptPrelude + `
 import os, oci, boto3
 from botocore.config import Config
-cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
-       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
-oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
-                                            retry_strategy=oci.retry.NoneRetryStrategy())
-s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"],
-                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
-                  config=Config(s3={"addressing_style": "path"}))
 ns = oc.get_namespace().data
 s3.create_bucket(Bucket="shared")
 assert oc.get_bucket(ns, "shared").data.name == "shared"
@@ -276,25 +290,11 @@ print("ok")
 // byte-identical, with S3's multipart ETag and OCI's opc-multipart-md5
 // agreeing. An upload begun through S3 is finished natively; an aborted
 // upload is gone from both APIs' listings.
-const multipartScript = `
+const multipartScript = ociScriptPrelude + `
 import os, oci, boto3, base64, hashlib, tempfile
 from botocore.config import Config
 from oci.object_storage import UploadManager
 from oci.object_storage.models import CreateBucketDetails, CreateMultipartUploadDetails, CommitMultipartUploadDetails, CommitMultipartUploadPartDetails
-cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
-       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
-oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
-                                            retry_strategy=oci.retry.NoneRetryStrategy())
-s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"],
-                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
-                  config=Config(s3={"addressing_style": "path"}))
-def refused(code, status, f, *a, **kw):
-    try:
-        f(*a, **kw)
-    except oci.exceptions.ServiceError as e:
-        assert (e.code, e.status) == (code, status), (e.code, e.status, e.message)
-        return
-    raise AssertionError("%s succeeded" % f.__name__)
 
 ns = oc.get_namespace().data
 oc.create_bucket(ns, CreateBucketDetails(name="mp", compartment_id=os.environ["TENANCY"]))
@@ -353,24 +353,10 @@ print("ok")
 // renameScript: RenameObject moves an object to a new name with its
 // bytes, metadata and ETag; the old name is gone from both APIs; the
 // rename's conditions are honoured and a refused rename moves nothing.
-const renameScript = `
+const renameScript = ociScriptPrelude + `
 import os, oci, boto3
 from botocore.config import Config
 from oci.object_storage.models import CreateBucketDetails, RenameObjectDetails
-cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
-       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
-oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
-                                            retry_strategy=oci.retry.NoneRetryStrategy())
-s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"],
-                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
-                  config=Config(s3={"addressing_style": "path"}))
-def refused(code, status, f, *a, **kw):
-    try:
-        f(*a, **kw)
-    except oci.exceptions.ServiceError as e:
-        assert (e.code, e.status) == (code, status), (e.code, e.status, e.message)
-        return
-    raise AssertionError("%s succeeded" % f.__name__)
 
 ns = oc.get_namespace().data
 oc.create_bucket(ns, CreateBucketDetails(name="ren", compartment_id=os.environ["TENANCY"]))
@@ -412,24 +398,10 @@ print("ok")
 // its work request and writes nothing; a copy to another region, of a
 // missing source or into another namespace is refused at once. It prints
 // "ok" and a completed work request's ID.
-const copyScript = `
+const copyScript = ociScriptPrelude + `
 import os, time, oci, boto3
 from botocore.config import Config
 from oci.object_storage.models import CreateBucketDetails, CopyObjectDetails
-cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
-       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
-oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
-                                            retry_strategy=oci.retry.NoneRetryStrategy())
-s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"],
-                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
-                  config=Config(s3={"addressing_style": "path"}))
-def refused(code, status, f, *a, **kw):
-    try:
-        f(*a, **kw)
-    except oci.exceptions.ServiceError as e:
-        assert (e.code, e.status) == (code, status), (e.code, e.status, e.message)
-        return
-    raise AssertionError("%s succeeded" % f.__name__)
 
 ns = oc.get_namespace().data
 region = os.environ["REGION"]

@@ -15,24 +15,10 @@ import (
 // boto3 sees the same versioning and tag set; a field left out keeps its
 // value; fields asking for what Cairn does not have are refused with 501
 // and change nothing.
-const updateBucketScript = `
+const updateBucketScript = ociScriptPrelude + `
 import os, oci, boto3
 from botocore.config import Config
 from oci.object_storage.models import CreateBucketDetails, UpdateBucketDetails
-cfg = {"tenancy": os.environ["TENANCY"], "user": os.environ["USER"], "fingerprint": os.environ["FINGERPRINT"],
-       "key_file": os.environ["KEY_FILE"], "region": "us-ashburn-1"}
-oc = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=os.environ["EP"],
-                                            retry_strategy=oci.retry.NoneRetryStrategy())
-s3 = boto3.client("s3", region_name=os.environ["REGION"], endpoint_url=os.environ["EP"],
-                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
-                  config=Config(s3={"addressing_style": "path"}))
-def refused(code, status, f, *a, **kw):
-    try:
-        f(*a, **kw)
-    except oci.exceptions.ServiceError as e:
-        assert (e.code, e.status) == (code, status), (e.code, e.status, e.message)
-        return
-    raise AssertionError("%s succeeded" % f.__name__)
 
 ns = oc.get_namespace().data
 comp = os.environ["TENANCY"]
