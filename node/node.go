@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -125,6 +126,10 @@ type Node struct {
 	mu      sync.Mutex
 	addr    string
 	serving bool
+
+	// contact is when meta last accepted a registration or heartbeat
+	// (Unix nanoseconds; 0 before the first).
+	contact atomic.Int64
 }
 
 // New opens the node's store. Serve it with Serve; release it with Close.
@@ -247,6 +252,43 @@ func (n *Node) Serve(ctx context.Context, lis net.Listener) error {
 	return err
 }
 
+// ErrNotReady: the node is not known to meta, or has lost touch with it
+// (Ready).
+var ErrNotReady = errors.New("node: not ready")
+
+// readyWindow is how long after its last accepted registration or
+// heartbeat the node still calls itself ready: three heartbeats (6 s by
+// default), inside the time meta gives a silent node before it calls it
+// unhealthy (meta.DefaultHealthWindow, 10 s).
+func (n *Node) readyWindow() time.Duration { return 3 * n.cfg.HeartbeatInterval }
+
+// Ready reports, for a readiness probe, whether meta counts this node: it
+// registered, and meta accepted a registration or heartbeat from it within
+// the last three heartbeat intervals. A node that reports no meta
+// addresses (a test or tool) is ready once it serves. An orchestrator that
+// waits for readiness before restarting the next data node (a StatefulSet's
+// rolling update) then never has two nodes out of meta's map at once
+// because of it.
+func (n *Node) Ready(context.Context) error {
+	n.mu.Lock()
+	serving := n.serving
+	n.mu.Unlock()
+	if !serving {
+		return fmt.Errorf("%w: not serving yet", ErrNotReady)
+	}
+	if len(n.cfg.MetaAddrs) == 0 {
+		return nil
+	}
+	last := n.contact.Load()
+	if last == 0 {
+		return fmt.Errorf("%w: not yet registered with meta", ErrNotReady)
+	}
+	if since := n.cfg.Now().Sub(time.Unix(0, last)); since > n.readyWindow() {
+		return fmt.Errorf("%w: meta has not accepted a heartbeat for %v", ErrNotReady, since.Round(time.Second))
+	}
+	return nil
+}
+
 // gracefulStop stops gs, letting calls in flight finish for at most
 // Config.ShutdownTimeout before cutting them.
 func (n *Node) gracefulStop(gs *grpc.Server) {
@@ -308,6 +350,7 @@ func (n *Node) heartbeatLoop(ctx context.Context, mc *metaclient.Client, addr st
 				continue
 			}
 			registered = true
+			n.contact.Store(n.cfg.Now().UnixNano())
 			backoff = 100 * time.Millisecond
 			id := n.store.Identity()
 			log.Info("registered with meta", "addr", addr, "cluster", id.ClusterID, "incarnation", fmt.Sprintf("%016x", id.Incarnation))
@@ -318,6 +361,7 @@ func (n *Node) heartbeatLoop(ctx context.Context, mc *metaclient.Client, addr st
 		err := n.heartbeat(ctx, mc)
 		switch {
 		case err == nil:
+			n.contact.Store(n.cfg.Now().UnixNano())
 		case ctx.Err() != nil:
 			return nil
 		case errors.Is(err, rpcerr.ErrNodeNotFound):

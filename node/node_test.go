@@ -2,14 +2,19 @@ package node
 
 import (
 	"context"
+	"errors"
 	"net"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/rpcerr"
@@ -24,6 +29,7 @@ type fakeMeta struct {
 	registered []*cairnpb.DataNode
 	beats      []*cairnpb.HeartbeatRequest
 	forget     bool
+	refuse     bool // heartbeats fail as if meta were unreachable
 }
 
 func (m *fakeMeta) RegisterNode(_ context.Context, req *cairnpb.RegisterNodeRequest) (*cairnpb.RegisterNodeResponse, error) {
@@ -39,6 +45,9 @@ func (m *fakeMeta) Heartbeat(_ context.Context, req *cairnpb.HeartbeatRequest) (
 	if m.forget {
 		m.forget = false
 		return nil, rpcerr.ErrNodeNotFound
+	}
+	if m.refuse {
+		return nil, status.Error(codes.Unavailable, "fake meta: refusing heartbeats")
 	}
 	m.beats = append(m.beats, req)
 	return &cairnpb.HeartbeatResponse{}, nil
@@ -183,6 +192,65 @@ func TestNodeWaitsForMeta(t *testing.T) {
 	meta := serveMeta(t, mlis)
 	waitFor(t, "late registration", func() bool { r, b := meta.counts(); return r >= 1 && b >= 1 })
 	stop()
+}
+
+// TestNodeReadyFollowsMeta: a data node is ready for its readiness probe
+// only once meta accepted its registration, and stops being ready when
+// meta has accepted no heartbeat for three intervals.
+func TestNodeReadyFollowsMeta(t *testing.T) {
+	mlis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := mlis.Addr().String()
+	mlis.Close() // nothing answers until serveMeta below
+
+	var clock atomic.Int64
+	clock.Store(time.Unix(1_700_000_000, 0).UnixNano())
+	cfg := nodeConfig(t, addr)
+	cfg.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Ready(context.Background()); !errors.Is(err, ErrNotReady) {
+		t.Fatalf("before Serve: Ready = %v, want ErrNotReady", err)
+	}
+	stop := startNode(t, n)
+	defer stop()
+	time.Sleep(100 * time.Millisecond)
+	if err := n.Ready(context.Background()); !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "not yet registered") {
+		t.Fatalf("meta unreachable: Ready = %v, want not yet registered", err)
+	}
+
+	for try := 0; ; try++ {
+		if mlis, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		if try == 50 {
+			t.Fatalf("could not re-listen on %s: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	meta := serveMeta(t, mlis)
+	waitFor(t, "ready after registration", func() bool { return n.Ready(context.Background()) == nil })
+
+	// Meta stops accepting heartbeats and time passes beyond three
+	// intervals: not ready, saying why.
+	meta.mu.Lock()
+	meta.refuse = true
+	meta.mu.Unlock()
+	_, beats := meta.counts()
+	time.Sleep(5 * cfg.HeartbeatInterval) // let a heartbeat in flight land first
+	clock.Add(int64(time.Second))
+	if err := n.Ready(context.Background()); !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "has not accepted a heartbeat") {
+		t.Fatalf("heartbeats refused: Ready = %v (beats before %d)", err, beats)
+	}
+
+	meta.mu.Lock()
+	meta.refuse = false
+	meta.mu.Unlock()
+	waitFor(t, "ready again once heartbeats are accepted", func() bool { return n.Ready(context.Background()) == nil })
 }
 
 func TestRunStopsOnCancel(t *testing.T) {

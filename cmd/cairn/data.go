@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sync/atomic"
 
 	"github.com/cairn-store/cairn/cmd/internal/ops"
 	"github.com/cairn-store/cairn/node"
@@ -66,10 +67,19 @@ func runData(ctx context.Context, args []string, checkOnly bool) error {
 		return err
 	}
 	// The ops endpoints come up first (healthz answers while the store
-	// opens); the node's metrics join the registry once it is open.
+	// opens); the node's metrics join the registry once it is open, and
+	// readyz answers ready once meta counts the node (node.Node.Ready).
 	reg := ops.NewRegistry()
+	var opened atomic.Pointer[node.Node]
+	ready := func(ctx context.Context) error {
+		n := opened.Load()
+		if n == nil {
+			return fmt.Errorf("%w: the store is opening", node.ErrNotReady)
+		}
+		return n.Ready(ctx)
+	}
 	go func() {
-		if err := ops.Serve(ctx, *opsAd, transport.Net(), nil, reg, log); err != nil {
+		if err := ops.Serve(ctx, *opsAd, transport.Net(), ready, reg, log); err != nil {
 			log.Error("ops endpoints stopped", "err", err)
 		}
 	}()
@@ -85,6 +95,7 @@ func runData(ctx context.Context, args []string, checkOnly bool) error {
 	if err := registerDataMetrics(reg, *id, n); err != nil {
 		return errors.Join(err, n.Close())
 	}
+	opened.Store(n)
 	lis, err := transport.Net().Listen(ctx, *listen)
 	if err != nil {
 		return errors.Join(fmt.Errorf("listen %s: %w", *listen, err), n.Close())
