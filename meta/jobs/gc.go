@@ -22,9 +22,10 @@ import (
 // Overwrites, deletes, replaced multipart parts and aborted uploads put the
 // shards they orphan on the GC queue in the same apply that orphans them
 // (g/ keys, oldest first). The leader works the queue: every GCInterval it
-// takes the entries older than GCGrace, asks each entry's data node to
-// delete the shard, and drops the entries whose shards are gone (deleted
-// now, or already absent) with one DropGCCmd. An entry whose node is down
+// takes the entries older than GCGrace, a batch at a time until none is
+// left, asks each entry's data node to delete the shard, and drops the
+// entries whose shards are gone (deleted now, or already absent) with one
+// DropGCCmd per batch. An entry whose node is down
 // stays queued and is tried again next round; nothing is dropped on a
 // guess. Only the leader collects, and it stops the moment it stops
 // leading.
@@ -54,20 +55,35 @@ func (j *gcJob) Start(context.Context) time.Duration {
 	return j.env.Config.GCInterval
 }
 
+// Round works the queue batch after batch until a batch comes back short
+// (nothing more is due), drops nothing (every node it named failed), or the
+// term ends: a backlog is drained at the pace the data nodes delete, not
+// at one batch per interval, which would cap collection at about a
+// hundred shards a second and let garbage outgrow a busy cluster.
 func (j *gcJob) Round(ctx context.Context) error {
-	dropped, err := gcRound(ctx, j.env, j.skip)
-	if dropped > 0 {
-		j.env.Logger.Debug("garbage collected shards", "shards", dropped)
+	total := 0
+	defer func() {
+		if total > 0 {
+			j.env.Logger.Debug("garbage collected shards", "shards", total)
+		}
+	}()
+	for ctx.Err() == nil {
+		dropped, more, err := gcRound(ctx, j.env, j.skip)
+		total += dropped
+		if err != nil || !more || dropped == 0 {
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
 // gcRound deletes the shards of up to gcBatch due GC entries and drops
 // those entries. Entries of nodes in skip (failed recently) or unknown to
 // the map are passed over, so one dead node cannot hold up the queue; a
 // node whose deletion fails goes into skip for a while. It returns how
-// many entries it dropped.
-func gcRound(ctx context.Context, env *Env, skip map[string]time.Time) (int, error) {
+// many entries it dropped, and whether the batch was full (more may be
+// due).
+func gcRound(ctx context.Context, env *Env, skip map[string]time.Time) (int, bool, error) {
 	now := env.Now()
 	cutoff := now.Add(-env.Config.GCGrace).UnixNano()
 	var due []*cairnpb.GCEntry
@@ -102,8 +118,9 @@ func gcRound(ctx context.Context, env *Env, skip map[string]time.Time) (int, err
 		})
 	})
 	if err != nil || len(due) == 0 {
-		return 0, err
+		return 0, false, err
 	}
+	more := len(due) == gcBatch
 
 	gone := make([]bool, len(due))
 	sem := make(chan struct{}, gcParallel)
@@ -129,12 +146,12 @@ func gcRound(ctx context.Context, env *Env, skip map[string]time.Time) (int, err
 		}
 	}
 	if len(drop.Entries) == 0 {
-		return 0, nil
+		return 0, more, nil
 	}
 	if err := env.Propose(ctx, &cairnpb.Command{Op: &cairnpb.Command_DropGc{DropGc: drop}}); err != nil {
-		return 0, fmt.Errorf("meta: drop %d GC entries: %w", len(drop.Entries), err)
+		return 0, more, fmt.Errorf("meta: drop %d GC entries: %w", len(drop.Entries), err)
 	}
-	return len(drop.Entries), nil
+	return len(drop.Entries), more, nil
 }
 
 // deleteShard deletes a shard within gcCallTimeout; a shard that is

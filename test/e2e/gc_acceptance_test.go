@@ -54,7 +54,7 @@ func TestGCAcceptance(t *testing.T) {
 	const (
 		objects = 1000
 		uploads = 50
-		workers = 4
+		workers = 16
 		// slack bounds what the data nodes may use beyond 1.5 × the live
 		// bytes: per shard, the padding of the last stripe (< 4 bytes) and
 		// the authentication tags of the sealed packages (16 bytes per
