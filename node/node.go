@@ -267,8 +267,7 @@ func (n *Node) readyWindow() time.Duration { return 3 * n.cfg.HeartbeatInterval 
 // the last three heartbeat intervals. A node that reports no meta
 // addresses (a test or tool) is ready once it serves. An orchestrator that
 // waits for readiness before restarting the next data node (a StatefulSet's
-// rolling update) then never has two nodes out of meta's map at once
-// because of it.
+// rolling update) then waits until meta counts this one again.
 func (n *Node) Ready(context.Context) error {
 	n.mu.Lock()
 	serving := n.serving
