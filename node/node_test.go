@@ -178,18 +178,7 @@ func TestNodeWaitsForMeta(t *testing.T) {
 	stop := startNode(t, n)
 	time.Sleep(300 * time.Millisecond)
 
-	// The freed port is normally free still; give the kernel a moment if
-	// not, and fail rather than pass without checking anything.
-	for try := 0; ; try++ {
-		if mlis, err = net.Listen("tcp", addr); err == nil {
-			break
-		}
-		if try == 50 {
-			t.Fatalf("could not re-listen on %s: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	meta := serveMeta(t, mlis)
+	meta := serveMeta(t, relisten(t, addr))
 	waitFor(t, "late registration", func() bool { r, b := meta.counts(); return r >= 1 && b >= 1 })
 	stop()
 }
@@ -223,16 +212,7 @@ func TestNodeReadyFollowsMeta(t *testing.T) {
 		t.Fatalf("meta unreachable: Ready = %v, want not yet registered", err)
 	}
 
-	for try := 0; ; try++ {
-		if mlis, err = net.Listen("tcp", addr); err == nil {
-			break
-		}
-		if try == 50 {
-			t.Fatalf("could not re-listen on %s: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	meta := serveMeta(t, mlis)
+	meta := serveMeta(t, relisten(t, addr))
 	waitFor(t, "ready after registration", func() bool { return n.Ready(context.Background()) == nil })
 
 	// Meta stops accepting heartbeats and time passes beyond three
@@ -251,6 +231,23 @@ func TestNodeReadyFollowsMeta(t *testing.T) {
 	meta.refuse = false
 	meta.mu.Unlock()
 	waitFor(t, "ready again once heartbeats are accepted", func() bool { return n.Ready(context.Background()) == nil })
+}
+
+// relisten listens again on addr, freed earlier by the test. The freed
+// port is normally free still; it gives the kernel a moment if not, and
+// fails rather than pass without checking anything.
+func relisten(t *testing.T, addr string) net.Listener {
+	t.Helper()
+	for try := 0; ; try++ {
+		lis, err := net.Listen("tcp", addr)
+		if err == nil {
+			return lis
+		}
+		if try == 50 {
+			t.Fatalf("could not re-listen on %s: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func TestRunStopsOnCancel(t *testing.T) {
