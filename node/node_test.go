@@ -163,13 +163,7 @@ func TestNodeRegistersAndHeartbeats(t *testing.T) {
 }
 
 func TestNodeWaitsForMeta(t *testing.T) {
-	// Reserve an address for meta, then free it so nothing answers yet.
-	mlis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := mlis.Addr().String()
-	mlis.Close()
+	addr := freedAddr(t) // nothing answers until serveMeta below
 
 	n, err := New(nodeConfig(t, addr))
 	if err != nil {
@@ -187,12 +181,7 @@ func TestNodeWaitsForMeta(t *testing.T) {
 // only once meta accepted its registration, and stops being ready when
 // meta has accepted no heartbeat for three intervals.
 func TestNodeReadyFollowsMeta(t *testing.T) {
-	mlis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := mlis.Addr().String()
-	mlis.Close() // nothing answers until serveMeta below
+	addr := freedAddr(t) // nothing answers until serveMeta below
 
 	var clock atomic.Int64
 	clock.Store(time.Unix(1_700_000_000, 0).UnixNano())
@@ -231,6 +220,18 @@ func TestNodeReadyFollowsMeta(t *testing.T) {
 	meta.refuse = false
 	meta.mu.Unlock()
 	waitFor(t, "ready again once heartbeats are accepted", func() bool { return n.Ready(context.Background()) == nil })
+}
+
+// freedAddr reserves a loopback address for meta and frees it, so that
+// nothing answers there until the test listens on it again (relisten).
+func freedAddr(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close()
+	return lis.Addr().String()
 }
 
 // relisten listens again on addr, freed earlier by the test. The freed
