@@ -98,15 +98,21 @@ type stripe struct {
 	mem    []byte
 	blocks [][]byte
 	view   [][]byte // scratch shard list handed to reedsolomon
+	// lent[j] is block j as a BlockLender handed it over, used where it
+	// lies instead of copied into blocks[j]; release[j] gives it back.
+	lent    [][]byte
+	release []func()
 	// pending counts Encode's writer jobs that still use the buffer.
 	pending sync.WaitGroup
 }
 
 func newStripe(shards, blockSize int) *stripe {
 	s := &stripe{
-		mem:    make([]byte, shards*blockSize),
-		blocks: make([][]byte, shards),
-		view:   make([][]byte, shards),
+		mem:     make([]byte, shards*blockSize),
+		blocks:  make([][]byte, shards),
+		view:    make([][]byte, shards),
+		lent:    make([][]byte, shards),
+		release: make([]func(), shards),
 	}
 	for j := range s.blocks {
 		lo, hi := j*blockSize, (j+1)*blockSize
@@ -118,6 +124,17 @@ func newStripe(shards, blockSize int) *stripe {
 func (c *Coder) getStripe() *stripe { return c.stripes.Get().(*stripe) }
 
 func (c *Coder) putStripe(s *stripe) {
+	s.giveBack()
 	clear(s.view)
 	c.stripes.Put(s)
+}
+
+// giveBack releases every block the stripe borrowed.
+func (s *stripe) giveBack() {
+	for j, r := range s.release {
+		if r != nil {
+			r()
+		}
+		s.release[j], s.lent[j] = nil, nil
+	}
 }

@@ -17,6 +17,17 @@ type BlockReader interface {
 	Close() error
 }
 
+// BlockLender is a BlockReader that can also hand a block over for longer:
+// the slice LendBlock returns stays valid, and its bytes unchanged, until
+// release is called, whatever is read meanwhile. Decode uses such blocks
+// where they lie instead of copying them, and releases each once its
+// stripe is written out, or on failure. release is called exactly once,
+// from any goroutine; after an error there is nothing to release.
+type BlockLender interface {
+	BlockReader
+	LendBlock(ctx context.Context) (b []byte, release func(), err error)
+}
+
 // OpenFunc opens shard (0..K+M-1) for reading from block firstBlock on. It
 // returns a non-nil BlockReader or an error.
 type OpenFunc func(ctx context.Context, shard int, firstBlock int64) (BlockReader, error)
@@ -120,6 +131,7 @@ func (c *Coder) Decode(ctx context.Context, w io.Writer, l Layout, open OpenFunc
 			break
 		}
 		done++
+		r.buf.giveBack()
 		free <- r.buf
 	}
 	cancel()
@@ -144,7 +156,7 @@ func writeRange(w io.Writer, l Layout, buf *stripe, s, lo, hi int64) error {
 		if a >= b {
 			continue
 		}
-		p := buf.blocks[j][a-bStart : b-bStart]
+		p := buf.view[j][a-bStart : b-bStart]
 		m, err := w.Write(p)
 		if err != nil {
 			return err
@@ -243,9 +255,12 @@ func (f *fetcher) fetch(ctx context.Context, s int64, buf *stripe) error {
 	view := buf.view
 	rebuild := false
 	for j, st := range f.state {
-		if st == shardActive {
+		switch {
+		case st == shardActive && buf.lent[j] != nil:
+			view[j] = buf.lent[j]
+		case st == shardActive:
 			view[j] = buf.blocks[j][:blockLen]
-		} else {
+		default:
 			view[j] = buf.blocks[j][:0] // reconstructed in place
 			rebuild = rebuild || j < k
 		}
@@ -275,7 +290,7 @@ func (f *fetcher) readAll(ctx context.Context, s int64, blockLen int, buf *strip
 }
 
 func (f *fetcher) readOne(ctx context.Context, s int64, blockLen int, buf *stripe, j int) {
-	err := f.readBlock(ctx, s, blockLen, buf.blocks[j], j)
+	err := f.readBlock(ctx, s, blockLen, buf, j)
 	if err == nil || ctx.Err() != nil {
 		return
 	}
@@ -287,7 +302,9 @@ func (f *fetcher) readOne(ctx context.Context, s int64, blockLen int, buf *strip
 	}
 }
 
-func (f *fetcher) readBlock(ctx context.Context, s int64, blockLen int, dst []byte, j int) error {
+// readBlock reads block s of shard j into buf: borrowed when the reader
+// lends blocks, else copied into buf.blocks[j].
+func (f *fetcher) readBlock(ctx context.Context, s int64, blockLen int, buf *stripe, j int) error {
 	if f.readers[j] == nil {
 		r, err := f.open(ctx, j, s)
 		if err != nil {
@@ -298,6 +315,18 @@ func (f *fetcher) readBlock(ctx context.Context, s int64, blockLen int, dst []by
 		}
 		f.readers[j] = r
 	}
+	if l, ok := f.readers[j].(BlockLender); ok {
+		b, release, err := l.LendBlock(ctx)
+		if err != nil {
+			return err
+		}
+		if len(b) != blockLen {
+			release()
+			return fmt.Errorf("%w: %d bytes, want %d", errBlockLength, len(b), blockLen)
+		}
+		buf.lent[j], buf.release[j] = b, release
+		return nil
+	}
 	b, err := f.readers[j].ReadBlock(ctx)
 	if err != nil {
 		return err
@@ -305,7 +334,7 @@ func (f *fetcher) readBlock(ctx context.Context, s int64, blockLen int, dst []by
 	if len(b) != blockLen {
 		return fmt.Errorf("%w: %d bytes, want %d", errBlockLength, len(b), blockLen)
 	}
-	copy(dst, b)
+	copy(buf.blocks[j], b)
 	return nil
 }
 

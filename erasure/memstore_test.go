@@ -40,6 +40,11 @@ type memStore struct {
 	// scratch makes readers return one reused buffer, overwritten by each
 	// read, to catch callers that keep blocks past the next read.
 	scratch bool
+	// lend makes readers BlockLenders: each block in a copy of its own,
+	// poisoned when released, to catch callers that use a block after
+	// giving it back, give it back twice or never.
+	lend    bool
+	lentNow int // blocks lent and not released
 
 	writeCalls []int // per shard
 	readCalls  []int // per shard
@@ -143,6 +148,9 @@ func (m *memStore) checkClean(t testing.TB) {
 	if m.openNow != 0 {
 		t.Errorf("%d readers left open", m.openNow)
 	}
+	if m.lentNow != 0 {
+		t.Errorf("%d lent blocks never released", m.lentNow)
+	}
 	if m.misuse != 0 {
 		t.Errorf("%d reads after Close or double Closes", m.misuse)
 	}
@@ -160,7 +168,41 @@ func (m *memStore) Open(ctx context.Context, shard int, first int64) (BlockReade
 		return nil, err
 	}
 	m.openNow++
-	return &memReader{m: m, shard: shard, next: first}, nil
+	r := &memReader{m: m, shard: shard, next: first}
+	if m.lend {
+		return &memLender{r}, nil
+	}
+	return r, nil
+}
+
+// memLender is a memReader that lends its blocks (BlockLender).
+type memLender struct{ *memReader }
+
+func (r *memLender) LendBlock(ctx context.Context) ([]byte, func(), error) {
+	b, err := r.ReadBlock(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	own := append([]byte(nil), b...)
+	m := r.m
+	m.mu.Lock()
+	m.lentNow++
+	m.mu.Unlock()
+	var once sync.Once
+	return own, func() {
+		released := false
+		once.Do(func() { released = true })
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if !released {
+			m.misuse++
+			return
+		}
+		m.lentNow--
+		for i := range own {
+			own[i] = 0xEE
+		}
+	}, nil
 }
 
 type memReader struct {

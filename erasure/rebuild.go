@@ -38,8 +38,10 @@ func (c *Coder) Rebuild(ctx context.Context, l Layout, open OpenFunc, target int
 			}
 			blockLen := l.BlockLen(s)
 			if target >= c.k {
+				// The data blocks stay where fetch left them (lent or in
+				// the stripe); parity is encoded into the stripe.
 				view := buf.view
-				for j := range view {
+				for j := c.k; j < len(view); j++ {
 					view[j] = buf.blocks[j][:blockLen]
 				}
 				if err := c.rs.Encode(view); err != nil {
@@ -47,9 +49,10 @@ func (c *Coder) Rebuild(ctx context.Context, l Layout, open OpenFunc, target int
 					return
 				}
 			}
-			if !yield(buf.blocks[target][:blockLen], nil) {
+			if !yield(buf.view[target][:blockLen], nil) {
 				return
 			}
+			buf.giveBack()
 		}
 	}
 }

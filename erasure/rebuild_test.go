@@ -9,12 +9,21 @@ import (
 
 // Every shard, data or parity, rebuilt from the others equals the shard
 // Encode wrote, also with up to M-1 other shards lost as well.
+// Readers that lend their blocks (BlockLender) give the same shards, and
+// every lent block is given back.
 func TestRebuild_EveryShardRebuildsExactlyFromTheOthers(t *testing.T) {
+	for _, lend := range []bool{false, true} {
+		rebuildEveryShard(t, lend)
+	}
+}
+
+func rebuildEveryShard(t *testing.T, lend bool) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	c := mustCoder(t, 4, 2, 1000)
 	for _, size := range []int{1, 999, 4000, 4001, 12345} {
 		data := randBytes(rng, size)
 		st, _ := encodeToStore(t, c, data)
+		st.lend = lend
 		for target := range 6 {
 			var want []byte
 			for _, b := range st.blocks[target] {
@@ -35,9 +44,11 @@ func TestRebuild_EveryShardRebuildsExactlyFromTheOthers(t *testing.T) {
 				got = append(got, b...)
 			}
 			if !bytes.Equal(got, want) {
-				t.Fatalf("size %d: shard %d rebuilt wrong (%d bytes, want %d)", size, target, len(got), len(want))
+				t.Fatalf("lend %v, size %d: shard %d rebuilt wrong (%d bytes, want %d)", lend, size, target, len(got), len(want))
 			}
+			st.checkClean(t)
 			st, _ = encodeToStore(t, c, data)
+			st.lend = lend
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/cairn-store/cairn/meta/fsm"
+	"github.com/cairn-store/cairn/meta/metaclient"
 	"github.com/cairn-store/cairn/proto/cairnpb"
 	"github.com/cairn-store/cairn/proto/pki"
 	"github.com/cairn-store/cairn/proto/rpcauth"
@@ -82,7 +83,10 @@ func forwardedBy(ctx context.Context) string {
 // leaderConn decides where a request runs: nil means here (this node leads),
 // otherwise the connection to the leader. With no usable leader it returns
 // rpcerr.ErrNoLeader; for a request that was already forwarded once,
-// rpcerr.ErrNotLeader.
+// rpcerr.ErrNotLeader. When it forwards, it also names the leader's gRPC
+// address to the caller in a response header (metaclient.LeaderHeader), so
+// that a client which knows that address calls the leader directly next
+// time instead of paying for this hop on every call.
 func (s *Server) leaderConn(ctx context.Context) (*grpc.ClientConn, error) {
 	n := s.node
 	if n.isLeader() {
@@ -110,6 +114,9 @@ func (s *Server) leaderConn(ctx context.Context) (*grpc.ClientConn, error) {
 	if m.GetGrpcAddr() == "" {
 		return nil, fmt.Errorf("meta: leader %s has not published its gRPC address yet: %w", id, rpcerr.ErrNoLeader)
 	}
+	// Best effort: a header cannot be set once the response has begun, and
+	// a client that misses the hint only keeps forwarding.
+	_ = grpc.SetHeader(ctx, metadata.Pairs(metaclient.LeaderHeader, m.GetGrpcAddr()))
 	return s.fwd.conn(m.GetGrpcAddr())
 }
 

@@ -459,3 +459,50 @@ func TestSnapshotThenRestart(t *testing.T) {
 		t.Fatalf("GC queue holds %d entries, want 60", n)
 	}
 }
+
+// A follower that forwards a call names the leader in a response header,
+// and a metaclient that was given the leader's address goes to it
+// directly from then on instead of being forwarded on every call.
+func TestClientFollowsTheLeaderHint(t *testing.T) {
+	c := MakeTestCluster(t, 3, nil)
+	ctx := testCtx(t, 30*time.Second)
+	c.WaitAll(ctx)
+	lead := c.Leader(ctx)
+	f1, f2 := (lead+1)%3, (lead+2)%3
+	leadAddr := c.nodes[lead].cfg.GRPCAddr
+
+	var md metadata.MD
+	if _, err := dialMeta(t, c.nodes[f1].cfg.GRPCAddr).GetClusterMap(ctx, &cairnpb.GetClusterMapRequest{}, grpc.Header(&md)); err != nil {
+		t.Fatal(err)
+	}
+	if got := md.Get(metaclient.LeaderHeader); len(got) != 1 || got[0] != leadAddr {
+		t.Fatalf("a follower's forwarded answer names leader %q, want %q", got, leadAddr)
+	}
+	md = nil
+	if _, err := dialMeta(t, leadAddr).GetClusterMap(ctx, &cairnpb.GetClusterMapRequest{}, grpc.Header(&md)); err != nil {
+		t.Fatal(err)
+	}
+	if got := md.Get(metaclient.LeaderHeader); len(got) != 0 {
+		t.Fatalf("the leader's own answer names a leader: %q", got)
+	}
+
+	cl := c.Client(f1, lead, f2)
+	if cl.Current() != c.nodes[f1].cfg.GRPCAddr {
+		t.Fatalf("a new client starts at %s, want the first address", cl.Current())
+	}
+	mustCall(t, ctx, cl, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.GetClusterMapResponse, error) {
+		return m.GetClusterMap(ctx, &cairnpb.GetClusterMapRequest{})
+	})
+	if cl.Current() != leadAddr {
+		t.Fatalf("after a forwarded call the client starts at %s, want the leader %s", cl.Current(), leadAddr)
+	}
+
+	// A client that does not know the leader's address stays where it is.
+	other := c.Client(f1, f2)
+	mustCall(t, ctx, other, func(ctx context.Context, m cairnpb.MetaClient) (*cairnpb.GetClusterMapResponse, error) {
+		return m.GetClusterMap(ctx, &cairnpb.GetClusterMapRequest{})
+	})
+	if other.Current() != c.nodes[f1].cfg.GRPCAddr {
+		t.Fatalf("a client without the leader's address moved to %s", other.Current())
+	}
+}

@@ -59,6 +59,8 @@ func ServerOptions() []grpc.ServerOption {
 	return append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.MaxSendMsgSize(MaxMessageSize),
+		grpc.InitialWindowSize(dataclient.StreamWindow), grpc.InitialConnWindowSize(dataclient.ConnWindow),
+		grpc.ReadBufferSize(dataclient.ReadBuffer),
 		experimental.BufferPool(bufs),
 		grpc.ForceServerCodecV2(dataclient.NewCodec(bufs)),
 	}, rpcerr.ServerOptions()...)

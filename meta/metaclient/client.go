@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/cairn-store/cairn/proto/cairnpb"
@@ -28,6 +30,11 @@ type Client struct {
 	now func() time.Time // stamps each call's start; nil means time.Now
 }
 
+// LeaderHeader is the response header in which a meta node that forwarded
+// a call to its leader names the leader's gRPC address. A Client that was
+// built with that address sends its next calls there directly.
+const LeaderHeader = "cairn-leader"
+
 // ErrNoAddrs is returned by New when no meta address is given.
 var ErrNoAddrs = errors.New("metaclient: no meta addresses")
 
@@ -41,6 +48,7 @@ func New(addrs []string, opts ...grpc.DialOption) (*Client, error) {
 		opts = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 	}
 	c := &Client{addrs: append([]string(nil), addrs...)}
+	opts = append(slices.Clip(opts), grpc.WithChainUnaryInterceptor(noteLeader))
 	for _, a := range addrs {
 		cc, err := grpc.NewClient(a, opts...)
 		if err != nil {
@@ -71,6 +79,9 @@ const attemptTimeout = 5 * time.Second
 // retryPause is the wait between full rounds over all nodes.
 const retryPause = 100 * time.Millisecond
 
+// Current returns the address of the node the next call starts at.
+func (c *Client) Current() string { return c.addrs[c.start()] }
+
 func (c *Client) start() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -81,6 +92,38 @@ func (c *Client) remember(i int) {
 	c.mu.Lock()
 	c.current = i
 	c.mu.Unlock()
+}
+
+// hintKey carries an attempt's *leaderHint from do to noteLeader.
+type hintKey struct{}
+
+// leaderHint is the leader address a forwarding node named, if any.
+type leaderHint struct{ addr string }
+
+// noteLeader asks for the response headers of a call made through do and
+// keeps the leader address a forwarding node put there.
+func noteLeader(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	h, ok := ctx.Value(hintKey{}).(*leaderHint)
+	if !ok {
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+	var md metadata.MD
+	err := invoker(ctx, method, req, reply, cc, append(opts, grpc.Header(&md))...)
+	if v := md.Get(LeaderHeader); len(v) > 0 {
+		h.addr = v[0]
+	}
+	return err
+}
+
+// next is the node to start the next call at after node i answered: the
+// leader, when i forwarded to a leader this client has an address for.
+func (c *Client) next(i int, h *leaderHint) int {
+	if h.addr != "" {
+		if j := slices.Index(c.addrs, h.addr); j >= 0 {
+			return j
+		}
+	}
+	return i
 }
 
 // do runs f against node after node until it succeeds, fails with an error
@@ -101,10 +144,11 @@ func (c *Client) do(ctx context.Context, f func(ctx context.Context, cc *grpc.Cl
 				c.conns[i].ResetConnectBackoff()
 			}
 			actx, cancel := context.WithTimeout(ctx, attemptTimeout)
-			err := rpcerr.FromStatus(f(actx, c.conns[i]))
+			hint := &leaderHint{}
+			err := rpcerr.FromStatus(f(context.WithValue(actx, hintKey{}, hint), c.conns[i]))
 			cancel()
 			if err == nil {
-				c.remember(i)
+				c.remember(c.next(i, hint))
 				return nil
 			}
 			if ctx.Err() != nil {
@@ -113,7 +157,7 @@ func (c *Client) do(ctx context.Context, f func(ctx context.Context, cc *grpc.Cl
 			// A per-attempt timeout arrives as a DeadlineExceeded status,
 			// which errors.Is(err, context.DeadlineExceeded) does not match.
 			if !rpcerr.Retryable(err) && status.Code(err) != codes.DeadlineExceeded {
-				c.remember(i)
+				c.remember(c.next(i, hint))
 				return err
 			}
 			last = err

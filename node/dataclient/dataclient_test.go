@@ -96,6 +96,33 @@ func TestShardRoundTripAgainstNode(t *testing.T) {
 			if _, err := br.ReadBlock(ctx); !errors.Is(err, io.ErrUnexpectedEOF) {
 				t.Fatalf("ReadBlock past the end: %v, want io.ErrUnexpectedEOF", err)
 			}
+
+			// As an erasure.BlockLender: every block lent stays whole
+			// while later ones are read, until it is released.
+			var bl erasure.BlockLender
+			bl, err = p.GetShard(ctx, addr, tc.id, 0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bl.Close()
+			lent := make([][]byte, 0, tc.n)
+			releases := make([]func(), 0, tc.n)
+			for j := range want {
+				b, release, err := bl.LendBlock(ctx)
+				if err != nil {
+					t.Fatalf("LendBlock %d: %v", j, err)
+				}
+				lent, releases = append(lent, b), append(releases, release)
+			}
+			for j, b := range lent {
+				if !bytes.Equal(b, want[j]) {
+					t.Fatalf("lent block %d changed while %d later blocks were read", j, tc.n-1-j)
+				}
+				releases[j]()
+			}
+			if _, _, err := bl.LendBlock(ctx); !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Fatalf("LendBlock past the end: %v, want io.ErrUnexpectedEOF", err)
+			}
 		})
 	}
 

@@ -26,10 +26,17 @@ const MaxMessageSize = 16 << 20
 // Flow-control windows. A data node may send at most StreamWindow bytes
 // ahead of the client reading one stream, and ConnWindow over all streams
 // to that client, so a client's memory stays flat however many reads run.
+// A Data server grants its clients the same windows for PutShard.
 const (
 	StreamWindow = 1 << 20
 	ConnWindow   = 4 * StreamWindow
 )
+
+// ReadBuffer is the size of the read buffer gRPC puts between a data-path
+// connection and its HTTP/2 framer, on both ends: none. Every connection
+// is TLS, and crypto/tls already buffers whole records, so a second buffer
+// would only copy each shard byte once more.
+const ReadBuffer = 0
 
 // retryWait bounds the wait after a reconnect is forced on a failed
 // connection. gRPC keeps such a connection in TRANSIENT_FAILURE until it
@@ -102,6 +109,7 @@ func (p *Pool) conn(addr string) (*grpc.ClientConn, error) {
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize),
 			grpc.ForceCodecV2(NewCodec(p.bufs))),
 		grpc.WithInitialWindowSize(StreamWindow), grpc.WithInitialConnWindowSize(ConnWindow),
+		grpc.WithReadBufferSize(ReadBuffer),
 		experimental.WithBufferPool(p.bufs),
 	)...)
 	if err != nil {

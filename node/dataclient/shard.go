@@ -108,7 +108,7 @@ func getShardDesc() *grpc.StreamDesc {
 }
 
 // ShardReader streams the blocks of one shard from one data node, each
-// checked against its CRC-32C. It implements erasure.BlockReader. It is
+// checked against its CRC-32C. It implements erasure.BlockLender. It is
 // not safe for concurrent use.
 type ShardReader struct {
 	stream grpc.ClientStream
@@ -152,16 +152,21 @@ func (p *Pool) GetShard(ctx context.Context, addr, shardID string, first int64, 
 // error wrapping ErrBadBlock; its bytes are never returned. After any
 // error, Next returns that error again.
 func (r *ShardReader) Next() ([]byte, error) {
+	return r.recv(&r.frame)
+}
+
+// recv receives the next block into f, checked as Next says.
+func (r *ShardReader) recv(f *BlockFrame) ([]byte, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	err := r.stream.RecvMsg(&r.frame)
+	err := r.stream.RecvMsg(f)
 	if errors.Is(err, io.EOF) {
-		r.frame.Release()
+		f.Release()
 		r.err = io.EOF
 		return nil, io.EOF
 	}
-	switch b := &r.frame; {
+	switch b := f; {
 	case err != nil:
 		err = rpcerr.FromStatus(err)
 	case b.Index() != r.next:
@@ -172,7 +177,7 @@ func (r *ShardReader) Next() ([]byte, error) {
 		r.next++
 		return b.Data(), nil
 	}
-	r.frame.Release()
+	f.Release()
 	r.err = fmt.Errorf("dataclient: get shard %q from %s: block %d: %w", r.id, r.addr, r.next, err)
 	return nil, r.err
 }
@@ -186,6 +191,22 @@ func (r *ShardReader) ReadBlock(context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("dataclient: get shard %q from %s: block %d: %w", r.id, r.addr, r.next, io.ErrUnexpectedEOF)
 	}
 	return b, err
+}
+
+// LendBlock returns the next block, as ReadBlock does, in a buffer of its
+// own that stays valid until release is called, however many blocks are
+// read meanwhile: erasure.Decode writes blocks out from where they were
+// received instead of copying them into its stripe (erasure.BlockLender).
+func (r *ShardReader) LendBlock(ctx context.Context) ([]byte, func(), error) {
+	f := newGetFrame()
+	b, err := r.recv(&f)
+	if errors.Is(err, io.EOF) {
+		err = fmt.Errorf("dataclient: get shard %q from %s: block %d: %w", r.id, r.addr, r.next, io.ErrUnexpectedEOF)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, f.Release, nil
 }
 
 // Close ends the stream and releases the last block.

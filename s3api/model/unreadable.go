@@ -108,7 +108,11 @@ func (o *shardOutcomes) watch(open erasure.OpenFunc) erasure.OpenFunc {
 		if err != nil {
 			return nil, o.note(ctx, shard, err)
 		}
-		return &notingReader{BlockReader: r, o: o, shard: shard}, nil
+		nr := &notingReader{BlockReader: r, o: o, shard: shard}
+		if l, ok := r.(erasure.BlockLender); ok {
+			return &notingLender{notingReader: nr, lender: l}, nil
+		}
+		return nr, nil
 	}
 }
 
@@ -134,6 +138,18 @@ type notingReader struct {
 func (r *notingReader) ReadBlock(ctx context.Context) ([]byte, error) {
 	b, err := r.BlockReader.ReadBlock(ctx)
 	return b, r.o.note(ctx, r.shard, err)
+}
+
+// notingLender is a notingReader over a reader that lends blocks, and
+// lends them on, so the decoder's saving survives the wrapping.
+type notingLender struct {
+	*notingReader
+	lender erasure.BlockLender
+}
+
+func (r *notingLender) LendBlock(ctx context.Context) ([]byte, func(), error) {
+	b, release, err := r.lender.LendBlock(ctx)
+	return b, release, r.o.note(ctx, r.shard, err)
 }
 
 // unreadableError is a read that could not get enough shards, with the

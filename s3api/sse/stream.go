@@ -219,13 +219,20 @@ func (d *DecryptWriter) Write(p []byte) (int, error) {
 			return written, d.err
 		}
 		want := d.sealedLen(d.next)
-		k := min(len(p), want-len(d.buf))
-		d.buf = append(d.buf, p[:k]...)
-		p, written = p[k:], written+k
-		if len(d.buf) < want {
-			break
+		var sealed []byte
+		if len(d.buf) == 0 && len(p) >= want {
+			// A whole package within p: open it from there, no copy.
+			sealed, p, written = p[:want], p[want:], written+want
+		} else {
+			k := min(len(p), want-len(d.buf))
+			d.buf = append(d.buf, p[:k]...)
+			p, written = p[k:], written+k
+			if len(d.buf) < want {
+				break
+			}
+			sealed = d.buf
 		}
-		if err := d.flush(); err != nil {
+		if err := d.flush(sealed); err != nil {
 			d.err = err
 			return written, err
 		}
@@ -233,9 +240,11 @@ func (d *DecryptWriter) Write(p []byte) (int, error) {
 	return written, nil
 }
 
-// flush opens the complete package in buf and writes its wanted bytes.
-func (d *DecryptWriter) flush() error {
-	plain, err := d.c.open(d.buf[:0], d.buf, d.next, d.next == d.last, &d.scratch)
+// flush opens the complete package sealed (d.buf, or a piece of the
+// caller's slice, which it must not change) into d.buf and writes its
+// wanted bytes.
+func (d *DecryptWriter) flush(sealed []byte) error {
+	plain, err := d.c.open(d.buf[:0], sealed, d.next, d.next == d.last, &d.scratch)
 	if err != nil {
 		return err
 	}
