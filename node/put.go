@@ -142,12 +142,22 @@ func (w *shardWriter) add(data []byte) error {
 func (w *shardWriter) spill() error {
 	s := w.s
 	w.path = s.fs.PathJoin(s.tmpDir, fmt.Sprintf("%016x-%d.sst", w.seq, s.tmpID.Add(1)))
-	f, err := s.fs.Create(w.path, vfs.WriteCategoryUnspecified)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", w.path, err)
+	var wr objstorage.Writable
+	if s.direct != nil {
+		d, err := createDirect(w.path, s.direct)
+		if err != nil {
+			return err
+		}
+		wr = d
+	} else {
+		f, err := s.fs.Create(w.path, vfs.WriteCategoryUnspecified)
+		if err != nil {
+			return fmt.Errorf("create %s: %w", w.path, err)
+		}
+		f = vfs.NewSyncingFile(f, vfs.SyncingFileOptions{BytesPerSync: s.popts.BytesPerSync})
+		wr = objstorageprovider.NewFileWritable(f)
 	}
-	f = vfs.NewSyncingFile(f, vfs.SyncingFileOptions{BytesPerSync: s.popts.BytesPerSync})
-	w.wr = &abortableWritable{w: objstorageprovider.NewFileWritable(f)}
+	w.wr = &abortableWritable{w: wr}
 	w.sst = sstable.NewWriter(w.wr, s.popts.MakeWriterOptions(len(s.popts.Levels)-1, s.db.TableFormat()))
 	r := w.batch.Reader()
 	for {
@@ -162,7 +172,7 @@ func (w *shardWriter) spill() error {
 			return fmt.Errorf("write sstable: %w", err)
 		}
 	}
-	err = w.batch.Close()
+	err := w.batch.Close()
 	w.batch = nil
 	return err
 }

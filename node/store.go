@@ -68,6 +68,13 @@ type StoreOptions struct {
 	SmallShardMax int64
 	// DisableValueSeparation turns off Pebble's blob files (on by default).
 	DisableValueSeparation bool
+	// DirectIO writes large shards' sstables with O_DIRECT
+	// (direct_linux.go) when FS is the operating system's and the data
+	// directory accepts it; otherwise, and by default, they go through the
+	// page cache. It saves CPU per byte but costs throughput on disks that
+	// serve many parallel direct writes slower than buffered ones
+	// (docs/performance.md has this machine's figures).
+	DirectIO bool
 	// MinFreeBytes is the free disk space PutShard leaves alone (see
 	// checkSpace); default twice MemTableSize, negative: no reserve.
 	MinFreeBytes int64
@@ -108,6 +115,7 @@ type Store struct {
 	now    func() time.Time
 	small  int64
 	popts  *pebble.Options
+	direct *directBufs // nil: large shards' sstables go through the page cache
 	db     *pebble.DB
 	stripe maphash.Seed
 	locks  [lockStripes]sync.Mutex
@@ -170,6 +178,14 @@ func OpenStore(ctx context.Context, dir string, opts StoreOptions) (*Store, erro
 	s.minFree = o.MinFreeBytes
 	if err := s.cleanTmp(); err != nil {
 		return nil, err
+	}
+	if o.FS == vfs.Default && o.DirectIO {
+		bufs := &directBufs{}
+		if err := probeDirect(s.tmpDir, bufs); err != nil {
+			s.log.Info("direct I/O unavailable: large shards go through the page cache", "err", err)
+		} else {
+			s.direct = bufs
+		}
 	}
 	s.popts = s.pebbleOptions(o)
 	db, err := pebble.Open(dbDir, s.popts)

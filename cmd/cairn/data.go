@@ -30,6 +30,7 @@ func runData(ctx context.Context, args []string, checkOnly bool) error {
 		host   = fs.String("host", "", "failure domain: host; no two shards of an object go to one host (default: this machine's hostname; give each node its own label when several run on one machine for testing)")
 		weight = fs.Float64("weight", 1, "placement weight")
 		opsAd  = opsFlag(fs)
+		direct = fs.Bool("direct-io", false, "write large shards with O_DIRECT, bypassing the page cache: less CPU per byte, but on disks that handle many parallel direct writes poorly, less throughput; measure before turning it on (docs/performance.md)")
 		minFre = fs.Int64("min-free", 0, "free disk space in bytes that writes never eat into: shard writes are refused below it (0: twice the memtable size, 128 MiB; negative: no reserve)")
 		scrubI = fs.Duration("scrub-interval", node.DefaultScrubInterval, "pause between scrub passes that re-read and verify every stored block (0 or negative: never scrub)")
 		scrubR = fs.Int64("scrub-rate", node.DefaultScrubBytesPerSec, "scrubber read limit in bytes per second (negative: unlimited)")
@@ -87,7 +88,7 @@ func runData(ctx context.Context, args []string, checkOnly bool) error {
 		ID: *id, Dir: *dir, Listen: *listen, Advertise: *adv, MetaAddrs: splitList(*metas),
 		Zone: *zone, Rack: *rack, Host: *host, Weight: *weight, Logger: log.With("node", *id),
 		ScrubInterval: *scrubI, ScrubBytesPerSecond: *scrubR,
-		Store: node.StoreOptions{MinFreeBytes: *minFre}, Transport: transport,
+		Store: node.StoreOptions{MinFreeBytes: *minFre, DirectIO: *direct}, Transport: transport,
 	})
 	if err != nil {
 		return err
