@@ -190,7 +190,7 @@ type DecryptWriter struct {
 // a size-byte plaintext.
 func (c *Cipher) DecryptWriter(w io.Writer, size, off, n int64) *DecryptWriter {
 	d := &DecryptWriter{
-		c: c, w: w, buf: make([]byte, 0, c.pkg+TagSize),
+		c: c, w: w, buf: make([]byte, 0, min(int64(c.pkg), size)+TagSize),
 		next: off / int64(c.pkg), last: c.Packages(size) - 1, lo: off, hi: off + n, size: size,
 	}
 	d.stop = d.next - 1
@@ -279,7 +279,7 @@ func (c *Cipher) SealDetached(plain []byte) (ct, tags []byte) {
 	n := c.Packages(int64(len(plain)))
 	ct = make([]byte, len(plain))
 	tags = make([]byte, 0, n*TagSize)
-	buf := make([]byte, 0, c.pkg+TagSize)
+	buf := make([]byte, 0, min(c.pkg, len(plain))+TagSize) // one package, no larger than plain
 	var s scratch
 	for i := range n {
 		lo := int(i) * c.pkg
@@ -305,7 +305,10 @@ func (c *Cipher) OpenDetached(w io.Writer, ct, tags []byte, off, n int64) error 
 	if n == 0 {
 		return nil
 	}
-	buf := make([]byte, 0, c.pkg+TagSize)
+	// One package at a time, no larger than the object: a 64 KiB buffer
+	// for every small inline object read was most of a 4 KiB GET's
+	// garbage.
+	buf := make([]byte, 0, min(int64(c.pkg), size)+TagSize)
 	var s scratch
 	for i := off / int64(c.pkg); i <= (off+n-1)/int64(c.pkg); i++ {
 		start := i * int64(c.pkg)
