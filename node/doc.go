@@ -48,7 +48,9 @@
 //     damaged 256 KiB block hunting for a single flipped bit.
 //   - Memory per PutShard is bounded by the small-shard threshold (1 MiB by
 //     default) plus one block, whatever the shard size: small shards go into
-//     a batch, larger ones are streamed into an sstable file and ingested.
+//     a batch, larger ones are streamed into an sstable file (row blocks,
+//     see shardTableFormat; O_DIRECT with StoreOptions.DirectIO) and
+//     ingested.
 //   - Operations on one shard ID that change its index record are serialized;
 //     reads see one consistent Pebble view (index and blocks from the same
 //     iterator), so a concurrent overwrite or delete never mixes shards.
