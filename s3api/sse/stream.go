@@ -133,16 +133,26 @@ func (e *encryptReader) Read(p []byte) (int, error) {
 		case e.finished:
 			return 0, io.EOF
 		}
-		e.fill()
+		if len(p) >= e.c.pkg+TagSize {
+			// Room for a whole sealed package: read and seal it in p
+			// itself rather than in buf and copy it over.
+			if sealed := e.fill(p[:0:e.c.pkg+TagSize]); len(sealed) > 0 {
+				return len(sealed), nil
+			}
+			continue // nothing sealed: e.err says why
+		}
+		e.out = e.fill(e.buf[:0])
 	}
 	n := copy(p, e.out)
 	e.out = e.out[n:]
 	return n, nil
 }
 
-// fill reads and seals the next package.
-func (e *encryptReader) fill() {
-	plain := e.buf[:e.c.pkg]
+// fill reads the next package into buf's capacity and seals it there,
+// returning the sealed package (empty when nothing was read or on error,
+// which it records in e.err).
+func (e *encryptReader) fill(buf []byte) []byte {
+	plain := buf[:e.c.pkg]
 	n := 0
 	if e.carry {
 		plain[0], n, e.carry = e.one[0], 1, false
@@ -158,17 +168,18 @@ func (e *encryptReader) fill() {
 			final = true
 		} else {
 			e.err = err
-			return
+			return nil
 		}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		final = true
 	default:
 		e.err = err
-		return
+		return nil
 	}
-	e.out = e.c.seal(e.buf[:0], plain[:n], e.next, final, &e.scratch)
+	out := e.c.seal(buf[:0], plain[:n], e.next, final, &e.scratch)
 	e.next++
 	e.finished = final
+	return out
 }
 
 // DecryptWriter takes the streamed layout of a size-byte plaintext from

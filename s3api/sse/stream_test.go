@@ -351,3 +351,47 @@ func TestDecryptWriterOpensWholePackagesInPlace(t *testing.T) {
 		t.Fatalf("tampered package opened in place: %v, want ErrTampered", err)
 	}
 }
+
+// Reading the sealed stream with room for whole packages seals them in the
+// caller's buffer; with less room, through the reader's own. Both give the
+// same bytes, for any mix of read sizes, and a source error still ends it.
+func TestEncryptReaderSealsInTheCallersBuffer(t *testing.T) {
+	const pkg = 1000
+	c := testCipher(t, pkg)
+	for _, size := range []int{0, 1, pkg, pkg + 1, 7*pkg + 3} {
+		plain := randomBytes(int64(size), size)
+		// The reference: reads far smaller than a package.
+		want, err := io.ReadAll(iotest.OneByteReader(c.EncryptReader(bytes.NewReader(plain))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, chunk := range []int{pkg + TagSize, pkg + TagSize + 1, 3*(pkg+TagSize) - 1, 100} {
+			r := c.EncryptReader(bytes.NewReader(plain))
+			var got []byte
+			buf := make([]byte, chunk)
+			for {
+				n, err := r.Read(buf)
+				got = append(got, buf[:n]...)
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatalf("size %d, reads of %d: %v", size, chunk, err)
+				}
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("size %d, reads of %d: sealed stream differs (%d bytes, want %d)", size, chunk, len(got), len(want))
+			}
+		}
+	}
+	boom := errors.New("boom")
+	r := c.EncryptReader(io.MultiReader(bytes.NewReader(make([]byte, 2500)), iotest.ErrReader(boom)))
+	buf := make([]byte, 4*pkg)
+	var err error
+	for err == nil {
+		_, err = r.Read(buf)
+	}
+	if !errors.Is(err, boom) {
+		t.Fatalf("source error through whole-package reads: got %v", err)
+	}
+}
