@@ -136,7 +136,7 @@ func (e *encryptReader) Read(p []byte) (int, error) {
 		if len(p) >= e.c.pkg+TagSize {
 			// Room for a whole sealed package: read and seal it in p
 			// itself rather than in buf and copy it over.
-			if sealed := e.fill(p[:0:e.c.pkg+TagSize]); len(sealed) > 0 {
+			if sealed := e.fill(p[: 0 : e.c.pkg+TagSize]); len(sealed) > 0 {
 				return len(sealed), nil
 			}
 			continue // nothing sealed: e.err says why
