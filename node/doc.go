@@ -47,7 +47,8 @@
 //     loop), and later reads of it fail at once: Pebble spends seconds of CPU per
 //     damaged 256 KiB block hunting for a single flipped bit.
 //   - Memory per PutShard is bounded by the small-shard threshold (1 MiB by
-//     default) plus one block, whatever the shard size: small shards go into
+//     default) plus one block (plus two 512 KiB buffers with DirectIO),
+//     whatever the shard size: small shards go into
 //     a batch, larger ones are streamed into an sstable file (row blocks,
 //     see shardTableFormat; O_DIRECT with StoreOptions.DirectIO) and
 //     ingested.
