@@ -268,12 +268,20 @@ func dialMeta(t *testing.T, addr string) cairnpb.MetaClient {
 	return cairnpb.NewMetaClient(cc)
 }
 
-func TestClusterForwardingFailoverAndRestart(t *testing.T) {
-	c := MakeTestCluster(t, 3, nil)
-	ctx := testCtx(t, 45*time.Second)
+// threeNodes starts a 3-node cluster and waits for its leader: it returns
+// the cluster, a context ending after d, and the leader's and the two
+// followers' indexes.
+func threeNodes(t *testing.T, d time.Duration) (c *TestCluster, ctx context.Context, lead, f1, f2 int) {
+	t.Helper()
+	c = MakeTestCluster(t, 3, nil)
+	ctx = testCtx(t, d)
 	c.WaitAll(ctx)
-	lead := c.Leader(ctx)
-	f1, f2 := (lead+1)%3, (lead+2)%3
+	lead = c.Leader(ctx)
+	return c, ctx, lead, (lead + 1) % 3, (lead + 2) % 3
+}
+
+func TestClusterForwardingFailoverAndRestart(t *testing.T) {
+	c, ctx, lead, f1, f2 := threeNodes(t, 45*time.Second)
 
 	// Writes and reads sent to followers are forwarded to the leader.
 	viaF1 := dialMeta(t, c.nodes[f1].cfg.GRPCAddr)
@@ -464,11 +472,7 @@ func TestSnapshotThenRestart(t *testing.T) {
 // and a metaclient that was given the leader's address goes to it
 // directly from then on instead of being forwarded on every call.
 func TestClientFollowsTheLeaderHint(t *testing.T) {
-	c := MakeTestCluster(t, 3, nil)
-	ctx := testCtx(t, 30*time.Second)
-	c.WaitAll(ctx)
-	lead := c.Leader(ctx)
-	f1, f2 := (lead+1)%3, (lead+2)%3
+	c, ctx, lead, f1, f2 := threeNodes(t, 30*time.Second)
 	leadAddr := c.nodes[lead].cfg.GRPCAddr
 
 	var md metadata.MD

@@ -1,7 +1,7 @@
 package node
 
 import (
-	"fmt"
+	"path/filepath"
 	"sync"
 	"unsafe"
 )
@@ -46,7 +46,7 @@ func (p *directBufs) put(b []byte) { p.pool.Put(&b) }
 // (tmpfs, for one, refuses it), by writing and removing one block and a
 // tail.
 func probeDirect(dir string, bufs *directBufs) error {
-	path := fmt.Sprintf("%s/.direct-probe", dir)
+	path := filepath.Join(dir, ".direct-probe")
 	removeQuietly(path)
 	d, err := createDirect(path, bufs)
 	if err != nil {

@@ -186,7 +186,12 @@ func (r *ShardReader) recv(f *BlockFrame) ([]byte, error) {
 // erasure.Coder.Rebuild: they ask only for blocks that must exist, so the
 // end of the shard is io.ErrUnexpectedEOF.
 func (r *ShardReader) ReadBlock(context.Context) ([]byte, error) {
-	b, err := r.Next()
+	return r.expectBlock(r.Next())
+}
+
+// expectBlock turns the end of the shard into io.ErrUnexpectedEOF, for
+// callers that ask only for blocks that must exist.
+func (r *ShardReader) expectBlock(b []byte, err error) ([]byte, error) {
 	if errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("dataclient: get shard %q from %s: block %d: %w", r.id, r.addr, r.next, io.ErrUnexpectedEOF)
 	}
@@ -199,10 +204,7 @@ func (r *ShardReader) ReadBlock(context.Context) ([]byte, error) {
 // received instead of copying them into its stripe (erasure.BlockLender).
 func (r *ShardReader) LendBlock(ctx context.Context) ([]byte, func(), error) {
 	f := newGetFrame()
-	b, err := r.recv(&f)
-	if errors.Is(err, io.EOF) {
-		err = fmt.Errorf("dataclient: get shard %q from %s: block %d: %w", r.id, r.addr, r.next, io.ErrUnexpectedEOF)
-	}
+	b, err := r.expectBlock(r.recv(&f))
 	if err != nil {
 		return nil, nil, err
 	}
