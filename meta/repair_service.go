@@ -72,9 +72,10 @@ func (s *Server) setNodeState(ctx context.Context, req *cairnpb.SetNodeStateRequ
 	if err := s.node.propose(ctx, cmd); err != nil {
 		return nil, err
 	}
+	// The command has applied, so the index is at or past its own.
+	resp := &cairnpb.SetNodeStateResponse{AppliedIndex: s.node.store.AppliedIndex()}
 	s.cfg.Logger.Info("data node state changed", "node", req.GetNodeId(), "state", req.GetState().String())
 	s.node.jobSet.KickRepair()
-	resp := &cairnpb.SetNodeStateResponse{}
 	err := s.node.store.View(func(r pebble.Reader) error {
 		var err error
 		resp.Node, err = fsm.GetNode(r, req.GetNodeId())

@@ -46,7 +46,6 @@ func newNodeRemoveCmd(g *globals) *cobra.Command {
 }
 
 func setNodeState(cmd *cobra.Command, g *globals, id string, state cairnpb.NodeState, wait time.Duration) error {
-	started := time.Now()
 	resp, err := adminCallCtl(cmd.Context(), g, fmt.Sprintf("set node %s %s", id, nodeStateName(state)), func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.SetNodeStateResponse, error) {
 		return a.SetNodeState(ctx, &cairnpb.SetNodeStateRequest{NodeId: id, State: state})
 	})
@@ -55,13 +54,13 @@ func setNodeState(cmd *cobra.Command, g *globals, id string, state cairnpb.NodeS
 	}
 	var st *cairnpb.RepairStatus
 	if wait > 0 {
-		if st, err = waitRepaired(cmd.Context(), g, started, wait); err != nil {
+		if st, err = waitRepaired(cmd.Context(), g, resp.GetAppliedIndex(), wait); err != nil {
 			return err
 		}
 	} else {
 		// The state change starts a repair round at once: its scan says
 		// whether every shard the node held can be placed elsewhere.
-		st = scanAfter(cmd.Context(), g, started, blockedCheckWait)
+		st = scanAfter(cmd.Context(), g, resp.GetAppliedIndex(), blockedCheckWait)
 	}
 	if g.output == "json" {
 		out := map[string]any{"node": id, "state": nodeStateName(resp.GetNode().GetState())}
@@ -85,16 +84,18 @@ func setNodeState(cmd *cobra.Command, g *globals, id string, state cairnpb.NodeS
 // the repair scan that tells whether anything is blocked.
 const blockedCheckWait = 10 * time.Second
 
-// scanAfter returns the repair status once a scan that finished after
-// since shows in it, or nil when none does within limit (the leader is
-// busy with a long round, or cannot be reached).
-func scanAfter(ctx context.Context, g *globals, since time.Time, limit time.Duration) *cairnpb.RepairStatus {
+// scanAfter returns the repair status once it comes from a scan that saw
+// every command up to Raft index since, or nil when none does within limit
+// (the leader is busy with a long round, or cannot be reached). Indexes,
+// not clocks: a scan that finished after the command may have begun
+// reading before it applied.
+func scanAfter(ctx context.Context, g *globals, since uint64, limit time.Duration) *cairnpb.RepairStatus {
 	deadline := time.Now().Add(limit)
 	for {
 		resp, err := adminCallCtl(ctx, g, "repair status", func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.RepairStatusResponse, error) {
 			return a.RepairStatus(ctx, &cairnpb.RepairStatusRequest{})
 		})
-		if err == nil && resp.GetStatus().GetLastScanUnixNano() > since.UnixNano() {
+		if err == nil && scannedSince(resp.GetStatus(), since) {
 			return resp.GetStatus()
 		}
 		if time.Now().After(deadline) {
@@ -108,9 +109,9 @@ func scanAfter(ctx context.Context, g *globals, since time.Time, limit time.Dura
 	}
 }
 
-// waitRepaired polls the repair engine until a scan that started after
-// since finds nothing under-replicated or left to move.
-func waitRepaired(ctx context.Context, g *globals, since time.Time, wait time.Duration) (*cairnpb.RepairStatus, error) {
+// waitRepaired polls the repair engine until a scan that saw every command
+// up to Raft index since finds nothing under-replicated or left to move.
+func waitRepaired(ctx context.Context, g *globals, since uint64, wait time.Duration) (*cairnpb.RepairStatus, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		resp, err := adminCallCtl(ctx, g, "repair status", func(ctx context.Context, a cairnpb.AdminClient) (*cairnpb.RepairStatusResponse, error) {
@@ -118,7 +119,7 @@ func waitRepaired(ctx context.Context, g *globals, since time.Time, wait time.Du
 		})
 		if err == nil {
 			st := resp.GetStatus()
-			if st.GetLastScanUnixNano() > since.UnixNano() && st.GetUnderReplicated() == 0 && st.GetToMove() == 0 {
+			if scannedSince(st, since) && st.GetUnderReplicated() == 0 && st.GetToMove() == 0 {
 				return st, nil
 			}
 		}
@@ -138,6 +139,12 @@ func waitRepaired(ctx context.Context, g *globals, since time.Time, wait time.Du
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// scannedSince says whether st comes from a scan that saw every command up
+// to Raft index since.
+func scannedSince(st *cairnpb.RepairStatus, since uint64) bool {
+	return st.GetLastScanUnixNano() > 0 && st.GetLastScanIndex() >= since
 }
 
 type repairJSON struct {

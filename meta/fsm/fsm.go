@@ -82,6 +82,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			panic(fmt.Sprintf("meta: committing FSM batch ending at raft index %d: %v", logs[len(logs)-1].Index, err))
 		}
 	}
+	if len(logs) > 0 {
+		f.Store.applied.Store(logs[len(logs)-1].Index)
+	}
 	return resps
 }
 

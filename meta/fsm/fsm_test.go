@@ -528,3 +528,31 @@ func outcomeCounts(resps []any) map[string]int {
 	}
 	return counts
 }
+
+// AppliedIndex follows every batch, refused commands included.
+func TestAppliedIndexFollowsEveryBatch(t *testing.T) {
+	f := newTestFSM(t)
+	if got := f.Store.AppliedIndex(); got != 0 {
+		t.Fatalf("fresh store: applied index %d", got)
+	}
+	ok := &cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "a", State: cairnpb.NodeState_NODE_STATE_DRAINING}}}
+	refused := &cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "", State: cairnpb.NodeState_NODE_STATE_DRAINING}}}
+	var logs []*raft.Log
+	for i, cmd := range []*cairnpb.Command{ok, refused} {
+		data, err := proto.Marshal(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs = append(logs, &raft.Log{Index: uint64(7 + i), Term: 1, Type: raft.LogCommand, Data: data})
+	}
+	f.ApplyBatch(logs[:1])
+	if got := f.Store.AppliedIndex(); got != 7 {
+		t.Fatalf("after entry 7: applied index %d", got)
+	}
+	if resps := f.ApplyBatch(logs[1:]); resps[0] == nil {
+		t.Fatal("a node state without a node ID applied")
+	}
+	if got := f.Store.AppliedIndex(); got != 8 {
+		t.Fatalf("after refused entry 8: applied index %d", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -36,6 +37,8 @@ type Store struct {
 	closed  bool
 	// retiredLive counts retired generations not yet disposed.
 	retiredLive int
+	// applied is the Raft index of the last entry ApplyBatch committed.
+	applied atomic.Uint64
 }
 
 // dbHandle is one generation of the database. refs and retired are guarded by
@@ -162,6 +165,13 @@ func (s *Store) View(fn func(r pebble.Reader) error) error {
 	defer s.release(h)
 	return fn(h.db)
 }
+
+// AppliedIndex is the Raft index of the latest entry this process has
+// applied: every read that starts after AppliedIndex returns sees its
+// effects and those of every entry before it. It is 0 until the first
+// apply, and a restored snapshot does not raise it, so it may be lower
+// than the truth but never higher.
+func (s *Store) AppliedIndex() uint64 { return s.applied.Load() }
 
 // generation counts the databases this store has opened: 1 when it is
 // fresh, one more for each Restore.

@@ -476,6 +476,8 @@ func (s *Set) repairScan(now time.Time) ([]*repairUnit, map[string]*nodeView, []
 		units = append(units, u)
 	}
 
+	// Everything applied by now is visible to the reads below.
+	index := s.env.Store.AppliedIndex()
 	err := s.env.Store.View(func(r pebble.Reader) error {
 		var err error
 		if nodes, err = s.nodeViews(r, now); err != nil {
@@ -523,6 +525,7 @@ func (s *Set) repairScan(now time.Time) ([]*repairUnit, map[string]*nodeView, []
 	s.repair.update(func(st *cairnpb.RepairStatus) {
 		st.LeaderId = s.env.Config.ID
 		st.LastScanUnixNano = s.env.Now().UnixNano()
+		st.LastScanIndex = index
 		st.UnitsScanned = scanned
 		st.UnderReplicated = under
 		st.ToMove = toMove

@@ -197,3 +197,34 @@ func TestWalkUnitsResumesFromItsCursor(t *testing.T) {
 		t.Fatalf("walked in batches of 2: %v, want %s", walked, want)
 	}
 }
+
+// A scan names the Raft index it saw, so `cairnctl node drain --wait`
+// trusts only a scan that saw the drain: one that began before the drain
+// applied reports nothing to move and an index below the drain's.
+func TestRepairScanNamesTheIndexItSaw(t *testing.T) {
+	w := fsmfixture.NewWorld(t)
+	for i, id := range []string{"a", "b", "c", "d"} {
+		w.Register(&cairnpb.DataNode{Id: id, Addr: id + ":1", Host: id, Incarnation: uint64(10 + i)})
+	}
+	w.Put("k", "v1", 2, 1, loc(0, "a", 0xd0, 10), loc(1, "b", 0xd1, 11), loc(2, "c", 0xd2, 12))
+	n, now := scanner(w)
+	if _, _, _, err := n.repairScan(now); err != nil {
+		t.Fatal(err)
+	}
+	before := n.repair.snapshot()
+	if before.GetLastScanIndex() != w.Index() || before.GetToMove() != 0 {
+		t.Fatalf("before the drain: index %d (applied %d), to move %d", before.GetLastScanIndex(), w.Index(), before.GetToMove())
+	}
+	w.Must(&cairnpb.Command{Op: &cairnpb.Command_SetNodeState{SetNodeState: &cairnpb.SetNodeStateCmd{NodeId: "a", State: cairnpb.NodeState_NODE_STATE_DRAINING}}})
+	drained := w.Index()
+	if before.GetLastScanIndex() >= drained {
+		t.Fatalf("the earlier scan's index %d is not below the drain's %d", before.GetLastScanIndex(), drained)
+	}
+	n, now = scanner(w)
+	if _, _, _, err := n.repairScan(now); err != nil {
+		t.Fatal(err)
+	}
+	if st := n.repair.snapshot(); st.GetLastScanIndex() < drained || st.GetToMove() != 1 {
+		t.Fatalf("after the drain: index %d (drain at %d), to move %d", st.GetLastScanIndex(), drained, st.GetToMove())
+	}
+}

@@ -658,8 +658,11 @@ func (x *SetNodeStateRequest) GetState() NodeState {
 }
 
 type SetNodeStateResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Node          *DataNode              `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Node  *DataNode              `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	// The Raft index from which the change is visible: a repair scan whose
+	// last_scan_index is at least this one saw the new state.
+	AppliedIndex  uint64 `protobuf:"varint,2,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -699,6 +702,13 @@ func (x *SetNodeStateResponse) GetNode() *DataNode {
 		return x.Node
 	}
 	return nil
+}
+
+func (x *SetNodeStateResponse) GetAppliedIndex() uint64 {
+	if x != nil {
+		return x.AppliedIndex
+	}
+	return 0
 }
 
 type RepairStatusRequest struct {
@@ -773,8 +783,11 @@ type RepairStatus struct {
 	ShardReportsReceived  int64 `protobuf:"varint,23,opt,name=shard_reports_received,json=shardReportsReceived,proto3" json:"shard_reports_received,omitempty"`
 	ShardReportsChecked   int64 `protobuf:"varint,24,opt,name=shard_reports_checked,json=shardReportsChecked,proto3" json:"shard_reports_checked,omitempty"`
 	ShardReportsConfirmed int64 `protobuf:"varint,25,opt,name=shard_reports_confirmed,json=shardReportsConfirmed,proto3" json:"shard_reports_confirmed,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// Every command up to this Raft index was visible to the last scan
+	// (the leader's applied index when it began); 0 before the first scan.
+	LastScanIndex uint64 `protobuf:"varint,26,opt,name=last_scan_index,json=lastScanIndex,proto3" json:"last_scan_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RepairStatus) Reset() {
@@ -978,6 +991,13 @@ func (x *RepairStatus) GetShardReportsChecked() int64 {
 func (x *RepairStatus) GetShardReportsConfirmed() int64 {
 	if x != nil {
 		return x.ShardReportsConfirmed
+	}
+	return 0
+}
+
+func (x *RepairStatus) GetLastScanIndex() uint64 {
+	if x != nil {
+		return x.LastScanIndex
 	}
 	return 0
 }
@@ -1758,10 +1778,11 @@ const file_cairnpb_repair_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"Y\n" +
 	"\x13SetNodeStateRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12)\n" +
-	"\x05state\x18\x02 \x01(\x0e2\x13.cairn.v1.NodeStateR\x05state\">\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x13.cairn.v1.NodeStateR\x05state\"c\n" +
 	"\x14SetNodeStateResponse\x12&\n" +
-	"\x04node\x18\x01 \x01(\v2\x12.cairn.v1.DataNodeR\x04node\"\x15\n" +
-	"\x13RepairStatusRequest\"\xfd\a\n" +
+	"\x04node\x18\x01 \x01(\v2\x12.cairn.v1.DataNodeR\x04node\x12#\n" +
+	"\rapplied_index\x18\x02 \x01(\x04R\fappliedIndex\"\x15\n" +
+	"\x13RepairStatusRequest\"\xa5\b\n" +
 	"\fRepairStatus\x12\x18\n" +
 	"\arunning\x18\x01 \x01(\bR\arunning\x12-\n" +
 	"\x13last_scan_unix_nano\x18\x02 \x01(\x03R\x10lastScanUnixNano\x12#\n" +
@@ -1793,7 +1814,8 @@ const file_cairnpb_repair_proto_rawDesc = "" +
 	"\tinventory\x18\x16 \x01(\v2\x1b.cairn.v1.InventoryProgressR\tinventory\x124\n" +
 	"\x16shard_reports_received\x18\x17 \x01(\x03R\x14shardReportsReceived\x122\n" +
 	"\x15shard_reports_checked\x18\x18 \x01(\x03R\x13shardReportsChecked\x126\n" +
-	"\x17shard_reports_confirmed\x18\x19 \x01(\x03R\x15shardReportsConfirmed\"\x98\x02\n" +
+	"\x17shard_reports_confirmed\x18\x19 \x01(\x03R\x15shardReportsConfirmed\x12&\n" +
+	"\x0flast_scan_index\x18\x1a \x01(\x04R\rlastScanIndex\"\x98\x02\n" +
 	"\x10UnreadableReport\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x10\n" +
