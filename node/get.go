@@ -14,7 +14,9 @@ import (
 	"github.com/cairn-store/cairn/proto/rpcerr"
 )
 
-// Block is one verified block of a shard.
+// Block is one block of a shard with its CRC-32C: verified when a
+// ShardReader returns it, vouched for by the caller when given to
+// PutBlocks.
 type Block struct {
 	Index int64
 	// Data is valid until the next call to ShardReader.Next or Close.

@@ -42,6 +42,33 @@ func (s *Store) PutShard(ctx context.Context, id string, blocks iter.Seq2[[]byte
 // the shard is discarded, an earlier shard of the same ID stays as it was,
 // and the error is returned wrapped.
 func (s *Store) PutShardVerified(ctx context.Context, id string, blocks iter.Seq2[[]byte, error], verify func(ShardInfo) error) (ShardInfo, error) {
+	return s.PutBlocks(ctx, id, Checksummed(blocks), verify)
+}
+
+// Checksummed pairs each block's data with its CRC-32C (erasure.Checksum),
+// for PutBlocks.
+func Checksummed(blocks iter.Seq2[[]byte, error]) iter.Seq2[Block, error] {
+	return func(yield func(Block, error) bool) {
+		var i int64
+		for data, err := range blocks {
+			if err != nil {
+				yield(Block{}, err)
+				return
+			}
+			if !yield(Block{Index: i, Data: data, CRC: erasure.Checksum(data)}, nil) {
+				return
+			}
+			i++
+		}
+	}
+}
+
+// PutBlocks is PutShardVerified for blocks whose CRC-32C the caller has
+// already computed or checked: the store keeps each Block's CRC as that
+// block's checksum and does not compute it again, so one that is not
+// erasure.Checksum of its Data is stored as damaged. The Data service
+// passes the checksums it verified on receipt; Index is not used.
+func (s *Store) PutBlocks(ctx context.Context, id string, blocks iter.Seq2[Block, error], verify func(ShardInfo) error) (ShardInfo, error) {
 	if err := validShardID(id); err != nil {
 		return ShardInfo{}, err
 	}
@@ -59,14 +86,14 @@ func (s *Store) PutShardVerified(ctx context.Context, id string, blocks iter.Seq
 	defer s.releaseSeq(seq)
 	w := &shardWriter{s: s, seq: seq, batch: s.db.NewBatch(), digest: erasure.NewDigest()}
 	defer w.discard()
-	for data, err := range blocks {
+	for b, err := range blocks {
 		if err != nil {
 			return ShardInfo{}, fmt.Errorf("node: put shard %q block %d: %w", id, w.n, err)
 		}
 		if err := ctx.Err(); err != nil {
 			return ShardInfo{}, fmt.Errorf("node: put shard %q: %w", id, err)
 		}
-		if err := w.add(data); err != nil {
+		if err := w.add(b.Data, b.CRC); err != nil {
 			return ShardInfo{}, fmt.Errorf("node: put shard %q block %d: %w", id, w.n, err)
 		}
 		if w.n%spaceCheckBlocks == 0 {
@@ -106,14 +133,14 @@ type shardWriter struct {
 	done bool
 }
 
-func (w *shardWriter) add(data []byte) error {
+// add appends one block with its CRC-32C.
+func (w *shardWriter) add(data []byte, crc uint32) error {
 	if w.sst == nil && w.bytes+int64(len(data)) > w.s.small {
 		if err := w.spill(); err != nil {
 			return err
 		}
 	}
 	k := appendBlockKey(w.key[:0], w.seq, w.n)
-	crc := erasure.Checksum(data)
 	if w.sst == nil {
 		op := w.batch.SetDeferred(len(k), crcLen+len(data))
 		copy(op.Key, k)

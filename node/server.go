@@ -98,35 +98,37 @@ func (s *Server) PutShard(stream grpc.ClientStreamingServer[cairnpb.PutShardRequ
 	// asks for the next, which is when the frame's buffer is reused.
 	frame := dataclient.NewPutFrame()
 	defer frame.Release()
-	blocks := func(yield func([]byte, error) bool) {
+	// Each block's checksum is computed once, here: the store keeps the
+	// one that matched (PutBlocks).
+	blocks := func(yield func(Block, error) bool) {
 		for {
 			err := stream.RecvMsg(frame)
 			if errors.Is(err, io.EOF) {
 				return
 			}
 			if err != nil {
-				yield(nil, fmt.Errorf("expected block %d: %w", expect, err))
+				yield(Block{}, fmt.Errorf("expected block %d: %w", expect, err))
 				return
 			}
 			if !frame.HasBlock() {
-				yield(nil, fmt.Errorf("expected block %d, got another header: %w", expect, rpcerr.ErrInvalidArgument))
+				yield(Block{}, fmt.Errorf("expected block %d, got another header: %w", expect, rpcerr.ErrInvalidArgument))
 				return
 			}
 			if frame.Index() != expect {
-				yield(nil, fmt.Errorf("block %d out of order, expected %d: %w", frame.Index(), expect, rpcerr.ErrInvalidArgument))
+				yield(Block{}, fmt.Errorf("block %d out of order, expected %d: %w", frame.Index(), expect, rpcerr.ErrInvalidArgument))
 				return
 			}
 			if got := erasure.Checksum(frame.Data()); got != frame.CRC() {
-				yield(nil, fmt.Errorf("block %d arrived with crc32c %08x, data has %08x: %w", expect, frame.CRC(), got, rpcerr.ErrChecksum))
+				yield(Block{}, fmt.Errorf("block %d arrived with crc32c %08x, data has %08x: %w", expect, frame.CRC(), got, rpcerr.ErrChecksum))
+				return
+			}
+			if !yield(Block{Index: expect, Data: frame.Data(), CRC: frame.CRC()}, nil) {
 				return
 			}
 			expect++
-			if !yield(frame.Data(), nil) {
-				return
-			}
 		}
 	}
-	info, err := s.store.PutShard(ctx, id, blocks)
+	info, err := s.store.PutBlocks(ctx, id, blocks, nil)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("put shard failed", "shard", id, "err", err)

@@ -568,3 +568,40 @@ func TestStoreReaderSeesSnapshot(t *testing.T) {
 		}
 	}
 }
+
+// PutBlocks keeps the checksums it is given rather than computing them
+// again: right ones give the shard PutShard would store, and a wrong one
+// is stored as it came and refused on read, small shards and large alike.
+func TestPutBlocksKeepsTheGivenChecksums(t *testing.T) {
+	s := openMem(t)
+	for _, tc := range []struct {
+		name    string
+		n, size int
+	}{{"small", 3, 1000}, {"large", 32, 64 << 10}} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := mustPut(t, s, tc.name+"-ref", genBlocks(5, tc.n, tc.size))
+			got, err := s.PutBlocks(context.Background(), tc.name, Checksummed(genBlocks(5, tc.n, tc.size)), nil)
+			if err != nil || got.Digest != want.Digest || got.Bytes != want.Bytes {
+				t.Fatalf("put with right checksums: %v, digest %x bytes %d; PutShard gave %x, %d", err, got.Digest, got.Bytes, want.Digest, want.Bytes)
+			}
+			const bad = 1
+			wrong := func(yield func(Block, error) bool) {
+				for b, err := range Checksummed(genBlocks(5, tc.n, tc.size)) {
+					if b.Index == bad {
+						b.CRC ^= 1
+					}
+					if !yield(b, err) {
+						return
+					}
+				}
+			}
+			if _, err := s.PutBlocks(context.Background(), tc.name+"-wrong", wrong, nil); err != nil {
+				t.Fatal(err)
+			}
+			blocks, err := readAll(s, tc.name+"-wrong", 0, 0)
+			if !errors.Is(err, rpcerr.ErrChecksum) || len(blocks) != bad {
+				t.Fatalf("read of the shard stored with a wrong checksum: %d blocks, %v", len(blocks), err)
+			}
+		})
+	}
+}
