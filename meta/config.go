@@ -54,6 +54,12 @@ type Config struct {
 	GCGrace time.Duration
 	// GCInterval is the pause between garbage-collection rounds. Default 5s.
 	GCInterval time.Duration
+	// StartQuiet is how long a starting node stays out of its peers'
+	// reach before its Raft transport listens, so that a node restarted
+	// at once cannot vote while the leader's read lease it answered for
+	// may still hold (readlease.go). 0 means the Raft heartbeat timeout,
+	// 500 ms; negative means none, for in-process tests only.
+	StartQuiet time.Duration
 	// RepairGrace is how long a data node may miss heartbeats before the
 	// repair engine treats its shards as lost and rebuilds them elsewhere.
 	// Default 5 minutes.
@@ -187,6 +193,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.GCGrace <= 0 {
 		cfg.GCGrace = DefaultGCGrace
+	}
+	if cfg.StartQuiet == 0 {
+		cfg.StartQuiet = heartbeatTimeout
 	}
 	if cfg.GCInterval <= 0 {
 		cfg.GCInterval = DefaultGCInterval

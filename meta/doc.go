@@ -97,9 +97,10 @@
 // the leader's gRPC address, which they learn from the member record the
 // leader writes for itself when it takes office. Reads are linearizable: they
 // run on the leader, after that leader's post-election Barrier has completed
-// (so the FSM holds every entry committed by earlier terms) and after
-// VerifyLeader confirms that no newer leader exists. A request forwarded once
-// is never forwarded again; a node that receives one while not leading answers
+// (so the FSM holds every entry committed by earlier terms) and once it
+// knows no newer leader exists: a VerifyLeader that began after the read
+// arrived, or the read lease a recent one left (readlease.go). A request
+// forwarded once is never forwarded again; a node that receives one while not leading answers
 // rpcerr.ErrNotLeader and the client retries. Admin.Status is the exception:
 // it answers from the local node's view so that it works without a leader.
 // A forwarded Admin call carries the caller's admin token, which the leader

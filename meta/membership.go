@@ -163,7 +163,17 @@ func (s *Server) waitChange(ctx context.Context, f raft.Future) error {
 	return nil
 }
 
-func (s *Server) transferLeadership(ctx context.Context, req *cairnpb.TransferLeadershipRequest) (*cairnpb.TransferLeadershipResponse, error) {
+// transferLeadership hands leadership over with read leases off: the
+// target's voters elect it although they know this leader.
+func (s *Server) transferLeadership(ctx context.Context, req *cairnpb.TransferLeadershipRequest) (resp *cairnpb.TransferLeadershipResponse, err error) {
+	err = s.node.withoutLease(func() error {
+		resp, err = s.transfer(ctx, req)
+		return err
+	})
+	return resp, err
+}
+
+func (s *Server) transfer(ctx context.Context, req *cairnpb.TransferLeadershipRequest) (*cairnpb.TransferLeadershipResponse, error) {
 	var f raft.Future
 	if id := req.GetId(); id != "" {
 		if id == s.cfg.ID {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -63,6 +64,9 @@ type node struct {
 
 	mu   sync.Mutex
 	lead *leadership // nil while not leading
+	// leaseOff is above 0 while a leadership transfer is under way: reads
+	// use no lease then (withoutLease).
+	leaseOff atomic.Int32
 
 	// jobs runs the leader's background jobs (jobs.go) while this node
 	// leads; conns is the data-node connection pool they share.
@@ -82,6 +86,9 @@ type leadership struct {
 	ready  chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
+	// lease lets reads share confirmations of this leadership
+	// (readlease.go).
+	lease readLease
 }
 
 // startNode opens the stores, bootstraps if asked and starts Raft.
@@ -135,6 +142,13 @@ func startNode(cfg Config) (_ *node, err error) {
 		return nil, fmt.Errorf("meta: leader jobs: %w", err)
 	}
 
+	// A node that has just restarted knows no leader, so it would vote at
+	// once; read leases assume a voter that answered the leader keeps
+	// refusing votes for heartbeatTimeout (readlease.go). Staying out of
+	// reach that long after starting keeps that true across a restart.
+	if cfg.StartQuiet > 0 {
+		time.Sleep(cfg.StartQuiet)
+	}
 	n.trans, err = newRaftTransport(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("meta: raft transport on %s: %w", cfg.RaftAddr, err)
@@ -383,11 +397,25 @@ func (n *node) readBarrier(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if err := waitFuture(ctx, n.raft.VerifyLeader()); err != nil {
+	// Monotonic time, not cfg.Now: the lease measures intervals only.
+	verify := func() error { return n.raft.VerifyLeader().Error() }
+	if err := ld.lease.confirm(ctx, time.Now, n.leaseOff.Load() == 0, verify); err != nil {
 		if ctx.Err() != nil {
 			return err
 		}
 		return raftErr(err)
 	}
 	return nil
+}
+
+// withoutLease runs fn, a leadership transfer, with read leases off: reads
+// wait for a confirmation that began after they arrived (readlease.go).
+func (n *node) withoutLease(fn func() error) error {
+	n.leaseOff.Add(1)
+	defer n.leaseOff.Add(-1)
+	if ld := n.leadership(); ld != nil {
+		ld.lease.revoke()
+		defer ld.lease.revoke()
+	}
+	return fn()
 }

@@ -109,6 +109,11 @@ func (c *TestCluster) Start(i int) {
 		}
 	}
 	n.cfg.AdminToken = TestAdminToken
+	if n.cfg.StartQuiet == 0 {
+		// In-process groups restart nodes often and test no read lease
+		// across a restart: they start without the quiet period.
+		n.cfg.StartQuiet = -1
+	}
 	srv, err := New(context.Background(), n.cfg)
 	if err != nil {
 		c.t.Fatalf("start %s: %v", n.cfg.ID, err)

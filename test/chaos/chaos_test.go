@@ -298,6 +298,16 @@ func TestChaosMetaLeaderPartition(t *testing.T) {
 	} else {
 		t.Logf("the old leader refused a write after the new election: %v", err)
 	}
+	// Nor does it answer a read once another leader exists: its read lease
+	// (at most half a heartbeat timeout) ended before anyone could be
+	// elected, so the read needs a confirmation it cannot get.
+	readCtx, cancelRead := context.WithTimeout(context.Background(), 10*time.Second)
+	_, err = oldMeta.GetBucket(readCtx, &cairnpb.GetBucketRequest{Namespace: "default", Name: "partition"})
+	cancelRead()
+	if err == nil {
+		t.Fatalf("the partitioned old leader %s served a read after %s was elected", old.Name, leader)
+	}
+	t.Logf("the old leader refused a read after the new election: %v", err)
 
 	// Clients go on against the new leader for a while.
 	time.Sleep(8 * time.Second)
