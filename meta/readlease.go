@@ -3,7 +3,6 @@ package meta
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -15,6 +14,8 @@ import (
 //
 //   - Reads share a confirmation. A read that finds one in flight waits
 //     for it instead of starting its own.
+//   - A read in the second half of a lease renews it in the background,
+//     so that under steady reads none waits for a confirmation.
 //   - A confirmation holds for readLeaseFor after it began. hashicorp/raft
 //     followers refuse to vote while they know a leader, and forget the
 //     leader only after heartbeatTimeout without contact. The followers
@@ -42,8 +43,6 @@ type readLease struct {
 	// gen counts revocations: a confirmation extends the lease only if
 	// none came between its start and its end.
 	gen uint64
-	// rounds counts the confirmations started, for tests and metrics.
-	rounds atomic.Uint64
 }
 
 // leaseRound is one confirmation that reads share.
@@ -63,16 +62,18 @@ func (l *readLease) confirm(ctx context.Context, now func() time.Time, useLease 
 	arrived := now()
 	for {
 		l.mu.Lock()
-		if useLease && now().Before(l.until) {
+		if t := now(); useLease && t.Before(l.until) {
+			// In the lease's second half, renew it without waiting, so
+			// that steady reads never wait for a confirmation.
+			if l.round == nil && l.until.Sub(t) < readLeaseFor/2 {
+				l.start(t, verify)
+			}
 			l.mu.Unlock()
 			return nil
 		}
 		r := l.round
 		if r == nil {
-			r = &leaseRound{started: now(), gen: l.gen, done: make(chan struct{})}
-			l.round = r
-			l.rounds.Add(1)
-			go l.run(r, verify)
+			r = l.start(now(), verify)
 		}
 		l.mu.Unlock()
 		select {
@@ -89,6 +90,14 @@ func (l *readLease) confirm(ctx context.Context, now func() time.Time, useLease 
 		// It began before this read arrived: only the lease it left can
 		// serve the read (the loop checks), or else the next one.
 	}
+}
+
+// start begins a confirmation; l.mu is held.
+func (l *readLease) start(now time.Time, verify func() error) *leaseRound {
+	r := &leaseRound{started: now, gen: l.gen, done: make(chan struct{})}
+	l.round = r
+	go l.run(r, verify)
+	return r
 }
 
 // run carries out one confirmation and, when it succeeds, extends the

@@ -82,17 +82,50 @@ func TestReadLeaseSharesConfirmationsAndExpires(t *testing.T) {
 		t.Fatalf("51 reads made %d confirmations, want 1", n)
 	}
 
-	clk.Advance(readLeaseFor - time.Millisecond)
+	// The lease's first half: nothing to do.
+	clk.Advance(readLeaseFor/2 - time.Millisecond)
 	if err := l.confirm(context.Background(), clk.Now, true, g.verify); err != nil || g.calls.Load() != 1 {
-		t.Fatalf("inside the lease: %v, %d confirmations", err, g.calls.Load())
+		t.Fatalf("in the lease's first half: %v, %d confirmations", err, g.calls.Load())
 	}
-	clk.Advance(time.Millisecond)
+	// Its second half: the read goes at once and renews the lease.
+	clk.Advance(readLeaseFor / 2)
+	renewing := clk.Now()
+	if err := l.confirm(context.Background(), clk.Now, true, g.verify); err != nil {
+		t.Fatal(err)
+	}
+	<-g.started
+	g.release <- nil
+	waitLease(t, &l, renewing.Add(readLeaseFor))
+	clk.Advance(readLeaseFor / 2)
+	if err := l.confirm(context.Background(), clk.Now, true, g.verify); err != nil || g.calls.Load() != 2 {
+		t.Fatalf("past the first lease, inside the renewed one: %v, %d confirmations", err, g.calls.Load())
+	}
+	// Past every lease, a read waits for a confirmation.
+	clk.Advance(readLeaseFor)
 	late := confirmAsync(&l, clk, true, g)
 	<-g.started
 	notDone(t, "a read after the lease", late)
 	g.release <- nil
-	if err := waitDone(t, "a read after the lease", late); err != nil || g.calls.Load() != 2 {
+	if err := waitDone(t, "a read after the lease", late); err != nil || g.calls.Load() != 3 {
 		t.Fatalf("after the lease: %v, %d confirmations", err, g.calls.Load())
+	}
+}
+
+// waitLease waits until l's lease runs to until.
+func waitLease(t *testing.T, l *readLease, until time.Time) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l.mu.Lock()
+		got := l.until
+		l.mu.Unlock()
+		if got.Equal(until) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lease until %v, want %v", got, until)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
