@@ -10,7 +10,7 @@ import (
 // exists. Confirming that (raft.VerifyLeader) costs a heartbeat round trip
 // to a quorum, and at one confirmation per read it was most of the meta
 // group's CPU under small GETs and a round trip of every read's latency.
-// A readLease spends one confirmation on many reads, in two ways.
+// A readLease spends one confirmation on many reads, in three ways.
 //
 //   - Reads share a confirmation. A read that finds one in flight waits
 //     for it instead of starting its own.
@@ -19,12 +19,14 @@ import (
 //   - A confirmation holds for readLeaseFor after it began. hashicorp/raft
 //     followers refuse to vote while they know a leader, and forget the
 //     leader only after heartbeatTimeout without contact. The followers
-//     that answered a confirmation heard from this leader after it began,
-//     and they are a quorum, so no other leader can be elected until
-//     heartbeatTimeout after the start. A read checked before
-//     readLeaseFor, half of that, needs nothing more. The other half is
-//     the margin for clock rates: the meta nodes' monotonic clocks must
-//     not run at rates that differ by half. Wall-clock time is never
+//     that answered a confirmation heard from this leader after it began
+//     (or at most one heartbeat's round trip before, when a heartbeat
+//     already in flight answers it), and they are a quorum, so no other
+//     leader can be elected until about heartbeatTimeout after the
+//     start. A read checked before readLeaseFor, half of that, needs
+//     nothing more. The other half is the margin for that round trip and
+//     for clock rates: the meta nodes' monotonic clocks must not run at
+//     rates that differ by nearly half. Wall-clock time is never
 //     compared.
 //
 // A leadership transfer is the one way a follower votes while it knows a
