@@ -96,7 +96,7 @@ func (n *Nemesis) Run(ctx context.Context) error {
 				return err
 			}
 		case "tamper":
-			if err := n.tamper(ctx, c.Datas[n.Rand.Intn(len(c.Datas))]); err != nil {
+			if err := n.tamper(c.Datas[n.Rand.Intn(len(c.Datas))]); err != nil {
 				return err
 			}
 		case "kill":
@@ -198,7 +198,7 @@ func (n *Nemesis) wipe(ctx context.Context, p *harness.Proc) error {
 // random, with other bytes of the same block lengths, each block with a
 // valid checksum, through the node's own write path: only the digest the
 // record holds can tell.
-func (n *Nemesis) tamper(ctx context.Context, p *harness.Proc) error {
+func (n *Nemesis) tamper(p *harness.Proc) error {
 	dial := func(role pki.Role) (cairnpb.DataClient, func(), error) {
 		cc, err := grpc.NewClient(p.Addr, n.Cluster.Transport(n.TB, role, "chaos-nemesis").Dial(pki.RoleData),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)))
@@ -207,7 +207,10 @@ func (n *Nemesis) tamper(ctx context.Context, p *harness.Proc) error {
 		}
 		return cairnpb.NewDataClient(cc), func() { _ = cc.Close() }, nil
 	}
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// Not under ctx: a fault that has begun runs to its end, as wipe's
+	// wait does; ctx ending just after it began (the run's deadline)
+	// would otherwise fail the run with the deadline's error.
+	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	meta, closeMeta, err := dial(pki.RoleMeta)
 	if err != nil {
