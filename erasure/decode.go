@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 )
 
@@ -55,6 +56,16 @@ var errBlockLength = errors.New("wrong block length")
 // only after every reader it opened is closed (Close errors are ignored:
 // the bytes were already checked by then).
 func (c *Coder) Decode(ctx context.Context, w io.Writer, l Layout, open OpenFunc, off, n int64) error {
+	return c.DecodeAvoiding(ctx, w, l, open, nil, off, n)
+}
+
+// DecodeAvoiding is Decode told which shards are likely to fail, such as
+// those on nodes believed down: it reads them only when the others are
+// too few, and last of all. K shards outside doubtful are read at once
+// (data shards first, then parity), so a stripe may be rebuilt even on a
+// read where every shard would have answered; that costs a little CPU
+// where a doomed attempt would cost a timeout.
+func (c *Coder) DecodeAvoiding(ctx context.Context, w io.Writer, l Layout, open OpenFunc, doubtful []int, off, n int64) error {
 	if err := c.checkLayout(l); err != nil {
 		return err
 	}
@@ -96,7 +107,7 @@ func (c *Coder) Decode(ctx context.Context, w io.Writer, l Layout, open OpenFunc
 		err    error
 	}
 	ready := make(chan fetched)
-	f := c.newFetcher(l, open)
+	f := c.newFetcher(l, open, doubtful)
 	go func() {
 		defer close(ready)
 		defer f.closeAll()
@@ -187,10 +198,13 @@ type fetcher struct {
 	state   []shardState
 	readers []BlockReader
 	errs    []error // per shard: why it failed
-	order   []int   // replacement order: parity shards, then data shards
+	order   []int   // replacement order of the shards not active at first
 }
 
-func (c *Coder) newFetcher(l Layout, open OpenFunc) *fetcher {
+// newFetcher starts with K shards active (opened lazily by the first
+// fetch): the data shards, unless some are doubtful, and then parity. The
+// rest wait in order, doubtful shards last.
+func (c *Coder) newFetcher(l Layout, open OpenFunc, doubtful []int) *fetcher {
 	shards := c.k + c.m
 	f := &fetcher{
 		c:       c,
@@ -201,13 +215,17 @@ func (c *Coder) newFetcher(l Layout, open OpenFunc) *fetcher {
 		errs:    make([]error, shards),
 		order:   make([]int, 0, shards),
 	}
-	for j := c.k; j < shards; j++ {
-		f.order = append(f.order, j)
+	for _, wantDoubtful := range []bool{false, true} {
+		for j := range shards {
+			if slices.Contains(doubtful, j) == wantDoubtful {
+				f.order = append(f.order, j)
+			}
+		}
 	}
-	for j := range c.k {
-		f.order = append(f.order, j)
-		f.state[j] = shardActive // opened lazily by the first fetch
+	for _, j := range f.order[:c.k] {
+		f.state[j] = shardActive
 	}
+	f.order = f.order[c.k:]
 	return f
 }
 

@@ -187,6 +187,40 @@ func TestDecode_ReplacementsAreParityFirstInIndexOrder(t *testing.T) {
 	}
 }
 
+// Doubtful shards are opened only when the others are too few, and then
+// after every other shard.
+func TestDecodeAvoiding_DoubtfulShardsAreReadLast(t *testing.T) {
+	const k, m, bs = 4, 3, 8
+	c := mustCoder(t, k, m, bs)
+	data := randBytes(rand.New(rand.NewPCG(18, 18)), 3*k*bs)
+	for _, tc := range []struct {
+		doubtful, lost []int
+		want           []int
+	}{
+		{nil, nil, []int{0, 1, 2, 3}},
+		{[]int{1}, nil, []int{0, 2, 3, 4}},
+		{[]int{1, 2}, []int{1, 2}, []int{0, 3, 4, 5}},
+		{[]int{0, 4}, []int{5}, []int{1, 2, 3, 5, 6}},
+		{[]int{0, 1, 4}, []int{2, 3, 5}, []int{0, 1, 2, 3, 4, 5, 6}},
+	} {
+		st, l := encodeToStore(t, c, data)
+		st.lose(tc.lost...)
+		var out bytes.Buffer
+		if err := c.DecodeAvoiding(context.Background(), &out, l, st.Open, tc.doubtful, 0, l.Size); err != nil || !bytes.Equal(out.Bytes(), data) {
+			t.Fatalf("doubtful %v, lost %v: DecodeAvoiding = %v", tc.doubtful, tc.lost, err)
+		}
+		var opened []int
+		for _, o := range st.openCalls() {
+			opened = append(opened, o.shard)
+		}
+		slices.Sort(opened)
+		if !slices.Equal(opened, tc.want) {
+			t.Errorf("doubtful %v, lost %v: opened %v, want %v", tc.doubtful, tc.lost, opened, tc.want)
+		}
+		st.checkClean(t)
+	}
+}
+
 func TestDecode_RangesEqualTheSourceSlice(t *testing.T) {
 	const k, m, bs = 4, 2, 16
 	ss := int64(k * bs)

@@ -330,6 +330,47 @@ func TestWaitReadyAndClose(t *testing.T) {
 	}
 }
 
+// A node that refused the reconnect WaitReady forced costs the next
+// callers nothing: they fail at once, however patient, until a second has
+// passed. A node that comes back at the address is found again.
+func TestWaitReadyFailsFastOnARecentlyDeadNode(t *testing.T) {
+	ctx := testContext(t)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := lis.Addr().String()
+	_ = lis.Close()
+
+	p := newPool(t)
+	if err := p.WaitReady(ctx, dead, 2*time.Second); !errors.Is(err, dataclient.ErrUnreachable) {
+		t.Fatalf("first WaitReady on a dead address: %v, want ErrUnreachable", err)
+	}
+	for i := range 5 {
+		start := time.Now()
+		err := p.WaitReady(ctx, dead, 2*time.Second)
+		if !errors.Is(err, dataclient.ErrUnreachable) {
+			t.Fatalf("WaitReady %d on a dead address: %v, want ErrUnreachable", i, err)
+		}
+		if d := time.Since(start); d > 100*time.Millisecond {
+			t.Fatalf("WaitReady %d right after a refused reconnect took %s, want an immediate failure", i, d)
+		}
+	}
+
+	startNodeStoreAt(t, dead)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := p.WaitReady(ctx, dead, 2*time.Second)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the node back at %s was not found: %v", dead, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // Against a real node, the digest a ShardWriter computes is the one the
 // node records (Commit checks it) and reports through StatShard,
 // StatShards and ListShards; the writer learns the directory's

@@ -33,7 +33,13 @@ func (w tWriter) Write(p []byte) (int, error) {
 // options a data node uses, and returns its address.
 func serve(t *testing.T, srv cairnpb.DataServer) string {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	return serveAt(t, "127.0.0.1:0", srv)
+}
+
+// serveAt is serve on a given address.
+func serveAt(t *testing.T, addr string, srv cairnpb.DataServer) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,13 +61,19 @@ func startNode(t *testing.T) string {
 // startNodeStore is startNode that also returns the node's store.
 func startNodeStore(t *testing.T) (string, *node.Store) {
 	t.Helper()
+	return startNodeStoreAt(t, "127.0.0.1:0")
+}
+
+// startNodeStoreAt is startNodeStore on a given address.
+func startNodeStoreAt(t *testing.T, addr string) (string, *node.Store) {
+	t.Helper()
 	opts := node.StoreOptions{FS: vfs.NewMem(), Logger: testLogger(t), MemTableSize: 4 << 20, CacheSize: 4 << 20, NodeID: "n1"}
 	s, err := node.OpenStore(context.Background(), "/data", opts)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return serve(t, node.NewServer("n1", s, testLogger(t), nil)), s
+	return serveAt(t, addr, node.NewServer("n1", s, testLogger(t), nil)), s
 }
 
 // newPool returns a plaintext pool closed at the end of the test.

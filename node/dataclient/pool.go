@@ -43,6 +43,13 @@ const ReadBuffer = 0
 // is READY, so no other state change is to be expected.
 const retryWait = 300 * time.Millisecond
 
+// forceEvery spaces the reconnects WaitReady forces on one address. A
+// caller that finds a connection failed within forceEvery of the last
+// forced attempt fails at once: a dead node costs one retryWait per
+// forceEvery, not one per call. gRPC's own backoff goes on reconnecting
+// in between, so a node that is back is still found.
+const forceEvery = time.Second
+
 // connectParams keep reconnects to a restarted node quick.
 func connectParams() grpc.ConnectParams {
 	return grpc.ConnectParams{
@@ -71,12 +78,26 @@ type Pool struct {
 
 	mu     sync.Mutex
 	conns  map[string]*grpc.ClientConn
+	forced map[string]time.Time // when WaitReady last forced a reconnect
 	closed bool
 }
 
 // New returns an empty pool whose connections t secures (nil: plaintext).
 func New(t *rpcauth.Transport) *Pool {
-	return &Pool{transport: t, bufs: bufpool.New(), conns: make(map[string]*grpc.ClientConn)}
+	return &Pool{transport: t, bufs: bufpool.New(), conns: make(map[string]*grpc.ClientConn), forced: make(map[string]time.Time)}
+}
+
+// mayForce reports whether a caller may force a reconnect to addr now,
+// and if so counts this as the latest forced attempt.
+func (p *Pool) mayForce(addr string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if last, ok := p.forced[addr]; ok && now.Sub(last) < forceEvery {
+		return false
+	}
+	p.forced[addr] = now
+	return true
 }
 
 // Close closes every connection. Calls made after Close fail with
@@ -131,7 +152,8 @@ func (p *Pool) client(addr string) (cairnpb.DataClient, error) {
 // WaitReady waits at most patience for the connection to addr to be
 // ready. A node that was down and is back is tried at once rather than
 // after gRPC's reconnect backoff; a node that refuses that fresh attempt
-// fails fast. The error wraps ErrUnreachable, or ErrClosed.
+// fails fast, and so does every caller until forceEvery has passed since
+// the attempt. The error wraps ErrUnreachable, or ErrClosed.
 //
 // Calls made without WaitReady follow gRPC's default: they fail at once
 // while the connection is in TRANSIENT_FAILURE and wait while it connects.
@@ -154,6 +176,9 @@ func (p *Pool) WaitReady(ctx context.Context, addr string, patience time.Duratio
 		case connectivity.TransientFailure:
 			if retried {
 				return fmt.Errorf("%s: %w", addr, ErrUnreachable)
+			}
+			if !p.mayForce(addr) {
+				return fmt.Errorf("%s: failed a reconnect less than %s ago: %w", addr, forceEvery, ErrUnreachable)
 			}
 			cc.ResetConnectBackoff()
 			retried = true

@@ -168,8 +168,17 @@ func (s *Store) decodeUnit(ctx context.Context, w io.Writer, v *cairnpb.ObjectVe
 	layout := erasure.Layout{K: int(sc.GetData()), M: int(sc.GetParity()), BlockSize: int(sc.GetBlockSize()), Size: c.SealedSize(v.GetSize())}
 	sealedOff, sealedLen := c.SealedRange(v.GetSize(), off, n)
 	dw := c.DecryptWriter(w, v.GetSize(), off, n)
+	// Shards on nodes the map calls unhealthy are read only when the rest
+	// are too few: a stripe rebuilt from parity costs less than waiting
+	// on a node that is likely down.
+	var doubtful []int
+	for shard, loc := range locs {
+		if !healthy[loc.GetNodeId()] {
+			doubtful = append(doubtful, shard)
+		}
+	}
 	outcomes := newShardOutcomes()
-	err = coder.Decode(ctx, dw, layout, outcomes.watch(open), sealedOff, sealedLen)
+	err = coder.DecodeAvoiding(ctx, dw, layout, outcomes.watch(open), doubtful, sealedOff, sealedLen)
 	for reason, shards := range outcomes.bad() {
 		s.shardReports.note(ref, v, shards, reason)
 	}
