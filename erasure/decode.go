@@ -7,6 +7,8 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // BlockReader yields one shard's blocks in order, starting at the block it
@@ -56,16 +58,32 @@ var errBlockLength = errors.New("wrong block length")
 // only after every reader it opened is closed (Close errors are ignored:
 // the bytes were already checked by then).
 func (c *Coder) Decode(ctx context.Context, w io.Writer, l Layout, open OpenFunc, off, n int64) error {
-	return c.DecodeAvoiding(ctx, w, l, open, nil, off, n)
+	return c.DecodeWith(ctx, w, l, open, ReadOptions{}, off, n)
 }
 
-// DecodeAvoiding is Decode told which shards are likely to fail, such as
-// those on nodes believed down: it reads them only when the others are
-// too few, and last of all. K shards outside doubtful are read at once
-// (data shards first, then parity), so a stripe may be rebuilt even on a
-// read where every shard would have answered; that costs a little CPU
-// where a doomed attempt would cost a timeout.
-func (c *Coder) DecodeAvoiding(ctx context.Context, w io.Writer, l Layout, open OpenFunc, doubtful []int, off, n int64) error {
+// ReadOptions tell Decode (through DecodeWith) what the caller knows of
+// the shards' sources. The zero value is Decode's behaviour.
+type ReadOptions struct {
+	// Doubtful lists shards likely to fail, such as those on nodes
+	// believed down. They are read only when the others are too few, and
+	// last of all: K shards outside Doubtful are read at once (data shards
+	// first, then parity), so a stripe may be rebuilt even where every
+	// shard would have answered. That costs a little CPU where a doomed
+	// attempt would cost a timeout.
+	Doubtful []int
+	// Stall, when positive, bounds the wait on a shard that does not
+	// answer: once a stripe's reads have run this long, each shard still
+	// unanswered is given up (its reader's context is cancelled, and it is
+	// not used again) for as long as an unused shard is left to replace
+	// it. A stalled source (a stopped process, a dead link) then costs one
+	// Stall and a rebuilt stripe instead of the whole read. With no shard
+	// left to replace it, a slow shard is waited for.
+	Stall time.Duration
+}
+
+// DecodeWith is Decode with what the caller knows of the shards' sources
+// (ReadOptions).
+func (c *Coder) DecodeWith(ctx context.Context, w io.Writer, l Layout, open OpenFunc, opt ReadOptions, off, n int64) error {
 	if err := c.checkLayout(l); err != nil {
 		return err
 	}
@@ -107,7 +125,7 @@ func (c *Coder) DecodeAvoiding(ctx context.Context, w io.Writer, l Layout, open 
 		err    error
 	}
 	ready := make(chan fetched)
-	f := c.newFetcher(l, open, doubtful)
+	f := c.newFetcher(l, open, opt)
 	go func() {
 		defer close(ready)
 		defer f.closeAll()
@@ -195,29 +213,41 @@ type fetcher struct {
 	c       *Coder
 	l       Layout
 	open    OpenFunc
+	stall   time.Duration
 	state   []shardState
 	readers []BlockReader
+	// ctxs[j] is the context shard j is opened and read under, and
+	// cancels[j] gives it up; both are set before its reader is opened.
+	ctxs    []context.Context
+	cancels []context.CancelCauseFunc
 	errs    []error // per shard: why it failed
 	order   []int   // replacement order of the shards not active at first
 }
 
+// errStalled: a shard did not answer within ReadOptions.Stall while
+// another could replace it.
+var errStalled = errors.New("no answer within the stall limit; replaced")
+
 // newFetcher starts with K shards active (opened lazily by the first
 // fetch): the data shards, unless some are doubtful, and then parity. The
 // rest wait in order, doubtful shards last.
-func (c *Coder) newFetcher(l Layout, open OpenFunc, doubtful []int) *fetcher {
+func (c *Coder) newFetcher(l Layout, open OpenFunc, opt ReadOptions) *fetcher {
 	shards := c.k + c.m
 	f := &fetcher{
 		c:       c,
 		l:       l,
 		open:    open,
+		stall:   opt.Stall,
 		state:   make([]shardState, shards),
 		readers: make([]BlockReader, shards),
+		ctxs:    make([]context.Context, shards),
+		cancels: make([]context.CancelCauseFunc, shards),
 		errs:    make([]error, shards),
 		order:   make([]int, 0, shards),
 	}
 	for _, wantDoubtful := range []bool{false, true} {
 		for j := range shards {
-			if slices.Contains(doubtful, j) == wantDoubtful {
+			if slices.Contains(opt.Doubtful, j) == wantDoubtful {
 				f.order = append(f.order, j)
 			}
 		}
@@ -294,34 +324,91 @@ func (f *fetcher) fetch(ctx context.Context, s int64, buf *stripe) error {
 // readAll reads block s of every shard in todo into buf, opening shards
 // that have no reader yet at block s, in parallel. A shard that fails is
 // closed and marked failed, unless ctx has ended (then the failure is the
-// caller's, not the shard's, and the caller stops anyway).
+// caller's, not the shard's, and the caller stops anyway). With a stall
+// limit, shards still reading after it are given up while unused shards
+// can replace them (ReadOptions.Stall).
 func (f *fetcher) readAll(ctx context.Context, s int64, blockLen int, buf *stripe, todo []int) {
-	if len(todo) == 1 {
+	for _, j := range todo {
+		if f.ctxs[j] == nil {
+			f.ctxs[j], f.cancels[j] = context.WithCancelCause(ctx)
+		}
+	}
+	if len(todo) == 1 && f.stall <= 0 {
 		f.readOne(ctx, s, blockLen, buf, todo[0])
 		return
 	}
+	spare := 0
+	for j, st := range f.state {
+		if st == shardUnused && !slices.Contains(todo, j) {
+			spare++
+		}
+	}
+	answered := make([]atomic.Bool, len(f.state))
 	var wg sync.WaitGroup
 	for _, j := range todo {
-		wg.Go(func() { f.readOne(ctx, s, blockLen, buf, j) })
+		wg.Go(func() {
+			f.readOne(ctx, s, blockLen, buf, j)
+			answered[j].Store(true)
+		})
 	}
-	wg.Wait()
+	if f.stall <= 0 || spare == 0 {
+		wg.Wait()
+		return
+	}
+	finished := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(finished)
+	}()
+	timer := time.NewTimer(f.stall)
+	defer timer.Stop()
+	select {
+	case <-finished:
+		return
+	case <-timer.C:
+	}
+	// Shards that already failed need a spare first. (A shard's state is
+	// read only once answered says its goroutine is done with it.)
+	for _, j := range todo {
+		if answered[j].Load() && f.state[j] == shardFailed {
+			spare--
+		}
+	}
+	for _, j := range todo {
+		if spare > 0 && !answered[j].Load() {
+			f.cancels[j](errStalled)
+			spare--
+		}
+	}
+	<-finished
 }
 
 func (f *fetcher) readOne(ctx context.Context, s int64, blockLen int, buf *stripe, j int) {
-	err := f.readBlock(ctx, s, blockLen, buf, j)
+	err := f.readBlock(f.ctxs[j], s, blockLen, buf, j)
 	if err == nil || ctx.Err() != nil {
 		return
 	}
+	if cause := context.Cause(f.ctxs[j]); errors.Is(cause, errStalled) {
+		err = cause
+	}
 	f.state[j] = shardFailed
 	f.errs[j] = fmt.Errorf("shard %d block %d: %w", j, s, err)
+	f.closeShard(j)
+}
+
+// closeShard closes shard j's reader, if open, and ends its context.
+func (f *fetcher) closeShard(j int) {
 	if r := f.readers[j]; r != nil {
-		_ = r.Close() // the shard already failed; its Close error adds nothing
+		_ = r.Close() // a failed shard's Close error adds nothing, nor one whose bytes were checked
 		f.readers[j] = nil
+	}
+	if f.cancels[j] != nil {
+		f.cancels[j](nil)
 	}
 }
 
-// readBlock reads block s of shard j into buf: borrowed when the reader
-// lends blocks, else copied into buf.blocks[j].
+// readBlock reads block s of shard j into buf, under shard j's context:
+// borrowed when the reader lends blocks, else copied into buf.blocks[j].
 func (f *fetcher) readBlock(ctx context.Context, s int64, blockLen int, buf *stripe, j int) error {
 	if f.readers[j] == nil {
 		r, err := f.open(ctx, j, s)
@@ -358,10 +445,7 @@ func (f *fetcher) readBlock(ctx context.Context, s int64, blockLen int, buf *str
 
 // closeAll closes every reader still open.
 func (f *fetcher) closeAll() {
-	for j, r := range f.readers {
-		if r != nil {
-			_ = r.Close() // everything read was already checked
-			f.readers[j] = nil
-		}
+	for j := range f.readers {
+		f.closeShard(j)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -189,7 +191,7 @@ func TestDecode_ReplacementsAreParityFirstInIndexOrder(t *testing.T) {
 
 // Doubtful shards are opened only when the others are too few, and then
 // after every other shard.
-func TestDecodeAvoiding_DoubtfulShardsAreReadLast(t *testing.T) {
+func TestDecodeWith_DoubtfulShardsAreReadLast(t *testing.T) {
 	const k, m, bs = 4, 3, 8
 	c := mustCoder(t, k, m, bs)
 	data := randBytes(rand.New(rand.NewPCG(18, 18)), 3*k*bs)
@@ -206,8 +208,8 @@ func TestDecodeAvoiding_DoubtfulShardsAreReadLast(t *testing.T) {
 		st, l := encodeToStore(t, c, data)
 		st.lose(tc.lost...)
 		var out bytes.Buffer
-		if err := c.DecodeAvoiding(context.Background(), &out, l, st.Open, tc.doubtful, 0, l.Size); err != nil || !bytes.Equal(out.Bytes(), data) {
-			t.Fatalf("doubtful %v, lost %v: DecodeAvoiding = %v", tc.doubtful, tc.lost, err)
+		if err := c.DecodeWith(context.Background(), &out, l, st.Open, ReadOptions{Doubtful: tc.doubtful}, 0, l.Size); err != nil || !bytes.Equal(out.Bytes(), data) {
+			t.Fatalf("doubtful %v, lost %v: DecodeWith = %v", tc.doubtful, tc.lost, err)
 		}
 		var opened []int
 		for _, o := range st.openCalls() {
@@ -219,6 +221,73 @@ func TestDecodeAvoiding_DoubtfulShardsAreReadLast(t *testing.T) {
 		}
 		st.checkClean(t)
 	}
+}
+
+// With a stall limit, a shard that stops answering, at the first stripe or
+// mid-stream, is given up after the limit and replaced by parity; the read
+// completes with the right bytes. With no shard left to replace it, the
+// read waits on it (here until its context ends) rather than failing.
+func TestDecodeWith_StalledShardsAreReplacedWhileSparesLast(t *testing.T) {
+	const k, m, bs = 4, 2, 8
+	const stall = 50 * time.Millisecond
+	c := mustCoder(t, k, m, bs)
+	data := randBytes(rand.New(rand.NewPCG(19, 19)), 6*k*bs)
+	for _, tc := range []struct {
+		name  string
+		stall map[int]int64 // shard -> first block that hangs
+	}{
+		{"one at the start", map[int]int64{1: 0}},
+		{"one mid-stream", map[int]int64{2: 3}},
+		{"two, then the spare parity", map[int]int64{0: 0, 3: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, l := encodeToStore(t, c, data)
+			st.lend = true
+			maps.Copy(st.stallAt, tc.stall)
+			var out bytes.Buffer
+			start := time.Now()
+			err := c.DecodeWith(context.Background(), &out, l, st.Open, ReadOptions{Stall: stall}, 0, l.Size)
+			if err != nil || !bytes.Equal(out.Bytes(), data) {
+				t.Fatalf("DecodeWith = %v (%d bytes)", err, out.Len())
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %s with a stall limit of %s", d, stall)
+			}
+			st.checkClean(t)
+		})
+	}
+
+	t.Run("a failed shard takes a spare before a stalled one", func(t *testing.T) {
+		// Shard 0 fails at once and 1 and 2 stall: of the two spares, 0's
+		// replacement takes one, so only one stalled shard is given up and
+		// the read waits on the other instead of failing for want of shards.
+		st, l := encodeToStore(t, c, data)
+		st.lose(0)
+		maps.Copy(st.stallAt, map[int]int64{1: 0, 2: 0})
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		err := c.DecodeWith(ctx, io.Discard, l, st.Open, ReadOptions{Stall: stall}, 0, l.Size)
+		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrTooManyFailures) {
+			t.Fatalf("DecodeWith = %v, want a wait on the stalled shard until the context's deadline", err)
+		}
+		st.checkClean(t)
+	})
+
+	t.Run("more stalled than spares", func(t *testing.T) {
+		st, l := encodeToStore(t, c, data)
+		maps.Copy(st.stallAt, map[int]int64{0: 0, 1: 0, 2: 1})
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := c.DecodeWith(ctx, io.Discard, l, st.Open, ReadOptions{Stall: stall}, 0, l.Size)
+		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrTooManyFailures) {
+			t.Fatalf("DecodeWith = %v, want the context's deadline", err)
+		}
+		if d := time.Since(start); d < 400*time.Millisecond {
+			t.Errorf("gave up after %s, before the context's deadline", d)
+		}
+		st.checkClean(t)
+	})
 }
 
 func TestDecode_RangesEqualTheSourceSlice(t *testing.T) {

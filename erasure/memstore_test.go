@@ -36,6 +36,7 @@ type memStore struct {
 	openErr    map[int]error
 	readErrAt  map[int]int64 // shard -> index whose ReadBlock fails
 	blockOpen  map[int]bool  // shard -> ReadBlock blocks until ctx ends
+	stallAt    map[int]int64 // shard -> index from which ReadBlock blocks until ctx ends
 
 	// scratch makes readers return one reused buffer, overwritten by each
 	// read, to catch callers that keep blocks past the next read.
@@ -61,6 +62,7 @@ func newMemStore(shards int) *memStore {
 		openErr:    map[int]error{},
 		readErrAt:  map[int]int64{},
 		blockOpen:  map[int]bool{},
+		stallAt:    map[int]int64{},
 		writeCalls: make([]int, shards),
 		readCalls:  make([]int, shards),
 	}
@@ -222,7 +224,7 @@ func (r *memReader) ReadBlock(ctx context.Context) ([]byte, error) {
 		return nil, errors.New("read after close")
 	}
 	m.readCalls[r.shard]++
-	if m.blockOpen[r.shard] {
+	if at, ok := m.stallAt[r.shard]; m.blockOpen[r.shard] || ok && r.next >= at {
 		m.mu.Unlock()
 		<-ctx.Done()
 		return nil, ctx.Err()

@@ -25,7 +25,7 @@ func (c *Coder) Rebuild(ctx context.Context, l Layout, open OpenFunc, target int
 			yield(nil, fmt.Errorf("%w: rebuild shard %d of %d+%d", ErrInvalidArgument, target, c.k, c.m))
 			return
 		}
-		f := c.newFetcher(l, open, []int{target})
+		f := c.newFetcher(l, open, ReadOptions{Doubtful: []int{target}})
 		defer f.closeAll()
 		f.state[target] = shardFailed
 		f.errs[target] = fmt.Errorf("shard %d: being rebuilt", target)

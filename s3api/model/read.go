@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/cairn-store/cairn/erasure"
 	"github.com/cairn-store/cairn/placement"
@@ -115,6 +116,13 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // errLeftOut: readAround chose not to read a shard.
 var errLeftOut = errors.New("shard left out of this read")
 
+// stallLimit is how long a read waits on a data node that has stopped
+// answering (a stopped process, a dead link the connection has not
+// noticed) before it gives that shard up and rebuilds from another, while
+// one is left (erasure.ReadOptions.Stall). A healthy node answers a block
+// within milliseconds; giving one up early only costs a rebuilt stripe.
+const stallLimit = 2 * time.Second
+
 // decodeUnit writes plaintext bytes [off, off+n) of one unit to w,
 // without reading the shards listed in leaveOut. Shards it finds missing
 // or corrupt are reported to meta.
@@ -178,7 +186,7 @@ func (s *Store) decodeUnit(ctx context.Context, w io.Writer, v *cairnpb.ObjectVe
 		}
 	}
 	outcomes := newShardOutcomes()
-	err = coder.DecodeAvoiding(ctx, dw, layout, outcomes.watch(open), doubtful, sealedOff, sealedLen)
+	err = coder.DecodeWith(ctx, dw, layout, outcomes.watch(open), erasure.ReadOptions{Doubtful: doubtful, Stall: stallLimit}, sealedOff, sealedLen)
 	for reason, shards := range outcomes.bad() {
 		s.shardReports.note(ref, v, shards, reason)
 	}

@@ -183,6 +183,7 @@ func Start(t testing.TB, bin string, opt Options) *Cluster {
 		for _, p := range c.All() {
 			_ = p.Kill()
 		}
+		CheckRaces(t, c.All()...)
 	})
 	if opt.isolate != nil {
 		if err := opt.isolate(c); err != nil {

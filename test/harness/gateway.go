@@ -42,6 +42,7 @@ func (c *Cluster) StartGateway(t testing.TB, name string) (*Proc, string) {
 			t.Logf("==== %s log (tail) ====\n%s", p.Name, p.LogTail(6000))
 		}
 		_ = p.Kill()
+		CheckRaces(t, p)
 	})
 	if err := p.Start(); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -127,6 +129,41 @@ func (p *Proc) Restart() error {
 		return err
 	}
 	return p.Start()
+}
+
+// raceMarker begins every report the race detector writes to a process's
+// stderr.
+const raceMarker = "WARNING: DATA RACE"
+
+// RaceReports returns the race detector's reports in the process's log
+// (every run of it since the test began), up to 16 KiB from the first, or
+// "" when there are none. The processes of a -race build report a race
+// and go on, so only their logs tell.
+func (p *Proc) RaceReports() string {
+	b, err := os.ReadFile(p.log)
+	if err != nil {
+		return ""
+	}
+	i := bytes.Index(b, []byte(raceMarker))
+	if i < 0 {
+		return ""
+	}
+	n := bytes.Count(b[i:], []byte(raceMarker))
+	b = b[i:]
+	if len(b) > 16<<10 {
+		b = b[:16<<10]
+	}
+	return fmt.Sprintf("%d report(s); from the first:\n%s", n, b)
+}
+
+// CheckRaces fails t for every process whose log holds a race report.
+func CheckRaces(t testing.TB, procs ...*Proc) {
+	t.Helper()
+	for _, p := range procs {
+		if r := p.RaceReports(); r != "" {
+			t.Errorf("%s: the race detector reported %s", p.Name, r)
+		}
+	}
 }
 
 // LogTail returns the last n bytes of the process's log, for failure
