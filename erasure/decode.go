@@ -224,10 +224,6 @@ type fetcher struct {
 	order   []int   // replacement order of the shards not active at first
 }
 
-// errStalled: a shard did not answer within ReadOptions.Stall while
-// another could replace it.
-var errStalled = errors.New("no answer within the stall limit; replaced")
-
 // newFetcher starts with K shards active (opened lazily by the first
 // fetch): the data shards, unless some are doubtful, and then parity. The
 // rest wait in order, doubtful shards last.
@@ -376,7 +372,7 @@ func (f *fetcher) readAll(ctx context.Context, s int64, blockLen int, buf *strip
 	}
 	for _, j := range todo {
 		if spare > 0 && !answered[j].Load() {
-			f.cancels[j](errStalled)
+			f.cancels[j](ErrStalled)
 			spare--
 		}
 	}
@@ -388,7 +384,7 @@ func (f *fetcher) readOne(ctx context.Context, s int64, blockLen int, buf *strip
 	if err == nil || ctx.Err() != nil {
 		return
 	}
-	if cause := context.Cause(f.ctxs[j]); errors.Is(cause, errStalled) {
+	if cause := context.Cause(f.ctxs[j]); errors.Is(cause, ErrStalled) {
 		err = cause
 	}
 	f.state[j] = shardFailed

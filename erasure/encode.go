@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // BlockWriter receives one shard's blocks, in index order. WriteBlock must
@@ -57,6 +58,30 @@ type encodeJob struct {
 // Encode returns only after every WriteBlock call it made has returned. It
 // checks ctx between reads from r but cannot interrupt a Read that blocks.
 func (c *Coder) Encode(ctx context.Context, r io.Reader, writers []BlockWriter, minOK int) (EncodeResult, error) {
+	return c.EncodeWith(ctx, r, writers, minOK, WriteOptions{})
+}
+
+// WriteOptions tune how Encode (through EncodeWith) treats its writers.
+// The zero value is Encode's behaviour.
+type WriteOptions struct {
+	// Stall, when positive, bounds the wait on a writer that does not
+	// return: when a stripe buffer is needed again and some writer has
+	// spent this long on one of its blocks, that writer's context is
+	// cancelled with a cause wrapping ErrStalled and it is dropped like a
+	// failed one, for as long as more than minOK writers are alive. A
+	// stalled destination (a stopped process, a dead link) then costs one
+	// Stall instead of the whole write. With minOK writers left, a slow one
+	// is waited for. WriteBlock must return promptly once its context ends.
+	Stall time.Duration
+}
+
+// ErrStalled is the cause a writer's or reader's context is cancelled
+// with when it was given up for not answering within a stall limit
+// (WriteOptions.Stall, ReadOptions.Stall).
+var ErrStalled = errors.New("erasure: no answer within the stall limit")
+
+// EncodeWith is Encode with WriteOptions.
+func (c *Coder) EncodeWith(ctx context.Context, r io.Reader, writers []BlockWriter, minOK int, opt WriteOptions) (EncodeResult, error) {
 	shards := c.k + c.m
 	res := EncodeResult{Failed: make([]error, shards)}
 	if len(writers) != shards {
@@ -88,6 +113,16 @@ func (c *Coder) Encode(ctx context.Context, r io.Reader, writers []BlockWriter, 
 	var alive atomic.Int64
 	alive.Store(int64(shards))
 	queues := make([]chan encodeJob, shards)
+	// Each writer works under a context of its own, so that one that
+	// stalls can be given up alone; busySince[j] is when writer j began
+	// its current block (unix nanoseconds), 0 while it waits for one.
+	wctxs := make([]context.Context, shards)
+	wcancels := make([]context.CancelCauseFunc, shards)
+	busySince := make([]atomic.Int64, shards)
+	for j := range shards {
+		wctxs[j], wcancels[j] = context.WithCancelCause(ctx)
+		defer wcancels[j](nil)
+	}
 	var workers sync.WaitGroup
 	for j := range shards {
 		// At most two jobs (one per stripe buffer) are ever queued for a
@@ -97,7 +132,13 @@ func (c *Coder) Encode(ctx context.Context, r io.Reader, writers []BlockWriter, 
 		workers.Go(func() {
 			for job := range q {
 				if failed[j] == nil && ctx.Err() == nil {
-					if err := writers[j].WriteBlock(ctx, job.index, job.block); err != nil {
+					busySince[j].Store(time.Now().UnixNano())
+					err := writers[j].WriteBlock(wctxs[j], job.index, job.block)
+					busySince[j].Store(0)
+					if err != nil {
+						if cause := context.Cause(wctxs[j]); errors.Is(cause, ErrStalled) && ctx.Err() == nil {
+							err = fmt.Errorf("%w: %w", cause, err)
+						}
 						failed[j] = err
 						dead[j].Store(true)
 						if alive.Add(-1) < int64(minOK) {
@@ -109,13 +150,55 @@ func (c *Coder) Encode(ctx context.Context, r io.Reader, writers []BlockWriter, 
 			}
 		})
 	}
+	// waitWritten waits until buf's blocks are all written, giving up on
+	// stalled writers as WriteOptions.Stall says. Only this goroutine
+	// calls it; givenUp is its own.
+	givenUp := make([]bool, shards)
+	waitWritten := func(buf *stripe) {
+		if opt.Stall <= 0 {
+			buf.pending.Wait()
+			return
+		}
+		done := make(chan struct{})
+		go func() {
+			buf.pending.Wait()
+			close(done)
+		}()
+		tick := time.NewTicker(opt.Stall / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			// Writers given up on but not yet returned still count as
+			// alive; they must not be counted on.
+			left := alive.Load()
+			for j := range shards {
+				if givenUp[j] && !dead[j].Load() {
+					left--
+				}
+			}
+			now := time.Now().UnixNano()
+			for j := range shards {
+				since := busySince[j].Load()
+				if left <= int64(minOK) || givenUp[j] || since == 0 || now-since < int64(opt.Stall) {
+					continue
+				}
+				givenUp[j] = true
+				left--
+				wcancels[j](fmt.Errorf("%w: writer %d busy with one block for %s", ErrStalled, j, time.Duration(now-since).Round(time.Millisecond)))
+			}
+		}
+	}
 
 	bufs := [2]*stripe{c.getStripe(), c.getStripe()}
 	stripeSize := c.k * c.blockSize
 	var readErr error
 	for s := int64(0); ; s++ {
 		buf := bufs[s&1]
-		buf.pending.Wait() // stripe s-2 is fully written
+		waitWritten(buf) // stripe s-2 is fully written
 		if ctx.Err() != nil {
 			break
 		}
@@ -159,6 +242,9 @@ func (c *Coder) Encode(ctx context.Context, r io.Reader, writers []BlockWriter, 
 
 	for _, q := range queues {
 		close(q)
+	}
+	for _, b := range bufs {
+		waitWritten(b)
 	}
 	workers.Wait()
 	for _, b := range bufs {

@@ -48,6 +48,53 @@ func TestEncode_WriterFailuresWithinToleranceSucceedAndAreReported(t *testing.T)
 	}
 }
 
+// With a stall limit, a writer that stops returning is given up (its
+// failure wraps ErrStalled) while more than minOK writers are alive; the
+// object reads back from the rest. With minOK writers left, a stalled one
+// is waited for, here until the context's deadline.
+func TestEncodeWith_StalledWritersAreGivenUpAboveMinOK(t *testing.T) {
+	const k, m, bs = 4, 2, 16
+	const stall = 40 * time.Millisecond
+	c := mustCoder(t, k, m, bs)
+	data := randBytes(rand.New(rand.NewPCG(2, 2)), 6*k*bs+5) // 7 stripes
+
+	st := newMemStore(k + m)
+	st.stallWrite[2] = 3
+	res, err := c.EncodeWith(context.Background(), bytes.NewReader(data), st.writers(), k+1, WriteOptions{Stall: stall})
+	if err != nil {
+		t.Fatalf("EncodeWith with one writer stalled: %v", err)
+	}
+	for j, e := range res.Failed {
+		if (j == 2) != errors.Is(e, ErrStalled) || (j != 2 && e != nil) {
+			t.Errorf("Failed[%d] = %v", j, e)
+		}
+	}
+	got, err := decodeRange(c, st, c.Layout(res.Size), 0, res.Size)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("Decode after a stalled writer: %v (equal=%v)", err, bytes.Equal(got, data))
+	}
+
+	// The last stripe's writes are covered too.
+	st = newMemStore(k + m)
+	st.stallWrite[0] = 6
+	if res, err := c.EncodeWith(context.Background(), bytes.NewReader(data), st.writers(), k+1, WriteOptions{Stall: stall}); err != nil || !errors.Is(res.Failed[0], ErrStalled) {
+		t.Fatalf("EncodeWith with a writer stalled on the last stripe: %v, Failed[0] = %v", err, res.Failed[0])
+	}
+
+	st = newMemStore(k + m)
+	st.stallWrite[1], st.stallWrite[4] = 2, 2
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = c.EncodeWith(ctx, bytes.NewReader(data), st.writers(), k+1, WriteOptions{Stall: stall})
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrTooFewWriters) {
+		t.Fatalf("EncodeWith with two writers stalled and minOK %d: %v, want the context's deadline", k+1, err)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("returned after %s, before the deadline", d)
+	}
+}
+
 func TestEncode_MoreWriterFailuresThanToleratedFail(t *testing.T) {
 	const k, m, bs = 4, 2, 16
 	c := mustCoder(t, k, m, bs)

@@ -33,6 +33,7 @@ type memStore struct {
 	sums   [][]uint32
 
 	writeErrAt map[int]int64 // shard -> index whose WriteBlock fails
+	stallWrite map[int]int64 // shard -> index from which WriteBlock blocks until ctx ends
 	openErr    map[int]error
 	readErrAt  map[int]int64 // shard -> index whose ReadBlock fails
 	blockOpen  map[int]bool  // shard -> ReadBlock blocks until ctx ends
@@ -59,6 +60,7 @@ func newMemStore(shards int) *memStore {
 		blocks:     make([][][]byte, shards),
 		sums:       make([][]uint32, shards),
 		writeErrAt: map[int]int64{},
+		stallWrite: map[int]int64{},
 		openErr:    map[int]error{},
 		readErrAt:  map[int]int64{},
 		blockOpen:  map[int]bool{},
@@ -85,6 +87,12 @@ type memWriter struct {
 func (w *memWriter) WriteBlock(ctx context.Context, index int64, block []byte) error {
 	m := w.m
 	m.mu.Lock()
+	if at, ok := m.stallWrite[w.shard]; ok && index >= at {
+		m.writeCalls[w.shard]++
+		m.mu.Unlock()
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	defer m.mu.Unlock()
 	m.writeCalls[w.shard]++
 	if at, ok := m.writeErrAt[w.shard]; ok && index >= at {

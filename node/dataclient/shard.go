@@ -50,8 +50,14 @@ func (p *Pool) PutShard(ctx context.Context, addr, shardID string) (*ShardWriter
 }
 
 // WriteBlock sends block index with its checksum. It does not keep block
-// after returning.
-func (w *ShardWriter) WriteBlock(_ context.Context, index int64, block []byte) error {
+// after returning. When ctx ends first (a send blocked on a node that
+// stopped reading, given up by erasure.Coder.EncodeWith), the stream is
+// dropped, as by Abort.
+func (w *ShardWriter) WriteBlock(ctx context.Context, index int64, block []byte) error {
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, w.cancel)
+		defer stop()
+	}
 	crc := erasure.Checksum(block)
 	w.digest.Add(len(block), crc)
 	err := w.stream.Send(&cairnpb.PutShardRequest{Msg: &cairnpb.PutShardRequest_Block{Block: &cairnpb.Block{

@@ -137,7 +137,7 @@ func (s *Store) write(ctx context.Context, body io.Reader, size int64, tee io.Wr
 			}
 		}
 	}
-	res, err := coder.Encode(wctx, seal.EncryptReader(src), writers, minOK)
+	res, err := coder.EncodeWith(wctx, seal.EncryptReader(src), writers, minOK, erasure.WriteOptions{Stall: writeStall})
 	if err != nil {
 		abortAll()
 		// A client that cuts its body short also cancels the request's
@@ -152,24 +152,7 @@ func (s *Store) write(ctx context.Context, body io.Reader, size int64, tee io.Wr
 		return nil, err
 	}
 
-	// Make the shards durable, in parallel.
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range open {
-		if open[i] == nil || res.Failed[i] != nil {
-			if open[i] != nil {
-				open[i].Abort()
-			}
-			errs[i] = errors.Join(res.Failed[i], errors.New("not written"))
-			continue
-		}
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			errs[i] = open[i].Commit()
-		}(i)
-	}
-	wg.Wait()
+	errs := commitShards(open, res.Failed, minOK, writeStall)
 
 	if size < 0 {
 		v.Size = body.(*limitedReader).got
@@ -194,6 +177,65 @@ func (s *Store) write(ctx context.Context, body io.Reader, size int64, tee io.Wr
 		return nil, &quorumError{durable: ok, shards: n, quorum: minOK, err: errors.Join(errs...)}
 	}
 	return v, nil
+}
+
+// writeStall is how long a write waits on a data node that has stopped
+// taking a shard's blocks, or on one commit once the write quorum's are
+// done, before it gives that shard up and records the version degraded
+// (repair rebuilds the shard). It is longer than a read's stallLimit: a
+// node flushing to a busy disk can be slow to take blocks for a while,
+// and a shard given up here costs a repair, not just a rebuilt stripe.
+const writeStall = 5 * time.Second
+
+// commitShards makes the shards written without failure durable, in
+// parallel, and returns each shard's error (nil: durable). Once minOK
+// commits succeeded, the rest get stall more and are then aborted; with
+// fewer, commits are waited for as long as the request lasts.
+func commitShards(open []ShardWriter, failed []error, minOK int, stall time.Duration) []error {
+	errs := make([]error, len(open))
+	type result struct {
+		i   int
+		err error
+	}
+	results := make(chan result, len(open))
+	pending := 0
+	for i := range open {
+		if open[i] == nil || failed[i] != nil {
+			if open[i] != nil {
+				open[i].Abort()
+			}
+			errs[i] = errors.Join(failed[i], errors.New("not written"))
+			continue
+		}
+		pending++
+		go func() { results <- result{i, open[i].Commit()} }()
+	}
+	ok := 0
+	var stalled <-chan time.Time
+	committed := make([]bool, len(open))
+	for pending > 0 {
+		select {
+		case r := <-results:
+			pending--
+			errs[r.i] = r.err
+			if r.err == nil {
+				committed[r.i] = true
+				if ok++; ok == minOK && pending > 0 {
+					timer := time.NewTimer(stall)
+					defer timer.Stop()
+					stalled = timer.C
+				}
+			}
+		case <-stalled:
+			stalled = nil
+			for i, w := range open {
+				if w != nil && failed[i] == nil && !committed[i] && errs[i] == nil {
+					w.Abort() // its Commit returns the cancellation
+				}
+			}
+		}
+	}
+	return errs
 }
 
 // bodyErrors remembers the first error other than io.EOF its reader
