@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"testing"
 	"time"
 
@@ -298,16 +297,11 @@ func TestShardReaderDetectsBadBlocks(t *testing.T) {
 // ErrUnreachable; a closed pool makes no new connections.
 func TestWaitReadyAndClose(t *testing.T) {
 	ctx := testContext(t)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := lis.Addr().String()
-	_ = lis.Close()
+	dead := deadAddr(t)
 
 	p := dataclient.New(nil)
 	start := time.Now()
-	err = p.WaitReady(ctx, dead, 300*time.Millisecond)
+	err := p.WaitReady(ctx, dead, 300*time.Millisecond)
 	if !errors.Is(err, dataclient.ErrUnreachable) {
 		t.Fatalf("WaitReady on a dead address: %v, want ErrUnreachable", err)
 	}
@@ -335,12 +329,7 @@ func TestWaitReadyAndClose(t *testing.T) {
 // passed. A node that comes back at the address is found again.
 func TestWaitReadyFailsFastOnARecentlyDeadNode(t *testing.T) {
 	ctx := testContext(t)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := lis.Addr().String()
-	_ = lis.Close()
+	dead := deadAddr(t)
 
 	p := newPool(t)
 	if err := p.WaitReady(ctx, dead, 2*time.Second); !errors.Is(err, dataclient.ErrUnreachable) {

@@ -76,6 +76,18 @@ func startNodeStoreAt(t *testing.T, addr string) (string, *node.Store) {
 	return serveAt(t, addr, node.NewServer("n1", s, testLogger(t), nil)), s
 }
 
+// deadAddr returns a loopback address nobody listens on (just released).
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	_ = lis.Close()
+	return addr
+}
+
 // newPool returns a plaintext pool closed at the end of the test.
 func newPool(t *testing.T) *dataclient.Pool {
 	t.Helper()
