@@ -379,6 +379,9 @@ func (f *fetcher) readAll(ctx context.Context, s int64, blockLen int, buf *strip
 	<-finished
 }
 
+// readOne reads block s of shard j under the shard's own context; a
+// failure that is not the caller's (ctx) marks the shard failed, with
+// ErrStalled as the reason when it was given up for stalling.
 func (f *fetcher) readOne(ctx context.Context, s int64, blockLen int, buf *stripe, j int) {
 	err := f.readBlock(f.ctxs[j], s, blockLen, buf, j)
 	if err == nil || ctx.Err() != nil {

@@ -33,4 +33,7 @@
 //     has no mutable package-level state.
 //   - Neither Encode nor Decode returns while a call it made into a writer or
 //     reader is still running, and no block buffer is used after it returns.
+//     With a stall limit (WriteOptions, ReadOptions) a writer or reader that
+//     stops answering is given up by cancelling its context, so readers and
+//     writers must return promptly once their context ends.
 package erasure
