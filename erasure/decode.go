@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -339,44 +337,43 @@ func (f *fetcher) readAll(ctx context.Context, s int64, blockLen int, buf *strip
 			spare++
 		}
 	}
-	answered := make([]atomic.Bool, len(f.state))
-	var wg sync.WaitGroup
+	// Each reader reports its shard when done; only this goroutine reads
+	// the reports, and a shard's state only after its report.
+	answered := make(chan int, len(todo))
 	for _, j := range todo {
-		wg.Go(func() {
+		go func() {
 			f.readOne(ctx, s, blockLen, buf, j)
-			answered[j].Store(true)
-		})
+			answered <- j
+		}()
 	}
-	if f.stall <= 0 || spare == 0 {
-		wg.Wait()
-		return
+	var stalled <-chan time.Time
+	if f.stall > 0 && spare > 0 {
+		timer := time.NewTimer(f.stall)
+		defer timer.Stop()
+		stalled = timer.C
 	}
-	finished := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(finished)
-	}()
-	timer := time.NewTimer(f.stall)
-	defer timer.Stop()
-	select {
-	case <-finished:
-		return
-	case <-timer.C:
-	}
-	// Shards that already failed need a spare first. (A shard's state is
-	// read only once answered says its goroutine is done with it.)
-	for _, j := range todo {
-		if answered[j].Load() && f.state[j] == shardFailed {
-			spare--
+	done := make([]bool, len(f.state))
+	for left := len(todo); left > 0; {
+		select {
+		case j := <-answered:
+			done[j] = true
+			left--
+		case <-stalled:
+			stalled = nil
+			// Shards that already failed need a spare first.
+			for _, j := range todo {
+				if done[j] && f.state[j] == shardFailed {
+					spare--
+				}
+			}
+			for _, j := range todo {
+				if spare > 0 && !done[j] {
+					f.cancels[j](ErrStalled)
+					spare--
+				}
+			}
 		}
 	}
-	for _, j := range todo {
-		if spare > 0 && !answered[j].Load() {
-			f.cancels[j](ErrStalled)
-			spare--
-		}
-	}
-	<-finished
 }
 
 // readOne reads block s of shard j under the shard's own context; a
