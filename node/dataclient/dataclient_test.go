@@ -325,8 +325,8 @@ func TestWaitReadyAndClose(t *testing.T) {
 }
 
 // A node that refused the reconnect WaitReady forced costs the next
-// callers nothing: they fail at once, however patient, until a second has
-// passed. A node that comes back at the address is found again.
+// impatient callers nothing: they fail at once until a second has passed.
+// A node that comes back at the address is found again by a patient one.
 func TestWaitReadyFailsFastOnARecentlyDeadNode(t *testing.T) {
 	ctx := testContext(t)
 	dead := deadAddr(t)
@@ -337,7 +337,7 @@ func TestWaitReadyFailsFastOnARecentlyDeadNode(t *testing.T) {
 	}
 	for i := range 5 {
 		start := time.Now()
-		err := p.WaitReady(ctx, dead, 2*time.Second)
+		err := p.WaitReady(ctx, dead, 300*time.Millisecond)
 		if !errors.Is(err, dataclient.ErrUnreachable) {
 			t.Fatalf("WaitReady %d on a dead address: %v, want ErrUnreachable", i, err)
 		}

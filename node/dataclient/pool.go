@@ -43,11 +43,14 @@ const ReadBuffer = 0
 // is READY, so no other state change is to be expected.
 const retryWait = 300 * time.Millisecond
 
-// forceEvery spaces the reconnects WaitReady forces on one address. A
-// caller that finds a connection failed within forceEvery of the last
-// forced attempt fails at once: a dead node costs one retryWait per
-// forceEvery, not one per call. gRPC's own backoff goes on reconnecting
-// in between, so a node that is back is still found.
+// forceEvery spaces the reconnects WaitReady forces on one address for
+// impatient callers (a patience below forceEvery: a node the cluster map
+// calls unhealthy). Such a caller that finds a connection failed within
+// forceEvery of the last forced attempt fails at once: a dead node costs
+// one retryWait per forceEvery, not one per call. gRPC's own backoff goes
+// on reconnecting in between, so a node that is back is still found. A
+// patient caller (a node the map calls healthy, perhaps just restarted)
+// always forces its own attempt.
 const forceEvery = time.Second
 
 // connectParams keep reconnects to a restarted node quick.
@@ -152,8 +155,8 @@ func (p *Pool) client(addr string) (cairnpb.DataClient, error) {
 // WaitReady waits at most patience for the connection to addr to be
 // ready. A node that was down and is back is tried at once rather than
 // after gRPC's reconnect backoff; a node that refuses that fresh attempt
-// fails fast, and so does every caller until forceEvery has passed since
-// the attempt. The error wraps ErrUnreachable, or ErrClosed.
+// fails fast, and so does every impatient caller until forceEvery has
+// passed since the attempt. The error wraps ErrUnreachable, or ErrClosed.
 //
 // Calls made without WaitReady follow gRPC's default: they fail at once
 // while the connection is in TRANSIENT_FAILURE and wait while it connects.
@@ -177,7 +180,7 @@ func (p *Pool) WaitReady(ctx context.Context, addr string, patience time.Duratio
 			if retried {
 				return fmt.Errorf("%s: %w", addr, ErrUnreachable)
 			}
-			if !p.mayForce(addr) {
+			if !p.mayForce(addr) && patience < forceEvery {
 				return fmt.Errorf("%s: failed a reconnect less than %s ago: %w", addr, forceEvery, ErrUnreachable)
 			}
 			cc.ResetConnectBackoff()
