@@ -3,11 +3,13 @@ package harness
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -85,10 +87,16 @@ func Build(moduleRoot, dir, name string) (string, error) {
 	return bin, nil
 }
 
-// freePorts reserves n distinct loopback ports. They are released before
-// use, so another process could take one in between; on loopback in a
-// test sandbox that is rare enough.
+// freePorts reserves n distinct loopback ports. They are drawn below the
+// kernel's ephemeral range (ip_local_port_range), which the outgoing
+// connections of every process on the machine draw from: a port taken
+// from ":0" could be handed to some connection's local end between its
+// release here and the process's bind (a cluster's ops listener once
+// failed with "address already in use" that way). Each is checked by
+// binding it, then released before use, so another listener could still
+// take one in between; on loopback in a test sandbox that is rare.
 func freePorts(n int) ([]int, error) {
+	lo, hi := 10000, ephemeralLow()
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
@@ -96,15 +104,32 @@ func freePorts(n int) ([]int, error) {
 		}
 	}()
 	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 1000 {
+			return nil, fmt.Errorf("no free loopback port found in [%d, %d)", lo, hi)
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", lo+rand.IntN(hi-lo)))
 		if err != nil {
-			return nil, err
+			continue
 		}
 		ls = append(ls, l)
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (32768
+// when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil && v > 11000 {
+				return v
+			}
+		}
+	}
+	return 32768
 }
 
 // Start launches a cluster and waits until the gateway serves S3, the meta
